@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Bring up ONE local SLURM 22.05 island (= one Slurm cluster) on this machine, next to any others.
+#
+#   usage: slurm/local/island-up.sh <name> <index>
+#     <name>   island name = Slurm ClusterName; lowercase letters, digits, dashes (e.g. local-a)
+#     <index>  0..7, picks the ports (below); two islands running at once need distinct indexes
+#   env:  NODES=3            slurmd per island (1..10), nodes <name>-n1 .. <name>-nN
+#         NODE_CPUS=4        CPUs= per node (may exceed the real cores: SlurmdParameters=config_overrides)
+#         NODE_MEM=2000      RealMemory= per node, MB
+#         DEF_MEM_PER_CPU=256  DefMemPerCPU (without it a job gets the whole node's memory)
+#         REST_THREADS=8     slurmrestd -t (keep the control plane's rest.connections <= this)
+#         TIME=30            seconds to wait for nodes idle + slurmrestd answering
+#         KEEP_STATE=1       keep StateSaveLocation (jobs and job ids survive); default: start fresh
+#         KEEP_ON_FAILURE=1  leave the daemons running when the start fails (default: stop them)
+#
+# PORT SCHEME (index i = 0..7; nothing overlaps, and none of it is a Slurm default 6817-6819/6820):
+#     slurmctld   7817 + 10*i                 i=0: 7817   i=1: 7827   ...  i=7: 7887
+#     slurmrestd  7820 + 10*i  (127.0.0.1)    i=0: 7820   i=1: 7830   ...  i=7: 7890
+#     slurmd      7900 + 10*i + (k-1), k=1..NODES (<=10)
+#                                             i=0: 7900-7909  i=1: 7910-7919 ... i=7: 7970-7979
+#
+# PATHS (all project-owned, so islands coexist and nothing touches a system slurm):
+#     /etc/archipelago/islands/<name>/slurm.conf     0644: users read it (SLURM_CONF=... sbatch over ssh)
+#     /etc/archipelago/islands/<name>/env            KEY=VALUE facts about the island (shell-sourceable)
+#     /etc/archipelago/islands/<name>/island.json    one entry for /etc/archipelago/islands.json
+#     /var/lib/archipelago/islands/<name>/jwt_hs256.key   32-byte HS256 key, slurm:slurm 0600 (kept)
+#     /var/lib/archipelago/islands/<name>/{ctld,spool/<node>}   state (wiped unless KEEP_STATE=1)
+#     /var/log/archipelago/islands/<name>/{slurmctld,slurmd-<node>,slurmrestd,jobcomp}.log
+#     /run/archipelago/islands/<name>/{slurmctld,slurmd-<node>,slurmrestd}.pid
+#
+# Clients pick the island with SLURM_CONF: `SLURM_CONF=/etc/archipelago/islands/<name>/slurm.conf sinfo`.
+# munged is shared by every island (started here if it is not running; never stopped by island-down).
+# An island already running under <name> is stopped first (island-down.sh), then started again.
+# Last line on stdout, machine-readable:
+#   ISLAND <name> rest=http://127.0.0.1:<port> conf=<slurm.conf> jwt=<key> ctld_port=<port> slurmd_ports=<a>-<b> nodes=<hostlist>
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../../scripts/stack/lib.sh"
+LOG_TAG="island-up ${1:-?}"
+require_root
+
+usage() { sed -n '3,5p' "$0" >&2; exit 2; }
+[ $# -eq 2 ] || usage
+NAME=$1; IDX=$2
+[[ $NAME =~ ^[a-z0-9][a-z0-9-]{0,39}$ ]] || die "bad island name '$NAME' (lowercase letters, digits, dashes; max 40)"
+[[ $IDX =~ ^[0-7]$ ]] || die "index must be 0..7 (got '$IDX'), see PORT SCHEME in $0"
+N=${NODES:-3}; CPUS=${NODE_CPUS:-4}; MEM=${NODE_MEM:-2000}; DEFMEM=${DEF_MEM_PER_CPU:-256}
+THREADS=${REST_THREADS:-8}; TMO=${TIME:-30}; KEEP=${KEEP_STATE:-0}
+[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 10 ] || die "NODES must be 1..10 (10 slurmd ports per index)"
+for v in CPUS MEM DEFMEM THREADS; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"; done
+
+CTLD_PORT=$((7817 + 10 * IDX)); REST_PORT=$((7820 + 10 * IDX))
+SD_FIRST=$((7900 + 10 * IDX)); SD_LAST=$((SD_FIRST + N - 1))
+NODELIST="${NAME}-n[1-${N}]"; [ "$N" -eq 1 ] && NODELIST="${NAME}-n1"
+ETC=$ARCH_ETC/islands/$NAME; LIB=$ARCH_LIB/islands/$NAME; LOGD=$ARCH_LOG/islands/$NAME; RUN=$ARCH_RUN/islands/$NAME
+CONF=$ETC/slurm.conf; KEY=$LIB/jwt_hs256.key
+REST_URL="http://127.0.0.1:$REST_PORT"
+HOST=$(hostname -s)
+export SLURM_CONF=$CONF
+t0=$(now_ms)
+
+# ---- 0. an island with this name already up? stop it (restart semantics) -----------------------
+if ls "$RUN"/*.pid >/dev/null 2>&1; then
+  log "island $NAME has pid files: stopping it first"
+  "$HERE/island-down.sh" "$NAME" || die "could not stop the running island $NAME"
+fi
+# ... and nobody else may hold our ports (another island with the same index, a stray daemon)
+for p in $CTLD_PORT $REST_PORT $(seq "$SD_FIRST" "$SD_LAST"); do
+  port_in_use "$p" && die "port $p is already in use (index $IDX taken by another island?): $(ss -Hltnp "sport = :$p" | sed -n 1p)"
+done
+
+# ---- 1. users, dirs, key ---------------------------------------------------------------------------
+id slurm >/dev/null 2>&1 || die "user slurm missing: run slurm/local/install.sh"
+id slurmrest >/dev/null 2>&1 || { useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin slurmrest; log "created system user slurmrest"; }
+install -d -m 0755 "$ARCH_ETC" "$ARCH_ETC/islands" "$ETC" "$ARCH_LIB" "$ARCH_LIB/islands" "$ARCH_LOG" "$ARCH_LOG/islands" "$ARCH_RUN" "$ARCH_RUN/islands"
+install -d -o slurm -g slurm -m 0755 "$LIB" "$LOGD" "$RUN"
+install -d -o slurm -g slurm -m 0700 "$LIB/ctld"
+install -d -o root -g root -m 0755 "$LIB/spool"          # slurmd runs as root
+if [ "$KEEP" != 1 ]; then
+  rm -rf "${LIB:?}/ctld/"* "${LIB:?}/spool/"*             # fresh: no old jobs, job ids restart at 1
+  for f in "$LOGD"/*.log; do [ -e "$f" ] && mv -f "$f" "$f.1"; done   # one old generation kept
+fi
+for k in $(seq 1 "$N"); do install -d -m 0755 "$LIB/spool/${NAME}-n$k"; done
+if [ ! -s "$KEY" ]; then
+  (umask 077; head -c 32 /dev/urandom >"$KEY")
+  log "generated JWT HS256 key $KEY"
+fi
+chown slurm:slurm "$KEY"; chmod 0600 "$KEY"
+
+# ---- 2. slurm.conf ----------------------------------------------------------------------------------
+cat >"$CONF.tmp" <<CONF
+# Archipelago local island "$NAME" (index $IDX). Generated by slurm/local/island-up.sh; edits are overwritten.
+# Clients: SLURM_CONF=$CONF <sinfo|sbatch|squeue|scontrol ...>
+ClusterName=$NAME
+SlurmctldHost=${HOST}(127.0.0.1)
+SlurmctldPort=$CTLD_PORT
+SlurmUser=slurm
+AuthType=auth/munge
+CredType=cred/munge
+AuthAltTypes=auth/jwt
+AuthAltParameters=jwt_key=$KEY
+StateSaveLocation=$LIB/ctld
+# %n = node name: expanded because Debian's slurmd is built with MULTIPLE_SLURMD
+SlurmdSpoolDir=$LIB/spool/%n
+SlurmctldPidFile=$RUN/slurmctld.pid
+SlurmdPidFile=$RUN/slurmd-%n.pid
+SlurmctldLogFile=$LOGD/slurmctld.log
+SlurmdLogFile=$LOGD/slurmd-%n.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$LOGD/jobcomp.log
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+# without DefMemPerCPU a job with no --mem gets the whole node's memory: one job per node
+DefMemPerCPU=$DEFMEM
+SchedulerType=sched/backfill
+# default batch_sched_delay (3 s) adds 2-3 s to every sbatch; 0 = next ~1 s scheduler tick
+SchedulerParameters=batch_sched_delay=0
+ReturnToService=2
+MinJobAge=300
+MaxJobCount=50000
+MaxArraySize=10001
+MpiDefault=none
+MailProg=/bin/true
+# nodes may claim more CPUs/memory than the machine has (several slurmd share a few cores)
+SlurmdParameters=config_overrides
+NodeName=${NAME}-n[1-${N}] NodeHostname=${HOST} NodeAddr=127.0.0.1 Port=[${SD_FIRST}-${SD_LAST}] CPUs=${CPUS} RealMemory=${MEM} State=UNKNOWN
+PartitionName=debug Nodes=${NAME}-n[1-${N}] Default=YES MaxTime=INFINITE State=UP
+PartitionName=short Nodes=${NAME}-n[1-${N}] Default=NO MaxTime=60 State=UP
+CONF
+mv -f "$CONF.tmp" "$CONF"; chmod 0644 "$CONF"
+
+cat >"$ETC/env.tmp" <<ENV
+# Archipelago local island facts (generated by slurm/local/island-up.sh). Shell-sourceable.
+# Slurm commands for this island, locally or over ssh, must be prefixed: SLURM_CONF=\$SLURM_CONF sbatch ...
+ISLAND_NAME=$NAME
+ISLAND_INDEX=$IDX
+SLURM_CONF=$CONF
+SLURM_REST_URL=$REST_URL
+SLURM_JWT_KEY_FILE=$KEY
+SLURMCTLD_PORT=$CTLD_PORT
+SLURMD_PORTS=$SD_FIRST-$SD_LAST
+SLURMRESTD_THREADS=$THREADS
+ISLAND_NODES=$NODELIST
+ISLAND_PARTITIONS=debug,short
+ENV
+mv -f "$ETC/env.tmp" "$ETC/env"; chmod 0644 "$ETC/env"
+
+# one islands.json entry (see src/config/islands-file.ts); the ssh part matches slurm/local/sshd-up.sh
+cat >"$ETC/island.json.tmp" <<JSON
+{
+  "name": "$NAME",
+  "adapter": "rest",
+  "readUser": "archipelago",
+  "rest": { "url": "$REST_URL", "jwtKeyFile": "$KEY", "connections": $THREADS },
+  "ssh": {
+    "host": "127.0.0.1",
+    "port": 2222,
+    "privateKeyFile": "$ARCH_LIB/ssh/id_ed25519",
+    "hostKeySha256File": "$ARCH_LIB/ssh/host_key.sha256",
+    "commandEnvironment": { "SLURM_CONF": "$CONF" }
+  },
+  "partitions": ["debug", "short"],
+  "defaultPartition": "debug",
+  "workdirRoots": ["/home/{user}"],
+  "files": "local"
+}
+JSON
+mv -f "$ETC/island.json.tmp" "$ETC/island.json"; chmod 0644 "$ETC/island.json"
+
+# ---- 3. munged (shared by all islands) ------------------------------------------------------------
+munge_ok() { munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; }
+if ! munge_ok; then
+  [ -s /etc/munge/munge.key ] || { mungekey --create --keyfile=/etc/munge/munge.key; chown munge:munge /etc/munge/munge.key; chmod 0600 /etc/munge/munge.key; }
+  install -d -o munge -g munge -m 0755 /run/munge         # systemd's RuntimeDirectory= would make it
+  # a stale pid file of a dead munged makes munged refuse to start
+  p=$(read_pidfile /run/munge/munged.pid); { [ -n "$p" ] && alive "$p"; } || rm -f /run/munge/munged.pid
+  runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1 || true
+  wait_for 5 munge_ok || { show_log_tail /var/log/munge/munged.log; die "munged did not start"; }
+  log "started munged (pid $(read_pidfile /run/munge/munged.pid))"
+fi
+
+# ---- 4. daemons -----------------------------------------------------------------------------------
+raise_nofile
+fail() {  # fail <message> <log...>
+  local msg=$1; shift
+  local f; for f in "$@"; do show_log_tail "$f"; done
+  if [ "${KEEP_ON_FAILURE:-0}" != 1 ]; then KEEP_STATE=1 "$HERE/island-down.sh" "$NAME" >/dev/null 2>&1 || true; fi
+  die "$msg"
+}
+t1=$(now_ms)
+slurmctld -f "$CONF" </dev/null >>"$LOGD/slurmctld.stdout" 2>&1 || fail "slurmctld failed to start" "$LOGD/slurmctld.log" "$LOGD/slurmctld.stdout"
+for k in $(seq 1 "$N"); do
+  slurmd -f "$CONF" -N "${NAME}-n$k" </dev/null >>"$LOGD/slurmd.stdout" 2>&1 || fail "slurmd ${NAME}-n$k failed to start" "$LOGD/slurmd-${NAME}-n$k.log" "$LOGD/slurmd.stdout"
+done
+# slurmrestd does not daemonize: run it in its own session (a kill of the caller's process group
+# must not take it down), stdio detached from the caller. It refuses to run as root / SlurmUser:
+# it binds as root, then setuid()s to slurmrest. SLURM_JWT=daemon is required with rest_auth/jwt.
+# Only openapi/v0.0.38: the dbv0.0.38 plugin is fatal without slurmdbd.
+SLURM_JWT=daemon setsid slurmrestd -f "$CONF" -u slurmrest -g slurmrest -a rest_auth/jwt \
+  -s openapi/v0.0.38 -t "$THREADS" "127.0.0.1:$REST_PORT" </dev/null >>"$LOGD/slurmrestd.log" 2>&1 &
+RPID=$!
+echo "$RPID" >"$RUN/slurmrestd.pid"
+disown "$RPID" 2>/dev/null || true
+
+# ---- 5. wait: every node up, slurmrestd answering an authenticated ping --------------------------
+ctld_alive() { pidfile_alive "$RUN/slurmctld.pid" slurmctld; }
+nodes_ready() {
+  ctld_alive || return 1
+  local want=idle; [ "$KEEP" = 1 ] && want='idle|mixed|allocated|completing'
+  local ok; ok=$(timeout 5 sinfo -h -N -o '%N %T' 2>/dev/null | sort -u | grep -Ec " ($want)\$" || true)
+  [ "$ok" = "$N" ]
+}
+# the daemons must stay alive while we wait: a dead one ends the wait at once
+daemons_alive() {
+  local f=$RUN/slurmctld.pid k
+  # slurmctld writes its pid file a moment after forking: absent = still starting
+  [ -s "$f" ] && ! pidfile_alive "$f" slurmctld && return 1
+  for k in $(seq 1 "$N"); do f=$RUN/slurmd-${NAME}-n$k.pid; [ -s "$f" ] && ! pidfile_alive "$f" slurmd && return 1; done
+  return 0
+}
+if ! wait_while "$TMO" daemons_alive nodes_ready; then
+  echo "sinfo:" >&2; timeout 5 sinfo -N 2>&1 | sed 's/^/  /' >&2 || true
+  logs=("$LOGD/slurmctld.log"); for k in $(seq 1 "$N"); do pidfile_alive "$RUN/slurmd-${NAME}-n$k.pid" slurmd || logs+=("$LOGD/slurmd-${NAME}-n$k.log"); done
+  ctld_alive || logs+=("$LOGD/slurmctld.stdout")
+  fail "nodes of $NAME not all ready within ${TMO}s (or a daemon died)" "${logs[@]}"
+fi
+t2=$(now_ms)
+rest_ping() {
+  pid_is "$RPID" slurmrestd || return 1
+  local tok; tok=$(timeout 5 scontrol token username=root lifespan=60 2>/dev/null | sed -n 's/^SLURM_JWT=//p')
+  [ -n "$tok" ] || return 1
+  curl -sf --max-time 3 -H "X-SLURM-USER-NAME: root" -H "X-SLURM-USER-TOKEN: $tok" "$REST_URL/slurm/v0.0.38/ping" \
+    | grep -Eq '"ping" *: *"UP"'
+}
+left=$(( TMO * 1000 - ($(now_ms) - t1) )); [ "$left" -lt 3000 ] && left=3000
+restd_alive() { pid_is "$RPID" slurmrestd; }
+wait_while "$(echo "scale=1; $left / 1000" | bc)" restd_alive rest_ping || fail "slurmrestd on $REST_URL not answering (or it died)" "$LOGD/slurmrestd.log"
+t3=$(now_ms)
+
+log "up: $N node(s) ready in $(( (t2 - t1) ))ms, slurmrestd answering after $(( (t3 - t1) ))ms, total $(since_ms "$t0") s"
+timeout 5 sinfo 2>&1 | sed 's/^/  /' >&2 || true
+echo "ISLAND $NAME rest=$REST_URL conf=$CONF jwt=$KEY ctld_port=$CTLD_PORT slurmd_ports=$SD_FIRST-$SD_LAST nodes=$NODELIST"

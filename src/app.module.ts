@@ -1,0 +1,49 @@
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from './auth/auth.module';
+import { ClustersModule } from './clusters/clusters.module';
+import type { AppConfig } from './config/config';
+import { APP_CONFIG, ConfigModule } from './config/config.module';
+import { MIGRATIONS } from './db/data-source';
+import { DispatchWorkerModule } from './dispatch/dispatch-worker.module';
+import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
+import { redisConnection } from './common/redis';
+
+@Module({})
+export class AppModule {
+  /** The API role serves HTTP; the worker role dispatches and follows; `all` does both in one process. */
+  static forRole(role: AppConfig['role']): DynamicModule {
+    const api = role === 'api' || role === 'all';
+    const worker = role === 'worker' || role === 'all';
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule,
+        TypeOrmModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => ({
+            type: 'postgres',
+            url: config.databaseUrl,
+            migrations: MIGRATIONS,
+            migrationsTableName: 'schema_migrations',
+            synchronize: false,
+            retryAttempts: 3,
+            retryDelay: 1000,
+            extra: { max: 20, connectionTimeoutMillis: 5000, statement_timeout: 30000 },
+          }),
+        }),
+        BullModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => ({ connection: redisConnection(config.redisUrl) }),
+        }),
+        ClustersModule,
+        AuthModule,
+        HealthModule,
+        ...(api ? [JobsModule] : []),
+        ...(worker ? [DispatchWorkerModule] : []),
+      ],
+    };
+  }
+}

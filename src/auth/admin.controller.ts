@@ -1,0 +1,42 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { invalid } from '../common/problem';
+import { RequireScopes } from './auth.guard';
+import { CreatePrincipalDto, IssueApiKeyDto } from './auth.dto';
+import { AuthService } from './auth.service';
+
+const uuid = new ParseUUIDPipe({ exceptionFactory: () => invalid('id', 'must be a UUID') });
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@RequireScopes('admin')
+@Controller('v1')
+export class AdminController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post('principals')
+  @ApiOperation({ summary: 'Create a researcher, provider admin, marketplace account or platform admin' })
+  createPrincipal(@Body() body: CreatePrincipalDto) {
+    if (body.kind === 'researcher' && !body.slurmUser) throw invalid('slurmUser', 'a researcher needs a POSIX account');
+    return this.auth.createPrincipal(body.name, body.kind, body.slurmUser ?? null);
+  }
+
+  @Get('principals')
+  @ApiOperation({ summary: 'List principals' })
+  async listPrincipals() {
+    return { items: await this.auth.listPrincipals() };
+  }
+
+  @Post('principals/:id/api-keys')
+  @ApiOperation({ summary: 'Issue an API key (shown once)' })
+  issueKey(@Param('id', uuid) id: string, @Body() body: IssueApiKeyDto) {
+    return this.auth.issueApiKey(id, body.scopes, body.expiresInSeconds ?? null);
+  }
+
+  @Delete('api-keys/:id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke an API key' })
+  async revokeKey(@Param('id', uuid) id: string): Promise<void> {
+    await this.auth.revokeApiKey(id);
+  }
+}

@@ -1,0 +1,32 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * API keys are 32 random bytes, shown once. Only their SHA-256 is stored: with 256 bits of entropy
+ * a fast hash is enough (nothing to brute-force), and lookups stay one indexed equality.
+ */
+const PREFIX = 'ak_';
+
+export interface NewApiKey {
+  key: string;
+  prefix: string;
+  hash: Buffer;
+}
+
+export function generateApiKey(): NewApiKey {
+  const key = PREFIX + randomBytes(32).toString('base64url');
+  return { key, prefix: key.slice(0, 11), hash: hashApiKey(key) };
+}
+
+export function hashApiKey(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}
+
+export function looksLikeApiKey(value: string): boolean {
+  return value.length <= 200 && /^[A-Za-z0-9_\-.]+$/.test(value);
+}
+
+export function sameSecret(a: string, b: string): boolean {
+  const left = createHash('sha256').update(a).digest();
+  const right = createHash('sha256').update(b).digest();
+  return timingSafeEqual(left, right);
+}

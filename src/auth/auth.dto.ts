@@ -1,0 +1,37 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { SCOPES, Scope } from './principal';
+
+const KINDS = ['researcher', 'provider_admin', 'marketplace', 'platform_admin'] as const;
+
+export class CreatePrincipalDto {
+  @ApiProperty({ example: 'alice@lab', description: 'Unique display name' })
+  @IsString()
+  @Matches(/^[\w.@+-]{1,100}$/, { message: 'name must be 1-100 letters, digits or . @ + - _' })
+  name!: string;
+
+  @ApiProperty({ enum: KINDS })
+  @IsIn(KINDS)
+  kind!: (typeof KINDS)[number];
+
+  @ApiPropertyOptional({ example: 'alice', description: 'POSIX account the principal\'s jobs run as on every island' })
+  @IsOptional()
+  @Matches(/^[a-z_][a-z0-9_-]{0,31}$/, { message: 'slurmUser must be a POSIX user name' })
+  slurmUser?: string;
+}
+
+export class IssueApiKeyDto {
+  @ApiProperty({ enum: SCOPES, isArray: true, example: ['submit', 'read'] })
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @IsIn(SCOPES, { each: true })
+  scopes!: Scope[];
+
+  @ApiPropertyOptional({ description: 'Lifetime in seconds; omitted means no expiry', example: 2592000 })
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  @Max(10 * 365 * 24 * 3600)
+  expiresInSeconds?: number;
+}

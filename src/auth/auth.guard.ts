@@ -1,0 +1,53 @@
+import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { Problem } from '../common/problem';
+import { looksLikeApiKey } from './api-key';
+import { AuthService } from './auth.service';
+import { Principal, Scope } from './principal';
+
+const SCOPES_KEY = 'archipelago:scopes';
+const PUBLIC_KEY = 'archipelago:public';
+
+/** The caller must hold every listed scope. */
+export const RequireScopes = (...scopes: Scope[]) => SetMetadata(SCOPES_KEY, scopes);
+/** No credentials needed (health, docs). */
+export const Public = () => SetMetadata(PUBLIC_KEY, true);
+
+export type AuthenticatedRequest = FastifyRequest & { principal: Principal };
+
+function presentedKey(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header === 'string') {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new Problem(401, 'Unauthorized', 'the Authorization header must be "Bearer <api key>"', { field: 'Authorization' });
+    return match[1];
+  }
+  const apiKey = request.headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey : null;
+}
+
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly auth: AuthService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const key = presentedKey(request);
+    if (!key) throw new Problem(401, 'Unauthorized', 'send an API key as "Authorization: Bearer <key>"', { field: 'Authorization' });
+    const principal = looksLikeApiKey(key) ? await this.auth.authenticate(key) : null;
+    if (!principal) throw new Problem(401, 'Unauthorized', 'the API key is unknown, revoked or expired', { field: 'Authorization' });
+    const required = this.reflector.getAllAndOverride<Scope[]>(SCOPES_KEY, targets) ?? [];
+    const missing = required.filter((scope) => !principal.scopes.has(scope));
+    if (missing.length > 0) {
+      throw new Problem(403, 'Forbidden', `this key lacks the scope(s): ${missing.join(', ')}`, { requiredScopes: required });
+    }
+    request.principal = principal;
+    return true;
+  }
+}

@@ -1,0 +1,149 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { Problem, conflict, notFound } from '../common/problem';
+import { rows } from '../db/sql';
+import { generateApiKey, hashApiKey, sameSecret } from './api-key';
+import { Principal, PrincipalKind, Scope } from './principal';
+
+interface PrincipalRow {
+  id: string;
+  name: string;
+  kind: PrincipalKind;
+  slurm_user: string | null;
+  created_at: Date;
+}
+
+export interface PrincipalView {
+  id: string;
+  name: string;
+  kind: PrincipalKind;
+  slurmUser: string | null;
+  createdAt: string;
+}
+
+export interface IssuedApiKey {
+  id: string;
+  key: string;
+  prefix: string;
+  scopes: Scope[];
+  expiresAt: string | null;
+}
+
+const BOOTSTRAP_NAME = 'bootstrap-admin';
+
+@Injectable()
+export class AuthService implements OnModuleInit {
+  private bootstrapPrincipal: Principal | null = null;
+  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+
+  constructor(
+    private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.config.bootstrapAdminKey) return;
+    const [row] = await this.db.query(
+      `INSERT INTO principals (name, kind) VALUES ($1, 'platform_admin')
+       ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name, kind, slurm_user`,
+      [BOOTSTRAP_NAME],
+    );
+    this.bootstrapPrincipal = {
+      ...this.toPrincipalBase(row),
+      scopes: new Set<Scope>(['admin', 'read']),
+      credentialId: 'bootstrap',
+    };
+  }
+
+  /** Resolves a presented key; null when it is unknown, revoked or expired. */
+  async authenticate(presented: string): Promise<Principal | null> {
+    if (this.bootstrapPrincipal && sameSecret(presented, this.config.bootstrapAdminKey!)) {
+      return this.bootstrapPrincipal;
+    }
+    const hash = hashApiKey(presented);
+    const cacheKey = hash.toString('base64');
+    const cached = this.cache.get(cacheKey);
+    const now = Date.now();
+    if (cached && cached.until > now) return cached.principal;
+    const [row] = await this.db.query(
+      `SELECT p.id, p.name, p.kind, p.slurm_user, k.id AS key_id, k.scopes
+         FROM api_keys k JOIN principals p ON p.id = k.principal_id
+        WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND p.disabled_at IS NULL
+          AND (k.expires_at IS NULL OR k.expires_at > now())`,
+      [hash],
+    );
+    const principal: Principal | null = row
+      ? { ...this.toPrincipalBase(row), scopes: new Set(row.scopes as Scope[]), credentialId: row.key_id }
+      : null;
+    if (this.config.apiKeyCacheMs > 0) {
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(cacheKey, { principal, until: now + this.config.apiKeyCacheMs });
+    }
+    return principal;
+  }
+
+  async createPrincipal(name: string, kind: PrincipalKind, slurmUser: string | null): Promise<PrincipalView> {
+    const created: PrincipalRow[] = await this.db.query(
+      `INSERT INTO principals (name, kind, slurm_user) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO NOTHING RETURNING id, name, kind, slurm_user, created_at`,
+      [name, kind, slurmUser],
+    );
+    if (created.length === 0) throw conflict(`a principal named "${name}" already exists`, 'name');
+    return this.view(created[0]);
+  }
+
+  async listPrincipals(): Promise<PrincipalView[]> {
+    const all: PrincipalRow[] = await this.db.query(
+      'SELECT id, name, kind, slurm_user, created_at FROM principals ORDER BY created_at, id',
+    );
+    return all.map((row) => this.view(row));
+  }
+
+  async issueApiKey(principalId: string, scopes: Scope[], expiresInSeconds: number | null): Promise<IssuedApiKey> {
+    const [principal] = await this.db.query('SELECT kind FROM principals WHERE id = $1', [principalId]);
+    if (!principal) throw notFound(`principal ${principalId}`);
+    if (scopes.includes('admin') && principal.kind !== 'platform_admin') {
+      throw new Problem(400, 'Invalid request', 'only platform admins can hold the admin scope', { field: 'scopes' });
+    }
+    const fresh = generateApiKey();
+    const [row] = await this.db.query(
+      `INSERT INTO api_keys (principal_id, prefix, key_hash, scopes, expires_at)
+       VALUES ($1, $2, $3, $4, CASE WHEN $5::int IS NULL THEN NULL ELSE now() + make_interval(secs => $5::int) END)
+       RETURNING id, expires_at`,
+      [principalId, fresh.prefix, fresh.hash, scopes, expiresInSeconds],
+    );
+    return {
+      id: row.id,
+      key: fresh.key,
+      prefix: fresh.prefix,
+      scopes,
+      expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
+    };
+  }
+
+  async revokeApiKey(keyId: string): Promise<void> {
+    const revoked = await rows(
+      this.db,
+      'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id',
+      [keyId],
+    );
+    if (revoked.length === 0) throw notFound(`api key ${keyId}`);
+    this.cache.clear();
+  }
+
+  private toPrincipalBase(row: { id: string; name: string; kind: PrincipalKind; slurm_user: string | null }) {
+    return { id: row.id, name: row.name, kind: row.kind, slurmUser: row.slurm_user };
+  }
+
+  private view(row: PrincipalRow): PrincipalView {
+    return {
+      id: row.id,
+      name: row.name,
+      kind: row.kind,
+      slurmUser: row.slurm_user,
+      createdAt: new Date(row.created_at).toISOString(),
+    };
+  }
+}

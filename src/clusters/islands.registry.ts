@@ -1,0 +1,49 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import type { IslandSettings } from '../config/islands-file';
+import { allowedRootsFor } from '../jobs/path-policy';
+import type { JobFiles } from '../slurm/job-files.port';
+import type { SlurmClient } from '../slurm/slurm-client.port';
+import { createJobFiles, createSlurmClient } from '../slurm/slurm-adapters';
+
+export interface Island {
+  settings: IslandSettings;
+  slurm: SlurmClient;
+  files: JobFiles;
+}
+
+/** The islands this control plane drives, each with its SLURM adapter and file access. */
+@Injectable()
+export class IslandsRegistry implements OnApplicationShutdown {
+  private readonly islands = new Map<string, Island>();
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    for (const settings of config.islands) {
+      const slurm = createSlurmClient(settings.connection);
+      const roots = (user: string) => allowedRootsFor(user, settings.workdirRoots);
+      this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots) });
+    }
+  }
+
+  all(): Island[] {
+    return [...this.islands.values()];
+  }
+
+  get(name: string): Island | undefined {
+    return this.islands.get(name);
+  }
+
+  partitions(): Set<string> {
+    return new Set(this.all().flatMap((island) => island.settings.partitions));
+  }
+
+  /** Working-directory roots are per island; a job is checked against the first island's until placed. */
+  workdirRoots(): string[] {
+    return this.all()[0]?.settings.workdirRoots ?? ['/home/{user}'];
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled(this.all().map((island) => island.slurm.close()));
+  }
+}

@@ -1,0 +1,27 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { Problem } from './problem';
+
+function flatten(errors: ValidationError[], parent = ''): Array<{ field: string; reason: string }> {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((reason) => ({ field, reason }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+/** Body and query validation that answers with a problem naming every offending field. */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    exceptionFactory: (errors) => {
+      const problems = flatten(errors);
+      const first = problems[0] ?? { field: 'body', reason: 'is invalid' };
+      return new Problem(400, 'Invalid request', problems.map((p) => `${p.field}: ${p.reason}`).join('; '), {
+        field: first.field,
+        errors: problems,
+      });
+    },
+  });
+}

@@ -1,0 +1,32 @@
+import { DataSource } from 'typeorm';
+import { Initial1764000000000 } from './migrations/1764000000000-initial';
+
+/** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
+export const MIGRATIONS = [Initial1764000000000];
+
+export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: databaseUrl,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    synchronize: false,
+    extra: { max: poolSize, connectionTimeoutMillis: 5000, statement_timeout: 30000 },
+  });
+}
+
+/** Serialised across processes: the API and the worker may start at the same moment. */
+const MIGRATION_LOCK = 7_641_209_311;
+
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { JobsModule } from '../jobs/jobs.module';
+import { DispatchQueueModule } from './dispatch-queue.module';
+import { DispatchProcessor } from './dispatch.processor';
+import { DispatchRepository } from './dispatch.repository';
+import { DispatchService } from './dispatch.service';
+import { FollowService } from './follow.service';
+import { ReconcilerService } from './reconciler.service';
+
+/** The worker role: dispatch processors, island followers and the reconciler. */
+@Module({
+  imports: [DispatchQueueModule, JobsModule],
+  providers: [DispatchProcessor, DispatchService, DispatchRepository, FollowService, ReconcilerService],
+})
+export class DispatchWorkerModule {}

@@ -1,0 +1,27 @@
+import type { INestApplication } from '@nestjs/common';
+import { SwaggerModule } from '@nestjs/swagger';
+import type { FastifyInstance } from 'fastify';
+import { Problem } from './common/problem';
+import { ProblemFilter, toProblem } from './common/problem.filter';
+import { createValidationPipe } from './common/validation';
+import { buildOpenApiDocument } from './openapi';
+
+/** Everything the HTTP API needs besides its modules: problem+json everywhere, validation, docs. */
+export function configureHttp(app: INestApplication): void {
+  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  // Errors raised by Fastify itself (body parsing, size limits) never reach Nest's filters.
+  fastify.setErrorHandler((error, request, reply) => {
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    let problem = toProblem(error);
+    if (!problem && status >= 400 && status < 500) problem = new Problem(status, 'Invalid request', (error as Error).message, { field: 'body' });
+    if (!problem) {
+      request.log.error(error);
+      problem = new Problem(500, 'Internal error', 'the request failed on our side');
+    }
+    reply.status(problem.status).type('application/problem+json').send(problem.toBody());
+  });
+  app.useGlobalFilters(new ProblemFilter());
+  app.useGlobalPipes(createValidationPipe());
+  const document = buildOpenApiDocument(app);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
+}

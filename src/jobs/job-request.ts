@@ -1,0 +1,135 @@
+import { posix } from 'node:path';
+import { invalid } from '../common/problem';
+import type { JobSpec } from '../sbatch/job-spec';
+import { parseSubmission, SbatchParseError } from '../sbatch/parse-sbatch';
+import { allowedRootsFor, checkPathWithinRoots, validateJobName } from './path-policy';
+
+/** What a caller sends to `POST /v1/jobs`. */
+export interface SubmitInput {
+  script: string;
+  options?: Record<string, unknown>;
+  /** The "submission environment" sbatch would inherit (`--export=ALL`); nothing else is inherited. */
+  environment?: Record<string, string>;
+}
+
+export interface SubmissionPolicy {
+  slurmUser: string;
+  workdirRoots: string[];
+  defaultEnvironment: Record<string, string>;
+  maxScriptBytes: number;
+  partitions: ReadonlySet<string>;
+}
+
+/** A submission once parsed and checked against the caller's policy: ready to store. */
+export interface NormalizedJob {
+  name: string;
+  script: string;
+  spec: JobSpec;
+  environment: Record<string, string>;
+  workingDirectory: string;
+  dependsOn: number[];
+  arraySize: number | null;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const MAX_ENV_VARS = 512;
+const MAX_ENV_BYTES = 128 * 1024;
+const MAX_DEPENDENCIES = 100;
+const DEFAULT_JOB_NAME = 'sbatch';
+
+function parse(input: SubmitInput) {
+  try {
+    return parseSubmission(input.script, input.options);
+  } catch (error) {
+    if (error instanceof SbatchParseError) throw invalid(error.field, error.reason);
+    throw error;
+  }
+}
+
+function checkEnvironment(environment: Record<string, string>): void {
+  const entries = Object.entries(environment);
+  if (entries.length > MAX_ENV_VARS) throw invalid('environment', `at most ${MAX_ENV_VARS} variables`);
+  let bytes = 0;
+  for (const [name, value] of entries) {
+    if (!ENV_NAME.test(name)) throw invalid(`environment.${name}`, 'variable names are letters, digits and _');
+    if (typeof value !== 'string') throw invalid(`environment.${name}`, 'values must be strings');
+    // NUL cannot cross exec(); CR/LF would let a value forge lines in logs and shell renderings.
+    if (/[\0\r\n]/.test(value)) throw invalid(`environment.${name}`, 'values may not contain NUL, CR or LF');
+    bytes += name.length + value.length + 2;
+  }
+  if (bytes > MAX_ENV_BYTES) throw invalid('environment', `at most ${MAX_ENV_BYTES} bytes in all`);
+}
+
+/** sbatch's --export semantics applied to the submission environment the caller sent. */
+function jobEnvironment(spec: JobSpec, submitted: Record<string, string>, defaults: Record<string, string>) {
+  const mode = spec.export?.mode ?? 'ALL';
+  const listed = spec.export?.variables ?? {};
+  const environment: Record<string, string> = mode === 'ALL' ? { ...defaults, ...submitted } : {};
+  for (const [name, value] of Object.entries(listed)) {
+    const resolved = value ?? submitted[name] ?? (mode === 'ALL' ? defaults[name] : undefined);
+    if (resolved !== undefined) environment[name] = resolved;
+  }
+  // slurmrestd refuses an empty environment; SLURM itself records the export mode this way.
+  if (mode !== 'ALL') environment.SLURM_EXPORT_ENV = mode;
+  return environment;
+}
+
+function within(field: string, path: string, roots: string[]): string {
+  const verdict = checkPathWithinRoots(path, roots);
+  if (!verdict.ok) throw invalid(field, verdict.reason);
+  return verdict.normalized;
+}
+
+/** Output and error patterns may be relative (to the working directory) or absolute, but never outside the roots. */
+function checkFilePattern(field: string, pattern: string | undefined, workingDirectory: string, roots: string[]): void {
+  if (pattern === undefined) return;
+  within(field, posix.resolve(workingDirectory, pattern), roots);
+}
+
+function dependencyIds(spec: JobSpec): number[] {
+  const ids = new Set<number>();
+  for (const clause of spec.dependency?.clauses ?? []) {
+    for (const target of clause.targets) {
+      if (!/^\d{1,18}$/.test(target.jobId)) {
+        throw invalid('--dependency', `"${target.jobId}" is not an Archipelago job id`);
+      }
+      ids.add(Number(target.jobId));
+    }
+  }
+  if (ids.size > MAX_DEPENDENCIES) throw invalid('--dependency', `at most ${MAX_DEPENDENCIES} jobs`);
+  return [...ids];
+}
+
+export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy): NormalizedJob {
+  if (Buffer.byteLength(input.script, 'utf8') > policy.maxScriptBytes) {
+    throw invalid('script', `larger than ${policy.maxScriptBytes} bytes`);
+  }
+  const submitted = input.environment ?? {};
+  checkEnvironment(submitted);
+  const { spec, script } = parse(input);
+
+  const name = spec.jobName ?? DEFAULT_JOB_NAME;
+  const nameProblem = validateJobName(name);
+  if (nameProblem) throw invalid('--job-name', nameProblem);
+  if (spec.partition !== undefined && !policy.partitions.has(spec.partition)) {
+    throw invalid('--partition', `no island offers partition "${spec.partition}"`);
+  }
+
+  const roots = allowedRootsFor(policy.slurmUser, policy.workdirRoots);
+  const workingDirectory = within('--chdir', posix.resolve(roots[0], spec.chdir ?? '.'), roots);
+  checkFilePattern('--output', spec.output, workingDirectory, roots);
+  checkFilePattern('--error', spec.error, workingDirectory, roots);
+  checkFilePattern('--input', spec.input, workingDirectory, roots);
+
+  const environment = jobEnvironment(spec, submitted, policy.defaultEnvironment);
+  checkEnvironment(environment);
+  return {
+    name,
+    script,
+    spec: { ...spec, jobName: name },
+    environment,
+    workingDirectory,
+    dependsOn: dependencyIds(spec),
+    arraySize: spec.array ? spec.array.taskIds.length : null,
+  };
+}

@@ -1,0 +1,48 @@
+import type { JobRow, TaskRow } from './jobs.repository';
+
+const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
+
+/** The public shape of a job. Never includes the owner's environment values or other tenants' data. */
+export function jobView(row: JobRow, taskCounts?: Record<string, number>) {
+  return {
+    id: row.id,
+    name: row.name,
+    state: row.state,
+    stateReason: row.state_reason,
+    island: row.island,
+    partition: row.partition,
+    slurmJobId: row.slurm_job_id === null ? null : Number(row.slurm_job_id),
+    exitCode: row.exit_code,
+    exitSignal: row.exit_signal,
+    hold: row.hold,
+    cancelRequested: row.cancel_requested,
+    workingDirectory: row.working_directory,
+    batchHost: row.batch_host,
+    dependsOn: row.depends_on.map(String),
+    array: row.array_size === null ? null : { size: row.array_size, expression: row.spec.array?.expression, tasks: taskCounts ?? {} },
+    options: row.spec,
+    submittedAt: iso(row.submitted_at),
+    dispatchedAt: iso(row.dispatched_at),
+    startedAt: iso(row.started_at),
+    endedAt: iso(row.ended_at),
+    links: {
+      self: `/v1/jobs/${row.id}`,
+      output: `/v1/jobs/${row.id}/output`,
+      ...(row.array_size === null ? {} : { tasks: `/v1/jobs/${row.id}/tasks` }),
+    },
+  };
+}
+
+export function taskView(row: TaskRow) {
+  return {
+    taskId: row.task_id,
+    slurmJobId: row.slurm_job_id === null ? null : Number(row.slurm_job_id),
+    state: row.state,
+    stateReason: row.state_reason,
+    nodes: row.nodes,
+    exitCode: row.exit_code,
+    exitSignal: row.exit_signal,
+    startedAt: iso(row.started_at),
+    endedAt: iso(row.ended_at),
+  };
+}

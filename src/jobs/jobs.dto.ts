@@ -1,0 +1,119 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+
+export class SubmitJobDto {
+  @ApiProperty({
+    description: 'A batch script, starting with "#!", with optional #SBATCH directives',
+    example: '#!/bin/bash\n#SBATCH --job-name=hello\n#SBATCH --time=00:05:00\necho hello from $SLURM_JOB_ID\n',
+  })
+  @IsString()
+  @MinLength(2)
+  script!: string;
+
+  @ApiPropertyOptional({
+    description: "sbatch long options without dashes; they override the script's directives like command-line flags",
+    example: { nodes: 1, ntasks: 1, 'cpus-per-task': 1, mem: '256M', partition: 'debug' },
+    type: 'object',
+    additionalProperties: true,
+  })
+  @IsOptional()
+  @IsObject()
+  options?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    description: "The submission environment that --export=ALL (sbatch's default) passes to the job",
+    example: { OMP_NUM_THREADS: '1' },
+    type: 'object',
+    additionalProperties: { type: 'string' },
+  })
+  @IsOptional()
+  @IsObject()
+  environment?: Record<string, string>;
+}
+
+export class ListJobsQuery {
+  @ApiPropertyOptional({ description: 'Comma-separated states, e.g. PENDING,RUNNING' })
+  @IsOptional()
+  @Matches(/^[A-Z_]+(,[A-Z_]+)*$/, { message: 'state must be comma-separated upper-case state names' })
+  state?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Matches(/^[a-z0-9-]{1,63}$/, { message: 'island must be an island name' })
+  island?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ description: 'nextCursor from the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  cursor?: string;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+export class ListTasksQuery {
+  @ApiPropertyOptional({ description: 'Return tasks after this task id' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(-1)
+  after?: number;
+
+  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+}
+
+export class OutputQuery {
+  @ApiPropertyOptional({ enum: ['stdout', 'stderr'], default: 'stdout' })
+  @IsOptional()
+  @IsIn(['stdout', 'stderr'])
+  stream?: 'stdout' | 'stderr';
+
+  @ApiPropertyOptional({ description: 'Array task id (required for arrays)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  task?: number;
+
+  @ApiPropertyOptional({ description: 'First byte to return' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+
+  @ApiPropertyOptional({ description: 'Return only the last N bytes' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(16 * 1024 * 1024)
+  tail?: number;
+
+  @ApiPropertyOptional({ description: 'At most this many bytes', default: 1048576 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(16 * 1024 * 1024)
+  length?: number;
+}

@@ -1,0 +1,226 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { rows } from '../db/sql';
+import type { JobSpec } from '../sbatch/job-spec';
+import type { JobState } from './lifecycle';
+import type { NormalizedJob } from './job-request';
+
+export interface JobRow {
+  id: string;
+  owner_id: string;
+  slurm_user: string;
+  idempotency_key: string | null;
+  request_hash: Buffer;
+  name: string;
+  script: string;
+  spec: JobSpec;
+  environment: Record<string, string>;
+  working_directory: string;
+  island: string | null;
+  partition: string | null;
+  state: JobState;
+  state_reason: string | null;
+  slurm_job_id: string | null;
+  array_size: number | null;
+  depends_on: string[];
+  hold: boolean;
+  cancel_requested: boolean;
+  dispatch_attempts: number;
+  dispatch_lease_until: Date | null;
+  batch_host: string | null;
+  exit_code: number | null;
+  exit_signal: number | null;
+  submitted_at: Date;
+  dispatched_at: Date | null;
+  started_at: Date | null;
+  ended_at: Date | null;
+  updated_at: Date;
+}
+
+export interface TaskRow {
+  job_id: string;
+  task_id: number;
+  slurm_job_id: string | null;
+  state: JobState;
+  state_reason: string | null;
+  nodes: string | null;
+  exit_code: number | null;
+  exit_signal: number | null;
+  started_at: Date | null;
+  ended_at: Date | null;
+}
+
+export interface JobListFilter {
+  ownerId: string;
+  states?: string[];
+  island?: string;
+  name?: string;
+  beforeId?: string;
+  limit: number;
+}
+
+/** A state change the follower or the API decided on; written with its event in one statement. */
+export interface StateChange {
+  state: JobState;
+  reason: string | null;
+  exitCode?: number | null;
+  exitSignal?: number | null;
+  batchHost?: string | null;
+  partition?: string | null;
+  startedAt?: Date | null;
+  endedAt?: Date | null;
+}
+
+@Injectable()
+export class JobsRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /**
+   * Inserts a job unless the owner already used the idempotency key; returns the stored row
+   * and whether this call created it.
+   */
+  async insert(
+    ownerId: string,
+    slurmUser: string,
+    job: NormalizedJob,
+    idempotencyKey: string | null,
+    requestHash: Buffer,
+    hold: boolean,
+  ): Promise<{ row: JobRow; created: boolean }> {
+    const inserted = await rows<JobRow>(
+      this.db,
+      `INSERT INTO jobs (owner_id, slurm_user, idempotency_key, request_hash, name, script, spec, environment,
+                         working_directory, partition, state, array_size, depends_on, hold)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'ACCEPTED', $11, $12, $13)
+       ON CONFLICT (owner_id, idempotency_key) DO NOTHING
+       RETURNING *`,
+      [
+        ownerId, slurmUser, idempotencyKey, requestHash, job.name, job.script, job.spec, job.environment,
+        job.workingDirectory, job.spec.partition ?? null, job.arraySize, job.dependsOn, hold,
+      ],
+    );
+    if (inserted.length > 0) return { row: inserted[0], created: true };
+    const [existing] = await rows<JobRow>(
+      this.db,
+      'SELECT * FROM jobs WHERE owner_id = $1 AND idempotency_key = $2',
+      [ownerId, idempotencyKey],
+    );
+    return { row: existing, created: false };
+  }
+
+  async findOwned(ownerId: string, id: string): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE id = $1 AND owner_id = $2', [id, ownerId]);
+    return row ?? null;
+  }
+
+  async findById(id: string): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE id = $1', [id]);
+    return row ?? null;
+  }
+
+  async findManyOwned(ownerId: string, ids: number[]): Promise<JobRow[]> {
+    if (ids.length === 0) return [];
+    return rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE owner_id = $1 AND id = ANY($2::bigint[])', [ownerId, ids]);
+  }
+
+  async findMany(ids: string[]): Promise<JobRow[]> {
+    if (ids.length === 0) return [];
+    return rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE id = ANY($1::bigint[])', [ids]);
+  }
+
+  async list(filter: JobListFilter): Promise<JobRow[]> {
+    const where = ['owner_id = $1'];
+    const params: unknown[] = [filter.ownerId];
+    const add = (clause: string, value: unknown) => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (filter.states?.length) add('state = ANY(?::text[])', filter.states);
+    if (filter.island) add('island = ?', filter.island);
+    if (filter.name) add('name = ?', filter.name);
+    if (filter.beforeId) add('id < ?::bigint', filter.beforeId);
+    params.push(filter.limit);
+    return rows<JobRow>(
+      this.db,
+      `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  async tasks(jobId: string, afterTaskId: number, limit: number): Promise<TaskRow[]> {
+    return rows<TaskRow>(
+      this.db,
+      'SELECT * FROM job_tasks WHERE job_id = $1 AND task_id > $2 ORDER BY task_id LIMIT $3',
+      [jobId, afterTaskId, limit],
+    );
+  }
+
+  async task(jobId: string, taskId: number): Promise<TaskRow | null> {
+    const [row] = await rows<TaskRow>(this.db, 'SELECT * FROM job_tasks WHERE job_id = $1 AND task_id = $2', [jobId, taskId]);
+    return row ?? null;
+  }
+
+  async taskCounts(jobId: string): Promise<Record<string, number>> {
+    const counted = await rows<{ state: string; n: string }>(
+      this.db,
+      'SELECT state, count(*) AS n FROM job_tasks WHERE job_id = $1 GROUP BY state',
+      [jobId],
+    );
+    return Object.fromEntries(counted.map((c) => [c.state, Number(c.n)]));
+  }
+
+  async events(jobId: string): Promise<Array<{ at: Date; from_state: string | null; to_state: string; reason: string | null }>> {
+    return rows(this.db, 'SELECT at, from_state, to_state, reason FROM job_events WHERE job_id = $1 ORDER BY id', [jobId]);
+  }
+
+  /** Moves a job from one of `from` to a new state; false when it was no longer in one of them. */
+  async transition(id: string, from: JobState[], change: StateChange): Promise<boolean> {
+    const changed = await rows<{ previous: string }>(
+      this.db,
+      `WITH previous AS (SELECT state FROM jobs WHERE id = $1 FOR UPDATE),
+            updated AS (
+              UPDATE jobs SET state = $3, state_reason = $4,
+                     exit_code = COALESCE($5, exit_code), exit_signal = COALESCE($6, exit_signal),
+                     batch_host = COALESCE($7, batch_host), partition = COALESCE($8, partition),
+                     started_at = COALESCE(started_at, $9), ended_at = $10,
+                     dispatch_lease_until = NULL, updated_at = now()
+               WHERE id = $1 AND state = ANY($2::text[])
+               RETURNING id)
+       INSERT INTO job_events (job_id, from_state, to_state, reason)
+       SELECT $1, (SELECT state FROM previous), $3, $4 FROM updated
+       RETURNING from_state AS previous`,
+      [
+        id, from, change.state, change.reason, change.exitCode ?? null, change.exitSignal ?? null,
+        change.batchHost ?? null, change.partition ?? null, change.startedAt ?? null, change.endedAt ?? null,
+      ],
+    );
+    return changed.length > 0;
+  }
+
+  async setFlags(id: string, flags: { hold?: boolean; cancelRequested?: boolean }): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(
+      this.db,
+      `UPDATE jobs SET hold = COALESCE($2, hold), cancel_requested = cancel_requested OR COALESCE($3, false),
+              updated_at = now()
+        WHERE id = $1 RETURNING *`,
+      [id, flags.hold ?? null, flags.cancelRequested ?? null],
+    );
+    return row ?? null;
+  }
+
+  async upsertTasks(jobId: string, tasks: Array<Omit<TaskRow, 'job_id'>>): Promise<void> {
+    if (tasks.length === 0) return;
+    await rows(
+      this.db,
+      `INSERT INTO job_tasks (job_id, task_id, slurm_job_id, state, state_reason, nodes, exit_code, exit_signal, started_at, ended_at)
+       SELECT $1, t.task_id, t.slurm_job_id, t.state, t.state_reason, t.nodes, t.exit_code, t.exit_signal, t.started_at, t.ended_at
+         FROM jsonb_to_recordset($2::jsonb) AS t(task_id int, slurm_job_id bigint, state text, state_reason text, nodes text,
+                                                 exit_code int, exit_signal int, started_at timestamptz, ended_at timestamptz)
+       ON CONFLICT (job_id, task_id) DO UPDATE SET
+         slurm_job_id = EXCLUDED.slurm_job_id, state = EXCLUDED.state, state_reason = EXCLUDED.state_reason,
+         nodes = EXCLUDED.nodes, exit_code = EXCLUDED.exit_code, exit_signal = EXCLUDED.exit_signal,
+         started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at`,
+      [jobId, JSON.stringify(tasks)],
+    );
+  }
+}

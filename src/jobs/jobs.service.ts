@@ -1,0 +1,215 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import type { Principal } from '../auth/principal';
+import { conflict, invalid, notFound, Problem, unavailable } from '../common/problem';
+import { IslandsRegistry } from '../clusters/islands.registry';
+import { DispatchQueue } from '../dispatch/dispatch.queue';
+import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
+import { JobFileAccessError } from '../slurm/job-files.port';
+import { normalizeSubmission, SubmitInput } from './job-request';
+import { jobView, taskView } from './job-view';
+import { JobRow, JobsRepository } from './jobs.repository';
+import { isTerminal, JobState } from './lifecycle';
+import { defaultOutputPattern, expandFilenamePattern, resolveJobFilePath } from './output-path';
+
+export interface OutputRequest {
+  stream: 'stdout' | 'stderr';
+  taskId?: number;
+  offset: number;
+  length: number;
+}
+
+const NOT_YET_IN_SLURM: JobState[] = ['ACCEPTED', 'DISPATCHING'];
+
+/** Canonical JSON: the same request always hashes the same, whatever its key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+@Injectable()
+export class JobsService {
+  private readonly logger = new Logger(JobsService.name);
+
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly islands: IslandsRegistry,
+    private readonly queue: DispatchQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null) {
+    const slurmUser = this.runAs(principal);
+    if (this.islands.all().length === 0) throw unavailable('no island is configured to run jobs');
+    const job = normalizeSubmission(input, {
+      slurmUser,
+      workdirRoots: this.islands.workdirRoots(),
+      defaultEnvironment: this.config.jobs.defaultEnvironment,
+      maxScriptBytes: this.config.jobs.maxScriptBytes,
+      partitions: this.islands.partitions(),
+    });
+    const known = await this.jobs.findManyOwned(principal.id, job.dependsOn);
+    const missing = job.dependsOn.filter((id) => !known.some((row) => Number(row.id) === id));
+    if (missing.length > 0) throw invalid('--dependency', `no job ${missing.join(', ')} of yours exists`);
+
+    const requestHash = createHash('sha256').update(canonical(input)).digest();
+    const { row, created } = await this.jobs.insert(
+      principal.id, slurmUser, job, idempotencyKey, requestHash, job.spec.hold === true,
+    );
+    if (!created && !row.request_hash.equals(requestHash)) {
+      throw conflict('this Idempotency-Key was already used with a different request', 'Idempotency-Key');
+    }
+    if (created) await this.queue.enqueue([row.id]);
+    return { job: jobView(row), replayed: !created };
+  }
+
+  async get(principal: Principal, id: string) {
+    const row = await this.owned(principal, id);
+    return jobView(row, row.array_size === null ? undefined : await this.jobs.taskCounts(row.id));
+  }
+
+  async list(principal: Principal, filter: { states?: string[]; island?: string; name?: string; cursor?: string; limit: number }) {
+    const beforeId = filter.cursor ? this.decodeCursor(filter.cursor) : undefined;
+    const found = await this.jobs.list({ ownerId: principal.id, ...filter, beforeId, limit: filter.limit + 1 });
+    const page = found.slice(0, filter.limit);
+    const next = found.length > filter.limit ? Buffer.from(page[page.length - 1].id).toString('base64url') : null;
+    return { items: page.map((row) => jobView(row)), nextCursor: next };
+  }
+
+  async tasks(principal: Principal, id: string, after: number, limit: number) {
+    const row = await this.owned(principal, id);
+    if (row.array_size === null) throw invalid('id', 'this job is not an array');
+    const found = await this.jobs.tasks(row.id, after, limit + 1);
+    const page = found.slice(0, limit);
+    return {
+      items: page.map(taskView),
+      nextAfter: found.length > limit ? page[page.length - 1].task_id : null,
+    };
+  }
+
+  async events(principal: Principal, id: string) {
+    const row = await this.owned(principal, id);
+    const history = await this.jobs.events(row.id);
+    return {
+      items: history.map((e) => ({ at: new Date(e.at).toISOString(), from: e.from_state, to: e.to_state, reason: e.reason })),
+    };
+  }
+
+  async cancel(principal: Principal, id: string) {
+    const row = await this.owned(principal, id);
+    if (row.state === 'CANCELLED') return jobView(row);
+    if (isTerminal(row.state)) throw conflict(`job ${id} already ended (${row.state})`);
+    if (row.state === 'ACCEPTED' &&
+        (await this.jobs.transition(row.id, ['ACCEPTED'], { state: 'CANCELLED', reason: 'cancelled before dispatch', endedAt: new Date() }))) {
+      return jobView((await this.jobs.findById(row.id))!);
+    }
+    // Recorded first: a dispatcher that is submitting right now sees the flag and cancels what it submitted.
+    const flagged = (await this.jobs.setFlags(row.id, { cancelRequested: true }))!;
+    if (flagged.slurm_job_id !== null) {
+      await this.onIsland(flagged, (slurm) => slurm.cancel(flagged.slurm_user, Number(flagged.slurm_job_id)));
+    }
+    return jobView(flagged);
+  }
+
+  async setHold(principal: Principal, id: string, hold: boolean) {
+    const row = await this.owned(principal, id);
+    const holdable: JobState[] = [...NOT_YET_IN_SLURM, 'PENDING'];
+    if (!holdable.includes(row.state)) {
+      throw conflict(`only pending jobs can be ${hold ? 'held' : 'released'}; job ${id} is ${row.state}`);
+    }
+    const flagged = (await this.jobs.setFlags(row.id, { hold }))!;
+    if (flagged.slurm_job_id !== null) {
+      await this.onIsland(flagged, (slurm) => slurm.setHold(flagged.slurm_user, Number(flagged.slurm_job_id), hold));
+    }
+    return jobView(flagged);
+  }
+
+  async output(principal: Principal, id: string, request: OutputRequest) {
+    const row = await this.owned(principal, id);
+    if (row.slurm_job_id === null || row.island === null) {
+      throw conflict(`job ${id} has not reached SLURM yet (${row.state}); it has no output`);
+    }
+    const path = await this.outputPath(row, request);
+    const island = this.islands.get(row.island);
+    if (!island) throw unavailable(`island ${row.island} is not configured here`);
+    let slice;
+    try {
+      slice = await island.files.read(row.slurm_user, path, { offset: request.offset, length: request.length });
+    } catch (error) {
+      if (error instanceof JobFileAccessError) {
+        throw new Problem(403, 'Forbidden', `the ${request.stream} file cannot be read: ${error.message}`, { field: 'stream' });
+      }
+      throw error;
+    }
+    if (!slice) throw notFound(`the ${request.stream} file ${path} (the job may not have started)`);
+    return { path, ...slice };
+  }
+
+  private async outputPath(row: JobRow, request: OutputRequest): Promise<string> {
+    const isArray = row.array_size !== null;
+    let slurmJobId = Number(row.slurm_job_id);
+    let nodeName = row.batch_host ?? undefined;
+    if (isArray) {
+      if (request.taskId === undefined) throw invalid('task', 'an array job needs the task whose output you want');
+      const task = await this.jobs.task(row.id, request.taskId);
+      if (!task || task.slurm_job_id === null) throw notFound(`task ${request.taskId} of job ${row.id} in SLURM`);
+      slurmJobId = Number(task.slurm_job_id);
+      nodeName = task.nodes?.split(/[,\[]/)[0] || nodeName;
+    } else if (request.taskId !== undefined) {
+      throw invalid('task', 'this job is not an array');
+    }
+    const spec = row.spec;
+    const pattern =
+      (request.stream === 'stderr' ? spec.error ?? spec.output : spec.output) ?? defaultOutputPattern(isArray);
+    const expanded = expandFilenamePattern(pattern, {
+      jobId: slurmJobId,
+      arrayJobId: isArray ? Number(row.slurm_job_id) : undefined,
+      arrayTaskId: isArray ? request.taskId : undefined,
+      jobName: row.name,
+      user: row.slurm_user,
+      nodeName,
+    });
+    return resolveJobFilePath(expanded, row.working_directory);
+  }
+
+  private runAs(principal: Principal): string {
+    if (!principal.slurmUser) {
+      throw new Problem(403, 'Forbidden', `${principal.name} has no POSIX account on the islands, so it cannot run jobs`);
+    }
+    return principal.slurmUser;
+  }
+
+  /** Another tenant's job is indistinguishable from a job that does not exist. */
+  private async owned(principal: Principal, id: string): Promise<JobRow> {
+    if (!/^\d{1,18}$/.test(id)) throw notFound(`job ${id}`);
+    const row = await this.jobs.findOwned(principal.id, id);
+    if (!row) throw notFound(`job ${id}`);
+    return row;
+  }
+
+  private decodeCursor(cursor: string): string {
+    const id = Buffer.from(cursor, 'base64url').toString('utf8');
+    if (!/^\d{1,18}$/.test(id)) throw invalid('cursor', 'is not a cursor this API returned');
+    return id;
+  }
+
+  private async onIsland(row: JobRow, call: (slurm: NonNullable<ReturnType<IslandsRegistry['get']>>['slurm']) => Promise<void>) {
+    const island = this.islands.get(row.island!);
+    if (!island) throw unavailable(`island ${row.island} is not configured here`);
+    try {
+      await call(island.slurm);
+    } catch (error) {
+      if (error instanceof SlurmRejectedError) throw conflict(`SLURM refused: ${error.message}`);
+      if (error instanceof SlurmUnavailableError) throw unavailable(`island ${row.island} is unreachable: ${error.message}`);
+      this.logger.error(`SLURM call for job ${row.id} failed: ${(error as Error).message}`);
+      throw error;
+    }
+  }
+}

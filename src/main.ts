@@ -1,0 +1,46 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+import { loadConfig } from './config/config';
+import { createDataSource, runMigrations } from './db/data-source';
+import { configureHttp } from './http';
+
+async function migrate(databaseUrl: string): Promise<void> {
+  const dataSource = createDataSource(databaseUrl, 1);
+  await dataSource.initialize();
+  try {
+    const applied = await runMigrations(dataSource);
+    if (applied.length) new Logger('migrations').log(`applied ${applied.join(', ')}`);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const role = (process.argv[2] as typeof config.role | undefined) ?? config.role;
+  if (!['api', 'worker', 'all'].includes(role)) throw new Error(`unknown role ${role}: api, worker or all`);
+  await migrate(config.databaseUrl);
+  const logger = new Logger('archipelago');
+  if (role === 'worker') {
+    const worker = await NestFactory.createApplicationContext(AppModule.forRole('worker'), { bufferLogs: false });
+    worker.enableShutdownHooks();
+    logger.log(`worker started; islands: ${config.islands.map((i) => i.connection.name).join(', ') || 'none'}`);
+    return;
+  }
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRole(role),
+    new FastifyAdapter({ bodyLimit: config.http.bodyLimitBytes, trustProxy: config.http.trustProxy }),
+  );
+  configureHttp(app);
+  app.enableShutdownHooks();
+  await app.listen(config.http.port, config.http.host);
+  logger.log(`${role} listening on http://${config.http.host}:${config.http.port} (docs at /docs)`);
+}
+
+main().catch((error) => {
+  console.error(`archipelago failed to start: ${error instanceof Error ? error.stack : error}`);
+  process.exit(1);
+});

@@ -1,0 +1,115 @@
+import type { JobSpec } from '../sbatch/job-spec';
+
+/**
+ * The one way Archipelago talks to a SLURM cluster. Two adapters implement it: slurmrestd v0.0.38
+ * (per-user short-lived JWTs) and SSH (`sbatch`, `squeue --json`, ... run as the job's owner).
+ * Every call that acts for a person names that person's POSIX user: no call runs as anyone else.
+ */
+export interface SlurmClient {
+  /** Submits a batch job as `user`. Throws SlurmRejectedError when SLURM refuses the job. */
+  submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult>;
+
+  /**
+   * Jobs as SLURM currently knows them. With `since`, returns `null` when nothing changed since
+   * that time (slurmrestd answers 304), so a follower can ask cheaply every tick.
+   */
+  listJobs(since?: SlurmTimestamp): Promise<SlurmJobSnapshot | null>;
+
+  /** One job (all its array tasks). Returns `[]` when SLURM no longer knows the id. */
+  getJob(jobId: number): Promise<SlurmJobRecord[]>;
+
+  /** Cancels as `user` (the owner). Cancelling a finished or unknown job is not an error. */
+  cancel(user: string, jobId: number): Promise<void>;
+
+  /** Holds (`true`) or releases (`false`) a pending job as `user`. */
+  setHold(user: string, jobId: number, hold: boolean): Promise<void>;
+
+  /** Whether the controller answers. */
+  ping(): Promise<SlurmPing>;
+
+  /** Releases pooled connections. */
+  close(): Promise<void>;
+}
+
+/** Unix seconds. */
+export type SlurmTimestamp = number;
+
+export interface SlurmSubmitRequest {
+  /** The script, starting with `#!`. Directives in it are not re-read by the adapters: `spec` rules. */
+  script: string;
+  /** Normalized options; dependencies already hold SLURM job ids. */
+  spec: JobSpec;
+  /** Always set: slurmrestd would otherwise run the job in its own directory. */
+  workingDirectory: string;
+  /** The job's complete environment (slurmrestd inherits nothing). */
+  environment: Record<string, string>;
+  /** Carries our job id so a restarted dispatcher can find a job it already submitted. */
+  comment: string;
+}
+
+export interface SlurmSubmitResult {
+  jobId: number;
+  /** Messages SLURM attached to an accepted job (e.g. "job is held"). */
+  warnings: string[];
+}
+
+export interface SlurmJobSnapshot {
+  /** The time to pass as `since` next time. */
+  asOf: SlurmTimestamp;
+  jobs: SlurmJobRecord[];
+}
+
+/** A job (or one array task) as SLURM reports it, reduced to what the control plane uses. */
+export interface SlurmJobRecord {
+  jobId: number;
+  /** For array tasks: the array's master id and this task's index. */
+  arrayJobId?: number;
+  arrayTaskId?: number;
+  /** For the pending remainder of an array, e.g. `3-9%2`. */
+  arrayTaskString?: string;
+  name: string;
+  userName: string;
+  comment: string;
+  /** SLURM's state string as printed (flags such as COMPLETING take precedence over the base state). */
+  state: string;
+  stateReason: string;
+  partition: string;
+  nodes: string;
+  batchHost: string;
+  /** Decoded exit code of the batch script, or null while not finished. */
+  exitCode: number | null;
+  /** Signal that ended the script, if any. */
+  exitSignal: number | null;
+  submitTime: SlurmTimestamp | null;
+  startTime: SlurmTimestamp | null;
+  endTime: SlurmTimestamp | null;
+  standardOutput: string;
+  standardError: string;
+  workingDirectory: string;
+}
+
+export interface SlurmPing {
+  up: boolean;
+  hostname: string;
+  version: string;
+}
+
+/** SLURM refused a request for a reason the caller caused (bad partition, too much memory...). */
+export class SlurmRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly code: number | undefined,
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+    this.name = 'SlurmRejectedError';
+  }
+}
+
+/** SLURM could not be reached or answered in a way that says nothing about the request itself. */
+export class SlurmUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SlurmUnavailableError';
+  }
+}

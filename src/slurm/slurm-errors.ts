@@ -1,0 +1,76 @@
+import { SlurmRejectedError, SlurmUnavailableError } from './slurm-client.port';
+
+/** SLURM error numbers the adapters treat specially (slurm_errno.h, 22.05). */
+export const SLURM_ERR = {
+  INVALID_PARTITION_NAME: 2000,
+  ACCESS_DENIED: 2002,
+  REQUESTED_NODE_CONFIG_UNAVAILABLE: 2014,
+  REQUESTED_PART_CONFIG_UNAVAILABLE: 2015,
+  INVALID_JOB_ID: 2017,
+  ALREADY_DONE: 2021,
+  JOB_HELD: 2042,
+  JOB_FINISHED: 2084,
+  ENVIRONMENT_MISSING: 2127,
+  PARSE_FAILURE: 9001,
+} as const;
+
+/** One item of an `errors[]` array, with both key sets slurmrestd uses normalized. */
+export interface SlurmErrorItem {
+  code: number | undefined;
+  message: string;
+}
+
+/** Accepts `{error, error_number, description, source}` and `{error, error_code}`. */
+export function normalizeErrors(errors: unknown): SlurmErrorItem[] {
+  if (!Array.isArray(errors)) return [];
+  return errors
+    .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
+    .map((e) => {
+      const rawCode = e.error_code ?? e.error_number ?? e.errno;
+      const code = typeof rawCode === 'number' ? rawCode : typeof rawCode === 'string' && /^\d+$/.test(rawCode) ? Number(rawCode) : undefined;
+      const parts = [e.error, e.description].filter((p): p is string => typeof p === 'string' && p !== '');
+      const message = [...new Set(parts)].join(': ') || (code !== undefined ? `SLURM error ${code}` : 'SLURM error');
+      return { code, message };
+    });
+}
+
+/**
+ * Communication and authentication failures (1000-1999 protocol/auth, 5000-5999 socket) say
+ * nothing about the request; everything else SLURM answers with is a verdict on the request.
+ */
+export function isCommunicationError(code: number | undefined): boolean {
+  return code !== undefined && ((code >= 1000 && code < 2000) || (code >= 5000 && code < 6000));
+}
+
+/** Turns a failed answer into the port's error type. */
+export function errorFromItems(items: SlurmErrorItem[], httpStatus: number | undefined, context: string): Error {
+  const first = items.find((i) => i.code !== undefined) ?? items[0];
+  const message = items.length > 0 ? items.map((i) => (i.code !== undefined ? `${i.message} (${i.code})` : i.message)).join('; ') : `HTTP ${httpStatus}`;
+  if (items.some((i) => isCommunicationError(i.code))) {
+    return new SlurmUnavailableError(`${context}: ${message}`);
+  }
+  return new SlurmRejectedError(`${context}: ${message}`, first?.code, httpStatus);
+}
+
+/**
+ * sbatch/scontrol print strerror() text, not numbers; the codes for the messages we care about,
+ * so SSH rejections carry the same code as REST ones.
+ */
+const MESSAGE_CODES: Array<[RegExp, number]> = [
+  [/Invalid partition name specified/i, SLURM_ERR.INVALID_PARTITION_NAME],
+  [/Access\/permission denied/i, SLURM_ERR.ACCESS_DENIED],
+  [/Requested node configuration is not available/i, SLURM_ERR.REQUESTED_NODE_CONFIG_UNAVAILABLE],
+  [/Requested partition configuration not available/i, SLURM_ERR.REQUESTED_PART_CONFIG_UNAVAILABLE],
+  [/Invalid job id specified/i, SLURM_ERR.INVALID_JOB_ID],
+  [/already completing or completed/i, SLURM_ERR.ALREADY_DONE],
+  [/Job has already finished/i, SLURM_ERR.JOB_FINISHED],
+];
+
+export function codeFromMessage(message: string): number | undefined {
+  for (const [re, code] of MESSAGE_CODES) if (re.test(message)) return code;
+  return undefined;
+}
+
+/** Messages from SLURM clients that mean the controller could not be reached. */
+export const CLI_UNAVAILABLE =
+  /Unable to contact slurm controller|Socket timed out|Connection refused|Zero Bytes were transmitted|Communication connection failure|Protocol authentication error|Unable to establish controller machine|Could not establish a configuration source|Invalid user for SlurmUser|munge/i;

@@ -1,0 +1,254 @@
+import { createHash } from 'node:crypto';
+import type { SFTPWrapper, Stats } from 'ssh2';
+import type { IslandConnection, SshConnection } from '../island-connection';
+import {
+  SlurmRejectedError,
+  SlurmUnavailableError,
+  type SlurmClient,
+  type SlurmJobRecord,
+  type SlurmJobSnapshot,
+  type SlurmPing,
+  type SlurmSubmitRequest,
+  type SlurmSubmitResult,
+  type SlurmTimestamp,
+} from '../slurm-client.port';
+import { assertActingUser } from '../posix-user';
+import { CLI_UNAVAILABLE, SLURM_ERR, codeFromMessage, normalizeErrors } from '../slurm-errors';
+import { toSlurmJobRecord, type V0038JobRecord } from '../slurm-job-record';
+import { parseParsable, parseScontrolPing, renderSlurmCommand, renderSubmitCommand, slurmErrorText } from './ssh-commands';
+import { SshPool, type ExecResult } from './ssh-pool';
+
+export interface SshSlurmClientOptions {
+  /** Close a user's connection after this long without commands. Default 30 s. */
+  idleTimeoutMs?: number;
+  /** Concurrent channels per connection (below sshd MaxSessions). Default 8. */
+  maxChannelsPerConnection?: number;
+  /** Extra user names never to connect as (root and slurm are always refused). */
+  forbiddenUsers?: string[];
+  clock?: () => number;
+}
+
+export interface RemoteFileStat {
+  size: number;
+  /** Unix seconds. */
+  mtime: number;
+  isFile: boolean;
+  isDirectory: boolean;
+  mode: number;
+}
+
+/**
+ * SlurmClient over SSH: SLURM's own CLI run as the acting POSIX user on the island's login host
+ * (`sbatch --parsable`, `squeue --json`, `scancel`, `scontrol`). Reads and ping run as `readUser`.
+ *
+ * Heavier than REST for following: squeue has no "changed since" query, so `listJobs(since)` always
+ * fetches the whole queue; it returns `null` only when the mapped job set is identical to the last
+ * snapshot this client returned (a fingerprint), which spares the caller's work, not SLURM's.
+ */
+export class SshSlurmClient implements SlurmClient {
+  private readonly pool: SshPool;
+  private readonly ssh: SshConnection;
+  private readonly readUser: string;
+  private readonly forbidden: string[];
+  private readonly clock: () => number;
+  private last: { asOf: SlurmTimestamp; fingerprint: string } | undefined;
+
+  constructor(island: Pick<IslandConnection, 'ssh' | 'readUser'> & { name?: string }, options: SshSlurmClientOptions = {}) {
+    if (!island.ssh) throw new Error(`island ${island.name ?? ''}: no ssh connection configured`);
+    this.ssh = island.ssh;
+    this.forbidden = options.forbiddenUsers ?? [];
+    assertActingUser(island.readUser, this.forbidden);
+    this.readUser = island.readUser;
+    this.clock = options.clock ?? (() => Date.now());
+    renderSlurmCommand(this.ssh.commandEnvironment, []); // validates the names early
+    this.pool = new SshPool({
+      host: this.ssh.host,
+      port: this.ssh.port,
+      privateKey: this.ssh.privateKey,
+      hostKeySha256: this.ssh.hostKeySha256,
+      maxConnectionsPerUser: this.ssh.maxConnectionsPerUser,
+      maxChannelsPerConnection: options.maxChannelsPerConnection,
+      idleTimeoutMs: options.idleTimeoutMs,
+      connectTimeoutMs: this.ssh.timeoutMs,
+    });
+  }
+
+  async submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
+    const command = renderSubmitCommand(request, this.ssh.commandEnvironment);
+    const res = await this.exec(user, command, request.script);
+    if (res.code === 0) {
+      const { jobId } = parseParsable(res.stdout);
+      const warnings = res.stderr
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '')
+        .map((l) => l.replace(/^sbatch: /, ''));
+      return { jobId, warnings };
+    }
+    throw this.cliFailure(res, 'submit');
+  }
+
+  async listJobs(since?: SlurmTimestamp): Promise<SlurmJobSnapshot | null> {
+    const asOf = Math.floor(this.clock() / 1000);
+    const jobs = await this.squeue([]);
+    const fingerprint = fingerprintJobs(jobs);
+    if (since !== undefined && this.last && since >= this.last.asOf && this.last.fingerprint === fingerprint) return null;
+    this.last = { asOf, fingerprint };
+    return { asOf, jobs };
+  }
+
+  async getJob(jobId: number): Promise<SlurmJobRecord[]> {
+    checkJobId(jobId);
+    // squeue 22.05 ignores --jobs (and every other filter) with --json: filter here.
+    const jobs = await this.squeue([]);
+    return jobs.filter((j) => j.jobId === jobId || j.arrayJobId === jobId);
+  }
+
+  async cancel(user: string, jobId: number): Promise<void> {
+    checkJobId(jobId);
+    const res = await this.exec(user, renderSlurmCommand(this.ssh.commandEnvironment, ['scancel', String(jobId)]));
+    const text = slurmErrorText(res.stderr);
+    const code = codeFromMessage(text);
+    // scancel exits 0 for some of these and 1 for others; either way the job is not running.
+    if (code === SLURM_ERR.INVALID_JOB_ID || code === SLURM_ERR.ALREADY_DONE || code === SLURM_ERR.JOB_FINISHED) return;
+    if (res.code === 0 && !/error/i.test(res.stderr)) return;
+    throw this.cliFailure(res, `cancel job ${jobId}`);
+  }
+
+  async setHold(user: string, jobId: number, hold: boolean): Promise<void> {
+    checkJobId(jobId);
+    const res = await this.exec(user, renderSlurmCommand(this.ssh.commandEnvironment, ['scontrol', hold ? 'hold' : 'release', String(jobId)]));
+    if (res.code === 0) return;
+    throw this.cliFailure(res, `${hold ? 'hold' : 'release'} job ${jobId}`);
+  }
+
+  async ping(): Promise<SlurmPing> {
+    const env = this.ssh.commandEnvironment;
+    const command = `${renderSlurmCommand(env, ['scontrol', '--version'])}; ${renderSlurmCommand(env, ['scontrol', 'ping'])}`;
+    let res: ExecResult;
+    try {
+      res = await this.exec(this.readUser, command);
+    } catch (err) {
+      if (err instanceof SlurmUnavailableError) return { up: false, hostname: '', version: '' };
+      throw err;
+    }
+    return parseScontrolPing(res.stdout);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /** Reads bytes [start, end) of `path` as `user` over SFTP (end defaults to the file's size). */
+  async readFile(user: string, path: string, range: { start?: number; end?: number } = {}): Promise<Buffer> {
+    assertActingUser(user, this.forbidden);
+    checkPath(path);
+    return this.pool.withSftp(user, this.ssh.timeoutMs, async (sftp) => {
+      const handle = await sftpCall<Buffer>((cb) => sftp.open(path, 'r', cb));
+      try {
+        const start = Math.max(0, range.start ?? 0);
+        const end = range.end ?? (await sftpCall<Stats>((cb) => sftp.fstat(handle, cb))).size;
+        const chunks: Buffer[] = [];
+        let position = start;
+        while (position < end) {
+          const want = Math.min(end - position, 32 * 1024);
+          const buf = Buffer.alloc(want);
+          const got = await new Promise<number>((resolve, reject) =>
+            sftp.read(handle, buf, 0, want, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))),
+          );
+          if (got <= 0) break;
+          chunks.push(buf.subarray(0, got));
+          position += got;
+        }
+        return Buffer.concat(chunks);
+      } catch (err) {
+        throw sftpError(err, `read ${path} as ${user}`);
+      } finally {
+        await sftpCall<void>((cb) => sftp.close(handle, cb)).catch(() => undefined);
+      }
+    }).catch((err) => {
+      throw sftpError(err, `read ${path} as ${user}`);
+    });
+  }
+
+  /** `stat` of `path` as `user` over SFTP; null when it does not exist. */
+  async stat(user: string, path: string): Promise<RemoteFileStat | null> {
+    assertActingUser(user, this.forbidden);
+    checkPath(path);
+    return this.pool.withSftp(user, this.ssh.timeoutMs, async (sftp: SFTPWrapper) => {
+      try {
+        const st = await sftpCall<Stats>((cb) => sftp.stat(path, cb));
+        return { size: st.size, mtime: st.mtime, isFile: st.isFile(), isDirectory: st.isDirectory(), mode: st.mode };
+      } catch (err) {
+        if (isNoSuchFile(err)) return null;
+        throw sftpError(err, `stat ${path} as ${user}`);
+      }
+    });
+  }
+
+  /** Connections currently open per user (for tests and metrics). */
+  connectionStats(): Record<string, { connections: number; active: number }> {
+    return this.pool.stats();
+  }
+
+  private async exec(user: string, command: string, stdin?: string): Promise<ExecResult> {
+    assertActingUser(user, this.forbidden);
+    return this.pool.exec(user, command, { stdin, timeoutMs: this.ssh.timeoutMs });
+  }
+
+  private async squeue(extra: string[]): Promise<SlurmJobRecord[]> {
+    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['squeue', '--json', ...extra]));
+    if (res.code !== 0) throw this.cliFailure(res, 'squeue');
+    let parsed: { jobs?: V0038JobRecord[]; errors?: unknown };
+    try {
+      parsed = JSON.parse(res.stdout) as { jobs?: V0038JobRecord[]; errors?: unknown };
+    } catch {
+      throw new SlurmUnavailableError(`squeue --json printed no JSON: ${res.stdout.slice(0, 200)}${res.stderr.slice(0, 200)}`);
+    }
+    const errors = normalizeErrors(parsed.errors);
+    if (errors.some((e) => e.code === SLURM_ERR.INVALID_JOB_ID)) {
+      throw new SlurmRejectedError('Invalid job id specified', SLURM_ERR.INVALID_JOB_ID);
+    }
+    return (parsed.jobs ?? []).map(toSlurmJobRecord);
+  }
+
+  private cliFailure(res: ExecResult, context: string): Error {
+    const text = slurmErrorText(res.stderr) || `exit ${res.code ?? res.signal}`;
+    if (res.code === null || res.code === 127 || res.code === 126 || res.code === 255 || CLI_UNAVAILABLE.test(res.stderr)) {
+      return new SlurmUnavailableError(`${context} over ssh ${this.ssh.host}:${this.ssh.port}: ${text}`);
+    }
+    return new SlurmRejectedError(`${context}: ${text}`, codeFromMessage(text));
+  }
+}
+
+/** Stable hash of what consumers see: the mapped records, ordered by id. */
+export function fingerprintJobs(jobs: SlurmJobRecord[]): string {
+  const sorted = [...jobs].sort((a, b) => a.jobId - b.jobId || (a.arrayTaskId ?? -1) - (b.arrayTaskId ?? -1));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('base64url');
+}
+
+function checkJobId(jobId: number): void {
+  if (!Number.isSafeInteger(jobId) || jobId <= 0) throw new RangeError(`invalid SLURM job id ${jobId}`);
+}
+
+function checkPath(path: string): void {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('\0')) {
+    throw new RangeError(`path must be absolute, got ${JSON.stringify(path)}`);
+  }
+}
+
+function sftpCall<T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+}
+
+function isNoSuchFile(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 2; // SSH_FX_NO_SUCH_FILE
+}
+
+function sftpError(err: unknown, what: string): Error {
+  if (err instanceof SlurmUnavailableError || err instanceof SlurmRejectedError) return err;
+  const e = err as { message?: string; code?: number };
+  if (isNoSuchFile(err)) return Object.assign(new Error(`${what}: no such file`), { code: 'ENOENT' });
+  if (e?.code === 3) return Object.assign(new Error(`${what}: permission denied`), { code: 'EACCES' });
+  return new SlurmUnavailableError(`sftp ${what}: ${e?.message ?? String(err)}`, { cause: err });
+}
