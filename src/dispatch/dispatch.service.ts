@@ -7,7 +7,7 @@ import { chooseIsland } from '../scheduling/placement';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
 import { resolveDependencies } from './dependency-resolution';
 import { DispatchRepository } from './dispatch.repository';
-import { jobIdFromComment, jobTag } from './job-tag';
+import { JobTagger } from './job-tag';
 
 export type DispatchOutcome = { kind: 'done' } | { kind: 'retry'; afterMs: number; reason: string };
 
@@ -25,13 +25,16 @@ const LOAD_CACHE_MS = 1000;
 export class DispatchService {
   private readonly logger = new Logger(DispatchService.name);
   private load: { at: number; counts: Map<string, number> } | null = null;
+  private readonly tagger: JobTagger;
 
   constructor(
     private readonly dispatch: DispatchRepository,
     private readonly jobs: JobsRepository,
     private readonly islands: IslandsRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.tagger = new JobTagger(config.instanceId);
+  }
 
   async dispatchJob(jobId: string): Promise<DispatchOutcome> {
     const row = await this.dispatch.claim(jobId, this.config.dispatch.leaseSeconds);
@@ -62,7 +65,7 @@ export class DispatchService {
       return DONE;
     }
     const island = this.islands.get(placement.island)!;
-    const tag = jobTag(row.id, row.spec.comment);
+    const tag = this.tagger.tag(row.id, row.spec.comment);
     try {
       if (row.dispatch_attempts > 0) {
         const previous = await this.findSubmitted(row.island ? this.islands.get(row.island) ?? island : island, row.id);
@@ -110,7 +113,7 @@ export class DispatchService {
   private async findSubmitted(island: Island, jobId: string): Promise<{ island: Island; slurmJobId: number } | null> {
     const snapshot = await island.slurm.listJobs();
     const matches = (snapshot?.jobs ?? [])
-      .filter((job) => jobIdFromComment(job.comment) === jobId)
+      .filter((job) => this.tagger.jobIdFrom(job.comment) === jobId)
       .map((job) => job.arrayJobId ?? job.jobId);
     return matches.length === 0 ? null : { island, slurmJobId: Math.min(...matches) };
   }

@@ -6,7 +6,7 @@ import { Island, IslandsRegistry } from '../clusters/islands.registry';
 import { rows } from '../db/sql';
 import { JobRow, JobsRepository } from '../jobs/jobs.repository';
 import type { SlurmJobRecord } from '../slurm/slurm-client.port';
-import { jobIdFromComment } from './job-tag';
+import { JobTagger } from './job-tag';
 import { observeJob } from './observation';
 
 interface IslandFollower {
@@ -34,6 +34,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly followers: IslandFollower[];
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly tagger: JobTagger;
 
   constructor(
     private readonly db: DataSource,
@@ -41,6 +42,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     islands: IslandsRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
+    this.tagger = new JobTagger(config.instanceId);
     this.followers = islands.all().map((island) => ({ island, lock: null, running: false }));
   }
 
@@ -70,7 +72,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
       if (snapshot === null) return;
       const ours = new Map<string, SlurmJobRecord[]>();
       for (const record of snapshot.jobs) {
-        const id = jobIdFromComment(record.comment);
+        const id = this.tagger.jobIdFrom(record.comment);
         if (id !== null) ours.set(id, [...(ours.get(id) ?? []), record]);
       }
       const unfinished = await this.unfinishedOn(name);

@@ -1,15 +1,23 @@
 /**
  * Every SLURM job we submit carries our id in its comment. That is how a restarted dispatcher
- * finds a job it already submitted, and how the follower maps SLURM's records back to ours.
+ * finds a job it already submitted, and how the follower maps SLURM's records back to ours. The
+ * instance part keeps two control planes (or two test databases) sharing a cluster apart.
  */
-const TAG = /^archipelago:job=(\d{1,18})(?:\s|$)/;
+export class JobTagger {
+  private readonly pattern: RegExp;
 
-export function jobTag(jobId: string, userComment?: string): string {
-  const tag = `archipelago:job=${jobId}`;
-  return userComment ? `${tag} ${userComment}` : tag;
-}
+  constructor(private readonly instance: string) {
+    if (!/^[a-z0-9-]{1,32}$/.test(instance)) throw new Error(`invalid instance id ${instance}`);
+    this.pattern = new RegExp(`^archipelago:${instance}:job=(\\d{1,18})(?:\\s|$)`);
+  }
 
-export function jobIdFromComment(comment: string | undefined | null): string | null {
-  const match = comment ? TAG.exec(comment) : null;
-  return match ? match[1] : null;
+  tag(jobId: string, userComment?: string): string {
+    const tag = `archipelago:${this.instance}:job=${jobId}`;
+    return userComment ? `${tag} ${userComment}` : tag;
+  }
+
+  jobIdFrom(comment: string | undefined | null): string | null {
+    const match = comment ? this.pattern.exec(comment) : null;
+    return match ? match[1] : null;
+  }
 }

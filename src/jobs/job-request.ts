@@ -1,4 +1,3 @@
-import { posix } from 'node:path';
 import { invalid } from '../common/problem';
 import type { JobSpec } from '../sbatch/job-spec';
 import { parseSubmission, SbatchParseError } from '../sbatch/parse-sbatch';
@@ -80,10 +79,15 @@ function within(field: string, path: string, roots: string[]): string {
   return verdict.normalized;
 }
 
+/** Joined, not resolved: a `..` segment must reach the policy, which refuses it. */
+function absolute(path: string, base: string): string {
+  return path.startsWith('/') ? path : `${base}/${path}`;
+}
+
 /** Output and error patterns may be relative (to the working directory) or absolute, but never outside the roots. */
 function checkFilePattern(field: string, pattern: string | undefined, workingDirectory: string, roots: string[]): void {
   if (pattern === undefined) return;
-  within(field, posix.resolve(workingDirectory, pattern), roots);
+  within(field, absolute(pattern, workingDirectory), roots);
 }
 
 function dependencyIds(spec: JobSpec): number[] {
@@ -116,7 +120,7 @@ export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy
   }
 
   const roots = allowedRootsFor(policy.slurmUser, policy.workdirRoots);
-  const workingDirectory = within('--chdir', posix.resolve(roots[0], spec.chdir ?? '.'), roots);
+  const workingDirectory = within('--chdir', spec.chdir === undefined ? roots[0] : absolute(spec.chdir, roots[0]), roots);
   checkFilePattern('--output', spec.output, workingDirectory, roots);
   checkFilePattern('--error', spec.error, workingDirectory, roots);
   checkFilePattern('--input', spec.input, workingDirectory, roots);

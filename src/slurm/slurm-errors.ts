@@ -44,12 +44,11 @@ export function isCommunicationError(code: number | undefined): boolean {
 
 /** Turns a failed answer into the port's error type. */
 export function errorFromItems(items: SlurmErrorItem[], httpStatus: number | undefined, context: string): Error {
-  const first = items.find((i) => i.code !== undefined) ?? items[0];
-  const message = items.length > 0 ? items.map((i) => (i.code !== undefined ? `${i.message} (${i.code})` : i.message)).join('; ') : `HTTP ${httpStatus}`;
+  const message = describeItems(items) || `HTTP ${httpStatus}`;
   if (items.some((i) => isCommunicationError(i.code))) {
     return new SlurmUnavailableError(`${context}: ${message}`);
   }
-  return new SlurmRejectedError(`${context}: ${message}`, first?.code, httpStatus);
+  return new SlurmRejectedError(`${context}: ${message}`, primaryCode(items), httpStatus);
 }
 
 /**
@@ -74,3 +73,13 @@ export function codeFromMessage(message: string): number | undefined {
 /** Messages from SLURM clients that mean the controller could not be reached. */
 export const CLI_UNAVAILABLE =
   /Unable to contact slurm controller|Socket timed out|Connection refused|Zero Bytes were transmitted|Communication connection failure|Protocol authentication error|Unable to establish controller machine|Could not establish a configuration source|Invalid user for SlurmUser|munge/i;
+
+/** The most specific code: the first real SLURM errno, else the parse failure code, else undefined. */
+export function primaryCode(items: SlurmErrorItem[]): number | undefined {
+  const real = items.find((i) => i.code !== undefined && i.code > 0 && i.code !== 9001 && i.code !== 9002);
+  return real?.code ?? items.find((i) => i.code !== undefined && i.code > 0)?.code ?? items.find((i) => i.code !== undefined)?.code;
+}
+
+export function describeItems(items: SlurmErrorItem[]): string {
+  return items.map((i) => (i.code !== undefined && i.code > 0 ? `${i.message} (${i.code})` : i.message)).join('; ');
+}

@@ -14,10 +14,16 @@ type SpecJobProperties = components['schemas']['v0.0.38_job_properties'];
  * integer (the server also takes `"UNLIMITED"`, like sbatch's --time). Everything else is the
  * generated type.
  */
-export type RestJobProperties = Omit<SpecJobProperties, 'nodes' | 'time_limit' | 'environment'> & {
+export type RestJobProperties = Omit<SpecJobProperties, 'nodes' | 'time_limit' | 'environment' | 'exclusive' | 'begin_time'> & {
   nodes?: string;
   time_limit?: number | 'UNLIMITED';
   environment: Record<string, string>;
+  /** The spec's `"true"` is refused ("Invalid exclusive specification"); sbatch's `exclusive` works. */
+  exclusive?: 'exclusive' | 'user' | 'mcs';
+  /** The spec says unix seconds; sbatch's --begin syntax (`now+1hour`, ISO times) works too. */
+  begin_time?: number | string;
+  /** `requeue` is a flag: `requeue: false` still requeues. `no_requeue: true` turns it off. */
+  no_requeue?: true;
 };
 
 export type RestJobSubmission = Omit<components['schemas']['v0.0.38_job_submission'], 'job' | 'jobs'> & {
@@ -72,15 +78,16 @@ export function toJobProperties(request: SlurmSubmitRequest): RestJobProperties 
   set('gpus_per_node', spec.gpusPerNode);
   set('gpus_per_task', spec.gpusPerTask);
   set('constraints', spec.constraint);
-  if (spec.exclusive) job.exclusive = spec.exclusive === 'exclusive' ? 'true' : spec.exclusive;
+  set('exclusive', spec.exclusive);
   set('licenses', spec.licenses);
 
   if (spec.array) job.array = spec.array.expression;
   if (spec.dependency) job.dependency = renderDependency(spec.dependency);
   if (spec.hold) job.hold = true;
-  if (spec.begin !== undefined) (job as Record<string, unknown>).begin_time = spec.begin;
+  set('begin_time', spec.begin);
   set('nice', spec.nice);
-  if (spec.requeue !== undefined) job.requeue = spec.requeue;
+  if (spec.requeue === true) job.requeue = true;
+  else if (spec.requeue === false) job.no_requeue = true;
   set('signal', spec.signal);
   if (spec.mailType && spec.mailType.length > 0) job.mail_type = spec.mailType.join(',');
   set('mail_user', spec.mailUser);

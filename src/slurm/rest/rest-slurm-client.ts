@@ -15,7 +15,7 @@ import type { paths } from './generated/slurm-v0.0.38';
 import { toJobSubmission, type RestJobProperties } from './job-properties';
 import { SlurmTokenCache } from './jwt';
 import { assertActingUser } from '../posix-user';
-import { errorFromItems, normalizeErrors, SLURM_ERR, type SlurmErrorItem } from '../slurm-errors';
+import { describeItems, errorFromItems, normalizeErrors, primaryCode, SLURM_ERR, type SlurmErrorItem } from '../slurm-errors';
 import { toSlurmJobRecord } from '../slurm-job-record';
 
 /** Base path of the v0.0.38 plugin; the spec's paths are relative to it. */
@@ -89,7 +89,7 @@ export class RestSlurmClient implements SlurmClient {
     const jobId = res.body?.job_id;
     if ((res.status === 200 || res.status === 500) && typeof jobId === 'number' && jobId > 0) {
       // Accepted; errors[] here are warnings (2042 held, 2015 partition limits...).
-      const warnings = res.errors.map((e) => (e.code !== undefined ? `${e.message} (${e.code})` : e.message));
+      const warnings = res.errors.map((e) => describeItems([e]));
       const userMsg = res.body?.job_submit_user_msg;
       if (typeof userMsg === 'string' && userMsg.trim() !== '') warnings.push(userMsg.trim());
       return { jobId, warnings };
@@ -210,10 +210,7 @@ export class RestSlurmClient implements SlurmClient {
 
   private failure(res: RawResponse<unknown>, context: string): Error {
     if (res.status === 400) {
-      const items = res.errors;
-      const first = items.find((i) => i.code !== undefined) ?? items[0];
-      const message = items.length > 0 ? items.map((i) => (i.code !== undefined ? `${i.message} (${i.code})` : i.message)).join('; ') : 'bad request';
-      return new SlurmRejectedError(`${context}: ${message}`, first?.code, 400);
+      return new SlurmRejectedError(`${context}: ${describeItems(res.errors) || 'bad request'}`, primaryCode(res.errors), 400);
     }
     if (res.errors.length === 0) {
       return new SlurmUnavailableError(`${context}: unexpected HTTP ${res.status} from slurmrestd without errors`);

@@ -1,0 +1,112 @@
+import type { StateChange, TaskRow } from '../jobs/jobs.repository';
+import { aggregateArrayState, hasStarted, isIllegalTransition, isTerminal, JobState, nextState, parseSlurmState } from '../jobs/lifecycle';
+import { parseArrayExpression } from '../sbatch/array-expression';
+import type { SlurmJobRecord } from '../slurm/slurm-client.port';
+
+/** What the follower knows of one of our jobs before looking at SLURM. */
+export interface TrackedJob {
+  state: JobState;
+  slurm_job_id: string | null;
+  array_size: number | null;
+}
+
+export type TaskUpsert = Omit<TaskRow, 'job_id'>;
+
+export interface Observation {
+  change?: StateChange;
+  tasks?: TaskUpsert[];
+  /** Something SLURM said that we refuse to apply (unknown state, illegal transition). */
+  anomaly?: string;
+}
+
+const at = (unix: number | null) => (unix ? new Date(unix * 1000) : null);
+const reasonOf = (record: SlurmJobRecord) => (record.stateReason && record.stateReason !== 'None' ? record.stateReason : null);
+
+/** The pending remainder of an array (`3-9%2`) stands for one PENDING task per index. */
+function pendingTaskIds(record: SlurmJobRecord): number[] {
+  if (!record.arrayTaskString) return [];
+  return parseArrayExpression(record.arrayTaskString).taskIds;
+}
+
+function taskRows(records: SlurmJobRecord[]): { tasks: TaskUpsert[]; anomaly?: string } {
+  const tasks: TaskUpsert[] = [];
+  for (const record of records) {
+    let state: JobState;
+    try {
+      state = parseSlurmState(record.state);
+    } catch (error) {
+      return { tasks: [], anomaly: (error as Error).message };
+    }
+    const base = {
+      state_reason: reasonOf(record),
+      exit_code: record.exitCode,
+      exit_signal: record.exitSignal,
+      // For a pending job SLURM's start time is only an estimate.
+      started_at: hasStarted(state) ? at(record.startTime) : null,
+      ended_at: isTerminal(state) ? at(record.endTime) : null,
+    };
+    if (record.arrayTaskId !== undefined && record.arrayTaskId !== null) {
+      tasks.push({ ...base, task_id: record.arrayTaskId, slurm_job_id: String(record.jobId), state, nodes: record.nodes || null });
+    } else {
+      for (const taskId of pendingTaskIds(record)) {
+        tasks.push({ ...base, task_id: taskId, slurm_job_id: null, state, nodes: null, started_at: null });
+      }
+    }
+  }
+  return { tasks };
+}
+
+function arrayObservation(job: TrackedJob, records: SlurmJobRecord[]): { observed: JobState; tasks: TaskUpsert[]; record: SlurmJobRecord; anomaly?: string } | { anomaly: string } {
+  const { tasks, anomaly } = taskRows(records);
+  if (anomaly) return { anomaly };
+  const known = tasks.map((t) => t.state);
+  // Tasks SLURM has not listed (purged after finishing) count as pending only if never seen; the
+  // caller's stored rows keep their final state, so only the listed ones decide here.
+  const missing = Math.max(0, (job.array_size ?? 0) - tasks.length);
+  const observed = aggregateArrayState(known, missing > 0 && known.every((s) => !isTerminal(s)) ? missing : 0);
+  const first = records.reduce((a, b) => ((a.startTime ?? Infinity) <= (b.startTime ?? Infinity) ? a : b));
+  return { observed, tasks, record: first };
+}
+
+/**
+ * Compares what SLURM reports for one of our jobs (one record, or one per array task) with what
+ * we stored, and returns the change to write. Pure: the follower does the I/O.
+ */
+export function observeJob(job: TrackedJob, records: SlurmJobRecord[]): Observation {
+  let observed: JobState;
+  let record: SlurmJobRecord;
+  let tasks: TaskUpsert[] | undefined;
+  if (job.array_size !== null) {
+    const result = arrayObservation(job, records);
+    if (!('observed' in result)) return { anomaly: result.anomaly };
+    ({ observed, record, tasks } = result);
+  } else {
+    record = records.find((r) => String(r.jobId) === job.slurm_job_id) ?? records[0];
+    try {
+      observed = parseSlurmState(record.state);
+    } catch (error) {
+      return { anomaly: (error as Error).message };
+    }
+  }
+  const verdict = nextState(job.state, observed);
+  if (isIllegalTransition(verdict)) {
+    return { tasks, anomaly: `SLURM reports ${observed} after ${job.state}: ${verdict.reason}` };
+  }
+  if (!verdict.changed) return { tasks };
+  const ended = isTerminal(verdict.state);
+  const exitCodes = (tasks ?? []).map((t) => t.exit_code).filter((c): c is number => c !== null);
+  const endTimes = records.map((r) => r.endTime ?? 0);
+  return {
+    tasks,
+    change: {
+      state: verdict.state,
+      reason: reasonOf(record),
+      exitCode: tasks ? (exitCodes.length ? Math.max(...exitCodes) : null) : record.exitCode,
+      exitSignal: tasks ? null : record.exitSignal,
+      batchHost: record.batchHost || null,
+      partition: record.partition || null,
+      startedAt: hasStarted(verdict.state) ? at(record.startTime) : null,
+      endedAt: ended ? at(Math.max(...endTimes)) ?? new Date() : null,
+    },
+  };
+}
