@@ -12,7 +12,6 @@
 import { jobFilePath } from './output-path';
 
 export type PathCheck = { ok: true; normalized: string } | { ok: false; reason: string };
-export type NameCheck = { ok: true; name: string } | { ok: false; reason: string };
 
 export const JOB_NAME_MAX_LENGTH = 200;
 
@@ -61,18 +60,18 @@ export function checkPathWithinRoots(path: string, roots: readonly string[]): Pa
 /**
  * A job name as `%x` will put it into file names: 1-200 characters, no `/`, no control characters,
  * not `.` or `..` (which `%x/` would turn into a directory step), well-formed Unicode.
+ * Returns what is wrong with the name, or null when it is acceptable.
  */
-export function validateJobName(name: string): NameCheck {
-  const refuse = (reason: string): NameCheck => ({ ok: false, reason });
-  if (typeof name !== 'string') return refuse('job name must be a string');
+export function validateJobName(name: string): string | null {
+  if (typeof name !== 'string') return 'job name must be a string';
   const length = [...name].length;
-  if (length === 0) return refuse('job name is empty');
-  if (length > JOB_NAME_MAX_LENGTH) return refuse(`job name is longer than ${JOB_NAME_MAX_LENGTH} characters`);
-  if (name.includes('/')) return refuse('job name contains "/"');
+  if (length === 0) return 'job name is empty';
+  if (length > JOB_NAME_MAX_LENGTH) return `job name is longer than ${JOB_NAME_MAX_LENGTH} characters`;
+  if (name.includes('/')) return 'job name contains "/"';
   const bad = firstUnsafeCharacter(name);
-  if (bad !== null) return refuse(`job name ${bad}`);
-  if (name === '.' || name === '..') return refuse(`job name cannot be ${JSON.stringify(name)}`);
-  return { ok: true, name };
+  if (bad !== null) return `job name ${bad}`;
+  if (name === '.' || name === '..') return `job name cannot be ${JSON.stringify(name)}`;
+  return null;
 }
 
 /**

@@ -12,14 +12,17 @@ export class SbatchParseError extends Error {
   readonly field: string;
   /** The canonical long option (`--time`) when the error concerns one. */
   readonly option?: string;
-  /** Human explanation, without the location prefix. */
+  /** Human explanation, without the location prefix but naming the option when there is one. */
   readonly reason: string;
 
   constructor(field: string, reason: string, option?: string) {
-    super(`${field}: ${option !== undefined ? `${option}: ` : ''}${reason}`);
+    // The reason names the option itself, so a caller that shows only field + reason (the REST
+    // error body) still tells the user which option is at fault.
+    const full = option !== undefined && !reason.includes(option) ? `${option}: ${reason}` : reason;
+    super(`${field}: ${full}`);
     this.name = 'SbatchParseError';
     this.field = field;
-    this.reason = reason;
+    this.reason = full;
     if (option !== undefined) this.option = option;
   }
 }

@@ -224,7 +224,3 @@ export function lookupLong(name: string): LongLookup {
   return { kind: 'ambiguous', candidates: matches.map((d) => d.name).sort() };
 }
 
-/** Display form of an option: `--time`. */
-export function dashed(def: OptionDef): string {
-  return `--${def.canonical}`;
-}

@@ -205,7 +205,11 @@ export function parseExport(text: string): ExportSpec {
   const variables: Record<string, string | null> = Object.create(null) as Record<string, string | null>;
   tokens.forEach((token, index) => {
     const keyword = token.toUpperCase();
-    if (keyword === 'ALL' || ((keyword === 'NONE' || keyword === 'NIL') && index === 0)) {
+    if ((keyword === 'NONE' || keyword === 'NIL') && index > 0) {
+      // sbatch would look up a variable literally named NONE; that is never what was meant.
+      throw new InvalidValue(`${keyword} may only lead an --export list`);
+    }
+    if (keyword === 'ALL' || keyword === 'NONE' || keyword === 'NIL') {
       if (mode !== undefined && mode !== keyword) {
         throw new InvalidValue(`--export cannot combine ${mode} and ${keyword}`);
       }

@@ -224,6 +224,7 @@ export class SshPool {
     conn.ready = new Promise<void>((resolve, reject) => {
       let settled = false;
       client.once('ready', () => {
+        client.setNoDelay(true); // small request/response exchanges: no Nagle delay on our side
         settled = true;
         resolve();
       });

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole stack on one fresh Debian 12 machine: infrastructure (two SLURM islands, PostgreSQL,
+# Redis, sshd), then the control plane's API (port 8080) and worker in the background.
+# Prints a working example request. Stop everything with `npm run down`.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+stack="$repo/.stack"
+. "$repo/scripts/stack/lib.sh"
+mkdir -p "$stack"
+bash "$repo/scripts/stack/infra-up.sh"
+bash "$repo/scripts/build.sh"
+
+umask 077
+[ -s "$stack/admin.key" ] || node -e 'console.log("adm_" + require("crypto").randomBytes(32).toString("base64url"))' > "$stack/admin.key"
+export ARCHIPELAGO_ISLANDS_FILE="$stack/islands.json"
+export ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY_FILE="$stack/admin.key"
+export PORT=${PORT:-8080}
+
+for role in api worker; do
+  pidfile="$stack/$role.pid"
+  if [ -s "$pidfile" ] && alive "$(cat "$pidfile")"; then stop_pidfile "$pidfile"; fi
+  nohup node "$repo/dist/src/main.js" "$role" >>"$stack/$role.log" 2>&1 &
+  echo $! > "$pidfile"
+done
+ready() { curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null; }
+if ! wait_for 60 ready; then
+  echo "the control plane did not become ready; last log lines:" >&2
+  tail -20 "$stack/api.log" "$stack/worker.log" >&2
+  exit 1
+fi
+
+# A researcher to try it with (idempotent: reuses the key from an earlier run).
+admin=$(cat "$stack/admin.key")
+api="http://127.0.0.1:$PORT"
+if [ ! -s "$stack/alice.key" ]; then
+  id=$(curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+        -d '{"name":"alice","kind":"researcher","slurmUser":"alice"}' "$api/v1/principals" | node -pe 'JSON.parse(require("fs").readFileSync(0)).id' 2>/dev/null) \
+    || id=$(curl -sf -H "Authorization: Bearer $admin" "$api/v1/principals" | node -pe 'JSON.parse(require("fs").readFileSync(0)).items.find(p => p.name === "alice").id')
+  curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' -d '{"scopes":["submit","read"]}' \
+    "$api/v1/principals/$id/api-keys" | node -pe 'JSON.parse(require("fs").readFileSync(0)).key' > "$stack/alice.key"
+fi
+
+cat <<INFO
+
+Archipelago is up: API $api (OpenAPI UI at $api/docs), worker running, islands local-a (slurmrestd) and local-b (ssh).
+Admin key: $stack/admin.key   Researcher "alice" key: $stack/alice.key   Logs: $stack/*.log
+
+Try it:
+  KEY=\$(cat $stack/alice.key)
+  curl -s -H "Authorization: Bearer \$KEY" -H 'Content-Type: application/json' $api/v1/jobs \\
+       -d '{"script":"#!/bin/bash\\n#SBATCH --job-name=hello\\n#SBATCH --time=1\\necho hello from \$SLURM_JOB_ID on \$(hostname)\\n"}'
+  curl -s -H "Authorization: Bearer \$KEY" $api/v1/jobs/1
+  curl -s -H "Authorization: Bearer \$KEY" $api/v1/jobs/1/output
+INFO

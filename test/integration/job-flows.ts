@@ -1,0 +1,280 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { ControlPlane, TERMINAL } from '../support/control-plane';
+
+const script = (body: string, directives: string[] = []) =>
+  ['#!/bin/bash', ...directives.map((d) => `#SBATCH ${d}`), body, ''].join('\n');
+
+const ended = (job: { state: string }) => TERMINAL.has(job.state);
+
+/** SLURM's own view, read with the CLI as root: how many SLURM jobs carry each of our tags. */
+function slurmTagCounts(island: string): Map<string, number> {
+  const out = execFileSync('squeue', ['--json'], {
+    env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const counts = new Map<string, number>();
+  for (const job of JSON.parse(out.toString()).jobs as Array<{ comment?: string }>) {
+    const match = /:job=(\d+)/.exec(job.comment ?? '');
+    if (match) counts.set(match[1], (counts.get(match[1]) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/**
+ * The jobs API end to end against a real SLURM island through one adapter. Every assertion is
+ * about what SLURM really did: states it reported, files the job wrote.
+ */
+export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: number): void {
+  describe(`jobs through the ${adapter} adapter (island ${island})`, { timeout: 300_000 }, () => {
+    const cp = new ControlPlane(adapter, { islands: [{ name: island }], redisDb });
+    let alice: { id: string; key: string };
+    let bob: { id: string; key: string };
+
+    before(async () => {
+      await cp.start();
+      alice = await cp.researcher('alice', 'alice');
+      bob = await cp.researcher('bob', 'bob');
+    });
+    after(async () => {
+      await cp.stop();
+    });
+
+    const submit = (key: string, body: unknown, headers: Record<string, string> = {}) => cp.request('POST', '/v1/jobs', key, body, headers);
+
+    it('runs a script to COMPLETED and serves its stdout and stderr', async () => {
+      const token = `tok-${Date.now()}`;
+      const res = await submit(alice.key, {
+        script: script(`echo "out ${token} job=$SLURM_JOB_ID user=$(id -un) greet=$GREETING"\necho "err ${token}" >&2`, [
+          '--job-name=flow-basic',
+          '--time=00:02:00',
+          '--output=flow-%j.out',
+          '--error=flow-%j.err',
+        ]),
+        environment: { GREETING: 'hi there' },
+      });
+      assert.equal(res.status, 202, res.text);
+      assert.match(res.headers.get('location') ?? '', /^\/v1\/jobs\/\d+$/);
+      const job = await cp.waitForJob(alice.key, res.json.id, ended);
+      assert.equal(job.state, 'COMPLETED');
+      assert.equal(job.exitCode, 0);
+      assert.equal(job.island, island);
+      assert.ok(job.slurmJobId > 0);
+      const out = await cp.request('GET', `/v1/jobs/${job.id}/output`, alice.key);
+      assert.equal(out.status, 200);
+      assert.equal(out.text.trim(), `out ${token} job=${job.slurmJobId} user=alice greet=hi there`);
+      assert.equal(out.headers.get('x-output-path'), `/home/alice/flow-${job.slurmJobId}.out`);
+      const err = await cp.request('GET', `/v1/jobs/${job.id}/output?stream=stderr`, alice.key);
+      assert.equal(err.text.trim(), `err ${token}`);
+      const tail = await cp.request('GET', `/v1/jobs/${job.id}/output`, alice.key, undefined, { range: 'bytes=-6' });
+      assert.equal(tail.status, 206);
+      assert.equal(tail.text, out.text.slice(-6));
+      assert.match(tail.headers.get('content-range') ?? '', /^bytes \d+-\d+\/\d+$/);
+    });
+
+    it('reports a failing script as FAILED with its exit code, in the default slurm-%j.out', async () => {
+      const res = await submit(alice.key, { script: script('echo about to fail; exit 3'), options: { time: 2 } });
+      assert.equal(res.status, 202, res.text);
+      const job = await cp.waitForJob(alice.key, res.json.id, ended);
+      assert.equal(job.state, 'FAILED');
+      assert.equal(job.exitCode, 3);
+      const out = await cp.request('GET', `/v1/jobs/${job.id}/output`, alice.key);
+      assert.equal(out.headers.get('x-output-path'), `/home/alice/slurm-${job.slurmJobId}.out`);
+      assert.equal(out.text.trim(), 'about to fail');
+    });
+
+    it('runs a job array with visible tasks and per-task output', async () => {
+      const res = await submit(alice.key, {
+        script: script('echo "task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_JOB_ID"', ['--array=0-3%2', '--output=arr-%A_%a.out']),
+      });
+      assert.equal(res.status, 202, res.text);
+      assert.equal(res.json.array.size, 4);
+      const job = await cp.waitForJob(alice.key, res.json.id, ended);
+      assert.equal(job.state, 'COMPLETED');
+      assert.deepEqual(job.array.tasks, { COMPLETED: 4 });
+      const tasks = await cp.request('GET', `/v1/jobs/${job.id}/tasks`, alice.key);
+      assert.deepEqual(tasks.json.items.map((t: any) => [t.taskId, t.state]), [
+        [0, 'COMPLETED'], [1, 'COMPLETED'], [2, 'COMPLETED'], [3, 'COMPLETED'],
+      ]);
+      const out = await cp.request('GET', `/v1/jobs/${job.id}/output?task=2`, alice.key);
+      assert.equal(out.status, 200, out.text);
+      assert.equal(out.text.trim(), `task 2 of ${job.slurmJobId}`);
+      const missingTask = await cp.request('GET', `/v1/jobs/${job.id}/output`, alice.key);
+      assert.equal(missingTask.status, 400);
+      assert.equal(missingTask.json.field, 'task');
+    });
+
+    it('chains dependencies through our ids and cancels what can never run', async () => {
+      const marker = `/home/alice/dep-${Date.now()}`;
+      const first = await submit(alice.key, { script: script(`sleep 1; echo first > ${marker}`) });
+      const second = await submit(alice.key, {
+        script: script(`cat ${marker}`),
+        options: { dependency: `afterok:${first.json.id}` },
+      });
+      assert.equal(second.status, 202, second.text);
+      const done = await cp.waitForJob(alice.key, second.json.id, ended);
+      assert.equal(done.state, 'COMPLETED');
+      const firstJob = await cp.waitForJob(alice.key, first.json.id, ended);
+      assert.ok(new Date(done.startedAt) >= new Date(firstJob.endedAt), 'the dependent job started after the first ended');
+      const out = await cp.request('GET', `/v1/jobs/${done.id}/output`, alice.key);
+      assert.equal(out.text.trim(), 'first');
+
+      const failing = await submit(alice.key, { script: script('exit 1') });
+      const never = await submit(alice.key, { script: script('echo never'), options: { dependency: `afterok:${failing.json.id}` } });
+      const cancelled = await cp.waitForJob(alice.key, never.json.id, ended);
+      assert.equal(cancelled.state, 'CANCELLED');
+      assert.match(cancelled.stateReason, /DependencyNeverSatisfied/);
+    });
+
+    it('cancels a running job', async () => {
+      const res = await submit(alice.key, { script: script('sleep 120'), options: { time: 5 } });
+      await cp.waitForJob(alice.key, res.json.id, (j) => j.state === 'RUNNING');
+      const cancel = await cp.request('DELETE', `/v1/jobs/${res.json.id}`, alice.key);
+      assert.equal(cancel.status, 202, cancel.text);
+      const job = await cp.waitForJob(alice.key, res.json.id, ended);
+      assert.equal(job.state, 'CANCELLED');
+    });
+
+    it('holds a job in SLURM and releases it', async () => {
+      const res = await submit(alice.key, { script: script('echo released'), options: { hold: true } });
+      const held = await cp.waitForJob(alice.key, res.json.id, (j) => j.state === 'PENDING' && j.slurmJobId !== null);
+      assert.equal(held.hold, true);
+      await new Promise((r) => setTimeout(r, 1500));
+      const still = await cp.request('GET', `/v1/jobs/${res.json.id}`, alice.key);
+      assert.equal(still.json.state, 'PENDING', 'a held job does not start');
+      assert.match(still.json.stateReason ?? '', /JobHeld/);
+      const released = await cp.request('POST', `/v1/jobs/${res.json.id}/release`, alice.key);
+      assert.equal(released.status, 200, released.text);
+      const job = await cp.waitForJob(alice.key, res.json.id, ended);
+      assert.equal(job.state, 'COMPLETED');
+
+      const running = await submit(alice.key, { script: script('sleep 30') });
+      await cp.waitForJob(alice.key, running.json.id, (j) => j.state === 'RUNNING');
+      const late = await cp.request('POST', `/v1/jobs/${running.json.id}/hold`, alice.key);
+      assert.equal(late.status, 409);
+      await cp.request('DELETE', `/v1/jobs/${running.json.id}`, alice.key);
+    });
+
+    it('answers an Idempotency-Key replay with the same job and a changed body with 409', async () => {
+      const body = { script: script('echo once') };
+      const key = `idem-${Date.now()}`;
+      const first = await submit(alice.key, body, { 'idempotency-key': key });
+      const again = await submit(alice.key, body, { 'idempotency-key': key });
+      assert.equal(first.status, 202);
+      assert.equal(again.status, 202);
+      assert.equal(again.json.id, first.json.id);
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      const changed = await submit(alice.key, { script: script('echo twice') }, { 'idempotency-key': key });
+      assert.equal(changed.status, 409);
+      assert.equal(changed.json.field, 'Idempotency-Key');
+      // Another tenant may use the same key for its own job.
+      const other = await submit(bob.key, body, { 'idempotency-key': key });
+      assert.equal(other.status, 202);
+      assert.notEqual(other.json.id, first.json.id);
+      await cp.waitForJob(alice.key, first.json.id, ended);
+    });
+
+    it('refuses bad input with problem+json naming the field', async () => {
+      const cases: Array<[unknown, string | RegExp]> = [
+        [{ script: 'echo no shebang' }, /script/],
+        [{ script: script('true', ['--uid=0']) }, /uid/],
+        [{ script: script('true'), options: { clusters: 'other' } }, /clusters/],
+        [{ script: script('true'), options: { 'test-only': true } }, /test-only/],
+        [{ script: script('true'), options: { partition: 'nope' } }, '--partition'],
+        [{ script: script('true'), options: { chdir: '/home/bob' } }, '--chdir'],
+        [{ script: script('true'), options: { output: '/etc/passwd-%j' } }, '--output'],
+        [{ script: script('true'), options: { output: '../bob/x.out' } }, '--output'],
+        [{ script: script('true'), options: { time: '1:2:3:4' } }, /time/],
+        [{ script: script('true'), environment: { 'BAD NAME': 'x' } }, /environment/],
+        [{ script: script('true'), environment: { OK: 'line\nbreak' } }, /environment/],
+        [{ script: script('true'), unexpected: 1 }, 'unexpected'],
+        [{ script: 42 }, 'script'],
+      ];
+      for (const [body, field] of cases) {
+        const res = await submit(alice.key, body);
+        assert.equal(res.status, 400, `${JSON.stringify(body)} → ${res.status} ${res.text}`);
+        assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+        assert.equal(res.json.status, 400);
+        assert.ok(res.json.title && res.json.detail, res.text);
+        if (typeof field === 'string') assert.equal(res.json.field, field, res.text);
+        else assert.match(res.json.field, field, res.text);
+      }
+      const malformed = await cp.request('POST', '/v1/jobs', alice.key, '{"script": ', {});
+      assert.equal(malformed.status, 400);
+      assert.match(malformed.headers.get('content-type') ?? '', /problem\+json/);
+      const unknownDependency = await submit(alice.key, { script: script('true'), options: { dependency: 'afterok:99999999' } });
+      assert.equal(unknownDependency.status, 400);
+      assert.equal(unknownDependency.json.field, '--dependency');
+      const anonymous = await cp.request('GET', '/v1/jobs', null);
+      assert.equal(anonymous.status, 401);
+      const forged = await cp.request('GET', '/v1/jobs', 'ak_forged');
+      assert.equal(forged.status, 401);
+      const notAdmin = await cp.request('GET', '/v1/principals', alice.key);
+      assert.equal(notAdmin.status, 403);
+    });
+
+    it('isolates tenants: another tenant\'s job is a 404 everywhere', async () => {
+      const mine = await submit(alice.key, { script: script('echo private') });
+      const id = mine.json.id;
+      for (const [method, path] of [
+        ['GET', `/v1/jobs/${id}`],
+        ['GET', `/v1/jobs/${id}/output`],
+        ['GET', `/v1/jobs/${id}/events`],
+        ['DELETE', `/v1/jobs/${id}`],
+        ['POST', `/v1/jobs/${id}/hold`],
+        ['GET', `/v1/jobs/99999999`],
+      ] as const) {
+        const res = await cp.request(method, path, bob.key);
+        assert.equal(res.status, 404, `${method} ${path} → ${res.status}`);
+        assert.doesNotMatch(res.text, /private|alice/);
+      }
+      const bobsList = await cp.request('GET', '/v1/jobs?limit=500', bob.key);
+      assert.ok(bobsList.json.items.every((j: any) => j.id !== id));
+      const dependOnOthers = await submit(bob.key, { script: script('true'), options: { dependency: `afterany:${id}` } });
+      assert.equal(dependOnOthers.status, 400);
+      const job = await cp.waitForJob(alice.key, id, ended);
+      assert.equal(job.state, 'COMPLETED');
+    });
+
+    it('pages through jobs with a cursor and filters by state', async () => {
+      const page1 = await cp.request('GET', '/v1/jobs?limit=2', alice.key);
+      assert.equal(page1.status, 200);
+      assert.equal(page1.json.items.length, 2);
+      const page2 = await cp.request('GET', `/v1/jobs?limit=2&cursor=${page1.json.nextCursor}`, alice.key);
+      assert.ok(Number(page2.json.items[0].id) < Number(page1.json.items[1].id));
+      const failed = await cp.request('GET', '/v1/jobs?state=FAILED', alice.key);
+      assert.ok(failed.json.items.length >= 1);
+      assert.ok(failed.json.items.every((j: any) => j.state === 'FAILED'));
+    });
+
+    it('submits every job exactly once when the worker is killed mid-dispatch', async () => {
+      cp.killWorker();
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const res = await submit(alice.key, { script: script(`echo crash-test ${i}`), options: { 'job-name': `crash-${i}` } });
+        assert.equal(res.status, 202);
+        ids.push(res.json.id);
+      }
+      cp.startWorker();
+      // Let it dispatch a part of them, then kill it without warning, twice.
+      for (let round = 0; round < 2; round++) {
+        const deadline = Date.now() + 20000;
+        for (;;) {
+          const list = await cp.request('GET', '/v1/jobs?state=ACCEPTED,DISPATCHING&limit=500', alice.key);
+          const waiting = list.json.items.filter((j: any) => ids.includes(j.id)).length;
+          if (waiting < 40 - 10 * (round + 1) || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        cp.killWorker();
+        cp.startWorker();
+      }
+      for (const id of ids) {
+        const job = await cp.waitForJob(alice.key, id, ended, 120_000);
+        assert.equal(job.state, 'COMPLETED', `job ${id}: ${JSON.stringify(job)}`);
+      }
+      const counts = slurmTagCounts(island);
+      for (const id of ids) assert.equal(counts.get(id), 1, `job ${id} was submitted ${counts.get(id) ?? 0} times`);
+    });
+  });
+}

@@ -1,0 +1,3 @@
+import { jobFlowSuite } from './job-flows';
+
+jobFlowSuite('ssh', 'local-b', 2);

@@ -1,0 +1,215 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+
+/**
+ * Runs the real control plane (API and worker as separate processes, like production) against the
+ * local stack that `scripts/stack/infra-up.sh` started. Each instance gets its own database so
+ * suites cannot see each other's jobs.
+ */
+export const REPO = resolve(__dirname, '../../..');
+const STACK = process.env.ARCH_STACK_DIR ?? join(REPO, '.stack');
+const PG_ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
+const REDIS_BASE = process.env.ARCH_TEST_REDIS_URL ?? 'redis://127.0.0.1:56379';
+
+export interface ControlPlaneOptions {
+  /** Islands from the stack's islands file to use, with optional overrides (e.g. the adapter). */
+  islands: Array<{ name: string; adapter?: 'rest' | 'ssh'; files?: 'local' | 'sftp' }>;
+  /** Extra environment for both processes. */
+  env?: Record<string, string>;
+  /** Redis logical database; separate instances must not share a queue. */
+  redisDb: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function freshDatabase(name: string): Promise<string> {
+  const client = new Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+function islandsFile(name: string, wanted: ControlPlaneOptions['islands']): string {
+  const source = join(STACK, 'islands.json');
+  if (!existsSync(source)) {
+    throw new Error(`${source} is missing: start the local stack first (scripts/stack/infra-up.sh, or npm test)`);
+  }
+  const all = JSON.parse(readFileSync(source, 'utf8')).islands as Array<Record<string, unknown>>;
+  const islands = wanted.map((w) => {
+    const found = all.find((i) => i.name === w.name);
+    if (!found) throw new Error(`island ${w.name} is not in ${source}`);
+    return { ...found, ...(w.adapter ? { adapter: w.adapter } : {}), ...(w.files ? { files: w.files } : {}) };
+  });
+  const dir = join(STACK, 'test');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-islands.json`);
+  writeFileSync(file, JSON.stringify({ islands }, null, 2));
+  return file;
+}
+
+export class ControlPlane {
+  readonly adminKey = `adm_${randomBytes(24).toString('base64url')}`;
+  url = '';
+  private api: ChildProcess | null = null;
+  private worker: ChildProcess | null = null;
+  private env: Record<string, string> = {};
+  private readonly logs: string[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly options: ControlPlaneOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    const port = await freePort();
+    this.url = `http://127.0.0.1:${port}`;
+    this.env = {
+      ...(process.env as Record<string, string>),
+      DATABASE_URL: await freshDatabase(`archipelago_test_${this.name}`),
+      REDIS_URL: `${REDIS_BASE}/${this.options.redisDb}`,
+      ARCHIPELAGO_ISLANDS_FILE: islandsFile(this.name, this.options.islands),
+      ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY: this.adminKey,
+      ARCHIPELAGO_FOLLOW_INTERVAL_MS: '300',
+      ARCHIPELAGO_RECONCILE_INTERVAL_MS: '2000',
+      ARCHIPELAGO_DISPATCH_LEASE_SECONDS: '5',
+      PORT: String(port),
+      ...this.options.env,
+    };
+    await this.flushRedis();
+    this.api = this.spawnRole('api');
+    await this.waitReady();
+    this.worker = this.spawnRole('worker');
+  }
+
+  spawnRole(role: 'api' | 'worker'): ChildProcess {
+    const child = spawn(process.execPath, [join(REPO, 'dist/src/main.js'), role], {
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk: Buffer) => {
+      this.logs.push(`[${role}] ${chunk.toString()}`);
+      if (this.logs.length > 400) this.logs.splice(0, 100);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    return child;
+  }
+
+  /** SIGKILL the worker (no chance to clean up), as a crash would. */
+  killWorker(): void {
+    this.worker?.kill('SIGKILL');
+    this.worker = null;
+  }
+
+  startWorker(): void {
+    this.worker = this.spawnRole('worker');
+  }
+
+  recentLogs(): string {
+    return this.logs.join('').slice(-6000);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      [this.api, this.worker].map(
+        (child) =>
+          new Promise<void>((done) => {
+            if (!child || child.exitCode !== null) return done();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              done();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+
+  async request(method: string, path: string, key: string | null, body?: unknown, headers: Record<string, string> = {}) {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let json: any = undefined;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  }
+
+  /** A researcher principal with a submit+read key, running as `slurmUser`. */
+  async researcher(name: string, slurmUser: string): Promise<{ id: string; key: string }> {
+    const created = await this.request('POST', '/v1/principals', this.adminKey, { name, kind: 'researcher', slurmUser });
+    if (created.status !== 201) throw new Error(`creating ${name}: ${created.status} ${created.text}`);
+    const key = await this.request('POST', `/v1/principals/${created.json.id}/api-keys`, this.adminKey, { scopes: ['submit', 'read'] });
+    if (key.status !== 201) throw new Error(`key for ${name}: ${key.status} ${key.text}`);
+    return { id: created.json.id, key: key.json.key };
+  }
+
+  /** Polls a job until `done(job)` holds; fails with the job and the logs after `timeoutMs`. */
+  async waitForJob(key: string, id: string, done: (job: any) => boolean, timeoutMs = 60000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    let last: any;
+    while (Date.now() < deadline) {
+      const response = await this.request('GET', `/v1/jobs/${id}`, key);
+      last = response.json;
+      if (response.status === 200 && done(last)) return last;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`job ${id} did not reach the expected state; last seen: ${JSON.stringify(last)}\n${this.recentLogs()}`);
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + 60000;
+    while (Date.now() < deadline) {
+      if (this.api?.exitCode !== null) throw new Error(`the API exited early:\n${this.recentLogs()}`);
+      try {
+        const response = await fetch(`${this.url}/health/live`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the API did not start:\n${this.recentLogs()}`);
+  }
+
+  private async flushRedis(): Promise<void> {
+    const { default: Redis } = await import('ioredis');
+    const redis = new Redis(`${REDIS_BASE}/${this.options.redisDb}`, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    await redis.flushdb();
+    redis.disconnect();
+  }
+}
+
+export const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE', 'REJECTED', 'LOST', 'PREEMPTED', 'REVOKED']);

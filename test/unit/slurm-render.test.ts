@@ -1,0 +1,409 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import type { JobSpec } from '../../src/sbatch/job-spec';
+import { renderDependency } from '../../src/sbatch/render-dependency';
+import { renderSbatchArgv } from '../../src/sbatch/render-sbatch-argv';
+import { renderEnvAssignments, shellJoin, shellQuote } from '../../src/sbatch/render-shell';
+import { toJobProperties, toJobSubmission } from '../../src/slurm/rest/job-properties';
+import { mintSlurmJwt, SlurmTokenCache } from '../../src/slurm/rest/jwt';
+import { decodeExitCode, toSlurmJobRecord, type V0038JobRecord } from '../../src/slurm/slurm-job-record';
+import { normalizeErrors, errorFromItems } from '../../src/slurm/slurm-errors';
+import { SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } from '../../src/slurm/slurm-client.port';
+import { assertActingUser } from '../../src/slurm/posix-user';
+import { parseParsable, parseScontrolPing, renderSubmitCommand, slurmErrorText } from '../../src/slurm/ssh/ssh-commands';
+import { normalizeHostKeyPin, sshFingerprintSha256 } from '../../src/slurm/ssh/ssh-pool';
+import { fingerprintJobs } from '../../src/slurm/ssh/ssh-slurm-client';
+
+const FULL_SPEC: JobSpec = {
+  jobName: 'train',
+  partition: 'debug',
+  account: 'proj',
+  qos: 'normal',
+  reservation: 'r1',
+  comment: 'from-spec',
+  nodes: { min: 1, max: 2 },
+  ntasks: 4,
+  ntasksPerNode: 2,
+  cpusPerTask: 2,
+  memPerNodeMb: 1024,
+  timeLimitMinutes: 90,
+  timeMinMinutes: 30,
+  gres: 'gpu:1',
+  gpus: '2',
+  gpusPerNode: '1',
+  gpusPerTask: '1',
+  constraint: 'avx2',
+  exclusive: 'exclusive',
+  licenses: 'matlab:1',
+  array: { expression: '0-15:4%2', taskIds: [0, 4, 8, 12], maxRunning: 2 },
+  dependency: { combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '12' }, { jobId: '13_2' }] }, { kind: 'singleton', targets: [] }] },
+  hold: true,
+  begin: 'now+1hour',
+  nice: 10,
+  requeue: false,
+  signal: 'B:USR1@60',
+  mailType: ['END', 'FAIL'],
+  mailUser: 'alice@example.org',
+  output: 'out-%j.txt',
+  error: 'err-%j.txt',
+  input: '/dev/null',
+  openMode: 'append',
+  chdir: '/ignored/by/adapters',
+  export: { mode: 'NONE', variables: { FOO: 'bar' } },
+};
+
+const request = (spec: JobSpec, overrides: Partial<SlurmSubmitRequest> = {}): SlurmSubmitRequest => ({
+  script: '#!/bin/bash\necho hi\n',
+  spec,
+  workingDirectory: '/home/alice/work',
+  environment: { PATH: '/usr/bin:/bin', FOO: 'bar' },
+  comment: 'arch:job-123',
+  ...overrides,
+});
+
+describe('renderDependency', () => {
+  test('all / any / delay / singleton', () => {
+    assert.equal(renderDependency(FULL_SPEC.dependency!), 'afterok:12:13_2,singleton');
+    assert.equal(
+      renderDependency({ combine: 'any', clauses: [{ kind: 'afterok', targets: [{ jobId: '1' }] }, { kind: 'afternotok', targets: [{ jobId: '2' }] }] }),
+      'afterok:1?afternotok:2',
+    );
+    assert.equal(renderDependency({ combine: 'all', clauses: [{ kind: 'after', targets: [{ jobId: '7', delayMinutes: 5 }] }] }), 'after:7+5');
+  });
+  test('refuses untranslated ids and malformed clauses', () => {
+    assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: 'job-abc' }] }] }), /not a SLURM job id/);
+    assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '1;rm -rf /' }] }] }), /not a SLURM job id/);
+    assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [] }] }), /at least one/);
+    assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '1', delayMinutes: 3 }] }] }), /only valid with "after"/);
+    assert.throws(() => renderDependency({ combine: 'all', clauses: [] }), /no clauses/);
+  });
+});
+
+describe('REST job properties', () => {
+  test('maps every JobSpec field to an accepted v0.0.38 key', () => {
+    const job = toJobProperties(request(FULL_SPEC));
+    assert.deepEqual(job, {
+      environment: { PATH: '/usr/bin:/bin', FOO: 'bar' },
+      current_working_directory: '/home/alice/work',
+      name: 'train',
+      partition: 'debug',
+      account: 'proj',
+      qos: 'normal',
+      reservation: 'r1',
+      comment: 'arch:job-123',
+      nodes: '1-2',
+      tasks: 4,
+      tasks_per_node: 2,
+      cpus_per_task: 2,
+      memory_per_node: 1024,
+      time_limit: 90,
+      time_minimum: 30,
+      gres: 'gpu:1',
+      gpus: '2',
+      gpus_per_node: '1',
+      gpus_per_task: '1',
+      constraints: 'avx2',
+      exclusive: 'exclusive',
+      licenses: 'matlab:1',
+      array: '0-15:4%2',
+      dependency: 'afterok:12:13_2,singleton',
+      hold: true,
+      begin_time: 'now+1hour',
+      nice: 10,
+      no_requeue: true,
+      signal: 'B:USR1@60',
+      mail_type: 'END,FAIL',
+      mail_user: 'alice@example.org',
+      standard_output: 'out-%j.txt',
+      standard_error: 'err-%j.txt',
+      standard_input: '/dev/null',
+      open_mode: 'append',
+    });
+    assert.equal('export' in job, false);
+  });
+  test('minimal, unlimited time, requeue, nodes as a string', () => {
+    assert.deepEqual(toJobProperties(request({})), {
+      environment: { PATH: '/usr/bin:/bin', FOO: 'bar' },
+      current_working_directory: '/home/alice/work',
+      comment: 'arch:job-123',
+    });
+    const job = toJobProperties(request({ timeLimitMinutes: null, requeue: true, nodes: { min: 3 }, exclusive: 'user', memPerNodeMb: 0 }));
+    assert.equal(job.time_limit, 'UNLIMITED');
+    assert.equal(job.requeue, true);
+    assert.equal(job.no_requeue, undefined);
+    assert.equal(job.nodes, '3');
+    assert.equal(job.exclusive, 'user');
+    assert.equal(job.memory_per_node, 0);
+  });
+  test('refuses an empty environment, bad names, relative cwd, a script without #!', () => {
+    assert.throws(() => toJobProperties(request({}, { environment: {} })), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127);
+    assert.throws(() => toJobProperties(request({}, { environment: { 'A-B': 'x' } })), /invalid environment variable name/);
+    assert.throws(() => toJobProperties(request({}, { workingDirectory: 'rel' })), /absolute/);
+    assert.throws(() => toJobSubmission(request({}, { script: 'echo no shebang' })), /#!/);
+    assert.deepEqual(Object.keys(toJobSubmission(request({}))), ['script', 'job']);
+  });
+});
+
+describe('sbatch argv', () => {
+  test('renders every option as --flag=value', () => {
+    assert.deepEqual(renderSbatchArgv(FULL_SPEC, { workingDirectory: '/home/alice/work', comment: 'arch:job-123' }), [
+      '--job-name=train',
+      '--partition=debug',
+      '--account=proj',
+      '--qos=normal',
+      '--reservation=r1',
+      '--comment=arch:job-123',
+      '--nodes=1-2',
+      '--ntasks=4',
+      '--ntasks-per-node=2',
+      '--cpus-per-task=2',
+      '--mem=1024',
+      '--time=90',
+      '--time-min=30',
+      '--gres=gpu:1',
+      '--gpus=2',
+      '--gpus-per-node=1',
+      '--gpus-per-task=1',
+      '--constraint=avx2',
+      '--exclusive',
+      '--licenses=matlab:1',
+      '--array=0-15:4%2',
+      '--dependency=afterok:12:13_2,singleton',
+      '--hold',
+      '--begin=now+1hour',
+      '--nice=10',
+      '--no-requeue',
+      '--signal=B:USR1@60',
+      '--mail-type=END,FAIL',
+      '--mail-user=alice@example.org',
+      '--output=out-%j.txt',
+      '--error=err-%j.txt',
+      '--input=/dev/null',
+      '--open-mode=append',
+      '--chdir=/home/alice/work',
+    ]);
+  });
+  test('unlimited time, exclusive=user, spec comment, integer checks', () => {
+    assert.deepEqual(renderSbatchArgv({ timeLimitMinutes: null, exclusive: 'mcs', comment: 'c', requeue: true }), [
+      '--comment=c',
+      '--time=UNLIMITED',
+      '--exclusive=mcs',
+      '--requeue',
+    ]);
+    assert.throws(() => renderSbatchArgv({ ntasks: 1.5 }), /integer/);
+    assert.throws(() => renderSbatchArgv({ nodes: { min: 3, max: 2 } }), /integer >= 3/);
+  });
+});
+
+describe('shellQuote', () => {
+  const HOSTILE = [
+    "it's",
+    '$(touch /tmp/pwned)',
+    '`id`',
+    'a\nb',
+    '"; rm -rf / #',
+    '$HOME ${PATH}',
+    '\\',
+    "'",
+    "''",
+    '*?[]{}~!&|<>;',
+    '-n',
+    ' leading and trailing ',
+    'ünïcødé',
+    '',
+  ];
+  test('safe words stay bare, others are single-quoted', () => {
+    assert.equal(shellQuote('abc-1.2_/x:y=z,%@+'), 'abc-1.2_/x:y=z,%@+');
+    assert.equal(shellQuote(''), "''");
+    assert.equal(shellQuote("it's"), "'it'\\''s'");
+    assert.equal(shellQuote('$(x)'), "'$(x)'");
+    assert.throws(() => shellQuote('a\0b'), /NUL/);
+  });
+  test('the shell reads every hostile value back unchanged (sh -c printf)', () => {
+    const script = `printf '%s\\0' ${shellJoin(HOSTILE)}`;
+    const out = execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
+    assert.deepEqual(out.split('\0').slice(0, -1), HOSTILE);
+  });
+  test('environment assignments', () => {
+    assert.deepEqual(renderEnvAssignments({ A: 'x y', B_2: "q'" }), ["'A=x y'", "'B_2=q'\\'''"]);
+    assert.throws(() => renderEnvAssignments({ 'X;Y': '1' }), /invalid environment variable name/);
+    const script = `env -i ${renderEnvAssignments({ V: '$(id) `id` "\n' }).join(' ')} /usr/bin/printenv V`;
+    assert.equal(execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' }), '$(id) `id` "\n\n');
+  });
+});
+
+describe('ssh commands', () => {
+  test('submit command: cd, env -i with exactly the job environment + SLURM_CONF, quoted argv', () => {
+    const cmd = renderSubmitCommand(
+      request({ jobName: "x'$(y)", partition: 'debug' }, { environment: { PATH: '/bin', EVIL: '`id`' } }),
+      { SLURM_CONF: '/etc/a b/slurm.conf' },
+    );
+    assert.equal(
+      cmd,
+      "cd /home/alice/work && s=$(command -v sbatch) || { echo 'sbatch: command not found' >&2; exit 127; } && " +
+        "exec env -i PATH=/bin 'EVIL=`id`' 'SLURM_CONF=/etc/a b/slurm.conf' \"$s\" --parsable --export=ALL " +
+        "'--job-name=x'\\''$(y)' --partition=debug --comment=arch:job-123 --chdir=/home/alice/work",
+    );
+    assert.throws(() => renderSubmitCommand(request({}, { environment: {} }), {}), /environment/);
+    assert.throws(() => renderSubmitCommand(request({}, { script: 'no shebang' }), {}), /#!/);
+  });
+  test('parsers', () => {
+    assert.deepEqual(parseParsable('42\n'), { jobId: 42 });
+    assert.deepEqual(parseParsable('42;local-a\n'), { jobId: 42, cluster: 'local-a' });
+    assert.throws(() => parseParsable('Submitted batch job 42'), /unexpected/);
+    assert.deepEqual(parseScontrolPing('slurm-wlm 22.05.8\nSlurmctld(primary) at vm is UP\n'), { up: true, hostname: 'vm', version: '22.05.8' });
+    assert.deepEqual(parseScontrolPing('slurm 22.05.8\nSlurmctld(primary) at c1 is DOWN\n'), { up: false, hostname: 'c1', version: '22.05.8' });
+    assert.equal(slurmErrorText('sbatch: error: Batch job submission failed: Invalid partition name specified\n'), 'Invalid partition name specified');
+    assert.equal(slurmErrorText('slurm_suspend error: Job has already finished\n'), 'Job has already finished');
+  });
+  test('host key fingerprints and pins', () => {
+    const blob = Buffer.from('ssh-ed25519 fake key blob');
+    const fp = sshFingerprintSha256(blob);
+    assert.match(fp, /^SHA256:[A-Za-z0-9+/]{43}$/);
+    assert.equal(normalizeHostKeyPin(`256 ${fp} root@vm (ED25519)\n`), fp);
+    assert.equal(normalizeHostKeyPin(fp.slice(7)), fp);
+    assert.throws(() => normalizeHostKeyPin('md5:aa:bb'), /not a SHA256/);
+  });
+});
+
+describe('job record mapping', () => {
+  const raw: V0038JobRecord = {
+    job_id: 118,
+    name: 'rest1',
+    user_name: 'alice',
+    comment: 'arch:job-123',
+    job_state: 'FAILED',
+    state_reason: 'NonZeroExitCode',
+    partition: 'debug',
+    nodes: 'n1',
+    batch_host: 'n1',
+    exit_code: 768,
+    submit_time: 1795343056,
+    start_time: 1795343057,
+    end_time: 1795343060,
+    standard_output: '/tmp/rest-%j.out',
+    standard_error: '',
+    current_working_directory: '/tmp',
+    array_job_id: 0,
+    array_task_id: null as unknown as number,
+    array_task_string: '',
+  };
+  test('decodes the raw wait status', () => {
+    assert.deepEqual(decodeExitCode(768), { exitCode: 3, exitSignal: null });
+    assert.deepEqual(decodeExitCode(9), { exitCode: 0, exitSignal: 9 });
+    assert.deepEqual(decodeExitCode(0), { exitCode: 0, exitSignal: null });
+    assert.deepEqual(decodeExitCode(0xfffffffe), { exitCode: null, exitSignal: null });
+    assert.deepEqual(decodeExitCode(undefined), { exitCode: null, exitSignal: null });
+  });
+  test('maps a finished job', () => {
+    assert.deepEqual(toSlurmJobRecord(raw), {
+      jobId: 118,
+      name: 'rest1',
+      userName: 'alice',
+      comment: 'arch:job-123',
+      state: 'FAILED',
+      stateReason: 'NonZeroExitCode',
+      partition: 'debug',
+      nodes: 'n1',
+      batchHost: 'n1',
+      exitCode: 3,
+      exitSignal: null,
+      submitTime: 1795343056,
+      startTime: 1795343057,
+      endTime: 1795343060,
+      standardOutput: '/tmp/rest-%j.out',
+      standardError: '',
+      workingDirectory: '/tmp',
+    });
+  });
+  test('killed by signal 9; running jobs have no exit code; array tasks; zero times', () => {
+    const killed = toSlurmJobRecord({ ...raw, job_state: 'CANCELLED', exit_code: 9 });
+    assert.equal(killed.exitCode, 0);
+    assert.equal(killed.exitSignal, 9);
+    const running = toSlurmJobRecord({ ...raw, job_state: 'RUNNING', exit_code: 0, end_time: 0 });
+    assert.equal(running.exitCode, null);
+    assert.equal(running.endTime, null);
+    const completing = toSlurmJobRecord({ ...raw, job_state: 'COMPLETING' });
+    assert.equal(completing.exitCode, null);
+    const task = toSlurmJobRecord({ ...raw, job_id: 120, array_job_id: 119, array_task_id: 1 });
+    assert.equal(task.arrayJobId, 119);
+    assert.equal(task.arrayTaskId, 1);
+    const rest = toSlurmJobRecord({ ...raw, job_id: 119, array_job_id: 119, array_task_id: 4294967294, array_task_string: '3-9%2', job_state: 'PENDING' });
+    assert.equal(rest.arrayTaskId, undefined);
+    assert.equal(rest.arrayTaskString, '3-9%2');
+    assert.equal('arrayJobId' in toSlurmJobRecord(raw), false);
+  });
+  test('fingerprint ignores order, sees changes', () => {
+    const a = toSlurmJobRecord(raw);
+    const b = toSlurmJobRecord({ ...raw, job_id: 119 });
+    assert.equal(fingerprintJobs([a, b]), fingerprintJobs([b, a]));
+    assert.notEqual(fingerprintJobs([a, b]), fingerprintJobs([a, { ...b, state: 'RUNNING' }]));
+  });
+});
+
+describe('errors', () => {
+  test('both key sets; rejected vs unavailable', () => {
+    const items = normalizeErrors([
+      { error: 'Invalid exclusive specification', error_code: -1 },
+      { description: 'Unable to process key "exclusive"', error_number: -1, error: 'Unspecified error', source: 'x' },
+      { error_code: 9001, error: 'Failure during parsing' },
+    ]);
+    assert.equal(items.length, 3);
+    assert.equal(items[1]!.message, 'Unspecified error: Unable to process key "exclusive"');
+    const rejected = errorFromItems(normalizeErrors([{ error: 'Invalid partition name specified', error_code: 2000 }]), 500, 'submit');
+    assert.ok(rejected instanceof SlurmRejectedError);
+    assert.equal(rejected.code, 2000);
+    assert.equal(rejected.httpStatus, 500);
+    const parse = errorFromItems(items, 400, 'submit');
+    assert.ok(parse instanceof SlurmRejectedError && parse.code === 9001);
+    const down = errorFromItems(normalizeErrors([{ error: 'Zero Bytes were transmitted or received', error_code: 5005 }]), 500, 'submit');
+    assert.ok(down instanceof SlurmUnavailableError);
+  });
+  test('acting users', () => {
+    for (const bad of ['root', 'slurm', '', '-x', 'a b', 'a;b', 'x'.repeat(40), '../etc']) {
+      assert.throws(() => assertActingUser(bad), /privileged|invalid|empty/, bad);
+    }
+    assertActingUser('alice');
+    assertActingUser('svc_archipelago-1');
+    assert.throws(() => assertActingUser('slurmrest', ['slurmrest']), /privileged/);
+  });
+});
+
+describe('JWT', () => {
+  const key = Buffer.from('0123456789abcdef0123456789abcdef');
+  const verify = (token: string) => {
+    const [h, p, s] = token.split('.');
+    assert.ok(h && p && s);
+    assert.equal(createHmac('sha256', key).update(`${h}.${p}`).digest('base64url'), s);
+    return { header: JSON.parse(Buffer.from(h, 'base64url').toString()), claims: JSON.parse(Buffer.from(p, 'base64url').toString()) };
+  };
+  test('HS256 with exactly {iat, exp, sun}, signed with the island key', () => {
+    const { header, claims } = verify(mintSlurmJwt(key, 'alice', 300, 1_800_000_000));
+    assert.deepEqual(header, { alg: 'HS256', typ: 'JWT' });
+    assert.deepEqual(claims, { iat: 1_800_000_000, exp: 1_800_000_300, sun: 'alice' });
+  });
+  test('refuses root/slurm/invalid users and weak input', () => {
+    assert.throws(() => mintSlurmJwt(key, 'root', 300), /privileged/);
+    assert.throws(() => mintSlurmJwt(key, 'slurm', 300), /privileged/);
+    assert.throws(() => mintSlurmJwt(key, '', 300), /empty/);
+    assert.throws(() => mintSlurmJwt(key, 'al ice', 300), /invalid/);
+    assert.throws(() => mintSlurmJwt(Buffer.alloc(4), 'alice', 300), /key/);
+    assert.throws(() => mintSlurmJwt(key, 'alice', 0), /lifetime/);
+  });
+  test('cache: reused until half-life, per user, then renewed with a fresh expiry', () => {
+    let now = 1_800_000_000_000;
+    const cache = new SlurmTokenCache(key, 60, () => now);
+    const t1 = cache.tokenFor('alice');
+    assert.equal(cache.tokenFor('alice'), t1);
+    assert.notEqual(cache.tokenFor('bob'), t1);
+    assert.equal(verify(cache.tokenFor('bob')).claims.sun, 'bob');
+    now += 29_000;
+    assert.equal(cache.tokenFor('alice'), t1);
+    now += 1_000;
+    const t2 = cache.tokenFor('alice');
+    assert.notEqual(t2, t1);
+    assert.equal(verify(t2).claims.exp, 1_800_000_030 + 60);
+  });
+});
