@@ -8,7 +8,7 @@ import { createDataSource, runMigrations } from './db/data-source';
 import { configureHttp } from './http';
 
 async function migrate(databaseUrl: string): Promise<void> {
-  const dataSource = createDataSource(databaseUrl, 1);
+  const dataSource = createDataSource(databaseUrl, 3);
   await dataSource.initialize();
   try {
     const applied = await runMigrations(dataSource);

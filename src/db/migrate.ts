@@ -3,7 +3,7 @@ import { loadConfig } from '../config/config';
 import { createDataSource, runMigrations } from './data-source';
 
 async function main(): Promise<void> {
-  const dataSource = createDataSource(loadConfig().databaseUrl, 2);
+  const dataSource = createDataSource(loadConfig().databaseUrl, 3);
   await dataSource.initialize();
   try {
     const applied = await runMigrations(dataSource);

@@ -15,8 +15,9 @@ export type PathCheck = { ok: true; normalized: string } | { ok: false; reason: 
 
 export const JOB_NAME_MAX_LENGTH = 200;
 
-/** POSIX portable user names (plus the `$` Samba machine accounts may end with), at most 32. */
-const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,30}[$]?$/;
+/** POSIX portable user names (plus the `$` Samba machine accounts may end with), at most 32 characters. */
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*[$]?$/;
+const USER_NAME_MAX_LENGTH = 32;
 
 /**
  * Expands each template's `{user}` placeholder. Templates must be absolute; any other `{...}`
@@ -24,7 +25,7 @@ const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,30}[$]?$/;
  * `/`, no `//`, no `.`) and de-duplicated, in template order.
  */
 export function allowedRootsFor(user: string, templates: readonly string[]): string[] {
-  if (typeof user !== 'string' || !USER_NAME.test(user) || user === '.' || user === '..') {
+  if (typeof user !== 'string' || user.length > USER_NAME_MAX_LENGTH || !USER_NAME.test(user)) {
     throw new RangeError(`unsafe user name ${JSON.stringify(user)}`);
   }
   const roots: string[] = [];

@@ -36,7 +36,7 @@ export function normalizeErrors(errors: unknown): SlurmErrorItem[] {
 
 /**
  * Communication and authentication failures (1000-1999 protocol/auth, 5000-5999 socket) say
- * nothing about the request; everything else SLURM answers with is a verdict on the request.
+ * nothing about the request; a SLURM errno outside those ranges (2000s, 9000s) is a verdict on it.
  */
 export function isCommunicationError(code: number | undefined): boolean {
   return code !== undefined && ((code >= 1000 && code < 2000) || (code >= 5000 && code < 6000));
@@ -48,7 +48,13 @@ export function errorFromItems(items: SlurmErrorItem[], httpStatus: number | und
   if (items.some((i) => isCommunicationError(i.code))) {
     return new SlurmUnavailableError(`${context}: ${message}`);
   }
-  return new SlurmRejectedError(`${context}: ${message}`, primaryCode(items), httpStatus);
+  const code = primaryCode(items);
+  if (code === undefined || code <= 0) {
+    // "Unspecified error" (-1) without errno: what slurmrestd answers when its own call to
+    // slurmctld failed, e.g. for an invalid or expired token. Not a verdict on the request.
+    return new SlurmUnavailableError(`${context}: ${message} (HTTP ${httpStatus})`);
+  }
+  return new SlurmRejectedError(`${context}: ${message}`, code, httpStatus);
 }
 
 /**

@@ -187,7 +187,7 @@ describe('nextState', () => {
     applied(nextState(S.ACCEPTED, S.REJECTED), S.REJECTED);
     applied(nextState(S.ACCEPTED, S.CANCELLED), S.CANCELLED);
     for (const s of ALL_JOB_STATES) {
-      if ([S.ACCEPTED, S.DISPATCHING, S.REJECTED, S.CANCELLED].includes(s)) continue;
+      if (([S.ACCEPTED, S.DISPATCHING, S.REJECTED, S.CANCELLED] as JobState[]).includes(s)) continue;
       illegal(nextState(S.ACCEPTED, s));
     }
   });
@@ -394,7 +394,7 @@ describe('aggregateArrayState', () => {
   it('the precedence list is total over final task states and ordered as documented', () => {
     for (const s of TERMINALS) {
       if (s === S.REJECTED) continue;
-      assert.ok(ARRAY_FAILURE_PRECEDENCE.includes(s), s);
+      assert.ok((ARRAY_FAILURE_PRECEDENCE as readonly JobState[]).includes(s), s);
     }
     for (let i = 0; i < ARRAY_FAILURE_PRECEDENCE.length - 1; i++) {
       const worse = ARRAY_FAILURE_PRECEDENCE[i] as JobState;

@@ -360,6 +360,9 @@ describe('errors', () => {
     assert.ok(parse instanceof SlurmRejectedError && parse.code === 9001);
     const down = errorFromItems(normalizeErrors([{ error: 'Zero Bytes were transmitted or received', error_code: 5005 }]), 500, 'submit');
     assert.ok(down instanceof SlurmUnavailableError);
+    // what slurmrestd answers for a token signed with the wrong key
+    const badToken = errorFromItems(normalizeErrors([{ description: 'Unable to find JobId=1', error_number: -1, error: 'Unspecified error' }]), 500, 'get');
+    assert.ok(badToken instanceof SlurmUnavailableError);
   });
   test('acting users', () => {
     for (const bad of ['root', 'slurm', '', '-x', 'a b', 'a;b', 'x'.repeat(40), '../etc']) {
