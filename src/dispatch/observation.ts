@@ -6,6 +6,7 @@ import type { SlurmJobRecord } from '../slurm/slurm-client.port';
 /** What the follower knows of one of our jobs before looking at SLURM. */
 export interface TrackedJob {
   state: JobState;
+  state_reason: string | null;
   slurm_job_id: string | null;
   array_size: number | null;
 }
@@ -46,10 +47,17 @@ function taskRows(records: SlurmJobRecord[]): { tasks: TaskUpsert[]; anomaly?: s
       ended_at: isTerminal(state) ? at(record.endTime) : null,
     };
     if (record.arrayTaskId !== undefined && record.arrayTaskId !== null) {
-      tasks.push({ ...base, task_id: record.arrayTaskId, slurm_job_id: String(record.jobId), state, nodes: record.nodes || null });
+      tasks.push({
+        ...base,
+        task_id: record.arrayTaskId,
+        slurm_job_id: String(record.jobId),
+        state,
+        nodes: record.nodes || null,
+        batch_host: record.batchHost || null,
+      });
     } else {
       for (const taskId of pendingTaskIds(record)) {
-        tasks.push({ ...base, task_id: taskId, slurm_job_id: null, state, nodes: null, started_at: null });
+        tasks.push({ ...base, task_id: taskId, slurm_job_id: null, state, nodes: null, batch_host: null, started_at: null });
       }
     }
   }
@@ -92,7 +100,9 @@ export function observeJob(job: TrackedJob, records: SlurmJobRecord[]): Observat
   if (isIllegalTransition(verdict)) {
     return { tasks, anomaly: `SLURM reports ${observed} after ${job.state}: ${verdict.reason}` };
   }
-  if (!verdict.changed) return { tasks };
+  // Same state, new reason (a hold, a dependency wait): worth recording, not a transition.
+  const reasonChanged = !verdict.ignored && reasonOf(record) !== job.state_reason;
+  if (!verdict.changed && !reasonChanged) return { tasks };
   const ended = isTerminal(verdict.state);
   const exitCodes = (tasks ?? []).map((t) => t.exit_code).filter((c): c is number => c !== null);
   const endTimes = records.map((r) => r.endTime ?? 0);

@@ -1,7 +1,7 @@
 import { invalid } from '../common/problem';
 import type { JobSpec } from '../sbatch/job-spec';
 import { parseSubmission, SbatchParseError } from '../sbatch/parse-sbatch';
-import { allowedRootsFor, checkPathWithinRoots, validateJobName } from './path-policy';
+import { allowedRootsFor, checkFilePatternWithinRoots, checkPathWithinRoots, validateJobName } from './path-policy';
 
 /** What a caller sends to `POST /v1/jobs`. */
 export interface SubmitInput {
@@ -40,7 +40,11 @@ function parse(input: SubmitInput) {
   try {
     return parseSubmission(input.script, input.options);
   } catch (error) {
-    if (error instanceof SbatchParseError) throw invalid(error.field, error.reason);
+    if (error instanceof SbatchParseError) {
+      const problem = invalid(error.field, error.reason);
+      if (error.option) problem.extras.option = error.option;
+      throw problem;
+    }
     throw error;
   }
 }
@@ -84,10 +88,14 @@ function absolute(path: string, base: string): string {
   return path.startsWith('/') ? path : `${base}/${path}`;
 }
 
-/** Output and error patterns may be relative (to the working directory) or absolute, but never outside the roots. */
+/**
+ * Output and error patterns may be relative (to the working directory) or absolute, but never
+ * outside the roots, judged on the path SLURM will really open (escapes included).
+ */
 function checkFilePattern(field: string, pattern: string | undefined, workingDirectory: string, roots: string[]): void {
   if (pattern === undefined) return;
-  within(field, absolute(pattern, workingDirectory), roots);
+  const verdict = checkFilePatternWithinRoots(pattern, workingDirectory, roots);
+  if (!verdict.ok) throw invalid(field, verdict.reason);
 }
 
 function dependencyIds(spec: JobSpec): number[] {

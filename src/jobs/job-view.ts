@@ -40,6 +40,7 @@ export function taskView(row: TaskRow) {
     state: row.state,
     stateReason: row.state_reason,
     nodes: row.nodes,
+    batchHost: row.batch_host,
     exitCode: row.exit_code,
     exitSignal: row.exit_signal,
     startedAt: iso(row.started_at),

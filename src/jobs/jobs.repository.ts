@@ -44,6 +44,7 @@ export interface TaskRow {
   state: JobState;
   state_reason: string | null;
   nodes: string | null;
+  batch_host: string | null;
   exit_code: number | null;
   exit_signal: number | null;
   started_at: Date | null;
@@ -212,13 +213,13 @@ export class JobsRepository {
     if (tasks.length === 0) return;
     await rows(
       this.db,
-      `INSERT INTO job_tasks (job_id, task_id, slurm_job_id, state, state_reason, nodes, exit_code, exit_signal, started_at, ended_at)
-       SELECT $1, t.task_id, t.slurm_job_id, t.state, t.state_reason, t.nodes, t.exit_code, t.exit_signal, t.started_at, t.ended_at
+      `INSERT INTO job_tasks (job_id, task_id, slurm_job_id, state, state_reason, nodes, batch_host, exit_code, exit_signal, started_at, ended_at)
+       SELECT $1, t.task_id, t.slurm_job_id, t.state, t.state_reason, t.nodes, t.batch_host, t.exit_code, t.exit_signal, t.started_at, t.ended_at
          FROM jsonb_to_recordset($2::jsonb) AS t(task_id int, slurm_job_id bigint, state text, state_reason text, nodes text,
-                                                 exit_code int, exit_signal int, started_at timestamptz, ended_at timestamptz)
+                                                 batch_host text, exit_code int, exit_signal int, started_at timestamptz, ended_at timestamptz)
        ON CONFLICT (job_id, task_id) DO UPDATE SET
          slurm_job_id = EXCLUDED.slurm_job_id, state = EXCLUDED.state, state_reason = EXCLUDED.state_reason,
-         nodes = EXCLUDED.nodes, exit_code = EXCLUDED.exit_code, exit_signal = EXCLUDED.exit_signal,
+         nodes = EXCLUDED.nodes, batch_host = EXCLUDED.batch_host, exit_code = EXCLUDED.exit_code, exit_signal = EXCLUDED.exit_signal,
          started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at`,
       [jobId, JSON.stringify(tasks)],
     );

@@ -12,7 +12,7 @@ import { normalizeSubmission, SubmitInput } from './job-request';
 import { jobView, taskView } from './job-view';
 import { JobRow, JobsRepository } from './jobs.repository';
 import { isTerminal, JobState } from './lifecycle';
-import { defaultOutputPattern, expandFilenamePattern, resolveJobFilePath } from './output-path';
+import { defaultOutputPattern, jobFilePath } from './output-path';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -161,14 +161,14 @@ export class JobsService {
       const task = await this.jobs.task(row.id, request.taskId);
       if (!task || task.slurm_job_id === null) throw notFound(`task ${request.taskId} of job ${row.id} in SLURM`);
       slurmJobId = Number(task.slurm_job_id);
-      nodeName = task.nodes?.split(/[,\[]/)[0] || nodeName;
+      nodeName = task.batch_host ?? nodeName;
     } else if (request.taskId !== undefined) {
       throw invalid('task', 'this job is not an array');
     }
     const spec = row.spec;
     const pattern =
       (request.stream === 'stderr' ? spec.error ?? spec.output : spec.output) ?? defaultOutputPattern(isArray);
-    const expanded = expandFilenamePattern(pattern, {
+    return jobFilePath(pattern, row.working_directory, {
       jobId: slurmJobId,
       arrayJobId: isArray ? Number(row.slurm_job_id) : undefined,
       arrayTaskId: isArray ? request.taskId : undefined,
@@ -176,7 +176,6 @@ export class JobsService {
       user: row.slurm_user,
       nodeName,
     });
-    return resolveJobFilePath(expanded, row.working_directory);
   }
 
   private runAs(principal: Principal): string {

@@ -62,7 +62,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.equal(job.island, island);
       assert.ok(job.slurmJobId > 0);
       const out = await cp.request('GET', `/v1/jobs/${job.id}/output`, alice.key);
-      assert.equal(out.status, 200);
+      assert.equal(out.status, 200, out.text);
       assert.equal(out.text.trim(), `out ${token} job=${job.slurmJobId} user=alice greet=hi there`);
       assert.equal(out.headers.get('x-output-path'), `/home/alice/flow-${job.slurmJobId}.out`);
       const err = await cp.request('GET', `/v1/jobs/${job.id}/output?stream=stderr`, alice.key);
@@ -176,29 +176,34 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
     });
 
     it('refuses bad input with problem+json naming the field', async () => {
-      const cases: Array<[unknown, string | RegExp]> = [
-        [{ script: 'echo no shebang' }, /script/],
-        [{ script: script('true', ['--uid=0']) }, /uid/],
-        [{ script: script('true'), options: { clusters: 'other' } }, /clusters/],
-        [{ script: script('true'), options: { 'test-only': true } }, /test-only/],
-        [{ script: script('true'), options: { partition: 'nope' } }, '--partition'],
-        [{ script: script('true'), options: { chdir: '/home/bob' } }, '--chdir'],
-        [{ script: script('true'), options: { output: '/etc/passwd-%j' } }, '--output'],
-        [{ script: script('true'), options: { output: '../bob/x.out' } }, '--output'],
-        [{ script: script('true'), options: { time: '1:2:3:4' } }, /time/],
-        [{ script: script('true'), environment: { 'BAD NAME': 'x' } }, /environment/],
-        [{ script: script('true'), environment: { OK: 'line\nbreak' } }, /environment/],
-        [{ script: script('true'), unexpected: 1 }, 'unexpected'],
-        [{ script: 42 }, 'script'],
+      // [body, the field the problem must name, what its detail must say]
+      const cases: Array<[unknown, string | RegExp, RegExp]> = [
+        [{ script: 'echo no shebang' }, /^script/, /#!/],
+        [{ script: script('true', ['--uid=0']) }, 'script:line 2', /--uid/],
+        [{ script: script('true'), options: { clusters: 'other' } }, /clusters/, /--clusters/],
+        [{ script: script('true'), options: { 'test-only': true } }, /test-only/, /--test-only/],
+        [{ script: script('true', ['hetjob']) }, /script/, /heterogeneous|hetjob/i],
+        [{ script: script('true'), options: { partition: 'nope' } }, '--partition', /nope/],
+        [{ script: script('true'), options: { chdir: '/home/bob' } }, '--chdir', /outside/],
+        [{ script: script('true'), options: { output: '/etc/passwd-%j' } }, '--output', /outside/],
+        [{ script: script('true'), options: { output: '../bob/x.out' } }, '--output', /\.\./],
+        [{ script: script('true'), options: { output: '\\/../../bob/x' } }, '--output', /\.\.|outside/],
+        [{ script: script('true'), options: { time: '1:2:3:4' } }, /time/, /time/],
+        [{ script: script('true'), options: { 'job-name': 'a/b' } }, /job-name/, /\//],
+        [{ script: script('true'), environment: { 'BAD NAME': 'x' } }, /environment/, /names/],
+        [{ script: script('true'), environment: { OK: 'line\nbreak' } }, /environment/, /LF/],
+        [{ script: script('true'), unexpected: 1 }, 'unexpected', /should not exist/],
+        [{ script: 42 }, 'script', /string/],
       ];
-      for (const [body, field] of cases) {
+      for (const [body, field, detail] of cases) {
         const res = await submit(alice.key, body);
         assert.equal(res.status, 400, `${JSON.stringify(body)} → ${res.status} ${res.text}`);
         assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
         assert.equal(res.json.status, 400);
-        assert.ok(res.json.title && res.json.detail, res.text);
+        assert.ok(res.json.title, res.text);
         if (typeof field === 'string') assert.equal(res.json.field, field, res.text);
         else assert.match(res.json.field, field, res.text);
+        assert.match(res.json.detail, detail, res.text);
       }
       const malformed = await cp.request('POST', '/v1/jobs', alice.key, '{"script": ', {});
       assert.equal(malformed.status, 400);

@@ -99,8 +99,10 @@ for (const kind of ['rest', 'ssh'] as const) {
         assert.ok(st && st.isFile && st.size > 0);
         const text = (await client.readFile(env.jobUser, path)).toString('utf8');
         assert.equal(text, `hello it's $(not) \`run\` from ${res.jobId}\n`);
-        const part = (await client.readFile(env.jobUser, path, { start: 0, end: 5 })).toString('utf8');
-        assert.equal(part, 'hello');
+        const part = (await client.readFile(env.jobUser, path, { start: 0, end: 4 })).toString('utf8');
+        assert.equal(part, 'hello'); // end is inclusive, as in fs.createReadStream
+        const tail = (await client.readFile(env.jobUser, path, { start: 6 })).toString('utf8');
+        assert.equal(tail, `it's $(not) \`run\` from ${res.jobId}\n`);
         assert.equal(await client.stat(env.jobUser, `${env.workdir}/arch-it-does-not-exist`), null);
       }
     });
@@ -180,6 +182,26 @@ for (const kind of ['rest', 'ssh'] as const) {
     });
   });
 }
+
+describe('ssh adapter connection pool', () => {
+  test('concurrent commands share at most maxConnectionsPerUser connections; idle ones close', async () => {
+    const env = loadSlurmTestEnv();
+    const client = new SshSlurmClient(sshIsland(env), { idleTimeoutMs: 300, maxChannelsPerConnection: 4 });
+    try {
+      const t0 = performance.now();
+      const pings = await Promise.all(Array.from({ length: 16 }, () => client.ping()));
+      console.log(`[ssh] 16 concurrent pings ${(performance.now() - t0).toFixed(0)} ms`);
+      assert.ok(pings.every((p) => p.up));
+      const stats = client.connectionStats()[env.readUser];
+      assert.ok(stats && stats.connections >= 1 && stats.connections <= 2, JSON.stringify(stats));
+      await sleep(700);
+      assert.deepEqual(client.connectionStats(), {});
+      assert.equal((await client.ping()).up, true); // reconnects
+    } finally {
+      await client.close();
+    }
+  });
+});
 
 describe('ssh adapter host key pinning', () => {
   test('a wrong pin refuses the connection with a clear error', async () => {

@@ -68,6 +68,7 @@ export class Initial1764000000000 implements MigrationInterface {
         state text NOT NULL,
         state_reason text,
         nodes text,
+        batch_host text,
         exit_code integer,
         exit_signal integer,
         started_at timestamptz,

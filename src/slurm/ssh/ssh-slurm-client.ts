@@ -139,7 +139,10 @@ export class SshSlurmClient implements SlurmClient {
     await this.pool.close();
   }
 
-  /** Reads bytes [start, end) of `path` as `user` over SFTP (end defaults to the file's size). */
+  /**
+   * Reads bytes `start`..`end` of `path` as `user` over SFTP. Like `fs.createReadStream`, `end` is
+   * INCLUSIVE; it defaults to the last byte of the file.
+   */
   async readFile(user: string, path: string, range: { start?: number; end?: number } = {}): Promise<Buffer> {
     assertActingUser(user, this.forbidden);
     checkPath(path);
@@ -147,7 +150,7 @@ export class SshSlurmClient implements SlurmClient {
       const handle = await sftpCall<Buffer>((cb) => sftp.open(path, 'r', cb));
       try {
         const start = Math.max(0, range.start ?? 0);
-        const end = range.end ?? (await sftpCall<Stats>((cb) => sftp.fstat(handle, cb))).size;
+        const end = range.end !== undefined ? range.end + 1 : (await sftpCall<Stats>((cb) => sftp.fstat(handle, cb))).size;
         const chunks: Buffer[] = [];
         let position = start;
         while (position < end) {
