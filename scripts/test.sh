@@ -9,6 +9,13 @@ t0=$(date +%s)
 bash scripts/stack/infra-up.sh
 rm -rf dist
 bash scripts/build.sh
+# Where the adapter contract tests find the local island (override to aim them elsewhere).
+export ARCH_TEST_REST_URL=${ARCH_TEST_REST_URL:-http://127.0.0.1:7820}
+export ARCH_TEST_JWT_KEY_FILE=${ARCH_TEST_JWT_KEY_FILE:-/var/lib/archipelago/islands/local-a/jwt_hs256.key}
+export ARCH_TEST_SLURM_CONF=${ARCH_TEST_SLURM_CONF:-/etc/archipelago/islands/local-a/slurm.conf}
+export ARCH_TEST_SSH_PORT=${ARCH_TEST_SSH_PORT:-2222}
+export ARCH_TEST_SSH_KEY_FILE=${ARCH_TEST_SSH_KEY_FILE:-/var/lib/archipelago/ssh/id_ed25519}
+export ARCH_TEST_SSH_HOST_KEY_SHA256_FILE=${ARCH_TEST_SSH_HOST_KEY_SHA256_FILE:-/var/lib/archipelago/ssh/host_key.sha256}
 shopt -s nullglob
 files=(dist/test/unit/*.test.js dist/test/integration/*.test.js)
 echo "running ${#files[@]} test files (stack + build took $(( $(date +%s) - t0 )) s)"

@@ -14,13 +14,13 @@ import { redisConnection } from './common/redis';
 @Module({})
 export class AppModule {
   /** The API role serves HTTP; the worker role dispatches and follows; `all` does both in one process. */
-  static forRole(role: AppConfig['role']): DynamicModule {
+  static forRole(role: AppConfig['role'], config: AppConfig): DynamicModule {
     const api = role === 'api' || role === 'all';
     const worker = role === 'worker' || role === 'all';
     return {
       module: AppModule,
       imports: [
-        ConfigModule,
+        ConfigModule.forRoot(config),
         TypeOrmModule.forRootAsync({
           inject: [APP_CONFIG],
           useFactory: (config: AppConfig) => ({

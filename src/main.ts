@@ -4,34 +4,36 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { loadConfig } from './config/config';
-import { createDataSource, runMigrations } from './db/data-source';
+import { createDataSource, instanceId, runMigrations } from './db/data-source';
 import { configureHttp } from './http';
 
-async function migrate(databaseUrl: string): Promise<void> {
+/** Brings the schema up to date and returns this control plane's instance id. */
+async function migrate(databaseUrl: string): Promise<string> {
   const dataSource = createDataSource(databaseUrl, 3);
   await dataSource.initialize();
   try {
     const applied = await runMigrations(dataSource);
     if (applied.length) new Logger('migrations').log(`applied ${applied.join(', ')}`);
+    return await instanceId(dataSource);
   } finally {
     await dataSource.destroy();
   }
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const role = (process.argv[2] as typeof config.role | undefined) ?? config.role;
+  const loaded = loadConfig();
+  const role = (process.argv[2] as typeof loaded.role | undefined) ?? loaded.role;
   if (!['api', 'worker', 'all'].includes(role)) throw new Error(`unknown role ${role}: api, worker or all`);
-  await migrate(config.databaseUrl);
+  const config = { ...loaded, instanceId: await migrate(loaded.databaseUrl) };
   const logger = new Logger('archipelago');
   if (role === 'worker') {
-    const worker = await NestFactory.createApplicationContext(AppModule.forRole('worker'), { bufferLogs: false });
+    const worker = await NestFactory.createApplicationContext(AppModule.forRole('worker', config), { bufferLogs: false });
     worker.enableShutdownHooks();
     logger.log(`worker started; islands: ${config.islands.map((i) => i.connection.name).join(', ') || 'none'}`);
     return;
   }
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRole(role),
+    AppModule.forRole(role, config),
     new FastifyAdapter({ bodyLimit: config.http.bodyLimitBytes, trustProxy: config.http.trustProxy }),
   );
   configureHttp(app);

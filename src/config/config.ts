@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { IslandSettings, parseIslandsFile } from './islands-file';
 
@@ -24,7 +23,7 @@ export interface AppConfig {
   };
   follow: { intervalMs: number; lostAfterSeconds: number };
   apiKeyCacheMs: number;
-  /** Names this control plane in the tags of the SLURM jobs it submits. */
+  /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
 }
 
@@ -80,13 +79,6 @@ function secretFromEnvOrFile(env: Env, name: string): string | null {
   return null;
 }
 
-/** One database is one control plane: derive its default identity from where its data lives. */
-function defaultInstanceId(databaseUrl: string): string {
-  const parsed = new URL(databaseUrl);
-  parsed.password = '';
-  return createHash('sha256').update(parsed.toString()).digest('hex').slice(0, 10);
-}
-
 export const DEFAULT_ISLANDS_FILE = '/etc/archipelago/islands.json';
 
 export function loadConfig(env: Env = process.env): AppConfig {
@@ -99,7 +91,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (env.ARCHIPELAGO_ISLANDS_FILE && islands.length === 0) {
     throw new ConfigError('ARCHIPELAGO_ISLANDS_FILE', `${islandsFile} defines no island`);
   }
-  const databaseUrl = url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:55432/archipelago', ['postgres:', 'postgresql:']);
   return {
     role: oneOf(env, 'ARCHIPELAGO_ROLE', ['api', 'worker', 'all'] as const, 'all'),
     http: {
@@ -108,7 +99,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bodyLimitBytes: integer(env, 'ARCHIPELAGO_BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
       trustProxy: env.ARCHIPELAGO_TRUST_PROXY === 'true',
     },
-    databaseUrl,
+    databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:55432/archipelago', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:56379', ['redis:', 'rediss:']),
     bootstrapAdminKey,
     islands,
@@ -126,6 +117,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
       lostAfterSeconds: integer(env, 'ARCHIPELAGO_LOST_AFTER_SECONDS', 30, 1, 86400),
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
-    instanceId: env.ARCHIPELAGO_INSTANCE_ID || defaultInstanceId(databaseUrl),
+    instanceId: '',
   };
 }

@@ -18,6 +18,11 @@ export function createDataSource(databaseUrl: string, poolSize = 20): DataSource
 /** Serialised across processes: the API and the worker may start at the same moment. */
 const MIGRATION_LOCK = 7_641_209_311;
 
+export async function instanceId(dataSource: DataSource): Promise<string> {
+  const [row] = await dataSource.query('SELECT instance_id FROM control_plane');
+  return row.instance_id;
+}
+
 export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();

@@ -30,7 +30,9 @@ function pendingTaskIds(record: SlurmJobRecord): number[] {
 }
 
 function taskRows(records: SlurmJobRecord[]): { tasks: TaskUpsert[]; anomaly?: string } {
-  const tasks: TaskUpsert[] = [];
+  // Keyed by task id: a task SLURM lists on its own wins over the pending remainder's expansion.
+  const listed = new Map<number, TaskUpsert>();
+  const pending = new Map<number, TaskUpsert>();
   for (const record of records) {
     let state: JobState;
     try {
@@ -47,7 +49,7 @@ function taskRows(records: SlurmJobRecord[]): { tasks: TaskUpsert[]; anomaly?: s
       ended_at: isTerminal(state) ? at(record.endTime) : null,
     };
     if (record.arrayTaskId !== undefined && record.arrayTaskId !== null) {
-      tasks.push({
+      listed.set(record.arrayTaskId, {
         ...base,
         task_id: record.arrayTaskId,
         slurm_job_id: String(record.jobId),
@@ -57,11 +59,12 @@ function taskRows(records: SlurmJobRecord[]): { tasks: TaskUpsert[]; anomaly?: s
       });
     } else {
       for (const taskId of pendingTaskIds(record)) {
-        tasks.push({ ...base, task_id: taskId, slurm_job_id: null, state, nodes: null, batch_host: null, started_at: null });
+        pending.set(taskId, { ...base, task_id: taskId, slurm_job_id: null, state, nodes: null, batch_host: null, started_at: null });
       }
     }
   }
-  return { tasks };
+  for (const [taskId, task] of pending) if (!listed.has(taskId)) listed.set(taskId, task);
+  return { tasks: [...listed.values()].sort((a, b) => a.task_id - b.task_id) };
 }
 
 function arrayObservation(job: TrackedJob, records: SlurmJobRecord[]): { observed: JobState; tasks: TaskUpsert[]; record: SlurmJobRecord; anomaly?: string } | { anomaly: string } {

@@ -55,6 +55,10 @@ function checkEnvironment(environment: Record<string, string>): void {
   let bytes = 0;
   for (const [name, value] of entries) {
     if (!ENV_NAME.test(name)) throw invalid(`environment.${name}`, 'variable names are letters, digits and _');
+    // sbatch reads SBATCH_* (e.g. SBATCH_CLUSTERS) as options, and SLURM_CONF picks the cluster.
+    if (name.startsWith('SBATCH_') || name === 'SLURM_CONF') {
+      throw invalid(`environment.${name}`, 'this variable configures SLURM itself; use the matching option instead');
+    }
     if (typeof value !== 'string') throw invalid(`environment.${name}`, 'values must be strings');
     // NUL cannot cross exec(); CR/LF would let a value forge lines in logs and shell renderings.
     if (/[\0\r\n]/.test(value)) throw invalid(`environment.${name}`, 'values may not contain NUL, CR or LF');

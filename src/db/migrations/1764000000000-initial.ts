@@ -4,6 +4,15 @@ export class Initial1764000000000 implements MigrationInterface {
   name = 'Initial1764000000000';
 
   async up(q: QueryRunner): Promise<void> {
+    // One row naming this control plane: it tags the SLURM jobs we submit, and a new database
+    // (a new control plane) must never mistake an older one's jobs for its own.
+    await q.query(`
+      CREATE TABLE control_plane (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        instance_id text NOT NULL DEFAULT substr(md5(gen_random_uuid()::text), 1, 12),
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    await q.query('INSERT INTO control_plane DEFAULT VALUES');
     await q.query(`
       CREATE TABLE principals (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -88,6 +97,6 @@ export class Initial1764000000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query('DROP TABLE job_events, job_tasks, jobs, api_keys, principals');
+    await q.query('DROP TABLE job_events, job_tasks, jobs, api_keys, principals, control_plane');
   }
 }

@@ -45,6 +45,8 @@ export function renderSubmitCommand(request: SlurmSubmitRequest, commandEnvironm
   }
   const argv = [
     '--parsable',
+    // sbatch would otherwise translate #PBS/#BSUB lines: options our parser never saw.
+    '--ignore-pbs',
     '--export=ALL',
     ...renderSbatchArgv(request.spec, { workingDirectory: request.workingDirectory, comment: request.comment || undefined }),
   ];
