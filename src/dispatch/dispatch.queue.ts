@@ -29,7 +29,12 @@ export class DispatchQueue {
 
   constructor(@InjectQueue(DISPATCH_QUEUE) private readonly queue: Queue<DispatchPayload>) {}
 
-  async enqueue(jobIds: string[], delayMs = 0): Promise<boolean> {
+  /**
+   * `round` distinguishes a reconciler's re-enqueue from the original: an entry a killed worker
+   * left "active" in Redis would otherwise swallow it until BullMQ's stall detection. A duplicate
+   * is harmless: the lease lets only one dispatch through.
+   */
+  async enqueue(jobIds: string[], round?: string): Promise<boolean> {
     try {
       await withTimeout(ENQUEUE_TIMEOUT_MS, this.queue.addBulk(
         jobIds.map((jobId) => ({
@@ -37,8 +42,7 @@ export class DispatchQueue {
           data: { jobId },
           // Our job id as BullMQ's: while one is queued, adding it again is a no-op.
           opts: {
-            jobId: `job-${jobId}`,
-            delay: delayMs,
+            jobId: round ? `job-${jobId}-${round}` : `job-${jobId}`,
             attempts: 5,
             backoff: { type: 'exponential', delay: 1000 },
             removeOnComplete: true,

@@ -42,10 +42,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     const ageSeconds = Math.max(1, Math.floor(this.config.dispatch.reconcileIntervalMs / 1000));
     let total = 0;
     let after = '0';
+    const round = `r${Date.now()}`;
     for (;;) {
       const ids = await this.dispatch.waiting(ageSeconds, after, BATCH);
       if (ids.length === 0) break;
-      await this.queue.enqueue(ids);
+      await this.queue.enqueue(ids, round);
       total += ids.length;
       after = ids[ids.length - 1];
       if (ids.length < BATCH) break;

@@ -178,7 +178,7 @@ export class JobsRepository {
   async transition(id: string, from: JobState[], change: StateChange): Promise<boolean> {
     const changed = await rows<{ previous: string }>(
       this.db,
-      `WITH previous AS (SELECT state FROM jobs WHERE id = $1 FOR UPDATE),
+      `WITH previous AS (SELECT state FROM jobs WHERE id = $1),  -- the statement's snapshot: the state before
             updated AS (
               UPDATE jobs SET state = $3, state_reason = $4,
                      exit_code = COALESCE($5, exit_code), exit_signal = COALESCE($6, exit_signal),

@@ -8,15 +8,15 @@ const script = (body: string, directives: string[] = []) =>
 
 const ended = (job: { state: string }) => TERMINAL.has(job.state);
 
-/** SLURM's own view, read with the CLI as root: how many SLURM jobs carry each of our tags. */
-function slurmTagCounts(island: string): Map<string, number> {
+/** SLURM's own view, read with the CLI as root: how many SLURM jobs carry each of this instance's tags. */
+function slurmTagCounts(island: string, instance: string): Map<string, number> {
   const out = execFileSync('squeue', ['--json'], {
     env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` },
     maxBuffer: 64 * 1024 * 1024,
   });
   const counts = new Map<string, number>();
   for (const job of JSON.parse(out.toString()).jobs as Array<{ comment?: string }>) {
-    const match = /:job=(\d+)/.exec(job.comment ?? '');
+    const match = new RegExp(`^archipelago:${instance}:job=(\\d+)`).exec(job.comment ?? '');
     if (match) counts.set(match[1], (counts.get(match[1]) ?? 0) + 1);
   }
   return counts;
@@ -278,7 +278,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
         const job = await cp.waitForJob(alice.key, id, ended, 120_000);
         assert.equal(job.state, 'COMPLETED', `job ${id}: ${JSON.stringify(job)}`);
       }
-      const counts = slurmTagCounts(island);
+      const counts = slurmTagCounts(island, await cp.instanceId());
       for (const id of ids) assert.equal(counts.get(id), 1, `job ${id} was submitted ${counts.get(id) ?? 0} times`);
     });
   });

@@ -125,6 +125,17 @@ export class ControlPlane {
     this.worker = this.spawnRole('worker');
   }
 
+  /** The id this control plane's database puts in the tags of its SLURM jobs. */
+  async instanceId(): Promise<string> {
+    const client = new Client({ connectionString: this.env.DATABASE_URL });
+    await client.connect();
+    try {
+      return (await client.query('SELECT instance_id FROM control_plane')).rows[0].instance_id;
+    } finally {
+      await client.end();
+    }
+  }
+
   recentLogs(): string {
     return this.logs.join('').slice(-6000);
   }
