@@ -29,20 +29,35 @@ export class DispatchQueue {
 
   constructor(@InjectQueue(DISPATCH_QUEUE) private readonly queue: Queue<DispatchPayload>) {}
 
+  async enqueue(jobIds: string[]): Promise<boolean> {
+    return this.add(jobIds.map((jobId) => ({ jobId, entryId: `job-${jobId}` })));
+  }
+
   /**
-   * `round` distinguishes a reconciler's re-enqueue from the original: an entry a killed worker
-   * left "active" in Redis would otherwise swallow it until BullMQ's stall detection. A duplicate
-   * is harmless: the lease lets only one dispatch through.
+   * For the reconciler: jobs whose entry is missing are added again; jobs whose entry sits
+   * "active" (or finished) although no worker holds their lease (a killed worker left it) get a
+   * second entry,
+   * instead of waiting for BullMQ's stall detection. Queued entries are left alone. A duplicate is
+   * harmless: the lease lets only one dispatch through.
    */
-  async enqueue(jobIds: string[], round?: string): Promise<boolean> {
+  async requeue(jobIds: string[], round: string): Promise<number> {
+    const states = await Promise.all(jobIds.map((jobId) => this.queue.getJobState(`job-${jobId}`)));
+    const queued = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
+    const entries = jobIds.flatMap((jobId, i) =>
+      queued.has(states[i]) ? [] : [{ jobId, entryId: states[i] === 'unknown' ? `job-${jobId}` : `job-${jobId}-${round}` }],
+    );
+    return entries.length > 0 && (await this.add(entries)) ? entries.length : 0;
+  }
+
+  private async add(entries: Array<{ jobId: string; entryId: string }>): Promise<boolean> {
     try {
       await withTimeout(ENQUEUE_TIMEOUT_MS, this.queue.addBulk(
-        jobIds.map((jobId) => ({
+        entries.map(({ jobId, entryId }) => ({
           name: 'dispatch',
           data: { jobId },
           // Our job id as BullMQ's: while one is queued, adding it again is a no-op.
           opts: {
-            jobId: round ? `job-${jobId}-${round}` : `job-${jobId}`,
+            jobId: entryId,
             attempts: 5,
             backoff: { type: 'exponential', delay: 1000 },
             removeOnComplete: true,
@@ -52,7 +67,7 @@ export class DispatchQueue {
       ));
       return true;
     } catch (error) {
-      this.logger.warn(`could not enqueue ${jobIds.length} job(s), the reconciler will: ${(error as Error).message}`);
+      this.logger.warn(`could not enqueue ${entries.length} job(s), the reconciler will: ${(error as Error).message}`);
       return false;
     }
   }

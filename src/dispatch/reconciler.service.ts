@@ -46,8 +46,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     for (;;) {
       const ids = await this.dispatch.waiting(ageSeconds, after, BATCH);
       if (ids.length === 0) break;
-      await this.queue.enqueue(ids, round);
-      total += ids.length;
+      total += await this.queue.requeue(ids, round);
       after = ids[ids.length - 1];
       if (ids.length < BATCH) break;
     }
