@@ -39,6 +39,8 @@ function judgeClause(
 ): ClauseVerdict | 'wait' {
   if (clause.kind === 'singleton') return { kind: 'pending', clause };
   const remaining: DependencyClause['targets'] = [];
+  // Only a clause that stays pending pins the job: one judged `never` part-way must not.
+  const clauseIslands: string[] = [];
   for (const wanted of clause.targets) {
     const target = targets.get(wanted.jobId);
     if (!target) return { kind: 'never', reason: `job ${wanted.jobId} does not exist` };
@@ -50,9 +52,10 @@ function judgeClause(
     }
     if (clause.kind === 'after' && !wanted.delayMinutes && hasStarted(target.state)) continue;
     if (target.slurmJobId === null || target.island === null) return 'wait';
-    islands.add(target.island);
+    clauseIslands.push(target.island);
     remaining.push({ ...wanted, jobId: String(target.slurmJobId) });
   }
+  for (const island of clauseIslands) islands.add(island);
   return remaining.length === 0 ? { kind: 'satisfied' } : { kind: 'pending', clause: { ...clause, targets: remaining } };
 }
 

@@ -175,6 +175,19 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       await cp.waitForJob(alice.key, first.json.id, ended);
     });
 
+    it('serves readiness and the OpenAPI document generated from the code', async () => {
+      const ready = await cp.request('GET', '/health/ready', null);
+      assert.equal(ready.status, 200, ready.text);
+      assert.equal(ready.json.checks.islands[island].ok, true);
+      const spec = await cp.request('GET', '/openapi.json', null);
+      assert.equal(spec.status, 200);
+      assert.ok(spec.json.paths['/v1/jobs'].post, 'POST /v1/jobs is described');
+      assert.ok(spec.json.paths['/v1/jobs/{id}/output'].get);
+      const unknownRoute = await cp.request('GET', '/v1/nothing-here', alice.key);
+      assert.equal(unknownRoute.status, 404);
+      assert.match(unknownRoute.headers.get('content-type') ?? '', /problem\+json/);
+    });
+
     it('refuses bad input with problem+json naming the field', async () => {
       // [body, the field the problem must name, what its detail must say]
       const cases: Array<[unknown, string | RegExp, RegExp]> = [
@@ -254,26 +267,33 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
     });
 
     it('submits every job exactly once when the worker is killed mid-dispatch', async () => {
+      const total = 120;
       cp.killWorker();
       const ids: string[] = [];
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < total; i++) {
         const res = await submit(alice.key, { script: script(`echo crash-test ${i}`), options: { 'job-name': `crash-${i}` } });
         assert.equal(res.status, 202);
         ids.push(res.json.id);
       }
+      const waitingCount = async () => {
+        const list = await cp.request('GET', '/v1/jobs?state=ACCEPTED,DISPATCHING&limit=500', alice.key);
+        return list.json.items.filter((j: any) => ids.includes(j.id)).length;
+      };
       cp.startWorker();
-      // Let it dispatch a part of them, then kill it without warning, twice.
-      for (let round = 0; round < 2; round++) {
-        const deadline = Date.now() + 20000;
-        for (;;) {
-          const list = await cp.request('GET', '/v1/jobs?state=ACCEPTED,DISPATCHING&limit=500', alice.key);
-          const waiting = list.json.items.filter((j: any) => ids.includes(j.id)).length;
-          if (waiting < 40 - 10 * (round + 1) || Date.now() > deadline) break;
-          await new Promise((r) => setTimeout(r, 20));
+      // Kill it without warning twice, each time while part of the backlog is dispatched and part is not.
+      const waitingAtKill: number[] = [];
+      for (const threshold of [total - 20, total - 60]) {
+        const deadline = Date.now() + 30000;
+        let waiting = await waitingCount();
+        while (waiting > threshold && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 10));
+          waiting = await waitingCount();
         }
         cp.killWorker();
+        waitingAtKill.push(waiting);
         cp.startWorker();
       }
+      assert.ok(waitingAtKill.some((w) => w > 0 && w < total), `the worker died mid-dispatch (waiting at kills: ${waitingAtKill})`);
       for (const id of ids) {
         const job = await cp.waitForJob(alice.key, id, ended, 120_000);
         assert.equal(job.state, 'COMPLETED', `job ${id}: ${JSON.stringify(job)}`);

@@ -1,0 +1,783 @@
+/**
+ * Submit-path benchmark: API accept rate, dispatch rate into a local SLURM island, and the raw
+ * slurmrestd submit rate at the same concurrency, in one run on one machine.
+ *
+ *   npx tsc -p tsconfig.json && node dist/benchmarks/submit/run.js [--jobs N] [--concurrency C]
+ *     [--warmup W] [--dispatch-concurrency 4,8,16] [--follow-interval-ms MS] [--island local-a]
+ *     [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR]
+ *
+ * Prints JSON (also written to benchmarks/results/submit-<timestamp>.json) and a short summary.
+ * Every SLURM job it submits is cancelled before it exits. Loopback only. See benchmarks/README.md.
+ */
+import { execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client, Pool as PgPool } from 'pg';
+import { Pool } from 'undici';
+import { ControlPlane, REPO } from '../../test/support/control-plane';
+import { parseIslandsFile } from '../../src/config/islands-file';
+import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
+import { normalizeSubmission } from '../../src/jobs/job-request';
+import { cpuBetween, cpuSnapshot, type CpuUsage } from './proc-stats';
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+interface Settings {
+  jobs: number;
+  concurrency: number;
+  warmup: number;
+  dispatchConcurrency: number[];
+  followIntervalMs: number;
+  island: string;
+  breakdown: boolean;
+  timeoutSeconds: number;
+  /** When set, the API and worker are CPU-profiled (see cpu-profile-hook.ts): API during the accept phase, worker from spawn to the last dispatch. */
+  cpuProfDir: string | null;
+}
+
+function parseArgs(argv: string[]): Settings {
+  const settings: Settings = {
+    jobs: 3000,
+    concurrency: 32,
+    warmup: 200,
+    dispatchConcurrency: [8],
+    followIntervalMs: 1000,
+    island: 'local-a',
+    breakdown: false,
+    timeoutSeconds: 300,
+    cpuProfDir: null,
+  };
+  const int = (flag: string, raw: string | undefined, min: number, max: number) => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${flag} must be an integer in ${min}..${max}`);
+    return value;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const next = () => argv[++i];
+    switch (flag) {
+      case '--jobs': settings.jobs = int(flag, next(), 1, 20000); break;
+      case '--concurrency': settings.concurrency = int(flag, next(), 1, 512); break;
+      case '--warmup': settings.warmup = int(flag, next(), 0, 5000); break;
+      case '--dispatch-concurrency':
+        settings.dispatchConcurrency = (next() ?? '').split(',').map((v) => int(flag, v, 1, 256));
+        break;
+      case '--follow-interval-ms': settings.followIntervalMs = int(flag, next(), 50, 600000); break;
+      case '--island': settings.island = next() ?? ''; break;
+      case '--breakdown': settings.breakdown = true; break;
+      case '--timeout-seconds': settings.timeoutSeconds = int(flag, next(), 10, 1800); break;
+      case '--cpu-prof-dir': settings.cpuProfDir = resolve(next() ?? '.'); break;
+      case '--help':
+      case '-h':
+        console.log('usage: node dist/benchmarks/submit/run.js [--jobs N] [--concurrency C] [--warmup W] ' +
+          '[--dispatch-concurrency 4,8,16] [--follow-interval-ms MS] [--island NAME] [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR]');
+        process.exit(0);
+      default:
+        throw new Error(`unknown argument ${flag} (try --help)`);
+    }
+  }
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(settings.island)) throw new Error('--island must be an island name');
+  return settings;
+}
+
+const PG_ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
+const BENCH_DB = 'archipelago_bench';
+const REDIS_DB = 7;
+const SLURM_USER = 'alice';
+const SCRIPT = '#!/bin/bash\ntrue\n';
+const RAW_TAG = 'archipelago-bench:raw';
+const STACK_ISLANDS = join(REPO, '.stack', 'islands.json');
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+let deadline = Number.POSITIVE_INFINITY;
+function checkDeadline(what: string): void {
+  if (Date.now() > deadline) throw new Error(`time cap reached during ${what}`);
+}
+
+interface LatencySummary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+function latencySummary(samples: number[]): LatencySummary {
+  if (samples.length === 0) return { count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
+  const sorted = Float64Array.from(samples).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
+  return {
+    count: samples.length,
+    p50: round(at(0.5), 2),
+    p90: round(at(0.9), 2),
+    p99: round(at(0.99), 2),
+    max: round(sorted[sorted.length - 1], 2),
+    mean: round(mean, 2),
+  };
+}
+
+/** Runs `task(i)` for i in [0, total) with at most `concurrency` in flight. */
+async function closedLoop(total: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(concurrency, total) }, async () => {
+    while (next < total) {
+      const i = next++;
+      await task(i);
+    }
+  });
+  await Promise.all(runners);
+}
+
+/** The API and worker pids of a ControlPlane (private fields; read only, for CPU accounting). */
+function pidOf(cp: ControlPlane, role: 'api' | 'worker'): number | undefined {
+  return (cp as unknown as Record<string, ChildProcess | null>)[role]?.pid;
+}
+
+function run(file: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${file} ${args.slice(0, 3).join(' ')}…: ${error.message} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// SLURM side: cancellation of everything we submitted, queue size
+
+class SlurmCleanup {
+  private readonly pending = new Set<number>();
+  readonly cancelled = { requested: 0, batches: 0, errors: [] as string[] };
+
+  constructor(private readonly slurmConf: string) {}
+
+  add(ids: Iterable<number>): void {
+    for (const id of ids) if (Number.isSafeInteger(id) && id > 0) this.pending.add(id);
+  }
+
+  /** scancel in batches of 500 ids (only ids we recorded). */
+  async flush(): Promise<void> {
+    const ids = [...this.pending];
+    this.pending.clear();
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500);
+      try {
+        await run('scancel', batch.map(String), { SLURM_CONF: this.slurmConf }, 120000);
+        this.cancelled.requested += batch.length;
+        this.cancelled.batches++;
+      } catch (error) {
+        this.cancelled.errors.push((error as Error).message.slice(0, 300));
+      }
+    }
+  }
+
+  /** Our pending jobs that escaped the id lists (e.g. submitted by a worker killed at the time cap), found by comment. */
+  async sweep(commentPrefixes: string[]): Promise<number> {
+    if (commentPrefixes.length === 0) return 0;
+    const out = await run('squeue', ['-h', '-u', SLURM_USER, '-t', 'PENDING', '-o', '%i|%k'], { SLURM_CONF: this.slurmConf });
+    const ids: number[] = [];
+    for (const line of out.split('\n')) {
+      const [id, comment] = line.split('|', 2);
+      if (id && comment && commentPrefixes.some((p) => comment.startsWith(p))) ids.push(Number(id));
+    }
+    this.add(ids);
+    await this.flush();
+    return ids.length;
+  }
+
+  async queueSize(): Promise<number | null> {
+    try {
+      const out = await run('squeue', ['-h', '-o', '%i'], { SLURM_CONF: this.slurmConf });
+      return out.split('\n').filter((l) => l.trim() !== '').length;
+    } catch {
+      return null;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 1: API accept
+
+interface LoadResult {
+  requests: number;
+  accepted: number;
+  errors: number;
+  errorSamples: string[];
+  seconds: number;
+  perSecond: number;
+  latencyMs: LatencySummary;
+}
+
+async function postJobs(
+  pool: Pool,
+  key: string,
+  count: number,
+  concurrency: number,
+  body: Buffer,
+  collectIds: boolean,
+): Promise<LoadResult & { ids: string[] }> {
+  const latencies: number[] = [];
+  const ids: string[] = [];
+  const errorSamples: string[] = [];
+  let accepted = 0;
+  let errors = 0;
+  const headers = {
+    authorization: `Bearer ${key}`,
+    'content-type': 'application/json',
+    'content-length': String(body.length),
+  };
+  const started = performance.now();
+  await closedLoop(count, concurrency, async () => {
+    checkDeadline('API accept');
+    const t0 = performance.now();
+    try {
+      const res = await pool.request({ path: '/v1/jobs', method: 'POST', headers, body });
+      const text = await res.body.text();
+      latencies.push(performance.now() - t0);
+      if (res.statusCode === 202) {
+        accepted++;
+        if (collectIds) ids.push(JSON.parse(text).id);
+      } else {
+        errors++;
+        if (errorSamples.length < 5) errorSamples.push(`${res.statusCode} ${text.slice(0, 200)}`);
+      }
+    } catch (error) {
+      latencies.push(performance.now() - t0);
+      errors++;
+      if (errorSamples.length < 5) errorSamples.push((error as Error).message);
+    }
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    requests: count,
+    accepted,
+    errors,
+    errorSamples,
+    seconds: round(seconds, 3),
+    perSecond: round(count / seconds),
+    latencyMs: latencySummary(latencies),
+    ids,
+  };
+}
+
+async function getLoad(pool: Pool, path: string, count: number, concurrency: number, key?: string): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let ok = 0;
+  let errors = 0;
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+  const started = performance.now();
+  await closedLoop(count, concurrency, async () => {
+    checkDeadline(`GET ${path}`);
+    const t0 = performance.now();
+    try {
+      const res = await pool.request({ path, method: 'GET', headers });
+      await res.body.dump();
+      latencies.push(performance.now() - t0);
+      if (res.statusCode === 200) ok++;
+      else errors++;
+    } catch {
+      errors++;
+    }
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    requests: count, accepted: ok, errors, errorSamples: [], seconds: round(seconds, 3),
+    perSecond: round(count / seconds), latencyMs: latencySummary(latencies),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Breakdown: the accept path's two writes, measured without the HTTP stack
+
+interface ComponentResult {
+  operations: number;
+  perSecond: number;
+  latencyMs: LatencySummary;
+}
+
+async function timedLoop(count: number, concurrency: number, op: () => Promise<void>): Promise<ComponentResult> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  await closedLoop(count, concurrency, async () => {
+    checkDeadline('breakdown');
+    const t0 = performance.now();
+    await op();
+    latencies.push(performance.now() - t0);
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return { operations: count, perSecond: round(count / seconds), latencyMs: latencySummary(latencies) };
+}
+
+/**
+ * The same INSERT … RETURNING * the API runs, into a scratch copy of `jobs` (same columns,
+ * defaults and indexes, no foreign keys), with a plain pg pool of 20 (the API's pool size); and the
+ * same BullMQ addBulk the API runs, into a scratch queue. Both at the client concurrency.
+ */
+async function breakdown(dbUrl: string, redisUrl: string, ownerId: string, count: number, concurrency: number) {
+  const pg = new PgPool({ connectionString: dbUrl, max: 20 });
+  const results: Record<string, ComponentResult> = {};
+  try {
+    await pg.query('DROP TABLE IF EXISTS bench_scratch_jobs');
+    await pg.query('CREATE TABLE bench_scratch_jobs (LIKE jobs INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING IDENTITY)');
+    const job = normalizeSubmission({ script: SCRIPT, options: { hold: true } }, {
+      slurmUser: SLURM_USER, workdirRoots: ['/home/{user}'], defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+      maxScriptBytes: 1 << 20, partitions: new Set(['debug']),
+    });
+    const insert = `INSERT INTO bench_scratch_jobs (owner_id, slurm_user, idempotency_key, request_hash, name, script, spec, environment,
+                         working_directory, partition, state, array_size, depends_on, hold)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'ACCEPTED', $11, $12, $13)
+       ON CONFLICT (owner_id, idempotency_key) DO NOTHING
+       RETURNING *`;
+    const params = [ownerId, SLURM_USER, null, Buffer.alloc(32, 1), job.name, job.script, job.spec, job.environment,
+      job.workingDirectory, null, job.arraySize, job.dependsOn, true];
+    await pg.query(insert, params); // warm
+    results.pgInsertReturning = await timedLoop(count, concurrency, async () => {
+      await pg.query(insert, params);
+    });
+    // Without RETURNING *: what sending the whole row (script, spec, environment) back costs.
+    results.pgInsertNoReturning = await timedLoop(count, concurrency, async () => {
+      await pg.query(insert.replace('RETURNING *', ''), params);
+    });
+    await pg.query('DROP TABLE bench_scratch_jobs');
+  } finally {
+    await pg.end();
+  }
+
+  const { Queue } = await import('bullmq');
+  const { redisConnection } = await import('../../src/common/redis');
+  const queue = new Queue('bench-scratch', { connection: redisConnection(redisUrl) });
+  try {
+    let n = 0;
+    results.bullmqAddBulk1 = await timedLoop(count, concurrency, async () => {
+      const id = n++;
+      await queue.addBulk([{
+        name: 'dispatch',
+        data: { jobId: String(id) },
+        opts: { jobId: `job-${id}`, delay: 0, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true },
+      }]);
+    });
+    await queue.obliterate({ force: true });
+  } finally {
+    await queue.close();
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 2: dispatch
+
+interface DispatchResult {
+  dispatchConcurrency: number;
+  restConnections: number;
+  followIntervalMs: number;
+  jobs: number;
+  dispatched: number;
+  completedWithinCap: boolean;
+  workerBootSeconds: number | null;
+  /** From spawning the worker until the last job has a slurmJobId (the issue's definition). */
+  secondsFromStart: number;
+  perSecondFromStart: number;
+  /** From the first to the last dispatched_at (server clock): the steady rate, boot excluded. */
+  secondsSteady: number;
+  perSecondSteady: number;
+  finalStates: Record<string, number>;
+  cpu: CpuUsage;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 3: raw slurmrestd
+
+interface RawResult {
+  concurrency: number;
+  restConnections: number;
+  jobs: number;
+  submitted: number;
+  errors: number;
+  errorSamples: string[];
+  seconds: number;
+  perSecond: number;
+  latencyMs: LatencySummary;
+  cpu: CpuUsage;
+}
+
+async function rawSubmit(
+  client: RestSlurmClient,
+  count: number,
+  concurrency: number,
+  restConnections: number,
+  partition: string,
+  cleanup: SlurmCleanup,
+): Promise<RawResult> {
+  // The dispatcher's request for this job: the same normalization, spec, environment and cwd.
+  const job = normalizeSubmission({ script: SCRIPT, options: { hold: true } }, {
+    slurmUser: SLURM_USER, workdirRoots: ['/home/{user}'], defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+    maxScriptBytes: 1 << 20, partitions: new Set([partition]),
+  });
+  const latencies: number[] = [];
+  const errorSamples: string[] = [];
+  const ids: number[] = [];
+  let errors = 0;
+  const before = cpuSnapshot({ client: process.pid });
+  const started = performance.now();
+  await closedLoop(count, concurrency, async (i) => {
+    checkDeadline('raw slurmrestd submit');
+    const t0 = performance.now();
+    try {
+      const result = await client.submit(SLURM_USER, {
+        script: job.script,
+        spec: { ...job.spec, partition, hold: true },
+        workingDirectory: job.workingDirectory,
+        environment: job.environment,
+        comment: `${RAW_TAG}:${i}`,
+      });
+      ids.push(result.jobId);
+    } catch (error) {
+      errors++;
+      if (errorSamples.length < 5) errorSamples.push((error as Error).message.slice(0, 300));
+    }
+    latencies.push(performance.now() - t0);
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuBetween(before, cpuSnapshot({ client: process.pid }));
+  cleanup.add(ids);
+  return {
+    concurrency,
+    restConnections,
+    jobs: count,
+    submitted: ids.length,
+    errors,
+    errorSamples,
+    seconds: round(seconds, 3),
+    perSecond: round(ids.length / seconds),
+    latencyMs: latencySummary(latencies),
+    cpu,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One round: fresh database, API accept, dispatch at one concurrency, raw baseline at the same
+
+interface RoundResult {
+  dispatchConcurrency: number;
+  slurmQueueBefore: number | null;
+  apiAccept: LoadResult & { cpu: CpuUsage; apiCpuMsPerRequest: number | null };
+  healthLive?: LoadResult;
+  breakdown?: Record<string, ComponentResult>;
+  dispatch: DispatchResult;
+  raw: RawResult;
+  ratioFromStart: number;
+  ratioSteady: number;
+}
+
+async function round1(
+  settings: Settings,
+  dispatchConcurrency: number,
+  cleanup: SlurmCleanup,
+  state: { cp: ControlPlane | null; instanceIds: string[]; rawClient: RestSlurmClient | null },
+  island: ReturnType<typeof parseIslandsFile>[number],
+  log: (line: string) => void,
+): Promise<RoundResult> {
+  const dbUrl = databaseUrl(BENCH_DB);
+  await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE ${BENCH_DB}`);
+  const cp = new ControlPlane('bench', {
+    islands: [{ name: settings.island }],
+    redisDb: REDIS_DB,
+    env: {
+      DATABASE_URL: dbUrl,
+      ARCHIPELAGO_DISPATCH_CONCURRENCY: String(dispatchConcurrency),
+      // Production defaults, not the test suite's fast ones.
+      ARCHIPELAGO_FOLLOW_INTERVAL_MS: String(settings.followIntervalMs),
+      ARCHIPELAGO_RECONCILE_INTERVAL_MS: '15000',
+      ARCHIPELAGO_DISPATCH_LEASE_SECONDS: '30',
+      ...(settings.cpuProfDir
+        ? { NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-hook.js')}`, ARCH_BENCH_CPU_PROF_DIR: settings.cpuProfDir }
+        : {}),
+    },
+  });
+  if (settings.cpuProfDir) mkdirSync(settings.cpuProfDir, { recursive: true });
+  const profileMark = (pid: number | undefined) => {
+    if (settings.cpuProfDir && pid) process.kill(pid, 'SIGUSR2');
+  };
+  state.cp = cp;
+  await cp.start();
+  // ControlPlane.start() always spawns the worker too; kill it at once (it has not even loaded yet)
+  // so that nothing dispatches while the API is measured.
+  cp.killWorker();
+  const pg = new Client({ connectionString: dbUrl });
+  await pg.connect();
+  const api = new Pool(cp.url, { connections: settings.concurrency, pipelining: 1, keepAliveTimeout: 30000 });
+  try {
+    const [{ instance_id: instanceId }] = (await pg.query('SELECT instance_id FROM control_plane')).rows;
+    state.instanceIds.push(instanceId);
+    const researcher = await cp.researcher(`bench-${SLURM_USER}`, SLURM_USER);
+    const body = Buffer.from(JSON.stringify({ script: SCRIPT, options: { hold: true } }));
+
+    // Warm-up (not counted), then its jobs are cancelled through the API so they are never dispatched.
+    log(`round c=${dispatchConcurrency}: warm-up ${settings.warmup}`);
+    const warm = await postJobs(api, researcher.key, settings.warmup, settings.concurrency, body, true);
+    if (warm.errors > 0) throw new Error(`warm-up failed: ${warm.errorSamples.join(' | ')}`);
+    await closedLoop(warm.ids.length, 8, async (i) => {
+      const res = await api.request({ path: `/v1/jobs/${warm.ids[i]}`, method: 'DELETE', headers: { authorization: `Bearer ${researcher.key}` } });
+      await res.body.dump();
+    });
+
+    log(`round c=${dispatchConcurrency}: accept ${settings.jobs} at concurrency ${settings.concurrency}`);
+    const apiPid = pidOf(cp, 'api');
+    profileMark(apiPid); // part 0: boot and warm-up
+    const before = cpuSnapshot({ api: apiPid, client: process.pid });
+    const accept = await postJobs(api, researcher.key, settings.jobs, settings.concurrency, body, false);
+    const after = cpuSnapshot({ api: apiPid, client: process.pid });
+    profileMark(apiPid); // part 1: the accept phase
+    const cpu = cpuBetween(before, after);
+    const apiCpu = (after.groups.get('api') ?? 0) - (before.groups.get('api') ?? 0);
+    const apiAccept = { ...accept, cpu, apiCpuMsPerRequest: apiPid ? round((apiCpu * 1000) / settings.jobs, 3) : null };
+    const { ids: _ids, ...acceptResult } = apiAccept;
+    void _ids;
+
+    let healthLive: LoadResult | undefined;
+    let parts: Record<string, ComponentResult> | undefined;
+    if (settings.breakdown) {
+      log(`round c=${dispatchConcurrency}: breakdown`);
+      healthLive = await getLoad(api, '/health/live', 2000, settings.concurrency);
+      parts = await breakdown(dbUrl, `redis://127.0.0.1:56379/${REDIS_DB}`, researcher.id, 2000, settings.concurrency);
+    }
+
+    const waiting = Number((await pg.query(`SELECT count(*) AS n FROM jobs WHERE state = 'ACCEPTED'`)).rows[0].n);
+    if (waiting !== accept.accepted) log(`note: ${waiting} jobs ACCEPTED in the database, ${accept.accepted} accepted over HTTP`);
+
+    // Phase 2: dispatch.
+    const queueBefore = await cleanup.queueSize();
+    log(`round c=${dispatchConcurrency}: dispatch ${waiting} jobs (SLURM queue holds ${queueBefore})`);
+    const cpuBefore = cpuSnapshot({ api: apiPid, client: process.pid });
+    const t0 = performance.now();
+    cp.startWorker();
+    const workerPid = pidOf(cp, 'worker');
+    let bootSeconds: number | null = null;
+    let dispatched = 0;
+    for (;;) {
+      if (bootSeconds === null && cp.recentLogs().includes('worker started')) bootSeconds = (performance.now() - t0) / 1000;
+      dispatched = Number((await pg.query('SELECT count(*) AS n FROM jobs WHERE slurm_job_id IS NOT NULL')).rows[0].n);
+      if (dispatched >= waiting) break;
+      if (Date.now() > deadline) break;
+      await sleep(100);
+    }
+    const secondsFromStart = (performance.now() - t0) / 1000;
+    const cpuDispatch = cpuBetween(cpuBefore, cpuSnapshot({ api: apiPid, worker: workerPid, client: process.pid }));
+    profileMark(workerPid); // part 0: worker boot and the whole dispatch
+    if (settings.cpuProfDir) await sleep(1500); // let the profiles be written
+    const [span] = (await pg.query(
+      `SELECT extract(epoch FROM max(dispatched_at) - min(dispatched_at))::float8 AS seconds FROM jobs WHERE slurm_job_id IS NOT NULL`,
+    )).rows;
+    const states = Object.fromEntries(
+      (await pg.query('SELECT state, count(*)::int AS n FROM jobs GROUP BY state ORDER BY state')).rows.map((r) => [r.state, r.n]),
+    );
+    await cp.stop();
+    state.cp = null;
+    const slurmIds = (await pg.query('SELECT slurm_job_id FROM jobs WHERE slurm_job_id IS NOT NULL')).rows.map((r) => Number(r.slurm_job_id));
+    cleanup.add(slurmIds);
+    await cleanup.flush();
+    const steady = Number(span?.seconds ?? 0);
+    const dispatch: DispatchResult = {
+      dispatchConcurrency,
+      restConnections: island.connection.rest!.connections,
+      followIntervalMs: settings.followIntervalMs,
+      jobs: waiting,
+      dispatched,
+      completedWithinCap: dispatched >= waiting,
+      workerBootSeconds: bootSeconds === null ? null : round(bootSeconds, 2),
+      secondsFromStart: round(secondsFromStart, 3),
+      perSecondFromStart: round(dispatched / secondsFromStart),
+      secondsSteady: round(steady, 3),
+      perSecondSteady: steady > 0 ? round((dispatched - 1) / steady) : 0,
+      finalStates: states,
+      cpu: cpuDispatch,
+    };
+    if (!dispatch.completedWithinCap) throw Object.assign(new Error('dispatch did not finish within the time cap'), { partial: dispatch });
+
+    // Phase 3: raw slurmrestd, same concurrency as the dispatcher, same connection pool size.
+    log(`round c=${dispatchConcurrency}: raw slurmrestd submit ${settings.jobs}`);
+    state.rawClient = new RestSlurmClient(island.connection);
+    const raw = await rawSubmit(state.rawClient, settings.jobs, dispatchConcurrency, island.connection.rest!.connections, island.defaultPartition, cleanup);
+    await state.rawClient.close();
+    state.rawClient = null;
+    await cleanup.flush();
+
+    return {
+      dispatchConcurrency,
+      slurmQueueBefore: queueBefore,
+      apiAccept: acceptResult as RoundResult['apiAccept'],
+      ...(healthLive ? { healthLive } : {}),
+      ...(parts ? { breakdown: parts } : {}),
+      dispatch,
+      raw,
+      ratioFromStart: raw.perSecond > 0 ? round(dispatch.perSecondFromStart / raw.perSecond, 3) : 0,
+      ratioSteady: raw.perSecond > 0 ? round(dispatch.perSecondSteady / raw.perSecond, 3) : 0,
+    };
+  } finally {
+    await api.close().catch(() => undefined);
+    await pg.end().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const TARGETS = { acceptPerSecond: 1000, acceptP99Ms: 50, dispatchRatio: 0.8 };
+
+async function main(): Promise<void> {
+  const settings = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  deadline = Date.now() + settings.timeoutSeconds * 1000;
+  const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+  const islands = parseIslandsFile(STACK_ISLANDS);
+  const island = islands.find((i) => i.connection.name === settings.island);
+  if (!island?.connection.rest) throw new Error(`island ${settings.island} has no REST connection in ${STACK_ISLANDS}`);
+  for (const url of [island.connection.rest.url, PG_ADMIN_URL]) {
+    const host = new URL(url).hostname;
+    if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') throw new Error(`${url} is not a loopback address`);
+  }
+  const slurmConf = `/etc/archipelago/islands/${settings.island}/slurm.conf`;
+  const cleanup = new SlurmCleanup(slurmConf);
+  const state: { cp: ControlPlane | null; instanceIds: string[]; rawClient: RestSlurmClient | null } = { cp: null, instanceIds: [], rawClient: null };
+
+  let cleanedUp = false;
+  const cleanUp = async () => {
+    if (cleanedUp) return;
+    cleanedUp = true;
+    await state.cp?.stop().catch(() => undefined);
+    await state.rawClient?.close().catch(() => undefined);
+    await cleanup.flush();
+    const swept = await cleanup.sweep([...state.instanceIds.map((id) => `archipelago:${id}:`), RAW_TAG]).catch(() => 0);
+    if (swept > 0) log(`swept ${swept} leftover pending job(s) by comment`);
+    // ControlPlane.start() also creates archipelago_test_bench; it stays empty.
+    await adminQuery('DROP DATABASE IF EXISTS archipelago_test_bench WITH (FORCE)').catch(() => undefined);
+  };
+  // Hard stop: even if something hangs, clean up and leave.
+  const watchdog = setTimeout(() => {
+    log('hard time cap reached; cleaning up and exiting');
+    const force = setTimeout(() => process.exit(3), 60000);
+    force.unref();
+    cleanUp().finally(() => process.exit(2));
+  }, (settings.timeoutSeconds + 60) * 1000);
+  watchdog.unref();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: cleaning up`);
+      cleanUp().finally(() => process.exit(130));
+    });
+  }
+
+  const rounds: RoundResult[] = [];
+  let failure: string | null = null;
+  try {
+    for (const c of settings.dispatchConcurrency) {
+      rounds.push(await round1(settings, c, cleanup, state, island, log));
+    }
+  } catch (error) {
+    failure = (error as Error).message;
+    log(`failed: ${failure}${state.cp ? `\n${state.cp.recentLogs()}` : ''}`);
+  } finally {
+    await cleanUp();
+  }
+
+  const accepts = rounds.map((r) => r.apiAccept);
+  const result = {
+    benchmark: 'submit',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: {
+      hostname: hostname(),
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '',
+      memoryGb: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+      loadavgAtEnd: loadavg().map((v) => round(v, 2)),
+    },
+    settings,
+    targets: TARGETS,
+    rounds,
+    verdict: {
+      acceptPerSecond: accepts.length ? Math.min(...accepts.map((a) => a.perSecond)) : null,
+      acceptP99Ms: accepts.length ? Math.max(...accepts.map((a) => a.latencyMs.p99)) : null,
+      acceptThroughputPass: accepts.length > 0 && accepts.every((a) => a.perSecond >= TARGETS.acceptPerSecond),
+      acceptP99Pass: accepts.length > 0 && accepts.every((a) => a.latencyMs.p99 < TARGETS.acceptP99Ms),
+      acceptErrors: accepts.reduce((n, a) => n + a.errors, 0),
+      dispatchRatioPass: rounds.length > 0 && rounds.every((r) => r.ratioFromStart >= TARGETS.dispatchRatio),
+    },
+    cleanup: cleanup.cancelled,
+    failure,
+  };
+  const dir = join(REPO, 'benchmarks', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `submit-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  console.log(JSON.stringify(result));
+  console.error(summary(result, file));
+  process.exitCode = failure ? 1 : 0;
+}
+
+function summary(result: any, file: string): string {
+  const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  const lines = [`\nsubmit benchmark — ${result.startedAt}, ${result.machine.cpus} cores, N=${result.settings.jobs}, C=${result.settings.concurrency}`];
+  for (const r of result.rounds as RoundResult[]) {
+    const a = r.apiAccept;
+    lines.push(
+      `  API accept      ${a.perSecond} jobs/s  p50 ${a.latencyMs.p50} p90 ${a.latencyMs.p90} p99 ${a.latencyMs.p99} max ${a.latencyMs.max} ms  ` +
+        `errors ${a.errors}  (API ${a.apiCpuMsPerRequest} ms CPU/req; cores ${JSON.stringify(a.cpu.coresByGroup)})`,
+    );
+    if (r.healthLive) lines.push(`  GET /health/live ${r.healthLive.perSecond} req/s  p99 ${r.healthLive.latencyMs.p99} ms`);
+    if (r.breakdown) {
+      for (const [name, b] of Object.entries(r.breakdown)) lines.push(`  ${name.padEnd(16)} ${b.perSecond} ops/s  p50 ${b.latencyMs.p50} p99 ${b.latencyMs.p99} ms`);
+    }
+    const d = r.dispatch;
+    lines.push(
+      `  dispatch c=${d.dispatchConcurrency}    ${d.perSecondFromStart} jobs/s from worker spawn (${d.secondsFromStart} s, boot ${d.workerBootSeconds} s), ` +
+        `${d.perSecondSteady} jobs/s steady  (cores ${JSON.stringify(d.cpu.coresByGroup)})`,
+    );
+    lines.push(`  raw slurmrestd  ${r.raw.perSecond} jobs/s at c=${r.raw.concurrency}  p50 ${r.raw.latencyMs.p50} p99 ${r.raw.latencyMs.p99} ms  errors ${r.raw.errors}`);
+    lines.push(`  ratio dispatch/raw ${r.ratioFromStart} (from spawn), ${r.ratioSteady} (steady)`);
+  }
+  const v = result.verdict;
+  lines.push(
+    `  targets: accept ≥ ${TARGETS.acceptPerSecond}/s ${pass(v.acceptThroughputPass)}, p99 < ${TARGETS.acceptP99Ms} ms ${pass(v.acceptP99Pass)}, ` +
+      `dispatch/raw ≥ ${TARGETS.dispatchRatio} ${pass(v.dispatchRatioPass)}`,
+  );
+  if (result.failure) lines.push(`  FAILED: ${result.failure}`);
+  lines.push(`  cancelled ${result.cleanup.requested} SLURM job(s) in ${result.cleanup.batches} scancel call(s)${result.cleanup.errors.length ? `, errors: ${result.cleanup.errors.join('; ')}` : ''}`);
+  lines.push(`  written to ${file}`);
+  return lines.join('\n');
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.stack : error);
+  process.exit(1);
+});
