@@ -49,6 +49,19 @@ function positive(file: string, where: string, value: unknown, fallback: number)
   return value;
 }
 
+function httpUrl(file: string, where: string, value: unknown): string {
+  let parsed: URL | null = null;
+  try {
+    parsed = typeof value === 'string' ? new URL(value) : null;
+  } catch {
+    parsed = null;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new IslandsFileError(file, where, 'must be an http:// or https:// URL');
+  }
+  return value as string;
+}
+
 function parseIsland(file: string, raw: any, index: number): IslandSettings {
   const at = (field: string) => `islands[${index}].${field}`;
   if (typeof raw?.name !== 'string' || !NAME.test(raw.name)) {
@@ -59,7 +72,7 @@ function parseIsland(file: string, raw: any, index: number): IslandSettings {
   const connection: IslandConnection = { name: raw.name, adapter, readUser: raw.readUser ?? 'archipelago' };
   if (raw.rest) {
     connection.rest = {
-      url: String(raw.rest.url),
+      url: httpUrl(file, at('rest.url'), raw.rest.url),
       jwtKey: readSecret(file, at('rest.jwtKeyFile'), raw.rest.jwtKeyFile),
       tokenLifetimeSeconds: positive(file, at('rest.tokenLifetimeSeconds'), raw.rest.tokenLifetimeSeconds, 120),
       connections: positive(file, at('rest.connections'), raw.rest.connections, 8),

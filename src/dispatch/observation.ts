@@ -58,7 +58,14 @@ function taskRows(records: SlurmJobRecord[]): { tasks: TaskUpsert[]; anomaly?: s
         batch_host: record.batchHost || null,
       });
     } else {
-      for (const taskId of pendingTaskIds(record)) {
+      let taskIds: number[];
+      try {
+        taskIds = pendingTaskIds(record);
+      } catch (error) {
+        // E.g. a task string SLURM truncated ("1,3,5..."): refuse it like an unknown state.
+        return { tasks: [], anomaly: `array task string ${JSON.stringify(record.arrayTaskString)}: ${(error as Error).message}` };
+      }
+      for (const taskId of taskIds) {
         pending.set(taskId, { ...base, task_id: taskId, slurm_job_id: null, state, nodes: null, batch_host: null, started_at: null });
       }
     }
@@ -75,8 +82,19 @@ function arrayObservation(job: TrackedJob, records: SlurmJobRecord[]): { observe
   // caller's stored rows keep their final state, so only the listed ones decide here.
   const missing = Math.max(0, (job.array_size ?? 0) - tasks.length);
   const observed = aggregateArrayState(known, missing > 0 && known.every((s) => !isTerminal(s)) ? missing : 0);
-  const first = records.reduce((a, b) => ((a.startTime ?? Infinity) <= (b.startTime ?? Infinity) ? a : b));
+  // Only tasks that really started count: a pending record's start time is SLURM's estimate.
+  const startOf = (r: SlurmJobRecord) => {
+    const started = tasks.find((t) => t.task_id === r.arrayTaskId && t.slurm_job_id === String(r.jobId))?.started_at;
+    return started ? started.getTime() : Infinity;
+  };
+  const first = records.reduce((a, b) => (startOf(a) <= startOf(b) ? a : b));
   return { observed, tasks, record: first };
+}
+
+/** The earliest start among tasks that started (their started_at is only set once they have). */
+function firstStart(tasks: TaskUpsert[]): Date | null {
+  const starts = tasks.flatMap((t) => (t.started_at ? [t.started_at.getTime()] : []));
+  return starts.length ? new Date(Math.min(...starts)) : null;
 }
 
 /**
@@ -118,7 +136,11 @@ export function observeJob(job: TrackedJob, records: SlurmJobRecord[]): Observat
       exitSignal: tasks ? null : record.exitSignal,
       batchHost: record.batchHost || null,
       partition: record.partition || null,
-      startedAt: hasStarted(verdict.state) ? at(record.startTime) : null,
+      startedAt: !hasStarted(verdict.state)
+        ? null
+        : tasks
+          ? firstStart(tasks)
+          : at(record.startTime),
       endedAt: ended ? at(Math.max(...endTimes)) ?? new Date() : null,
     },
   };

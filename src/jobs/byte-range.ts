@@ -11,7 +11,13 @@ export function requestedRange(header: string | undefined, query: { offset?: num
     if (!match || (match[1] === '' && match[2] === '')) {
       throw new Problem(416, 'Range not satisfiable', 'only one "bytes=start-end", "bytes=start-" or "bytes=-suffix" range is supported', { field: 'Range' });
     }
-    if (match[1] === '') return { offset: -Number(match[2]), length: Math.min(Number(match[2]), MAX_OUTPUT_BYTES) };
+    if (match[1] === '') {
+      const suffix = Number(match[2]);
+      if (suffix === 0) throw new Problem(416, 'Range not satisfiable', 'a suffix range must ask for at least one byte', { field: 'Range' });
+      // Capped, the suffix still ends at the end of the file.
+      const length = Math.min(suffix, MAX_OUTPUT_BYTES);
+      return { offset: -length, length };
+    }
     const start = Number(match[1]);
     const end = match[2] === '' ? start + DEFAULT_OUTPUT_BYTES - 1 : Number(match[2]);
     if (end < start) throw new Problem(416, 'Range not satisfiable', 'the range ends before it starts', { field: 'Range' });

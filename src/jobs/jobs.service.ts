@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import type { Principal } from '../auth/principal';
+import { canonicalJson } from '../common/canonical-json';
 import { conflict, invalid, notFound, Problem, unavailable } from '../common/problem';
 import { IslandsRegistry } from '../clusters/islands.registry';
 import { DispatchQueue } from '../dispatch/dispatch.queue';
@@ -22,17 +23,6 @@ export interface OutputRequest {
 }
 
 const NOT_YET_IN_SLURM: JobState[] = ['ACCEPTED', 'DISPATCHING'];
-
-/** Canonical JSON: the same request always hashes the same, whatever its key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 @Injectable()
 export class JobsService {
@@ -59,7 +49,7 @@ export class JobsService {
     const missing = job.dependsOn.filter((id) => !known.some((row) => Number(row.id) === id));
     if (missing.length > 0) throw invalid('--dependency', `no job ${missing.join(', ')} of yours exists`);
 
-    const requestHash = createHash('sha256').update(canonical(input)).digest();
+    const requestHash = createHash('sha256').update(canonicalJson(input)).digest();
     const { row, created } = await this.jobs.insert(
       principal.id, slurmUser, job, idempotencyKey, requestHash, job.spec.hold === true,
     );

@@ -1,0 +1,327 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { ConfigError, loadConfig } from '../../src/config/config';
+import { parseIslandsFile } from '../../src/config/islands-file';
+
+let dir: string;
+let jwtFile: string;
+let sshKeyFile: string;
+let pinFile: string;
+let counter = 0;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'archipelago-config-test-'));
+  jwtFile = join(dir, 'jwt.key');
+  writeFileSync(jwtFile, 'jwt-secret-bytes');
+  sshKeyFile = join(dir, 'id_ed25519');
+  writeFileSync(sshKeyFile, '-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n');
+  pinFile = join(dir, 'host_key.sha256');
+  writeFileSync(pinFile, '  SHA256:pinnedFromFile \n');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Writes `content` (JSON-encoded unless a string) to a fresh file and returns its path. */
+function file(content: unknown, name = `f${++counter}.json`): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+const restIsland = (over: Record<string, unknown> = {}) => ({
+  name: 'island-a',
+  rest: { url: 'http://127.0.0.1:7820', jwtKeyFile: jwtFile },
+  partitions: ['debug', 'gpu'],
+  ...over,
+});
+const sshIsland = (over: Record<string, unknown> = {}) => ({
+  name: 'island-s',
+  adapter: 'ssh',
+  ssh: { host: 'login.example', privateKeyFile: sshKeyFile, hostKeySha256: 'SHA256:abc' },
+  partitions: ['batch'],
+  ...over,
+});
+
+const islands = (...list: unknown[]) => parseIslandsFile(file({ islands: list }));
+
+function islandsError(list: unknown[] | string, where: RegExp | string, reason?: RegExp): void {
+  const path = typeof list === 'string' ? file(list) : file({ islands: list });
+  assert.throws(
+    () => parseIslandsFile(path),
+    (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.equal(error.name, 'IslandsFileError');
+      assert.ok(error.message.startsWith(`${path}: `), error.message);
+      if (typeof where === 'string') assert.ok(error.message.includes(`: ${where}: `), error.message);
+      else assert.match(error.message, where);
+      if (reason) assert.match(error.message, reason);
+      return true;
+    },
+  );
+}
+
+describe('parseIslandsFile: valid files', () => {
+  it('a REST island with defaults', () => {
+    const [island] = islands(restIsland());
+    assert.equal(island.connection.name, 'island-a');
+    assert.equal(island.connection.adapter, 'rest');
+    assert.equal(island.connection.readUser, 'archipelago');
+    assert.equal(island.connection.ssh, undefined);
+    assert.equal(island.connection.rest?.url, 'http://127.0.0.1:7820');
+    assert.equal(island.connection.rest?.jwtKey.toString('utf8'), 'jwt-secret-bytes');
+    assert.equal(island.connection.rest?.tokenLifetimeSeconds, 120);
+    assert.equal(island.connection.rest?.connections, 8);
+    assert.equal(island.connection.rest?.timeoutMs, 15000);
+    assert.deepEqual(island.partitions, ['debug', 'gpu']);
+    assert.equal(island.defaultPartition, 'debug');
+    assert.deepEqual(island.workdirRoots, ['/home/{user}']);
+    assert.equal(island.files, 'local');
+  });
+  it('explicit REST settings, default partition, roots and read user', () => {
+    const [island] = islands(
+      restIsland({
+        rest: { url: 'https://rest.example:6820', jwtKeyFile: jwtFile, tokenLifetimeSeconds: 30, connections: 2, timeoutMs: 500 },
+        defaultPartition: 'gpu',
+        workdirRoots: ['/home/{user}', '/scratch/{user}'],
+        readUser: 'slurmread',
+      }),
+    );
+    assert.deepEqual(
+      { ...island.connection.rest, jwtKey: undefined },
+      { url: 'https://rest.example:6820', jwtKey: undefined, tokenLifetimeSeconds: 30, connections: 2, timeoutMs: 500 },
+    );
+    assert.equal(island.defaultPartition, 'gpu');
+    assert.deepEqual(island.workdirRoots, ['/home/{user}', '/scratch/{user}']);
+    assert.equal(island.connection.readUser, 'slurmread');
+  });
+  it('an SSH island: files default to sftp, SSH defaults applied', () => {
+    const [island] = islands(sshIsland());
+    assert.equal(island.connection.adapter, 'ssh');
+    assert.equal(island.files, 'sftp');
+    const ssh = island.connection.ssh!;
+    assert.equal(ssh.host, 'login.example');
+    assert.equal(ssh.port, 22);
+    assert.equal(ssh.hostKeySha256, 'SHA256:abc');
+    assert.match(ssh.privateKey.toString('utf8'), /OPENSSH PRIVATE KEY/);
+    assert.deepEqual(ssh.commandEnvironment, {});
+    assert.equal(ssh.maxConnectionsPerUser, 4);
+    assert.equal(ssh.timeoutMs, 20000);
+  });
+  it('reads the host key pin from a file, trimmed', () => {
+    const [island] = islands(sshIsland({ ssh: { privateKeyFile: sshKeyFile, hostKeySha256File: pinFile } }));
+    assert.equal(island.connection.ssh?.hostKeySha256, 'SHA256:pinnedFromFile');
+    assert.equal(island.connection.ssh?.host, '127.0.0.1');
+  });
+  it('an SSH island may read files locally', () => {
+    assert.equal(islands(sshIsland({ files: 'local' }))[0].files, 'local');
+  });
+  it('a REST island with an ssh section may use sftp', () => {
+    const [island] = islands(restIsland({ ssh: sshIsland().ssh, files: 'sftp' }));
+    assert.equal(island.connection.adapter, 'rest');
+    assert.equal(island.files, 'sftp');
+  });
+  it('several islands keep their order', () => {
+    assert.deepEqual(islands(restIsland(), sshIsland()).map((i) => i.connection.name), ['island-a', 'island-s']);
+  });
+  it('an empty list is valid here (loadConfig decides whether that is acceptable)', () => {
+    assert.deepEqual(islands(), []);
+  });
+});
+
+describe('parseIslandsFile: errors name the file and the field', () => {
+  it('not JSON', () => islandsError('{ nope', '$', /not readable JSON/));
+  it('no islands list', () => {
+    islandsError('{"islands": {}}', 'islands', /must be a list/);
+    islandsError('[]', 'islands', /must be a list/);
+  });
+  it('duplicate names', () => {
+    islandsError([restIsland(), sshIsland({ name: 'island-a' })], 'islands', /duplicate island island-a/);
+  });
+  it('bad names', () => {
+    for (const name of ['Upper', '-lead', '', 'a_b', 'x'.repeat(64), 7]) {
+      islandsError([restIsland({ name })], 'islands[0].name');
+    }
+    assert.equal(islands(restIsland({ name: 'x'.repeat(63) }))[0].connection.name.length, 63);
+  });
+  it('unknown adapter', () => islandsError([restIsland({ adapter: 'grpc' })], 'islands[0].adapter'));
+  it('the rest adapter without a rest section', () => {
+    islandsError([restIsland({ rest: undefined })], 'islands[0].rest', /needs its "rest" section/);
+  });
+  it('the ssh adapter without an ssh section', () => {
+    islandsError([sshIsland({ ssh: undefined })], 'islands[0].ssh', /needs its "ssh" section/);
+  });
+  it('ssh without a pinned host key, or with a malformed one', () => {
+    islandsError([sshIsland({ ssh: { privateKeyFile: sshKeyFile } })], 'islands[0].ssh.hostKeySha256', /pinned host key/);
+    islandsError([sshIsland({ ssh: { privateKeyFile: sshKeyFile, hostKeySha256: 'MD5:aa' } })], 'islands[0].ssh.hostKeySha256');
+    islandsError([sshIsland({ ssh: { privateKeyFile: sshKeyFile, hostKeySha256File: file('not-a-pin', 'bad.pin') } })], 'islands[0].ssh.hostKeySha256');
+  });
+  it('ssh without a private key file, or an unreadable one', () => {
+    islandsError([sshIsland({ ssh: { hostKeySha256: 'SHA256:abc' } })], 'islands[0].ssh.privateKeyFile', /must name a file/);
+    islandsError([sshIsland({ ssh: { hostKeySha256: 'SHA256:abc', privateKeyFile: join(dir, 'missing') } })], 'islands[0].ssh.privateKeyFile', /cannot read/);
+  });
+  it('an unreadable JWT key file', () => {
+    islandsError([restIsland({ rest: { url: 'http://x', jwtKeyFile: join(dir, 'nope.key') } })], 'islands[0].rest.jwtKeyFile', /cannot read/);
+    islandsError([restIsland({ rest: { url: 'http://x' } })], 'islands[0].rest.jwtKeyFile', /must name a file/);
+  });
+  it('a missing or malformed REST URL', () => {
+    islandsError([restIsland({ rest: { jwtKeyFile: jwtFile } })], 'islands[0].rest.url');
+    islandsError([restIsland({ rest: { url: 'not a url', jwtKeyFile: jwtFile } })], 'islands[0].rest.url');
+    islandsError([restIsland({ rest: { url: 'ftp://host', jwtKeyFile: jwtFile } })], 'islands[0].rest.url');
+  });
+  it('sftp without an ssh section', () => {
+    islandsError([restIsland({ files: 'sftp' })], 'islands[0].files', /sftp needs the ssh section/);
+  });
+  it('unknown files mode', () => islandsError([restIsland({ files: 'nfs' })], 'islands[0].files'));
+  it('a default partition that is not one of the partitions', () => {
+    islandsError([restIsland({ defaultPartition: 'bigmem' })], 'islands[0].defaultPartition', /one of the partitions/);
+  });
+  it('empty or malformed partition and root lists', () => {
+    islandsError([restIsland({ partitions: [] })], 'islands[0].partitions');
+    islandsError([restIsland({ partitions: undefined })], 'islands[0].partitions');
+    islandsError([restIsland({ partitions: ['debug', ''] })], 'islands[0].partitions');
+    islandsError([restIsland({ workdirRoots: [] })], 'islands[0].workdirRoots');
+    islandsError([restIsland({ workdirRoots: [3] })], 'islands[0].workdirRoots');
+  });
+  it('non-positive or non-integer numbers', () => {
+    for (const value of [0, -1, 1.5, '30', null]) {
+      islandsError([restIsland({ rest: { url: 'http://x', jwtKeyFile: jwtFile, timeoutMs: value } })], 'islands[0].rest.timeoutMs', /positive integer/);
+    }
+    islandsError([sshIsland({ ssh: { ...sshIsland().ssh, port: 0 } })], 'islands[0].ssh.port');
+  });
+  it('points at the right island in the list', () => {
+    islandsError([restIsland(), sshIsland({ partitions: 'batch' })], 'islands[1].partitions');
+  });
+});
+
+describe('loadConfig', () => {
+  /** An env that names a valid islands file, so nothing depends on /etc on this machine. */
+  const env = (over: Record<string, string | undefined> = {}) => ({ ARCHIPELAGO_ISLANDS_FILE: file({ islands: [restIsland()] }), ...over });
+
+  function configError(over: Record<string, string | undefined>, variable: string, reason?: RegExp): void {
+    assert.throws(
+      () => loadConfig(env(over)),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.equal(error.variable, variable);
+        assert.ok(error.message.startsWith(`${variable}: `));
+        if (reason) assert.match(error.message, reason);
+        return true;
+      },
+    );
+  }
+
+  it('defaults: the embedded local stack', () => {
+    const config = loadConfig(env());
+    assert.deepEqual({ ...config, islands: config.islands.map((i) => i.connection.name) }, {
+      role: 'all',
+      http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 2 * 1024 * 1024, trustProxy: false },
+      databaseUrl: 'postgres://postgres@127.0.0.1:55432/archipelago',
+      redisUrl: 'redis://127.0.0.1:56379',
+      bootstrapAdminKey: null,
+      islands: ['island-a'],
+      jobs: { maxScriptBytes: 1024 * 1024, defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' } },
+      dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000 },
+      follow: { intervalMs: 1000, lostAfterSeconds: 30 },
+      apiKeyCacheMs: 5000,
+      instanceId: '',
+    });
+  });
+  it('empty values mean the default', () => {
+    const config = loadConfig(env({ PORT: '', ARCHIPELAGO_ROLE: '', DATABASE_URL: '', HOST: '' }));
+    assert.equal(config.http.port, 8080);
+    assert.equal(config.role, 'all');
+    assert.equal(config.http.host, '127.0.0.1');
+    assert.equal(config.databaseUrl, 'postgres://postgres@127.0.0.1:55432/archipelago');
+  });
+  it('reads every setting from the environment', () => {
+    const config = loadConfig(
+      env({
+        ARCHIPELAGO_ROLE: 'worker',
+        HOST: '0.0.0.0',
+        PORT: '9000',
+        ARCHIPELAGO_BODY_LIMIT_BYTES: '4096',
+        ARCHIPELAGO_TRUST_PROXY: 'true',
+        DATABASE_URL: 'postgresql://u:p@db:5432/x',
+        REDIS_URL: 'rediss://cache:6380',
+        ARCHIPELAGO_MAX_SCRIPT_BYTES: '64',
+        ARCHIPELAGO_JOB_PATH: '/opt/bin',
+        ARCHIPELAGO_DISPATCH_CONCURRENCY: '256',
+        ARCHIPELAGO_DISPATCH_LEASE_SECONDS: '2',
+        ARCHIPELAGO_RECONCILE_INTERVAL_MS: '100',
+        ARCHIPELAGO_FOLLOW_INTERVAL_MS: '600000',
+        ARCHIPELAGO_LOST_AFTER_SECONDS: '86400',
+        ARCHIPELAGO_API_KEY_CACHE_MS: '0',
+      }),
+    );
+    assert.equal(config.role, 'worker');
+    assert.deepEqual(config.http, { host: '0.0.0.0', port: 9000, bodyLimitBytes: 4096, trustProxy: true });
+    assert.equal(config.databaseUrl, 'postgresql://u:p@db:5432/x');
+    assert.equal(config.redisUrl, 'rediss://cache:6380');
+    assert.deepEqual(config.jobs, { maxScriptBytes: 64, defaultEnvironment: { PATH: '/opt/bin' } });
+    assert.deepEqual(config.dispatch, { concurrency: 256, leaseSeconds: 2, reconcileIntervalMs: 100 });
+    assert.deepEqual(config.follow, { intervalMs: 600000, lostAfterSeconds: 86400 });
+    assert.equal(config.apiKeyCacheMs, 0);
+  });
+  it('trusts a proxy only for exactly "true"', () => {
+    for (const value of ['1', 'TRUE', 'yes', 'false']) assert.equal(loadConfig(env({ ARCHIPELAGO_TRUST_PROXY: value })).http.trustProxy, false);
+  });
+  it('invalid integers name the variable', () => {
+    for (const value of ['abc', '-1', '80.5', '1e3', ' 80', '0x50']) configError({ PORT: value }, 'PORT', /expected an integer/);
+    configError({ ARCHIPELAGO_DISPATCH_CONCURRENCY: 'eight' }, 'ARCHIPELAGO_DISPATCH_CONCURRENCY', /integer/);
+  });
+  it('integers outside their range name the variable and the range', () => {
+    configError({ PORT: '65536' }, 'PORT', /between 0 and 65535/);
+    configError({ ARCHIPELAGO_DISPATCH_CONCURRENCY: '0' }, 'ARCHIPELAGO_DISPATCH_CONCURRENCY', /between 1 and 256/);
+    configError({ ARCHIPELAGO_DISPATCH_CONCURRENCY: '257' }, 'ARCHIPELAGO_DISPATCH_CONCURRENCY');
+    configError({ ARCHIPELAGO_BODY_LIMIT_BYTES: '1023' }, 'ARCHIPELAGO_BODY_LIMIT_BYTES');
+    configError({ ARCHIPELAGO_MAX_SCRIPT_BYTES: '63' }, 'ARCHIPELAGO_MAX_SCRIPT_BYTES');
+    configError({ ARCHIPELAGO_DISPATCH_LEASE_SECONDS: '1' }, 'ARCHIPELAGO_DISPATCH_LEASE_SECONDS');
+    configError({ ARCHIPELAGO_FOLLOW_INTERVAL_MS: '49' }, 'ARCHIPELAGO_FOLLOW_INTERVAL_MS');
+    configError({ ARCHIPELAGO_LOST_AFTER_SECONDS: '0' }, 'ARCHIPELAGO_LOST_AFTER_SECONDS');
+    configError({ ARCHIPELAGO_API_KEY_CACHE_MS: '600001' }, 'ARCHIPELAGO_API_KEY_CACHE_MS');
+    configError({ ARCHIPELAGO_RECONCILE_INTERVAL_MS: '99999999999999999999' }, 'ARCHIPELAGO_RECONCILE_INTERVAL_MS');
+    assert.equal(loadConfig(env({ PORT: '0' })).http.port, 0);
+    assert.equal(loadConfig(env({ PORT: '65535' })).http.port, 65535);
+  });
+  it('invalid URLs name the variable', () => {
+    configError({ DATABASE_URL: 'not a url' }, 'DATABASE_URL', /not a URL/);
+    configError({ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL', /postgres: or postgresql:/);
+    configError({ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL', /redis: or rediss:/);
+    configError({ REDIS_URL: '127.0.0.1:6379x' }, 'REDIS_URL');
+  });
+  it('an unknown role names the variable', () => {
+    configError({ ARCHIPELAGO_ROLE: 'admin' }, 'ARCHIPELAGO_ROLE', /api, worker, all/);
+    assert.equal(loadConfig(env({ ARCHIPELAGO_ROLE: 'api' })).role, 'api');
+  });
+  it('the bootstrap admin key, direct or from a file, trimmed, at least 32 characters', () => {
+    const key = 'k'.repeat(32);
+    assert.equal(loadConfig(env({ ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY: ` ${key}\n` })).bootstrapAdminKey, key);
+    assert.equal(loadConfig(env({ ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY_FILE: file(`${key}x\n`, 'admin.key') })).bootstrapAdminKey, `${key}x`);
+    // The direct value wins over the file.
+    assert.equal(
+      loadConfig(env({ ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY: key, ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY_FILE: file('z'.repeat(40), 'other.key') })).bootstrapAdminKey,
+      key,
+    );
+    configError({ ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY: 'k'.repeat(31) }, 'ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY', /32/);
+    configError({ ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY: `${'k'.repeat(31)}   ` }, 'ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY');
+    configError({ ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY_FILE: file('short\n', 'short.key') }, 'ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY', /32/);
+    configError({ ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY_FILE: join(dir, 'absent.key') }, 'ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY_FILE', /does not exist/);
+  });
+  it('an islands file that is named but missing or empty is an error', () => {
+    configError({ ARCHIPELAGO_ISLANDS_FILE: join(dir, 'absent.json') }, 'ARCHIPELAGO_ISLANDS_FILE', /defines no island/);
+    configError({ ARCHIPELAGO_ISLANDS_FILE: file({ islands: [] }) }, 'ARCHIPELAGO_ISLANDS_FILE', /defines no island/);
+  });
+  it('islands file errors come through', () => {
+    assert.throws(() => loadConfig(env({ ARCHIPELAGO_ISLANDS_FILE: file({ islands: [restIsland(), restIsland()] }) })), /duplicate island/);
+  });
+  it('reads the islands it is given', () => {
+    const config = loadConfig(env({ ARCHIPELAGO_ISLANDS_FILE: file({ islands: [restIsland(), sshIsland()] }) }));
+    assert.deepEqual(config.islands.map((i) => [i.connection.name, i.connection.adapter, i.files]), [
+      ['island-a', 'rest', 'local'],
+      ['island-s', 'ssh', 'sftp'],
+    ]);
+  });
+});

@@ -1,0 +1,225 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { Problem } from '../../src/common/problem';
+import { normalizeSubmission, type SubmissionPolicy, type SubmitInput } from '../../src/jobs/job-request';
+
+const POLICY: SubmissionPolicy = {
+  slurmUser: 'alice',
+  workdirRoots: ['/home/{user}', '/scratch/{user}'],
+  defaultEnvironment: { PATH: '/usr/bin:/bin' },
+  maxScriptBytes: 1024,
+  partitions: new Set(['debug', 'gpu']),
+};
+
+function script(...directives: string[]): string {
+  return ['#!/bin/sh', ...directives.map((d) => `#SBATCH ${d}`), 'hostname', ''].join('\n');
+}
+
+function submit(input: Partial<SubmitInput> = {}, policy: Partial<SubmissionPolicy> = {}) {
+  return normalizeSubmission({ script: script(), ...input }, { ...POLICY, ...policy });
+}
+
+/** Asserts a 400 Problem naming `field` (and, when given, a detail matching `detail`). */
+function refused(fn: () => unknown, field: string, detail?: RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof Problem, `expected a Problem, got ${String(error)}`);
+    assert.equal(error.status, 400);
+    assert.equal(error.extras.field, field);
+    if (detail) assert.match(error.detail, detail);
+    return true;
+  });
+}
+
+describe('normalizeSubmission: a plain job', () => {
+  it('defaults: name sbatch, home directory, default environment, no dependencies, not an array', () => {
+    const job = submit();
+    assert.equal(job.name, 'sbatch');
+    assert.equal(job.spec.jobName, 'sbatch');
+    assert.equal(job.workingDirectory, '/home/alice');
+    assert.deepEqual(job.environment, { PATH: '/usr/bin:/bin' });
+    assert.deepEqual(job.dependsOn, []);
+    assert.equal(job.arraySize, null);
+    assert.equal(job.script, script());
+  });
+  it('takes the job name from the script or the options', () => {
+    assert.equal(submit({ script: script('-J build') }).name, 'build');
+    assert.equal(submit({ options: { 'job-name': 'from-options' } }).name, 'from-options');
+  });
+  it('counts array tasks', () => {
+    assert.equal(submit({ script: script('--array=0-3%2') }).arraySize, 4);
+    assert.equal(submit({ script: script('--array=1,5,9') }).arraySize, 3);
+  });
+  it('accepts a partition some island offers', () => {
+    assert.equal(submit({ options: { partition: 'gpu' } }).spec.partition, 'gpu');
+  });
+});
+
+describe('normalizeSubmission: script', () => {
+  it('refuses a script larger than maxScriptBytes, counted in UTF-8 bytes', () => {
+    const base = script();
+    const pad = 1024 - Buffer.byteLength(base);
+    assert.equal(submit({ script: base + '#'.repeat(pad) }).script.length, 1024);
+    refused(() => submit({ script: base + '#'.repeat(pad + 1) }), 'script', /1024 bytes/);
+    // Fewer characters than the limit, but more bytes.
+    const wide = base + '#' + 'é'.repeat(Math.ceil(pad / 2));
+    assert.ok(wide.length <= 1024);
+    refused(() => submit({ script: wide }), 'script');
+  });
+  it('turns a parse error into a 400 Problem naming the line', () => {
+    refused(() => submit({ script: 'echo hi\n' }), 'script:line 1');
+  });
+});
+
+describe('normalizeSubmission: job name and partition', () => {
+  it('refuses a job name with "/"', () => {
+    refused(() => submit({ script: script('--job-name=a/b') }), '--job-name', /\//);
+  });
+  it('refuses the job name ".."', () => {
+    refused(() => submit({ script: script('-J ..') }), '--job-name');
+  });
+  it('refuses a partition no island offers', () => {
+    refused(() => submit({ options: { partition: 'bigmem' } }), '--partition', /bigmem/);
+  });
+});
+
+describe('normalizeSubmission: dependencies', () => {
+  it('returns the numeric ids of every target, once each', () => {
+    const job = submit({ script: script('--dependency=afterok:5:6?afterany:7') });
+    assert.deepEqual([...job.dependsOn].sort((a, b) => a - b), [5, 6, 7]);
+    assert.deepEqual(submit({ script: script('--dependency=afterok:9,afterany:9') }).dependsOn, [9]);
+  });
+  it('keeps the dependency spec for the dispatcher', () => {
+    const job = submit({ script: script('--dependency=afterok:5') });
+    assert.deepEqual(job.spec.dependency, { combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '5' }] }] });
+  });
+  it('refuses array-task targets, which are not Archipelago job ids', () => {
+    refused(() => submit({ script: script('--dependency=afterok:12_3') }), '--dependency', /12_3/);
+    refused(() => submit({ script: script('--dependency=afterok:12_*') }), '--dependency');
+  });
+  it('refuses more than 100 distinct jobs', () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => i + 1).join(':');
+    assert.equal(submit({ script: script(`--dependency=afterany:${ids(100)}`) }).dependsOn.length, 100);
+    refused(() => submit({ script: script(`--dependency=afterany:${ids(101)}`) }), '--dependency', /100/);
+  });
+});
+
+describe('normalizeSubmission: environment', () => {
+  it('--export=ALL (the default) is the default environment overlaid by the submitted one', () => {
+    const job = submit({ environment: { PATH: '/opt/bin', FOO: 'bar' } });
+    assert.deepEqual(job.environment, { PATH: '/opt/bin', FOO: 'bar' });
+  });
+  it('--export=ALL,VAR=value adds and overrides', () => {
+    const job = submit({ script: script('--export=ALL,BAR=2,FOO=override'), environment: { FOO: 'bar' } });
+    assert.deepEqual(job.environment, { PATH: '/usr/bin:/bin', FOO: 'override', BAR: '2' });
+  });
+  it('--export=NONE passes nothing but the export mode', () => {
+    const job = submit({ script: script('--export=NONE'), environment: { FOO: 'bar' } });
+    assert.deepEqual(job.environment, { SLURM_EXPORT_ENV: 'NONE' });
+  });
+  it('--export=NONE,VAR passes VAR through from the submitted environment only', () => {
+    const job = submit({ script: script('--export=NONE,FOO,PATH,MISSING,BAR=2'), environment: { FOO: 'bar', OTHER: 'x' } });
+    assert.deepEqual(job.environment, { FOO: 'bar', BAR: '2', SLURM_EXPORT_ENV: 'NONE' });
+  });
+  it('--export=NIL is recorded as such', () => {
+    assert.deepEqual(submit({ script: script('--export=NIL') }).environment, { SLURM_EXPORT_ENV: 'NIL' });
+  });
+  it('refuses SBATCH_* and SLURM_CONF in the submitted environment', () => {
+    refused(() => submit({ environment: { SBATCH_PARTITION: 'gpu' } }), 'environment.SBATCH_PARTITION', /configures SLURM/);
+    refused(() => submit({ environment: { SLURM_CONF: '/tmp/slurm.conf' } }), 'environment.SLURM_CONF');
+  });
+  it('refuses SBATCH_* brought in through --export', () => {
+    refused(() => submit({ script: script('--export=ALL,SBATCH_CLUSTERS=other') }), 'environment.SBATCH_CLUSTERS');
+  });
+  it('allows other SLURM_ variables and names that merely contain SBATCH', () => {
+    const job = submit({ environment: { SLURM_MY_SETTING: '1', MY_SBATCH_X: '2' } });
+    assert.equal(job.environment.SLURM_MY_SETTING, '1');
+    assert.equal(job.environment.MY_SBATCH_X, '2');
+  });
+  for (const [label, value] of [['LF', 'a\nb'], ['CR', 'a\rb'], ['NUL', 'a\0b']] as const) {
+    it(`refuses a value containing ${label}`, () => {
+      refused(() => submit({ environment: { FOO: value } }), 'environment.FOO', /NUL, CR or LF/);
+    });
+  }
+  it('refuses bad variable names', () => {
+    refused(() => submit({ environment: { '1ABC': 'x' } }), 'environment.1ABC');
+    refused(() => submit({ environment: { 'A-B': 'x' } }), 'environment.A-B');
+    refused(() => submit({ environment: { '': 'x' } }), 'environment.');
+    refused(() => submit({ environment: { ['A'.repeat(129)]: 'x' } }), `environment.${'A'.repeat(129)}`);
+    assert.equal(submit({ environment: { ['A'.repeat(128)]: 'x' } }).environment['A'.repeat(128)], 'x');
+  });
+  it('refuses a non-string value', () => {
+    refused(() => submit({ environment: { FOO: 3 as unknown as string } }), 'environment.FOO', /strings/);
+  });
+  it('refuses more than 512 variables', () => {
+    const vars = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`V${i}`, '1']));
+    assert.equal(Object.keys(submit({ environment: vars(511) }).environment).length, 512); // + PATH
+    refused(() => submit({ environment: vars(513) }), 'environment', /512/);
+  });
+  it('refuses more than 128 KiB in all, counting the defaults that --export=ALL adds', () => {
+    const limit = 128 * 1024;
+    // name + value + 2 bytes per variable: exactly at the limit on its own.
+    const big = { BIG: 'x'.repeat(limit - 'BIG'.length - 2) };
+    refused(() => submit({ environment: { BIG: 'x'.repeat(limit - 'BIG'.length - 1) } }), 'environment', /bytes/);
+    // With PATH added by ALL it is over; with NONE it is fine (and dropped).
+    refused(() => submit({ environment: big }), 'environment', /bytes/);
+    assert.deepEqual(submit({ script: script('--export=NONE'), environment: big }).environment, { SLURM_EXPORT_ENV: 'NONE' });
+    assert.equal(submit({ environment: big }, { defaultEnvironment: {} }).environment.BIG.length, big.BIG.length);
+  });
+});
+
+describe('normalizeSubmission: working directory', () => {
+  it('a relative --chdir is taken from the first root', () => {
+    assert.equal(submit({ options: { chdir: 'work/run1' } }).workingDirectory, '/home/alice/work/run1');
+  });
+  it('an absolute --chdir inside any root is kept, normalized', () => {
+    assert.equal(submit({ script: script('--chdir=/scratch/alice//x/./y/') }).workingDirectory, '/scratch/alice/x/y');
+    assert.equal(submit({ script: script('-D /home/alice') }).workingDirectory, '/home/alice');
+  });
+  it('refuses a --chdir outside the roots', () => {
+    refused(() => submit({ script: script('--chdir=/home/bob') }), '--chdir', /outside/);
+    refused(() => submit({ script: script('--chdir=/home/alice2') }), '--chdir');
+    refused(() => submit({ script: script('--chdir=/tmp') }), '--chdir');
+  });
+  it('refuses `..` in --chdir, relative or absolute', () => {
+    refused(() => submit({ options: { chdir: '../bob' } }), '--chdir', /\.\./);
+    refused(() => submit({ script: script('--chdir=/home/alice/../bob') }), '--chdir', /\.\./);
+    refused(() => submit({ script: script('--chdir=/home/alice/x/..') }), '--chdir');
+  });
+  it('uses the roots of the job\'s own user', () => {
+    assert.equal(submit({}, { slurmUser: 'bob' }).workingDirectory, '/home/bob');
+    refused(() => submit({ script: script('--chdir=/home/alice') }, { slurmUser: 'bob' }), '--chdir');
+  });
+});
+
+describe('normalizeSubmission: output, error and input files', () => {
+  it('accepts relative patterns (in the working directory) and absolute ones inside the roots', () => {
+    const job = submit({ script: script('--chdir=/scratch/alice/run', '-o out-%j.txt', '-e /home/alice/logs/%x-%A_%a.err', '-i in.dat') });
+    assert.equal(job.spec.output, 'out-%j.txt');
+    assert.equal(job.spec.error, '/home/alice/logs/%x-%A_%a.err');
+    assert.equal(job.spec.input, 'in.dat');
+  });
+  it('accepts /dev/null', () => {
+    assert.equal(submit({ script: script('-o /dev/null', '-e /dev/null') }).spec.output, '/dev/null');
+  });
+  it('refuses absolute paths outside the roots, naming the option', () => {
+    refused(() => submit({ script: script('-o /home/bob/steal.out') }), '--output', /outside/);
+    refused(() => submit({ script: script('-e /tmp/x.err') }), '--error');
+    refused(() => submit({ script: script('-i /etc/shadow') }), '--input');
+  });
+  it('refuses `..` in a relative pattern', () => {
+    refused(() => submit({ script: script('-o ../bob/x.out') }), '--output', /\.\./);
+    refused(() => submit({ options: { error: 'logs/../../bob/e' } }), '--error');
+  });
+  it('refuses backslash-escaped patterns that slurmstepd opens outside the roots', () => {
+    // slurmstepd joins an escaped relative name to the directory without a "/":
+    // `\/../bob/x` in /home/alice is /home/alice/../bob/x, and `out\%j` is /home/aliceout%j.
+    refused(() => submit({ options: { output: '\\/../bob/x' } }), '--output');
+    refused(() => submit({ options: { output: 'out\\%j' } }), '--output');
+    refused(() => submit({ options: { input: '\\/../../etc/passwd' } }), '--input');
+  });
+  it('checks relative patterns against the --chdir directory', () => {
+    // From /home/alice, `x.out` stays inside; the same job with chdir /scratch/alice too.
+    assert.equal(submit({ options: { chdir: '/scratch/alice', output: 'x.out' } }).workingDirectory, '/scratch/alice');
+  });
+});
