@@ -9,7 +9,8 @@
 # Daemons are found ONLY through the island's pid files in /run/archipelago/islands/<name>/
 # (never by name: other islands and a system slurm may run the same programs), and a pid is only
 # signalled if /proc/<pid>/comm is the expected program (a stale pid file may name a recycled pid).
-# Order: slurmrestd, then all slurmd at once, then slurmctld (it saves its state on SIGTERM).
+# Order: slurmrestd, then all slurmd at once (static and dynamic), the dynamic nodes' network
+# namespaces and bridge (slurm/local/dyn-lib.sh), then slurmctld (it saves its state on SIGTERM).
 # Zombies (PID 1 reaps late) count as stopped. munged is shared and left running.
 # Exit 0 when nothing of the island is left running (also when it was not running at all).
 set -euo pipefail
@@ -55,6 +56,20 @@ done
 if [ ${#pids[@]} -gt 0 ]; then
   log "stopping ${#pids[@]} slurmd (${pids[*]})"
   if stop_pids "$T" "${pids[@]}"; then rm -f "${files[@]}"; else rc=1; fi
+fi
+# 3b. dynamic nodes (slurm/local/node-join.sh): their slurmd went with the others above (same pid
+# file directory); remove their network namespaces (stopping what is left in them: slurmstepd and
+# job processes of those nodes do not survive, even with KEEP_STATE=1) and the island's bridge.
+if compgen -G "$RUN/dyn/*.env" >/dev/null || { [ -r "$ARCH_ETC/islands/$NAME/env" ] && grep -q '^DYN_BRIDGE=' "$ARCH_ETC/islands/$NAME/env"; }; then
+  . "$HERE/dyn-lib.sh"
+  ISL=$NAME; ISL_ETC=$ARCH_ETC/islands/$NAME; ISL_LIB=$ARCH_LIB/islands/$NAME; ISL_RUN=$RUN; DYN_DIR=$RUN/dyn
+  DYN_BRIDGE=$(sed -n 's/^DYN_BRIDGE=//p' "$ISL_ETC/env" 2>/dev/null || true)
+  for f in "$DYN_DIR"/*.env; do
+    [ -e "$f" ] || continue
+    n=$(basename "$f" .env); log "removing dynamic node $n (netns $(dyn_ns "$n"))"
+    DYN_KEEP_SPOOL=${KEEP_STATE:-0} dyn_cleanup_node "$n" "$T" || rc=1
+  done
+  [ -n "$DYN_BRIDGE" ] && dyn_bridge_gc
 fi
 # 4. slurmctld last (saves state on SIGTERM; can take ~2 s)
 stop_pidfile "$RUN/slurmctld.pid" slurmctld "$T" || rc=1

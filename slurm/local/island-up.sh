@@ -12,12 +12,23 @@
 #         TIME=30            seconds to wait for nodes idle + slurmrestd answering
 #         KEEP_STATE=1       keep StateSaveLocation (jobs and job ids survive); default: start fresh
 #         KEEP_ON_FAILURE=1  leave the daemons running when the start fails (default: stop them)
+#         DYN_NODES=32       how many DYNAMIC nodes may join at runtime (node-join.sh): MaxNodeCount =
+#                            NODES + DYN_NODES (1..240; slurmctld must restart to change it)
+#         SLURMD_TIMEOUT=300 SlurmdTimeout: a silent node is set DOWN after this many seconds
+#         GRES_TYPES=        GresTypes= (e.g. gpu) so joining nodes may declare --gres
+#         DYN_NET_PREFIX=10.78  dynamic nodes of index i live in <prefix>.i.0/24 (change it if that
+#                            range is in use on the machine)
 #
 # PORT SCHEME (index i = 0..7; nothing overlaps, and none of it is a Slurm default 6817-6819/6820):
 #     slurmctld   7817 + 10*i                 i=0: 7817   i=1: 7827   ...  i=7: 7887
 #     slurmrestd  7820 + 10*i  (127.0.0.1)    i=0: 7820   i=1: 7830   ...  i=7: 7890
 #     slurmd      7900 + 10*i + (k-1), k=1..NODES (<=10)
 #                                             i=0: 7900-7909  i=1: 7910-7919 ... i=7: 7970-7979
+#     SlurmdPort  7818 + 10*i  = the port of every DYNAMIC node (slurm/local/node-join.sh); each
+#                 dynamic slurmd runs in its own network namespace with its own address
+#                 10.78.i.N (N=10..249) behind bridge arch-br<i> (10.78.i.1), so they all share it
+#                 (why: 22.05's slurmctld talks to a dynamic node only on SlurmdPort, see dyn-lib.sh)
+#                                             i=0: 7818   i=1: 7828   ...  i=7: 7888
 #
 # PATHS (all project-owned, so islands coexist and nothing touches a system slurm):
 #     /etc/archipelago/islands/<name>/slurm.conf     0644: users read it (SLURM_CONF=... sbatch over ssh)
@@ -32,7 +43,7 @@
 # munged is shared by every island (started here if it is not running; never stopped by island-down).
 # An island already running under <name> is stopped first (island-down.sh), then started again.
 # Last line on stdout, machine-readable:
-#   ISLAND <name> rest=http://127.0.0.1:<port> conf=<slurm.conf> jwt=<key> ctld_port=<port> slurmd_ports=<a>-<b> nodes=<hostlist>
+#   ISLAND <name> rest=http://127.0.0.1:<port> conf=<slurm.conf> jwt=<key> ctld_port=<port> slurmd_ports=<a>-<b> nodes=<hostlist> dyn_port=<port> dyn_max=<n>
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/stack/lib.sh"
@@ -46,11 +57,17 @@ NAME=$1; IDX=$2
 [[ $IDX =~ ^[0-7]$ ]] || die "index must be 0..7 (got '$IDX'), see PORT SCHEME in $0"
 N=${NODES:-3}; CPUS=${NODE_CPUS:-4}; MEM=${NODE_MEM:-2000}; DEFMEM=${DEF_MEM_PER_CPU:-256}
 THREADS=${REST_THREADS:-8}; TMO=${TIME:-30}; KEEP=${KEEP_STATE:-0}
+DYN=${DYN_NODES:-32}; SDTMO=${SLURMD_TIMEOUT:-300}; GRES_TYPES=${GRES_TYPES:-}
 [[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 10 ] || die "NODES must be 1..10 (10 slurmd ports per index)"
-for v in CPUS MEM DEFMEM THREADS; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"; done
+[[ $DYN =~ ^[0-9]+$ ]] && [ "$DYN" -le 240 ] || die "DYN_NODES must be 0..240 (one /24 per island, see node-join.sh)"
+[[ $GRES_TYPES =~ ^[a-z0-9,]*$ ]] || die "GRES_TYPES: comma-separated lowercase names (e.g. gpu)"
+for v in CPUS MEM DEFMEM THREADS SDTMO; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"; done
 
 CTLD_PORT=$((7817 + 10 * IDX)); REST_PORT=$((7820 + 10 * IDX))
 SD_FIRST=$((7900 + 10 * IDX)); SD_LAST=$((SD_FIRST + N - 1))
+DYN_PREFIX=${DYN_NET_PREFIX:-10.78}
+[[ $DYN_PREFIX =~ ^[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "DYN_NET_PREFIX must be two octets, e.g. 10.78"
+DYN_PORT=$((7818 + 10 * IDX)); DYN_NET=$DYN_PREFIX.$IDX; DYN_BRIDGE=arch-br$IDX
 NODELIST="${NAME}-n[1-${N}]"; [ "$N" -eq 1 ] && NODELIST="${NAME}-n1"
 ETC=$ARCH_ETC/islands/$NAME; LIB=$ARCH_LIB/islands/$NAME; LOGD=$ARCH_LOG/islands/$NAME; RUN=$ARCH_RUN/islands/$NAME
 CONF=$ETC/slurm.conf; KEY=$LIB/jwt_hs256.key
@@ -65,7 +82,7 @@ if ls "$RUN"/*.pid >/dev/null 2>&1; then
   "$HERE/island-down.sh" "$NAME" || die "could not stop the running island $NAME"
 fi
 # ... and nobody else may hold our ports (another island with the same index, a stray daemon)
-for p in $CTLD_PORT $REST_PORT $(seq "$SD_FIRST" "$SD_LAST"); do
+for p in $CTLD_PORT $REST_PORT $DYN_PORT $(seq "$SD_FIRST" "$SD_LAST"); do
   port_in_use "$p" && die "port $p is already in use (index $IDX taken by another island?): $(ss -Hltnp "sport = :$p" | sed -n 1p)"
 done
 
@@ -79,6 +96,7 @@ install -d -o root -g root -m 0755 "$LIB/spool"          # slurmd runs as root
 if [ "$KEEP" != 1 ]; then
   rm -rf "${LIB:?}/ctld/"* "${LIB:?}/spool/"*             # fresh: no old jobs, job ids restart at 1
   for f in "$LOGD"/*.log; do [ -e "$f" ] && mv -f "$f" "$f.1"; done   # one old generation kept
+  rm -rf "${ETC:?}/nodes"                                  # dynamic nodes are forgotten too
 fi
 for k in $(seq 1 "$N"); do install -d -m 0755 "$LIB/spool/${NAME}-n$k"; done
 if [ ! -s "$KEY" ]; then
@@ -129,9 +147,22 @@ MpiDefault=none
 MailProg=/bin/true
 # nodes may claim more CPUs/memory than the machine has (several slurmd share a few cores)
 SlurmdParameters=config_overrides
+SlurmdTimeout=$SDTMO
+${GRES_TYPES:+GresTypes=$GRES_TYPES
+}# --- dynamic nodes (22.05: slurm/local/node-join.sh = \`slurmd -Z\`, node-leave.sh = \`scontrol delete\`) ---
+# room for NODES static + DYN_NODES dynamic nodes; without it: "Unable to add node '<n>', node table is full"
+MaxNodeCount=$((N + DYN))
+# slurmctld reaches a dynamic node ONLY on SlurmdPort (a Port= given to \`scontrol create\` is ignored
+# by the RPC agent in 22.05), hence one network namespace + address per dynamic node, all on this port
+SlurmdPort=$DYN_PORT
+# 22.05 dynamic nodes: no fanout through slurmd (they do not know each other)
+TreeWidth=65533
+# a dynamic node's slurmd reads a copy of this file with SlurmctldHost=<host>($DYN_NET.1)
+DebugFlags=NO_CONF_HASH
 NodeName=${NAME}-n[1-${N}] NodeHostname=${HOST} NodeAddr=127.0.0.1 Port=[${SD_FIRST}-${SD_LAST}] CPUs=${CPUS} RealMemory=${MEM} State=UNKNOWN
-PartitionName=debug Nodes=${NAME}-n[1-${N}] Default=YES MaxTime=INFINITE State=UP
-PartitionName=short Nodes=${NAME}-n[1-${N}] Default=NO MaxTime=60 State=UP
+# Nodes=ALL: the static nodes AND every dynamic node that joins later
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=short Nodes=ALL Default=NO MaxTime=60 State=UP
 CONF
 mv -f "$CONF.tmp" "$CONF"; chmod 0644 "$CONF"
 
@@ -148,6 +179,13 @@ SLURMD_PORTS=$SD_FIRST-$SD_LAST
 SLURMRESTD_THREADS=$THREADS
 ISLAND_NODES=$NODELIST
 ISLAND_PARTITIONS=debug,short
+# dynamic nodes (slurm/local/node-join.sh / node-leave.sh)
+SLURMD_DYN_PORT=$DYN_PORT
+DYN_MAX=$DYN
+DYN_NET=$DYN_NET
+DYN_GATEWAY=$DYN_NET.1
+DYN_BRIDGE=$DYN_BRIDGE
+SLURMCTLD_HOST=$HOST
 ENV
 mv -f "$ETC/env.tmp" "$ETC/env"; chmod 0644 "$ETC/env"
 
@@ -213,7 +251,8 @@ ctld_alive() { pidfile_alive "$RUN/slurmctld.pid" slurmctld; }
 nodes_ready() {
   ctld_alive || return 1
   local want=idle; [ "$KEEP" = 1 ] && want='idle|mixed|allocated|completing'
-  local ok; ok=$(timeout 5 sinfo -h -N -o '%N %T' 2>/dev/null | sort -u | grep -Ec " ($want)\$" || true)
+  # static nodes only: dynamic ones kept in the state (KEEP_STATE=1) stay down until node-join.sh
+  local ok; ok=$(timeout 5 sinfo -h -N -n "$NODELIST" -o '%N %T' 2>/dev/null | sort -u | grep -Ec " ($want)\$" || true)
   [ "$ok" = "$N" ]
 }
 # the daemons must stay alive while we wait: a dead one ends the wait at once
@@ -231,6 +270,17 @@ if ! wait_while "$TMO" daemons_alive nodes_ready; then
   fail "nodes of $NAME not all ready within ${TMO}s (or a daemon died)" "${logs[@]}"
 fi
 t2=$(now_ms)
+# KEEP_STATE=1: dynamic nodes come back from the saved state as IDLE although island-down stopped
+# their slurmd (and removed their netns); jobs would be sent there and fail (JobLaunchFailure) until
+# SlurmdTimeout. Set them DOWN now; node-join.sh brings each one back.
+if [ "$KEEP" = 1 ]; then
+  dyn_nodes=$(timeout 5 scontrol show nodes -o 2>/dev/null | awk '/State=[^ ]*DYNAMIC/ { sub(/^NodeName=/, "", $1); print $1 }' | paste -sd, - || true)
+  if [ -n "$dyn_nodes" ]; then
+    timeout 10 scontrol update NodeName="$dyn_nodes" State=DOWN Reason="island restarted: rejoin with node-join.sh" ||
+      warn "could not set the dynamic nodes $dyn_nodes DOWN"
+    log "dynamic node(s) from the saved state set DOWN until they rejoin: $dyn_nodes"
+  fi
+fi
 rest_ping() {
   pid_is "$RPID" slurmrestd || return 1
   local tok; tok=$(timeout 5 scontrol token username=root lifespan=60 2>/dev/null | sed -n 's/^SLURM_JWT=//p')
@@ -245,4 +295,4 @@ t3=$(now_ms)
 
 log "up: $N node(s) ready in $(( (t2 - t1) ))ms, slurmrestd answering after $(( (t3 - t1) ))ms, total $(since_ms "$t0") s"
 timeout 5 sinfo 2>&1 | sed 's/^/  /' >&2 || true
-echo "ISLAND $NAME rest=$REST_URL conf=$CONF jwt=$KEY ctld_port=$CTLD_PORT slurmd_ports=$SD_FIRST-$SD_LAST nodes=$NODELIST"
+echo "ISLAND $NAME rest=$REST_URL conf=$CONF jwt=$KEY ctld_port=$CTLD_PORT slurmd_ports=$SD_FIRST-$SD_LAST nodes=$NODELIST dyn_port=$DYN_PORT dyn_max=$DYN"
