@@ -1,0 +1,18 @@
+/** Topology: latency-bounded island grouping (pure logic). See README.md in this folder. */
+export { computeIslands, DEFAULTS as TOPOLOGY_DEFAULTS } from './islands';
+export type {
+  Island,
+  Move,
+  PreviousIsland,
+  ProbeRequest,
+  RttSample,
+  Tier,
+  TopologyInput,
+  TopologyNode,
+  TopologyOptions,
+  TopologyResult,
+  TopologyStats,
+  Unassigned,
+  UnassignedReason,
+  Violation,
+} from './types';
