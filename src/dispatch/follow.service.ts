@@ -4,17 +4,29 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { Island, IslandsRegistry } from '../clusters/islands.registry';
 import { rows } from '../db/sql';
-import { JobRow, JobsRepository } from '../jobs/jobs.repository';
+import { JobsRepository } from '../jobs/jobs.repository';
 import type { SlurmJobRecord } from '../slurm/slurm-client.port';
 import { JobTagger } from './job-tag';
-import { observeJob } from './observation';
+import { observeJob, TrackedJob } from './observation';
+
+/** Just what following needs of a job: no script, no environment. */
+interface FollowedJob extends TrackedJob {
+  id: string;
+  dispatched_at: Date | null;
+  updated_at: Date;
+}
 
 interface IslandFollower {
   island: Island;
   since?: number;
   lock: QueryRunner | null;
   running: boolean;
+  /** Not before this time: a listing that took long (a big queue) spaces out the next one. */
+  notBefore: number;
 }
+
+/** A listing may use at most this share of the follower's time. */
+const LISTING_DUTY_CYCLE = 0.25;
 
 /** A per-island advisory lock key: one follower per island across all worker processes. */
 function lockKey(name: string): number {
@@ -43,7 +55,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.tagger = new JobTagger(config.instanceId);
-    this.followers = islands.all().map((island) => ({ island, lock: null, running: false }));
+    this.followers = islands.all().map((island) => ({ island, lock: null, running: false, notBefore: 0 }));
   }
 
   onApplicationBootstrap(): void {
@@ -63,12 +75,14 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async followIsland(follower: IslandFollower): Promise<void> {
-    if (follower.running) return;
+    if (follower.running || Date.now() < follower.notBefore) return;
     follower.running = true;
+    const started = Date.now();
     const name = follower.island.settings.connection.name;
     try {
       if (!(await this.holdLock(follower))) return;
       const snapshot = await follower.island.slurm.listJobs(follower.since);
+      follower.notBefore = started + (Date.now() - started) / LISTING_DUTY_CYCLE;
       if (snapshot === null) return;
       const ours = new Map<string, SlurmJobRecord[]>();
       for (const record of snapshot.jobs) {
@@ -90,15 +104,16 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Jobs placed on the island that have not ended, including those SLURM just finished. */
-  private unfinishedOn(island: string): Promise<JobRow[]> {
-    return rows<JobRow>(
+  private unfinishedOn(island: string): Promise<FollowedJob[]> {
+    return rows<FollowedJob>(
       this.db,
-      'SELECT * FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL ORDER BY id',
+      `SELECT id, state, state_reason, slurm_job_id, array_size, dispatched_at, updated_at
+         FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL ORDER BY id`,
       [island],
     );
   }
 
-  private async apply(row: JobRow, records: SlurmJobRecord[]): Promise<void> {
+  private async apply(row: FollowedJob, records: SlurmJobRecord[]): Promise<void> {
     const observation = observeJob(row, records);
     if (observation.anomaly) this.logger.warn(`job ${row.id}: ${observation.anomaly}`);
     if (observation.tasks) await this.jobs.upsertTasks(row.id, observation.tasks);
@@ -106,7 +121,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Not in the listing: ask for it directly; SLURM forgetting an unfinished job makes it LOST, never pending. */
-  private async checkMissing(island: Island, row: JobRow): Promise<void> {
+  private async checkMissing(island: Island, row: FollowedJob): Promise<void> {
     const age = (Date.now() - new Date(row.dispatched_at ?? row.updated_at).getTime()) / 1000;
     if (age < this.config.follow.lostAfterSeconds) return;
     const records = await island.slurm.getJob(Number(row.slurm_job_id));
