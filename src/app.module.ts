@@ -3,6 +3,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
 import { ClustersModule } from './clusters/clusters.module';
+import { LivenessModule } from './clusters/liveness.module';
+import { NodesModule } from './clusters/nodes.module';
 import type { AppConfig } from './config/config';
 import { APP_CONFIG, ConfigModule } from './config/config.module';
 import { MIGRATIONS } from './db/data-source';
@@ -41,8 +43,8 @@ export class AppModule {
         ClustersModule,
         AuthModule,
         HealthModule,
-        ...(api ? [JobsModule] : []),
-        ...(worker ? [DispatchWorkerModule] : []),
+        ...(api ? [JobsModule, NodesModule] : []),
+        ...(worker ? [DispatchWorkerModule, LivenessModule] : []),
       ],
     };
   }

@@ -1,6 +1,7 @@
 /**
  * Summarizes a .cpuprofile: self time by package (or src/ module) and the top functions.
- *   node dist/benchmarks/submit/profile-summary.js FILE.cpuprofile [--top 30]
+ *   node dist/benchmarks/submit/profile-summary.js FILE.cpuprofile [--top 30] [--callers writev]
+ * --callers NAME: where the self time of functions called NAME comes from (their 4 nearest callers outside Node's internals).
  */
 import { readFileSync } from 'node:fs';
 
@@ -23,7 +24,12 @@ function bucket(url: string, fn: string): string {
 function main(): void {
   const [file, ...rest] = process.argv.slice(2);
   if (!file) throw new Error('usage: profile-summary FILE.cpuprofile [--top N]');
-  const top = rest[0] === '--top' ? Number(rest[1]) : 25;
+  const option = (flag: string) => {
+    const i = rest.indexOf(flag);
+    return i >= 0 ? rest[i + 1] : undefined;
+  };
+  const top = Number(option('--top') ?? 25);
+  const callersOf = option('--callers');
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
@@ -47,6 +53,23 @@ function main(): void {
   console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled over ${((profile.endTime - profile.startTime) / 1000).toFixed(0)} ms`);
   show('self time by package / module', byBucket);
   show('self time by function', byFunction);
+  if (callersOf) {
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const byChain = new Map<string, number>();
+    for (const [id, us] of self) {
+      if (byId.get(id)!.callFrame.functionName !== callersOf) continue;
+      const chain: string[] = [];
+      for (let p = parent.get(id); p !== undefined && chain.length < 4; p = parent.get(p)) {
+        const f = byId.get(p)!.callFrame;
+        if (!f.url || f.url.startsWith('node:')) continue; // skip Node's own stream plumbing
+        chain.push(`${f.functionName || '(anon)'}@${bucket(f.url, f.functionName)}:${f.lineNumber + 1}`);
+      }
+      const key = chain.join(' < ');
+      byChain.set(key, (byChain.get(key) ?? 0) + us);
+    }
+    show(`callers of ${callersOf}`, byChain);
+  }
 }
 
 main();

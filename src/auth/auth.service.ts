@@ -107,6 +107,9 @@ export class AuthService implements OnModuleInit {
     if (scopes.includes('admin') && principal.kind !== 'platform_admin') {
       throw new Problem(400, 'Invalid request', 'only platform admins can hold the admin scope', { field: 'scopes' });
     }
+    if (scopes.includes('provider') && principal.kind !== 'provider_admin' && principal.kind !== 'platform_admin') {
+      throw new Problem(400, 'Invalid request', 'only provider admins (and platform admins) can hold the provider scope', { field: 'scopes' });
+    }
     const fresh = generateApiKey();
     const [row] = await this.db.query(
       `INSERT INTO api_keys (principal_id, prefix, key_hash, scopes, expires_at)

@@ -1,8 +1,12 @@
 /** Who is calling. API keys resolve to one today; wallet sessions (identity) will resolve to the same shape. */
 export type PrincipalKind = 'researcher' | 'provider_admin' | 'marketplace' | 'platform_admin';
 
-export type Scope = 'submit' | 'read' | 'admin';
-export const SCOPES: readonly Scope[] = ['submit', 'read', 'admin'];
+/**
+ * `provider`: manage one's own nodes and join tokens (provider admins; platform admins use `admin`
+ * for every provider's).
+ */
+export type Scope = 'submit' | 'read' | 'admin' | 'provider';
+export const SCOPES: readonly Scope[] = ['submit', 'read', 'admin', 'provider'];
 
 export interface Principal {
   id: string;

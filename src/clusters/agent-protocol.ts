@@ -9,6 +9,13 @@ import { canonicalJson } from '../common/canonical-json';
 
 export const PERFORMANCE_CLASSES = ['high', 'low'] as const;
 
+/** A message whose sentAt is further than this from the control plane's clock is refused. */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+/** Most samples one latency report may carry. */
+export const MAX_LATENCY_SAMPLES = 256;
+/** A round trip this long or longer is not a measurement we keep. */
+export const MAX_RTT_MS = 10_000;
+
 export interface GpuInventory {
   model: string;
   count: number;
@@ -51,12 +58,22 @@ export interface HeartbeatMessage {
   slurmdState: string;
 }
 
+export interface LatencySample {
+  /** The peer's node id. */
+  peer: string;
+  /** Median round trip of the probes that were answered; null only when none was (loss 1). */
+  rttMs: number | null;
+  /** Fraction of the probes that went unanswered, 0..1. */
+  loss: number;
+  probes: number;
+}
+
 export interface LatencyReport {
   purpose: 'latency';
   nodeId: string;
   seq: number;
   sentAt: number;
-  samples: Array<{ peer: string; rttMs: number; loss: number; probes: number }>;
+  samples: LatencySample[];
 }
 
 export type AgentMessage = JoinMessage | HeartbeatMessage | LatencyReport;
@@ -128,16 +145,126 @@ export function inventoryProblem(inventory: NodeInventory, tags: LocalityTags): 
   }
   if (!Array.isArray(inventory.gpus) || inventory.gpus.length > 16) return bad('inventory.gpus', 'a list of at most 16 models');
   for (const [i, gpu] of inventory.gpus.entries()) {
-    if (!GPU_MODEL.test(gpu?.model ?? '')) return bad(`inventory.gpus[${i}].model`, 'letters, digits, . _ -');
+    if (typeof gpu?.model !== 'string' || !GPU_MODEL.test(gpu.model)) return bad(`inventory.gpus[${i}].model`, 'letters, digits, . _ -');
     if (!Number.isInteger(gpu.count) || gpu.count < 1 || gpu.count > 64) return bad(`inventory.gpus[${i}].count`, '1 to 64');
   }
-  if (!Array.isArray(inventory.features) || inventory.features.length > 64 || !inventory.features.every((f) => FEATURE.test(f))) {
+  if (!Array.isArray(inventory.features) || inventory.features.length > 64 || !inventory.features.every((f) => typeof f === 'string' && FEATURE.test(f))) {
     return bad('inventory.features', 'at most 64 words of letters, digits, . _ -');
   }
   if (!PERFORMANCE_CLASSES.includes(inventory.performance)) return bad('inventory.performance', 'high or low');
   for (const [name, value] of Object.entries(tags ?? {})) {
     if (!['region', 'zone', 'rack', 'providerGroup'].includes(name)) return bad(`tags.${name}`, 'unknown tag');
     if (typeof value !== 'string' || !TAG.test(value)) return bad(`tags.${name}`, 'letters, digits, . _ : -');
+  }
+  return null;
+}
+
+/** Only the members the protocol defines (a checked inventory may still carry extra ones). */
+export function normalizeInventory(inventory: NodeInventory): NodeInventory {
+  return {
+    cpus: inventory.cpus,
+    memoryMb: inventory.memoryMb,
+    gpus: inventory.gpus.map((gpu) => ({ model: gpu.model, count: gpu.count })),
+    features: [...inventory.features],
+    performance: inventory.performance,
+  };
+}
+
+export type FieldProblem = { field: string; reason: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
+const SLURMD_STATE = /^[A-Za-z0-9_+*~#$@%!^-]{0,64}$/;
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** "host:port" or "[v6]:port" where agents answer probes; null when it is not one. */
+export function parseProbeAddress(text: unknown): { host: string; port: number } | null {
+  if (typeof text !== 'string' || text.length > 300) return null;
+  const match = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(text);
+  if (!match) return null;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return null;
+  const host = match[1] ?? match[2];
+  if (match[1] !== undefined ? !(IPV6.test(host) && host.includes(':')) : !HOSTNAME.test(host)) return null;
+  return { host, port };
+}
+
+/** Checks every member of a join message except the signature and the nonce's state; null when sound. */
+export function joinMessageProblem(message: unknown): FieldProblem | null {
+  const bad = (field: string, reason: string) => ({ field: `message.${field}`, reason });
+  if (!isObject(message)) return { field: 'message', reason: 'must be a join message object' };
+  if (message.purpose !== 'join') return bad('purpose', 'must be "join"');
+  if (typeof message.nonce !== 'string' || !NONCE.test(message.nonce)) return bad('nonce', 'must be the nonce from /v1/agent/join-challenge');
+  try {
+    publicKeyFromText(message.publicKey as string);
+  } catch {
+    return bad('publicKey', 'must be a raw Ed25519 public key, base64url (32 bytes)');
+  }
+  if (!parseProbeAddress(message.probeAddress)) return bad('probeAddress', 'must be host:port');
+  if (typeof message.sentAt !== 'number') return bad('sentAt', 'must be a time in milliseconds');
+  if (!isObject(message.inventory)) return bad('inventory', 'must be an object');
+  if (message.tags !== undefined && !isObject(message.tags)) return bad('tags', 'must be an object');
+  const inventory = inventoryProblem(message.inventory as unknown as NodeInventory, (message.tags ?? {}) as LocalityTags);
+  return inventory ? bad(inventory.field, inventory.reason) : null;
+}
+
+function nodeMessageProblem(message: unknown, purpose: 'heartbeat' | 'latency'): FieldProblem | null {
+  const bad = (field: string, reason: string) => ({ field: `message.${field}`, reason });
+  if (!isObject(message)) return { field: 'message', reason: `must be a ${purpose} message object` };
+  if (message.purpose !== purpose) return bad('purpose', `must be "${purpose}"`);
+  if (typeof message.nodeId !== 'string' || !UUID.test(message.nodeId)) return bad('nodeId', 'must be the node id the join returned');
+  if (!Number.isSafeInteger(message.seq) || (message.seq as number) <= 0) return bad('seq', 'must be a positive integer');
+  if (typeof message.sentAt !== 'number') return bad('sentAt', 'must be a time in milliseconds');
+  return null;
+}
+
+const count = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 1e12;
+
+export function heartbeatProblem(message: unknown): FieldProblem | null {
+  const common = nodeMessageProblem(message, 'heartbeat');
+  if (common) return common;
+  const m = message as Record<string, unknown>;
+  const bad = (field: string, reason: string) => ({ field: `message.${field}`, reason });
+  if (!isObject(m.capacity)) return bad('capacity', 'must be an object');
+  for (const name of ['cpusFree', 'memoryFreeMb', 'gpusFree']) {
+    if (!count(m.capacity[name])) return bad(`capacity.${name}`, 'must be a non-negative integer');
+  }
+  if (m.health !== 'ok' && m.health !== 'degraded') return bad('health', 'ok or degraded');
+  if (typeof m.slurmdState !== 'string' || !SLURMD_STATE.test(m.slurmdState)) return bad('slurmdState', 'a SLURM node state word');
+  return null;
+}
+
+export function latencyReportProblem(message: unknown): FieldProblem | null {
+  const common = nodeMessageProblem(message, 'latency');
+  if (common) return common;
+  const m = message as Record<string, unknown>;
+  const bad = (field: string, reason: string) => ({ field: `message.${field}`, reason });
+  if (!Array.isArray(m.samples) || m.samples.length > MAX_LATENCY_SAMPLES) {
+    return bad('samples', `a list of at most ${MAX_LATENCY_SAMPLES} samples`);
+  }
+  const peers = new Set<string>();
+  for (const [i, sample] of (m.samples as unknown[]).entries()) {
+    const field = `samples[${i}]`;
+    if (!isObject(sample)) return bad(field, 'must be an object');
+    if (typeof sample.peer !== 'string' || !UUID.test(sample.peer)) return bad(`${field}.peer`, 'must be a node id');
+    if (sample.peer === m.nodeId) return bad(`${field}.peer`, 'a node does not measure itself');
+    if (peers.has(sample.peer.toLowerCase())) return bad(`${field}.peer`, 'appears twice');
+    peers.add(sample.peer.toLowerCase());
+    if (!Number.isInteger(sample.probes) || (sample.probes as number) < 1 || (sample.probes as number) > 1000) {
+      return bad(`${field}.probes`, '1 to 1000');
+    }
+    const loss = sample.loss;
+    if (typeof loss !== 'number' || !(loss >= 0 && loss <= 1)) return bad(`${field}.loss`, 'a fraction from 0 to 1');
+    const rtt = sample.rttMs;
+    if (rtt === null) {
+      if (loss !== 1) return bad(`${field}.rttMs`, 'may be null only when every probe was lost (loss 1)');
+    } else if (typeof rtt !== 'number' || !(rtt >= 0 && rtt < MAX_RTT_MS)) {
+      return bad(`${field}.rttMs`, `milliseconds, at least 0 and below ${MAX_RTT_MS}`);
+    }
   }
   return null;
 }

@@ -23,6 +23,16 @@ export interface AppConfig {
   };
   follow: { intervalMs: number; lostAfterSeconds: number };
   apiKeyCacheMs: number;
+  /** Provider nodes: how often agents report and how long silence is tolerated. */
+  nodes: {
+    heartbeatSeconds: number;
+    staleSeconds: number;
+    offlineSeconds: number;
+    deregisterSeconds: number;
+    sweepIntervalMs: number;
+    /** How many peers one agent is asked to probe. */
+    probePeers: number;
+  };
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
 }
@@ -117,6 +127,28 @@ export function loadConfig(env: Env = process.env): AppConfig {
       lostAfterSeconds: integer(env, 'ARCHIPELAGO_LOST_AFTER_SECONDS', 30, 1, 86400),
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
+    nodes: nodeSettings(env),
     instanceId: '',
   };
+}
+
+function nodeSettings(env: Env): AppConfig['nodes'] {
+  const nodes = {
+    heartbeatSeconds: integer(env, 'ARCHIPELAGO_NODE_HEARTBEAT_SECONDS', 30, 1, 3600),
+    staleSeconds: integer(env, 'ARCHIPELAGO_NODE_STALE_SECONDS', 120, 1, 86400),
+    offlineSeconds: integer(env, 'ARCHIPELAGO_NODE_OFFLINE_SECONDS', 300, 2, 7 * 86400),
+    deregisterSeconds: integer(env, 'ARCHIPELAGO_NODE_DEREGISTER_SECONDS', 3600, 3, 365 * 86400),
+    sweepIntervalMs: integer(env, 'ARCHIPELAGO_NODE_SWEEP_INTERVAL_MS', 5000, 100, 600000),
+    probePeers: integer(env, 'ARCHIPELAGO_NODE_PROBE_PEERS', 16, 0, 256),
+  };
+  if (nodes.offlineSeconds <= nodes.staleSeconds) {
+    throw new ConfigError('ARCHIPELAGO_NODE_OFFLINE_SECONDS', `must be more than ARCHIPELAGO_NODE_STALE_SECONDS (${nodes.staleSeconds})`);
+  }
+  if (nodes.deregisterSeconds <= nodes.offlineSeconds) {
+    throw new ConfigError('ARCHIPELAGO_NODE_DEREGISTER_SECONDS', `must be more than ARCHIPELAGO_NODE_OFFLINE_SECONDS (${nodes.offlineSeconds})`);
+  }
+  if (nodes.heartbeatSeconds >= nodes.staleSeconds) {
+    throw new ConfigError('ARCHIPELAGO_NODE_HEARTBEAT_SECONDS', `must be less than ARCHIPELAGO_NODE_STALE_SECONDS (${nodes.staleSeconds}), or every node goes stale between heartbeats`);
+  }
+  return nodes;
 }

@@ -12,9 +12,18 @@ import { observeJob, TrackedJob } from './observation';
 /** Just what following needs of a job: no script, no environment. */
 interface FollowedJob extends TrackedJob {
   id: string;
+  slurm_user: string;
   dispatched_at: Date | null;
   updated_at: Date;
+  loaded_at: Date;
 }
+
+/**
+ * A job recorded after the previous tick loaded its jobs was not compared with that tick's
+ * listing, and SLURM may have nothing newer to say about it (a held job): such a job makes the
+ * next listing a full one. The margin covers transactions that committed while we were reading.
+ */
+const FRESH_MARGIN_MS = 5000;
 
 interface IslandFollower {
   island: Island;
@@ -23,10 +32,14 @@ interface IslandFollower {
   running: boolean;
   /** Not before this time: a listing that took long (a big queue) spaces out the next one. */
   notBefore: number;
+  /** When the previous tick read the island's unfinished jobs (database clock). */
+  loadedAt?: Date;
 }
 
 /** A listing may use at most this share of the follower's time. */
 const LISTING_DUTY_CYCLE = 0.25;
+
+const NEVER_SATISFIED = 'DependencyNeverSatisfied';
 
 /** A per-island advisory lock key: one follower per island across all worker processes. */
 function lockKey(name: string): number {
@@ -81,7 +94,11 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     const name = follower.island.settings.connection.name;
     try {
       if (!(await this.holdLock(follower))) return;
-      const snapshot = await follower.island.slurm.listJobs(follower.since);
+      const unfinished = await this.unfinishedOn(name);
+      const previous = follower.loadedAt;
+      const fresh = !previous || unfinished.some((job) => job.dispatched_at && job.dispatched_at.getTime() >= previous.getTime() - FRESH_MARGIN_MS);
+      follower.loadedAt = unfinished[0]?.loaded_at ?? follower.loadedAt;
+      const snapshot = await follower.island.slurm.listJobs(fresh ? undefined : follower.since);
       follower.notBefore = started + (Date.now() - started) / LISTING_DUTY_CYCLE;
       if (snapshot === null) return;
       const ours = new Map<string, SlurmJobRecord[]>();
@@ -89,14 +106,15 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
         const id = this.tagger.jobIdFrom(record.comment);
         if (id !== null) ours.set(id, [...(ours.get(id) ?? []), record]);
       }
-      const unfinished = await this.unfinishedOn(name);
       for (const row of unfinished) {
         const records = ours.get(row.id);
-        if (records) await this.apply(row, records);
+        if (records) await this.apply(follower.island, row, records);
         else await this.checkMissing(follower.island, row);
       }
       follower.since = snapshot.asOf;
     } catch (error) {
+      // A failed (e.g. timed-out) listing must not be retried at once: SLURM may still be building it.
+      follower.notBefore = started + (Date.now() - started) / LISTING_DUTY_CYCLE;
       this.logger.warn(`following ${name} failed: ${(error as Error).message}`);
     } finally {
       follower.running = false;
@@ -107,15 +125,19 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   private unfinishedOn(island: string): Promise<FollowedJob[]> {
     return rows<FollowedJob>(
       this.db,
-      `SELECT id, state, state_reason, slurm_job_id, array_size, dispatched_at, updated_at
+      `SELECT id, slurm_user, state, state_reason, slurm_job_id, array_size, dispatched_at, updated_at,
+              statement_timestamp() AS loaded_at
          FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL ORDER BY id`,
       [island],
     );
   }
 
-  private async apply(row: FollowedJob, records: SlurmJobRecord[]): Promise<void> {
+  private async apply(island: Island, row: FollowedJob, records: SlurmJobRecord[]): Promise<void> {
     const observation = observeJob(row, records);
     if (observation.anomaly) this.logger.warn(`job ${row.id}: ${observation.anomaly}`);
+    if (row.array_size === null && records.some((r) => r.stateReason === NEVER_SATISFIED)) {
+      return this.cancelUnsatisfiable(island, row);
+    }
     if (observation.tasks) await this.jobs.upsertTasks(row.id, observation.tasks);
     if (observation.change) await this.jobs.transition(row.id, [row.state], observation.change);
   }
@@ -125,10 +147,23 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     const age = (Date.now() - new Date(row.dispatched_at ?? row.updated_at).getTime()) / 1000;
     if (age < this.config.follow.lostAfterSeconds) return;
     const records = await island.slurm.getJob(Number(row.slurm_job_id));
-    if (records.length > 0) return this.apply(row, records);
+    if (records.length > 0) return this.apply(island, row, records);
     await this.jobs.transition(row.id, [row.state], {
       state: 'LOST',
       reason: 'SLURM no longer knows this job and never reported its end',
+      endedAt: new Date(),
+    });
+  }
+
+  /**
+   * SLURM keeps a job whose dependency failed pending forever (unless kill_invalid_depend is set);
+   * Archipelago ends it, as it does for dependencies that failed before dispatch.
+   */
+  private async cancelUnsatisfiable(island: Island, row: FollowedJob): Promise<void> {
+    await island.slurm.cancel(row.slurm_user, Number(row.slurm_job_id));
+    await this.jobs.transition(row.id, [row.state], {
+      state: 'CANCELLED',
+      reason: `${NEVER_SATISFIED}: a job it depends on ended in a way that can never satisfy it`,
       endedAt: new Date(),
     });
   }

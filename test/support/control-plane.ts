@@ -24,7 +24,7 @@ export interface ControlPlaneOptions {
   redisDb: number;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -145,7 +145,7 @@ export class ControlPlane {
       [this.api, this.worker].map(
         (child) =>
           new Promise<void>((done) => {
-            if (!child || child.exitCode !== null) return done();
+            if (!child || child.exitCode !== null || child.signalCode !== null) return done();
             const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
             child.once('exit', () => {
               clearTimeout(timer);
@@ -184,6 +184,28 @@ export class ControlPlane {
     const key = await this.request('POST', `/v1/principals/${created.json.id}/api-keys`, this.adminKey, { scopes: ['submit', 'read'] });
     if (key.status !== 201) throw new Error(`key for ${name}: ${key.status} ${key.text}`);
     return { id: created.json.id, key: key.json.key };
+  }
+
+  /** A provider admin principal with a `provider` key (manages its own nodes and join tokens). */
+  async provider(name: string): Promise<{ id: string; key: string }> {
+    const created = await this.request('POST', '/v1/principals', this.adminKey, { name, kind: 'provider_admin' });
+    if (created.status !== 201) throw new Error(`creating ${name}: ${created.status} ${created.text}`);
+    const key = await this.request('POST', `/v1/principals/${created.json.id}/api-keys`, this.adminKey, { scopes: ['provider'] });
+    if (key.status !== 201) throw new Error(`key for ${name}: ${key.status} ${key.text}`);
+    return { id: created.json.id, key: key.json.key };
+  }
+
+  /** Polls `path` until `done(body)` holds; fails with the last answer and the logs after `timeoutMs`. */
+  async waitFor(key: string, path: string, done: (body: any) => boolean, timeoutMs = 15000, everyMs = 100): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    let last: any;
+    while (Date.now() < deadline) {
+      const response = await this.request('GET', path, key);
+      last = response.json;
+      if (response.status === 200 && done(last)) return last;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+    throw new Error(`${path} did not reach the expected state; last seen: ${JSON.stringify(last)}\n${this.recentLogs()}`);
   }
 
   /** Polls a job until `done(job)` holds; fails with the job and the logs after `timeoutMs`. */

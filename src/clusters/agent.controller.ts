@@ -1,0 +1,44 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../auth/auth.guard';
+import { AgentService } from './agent.service';
+import { HeartbeatDto, JoinChallengeDto, JoinDto, LatencyReportDto } from './nodes.dto';
+
+/**
+ * Node agents' endpoints. No API key: a join token and the node's Ed25519 signature authenticate
+ * them (see AgentService for the checks and status codes).
+ */
+@ApiTags('agent')
+@Public()
+@Controller('v1/agent')
+export class AgentController {
+  constructor(private readonly agent: AgentService) {}
+
+  @Post('join-challenge')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'A single-use nonce (120 s) for joining with this token' })
+  challenge(@Body() body: JoinChallengeDto) {
+    return this.agent.challenge(body.token);
+  }
+
+  @Post('join')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Join as a node: token + signed JoinMessage; the node is PENDING until its first heartbeat' })
+  join(@Body() body: JoinDto) {
+    return this.agent.join(body.token, body.message, body.signature);
+  }
+
+  @Post('heartbeat')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Signed heartbeat (seq strictly increasing, clock within ±60 s); answers the peers to probe' })
+  heartbeat(@Body() body: HeartbeatDto) {
+    return this.agent.heartbeat(body.message, body.signature);
+  }
+
+  @Post('latency')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Signed latency report: RTT medians and loss to peers' })
+  latency(@Body() body: LatencyReportDto) {
+    return this.agent.latency(body.message, body.signature);
+  }
+}

@@ -1,0 +1,1032 @@
+/**
+ * Capacity-aware placement of jobs on islands: hard filters, then a score, with an explanation.
+ * See README.md in this directory for the filters, the score and its weights.
+ *
+ * Cost model. Everything that depends only on (demand, user constraints) and the static island
+ * description is computed once per distinct demand "shape" and cached: the candidate islands,
+ * the partition, the node classes each alternative of the constraint may use, how many nodes could
+ * ever hold the job, and the rejection reason of every other island. What depends on free
+ * capacity (fits now, expected start, score) is cached per (shape, island) and keyed on the
+ * island's version, so placing a job re-evaluates only islands that changed since the shape was
+ * last looked at, not every node of every island.
+ */
+import type { CapacitySnapshot } from './capacity';
+import { renderExpr, satisfies, type FeatureExpr } from './feature-constraint';
+import type { JobDemand } from './job-demand';
+import { IslandState, NodeClass, PlacementIndex } from './placement-index';
+
+export interface UserConstraints {
+  /** The island must serve at least one of these regions / providers / performance classes. */
+  regions?: string[];
+  providers?: string[];
+  performanceClasses?: string[];
+  /** Only these islands (e.g. the one holding the jobs this job depends on). */
+  islands?: string[];
+  excludeIslands?: string[];
+  maxPricePerCoreHour?: number;
+  /**
+   * The loosest island tier bound (ms RTT between any two nodes) the job accepts. Default: the
+   * tight bound (`PlacementOptions.tightBoundMs`, 2 ms) for a multi-node job, no limit for a
+   * single-node one. A multi-node job that tolerates latency (no MPI) sets 30 to also accept loose
+   * islands; any job may set a tighter value.
+   */
+  maxIslandLatencyMs?: number;
+}
+
+export interface ScoreWeights {
+  /** Expected start (sooner is better). */
+  start: number;
+  /** Price per core-hour (cheaper is better). */
+  price: number;
+  /** Benchmark score (faster is better). */
+  performance: number;
+  /** Free CPUs left on the island after the job (spreads load). */
+  headroom: number;
+}
+
+export const DEFAULT_WEIGHTS: Readonly<ScoreWeights> = { start: 0.55, price: 0.2, performance: 0.15, headroom: 0.1 };
+
+export interface PlacementOptions {
+  weights?: Partial<ScoreWeights>;
+  /** Bound a multi-node job needs by default (the tight tier). Default 2. */
+  tightBoundMs?: number;
+  /**
+   * Start score = 1 - log2(1 + t / startUnitMinutes) / log2(1 + startHorizonMinutes / startUnitMinutes),
+   * clamped to [0, 1]: every doubling of the expected wait costs the same. Defaults 10 and 10080 (7 days).
+   */
+  startUnitMinutes?: number;
+  startHorizonMinutes?: number;
+  /** Wait assumed for resources a job does not find free now (scaled by the missing share of its nodes). Default 60. */
+  resourceWaitMinutes?: number;
+  /** Share of the queue drain time a job that fits now still waits (backfill). Default 0.1. */
+  backfillFactor?: number;
+  /**
+   * Rank every island where the job starts now above every island where it would wait (default
+   * true): the score gets +1 when it fits now. Off, a much cheaper or faster island may win over one
+   * that is free now, by the weighted sum alone.
+   */
+  preferStartNow?: boolean;
+  /** Build the per-candidate explanation (placeJob / placeArray: true; placeMany: false). */
+  explain?: boolean;
+}
+
+export interface ScoreBreakdown {
+  fitsNow: boolean;
+  /** Nodes that could hold the job now (counted up to the job's node count) and ever (usable nodes). */
+  nodesFitNow: number;
+  nodesEver: number;
+  expectedStartMinutes: number;
+  /** Component scores in [0, 1], before weighting. */
+  start: number;
+  price: number;
+  performance: number;
+  headroom: number;
+}
+
+export interface CandidateExplanation {
+  island: string;
+  /** null when rejected. */
+  score: number | null;
+  partition?: string;
+  breakdown?: ScoreBreakdown;
+  rejected?: string;
+}
+
+export type PlacementStatus = 'start-now' | 'queued' | 'unplaceable';
+
+export interface JobPlacement {
+  status: PlacementStatus;
+  island: string | null;
+  partition: string | null;
+  score: number | null;
+  expectedStartMinutes: number | null;
+  /** Nodes reserved for the job in the capacity view when it starts now (one per needed node). */
+  nodes: string[];
+  /** Scored candidates best first, then rejected islands by name. Empty unless `explain`. */
+  candidates: CandidateExplanation[];
+  /** For `unplaceable`: why, summarized over all islands. */
+  reason?: string;
+}
+
+export interface ArrayPart {
+  island: string;
+  partition: string;
+  taskIds: number[];
+  /** The `--array` expression of this part, with the part's `%N` throttle when the job had one. */
+  expression: string;
+  maxRunning: number | null;
+  /** Tasks that fit now (each reserved in the capacity view); the rest queue on this island. */
+  startNow: number;
+  score: number;
+  /** Nodes reserved for the tasks that start now: task t of the part uses nodes[t*N .. t*N+N-1], N the job's node count. */
+  nodes: string[];
+}
+
+export interface ArrayPlacement {
+  status: PlacementStatus;
+  /** Contiguous slices of the task list, one per island, in task order. One job for the user. */
+  parts: ArrayPart[];
+  candidates: CandidateExplanation[];
+  reason?: string;
+}
+
+interface Resolved {
+  weights: ScoreWeights;
+  tightBoundMs: number;
+  startUnitMinutes: number;
+  startLogHorizon: number;
+  resourceWaitMinutes: number;
+  backfillFactor: number;
+  startNowBonus: number;
+}
+
+function resolve(options: PlacementOptions): Resolved {
+  return {
+    weights: { ...DEFAULT_WEIGHTS, ...options.weights },
+    tightBoundMs: options.tightBoundMs ?? 2,
+    startUnitMinutes: options.startUnitMinutes ?? 10,
+    startLogHorizon: Math.log2(1 + (options.startHorizonMinutes ?? 10080) / (options.startUnitMinutes ?? 10)),
+    resourceWaitMinutes: options.resourceWaitMinutes ?? 60,
+    backfillFactor: options.backfillFactor ?? 0.1,
+    startNowBonus: options.preferStartNow === false ? 0 : 1,
+  };
+}
+
+/** Per-node demand, flattened for the hot loops. */
+interface PerNode {
+  c: number;
+  m: number;
+  wholeMem: boolean;
+  exclusive: boolean;
+  g: number;
+}
+
+interface Eligible {
+  cls: NodeClass;
+  /** GPU model index in the class, -1 = any model (or no GPU asked). */
+  model: number;
+}
+
+interface Shape {
+  demand: JobDemand;
+  k: number;
+  p: PerNode;
+  cand: IslandState[];
+  partition: string[];
+  /** Per candidate, per constraint alternative, the classes that could ever hold the job. */
+  alts: Eligible[][][];
+  ever: number[];
+  /** Rejected islands; their reasons are built lazily (explanations, unplaceable summaries). */
+  rejected: IslandState[];
+  reasons: string[] | null;
+  filters: Filters;
+  ver: Int32Array;
+  score: Float64Array;
+  fits: Uint8Array;
+  nowCount: Int32Array;
+  /** The alternative that fits now (or -1). */
+  alt: Int8Array;
+}
+
+/**
+ * A placer over one mutable capacity view: each placement reserves what it uses (nodes for a job
+ * that starts now, queue depth for one that waits), so the next placement sees it.
+ */
+export class Placer {
+  readonly index: PlacementIndex;
+  private readonly o: Resolved;
+  private readonly shapes = new Map<string, Shape>();
+  private readonly constraintKeys = new WeakMap<UserConstraints, string>();
+  private readonly eligibleSlots = new Map<string, number>();
+  private readonly ubVersion: Int32Array;
+  private readonly ubBase: Float64Array;
+
+  constructor(
+    view: CapacitySnapshot | PlacementIndex,
+    private readonly options: PlacementOptions = {},
+  ) {
+    this.index = view instanceof PlacementIndex ? view : new PlacementIndex(view);
+    this.o = resolve(options);
+    this.ubVersion = new Int32Array(this.index.islands.length).fill(-1);
+    this.ubBase = new Float64Array(this.index.islands.length);
+  }
+
+  place(demand: JobDemand, constraints: UserConstraints = {}, explain = this.options.explain ?? true): JobPlacement {
+    const shape = this.shape(demand, constraints);
+    const best = this.best(shape);
+    const candidates = explain ? this.explain(shape) : [];
+    if (best < 0) {
+      return { status: 'unplaceable', island: null, partition: null, score: null, expectedStartMinutes: null, nodes: [], candidates, reason: summarize(shape) };
+    }
+    const island = shape.cand[best];
+    const score = shape.score[best];
+    const expectedStartMinutes = this.parts(shape, best).expectedStartMinutes;
+    if (shape.fits[best]) {
+      const nodes = this.allocate(shape, best);
+      return { status: 'start-now', island: island.name, partition: shape.partition[best], score, expectedStartMinutes, nodes, candidates };
+    }
+    this.enqueue(island, shape, 1);
+    return { status: 'queued', island: island.name, partition: shape.partition[best], score, expectedStartMinutes, nodes: [], candidates };
+  }
+
+  placeArray(demand: JobDemand, constraints: UserConstraints = {}, explain = this.options.explain ?? true): ArrayPlacement {
+    const tasks = demand.array?.taskIds ?? [0];
+    const throttle = demand.array?.maxRunning ?? null;
+    const shape = this.shape(demand, constraints);
+    const first = this.best(shape);
+    const candidates = explain ? this.explain(shape) : [];
+    if (first < 0) return { status: 'unplaceable', parts: [], candidates, reason: summarize(shape) };
+
+    // Concurrency wanted now: every task, or the %N throttle.
+    let remaining = Math.min(tasks.length, throttle ?? tasks.length);
+    const taken: Array<{ j: number; started: number; score: number; nodes: string[] }> = [];
+    const used = new Set<number>();
+    while (remaining > 0) {
+      const pick = this.pickForTasks(shape, used, remaining);
+      if (pick < 0) break;
+      const score = shape.score[pick];
+      const nodes: string[] = [];
+      let started = 0;
+      if (shape.k === 1 && !shape.p.exclusive && !shape.p.wholeMem) {
+        started = this.allocateSingleNodeTasks(shape, pick, remaining, nodes);
+      } else {
+        for (; started < remaining; started++) {
+          this.refresh(shape, pick);
+          if (!shape.fits[pick]) break;
+          for (const node of this.allocate(shape, pick)) nodes.push(node);
+        }
+      }
+      if (started === 0) break;
+      used.add(pick);
+      taken.push({ j: pick, started, score, nodes });
+      remaining -= started;
+    }
+
+    if (taken.length === 0) {
+      // Nothing fits now anywhere: the whole array queues where it is expected to start first.
+      const best = this.best(shape);
+      this.enqueue(shape.cand[best], shape, tasks.length);
+      const part = makePart(shape.cand[best].name, shape.partition[best], tasks, throttle, 0, shape.score[best], []);
+      return { status: 'queued', parts: [part], candidates };
+    }
+    // Split the task list in proportion to what each island runs now (largest remainder), in order.
+    const startedTotal = taken.reduce((a, t) => a + t.started, 0);
+    const counts = taken.map((t) => Math.floor((tasks.length * t.started) / startedTotal));
+    let left = tasks.length - counts.reduce((a, b) => a + b, 0);
+    const byRemainder = taken
+      .map((t, i) => ({ i, r: (tasks.length * t.started) % startedTotal }))
+      .sort((a, b) => b.r - a.r || a.i - b.i);
+    for (let x = 0; left > 0; x = (x + 1) % byRemainder.length, left--) counts[byRemainder[x].i]++;
+    const parts: ArrayPart[] = [];
+    let offset = 0;
+    taken.forEach((t, i) => {
+      const ids = tasks.slice(offset, offset + counts[i]);
+      offset += counts[i];
+      const island = shape.cand[t.j];
+      if (ids.length > t.started) this.enqueue(island, shape, ids.length - t.started);
+      parts.push(makePart(island.name, shape.partition[t.j], ids, throttle === null ? null : t.started, t.started, t.score, t.nodes));
+    });
+    return { status: 'start-now', parts, candidates };
+  }
+
+  /** Distinct (demand, constraints) shapes seen so far. */
+  shapeCount(): number {
+    return this.shapes.size;
+  }
+
+  // ---------------------------------------------------------------- shapes and static filters
+
+  private shape(demand: JobDemand, constraints: UserConstraints): Shape {
+    let ck = this.constraintKeys.get(constraints);
+    if (ck === undefined) {
+      ck = constraintKey(constraints);
+      this.constraintKeys.set(constraints, ck);
+    }
+    const key = `${demand.key}#${ck}`;
+    let shape = this.shapes.get(key);
+    if (!shape) {
+      shape = this.buildShape(demand, constraints);
+      this.shapes.set(key, shape);
+    }
+    return shape;
+  }
+
+  /** Shapes that differ only in time, partition or user constraints share eligible-class results. */
+  private eligibleSlot(d: JobDemand, p: PerNode): number {
+    const key = `${p.c}|${p.wholeMem ? 'all' : p.m}|${p.g}|${d.gpuModel ?? ''}|${d.constraint?.text ?? ''}|${d.nodes}`;
+    let slot = this.eligibleSlots.get(key);
+    if (slot === undefined) {
+      slot = this.eligibleSlots.size;
+      this.eligibleSlots.set(key, slot);
+    }
+    return slot;
+  }
+
+  private buildShape(demand: JobDemand, constraints: UserConstraints): Shape {
+    const p: PerNode = {
+      c: demand.cpusPerNode,
+      m: demand.memPerNodeMb,
+      wholeMem: demand.wholeNodeMemory,
+      exclusive: demand.exclusive,
+      g: demand.gpusPerNode,
+    };
+    const shape: Shape = {
+      demand, k: demand.nodes, p, cand: [], partition: [], alts: [], ever: [], rejected: [], reasons: null,
+      filters: islandFilters(demand, constraints, this.o, this.eligibleSlot(demand, p)),
+      ver: new Int32Array(0), score: new Float64Array(0), fits: new Uint8Array(0), nowCount: new Int32Array(0), alt: new Int8Array(0),
+    };
+    for (const island of this.index.islands) {
+      const result = staticCheck(island, demand, p, shape.filters, false);
+      if (typeof result === 'string') {
+        shape.rejected.push(island);
+      } else {
+        shape.cand.push(island);
+        shape.partition.push(result.partition);
+        shape.alts.push(result.alts);
+        shape.ever.push(result.ever);
+      }
+    }
+    const n = shape.cand.length;
+    shape.ver = new Int32Array(n).fill(-1);
+    shape.score = new Float64Array(n);
+    shape.fits = new Uint8Array(n);
+    shape.nowCount = new Int32Array(n);
+    shape.alt = new Int8Array(n);
+    return shape;
+  }
+
+  // ---------------------------------------------------------------- dynamic evaluation
+
+  /**
+   * Index of the best candidate (highest score, then island name), or -1. A stale candidate is
+   * re-evaluated only when an O(1) upper bound of its score (island-level numbers, no node scan)
+   * could beat the best so far; candidates run in name order, so a bound equal to the best loses
+   * the tie anyway.
+   */
+  private best(shape: Shape): number {
+    let best = -1;
+    let bestScore = -Infinity;
+    const { cand, ver, score } = shape;
+    for (let j = 0; j < cand.length; j++) {
+      const island = cand[j];
+      if (ver[j] !== island.version) {
+        if (best >= 0 && this.upperBound(island, shape.p.c * shape.k) < bestScore - 1e-9) continue;
+        this.refresh(shape, j);
+      }
+      if (score[j] > bestScore) {
+        bestScore = score[j];
+        best = j;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * An upper bound of any shape's score on the island: the start-now bonus only if the island has
+   * enough free CPUs in total, the start score of a job that fits now (the best case), and the
+   * headroom before the job's CPUs. Island-level parts are cached per island version.
+   */
+  private upperBound(island: IslandState, need: number): number {
+    const i = island.index;
+    if (this.ubVersion[i] !== island.version) {
+      const o = this.o;
+      const drain = island.pendingCpuSeconds / 60 / Math.max(1, island.usableCpus);
+      const priceValue = island.capacity.pricePerCoreHour;
+      this.ubBase[i] =
+        o.weights.start * startScore(o, drain * o.backfillFactor) +
+        o.weights.price * (priceValue <= 0 ? 1 : this.index.minPrice / priceValue) +
+        o.weights.performance * (this.index.maxBenchmark > 0 ? island.capacity.benchmarkScore / this.index.maxBenchmark : 0) +
+        o.weights.headroom * (island.usableCpus > 0 ? island.freeCpus / island.usableCpus : 0);
+      this.ubVersion[i] = island.version;
+    }
+    return this.ubBase[i] + (island.freeCpus >= need ? this.o.startNowBonus : 0);
+  }
+
+  private refresh(shape: Shape, j: number): void {
+    const island = shape.cand[j];
+    if (shape.ver[j] === island.version) return;
+    const k = shape.k;
+    let bestCount = 0;
+    let fitAlt = -1;
+    const alts = shape.alts[j];
+    for (let a = 0; a < alts.length && fitAlt < 0; a++) {
+      let count = 0;
+      for (const e of alts[a]) {
+        count += countFit(e.cls, e.model, shape.p, k - count);
+        if (count >= k) break;
+      }
+      if (count >= k) fitAlt = a;
+      if (count > bestCount) bestCount = count;
+    }
+    shape.fits[j] = fitAlt >= 0 ? 1 : 0;
+    shape.alt[j] = fitAlt;
+    shape.nowCount[j] = Math.min(bestCount, k);
+    shape.score[j] = this.scoreOf(shape, j);
+    shape.ver[j] = island.version;
+  }
+
+  /** The weighted score alone (the hot path; `parts` is the same computation, itemized). */
+  private scoreOf(shape: Shape, j: number): number {
+    const island = shape.cand[j];
+    const o = this.o;
+    const fitsNow = shape.fits[j] === 1;
+    const drain = island.pendingCpuSeconds / 60 / Math.max(1, island.usableCpus);
+    const startMin = fitsNow ? drain * o.backfillFactor : drain + o.resourceWaitMinutes * (1 - shape.nowCount[j] / shape.k);
+    const priceValue = island.capacity.pricePerCoreHour;
+    const need = fitsNow ? shape.p.c * shape.k : 0;
+    const w = o.weights;
+    return (
+      (fitsNow ? o.startNowBonus : 0) +
+      w.start * startScore(o, startMin) +
+      w.price * (priceValue <= 0 ? 1 : this.index.minPrice / priceValue) +
+      w.performance * (this.index.maxBenchmark > 0 ? island.capacity.benchmarkScore / this.index.maxBenchmark : 0) +
+      w.headroom * (island.usableCpus > 0 ? Math.max(0, island.freeCpus - need) / island.usableCpus : 0)
+    );
+  }
+
+  private parts(shape: Shape, j: number): ScoreBreakdown & { total: number } {
+    const island = shape.cand[j];
+    const fitsNow = shape.fits[j] === 1;
+    const drain = island.pendingCpuSeconds / 60 / Math.max(1, island.usableCpus);
+    const expectedStartMinutes = fitsNow
+      ? drain * this.o.backfillFactor
+      : drain + this.o.resourceWaitMinutes * (1 - shape.nowCount[j] / shape.k);
+    const start = startScore(this.o, expectedStartMinutes);
+    const priceValue = island.capacity.pricePerCoreHour;
+    const price = priceValue <= 0 ? 1 : this.index.minPrice / priceValue;
+    const performance = this.index.maxBenchmark > 0 ? island.capacity.benchmarkScore / this.index.maxBenchmark : 0;
+    const need = fitsNow ? shape.p.c * shape.k : 0;
+    const headroom = island.usableCpus > 0 ? Math.max(0, island.freeCpus - need) / island.usableCpus : 0;
+    const w = this.o.weights;
+    const total = (fitsNow ? this.o.startNowBonus : 0) + w.start * start + w.price * price + w.performance * performance + w.headroom * headroom;
+    return {
+      fitsNow, nodesFitNow: shape.nowCount[j], nodesEver: shape.ever[j], expectedStartMinutes,
+      start, price, performance, headroom, total,
+    };
+  }
+
+  /** How many more tasks of the shape fit now on candidate j (up to `limit`), with its fitting alternative. */
+  private slots(shape: Shape, j: number, limit: number): number {
+    const a = shape.alt[j];
+    if (a < 0) return 0;
+    const { p, k } = shape;
+    let slots = 0;
+    let nodesFree = 0;
+    for (const e of shape.alts[j][a]) {
+      const cls = e.cls;
+      for (let i = cls.cursor; i < cls.size; i++) {
+        if (!fitsNode(cls, i, e.model, p)) continue;
+        if (k > 1 || p.exclusive || p.wholeMem) {
+          nodesFree++;
+        } else {
+          let s = Math.floor(cls.cpusFree[i] / p.c);
+          if (p.m > 0) s = Math.min(s, Math.floor(cls.memFree[i] / p.m));
+          if (p.g > 0) s = Math.min(s, Math.floor(cls.gpusFreeOn(i, e.model) / p.g));
+          slots += s;
+        }
+        if (slots + Math.floor(nodesFree / k) >= limit) return limit;
+      }
+    }
+    return slots + Math.floor(nodesFree / k);
+  }
+
+  /**
+   * For `remaining` array tasks: the best-scored island that runs them all now; else the one that
+   * runs the most now (ties: score, then name). Upper bounds (free CPUs / CPUs per task) skip
+   * islands without a node scan.
+   */
+  private pickForTasks(shape: Shape, used: Set<number>, remaining: number): number {
+    // Fast path: the best island overall, when it is unused and runs them all now.
+    if (used.size === 0) {
+      const top = this.best(shape);
+      if (top >= 0 && shape.fits[top] && this.slots(shape, top, remaining) >= remaining) return top;
+    }
+    const fitting: number[] = [];
+    for (let j = 0; j < shape.cand.length; j++) {
+      if (used.has(j)) continue;
+      this.refresh(shape, j);
+      if (shape.fits[j]) fitting.push(j);
+    }
+    if (fitting.length === 0) return -1;
+    const { p, k } = shape;
+    const bound = (j: number) => {
+      const island = shape.cand[j];
+      return k > 1 || p.exclusive || p.wholeMem ? Math.floor(island.usableNodes / k) : Math.floor(island.freeCpus / p.c);
+    };
+    fitting.sort((a, b) => shape.score[b] - shape.score[a] || a - b);
+    for (const j of fitting) {
+      if (bound(j) >= remaining && this.slots(shape, j, remaining) >= remaining) return j;
+    }
+    const bounds = new Map(fitting.map((j) => [j, bound(j)]));
+    const byBound = [...fitting].sort((a, b) => bounds.get(b)! - bounds.get(a)! || shape.score[b] - shape.score[a] || a - b);
+    let pick = -1;
+    let pickSlots = 0;
+    for (const j of byBound) {
+      if (bounds.get(j)! < pickSlots) break;
+      const slots = this.slots(shape, j, remaining);
+      if (slots > pickSlots || (slots === pickSlots && pick >= 0 && (shape.score[j] > shape.score[pick] || (shape.score[j] === shape.score[pick] && j < pick)))) {
+        pick = j;
+        pickSlots = slots;
+      }
+    }
+    return pickSlots > 0 ? pick : -1;
+  }
+
+  // ---------------------------------------------------------------- reservations
+
+  private allocate(shape: Shape, j: number): string[] {
+    const island = shape.cand[j];
+    const { p, k } = shape;
+    const nodes: string[] = [];
+    for (const e of shape.alts[j][shape.alt[j]]) {
+      const cls = e.cls;
+      for (let i = cls.cursor; i < cls.size && nodes.length < k; i++) {
+        if (!fitsNode(cls, i, e.model, p)) continue;
+        const cpus = p.exclusive ? cls.cpusFree[i] : p.c;
+        cls.cpusFree[i] -= cpus;
+        island.freeCpus -= cpus;
+        cls.memFree[i] -= p.exclusive || p.wholeMem ? cls.memFree[i] : p.m;
+        if (p.exclusive) {
+          for (const pool of cls.gpuFree) pool[i] = 0;
+        } else if (p.g > 0) {
+          if (e.model >= 0) {
+            cls.gpuFree[e.model][i] -= p.g;
+          } else {
+            let g = p.g;
+            for (const pool of cls.gpuFree) {
+              const t = Math.min(g, pool[i]);
+              pool[i] -= t;
+              g -= t;
+            }
+          }
+        }
+        nodes.push(cls.names[i]);
+      }
+      while (cls.cursor < cls.size && cls.cpusFree[cls.cursor] === 0) cls.cursor++;
+      if (nodes.length >= k) break;
+    }
+    if (nodes.length < k) throw new Error(`internal: ${island.name} was evaluated to fit but holds only ${nodes.length} of ${k} nodes`);
+    island.version++;
+    return nodes;
+  }
+
+  /** Packs up to `n` single-node tasks on candidate j in one pass over its nodes (first fit); returns how many. */
+  private allocateSingleNodeTasks(shape: Shape, j: number, n: number, out: string[]): number {
+    const island = shape.cand[j];
+    const { p } = shape;
+    let placed = 0;
+    const alt = shape.alt[j];
+    if (alt < 0) return 0;
+    for (const e of shape.alts[j][alt]) {
+      const cls = e.cls;
+      for (let i = cls.cursor; i < cls.size && placed < n; i++) {
+        if (!fitsNode(cls, i, e.model, p)) continue;
+        let t = Math.floor(cls.cpusFree[i] / p.c);
+        if (p.m > 0) t = Math.min(t, Math.floor(cls.memFree[i] / p.m));
+        if (p.g > 0) t = Math.min(t, Math.floor(cls.gpusFreeOn(i, e.model) / p.g));
+        t = Math.min(t, n - placed);
+        cls.cpusFree[i] -= t * p.c;
+        island.freeCpus -= t * p.c;
+        cls.memFree[i] -= t * p.m;
+        if (p.g > 0) {
+          if (e.model >= 0) {
+            cls.gpuFree[e.model][i] -= t * p.g;
+          } else {
+            let g = t * p.g;
+            for (const pool of cls.gpuFree) {
+              const x = Math.min(g, pool[i]);
+              pool[i] -= x;
+              g -= x;
+            }
+          }
+        }
+        for (let x = 0; x < t; x++) out.push(cls.names[i]);
+        placed += t;
+      }
+      while (cls.cursor < cls.size && cls.cpusFree[cls.cursor] === 0) cls.cursor++;
+      if (placed >= n) break;
+    }
+    if (placed > 0) island.version++;
+    return placed;
+  }
+
+  private enqueue(island: IslandState, shape: Shape, jobs: number): void {
+    island.pendingJobs += jobs;
+    island.pendingCpuSeconds += jobs * shape.p.c * shape.k * shape.demand.runtimeMinutes * 60;
+    island.version++;
+  }
+
+  // ---------------------------------------------------------------- explanation
+
+  private explain(shape: Shape): CandidateExplanation[] {
+    const scored: CandidateExplanation[] = shape.cand.map((island, j) => {
+      this.refresh(shape, j);
+      const { total, ...breakdown } = this.parts(shape, j);
+      return { island: island.name, score: round(total), partition: shape.partition[j], breakdown: roundBreakdown(breakdown) };
+    });
+    const order = scored.map((_, j) => j).sort((a, b) => shape.score[b] - shape.score[a] || a - b);
+    return [
+      ...order.map((j) => scored[j]),
+      ...shape.rejected.map((island, r) => ({ island: island.name, score: null, rejected: reasonsOf(shape)[r] })),
+    ];
+  }
+}
+
+// ------------------------------------------------------------------------ free functions (API)
+
+/** One job, against a snapshot (left untouched) or a Placer's live view (reserved there). */
+export function placeJob(
+  demand: JobDemand,
+  constraints: UserConstraints,
+  view: CapacitySnapshot | Placer,
+  options: PlacementOptions = {},
+): JobPlacement {
+  const placer = view instanceof Placer ? view : new Placer(view, options);
+  return placer.place(demand, constraints, options.explain ?? true);
+}
+
+/** An array job, split across islands when one cannot run it (or its %N throttle) now. */
+export function placeArray(
+  demand: JobDemand,
+  constraints: UserConstraints,
+  view: CapacitySnapshot | Placer,
+  options: PlacementOptions = {},
+): ArrayPlacement {
+  const placer = view instanceof Placer ? view : new Placer(view, options);
+  return placer.placeArray(demand, constraints, options.explain ?? true);
+}
+
+export interface BatchJob {
+  id: string;
+  demand: JobDemand;
+  constraints?: UserConstraints;
+}
+
+export type BatchDecision =
+  | ({ id: string; kind: 'job' } & JobPlacement)
+  | ({ id: string; kind: 'array' } & ArrayPlacement);
+
+export interface BatchResult {
+  decisions: BatchDecision[];
+  stats: { jobs: number; startNow: number; queued: number; unplaceable: number; arrayParts: number; shapes: number };
+}
+
+/**
+ * Places jobs in order (queue order = priority order) on one in-memory view of the snapshot
+ * (the snapshot itself is not modified), reserving capacity as it goes.
+ */
+export function placeMany(jobs: BatchJob[], snapshot: CapacitySnapshot, options: PlacementOptions = {}): BatchResult {
+  const placer = new Placer(snapshot, options);
+  const explain = options.explain ?? false;
+  const none: UserConstraints = {};
+  const stats = { jobs: jobs.length, startNow: 0, queued: 0, unplaceable: 0, arrayParts: 0, shapes: 0 };
+  const decisions: BatchDecision[] = jobs.map((job) => {
+    const constraints = job.constraints ?? none;
+    const d: BatchDecision = job.demand.array
+      ? { id: job.id, kind: 'array', ...placer.placeArray(job.demand, constraints, explain) }
+      : { id: job.id, kind: 'job', ...placer.place(job.demand, constraints, explain) };
+    if (d.status === 'start-now') stats.startNow++;
+    else if (d.status === 'queued') stats.queued++;
+    else stats.unplaceable++;
+    if (d.kind === 'array') stats.arrayParts += d.parts.length;
+    return d;
+  });
+  stats.shapes = placer.shapeCount();
+  return { decisions, stats };
+}
+
+/** A readable multi-line rendering of a placement's explanation. */
+export function formatExplanation(p: JobPlacement | ArrayPlacement): string {
+  const lines: string[] = [];
+  if ('parts' in p) {
+    if (p.status === 'unplaceable') lines.push(`unplaceable: ${p.reason}`);
+    for (const part of p.parts) {
+      lines.push(`tasks ${part.expression} -> ${part.island}/${part.partition} (score ${round(part.score)}, ${part.startNow} start now)`);
+    }
+  } else if (p.status === 'unplaceable') {
+    lines.push(`unplaceable: ${p.reason}`);
+  } else {
+    lines.push(`${p.status} on ${p.island}/${p.partition}, score ${round(p.score ?? 0)}, expected start ~${round(p.expectedStartMinutes ?? 0)} min` +
+      (p.nodes.length ? ` on ${p.nodes.join(',')}` : ''));
+  }
+  for (const c of p.candidates) {
+    if (c.rejected !== undefined) {
+      lines.push(`  ${c.island}: rejected: ${c.rejected}`);
+    } else if (c.breakdown) {
+      const b = c.breakdown;
+      lines.push(`  ${c.island}: score ${c.score} (${b.fitsNow ? 'fits now' : `${b.nodesFitNow} node(s) free now`}, ` +
+        `start ~${b.expectedStartMinutes} min -> ${b.start}, price ${b.price}, performance ${b.performance}, headroom ${b.headroom}) partition ${c.partition}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+// ------------------------------------------------------------------------ hot-loop helpers
+
+function startScore(o: Resolved, minutes: number): number {
+  const s = 1 - Math.log2(1 + minutes / o.startUnitMinutes) / o.startLogHorizon;
+  return s < 0 ? 0 : s > 1 ? 1 : s;
+}
+
+function fitsNode(cls: NodeClass, i: number, model: number, p: PerNode): boolean {
+  if (p.exclusive) {
+    if (cls.cpusFree[i] !== cls.cpus || cls.memFree[i] !== cls.memoryMb) return false;
+    for (let m = 0; m < cls.gpuFree.length; m++) if (cls.gpuFree[m][i] !== cls.gpuTotal[m]) return false;
+    return true;
+  }
+  if (cls.cpusFree[i] < p.c) return false;
+  if (p.wholeMem ? cls.memFree[i] !== cls.memoryMb : cls.memFree[i] < p.m) return false;
+  return p.g === 0 || cls.gpusFreeOn(i, model) >= p.g;
+}
+
+/** Nodes of the class that hold the per-node demand now, counted up to `need`. */
+function countFit(cls: NodeClass, model: number, p: PerNode, need: number): number {
+  // Reject from the upper bounds of the free maxima, without a scan.
+  const cpuNeed = p.exclusive ? cls.cpus : p.c;
+  const memNeed = p.exclusive || p.wholeMem ? cls.memoryMb : p.m;
+  if (cls.maxCpusFree < cpuNeed || cls.maxMemFree < memNeed) return 0;
+  if (p.g > 0 && !p.exclusive) {
+    let gpuBound = 0;
+    if (model >= 0) gpuBound = cls.maxGpuFree[model];
+    else for (const g of cls.maxGpuFree) gpuBound += g;
+    if (gpuBound < p.g) return 0;
+  }
+  let count = 0;
+  let maxC = 0;
+  let maxM = 0;
+  const { cpusFree, memFree } = cls;
+  for (let i = cls.cursor; i < cls.size; i++) {
+    if (fitsNode(cls, i, model, p)) {
+      if (++count >= need) return count;
+    }
+    if (cpusFree[i] > maxC) maxC = cpusFree[i];
+    if (memFree[i] > maxM) maxM = memFree[i];
+  }
+  // A full scan: the maxima are now exact (nodes before the cursor have no free CPU and cannot fit anything).
+  cls.maxCpusFree = maxC;
+  cls.maxMemFree = maxM;
+  for (let m = 0; m < cls.gpuFree.length; m++) {
+    let maxG = 0;
+    const pool = cls.gpuFree[m];
+    for (let i = cls.cursor; i < cls.size; i++) if (pool[i] > maxG) maxG = pool[i];
+    cls.maxGpuFree[m] = maxG;
+  }
+  return count;
+}
+
+// ------------------------------------------------------------------------ static filters
+
+interface Filters {
+  islands: Set<string> | null;
+  exclude: Set<string> | null;
+  regions: Set<string> | null;
+  providers: Set<string> | null;
+  classes: Set<string> | null;
+  maxPrice: number | null;
+  boundMs: number;
+  boundWhy: 'multi-node' | 'user' | null;
+  tightBoundMs: number;
+  /** Index of the per-node demand in the islands' eligible-class caches. */
+  eligibleSlot: number;
+}
+
+function islandFilters(demand: JobDemand, c: UserConstraints, o: Resolved, eligibleSlot: number): Filters {
+  const set = (v: string[] | undefined) => (v && v.length ? new Set(v) : null);
+  const boundWhy = c.maxIslandLatencyMs !== undefined ? 'user' : demand.requiresTightTier ? 'multi-node' : null;
+  return {
+    islands: set(c.islands),
+    exclude: set(c.excludeIslands),
+    regions: set(c.regions),
+    providers: set(c.providers),
+    classes: set(c.performanceClasses),
+    maxPrice: c.maxPricePerCoreHour ?? null,
+    boundMs: c.maxIslandLatencyMs ?? (demand.requiresTightTier ? o.tightBoundMs : Infinity),
+    boundWhy,
+    tightBoundMs: o.tightBoundMs,
+    eligibleSlot,
+  };
+}
+
+const anyOf = (have: ReadonlySet<string>, want: Set<string>) => [...have].some((x) => want.has(x));
+const list = (values: Iterable<string>) => {
+  const all = [...values];
+  return all.length ? all.join(', ') : 'none';
+};
+
+function staticCheck(
+  island: IslandState,
+  d: JobDemand,
+  p: PerNode,
+  f: Filters,
+  why: boolean,
+): string | { partition: string; alts: Eligible[][]; ever: number } {
+  const cap = island.capacity;
+  const k = d.nodes;
+  if (!why) {
+    // Fast path: the same checks, in the same order, without building reason texts.
+    if ((f.islands && !f.islands.has(island.name)) || f.exclude?.has(island.name)) return REJECTED;
+    if (f.regions && !anyOf(island.regions, f.regions)) return REJECTED;
+    if (f.providers && !anyOf(island.providers, f.providers)) return REJECTED;
+    if (f.classes && !f.classes.has(cap.performanceClass)) return REJECTED;
+    if (f.maxPrice !== null && cap.pricePerCoreHour > f.maxPrice) return REJECTED;
+    if (cap.boundMs > f.boundMs) return REJECTED;
+    const partition = choosePartition(island, d, false);
+    if (typeof partition !== 'string') return REJECTED;
+    if (island.usableNodes === 0 || k > island.usableNodes) return REJECTED;
+    if (p.g > 0 && (d.gpuModel !== null ? (island.gpuModels.get(d.gpuModel) ?? 0) < p.g : island.maxGpus < p.g)) return REJECTED;
+    if (d.constraint && !satisfies(d.constraint.expr, island.featureUnion)) return REJECTED;
+    if (p.c > island.maxCpus || (!p.wholeMem && p.m > island.maxMemoryMb)) return REJECTED;
+    const e = eligibleClasses(island, d, p, f.eligibleSlot);
+    return e.alts.length === 0 ? REJECTED : { partition, alts: e.alts, ever: e.ever };
+  }
+  if (f.islands && !f.islands.has(island.name)) return `not one of the islands the job is restricted to (${list(f.islands)})`;
+  if (f.exclude?.has(island.name)) return 'excluded by the job';
+  if (f.regions && !anyOf(island.regions, f.regions)) return `region ${list(island.regions)} is not one of the requested ${list(f.regions)}`;
+  if (f.providers && !anyOf(island.providers, f.providers)) return `provider ${list(island.providers)} is not one of the requested ${list(f.providers)}`;
+  if (f.classes && !f.classes.has(cap.performanceClass)) return `performance class ${cap.performanceClass} is not one of the requested ${list(f.classes)}`;
+  if (f.maxPrice !== null && cap.pricePerCoreHour > f.maxPrice) return `price ${cap.pricePerCoreHour}/core-hour is above the job's limit of ${f.maxPrice}`;
+  if (cap.boundMs > f.boundMs) {
+    return f.boundWhy === 'multi-node'
+      ? `${cap.tier} tier (<= ${cap.boundMs} ms) is too loose: a ${k}-node job needs the tight tier (<= ${f.tightBoundMs} ms); set maxIslandLatencyMs to accept looser islands`
+      : `${cap.tier} tier (<= ${cap.boundMs} ms) is looser than the job's maxIslandLatencyMs of ${f.boundMs} ms`;
+  }
+  const partition = choosePartition(island, d, true);
+  if (typeof partition !== 'string') return partition.reason;
+  if (island.usableNodes === 0) return `no usable node (${island.unusableNodes} drained or down)`;
+  if (k > island.usableNodes) {
+    return `the job needs ${k} nodes, the island has ${island.usableNodes} usable` + (island.unusableNodes ? ` (${island.unusableNodes} drained or down)` : '');
+  }
+  if (p.g > 0) {
+    if (d.gpuModel !== null) {
+      const max = island.gpuModels.get(d.gpuModel);
+      if (max === undefined) return `no ${d.gpuModel} GPUs (GPU models here: ${list([...island.gpuModels.keys()].map((m) => m || 'untyped'))})`;
+      if (max < p.g) return `no node has ${p.g} ${d.gpuModel} GPUs (at most ${max} per node)`;
+    } else if (island.maxGpus < p.g) {
+      return island.maxGpus === 0 ? 'no GPUs' : `no node has ${p.g} GPUs (at most ${island.maxGpus} per node)`;
+    }
+  }
+  const constraint = d.constraint;
+  if (constraint && !satisfies(constraint.expr, island.featureUnion)) {
+    return `no node has features matching "${constraint.text}" (features here: ${list([...island.featureUnion].sort())})`;
+  }
+  if (p.c > island.maxCpus) return `no node has ${p.c} CPUs (largest: ${island.maxCpus})`;
+  if (!p.wholeMem && p.m > island.maxMemoryMb) return `no node has ${p.m} MB of memory (largest: ${island.maxMemoryMb} MB)`;
+
+  const { alts, ever } = eligibleClasses(island, d, p, f.eligibleSlot);
+  if (alts.length === 0) {
+    const what = describePerNode(d, p);
+    const matching = constraint && constraint.alternatives.length > 1
+      ? ` with the same one of ${renderExpr(constraint.expr.kind === 'match' ? constraint.expr : findMatchGroup(constraint.expr) ?? constraint.expr)}`
+      : '';
+    return ever === 0
+      ? `no single node has ${what} together`
+      : `only ${ever} node(s) can hold ${what}${matching}; the job needs ${k}`;
+  }
+  return { partition, alts, ever };
+}
+
+const REJECTED = 'rejected';
+
+/**
+ * Per constraint alternative, the node classes of the island that could ever hold the per-node
+ * demand, kept only when they hold at least `nodes` nodes. Cached on the island: shapes that differ
+ * only in time, partition or user constraints share it.
+ */
+function eligibleClasses(island: IslandState, d: JobDemand, p: PerNode, slot: number): { alts: Eligible[][]; ever: number } {
+  const cached = island.eligibleCache[slot] as { alts: Eligible[][]; ever: number } | undefined;
+  if (cached) return cached;
+  const k = d.nodes;
+  const exprs: Array<FeatureExpr | null> = d.constraint ? d.constraint.alternatives : [null];
+  const alts: Eligible[][] = [];
+  let ever = 0;
+  for (const expr of exprs) {
+    const eligible: Eligible[] = [];
+    let count = 0;
+    for (const cls of island.classes) {
+      if (expr && !satisfies(expr, cls.features)) continue;
+      if (cls.cpus < p.c || (!p.wholeMem && cls.memoryMb < p.m)) continue;
+      let model = -1;
+      if (p.g > 0) {
+        if (d.gpuModel !== null) {
+          model = cls.gpuModels.indexOf(d.gpuModel);
+          if (model < 0 || cls.gpuTotal[model] < p.g) continue;
+        } else if (cls.gpuTotalAll < p.g) {
+          continue;
+        }
+      }
+      eligible.push({ cls, model });
+      count += cls.size;
+    }
+    ever = Math.max(ever, count);
+    if (count >= k) alts.push(eligible);
+  }
+  const result = { alts, ever };
+  island.eligibleCache[slot] = result;
+  return result;
+}
+
+function findMatchGroup(expr: FeatureExpr): FeatureExpr | null {
+  if (expr.kind === 'match') return expr;
+  if (expr.kind === 'feature') return null;
+  for (const item of expr.items) {
+    const found = findMatchGroup(item);
+    if (found) return found;
+  }
+  return null;
+}
+
+function describePerNode(d: JobDemand, p: PerNode): string {
+  const parts = [p.exclusive ? 'a whole node' : `${p.c} CPUs`];
+  if (p.wholeMem) parts.push('all its memory');
+  else if (p.m > 0) parts.push(`${p.m} MB`);
+  if (p.g > 0) parts.push(`${p.g} ${d.gpuModel ?? ''} GPUs`.replace('  ', ' '));
+  if (d.constraint) parts.push(`features "${d.constraint.text}"`);
+  return parts.join(', ');
+}
+
+function choosePartition(island: IslandState, d: JobDemand, explain: boolean): string | { reason: string } {
+  const why = (part: { name: string; maxTimeMinutes: number | null; maxNodes: number | null }): string | null => {
+    if (d.timeGiven && part.maxTimeMinutes !== null && (d.timeLimitMinutes === null || d.timeLimitMinutes > part.maxTimeMinutes)) {
+      if (!explain) return REJECTED;
+      return `time limit ${formatMinutes(d.timeLimitMinutes)} exceeds partition ${part.name}'s MaxTime ${formatMinutes(part.maxTimeMinutes)}`;
+    }
+    if (part.maxNodes !== null && d.nodes > part.maxNodes) {
+      if (!explain) return REJECTED;
+      return `partition ${part.name} allows at most ${part.maxNodes} node(s) per job, the job needs ${d.nodes}`;
+    }
+    return null;
+  };
+  if (d.partition !== null) {
+    const part = island.partitions.find((x) => x.name === d.partition);
+    if (!part) return { reason: explain ? `no partition ${d.partition} (partitions here: ${list(island.partitions.map((x) => x.name))})` : REJECTED };
+    const reason = why(part);
+    return reason === null ? part.name : { reason };
+  }
+  if (island.partitions.length === 0) return { reason: 'no partitions' };
+  const reasons: string[] = [];
+  for (const part of island.partitions) {
+    const reason = why(part);
+    if (reason === null) return part.name;
+    reasons.push(reason);
+  }
+  return { reason: explain ? `no partition fits: ${reasons.join('; ')}` : REJECTED };
+}
+
+export function formatMinutes(minutes: number | null): string {
+  if (minutes === null) return 'UNLIMITED';
+  const days = Math.floor(minutes / 1440);
+  const h = Math.floor((minutes % 1440) / 60);
+  const m = minutes % 60;
+  const hms = `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00`;
+  return days ? `${days}-${hms}` : hms;
+}
+
+function constraintKey(c: UserConstraints): string {
+  const s = (v: string[] | undefined) => (v ? [...v].sort().join(',') : '');
+  return [s(c.regions), s(c.providers), s(c.performanceClasses), s(c.islands), s(c.excludeIslands), c.maxPricePerCoreHour ?? '', c.maxIslandLatencyMs ?? ''].join('|');
+}
+
+function reasonsOf(shape: Shape): string[] {
+  if (shape.reasons === null) {
+    shape.reasons = shape.rejected.map((island) => {
+      const result = staticCheck(island, shape.demand, shape.p, shape.filters, true);
+      return typeof result === 'string' ? result : 'internal: accepted on a second look';
+    });
+  }
+  return shape.reasons;
+}
+
+function summarize(shape: Shape): string {
+  if (shape.rejected.length === 0) return 'no islands in the capacity snapshot';
+  const counts = new Map<string, number>();
+  for (const reason of reasonsOf(shape)) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  const top = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const shown = top.slice(0, 3).map(([reason, n]) => (n === shape.rejected.length ? `every island: ${reason}` : `${n} island(s): ${reason}`));
+  if (top.length > 3) shown.push(`${top.length - 3} other reason(s)`);
+  return shown.join('; ');
+}
+
+function makePart(island: string, partition: string, ids: number[], maxRunning: number | null, startNow: number, score: number, nodes: string[]): ArrayPart {
+  return { island, partition, taskIds: ids, expression: renderTaskIds(ids) + (maxRunning !== null ? `%${maxRunning}` : ''), maxRunning, startNow, score, nodes };
+}
+
+/** `[0,1,2,3,7,9,10]` → `0-3,7,9-10`. */
+export function renderTaskIds(ids: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; ) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j] + 1) j++;
+    out.push(j === i ? String(ids[i]) : `${ids[i]}-${ids[j]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+function roundBreakdown(b: ScoreBreakdown): ScoreBreakdown {
+  return {
+    ...b,
+    expectedStartMinutes: round(b.expectedStartMinutes),
+    start: round(b.start), price: round(b.price), performance: round(b.performance), headroom: round(b.headroom),
+  };
+}
