@@ -186,6 +186,8 @@ interface Shape {
   nowCount: Int32Array;
   /** The alternative that fits now (or -1). */
   alt: Int8Array;
+  /** The candidate `best` chose last time (where the next search starts). */
+  lastBest: number;
 }
 
 /**
@@ -333,7 +335,7 @@ export class Placer {
     const shape: Shape = {
       demand, k: demand.nodes, p, cand: [], partition: [], alts: [], ever: [], rejected: [], reasons: null,
       filters: islandFilters(demand, constraints, this.o, this.eligibleSlot(demand, p)),
-      ver: new Int32Array(0), score: new Float64Array(0), fits: new Uint8Array(0), nowCount: new Int32Array(0), alt: new Int8Array(0),
+      ver: new Int32Array(0), score: new Float64Array(0), fits: new Uint8Array(0), nowCount: new Int32Array(0), alt: new Int8Array(0), lastBest: 0,
     };
     for (const island of this.index.islands) {
       const result = staticCheck(island, demand, p, shape.filters, false);
@@ -364,20 +366,26 @@ export class Placer {
    * the tie anyway.
    */
   private best(shape: Shape): number {
-    let best = -1;
-    let bestScore = -Infinity;
     const { cand, ver, score } = shape;
+    if (cand.length === 0) return -1;
+    // Start from the shape's previous winner: usually still good, it makes the bound prune most islands.
+    let best = shape.lastBest;
+    this.refresh(shape, best);
+    let bestScore = score[best];
+    const need = shape.p.c * shape.k;
     for (let j = 0; j < cand.length; j++) {
       const island = cand[j];
       if (ver[j] !== island.version) {
-        if (best >= 0 && this.upperBound(island, shape.p.c * shape.k) < bestScore - 1e-9) continue;
+        if (this.upperBound(island, need) < bestScore - 1e-9) continue;
         this.refresh(shape, j);
       }
-      if (score[j] > bestScore) {
-        bestScore = score[j];
+      const s = score[j];
+      if (s > bestScore || (s === bestScore && j < best)) {
+        bestScore = s;
         best = j;
       }
     }
+    shape.lastBest = best;
     return best;
   }
 

@@ -140,10 +140,12 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       const res = await submit(alice.key, { script: script('echo released'), options: { hold: true } });
       const held = await cp.waitForJob(alice.key, res.json.id, (j) => j.state === 'PENDING' && j.slurmJobId !== null);
       assert.equal(held.hold, true);
-      await new Promise((r) => setTimeout(r, 1500));
-      const still = await cp.request('GET', `/v1/jobs/${res.json.id}`, alice.key);
-      assert.equal(still.json.state, 'PENDING', 'a held job does not start');
-      assert.match(still.json.stateReason ?? '', /JobHeld/);
+      // SLURM's reason reaches us with the next listing; the job must stay PENDING meanwhile.
+      const still = await cp.waitForJob(alice.key, res.json.id, (j) => j.state !== 'PENDING' || /JobHeld/.test(j.stateReason ?? ''), 30_000);
+      assert.equal(still.state, 'PENDING', 'a held job does not start');
+      assert.match(still.stateReason, /JobHeld/);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal((await cp.request('GET', `/v1/jobs/${res.json.id}`, alice.key)).json.state, 'PENDING');
       const released = await cp.request('POST', `/v1/jobs/${res.json.id}/release`, alice.key);
       assert.equal(released.status, 200, released.text);
       const job = await cp.waitForJob(alice.key, res.json.id, ended);
