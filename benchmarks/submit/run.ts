@@ -21,8 +21,6 @@ import { ControlPlane, REPO } from '../../test/support/control-plane';
 import { parseIslandsFile } from '../../src/config/islands-file';
 import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
 import { normalizeSubmission } from '../../src/jobs/job-request';
-import { createDataSource } from '../../src/db/data-source';
-import { DispatchRepository } from '../../src/dispatch/dispatch.repository';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from './proc-stats';
 
 // ---------------------------------------------------------------------------------------------
@@ -435,86 +433,6 @@ interface DispatchResult {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dispatch pipeline breakdown: the dispatcher's per-job steps run in this process, without BullMQ
-// and Nest, on fresh copies of an accepted row, to see what each step costs at this concurrency.
-
-interface PipelineResult {
-  variant: 'db-only' | 'db+slurm';
-  jobs: number;
-  concurrency: number;
-  perSecond: number;
-  stepsMs: Record<string, LatencySummary>;
-}
-
-async function dispatchPipeline(
-  dbUrl: string,
-  island: ReturnType<typeof parseIslandsFile>[number],
-  count: number,
-  concurrency: number,
-  withSlurm: boolean,
-  cleanup: SlurmCleanup,
-): Promise<PipelineResult> {
-  const ds = createDataSource(dbUrl, 20);
-  await ds.initialize();
-  const repo = new DispatchRepository(ds);
-  const slurm = withSlurm ? new RestSlurmClient(island.connection) : null;
-  const name = island.connection.name;
-  const steps: Record<string, number[]> = { claim: [], markSubmitAttempt: [], submit: [], recordSubmitted: [], total: [] };
-  try {
-    // Copies of one dispatched row, reset to ACCEPTED.
-    const copied: Array<{ id: string }> = await ds.query(
-      `INSERT INTO jobs (owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, state, depends_on, hold)
-       SELECT owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, 'ACCEPTED', depends_on, hold
-         FROM jobs, generate_series(1, $1) WHERE id = (SELECT min(id) FROM jobs WHERE slurm_job_id IS NOT NULL)
-       RETURNING id`,
-      [count],
-    );
-    const ids = copied.map((r) => r.id);
-    let fake = 2_000_000_000;
-    const timed = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
-      const t0 = performance.now();
-      const value = await work();
-      steps[step].push(performance.now() - t0);
-      return value;
-    };
-    const started = performance.now();
-    await closedLoop(ids.length, concurrency, async (i) => {
-      checkDeadline('dispatch pipeline');
-      const t0 = performance.now();
-      const row = await timed('claim', () => repo.claim(ids[i], 30));
-      if (!row) throw new Error(`could not claim ${ids[i]}`);
-      await timed('markSubmitAttempt', () => repo.markSubmitAttempt(row.id, name, island.defaultPartition));
-      let slurmJobId = fake++;
-      if (slurm) {
-        const submitted = await timed('submit', () => slurm.submit(row.slurm_user, {
-          script: row.script,
-          spec: { ...row.spec, partition: island.defaultPartition, hold: row.hold },
-          workingDirectory: row.working_directory,
-          environment: row.environment,
-          comment: `${RAW_TAG}:pipeline:${row.id}`,
-        }));
-        slurmJobId = submitted.jobId;
-        cleanup.add([slurmJobId]);
-      }
-      await timed('recordSubmitted', () => repo.recordSubmitted(row.id, name, slurmJobId));
-      steps.total.push(performance.now() - t0);
-    });
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      variant: withSlurm ? 'db+slurm' : 'db-only',
-      jobs: ids.length,
-      concurrency,
-      perSecond: round(ids.length / seconds),
-      stepsMs: Object.fromEntries(Object.entries(steps).filter(([, v]) => v.length > 0).map(([k, v]) => [k, latencySummary(v)])),
-    };
-  } finally {
-    await slurm?.close();
-    await ds.destroy();
-    await cleanup.flush();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Phase 3: raw slurmrestd
 
 interface RawResult {
@@ -595,7 +513,6 @@ interface RoundResult {
   healthLive?: LoadResult;
   breakdown?: Record<string, ComponentResult>;
   dispatch: DispatchResult;
-  dispatchPipeline?: PipelineResult[];
   raw: RawResult;
   ratioFromStart: number;
   ratioSteady: number;
@@ -741,15 +658,6 @@ async function round1(
     state.rawClient = null;
     await cleanup.flush();
 
-    let pipeline: PipelineResult[] | undefined;
-    if (settings.breakdown) {
-      log(`round c=${dispatchConcurrency}: dispatch pipeline without BullMQ/Nest (db-only, then db+slurm)`);
-      const n = Math.min(settings.jobs, 2000);
-      pipeline = [
-        await dispatchPipeline(dbUrl, island, n, dispatchConcurrency, false, cleanup),
-        await dispatchPipeline(dbUrl, island, n, dispatchConcurrency, true, cleanup),
-      ];
-    }
 
     return {
       dispatchConcurrency,
@@ -758,7 +666,6 @@ async function round1(
       ...(healthLive ? { healthLive } : {}),
       ...(parts ? { breakdown: parts } : {}),
       dispatch,
-      ...(pipeline ? { dispatchPipeline: pipeline } : {}),
       raw,
       ratioFromStart: raw.perSecond > 0 ? round(dispatch.perSecondFromStart / raw.perSecond, 3) : 0,
       ratioSteady: raw.perSecond > 0 ? round(dispatch.perSecondSteady / raw.perSecond, 3) : 0,
@@ -886,10 +793,6 @@ function summary(result: any, file: string): string {
       `  dispatch c=${d.dispatchConcurrency}    ${d.perSecondFromStart} jobs/s from worker spawn (${d.secondsFromStart} s, boot ${d.workerBootSeconds} s), ` +
         `${d.perSecondSteady} jobs/s steady  (cores ${JSON.stringify(d.cpu.coresByGroup)})`,
     );
-    for (const p of r.dispatchPipeline ?? []) {
-      const steps = Object.entries(p.stepsMs).map(([k, v]) => `${k} ${v.p50}/${v.p99}`).join(', ');
-      lines.push(`  pipeline ${p.variant.padEnd(8)} ${p.perSecond} jobs/s at c=${p.concurrency} (p50/p99 ms: ${steps})`);
-    }
     lines.push(`  raw slurmrestd  ${r.raw.perSecond} jobs/s at c=${r.raw.concurrency}  p50 ${r.raw.latencyMs.p50} p99 ${r.raw.latencyMs.p99} ms  errors ${r.raw.errors}`);
     lines.push(`  ratio dispatch/raw ${r.ratioFromStart} (from spawn), ${r.ratioSteady} (steady)`);
   }

@@ -1,30 +1,28 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, OnApplicationBootstrap } from '@nestjs/common';
-import { DelayedError, Job } from 'bullmq';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
-import { DISPATCH_QUEUE, DispatchPayload } from './dispatch.queue';
+import { OnApplicationBootstrap } from '@nestjs/common';
+import { Job } from 'bullmq';
+import { DISPATCH_QUEUE, DispatchPayload, DispatchQueue } from './dispatch.queue';
 import { DispatchService } from './dispatch.service';
+
+/** Batches in flight per worker; each batch submits up to the dispatch concurrency at once. */
+const BATCHES_IN_FLIGHT = 2;
 
 @Processor(DISPATCH_QUEUE)
 export class DispatchProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly dispatch: DispatchService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly queue: DispatchQueue,
   ) {
     super();
   }
 
   onApplicationBootstrap(): void {
-    this.worker.concurrency = this.config.dispatch.concurrency;
+    this.worker.concurrency = BATCHES_IN_FLIGHT;
   }
 
-  async process(job: Job<DispatchPayload>, token?: string): Promise<void> {
-    const outcome = await this.dispatch.dispatchJob(job.data.jobId);
-    if (outcome.kind === 'retry') {
-      // Waiting is not failing: the job goes back to the delayed set without using up attempts.
-      await job.moveToDelayed(Date.now() + outcome.afterMs, token);
-      throw new DelayedError(outcome.reason);
-    }
+  async process(job: Job<DispatchPayload>): Promise<void> {
+    const outcome = await this.dispatch.dispatchBatch(job.data.jobIds);
+    // Waiting is not failing: jobs that must wait go back to the queue as a new, delayed entry.
+    for (const retry of outcome.retry) await this.queue.enqueue(retry.jobIds, retry.afterMs);
   }
 }

@@ -1,9 +1,16 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 
 export const DISPATCH_QUEUE = 'dispatch';
 
+export interface DispatchPayload {
+  jobIds: string[];
+}
+
+/** Accepted jobs are gathered this long (or up to BATCH_SIZE) into one queue entry. */
+const GATHER_MS = 5;
+export const BATCH_SIZE = 200;
 /** An accept must not hang on a Redis outage: the row is committed, the reconciler catches up. */
 const ENQUEUE_TIMEOUT_MS = 1000;
 
@@ -15,64 +22,69 @@ function withTimeout<T>(ms: number, work: Promise<T>): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-export interface DispatchPayload {
-  jobId: string;
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /**
- * Hands accepted jobs to the dispatch workers. The job row is already committed when this runs,
- * so a failure here loses nothing: the reconciler re-enqueues every job still waiting.
+ * Hands accepted jobs to the dispatch workers, in batches: one queue entry carries up to
+ * BATCH_SIZE job ids, so Redis and the worker pay per batch, not per job. Entries are work
+ * reminders, not the work itself: every job row is committed before it is enqueued, a duplicate
+ * entry is harmless (the dispatcher's lease lets one dispatch through), and a lost one is
+ * replaced by the reconciler, which re-enqueues every job still waiting in PostgreSQL.
  */
 @Injectable()
-export class DispatchQueue {
+export class DispatchQueue implements OnApplicationShutdown {
   private readonly logger = new Logger(DispatchQueue.name);
+  private gathered: string[] = [];
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(@InjectQueue(DISPATCH_QUEUE) private readonly queue: Queue<DispatchPayload>) {}
 
-  async enqueue(jobIds: string[]): Promise<boolean> {
-    return this.add(jobIds.map((jobId) => ({ jobId, entryId: `job-${jobId}` })));
+  /** Adds the job to the next batch; returns at once (the caller's row is already committed). */
+  enqueueSoon(jobId: string): void {
+    this.gathered.push(jobId);
+    if (this.gathered.length >= BATCH_SIZE) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), GATHER_MS);
   }
 
-  /**
-   * For the reconciler: jobs whose entry is missing are added again; jobs whose entry sits
-   * "active" (or finished) although no worker holds their lease (a killed worker left it) get a
-   * second entry,
-   * instead of waiting for BullMQ's stall detection. Queued entries are left alone. A duplicate is
-   * harmless: the lease lets only one dispatch through.
-   */
-  async requeue(jobIds: string[], round: string): Promise<number> {
-    const states = await Promise.all(jobIds.map((jobId) => this.queue.getJobState(`job-${jobId}`)));
-    const queued = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
-    const entries = jobIds.flatMap((jobId, i) =>
-      queued.has(states[i]) ? [] : [{ jobId, entryId: states[i] === 'unknown' ? `job-${jobId}` : `job-${jobId}-${round}` }],
-    );
-    return entries.length > 0 && (await this.add(entries)) ? entries.length : 0;
-  }
-
-  private async add(entries: Array<{ jobId: string; entryId: string }>): Promise<boolean> {
+  /** Enqueues now, `delayMs` from now at the earliest; false when Redis did not take them. */
+  async enqueue(jobIds: string[], delayMs = 0): Promise<boolean> {
+    if (jobIds.length === 0) return true;
     try {
-      await withTimeout(ENQUEUE_TIMEOUT_MS, this.queue.addBulk(
-        entries.map(({ jobId, entryId }) => ({
-          name: 'dispatch',
-          data: { jobId },
-          // Our job id as BullMQ's: while one is queued, adding it again is a no-op.
-          opts: {
-            jobId: entryId,
-            attempts: 5,
-            backoff: { type: 'exponential', delay: 1000 },
-            removeOnComplete: true,
-            removeOnFail: true,
-          },
-        })),
-      ));
+      await withTimeout(
+        ENQUEUE_TIMEOUT_MS,
+        this.queue.addBulk(
+          chunks(jobIds, BATCH_SIZE).map((batch) => ({
+            name: 'dispatch',
+            data: { jobIds: batch },
+            opts: { delay: delayMs, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true },
+          })),
+        ),
+      );
       return true;
     } catch (error) {
-      this.logger.warn(`could not enqueue ${entries.length} job(s), the reconciler will: ${(error as Error).message}`);
+      this.logger.warn(`could not enqueue ${jobIds.length} job(s), the reconciler will: ${(error as Error).message}`);
       return false;
     }
   }
 
-  async depth(): Promise<number> {
-    return this.queue.count();
+  /** Entries not yet taken by a worker: while there are some, waiting jobs are probably in them. */
+  async backlog(): Promise<number> {
+    return this.queue.getJobCountByTypes('waiting', 'delayed', 'prioritized');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.gathered;
+    this.gathered = [];
+    await this.enqueue(batch);
   }
 }

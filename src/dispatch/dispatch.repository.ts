@@ -3,74 +3,93 @@ import { DataSource } from 'typeorm';
 import { rows } from '../db/sql';
 import type { JobRow } from '../jobs/jobs.repository';
 
+/** A claimed job, with the number of submit attempts made before this claim. */
+export type ClaimedJob = JobRow & { previous_attempts: number };
+
+export interface Submitted {
+  jobId: string;
+  island: string;
+  partition: string;
+  slurmJobId: number;
+}
+
 /**
- * The dispatcher's half of the job table. A lease makes one dispatcher the owner of a job for a
- * bounded time, so two workers never submit the same job, and a crashed worker's job is picked
- * up again once its lease runs out.
+ * The dispatcher's half of the job table, in batches. A lease makes one dispatcher the owner of
+ * a job for a bounded time, so two workers never submit the same job, and a crashed worker's jobs
+ * are picked up again once their lease runs out. The claim counts a submit attempt in the same
+ * committed statement, so after any crash we know whether SLURM might already have the job.
  */
 @Injectable()
 export class DispatchRepository {
   constructor(private readonly db: DataSource) {}
 
-  async claim(jobId: string, leaseSeconds: number): Promise<JobRow | null> {
-    const [row] = await rows<JobRow>(
+  async claim(jobIds: string[], leaseSeconds: number): Promise<ClaimedJob[]> {
+    return rows<ClaimedJob>(
       this.db,
-      `UPDATE jobs SET state = 'DISPATCHING', dispatch_lease_until = now() + make_interval(secs => $2), updated_at = now()
-        WHERE id = $1 AND state IN ('ACCEPTED', 'DISPATCHING') AND slurm_job_id IS NULL
+      `UPDATE jobs SET state = 'DISPATCHING', dispatch_lease_until = now() + make_interval(secs => $2),
+              dispatch_attempts = dispatch_attempts + 1, updated_at = now()
+        WHERE id = ANY($1::bigint[]) AND state IN ('ACCEPTED', 'DISPATCHING') AND slurm_job_id IS NULL
           AND (dispatch_lease_until IS NULL OR dispatch_lease_until < now())
-        RETURNING *`,
-      [jobId, leaseSeconds],
-    );
-    return row ?? null;
-  }
-
-  /** Committed before the submit call: afterwards we can no longer assume SLURM lacks the job. */
-  async markSubmitAttempt(jobId: string, island: string, partition: string): Promise<void> {
-    await rows(
-      this.db,
-      `UPDATE jobs SET dispatch_attempts = dispatch_attempts + 1, island = $2, partition = $3, updated_at = now()
-        WHERE id = $1`,
-      [jobId, island, partition],
+        RETURNING *, dispatch_attempts - 1 AS previous_attempts`,
+      [jobIds, leaseSeconds],
     );
   }
 
-  async recordSubmitted(jobId: string, island: string, slurmJobId: number): Promise<JobRow | null> {
-    const [row] = await rows<JobRow>(
+  /** Records SLURM ids; returns the rows as they are now (a cancel or hold may have arrived meanwhile). */
+  async recordSubmitted(submitted: Submitted[]): Promise<JobRow[]> {
+    if (submitted.length === 0) return [];
+    return rows<JobRow>(
       this.db,
-      `WITH updated AS (
-         UPDATE jobs SET slurm_job_id = $3, island = $2, state = 'PENDING', state_reason = NULL,
-                dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now()
-          WHERE id = $1 AND slurm_job_id IS NULL AND state = 'DISPATCHING'
-          RETURNING *),
-       event AS (INSERT INTO job_events (job_id, from_state, to_state, reason)
-                 SELECT id, 'DISPATCHING', 'PENDING', 'submitted to ' || $2 || ' as ' || $3 FROM updated)
+      `WITH input AS (
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS t(id, island, partition, slurm_job_id)),
+       updated AS (
+         UPDATE jobs j SET slurm_job_id = i.slurm_job_id, island = i.island, partition = i.partition, state = 'PENDING',
+                state_reason = NULL, dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now()
+           FROM input i
+          WHERE j.id = i.id AND j.slurm_job_id IS NULL AND j.state = 'DISPATCHING'
+          RETURNING j.*),
+       event AS (
+         INSERT INTO job_events (job_id, from_state, to_state, reason)
+         SELECT id, 'DISPATCHING', 'PENDING', 'submitted to ' || island || ' as ' || slurm_job_id FROM updated)
        SELECT * FROM updated`,
-      [jobId, island, slurmJobId],
+      [
+        submitted.map((s) => s.jobId),
+        submitted.map((s) => s.island),
+        submitted.map((s) => s.partition),
+        submitted.map((s) => s.slurmJobId),
+      ],
     );
-    return row ?? null;
   }
 
-  /** Gives the job back to the queue (dependency not ready, SLURM unreachable). */
-  async release(jobId: string, reason: string | null): Promise<void> {
+  /**
+   * Gives jobs back (dependency not ready, SLURM unreachable). `submitted: false` says no submit
+   * call was made for them, so the attempt counted by the claim is taken back.
+   */
+  async release(jobIds: string[], reason: string | null, submitted: boolean): Promise<void> {
+    if (jobIds.length === 0) return;
     await rows(
       this.db,
-      `UPDATE jobs SET state = CASE WHEN dispatch_attempts = 0 THEN 'ACCEPTED' ELSE state END,
+      `UPDATE jobs SET dispatch_attempts = dispatch_attempts - CASE WHEN $3 THEN 0 ELSE 1 END,
+              state = CASE WHEN dispatch_attempts - CASE WHEN $3 THEN 0 ELSE 1 END = 0 THEN 'ACCEPTED' ELSE state END,
               state_reason = $2, dispatch_lease_until = NULL, updated_at = now()
-        WHERE id = $1 AND state = 'DISPATCHING' AND slurm_job_id IS NULL`,
-      [jobId, reason],
+        WHERE id = ANY($1::bigint[]) AND state = 'DISPATCHING' AND slurm_job_id IS NULL`,
+      [jobIds, reason, submitted],
     );
   }
 
-  /** Jobs that should be in the dispatch queue: a lost enqueue or a dead worker left them behind. */
-  async waiting(olderThanSeconds: number, afterId: string, limit: number): Promise<string[]> {
+  /**
+   * Jobs that should be in the dispatch queue: accepted ones older than `acceptedAgeSeconds`
+   * (a lost enqueue) and dispatching ones whose lease ran out (a dead worker).
+   */
+  async waiting(acceptedAgeSeconds: number, afterId: string, limit: number): Promise<string[]> {
     const found = await rows<{ id: string }>(
       this.db,
       `SELECT id FROM jobs
-        WHERE state IN ('ACCEPTED', 'DISPATCHING') AND slurm_job_id IS NULL
-          AND (dispatch_lease_until IS NULL OR dispatch_lease_until < now())
-          AND updated_at < now() - make_interval(secs => $1) AND id > $2
+        WHERE slurm_job_id IS NULL AND ended_at IS NULL AND id > $2
+          AND ((state = 'ACCEPTED' AND updated_at < now() - make_interval(secs => $1))
+               OR (state = 'DISPATCHING' AND (dispatch_lease_until IS NULL OR dispatch_lease_until < now())))
         ORDER BY id LIMIT $3`,
-      [olderThanSeconds, afterId, limit],
+      [acceptedAgeSeconds, afterId, limit],
     );
     return found.map((r) => r.id);
   }

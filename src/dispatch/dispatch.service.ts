@@ -5,21 +5,34 @@ import { Island, IslandsRegistry } from '../clusters/islands.registry';
 import { JobRow, JobsRepository } from '../jobs/jobs.repository';
 import { chooseIsland } from '../scheduling/placement';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
+import { mapLimit } from '../common/map-limit';
+import { DependencySpec } from '../sbatch/job-spec';
 import { resolveDependencies } from './dependency-resolution';
-import { DispatchRepository } from './dispatch.repository';
+import { ClaimedJob, DispatchRepository, Submitted } from './dispatch.repository';
 import { JobTagger } from './job-tag';
 
-export type DispatchOutcome = { kind: 'done' } | { kind: 'retry'; afterMs: number; reason: string };
+/** What a batch left to do later: jobs to retry after a delay. */
+export interface DispatchOutcome {
+  retry: Array<{ jobIds: string[]; afterMs: number }>;
+}
 
-const DONE: DispatchOutcome = { kind: 'done' };
+interface ReadyJob {
+  row: ClaimedJob;
+  island: Island;
+  partition: string;
+  dependency?: DependencySpec;
+}
+
 const DEPENDENCY_POLL_MS = 1000;
+const UNAVAILABLE_RETRY_MS = 2000;
 const LOAD_CACHE_MS = 1000;
 
 /**
- * Moves one accepted job into SLURM, exactly once. The row is leased before anything else; the
- * attempt is committed before the submit call, and a job with an earlier attempt is first looked
- * for in SLURM by its tag, so a worker killed between "submitted" and "recorded" never causes a
- * second submission.
+ * Moves accepted jobs into SLURM, exactly once, a batch at a time: one statement claims the
+ * batch (leasing each row and counting a submit attempt before any SLURM call), submissions run
+ * in parallel within each island's connection limit, one statement records the SLURM ids. A job
+ * whose claim shows an earlier attempt is first looked for in SLURM by its tag, so a worker
+ * killed between "submitted" and "recorded" never causes a second submission.
  */
 @Injectable()
 export class DispatchService {
@@ -36,95 +49,128 @@ export class DispatchService {
     this.tagger = new JobTagger(config.instanceId);
   }
 
-  async dispatchJob(jobId: string): Promise<DispatchOutcome> {
-    const row = await this.dispatch.claim(jobId, this.config.dispatch.leaseSeconds);
-    if (!row) return this.unclaimable(jobId);
-    if (row.cancel_requested) {
-      await this.jobs.transition(row.id, ['DISPATCHING'], { state: 'CANCELLED', reason: 'cancelled before dispatch', endedAt: new Date() });
-      return DONE;
+  async dispatchBatch(jobIds: string[]): Promise<DispatchOutcome> {
+    const claimed = await this.dispatch.claim(jobIds, this.config.dispatch.leaseSeconds);
+    const outcome: DispatchOutcome = { retry: [] };
+    if (claimed.length === 0) return outcome;
+    const recovered = await this.recoverEarlierAttempts(claimed.filter((row) => row.previous_attempts > 0));
+    const ready = await this.prepare(claimed.filter((row) => !recovered.has(row.id)), outcome);
+    const results = await mapLimit(ready, this.config.dispatch.concurrency, (job) => this.submit(job));
+    const submitted = [...recovered.values(), ...results.flatMap((r) => (r.kind === 'submitted' ? [r.submitted] : []))];
+    const unavailable = results.flatMap((r) => (r.kind === 'unavailable' ? [r.jobId] : []));
+    if (unavailable.length > 0) {
+      await this.dispatch.release(unavailable, 'an island was unreachable; will retry', true);
+      outcome.retry.push({ jobIds: unavailable, afterMs: UNAVAILABLE_RETRY_MS });
     }
-    const targets = await this.jobs.findMany(row.depends_on.map(String));
-    const dependencies = resolveDependencies(
-      row.spec.dependency,
-      targets.map((t) => ({ jobId: t.id, state: t.state, slurmJobId: t.slurm_job_id === null ? null : Number(t.slurm_job_id), island: t.island })),
-    );
-    if (dependencies.kind === 'wait') {
-      await this.dispatch.release(row.id, `waiting for job ${dependencies.waitingFor.join(', ')} to reach SLURM`);
-      return { kind: 'retry', afterMs: DEPENDENCY_POLL_MS, reason: 'dependency not dispatched yet' };
-    }
-    if (dependencies.kind === 'never') {
-      await this.end(row, 'CANCELLED', `DependencyNeverSatisfied: ${dependencies.reason}`);
-      return DONE;
-    }
-    const placement = chooseIsland(
-      { partition: row.spec.partition, requiredIsland: dependencies.island },
-      await this.candidates(),
-    );
-    if (placement.kind === 'unplaceable') {
-      await this.end(row, 'REJECTED', `no island can run it: ${placement.rejected.map((r) => `${r.island}: ${r.reason}`).join('; ')}`);
-      return DONE;
-    }
-    const island = this.islands.get(placement.island)!;
-    const tag = this.tagger.tag(row.id, row.spec.comment);
-    try {
-      if (row.dispatch_attempts > 0) {
-        const previous = await this.findSubmitted(row.island ? this.islands.get(row.island) ?? island : island, row.id);
-        if (previous !== null) {
-          this.logger.log(`job ${row.id}: found in SLURM as ${previous.slurmJobId} from an earlier attempt; not submitting again`);
-          await this.afterSubmit(row, previous.island, previous.slurmJobId, row.hold);
-          return DONE;
-        }
+    const recorded = await this.dispatch.recordSubmitted(submitted);
+    await this.applyLateRequests(recorded, claimed);
+    return outcome;
+  }
+
+  /** Cancellations, dependencies and placement: which claimed jobs go to SLURM now, and where. */
+  private async prepare(claimed: ClaimedJob[], outcome: DispatchOutcome): Promise<ReadyJob[]> {
+    const targetIds = [...new Set(claimed.flatMap((row) => row.depends_on.map(String)))];
+    const targets = new Map((await this.jobs.findMany(targetIds)).map((t) => [t.id, t]));
+    const candidates = await this.candidates();
+    const placedNow = (island: string) => {
+      const chosen = candidates.find((c) => c.name === island);
+      if (chosen) chosen.unfinishedJobs += 1;
+    };
+    const ready: ReadyJob[] = [];
+    const waiting: string[] = [];
+    for (const row of claimed) {
+      if (row.cancel_requested) {
+        await this.end(row, 'CANCELLED', 'cancelled before dispatch');
+        continue;
       }
-      await this.dispatch.markSubmitAttempt(row.id, placement.island, placement.partition);
-      const submitted = await island.slurm.submit(row.slurm_user, {
+      const dependencies = resolveDependencies(
+        row.spec.dependency,
+        row.depends_on.map(String).flatMap((id) => {
+          const t = targets.get(id);
+          return t ? [{ jobId: t.id, state: t.state, slurmJobId: t.slurm_job_id === null ? null : Number(t.slurm_job_id), island: t.island }] : [];
+        }),
+      );
+      if (dependencies.kind === 'wait') {
+        waiting.push(row.id);
+        continue;
+      }
+      if (dependencies.kind === 'never') {
+        await this.end(row, 'CANCELLED', `DependencyNeverSatisfied: ${dependencies.reason}`);
+        continue;
+      }
+      const placement = chooseIsland({ partition: row.spec.partition, requiredIsland: dependencies.island }, candidates);
+      if (placement.kind === 'unplaceable') {
+        await this.end(row, 'REJECTED', `no island can run it: ${placement.rejected.map((r) => `${r.island}: ${r.reason}`).join('; ')}`);
+        continue;
+      }
+      placedNow(placement.island);
+      ready.push({ row, island: this.islands.get(placement.island)!, partition: placement.partition, dependency: dependencies.dependency });
+    }
+    if (waiting.length > 0) {
+      await this.dispatch.release(waiting, 'waiting for the jobs it depends on to reach SLURM', false);
+      outcome.retry.push({ jobIds: waiting, afterMs: DEPENDENCY_POLL_MS });
+    }
+    return ready;
+  }
+
+  private async submit(job: ReadyJob): Promise<
+    { kind: 'submitted'; submitted: Submitted } | { kind: 'unavailable'; jobId: string } | { kind: 'rejected' }
+  > {
+    const { row, island, partition } = job;
+    try {
+      const result = await island.slurm.submit(row.slurm_user, {
         script: row.script,
-        spec: { ...row.spec, partition: placement.partition, dependency: dependencies.dependency, hold: row.hold },
+        spec: { ...row.spec, partition, dependency: job.dependency, hold: row.hold },
         workingDirectory: row.working_directory,
         environment: row.environment,
-        comment: tag,
+        comment: this.tagger.tag(row.id, row.spec.comment),
       });
-      await this.afterSubmit(row, island, submitted.jobId, row.hold);
-      return DONE;
+      return { kind: 'submitted', submitted: { jobId: row.id, island: island.settings.connection.name, partition, slurmJobId: result.jobId } };
     } catch (error) {
       if (error instanceof SlurmRejectedError) {
         await this.end(row, 'REJECTED', `SLURM refused the job: ${error.message}`);
-        return DONE;
+        return { kind: 'rejected' };
       }
-      await this.dispatch.release(row.id, `dispatch failed, will retry: ${(error as Error).message}`);
-      if (error instanceof SlurmUnavailableError) {
-        return { kind: 'retry', afterMs: 2000, reason: `island ${island.settings.connection.name} unavailable` };
+      if (!(error instanceof SlurmUnavailableError)) this.logger.error(`submitting job ${row.id}: ${(error as Error).stack}`);
+      return { kind: 'unavailable', jobId: row.id };
+    }
+  }
+
+  /**
+   * Jobs an earlier (crashed or timed-out) attempt may already have put into SLURM: one listing
+   * per island answers for the whole batch. Found ones are recorded instead of submitted again.
+   */
+  private async recoverEarlierAttempts(rows: ClaimedJob[]): Promise<Map<string, Submitted>> {
+    const found = new Map<string, Submitted>();
+    if (rows.length === 0) return found;
+    const wanted = new Set(rows.map((row) => row.id));
+    for (const island of this.islands.all()) {
+      const snapshot = await island.slurm.listJobs();
+      for (const record of snapshot?.jobs ?? []) {
+        const jobId = this.tagger.jobIdFrom(record.comment);
+        if (jobId === null || !wanted.has(jobId)) continue;
+        const slurmJobId = record.arrayJobId ?? record.jobId;
+        const previous = found.get(jobId);
+        if (previous && previous.slurmJobId <= slurmJobId) continue;
+        found.set(jobId, { jobId, island: island.settings.connection.name, partition: record.partition, slurmJobId });
       }
-      throw error;
     }
+    if (found.size > 0) this.logger.log(`found ${found.size} job(s) already in SLURM from earlier attempts; not submitting them again`);
+    return found;
   }
 
-  private async afterSubmit(row: JobRow, island: Island, slurmJobId: number, submittedHeld: boolean): Promise<void> {
-    const islandName = island.settings.connection.name;
-    const recorded = await this.dispatch.recordSubmitted(row.id, islandName, slurmJobId);
-    if (!recorded) return;
-    // Cancel or hold requests that arrived while we were submitting apply now.
-    if (recorded.cancel_requested) {
-      await island.slurm.cancel(recorded.slurm_user, slurmJobId);
-    } else if (recorded.hold !== submittedHeld) {
-      await island.slurm.setHold(recorded.slurm_user, slurmJobId, recorded.hold);
-    }
-  }
-
-  private async findSubmitted(island: Island, jobId: string): Promise<{ island: Island; slurmJobId: number } | null> {
-    const snapshot = await island.slurm.listJobs();
-    const matches = (snapshot?.jobs ?? [])
-      .filter((job) => this.tagger.jobIdFrom(job.comment) === jobId)
-      .map((job) => job.arrayJobId ?? job.jobId);
-    return matches.length === 0 ? null : { island, slurmJobId: Math.min(...matches) };
-  }
-
-  private async unclaimable(jobId: string): Promise<DispatchOutcome> {
-    const row = await this.jobs.findById(jobId);
-    if (row?.state === 'DISPATCHING' && row.slurm_job_id === null && row.dispatch_lease_until) {
-      const afterMs = Math.max(100, new Date(row.dispatch_lease_until).getTime() - Date.now() + 100);
-      return { kind: 'retry', afterMs, reason: 'another dispatcher holds the lease' };
-    }
-    return DONE;
+  /** Cancel or hold requests that arrived while we were submitting apply now. */
+  private async applyLateRequests(recorded: JobRow[], claimed: ClaimedJob[]): Promise<void> {
+    const heldAtClaim = new Map(claimed.map((row) => [row.id, row.hold]));
+    await Promise.all(
+      recorded.map(async (row) => {
+        const island = this.islands.get(row.island!);
+        if (!island) return;
+        const slurmJobId = Number(row.slurm_job_id);
+        if (row.cancel_requested) await island.slurm.cancel(row.slurm_user, slurmJobId);
+        else if (row.hold !== heldAtClaim.get(row.id)) await island.slurm.setHold(row.slurm_user, slurmJobId, row.hold);
+      }),
+    );
   }
 
   private async end(row: JobRow, state: 'CANCELLED' | 'REJECTED', reason: string): Promise<void> {

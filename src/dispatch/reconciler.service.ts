@@ -1,15 +1,16 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { DispatchQueue } from './dispatch.queue';
+import { BATCH_SIZE, DispatchQueue } from './dispatch.queue';
 import { DispatchRepository } from './dispatch.repository';
 
-const BATCH = 1000;
+/** While the queue has a backlog, accepted jobs are probably in it: wait this many intervals before doubting. */
+const BUSY_PATIENCE = 5;
 
 /**
  * PostgreSQL is the source of truth and Redis only a work list: on start and then periodically,
- * every job that is waiting for dispatch but not leased is put (back) in the queue. This is what
- * recovers from a lost enqueue, a flushed Redis or a killed worker.
+ * jobs waiting for dispatch without a live lease are put (back) in the queue. This is what
+ * recovers from a lost enqueue, a flushed Redis or a killed worker (whose leases run out).
  */
 @Injectable()
 export class ReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -39,16 +40,18 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   }
 
   async reconcile(): Promise<number> {
-    const ageSeconds = Math.max(1, Math.floor(this.config.dispatch.reconcileIntervalMs / 1000));
+    const intervalSeconds = Math.max(1, Math.ceil(this.config.dispatch.reconcileIntervalMs / 1000));
+    const busy = (await this.queue.backlog()) > 0;
+    const acceptedAge = busy ? intervalSeconds * BUSY_PATIENCE : intervalSeconds;
     let total = 0;
     let after = '0';
-    const round = `r${Date.now()}`;
     for (;;) {
-      const ids = await this.dispatch.waiting(ageSeconds, after, BATCH);
+      const ids = await this.dispatch.waiting(acceptedAge, after, BATCH_SIZE * 5);
       if (ids.length === 0) break;
-      total += await this.queue.requeue(ids, round);
+      if (!(await this.queue.enqueue(ids))) break;
+      total += ids.length;
       after = ids[ids.length - 1];
-      if (ids.length < BATCH) break;
+      if (ids.length < BATCH_SIZE * 5) break;
     }
     if (total > 0) this.logger.log(`re-enqueued ${total} job(s) waiting for dispatch`);
     return total;

@@ -56,7 +56,7 @@ export class JobsService {
     if (!created && !row.request_hash.equals(requestHash)) {
       throw conflict('this Idempotency-Key was already used with a different request', 'Idempotency-Key');
     }
-    if (created) await this.queue.enqueue([row.id]);
+    if (created) this.queue.enqueueSoon(row.id);
     return { job: jobView(row), replayed: !created };
   }
 

@@ -32,7 +32,7 @@ export interface JobDemand {
   array: { taskIds: number[]; maxRunning: number | null } | null;
   /** Things placement saw but does not filter on (other GRES, `-N` max...). */
   notes: string[];
-  /** Canonical key of everything placement filters and scores on (arrays excluded): equal keys, equal treatment. */
+  /** Canonical key of everything placement filters and scores on (arrays and the runtime estimate excluded): equal keys, equal treatment. */
   key: string;
 }
 
@@ -193,7 +193,6 @@ export function demandKey(d: Omit<JobDemand, 'key'>): string {
     d.constraint?.text ?? '',
     d.partition ?? '',
     d.timeGiven ? (d.timeLimitMinutes ?? 'inf') : '',
-    d.runtimeMinutes,
     d.requiresTightTier ? 't' : '',
   ].join('|');
 }

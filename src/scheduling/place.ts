@@ -141,6 +141,9 @@ interface Resolved {
 }
 
 function resolve(options: PlacementOptions): Resolved {
+  for (const [name, value] of Object.entries(options.weights ?? {})) {
+    if (!(Number.isFinite(value) && value >= 0)) throw new Error(`score weight ${name} must be a finite number >= 0, got ${value}`);
+  }
   return {
     weights: { ...DEFAULT_WEIGHTS, ...options.weights },
     tightBoundMs: options.tightBoundMs ?? 2,
@@ -167,6 +170,13 @@ interface Eligible {
   model: number;
 }
 
+interface Base {
+  cand: IslandState[];
+  alts: Eligible[][][];
+  ever: number[];
+  rejected: IslandState[];
+}
+
 interface Shape {
   demand: JobDemand;
   k: number;
@@ -180,14 +190,18 @@ interface Shape {
   rejected: IslandState[];
   reasons: string[] | null;
   filters: Filters;
-  ver: Int32Array;
-  score: Float64Array;
-  fits: Uint8Array;
-  nowCount: Int32Array;
+  // Plain packed arrays, not typed arrays: thousands of small shapes, and typed-array backing
+  // stores are costly to allocate and collect at that count.
+  ver: number[];
+  score: number[];
+  fits: number[];
+  nowCount: number[];
   /** The alternative that fits now (or -1). */
-  alt: Int8Array;
+  alt: number[];
   /** The candidate `best` chose last time (where the next search starts). */
   lastBest: number;
+  /** Candidates by their static score part (price, performance) descending, then name. */
+  order: number[];
 }
 
 /**
@@ -200,8 +214,12 @@ export class Placer {
   private readonly shapes = new Map<string, Shape>();
   private readonly constraintKeys = new WeakMap<UserConstraints, string>();
   private readonly eligibleSlots = new Map<string, number>();
+  private readonly bases = new Map<string, Base>();
   private readonly ubVersion: Int32Array;
   private readonly ubBase: Float64Array;
+  /** Per island, the weighted price and performance parts of the score (static); and the most the rest can add. */
+  private readonly staticPart: number[];
+  private readonly maxDynamic: number;
 
   constructor(
     view: CapacitySnapshot | PlacementIndex,
@@ -211,6 +229,13 @@ export class Placer {
     this.o = resolve(options);
     this.ubVersion = new Int32Array(this.index.islands.length).fill(-1);
     this.ubBase = new Float64Array(this.index.islands.length);
+    const w = this.o.weights;
+    this.staticPart = this.index.islands.map((island) => {
+      const price = island.capacity.pricePerCoreHour;
+      return w.price * (price <= 0 ? 1 : this.index.minPrice / price) +
+        w.performance * (this.index.maxBenchmark > 0 ? island.capacity.benchmarkScore / this.index.maxBenchmark : 0);
+    });
+    this.maxDynamic = this.o.startNowBonus + Math.max(0, w.start) + Math.max(0, w.headroom);
   }
 
   place(demand: JobDemand, constraints: UserConstraints = {}, explain = this.options.explain ?? true): JobPlacement {
@@ -227,7 +252,7 @@ export class Placer {
       const nodes = this.allocate(shape, best);
       return { status: 'start-now', island: island.name, partition: shape.partition[best], score, expectedStartMinutes, nodes, candidates };
     }
-    this.enqueue(island, shape, 1);
+    this.enqueue(island, demand, 1);
     return { status: 'queued', island: island.name, partition: shape.partition[best], score, expectedStartMinutes, nodes: [], candidates };
   }
 
@@ -267,7 +292,7 @@ export class Placer {
     if (taken.length === 0) {
       // Nothing fits now anywhere: the whole array queues where it is expected to start first.
       const best = this.best(shape);
-      this.enqueue(shape.cand[best], shape, tasks.length);
+      this.enqueue(shape.cand[best], demand, tasks.length);
       const part = makePart(shape.cand[best].name, shape.partition[best], tasks, throttle, 0, shape.score[best], []);
       return { status: 'queued', parts: [part], candidates };
     }
@@ -285,7 +310,7 @@ export class Placer {
       const ids = tasks.slice(offset, offset + counts[i]);
       offset += counts[i];
       const island = shape.cand[t.j];
-      if (ids.length > t.started) this.enqueue(island, shape, ids.length - t.started);
+      if (ids.length > t.started) this.enqueue(island, demand, ids.length - t.started);
       parts.push(makePart(island.name, shape.partition[t.j], ids, throttle === null ? null : t.started, t.started, t.score, t.nodes));
     });
     return { status: 'start-now', parts, candidates };
@@ -307,10 +332,36 @@ export class Placer {
     const key = `${demand.key}#${ck}`;
     let shape = this.shapes.get(key);
     if (!shape) {
-      shape = this.buildShape(demand, constraints);
+      shape = this.buildShape(demand, constraints, ck);
       this.shapes.set(key, shape);
     }
     return shape;
+  }
+
+  /**
+   * The static filters except the partition (which depends on the time limit), shared by shapes
+   * that differ only in time: most of the static work, once per (per-node demand, constraints).
+   */
+  private base(demand: JobDemand, p: PerNode, filters: Filters, ck: string): Base {
+    const d = demand;
+    const key = `${d.nodes}|${d.cpusPerNode}|${d.wholeNodeMemory ? 'all' : d.memPerNodeMb}|${d.exclusive ? 'x' : ''}|${d.gpusPerNode}|` +
+      `${d.gpuModel ?? ''}|${d.constraint?.text ?? ''}|${d.requiresTightTier ? 't' : ''}#${ck}`;
+    let base = this.bases.get(key);
+    if (!base) {
+      base = { cand: [], alts: [], ever: [], rejected: [] };
+      for (const island of this.index.islands) {
+        const result = staticCheck(island, demand, p, filters, false, true);
+        if (typeof result === 'string') {
+          base.rejected.push(island);
+        } else {
+          base.cand.push(island);
+          base.alts.push(result.alts);
+          base.ever.push(result.ever);
+        }
+      }
+      this.bases.set(key, base);
+    }
+    return base;
   }
 
   /** Shapes that differ only in time, partition or user constraints share eligible-class results. */
@@ -324,7 +375,7 @@ export class Placer {
     return slot;
   }
 
-  private buildShape(demand: JobDemand, constraints: UserConstraints): Shape {
+  private buildShape(demand: JobDemand, constraints: UserConstraints, ck: string): Shape {
     const p: PerNode = {
       c: demand.cpusPerNode,
       m: demand.memPerNodeMb,
@@ -335,25 +386,31 @@ export class Placer {
     const shape: Shape = {
       demand, k: demand.nodes, p, cand: [], partition: [], alts: [], ever: [], rejected: [], reasons: null,
       filters: islandFilters(demand, constraints, this.o, this.eligibleSlot(demand, p)),
-      ver: new Int32Array(0), score: new Float64Array(0), fits: new Uint8Array(0), nowCount: new Int32Array(0), alt: new Int8Array(0), lastBest: 0,
+      ver: [], score: [], fits: [], nowCount: [], alt: [], lastBest: 0, order: [],
     };
-    for (const island of this.index.islands) {
-      const result = staticCheck(island, demand, p, shape.filters, false);
-      if (typeof result === 'string') {
-        shape.rejected.push(island);
+    const base = this.base(demand, p, shape.filters, ck);
+    const late: IslandState[] = [];
+    base.cand.forEach((island, b) => {
+      const partition = choosePartition(island, demand, false);
+      if (typeof partition !== 'string') {
+        late.push(island);
       } else {
         shape.cand.push(island);
-        shape.partition.push(result.partition);
-        shape.alts.push(result.alts);
-        shape.ever.push(result.ever);
+        shape.partition.push(partition);
+        shape.alts.push(base.alts[b]);
+        shape.ever.push(base.ever[b]);
       }
-    }
+    });
+    shape.rejected = late.length ? [...base.rejected, ...late].sort((a, b) => a.index - b.index) : base.rejected;
     const n = shape.cand.length;
-    shape.ver = new Int32Array(n).fill(-1);
-    shape.score = new Float64Array(n);
-    shape.fits = new Uint8Array(n);
-    shape.nowCount = new Int32Array(n);
-    shape.alt = new Int8Array(n);
+    shape.order = shape.cand.map((_, j) => j).sort((a, b) => this.staticPart[shape.cand[b].index] - this.staticPart[shape.cand[a].index] || a - b);
+    for (let j = 0; j < n; j++) {
+      shape.ver.push(-1);
+      shape.score.push(0.5); // a double from the start, so the array stays a packed double array
+      shape.fits.push(0);
+      shape.nowCount.push(0);
+      shape.alt.push(-1);
+    }
     return shape;
   }
 
@@ -373,8 +430,14 @@ export class Placer {
     this.refresh(shape, best);
     let bestScore = score[best];
     const need = shape.p.c * shape.k;
-    for (let j = 0; j < cand.length; j++) {
+    const { order } = shape;
+    const staticPart = this.staticPart;
+    const maxDynamic = this.maxDynamic;
+    for (let x = 0; x < order.length; x++) {
+      const j = order[x];
       const island = cand[j];
+      // Every later candidate has a static part no larger than this one: none can win any more.
+      if (staticPart[island.index] + maxDynamic < bestScore - 1e-9) break;
       if (ver[j] !== island.version) {
         if (this.upperBound(island, need) < bestScore - 1e-9) continue;
         this.refresh(shape, j);
@@ -618,9 +681,9 @@ export class Placer {
     return placed;
   }
 
-  private enqueue(island: IslandState, shape: Shape, jobs: number): void {
+  private enqueue(island: IslandState, demand: JobDemand, jobs: number): void {
     island.pendingJobs += jobs;
-    island.pendingCpuSeconds += jobs * shape.p.c * shape.k * shape.demand.runtimeMinutes * 60;
+    island.pendingCpuSeconds += jobs * demand.cpusPerNode * demand.nodes * demand.runtimeMinutes * 60;
     island.version++;
   }
 
@@ -815,7 +878,10 @@ function islandFilters(demand: JobDemand, c: UserConstraints, o: Resolved, eligi
   };
 }
 
-const anyOf = (have: ReadonlySet<string>, want: Set<string>) => [...have].some((x) => want.has(x));
+function anyOf(have: ReadonlySet<string>, want: Set<string>): boolean {
+  for (const x of have) if (want.has(x)) return true;
+  return false;
+}
 const list = (values: Iterable<string>) => {
   const all = [...values];
   return all.length ? all.join(', ') : 'none';
@@ -827,6 +893,7 @@ function staticCheck(
   p: PerNode,
   f: Filters,
   why: boolean,
+  skipPartition = false,
 ): string | { partition: string; alts: Eligible[][]; ever: number } {
   const cap = island.capacity;
   const k = d.nodes;
@@ -838,7 +905,7 @@ function staticCheck(
     if (f.classes && !f.classes.has(cap.performanceClass)) return REJECTED;
     if (f.maxPrice !== null && cap.pricePerCoreHour > f.maxPrice) return REJECTED;
     if (cap.boundMs > f.boundMs) return REJECTED;
-    const partition = choosePartition(island, d, false);
+    const partition = skipPartition ? '' : choosePartition(island, d, false);
     if (typeof partition !== 'string') return REJECTED;
     if (island.usableNodes === 0 || k > island.usableNodes) return REJECTED;
     if (p.g > 0 && (d.gpuModel !== null ? (island.gpuModels.get(d.gpuModel) ?? 0) < p.g : island.maxGpus < p.g)) return REJECTED;

@@ -69,6 +69,7 @@ export class Initial1764000000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX jobs_owner_recent ON jobs (owner_id, id DESC)`);
     await q.query(`CREATE INDEX jobs_unfinished ON jobs (island, id) WHERE ended_at IS NULL`);
+    await q.query(`CREATE INDEX jobs_undispatched ON jobs (id) WHERE slurm_job_id IS NULL AND ended_at IS NULL`);
     await q.query(`
       CREATE TABLE job_tasks (
         job_id bigint NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
