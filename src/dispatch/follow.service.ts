@@ -37,7 +37,7 @@ interface IslandFollower {
 }
 
 /** A listing may use at most this share of the follower's time. */
-const LISTING_DUTY_CYCLE = 0.25;
+const LISTING_DUTY_CYCLE = 0.1;
 
 const NEVER_SATISFIED = 'DependencyNeverSatisfied';
 
@@ -78,7 +78,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
         if (!this.stopped) this.timer = setTimeout(tick, this.config.follow.intervalMs);
       });
     };
-    tick();
+    this.timer = setTimeout(tick, this.config.follow.intervalMs);
   }
 
   async onApplicationShutdown(): Promise<void> {

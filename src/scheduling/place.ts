@@ -10,7 +10,7 @@
  * island's version, so placing a job re-evaluates only islands that changed since the shape was
  * last looked at, not every node of every island.
  */
-import type { CapacitySnapshot } from './capacity';
+import type { CapacitySnapshot, PartitionLimits } from './capacity';
 import { renderExpr, satisfies, type FeatureExpr } from './feature-constraint';
 import type { JobDemand } from './job-demand';
 import { IslandState, NodeClass, PlacementIndex } from './placement-index';
@@ -171,6 +171,8 @@ interface Eligible {
 }
 
 interface Base {
+  /** Candidate order by static score (computed on first use). */
+  order?: number[];
   cand: IslandState[];
   alts: Eligible[][][];
   ever: number[];
@@ -364,6 +366,10 @@ export class Placer {
     return base;
   }
 
+  private orderOf(cand: IslandState[]): number[] {
+    return cand.map((_, j) => j).sort((a, b) => this.staticPart[cand[b].index] - this.staticPart[cand[a].index] || a - b);
+  }
+
   /** Shapes that differ only in time, partition or user constraints share eligible-class results. */
   private eligibleSlot(d: JobDemand, p: PerNode): number {
     const key = `${p.c}|${p.wholeMem ? 'all' : p.m}|${p.g}|${d.gpuModel ?? ''}|${d.constraint?.text ?? ''}|${d.nodes}`;
@@ -390,27 +396,39 @@ export class Placer {
     };
     const base = this.base(demand, p, shape.filters, ck);
     const late: IslandState[] = [];
-    base.cand.forEach((island, b) => {
-      const partition = choosePartition(island, demand, false);
-      if (typeof partition !== 'string') {
-        late.push(island);
-      } else {
+    const partitions: string[] = new Array(base.cand.length);
+    let kept = 0;
+    for (let b = 0; b < base.cand.length; b++) {
+      const partition = choosePartition(base.cand[b], demand, false);
+      if (typeof partition === 'string') partitions[kept++] = partition;
+      else late.push(base.cand[b]);
+    }
+    if (late.length === 0) {
+      // The common case: every base candidate has a fitting partition; share the base's arrays.
+      shape.cand = base.cand;
+      shape.alts = base.alts;
+      shape.ever = base.ever;
+      shape.partition = partitions;
+      shape.rejected = base.rejected;
+      base.order ??= this.orderOf(base.cand);
+      shape.order = base.order;
+    } else {
+      base.cand.forEach((island, b) => {
+        if (late.includes(island)) return;
         shape.cand.push(island);
-        shape.partition.push(partition);
         shape.alts.push(base.alts[b]);
         shape.ever.push(base.ever[b]);
-      }
-    });
-    shape.rejected = late.length ? [...base.rejected, ...late].sort((a, b) => a.index - b.index) : base.rejected;
-    const n = shape.cand.length;
-    shape.order = shape.cand.map((_, j) => j).sort((a, b) => this.staticPart[shape.cand[b].index] - this.staticPart[shape.cand[a].index] || a - b);
-    for (let j = 0; j < n; j++) {
-      shape.ver.push(-1);
-      shape.score.push(0.5); // a double from the start, so the array stays a packed double array
-      shape.fits.push(0);
-      shape.nowCount.push(0);
-      shape.alt.push(-1);
+      });
+      shape.partition = partitions.slice(0, kept);
+      shape.rejected = [...base.rejected, ...late].sort((a, b) => a.index - b.index);
+      shape.order = this.orderOf(shape.cand);
     }
+    const n = shape.cand.length;
+    shape.ver = new Array<number>(n).fill(-1);
+    shape.score = new Array<number>(n).fill(0.5); // doubles from the start: the array stays a double array
+    shape.fits = new Array<number>(n).fill(0);
+    shape.nowCount = new Array<number>(n).fill(0);
+    shape.alt = new Array<number>(n).fill(-1);
     return shape;
   }
 
@@ -573,29 +591,33 @@ export class Placer {
       if (top >= 0 && shape.fits[top] && this.slots(shape, top, remaining) >= remaining) return top;
     }
     const fitting: number[] = [];
+    const { p, k, score } = shape;
+    const perTask = k > 1 || p.exclusive || p.wholeMem;
     for (let j = 0; j < shape.cand.length; j++) {
       if (used.has(j)) continue;
       this.refresh(shape, j);
       if (shape.fits[j]) fitting.push(j);
     }
     if (fitting.length === 0) return -1;
-    const { p, k } = shape;
-    const bound = (j: number) => {
-      const island = shape.cand[j];
-      return k > 1 || p.exclusive || p.wholeMem ? Math.floor(island.usableNodes / k) : Math.floor(island.freeCpus / p.c);
-    };
-    fitting.sort((a, b) => shape.score[b] - shape.score[a] || a - b);
+    // Upper bound of the tasks an island can run now, without a node scan.
+    const bound: number[] = new Array(shape.cand.length).fill(0);
     for (const j of fitting) {
-      if (bound(j) >= remaining && this.slots(shape, j, remaining) >= remaining) return j;
+      const island = shape.cand[j];
+      bound[j] = perTask ? Math.floor(island.usableNodes / k) : Math.floor(island.freeCpus / p.c);
     }
-    const bounds = new Map(fitting.map((j) => [j, bound(j)]));
-    const byBound = [...fitting].sort((a, b) => bounds.get(b)! - bounds.get(a)! || shape.score[b] - shape.score[a] || a - b);
+    fitting.sort((a, b) => score[b] - score[a] || a - b);
+    for (const j of fitting) {
+      if (bound[j] >= remaining && this.slots(shape, j, remaining) >= remaining) return j;
+    }
+    // Nobody runs them all: the most tasks, then score, then name. In bound order, stop once the
+    // bound cannot reach the best count found.
+    const byBound = fitting.slice().sort((a, b) => bound[b] - bound[a] || score[b] - score[a] || a - b);
     let pick = -1;
     let pickSlots = 0;
     for (const j of byBound) {
-      if (bounds.get(j)! < pickSlots) break;
+      if (bound[j] < pickSlots) break;
       const slots = this.slots(shape, j, remaining);
-      if (slots > pickSlots || (slots === pickSlots && pick >= 0 && (shape.score[j] > shape.score[pick] || (shape.score[j] === shape.score[pick] && j < pick)))) {
+      if (slots > pickSlots || (slots === pickSlots && pick >= 0 && (score[j] > score[pick] || (score[j] === score[pick] && j < pick)))) {
         pick = j;
         pickSlots = slots;
       }
@@ -961,6 +983,7 @@ function staticCheck(
 }
 
 const REJECTED = 'rejected';
+const REJECTED_PARTITION = { reason: REJECTED };
 
 /**
  * Per constraint alternative, the node classes of the island that could ever hold the per-node
@@ -1019,8 +1042,8 @@ function describePerNode(d: JobDemand, p: PerNode): string {
   return parts.join(', ');
 }
 
-function choosePartition(island: IslandState, d: JobDemand, explain: boolean): string | { reason: string } {
-  const why = (part: { name: string; maxTimeMinutes: number | null; maxNodes: number | null }): string | null => {
+function partitionProblem(part: PartitionLimits, d: JobDemand, explain: boolean): string | null {
+  {
     if (d.timeGiven && part.maxTimeMinutes !== null && (d.timeLimitMinutes === null || d.timeLimitMinutes > part.maxTimeMinutes)) {
       if (!explain) return REJECTED;
       return `time limit ${formatMinutes(d.timeLimitMinutes)} exceeds partition ${part.name}'s MaxTime ${formatMinutes(part.maxTimeMinutes)}`;
@@ -1030,7 +1053,22 @@ function choosePartition(island: IslandState, d: JobDemand, explain: boolean): s
       return `partition ${part.name} allows at most ${part.maxNodes} node(s) per job, the job needs ${d.nodes}`;
     }
     return null;
-  };
+  }
+}
+
+function choosePartition(island: IslandState, d: JobDemand, explain: boolean): string | { reason: string } {
+  if (!explain) {
+    // Hot path (shape building): no closures, no texts.
+    const parts = island.partitions;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      if (d.partition !== null && part.name !== d.partition) continue;
+      if (partitionProblem(part, d, false) === null) return part.name;
+      if (d.partition !== null) break;
+    }
+    return REJECTED_PARTITION;
+  }
+  const why = (part: PartitionLimits) => partitionProblem(part, d, explain);
   if (d.partition !== null) {
     const part = island.partitions.find((x) => x.name === d.partition);
     if (!part) return { reason: explain ? `no partition ${d.partition} (partitions here: ${list(island.partitions.map((x) => x.name))})` : REJECTED };

@@ -295,3 +295,53 @@ describe('placeMany', () => {
     assert.equal(placer.place(deriveDemand({ cpusPerTask: 16 })).status, 'queued');
   });
 });
+
+describe('pruning', () => {
+  it('the score bounds that skip islands never change a decision', () => {
+    let seed = 11;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const islands = Array.from({ length: 40 }, (_, i) => {
+      const ns = Array.from({ length: 12 }, (_, n) => {
+        const cpus = pick([16, 32, 64]);
+        const used = pick([0, 0.5, 1, 1]);
+        return node(`i${i}-n${n}`, {
+          cpus, cpusFree: Math.round(cpus * (1 - used)), memoryMb: cpus * 4000, memoryFreeMb: Math.round(cpus * 4000 * (1 - used)),
+          gpus: n % 4 === 0 ? [{ model: pick(['a100', 'v100']), total: 4, free: used === 1 ? 0 : 4 }] : [],
+          features: rnd() < 0.5 ? ['ib'] : [],
+        });
+      });
+      const tight = rnd() < 0.5;
+      return island(`isl${String(i).padStart(2, '0')}`, ns, {
+        tier: tight ? 'tight' : 'loose', boundMs: tight ? 2 : 30, pricePerCoreHour: pick([0.02, 0.05, 0.1]),
+        benchmarkScore: pick([800, 1000, 1200]), queue: { pendingJobs: 0, pendingCpuSeconds: Math.floor(rnd() * 1e6) },
+      });
+    });
+    const specs: JobSpec[] = Array.from({ length: 1500 }, () => {
+      const r = rnd();
+      if (r < 0.6) return { cpusPerTask: pick([1, 4, 16, 32]), memPerCpuMb: 2000, timeLimitMinutes: pick([10, 100]) };
+      if (r < 0.8) return { nodes: { min: pick([2, 4]) }, ntasksPerNode: 8, ...(rnd() < 0.5 ? { constraint: 'ib' } : {}) };
+      if (r < 0.9) return { gres: `gpu:${pick(['a100', 'v100'])}:2` };
+      const n = pick([5, 50, 300]);
+      return { cpusPerTask: 2, array: { expression: `0-${n - 1}`, taskIds: Array.from({ length: n }, (_, k) => k) } };
+    });
+    const run = (prune: boolean) => {
+      const placer = new Placer(snap(...islands), { explain: false });
+      if (!prune) {
+        const open = placer as unknown as { upperBound: () => number; maxDynamic: number };
+        open.upperBound = () => Infinity;
+        open.maxDynamic = Infinity;
+      }
+      return specs.map((spec) => {
+        const demand = deriveDemand(spec);
+        return demand.array ? placer.placeArray(demand, {}, false) : placer.place(demand, {}, false);
+      });
+    };
+    const pruned = run(true);
+    assert.deepEqual(pruned, run(false));
+    assert.ok(pruned.some((d) => d.status === 'queued') && pruned.some((d) => d.status === 'start-now'));
+  });
+});
