@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module';
+import { DispatchActivity } from './dispatch-activity';
 import { DispatchQueueModule } from './dispatch-queue.module';
 import { DispatchProcessor } from './dispatch.processor';
 import { DispatchRepository } from './dispatch.repository';
@@ -10,6 +11,6 @@ import { ReconcilerService } from './reconciler.service';
 /** The worker role: dispatch processors, island followers and the reconciler. */
 @Module({
   imports: [DispatchQueueModule, JobsModule],
-  providers: [DispatchProcessor, DispatchService, DispatchRepository, FollowService, ReconcilerService],
+  providers: [DispatchActivity, DispatchProcessor, DispatchService, DispatchRepository, FollowService, ReconcilerService],
 })
 export class DispatchWorkerModule {}

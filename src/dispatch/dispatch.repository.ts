@@ -6,6 +6,9 @@ import type { JobRow } from '../jobs/jobs.repository';
 /** A claimed job, with the number of submit attempts made before this claim. */
 export type ClaimedJob = JobRow & { previous_attempts: number };
 
+/** What is needed after recording: requests (cancel, hold) that arrived during the submit. */
+export type RecordedJob = Pick<JobRow, 'id' | 'island' | 'slurm_job_id' | 'slurm_user' | 'cancel_requested' | 'hold'>;
+
 export interface Submitted {
   jobId: string;
   island: string;
@@ -36,9 +39,9 @@ export class DispatchRepository {
   }
 
   /** Records SLURM ids; returns the rows as they are now (a cancel or hold may have arrived meanwhile). */
-  async recordSubmitted(submitted: Submitted[]): Promise<JobRow[]> {
+  async recordSubmitted(submitted: Submitted[]): Promise<RecordedJob[]> {
     if (submitted.length === 0) return [];
-    return rows<JobRow>(
+    return rows<RecordedJob>(
       this.db,
       `WITH input AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS t(id, island, partition, slurm_job_id)),
@@ -47,7 +50,7 @@ export class DispatchRepository {
                 state_reason = NULL, dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now()
            FROM input i
           WHERE j.id = i.id AND j.slurm_job_id IS NULL AND j.state = 'DISPATCHING'
-          RETURNING j.*),
+          RETURNING j.id, j.island, j.slurm_job_id, j.slurm_user, j.cancel_requested, j.hold),
        event AS (
          INSERT INTO job_events (job_id, from_state, to_state, reason)
          SELECT id, 'DISPATCHING', 'PENDING', 'submitted to ' || island || ' as ' || slurm_job_id FROM updated)

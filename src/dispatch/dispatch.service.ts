@@ -8,7 +8,8 @@ import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client
 import { mapLimit } from '../common/map-limit';
 import { DependencySpec } from '../sbatch/job-spec';
 import { resolveDependencies } from './dependency-resolution';
-import { ClaimedJob, DispatchRepository, Submitted } from './dispatch.repository';
+import { DispatchActivity } from './dispatch-activity';
+import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispatch.repository';
 import { JobTagger } from './job-tag';
 
 /** What a batch left to do later: jobs to retry after a delay. */
@@ -44,6 +45,7 @@ export class DispatchService {
     private readonly dispatch: DispatchRepository,
     private readonly jobs: JobsRepository,
     private readonly islands: IslandsRegistry,
+    private readonly activity: DispatchActivity,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.tagger = new JobTagger(config.instanceId);
@@ -118,6 +120,7 @@ export class DispatchService {
   > {
     const { row, island, partition } = job;
     try {
+      this.activity.submitted(island.settings.connection.name);
       const result = await island.slurm.submit(row.slurm_user, {
         script: row.script,
         spec: { ...row.spec, partition, dependency: job.dependency, hold: row.hold },
@@ -160,7 +163,7 @@ export class DispatchService {
   }
 
   /** Cancel or hold requests that arrived while we were submitting apply now. */
-  private async applyLateRequests(recorded: JobRow[], claimed: ClaimedJob[]): Promise<void> {
+  private async applyLateRequests(recorded: RecordedJob[], claimed: ClaimedJob[]): Promise<void> {
     const heldAtClaim = new Map(claimed.map((row) => [row.id, row.hold]));
     await Promise.all(
       recorded.map(async (row) => {

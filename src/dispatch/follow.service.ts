@@ -6,6 +6,7 @@ import { Island, IslandsRegistry } from '../clusters/islands.registry';
 import { rows } from '../db/sql';
 import { JobsRepository } from '../jobs/jobs.repository';
 import type { SlurmJobRecord } from '../slurm/slurm-client.port';
+import { DispatchActivity } from './dispatch-activity';
 import { JobTagger } from './job-tag';
 import { observeJob, TrackedJob } from './observation';
 
@@ -34,12 +35,19 @@ interface IslandFollower {
   notBefore: number;
   /** When the previous tick read the island's unfinished jobs (database clock). */
   loadedAt?: Date;
+  /** When the last listing started (this process's clock). */
+  listedAt: number;
 }
 
 /** A listing may use at most this share of the follower's time. */
-const LISTING_DUTY_CYCLE = 0.1;
+const LISTING_DUTY_CYCLE = 0.25;
 
 const NEVER_SATISFIED = 'DependencyNeverSatisfied';
+
+/** A listing waits while this process submitted to the island this recently... */
+const BURST_QUIET_MS = 300;
+/** ...but never leaves the island unlisted longer than this. */
+const MAX_BURST_DEFER_MS = 5000;
 
 /** A per-island advisory lock key: one follower per island across all worker processes. */
 function lockKey(name: string): number {
@@ -64,11 +72,12 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     private readonly db: DataSource,
     private readonly jobs: JobsRepository,
+    private readonly activity: DispatchActivity,
     islands: IslandsRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.tagger = new JobTagger(config.instanceId);
-    this.followers = islands.all().map((island) => ({ island, lock: null, running: false, notBefore: 0 }));
+    this.followers = islands.all().map((island) => ({ island, lock: null, running: false, notBefore: 0, listedAt: 0 }));
   }
 
   onApplicationBootstrap(): void {
@@ -89,9 +98,12 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
 
   private async followIsland(follower: IslandFollower): Promise<void> {
     if (follower.running || Date.now() < follower.notBefore) return;
+    const name = follower.island.settings.connection.name;
+    const listedRecently = Date.now() - follower.listedAt < MAX_BURST_DEFER_MS;
+    if (listedRecently && this.activity.submittingWithin(name, BURST_QUIET_MS)) return;
     follower.running = true;
     const started = Date.now();
-    const name = follower.island.settings.connection.name;
+    follower.listedAt = started;
     try {
       if (!(await this.holdLock(follower))) return;
       const unfinished = await this.unfinishedOn(name);
