@@ -177,7 +177,7 @@ export class DispatchService {
   }
 
   private async end(row: JobRow, state: 'CANCELLED' | 'REJECTED', reason: string): Promise<void> {
-    await this.jobs.transition(row.id, ['DISPATCHING'], { state, reason, endedAt: new Date() });
+    await this.jobs.transition(row.id, 'DISPATCHING', { state, reason, endedAt: new Date() });
   }
 
   private async candidates() {

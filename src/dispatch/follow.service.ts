@@ -4,7 +4,8 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { Island, IslandsRegistry } from '../clusters/islands.registry';
 import { rows } from '../db/sql';
-import { JobsRepository } from '../jobs/jobs.repository';
+import { JobsRepository, StateChange } from '../jobs/jobs.repository';
+import type { JobState } from '../jobs/lifecycle';
 import type { SlurmJobRecord } from '../slurm/slurm-client.port';
 import { DispatchActivity } from './dispatch-activity';
 import { JobTagger } from './job-tag';
@@ -118,11 +119,14 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
         const id = this.tagger.jobIdFrom(record.comment);
         if (id !== null) ours.set(id, [...(ours.get(id) ?? []), record]);
       }
+      const changes: Array<{ id: string; from: JobState; change: StateChange }> = [];
       for (const row of unfinished) {
         const records = ours.get(row.id);
-        if (records) await this.apply(follower.island, row, records);
-        else await this.checkMissing(follower.island, row);
+        const change = records ? await this.observe(follower.island, row, records) : await this.checkMissing(follower.island, row);
+        if (change) changes.push({ id: row.id, from: row.state, change });
       }
+      // One statement for the whole tick: a busy island changes thousands of jobs at once.
+      await this.jobs.transitionMany(changes);
       follower.since = snapshot.asOf;
     } catch (error) {
       // A failed (e.g. timed-out) listing must not be retried at once: SLURM may still be building it.
@@ -144,40 +148,31 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     );
   }
 
-  private async apply(island: Island, row: FollowedJob, records: SlurmJobRecord[]): Promise<void> {
+  /** The change SLURM's records call for (array tasks are written here, the job's state by the caller). */
+  private async observe(island: Island, row: FollowedJob, records: SlurmJobRecord[]): Promise<StateChange | undefined> {
     const observation = observeJob(row, records);
     if (observation.anomaly) this.logger.warn(`job ${row.id}: ${observation.anomaly}`);
     if (row.array_size === null && records.some((r) => r.stateReason === NEVER_SATISFIED)) {
-      return this.cancelUnsatisfiable(island, row);
+      // SLURM keeps such a job pending forever (unless kill_invalid_depend is set); Archipelago
+      // ends it, as it does for dependencies that failed before dispatch.
+      await island.slurm.cancel(row.slurm_user, Number(row.slurm_job_id));
+      return {
+        state: 'CANCELLED',
+        reason: `${NEVER_SATISFIED}: a job it depends on ended in a way that can never satisfy it`,
+        endedAt: new Date(),
+      };
     }
     if (observation.tasks) await this.jobs.upsertTasks(row.id, observation.tasks);
-    if (observation.change) await this.jobs.transition(row.id, [row.state], observation.change);
+    return observation.change;
   }
 
   /** Not in the listing: ask for it directly; SLURM forgetting an unfinished job makes it LOST, never pending. */
-  private async checkMissing(island: Island, row: FollowedJob): Promise<void> {
+  private async checkMissing(island: Island, row: FollowedJob): Promise<StateChange | undefined> {
     const age = (Date.now() - new Date(row.dispatched_at ?? row.updated_at).getTime()) / 1000;
-    if (age < this.config.follow.lostAfterSeconds) return;
+    if (age < this.config.follow.lostAfterSeconds) return undefined;
     const records = await island.slurm.getJob(Number(row.slurm_job_id));
-    if (records.length > 0) return this.apply(island, row, records);
-    await this.jobs.transition(row.id, [row.state], {
-      state: 'LOST',
-      reason: 'SLURM no longer knows this job and never reported its end',
-      endedAt: new Date(),
-    });
-  }
-
-  /**
-   * SLURM keeps a job whose dependency failed pending forever (unless kill_invalid_depend is set);
-   * Archipelago ends it, as it does for dependencies that failed before dispatch.
-   */
-  private async cancelUnsatisfiable(island: Island, row: FollowedJob): Promise<void> {
-    await island.slurm.cancel(row.slurm_user, Number(row.slurm_job_id));
-    await this.jobs.transition(row.id, [row.state], {
-      state: 'CANCELLED',
-      reason: `${NEVER_SATISFIED}: a job it depends on ended in a way that can never satisfy it`,
-      endedAt: new Date(),
-    });
+    if (records.length > 0) return this.observe(island, row, records);
+    return { state: 'LOST', reason: 'SLURM no longer knows this job and never reported its end', endedAt: new Date() };
   }
 
   private async holdLock(follower: IslandFollower): Promise<boolean> {

@@ -174,28 +174,43 @@ export class JobsRepository {
     return rows(this.db, 'SELECT at, from_state, to_state, reason FROM job_events WHERE job_id = $1 ORDER BY id', [jobId]);
   }
 
-  /** Moves a job from one of `from` to a new state; false when it was no longer in one of them. */
-  async transition(id: string, from: JobState[], change: StateChange): Promise<boolean> {
-    const changed = await rows<{ previous: string }>(
+  /** Moves a job from `from` to a new state; false when it was no longer in `from`. */
+  async transition(id: string, from: JobState, change: StateChange): Promise<boolean> {
+    return (await this.transitionMany([{ id, from, change }])) === 1;
+  }
+
+  /**
+   * Applies many state changes in one statement, each only if its job is still in the state the
+   * change was decided from, and writes an event for every change made. Returns how many applied.
+   */
+  async transitionMany(changes: Array<{ id: string; from: JobState; change: StateChange }>): Promise<number> {
+    if (changes.length === 0) return 0;
+    const input = changes.map(({ id, from, change }) => ({
+      id, from_state: from, state: change.state, reason: change.reason, exit_code: change.exitCode ?? null,
+      exit_signal: change.exitSignal ?? null, batch_host: change.batchHost ?? null, partition: change.partition ?? null,
+      started_at: change.startedAt ?? null, ended_at: change.endedAt ?? null,
+    }));
+    const applied = await rows<{ job_id: string }>(
       this.db,
-      `WITH previous AS (SELECT state FROM jobs WHERE id = $1),  -- the statement's snapshot: the state before
-            updated AS (
-              UPDATE jobs SET state = $3, state_reason = $4,
-                     exit_code = COALESCE($5, exit_code), exit_signal = COALESCE($6, exit_signal),
-                     batch_host = COALESCE($7, batch_host), partition = COALESCE($8, partition),
-                     started_at = COALESCE(started_at, $9), ended_at = $10,
-                     dispatch_lease_until = NULL, updated_at = now()
-               WHERE id = $1 AND state = ANY($2::text[])
-               RETURNING id)
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
+           id bigint, from_state text, state text, reason text, exit_code int, exit_signal int,
+           batch_host text, partition text, started_at timestamptz, ended_at timestamptz)),
+       updated AS (
+         UPDATE jobs j SET state = i.state, state_reason = i.reason,
+                exit_code = COALESCE(i.exit_code, j.exit_code), exit_signal = COALESCE(i.exit_signal, j.exit_signal),
+                batch_host = COALESCE(i.batch_host, j.batch_host), partition = COALESCE(i.partition, j.partition),
+                started_at = COALESCE(j.started_at, i.started_at), ended_at = i.ended_at,
+                dispatch_lease_until = NULL, updated_at = now()
+           FROM input i
+          WHERE j.id = i.id AND j.state = i.from_state
+          RETURNING j.id, i.from_state, i.state, i.reason)
        INSERT INTO job_events (job_id, from_state, to_state, reason)
-       SELECT $1, (SELECT state FROM previous), $3, $4 FROM updated
-       RETURNING from_state AS previous`,
-      [
-        id, from, change.state, change.reason, change.exitCode ?? null, change.exitSignal ?? null,
-        change.batchHost ?? null, change.partition ?? null, change.startedAt ?? null, change.endedAt ?? null,
-      ],
+       SELECT id, from_state, state, reason FROM updated
+       RETURNING job_id`,
+      [JSON.stringify(input)],
     );
-    return changed.length > 0;
+    return applied.length;
   }
 
   async setFlags(id: string, flags: { hold?: boolean; cancelRequested?: boolean }): Promise<JobRow | null> {

@@ -97,7 +97,7 @@ export class JobsService {
     if (row.state === 'CANCELLED') return jobView(row);
     if (isTerminal(row.state)) throw conflict(`job ${id} already ended (${row.state})`);
     if (row.state === 'ACCEPTED' &&
-        (await this.jobs.transition(row.id, ['ACCEPTED'], { state: 'CANCELLED', reason: 'cancelled before dispatch', endedAt: new Date() }))) {
+        (await this.jobs.transition(row.id, 'ACCEPTED', { state: 'CANCELLED', reason: 'cancelled before dispatch', endedAt: new Date() }))) {
       return jobView((await this.jobs.findById(row.id))!);
     }
     // Recorded first: a dispatcher that is submitting right now sees the flag and cancels what it submitted.
