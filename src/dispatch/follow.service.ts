@@ -78,7 +78,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.tagger = new JobTagger(config.instanceId);
-    this.followers = islands.all().map((island) => ({ island, lock: null, running: false, notBefore: 0, listedAt: 0 }));
+    this.followers = islands.all().map((island) => ({ island, lock: null, running: false, notBefore: 0, listedAt: Date.now() }));
   }
 
   onApplicationBootstrap(): void {
