@@ -119,11 +119,6 @@ export function isTerminal(state: JobState): boolean {
   return TERMINAL.has(state);
 }
 
-/** Not terminal: the job still has to be followed (includes ACCEPTED and DISPATCHING). */
-export function isActive(state: JobState): boolean {
-  return !TERMINAL.has(state);
-}
-
 /**
  * The state alone proves the job was given resources at least once: CONFIGURING onwards, the
  * requeue flags (only set on jobs that had resources), and the final states that can only follow an
@@ -306,29 +301,3 @@ export function aggregateArrayState(taskStates: readonly JobState[], pendingCoun
   throw new RangeError(`no precedence for task states ${taskStates.join(',')}`);
 }
 
-/** Decodes a raw wait status as slurmrestd's `exit_code` carries it (768 -> exit 3; 9 -> signal 9). */
-export function decodeWaitStatus(raw: number): { exitCode: number; signal: number | null } {
-  if (!Number.isInteger(raw) || raw < 0) throw new RangeError(`invalid wait status ${raw}`);
-  const signal = raw & 0x7f;
-  if (signal !== 0 && signal !== 0x7f) return { exitCode: 0, signal };
-  return { exitCode: (raw >> 8) & 0xff, signal: null };
-}
-
-export interface ExitSummary {
-  exitCode: number | null;
-  signal: number | null;
-  /** SLURM's `rc:signal` notation as sacct/scontrol print it, e.g. `0:0`, `3:0`, `0:9`; null while unknown. */
-  slurm: string | null;
-  /** COMPLETED with exit code 0 (or unknown code: SLURM only says COMPLETED for a zero exit). */
-  succeeded: boolean;
-}
-
-export function exitCodeSummary(state: JobState, exitCode: number | null, exitSignal: number | null): ExitSummary {
-  const known = exitCode !== null || exitSignal !== null;
-  return {
-    exitCode,
-    signal: exitSignal,
-    slurm: known ? `${exitCode ?? 0}:${exitSignal ?? 0}` : null,
-    succeeded: state === JobState.COMPLETED && (exitCode ?? 0) === 0 && (exitSignal ?? 0) === 0,
-  };
-}

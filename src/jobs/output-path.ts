@@ -113,21 +113,9 @@ export function outputFiles(
   return { stdout, stderr };
 }
 
-/** Whether expanding `pattern` needs the batch host (`%N`). */
-export function patternUsesNodeName(pattern: string): boolean {
-  let used = false;
-  if (pattern.includes('\\') || singleTaskIo(pattern) !== null) return false;
-  scan(pattern, (letter) => {
-    if (letter === 'N') used = true;
-    return letter === 'N' ? '' : KNOWN_LETTERS.has(letter) ? '' : undefined;
-  });
-  return used;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 const DEV_NULL = '/dev/null';
-const KNOWN_LETTERS: ReadonlySet<string> = new Set(['a', 'A', 'j', 'J', 'n', 'N', 's', 't', 'u', 'x']);
 const UINT32_MAX = 0xffffffff;
 
 function checkWorkingDirectory(workingDirectory: string): void {

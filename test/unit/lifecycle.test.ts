@@ -10,10 +10,7 @@ import {
   SLURM_STATES,
   UnknownSlurmStateError,
   aggregateArrayState,
-  decodeWaitStatus,
-  exitCodeSummary,
   hasStarted,
-  isActive,
   isIllegalTransition,
   isJobState,
   isTerminal,
@@ -156,11 +153,10 @@ describe('parseSlurmState', () => {
   });
 });
 
-describe('isTerminal / isActive / hasStarted', () => {
+describe('isTerminal / hasStarted', () => {
   it('classifies every state', () => {
     for (const s of ALL_JOB_STATES) {
       assert.equal(isTerminal(s), TERMINALS.includes(s), s);
-      assert.equal(isActive(s), !TERMINALS.includes(s), s);
     }
     for (const s of [S.COMPLETING, S.CONFIGURING, S.STAGE_OUT, S.REQUEUED, S.SPECIAL_EXIT, S.ACCEPTED]) {
       assert.ok(!isTerminal(s), s);
@@ -410,26 +406,5 @@ describe('aggregateArrayState', () => {
     assert.throws(() => aggregateArrayState([S.ACCEPTED], 0), RangeError);
     assert.throws(() => aggregateArrayState([S.DISPATCHING, S.RUNNING], 0), RangeError);
     assert.throws(() => aggregateArrayState([S.REJECTED], 0), RangeError);
-  });
-});
-
-describe('exit codes', () => {
-  it('decodes raw wait statuses', () => {
-    assert.deepEqual(decodeWaitStatus(0), { exitCode: 0, signal: null });
-    assert.deepEqual(decodeWaitStatus(768), { exitCode: 3, signal: null });
-    assert.deepEqual(decodeWaitStatus(256 * 255), { exitCode: 255, signal: null });
-    assert.deepEqual(decodeWaitStatus(9), { exitCode: 0, signal: 9 });
-    assert.deepEqual(decodeWaitStatus(15 | 0x80), { exitCode: 0, signal: 15 }); // core dumped bit
-    assert.throws(() => decodeWaitStatus(-1), RangeError);
-    assert.throws(() => decodeWaitStatus(1.5), RangeError);
-  });
-
-  it('summarizes in SLURM notation', () => {
-    assert.deepEqual(exitCodeSummary(S.COMPLETED, 0, null), { exitCode: 0, signal: null, slurm: '0:0', succeeded: true });
-    assert.deepEqual(exitCodeSummary(S.FAILED, 3, null), { exitCode: 3, signal: null, slurm: '3:0', succeeded: false });
-    assert.deepEqual(exitCodeSummary(S.CANCELLED, 0, 9), { exitCode: 0, signal: 9, slurm: '0:9', succeeded: false });
-    assert.deepEqual(exitCodeSummary(S.RUNNING, null, null), { exitCode: null, signal: null, slurm: null, succeeded: false });
-    assert.equal(exitCodeSummary(S.COMPLETED, null, null).succeeded, true);
-    assert.equal(exitCodeSummary(S.COMPLETED, 1, null).succeeded, false);
   });
 });

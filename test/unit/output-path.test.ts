@@ -9,7 +9,6 @@ import {
   expandFilenamePattern,
   jobFilePath,
   outputFiles,
-  patternUsesNodeName,
   resolveJobFilePath,
   type FilenameContext,
 } from '../../src/jobs/output-path';
@@ -249,16 +248,5 @@ describe('outputFiles', () => {
   it('needs the task for an array job', () => {
     const arraySpec = spec({ array: { expression: '1-3', taskIds: [1, 2, 3] } });
     assert.throws(() => outputFiles(arraySpec, single, '/home/alice'), FilenamePatternError);
-  });
-});
-
-describe('patternUsesNodeName', () => {
-  it('finds %N only where slurmstepd would expand it', () => {
-    assert.equal(patternUsesNodeName('%N.out'), true);
-    assert.equal(patternUsesNodeName('%4N.out'), true);
-    assert.equal(patternUsesNodeName('%j.out'), false);
-    assert.equal(patternUsesNodeName('%%N.out'), false);
-    assert.equal(patternUsesNodeName('%N\\.out'), false);
-    assert.equal(patternUsesNodeName('%n'), false);
   });
 });
