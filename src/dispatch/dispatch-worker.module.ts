@@ -7,10 +7,11 @@ import { DispatchRepository } from './dispatch.repository';
 import { DispatchService } from './dispatch.service';
 import { FollowService } from './follow.service';
 import { ReconcilerService } from './reconciler.service';
+import { CapacityService } from '../scheduling/capacity.service';
 
 /** The worker role: dispatch processors, island followers and the reconciler. */
 @Module({
   imports: [DispatchQueueModule, JobsModule],
-  providers: [DispatchActivity, DispatchProcessor, DispatchService, DispatchRepository, FollowService, ReconcilerService],
+  providers: [CapacityService, DispatchActivity, DispatchProcessor, DispatchService, DispatchRepository, FollowService, ReconcilerService],
 })
 export class DispatchWorkerModule {}

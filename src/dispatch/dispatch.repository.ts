@@ -14,6 +14,8 @@ export interface Submitted {
   island: string;
   partition: string;
   slurmJobId: number;
+  /** The placement decision (null for a job found in SLURM from an earlier attempt: its stored one stays). */
+  placement: unknown | null;
 }
 
 /**
@@ -44,10 +46,11 @@ export class DispatchRepository {
     return rows<RecordedJob>(
       this.db,
       `WITH input AS (
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS t(id, island, partition, slurm_job_id)),
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS t(id, island, partition, slurm_job_id, placement)),
        updated AS (
          UPDATE jobs j SET slurm_job_id = i.slurm_job_id, island = i.island, partition = i.partition, state = 'PENDING',
-                state_reason = NULL, dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now()
+                state_reason = NULL, dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now(),
+                placement = COALESCE(i.placement::jsonb, j.placement)
            FROM input i
           WHERE j.id = i.id AND j.slurm_job_id IS NULL AND j.state = 'DISPATCHING'
           RETURNING j.id, j.island, j.slurm_job_id, j.slurm_user, j.cancel_requested, j.hold),
@@ -60,6 +63,7 @@ export class DispatchRepository {
         submitted.map((s) => s.island),
         submitted.map((s) => s.partition),
         submitted.map((s) => s.slurmJobId),
+        submitted.map((s) => (s.placement === null ? null : JSON.stringify(s.placement))),
       ],
     );
   }
@@ -97,11 +101,22 @@ export class DispatchRepository {
     return found.map((r) => r.id);
   }
 
-  async unfinishedCounts(): Promise<Map<string, number>> {
-    const counted = await rows<{ island: string; n: string }>(
+  /**
+   * Queue depth per island from our own table: jobs we submitted that SLURM still holds pending,
+   * and their CPU-seconds (tasks × CPUs per task × time limit; no or unlimited time counts
+   * `defaultMinutes`). Array jobs count one job per task.
+   */
+  async pendingQueues(defaultMinutes: number): Promise<Map<string, { pendingJobs: number; pendingCpuSeconds: number }>> {
+    const counted = await rows<{ island: string; jobs: string; cpu_seconds: string }>(
       this.db,
-      'SELECT island, count(*) AS n FROM jobs WHERE ended_at IS NULL AND island IS NOT NULL GROUP BY island',
+      `SELECT island, sum(coalesce(array_size, 1)) AS jobs,
+              sum(coalesce(array_size, 1) * greatest(coalesce((spec->>'ntasks')::numeric, 1), 1)
+                  * greatest(coalesce((spec->>'cpusPerTask')::numeric, 1), 1)
+                  * CASE WHEN jsonb_typeof(spec->'timeLimitMinutes') = 'number' THEN (spec->>'timeLimitMinutes')::numeric ELSE $1 END
+                  * 60) AS cpu_seconds
+         FROM jobs WHERE ended_at IS NULL AND state = 'PENDING' AND island IS NOT NULL GROUP BY island`,
+      [defaultMinutes],
     );
-    return new Map(counted.map((c) => [c.island, Number(c.n)]));
+    return new Map(counted.map((c) => [c.island, { pendingJobs: Number(c.jobs), pendingCpuSeconds: Number(c.cpu_seconds) }]));
   }
 }

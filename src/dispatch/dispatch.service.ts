@@ -3,7 +3,8 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { Island, IslandsRegistry } from '../clusters/islands.registry';
 import { JobRow, JobsRepository } from '../jobs/jobs.repository';
-import { chooseIsland } from '../scheduling/placement';
+import { CapacityService } from '../scheduling/capacity.service';
+import { Placer } from '../scheduling/place';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
 import { mapLimit } from '../common/map-limit';
 import { DependencySpec } from '../sbatch/job-spec';
@@ -11,6 +12,7 @@ import { resolveDependencies } from './dependency-resolution';
 import { DispatchActivity } from './dispatch-activity';
 import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispatch.repository';
 import { JobTagger } from './job-tag';
+import { decidePlacement, type PlacementRecord } from './placement-decision';
 
 /** What a batch left to do later: jobs to retry after a delay. */
 export interface DispatchOutcome {
@@ -21,12 +23,12 @@ interface ReadyJob {
   row: ClaimedJob;
   island: Island;
   partition: string;
+  placement: PlacementRecord;
   dependency?: DependencySpec;
 }
 
 const DEPENDENCY_POLL_MS = 1000;
 const UNAVAILABLE_RETRY_MS = 2000;
-const LOAD_CACHE_MS = 1000;
 
 /**
  * Moves accepted jobs into SLURM, exactly once, a batch at a time: one statement claims the
@@ -38,7 +40,6 @@ const LOAD_CACHE_MS = 1000;
 @Injectable()
 export class DispatchService {
   private readonly logger = new Logger(DispatchService.name);
-  private load: { at: number; counts: Map<string, number> } | null = null;
   private readonly tagger: JobTagger;
 
   constructor(
@@ -46,6 +47,7 @@ export class DispatchService {
     private readonly jobs: JobsRepository,
     private readonly islands: IslandsRegistry,
     private readonly activity: DispatchActivity,
+    private readonly capacity: CapacityService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.tagger = new JobTagger(config.instanceId);
@@ -73,13 +75,11 @@ export class DispatchService {
   private async prepare(claimed: ClaimedJob[], outcome: DispatchOutcome): Promise<ReadyJob[]> {
     const targetIds = [...new Set(claimed.flatMap((row) => row.depends_on.map(String)))];
     const targets = new Map((await this.jobs.findMany(targetIds)).map((t) => [t.id, t]));
-    const candidates = await this.candidates();
-    const placedNow = (island: string) => {
-      const chosen = candidates.find((c) => c.name === island);
-      if (chosen) chosen.unfinishedJobs += 1;
-    };
+    let placer: Placer | null = null;
+    let unknownIslands: string[] = [];
     const ready: ReadyJob[] = [];
     const waiting: string[] = [];
+    const unreachable: string[] = [];
     for (const row of claimed) {
       if (row.cancel_requested) {
         await this.end(row, 'CANCELLED', 'cancelled before dispatch');
@@ -100,17 +100,37 @@ export class DispatchService {
         await this.end(row, 'CANCELLED', `DependencyNeverSatisfied: ${dependencies.reason}`);
         continue;
       }
-      const placement = chooseIsland({ partition: row.spec.partition, requiredIsland: dependencies.island }, candidates);
-      if (placement.kind === 'unplaceable') {
-        await this.end(row, 'REJECTED', `no island can run it: ${placement.rejected.map((r) => `${r.island}: ${r.reason}`).join('; ')}`);
+      if (!placer) {
+        // One capacity view per batch; the placer reserves what each job takes for the next.
+        const view = await this.capacity.view();
+        placer = new Placer(view.snapshot);
+        unknownIslands = view.unknown;
+      }
+      const placement = decidePlacement(placer, row.spec, dependencies.island, unknownIslands, new Date());
+      if (placement.kind === 'retry') {
+        this.logger.warn(`job ${row.id}: ${placement.reason}`);
+        unreachable.push(row.id);
         continue;
       }
-      placedNow(placement.island);
-      ready.push({ row, island: this.islands.get(placement.island)!, partition: placement.partition, dependency: dependencies.dependency });
+      if (placement.kind === 'rejected') {
+        await this.end(row, 'REJECTED', placement.reason, placement.record);
+        continue;
+      }
+      ready.push({
+        row,
+        island: this.islands.get(placement.island)!,
+        partition: placement.partition,
+        placement: placement.record,
+        dependency: dependencies.dependency,
+      });
     }
     if (waiting.length > 0) {
       await this.dispatch.release(waiting, 'waiting for the jobs it depends on to reach SLURM', false);
       outcome.retry.push({ jobIds: waiting, afterMs: DEPENDENCY_POLL_MS });
+    }
+    if (unreachable.length > 0) {
+      await this.dispatch.release(unreachable, 'an island was unreachable; will retry', false);
+      outcome.retry.push({ jobIds: unreachable, afterMs: UNAVAILABLE_RETRY_MS });
     }
     return ready;
   }
@@ -128,7 +148,10 @@ export class DispatchService {
         environment: row.environment,
         comment: this.tagger.tag(row.id, row.spec.comment),
       });
-      return { kind: 'submitted', submitted: { jobId: row.id, island: island.settings.connection.name, partition, slurmJobId: result.jobId } };
+      return {
+        kind: 'submitted',
+        submitted: { jobId: row.id, island: island.settings.connection.name, partition, slurmJobId: result.jobId, placement: job.placement },
+      };
     } catch (error) {
       if (error instanceof SlurmRejectedError) {
         await this.end(row, 'REJECTED', `SLURM refused the job: ${error.message}`);
@@ -155,7 +178,7 @@ export class DispatchService {
         const slurmJobId = record.arrayJobId ?? record.jobId;
         const previous = found.get(jobId);
         if (previous && previous.slurmJobId <= slurmJobId) continue;
-        found.set(jobId, { jobId, island: island.settings.connection.name, partition: record.partition, slurmJobId });
+        found.set(jobId, { jobId, island: island.settings.connection.name, partition: record.partition, slurmJobId, placement: null });
       }
     }
     if (found.size > 0) this.logger.log(`found ${found.size} job(s) already in SLURM from earlier attempts; not submitting them again`);
@@ -176,20 +199,7 @@ export class DispatchService {
     );
   }
 
-  private async end(row: JobRow, state: 'CANCELLED' | 'REJECTED', reason: string): Promise<void> {
-    await this.jobs.transition(row.id, 'DISPATCHING', { state, reason, endedAt: new Date() });
-  }
-
-  private async candidates() {
-    if (!this.load || Date.now() - this.load.at > LOAD_CACHE_MS) {
-      this.load = { at: Date.now(), counts: await this.dispatch.unfinishedCounts() };
-    }
-    const counts = this.load.counts;
-    return this.islands.all().map(({ settings }) => ({
-      name: settings.connection.name,
-      partitions: settings.partitions,
-      defaultPartition: settings.defaultPartition,
-      unfinishedJobs: counts.get(settings.connection.name) ?? 0,
-    }));
+  private async end(row: JobRow, state: 'CANCELLED' | 'REJECTED', reason: string, placement?: PlacementRecord): Promise<void> {
+    await this.jobs.transition(row.id, 'DISPATCHING', { state, reason, endedAt: new Date(), placement });
   }
 }

@@ -70,6 +70,13 @@ export class JobsController {
     return this.jobs.events(principal, id);
   }
 
+  @Get(':id/placement')
+  @RequireScopes('read')
+  @ApiOperation({ summary: 'Why the job went to its island (or was rejected): the decision with every candidate island' })
+  placement(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+    return this.jobs.placement(principal, id);
+  }
+
   @Delete(':id')
   @HttpCode(202)
   @RequireScopes('submit')

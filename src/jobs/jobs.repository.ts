@@ -30,6 +30,8 @@ export interface JobRow {
   batch_host: string | null;
   exit_code: number | null;
   exit_signal: number | null;
+  /** Why the job went where it went (or was rejected): see PlacementRecord in scheduling/capacity.service. */
+  placement: unknown | null;
   submitted_at: Date;
   dispatched_at: Date | null;
   started_at: Date | null;
@@ -70,6 +72,8 @@ export interface StateChange {
   partition?: string | null;
   startedAt?: Date | null;
   endedAt?: Date | null;
+  /** The placement decision to store with the change (kept when absent). */
+  placement?: unknown;
 }
 
 @Injectable()
@@ -188,20 +192,20 @@ export class JobsRepository {
     const input = changes.map(({ id, from, change }) => ({
       id, from_state: from, state: change.state, reason: change.reason, exit_code: change.exitCode ?? null,
       exit_signal: change.exitSignal ?? null, batch_host: change.batchHost ?? null, partition: change.partition ?? null,
-      started_at: change.startedAt ?? null, ended_at: change.endedAt ?? null,
+      started_at: change.startedAt ?? null, ended_at: change.endedAt ?? null, placement: change.placement ?? null,
     }));
     const applied = await rows<{ job_id: string }>(
       this.db,
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
            id bigint, from_state text, state text, reason text, exit_code int, exit_signal int,
-           batch_host text, partition text, started_at timestamptz, ended_at timestamptz)),
+           batch_host text, partition text, started_at timestamptz, ended_at timestamptz, placement jsonb)),
        updated AS (
          UPDATE jobs j SET state = i.state, state_reason = i.reason,
                 exit_code = COALESCE(i.exit_code, j.exit_code), exit_signal = COALESCE(i.exit_signal, j.exit_signal),
                 batch_host = COALESCE(i.batch_host, j.batch_host), partition = COALESCE(i.partition, j.partition),
                 started_at = COALESCE(j.started_at, i.started_at), ended_at = i.ended_at,
-                dispatch_lease_until = NULL, updated_at = now()
+                placement = COALESCE(i.placement, j.placement), dispatch_lease_until = NULL, updated_at = now()
            FROM input i
           WHERE j.id = i.id AND j.state = i.from_state
           RETURNING j.id, i.from_state, i.state, i.reason)

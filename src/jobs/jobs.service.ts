@@ -9,6 +9,7 @@ import { IslandsRegistry } from '../clusters/islands.registry';
 import { DispatchQueue } from '../dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
 import { JobFileAccessError } from '../slurm/job-files.port';
+import type { PlacementRecord } from '../dispatch/placement-decision';
 import { normalizeSubmission, SubmitInput } from './job-request';
 import { jobView, taskView } from './job-view';
 import { JobRow, JobsRepository } from './jobs.repository';
@@ -89,6 +90,23 @@ export class JobsService {
     const history = await this.jobs.events(row.id);
     return {
       items: history.map((e) => ({ at: new Date(e.at).toISOString(), from: e.from_state, to: e.to_state, reason: e.reason })),
+    };
+  }
+
+  /** The placement decision stored when the job was dispatched or rejected; 404 before that. */
+  async placement(principal: Principal, id: string) {
+    const row = await this.owned(principal, id);
+    const p = row.placement as PlacementRecord | null;
+    if (!p) throw notFound(`a placement for job ${id}`);
+    return {
+      island: p.island,
+      partition: p.partition,
+      decidedAt: p.decidedAt,
+      status: p.status,
+      score: p.score,
+      expectedStartMinutes: p.expectedStartMinutes,
+      ...(p.reason ? { reason: p.reason } : {}),
+      candidates: p.candidates,
     };
   }
 

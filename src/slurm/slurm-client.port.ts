@@ -24,6 +24,9 @@ export interface SlurmClient {
   /** Holds (`true`) or releases (`false`) a pending job as `user`. */
   setHold(user: string, jobId: number, hold: boolean): Promise<void>;
 
+  /** Every node of the cluster with its resources and what is allocated now (one call, as the read user). */
+  listNodes(): Promise<SlurmNodeRecord[]>;
+
   /** Whether the controller answers. */
   ping(): Promise<SlurmPing>;
 
@@ -86,6 +89,27 @@ export interface SlurmJobRecord {
   standardOutput: string;
   standardError: string;
   workingDirectory: string;
+}
+
+/** A node as SLURM reports it, reduced to what placement uses. Memory in MiB. */
+export interface SlurmNodeRecord {
+  name: string;
+  /** Base state as printed (`IDLE`, `MIXED`, `ALLOCATED`, `DOWN`...; v0.0.38 prints it in lower case). */
+  state: string;
+  /** e.g. `['DRAIN']`. */
+  stateFlags: string[];
+  cpus: number;
+  allocCpus: number;
+  idleCpus: number;
+  realMemoryMb: number;
+  allocMemoryMb: number;
+  /** Configured and active features (`--constraint` matches the active ones). */
+  features: string[];
+  activeFeatures: string[];
+  partitions: string[];
+  /** GRES as SLURM prints them: `gpu:a100:4(S:0-1)`, comma-separated; '' when none. */
+  gres: string;
+  gresUsed: string;
 }
 
 export interface SlurmPing {

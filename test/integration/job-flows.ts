@@ -268,6 +268,32 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.ok(failed.json.items.every((j: any) => j.state === 'FAILED'));
     });
 
+    it('explains where a job was placed and rejects one no node can ever hold', async () => {
+      const placed = await submit(alice.key, { script: script('echo placed'), options: { 'cpus-per-task': 2 } });
+      assert.equal(placed.status, 202, placed.text);
+      const job = await cp.waitForJob(alice.key, placed.json.id, (j) => j.slurmJobId !== null && j.slurmJobId !== undefined);
+      const p = await cp.request('GET', `/v1/jobs/${job.id}/placement`, alice.key);
+      assert.equal(p.status, 200, p.text);
+      assert.equal(p.json.island, island);
+      assert.equal(p.json.partition, job.partition);
+      assert.ok(!Number.isNaN(Date.parse(p.json.decidedAt)), p.text);
+      assert.equal(p.json.candidates[0].island, island, p.text);
+      assert.equal(typeof p.json.candidates[0].score, 'number', p.text);
+      assert.ok(p.json.candidates[0].breakdown.nodesEver >= 1, p.text);
+      assert.equal((await cp.request('GET', `/v1/jobs/${job.id}/placement`, bob.key)).status, 404);
+
+      const huge = await submit(alice.key, { script: script('echo never'), options: { 'cpus-per-task': 64 } });
+      assert.equal(huge.status, 202, huge.text);
+      const rejected = await cp.waitForJob(alice.key, huge.json.id, ended);
+      assert.equal(rejected.state, 'REJECTED', JSON.stringify(rejected));
+      assert.match(rejected.stateReason, /64 CPUs/, JSON.stringify(rejected));
+      const why = await cp.request('GET', `/v1/jobs/${rejected.id}/placement`, alice.key);
+      assert.equal(why.status, 200, why.text);
+      assert.equal(why.json.island, null);
+      assert.match(why.json.candidates[0].rejected, /CPUs/, why.text);
+      assert.equal(rejected.slurmJobId ?? null, null, 'never submitted to SLURM');
+    });
+
     it('submits every job exactly once when the worker is killed mid-dispatch', async () => {
       const total = 120;
       cp.killWorker();

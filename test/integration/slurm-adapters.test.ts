@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import type { JobSpec } from '../../src/sbatch/job-spec';
 import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
 import { SshSlurmClient } from '../../src/slurm/ssh/ssh-slurm-client';
@@ -160,6 +161,19 @@ for (const kind of ['rest', 'ssh'] as const) {
     test('privileged users are refused before anything is sent', async () => {
       for (const user of ['root', 'slurm', '', 'bad;name']) {
         await assert.rejects(client.submit(user, request('#!/bin/bash\ntrue\n')), /privileged|invalid|empty/);
+      }
+    });
+
+    test('listNodes: every node of the island, as the CLI reports it', async () => {
+      const nodes = await client.listNodes();
+      const cli = JSON.parse(execFileSync('sinfo', ['--json'], { env: { ...process.env, SLURM_CONF: env.slurmConf } }).toString()) as {
+        nodes: Array<{ name: string; cpus: number; real_memory: number; partitions: string[] }>;
+      };
+      assert.deepEqual(nodes.map((n) => n.name).sort(), cli.nodes.map((n) => n.name).sort());
+      for (const n of nodes) {
+        const c = cli.nodes.find((x) => x.name === n.name)!;
+        assert.deepEqual([n.cpus, n.realMemoryMb, n.partitions], [c.cpus, c.real_memory, c.partitions], n.name);
+        assert.ok(n.idleCpus >= 0 && n.idleCpus <= n.cpus && n.state !== '', JSON.stringify(n));
       }
     });
 

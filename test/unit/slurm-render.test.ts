@@ -14,7 +14,8 @@ import { SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } fr
 import { assertActingUser } from '../../src/slurm/posix-user';
 import { parseParsable, parseScontrolPing, renderSubmitCommand, slurmErrorText } from '../../src/slurm/ssh/ssh-commands';
 import { normalizeHostKeyPin, sshFingerprintSha256 } from '../../src/slurm/ssh/ssh-pool';
-import { fingerprintJobs } from '../../src/slurm/ssh/ssh-slurm-client';
+import { fingerprintJobs, parseSinfoJson } from '../../src/slurm/ssh/ssh-slurm-client';
+import { toSlurmNodeRecord, type V0038NodeRecord } from '../../src/slurm/slurm-node-record';
 
 const FULL_SPEC: JobSpec = {
   jobName: 'train',
@@ -408,5 +409,40 @@ describe('JWT', () => {
     const t2 = cache.tokenFor('alice');
     assert.notEqual(t2, t1);
     assert.equal(verify(t2).claims.exp, 1_800_000_030 + 60);
+  });
+});
+
+describe('node records (slurmrestd /nodes, sinfo --json)', () => {
+  // As `sinfo --json` prints a node of the local islands (Slurm 22.05), trimmed.
+  const sinfoNode = {
+    name: 'local-a-n1', state: 'idle', state_flags: [], cpus: 4, alloc_cpus: 0, idle_cpus: 4, real_memory: 2000,
+    alloc_memory: 0, free_memory: 22837, features: '', active_features: '', partitions: ['debug', 'short'], gres: '', gres_used: '',
+    address: 'localhost', sockets: 1, cores: 4, threads: 1,
+  };
+
+  test('maps the fields placement uses; empty strings become empty lists', () => {
+    assert.deepEqual(toSlurmNodeRecord(sinfoNode as V0038NodeRecord), {
+      name: 'local-a-n1', state: 'idle', stateFlags: [], cpus: 4, allocCpus: 0, idleCpus: 4, realMemoryMb: 2000,
+      allocMemoryMb: 0, features: [], activeFeatures: [], partitions: ['debug', 'short'], gres: '', gresUsed: '',
+    });
+  });
+
+  test('missing counters, sentinels and (null) strings are read as nothing', () => {
+    const r = toSlurmNodeRecord({ name: 'x', state: 'DOWN', cpus: 16, alloc_cpus: 4, real_memory: 0xfffffffe, gres: '(null)', features: 'a, b' } as V0038NodeRecord);
+    assert.equal(r.idleCpus, 12, 'idle = cpus - alloc when idle_cpus is absent');
+    assert.equal(r.realMemoryMb, 0);
+    assert.equal(r.allocMemoryMb, 0);
+    assert.equal(r.gres, '');
+    assert.deepEqual(r.features, ['a', 'b']);
+    assert.deepEqual(r.partitions, []);
+    assert.deepEqual(r.stateFlags, []);
+  });
+
+  test('parseSinfoJson: nodes of the document; no JSON or errors are SlurmUnavailableError', () => {
+    const doc = JSON.stringify({ meta: {}, errors: [], nodes: [sinfoNode, { ...sinfoNode, name: 'local-a-n2', state: 'mixed', alloc_cpus: 2, idle_cpus: 2 }] });
+    assert.deepEqual(parseSinfoJson(doc).map((n) => [n.name, n.state, n.idleCpus]), [['local-a-n1', 'idle', 4], ['local-a-n2', 'mixed', 2]]);
+    assert.deepEqual(parseSinfoJson(JSON.stringify({ nodes: [] })), []);
+    assert.throws(() => parseSinfoJson('sinfo: error: unrecognized option'), SlurmUnavailableError);
+    assert.throws(() => parseSinfoJson(JSON.stringify({ errors: [{ error: 'Unable to contact slurm controller', error_number: 1007 }], nodes: [] })), SlurmUnavailableError);
   });
 });

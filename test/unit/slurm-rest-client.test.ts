@@ -101,6 +101,25 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     assert.equal(seen.at(-1)!.url, '/slurm/v0.0.38/jobs/?update_time=1799999999');
   });
 
+  test('listNodes: GET /nodes/ as the read user, records mapped; errors throw', async () => {
+    const node = {
+      name: 'n1', state: 'mixed', state_flags: ['DRAIN'], cpus: 8, alloc_cpus: 3, idle_cpus: 5, real_memory: 16000,
+      alloc_memory: 4000, free_memory: 9999, features: 'ib,avx2', active_features: 'ib', partitions: ['debug', 'short'],
+      gres: 'gpu:a100:2(S:0)', gres_used: 'gpu:a100:1(IDX:0)',
+    };
+    reply = () => ({ status: 200, body: { meta, errors: [], nodes: [node] } });
+    assert.deepEqual(await client.listNodes(), [{
+      name: 'n1', state: 'mixed', stateFlags: ['DRAIN'], cpus: 8, allocCpus: 3, idleCpus: 5, realMemoryMb: 16000,
+      allocMemoryMb: 4000, features: ['ib', 'avx2'], activeFeatures: ['ib'], partitions: ['debug', 'short'],
+      gres: 'gpu:a100:2(S:0)', gresUsed: 'gpu:a100:1(IDX:0)',
+    }]);
+    assert.equal(seen.at(-1)!.method, 'GET');
+    assert.equal(seen.at(-1)!.url, '/slurm/v0.0.38/nodes/');
+    assert.equal(seen.at(-1)!.headers['x-slurm-user-name'], 'archipelago');
+    reply = () => ({ status: 500, body: { meta, errors: [{ error: 'Unspecified error', error_number: -1, description: 'no nodes' }] } });
+    await assert.rejects(client.listNodes(), SlurmUnavailableError);
+  });
+
   test('getJob: records, unknown → [] (500/2017), other failures throw', async () => {
     reply = () => ({ status: 200, body: { meta, errors: [], jobs: [job(5)] } });
     assert.equal((await client.getJob(5))[0]!.jobId, 5);

@@ -6,6 +6,7 @@ import {
   type SlurmClient,
   type SlurmJobRecord,
   type SlurmJobSnapshot,
+  type SlurmNodeRecord,
   type SlurmPing,
   type SlurmSubmitRequest,
   type SlurmSubmitResult,
@@ -17,6 +18,7 @@ import { SlurmTokenCache } from './jwt';
 import { assertActingUser } from '../posix-user';
 import { describeItems, errorFromItems, normalizeErrors, primaryCode, SLURM_ERR, type SlurmErrorItem } from '../slurm-errors';
 import { toSlurmJobRecord } from '../slurm-job-record';
+import { toSlurmNodeRecord } from '../slurm-node-record';
 
 /** Base path of the v0.0.38 plugin; the spec's paths are relative to it. */
 export const SLURM_V0038_BASE = '/slurm/v0.0.38';
@@ -129,6 +131,12 @@ export class RestSlurmClient implements SlurmClient {
     const body: Partial<RestJobProperties> = { hold };
     const res = await this.call<OkBody<'/job/{job_id}', 'post'>>('POST', `/job/${jobId}`, user, body);
     if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, `${hold ? 'hold' : 'release'} job ${jobId}`);
+  }
+
+  async listNodes(): Promise<SlurmNodeRecord[]> {
+    const res = await this.call<OkBody<'/nodes/', 'get'>>('GET', '/nodes/', this.readUser);
+    if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, 'list nodes');
+    return (res.body?.nodes ?? []).map(toSlurmNodeRecord);
   }
 
   async ping(): Promise<SlurmPing> {

@@ -7,6 +7,7 @@ import {
   type SlurmClient,
   type SlurmJobRecord,
   type SlurmJobSnapshot,
+  type SlurmNodeRecord,
   type SlurmPing,
   type SlurmSubmitRequest,
   type SlurmSubmitResult,
@@ -15,6 +16,7 @@ import {
 import { assertActingUser } from '../posix-user';
 import { CLI_UNAVAILABLE, SLURM_ERR, codeFromMessage, normalizeErrors } from '../slurm-errors';
 import { toSlurmJobRecord, type V0038JobRecord } from '../slurm-job-record';
+import { toSlurmNodeRecord, type V0038NodeRecord } from '../slurm-node-record';
 import { parseParsable, parseScontrolPing, renderSlurmCommand, renderSubmitCommand, slurmErrorText } from './ssh-commands';
 import { SshPool, type ExecResult } from './ssh-pool';
 
@@ -122,6 +124,13 @@ export class SshSlurmClient implements SlurmClient {
     throw this.cliFailure(res, `${hold ? 'hold' : 'release'} job ${jobId}`);
   }
 
+  /** `sinfo --json` (22.05 prints the same node records as slurmrestd v0.0.38), as `readUser`. */
+  async listNodes(): Promise<SlurmNodeRecord[]> {
+    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['sinfo', '--json']));
+    if (res.code !== 0) throw this.cliFailure(res, 'sinfo');
+    return parseSinfoJson(res.stdout, res.stderr);
+  }
+
   async ping(): Promise<SlurmPing> {
     const env = this.ssh.commandEnvironment;
     const command = `${renderSlurmCommand(env, ['scontrol', '--version'])}; ${renderSlurmCommand(env, ['scontrol', 'ping'])}`;
@@ -222,6 +231,19 @@ export class SshSlurmClient implements SlurmClient {
     }
     return new SlurmRejectedError(`${context}: ${text}`, codeFromMessage(text));
   }
+}
+
+/** The nodes of `sinfo --json` output; SlurmUnavailableError when it is not JSON or reports errors. */
+export function parseSinfoJson(stdout: string, stderr = ''): SlurmNodeRecord[] {
+  let parsed: { nodes?: V0038NodeRecord[]; errors?: unknown };
+  try {
+    parsed = JSON.parse(stdout) as { nodes?: V0038NodeRecord[]; errors?: unknown };
+  } catch {
+    throw new SlurmUnavailableError(`sinfo --json printed no JSON: ${stdout.slice(0, 200)}${stderr.slice(0, 200)}`);
+  }
+  const errors = normalizeErrors(parsed.errors);
+  if (errors.length > 0) throw new SlurmUnavailableError(`sinfo --json: ${errors.map((e) => e.message).join('; ')}`);
+  return (parsed.nodes ?? []).map(toSlurmNodeRecord);
 }
 
 /** Stable hash of what consumers see: the mapped records, ordered by id. */
