@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
 import { ClustersModule } from './clusters/clusters.module';
 import { LivenessModule } from './clusters/liveness.module';
+import { IslandsApiModule } from './clusters/islands-api.module';
 import { NodesModule } from './clusters/nodes.module';
 import type { AppConfig } from './config/config';
 import { APP_CONFIG, ConfigModule } from './config/config.module';
@@ -43,7 +44,7 @@ export class AppModule {
         ClustersModule,
         AuthModule,
         HealthModule,
-        ...(api ? [JobsModule, NodesModule] : []),
+        ...(api ? [JobsModule, NodesModule, IslandsApiModule] : []),
         ...(worker ? [DispatchWorkerModule, LivenessModule] : []),
       ],
     };

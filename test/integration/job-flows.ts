@@ -185,6 +185,16 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.equal(spec.status, 200);
       assert.ok(spec.json.paths['/v1/jobs'].post, 'POST /v1/jobs is described');
       assert.ok(spec.json.paths['/v1/jobs/{id}/output'].get);
+      const islands = await cp.request('GET', '/v1/islands', alice.key);
+      assert.equal(islands.status, 200, islands.text);
+      const mine = islands.json.items.find((i: any) => i.name === island);
+      assert.equal(mine.reachable, true);
+      assert.deepEqual(mine.partitions, ['debug', 'short']);
+      assert.equal(mine.capacity.nodes, 3, 'the local island runs three slurmd');
+      assert.equal(mine.capacity.cpus, 12);
+      const detail = await cp.request('GET', `/v1/islands/${island}`, alice.key);
+      assert.deepEqual(detail.json.nodes.map((n: any) => n.name), [`${island}-n1`, `${island}-n2`, `${island}-n3`]);
+      assert.equal((await cp.request('GET', '/v1/islands/atlantis', alice.key)).status, 404);
       const unknownRoute = await cp.request('GET', '/v1/nothing-here', alice.key);
       assert.equal(unknownRoute.status, 404);
       assert.match(unknownRoute.headers.get('content-type') ?? '', /problem\+json/);
