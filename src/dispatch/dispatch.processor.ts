@@ -5,7 +5,7 @@ import { DISPATCH_QUEUE, DispatchPayload, DispatchQueue } from './dispatch.queue
 import { DispatchService } from './dispatch.service';
 
 /** Batches in flight per worker; each batch submits up to the dispatch concurrency at once. */
-const BATCHES_IN_FLIGHT = 2;
+const BATCHES_IN_FLIGHT = 4;
 
 @Processor(DISPATCH_QUEUE)
 export class DispatchProcessor extends WorkerHost implements OnApplicationBootstrap {
