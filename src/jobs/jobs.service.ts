@@ -14,7 +14,7 @@ import { normalizeSubmission, SubmitInput } from './job-request';
 import { jobView, taskView } from './job-view';
 import { JobRow, JobsRepository } from './jobs.repository';
 import { isTerminal, JobState } from './lifecycle';
-import { defaultOutputPattern, jobFilePath } from './output-path';
+import { outputFiles } from './output-path';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -173,17 +173,15 @@ export class JobsService {
     } else if (request.taskId !== undefined) {
       throw invalid('task', 'this job is not an array');
     }
-    const spec = row.spec;
-    const pattern =
-      (request.stream === 'stderr' ? spec.error ?? spec.output : spec.output) ?? defaultOutputPattern(isArray);
-    return jobFilePath(pattern, row.working_directory, {
+    const files = outputFiles(row.spec, {
       jobId: slurmJobId,
       arrayJobId: isArray ? Number(row.slurm_job_id) : undefined,
       arrayTaskId: isArray ? request.taskId : undefined,
       jobName: row.name,
       user: row.slurm_user,
       nodeName,
-    });
+    }, row.working_directory);
+    return request.stream === 'stderr' ? files.stderr : files.stdout;
   }
 
   private runAs(principal: Principal): string {
