@@ -1,3 +1,4 @@
+import { repeatEvery } from '../common/repeat';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -18,8 +19,7 @@ const PURGE_EVERY = 720;
 @Injectable()
 export class LivenessService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LivenessService.name);
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
+  private stop: (() => void) | null = null;
   private sweeps = 0;
 
   constructor(
@@ -29,20 +29,13 @@ export class LivenessService implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
-    const run = () => {
-      this.sweep()
-        .catch((error) => this.logger.warn(`liveness sweep failed: ${(error as Error).message}`))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(run, this.config.nodes.sweepIntervalMs);
-        });
-    };
-    run();
+    this.stop = repeatEvery(this.config.nodes.sweepIntervalMs, () => this.sweep(), (error) =>
+      this.logger.warn(`liveness sweep failed: ${error.message}`),
+    );
   }
 
   onApplicationShutdown(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.stop?.();
   }
 
   /** One pass; returns how many nodes changed state. */

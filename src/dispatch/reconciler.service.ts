@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { repeatEvery } from '../common/repeat';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { BATCH_SIZE, DispatchQueue } from './dispatch.queue';
@@ -15,7 +16,7 @@ const BUSY_PATIENCE = 5;
 @Injectable()
 export class ReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReconcilerService.name);
-  private timer: NodeJS.Timeout | null = null;
+  private stop: (() => void) | null = null;
 
   constructor(
     private readonly dispatch: DispatchRepository,
@@ -24,19 +25,13 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    const run = () => {
-      this.reconcile()
-        .catch((error) => this.logger.warn(`reconcile failed: ${(error as Error).message}`))
-        .finally(() => {
-          this.timer = setTimeout(run, this.config.dispatch.reconcileIntervalMs);
-        });
-    };
-    run();
+    this.stop = repeatEvery(this.config.dispatch.reconcileIntervalMs, () => this.reconcile(), (error) =>
+      this.logger.warn(`reconcile failed: ${error.message}`),
+    );
   }
 
   onApplicationShutdown(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.stop?.();
   }
 
   async reconcile(): Promise<number> {
