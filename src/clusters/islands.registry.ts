@@ -17,6 +17,7 @@ export interface Island {
 @Injectable()
 export class IslandsRegistry implements OnApplicationShutdown {
   private readonly islands = new Map<string, Island>();
+  private partitionNames: ReadonlySet<string> | null = null;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     for (const settings of config.islands) {
@@ -34,8 +35,10 @@ export class IslandsRegistry implements OnApplicationShutdown {
     return this.islands.get(name);
   }
 
-  partitions(): Set<string> {
-    return new Set(this.all().flatMap((island) => island.settings.partitions));
+  /** Every partition some island offers (fixed at start: the islands file is read once). */
+  partitions(): ReadonlySet<string> {
+    this.partitionNames ??= new Set(this.all().flatMap((island) => island.settings.partitions));
+    return this.partitionNames;
   }
 
   /** Working-directory roots are per island; a job is checked against the first island's until placed. */
