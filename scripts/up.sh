@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole stack on one fresh Debian 12 machine: infrastructure (two SLURM islands, PostgreSQL,
-# Redis, sshd), then the control plane's API (port 8080) and worker in the background.
+# Redis, sshd), then the control plane's API (port 8080) and worker in the background, then four demo
+# provider nodes on two emulated sites whose measured RTTs become two more islands (own slurmctld each).
 # Prints a working example request. Stop everything with `npm run down`.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +13,10 @@ bash "$repo/scripts/build.sh"
 
 umask 077
 [ -s "$stack/admin.key" ] || node -e 'console.log("adm_" + require("crypto").randomBytes(32).toString("base64url"))' > "$stack/admin.key"
+# The envelope key that seals launched islands' secrets in PostgreSQL (docs/security.md: rotation).
+[ -s "$stack/secrets.key" ] || node -e 'console.log(require("crypto").randomBytes(32).toString("base64"))' > "$stack/secrets.key"
+export ARCHIPELAGO_SECRETS_KEY_FILE="$stack/secrets.key"
+export ARCHIPELAGO_ISLAND_LAUNCHER=${ARCHIPELAGO_ISLAND_LAUNCHER:-local}
 export ARCHIPELAGO_ISLANDS_FILE="$stack/islands.json"
 export ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY_FILE="$stack/admin.key"
 export PORT=${PORT:-8080}
@@ -40,9 +45,12 @@ if [ ! -s "$stack/alice.key" ]; then
     "$api/v1/principals/$id/api-keys" | node -pe 'JSON.parse(require("fs").readFileSync(0)).key' > "$stack/alice.key"
 fi
 
+ADMIN_KEY_FILE="$stack/admin.key" API="$api" bash "$repo/scripts/stack/demo-agents.sh" up
+
 cat <<INFO
 
-Archipelago is up: API $api (OpenAPI UI at $api/docs), worker running, islands local-a (slurmrestd) and local-b (ssh).
+Archipelago is up: API $api (OpenAPI UI at $api/docs), worker running, islands local-a (slurmrestd) and local-b (ssh);
+four demo provider nodes (two sites, 12 ms apart) are being grouped into two more islands: curl -s -H "Authorization: Bearer \$(cat $stack/admin.key)" $api/v1/islands
 Admin key: $stack/admin.key   Researcher "alice" key: $stack/alice.key   Logs: $stack/*.log
 
 Try it:

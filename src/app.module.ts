@@ -3,6 +3,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
 import { ClustersModule } from './clusters/clusters.module';
+import { IslandFormationModule } from './clusters/formation/island-formation.module';
 import { LivenessModule } from './clusters/liveness.module';
 import { IslandsApiModule } from './clusters/islands-api.module';
 import { NodesModule } from './clusters/nodes.module';
@@ -46,6 +47,7 @@ export class AppModule {
         HealthModule,
         ...(api ? [JobsModule, NodesModule, IslandsApiModule] : []),
         ...(worker ? [DispatchWorkerModule, LivenessModule] : []),
+        ...(worker && config.topology.launcher !== 'none' ? [IslandFormationModule] : []),
       ],
     };
   }

@@ -4,7 +4,8 @@
 #   usage: slurm/local/island-up.sh <name> <index>
 #     <name>   island name = Slurm ClusterName; lowercase letters, digits, dashes (e.g. local-a)
 #     <index>  0..7, picks the ports (below); two islands running at once need distinct indexes
-#   env:  NODES=3            slurmd per island (1..10), nodes <name>-n1 .. <name>-nN
+#   env:  NODES=3            static slurmd per island (0..10), nodes <name>-n1 .. <name>-nN; 0 = a
+#                            controller-only island that provider nodes join as dynamic nodes
 #         NODE_CPUS=4        CPUs= per node (may exceed the real cores: SlurmdParameters=config_overrides)
 #         NODE_MEM=2000      RealMemory= per node, MB
 #         DEF_MEM_PER_CPU=256  DefMemPerCPU (without it a job gets the whole node's memory)
@@ -58,7 +59,8 @@ NAME=$1; IDX=$2
 N=${NODES:-3}; CPUS=${NODE_CPUS:-4}; MEM=${NODE_MEM:-2000}; DEFMEM=${DEF_MEM_PER_CPU:-256}
 THREADS=${REST_THREADS:-8}; TMO=${TIME:-30}; KEEP=${KEEP_STATE:-0}
 DYN=${DYN_NODES:-32}; SDTMO=${SLURMD_TIMEOUT:-300}; GRES_TYPES=${GRES_TYPES:-}
-[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 10 ] || die "NODES must be 1..10 (10 slurmd ports per index)"
+[[ $N =~ ^[0-9]+$ ]] && [ "$N" -le 10 ] || die "NODES must be 0..10 (10 slurmd ports per index)"
+[ "$N" -gt 0 ] || [ "${DYN_NODES:-32}" != 0 ] || die "NODES=0 needs DYN_NODES > 0: an island with no node at all"
 [[ $DYN =~ ^[0-9]+$ ]] && [ "$DYN" -le 240 ] || die "DYN_NODES must be 0..240 (one /24 per island, see node-join.sh)"
 [[ $GRES_TYPES =~ ^[a-z0-9,]*$ ]] || die "GRES_TYPES: comma-separated lowercase names (e.g. gpu)"
 for v in CPUS MEM DEFMEM THREADS SDTMO; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"; done
@@ -68,7 +70,7 @@ SD_FIRST=$((7900 + 10 * IDX)); SD_LAST=$((SD_FIRST + N - 1))
 DYN_PREFIX=${DYN_NET_PREFIX:-10.78}
 [[ $DYN_PREFIX =~ ^[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "DYN_NET_PREFIX must be two octets, e.g. 10.78"
 DYN_PORT=$((7818 + 10 * IDX)); DYN_NET=$DYN_PREFIX.$IDX; DYN_BRIDGE=arch-br$IDX
-NODELIST="${NAME}-n[1-${N}]"; [ "$N" -eq 1 ] && NODELIST="${NAME}-n1"
+NODELIST="${NAME}-n[1-${N}]"; [ "$N" -eq 1 ] && NODELIST="${NAME}-n1"; [ "$N" -eq 0 ] && NODELIST=""
 ETC=$ARCH_ETC/islands/$NAME; LIB=$ARCH_LIB/islands/$NAME; LOGD=$ARCH_LOG/islands/$NAME; RUN=$ARCH_RUN/islands/$NAME
 CONF=$ETC/slurm.conf; KEY=$LIB/jwt_hs256.key
 REST_URL="http://127.0.0.1:$REST_PORT"
@@ -159,8 +161,8 @@ SlurmdPort=$DYN_PORT
 TreeWidth=65533
 # a dynamic node's slurmd reads a copy of this file with SlurmctldHost=<host>($DYN_NET.1)
 DebugFlags=NO_CONF_HASH
-NodeName=${NAME}-n[1-${N}] NodeHostname=${HOST} NodeAddr=127.0.0.1 Port=[${SD_FIRST}-${SD_LAST}] CPUs=${CPUS} RealMemory=${MEM} State=UNKNOWN
-# Nodes=ALL: the static nodes AND every dynamic node that joins later
+${NODELIST:+NodeName=${NAME}-n[1-${N}] NodeHostname=${HOST} NodeAddr=127.0.0.1 Port=[${SD_FIRST}-${SD_LAST}] CPUs=${CPUS} RealMemory=${MEM} State=UNKNOWN
+}# Nodes=ALL: the static nodes AND every dynamic node that joins later
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=short Nodes=ALL Default=NO MaxTime=60 State=UP
 CONF
@@ -250,6 +252,7 @@ disown "$RPID" 2>/dev/null || true
 ctld_alive() { pidfile_alive "$RUN/slurmctld.pid" slurmctld; }
 nodes_ready() {
   ctld_alive || return 1
+  [ "$N" -eq 0 ] && return 0
   local want=idle; [ "$KEEP" = 1 ] && want='idle|mixed|allocated|completing'
   # static nodes only: dynamic ones kept in the state (KEEP_STATE=1) stay down until node-join.sh
   local ok; ok=$(timeout 5 sinfo -h -N -n "$NODELIST" -o '%N %T' 2>/dev/null | sort -u | grep -Ec " ($want)\$" || true)

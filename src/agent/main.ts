@@ -35,6 +35,7 @@ const USAGE = `usage:
   agent join --server URL --token TOKEN --key-file FILE --state-file FILE
              [--region R] [--zone Z] [--rack K] [--provider-group G] [--performance high|low]
              [--features a,b] [--probe-port P] [--probe-host H]
+             [--listen-host A] [--listen-port L]   (answer probes on A:L when peers dial H:P through NAT or a relay)
   agent run  --server URL --key-file FILE --state-file FILE
              [--interval SECONDS] [--probes N] [--probe-interval SECONDS] [--probe-timeout-ms MS]`;
 
@@ -102,6 +103,8 @@ async function join(argv: string[]): Promise<void> {
       features: { type: 'string' },
       'probe-port': { type: 'string' },
       'probe-host': { type: 'string' },
+      'listen-host': { type: 'string' },
+      'listen-port': { type: 'string' },
     },
   });
   const server = serverUrl(required(values, 'server'));
@@ -116,6 +119,7 @@ async function join(argv: string[]): Promise<void> {
   const features = values.features ? values.features.split(',').map((f) => f.trim()).filter(Boolean) : [];
   const probePort = positiveInt(values, 'probe-port', DEFAULT_PROBE_PORT, 65535);
   const probeHost = values['probe-host'] ?? defaultProbeHost();
+  const listenPort = positiveInt(values, 'listen-port', probePort, 65535);
   const tags: LocalityTags = {
     region: values.region,
     zone: values.zone,
@@ -146,7 +150,8 @@ async function join(argv: string[]): Promise<void> {
     name: joined.name,
     seq: 0,
     probeAddress: message.probeAddress,
-    probePort,
+    probePort: listenPort,
+    ...(values['listen-host'] ? { listenHost: values['listen-host'] } : {}),
     heartbeatIntervalSeconds: joined.heartbeatIntervalSeconds,
     joinedAt: new Date().toISOString(),
   });
@@ -225,8 +230,8 @@ async function run(argv: string[]): Promise<number> {
   const gpus = inventory.gpus.reduce((sum, g) => sum + g.count, 0);
   const sender = new Sender(server, key, state, statePath);
 
-  const echo = await startEchoServer(state.probePort);
-  log(`${state.name} (${state.nodeId}) running; probes answered on port ${state.probePort}; seq ${state.seq}`);
+  const echo = await startEchoServer(state.probePort, state.listenHost);
+  log(`${state.name} (${state.nodeId}) running; probes answered on ${state.listenHost ?? '*'}:${state.probePort}; seq ${state.seq}`);
 
   let stopping = false;
   let wake: () => void = () => undefined;
@@ -252,7 +257,7 @@ async function run(argv: string[]): Promise<number> {
   let lastRound = 0;
   let probing: Promise<void> | null = null;
   const probeRound = async (peers: HeartbeatAnswer['probePeers']) => {
-    const samples: LatencySample[] = await measurePeers(peers, { probes, timeoutMs: probeTimeoutMs, concurrency: 8 });
+    const samples: LatencySample[] = await measurePeers(peers, { probes, timeoutMs: probeTimeoutMs, concurrency: 8, localAddress: state.listenHost });
     if (stopping || samples.length === 0) return;
     const answer = await sender.send<{ accepted: number }>('/v1/agent/latency', (seq) => ({
       purpose: 'latency',

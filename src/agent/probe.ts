@@ -51,13 +51,13 @@ export function startEchoServer(port: number, host = '0.0.0.0'): Promise<EchoSer
  * One probe: connect, send PROBE_BYTES, time until they come back. The round trip is timed from
  * the write (the connect handshake is not counted); null when the peer does not answer in time.
  */
-export function probeOnce(host: string, port: number, timeoutMs: number): Promise<number | null> {
+export function probeOnce(host: string, port: number, timeoutMs: number, localAddress?: string): Promise<number | null> {
   return new Promise((resolve) => {
     const payload = randomBytes(PROBE_BYTES);
     let received = Buffer.alloc(0);
     let sentAt = 0n;
     let settled = false;
-    const socket = connect({ host, port });
+    const socket = connect({ host, port, localAddress });
     const finish = (rtt: number | null) => {
       if (settled) return;
       settled = true;
@@ -90,12 +90,12 @@ export function median(values: number[]): number {
 }
 
 /** N probes, one after another: the median of those answered, and the fraction lost. */
-export async function measurePeer(peer: string, probeAddress: string, probes: number, timeoutMs: number): Promise<LatencySample> {
+export async function measurePeer(peer: string, probeAddress: string, probes: number, timeoutMs: number, localAddress?: string): Promise<LatencySample> {
   const target = parseProbeAddress(probeAddress);
   if (!target) return { peer, rttMs: null, loss: 1, probes };
   const rtts: number[] = [];
   for (let i = 0; i < probes; i++) {
-    const rtt = await probeOnce(target.host, target.port, timeoutMs);
+    const rtt = await probeOnce(target.host, target.port, timeoutMs, localAddress);
     if (rtt !== null) rtts.push(rtt);
   }
   const loss = (probes - rtts.length) / probes;
@@ -105,14 +105,14 @@ export async function measurePeer(peer: string, probeAddress: string, probes: nu
 /** Measures every peer, `concurrency` at a time. */
 export async function measurePeers(
   peers: Array<{ nodeId: string; probeAddress: string }>,
-  options: { probes: number; timeoutMs: number; concurrency: number },
+  options: { probes: number; timeoutMs: number; concurrency: number; localAddress?: string },
 ): Promise<LatencySample[]> {
   const samples: LatencySample[] = [];
   let next = 0;
   const worker = async () => {
     while (next < peers.length) {
       const peer = peers[next++];
-      samples.push(await measurePeer(peer.nodeId, peer.probeAddress, options.probes, options.timeoutMs));
+      samples.push(await measurePeer(peer.nodeId, peer.probeAddress, options.probes, options.timeoutMs, options.localAddress));
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, peers.length) }, worker));

@@ -7,7 +7,10 @@ export interface AgentState {
   name: string;
   seq: number;
   probeAddress: string;
+  /** Where the echo server listens; `probeAddress` is what peers dial (they differ behind NAT or a relay). */
   probePort: number;
+  /** Address to answer probes on and to probe from (absent: every address, and the kernel's choice). */
+  listenHost?: string;
   heartbeatIntervalSeconds: number;
   joinedAt: string;
 }

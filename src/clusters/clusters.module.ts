@@ -1,6 +1,17 @@
 import { Global, Module } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { IslandsRegistry } from './islands.registry';
+import { IslandsRepository } from './islands.repository';
+import { SECRET_BOX, secretBoxFrom } from './secrets';
 
 @Global()
-@Module({ providers: [IslandsRegistry], exports: [IslandsRegistry] })
+@Module({
+  providers: [
+    IslandsRegistry,
+    IslandsRepository,
+    { provide: SECRET_BOX, inject: [APP_CONFIG], useFactory: (config: AppConfig) => secretBoxFrom(config) },
+  ],
+  exports: [IslandsRegistry, IslandsRepository, SECRET_BOX],
+})
 export class ClustersModule {}

@@ -43,6 +43,8 @@ export interface IslandLauncher {
    * from the island's SLURM. Resolves `false` when jobs still run and `force` was not given.
    */
   removeNode(island: string, node: string, options: { reason: string; timeoutMs: number; force: boolean }): Promise<boolean>;
+  /** Drains a node in SLURM (running jobs finish, nothing new starts) or returns it to service. */
+  setDrained(island: string, node: string, drained: boolean, reason: string): Promise<void>;
   /** Stops an island that has no members left. */
   retireIsland(name: string): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { IslandSettings } from '../config/islands-file';
 import { IslandCapacity, NodeCapacity, nodeIsUsable } from '../scheduling/capacity';
+import type { IslandRow } from './islands.repository';
 
 function gpuTotals(nodes: NodeCapacity[]) {
   const byModel = new Map<string, { total: number; free: number }>();
@@ -10,6 +11,27 @@ function gpuTotals(nodes: NodeCapacity[]) {
     byModel.set(pool.model, sum);
   }
   return [...byModel].map(([model, sum]) => ({ model: model || null, ...sum }));
+}
+
+/** How a topology island was formed: its latency tier and bound, the proven diameter and its members. */
+export function formationView(row: IslandRow, members: string[]) {
+  return {
+    state: row.state,
+    tier: row.tier,
+    boundMs: row.bound_ms,
+    /** Upper bound on every member pair's RTT (measured, or inferred through measured paths). */
+    diameterMs: row.diameter_ms,
+    /** Largest RTT actually measured between two members. */
+    measuredDiameterMs: row.measured_diameter_ms,
+    measuredPairs: row.measured_pairs,
+    inferredPairs: row.inferred_pairs,
+    withinBound: row.within_bound,
+    members,
+    launcher: row.launcher,
+    createdAt: row.created_at.toISOString(),
+    stateChangedAt: row.state_changed_at.toISOString(),
+    lastError: row.last_error,
+  };
 }
 
 /** What `sinfo` would tell a researcher about an island, plus our queue depth. */

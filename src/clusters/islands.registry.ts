@@ -1,30 +1,50 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import type { IslandSettings } from '../config/islands-file';
+import { repeatEvery } from '../common/repeat';
+import type { SecretBox } from '../common/secret-box';
 import { allowedRootsFor } from '../jobs/path-policy';
 import type { JobFiles } from '../slurm/job-files.port';
 import type { SlurmClient } from '../slurm/slurm-client.port';
 import { createJobFiles, createSlurmClient } from '../slurm/slurm-adapters';
+import { IslandRow, IslandsRepository } from './islands.repository';
+import { islandJwtContext, SECRET_BOX } from './secrets';
 
 export interface Island {
   settings: IslandSettings;
   slurm: SlurmClient;
   files: JobFiles;
+  /** Configured in the islands file, or formed by the topology loop (with its tier). */
+  origin: 'file' | 'topology';
 }
 
-/** The islands this control plane drives, each with its SLURM adapter and file access. */
+/** How often every process picks up islands the topology loop launched or retired. */
+const SYNC_INTERVAL_MS = 2000;
+
+/**
+ * The islands this control plane drives, each with its SLURM adapter and file access: those of the
+ * islands file, fixed at start, plus those the topology loop launched (read from PostgreSQL, their
+ * JWT keys unsealed here and only here).
+ */
 @Injectable()
-export class IslandsRegistry implements OnApplicationShutdown {
+export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(IslandsRegistry.name);
   private readonly islands = new Map<string, Island>();
   private partitionNames: ReadonlySet<string> | null = null;
+  private stopSync: (() => void) | null = null;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    for (const settings of config.islands) {
-      const slurm = createSlurmClient(settings.connection);
-      const roots = (user: string) => allowedRootsFor(user, settings.workdirRoots);
-      this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots) });
-    }
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Optional() private readonly repository?: IslandsRepository,
+    @Optional() @Inject(SECRET_BOX) private readonly secrets?: SecretBox | null,
+  ) {
+    for (const settings of config.islands) this.add(settings, 'file');
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.repository) return;
+    this.stopSync = repeatEvery(SYNC_INTERVAL_MS, () => this.sync(), (error) => this.logger.warn(`island sync failed: ${error.message}`));
   }
 
   all(): Island[] {
@@ -35,7 +55,7 @@ export class IslandsRegistry implements OnApplicationShutdown {
     return this.islands.get(name);
   }
 
-  /** Every partition some island offers (fixed at start: the islands file is read once). */
+  /** Every partition some island offers. */
   partitions(): ReadonlySet<string> {
     this.partitionNames ??= new Set(this.all().flatMap((island) => island.settings.partitions));
     return this.partitionNames;
@@ -46,7 +66,71 @@ export class IslandsRegistry implements OnApplicationShutdown {
     return this.all()[0]?.settings.workdirRoots ?? ['/home/{user}'];
   }
 
+  /** Adds launched islands and drops retired ones; returns the names that changed. */
+  async sync(): Promise<string[]> {
+    if (!this.repository) return [];
+    const active = await this.repository.active();
+    const changed: string[] = [];
+    const wanted = new Set(active.map((row) => row.name));
+    for (const row of active) {
+      const existing = this.islands.get(row.name);
+      if (existing?.origin === 'file') continue;
+      if (existing && existing.settings.connection.rest?.url === row.rest_url) continue;
+      const settings = this.settingsOf(row);
+      if (!settings) continue;
+      if (existing) await existing.slurm.close();
+      this.add(settings, 'topology');
+      changed.push(row.name);
+    }
+    for (const island of this.all()) {
+      if (island.origin === 'topology' && !wanted.has(island.settings.connection.name)) {
+        this.islands.delete(island.settings.connection.name);
+        await island.slurm.close();
+        changed.push(island.settings.connection.name);
+      }
+    }
+    if (changed.length) {
+      this.partitionNames = null;
+      this.logger.log(`islands now: ${this.all().map((i) => i.settings.connection.name).join(', ')}`);
+    }
+    return changed;
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    this.stopSync?.();
     await Promise.allSettled(this.all().map((island) => island.slurm.close()));
+  }
+
+  private add(settings: IslandSettings, origin: Island['origin']): void {
+    const slurm = createSlurmClient(settings.connection);
+    const roots = (user: string) => allowedRootsFor(user, settings.workdirRoots);
+    this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots), origin });
+  }
+
+  private settingsOf(row: IslandRow): IslandSettings | null {
+    if (!row.rest_url || !row.jwt_key_sealed) return null;
+    if (!this.secrets) {
+      this.logger.warn(`island ${row.name} is launched but no ARCHIPELAGO_SECRETS_KEY_FILE is configured to open its key`);
+      return null;
+    }
+    const partitions = row.partitions.length ? row.partitions : ['debug'];
+    return {
+      connection: {
+        name: row.name,
+        adapter: 'rest',
+        readUser: 'archipelago',
+        rest: {
+          url: row.rest_url,
+          jwtKey: this.secrets.open(row.jwt_key_sealed, islandJwtContext(row.name)),
+          tokenLifetimeSeconds: 120,
+          connections: 8,
+          timeoutMs: 15000,
+        },
+      },
+      partitions,
+      defaultPartition: partitions[0],
+      workdirRoots: ['/home/{user}'],
+      files: 'local',
+    };
   }
 }

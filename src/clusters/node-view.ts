@@ -34,6 +34,7 @@ export function nodeView(row: NodeRow) {
     name: row.name,
     state: row.state,
     island: row.island,
+    slurm: { island: row.slurm_island, drained: row.slurm_drained },
     publicKey: row.public_key,
     inventory: row.inventory,
     tags: row.tags,

@@ -14,7 +14,12 @@ export interface NodeRow {
   tags: LocalityTags;
   probe_address: string;
   state: NodeState;
+  /** The island the grouping put the node in; `slurm_island` is where SLURM has it now. */
   island: string | null;
+  slurm_island: string | null;
+  slurm_drained: boolean;
+  /** Peers the grouping wants this node to measure (names). */
+  requested_probes: string[];
   last_heartbeat_at: Date | null;
   /** bigint: pg hands it over as a string. */
   last_seq: string;
@@ -185,8 +190,8 @@ export class NodesRepository {
   }
 
   /**
-   * Whom a node should measure: active nodes other than itself, those sharing its region and
-   * zone first, then those it has never measured, then those it measured longest ago.
+   * Whom a node should measure: active nodes other than itself, those the island grouping asked
+   * for first (pairs it could only infer), then those sharing its region and zone, then those it has never measured, then those it measured longest ago.
    */
   async probePeers(node: NodeRow, limit: number): Promise<ProbePeer[]> {
     if (limit === 0) return [];
@@ -196,11 +201,12 @@ export class NodesRepository {
          FROM nodes n
          LEFT JOIN latency_samples s ON s.from_node = $1 AND s.to_node = n.id
         WHERE n.state = 'ACTIVE' AND n.id <> $1
-        ORDER BY (n.tags->>'region' IS NOT DISTINCT FROM $2::text) DESC,
+        ORDER BY (n.name = ANY($5::text[])) DESC,
+                 (n.tags->>'region' IS NOT DISTINCT FROM $2::text) DESC,
                  (n.tags->>'zone' IS NOT DISTINCT FROM $3::text) DESC,
                  s.measured_at ASC NULLS FIRST, n.id
         LIMIT $4`,
-      [node.id, node.tags.region ?? null, node.tags.zone ?? null, limit],
+      [node.id, node.tags.region ?? null, node.tags.zone ?? null, limit, node.requested_probes],
     );
   }
 

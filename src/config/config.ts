@@ -33,6 +33,18 @@ export interface AppConfig {
     /** How many peers one agent is asked to probe. */
     probePeers: number;
   };
+  /** Envelope keys for secrets at rest (src/common/secret-box.ts); the first seals. Empty: nothing may be sealed. */
+  secretKeys: Buffer[];
+  /** Turning measured latency into islands, and islands into SLURM clusters. */
+  topology: {
+    /** Who starts islands' SLURM daemons: nobody (islands come only from the islands file), local processes, or Kubernetes. */
+    launcher: 'none' | 'local' | 'kubernetes';
+    intervalMs: number;
+    tiers: Array<{ name: string; boundMs: number }>;
+    minIslandSize: number;
+    /** Local launcher: island-up.sh indexes (port blocks) it may use. */
+    localSlots: number[];
+  };
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
 }
@@ -98,8 +110,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const islandsFile = env.ARCHIPELAGO_ISLANDS_FILE || DEFAULT_ISLANDS_FILE;
   const islands = existsSync(islandsFile) ? parseIslandsFile(islandsFile) : [];
-  if (env.ARCHIPELAGO_ISLANDS_FILE && islands.length === 0) {
-    throw new ConfigError('ARCHIPELAGO_ISLANDS_FILE', `${islandsFile} defines no island`);
+  const topology = topologySettings(env);
+  // With a launcher, every island may come from measured latency; without one, no island means no work.
+  if (env.ARCHIPELAGO_ISLANDS_FILE && islands.length === 0 && topology.launcher === 'none') {
+    throw new ConfigError('ARCHIPELAGO_ISLANDS_FILE', `${islandsFile} defines no island (and ARCHIPELAGO_ISLAND_LAUNCHER is none)`);
   }
   return {
     role: oneOf(env, 'ARCHIPELAGO_ROLE', ['api', 'worker', 'all'] as const, 'all'),
@@ -128,7 +142,66 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
     nodes: nodeSettings(env),
+    secretKeys: secretKeys(env),
+    topology,
     instanceId: '',
+  };
+}
+
+/** A 32-byte key from a file: raw bytes, 64 hex digits or base64 (what `openssl rand -base64 32` prints). */
+function keyFromFile(variable: string, file: string): Buffer {
+  if (!existsSync(file)) throw new ConfigError(variable, `file ${file} does not exist`);
+  const raw = readFileSync(file);
+  if (raw.length === 32) return raw;
+  const text = raw.toString('utf8').trim();
+  const decoded = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  if (decoded.length !== 32) throw new ConfigError(variable, `${file} must hold a 32-byte key (raw, hex or base64)`);
+  return decoded;
+}
+
+function secretKeys(env: Env): Buffer[] {
+  const current = env.ARCHIPELAGO_SECRETS_KEY_FILE;
+  const old = (env.ARCHIPELAGO_SECRETS_OLD_KEY_FILES ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+  if (!current) {
+    if (old.length) throw new ConfigError('ARCHIPELAGO_SECRETS_OLD_KEY_FILES', 'needs ARCHIPELAGO_SECRETS_KEY_FILE (the key that seals)');
+    return [];
+  }
+  return [keyFromFile('ARCHIPELAGO_SECRETS_KEY_FILE', current), ...old.map((f) => keyFromFile('ARCHIPELAGO_SECRETS_OLD_KEY_FILES', f))];
+}
+
+const TIER = /^([a-z][a-z0-9-]{0,15}):(\d+(?:\.\d+)?)$/;
+
+function tiers(env: Env): Array<{ name: string; boundMs: number }> {
+  const raw = env.ARCHIPELAGO_TOPOLOGY_TIERS || 'tight:2,loose:30';
+  const parsed = raw.split(',').map((part) => TIER.exec(part.trim()));
+  if (parsed.some((m) => !m || Number(m[2]) <= 0)) {
+    throw new ConfigError('ARCHIPELAGO_TOPOLOGY_TIERS', 'comma-separated name:boundMs pairs, e.g. tight:2,loose:30');
+  }
+  const result = parsed.map((m) => ({ name: m![1], boundMs: Number(m![2]) }));
+  if (new Set(result.map((t) => t.name)).size !== result.length) throw new ConfigError('ARCHIPELAGO_TOPOLOGY_TIERS', 'tier names must differ');
+  return result;
+}
+
+function slots(env: Env): number[] {
+  const raw = env.ARCHIPELAGO_LOCAL_ISLAND_SLOTS || '2-4';
+  const m = /^([0-7])(?:-([0-7]))?$/.exec(raw);
+  if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new ConfigError('ARCHIPELAGO_LOCAL_ISLAND_SLOTS', 'an index or range within 0-7, e.g. 2-4');
+  const first = Number(m[1]);
+  const last = m[2] === undefined ? first : Number(m[2]);
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
+function topologySettings(env: Env): AppConfig['topology'] {
+  const launcher = oneOf(env, 'ARCHIPELAGO_ISLAND_LAUNCHER', ['none', 'local', 'kubernetes'] as const, 'none');
+  if (launcher !== 'none' && !env.ARCHIPELAGO_SECRETS_KEY_FILE) {
+    throw new ConfigError('ARCHIPELAGO_SECRETS_KEY_FILE', `is required with ARCHIPELAGO_ISLAND_LAUNCHER=${launcher}: launched islands' secrets are stored sealed`);
+  }
+  return {
+    launcher,
+    intervalMs: integer(env, 'ARCHIPELAGO_TOPOLOGY_INTERVAL_MS', 15000, 200, 3600000),
+    tiers: tiers(env),
+    minIslandSize: integer(env, 'ARCHIPELAGO_TOPOLOGY_MIN_ISLAND_SIZE', 2, 1, 1000),
+    localSlots: slots(env),
   };
 }
 

@@ -65,7 +65,7 @@ function lockKey(name: string): number {
 @Injectable()
 export class FollowService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(FollowService.name);
-  private readonly followers: IslandFollower[];
+  private readonly followers = new Map<string, IslandFollower>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly tagger: JobTagger;
@@ -74,17 +74,16 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly db: DataSource,
     private readonly jobs: JobsRepository,
     private readonly activity: DispatchActivity,
-    islands: IslandsRegistry,
+    private readonly islands: IslandsRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.tagger = new JobTagger(config.instanceId);
-    this.followers = islands.all().map((island) => ({ island, lock: null, running: false, notBefore: 0, listedAt: Date.now() }));
   }
 
   onApplicationBootstrap(): void {
     const tick = () => {
       if (this.stopped) return;
-      Promise.allSettled(this.followers.map((f) => this.followIsland(f))).finally(() => {
+      Promise.allSettled(this.currentFollowers().map((f) => this.followIsland(f))).finally(() => {
         if (!this.stopped) this.timer = setTimeout(tick, this.config.follow.intervalMs);
       });
     };
@@ -94,7 +93,24 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await Promise.allSettled(this.followers.map((f) => f.lock?.release()));
+    await Promise.allSettled([...this.followers.values()].map((f) => f.lock?.release()));
+  }
+
+  /** One follower per island the registry knows now: islands are launched and retired while we run. */
+  private currentFollowers(): IslandFollower[] {
+    const islands = this.islands.all();
+    const names = new Set(islands.map((island) => island.settings.connection.name));
+    for (const [name, follower] of this.followers) {
+      if (names.has(name) && this.islands.get(name) === follower.island) continue;
+      if (follower.running) continue;
+      this.followers.delete(name);
+      this.releaseLock(follower).catch((error) => this.logger.warn(`releasing the lock of ${name}: ${error.message}`));
+    }
+    for (const island of islands) {
+      const name = island.settings.connection.name;
+      if (!this.followers.has(name)) this.followers.set(name, { island, lock: null, running: false, notBefore: 0, listedAt: Date.now() });
+    }
+    return [...this.followers.values()];
   }
 
   private async followIsland(follower: IslandFollower): Promise<void> {
@@ -173,6 +189,18 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     const records = await island.slurm.getJob(Number(row.slurm_job_id));
     if (records.length > 0) return this.observe(island, row, records);
     return { state: 'LOST', reason: 'SLURM no longer knows this job and never reported its end', endedAt: new Date() };
+  }
+
+  /** A pooled connection keeps session locks: unlock before handing it back. */
+  private async releaseLock(follower: IslandFollower): Promise<void> {
+    const runner = follower.lock;
+    if (!runner) return;
+    follower.lock = null;
+    try {
+      await runner.query('SELECT pg_advisory_unlock($1)', [lockKey(follower.island.settings.connection.name)]);
+    } finally {
+      await runner.release();
+    }
   }
 
   private async holdLock(follower: IslandFollower): Promise<boolean> {

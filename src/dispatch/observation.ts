@@ -135,6 +135,7 @@ export function observeJob(job: TrackedJob, records: SlurmJobRecord[]): Observat
       exitCode: tasks ? (exitCodes.length ? Math.max(...exitCodes) : null) : record.exitCode,
       exitSignal: tasks ? null : record.exitSignal,
       batchHost: record.batchHost || null,
+      nodes: tasks ? null : record.nodes || null,
       partition: record.partition || null,
       startedAt: !hasStarted(verdict.state)
         ? null

@@ -18,6 +18,7 @@ export function jobView(row: JobRow, taskCounts?: Record<string, number>) {
     cancelRequested: row.cancel_requested,
     workingDirectory: row.working_directory,
     batchHost: row.batch_host,
+    nodes: row.nodes,
     dependsOn: row.depends_on.map(String),
     array: row.array_size === null ? null : { size: row.array_size, expression: row.spec.array?.expression, tasks: taskCounts ?? {} },
     options: row.spec,

@@ -28,6 +28,7 @@ export interface JobRow {
   dispatch_attempts: number;
   dispatch_lease_until: Date | null;
   batch_host: string | null;
+  nodes: string | null;
   exit_code: number | null;
   exit_signal: number | null;
   /** Why the job went where it went (or was rejected): see PlacementRecord in scheduling/capacity.service. */
@@ -69,6 +70,8 @@ export interface StateChange {
   exitCode?: number | null;
   exitSignal?: number | null;
   batchHost?: string | null;
+  /** SLURM's hostlist of the allocation. */
+  nodes?: string | null;
   partition?: string | null;
   startedAt?: Date | null;
   endedAt?: Date | null;
@@ -191,7 +194,7 @@ export class JobsRepository {
     if (changes.length === 0) return 0;
     const input = changes.map(({ id, from, change }) => ({
       id, from_state: from, state: change.state, reason: change.reason, exit_code: change.exitCode ?? null,
-      exit_signal: change.exitSignal ?? null, batch_host: change.batchHost ?? null, partition: change.partition ?? null,
+      exit_signal: change.exitSignal ?? null, batch_host: change.batchHost ?? null, nodes: change.nodes ?? null, partition: change.partition ?? null,
       started_at: change.startedAt ?? null, ended_at: change.endedAt ?? null, placement: change.placement ?? null,
     }));
     const applied = await rows<{ job_id: string }>(
@@ -199,11 +202,11 @@ export class JobsRepository {
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
            id bigint, from_state text, state text, reason text, exit_code int, exit_signal int,
-           batch_host text, partition text, started_at timestamptz, ended_at timestamptz, placement jsonb)),
+           batch_host text, nodes text, partition text, started_at timestamptz, ended_at timestamptz, placement jsonb)),
        updated AS (
          UPDATE jobs j SET state = i.state, state_reason = i.reason,
                 exit_code = COALESCE(i.exit_code, j.exit_code), exit_signal = COALESCE(i.exit_signal, j.exit_signal),
-                batch_host = COALESCE(i.batch_host, j.batch_host), partition = COALESCE(i.partition, j.partition),
+                batch_host = COALESCE(i.batch_host, j.batch_host), nodes = COALESCE(i.nodes, j.nodes), partition = COALESCE(i.partition, j.partition),
                 started_at = COALESCE(j.started_at, i.started_at), ended_at = i.ended_at,
                 placement = COALESCE(i.placement, j.placement), dispatch_lease_until = NULL, updated_at = now()
            FROM input i

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -227,6 +228,14 @@ describe('loadConfig', () => {
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
       nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
+      secretKeys: [],
+      topology: {
+        launcher: 'none',
+        intervalMs: 15000,
+        tiers: [{ name: 'tight', boundMs: 2 }, { name: 'loose', boundMs: 30 }],
+        minIslandSize: 2,
+        localSlots: [2, 3, 4],
+      },
       instanceId: '',
     });
   });
@@ -265,6 +274,30 @@ describe('loadConfig', () => {
     assert.deepEqual(config.dispatch, { concurrency: 256, leaseSeconds: 2, reconcileIntervalMs: 100 });
     assert.deepEqual(config.follow, { intervalMs: 600000, lostAfterSeconds: 86400 });
     assert.equal(config.apiKeyCacheMs, 0);
+  });
+  it('topology: tiers, slots and the launcher, which needs an envelope key', () => {
+    const keyFile = file(randomBytes(32).toString('base64'), 'secrets.key');
+    const config = loadConfig(
+      env({
+        ARCHIPELAGO_ISLAND_LAUNCHER: 'local',
+        ARCHIPELAGO_SECRETS_KEY_FILE: keyFile,
+        ARCHIPELAGO_TOPOLOGY_TIERS: 'mpi:1.5, wan:40',
+        ARCHIPELAGO_LOCAL_ISLAND_SLOTS: '5',
+      }),
+    );
+    assert.equal(config.topology.launcher, 'local');
+    assert.deepEqual(config.topology.tiers, [{ name: 'mpi', boundMs: 1.5 }, { name: 'wan', boundMs: 40 }]);
+    assert.deepEqual(config.topology.localSlots, [5]);
+    assert.equal(config.secretKeys.length, 1);
+    assert.equal(config.secretKeys[0].length, 32);
+    configError({ ARCHIPELAGO_ISLAND_LAUNCHER: 'local' }, 'ARCHIPELAGO_SECRETS_KEY_FILE', /required/);
+    configError({ ARCHIPELAGO_TOPOLOGY_TIERS: 'tight' }, 'ARCHIPELAGO_TOPOLOGY_TIERS');
+    configError({ ARCHIPELAGO_TOPOLOGY_TIERS: 'a:1,a:2' }, 'ARCHIPELAGO_TOPOLOGY_TIERS', /differ/);
+    configError({ ARCHIPELAGO_TOPOLOGY_TIERS: 'a:0' }, 'ARCHIPELAGO_TOPOLOGY_TIERS');
+    configError({ ARCHIPELAGO_LOCAL_ISLAND_SLOTS: '4-2' }, 'ARCHIPELAGO_LOCAL_ISLAND_SLOTS');
+    configError({ ARCHIPELAGO_LOCAL_ISLAND_SLOTS: '9' }, 'ARCHIPELAGO_LOCAL_ISLAND_SLOTS');
+    configError({ ARCHIPELAGO_SECRETS_KEY_FILE: file('too short', 'short.key') }, 'ARCHIPELAGO_SECRETS_KEY_FILE', /32-byte/);
+    configError({ ARCHIPELAGO_SECRETS_OLD_KEY_FILES: keyFile }, 'ARCHIPELAGO_SECRETS_OLD_KEY_FILES');
   });
   it('trusts a proxy only for exactly "true"', () => {
     for (const value of ['1', 'TRUE', 'yes', 'false']) assert.equal(loadConfig(env({ ARCHIPELAGO_TRUST_PROXY: value })).http.trustProxy, false);

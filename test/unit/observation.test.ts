@@ -54,6 +54,7 @@ describe('observeJob: a single job moving through SLURM', () => {
       exitCode: null,
       exitSignal: null,
       batchHost: null,
+      nodes: null,
       partition: 'debug',
       startedAt: null,
       endedAt: null,
@@ -66,7 +67,7 @@ describe('observeJob: a single job moving through SLURM', () => {
     assert.equal(o.change?.startedAt, null);
   });
 
-  it('PENDING -> RUNNING records the start time and batch host', () => {
+  it('PENDING -> RUNNING records the start time, batch host and allocated nodes', () => {
     const o = observeJob(tracked({ state: 'PENDING' }), [
       record({ state: 'RUNNING', startTime: T0 + 10, nodes: 'n[1-2]', batchHost: 'n1' }),
     ]);
@@ -77,6 +78,7 @@ describe('observeJob: a single job moving through SLURM', () => {
       exitCode: null,
       exitSignal: null,
       batchHost: 'n1',
+      nodes: 'n[1-2]',
       partition: 'debug',
       startedAt: date(T0 + 10),
       endedAt: null,
@@ -93,6 +95,7 @@ describe('observeJob: a single job moving through SLURM', () => {
       exitCode: 0,
       exitSignal: null,
       batchHost: 'n1',
+      nodes: null,
       partition: 'debug',
       startedAt: date(T0 + 10),
       endedAt: date(T0 + 70),

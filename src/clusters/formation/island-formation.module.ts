@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import { CapacityModule } from '../../scheduling/capacity.module';
+import { ISLAND_LAUNCHER, IslandLauncher } from '../island-launcher.port';
+import { LocalIslandLauncher } from '../launchers/local-island-launcher';
+import { IslandFormationRepository } from './island-formation.repository';
+import { IslandFormationService } from './island-formation.service';
+
+function launcherFor(config: AppConfig): IslandLauncher {
+  switch (config.topology.launcher) {
+    case 'local':
+      return new LocalIslandLauncher(config.topology.localSlots);
+    default:
+      throw new Error(`ARCHIPELAGO_ISLAND_LAUNCHER=${config.topology.launcher} has no launcher in this build`);
+  }
+}
+
+/** Worker role, when a launcher is configured: latency groups become SLURM clusters. */
+@Module({
+  imports: [CapacityModule],
+  providers: [
+    IslandFormationService,
+    IslandFormationRepository,
+    { provide: ISLAND_LAUNCHER, inject: [APP_CONFIG], useFactory: launcherFor },
+  ],
+})
+export class IslandFormationModule {}
