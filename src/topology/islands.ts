@@ -248,6 +248,8 @@ class Grouper {
       this.islands.push(isl);
       for (const m of members) this.nodeIsland[m] = k;
 
+      this.relaxInsteadOfBreaking(isl);
+      tier = isl.tier;
       this.repair(k, this.tiers[tier].boundMs);
       if (isl.members.length < this.tiers[tier].minSize && !isl.members.some((m) => this.busy[m])) {
         this.dissolve(k);
@@ -261,6 +263,27 @@ class Grouper {
         }
       }
     }
+  }
+
+  /**
+   * An island whose pairs drifted past its bound would lose members in repair; when that would leave
+   * it below its tier's minimum (so it would dissolve and be re-formed under a new id, i.e. a new SLURM
+   * cluster), it is relabelled to the tightest looser tier it still fits whole instead. Larger islands
+   * keep their tier and shed the drifting members. The bound itself is never exceeded.
+   */
+  private relaxInsteadOfBreaking(isl: IslandState): void {
+    const tier = isl.tier;
+    const removals = this.planRepair(isl, this.tiers[tier].boundMs);
+    if (removals.length === 0 || isl.members.length - removals.length >= this.tiers[tier].minSize) return;
+    const original = isl.dists;
+    for (let t = tier + 1; t < this.tiers.length; t++) {
+      isl.dists = isl.waypoints.map((w) => this.sp.from(w, this.tiers[t].boundMs / this.safety));
+      if (isl.members.length >= this.tiers[t].minSize && this.allPairsWithin(isl, this.tiers[t].boundMs)) {
+        isl.tier = t;
+        return;
+      }
+    }
+    isl.dists = original;
   }
 
   /** Member with the most measured members within joinMs / 2; ties by index. */
@@ -288,6 +311,25 @@ class Grouper {
    */
   private repair(k: number, limit: number): number[] {
     const isl = this.islands[k];
+    const removed = this.planRepair(isl, limit);
+    const gone = new Set(removed);
+    if (removed.length > 0) {
+      isl.members = isl.members.filter((m) => !gone.has(m));
+      for (const m of removed) this.nodeIsland[m] = -1;
+      if (gone.has(isl.anchor) && isl.members.length > 0) {
+        // The old anchor stays a waypoint (its paths are still valid); the label moves to the member
+        // nearest to it.
+        const d = new Map<number, number>();
+        const dist = isl.dists[0];
+        for (let i = 0; i < dist.nodes.length; i++) d.set(dist.nodes[i], dist.dist[i]);
+        isl.anchor = [...isl.members].sort((a, b) => (d.get(a) ?? Infinity) - (d.get(b) ?? Infinity) || a - b)[0];
+      }
+    }
+    return removed;
+  }
+
+  /** The members repair would remove (fewest non-busy members covering every pair over `limit`), without removing them. */
+  private planRepair(isl: IslandState, limit: number): number[] {
     const failing: Array<[number, number]> = [];
     this.scan(isl, limit, (a, b, ub) => {
       if (ub > limit && !(this.busy[a] && this.busy[b])) failing.push([a, b]);
@@ -316,18 +358,6 @@ class Grouper {
       }
       gone.add(pick);
       removed.push(pick);
-    }
-    if (removed.length > 0) {
-      isl.members = isl.members.filter((m) => !gone.has(m));
-      for (const m of removed) this.nodeIsland[m] = -1;
-      if (gone.has(isl.anchor) && isl.members.length > 0) {
-        // The old anchor stays a waypoint (its paths are still valid); the label moves to the member
-        // nearest to it.
-        const d = new Map<number, number>();
-        const dist = isl.dists[0];
-        for (let i = 0; i < dist.nodes.length; i++) d.set(dist.nodes[i], dist.dist[i]);
-        isl.anchor = [...isl.members].sort((a, b) => (d.get(a) ?? Infinity) - (d.get(b) ?? Infinity) || a - b)[0];
-      }
     }
     return removed;
   }

@@ -11,13 +11,13 @@ import { ControlPlane, REPO } from '../support/control-plane';
 import { NodeAgent } from '../support/node-agent';
 
 /**
- * Islands end to end on real SLURM: four agents on two emulated sites (the WAN relay adds 20 ms between
+ * Islands end to end on real SLURM: four agents on two emulated sites (the WAN relay adds 40 ms between
  * them), their measured RTTs group them into two tight islands, each launched as its own SLURM cluster
  * (slurmctld + slurmrestd, the agents' machines joined as dynamic nodes); jobs land inside one island;
  * drained and silent nodes stop getting work and leave SLURM on schedule.
  */
 const SITES = { west: '127.77.1.', east: '127.77.2.' };
-const CROSS_SITE_RTT_MS = 20;
+const CROSS_SITE_RTT_MS = 40;
 const ADVERTISED_PORT = 48800;
 const LISTEN_PORT = 48801;
 const PLAN = [
@@ -64,8 +64,9 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
       ARCHIPELAGO_SECRETS_KEY_FILE: secretsKey,
       ARCHIPELAGO_LOCAL_ISLAND_SLOTS: '2-4',
       ARCHIPELAGO_TOPOLOGY_INTERVAL_MS: '1000',
-      // Loopback RTTs spike to ~3 ms on a loaded 2-core machine; 5 ms keeps the test about grouping, not noise.
-      ARCHIPELAGO_TOPOLOGY_TIERS: 'tight:5,loose:60',
+      // Loopback RTT medians spike to ~8 ms on a loaded 2-core machine; wide tiers keep the test about
+      // grouping, not about the machine's load (benchmarks/topology covers the tight production bounds).
+      ARCHIPELAGO_TOPOLOGY_TIERS: 'tight:12,loose:200',
       ARCHIPELAGO_NODE_HEARTBEAT_SECONDS: '1',
       ARCHIPELAGO_NODE_STALE_SECONDS: '5',
       ARCHIPELAGO_NODE_OFFLINE_SECONDS: '10',
@@ -143,13 +144,20 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
 
   it('agents measure real RTT differences through the WAN relay', async () => {
     const ids = [...agents.values()].map((a) => a.nodeId).join(',');
-    const matrix = await cp.waitFor(cp.adminKey, `/v1/latency?nodes=${ids}`, (body) => body.samples?.length >= 12, 60_000, 500);
     const siteOf = new Map([...agents.values()].map((a) => [a.nodeId, a.site]));
-    for (const sample of matrix.samples) {
-      assert.ok(sample.loss <= 0.4, `most probes answered: ${JSON.stringify(sample)}`);
-      if (siteOf.get(sample.from) === siteOf.get(sample.to)) assert.ok(sample.rttMs < 5, `same site: ${sample.rttMs} ms`);
-      else assert.ok(sample.rttMs >= CROSS_SITE_RTT_MS * 0.9, `across sites: ${sample.rttMs} ms`);
-    }
+    // Every pair measured, and each pair's latest median on the right side of the site boundary. The first
+    // rounds run while four agents and the control plane start on two cores, so they may be noisy: wait
+    // for a round that reflects the network rather than the load.
+    const reflectsSites = (body: any) =>
+      body.samples?.length === 12 &&
+      body.samples.every((sample: any) =>
+        siteOf.get(sample.from) === siteOf.get(sample.to)
+          ? sample.rttMs !== null && sample.rttMs < 12
+          : sample.rttMs !== null && sample.rttMs >= CROSS_SITE_RTT_MS * 0.9 && sample.rttMs < CROSS_SITE_RTT_MS * 3,
+      );
+    const matrix = await cp.waitFor(cp.adminKey, `/v1/latency?nodes=${ids}`, reflectsSites, 60_000, 500);
+    const across = matrix.samples.filter((sample: any) => siteOf.get(sample.from) !== siteOf.get(sample.to));
+    assert.equal(across.length, 8);
   });
 
   it('the measured RTTs form two tight islands, each its own running SLURM cluster', async () => {
@@ -169,8 +177,8 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
     islandOf = new Map();
     for (const island of islands) {
       assert.equal(island.formation.tier, 'tight');
-      assert.equal(island.formation.boundMs, 5);
-      assert.ok(island.formation.diameterMs <= 5, `diameter ${island.formation.diameterMs}`);
+      assert.equal(island.formation.boundMs, 12);
+      assert.ok(island.formation.diameterMs <= 12, `diameter ${island.formation.diameterMs}`);
       assert.equal(island.formation.withinBound, true);
       assert.equal(island.formation.state, 'ACTIVE');
       for (const member of island.formation.members) islandOf.set(member, island.name);
@@ -200,6 +208,8 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
     const west = islandOf.get(w1.name)!;
     const east = islandOf.get(nodeName('e1'))!;
     await cp.waitFor(cp.adminKey, `/v1/islands/${west}`, (body) => body.nodes?.some((n: any) => n.name === w1.name && n.state === 'drain'), 30_000, 500);
+    // Placement decides on a capacity snapshot at most 2 s old (scheduling/capacity.service.ts).
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     // West has one usable node left, so two-node jobs can only go east; one-node jobs must avoid w1.
     const ids = [
       await submit('#!/bin/bash\n#SBATCH -N 2\nsrun hostname\n'),

@@ -38,6 +38,38 @@ function islandOf(r: TopologyResult, id: string): string | undefined {
 }
 
 describe('topology: stability', () => {
+  it('a small island that drifts past its bound is relabelled to a looser tier, not broken up and re-formed', () => {
+    const nodes: TopologyNode[] = [{ id: 'a' }, { id: 'b' }];
+    const first = computeIslands({ nodes, samples: [s('a', 'b', 0.5)], tiers: TIERS });
+    assert.equal(first.islands.length, 1);
+    assert.equal(first.islands[0].tier, 'tight');
+    const drifted = computeIslands({ nodes: carry(nodes, first), samples: [s('a', 'b', 2.6)], tiers: TIERS, previous: previous(first) });
+    assert.equal(drifted.islands.length, 1);
+    assert.equal(drifted.islands[0].id, first.islands[0].id, 'same island, so the same SLURM cluster');
+    assert.equal(drifted.islands[0].tier, 'loose');
+    assert.equal(drifted.islands[0].boundMs, 30);
+    assert.deepEqual(drifted.moved, []);
+    // Back under the tight join bound (2 / 1.1): tight again, still the same island.
+    const back = computeIslands({ nodes: carry(nodes, drifted), samples: [s('a', 'b', 0.4)], tiers: TIERS, previous: previous(drifted) });
+    assert.equal(back.islands[0].id, first.islands[0].id);
+    assert.equal(back.islands[0].tier, 'tight');
+  });
+
+  it('a larger island sheds the one drifting member and keeps its tier', () => {
+    const nodes: TopologyNode[] = ['a', 'b', 'c'].map((id) => ({ id }));
+    const first = computeIslands({ nodes, samples: mesh(['a', 'b', 'c'], 0.5), tiers: TIERS });
+    assert.equal(first.islands.length, 1);
+    const drifted = computeIslands({
+      nodes: carry(nodes, first),
+      samples: [s('a', 'b', 0.5), s('a', 'c', 2.6), s('b', 'c', 2.7)],
+      tiers: TIERS,
+      previous: previous(first),
+    });
+    const kept = drifted.islands.find((x) => x.id === first.islands[0].id)!;
+    assert.equal(kept.tier, 'tight');
+    assert.deepEqual(kept.members, ['a', 'b']);
+  });
+
   it('moves few nodes when every sample moves by up to 1 %', () => {
     const geo = makeGeography({ seed: 11, nodes: 1000, sitesPerRegion: 3, localPeers: 16 });
     const first = computeIslands({ nodes: geo.nodes, samples: geo.samples, tiers: TIERS });
