@@ -37,7 +37,7 @@ JSON
   echo $! >"$dir/wan-relay.pid"
 
   if [ ! -s "$dir/provider.id" ]; then
-    call -d '{"name":"demo-provider","kind":"provider"}' "$api/v1/principals" | node -pe 'JSON.parse(require("fs").readFileSync(0)).id' >"$dir/provider.id"
+    call -d '{"name":"demo-provider","kind":"provider_admin"}' "$api/v1/principals" | node -pe 'JSON.parse(require("fs").readFileSync(0)).id' >"$dir/provider.id"
   fi
   provider=$(cat "$dir/provider.id")
   for entry in $PLAN; do

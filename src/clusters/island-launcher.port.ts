@@ -11,6 +11,8 @@ export interface IslandClusterSpec {
   tier: string;
   boundMs: number;
   partitions: string[];
+  /** Restarting an island that ran before: keep its SLURM state (jobs, job ids). A new island starts empty. */
+  keepState: boolean;
 }
 
 export interface IslandMemberSpec {

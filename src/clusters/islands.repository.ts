@@ -61,15 +61,15 @@ export class IslandsRepository {
   }
 
   /** A new island, named by a number that is never reused (its tier may change: a loose island that tightens is relabelled). */
-  async create(launcher: string, shape: IslandShape): Promise<IslandRow> {
+  async create(namePrefix: string, launcher: string, shape: IslandShape): Promise<IslandRow> {
     const [row] = await rows<IslandRow>(
       this.db,
       `INSERT INTO islands (name, topology_id, tier, bound_ms, launcher, anchor, waypoints, diameter_ms, measured_diameter_ms,
                             measured_pairs, inferred_pairs, within_bound)
-       VALUES ('island-' || nextval('island_number'), $2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       VALUES ($12 || '-' || nextval('island_number'), $2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        RETURNING *`,
       [shape.tier, shape.topologyId, shape.boundMs, launcher, shape.anchor, JSON.stringify(shape.waypoints), shape.diameterMs,
-        shape.measuredDiameterMs, shape.measuredPairs, shape.inferredPairs, shape.withinBound],
+        shape.measuredDiameterMs, shape.measuredPairs, shape.inferredPairs, shape.withinBound, namePrefix],
     );
     return row;
   }

@@ -42,6 +42,8 @@ export interface AppConfig {
     intervalMs: number;
     tiers: Array<{ name: string; boundMs: number }>;
     minIslandSize: number;
+    /** Launched islands are named <prefix>-<n>; control planes sharing a machine or a cluster need distinct prefixes. */
+    namePrefix: string;
     /** Local launcher: island-up.sh indexes (port blocks) it may use. */
     localSlots: number[];
   };
@@ -191,6 +193,12 @@ function slots(env: Env): number[] {
   return Array.from({ length: last - first + 1 }, (_, i) => first + i);
 }
 
+function islandNamePrefix(env: Env): string {
+  const prefix = env.ARCHIPELAGO_ISLAND_NAME_PREFIX || 'island';
+  if (!/^[a-z][a-z0-9-]{0,29}$/.test(prefix)) throw new ConfigError('ARCHIPELAGO_ISLAND_NAME_PREFIX', 'a lowercase letter, then up to 29 letters, digits or dashes');
+  return prefix;
+}
+
 function topologySettings(env: Env): AppConfig['topology'] {
   const launcher = oneOf(env, 'ARCHIPELAGO_ISLAND_LAUNCHER', ['none', 'local', 'kubernetes'] as const, 'none');
   if (launcher !== 'none' && !env.ARCHIPELAGO_SECRETS_KEY_FILE) {
@@ -201,6 +209,7 @@ function topologySettings(env: Env): AppConfig['topology'] {
     intervalMs: integer(env, 'ARCHIPELAGO_TOPOLOGY_INTERVAL_MS', 15000, 200, 3600000),
     tiers: tiers(env),
     minIslandSize: integer(env, 'ARCHIPELAGO_TOPOLOGY_MIN_ISLAND_SIZE', 2, 1, 1000),
+    namePrefix: islandNamePrefix(env),
     localSlots: slots(env),
   };
 }

@@ -63,6 +63,8 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
       ARCHIPELAGO_ISLAND_LAUNCHER: 'local',
       ARCHIPELAGO_SECRETS_KEY_FILE: secretsKey,
       ARCHIPELAGO_LOCAL_ISLAND_SLOTS: '2-4',
+      // Distinct from the dev stack's islands (island-N) on the same machine.
+      ARCHIPELAGO_ISLAND_NAME_PREFIX: 'itest',
       ARCHIPELAGO_TOPOLOGY_INTERVAL_MS: '1000',
       // Loopback RTT medians spike to ~8 ms on a loaded 2-core machine; wide tiers keep the test about
       // grouping, not about the machine's load (benchmarks/topology covers the tight production bounds).

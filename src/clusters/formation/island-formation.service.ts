@@ -126,7 +126,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
       if (row) {
         await this.islands.updateShape(row.name, shapeOf(island));
       } else {
-        const created = await this.islands.create(this.launcher.kind, shapeOf(island));
+        const created = await this.islands.create(this.config.topology.namePrefix, this.launcher.kind, shapeOf(island));
         byTopologyId.set(island.id, created);
         report.created.push(created.name);
         this.logger.log(`new ${island.tier} island ${created.name}: ${island.members.join(', ')} (diameter ≤ ${island.diameterMs.toFixed(2)} ms)`);
@@ -226,7 +226,13 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
         continue;
       }
       try {
-        const launched = await this.launcher.ensureIsland({ name: row.name, tier: row.tier, boundMs: row.bound_ms, partitions: row.partitions });
+        const launched = await this.launcher.ensureIsland({
+          name: row.name,
+          tier: row.tier,
+          boundMs: row.bound_ms,
+          partitions: row.partitions,
+          keepState: row.state === 'ACTIVE',
+        });
         await this.islands.markLaunched(row.name, {
           restUrl: launched.restUrl,
           jwtKeySealed: this.secrets.seal(launched.jwtKey, islandJwtContext(row.name)),

@@ -48,12 +48,11 @@ export class LocalIslandLauncher implements IslandLauncher {
     const envFile = `${ISLANDS_ETC}/${spec.name}/env`;
     if (!(existsSync(envFile) && alive(`${ISLANDS_RUN}/${spec.name}/slurmctld.pid`) && alive(`${ISLANDS_RUN}/${spec.name}/slurmrestd.pid`))) {
       const slot = this.slotFor(spec.name);
-      // KEEP_STATE: an island restarted after a crash keeps its jobs and job ids.
       await this.script('island-up.sh', [spec.name, String(slot)], 120_000, {
         NODES: '0',
         DYN_NODES: String(DYNAMIC_NODES),
         GRES_TYPES: 'gpu',
-        KEEP_STATE: '1',
+        KEEP_STATE: spec.keepState ? '1' : '0',
       });
     }
     const env = readEnvFile(envFile);
