@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ControlPlane, REPO, TERMINAL } from '../support/control-plane';
+
+const CLI = join(REPO, 'dist/src/cli/main.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The built `archipelago` CLI against the real control plane and SLURM island local-a: every
+ * command runs as a child process, as a researcher would run it, with its own HOME (config file).
+ */
+describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, () => {
+  const cp = new ControlPlane('obscli', { islands: [{ name: 'local-a' }], redisDb: 8 });
+  const home = mkdtempSync(join(tmpdir(), 'obs-cli-home-'));
+  let alice: { id: string; key: string };
+
+  const cli = (args: string[], extraEnv: Record<string, string> = {}, input?: string): Promise<Run> =>
+    new Promise((resolve, reject) => {
+      const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ARCHIPELAGO_URL: cp.url, ...extraEnv };
+      const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('error', reject);
+      child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      child.stdin.end(input ?? '');
+    });
+
+  const scriptFile = (name: string, lines: string[]) => {
+    const path = join(home, name);
+    writeFileSync(path, ['#!/bin/bash', ...lines, ''].join('\n'));
+    return path;
+  };
+
+  before(async () => {
+    await cp.start();
+    alice = await cp.researcher('alice', 'alice');
+  });
+  after(async () => {
+    await cp.stop();
+  });
+
+  it('login refuses a wrong key (exit 3) and stores a good one readable only by its owner', async () => {
+    const wrong = await cli(['login', '--api-key', 'ak_this_key_does_not_exist_anywhere']);
+    assert.equal(wrong.code, 3, wrong.stderr);
+    assert.match(wrong.stderr, /HTTP 401/);
+    const good = await cli(['login', '--api-key', '-'], {}, `${alice.key}\n`);
+    assert.equal(good.code, 0, good.stderr);
+    const path = join(home, '.config/archipelago/config.json');
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const saved = JSON.parse(readFileSync(path, 'utf8'));
+    assert.deepEqual(saved, { url: cp.url, credentials: { kind: 'api-key', apiKey: alice.key } });
+    assert.ok(!good.stderr.includes(alice.key), 'the key is never echoed');
+  });
+
+  it('sbatch submits a real script with command-line flags over #SBATCH lines; squeue, output --follow and sacct see it', async () => {
+    const token = `cli-${Date.now()}`;
+    const path = scriptFile('hello.sh', [
+      '#SBATCH --job-name=fromscript',
+      '#SBATCH --time=00:02:00',
+      '#SBATCH --output=wrong-%j.out',
+      `sleep 3; echo "hello ${token} from $SLURM_JOB_NAME greet=$GREETING"`,
+    ]);
+    const submitted = await cli(['sbatch', '-J', 'fromcli', '--output=cli-%j.out', '--export=GREETING', path], { GREETING: 'hi' });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = /^Submitted batch job (\d+)\n$/.exec(submitted.stdout)?.[1];
+    assert.ok(id, submitted.stdout);
+
+    const queue = await cli(['squeue']);
+    assert.equal(queue.code, 0, queue.stderr);
+    const [header, ...rows] = queue.stdout.trimEnd().split('\n');
+    assert.match(header, /JOBID\s+PARTITION\s+ISLAND\s+NAME\s+USER\s+ST\s+TIME\s+NODES\s+NODELIST\(REASON\)/);
+    const row = rows.find((r) => r.trim().startsWith(`${id} `));
+    assert.ok(row, queue.stdout);
+    assert.match(row, /fromcli/);
+    assert.match(row, /alice/);
+
+    const followed = await cli(['output', id, '--follow']);
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.equal(followed.stdout, `hello ${token} from fromcli greet=hi\n`);
+
+    const once = await cli(['output', id]);
+    assert.equal(once.stdout, followed.stdout);
+
+    const history = await cli(['sacct', '-j', id, '--json']);
+    assert.equal(history.code, 0, history.stderr);
+    const [job] = JSON.parse(history.stdout).jobs;
+    assert.equal(job.id, id);
+    assert.equal(job.name, 'fromcli');
+    assert.equal(job.state, 'COMPLETED');
+    assert.equal(job.island, 'local-a');
+    assert.equal(job.options.output, 'cli-%j.out');
+
+    const table = await cli(['sacct', '-S', 'now-1hour']);
+    assert.match(table.stdout, new RegExp(`^${id}\\s+fromcli\\s+\\S+\\s+local-a\\s+COMPLETED\\s+0:0\\s`, 'm'));
+
+    const active = await cli(['squeue', '--json']);
+    assert.ok(!JSON.parse(active.stdout).jobs.some((j: { id: string }) => j.id === id), 'squeue lists only jobs that have not ended');
+  });
+
+  it('sbatch --wait --parsable reports progress and exits with the job\'s exit code', async () => {
+    const path = scriptFile('fail.sh', ['#SBATCH --time=1', 'echo failing; exit 3']);
+    const run = await cli(['sbatch', '--wait', '--parsable', path]);
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stdout, /^\d+\n$/);
+    const id = run.stdout.trim();
+    assert.match(run.stderr, new RegExp(`^job ${id}: ACCEPTED`, 'm'));
+    assert.match(run.stderr, new RegExp(`^job ${id}: FAILED \\(NonZeroExitCode\\) on local-a .*, exit code 3$`, 'm'));
+  });
+
+  it('scancel cancels by id and by name; --json parses', async () => {
+    const path = scriptFile('long.sh', ['#SBATCH --time=5', 'sleep 300']);
+    const first = await cli(['sbatch', '--parsable', '-J', 'cancel-me', path]);
+    const second = await cli(['sbatch', '--json', '-J', 'cancel-by-name', path]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(second.code, 0, second.stderr);
+    const firstId = first.stdout.trim();
+    const secondId = JSON.parse(second.stdout).id;
+    assert.match(secondId, /^\d+$/);
+
+    const byId = await cli(['scancel', firstId]);
+    assert.equal(byId.code, 0, byId.stderr);
+    const byName = await cli(['scancel', '-n', 'cancel-by-name', '--json']);
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.deepEqual(JSON.parse(byName.stdout).cancelled.map((c: { id: string }) => c.id), [secondId]);
+    for (const id of [firstId, secondId]) {
+      const job = await cp.waitForJob(alice.key, id, (j) => TERMINAL.has(j.state));
+      assert.equal(job.state, 'CANCELLED');
+    }
+    const all = await cli(['squeue', '-t', 'CA', '--json']);
+    const ids = JSON.parse(all.stdout).jobs.map((j: { id: string }) => j.id);
+    assert.ok(ids.includes(firstId) && ids.includes(secondId), all.stdout);
+  });
+
+  it('errors: bad sbatch flags exit 2 locally, unknown jobs exit 4, problems print readably', async () => {
+    const path = scriptFile('ok.sh', ['echo ok']);
+    const ambiguous = await cli(['sbatch', '--tim=5', path]);
+    assert.equal(ambiguous.code, 2);
+    assert.match(ambiguous.stderr, /sbatch: error: .*ambiguous; possibilities: --time --time-min/);
+    const refused = await cli(['sbatch', '--uid=0', path]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /not allowed: the job runs as the authenticated caller/);
+    const missing = await cli(['output', '999999']);
+    assert.equal(missing.code, 4);
+    assert.equal(missing.stderr, 'Not found (HTTP 404): job 999999 does not exist\n');
+    const cancelEnded = await cli(['scancel', '999998']);
+    assert.equal(cancelEnded.code, 4);
+    const usage = await cli(['squeue', '--bogus']);
+    assert.equal(usage.code, 2);
+    const noKey = await cli(['squeue'], { HOME: join(home, 'nobody') });
+    assert.equal(noKey.code, 3);
+    assert.match(noKey.stderr, /not logged in/);
+  });
+
+  it('islands shows local-a in a table and as JSON', async () => {
+    const json = await cli(['islands', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const island = JSON.parse(json.stdout).islands.find((i: { name: string }) => i.name === 'local-a');
+    assert.ok(island && island.capacity.cpus > 0, json.stdout);
+    const human = await cli(['islands']);
+    assert.match(human.stdout, /^ISLAND\s+ADAPTER\s+AVAIL/);
+    assert.match(human.stdout, /^local-a\s+rest\s+up\s/m);
+  });
+});
