@@ -4,11 +4,14 @@ import type { FastifyInstance } from 'fastify';
 import { Problem } from './common/problem';
 import { ProblemFilter, toProblem } from './common/problem.filter';
 import { createValidationPipe } from './common/validation';
+import { installHttpMetrics } from './metrics/http-metrics';
+import { Metrics } from './metrics/metrics';
 import { buildOpenApiDocument } from './openapi';
 
 /** Everything the HTTP API needs besides its modules: problem+json everywhere, validation, docs. */
 export function configureHttp(app: INestApplication): void {
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  installHttpMetrics(fastify, app.get(Metrics));
   // Errors raised by Fastify itself (body parsing, size limits) never reach Nest's filters.
   fastify.setErrorHandler((error, request, reply) => {
     const status = (error as { statusCode?: number }).statusCode ?? 500;

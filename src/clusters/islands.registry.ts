@@ -6,6 +6,8 @@ import { allowedRootsFor } from '../jobs/path-policy';
 import type { JobFiles } from '../slurm/job-files.port';
 import type { SlurmClient } from '../slurm/slurm-client.port';
 import { createJobFiles, createSlurmClient } from '../slurm/slurm-adapters';
+import { InstrumentedSlurmClient } from '../metrics/instrumented-slurm-client';
+import { Metrics } from '../metrics/metrics';
 
 export interface Island {
   settings: IslandSettings;
@@ -19,9 +21,9 @@ export class IslandsRegistry implements OnApplicationShutdown {
   private readonly islands = new Map<string, Island>();
   private partitionNames: ReadonlySet<string> | null = null;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
     for (const settings of config.islands) {
-      const slurm = createSlurmClient(settings.connection);
+      const slurm = new InstrumentedSlurmClient(createSlurmClient(settings.connection), settings.connection.name, metrics);
       const roots = (user: string) => allowedRootsFor(user, settings.workdirRoots);
       this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots) });
     }

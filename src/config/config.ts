@@ -33,6 +33,8 @@ export interface AppConfig {
     /** How many peers one agent is asked to probe. */
     probePeers: number;
   };
+  /** Prometheus: the worker's own listener (null: none) and an optional bearer token for scrapes. */
+  metrics: { port: number | null; bearerToken: string | null };
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
 }
@@ -128,6 +130,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
     nodes: nodeSettings(env),
+    metrics: {
+      port: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 0, 65535) : null,
+      bearerToken: secretFromEnvOrFile(env, 'ARCHIPELAGO_METRICS_TOKEN'),
+    },
     instanceId: '',
   };
 }

@@ -4,9 +4,28 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, REPO, TERMINAL } from '../support/control-plane';
+import { ControlPlane, freePort, REPO, TERMINAL } from '../support/control-plane';
 
 const CLI = join(REPO, 'dist/src/cli/main.js');
+
+/** Prometheus text format → samples; labels compared as a set. */
+function samples(text: string, name: string): Array<{ labels: Record<string, string>; value: number }> {
+  const out: Array<{ labels: Record<string, string>; value: number }> = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const labels: Record<string, string> = {};
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]] = pair[2];
+    out.push({ labels, value: Number(match[3]) });
+  }
+  return out;
+}
+
+function sum(text: string, name: string, where: Record<string, string> = {}): number {
+  return samples(text, name)
+    .filter((s) => Object.entries(where).every(([k, v]) => s.labels[k] === v))
+    .reduce((total, s) => total + s.value, 0);
+}
 
 interface Run {
   code: number;
@@ -19,7 +38,8 @@ interface Run {
  * command runs as a child process, as a researcher would run it, with its own HOME (config file).
  */
 describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, () => {
-  const cp = new ControlPlane('obscli', { islands: [{ name: 'local-a' }], redisDb: 8 });
+  let workerMetricsPort = 0;
+  let cp: ControlPlane;
   const home = mkdtempSync(join(tmpdir(), 'obs-cli-home-'));
   let alice: { id: string; key: string };
 
@@ -43,6 +63,8 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
   };
 
   before(async () => {
+    workerMetricsPort = await freePort();
+    cp = new ControlPlane('obscli', { islands: [{ name: 'local-a' }], redisDb: 8, env: { METRICS_PORT: String(workerMetricsPort) } });
     await cp.start();
     alice = await cp.researcher('alice', 'alice');
   });
@@ -170,5 +192,47 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     const human = await cli(['islands']);
     assert.match(human.stdout, /^ISLAND\s+ADAPTER\s+AVAIL/);
     assert.match(human.stdout, /^local-a\s+rest\s+up\s/m);
+  });
+
+  it('metrics: present on the API and the worker, and they move with requests and jobs', async () => {
+    const scrape = async (url: string) => {
+      const response = await fetch(url);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      return response.text();
+    };
+    const api = () => scrape(`${cp.url}/metrics`);
+    const worker = () => scrape(`http://127.0.0.1:${workerMetricsPort}/metrics`);
+
+    const before = { api: await api(), worker: await worker() };
+    const jobRoute = { method: 'GET', route: '/v1/jobs/:id', status: '200' };
+    for (const name of ['archipelago_http_request_duration_seconds_bucket', 'archipelago_jobs', 'archipelago_queue_depth',
+      'archipelago_queue_oldest_age_seconds', 'archipelago_island_capacity', 'archipelago_island_reachable', 'process_resident_memory_bytes']) {
+      assert.ok(samples(before.api, name).length > 0, `${name} is exported by the API`);
+    }
+    assert.ok(sum(before.api, 'archipelago_island_capacity', { island: 'local-a', resource: 'cpus' }) > 0);
+    assert.equal(sum(before.api, 'archipelago_island_reachable', { island: 'local-a' }), 1);
+    assert.ok(sum(before.api, 'archipelago_jobs', { state: 'COMPLETED', island: 'local-a' }) >= 1, 'earlier tests completed jobs');
+    assert.ok(!/route="\/v1\/jobs\/\d/.test(before.api), 'routes are templates, never raw ids');
+    assert.ok(sum(before.worker, 'archipelago_dispatch_latency_seconds_count', { island: 'local-a' }) >= 1);
+    assert.ok(sum(before.worker, 'archipelago_slurm_call_duration_seconds_count', { island: 'local-a', operation: 'submit', outcome: 'ok' }) >= 1);
+
+    const path = scriptFile('metrics.sh', ['#SBATCH --time=1', 'echo metrics']);
+    const run = await cli(['sbatch', '--wait', '--parsable', path]);
+    assert.equal(run.code, 0, run.stderr);
+    await new Promise((r) => setTimeout(r, 5200)); // past the 5 s cache of the database-backed gauges
+
+    const after = { api: await api(), worker: await worker() };
+    assert.ok(sum(after.api, 'archipelago_http_requests_total', jobRoute) > sum(before.api, 'archipelago_http_requests_total', jobRoute), '--wait polled the job');
+    assert.equal(sum(after.api, 'archipelago_http_requests_total', { method: 'POST', route: '/v1/jobs', status: '202' }),
+      sum(before.api, 'archipelago_http_requests_total', { method: 'POST', route: '/v1/jobs', status: '202' }) + 1);
+    assert.equal(sum(after.api, 'archipelago_jobs'), sum(before.api, 'archipelago_jobs') + 1, 'one more job in the database');
+    const submits = { island: 'local-a', operation: 'submit', outcome: 'ok' };
+    assert.equal(sum(after.worker, 'archipelago_slurm_call_duration_seconds_count', submits), sum(before.worker, 'archipelago_slurm_call_duration_seconds_count', submits) + 1);
+    assert.equal(sum(after.worker, 'archipelago_dispatch_latency_seconds_count', { island: 'local-a' }),
+      sum(before.worker, 'archipelago_dispatch_latency_seconds_count', { island: 'local-a' }) + 1);
+    assert.equal(sum(after.worker, 'archipelago_dispatch_outcomes_total', { outcome: 'submitted' }),
+      sum(before.worker, 'archipelago_dispatch_outcomes_total', { outcome: 'submitted' }) + 1);
+    assert.ok(sum(after.worker, 'archipelago_slurm_call_duration_seconds_count', { island: 'local-a', operation: 'list_jobs', outcome: 'ok' }) > 0, 'the follower is timed too');
   });
 });

@@ -227,8 +227,14 @@ describe('loadConfig', () => {
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
       nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
+      metrics: { port: null, bearerToken: null },
       instanceId: '',
     });
+  });
+  it('metrics: a worker listener only when METRICS_PORT is set, and an optional scrape token', () => {
+    const config = loadConfig(env({ METRICS_PORT: '9464', ARCHIPELAGO_METRICS_TOKEN: 'scrape-token' }));
+    assert.deepEqual(config.metrics, { port: 9464, bearerToken: 'scrape-token' });
+    assert.throws(() => loadConfig(env({ METRICS_PORT: 'nine' })), /METRICS_PORT: expected an integer/);
   });
   it('empty values mean the default', () => {
     const config = loadConfig(env({ PORT: '', ARCHIPELAGO_ROLE: '', DATABASE_URL: '', HOST: '' }));
