@@ -235,4 +235,36 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
       sum(before.worker, 'archipelago_dispatch_outcomes_total', { outcome: 'submitted' }) + 1);
     assert.ok(sum(after.worker, 'archipelago_slurm_call_duration_seconds_count', { island: 'local-a', operation: 'list_jobs', outcome: 'ok' }) > 0, 'the follower is timed too');
   });
+
+  it('logs: one JSON object per line with the request id (echoed or generated) and the job id; keys never appear', async () => {
+    const submitted = await cp.request('POST', '/v1/jobs', alice.key, { script: '#!/bin/bash\necho logged\n', options: { time: 1 } }, { 'x-request-id': 'obs-submit-1' });
+    assert.equal(submitted.status, 202, submitted.text);
+    assert.equal(submitted.headers.get('x-request-id'), 'obs-submit-1');
+    const id = submitted.json.id;
+    const read = await cp.request('GET', `/v1/jobs/${id}`, alice.key, undefined, { 'x-request-id': 'obs-read-1' });
+    assert.equal(read.headers.get('x-request-id'), 'obs-read-1');
+    const generated = await cp.request('GET', '/v1/jobs?limit=1', alice.key, undefined, { 'x-request-id': 'not allowed: spaces' });
+    assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const logs = cp.recentLogs();
+    assert.ok(!logs.includes(alice.key) && !logs.includes(cp.adminKey), 'no API key in the logs');
+    const entries = logs
+      .split('\n')
+      .map((line) => line.replace(/^\[(api|worker)\] /, ''))
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line)];
+        } catch {
+          return []; // a line split across two output chunks
+        }
+      });
+    const access = (requestId: string) => entries.find((e) => e.context === 'http' && e.requestId === requestId);
+    const submitLine = access('obs-submit-1');
+    assert.ok(submitLine, logs.slice(-2000));
+    assert.deepEqual([submitLine.level, submitLine.route, submitLine.status, submitLine.jobId], ['info', '/v1/jobs', 202, id]);
+    assert.match(submitLine.time, /^\d{4}-\d{2}-\d{2}T/);
+    const readLine = access('obs-read-1');
+    assert.deepEqual([readLine.route, readLine.status, readLine.jobId], ['/v1/jobs/:id', 200, id]);
+  });
 });

@@ -227,6 +227,7 @@ describe('loadConfig', () => {
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
       nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
+      logging: { format: 'json', level: 'log' },
       metrics: { port: null, bearerToken: null },
       instanceId: '',
     });
