@@ -28,8 +28,8 @@ export class ApiClient {
     private readonly credentials: CredentialsProvider,
   ) {}
 
-  async json<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-    const answer = await this.send(method, path, body, { accept: 'application/json' });
+  async json<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const answer = await this.send(method, path, body, { ...headers, accept: 'application/json' });
     return (answer.body.length ? JSON.parse(answer.body.toString('utf8')) : undefined) as T;
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -266,5 +267,68 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.match(submitLine.time, /^\d{4}-\d{2}-\d{2}T/);
     const readLine = access('obs-read-1');
     assert.deepEqual([readLine.route, readLine.status, readLine.jobId], ['/v1/jobs/:id', 200, id]);
+  });
+
+  it('node join wraps the agent\'s join against the configured server; nodes lists the node for its provider', async () => {
+    const acme = await cp.provider('obs-acme');
+    const token = await cp.request('POST', '/v1/join-tokens', acme.key, {});
+    assert.equal(token.status, 201, token.text);
+    const keyFile = join(home, 'node.key');
+    const stateFile = join(home, 'node.state.json');
+    const keygen = spawnSync(process.execPath, [join(REPO, 'dist/src/agent/main.js'), 'keygen', '--key-file', keyFile]);
+    assert.equal(keygen.status, 0, keygen.stderr.toString());
+
+    const joined = await cli(['node', 'join', '--token', token.json.token, '--key-file', keyFile, '--state-file', stateFile, '--probe-host', '127.0.0.1']);
+    assert.equal(joined.code, 0, joined.stderr + joined.stdout);
+    const { nodeId, name } = JSON.parse(joined.stdout.trim().split('\n').pop()!);
+    assert.equal(JSON.parse(readFileSync(stateFile, 'utf8')).server, `${cp.url}/`, 'the agent was pointed at the configured server');
+
+    const listed = await cli(['nodes', '--json'], { ARCHIPELAGO_API_KEY: acme.key });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout).nodes.map((n: { id: string }) => n.id), [nodeId]);
+    const table = await cli(['nodes'], { ARCHIPELAGO_API_KEY: acme.key });
+    assert.match(table.stdout, new RegExp(`^${name}\\s+PENDING\\s`, 'm'));
+    const reused = await cli(['node', 'join', '--token', token.json.token, '--key-file', keyFile, '--state-file', join(home, 'other.state.json'), '--probe-host', '127.0.0.1']);
+    assert.equal(reused.code, 2, 'a used-up token is refused (the agent\'s exit code)');
+  });
+
+  it('sbatch retries a submission whose answer was lost with the same Idempotency-Key: one job, not two', async () => {
+    let lost = 0;
+    const keys: string[] = [];
+    // Forwards everything to the control plane, but swallows the answer to the first submission.
+    const proxy = createServer(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const upstream = await fetch(`${cp.url}${request.url}`, {
+        method: request.method,
+        headers: Object.fromEntries(Object.entries(request.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>,
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      if (request.method === 'POST' && request.url === '/v1/jobs') {
+        keys.push(String(request.headers['idempotency-key']));
+        if (lost++ === 0) {
+          response.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway');
+          return;
+        }
+      }
+      response.writeHead(upstream.status, Object.fromEntries(upstream.headers)).end(body);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as { port: number }).port;
+    try {
+      const path = scriptFile('once.sh', ['#SBATCH --time=1', 'echo once']);
+      const run = await cli(['sbatch', '--url', `http://127.0.0.1:${port}`, '-J', 'exactly-once', path]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /HTTP 502.*retrying \(1\/3\)/);
+      assert.equal(keys.length, 2);
+      assert.equal(keys[0], keys[1], 'the retry carries the same key');
+      assert.match(keys[0], /^cli-[0-9a-f-]{36}$/);
+      const id = /^Submitted batch job (\d+)$/.exec(run.stdout.trim())?.[1];
+      const all = await cli(['squeue', '-t', 'all', '-n', 'exactly-once', '--json']);
+      assert.deepEqual(JSON.parse(all.stdout).jobs.map((j: { id: string }) => j.id), [id], 'exactly one job');
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ApiClient } from '../api-client';
 import { ApiError } from '../api-client';
@@ -32,7 +33,9 @@ export async function sbatch(context: Context, argv: string[]): Promise<number> 
     environment = exportedEnvironment(parsed.spec.export?.variables, context.env);
     const client = clientFor(context);
     const body = { script, options: invocation.options, ...(Object.keys(environment).length ? { environment } : {}) };
-    let job = await client.json<JobView>('POST', '/v1/jobs', body);
+    // One key per invocation: a retry after a lost answer gets the same job back, never a second one.
+    const idempotencyKey = `cli-${randomUUID()}`;
+    let job = await retryWhileUnavailable(context, () => client.json<JobView>('POST', '/v1/jobs', body, { 'idempotency-key': idempotencyKey }));
     if (!invocation.wait) {
       if (context.json) printJson(context, job);
       else context.out(invocation.parsable ? job.id : `Submitted batch job ${job.id}`);
@@ -45,6 +48,21 @@ export async function sbatch(context: Context, argv: string[]): Promise<number> 
   } catch (error) {
     if (error instanceof SbatchParseError) throw usage(`sbatch: error: ${error.message}`);
     throw error;
+  }
+}
+
+const SUBMIT_ATTEMPTS = 4;
+
+/** Retries `work` while the server is unreachable or failing (exit code 6), backing off 1, 2, 4 s. */
+async function retryWhileUnavailable<T>(context: Context, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof CliError) || error.exitCode !== ExitCode.UNAVAILABLE || attempt >= SUBMIT_ATTEMPTS) throw error;
+      context.err(`${error.message}; retrying (${attempt}/${SUBMIT_ATTEMPTS - 1})`);
+      await context.sleep(1000 * 2 ** (attempt - 1));
+    }
   }
 }
 
