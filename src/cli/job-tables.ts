@@ -29,7 +29,12 @@ export function squeueTable(jobs: readonly JobView[], now: Date, header = true):
   return header ? text : text.split('\n').slice(1).join('\n');
 }
 
-/** sacct's default columns (JobID JobName Partition State ExitCode) with the island, times and elapsed. */
+/** CPUs the job asked for (sacct's ReqCPUS): tasks × CPUs per task. */
+export function requestedCpus(job: JobView): number {
+  return (job.options.ntasks ?? 1) * (job.options.cpusPerTask ?? 1);
+}
+
+/** sacct's default columns (JobID JobName Partition State ExitCode) with the island, times and usage (ReqCPUS, Elapsed, CPUTime). */
 export function sacctTable(jobs: readonly JobView[], now: Date, header = true): string {
   const columns: Column<JobView>[] = [
     { header: 'JobID', value: (j) => j.id },
@@ -38,7 +43,9 @@ export function sacctTable(jobs: readonly JobView[], now: Date, header = true): 
     { header: 'Island', value: (j) => j.island ?? '' },
     { header: 'State', value: (j) => j.state },
     { header: 'ExitCode', value: formatExitCode, align: 'right' },
+    { header: 'ReqCPUS', value: (j) => String(requestedCpus(j)), align: 'right' },
     { header: 'Elapsed', value: (j) => formatDuration(elapsedSeconds(j, now)), align: 'right' },
+    { header: 'CPUTime', value: (j) => formatDuration(elapsedSeconds(j, now) * requestedCpus(j)), align: 'right' },
     { header: 'Submit', value: (j) => formatTimestamp(j.submittedAt) },
     { header: 'Start', value: (j) => formatTimestamp(j.startedAt) },
     { header: 'End', value: (j) => formatTimestamp(j.endedAt) },

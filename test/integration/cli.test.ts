@@ -125,7 +125,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.equal(job.options.output, 'cli-%j.out');
 
     const table = await cli(['sacct', '-S', 'now-1hour']);
-    assert.match(table.stdout, new RegExp(`^${id}\\s+fromcli\\s+\\S+\\s+local-a\\s+COMPLETED\\s+0:0\\s`, 'm'));
+    assert.match(table.stdout, new RegExp(`^${id}\\s+fromcli\\s+\\S+\\s+local-a\\s+COMPLETED\\s+0:0\\s+1\\s`, 'm'));
 
     const active = await cli(['squeue', '--json']);
     assert.ok(!JSON.parse(active.stdout).jobs.some((j: { id: string }) => j.id === id), 'squeue lists only jobs that have not ended');

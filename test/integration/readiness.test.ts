@@ -6,6 +6,7 @@ import { ControlPlane, freePort } from '../support/control-plane';
 
 const PG_ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
 const DATABASE = 'archipelago_test_obsready';
+const SCRAPE_TOKEN = 'obs-scrape-token-0123456789';
 
 /**
  * Readiness against dependencies that really stop: a Redis server this suite starts and kills
@@ -15,6 +16,7 @@ const DATABASE = 'archipelago_test_obsready';
 describe('readiness with real dependencies going down', { timeout: 180_000 }, () => {
   let redis: ChildProcess | null = null;
   let redisPort = 0;
+  let workerMetricsPort = 0;
   let cp: ControlPlane;
 
   const startRedis = async () => {
@@ -59,7 +61,12 @@ describe('readiness with real dependencies going down', { timeout: 180_000 }, ()
   before(async () => {
     redisPort = await freePort();
     await startRedis();
-    cp = new ControlPlane('obsready', { islands: [{ name: 'local-a' }], redisDb: 9, env: { REDIS_URL: `redis://127.0.0.1:${redisPort}/0` } });
+    workerMetricsPort = await freePort();
+    cp = new ControlPlane('obsready', {
+      islands: [{ name: 'local-a' }],
+      redisDb: 9,
+      env: { REDIS_URL: `redis://127.0.0.1:${redisPort}/0`, ARCHIPELAGO_METRICS_TOKEN: SCRAPE_TOKEN, METRICS_PORT: String(workerMetricsPort) },
+    });
     await cp.start();
   });
   after(async () => {
@@ -99,5 +106,19 @@ describe('readiness with real dependencies going down', { timeout: 180_000 }, ()
     await admin(`ALTER DATABASE ${DATABASE} ALLOW_CONNECTIONS true`);
     const up = await readinessBecomes(200);
     assert.equal(up.checks.postgres.ok, true);
+  });
+
+  it('with a scrape token configured, /metrics on the API and the worker wants it', async () => {
+    for (const url of [`${cp.url}/metrics`, `http://127.0.0.1:${workerMetricsPort}/metrics`]) {
+      const anonymous = await fetch(url);
+      assert.equal(anonymous.status, 401, url);
+      const wrong = await fetch(url, { headers: { authorization: 'Bearer not-the-token' } });
+      assert.equal(wrong.status, 401, url);
+      const right = await fetch(url, { headers: { authorization: `Bearer ${SCRAPE_TOKEN}` } });
+      assert.equal(right.status, 200, url);
+      assert.match(await right.text(), /^# HELP /m);
+    }
+    const problem = await fetch(`${cp.url}/metrics`);
+    assert.match(problem.headers.get('content-type') ?? '', /^application\/problem\+json/);
   });
 });

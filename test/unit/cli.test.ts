@@ -5,7 +5,7 @@ import { splitSbatchCommon } from '../../src/cli/main';
 import { exportedEnvironment, parseSbatchArgs } from '../../src/cli/sbatch-args';
 import { compactState, formatDuration, formatProblem, parseStateList, table } from '../../src/cli/format';
 import { filterFromFlags, JobView, listQuery, matches, parseSlurmTime } from '../../src/cli/job-filters';
-import { nodeListOrReason, progressLine, squeueTable, waitExitCode } from '../../src/cli/job-tables';
+import { nodeListOrReason, progressLine, sacctTable, squeueTable, waitExitCode } from '../../src/cli/job-tables';
 import { resolveSettings } from '../../src/cli/config';
 import { exitCodeForStatus, ExitCode } from '../../src/cli/exit-codes';
 import { parseSubmission, SbatchParseError } from '../../src/sbatch/parse-sbatch';
@@ -122,6 +122,13 @@ describe('formatting', () => {
     const out = squeueTable([job()], new Date('2026-01-01T10:01:10.000Z'));
     assert.equal(out, 'JOBID PARTITION ISLAND   NAME  USER ST TIME NODES NODELIST(REASON)\n   42     debug local-a train alice  R 1:05     2 n1');
     assert.equal(squeueTable([job()], new Date('2026-01-01T10:01:10.000Z'), false).split('\n').length, 1);
+  });
+
+  it('prints sacct history with usage: requested CPUs, elapsed and CPU time', () => {
+    const done = job({ state: 'COMPLETED', exitCode: 0, exitSignal: 0, endedAt: '2026-01-01T10:02:05.000Z', options: { ntasks: 2, cpusPerTask: 3 } });
+    const [header, row] = sacctTable([done], new Date('2026-01-02T00:00:00Z')).split('\n');
+    assert.match(header, /^JobID\s+JobName\s+Partition\s+Island\s+State\s+ExitCode\s+ReqCPUS\s+Elapsed\s+CPUTime\s+Submit\s+Start\s+End$/);
+    assert.match(row, /^42\s+train\s+debug\s+local-a\s+COMPLETED\s+0:0\s+6\s+2:00\s+12:00\s+2026-01-01T10:00:00\s+2026-01-01T10:00:05\s+2026-01-01T10:02:05$/);
   });
 
   it('describes --wait progress and exits as sbatch --wait does', () => {
