@@ -77,7 +77,7 @@ const COMMANDS: Record<string, Command> = {
 
 const USAGE = `usage: archipelago COMMAND [options]
 
-  sbatch [sbatch options] [--wait] [--parsable] [script]   submit a batch script (stdin if no script)
+  sbatch [sbatch options] [--wait] [--parsable] [script]   submit a batch script (stdin if no script; sbatch --help)
   ${COMMANDS.squeue.usage}
   ${COMMANDS.scancel.usage}
   ${COMMANDS.sacct.usage}

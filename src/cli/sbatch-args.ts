@@ -14,7 +14,7 @@ import type { OptionDef } from '../sbatch/sbatch-options';
 import { assertAccepted, getoptLong } from '../sbatch/script-directives';
 
 /** sbatch options that only change how the client behaves; the server refuses them, the CLI honours them. */
-const CLIENT_SIDE = new Set(['wait', 'parsable']);
+const CLIENT_SIDE = new Set(['wait', 'parsable', 'help']);
 
 export interface SbatchInvocation {
   /** Long option names without dashes, in the order their last occurrence appeared. */
@@ -25,6 +25,8 @@ export interface SbatchInvocation {
   wait: boolean;
   /** Print only the job id (sbatch --parsable). */
   parsable: boolean;
+  /** sbatch -h/--help: print usage, submit nothing. */
+  help: boolean;
 }
 
 function acceptOnCommandLine(def: OptionDef, field: string): void {
@@ -37,12 +39,13 @@ export function parseSbatchArgs(argv: readonly string[]): SbatchInvocation {
   if (operands.length > 1) {
     throw new SbatchParseError('command line', `arguments after the script (${operands.slice(1).join(' ')}) are not supported: put them in the script`);
   }
-  const invocation: SbatchInvocation = { options: {}, wait: false, parsable: false };
+  const invocation: SbatchInvocation = { options: {}, wait: false, parsable: false, help: false };
   if (operands.length === 1 && operands[0] !== '-') invocation.scriptPath = operands[0];
   for (const { def, value } of occurrences) {
     const name = def.canonical;
     if (name === 'wait') invocation.wait = true;
     else if (name === 'parsable') invocation.parsable = true;
+    else if (name === 'help') invocation.help = true;
     else {
       const previous = invocation.options[name];
       delete invocation.options[name]; // re-inserted: the last occurrence decides the order too

@@ -32,7 +32,7 @@ const job = (over: Partial<JobView> = {}): JobView => ({
 describe('sbatch command line', () => {
   it('reads options like sbatch: clusters, abbreviations, = and separate values, stop at the script', () => {
     const got = parseSbatchArgs(['-N2', '--ntasks', '4', '--parti=debug', '-J', 'x', 'run.sh']);
-    assert.deepEqual(got, { options: { nodes: '2', ntasks: '4', partition: 'debug', 'job-name': 'x' }, scriptPath: 'run.sh', wait: false, parsable: false });
+    assert.deepEqual(got, { options: { nodes: '2', ntasks: '4', partition: 'debug', 'job-name': 'x' }, scriptPath: 'run.sh', wait: false, parsable: false, help: false });
   });
 
   it('keeps the last of a repeated option, accumulates --mail-type, and maps flags to true', () => {
@@ -43,7 +43,8 @@ describe('sbatch command line', () => {
 
   it('honours --wait/-W and --parsable locally instead of sending them', () => {
     const got = parseSbatchArgs(['-W', '--parsable', 'a.sh']);
-    assert.deepEqual(got, { options: {}, scriptPath: 'a.sh', wait: true, parsable: true });
+    assert.deepEqual(got, { options: {}, scriptPath: 'a.sh', wait: true, parsable: true, help: false });
+    assert.equal(parseSbatchArgs(['-h']).help, true);
   });
 
   it('reads the script from stdin when none is named', () => {

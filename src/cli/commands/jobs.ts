@@ -22,34 +22,41 @@ function readScript(path: string | undefined): string {
   }
 }
 
-export async function sbatch(context: Context, argv: string[]): Promise<number> {
-  let invocation;
-  let environment: Record<string, string>;
+/** sbatch's own refusals (bad option, bad script) become usage errors: nothing was sent. */
+function sbatchRules<T>(work: () => T): T {
   try {
-    invocation = parseSbatchArgs(argv);
-    const script = readScript(invocation.scriptPath);
-    // Checked here too, so a typo fails before anything is sent, with sbatch's own words.
-    const parsed = parseSubmission(script, invocation.options);
-    environment = exportedEnvironment(parsed.spec.export?.variables, context.env);
-    const client = clientFor(context);
-    const body = { script, options: invocation.options, ...(Object.keys(environment).length ? { environment } : {}) };
-    // One key per invocation: a retry after a lost answer gets the same job back, never a second one.
-    const idempotencyKey = `cli-${randomUUID()}`;
-    let job = await retryWhileUnavailable(context, () => client.json<JobView>('POST', '/v1/jobs', body, { 'idempotency-key': idempotencyKey }));
-    if (!invocation.wait) {
-      if (context.json) printJson(context, job);
-      else context.out(invocation.parsable ? job.id : `Submitted batch job ${job.id}`);
-      return ExitCode.OK;
-    }
-    if (!context.json) context.out(invocation.parsable ? job.id : `Submitted batch job ${job.id}`);
-    job = await waitForEnd(context, client, job, (line) => context.err(line));
-    if (context.json) printJson(context, job);
-    return waitExitCode(job);
+    return work();
   } catch (error) {
     if (error instanceof SbatchParseError) throw usage(`sbatch: error: ${error.message}`);
     throw error;
   }
 }
+
+export async function sbatch(context: Context, argv: string[]): Promise<number> {
+  const invocation = sbatchRules(() => parseSbatchArgs(argv));
+  if (invocation.help) {
+    context.out(SBATCH_USAGE);
+    return ExitCode.OK;
+  }
+  const script = readScript(invocation.scriptPath);
+  // Checked here too, so a typo fails before anything is sent, in sbatch's own words.
+  const parsed = sbatchRules(() => parseSubmission(script, invocation.options));
+  const environment = exportedEnvironment(parsed.spec.export?.variables, context.env);
+  const body = { script, options: invocation.options, ...(Object.keys(environment).length ? { environment } : {}) };
+  const client = clientFor(context);
+  // One key per invocation: a retry after a lost answer gets the same job back, never a second one.
+  const idempotencyKey = `cli-${randomUUID()}`;
+  let job = await retryWhileUnavailable(context, () => client.json<JobView>('POST', '/v1/jobs', body, { 'idempotency-key': idempotencyKey }));
+  if (!context.json) context.out(invocation.parsable ? job.id : `Submitted batch job ${job.id}`);
+  if (invocation.wait) job = await waitForEnd(context, client, job, (line) => context.err(line));
+  if (context.json) printJson(context, job);
+  return invocation.wait ? waitExitCode(job) : ExitCode.OK;
+}
+
+export const SBATCH_USAGE = `usage: archipelago sbatch [sbatch options] [--wait|-W] [--parsable] [--json] [--url URL] [script]
+  Options are sbatch 22.05's (e.g. -J NAME, -t TIME, -N NODES, -n TASKS, -c CPUS, --mem SIZE, -p PARTITION,
+  -o/-e FILE, -a ARRAY, -d DEPENDENCY, --export NAMES); they override the script's #SBATCH lines.
+  Without a script, it is read from standard input.`;
 
 const SUBMIT_ATTEMPTS = 4;
 
