@@ -13,6 +13,7 @@ import { MIGRATIONS } from './db/data-source';
 import { DispatchWorkerModule } from './dispatch/dispatch-worker.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { redisConnection } from './common/redis';
 
 @Module({})
@@ -42,6 +43,7 @@ export class AppModule {
           inject: [APP_CONFIG],
           useFactory: (config: AppConfig) => ({ connection: redisConnection(config.redisUrl) }),
         }),
+        MetricsModule.forRole(api, worker),
         ClustersModule,
         AuthModule,
         HealthModule,

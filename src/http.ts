@@ -1,21 +1,27 @@
-import type { INestApplication } from '@nestjs/common';
+import { INestApplication, Logger } from '@nestjs/common';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { Problem } from './common/problem';
 import { ProblemFilter, toProblem } from './common/problem.filter';
 import { createValidationPipe } from './common/validation';
+import { installHttpLogging } from './logging/http-logging';
+import { installHttpMetrics } from './metrics/http-metrics';
+import { Metrics } from './metrics/metrics';
 import { buildOpenApiDocument } from './openapi';
 
 /** Everything the HTTP API needs besides its modules: problem+json everywhere, validation, docs. */
 export function configureHttp(app: INestApplication): void {
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  installHttpLogging(fastify);
+  installHttpMetrics(fastify, app.get(Metrics));
   // Errors raised by Fastify itself (body parsing, size limits) never reach Nest's filters.
-  fastify.setErrorHandler((error, request, reply) => {
+  fastify.setErrorHandler((error, _request, reply) => {
     const status = (error as { statusCode?: number }).statusCode ?? 500;
     let problem = toProblem(error);
     if (!problem && status >= 400 && status < 500) problem = new Problem(status, 'Invalid request', (error as Error).message, { field: 'body' });
     if (!problem) {
-      request.log.error(error);
+      // Fastify's own logger is off; ours carries the request id and redacts.
+      new Logger('http').error(error);
       problem = new Problem(500, 'Internal error', 'the request failed on our side');
     }
     reply.status(problem.status).type('application/problem+json').send(problem.toBody());

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { Logger, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { loadConfig } from './config/config';
 import { createDataSource, instanceId, runMigrations } from './db/data-source';
 import { configureHttp } from './http';
+import { JsonLogger } from './logging/json-logger';
 
 /** Brings the schema up to date and returns this control plane's instance id. */
 async function migrate(databaseUrl: string): Promise<string> {
@@ -22,12 +23,18 @@ async function migrate(databaseUrl: string): Promise<string> {
 
 async function main(): Promise<void> {
   const loaded = loadConfig();
+  // Installed before anything logs, so even migration messages are structured and redacted.
+  let appLogger: LoggerService | undefined;
+  if (loaded.logging.format === 'json') {
+    appLogger = new JsonLogger(loaded.logging.level);
+    Logger.overrideLogger(appLogger);
+  }
   const role = (process.argv[2] as typeof loaded.role | undefined) ?? loaded.role;
   if (!['api', 'worker', 'all'].includes(role)) throw new Error(`unknown role ${role}: api, worker or all`);
   const config = { ...loaded, instanceId: await migrate(loaded.databaseUrl) };
   const logger = new Logger('archipelago');
   if (role === 'worker') {
-    const worker = await NestFactory.createApplicationContext(AppModule.forRole('worker', config), { bufferLogs: false });
+    const worker = await NestFactory.createApplicationContext(AppModule.forRole('worker', config), { bufferLogs: false, logger: appLogger });
     worker.enableShutdownHooks();
     logger.log(`worker started; islands: ${config.islands.map((i) => i.connection.name).join(', ') || 'none'}`);
     return;
@@ -35,6 +42,7 @@ async function main(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRole(role, config),
     new FastifyAdapter({ bodyLimit: config.http.bodyLimitBytes, trustProxy: config.http.trustProxy }),
+    { logger: appLogger },
   );
   configureHttp(app);
   app.enableShutdownHooks();

@@ -8,6 +8,8 @@ import { allowedRootsFor } from '../jobs/path-policy';
 import type { JobFiles } from '../slurm/job-files.port';
 import type { SlurmClient } from '../slurm/slurm-client.port';
 import { createJobFiles, createSlurmClient } from '../slurm/slurm-adapters';
+import { InstrumentedSlurmClient } from '../metrics/instrumented-slurm-client';
+import { Metrics } from '../metrics/metrics';
 import { IslandRow, IslandsRepository } from './islands.repository';
 import { islandJwtContext, SECRET_BOX } from './secrets';
 
@@ -36,6 +38,7 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly metrics: Metrics,
     @Optional() private readonly repository?: IslandsRepository,
     @Optional() @Inject(SECRET_BOX) private readonly secrets?: SecretBox | null,
   ) {
@@ -102,7 +105,7 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private add(settings: IslandSettings, origin: Island['origin']): void {
-    const slurm = createSlurmClient(settings.connection);
+    const slurm = new InstrumentedSlurmClient(createSlurmClient(settings.connection), settings.connection.name, this.metrics);
     const roots = (user: string) => allowedRootsFor(user, settings.workdirRoots);
     this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots), origin });
   }

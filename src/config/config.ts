@@ -47,6 +47,10 @@ export interface AppConfig {
     /** Local launcher: island-up.sh indexes (port blocks) it may use. */
     localSlots: number[];
   };
+  /** `json`: one redacted JSON object per line (default); `text`: Nest's console format, for a terminal. */
+  logging: { format: 'json' | 'text'; level: 'error' | 'warn' | 'log' | 'debug' | 'verbose' };
+  /** Prometheus: the worker's own listener (null: none) and an optional bearer token for scrapes. */
+  metrics: { port: number | null; bearerToken: string | null };
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
 }
@@ -146,6 +150,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     nodes: nodeSettings(env),
     secretKeys: secretKeys(env),
     topology,
+    logging: {
+      format: oneOf(env, 'ARCHIPELAGO_LOG_FORMAT', ['json', 'text'] as const, 'json'),
+      level: oneOf(env, 'ARCHIPELAGO_LOG_LEVEL', ['error', 'warn', 'log', 'debug', 'verbose'] as const, 'log'),
+    },
+    metrics: {
+      port: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 0, 65535) : null,
+      bearerToken: secretFromEnvOrFile(env, 'ARCHIPELAGO_METRICS_TOKEN'),
+    },
     instanceId: '',
   };
 }

@@ -7,6 +7,7 @@ import { CapacityService } from '../scheduling/capacity.service';
 import { Placer } from '../scheduling/place';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
 import { mapLimit } from '../common/map-limit';
+import { Metrics } from '../metrics/metrics';
 import { DependencySpec } from '../sbatch/job-spec';
 import { resolveDependencies } from './dependency-resolution';
 import { DispatchActivity } from './dispatch-activity';
@@ -49,6 +50,7 @@ export class DispatchService {
     private readonly activity: DispatchActivity,
     private readonly capacity: CapacityService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     this.tagger = new JobTagger(config.instanceId);
   }
@@ -67,8 +69,21 @@ export class DispatchService {
       outcome.retry.push({ jobIds: unavailable, afterMs: UNAVAILABLE_RETRY_MS });
     }
     const recorded = await this.dispatch.recordSubmitted(submitted);
+    this.observe(claimed, recorded, recovered.size, unavailable.length);
     await this.applyLateRequests(recorded, claimed);
     return outcome;
+  }
+
+  /** Dispatch latency (accepted → recorded with its SLURM id) per island, and batch outcomes. */
+  private observe(claimed: ClaimedJob[], recorded: RecordedJob[], recovered: number, unavailable: number): void {
+    const acceptedAt = new Map(claimed.map((row) => [row.id, new Date(row.submitted_at).getTime()]));
+    const now = Date.now();
+    for (const row of recorded) {
+      this.metrics.dispatchLatency.observe({ island: row.island ?? '' }, (now - (acceptedAt.get(row.id) ?? now)) / 1000);
+    }
+    this.metrics.dispatchOutcomes.inc({ outcome: 'recovered' }, recovered);
+    this.metrics.dispatchOutcomes.inc({ outcome: 'submitted' }, Math.max(0, recorded.length - recovered));
+    this.metrics.dispatchOutcomes.inc({ outcome: 'retry' }, unavailable);
   }
 
   /** Cancellations, dependencies and placement: which claimed jobs go to SLURM now, and where. */
@@ -124,6 +139,8 @@ export class DispatchService {
         dependency: dependencies.dependency,
       });
     }
+    this.metrics.dispatchOutcomes.inc({ outcome: 'deferred' }, waiting.length);
+    this.metrics.dispatchOutcomes.inc({ outcome: 'retry' }, unreachable.length);
     if (waiting.length > 0) {
       await this.dispatch.release(waiting, 'waiting for the jobs it depends on to reach SLURM', false);
       outcome.retry.push({ jobIds: waiting, afterMs: DEPENDENCY_POLL_MS });
@@ -201,5 +218,6 @@ export class DispatchService {
 
   private async end(row: JobRow, state: 'CANCELLED' | 'REJECTED', reason: string, placement?: PlacementRecord): Promise<void> {
     await this.jobs.transition(row.id, 'DISPATCHING', { state, reason, endedAt: new Date(), placement });
+    this.metrics.dispatchOutcomes.inc({ outcome: state === 'REJECTED' ? 'rejected' : 'cancelled' });
   }
 }

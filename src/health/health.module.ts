@@ -1,7 +1,10 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
+import { ReadinessRegistry } from './readiness-registry';
 
-@Module({ imports: [DispatchQueueModule], controllers: [HealthController], providers: [HealthService] })
+/** Global so any module can register a readiness check (ReadinessRegistry). */
+@Global()
+@Module({ imports: [DispatchQueueModule], controllers: [HealthController], providers: [HealthService, ReadinessRegistry], exports: [ReadinessRegistry] })
 export class HealthModule {}

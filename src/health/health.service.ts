@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { IslandsRegistry } from '../clusters/islands.registry';
 import { DISPATCH_QUEUE } from '../dispatch/dispatch.queue';
+import { ReadinessRegistry } from './readiness-registry';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -31,21 +32,31 @@ export class HealthService {
     private readonly db: DataSource,
     private readonly islands: IslandsRegistry,
     @InjectQueue(DISPATCH_QUEUE) private readonly queue: Queue,
+    private readonly registered: ReadinessRegistry,
   ) {}
 
+  /** Every dependency checked in parallel, each within CHECK_TIMEOUT_MS; ready only if all answer. */
   async readiness() {
-    const [postgres, redis, ...islands] = await Promise.all([
+    const islands = this.islands.all();
+    const extra = this.registered.all();
+    const [postgres, redis, islandResults, extraResults] = await Promise.all([
       check(() => this.db.query('SELECT 1')),
       check(async () => ((await this.queue.client) as unknown as { ping(): Promise<string> }).ping()),
-      ...this.islands.all().map((island) =>
-        check(async () => {
-          const ping = await island.slurm.ping();
-          if (!ping.up) throw new Error(`controller ${ping.hostname} is not UP`);
-        }),
+      Promise.all(
+        islands.map((island) =>
+          check(async () => {
+            const ping = await island.slurm.ping();
+            if (!ping.up) throw new Error(`controller ${ping.hostname} is not UP`);
+          }),
+        ),
       ),
+      Promise.all(extra.map((c) => check(() => c.probe()))),
     ]);
-    const islandChecks = Object.fromEntries(this.islands.all().map((island, i) => [island.settings.connection.name, islands[i]]));
-    const ready = postgres.ok && redis.ok && islands.every((c) => c.ok);
-    return { ready, checks: { postgres, redis, islands: islandChecks } };
+    const islandChecks = Object.fromEntries(
+      islands.map((island, i) => [island.settings.connection.name, { adapter: island.settings.connection.adapter, ...islandResults[i] }]),
+    );
+    const extraChecks = Object.fromEntries(extra.map((c, i) => [c.name, extraResults[i]]));
+    const ready = [postgres, redis, ...islandResults, ...extraResults].every((c) => c.ok);
+    return { ready, checks: { postgres, redis, islands: islandChecks, ...extraChecks } };
   }
 }

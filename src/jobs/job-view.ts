@@ -7,6 +7,8 @@ export function jobView(row: JobRow, taskCounts?: Record<string, number>) {
   return {
     id: row.id,
     name: row.name,
+    /** The POSIX account the job runs as (squeue's USER column). */
+    user: row.slurm_user,
     state: row.state,
     stateReason: row.state_reason,
     island: row.island,

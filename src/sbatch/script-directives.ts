@@ -175,12 +175,29 @@ export function assertAccepted(def: OptionDef, field: string): void {
 
 /** getopt_long over the directive words, with sbatch's "+" (stop at first non-option). */
 export function getoptDirectives(words: ScriptWord[]): Occurrence[] {
+  const { occurrences, operandsFrom } = getoptLong(
+    words.map((w) => w.text),
+    (index) => `script:line ${words[index].line}`,
+  );
+  if (operandsFrom < words.length) throw invalidDirective(words[operandsFrom]);
+  return occurrences;
+}
+
+/**
+ * getopt_long with "+" semantics over any argv (directive words or a command line): options until
+ * `--` or the first word that is not an option. `operandsFrom` is the index of that first operand.
+ * `accept` decides which options may appear at all (the command line allows a few client-side ones).
+ */
+export function getoptLong(
+  words: readonly string[],
+  fieldOf: (index: number) => string,
+  accept: (def: OptionDef, field: string) => void = assertAccepted,
+): { occurrences: Occurrence[]; operandsFrom: number } {
   const out: Occurrence[] = [];
   let i = 0;
   for (; i < words.length; i++) {
-    const word = words[i];
-    const field = `script:line ${word.line}`;
-    const text = word.text;
+    const field = fieldOf(i);
+    const text = words[i];
     if (text === '--') {
       i++;
       break;
@@ -202,7 +219,7 @@ export function getoptDirectives(words: ScriptWord[]): Occurrence[] {
         );
       }
       const def = found.def;
-      assertAccepted(def, field);
+      accept(def, field);
       if (def.arg === 'none') {
         if (inline !== undefined) throw new SbatchParseError(field, 'this option does not take a value', `--${def.canonical}`);
         out.push({ def, value: undefined, field });
@@ -213,7 +230,7 @@ export function getoptDirectives(words: ScriptWord[]): Occurrence[] {
       } else {
         if (i + 1 >= words.length) throw new SbatchParseError(field, 'this option requires a value', `--${def.canonical}`);
         i++;
-        out.push({ def, value: words[i].text, field });
+        out.push({ def, value: words[i], field });
       }
       continue;
     }
@@ -222,7 +239,7 @@ export function getoptDirectives(words: ScriptWord[]): Occurrence[] {
         const letter = text[j];
         const def = findShort(letter);
         if (def === undefined) throw new SbatchParseError(field, `invalid option ${show('-' + letter)}`, `-${letter}`);
-        assertAccepted(def, field);
+        accept(def, field);
         if (def.arg === 'none') {
           out.push({ def, value: undefined, field });
           continue;
@@ -233,16 +250,15 @@ export function getoptDirectives(words: ScriptWord[]): Occurrence[] {
         } else {
           if (i + 1 >= words.length) throw new SbatchParseError(field, 'this option requires a value', `--${def.canonical}`);
           i++;
-          out.push({ def, value: words[i].text, field });
+          out.push({ def, value: words[i], field });
         }
         break;
       }
       continue;
     }
-    throw invalidDirective(word);
+    break;
   }
-  if (i < words.length) throw invalidDirective(words[i]);
-  return out;
+  return { occurrences: out, operandsFrom: i };
 }
 
 function invalidDirective(word: ScriptWord): SbatchParseError {

@@ -237,8 +237,15 @@ describe('loadConfig', () => {
         namePrefix: 'island',
         localSlots: [2, 3, 4],
       },
+      logging: { format: 'json', level: 'log' },
+      metrics: { port: null, bearerToken: null },
       instanceId: '',
     });
+  });
+  it('metrics: a worker listener only when METRICS_PORT is set, and an optional scrape token', () => {
+    const config = loadConfig(env({ METRICS_PORT: '9464', ARCHIPELAGO_METRICS_TOKEN: 'scrape-token' }));
+    assert.deepEqual(config.metrics, { port: 9464, bearerToken: 'scrape-token' });
+    assert.throws(() => loadConfig(env({ METRICS_PORT: 'nine' })), /METRICS_PORT: expected an integer/);
   });
   it('empty values mean the default', () => {
     const config = loadConfig(env({ PORT: '', ARCHIPELAGO_ROLE: '', DATABASE_URL: '', HOST: '' }));

@@ -1,0 +1,70 @@
+/** The human tables for jobs: squeue's default columns and sacct's. Pure. */
+
+import { Column, compactState, elapsedSeconds, formatDuration, formatExitCode, formatTimestamp, isTerminalState, table } from './format';
+import type { JobView } from './job-filters';
+
+/** States in which a job holds nodes, so NODELIST names them instead of a reason. */
+const HOLDS_NODES = new Set(['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED', 'STOPPED', 'SIGNALING', 'STAGE_OUT', 'RESIZING']);
+
+export function nodeListOrReason(job: JobView): string {
+  if (HOLDS_NODES.has(job.state)) return job.batchHost ?? '';
+  if (isTerminalState(job.state)) return job.stateReason ? `(${job.stateReason})` : '';
+  return `(${job.stateReason ?? (job.state === 'ACCEPTED' || job.state === 'DISPATCHING' ? 'Dispatching' : 'None')})`;
+}
+
+/** squeue's default format "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R", plus the island. */
+export function squeueTable(jobs: readonly JobView[], now: Date, header = true): string {
+  const columns: Column<JobView>[] = [
+    { header: 'JOBID', value: (j) => j.id, align: 'right' },
+    { header: 'PARTITION', value: (j) => j.partition ?? '', align: 'right', max: 9 },
+    { header: 'ISLAND', value: (j) => j.island ?? '', max: 12 },
+    { header: 'NAME', value: (j) => j.name, align: 'right', max: 8 },
+    { header: 'USER', value: (j) => j.user, align: 'right', max: 8 },
+    { header: 'ST', value: (j) => compactState(j.state), align: 'right' },
+    { header: 'TIME', value: (j) => formatDuration(elapsedSeconds(j, now)), align: 'right' },
+    { header: 'NODES', value: (j) => String(j.options.nodes?.min ?? 1), align: 'right' },
+    { header: 'NODELIST(REASON)', value: nodeListOrReason },
+  ];
+  const text = table(jobs, columns);
+  return header ? text : text.split('\n').slice(1).join('\n');
+}
+
+/** CPUs the job asked for (sacct's ReqCPUS): tasks × CPUs per task. */
+export function requestedCpus(job: JobView): number {
+  return (job.options.ntasks ?? 1) * (job.options.cpusPerTask ?? 1);
+}
+
+/** sacct's default columns (JobID JobName Partition State ExitCode) with the island, times and usage (ReqCPUS, Elapsed, CPUTime). */
+export function sacctTable(jobs: readonly JobView[], now: Date, header = true): string {
+  const columns: Column<JobView>[] = [
+    { header: 'JobID', value: (j) => j.id },
+    { header: 'JobName', value: (j) => j.name, max: 10 },
+    { header: 'Partition', value: (j) => j.partition ?? '', max: 10 },
+    { header: 'Island', value: (j) => j.island ?? '' },
+    { header: 'State', value: (j) => j.state },
+    { header: 'ExitCode', value: formatExitCode, align: 'right' },
+    { header: 'ReqCPUS', value: (j) => String(requestedCpus(j)), align: 'right' },
+    { header: 'Elapsed', value: (j) => formatDuration(elapsedSeconds(j, now)), align: 'right' },
+    { header: 'CPUTime', value: (j) => formatDuration(elapsedSeconds(j, now) * requestedCpus(j)), align: 'right' },
+    { header: 'Submit', value: (j) => formatTimestamp(j.submittedAt) },
+    { header: 'Start', value: (j) => formatTimestamp(j.startedAt) },
+    { header: 'End', value: (j) => formatTimestamp(j.endedAt) },
+  ];
+  const text = table(jobs, columns);
+  return header ? text : text.split('\n').slice(1).join('\n');
+}
+
+/** One line of `sbatch --wait` progress, printed when it changes. */
+export function progressLine(job: JobView): string {
+  const where = job.island ? ` on ${job.island}${job.batchHost ? ` (${job.batchHost})` : ''}` : '';
+  const reason = job.stateReason && !HOLDS_NODES.has(job.state) ? ` (${job.stateReason})` : '';
+  const exit = isTerminalState(job.state) && job.exitCode !== null ? `, exit code ${job.exitCode}` : '';
+  return `job ${job.id}: ${job.state}${reason}${where}${exit}`;
+}
+
+/** sbatch --wait's exit status: 0 when the job completed, its exit code when it failed with one, else 1. */
+export function waitExitCode(job: JobView): number {
+  if (job.state === 'COMPLETED' && !job.exitCode) return 0;
+  if (job.exitCode !== null && job.exitCode > 0) return Math.min(job.exitCode, 255);
+  return 1;
+}

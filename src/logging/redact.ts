@@ -1,0 +1,54 @@
+/**
+ * Secrets never reach a log line. Two nets: values under secret-looking keys are replaced whole,
+ * and secret-looking text inside strings (bearer tokens, our key formats, PEM private keys,
+ * `password=...` pairs, BIP-39-like mnemonics) is masked wherever it appears. Pure.
+ */
+
+export const REDACTED = '[REDACTED]';
+
+/** Keys whose values are secrets whatever they hold (matched case-insensitively, `-`/`_` ignored). */
+const SECRET_KEY = /^(authorization|proxyauthorization|cookie|setcookie|xapikey|apikey|key|token|accesstoken|refreshtoken|idtoken|jointoken|bootstrapadminkey|secret|clientsecret|password|passwd|passphrase|mnemonic|seed|seedphrase|privatekey|privatekeypem|jwt|jwtkey|signature)$/;
+
+const TEXT_PATTERNS: Array<[RegExp, string | ((...groups: string[]) => string)]> = [
+  // PEM blocks of any private key (PKCS#8, RSA, EC, OpenSSH), even truncated at the end.
+  [/-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g, REDACTED],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, (_m, scheme) => `${scheme} ${REDACTED}`],
+  // Archipelago's own secrets: API keys, admin keys, join tokens.
+  [/\b(ak|adm|jt)_[A-Za-z0-9_-]{16,}/g, REDACTED],
+  // A run of 12 to 24 lowercase words: the shape of a BIP-39 mnemonic (before the pairs below,
+  // which would otherwise mask only its first word).
+  [/\b[a-z]{3,8}(?: [a-z]{3,8}){11,23}\b/g, REDACTED],
+  // key=value / key: value / "key":"value" for secret-looking keys.
+  [
+    /\b(api[_-]?key|token|secret|password|passwd|passphrase|mnemonic|private[_-]?key|jwt)("?\s*[:=]\s*"?)([^\s",}&]+)/gi,
+    (_m, key, sep) => `${key}${sep}${REDACTED}`,
+  ],
+];
+
+export function redactText(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of TEXT_PATTERNS) out = out.replace(pattern, replacement as string);
+  return out;
+}
+
+function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key.toLowerCase().replace(/[-_]/g, ''));
+}
+
+/** A copy of `value` with every secret masked; cycles and depth are bounded. */
+export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value) || depth > 8) return '[…]';
+  seen.add(value);
+  if (value instanceof Error) {
+    return { name: value.name, message: redactText(value.message), stack: value.stack ? redactText(value.stack) : undefined };
+  }
+  if (Buffer.isBuffer(value)) return `[${value.length} bytes]`;
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, seen));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = isSecretKey(key) && item !== null && item !== undefined && item !== '' ? REDACTED : redact(item, depth + 1, seen);
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/**
+ * This process's Prometheus registry and the metrics every role records into. One registry per
+ * process (not prom-client's global one) so tests and the `all` role never see each other's
+ * series twice. Metrics read from PostgreSQL live in DomainMetrics (API role only).
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'archipelago_http_requests_total',
+    help: 'HTTP requests answered, by method, route template and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'archipelago_http_request_duration_seconds',
+    help: 'Time from request to response, by method and route template',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly slurmCallDuration = new Histogram({
+    name: 'archipelago_slurm_call_duration_seconds',
+    help: 'SLURM calls (slurmrestd or SSH) by island, operation and outcome (ok, rejected, unavailable, error)',
+    labelNames: ['island', 'operation', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly slurmCallErrors = new Counter({
+    name: 'archipelago_slurm_call_errors_total',
+    help: 'SLURM calls that failed, by island, operation and kind (rejected: SLURM refused; unavailable: unreachable; error: anything else)',
+    labelNames: ['island', 'operation', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dispatchLatency = new Histogram({
+    name: 'archipelago_dispatch_latency_seconds',
+    help: 'From a job being accepted to SLURM holding it (submitted and recorded), by island',
+    labelNames: ['island'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+    registers: [this.registry],
+  });
+
+  readonly dispatchOutcomes = new Counter({
+    name: 'archipelago_dispatch_outcomes_total',
+    help: 'What dispatch did with a claimed job: submitted, recovered (found in SLURM from an earlier attempt), rejected, cancelled, deferred (dependencies), retry (island unreachable)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+export type DispatchOutcomeLabel = 'submitted' | 'recovered' | 'rejected' | 'cancelled' | 'deferred' | 'retry';

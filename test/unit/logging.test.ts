@@ -1,0 +1,101 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+
+import { JsonLogger } from '../../src/logging/json-logger';
+import { withLogContext } from '../../src/logging/log-context';
+import { redact, REDACTED, redactText } from '../../src/logging/redact';
+
+const MNEMONIC = 'abandon ability able about above absent absorb abstract absurd abuse access accident';
+const API_KEY = 'ak_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo';
+const PEM = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+
+function capture(minimum?: 'log' | 'debug' | 'warn') {
+  const lines: string[] = [];
+  const logger = new JsonLogger(minimum, (line) => lines.push(line), () => new Date('2026-01-02T03:04:05.000Z'));
+  return { logger, lines, entries: () => lines.map((l) => JSON.parse(l)) };
+}
+
+describe('redaction', () => {
+  it('masks secret-named fields at any depth, whatever they hold', () => {
+    const out = redact({
+      headers: { Authorization: 'Bearer abc', 'x-api-key': 'k', accept: 'text/plain' },
+      body: { password: 'hunter2', nested: [{ privateKey: PEM, mnemonic: MNEMONIC, apiKey: API_KEY, note: 'ok' }] },
+      token: 'jt_x',
+      count: 3,
+    });
+    assert.deepEqual(out, {
+      headers: { Authorization: REDACTED, 'x-api-key': REDACTED, accept: 'text/plain' },
+      body: { password: REDACTED, nested: [{ privateKey: REDACTED, mnemonic: REDACTED, apiKey: REDACTED, note: 'ok' }] },
+      token: REDACTED,
+      count: 3,
+    });
+  });
+
+  it('masks secrets inside free text and leaves the rest readable', () => {
+    assert.equal(redactText(`calling with Authorization: Bearer ${API_KEY}`), `calling with Authorization: Bearer ${REDACTED}`);
+    assert.equal(redactText(`key ${API_KEY} was revoked`), `key ${REDACTED} was revoked`);
+    assert.equal(redactText('join with jt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA now'), `join with ${REDACTED} now`);
+    assert.equal(redactText('url postgres://u@h/db?password=s3cret&x=1'), `url postgres://u@h/db?password=${REDACTED}&x=1`);
+    assert.equal(redactText('{"token":"abc.def","id":"1"}'), `{"token":"${REDACTED}","id":"1"}`);
+    assert.equal(redactText(`wallet mnemonic: ${MNEMONIC}`), `wallet mnemonic: ${REDACTED}`);
+    assert.equal(redactText(`loaded ${PEM}from disk`), `loaded ${REDACTED}\nfrom disk`);
+    assert.equal(redactText('job 42: PENDING (Resources) on local-a'), 'job 42: PENDING (Resources) on local-a');
+  });
+
+  it('survives cycles, errors and buffers', () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    assert.deepEqual(redact(cyclic), { a: 1, self: '[…]' });
+    const error = redact(new Error(`bad key ${API_KEY}`)) as { message: string; stack: string };
+    assert.equal(error.message, `bad key ${REDACTED}`);
+    assert.ok(!error.stack.includes(API_KEY));
+    assert.equal(redact(Buffer.from('secret')), '[6 bytes]');
+  });
+});
+
+describe('JSON logger', () => {
+  it('writes one JSON object per line with level, time, context and msg', () => {
+    const { logger, lines, entries } = capture();
+    logger.log('started', 'archipelago');
+    logger.warn('careful');
+    assert.equal(lines.length, 2);
+    assert.ok(lines.every((l) => l.endsWith('\n') && !l.slice(0, -1).includes('\n')));
+    assert.deepEqual(entries()[0], { level: 'info', time: '2026-01-02T03:04:05.000Z', context: 'archipelago', msg: 'started' });
+    assert.equal(entries()[1].level, 'warn');
+  });
+
+  it('never writes a secret, whether in the message, a field or an error', () => {
+    const { logger, lines } = capture();
+    logger.log({ msg: `login with ${API_KEY}`, headers: { authorization: `Bearer ${API_KEY}` }, mnemonic: MNEMONIC }, 'auth');
+    logger.error(`request failed: password=hunter2 Bearer ${API_KEY}`, `Error: x\n    at f (${API_KEY})`, 'http');
+    logger.warn(new Error(`cannot parse ${PEM}`));
+    const all = lines.join('');
+    for (const secret of [API_KEY, 'hunter2', MNEMONIC, 'PRIVATE KEY-----\nMC4']) assert.ok(!all.includes(secret), `leaked ${secret.slice(0, 12)}`);
+    assert.match(all, /\[REDACTED\]/);
+  });
+
+  it('carries the request id and job id of the context, and the job of "job N" messages', () => {
+    const { logger, entries } = capture();
+    withLogContext({ requestId: 'req-1' }, () => {
+      logger.log('inside');
+      withLogContext({ jobId: '7' }, () => logger.log('deeper'));
+    });
+    logger.warn('job 42: island unreachable', 'DispatchService');
+    logger.log({ msg: 'explicit', jobId: '9' });
+    const [inside, deeper, fromText, explicit] = entries();
+    assert.equal(inside.requestId, 'req-1');
+    assert.equal(inside.jobId, undefined);
+    assert.deepEqual([deeper.requestId, deeper.jobId], ['req-1', '7']);
+    assert.equal(fromText.jobId, '42');
+    assert.equal(explicit.jobId, '9');
+  });
+
+  it('honours the minimum level', () => {
+    const { logger, entries } = capture('warn');
+    logger.log('quiet');
+    logger.debug('quieter');
+    logger.error('loud');
+    assert.deepEqual(entries().map((e) => e.level), ['error']);
+  });
+});
