@@ -10,15 +10,29 @@ import type { SlurmClient } from '../slurm/slurm-client.port';
 import { createJobFiles, createSlurmClient } from '../slurm/slurm-adapters';
 import { InstrumentedSlurmClient } from '../metrics/instrumented-slurm-client';
 import { Metrics } from '../metrics/metrics';
-import { IslandRow, IslandsRepository } from './islands.repository';
+import type { IslandProfile } from '../scheduling/capacity';
+import { ActiveIslandRow, IslandRow, IslandsRepository } from './islands.repository';
 import { islandJwtContext, SECRET_BOX } from './secrets';
 
 export interface Island {
   settings: IslandSettings;
   slurm: SlurmClient;
   files: JobFiles;
-  /** Configured in the islands file, or formed by the topology loop (with its tier). */
+  /** Configured in the islands file, or formed by the topology loop. */
   origin: 'file' | 'topology';
+  /** Formed islands: tier, bound and what the members say (regions, providers, performance). */
+  profile?: IslandProfile;
+}
+
+/** An island is as fast as its slowest member for tightly coupled work. */
+function profileOf(row: ActiveIslandRow): IslandProfile {
+  return {
+    tier: row.tier,
+    boundMs: row.bound_ms,
+    regions: row.regions,
+    providers: row.providers,
+    performanceClass: row.all_high ? 'high' : 'low',
+  };
 }
 
 /** How often every process picks up islands the topology loop launched or retired. */
@@ -78,11 +92,14 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
     for (const row of active) {
       const existing = this.islands.get(row.name);
       if (existing?.origin === 'file') continue;
-      if (existing && existing.settings.connection.rest?.url === row.rest_url) continue;
+      if (existing && existing.settings.connection.rest?.url === row.rest_url) {
+        existing.profile = profileOf(row);
+        continue;
+      }
       const settings = this.settingsOf(row);
       if (!settings) continue;
       if (existing) await existing.slurm.close();
-      this.add(settings, 'topology');
+      this.add(settings, 'topology', profileOf(row));
       changed.push(row.name);
     }
     for (const island of this.all()) {
@@ -104,10 +121,10 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
     await Promise.allSettled(this.all().map((island) => island.slurm.close()));
   }
 
-  private add(settings: IslandSettings, origin: Island['origin']): void {
+  private add(settings: IslandSettings, origin: Island['origin'], profile?: IslandProfile): void {
     const slurm = new InstrumentedSlurmClient(createSlurmClient(settings.connection), settings.connection.name, this.metrics);
     const roots = (user: string) => allowedRootsFor(user, settings.workdirRoots);
-    this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots), origin });
+    this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots), origin, profile });
   }
 
   private settingsOf(row: IslandRow): IslandSettings | null {

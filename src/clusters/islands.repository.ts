@@ -27,6 +27,9 @@ export interface IslandRow {
   last_error: string | null;
 }
 
+/** An active island with what its members say about it (for placement). */
+export type ActiveIslandRow = IslandRow & { regions: string[]; providers: string[]; all_high: boolean | null };
+
 export interface IslandShape {
   topologyId: string;
   tier: string;
@@ -52,8 +55,18 @@ export class IslandsRepository {
     return rows<IslandRow>(this.db, `SELECT * FROM islands WHERE state <> 'RETIRED' ORDER BY name`);
   }
 
-  active(): Promise<IslandRow[]> {
-    return rows<IslandRow>(this.db, `SELECT * FROM islands WHERE state = 'ACTIVE' ORDER BY name`);
+  active(): Promise<ActiveIslandRow[]> {
+    return rows<ActiveIslandRow>(
+      this.db,
+      `SELECT i.*,
+              coalesce(array_agg(DISTINCT n.tags->>'region') FILTER (WHERE n.tags->>'region' IS NOT NULL), '{}') AS regions,
+              coalesce(array_agg(DISTINCT n.tags->>'providerGroup') FILTER (WHERE n.tags->>'providerGroup' IS NOT NULL), '{}') AS providers,
+              bool_and(n.inventory->>'performance' = 'high') AS all_high
+         FROM islands i LEFT JOIN nodes n ON n.island = i.name
+        WHERE i.state = 'ACTIVE'
+        GROUP BY i.name
+        ORDER BY i.name`,
+    );
   }
 
   async find(name: string): Promise<IslandRow | null> {

@@ -42,6 +42,8 @@ export interface AppConfig {
     intervalMs: number;
     tiers: Array<{ name: string; boundMs: number }>;
     minIslandSize: number;
+    /** Node tags that are hard placement boundaries: nodes differing in any of them never share an island. */
+    hardTags: string[];
     /** Launched islands are named <prefix>-<n>; control planes sharing a machine or a cluster need distinct prefixes. */
     namePrefix: string;
     /** Local launcher: island-up.sh indexes (port blocks) it may use. */
@@ -205,6 +207,15 @@ function slots(env: Env): number[] {
   return Array.from({ length: last - first + 1 }, (_, i) => first + i);
 }
 
+const TAG_NAMES = ['region', 'zone', 'rack', 'providerGroup'] as const;
+
+function hardTags(env: Env): string[] {
+  const names = (env.ARCHIPELAGO_TOPOLOGY_HARD_TAGS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(TAG_NAMES as readonly string[]).includes(n));
+  if (unknown.length) throw new ConfigError('ARCHIPELAGO_TOPOLOGY_HARD_TAGS', `unknown tag ${unknown.join(', ')}: use ${TAG_NAMES.join(', ')}`);
+  return names;
+}
+
 function islandNamePrefix(env: Env): string {
   const prefix = env.ARCHIPELAGO_ISLAND_NAME_PREFIX || 'island';
   if (!/^[a-z][a-z0-9-]{0,29}$/.test(prefix)) throw new ConfigError('ARCHIPELAGO_ISLAND_NAME_PREFIX', 'a lowercase letter, then up to 29 letters, digits or dashes');
@@ -221,6 +232,7 @@ function topologySettings(env: Env): AppConfig['topology'] {
     intervalMs: integer(env, 'ARCHIPELAGO_TOPOLOGY_INTERVAL_MS', 15000, 200, 3600000),
     tiers: tiers(env),
     minIslandSize: integer(env, 'ARCHIPELAGO_TOPOLOGY_MIN_ISLAND_SIZE', 2, 1, 1000),
+    hardTags: hardTags(env),
     namePrefix: islandNamePrefix(env),
     localSlots: slots(env),
   };

@@ -118,10 +118,11 @@ export class DispatchService {
       if (!placer) {
         // One capacity view per batch; the placer reserves what each job takes for the next.
         const view = await this.capacity.view();
-        placer = new Placer(view.snapshot);
+        // Multi-node jobs need the tightest configured tier (MPI); loose islands take the rest.
+        placer = new Placer(view.snapshot, { tightBoundMs: Math.min(...this.config.topology.tiers.map((t) => t.boundMs)) });
         unknownIslands = view.unknown;
       }
-      const placement = decidePlacement(placer, row.spec, dependencies.island, unknownIslands, new Date());
+      const placement = decidePlacement(placer, row.spec, row.constraints, dependencies.island, unknownIslands, new Date());
       if (placement.kind === 'retry') {
         this.logger.warn(`job ${row.id}: ${placement.reason}`);
         unreachable.push(row.id);

@@ -1,6 +1,6 @@
 import type { JobSpec } from '../sbatch/job-spec';
 import { DemandError, deriveDemand } from '../scheduling/job-demand';
-import type { CandidateExplanation, Placer, PlacementStatus } from '../scheduling/place';
+import type { CandidateExplanation, Placer, PlacementStatus, UserConstraints } from '../scheduling/place';
 
 /** What is stored in `jobs.placement` and served by `GET /v1/jobs/{id}/placement`. */
 export interface PlacementRecord {
@@ -23,6 +23,11 @@ export type PlacementOutcome =
   /** No island fits, but some island's nodes are unknown (unreachable): decide later. */
   | { kind: 'retry'; reason: string };
 
+/** A rejection decided before any island was scored. */
+function unplaceable(reason: string, decidedAt: string): PlacementOutcome {
+  return { kind: 'rejected', reason, record: { island: null, partition: null, decidedAt, status: 'unplaceable', score: null, expectedStartMinutes: null, reason, candidates: [] } };
+}
+
 /**
  * Places one job with `placer` (which reserves what the job uses, so the next job of the batch sees
  * it). A job that fits somewhere but not now is placed where it is expected to start first (SLURM
@@ -32,6 +37,7 @@ export type PlacementOutcome =
 export function decidePlacement(
   placer: Placer,
   spec: JobSpec,
+  constraints: UserConstraints,
   requiredIsland: string | undefined,
   unknownIslands: readonly string[],
   now: Date,
@@ -42,10 +48,13 @@ export function decidePlacement(
     demand = deriveDemand(spec);
   } catch (error) {
     if (!(error instanceof DemandError)) throw error;
-    const reason = `cannot place the job: ${error.message}`;
-    return { kind: 'rejected', reason, record: { island: null, partition: null, decidedAt, status: 'unplaceable', score: null, expectedStartMinutes: null, reason, candidates: [] } };
+    return unplaceable(`cannot place the job: ${error.message}`, decidedAt);
   }
-  const d = placer.place(demand, requiredIsland ? { islands: [requiredIsland] } : {});
+  // A dependency pins the job to its island; the submitter's island list still applies (both must hold).
+  if (requiredIsland && constraints.islands && !constraints.islands.includes(requiredIsland)) {
+    return unplaceable(`it depends on a job on island ${requiredIsland}, which its placement constraints do not allow`, decidedAt);
+  }
+  const d = placer.place(demand, requiredIsland ? { ...constraints, islands: [requiredIsland] } : constraints);
   const record: PlacementRecord = {
     island: d.island,
     partition: d.partition,

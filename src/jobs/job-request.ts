@@ -1,3 +1,4 @@
+import type { UserConstraints } from '../scheduling/place';
 import { invalid } from '../common/problem';
 import type { JobSpec } from '../sbatch/job-spec';
 import { parseSubmission, SbatchParseError } from '../sbatch/parse-sbatch';
@@ -9,6 +10,16 @@ export interface SubmitInput {
   options?: Record<string, unknown>;
   /** The "submission environment" sbatch would inherit (`--export=ALL`); nothing else is inherited. */
   environment?: Record<string, string>;
+  /** Constraints on the island (validated at the edge: labels, island names, numbers). */
+  placement?: {
+    regions?: string[];
+    providers?: string[];
+    performance?: string[];
+    islands?: string[];
+    excludeIslands?: string[];
+    maxIslandLatencyMs?: number;
+    maxPricePerCoreHour?: number;
+  };
 }
 
 export interface SubmissionPolicy {
@@ -28,6 +39,7 @@ export interface NormalizedJob {
   workingDirectory: string;
   dependsOn: number[];
   arraySize: number | null;
+  constraints: UserConstraints;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -147,5 +159,26 @@ export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy
     workingDirectory,
     dependsOn: dependencyIds(spec),
     arraySize: spec.array ? spec.array.taskIds.length : null,
+    constraints: userConstraints(input.placement),
   };
+}
+
+/** The submitter's placement constraints as the placer reads them; empty lists mean "no constraint". */
+export function userConstraints(placement: SubmitInput['placement']): UserConstraints {
+  const c: UserConstraints = {};
+  const list = (v: string[] | undefined) => (v && v.length ? [...new Set(v)] : undefined);
+  if (!placement) return c;
+  const regions = list(placement.regions);
+  const providers = list(placement.providers);
+  const classes = list(placement.performance);
+  const islands = list(placement.islands);
+  const exclude = list(placement.excludeIslands);
+  if (regions) c.regions = regions;
+  if (providers) c.providers = providers;
+  if (classes) c.performanceClasses = classes;
+  if (islands) c.islands = islands;
+  if (exclude) c.excludeIslands = exclude;
+  if (placement.maxIslandLatencyMs !== undefined) c.maxIslandLatencyMs = placement.maxIslandLatencyMs;
+  if (placement.maxPricePerCoreHour !== undefined) c.maxPricePerCoreHour = placement.maxPricePerCoreHour;
+  return c;
 }

@@ -24,6 +24,7 @@ export function jobView(row: JobRow, taskCounts?: Record<string, number>) {
     dependsOn: row.depends_on.map(String),
     array: row.array_size === null ? null : { size: row.array_size, expression: row.spec.array?.expression, tasks: taskCounts ?? {} },
     options: row.spec,
+    placementConstraints: row.constraints,
     submittedAt: iso(row.submitted_at),
     dispatchedAt: iso(row.dispatched_at),
     startedAt: iso(row.started_at),

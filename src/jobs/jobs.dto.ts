@@ -1,6 +1,76 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Where the job may run, on top of what its resources need. Every list is "any of". */
+export class PlacementConstraintsDto {
+  @ApiPropertyOptional({ description: "Regions the island's nodes must be in", example: ['eu-west'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @Matches(LABEL, { each: true, message: 'each region is a label (letters, digits, . _ -)' })
+  regions?: string[];
+
+  @ApiPropertyOptional({ description: "Provider groups the island's nodes must belong to" })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @Matches(LABEL, { each: true, message: 'each provider is a label (letters, digits, . _ -)' })
+  providers?: string[];
+
+  @ApiPropertyOptional({ description: 'Performance classes the island must have', example: ['high'] })
+  @IsOptional()
+  @IsArray()
+  @IsIn(['high', 'low'], { each: true })
+  performance?: Array<'high' | 'low'>;
+
+  @ApiPropertyOptional({ description: 'Only these islands' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { each: true, message: 'each island is an island name' })
+  islands?: string[];
+
+  @ApiPropertyOptional({ description: 'Never these islands' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { each: true, message: 'each island is an island name' })
+  excludeIslands?: string[];
+
+  @ApiPropertyOptional({
+    description: 'Loosest island latency bound accepted (ms between any two nodes); multi-node jobs default to the tightest tier',
+    example: 30,
+  })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.01)
+  @Max(10000)
+  maxIslandLatencyMs?: number;
+
+  @ApiPropertyOptional({ description: 'Highest price per core-hour accepted' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  maxPricePerCoreHour?: number;
+}
 
 export class SubmitJobDto {
   @ApiProperty({
@@ -30,6 +100,12 @@ export class SubmitJobDto {
   @IsOptional()
   @IsObject()
   environment?: Record<string, string>;
+
+  @ApiPropertyOptional({ description: 'Constraints on the island the job is placed on', type: PlacementConstraintsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => PlacementConstraintsDto)
+  placement?: PlacementConstraintsDto;
 }
 
 export class ListJobsQuery {

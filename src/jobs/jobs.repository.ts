@@ -1,3 +1,4 @@
+import type { UserConstraints } from '../scheduling/place';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../db/sql';
@@ -29,6 +30,8 @@ export interface JobRow {
   dispatch_lease_until: Date | null;
   batch_host: string | null;
   nodes: string | null;
+  /** The submitter's placement constraints. */
+  constraints: UserConstraints;
   exit_code: number | null;
   exit_signal: number | null;
   /** Why the job went where it went (or was rejected): see PlacementRecord in scheduling/capacity.service. */
@@ -98,13 +101,13 @@ export class JobsRepository {
     const inserted = await rows<JobRow>(
       this.db,
       `INSERT INTO jobs (owner_id, slurm_user, idempotency_key, request_hash, name, script, spec, environment,
-                         working_directory, partition, state, array_size, depends_on, hold)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'ACCEPTED', $11, $12, $13)
+                         working_directory, partition, state, array_size, depends_on, hold, constraints)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'ACCEPTED', $11, $12, $13, $14)
        ON CONFLICT (owner_id, idempotency_key) DO NOTHING
        RETURNING *`,
       [
         ownerId, slurmUser, idempotencyKey, requestHash, job.name, job.script, job.spec, job.environment,
-        job.workingDirectory, job.spec.partition ?? null, job.arraySize, job.dependsOn, hold,
+        job.workingDirectory, job.spec.partition ?? null, job.arraySize, job.dependsOn, hold, job.constraints,
       ],
     );
     if (inserted.length > 0) return { row: inserted[0], created: true };

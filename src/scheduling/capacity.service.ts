@@ -3,7 +3,7 @@ import { IslandsRegistry } from '../clusters/islands.registry';
 import type { IslandSettings } from '../config/islands-file';
 import { DispatchRepository } from '../dispatch/dispatch.repository';
 import type { SlurmNodeRecord } from '../slurm/slurm-client.port';
-import type { CapacitySnapshot, IslandCapacity, QueueDepth } from './capacity';
+import type { CapacitySnapshot, IslandCapacity, IslandProfile, QueueDepth } from './capacity';
 import { nodeFromSlurm } from './capacity-refresh';
 
 /** How old a snapshot may be before placement refreshes it. */
@@ -21,17 +21,18 @@ export interface CapacityView {
  * An island's capacity from its configuration, SLURM's node records and our queue depth. Only
  * nodes in at least one of the island's configured partitions count (a record without partitions
  * counts). The configured partitions are the island's partitions, the default one marked; their
- * limits are left to SLURM (unknown here). Islands are latency-bounded by construction: tight tier.
+ * limits are left to SLURM (unknown here). A configured island is one site (tight tier, bound 0); an island
+ * formed from latency brings its tier, bound, regions, providers and performance class (`profile`).
  */
-export function islandCapacity(settings: IslandSettings, nodes: SlurmNodeRecord[], queue: QueueDepth): IslandCapacity {
+export function islandCapacity(settings: IslandSettings, nodes: SlurmNodeRecord[], queue: QueueDepth, profile?: IslandProfile): IslandCapacity {
   const partitions = new Set(settings.partitions);
   return {
     name: settings.connection.name,
-    tier: 'tight',
-    boundMs: 0,
-    regions: [],
-    providers: [],
-    performanceClass: 'standard',
+    tier: profile?.tier ?? 'tight',
+    boundMs: profile?.boundMs ?? 0,
+    regions: profile?.regions ?? [],
+    providers: profile?.providers ?? [],
+    performanceClass: profile?.performanceClass ?? 'standard',
     pricePerCoreHour: 0,
     benchmarkScore: 1,
     partitions: settings.partitions.map((name) => ({ name, maxTimeMinutes: null, maxNodes: null, isDefault: name === settings.defaultPartition })),
@@ -111,8 +112,8 @@ export class CapacityService {
     const unknown = islands.filter((_, i) => nodes[i] === null).map((island) => island.settings.connection.name);
     const snapshot: CapacitySnapshot = {
       takenAtMs: at,
-      islands: islands.map(({ settings }, i) =>
-        islandCapacity(settings, nodes[i] ?? [], queues.get(settings.connection.name) ?? { pendingJobs: 0, pendingCpuSeconds: 0 }),
+      islands: islands.map(({ settings, profile }, i) =>
+        islandCapacity(settings, nodes[i] ?? [], queues.get(settings.connection.name) ?? { pendingJobs: 0, pendingCpuSeconds: 0 }, profile),
       ),
     };
     const view = { snapshot, unknown };

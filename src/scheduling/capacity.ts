@@ -44,6 +44,15 @@ export interface QueueDepth {
   pendingCpuSeconds: number;
 }
 
+/** What an island formed from latency knows about itself (file-configured islands have none). */
+export interface IslandProfile {
+  tier: string;
+  boundMs: number;
+  regions: string[];
+  providers: string[];
+  performanceClass: string;
+}
+
 export interface IslandCapacity {
   name: string;
   /** Topology tier name (`tight`, `loose`) and its bound: every node pair is within boundMs RTT. */

@@ -95,8 +95,8 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
     assert.equal(shown.status, 200, shown.text);
     return shown.json.nodes as Array<{ name: string; state: string }>;
   };
-  const submit = async (script: string) => {
-    const created = await cp.request('POST', '/v1/jobs', alice.key, { script });
+  const submit = async (script: string, placement?: Record<string, unknown>) => {
+    const created = await cp.request('POST', '/v1/jobs', alice.key, { script, ...(placement ? { placement } : {}) });
     assert.equal(created.status, 202, created.text);
     return created.json.id as string;
   };
@@ -201,6 +201,22 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
     const used = hostnames(job.nodes);
     assert.equal(used.length, 2);
     assert.ok(used.every((n) => islandOf.get(n) === job.island), `${used.join(',')} all in ${job.island}`);
+  });
+
+  it("the submitter's placement constraints are hard filters; bad ones are refused at the edge", async () => {
+    const west = islandOf.get(nodeName('w1'))!;
+    const east = islandOf.get(nodeName('e1'))!;
+    const id = await submit('#!/bin/bash\n#SBATCH -N 2\nsrun hostname\n', { excludeIslands: [east], regions: ['lab'] });
+    const job = await cp.waitForJob(alice.key, id, (j) => ['COMPLETED', 'FAILED', 'REJECTED', 'CANCELLED'].includes(j.state), 120_000);
+    assert.equal(job.state, 'COMPLETED', JSON.stringify(job));
+    assert.equal(job.island, west);
+    assert.deepEqual(job.placementConstraints, { excludeIslands: [east], regions: ['lab'] });
+    const nowhere = await submit('#!/bin/bash\nhostname\n', { regions: ['mars'] });
+    const rejected = await cp.waitForJob(alice.key, nowhere, (j) => j.state === 'REJECTED', 60_000);
+    assert.match(rejected.stateReason, /region/);
+    const bad = await cp.request('POST', '/v1/jobs', alice.key, { script: '#!/bin/bash\nhostname\n', placement: { regions: ['eu west; rm -rf /'] } });
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.json.field, /placement/);
   });
 
   it('a drained node gets no new work', async () => {

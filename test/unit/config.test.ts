@@ -234,6 +234,7 @@ describe('loadConfig', () => {
         intervalMs: 15000,
         tiers: [{ name: 'tight', boundMs: 2 }, { name: 'loose', boundMs: 30 }],
         minIslandSize: 2,
+        hardTags: [],
         namePrefix: 'island',
         localSlots: [2, 3, 4],
       },
@@ -303,6 +304,8 @@ describe('loadConfig', () => {
     configError({ ARCHIPELAGO_TOPOLOGY_TIERS: 'a:1,a:2' }, 'ARCHIPELAGO_TOPOLOGY_TIERS', /differ/);
     configError({ ARCHIPELAGO_TOPOLOGY_TIERS: 'a:0' }, 'ARCHIPELAGO_TOPOLOGY_TIERS');
     configError({ ARCHIPELAGO_ISLAND_NAME_PREFIX: 'Bad_Prefix' }, 'ARCHIPELAGO_ISLAND_NAME_PREFIX');
+    configError({ ARCHIPELAGO_TOPOLOGY_HARD_TAGS: 'region,colour' }, 'ARCHIPELAGO_TOPOLOGY_HARD_TAGS', /colour/);
+    assert.deepEqual(loadConfig(env({ ARCHIPELAGO_TOPOLOGY_HARD_TAGS: 'providerGroup, region' })).topology.hardTags, ['providerGroup', 'region']);
     configError({ ARCHIPELAGO_LOCAL_ISLAND_SLOTS: '4-2' }, 'ARCHIPELAGO_LOCAL_ISLAND_SLOTS');
     configError({ ARCHIPELAGO_LOCAL_ISLAND_SLOTS: '9' }, 'ARCHIPELAGO_LOCAL_ISLAND_SLOTS');
     configError({ ARCHIPELAGO_SECRETS_KEY_FILE: file('too short', 'short.key') }, 'ARCHIPELAGO_SECRETS_KEY_FILE', /32-byte/);

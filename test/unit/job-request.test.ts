@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Problem } from '../../src/common/problem';
-import { normalizeSubmission, type SubmissionPolicy, type SubmitInput } from '../../src/jobs/job-request';
+import { normalizeSubmission, userConstraints, type SubmissionPolicy, type SubmitInput } from '../../src/jobs/job-request';
 
 const POLICY: SubmissionPolicy = {
   slurmUser: 'alice',
@@ -221,5 +221,15 @@ describe('normalizeSubmission: output, error and input files', () => {
   it('checks relative patterns against the --chdir directory', () => {
     // From /home/alice, `x.out` stays inside; the same job with chdir /scratch/alice too.
     assert.equal(submit({ options: { chdir: '/scratch/alice', output: 'x.out' } }).workingDirectory, '/scratch/alice');
+  });
+});
+
+describe('userConstraints: the placement part of a submission', () => {
+  it('maps performance to classes, drops empty lists and duplicates', () => {
+    assert.deepEqual(userConstraints(undefined), {});
+    assert.deepEqual(
+      userConstraints({ regions: ['eu', 'eu'], providers: [], performance: ['high'], islands: ['a'], excludeIslands: ['b'], maxIslandLatencyMs: 30, maxPricePerCoreHour: 0 }),
+      { regions: ['eu'], performanceClasses: ['high'], islands: ['a'], excludeIslands: ['b'], maxIslandLatencyMs: 30, maxPricePerCoreHour: 0 },
+    );
   });
 });

@@ -46,7 +46,7 @@ describe('islandCapacity', () => {
 describe('decidePlacement', () => {
   test('places on the island where the job starts now, with every island explained', () => {
     const snap = snapshot({ name: 'a', nodes: [node('a1', { state: 'allocated', allocCpus: 4, idleCpus: 0 })] }, { name: 'b', nodes: [node('b1')] });
-    const d = decidePlacement(new Placer(snap), { cpusPerTask: 2 }, undefined, [], at);
+    const d = decidePlacement(new Placer(snap), { cpusPerTask: 2 }, {}, undefined, [], at);
     assert.equal(d.kind, 'placed');
     if (d.kind !== 'placed') return;
     assert.deepEqual([d.island, d.partition, d.record.status, d.record.decidedAt], ['b', 'debug', 'start-now', at.toISOString()]);
@@ -56,49 +56,91 @@ describe('decidePlacement', () => {
 
   test('a requested partition must exist on the island and is what is submitted', () => {
     const snap = snapshot({ name: 'a', nodes: [node('a1')], partitions: ['debug'] }, { name: 'b', nodes: [node('b1')], partitions: ['debug', 'gpu'] });
-    const d = decidePlacement(new Placer(snap), { partition: 'gpu' }, undefined, [], at);
+    const d = decidePlacement(new Placer(snap), { partition: 'gpu' }, {}, undefined, [], at);
     assert.equal(d.kind === 'placed' && `${d.island}/${d.partition}`, 'b/gpu');
-    const none = decidePlacement(new Placer(snap), { partition: 'nope' }, undefined, [], at);
+    const none = decidePlacement(new Placer(snap), { partition: 'nope' }, {}, undefined, [], at);
     assert.equal(none.kind, 'rejected');
     assert.match(none.kind === 'rejected' ? none.reason : '', /no partition nope/);
   });
 
   test('a job depending on jobs on an island only goes there, even when it must wait', () => {
     const snap = snapshot({ name: 'a', nodes: [node('a1', { state: 'allocated', allocCpus: 4, idleCpus: 0 })] }, { name: 'b', nodes: [node('b1')] });
-    const d = decidePlacement(new Placer(snap), {}, 'a', [], at);
+    const d = decidePlacement(new Placer(snap), {}, {}, 'a', [], at);
     assert.equal(d.kind === 'placed' && `${d.island}/${d.record.status}`, 'a/queued');
     assert.match(d.kind === 'placed' ? String(d.record.candidates.find((c) => c.island === 'b')?.rejected) : '', /restricted to/);
   });
 
   test('a job that fits but not now is still placed (SLURM queues it)', () => {
     const busy = node('a1', { state: 'allocated', allocCpus: 4, idleCpus: 0 });
-    const d = decidePlacement(new Placer(snapshot({ name: 'a', nodes: [busy] })), { cpusPerTask: 4 }, undefined, [], at);
+    const d = decidePlacement(new Placer(snapshot({ name: 'a', nodes: [busy] })), { cpusPerTask: 4 }, {}, undefined, [], at);
     assert.equal(d.kind === 'placed' && d.record.status, 'queued');
   });
 
   test('a job no node can ever hold is rejected with the reason, unless an unreadable island might hold it', () => {
     const snap = snapshot({ name: 'a', nodes: [node('a1')] }, { name: 'b', nodes: [node('b1')] });
-    const d = decidePlacement(new Placer(snap), { cpusPerTask: 64 }, undefined, [], at);
+    const d = decidePlacement(new Placer(snap), { cpusPerTask: 64 }, {}, undefined, [], at);
     assert.equal(d.kind, 'rejected');
     if (d.kind !== 'rejected') return;
     assert.match(d.reason, /^no island can run it: .*64 CPUs/);
     assert.deepEqual([d.record.island, d.record.status], [null, 'unplaceable']);
     assert.ok(d.record.candidates.every((c) => c.score === null && /CPUs/.test(c.rejected ?? '')));
-    assert.equal(decidePlacement(new Placer(snap), { cpusPerTask: 64 }, undefined, ['c'], at).kind, 'retry');
-    assert.equal(decidePlacement(new Placer(snap), { cpusPerTask: 64 }, 'a', ['c'], at).kind, 'rejected', 'c is not allowed anyway');
+    assert.equal(decidePlacement(new Placer(snap), { cpusPerTask: 64 }, {}, undefined, ['c'], at).kind, 'retry');
+    assert.equal(decidePlacement(new Placer(snap), { cpusPerTask: 64 }, {}, 'a', ['c'], at).kind, 'rejected', 'c is not allowed anyway');
   });
 
   test('a demand placement cannot read is rejected with its message', () => {
-    const d = decidePlacement(new Placer(snapshot({ name: 'a', nodes: [node('a1')] })), { constraint: 'a*2' }, undefined, [], at);
+    const d = decidePlacement(new Placer(snapshot({ name: 'a', nodes: [node('a1')] })), { constraint: 'a*2' }, {}, undefined, [], at);
     assert.equal(d.kind, 'rejected');
     assert.match(d.kind === 'rejected' ? d.reason : '', /counts/);
   });
 
   test('one placer per batch: each job sees what the previous ones took', () => {
     const placer = new Placer(snapshot({ name: 'a', nodes: [node('a1')] }, { name: 'b', nodes: [node('b1')] }));
-    const islands = [1, 2, 3].map(() => decidePlacement(placer, { cpusPerTask: 4 }, undefined, [], at)).map((d) => d.kind === 'placed' && `${d.island}/${d.record.status}`);
+    const islands = [1, 2, 3].map(() => decidePlacement(placer, { cpusPerTask: 4 }, {}, undefined, [], at)).map((d) => d.kind === 'placed' && `${d.island}/${d.record.status}`);
     assert.deepEqual(islands.slice(0, 2).sort(), ['a/start-now', 'b/start-now']);
     assert.match(String(islands[2]), /\/queued$/);
+  });
+});
+
+describe('decidePlacement: the submitter\'s constraints and formed islands\' profiles', () => {
+  const profiled = (name: string, profile: { tier: string; boundMs: number; regions: string[]; providers: string[]; performanceClass: string }) =>
+    islandCapacity(settings(name), [node(`${name}1`), node(`${name}2`)], { pendingJobs: 0, pendingCpuSeconds: 0 }, profile);
+  const snap = (): CapacitySnapshot => ({
+    takenAtMs: at.getTime(),
+    islands: [
+      profiled('eu', { tier: 'tight', boundMs: 2, regions: ['eu-west'], providers: ['acme'], performanceClass: 'high' }),
+      profiled('us', { tier: 'loose', boundMs: 30, regions: ['us-east'], providers: ['zeta'], performanceClass: 'low' }),
+    ],
+  });
+
+  test('islandCapacity takes tier, bound, regions, providers and class from the profile', () => {
+    const [eu] = snap().islands;
+    assert.deepEqual([eu.tier, eu.boundMs, eu.regions, eu.providers, eu.performanceClass], ['tight', 2, ['eu-west'], ['acme'], 'high']);
+  });
+
+  test('regions, providers, performance classes and island lists are hard filters', () => {
+    const placedOn = (constraints: Parameters<typeof decidePlacement>[2]) => {
+      const d = decidePlacement(new Placer(snap()), {}, constraints, undefined, [], at);
+      return d.kind === 'placed' ? d.island : d.kind;
+    };
+    assert.equal(placedOn({ regions: ['us-east'] }), 'us');
+    assert.equal(placedOn({ providers: ['acme'] }), 'eu');
+    assert.equal(placedOn({ performanceClasses: ['low'] }), 'us');
+    assert.equal(placedOn({ excludeIslands: ['eu'], regions: ['eu-west', 'us-east'] }), 'us');
+    assert.equal(placedOn({ regions: ['ap-south'] }), 'rejected');
+  });
+
+  test('a multi-node job needs the tight tier unless it accepts more latency', () => {
+    const loose = { islands: ['us'] };
+    assert.equal(decidePlacement(new Placer(snap()), { nodes: { min: 2 } }, loose, undefined, [], at).kind, 'rejected');
+    const accepted = decidePlacement(new Placer(snap()), { nodes: { min: 2 } }, { ...loose, maxIslandLatencyMs: 30 }, undefined, [], at);
+    assert.equal(accepted.kind === 'placed' && accepted.island, 'us');
+  });
+
+  test('a dependency pins the island, and the submitter\'s island list must allow it', () => {
+    const pinned = decidePlacement(new Placer(snap()), {}, {}, 'us', [], at);
+    assert.equal(pinned.kind === 'placed' && pinned.island, 'us');
+    assert.equal(decidePlacement(new Placer(snap()), {}, { islands: ['eu'] }, 'us', [], at).kind, 'rejected');
   });
 });
 

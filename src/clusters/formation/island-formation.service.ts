@@ -6,11 +6,12 @@ import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { CapacityService } from '../../scheduling/capacity.service';
 import { computeIslands, TopologyResult } from '../../topology';
-import { ISLAND_LAUNCHER, IslandLauncher, IslandMemberSpec } from '../island-launcher.port';
+import { ISLAND_LAUNCHER, IslandLauncher } from '../island-launcher.port';
 import { IslandRow, IslandsRepository, IslandShape, RELEASED } from '../islands.repository';
 import { IslandsRegistry } from '../islands.registry';
 import { islandJwtContext, SECRET_BOX } from '../secrets';
 import { FormationNode, IslandFormationRepository } from './island-formation.repository';
+import { hardTagsOf, memberSpec } from './island-members';
 import { islandsToRetire, NodePosition, nodeSteps, NodeStep } from './island-plan';
 
 /** One formation loop across all workers. */
@@ -40,20 +41,6 @@ function shapeOf(island: TopologyResult['islands'][number]): IslandShape {
     measuredPairs: island.measuredPairs,
     inferredPairs: island.inferredPairs,
     withinBound: island.withinBound,
-  };
-}
-
-/** What SLURM is told about a node: its inventory, and its tags as features `--constraint` can name. */
-export function memberSpec(node: FormationNode): IslandMemberSpec {
-  const tags = Object.entries(node.tags)
-    .filter(([, value]) => value)
-    .map(([key, value]) => `${key === 'providerGroup' ? 'provider' : key}-${value}`);
-  return {
-    node: node.name,
-    cpus: node.inventory.cpus,
-    memoryMb: node.inventory.memoryMb,
-    gres: node.inventory.gpus.filter((g) => g.count > 0).map((g) => `gpu:${g.model}:${g.count}`),
-    features: [...node.inventory.features, ...tags, `perf-${node.inventory.performance}`],
   };
 }
 
@@ -183,6 +170,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
       nodes: grouped.map((node) => ({
         id: node.name,
         tags: node.tags,
+        hardTags: hardTagsOf(node, this.config.topology.hardTags),
         // A drained or silent node stays where it is: moving it would only disturb its jobs.
         busy: busy.has(node.name) || node.state !== 'ACTIVE',
         currentIsland: node.island ? topologyIdOf.get(node.island) : undefined,
