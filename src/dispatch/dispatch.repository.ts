@@ -1,3 +1,5 @@
+import type { JobSpec } from '../sbatch/job-spec';
+import type { UserConstraints } from '../scheduling/place';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../db/sql';
@@ -66,6 +68,32 @@ export class DispatchRepository {
         submitted.map((s) => (s.placement === null ? null : JSON.stringify(s.placement))),
       ],
     );
+  }
+
+  /**
+   * Splits a claimed array job into parts, in one statement: the parent becomes PENDING with its
+   * placement and part count, and each part becomes an ACCEPTED child job pinned to its island.
+   * Returns the parts' ids (empty when the parent was no longer ours to split).
+   */
+  async split(parentId: string, parts: Array<{ part: number; spec: JobSpec; partition: string; size: number; constraints: UserConstraints }>, reason: string, placement: unknown): Promise<string[]> {
+    const created = await rows<{ id: string }>(
+      this.db,
+      `WITH parent AS (
+         UPDATE jobs SET state = 'PENDING', state_reason = $3, split_into = $4, placement = $5::jsonb, dispatched_at = now(),
+                dispatch_lease_until = NULL, updated_at = now()
+          WHERE id = $1 AND state = 'DISPATCHING' AND slurm_job_id IS NULL AND split_into IS NULL AND parent_id IS NULL
+          RETURNING *),
+       event AS (
+         INSERT INTO job_events (job_id, from_state, to_state, reason) SELECT id, 'DISPATCHING', 'PENDING', $3 FROM parent)
+       INSERT INTO jobs (owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, partition,
+                         state, array_size, hold, cancel_requested, constraints, parent_id, array_part)
+       SELECT p.owner_id, p.slurm_user, p.request_hash, p.name, p.script, t.spec, p.environment, p.working_directory, t.partition,
+              'ACCEPTED', t.size, p.hold, p.cancel_requested, t.constraints, p.id, t.part
+         FROM parent p CROSS JOIN jsonb_to_recordset($2::jsonb) AS t(part int, spec jsonb, partition text, size int, constraints jsonb)
+       RETURNING id`,
+      [parentId, JSON.stringify(parts), reason, parts.length, JSON.stringify(placement)],
+    );
+    return created.map((row) => row.id);
   }
 
   /**

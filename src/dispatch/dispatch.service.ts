@@ -13,6 +13,8 @@ import { resolveDependencies } from './dependency-resolution';
 import { DispatchActivity } from './dispatch-activity';
 import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispatch.repository';
 import { JobTagger } from './job-tag';
+import { partSpec } from '../jobs/split-array';
+import type { ArrayPart } from '../scheduling/place';
 import { decidePlacement, type PlacementRecord } from './placement-decision';
 
 /** What a batch left to do later: jobs to retry after a delay. */
@@ -122,7 +124,8 @@ export class DispatchService {
         placer = new Placer(view.snapshot, { tightBoundMs: Math.min(...this.config.topology.tiers.map((t) => t.boundMs)) });
         unknownIslands = view.unknown;
       }
-      const placement = decidePlacement(placer, row.spec, row.constraints, dependencies.island, unknownIslands, new Date());
+      // Parts of a split array are pinned to their island and never split again.
+      const placement = decidePlacement(placer, row.spec, row.constraints, dependencies.island, unknownIslands, new Date(), row.parent_id === null);
       if (placement.kind === 'retry') {
         this.logger.warn(`job ${row.id}: ${placement.reason}`);
         unreachable.push(row.id);
@@ -130,6 +133,11 @@ export class DispatchService {
       }
       if (placement.kind === 'rejected') {
         await this.end(row, 'REJECTED', placement.reason, placement.record);
+        continue;
+      }
+      if (placement.kind === 'split') {
+        const parts = await this.split(row, placement.parts, placement.record);
+        if (parts.length > 0) outcome.retry.push({ jobIds: parts, afterMs: 0 });
         continue;
       }
       ready.push({
@@ -217,8 +225,25 @@ export class DispatchService {
     );
   }
 
+  /** Turns the array into parts, one per island, each a hidden job of its own dispatched next. */
+  private async split(row: ClaimedJob, parts: ArrayPart[], placement: PlacementRecord): Promise<string[]> {
+    const plan = parts.map((part, k) => ({
+      part: k,
+      spec: partSpec(row.spec, part),
+      partition: part.partition,
+      size: part.taskIds.length,
+      constraints: { ...row.constraints, islands: [part.island] },
+    }));
+    const where = parts.map((p) => `${p.island} (tasks ${p.expression})`).join(', ');
+    const ids = await this.dispatch.split(row.id, plan, `split into ${parts.length} parts: ${where}`, placement);
+    this.logger.log(`job ${row.id}: array split across ${where}`);
+    this.metrics.dispatchOutcomes.inc({ outcome: 'split' });
+    return ids;
+  }
+
   private async end(row: JobRow, state: 'CANCELLED' | 'REJECTED', reason: string, placement?: PlacementRecord): Promise<void> {
     await this.jobs.transition(row.id, 'DISPATCHING', { state, reason, endedAt: new Date(), placement });
+    if (row.parent_id !== null) await this.jobs.refreshSplitParents([row.parent_id]);
     this.metrics.dispatchOutcomes.inc({ outcome: state === 'REJECTED' ? 'rejected' : 'cancelled' });
   }
 }

@@ -14,6 +14,8 @@ import { observeJob, TrackedJob } from './observation';
 /** Just what following needs of a job: no script, no environment. */
 interface FollowedJob extends TrackedJob {
   id: string;
+  /** Set on a part of a split array: its parent's state follows the parts'. */
+  parent_id: string | null;
   slurm_user: string;
   dispatched_at: Date | null;
   updated_at: Date;
@@ -143,6 +145,9 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
       }
       // One statement for the whole tick: a busy island changes thousands of jobs at once.
       await this.jobs.transitionMany(changes);
+      const changed = new Set(changes.map((c) => c.id));
+      const parents = unfinished.filter((row) => row.parent_id !== null && changed.has(row.id)).map((row) => row.parent_id!);
+      await this.jobs.refreshSplitParents(parents);
       follower.since = snapshot.asOf;
     } catch (error) {
       // A failed (e.g. timed-out) listing must not be retried at once: SLURM may still be building it.
@@ -157,7 +162,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   private unfinishedOn(island: string): Promise<FollowedJob[]> {
     return rows<FollowedJob>(
       this.db,
-      `SELECT id, slurm_user, state, state_reason, slurm_job_id, array_size, dispatched_at, updated_at,
+      `SELECT id, parent_id, slurm_user, state, state_reason, slurm_job_id, array_size, dispatched_at, updated_at,
               statement_timestamp() AS loaded_at
          FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL ORDER BY id`,
       [island],

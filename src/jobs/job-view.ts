@@ -3,7 +3,18 @@ import type { JobRow, TaskRow } from './jobs.repository';
 const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
 
 /** The public shape of a job. Never includes the owner's environment values or other tenants' data. */
-export function jobView(row: JobRow, taskCounts?: Record<string, number>) {
+/** A part of a split array, as its parent's view lists it. */
+function partView(part: JobRow) {
+  return {
+    id: part.id,
+    island: part.island,
+    tasks: part.spec.array?.expression,
+    state: part.state,
+    slurmJobId: part.slurm_job_id === null ? null : Number(part.slurm_job_id),
+  };
+}
+
+export function jobView(row: JobRow, taskCounts?: Record<string, number>, parts?: JobRow[]) {
   return {
     id: row.id,
     name: row.name,
@@ -22,7 +33,17 @@ export function jobView(row: JobRow, taskCounts?: Record<string, number>) {
     batchHost: row.batch_host,
     nodes: row.nodes,
     dependsOn: row.depends_on.map(String),
-    array: row.array_size === null ? null : { size: row.array_size, expression: row.spec.array?.expression, tasks: taskCounts ?? {} },
+    array:
+      row.array_size === null
+        ? null
+        : {
+            size: row.array_size,
+            expression: row.spec.array?.expression,
+            tasks: taskCounts ?? {},
+            ...(parts?.length ? { parts: parts.map(partView) } : {}),
+          },
+    /** Set on a part of a split array (normally only seen through its parent). */
+    partOf: row.parent_id,
     options: row.spec,
     placementConstraints: row.constraints,
     submittedAt: iso(row.submitted_at),

@@ -1,3 +1,4 @@
+import { splitJobState } from './split-array';
 import type { UserConstraints } from '../scheduling/place';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -32,6 +33,11 @@ export interface JobRow {
   nodes: string | null;
   /** The submitter's placement constraints. */
   constraints: UserConstraints;
+  /** A part of a split array: the job the user submitted, and which part this is. */
+  parent_id: string | null;
+  array_part: number | null;
+  /** A split array: how many parts (hidden child jobs) run it. */
+  split_into: number | null;
   exit_code: number | null;
   exit_signal: number | null;
   /** Why the job went where it went (or was rejected): see PlacementRecord in scheduling/capacity.service. */
@@ -81,6 +87,9 @@ export interface StateChange {
   /** The placement decision to store with the change (kept when absent). */
   placement?: unknown;
 }
+
+/** A job's own id and its parts' ids (tasks of a split array live on its parts). */
+const JOB_AND_PARTS = 'SELECT id FROM jobs WHERE id = $1 OR parent_id = $1';
 
 @Injectable()
 export class JobsRepository {
@@ -140,7 +149,8 @@ export class JobsRepository {
   }
 
   async list(filter: JobListFilter): Promise<JobRow[]> {
-    const where = ['owner_id = $1'];
+    // Parts of a split array are not jobs of their own to the user: their parent is.
+    const where = ['owner_id = $1', 'parent_id IS NULL'];
     const params: unknown[] = [filter.ownerId];
     const add = (clause: string, value: unknown) => {
       params.push(value);
@@ -161,20 +171,20 @@ export class JobsRepository {
   async tasks(jobId: string, afterTaskId: number, limit: number): Promise<TaskRow[]> {
     return rows<TaskRow>(
       this.db,
-      'SELECT * FROM job_tasks WHERE job_id = $1 AND task_id > $2 ORDER BY task_id LIMIT $3',
+      `SELECT * FROM job_tasks WHERE job_id IN (${JOB_AND_PARTS}) AND task_id > $2 ORDER BY task_id LIMIT $3`,
       [jobId, afterTaskId, limit],
     );
   }
 
   async task(jobId: string, taskId: number): Promise<TaskRow | null> {
-    const [row] = await rows<TaskRow>(this.db, 'SELECT * FROM job_tasks WHERE job_id = $1 AND task_id = $2', [jobId, taskId]);
+    const [row] = await rows<TaskRow>(this.db, `SELECT * FROM job_tasks WHERE job_id IN (${JOB_AND_PARTS}) AND task_id = $2`, [jobId, taskId]);
     return row ?? null;
   }
 
   async taskCounts(jobId: string): Promise<Record<string, number>> {
     const counted = await rows<{ state: string; n: string }>(
       this.db,
-      'SELECT state, count(*) AS n FROM job_tasks WHERE job_id = $1 GROUP BY state',
+      `SELECT state, count(*) AS n FROM job_tasks WHERE job_id IN (${JOB_AND_PARTS}) GROUP BY state`,
       [jobId],
     );
     return Object.fromEntries(counted.map((c) => [c.state, Number(c.n)]));
@@ -185,6 +195,33 @@ export class JobsRepository {
   }
 
   /** Moves a job from `from` to a new state; false when it was no longer in `from`. */
+  /** The parts of a split array, in order. */
+  parts(parentId: string): Promise<JobRow[]> {
+    return rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE parent_id = $1 ORDER BY array_part', [parentId]);
+  }
+
+  /** Brings split arrays' own state up to date with their parts (called after parts changed). */
+  async refreshSplitParents(parentIds: string[]): Promise<number> {
+    if (parentIds.length === 0) return 0;
+    const found = await rows<{ parent_id: string; parent_state: JobState; parent_reason: string | null; state: JobState; started_at: Date | null; ended_at: Date | null; exit_code: number | null }>(
+      this.db,
+      `SELECT c.parent_id, p.state AS parent_state, p.state_reason AS parent_reason, c.state, c.started_at, c.ended_at, c.exit_code
+         FROM jobs c JOIN jobs p ON p.id = c.parent_id
+        WHERE c.parent_id = ANY($1::bigint[]) AND p.ended_at IS NULL
+        ORDER BY c.parent_id, c.array_part`,
+      [[...new Set(parentIds)]],
+    );
+    const byParent = new Map<string, typeof found>();
+    for (const row of found) byParent.set(row.parent_id, [...(byParent.get(row.parent_id) ?? []), row]);
+    const changes: Array<{ id: string; from: JobState; change: StateChange }> = [];
+    for (const [id, parts] of byParent) {
+      const next = splitJobState(parts.map((p) => ({ state: p.state, startedAt: p.started_at, endedAt: p.ended_at, exitCode: p.exit_code })));
+      if (next.state === parts[0].parent_state && next.reason === parts[0].parent_reason) continue;
+      changes.push({ id, from: parts[0].parent_state, change: next });
+    }
+    return this.transitionMany(changes);
+  }
+
   async transition(id: string, from: JobState, change: StateChange): Promise<boolean> {
     return (await this.transitionMany([{ id, from, change }])) === 1;
   }

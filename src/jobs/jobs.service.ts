@@ -63,7 +63,13 @@ export class JobsService {
 
   async get(principal: Principal, id: string) {
     const row = await this.owned(principal, id);
-    return jobView(row, row.array_size === null ? undefined : await this.jobs.taskCounts(row.id));
+    return this.view(row);
+  }
+
+  private async view(row: JobRow) {
+    if (row.array_size === null) return jobView(row);
+    const [counts, parts] = await Promise.all([this.jobs.taskCounts(row.id), row.split_into ? this.jobs.parts(row.id) : []]);
+    return jobView(row, counts, parts);
   }
 
   async list(principal: Principal, filter: { states?: string[]; island?: string; name?: string; cursor?: string; limit: number }) {
@@ -106,6 +112,7 @@ export class JobsService {
       score: p.score,
       expectedStartMinutes: p.expectedStartMinutes,
       ...(p.reason ? { reason: p.reason } : {}),
+      ...(p.parts ? { parts: p.parts } : {}),
       candidates: p.candidates,
     };
   }
@@ -114,16 +121,27 @@ export class JobsService {
     const row = await this.owned(principal, id);
     if (row.state === 'CANCELLED') return jobView(row);
     if (isTerminal(row.state)) throw conflict(`job ${id} already ended (${row.state})`);
+    if (row.split_into) {
+      await this.jobs.setFlags(row.id, { cancelRequested: true });
+      for (const part of await this.jobs.parts(row.id)) if (!isTerminal(part.state)) await this.cancelOne(part);
+      await this.jobs.refreshSplitParents([row.id]);
+      return this.view((await this.jobs.findById(row.id))!);
+    }
+    return jobView(await this.cancelOne(row));
+  }
+
+  /** Cancels one job as SLURM knows it (a whole job, or one part of a split array). */
+  private async cancelOne(row: JobRow): Promise<JobRow> {
     if (row.state === 'ACCEPTED' &&
         (await this.jobs.transition(row.id, 'ACCEPTED', { state: 'CANCELLED', reason: 'cancelled before dispatch', endedAt: new Date() }))) {
-      return jobView((await this.jobs.findById(row.id))!);
+      return (await this.jobs.findById(row.id))!;
     }
     // Recorded first: a dispatcher that is submitting right now sees the flag and cancels what it submitted.
     const flagged = (await this.jobs.setFlags(row.id, { cancelRequested: true }))!;
     if (flagged.slurm_job_id !== null) {
       await this.onIsland(flagged, (slurm) => slurm.cancel(flagged.slurm_user, Number(flagged.slurm_job_id)));
     }
-    return jobView(flagged);
+    return flagged;
   }
 
   async setHold(principal: Principal, id: string, hold: boolean) {
@@ -133,14 +151,18 @@ export class JobsService {
       throw conflict(`only pending jobs can be ${hold ? 'held' : 'released'}; job ${id} is ${row.state}`);
     }
     const flagged = (await this.jobs.setFlags(row.id, { hold }))!;
-    if (flagged.slurm_job_id !== null) {
-      await this.onIsland(flagged, (slurm) => slurm.setHold(flagged.slurm_user, Number(flagged.slurm_job_id), hold));
+    const targets = row.split_into ? (await this.jobs.parts(row.id)).filter((part) => holdable.includes(part.state)) : [flagged];
+    for (const target of targets) {
+      const current = target === flagged ? flagged : (await this.jobs.setFlags(target.id, { hold }))!;
+      if (current.slurm_job_id !== null) {
+        await this.onIsland(current, (slurm) => slurm.setHold(current.slurm_user, Number(current.slurm_job_id), hold));
+      }
     }
-    return jobView(flagged);
+    return this.view(flagged);
   }
 
   async output(principal: Principal, id: string, request: OutputRequest) {
-    const row = await this.owned(principal, id);
+    const row = await this.partHolding(await this.owned(principal, id), request.taskId);
     if (row.slurm_job_id === null || row.island === null) {
       throw conflict(`job ${id} has not reached SLURM yet (${row.state}); it has no output`);
     }
@@ -182,6 +204,15 @@ export class JobsService {
       nodeName,
     }, row.working_directory);
     return request.stream === 'stderr' ? files.stderr : files.stdout;
+  }
+
+  /** For a split array, the part that ran the task (its island, its SLURM ids); otherwise the job itself. */
+  private async partHolding(row: JobRow, taskId: number | undefined): Promise<JobRow> {
+    if (!row.split_into) return row;
+    if (taskId === undefined) throw invalid('task', 'an array job needs the task whose output you want');
+    const task = await this.jobs.task(row.id, taskId);
+    if (!task) throw notFound(`task ${taskId} of job ${row.id} in SLURM`);
+    return (await this.jobs.findById(task.job_id))!;
   }
 
   private runAs(principal: Principal): string {

@@ -244,6 +244,37 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
     await cp.waitFor(cp.adminKey, `/v1/islands/${west}`, (body) => body.nodes?.some((n: any) => n.name === w1.name && n.state === 'idle'), 30_000, 500);
   });
 
+  it('an array larger than any one island\'s free CPUs is split across islands and stays one job', async () => {
+    const west = islandOf.get(nodeName('w1'))!;
+    const east = islandOf.get(nodeName('e1'))!;
+    const free = async (island: string) => (await islandNodes(island)).length;
+    assert.equal(await free(west), 2);
+    // Each node has the machine's CPUs (2 here, at least 1): more one-CPU tasks than one island holds.
+    const perIsland = (await cp.request('GET', `/v1/islands/${west}`, cp.adminKey)).json.capacity.cpus as number;
+    const tasks = perIsland + 2;
+    const id = await submit(`#!/bin/bash\n#SBATCH --array=0-${tasks - 1}\n#SBATCH -n 1\n#SBATCH -o sweep-%A_%a.out\necho task $SLURM_ARRAY_TASK_ID\nsleep 3\n`);
+    const job = await cp.waitForJob(alice.key, id, (j) => ['COMPLETED', 'FAILED', 'REJECTED', 'CANCELLED'].includes(j.state), 180_000);
+    assert.equal(job.state, 'COMPLETED', JSON.stringify(job));
+    assert.equal(job.array.size, tasks);
+    assert.deepEqual(job.array.tasks, { COMPLETED: tasks });
+    const parts = job.array.parts as Array<{ id: string; island: string; tasks: string; state: string }>;
+    assert.equal(parts.length, 2, JSON.stringify(parts));
+    assert.deepEqual(parts.map((p) => p.island).sort(), [east, west].sort());
+    assert.ok(parts.every((p) => p.state === 'COMPLETED'));
+    const listed = await cp.request('GET', '/v1/jobs?limit=500', alice.key);
+    const ids = (listed.json.items as any[]).map((j) => j.id);
+    assert.ok(ids.includes(id) && parts.every((p) => !ids.includes(p.id)), 'the parts are not jobs of their own in the list');
+    const allTasks = await cp.request('GET', `/v1/jobs/${id}/tasks?limit=1000`, alice.key);
+    assert.deepEqual((allTasks.json.items as any[]).map((t) => t.taskId), Array.from({ length: tasks }, (_, i) => i));
+    for (const task of [0, tasks - 1]) {
+      const out = await cp.request('GET', `/v1/jobs/${id}/output?task=${task}`, alice.key);
+      assert.equal(out.status, 200, out.text);
+      assert.equal(out.text.trim(), `task ${task}`);
+    }
+    const placement = await cp.request('GET', `/v1/jobs/${id}/placement`, alice.key);
+    assert.equal(placement.json.parts.length, 2);
+  });
+
   it('a forged heartbeat and a replayed join token are refused', async () => {
     const w2 = agents.get('w2')!;
     const forger = generateKeyPairSync('ed25519').privateKey;
