@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../db/sql';
+import type { Island as TopologyIsland } from '../topology';
 
 export type IslandState = 'LAUNCHING' | 'ACTIVE' | 'RETIRING' | 'RETIRED';
 
@@ -30,18 +31,8 @@ export interface IslandRow {
 /** An active island with what its members say about it (for placement). */
 export type ActiveIslandRow = IslandRow & { regions: string[]; providers: string[]; all_high: boolean | null };
 
-export interface IslandShape {
-  topologyId: string;
-  tier: string;
-  boundMs: number;
-  anchor: string;
-  waypoints: string[];
-  diameterMs: number;
-  measuredDiameterMs: number;
-  measuredPairs: number;
-  inferredPairs: number;
-  withinBound: boolean;
-}
+/** What the grouping says of an island (its topology id is the grouping's own name for it). */
+export type IslandShape = Omit<TopologyIsland, 'id' | 'members' | 'kept'> & { topologyId: string };
 
 /** Prefix of the topology id of an island the grouping dropped (it empties out, then retires). */
 export const RELEASED = '~';

@@ -29,19 +29,8 @@ export interface FormationReport {
   retired: string[];
 }
 
-function shapeOf(island: TopologyResult['islands'][number]): IslandShape {
-  return {
-    topologyId: island.id,
-    tier: island.tier,
-    boundMs: island.boundMs,
-    anchor: island.anchor,
-    waypoints: island.waypoints,
-    diameterMs: island.diameterMs,
-    measuredDiameterMs: island.measuredDiameterMs,
-    measuredPairs: island.measuredPairs,
-    inferredPairs: island.inferredPairs,
-    withinBound: island.withinBound,
-  };
+function shapeOf({ id, members: _members, kept: _kept, ...shape }: TopologyResult['islands'][number]): IslandShape {
+  return { ...shape, topologyId: id };
 }
 
 /**
