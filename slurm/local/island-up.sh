@@ -122,7 +122,9 @@ if [ "$ACCT" = 1 ]; then
 JobAcctGatherType=jobacct_gather/linux
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
-AccountingStoragePort=$DBD_PORT${ACCT_TRES:+
+AccountingStoragePort=$DBD_PORT
+# the job comment carries the control plane's job tag: without this flag slurmdbd drops it
+AccountingStoreFlags=job_comment${ACCT_TRES:+
 AccountingStorageTRES=$ACCT_TRES}"
 fi
 cat >"$CONF.tmp" <<CONF

@@ -1,0 +1,57 @@
+/**
+ * What SLURM's accounting (slurmdbd: `sacct --json` or slurmrestd `/slurmdb/v0.0.38/jobs`) says about
+ * one RUN of a job: a plain job has one run, an array one per task, and a requeued job one per
+ * start (the earlier runs end in state REQUEUED with a new submission time for the next).
+ */
+export interface AccountingRun {
+  /** SLURM's id of this record (an array task has its own). */
+  slurmJobId: number;
+  /** For array tasks: the array's master id and this task's index. */
+  arrayJobId?: number;
+  arrayTaskId?: number;
+  /** Base state name, e.g. COMPLETED, REQUEUED, CANCELLED. */
+  state: string;
+  /** The job's comment: carries our tag (src/dispatch/job-tag.ts). */
+  comment: string;
+  /** Unix seconds. */
+  submitTime: number;
+  /** null when this run never started. */
+  startTime: number | null;
+  endTime: number | null;
+  elapsedSeconds: number;
+  /** The nodes allocated to the run (expanded). */
+  nodes: string[];
+  /** What the run was allocated (job level). */
+  allocated: Tres;
+  steps: AccountingStep[];
+}
+
+export interface AccountingStep {
+  /** `batch`, `extern`, `interactive` or the step number. */
+  id: string;
+  nodes: string[];
+  elapsedSeconds: number;
+  allocated: Tres;
+}
+
+/** Allocated trackable resources, as counts (memory in MiB, as SLURM counts `mem`). */
+export interface Tres {
+  cpu: number;
+  memMb: number;
+  nodes: number;
+  /** `gres/gpu` total (typed and untyped). */
+  gpus: number;
+  /** `gres/gpu:<model>` counts, when the island tracks GPU types (AccountingStorageTRES). */
+  gpusByModel: Record<string, number>;
+}
+
+export const NO_TRES: Tres = Object.freeze({ cpu: 0, memMb: 0, nodes: 0, gpus: 0, gpusByModel: Object.freeze({}) }) as Tres;
+
+/** Reads a job's accounting from one island. */
+export interface AccountingSource {
+  /**
+   * Every accounting record under `slurmJobId` (an array master id returns all its tasks; a requeued
+   * job one record per run). `[]` when accounting does not know the id (yet).
+   */
+  jobRuns(slurmJobId: number): Promise<AccountingRun[]>;
+}
