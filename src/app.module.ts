@@ -13,6 +13,8 @@ import { DispatchWorkerModule } from './dispatch/dispatch-worker.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { redisConnection } from './common/redis';
+import { UsageApiModule } from './usage/usage-api.module';
+import { UsageWorkerModule } from './usage/usage-worker.module';
 
 @Module({})
 export class AppModule {
@@ -44,8 +46,8 @@ export class AppModule {
         ClustersModule,
         AuthModule,
         HealthModule,
-        ...(api ? [JobsModule, NodesModule, IslandsApiModule] : []),
-        ...(worker ? [DispatchWorkerModule, LivenessModule] : []),
+        ...(api ? [JobsModule, NodesModule, IslandsApiModule, UsageApiModule] : []),
+        ...(worker ? [DispatchWorkerModule, LivenessModule, UsageWorkerModule] : []),
       ],
     };
   }

@@ -310,3 +310,16 @@ describe('usage record', () => {
     assert.throws(() => usageSignerFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' })), /Ed25519 or secp256k1/);
   });
 });
+
+describe('accounting readiness', () => {
+  it('waits for a record, for every array task, and for the final run of a requeued job', async () => {
+    const { accountingIncomplete } = await import('../../src/usage/accounting-readiness');
+    assert.match(accountingIncomplete([], null)!, /no record/);
+    assert.equal(accountingIncomplete([toAccountingRun(MULTI_NODE)], null), null);
+    assert.match(accountingIncomplete([toAccountingRun(ARRAY_TASK_1)], 2)!, /1 of 2 array tasks/);
+    assert.equal(accountingIncomplete([toAccountingRun(ARRAY_TASK_1), toAccountingRun(ARRAY_TASK_2)], 2), null);
+    assert.match(accountingIncomplete([toAccountingRun(REQUEUED_RUN), toAccountingRun(REQUEUED_PENDING)], null)!, /PENDING/);
+    assert.match(accountingIncomplete([toAccountingRun(REQUEUED_RUN)], null)!, /REQUEUED/);
+    assert.equal(accountingIncomplete([toAccountingRun(CANCELLED_PENDING)], null), null);
+  });
+});

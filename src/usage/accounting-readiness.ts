@@ -1,0 +1,29 @@
+import type { AccountingRun } from './accounting';
+
+/** Base states in which a run has ended for good (REQUEUED ends a run, but another one follows). */
+const FINAL_RUN_STATES = new Set([
+  'COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'OUT_OF_MEMORY',
+]);
+
+/**
+ * Whether accounting has caught up with a job SLURM's controller already reported ended: null when
+ * the runs are complete, else why not. slurmdbd receives records asynchronously (and a slurmctld
+ * whose slurmdbd was away sends them later), so "not yet" is normal and the caller retries.
+ * Complete = the latest run of every task is final and ended, and an array has a record per task.
+ */
+export function accountingIncomplete(runs: readonly AccountingRun[], arraySize: number | null): string | null {
+  if (runs.length === 0) return 'accounting has no record of the job yet';
+  const latest = new Map<number, AccountingRun>();
+  for (const run of runs) {
+    const task = run.arrayTaskId ?? -1;
+    const seen = latest.get(task);
+    if (!seen || run.submitTime > seen.submitTime || (run.submitTime === seen.submitTime && run.slurmJobId > seen.slurmJobId)) latest.set(task, run);
+  }
+  if (arraySize !== null && latest.size < arraySize) return `accounting has ${latest.size} of ${arraySize} array tasks`;
+  for (const [task, run] of latest) {
+    if (!FINAL_RUN_STATES.has(run.state) || run.endTime === null) {
+      return `${task >= 0 ? `task ${task}` : 'the job'} is ${run.state || 'unknown'} in accounting`;
+    }
+  }
+  return null;
+}
