@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
+import { canonicalJson } from '../../src/common/canonical-json';
+import { verifyUsageSignature } from '../../src/usage/signer';
+import { ensureAccountingIsland } from '../support/accounting-island';
+import { ControlPlane, TERMINAL } from '../support/control-plane';
+
+const ISLAND = 'acct-a';
+const script = (body: string, directives: string[] = []) => ['#!/bin/bash', ...directives.map((d) => `#SBATCH ${d}`), body, ''].join('\n');
+const ended = (job: { state: string }) => TERMINAL.has(job.state);
+
+/** SLURM's accounting as root with the CLI: the truth the records are checked against. */
+function sacct(slurmConf: string, slurmJobId: number): any[] {
+  const out = execFileSync('sacct', ['--json', '-a', '-D', '-j', String(slurmJobId)], { env: { ...process.env, SLURM_CONF: slurmConf } });
+  return JSON.parse(out.toString()).jobs;
+}
+
+const tres = (record: any, type: string) => record.tres.allocated.find((t: any) => t.type === type)?.count ?? 0;
+
+/**
+ * Accounting end to end on a real island with slurmdbd (this suite's own, acct-a, index 5): jobs
+ * run through the real control plane (API + worker processes), and their usage records are
+ * checked against what SLURM's accounting says they were allocated.
+ */
+describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 }, () => {
+  const { islandsFile, slurmConf } = ensureAccountingIsland(ISLAND, 5);
+  const keyDir = mkdtempSync(join(tmpdir(), 'usage-key-'));
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const keyFile = join(keyDir, 'provider.pem');
+  writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const cp = new ControlPlane('usage', {
+    islands: [{ name: ISLAND }],
+    islandsSource: islandsFile,
+    databaseName: 'usage_integration',
+    redisDb: 10,
+    env: {
+      ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: keyFile,
+      ARCHIPELAGO_USAGE_INTERVAL_MS: '200',
+      // every accounting transaction stays open this long: the crash test kills the worker inside one
+      ARCHIPELAGO_USAGE_COMMIT_DELAY_MS: '400',
+    },
+  });
+  let alice: { id: string; key: string };
+  let bob: { id: string; key: string };
+  let db: Client;
+
+  before(async () => {
+    await cp.start();
+    alice = await cp.researcher('alice', 'alice');
+    bob = await cp.researcher('bob', 'bob');
+    db = new Client({ connectionString: cp.databaseUrl });
+    await db.connect();
+  });
+  after(async () => {
+    await db?.end();
+    await cp.stop();
+  });
+
+  const submit = async (body: unknown) => {
+    const res = await cp.request('POST', '/v1/jobs', alice.key, body);
+    assert.equal(res.status, 202, res.text);
+    return res.json.id as string;
+  };
+  const accounted = (id: string, timeoutMs = 60_000) =>
+    cp.waitFor(alice.key, `/v1/jobs/${id}/usage`, (u) => u.status === 'ACCOUNTED', timeoutMs, 200);
+
+  it('a two-node job: usage = its real allocation × elapsed, per node, signed, in the outbox', async () => {
+    const id = await submit({ script: script('srun true; sleep 2', ['--nodes=2', '--ntasks=3', '--mem-per-cpu=100', '--time=2']) });
+    const job = await cp.waitForJob(alice.key, id, ended);
+    assert.equal(job.state, 'COMPLETED');
+    const usage = await accounted(id);
+    const [truth] = sacct(slurmConf, job.slurmJobId);
+    assert.deepEqual([tres(truth, 'cpu'), tres(truth, 'mem'), tres(truth, 'node')], [3, 300, 2], 'SLURM allocated what was asked');
+    const elapsed = truth.time.elapsed;
+    assert.ok(elapsed >= 2, `elapsed ${elapsed}`);
+    const { record } = usage;
+    assert.deepEqual(record.usage.key, { island: ISLAND, slurmJobId: job.slurmJobId, submitTime: truth.time.submission });
+    const m = record.usage.metrics;
+    assert.equal(m.wallSeconds, elapsed);
+    assert.equal(m.cpuCoreSeconds, 3 * elapsed);
+    assert.equal(m.memoryMbSeconds, 300 * elapsed);
+    assert.equal(m.nodeSeconds, 2 * elapsed);
+    assert.equal(m.nodesUsed, 2);
+    // the batch step ran on the first node with 2 of the 3 tasks' CPUs
+    const batch = truth.steps.find((s: any) => s.step.id === 'batch');
+    assert.deepEqual(
+      record.usage.nodes.map((n: any) => [n.node, n.cpuCoreSeconds, n.memoryMbSeconds]),
+      [
+        [batch.nodes.list[0], tres(batch, 'cpu') * elapsed, tres(batch, 'mem') * elapsed],
+        [['acct-a-n1', 'acct-a-n2'].find((n) => n !== batch.nodes.list[0]), (3 - tres(batch, 'cpu')) * elapsed, (300 - tres(batch, 'mem')) * elapsed],
+      ].sort(),
+    );
+    // the hash is the SHA-256 of the canonical record, and the provider key's signature verifies
+    assert.equal(usage.contentHash, createHash('sha256').update(canonicalJson(record)).digest('hex'));
+    assert.equal(verifyUsageSignature('ed25519', usage.signature.publicKey, usage.contentHash, Buffer.from(usage.signature.value, 'base64')), true);
+    assert.equal(usage.report.status, 'PENDING');
+    // the bill is split exactly
+    const r = record.billing.rewards;
+    const parts = BigInt(r.platform) + r.providers.reduce((a: bigint, p: any) => a + BigInt(p.amount), 0n) + r.nodes.reduce((a: bigint, n: any) => a + BigInt(n.amount), 0n);
+    assert.ok(BigInt(r.billed) > 0n);
+    assert.equal(parts, BigInt(r.billed));
+  });
+
+  it('an array: every task counted under the master id', async () => {
+    const id = await submit({ script: script('sleep 1', ['--array=1-3', '--cpus-per-task=2', '--time=2']) });
+    const job = await cp.waitForJob(alice.key, id, ended);
+    assert.equal(job.state, 'COMPLETED');
+    const { record } = await accounted(id);
+    const truth = sacct(slurmConf, job.slurmJobId);
+    assert.equal(truth.length, 3);
+    assert.equal(record.usage.metrics.runs, 3);
+    assert.deepEqual(record.usage.runs.map((run: any) => run.arrayTaskId), [1, 2, 3]);
+    const expectedCpuSeconds = truth.reduce((acc: number, t: any) => acc + tres(t, 'cpu') * t.time.elapsed, 0);
+    assert.equal(record.usage.metrics.cpuCoreSeconds, expectedCpuSeconds);
+    assert.ok(expectedCpuSeconds >= 3 * 2 * 1);
+  });
+
+  it('a job cancelled before it started: an empty, unbilled record', async () => {
+    const id = await submit({ script: script('true', ['--hold', '--time=2']) });
+    await cp.waitForJob(alice.key, id, (j) => j.slurmJobId > 0 && j.state === 'PENDING');
+    const cancel = await cp.request('DELETE', `/v1/jobs/${id}`, alice.key);
+    assert.ok(cancel.status < 300, cancel.text);
+    const job = await cp.waitForJob(alice.key, id, ended);
+    assert.equal(job.state, 'CANCELLED');
+    const { record } = await accounted(id);
+    assert.equal(record.usage.metrics.started, false);
+    assert.equal(record.usage.metrics.cpuCoreSeconds, 0);
+    assert.equal(record.billing.rewards.billed, '0');
+  });
+
+  it("tenant isolation: another researcher's job usage is not found; rewards need a provider or admin key", async () => {
+    const id = await submit({ script: script('true', ['--time=2']) });
+    await cp.waitForJob(alice.key, id, ended);
+    const other = await cp.request('GET', `/v1/jobs/${id}/usage`, bob.key);
+    assert.equal(other.status, 404);
+    assert.match(other.headers.get('content-type') ?? '', /application\/problem\+json/);
+    const rewards = await cp.request('GET', '/v1/rewards', alice.key);
+    assert.equal(rewards.status, 403);
+    assert.match(rewards.headers.get('content-type') ?? '', /application\/problem\+json/);
+  });
+
+  it('rewards: admins see every line; a provider sees only its own', async () => {
+    const all = await cp.request('GET', '/v1/rewards', cp.adminKey);
+    assert.equal(all.status, 200, all.text);
+    const nodeLines = all.json.items.filter((i: any) => i.kind === 'node');
+    assert.ok(nodeLines.some((i: any) => i.beneficiary === 'acct-a-n1' && i.provider === `island:${ISLAND}`));
+    const [{ total_billed }] = (await db.query('SELECT sum(billed)::text AS total_billed FROM usage_records')).rows;
+    const total = all.json.items.reduce((acc: bigint, i: any) => acc + BigInt(i.amount), 0n);
+    assert.equal(total, BigInt(total_billed), 'reward lines add up to everything billed');
+    const provider = await cp.provider('prov-x');
+    const own = await cp.request('GET', '/v1/rewards', provider.key);
+    assert.equal(own.status, 200);
+    assert.deepEqual(own.json.items, []);
+    const foreign = await cp.request('GET', `/v1/rewards?provider=${alice.id}`, provider.key);
+    assert.equal(foreign.status, 403);
+    const bad = await cp.request('GET', '/v1/rewards?epoch=yesterday', cp.adminKey);
+    assert.equal(bad.status, 400);
+  });
+
+  it('exactly one usage record per job when workers are killed mid-accounting and two race', async () => {
+    const total = 8;
+    const ids: string[] = [];
+    for (let i = 0; i < total; i++) ids.push(await submit({ script: script('true', ['--time=2', `--job-name=acct-crash-${i}`]) }));
+    const openAccountingTx = async () =>
+      (await db.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%' AND query ILIKE '%usage_rewards%'`,
+      )).rows[0].n;
+    const records = async () => (await db.query('SELECT count(*)::int AS n FROM usage_records WHERE job_id = ANY($1)', [ids])).rows[0].n;
+    const atKills: number[] = [];
+    // Kill without warning inside an open accounting transaction, later rounds after some jobs were accounted.
+    for (const alreadyAccounted of [0, 2, 4]) {
+      const deadline = Date.now() + 60_000;
+      while (!((await records()) >= alreadyAccounted && (await openAccountingTx()) > 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (Date.now() >= deadline) break;
+      cp.killWorker();
+      atKills.push(await records());
+      cp.startWorker();
+    }
+    assert.ok(atKills.length >= 2 && atKills.every((n) => n < total), `workers died inside accounting transactions (accounted at kills: ${atKills})`);
+    assert.ok(atKills.some((n) => n > 0), `a kill came after some jobs were accounted (accounted at kills: ${atKills})`);
+    // a second worker races the first for what is left
+    const second = cp.spawnRole('worker');
+    try {
+      for (const id of ids) await accounted(id, 90_000);
+    } finally {
+      second.kill('SIGTERM');
+    }
+    const perJob = (await db.query('SELECT job_id::text, count(*)::int AS n FROM usage_records WHERE job_id = ANY($1) GROUP BY job_id', [ids])).rows;
+    assert.equal(perJob.length, total);
+    for (const row of perJob) assert.equal(row.n, 1, `job ${row.job_id} has ${row.n} records`);
+    const outbox = (await db.query('SELECT count(*)::int AS n FROM usage_outbox o JOIN usage_records r ON r.id = o.usage_record_id WHERE r.job_id = ANY($1)', [ids])).rows[0].n;
+    assert.equal(outbox, total);
+    const sums = (await db.query(
+      `SELECT r.job_id, r.billed::text, (SELECT sum(amount) FROM usage_rewards w WHERE w.usage_record_id = r.id)::text AS split
+         FROM usage_records r WHERE r.job_id = ANY($1)`,
+      [ids],
+    )).rows;
+    for (const s of sums) assert.equal(s.split, s.billed, `job ${s.job_id}: rewards sum to the bill`);
+    const unaccounted = (await db.query('SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1) AND accounted_at IS NULL', [ids])).rows[0].n;
+    assert.equal(unaccounted, 0);
+  });
+});
