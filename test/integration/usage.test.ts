@@ -209,3 +209,41 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     assert.equal(unaccounted, 0);
   });
 });
+
+/** The same accounting through the SSH adapter: `sacct --json` as the read user instead of /slurmdb/. */
+describe('usage accounting over ssh (sacct --json)', { timeout: 200_000 }, () => {
+  const { islandsFile, slurmConf } = ensureAccountingIsland(ISLAND, 5);
+  const keyDir = mkdtempSync(join(tmpdir(), 'usage-key-'));
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
+  const keyFile = join(keyDir, 'provider.pem');
+  writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const cp = new ControlPlane('usage-ssh', {
+    islands: [{ name: ISLAND, adapter: 'ssh' }],
+    islandsSource: islandsFile,
+    databaseName: 'usage_integration_ssh',
+    redisDb: 11,
+    env: { ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: keyFile, ARCHIPELAGO_USAGE_INTERVAL_MS: '200' },
+  });
+  let alice: { id: string; key: string };
+  before(async () => {
+    await cp.start();
+    alice = await cp.researcher('alice', 'alice');
+  });
+  after(() => cp.stop());
+
+  it('a one-node job: usage from sacct, signed with secp256k1', async () => {
+    const res = await cp.request('POST', '/v1/jobs', alice.key, { script: script('sleep 1', ['--cpus-per-task=2', '--mem=300M', '--time=2']) });
+    assert.equal(res.status, 202, res.text);
+    const job = await cp.waitForJob(alice.key, res.json.id, ended);
+    assert.equal(job.state, 'COMPLETED');
+    const usage = await cp.waitFor(alice.key, `/v1/jobs/${job.id}/usage`, (u) => u.status === 'ACCOUNTED', 60_000, 200);
+    const [truth] = sacct(slurmConf, job.slurmJobId);
+    assert.deepEqual([tres(truth, 'cpu'), tres(truth, 'mem')], [2, 300]);
+    const m = usage.record.usage.metrics;
+    assert.equal(m.cpuCoreSeconds, 2 * truth.time.elapsed);
+    assert.equal(m.memoryMbSeconds, 300 * truth.time.elapsed);
+    assert.ok(truth.time.elapsed >= 1);
+    assert.equal(usage.signature.algorithm, 'secp256k1');
+    assert.equal(verifyUsageSignature('secp256k1', usage.signature.publicKey, usage.contentHash, Buffer.from(usage.signature.value, 'base64')), true);
+  });
+});
