@@ -3,9 +3,10 @@ import { Initial1764000000000 } from './migrations/1764000000000-initial';
 import { Nodes1764100000000 } from './migrations/1764100000000-nodes';
 import { Placement1764200000000 } from './migrations/1764200000000-placement';
 import { Usage1764400000000 } from './migrations/1764400000000-usage';
+import { Budgets1764400000001 } from './migrations/1764400000001-budgets';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
-export const MIGRATIONS = [Initial1764000000000, Nodes1764100000000, Placement1764200000000, Usage1764400000000];
+export const MIGRATIONS = [Initial1764000000000, Nodes1764100000000, Placement1764200000000, Usage1764400000000, Budgets1764400000001];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {
   return new DataSource({

@@ -58,26 +58,3 @@ export function costOf(usage: ResourceSeconds, prices: OfferingPrices): bigint {
   const minimum = BigInt(prices.minimumCharge);
   return cost < minimum ? minimum : cost;
 }
-
-/**
- * The most a request can cost before it runs: everything it asks for held for its whole time
- * limit. Used for budgets before submit (the real bill uses accounting).
- */
-export function requestedResourceSeconds(request: {
-  nodes: number;
-  cpusPerNode: number;
-  memoryMbPerNode: number;
-  gpusPerNode: number;
-  gpuModel?: string;
-  timeLimitSeconds: number;
-  tasks?: number;
-}): ResourceSeconds {
-  const tasks = request.tasks ?? 1;
-  const t = request.timeLimitSeconds * tasks;
-  return {
-    nodeSeconds: request.nodes * t,
-    cpuCoreSeconds: request.nodes * request.cpusPerNode * t,
-    memoryMbSeconds: request.nodes * request.memoryMbPerNode * t,
-    gpuSeconds: request.gpusPerNode > 0 ? { [request.gpuModel ?? 'default']: request.nodes * request.gpusPerNode * t } : {},
-  };
-}

@@ -208,6 +208,48 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     const unaccounted = (await db.query('SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1) AND accounted_at IS NULL', [ids])).rows[0].n;
     assert.equal(unaccounted, 0);
   });
+
+  it('cost estimate before submit, and a monthly budget that refuses a job it cannot afford with a 402', async () => {
+    const body = { script: script('true', ['--nodes=2', '--ntasks-per-node=1', '--mem=100M', '--time=10']) };
+    const estimate = await cp.request('POST', '/v1/jobs/estimate', alice.key, body);
+    assert.equal(estimate.status, 200, estimate.text);
+    // 2 nodes × 600 s at 500000/h + 2 CPUs × 600 s at 50000/h + 2 × 100 MiB × 600 s at 10000/GiB-h = 183658.85… → 183659
+    assert.equal(estimate.json.estimate, '183659');
+    assert.equal(estimate.json.denom, 'uvirt');
+    assert.equal(estimate.json.budget, null);
+    const notAdmin = await cp.request('PUT', `/v1/principals/${alice.id}/budget`, alice.key, { monthlyLimit: '1', denom: 'uvirt' });
+    assert.equal(notAdmin.status, 403);
+    const badLimit = await cp.request('PUT', `/v1/principals/${alice.id}/budget`, cp.adminKey, { monthlyLimit: '-5', denom: 'uvirt' });
+    assert.equal(badLimit.status, 400);
+    const [{ spent }] = (await db.query('SELECT coalesce(sum(billed), 0)::text AS spent FROM usage_records WHERE owner_id = $1', [alice.id])).rows;
+    // room for what was billed plus a little: not for this job
+    const limit = (BigInt(spent) + 100000n).toString();
+    const set = await cp.request('PUT', `/v1/principals/${alice.id}/budget`, cp.adminKey, { monthlyLimit: limit, denom: 'uvirt' });
+    assert.equal(set.status, 200, set.text);
+    assert.equal(set.json.spent, spent);
+    assert.equal(set.json.remaining, '100000');
+    const refused = await cp.request('POST', '/v1/jobs', alice.key, body);
+    assert.equal(refused.status, 402, refused.text);
+    assert.match(refused.headers.get('content-type') ?? '', /application\/problem\+json/);
+    assert.equal(refused.json.field, 'budget');
+    assert.equal(refused.json.estimate, '183659');
+    assert.match(refused.json.detail, /only 100000 uvirt of the monthly budget is left/);
+    // a cheaper job still fits; while it is unbilled its estimate is reserved
+    const smallBody = { script: script('true', ['--time=1', '--mem=100M']) };
+    const small = await cp.request('POST', '/v1/jobs', alice.key, smallBody, { 'idempotency-key': 'small-1' });
+    assert.equal(small.status, 202, small.text);
+    const mine = await cp.request('GET', `/v1/principals/${alice.id}/budget`, alice.key);
+    assert.equal(mine.status, 200);
+    assert.ok(BigInt(mine.json.reserved) + BigInt(mine.json.spent) > BigInt(spent), JSON.stringify(mine.json));
+    const others = await cp.request('GET', `/v1/principals/${alice.id}/budget`, bob.key);
+    assert.equal(others.status, 404);
+    // an exhausted budget still replays a job that was accepted under the same Idempotency-Key
+    await cp.request('PUT', `/v1/principals/${alice.id}/budget`, cp.adminKey, { monthlyLimit: '0', denom: 'uvirt' });
+    const replay = await cp.request('POST', '/v1/jobs', alice.key, smallBody, { 'idempotency-key': 'small-1' });
+    assert.equal(replay.status, 202, replay.text);
+    assert.equal(replay.json.id, small.json.id);
+    assert.equal((await cp.request('POST', '/v1/jobs', alice.key, smallBody, { 'idempotency-key': 'small-2' })).status, 402);
+  });
 });
 
 /** The same accounting through the SSH adapter: `sacct --json` as the read user instead of /slurmdb/. */

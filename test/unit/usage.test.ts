@@ -8,7 +8,8 @@ import { expandHostlist } from '../../src/usage/hostlist';
 import { apportion, splitEvenly } from '../../src/usage/largest-remainder';
 import { computeUsage, decimal } from '../../src/usage/usage-metrics';
 import { DEFAULT_REWARD_SHARES, splitRewards, type Contribution } from '../../src/usage/rewards';
-import { costOf, parsePrice, requestedResourceSeconds, type OfferingPrices } from '../../src/usage/pricing';
+import { costOf, parsePrice, type OfferingPrices } from '../../src/usage/pricing';
+import { estimateJobCost } from '../../src/usage/cost-estimate';
 import { buildUsageRecord, epochOf } from '../../src/usage/usage-record';
 import { usageSignerFromPem, verifyUsageSignature } from '../../src/usage/signer';
 
@@ -271,9 +272,14 @@ describe('pricing', () => {
     assert.throws(() => parsePrice('0.0000001'));
   });
 
-  it('a request is estimated at its full time limit', () => {
-    const r = requestedResourceSeconds({ nodes: 2, cpusPerNode: 4, memoryMbPerNode: 1024, gpusPerNode: 0, timeLimitSeconds: 3600 });
-    assert.deepEqual(r, { nodeSeconds: 7200, cpuCoreSeconds: 28800, memoryMbSeconds: 7372800, gpuSeconds: {} });
+  it('a request is estimated at its full time limit, every array task, with the dearest price list', () => {
+    const e = estimateJobCost({ nodes: { min: 2 }, ntasksPerNode: 2, cpusPerTask: 2, memPerNodeMb: 1024, timeLimitMinutes: 60 } as any, [PRICES]);
+    assert.deepEqual(e.basis, { nodeSeconds: 7200, cpuCoreSeconds: 28800, memoryMbSeconds: 7372800, gpuSeconds: {}, runtimeMinutes: 60, tasks: 1 });
+    assert.equal(e.estimate, 2n * 500000n + 8n * 50000n + 2n * 10000n);
+    const array = estimateJobCost({ timeLimitMinutes: 30, array: { expression: '1-4', taskIds: [1, 2, 3, 4] }, gpusPerNode: 'a100:1' } as any, [PRICES, { ...PRICES, nodeHour: '900000' }]);
+    assert.equal(array.basis.tasks, 4);
+    assert.deepEqual(array.basis.gpuSeconds, { a100: 4 * 1800 });
+    assert.equal(array.estimate, 2n * 900000n + 2n * 50000n + 2n * 3000000n, 'the dearer list, GPUs at the a100 price');
   });
 });
 
