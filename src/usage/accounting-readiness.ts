@@ -10,8 +10,13 @@ const FINAL_RUN_STATES = new Set([
  * the runs are complete, else why not. slurmdbd receives records asynchronously (and a slurmctld
  * whose slurmdbd was away sends them later), so "not yet" is normal and the caller retries.
  * Complete = the latest run of every task is final and ended, and an array has a record per task.
+ * Steps arrive separately from the job's own record: a run that held nodes but shows no batch step
+ * (every job we submit has one) is given STEP_SETTLE_SECONDS after its end for it to arrive, since
+ * the per-node split uses it.
  */
-export function accountingIncomplete(runs: readonly AccountingRun[], arraySize: number | null): string | null {
+export const STEP_SETTLE_SECONDS = 30;
+
+export function accountingIncomplete(runs: readonly AccountingRun[], arraySize: number | null, nowSeconds: number): string | null {
   if (runs.length === 0) return 'accounting has no record of the job yet';
   const latest = new Map<number, AccountingRun>();
   for (const run of runs) {
@@ -23,6 +28,12 @@ export function accountingIncomplete(runs: readonly AccountingRun[], arraySize: 
   for (const [task, run] of latest) {
     if (!FINAL_RUN_STATES.has(run.state) || run.endTime === null) {
       return `${task >= 0 ? `task ${task}` : 'the job'} is ${run.state || 'unknown'} in accounting`;
+    }
+  }
+  for (const run of runs) {
+    const settling = run.endTime !== null && nowSeconds - run.endTime < STEP_SETTLE_SECONDS;
+    if (run.nodes.length > 0 && settling && !run.steps.some((s) => s.id === 'batch')) {
+      return `the batch step of SLURM job ${run.slurmJobId} is not in accounting yet`;
     }
   }
   return null;

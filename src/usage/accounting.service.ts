@@ -80,7 +80,7 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
     // Only records that carry OUR tag: a SLURM id reused after a state wipe, or another control
     // plane's job under the same id, is somebody else's usage.
     const runs = (await source.jobRuns(Number(job.slurm_job_id))).filter((r) => this.tagger.jobIdFrom(r.comment) === job.id);
-    const missing = accountingIncomplete(runs, job.array_size);
+    const missing = accountingIncomplete(runs, job.array_size, Math.floor(Date.now() / 1000));
     if (missing) {
       const waited = (Date.now() - new Date(job.ended_at).getTime()) / 1000;
       if (waited > this.config.usage.giveUpAfterSeconds) {

@@ -320,12 +320,22 @@ describe('usage record', () => {
 describe('accounting readiness', () => {
   it('waits for a record, for every array task, and for the final run of a requeued job', async () => {
     const { accountingIncomplete } = await import('../../src/usage/accounting-readiness');
-    assert.match(accountingIncomplete([], null)!, /no record/);
-    assert.equal(accountingIncomplete([toAccountingRun(MULTI_NODE)], null), null);
-    assert.match(accountingIncomplete([toAccountingRun(ARRAY_TASK_1)], 2)!, /1 of 2 array tasks/);
-    assert.equal(accountingIncomplete([toAccountingRun(ARRAY_TASK_1), toAccountingRun(ARRAY_TASK_2)], 2), null);
-    assert.match(accountingIncomplete([toAccountingRun(REQUEUED_RUN), toAccountingRun(REQUEUED_PENDING)], null)!, /PENDING/);
-    assert.match(accountingIncomplete([toAccountingRun(REQUEUED_RUN)], null)!, /REQUEUED/);
-    assert.equal(accountingIncomplete([toAccountingRun(CANCELLED_PENDING)], null), null);
+    const later = 1795623111 + 3600;
+    assert.match(accountingIncomplete([], null, later)!, /no record/);
+    assert.equal(accountingIncomplete([toAccountingRun(MULTI_NODE)], null, later), null);
+    assert.match(accountingIncomplete([toAccountingRun(ARRAY_TASK_1)], 2, later)!, /1 of 2 array tasks/);
+    assert.equal(accountingIncomplete([toAccountingRun(ARRAY_TASK_1), toAccountingRun(ARRAY_TASK_2)], 2, later), null);
+    assert.match(accountingIncomplete([toAccountingRun(REQUEUED_RUN), toAccountingRun(REQUEUED_PENDING)], null, later)!, /PENDING/);
+    assert.match(accountingIncomplete([toAccountingRun(REQUEUED_RUN)], null, later)!, /REQUEUED/);
+    assert.equal(accountingIncomplete([toAccountingRun(CANCELLED_PENDING)], null, later), null);
+  });
+
+  it('gives a run that held nodes a moment for its batch step to arrive, then accounts without it', async () => {
+    const { accountingIncomplete, STEP_SETTLE_SECONDS } = await import('../../src/usage/accounting-readiness');
+    const noSteps = toAccountingRun({ ...MULTI_NODE, steps: [] });
+    const end = noSteps.endTime!;
+    assert.match(accountingIncomplete([noSteps], null, end + 1)!, /batch step/);
+    assert.equal(accountingIncomplete([noSteps], null, end + STEP_SETTLE_SECONDS), null);
+    assert.equal(accountingIncomplete([toAccountingRun(MULTI_NODE)], null, end + 1), null);
   });
 });
