@@ -51,6 +51,12 @@ export class UsageController {
     return this.usage.jobUsage(principal, id);
   }
 
+  @Get('rewards/jobs/:id')
+  @ApiOperation({ summary: "One job's reward lines (platform, providers, nodes); a provider admin sees its own lines, platform admins all" })
+  jobRewards(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+    return this.usage.jobRewards(principal, id);
+  }
+
   @Get('rewards')
   @ApiOperation({ summary: 'Rewards by epoch and beneficiary; provider admins see their own (provider and node lines), platform admins all' })
   rewards(@CurrentPrincipal() principal: Principal, @Query() query: RewardsQuery) {

@@ -59,13 +59,7 @@ export class UsageService {
   }
 
   async rewards(principal: Principal, query: RewardsQuery) {
-    const admin = principal.kind === 'platform_admin' && principal.scopes.has('admin');
-    const provider = principal.kind === 'provider_admin' && principal.scopes.has('provider');
-    if (!admin && !provider) {
-      throw new Problem(403, 'Forbidden', 'rewards need a provider admin key with the provider scope, or a platform admin key', {
-        requiredScopes: ['provider'],
-      });
-    }
+    const provider = rewardsViewer(principal) === 'provider';
     if (provider && query.provider !== undefined && query.provider !== principal.id) {
       throw new Problem(403, 'Forbidden', "a provider admin sees only its own rewards: leave out provider or give your own id", { field: 'provider' });
     }
@@ -83,6 +77,29 @@ export class UsageService {
     );
     return { formula: 'archipelago.rewards/v1', items };
   }
+
+  async jobRewards(principal: Principal, id: string) {
+    const viewer = rewardsViewer(principal);
+    if (!/^\d{1,18}$/.test(id)) throw notFound(`rewards of job ${id}`);
+    const lines = await rows<{ kind: string; beneficiary: string; provider: string | null; weight: string | null; amount: string; denom: string; epoch: number }>(
+      this.db,
+      `SELECT kind, beneficiary, provider, weight::text, amount::text, denom, epoch FROM usage_rewards
+        WHERE job_id = $1 AND ($2::text IS NULL OR provider = $2) ORDER BY kind, beneficiary`,
+      [id, viewer === 'provider' ? principal.id : null],
+    );
+    // a provider with no line in the job learns nothing about it, not even that it exists
+    if (lines.length === 0) throw notFound(`rewards of job ${id}`);
+    return { jobId: id, formula: 'archipelago.rewards/v1', lines };
+  }
+}
+
+/** Who may read rewards: platform admins everything, provider admins their own lines. */
+function rewardsViewer(principal: Principal): 'admin' | 'provider' {
+  if (principal.kind === 'platform_admin' && principal.scopes.has('admin')) return 'admin';
+  if (principal.kind === 'provider_admin' && principal.scopes.has('provider')) return 'provider';
+  throw new Problem(403, 'Forbidden', 'rewards need a provider admin key with the provider scope, or a platform admin key', {
+    requiredScopes: ['provider'],
+  });
 }
 
 function isInfinity(value: Date | null): boolean {

@@ -159,6 +159,12 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     assert.deepEqual(own.json.items, []);
     const foreign = await cp.request('GET', `/v1/rewards?provider=${alice.id}`, provider.key);
     assert.equal(foreign.status, 403);
+    const [{ job_id: someJob, billed }] = (await db.query('SELECT job_id::text, billed::text FROM usage_records WHERE billed > 0 LIMIT 1')).rows;
+    const perJob = await cp.request('GET', `/v1/rewards/jobs/${someJob}`, cp.adminKey);
+    assert.equal(perJob.status, 200, perJob.text);
+    assert.deepEqual(perJob.json.lines.map((l: any) => l.kind).sort().slice(0, 1), ['node']);
+    assert.equal(perJob.json.lines.reduce((acc: bigint, l: any) => acc + BigInt(l.amount), 0n), BigInt(billed));
+    assert.equal((await cp.request('GET', `/v1/rewards/jobs/${someJob}`, provider.key)).status, 404, 'not one of its nodes');
     const bad = await cp.request('GET', '/v1/rewards?epoch=yesterday', cp.adminKey);
     assert.equal(bad.status, 400);
   });
