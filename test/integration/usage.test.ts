@@ -121,6 +121,34 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     assert.ok(expectedCpuSeconds >= 3 * 2 * 1);
   });
 
+  it('a requeued job: every run is paid for, keyed by its first submission', async () => {
+    const id = await submit({ script: script('sleep 2', ['--requeue', '--time=2']) });
+    const running = await cp.waitForJob(alice.key, id, (j) => j.state === 'RUNNING');
+    const env = { ...process.env, SLURM_CONF: slurmConf };
+    execFileSync('scontrol', ['requeue', String(running.slurmJobId)], { env });
+    // SLURM holds a requeued job back (Reason=BeginTime); let it start again at once
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const show = execFileSync('scontrol', ['show', 'job', String(running.slurmJobId)], { env }).toString();
+      if (/JobState=PENDING/.test(show)) break;
+      assert.ok(Date.now() < deadline, show);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    execFileSync('scontrol', ['update', `JobId=${running.slurmJobId}`, 'StartTime=now'], { env });
+    const job = await cp.waitForJob(alice.key, id, ended, 90_000);
+    assert.equal(job.state, 'COMPLETED');
+    const { record } = await accounted(id, 90_000);
+    const truth = sacct(slurmConf, job.slurmJobId);
+    assert.deepEqual(truth.map((r: any) => r.state.current), ['REQUEUED', 'COMPLETED']);
+    const m = record.usage.metrics;
+    assert.equal(m.runs, 2);
+    assert.equal(m.requeuedRuns, 1);
+    assert.equal(record.usage.key.submitTime, truth[0].time.submission);
+    assert.equal(m.cpuCoreSeconds, truth.reduce((acc: number, r: any) => acc + tres(r, 'cpu') * r.time.elapsed, 0));
+    assert.equal(m.wallSeconds, truth[0].time.elapsed + truth[1].time.elapsed);
+    assert.ok(truth[1].time.elapsed >= 2);
+  });
+
   it('a job cancelled before it started: an empty, unbilled record', async () => {
     const id = await submit({ script: script('true', ['--hold', '--time=2']) });
     await cp.waitForJob(alice.key, id, (j) => j.slurmJobId > 0 && j.state === 'PENDING');
