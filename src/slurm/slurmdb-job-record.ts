@@ -49,6 +49,13 @@ export function toTres(entries: readonly V0038Tres[] | null | undefined): Tres {
   return tres;
 }
 
+/** The job's node list, completed with nodes only its steps name (the job's list can lag behind). */
+function withStepNodes(nodes: string[], steps: AccountingStep[]): string[] {
+  const all = [...nodes];
+  for (const step of steps) for (const node of step.nodes) if (!all.includes(node)) all.push(node);
+  return all;
+}
+
 /** Maps one slurmdbd v0.0.38 job record to an accounting run (pure). */
 export function toAccountingRun(raw: V0038DbJob): AccountingRun {
   if (typeof raw.job_id !== 'number') throw new Error('accounting record without job_id');
@@ -71,7 +78,7 @@ export function toAccountingRun(raw: V0038DbJob): AccountingRun {
     startTime: start,
     endTime: seconds(raw.time?.end),
     elapsedSeconds: start === null ? 0 : Math.max(0, raw.time?.elapsed ?? 0),
-    nodes: start === null ? [] : expandHostlist(raw.nodes),
+    nodes: start === null ? [] : withStepNodes(expandHostlist(raw.nodes), steps),
     allocated: toTres(raw.tres?.allocated),
     steps,
   };

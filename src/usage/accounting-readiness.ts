@@ -10,9 +10,10 @@ const FINAL_RUN_STATES = new Set([
  * the runs are complete, else why not. slurmdbd receives records asynchronously (and a slurmctld
  * whose slurmdbd was away sends them later), so "not yet" is normal and the caller retries.
  * Complete = the latest run of every task is final and ended, and an array has a record per task.
- * Steps arrive separately from the job's own record: a run that held nodes but shows no batch step
- * (every job we submit has one) is given STEP_SETTLE_SECONDS after its end for it to arrive, since
- * the per-node split uses it.
+ * Steps arrive separately from the job's own record, and a multi-node record was seen COMPLETED
+ * with only its first node listed: a run that held nodes but shows no batch step (every job we
+ * submit has one) or fewer nodes than its `node` TRES is given STEP_SETTLE_SECONDS after its end
+ * to catch up, since the per-node split uses both.
  */
 export const STEP_SETTLE_SECONDS = 30;
 
@@ -32,8 +33,10 @@ export function accountingIncomplete(runs: readonly AccountingRun[], arraySize: 
   }
   for (const run of runs) {
     const settling = run.endTime !== null && nowSeconds - run.endTime < STEP_SETTLE_SECONDS;
-    if (run.nodes.length > 0 && settling && !run.steps.some((s) => s.id === 'batch')) {
-      return `the batch step of SLURM job ${run.slurmJobId} is not in accounting yet`;
+    if (run.nodes.length === 0 || !settling) continue;
+    if (!run.steps.some((s) => s.id === 'batch')) return `the batch step of SLURM job ${run.slurmJobId} is not in accounting yet`;
+    if (run.nodes.length < run.allocated.nodes) {
+      return `accounting lists ${run.nodes.length} of the ${run.allocated.nodes} nodes of SLURM job ${run.slurmJobId} so far`;
     }
   }
   return null;

@@ -134,6 +134,9 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
       assert.ok(Date.now() < deadline, show);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // ...but not within the second of the requeue: its job credential is revoked by time, and a run
+    // started in that second is killed at launch ("Job credential revoked") and ends FAILED
+    await new Promise((r) => setTimeout(r, 2000));
     execFileSync('scontrol', ['update', `JobId=${running.slurmJobId}`, 'StartTime=now'], { env });
     const job = await cp.waitForJob(alice.key, id, ended, 90_000);
     assert.equal(job.state, 'COMPLETED');

@@ -337,5 +337,10 @@ describe('accounting readiness', () => {
     assert.match(accountingIncomplete([noSteps], null, end + 1)!, /batch step/);
     assert.equal(accountingIncomplete([noSteps], null, end + STEP_SETTLE_SECONDS), null);
     assert.equal(accountingIncomplete([toAccountingRun(MULTI_NODE)], null, end + 1), null);
+    const shortList = toAccountingRun({ ...MULTI_NODE, nodes: 'acct-a-n1', steps: [MULTI_NODE.steps![0]] });
+    assert.deepEqual(shortList.nodes, ['acct-a-n1']);
+    assert.match(accountingIncomplete([shortList], null, end + 1)!, /1 of the 2 nodes/);
+    // the steps complete a lagging node list
+    assert.deepEqual(toAccountingRun({ ...MULTI_NODE, nodes: 'acct-a-n1' }).nodes, ['acct-a-n1', 'acct-a-n2']);
   });
 });
