@@ -24,6 +24,8 @@ export interface BudgetState {
  * Per-tenant monthly budgets. A submit is refused (402) when this month's bills, plus the
  * estimates of the tenant's jobs not billed yet, plus this job's estimate exceed the limit. The
  * check and the insert are not one transaction: parallel submits can overshoot by the jobs in flight.
+ * A tenant without a budget costs one primary-key lookup per submit; one with a budget also has its
+ * unbilled jobs re-estimated (fine for hundreds; a stored estimate per job would scale further).
  */
 @Injectable()
 export class BudgetService {
@@ -49,12 +51,12 @@ export class BudgetService {
 
   /** Throws a 402 problem when the job would take its owner over budget; a replayed idempotent submit is never refused. */
   async admit(ownerId: string, spec: JobSpec, idempotencyKey: string | null): Promise<void> {
+    const state = await this.state(ownerId);
+    if (!state) return;
     if (idempotencyKey !== null) {
       const [replay] = await rows(this.db, 'SELECT 1 FROM jobs WHERE owner_id = $1 AND idempotency_key = $2', [ownerId, idempotencyKey]);
       if (replay) return;
     }
-    const state = await this.state(ownerId);
-    if (!state) return;
     const { estimate, denom } = this.estimate(spec);
     if (denom !== state.denom) throw new Problem(409, 'Conflict', `the budget is in ${state.denom} but jobs are priced in ${denom}`, { field: 'budget' });
     if (estimate > BigInt(state.remaining)) {
