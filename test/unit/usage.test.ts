@@ -344,3 +344,20 @@ describe('accounting readiness', () => {
     assert.deepEqual(toAccountingRun({ ...MULTI_NODE, nodes: 'acct-a-n1' }).nodes, ['acct-a-n1', 'acct-a-n2']);
   });
 });
+
+describe('chain usage metrics', () => {
+  it('maps to HPCUsageMetrics int64 units: GB-s down, node-hours up, GPUs summed', async () => {
+    const { toChainUsageMetrics } = await import('../../src/usage/chain-usage-metrics');
+    const usage = computeUsage('acct-a', [toAccountingRun(MULTI_NODE)]);
+    assert.deepEqual(toChainUsageMetrics(usage.metrics), {
+      wallClockSeconds: 2n, cpuCoreSeconds: 6n, memoryGbSeconds: 0n, gpuSeconds: 0n, storageGbHours: 0n,
+      networkBytesIn: 0n, networkBytesOut: 0n, nodeHours: 1n, nodesUsed: 2,
+    });
+    const big = { ...usage.metrics, memoryMbSeconds: 2047, nodeSeconds: 7200, gpuSeconds: { a100: 10, unknown: 5 } };
+    const chain = toChainUsageMetrics(big);
+    assert.equal(chain.memoryGbSeconds, 1n);
+    assert.equal(chain.nodeHours, 2n);
+    assert.equal(chain.gpuSeconds, 15n);
+    assert.equal(toChainUsageMetrics({ ...usage.metrics, nodeSeconds: 0 }).nodeHours, 0n);
+  });
+});
