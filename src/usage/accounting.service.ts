@@ -6,7 +6,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { JobTagger } from '../dispatch/job-tag';
 import { accountingSourceOf } from '../slurm/slurm-adapters';
-import type { AccountingSource } from './accounting';
+import { masterIdOf, type AccountingRun, type AccountingSource } from './accounting';
 import { accountingIncomplete } from './accounting-readiness';
 import { costOf, PRICING_VERSION } from './pricing';
 import { REFERENCE_BENCHMARK_SCORE, splitRewards } from './rewards';
@@ -15,9 +15,10 @@ import { computeUsage } from './usage-metrics';
 import { buildUsageRecord, epochOf } from './usage-record';
 import { UsageRepository, type UnaccountedJob } from './usage.repository';
 
-/** Jobs looked at per tick, and accounting reads in flight. */
+/** Jobs looked at per tick (and per accounting request: one request per island covers them all). */
 const BATCH = 100;
-const PARALLEL_READS = 4;
+/** Jobs whose records are computed and written at once. */
+const PARALLEL_WRITES = 4;
 /** Accounting not there yet: retry after 2^attempts seconds, at most this long. */
 const MAX_RETRY_SECONDS = 300;
 
@@ -66,20 +67,33 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
   /** One pass over the jobs due; returns how many records this pass wrote. */
   async accountDue(): Promise<number> {
     const due = await this.usage.due([...this.sources.keys()], BATCH);
-    const written = await mapLimit(due, PARALLEL_READS, (job) =>
-      this.account(job).catch((error: Error) => {
-        this.logger.warn(`job ${job.id}: accounting failed: ${error.message}`);
-        return this.usage.retryLater(job.id, `accounting read failed: ${error.message}`, this.backoff(job)).then(() => false);
-      }),
-    );
-    return written.filter(Boolean).length;
+    let written = 0;
+    for (const [island, jobs] of groupBy(due, (job) => job.island)) {
+      let runs: AccountingRun[];
+      try {
+        runs = await this.sources.get(island)!.runsOf(jobs.map((job) => Number(job.slurm_job_id)));
+      } catch (error) {
+        const reason = `accounting read failed: ${(error as Error).message}`;
+        this.logger.warn(`${island}: ${reason}`);
+        await Promise.all(jobs.map((job) => this.usage.retryLater(job.id, reason, this.backoff(job))));
+        continue;
+      }
+      const byMaster = groupBy(runs, (run) => masterIdOf(run));
+      const results = await mapLimit(jobs, PARALLEL_WRITES, (job) =>
+        this.account(job, byMaster.get(Number(job.slurm_job_id)) ?? []).catch((error: Error) => {
+          this.logger.warn(`job ${job.id}: accounting failed: ${error.message}`);
+          return this.usage.retryLater(job.id, `accounting failed: ${error.message}`, this.backoff(job)).then(() => false);
+        }),
+      );
+      written += results.filter(Boolean).length;
+    }
+    return written;
   }
 
-  private async account(job: UnaccountedJob): Promise<boolean> {
-    const source = this.sources.get(job.island)!;
+  private async account(job: UnaccountedJob, records: AccountingRun[]): Promise<boolean> {
     // Only records that carry OUR tag: a SLURM id reused after a state wipe, or another control
     // plane's job under the same id, is somebody else's usage.
-    const runs = (await source.jobRuns(Number(job.slurm_job_id))).filter((r) => this.tagger.jobIdFrom(r.comment) === job.id);
+    const runs = records.filter((r) => this.tagger.jobIdFrom(r.comment) === job.id);
     const missing = accountingIncomplete(runs, job.array_size, Math.floor(Date.now() / 1000));
     if (missing) {
       const waited = (Date.now() - new Date(job.ended_at).getTime()) / 1000;
@@ -128,4 +142,14 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
   private backoff(job: UnaccountedJob): number {
     return Math.min(MAX_RETRY_SECONDS, 2 ** Math.min(job.accounting_attempts, 16));
   }
+}
+
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
 }

@@ -145,12 +145,19 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     return (res.body?.nodes ?? []).map(toSlurmNodeRecord);
   }
 
-  /** Accounting records of a job (every run and array task), as the read user, from slurmdbd. */
-  async jobRuns(slurmJobId: number): Promise<AccountingRun[]> {
-    checkJobId(slurmJobId);
-    const res = await this.call<{ jobs?: V0038DbJob[] }>('GET', `/job/${slurmJobId}`, this.readUser, undefined, this.dbBasePath);
+  /**
+   * Accounting records of jobs (every run and array task), as the read user, from slurmdbd:
+   * `GET /slurmdb/v0.0.38/jobs?step=<id>,<id>...` (the job-id filter sacct -j uses). The commas
+   * must be sent as %2C: a literal comma makes slurmrestd answer 400 "Unable to parse query".
+   */
+  async runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
+    if (slurmJobIds.length === 0) return [];
+    slurmJobIds.forEach(checkJobId);
+    const res = await this.call<{ jobs?: V0038DbJob[] }>(
+      'GET', `/jobs?step=${slurmJobIds.join('%2C')}`, this.readUser, undefined, this.dbBasePath,
+    );
     if (res.errors.some((e) => e.code === SLURM_ERR.NOTHING_FOUND)) return [];
-    if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, `accounting of job ${slurmJobId}`);
+    if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, `accounting of jobs ${slurmJobIds.join(',')}`);
     return (res.body?.jobs ?? []).map(toAccountingRun);
   }
 

@@ -135,11 +135,12 @@ export class SshSlurmClient implements SlurmClient, AccountingSource {
 
   /**
    * `sacct --json` as the read user: `-a` (every user's jobs), `-D` (every run of a requeued job:
-   * without it sacct prints only the last), `-j` (no time window applies with a job id).
+   * without it sacct prints only the last), `-j` (no time window applies with job ids).
    */
-  async jobRuns(slurmJobId: number): Promise<AccountingRun[]> {
-    checkJobId(slurmJobId);
-    const argv = ['sacct', '--json', '-a', '-D', '-j', String(slurmJobId)];
+  async runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
+    if (slurmJobIds.length === 0) return [];
+    slurmJobIds.forEach(checkJobId);
+    const argv = ['sacct', '--json', '-a', '-D', '-j', slurmJobIds.join(',')];
     const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, argv));
     if (res.code !== 0) throw this.cliFailure(res, 'sacct');
     let parsed: { jobs?: V0038DbJob[]; errors?: unknown };
