@@ -19,6 +19,8 @@ import { UsageRepository, type UnaccountedJob } from './usage.repository';
 const BATCH = 100;
 /** Jobs whose records are computed and written at once. */
 const PARALLEL_WRITES = 4;
+/** How long a worker holds the jobs it took (a dead worker's jobs come back after this). */
+const LEASE_SECONDS = 15;
 /** Accounting not there yet: retry after 2^attempts seconds, at most this long. */
 const MAX_RETRY_SECONDS = 300;
 
@@ -28,7 +30,9 @@ const MAX_RETRY_SECONDS = 300;
  * sign the usage record, and store it with its outbox entry in the transaction that marks the job
  * accounted. PostgreSQL drives it: the first tick runs at start, so whatever a crashed worker left
  * unaccounted is picked up again (reconcile on start), and a job already accounted is never
- * accounted twice (the transaction's guard plus a unique key per job and per SLURM identity).
+ * accounted twice (the transaction's guard plus a unique key per job and per SLURM identity). Jobs
+ * are leased per pass, so several workers share the work instead of repeating it; a worker killed
+ * mid-pass leaves its jobs to the others (or to itself after a restart) once the lease runs out.
  */
 @Injectable()
 export class AccountingService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -66,7 +70,7 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
 
   /** One pass over the jobs due; returns how many records this pass wrote. */
   async accountDue(): Promise<number> {
-    const due = await this.usage.due([...this.sources.keys()], BATCH);
+    const due = await this.usage.lease([...this.sources.keys()], BATCH, LEASE_SECONDS);
     let written = 0;
     for (const [island, jobs] of groupBy(due, (job) => job.island)) {
       let runs: AccountingRun[];

@@ -86,7 +86,7 @@ export function usageSettings(env: Env): UsageSettings {
   const keyFile = env.ARCHIPELAGO_USAGE_SIGNING_KEY_FILE;
   return {
     signingKeyPem: keyFile ? readFile('ARCHIPELAGO_USAGE_SIGNING_KEY_FILE', keyFile) : null,
-    intervalMs: integer(env, 'ARCHIPELAGO_USAGE_INTERVAL_MS', 2000, 50, 3_600_000),
+    intervalMs: integer(env, 'ARCHIPELAGO_USAGE_INTERVAL_MS', 1000, 50, 3_600_000),
     giveUpAfterSeconds: integer(env, 'ARCHIPELAGO_USAGE_GIVE_UP_SECONDS', 86400, 10, 30 * 86400),
     prices: prices(env),
     shares: shares(env),

@@ -39,17 +39,25 @@ export interface SignedRecord {
 export class UsageRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** Jobs due for accounting on these islands, the longest-waiting first. */
-  due(islands: string[], limit: number): Promise<UnaccountedJob[]> {
+  /**
+   * Jobs due for accounting on these islands, the longest-waiting first, LEASED for `leaseSeconds`:
+   * another worker skips them meanwhile (no double reads of slurmdbd), and if this one dies they
+   * come back when the lease runs out. The transaction that writes the record is what guarantees
+   * one record per job; the lease only saves work.
+   */
+  lease(islands: string[], limit: number, leaseSeconds: number): Promise<UnaccountedJob[]> {
     return rows<UnaccountedJob>(
       this.db,
-      `SELECT id, owner_id, island, slurm_job_id, array_size, state, ended_at, accounting_attempts
-         FROM jobs
-        WHERE ended_at IS NOT NULL AND accounted_at IS NULL AND slurm_job_id IS NOT NULL
-          AND island = ANY($1) AND (accounting_next_at IS NULL OR accounting_next_at <= now())
-        ORDER BY accounting_next_at NULLS FIRST, id
-        LIMIT $2`,
-      [islands, limit],
+      `WITH due AS (
+         SELECT id FROM jobs
+          WHERE ended_at IS NOT NULL AND accounted_at IS NULL AND slurm_job_id IS NOT NULL
+            AND island = ANY($1) AND (accounting_next_at IS NULL OR accounting_next_at <= now())
+          ORDER BY accounting_next_at NULLS FIRST, id
+          LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE jobs j SET accounting_next_at = now() + make_interval(secs => $3)
+         FROM due WHERE j.id = due.id
+       RETURNING j.id, j.owner_id, j.island, j.slurm_job_id, j.array_size, j.state, j.ended_at, j.accounting_attempts`,
+      [islands, limit, leaseSeconds],
     );
   }
 

@@ -229,7 +229,7 @@ describe('loadConfig', () => {
       apiKeyCacheMs: 5000,
       nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
       usage: {
-        signingKeyPem: null, intervalMs: 2000, giveUpAfterSeconds: 86400, prices: { default: DEFAULT_PRICES, islands: {} },
+        signingKeyPem: null, intervalMs: 1000, giveUpAfterSeconds: 86400, prices: { default: DEFAULT_PRICES, islands: {} },
         shares: { platformPpm: 50000, providerPpm: 800000, nodesPpm: 150000 }, epochSeconds: 86400, commitDelayMs: 0,
       },
       instanceId: '',
