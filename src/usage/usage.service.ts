@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { DataSource } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { notFound, Problem } from '../common/problem';
@@ -7,6 +9,7 @@ import type { RewardsQuery } from './usage.dto';
 
 interface UsageRow {
   id: string;
+  island: string | null;
   slurm_job_id: string | null;
   ended_at: Date | null;
   accounted_at: Date | null;
@@ -26,14 +29,21 @@ interface UsageRow {
 /** Read side of usage: a job's record for its owner, reward totals for providers and admins. */
 @Injectable()
 export class UsageService {
-  constructor(private readonly db: DataSource) {}
+  private readonly accountingIslands: ReadonlySet<string>;
+
+  constructor(
+    private readonly db: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.accountingIslands = new Set(config.islands.filter((i) => i.accounting).map((i) => i.connection.name));
+  }
 
   async jobUsage(principal: Principal, id: string) {
     if (!/^\d{1,18}$/.test(id)) throw notFound(`job ${id}`);
     // Tenant isolation: another principal's job is "not found", exactly like a job that does not exist.
     const [row] = await rows<UsageRow>(
       this.db,
-      `SELECT j.id, j.slurm_job_id, j.ended_at, j.accounted_at, j.accounting_note, j.accounting_next_at,
+      `SELECT j.id, j.island, j.slurm_job_id, j.ended_at, j.accounted_at, j.accounting_note, j.accounting_next_at,
               r.id AS record_id, r.canonical, r.content_hash, r.signature, r.signature_algorithm, r.signer_public_key,
               o.status AS outbox_status, o.tx_hash, o.last_error
          FROM jobs j
@@ -44,6 +54,9 @@ export class UsageService {
     );
     if (!row) throw notFound(`job ${id}`);
     if (row.record_id === null) {
+      if (row.slurm_job_id !== null && !this.accountingIslands.has(row.island ?? '')) {
+        return { jobId: row.id, status: 'NOT_ACCOUNTED', note: `island ${row.island} has no SLURM accounting` };
+      }
       const status = row.slurm_job_id === null ? 'NONE' : row.ended_at === null ? 'RUNNING' : isInfinity(row.accounting_next_at) ? 'GAVE_UP' : 'PENDING';
       return { jobId: row.id, status, ...(row.accounting_note ? { note: row.accounting_note } : {}) };
     }

@@ -124,6 +124,8 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
   it('a requeued job: every run is paid for, keyed by its first submission', async () => {
     const id = await submit({ script: script('sleep 2', ['--requeue', '--time=2']) });
     const running = await cp.waitForJob(alice.key, id, (j) => j.state === 'RUNNING');
+    const early = await cp.request('GET', `/v1/jobs/${id}/usage`, alice.key);
+    assert.deepEqual(early.json, { jobId: id, status: 'RUNNING' });
     const env = { ...process.env, SLURM_CONF: slurmConf };
     execFileSync('scontrol', ['requeue', String(running.slurmJobId)], { env });
     // SLURM holds a requeued job back (Reason=BeginTime); let it start again at once
