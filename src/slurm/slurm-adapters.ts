@@ -10,8 +10,9 @@ import { SshSlurmClient } from './ssh/ssh-slurm-client';
 
 /** Both adapters read accounting too: REST from /slurmdb/v0.0.38, SSH with `sacct --json`. */
 export function accountingSourceOf(client: SlurmClient): AccountingSource {
-  if (client instanceof RestSlurmClient || client instanceof SshSlurmClient) return client;
-  throw new Error('this SLURM client cannot read accounting');
+  const source = client as SlurmClient & Partial<AccountingSource>;
+  if (typeof source.runsOf !== 'function') throw new Error('this SLURM client cannot read accounting');
+  return source as SlurmClient & AccountingSource;
 }
 
 /** The one place that knows which adapter class serves which configuration. */
