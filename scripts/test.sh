@@ -7,6 +7,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 t0=$(date +%s)
 bash scripts/stack/infra-up.sh
+# slurmdbd + MariaDB for the usage suite, which starts its own accounting island (test/support/accounting-island.ts)
+ACCOUNTING=1 bash slurm/local/install.sh
 rm -rf dist
 bash scripts/build.sh
 # Where the adapter contract tests find the local island (override to aim them elsewhere).

@@ -15,6 +15,8 @@ import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { redisConnection } from './common/redis';
+import { UsageApiModule } from './usage/usage-api.module';
+import { UsageWorkerModule } from './usage/usage-worker.module';
 
 @Module({})
 export class AppModule {
@@ -47,8 +49,8 @@ export class AppModule {
         ClustersModule,
         AuthModule,
         HealthModule,
-        ...(api ? [JobsModule, NodesModule, IslandsApiModule] : []),
-        ...(worker ? [DispatchWorkerModule, LivenessModule] : []),
+        ...(api ? [JobsModule, NodesModule, IslandsApiModule, UsageApiModule] : []),
+        ...(worker ? [DispatchWorkerModule, LivenessModule, UsageWorkerModule] : []),
         ...(worker && config.topology.launcher !== 'none' ? [IslandFormationModule] : []),
       ],
     };

@@ -4,6 +4,7 @@
 #   usage: slurm/local/install.sh
 #   env:   APT_LISTS_MAX_AGE_MIN  skip `apt-get update` if lists are younger than this (default 1440)
 #          APT_LOCK_TIMEOUT       seconds to wait for the dpkg lock (default 300)
+#          ACCOUNTING=1           also slurmdbd + MariaDB (slurm/local/dbd-up.sh; islands with ACCOUNTING=1)
 #
 # Fast no-op (dpkg-query only) when everything is present. No recommends: e.g. the slurm-wlm
 # metapackage would pull hdf5/influxdb/rrd/ipmi plugins a test cluster never uses.
@@ -18,6 +19,8 @@ require_root
 PKGS=(slurmctld slurmd slurm-client slurmrestd munge slurm-wlm-jwt-plugin
       openssh-server openssh-client redis-server redis-tools postgresql-15 postgresql-client-15
       curl bc iproute2 procps)
+# accounting (sacct, /slurmdb/v0.0.38): slurmdbd stores into MariaDB through the mysql plugin
+[ "${ACCOUNTING:-0}" = 1 ] && PKGS+=(slurmdbd slurm-wlm-mysql-plugin mariadb-server mariadb-client)
 t0=$(now_ms)
 
 missing=()

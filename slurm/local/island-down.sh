@@ -73,6 +73,8 @@ if compgen -G "$RUN/dyn/*.env" >/dev/null || { [ -r "$ARCH_ETC/islands/$NAME/env
 fi
 # 4. slurmctld last (saves state on SIGTERM; can take ~2 s)
 stop_pidfile "$RUN/slurmctld.pid" slurmctld "$T" || rc=1
+# 5. the island's slurmdbd (ACCOUNTING=1), after slurmctld so its last accounting messages land
+[ -e "$RUN/slurmdbd.pid" ] && { "$HERE/dbd-down.sh" "$NAME" || rc=1; }
 
 [ "$rc" = 0 ] || die "some daemons of $NAME survived SIGKILL"
 log "stopped in $(since_ms "$t0") s"

@@ -151,6 +151,8 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
       defaultPartition: partitions[0],
       workdirRoots: ['/home/{user}'],
       files: 'local',
+      // Launched islands have no slurmdbd yet, so no accounting-based usage records.
+      accounting: false,
     };
   }
 }

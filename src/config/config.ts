@@ -1,5 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { IslandSettings, parseIslandsFile } from './islands-file';
+import { usageSettings, type UsageSettings } from '../usage/usage-settings';
 
 /**
  * Everything the process reads from its environment, validated once at start. Defaults are the
@@ -53,6 +54,8 @@ export interface AppConfig {
   logging: { format: 'json' | 'text'; level: 'error' | 'warn' | 'log' | 'debug' | 'verbose' };
   /** Prometheus: the worker's own listener (null: none) and an optional bearer token for scrapes. */
   metrics: { port: number | null; bearerToken: string | null };
+  /** Accounting, usage records and rewards (src/usage/usage-settings.ts). */
+  usage: UsageSettings;
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
 }
@@ -160,6 +163,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 0, 65535) : null,
       bearerToken: secretFromEnvOrFile(env, 'ARCHIPELAGO_METRICS_TOKEN'),
     },
+    usage: usageSettings(env),
     instanceId: '',
   };
 }

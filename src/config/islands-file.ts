@@ -13,6 +13,8 @@ export interface IslandSettings {
   workdirRoots: string[];
   /** How job output is read: straight from this machine's filesystem, or over SFTP as the owner. */
   files: 'local' | 'sftp';
+  /** SLURM accounting (slurmdbd) is on: usage records are built from it (src/usage). */
+  accounting: boolean;
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -115,6 +117,7 @@ function parseIsland(file: string, raw: any, index: number): IslandSettings {
     defaultPartition,
     workdirRoots: stringList(file, at('workdirRoots'), raw.workdirRoots, ['/home/{user}']),
     files,
+    accounting: raw.accounting === true,
   };
 }
 

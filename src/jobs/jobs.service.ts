@@ -10,7 +10,8 @@ import { DispatchQueue } from '../dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
 import { JobFileAccessError } from '../slurm/job-files.port';
 import type { PlacementRecord } from '../dispatch/placement-decision';
-import { normalizeSubmission, SubmitInput } from './job-request';
+import { normalizeSubmission, type NormalizedJob, SubmitInput } from './job-request';
+import { BudgetService } from '../usage/budget.service';
 import { jobView, taskView } from './job-view';
 import { JobRow, JobsRepository } from './jobs.repository';
 import { isTerminal, JobState } from './lifecycle';
@@ -34,22 +35,30 @@ export class JobsService {
     private readonly islands: IslandsRegistry,
     private readonly queue: DispatchQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly budgets: BudgetService,
   ) {}
 
-  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null) {
+  /** The submission as it would be accepted (sbatch semantics), or the 4xx that explains why not. */
+  normalize(principal: Principal, input: SubmitInput): NormalizedJob {
     const slurmUser = this.runAs(principal);
     if (this.islands.all().length === 0) throw unavailable('no island is configured to run jobs');
-    const job = normalizeSubmission(input, {
+    return normalizeSubmission(input, {
       slurmUser,
       workdirRoots: this.islands.workdirRoots(),
       defaultEnvironment: this.config.jobs.defaultEnvironment,
       maxScriptBytes: this.config.jobs.maxScriptBytes,
       partitions: this.islands.partitions(),
     });
+  }
+
+  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null) {
+    const job = this.normalize(principal, input);
+    const slurmUser = this.runAs(principal);
     const known = await this.jobs.findManyOwned(principal.id, job.dependsOn);
     const missing = job.dependsOn.filter((id) => !known.some((row) => Number(row.id) === id));
     if (missing.length > 0) throw invalid('--dependency', `no job ${missing.join(', ')} of yours exists`);
 
+    await this.budgets.admit(principal.id, job.spec, idempotencyKey);
     const requestHash = createHash('sha256').update(canonicalJson(input)).digest();
     const { row, created } = await this.jobs.insert(
       principal.id, slurmUser, job, idempotencyKey, requestHash, job.spec.hold === true,

@@ -5,7 +5,15 @@ import { LocalJobFiles } from './local-job-files';
 import { RestSlurmClient } from './rest/rest-slurm-client';
 import { SftpJobFiles } from './sftp-job-files';
 import type { SlurmClient } from './slurm-client.port';
+import type { AccountingSource } from '../usage/accounting';
 import { SshSlurmClient } from './ssh/ssh-slurm-client';
+
+/** Both adapters read accounting too: REST from /slurmdb/v0.0.38, SSH with `sacct --json`. */
+export function accountingSourceOf(client: SlurmClient): AccountingSource {
+  const source = client as SlurmClient & Partial<AccountingSource>;
+  if (typeof source.runsOf !== 'function') throw new Error('this SLURM client cannot read accounting');
+  return source as SlurmClient & AccountingSource;
+}
 
 /** The one place that knows which adapter class serves which configuration. */
 export function createSlurmClient(connection: IslandConnection): SlurmClient {

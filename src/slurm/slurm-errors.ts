@@ -12,6 +12,8 @@ export const SLURM_ERR = {
   JOB_FINISHED: 2084,
   ENVIRONMENT_MISSING: 2127,
   PARSE_FAILURE: 9001,
+  /** slurmdbd (REST /slurmdb/ and sacct --json): no record matches the query. */
+  NOTHING_FOUND: 9003,
 } as const;
 
 /** One item of an `errors[]` array, with both key sets slurmrestd uses normalized. */

@@ -22,6 +22,10 @@ export interface ControlPlaneOptions {
   env?: Record<string, string>;
   /** Redis logical database; separate instances must not share a queue. */
   redisDb: number;
+  /** The islands file the islands are picked from (default: the stack's islands.json), e.g. a suite's own island. */
+  islandsSource?: string;
+  /** The test database's name (default archipelago_test_<name>); it is dropped and created again. */
+  databaseName?: string;
 }
 
 export function freePort(): Promise<number> {
@@ -49,8 +53,7 @@ async function freshDatabase(name: string): Promise<string> {
   return url.toString();
 }
 
-function islandsFile(name: string, wanted: ControlPlaneOptions['islands']): string {
-  const source = join(STACK, 'islands.json');
+function islandsFile(name: string, wanted: ControlPlaneOptions['islands'], source = join(STACK, 'islands.json')): string {
   if (!existsSync(source)) {
     throw new Error(`${source} is missing: start the local stack first (scripts/stack/infra-up.sh, or npm test)`);
   }
@@ -85,9 +88,9 @@ export class ControlPlane {
     this.url = `http://127.0.0.1:${port}`;
     this.env = {
       ...(process.env as Record<string, string>),
-      DATABASE_URL: await freshDatabase(`archipelago_test_${this.name}`),
+      DATABASE_URL: await freshDatabase(this.options.databaseName ?? `archipelago_test_${this.name}`),
       REDIS_URL: `${REDIS_BASE}/${this.options.redisDb}`,
-      ARCHIPELAGO_ISLANDS_FILE: islandsFile(this.name, this.options.islands),
+      ARCHIPELAGO_ISLANDS_FILE: islandsFile(this.name, this.options.islands, this.options.islandsSource),
       ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY: this.adminKey,
       ARCHIPELAGO_FOLLOW_INTERVAL_MS: '300',
       ARCHIPELAGO_RECONCILE_INTERVAL_MS: '2000',
@@ -123,6 +126,11 @@ export class ControlPlane {
 
   startWorker(): void {
     this.worker = this.spawnRole('worker');
+  }
+
+  /** This instance's database (for suites that check rows directly). */
+  get databaseUrl(): string {
+    return this.env.DATABASE_URL;
   }
 
   /** The id this control plane's database puts in the tags of its SLURM jobs. */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { ConfigError, loadConfig } from '../../src/config/config';
+import { DEFAULT_PRICES } from '../../src/usage/usage-settings';
 import { parseIslandsFile } from '../../src/config/islands-file';
 
 let dir: string;
@@ -240,6 +241,10 @@ describe('loadConfig', () => {
       },
       logging: { format: 'json', level: 'log' },
       metrics: { port: null, bearerToken: null },
+      usage: {
+        signingKeyPem: null, intervalMs: 1000, giveUpAfterSeconds: 86400, prices: { default: DEFAULT_PRICES, islands: {} },
+        shares: { platformPpm: 50000, providerPpm: 800000, nodesPpm: 150000 }, epochSeconds: 86400, commitDelayMs: 0,
+      },
       instanceId: '',
     });
   });
@@ -247,6 +252,13 @@ describe('loadConfig', () => {
     const config = loadConfig(env({ METRICS_PORT: '9464', ARCHIPELAGO_METRICS_TOKEN: 'scrape-token' }));
     assert.deepEqual(config.metrics, { port: 9464, bearerToken: 'scrape-token' });
     assert.throws(() => loadConfig(env({ METRICS_PORT: 'nine' })), /METRICS_PORT: expected an integer/);
+  });
+  it('usage: reward shares must sum to 100 %, prices must be exact decimals, the key file must exist', () => {
+    configError({ ARCHIPELAGO_REWARD_SHARES_PPM: '50000,800000,150001' }, 'ARCHIPELAGO_REWARD_SHARES_PPM', /sum to 1000000/);
+    configError({ ARCHIPELAGO_REWARD_SHARES_PPM: '5%,80%,15%' }, 'ARCHIPELAGO_REWARD_SHARES_PPM');
+    assert.deepEqual(loadConfig(env({ ARCHIPELAGO_REWARD_SHARES_PPM: '0,900000,100000' })).usage.shares, { platformPpm: 0, providerPpm: 900000, nodesPpm: 100000 });
+    configError({ ARCHIPELAGO_USAGE_PRICES_FILE: file({ default: { ...DEFAULT_PRICES, nodeHour: '1e5' } }) }, 'ARCHIPELAGO_USAGE_PRICES_FILE', /default: nodeHour/);
+    configError({ ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: '/nonexistent/key.pem' }, 'ARCHIPELAGO_USAGE_SIGNING_KEY_FILE', /does not exist/);
   });
   it('empty values mean the default', () => {
     const config = loadConfig(env({ PORT: '', ARCHIPELAGO_ROLE: '', DATABASE_URL: '', HOST: '' }));

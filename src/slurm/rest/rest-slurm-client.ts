@@ -19,9 +19,13 @@ import { assertActingUser } from '../posix-user';
 import { describeItems, errorFromItems, normalizeErrors, primaryCode, SLURM_ERR, type SlurmErrorItem } from '../slurm-errors';
 import { toSlurmJobRecord } from '../slurm-job-record';
 import { toSlurmNodeRecord } from '../slurm-node-record';
+import { toAccountingRun, type V0038DbJob } from '../slurmdb-job-record';
+import type { AccountingRun, AccountingSource } from '../../usage/accounting';
 
 /** Base path of the v0.0.38 plugin; the spec's paths are relative to it. */
 export const SLURM_V0038_BASE = '/slurm/v0.0.38';
+/** Base path of the accounting plugin (openapi/dbv0.0.38: islands with slurmdbd only). */
+export const SLURMDB_V0038_BASE = '/slurmdb/v0.0.38';
 
 type Method = 'get' | 'post' | 'delete';
 /** The JSON body of a 200 answer to `method path`, per the generated spec. */
@@ -52,9 +56,10 @@ export interface RestSlurmClientOptions {
  * HS256 token minted here for the acting user: submit/cancel/hold as the job's owner, reads and
  * ping as the island's `readUser`. Never a token for root or SlurmUser.
  */
-export class RestSlurmClient implements SlurmClient {
+export class RestSlurmClient implements SlurmClient, AccountingSource {
   private readonly pool: Pool;
   private readonly basePath: string;
+  private readonly dbBasePath: string;
   private readonly tokens: SlurmTokenCache;
   private readonly rest: RestConnection;
   private readonly readUser: string;
@@ -73,6 +78,7 @@ export class RestSlurmClient implements SlurmClient {
     this.clockSlack = options.clockSlackSeconds ?? 0;
     const url = new URL(this.rest.url);
     this.basePath = url.pathname.replace(/\/+$/, '') + SLURM_V0038_BASE;
+    this.dbBasePath = url.pathname.replace(/\/+$/, '') + SLURMDB_V0038_BASE;
     const connections = Math.max(1, Math.floor(this.rest.connections));
     this.pool = new Pool(url.origin, {
       connections,
@@ -139,6 +145,22 @@ export class RestSlurmClient implements SlurmClient {
     return (res.body?.nodes ?? []).map(toSlurmNodeRecord);
   }
 
+  /**
+   * Accounting records of jobs (every run and array task), as the read user, from slurmdbd:
+   * `GET /slurmdb/v0.0.38/jobs?step=<id>,<id>...` (the job-id filter sacct -j uses). The commas
+   * must be sent as %2C: a literal comma makes slurmrestd answer 400 "Unable to parse query".
+   */
+  async runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
+    if (slurmJobIds.length === 0) return [];
+    slurmJobIds.forEach(checkJobId);
+    const res = await this.call<{ jobs?: V0038DbJob[] }>(
+      'GET', `/jobs?step=${slurmJobIds.join('%2C')}`, this.readUser, undefined, this.dbBasePath,
+    );
+    if (res.errors.some((e) => e.code === SLURM_ERR.NOTHING_FOUND)) return [];
+    if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, `accounting of jobs ${slurmJobIds.join(',')}`);
+    return (res.body?.jobs ?? []).map(toAccountingRun);
+  }
+
   async ping(): Promise<SlurmPing> {
     let res: RawResponse<OkBody<'/ping/', 'get'>>;
     try {
@@ -165,7 +187,13 @@ export class RestSlurmClient implements SlurmClient {
   }
 
   /** Sends one request as `user`; resolves for any HTTP answer, rejects with SlurmUnavailableError when there is none. */
-  private async call<B>(method: 'GET' | 'POST' | 'DELETE', path: string, user: string, body?: unknown): Promise<RawResponse<B>> {
+  private async call<B>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    user: string,
+    body?: unknown,
+    base = this.basePath,
+  ): Promise<RawResponse<B>> {
     if (this.closed) throw new SlurmUnavailableError('slurmrestd client is closed');
     assertActingUser(user, this.forbidden);
     const headers: Record<string, string> = {
@@ -186,7 +214,7 @@ export class RestSlurmClient implements SlurmClient {
     try {
       const res = await this.pool.request({
         origin: undefined,
-        path: this.basePath + path,
+        path: base + path,
         method,
         headers,
         body: payload,

@@ -19,6 +19,8 @@ import { toSlurmJobRecord, type V0038JobRecord } from '../slurm-job-record';
 import { toSlurmNodeRecord, type V0038NodeRecord } from '../slurm-node-record';
 import { parseParsable, parseScontrolPing, renderSlurmCommand, renderSubmitCommand, slurmErrorText } from './ssh-commands';
 import { SshPool, type ExecResult } from './ssh-pool';
+import { toAccountingRun, type V0038DbJob } from '../slurmdb-job-record';
+import type { AccountingRun, AccountingSource } from '../../usage/accounting';
 
 export interface SshSlurmClientOptions {
   /** Close a user's connection after this long without commands. Default 30 s. */
@@ -47,7 +49,7 @@ export interface RemoteFileStat {
  * fetches the whole queue; it returns `null` only when the mapped job set is identical to the last
  * snapshot this client returned (a fingerprint), which spares the caller's work, not SLURM's.
  */
-export class SshSlurmClient implements SlurmClient {
+export class SshSlurmClient implements SlurmClient, AccountingSource {
   private readonly pool: SshPool;
   private readonly ssh: SshConnection;
   private readonly readUser: string;
@@ -129,6 +131,28 @@ export class SshSlurmClient implements SlurmClient {
     const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['sinfo', '--json']));
     if (res.code !== 0) throw this.cliFailure(res, 'sinfo');
     return parseSinfoJson(res.stdout, res.stderr);
+  }
+
+  /**
+   * `sacct --json` as the read user: `-a` (every user's jobs), `-D` (every run of a requeued job:
+   * without it sacct prints only the last), `-j` (no time window applies with job ids).
+   */
+  async runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
+    if (slurmJobIds.length === 0) return [];
+    slurmJobIds.forEach(checkJobId);
+    const argv = ['sacct', '--json', '-a', '-D', '-j', slurmJobIds.join(',')];
+    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, argv));
+    if (res.code !== 0) throw this.cliFailure(res, 'sacct');
+    let parsed: { jobs?: V0038DbJob[]; errors?: unknown };
+    try {
+      parsed = JSON.parse(res.stdout) as { jobs?: V0038DbJob[]; errors?: unknown };
+    } catch {
+      throw new SlurmUnavailableError(`sacct --json printed no JSON: ${res.stdout.slice(0, 200)}${res.stderr.slice(0, 200)}`);
+    }
+    const errors = normalizeErrors(parsed.errors);
+    if (errors.some((e) => e.code === SLURM_ERR.NOTHING_FOUND)) return [];
+    if (errors.length > 0) throw new SlurmUnavailableError(`sacct --json: ${errors.map((e) => e.message).join('; ')}`);
+    return (parsed.jobs ?? []).map(toAccountingRun);
   }
 
   async ping(): Promise<SlurmPing> {

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import type { IslandsRegistry } from '../../src/clusters/islands.registry';
+import type { AppConfig } from '../../src/config/config';
+import { createDataSource, runMigrations } from '../../src/db/data-source';
+import { JobTagger } from '../../src/dispatch/job-tag';
+import type { AccountingRun } from '../../src/usage/accounting';
+import { AccountingService } from '../../src/usage/accounting.service';
+import { usageSettings } from '../../src/usage/usage-settings';
+import { UsageRepository } from '../../src/usage/usage.repository';
+
+const ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
+const DB_NAME = 'usage_accounting';
+const INSTANCE = 'acctsvc';
+const OWNER = '00000000-0000-0000-0000-0000000000a1';
+const PROVIDER = '00000000-0000-0000-0000-0000000000b1';
+const tag = new JobTagger(INSTANCE);
+
+/** An accounting source double: what slurmdbd would answer, or a failure (the island's slurmdbd is down). */
+class FakeSource {
+  runs: AccountingRun[] = [];
+  down = false;
+  asked: number[][] = [];
+  async runsOf(ids: readonly number[]): Promise<AccountingRun[]> {
+    this.asked.push([...ids]);
+    if (this.down) throw new Error('slurmrestd http://127.0.0.1:7870: HTTP 503');
+    return this.runs.filter((r) => ids.includes(r.arrayJobId ?? r.slurmJobId));
+  }
+}
+
+const run = (slurmJobId: number, comment: string, over: Partial<AccountingRun> = {}): AccountingRun => ({
+  slurmJobId,
+  state: 'COMPLETED',
+  comment,
+  submitTime: 1_795_000_000,
+  startTime: 1_795_000_010,
+  endTime: 1_795_000_110,
+  elapsedSeconds: 100,
+  nodes: ['prov-n1', 'isl-n2'],
+  allocated: { cpu: 4, memMb: 2048, nodes: 2, gpus: 0, gpusByModel: {} },
+  steps: [{ id: 'batch', nodes: ['prov-n1'], elapsedSeconds: 100, allocated: { cpu: 2, memMb: 1024, nodes: 1, gpus: 0, gpusByModel: {} } }],
+  ...over,
+});
+
+/**
+ * The accounting worker against real PostgreSQL with accounting sources faked at the port: the
+ * branches a real island rarely shows (foreign tags, slurmdbd down, accounting that never comes),
+ * and rewards weighted by a registered node's provider and benchmark score.
+ */
+describe('accounting worker (PostgreSQL, accounting source at the port)', () => {
+  let db: DataSource;
+  let pg: Client;
+  const good = new FakeSource();
+  const down = new FakeSource();
+  let service: AccountingService;
+  const jobIds: Record<string, string> = {};
+
+  before(async () => {
+    const admin = new Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${DB_NAME}`);
+    await admin.end();
+    const url = new URL(ADMIN_URL);
+    url.pathname = `/${DB_NAME}`;
+    db = createDataSource(url.toString(), 4);
+    await db.initialize();
+    await runMigrations(db);
+    pg = new Client({ connectionString: url.toString() });
+    await pg.connect();
+    await pg.query(`INSERT INTO principals (id, name, kind, slurm_user) VALUES ($1, 'alice', 'researcher', 'alice'), ($2, 'prov', 'provider_admin', NULL)`, [OWNER, PROVIDER]);
+    await pg.query(
+      `INSERT INTO nodes (provider_id, name, public_key, inventory, probe_address, benchmark_score)
+       VALUES ($1, 'prov-n1', 'pk1', '{"gpus":[{"model":"nvidia-a100","count":1}]}', '10.0.0.1', 2000)`,
+      [PROVIDER],
+    );
+    const insertJob = async (name: string, island: string, slurmJobId: number, endedSecondsAgo: number) => {
+      const { rows } = await pg.query(
+        `INSERT INTO jobs (owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, island, state, slurm_job_id, ended_at)
+         VALUES ($1, 'alice', '\\x00', $2, '#!/bin/sh', '{}', '{}', '/tmp', $3, 'COMPLETED', $4, now() - make_interval(secs => $5)) RETURNING id::text`,
+        [OWNER, name, island, slurmJobId, endedSecondsAgo],
+      );
+      jobIds[name] = rows[0].id;
+    };
+    await insertJob('complete', 'isl', 10, 5);
+    await insertJob('foreign', 'isl', 11, 5);
+    await insertJob('never', 'isl', 12, 7200);
+    await insertJob('down', 'down', 13, 5);
+    good.runs = [
+      run(10, tag.tag(jobIds.complete)),
+      // same SLURM id, another control plane's tag: not ours
+      run(11, new JobTagger('other').tag(jobIds.foreign)),
+      run(12, tag.tag(jobIds.never), { state: 'RUNNING', endTime: null }),
+    ];
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'usage-acct-')), 'k.pem');
+    writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const config = {
+      instanceId: INSTANCE,
+      usage: usageSettings({ ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: keyFile, ARCHIPELAGO_USAGE_GIVE_UP_SECONDS: '3600' }),
+    } as AppConfig;
+    const islands = {
+      all: () => [
+        { settings: { accounting: true, connection: { name: 'isl' } }, slurm: good },
+        { settings: { accounting: true, connection: { name: 'down' } }, slurm: down },
+      ],
+    } as unknown as IslandsRegistry;
+    down.down = true;
+    service = new AccountingService(new UsageRepository(db), islands, config);
+  });
+  after(async () => {
+    await pg?.end();
+    await db?.destroy();
+  });
+
+  const job = async (name: string) => (await pg.query('SELECT * FROM jobs WHERE id = $1', [jobIds[name]])).rows[0];
+
+  it('one pass: accounts what is complete and ours, notes why the others wait, gives up on the hopeless', async () => {
+    assert.equal(await service.accountDue(), 1);
+    assert.deepEqual(good.asked, [[10, 11, 12]], 'one accounting request for the whole island');
+    assert.notEqual((await job('complete')).accounted_at, null);
+    const foreign = await job('foreign');
+    assert.equal(foreign.accounted_at, null);
+    assert.match(foreign.accounting_note, /no record of the job yet/);
+    assert.equal(foreign.accounting_attempts, 1);
+    const never = await job('never');
+    assert.match(never.accounting_note, /^gave up: the job is RUNNING in accounting/);
+    assert.equal(never.accounting_next_at, Infinity);
+    const slurmdbdDown = await job('down');
+    assert.match(slurmdbdDown.accounting_note, /accounting read failed: .*HTTP 503/);
+    assert.ok(slurmdbdDown.accounting_next_at > new Date(), 'retried later, not at once');
+  });
+
+  it('rewards follow the registered node: its provider, weighted by its benchmark score', async () => {
+    const { rows } = await pg.query(
+      `SELECT kind, beneficiary, provider, weight::text, amount::text FROM usage_rewards WHERE job_id = $1 ORDER BY kind, beneficiary`,
+      [jobIds.complete],
+    );
+    const nodes = rows.filter((r) => r.kind === 'node');
+    assert.deepEqual(nodes.map((n) => [n.beneficiary, n.provider, n.weight]), [
+      ['isl-n2', 'island:isl', String(100 * 1000)],
+      ['prov-n1', PROVIDER, String(100 * 2000)],
+    ]);
+    // the registered node earns twice the other's node share (weights 2:1, ± one unit of rounding)
+    const [n2, n1] = nodes.map((n) => BigInt(n.amount));
+    assert.ok(n1 - 2n * n2 <= 2n && 2n * n2 - n1 <= 2n, `${n1} vs ${n2}`);
+    const [{ billed }] = (await pg.query('SELECT billed::text FROM usage_records WHERE job_id = $1', [jobIds.complete])).rows;
+    assert.equal(rows.reduce((acc, r) => acc + BigInt(r.amount), 0n), BigInt(billed));
+  });
+
+  it('never a second record: a job accounted is not due again, and a forced second write is refused', async () => {
+    await pg.query(`UPDATE jobs SET accounting_next_at = NULL WHERE id <> $1 AND accounting_next_at <> 'infinity'`, [jobIds.never]);
+    good.asked = [];
+    await service.accountDue();
+    assert.ok(good.asked.every((ids) => !ids.includes(10)), 'the accounted job is not read again');
+    const repo = new UsageRepository(db);
+    const [again] = (await pg.query('SELECT id::text, owner_id, island, slurm_job_id::text, array_size, state, ended_at, accounting_attempts FROM jobs WHERE id = $1', [jobIds.complete])).rows;
+    const written = await repo.saveAccounted({
+      job: again,
+      record: { body: { usage: { key: { island: 'isl', slurmJobId: 10, submitTime: 1 } } }, canonical: '{}', contentHash: 'f'.repeat(64) } as never,
+      signature: Buffer.alloc(64), algorithm: 'ed25519', publicKey: 'pk', denom: 'uvirt', billed: 1n, epoch: 1,
+      rewards: { formula: 'x', shares: { platformPpm: 0, providerPpm: 0, nodesPpm: 0 }, billed: '1', platform: '1', providers: [], nodes: [] },
+    });
+    assert.equal(written, false);
+    assert.equal((await pg.query('SELECT count(*)::int AS n FROM usage_records WHERE job_id = $1', [jobIds.complete])).rows[0].n, 1);
+  });
+});
