@@ -1,5 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { IslandSettings, parseIslandsFile } from './islands-file';
+import { ChainSettings, chainSettings } from '../chain/chain-settings';
 
 /**
  * Everything the process reads from its environment, validated once at start. Defaults are the
@@ -33,6 +34,8 @@ export interface AppConfig {
     /** How many peers one agent is asked to probe. */
     probePeers: number;
   };
+  /** The VirtEngine chain (identity, MFA, usage reports); see src/chain/chain-settings.ts. */
+  chain: ChainSettings;
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
 }
@@ -128,6 +131,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
     nodes: nodeSettings(env),
+    chain: chainSettings(env),
     instanceId: '',
   };
 }

@@ -1,0 +1,179 @@
+import type { EncodeObject, OfflineSigner } from '@cosmjs/proto-signing';
+import { calculateFee, DeliverTxResponse, GasPrice, QueryClient, SigningStargateClient } from '@cosmjs/stargate';
+import { Comet38Client, HttpClient } from '@cosmjs/tendermint-rpc';
+import { chainRegistry } from './chain-registry';
+import type { ChainSettings } from './chain-settings';
+import type { MessageCodec } from './proto-codec';
+import {
+  QueryAuthorizationSessionRequest,
+  QueryAuthorizationSessionResponse,
+  QueryIdentityScoreRequest,
+  QueryIdentityScoreResponse,
+  QueryJobRequest,
+  QueryJobResponse,
+  QueryMFARequiredRequest,
+  QueryMFARequiredResponse,
+  QueryTrustedDeviceRequest,
+  QueryTrustedDeviceResponse,
+  SensitiveTransactionType,
+} from './generated/virtengine';
+
+/** The chain could not be asked (connection refused, timeout, 5xx): the answer is unknown. */
+export class ChainUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChainUnavailableError';
+  }
+}
+
+/** The chain answered and refused (non-zero ABCI code): the answer is known and negative. */
+export class ChainQueryError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = 'ChainQueryError';
+  }
+}
+
+/** The node we reached is not on the chain we are configured for; nothing is signed for it. */
+export class WrongChainError extends Error {
+  constructor(readonly expected: string, readonly actual: string) {
+    super(`the RPC node serves chain "${actual}", not the configured "${expected}"`);
+    this.name = 'WrongChainError';
+  }
+}
+
+/** What every chain feature reads. One implementation talks to CometBFT RPC; tests point it at the fake. */
+export interface ChainQueries {
+  identityScore(address: string): Promise<QueryIdentityScoreResponse>;
+  mfaSession(sessionId: string): Promise<QueryAuthorizationSessionResponse>;
+  mfaRequired(address: string, transactionType: SensitiveTransactionType): Promise<QueryMFARequiredResponse>;
+  trustedDevice(address: string, deviceFingerprint: string): Promise<QueryTrustedDeviceResponse>;
+  hpcJob(jobId: string): Promise<QueryJobResponse | null>;
+}
+
+/** Signs and broadcasts as one account, checking the node's chain id first. */
+export interface ChainSigner {
+  readonly address: string;
+  signAndBroadcast(messages: EncodeObject[], memo?: string): Promise<DeliverTxResponse>;
+  disconnect(): void;
+}
+
+/** The Nest injection token for the shared client (null when no chain is configured). */
+export const CHAIN_CLIENT = Symbol('CHAIN_CLIENT');
+
+const NOT_FOUND = /rpc error: code = NotFound/i;
+
+/**
+ * The one cosmjs-based VirtEngine client: ABCI queries with our protobuf types, and signers built
+ * on `SigningStargateClient` with our message registry. It connects lazily (no RPC call at
+ * construction), so a chain that is down at start delays nothing; every call reports a chain
+ * that cannot be reached as ChainUnavailableError, which callers turn into fail-closed 503s.
+ */
+export class VirtEngineChainClient implements ChainQueries {
+  private readonly comet: Comet38Client;
+  private readonly queries: QueryClient;
+
+  constructor(readonly settings: ChainSettings & { rpcUrl: string }) {
+    this.comet = Comet38Client.create(new HttpClient(settings.rpcUrl, settings.requestTimeoutMs));
+    this.queries = new QueryClient(this.comet);
+  }
+
+  identityScore(address: string) {
+    return this.query('/virtengine.veid.v1.Query/IdentityScore', QueryIdentityScoreRequest, { accountAddress: address }, QueryIdentityScoreResponse);
+  }
+
+  mfaSession(sessionId: string) {
+    return this.query('/virtengine.mfa.v1.Query/AuthorizationSession', QueryAuthorizationSessionRequest, { sessionId }, QueryAuthorizationSessionResponse);
+  }
+
+  mfaRequired(address: string, transactionType: SensitiveTransactionType) {
+    return this.query('/virtengine.mfa.v1.Query/MFARequired', QueryMFARequiredRequest, { address, transactionType }, QueryMFARequiredResponse);
+  }
+
+  trustedDevice(address: string, deviceFingerprint: string) {
+    return this.query('/virtengine.mfa.v1.Query/TrustedDevice', QueryTrustedDeviceRequest, { address, deviceFingerprint }, QueryTrustedDeviceResponse);
+  }
+
+  /** null when the chain has no such job (gRPC NotFound). */
+  async hpcJob(jobId: string): Promise<QueryJobResponse | null> {
+    try {
+      return await this.query('/virtengine.hpc.v1.Query/Job', QueryJobRequest, { jobId }, QueryJobResponse);
+    } catch (error) {
+      if (error instanceof ChainQueryError && NOT_FOUND.test(error.message)) return null;
+      throw error;
+    }
+  }
+
+  /** Any ABCI gRPC query: `path` is `/<service>/<Method>`. */
+  async query<Req, Res>(path: string, request: MessageCodec<Req>, value: Partial<Req>, response: MessageCodec<Res>): Promise<Res> {
+    const data = request.encode(request.fromPartial(value as never)).finish();
+    let answer;
+    try {
+      answer = await this.queries.queryAbci(path, data);
+    } catch (error) {
+      throw classify(error, path);
+    }
+    return response.decode(answer.value);
+  }
+
+  async chainId(): Promise<string> {
+    try {
+      return (await this.comet.status()).nodeInfo.network;
+    } catch (error) {
+      throw classify(error, 'status');
+    }
+  }
+
+  /** A signer for `wallet`'s first account. Refuses a node that serves another chain. */
+  async signer(wallet: OfflineSigner): Promise<ChainSigner> {
+    const [account] = await wallet.getAccounts();
+    const actual = await this.chainId();
+    if (actual !== this.settings.chainId) throw new WrongChainError(this.settings.chainId, actual);
+    const client = await SigningStargateClient.connectWithSigner(this.endpoint(), wallet, {
+      registry: chainRegistry(),
+      gasPrice: GasPrice.fromString(this.settings.gasPrice),
+      broadcastPollIntervalMs: this.settings.broadcastPollMs,
+      broadcastTimeoutMs: Math.max(60_000, this.settings.broadcastPollMs * 10),
+    });
+    const { gasMultiplier, gasPrice } = this.settings;
+    return {
+      address: account.address,
+      async signAndBroadcast(messages: EncodeObject[], memo = '') {
+        try {
+          const gas = await client.simulate(account.address, messages, memo);
+          const fee = calculateFee(Math.ceil(gas * gasMultiplier), GasPrice.fromString(gasPrice));
+          return await client.signAndBroadcast(account.address, messages, fee, memo);
+        } catch (error) {
+          throw classify(error, 'broadcast');
+        }
+      },
+      disconnect: () => client.disconnect(),
+    };
+  }
+
+  disconnect(): void {
+    this.comet.disconnect();
+  }
+
+  private endpoint() {
+    return { url: this.settings.rpcUrl, headers: {} };
+  }
+}
+
+/** cosmjs reports both "node said no" and "node unreachable" as plain Errors; tell them apart. */
+const REFUSALS: Array<[RegExp, (m: RegExpExecArray) => number]> = [
+  [/^Query failed with \((\d+)\)/, (m) => Number(m[1])],
+  [/^Broadcasting transaction failed with code (\d+)/, (m) => Number(m[1])],
+  // getSequence on an account the chain has never seen (sdk ErrUnknownAddress).
+  [/^Account '.*' does not exist on chain/, () => 9],
+];
+
+function classify(error: unknown, what: string): Error {
+  if (error instanceof ChainQueryError || error instanceof ChainUnavailableError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  for (const [pattern, code] of REFUSALS) {
+    const match = pattern.exec(message);
+    if (match) return new ChainQueryError(code(match), message);
+  }
+  return new ChainUnavailableError(`${what}: ${message}`);
+}
