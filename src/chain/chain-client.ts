@@ -1,6 +1,7 @@
 import type { EncodeObject, OfflineSigner } from '@cosmjs/proto-signing';
 import { calculateFee, DeliverTxResponse, GasPrice, QueryClient, SigningStargateClient } from '@cosmjs/stargate';
 import { Comet38Client, HttpClient } from '@cosmjs/tendermint-rpc';
+import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { chainRegistry } from './chain-registry';
 import type { ChainSettings } from './chain-settings';
 import type { MessageCodec } from './proto-codec';
@@ -51,11 +52,10 @@ export interface ChainQueries {
   hpcJob(jobId: string): Promise<QueryJobResponse | null>;
 }
 
-/** Signs and broadcasts as one account, checking the node's chain id first. */
+/** Signs and broadcasts as one account over the client's connection (chain id checked when created). */
 export interface ChainSigner {
   readonly address: string;
   signAndBroadcast(messages: EncodeObject[], memo?: string): Promise<DeliverTxResponse>;
-  disconnect(): void;
 }
 
 /** The Nest injection token for the shared client (null when no chain is configured). */
@@ -129,25 +129,23 @@ export class VirtEngineChainClient implements ChainQueries {
     const [account] = await wallet.getAccounts();
     const actual = await this.chainId();
     if (actual !== this.settings.chainId) throw new WrongChainError(this.settings.chainId, actual);
-    const client = await SigningStargateClient.connectWithSigner(this.endpoint(), wallet, {
-      registry: chainRegistry(),
-      gasPrice: GasPrice.fromString(this.settings.gasPrice),
-      broadcastPollIntervalMs: this.settings.broadcastPollMs,
-      broadcastTimeoutMs: Math.max(60_000, this.settings.broadcastPollMs * 10),
-    });
-    const { gasMultiplier, gasPrice } = this.settings;
+    const client = SigningStargateClient.createWithSigner(this.comet, wallet, { registry: chainRegistry() });
+    const { gasMultiplier, gasPrice, broadcastPollMs } = this.settings;
+    const timeoutMs = Math.max(60_000, broadcastPollMs * 10);
     return {
       address: account.address,
       async signAndBroadcast(messages: EncodeObject[], memo = '') {
         try {
           const gas = await client.simulate(account.address, messages, memo);
           const fee = calculateFee(Math.ceil(gas * gasMultiplier), GasPrice.fromString(gasPrice));
-          return await client.signAndBroadcast(account.address, messages, fee, memo);
+          const signed = await client.sign(account.address, messages, fee, memo);
+          // Our own wait rather than cosmjs' broadcastTx, whose 60 s timer outlives a refused broadcast.
+          const hash = await client.broadcastTxSync(TxRaw.encode(signed).finish());
+          return await waitForTx(client, hash, broadcastPollMs, timeoutMs);
         } catch (error) {
           throw classify(error, 'broadcast');
         }
       },
-      disconnect: () => client.disconnect(),
     };
   }
 
@@ -155,9 +153,22 @@ export class VirtEngineChainClient implements ChainQueries {
     this.comet.disconnect();
   }
 
-  private endpoint() {
-    return { url: this.settings.rpcUrl, headers: {} };
+}
+
+/** Polls until the transaction is in a block (its result, success or not) or the time is up. */
+async function waitForTx(client: SigningStargateClient, hash: string, pollMs: number, timeoutMs: number): Promise<DeliverTxResponse> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    const found = await client.getTx(hash);
+    if (found) {
+      return {
+        code: found.code, height: found.height, txIndex: found.txIndex, events: found.events, rawLog: found.rawLog,
+        transactionHash: hash, msgResponses: found.msgResponses, gasUsed: found.gasUsed, gasWanted: found.gasWanted,
+      };
+    }
   }
+  throw new ChainUnavailableError(`transaction ${hash} was broadcast but not seen in a block within ${timeoutMs} ms; look it up before sending again`);
 }
 
 /** cosmjs reports both "node said no" and "node unreachable" as plain Errors; tell them apart. */
