@@ -2,6 +2,8 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
+import { ChainModule } from './chain/chain.module';
+import { IdentityModule } from './identity/identity.module';
 import { ClustersModule } from './clusters/clusters.module';
 import { LivenessModule } from './clusters/liveness.module';
 import { IslandsApiModule } from './clusters/islands-api.module';
@@ -43,8 +45,9 @@ export class AppModule {
         }),
         ClustersModule,
         AuthModule,
+        ChainModule,
         HealthModule,
-        ...(api ? [JobsModule, NodesModule, IslandsApiModule] : []),
+        ...(api ? [IdentityModule, JobsModule, NodesModule, IslandsApiModule] : []),
         ...(worker ? [DispatchWorkerModule, LivenessModule] : []),
       ],
     };

@@ -4,6 +4,7 @@ import { invalid } from '../common/problem';
 import { RequireScopes } from './auth.guard';
 import { CreatePrincipalDto, IssueApiKeyDto } from './auth.dto';
 import { AuthService } from './auth.service';
+import { RequireStepUp } from '../identity/mfa-proof';
 
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => invalid('id', 'must be a UUID') });
 
@@ -28,7 +29,8 @@ export class AdminController {
   }
 
   @Post('principals/:id/api-keys')
-  @ApiOperation({ summary: 'Issue an API key (shown once)' })
+  @RequireStepUp('api_key_create')
+  @ApiOperation({ summary: 'Issue an API key (shown once); step-up MFA when the caller has a chain account that requires it' })
   issueKey(@Param('id', uuid) id: string, @Body() body: IssueApiKeyDto) {
     return this.auth.issueApiKey(id, body.scopes, body.expiresInSeconds ?? null);
   }

@@ -39,9 +39,9 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = presentedKey(request);
-    if (!key) throw new Problem(401, 'Unauthorized', 'send an API key as "Authorization: Bearer <key>"', { field: 'Authorization' });
+    if (!key) throw new Problem(401, 'Unauthorized', 'send an API key or login session token as "Authorization: Bearer <token>"', { field: 'Authorization' });
     const principal = looksLikeApiKey(key) ? await this.auth.authenticate(key) : null;
-    if (!principal) throw new Problem(401, 'Unauthorized', 'the API key is unknown, revoked or expired', { field: 'Authorization' });
+    if (!principal) throw new Problem(401, 'Unauthorized', 'the API key or session token is unknown, revoked or expired', { field: 'Authorization' });
     const required = this.reflector.getAllAndOverride<Scope[]>(SCOPES_KEY, targets) ?? [];
     const missing = required.filter((scope) => !principal.scopes.has(scope));
     if (missing.length > 0) {

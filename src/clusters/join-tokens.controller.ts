@@ -4,6 +4,7 @@ import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { CreateJoinTokenDto, ListJoinTokensQuery } from './nodes.dto';
 import { JoinTokensService } from './join-tokens.service';
+import { RequireStepUp } from '../identity/mfa-proof';
 
 /**
  * Join tokens for provider machines. Provider admins (scope `provider`) manage their own; platform
@@ -16,7 +17,8 @@ export class JoinTokensController {
   constructor(private readonly tokens: JoinTokensService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create a join token (shown once): expiresInSeconds ≤ 7 days (default 1 h), maxUses 1-1000 (default 1)' })
+  @RequireStepUp('join_token_create')
+  @ApiOperation({ summary: 'Create a join token (shown once): expiresInSeconds ≤ 7 days (default 1 h), maxUses 1-1000 (default 1); step-up MFA when required' })
   create(@CurrentPrincipal() principal: Principal, @Body() body: CreateJoinTokenDto) {
     return this.tokens.create(principal, body);
   }

@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { IslandSettings, parseIslandsFile } from './islands-file';
 import { ChainSettings, chainSettings } from '../chain/chain-settings';
+import { IdentitySettings, identitySettings } from '../identity/identity-settings';
 
 /**
  * Everything the process reads from its environment, validated once at start. Defaults are the
@@ -36,6 +37,8 @@ export interface AppConfig {
   };
   /** The VirtEngine chain (identity, MFA, usage reports); see src/chain/chain-settings.ts. */
   chain: ChainSettings;
+  /** Wallet login, VEID and MFA gates; see src/identity/identity-settings.ts. */
+  identity: IdentitySettings;
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
 }
@@ -132,6 +135,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
     nodes: nodeSettings(env),
     chain: chainSettings(env),
+    identity: identitySettings(env),
     instanceId: '',
   };
 }

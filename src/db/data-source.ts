@@ -2,9 +2,10 @@ import { DataSource } from 'typeorm';
 import { Initial1764000000000 } from './migrations/1764000000000-initial';
 import { Nodes1764100000000 } from './migrations/1764100000000-nodes';
 import { Placement1764200000000 } from './migrations/1764200000000-placement';
+import { Identity1764300000000 } from './migrations/1764300000000-identity';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
-export const MIGRATIONS = [Initial1764000000000, Nodes1764100000000, Placement1764200000000];
+export const MIGRATIONS = [Initial1764000000000, Nodes1764100000000, Placement1764200000000, Identity1764300000000];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {
   return new DataSource({

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 export class SubmitJobDto {
   @ApiProperty({
@@ -116,4 +116,14 @@ export class OutputQuery {
   @Min(1)
   @Max(16 * 1024 * 1024)
   length?: number;
+}
+
+export class CancelJobsDto {
+  @ApiProperty({ example: ['41', '42'], description: 'Ids of your jobs to cancel (1-1000); more than the mass-cancel threshold needs step-up MFA' })
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(1000)
+  @ArrayUnique()
+  @Matches(/^\d{1,18}$/, { each: true, message: 'ids must be job ids' })
+  ids!: string[];
 }

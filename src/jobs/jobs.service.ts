@@ -10,11 +10,17 @@ import { DispatchQueue } from '../dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
 import { JobFileAccessError } from '../slurm/job-files.port';
 import type { PlacementRecord } from '../dispatch/placement-decision';
-import { normalizeSubmission, SubmitInput } from './job-request';
+import { NormalizedJob, normalizeSubmission, SubmitInput } from './job-request';
+import { VeidGate } from '../identity/veid-gate.service';
+import { MfaGate } from '../identity/mfa-gate.service';
+import type { MfaProof } from '../identity/mfa-proof';
+import { jobGateFacts } from '../identity/job-gate-facts';
+import { submissionActions } from '../identity/veid-policy';
 import { jobView, taskView } from './job-view';
 import { JobRow, JobsRepository } from './jobs.repository';
 import { isTerminal, JobState } from './lifecycle';
 import { outputFiles } from './output-path';
+import { mapLimit } from '../common/map-limit';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -34,9 +40,11 @@ export class JobsService {
     private readonly islands: IslandsRegistry,
     private readonly queue: DispatchQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly veid: VeidGate,
+    private readonly mfa: MfaGate,
   ) {}
 
-  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null) {
+  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof) {
     const slurmUser = this.runAs(principal);
     if (this.islands.all().length === 0) throw unavailable('no island is configured to run jobs');
     const job = normalizeSubmission(input, {
@@ -49,8 +57,9 @@ export class JobsService {
     const known = await this.jobs.findManyOwned(principal.id, job.dependsOn);
     const missing = job.dependsOn.filter((id) => !known.some((row) => Number(row.id) === id));
     if (missing.length > 0) throw invalid('--dependency', `no job ${missing.join(', ')} of yours exists`);
-
     const requestHash = createHash('sha256').update(canonicalJson(input)).digest();
+    await this.identityGates(principal, job.spec, mfa, idempotencyKey ? `${idempotencyKey}:${requestHash.toString('hex')}` : null);
+
     const { row, created } = await this.jobs.insert(
       principal.id, slurmUser, job, idempotencyKey, requestHash, job.spec.hold === true,
     );
@@ -126,6 +135,20 @@ export class JobsService {
     return jobView(flagged);
   }
 
+  /** Cancels each job on its own: one job's refusal (unknown, already ended) does not stop the others. */
+  async cancelMany(principal: Principal, ids: string[], mfa: MfaProof) {
+    if (ids.length > this.config.identity.mfa.massCancelJobs) await this.mfa.require(principal, 'mass_cancel', mfa);
+    const items = await mapLimit(ids, 8, async (id) => {
+      try {
+        return { id, state: (await this.cancel(principal, id)).state };
+      } catch (error) {
+        if (error instanceof Problem && error.status < 500) return { id, status: error.status, error: error.detail };
+        throw error;
+      }
+    });
+    return { items };
+  }
+
   async setHold(principal: Principal, id: string, hold: boolean) {
     const row = await this.owned(principal, id);
     const holdable: JobState[] = [...NOT_YET_IN_SLURM, 'PENDING'];
@@ -182,6 +205,13 @@ export class JobsService {
       nodeName,
     }, row.working_directory);
     return request.stream === 'stderr' ? files.stderr : files.stdout;
+  }
+
+  /** VEID tier for the job's size and partition; step-up MFA when it asks for many node-hours. */
+  private async identityGates(principal: Principal, spec: NormalizedJob['spec'], mfa: MfaProof, retrySubject: string | null): Promise<void> {
+    const facts = jobGateFacts(spec);
+    await this.veid.require(principal, submissionActions(facts), facts.partitions);
+    if (facts.nodeHours > this.config.identity.mfa.highValueNodeHours) await this.mfa.require(principal, 'high_value_job', mfa, retrySubject);
   }
 
   private runAs(principal: Principal): string {

@@ -232,6 +232,17 @@ describe('loadConfig', () => {
         rpcUrl: null, chainId: 'virtengine-1', bech32Prefix: 've', denom: 'uve', gasPrice: '0.025uve', gasMultiplier: 1.3,
         requestTimeoutMs: 5000, broadcastPollMs: 1000,
       },
+      identity: {
+        loginDomain: 'archipelago.local', challengeSeconds: 300, sessionSeconds: 900, refreshSeconds: 604800, devIdentityFile: null,
+        veid: {
+          actions: { submit: 'basic', submit_multi_node: 'standard', submit_gpu: 'standard', provider_join: 'standard' },
+          partitions: {}, failOpen: new Set(), unlinked: 'exempt', cacheMs: 30000,
+        },
+        mfa: {
+          actions: new Set(['api_key_create', 'join_token_create', 'mass_cancel', 'high_value_job']),
+          highValueNodeHours: 1000, massCancelJobs: 10, unlinked: 'exempt',
+        },
+      },
       instanceId: '',
     });
   });

@@ -1,0 +1,49 @@
+import { Global, Logger, Module } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { CHAIN_CLIENT, ChainQueries } from '../chain/chain-client';
+import { AuthModule } from '../auth/auth.module';
+import { ChainIdentitySource } from './chain-identity-source';
+import { DevIdentitySource } from './dev-identity-source';
+import { IDENTITY_SOURCE } from './identity-source';
+import { MfaGate } from './mfa-gate.service';
+import { StepUpGuard } from './mfa-proof';
+import { VeidGate } from './veid-gate.service';
+import { WalletLoginController } from './wallet-login.controller';
+import { WalletLoginRepository } from './wallet-login.repository';
+import { WalletLoginService } from './wallet-login.service';
+
+function identitySource(config: AppConfig, chain: ChainQueries | null) {
+  if (chain) return new ChainIdentitySource(chain);
+  new Logger('identity').warn(
+    [
+      '',
+      '************************************************************************************',
+      '* DEVELOPMENT IDENTITY SOURCE: CHAIN_RPC_URL is not set, so VEID scores and MFA     *',
+      '* sessions come from a local file nobody verifies. Never run production like this. *',
+      `* file: ${(config.identity.devIdentityFile ?? 'none (every address is unverified)').padEnd(74)}*`,
+      '************************************************************************************',
+    ].join('\n'),
+  );
+  return new DevIdentitySource(config.identity.devIdentityFile);
+}
+
+/**
+ * Who the callers are on the VirtEngine chain: wallet login and its sessions, the VEID gate and
+ * step-up MFA. Global so jobs, join tokens and admin routes can use the gates.
+ */
+@Global()
+@Module({
+  imports: [AuthModule],
+  controllers: [WalletLoginController],
+  providers: [
+    { provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource },
+    VeidGate,
+    MfaGate,
+    StepUpGuard,
+    WalletLoginRepository,
+    WalletLoginService,
+  ],
+  exports: [VeidGate, MfaGate, StepUpGuard],
+})
+export class IdentityModule {}
