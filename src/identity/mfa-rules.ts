@@ -134,7 +134,7 @@ export function judgeSession(input: {
   for (const combination of combinations) {
     const missing = combination.filter((f) => !verified.has(f)).length;
     const allowance = input.trustedDevice && combination.length > 1 ? 1 : 0;
-    if (missing <= allowance && (verified.size > 0 || combination.length === 0)) return { ok: true, combination };
+    if (missing <= allowance && verified.size > 0) return { ok: true, combination };
   }
   return {
     ok: false,
