@@ -47,6 +47,10 @@ export class ChainIdentitySource implements IdentitySource {
     return bcrypt.compare(trustToken, info.trustTokenHash);
   }
 
+  initialAccount(): null {
+    return null;
+  }
+
   private async ask<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();

@@ -103,8 +103,7 @@ export class DevIdentitySource implements IdentitySource {
     return false;
   }
 
-  /** The POSIX account and kind the file gives an address, used when its principal is first created. */
-  account(address: string): { slurmUser: string | null; kind: PrincipalKind } | null {
+  initialAccount(address: string): { slurmUser: string | null; kind: PrincipalKind } | null {
     const account = this.read().accounts[address];
     return account ? { slurmUser: account.slurmUser ?? null, kind: account.kind ?? 'researcher' } : null;
   }

@@ -1,3 +1,4 @@
+import type { PrincipalKind } from '../auth/principal';
 import type { AccountStatusName } from './tiers';
 import type { Requirement, SessionFacts } from './mfa-rules';
 
@@ -10,6 +11,11 @@ export interface IdentitySource {
   mfaSession(sessionId: string): Promise<SessionFacts>;
   /** Whether `fingerprint` is a trusted device of `address` now and `trustToken` is its token. */
   trustedDevice(address: string, fingerprint: string, trustToken: string): Promise<boolean>;
+  /**
+   * The POSIX account and kind a wallet's principal starts with when no admin mapped it; the
+   * chain knows nothing of POSIX accounts, so only the development file answers.
+   */
+  initialAccount(address: string): { slurmUser: string | null; kind: PrincipalKind } | null;
 }
 
 export const IDENTITY_SOURCE = Symbol('IDENTITY_SOURCE');

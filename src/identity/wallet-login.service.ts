@@ -7,7 +7,6 @@ import { APP_CONFIG } from '../config/config.module';
 import { invalid, Problem } from '../common/problem';
 import type { Principal } from '../auth/principal';
 import { generateSessionTokens, hashSecret, isRefreshToken } from '../auth/session-token';
-import { DevIdentitySource } from './dev-identity-source';
 import { IDENTITY_SOURCE, IdentitySource } from './identity-source';
 import { challengeText, claimedFields, verifyWalletSignature } from './wallet-signature';
 import { WalletLoginRepository } from './wallet-login.repository';
@@ -83,8 +82,8 @@ export class WalletLoginService {
     if (verdict === 'key_not_address') throw refusedLogin('key_not_address', `the public key does not derive ${input.address}`);
     if (verdict === 'bad_signature') throw refusedLogin('bad_signature', 'the signature does not verify for this message and key');
 
-    const defaults = this.source instanceof DevIdentitySource ? this.source.account(input.address) : null;
-    const principal = await this.repo.ensureWalletPrincipal(input.address, defaults ?? { kind: 'researcher', slurmUser: null });
+    const initial = this.source.initialAccount(input.address) ?? { kind: 'researcher' as const, slurmUser: null };
+    const principal = await this.repo.ensureWalletPrincipal(input.address, initial);
     if (!principal) throw new Problem(403, 'Forbidden', 'the principal of this address is disabled');
     this.logger.log(`wallet login: ${input.address} (${principal.id})`);
     return {

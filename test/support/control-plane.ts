@@ -151,6 +151,11 @@ export class ControlPlane {
     return this.logs.join('').slice(-6000);
   }
 
+  /** Everything both processes logged that is still kept (the last 300-400 chunks). */
+  keptLogs(): string {
+    return this.logs.join('');
+  }
+
   async stop(): Promise<void> {
     await Promise.all(
       [this.api, this.worker].map(
