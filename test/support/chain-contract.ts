@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { it } from 'node:test';
+import { it as test } from 'node:test';
 import { toBech32 } from '@cosmjs/encoding';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import { calculateFee, GasPrice, SigningStargateClient } from '@cosmjs/stargate';
@@ -22,7 +22,8 @@ export interface ChainTarget {
  * when CHAIN_RPC_URL is set. Only assertions a real chain can satisfy without test knobs belong
  * here; the fake's knob-driven behaviour is tested beside it.
  */
-export function chainContract(target: () => ChainTarget): void {
+export function chainContract(target: () => ChainTarget, skip: string | false = false): void {
+  const it = (name: string, body: () => Promise<void>) => test(name, { skip }, body);
   const client = () => new VirtEngineChainClient(target().settings);
   const address = async () => (await target().wallet.getAccounts())[0].address;
   const stranger = () => toBech32(target().settings.bech32Prefix, randomBytes(20));
