@@ -3,7 +3,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
 import { ChainModule } from './chain/chain.module';
-import { IdentityModule } from './identity/identity.module';
+import { IdentityModule, WalletLoginModule } from './identity/identity.module';
 import { ClustersModule } from './clusters/clusters.module';
 import { LivenessModule } from './clusters/liveness.module';
 import { IslandsApiModule } from './clusters/islands-api.module';
@@ -46,8 +46,9 @@ export class AppModule {
         ClustersModule,
         AuthModule,
         ChainModule,
+        IdentityModule,
         HealthModule,
-        ...(api ? [IdentityModule, JobsModule, NodesModule, IslandsApiModule] : []),
+        ...(api ? [WalletLoginModule, JobsModule, NodesModule, IslandsApiModule] : []),
         ...(worker ? [DispatchWorkerModule, LivenessModule] : []),
       ],
     };

@@ -29,21 +29,21 @@ function identitySource(config: AppConfig, chain: ChainQueries | null) {
 }
 
 /**
- * Who the callers are on the VirtEngine chain: wallet login and its sessions, the VEID gate and
- * step-up MFA. Global so jobs, join tokens and admin routes can use the gates.
+ * The VEID gate and step-up MFA over the identity source (the chain, or the development file).
+ * Global, and in every role: jobs, join tokens and admin routes use the gates, and the worker
+ * loads the jobs module too.
  */
 @Global()
 @Module({
-  imports: [AuthModule],
-  controllers: [WalletLoginController],
-  providers: [
-    { provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource },
-    VeidGate,
-    MfaGate,
-    StepUpGuard,
-    WalletLoginRepository,
-    WalletLoginService,
-  ],
-  exports: [VeidGate, MfaGate, StepUpGuard],
+  providers: [{ provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource }, VeidGate, MfaGate, StepUpGuard],
+  exports: [IDENTITY_SOURCE, VeidGate, MfaGate, StepUpGuard],
 })
 export class IdentityModule {}
+
+/** Wallet login and its sessions (API role). */
+@Module({
+  imports: [AuthModule],
+  controllers: [WalletLoginController],
+  providers: [WalletLoginRepository, WalletLoginService],
+})
+export class WalletLoginModule {}

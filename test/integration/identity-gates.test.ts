@@ -80,7 +80,11 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
 
     it('basic (score 55, VERIFIED): a one-node job passes; multi-node and GPU jobs need standard', async () => {
       chain.setScore(rita.address, 55);
-      assert.equal((await submit(ritaToken)).status, 202);
+      const accepted = await submit(ritaToken);
+      assert.equal(accepted.status, 202);
+      // The worker (which loads the gates too) dispatches it: the job reaches SLURM, held.
+      const held = await cp.waitForJob(ritaToken, accepted.json.id, (job) => !['ACCEPTED', 'DISPATCHING'].includes(job.state), 30_000);
+      assert.equal(held.hold, true);
       const wide = await submit(ritaToken, { nodes: 2 });
       assert.equal(wide.status, 403, wide.text);
       assert.equal(wide.json.requiredTier, 'standard');
