@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { OfflineAminoSigner, Secp256k1HdWallet, Secp256k1Wallet, StdSignature } from '@cosmjs/amino';
-import { fromHex } from '@cosmjs/encoding';
+import { readKeyFile } from '../chain/chain-wallet';
 import { adr36SignDoc } from './wallet-signature';
 
 /**
@@ -20,12 +19,10 @@ export function walletFromMnemonic(mnemonic: string, prefix = 've'): Promise<Sec
   return Secp256k1HdWallet.fromMnemonic(mnemonic.trim().split(/\s+/).join(' '), { prefix });
 }
 
-/** A key file holds either a BIP-39 mnemonic or a 32-byte secp256k1 private key in hex. */
+/** The login signer (amino, as wallets' signArbitrary) from a key file: a mnemonic or a hex private key. */
 export function walletFromKeyFile(path: string, prefix = 've'): Promise<OfflineAminoSigner> {
-  const text = readFileSync(path, 'utf8').trim();
-  if (/^(0x)?[0-9a-fA-F]{64}$/.test(text)) return Secp256k1Wallet.fromKey(fromHex(text.replace(/^0x/, '')), prefix);
-  if (/^[a-z]+(\s+[a-z]+){11,23}$/.test(text)) return walletFromMnemonic(text, prefix);
-  throw new Error(`${path} holds neither a mnemonic nor a hex private key`);
+  const secret = readKeyFile(path);
+  return 'privateKey' in secret ? Secp256k1Wallet.fromKey(secret.privateKey, prefix) : walletFromMnemonic(secret.mnemonic, prefix);
 }
 
 /** ADR-036 signArbitrary: what Keplr/Leap return for `signArbitrary(chainId, address, text)`. */

@@ -35,9 +35,9 @@ export interface LoginSessionRow {
 export class WalletLoginRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** Stores a challenge; drops this address's expired ones on the way. */
+  /** Stores a challenge; drops challenges expired for an hour (kept that long to tell "expired" from "unknown"). */
   async insertChallenge(c: Omit<ChallengeRow, 'used_at'>): Promise<void> {
-    await this.db.query('DELETE FROM login_challenges WHERE address = $1 AND expires_at < now()', [c.address]);
+    await this.db.query("DELETE FROM login_challenges WHERE expires_at < now() - interval '1 hour'");
     await this.db.query(
       'INSERT INTO login_challenges (nonce, address, domain, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
       [c.nonce, c.address, c.domain, c.issued_at, c.expires_at],
@@ -98,6 +98,11 @@ export class WalletLoginRepository {
       );
       return updated[0] ?? null;
     });
+  }
+
+  /** Sessions whose refresh token has expired can never be used again. */
+  async dropDeadSessions(principalId: string): Promise<void> {
+    await this.db.query('DELETE FROM login_sessions WHERE principal_id = $1 AND refresh_expires_at < now()', [principalId]);
   }
 
   async insertSession(s: { familyId: string | null; principalId: string; tokenHash: Buffer; refreshHash: Buffer; seconds: number; refreshSeconds: number }, m: EntityManager | DataSource = this.db): Promise<LoginSessionRow> {

@@ -86,6 +86,7 @@ export class WalletLoginService {
     const principal = await this.repo.ensureWalletPrincipal(input.address, initial);
     if (!principal) throw new Problem(403, 'Forbidden', 'the principal of this address is disabled');
     this.logger.log(`wallet login: ${input.address} (${principal.id})`);
+    await this.repo.dropDeadSessions(principal.id);
     return {
       ...(await this.newSession(principal.id, null)),
       principal: { id: principal.id, kind: principal.kind, chainAddress: principal.chain_address, slurmUser: principal.slurm_user },
