@@ -4,7 +4,8 @@ import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { CreateJoinTokenDto, ListJoinTokensQuery } from './nodes.dto';
 import { JoinTokensService } from './join-tokens.service';
-import { RequireStepUp } from '../identity/mfa-proof';
+import { MfaHeaders, MfaProof, PresentedMfa } from '../identity/mfa-proof';
+import { MfaGate } from '../identity/mfa-gate.service';
 
 /**
  * Join tokens for provider machines. Provider admins (scope `provider`) manage their own; platform
@@ -14,12 +15,16 @@ import { RequireStepUp } from '../identity/mfa-proof';
 @ApiBearerAuth()
 @Controller('v1/join-tokens')
 export class JoinTokensController {
-  constructor(private readonly tokens: JoinTokensService) {}
+  constructor(
+    private readonly tokens: JoinTokensService,
+    private readonly mfa: MfaGate,
+  ) {}
 
   @Post()
-  @RequireStepUp('join_token_create')
+  @MfaHeaders()
   @ApiOperation({ summary: 'Create a join token (shown once): expiresInSeconds ≤ 7 days (default 1 h), maxUses 1-1000 (default 1); step-up MFA when required' })
-  create(@CurrentPrincipal() principal: Principal, @Body() body: CreateJoinTokenDto) {
+  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateJoinTokenDto, @PresentedMfa() mfa: MfaProof) {
+    await this.mfa.require(principal, 'join_token_create', mfa);
     return this.tokens.create(principal, body);
   }
 

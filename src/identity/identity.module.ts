@@ -7,7 +7,6 @@ import { ChainIdentitySource } from './chain-identity-source';
 import { DevIdentitySource } from './dev-identity-source';
 import { IDENTITY_SOURCE } from './identity-source';
 import { MfaGate } from './mfa-gate.service';
-import { StepUpGuard } from './mfa-proof';
 import { VeidGate } from './veid-gate.service';
 import { WalletLoginController } from './wallet-login.controller';
 import { WalletLoginRepository } from './wallet-login.repository';
@@ -35,8 +34,8 @@ function identitySource(config: AppConfig, chain: ChainQueries | null) {
  */
 @Global()
 @Module({
-  providers: [{ provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource }, VeidGate, MfaGate, StepUpGuard],
-  exports: [IDENTITY_SOURCE, VeidGate, MfaGate, StepUpGuard],
+  providers: [{ provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource }, VeidGate, MfaGate],
+  exports: [IDENTITY_SOURCE, VeidGate, MfaGate],
 })
 export class IdentityModule {}
 

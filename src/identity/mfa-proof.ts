@@ -1,11 +1,7 @@
-import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { applyDecorators, createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import type { AuthenticatedRequest } from '../auth/auth.guard';
 import { invalid } from '../common/problem';
-import { MfaGate } from './mfa-gate.service';
-import type { SensitiveAction } from './mfa-rules';
 
 /** What a caller presents for a sensitive action: an MFA session verified on chain, optionally a device. */
 export interface MfaProof {
@@ -31,25 +27,11 @@ export function mfaProofOf(request: FastifyRequest): MfaProof {
   };
 }
 
-/** The MFA headers of the request, for services that decide on step-up after reading the body. */
+/**
+ * The MFA headers of the request. Step-up is checked in the handler, after the body is validated,
+ * so a malformed request never consumes a single-use MFA session.
+ */
 export const PresentedMfa = createParamDecorator((_: unknown, context: ExecutionContext) => mfaProofOf(context.switchToHttp().getRequest<FastifyRequest>()));
-
-const STEP_UP_KEY = 'archipelago:step-up';
-
-@Injectable()
-export class StepUpGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly mfa: MfaGate,
-  ) {}
-
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const action = this.reflector.get<SensitiveAction>(STEP_UP_KEY, context.getHandler());
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    await this.mfa.require(request.principal, action, mfaProofOf(request));
-    return true;
-  }
-}
 
 const MFA_HEADERS = [
   ApiHeader({ name: 'X-MFA-Session', required: false, description: 'An MFA authorization session id from VirtEngine x/mfa (step-up for sensitive actions)' }),
@@ -57,8 +39,5 @@ const MFA_HEADERS = [
   ApiHeader({ name: 'X-MFA-Trust-Token', required: false, description: "The trusted device's token (lowers the factor count)" }),
 ];
 
-/** Documents the MFA headers on a route that decides on step-up itself. */
+/** Documents the MFA headers on a route with a sensitive action. */
 export const MfaHeaders = () => applyDecorators(...MFA_HEADERS);
-
-/** This route is a sensitive action: the caller must present a valid MFA session when the chain requires one. */
-export const RequireStepUp = (action: SensitiveAction) => applyDecorators(SetMetadata(STEP_UP_KEY, action), UseGuards(StepUpGuard), ...MFA_HEADERS);

@@ -5,7 +5,8 @@ import { Public, RequireScopes } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { Problem } from '../common/problem';
-import { RequireStepUp } from './mfa-proof';
+import { MfaHeaders, MfaProof, PresentedMfa } from './mfa-proof';
+import { MfaGate } from './mfa-gate.service';
 import { ChallengeDto, LoginDto, OwnApiKeyDto, RefreshDto, WalletAccountDto } from './wallet-login.dto';
 import { WalletLoginService } from './wallet-login.service';
 
@@ -17,6 +18,7 @@ export class WalletLoginController {
   constructor(
     private readonly login: WalletLoginService,
     private readonly auth: AuthService,
+    private readonly mfa: MfaGate,
   ) {}
 
   @Post('auth/challenge')
@@ -63,13 +65,14 @@ export class WalletLoginController {
 
   @Post('auth/api-keys')
   @ApiBearerAuth()
-  @RequireStepUp('api_key_create')
+  @MfaHeaders()
   @ApiOperation({ summary: 'Issue yourself an API key (shown once) with at most your own scopes; needs step-up MFA when the chain requires it' })
-  ownApiKey(@CurrentPrincipal() principal: Principal, @Body() body: OwnApiKeyDto) {
+  async ownApiKey(@CurrentPrincipal() principal: Principal, @Body() body: OwnApiKeyDto, @PresentedMfa() mfa: MfaProof) {
     const beyond = body.scopes.filter((scope) => !principal.scopes.has(scope));
     if (beyond.length > 0) {
       throw new Problem(403, 'Forbidden', `you cannot grant scopes you do not hold: ${beyond.join(', ')}`, { field: 'scopes' });
     }
+    await this.mfa.require(principal, 'api_key_create', mfa);
     return this.auth.issueApiKey(principal.id, body.scopes, body.expiresInSeconds ?? DEFAULT_OWN_KEY_SECONDS);
   }
 

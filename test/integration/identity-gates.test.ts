@@ -181,6 +181,11 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
 
     it('a satisfied session works once; the same single-use session is then consumed', async () => {
       const id = mfaSession(rita.address, TX.SENSITIVE_TX_API_KEY_GENERATION, [TOTP]);
+      const malformed = await cp.request('POST', '/v1/auth/api-keys', ritaToken, { scopes: [] }, { 'x-mfa-session': id });
+      assert.equal(malformed.status, 400, 'a malformed request is refused before the session is consumed');
+      const beyond = await cp.request('POST', '/v1/auth/api-keys', ritaToken, { scopes: ['admin'] }, { 'x-mfa-session': id });
+      assert.equal(beyond.status, 403);
+      assert.match(beyond.json.detail, /scopes you do not hold: admin/);
       const answer = await ownKey(ritaToken, { 'x-mfa-session': id });
       assert.equal(answer.status, 201, answer.text);
       assert.match(answer.json.key, /^ak_/);
