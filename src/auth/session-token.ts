@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hashApiKey } from './api-key';
 import type { PrincipalKind, Scope } from './principal';
 
 /**
@@ -18,7 +19,8 @@ export function generateSessionTokens(): { sessionToken: string; refreshToken: s
   };
 }
 
-export const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
+/** The same SHA-256 as API keys. */
+export const hashSecret = hashApiKey;
 
 /** What a wallet login may do, by the kind of principal the wallet is. */
 export function sessionScopes(kind: PrincipalKind): ReadonlySet<Scope> {
