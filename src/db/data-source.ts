@@ -3,9 +3,10 @@ import { Initial1764000000000 } from './migrations/1764000000000-initial';
 import { Nodes1764100000000 } from './migrations/1764100000000-nodes';
 import { Placement1764200000000 } from './migrations/1764200000000-placement';
 import { Identity1764300000000 } from './migrations/1764300000000-identity';
+import { Delegations1764310000000 } from './migrations/1764310000000-delegations';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
-export const MIGRATIONS = [Initial1764000000000, Nodes1764100000000, Placement1764200000000, Identity1764300000000];
+export const MIGRATIONS = [Initial1764000000000, Nodes1764100000000, Placement1764200000000, Identity1764300000000, Delegations1764310000000];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {
   return new DataSource({

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthService } from '../auth/auth.service';
+import { actsThroughDelegation } from '../auth/delegations';
 import { Public, RequireScopes } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
@@ -68,6 +69,7 @@ export class WalletLoginController {
   @MfaHeaders()
   @ApiOperation({ summary: 'Issue yourself an API key (shown once) with at most your own scopes; needs step-up MFA when the chain requires it' })
   async ownApiKey(@CurrentPrincipal() principal: Principal, @Body() body: OwnApiKeyDto, @PresentedMfa() mfa: MfaProof) {
+    if (actsThroughDelegation(principal)) throw new Problem(403, 'Forbidden', 'a delegation cannot mint API keys for the researcher');
     const beyond = body.scopes.filter((scope) => !principal.scopes.has(scope));
     if (beyond.length > 0) {
       throw new Problem(403, 'Forbidden', `you cannot grant scopes you do not hold: ${beyond.join(', ')}`, { field: 'scopes' });

@@ -174,4 +174,45 @@ describe('wallet login', { timeout: 120_000 }, () => {
     assert.deepEqual(list.json.items, []);
     assert.notEqual(aliceSession.principal.id, session.principal.id);
   });
+
+  it('a marketplace acts for a researcher only with that researcher\'s delegation, as the researcher, within both scopes', async () => {
+    chain.setScore(alice.address, 80);
+    const aliceToken = (await walletLogin(cp.url, alice.amino)).sessionToken;
+    const aliceId = (await cp.request('GET', '/v1/auth/me', aliceToken)).json.id;
+    const market = (await cp.request('POST', '/v1/principals', cp.adminKey, { name: 'identity-market', kind: 'marketplace' })).json;
+    const marketKey = (await cp.request('POST', `/v1/principals/${market.id}/api-keys`, cp.adminKey, { scopes: ['submit', 'read'] })).json.key;
+    const job = { script: '#!/bin/sh\ntrue\n', options: { hold: true } };
+    const asAlice = { 'x-on-behalf-of': aliceId };
+
+    const before = await cp.request('POST', '/v1/jobs', marketKey, job, asAlice);
+    assert.equal(before.status, 403, 'no delegation yet');
+    assert.equal(before.json.field, 'X-On-Behalf-Of');
+
+    const readOnly = await post('/v1/delegations', { delegateId: market.id, scopes: ['read'] }, aliceToken);
+    assert.equal(readOnly.status, 201, readOnly.text);
+    const cannotSubmit = await cp.request('POST', '/v1/jobs', marketKey, job, asAlice);
+    assert.equal(cannotSubmit.status, 403);
+    assert.deepEqual(cannotSubmit.json.requiredScopes, ['submit']);
+
+    const grant = await post('/v1/delegations', { delegateId: market.id, scopes: ['submit', 'read'], expiresInSeconds: 3600 }, aliceToken);
+    assert.equal(grant.status, 201, grant.text);
+    const submitted = await cp.request('POST', '/v1/jobs', marketKey, job, asAlice);
+    assert.equal(submitted.status, 202, submitted.text);
+    const seen = await cp.request('GET', `/v1/jobs/${submitted.json.id}`, aliceToken);
+    assert.equal(seen.status, 200, 'the job is the researcher\'s own');
+    assert.equal((await cp.request('GET', `/v1/jobs/${submitted.json.id}`, marketKey)).status, 404, 'without the header the marketplace is itself');
+    assert.equal((await cp.request('POST', '/v1/auth/api-keys', marketKey, { scopes: ['read'] }, asAlice)).status, 403, 'a delegation cannot mint keys');
+
+    const bob = await walletLogin(cp.url, (await newWallet()).amino);
+    const other = await cp.request('GET', '/v1/jobs', marketKey, undefined, { 'x-on-behalf-of': bob.principal.id });
+    assert.equal(other.status, 403, 'another researcher did not delegate');
+    const notMarket = await cp.request('GET', '/v1/jobs', bob.sessionToken, undefined, asAlice);
+    assert.equal(notMarket.status, 403, 'only marketplace accounts act on behalf of others');
+    assert.equal((await post('/v1/delegations', { delegateId: bob.principal.id, scopes: ['read'] }, aliceToken)).status, 400, 'delegates are marketplace accounts');
+    assert.equal((await post('/v1/delegations', { delegateId: market.id, scopes: ['admin'] }, aliceToken)).status, 400);
+
+    for (const id of [readOnly.json.id, grant.json.id]) assert.equal((await cp.request('DELETE', `/v1/delegations/${id}`, aliceToken)).status, 204);
+    assert.equal((await cp.request('GET', '/v1/jobs', marketKey, undefined, asAlice)).status, 403, 'revoked at once');
+    assert.equal((await cp.request('DELETE', `/v1/jobs/${submitted.json.id}`, aliceToken)).status, 202);
+  });
 });
