@@ -25,6 +25,8 @@ export interface AppConfig {
   };
   follow: { intervalMs: number; lostAfterSeconds: number };
   apiKeyCacheMs: number;
+  /** Each marketplace account's requests per minute (0: unlimited). */
+  marketplaceRequestsPerMinute: number;
   /** Provider nodes: how often agents report and how long silence is tolerated. */
   nodes: {
     heartbeatSeconds: number;
@@ -133,6 +135,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       lostAfterSeconds: integer(env, 'ARCHIPELAGO_LOST_AFTER_SECONDS', 30, 1, 86400),
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
+    marketplaceRequestsPerMinute: integer(env, 'ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE', 600, 0, 10_000_000),
     nodes: nodeSettings(env),
     chain: chainSettings(env),
     identity: identitySettings(env),

@@ -36,7 +36,10 @@ describe('wallet login', { timeout: 120_000 }, () => {
     cp = new ControlPlane('identity_login', {
       islands: [{ name: 'local-a' }],
       redisDb: 6,
-      env: { CHAIN_RPC_URL: chain.url, CHAIN_ID: chain.chainId, ARCHIPELAGO_LOGIN_DOMAIN: 'archipelago.test', ARCHIPELAGO_SESSION_SECONDS: '60' },
+      env: {
+        CHAIN_RPC_URL: chain.url, CHAIN_ID: chain.chainId, ARCHIPELAGO_LOGIN_DOMAIN: 'archipelago.test', ARCHIPELAGO_SESSION_SECONDS: '60',
+        ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE: '30',
+      },
     });
     await cp.start();
     alice = await newWallet();
@@ -214,5 +217,26 @@ describe('wallet login', { timeout: 120_000 }, () => {
     for (const id of [readOnly.json.id, grant.json.id]) assert.equal((await cp.request('DELETE', `/v1/delegations/${id}`, aliceToken)).status, 204);
     assert.equal((await cp.request('GET', '/v1/jobs', marketKey, undefined, asAlice)).status, 403, 'revoked at once');
     assert.equal((await cp.request('DELETE', `/v1/jobs/${submitted.json.id}`, aliceToken)).status, 202);
+  });
+
+  it('each marketplace account has its own request budget per minute (429 with Retry-After); others are not limited', async () => {
+    const account = async (name: string) => {
+      const created = (await cp.request('POST', '/v1/principals', cp.adminKey, { name, kind: 'marketplace' })).json;
+      return (await cp.request('POST', `/v1/principals/${created.id}/api-keys`, cp.adminKey, { scopes: ['read'] })).json.key as string;
+    };
+    const busy = await account('identity-market-busy');
+    const quiet = await account('identity-market-quiet');
+    // 61 requests cross at most one window boundary, so more than twice the limit must hit it.
+    const answers = [];
+    for (let i = 0; i < 61; i++) answers.push(await cp.request('GET', '/v1/delegations', busy));
+    const limited = answers.filter((a) => a.status === 429);
+    assert.ok(limited.length >= 1, 'the limit was never applied');
+    assert.ok(answers.filter((a) => a.status === 200).length <= 60);
+    const retryAfter = Number(limited[0].headers.get('retry-after'));
+    assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+    assert.equal(limited[0].json.title, 'Too many requests');
+    assert.equal((await cp.request('GET', '/v1/delegations', quiet)).status, 200, 'another account has its own budget');
+    const researcher = (await walletLogin(cp.url, alice.amino)).sessionToken;
+    assert.equal((await cp.request('GET', '/v1/auth/me', researcher)).status, 200, 'researchers are not rate limited');
   });
 });

@@ -227,6 +227,7 @@ describe('loadConfig', () => {
       dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000 },
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
+      marketplaceRequestsPerMinute: 600,
       nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
       chain: {
         rpcUrl: null, chainId: 'virtengine-1', bech32Prefix: 've', denom: 'uve', gasPrice: '0.025uve', gasMultiplier: 1.3,
