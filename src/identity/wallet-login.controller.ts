@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthService } from '../auth/auth.service';
 import { actsThroughDelegation } from '../auth/delegations';
@@ -26,8 +27,8 @@ export class WalletLoginController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'A single-use sign-in message for a wallet address (nonce, this domain, short expiry)' })
-  challenge(@Body() body: ChallengeDto) {
-    return this.login.challenge(body.address);
+  challenge(@Body() body: ChallengeDto, @Req() request: FastifyRequest) {
+    return this.login.challenge(body.address, request.ip);
   }
 
   @Post('auth/login')

@@ -6,6 +6,7 @@ import type { PrincipalKind } from '../auth/principal';
 export interface ChallengeRow {
   nonce: string;
   address: string;
+  client: string;
   domain: string;
   issued_at: Date;
   expires_at: Date;
@@ -39,15 +40,15 @@ export class WalletLoginRepository {
   async insertChallenge(c: Omit<ChallengeRow, 'used_at'>): Promise<void> {
     await this.db.query("DELETE FROM login_challenges WHERE expires_at < now() - interval '1 hour'");
     await this.db.query(
-      'INSERT INTO login_challenges (nonce, address, domain, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
-      [c.nonce, c.address, c.domain, c.issued_at, c.expires_at],
+      'INSERT INTO login_challenges (nonce, address, client, domain, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+      [c.nonce, c.address, c.client, c.domain, c.issued_at, c.expires_at],
     );
   }
 
-  async openChallenges(address: string): Promise<number> {
+  async openChallenges(client: string): Promise<number> {
     const [row] = await this.db.query(
-      'SELECT count(*)::int AS n FROM login_challenges WHERE address = $1 AND used_at IS NULL AND expires_at > now()',
-      [address],
+      'SELECT count(*)::int AS n FROM login_challenges WHERE client = $1 AND used_at IS NULL AND expires_at > now()',
+      [client],
     );
     return row.n;
   }

@@ -11,8 +11,8 @@ import { IDENTITY_SOURCE, IdentitySource } from './identity-source';
 import { challengeText, claimedFields, verifyWalletSignature } from './wallet-signature';
 import { WalletLoginRepository } from './wallet-login.repository';
 
-/** At most this many open (unused, unexpired) challenges per address. */
-const MAX_OPEN_CHALLENGES = 20;
+/** At most this many open (unused, unexpired) challenges per client IP. */
+export const MAX_OPEN_CHALLENGES_PER_CLIENT = 50;
 
 const refusedLogin = (reason: string, detail: string) => new Problem(401, 'Unauthorized', detail, { field: 'signature', reason });
 
@@ -33,10 +33,10 @@ export class WalletLoginService {
     @Inject(IDENTITY_SOURCE) private readonly source: IdentitySource,
   ) {}
 
-  async challenge(address: string) {
+  async challenge(address: string, client: string) {
     this.checkAddress(address);
-    if ((await this.repo.openChallenges(address)) >= MAX_OPEN_CHALLENGES) {
-      throw new Problem(429, 'Too many requests', `this address already has ${MAX_OPEN_CHALLENGES} open challenges; use one or wait for them to expire`);
+    if ((await this.repo.openChallenges(client)) >= MAX_OPEN_CHALLENGES_PER_CLIENT) {
+      throw new Problem(429, 'Too many requests', `${MAX_OPEN_CHALLENGES_PER_CLIENT} challenges asked from here are still open; use one or wait for them to expire`);
     }
     const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
     const challenge = {
@@ -47,7 +47,7 @@ export class WalletLoginService {
       expiresAt: new Date(issuedAt.getTime() + this.config.identity.challengeSeconds * 1000),
     };
     await this.repo.insertChallenge({
-      nonce: challenge.nonce, address, domain: challenge.domain, issued_at: challenge.issuedAt, expires_at: challenge.expiresAt,
+      nonce: challenge.nonce, address, client, domain: challenge.domain, issued_at: challenge.issuedAt, expires_at: challenge.expiresAt,
     });
     return { ...challenge, issuedAt: issuedAt.toISOString(), expiresAt: challenge.expiresAt.toISOString(), message: challengeText(challenge) };
   }

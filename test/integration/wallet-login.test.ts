@@ -219,6 +219,17 @@ describe('wallet login', { timeout: 120_000 }, () => {
     assert.equal((await cp.request('DELETE', `/v1/jobs/${submitted.json.id}`, aliceToken)).status, 202);
   });
 
+  it('open challenges are capped per client, not per address (nobody can lock an address out)', async () => {
+    await cp.sql('UPDATE login_challenges SET used_at = now() WHERE used_at IS NULL');
+    const bob = await newWallet();
+    for (let i = 0; i < 50; i++) await challenge(i % 2 ? alice.address : bob.address);
+    const capped = await post('/v1/auth/challenge', { address: (await newWallet()).address });
+    assert.equal(capped.status, 429, capped.text);
+    assert.match(capped.json.detail, /50 challenges asked from here/);
+    await cp.sql('UPDATE login_challenges SET used_at = now() WHERE used_at IS NULL');
+    assert.equal((await post('/v1/auth/challenge', { address: alice.address })).status, 200);
+  });
+
   it('each marketplace account has its own request budget per minute (429 with Retry-After); others are not limited', async () => {
     const account = async (name: string) => {
       const created = (await cp.request('POST', '/v1/principals', cp.adminKey, { name, kind: 'marketplace' })).json;

@@ -21,12 +21,16 @@ export class Identity1764300000000 implements MigrationInterface {
       CREATE TABLE login_challenges (
         nonce text PRIMARY KEY,
         address text NOT NULL,
+        -- Who asked (client IP): open challenges are capped per client, not per address, so nobody
+        -- can lock an address out by asking for its challenges.
+        client text NOT NULL,
         domain text NOT NULL,
         issued_at timestamptz NOT NULL,
         expires_at timestamptz NOT NULL,
         used_at timestamptz
       )`);
     await q.query('CREATE INDEX login_challenges_expiry ON login_challenges (expires_at)');
+    await q.query('CREATE INDEX login_challenges_open ON login_challenges (client, expires_at) WHERE used_at IS NULL');
     await q.query(`
       CREATE TABLE login_sessions (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
