@@ -35,6 +35,17 @@ export class ChainQueryError extends Error {
   }
 }
 
+/**
+ * A transaction was accepted into the mempool (it has a hash) but not yet seen in a block. It may
+ * still land: look it up by `hash` before sending the same messages again, or they run twice.
+ */
+export class TxUnconfirmedError extends ChainUnavailableError {
+  constructor(readonly hash: string, message: string) {
+    super(message);
+    this.name = 'TxUnconfirmedError';
+  }
+}
+
 /** The node we reached is not on the chain we are configured for; nothing is signed for it. */
 export class WrongChainError extends Error {
   constructor(readonly expected: string, readonly actual: string) {
@@ -52,9 +63,17 @@ export interface ChainQueries {
   hpcJob(jobId: string): Promise<QueryJobResponse | null>;
 }
 
-/** Signs and broadcasts as one account over the client's connection (chain id checked when created). */
+/**
+ * Signs and broadcasts as one account over the client's connection (chain id checked when
+ * created). `broadcast` + `confirm` let a caller record the hash before waiting (an outbox);
+ * `signAndBroadcast` does both.
+ */
 export interface ChainSigner {
   readonly address: string;
+  /** Simulates, signs and hands the transaction to the node; its hash once the node accepted it. */
+  broadcast(messages: EncodeObject[], memo?: string): Promise<string>;
+  /** The result of a broadcast transaction once in a block (success or not); TxUnconfirmedError after `timeoutMs`. */
+  confirm(hash: string, timeoutMs?: number): Promise<DeliverTxResponse>;
   signAndBroadcast(messages: EncodeObject[], memo?: string): Promise<DeliverTxResponse>;
 }
 
@@ -131,36 +150,49 @@ export class VirtEngineChainClient implements ChainQueries {
     if (actual !== this.settings.chainId) throw new WrongChainError(this.settings.chainId, actual);
     const client = SigningStargateClient.createWithSigner(this.comet, wallet, { registry: chainRegistry() });
     const { gasMultiplier, gasPrice, broadcastPollMs } = this.settings;
-    const timeoutMs = Math.max(60_000, broadcastPollMs * 10);
-    return {
+    const defaultTimeoutMs = Math.max(60_000, broadcastPollMs * 10);
+    const signer: ChainSigner = {
       address: account.address,
-      async signAndBroadcast(messages: EncodeObject[], memo = '') {
+      async broadcast(messages: EncodeObject[], memo = '') {
         try {
           const gas = await client.simulate(account.address, messages, memo);
           const fee = calculateFee(Math.ceil(gas * gasMultiplier), GasPrice.fromString(gasPrice));
           const signed = await client.sign(account.address, messages, fee, memo);
-          // Our own wait rather than cosmjs' broadcastTx, whose 60 s timer outlives a refused broadcast.
-          const hash = await client.broadcastTxSync(TxRaw.encode(signed).finish());
-          return await waitForTx(client, hash, broadcastPollMs, timeoutMs);
+          // Not cosmjs' broadcastTx: its 60 s timer outlives a refused broadcast, and we want the hash first.
+          return await client.broadcastTxSync(TxRaw.encode(signed).finish());
         } catch (error) {
           throw classify(error, 'broadcast');
         }
       },
+      confirm: (hash: string, timeoutMs = defaultTimeoutMs) => waitForTx(client, hash, broadcastPollMs, timeoutMs),
+      async signAndBroadcast(messages: EncodeObject[], memo = '') {
+        return signer.confirm(await signer.broadcast(messages, memo));
+      },
     };
+    return signer;
   }
 
   disconnect(): void {
     this.comet.disconnect();
   }
-
 }
 
-/** Polls until the transaction is in a block (its result, success or not) or the time is up. */
+/**
+ * Polls until the transaction is in a block (its result, success or not) or the time is up. A
+ * node that cannot be asked for a while is waited out: the transaction may land meanwhile.
+ */
 async function waitForTx(client: SigningStargateClient, hash: string, pollMs: number, timeoutMs: number): Promise<DeliverTxResponse> {
   const deadline = Date.now() + timeoutMs;
+  let lastError = '';
   while (Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-    const found = await client.getTx(hash);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+    let found;
+    try {
+      found = await client.getTx(hash);
+    } catch (error) {
+      lastError = ` (last error: ${(error as Error).message})`;
+      continue;
+    }
     if (found) {
       return {
         code: found.code, height: found.height, txIndex: found.txIndex, events: found.events, rawLog: found.rawLog,
@@ -168,7 +200,7 @@ async function waitForTx(client: SigningStargateClient, hash: string, pollMs: nu
       };
     }
   }
-  throw new ChainUnavailableError(`transaction ${hash} was broadcast but not seen in a block within ${timeoutMs} ms; look it up before sending again`);
+  throw new TxUnconfirmedError(hash, `transaction ${hash} was broadcast but not seen in a block within ${timeoutMs} ms${lastError}; look it up before sending again`);
 }
 
 /** cosmjs reports both "node said no" and "node unreachable" as plain Errors; tell them apart. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { ChainSettings } from '../../src/chain/chain-settings';
-import { ChainQueryError, ChainUnavailableError, VirtEngineChainClient } from '../../src/chain/chain-client';
+import { ChainQueryError, ChainUnavailableError, TxUnconfirmedError, VirtEngineChainClient } from '../../src/chain/chain-client';
 import { AccountStatus, IdentityTier, JobState, MsgReportJobStatus, SensitiveTransactionType } from '../../src/chain/generated/virtengine';
 import { ChainTarget, chainContract } from '../support/chain-contract';
 import { FakeChain } from '../support/fake-chain/fake-chain';
@@ -78,6 +78,19 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
       assert.match(error.message, /pubKey does not match signer address/);
       return true;
     });
+  });
+
+  it('broadcast returns the hash first; confirm finds its block, or says it is unconfirmed with the hash', async () => {
+    const signer = await new VirtEngineChainClient(target.settings).signer(target.wallet);
+    const send = { typeUrl: '/cosmos.bank.v1beta1.MsgSend', value: { fromAddress: provider, toAddress: provider, amount: [{ denom: 'uve', amount: '1' }] } };
+    const hash = await signer.broadcast([send]);
+    assert.match(hash, /^[0-9A-F]{64}$/);
+    assert.ok(chain.ledger.findTx(hash), 'the double has it in a block');
+    const result = await signer.confirm(hash);
+    assert.equal(result.code, 0);
+    assert.equal(result.transactionHash, hash);
+    const unknown = '00'.repeat(32);
+    await assert.rejects(signer.confirm(unknown, 200), (error: unknown) => error instanceof TxUnconfirmedError && error.hash === unknown);
   });
 
   it('a chain that is down is ChainUnavailableError, and the client recovers when it is back', async () => {
