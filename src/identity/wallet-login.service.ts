@@ -12,7 +12,7 @@ import { challengeText, claimedFields, verifyWalletSignature } from './wallet-si
 import { WalletLoginRepository } from './wallet-login.repository';
 
 /** At most this many open (unused, unexpired) challenges per client IP. */
-export const MAX_OPEN_CHALLENGES_PER_CLIENT = 50;
+const MAX_OPEN_CHALLENGES_PER_CLIENT = 50;
 
 const refusedLogin = (reason: string, detail: string) => new Problem(401, 'Unauthorized', detail, { field: 'signature', reason });
 
