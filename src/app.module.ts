@@ -2,6 +2,8 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
+import { ChainModule } from './chain/chain.module';
+import { IdentityModule, WalletLoginModule } from './identity/identity.module';
 import { ClustersModule } from './clusters/clusters.module';
 import { IslandFormationModule } from './clusters/formation/island-formation.module';
 import { LivenessModule } from './clusters/liveness.module';
@@ -48,8 +50,10 @@ export class AppModule {
         MetricsModule.forRole(api, worker),
         ClustersModule,
         AuthModule,
+        ChainModule,
+        IdentityModule,
         HealthModule,
-        ...(api ? [JobsModule, NodesModule, IslandsApiModule, UsageApiModule] : []),
+        ...(api ? [WalletLoginModule, JobsModule, NodesModule, IslandsApiModule, UsageApiModule] : []),
         ...(worker ? [DispatchWorkerModule, LivenessModule, UsageWorkerModule] : []),
         ...(worker && config.topology.launcher !== 'none' ? [IslandFormationModule] : []),
       ],

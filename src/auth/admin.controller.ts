@@ -4,6 +4,10 @@ import { invalid } from '../common/problem';
 import { RequireScopes } from './auth.guard';
 import { CreatePrincipalDto, IssueApiKeyDto } from './auth.dto';
 import { AuthService } from './auth.service';
+import { MfaHeaders, MfaProof, PresentedMfa } from '../identity/mfa-proof';
+import { MfaGate } from '../identity/mfa-gate.service';
+import { CurrentPrincipal } from './current-principal.decorator';
+import type { Principal } from './principal';
 
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => invalid('id', 'must be a UUID') });
 
@@ -12,7 +16,10 @@ const uuid = new ParseUUIDPipe({ exceptionFactory: () => invalid('id', 'must be 
 @RequireScopes('admin')
 @Controller('v1')
 export class AdminController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly mfa: MfaGate,
+  ) {}
 
   @Post('principals')
   @ApiOperation({ summary: 'Create a researcher, provider admin, marketplace account or platform admin' })
@@ -28,8 +35,10 @@ export class AdminController {
   }
 
   @Post('principals/:id/api-keys')
-  @ApiOperation({ summary: 'Issue an API key (shown once)' })
-  issueKey(@Param('id', uuid) id: string, @Body() body: IssueApiKeyDto) {
+  @MfaHeaders()
+  @ApiOperation({ summary: 'Issue an API key (shown once); step-up MFA when the caller has a chain account that requires it' })
+  async issueKey(@CurrentPrincipal() caller: Principal, @Param('id', uuid) id: string, @Body() body: IssueApiKeyDto, @PresentedMfa() mfa: MfaProof) {
+    await this.mfa.require(caller, 'api_key_create', mfa);
     return this.auth.issueApiKey(id, body.scopes, body.expiresInSeconds ?? null);
   }
 

@@ -1,9 +1,11 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Problem } from '../common/problem';
 import { looksLikeApiKey } from './api-key';
 import { AuthService } from './auth.service';
+import { DelegationsService } from './delegations';
+import { MarketplaceRateLimit } from './rate-limit';
 import { Principal, Scope } from './principal';
 
 const SCOPES_KEY = 'archipelago:scopes';
@@ -32,6 +34,8 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
+    private readonly delegations: DelegationsService,
+    private readonly rateLimit: MarketplaceRateLimit,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -39,9 +43,19 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = presentedKey(request);
-    if (!key) throw new Problem(401, 'Unauthorized', 'send an API key as "Authorization: Bearer <key>"', { field: 'Authorization' });
-    const principal = looksLikeApiKey(key) ? await this.auth.authenticate(key) : null;
-    if (!principal) throw new Problem(401, 'Unauthorized', 'the API key is unknown, revoked or expired', { field: 'Authorization' });
+    if (!key) throw new Problem(401, 'Unauthorized', 'send an API key or login session token as "Authorization: Bearer <token>"', { field: 'Authorization' });
+    const caller = looksLikeApiKey(key) ? await this.auth.authenticate(key) : null;
+    if (!caller) throw new Problem(401, 'Unauthorized', 'the API key or session token is unknown, revoked or expired', { field: 'Authorization' });
+    if (caller.kind === 'marketplace') {
+      const retryAfter = await this.rateLimit.take(caller.id);
+      if (retryAfter !== null) {
+        context.switchToHttp().getResponse<FastifyReply>().header('Retry-After', String(retryAfter));
+        throw new Problem(429, 'Too many requests', `this marketplace account used its ${this.rateLimit.limit} requests for this minute; retry in ${retryAfter} s`, {
+          retryAfterSeconds: retryAfter,
+        });
+      }
+    }
+    const principal = await this.onBehalfOf(request, caller);
     const required = this.reflector.getAllAndOverride<Scope[]>(SCOPES_KEY, targets) ?? [];
     const missing = required.filter((scope) => !principal.scopes.has(scope));
     if (missing.length > 0) {
@@ -49,5 +63,19 @@ export class AuthGuard implements CanActivate {
     }
     request.principal = principal;
     return true;
+  }
+
+  /** A marketplace account with `X-On-Behalf-Of` becomes the researcher that delegated to it. */
+  private async onBehalfOf(request: FastifyRequest, caller: Principal): Promise<Principal> {
+    const researcherId = request.headers['x-on-behalf-of'];
+    if (researcherId === undefined) return caller;
+    if (caller.kind !== 'marketplace') {
+      throw new Problem(403, 'Forbidden', 'only marketplace accounts act on behalf of researchers', { field: 'X-On-Behalf-Of' });
+    }
+    const acting = typeof researcherId === 'string' ? await this.delegations.actingAs(caller, researcherId) : null;
+    if (!acting) {
+      throw new Problem(403, 'Forbidden', 'no active delegation from that researcher to this account', { field: 'X-On-Behalf-Of' });
+    }
+    return acting;
   }
 }

@@ -3,10 +3,13 @@ import { APP_GUARD } from '@nestjs/core';
 import { AdminController } from './admin.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
+import { DelegationsController } from './delegations.controller';
+import { DelegationsService } from './delegations';
+import { MarketplaceRateLimit } from './rate-limit';
 
 @Module({
-  controllers: [AdminController],
-  providers: [AuthService, { provide: APP_GUARD, useClass: AuthGuard }],
+  controllers: [AdminController, DelegationsController],
+  providers: [AuthService, DelegationsService, MarketplaceRateLimit, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [AuthService],
 })
 export class AuthModule {}

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config';
 import { Problem, conflict, notFound } from '../common/problem';
 import { rows } from '../db/sql';
 import { generateApiKey, hashApiKey, sameSecret } from './api-key';
+import { hashSecret, isSessionToken, sessionScopes } from './session-token';
 import { Principal, PrincipalKind, Scope } from './principal';
 
 interface PrincipalRow {
@@ -47,7 +48,7 @@ export class AuthService implements OnModuleInit {
     if (!this.config.bootstrapAdminKey) return;
     const [row] = await this.db.query(
       `INSERT INTO principals (name, kind) VALUES ($1, 'platform_admin')
-       ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name, kind, slurm_user`,
+       ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name, kind, slurm_user, chain_address`,
       [BOOTSTRAP_NAME],
     );
     this.bootstrapPrincipal = {
@@ -57,8 +58,9 @@ export class AuthService implements OnModuleInit {
     };
   }
 
-  /** Resolves a presented key; null when it is unknown, revoked or expired. */
+  /** Resolves a presented API key or login session token; null when it is unknown, revoked or expired. */
   async authenticate(presented: string): Promise<Principal | null> {
+    if (isSessionToken(presented)) return this.authenticateSession(presented);
     if (this.bootstrapPrincipal && sameSecret(presented, this.config.bootstrapAdminKey!)) {
       return this.bootstrapPrincipal;
     }
@@ -68,7 +70,7 @@ export class AuthService implements OnModuleInit {
     const now = Date.now();
     if (cached && cached.until > now) return cached.principal;
     const [row] = await this.db.query(
-      `SELECT p.id, p.name, p.kind, p.slurm_user, k.id AS key_id, k.scopes
+      `SELECT p.id, p.name, p.kind, p.slurm_user, p.chain_address, k.id AS key_id, k.scopes
          FROM api_keys k JOIN principals p ON p.id = k.principal_id
         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND p.disabled_at IS NULL
           AND (k.expires_at IS NULL OR k.expires_at > now())`,
@@ -82,6 +84,19 @@ export class AuthService implements OnModuleInit {
       this.cache.set(cacheKey, { principal, until: now + this.config.apiKeyCacheMs });
     }
     return principal;
+  }
+
+  /** Sessions are never cached: a logout or revocation takes effect on the next request. */
+  private async authenticateSession(presented: string): Promise<Principal | null> {
+    const [row] = await this.db.query(
+      `SELECT p.id, p.name, p.kind, p.slurm_user, p.chain_address, s.id AS session_id
+         FROM login_sessions s JOIN principals p ON p.id = s.principal_id
+        WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.rotated_at IS NULL
+          AND s.expires_at > now() AND p.disabled_at IS NULL`,
+      [hashSecret(presented)],
+    );
+    if (!row) return null;
+    return { ...this.toPrincipalBase(row), scopes: sessionScopes(row.kind), credentialId: `session:${row.session_id}` };
   }
 
   async createPrincipal(name: string, kind: PrincipalKind, slurmUser: string | null): Promise<PrincipalView> {
@@ -136,8 +151,8 @@ export class AuthService implements OnModuleInit {
     this.cache.clear();
   }
 
-  private toPrincipalBase(row: { id: string; name: string; kind: PrincipalKind; slurm_user: string | null }) {
-    return { id: row.id, name: row.name, kind: row.kind, slurmUser: row.slurm_user };
+  private toPrincipalBase(row: { id: string; name: string; kind: PrincipalKind; slurm_user: string | null; chain_address?: string | null }) {
+    return { id: row.id, name: row.name, kind: row.kind, slurmUser: row.slurm_user, chainAddress: row.chain_address ?? null };
   }
 
   private view(row: PrincipalRow): PrincipalView {

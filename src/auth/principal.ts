@@ -1,4 +1,4 @@
-/** Who is calling. API keys resolve to one today; wallet sessions (identity) will resolve to the same shape. */
+/** Who is calling. API keys and wallet login sessions (identity/) resolve to the same shape. */
 export type PrincipalKind = 'researcher' | 'provider_admin' | 'marketplace' | 'platform_admin';
 
 /**
@@ -15,6 +15,8 @@ export interface Principal {
   /** The POSIX account this principal's jobs run as on every island; null for principals that cannot run jobs. */
   slurmUser: string | null;
   scopes: ReadonlySet<Scope>;
-  /** How the caller proved who they are: which key (never the key itself). */
+  /** How the caller proved who they are: which key or login session (never the secret itself). */
   credentialId: string;
+  /** The VirtEngine account (bech32) this principal is, for VEID and MFA gates; null when not linked. */
+  chainAddress: string | null;
 }

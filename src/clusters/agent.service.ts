@@ -30,6 +30,7 @@ import { tokenRefusal } from './join-tokens.service';
 import { joinTokenState } from './node-view';
 import { stateAfterHeartbeat } from './node-state';
 import { NodeRow, NodesRepository } from './nodes.repository';
+import { VeidGate } from '../identity/veid-gate.service';
 
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
 
@@ -42,7 +43,8 @@ const fieldProblem = (problem: FieldProblem) => invalid(problem.field, problem.r
  * authorised by that key's signature, a strictly increasing seq and a clock within ±60 s.
  *
  * Status codes: 400 malformed message or skewed clock; 401 unknown token, unknown node, nonce not
- * issued for this token or a signature that does not verify; 403 revoked token; 409 replayed
+ * issued for this token or a signature that does not verify; 403 revoked token or a provider
+ * whose VEID tier is below the join policy (503 when the chain cannot be asked); 409 replayed
  * nonce, replayed or out-of-order seq, public key already registered; 410 expired or used-up
  * token, expired nonce, deregistered node; 429 too many open challenges for one token.
  */
@@ -55,6 +57,7 @@ export class AgentService {
     private readonly tokens: JoinTokensRepository,
     private readonly nodes: NodesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly veid: VeidGate,
   ) {}
 
   async challenge(token: unknown) {
@@ -75,6 +78,9 @@ export class AgentService {
     if (shape) throw fieldProblem(shape);
     this.verify(message, signature, publicKeyFromText(message.publicKey), 'the signature does not verify with message.publicKey');
     this.fresh(message, 'join');
+    // The provider's chain identity must reach the join tier (VEID gate) before its node may join.
+    const tokenRow = await this.tokens.findByHash(hashJoinToken(token));
+    if (tokenRow) await this.veid.requireForPrincipal(tokenRow.provider_id, ['provider_join']);
 
     const node = await this.db.transaction(async (m) => {
       // Everything below commits together: a join that fails later gives the token use back.

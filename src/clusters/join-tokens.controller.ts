@@ -4,6 +4,8 @@ import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { CreateJoinTokenDto, ListJoinTokensQuery } from './nodes.dto';
 import { JoinTokensService } from './join-tokens.service';
+import { MfaHeaders, MfaProof, PresentedMfa } from '../identity/mfa-proof';
+import { MfaGate } from '../identity/mfa-gate.service';
 
 /**
  * Join tokens for provider machines. Provider admins (scope `provider`) manage their own; platform
@@ -13,11 +15,16 @@ import { JoinTokensService } from './join-tokens.service';
 @ApiBearerAuth()
 @Controller('v1/join-tokens')
 export class JoinTokensController {
-  constructor(private readonly tokens: JoinTokensService) {}
+  constructor(
+    private readonly tokens: JoinTokensService,
+    private readonly mfa: MfaGate,
+  ) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create a join token (shown once): expiresInSeconds ≤ 7 days (default 1 h), maxUses 1-1000 (default 1)' })
-  create(@CurrentPrincipal() principal: Principal, @Body() body: CreateJoinTokenDto) {
+  @MfaHeaders()
+  @ApiOperation({ summary: 'Create a join token (shown once): expiresInSeconds ≤ 7 days (default 1 h), maxUses 1-1000 (default 1); step-up MFA when required' })
+  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateJoinTokenDto, @PresentedMfa() mfa: MfaProof) {
+    await this.mfa.require(principal, 'join_token_create', mfa);
     return this.tokens.create(principal, body);
   }
 

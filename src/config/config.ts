@@ -1,6 +1,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { IslandSettings, parseIslandsFile } from './islands-file';
 import { usageSettings, type UsageSettings } from '../usage/usage-settings';
+import { ChainSettings, chainSettings } from '../chain/chain-settings';
+import { IdentitySettings, identitySettings } from '../identity/identity-settings';
 
 /**
  * Everything the process reads from its environment, validated once at start. Defaults are the
@@ -24,6 +26,8 @@ export interface AppConfig {
   };
   follow: { intervalMs: number; lostAfterSeconds: number };
   apiKeyCacheMs: number;
+  /** Each marketplace account's requests per minute (0: unlimited). */
+  marketplaceRequestsPerMinute: number;
   /** Provider nodes: how often agents report and how long silence is tolerated. */
   nodes: {
     heartbeatSeconds: number;
@@ -56,6 +60,10 @@ export interface AppConfig {
   metrics: { port: number | null; bearerToken: string | null };
   /** Accounting, usage records and rewards (src/usage/usage-settings.ts). */
   usage: UsageSettings;
+  /** The VirtEngine chain (identity, MFA, usage reports); see src/chain/chain-settings.ts. */
+  chain: ChainSettings;
+  /** Wallet login, VEID and MFA gates; see src/identity/identity-settings.ts. */
+  identity: IdentitySettings;
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
 }
@@ -152,6 +160,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       lostAfterSeconds: integer(env, 'ARCHIPELAGO_LOST_AFTER_SECONDS', 30, 1, 86400),
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
+    marketplaceRequestsPerMinute: integer(env, 'ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE', 600, 0, 10_000_000),
     nodes: nodeSettings(env),
     secretKeys: secretKeys(env),
     topology,
@@ -164,6 +173,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bearerToken: secretFromEnvOrFile(env, 'ARCHIPELAGO_METRICS_TOKEN'),
     },
     usage: usageSettings(env),
+    chain: chainSettings(env),
+    identity: identitySettings(env),
     instanceId: '',
   };
 }

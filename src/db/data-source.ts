@@ -5,6 +5,8 @@ import { Placement1764200000000 } from './migrations/1764200000000-placement';
 import { TopologyIslands1764250000000 } from './migrations/1764250000000-topology-islands';
 import { PlacementConstraints1764260000000 } from './migrations/1764260000000-placement-constraints';
 import { ArrayParts1764270000000 } from './migrations/1764270000000-array-parts';
+import { Identity1764300000000 } from './migrations/1764300000000-identity';
+import { Delegations1764310000000 } from './migrations/1764310000000-delegations';
 import { Usage1764400000000 } from './migrations/1764400000000-usage';
 import { Budgets1764400000001 } from './migrations/1764400000001-budgets';
 
@@ -16,6 +18,8 @@ export const MIGRATIONS = [
   TopologyIslands1764250000000,
   PlacementConstraints1764260000000,
   ArrayParts1764270000000,
+  Identity1764300000000,
+  Delegations1764310000000,
   Usage1764400000000,
   Budgets1764400000001,
 ];

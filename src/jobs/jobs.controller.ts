@@ -6,8 +6,9 @@ import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { invalid } from '../common/problem';
 import { requestedRange } from './byte-range';
-import { ListJobsQuery, ListTasksQuery, OutputQuery, SubmitJobDto } from './jobs.dto';
+import { CancelJobsDto, ListJobsQuery, ListTasksQuery, OutputQuery, SubmitJobDto } from './jobs.dto';
 import { JobsService } from './jobs.service';
+import { MfaHeaders, MfaProof, PresentedMfa } from '../identity/mfa-proof';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
@@ -21,19 +22,30 @@ export class JobsController {
   @RequireScopes('submit')
   @ApiOperation({ summary: 'Submit a batch job (sbatch semantics); 202 with the job, dispatched asynchronously' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and body: the same job; different body: 409' })
+  @MfaHeaders()
   async submit(
     @CurrentPrincipal() principal: Principal,
     @Body() body: SubmitJobDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @PresentedMfa() mfa: MfaProof,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw invalid('Idempotency-Key', 'must be 1-200 printable ASCII characters');
     }
-    const { job, replayed } = await this.jobs.submit(principal, body, idempotencyKey ?? null);
+    const { job, replayed } = await this.jobs.submit(principal, body, idempotencyKey ?? null, mfa);
     reply.status(202).header('Location', job.links.self);
     if (replayed) reply.header('Idempotent-Replayed', 'true');
     return job;
+  }
+
+  @Post('cancel')
+  @HttpCode(200)
+  @RequireScopes('submit')
+  @MfaHeaders()
+  @ApiOperation({ summary: 'Cancel many of your jobs at once: each id with its outcome; past the mass-cancel threshold, step-up MFA' })
+  cancelMany(@CurrentPrincipal() principal: Principal, @Body() body: CancelJobsDto, @PresentedMfa() mfa: MfaProof) {
+    return this.jobs.cancelMany(principal, body.ids, mfa);
   }
 
   @Get()

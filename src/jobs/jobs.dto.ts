@@ -2,6 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ArrayNotEmpty,
+  ArrayUnique,
   IsArray,
   IsIn,
   IsInt,
@@ -192,4 +194,14 @@ export class OutputQuery {
   @Min(1)
   @Max(16 * 1024 * 1024)
   length?: number;
+}
+
+export class CancelJobsDto {
+  @ApiProperty({ example: ['41', '42'], description: 'Ids of your jobs to cancel (1-1000); more than the mass-cancel threshold needs step-up MFA' })
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(1000)
+  @ArrayUnique()
+  @Matches(/^\d{1,18}$/, { each: true, message: 'ids must be job ids' })
+  ids!: string[];
 }

@@ -12,10 +12,16 @@ import { JobFileAccessError } from '../slurm/job-files.port';
 import type { PlacementRecord } from '../dispatch/placement-decision';
 import { normalizeSubmission, type NormalizedJob, SubmitInput } from './job-request';
 import { BudgetService } from '../usage/budget.service';
+import { VeidGate } from '../identity/veid-gate.service';
+import { MfaGate } from '../identity/mfa-gate.service';
+import type { MfaProof } from '../identity/mfa-proof';
+import { jobGateFacts } from '../identity/job-gate-facts';
+import { submissionActions } from '../identity/veid-policy';
 import { jobView, taskView } from './job-view';
 import { JobRow, JobsRepository } from './jobs.repository';
 import { isTerminal, JobState } from './lifecycle';
 import { outputFiles } from './output-path';
+import { mapLimit } from '../common/map-limit';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -36,6 +42,8 @@ export class JobsService {
     private readonly queue: DispatchQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly budgets: BudgetService,
+    private readonly veid: VeidGate,
+    private readonly mfa: MfaGate,
   ) {}
 
   /** The submission as it would be accepted (sbatch semantics), or the 4xx that explains why not. */
@@ -51,15 +59,16 @@ export class JobsService {
     });
   }
 
-  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null) {
+  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof) {
     const job = this.normalize(principal, input);
     const slurmUser = this.runAs(principal);
     const known = await this.jobs.findManyOwned(principal.id, job.dependsOn);
     const missing = job.dependsOn.filter((id) => !known.some((row) => Number(row.id) === id));
     if (missing.length > 0) throw invalid('--dependency', `no job ${missing.join(', ')} of yours exists`);
+    const requestHash = createHash('sha256').update(canonicalJson(input)).digest();
+    await this.identityGates(principal, job.spec, mfa, idempotencyKey ? `${idempotencyKey}:${requestHash.toString('hex')}` : null);
 
     await this.budgets.admit(principal.id, job.spec, idempotencyKey);
-    const requestHash = createHash('sha256').update(canonicalJson(input)).digest();
     const { row, created } = await this.jobs.insert(
       principal.id, slurmUser, job, idempotencyKey, requestHash, job.spec.hold === true,
     );
@@ -153,6 +162,20 @@ export class JobsService {
     return flagged;
   }
 
+  /** Cancels each job on its own: one job's refusal (unknown, already ended) does not stop the others. */
+  async cancelMany(principal: Principal, ids: string[], mfa: MfaProof) {
+    if (ids.length > this.config.identity.mfa.massCancelJobs) await this.mfa.require(principal, 'mass_cancel', mfa);
+    const items = await mapLimit(ids, 8, async (id) => {
+      try {
+        return { id, state: (await this.cancel(principal, id)).state };
+      } catch (error) {
+        if (error instanceof Problem && error.status < 500) return { id, status: error.status, error: error.detail };
+        throw error;
+      }
+    });
+    return { items };
+  }
+
   async setHold(principal: Principal, id: string, hold: boolean) {
     const row = await this.owned(principal, id);
     const holdable: JobState[] = [...NOT_YET_IN_SLURM, 'PENDING'];
@@ -222,6 +245,13 @@ export class JobsService {
     const task = await this.jobs.task(row.id, taskId);
     if (!task) throw notFound(`task ${taskId} of job ${row.id} in SLURM`);
     return (await this.jobs.findById(task.job_id))!;
+  }
+
+  /** VEID tier for the job's size and partition; step-up MFA when it asks for many node-hours. */
+  private async identityGates(principal: Principal, spec: NormalizedJob['spec'], mfa: MfaProof, retrySubject: string | null): Promise<void> {
+    const facts = jobGateFacts(spec);
+    await this.veid.require(principal, submissionActions(facts), facts.partitions);
+    if (facts.nodeHours > this.config.identity.mfa.highValueNodeHours) await this.mfa.require(principal, 'high_value_job', mfa, retrySubject);
   }
 
   private runAs(principal: Principal): string {

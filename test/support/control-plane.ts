@@ -144,8 +144,24 @@ export class ControlPlane {
     }
   }
 
+  /** A statement on this control plane's own database (tests that must age or inspect rows). */
+  async sql(statement: string, params: unknown[] = []): Promise<any[]> {
+    const client = new Client({ connectionString: this.env.DATABASE_URL });
+    await client.connect();
+    try {
+      return (await client.query(statement, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
   recentLogs(): string {
     return this.logs.join('').slice(-6000);
+  }
+
+  /** Everything both processes logged that is still kept (the last 300-400 chunks). */
+  keptLogs(): string {
+    return this.logs.join('');
   }
 
   async stop(): Promise<void> {

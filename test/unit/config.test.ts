@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/config';
 import { DEFAULT_PRICES } from '../../src/usage/usage-settings';
 import { parseIslandsFile } from '../../src/config/islands-file';
+import { chainSettings } from '../../src/chain/chain-settings';
 
 let dir: string;
 let jwtFile: string;
@@ -228,6 +229,7 @@ describe('loadConfig', () => {
       dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000 },
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
+      marketplaceRequestsPerMinute: 600,
       nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
       secretKeys: [],
       topology: {
@@ -244,6 +246,21 @@ describe('loadConfig', () => {
       usage: {
         signingKeyPem: null, intervalMs: 1000, giveUpAfterSeconds: 86400, prices: { default: DEFAULT_PRICES, islands: {} },
         shares: { platformPpm: 50000, providerPpm: 800000, nodesPpm: 150000 }, epochSeconds: 86400, commitDelayMs: 0,
+      },
+      chain: {
+        rpcUrl: null, chainId: 'virtengine-1', bech32Prefix: 've', denom: 'uve', gasPrice: '0.025uve', gasMultiplier: 1.3,
+        requestTimeoutMs: 5000, broadcastPollMs: 1000,
+      },
+      identity: {
+        loginDomain: 'archipelago.local', challengeSeconds: 300, sessionSeconds: 900, refreshSeconds: 604800, devIdentityFile: null,
+        veid: {
+          actions: { submit: 'basic', submit_multi_node: 'standard', submit_gpu: 'standard', provider_join: 'standard' },
+          partitions: {}, failOpen: new Set(), unlinked: 'exempt', cacheMs: 30000,
+        },
+        mfa: {
+          actions: new Set(['api_key_create', 'join_token_create', 'mass_cancel', 'high_value_job']),
+          highValueNodeHours: 1000, massCancelJobs: 10, unlinked: 'exempt',
+        },
       },
       instanceId: '',
     });
@@ -382,4 +399,29 @@ describe('loadConfig', () => {
       ['island-s', 'ssh', 'sftp'],
     ]);
   });
+});
+
+describe('chain settings', () => {
+  it('reads the chain from the environment', () => {
+    const chain = chainSettings({
+      CHAIN_RPC_URL: 'http://127.0.0.1:26657', CHAIN_ID: 'virtengine-dev-1', CHAIN_BECH32_PREFIX: 'virtengine',
+      CHAIN_DENOM: 'uvirt', CHAIN_GAS_MULTIPLIER: '1.5',
+    });
+    assert.equal(chain.rpcUrl, 'http://127.0.0.1:26657');
+    assert.equal(chain.chainId, 'virtengine-dev-1');
+    assert.equal(chain.bech32Prefix, 'virtengine');
+    assert.equal(chain.gasPrice, '0.025uvirt');
+    assert.equal(chain.gasMultiplier, 1.5);
+  });
+  for (const [variable, value] of [
+    ['CHAIN_RPC_URL', 'tcp://127.0.0.1:26657'],
+    ['CHAIN_BECH32_PREFIX', 'VE'],
+    ['CHAIN_GAS_MULTIPLIER', '0.5'],
+    ['CHAIN_GAS_PRICE', 'cheap'],
+    ['CHAIN_ID', 'a b'],
+  ]) {
+    it(`refuses ${variable}=${value}`, () => {
+      assert.throws(() => chainSettings({ [variable]: value }), (e: unknown) => e instanceof ConfigError && e.variable === variable);
+    });
+  }
 });

@@ -1,0 +1,222 @@
+import type { EncodeObject, OfflineSigner } from '@cosmjs/proto-signing';
+import { calculateFee, DeliverTxResponse, GasPrice, QueryClient, SigningStargateClient } from '@cosmjs/stargate';
+import { Comet38Client, HttpClient } from '@cosmjs/tendermint-rpc';
+import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { chainRegistry } from './chain-registry';
+import type { ChainSettings } from './chain-settings';
+import type { MessageCodec } from './proto-codec';
+import {
+  QueryAuthorizationSessionRequest,
+  QueryAuthorizationSessionResponse,
+  QueryIdentityScoreRequest,
+  QueryIdentityScoreResponse,
+  QueryJobRequest,
+  QueryJobResponse,
+  QueryMFARequiredRequest,
+  QueryMFARequiredResponse,
+  QueryTrustedDeviceRequest,
+  QueryTrustedDeviceResponse,
+  SensitiveTransactionType,
+} from './generated/virtengine';
+
+/** The chain could not be asked (connection refused, timeout, 5xx): the answer is unknown. */
+export class ChainUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChainUnavailableError';
+  }
+}
+
+/** The chain answered and refused (non-zero ABCI code): the answer is known and negative. */
+export class ChainQueryError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = 'ChainQueryError';
+  }
+}
+
+/**
+ * A transaction was accepted into the mempool (it has a hash) but not yet seen in a block. It may
+ * still land: look it up by `hash` before sending the same messages again, or they run twice.
+ */
+export class TxUnconfirmedError extends ChainUnavailableError {
+  constructor(readonly hash: string, message: string) {
+    super(message);
+    this.name = 'TxUnconfirmedError';
+  }
+}
+
+/** The node we reached is not on the chain we are configured for; nothing is signed for it. */
+export class WrongChainError extends Error {
+  constructor(readonly expected: string, readonly actual: string) {
+    super(`the RPC node serves chain "${actual}", not the configured "${expected}"`);
+    this.name = 'WrongChainError';
+  }
+}
+
+/** What every chain feature reads. One implementation talks to CometBFT RPC; tests point it at the fake. */
+export interface ChainQueries {
+  identityScore(address: string): Promise<QueryIdentityScoreResponse>;
+  mfaSession(sessionId: string): Promise<QueryAuthorizationSessionResponse>;
+  mfaRequired(address: string, transactionType: SensitiveTransactionType): Promise<QueryMFARequiredResponse>;
+  trustedDevice(address: string, deviceFingerprint: string): Promise<QueryTrustedDeviceResponse>;
+  hpcJob(jobId: string): Promise<QueryJobResponse | null>;
+}
+
+/**
+ * Signs and broadcasts as one account over the client's connection (chain id checked when
+ * created). `broadcast` + `confirm` let a caller record the hash before waiting (an outbox);
+ * `signAndBroadcast` does both.
+ */
+export interface ChainSigner {
+  readonly address: string;
+  /** Simulates, signs and hands the transaction to the node; its hash once the node accepted it. */
+  broadcast(messages: EncodeObject[], memo?: string): Promise<string>;
+  /** The result of a broadcast transaction once in a block (success or not); TxUnconfirmedError after `timeoutMs`. */
+  confirm(hash: string, timeoutMs?: number): Promise<DeliverTxResponse>;
+  signAndBroadcast(messages: EncodeObject[], memo?: string): Promise<DeliverTxResponse>;
+}
+
+/** The Nest injection token for the shared client (null when no chain is configured). */
+export const CHAIN_CLIENT = Symbol('CHAIN_CLIENT');
+
+const NOT_FOUND = /rpc error: code = NotFound/i;
+
+/**
+ * The one cosmjs-based VirtEngine client: ABCI queries with our protobuf types, and signers built
+ * on `SigningStargateClient` with our message registry. It connects lazily (no RPC call at
+ * construction), so a chain that is down at start delays nothing; every call reports a chain
+ * that cannot be reached as ChainUnavailableError, which callers turn into fail-closed 503s.
+ */
+export class VirtEngineChainClient implements ChainQueries {
+  private readonly comet: Comet38Client;
+  private readonly queries: QueryClient;
+
+  constructor(readonly settings: ChainSettings & { rpcUrl: string }) {
+    this.comet = Comet38Client.create(new HttpClient(settings.rpcUrl, settings.requestTimeoutMs));
+    this.queries = new QueryClient(this.comet);
+  }
+
+  identityScore(address: string) {
+    return this.query('/virtengine.veid.v1.Query/IdentityScore', QueryIdentityScoreRequest, { accountAddress: address }, QueryIdentityScoreResponse);
+  }
+
+  mfaSession(sessionId: string) {
+    return this.query('/virtengine.mfa.v1.Query/AuthorizationSession', QueryAuthorizationSessionRequest, { sessionId }, QueryAuthorizationSessionResponse);
+  }
+
+  mfaRequired(address: string, transactionType: SensitiveTransactionType) {
+    return this.query('/virtengine.mfa.v1.Query/MFARequired', QueryMFARequiredRequest, { address, transactionType }, QueryMFARequiredResponse);
+  }
+
+  trustedDevice(address: string, deviceFingerprint: string) {
+    return this.query('/virtengine.mfa.v1.Query/TrustedDevice', QueryTrustedDeviceRequest, { address, deviceFingerprint }, QueryTrustedDeviceResponse);
+  }
+
+  /** null when the chain has no such job (gRPC NotFound). */
+  async hpcJob(jobId: string): Promise<QueryJobResponse | null> {
+    try {
+      return await this.query('/virtengine.hpc.v1.Query/Job', QueryJobRequest, { jobId }, QueryJobResponse);
+    } catch (error) {
+      if (error instanceof ChainQueryError && NOT_FOUND.test(error.message)) return null;
+      throw error;
+    }
+  }
+
+  /** Any ABCI gRPC query: `path` is `/<service>/<Method>`. */
+  async query<Req, Res>(path: string, request: MessageCodec<Req>, value: Partial<Req>, response: MessageCodec<Res>): Promise<Res> {
+    const data = request.encode(request.fromPartial(value as never)).finish();
+    let answer;
+    try {
+      answer = await this.queries.queryAbci(path, data);
+    } catch (error) {
+      throw classify(error, path);
+    }
+    return response.decode(answer.value);
+  }
+
+  async chainId(): Promise<string> {
+    try {
+      return (await this.comet.status()).nodeInfo.network;
+    } catch (error) {
+      throw classify(error, 'status');
+    }
+  }
+
+  /** A signer for `wallet`'s first account. Refuses a node that serves another chain. */
+  async signer(wallet: OfflineSigner): Promise<ChainSigner> {
+    const [account] = await wallet.getAccounts();
+    const actual = await this.chainId();
+    if (actual !== this.settings.chainId) throw new WrongChainError(this.settings.chainId, actual);
+    const client = SigningStargateClient.createWithSigner(this.comet, wallet, { registry: chainRegistry() });
+    const { gasMultiplier, gasPrice, broadcastPollMs } = this.settings;
+    const defaultTimeoutMs = Math.max(60_000, broadcastPollMs * 10);
+    const signer: ChainSigner = {
+      address: account.address,
+      async broadcast(messages: EncodeObject[], memo = '') {
+        try {
+          const gas = await client.simulate(account.address, messages, memo);
+          const fee = calculateFee(Math.ceil(gas * gasMultiplier), GasPrice.fromString(gasPrice));
+          const signed = await client.sign(account.address, messages, fee, memo);
+          // Not cosmjs' broadcastTx: its 60 s timer outlives a refused broadcast, and we want the hash first.
+          return await client.broadcastTxSync(TxRaw.encode(signed).finish());
+        } catch (error) {
+          throw classify(error, 'broadcast');
+        }
+      },
+      confirm: (hash: string, timeoutMs = defaultTimeoutMs) => waitForTx(client, hash, broadcastPollMs, timeoutMs),
+      async signAndBroadcast(messages: EncodeObject[], memo = '') {
+        return signer.confirm(await signer.broadcast(messages, memo));
+      },
+    };
+    return signer;
+  }
+
+  disconnect(): void {
+    this.comet.disconnect();
+  }
+}
+
+/**
+ * Polls until the transaction is in a block (its result, success or not) or the time is up. A
+ * node that cannot be asked for a while is waited out: the transaction may land meanwhile.
+ */
+async function waitForTx(client: SigningStargateClient, hash: string, pollMs: number, timeoutMs: number): Promise<DeliverTxResponse> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+    let found;
+    try {
+      found = await client.getTx(hash);
+    } catch (error) {
+      lastError = ` (last error: ${(error as Error).message})`;
+      continue;
+    }
+    if (found) {
+      return {
+        code: found.code, height: found.height, txIndex: found.txIndex, events: found.events, rawLog: found.rawLog,
+        transactionHash: hash, msgResponses: found.msgResponses, gasUsed: found.gasUsed, gasWanted: found.gasWanted,
+      };
+    }
+  }
+  throw new TxUnconfirmedError(hash, `transaction ${hash} was broadcast but not seen in a block within ${timeoutMs} ms${lastError}; look it up before sending again`);
+}
+
+/** cosmjs reports both "node said no" and "node unreachable" as plain Errors; tell them apart. */
+const REFUSALS: Array<[RegExp, (m: RegExpExecArray) => number]> = [
+  [/^Query failed with \((\d+)\)/, (m) => Number(m[1])],
+  [/^Broadcasting transaction failed with code (\d+)/, (m) => Number(m[1])],
+  // getSequence on an account the chain has never seen (sdk ErrUnknownAddress).
+  [/^Account '.*' does not exist on chain/, () => 9],
+];
+
+function classify(error: unknown, what: string): Error {
+  if (error instanceof ChainQueryError || error instanceof ChainUnavailableError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  for (const [pattern, code] of REFUSALS) {
+    const match = pattern.exec(message);
+    if (match) return new ChainQueryError(code(match), message);
+  }
+  return new ChainUnavailableError(`${what}: ${message}`);
+}

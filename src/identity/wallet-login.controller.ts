@@ -1,0 +1,89 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuthService } from '../auth/auth.service';
+import { actsThroughDelegation } from '../auth/delegations';
+import { Public, RequireScopes } from '../auth/auth.guard';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import type { Principal } from '../auth/principal';
+import { Problem } from '../common/problem';
+import { MfaHeaders, MfaProof, PresentedMfa } from './mfa-proof';
+import { MfaGate } from './mfa-gate.service';
+import { ChallengeDto, LoginDto, OwnApiKeyDto, RefreshDto, WalletAccountDto } from './wallet-login.dto';
+import { WalletLoginService } from './wallet-login.service';
+
+const DEFAULT_OWN_KEY_SECONDS = 30 * 24 * 3600;
+
+@ApiTags('auth')
+@Controller('v1')
+export class WalletLoginController {
+  constructor(
+    private readonly login: WalletLoginService,
+    private readonly auth: AuthService,
+    private readonly mfa: MfaGate,
+  ) {}
+
+  @Post('auth/challenge')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'A single-use sign-in message for a wallet address (nonce, this domain, short expiry)' })
+  challenge(@Body() body: ChallengeDto, @Req() request: FastifyRequest) {
+    return this.login.challenge(body.address, request.ip);
+  }
+
+  @Post('auth/login')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Log in with the ADR-036 signArbitrary signature of the challenge message: a session token and a refresh token' })
+  walletLogin(@Body() body: LoginDto) {
+    return this.login.login(body);
+  }
+
+  @Post('auth/refresh')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Exchange a refresh token (single use) for a new session and refresh token' })
+  refresh(@Body() body: RefreshDto) {
+    return this.login.refresh(body.refreshToken);
+  }
+
+  @Post('auth/logout')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'End this login: the session and its refresh chain stop working' })
+  async logout(@CurrentPrincipal() principal: Principal): Promise<void> {
+    await this.login.logout(principal);
+  }
+
+  @Get('auth/me')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Who you are: principal, kind, scopes, chain address and POSIX account' })
+  me(@CurrentPrincipal() principal: Principal) {
+    return {
+      id: principal.id, name: principal.name, kind: principal.kind, scopes: [...principal.scopes],
+      chainAddress: principal.chainAddress, slurmUser: principal.slurmUser,
+    };
+  }
+
+  @Post('auth/api-keys')
+  @ApiBearerAuth()
+  @MfaHeaders()
+  @ApiOperation({ summary: 'Issue yourself an API key (shown once) with at most your own scopes; needs step-up MFA when the chain requires it' })
+  async ownApiKey(@CurrentPrincipal() principal: Principal, @Body() body: OwnApiKeyDto, @PresentedMfa() mfa: MfaProof) {
+    if (actsThroughDelegation(principal)) throw new Problem(403, 'Forbidden', 'a delegation cannot mint API keys for the researcher');
+    const beyond = body.scopes.filter((scope) => !principal.scopes.has(scope));
+    if (beyond.length > 0) {
+      throw new Problem(403, 'Forbidden', `you cannot grant scopes you do not hold: ${beyond.join(', ')}`, { field: 'scopes' });
+    }
+    await this.mfa.require(principal, 'api_key_create', mfa);
+    return this.auth.issueApiKey(principal.id, body.scopes, body.expiresInSeconds ?? DEFAULT_OWN_KEY_SECONDS);
+  }
+
+  @Put('wallet-accounts/:address')
+  @ApiBearerAuth()
+  @RequireScopes('admin')
+  @ApiOperation({ summary: "Map a wallet to its POSIX account and kind (applies at its first login, or now if it has logged in)" })
+  setWalletAccount(@Param('address') address: string, @Body() body: WalletAccountDto) {
+    return this.login.setWalletAccount(address, body.kind ?? 'researcher', body.slurmUser ?? null);
+  }
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
+import { ChainSettings } from '../../src/chain/chain-settings';
+import { ChainQueryError, ChainUnavailableError, TxUnconfirmedError, VirtEngineChainClient } from '../../src/chain/chain-client';
+import { AccountStatus, IdentityTier, JobState, MsgReportJobStatus, SensitiveTransactionType } from '../../src/chain/generated/virtengine';
+import { ChainTarget, chainContract } from '../support/chain-contract';
+import { FakeChain } from '../support/fake-chain/fake-chain';
+
+const settingsFor = (rpcUrl: string, chainId: string): ChainSettings & { rpcUrl: string } => ({
+  rpcUrl, chainId, bech32Prefix: 've', denom: 'uve', gasPrice: '0.025uve', gasMultiplier: 1.3, requestTimeoutMs: 2000, broadcastPollMs: 50,
+});
+
+/** The chain client against the in-process chain double: the shared contract, then the double's knobs. */
+describe('chain client against the chain double', { timeout: 60_000 }, () => {
+  const chain = new FakeChain({ chainId: 'virtengine-test-1' });
+  let target: ChainTarget;
+  let provider: string;
+
+  before(async () => {
+    await chain.start();
+    const wallet = await DirectSecp256k1HdWallet.generate(12, { prefix: 've' });
+    provider = (await wallet.getAccounts())[0].address;
+    chain.fund(provider);
+    target = { settings: settingsFor(chain.url, chain.chainId), wallet };
+  });
+  after(() => chain.stop());
+
+  describe('contract', () => chainContract(() => target));
+
+  it('serves VEID scores with the chain\'s tier rule (only VERIFIED counts)', async () => {
+    const client = new VirtEngineChainClient(target.settings);
+    chain.setScore('ve1verified', 72);
+    chain.setScore('ve1pending', 95, AccountStatus.ACCOUNT_STATUS_PENDING);
+    const verified = await client.identityScore('ve1verified');
+    assert.equal(verified.found, true);
+    assert.equal(verified.score?.score, 72);
+    assert.equal(verified.score?.tier, IdentityTier.IDENTITY_TIER_STANDARD);
+    const pending = await client.identityScore('ve1pending');
+    assert.equal(pending.score?.tier, IdentityTier.IDENTITY_TIER_UNVERIFIED);
+  });
+
+  it('serves MFA sessions, requirements and their validity', async () => {
+    const client = new VirtEngineChainClient(target.settings);
+    chain.setMfaSession({ sessionId: 'sess-1', accountAddress: provider, transactionType: 17, verifiedFactors: [1], isSingleUse: true });
+    chain.setMfaSession({ sessionId: 'sess-old', accountAddress: provider, transactionType: 17, expiresAt: 1n });
+    const session = await client.mfaSession('sess-1');
+    assert.equal(session.found, true);
+    assert.equal(session.isValid, true);
+    assert.deepEqual(session.session?.verifiedFactors, [1]);
+    assert.equal((await client.mfaSession('sess-old')).isValid, false);
+    const required = await client.mfaRequired(provider, SensitiveTransactionType.SENSITIVE_TX_API_KEY_GENERATION);
+    assert.equal(required.required, true);
+    assert.deepEqual(required.factorCombinations.map((c) => c.factors), [[2], [1]]);
+  });
+
+  it('executes MsgReportJobStatus through the keeper\'s legal transitions', async () => {
+    chain.addJob({ jobId: 'JOB-1', providerAddress: provider, state: JobState.JOB_STATE_PENDING });
+    const client = new VirtEngineChainClient(target.settings);
+    const signer = await client.signer(target.wallet);
+    const report = (state: JobState) => ({ typeUrl: MsgReportJobStatus.typeUrl, value: MsgReportJobStatus.fromPartial({ providerAddress: provider, jobId: 'JOB-1', state }) });
+    const skipped = await signer.signAndBroadcast([report(JobState.JOB_STATE_RUNNING)]);
+    assert.equal(skipped.code, 18, 'PENDING -> RUNNING must go through QUEUED');
+    assert.match(skipped.rawLog ?? '', /invalid job state transition/);
+    assert.equal((await signer.signAndBroadcast([report(JobState.JOB_STATE_QUEUED)])).code, 0);
+    assert.equal((await client.hpcJob('JOB-1'))?.job?.state, JobState.JOB_STATE_QUEUED);
+  });
+
+  it('refuses a message whose signer is not the key that signed (pubkey does not match)', async () => {
+    const other = await DirectSecp256k1HdWallet.generate(12, { prefix: 've' });
+    const otherAddress = (await other.getAccounts())[0].address;
+    chain.fund(otherAddress);
+    const signer = await new VirtEngineChainClient(target.settings).signer(other);
+    const forged = { typeUrl: MsgReportJobStatus.typeUrl, value: MsgReportJobStatus.fromPartial({ providerAddress: provider, jobId: 'JOB-1', state: JobState.JOB_STATE_RUNNING }) };
+    await assert.rejects(signer.signAndBroadcast([forged]), (error: unknown) => {
+      assert.ok(error instanceof ChainQueryError, String(error));
+      assert.equal(error.code, 8);
+      assert.match(error.message, /pubKey does not match signer address/);
+      return true;
+    });
+  });
+
+  it('broadcast returns the hash first; confirm finds its block, or says it is unconfirmed with the hash', async () => {
+    const signer = await new VirtEngineChainClient(target.settings).signer(target.wallet);
+    const send = { typeUrl: '/cosmos.bank.v1beta1.MsgSend', value: { fromAddress: provider, toAddress: provider, amount: [{ denom: 'uve', amount: '1' }] } };
+    const hash = await signer.broadcast([send]);
+    assert.match(hash, /^[0-9A-F]{64}$/);
+    assert.ok(chain.ledger.findTx(hash), 'the double has it in a block');
+    const result = await signer.confirm(hash);
+    assert.equal(result.code, 0);
+    assert.equal(result.transactionHash, hash);
+    const unknown = '00'.repeat(32);
+    await assert.rejects(signer.confirm(unknown, 200), (error: unknown) => error instanceof TxUnconfirmedError && error.hash === unknown);
+  });
+
+  it('a chain that is down is ChainUnavailableError, and the client recovers when it is back', async () => {
+    const client = new VirtEngineChainClient(target.settings);
+    chain.setScore('ve1back', 60);
+    await chain.down();
+    try {
+      await assert.rejects(client.identityScore('ve1back'), ChainUnavailableError);
+    } finally {
+      await chain.up();
+    }
+    assert.equal((await client.identityScore('ve1back')).score?.score, 60);
+  });
+});
+
+/**
+ * The same contract against a real VirtEngine node (needs a funded CHAIN_TEST_MNEMONIC); each
+ * test is reported as skipped, not passed, when CHAIN_RPC_URL is not set.
+ */
+describe('chain client against a real chain', { timeout: 300_000 }, () => {
+  const skip = process.env.CHAIN_RPC_URL ? false : 'CHAIN_RPC_URL not set';
+  let target: ChainTarget;
+  before(async () => {
+    if (skip) return;
+    const mnemonic = process.env.CHAIN_TEST_MNEMONIC;
+    if (!mnemonic) throw new Error('CHAIN_RPC_URL is set: CHAIN_TEST_MNEMONIC must name a funded account on that chain');
+    const prefix = process.env.CHAIN_BECH32_PREFIX || 've';
+    const denom = process.env.CHAIN_DENOM || 'uve';
+    target = {
+      settings: {
+        ...settingsFor(process.env.CHAIN_RPC_URL!, process.env.CHAIN_ID || 'virtengine-1'),
+        bech32Prefix: prefix, denom, gasPrice: process.env.CHAIN_GAS_PRICE || `0.025${denom}`, broadcastPollMs: 1000, requestTimeoutMs: 10_000,
+      },
+      wallet: await DirectSecp256k1HdWallet.fromMnemonic(mnemonic, { prefix }),
+    };
+  });
+  chainContract(() => target, skip);
+});

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { it as test } from 'node:test';
+import { toBech32 } from '@cosmjs/encoding';
+import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
+import { calculateFee, GasPrice, SigningStargateClient } from '@cosmjs/stargate';
+import { ChainSettings } from '../../src/chain/chain-settings';
+import { ChainQueryError, VirtEngineChainClient, WrongChainError } from '../../src/chain/chain-client';
+import { chainRegistry } from '../../src/chain/chain-registry';
+import { SensitiveTransactionType } from '../../src/chain/generated/virtengine';
+import { defineMessage } from '../../src/chain/proto-codec';
+import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+
+export interface ChainTarget {
+  settings: ChainSettings & { rpcUrl: string };
+  /** A funded account on the target chain. */
+  wallet: OfflineDirectSigner;
+}
+
+/**
+ * What must hold of any VirtEngine node our client talks to: the fake in every run, a real chain
+ * when CHAIN_RPC_URL is set. Only assertions a real chain can satisfy without test knobs belong
+ * here; the fake's knob-driven behaviour is tested beside it.
+ */
+export function chainContract(target: () => ChainTarget, skip: string | false = false): void {
+  const it = (name: string, body: () => Promise<void>) => test(name, { skip }, body);
+  const client = () => new VirtEngineChainClient(target().settings);
+  const address = async () => (await target().wallet.getAccounts())[0].address;
+  const stranger = () => toBech32(target().settings.bech32Prefix, randomBytes(20));
+  const selfSend = async () => ({
+    typeUrl: '/cosmos.bank.v1beta1.MsgSend',
+    value: { fromAddress: await address(), toAddress: await address(), amount: [{ denom: target().settings.denom, amount: '1' }] },
+  });
+
+  it('serves the configured chain id', async () => {
+    assert.equal(await client().chainId(), target().settings.chainId);
+  });
+
+  it('an address with no identity has no score (found=false), with real protobuf decoding', async () => {
+    const answer = await client().identityScore(stranger());
+    assert.equal(answer.found, false);
+  });
+
+  it('MFARequired decodes for an unknown address', async () => {
+    const answer = await client().mfaRequired(stranger(), SensitiveTransactionType.SENSITIVE_TX_API_KEY_GENERATION);
+    assert.equal(typeof answer.required, 'boolean');
+    assert.ok(Array.isArray(answer.factorCombinations));
+  });
+
+  it('an unknown MFA session is not found', async () => {
+    const answer = await client().mfaSession(`no-such-session-${randomBytes(6).toString('hex')}`);
+    assert.equal(answer.found, false);
+  });
+
+  it('an unknown HPC job is null (gRPC NotFound)', async () => {
+    assert.equal(await client().hpcJob(`JOB-${randomBytes(6).toString('hex')}`), null);
+  });
+
+  it('signs and broadcasts a transaction that lands in a block, and the sequence advances', async () => {
+    const signer = await client().signer(target().wallet);
+    const before = await (await SigningStargateClient.connect(target().settings.rpcUrl)).getSequence(await address());
+    const result = await signer.signAndBroadcast([await selfSend()], 'archipelago contract');
+    assert.equal(result.code, 0, result.rawLog);
+    assert.ok(result.height > 0);
+    const after = await (await SigningStargateClient.connect(target().settings.rpcUrl)).getSequence(await address());
+    assert.equal(after.sequence, before.sequence + 1);
+    assert.equal(after.accountNumber, before.accountNumber);
+  });
+
+  it('the node refuses a transaction signed for another chain id (signature verification)', async () => {
+    const { settings, wallet } = target();
+    const stargate = await SigningStargateClient.connectWithSigner(settings.rpcUrl, wallet, { registry: chainRegistry() });
+    const { accountNumber, sequence } = await stargate.getSequence(await address());
+    const fee = calculateFee(200_000, GasPrice.fromString(settings.gasPrice));
+    const signed = await stargate.sign(await address(), [await selfSend()], fee, '', { accountNumber, sequence, chainId: `${settings.chainId}-other` });
+    await assert.rejects(stargate.broadcastTxSync(encodeTx(signed)), (error: Error) => {
+      assert.match(error.message, /code 4\b/);
+      assert.match(error.message, /signature verification failed/);
+      return true;
+    });
+  });
+
+  it('the node refuses a second transaction with an already used sequence', async () => {
+    const { settings, wallet } = target();
+    const stargate = await SigningStargateClient.connectWithSigner(settings.rpcUrl, wallet, { registry: chainRegistry() });
+    const { accountNumber, sequence } = await stargate.getSequence(await address());
+    const fee = calculateFee(200_000, GasPrice.fromString(settings.gasPrice));
+    const signerData = { accountNumber, sequence, chainId: settings.chainId };
+    const first = await stargate.sign(await address(), [await selfSend()], fee, 'first', signerData);
+    const second = await stargate.sign(await address(), [await selfSend()], fee, 'second', signerData);
+    await stargate.broadcastTxSync(encodeTx(first));
+    await assert.rejects(stargate.broadcastTxSync(encodeTx(second)), (error: Error) => {
+      assert.match(error.message, /code 32\b/);
+      assert.match(error.message, /account sequence mismatch/);
+      return true;
+    });
+  });
+
+  it('our client will not sign for a node that serves another chain', async () => {
+    const { settings, wallet } = target();
+    const misconfigured = new VirtEngineChainClient({ ...settings, chainId: `${settings.chainId}-expected` });
+    await assert.rejects(misconfigured.signer(wallet), WrongChainError);
+  });
+
+  it('a failing query is a ChainQueryError with the node\'s code, not "unavailable"', async () => {
+    const empty = defineMessage<Record<string, never>>('virtengine.nosuch.v1.Empty', []);
+    const noSuchService = client().query('/virtengine.nosuch.v1.Query/Nothing', empty, {}, empty);
+    await assert.rejects(noSuchService, (error: unknown) => error instanceof ChainQueryError && error.code > 0);
+  });
+}
+
+function encodeTx(signed: TxRaw): Uint8Array {
+  return TxRaw.encode(signed).finish();
+}

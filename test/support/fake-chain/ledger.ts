@@ -1,0 +1,235 @@
+import { pubkeyToAddress, Secp256k1Pubkey } from '@cosmjs/amino';
+import { Secp256k1, Secp256k1Signature, sha256 } from '@cosmjs/crypto';
+import { fromBase64, toHex } from '@cosmjs/encoding';
+import { decodePubkey, makeSignBytes, makeSignDoc } from '@cosmjs/proto-signing';
+import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
+import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
+import { AuthInfo, Tx, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { Any } from 'cosmjs-types/google/protobuf/any';
+
+/** An ABCI refusal: the code and log a real node would answer with (sdk root codespace). */
+export class Refusal extends Error {
+  constructor(readonly code: number, readonly log: string) {
+    super(log);
+  }
+}
+
+export const CODE = {
+  TX_DECODE: 2,
+  UNAUTHORIZED: 4,
+  INSUFFICIENT_FUNDS: 5,
+  UNKNOWN_REQUEST: 6,
+  INVALID_PUBKEY: 8,
+  UNKNOWN_ADDRESS: 9,
+  MEMO_TOO_LARGE: 12,
+  INSUFFICIENT_FEE: 13,
+  INVALID_REQUEST: 18,
+  KEY_NOT_FOUND: 22,
+  TX_TIMEOUT_HEIGHT: 30,
+  WRONG_SEQUENCE: 32,
+} as const;
+
+export interface Account {
+  address: string;
+  accountNumber: number;
+  sequence: number;
+  /** Recorded from the first transaction the account signs, as the auth module does. */
+  pubkey: Secp256k1Pubkey | null;
+}
+
+/** A message type the fake executes: who must sign it, what it checks, what it changes. */
+export interface MsgHandler {
+  decode(value: Uint8Array): unknown;
+  signer(msg: unknown): string;
+  /** Throws a Refusal when the message would fail; must not change state. */
+  check(msg: unknown, signer: string): void;
+  /** Applies a checked message; returns the Msg response (type URL + bytes). */
+  apply(msg: unknown): Any;
+}
+
+export interface IncludedTx {
+  hash: string;
+  height: number;
+  index: number;
+  tx: Uint8Array;
+  code: number;
+  log: string;
+  data: Uint8Array;
+  gasWanted: number;
+  gasUsed: number;
+}
+
+const GAS_PER_TX = 60_000;
+const GAS_PER_MSG = 25_000;
+const MAX_MEMO = 256;
+
+/**
+ * The auth/ante and block part of the fake chain: accounts with numbers and sequences, the
+ * checks a Cosmos SDK ante handler makes before a transaction runs (decoding, known message
+ * types, signer and public key, fee, sequence, SIGN_MODE_DIRECT signature over the SignDoc with
+ * the chain id and account number), then one block per transaction.
+ */
+export class Ledger {
+  readonly accounts = new Map<string, Account>();
+  readonly txs: IncludedTx[] = [];
+  readonly handlers = new Map<string, MsgHandler>();
+  height = 1;
+  blockTime = new Date();
+  private nextAccountNumber = 7;
+
+  constructor(
+    readonly chainId: string,
+    readonly prefix: string,
+    readonly feeDenom: string,
+    /** Minimum fee per gas unit, as a validator's min-gas-prices. */
+    readonly minGasPrice: number,
+  ) {}
+
+  /** An account exists once it has received funds; tests "fund" the ones that will sign. */
+  fund(address: string): Account {
+    let account = this.accounts.get(address);
+    if (!account) {
+      account = { address, accountNumber: this.nextAccountNumber++, sequence: 0, pubkey: null };
+      this.accounts.set(address, account);
+    }
+    return account;
+  }
+
+  /** Simulate: the same checks minus the signature (cosmjs sends SIGN_MODE_UNSPECIFIED and no signature). */
+  simulate(txBytes: Uint8Array): { gasUsed: number; msgResponses: Any[] } {
+    const tx = Tx.decode(txBytes);
+    const messages = tx.body?.messages ?? [];
+    const signer = this.checkMessages(messages);
+    const account = this.existing(signer);
+    this.signerPubkey(tx.authInfo?.signerInfos[0]?.publicKey, account);
+    const sequence = Number(tx.authInfo?.signerInfos[0]?.sequence ?? -1);
+    this.checkSequence(account, sequence);
+    return { gasUsed: this.gasFor(messages.length), msgResponses: [] };
+  }
+
+  /** CheckTx + DeliverTx: refused transactions (thrown Refusal) never reach a block. */
+  async broadcast(txBytes: Uint8Array): Promise<IncludedTx> {
+    let raw, body, authInfo;
+    try {
+      raw = TxRaw.decode(txBytes);
+      body = TxBody.decode(raw.bodyBytes);
+      authInfo = AuthInfo.decode(raw.authInfoBytes);
+    } catch (error) {
+      throw new Refusal(CODE.TX_DECODE, `tx parse error: ${(error as Error).message}`);
+    }
+    const signatures = raw.signatures;
+    if (body.memo.length > MAX_MEMO) throw new Refusal(CODE.MEMO_TOO_LARGE, `maximum number of characters is ${MAX_MEMO} but received ${body.memo.length} characters: memo too large`);
+    if (body.timeoutHeight > 0n && body.timeoutHeight < BigInt(this.height + 1)) {
+      throw new Refusal(CODE.TX_TIMEOUT_HEIGHT, `block height: ${this.height + 1}, timeout height: ${body.timeoutHeight}: tx timeout height`);
+    }
+    const signer = this.checkMessages(body.messages);
+    if (authInfo.signerInfos.length !== 1 || signatures.length !== 1) {
+      throw new Refusal(CODE.UNAUTHORIZED, `wrong number of signers; expected 1, got ${authInfo.signerInfos.length} signer infos and ${signatures.length} signatures: unauthorized`);
+    }
+    const info = authInfo.signerInfos[0];
+    if (info.modeInfo?.single?.mode !== SignMode.SIGN_MODE_DIRECT) {
+      throw new Refusal(CODE.UNAUTHORIZED, 'this chain double only implements SIGN_MODE_DIRECT: unauthorized');
+    }
+    const account = this.existing(signer);
+    const pubkey = this.signerPubkey(info.publicKey, account);
+    this.checkFee(authInfo.fee);
+    this.checkSequence(account, Number(info.sequence));
+    const signBytes = makeSignBytes(makeSignDoc(raw.bodyBytes, raw.authInfoBytes, this.chainId, account.accountNumber));
+    const signature = signatures[0];
+    // Always awaited: in @cosmjs/crypto <= 0.32 verifySignature returns a Promise, which is truthy.
+    const valid =
+      signature.length === 64 &&
+      (await Secp256k1.verifySignature(Secp256k1Signature.fromFixedLength(signature), sha256(signBytes), fromBase64(pubkey.value)));
+    if (!valid) {
+      throw new Refusal(CODE.UNAUTHORIZED, `signature verification failed; please verify account number (${account.accountNumber}) and chain-id (${this.chainId}): unauthorized`);
+    }
+    // Ante succeeded: the sequence is spent even if a message fails in DeliverTx.
+    account.sequence += 1;
+    account.pubkey = pubkey;
+    this.height += 1;
+    this.blockTime = new Date(Math.max(Date.now(), this.blockTime.getTime() + 1));
+    const decoded = body.messages.map((any) => ({ any, msg: this.handlers.get(any.typeUrl)!.decode(any.value) }));
+    const included: IncludedTx = {
+      hash: toHex(sha256(txBytes)).toUpperCase(),
+      height: this.height,
+      index: 0,
+      tx: txBytes,
+      code: 0,
+      log: '',
+      data: new Uint8Array(),
+      gasWanted: Number(authInfo.fee?.gasLimit ?? 0),
+      gasUsed: this.gasFor(body.messages.length),
+    };
+    try {
+      for (const { any, msg } of decoded) this.handlers.get(any.typeUrl)!.check(msg, signer);
+      const msgResponses = decoded.map(({ any, msg }) => this.handlers.get(any.typeUrl)!.apply(msg));
+      included.data = TxMsgData.encode(TxMsgData.fromPartial({ msgResponses })).finish();
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      included.code = error.code;
+      included.log = error.log;
+    }
+    this.txs.push(included);
+    return included;
+  }
+
+  findTx(hashHex: string): IncludedTx | undefined {
+    return this.txs.find((t) => t.hash === hashHex.toUpperCase());
+  }
+
+  /** Every message must be known, and all must name the same signer (single-signer transactions). */
+  private checkMessages(messages: Any[]): string {
+    if (messages.length === 0) throw new Refusal(CODE.INVALID_REQUEST, 'must contain at least one message: invalid request');
+    const signers = new Set<string>();
+    for (const any of messages) {
+      const handler = this.handlers.get(any.typeUrl);
+      if (!handler) throw new Refusal(CODE.TX_DECODE, `unable to resolve type URL ${any.typeUrl}: tx parse error`);
+      let msg;
+      try {
+        msg = handler.decode(any.value);
+      } catch (error) {
+        throw new Refusal(CODE.TX_DECODE, `${any.typeUrl}: ${(error as Error).message}: tx parse error`);
+      }
+      signers.add(handler.signer(msg));
+    }
+    if (signers.size !== 1) throw new Refusal(CODE.UNAUTHORIZED, `messages name ${signers.size} different signers; this chain double takes one: unauthorized`);
+    return [...signers][0];
+  }
+
+  private existing(address: string): Account {
+    const account = this.accounts.get(address);
+    if (!account) throw new Refusal(CODE.UNKNOWN_ADDRESS, `account ${address} not found: unknown address`);
+    return account;
+  }
+
+  private signerPubkey(any: Any | undefined, account: Account): Secp256k1Pubkey {
+    const provided = any ? decodePubkey(any) : null;
+    const pubkey = (provided ?? account.pubkey) as Secp256k1Pubkey | null;
+    if (!pubkey || pubkey.type !== 'tendermint/PubKeySecp256k1') {
+      throw new Refusal(CODE.INVALID_PUBKEY, 'a secp256k1 public key is required: invalid pubkey');
+    }
+    if (pubkeyToAddress(pubkey, this.prefix) !== account.address) {
+      throw new Refusal(CODE.INVALID_PUBKEY, `pubKey does not match signer address ${account.address} with signer index: 0: invalid pubkey`);
+    }
+    return pubkey;
+  }
+
+  private checkFee(fee: { amount: Array<{ denom: string; amount: string }>; gasLimit: bigint } | undefined): void {
+    const gas = Number(fee?.gasLimit ?? 0n);
+    const paid = (fee?.amount ?? []).filter((c) => c.denom === this.feeDenom).reduce((sum, c) => sum + Number(c.amount), 0);
+    const required = Math.ceil(gas * this.minGasPrice);
+    if (gas === 0 || paid < required) {
+      throw new Refusal(CODE.INSUFFICIENT_FEE, `insufficient fees; got: ${paid}${this.feeDenom} required: ${required}${this.feeDenom}: insufficient fee`);
+    }
+  }
+
+  private checkSequence(account: Account, sequence: number): void {
+    if (sequence !== account.sequence) {
+      throw new Refusal(CODE.WRONG_SEQUENCE, `account sequence mismatch, expected ${account.sequence}, got ${sequence}: incorrect account sequence`);
+    }
+  }
+
+  private gasFor(messages: number): number {
+    return GAS_PER_TX + GAS_PER_MSG * messages;
+  }
+}

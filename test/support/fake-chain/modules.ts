@@ -1,0 +1,165 @@
+import { MsgSend, MsgSendResponse } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
+import { Any } from 'cosmjs-types/google/protobuf/any';
+import type { DeepPartial, MessageCodec } from '../../../src/chain/proto-codec';
+import {
+  AuthorizationSession,
+  FactorCombination,
+  FactorType,
+  HPCJob,
+  JobState,
+  MsgReportJobStatus,
+  MsgReportJobStatusResponse,
+  QueryAuthorizationSessionRequest,
+  QueryAuthorizationSessionResponse,
+  QueryIdentityScoreRequest,
+  QueryIdentityScoreResponse,
+  QueryIdentityStatusRequest,
+  QueryIdentityStatusResponse,
+  QueryJobRequest,
+  QueryJobResponse,
+  QueryMFARequiredRequest,
+  QueryMFARequiredResponse,
+  QueryTrustedDeviceRequest,
+  QueryTrustedDeviceResponse,
+  SensitiveTransactionType,
+  TrustedDevice,
+  AccountStatus,
+  IdentityTier,
+} from '../../../src/chain/generated/virtengine';
+import { CODE, MsgHandler, Refusal } from './ledger';
+
+export type QueryHandler = (request: Uint8Array) => Uint8Array;
+
+const notFound = (what: string) => new Refusal(CODE.KEY_NOT_FOUND, `rpc error: code = NotFound desc = ${what} not found: key not found`);
+
+function query<Req, Res>(request: MessageCodec<Req>, response: MessageCodec<Res>, answer: (req: Req) => DeepPartial<Res>): QueryHandler {
+  return (bytes) => response.encode(response.fromPartial(answer(request.decode(bytes)))).finish();
+}
+
+/** x/veid's rule (`ComputeTierFromScoreValue`): no tier unless VERIFIED; 50 / 70 / 85. */
+export function tierFor(score: number, status: AccountStatus): IdentityTier {
+  if (status !== AccountStatus.ACCOUNT_STATUS_VERIFIED) return IdentityTier.IDENTITY_TIER_UNVERIFIED;
+  if (score >= 85) return IdentityTier.IDENTITY_TIER_PREMIUM;
+  if (score >= 70) return IdentityTier.IDENTITY_TIER_STANDARD;
+  if (score >= 50) return IdentityTier.IDENTITY_TIER_BASIC;
+  return IdentityTier.IDENTITY_TIER_UNVERIFIED;
+}
+
+const { FACTOR_TYPE_VEID: VEID, FACTOR_TYPE_FIDO2: FIDO2, FACTOR_TYPE_TOTP: TOTP } = FactorType;
+const combos = (...sets: FactorType[][]): FactorCombination[] => sets.map((factors) => ({ factors, minSecurityLevel: 0 }));
+
+/** x/mfa's default sensitive-transaction configs for the types Archipelago asks about. */
+const DEFAULT_REQUIREMENTS: Partial<Record<SensitiveTransactionType, { factorCombinations: FactorCombination[]; minVeidScore: number }>> = {
+  [SensitiveTransactionType.SENSITIVE_TX_PROVIDER_REGISTRATION]: { factorCombinations: combos([VEID, FIDO2]), minVeidScore: 70 },
+  [SensitiveTransactionType.SENSITIVE_TX_HIGH_VALUE_ORDER]: { factorCombinations: combos([VEID, FIDO2]), minVeidScore: 70 },
+  [SensitiveTransactionType.SENSITIVE_TX_ROLE_ASSIGNMENT]: { factorCombinations: combos([VEID, FIDO2]), minVeidScore: 85 },
+  [SensitiveTransactionType.SENSITIVE_TX_API_KEY_GENERATION]: { factorCombinations: combos([FIDO2], [TOTP]), minVeidScore: 50 },
+};
+
+const LEGAL_JOB_TRANSITIONS: Record<number, JobState[]> = {
+  [JobState.JOB_STATE_PENDING]: [JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED],
+  [JobState.JOB_STATE_QUEUED]: [JobState.JOB_STATE_RUNNING, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_TIMEOUT],
+  [JobState.JOB_STATE_RUNNING]: [JobState.JOB_STATE_COMPLETED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_TIMEOUT],
+};
+
+/**
+ * State and handlers of the custom modules, as we understand them from the chain's published
+ * behaviour: x/veid scores, x/mfa sessions / requirements / trusted devices, x/hpc jobs with the
+ * keeper's legal status transitions. Tests change this state through FakeChain's knobs.
+ */
+export class Modules {
+  readonly scores = new Map<string, { score: number; status: AccountStatus; modelVersion: string; lastUpdatedAt: number }>();
+  readonly sessions = new Map<string, AuthorizationSession>();
+  /** Per address and type; falls back to DEFAULT_REQUIREMENTS. */
+  readonly requirements = new Map<string, { required: boolean; factorCombinations: FactorCombination[]; minVeidScore: number }>();
+  readonly devices = new Map<string, TrustedDevice>();
+  readonly jobs = new Map<string, HPCJob>();
+  /** x/bank balances in the fee denom, so contract tests can send a harmless MsgSend. */
+  readonly balances = new Map<string, bigint>();
+
+  constructor(private readonly now: () => number) {}
+
+  queryHandlers(): Map<string, QueryHandler> {
+    return new Map<string, QueryHandler>([
+      ['/virtengine.veid.v1.Query/IdentityScore', query(QueryIdentityScoreRequest, QueryIdentityScoreResponse, ({ accountAddress }) => {
+        const found = this.scores.get(accountAddress);
+        if (!found) return { found: false };
+        return {
+          found: true,
+          score: { accountAddress, score: found.score, status: found.status, tier: tierFor(found.score, found.status), modelVersion: found.modelVersion, lastUpdatedAt: BigInt(found.lastUpdatedAt) },
+        };
+      })],
+      ['/virtengine.veid.v1.Query/IdentityStatus', query(QueryIdentityStatusRequest, QueryIdentityStatusResponse, ({ accountAddress }) => {
+        const found = this.scores.get(accountAddress);
+        if (!found) throw notFound(`identity record for ${accountAddress}`);
+        return { accountAddress, status: found.status, tier: tierFor(found.score, found.status), score: found.score, modelVersion: found.modelVersion };
+      })],
+      ['/virtengine.mfa.v1.Query/AuthorizationSession', query(QueryAuthorizationSessionRequest, QueryAuthorizationSessionResponse, ({ sessionId }) => {
+        const session = this.sessions.get(sessionId);
+        if (!session) return { found: false };
+        const nowSeconds = Math.floor(this.now() / 1000);
+        const isValid = Number(session.expiresAt) > nowSeconds && !(session.isSingleUse && session.usedAt > 0n);
+        return { session, found: true, isValid };
+      })],
+      ['/virtengine.mfa.v1.Query/MFARequired', query(QueryMFARequiredRequest, QueryMFARequiredResponse, ({ address, transactionType }) => {
+        const configured = this.requirements.get(`${address}/${transactionType}`);
+        if (configured) return configured;
+        const defaults = DEFAULT_REQUIREMENTS[transactionType];
+        return defaults ? { required: true, ...defaults } : { required: false };
+      })],
+      ['/virtengine.mfa.v1.Query/TrustedDevice', query(QueryTrustedDeviceRequest, QueryTrustedDeviceResponse, ({ address, deviceFingerprint }) => {
+        const device = this.devices.get(`${address}/${deviceFingerprint}`);
+        return device ? { device, found: true } : { found: false };
+      })],
+      ['/virtengine.hpc.v1.Query/Job', query(QueryJobRequest, QueryJobResponse, ({ jobId }) => {
+        const job = this.jobs.get(jobId);
+        if (!job) throw notFound(`job ${jobId}`);
+        return { job };
+      })],
+    ]);
+  }
+
+  msgHandlers(): Map<string, MsgHandler> {
+    const reportJobStatus: MsgHandler = {
+      decode: (value) => MsgReportJobStatus.decode(value),
+      signer: (msg) => (msg as MsgReportJobStatus).providerAddress,
+      check: (raw) => {
+        const msg = raw as MsgReportJobStatus;
+        const job = this.jobs.get(msg.jobId);
+        if (!job) throw notFound(`job ${msg.jobId}`);
+        if (job.providerAddress !== msg.providerAddress) throw new Refusal(CODE.UNAUTHORIZED, `only the job's provider may report its status: unauthorized`);
+        if (!(LEGAL_JOB_TRANSITIONS[job.state] ?? []).includes(msg.state)) {
+          throw new Refusal(CODE.INVALID_REQUEST, `invalid job state transition from ${job.state} to ${msg.state}: invalid request`);
+        }
+      },
+      apply: (raw) => {
+        const msg = raw as MsgReportJobStatus;
+        const job = this.jobs.get(msg.jobId)!;
+        this.jobs.set(msg.jobId, { ...job, state: msg.state, statusMessage: msg.statusMessage, exitCode: msg.exitCode, slurmJobId: msg.slurmJobId || job.slurmJobId });
+        return Any.fromPartial({ typeUrl: MsgReportJobStatusResponse.typeUrl, value: MsgReportJobStatusResponse.encode({}).finish() });
+      },
+    };
+    const send: MsgHandler = {
+      decode: (value) => MsgSend.decode(value),
+      signer: (msg) => (msg as MsgSend).fromAddress,
+      check: (raw) => {
+        const msg = raw as MsgSend;
+        for (const coin of msg.amount) {
+          const have = this.balances.get(`${msg.fromAddress}/${coin.denom}`) ?? 0n;
+          if (have < BigInt(coin.amount)) throw new Refusal(CODE.INSUFFICIENT_FUNDS, `spendable balance ${have}${coin.denom} is smaller than ${coin.amount}${coin.denom}: insufficient funds`);
+        }
+      },
+      apply: (raw) => {
+        const msg = raw as MsgSend;
+        for (const coin of msg.amount) {
+          const from = `${msg.fromAddress}/${coin.denom}`;
+          const to = `${msg.toAddress}/${coin.denom}`;
+          this.balances.set(from, (this.balances.get(from) ?? 0n) - BigInt(coin.amount));
+          this.balances.set(to, (this.balances.get(to) ?? 0n) + BigInt(coin.amount));
+        }
+        return Any.fromPartial({ typeUrl: '/cosmos.bank.v1beta1.MsgSendResponse', value: MsgSendResponse.encode({}).finish() });
+      },
+    };
+    return new Map([[MsgReportJobStatus.typeUrl, reportJobStatus], ['/cosmos.bank.v1beta1.MsgSend', send]]);
+  }
+}
