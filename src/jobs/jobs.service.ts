@@ -199,6 +199,10 @@ export class JobsService {
       throw conflict(`job ${id} has not reached SLURM yet (${row.state}); it has no output`);
     }
     const path = await this.outputPath(row, request);
+    if (!(await this.hasStarted(row, request.taskId))) {
+      // A file of that name may be left from an earlier job with the same SLURM id: never serve it.
+      throw notFound(`the ${request.stream} file ${path} (the job has not started)`);
+    }
     const island = this.islands.get(row.island);
     if (!island) throw unavailable(`island ${row.island} is not configured here`);
     let slice;
@@ -236,6 +240,11 @@ export class JobsService {
       nodeName,
     }, row.working_directory);
     return request.stream === 'stderr' ? files.stderr : files.stdout;
+  }
+
+  private async hasStarted(row: JobRow, taskId: number | undefined): Promise<boolean> {
+    if (taskId === undefined || row.array_size === null) return row.started_at !== null;
+    return (await this.jobs.task(row.id, taskId))?.started_at != null;
   }
 
   /** For a split array, the part that ran the task (its island, its SLURM ids); otherwise the job itself. */

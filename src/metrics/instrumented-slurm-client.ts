@@ -1,3 +1,5 @@
+import type { AccountingRun, AccountingSource } from '../usage/accounting';
+import { accountingSourceOf } from '../slurm/slurm-adapters';
 import type { Metrics } from './metrics';
 import {
   SlurmClient,
@@ -19,7 +21,7 @@ function errorKind(error: unknown): 'rejected' | 'unavailable' | 'error' {
 }
 
 /** A SlurmClient that times every call and counts failures per island and operation, then behaves exactly like the one it wraps. */
-export class InstrumentedSlurmClient implements SlurmClient {
+export class InstrumentedSlurmClient implements SlurmClient, AccountingSource {
   constructor(
     private readonly inner: SlurmClient,
     private readonly island: string,
@@ -66,6 +68,11 @@ export class InstrumentedSlurmClient implements SlurmClient {
 
   ping(): Promise<SlurmPing> {
     return this.timed('ping', () => this.inner.ping());
+  }
+
+  /** Accounting reads, timed like the rest (both adapters can read accounting). */
+  runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
+    return this.timed('accounting', () => accountingSourceOf(this.inner).runsOf(slurmJobIds));
   }
 
   close(): Promise<void> {
