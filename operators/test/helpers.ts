@@ -10,9 +10,13 @@ import type { Island, NodeSet } from '../src/api/types.js';
 /** The repository root, from operators/dist/operators/test/ or operators/test/. */
 export const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../../' : '../../', import.meta.url));
 
+export function crdText(plural: 'islands' | 'nodesets'): string {
+  return readFileSync(`${ROOT}k8s/crds/${plural}.archipelago.dev.yaml`, 'utf8');
+}
+
 export function crd(plural: 'islands' | 'nodesets'): Record<string, any> {
   // js-yaml, not client-node's loadYaml: that one maps into model classes and renames `default` to `_default`.
-  return load(readFileSync(`${ROOT}k8s/crds/${plural}.archipelago.dev.yaml`, 'utf8')) as Record<string, any>;
+  return load(crdText(plural)) as Record<string, any>;
 }
 
 export function crdSchema(plural: 'islands' | 'nodesets'): Schema {
