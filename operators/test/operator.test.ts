@@ -21,6 +21,7 @@ describe('operator against the fake API server', () => {
   let core: k8s.CoreV1Api;
   let apps: k8s.AppsV1Api;
   const metrics = operatorMetrics();
+  const logs: string[] = [];
 
   before(async () => {
     server = await FakeKubeApiServer.start({ watchHistory: 200 });
@@ -30,12 +31,13 @@ describe('operator against the fake API server', () => {
     custom = kc.makeApiClient(k8s.CustomObjectsApi);
     core = kc.makeApiClient(k8s.CoreV1Api);
     apps = kc.makeApiClient(k8s.AppsV1Api);
-    operator = new Operator(kc, metrics, { namespace: NS, workers: 2, resyncMs: 60_000 });
+    operator = new Operator(kc, metrics, { namespace: NS, workers: 2, resyncMs: 60_000, log: (l) => logs.push(l) });
     await operator.start();
   });
   after(async () => {
     await operator.stop();
     await server.close();
+    if (logs.length) console.log(logs.join('\n'));
   });
 
   const island = () => custom.getNamespacedCustomObject(cr('islands', 'tight-1'));

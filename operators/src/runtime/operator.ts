@@ -344,6 +344,8 @@ export class Operator {
       await this.core.createNamespacedEvent({
         namespace,
         body: {
+          apiVersion: 'v1',
+          kind: 'Event',
           metadata: { generateName: `${name}.`, namespace },
           involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind, name, namespace, uid: owner?.metadata?.uid },
           reason,
