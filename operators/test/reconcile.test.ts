@@ -127,7 +127,10 @@ describe('node sets', () => {
     assert.deepEqual(p.spec.containers[0].lifecycle.preStop.exec.command, ['/usr/local/bin/slurmd-drain', 'gpu-node-17', '/etc/podinfo/drain-reason']);
     assert.equal(p.spec.containers[0].resources.limits['nvidia.com/gpu'], '2');
     assert.equal(p.spec.volumes.find((v: any) => v.name === 'munge-key').secret.secretName, 'tight-1-munge');
-    assert.equal(slurmdPod(ns, island(), 1).spec && (slurmdPod(ns, island(), 1) as any).spec.hostname, 'prov-a-1', 'ordinals past nodeNames use the pod name');
+    assert.equal((slurmdPod(ns, island(), 1) as any).spec.hostname, 'prov-a-1', 'ordinals past nodeNames use the pod name');
+    const dotted = slurmdPod(nodeSet('prov-b', { nodeNames: ['Node7.example'] }), island(), 0) as any;
+    assert.equal(dotted.spec.hostname, 'prov-b-0', 'a NodeName that is no DNS label stays out of the hostname');
+    assert.equal(dotted.spec.containers[0].args[4], 'Node7.example');
   });
 
   it('without GPUs or features the node still carries its node-set feature', () => {
@@ -149,6 +152,8 @@ describe('node sets', () => {
     assert.deepEqual(planNodeSet(ns, undefined, []).create, []);
     const deleting = { ...ns, metadata: { ...ns.metadata, deletionTimestamp: '2026-11-25T12:00:00Z' } };
     assert.deepEqual(planNodeSet(deleting, island(), [pod('prov-a-0', 0, {}, ready)]), { create: [], delete: [{ name: 'prov-a-0', reason: 'node set deleted' }] });
+    const withReason = { ...deleting, metadata: { ...deleting.metadata, annotations: { [ANNOTATIONS.drainReason]: 'regrouped to island b' } } };
+    assert.equal(planNodeSet(withReason, island(), [pod('prov-a-0', 0, {}, ready)]).delete[0].reason, 'regrouped to island b', 'the NodeSet annotation names the reason');
   });
 
   it('report ready/total/draining counts, the selector, and IslandNotFound', () => {

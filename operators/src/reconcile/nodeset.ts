@@ -11,6 +11,7 @@ export interface ObservedPod {
 }
 
 export const DRAIN_SCRIPT = '/usr/local/bin/slurmd-drain';
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function podSelector(nodeSet: Pick<NodeSet, 'metadata'>): Record<string, string> {
   return { [LABELS.nodeSet]: nodeSet.metadata.name };
@@ -62,8 +63,8 @@ export function slurmdPod(nodeSet: NodeSet, island: Island, ordinal: number): Ku
       ownerReferences: [controllerRef(nodeSet)],
     },
     spec: {
-      // slurmd registers under its hostname unless -N is given; both are set so logs and SLURM agree.
-      hostname: nodeName,
+      // slurmd registers under -N; the hostname matches it when it can (a DNS label) so logs and SLURM agree.
+      hostname: DNS_LABEL.test(nodeName) ? nodeName : podName(nodeSet, ordinal),
       restartPolicy: 'Always',
       enableServiceLinks: false,
       // The preStop hook drains the node and waits for its jobs; this bounds that wait.
@@ -137,7 +138,8 @@ export function planNodeSet(nodeSet: NodeSet, island: Island | undefined, pods: 
     .filter((p) => ordinalOf(p) < 0 || ordinalOf(p) >= wanted || finished(p))
     .sort((a, b) => ordinalOf(b) - ordinalOf(a));
   for (const pod of doomed) {
-    const reason = finished(pod) && ordinalOf(pod) < wanted ? `slurmd pod ${pod.status?.phase}` : deleting ? 'node set deleted' : 'node set scaled down';
+    const requested = nodeSet.metadata.annotations?.[ANNOTATIONS.drainReason];
+    const reason = finished(pod) && ordinalOf(pod) < wanted ? `slurmd pod ${pod.status?.phase}` : requested ?? (deleting ? 'node set deleted' : 'node set scaled down');
     plan.delete.push({ name: pod.metadata.name, reason });
   }
   const terminating = new Set(pods.filter((p) => p.metadata.deletionTimestamp).map(ordinalOf));

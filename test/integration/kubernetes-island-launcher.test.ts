@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+
+import { createKubernetesIslandLauncher, gpusFromGres, nodeSetName } from '../../src/clusters/launchers/kubernetes-island-launcher';
+import { FakeKubeApiServer } from '../support/fake-kube-apiserver';
+
+/**
+ * The Kubernetes island launcher against the fake API server. The test plays the operator's part of the
+ * contract (status writes, the NodeSet finalizer) so what is checked here is what the launcher writes and
+ * what it waits for; the operator's own behaviour is tested in operators/test.
+ */
+const ROOT = join(__dirname, '..', '..', '..');
+const NS = 'default';
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const cr = (plural: string, name = '') => ({ group: 'archipelago.dev', version: 'v1alpha1', namespace: NS, plural, name });
+
+describe('Kubernetes island launcher', () => {
+  let server: FakeKubeApiServer;
+  let kc: KubeConfig;
+  let custom: CustomObjectsApi;
+  let core: CoreV1Api;
+
+  before(async () => {
+    server = await FakeKubeApiServer.start();
+    kc = new KubeConfig();
+    kc.loadFromOptions(server.kubeConfigOptions());
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    for (const plural of ['islands', 'nodesets']) {
+      await objects.create(loadYaml<KubernetesObject>(readFileSync(join(ROOT, 'k8s', 'crds', `${plural}.archipelago.dev.yaml`), 'utf8')));
+    }
+    custom = kc.makeApiClient(CustomObjectsApi);
+    core = kc.makeApiClient(CoreV1Api);
+  });
+  after(() => server.close());
+
+  const launcher = () => createKubernetesIslandLauncher(kc, { namespace: NS, slurmImage: 'registry.example/slurm', readyTimeoutMs: 3000, pollMs: 20 });
+
+  /** Acts as the island operator once the Island exists: JWT Secret, then Ready status for its generation. */
+  async function operateIsland(name: string, jwt: Buffer) {
+    for (;;) {
+      const island = await custom.getNamespacedCustomObject(cr('islands', name)).catch(() => undefined);
+      if (island) {
+        await core.createNamespacedSecret({ namespace: NS, body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-jwt` }, data: { 'jwt_hs256.key': jwt.toString('base64') } } }).catch(() => undefined);
+        await custom.patchNamespacedCustomObjectStatus({
+          ...cr('islands', name),
+          body: { status: { phase: 'Ready', observedGeneration: island.metadata.generation, endpoints: { restUrl: `http://${name}-slurmrestd.default.svc.cluster.local:6820`, controller: 'c:6817', jwtSecret: { name: `${name}-jwt`, key: 'jwt_hs256.key' } } } },
+        }, merge);
+        return island;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  it('ensureIsland writes the Island, waits for Ready and returns the REST endpoint and the JWT key', async () => {
+    const jwt = Buffer.alloc(32, 9);
+    const [launched, island] = await Promise.all([
+      launcher().ensureIsland({ name: 'tight-1', tier: 'tight', boundMs: 2, partitions: ['batch', 'long'] }),
+      operateIsland('tight-1', jwt),
+    ]);
+    assert.deepEqual(launched, { name: 'tight-1', restUrl: 'http://tight-1-slurmrestd.default.svc.cluster.local:6820', jwtKey: jwt, partitions: ['batch', 'long'] });
+    assert.deepEqual(island.spec.partitions, [{ name: 'batch', default: true }, { name: 'long' }]);
+    assert.equal(island.spec.slurm.version, '22.05', 'CRD default applied by the server');
+    // Idempotent: the same decision again is success and changes nothing.
+    const again = await launcher().ensureIsland({ name: 'tight-1', tier: 'tight', boundMs: 2, partitions: ['batch', 'long'] });
+    assert.equal(again.restUrl, launched.restUrl);
+    assert.equal((await custom.getNamespacedCustomObject(cr('islands', 'tight-1'))).metadata.generation, 1);
+  });
+
+  it('ensureIsland fails with the phase when the island does not become ready in time', async () => {
+    await assert.rejects(
+      createKubernetesIslandLauncher(kc, { namespace: NS, slurmImage: 'r/s', readyTimeoutMs: 200, pollMs: 20 }).ensureIsland({ name: 'stuck', tier: 'loose', boundMs: 30, partitions: ['p'] }),
+      /island stuck not ready after 200 ms \(phase none/,
+    );
+  });
+
+  it('joinNode writes one NodeSet per member with its inventory, and resolves once slurmd is ready', async () => {
+    const join = launcher().joinNode('tight-1', { node: 'gpu-node-17', cpus: 64, memoryMb: 512000, gres: ['gpu:A100:4'], features: ['eu-west', 'nvme', 'bad feature'] });
+    const name = nodeSetName('tight-1', 'gpu-node-17');
+    let ns: any;
+    for (;;) {
+      ns = await custom.getNamespacedCustomObject(cr('nodesets', name)).catch(() => undefined);
+      if (ns) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(ns.spec.nodeNames, ['gpu-node-17']);
+    assert.deepEqual(ns.spec.gpus, { count: 4, type: 'a100', resourceName: 'nvidia.com/gpu' });
+    assert.deepEqual(ns.spec.features, ['eu-west', 'nvme']);
+    assert.deepEqual(ns.spec.nodeSelector, { 'archipelago.dev/node': 'gpu-node-17' });
+    let settled = false;
+    void join.then(() => { settled = true; });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(settled, false, 'not resolved before slurmd is ready');
+    await custom.patchNamespacedCustomObjectStatus({ ...cr('nodesets', name), body: { status: { observedGeneration: 1, readyReplicas: 1, replicas: 1 } } }, merge);
+    await join;
+  });
+
+  it('removeNode passes the drain reason, returns false while jobs keep the node, true once it has left', async () => {
+    const name = nodeSetName('tight-1', 'gpu-node-17');
+    await custom.patchNamespacedCustomObject({ ...cr('nodesets', name), body: { metadata: { finalizers: ['nodeset.archipelago.dev/slurmd-drained'] } } }, merge);
+    const l = launcher();
+    assert.equal(await l.removeNode('tight-1', 'gpu-node-17', { reason: 'regroup: rtt 9 ms', timeoutMs: 150, force: false }), false);
+    const draining = await custom.getNamespacedCustomObject(cr('nodesets', name));
+    assert.ok(draining.metadata.deletionTimestamp);
+    assert.equal(draining.metadata.annotations['archipelago.dev/drain-reason'], 'regroup: rtt 9 ms');
+    const removal = l.removeNode('tight-1', 'gpu-node-17', { reason: 'regroup: rtt 9 ms', timeoutMs: 3000, force: false });
+    // The operator finishes the drain: its finalizer goes, the object goes.
+    await custom.patchNamespacedCustomObject({ ...cr('nodesets', name), body: { metadata: { finalizers: null } } }, merge);
+    assert.equal(await removal, true);
+    assert.equal(await l.removeNode('tight-1', 'gpu-node-17', { reason: 'again', timeoutMs: 10, force: false }), true, 'already gone is success');
+  });
+
+  it('retireIsland deletes the Island and waits until it is gone', async () => {
+    await launcher().retireIsland('tight-1');
+    await assert.rejects(custom.getNamespacedCustomObject(cr('islands', 'tight-1')), (e: any) => e.code === 404);
+    await launcher().retireIsland('tight-1');
+  });
+
+  it('names node sets as DNS labels and reads GPUs from GRES', () => {
+    assert.equal(nodeSetName('tight-1', 'n1'), 'tight-1-n1');
+    assert.match(nodeSetName('tight-1', 'Node7.Example'), /^tight-1-node7-example-[0-9a-f]{8}$/);
+    assert.notEqual(nodeSetName('a', 'b.c'), nodeSetName('a', 'b-c'), 'altered names cannot collide with plain ones');
+    assert.ok(nodeSetName('island', 'x'.repeat(80)).length <= 50);
+    assert.deepEqual(gpusFromGres(['gpu:2', 'gpu:h100:1', 'license:x:1']), { count: 3, type: 'h100' });
+    assert.equal(gpusFromGres(['mps:100']), undefined);
+  });
+});
