@@ -113,6 +113,31 @@ describe('Kubernetes island launcher', () => {
     assert.equal(await l.removeNode('tight-1', 'gpu-node-17', { reason: 'again', timeoutMs: 10, force: false }), true, 'already gone is success');
   });
 
+  it('removeNode with force ends the drain by deleting the slurmd pods at once', async () => {
+    const name = nodeSetName('tight-1', 'busy-node');
+    await custom.createNamespacedCustomObject({
+      ...cr('nodesets'),
+      body: { apiVersion: 'archipelago.dev/v1alpha1', kind: 'NodeSet', metadata: { name, finalizers: ['nodeset.archipelago.dev/slurmd-drained'] }, spec: { islandRef: { name: 'tight-1' } } },
+    });
+    await core.createNamespacedPod({
+      namespace: NS,
+      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-0`, labels: { 'archipelago.dev/nodeset': name } }, spec: { containers: [{ name: 'slurmd', image: 'x' }] } },
+    });
+    // Plays the operator: once the pods are gone the finalizer goes.
+    const operator = (async () => {
+      for (;;) {
+        const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: `archipelago.dev/nodeset=${name}` });
+        if (pods.items.length === 0) {
+          await custom.patchNamespacedCustomObject({ ...cr('nodesets', name), body: { metadata: { finalizers: null } } }, merge);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    assert.equal(await launcher().removeNode('tight-1', 'busy-node', { reason: 'provider left', timeoutMs: 100, force: true }), true);
+    await operator;
+  });
+
   it('retireIsland deletes the Island and waits until it is gone', async () => {
     await launcher().retireIsland('tight-1');
     await assert.rejects(custom.getNamespacedCustomObject(cr('islands', 'tight-1')), (e: any) => e.code === 404);
