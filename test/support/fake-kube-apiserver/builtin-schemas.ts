@@ -38,7 +38,8 @@ const probe = obj({
   exec: obj({ command: arr(str()) }),
   initialDelaySeconds: int(), periodSeconds: int(), timeoutSeconds: int(), failureThreshold: int(), successThreshold: int(),
 });
-const keyToPath = obj({ key: str(), path: str(), mode: int() }, ['key', 'path']);
+const fileMode = int({ minimum: 0, maximum: 0o777 });
+const keyToPath = obj({ key: str(), path: str(), mode: fileMode }, ['key', 'path']);
 const container = obj({
   name: str(), image: str(), imagePullPolicy: str({ enum: ['Always', 'IfNotPresent', 'Never'] }),
   command: arr(str()), args: arr(str()), workingDir: str(),
@@ -55,9 +56,9 @@ const container = obj({
 }, ['name']);
 const volume = obj({
   name: str(),
-  configMap: obj({ name: str(), items: arr(keyToPath), defaultMode: int(), optional: bool }),
-  secret: obj({ secretName: str(), items: arr(keyToPath), defaultMode: int(), optional: bool }),
-  downwardAPI: obj({ items: arr(obj({ path: str(), fieldRef: obj({ fieldPath: str() }, ['fieldPath']) }, ['path'])), defaultMode: int() }),
+  configMap: obj({ name: str(), items: arr(keyToPath), defaultMode: fileMode, optional: bool }),
+  secret: obj({ secretName: str(), items: arr(keyToPath), defaultMode: fileMode, optional: bool }),
+  downwardAPI: obj({ items: arr(obj({ path: str(), fieldRef: obj({ fieldPath: str() }, ['fieldPath']) }, ['path'])), defaultMode: fileMode }),
   emptyDir: obj({ medium: str(), sizeLimit: str() }),
   persistentVolumeClaim: obj({ claimName: str(), readOnly: bool }, ['claimName']),
 }, ['name']);
