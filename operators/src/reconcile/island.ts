@@ -47,8 +47,8 @@ function keyVolumes(island: Island) {
 }
 
 const keyMounts = [
-  { name: 'munge-key', mountPath: '/etc/munge/munge.key', subPath: 'munge.key', readOnly: true },
-  { name: 'jwt-key', mountPath: PATHS.jwtKey, subPath: 'jwt_hs256.key', readOnly: true },
+  { name: 'munge-key', mountPath: PATHS.mungeKeySecret, subPath: 'munge.key', readOnly: true },
+  { name: 'jwt-key', mountPath: PATHS.jwtKeySecret, subPath: 'jwt_hs256.key', readOnly: true },
 ];
 
 const podSecurity = { runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } };
@@ -142,7 +142,9 @@ export function desiredIslandChildren(island: Island): KubeObject[] {
               {
                 name: 'slurmrestd',
                 image: imageFor(island, 'slurmrestd'),
-                args: ['slurmrestd', '-a', 'rest_auth/jwt', `0.0.0.0:${PORTS.slurmrestd}`],
+                // Binds as root, then drops to slurmrest: slurmrestd refuses to serve as root or SlurmUser.
+                args: ['slurmrestd', '-u', 'slurmrest', '-g', 'slurmrest', '-a', 'rest_auth/jwt', '-s', 'openapi/v0.0.38', `0.0.0.0:${PORTS.slurmrestd}`],
+                env: [{ name: 'SLURM_JWT', value: 'daemon' }],
                 ports: [{ name: 'http', containerPort: PORTS.slurmrestd, protocol: 'TCP' }],
                 readinessProbe: { tcpSocket: { port: PORTS.slurmrestd }, periodSeconds: 5 },
                 volumeMounts: [configMount, ...keyMounts],
@@ -238,7 +240,7 @@ function accountingChildren(
                 volumeMounts: [
                   configMount,
                   ...keyMounts,
-                  { name: 'slurmdbd-conf', mountPath: `${PATHS.confDir}/slurmdbd.conf`, subPath: 'slurmdbd.conf', readOnly: true },
+                  { name: 'slurmdbd-conf', mountPath: PATHS.slurmdbdConfSecret, subPath: 'slurmdbd.conf', readOnly: true },
                 ],
               },
             ],

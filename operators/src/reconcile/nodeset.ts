@@ -88,7 +88,7 @@ export function slurmdPod(nodeSet: NodeSet, island: Island, ordinal: number): Ku
           readinessProbe: { tcpSocket: { port: PORTS.slurmd }, periodSeconds: 10 },
           lifecycle: { preStop: { exec: { command: [DRAIN_SCRIPT, nodeName, '/etc/podinfo/drain-reason'] } } },
           volumeMounts: [
-            { name: 'munge-key', mountPath: PATHS.mungeKey, subPath: 'munge.key', readOnly: true },
+            { name: 'munge-key', mountPath: PATHS.mungeKeySecret, subPath: 'munge.key', readOnly: true },
             { name: 'podinfo', mountPath: '/etc/podinfo', readOnly: true },
           ],
         },

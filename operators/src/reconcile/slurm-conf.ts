@@ -3,11 +3,16 @@ import { createHash } from 'node:crypto';
 import type { Island } from '../api/types.js';
 import { islandNames } from './names.js';
 
-/** Paths inside the images (slurm/images); the pods mount the ConfigMap and key Secrets there. */
+/**
+ * Paths inside the images (slurm/images). Secrets are mounted under /run/secrets; the images' entrypoint
+ * copies each key to where its daemon reads it, owned and moded as munged and slurmctld insist.
+ */
 export const PATHS = {
   confDir: '/etc/slurm',
-  jwtKey: '/etc/slurm/jwt/jwt_hs256.key',
-  mungeKey: '/etc/munge/munge.key',
+  jwtKey: '/etc/slurm/jwt_hs256.key',
+  jwtKeySecret: '/run/secrets/jwt/jwt_hs256.key',
+  mungeKeySecret: '/run/secrets/munge/munge.key',
+  slurmdbdConfSecret: '/run/secrets/slurmdbd/slurmdbd.conf',
   stateSave: '/var/spool/slurmctld',
   slurmdSpool: '/var/spool/slurmd',
 } as const;
