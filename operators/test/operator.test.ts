@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 
 import { FakeKubeApiServer } from '../../test/support/fake-kube-apiserver/index.js';
-import { LeaderElector } from '../src/runtime/leader-election.js';
+import { LeaderElector, microTime } from '../src/runtime/leader-election.js';
 import { operatorMetrics } from '../src/runtime/metrics.js';
 import { Operator } from '../src/runtime/operator.js';
 import { crdText, kubeConfigFor, waitFor } from './helpers.js';
@@ -156,6 +156,38 @@ describe('leader election', () => {
     assert.equal(after.spec?.holderIdentity, 'b');
     assert.equal(after.spec?.leaseTransitions, 1);
     await b.stop();
+    await server.close();
+  });
+
+  it('takes over a lease whose holder stopped renewing, and leaves a live one alone', async () => {
+    const server = await FakeKubeApiServer.start();
+    const api = kubeConfigFor(server.kubeConfigOptions()).makeApiClient(k8s.CoordinationV1Api);
+    const lease = (name: string, renewedAgoMs: number) => api.createNamespacedLease({
+      namespace: 'default',
+      body: {
+        apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name },
+        spec: { holderIdentity: 'crashed', leaseDurationSeconds: 1, leaseTransitions: 3, renewTime: microTime(new Date(Date.now() - renewedAgoMs)) as unknown as Date },
+      },
+    });
+    await lease('stale', 60_000);
+    await lease('live', -60_000); // renewed "in the future": valid for the whole test
+    const leading: string[] = [];
+    const make = (name: string) => new LeaderElector(api, {
+      namespace: 'default', name, identity: 'c', retryPeriodMs: 50, onStartedLeading: () => leading.push(name), onStoppedLeading: () => undefined,
+    });
+    const stale = make('stale');
+    const live = make('live');
+    stale.start();
+    live.start();
+    await waitFor('stale lease taken', () => leading.includes('stale'));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(leading, ['stale']);
+    const taken = await api.readNamespacedLease({ name: 'stale', namespace: 'default' });
+    assert.equal(taken.spec?.holderIdentity, 'c');
+    assert.equal(taken.spec?.leaseTransitions, 4);
+    assert.equal((await api.readNamespacedLease({ name: 'live', namespace: 'default' })).spec?.holderIdentity, 'crashed');
+    await stale.stop();
+    await live.stop();
     await server.close();
   });
 });

@@ -124,8 +124,9 @@ export class Operator {
     for (const inf of this.informers) {
       // A watch that fails (not one that merely ends) stops the informer: restart it after a pause.
       inf.on('error', (err) => {
-        this.opts.log?.(`informer error: ${String((err as Error)?.message ?? err)}`);
-        if (this.running) setTimeout(() => void inf.start().catch(() => undefined), 1000).unref();
+        if (!this.running) return; // stop() aborts the watches: not an error
+        this.opts.log?.(`informer error, restarting in 1 s: ${String((err as Error)?.message ?? err)}`);
+        setTimeout(() => void inf.start().catch(() => undefined), 1000).unref();
       });
     }
     this.running = true;
@@ -146,6 +147,7 @@ export class Operator {
 
   private resync(): void {
     this.applied.clear();
+    this.secretsEnsured.clear();
     for (const o of this.islands.list()) this.enqueue('Island', o.metadata?.namespace, o.metadata?.name);
     for (const o of this.nodeSets.list()) this.enqueue('NodeSet', o.metadata?.namespace, o.metadata?.name);
   }
@@ -223,11 +225,8 @@ export class Operator {
       this.secretsEnsured.add(island.metadata.uid!);
     }
 
-    let created = 0;
-    for (const child of desiredIslandChildren(island)) created += (await this.apply(island, child)) ? 1 : 0;
-    if (created && island.metadata.generation === 1 && !island.status?.observedGeneration) {
-      await this.event('Island', namespace, name, 'Normal', 'Provisioning', `applied ${created} objects for slurmctld and slurmrestd`);
-    }
+    for (const child of desiredIslandChildren(island)) await this.apply(child);
+    if (!island.status) await this.event('Island', namespace, name, 'Normal', 'Provisioning', 'applied slurmctld, slurmrestd and their configuration');
     await this.writeIslandStatus(island, nodeSets);
   }
 
@@ -247,17 +246,19 @@ export class Operator {
     }
   }
 
-  /** Server-side apply of one child; skipped when the same content was applied for this generation already. */
-  private async apply(owner: Island, child: KubeObject): Promise<boolean> {
+  /**
+   * Server-side apply of one child. Skipped when this content was applied already and the child is still
+   * there (for the kinds an informer watches); the resync clears the memory, so drift is repaired anyway.
+   */
+  private async apply(child: KubeObject): Promise<void> {
     const key = `${child.kind}/${child.metadata.namespace}/${child.metadata.name}`;
     const content = JSON.stringify(child);
-    const observed =
-      child.kind === 'StatefulSet' ? this.statefulSets.get(child.metadata.name, child.metadata.namespace) : child.kind === 'Deployment' ? this.deployments.get(child.metadata.name, child.metadata.namespace) : true;
-    if (this.applied.get(key) === content && observed) return false;
+    const watched = child.kind === 'StatefulSet' ? this.statefulSets : child.kind === 'Deployment' ? this.deployments : undefined;
+    const present = watched ? Boolean(watched.get(child.metadata.name, child.metadata.namespace)) : true;
+    if (this.applied.get(key) === content && present) return;
     this.write('apply', child.kind);
     await this.objects.patch(child as never, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     this.applied.set(key, content);
-    return !observed || owner.metadata.generation === 1;
   }
 
   // ---------------------------------------------------------------- NodeSet
