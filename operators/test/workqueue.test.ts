@@ -43,7 +43,10 @@ describe('work queue', () => {
     assert.equal(q.length, 0, 'delayed, not queued yet');
     assert.equal(q.idle, false, 'a pending delayed add is not idle');
     const t0 = Date.now();
+    // The queue's timers are unref'd (a queue never keeps a process alive): hold the loop open meanwhile.
+    const hold = setTimeout(() => undefined, 1000);
     assert.equal(await q.get(), 'k');
+    clearTimeout(hold);
     assert.ok(Date.now() - t0 >= 8, 'came back after its delay');
     q.shutdown();
   });
