@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 
 import { createKubernetesIslandLauncher, gpusFromGres, nodeSetName } from '../../src/clusters/launchers/kubernetes-island-launcher';
 import { FakeKubeApiServer } from '../support/fake-kube-apiserver';
@@ -151,5 +151,84 @@ describe('Kubernetes island launcher', () => {
     assert.ok(nodeSetName('island', 'x'.repeat(80)).length <= 50);
     assert.deepEqual(gpusFromGres(['gpu:2', 'gpu:h100:1', 'license:x:1']), { count: 3, type: 'h100' });
     assert.equal(gpusFromGres(['mps:100']), undefined);
+  });
+});
+
+/**
+ * The launcher with the real operator: control plane ↔ custom resources ↔ operator, end to end. The operator is
+ * ESM (operators/tsconfig.json, built by scripts/test.sh before this suite); this CommonJS test loads it
+ * through require(esm). The test plays only the kubelet and the workload controllers (readiness).
+ */
+interface OperatorModule {
+  Operator: new (kc: KubeConfig, metrics: unknown, options: { namespace: string; workers?: number }) => { start(): Promise<void>; stop(): Promise<void> };
+}
+interface MetricsModule {
+  operatorMetrics: () => unknown;
+}
+
+describe('Kubernetes island launcher with the operator', () => {
+  let server: FakeKubeApiServer;
+  let kc: KubeConfig;
+  let operator: { start(): Promise<void>; stop(): Promise<void> };
+  let kubeletRunning = true;
+  let kubelet: Promise<void>;
+
+  before(async () => {
+    const built = join(ROOT, 'operators', 'dist', 'operators', 'src', 'runtime');
+    if (!existsSync(join(built, 'operator.js'))) throw new Error('operators not built: run npx tsc -p operators/tsconfig.json first');
+    const { Operator } = require(join(built, 'operator.js')) as OperatorModule;
+    const { operatorMetrics } = require(join(built, 'metrics.js')) as MetricsModule;
+    server = await FakeKubeApiServer.start();
+    kc = new KubeConfig();
+    kc.loadFromOptions(server.kubeConfigOptions());
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    for (const plural of ['islands', 'nodesets']) {
+      await objects.create(loadYaml<KubernetesObject>(readFileSync(join(ROOT, 'k8s', 'crds', `${plural}.archipelago.dev.yaml`), 'utf8')));
+    }
+    operator = new Operator(kc, operatorMetrics(), { namespace: NS, workers: 2 });
+    await operator.start();
+    const apps = kc.makeApiClient(AppsV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    kubelet = (async () => {
+      while (kubeletRunning) {
+        for (const s of (await apps.listNamespacedStatefulSet({ namespace: NS })).items) {
+          if (!s.status?.readyReplicas) await apps.patchNamespacedStatefulSetStatus({ name: s.metadata!.name!, namespace: NS, body: { status: { replicas: 1, readyReplicas: 1 } } }, merge);
+        }
+        for (const d of (await apps.listNamespacedDeployment({ namespace: NS })).items) {
+          if (d.status?.readyReplicas !== d.spec?.replicas) await apps.patchNamespacedDeploymentStatus({ name: d.metadata!.name!, namespace: NS, body: { status: { replicas: d.spec?.replicas, readyReplicas: d.spec?.replicas } } }, merge);
+        }
+        for (const p of (await core.listNamespacedPod({ namespace: NS })).items) {
+          if (!p.status?.conditions?.length) await core.patchNamespacedPodStatus({ name: p.metadata!.name!, namespace: NS, body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } }, merge).catch(() => undefined);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+  });
+  after(async () => {
+    kubeletRunning = false;
+    await kubelet;
+    await operator.stop();
+    await server.close();
+  });
+
+  it('launches an island, joins and removes a node, and retires the island', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const l = createKubernetesIslandLauncher(kc, { namespace: NS, slurmImage: 'registry.example/slurm', readyTimeoutMs: 10_000, pollMs: 20 });
+    const launched = await l.ensureIsland({ name: 'loose-7', tier: 'loose', boundMs: 30, partitions: ['batch'] });
+    assert.equal(launched.restUrl, 'http://loose-7-slurmrestd.default.svc.cluster.local:6820');
+    const jwt = await core.readNamespacedSecret({ name: 'loose-7-jwt', namespace: NS });
+    assert.deepEqual(launched.jwtKey, Buffer.from(jwt.data!['jwt_hs256.key'], 'base64'));
+    assert.equal(launched.jwtKey.length, 32, 'the key the operator generated');
+
+    await l.joinNode('loose-7', { node: 'cpu-3', cpus: 16, memoryMb: 64000, gres: [], features: ['eu-west'] });
+    const pod = await core.readNamespacedPod({ name: 'loose-7-cpu-3-0', namespace: NS });
+    assert.equal(pod.spec?.hostname, 'cpu-3');
+    assert.deepEqual(pod.spec?.containers[0].args?.slice(0, 5), ['slurmd', '-D', '-Z', '-N', 'cpu-3']);
+    assert.deepEqual(pod.spec?.nodeSelector, { 'archipelago.dev/node': 'cpu-3' });
+
+    assert.equal(await l.removeNode('loose-7', 'cpu-3', { reason: 'provider left', timeoutMs: 10_000, force: false }), true);
+    await assert.rejects(core.readNamespacedPod({ name: 'loose-7-cpu-3-0', namespace: NS }), (e: any) => e.code === 404);
+    await l.retireIsland('loose-7');
+    await assert.rejects(kc.makeApiClient(AppsV1Api).readNamespacedStatefulSet({ name: 'loose-7-slurmctld', namespace: NS }), (e: any) => e.code === 404, 'children collected');
   });
 });
