@@ -133,6 +133,18 @@ for (const target of targets) {
       await assert.rejects(objects.patch(cm({ one: '1' }), undefined, undefined, undefined, undefined, PatchStrategy.ServerSideApply), (e: any) => e.code === 400);
     });
 
+    it('refuses strategic merge patches on custom resources (415) and objects in a missing namespace (404)', async () => {
+      await custom.createNamespacedCustomObject({ ...ref(''), body: island('smp') });
+      await assert.rejects(
+        custom.patchNamespacedCustomObject({ ...ref('smp'), body: { spec: { maxNodes: 2 } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)),
+        (e: any) => e.code === 415,
+      );
+      await assert.rejects(
+        custom.createNamespacedCustomObject({ ...ref(''), namespace: `${NS}-missing`, body: { ...island('nowhere'), metadata: { name: 'nowhere' } } }),
+        (e: any) => e.code === 404,
+      );
+    });
+
     it('deletes dependents with their owner (background cascade)', async () => {
       const owner = await custom.createNamespacedCustomObject({ ...ref(''), body: island('owner') });
       await objects.create({
