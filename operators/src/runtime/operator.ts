@@ -55,9 +55,16 @@ function code(e: unknown): number | undefined {
   return (e as { code?: number })?.code;
 }
 
-/** JSON of an object's status without lastTransitionTime noise: "did anything change". */
+/** JSON with sorted keys: the server's copy of a status may order its fields differently from ours. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v ?? null, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
+  );
+}
+
+/** Whether a computed status differs from the stored one (setCondition keeps transition times stable). */
 function sameStatus(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  return canonical(a) === canonical(b);
 }
 
 /**
