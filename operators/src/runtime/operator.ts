@@ -108,7 +108,9 @@ export class Operator {
     const cr = (plural: string) => () => this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural }) as never;
     this.islands = makeInformer(this.kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${ISLAND_PLURAL}`, cr(ISLAND_PLURAL));
     this.nodeSets = makeInformer(this.kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${NODESET_PLURAL}`, cr(NODESET_PLURAL));
-    this.pods = makeInformer(this.kc, `/api/v1/namespaces/${ns}/pods`, () => this.core.listNamespacedPod({ namespace: ns, labelSelector: managed }) as never, managed);
+    // Only slurmd pods: the daemons' pods belong to their StatefulSets and Deployments.
+    const slurmd = `${managed},${LABELS.component}=slurmd`;
+    this.pods = makeInformer(this.kc, `/api/v1/namespaces/${ns}/pods`, () => this.core.listNamespacedPod({ namespace: ns, labelSelector: slurmd }) as never, slurmd);
     this.statefulSets = makeInformer(this.kc, `/apis/apps/v1/namespaces/${ns}/statefulsets`, () => apps.listNamespacedStatefulSet({ namespace: ns, labelSelector: managed }) as never, managed);
     this.deployments = makeInformer(this.kc, `/apis/apps/v1/namespaces/${ns}/deployments`, () => apps.listNamespacedDeployment({ namespace: ns, labelSelector: managed }) as never, managed);
 
