@@ -21,4 +21,5 @@ export ARCH_TEST_SSH_HOST_KEY_SHA256_FILE=${ARCH_TEST_SSH_HOST_KEY_SHA256_FILE:-
 shopt -s nullglob
 files=(dist/test/unit/*.test.js dist/test/integration/*.test.js)
 echo "running ${#files[@]} test files (stack + build took $(( $(date +%s) - t0 )) s)"
+rm -rf operators/dist; npx tsc -p operators/tsconfig.json; node --test --test-concurrency=1 operators/dist/operators/test/  # ESM operators (tsconfig of their own)
 node --test --test-concurrency=1 --test-timeout=600000 "${files[@]}"

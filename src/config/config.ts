@@ -53,6 +53,8 @@ export interface AppConfig {
     namePrefix: string;
     /** Local launcher: island-up.sh indexes (port blocks) it may use. */
     localSlots: number[];
+    /** Kubernetes launcher: where Island/NodeSet resources go and which SLURM images they run (KUBECONFIG or in-cluster). */
+    kubernetes: { namespace: string; slurmImage: string } | null;
   };
   /** `json`: one redacted JSON object per line (default); `text`: Nest's console format, for a terminal. */
   logging: { format: 'json' | 'text'; level: 'error' | 'warn' | 'log' | 'debug' | 'verbose' };
@@ -237,6 +239,14 @@ function islandNamePrefix(env: Env): string {
   return prefix;
 }
 
+function kubernetesSettings(env: Env): { namespace: string; slurmImage: string } {
+  const namespace = env.ARCHIPELAGO_K8S_NAMESPACE || 'archipelago-islands';
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(namespace)) throw new ConfigError('ARCHIPELAGO_K8S_NAMESPACE', 'must be a DNS label');
+  const slurmImage = env.ARCHIPELAGO_K8S_SLURM_IMAGE;
+  if (!slurmImage) throw new ConfigError('ARCHIPELAGO_K8S_SLURM_IMAGE', 'is required with ARCHIPELAGO_ISLAND_LAUNCHER=kubernetes (image prefix built from slurm/images)');
+  return { namespace, slurmImage };
+}
+
 function topologySettings(env: Env): AppConfig['topology'] {
   const launcher = oneOf(env, 'ARCHIPELAGO_ISLAND_LAUNCHER', ['none', 'local', 'kubernetes'] as const, 'none');
   if (launcher !== 'none' && !env.ARCHIPELAGO_SECRETS_KEY_FILE) {
@@ -250,6 +260,7 @@ function topologySettings(env: Env): AppConfig['topology'] {
     hardTags: hardTags(env),
     namePrefix: islandNamePrefix(env),
     localSlots: slots(env),
+    kubernetes: launcher === 'kubernetes' ? kubernetesSettings(env) : null,
   };
 }
 

@@ -240,6 +240,7 @@ describe('loadConfig', () => {
         hardTags: [],
         namePrefix: 'island',
         localSlots: [2, 3, 4],
+        kubernetes: null,
       },
       logging: { format: 'json', level: 'log' },
       metrics: { port: null, bearerToken: null },
@@ -333,6 +334,11 @@ describe('loadConfig', () => {
     configError({ ARCHIPELAGO_TOPOLOGY_TIERS: 'a:1,a:2' }, 'ARCHIPELAGO_TOPOLOGY_TIERS', /differ/);
     configError({ ARCHIPELAGO_TOPOLOGY_TIERS: 'a:0' }, 'ARCHIPELAGO_TOPOLOGY_TIERS');
     configError({ ARCHIPELAGO_ISLAND_NAME_PREFIX: 'Bad_Prefix' }, 'ARCHIPELAGO_ISLAND_NAME_PREFIX');
+    configError({ ARCHIPELAGO_ISLAND_LAUNCHER: 'kubernetes', ARCHIPELAGO_SECRETS_KEY_FILE: keyFile }, 'ARCHIPELAGO_K8S_SLURM_IMAGE', /required/);
+    assert.deepEqual(
+      loadConfig(env({ ARCHIPELAGO_ISLAND_LAUNCHER: 'kubernetes', ARCHIPELAGO_SECRETS_KEY_FILE: keyFile, ARCHIPELAGO_K8S_SLURM_IMAGE: 'registry.example/slurm' })).topology.kubernetes,
+      { namespace: 'archipelago-islands', slurmImage: 'registry.example/slurm' },
+    );
     configError({ ARCHIPELAGO_TOPOLOGY_HARD_TAGS: 'region,colour' }, 'ARCHIPELAGO_TOPOLOGY_HARD_TAGS', /colour/);
     assert.deepEqual(loadConfig(env({ ARCHIPELAGO_TOPOLOGY_HARD_TAGS: 'providerGroup, region' })).topology.hardTags, ['providerGroup', 'region']);
     configError({ ARCHIPELAGO_LOCAL_ISLAND_SLOTS: '4-2' }, 'ARCHIPELAGO_LOCAL_ISLAND_SLOTS');

@@ -3,6 +3,8 @@ import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { CapacityModule } from '../../scheduling/capacity.module';
 import { ISLAND_LAUNCHER, IslandLauncher } from '../island-launcher.port';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createKubernetesIslandLauncher } from '../launchers/kubernetes-island-launcher';
 import { LocalIslandLauncher } from '../launchers/local-island-launcher';
 import { IslandFormationRepository } from './island-formation.repository';
 import { IslandFormationService } from './island-formation.service';
@@ -11,8 +13,14 @@ function launcherFor(config: AppConfig): IslandLauncher {
   switch (config.topology.launcher) {
     case 'local':
       return new LocalIslandLauncher(config.topology.localSlots);
+    case 'kubernetes': {
+      // KUBECONFIG when set, else the pod's service account (in-cluster).
+      const kc = new KubeConfig();
+      kc.loadFromDefault();
+      return createKubernetesIslandLauncher(kc, config.topology.kubernetes!);
+    }
     default:
-      throw new Error(`ARCHIPELAGO_ISLAND_LAUNCHER=${config.topology.launcher} has no launcher in this build`);
+      throw new Error(`ARCHIPELAGO_ISLAND_LAUNCHER=${config.topology.launcher} names no launcher`);
   }
 }
 
