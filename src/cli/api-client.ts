@@ -52,6 +52,8 @@ export class ApiClient {
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (error) {
+      // The credentials' own verdict (e.g. a login that expired) stands as it is.
+      if (error instanceof CliError) throw error;
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (error as Error).message;
       throw new CliError(`cannot reach ${this.baseUrl} (${why})`, ExitCode.UNAVAILABLE);

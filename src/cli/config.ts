@@ -9,7 +9,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ApiKeyCredentials, CredentialsProvider, credentialsFrom, StoredCredentials } from './credentials';
+import { ApiKeyCredentials, CredentialsProvider, credentialsFrom, StoredCredentials, WalletCredentials, WalletCredentialsState } from './credentials';
 import { CliError, ExitCode, usage } from './exit-codes';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -66,7 +66,7 @@ export function resolveSettings(file: ConfigFile, env: Env, path: string, urlOve
       : normalizeUrl(file.url ?? DEFAULT_URL, path);
   const credentials = env.ARCHIPELAGO_API_KEY
     ? new ApiKeyCredentials(env.ARCHIPELAGO_API_KEY.trim())
-    : credentialsFrom(file.credentials, path);
+    : credentialsFrom(file.credentials, path, (state) => new WalletCredentials(state, refreshWith(url), (next) => saveCredentials(path, next)));
   return { url, credentials, configPath: path };
 }
 
@@ -79,6 +79,30 @@ export function requireCredentials(settings: Settings): CredentialsProvider {
 }
 
 /** Written atomically and readable only by its owner: it holds a secret. */
+/** Replaces the stored credentials, keeping the rest of the file. */
+export function saveCredentials(path: string, credentials: StoredCredentials): void {
+  writeConfigFile(path, { ...readConfigFile(path), credentials });
+}
+
+/** The wallet session as the server hands it out (login and refresh answer the same shape). */
+export function walletState(address: string, session: { sessionToken: string; refreshToken: string; expiresAt: string; refreshExpiresAt: string }): WalletCredentialsState {
+  const { sessionToken, refreshToken, expiresAt, refreshExpiresAt } = session;
+  return { kind: 'wallet', address, sessionToken, refreshToken, expiresAt, refreshExpiresAt };
+}
+
+function refreshWith(url: string) {
+  return async (refreshToken: string) => {
+    const response = await fetch(`${url}/v1/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken }),
+    });
+    if (!response.ok) throw new CliError(`refreshing the wallet login failed (HTTP ${response.status}); log in again`, ExitCode.AUTH);
+    const { kind: _kind, address: _address, ...session } = walletState('', (await response.json()) as Parameters<typeof walletState>[1]);
+    return session;
+  };
+}
+
 export function writeConfigFile(path: string, config: ConfigFile): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;

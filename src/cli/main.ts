@@ -69,9 +69,10 @@ const COMMANDS: Record<string, Command> = {
   islands: { usage: 'islands [--json]', options: {}, run: (context) => islands(context) },
   nodes: { usage: 'nodes [--state STATES] [--json]', options: { state: { type: 'string' } }, run: (context, values) => nodes(context, values) },
   login: {
-    usage: 'login --api-key KEY|- [--url URL]',
-    options: { 'api-key': { type: 'string' } },
-    run: (context, values) => login(context, values['api-key']),
+    usage: 'login --api-key KEY|- | --mnemonic-file FILE|- | --key-file FILE [--prefix ve] [--url URL]',
+    options: { 'api-key': { type: 'string' }, 'mnemonic-file': { type: 'string' }, 'key-file': { type: 'string' }, prefix: { type: 'string' } },
+    run: (context, values) =>
+      login(context, { apiKey: values['api-key'], mnemonicFile: values['mnemonic-file'], keyFile: values['key-file'], prefix: values.prefix }),
   },
 };
 

@@ -1,3 +1,4 @@
+import { Secp256k1HdWallet } from '@cosmjs/amino';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -330,5 +331,43 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
     }
+  });
+
+  it('login with a wallet mnemonic: a session (never the mnemonic) is stored, used, and refreshed when it runs out', async () => {
+    const wallet = await Secp256k1HdWallet.generate(12, { prefix: 've' });
+    const [{ address }] = await wallet.getAccounts();
+    assert.equal((await cp.request('PUT', `/v1/wallet-accounts/${address}`, cp.adminKey, { slurmUser: 'alice' })).status, 200);
+    const walletHome = mkdtempSync(join(tmpdir(), 'obs-cli-wallet-'));
+    const mnemonicFile = join(walletHome, 'mnemonic');
+    writeFileSync(mnemonicFile, `${wallet.mnemonic}\n`, { mode: 0o600 });
+    const asWallet = (args: string[], input?: string) => cli(args, { HOME: walletHome }, input);
+    const wrong = await asWallet(['login', '--mnemonic-file', '-'], 'not a mnemonic at all\n');
+    assert.equal(wrong.code, 2, wrong.stderr);
+    const good = await asWallet(['login', '--mnemonic-file', mnemonicFile]);
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stderr, new RegExp(address));
+    const path = join(walletHome, '.config/archipelago/config.json');
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const stored = readFileSync(path, 'utf8');
+    assert.ok(!stored.includes(wallet.mnemonic.split(' ')[0] + ' ' + wallet.mnemonic.split(' ')[1]), 'the mnemonic is never stored');
+    const first = JSON.parse(stored).credentials;
+    assert.equal(first.kind, 'wallet');
+    assert.equal(first.address, address);
+
+    const queue = await asWallet(['squeue', '--json']);
+    assert.equal(queue.code, 0, queue.stderr);
+    // The session ran out: the next command refreshes it (single-use refresh token) and saves the new pair.
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(stored), credentials: { ...first, expiresAt: new Date(Date.now() - 1000).toISOString() } }), { mode: 0o600 });
+    const again = await asWallet(['squeue', '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    const refreshed = JSON.parse(readFileSync(path, 'utf8')).credentials;
+    assert.notEqual(refreshed.sessionToken, first.sessionToken);
+    assert.notEqual(refreshed.refreshToken, first.refreshToken);
+    assert.ok(Date.parse(refreshed.expiresAt) > Date.now());
+    // A login whose refresh token also expired must log in again, with the auth exit code.
+    writeFileSync(path, JSON.stringify({ url: cp.url, credentials: { ...refreshed, expiresAt: new Date(0).toISOString(), refreshExpiresAt: new Date(0).toISOString() } }), { mode: 0o600 });
+    const expired = await asWallet(['squeue']);
+    assert.equal(expired.code, 3, expired.stderr);
+    assert.match(expired.stderr, /log(in|ged)|login/i);
   });
 });
