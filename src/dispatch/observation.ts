@@ -45,7 +45,7 @@ function taskRows(records: SlurmJobRecord[]): { tasks: TaskUpsert[]; anomaly?: s
       exit_code: record.exitCode,
       exit_signal: record.exitSignal,
       // For a pending job SLURM's start time is only an estimate.
-      started_at: hasStarted(state) ? at(record.startTime) : null,
+      started_at: ran(state, record) ? at(record.startTime) : null,
       ended_at: isTerminal(state) ? at(record.endTime) : null,
     };
     if (record.arrayTaskId !== undefined && record.arrayTaskId !== null) {
@@ -92,6 +92,14 @@ function arrayObservation(job: TrackedJob, records: SlurmJobRecord[]): { observe
 }
 
 /** The earliest start among tasks that started (their started_at is only set once they have). */
+/**
+ * Whether the job (or task) ran: its state proves it, or it ended (FAILED, CANCELLED...) with nodes
+ * allocated. A job cancelled while pending gets a start time equal to its end time but no nodes.
+ */
+function ran(state: JobState, record: SlurmJobRecord): boolean {
+  return hasStarted(state) || (isTerminal(state) && Boolean(record.nodes) && Boolean(record.startTime));
+}
+
 function firstStart(tasks: TaskUpsert[]): Date | null {
   const starts = tasks.flatMap((t) => (t.started_at ? [t.started_at.getTime()] : []));
   return starts.length ? new Date(Math.min(...starts)) : null;
@@ -137,7 +145,7 @@ export function observeJob(job: TrackedJob, records: SlurmJobRecord[]): Observat
       batchHost: record.batchHost || null,
       nodes: tasks ? null : record.nodes || null,
       partition: record.partition || null,
-      startedAt: !hasStarted(verdict.state)
+      startedAt: !ran(verdict.state, record)
         ? null
         : tasks
           ? firstStart(tasks)

@@ -85,6 +85,16 @@ describe('observeJob: a single job moving through SLURM', () => {
     });
   });
 
+  it('a job first seen FAILED after running keeps its start time; one cancelled while pending has none', () => {
+    const failed = observeJob(tracked({ state: 'PENDING' }), [
+      record({ state: 'FAILED', exitCode: 3, startTime: T0 + 10, endTime: T0 + 11, nodes: 'n1', batchHost: 'n1' }),
+    ]);
+    assert.deepEqual(failed.change?.startedAt, date(T0 + 10));
+    // SLURM sets a pending job's start time to its end time when it is cancelled; no nodes: it never ran.
+    const cancelled = observeJob(tracked({ state: 'PENDING' }), [record({ state: 'CANCELLED', startTime: T0 + 20, endTime: T0 + 20, nodes: '' })]);
+    assert.equal(cancelled.change?.startedAt, null);
+  });
+
   it('RUNNING -> COMPLETED records exit code, start and end times', () => {
     const o = observeJob(tracked({ state: 'RUNNING' }), [
       record({ state: 'COMPLETED', exitCode: 0, exitSignal: null, startTime: T0 + 10, endTime: T0 + 70, batchHost: 'n1' }),
