@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSecretFile } from '../common/sealed-file';
 import { fromHex } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet, DirectSecp256k1Wallet, OfflineDirectSigner } from '@cosmjs/proto-signing';
 
@@ -14,7 +14,7 @@ export function parseKeySecret(text: string): KeySecret {
 
 export function readKeyFile(path: string): KeySecret {
   try {
-    return parseKeySecret(readFileSync(path, 'utf8'));
+    return parseKeySecret(readSecretFile(path).toString('utf8'));
   } catch (error) {
     throw new Error(`key file ${path}: ${(error as Error).message}`);
   }

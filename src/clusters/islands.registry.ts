@@ -127,6 +127,18 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
     this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots), origin, profile });
   }
 
+  /** Opens the island's sealed JWT key; one sealed with an old envelope key is re-sealed with the current one. */
+  private openJwtKey(row: IslandRow): Buffer {
+    const context = islandJwtContext(row.name);
+    const key = this.secrets!.open(row.jwt_key_sealed!, context);
+    if (this.secrets!.isStale(row.jwt_key_sealed!)) {
+      this.repository!.resealJwtKey(row.name, this.secrets!.seal(key, context)).catch((error) =>
+        this.logger.warn(`re-sealing the key of ${row.name} failed: ${(error as Error).message}`),
+      );
+    }
+    return key;
+  }
+
   private settingsOf(row: IslandRow): IslandSettings | null {
     if (!row.rest_url || !row.jwt_key_sealed) return null;
     if (!this.secrets) {
@@ -141,7 +153,7 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
         readUser: 'archipelago',
         rest: {
           url: row.rest_url,
-          jwtKey: this.secrets.open(row.jwt_key_sealed, islandJwtContext(row.name)),
+          jwtKey: this.openJwtKey(row),
           tokenLifetimeSeconds: 120,
           connections: 8,
           timeoutMs: 15000,

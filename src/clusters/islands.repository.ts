@@ -111,6 +111,10 @@ export class IslandsRepository {
     );
   }
 
+  async resealJwtKey(name: string, sealed: Buffer): Promise<void> {
+    await this.db.query('UPDATE islands SET jwt_key_sealed = $2 WHERE name = $1', [name, sealed]);
+  }
+
   async setState(name: string, state: IslandState, error: string | null = null): Promise<void> {
     await this.db.query(
       `UPDATE islands SET state = $2, last_error = $3,

@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { EnvelopeKeyError, envelopeKeys } from '../common/envelope-keys';
 import { IslandSettings, parseIslandsFile } from './islands-file';
 import { usageSettings, type UsageSettings } from '../usage/usage-settings';
 import { ChainSettings, chainSettings } from '../chain/chain-settings';
@@ -181,25 +182,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
 }
 
-/** A 32-byte key from a file: raw bytes, 64 hex digits or base64 (what `openssl rand -base64 32` prints). */
-function keyFromFile(variable: string, file: string): Buffer {
-  if (!existsSync(file)) throw new ConfigError(variable, `file ${file} does not exist`);
-  const raw = readFileSync(file);
-  if (raw.length === 32) return raw;
-  const text = raw.toString('utf8').trim();
-  const decoded = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
-  if (decoded.length !== 32) throw new ConfigError(variable, `${file} must hold a 32-byte key (raw, hex or base64)`);
-  return decoded;
-}
-
 function secretKeys(env: Env): Buffer[] {
-  const current = env.ARCHIPELAGO_SECRETS_KEY_FILE;
-  const old = (env.ARCHIPELAGO_SECRETS_OLD_KEY_FILES ?? '').split(',').map((f) => f.trim()).filter(Boolean);
-  if (!current) {
-    if (old.length) throw new ConfigError('ARCHIPELAGO_SECRETS_OLD_KEY_FILES', 'needs ARCHIPELAGO_SECRETS_KEY_FILE (the key that seals)');
-    return [];
+  try {
+    return envelopeKeys(env);
+  } catch (error) {
+    if (error instanceof EnvelopeKeyError) throw new ConfigError(error.variable, error.message.slice(error.variable.length + 2));
+    throw error;
   }
-  return [keyFromFile('ARCHIPELAGO_SECRETS_KEY_FILE', current), ...old.map((f) => keyFromFile('ARCHIPELAGO_SECRETS_OLD_KEY_FILES', f))];
 }
 
 const TIER = /^([a-z][a-z0-9-]{0,15}):(\d+(?:\.\d+)?)$/;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readSecretFile } from '../common/sealed-file';
 import type { IslandConnection } from '../slurm/island-connection';
 
 /**
@@ -29,7 +30,7 @@ class IslandsFileError extends Error {
 function readSecret(file: string, where: string, path: unknown): Buffer {
   if (typeof path !== 'string' || !path) throw new IslandsFileError(file, where, 'must name a file');
   try {
-    return readFileSync(path);
+    return readSecretFile(path);
   } catch (error) {
     throw new IslandsFileError(file, where, `cannot read ${path}: ${(error as Error).message}`);
   }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { readSecretFile } from '../common/sealed-file';
 import { ConfigError } from '../config/config';
 import { checkPrices, type OfferingPrices } from './pricing';
 import { DEFAULT_REWARD_SHARES, type RewardShares } from './rewards';
@@ -49,6 +50,11 @@ function readFile(name: string, file: string): string {
   return readFileSync(file, 'utf8');
 }
 
+function readSecret(name: string, file: string, env: Env): string {
+  if (!existsSync(file)) throw new ConfigError(name, `file ${file} does not exist`);
+  return readSecretFile(file, env).toString('utf8');
+}
+
 function prices(env: Env): UsageSettings['prices'] {
   const name = 'ARCHIPELAGO_USAGE_PRICES_FILE';
   const file = env[name];
@@ -85,7 +91,8 @@ function shares(env: Env): RewardShares {
 export function usageSettings(env: Env): UsageSettings {
   const keyFile = env.ARCHIPELAGO_USAGE_SIGNING_KEY_FILE;
   return {
-    signingKeyPem: keyFile ? readFile('ARCHIPELAGO_USAGE_SIGNING_KEY_FILE', keyFile) : null,
+    // The provider's signing key may be sealed with the envelope key (src/common/sealed-file.ts).
+    signingKeyPem: keyFile ? readSecret('ARCHIPELAGO_USAGE_SIGNING_KEY_FILE', keyFile, env) : null,
     intervalMs: integer(env, 'ARCHIPELAGO_USAGE_INTERVAL_MS', 1000, 50, 3_600_000),
     giveUpAfterSeconds: integer(env, 'ARCHIPELAGO_USAGE_GIVE_UP_SECONDS', 86400, 10, 30 * 86400),
     prices: prices(env),
