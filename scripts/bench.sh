@@ -25,7 +25,7 @@ declare -A quick=(
   [identity]="--jobs 300 --logins 50"
   [usage]="--jobs 50"
   [operators]="--islands 100 --nodesets 1000"
-  [ledger]=""
+  [ledger]="--jobs 2000 --baseline-jobs 300"
 )
 declare -A full=(
   [memory]="--idle-seconds 30 --serve-seconds 30"

@@ -99,6 +99,23 @@ function operators(r: Json): Headline[] {
   ];
 }
 
+/** benchmarks/ledger (chain reporting through the outbox drainer); its generic rows if the shape differs. */
+function ledger(r: Json): Headline[] {
+  if (!r?.batched) return generic('ledger', r);
+  const rows: Headline[] = [
+    { benchmark: 'ledger', metric: `report ${r.batched.jobs} jobs to the chain, batched`, value: num(r.batched.jobsPerSecond), unit: 'jobs/s', chart: 'throughput', highlight: true },
+    { benchmark: 'ledger', metric: 'messages per transaction', value: num(r.batched.messagesPerTransaction), unit: '' },
+    { benchmark: 'ledger', metric: 'duplicate reports', value: num(r.batched.duplicates), unit: '' },
+  ];
+  if (r.baseline) {
+    rows.push(
+      { benchmark: 'ledger', metric: `one job per transaction (${r.baseline.name ?? 'baseline'})`, value: num(r.baseline.jobsPerSecond), unit: 'jobs/s', against: 'baseline', chart: 'throughput' },
+      { benchmark: 'ledger', metric: 'batched / one job per transaction', value: num(r.speedupVsBaseline), unit: '×', against: 'baseline', chart: 'ratio', highlight: true },
+    );
+  }
+  return rows;
+}
+
 /** Benchmarks without their own extractor (e.g. one added later): every top-level number, and any ratio one level down. */
 function generic(name: string, r: Json): Headline[] {
   const rows: Headline[] = [];
@@ -113,7 +130,7 @@ function generic(name: string, r: Json): Headline[] {
   return rows.slice(0, 12);
 }
 
-const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, topology, placement, usage, identity, operators };
+const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, ledger, topology, placement, usage, identity, operators };
 
 export function headlines(name: string, result: Json): Headline[] {
   return (EXTRACTORS[name] ?? ((r: Json) => generic(name, r)))(result);

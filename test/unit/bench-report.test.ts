@@ -24,12 +24,14 @@ describe('benchmark report', () => {
       writeFileSync(join(dir, 'submit-b.json'), JSON.stringify({ startedAt: '2026-11-25T10:00:00.000Z', rounds: [] }));
       writeFileSync(join(dir, 'submit-a.json'), JSON.stringify({ startedAt: '2026-11-25T12:00:00.000Z', rounds: [] }));
       writeFileSync(join(dir, 'ledger-x.json'), JSON.stringify({ at: '2026-11-25T11:00:00.000Z', recordsPerSecond: 42 }));
+      writeFileSync(join(dir, 'other-x.json'), JSON.stringify({ at: '2026-11-25T11:00:00.000Z', rate: 7, nested: { ratio: 1.5, n: 3 } }));
       writeFileSync(join(dir, 'broken-1.json'), '{"half":');
       writeFileSync(join(dir, 'summary.json'), JSON.stringify({ startedAt: '2099-01-01T00:00:00.000Z' }));
       const found = newestResults(dir);
-      assert.deepEqual(found.map((f) => [f.name, f.file]), [['submit', 'submit-a.json'], ['ledger', 'ledger-x.json']]);
-      // An unknown benchmark still reports its top-level numbers.
+      assert.deepEqual(found.map((f) => [f.name, f.file]), [['submit', 'submit-a.json'], ['ledger', 'ledger-x.json'], ['other', 'other-x.json']]);
+      // A ledger file of another shape, and an unknown benchmark, still report their numbers.
       assert.deepEqual(headlines('ledger', found[1].result).map((h) => [h.metric, h.value]), [['recordsPerSecond', 42]]);
+      assert.deepEqual(headlines('other', found[2].result).map((h) => [h.metric, h.value, h.chart]), [['rate', 7, undefined], ['nested.ratio', 1.5, 'ratio']]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -52,6 +54,16 @@ describe('benchmark report', () => {
     assert.equal(value('dispatch / SSH + sbatch (steady)'), null);
     const ratioBars = panels(rows).find((p) => p.title.startsWith('Ratios'))!.bars;
     assert.deepEqual(ratioBars.map((b) => b.value), [0.8, 0.64]);
+  });
+
+  it('reads the ledger benchmark: batched rate, its one-job-per-transaction baseline and the speedup', () => {
+    const rows = headlines('ledger', {
+      batched: { jobs: 10000, jobsPerSecond: 263, messagesPerTransaction: 75, duplicates: 0 },
+      baseline: { name: 'oneJobPerTx', jobsPerSecond: 44 },
+      speedupVsBaseline: 5.977,
+    });
+    assert.deepEqual(rows.filter((h) => h.chart === 'ratio').map((h) => h.value), [5.977]);
+    assert.equal(rows.find((h) => h.metric === 'duplicate reports')?.value, 0);
   });
 
   it('renders well-formed SVG with labels escaped and bars scaled to the panel maximum', () => {
