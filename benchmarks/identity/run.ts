@@ -4,7 +4,7 @@
  *   npx tsc -p tsconfig.json && node dist/benchmarks/identity/run.js [--jobs N] [--logins L] [--concurrency C] [--no-write]
  *
  * Runs the real API (worker killed at once, so nothing reaches SLURM) against the chain double on
- * loopback, database `archipelago_test_identity_bench`, Redis DB 7. Rounds:
+ * loopback, database `bench_identity`, Redis DB 7. Rounds:
  *   1. logins: L wallet logins (challenge, ADR-036 signature by a cosmjs wallet, login), C in flight;
  *   2. submit, API key of a principal without a chain address (no gate: the baseline);
  *   3. submit, wallet session, VEID score cached (the default 30 s);
@@ -68,6 +68,7 @@ async function closedLoop(name: string, n: number, concurrency: number, call: ()
 
 async function withControlPlane<T>(chain: FakeChain, veidCacheMs: string, body: (cp: ControlPlane) => Promise<T>): Promise<T> {
   const cp = new ControlPlane('identity_bench', {
+    databaseName: 'bench_identity',
     islands: [{ name: 'local-a' }],
     redisDb: 7,
     env: { CHAIN_RPC_URL: chain.url, CHAIN_ID: chain.chainId, ARCHIPELAGO_VEID_CACHE_MS: veidCacheMs, ARCHIPELAGO_LOGIN_DOMAIN: 'bench.local' },

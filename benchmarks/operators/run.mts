@@ -7,7 +7,7 @@
  *   node operators/dist/benchmarks/operators/run.mjs [--islands 1000] [--nodesets 10000] [--workers 8]
  *
  * Converged = every Island Ready with nodes.ready == nodes.total, every NodeSet Ready, observedGeneration
- * current. Prints JSON on stdout and writes it to benchmarks/results/operators.json. Baseline: the fewest
+ * current. Prints JSON on stdout and writes it to benchmarks/results/operators-<timestamp>.json. Baseline: the fewest
  * API writes any operator needs for this work (below); the ratio shows the extra writes of ours.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -167,7 +167,9 @@ async function parent(): Promise<void> {
   proc.kill();
   const json = JSON.stringify(result, null, 2);
   process.stdout.write(json + '\n');
-  writeFileSync(fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../../benchmarks/results/operators.json' : '../results/operators.json', import.meta.url)), json + '\n');
+  // Timestamped like the other benchmarks' files, so a quick run never replaces a full one.
+  const file = `operators-${result.at.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(fileURLToPath(new URL(import.meta.url.includes('/dist/') ? `../../../../benchmarks/results/${file}` : `../results/${file}`, import.meta.url)), json + '\n');
   process.stderr.write(`converged ${islands} islands + ${nodeSets} node sets in ${(convergedMs / 1000).toFixed(1)} s; peak RSS ${result.peakRssMb} MiB; ${writesAtConvergence} writes (${result.baseline.ratio}× minimum)\n`);
   process.exit(0);
 }

@@ -51,6 +51,7 @@ const DAEMONS: Record<string, string> = {
   slurmrestd: 'slurmrestd',
   slurmd: 'slurmd',
   slurmdbd: 'slurmdbd',
+  sshd: 'sshd',
 };
 
 export function cpuSnapshot(named: Record<string, number | undefined>): CpuSnapshot {

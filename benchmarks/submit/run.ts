@@ -1,10 +1,12 @@
 /**
- * Submit-path benchmark: API accept rate, dispatch rate into a local SLURM island, and the raw
- * slurmrestd submit rate at the same concurrency, in one run on one machine.
+ * Submit-path benchmark: API accept rate, dispatch rate into a local SLURM island, and two baselines
+ * at the same concurrency, in one run on one machine: the raw slurmrestd submit rate, and SSH +
+ * `sbatch` (one sbatch per job as the owner over pooled ssh connections, the way the chain's
+ * reference provider daemon submits).
  *
  *   npx tsc -p tsconfig.json && node dist/benchmarks/submit/run.js [--jobs N] [--concurrency C]
  *     [--warmup W] [--dispatch-concurrency 4,8,16] [--follow-interval-ms MS] [--island local-a]
- *     [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR]
+ *     [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR] [--ssh-jobs M]
  *
  * Prints JSON (also written to benchmarks/results/submit-<timestamp>.json) and a short summary.
  * Every SLURM job it submits is cancelled before it exits. Loopback only. See benchmarks/README.md.
@@ -20,6 +22,8 @@ import { Pool } from 'undici';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
 import { parseIslandsFile } from '../../src/config/islands-file';
 import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
+import { SshSlurmClient } from '../../src/slurm/ssh/ssh-slurm-client';
+import type { SlurmClient } from '../../src/slurm/slurm-client.port';
 import { normalizeSubmission } from '../../src/jobs/job-request';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from './proc-stats';
 
@@ -37,6 +41,8 @@ interface Settings {
   timeoutSeconds: number;
   /** When set, the API and worker are CPU-profiled (see cpu-profile-hook.ts): API during the accept phase, worker from spawn to the last dispatch. */
   cpuProfDir: string | null;
+  /** Jobs for the SSH + sbatch baseline (default: --jobs; 0 skips it). Each one is an sbatch process, so it is much slower than REST. */
+  sshJobs: number | null;
 }
 
 function parseArgs(argv: string[]): Settings {
@@ -50,6 +56,7 @@ function parseArgs(argv: string[]): Settings {
     breakdown: false,
     timeoutSeconds: 300,
     cpuProfDir: null,
+    sshJobs: null,
   };
   const int = (flag: string, raw: string | undefined, min: number, max: number) => {
     const value = Number(raw);
@@ -71,10 +78,11 @@ function parseArgs(argv: string[]): Settings {
       case '--breakdown': settings.breakdown = true; break;
       case '--timeout-seconds': settings.timeoutSeconds = int(flag, next(), 10, 1800); break;
       case '--cpu-prof-dir': settings.cpuProfDir = resolve(next() ?? '.'); break;
+      case '--ssh-jobs': settings.sshJobs = int(flag, next(), 0, 20000); break;
       case '--help':
       case '-h':
         console.log('usage: node dist/benchmarks/submit/run.js [--jobs N] [--concurrency C] [--warmup W] ' +
-          '[--dispatch-concurrency 4,8,16] [--follow-interval-ms MS] [--island NAME] [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR]');
+          '[--dispatch-concurrency 4,8,16] [--follow-interval-ms MS] [--island NAME] [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR] [--ssh-jobs M]');
         process.exit(0);
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
@@ -85,12 +93,15 @@ function parseArgs(argv: string[]): Settings {
 }
 
 const PG_ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
-const BENCH_DB = 'archipelago_bench';
-const REDIS_DB = 7;
+// Database names start with `bench` so they never collide with test suites' `archipelago_test_*`.
+const BENCH_DB = 'bench_submit';
+const REDIS_DB = Number(process.env.ARCH_BENCH_REDIS_DB ?? 7);
+const REDIS_BASE = process.env.ARCH_TEST_REDIS_URL ?? 'redis://127.0.0.1:56379';
 const SLURM_USER = 'alice';
 const SCRIPT = '#!/bin/bash\ntrue\n';
 const RAW_TAG = 'archipelago-bench:raw';
-const STACK_ISLANDS = join(REPO, '.stack', 'islands.json');
+const SSH_TAG = 'archipelago-bench:ssh';
+const STACK_ISLANDS = join(process.env.ARCH_STACK_DIR ?? join(REPO, '.stack'), 'islands.json');
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -433,11 +444,14 @@ interface DispatchResult {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Phase 3: raw slurmrestd
+// Phase 3: baselines, the same submissions straight to SLURM through one of our SlurmClients:
+// REST (raw slurmrestd) and SSH (one `sbatch --parsable` per job as the owner, pooled connections)
 
-interface RawResult {
+interface BaselineResult {
+  client: 'rest' | 'ssh';
   concurrency: number;
-  restConnections: number;
+  /** REST: keep-alive sockets to slurmrestd. SSH: connections per user (each carries several channels). */
+  connections: number;
   jobs: number;
   submitted: number;
   errors: number;
@@ -448,14 +462,16 @@ interface RawResult {
   cpu: CpuUsage;
 }
 
-async function rawSubmit(
-  client: RestSlurmClient,
+async function baselineSubmit(
+  client: SlurmClient,
+  kind: BaselineResult['client'],
+  connections: number,
   count: number,
   concurrency: number,
-  restConnections: number,
   partition: string,
+  tag: string,
   cleanup: SlurmCleanup,
-): Promise<RawResult> {
+): Promise<BaselineResult> {
   // The dispatcher's request for this job: the same normalization, spec, environment and cwd.
   const job = normalizeSubmission({ script: SCRIPT, options: { hold: true } }, {
     slurmUser: SLURM_USER, workdirRoots: ['/home/{user}'], defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
@@ -468,7 +484,7 @@ async function rawSubmit(
   const before = cpuSnapshot({ client: process.pid });
   const started = performance.now();
   await closedLoop(count, concurrency, async (i) => {
-    checkDeadline('raw slurmrestd submit');
+    checkDeadline(`${kind} baseline submit`);
     const t0 = performance.now();
     try {
       const result = await client.submit(SLURM_USER, {
@@ -476,7 +492,7 @@ async function rawSubmit(
         spec: { ...job.spec, partition, hold: true },
         workingDirectory: job.workingDirectory,
         environment: job.environment,
-        comment: `${RAW_TAG}:${i}`,
+        comment: `${tag}:${i}`,
       });
       ids.push(result.jobId);
     } catch (error) {
@@ -489,8 +505,9 @@ async function rawSubmit(
   const cpu = cpuBetween(before, cpuSnapshot({ client: process.pid }));
   cleanup.add(ids);
   return {
+    client: kind,
     concurrency,
-    restConnections,
+    connections,
     jobs: count,
     submitted: ids.length,
     errors,
@@ -500,6 +517,17 @@ async function rawSubmit(
     latencyMs: latencySummary(latencies),
     cpu,
   };
+}
+
+/** Runs a baseline with a client the cleanup path can close if the run is interrupted. */
+async function withBaselineClient<T>(state: RunState, client: SlurmClient, use: (client: SlurmClient) => Promise<T>): Promise<T> {
+  state.baselineClient = client;
+  try {
+    return await use(client);
+  } finally {
+    await client.close();
+    state.baselineClient = null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -513,16 +541,26 @@ interface RoundResult {
   healthLive?: LoadResult;
   breakdown?: Record<string, ComponentResult>;
   dispatch: DispatchResult;
-  raw: RawResult;
+  raw: BaselineResult;
   ratioFromStart: number;
   ratioSteady: number;
+  /** Null when the SSH baseline was skipped (--ssh-jobs 0) or submitted nothing. */
+  sshSbatch: BaselineResult | null;
+  ratioSshFromStart: number | null;
+  ratioSshSteady: number | null;
+}
+
+interface RunState {
+  cp: ControlPlane | null;
+  instanceIds: string[];
+  baselineClient: SlurmClient | null;
 }
 
 async function round1(
   settings: Settings,
   dispatchConcurrency: number,
   cleanup: SlurmCleanup,
-  state: { cp: ControlPlane | null; instanceIds: string[]; rawClient: RestSlurmClient | null },
+  state: RunState,
   island: ReturnType<typeof parseIslandsFile>[number],
   log: (line: string) => void,
 ): Promise<RoundResult> {
@@ -530,6 +568,7 @@ async function round1(
   await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
   await adminQuery(`CREATE DATABASE ${BENCH_DB}`);
   const cp = new ControlPlane('bench', {
+    databaseName: BENCH_DB,
     islands: [{ name: settings.island }],
     redisDb: REDIS_DB,
     env: {
@@ -591,7 +630,7 @@ async function round1(
     if (settings.breakdown) {
       log(`round c=${dispatchConcurrency}: breakdown`);
       healthLive = await getLoad(api, '/health/live', 2000, settings.concurrency);
-      parts = await breakdown(dbUrl, `redis://127.0.0.1:56379/${REDIS_DB}`, researcher.id, 2000, settings.concurrency);
+      parts = await breakdown(dbUrl, `${REDIS_BASE}/${REDIS_DB}`, researcher.id, 2000, settings.concurrency);
     }
 
     const waiting = Number((await pg.query(`SELECT count(*) AS n FROM jobs WHERE state = 'ACCEPTED'`)).rows[0].n);
@@ -652,12 +691,21 @@ async function round1(
 
     // Phase 3: raw slurmrestd, same concurrency as the dispatcher, same connection pool size.
     log(`round c=${dispatchConcurrency}: raw slurmrestd submit ${settings.jobs}`);
-    state.rawClient = new RestSlurmClient(island.connection);
-    const raw = await rawSubmit(state.rawClient, settings.jobs, dispatchConcurrency, island.connection.rest!.connections, island.defaultPartition, cleanup);
-    await state.rawClient.close();
-    state.rawClient = null;
+    const raw = await withBaselineClient(state, new RestSlurmClient(island.connection), (client) =>
+      baselineSubmit(client, 'rest', island.connection.rest!.connections, settings.jobs, dispatchConcurrency, island.defaultPartition, RAW_TAG, cleanup));
     await cleanup.flush();
 
+    // Phase 4: SSH + sbatch on the same island, same concurrency.
+    const sshJobs = settings.sshJobs ?? settings.jobs;
+    let sshSbatch: BaselineResult | null = null;
+    if (sshJobs > 0) {
+      log(`round c=${dispatchConcurrency}: SSH + sbatch submit ${sshJobs}`);
+      sshSbatch = await withBaselineClient(state, new SshSlurmClient(island.connection), (client) =>
+        baselineSubmit(client, 'ssh', island.connection.ssh!.maxConnectionsPerUser, sshJobs, dispatchConcurrency, island.defaultPartition, SSH_TAG, cleanup));
+      await cleanup.flush();
+      if (sshSbatch.errors > 0) log(`SSH + sbatch errors: ${sshSbatch.errors}, e.g. ${sshSbatch.errorSamples.join(' | ')}`);
+    }
+    const ratio = (base: BaselineResult | null, rate: number) => (base && base.perSecond > 0 ? round(rate / base.perSecond, 3) : null);
 
     return {
       dispatchConcurrency,
@@ -669,6 +717,9 @@ async function round1(
       raw,
       ratioFromStart: raw.perSecond > 0 ? round(dispatch.perSecondFromStart / raw.perSecond, 3) : 0,
       ratioSteady: raw.perSecond > 0 ? round(dispatch.perSecondSteady / raw.perSecond, 3) : 0,
+      sshSbatch,
+      ratioSshFromStart: ratio(sshSbatch, dispatch.perSecondFromStart),
+      ratioSshSteady: ratio(sshSbatch, dispatch.perSecondSteady),
     };
   } finally {
     await api.close().catch(() => undefined);
@@ -690,25 +741,24 @@ async function main(): Promise<void> {
   const islands = parseIslandsFile(STACK_ISLANDS);
   const island = islands.find((i) => i.connection.name === settings.island);
   if (!island?.connection.rest) throw new Error(`island ${settings.island} has no REST connection in ${STACK_ISLANDS}`);
-  for (const url of [island.connection.rest.url, PG_ADMIN_URL]) {
+  if (settings.sshJobs !== 0 && !island.connection.ssh) throw new Error(`island ${settings.island} has no SSH connection in ${STACK_ISLANDS} (or pass --ssh-jobs 0)`);
+  for (const url of [island.connection.rest.url, ...(island.connection.ssh ? [`ssh://${island.connection.ssh.host}`] : []), PG_ADMIN_URL, REDIS_BASE]) {
     const host = new URL(url).hostname;
     if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') throw new Error(`${url} is not a loopback address`);
   }
   const slurmConf = `/etc/archipelago/islands/${settings.island}/slurm.conf`;
   const cleanup = new SlurmCleanup(slurmConf);
-  const state: { cp: ControlPlane | null; instanceIds: string[]; rawClient: RestSlurmClient | null } = { cp: null, instanceIds: [], rawClient: null };
+  const state: RunState = { cp: null, instanceIds: [], baselineClient: null };
 
   let cleanedUp = false;
   const cleanUp = async () => {
     if (cleanedUp) return;
     cleanedUp = true;
     if (state.cp) await stopControlPlane(state.cp).catch(() => undefined);
-    await state.rawClient?.close().catch(() => undefined);
+    await state.baselineClient?.close().catch(() => undefined);
     await cleanup.flush();
-    const swept = await cleanup.sweep([...state.instanceIds.map((id) => `archipelago:${id}:`), RAW_TAG]).catch(() => 0);
+    const swept = await cleanup.sweep([...state.instanceIds.map((id) => `archipelago:${id}:`), RAW_TAG, SSH_TAG]).catch(() => 0);
     if (swept > 0) log(`swept ${swept} leftover pending job(s) by comment`);
-    // ControlPlane.start() also creates archipelago_test_bench; it stays empty.
-    await adminQuery('DROP DATABASE IF EXISTS archipelago_test_bench WITH (FORCE)').catch(() => undefined);
   };
   // Hard stop: even if something hangs, clean up and leave.
   const watchdog = setTimeout(() => {
@@ -795,6 +845,11 @@ function summary(result: any, file: string): string {
     );
     lines.push(`  raw slurmrestd  ${r.raw.perSecond} jobs/s at c=${r.raw.concurrency}  p50 ${r.raw.latencyMs.p50} p99 ${r.raw.latencyMs.p99} ms  errors ${r.raw.errors}`);
     lines.push(`  ratio dispatch/raw ${r.ratioFromStart} (from spawn), ${r.ratioSteady} (steady)`);
+    if (r.sshSbatch) {
+      const s = r.sshSbatch;
+      lines.push(`  SSH + sbatch    ${s.perSecond} jobs/s at c=${s.concurrency}  p50 ${s.latencyMs.p50} p99 ${s.latencyMs.p99} ms  errors ${s.errors}`);
+      lines.push(`  ratio dispatch/ssh-sbatch ${r.ratioSshFromStart} (from spawn), ${r.ratioSshSteady} (steady)`);
+    }
   }
   const v = result.verdict;
   lines.push(

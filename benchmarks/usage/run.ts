@@ -5,7 +5,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/benchmarks/usage/run.js [--jobs N] [--timeout-seconds S] [--no-write]
  *
- * Uses Redis DB 11 and the database `usage_bench` (dropped and recreated). Reports (JSON on stdout,
+ * Uses Redis DB 11 and the database `bench_usage` (dropped and recreated). Reports (JSON on stdout,
  * also benchmarks/results/usage-<timestamp>.json):
  *   - endToRecordSeconds p50/p95/max: a job's `ended_at` (the follower saw it end) to its record's commit;
  *   - accountedAfterLastEndMs: the last record's commit after the last job ended;
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const cp = new ControlPlane('usage-bench', {
     islands: [{ name: 'acct-a' }],
     islandsSource: islandsFile,
-    databaseName: 'usage_bench',
+    databaseName: 'bench_usage',
     redisDb: 11,
     env: { ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: keyFile },
   });

@@ -1,0 +1,150 @@
+/**
+ * The few numbers per benchmark that the report's table and chart show, read from each
+ * benchmark's own results JSON. Pure: takes parsed results, returns rows.
+ */
+import type { Bar, Panel } from './svg-chart';
+
+export interface Headline {
+  benchmark: string;
+  metric: string;
+  value: number | null;
+  unit: string;
+  /** What the number is compared with (a named baseline or the issue's target), if anything. */
+  against?: string;
+  /** Which chart panel shows it, if any. */
+  chart?: 'ratio' | 'throughput' | 'memory';
+  highlight?: boolean;
+}
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+
+function submit(r: Json): Headline[] {
+  const round: Json = r.rounds?.[r.rounds.length - 1];
+  if (!round) return [{ benchmark: 'submit', metric: `no completed round (${r.failure ?? 'unknown'})`, value: null, unit: '' }];
+  const h = (metric: string, value: unknown, unit: string, extra: Partial<Headline> = {}): Headline => ({ benchmark: 'submit', metric, value: num(value), unit, ...extra });
+  return [
+    h('API accept', round.apiAccept?.perSecond, 'jobs/s', { against: `target ≥ ${r.targets?.acceptPerSecond}`, chart: 'throughput' }),
+    h('API accept p99', round.apiAccept?.latencyMs?.p99, 'ms', { against: `target < ${r.targets?.acceptP99Ms}` }),
+    h('dispatch (steady)', round.dispatch?.perSecondSteady, 'jobs/s', { chart: 'throughput', highlight: true }),
+    h('dispatch (from worker spawn)', round.dispatch?.perSecondFromStart, 'jobs/s', { chart: 'throughput' }),
+    h('raw slurmrestd submit', round.raw?.perSecond, 'jobs/s', { against: 'baseline', chart: 'throughput' }),
+    h('SSH + sbatch submit', round.sshSbatch?.perSecond, 'jobs/s', { against: 'baseline', chart: 'throughput' }),
+    h('dispatch / raw slurmrestd (steady)', round.ratioSteady, '×', { against: `target ≥ ${r.targets?.dispatchRatio}`, chart: 'ratio', highlight: true }),
+    h('dispatch / raw slurmrestd (from spawn)', round.ratioFromStart, '×', { against: `target ≥ ${r.targets?.dispatchRatio}`, chart: 'ratio' }),
+    h('dispatch / SSH + sbatch (steady)', round.ratioSshSteady, '×', { against: 'parity 1.0', chart: 'ratio', highlight: true }),
+    h('dispatch / SSH + sbatch (from spawn)', round.ratioSshFromStart, '×', { against: 'parity 1.0', chart: 'ratio' }),
+  ];
+}
+
+function memory(r: Json): Headline[] {
+  const h = (metric: string, value: unknown, unit: string, extra: Partial<Headline> = {}): Headline => ({ benchmark: 'memory', metric, value: num(value), unit, ...extra });
+  const jobs = r.inserted?.jobs ?? r.settings?.jobs;
+  const p = r.phases ?? {};
+  return [
+    h('API RSS, idle, no jobs', p.empty?.api?.rssMiB?.mean, 'MiB', { against: 'baseline', chart: 'memory' }),
+    h('worker RSS, idle, no jobs', p.empty?.worker?.rssMiB?.mean, 'MiB', { against: 'baseline', chart: 'memory' }),
+    h(`worker RSS peak, ${jobs} tracked, following`, p.tracked?.worker?.rssMiB?.max, 'MiB', { chart: 'memory', highlight: true }),
+    h(`API RSS peak, ${jobs} tracked, serving list/get`, p.serving?.api?.rssMiB?.max, 'MiB', { chart: 'memory', highlight: true }),
+    h(`worker RSS peak, ${jobs} tracked, while API serves`, p.serving?.worker?.rssMiB?.max, 'MiB', { chart: 'memory' }),
+    h('worker heap retained after GC, growth over empty', r.growth?.after?.worker?.retainedHeapMiB, 'MiB'),
+    h('API heap retained after GC, growth over empty', r.growth?.after?.api?.retainedHeapMiB, 'MiB'),
+    h('worker CPU following, idle', p.tracked?.cpu?.coresByGroup?.worker, 'cores'),
+    h('list/get served', r.serving?.perSecond, 'req/s', { chart: 'throughput' }),
+    h('list/get p99', r.serving?.latencyMs?.p99, 'ms'),
+  ];
+}
+
+function topology(r: Json): Headline[] {
+  return [
+    { benchmark: 'topology', metric: `group ${r.settings?.nodes} nodes (median)`, value: num(r.grouping?.medianMs), unit: 'ms', against: 'target < 2000' },
+    { benchmark: 'topology', metric: 'islands within their latency bound', value: num(r.result?.islandsWithinBoundPct), unit: '%' },
+    { benchmark: 'topology', metric: 'region-label groups breaking 2 ms (baseline)', value: num(r.regionLabelBaseline?.violatingTight2ms), unit: `of ${r.regionLabelBaseline?.groups}`, against: 'baseline' },
+  ];
+}
+
+function placement(r: Json): Headline[] {
+  return [
+    { benchmark: 'placement', metric: `placeMany ${r.settings?.jobs} jobs over ${r.settings?.nodes} nodes (median)`, value: num(r.timing?.placeManyMedianMs), unit: 'ms', against: `target < ${r.timing?.targetMs}` },
+    { benchmark: 'placement', metric: 'violations in replayed reservations', value: num(r.verification?.violations), unit: `of ${r.verification?.reservationsChecked}` },
+  ];
+}
+
+function usage(r: Json): Headline[] {
+  return [
+    { benchmark: 'usage', metric: 'job end → usage record (p50)', value: num(r.endToRecordSeconds?.p50), unit: 's' },
+    { benchmark: 'usage', metric: 'slurmdbd query for 1 id', value: num(r.baseline?.slurmdbd?.oneIdMs), unit: 'ms', against: 'baseline' },
+    { benchmark: 'usage', metric: 'duplicate records', value: num(r.duplicates), unit: '' },
+  ];
+}
+
+function identity(r: Json): Headline[] {
+  const rounds: Json[] = r.rounds ?? [];
+  const base = rounds.find((x) => /baseline/.test(x.name));
+  const rows: Headline[] = rounds.map((x) => ({
+    benchmark: 'identity', metric: x.name, value: num(x.perSecond), unit: 'req/s', chart: /^submit/.test(x.name) ? 'throughput' : undefined,
+  }));
+  for (const x of rounds.filter((x) => /^submit/.test(x.name) && x !== base)) {
+    if (base?.perSecond > 0) rows.push({ benchmark: 'identity', metric: `${x.name} / API key`, value: Math.round((x.perSecond / base.perSecond) * 1000) / 1000, unit: '×', against: 'baseline', chart: 'ratio' });
+  }
+  return rows;
+}
+
+function operators(r: Json): Headline[] {
+  return [
+    { benchmark: 'operators', metric: `converge ${r.workload?.islands} islands + ${r.workload?.nodeSets} node sets`, value: num(r.convergenceMs) === null ? null : r.convergenceMs / 1000, unit: 's' },
+    { benchmark: 'operators', metric: 'API writes / minimum needed', value: num(r.baseline?.ratio), unit: '×', against: 'baseline (minimum writes)', chart: 'ratio' },
+    { benchmark: 'operators', metric: 'peak RSS', value: num(r.peakRssMb), unit: 'MiB' },
+  ];
+}
+
+/** benchmarks/ledger (chain reporting through the outbox drainer); its generic rows if the shape differs. */
+function ledger(r: Json): Headline[] {
+  if (!r?.batched) return generic('ledger', r);
+  const rows: Headline[] = [
+    { benchmark: 'ledger', metric: `report ${r.batched.jobs} jobs to the chain, batched`, value: num(r.batched.jobsPerSecond), unit: 'jobs/s', chart: 'throughput', highlight: true },
+    { benchmark: 'ledger', metric: 'messages per transaction', value: num(r.batched.messagesPerTransaction), unit: '' },
+    { benchmark: 'ledger', metric: 'duplicate reports', value: num(r.batched.duplicates), unit: '' },
+  ];
+  if (r.baseline) {
+    rows.push(
+      { benchmark: 'ledger', metric: `one job per transaction (${r.baseline.name ?? 'baseline'})`, value: num(r.baseline.jobsPerSecond), unit: 'jobs/s', against: 'baseline', chart: 'throughput' },
+      { benchmark: 'ledger', metric: 'batched / one job per transaction', value: num(r.speedupVsBaseline), unit: '×', against: 'baseline', chart: 'ratio', highlight: true },
+    );
+  }
+  return rows;
+}
+
+/** Benchmarks without their own extractor (e.g. one added later): every top-level number, and any ratio one level down. */
+function generic(name: string, r: Json): Headline[] {
+  const rows: Headline[] = [];
+  for (const [key, value] of Object.entries(r ?? {})) {
+    if (num(value) !== null) rows.push({ benchmark: name, metric: key, value: value as number, unit: '' });
+    else if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [inner, v] of Object.entries(value as Record<string, unknown>)) {
+        if (/ratio/i.test(inner) && num(v) !== null) rows.push({ benchmark: name, metric: `${key}.${inner}`, value: v as number, unit: '×', chart: 'ratio' });
+      }
+    }
+  }
+  return rows.slice(0, 12);
+}
+
+const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, ledger, topology, placement, usage, identity, operators };
+
+export function headlines(name: string, result: Json): Headline[] {
+  return (EXTRACTORS[name] ?? ((r: Json) => generic(name, r)))(result);
+}
+
+/** The chart's panels from the headline rows that name one. */
+export function panels(rows: Headline[]): Panel[] {
+  const bars = (chart: Headline['chart']): Bar[] =>
+    rows
+      .filter((h) => h.chart === chart && h.value !== null)
+      .map((h) => ({ label: `${h.benchmark}: ${h.metric}`, value: h.value!, highlight: h.highlight }));
+  return [
+    { title: 'Ratios against the named baselines', unit: '×, higher is better except operator writes', bars: bars('ratio'), references: [{ value: 1, label: 'parity' }, { value: 0.8, label: 'target 0.8' }] },
+    { title: 'Throughput', unit: 'per second', bars: bars('throughput') },
+    { title: 'Control-plane memory', unit: 'MiB RSS', bars: bars('memory') },
+  ];
+}

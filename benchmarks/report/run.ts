@@ -1,0 +1,97 @@
+/**
+ * Collects the newest results file of every benchmark in benchmarks/results/ into summary.json,
+ * and writes REPORT.md (a table of headline numbers and their baselines) with chart.svg.
+ *
+ *   npx tsc -p tsconfig.json && node dist/benchmarks/report/run.js [--results DIR]
+ *
+ * A benchmark is named by its file's prefix (`submit-<timestamp>.json`, `operators.json`), so one
+ * added later (e.g. ledger) is picked up without a change here; headlines.ts knows the known ones.
+ */
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { headlines, panels, type Headline } from './headlines';
+import { formatValue, renderChart } from './svg-chart';
+
+const OUTPUTS = new Set(['summary.json']);
+/** Report order; any other benchmark follows in name order. */
+const ORDER = ['submit', 'memory', 'ledger', 'placement', 'topology', 'usage', 'identity', 'operators'];
+
+export interface Newest {
+  name: string;
+  file: string;
+  at: string;
+  result: unknown;
+}
+
+export function benchmarkName(file: string): string | null {
+  const match = /^([a-z][a-z0-9_]*)(?:-.*)?\.json$/.exec(file);
+  return match && !OUTPUTS.has(file) ? match[1] : null;
+}
+
+/** The newest results file per benchmark, by the time recorded inside it (else the file's mtime). */
+export function newestResults(dir: string): Newest[] {
+  const newest = new Map<string, Newest>();
+  for (const file of readdirSync(dir)) {
+    const name = benchmarkName(file);
+    if (!name) continue;
+    let result: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    try {
+      result = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    } catch {
+      continue; // a file being written, or not ours
+    }
+    const at = String(result?.startedAt ?? result?.at ?? result?.finishedAt ?? statSync(join(dir, file)).mtime.toISOString());
+    const seen = newest.get(name);
+    if (!seen || at > seen.at) newest.set(name, { name, file, at, result });
+  }
+  const rank = (name: string) => (ORDER.includes(name) ? ORDER.indexOf(name) : ORDER.length);
+  return [...newest.values()].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+}
+
+function markdown(found: Newest[], rows: Headline[], generatedAt: string): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const lines = [
+    '# Benchmark report',
+    '',
+    `Generated ${generatedAt} on ${hostname()} (${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, ` +
+      `load ${loadavg().map((v) => v.toFixed(1)).join(' ')}) by \`npm run bench\` from the newest results file of each benchmark. ` +
+      'The machine is shared: compare ratios measured in the same run, not absolute numbers across runs. ' +
+      'What each number means and how it is measured: [benchmarks/README.md](../README.md).',
+    '',
+    '![headline ratios, throughputs and memory](chart.svg)',
+    '',
+    '| benchmark | metric | value | unit | against |',
+    '|---|---|---:|---|---|',
+    ...rows.map((h) => `| ${h.benchmark} | ${cell(h.metric)} | ${h.value === null ? '—' : formatValue(h.value)} | ${cell(h.unit)} | ${cell(h.against ?? '')} |`),
+    '',
+    '## Files',
+    '',
+    '| benchmark | measured at | results file |',
+    '|---|---|---|',
+    ...found.map((f) => `| ${f.name} | ${f.at} | [${f.file}](${f.file}) |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--results');
+  const dir = at >= 0 && args[at + 1] ? resolve(args[at + 1]) : resolve(__dirname, '../../../benchmarks/results');
+  const found = newestResults(dir);
+  const rows = found.flatMap((f) => headlines(f.name, f.result));
+  const generatedAt = new Date().toISOString();
+  const summary = {
+    generatedAt,
+    machine: { hostname: hostname(), cpus: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    headlines: rows,
+    benchmarks: Object.fromEntries(found.map((f) => [f.name, { file: f.file, at: f.at, result: f.result }])),
+  };
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeFileSync(join(dir, 'chart.svg'), renderChart(`Archipelago benchmarks, ${generatedAt.slice(0, 10)}`, panels(rows)));
+  writeFileSync(join(dir, 'REPORT.md'), markdown(found, rows, generatedAt));
+  console.log(JSON.stringify({ summary: join(dir, 'summary.json'), benchmarks: found.map((f) => `${f.name}: ${f.file}`) }));
+}
+
+if (require.main === module) main();

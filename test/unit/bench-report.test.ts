@@ -1,0 +1,85 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { benchmarkName, newestResults } from '../../benchmarks/report/run';
+import { headlines, panels } from '../../benchmarks/report/headlines';
+import { formatValue, renderChart } from '../../benchmarks/report/svg-chart';
+
+describe('benchmark report', () => {
+  it('names a benchmark by its file prefix and never reads its own outputs', () => {
+    assert.equal(benchmarkName('submit-2026-11-25T17-04-41-561Z.json'), 'submit');
+    assert.equal(benchmarkName('operators.json'), 'operators');
+    assert.equal(benchmarkName('ledger-2026-11-25T18-00-00-000Z.json'), 'ledger');
+    assert.equal(benchmarkName('summary.json'), null);
+    assert.equal(benchmarkName('REPORT.md'), null);
+    assert.equal(benchmarkName('chart.svg'), null);
+  });
+
+  it('keeps the newest file of each benchmark by the time recorded inside it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
+    try {
+      writeFileSync(join(dir, 'submit-b.json'), JSON.stringify({ startedAt: '2026-11-25T10:00:00.000Z', rounds: [] }));
+      writeFileSync(join(dir, 'submit-a.json'), JSON.stringify({ startedAt: '2026-11-25T12:00:00.000Z', rounds: [] }));
+      writeFileSync(join(dir, 'ledger-x.json'), JSON.stringify({ at: '2026-11-25T11:00:00.000Z', recordsPerSecond: 42 }));
+      writeFileSync(join(dir, 'other-x.json'), JSON.stringify({ at: '2026-11-25T11:00:00.000Z', rate: 7, nested: { ratio: 1.5, n: 3 } }));
+      writeFileSync(join(dir, 'broken-1.json'), '{"half":');
+      writeFileSync(join(dir, 'summary.json'), JSON.stringify({ startedAt: '2099-01-01T00:00:00.000Z' }));
+      const found = newestResults(dir);
+      assert.deepEqual(found.map((f) => [f.name, f.file]), [['submit', 'submit-a.json'], ['ledger', 'ledger-x.json'], ['other', 'other-x.json']]);
+      // A ledger file of another shape, and an unknown benchmark, still report their numbers.
+      assert.deepEqual(headlines('ledger', found[1].result).map((h) => [h.metric, h.value]), [['recordsPerSecond', 42]]);
+      assert.deepEqual(headlines('other', found[2].result).map((h) => [h.metric, h.value, h.chart]), [['rate', 7, undefined], ['nested.ratio', 1.5, 'ratio']]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports both submit baselines as ratios, and a skipped SSH baseline as missing, not zero', () => {
+    const round = {
+      apiAccept: { perSecond: 1400, latencyMs: { p99: 45 } },
+      dispatch: { perSecondSteady: 1000, perSecondFromStart: 800 },
+      raw: { perSecond: 1250 },
+      ratioSteady: 0.8,
+      ratioFromStart: 0.64,
+      sshSbatch: null,
+      ratioSshSteady: null,
+      ratioSshFromStart: null,
+    };
+    const rows = headlines('submit', { targets: { acceptPerSecond: 1000, acceptP99Ms: 50, dispatchRatio: 0.8 }, rounds: [round] });
+    const value = (metric: string) => rows.find((h) => h.metric === metric)?.value;
+    assert.equal(value('dispatch / raw slurmrestd (steady)'), 0.8);
+    assert.equal(value('dispatch / SSH + sbatch (steady)'), null);
+    const ratioBars = panels(rows).find((p) => p.title.startsWith('Ratios'))!.bars;
+    assert.deepEqual(ratioBars.map((b) => b.value), [0.8, 0.64]);
+  });
+
+  it('reads the ledger benchmark: batched rate, its one-job-per-transaction baseline and the speedup', () => {
+    const rows = headlines('ledger', {
+      batched: { jobs: 10000, jobsPerSecond: 263, messagesPerTransaction: 75, duplicates: 0 },
+      baseline: { name: 'oneJobPerTx', jobsPerSecond: 44 },
+      speedupVsBaseline: 5.977,
+    });
+    assert.deepEqual(rows.filter((h) => h.chart === 'ratio').map((h) => h.value), [5.977]);
+    assert.equal(rows.find((h) => h.metric === 'duplicate reports')?.value, 0);
+  });
+
+  it('renders well-formed SVG with labels escaped and bars scaled to the panel maximum', () => {
+    const svg = renderChart('a <b> & "c"', [
+      { title: 'T', unit: 'x', bars: [{ label: 'half <', value: 5 }, { label: 'full', value: 10, highlight: true }] },
+      { title: 'empty', unit: 'x', bars: [] },
+    ]);
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.ok(svg.includes('a &lt;b&gt; &amp; &quot;c&quot;'));
+    assert.ok(svg.includes('half &lt;'));
+    assert.ok(!svg.includes('empty'));
+    const widths = [...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    assert.equal(widths.length, 2);
+    assert.ok(Math.abs(widths[1] - 2 * widths[0]) < 0.5, `bar widths ${widths}`);
+    assert.equal(formatValue(0), '0');
+    assert.equal(formatValue(0.8123), '0.81');
+    assert.equal(formatValue(1234.5), '1235');
+  });
+});
