@@ -15,7 +15,9 @@ export interface IslandSettings {
   files: 'local' | 'sftp';
 }
 
-const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** What every island (configured or launched) is called. */
+export const ISLAND_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const NAME = ISLAND_NAME;
 
 class IslandsFileError extends Error {
   constructor(file: string, where: string, reason: string) {

@@ -22,6 +22,8 @@ export interface ControlPlaneOptions {
   env?: Record<string, string>;
   /** Redis logical database; separate instances must not share a queue. */
   redisDb: number;
+  /** Database to (re)create; default `archipelago_test_<name>`. */
+  database?: string;
 }
 
 export function freePort(): Promise<number> {
@@ -85,7 +87,7 @@ export class ControlPlane {
     this.url = `http://127.0.0.1:${port}`;
     this.env = {
       ...(process.env as Record<string, string>),
-      DATABASE_URL: await freshDatabase(`archipelago_test_${this.name}`),
+      DATABASE_URL: await freshDatabase(this.options.database ?? `archipelago_test_${this.name}`),
       REDIS_URL: `${REDIS_BASE}/${this.options.redisDb}`,
       ARCHIPELAGO_ISLANDS_FILE: islandsFile(this.name, this.options.islands),
       ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY: this.adminKey,
@@ -134,6 +136,11 @@ export class ControlPlane {
     } finally {
       await client.end();
     }
+  }
+
+  /** This instance's own database (tests that inspect or tamper with rows connect to it). */
+  get databaseUrl(): string {
+    return this.env.DATABASE_URL;
   }
 
   recentLogs(): string {
