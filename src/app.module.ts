@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ClustersModule } from './clusters/clusters.module';
 import { IslandFormationModule } from './clusters/formation/island-formation.module';
@@ -45,6 +46,7 @@ export class AppModule {
         }),
         MetricsModule.forRole(api, worker),
         ClustersModule,
+        AuditModule,
         AuthModule,
         HealthModule,
         ...(api ? [JobsModule, NodesModule, IslandsApiModule] : []),

@@ -2,6 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } f
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { invalid } from '../common/problem';
 import { RequireScopes } from './auth.guard';
+import { CurrentPrincipal } from './current-principal.decorator';
+import type { Principal } from './principal';
 import { CreatePrincipalDto, IssueApiKeyDto } from './auth.dto';
 import { AuthService } from './auth.service';
 
@@ -16,9 +18,9 @@ export class AdminController {
 
   @Post('principals')
   @ApiOperation({ summary: 'Create a researcher, provider admin, marketplace account or platform admin' })
-  createPrincipal(@Body() body: CreatePrincipalDto) {
+  createPrincipal(@CurrentPrincipal() by: Principal, @Body() body: CreatePrincipalDto) {
     if (body.kind === 'researcher' && !body.slurmUser) throw invalid('slurmUser', 'a researcher needs a POSIX account');
-    return this.auth.createPrincipal(body.name, body.kind, body.slurmUser ?? null);
+    return this.auth.createPrincipal(by, body.name, body.kind, body.slurmUser ?? null);
   }
 
   @Get('principals')
@@ -29,14 +31,14 @@ export class AdminController {
 
   @Post('principals/:id/api-keys')
   @ApiOperation({ summary: 'Issue an API key (shown once)' })
-  issueKey(@Param('id', uuid) id: string, @Body() body: IssueApiKeyDto) {
-    return this.auth.issueApiKey(id, body.scopes, body.expiresInSeconds ?? null);
+  issueKey(@CurrentPrincipal() by: Principal, @Param('id', uuid) id: string, @Body() body: IssueApiKeyDto) {
+    return this.auth.issueApiKey(by, id, body.scopes, body.expiresInSeconds ?? null);
   }
 
   @Delete('api-keys/:id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke an API key' })
-  async revokeKey(@Param('id', uuid) id: string): Promise<void> {
-    await this.auth.revokeApiKey(id);
+  async revokeKey(@CurrentPrincipal() by: Principal, @Param('id', uuid) id: string): Promise<void> {
+    await this.auth.revokeApiKey(by, id);
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { AuditLog } from '../audit/audit-log';
 import { conflict, invalid, Problem } from '../common/problem';
 import {
   checkFreshness,
@@ -55,6 +56,7 @@ export class AgentService {
     private readonly tokens: JoinTokensRepository,
     private readonly nodes: NodesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditLog,
   ) {}
 
   async challenge(token: unknown) {
@@ -99,6 +101,15 @@ export class AgentService {
       if (created === 'key-taken') {
         throw conflict('a node with this public key is already registered; generate a new key to join again', 'message.publicKey');
       }
+      await this.audit.record(
+        {
+          actor: `join_token:${granted.id}`,
+          action: 'node.join',
+          target: `node:${created.id}`,
+          details: { providerId: granted.provider_id, name: created.name, publicKey: message.publicKey },
+        },
+        m,
+      );
       return created;
     });
     this.logger.log(`node ${node.name} (${node.id}) joined for provider ${node.provider_id}`);

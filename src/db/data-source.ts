@@ -5,9 +5,11 @@ import { Placement1764200000000 } from './migrations/1764200000000-placement';
 import { TopologyIslands1764250000000 } from './migrations/1764250000000-topology-islands';
 import { PlacementConstraints1764260000000 } from './migrations/1764260000000-placement-constraints';
 import { ArrayParts1764270000000 } from './migrations/1764270000000-array-parts';
+import { AuditLog1764600000000 } from './migrations/1764600000000-audit-log';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
-export const MIGRATIONS = [Initial1764000000000, Nodes1764100000000, Placement1764200000000, TopologyIslands1764250000000, PlacementConstraints1764260000000, ArrayParts1764270000000];
+export const MIGRATIONS = [Initial1764000000000, Nodes1764100000000, Placement1764200000000, TopologyIslands1764250000000, PlacementConstraints1764260000000, ArrayParts1764270000000,
+  AuditLog1764600000000];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {
   return new DataSource({

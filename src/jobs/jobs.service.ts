@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import type { Principal } from '../auth/principal';
+import { AuditLog, principalActor } from '../audit/audit-log';
 import { canonicalJson } from '../common/canonical-json';
 import { conflict, invalid, notFound, Problem, unavailable } from '../common/problem';
 import { IslandsRegistry } from '../clusters/islands.registry';
@@ -34,6 +35,7 @@ export class JobsService {
     private readonly islands: IslandsRegistry,
     private readonly queue: DispatchQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditLog,
   ) {}
 
   async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null) {
@@ -119,6 +121,10 @@ export class JobsService {
 
   async cancel(principal: Principal, id: string) {
     const row = await this.owned(principal, id);
+    if (principal.scopes.has('admin') && !isTerminal(row.state)) {
+      const { actor, details } = principalActor(principal);
+      await this.audit.record({ actor, action: 'job.cancel', target: `job:${row.id}`, details: { ...details, owner: row.owner_id, state: row.state } });
+    }
     if (row.state === 'CANCELLED') return jobView(row);
     if (isTerminal(row.state)) throw conflict(`job ${id} already ended (${row.state})`);
     if (row.split_into) {
