@@ -16,6 +16,7 @@ import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { redisConnection } from './common/redis';
+import { RateLimitModule } from './ratelimit/rate-limit.module';
 
 @Module({})
 export class AppModule {
@@ -49,7 +50,7 @@ export class AppModule {
         AuditModule,
         AuthModule,
         HealthModule,
-        ...(api ? [JobsModule, NodesModule, IslandsApiModule] : []),
+        ...(api ? [JobsModule, NodesModule, IslandsApiModule, RateLimitModule] : []),
         ...(worker ? [DispatchWorkerModule, LivenessModule] : []),
         ...(worker && config.topology.launcher !== 'none' ? [IslandFormationModule] : []),
       ],

@@ -6,7 +6,7 @@ import { looksLikeApiKey } from './api-key';
 import { AuthService } from './auth.service';
 import { Principal, Scope } from './principal';
 
-const SCOPES_KEY = 'archipelago:scopes';
+export const SCOPES_KEY = 'archipelago:scopes';
 const PUBLIC_KEY = 'archipelago:public';
 
 /** The caller must hold every listed scope. */

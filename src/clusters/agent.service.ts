@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { AuditLog } from '../audit/audit-log';
+import { RateLimits } from '../ratelimit/rate-limits';
 import { conflict, invalid, Problem } from '../common/problem';
 import {
   checkFreshness,
@@ -57,6 +58,7 @@ export class AgentService {
     private readonly nodes: NodesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditLog,
+    private readonly limits: RateLimits,
   ) {}
 
   async challenge(token: unknown) {
@@ -176,6 +178,8 @@ export class AgentService {
     if (!node) throw unauthorized('no node has this id; join first', 'message.nodeId');
     this.verify(message, signature, publicKeyFromText(node.public_key), "the signature does not verify with the node's registered key");
     this.fresh(message, message.purpose);
+    // Counted only once the signature proves the sender: nobody can spend another node's allowance.
+    await this.limits.enforce('node', `node:${node.id}`, null);
     return node;
   }
 

@@ -61,6 +61,7 @@ export class ProblemFilter implements ExceptionFilter {
       problem = new Problem(500, 'Internal error', `the request failed on our side; incident ${incident}`);
     }
     if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="archipelago"');
+    if (problem.status === 429 && typeof problem.extras.retryAfterSeconds === 'number') reply.header('Retry-After', String(problem.extras.retryAfterSeconds));
     reply.status(problem.status).type('application/problem+json').send(problem.toBody());
   }
 }

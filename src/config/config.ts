@@ -1,5 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { IslandSettings, parseIslandsFile } from './islands-file';
+import { parseRateLimits, RateLimits } from '../ratelimit/rate-limit-policy';
 
 /**
  * Everything the process reads from its environment, validated once at start. Defaults are the
@@ -23,6 +24,8 @@ export interface AppConfig {
   };
   follow: { intervalMs: number; lostAfterSeconds: number };
   apiKeyCacheMs: number;
+  /** Request limits per principal and per agent address (src/ratelimit); null: off. */
+  rateLimits: RateLimits | null;
   /** Provider nodes: how often agents report and how long silence is tolerated. */
   nodes: {
     heartbeatSeconds: number;
@@ -149,6 +152,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       lostAfterSeconds: integer(env, 'ARCHIPELAGO_LOST_AFTER_SECONDS', 30, 1, 86400),
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
+    rateLimits: rateLimits(env),
     nodes: nodeSettings(env),
     secretKeys: secretKeys(env),
     topology,
@@ -162,6 +166,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     instanceId: '',
   };
+}
+
+function rateLimits(env: Env): RateLimits | null {
+  try {
+    return parseRateLimits(env.ARCHIPELAGO_RATE_LIMITS);
+  } catch (error) {
+    throw new ConfigError('ARCHIPELAGO_RATE_LIMITS', (error as Error).message);
+  }
 }
 
 /** A 32-byte key from a file: raw bytes, 64 hex digits or base64 (what `openssl rand -base64 32` prints). */

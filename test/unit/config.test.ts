@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { ConfigError, loadConfig } from '../../src/config/config';
 import { parseIslandsFile } from '../../src/config/islands-file';
+import { DEFAULT_LIMITS } from '../../src/ratelimit/rate-limit-policy';
 
 let dir: string;
 let jwtFile: string;
@@ -227,6 +228,7 @@ describe('loadConfig', () => {
       dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000 },
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
+      rateLimits: { defaults: DEFAULT_LIMITS, byKind: {} },
       nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
       secretKeys: [],
       topology: {
