@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
 import { fuzzHttp } from '../../test/support/hostile-input';
 import { fuzzParser } from '../../test/support/hostile-parser';
+import { ManualNode } from '../../test/support/manual-node';
 
 interface Settings {
   httpCases: number;
@@ -54,11 +55,15 @@ async function main(): Promise<void> {
   await plane.start();
   plane.killWorker();
   try {
+    const provider = (await plane.provider('acme')).key;
+    const node = new ManualNode(plane);
+    await node.join(provider);
     const keys = {
       researcher: (await plane.researcher('alice', 'alice')).key,
-      provider: (await plane.provider('acme')).key,
+      provider,
       admin: plane.adminKey,
       none: null,
+      node: { id: node.id, key: node.key },
     };
     const http = await fuzzHttp(plane.url, keys, {
       runs: settings.httpCases,

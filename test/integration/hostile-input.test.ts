@@ -37,11 +37,15 @@ describe('hostile input: fuzzing the API, regressions, tenant isolation', { time
   after(() => cp.stop());
 
   it('2000 generated requests over every endpoint: no 5xx, every refusal problem+json with a field where it applies', async () => {
-    const report = await fuzzHttp(cp.url, { researcher: alice.key, provider: acme.key, admin: cp.adminKey, none: null }, { runs: 2000, seed: 8002, concurrency: 4 });
+    const node = new ManualNode(cp);
+    await node.join(acme.key);
+    const keys = { researcher: alice.key, provider: acme.key, admin: cp.adminKey, none: null, node: { id: node.id, key: node.key } };
+    const report = await fuzzHttp(cp.url, keys, { runs: 2000, seed: 8002, concurrency: 4 });
     assert.equal(report.cases, 2000);
     assert.deepEqual(report.violations.map((v) => `${v.endpoint}: ${v.violation}`), [], cp.recentLogs());
     // The run must reach past validation, or it proves little: some submissions are accepted.
     assert.ok((report.endpoints['POST /v1/jobs'].statuses['202'] ?? 0) > 0, JSON.stringify(report.endpoints['POST /v1/jobs']));
+    assert.ok((report.endpoints['POST /v1/agent/heartbeat (signed)'].statuses['200'] ?? 0) > 0, JSON.stringify(report.endpoints['POST /v1/agent/heartbeat (signed)']));
   });
 
   it('regressions: NUL in a filter, root as slurmUser, bad island names, long paths, huge headers, bad JSON, size limits', async () => {

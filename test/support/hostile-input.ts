@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import type { KeyObject } from 'node:crypto';
+import { signMessage, type AgentMessage } from '../../src/clusters/agent-protocol';
 
 /**
  * Generators of hostile requests for every body (and path or query parameter) the API takes, and
@@ -176,6 +178,41 @@ export const latencyBody = nodeMessage('latency', {
   ),
 });
 
+/**
+ * Agent messages that mostly pass the shape checks (so, signed, they reach the sequence, state and
+ * storage paths), with edge values inside each type and now and then a hostile one.
+ */
+const mostly = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: valid }, { weight: 1, arbitrary: hostileJson });
+const edgeCount = fc.oneof(fc.nat(), fc.constantFrom(0, 1e12, 2 ** 31, 2 ** 31 - 1));
+const wellFormedHeartbeat = fc.record({
+  message: fc.record({
+    purpose: fc.constant('heartbeat'),
+    seq: mostly(fc.integer({ min: 1 })),
+    sentAt: fc.constant(0),
+    capacity: mostly(fc.record({ cpusFree: edgeCount, memoryFreeMb: edgeCount, gpusFree: edgeCount })),
+    health: mostly(fc.constantFrom('ok', 'degraded')),
+    slurmdState: mostly(fc.stringMatching(/^[A-Za-z0-9_+*~#$@%!^-]{0,64}$/)),
+  }),
+});
+const wellFormedLatency = fc.record({
+  message: fc.record({
+    purpose: fc.constant('latency'),
+    seq: mostly(fc.integer({ min: 1 })),
+    sentAt: fc.constant(0),
+    samples: mostly(
+      fc.array(
+        fc.record({
+          peer: fc.oneof(fc.uuid(), fc.constant('00000000-0000-4000-8000-000000000000')),
+          rttMs: fc.oneof(fc.double({ min: 0, max: 9999.99, noNaN: true }), fc.constantFrom(0, 9999.999)),
+          loss: fc.oneof(fc.double({ min: 0, max: 0.99, noNaN: true }), fc.constant(0)),
+          probes: fc.integer({ min: 1, max: 1000 }),
+        }),
+        { maxLength: 256 },
+      ),
+    ),
+  }),
+});
+
 /** Who sends a request: each role is a real key the harness created. */
 export type Caller = 'researcher' | 'provider' | 'admin' | 'none';
 
@@ -188,6 +225,12 @@ export interface HostileRequest {
   body?: unknown;
   raw?: string;
   contentType?: string;
+  /**
+   * Agent messages only: signed with the harness's real node key after its id is put in, so they
+   * get past the signature to the sequence, state and storage checks; `fresh` also sets a `seq`
+   * after every earlier one and the current time.
+   */
+  signed?: { fresh: boolean };
 }
 
 const json = (endpoint: string, method: 'POST' | 'DELETE', path: fc.Arbitrary<string>, caller: Caller, body: fc.Arbitrary<unknown>) =>
@@ -198,6 +241,10 @@ const get = (endpoint: string, path: fc.Arbitrary<string>, caller: Caller) =>
 const jobId = fc.oneof(hostileString, fc.bigInt({ min: 0n, max: 10n ** 20n }).map(String));
 const queryOf = (names: string[]) =>
   fc.dictionary(fc.constantFrom(...names), hostileString, { maxKeys: 3 }).map((q) => new URLSearchParams(q).toString());
+
+function signed(endpoint: string, path: string, body: fc.Arbitrary<unknown>): fc.Arbitrary<HostileRequest> {
+  return fc.tuple(body, fc.boolean()).map(([b, fresh]) => ({ endpoint, method: 'POST', path, caller: 'none', body: b, signed: { fresh } }));
+}
 
 /** Every endpoint that takes caller input, weighted towards the ones with rich bodies. */
 export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
@@ -226,6 +273,8 @@ export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
   { weight: 3, arbitrary: json('POST /v1/agent/join', 'POST', fc.constant('/v1/agent/join'), 'none', joinBody) },
   { weight: 3, arbitrary: json('POST /v1/agent/heartbeat', 'POST', fc.constant('/v1/agent/heartbeat'), 'none', heartbeatBody) },
   { weight: 2, arbitrary: json('POST /v1/agent/latency', 'POST', fc.constant('/v1/agent/latency'), 'none', latencyBody) },
+  { weight: 3, arbitrary: signed('POST /v1/agent/heartbeat (signed)', '/v1/agent/heartbeat', fc.oneof(wellFormedHeartbeat, heartbeatBody)) },
+  { weight: 2, arbitrary: signed('POST /v1/agent/latency (signed)', '/v1/agent/latency', fc.oneof(wellFormedLatency, latencyBody)) },
 );
 
 export interface Answer {
@@ -257,8 +306,22 @@ export function answerViolation(answer: Answer): string | null {
   return null;
 }
 
+/** Callers' API keys, and the node whose key signs agent messages marked `signed`. */
+export type FuzzKeys = Record<Caller, string | null> & { node?: { id: string; key: KeyObject } };
+
+let lastSeq = Date.now();
+
+/** The body with its message made the node's, and signed by it. */
+function signedBody(body: unknown, node: NonNullable<FuzzKeys['node']>, fresh: boolean): unknown {
+  const outer = body && typeof body === 'object' && !Array.isArray(body) ? { ...(body as Record<string, unknown>) } : {};
+  const inner = outer.message && typeof outer.message === 'object' && !Array.isArray(outer.message) ? { ...(outer.message as Record<string, unknown>) } : {};
+  inner.nodeId = node.id;
+  if (fresh) Object.assign(inner, { seq: ++lastSeq, sentAt: Date.now() });
+  return { ...outer, message: inner, signature: signMessage(inner as unknown as AgentMessage, node.key) };
+}
+
 /** Sends one hostile request with the caller's key; the answer as `answerViolation` reads it. */
-export async function send(baseUrl: string, request: HostileRequest, keys: Record<Caller, string | null>): Promise<Answer> {
+export async function send(baseUrl: string, request: HostileRequest, keys: FuzzKeys): Promise<Answer> {
   const key = keys[request.caller];
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   let body: string | undefined;
@@ -266,7 +329,7 @@ export async function send(baseUrl: string, request: HostileRequest, keys: Recor
     body = request.raw;
     headers['content-type'] = request.contentType ?? 'application/json';
   } else if (request.body !== undefined) {
-    body = JSON.stringify(request.body);
+    body = JSON.stringify(request.signed && keys.node ? signedBody(request.body, keys.node, request.signed.fresh) : request.body);
     headers['content-type'] = 'application/json';
   }
   const response = await fetch(`${baseUrl}${request.path}`, { method: request.method, headers, body });
@@ -289,7 +352,7 @@ export interface FuzzReport {
  */
 export async function fuzzHttp(
   baseUrl: string,
-  keys: Record<Caller, string | null>,
+  keys: FuzzKeys,
   options: { runs: number; seed: number; concurrency: number; onProgress?: (done: number) => void },
 ): Promise<FuzzReport> {
   const started = Date.now();
