@@ -121,10 +121,15 @@ export class JobsService {
 
   async cancel(principal: Principal, id: string) {
     const row = await this.owned(principal, id);
-    if (principal.scopes.has('admin') && !isTerminal(row.state)) {
+    const cancelled = await this.cancelOwned(row, id);
+    if (principal.scopes.has('admin') && row.state !== 'CANCELLED') {
       const { actor, details } = principalActor(principal);
       await this.audit.record({ actor, action: 'job.cancel', target: `job:${row.id}`, details: { ...details, owner: row.owner_id, state: row.state } });
     }
+    return cancelled;
+  }
+
+  private async cancelOwned(row: JobRow, id: string) {
     if (row.state === 'CANCELLED') return jobView(row);
     if (isTerminal(row.state)) throw conflict(`job ${id} already ended (${row.state})`);
     if (row.split_into) {
