@@ -36,21 +36,25 @@ type Counter = Redis & { fixedWindow(key: string, windowMs: number): Promise<[nu
 @Injectable()
 export class RateLimiter implements OnModuleDestroy {
   private readonly logger = new Logger(RateLimiter.name);
-  private readonly redis: Counter;
+  /** No connection at all when limits are off. */
+  private readonly redis: Counter | null = null;
   private lastWarning = 0;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) as Counter;
+    if (!config.rateLimits) return;
+    // Errors surface per command (and are logged in hit); the client keeps reconnecting meanwhile.
+    this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) as Counter;
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('fixedWindow', { numberOfKeys: 1, lua: FIXED_WINDOW });
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.redis.disconnect();
+    this.redis?.disconnect();
   }
 
-  /** Counts one request of `subject` against `limit`; null when Redis did not answer in time. */
+  /** Counts one request of `subject` against `limit`; null when limits are off or Redis did not answer in time. */
   async hit(bucket: Bucket, subject: string, limit: Limit): Promise<Verdict | null> {
+    if (!this.redis) return null;
     let timer: NodeJS.Timeout | undefined;
     try {
       const [count, ttl] = await Promise.race([

@@ -267,6 +267,7 @@ export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
   { weight: 1, arbitrary: json('DELETE /v1/join-tokens/:id', 'DELETE', uuidish.map((id) => `/v1/join-tokens/${pathSegment(id)}`), 'provider', fc.constant(undefined)) },
   { weight: 2, arbitrary: json('POST /v1/nodes/:id/drain', 'POST', uuidish.map((id) => `/v1/nodes/${pathSegment(id)}/drain`), 'provider', drainBody) },
   { weight: 1, arbitrary: get('GET /v1/nodes', queryOf(['state', 'providerId', 'after', 'limit']).map((q) => `/v1/nodes?${q}`), 'provider') },
+  { weight: 1, arbitrary: get('GET /v1/audit', queryOf(['actor', 'action', 'target', 'since', 'until', 'after', 'limit']).map((q) => `/v1/audit?${q}`), 'admin') },
   { weight: 1, arbitrary: get('GET /v1/islands/:name', hostileString.map((name) => `/v1/islands/${pathSegment(name)}`), 'researcher') },
   { weight: 1, arbitrary: get('GET /v1/latency', queryOf(['nodes']).map((q) => `/v1/latency?${q}`), 'provider') },
   { weight: 2, arbitrary: json('POST /v1/agent/join-challenge', 'POST', fc.constant('/v1/agent/join-challenge'), 'none', bodyOf({ token: member(hostileString) })) },
