@@ -11,6 +11,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
 import { fuzzHttp } from '../../test/support/hostile-input';
 import { fuzzParser } from '../../test/support/hostile-parser';
@@ -40,6 +41,29 @@ function parseArgs(argv: string[]): Settings {
   return settings;
 }
 
+/**
+ * Whether another tenant's job can be told from a missing one by timing: alternating requests for
+ * bob's job id and for an id that does not exist, both by alice, both answered 404.
+ */
+async function isolationTiming(plane: ControlPlane, alice: string, bob: string, rounds: number) {
+  const submitted = await plane.request('POST', '/v1/jobs', bob, { script: '#!/bin/bash\ntrue\n', options: { hold: true } });
+  const theirs = submitted.json.id as string;
+  const missing = String(Number(theirs) + 1_000_000);
+  const samples: Record<'theirs' | 'missing', number[]> = { theirs: [], missing: [] };
+  for (let i = 0; i < rounds; i++) {
+    for (const [label, id] of [['theirs', theirs], ['missing', missing]] as const) {
+      const started = performance.now();
+      const answer = await plane.request('GET', `/v1/jobs/${id}`, alice);
+      samples[label].push(performance.now() - started);
+      if (answer.status !== 404) throw new Error(`GET ${label} job answered ${answer.status}`);
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const theirsMs = +median(samples.theirs).toFixed(3);
+  const missingMs = +median(samples.missing).toFixed(3);
+  return { rounds, medianMs: { theirs: theirsMs, missing: missingMs }, differenceMs: +(theirsMs - missingMs).toFixed(3) };
+}
+
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
   const parser = fuzzParser({ runs: settings.parserCases, seed: settings.seed });
@@ -58,8 +82,11 @@ async function main(): Promise<void> {
     const provider = (await plane.provider('acme')).key;
     const node = new ManualNode(plane);
     await node.join(provider);
+    const alice = (await plane.researcher('alice', 'alice')).key;
+    const timing = await isolationTiming(plane, alice, (await plane.researcher('bob', 'bob')).key, 2000);
+    process.stderr.write(`isolation timing: ${JSON.stringify(timing)}\n`);
     const keys = {
-      researcher: (await plane.researcher('alice', 'alice')).key,
+      researcher: alice,
       provider,
       admin: plane.adminKey,
       none: null,
@@ -80,6 +107,7 @@ async function main(): Promise<void> {
       settings,
       parser,
       http: { ...http, casesPerSecond: Math.round((http.cases / http.elapsedMs) * 1000) },
+      isolationTiming: timing,
       totalCases: parser.cases + http.cases,
       violations: parser.violations.length + http.violations.length,
     };
