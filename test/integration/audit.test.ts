@@ -47,7 +47,9 @@ describe('audit trail: append-only, hash-chained, queryable by admins', { timeou
 
     const extra = await cp.request('POST', `/v1/principals/${acme.id}/api-keys`, cp.adminKey, { scopes: ['provider'] });
     assert.equal(extra.status, 201);
+    assert.equal((await cp.request('GET', '/v1/nodes', extra.json.key)).status, 200);
     assert.equal((await cp.request('DELETE', `/v1/api-keys/${extra.json.id}`, cp.adminKey)).status, 204);
+    assert.equal((await cp.request('GET', '/v1/nodes', extra.json.key)).status, 401, 'a revoked key is refused at once (cache off)');
     const keyTrail = await audit(`target=api_key:${extra.json.id}`);
     assert.deepEqual(keyTrail.map((e) => e.action), ['api_key.create', 'api_key.revoke']);
     assert.deepEqual(keyTrail[0].details.scopes, ['provider']);
