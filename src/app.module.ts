@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ChainModule } from './chain/chain.module';
 import { IdentityModule, WalletLoginModule } from './identity/identity.module';
@@ -19,6 +20,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { redisConnection } from './common/redis';
 import { UsageApiModule } from './usage/usage-api.module';
 import { UsageWorkerModule } from './usage/usage-worker.module';
+import { RateLimitModule } from './ratelimit/rate-limit.module';
 
 @Module({})
 export class AppModule {
@@ -49,11 +51,12 @@ export class AppModule {
         }),
         MetricsModule.forRole(api, worker),
         ClustersModule,
+        AuditModule,
         AuthModule,
         ChainModule,
         IdentityModule,
         HealthModule,
-        ...(api ? [WalletLoginModule, JobsModule, NodesModule, IslandsApiModule, UsageApiModule] : []),
+        ...(api ? [WalletLoginModule, JobsModule, NodesModule, IslandsApiModule, UsageApiModule, RateLimitModule] : []),
         ...(worker ? [DispatchWorkerModule, LivenessModule, UsageWorkerModule] : []),
         ...(worker && config.topology.launcher !== 'none' ? [IslandFormationModule] : []),
       ],

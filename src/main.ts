@@ -6,6 +6,7 @@ import { AppModule } from './app.module';
 import { loadConfig } from './config/config';
 import { createDataSource, instanceId, runMigrations } from './db/data-source';
 import { configureHttp } from './http';
+import { clientErrorAsProblem, frameworkErrorAsProblem } from './common/framework-errors';
 import { JsonLogger } from './logging/json-logger';
 
 /** Brings the schema up to date and returns this control plane's instance id. */
@@ -41,7 +42,12 @@ async function main(): Promise<void> {
   }
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRole(role, config),
-    new FastifyAdapter({ bodyLimit: config.http.bodyLimitBytes, trustProxy: config.http.trustProxy }),
+    new FastifyAdapter({
+      bodyLimit: config.http.bodyLimitBytes,
+      trustProxy: config.http.trustProxy,
+      frameworkErrors: frameworkErrorAsProblem,
+      clientErrorHandler: clientErrorAsProblem,
+    }),
     { logger: appLogger },
   );
   configureHttp(app);

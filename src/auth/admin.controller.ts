@@ -2,12 +2,12 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } f
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { invalid } from '../common/problem';
 import { RequireScopes } from './auth.guard';
+import { CurrentPrincipal } from './current-principal.decorator';
+import type { Principal } from './principal';
 import { CreatePrincipalDto, IssueApiKeyDto } from './auth.dto';
 import { AuthService } from './auth.service';
 import { MfaHeaders, MfaProof, PresentedMfa } from '../identity/mfa-proof';
 import { MfaGate } from '../identity/mfa-gate.service';
-import { CurrentPrincipal } from './current-principal.decorator';
-import type { Principal } from './principal';
 
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => invalid('id', 'must be a UUID') });
 
@@ -23,9 +23,9 @@ export class AdminController {
 
   @Post('principals')
   @ApiOperation({ summary: 'Create a researcher, provider admin, marketplace account or platform admin' })
-  createPrincipal(@Body() body: CreatePrincipalDto) {
+  createPrincipal(@CurrentPrincipal() by: Principal, @Body() body: CreatePrincipalDto) {
     if (body.kind === 'researcher' && !body.slurmUser) throw invalid('slurmUser', 'a researcher needs a POSIX account');
-    return this.auth.createPrincipal(body.name, body.kind, body.slurmUser ?? null);
+    return this.auth.createPrincipal(by, body.name, body.kind, body.slurmUser ?? null);
   }
 
   @Get('principals')
@@ -39,13 +39,13 @@ export class AdminController {
   @ApiOperation({ summary: 'Issue an API key (shown once); step-up MFA when the caller has a chain account that requires it' })
   async issueKey(@CurrentPrincipal() caller: Principal, @Param('id', uuid) id: string, @Body() body: IssueApiKeyDto, @PresentedMfa() mfa: MfaProof) {
     await this.mfa.require(caller, 'api_key_create', mfa);
-    return this.auth.issueApiKey(id, body.scopes, body.expiresInSeconds ?? null);
+    return this.auth.issueApiKey(caller, id, body.scopes, body.expiresInSeconds ?? null);
   }
 
   @Delete('api-keys/:id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke an API key' })
-  async revokeKey(@Param('id', uuid) id: string): Promise<void> {
-    await this.auth.revokeApiKey(id);
+  async revokeKey(@CurrentPrincipal() by: Principal, @Param('id', uuid) id: string): Promise<void> {
+    await this.auth.revokeApiKey(by, id);
   }
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsInt, IsNotIn, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { FORBIDDEN_SLURM_USERS } from '../slurm/posix-user';
 import { SCOPES, Scope } from './principal';
 
 const KINDS = ['researcher', 'provider_admin', 'marketplace', 'platform_admin'] as const;
@@ -17,6 +18,8 @@ export class CreatePrincipalDto {
   @ApiPropertyOptional({ example: 'alice', description: 'POSIX account the principal\'s jobs run as on every island' })
   @IsOptional()
   @Matches(/^[a-z_][a-z0-9_-]{0,31}$/, { message: 'slurmUser must be a POSIX user name' })
+  // The database refuses them too; refused here so the caller gets a 400, not a failed insert.
+  @IsNotIn([...FORBIDDEN_SLURM_USERS], { message: 'slurmUser cannot be root or the SLURM daemon account' })
   slurmUser?: string;
 }
 

@@ -8,7 +8,7 @@ import { DelegationsService } from './delegations';
 import { MarketplaceRateLimit } from './rate-limit';
 import { Principal, Scope } from './principal';
 
-const SCOPES_KEY = 'archipelago:scopes';
+export const SCOPES_KEY = 'archipelago:scopes';
 const PUBLIC_KEY = 'archipelago:public';
 
 /** The caller must hold every listed scope. */

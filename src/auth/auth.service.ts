@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { Problem, conflict, notFound } from '../common/problem';
+import { AuditLog, principalActor } from '../audit/audit-log';
 import { rows } from '../db/sql';
 import { generateApiKey, hashApiKey, sameSecret } from './api-key';
 import { hashSecret, isSessionToken, sessionScopes } from './session-token';
@@ -42,6 +43,7 @@ export class AuthService implements OnModuleInit {
   constructor(
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditLog,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -99,14 +101,18 @@ export class AuthService implements OnModuleInit {
     return { ...this.toPrincipalBase(row), scopes: sessionScopes(row.kind), credentialId: `session:${row.session_id}` };
   }
 
-  async createPrincipal(name: string, kind: PrincipalKind, slurmUser: string | null): Promise<PrincipalView> {
-    const created: PrincipalRow[] = await this.db.query(
-      `INSERT INTO principals (name, kind, slurm_user) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO NOTHING RETURNING id, name, kind, slurm_user, created_at`,
-      [name, kind, slurmUser],
-    );
-    if (created.length === 0) throw conflict(`a principal named "${name}" already exists`, 'name');
-    return this.view(created[0]);
+  async createPrincipal(by: Principal, name: string, kind: PrincipalKind, slurmUser: string | null): Promise<PrincipalView> {
+    return this.db.transaction(async (m) => {
+      const created: PrincipalRow[] = await m.query(
+        `INSERT INTO principals (name, kind, slurm_user) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO NOTHING RETURNING id, name, kind, slurm_user, created_at`,
+        [name, kind, slurmUser],
+      );
+      if (created.length === 0) throw conflict(`a principal named "${name}" already exists`, 'name');
+      const { actor, details } = principalActor(by);
+      await this.audit.record({ actor, action: 'principal.create', target: `principal:${created[0].id}`, details: { ...details, name, kind, slurmUser } }, m);
+      return this.view(created[0]);
+    });
   }
 
   async listPrincipals(): Promise<PrincipalView[]> {
@@ -116,7 +122,7 @@ export class AuthService implements OnModuleInit {
     return all.map((row) => this.view(row));
   }
 
-  async issueApiKey(principalId: string, scopes: Scope[], expiresInSeconds: number | null): Promise<IssuedApiKey> {
+  async issueApiKey(by: Principal, principalId: string, scopes: Scope[], expiresInSeconds: number | null): Promise<IssuedApiKey> {
     const [principal] = await this.db.query('SELECT kind FROM principals WHERE id = $1', [principalId]);
     if (!principal) throw notFound(`principal ${principalId}`);
     if (scopes.includes('admin') && principal.kind !== 'platform_admin') {
@@ -126,28 +132,44 @@ export class AuthService implements OnModuleInit {
       throw new Problem(400, 'Invalid request', 'only provider admins (and platform admins) can hold the provider scope', { field: 'scopes' });
     }
     const fresh = generateApiKey();
-    const [row] = await this.db.query(
-      `INSERT INTO api_keys (principal_id, prefix, key_hash, scopes, expires_at)
-       VALUES ($1, $2, $3, $4, CASE WHEN $5::int IS NULL THEN NULL ELSE now() + make_interval(secs => $5::int) END)
-       RETURNING id, expires_at`,
-      [principalId, fresh.prefix, fresh.hash, scopes, expiresInSeconds],
-    );
-    return {
-      id: row.id,
-      key: fresh.key,
-      prefix: fresh.prefix,
-      scopes,
-      expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
-    };
+    return this.db.transaction(async (m) => {
+      const [row] = await m.query(
+        `INSERT INTO api_keys (principal_id, prefix, key_hash, scopes, expires_at)
+         VALUES ($1, $2, $3, $4, CASE WHEN $5::int IS NULL THEN NULL ELSE now() + make_interval(secs => $5::int) END)
+         RETURNING id, expires_at`,
+        [principalId, fresh.prefix, fresh.hash, scopes, expiresInSeconds],
+      );
+      const issued: IssuedApiKey = {
+        id: row.id,
+        key: fresh.key,
+        prefix: fresh.prefix,
+        scopes,
+        expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
+      };
+      const { actor, details } = principalActor(by);
+      // The prefix identifies the key in the trail; the key itself is never recorded.
+      await this.audit.record(
+        { actor, action: 'api_key.create', target: `api_key:${row.id}`, details: { ...details, principalId, prefix: fresh.prefix, scopes, expiresAt: issued.expiresAt } },
+        m,
+      );
+      return issued;
+    });
   }
 
-  async revokeApiKey(keyId: string): Promise<void> {
-    const revoked = await rows(
-      this.db,
-      'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id',
-      [keyId],
-    );
-    if (revoked.length === 0) throw notFound(`api key ${keyId}`);
+  async revokeApiKey(by: Principal, keyId: string): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const revoked = await rows<{ id: string; principal_id: string; prefix: string }>(
+        m,
+        'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id, principal_id, prefix',
+        [keyId],
+      );
+      if (revoked.length === 0) throw notFound(`api key ${keyId}`);
+      const { actor, details } = principalActor(by);
+      await this.audit.record(
+        { actor, action: 'api_key.revoke', target: `api_key:${keyId}`, details: { ...details, principalId: revoked[0].principal_id, prefix: revoked[0].prefix } },
+        m,
+      );
+    });
     this.cache.clear();
   }
 

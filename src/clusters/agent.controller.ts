@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/auth.guard';
+import { RateLimitPerAddress } from '../ratelimit/rate-limit.interceptor';
 import { AgentService } from './agent.service';
 import { HeartbeatDto, JoinChallengeDto, JoinDto, LatencyReportDto } from './nodes.dto';
 
@@ -16,6 +17,7 @@ export class AgentController {
 
   @Post('join-challenge')
   @HttpCode(200)
+  @RateLimitPerAddress('join')
   @ApiOperation({ summary: 'A single-use nonce (120 s) for joining with this token' })
   challenge(@Body() body: JoinChallengeDto) {
     return this.agent.challenge(body.token);
@@ -23,6 +25,7 @@ export class AgentController {
 
   @Post('join')
   @HttpCode(201)
+  @RateLimitPerAddress('join')
   @ApiOperation({ summary: 'Join as a node: token + signed JoinMessage; the node is PENDING until its first heartbeat' })
   join(@Body() body: JoinDto) {
     return this.agent.join(body.token, body.message, body.signature);
@@ -30,6 +33,7 @@ export class AgentController {
 
   @Post('heartbeat')
   @HttpCode(200)
+  @RateLimitPerAddress('agent')
   @ApiOperation({ summary: 'Signed heartbeat (seq strictly increasing, clock within ±60 s); answers the peers to probe' })
   heartbeat(@Body() body: HeartbeatDto) {
     return this.agent.heartbeat(body.message, body.signature);
@@ -37,6 +41,7 @@ export class AgentController {
 
   @Post('latency')
   @HttpCode(200)
+  @RateLimitPerAddress('agent')
   @ApiOperation({ summary: 'Signed latency report: RTT medians and loss to peers' })
   latency(@Body() body: LatencyReportDto) {
     return this.agent.latency(body.message, body.signature);

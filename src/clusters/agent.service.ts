@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { AuditLog } from '../audit/audit-log';
+import { RateLimits } from '../ratelimit/rate-limits';
 import { conflict, invalid, Problem } from '../common/problem';
 import {
   checkFreshness,
@@ -58,6 +60,8 @@ export class AgentService {
     private readonly nodes: NodesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly veid: VeidGate,
+    private readonly audit: AuditLog,
+    private readonly limits: RateLimits,
   ) {}
 
   async challenge(token: unknown) {
@@ -105,6 +109,15 @@ export class AgentService {
       if (created === 'key-taken') {
         throw conflict('a node with this public key is already registered; generate a new key to join again', 'message.publicKey');
       }
+      await this.audit.record(
+        {
+          actor: `join_token:${granted.id}`,
+          action: 'node.join',
+          target: `node:${created.id}`,
+          details: { providerId: granted.provider_id, name: created.name, publicKey: message.publicKey },
+        },
+        m,
+      );
       return created;
     });
     this.logger.log(`node ${node.name} (${node.id}) joined for provider ${node.provider_id}`);
@@ -171,6 +184,8 @@ export class AgentService {
     if (!node) throw unauthorized('no node has this id; join first', 'message.nodeId');
     this.verify(message, signature, publicKeyFromText(node.public_key), "the signature does not verify with the node's registered key");
     this.fresh(message, message.purpose);
+    // Counted only once the signature proves the sender: nobody can spend another node's allowance.
+    await this.limits.enforce('node', `node:${node.id}`, null);
     return node;
   }
 

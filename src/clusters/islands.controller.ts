@@ -2,6 +2,7 @@ import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '../auth/auth.guard';
 import { notFound } from '../common/problem';
+import { ISLAND_NAME } from '../config/islands-file';
 import { CapacityService } from '../scheduling/capacity.service';
 import { formationView, islandView } from './island-view';
 import { IslandRow, IslandsRepository } from './islands.repository';
@@ -35,6 +36,7 @@ export class IslandsController {
   @Get(':name')
   @ApiOperation({ summary: 'One island with its nodes (state, free CPUs, memory, GPUs, features)' })
   async get(@Param('name') name: string) {
+    if (!ISLAND_NAME.test(name)) throw notFound(`island ${name}`);
     const island = this.islands.get(name);
     const row = await this.formed.find(name);
     const members = await this.formed.members();

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { rows } from '../db/sql';
 import type { Island as TopologyIsland } from '../topology';
 
@@ -102,8 +102,8 @@ export class IslandsRepository {
     await this.db.query(`UPDATE islands SET topology_id = $2 || name WHERE name = $1 AND topology_id NOT LIKE $2 || '%'`, [name, RELEASED]);
   }
 
-  async markLaunched(name: string, launched: { restUrl: string; jwtKeySealed: Buffer; partitions: string[] }): Promise<void> {
-    await this.db.query(
+  async markLaunched(name: string, launched: { restUrl: string; jwtKeySealed: Buffer; partitions: string[] }, db: DataSource | EntityManager = this.db): Promise<void> {
+    await db.query(
       `UPDATE islands SET state = 'ACTIVE', rest_url = $2, jwt_key_sealed = $3, partitions = $4, last_error = NULL,
                           state_changed_at = CASE WHEN state = 'ACTIVE' THEN state_changed_at ELSE now() END
         WHERE name = $1 AND state IN ('LAUNCHING', 'ACTIVE')`,
@@ -115,8 +115,8 @@ export class IslandsRepository {
     await this.db.query('UPDATE islands SET jwt_key_sealed = $2 WHERE name = $1', [name, sealed]);
   }
 
-  async setState(name: string, state: IslandState, error: string | null = null): Promise<void> {
-    await this.db.query(
+  async setState(name: string, state: IslandState, error: string | null = null, db: DataSource | EntityManager = this.db): Promise<void> {
+    await db.query(
       `UPDATE islands SET state = $2, last_error = $3,
                           state_changed_at = CASE WHEN state = $2 THEN state_changed_at ELSE now() END
         WHERE name = $1`,

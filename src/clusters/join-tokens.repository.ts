@@ -33,9 +33,9 @@ export class JoinTokensRepository {
     return row?.kind ?? null;
   }
 
-  async insert(providerId: string, createdBy: string, prefix: string, hash: Buffer, expiresInSeconds: number, maxUses: number) {
+  async insert(providerId: string, createdBy: string, prefix: string, hash: Buffer, expiresInSeconds: number, maxUses: number, db: Queryable = this.db) {
     const [row] = await rows<JoinTokenRow>(
-      this.db,
+      db,
       `INSERT INTO join_tokens (provider_id, created_by, prefix, token_hash, expires_at, max_uses)
        VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::int), $6)
        RETURNING ${COLUMNS}`,
@@ -62,9 +62,9 @@ export class JoinTokensRepository {
     return row ?? null;
   }
 
-  async revoke(id: string): Promise<JoinTokenRow> {
+  async revoke(id: string, db: Queryable = this.db): Promise<JoinTokenRow> {
     const [row] = await rows<JoinTokenRow>(
-      this.db,
+      db,
       `UPDATE join_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`,
       [id],
     );

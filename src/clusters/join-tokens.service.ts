@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditLog, principalActor } from '../audit/audit-log';
 import type { Principal } from '../auth/principal';
 import { invalid, notFound, Problem } from '../common/problem';
 import { DEFAULT_TOKEN_LIFETIME_SECONDS, generateJoinToken } from './join-token';
@@ -34,7 +36,11 @@ export function tokenRefusal(row: JoinTokenRow | null): Problem {
 
 @Injectable()
 export class JoinTokensService {
-  constructor(private readonly tokens: JoinTokensRepository) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly tokens: JoinTokensRepository,
+    private readonly audit: AuditLog,
+  ) {}
 
   async create(principal: Principal, input: { providerId?: string; expiresInSeconds?: number; maxUses?: number }) {
     const own = providerAccess(principal);
@@ -52,14 +58,24 @@ export class JoinTokensService {
       providerId = own;
     }
     const fresh = generateJoinToken();
-    const row = await this.tokens.insert(
-      providerId,
-      principal.id,
-      fresh.prefix,
-      fresh.hash,
-      input.expiresInSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
-      input.maxUses ?? 1,
-    );
+    const { actor, details } = principalActor(principal);
+    const row = await this.db.transaction(async (m) => {
+      const inserted = await this.tokens.insert(
+        providerId,
+        principal.id,
+        fresh.prefix,
+        fresh.hash,
+        input.expiresInSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
+        input.maxUses ?? 1,
+        m,
+      );
+      const view = joinTokenView(inserted);
+      await this.audit.record(
+        { actor, action: 'join_token.create', target: `join_token:${inserted.id}`, details: { ...details, providerId, prefix: fresh.prefix, maxUses: view.maxUses, expiresAt: view.expiresAt } },
+        m,
+      );
+      return inserted;
+    });
     return { ...joinTokenView(row), token: fresh.token };
   }
 
@@ -73,7 +89,13 @@ export class JoinTokensService {
   /** Revoking is idempotent; another provider's token is indistinguishable from none. */
   async revoke(principal: Principal, id: string): Promise<void> {
     const own = providerAccess(principal);
-    if (!UUID.test(id) || !(await this.tokens.findVisible(id, own))) throw notFound(`join token ${id}`);
-    await this.tokens.revoke(id);
+    const token = UUID.test(id) ? await this.tokens.findVisible(id, own) : null;
+    if (!token) throw notFound(`join token ${id}`);
+    if (token.revoked_at) return;
+    const { actor, details } = principalActor(principal);
+    await this.db.transaction(async (m) => {
+      await this.tokens.revoke(id, m);
+      await this.audit.record({ actor, action: 'join_token.revoke', target: `join_token:${id}`, details: { ...details, providerId: token.provider_id } }, m);
+    });
   }
 }

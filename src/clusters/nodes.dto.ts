@@ -58,6 +58,7 @@ export class ListNodesQuery {
   @IsOptional()
   @IsString()
   @MaxLength(64)
+  @Matches(/^[^\0]*$/, { message: 'after may not contain NUL' })
   after?: string;
 
   @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
@@ -82,6 +83,8 @@ export class DrainNodeDto {
   @IsString()
   @MinLength(1)
   @MaxLength(500)
+  // Kept in PostgreSQL (no NUL) and written to logs (no forged lines).
+  @Matches(/^[^\x00-\x1f\x7f]*$/, { message: 'reason may not contain control characters' })
   reason!: string;
 }
 

@@ -176,9 +176,9 @@ export class NodesRepository {
   }
 
   /** An admin's state change, only from the state it was decided from. */
-  async changeState(id: string, from: NodeState, to: NodeState, drainedReason: string | null): Promise<NodeRow | null> {
+  async changeState(id: string, from: NodeState, to: NodeState, drainedReason: string | null, db: DataSource | EntityManager = this.db): Promise<NodeRow | null> {
     const [row] = await rows<NodeRow>(
-      this.db,
+      db,
       `UPDATE nodes SET state = $3, drained_reason = $4,
               state_changed_at = CASE WHEN state = $3 THEN state_changed_at ELSE now() END,
               deregistered_at = CASE WHEN $3 = 'DEREGISTERED' THEN now() ELSE deregistered_at END

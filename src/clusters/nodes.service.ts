@@ -1,4 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditLog, principalActor } from '../audit/audit-log';
 import type { Principal } from '../auth/principal';
 import { conflict, invalid, notFound } from '../common/problem';
 import { NodeState, stateAfterDrain, stateAfterResume } from './node-state';
@@ -14,7 +16,11 @@ export const MAX_MATRIX_NODES = 200;
 export class NodesService {
   private readonly logger = new Logger(NodesService.name);
 
-  constructor(private readonly nodes: NodesRepository) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly nodes: NodesRepository,
+    private readonly audit: AuditLog,
+  ) {}
 
   async list(principal: Principal, query: { state?: string; providerId?: string; after?: string; limit: number }) {
     const own = providerAccess(principal);
@@ -95,7 +101,7 @@ export class NodesService {
   private async change(
     principal: Principal,
     id: string,
-    action: string,
+    action: 'drain' | 'resume' | 'deregister',
     decide: (state: NodeState) => NodeState | null,
     reason: (row: NodeRow) => string | null,
   ): Promise<NodeRow> {
@@ -103,7 +109,18 @@ export class NodesService {
     for (let attempt = 0; attempt < 5; attempt++) {
       const next = decide(node.state);
       if (!next) throw conflict(`node ${node.name} is ${node.state}; it cannot ${action}`);
-      const changed = await this.nodes.changeState(node.id, node.state, next, reason(node));
+      const from = node;
+      const changed = await this.db.transaction(async (m) => {
+        const row = await this.nodes.changeState(from.id, from.state, next, reason(from), m);
+        if (row) {
+          const { actor, details } = principalActor(principal);
+          await this.audit.record(
+            { actor, action: `node.${action}`, target: `node:${row.id}`, details: { ...details, name: row.name, from: from.state, to: row.state, reason: row.drained_reason } },
+            m,
+          );
+        }
+        return row;
+      });
       if (changed) return changed;
       node = await this.visible(principal, id);
     }

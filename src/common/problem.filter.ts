@@ -12,6 +12,8 @@ const FASTIFY_CLIENT_ERRORS: Record<string, [number, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'Invalid request'],
 };
 
+const BODY_STATUSES = new Set([400, 413, 415]);
+
 export function toProblem(error: unknown): Problem | null {
   if (error instanceof Problem) return error;
   if (error instanceof HttpException) {
@@ -21,7 +23,9 @@ export function toProblem(error: unknown): Problem | null {
       typeof response === 'object' && response && 'message' in response
         ? [(response as { message: unknown }).message].flat().join('; ')
         : error.message;
-    return new Problem(status, httpTitle(status), message);
+    // Nest rethrows Fastify's body-parsing and media-type errors as bare HttpExceptions; our own
+    // pipes throw Problems, so a bare 400/413/415 is about the body as a whole.
+    return new Problem(status, httpTitle(status), message, BODY_STATUSES.has(status) ? { field: 'body' } : {});
   }
   const code = (error as { code?: string })?.code;
   if (code && FASTIFY_CLIENT_ERRORS[code]) {
@@ -57,6 +61,7 @@ export class ProblemFilter implements ExceptionFilter {
       problem = new Problem(500, 'Internal error', `the request failed on our side; incident ${incident}`);
     }
     if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="archipelago"');
+    if (problem.status === 429 && typeof problem.extras.retryAfterSeconds === 'number') reply.header('Retry-After', String(problem.extras.retryAfterSeconds));
     reply.status(problem.status).type('application/problem+json').send(problem.toBody());
   }
 }

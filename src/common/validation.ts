@@ -3,7 +3,9 @@ import { Problem } from './problem';
 
 function flatten(errors: ValidationError[], parent = ''): Array<{ field: string; reason: string }> {
   return errors.flatMap((error) => {
-    const field = parent ? `${parent}.${error.property}` : error.property;
+    // A stray member may be named "" (JSON allows it); the field must still say where.
+    const property = error.property === '' ? '""' : error.property;
+    const field = parent ? `${parent}.${property}` : property;
     const own = Object.values(error.constraints ?? {}).map((reason) => ({ field, reason }));
     return [...own, ...flatten(error.children ?? [], field)];
   });

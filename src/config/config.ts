@@ -4,6 +4,7 @@ import { IslandSettings, parseIslandsFile } from './islands-file';
 import { usageSettings, type UsageSettings } from '../usage/usage-settings';
 import { ChainSettings, chainSettings } from '../chain/chain-settings';
 import { IdentitySettings, identitySettings } from '../identity/identity-settings';
+import { parseRateLimits, RateLimits } from '../ratelimit/rate-limit-policy';
 
 /**
  * Everything the process reads from its environment, validated once at start. Defaults are the
@@ -29,6 +30,8 @@ export interface AppConfig {
   apiKeyCacheMs: number;
   /** Each marketplace account's requests per minute (0: unlimited). */
   marketplaceRequestsPerMinute: number;
+  /** Request limits per principal and per agent address (src/ratelimit); null: off. */
+  rateLimits: RateLimits | null;
   /** Provider nodes: how often agents report and how long silence is tolerated. */
   nodes: {
     heartbeatSeconds: number;
@@ -164,6 +167,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
     marketplaceRequestsPerMinute: integer(env, 'ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE', 600, 0, 10_000_000),
+    rateLimits: rateLimits(env),
     nodes: nodeSettings(env),
     secretKeys: secretKeys(env),
     topology,
@@ -180,6 +184,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     identity: identitySettings(env),
     instanceId: '',
   };
+}
+
+function rateLimits(env: Env): RateLimits | null {
+  try {
+    return parseRateLimits(env.ARCHIPELAGO_RATE_LIMITS);
+  } catch (error) {
+    throw new ConfigError('ARCHIPELAGO_RATE_LIMITS', (error as Error).message);
+  }
 }
 
 function secretKeys(env: Env): Buffer[] {

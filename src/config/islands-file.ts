@@ -18,7 +18,8 @@ export interface IslandSettings {
   accounting: boolean;
 }
 
-const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** What every island (configured or launched) is called. */
+export const ISLAND_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 class IslandsFileError extends Error {
   constructor(file: string, where: string, reason: string) {
@@ -67,7 +68,7 @@ function httpUrl(file: string, where: string, value: unknown): string {
 
 function parseIsland(file: string, raw: any, index: number): IslandSettings {
   const at = (field: string) => `islands[${index}].${field}`;
-  if (typeof raw?.name !== 'string' || !NAME.test(raw.name)) {
+  if (typeof raw?.name !== 'string' || !ISLAND_NAME.test(raw.name)) {
     throw new IslandsFileError(file, at('name'), 'lowercase letters, digits and dashes');
   }
   const adapter = raw.adapter ?? 'rest';

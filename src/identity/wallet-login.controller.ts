@@ -76,7 +76,7 @@ export class WalletLoginController {
       throw new Problem(403, 'Forbidden', `you cannot grant scopes you do not hold: ${beyond.join(', ')}`, { field: 'scopes' });
     }
     await this.mfa.require(principal, 'api_key_create', mfa);
-    return this.auth.issueApiKey(principal.id, body.scopes, body.expiresInSeconds ?? DEFAULT_OWN_KEY_SECONDS);
+    return this.auth.issueApiKey(principal, principal.id, body.scopes, body.expiresInSeconds ?? DEFAULT_OWN_KEY_SECONDS);
   }
 
   @Put('wallet-accounts/:address')

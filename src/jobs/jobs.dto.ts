@@ -19,6 +19,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 
+/** PostgreSQL text cannot hold NUL: refused here rather than failing in the query. */
+const NO_NUL = /^[^\0]*$/;
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Where the job may run, on top of what its resources need. Every list is "any of". */
@@ -125,6 +127,7 @@ export class ListJobsQuery {
   @IsOptional()
   @IsString()
   @MaxLength(200)
+  @Matches(NO_NUL, { message: 'name may not contain NUL' })
   name?: string;
 
   @ApiPropertyOptional({ description: 'nextCursor from the previous page' })

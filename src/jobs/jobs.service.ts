@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import type { Principal } from '../auth/principal';
+import { AuditLog, principalActor } from '../audit/audit-log';
 import { canonicalJson } from '../common/canonical-json';
 import { conflict, invalid, notFound, Problem, unavailable } from '../common/problem';
 import { IslandsRegistry } from '../clusters/islands.registry';
@@ -44,6 +45,7 @@ export class JobsService {
     private readonly budgets: BudgetService,
     private readonly veid: VeidGate,
     private readonly mfa: MfaGate,
+    private readonly audit: AuditLog,
   ) {}
 
   /** The submission as it would be accepted (sbatch semantics), or the 4xx that explains why not. */
@@ -137,6 +139,15 @@ export class JobsService {
 
   async cancel(principal: Principal, id: string) {
     const row = await this.owned(principal, id);
+    const cancelled = await this.cancelOwned(row, id);
+    if (principal.scopes.has('admin') && row.state !== 'CANCELLED') {
+      const { actor, details } = principalActor(principal);
+      await this.audit.record({ actor, action: 'job.cancel', target: `job:${row.id}`, details: { ...details, owner: row.owner_id, state: row.state } });
+    }
+    return cancelled;
+  }
+
+  private async cancelOwned(row: JobRow, id: string) {
     if (row.state === 'CANCELLED') return jobView(row);
     if (isTerminal(row.state)) throw conflict(`job ${id} already ended (${row.state})`);
     if (row.split_into) {

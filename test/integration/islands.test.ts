@@ -310,4 +310,14 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
     const shown = execFileSync('bash', ['-c', `scontrol show node ${e2.name} 2>&1 || true`], { env: { ...process.env, SLURM_CONF: conf }, encoding: 'utf8' });
     assert.match(shown, /not found|Invalid node name|Unable to contact|No such/i, shown);
   });
+
+  it('each island launch is in the audit trail, by the formation loop, and the trail verifies', async () => {
+    const launched = await cp.request('GET', '/v1/audit?action=island.launch', cp.adminKey);
+    assert.equal(launched.status, 200, launched.text);
+    const targets = new Set((launched.json.items as Array<{ target: string; actor: string }>).map((entry) => entry.target));
+    assert.equal(targets.size, launched.json.items.length, 'one entry per launch, none for re-checks');
+    for (const island of await topologyIslands()) if (island.reachable) assert.ok(targets.has(`island:${island.name}`), island.name);
+    assert.ok(launched.json.items.every((entry: { actor: string }) => entry.actor === 'system:island-formation'));
+    assert.equal((await cp.request('GET', '/v1/audit/verify', cp.adminKey)).json.ok, true);
+  });
 });

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../../src/config/config';
 import { DEFAULT_PRICES } from '../../src/usage/usage-settings';
 import { parseIslandsFile } from '../../src/config/islands-file';
 import { chainSettings } from '../../src/chain/chain-settings';
+import { DEFAULT_LIMITS } from '../../src/ratelimit/rate-limit-policy';
 
 let dir: string;
 let jwtFile: string;
@@ -230,6 +231,7 @@ describe('loadConfig', () => {
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
       marketplaceRequestsPerMinute: 600,
+      rateLimits: { defaults: DEFAULT_LIMITS, byKind: {} },
       nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
       secretKeys: [],
       topology: {

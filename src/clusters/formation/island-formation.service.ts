@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditLog } from '../../audit/audit-log';
 import { repeatEvery } from '../../common/repeat';
 import type { SecretBox } from '../../common/secret-box';
 import type { AppConfig } from '../../config/config';
@@ -16,6 +17,8 @@ import { islandsToRetire, NodePosition, nodeSteps, NodeStep } from './island-pla
 
 /** One formation loop across all workers. */
 const FORMATION_LOCK = 7_641_250_001;
+/** Who launches and retires islands, as the audit trail names it. */
+const FORMATION_ACTOR = 'system:island-formation';
 /** Measurements older than this no longer count (the pair is unknown again). */
 const SAMPLE_MAX_AGE_SECONDS = 3600;
 /** States whose nodes are grouped; a silent (STALE) node keeps its place until it is OFFLINE. */
@@ -54,6 +57,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
     @Inject(ISLAND_LAUNCHER) private readonly launcher: IslandLauncher,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditLog,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -138,7 +142,10 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
       try {
         await this.islands.setState(name, 'RETIRING');
         await this.launcher.retireIsland(name);
-        await this.islands.setState(name, 'RETIRED');
+        await this.db.transaction(async (m) => {
+          await this.islands.setState(name, 'RETIRED', null, m);
+          await this.audit.record({ actor: FORMATION_ACTOR, action: 'island.retire', target: `island:${name}`, details: { reason: 'no members left' } }, m);
+        });
         report.retired.push(name);
         this.logger.log(`island ${name} retired: no members left`);
       } catch (error) {
@@ -210,10 +217,19 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
           partitions: row.partitions,
           keepState: row.state === 'ACTIVE',
         });
-        await this.islands.markLaunched(row.name, {
-          restUrl: launched.restUrl,
-          jwtKeySealed: this.secrets.seal(launched.jwtKey, islandJwtContext(row.name)),
-          partitions: launched.partitions,
+        await this.db.transaction(async (m) => {
+          await this.islands.markLaunched(row.name, {
+            restUrl: launched.restUrl,
+            jwtKeySealed: this.secrets.seal(launched.jwtKey, islandJwtContext(row.name)),
+            partitions: launched.partitions,
+          }, m);
+          // A re-check after a restart is not a launch.
+          if (row.state !== 'ACTIVE') {
+            await this.audit.record(
+              { actor: FORMATION_ACTOR, action: 'island.launch', target: `island:${row.name}`, details: { tier: row.tier, boundMs: row.bound_ms, partitions: launched.partitions, restUrl: launched.restUrl } },
+              m,
+            );
+          }
         });
         this.launchedThisRun.add(row.name);
         ready.add(row.name);

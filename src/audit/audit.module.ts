@@ -1,0 +1,12 @@
+import { Global, Module } from '@nestjs/common';
+import { AuditController } from './audit.controller';
+import { AuditLog } from './audit-log';
+
+/** The audit trail: any module may record to it (both roles); admins read it over HTTP. */
+@Global()
+@Module({
+  controllers: [AuditController],
+  providers: [AuditLog],
+  exports: [AuditLog],
+})
+export class AuditModule {}

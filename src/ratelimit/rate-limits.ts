@@ -1,0 +1,24 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { PrincipalKind } from '../auth/principal';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { Bucket, limitFor } from './rate-limit-policy';
+import { RateLimiter, tooManyRequests, Verdict } from './rate-limiter';
+
+/** Applies the configured limits: counts a request and refuses it with a 429 once over. */
+@Injectable()
+export class RateLimits {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  /** Null when limits are off or Redis did not answer (the request goes through). */
+  async enforce(bucket: Bucket, subject: string, kind: PrincipalKind | null): Promise<Verdict | null> {
+    if (!this.config.rateLimits) return null;
+    const limit = limitFor(this.config.rateLimits, bucket, kind);
+    const verdict = await this.limiter.hit(bucket, subject, limit);
+    if (verdict && !verdict.allowed) throw tooManyRequests(bucket, verdict, limit);
+    return verdict;
+  }
+}
