@@ -94,6 +94,7 @@ export class DispatchService {
     const targets = new Map((await this.jobs.findMany(targetIds)).map((t) => [t.id, t]));
     let placer: Placer | null = null;
     let unknownIslands: string[] = [];
+    let noIslands = false;
     const ready: ReadyJob[] = [];
     const waiting: string[] = [];
     const unreachable: string[] = [];
@@ -123,6 +124,12 @@ export class DispatchService {
         // Multi-node jobs need the tightest configured tier (MPI); loose islands take the rest.
         placer = new Placer(view.snapshot, { tightBoundMs: Math.min(...this.config.topology.tiers.map((t) => t.boundMs)) });
         unknownIslands = view.unknown;
+        noIslands = view.snapshot.islands.length === 0;
+      }
+      if (noIslands) {
+        // Islands formed from latency may not be launched yet: nothing to decide on, so nothing is rejected.
+        unreachable.push(row.id);
+        continue;
       }
       // Parts of a split array are pinned to their island and never split again.
       const placement = decidePlacement(placer, row.spec, row.constraints, dependencies.island, unknownIslands, new Date(), row.parent_id === null);

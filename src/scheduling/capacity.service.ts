@@ -91,6 +91,8 @@ export class CapacityService {
   }
 
   private async refresh(): Promise<CapacityView> {
+    // Islands launched or retired since the registry's last periodic sync count from this snapshot on.
+    await this.islands.sync().catch((error) => this.logger.warn(`island sync failed: ${(error as Error).message}`));
     const islands = this.islands.all();
     const [queues, nodes] = await Promise.all([
       this.dispatch.pendingQueues(DEFAULT_RUNTIME_MINUTES),

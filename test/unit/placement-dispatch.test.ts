@@ -156,7 +156,14 @@ describe('CapacityService', () => {
           return [node(`${name}1`)];
         },
       }) as unknown as SlurmClient;
-    const islands = { all: () => ['a', 'b'].map((name) => ({ settings: settings(name), slurm: client(name) })) } as unknown as IslandsRegistry;
+    let syncs = 0;
+    const islands = {
+      all: () => ['a', 'b'].map((name) => ({ settings: settings(name), slurm: client(name) })),
+      sync: async () => {
+        syncs++;
+        return [];
+      },
+    } as unknown as IslandsRegistry;
     const repo = {
       pendingQueues: async () => {
         calls.queue++;
@@ -166,14 +173,15 @@ describe('CapacityService', () => {
     const service = new CapacityService(islands, repo);
     let now = 1_000_000;
     service.clock = () => now;
-    return { service, calls, failing, advance: (ms: number) => (now += ms) };
+    return { service, calls, failing, advance: (ms: number) => (now += ms), syncs: () => syncs };
   }
 
   test('one node listing per island and one queue query per refresh; shared and reused for up to 2 s', async () => {
-    const { service, calls, advance } = setup();
+    const { service, calls, advance, syncs: setupSyncs } = setup();
     const [v1, v2] = await Promise.all([service.view(), service.view()]);
     assert.equal(v1, v2);
     assert.deepEqual([calls.nodes.get('a'), calls.nodes.get('b'), calls.queue], [1, 1, 1]);
+    assert.equal(setupSyncs(), 1, 'the registry is brought up to date before each refresh');
     assert.deepEqual(v1.snapshot.islands.map((i) => [i.name, i.nodes.length, i.queue.pendingJobs]), [['a', 1, 3], ['b', 1, 0]]);
     assert.deepEqual(v1.unknown, []);
     advance(CAPACITY_MAX_AGE_MS - 1);
