@@ -227,4 +227,33 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
     await assertRanExactlyOnce(cp, island, names);
     t.diagnostic(`flushed with ${flushedAt}/120 dispatched; accept during the Redis outage took ${perSubmit.toFixed(0)} ms per job`);
   });
+
+  it('slurmctld stopped for 30 s while jobs are submitted and running: everything completes once it is back', async (t) => {
+    const running = Array.from({ length: 20 }, (_, i) => `${RUN}-ctld-${i}`);
+    const duringOutage = Array.from({ length: 20 }, (_, i) => `${RUN}-ctld-${20 + i}`);
+    await mapLimit(running, 8, (name) => submitUntilAccepted(cp, alice.key, name, 6));
+    const deadline = Date.now() + 30_000;
+    const states = async (names: string[]) =>
+      sql<{ state: string; n: string }>(cp.databaseUrl, 'SELECT state, count(*) AS n FROM jobs WHERE name = ANY($1) GROUP BY state', [names]);
+    while (!(await states(running)).some((row) => row.state === 'RUNNING' && Number(row.n) >= 10)) {
+      assert.ok(Date.now() < deadline, `jobs did not start: ${JSON.stringify(await states(running))}`);
+      await sleep(200);
+    }
+
+    await island.stop('slurmctld');
+    const stoppedAt = Date.now();
+    await mapLimit(duringOutage, 8, (name) => submitUntilAccepted(cp, alice.key, name, 1));
+    await sleep(30_000 - (Date.now() - stoppedAt));
+    // Not hearing from SLURM is not news about the jobs: none may be given up on meanwhile.
+    const meanwhile = await states([...running, ...duringOutage]);
+    const ended = meanwhile.filter((row) => !['ACCEPTED', 'DISPATCHING', 'PENDING', 'RUNNING'].includes(row.state));
+    assert.deepEqual(ended, [], 'no job ends while slurmctld is away');
+    const undispatched = await sql(cp.databaseUrl, 'SELECT count(*) AS n FROM jobs WHERE name = ANY($1) AND slurm_job_id IS NULL', [duringOutage]);
+    assert.equal(Number(undispatched[0].n), duringOutage.length, 'nothing reached SLURM while its controller was down');
+
+    await island.startSlurmctld();
+    const back = Date.now();
+    await assertRanExactlyOnce(cp, island, [...running, ...duringOutage]);
+    t.diagnostic(`everything completed ${((Date.now() - back) / 1000).toFixed(1)} s after slurmctld came back; states during the outage: ${JSON.stringify(meanwhile)}`);
+  });
 });
