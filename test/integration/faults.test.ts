@@ -256,4 +256,51 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
     await assertRanExactlyOnce(cp, island, [...running, ...duringOutage]);
     t.diagnostic(`everything completed ${((Date.now() - back) / 1000).toFixed(1)} s after slurmctld came back; states during the outage: ${JSON.stringify(meanwhile)}`);
   });
+
+  it('slurmrestd stopped: an island with the ssh fallback dispatches over SSH; one without backs off and catches up when REST is back', async (t) => {
+    const withFallback = new ControlPlane('faults-fallback', {
+      islands: [],
+      islandEntries: [island.entry({ fallback: 'ssh' })],
+      database: 'fault_fallback',
+      redisUrl: redis.url,
+      redisDb: 15,
+    });
+    try {
+      await withFallback.start();
+      const carol = await withFallback.researcher('alice-fallback', OWNER);
+      const overSsh = Array.from({ length: 10 }, (_, i) => `${RUN}-rest-ssh-${i}`);
+      const waiting = Array.from({ length: 10 }, (_, i) => `${RUN}-rest-wait-${i}`);
+
+      await island.stop('slurmrestd');
+      const stoppedAt = Date.now();
+      await mapLimit(overSsh, 5, (name) => submitUntilAccepted(withFallback, carol.key, name));
+      await mapLimit(waiting, 5, (name) => submitUntilAccepted(cp, alice.key, name));
+      await assertRanExactlyOnce(withFallback, island, overSsh, 60_000);
+      assert.match(withFallback.recentLogs(), /primary adapter unreachable, using the fallback/);
+      const ranOverSshIn = Date.now() - stoppedAt;
+
+      // Without a fallback nothing reaches SLURM and nothing is given up on: the dispatcher keeps retrying.
+      const waitingRows = () =>
+        sql<{ slurm_job_id: string | null; ended_at: Date | null; state_reason: string; updated_at: Date }>(
+          cp.databaseUrl,
+          'SELECT slurm_job_id, ended_at, state_reason, updated_at FROM jobs WHERE name = ANY($1)',
+          [waiting],
+        );
+      const lastTry = async () => Math.max(...(await waitingRows()).map((row) => row.updated_at.getTime()));
+      const firstLook = await lastTry();
+      await sleep(Math.max(3000, 6000 - (Date.now() - stoppedAt)));
+      const held = await waitingRows();
+      assert.deepEqual(held.filter((row) => row.slurm_job_id !== null || row.ended_at !== null), [], 'nothing reached SLURM, nothing ended');
+      assert.ok(held.every((row) => /unreachable; will retry/.test(row.state_reason)), JSON.stringify(held[0]));
+      assert.ok((await lastTry()) > firstLook, 'dispatch was tried again meanwhile');
+
+      await island.startSlurmrestd(7890);
+      const back = Date.now();
+      await assertRanExactlyOnce(cp, island, waiting, 60_000);
+      t.diagnostic(`over SSH: 10 jobs ran ${(ranOverSshIn / 1000).toFixed(1)} s after slurmrestd stopped; without fallback: all ran ${((Date.now() - back) / 1000).toFixed(1)} s after it was back`);
+    } finally {
+      await withFallback.stop();
+      await island.startSlurmrestd(7890).catch(() => undefined);
+    }
+  });
 });

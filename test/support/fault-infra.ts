@@ -82,16 +82,18 @@ export class FaultIsland {
     await until(`${daemon} of ${this.name} stopping`, 20_000, () => !alive(pid));
   }
 
-  /** Starts slurmctld again from its saved state (jobs and ids survive), as island-up.sh starts it. */
+  /** Starts slurmctld again (unless running) from its saved state (jobs and ids survive), as island-up.sh starts it. */
   async startSlurmctld(): Promise<void> {
+    if (this.pid('slurmctld') !== null) return;
     execFileSync('slurmctld', ['-f', this.conf], { stdio: 'ignore', timeout: 30_000 });
     await until(`slurmctld of ${this.name} answering`, 30_000, () =>
       /UP/.test(execFileSync('scontrol', ['ping'], { env: { ...process.env, SLURM_CONF: this.conf }, timeout: 5000 }).toString()),
     );
   }
 
-  /** Starts slurmrestd again with island-up.sh's command line, detached, and waits for its port. */
+  /** Starts slurmrestd again (unless running) with island-up.sh's command line, detached, and waits for its port. */
   async startSlurmrestd(port: number, threads = 8): Promise<void> {
+    if (this.pid('slurmrestd') !== null) return;
     const child = spawn(
       'slurmrestd',
       ['-f', this.conf, '-u', 'slurmrest', '-g', 'slurmrest', '-a', 'rest_auth/jwt', '-s', 'openapi/v0.0.38', '-t', String(threads), `127.0.0.1:${port}`],
