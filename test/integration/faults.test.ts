@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { mapLimit } from '../../src/common/map-limit';
 import { ControlPlane } from '../support/control-plane';
-import { FaultIsland, OwnRedis } from '../support/fault-infra';
+import { FaultIsland, OwnPostgres, OwnRedis } from '../support/fault-infra';
 
 /**
  * Faults with real processes: the worker, the API, slurmctld, slurmrestd, Redis and PostgreSQL
@@ -301,6 +301,50 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
     } finally {
       await withFallback.stop();
       await island.startSlurmrestd(7890).catch(() => undefined);
+    }
+  });
+
+  it('PostgreSQL restarted: the API answers 503 problem+json meanwhile and recovers without a restart', async (t) => {
+    const pg = new OwnPostgres();
+    let started: ControlPlane | undefined;
+    try {
+      await pg.start();
+      // Redis index 13 of this suite's own server: nothing else uses it.
+      const onOwnPg = new ControlPlane('faults-pg', { islands: [], islandEntries: [island.entry()], database: 'fault_pg', pgAdminUrl: pg.adminUrl, redisUrl: redis.url, redisDb: 13 });
+      started = onOwnPg;
+      await onOwnPg.start();
+      const dave = await onOwnPg.researcher('alice-pg', OWNER);
+      const before = Array.from({ length: 5 }, (_, i) => `${RUN}-pg-${i}`);
+      const afterwards = Array.from({ length: 5 }, (_, i) => `${RUN}-pg-${5 + i}`);
+      const [first] = await mapLimit(before, 5, (name) => submitUntilAccepted(onOwnPg, dave.key, name, 2));
+
+      pg.stop();
+      const answers = {
+        read: await onOwnPg.request('GET', `/v1/jobs/${first.id}`, dave.key),
+        submit: await onOwnPg.request('POST', '/v1/jobs', dave.key, jobBody(afterwards[0]), { 'idempotency-key': afterwards[0] }),
+        list: await onOwnPg.request('GET', '/v1/jobs', dave.key),
+      };
+      for (const [what, res] of Object.entries(answers)) {
+        assert.equal(res.status, 503, `${what}: ${res.text}`);
+        assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, what);
+        assert.equal(res.json.status, 503, what);
+        assert.ok(res.json.detail, `${what} says why`);
+        assert.ok(Number(res.headers.get('retry-after')) > 0, `${what} says when to retry`);
+      }
+      const ready = await onOwnPg.request('GET', '/health/ready', null);
+      assert.equal(ready.status, 503);
+      assert.equal(ready.json.checks.postgres.ok, false);
+
+      await pg.start();
+      const down = Date.now();
+      await onOwnPg.waitFor(dave.key, `/v1/jobs/${first.id}`, (job) => job.id === first.id, 30_000, 250);
+      const recoveredIn = Date.now() - down;
+      await mapLimit(afterwards, 5, (name) => submitUntilAccepted(onOwnPg, dave.key, name));
+      await assertRanExactlyOnce(onOwnPg, island, [...before, ...afterwards], 60_000);
+      t.diagnostic(`the same API process answered again ${(recoveredIn / 1000).toFixed(1)} s after PostgreSQL was back`);
+    } finally {
+      await started?.stop();
+      pg.destroy();
     }
   });
 });
