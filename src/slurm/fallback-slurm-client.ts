@@ -8,25 +8,8 @@ import {
   SlurmSubmitRequest,
   SlurmSubmitResult,
   SlurmTimestamp,
-  SlurmUnavailableError,
 } from './slurm-client.port';
-
-/** Socket errors raised before a single byte of the request left this machine. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
-
-/**
- * Whether `error` says the primary adapter could not even connect. Only then is it safe to send
- * a submission another way: a timeout or a reset mid-request may mean SLURM already has the job,
- * and submitting it again over the fallback would run it twice.
- */
-export function neverReached(error: unknown): boolean {
-  if (!(error instanceof SlurmUnavailableError)) return false;
-  for (let cause: unknown = error.cause, depth = 0; cause && depth < 5; cause = (cause as { cause?: unknown }).cause, depth++) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string' && NOT_SENT.has(code)) return true;
-  }
-  return false;
-}
+import { neverReached } from './slurm-errors';
 
 /** After the primary was found unreachable, calls go straight to the fallback this long before the primary is tried again. */
 export const PRIMARY_RETRY_AFTER_MS = 5000;

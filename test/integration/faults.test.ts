@@ -121,6 +121,14 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
   const redis = new OwnRedis();
   let cp: ControlPlane;
   let alice: { id: string; key: string };
+  /**
+   * A REST timeout (5 s) shorter than slurmrestd's own wait for a stopped slurmctld (MessageTimeout,
+   * 10 s): submissions during an outage time out on our side while slurmrestd still holds them.
+   */
+  const islandEntry = (overrides: Record<string, unknown> = {}) => {
+    const entry = island.entry(overrides);
+    return { ...entry, rest: { ...(entry.rest as object), timeoutMs: 5000 } };
+  };
 
   before(async () => {
     island.up();
@@ -130,7 +138,7 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
     chownSync(WORKDIR, Number(owner[2]), Number(owner[3]));
     cp = new ControlPlane('faults', {
       islands: [],
-      islandEntries: [island.entry()],
+      islandEntries: [islandEntry()],
       database: 'fault_main',
       redisUrl: redis.url,
       redisDb: 14,
@@ -260,7 +268,7 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
   it('slurmrestd stopped: an island with the ssh fallback dispatches over SSH; one without backs off and catches up when REST is back', async (t) => {
     const withFallback = new ControlPlane('faults-fallback', {
       islands: [],
-      islandEntries: [island.entry({ fallback: 'ssh' })],
+      islandEntries: [islandEntry({ fallback: 'ssh' })],
       database: 'fault_fallback',
       redisUrl: redis.url,
       redisDb: 15,
@@ -310,7 +318,7 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
     try {
       await pg.start();
       // Redis index 13 of this suite's own server: nothing else uses it.
-      const onOwnPg = new ControlPlane('faults-pg', { islands: [], islandEntries: [island.entry()], database: 'fault_pg', pgAdminUrl: pg.adminUrl, redisUrl: redis.url, redisDb: 13 });
+      const onOwnPg = new ControlPlane('faults-pg', { islands: [], islandEntries: [islandEntry()], database: 'fault_pg', pgAdminUrl: pg.adminUrl, redisUrl: redis.url, redisDb: 13 });
       started = onOwnPg;
       await onOwnPg.start();
       const dave = await onOwnPg.researcher('alice-pg', OWNER);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { FallbackSlurmClient, neverReached, PRIMARY_RETRY_AFTER_MS } from '../../src/slurm/fallback-slurm-client';
+import { FallbackSlurmClient, PRIMARY_RETRY_AFTER_MS } from '../../src/slurm/fallback-slurm-client';
+import { neverReached } from '../../src/slurm/slurm-errors';
 import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
 import { SlurmRejectedError, SlurmUnavailableError, type SlurmClient, type SlurmSubmitRequest } from '../../src/slurm/slurm-client.port';
 
@@ -88,7 +89,13 @@ describe('FallbackSlurmClient', () => {
   it('a timed-out submission is NOT sent again over the fallback (SLURM may already have it)', async () => {
     const ssh = recorder();
     const client = new FallbackSlurmClient(rest(silentPort), ssh, 'island-x');
-    await assert.rejects(client.submit('alice', request), SlurmUnavailableError);
+    const before = Date.now();
+    await assert.rejects(client.submit('alice', request), (error: SlurmUnavailableError) => {
+      // Its token (2 s: the 300 ms timeout rounded up, at least 2) expires, then the margin.
+      assert.ok(error instanceof SlurmUnavailableError);
+      assert.ok(error.settlesAt! >= before + 2000 && error.settlesAt! <= Date.now() + 5100, `settlesAt ${error.settlesAt! - before} ms from the start`);
+      return true;
+    });
     assert.deepEqual(ssh.calls, []);
     assert.equal(client.usingFallback(), false);
     await client.close();
@@ -114,6 +121,26 @@ describe('FallbackSlurmClient', () => {
     const client = new FallbackSlurmClient(rest(await closedPort()), ssh, 'x');
     assert.equal((await client.ping()).hostname, 'ssh');
     await client.close();
+  });
+
+  it('the REST adapter: a refused submission settled at once (no settlesAt); the token sent expires with the timeout', async () => {
+    await assert.rejects(rest(await closedPort()).submit('alice', request), (error: SlurmUnavailableError) => error.settlesAt === undefined);
+    let token = '';
+    const answering = createServer((req, res) => {
+      token = String(req.headers['x-slurm-user-token']);
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ job_id: 5, errors: [] })));
+    });
+    await new Promise<void>((r) => answering.listen(0, '127.0.0.1', r));
+    const client = new RestSlurmClient({
+      readUser: 'archipelago',
+      rest: { url: `http://127.0.0.1:${(answering.address() as AddressInfo).port}`, jwtKey: KEY, tokenLifetimeSeconds: 600, connections: 1, timeoutMs: 7500 },
+    });
+    assert.equal((await client.submit('alice', request)).jobId, 5);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+    assert.equal(claims.exp - claims.iat, 8, 'not the 600 s token of reads: the 7.5 s timeout, rounded up');
+    await client.close();
+    await new Promise<void>((r) => answering.close(() => r()));
   });
 
   it('neverReached: only connect-level causes count', () => {
