@@ -300,7 +300,7 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
       const held = await waitingRows();
       assert.deepEqual(held.filter((row) => row.slurm_job_id !== null || row.ended_at !== null), [], 'nothing reached SLURM, nothing ended');
       assert.ok(held.every((row) => /unreachable; will retry/.test(row.state_reason)), JSON.stringify(held[0]));
-      assert.ok((await lastTry()) > firstLook, 'dispatch was tried again meanwhile');
+      assert.ok((await lastTry()) > firstLook, `dispatch was tried again meanwhile: ${JSON.stringify(held)}\n${cp.recentLogs()}`);
 
       await island.startSlurmrestd(7890);
       const back = Date.now();
