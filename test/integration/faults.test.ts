@@ -206,36 +206,6 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
     t.diagnostic(`${retried}/150 submissions retried across two API restarts`);
   });
 
-  it('Redis flushed, then killed and restarted: jobs waiting in PostgreSQL are recovered by the reconciler', async (t) => {
-    const names = Array.from({ length: 150 }, (_, i) => `${RUN}-redis-${i}`);
-    const first = names.slice(0, 120);
-    const duringOutage = names.slice(120);
-    const dispatched = async () =>
-      Number((await sql(cp.databaseUrl, `SELECT count(*) AS n FROM jobs WHERE name LIKE $1 AND slurm_job_id IS NOT NULL`, [`${RUN}-redis-%`]))[0].n);
-    let flushedAt = -1;
-    const flusher = (async () => {
-      while ((await dispatched()) < 20) await sleep(50);
-      await redis.flushAll();
-      flushedAt = await dispatched();
-    })();
-    await mapLimit(first, 16, (name) => submitUntilAccepted(cp, alice.key, name));
-    await flusher;
-    assert.ok(flushedAt < 120, `Redis was flushed mid-dispatch (${flushedAt} of 120 had SLURM ids)`);
-
-    await redis.kill();
-    // Accepting needs PostgreSQL only: a dead Redis must not turn submissions away or make them hang.
-    const started = Date.now();
-    for (const name of duringOutage) {
-      const res = await cp.request('POST', '/v1/jobs', alice.key, jobBody(name), { 'idempotency-key': name });
-      assert.equal(res.status, 202, res.text);
-    }
-    const perSubmit = (Date.now() - started) / duringOutage.length;
-    await sleep(1000);
-    await redis.start();
-    await assertRanExactlyOnce(cp, island, names);
-    t.diagnostic(`flushed with ${flushedAt}/120 dispatched; accept during the Redis outage took ${perSubmit.toFixed(0)} ms per job`);
-  });
-
   it('slurmctld stopped for 30 s while jobs are submitted and running: everything completes once it is back', async (t) => {
     const running = Array.from({ length: 20 }, (_, i) => `${RUN}-ctld-${i}`);
     const duringOutage = Array.from({ length: 20 }, (_, i) => `${RUN}-ctld-${20 + i}`);
@@ -273,16 +243,27 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
       redisUrl: redis.url,
       redisDb: 15,
     });
+    // A control plane of its own for the island without fallback too, so this scenario does not
+    // depend on what earlier ones left in the main one's queue.
+    const without = new ControlPlane('faults-nofallback', {
+      islands: [],
+      islandEntries: [islandEntry()],
+      database: 'fault_nofallback',
+      redisUrl: redis.url,
+      redisDb: 12,
+    });
     try {
       await withFallback.start();
+      await without.start();
       const carol = await withFallback.researcher('alice-fallback', OWNER);
+      const erin = await without.researcher('alice-nofallback', OWNER);
       const overSsh = Array.from({ length: 10 }, (_, i) => `${RUN}-rest-ssh-${i}`);
       const waiting = Array.from({ length: 10 }, (_, i) => `${RUN}-rest-wait-${i}`);
 
       await island.stop('slurmrestd');
       const stoppedAt = Date.now();
       await mapLimit(overSsh, 5, (name) => submitUntilAccepted(withFallback, carol.key, name));
-      await mapLimit(waiting, 5, (name) => submitUntilAccepted(cp, alice.key, name));
+      await mapLimit(waiting, 5, (name) => submitUntilAccepted(without, erin.key, name));
       await assertRanExactlyOnce(withFallback, island, overSsh, 60_000);
       assert.match(withFallback.recentLogs(), /primary adapter unreachable, using the fallback/);
       const ranOverSshIn = Date.now() - stoppedAt;
@@ -290,26 +271,58 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
       // Without a fallback nothing reaches SLURM and nothing is given up on: the dispatcher keeps retrying.
       const waitingRows = () =>
         sql<{ slurm_job_id: string | null; ended_at: Date | null; state_reason: string; updated_at: Date }>(
-          cp.databaseUrl,
+          without.databaseUrl,
           'SELECT slurm_job_id, ended_at, state_reason, updated_at FROM jobs WHERE name = ANY($1)',
           [waiting],
         );
       const lastTry = async () => Math.max(...(await waitingRows()).map((row) => row.updated_at.getTime()));
       const firstLook = await lastTry();
-      await sleep(Math.max(3000, 6000 - (Date.now() - stoppedAt)));
+      // Retries come every 2 s, or at the reconciler's cadence when the queue is busy (5 intervals).
+      const retryDeadline = Date.now() + 15_000;
+      while ((await lastTry()) <= firstLook && Date.now() < retryDeadline) await sleep(250);
       const held = await waitingRows();
       assert.deepEqual(held.filter((row) => row.slurm_job_id !== null || row.ended_at !== null), [], 'nothing reached SLURM, nothing ended');
       assert.ok(held.every((row) => /unreachable; will retry/.test(row.state_reason)), JSON.stringify(held[0]));
-      assert.ok((await lastTry()) > firstLook, `dispatch was tried again meanwhile: ${JSON.stringify(held)}\n${cp.recentLogs()}`);
+      assert.ok((await lastTry()) > firstLook, `dispatch was tried again meanwhile: ${JSON.stringify(held[0])}\n${without.recentLogs()}`);
 
       await island.startSlurmrestd(7890);
       const back = Date.now();
-      await assertRanExactlyOnce(cp, island, waiting, 60_000);
+      await assertRanExactlyOnce(without, island, waiting, 60_000);
       t.diagnostic(`over SSH: 10 jobs ran ${(ranOverSshIn / 1000).toFixed(1)} s after slurmrestd stopped; without fallback: all ran ${((Date.now() - back) / 1000).toFixed(1)} s after it was back`);
     } finally {
-      await withFallback.stop();
+      await Promise.all([withFallback.stop(), without.stop()]);
       await island.startSlurmrestd(7890).catch(() => undefined);
     }
+  });
+
+  it('Redis flushed, then killed and restarted: jobs waiting in PostgreSQL are recovered by the reconciler', async (t) => {
+    const names = Array.from({ length: 150 }, (_, i) => `${RUN}-redis-${i}`);
+    const first = names.slice(0, 120);
+    const duringOutage = names.slice(120);
+    const dispatched = async () =>
+      Number((await sql(cp.databaseUrl, `SELECT count(*) AS n FROM jobs WHERE name LIKE $1 AND slurm_job_id IS NOT NULL`, [`${RUN}-redis-%`]))[0].n);
+    let flushedAt = -1;
+    const flusher = (async () => {
+      while ((await dispatched()) < 20) await sleep(50);
+      await redis.flushAll();
+      flushedAt = await dispatched();
+    })();
+    await mapLimit(first, 16, (name) => submitUntilAccepted(cp, alice.key, name));
+    await flusher;
+    assert.ok(flushedAt < 120, `Redis was flushed mid-dispatch (${flushedAt} of 120 had SLURM ids)`);
+
+    await redis.kill();
+    // Accepting needs PostgreSQL only: a dead Redis must not turn submissions away or make them hang.
+    const started = Date.now();
+    for (const name of duringOutage) {
+      const res = await cp.request('POST', '/v1/jobs', alice.key, jobBody(name), { 'idempotency-key': name });
+      assert.equal(res.status, 202, res.text);
+    }
+    const perSubmit = (Date.now() - started) / duringOutage.length;
+    await sleep(1000);
+    await redis.start();
+    await assertRanExactlyOnce(cp, island, names);
+    t.diagnostic(`flushed with ${flushedAt}/120 dispatched; accept during the Redis outage took ${perSubmit.toFixed(0)} ms per job`);
   });
 
   it('PostgreSQL restarted: the API answers 503 problem+json meanwhile and recovers without a restart', async (t) => {
@@ -325,6 +338,12 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
       const before = Array.from({ length: 5 }, (_, i) => `${RUN}-pg-${i}`);
       const afterwards = Array.from({ length: 5 }, (_, i) => `${RUN}-pg-${5 + i}`);
       const [first] = await mapLimit(before, 5, (name) => submitUntilAccepted(onOwnPg, dave.key, name, 2));
+      // The worker is up (it exits when PostgreSQL is down at its start, for its supervisor to restart it).
+      const dispatchedDeadline = Date.now() + 30_000;
+      while (Number((await sql(onOwnPg.databaseUrl, 'SELECT count(*) AS n FROM jobs WHERE slurm_job_id IS NOT NULL'))[0].n) === 0) {
+        assert.ok(Date.now() < dispatchedDeadline, `nothing was dispatched before the fault\n${onOwnPg.recentLogs()}`);
+        await sleep(100);
+      }
 
       pg.stop();
       const answers = {
