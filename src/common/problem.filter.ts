@@ -1,7 +1,11 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { Problem } from './problem';
+import { isDatabaseUnavailable } from './database-unavailable';
+import { Problem, unavailable } from './problem';
+
+/** Seconds a client is asked to wait after a 503: about how long a PostgreSQL restart or failover takes. */
+const RETRY_AFTER_SECONDS = 5;
 
 /** Fastify's own client errors (body parsing, limits) by code, as problems a client can act on. */
 const FASTIFY_CLIENT_ERRORS: Record<string, [number, string]> = {
@@ -32,6 +36,7 @@ export function toProblem(error: unknown): Problem | null {
     const [status, title] = FASTIFY_CLIENT_ERRORS[code];
     return new Problem(status, title, (error as Error).message, { field: 'body' });
   }
+  if (isDatabaseUnavailable(error)) return unavailable('the database is unreachable; retry shortly');
   if (error instanceof SyntaxError && /JSON/.test(error.message)) {
     return new Problem(400, 'Invalid request', `body is not valid JSON: ${error.message}`, { field: 'body' });
   }
@@ -62,6 +67,7 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="archipelago"');
     if (problem.status === 429 && typeof problem.extras.retryAfterSeconds === 'number') reply.header('Retry-After', String(problem.extras.retryAfterSeconds));
+    if (problem.status === 503) reply.header('Retry-After', String(RETRY_AFTER_SECONDS));
     reply.status(problem.status).type('application/problem+json').send(problem.toBody());
   }
 }

@@ -103,6 +103,11 @@ function parseIsland(file: string, raw: any, index: number): IslandSettings {
   if (!connection[adapter as 'rest' | 'ssh']) {
     throw new IslandsFileError(file, at(adapter), `adapter "${adapter}" needs its "${adapter}" section`);
   }
+  if (raw.fallback !== undefined) {
+    if (raw.fallback !== 'ssh' || adapter !== 'rest') throw new IslandsFileError(file, at('fallback'), '"ssh", on a rest island only');
+    if (!connection.ssh) throw new IslandsFileError(file, at('fallback'), 'the ssh fallback needs the ssh section');
+    connection.fallback = 'ssh';
+  }
   const partitions = stringList(file, at('partitions'), raw.partitions);
   const defaultPartition = raw.defaultPartition ?? partitions[0];
   if (!partitions.includes(defaultPartition)) {

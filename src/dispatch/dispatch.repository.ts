@@ -98,17 +98,18 @@ export class DispatchRepository {
 
   /**
    * Gives jobs back (dependency not ready, SLURM unreachable). `submitted: false` says no submit
-   * call was made for them, so the attempt counted by the claim is taken back.
+   * call was made for them, so the attempt counted by the claim is taken back. `leasedUntil`
+   * keeps them leased (unclaimable) until a submission that may still reach SLURM no longer can.
    */
-  async release(jobIds: string[], reason: string | null, submitted: boolean): Promise<void> {
+  async release(jobIds: string[], reason: string | null, submitted: boolean, leasedUntil?: Date): Promise<void> {
     if (jobIds.length === 0) return;
     await rows(
       this.db,
       `UPDATE jobs SET dispatch_attempts = dispatch_attempts - CASE WHEN $3 THEN 0 ELSE 1 END,
               state = CASE WHEN dispatch_attempts - CASE WHEN $3 THEN 0 ELSE 1 END = 0 THEN 'ACCEPTED' ELSE state END,
-              state_reason = $2, dispatch_lease_until = NULL, updated_at = now()
+              state_reason = $2, dispatch_lease_until = $4, updated_at = now()
         WHERE id = ANY($1::bigint[]) AND state = 'DISPATCHING' AND slurm_job_id IS NULL`,
-      [jobIds, reason, submitted],
+      [jobIds, reason, submitted, leasedUntil ?? null],
     );
   }
 

@@ -6,6 +6,7 @@ import { JobRow, JobsRepository } from '../jobs/jobs.repository';
 import { CapacityService } from '../scheduling/capacity.service';
 import { Placer } from '../scheduling/place';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
+import { submitSettleMs } from '../slurm/rest/rest-slurm-client';
 import { mapLimit } from '../common/map-limit';
 import { Metrics } from '../metrics/metrics';
 import { DependencySpec } from '../sbatch/job-spec';
@@ -32,6 +33,14 @@ interface ReadyJob {
 
 const DEPENDENCY_POLL_MS = 1000;
 const UNAVAILABLE_RETRY_MS = 2000;
+/** Lease time a claim keeps beyond a submission's settle time, for placement and look-ups before the call. */
+const CLAIM_TO_SUBMIT_SLACK_SECONDS = 10;
+
+/** How long a submission to this island may still create a job after the call started (0: not known). */
+function settleMsOf(island: Island): number {
+  const { adapter, rest } = island.settings.connection;
+  return adapter === 'rest' && rest ? submitSettleMs(rest) : 0;
+}
 
 /**
  * Moves accepted jobs into SLURM, exactly once, a batch at a time: one statement claims the
@@ -58,17 +67,26 @@ export class DispatchService {
   }
 
   async dispatchBatch(jobIds: string[]): Promise<DispatchOutcome> {
-    const claimed = await this.dispatch.claim(jobIds, this.config.dispatch.leaseSeconds);
+    const claimed = await this.dispatch.claim(jobIds, this.leaseSeconds());
     const outcome: DispatchOutcome = { retry: [] };
     if (claimed.length === 0) return outcome;
     const recovered = await this.recoverEarlierAttempts(claimed.filter((row) => row.previous_attempts > 0));
     const ready = await this.prepare(claimed.filter((row) => !recovered.has(row.id)), outcome);
     const results = await mapLimit(ready, this.config.dispatch.concurrency, (job) => this.submit(job));
     const submitted = [...recovered.values(), ...results.flatMap((r) => (r.kind === 'submitted' ? [r.submitted] : []))];
+    const unsubmitted = results.flatMap((r) => (r.kind === 'no-time-left' ? [r.jobId] : []));
+    if (unsubmitted.length > 0) {
+      await this.dispatch.release(unsubmitted, null, false);
+      outcome.retry.push({ jobIds: unsubmitted, afterMs: 0 });
+    }
     const unavailable = results.flatMap((r) => (r.kind === 'unavailable' ? [r.jobId] : []));
     if (unavailable.length > 0) {
-      await this.dispatch.release(unavailable, 'an island was unreachable; will retry', true);
-      outcome.retry.push({ jobIds: unavailable, afterMs: UNAVAILABLE_RETRY_MS });
+      // A submission that may still reach SLURM keeps its jobs leased until it no longer can:
+      // no retry and no reconciler touches them before then, so the retry's look-up is final.
+      const settlesAt = Math.max(0, ...results.flatMap((r) => (r.kind === 'unavailable' && r.settlesAt ? [r.settlesAt] : [])));
+      const leasedUntil = settlesAt > Date.now() ? new Date(settlesAt) : undefined;
+      await this.dispatch.release(unavailable, 'an island was unreachable; will retry', true, leasedUntil);
+      outcome.retry.push({ jobIds: unavailable, afterMs: Math.max(UNAVAILABLE_RETRY_MS, settlesAt - Date.now()) });
     }
     const recorded = await this.dispatch.recordSubmitted(submitted);
     this.observe(claimed, recorded, recovered.size, unavailable.length);
@@ -168,10 +186,28 @@ export class DispatchService {
     return ready;
   }
 
+  /**
+   * A claim outlives any submission made under it (see submit): the configured lease, or longer
+   * when an island's submissions take longer to settle.
+   */
+  private leaseSeconds(): number {
+    const settleMs = Math.max(0, ...this.islands.all().map(settleMsOf));
+    return Math.max(this.config.dispatch.leaseSeconds, settleMs > 0 ? Math.ceil(settleMs / 1000) + CLAIM_TO_SUBMIT_SLACK_SECONDS : 0);
+  }
+
   private async submit(job: ReadyJob): Promise<
-    { kind: 'submitted'; submitted: Submitted } | { kind: 'unavailable'; jobId: string } | { kind: 'rejected' }
+    | { kind: 'submitted'; submitted: Submitted }
+    | { kind: 'unavailable'; jobId: string; settlesAt?: number }
+    | { kind: 'no-time-left'; jobId: string }
+    | { kind: 'rejected' }
   > {
     const { row, island, partition } = job;
+    // Once our lease ends another dispatcher may look the job up and submit it: a submission of
+    // ours must be unable to land by then, so it is only made while the lease outlasts its settling.
+    const settleMs = settleMsOf(island);
+    if (settleMs > 0 && row.dispatch_lease_until && Date.now() + settleMs > new Date(row.dispatch_lease_until).getTime()) {
+      return { kind: 'no-time-left', jobId: row.id };
+    }
     try {
       this.activity.submitted(island.settings.connection.name);
       const result = await island.slurm.submit(row.slurm_user, {
@@ -191,7 +227,7 @@ export class DispatchService {
         return { kind: 'rejected' };
       }
       if (!(error instanceof SlurmUnavailableError)) this.logger.error(`submitting job ${row.id}: ${(error as Error).stack}`);
-      return { kind: 'unavailable', jobId: row.id };
+      return { kind: 'unavailable', jobId: row.id, settlesAt: error instanceof SlurmUnavailableError ? error.settlesAt : undefined };
     }
   }
 

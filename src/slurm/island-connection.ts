@@ -7,6 +7,11 @@ export interface IslandConnection {
   rest?: RestConnection;
   ssh?: SshConnection;
   /**
+   * `ssh`: a REST island whose slurmrestd cannot be connected to is driven over its `ssh` section
+   * meanwhile (same SLURM, same users). Without it, dispatch backs off and retries until REST is back.
+   */
+  fallback?: 'ssh';
+  /**
    * An unprivileged POSIX account used only to read the queue and ping the controller. Never
    * used to submit, cancel or hold: those always run as the job's owner.
    */

@@ -1,4 +1,5 @@
 import type { IslandSettings } from '../config/islands-file';
+import { FallbackSlurmClient } from './fallback-slurm-client';
 import type { IslandConnection } from './island-connection';
 import type { JobFiles } from './job-files.port';
 import { LocalJobFiles } from './local-job-files';
@@ -17,7 +18,9 @@ export function accountingSourceOf(client: SlurmClient): AccountingSource {
 
 /** The one place that knows which adapter class serves which configuration. */
 export function createSlurmClient(connection: IslandConnection): SlurmClient {
-  return connection.adapter === 'rest' ? new RestSlurmClient(connection) : new SshSlurmClient(connection);
+  if (connection.adapter === 'ssh') return new SshSlurmClient(connection);
+  const rest = new RestSlurmClient(connection);
+  return connection.fallback === 'ssh' ? new FallbackSlurmClient(rest, new SshSlurmClient(connection), connection.name) : rest;
 }
 
 export function createJobFiles(settings: IslandSettings, slurm: SlurmClient, rootsFor: (user: string) => string[]): JobFiles {

@@ -132,8 +132,15 @@ export class SlurmRejectedError extends Error {
 
 /** SLURM could not be reached or answered in a way that says nothing about the request itself. */
 export class SlurmUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * For a submission that may have reached SLURM although no answer came back: the time (epoch ms)
+   * after which it can no longer create a job. Submitting again before then could run it twice.
+   */
+  readonly settlesAt?: number;
+
+  constructor(message: string, options?: { cause?: unknown; settlesAt?: number }) {
     super(message, options);
     this.name = 'SlurmUnavailableError';
+    this.settlesAt = options?.settlesAt;
   }
 }

@@ -91,3 +91,20 @@ export function primaryCode(items: SlurmErrorItem[]): number | undefined {
 export function describeItems(items: SlurmErrorItem[]): string {
   return items.map((i) => (i.code !== undefined && i.code > 0 ? `${i.message} (${i.code})` : i.message)).join('; ');
 }
+
+/** Socket errors raised before a single byte of the request left this machine. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Whether `error` says the request could not even be sent (no connection was made). Only then is
+ * it certain SLURM did not get it: after a timeout or a reset mid-request SLURM may already have
+ * the job, and submitting it again (another way, or at once) could run it twice.
+ */
+export function neverReached(error: unknown): boolean {
+  if (!(error instanceof SlurmUnavailableError)) return false;
+  for (let cause: unknown = error.cause, depth = 0; cause && depth < 5; cause = (cause as { cause?: unknown }).cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_SENT.has(code)) return true;
+  }
+  return false;
+}

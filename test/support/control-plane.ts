@@ -18,6 +18,12 @@ const REDIS_BASE = process.env.ARCH_TEST_REDIS_URL ?? 'redis://127.0.0.1:56379';
 export interface ControlPlaneOptions {
   /** Islands from the stack's islands file to use, with optional overrides (e.g. the adapter). */
   islands: Array<{ name: string; adapter?: 'rest' | 'ssh'; files?: 'local' | 'sftp' }>;
+  /** Islands written out as given instead of picked from the stack's file (e.g. an island a suite starts itself). */
+  islandEntries?: Array<Record<string, unknown>>;
+  /** Admin URL of the PostgreSQL the database is created on (default: the stack's). */
+  pgAdminUrl?: string;
+  /** Redis server without the database index (default: the stack's); `redisDb` picks the index there. */
+  redisUrl?: string;
   /** Extra environment for both processes. */
   env?: Record<string, string>;
   /** Redis logical database; separate instances must not share a queue. */
@@ -39,8 +45,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function freshDatabase(name: string): Promise<string> {
-  const client = new Client({ connectionString: PG_ADMIN_URL });
+async function freshDatabase(name: string, adminUrl = PG_ADMIN_URL): Promise<string> {
+  const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -48,12 +54,24 @@ async function freshDatabase(name: string): Promise<string> {
   } finally {
     await client.end();
   }
-  const url = new URL(PG_ADMIN_URL);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-function islandsFile(name: string, wanted: ControlPlaneOptions['islands'], source = join(STACK, 'islands.json')): string {
+function islandsFile(
+  name: string,
+  wanted: ControlPlaneOptions['islands'],
+  source = join(STACK, 'islands.json'),
+  entries?: ControlPlaneOptions['islandEntries'],
+): string {
+  const dir = join(STACK, 'test');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-islands.json`);
+  if (entries) {
+    writeFileSync(file, JSON.stringify({ islands: entries }, null, 2));
+    return file;
+  }
   if (!existsSync(source)) {
     throw new Error(`${source} is missing: start the local stack first (scripts/stack/infra-up.sh, or npm test)`);
   }
@@ -63,9 +81,6 @@ function islandsFile(name: string, wanted: ControlPlaneOptions['islands'], sourc
     if (!found) throw new Error(`island ${w.name} is not in ${source}`);
     return { ...found, ...(w.adapter ? { adapter: w.adapter } : {}), ...(w.files ? { files: w.files } : {}) };
   });
-  const dir = join(STACK, 'test');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${name}-islands.json`);
   writeFileSync(file, JSON.stringify({ islands }, null, 2));
   return file;
 }
@@ -88,9 +103,9 @@ export class ControlPlane {
     this.url = `http://127.0.0.1:${port}`;
     this.env = {
       ...(process.env as Record<string, string>),
-      DATABASE_URL: await freshDatabase(this.options.databaseName ?? `archipelago_test_${this.name}`),
-      REDIS_URL: `${REDIS_BASE}/${this.options.redisDb}`,
-      ARCHIPELAGO_ISLANDS_FILE: islandsFile(this.name, this.options.islands, this.options.islandsSource),
+      DATABASE_URL: await freshDatabase(this.options.databaseName ?? `archipelago_test_${this.name}`, this.options.pgAdminUrl),
+      REDIS_URL: this.redisUrl,
+      ARCHIPELAGO_ISLANDS_FILE: islandsFile(this.name, this.options.islands, this.options.islandsSource, this.options.islandEntries),
       ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY: this.adminKey,
       ARCHIPELAGO_FOLLOW_INTERVAL_MS: '300',
       ARCHIPELAGO_RECONCILE_INTERVAL_MS: '2000',
@@ -102,6 +117,28 @@ export class ControlPlane {
     this.api = this.spawnRole('api');
     await this.waitReady();
     this.worker = this.spawnRole('worker');
+  }
+
+  /** This instance's database (for assertions that must not go through the API). */
+  get databaseUrl(): string {
+    return this.env.DATABASE_URL;
+  }
+
+  private get redisUrl(): string {
+    return `${this.options.redisUrl ?? REDIS_BASE}/${this.options.redisDb}`;
+  }
+
+  /** Stops the API (SIGKILL: a crash; SIGTERM: a deploy) and starts it again on the same port. */
+  async restartApi(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+    const api = this.api;
+    if (api && api.exitCode === null && api.signalCode === null) {
+      await new Promise<void>((done) => {
+        api.once('exit', () => done());
+        api.kill(signal);
+      });
+    }
+    this.api = this.spawnRole('api');
+    await this.waitReady();
   }
 
   spawnRole(role: 'api' | 'worker'): ChildProcess {
@@ -126,11 +163,6 @@ export class ControlPlane {
 
   startWorker(): void {
     this.worker = this.spawnRole('worker');
-  }
-
-  /** This instance's database (for suites that check rows directly). */
-  get databaseUrl(): string {
-    return this.env.DATABASE_URL;
   }
 
   /** The id this control plane's database puts in the tags of its SLURM jobs. */
@@ -262,7 +294,7 @@ export class ControlPlane {
 
   private async flushRedis(): Promise<void> {
     const { default: Redis } = await import('ioredis');
-    const redis = new Redis(`${REDIS_BASE}/${this.options.redisDb}`, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis(this.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
     await redis.flushdb();
     redis.disconnect();

@@ -127,6 +127,10 @@ describe('parseIslandsFile: valid files', () => {
     assert.equal(island.connection.adapter, 'rest');
     assert.equal(island.files, 'sftp');
   });
+  it('a REST island may fall back to its ssh section; without the field it does not', () => {
+    assert.equal(islands(restIsland({ ssh: sshIsland().ssh, fallback: 'ssh' }))[0].connection.fallback, 'ssh');
+    assert.equal(islands(restIsland({ ssh: sshIsland().ssh }))[0].connection.fallback, undefined);
+  });
   it('several islands keep their order', () => {
     assert.deepEqual(islands(restIsland(), sshIsland()).map((i) => i.connection.name), ['island-a', 'island-s']);
   });
@@ -177,6 +181,11 @@ describe('parseIslandsFile: errors name the file and the field', () => {
   });
   it('sftp without an ssh section', () => {
     islandsError([restIsland({ files: 'sftp' })], 'islands[0].files', /sftp needs the ssh section/);
+  });
+  it('an ssh fallback without the ssh section, on an ssh island, or of another kind', () => {
+    islandsError([restIsland({ fallback: 'ssh' })], 'islands[0].fallback', /needs the ssh section/);
+    islandsError([sshIsland({ fallback: 'ssh' })], 'islands[0].fallback');
+    islandsError([restIsland({ ssh: sshIsland().ssh, fallback: 'grpc' })], 'islands[0].fallback');
   });
   it('unknown files mode', () => islandsError([restIsland({ files: 'nfs' })], 'islands[0].files'));
   it('a default partition that is not one of the partitions', () => {

@@ -70,7 +70,8 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     assert.equal(s.headers['content-type'], 'application/json');
     assert.equal(s.headers['x-slurm-user-name'], 'alice');
     const claims = JSON.parse(Buffer.from(String(s.headers['x-slurm-user-token']).split('.')[1]!, 'base64url').toString());
-    assert.deepEqual(claims, { iat: 1_800_000_000, exp: 1_800_000_060, sun: 'alice' });
+    // A submission's own token expires with the 1 s timeout (at least 2 s), not the 60 s of other calls.
+    assert.deepEqual(claims, { iat: 1_800_000_000, exp: 1_800_000_002, sun: 'alice' });
     assert.equal(s.headers.authorization, undefined);
     assert.deepEqual(JSON.parse(s.body), {
       script: '#!/bin/bash\ntrue\n',

@@ -14,9 +14,9 @@ import {
 } from '../slurm-client.port';
 import type { paths } from './generated/slurm-v0.0.38';
 import { toJobSubmission, type RestJobProperties } from './job-properties';
-import { SlurmTokenCache } from './jwt';
+import { mintSlurmJwt, SlurmTokenCache } from './jwt';
 import { assertActingUser } from '../posix-user';
-import { describeItems, errorFromItems, normalizeErrors, primaryCode, SLURM_ERR, type SlurmErrorItem } from '../slurm-errors';
+import { describeItems, errorFromItems, neverReached, normalizeErrors, primaryCode, SLURM_ERR, type SlurmErrorItem } from '../slurm-errors';
 import { toSlurmJobRecord } from '../slurm-job-record';
 import { toSlurmNodeRecord } from '../slurm-node-record';
 import { toAccountingRun, type V0038DbJob } from '../slurmdb-job-record';
@@ -26,6 +26,23 @@ import type { AccountingRun, AccountingSource } from '../../usage/accounting';
 export const SLURM_V0038_BASE = '/slurm/v0.0.38';
 /** Base path of the accounting plugin (openapi/dbv0.0.38: islands with slurmdbd only). */
 export const SLURMDB_V0038_BASE = '/slurmdb/v0.0.38';
+
+/** After a submission token's expiry: clock skew between us and slurmctld, and an RPC verified just in time. */
+const SUBMIT_SETTLE_MARGIN_MS = 2000;
+
+/** A submission's token lives as long as we wait for its answer (at least the 2 s a token may live). */
+function submitTokenSeconds(rest: RestConnection): number {
+  return Math.max(2, Math.ceil(rest.timeoutMs / 1000));
+}
+
+/**
+ * The longest a submission can still create a job after the call started: its token's life, the
+ * second slurmctld still accepts it in, and the margin. A dispatcher that holds a job for at least
+ * this long after calling can never see a submission of it land after letting go.
+ */
+export function submitSettleMs(rest: RestConnection): number {
+  return (submitTokenSeconds(rest) + 1) * 1000 + SUBMIT_SETTLE_MARGIN_MS;
+}
 
 type Method = 'get' | 'post' | 'delete';
 /** The JSON body of a 200 answer to `method path`, per the generated spec. */
@@ -91,9 +108,27 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     this.tokens = new SlurmTokenCache(this.rest.jwtKey, this.rest.tokenLifetimeSeconds, this.clock);
   }
 
+  /**
+   * A submission carries a token of its own that expires when we stop waiting for the answer.
+   * slurmctld refuses an expired token, so a submission that is still queued in slurmrestd, or
+   * retrying to reach a stopped slurmctld, cannot create a job after we gave up on it: once its
+   * `settlesAt` has passed, a listing shows the job if and only if it was created.
+   */
   async submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
     const body = toJobSubmission(request);
-    const res = await this.call<OkBody<'/job/submit', 'post'>>('POST', '/job/submit', user, body);
+    const nowSeconds = Math.floor(this.clock() / 1000);
+    const lifetime = submitTokenSeconds(this.rest);
+    assertActingUser(user, this.forbidden);
+    const token = mintSlurmJwt(this.rest.jwtKey, user, lifetime, nowSeconds);
+    // slurmctld accepts a token through its `exp` second; then allow for clock skew and the RPC in progress.
+    const settlesAt = (nowSeconds + lifetime + 1) * 1000 + SUBMIT_SETTLE_MARGIN_MS;
+    let res: RawResponse<OkBody<'/job/submit', 'post'>>;
+    try {
+      res = await this.call<OkBody<'/job/submit', 'post'>>('POST', '/job/submit', user, body, { token });
+    } catch (error) {
+      if (!(error instanceof SlurmUnavailableError) || neverReached(error)) throw error;
+      throw new SlurmUnavailableError(error.message, { cause: error.cause, settlesAt });
+    }
     const jobId = res.body?.job_id;
     if ((res.status === 200 || res.status === 500) && typeof jobId === 'number' && jobId > 0) {
       // Accepted; errors[] here are warnings (2042 held, 2015 partition limits...).
@@ -154,7 +189,7 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     if (slurmJobIds.length === 0) return [];
     slurmJobIds.forEach(checkJobId);
     const res = await this.call<{ jobs?: V0038DbJob[] }>(
-      'GET', `/jobs?step=${slurmJobIds.join('%2C')}`, this.readUser, undefined, this.dbBasePath,
+      'GET', `/jobs?step=${slurmJobIds.join('%2C')}`, this.readUser, undefined, { base: this.dbBasePath },
     );
     if (res.errors.some((e) => e.code === SLURM_ERR.NOTHING_FOUND)) return [];
     if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, `accounting of jobs ${slurmJobIds.join(',')}`);
@@ -192,14 +227,16 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     path: string,
     user: string,
     body?: unknown,
-    base = this.basePath,
+    options: { token?: string; base?: string } = {},
   ): Promise<RawResponse<B>> {
+    const base = options.base ?? this.basePath;
+    const token = options.token;
     if (this.closed) throw new SlurmUnavailableError('slurmrestd client is closed');
     assertActingUser(user, this.forbidden);
     const headers: Record<string, string> = {
       accept: 'application/json',
       'x-slurm-user-name': user,
-      'x-slurm-user-token': this.tokens.tokenFor(user),
+      'x-slurm-user-token': token ?? this.tokens.tokenFor(user),
     };
     let payload: Buffer | undefined;
     if (body !== undefined) {

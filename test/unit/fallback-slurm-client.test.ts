@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { FallbackSlurmClient, PRIMARY_RETRY_AFTER_MS } from '../../src/slurm/fallback-slurm-client';
+import { neverReached } from '../../src/slurm/slurm-errors';
+import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
+import { SlurmRejectedError, SlurmUnavailableError, type SlurmClient, type SlurmSubmitRequest } from '../../src/slurm/slurm-client.port';
+
+/**
+ * The REST→SSH fallback decides on the REST adapter's real errors: a port nobody listens on
+ * (connection refused: nothing was sent) and a slurmrestd that accepts and never answers (a
+ * timeout: SLURM may have the job). The second adapter is a recorder standing in for SSH.
+ */
+
+const KEY = Buffer.from('k'.repeat(32));
+const request: SlurmSubmitRequest = {
+  script: '#!/bin/bash\ntrue\n',
+  spec: { partition: 'debug' },
+  workingDirectory: '/home/alice',
+  environment: { PATH: '/bin' },
+  comment: 'archipelago:x:job=1',
+};
+
+function rest(port: number): RestSlurmClient {
+  return new RestSlurmClient({ readUser: 'archipelago', rest: { url: `http://127.0.0.1:${port}`, jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 300 } });
+}
+
+/** Records calls; answers like a healthy SSH adapter. */
+function recorder(): SlurmClient & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    submit: async (user) => (calls.push(`submit ${user}`), { jobId: 42, warnings: [] }),
+    listJobs: async () => (calls.push('listJobs'), { asOf: 1, jobs: [] }),
+    getJob: async () => (calls.push('getJob'), []),
+    cancel: async (user) => void calls.push(`cancel ${user}`),
+    setHold: async (user) => void calls.push(`setHold ${user}`),
+    listNodes: async () => (calls.push('listNodes'), []),
+    ping: async () => (calls.push('ping'), { up: true, hostname: 'ssh', version: '22.05' }),
+    close: async () => void calls.push('close'),
+  };
+}
+
+/** A TCP port that was free a moment ago: connecting to it is refused. */
+async function closedPort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+describe('FallbackSlurmClient', () => {
+  let silent: Server;
+  let silentPort = 0;
+
+  before(async () => {
+    // Accepts requests and never answers: the REST client times out mid-request.
+    silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    silentPort = (silent.address() as AddressInfo).port;
+  });
+  after(async () => {
+    silent.closeAllConnections();
+    await new Promise<void>((r) => silent.close(() => r()));
+  });
+
+  it('a refused connection sends the submission over the fallback, and later calls go there directly', async () => {
+    const primary = rest(await closedPort());
+    const ssh = recorder();
+    let now = 1_000_000;
+    const client = new FallbackSlurmClient(primary, ssh, 'island-x', () => now);
+    assert.deepEqual(await client.submit('alice', request), { jobId: 42, warnings: [] });
+    assert.equal(client.usingFallback(), true);
+    await client.cancel('alice', 42);
+    await client.listJobs();
+    assert.deepEqual(ssh.calls, ['submit alice', 'cancel alice', 'listJobs']);
+    // The primary is retried after a while; still refused, so the fallback answers again.
+    now += PRIMARY_RETRY_AFTER_MS + 1;
+    assert.equal(client.usingFallback(), false);
+    await client.getJob(42);
+    assert.equal(client.usingFallback(), true);
+    assert.deepEqual(ssh.calls.at(-1), 'getJob');
+    await client.close();
+    assert.deepEqual(ssh.calls.at(-1), 'close');
+  });
+
+  it('a timed-out submission is NOT sent again over the fallback (SLURM may already have it)', async () => {
+    const ssh = recorder();
+    const client = new FallbackSlurmClient(rest(silentPort), ssh, 'island-x');
+    const before = Date.now();
+    await assert.rejects(client.submit('alice', request), (error: SlurmUnavailableError) => {
+      // Its token (2 s: the 300 ms timeout rounded up, at least 2) expires, then the margin.
+      assert.ok(error instanceof SlurmUnavailableError);
+      assert.ok(error.settlesAt! >= before + 2000 && error.settlesAt! <= Date.now() + 5100, `settlesAt ${error.settlesAt! - before} ms from the start`);
+      return true;
+    });
+    assert.deepEqual(ssh.calls, []);
+    assert.equal(client.usingFallback(), false);
+    await client.close();
+  });
+
+  it('a verdict from SLURM stands: rejections are not retried another way', async () => {
+    const ssh = recorder();
+    const refusing: SlurmClient = {
+      ...recorder(),
+      submit: async () => {
+        throw new SlurmRejectedError('Invalid partition name specified', 2000, 500);
+      },
+    };
+    const client = new FallbackSlurmClient(refusing, ssh, 'island-x');
+    await assert.rejects(client.submit('alice', request), SlurmRejectedError);
+    assert.deepEqual(ssh.calls, []);
+  });
+
+  it('ping: up through the primary when it answers, through the fallback when it does not', async () => {
+    const healthy: SlurmClient = { ...recorder(), ping: async () => ({ up: true, hostname: 'rest', version: '22.05' }) };
+    assert.equal((await new FallbackSlurmClient(healthy, recorder(), 'x').ping()).hostname, 'rest');
+    const ssh = recorder();
+    const client = new FallbackSlurmClient(rest(await closedPort()), ssh, 'x');
+    assert.equal((await client.ping()).hostname, 'ssh');
+    await client.close();
+  });
+
+  it('the REST adapter: a refused submission settled at once (no settlesAt); the token sent expires with the timeout', async () => {
+    await assert.rejects(rest(await closedPort()).submit('alice', request), (error: SlurmUnavailableError) => error.settlesAt === undefined);
+    let token = '';
+    const answering = createServer((req, res) => {
+      token = String(req.headers['x-slurm-user-token']);
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ job_id: 5, errors: [] })));
+    });
+    await new Promise<void>((r) => answering.listen(0, '127.0.0.1', r));
+    const client = new RestSlurmClient({
+      readUser: 'archipelago',
+      rest: { url: `http://127.0.0.1:${(answering.address() as AddressInfo).port}`, jwtKey: KEY, tokenLifetimeSeconds: 600, connections: 1, timeoutMs: 7500 },
+    });
+    assert.equal((await client.submit('alice', request)).jobId, 5);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+    assert.equal(claims.exp - claims.iat, 8, 'not the 600 s token of reads: the 7.5 s timeout, rounded up');
+    await client.close();
+    await new Promise<void>((r) => answering.close(() => r()));
+  });
+
+  it('neverReached: only connect-level causes count', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    assert.equal(neverReached(new SlurmUnavailableError('x', { cause: refused })), true);
+    assert.equal(neverReached(new SlurmUnavailableError('x', { cause: new Error('wrapped', { cause: refused }) })), true);
+    assert.equal(neverReached(new SlurmUnavailableError('x', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) })), false);
+    assert.equal(neverReached(new SlurmUnavailableError('HTTP 503')), false);
+    assert.equal(neverReached(refused), false);
+  });
+});
