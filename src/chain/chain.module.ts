@@ -1,4 +1,5 @@
-import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ReadinessRegistry } from '../health/readiness-registry';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CHAIN_CLIENT, VirtEngineChainClient } from './chain-client';
@@ -20,8 +21,24 @@ import { CHAIN_CLIENT, VirtEngineChainClient } from './chain-client';
   ],
   exports: [CHAIN_CLIENT],
 })
-export class ChainModule implements OnApplicationShutdown {
-  constructor(@Inject(CHAIN_CLIENT) private readonly chain: VirtEngineChainClient | null) {}
+export class ChainModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(CHAIN_CLIENT) private readonly chain: VirtEngineChainClient | null,
+    private readonly readiness: ReadinessRegistry,
+  ) {}
+
+  /** With a chain configured, readiness includes it: the node must answer and be on our chain id. */
+  onModuleInit(): void {
+    const chain = this.chain;
+    if (!chain) return;
+    this.readiness.register({
+      name: 'chain',
+      probe: async () => {
+        const id = await chain.chainId();
+        if (id !== chain.settings.chainId) throw new Error(`the node is on chain ${id}, not ${chain.settings.chainId}`);
+      },
+    });
+  }
 
   onApplicationShutdown(): void {
     this.chain?.disconnect();

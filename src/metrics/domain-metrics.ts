@@ -11,6 +11,8 @@ const CACHE_MS = 5000;
 interface Snapshot {
   jobs: Array<{ state: string; island: string; count: string }>;
   backlog: { depth: string; oldest_age: number | null };
+  /** Usage outbox entries per status (PENDING, BROADCAST: not yet on chain). */
+  outbox: Array<{ status: string; count: string; oldest_age: number | null }>;
   nodes: Array<{ name: string; island: string; state: string; age: number | null }>;
   islands: Array<{ island: string; reachable: boolean; values: Record<string, number> }>;
 }
@@ -53,6 +55,28 @@ export class DomainMetrics {
       async collect() {
         const s = await self.snapshot();
         if (s) this.set({ queue: 'dispatch' }, Number(s.backlog.depth));
+      },
+    });
+    new Gauge({
+      name: 'archipelago_usage_outbox',
+      help: 'Usage records in the chain outbox by status (PENDING and BROADCAST are the backlog not yet on chain)',
+      labelNames: ['status'] as const,
+      registers,
+      async collect() {
+        const s = await self.snapshot();
+        this.reset();
+        for (const row of s?.outbox ?? []) this.set({ status: row.status }, Number(row.count));
+      },
+    });
+    new Gauge({
+      name: 'archipelago_usage_outbox_oldest_age_seconds',
+      help: 'Age of the oldest usage record still waiting for the chain (0 when none)',
+      registers,
+      async collect() {
+        const s = await self.snapshot();
+        if (!s) return;
+        const waiting = s.outbox.filter((row) => row.status === 'PENDING' || row.status === 'BROADCAST');
+        this.set(waiting.length ? Math.max(...waiting.map((row) => row.oldest_age ?? 0)) : 0);
       },
     });
     new Gauge({
@@ -118,7 +142,7 @@ export class DomainMetrics {
   }
 
   private async read(): Promise<Snapshot> {
-    const [jobs, [backlog], nodes, capacity] = await Promise.all([
+    const [jobs, [backlog], nodes, capacity, outbox] = await Promise.all([
       this.db.query(`SELECT state, coalesce(island, '') AS island, count(*) AS count FROM jobs GROUP BY 1, 2`),
       this.db.query(
         `SELECT count(*) AS depth, extract(epoch FROM now() - min(submitted_at))::float8 AS oldest_age FROM jobs WHERE state = 'ACCEPTED'`,
@@ -129,6 +153,9 @@ export class DomainMetrics {
            FROM nodes WHERE state <> 'DEREGISTERED'`,
       ),
       this.capacity.view(),
+      this.db.query(
+        `SELECT status, count(*) AS count, extract(epoch FROM now() - min(updated_at))::float8 AS oldest_age FROM usage_outbox GROUP BY status`,
+      ),
     ]);
     const islands = capacity.snapshot.islands.map((island) => {
       const usable = island.nodes.filter((n) => nodeIsUsable(n.state));
@@ -150,6 +177,6 @@ export class DomainMetrics {
         },
       };
     });
-    return { jobs, backlog, nodes, islands };
+    return { jobs, backlog, nodes, islands, outbox };
   }
 }

@@ -208,7 +208,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
 
     const before = { api: await api(), worker: await worker() };
     const jobRoute = { method: 'GET', route: '/v1/jobs/:id', status: '200' };
-    for (const name of ['archipelago_http_request_duration_seconds_bucket', 'archipelago_jobs', 'archipelago_queue_depth',
+    for (const name of ['archipelago_http_request_duration_seconds_bucket', 'archipelago_jobs', 'archipelago_queue_depth', 'archipelago_usage_outbox_oldest_age_seconds',
       'archipelago_queue_oldest_age_seconds', 'archipelago_island_capacity', 'archipelago_island_reachable', 'process_resident_memory_bytes']) {
       assert.ok(samples(before.api, name).length > 0, `${name} is exported by the API`);
     }

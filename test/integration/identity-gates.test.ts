@@ -133,10 +133,16 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
         assert.equal(answer.json.identitySource, 'chain');
         const mfaDown = await ownKey(ritaToken);
         assert.equal(mfaDown.status, 503, 'MFA checks fail closed too');
+        const notReady = await cp.request('GET', '/health/ready', null);
+        assert.equal(notReady.status, 503, 'readiness names the chain when it is down');
+        assert.match(notReady.text, /chain/);
       } finally {
         await chain.up();
       }
       assert.equal((await submit(ritaToken)).status, 202);
+      const ready = await cp.request('GET', '/health/ready', null);
+      assert.equal(ready.status, 200, ready.text);
+      assert.match(ready.text, /"chain"/);
     });
 
     it('a provider whose identity is below standard cannot join nodes; at standard the node joins', async () => {
