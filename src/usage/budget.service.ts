@@ -80,10 +80,11 @@ export class BudgetService {
     );
     if (!budget) return null;
     // Not billed yet and will be: every unfinished job, and ended jobs on accounting islands still waiting.
+    // A split array is billed through its parts, so only the parts reserve.
     const unbilled = await rows<{ spec: JobSpec }>(
       this.db,
       `SELECT spec FROM jobs
-        WHERE owner_id = $1 AND accounted_at IS NULL AND state <> 'REJECTED'
+        WHERE owner_id = $1 AND accounted_at IS NULL AND state <> 'REJECTED' AND split_into IS NULL
           AND submitted_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
           AND (ended_at IS NULL OR (slurm_job_id IS NOT NULL AND island = ANY($2) AND accounting_next_at IS DISTINCT FROM 'infinity'))`,
       [ownerId, this.accountingIslands],
