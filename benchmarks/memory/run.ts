@@ -23,7 +23,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, hostname, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
 import { Pool } from 'undici';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
@@ -254,12 +253,6 @@ async function serve(url: string, readers: Array<{ key: string; ids: string[] }>
 // ---------------------------------------------------------------------------------------------
 // Main
 
-function pidOf(cp: ControlPlane, role: 'api' | 'worker'): number {
-  const pid = (cp as unknown as Record<string, ChildProcess | null>)[role]?.pid;
-  if (!pid) throw new Error(`no ${role} process`);
-  return pid;
-}
-
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
@@ -293,8 +286,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     await cp.start();
-    const api = pidOf(cp, 'api');
-    const worker = pidOf(cp, 'worker');
+    const api = cp.pid('api');
+    const worker = cp.pid('worker');
     const readers = await Promise.all(['alice', 'bob'].map((user) => cp.researcher(`bench-memory-${user}`, 'alice')));
     pg = new Client({ connectionString: cp.databaseUrl });
     await pg.connect();

@@ -16,6 +16,8 @@
 #         DYN_NODES=32       how many DYNAMIC nodes may join at runtime (node-join.sh): MaxNodeCount =
 #                            NODES + DYN_NODES (1..240; slurmctld must restart to change it)
 #         SLURMD_TIMEOUT=300 SlurmdTimeout: a silent node is set DOWN after this many seconds
+#         MIN_JOB_AGE=300    MinJobAge: seconds slurmctld keeps a finished job (a soak keeps it short)
+#         MAX_JOB_COUNT=50000 MaxJobCount: jobs slurmctld holds at once
 #         GRES_TYPES=        GresTypes= (e.g. gpu) so joining nodes may declare --gres
 #         DYN_NET_PREFIX=10.78  dynamic nodes of index i live in <prefix>.i.0/24 (change it if that
 #                            range is in use on the machine)
@@ -71,7 +73,8 @@ ACCT_TRES=${ACCT_TRES-}; [ -z "$ACCT_TRES" ] && [[ ,$GRES_TYPES, == *,gpu,* ]] &
 [ "$N" -gt 0 ] || [ "${DYN_NODES:-32}" != 0 ] || die "NODES=0 needs DYN_NODES > 0: an island with no node at all"
 [[ $DYN =~ ^[0-9]+$ ]] && [ "$DYN" -le 240 ] || die "DYN_NODES must be 0..240 (one /24 per island, see node-join.sh)"
 [[ $GRES_TYPES =~ ^[a-z0-9,]*$ ]] || die "GRES_TYPES: comma-separated lowercase names (e.g. gpu)"
-for v in CPUS MEM DEFMEM THREADS SDTMO; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"; done
+MINAGE=${MIN_JOB_AGE:-300}; MAXJOBS=${MAX_JOB_COUNT:-50000}
+for v in CPUS MEM DEFMEM THREADS SDTMO MINAGE MAXJOBS; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"; done
 
 CTLD_PORT=$((7817 + 10 * IDX)); REST_PORT=$((7820 + 10 * IDX))
 SD_FIRST=$((7900 + 10 * IDX)); SD_LAST=$((SD_FIRST + N - 1))
@@ -162,8 +165,8 @@ SchedulerType=sched/backfill
 # default batch_sched_delay (3 s) adds 2-3 s to every sbatch; 0 = next ~1 s scheduler tick
 SchedulerParameters=batch_sched_delay=0
 ReturnToService=2
-MinJobAge=300
-MaxJobCount=50000
+MinJobAge=$MINAGE
+MaxJobCount=$MAXJOBS
 MaxArraySize=10001
 MpiDefault=none
 MailProg=/bin/true

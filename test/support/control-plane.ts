@@ -155,6 +155,13 @@ export class ControlPlane {
     return child;
   }
 
+  /** The process id of a role (benchmarks sample their memory and CPU). */
+  pid(role: 'api' | 'worker'): number {
+    const pid = (role === 'api' ? this.api : this.worker)?.pid;
+    if (!pid) throw new Error(`no ${role} process`);
+    return pid;
+  }
+
   /** SIGKILL the worker (no chance to clean up), as a crash would. */
   killWorker(): void {
     this.worker?.kill('SIGKILL');
