@@ -19,6 +19,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { redisConnection } from './common/redis';
 import { UsageApiModule } from './usage/usage-api.module';
 import { UsageWorkerModule } from './usage/usage-worker.module';
+import { LedgerModule } from './ledger/ledger.module';
 
 @Module({})
 export class AppModule {
@@ -54,7 +55,7 @@ export class AppModule {
         IdentityModule,
         HealthModule,
         ...(api ? [WalletLoginModule, JobsModule, NodesModule, IslandsApiModule, UsageApiModule] : []),
-        ...(worker ? [DispatchWorkerModule, LivenessModule, UsageWorkerModule] : []),
+        ...(worker ? [DispatchWorkerModule, LivenessModule, UsageWorkerModule, LedgerModule] : []),
         ...(worker && config.topology.launcher !== 'none' ? [IslandFormationModule] : []),
       ],
     };

@@ -9,6 +9,7 @@ import { Identity1764300000000 } from './migrations/1764300000000-identity';
 import { Delegations1764310000000 } from './migrations/1764310000000-delegations';
 import { Usage1764400000000 } from './migrations/1764400000000-usage';
 import { Budgets1764400000001 } from './migrations/1764400000001-budgets';
+import { Ledger1764800000000 } from './migrations/1764800000000-ledger';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
 export const MIGRATIONS = [
@@ -22,6 +23,7 @@ export const MIGRATIONS = [
   Delegations1764310000000,
   Usage1764400000000,
   Budgets1764400000001,
+  Ledger1764800000000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {
