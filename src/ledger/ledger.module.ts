@@ -6,11 +6,12 @@ import { APP_CONFIG } from '../config/config.module';
 import { USAGE_REPORTER } from '../usage/usage-reporter.port';
 import { ChainConnection } from './chain-connection';
 import { ChainUsageReporter } from './chain-usage-reporter';
-
-export const CHAIN_CONNECTION = Symbol('CHAIN_CONNECTION');
+import { CHAIN_CONNECTION } from './ledger-tokens';
+import { ProviderDaemonService } from './provider-daemon.service';
 
 /**
- * The worker's chain reporting, on when both CHAIN_RPC_URL and CHAIN_PROVIDER_KEY_FILE are set
+ * The worker's chain reporting (usage reports through the usage outbox; islands, offerings and node
+ * liveness through the provider daemon), on when both CHAIN_RPC_URL and CHAIN_PROVIDER_KEY_FILE are set
  * (the RPC URL alone serves identity gates, which only read). Global so that USAGE_REPORTER reaches
  * the usage worker's outbox drainer, which stays idle while it is null.
  */
@@ -29,6 +30,7 @@ export const CHAIN_CONNECTION = Symbol('CHAIN_CONNECTION');
       useFactory: (connection: ChainConnection | null, client: VirtEngineChainClient | null, db: DataSource) =>
         connection && client ? new ChainUsageReporter(db, client, () => connection.get()) : null,
     },
+    ProviderDaemonService,
   ],
   exports: [USAGE_REPORTER, CHAIN_CONNECTION],
 })

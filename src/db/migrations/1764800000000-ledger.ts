@@ -42,6 +42,8 @@ export class Ledger1764800000000 implements MigrationInterface {
         value bytea NOT NULL,
         status text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'BROADCAST', 'COMMITTED', 'REJECTED', 'SUPERSEDED')),
         tx_hash text,
+        -- The message's position in that transaction: its response (a cluster or offering id) is there.
+        tx_message_index integer,
         response bytea,
         attempts integer NOT NULL DEFAULT 0,
         next_attempt_at timestamptz NOT NULL DEFAULT now(),
