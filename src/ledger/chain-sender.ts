@@ -66,6 +66,8 @@ const MAX_SEQUENCE_RETRIES = 3;
  */
 export class ChainSender {
   private nextSequence: number | null = null;
+  /** The usage reporter and the provider daemon share one sender (one account, one sequence): one send at a time. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly signer: ChainSigner,
@@ -102,7 +104,13 @@ export class ChainSender {
     return { kind: 'pending' };
   }
 
-  async send(items: SendItem[], beforeBroadcast: BeforeBroadcast): Promise<Map<string, SendOutcome>> {
+  send(items: SendItem[], beforeBroadcast: BeforeBroadcast): Promise<Map<string, SendOutcome>> {
+    const mine = this.turn.then(() => this.sendNow(items, beforeBroadcast));
+    this.turn = mine.catch(() => undefined);
+    return mine;
+  }
+
+  private async sendNow(items: SendItem[], beforeBroadcast: BeforeBroadcast): Promise<Map<string, SendOutcome>> {
     const outcomes = new Map<string, SendOutcome>();
     const queue = items.filter((item) => item.messages.length > 0);
     const sent: Array<{ tx: PreparedTx; batch: SendItem[] }> = [];

@@ -147,6 +147,9 @@ export class ProviderDaemon {
         await this.finish(row, { kind: 'committed', txHash: row.tx_hash, responses: row.tx_message_index === null ? [] : resolution.responses.slice(row.tx_message_index, row.tx_message_index + 1) });
       } else if (resolution.kind === 'pending') {
         await this.finish(row, { kind: 'broadcast', txHash: row.tx_hash });
+      } else if (row.kind === 'node-liveness' && (await this.superseded(row))) {
+        // A newer round exists: this one's sequence would be refused as stale.
+        await this.db.query(`UPDATE chain_outbox SET status = 'SUPERSEDED', updated_at = now() WHERE id = $1`, [row.id]);
       } else {
         toSend.push(row);
       }
@@ -165,6 +168,11 @@ export class ProviderDaemon {
       await this.finish(byId.get(id)!, outcome);
     }
     return leased.length - retried;
+  }
+
+  private async superseded(row: OutboxRow): Promise<boolean> {
+    const newer = await this.db.query(`SELECT 1 FROM chain_outbox WHERE kind = 'node-liveness' AND subject = $1 AND id > $2 LIMIT 1`, [row.subject, row.id]);
+    return newer.length > 0;
   }
 
   private async finish(row: OutboxRow, outcome: SendOutcome): Promise<void> {

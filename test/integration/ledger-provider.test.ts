@@ -170,6 +170,29 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
     assert.equal(messagesOfType(MsgUpdateNodeMetadata.typeUrl).length, updates, 'a refusal is not retried');
   });
 
+  it('a liveness round that died unsent is superseded by the next, not sent late with a stale sequence', async () => {
+    await island('isl-s', ['batch'], [{ name: 'n-s1', region: 'eu-west' }, { name: 'n-s2', region: 'eu-west' }]);
+    const normal = daemonAndSender();
+    await normal.daemon.round(await normal.sender(), 1_000);
+    const crashing = daemonAndSender((signer) => ({
+      ...signer,
+      submit: async () => {
+        throw new Error('SIGKILL before sending');
+      },
+    }));
+    await assert.rejects(crashing.daemon.round(await crashing.sender(), 31_000), /SIGKILL/);
+    // The journaled transaction's sequence goes to another transaction: it can never land.
+    const other = await chainClientFor(fake).signer(provider.direct);
+    await other.signAndBroadcast([{ typeUrl: '/cosmos.bank.v1beta1.MsgSend', value: { fromAddress: provider.address, toAddress: provider.address, amount: [{ denom: 'uve', amount: '1' }] } }]);
+    await db.query(`UPDATE chain_outbox SET next_attempt_at = now()`);
+    const restarted = daemonAndSender();
+    await restarted.daemon.round(await restarted.sender(), 61_000);
+    const statuses = await db.query(`SELECT dedupe_key, status FROM chain_outbox WHERE kind = 'node-liveness' ORDER BY id`);
+    assert.deepEqual(statuses.map((r: any) => r.status), ['COMMITTED', 'COMMITTED', 'SUPERSEDED', 'SUPERSEDED', 'COMMITTED', 'COMMITTED']);
+    assert.equal(fake.modules.nodes.get('n-s1')!.lastSequenceNumber, 61_000n);
+    for (const t of fake.ledger.txs) assert.equal(t.code, 0, t.log);
+  });
+
   it('chain down: nothing is lost; back up: registration and liveness go out once', async () => {
     await island('isl-d', ['batch'], [{ name: 'n-d1', region: 'eu-west' }]);
     const { daemon, sender } = daemonAndSender();
