@@ -21,6 +21,7 @@ import { redisConnection } from './common/redis';
 import { UsageApiModule } from './usage/usage-api.module';
 import { UsageWorkerModule } from './usage/usage-worker.module';
 import { RateLimitModule } from './ratelimit/rate-limit.module';
+import { LedgerModule } from './ledger/ledger.module';
 
 @Module({})
 export class AppModule {
@@ -57,7 +58,7 @@ export class AppModule {
         IdentityModule,
         HealthModule,
         ...(api ? [WalletLoginModule, JobsModule, NodesModule, IslandsApiModule, UsageApiModule, RateLimitModule] : []),
-        ...(worker ? [DispatchWorkerModule, LivenessModule, UsageWorkerModule] : []),
+        ...(worker ? [DispatchWorkerModule, LivenessModule, UsageWorkerModule, LedgerModule] : []),
         ...(worker && config.topology.launcher !== 'none' ? [IslandFormationModule] : []),
       ],
     };

@@ -1,5 +1,7 @@
 import type { EncodeObject, OfflineSigner } from '@cosmjs/proto-signing';
-import { calculateFee, DeliverTxResponse, GasPrice, QueryClient, SigningStargateClient } from '@cosmjs/stargate';
+import { sha256 } from '@cosmjs/crypto';
+import { toHex } from '@cosmjs/encoding';
+import { calculateFee, DeliverTxResponse, GasPrice, IndexedTx, QueryClient, SigningStargateClient } from '@cosmjs/stargate';
 import { Comet38Client, HttpClient } from '@cosmjs/tendermint-rpc';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { chainRegistry } from './chain-registry';
@@ -70,11 +72,30 @@ export interface ChainQueries {
  */
 export interface ChainSigner {
   readonly address: string;
+  /**
+   * Simulates (gas × multiplier → fee) and signs at `sequence` (the account's committed next one
+   * when omitted); nothing is sent, so the hash can be journaled first.
+   */
+  prepare(messages: EncodeObject[], memo?: string, sequence?: number): Promise<PreparedTx>;
+  /** Hands signed bytes to the node (CheckTx). The same bytes sent twice land at most once (their sequence). */
+  submit(txBytes: Uint8Array): Promise<string>;
+  /** The account's next sequence as committed on chain. */
+  committedSequence(): Promise<number>;
+  /** A transaction by hash (tx search), or null when no block holds it. */
+  findTx(hash: string): Promise<DeliverTxResponse | null>;
   /** Simulates, signs and hands the transaction to the node; its hash once the node accepted it. */
   broadcast(messages: EncodeObject[], memo?: string): Promise<string>;
   /** The result of a broadcast transaction once in a block (success or not); TxUnconfirmedError after `timeoutMs`. */
   confirm(hash: string, timeoutMs?: number): Promise<DeliverTxResponse>;
   signAndBroadcast(messages: EncodeObject[], memo?: string): Promise<DeliverTxResponse>;
+}
+
+/** A signed transaction not yet sent: its hash is known before the node sees it. */
+export interface PreparedTx {
+  hash: string;
+  txBytes: Uint8Array;
+  sequence: number;
+  gasLimit: number;
 }
 
 /** The Nest injection token for the shared client (null when no chain is configured). */
@@ -151,18 +172,53 @@ export class VirtEngineChainClient implements ChainQueries {
     const client = SigningStargateClient.createWithSigner(this.comet, wallet, { registry: chainRegistry() });
     const { gasMultiplier, gasPrice, broadcastPollMs } = this.settings;
     const defaultTimeoutMs = Math.max(60_000, broadcastPollMs * 10);
+    const chainId = this.settings.chainId;
+    let accountNumber: bigint | null = null;
     const signer: ChainSigner = {
       address: account.address,
-      async broadcast(messages: EncodeObject[], memo = '') {
+      async prepare(messages: EncodeObject[], memo = '', sequence?: number) {
         try {
           const gas = await client.simulate(account.address, messages, memo);
-          const fee = calculateFee(Math.ceil(gas * gasMultiplier), GasPrice.fromString(gasPrice));
-          const signed = await client.sign(account.address, messages, fee, memo);
+          const gasLimit = Math.ceil(gas * gasMultiplier);
+          const fee = calculateFee(gasLimit, GasPrice.fromString(gasPrice));
+          if (accountNumber === null || sequence === undefined) {
+            const current = await client.getSequence(account.address);
+            accountNumber = current.accountNumber;
+            sequence ??= current.sequence;
+          }
+          const signed = await client.sign(account.address, messages, fee, memo, { accountNumber, sequence, chainId });
+          const txBytes = TxRaw.encode(signed).finish();
+          return { hash: toHex(sha256(txBytes)).toUpperCase(), txBytes, sequence, gasLimit };
+        } catch (error) {
+          throw classify(error, 'simulate/sign');
+        }
+      },
+      async submit(txBytes: Uint8Array) {
+        try {
           // Not cosmjs' broadcastTx: its 60 s timer outlives a refused broadcast, and we want the hash first.
-          return await client.broadcastTxSync(TxRaw.encode(signed).finish());
+          return await client.broadcastTxSync(txBytes);
         } catch (error) {
           throw classify(error, 'broadcast');
         }
+      },
+      async committedSequence() {
+        try {
+          return (await client.getSequence(account.address)).sequence;
+        } catch (error) {
+          throw classify(error, 'sequence');
+        }
+      },
+      async findTx(hash: string) {
+        let found;
+        try {
+          found = await client.getTx(hash);
+        } catch (error) {
+          throw classify(error, 'tx search');
+        }
+        return found ? deliverResponse(hash, found) : null;
+      },
+      async broadcast(messages: EncodeObject[], memo = '') {
+        return signer.submit((await signer.prepare(messages, memo)).txBytes);
       },
       confirm: (hash: string, timeoutMs = defaultTimeoutMs) => waitForTx(client, hash, broadcastPollMs, timeoutMs),
       async signAndBroadcast(messages: EncodeObject[], memo = '') {
@@ -193,14 +249,16 @@ async function waitForTx(client: SigningStargateClient, hash: string, pollMs: nu
       lastError = ` (last error: ${(error as Error).message})`;
       continue;
     }
-    if (found) {
-      return {
-        code: found.code, height: found.height, txIndex: found.txIndex, events: found.events, rawLog: found.rawLog,
-        transactionHash: hash, msgResponses: found.msgResponses, gasUsed: found.gasUsed, gasWanted: found.gasWanted,
-      };
-    }
+    if (found) return deliverResponse(hash, found);
   }
   throw new TxUnconfirmedError(hash, `transaction ${hash} was broadcast but not seen in a block within ${timeoutMs} ms${lastError}; look it up before sending again`);
+}
+
+function deliverResponse(hash: string, found: IndexedTx): DeliverTxResponse {
+  return {
+    code: found.code, height: found.height, txIndex: found.txIndex, events: found.events, rawLog: found.rawLog,
+    transactionHash: hash, msgResponses: found.msgResponses, gasUsed: found.gasUsed, gasWanted: found.gasWanted,
+  };
 }
 
 /** cosmjs reports both "node said no" and "node unreachable" as plain Errors; tell them apart. */

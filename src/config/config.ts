@@ -3,6 +3,7 @@ import { EnvelopeKeyError, envelopeKeys } from '../common/envelope-keys';
 import { IslandSettings, parseIslandsFile } from './islands-file';
 import { usageSettings, type UsageSettings } from '../usage/usage-settings';
 import { ChainSettings, chainSettings } from '../chain/chain-settings';
+import { LedgerSettings, ledgerSettings } from '../ledger/ledger-settings';
 import { IdentitySettings, identitySettings } from '../identity/identity-settings';
 import { parseRateLimits, RateLimits } from '../ratelimit/rate-limit-policy';
 
@@ -68,6 +69,8 @@ export interface AppConfig {
   usage: UsageSettings;
   /** The VirtEngine chain (identity, MFA, usage reports); see src/chain/chain-settings.ts. */
   chain: ChainSettings;
+  /** Reporting to the chain as our islands' provider daemon; see src/ledger/ledger-settings.ts. */
+  ledger: LedgerSettings;
   /** Wallet login, VEID and MFA gates; see src/identity/identity-settings.ts. */
   identity: IdentitySettings;
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
@@ -181,6 +184,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     usage: usageSettings(env),
     chain: chainSettings(env),
+    ledger: ledgerSettings(env),
     identity: identitySettings(env),
     instanceId: '',
   };

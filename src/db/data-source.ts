@@ -10,6 +10,7 @@ import { Delegations1764310000000 } from './migrations/1764310000000-delegations
 import { Usage1764400000000 } from './migrations/1764400000000-usage';
 import { Budgets1764400000001 } from './migrations/1764400000001-budgets';
 import { AuditLog1764600000000 } from './migrations/1764600000000-audit-log';
+import { Ledger1764800000000 } from './migrations/1764800000000-ledger';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
 export const MIGRATIONS = [
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   Usage1764400000000,
   Budgets1764400000001,
   AuditLog1764600000000,
+  Ledger1764800000000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

@@ -16,7 +16,7 @@ export const DEFAULT_DRAINER_OPTIONS: DrainerOptions = { batchSize: 50, leaseSec
 /**
  * Drains the usage outbox through a UsageReporter. PostgreSQL keeps everything: a chain that is
  * down leaves entries PENDING (with the error and a back-off), a refusal is kept as REJECTED with
- * the chain's reason, and only COMMITTED and REJECTED are final. Entries are leased with
+ * the chain's reason, and only COMMITTED, REJECTED and SKIPPED are final. Entries are leased with
  * SKIP LOCKED so two drainers never hand the same entry to their reporters at once.
  */
 export class OutboxDrainer {
@@ -88,6 +88,9 @@ export class OutboxDrainer {
         return;
       case 'rejected':
         await this.db.query(`UPDATE usage_outbox SET status = 'REJECTED', last_error = $2, updated_at = now() WHERE ${open}`, [id, outcome.reason]);
+        return;
+      case 'skipped':
+        await this.db.query(`UPDATE usage_outbox SET status = 'SKIPPED', last_error = $2, updated_at = now() WHERE ${open}`, [id, outcome.reason]);
         return;
       case 'retry': {
         const delay = Math.min(this.options.maxBackoffSeconds, 2 ** Math.min(entry.attempts, 20));

@@ -33,6 +33,8 @@ export type ReportOutcome =
   | { kind: 'broadcast'; txHash: string }
   /** The chain refused it (its reason is kept and shown). Final: never retried blindly. */
   | { kind: 'rejected'; reason: string }
+  /** Nothing to report there (e.g. a job that is not on the chain). Final. */
+  | { kind: 'skipped'; reason: string }
   /** Could not tell (chain unreachable, out of gas...): try again later with back-off. */
   | { kind: 'retry'; reason: string };
 

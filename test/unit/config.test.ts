@@ -263,6 +263,10 @@ describe('loadConfig', () => {
         rpcUrl: null, chainId: 'virtengine-1', bech32Prefix: 've', denom: 'uve', gasPrice: '0.025uve', gasMultiplier: 1.3,
         requestTimeoutMs: 5000, broadcastPollMs: 1000,
       },
+      ledger: {
+        providerKey: null, maxMessagesPerTx: 100, maxGasPerTx: 4_000_000, livenessIntervalMs: 30_000, defaultRegion: 'unknown',
+        offeringIdentityThreshold: 50, offeringMaxRuntimeSeconds: 604_800,
+      },
       identity: {
         loginDomain: 'archipelago.local', challengeSeconds: 300, sessionSeconds: 900, refreshSeconds: 604800, devIdentityFile: null,
         veid: {

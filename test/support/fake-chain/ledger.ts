@@ -23,10 +23,12 @@ export const CODE = {
   UNKNOWN_ADDRESS: 9,
   MEMO_TOO_LARGE: 12,
   INSUFFICIENT_FEE: 13,
+  OUT_OF_GAS: 11,
   INVALID_REQUEST: 18,
   KEY_NOT_FOUND: 22,
   TX_TIMEOUT_HEIGHT: 30,
   WRONG_SEQUENCE: 32,
+  INVALID_GAS_LIMIT: 41,
 } as const;
 
 export interface Account {
@@ -61,6 +63,8 @@ export interface IncludedTx {
 
 const GAS_PER_TX = 60_000;
 const GAS_PER_MSG = 25_000;
+/** auth params tx_size_cost_per_byte. */
+const GAS_PER_BYTE = 10;
 const MAX_MEMO = 256;
 
 /**
@@ -73,6 +77,10 @@ export class Ledger {
   readonly accounts = new Map<string, Account>();
   readonly txs: IncludedTx[] = [];
   readonly handlers = new Map<string, MsgHandler>();
+  /** Takes a copy of module state and returns its restore: messages run one after another and a failure undoes them all. */
+  snapshot: () => () => void = () => () => undefined;
+  /** Consensus block max_gas (-1: unlimited): a transaction asking for more is refused in CheckTx. */
+  maxBlockGas = -1;
   height = 1;
   blockTime = new Date();
   private nextAccountNumber = 7;
@@ -104,7 +112,29 @@ export class Ledger {
     this.signerPubkey(tx.authInfo?.signerInfos[0]?.publicKey, account);
     const sequence = Number(tx.authInfo?.signerInfos[0]?.sequence ?? -1);
     this.checkSequence(account, sequence);
-    return { gasUsed: this.gasFor(messages.length), msgResponses: [] };
+    // Simulation runs the messages on a throw-away copy of state, as the SDK's simulate does.
+    const restore = this.snapshot();
+    try {
+      const msgResponses = this.execute(messages, signer);
+      return { gasUsed: this.gasFor(messages.length, txBytes.length), msgResponses };
+    } finally {
+      restore();
+    }
+  }
+
+  /** Runs messages in order, each seeing the ones before; throws the SDK's "message index" refusal. */
+  private execute(messages: Any[], signer: string): Any[] {
+    return messages.map((any, index) => {
+      const handler = this.handlers.get(any.typeUrl)!;
+      const msg = handler.decode(any.value);
+      try {
+        handler.check(msg, signer);
+        return handler.apply(msg);
+      } catch (error) {
+        if (!(error instanceof Refusal)) throw error;
+        throw new Refusal(error.code, `failed to execute message; message index: ${index}: ${error.log}`);
+      }
+    });
   }
 
   /** CheckTx + DeliverTx: refused transactions (thrown Refusal) never reach a block. */
@@ -133,6 +163,10 @@ export class Ledger {
     const account = this.existing(signer);
     const pubkey = this.signerPubkey(info.publicKey, account);
     this.checkFee(authInfo.fee);
+    const gasLimit = Number(authInfo.fee?.gasLimit ?? 0n);
+    if (this.maxBlockGas > 0 && gasLimit > this.maxBlockGas) {
+      throw new Refusal(CODE.INVALID_GAS_LIMIT, `tx gas limit ${gasLimit} exceeds block max gas ${this.maxBlockGas}: invalid gas limit`);
+    }
     this.checkSequence(account, Number(info.sequence));
     const signBytes = makeSignBytes(makeSignDoc(raw.bodyBytes, raw.authInfoBytes, this.chainId, account.accountNumber));
     const signature = signatures[0];
@@ -148,7 +182,6 @@ export class Ledger {
     account.pubkey = pubkey;
     this.height += 1;
     this.blockTime = new Date(Math.max(Date.now(), this.blockTime.getTime() + 1));
-    const decoded = body.messages.map((any) => ({ any, msg: this.handlers.get(any.typeUrl)!.decode(any.value) }));
     const included: IncludedTx = {
       hash: toHex(sha256(txBytes)).toUpperCase(),
       height: this.height,
@@ -157,15 +190,19 @@ export class Ledger {
       code: 0,
       log: '',
       data: new Uint8Array(),
-      gasWanted: Number(authInfo.fee?.gasLimit ?? 0),
-      gasUsed: this.gasFor(body.messages.length),
+      gasWanted: gasLimit,
+      gasUsed: this.gasFor(body.messages.length, txBytes.length),
     };
+    const restore = this.snapshot();
     try {
-      for (const { any, msg } of decoded) this.handlers.get(any.typeUrl)!.check(msg, signer);
-      const msgResponses = decoded.map(({ any, msg }) => this.handlers.get(any.typeUrl)!.apply(msg));
+      if (included.gasUsed > gasLimit) {
+        throw new Refusal(CODE.OUT_OF_GAS, `out of gas in location: txSize; gasWanted: ${gasLimit}, gasUsed: ${included.gasUsed}: out of gas`);
+      }
+      const msgResponses = this.execute(body.messages, signer);
       included.data = TxMsgData.encode(TxMsgData.fromPartial({ msgResponses })).finish();
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
+      restore();
       included.code = error.code;
       included.log = error.log;
     }
@@ -229,7 +266,7 @@ export class Ledger {
     }
   }
 
-  private gasFor(messages: number): number {
-    return GAS_PER_TX + GAS_PER_MSG * messages;
+  private gasFor(messages: number, txBytes: number): number {
+    return GAS_PER_TX + GAS_PER_MSG * messages + GAS_PER_BYTE * txBytes;
   }
 }

@@ -27,6 +27,7 @@ import {
   IdentityTier,
 } from '../../../src/chain/generated/virtengine';
 import { CODE, MsgHandler, Refusal } from './ledger';
+import { FakeCluster, FakeNode, FakeOffering, hpcProviderHandlers } from './hpc-provider';
 
 export type QueryHandler = (request: Uint8Array) => Uint8Array;
 
@@ -76,8 +77,27 @@ export class Modules {
   readonly jobs = new Map<string, HPCJob>();
   /** x/bank balances in the fee denom, so contract tests can send a harmless MsgSend. */
   readonly balances = new Map<string, bigint>();
+  /** x/hpc provider state: clusters (HPC-n), offerings (OFF-n), node metadata. */
+  readonly clusters = new Map<string, FakeCluster>();
+  readonly offerings = new Map<string, FakeOffering>();
+  readonly nodes = new Map<string, FakeNode>();
+  readonly counters = { cluster: 0, offering: 0 };
 
-  constructor(private readonly now: () => number) {}
+  constructor(private readonly now: () => number, private readonly blockTime: () => Date = () => new Date(now())) {}
+
+  /** A copy of everything messages change, so a failed transaction leaves no trace (the SDK's cache store). */
+  snapshot(): () => void {
+    const maps = [this.jobs, this.balances, this.clusters, this.offerings, this.nodes] as Array<Map<string, unknown>>;
+    const copies = maps.map((m) => new Map(m));
+    const counters = { ...this.counters };
+    return () => {
+      maps.forEach((m, i) => {
+        m.clear();
+        for (const [k, v] of copies[i]) m.set(k, v);
+      });
+      Object.assign(this.counters, counters);
+    };
+  }
 
   queryHandlers(): Map<string, QueryHandler> {
     return new Map<string, QueryHandler>([
@@ -160,6 +180,10 @@ export class Modules {
         return Any.fromPartial({ typeUrl: '/cosmos.bank.v1beta1.MsgSendResponse', value: MsgSendResponse.encode({}).finish() });
       },
     };
-    return new Map([[MsgReportJobStatus.typeUrl, reportJobStatus], ['/cosmos.bank.v1beta1.MsgSend', send]]);
+    return new Map([
+      [MsgReportJobStatus.typeUrl, reportJobStatus],
+      ['/cosmos.bank.v1beta1.MsgSend', send],
+      ...hpcProviderHandlers(this, this.blockTime),
+    ]);
   }
 }

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { DataSource } from 'typeorm';
+import type { ChainSigner } from '../../src/chain/chain-client';
+import { JobState } from '../../src/chain/generated/virtengine';
+import { ChainSender } from '../../src/ledger/chain-sender';
+import { ChainUsageReporter } from '../../src/ledger/chain-usage-reporter';
+import { TxStore } from '../../src/ledger/tx-store';
+import { DEFAULT_DRAINER_OPTIONS, OutboxDrainer } from '../../src/usage/outbox-drainer';
+import { FakeChain } from '../support/fake-chain/fake-chain';
+import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../support/ledger-fixtures';
+import { newWallet, TestWallet } from '../support/wallets';
+
+const { JOB_STATE_QUEUED: QUEUED, JOB_STATE_RUNNING: RUNNING, JOB_STATE_COMPLETED: COMPLETED, JOB_STATE_FAILED: FAILED, JOB_STATE_CANCELLED: CANCELLED } = JobState;
+const QUICK = { ...DEFAULT_DRAINER_OPTIONS, leaseSeconds: 0, maxBackoffSeconds: 0, confirmAfterSeconds: 0 };
+
+/**
+ * The chain UsageReporter against the fake chain (real signatures, sequences, legal job
+ * transitions) and a real PostgreSQL outbox: every (job, state) lands exactly once, whatever
+ * fails in between.
+ */
+describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
+  let db: DataSource;
+  let fake: FakeChain;
+  let provider: TestWallet;
+
+  before(async () => {
+    db = await freshDatabase('ledger_reporting');
+  });
+  after(async () => {
+    await db?.destroy();
+  });
+  beforeEach(async () => {
+    await fake?.stop();
+    fake = new FakeChain({ chainId: 'virtengine-test-1' });
+    await fake.start();
+    provider = await newWallet();
+    fake.fund(provider.address);
+    await db.query('TRUNCATE chain_txs, chain_job_links, usage_rewards, usage_outbox, usage_records, jobs CASCADE');
+  });
+  after(() => fake?.stop());
+
+  /** A worker process: its own signer, sender (sequence cache) and drainer. `wrap` may sabotage the signer. */
+  async function worker(wrap: (s: ChainSigner) => ChainSigner = (s) => s, chain?: ConstructorParameters<typeof ChainUsageReporter>[1]) {
+    const client = chainClientFor(fake);
+    let sender: ChainSender | null = null;
+    const connect = async () => (sender ??= new ChainSender(wrap(await client.signer(provider.direct)), new TxStore(db), { maxMessagesPerTx: 40, maxGasPerTx: 4_000_000, memo: 'archipelago' }));
+    return new OutboxDrainer(db, new ChainUsageReporter(db, chain ?? client, connect), QUICK);
+  }
+
+  const outbox = async () =>
+    new Map<string, { status: string; last_error: string | null; tx_hash: string | null }>(
+      (await db.query('SELECT usage_record_id::text AS id, status, last_error, tx_hash FROM usage_outbox')).map((r: any) => [r.id, r]),
+    );
+
+  it('full lifecycle: QUEUED, RUNNING, terminal with metrics and signature, many jobs per transaction, nothing twice', async () => {
+    const jobs = await seedReportedJobs(db, fake, provider.address, [
+      ...Array.from({ length: 30 }, () => ({})),
+      { state: 'OUT_OF_MEMORY' },
+      { state: 'CANCELLED', started: false },
+      { state: 'COMPLETED', chainState: QUEUED },
+      { chainJobId: null },
+    ]);
+    const drainer = await worker();
+    assert.equal(await drainer.drainOnce(), 34);
+    const status = await outbox();
+    for (const job of jobs.slice(0, 33)) assert.equal(status.get(job.recordId)!.status, 'COMMITTED', status.get(job.recordId)!.last_error ?? '');
+    assert.equal(status.get(jobs[33].recordId)!.status, 'SKIPPED');
+    assert.match(status.get(jobs[33].recordId)!.last_error!, /not submitted on chain/);
+
+    const reports = reportsOnChain(fake);
+    const byJob = (id: string) => reports.filter((r) => r.jobId === id).map((r) => r.state);
+    assert.deepEqual(byJob(jobs[0].chainJobId!), [QUEUED, RUNNING, COMPLETED]);
+    assert.deepEqual(byJob(jobs[30].chainJobId!), [QUEUED, RUNNING, FAILED], 'OOM is FAILED on chain');
+    assert.deepEqual(byJob(jobs[31].chainJobId!), [QUEUED, CANCELLED], 'never started: no RUNNING');
+    assert.deepEqual(byJob(jobs[32].chainJobId!), [RUNNING, COMPLETED], 'the chain already had QUEUED');
+    for (const job of jobs.slice(0, 33)) assert.ok([COMPLETED, FAILED, CANCELLED].includes(fake.modules.jobs.get(job.chainJobId!)!.state as never));
+
+    const terminal = reports.find((r) => r.jobId === jobs[0].chainJobId && r.state === COMPLETED)!;
+    assert.equal(terminal.usageMetrics?.wallClockSeconds, 120n);
+    assert.equal(terminal.usageMetrics?.cpuCoreSeconds, 960n);
+    assert.equal(terminal.usageMetrics?.gpuSeconds, 120n);
+    assert.equal(terminal.usageMetrics?.nodeHours, 1n, 'node-hours round up');
+    assert.equal(Buffer.from(terminal.signature, 'base64').length, 64);
+    assert.match(terminal.statusMessage, /^COMPLETED; usage record sha256:[0-9a-f]{64}$/);
+    const queued = reports.find((r) => r.jobId === jobs[0].chainJobId && r.state === QUEUED)!;
+    assert.equal(queued.signature, '', 'only the terminal report carries the signature');
+
+    // 97 messages at ≤ 40 per transaction (items are never split across transactions).
+    assert.equal(reports.length, 30 * 3 + 3 + 2 + 2);
+    assert.ok(fake.ledger.txs.length >= 3 && fake.ledger.txs.length <= 4, `${fake.ledger.txs.length} transactions`);
+    for (const t of fake.ledger.txs) assert.equal(t.code, 0, t.log);
+    assert.deepEqual(duplicateReports(fake), []);
+    assert.equal(await drainer.drainOnce(), 0, 'nothing left');
+    const rows = await db.query('SELECT count(*)::int AS n FROM chain_txs');
+    assert.equal(rows[0].n, fake.ledger.txs.length, 'every transaction was journaled before it was sent');
+  });
+
+  it('crash between broadcast and confirmation: the restarted worker confirms by hash and sends nothing again', async () => {
+    const jobs = await seedReportedJobs(db, fake, provider.address, Array.from({ length: 12 }, () => ({})));
+    const crashing = await worker((signer) => ({
+      ...signer,
+      submit: async (bytes) => {
+        await signer.submit(bytes);
+        throw new Error('SIGKILL: the worker died right after the node took the transaction');
+      },
+    }));
+    await crashing.drainOnce();
+    const afterCrash = await outbox();
+    for (const job of jobs) assert.equal(afterCrash.get(job.recordId)!.status, 'BROADCAST');
+    assert.equal(fake.ledger.txs.length, 1, 'one transaction reached the chain');
+
+    const restarted = await worker();
+    await restarted.drainOnce();
+    const status = await outbox();
+    for (const job of jobs) {
+      assert.equal(status.get(job.recordId)!.status, 'COMMITTED');
+      assert.equal(status.get(job.recordId)!.tx_hash, fake.ledger.txs[0].hash);
+    }
+    assert.equal(fake.ledger.txs.length, 1, 'nothing was sent again');
+    assert.deepEqual(duplicateReports(fake), []);
+  });
+
+  it('crash after journaling, before the node saw it: the same signed bytes are sent once, then confirmed', async () => {
+    const jobs = await seedReportedJobs(db, fake, provider.address, Array.from({ length: 5 }, () => ({})));
+    const crashing = await worker((signer) => ({
+      ...signer,
+      submit: async () => {
+        throw new Error('SIGKILL before sending');
+      },
+    }));
+    await crashing.drainOnce();
+    const [journaled] = await db.query('SELECT hash FROM chain_txs');
+    assert.equal(fake.ledger.txs.length, 0);
+
+    const restarted = await worker();
+    await restarted.drainOnce(); // finds nothing by hash, sequence unused: re-sends the journaled bytes
+    await restarted.drainOnce(); // confirms
+    const status = await outbox();
+    for (const job of jobs) assert.equal(status.get(job.recordId)!.status, 'COMMITTED');
+    assert.equal(fake.ledger.txs.length, 1);
+    assert.equal(fake.ledger.txs[0].hash, journaled.hash, 'the journaled transaction itself landed');
+    assert.deepEqual(duplicateReports(fake), []);
+  });
+
+  it('chain down: the outbox keeps everything with the error; back up: all drained, each once', async () => {
+    const jobs = await seedReportedJobs(db, fake, provider.address, Array.from({ length: 8 }, () => ({})));
+    const drainer = await worker();
+    await fake.down();
+    assert.equal(await drainer.drainOnce(), 8);
+    for (const job of jobs) {
+      const s = (await outbox()).get(job.recordId)!;
+      assert.equal(s.status, 'PENDING');
+      assert.match(s.last_error ?? '', /ECONNREFUSED|fetch failed|socket|connect/i);
+    }
+    await fake.up();
+    await drainer.drainOnce();
+    for (const job of jobs) assert.equal((await outbox()).get(job.recordId)!.status, 'COMMITTED');
+    assert.equal(reportsOnChain(fake).length, 8 * 3);
+    assert.deepEqual(duplicateReports(fake), []);
+  });
+
+  it('stale sequence (another transaction from the same account in between): re-signed at the expected sequence', async () => {
+    const first = await seedReportedJobs(db, fake, provider.address, [{}]);
+    const drainer = await worker();
+    await drainer.drainOnce();
+    // Someone else signs with the provider key: our cached next sequence is now stale.
+    const other = await chainClientFor(fake).signer(provider.direct);
+    await other.signAndBroadcast([{ typeUrl: '/cosmos.bank.v1beta1.MsgSend', value: { fromAddress: provider.address, toAddress: provider.address, amount: [{ denom: 'uve', amount: '1' }] } }]);
+    const second = await seedReportedJobs(db, fake, provider.address, [{}, {}]);
+    const includedBefore = fake.ledger.txs.length;
+    const sendsBefore = fake.count('broadcast_tx_sync');
+    await drainer.drainOnce();
+    for (const job of [...first, ...second]) assert.equal((await outbox()).get(job.recordId)!.status, 'COMMITTED');
+    assert.equal(fake.ledger.txs.length, includedBefore + 1);
+    assert.equal(fake.count('broadcast_tx_sync'), sendsBefore + 2, 'one refused for its sequence, one accepted');
+    assert.deepEqual(duplicateReports(fake), []);
+  });
+
+  it('a message the chain refuses is recorded with its reason, never retried, and does not hold back the others', async () => {
+    const jobs = await seedReportedJobs(db, fake, provider.address, [{}, {}, {}]);
+    // The customer cancelled job 2 on chain after we last looked: our view says PENDING.
+    const cancelled = jobs[1].chainJobId!;
+    const client = chainClientFor(fake);
+    const pendingView = { ...fake.modules.jobs.get(cancelled)! };
+    const staleView = { hpcJob: async (id: string) => (id === cancelled ? { job: pendingView } : client.hpcJob(id)) };
+    fake.modules.jobs.set(cancelled, { ...fake.modules.jobs.get(cancelled)!, state: CANCELLED });
+    const drainer = await worker(undefined, staleView);
+    await drainer.drainOnce();
+    const status = await outbox();
+    assert.equal(status.get(jobs[1].recordId)!.status, 'REJECTED');
+    assert.match(status.get(jobs[1].recordId)!.last_error!, /message index: \d+: invalid job state transition from 6 to 2/);
+    assert.equal(status.get(jobs[0].recordId)!.status, 'COMMITTED');
+    assert.equal(status.get(jobs[2].recordId)!.status, 'COMMITTED');
+    const sends = fake.count('broadcast_tx_sync');
+    assert.equal(await drainer.drainOnce(), 0, 'a rejected entry is final');
+    assert.equal(fake.count('broadcast_tx_sync'), sends);
+    assert.equal(reportsOnChain(fake).filter((r) => r.jobId === cancelled).length, 0, 'the refusal came from simulation: nothing was broadcast for it');
+  });
+
+  it('a chain job already ended another way is refused here, without sending', async () => {
+    const [job] = await seedReportedJobs(db, fake, provider.address, [{ chainState: CANCELLED }]);
+    const drainer = await worker();
+    await drainer.drainOnce();
+    const s = (await outbox()).get(job.recordId)!;
+    assert.equal(s.status, 'REJECTED');
+    assert.match(s.last_error!, /already has this job CANCELLED; it ended COMPLETED here/);
+    assert.equal(fake.count('broadcast_tx_sync'), 0);
+  });
+});

@@ -1,0 +1,159 @@
+import { Any } from 'cosmjs-types/google/protobuf/any';
+import {
+  ClusterState,
+  MsgCreateOffering,
+  MsgCreateOfferingResponse,
+  MsgRegisterCluster,
+  MsgRegisterClusterResponse,
+  MsgUpdateCluster,
+  MsgUpdateClusterResponse,
+  MsgUpdateNodeMetadata,
+  MsgUpdateNodeMetadataResponse,
+  NodeState,
+} from '../../../src/chain/generated/virtengine';
+import type { MessageCodec } from '../../../src/chain/proto-codec';
+import { MsgHandler, Refusal } from './ledger';
+
+/** x/hpc error codes (types/errors.go) the provider messages can fail with. */
+export const HPC_CODE = { INVALID_CLUSTER: 2100, CLUSTER_NOT_FOUND: 2101, INVALID_OFFERING: 2103, INVALID_NODE_METADATA: 2109, UNAUTHORIZED: 2118, STALE_HEARTBEAT: 2127 } as const;
+
+export interface FakeCluster {
+  clusterId: string;
+  providerAddress: string;
+  name: string;
+  region: string;
+  state: ClusterState;
+  totalNodes: number;
+  partitions: string[];
+}
+
+export interface FakeOffering {
+  offeringId: string;
+  clusterId: string;
+  providerAddress: string;
+  queues: string[];
+  active: boolean;
+}
+
+export interface FakeNode {
+  nodeId: string;
+  clusterId: string;
+  state: NodeState;
+  region: string;
+  lastSequenceNumber: bigint;
+  /** Block time of the last MsgUpdateNodeMetadata (the chain's last_heartbeat). */
+  lastHeartbeat: Date;
+  updates: number;
+  latencyMs: bigint[];
+}
+
+export interface HpcProviderState {
+  clusters: Map<string, FakeCluster>;
+  offerings: Map<string, FakeOffering>;
+  nodes: Map<string, FakeNode>;
+  counters: { cluster: number; offering: number };
+}
+
+/** x/hpc ValidNodeStateTransitions (types/node_agent.go), for a node that changes state. */
+const NODE_TRANSITIONS: Record<number, NodeState[]> = {
+  [NodeState.NODE_STATE_PENDING]: [NodeState.NODE_STATE_ACTIVE, NodeState.NODE_STATE_OFFLINE, NodeState.NODE_STATE_DEREGISTERED],
+  [NodeState.NODE_STATE_ACTIVE]: [NodeState.NODE_STATE_STALE, NodeState.NODE_STATE_DRAINING, NodeState.NODE_STATE_OFFLINE, NodeState.NODE_STATE_DEREGISTERED],
+  [NodeState.NODE_STATE_STALE]: [NodeState.NODE_STATE_ACTIVE, NodeState.NODE_STATE_OFFLINE, NodeState.NODE_STATE_DEREGISTERED],
+  [NodeState.NODE_STATE_DRAINING]: [NodeState.NODE_STATE_DRAINED, NodeState.NODE_STATE_OFFLINE, NodeState.NODE_STATE_DEREGISTERED],
+  [NodeState.NODE_STATE_DRAINED]: [NodeState.NODE_STATE_ACTIVE, NodeState.NODE_STATE_OFFLINE, NodeState.NODE_STATE_DEREGISTERED],
+  [NodeState.NODE_STATE_OFFLINE]: [NodeState.NODE_STATE_ACTIVE, NodeState.NODE_STATE_PENDING, NodeState.NODE_STATE_DEREGISTERED],
+};
+
+const response = <T>(codec: MessageCodec<T>, value: Partial<T>) => Any.fromPartial({ typeUrl: codec.typeUrl, value: codec.encode(codec.fromPartial(value as never)).finish() });
+
+/**
+ * The provider side of x/hpc as the keeper behaves (msg_server.go, keeper/*.go at 4954b9cc):
+ * RegisterCluster answers HPC-<n> but stores PENDING whatever the message says; UpdateCluster,
+ * CreateOffering and UpdateNodeMetadata refuse an unknown cluster and a cluster of another
+ * provider; node metadata needs a region, a strictly increasing sequence (when > 0) and a legal
+ * state change; offerings need a queue option, a threshold 0-100 and max runtime ≥ 60 s.
+ */
+export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Date): Array<[string, MsgHandler]> {
+  const owned = (clusterId: string, provider: string) => {
+    const cluster = state.clusters.get(clusterId);
+    if (!cluster) throw new Refusal(HPC_CODE.CLUSTER_NOT_FOUND, `cluster ${clusterId} not found: cluster not found`);
+    if (cluster.providerAddress !== provider) throw new Refusal(HPC_CODE.UNAUTHORIZED, 'not the cluster owner: unauthorized');
+    return cluster;
+  };
+  const handler = <T extends { providerAddress: string }>(codec: MessageCodec<T>, check: (msg: T) => void, apply: (msg: T) => Any): [string, MsgHandler] => [
+    codec.typeUrl,
+    { decode: (value) => codec.decode(value), signer: (msg) => (msg as T).providerAddress, check: (msg) => check(msg as T), apply: (msg) => apply(msg as T) },
+  ];
+  return [
+    handler(
+      MsgRegisterCluster,
+      (msg) => {
+        if (!msg.name) throw new Refusal(HPC_CODE.INVALID_CLUSTER, 'name cannot be empty: invalid cluster');
+        if (msg.totalNodes < 1) throw new Refusal(HPC_CODE.INVALID_CLUSTER, 'total_nodes must be at least 1: invalid cluster');
+        if (!msg.region) throw new Refusal(HPC_CODE.INVALID_CLUSTER, 'region cannot be empty: invalid cluster');
+      },
+      (msg) => {
+        const clusterId = `HPC-${++state.counters.cluster}`;
+        state.clusters.set(clusterId, {
+          clusterId, providerAddress: msg.providerAddress, name: msg.name, region: msg.region,
+          state: ClusterState.CLUSTER_STATE_PENDING, totalNodes: msg.totalNodes, partitions: msg.partitions.map((p) => p.name),
+        });
+        return response(MsgRegisterClusterResponse, { clusterId });
+      },
+    ),
+    handler(
+      MsgUpdateCluster,
+      (msg) => void owned(msg.clusterId, msg.providerAddress),
+      (msg) => {
+        const cluster = state.clusters.get(msg.clusterId)!;
+        state.clusters.set(msg.clusterId, {
+          ...cluster,
+          state: msg.state || cluster.state,
+          totalNodes: msg.totalNodes > 0 ? msg.totalNodes : cluster.totalNodes,
+          partitions: msg.partitions.length > 0 ? msg.partitions.map((p) => p.name) : cluster.partitions,
+        });
+        return response(MsgUpdateClusterResponse, {});
+      },
+    ),
+    handler(
+      MsgCreateOffering,
+      (msg) => {
+        owned(msg.clusterId, msg.providerAddress);
+        if (msg.queueOptions.length === 0) throw new Refusal(HPC_CODE.INVALID_OFFERING, 'at least one queue option is required: invalid HPC offering');
+        if (msg.requiredIdentityThreshold < 0 || msg.requiredIdentityThreshold > 100) throw new Refusal(HPC_CODE.INVALID_OFFERING, 'required_identity_threshold must be 0-100: invalid HPC offering');
+        if (msg.maxRuntimeSeconds < 60n) throw new Refusal(HPC_CODE.INVALID_OFFERING, 'max_runtime_seconds must be at least 60: invalid HPC offering');
+      },
+      (msg) => {
+        const offeringId = `OFF-${++state.counters.offering}`;
+        state.offerings.set(offeringId, { offeringId, clusterId: msg.clusterId, providerAddress: msg.providerAddress, queues: msg.queueOptions.map((q) => q.partitionName), active: true });
+        return response(MsgCreateOfferingResponse, { offeringId });
+      },
+    ),
+    handler(
+      MsgUpdateNodeMetadata,
+      (msg) => {
+        owned(msg.clusterId, msg.providerAddress);
+        if (!msg.nodeId) throw new Refusal(HPC_CODE.INVALID_NODE_METADATA, 'node_id cannot be empty: invalid node metadata');
+        if (!msg.region) throw new Refusal(HPC_CODE.INVALID_NODE_METADATA, 'region cannot be empty: invalid node metadata');
+        const existing = state.nodes.get(msg.nodeId);
+        const next = msg.state || (msg.active ? NodeState.NODE_STATE_ACTIVE : NodeState.NODE_STATE_PENDING);
+        if (existing && existing.state !== next && !(NODE_TRANSITIONS[existing.state] ?? []).includes(next)) {
+          throw new Refusal(HPC_CODE.INVALID_NODE_METADATA, `invalid state transition from ${existing.state} to ${next}: invalid node metadata`);
+        }
+        if (existing && msg.lastSequenceNumber > 0n && msg.lastSequenceNumber <= existing.lastSequenceNumber) {
+          throw new Refusal(HPC_CODE.STALE_HEARTBEAT, `sequence ${msg.lastSequenceNumber} not greater than ${existing.lastSequenceNumber}: stale heartbeat sequence`);
+        }
+      },
+      (msg) => {
+        const existing = state.nodes.get(msg.nodeId);
+        state.nodes.set(msg.nodeId, {
+          nodeId: msg.nodeId, clusterId: msg.clusterId, region: msg.region,
+          state: msg.state || (msg.active ? NodeState.NODE_STATE_ACTIVE : NodeState.NODE_STATE_PENDING),
+          lastSequenceNumber: msg.lastSequenceNumber, lastHeartbeat: blockTime(), updates: (existing?.updates ?? 0) + 1,
+          latencyMs: msg.latencyMeasurements.map((m) => m.latencyMs),
+        });
+        return response(MsgUpdateNodeMetadataResponse, {});
+      },
+    ),
+  ];
+}
