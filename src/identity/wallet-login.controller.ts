@@ -83,7 +83,7 @@ export class WalletLoginController {
   @ApiBearerAuth()
   @RequireScopes('admin')
   @ApiOperation({ summary: "Map a wallet to its POSIX account and kind (applies at its first login, or now if it has logged in)" })
-  setWalletAccount(@Param('address') address: string, @Body() body: WalletAccountDto) {
-    return this.login.setWalletAccount(address, body.kind ?? 'researcher', body.slurmUser ?? null);
+  setWalletAccount(@CurrentPrincipal() by: Principal, @Param('address') address: string, @Body() body: WalletAccountDto) {
+    return this.login.setWalletAccount(by, address, body.kind ?? 'researcher', body.slurmUser ?? null);
   }
 }

@@ -1,3 +1,4 @@
+import { AuditLog } from '../audit/audit-log';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { fromBech32 } from '@cosmjs/encoding';
 import { randomBytes } from 'node:crypto';
@@ -31,6 +32,7 @@ export class WalletLoginService {
     private readonly repo: WalletLoginRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(IDENTITY_SOURCE) private readonly source: IdentitySource,
+    private readonly audit: AuditLog,
   ) {}
 
   async challenge(address: string, client: string) {
@@ -86,6 +88,7 @@ export class WalletLoginService {
     const principal = await this.repo.ensureWalletPrincipal(input.address, initial);
     if (!principal) throw new Problem(403, 'Forbidden', 'the principal of this address is disabled');
     this.logger.log(`wallet login: ${input.address} (${principal.id})`);
+    await this.audit.record({ actor: `principal:${principal.id}`, action: 'session.login', target: `principal:${principal.id}`, details: { address: input.address } });
     await this.repo.dropDeadSessions(principal.id);
     return {
       ...(await this.newSession(principal.id, null)),
@@ -124,10 +127,12 @@ export class WalletLoginService {
     if (!match) throw invalid('Authorization', 'logout ends wallet login sessions; API keys are revoked with DELETE /v1/api-keys/{id}');
     const family = await this.repo.familyOf(match[1]);
     if (family) await this.repo.revokeFamily(family);
+    await this.audit.record({ actor: `principal:${principal.id}`, action: 'session.logout', target: `principal:${principal.id}` });
   }
 
-  async setWalletAccount(address: string, kind: 'researcher' | 'provider_admin', slurmUser: string | null) {
+  async setWalletAccount(by: Principal, address: string, kind: 'researcher' | 'provider_admin', slurmUser: string | null) {
     this.checkAddress(address);
+    await this.audit.record({ actor: `principal:${by.id}`, action: 'wallet_account.set', target: `address:${address}`, details: { kind, slurmUser } });
     const principal = await this.repo.setWalletAccount(address, kind, slurmUser);
     return { address, kind, slurmUser, principalId: principal?.id ?? null };
   }

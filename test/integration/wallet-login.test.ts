@@ -67,6 +67,10 @@ describe('wallet login', { timeout: 120_000 }, () => {
     assert.equal(me.json.kind, 'researcher');
     assert.equal(me.json.slurmUser, 'alice', 'the admin mapping gives the wallet its POSIX account');
     assert.deepEqual(me.json.scopes.sort(), ['read', 'submit']);
+    const audited = await cp.request('GET', `/v1/audit?action=session.login&actor=principal:${answer.json.principal.id}`, cp.adminKey);
+    assert.equal(audited.status, 200, audited.text);
+    assert.ok(audited.json.items.some((e: any) => e.details?.address === alice.address), 'the login is in the audit trail');
+    assert.ok(!audited.text.includes(answer.json.sessionToken), 'no token in the trail');
     // The transaction-signing (direct) wallet from the same mnemonic is the same account.
     assert.equal((await alice.direct.getAccounts())[0].address, alice.address);
   });
