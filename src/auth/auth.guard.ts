@@ -1,11 +1,10 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Problem } from '../common/problem';
 import { looksLikeApiKey } from './api-key';
 import { AuthService } from './auth.service';
 import { DelegationsService } from './delegations';
-import { MarketplaceRateLimit } from './rate-limit';
 import { Principal, Scope } from './principal';
 
 export const SCOPES_KEY = 'archipelago:scopes';
@@ -35,7 +34,6 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
     private readonly delegations: DelegationsService,
-    private readonly rateLimit: MarketplaceRateLimit,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -46,15 +44,6 @@ export class AuthGuard implements CanActivate {
     if (!key) throw new Problem(401, 'Unauthorized', 'send an API key or login session token as "Authorization: Bearer <token>"', { field: 'Authorization' });
     const caller = looksLikeApiKey(key) ? await this.auth.authenticate(key) : null;
     if (!caller) throw new Problem(401, 'Unauthorized', 'the API key or session token is unknown, revoked or expired', { field: 'Authorization' });
-    if (caller.kind === 'marketplace') {
-      const retryAfter = await this.rateLimit.take(caller.id);
-      if (retryAfter !== null) {
-        context.switchToHttp().getResponse<FastifyReply>().header('Retry-After', String(retryAfter));
-        throw new Problem(429, 'Too many requests', `this marketplace account used its ${this.rateLimit.limit} requests for this minute; retry in ${retryAfter} s`, {
-          retryAfterSeconds: retryAfter,
-        });
-      }
-    }
     const principal = await this.onBehalfOf(request, caller);
     const required = this.reflector.getAllAndOverride<Scope[]>(SCOPES_KEY, targets) ?? [];
     const missing = required.filter((scope) => !principal.scopes.has(scope));

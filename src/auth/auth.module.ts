@@ -5,11 +5,10 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { DelegationsController } from './delegations.controller';
 import { DelegationsService } from './delegations';
-import { MarketplaceRateLimit } from './rate-limit';
 
 @Module({
   controllers: [AdminController, DelegationsController],
-  providers: [AuthService, DelegationsService, MarketplaceRateLimit, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [AuthService, DelegationsService, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [AuthService],
 })
 export class AuthModule {}

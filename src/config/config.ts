@@ -29,8 +29,6 @@ export interface AppConfig {
   };
   follow: { intervalMs: number; lostAfterSeconds: number };
   apiKeyCacheMs: number;
-  /** Each marketplace account's requests per minute (0: unlimited). */
-  marketplaceRequestsPerMinute: number;
   /** Request limits per principal and per agent address (src/ratelimit); null: off. */
   rateLimits: RateLimits | null;
   /** Provider nodes: how often agents report and how long silence is tolerated. */
@@ -169,7 +167,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
       lostAfterSeconds: integer(env, 'ARCHIPELAGO_LOST_AFTER_SECONDS', 30, 1, 86400),
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
-    marketplaceRequestsPerMinute: integer(env, 'ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE', 600, 0, 10_000_000),
     rateLimits: rateLimits(env),
     nodes: nodeSettings(env),
     secretKeys: secretKeys(env),
@@ -191,11 +188,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
 }
 
 function rateLimits(env: Env): RateLimits | null {
+  let limits: RateLimits | null;
   try {
-    return parseRateLimits(env.ARCHIPELAGO_RATE_LIMITS);
+    limits = parseRateLimits(env.ARCHIPELAGO_RATE_LIMITS);
   } catch (error) {
     throw new ConfigError('ARCHIPELAGO_RATE_LIMITS', (error as Error).message);
   }
+  // Each marketplace account's own budget (0: none), unless ARCHIPELAGO_RATE_LIMITS names one.
+  const perMinute = integer(env, 'ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE', 600, 0, 10_000_000);
+  if (limits && perMinute > 0 && !limits.budgets.marketplace) limits.budgets.marketplace = { requests: perMinute, windowMs: 60_000 };
+  return limits;
 }
 
 function secretKeys(env: Env): Buffer[] {

@@ -11,6 +11,8 @@ import type { PrincipalKind, Scope } from '../auth/principal';
  * is checked, and `node` counts them per node once it is.
  */
 export const BUCKETS = ['submit', 'read', 'admin', 'provider', 'other', 'join', 'agent', 'node'] as const;
+/** Not a route bucket: a kind's overall request budget, counted on every authenticated request. */
+export const BUDGET = 'budget';
 export type Bucket = (typeof BUCKETS)[number];
 
 export interface Limit {
@@ -23,6 +25,8 @@ export interface RateLimits {
   defaults: Record<Bucket, Limit>;
   /** Per principal kind, overriding the default for that bucket. */
   byKind: Partial<Record<PrincipalKind, Partial<Record<Bucket, Limit>>>>;
+  /** Per principal kind, an overall budget over all its requests (e.g. each marketplace account's own). */
+  budgets: Partial<Record<PrincipalKind, Limit>>;
 }
 
 /**
@@ -49,7 +53,7 @@ const ENTRY = /^(?:([a-z_]+)\.)?([a-z]+)=(\d{1,9})\/(\d{1,7})(ms|s|m|h)$/;
  * `submit=100/1s,marketplace.submit=1000/1s,join=20/1m`. Throws with the offending entry.
  */
 export function parseRateLimits(text: string | undefined): RateLimits | null {
-  const limits: RateLimits = { defaults: { ...DEFAULT_LIMITS }, byKind: {} };
+  const limits: RateLimits = { defaults: { ...DEFAULT_LIMITS }, byKind: {}, budgets: {} };
   if (text === undefined || text.trim() === '') return limits;
   if (text.trim() === 'off') return null;
   for (const raw of text.split(',')) {
@@ -57,11 +61,14 @@ export function parseRateLimits(text: string | undefined): RateLimits | null {
     const m = ENTRY.exec(entry);
     if (!m) throw new Error(`"${entry}" is not [kind.]bucket=requests/window (e.g. submit=100/1s)`);
     const [, kind, bucket, requests, amount, unit] = m;
-    if (!(BUCKETS as readonly string[]).includes(bucket)) throw new Error(`"${entry}": unknown bucket ${bucket} (${BUCKETS.join(', ')})`);
+    if (bucket === BUDGET) {
+      if (kind === undefined) throw new Error(`"${entry}": a budget is per principal kind, e.g. marketplace.budget=600/1m`);
+    } else if (!(BUCKETS as readonly string[]).includes(bucket)) throw new Error(`"${entry}": unknown bucket ${bucket} (${BUCKETS.join(', ')})`);
     if (kind !== undefined && !(KINDS as readonly string[]).includes(kind)) throw new Error(`"${entry}": unknown principal kind ${kind} (${KINDS.join(', ')})`);
     const limit = { requests: Number(requests), windowMs: Number(amount) * UNITS[unit] };
     if (limit.requests < 1 || limit.windowMs < 100 || limit.windowMs > 86_400_000) throw new Error(`"${entry}": at least 1 request, a window from 100 ms to 1 day`);
-    if (kind === undefined) limits.defaults[bucket as Bucket] = limit;
+    if (bucket === BUDGET) limits.budgets[kind as PrincipalKind] = limit;
+    else if (kind === undefined) limits.defaults[bucket as Bucket] = limit;
     else (limits.byKind[kind as PrincipalKind] ??= {})[bucket as Bucket] = limit;
   }
   return limits;

@@ -33,7 +33,9 @@ export class RateLimitInterceptor implements NestInterceptor {
       verdict = await this.limits.enforce(perAddress, `ip:${request.ip}`, null);
     } else if (request.principal) {
       const bucket = bucketForScopes(this.reflector.getAllAndOverride<Scope[]>(SCOPES_KEY, targets));
-      verdict = await this.limits.enforce(bucket, `principal:${request.principal.id}`, request.principal.kind);
+      const subject = `principal:${request.principal.id}`;
+      await this.limits.enforceBudget(subject, request.principal.kind);
+      verdict = await this.limits.enforce(bucket, subject, request.principal.kind);
     }
     if (verdict) {
       context

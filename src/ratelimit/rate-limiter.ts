@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { Problem } from '../common/problem';
-import type { Bucket, Limit } from './rate-limit-policy';
+import type { BUDGET, Bucket, Limit } from './rate-limit-policy';
 
 /**
  * Fixed window per key, counted in Redis by one Lua script (atomic: concurrent API processes share
@@ -53,7 +53,7 @@ export class RateLimiter implements OnModuleDestroy {
   }
 
   /** Counts one request of `subject` against `limit`; null when limits are off or Redis did not answer in time. */
-  async hit(bucket: Bucket, subject: string, limit: Limit): Promise<Verdict | null> {
+  async hit(bucket: Bucket | typeof BUDGET, subject: string, limit: Limit): Promise<Verdict | null> {
     if (!this.redis) return null;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -75,7 +75,7 @@ export class RateLimiter implements OnModuleDestroy {
 }
 
 /** The 429 a refused request gets (the problem filter copies retryAfterSeconds into Retry-After). */
-export function tooManyRequests(bucket: Bucket, verdict: Verdict, limit: Limit): Problem {
+export function tooManyRequests(bucket: Bucket | typeof BUDGET, verdict: Verdict, limit: Limit): Problem {
   const retryAfterSeconds = Math.max(1, Math.ceil(verdict.resetMs / 1000));
   return new Problem(
     429,

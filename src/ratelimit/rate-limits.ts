@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { PrincipalKind } from '../auth/principal';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { Bucket, limitFor } from './rate-limit-policy';
+import { BUDGET, Bucket, limitFor } from './rate-limit-policy';
 import { RateLimiter, tooManyRequests, Verdict } from './rate-limiter';
 
 /** Applies the configured limits: counts a request and refuses it with a 429 once over. */
@@ -19,6 +19,15 @@ export class RateLimits {
     const limit = limitFor(this.config.rateLimits, bucket, kind);
     const verdict = await this.limiter.hit(bucket, subject, limit);
     if (verdict && !verdict.allowed) throw tooManyRequests(bucket, verdict, limit);
+    return verdict;
+  }
+
+  /** The principal kind's overall budget, when it has one (null: none, off, or Redis did not answer). */
+  async enforceBudget(subject: string, kind: PrincipalKind): Promise<Verdict | null> {
+    const budget = this.config.rateLimits?.budgets[kind];
+    if (!budget) return null;
+    const verdict = await this.limiter.hit(BUDGET, subject, budget);
+    if (verdict && !verdict.allowed) throw tooManyRequests(BUDGET, verdict, budget);
     return verdict;
   }
 }

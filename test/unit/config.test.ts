@@ -239,8 +239,7 @@ describe('loadConfig', () => {
       dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000 },
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
-      marketplaceRequestsPerMinute: 600,
-      rateLimits: { defaults: DEFAULT_LIMITS, byKind: {} },
+      rateLimits: { defaults: DEFAULT_LIMITS, byKind: {}, budgets: { marketplace: { requests: 600, windowMs: 60_000 } } },
       nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
       secretKeys: [],
       topology: {
@@ -360,6 +359,13 @@ describe('loadConfig', () => {
     configError({ ARCHIPELAGO_LOCAL_ISLAND_SLOTS: '9' }, 'ARCHIPELAGO_LOCAL_ISLAND_SLOTS');
     configError({ ARCHIPELAGO_SECRETS_KEY_FILE: file('too short', 'short.key') }, 'ARCHIPELAGO_SECRETS_KEY_FILE', /32-byte/);
     configError({ ARCHIPELAGO_SECRETS_OLD_KEY_FILES: keyFile }, 'ARCHIPELAGO_SECRETS_OLD_KEY_FILES');
+  });
+  it("each marketplace account's own request budget is a rate-limit budget per minute", () => {
+    assert.deepEqual(loadConfig(env({ ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE: '30' })).rateLimits?.budgets, { marketplace: { requests: 30, windowMs: 60_000 } });
+    assert.deepEqual(loadConfig(env({ ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE: '0' })).rateLimits?.budgets, {});
+    const explicit = loadConfig(env({ ARCHIPELAGO_RATE_LIMITS: 'marketplace.budget=5/1s', ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE: '30' }));
+    assert.deepEqual(explicit.rateLimits?.budgets, { marketplace: { requests: 5, windowMs: 1000 } });
+    assert.equal(loadConfig(env({ ARCHIPELAGO_RATE_LIMITS: 'off' })).rateLimits, null);
   });
   it('trusts a proxy only for exactly "true"', () => {
     for (const value of ['1', 'TRUE', 'yes', 'false']) assert.equal(loadConfig(env({ ARCHIPELAGO_TRUST_PROXY: value })).http.trustProxy, false);

@@ -5,8 +5,11 @@ import { bucketForScopes, DEFAULT_LIMITS, limitFor, parseRateLimits } from '../.
 
 describe('rate limits: configuration and buckets', () => {
   it('defaults when unset, nothing when off', () => {
-    assert.deepEqual(parseRateLimits(undefined), { defaults: DEFAULT_LIMITS, byKind: {} });
-    assert.deepEqual(parseRateLimits(' '), { defaults: DEFAULT_LIMITS, byKind: {} });
+    assert.deepEqual(parseRateLimits(undefined), { defaults: DEFAULT_LIMITS, byKind: {}, budgets: {} });
+    assert.deepEqual(parseRateLimits(' '), { defaults: DEFAULT_LIMITS, byKind: {}, budgets: {} });
+    // A kind's overall budget over all its requests; only per kind.
+    assert.deepEqual(parseRateLimits('marketplace.budget=600/1m')?.budgets, { marketplace: { requests: 600, windowMs: 60_000 } });
+    assert.throws(() => parseRateLimits('budget=600/1m'), /per principal kind/);
     assert.equal(parseRateLimits('off'), null);
   });
 
