@@ -19,7 +19,6 @@ interface FollowedJob extends TrackedJob {
   slurm_user: string;
   dispatched_at: Date | null;
   updated_at: Date;
-  loaded_at: Date;
 }
 
 /**
@@ -125,13 +124,17 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     follower.listedAt = started;
     try {
       if (!(await this.holdLock(follower))) return;
-      const unfinished = await this.unfinishedOn(name);
+      // Two EXISTS first, the rows only when SLURM has news: an island with 100,000 quiet jobs costs
+      // an index probe per tick, not 100,000 rows.
       const previous = follower.loadedAt;
-      const fresh = !previous || unfinished.some((job) => job.dispatched_at && job.dispatched_at.getTime() >= previous.getTime() - FRESH_MARGIN_MS);
-      follower.loadedAt = unfinished[0]?.loaded_at ?? follower.loadedAt;
+      const probe = await this.probeUnfinished(name, previous);
+      follower.loadedAt = probe.loaded_at;
+      if (!probe.unfinished) return;
+      const fresh = !previous || probe.fresh;
       const snapshot = await follower.island.slurm.listJobs(fresh ? undefined : follower.since);
       follower.notBefore = started + (Date.now() - started) / LISTING_DUTY_CYCLE;
       if (snapshot === null) return;
+      const unfinished = await this.unfinishedOn(name);
       const ours = new Map<string, SlurmJobRecord[]>();
       for (const record of snapshot.jobs) {
         const id = this.tagger.jobIdFrom(record.comment);
@@ -159,11 +162,26 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Jobs placed on the island that have not ended, including those SLURM just finished. */
+  /**
+   * Whether the island has jobs to follow, and whether any was dispatched since the previous tick's
+   * probe (those need a full listing: SLURM may have nothing newer to say about them).
+   */
+  private async probeUnfinished(island: string, previous: Date | undefined): Promise<{ loaded_at: Date; unfinished: boolean; fresh: boolean }> {
+    const since = previous ? new Date(previous.getTime() - FRESH_MARGIN_MS) : new Date(0);
+    const [probe] = await rows<{ loaded_at: Date; unfinished: boolean; fresh: boolean }>(
+      this.db,
+      `SELECT statement_timestamp() AS loaded_at,
+              EXISTS (SELECT 1 FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL) AS unfinished,
+              EXISTS (SELECT 1 FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL AND dispatched_at >= $2) AS fresh`,
+      [island, since],
+    );
+    return probe;
+  }
+
   private unfinishedOn(island: string): Promise<FollowedJob[]> {
     return rows<FollowedJob>(
       this.db,
-      `SELECT id, parent_id, slurm_user, state, state_reason, slurm_job_id, array_size, dispatched_at, updated_at,
-              statement_timestamp() AS loaded_at
+      `SELECT id, parent_id, slurm_user, state, state_reason, slurm_job_id, array_size, dispatched_at, updated_at
          FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL ORDER BY id`,
       [island],
     );
