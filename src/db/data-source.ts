@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { SlurmIdentityLive1765000000000 } from './migrations/1765000000000-slurm-identity-live';
 import { Initial1764000000000 } from './migrations/1764000000000-initial';
 import { Nodes1764100000000 } from './migrations/1764100000000-nodes';
 import { Placement1764200000000 } from './migrations/1764200000000-placement';
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   Budgets1764400000001,
   AuditLog1764600000000,
   Ledger1764800000000,
+  SlurmIdentityLive1765000000000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

@@ -1,7 +1,7 @@
 import type { JobSpec } from '../sbatch/job-spec';
 import type { UserConstraints } from '../scheduling/place';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { rows } from '../db/sql';
 import type { JobRow } from '../jobs/jobs.repository';
 
@@ -45,8 +45,38 @@ export class DispatchRepository {
   /** Records SLURM ids; returns the rows as they are now (a cancel or hold may have arrived meanwhile). */
   async recordSubmitted(submitted: Submitted[]): Promise<RecordedJob[]> {
     if (submitted.length === 0) return [];
+    return this.db.transaction(async (m) => {
+      await this.releaseReusedIds(m, submitted);
+      return this.record(m, submitted);
+    });
+  }
+
+  /**
+   * SLURM just gave these ids to our jobs, so an older unfinished job of ours holding the same
+   * (island, id) cannot exist in SLURM any more: its island was started again from scratch.
+   */
+  private async releaseReusedIds(m: EntityManager, submitted: Submitted[]): Promise<void> {
+    await rows(
+      m,
+      `WITH old AS (
+         SELECT j.id, j.state FROM jobs j
+           JOIN unnest($1::bigint[], $2::text[], $3::bigint[]) AS t(id, island, slurm_job_id)
+             ON j.island = t.island AND j.slurm_job_id = t.slurm_job_id AND j.id <> t.id
+          WHERE j.ended_at IS NULL
+            FOR UPDATE OF j),
+       lost AS (
+         UPDATE jobs j SET state = 'LOST', state_reason = $4, ended_at = now(), updated_at = now()
+           FROM old WHERE j.id = old.id
+          RETURNING j.id, old.state AS from_state)
+       INSERT INTO job_events (job_id, from_state, to_state, reason)
+       SELECT id, from_state, 'LOST', $4 FROM lost`,
+      [submitted.map((s) => s.jobId), submitted.map((s) => s.island), submitted.map((s) => s.slurmJobId), 'its island was reset: SLURM gave its id to another job'],
+    );
+  }
+
+  private record(m: EntityManager, submitted: Submitted[]): Promise<RecordedJob[]> {
     return rows<RecordedJob>(
-      this.db,
+      m,
       `WITH input AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS t(id, island, partition, slurm_job_id, placement)),
        updated AS (

@@ -209,7 +209,8 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   private async checkMissing(island: Island, row: FollowedJob): Promise<StateChange | undefined> {
     const age = (Date.now() - new Date(row.dispatched_at ?? row.updated_at).getTime()) / 1000;
     if (age < this.config.follow.lostAfterSeconds) return undefined;
-    const records = await island.slurm.getJob(Number(row.slurm_job_id));
+    // Only records tagged with this job: an island started again from scratch reuses SLURM ids.
+    const records = (await island.slurm.getJob(Number(row.slurm_job_id))).filter((r) => this.tagger.jobIdFrom(r.comment) === row.id);
     if (records.length > 0) return this.observe(island, row, records);
     return { state: 'LOST', reason: 'SLURM no longer knows this job and never reported its end', endedAt: new Date() };
   }
