@@ -11,6 +11,7 @@ import { Usage1764400000000 } from './migrations/1764400000000-usage';
 import { Budgets1764400000001 } from './migrations/1764400000001-budgets';
 import { AuditLog1764600000000 } from './migrations/1764600000000-audit-log';
 import { Ledger1764800000000 } from './migrations/1764800000000-ledger';
+import { ChainIngress1764900000000 } from './migrations/1764900000000-chain-ingress';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
 export const MIGRATIONS = [
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   Budgets1764400000001,
   AuditLog1764600000000,
   Ledger1764800000000,
+  ChainIngress1764900000000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {
