@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
+import { ClusterState, JobState, MsgSubmitJob, MsgSubmitJobResponse } from '../../src/chain/generated/virtengine';
+import { ensureAccountingIsland } from '../support/accounting-island';
+import { ControlPlane } from '../support/control-plane';
+import { FakeChain } from '../support/fake-chain/fake-chain';
+import { chainClientFor, duplicateReports, reportsOnChain } from '../support/ledger-fixtures';
+import { newWallet, TestWallet } from '../support/wallets';
+
+/** An island with slurmdbd: the chain reporter reports a job once its usage is accounted, which needs SLURM's accounting. */
+const ISLAND = 'acct-a';
+const CLUSTER = 'HPC-1';
+const OFFERING = 'OFF-1';
+const { JOB_STATE_QUEUED: QUEUED, JOB_STATE_RUNNING: RUNNING, JOB_STATE_COMPLETED: COMPLETED, JOB_STATE_FAILED: FAILED, JOB_STATE_PENDING: PENDING } = JobState;
+
+async function eventually<T>(what: string, check: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/**
+ * Chain ingress end to end: customers submit MsgSubmitJob to the fake chain for our island's
+ * cluster; the real worker pages through the PENDING jobs (page size 2), imports each once as a
+ * job of the customer's wallet principal (gated like REST), SLURM runs it, and the reporter takes
+ * the chain's job QUEUED → RUNNING → COMPLETED. A customer below the VEID tier is refused and the
+ * chain's job ends FAILED with the reason. Killing the worker mid-way imports nothing twice.
+ */
+describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeout: 300_000 }, () => {
+  const { islandsFile } = ensureAccountingIsland(ISLAND, 5);
+  const fake = new FakeChain({ chainId: 'virtengine-test-1' });
+  let cp: ControlPlane;
+  let db: Client;
+  let provider: TestWallet;
+  let verified: TestWallet;
+  let unverified: TestWallet;
+
+  before(async () => {
+    await fake.start();
+    [provider, verified, unverified] = await Promise.all([newWallet(), newWallet(), newWallet()]);
+    for (const w of [provider, verified, unverified]) fake.fund(w.address);
+    fake.setScore(verified.address, 90);
+    fake.setScore(unverified.address, 30);
+    // Our island as the provider daemon leaves it on chain: registered, ACTIVE, offered.
+    fake.modules.clusters.set(CLUSTER, { clusterId: CLUSTER, providerAddress: provider.address, name: ISLAND, region: 'unknown', state: ClusterState.CLUSTER_STATE_ACTIVE, totalNodes: 2, partitions: ['debug'] });
+    fake.modules.offerings.set(OFFERING, { offeringId: OFFERING, clusterId: CLUSTER, providerAddress: provider.address, queues: ['debug'], active: true, maxRuntimeSeconds: 3600n });
+    fake.modules.counters.cluster = 1;
+    fake.modules.counters.offering = 1;
+
+    const dir = mkdtempSync(join(tmpdir(), 'ingress-'));
+    const keyFile = join(dir, 'provider.key');
+    writeFileSync(keyFile, provider.mnemonic, { mode: 0o600 });
+    const usageKey = join(dir, 'usage.pem');
+    writeFileSync(usageKey, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    cp = new ControlPlane('ingress', {
+      islands: [{ name: ISLAND }],
+      islandsSource: islandsFile,
+      databaseName: 'ingress_integration',
+      redisDb: 0,
+      env: {
+        CHAIN_RPC_URL: fake.url, CHAIN_ID: fake.chainId, CHAIN_PROVIDER_KEY_FILE: keyFile, CHAIN_BROADCAST_POLL_MS: '50',
+        CHAIN_LIVENESS_INTERVAL_MS: '500', CHAIN_INGRESS_INTERVAL_MS: '300', CHAIN_INGRESS_PAGE_LIMIT: '2',
+        CHAIN_INGRESS_SLURM_USER: 'alice', CHAIN_INGRESS_CONTAINER_RUNTIME: 'host',
+        ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: usageKey, ARCHIPELAGO_USAGE_INTERVAL_MS: '200',
+      },
+    });
+    await cp.start();
+    db = new Client({ connectionString: cp.databaseUrl });
+    await db.connect();
+    await db.query('INSERT INTO chain_clusters (island, cluster_id) VALUES ($1, $2)', [ISLAND, CLUSTER]);
+  });
+  after(async () => {
+    await db?.end();
+    await cp?.stop();
+    await fake.stop();
+  });
+
+  async function submitOnChain(customer: TestWallet, command: string): Promise<string> {
+    const signer = await chainClientFor(fake).signer(customer.direct);
+    const result = await signer.signAndBroadcast([{
+      typeUrl: MsgSubmitJob.typeUrl,
+      value: MsgSubmitJob.fromPartial({
+        customerAddress: customer.address, offeringId: OFFERING, queueName: 'debug',
+        workloadSpec: { containerImage: 'docker://ubuntu:22.04', command, environment: [{ key: 'GREETING', value: 'hello' }] },
+        resources: { nodes: 1, cpuCoresPerNode: 1 }, maxRuntimeSeconds: 120n, maxPrice: [{ denom: 'uve', amount: '1000' }],
+      }),
+    }]);
+    assert.equal(result.code, 0, result.rawLog);
+    return MsgSubmitJobResponse.decode(result.msgResponses[0].value).jobId;
+  }
+
+  const statesReported = (chainJobId: string) => reportsOnChain(fake).filter((r) => r.jobId === chainJobId && r.txCode === 0).map((r) => r.state);
+
+  it('imports PENDING chain jobs once each, runs them, and the chain sees QUEUED → RUNNING → COMPLETED; a low-tier customer is refused and FAILED', async () => {
+    const chainJobs = [];
+    for (let i = 0; i < 3; i++) chainJobs.push(await submitOnChain(verified, 'echo "$GREETING from $VIRTENGINE_JOB_ID"'));
+    const refusedJob = await submitOnChain(unverified, 'true');
+
+    // Kill the worker as soon as the first import committed, and start it again: nothing is imported twice.
+    await eventually('a first import', async () => (await db.query(`SELECT 1 FROM chain_ingress WHERE outcome = 'IMPORTED'`)).rowCount! > 0);
+    cp.killWorker();
+    cp.startWorker();
+
+    const imported = await eventually('three imports and one refusal', async () => {
+      const { rows } = await db.query(`SELECT chain_job_id, outcome, job_id::text, reason, refusal_status FROM chain_ingress ORDER BY chain_job_id`);
+      return rows.length === 4 ? rows : null;
+    });
+    assert.deepEqual(imported.filter((r) => r.outcome === 'IMPORTED').map((r) => r.chain_job_id).sort(), [...chainJobs].sort());
+    const refusal = imported.find((r) => r.outcome === 'REFUSED')!;
+    assert.equal(refusal.chain_job_id, refusedJob);
+    assert.equal(refusal.refusal_status, 403);
+    assert.match(refusal.reason, /tier/i);
+
+    // Owned by the customer's wallet principal, running as the ingress account, pinned to the island.
+    const { rows: jobs } = await db.query(
+      `SELECT j.id::text, j.slurm_user, j.constraints, p.chain_address, l.chain_job_id FROM jobs j
+         JOIN principals p ON p.id = j.owner_id JOIN chain_job_links l ON l.job_id = j.id ORDER BY l.chain_job_id`,
+    );
+    assert.equal(jobs.length, 3);
+    for (const job of jobs) {
+      assert.equal(job.chain_address, verified.address);
+      assert.equal(job.slurm_user, 'alice');
+      assert.deepEqual(job.constraints.islands, [ISLAND]);
+    }
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n, 3, 'no job was created twice or for the refused customer');
+
+    for (const chainJobId of chainJobs) {
+      await eventually(`${chainJobId} COMPLETED on chain`, () => fake.modules.jobs.get(chainJobId)?.state === COMPLETED, 180_000);
+      assert.deepEqual(statesReported(chainJobId), [QUEUED, RUNNING, COMPLETED]);
+    }
+    await eventually(`${refusedJob} FAILED on chain`, () => fake.modules.jobs.get(refusedJob)?.state === FAILED);
+    assert.deepEqual(statesReported(refusedJob), [FAILED]);
+    assert.match(fake.modules.jobs.get(refusedJob)!.statusMessage, /^refused by Archipelago: Identity tier too low/);
+
+    // Later passes (the chain job list is polled again) import nothing more.
+    const queries = fake.count('/virtengine.hpc.v1.Query/Jobs');
+    await eventually('two more ingress passes', () => fake.count('/virtengine.hpc.v1.Query/Jobs') >= queries + 2, 10_000);
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n, 3);
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM chain_ingress')).rows[0].n, 4);
+    assert.deepEqual(duplicateReports(fake), []);
+  });
+
+  it('pages through more PENDING jobs than one page holds, and leaves jobs of other clusters alone', async () => {
+    fake.modules.clusters.set('HPC-9', { clusterId: 'HPC-9', providerAddress: provider.address, name: 'not-ours', region: 'unknown', state: ClusterState.CLUSTER_STATE_ACTIVE, totalNodes: 1, partitions: ['debug'] });
+    fake.modules.offerings.set('OFF-9', { offeringId: 'OFF-9', clusterId: 'HPC-9', providerAddress: provider.address, queues: ['debug'], active: true, maxRuntimeSeconds: 3600n });
+    const foreign = 'JOB-900';
+    fake.addJob({ jobId: foreign, providerAddress: provider.address, clusterId: 'HPC-9', customerAddress: verified.address, state: PENDING, queueName: 'debug', maxRuntimeSeconds: 120n, workloadSpec: { containerImage: 'x', command: 'true' }, resources: { nodes: 1 } });
+    const batch: string[] = [];
+    for (let i = 0; i < 5; i++) batch.push(await submitOnChain(verified, 'true'));
+    await eventually('five more imports', async () => (await db.query(`SELECT count(*)::int AS n FROM chain_ingress WHERE chain_job_id = ANY($1)`, [batch])).rows[0].n === 5);
+    assert.equal((await db.query(`SELECT count(*)::int AS n FROM chain_ingress WHERE chain_job_id = $1`, [foreign])).rows[0].n, 0);
+    assert.equal(fake.modules.jobs.get(foreign)!.state, PENDING);
+  });
+});
