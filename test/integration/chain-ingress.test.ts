@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { ClusterState, JobState, MsgSubmitJob, MsgSubmitJobResponse } from '../../src/chain/generated/virtengine';
+import { ClusterState, JobState, MsgSubmitJob, MsgSubmitJobResponse, PageRequest, QueryJobsRequest, QueryJobsResponse } from '../../src/chain/generated/virtengine';
 import { ensureAccountingIsland } from '../support/accounting-island';
 import { ControlPlane } from '../support/control-plane';
 import { FakeChain } from '../support/fake-chain/fake-chain';
@@ -147,6 +147,40 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     assert.equal((await db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n, 3);
     assert.equal((await db.query('SELECT count(*)::int AS n FROM chain_ingress')).rows[0].n, 4);
     assert.deepEqual(duplicateReports(fake), []);
+  });
+
+  it('Query/Jobs pages in store-key order, by state and cluster, following next_key to an empty one', async () => {
+    const client = chainClientFor(fake);
+    const all = [...fake.modules.jobs.values()].filter((j) => j.clusterId === CLUSTER && j.state === COMPLETED).map((j) => j.jobId);
+    const expected = [...all].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const seen: string[] = [];
+    let key: Uint8Array = new Uint8Array();
+    let pages = 0;
+    do {
+      const page = await client.hpcJobs({ state: COMPLETED, clusterId: CLUSTER }, key, 1);
+      assert.ok(page.jobs.length <= 1);
+      seen.push(...page.jobs.map((j) => j.jobId));
+      key = page.pagination?.nextKey ?? new Uint8Array();
+      pages++;
+    } while (key.length > 0);
+    assert.ok(expected.length >= 3, `the first test's jobs are COMPLETED on chain (${expected.length})`);
+    assert.equal(pages, expected.length);
+    assert.deepEqual(seen, expected);
+    assert.deepEqual((await client.hpcJobs({ state: FAILED, clusterId: 'HPC-404' }, new Uint8Array(), 10)).jobs, []);
+    await assert.rejects(
+      client.query('/virtengine.hpc.v1.Query/Jobs', QueryJobsRequest, { pagination: PageRequest.fromPartial({ key: new Uint8Array([1]), offset: 1n }) }, QueryJobsResponse),
+      /either offset or key/,
+    );
+  });
+
+  it('REST submissions still go through the same insert (no chain link; Idempotency-Key replays)', async () => {
+    const alice = await cp.researcher('ingress-alice', 'alice');
+    const body = { script: '#!/bin/bash\n#SBATCH --partition=debug\ntrue\n' };
+    const first = await cp.request('POST', '/v1/jobs', alice.key, body, { 'Idempotency-Key': 'rest-1' });
+    assert.equal(first.status, 202, first.text);
+    const again = await cp.request('POST', '/v1/jobs', alice.key, body, { 'Idempotency-Key': 'rest-1' });
+    assert.equal(again.json.id, first.json.id);
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM chain_job_links WHERE job_id = $1', [first.json.id])).rows[0].n, 0);
   });
 
   it('pages through more PENDING jobs than one page holds, and leaves jobs of other clusters alone', async () => {
