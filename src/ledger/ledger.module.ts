@@ -15,9 +15,9 @@ import { WalletLoginRepository } from '../identity/wallet-login.repository';
 /**
  * The worker's chain reporting (usage reports through the usage outbox; islands, offerings and node
  * liveness through the provider daemon), on when both CHAIN_RPC_URL and CHAIN_PROVIDER_KEY_FILE are set
- * (the RPC URL alone serves identity gates, which only read). Chain ingress imports the jobs
- * customers submit on chain for our islands (CHAIN_INGRESS_INTERVAL_MS, 0 = off). Global so that USAGE_REPORTER reaches
- * the usage worker's outbox drainer, which stays idle while it is null.
+ * (the RPC URL alone serves identity gates, which only read); chain ingress imports the jobs
+ * customers submit on chain for our islands (CHAIN_INGRESS_INTERVAL_MS, 0 = off). Global so that
+ * USAGE_REPORTER reaches the usage worker's outbox drainer, which stays idle while it is null.
  */
 @Global()
 @Module({
