@@ -173,6 +173,34 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     );
   });
 
+  it('the fake refuses submissions the keeper refuses (queue, runtime, image, nodes, inactive cluster)', async () => {
+    const signer = await chainClientFor(fake).signer(verified.direct);
+    const attempt = (over: Record<string, unknown>) =>
+      signer.signAndBroadcast([{
+        typeUrl: MsgSubmitJob.typeUrl,
+        value: MsgSubmitJob.fromPartial({
+          customerAddress: verified.address, offeringId: OFFERING, queueName: 'debug', workloadSpec: { containerImage: 'img', command: 'true' },
+          resources: { nodes: 1 }, maxRuntimeSeconds: 120n, ...over,
+        }),
+      }]);
+    const before = fake.modules.jobs.size;
+    await assert.rejects(attempt({ queueName: '' }), /queue_name cannot be empty/);
+    await assert.rejects(attempt({ queueName: 'gpu' }), /queue gpu is not offered/);
+    await assert.rejects(attempt({ maxRuntimeSeconds: 7200n }), /exceeds the offering/);
+    await assert.rejects(attempt({ maxRuntimeSeconds: 30n }), /at least 60/);
+    await assert.rejects(attempt({ workloadSpec: { command: 'true' } }), /container_image is required/);
+    await assert.rejects(attempt({ resources: { nodes: 0 } }), /nodes must be at least 1/);
+    await assert.rejects(attempt({ offeringId: 'OFF-404' }), /offering not found/);
+    const cluster = fake.modules.clusters.get(CLUSTER)!;
+    fake.modules.clusters.set(CLUSTER, { ...cluster, state: ClusterState.CLUSTER_STATE_PENDING });
+    try {
+      await assert.rejects(attempt({}), /cluster not active/);
+    } finally {
+      fake.modules.clusters.set(CLUSTER, cluster);
+    }
+    assert.equal(fake.modules.jobs.size, before);
+  });
+
   it('REST submissions still go through the same insert (no chain link; Idempotency-Key replays)', async () => {
     const alice = await cp.researcher('ingress-alice', 'alice');
     const body = { script: '#!/bin/bash\n#SBATCH --partition=debug\ntrue\n' };
