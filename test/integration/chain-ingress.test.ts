@@ -194,7 +194,7 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     const cluster = fake.modules.clusters.get(CLUSTER)!;
     fake.modules.clusters.set(CLUSTER, { ...cluster, state: ClusterState.CLUSTER_STATE_PENDING });
     try {
-      await assert.rejects(attempt({}), /cluster not active/);
+      await assert.rejects(attempt({}), /HPC-1 is not active: invalid cluster/);
     } finally {
       fake.modules.clusters.set(CLUSTER, cluster);
     }

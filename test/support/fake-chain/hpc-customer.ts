@@ -11,8 +11,8 @@ import {
 import type { HpcProviderState } from './hpc-provider';
 import { CODE, MsgHandler, Refusal } from './ledger';
 
-/** x/hpc error codes for customer submissions (types/errors.go). */
-export const HPC_JOB_CODE = { OFFERING_NOT_FOUND: 2104, INVALID_JOB: 2106, OFFERING_INACTIVE: 2105, CLUSTER_NOT_ACTIVE: 2102 } as const;
+/** x/hpc error codes for customer submissions (types/errors.go, in the numbering of HPC_CODE). */
+export const HPC_JOB_CODE = { INVALID_CLUSTER: 2100, INVALID_OFFERING: 2103, OFFERING_NOT_FOUND: 2104, INVALID_JOB: 2105, MAX_RUNTIME_EXCEEDED: 2119 } as const;
 
 /** cosmos-sdk query.DefaultLimit: a PageRequest with limit 0 gets this many. */
 const DEFAULT_LIMIT = 100;
@@ -25,7 +25,7 @@ const DEFAULT_LIMIT = 100;
  * cluster and provider, max_price as agreed_price, and an empty escrow id.
  */
 export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string, HPCJob> }, blockTime: () => Date): Array<[string, MsgHandler]> {
-  const invalid = (why: string) => new Refusal(HPC_JOB_CODE.INVALID_JOB, `${why}: invalid job`);
+  const invalid = (why: string) => new Refusal(HPC_JOB_CODE.INVALID_JOB, `${why}: invalid HPC job`);
   const submit: MsgHandler = {
     decode: (value) => MsgSubmitJob.decode(value),
     signer: (msg) => (msg as MsgSubmitJob).customerAddress,
@@ -36,13 +36,15 @@ export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string
       if (msg.maxRuntimeSeconds < 60n) throw invalid('max_runtime_seconds must be at least 60');
       if (!msg.workloadSpec?.isPreconfigured && !msg.workloadSpec?.containerImage) throw invalid('workload_spec.container_image is required for custom workloads');
       const offering = state.offerings.get(msg.offeringId);
-      if (!offering) throw new Refusal(HPC_JOB_CODE.OFFERING_NOT_FOUND, `offering ${msg.offeringId} not found: offering not found`);
-      if (!offering.active) throw new Refusal(HPC_JOB_CODE.OFFERING_INACTIVE, `offering ${msg.offeringId} is not active: offering not active`);
+      if (!offering) throw new Refusal(HPC_JOB_CODE.OFFERING_NOT_FOUND, `offering ${msg.offeringId}: HPC offering not found`);
+      if (!offering.active) throw new Refusal(HPC_JOB_CODE.INVALID_OFFERING, `offering ${msg.offeringId} is not active: invalid HPC offering`);
       if (state.clusters.get(offering.clusterId)?.state !== ClusterState.CLUSTER_STATE_ACTIVE) {
-        throw new Refusal(HPC_JOB_CODE.CLUSTER_NOT_ACTIVE, `cluster ${offering.clusterId} is not active: cluster not active`);
+        throw new Refusal(HPC_JOB_CODE.INVALID_CLUSTER, `cluster ${offering.clusterId} is not active: invalid cluster`);
       }
       if (!offering.queues.includes(msg.queueName)) throw invalid(`queue ${msg.queueName} is not offered by ${msg.offeringId}`);
-      if (msg.maxRuntimeSeconds > offering.maxRuntimeSeconds) throw invalid(`max_runtime_seconds exceeds the offering's ${offering.maxRuntimeSeconds}`);
+      if (msg.maxRuntimeSeconds > offering.maxRuntimeSeconds) {
+        throw new Refusal(HPC_JOB_CODE.MAX_RUNTIME_EXCEEDED, `max_runtime_seconds exceeds the offering's ${offering.maxRuntimeSeconds}: maximum runtime exceeded`);
+      }
     },
     apply: (raw) => {
       const msg = raw as MsgSubmitJob;
