@@ -14,6 +14,10 @@ import {
   QueryIdentityScoreResponse,
   QueryJobRequest,
   QueryJobResponse,
+  QueryJobsRequest,
+  QueryJobsResponse,
+  JobState,
+  PageRequest,
   QueryMFARequiredRequest,
   QueryMFARequiredResponse,
   QueryTrustedDeviceRequest,
@@ -63,6 +67,8 @@ export interface ChainQueries {
   mfaRequired(address: string, transactionType: SensitiveTransactionType): Promise<QueryMFARequiredResponse>;
   trustedDevice(address: string, deviceFingerprint: string): Promise<QueryTrustedDeviceResponse>;
   hpcJob(jobId: string): Promise<QueryJobResponse | null>;
+  /** One page of Query/Jobs filtered by state and cluster; `pageKey` is the previous page's next_key. */
+  hpcJobs(filter: { state: JobState; clusterId: string }, pageKey: Uint8Array, limit: number): Promise<QueryJobsResponse>;
 }
 
 /**
@@ -142,6 +148,10 @@ export class VirtEngineChainClient implements ChainQueries {
       if (error instanceof ChainQueryError && NOT_FOUND.test(error.message)) return null;
       throw error;
     }
+  }
+
+  hpcJobs(filter: { state: JobState; clusterId: string }, pageKey: Uint8Array, limit: number) {
+    return this.query('/virtengine.hpc.v1.Query/Jobs', QueryJobsRequest, { ...filter, pagination: PageRequest.fromPartial({ key: pageKey, limit: BigInt(limit) }) }, QueryJobsResponse);
   }
 
   /** Any ABCI gRPC query: `path` is `/<service>/<Method>`. */

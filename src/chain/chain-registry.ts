@@ -4,17 +4,20 @@ import {
   MsgCreateOffering,
   MsgRegisterCluster,
   MsgReportJobStatus,
+  MsgSubmitJob,
   MsgUpdateCluster,
   MsgUpdateNodeMetadata,
 } from './generated/virtengine';
 
-/** The VirtEngine messages we sign, by type URL (`/` + full protobuf name). */
+/** The VirtEngine messages we sign (and MsgSubmitJob), by type URL (`/` + full protobuf name). */
 export const VIRTENGINE_MESSAGE_TYPES: ReadonlyArray<[string, GeneratedType]> = [
   MsgReportJobStatus,
   MsgRegisterCluster,
   MsgUpdateCluster,
   MsgCreateOffering,
   MsgUpdateNodeMetadata,
+  // Signed by customers, not by us; registered so tools and tests can submit jobs on chain.
+  MsgSubmitJob,
 ].map((type) => [type.typeUrl, type] as [string, GeneratedType]);
 
 /** The cosmjs registry: the SDK's own messages plus ours. */

@@ -1,5 +1,4 @@
 import { DataSource } from 'typeorm';
-import { SlurmIdentityLive1765000000000 } from './migrations/1765000000000-slurm-identity-live';
 import { Initial1764000000000 } from './migrations/1764000000000-initial';
 import { Nodes1764100000000 } from './migrations/1764100000000-nodes';
 import { Placement1764200000000 } from './migrations/1764200000000-placement';
@@ -12,6 +11,8 @@ import { Usage1764400000000 } from './migrations/1764400000000-usage';
 import { Budgets1764400000001 } from './migrations/1764400000001-budgets';
 import { AuditLog1764600000000 } from './migrations/1764600000000-audit-log';
 import { Ledger1764800000000 } from './migrations/1764800000000-ledger';
+import { ChainIngress1764900000000 } from './migrations/1764900000000-chain-ingress';
+import { SlurmIdentityLive1765000000000 } from './migrations/1765000000000-slurm-identity-live';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
 export const MIGRATIONS = [
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   Budgets1764400000001,
   AuditLog1764600000000,
   Ledger1764800000000,
+  ChainIngress1764900000000,
   SlurmIdentityLive1765000000000,
 ];
 

@@ -1,7 +1,7 @@
 import { splitJobState } from './split-array';
 import type { UserConstraints } from '../scheduling/place';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { rows } from '../db/sql';
 import type { JobSpec } from '../sbatch/job-spec';
 import type { JobState } from './lifecycle';
@@ -97,7 +97,8 @@ export class JobsRepository {
 
   /**
    * Inserts a job unless the owner already used the idempotency key; returns the stored row
-   * and whether this call created it.
+   * and whether this call created it. `afterInsert` runs in the same transaction as a newly
+   * created row (a record that must exist exactly when the job does); its failure undoes the job.
    */
   async insert(
     ownerId: string,
@@ -106,9 +107,38 @@ export class JobsRepository {
     idempotencyKey: string | null,
     requestHash: Buffer,
     hold: boolean,
+    afterInsert?: (m: EntityManager, row: JobRow) => Promise<void>,
   ): Promise<{ row: JobRow; created: boolean }> {
-    const inserted = await rows<JobRow>(
+    if (afterInsert) {
+      const created = await this.db.transaction(async (m) => {
+        const found = await this.insertWith(m, ownerId, slurmUser, job, idempotencyKey, requestHash, hold);
+        if (found) await afterInsert(m, found);
+        return found;
+      });
+      if (created) return { row: created, created: true };
+    } else {
+      const created = await this.insertWith(this.db, ownerId, slurmUser, job, idempotencyKey, requestHash, hold);
+      if (created) return { row: created, created: true };
+    }
+    const [existing] = await rows<JobRow>(
       this.db,
+      'SELECT * FROM jobs WHERE owner_id = $1 AND idempotency_key = $2',
+      [ownerId, idempotencyKey],
+    );
+    return { row: existing, created: false };
+  }
+
+  private async insertWith(
+    m: DataSource | EntityManager,
+    ownerId: string,
+    slurmUser: string,
+    job: NormalizedJob,
+    idempotencyKey: string | null,
+    requestHash: Buffer,
+    hold: boolean,
+  ): Promise<JobRow | null> {
+    const inserted = await rows<JobRow>(
+      m,
       `INSERT INTO jobs (owner_id, slurm_user, idempotency_key, request_hash, name, script, spec, environment,
                          working_directory, partition, state, array_size, depends_on, hold, constraints)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'ACCEPTED', $11, $12, $13, $14)
@@ -119,13 +149,7 @@ export class JobsRepository {
         job.workingDirectory, job.spec.partition ?? null, job.arraySize, job.dependsOn, hold, job.constraints,
       ],
     );
-    if (inserted.length > 0) return { row: inserted[0], created: true };
-    const [existing] = await rows<JobRow>(
-      this.db,
-      'SELECT * FROM jobs WHERE owner_id = $1 AND idempotency_key = $2',
-      [ownerId, idempotencyKey],
-    );
-    return { row: existing, created: false };
+    return inserted[0] ?? null;
   }
 
   async findOwned(ownerId: string, id: string): Promise<JobRow | null> {

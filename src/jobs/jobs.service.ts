@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { createHash } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -61,7 +62,11 @@ export class JobsService {
     });
   }
 
-  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof) {
+  /**
+   * `options.afterInsert` runs in the transaction that creates the job (e.g. chain ingress links
+   * the chain's job to it there, so a crash never leaves one without the other).
+   */
+  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof, options: { afterInsert?: (m: EntityManager, row: JobRow) => Promise<void> } = {}) {
     const job = this.normalize(principal, input);
     const slurmUser = this.runAs(principal);
     const known = await this.jobs.findManyOwned(principal.id, job.dependsOn);
@@ -72,7 +77,7 @@ export class JobsService {
 
     await this.budgets.admit(principal.id, job.spec, idempotencyKey);
     const { row, created } = await this.jobs.insert(
-      principal.id, slurmUser, job, idempotencyKey, requestHash, job.spec.hold === true,
+      principal.id, slurmUser, job, idempotencyKey, requestHash, job.spec.hold === true, options.afterInsert,
     );
     if (!created && !row.request_hash.equals(requestHash)) {
       throw conflict('this Idempotency-Key was already used with a different request', 'Idempotency-Key');

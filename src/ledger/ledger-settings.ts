@@ -16,6 +16,23 @@ export interface LedgerSettings {
   /** Offerings: the identity score a customer needs (0-100) and the longest job (s). */
   offeringIdentityThreshold: number;
   offeringMaxRuntimeSeconds: number;
+  /** Chain ingress: jobs customers submit on chain for our islands, imported as Archipelago jobs. */
+  ingress: IngressSettings;
+}
+
+export interface IngressSettings {
+  /** How often PENDING chain jobs are looked for (the reference daemon polls every 10 s); 0: ingress off. */
+  intervalMs: number;
+  /** Query/Jobs page size (the reference daemon asks for 200). */
+  pageLimit: number;
+  /** The POSIX account of a chain customer with no admin mapping (wallet_accounts); null: such jobs are refused. */
+  defaultSlurmUser: string | null;
+  /**
+   * How the job's container image is run: `apptainer` / `singularity` exec it; `host` runs the
+   * command on the node itself WITHOUT the image (for islands with no container runtime; the image
+   * is only passed on as VIRTENGINE_CONTAINER_IMAGE).
+   */
+  containerRuntime: 'apptainer' | 'singularity' | 'host';
 }
 
 type Env = Record<string, string | undefined>;
@@ -40,6 +57,22 @@ export function ledgerSettings(env: Env): LedgerSettings {
     defaultRegion: region,
     offeringIdentityThreshold: integer(env, 'CHAIN_OFFERING_IDENTITY_THRESHOLD', 50, 0, 100),
     offeringMaxRuntimeSeconds: integer(env, 'CHAIN_OFFERING_MAX_RUNTIME_SECONDS', 604_800, 60, 604_800),
+    ingress: ingressSettings(env),
+  };
+}
+
+function ingressSettings(env: Env): IngressSettings {
+  const slurmUser = env.CHAIN_INGRESS_SLURM_USER || null;
+  if (slurmUser !== null && !/^[a-z_][a-z0-9_-]{0,31}$/.test(slurmUser)) throw new ConfigError('CHAIN_INGRESS_SLURM_USER', 'a POSIX user name');
+  const runtime = env.CHAIN_INGRESS_CONTAINER_RUNTIME || 'apptainer';
+  if (runtime !== 'apptainer' && runtime !== 'singularity' && runtime !== 'host') {
+    throw new ConfigError('CHAIN_INGRESS_CONTAINER_RUNTIME', 'apptainer, singularity or host');
+  }
+  return {
+    intervalMs: integer(env, 'CHAIN_INGRESS_INTERVAL_MS', 10_000, 0, 3_600_000),
+    pageLimit: integer(env, 'CHAIN_INGRESS_PAGE_LIMIT', 200, 1, 1000),
+    defaultSlurmUser: slurmUser,
+    containerRuntime: runtime,
   };
 }
 

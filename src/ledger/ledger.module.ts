@@ -8,15 +8,21 @@ import { ChainConnection } from './chain-connection';
 import { ChainUsageReporter } from './chain-usage-reporter';
 import { CHAIN_CONNECTION } from './ledger-tokens';
 import { ProviderDaemonService } from './provider-daemon.service';
+import { ChainIngressService } from './chain-ingress.service';
+import { JobsModule } from '../jobs/jobs.module';
+import { WalletLoginRepository } from '../identity/wallet-login.repository';
 
 /**
  * The worker's chain reporting (usage reports through the usage outbox; islands, offerings and node
  * liveness through the provider daemon), on when both CHAIN_RPC_URL and CHAIN_PROVIDER_KEY_FILE are set
- * (the RPC URL alone serves identity gates, which only read). Global so that USAGE_REPORTER reaches
- * the usage worker's outbox drainer, which stays idle while it is null.
+ * (the RPC URL alone serves identity gates, which only read); chain ingress imports the jobs
+ * customers submit on chain for our islands (CHAIN_INGRESS_INTERVAL_MS, 0 = off). Global so that
+ * USAGE_REPORTER reaches the usage worker's outbox drainer, which stays idle while it is null.
  */
 @Global()
 @Module({
+  // Chain ingress submits through JobsService (normalization, gates, budget) like POST /v1/jobs.
+  imports: [JobsModule],
   providers: [
     {
       provide: CHAIN_CONNECTION,
@@ -31,6 +37,8 @@ import { ProviderDaemonService } from './provider-daemon.service';
         connection && client ? new ChainUsageReporter(db, client, () => connection.get()) : null,
     },
     ProviderDaemonService,
+    WalletLoginRepository,
+    ChainIngressService,
   ],
   exports: [USAGE_REPORTER, CHAIN_CONNECTION],
 })

@@ -8,7 +8,8 @@ import type { ChainSender, MsgResponse, Resolution, SendOutcome } from './chain-
 import type { LedgerSettings } from './ledger-settings';
 import { activateCluster, createOffering, IslandFacts, NodeFacts, nodeLiveness, registerCluster } from './provider-messages';
 
-type Kind = 'register-cluster' | 'activate-cluster' | 'create-offering' | 'node-liveness';
+/** 'refuse-job' rows are written by chain ingress (a refused chain job reported FAILED); drained here like the rest. */
+type Kind = 'register-cluster' | 'activate-cluster' | 'create-offering' | 'node-liveness' | 'refuse-job';
 
 interface OutboxRow {
   id: string;

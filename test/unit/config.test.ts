@@ -265,6 +265,7 @@ describe('loadConfig', () => {
       ledger: {
         providerKey: null, maxMessagesPerTx: 100, maxGasPerTx: 4_000_000, livenessIntervalMs: 30_000, defaultRegion: 'unknown',
         offeringIdentityThreshold: 50, offeringMaxRuntimeSeconds: 604_800,
+        ingress: { intervalMs: 10_000, pageLimit: 200, defaultSlurmUser: null, containerRuntime: 'apptainer' },
       },
       identity: {
         loginDomain: 'archipelago.local', challengeSeconds: 300, sessionSeconds: 900, refreshSeconds: 604800, devIdentityFile: null,

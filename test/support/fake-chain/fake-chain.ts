@@ -17,6 +17,7 @@ import {
   SensitiveTransactionType,
   TrustedDevice,
 } from '../../../src/chain/generated/virtengine';
+import type { DeepPartial } from '../../../src/chain/proto-codec';
 import { CODE, IncludedTx, Ledger, Refusal } from './ledger';
 import { Modules, QueryHandler } from './modules';
 
@@ -130,7 +131,7 @@ export class FakeChain {
     this.modules.devices.set(`${device.accountAddress}/${device.deviceInfo?.fingerprint}`, device);
   }
 
-  addJob(job: Partial<HPCJob> & { jobId: string; providerAddress: string }): void {
+  addJob(job: DeepPartial<HPCJob> & { jobId: string; providerAddress: string }): void {
     this.modules.jobs.set(job.jobId, HPCJob.fromPartial({ state: 1, ...job }));
   }
 

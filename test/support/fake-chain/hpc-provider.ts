@@ -33,6 +33,7 @@ export interface FakeOffering {
   providerAddress: string;
   queues: string[];
   active: boolean;
+  maxRuntimeSeconds: bigint;
 }
 
 export interface FakeNode {
@@ -51,7 +52,7 @@ export interface HpcProviderState {
   clusters: Map<string, FakeCluster>;
   offerings: Map<string, FakeOffering>;
   nodes: Map<string, FakeNode>;
-  counters: { cluster: number; offering: number };
+  counters: { cluster: number; offering: number; job: number };
 }
 
 /** x/hpc ValidNodeStateTransitions (types/node_agent.go), for a node that changes state. */
@@ -125,7 +126,7 @@ export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Da
       },
       (msg) => {
         const offeringId = `OFF-${++state.counters.offering}`;
-        state.offerings.set(offeringId, { offeringId, clusterId: msg.clusterId, providerAddress: msg.providerAddress, queues: msg.queueOptions.map((q) => q.partitionName), active: true });
+        state.offerings.set(offeringId, { offeringId, clusterId: msg.clusterId, providerAddress: msg.providerAddress, queues: msg.queueOptions.map((q) => q.partitionName), active: true, maxRuntimeSeconds: msg.maxRuntimeSeconds });
         return response(MsgCreateOfferingResponse, { offeringId });
       },
     ),

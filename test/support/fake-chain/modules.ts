@@ -28,6 +28,7 @@ import {
 } from '../../../src/chain/generated/virtengine';
 import { CODE, MsgHandler, Refusal } from './ledger';
 import { FakeCluster, FakeNode, FakeOffering, hpcProviderHandlers } from './hpc-provider';
+import { hpcCustomerHandlers, queryJobs } from './hpc-customer';
 
 export type QueryHandler = (request: Uint8Array) => Uint8Array;
 
@@ -81,7 +82,7 @@ export class Modules {
   readonly clusters = new Map<string, FakeCluster>();
   readonly offerings = new Map<string, FakeOffering>();
   readonly nodes = new Map<string, FakeNode>();
-  readonly counters = { cluster: 0, offering: 0 };
+  readonly counters = { cluster: 0, offering: 0, job: 0 };
 
   constructor(private readonly now: () => number, private readonly blockTime: () => Date = () => new Date(now())) {}
 
@@ -136,6 +137,7 @@ export class Modules {
         if (!job) throw notFound(`job ${jobId}`);
         return { job };
       })],
+      ['/virtengine.hpc.v1.Query/Jobs', queryJobs(this.jobs)],
     ]);
   }
 
@@ -184,6 +186,7 @@ export class Modules {
       [MsgReportJobStatus.typeUrl, reportJobStatus],
       ['/cosmos.bank.v1beta1.MsgSend', send],
       ...hpcProviderHandlers(this, this.blockTime),
+      ...hpcCustomerHandlers(this, this.blockTime),
     ]);
   }
 }

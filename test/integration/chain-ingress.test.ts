@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
+import { ClusterState, JobState, MsgSubmitJob, MsgSubmitJobResponse, PageRequest, QueryJobsRequest, QueryJobsResponse } from '../../src/chain/generated/virtengine';
+import { ensureAccountingIsland } from '../support/accounting-island';
+import { ControlPlane } from '../support/control-plane';
+import { FakeChain } from '../support/fake-chain/fake-chain';
+import { chainClientFor, duplicateReports, reportsOnChain } from '../support/ledger-fixtures';
+import { newWallet, TestWallet } from '../support/wallets';
+
+/** An island with slurmdbd: the chain reporter reports a job once its usage is accounted, which needs SLURM's accounting. */
+const ISLAND = 'acct-a';
+const CLUSTER = 'HPC-1';
+const OFFERING = 'OFF-1';
+const { JOB_STATE_QUEUED: QUEUED, JOB_STATE_RUNNING: RUNNING, JOB_STATE_COMPLETED: COMPLETED, JOB_STATE_FAILED: FAILED, JOB_STATE_PENDING: PENDING } = JobState;
+
+async function eventually<T>(what: string, check: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/**
+ * Chain ingress end to end: customers submit MsgSubmitJob to the fake chain for our island's
+ * cluster; the real worker pages through the PENDING jobs (page size 2), imports each once as a
+ * job of the customer's wallet principal (gated like REST), SLURM runs it, and the reporter takes
+ * the chain's job QUEUED → RUNNING → COMPLETED. A customer below the VEID tier is refused and the
+ * chain's job ends FAILED with the reason. Killing the worker mid-way imports nothing twice.
+ */
+describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeout: 300_000 }, () => {
+  const { islandsFile } = ensureAccountingIsland(ISLAND, 5);
+  const fake = new FakeChain({ chainId: 'virtengine-test-1' });
+  let cp: ControlPlane;
+  let db: Client;
+  let provider: TestWallet;
+  let verified: TestWallet;
+  let unverified: TestWallet;
+
+  before(async () => {
+    await fake.start();
+    [provider, verified, unverified] = await Promise.all([newWallet(), newWallet(), newWallet()]);
+    for (const w of [provider, verified, unverified]) fake.fund(w.address);
+    fake.setScore(verified.address, 90);
+    fake.setScore(unverified.address, 30);
+    // Our island as the provider daemon leaves it on chain: registered, ACTIVE, offered.
+    fake.modules.clusters.set(CLUSTER, { clusterId: CLUSTER, providerAddress: provider.address, name: ISLAND, region: 'unknown', state: ClusterState.CLUSTER_STATE_ACTIVE, totalNodes: 2, partitions: ['debug'] });
+    fake.modules.offerings.set(OFFERING, { offeringId: OFFERING, clusterId: CLUSTER, providerAddress: provider.address, queues: ['debug'], active: true, maxRuntimeSeconds: 3600n });
+    fake.modules.counters.cluster = 1;
+    fake.modules.counters.offering = 1;
+
+    const dir = mkdtempSync(join(tmpdir(), 'ingress-'));
+    const keyFile = join(dir, 'provider.key');
+    writeFileSync(keyFile, provider.mnemonic, { mode: 0o600 });
+    const usageKey = join(dir, 'usage.pem');
+    writeFileSync(usageKey, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    cp = new ControlPlane('ingress', {
+      islands: [{ name: ISLAND }],
+      islandsSource: islandsFile,
+      databaseName: 'ingress_integration',
+      redisDb: 0,
+      env: {
+        CHAIN_RPC_URL: fake.url, CHAIN_ID: fake.chainId, CHAIN_PROVIDER_KEY_FILE: keyFile, CHAIN_BROADCAST_POLL_MS: '50',
+        CHAIN_LIVENESS_INTERVAL_MS: '500', CHAIN_INGRESS_INTERVAL_MS: '300', CHAIN_INGRESS_PAGE_LIMIT: '2',
+        CHAIN_INGRESS_SLURM_USER: 'alice', CHAIN_INGRESS_CONTAINER_RUNTIME: 'host',
+        ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: usageKey, ARCHIPELAGO_USAGE_INTERVAL_MS: '200',
+      },
+    });
+    await cp.start();
+    db = new Client({ connectionString: cp.databaseUrl });
+    await db.connect();
+    await db.query('INSERT INTO chain_clusters (island, cluster_id) VALUES ($1, $2)', [ISLAND, CLUSTER]);
+  });
+  after(async () => {
+    await db?.end();
+    await cp?.stop();
+    await fake.stop();
+  });
+
+  async function submitOnChain(customer: TestWallet, command: string): Promise<string> {
+    const signer = await chainClientFor(fake).signer(customer.direct);
+    const result = await signer.signAndBroadcast([{
+      typeUrl: MsgSubmitJob.typeUrl,
+      value: MsgSubmitJob.fromPartial({
+        customerAddress: customer.address, offeringId: OFFERING, queueName: 'debug',
+        workloadSpec: { containerImage: 'docker://ubuntu:22.04', command, environment: [{ key: 'GREETING', value: 'hello' }] },
+        resources: { nodes: 1, cpuCoresPerNode: 1 }, maxRuntimeSeconds: 120n, maxPrice: [{ denom: 'uve', amount: '1000' }],
+      }),
+    }]);
+    assert.equal(result.code, 0, result.rawLog);
+    return MsgSubmitJobResponse.decode(result.msgResponses[0].value).jobId;
+  }
+
+  const statesReported = (chainJobId: string) => reportsOnChain(fake).filter((r) => r.jobId === chainJobId && r.txCode === 0).map((r) => r.state);
+
+  it('imports PENDING chain jobs once each, runs them, and the chain sees QUEUED → RUNNING → COMPLETED; a low-tier customer is refused and FAILED', async () => {
+    const chainJobs = [];
+    for (let i = 0; i < 3; i++) chainJobs.push(await submitOnChain(verified, 'echo "$GREETING from $VIRTENGINE_JOB_ID"'));
+    const refusedJob = await submitOnChain(unverified, 'true');
+
+    // Kill the worker as soon as the first import committed, and start it again: nothing is imported twice.
+    await eventually('a first import', async () => (await db.query(`SELECT 1 FROM chain_ingress WHERE outcome = 'IMPORTED'`)).rowCount! > 0);
+    cp.killWorker();
+    cp.startWorker();
+
+    const imported = await eventually('three imports and one refusal', async () => {
+      const { rows } = await db.query(`SELECT chain_job_id, outcome, job_id::text, reason, refusal_status FROM chain_ingress ORDER BY chain_job_id`);
+      return rows.length === 4 ? rows : null;
+    });
+    assert.deepEqual(imported.filter((r) => r.outcome === 'IMPORTED').map((r) => r.chain_job_id).sort(), [...chainJobs].sort());
+    const refusal = imported.find((r) => r.outcome === 'REFUSED')!;
+    assert.equal(refusal.chain_job_id, refusedJob);
+    assert.equal(refusal.refusal_status, 403);
+    assert.match(refusal.reason, /tier/i);
+
+    // Owned by the customer's wallet principal, running as the ingress account, pinned to the island.
+    const { rows: jobs } = await db.query(
+      `SELECT j.id::text, j.slurm_user, j.constraints, p.chain_address, l.chain_job_id FROM jobs j
+         JOIN principals p ON p.id = j.owner_id JOIN chain_job_links l ON l.job_id = j.id ORDER BY l.chain_job_id`,
+    );
+    assert.equal(jobs.length, 3);
+    for (const job of jobs) {
+      assert.equal(job.chain_address, verified.address);
+      assert.equal(job.slurm_user, 'alice');
+      assert.deepEqual(job.constraints.islands, [ISLAND]);
+    }
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n, 3, 'no job was created twice or for the refused customer');
+
+    for (const chainJobId of chainJobs) {
+      await eventually(`${chainJobId} COMPLETED on chain`, () => fake.modules.jobs.get(chainJobId)?.state === COMPLETED, 180_000);
+      assert.deepEqual(statesReported(chainJobId), [QUEUED, RUNNING, COMPLETED]);
+    }
+    await eventually(`${refusedJob} FAILED on chain`, () => fake.modules.jobs.get(refusedJob)?.state === FAILED);
+    assert.deepEqual(statesReported(refusedJob), [FAILED]);
+    assert.match(fake.modules.jobs.get(refusedJob)!.statusMessage, /^refused by Archipelago: Identity tier too low/);
+
+    // Later passes (the chain job list is polled again) import nothing more.
+    const queries = fake.count('/virtengine.hpc.v1.Query/Jobs');
+    await eventually('two more ingress passes', () => fake.count('/virtengine.hpc.v1.Query/Jobs') >= queries + 2, 10_000);
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n, 3);
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM chain_ingress')).rows[0].n, 4);
+    assert.deepEqual(duplicateReports(fake), []);
+  });
+
+  it('Query/Jobs pages in store-key order, by state and cluster, following next_key to an empty one', async () => {
+    const client = chainClientFor(fake);
+    const all = [...fake.modules.jobs.values()].filter((j) => j.clusterId === CLUSTER && j.state === COMPLETED).map((j) => j.jobId);
+    const expected = [...all].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const seen: string[] = [];
+    let key: Uint8Array = new Uint8Array();
+    let pages = 0;
+    do {
+      const page = await client.hpcJobs({ state: COMPLETED, clusterId: CLUSTER }, key, 1);
+      assert.ok(page.jobs.length <= 1);
+      seen.push(...page.jobs.map((j) => j.jobId));
+      key = page.pagination?.nextKey ?? new Uint8Array();
+      pages++;
+    } while (key.length > 0);
+    assert.ok(expected.length >= 3, `the first test's jobs are COMPLETED on chain (${expected.length})`);
+    assert.equal(pages, expected.length);
+    assert.deepEqual(seen, expected);
+    assert.deepEqual((await client.hpcJobs({ state: FAILED, clusterId: 'HPC-404' }, new Uint8Array(), 10)).jobs, []);
+    await assert.rejects(
+      client.query('/virtengine.hpc.v1.Query/Jobs', QueryJobsRequest, { pagination: PageRequest.fromPartial({ key: new Uint8Array([1]), offset: 1n }) }, QueryJobsResponse),
+      /either offset or key/,
+    );
+  });
+
+  it('the fake refuses submissions the keeper refuses (queue, runtime, image, nodes, inactive cluster)', async () => {
+    const signer = await chainClientFor(fake).signer(verified.direct);
+    const attempt = (over: Record<string, unknown>) =>
+      signer.signAndBroadcast([{
+        typeUrl: MsgSubmitJob.typeUrl,
+        value: MsgSubmitJob.fromPartial({
+          customerAddress: verified.address, offeringId: OFFERING, queueName: 'debug', workloadSpec: { containerImage: 'img', command: 'true' },
+          resources: { nodes: 1 }, maxRuntimeSeconds: 120n, ...over,
+        }),
+      }]);
+    const before = fake.modules.jobs.size;
+    await assert.rejects(attempt({ queueName: '' }), /queue_name cannot be empty/);
+    await assert.rejects(attempt({ queueName: 'gpu' }), /queue gpu is not offered/);
+    await assert.rejects(attempt({ maxRuntimeSeconds: 7200n }), /exceeds the offering/);
+    await assert.rejects(attempt({ maxRuntimeSeconds: 30n }), /at least 60/);
+    await assert.rejects(attempt({ workloadSpec: { command: 'true' } }), /container_image is required/);
+    await assert.rejects(attempt({ resources: { nodes: 0 } }), /nodes must be at least 1/);
+    await assert.rejects(attempt({ offeringId: 'OFF-404' }), /offering not found/);
+    const cluster = fake.modules.clusters.get(CLUSTER)!;
+    fake.modules.clusters.set(CLUSTER, { ...cluster, state: ClusterState.CLUSTER_STATE_PENDING });
+    try {
+      await assert.rejects(attempt({}), /HPC-1 is not active: invalid cluster/);
+    } finally {
+      fake.modules.clusters.set(CLUSTER, cluster);
+    }
+    assert.equal(fake.modules.jobs.size, before);
+  });
+
+  it('REST submissions still go through the same insert (no chain link; Idempotency-Key replays)', async () => {
+    const alice = await cp.researcher('ingress-alice', 'alice');
+    const body = { script: '#!/bin/bash\n#SBATCH --partition=debug\ntrue\n' };
+    const first = await cp.request('POST', '/v1/jobs', alice.key, body, { 'Idempotency-Key': 'rest-1' });
+    assert.equal(first.status, 202, first.text);
+    const again = await cp.request('POST', '/v1/jobs', alice.key, body, { 'Idempotency-Key': 'rest-1' });
+    assert.equal(again.json.id, first.json.id);
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM chain_job_links WHERE job_id = $1', [first.json.id])).rows[0].n, 0);
+  });
+
+  it('pages through more PENDING jobs than one page holds, and leaves jobs of other clusters alone', async () => {
+    fake.modules.clusters.set('HPC-9', { clusterId: 'HPC-9', providerAddress: provider.address, name: 'not-ours', region: 'unknown', state: ClusterState.CLUSTER_STATE_ACTIVE, totalNodes: 1, partitions: ['debug'] });
+    fake.modules.offerings.set('OFF-9', { offeringId: 'OFF-9', clusterId: 'HPC-9', providerAddress: provider.address, queues: ['debug'], active: true, maxRuntimeSeconds: 3600n });
+    const foreign = 'JOB-900';
+    fake.addJob({ jobId: foreign, providerAddress: provider.address, clusterId: 'HPC-9', customerAddress: verified.address, state: PENDING, queueName: 'debug', maxRuntimeSeconds: 120n, workloadSpec: { containerImage: 'x', command: 'true' }, resources: { nodes: 1 } });
+    const batch: string[] = [];
+    for (let i = 0; i < 5; i++) batch.push(await submitOnChain(verified, 'true'));
+    await eventually('five more imports', async () => (await db.query(`SELECT count(*)::int AS n FROM chain_ingress WHERE chain_job_id = ANY($1)`, [batch])).rows[0].n === 5);
+    assert.equal((await db.query(`SELECT count(*)::int AS n FROM chain_ingress WHERE chain_job_id = $1`, [foreign])).rows[0].n, 0);
+    assert.equal(fake.modules.jobs.get(foreign)!.state, PENDING);
+  });
+});

@@ -1,0 +1,91 @@
+import { Any } from 'cosmjs-types/google/protobuf/any';
+import {
+  ClusterState,
+  HPCJob,
+  JobState,
+  MsgSubmitJob,
+  MsgSubmitJobResponse,
+  QueryJobsRequest,
+  QueryJobsResponse,
+} from '../../../src/chain/generated/virtengine';
+import type { HpcProviderState } from './hpc-provider';
+import { CODE, MsgHandler, Refusal } from './ledger';
+
+/** x/hpc error codes for customer submissions (types/errors.go, in the numbering of HPC_CODE). */
+export const HPC_JOB_CODE = { INVALID_CLUSTER: 2100, INVALID_OFFERING: 2103, OFFERING_NOT_FOUND: 2104, INVALID_JOB: 2105, MAX_RUNTIME_EXCEEDED: 2119 } as const;
+
+/** cosmos-sdk query.DefaultLimit: a PageRequest with limit 0 gets this many. */
+const DEFAULT_LIMIT = 100;
+
+/**
+ * A customer's MsgSubmitJob as msg_server.SubmitJob + keeper.SubmitJob behave: the offering must
+ * exist and be active, its cluster ACTIVE; queue_name is required (and must be one of the offering's
+ * queues), max_runtime_seconds in [60, offering max], resources.nodes ≥ 1, a container image
+ * unless the workload is preconfigured. The job is stored PENDING as JOB-<seq> with the offering's
+ * cluster and provider, max_price as agreed_price, and an empty escrow id.
+ */
+export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string, HPCJob> }, blockTime: () => Date): Array<[string, MsgHandler]> {
+  const invalid = (why: string) => new Refusal(HPC_JOB_CODE.INVALID_JOB, `${why}: invalid HPC job`);
+  const submit: MsgHandler = {
+    decode: (value) => MsgSubmitJob.decode(value),
+    signer: (msg) => (msg as MsgSubmitJob).customerAddress,
+    check: (raw) => {
+      const msg = raw as MsgSubmitJob;
+      if (!msg.queueName) throw invalid('queue_name cannot be empty');
+      if (!msg.resources || msg.resources.nodes < 1) throw invalid('resources.nodes must be at least 1');
+      if (msg.maxRuntimeSeconds < 60n) throw invalid('max_runtime_seconds must be at least 60');
+      if (!msg.workloadSpec?.isPreconfigured && !msg.workloadSpec?.containerImage) throw invalid('workload_spec.container_image is required for custom workloads');
+      const offering = state.offerings.get(msg.offeringId);
+      if (!offering) throw new Refusal(HPC_JOB_CODE.OFFERING_NOT_FOUND, `offering ${msg.offeringId}: HPC offering not found`);
+      if (!offering.active) throw new Refusal(HPC_JOB_CODE.INVALID_OFFERING, `offering ${msg.offeringId} is not active: invalid HPC offering`);
+      if (state.clusters.get(offering.clusterId)?.state !== ClusterState.CLUSTER_STATE_ACTIVE) {
+        throw new Refusal(HPC_JOB_CODE.INVALID_CLUSTER, `cluster ${offering.clusterId} is not active: invalid cluster`);
+      }
+      if (!offering.queues.includes(msg.queueName)) throw invalid(`queue ${msg.queueName} is not offered by ${msg.offeringId}`);
+      if (msg.maxRuntimeSeconds > offering.maxRuntimeSeconds) {
+        throw new Refusal(HPC_JOB_CODE.MAX_RUNTIME_EXCEEDED, `max_runtime_seconds exceeds the offering's ${offering.maxRuntimeSeconds}: maximum runtime exceeded`);
+      }
+    },
+    apply: (raw) => {
+      const msg = raw as MsgSubmitJob;
+      const offering = state.offerings.get(msg.offeringId)!;
+      const jobId = `JOB-${++state.counters.job}`;
+      state.jobs.set(jobId, HPCJob.fromPartial({
+        jobId, offeringId: offering.offeringId, clusterId: offering.clusterId, providerAddress: offering.providerAddress,
+        customerAddress: msg.customerAddress, state: JobState.JOB_STATE_PENDING, queueName: msg.queueName,
+        workloadSpec: msg.workloadSpec, resources: msg.resources, maxRuntimeSeconds: msg.maxRuntimeSeconds, agreedPrice: msg.maxPrice,
+        blockHeight: BigInt(Math.floor(blockTime().getTime() / 1000)),
+      }));
+      return Any.fromPartial({ typeUrl: MsgSubmitJobResponse.typeUrl, value: MsgSubmitJobResponse.encode(MsgSubmitJobResponse.fromPartial({ jobId, escrowId: '' })).finish() });
+    },
+  };
+  return [[MsgSubmitJob.typeUrl, submit]];
+}
+
+/**
+ * Query/Jobs as grpc_query.go serves it with query.FilteredPaginate over the job store: jobs in
+ * store-key order (the id's bytes, so JOB-10 sorts before JOB-2), optionally filtered by state
+ * and cluster; a page starts at `key` (or skips `offset`, never both), holds at most `limit`
+ * (100 when 0) matching jobs, and `next_key` is the store key of the next match (empty on the last page).
+ */
+export function queryJobs(jobs: Map<string, HPCJob>): (request: Uint8Array) => Uint8Array {
+  return (bytes) => {
+    const { state, clusterId, pagination } = QueryJobsRequest.decode(bytes);
+    const key = pagination?.key ?? new Uint8Array();
+    const offset = Number(pagination?.offset ?? 0n);
+    if (key.length > 0 && offset > 0) throw new Refusal(CODE.INVALID_REQUEST, 'invalid request, either offset or key is expected, got both: invalid request');
+    const limit = Number(pagination?.limit ?? 0n) || DEFAULT_LIMIT;
+    const start = new TextDecoder().decode(key);
+    const matching = [...jobs.values()]
+      .filter((j) => (state === 0 || j.state === state) && (!clusterId || j.clusterId === clusterId))
+      .sort((a, b) => Buffer.compare(Buffer.from(a.jobId), Buffer.from(b.jobId)))
+      .filter((j) => Buffer.compare(Buffer.from(j.jobId), Buffer.from(start)) >= 0)
+      .slice(offset);
+    const page = matching.slice(0, limit);
+    const next = matching[limit];
+    return QueryJobsResponse.encode(QueryJobsResponse.fromPartial({
+      jobs: page,
+      pagination: { nextKey: next ? new TextEncoder().encode(next.jobId) : new Uint8Array(), total: pagination?.countTotal ? BigInt(matching.length + offset) : 0n },
+    })).finish();
+  };
+}
