@@ -1,5 +1,5 @@
+import { PageLimit } from '../common/page-limit';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { MAX_TOKEN_LIFETIME_SECONDS } from './join-token';
 import type { HeartbeatMessage, JoinMessage, LatencyReport } from './agent-protocol';
@@ -32,12 +32,7 @@ export class ListJoinTokensQuery {
   @IsUUID()
   providerId?: string;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit(1000, 100)
   limit?: number;
 }
 
@@ -61,12 +56,7 @@ export class ListNodesQuery {
   @Matches(/^[^\0]*$/, { message: 'after may not contain NUL' })
   after?: string;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit(1000, 100)
   limit?: number;
 }
 
