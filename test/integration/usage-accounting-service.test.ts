@@ -8,14 +8,13 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { IslandsRegistry } from '../../src/clusters/islands.registry';
 import type { AppConfig } from '../../src/config/config';
-import { createDataSource, runMigrations } from '../../src/db/data-source';
+import { migratedDatabase } from '../support/migrated-database';
 import { JobTagger } from '../../src/dispatch/job-tag';
 import type { AccountingRun } from '../../src/usage/accounting';
 import { AccountingService } from '../../src/usage/accounting.service';
 import { usageSettings } from '../../src/usage/usage-settings';
 import { UsageRepository } from '../../src/usage/usage.repository';
 
-const ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
 const DB_NAME = 'usage_accounting';
 const INSTANCE = 'acctsvc';
 const OWNER = '00000000-0000-0000-0000-0000000000a1';
@@ -62,17 +61,9 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
   const jobIds: Record<string, string> = {};
 
   before(async () => {
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${DB_NAME}`);
-    await admin.end();
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${DB_NAME}`;
-    db = createDataSource(url.toString(), 4);
-    await db.initialize();
-    await runMigrations(db);
-    pg = new Client({ connectionString: url.toString() });
+    const fresh = await migratedDatabase(DB_NAME, 4);
+    db = fresh.db;
+    pg = new Client({ connectionString: fresh.url });
     await pg.connect();
     await pg.query(`INSERT INTO principals (id, name, kind, slurm_user) VALUES ($1, 'alice', 'researcher', 'alice'), ($2, 'prov', 'provider_admin', NULL)`, [OWNER, PROVIDER]);
     await pg.query(

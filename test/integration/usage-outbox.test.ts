@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { createDataSource, runMigrations } from '../../src/db/data-source';
+import { migratedDatabase } from '../support/migrated-database';
 import { OutboxDrainer, DEFAULT_DRAINER_OPTIONS } from '../../src/usage/outbox-drainer';
 import type { BroadcastJournal, OutboxEntry, ReportOutcome, UsageReporter } from '../../src/usage/usage-reporter.port';
 
-const ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
 const DB_NAME = 'usage_outbox';
 
 /**
@@ -52,16 +50,7 @@ describe('usage outbox drained through a reporter (PostgreSQL)', () => {
   const now = { quick: { ...DEFAULT_DRAINER_OPTIONS, maxBackoffSeconds: 0, confirmAfterSeconds: 0 } };
 
   before(async () => {
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${DB_NAME}`);
-    await admin.end();
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${DB_NAME}`;
-    db = createDataSource(url.toString(), 4);
-    await db.initialize();
-    await runMigrations(db);
+    ({ db } = await migratedDatabase(DB_NAME, 4));
     await db.query(`INSERT INTO principals (id, name, kind, slurm_user) VALUES ('00000000-0000-0000-0000-000000000001', 'alice', 'researcher', 'alice')`);
   });
   after(async () => {

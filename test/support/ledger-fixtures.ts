@@ -1,31 +1,20 @@
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { fromBase64 } from '@cosmjs/encoding';
 import { Tx } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { VirtEngineChainClient } from '../../src/chain/chain-client';
 import { chainSettings } from '../../src/chain/chain-settings';
 import { JobState, MsgReportJobStatus } from '../../src/chain/generated/virtengine';
-import { createDataSource, runMigrations } from '../../src/db/data-source';
 import { splitRewards } from '../../src/usage/rewards';
 import { buildUsageRecord } from '../../src/usage/usage-record';
 import type { FakeChain } from './fake-chain/fake-chain';
+import { migratedDatabase } from './migrated-database';
 
-export const ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
 export const OWNER = '00000000-0000-0000-0000-000000000001';
 
 /** A fresh database (name must start with `ledger`) with every migration and one researcher. */
 export async function freshDatabase(name: string, poolSize = 8): Promise<DataSource> {
   if (!/^ledger[a-z0-9_]*$/.test(name)) throw new Error(`database ${name} is not ours`);
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const db = createDataSource(url.toString(), poolSize);
-  await db.initialize();
-  await runMigrations(db);
+  const { db } = await migratedDatabase(name, poolSize);
   await db.query(`INSERT INTO principals (id, name, kind, slurm_user) VALUES ($1, 'alice', 'researcher', 'alice')`, [OWNER]);
   return db;
 }
