@@ -24,6 +24,7 @@ import { DEFAULT_DRAINER_OPTIONS, OutboxDrainer } from '../../src/usage/outbox-d
 import { FakeChain } from '../../test/support/fake-chain/fake-chain';
 import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../../test/support/ledger-fixtures';
 import { newWallet } from '../../test/support/wallets';
+import { eachFlag } from '../flags';
 
 interface Settings {
   jobs: number;
@@ -35,13 +36,7 @@ interface Settings {
 
 function parseArgs(argv: string[]): Settings {
   const s: Settings = { jobs: 10_000, batchSize: DEFAULT_DRAINER_OPTIONS.batchSize, maxMessages: 100, baselineJobs: 1000, write: true };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const num = (min: number, max: number) => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${flag} must be an integer in ${min}..${max}`);
-      return v;
-    };
+  eachFlag(argv, { integers: true }, (flag, num) => {
     switch (flag) {
       case '--jobs': s.jobs = num(1, 100_000); break;
       case '--batch-size': s.batchSize = num(1, 5000); break;
@@ -51,7 +46,7 @@ function parseArgs(argv: string[]): Settings {
       default:
         throw new Error(`unknown argument ${flag} (usage: [--jobs N] [--batch-size B] [--max-msgs M] [--baseline-jobs K] [--no-write])`);
     }
-  }
+  });
   return s;
 }
 

@@ -28,6 +28,7 @@ import { Pool } from 'undici';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
 import { normalizeSubmission } from '../../src/jobs/job-request';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from '../submit/proc-stats';
+import { eachFlag } from '../flags';
 
 interface Settings {
   jobs: number;
@@ -39,13 +40,7 @@ interface Settings {
 
 function parseArgs(argv: string[]): Settings {
   const s: Settings = { jobs: 100000, idleSeconds: 15, serveSeconds: 20, concurrency: 16, arrayShare: 0.05 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const num = (min: number, max: number) => {
-      const v = Number(argv[++i]);
-      if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${flag} must be in ${min}..${max}`);
-      return v;
-    };
+  eachFlag(argv, { integers: false }, (flag, num) => {
     switch (flag) {
       case '--jobs': s.jobs = Math.round(num(1, 2000000)); break;
       case '--idle-seconds': s.idleSeconds = num(2, 600); break;
@@ -59,7 +54,7 @@ function parseArgs(argv: string[]): Settings {
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }
-  }
+  });
   return s;
 }
 

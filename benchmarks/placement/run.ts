@@ -26,6 +26,7 @@ import type { CapacitySnapshot, IslandCapacity, NodeCapacity } from '../../src/s
 import { satisfies } from '../../src/scheduling/feature-constraint';
 import { deriveDemand, type JobDemand } from '../../src/scheduling/job-demand';
 import { placeMany, type BatchJob, type BatchResult, type UserConstraints } from '../../src/scheduling/place';
+import { eachFlag } from '../flags';
 
 interface Settings {
   islands: number;
@@ -38,13 +39,7 @@ interface Settings {
 
 function parseArgs(argv: string[]): Settings {
   const s: Settings = { islands: 500, nodesPerIsland: 100, jobs: 10000, seed: 7, runs: 3, write: true };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const num = (min: number, max: number) => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${flag} must be an integer in ${min}..${max}`);
-      return v;
-    };
+  eachFlag(argv, { integers: true }, (flag, num) => {
     switch (flag) {
       case '--islands': s.islands = num(1, 100000); break;
       case '--nodes-per-island': s.nodesPerIsland = num(1, 10000); break;
@@ -59,7 +54,7 @@ function parseArgs(argv: string[]): Settings {
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }
-  }
+  });
   return s;
 }
 

@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Pool } from 'undici';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
+import { eachFlag } from '../flags';
 
 const ISLAND = 'soak-a';
 const ISLAND_INDEX = 6;
@@ -40,18 +41,12 @@ interface Settings {
 
 function parseArgs(argv: string[]): Settings {
   const s: Settings = { rate: 500, seconds: 600, inFlight: 128 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const num = (min: number, max: number) => {
-      const v = Number(argv[++i]);
-      if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${flag} must be in ${min}..${max}`);
-      return v;
-    };
+  eachFlag(argv, { integers: false }, (flag, num) => {
     if (flag === '--rate') s.rate = num(1, 20000);
     else if (flag === '--seconds') s.seconds = num(5, 86400);
     else if (flag === '--in-flight') s.inFlight = Math.round(num(1, 4096));
     else throw new Error(`unknown flag ${flag} (--rate R --seconds S --in-flight N)`);
-  }
+  });
   return s;
 }
 

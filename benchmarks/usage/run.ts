@@ -22,6 +22,7 @@ import { parseIslandsFile } from '../../src/config/islands-file';
 import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
 import { ensureAccountingIsland } from '../../test/support/accounting-island';
 import { ControlPlane } from '../../test/support/control-plane';
+import { eachFlag } from '../flags';
 
 interface Settings {
   jobs: number;
@@ -31,13 +32,7 @@ interface Settings {
 
 function parseArgs(argv: string[]): Settings {
   const s: Settings = { jobs: 200, timeoutSeconds: 300, write: true };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const num = (min: number, max: number) => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${flag} must be an integer in ${min}..${max}`);
-      return v;
-    };
+  eachFlag(argv, { integers: true }, (flag, num) => {
     switch (flag) {
       case '--jobs': s.jobs = num(1, 5000); break;
       case '--timeout-seconds': s.timeoutSeconds = num(10, 3600); break;
@@ -45,7 +40,7 @@ function parseArgs(argv: string[]): Settings {
       default:
         throw new Error(`unknown argument ${flag} (usage: [--jobs N] [--timeout-seconds S] [--no-write])`);
     }
-  }
+  });
   return s;
 }
 
