@@ -19,6 +19,8 @@ export ARCHIPELAGO_SECRETS_KEY_FILE="$stack/secrets.key"
 export ARCHIPELAGO_ISLAND_LAUNCHER=${ARCHIPELAGO_ISLAND_LAUNCHER:-local}
 export ARCHIPELAGO_ISLANDS_FILE="$stack/islands.json"
 export ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY_FILE="$stack/admin.key"
+# The audit chain's head, kept outside PostgreSQL (on a real deployment: where DB admins cannot write).
+export ARCHIPELAGO_AUDIT_WITNESS_FILE=${ARCHIPELAGO_AUDIT_WITNESS_FILE:-$stack/audit-witness.jsonl}
 export PORT=${PORT:-8080}
 
 for role in api worker; do

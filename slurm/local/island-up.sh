@@ -18,6 +18,11 @@
 #         SLURMD_TIMEOUT=300 SlurmdTimeout: a silent node is set DOWN after this many seconds
 #         MIN_JOB_AGE=300    MinJobAge: seconds slurmctld keeps a finished job (a soak keeps it short)
 #         MAX_JOB_COUNT=50000 MaxJobCount: jobs slurmctld holds at once
+#         STATE_DIR=         StateSaveLocation (default <lib>/ctld, see FILES). slurmctld creates and
+#                            deletes a directory and two files per job there; at hundreds of jobs/s
+#                            ext4's inode allocator (recently_deleted scans) costs up to 0.7 cores,
+#                            tmpfs almost nothing (benchmarks/soak uses /dev/shm). Not crash-safe
+#                            on tmpfs: a machine reboot loses the island's queue.
 #         GRES_TYPES=        GresTypes= (e.g. gpu) so joining nodes may declare --gres
 #         DYN_NET_PREFIX=10.78  dynamic nodes of index i live in <prefix>.i.0/24 (change it if that
 #                            range is in use on the machine)
@@ -85,6 +90,8 @@ DBD_PORT=$((7819 + 10 * IDX))   # slurm/local/dbd-up.sh (ACCOUNTING=1 only)
 NODELIST="${NAME}-n[1-${N}]"; [ "$N" -eq 1 ] && NODELIST="${NAME}-n1"; [ "$N" -eq 0 ] && NODELIST=""
 ETC=$ARCH_ETC/islands/$NAME; LIB=$ARCH_LIB/islands/$NAME; LOGD=$ARCH_LOG/islands/$NAME; RUN=$ARCH_RUN/islands/$NAME
 CONF=$ETC/slurm.conf; KEY=$LIB/jwt_hs256.key
+STATE=${STATE_DIR:-$LIB/ctld}
+[[ $STATE =~ ^/[A-Za-z0-9._/-]+$ ]] || die "STATE_DIR must be an absolute path"
 REST_URL="http://127.0.0.1:$REST_PORT"
 HOST=$(hostname -s)
 export SLURM_CONF=$CONF
@@ -105,10 +112,10 @@ id slurm >/dev/null 2>&1 || die "user slurm missing: run slurm/local/install.sh"
 id slurmrest >/dev/null 2>&1 || { useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin slurmrest; log "created system user slurmrest"; }
 install -d -m 0755 "$ARCH_ETC" "$ARCH_ETC/islands" "$ETC" "$ARCH_LIB" "$ARCH_LIB/islands" "$ARCH_LOG" "$ARCH_LOG/islands" "$ARCH_RUN" "$ARCH_RUN/islands"
 install -d -o slurm -g slurm -m 0755 "$LIB" "$LOGD" "$RUN"
-install -d -o slurm -g slurm -m 0700 "$LIB/ctld"
+install -d -o slurm -g slurm -m 0700 "$STATE"
 install -d -o root -g root -m 0755 "$LIB/spool"          # slurmd runs as root
 if [ "$KEEP" != 1 ]; then
-  rm -rf "${LIB:?}/ctld/"* "${LIB:?}/spool/"*             # fresh: no old jobs, job ids restart at 1
+  rm -rf "${STATE:?}/"* "${LIB:?}/spool/"*                # fresh: no old jobs, job ids restart at 1
   for f in "$LOGD"/*.log; do [ -e "$f" ] && mv -f "$f" "$f.1"; done   # one old generation kept
   rm -rf "${ETC:?}/nodes"                                  # dynamic nodes are forgotten too
 fi
@@ -143,7 +150,7 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthAltTypes=auth/jwt
 AuthAltParameters=jwt_key=$KEY
-StateSaveLocation=$LIB/ctld
+StateSaveLocation=$STATE
 # %n = node name: expanded because Debian's slurmd is built with MULTIPLE_SLURMD
 SlurmdSpoolDir=$LIB/spool/%n
 SlurmctldPidFile=$RUN/slurmctld.pid

@@ -52,3 +52,27 @@ export function firstBrokenLink(entries: AuditEntry[], previous: { seq: number; 
   }
   return null;
 }
+
+/** The head of the chain as someone saw it at some time: `seq` and its entry's hash (hex). */
+export interface WitnessedHead {
+  seq: number;
+  hash: string;
+  at?: string;
+}
+
+/**
+ * Checks a chain that verified link by link against a head seen earlier (kept outside the
+ * database): removing the newest entries leaves a valid but shorter chain, and rewriting the
+ * whole chain from some entry on leaves a valid but different one. `head` is the chain's last
+ * seq now, `hashAt` the hash of its entry at `witnessed.seq` (null when there is none).
+ */
+export function checkAgainstWitness(head: number, hashAt: Buffer | null, witnessed: WitnessedHead): BrokenLink | null {
+  const seen = witnessed.at ? ` (seen at ${witnessed.at})` : '';
+  if (head < witnessed.seq) {
+    return { seq: head + 1, reason: `entries ${head + 1} to ${witnessed.seq} are gone: the witnessed head was seq ${witnessed.seq}${seen}` };
+  }
+  if (!hashAt || hashAt.toString('hex') !== witnessed.hash.toLowerCase()) {
+    return { seq: witnessed.seq, reason: `hash differs from the witnessed head${seen}: the chain was rewritten at or before this entry` };
+  }
+  return null;
+}

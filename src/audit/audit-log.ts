@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { rows } from '../db/sql';
-import { AuditContent, AuditEntry, BrokenLink, entryHash, firstBrokenLink, GENESIS_HASH } from './audit-chain';
+import { AuditContent, AuditEntry, BrokenLink, checkAgainstWitness, entryHash, firstBrokenLink, GENESIS_HASH, WitnessedHead } from './audit-chain';
 
 /** Every append takes this lock for the rest of its transaction, so the chain never forks. */
 const AUDIT_LOCK = 7_641_600_001;
@@ -92,10 +92,15 @@ export class AuditLog {
     return found.map(toEntry);
   }
 
-  /** Walks the whole chain from the first entry, a page at a time; stops at the first broken link. */
-  async verify(pageSize = 1000): Promise<ChainVerdict> {
+  /**
+   * Walks the whole chain from the first entry, a page at a time; stops at the first broken link.
+   * A chain that holds link by link is then checked against each witnessed head (seen earlier,
+   * kept outside the database), which exposes its newest entries removed.
+   */
+  async verify(witnesses: WitnessedHead[] = [], pageSize = 1000): Promise<ChainVerdict> {
     let previous: { seq: number; hash: Buffer } | null = null;
     let verified = 0;
+    const hashes = new Map<number, Buffer>();
     for (;;) {
       const after: number = previous?.seq ?? 0;
       const found = await rows<AuditRow>(this.db, 'SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [after, pageSize]);
@@ -103,14 +108,19 @@ export class AuditLog {
       const broken = firstBrokenLink(page, previous);
       if (broken) {
         verified += page.findIndex((entry) => entry.seq === broken.seq);
-        return { ok: false, verified, head: null, firstBroken: broken };
+        return { ok: false, verified, head: null, firstBroken: broken, witnesses };
       }
+      for (const entry of page) if (witnesses.some((w) => w.seq === entry.seq)) hashes.set(entry.seq, entry.hash);
       verified += page.length;
       if (page.length > 0) previous = page[page.length - 1];
       if (page.length < pageSize) break;
     }
     const head = previous && { seq: previous.seq, hash: previous.hash.toString('hex') };
-    return { ok: true, verified, head, firstBroken: null };
+    for (const witnessed of witnesses) {
+      const broken = checkAgainstWitness(head?.seq ?? 0, hashes.get(witnessed.seq) ?? null, witnessed);
+      if (broken) return { ok: false, verified, head, firstBroken: broken, witnesses };
+    }
+    return { ok: true, verified, head, firstBroken: null, witnesses };
   }
 }
 
@@ -120,4 +130,6 @@ export interface ChainVerdict {
   verified: number;
   head: { seq: number; hash: string } | null;
   firstBroken: BrokenLink | null;
+  /** The heads it was checked against (the witness file's last, and one given in the request). */
+  witnesses: WitnessedHead[];
 }

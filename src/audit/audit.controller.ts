@@ -1,9 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '../auth/auth.guard';
-import type { AuditEntry } from './audit-chain';
+import { invalid } from '../common/problem';
+import type { AuditEntry, WitnessedHead } from './audit-chain';
 import { AuditLog } from './audit-log';
-import { AuditQuery } from './audit.dto';
+import { AuditWitness } from './audit-witness';
+import { AuditQuery, AuditVerifyQuery } from './audit.dto';
 
 function entryView(entry: AuditEntry) {
   return { ...entry, prevHash: entry.prevHash.toString('hex'), hash: entry.hash.toString('hex') };
@@ -15,7 +17,10 @@ function entryView(entry: AuditEntry) {
 @RequireScopes('admin')
 @Controller('v1/audit')
 export class AuditController {
-  constructor(private readonly audit: AuditLog) {}
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly witness: AuditWitness,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Audit entries, oldest first (actor, action, target, since, until, after, limit)' })
@@ -27,8 +32,17 @@ export class AuditController {
   }
 
   @Get('verify')
-  @ApiOperation({ summary: 'Walk the hash chain from the first entry; report the first broken link' })
-  verify() {
-    return this.audit.verify();
+  @ApiOperation({
+    summary: 'Walk the hash chain from the first entry; report the first broken link, or a head missing or different from a witnessed one',
+  })
+  verify(@Query() query: AuditVerifyQuery) {
+    if ((query.witnessSeq === undefined) !== (query.witnessHash === undefined)) {
+      throw invalid(query.witnessSeq === undefined ? 'witnessSeq' : 'witnessHash', 'witnessSeq and witnessHash go together');
+    }
+    const witnesses: WitnessedHead[] = [];
+    const fromFile = this.witness.lastHead();
+    if (fromFile) witnesses.push(fromFile);
+    if (query.witnessSeq !== undefined) witnesses.push({ seq: query.witnessSeq, hash: query.witnessHash!.toLowerCase() });
+    return this.audit.verify(witnesses);
   }
 }

@@ -42,3 +42,19 @@ export class AuditQuery {
   @PageLimit(1000, 100)
   limit?: number;
 }
+
+/** A head of the audit chain kept elsewhere (e.g. from an earlier verify's `head`), to check the chain against. */
+export class AuditVerifyQuery {
+  @ApiPropertyOptional({ description: 'seq of a head seen earlier; with witnessHash' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  witnessSeq?: number;
+
+  @ApiPropertyOptional({ description: 'hash (64 hex digits) of that entry; with witnessSeq' })
+  @IsOptional()
+  @Matches(/^[0-9a-fA-F]{64}$/, { message: 'witnessHash is the 64 hex digits of an entry hash' })
+  witnessHash?: string;
+}

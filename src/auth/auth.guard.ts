@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Optional, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Problem } from '../common/problem';
@@ -6,6 +6,7 @@ import { looksLikeApiKey } from './api-key';
 import { AuthService } from './auth.service';
 import { DelegationsService } from './delegations';
 import { Principal, Scope } from './principal';
+import { RateLimits } from '../ratelimit/rate-limits';
 
 export const SCOPES_KEY = 'archipelago:scopes';
 const PUBLIC_KEY = 'archipelago:public';
@@ -34,6 +35,8 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
     private readonly delegations: DelegationsService,
+    /** API role only (the worker serves no authenticated routes). */
+    @Optional() private readonly limits?: RateLimits,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -42,8 +45,12 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = presentedKey(request);
     if (!key) throw new Problem(401, 'Unauthorized', 'send an API key or login session token as "Authorization: Bearer <token>"', { field: 'Authorization' });
+    await this.limits?.refuseAfterFailedLogins(request.ip);
     const caller = looksLikeApiKey(key) ? await this.auth.authenticate(key) : null;
-    if (!caller) throw new Problem(401, 'Unauthorized', 'the API key or session token is unknown, revoked or expired', { field: 'Authorization' });
+    if (!caller) {
+      await this.limits?.countFailedLogin(request.ip);
+      throw new Problem(401, 'Unauthorized', 'the API key or session token is unknown, revoked or expired', { field: 'Authorization' });
+    }
     const principal = await this.onBehalfOf(request, caller);
     const required = this.reflector.getAllAndOverride<Scope[]>(SCOPES_KEY, targets) ?? [];
     const missing = required.filter((scope) => !principal.scopes.has(scope));

@@ -29,6 +29,11 @@ export interface AppConfig {
   };
   follow: { intervalMs: number; lostAfterSeconds: number };
   apiKeyCacheMs: number;
+  /**
+   * A copy of the audit trail's head kept outside PostgreSQL (src/audit/audit-witness.ts): a file
+   * appended with the head whenever it moved, every `intervalMs`. Null file: no witness.
+   */
+  auditWitness: { file: string | null; intervalMs: number };
   /** Request limits per principal and per agent address (src/ratelimit); null: off. */
   rateLimits: RateLimits | null;
   /** Provider nodes: how often agents report and how long silence is tolerated. */
@@ -167,6 +172,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       lostAfterSeconds: integer(env, 'ARCHIPELAGO_LOST_AFTER_SECONDS', 30, 1, 86400),
     },
     apiKeyCacheMs: integer(env, 'ARCHIPELAGO_API_KEY_CACHE_MS', 5000, 0, 600000),
+    auditWitness: {
+      file: env.ARCHIPELAGO_AUDIT_WITNESS_FILE?.trim() || null,
+      intervalMs: integer(env, 'ARCHIPELAGO_AUDIT_WITNESS_INTERVAL_MS', 60000, 100, 86400000),
+    },
     rateLimits: rateLimits(env),
     nodes: nodeSettings(env),
     secretKeys: secretKeys(env),

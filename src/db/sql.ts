@@ -2,6 +2,10 @@ import type { DataSource, EntityManager } from 'typeorm';
 
 type Queryable = DataSource | EntityManager;
 
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
 /**
  * Rows of any statement, including UPDATE ... RETURNING (TypeORM's raw `query` answers those with
  * `[rows, count]`, a shape that is easy to misread).
@@ -14,5 +18,39 @@ export async function rows<T = Record<string, unknown>>(db: Queryable, sql: stri
     return result.records as T[];
   } finally {
     if (!manager.queryRunner) await runner.release();
+  }
+}
+
+/** Bumped when a prepared statement's plan went stale: every statement is prepared again under new names. */
+let generation = 0;
+
+/** "cached plan must not change result type": a migration changed a table under a prepared `*`. */
+const STALE_PLAN = '0A000';
+
+/**
+ * `rows` for the hot statements (a job's insert and claim), as named prepared statements:
+ * PostgreSQL parses and plans each once per connection instead of on every call (the job insert:
+ * about 300 → 100 µs of backend CPU, measured). `name` must be unique to `sql`. Only for
+ * statements whose plan does not depend on their parameters: after five runs PostgreSQL may keep
+ * a generic plan, which for a join against `unnest($1)` assumes 100 rows (measured: the record
+ * statements went from 0.05 and 0.9 ms to 6.6 and 3 ms). Outside a transaction, a plan made stale
+ * by a migration is prepared again once; inside one the error stands (the transaction is aborted anyway).
+ */
+export async function preparedRows<T = Record<string, unknown>>(db: Queryable, name: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const manager = 'manager' in db ? db.manager : db;
+  const inTransaction = manager.queryRunner !== undefined;
+  const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
+  try {
+    const client = (await runner.connect()) as PgClient;
+    const run = async () => (await client.query({ name: `${name}#${generation}`, text: sql, values: params })).rows as T[];
+    try {
+      return await run();
+    } catch (error) {
+      if (inTransaction || (error as { code?: string }).code !== STALE_PLAN) throw error;
+      generation++;
+      return run();
+    }
+  } finally {
+    if (!inTransaction) await runner.release();
   }
 }

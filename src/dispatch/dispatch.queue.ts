@@ -8,8 +8,12 @@ export interface DispatchPayload {
   jobIds: string[];
 }
 
-/** Accepted jobs are gathered this long (or up to BATCH_SIZE) into one queue entry. */
-const GATHER_MS = 5;
+/**
+ * At most one queue entry per this interval (or per BATCH_SIZE jobs): a job accepted after a quiet
+ * spell is enqueued at once, while under load each entry gathers the jobs accepted meanwhile, so
+ * Redis, the worker and its claim and record statements pay per batch, not per job.
+ */
+const FLUSH_INTERVAL_MS = 20;
 export const BATCH_SIZE = 200;
 /** An accept must not hang on a Redis outage: the row is committed, the reconciler catches up. */
 const ENQUEUE_TIMEOUT_MS = 1000;
@@ -40,6 +44,7 @@ export class DispatchQueue implements OnApplicationShutdown {
   private readonly logger = new Logger(DispatchQueue.name);
   private gathered: string[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private lastFlush = 0;
 
   constructor(@InjectQueue(DISPATCH_QUEUE) private readonly queue: Queue<DispatchPayload>) {}
 
@@ -47,7 +52,7 @@ export class DispatchQueue implements OnApplicationShutdown {
   enqueueSoon(jobId: string): void {
     this.gathered.push(jobId);
     if (this.gathered.length >= BATCH_SIZE) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), GATHER_MS);
+    else this.timer ??= setTimeout(() => void this.flush(), Math.max(0, this.lastFlush + FLUSH_INTERVAL_MS - Date.now()));
   }
 
   /** Enqueues now, `delayMs` from now at the earliest; false when Redis did not take them. */
@@ -83,6 +88,7 @@ export class DispatchQueue implements OnApplicationShutdown {
   private async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.lastFlush = Date.now();
     const batch = this.gathered;
     this.gathered = [];
     await this.enqueue(batch);

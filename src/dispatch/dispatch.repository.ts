@@ -2,7 +2,7 @@ import type { JobSpec } from '../sbatch/job-spec';
 import type { UserConstraints } from '../scheduling/place';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { rows } from '../db/sql';
+import { preparedRows, rows } from '../db/sql';
 import type { JobRow } from '../jobs/jobs.repository';
 
 /** A claimed job, with the number of submit attempts made before this claim. */
@@ -31,8 +31,9 @@ export class DispatchRepository {
   constructor(private readonly db: DataSource) {}
 
   async claim(jobIds: string[], leaseSeconds: number): Promise<ClaimedJob[]> {
-    return rows<ClaimedJob>(
+    return preparedRows<ClaimedJob>(
       this.db,
+      'dispatch.claim',
       `UPDATE jobs SET state = 'DISPATCHING', dispatch_lease_until = now() + make_interval(secs => $2),
               dispatch_attempts = dispatch_attempts + 1, updated_at = now()
         WHERE id = ANY($1::bigint[]) AND state IN ('ACCEPTED', 'DISPATCHING') AND slurm_job_id IS NULL

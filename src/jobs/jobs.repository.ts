@@ -2,10 +2,13 @@ import { splitJobState } from './split-array';
 import type { UserConstraints } from '../scheduling/place';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { rows } from '../db/sql';
+import { preparedRows, rows } from '../db/sql';
 import type { JobSpec } from '../sbatch/job-spec';
 import type { JobState } from './lifecycle';
 import type { NormalizedJob } from './job-request';
+import { GroupCommit } from '../common/group-commit';
+import { isDatabaseUnavailable } from '../common/database-unavailable';
+import { matchInserted } from './match-inserted';
 
 export interface JobRow {
   id: string;
@@ -91,9 +94,72 @@ export interface StateChange {
 /** A job's own id and its parts' ids (tasks of a split array live on its parts). */
 const JOB_AND_PARTS = 'SELECT id FROM jobs WHERE id = $1 OR parent_id = $1';
 
+/** A submission to insert as a new ACCEPTED job. */
+interface NewJob {
+  ownerId: string;
+  slurmUser: string;
+  job: NormalizedJob;
+  idempotencyKey: string | null;
+  requestHash: Buffer;
+  hold: boolean;
+}
+
+const INSERT_BATCH = 100;
+/** Two at once: an insert waiting on a concurrent use of the same idempotency key holds up only its own batch. */
+const INSERTS_IN_FLIGHT = 2;
+
+/**
+ * Inserts the submissions in one statement; each gets its new row, or null when its owner had
+ * already used its idempotency key (the caller then looks the existing job up).
+ */
+async function insertJobs(m: DataSource | EntityManager, batch: NewJob[]): Promise<Array<JobRow | null>> {
+  const inserted = await preparedRows<JobRow>(
+    m,
+    'jobs.insert',
+    `INSERT INTO jobs (owner_id, slurm_user, idempotency_key, request_hash, name, script, spec, environment,
+                       working_directory, partition, state, array_size, depends_on, hold, constraints)
+     SELECT t.owner_id, t.slurm_user, t.idempotency_key, decode(t.request_hash, 'hex'), t.name, t.script, t.spec::jsonb,
+            t.environment::jsonb, t.working_directory, t.partition, 'ACCEPTED', t.array_size, t.depends_on::bigint[], t.hold,
+            t.constraints::jsonb
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                   $10::text[], $11::int[], $12::text[], $13::bool[], $14::text[])
+            WITH ORDINALITY AS t(owner_id, slurm_user, idempotency_key, request_hash, name, script, spec, environment,
+                                 working_directory, partition, array_size, depends_on, hold, constraints, n)
+      ORDER BY t.n
+     ON CONFLICT (owner_id, idempotency_key) DO NOTHING
+     RETURNING *`,
+    [
+      batch.map((s) => s.ownerId),
+      batch.map((s) => s.slurmUser),
+      batch.map((s) => s.idempotencyKey),
+      batch.map((s) => s.requestHash.toString('hex')),
+      batch.map((s) => s.job.name),
+      batch.map((s) => s.job.script),
+      batch.map((s) => JSON.stringify(s.job.spec)),
+      batch.map((s) => JSON.stringify(s.job.environment)),
+      batch.map((s) => s.job.workingDirectory),
+      batch.map((s) => s.job.spec.partition ?? null),
+      batch.map((s) => s.job.arraySize),
+      batch.map((s) => `{${s.job.dependsOn.join(',')}}`),
+      batch.map((s) => s.hold),
+      batch.map((s) => JSON.stringify(s.job.constraints)),
+    ],
+  );
+  return matchInserted(batch, inserted);
+}
+
 @Injectable()
 export class JobsRepository {
-  constructor(private readonly db: DataSource) {}
+  /** Submissions arriving together are inserted together (one statement and commit per batch). */
+  private readonly accepted: GroupCommit<NewJob, JobRow | null>;
+
+  constructor(private readonly db: DataSource) {
+    this.accepted = new GroupCommit((batch) => insertJobs(db, batch), {
+      maxBatch: INSERT_BATCH,
+      maxInFlight: INSERTS_IN_FLIGHT,
+      failsEveryItem: isDatabaseUnavailable,
+    });
+  }
 
   /**
    * Inserts a job unless the owner already used the idempotency key; returns the stored row
@@ -109,47 +175,24 @@ export class JobsRepository {
     hold: boolean,
     afterInsert?: (m: EntityManager, row: JobRow) => Promise<void>,
   ): Promise<{ row: JobRow; created: boolean }> {
+    const submission: NewJob = { ownerId, slurmUser, job, idempotencyKey, requestHash, hold };
+    let created: JobRow | null;
     if (afterInsert) {
-      const created = await this.db.transaction(async (m) => {
-        const found = await this.insertWith(m, ownerId, slurmUser, job, idempotencyKey, requestHash, hold);
+      created = await this.db.transaction(async (m) => {
+        const [found] = await insertJobs(m, [submission]);
         if (found) await afterInsert(m, found);
         return found;
       });
-      if (created) return { row: created, created: true };
     } else {
-      const created = await this.insertWith(this.db, ownerId, slurmUser, job, idempotencyKey, requestHash, hold);
-      if (created) return { row: created, created: true };
+      created = await this.accepted.submit(submission);
     }
+    if (created) return { row: created, created: true };
     const [existing] = await rows<JobRow>(
       this.db,
       'SELECT * FROM jobs WHERE owner_id = $1 AND idempotency_key = $2',
       [ownerId, idempotencyKey],
     );
     return { row: existing, created: false };
-  }
-
-  private async insertWith(
-    m: DataSource | EntityManager,
-    ownerId: string,
-    slurmUser: string,
-    job: NormalizedJob,
-    idempotencyKey: string | null,
-    requestHash: Buffer,
-    hold: boolean,
-  ): Promise<JobRow | null> {
-    const inserted = await rows<JobRow>(
-      m,
-      `INSERT INTO jobs (owner_id, slurm_user, idempotency_key, request_hash, name, script, spec, environment,
-                         working_directory, partition, state, array_size, depends_on, hold, constraints)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'ACCEPTED', $11, $12, $13, $14)
-       ON CONFLICT (owner_id, idempotency_key) DO NOTHING
-       RETURNING *`,
-      [
-        ownerId, slurmUser, idempotencyKey, requestHash, job.name, job.script, job.spec, job.environment,
-        job.workingDirectory, job.spec.partition ?? null, job.arraySize, job.dependsOn, hold, job.constraints,
-      ],
-    );
-    return inserted[0] ?? null;
   }
 
   async findOwned(ownerId: string, id: string): Promise<JobRow | null> {

@@ -8,9 +8,11 @@ import type { PrincipalKind, Scope } from '../auth/principal';
  * A limit may be set for every principal (`submit=…`) or for one kind (`marketplace.submit=…`,
  * which wins). Node agents have no principal: `join` counts join challenges and joins per source
  * address, `agent` counts heartbeats and latency reports per source address before the signature
- * is checked, and `node` counts them per node once it is.
+ * is checked, and `node` counts them per node once it is. `auth` counts failed authentications
+ * (unknown, revoked or expired keys and session tokens) per source address: once over, that
+ * address is refused before any credential it sends is checked, until the window ends.
  */
-export const BUCKETS = ['submit', 'read', 'admin', 'provider', 'other', 'join', 'agent', 'node'] as const;
+export const BUCKETS = ['submit', 'read', 'admin', 'provider', 'other', 'join', 'agent', 'node', 'auth'] as const;
 /** Not a route bucket: a kind's overall request budget, counted on every authenticated request. */
 export const BUDGET = 'budget';
 export type Bucket = (typeof BUCKETS)[number];
@@ -42,6 +44,8 @@ export const DEFAULT_LIMITS: Record<Bucket, Limit> = {
   join: { requests: 300, windowMs: 60_000 },
   agent: { requests: 200, windowMs: 1000 },
   node: { requests: 20, windowMs: 10_000 },
+  // Enough for a fleet behind one NAT address with a few stale keys; far too few to guess a key.
+  auth: { requests: 100, windowMs: 60_000 },
 };
 
 const KINDS: readonly PrincipalKind[] = ['researcher', 'provider_admin', 'marketplace', 'platform_admin'];

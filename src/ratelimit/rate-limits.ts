@@ -22,6 +22,23 @@ export class RateLimits {
     return verdict;
   }
 
+  /**
+   * Refuses (429) a source address that failed to authenticate too often in the current window,
+   * before the credentials it sends now are looked at: guessing keys stops at the limit.
+   */
+  async refuseAfterFailedLogins(address: string): Promise<void> {
+    if (!this.config.rateLimits) return;
+    const limit = limitFor(this.config.rateLimits, 'auth', null);
+    const verdict = await this.limiter.peek('auth', `ip:${address}`, limit);
+    if (verdict && !verdict.allowed) throw tooManyRequests('auth', verdict, limit);
+  }
+
+  /** Counts a failed authentication from `address`. */
+  async countFailedLogin(address: string): Promise<void> {
+    if (!this.config.rateLimits) return;
+    await this.limiter.hit('auth', `ip:${address}`, limitFor(this.config.rateLimits, 'auth', null));
+  }
+
   /** The principal kind's overall budget, when it has one (null: none, off, or Redis did not answer). */
   async enforceBudget(subject: string, kind: PrincipalKind): Promise<Verdict | null> {
     const budget = this.config.rateLimits?.budgets[kind];

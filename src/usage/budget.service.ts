@@ -20,17 +20,27 @@ export interface BudgetState {
   remaining: string;
 }
 
+const UNBUDGETED_TTL_MS = 2000;
+const UNBUDGETED_CACHE_SIZE = 100_000;
+
 /**
  * Per-tenant monthly budgets. A submit is refused (402) when this month's bills, plus the
  * estimates of the tenant's jobs not billed yet, plus this job's estimate exceed the limit. The
  * check and the insert are not one transaction: parallel submits can overshoot by the jobs in flight.
- * A tenant without a budget costs one primary-key lookup per submit; one with a budget also has its
+ * A tenant without a budget costs one primary-key lookup per UNBUDGETED_TTL_MS; one with a budget also has its
  * unbilled jobs re-estimated (fine for hundreds; a stored estimate per job would scale further).
  */
 @Injectable()
 export class BudgetService {
   private readonly priceLists: OfferingPrices[];
   private readonly accountingIslands: string[];
+
+  /**
+   * Tenants found without a budget, until when that answer is trusted: most tenants have none, and
+   * this spares their every submit a query. A budget set through another API process therefore
+   * applies to new submissions within UNBUDGETED_TTL_MS (this process: at once).
+   */
+  private readonly unbudgetedUntil = new Map<string, number>();
 
   constructor(
     private readonly db: DataSource,
@@ -51,8 +61,12 @@ export class BudgetService {
 
   /** Throws a 402 problem when the job would take its owner over budget; a replayed idempotent submit is never refused. */
   async admit(ownerId: string, spec: JobSpec, idempotencyKey: string | null): Promise<void> {
+    if ((this.unbudgetedUntil.get(ownerId) ?? 0) > Date.now()) return;
     const state = await this.state(ownerId);
-    if (!state) return;
+    if (!state) {
+      this.rememberUnbudgeted(ownerId);
+      return;
+    }
     if (idempotencyKey !== null) {
       const [replay] = await rows(this.db, 'SELECT 1 FROM jobs WHERE owner_id = $1 AND idempotency_key = $2', [ownerId, idempotencyKey]);
       if (replay) return;
@@ -67,6 +81,11 @@ export class BudgetService {
         { field: 'budget', estimate: estimate.toString(), ...state },
       );
     }
+  }
+
+  private rememberUnbudgeted(ownerId: string): void {
+    if (this.unbudgetedUntil.size >= UNBUDGETED_CACHE_SIZE) this.unbudgetedUntil.clear();
+    this.unbudgetedUntil.set(ownerId, Date.now() + UNBUDGETED_TTL_MS);
   }
 
   async state(ownerId: string): Promise<BudgetState | null> {
@@ -108,6 +127,7 @@ export class BudgetService {
        ON CONFLICT (principal_id) DO UPDATE SET monthly_limit = EXCLUDED.monthly_limit, denom = EXCLUDED.denom, updated_at = now()`,
       [principalId, monthlyLimit, denom],
     );
+    this.unbudgetedUntil.delete(principalId);
     return (await this.state(principalId))!;
   }
 

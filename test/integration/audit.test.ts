@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { ControlPlane } from '../support/control-plane';
 import { ManualNode } from '../support/manual-node';
@@ -9,12 +12,20 @@ import { ManualNode } from '../support/manual-node';
  * to what; the table refuses UPDATE and DELETE; a row changed behind the trigger's back (as a
  * superuser would) is found by /v1/audit/verify.
  */
+const WITNESS_FILE = join(mkdtempSync(join(tmpdir(), 'audit-witness-')), 'head.jsonl');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('audit trail: append-only, hash-chained, queryable by admins', { timeout: 120_000 }, () => {
   const cp = new ControlPlane('audit', {
     islands: [{ name: 'local-a' }],
     redisDb: 12,
     databaseName: 'hard_audit',
-    env: { ARCHIPELAGO_API_KEY_CACHE_MS: '0', ARCHIPELAGO_RATE_LIMITS: 'off' },
+    env: {
+      ARCHIPELAGO_API_KEY_CACHE_MS: '0',
+      ARCHIPELAGO_RATE_LIMITS: 'off',
+      ARCHIPELAGO_AUDIT_WITNESS_FILE: WITNESS_FILE,
+      ARCHIPELAGO_AUDIT_WITNESS_INTERVAL_MS: '200',
+    },
   });
   let db: Client;
   let acme: { id: string; key: string };
@@ -132,6 +143,56 @@ describe('audit trail: append-only, hash-chained, queryable by admins', { timeou
     const count = Number((await db.query('SELECT count(*) FROM audit_log')).rows[0].count);
     assert.equal(verdict.json.verified, count);
     assert.equal(verdict.json.head.seq, count);
+  });
+
+  it('the newest entries removed behind the trigger: the chain still links, the witnessed head exposes it', async () => {
+    const before = await cp.request('GET', '/v1/audit/verify', cp.adminKey);
+    assert.equal(before.json.ok, true, before.text);
+    const head = before.json.head as { seq: number; hash: string };
+    // The witness (every 200 ms) writes the head outside the database once it moved.
+    const witnessed = async () => readFileSync(WITNESS_FILE, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && (await witnessed().catch(() => [])).at(-1)?.seq !== head.seq) await sleep(100);
+    const lines = await witnessed();
+    assert.deepEqual({ seq: lines.at(-1).seq, hash: lines.at(-1).hash }, head);
+    assert.ok(lines.every((line, i) => i === 0 || line.seq > lines[i - 1].seq), 'a line only when the head moved');
+
+    const newest = (await db.query('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq', [head.seq - 2])).rows;
+    await db.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete');
+    try {
+      await db.query('DELETE FROM audit_log WHERE seq > $1', [head.seq - 2]);
+      const truncated = await cp.request('GET', '/v1/audit/verify', cp.adminKey);
+      assert.equal(truncated.json.ok, false, truncated.text);
+      assert.equal(truncated.json.verified, head.seq - 2, 'every remaining link holds');
+      assert.equal(truncated.json.firstBroken.seq, head.seq - 1);
+      assert.match(truncated.json.firstBroken.reason, new RegExp(`entries ${head.seq - 1} to ${head.seq} are gone`));
+
+      // A head an auditor kept from an earlier verify does the same job, given in the request.
+      const earlier = { witnessSeq: String(head.seq - 1), witnessHash: newest[0].hash.toString('hex') };
+      const byRequest = await cp.request('GET', `/v1/audit/verify?${new URLSearchParams(earlier)}`, cp.adminKey);
+      assert.equal(byRequest.json.ok, false);
+      assert.deepEqual(byRequest.json.witnesses.at(-1), { seq: head.seq - 1, hash: earlier.witnessHash });
+      const half = await cp.request('GET', `/v1/audit/verify?witnessSeq=3`, cp.adminKey);
+      assert.equal(half.status, 400);
+      assert.equal(half.json.field, 'witnessHash');
+      const badHash = await cp.request('GET', `/v1/audit/verify?witnessSeq=3&witnessHash=xyz`, cp.adminKey);
+      assert.equal(badHash.status, 400);
+      assert.equal(badHash.json.field, 'witnessHash');
+    } finally {
+      for (const row of newest) {
+        await db.query('INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+          row.seq, row.at, row.actor, row.action, row.target, row.details, row.prev_hash, row.hash,
+        ]);
+      }
+      await db.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete');
+    }
+    const restored = await cp.request('GET', '/v1/audit/verify', cp.adminKey);
+    assert.equal(restored.json.ok, true, `the same rows back: the chain and the witness agree again ${restored.text}`);
+    // A rewritten entry at the witnessed seq: linked, but not the entry the witness saw.
+    const forged = await cp.request('GET', `/v1/audit/verify?witnessSeq=${head.seq}&witnessHash=${'0'.repeat(64)}`, cp.adminKey);
+    assert.equal(forged.json.ok, false);
+    assert.equal(forged.json.firstBroken.seq, head.seq);
+    assert.match(forged.json.firstBroken.reason, /hash differs from the witnessed head/);
   });
 
   it('a row altered behind the trigger is found by verify, as is a deleted one', async () => {

@@ -14,7 +14,7 @@ describe('rate limits: 429 with Retry-After, then the window resets', { timeout:
     islands: [{ name: 'local-a' }],
     redisDb: 12,
     databaseName: 'hard_rate_limits',
-    env: { ARCHIPELAGO_RATE_LIMITS: 'read=5/2s,submit=50/2s,join=4/3s,node=2/3s', ARCHIPELAGO_API_KEY_CACHE_MS: '0' },
+    env: { ARCHIPELAGO_RATE_LIMITS: 'read=5/2s,submit=50/2s,join=4/3s,node=2/3s,auth=5/1m', ARCHIPELAGO_API_KEY_CACHE_MS: '0' },
   });
   let alice: { id: string; key: string };
   let bob: { id: string; key: string };
@@ -83,5 +83,24 @@ describe('rate limits: 429 with Retry-After, then the window resets', { timeout:
     assert.deepEqual(answers.map((a) => a.status), [401, 401, 401, 401, 429]);
     assert.equal(answers[4].json.bucket, 'join');
     assert.ok(Number(answers[4].headers.get('retry-after')) >= 1);
+  });
+
+  // Last: it locks this machine's address out for the rest of the minute.
+  it('failed authentications count per source address: past the limit, nothing from there is checked, not even a valid key', async () => {
+    const guesses = [`ak_${'x'.repeat(40)}`, 'not-even-a-key', `${alice.key.slice(0, -4)}AAAA`, `${bob.key}x`, 'ak_short'];
+    const answers = [];
+    for (const guess of guesses) answers.push(await cp.request('GET', '/v1/jobs', guess));
+    assert.deepEqual(answers.map((a) => a.status), [401, 401, 401, 401, 401]);
+    const locked = await cp.request('GET', '/v1/jobs', `ak_${'y'.repeat(40)}`);
+    assert.equal(locked.status, 429, locked.text);
+    assert.equal(locked.headers.get('content-type')?.split(';')[0], 'application/problem+json');
+    assert.equal(locked.json.bucket, 'auth');
+    const retryAfter = Number(locked.headers.get('retry-after'));
+    assert.ok(retryAfter >= 50 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+    const valid = await cp.request('GET', '/v1/jobs', alice.key);
+    assert.equal(valid.status, 429, 'a right guess would be refused too: the lockout reveals nothing');
+    assert.equal(valid.json.bucket, 'auth');
+    // Public routes stay open (health, docs) and agents have their own per-address limits.
+    assert.equal((await cp.request('GET', '/health/live', null)).status, 200);
   });
 });

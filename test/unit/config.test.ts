@@ -239,6 +239,7 @@ describe('loadConfig', () => {
       dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000 },
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
+      auditWitness: { file: null, intervalMs: 60000 },
       rateLimits: { defaults: DEFAULT_LIMITS, byKind: {}, budgets: { marketplace: { requests: 600, windowMs: 60_000 } } },
       nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
       secretKeys: [],
