@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Pool } from 'undici';
-import { ControlPlane, REPO } from '../../test/support/control-plane';
+import { ControlPlane, freePort, REPO } from '../../test/support/control-plane';
 import { eachFlag } from '../flags';
 
 const ISLAND = 'soak-a';
@@ -63,6 +63,17 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
+/** V8 heap in use (prom-client's default gauge): unlike RSS, it shows whether live objects pile up. */
+async function heapUsedMiB(metricsUrl: string): Promise<number> {
+  try {
+    const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(2000) })).text();
+    const line = text.split('\n').find((l) => l.startsWith('nodejs_heap_size_used_bytes '));
+    return line ? Number(line.split(' ')[1]) / 2 ** 20 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 function rssMiB(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   return line ? Number(line.replace(/\D+/g, '')) / 1024 : 0;
@@ -78,6 +89,8 @@ interface Window {
   maxMs: number;
   apiRssMiB: number;
   workerRssMiB: number;
+  apiHeapMiB: number;
+  workerHeapMiB: number;
   /** Jobs that reached SLURM in this window (filled in at the end). */
   dispatched?: number;
 }
@@ -91,6 +104,7 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const entry = JSON.parse(readFileSync(`/etc/archipelago/islands/${ISLAND}/island.json`, 'utf8'));
+  const workerMetricsPort = await freePort();
   const cp = new ControlPlane('soak', {
     islands: [],
     islandEntries: [entry],
@@ -103,6 +117,7 @@ async function main(): Promise<void> {
       ARCHIPELAGO_FOLLOW_INTERVAL_MS: '1000',
       ARCHIPELAGO_RECONCILE_INTERVAL_MS: '15000',
       ARCHIPELAGO_DISPATCH_LEASE_SECONDS: '30',
+      METRICS_PORT: String(workerMetricsPort),
     },
   });
   const conf = `/etc/archipelago/islands/${ISLAND}/slurm.conf`;
@@ -130,8 +145,14 @@ async function main(): Promise<void> {
     const started = performance.now();
     const startedAtMs = Date.now();
     const due = Math.round(settings.rate * settings.seconds);
+    // Sampled in the background as each window closes, so a window shows the previous one's sample.
+    const heaps = { api: 0, worker: 0 };
+    const sampleHeaps = async () => {
+      [heaps.api, heaps.worker] = await Promise.all([heapUsedMiB(`${cp.url}/metrics`), heapUsedMiB(`http://127.0.0.1:${workerMetricsPort}/metrics`)]);
+    };
     const closeWindow = (second: number) => {
       const sorted = current.latencies.sort((a, b) => a - b);
+      void sampleHeaps();
       windows.push({
         second,
         submitted: sorted.length,
@@ -142,9 +163,11 @@ async function main(): Promise<void> {
         maxMs: round(sorted[sorted.length - 1] ?? 0),
         apiRssMiB: round(rssMiB(api)),
         workerRssMiB: round(rssMiB(worker)),
+        apiHeapMiB: round(heaps.api),
+        workerHeapMiB: round(heaps.worker),
       });
       const w = windows[windows.length - 1];
-      log(`t=${second}s ${round(w.submitted / WINDOW_SECONDS)}/s p50 ${w.p50Ms} p99 ${w.p99Ms} ms errors ${w.errors} late ${w.late} | RSS api ${w.apiRssMiB} worker ${w.workerRssMiB} MiB`);
+      log(`t=${second}s ${round(w.submitted / WINDOW_SECONDS)}/s p50 ${w.p50Ms} p99 ${w.p99Ms} ms errors ${w.errors} late ${w.late} | RSS api ${w.apiRssMiB} worker ${w.workerRssMiB} MiB | heap api ${w.apiHeapMiB} worker ${w.workerHeapMiB} MiB`);
       current = { latencies: [], errors: 0, late: 0 };
     };
     let nextWindow = WINDOW_SECONDS;
@@ -236,6 +259,10 @@ async function main(): Promise<void> {
         workerLastMinute: avg(lastMinute, (w) => w.workerRssMiB),
         apiGrowth: round(avg(lastMinute, (w) => w.apiRssMiB) - avg(firstMinute, (w) => w.apiRssMiB)),
         workerGrowth: round(avg(lastMinute, (w) => w.workerRssMiB) - avg(firstMinute, (w) => w.workerRssMiB)),
+        apiHeapFirstMinute: avg(firstMinute, (w) => w.apiHeapMiB),
+        apiHeapLastMinute: avg(lastMinute, (w) => w.apiHeapMiB),
+        workerHeapFirstMinute: avg(firstMinute, (w) => w.workerHeapMiB),
+        workerHeapLastMinute: avg(lastMinute, (w) => w.workerHeapMiB),
       },
       dispatchBacklogAtEnd: backlog,
       cancelRounds,
