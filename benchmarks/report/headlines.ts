@@ -116,6 +116,30 @@ function ledger(r: Json): Headline[] {
   return rows;
 }
 
+/** benchmarks/soak: the rate held against the target, whether dispatch kept pace, latency and memory; generic rows if the shape differs. */
+function soak(r: Json): Headline[] {
+  if (!r?.settings || !r?.latencyMs) return generic('soak', r);
+  const target = `target ${r.settings.rate}/s for ${r.settings.seconds} s`;
+  const rows: Headline[] = [
+    { benchmark: 'soak', metric: `submissions accepted, ${r.submitted} in ${r.seconds} s`, value: num(r.achievedPerSecond), unit: '/s', against: target, chart: 'throughput', highlight: true },
+    { benchmark: 'soak', metric: 'errors', value: num(r.errors), unit: `of ${r.submitted}` },
+    { benchmark: 'soak', metric: 'dispatched to SLURM', value: num(r.dispatched), unit: `(backlog at end ${r.dispatchBacklogAtEnd})` },
+    { benchmark: 'soak', metric: 'worst 10-s window p99 (includes warm-up)', value: num(r.latencyMs.worstWindowP99), unit: 'ms' },
+  ];
+  // The heap's lowest sample in a minute is the live set after a collection; averages follow the GC's sawtooth.
+  const windows: Json[] = Array.isArray(r.windows) ? r.windows : [];
+  const floor = (ws: Json[], key: string) => {
+    const sampled = ws.map((w) => w[key]).filter((v) => typeof v === 'number' && v > 0);
+    return sampled.length ? Math.min(...sampled) : null;
+  };
+  for (const [key, who] of [['workerHeapMiB', 'worker'], ['apiHeapMiB', 'API']] as const) {
+    const first = floor(windows.slice(0, 6), key);
+    const last = floor(windows.slice(-6), key);
+    if (first !== null && last !== null) rows.push({ benchmark: 'soak', metric: `${who} heap floor, first → last minute`, value: last, unit: `MiB (from ${first})` });
+  }
+  return rows;
+}
+
 /** Benchmarks without their own extractor (e.g. one added later): every top-level number, and any ratio one level down. */
 function generic(name: string, r: Json): Headline[] {
   const rows: Headline[] = [];
@@ -130,7 +154,7 @@ function generic(name: string, r: Json): Headline[] {
   return rows.slice(0, 12);
 }
 
-const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, ledger, topology, placement, usage, identity, operators };
+const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, ledger, topology, placement, usage, identity, operators, soak };
 
 export function headlines(name: string, result: Json): Headline[] {
   return (EXTRACTORS[name] ?? ((r: Json) => generic(name, r)))(result);

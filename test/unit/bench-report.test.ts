@@ -66,6 +66,28 @@ describe('benchmark report', () => {
     assert.equal(rows.find((h) => h.metric === 'duplicate reports')?.value, 0);
   });
 
+  it('reads the soak: the rate held against its target, dispatch pace, latency and heap; generic rows for an older shape', () => {
+    const rows = headlines('soak', {
+      settings: { rate: 500, seconds: 600 },
+      submitted: 300000,
+      seconds: 600.01,
+      achievedPerSecond: 500,
+      errors: 0,
+      dispatched: 299962,
+      dispatchBacklogAtEnd: 118,
+      latencyMs: { worstWindowP99: 1313.3 },
+      windows: [0, 180, 150, 300, 160, 200, 90, 120, 400, 170].map((heap, i) => ({ second: 10 * (i + 1), workerHeapMiB: heap, apiHeapMiB: 100 + i })),
+    });
+    const accepted = rows.find((r) => r.metric.startsWith('submissions accepted'))!;
+    assert.equal(accepted.value, 500);
+    assert.equal(accepted.against, 'target 500/s for 600 s');
+    assert.equal(rows.find((r) => r.metric === 'dispatched to SLURM')?.unit, '(backlog at end 118)');
+    const workerHeap = rows.find((r) => r.metric === 'worker heap floor, first → last minute')!;
+    assert.deepEqual([workerHeap.value, workerHeap.unit], [90, 'MiB (from 150)'], 'lowest sample of the first and last six windows; 0 = not sampled yet');
+    assert.equal(rows.find((r) => r.metric === 'API heap floor, first → last minute')?.value, 104);
+    assert.deepEqual(headlines('soak', { submitted: 10, errors: 0 }).map((r) => r.metric), ['submitted', 'errors']);
+  });
+
   it('renders well-formed SVG with labels escaped and bars scaled to the panel maximum', () => {
     const svg = renderChart('a <b> & "c"', [
       { title: 'T', unit: 'x', bars: [{ label: 'half <', value: 5 }, { label: 'full', value: 10, highlight: true }] },
