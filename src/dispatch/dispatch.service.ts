@@ -7,11 +7,11 @@ import { CapacityService } from '../scheduling/capacity.service';
 import { Placer } from '../scheduling/place';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
 import { submitSettleMs } from '../slurm/rest/rest-slurm-client';
-import { mapLimit } from '../common/map-limit';
 import { Metrics } from '../metrics/metrics';
 import { DependencySpec } from '../sbatch/job-spec';
 import { resolveDependencies } from './dependency-resolution';
 import { DispatchActivity } from './dispatch-activity';
+import { submitAll } from './submit-all';
 import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispatch.repository';
 import { JobTagger } from './job-tag';
 import { partSpec } from '../jobs/split-array';
@@ -72,12 +72,22 @@ export class DispatchService {
     if (claimed.length === 0) return outcome;
     const recovered = await this.recoverEarlierAttempts(claimed.filter((row) => row.previous_attempts > 0));
     const ready = await this.prepare(claimed.filter((row) => !recovered.has(row.id)), outcome);
-    const results = await mapLimit(ready, this.config.dispatch.concurrency, (job) => this.submit(job));
+    const results = await submitAll(
+      ready,
+      this.config.dispatch.concurrency,
+      (job) => ({ jobId: job.row.id, island: job.island.settings.connection.name }),
+      (job) => this.submit(job),
+    );
     const submitted = [...recovered.values(), ...results.flatMap((r) => (r.kind === 'submitted' ? [r.submitted] : []))];
     const unsubmitted = results.flatMap((r) => (r.kind === 'no-time-left' ? [r.jobId] : []));
     if (unsubmitted.length > 0) {
       await this.dispatch.release(unsubmitted, null, false);
       outcome.retry.push({ jobIds: unsubmitted, afterMs: 0 });
+    }
+    const skipped = results.flatMap((r) => (r.kind === 'skipped' ? [r.jobId] : []));
+    if (skipped.length > 0) {
+      await this.dispatch.release(skipped, 'an island was unreachable; will retry', false);
+      outcome.retry.push({ jobIds: skipped, afterMs: UNAVAILABLE_RETRY_MS });
     }
     const unavailable = results.flatMap((r) => (r.kind === 'unavailable' ? [r.jobId] : []));
     if (unavailable.length > 0) {
@@ -89,7 +99,7 @@ export class DispatchService {
       outcome.retry.push({ jobIds: unavailable, afterMs: Math.max(UNAVAILABLE_RETRY_MS, settlesAt - Date.now()) });
     }
     const recorded = await this.dispatch.recordSubmitted(submitted);
-    this.observe(claimed, recorded, recovered.size, unavailable.length);
+    this.observe(claimed, recorded, recovered.size, unavailable.length + skipped.length);
     await this.applyLateRequests(recorded, claimed);
     return outcome;
   }
