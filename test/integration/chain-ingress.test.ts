@@ -134,7 +134,18 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     assert.equal((await db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n, 3, 'no job was created twice or for the refused customer');
 
     for (const chainJobId of chainJobs) {
-      await eventually(`${chainJobId} COMPLETED on chain`, () => fake.modules.jobs.get(chainJobId)?.state === COMPLETED, 180_000);
+      await eventually(`${chainJobId} COMPLETED on chain`, () => fake.modules.jobs.get(chainJobId)?.state === COMPLETED, 180_000).catch(async (error) => {
+        // Where the job path stopped: the job, its accounting and its report.
+        const { rows: state } = await db.query(
+          `SELECT j.id, j.state, j.slurm_job_id, j.dispatch_attempts, j.ended_at, j.accounted_at, j.accounting_attempts, j.accounting_note,
+                  o.status AS outbox, o.attempts AS outbox_attempts, o.last_error
+             FROM chain_job_links l JOIN jobs j ON j.id = l.job_id
+             LEFT JOIN usage_records r ON r.job_id = j.id LEFT JOIN usage_outbox o ON o.usage_record_id = r.id
+            WHERE l.chain_job_id = $1`,
+          [chainJobId],
+        );
+        throw new Error(`${(error as Error).message}; chain state ${fake.modules.jobs.get(chainJobId)?.state}, reports ${statesReported(chainJobId)}; ${JSON.stringify(state)}\n${cp.recentLogs()}`);
+      });
       assert.deepEqual(statesReported(chainJobId), [QUEUED, RUNNING, COMPLETED]);
     }
     await eventually(`${refusedJob} FAILED on chain`, () => fake.modules.jobs.get(refusedJob)?.state === FAILED);
