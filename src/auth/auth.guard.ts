@@ -45,7 +45,7 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = presentedKey(request);
     if (!key) throw new Problem(401, 'Unauthorized', 'send an API key or login session token as "Authorization: Bearer <token>"', { field: 'Authorization' });
-    await this.limits?.refuseAfterFailedLogins(request.ip);
+    this.limits?.refuseAfterFailedLogins(request.ip);
     const caller = looksLikeApiKey(key) ? await this.auth.authenticate(key) : null;
     if (!caller) {
       await this.limits?.countFailedLogin(request.ip);

@@ -20,12 +20,6 @@ end
 return {count, ttl}
 `;
 
-/** The count so far and the time left in the window, without counting. */
-const PEEK = `
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-return {count, redis.call('PTTL', KEYS[1])}
-`;
-
 /** A limiter that cannot reach Redis lets requests through rather than take the API down with it. */
 const REDIS_TIMEOUT_MS = 250;
 
@@ -37,10 +31,7 @@ export interface Verdict {
   resetMs: number;
 }
 
-type Counter = Redis & {
-  fixedWindow(key: string, windowMs: number): Promise<[number, number]>;
-  peekWindow(key: string): Promise<[number, number]>;
-};
+type Counter = Redis & { fixedWindow(key: string, windowMs: number): Promise<[number, number]> };
 
 @Injectable()
 export class RateLimiter implements OnModuleDestroy {
@@ -55,7 +46,6 @@ export class RateLimiter implements OnModuleDestroy {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) as Counter;
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('fixedWindow', { numberOfKeys: 1, lua: FIXED_WINDOW });
-    this.redis.defineCommand('peekWindow', { numberOfKeys: 1, lua: PEEK });
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -63,25 +53,14 @@ export class RateLimiter implements OnModuleDestroy {
   }
 
   /** Counts one request of `subject` against `limit`; null when limits are off or Redis did not answer in time. */
-  hit(bucket: Bucket | typeof BUDGET, subject: string, limit: Limit): Promise<Verdict | null> {
-    return this.ask(limit, (redis) => redis.fixedWindow(`ratelimit:${bucket}:${subject}`, limit.windowMs));
-  }
-
-  /** Where `subject` stands against `limit` without counting a request (allowed: not over it yet). */
-  peek(bucket: Bucket, subject: string, limit: Limit): Promise<Verdict | null> {
-    return this.ask(limit, (redis) => redis.peekWindow(`ratelimit:${bucket}:${subject}`), 1);
-  }
-
-  /** `headroom` 1: the verdict on the next request rather than on the one just counted. */
-  private async ask(limit: Limit, command: (redis: Counter) => Promise<[number, number]>, headroom = 0): Promise<Verdict | null> {
+  async hit(bucket: Bucket | typeof BUDGET, subject: string, limit: Limit): Promise<Verdict | null> {
     if (!this.redis) return null;
     let timer: NodeJS.Timeout | undefined;
     try {
-      const [counted, ttl] = await Promise.race([
-        command(this.redis),
+      const [count, ttl] = await Promise.race([
+        this.redis.fixedWindow(`ratelimit:${bucket}:${subject}`, limit.windowMs),
         new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), REDIS_TIMEOUT_MS))),
       ]);
-      const count = counted + headroom;
       return { allowed: count <= limit.requests, limit: limit.requests, remaining: Math.max(0, limit.requests - count), resetMs: Math.max(0, ttl) };
     } catch (error) {
       if (Date.now() - this.lastWarning > 10_000) {
