@@ -3,6 +3,7 @@ import { appendFileSync, closeSync, fstatSync, openSync, readSync } from 'node:f
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { repeatEvery } from '../common/repeat';
 import { rows } from '../db/sql';
 import type { WitnessedHead } from './audit-chain';
 
@@ -48,8 +49,7 @@ export function lastWitnessedHead(file: string): WitnessedHead | null {
 @Injectable()
 export class AuditWitness implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AuditWitness.name);
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
+  private stop: (() => void) | null = null;
 
   constructor(
     private readonly db: DataSource,
@@ -64,19 +64,11 @@ export class AuditWitness implements OnApplicationBootstrap, OnApplicationShutdo
 
   onApplicationBootstrap(): void {
     if (!this.config.auditWitness.file) return;
-    const tick = () => {
-      this.witness()
-        .catch((error) => this.logger.warn(`audit witness: ${(error as Error).message}`))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.config.auditWitness.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.stop = repeatEvery(this.config.auditWitness.intervalMs, () => this.witness(), (error) => this.logger.warn(`audit witness: ${error.message}`));
   }
 
   onApplicationShutdown(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.stop?.();
   }
 
   private async witness(): Promise<void> {

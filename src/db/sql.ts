@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
 type Queryable = DataSource | EntityManager;
 
@@ -7,18 +7,26 @@ interface PgClient {
 }
 
 /**
+ * Runs `work` on the transaction's query runner when `db` is a transaction's manager, otherwise on
+ * one taken from the pool for it and given back after.
+ */
+async function withRunner<T>(db: Queryable, work: (runner: QueryRunner, inTransaction: boolean) => Promise<T>): Promise<T> {
+  const manager = 'manager' in db ? db.manager : db;
+  const inTransaction = manager.queryRunner !== undefined;
+  const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
+  try {
+    return await work(runner, inTransaction);
+  } finally {
+    if (!inTransaction) await runner.release();
+  }
+}
+
+/**
  * Rows of any statement, including UPDATE ... RETURNING (TypeORM's raw `query` answers those with
  * `[rows, count]`, a shape that is easy to misread).
  */
-export async function rows<T = Record<string, unknown>>(db: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
-  const manager = 'manager' in db ? db.manager : db;
-  const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
-  try {
-    const result = await runner.query(sql, params, true);
-    return result.records as T[];
-  } finally {
-    if (!manager.queryRunner) await runner.release();
-  }
+export function rows<T = Record<string, unknown>>(db: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
+  return withRunner(db, async (runner) => (await runner.query(sql, params, true)).records as T[]);
 }
 
 /** Bumped when a prepared statement's plan went stale: every statement is prepared again under new names. */
@@ -36,11 +44,8 @@ const STALE_PLAN = '0A000';
  * statements went from 0.05 and 0.9 ms to 6.6 and 3 ms). Outside a transaction, a plan made stale
  * by a migration is prepared again once; inside one the error stands (the transaction is aborted anyway).
  */
-export async function preparedRows<T = Record<string, unknown>>(db: Queryable, name: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const manager = 'manager' in db ? db.manager : db;
-  const inTransaction = manager.queryRunner !== undefined;
-  const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
-  try {
+export function preparedRows<T = Record<string, unknown>>(db: Queryable, name: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  return withRunner(db, async (runner, inTransaction) => {
     const client = (await runner.connect()) as PgClient;
     const run = async () => (await client.query({ name: `${name}#${generation}`, text: sql, values: params })).rows as T[];
     try {
@@ -50,7 +55,5 @@ export async function preparedRows<T = Record<string, unknown>>(db: Queryable, n
       generation++;
       return run();
     }
-  } finally {
-    if (!inTransaction) await runner.release();
-  }
+  });
 }
