@@ -287,21 +287,13 @@ export class Operator {
     const plan = planNodeSet(nodeSet, island, pods);
     for (const { name: pod, reason } of plan.delete) {
       // The reason reaches the preStop drain through the downward API before the pod is told to stop.
-      this.write('patch', 'pods');
-      await this.core.patchNamespacedPod(
-        { name: pod, namespace, body: { metadata: { annotations: { [ANNOTATIONS.drainReason]: reason } } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ).catch((e) => { if (code(e) !== 404) throw e; });
+      await this.annotatePod(namespace, pod, { [ANNOTATIONS.drainReason]: reason });
       this.write('delete', 'pods');
       await this.core.deleteNamespacedPod({ name: pod, namespace }).catch((e) => { if (code(e) !== 404) throw e; });
     }
     for (const { name: pod, drained } of plan.annotate) {
       // slurmd-run sees the annotation through the downward API and drains or resumes the node.
-      this.write('patch', 'pods');
-      await this.core.patchNamespacedPod(
-        { name: pod, namespace, body: { metadata: { annotations: { [ANNOTATIONS.drained]: drained } } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ).catch((e) => { if (code(e) !== 404) throw e; });
+      await this.annotatePod(namespace, pod, { [ANNOTATIONS.drained]: drained });
     }
     if (plan.annotate.length) {
       const reason = plan.annotate[0].drained;
@@ -335,6 +327,14 @@ export class Operator {
       { ...customObjects(kind, o.metadata.namespace!), name: o.metadata.name, body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
+  }
+
+  /** Merge patch of a pod's annotations (null removes one); a pod already gone needs none. */
+  private async annotatePod(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+    this.write('patch', 'pods');
+    await this.core.patchNamespacedPod({ name, namespace, body: { metadata: { annotations } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch((e) => {
+      if (code(e) !== 404) throw e;
+    });
   }
 
   private async patchStatus(kind: Kind, o: Island | NodeSet, status: unknown): Promise<void> {
