@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as k8s from '@kubernetes/client-node';
 
+import { API_VERSION, customObjects, type Kind } from '../../contracts/kubernetes/v1alpha1.js';
 import { FakeKubeApiServer } from '../../test/support/fake-kube-apiserver/index.js';
 import { operatorMetrics } from '../../operators/src/runtime/metrics.js';
 import { Operator } from '../../operators/src/runtime/operator.js';
@@ -110,24 +111,23 @@ async function parent(): Promise<void> {
   const t0 = performance.now();
   await pool(islands, 32, (i) =>
     custom.createNamespacedCustomObject({
-      group: 'archipelago.dev', version: 'v1alpha1', namespace: NS, plural: 'islands',
-      body: { apiVersion: 'archipelago.dev/v1alpha1', kind: 'Island', metadata: { name: `island-${i}` }, spec: { slurm: { image: 'registry.example/slurm' }, tier: 'tight', boundMs: 2, partitions: [{ name: 'batch' }] } },
+      ...customObjects('Island', NS),
+      body: { apiVersion: API_VERSION, kind: 'Island', metadata: { name: `island-${i}` }, spec: { slurm: { image: 'registry.example/slurm' }, tier: 'tight', boundMs: 2, partitions: [{ name: 'batch' }] } },
     }),
   );
   await pool(nodeSets, 32, (i) =>
     custom.createNamespacedCustomObject({
-      group: 'archipelago.dev', version: 'v1alpha1', namespace: NS, plural: 'nodesets',
-      body: { apiVersion: 'archipelago.dev/v1alpha1', kind: 'NodeSet', metadata: { name: `nodes-${i}` }, spec: { islandRef: { name: `island-${i % islands}` }, replicas: 1, cpus: 32, memoryMb: 128000 } },
+      ...customObjects('NodeSet', NS),
+      body: { apiVersion: API_VERSION, kind: 'NodeSet', metadata: { name: `nodes-${i}` }, spec: { islandRef: { name: `island-${i % islands}` }, replicas: 1, cpus: 32, memoryMb: 128000 } },
     }),
   );
   const createdMs = performance.now() - t0;
 
-  const list = async (plural: string) =>
-    ((await custom.listNamespacedCustomObject({ group: 'archipelago.dev', version: 'v1alpha1', namespace: NS, plural })) as { items: any[] }).items;
+  const list = async (kind: Kind) => ((await custom.listNamespacedCustomObject(customObjects(kind, NS))) as { items: any[] }).items;
   let polls = 0;
   for (;;) {
     polls++;
-    const [is, ns] = await Promise.all([list('islands'), list('nodesets')]);
+    const [is, ns] = await Promise.all([list('Island'), list('NodeSet')]);
     const islandsDone = is.filter((o) => o.status?.phase === 'Ready' && o.status.observedGeneration === o.metadata.generation && o.status.nodes?.ready === o.status.nodes?.total).length;
     const nodeSetsDone = ns.filter((o) => o.status?.phase === 'Ready' && o.status.observedGeneration === o.metadata.generation).length;
     if (islandsDone === islands && nodeSetsDone === nodeSets && operator.queue.idle) break;

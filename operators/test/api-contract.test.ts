@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { CoordinationV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 
+import { API_VERSION, customObjects } from '../../contracts/kubernetes/v1alpha1.js';
 import { FakeKubeApiServer } from '../../test/support/fake-kube-apiserver/index.js';
 import { microTime } from '../src/runtime/leader-election.js';
 import { crdText, kubeConfigFor, waitFor } from './helpers.js';
@@ -40,12 +41,12 @@ const targets: (Target & { skip?: string })[] = [
 ];
 
 const island = (name: string, extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'archipelago.dev/v1alpha1',
+  apiVersion: API_VERSION,
   kind: 'Island',
   metadata: { name, namespace: NS },
   spec: { slurm: { image: 'registry.example/slurm' }, partitions: [{ name: 'batch' }], ...extra },
 });
-const ref = (name: string) => ({ group: 'archipelago.dev', version: 'v1alpha1', namespace: NS, plural: 'islands', name });
+const ref = (name: string) => ({ ...customObjects('Island', NS), name });
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 for (const target of targets) {
@@ -64,7 +65,7 @@ for (const target of targets) {
       }
       await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
       // A real server needs a moment to serve a new CRD.
-      await waitFor('CRD served', () => custom.listNamespacedCustomObject({ group: 'archipelago.dev', version: 'v1alpha1', namespace: NS, plural: 'islands' }).then(() => true));
+      await waitFor('CRD served', () => custom.listNamespacedCustomObject(customObjects('Island', NS)).then(() => true));
     });
     after(async () => {
       await objects.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }).catch(() => undefined);
@@ -164,7 +165,7 @@ for (const target of targets) {
     });
 
     it('streams watch events from a resourceVersion, with bookmarks when asked', async () => {
-      const start = await custom.listNamespacedCustomObject({ group: 'archipelago.dev', version: 'v1alpha1', namespace: NS, plural: 'islands' });
+      const start = await custom.listNamespacedCustomObject(customObjects('Island', NS));
       const seen: string[] = [];
       const watch = new Watch(kc);
       const req = await watch.watch(
@@ -182,7 +183,7 @@ for (const target of targets) {
 
     it('answers a watch from a compacted resourceVersion with 410 Gone', { skip: target.fake ? undefined : 'compaction cannot be forced on a real cluster' }, async () => {
       const server = target.fake!();
-      const start = await custom.listNamespacedCustomObject({ group: 'archipelago.dev', version: 'v1alpha1', namespace: NS, plural: 'islands' });
+      const start = await custom.listNamespacedCustomObject(customObjects('Island', NS));
       await custom.createNamespacedCustomObject({ ...ref(''), body: island('compacted') });
       server.compact(0);
       const errors: number[] = [];

@@ -5,7 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { load } from 'js-yaml';
 
 import { admit, type Schema } from '../../test/support/fake-kube-apiserver/index.js';
-import type { Island, NodeSet } from '../src/api/types.js';
+import { API_VERSION, type Island, type NodeSet } from '../../contracts/kubernetes/v1alpha1.js';
 
 /** The repository root, from operators/dist/operators/test/ or operators/test/. */
 export const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../../' : '../../', import.meta.url));
@@ -33,7 +33,7 @@ export function stored<T extends Island | NodeSet>(plural: 'islands' | 'nodesets
 
 export function island(name = 'tight-1', spec: Record<string, unknown> = {}): Island {
   return stored('islands', {
-    apiVersion: 'archipelago.dev/v1alpha1',
+    apiVersion: API_VERSION,
     kind: 'Island',
     metadata: { name },
     spec: { slurm: { image: 'registry.example/archipelago/slurm' }, tier: 'tight', boundMs: 2, partitions: [{ name: 'batch' }, { name: 'gpu', default: true, maxTimeMinutes: 60 }], ...spec },
@@ -42,7 +42,7 @@ export function island(name = 'tight-1', spec: Record<string, unknown> = {}): Is
 
 export function nodeSet(name = 'prov-a', spec: Record<string, unknown> = {}): NodeSet {
   return stored('nodesets', {
-    apiVersion: 'archipelago.dev/v1alpha1',
+    apiVersion: API_VERSION,
     kind: 'NodeSet',
     metadata: { name },
     spec: { islandRef: { name: 'tight-1' }, replicas: 3, cpus: 32, memoryMb: 128000, gpus: { count: 2, type: 'a100' }, features: ['eu-west', 'avx512'], ...spec },

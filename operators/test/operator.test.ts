@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 
 import * as k8s from '@kubernetes/client-node';
 
+import { API_VERSION, customObjects, type Kind } from '../../contracts/kubernetes/v1alpha1.js';
 import { FakeKubeApiServer } from '../../test/support/fake-kube-apiserver/index.js';
 import { LeaderElector, microTime } from '../src/runtime/leader-election.js';
 import { operatorMetrics } from '../src/runtime/metrics.js';
@@ -11,7 +12,7 @@ import { crdText, kubeConfigFor, waitFor } from './helpers.js';
 
 const NS = 'default';
 const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-const cr = (plural: string, name = '') => ({ group: 'archipelago.dev', version: 'v1alpha1', namespace: NS, plural, name });
+const cr = (kind: Kind, name = '') => ({ ...customObjects(kind, NS), name });
 
 describe('operator against the fake API server', () => {
   let server: FakeKubeApiServer;
@@ -40,7 +41,7 @@ describe('operator against the fake API server', () => {
     if (logs.length) console.log(logs.join('\n'));
   });
 
-  const island = () => custom.getNamespacedCustomObject(cr('islands', 'tight-1'));
+  const island = () => custom.getNamespacedCustomObject(cr('Island', 'tight-1'));
   const nodeSetPods = async (name: string) => (await core.listNamespacedPod({ namespace: NS, labelSelector: `archipelago.dev/nodeset=${name}` })).items;
   /** Plays the StatefulSet and Deployment controllers: reports the island's daemons ready. */
   async function daemonsReady(ready: number) {
@@ -50,8 +51,8 @@ describe('operator against the fake API server', () => {
 
   it('provisions an island: finalizer, key Secrets, children by server-side apply, status Provisioning', async () => {
     await custom.createNamespacedCustomObject({
-      ...cr('islands'),
-      body: { apiVersion: 'archipelago.dev/v1alpha1', kind: 'Island', metadata: { name: 'tight-1' }, spec: { slurm: { image: 'registry.example/slurm' }, partitions: [{ name: 'batch' }] } },
+      ...cr('Island'),
+      body: { apiVersion: API_VERSION, kind: 'Island', metadata: { name: 'tight-1' }, spec: { slurm: { image: 'registry.example/slurm' }, partitions: [{ name: 'batch' }] } },
     });
     const provisioning = await waitFor('Provisioning', async () => ((await island()).status?.phase === 'Provisioning' ? island() : undefined));
     assert.deepEqual(provisioning.metadata.finalizers, ['island.archipelago.dev/nodesets-drained']);
@@ -75,7 +76,7 @@ describe('operator against the fake API server', () => {
 
   it('applies a spec change to the children, bumps observedGeneration, and never rotates the munge key', async () => {
     const before = (await core.readNamespacedSecret({ name: 'tight-1-munge', namespace: NS })).data?.['munge.key'];
-    await custom.patchNamespacedCustomObject({ ...cr('islands', 'tight-1'), body: { spec: { restApi: { replicas: 2 } } } }, merge);
+    await custom.patchNamespacedCustomObject({ ...cr('Island', 'tight-1'), body: { spec: { restApi: { replicas: 2 } } } }, merge);
     await waitFor('2 REST replicas', async () => (await apps.readNamespacedDeployment({ name: 'tight-1-slurmrestd', namespace: NS })).spec?.replicas === 2);
     const i = await waitFor('observedGeneration 2', async () => ((await island()).status?.observedGeneration === 2 ? island() : undefined));
     assert.deepEqual(i.status.restApi, { ready: 1, total: 2 });
@@ -84,8 +85,8 @@ describe('operator against the fake API server', () => {
 
   it('runs a node set as slurmd pods, scales down highest ordinal first with a drain reason, and counts nodes on the island', async () => {
     await custom.createNamespacedCustomObject({
-      ...cr('nodesets'),
-      body: { apiVersion: 'archipelago.dev/v1alpha1', kind: 'NodeSet', metadata: { name: 'prov-a' }, spec: { islandRef: { name: 'tight-1' }, replicas: 3, cpus: 8 } },
+      ...cr('NodeSet'),
+      body: { apiVersion: API_VERSION, kind: 'NodeSet', metadata: { name: 'prov-a' }, spec: { islandRef: { name: 'tight-1' }, replicas: 3, cpus: 8 } },
     });
     await waitFor('3 pods', async () => (await nodeSetPods('prov-a')).length === 3);
     for (const p of await nodeSetPods('prov-a')) {
@@ -96,24 +97,24 @@ describe('operator against the fake API server', () => {
     const watch = await new k8s.Watch(kc).watch(`/api/v1/namespaces/${NS}/pods`, {}, (type, o) => {
       if (type === 'DELETED') drained = `${o.metadata.name}:${o.metadata.annotations?.['archipelago.dev/drain-reason']}`;
     }, () => undefined);
-    await custom.patchNamespacedCustomObject({ ...cr('nodesets', 'prov-a'), body: { spec: { replicas: 2 } } }, merge);
+    await custom.patchNamespacedCustomObject({ ...cr('NodeSet', 'prov-a'), body: { spec: { replicas: 2 } } }, merge);
     await waitFor('pod 2 gone', async () => (await nodeSetPods('prov-a')).map((p) => p.metadata?.name).sort().join() === 'prov-a-0,prov-a-1');
     await waitFor('drain seen', () => drained);
     assert.equal(drained, 'prov-a-2:node set scaled down');
     watch.abort();
     const ns = await waitFor('NodeSet Ready', async () => {
-      const o = await custom.getNamespacedCustomObject(cr('nodesets', 'prov-a'));
+      const o = await custom.getNamespacedCustomObject(cr('NodeSet', 'prov-a'));
       return o.status?.phase === 'Ready' && o.status.replicas === 2 ? o : undefined;
     });
     assert.deepEqual(ns.metadata.finalizers, ['nodeset.archipelago.dev/slurmd-drained']);
   });
 
   it('keeps the island until its node sets have drained, then lets both go', async () => {
-    await custom.deleteNamespacedCustomObject(cr('islands', 'tight-1'));
+    await custom.deleteNamespacedCustomObject(cr('Island', 'tight-1'));
     await waitFor('Terminating', async () => (await island()).status?.phase === 'Terminating');
     assert.equal((await nodeSetPods('prov-a')).length, 2, 'island deletion alone does not touch the nodes');
-    await custom.deleteNamespacedCustomObject(cr('nodesets', 'prov-a'));
-    await waitFor('node set gone', () => custom.getNamespacedCustomObject(cr('nodesets', 'prov-a')).then(() => false, (e) => e.code === 404));
+    await custom.deleteNamespacedCustomObject(cr('NodeSet', 'prov-a'));
+    await waitFor('node set gone', () => custom.getNamespacedCustomObject(cr('NodeSet', 'prov-a')).then(() => false, (e) => e.code === 404));
     assert.equal((await nodeSetPods('prov-a')).length, 0);
     await waitFor('island gone', () => island().then(() => false, (e) => e.code === 404));
     await waitFor('children collected', () => apps.readNamespacedStatefulSet({ name: 'tight-1-slurmctld', namespace: NS }).then(() => false, (e) => e.code === 404));
@@ -124,10 +125,10 @@ describe('operator against the fake API server', () => {
   it('survives a watch expiring with 410 Gone: the informer relists and keeps reconciling', async () => {
     server.compact(0);
     await custom.createNamespacedCustomObject({
-      ...cr('islands'),
-      body: { apiVersion: 'archipelago.dev/v1alpha1', kind: 'Island', metadata: { name: 'after-gone' }, spec: { slurm: { image: 'r/slurm' }, partitions: [{ name: 'p' }] } },
+      ...cr('Island'),
+      body: { apiVersion: API_VERSION, kind: 'Island', metadata: { name: 'after-gone' }, spec: { slurm: { image: 'r/slurm' }, partitions: [{ name: 'p' }] } },
     });
-    await waitFor('reconciled', async () => (await custom.getNamespacedCustomObject(cr('islands', 'after-gone'))).status?.phase === 'Provisioning');
+    await waitFor('reconciled', async () => (await custom.getNamespacedCustomObject(cr('Island', 'after-gone'))).status?.phase === 'Provisioning');
   });
 });
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as k8s from '@kubernetes/client-node';
 
+import { API_VERSION, customObjects } from '../../contracts/kubernetes/v1alpha1.js';
 import { FakeKubeApiServer } from '../../test/support/fake-kube-apiserver/index.js';
 import { crdText, kubeConfigFor, waitFor } from './helpers.js';
 
@@ -56,10 +57,10 @@ describe('operator process', () => {
       const kc = kubeConfigFor(server.kubeConfigOptions());
       const custom = kc.makeApiClient(k8s.CustomObjectsApi);
       await custom.createNamespacedCustomObject({
-        group: 'archipelago.dev', version: 'v1alpha1', namespace: 'default', plural: 'islands',
-        body: { apiVersion: 'archipelago.dev/v1alpha1', kind: 'Island', metadata: { name: 'p' }, spec: { slurm: { image: 'r/s' }, partitions: [{ name: 'q' }] } },
+        ...customObjects('Island', 'default'),
+        body: { apiVersion: API_VERSION, kind: 'Island', metadata: { name: 'p' }, spec: { slurm: { image: 'r/s' }, partitions: [{ name: 'q' }] } },
       });
-      await waitFor('reconciled by the process', async () => (await custom.getNamespacedCustomObject({ group: 'archipelago.dev', version: 'v1alpha1', namespace: 'default', plural: 'islands', name: 'p' })).status?.phase === 'Provisioning');
+      await waitFor('reconciled by the process', async () => (await custom.getNamespacedCustomObject({ ...customObjects('Island', 'default'), name: 'p' })).status?.phase === 'Provisioning');
       const lease = await kc.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: 'archipelago-operator', namespace: 'default' });
       assert.equal(lease.spec?.holderIdentity, 'op-0');
       proc.kill('SIGTERM');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { BUILTIN_SCHEMAS, validate } from '../../test/support/fake-kube-apiserver/index.js';
-import { ANNOTATIONS, LABELS } from '../src/api/types.js';
+import { ANNOTATIONS, LABELS } from '../../contracts/kubernetes/v1alpha1.js';
 import { setCondition } from '../src/reconcile/conditions.js';
 import { desiredIslandChildren, generatedSecrets, islandStatus } from '../src/reconcile/island.js';
 import { dynamicNodeConf, nodeSetStatus, planNodeSet, slurmdPod, type ObservedPod } from '../src/reconcile/nodeset.js';

@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 
-import { createKubernetesIslandLauncher, gpusFromGres, nodeSetName } from '../../src/clusters/launchers/kubernetes-island-launcher';
+import { API_VERSION, customObjects, NODESET_FINALIZER, PLURALS, type Kind } from '../../contracts/kubernetes/v1alpha1';
+import { createKubernetesIslandLauncher } from '../../src/clusters/launchers/kubernetes-island-launcher';
+import { gpusFromGres, nodeSetName } from '../../src/clusters/launchers/kubernetes-island-resources';
 import { FakeKubeApiServer } from '../support/fake-kube-apiserver';
 
 /**
@@ -16,7 +18,7 @@ import { FakeKubeApiServer } from '../support/fake-kube-apiserver';
 const ROOT = join(__dirname, '..', '..', '..');
 const NS = 'default';
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const cr = (plural: string, name = '') => ({ group: 'archipelago.dev', version: 'v1alpha1', namespace: NS, plural, name });
+const cr = (kind: Kind, name = '') => ({ ...customObjects(kind, NS), name });
 
 describe('Kubernetes island launcher', () => {
   let server: FakeKubeApiServer;
@@ -29,7 +31,7 @@ describe('Kubernetes island launcher', () => {
     kc = new KubeConfig();
     kc.loadFromOptions(server.kubeConfigOptions());
     const objects = KubernetesObjectApi.makeApiClient(kc);
-    for (const plural of ['islands', 'nodesets']) {
+    for (const plural of Object.values(PLURALS)) {
       await objects.create(loadYaml<KubernetesObject>(readFileSync(join(ROOT, 'k8s', 'crds', `${plural}.archipelago.dev.yaml`), 'utf8')));
     }
     custom = kc.makeApiClient(CustomObjectsApi);
@@ -42,11 +44,11 @@ describe('Kubernetes island launcher', () => {
   /** Acts as the island operator once the Island exists: JWT Secret, then Ready status for its generation. */
   async function operateIsland(name: string, jwt: Buffer) {
     for (;;) {
-      const island = await custom.getNamespacedCustomObject(cr('islands', name)).catch(() => undefined);
+      const island = await custom.getNamespacedCustomObject(cr('Island', name)).catch(() => undefined);
       if (island) {
         await core.createNamespacedSecret({ namespace: NS, body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-jwt` }, data: { 'jwt_hs256.key': jwt.toString('base64') } } }).catch(() => undefined);
         await custom.patchNamespacedCustomObjectStatus({
-          ...cr('islands', name),
+          ...cr('Island', name),
           body: { status: { phase: 'Ready', observedGeneration: island.metadata.generation, endpoints: { restUrl: `http://${name}-slurmrestd.default.svc.cluster.local:6820`, controller: 'c:6817', jwtSecret: { name: `${name}-jwt`, key: 'jwt_hs256.key' } } } },
         }, merge);
         return island;
@@ -67,7 +69,7 @@ describe('Kubernetes island launcher', () => {
     // Idempotent: the same decision again is success and changes nothing.
     const again = await launcher().ensureIsland({ name: 'tight-1', tier: 'tight', boundMs: 2, partitions: ['batch', 'long'], keepState: false });
     assert.equal(again.restUrl, launched.restUrl);
-    assert.equal((await custom.getNamespacedCustomObject(cr('islands', 'tight-1'))).metadata.generation, 1);
+    assert.equal((await custom.getNamespacedCustomObject(cr('Island', 'tight-1'))).metadata.generation, 1);
   });
 
   it('ensureIsland fails with the phase when the island does not become ready in time', async () => {
@@ -82,7 +84,7 @@ describe('Kubernetes island launcher', () => {
     const name = nodeSetName('tight-1', 'gpu-node-17');
     let ns: any;
     for (;;) {
-      ns = await custom.getNamespacedCustomObject(cr('nodesets', name)).catch(() => undefined);
+      ns = await custom.getNamespacedCustomObject(cr('NodeSet', name)).catch(() => undefined);
       if (ns) break;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -94,21 +96,21 @@ describe('Kubernetes island launcher', () => {
     void join.then(() => { settled = true; });
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(settled, false, 'not resolved before slurmd is ready');
-    await custom.patchNamespacedCustomObjectStatus({ ...cr('nodesets', name), body: { status: { observedGeneration: 1, readyReplicas: 1, replicas: 1 } } }, merge);
+    await custom.patchNamespacedCustomObjectStatus({ ...cr('NodeSet', name), body: { status: { observedGeneration: 1, readyReplicas: 1, replicas: 1 } } }, merge);
     await join;
   });
 
   it('removeNode passes the drain reason, returns false while jobs keep the node, true once it has left', async () => {
     const name = nodeSetName('tight-1', 'gpu-node-17');
-    await custom.patchNamespacedCustomObject({ ...cr('nodesets', name), body: { metadata: { finalizers: ['nodeset.archipelago.dev/slurmd-drained'] } } }, merge);
+    await custom.patchNamespacedCustomObject({ ...cr('NodeSet', name), body: { metadata: { finalizers: [NODESET_FINALIZER] } } }, merge);
     const l = launcher();
     assert.equal(await l.removeNode('tight-1', 'gpu-node-17', { reason: 'regroup: rtt 9 ms', timeoutMs: 150, force: false }), false);
-    const draining = await custom.getNamespacedCustomObject(cr('nodesets', name));
+    const draining = await custom.getNamespacedCustomObject(cr('NodeSet', name));
     assert.ok(draining.metadata.deletionTimestamp);
     assert.equal(draining.metadata.annotations['archipelago.dev/drain-reason'], 'regroup: rtt 9 ms');
     const removal = l.removeNode('tight-1', 'gpu-node-17', { reason: 'regroup: rtt 9 ms', timeoutMs: 3000, force: false });
     // The operator finishes the drain: its finalizer goes, the object goes.
-    await custom.patchNamespacedCustomObject({ ...cr('nodesets', name), body: { metadata: { finalizers: null } } }, merge);
+    await custom.patchNamespacedCustomObject({ ...cr('NodeSet', name), body: { metadata: { finalizers: null } } }, merge);
     assert.equal(await removal, true);
     assert.equal(await l.removeNode('tight-1', 'gpu-node-17', { reason: 'again', timeoutMs: 10, force: false }), true, 'already gone is success');
   });
@@ -116,8 +118,8 @@ describe('Kubernetes island launcher', () => {
   it('removeNode with force ends the drain by deleting the slurmd pods at once', async () => {
     const name = nodeSetName('tight-1', 'busy-node');
     await custom.createNamespacedCustomObject({
-      ...cr('nodesets'),
-      body: { apiVersion: 'archipelago.dev/v1alpha1', kind: 'NodeSet', metadata: { name, finalizers: ['nodeset.archipelago.dev/slurmd-drained'] }, spec: { islandRef: { name: 'tight-1' } } },
+      ...cr('NodeSet'),
+      body: { apiVersion: API_VERSION, kind: 'NodeSet', metadata: { name, finalizers: [NODESET_FINALIZER] }, spec: { islandRef: { name: 'tight-1' } } },
     });
     await core.createNamespacedPod({
       namespace: NS,
@@ -128,7 +130,7 @@ describe('Kubernetes island launcher', () => {
       for (;;) {
         const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: `archipelago.dev/nodeset=${name}` });
         if (pods.items.length === 0) {
-          await custom.patchNamespacedCustomObject({ ...cr('nodesets', name), body: { metadata: { finalizers: null } } }, merge);
+          await custom.patchNamespacedCustomObject({ ...cr('NodeSet', name), body: { metadata: { finalizers: null } } }, merge);
           return;
         }
         await new Promise((r) => setTimeout(r, 10));
@@ -140,7 +142,7 @@ describe('Kubernetes island launcher', () => {
 
   it('retireIsland deletes the Island and waits until it is gone', async () => {
     await launcher().retireIsland('tight-1');
-    await assert.rejects(custom.getNamespacedCustomObject(cr('islands', 'tight-1')), (e: any) => e.code === 404);
+    await assert.rejects(custom.getNamespacedCustomObject(cr('Island', 'tight-1')), (e: any) => e.code === 404);
     await launcher().retireIsland('tight-1');
   });
 
@@ -182,7 +184,7 @@ describe('Kubernetes island launcher with the operator', () => {
     kc = new KubeConfig();
     kc.loadFromOptions(server.kubeConfigOptions());
     const objects = KubernetesObjectApi.makeApiClient(kc);
-    for (const plural of ['islands', 'nodesets']) {
+    for (const plural of Object.values(PLURALS)) {
       await objects.create(loadYaml<KubernetesObject>(readFileSync(join(ROOT, 'k8s', 'crds', `${plural}.archipelago.dev.yaml`), 'utf8')));
     }
     operator = new Operator(kc, operatorMetrics(), { namespace: NS, workers: 2 });

@@ -1,4 +1,4 @@
-import type { ConditionStatus, OwnerReference, ObjectMeta } from '../api/types.js';
+import type { ConditionStatus, OwnerReference, ObjectMeta } from '../../../contracts/kubernetes/v1alpha1.js';
 
 /** metav1.Time: RFC 3339 with second precision (the API server drops fractions on this type). */
 export function metaTime(at: Date): string {

@@ -8,7 +8,7 @@ import {
   type NodeSet,
   type ReadyCount,
   type SecretKeyRef,
-} from '../api/types.js';
+} from '../../../contracts/kubernetes/v1alpha1.js';
 import { controllerRef, setCondition } from './conditions.js';
 import { imageFor, islandNames } from './names.js';
 import { contentHash, PATHS, PORTS, renderSlurmConf, renderSlurmdbdConf } from './slurm-conf.js';

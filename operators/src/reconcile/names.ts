@@ -1,4 +1,4 @@
-import type { Island, NodeSet } from '../api/types.js';
+import type { Island, NodeSet } from '../../../contracts/kubernetes/v1alpha1.js';
 
 /** Every name the island operator gives a child object or an endpoint, in one place. */
 export function islandNames(island: Pick<Island, 'metadata'>) {

@@ -1,4 +1,4 @@
-import { ANNOTATIONS, LABELS, MANAGED_BY, type Island, type KubeObject, type NodeSet, type NodeSetStatus, type ObjectMeta } from '../api/types.js';
+import { ANNOTATIONS, LABELS, MANAGED_BY, type Island, type KubeObject, type NodeSet, type NodeSetStatus, type ObjectMeta } from '../../../contracts/kubernetes/v1alpha1.js';
 import { controllerRef, setCondition } from './conditions.js';
 import { keyRefs } from './island.js';
 import { imageFor, islandNames, podName, slurmNodeName } from './names.js';

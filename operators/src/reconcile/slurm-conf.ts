@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import type { Island } from '../api/types.js';
+import type { Island } from '../../../contracts/kubernetes/v1alpha1.js';
 import { islandNames } from './names.js';
 
 /**

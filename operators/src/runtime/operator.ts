@@ -16,19 +16,21 @@ import {
 
 import {
   ANNOTATIONS,
-  FIELD_MANAGER,
+  API_VERSION,
+  customObjects,
+  FIELD_MANAGERS,
   GROUP,
   ISLAND_FINALIZER,
-  ISLAND_PLURAL,
   LABELS,
   MANAGED_BY,
   NODESET_FINALIZER,
-  NODESET_PLURAL,
+  PLURALS,
   VERSION,
   type Island,
+  type Kind,
   type KubeObject,
   type NodeSet,
-} from '../api/types.js';
+} from '../../../contracts/kubernetes/v1alpha1.js';
 import { metaTime } from '../reconcile/conditions.js';
 import { desiredIslandChildren, generatedSecrets, islandStatus } from '../reconcile/island.js';
 import { islandNames } from '../reconcile/names.js';
@@ -48,8 +50,6 @@ export interface OperatorOptions {
   identity?: string;
   log?: (line: string) => void;
 }
-
-type Kind = 'Island' | 'NodeSet';
 
 function code(e: unknown): number | undefined {
   return (e as { code?: number })?.code;
@@ -105,9 +105,10 @@ export class Operator {
     const ns = this.opts.namespace;
     const apps = this.kc.makeApiClient(AppsV1Api);
     const managed = `${LABELS.managedBy}=${MANAGED_BY}`;
-    const cr = (plural: string) => () => this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural }) as never;
-    this.islands = makeInformer(this.kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${ISLAND_PLURAL}`, cr(ISLAND_PLURAL));
-    this.nodeSets = makeInformer(this.kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${NODESET_PLURAL}`, cr(NODESET_PLURAL));
+    const customInformer = (kind: Kind) =>
+      makeInformer(this.kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURALS[kind]}`, () => this.custom.listNamespacedCustomObject(customObjects(kind, ns)) as never);
+    this.islands = customInformer('Island');
+    this.nodeSets = customInformer('NodeSet');
     // Only slurmd pods: the daemons' pods belong to their StatefulSets and Deployments.
     const slurmd = `${managed},${LABELS.component}=slurmd`;
     this.pods = makeInformer(this.kc, `/api/v1/namespaces/${ns}/pods`, () => this.core.listNamespacedPod({ namespace: ns, labelSelector: slurmd }) as never, slurmd);
@@ -124,7 +125,7 @@ export class Operator {
     }
     const enqueueOwner = (o: KubernetesObject) => {
       for (const ref of o.metadata?.ownerReferences ?? []) {
-        if (ref.controller && (ref.kind === 'Island' || ref.kind === 'NodeSet') && ref.apiVersion === `${GROUP}/${VERSION}`) this.enqueue(ref.kind, o.metadata?.namespace, ref.name);
+        if (ref.controller && (ref.kind === 'Island' || ref.kind === 'NodeSet') && ref.apiVersion === API_VERSION) this.enqueue(ref.kind, o.metadata?.namespace, ref.name);
       }
     };
     for (const inf of [this.pods, this.statefulSets, this.deployments]) for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, enqueueOwner);
@@ -225,7 +226,7 @@ export class Operator {
       for (const secret of generatedSecrets(island, randomBytes)) {
         try {
           this.write('create', 'secrets');
-          await this.objects.create(secret as never, undefined, undefined, FIELD_MANAGER);
+          await this.objects.create(secret as never, undefined, undefined, FIELD_MANAGERS.operator);
           await this.event('Island', namespace, name, 'Normal', 'KeyGenerated', `generated Secret ${secret.metadata.name}`);
         } catch (e) {
           if (code(e) !== 409) throw e; // already there: keys are never regenerated
@@ -266,7 +267,7 @@ export class Operator {
     const present = watched ? Boolean(watched.get(child.metadata.name, child.metadata.namespace)) : true;
     if (this.applied.get(key) === content && present) return;
     this.write('apply', child.kind);
-    await this.objects.patch(child as never, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    await this.objects.patch(child as never, undefined, undefined, FIELD_MANAGERS.operator, true, PatchStrategy.ServerSideApply);
     this.applied.set(key, content);
   }
 
@@ -286,21 +287,13 @@ export class Operator {
     const plan = planNodeSet(nodeSet, island, pods);
     for (const { name: pod, reason } of plan.delete) {
       // The reason reaches the preStop drain through the downward API before the pod is told to stop.
-      this.write('patch', 'pods');
-      await this.core.patchNamespacedPod(
-        { name: pod, namespace, body: { metadata: { annotations: { [ANNOTATIONS.drainReason]: reason } } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ).catch((e) => { if (code(e) !== 404) throw e; });
+      await this.annotatePod(namespace, pod, { [ANNOTATIONS.drainReason]: reason });
       this.write('delete', 'pods');
       await this.core.deleteNamespacedPod({ name: pod, namespace }).catch((e) => { if (code(e) !== 404) throw e; });
     }
     for (const { name: pod, drained } of plan.annotate) {
       // slurmd-run sees the annotation through the downward API and drains or resumes the node.
-      this.write('patch', 'pods');
-      await this.core.patchNamespacedPod(
-        { name: pod, namespace, body: { metadata: { annotations: { [ANNOTATIONS.drained]: drained } } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ).catch((e) => { if (code(e) !== 404) throw e; });
+      await this.annotatePod(namespace, pod, { [ANNOTATIONS.drained]: drained });
     }
     if (plan.annotate.length) {
       const reason = plan.annotate[0].drained;
@@ -331,29 +324,23 @@ export class Operator {
     this.write('patch', kind);
     // resourceVersion in a merge patch is a precondition: a stale cache gives 409 and a retry, never a lost finalizer.
     await this.custom.patchNamespacedCustomObject(
-      {
-        group: GROUP,
-        version: VERSION,
-        namespace: o.metadata.namespace!,
-        plural: kind === 'Island' ? ISLAND_PLURAL : NODESET_PLURAL,
-        name: o.metadata.name,
-        body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } },
-      },
+      { ...customObjects(kind, o.metadata.namespace!), name: o.metadata.name, body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
+  }
+
+  /** Merge patch of a pod's annotations (null removes one); a pod already gone needs none. */
+  private async annotatePod(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+    this.write('patch', 'pods');
+    await this.core.patchNamespacedPod({ name, namespace, body: { metadata: { annotations } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch((e) => {
+      if (code(e) !== 404) throw e;
+    });
   }
 
   private async patchStatus(kind: Kind, o: Island | NodeSet, status: unknown): Promise<void> {
     this.write('patch', `${kind}/status`);
     await this.custom.patchNamespacedCustomObjectStatus(
-      {
-        group: GROUP,
-        version: VERSION,
-        namespace: o.metadata.namespace!,
-        plural: kind === 'Island' ? ISLAND_PLURAL : NODESET_PLURAL,
-        name: o.metadata.name,
-        body: { metadata: { resourceVersion: o.metadata.resourceVersion }, status },
-      },
+      { ...customObjects(kind, o.metadata.namespace!), name: o.metadata.name, body: { metadata: { resourceVersion: o.metadata.resourceVersion }, status } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
   }
@@ -369,7 +356,7 @@ export class Operator {
           apiVersion: 'v1',
           kind: 'Event',
           metadata: { generateName: `${name}.`, namespace },
-          involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind, name, namespace, uid: owner?.metadata?.uid },
+          involvedObject: { apiVersion: API_VERSION, kind, name, namespace, uid: owner?.metadata?.uid },
           reason,
           message,
           type,
