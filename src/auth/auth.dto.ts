@@ -31,7 +31,11 @@ export class IssueApiKeyDto {
   @IsIn(SCOPES, { each: true })
   scopes!: Scope[];
 
-  @ApiPropertyOptional({ description: 'Lifetime in seconds; omitted means no expiry', example: 2592000 })
+  @ApiPropertyOptional({
+    description:
+      'Lifetime in seconds. Never beyond the expiry of the credential issuing it: a longer one is refused (400); omitted means no expiry, or that credential\'s expiry if it has one',
+    example: 2592000,
+  })
   @IsOptional()
   @IsInt()
   @Min(60)

@@ -7,7 +7,8 @@ import type { SecretBox } from '../common/secret-box';
 import { allowedRootsFor } from '../jobs/path-policy';
 import type { JobFiles } from '../slurm/job-files.port';
 import type { SlurmClient } from '../slurm/slurm-client.port';
-import { createJobFiles, createSlurmClient } from '../slurm/slurm-adapters';
+import { createJobFiles, createSlurmClient, type LocalReadBounds } from '../slurm/slurm-adapters';
+import { WorkLimiter } from '../common/work-limiter';
 import { InstrumentedSlurmClient } from '../metrics/instrumented-slurm-client';
 import { Metrics } from '../metrics/metrics';
 import type { IslandProfile } from '../scheduling/capacity';
@@ -49,6 +50,7 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
   private readonly islands = new Map<string, Island>();
   private partitionNames: ReadonlySet<string> | null = null;
   private stopSync: (() => void) | null = null;
+  private readonly localReads: LocalReadBounds;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -56,6 +58,8 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
     @Optional() private readonly repository?: IslandsRepository,
     @Optional() @Inject(SECRET_BOX) private readonly secrets?: SecretBox | null,
   ) {
+    const reads = config.jobs.outputReads;
+    this.localReads = { limiter: new WorkLimiter({ total: reads.concurrency, perKey: reads.perUser }), timeoutMs: reads.timeoutMs };
     for (const settings of config.islands) this.add(settings, 'file');
   }
 
@@ -124,7 +128,7 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
   private add(settings: IslandSettings, origin: Island['origin'], profile?: IslandProfile): void {
     const slurm = new InstrumentedSlurmClient(createSlurmClient(settings.connection), settings.connection.name, this.metrics);
     const roots = (user: string) => allowedRootsFor(user, settings.workdirRoots);
-    this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots), origin, profile });
+    this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots, this.localReads), origin, profile });
   }
 
   /** Opens the island's sealed JWT key; one sealed with an old envelope key is re-sealed with the current one. */

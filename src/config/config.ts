@@ -21,6 +21,12 @@ export interface AppConfig {
   jobs: {
     maxScriptBytes: number;
     defaultEnvironment: Record<string, string>;
+    /**
+     * Output reads from local files: at most `concurrency` at once per process (each holds a libuv
+     * thread while it waits on the file system), `perUser` of them for one POSIX user, each bounded
+     * by `timeoutMs`.
+     */
+    outputReads: { concurrency: number; perUser: number; timeoutMs: number };
   };
   dispatch: {
     concurrency: number;
@@ -161,6 +167,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     jobs: {
       maxScriptBytes: integer(env, 'ARCHIPELAGO_MAX_SCRIPT_BYTES', 1024 * 1024, 64, 16 * 1024 * 1024),
       defaultEnvironment: { PATH: env.ARCHIPELAGO_JOB_PATH || '/usr/local/bin:/usr/bin:/bin' },
+      outputReads: {
+        concurrency: integer(env, 'ARCHIPELAGO_OUTPUT_READS', 2, 1, 1024),
+        perUser: integer(env, 'ARCHIPELAGO_OUTPUT_READS_PER_USER', 1, 1, 1024),
+        timeoutMs: integer(env, 'ARCHIPELAGO_OUTPUT_READ_TIMEOUT_MS', 10000, 100, 600000),
+      },
     },
     dispatch: {
       concurrency: integer(env, 'ARCHIPELAGO_DISPATCH_CONCURRENCY', 8, 1, 256),

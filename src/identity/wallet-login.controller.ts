@@ -2,11 +2,9 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/
 import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthService } from '../auth/auth.service';
-import { actsThroughDelegation } from '../auth/delegations';
 import { Public, RequireScopes } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
-import { Problem } from '../common/problem';
 import { MfaHeaders, MfaProof, PresentedMfa } from './mfa-proof';
 import { MfaGate } from './mfa-gate.service';
 import { ChallengeDto, LoginDto, OwnApiKeyDto, RefreshDto, WalletAccountDto } from './wallet-login.dto';
@@ -68,15 +66,14 @@ export class WalletLoginController {
   @Post('auth/api-keys')
   @ApiBearerAuth()
   @MfaHeaders()
-  @ApiOperation({ summary: 'Issue yourself an API key (shown once) with at most your own scopes; needs step-up MFA when the chain requires it' })
-  async ownApiKey(@CurrentPrincipal() principal: Principal, @Body() body: OwnApiKeyDto, @PresentedMfa() mfa: MfaProof) {
-    if (actsThroughDelegation(principal)) throw new Problem(403, 'Forbidden', 'a delegation cannot mint API keys for the researcher');
-    const beyond = body.scopes.filter((scope) => !principal.scopes.has(scope));
-    if (beyond.length > 0) {
-      throw new Problem(403, 'Forbidden', `you cannot grant scopes you do not hold: ${beyond.join(', ')}`, { field: 'scopes' });
-    }
-    await this.mfa.require(principal, 'api_key_create', mfa);
-    return this.auth.issueApiKey(principal, principal.id, body.scopes, body.expiresInSeconds ?? DEFAULT_OWN_KEY_SECONDS);
+  @ApiOperation({
+    summary:
+      'Issue yourself an API key (shown once) with at most your own scopes, living no longer than the key or login issuing it and revoked with it; needs step-up MFA when the chain requires it',
+  })
+  ownApiKey(@CurrentPrincipal() principal: Principal, @Body() body: OwnApiKeyDto, @PresentedMfa() mfa: MfaProof) {
+    return this.auth.issueApiKey(principal, principal.id, body.scopes, { requestedSeconds: body.expiresInSeconds, defaultSeconds: DEFAULT_OWN_KEY_SECONDS }, () =>
+      this.mfa.require(principal, 'api_key_create', mfa),
+    );
   }
 
   @Put('wallet-accounts/:address')

@@ -82,7 +82,11 @@ export class OwnApiKeyDto {
   @IsIn(SCOPES, { each: true })
   scopes!: Scope[];
 
-  @ApiPropertyOptional({ description: 'Lifetime in seconds (default 30 days)', example: 2592000 })
+  @ApiPropertyOptional({
+    description:
+      'Lifetime in seconds. Never beyond the key or login issuing it (for a login: its refresh token\'s expiry): a longer one is refused (400); omitted: 30 days, cut to that bound',
+    example: 2592000,
+  })
   @IsOptional()
   @IsInt()
   @Min(60)

@@ -138,6 +138,10 @@ export class WalletLoginRepository {
     await m.query('UPDATE login_sessions SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [familyId]);
   }
 
+  transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
+  }
+
   async familyOf(sessionId: string): Promise<string | null> {
     const [row] = await this.db.query('SELECT family_id FROM login_sessions WHERE id = $1', [sessionId]);
     return row?.family_id ?? null;

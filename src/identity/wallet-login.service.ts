@@ -6,6 +6,7 @@ import type { EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { invalid, Problem } from '../common/problem';
+import { AuthService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
 import { generateSessionTokens, hashSecret, isRefreshToken } from '../auth/session-token';
 import { IDENTITY_SOURCE, IdentitySource } from './identity-source';
@@ -33,6 +34,7 @@ export class WalletLoginService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(IDENTITY_SOURCE) private readonly source: IdentitySource,
     private readonly audit: AuditLog,
+    private readonly auth: AuthService,
   ) {}
 
   async challenge(address: string, client: string) {
@@ -102,8 +104,9 @@ export class WalletLoginService {
     const outcome = await this.repo.withRefreshLocked(hashSecret(refreshToken), async (row, m): Promise<{ refused: Refusal } | { issued: Awaited<ReturnType<WalletLoginService['newSession']>> }> => {
       if (!row || row.revoked_at) return { refused: 'unknown_refresh_token' as const };
       if (row.rotated_at) {
-        // A refresh token used twice was copied: end the whole login, the thief's copy included.
+        // A refresh token used twice was copied: end the whole login, the thief's copy and the keys it minted included.
         await this.repo.revokeFamily(row.family_id, m);
+        await this.auth.revokeKeysOfLogin(m, row.family_id, 'system:wallet-login', 'refresh token reused');
         return { refused: 'refresh_token_reused' as const };
       }
       if (new Date(row.refresh_expires_at).getTime() <= Date.now()) return { refused: 'expired_refresh_token' as const };
@@ -111,6 +114,7 @@ export class WalletLoginService {
       return { issued: await this.newSession(row.principal_id, row.family_id, m) };
     });
     if ('refused' in outcome) {
+      if (outcome.refused === 'refresh_token_reused') this.auth.forgetCachedKeys();
       const detail = {
         unknown_refresh_token: 'the refresh token is unknown or its login was ended',
         refresh_token_reused: 'this refresh token was already used; the login is revoked everywhere: log in again',
@@ -121,13 +125,20 @@ export class WalletLoginService {
     return outcome.issued;
   }
 
-  /** Ends the caller's login (every session of its refresh chain). */
+  /** Ends the caller's login (every session of its refresh chain) and every API key the login minted. */
   async logout(principal: Principal): Promise<void> {
     const match = /^session:(.+)$/.exec(principal.credentialId);
     if (!match) throw invalid('Authorization', 'logout ends wallet login sessions; API keys are revoked with DELETE /v1/api-keys/{id}');
     const family = await this.repo.familyOf(match[1]);
-    if (family) await this.repo.revokeFamily(family);
-    await this.audit.record({ actor: `principal:${principal.id}`, action: 'session.logout', target: `principal:${principal.id}` });
+    const actor = `principal:${principal.id}`;
+    await this.repo.transaction(async (m) => {
+      if (family) {
+        await this.repo.revokeFamily(family, m);
+        await this.auth.revokeKeysOfLogin(m, family, actor, 'logout');
+      }
+      await this.audit.record({ actor, action: 'session.logout', target: `principal:${principal.id}` }, m);
+    });
+    this.auth.forgetCachedKeys();
   }
 
   async setWalletAccount(by: Principal, address: string, kind: 'researcher' | 'provider_admin', slurmUser: string | null) {

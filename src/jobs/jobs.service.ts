@@ -10,7 +10,7 @@ import { conflict, invalid, notFound, Problem, unavailable } from '../common/pro
 import { IslandsRegistry } from '../clusters/islands.registry';
 import { DispatchQueue } from '../dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
-import { JobFileAccessError } from '../slurm/job-files.port';
+import { JobFileAccessError, type JobFiles, JobFileUnavailableError } from '../slurm/job-files.port';
 import type { PlacementRecord } from '../dispatch/placement-decision';
 import { normalizeSubmission, type NormalizedJob, SubmitInput } from './job-request';
 import { BudgetService } from '../usage/budget.service';
@@ -221,17 +221,31 @@ export class JobsService {
     }
     const island = this.islands.get(row.island);
     if (!island) throw unavailable(`island ${row.island} is not configured here`);
-    let slice;
-    try {
-      slice = await island.files.read(row.slurm_user, path, { offset: request.offset, length: request.length });
-    } catch (error) {
-      if (error instanceof JobFileAccessError) {
-        throw new Problem(403, 'Forbidden', `the ${request.stream} file cannot be read: ${error.message}`, { field: 'stream' });
-      }
-      throw error;
-    }
+    const slice = await this.readJobFile(island.files, row, path, request);
     if (!slice) throw notFound(`the ${request.stream} file ${path} (the job may not have started)`);
     return { path, ...slice };
+  }
+
+  /**
+   * Every refusal answers the same: what was wrong (a symlink, a FIFO, a target outside the roots,
+   * missing or not) is logged, never told, so the answer reveals nothing that exists outside them.
+   */
+  private async readJobFile(files: JobFiles, row: JobRow, path: string, request: OutputRequest) {
+    try {
+      return await files.read(row.slurm_user, path, { offset: request.offset, length: request.length });
+    } catch (error) {
+      if (error instanceof JobFileAccessError) {
+        this.logger.warn(`job ${row.id}: output read refused: ${error.message}`);
+        throw new Problem(403, 'Forbidden', `the ${request.stream} file is not a regular file of ${row.slurm_user} inside its directories`, { field: 'stream' });
+      }
+      if (error instanceof JobFileUnavailableError) {
+        this.logger.warn(`job ${row.id}: output read unavailable: ${error.message}`);
+        if (error.reason === 'busy') throw unavailable('too many output reads are waiting on the file system; retry shortly');
+        throw new Problem(504, 'Gateway timeout', `the file system did not answer in time reading the ${request.stream} file`);
+      }
+      if (error instanceof SlurmUnavailableError) throw unavailable(`island ${row.island} is unreachable: ${error.message}`);
+      throw error;
+    }
   }
 
   private async outputPath(row: JobRow, request: OutputRequest): Promise<string> {

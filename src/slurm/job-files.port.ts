@@ -2,7 +2,8 @@
 export interface JobFiles {
   /**
    * Reads `length` bytes from `offset` (a negative offset counts from the end). Returns null when
-   * the file does not exist (yet). Throws JobFileAccessError when the file is not the owner's to read.
+   * the file does not exist (yet). Throws JobFileAccessError when the file is not the owner's to
+   * read, and JobFileUnavailableError when the file system did not answer in time.
    */
   read(user: string, path: string, range: ByteRange): Promise<FileSlice | null>;
 }
@@ -19,10 +20,26 @@ export interface FileSlice {
   size: number;
 }
 
+/**
+ * The path is not a regular file of the owner's reached inside the owner's roots. The message
+ * says why, for the logs only: callers must answer every such refusal alike, so that the answer
+ * never tells whether something exists behind a symlink.
+ */
 export class JobFileAccessError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'JobFileAccessError';
+  }
+}
+
+/** No read slot freed up (`busy`), or the read did not finish (`timeout`), within the read's time bound. */
+export class JobFileUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'busy' | 'timeout',
+  ) {
+    super(message);
+    this.name = 'JobFileUnavailableError';
   }
 }
 

@@ -1,4 +1,5 @@
 import type { IslandSettings } from '../config/islands-file';
+import type { WorkLimiter } from '../common/work-limiter';
 import { FallbackSlurmClient } from './fallback-slurm-client';
 import type { IslandConnection } from './island-connection';
 import type { JobFiles } from './job-files.port';
@@ -23,8 +24,14 @@ export function createSlurmClient(connection: IslandConnection): SlurmClient {
   return connection.fallback === 'ssh' ? new FallbackSlurmClient(rest, new SshSlurmClient(connection), connection.name) : rest;
 }
 
-export function createJobFiles(settings: IslandSettings, slurm: SlurmClient, rootsFor: (user: string) => string[]): JobFiles {
-  if (settings.files === 'local') return new LocalJobFiles(rootsFor);
+/** How local reads are bounded: one limiter per process (the libuv thread pool is), and a time bound per read. */
+export interface LocalReadBounds {
+  limiter: WorkLimiter;
+  timeoutMs: number;
+}
+
+export function createJobFiles(settings: IslandSettings, slurm: SlurmClient, rootsFor: (user: string) => string[], local: LocalReadBounds): JobFiles {
+  if (settings.files === 'local') return new LocalJobFiles(rootsFor, local.limiter, local.timeoutMs);
   const ssh = slurm instanceof SshSlurmClient ? slurm : new SshSlurmClient(settings.connection);
-  return new SftpJobFiles(ssh);
+  return new SftpJobFiles(ssh, rootsFor);
 }

@@ -8,6 +8,15 @@ const script = (body: string, directives: string[] = []) =>
 
 const ended = (job: { state: string }) => TERMINAL.has(job.state);
 
+/** `answer`, or a failure when it has not come within `ms` (a request hanging on a file system). */
+function answeredWithin<T>(ms: number, answer: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([answer, hung]).finally(() => clearTimeout(timer));
+}
+
 /** SLURM's own view, read with the CLI as root: how many SLURM jobs carry each of this instance's tags. */
 function slurmTagCounts(island: string, instance: string): Map<string, number> {
   const out = execFileSync('squeue', ['--json'], {
@@ -265,6 +274,83 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.equal(dependOnOthers.status, 400);
       const job = await cp.waitForJob(alice.key, id, ended);
       assert.equal(job.state, 'COMPLETED');
+    });
+
+    it('refuses a FIFO the job left at its output path at once, while other tenants keep reading theirs', async () => {
+      const fifoJob = await submit(alice.key, {
+        script: script('f="$PWD/fifo-$SLURM_JOB_ID.out"; rm -f "$f"; mkfifo "$f"', ['--output=fifo-%j.out']),
+      });
+      const bobsJob = await submit(bob.key, { script: script('echo bob reads on') });
+      assert.equal(fifoJob.status, 202, fifoJob.text);
+      assert.equal((await cp.waitForJob(alice.key, fifoJob.json.id, ended)).state, 'COMPLETED');
+      assert.equal((await cp.waitForJob(bob.key, bobsJob.json.id, ended)).state, 'COMPLETED');
+      const fifoReads = Array.from({ length: 12 }, () => answeredWithin(15_000, cp.request('GET', `/v1/jobs/${fifoJob.json.id}/output`, alice.key)));
+      const bobsReads = Array.from({ length: 6 }, () => answeredWithin(15_000, cp.request('GET', `/v1/jobs/${bobsJob.json.id}/output`, bob.key)));
+      for (const res of await Promise.all(fifoReads)) {
+        assert.equal(res.status, 403, res.text);
+        assert.match(res.headers.get('content-type') ?? '', /problem\+json/);
+      }
+      for (const res of await Promise.all(bobsReads)) {
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.text, 'bob reads on\n');
+      }
+    });
+
+    it('never follows a symlink at the output file, nor a directory symlink out of the roots, and answers every refusal alike', async () => {
+      const token = `links-${process.pid}-${Date.now()}`;
+      const home = '/home/alice';
+      const asAlice = (...argv: string[]) => execFileSync('runuser', ['-u', 'alice', '--', ...argv]);
+      const relink = (target: string, path: string) => {
+        asAlice('rm', '-f', path);
+        asAlice('ln', '-s', target, path);
+      };
+      asAlice('mkdir', `${home}/${token}-dir`);
+      const res = await submit(alice.key, {
+        script: script('echo written by the job'),
+        options: { output: `${token}-dir/hostname`, error: `${token}-file.out` },
+      });
+      assert.equal(res.status, 202, res.text);
+      assert.equal((await cp.waitForJob(alice.key, res.json.id, ended)).state, 'COMPLETED');
+      const stdout = () => cp.request('GET', `/v1/jobs/${res.json.id}/output`, alice.key);
+      const stderr = () => cp.request('GET', `/v1/jobs/${res.json.id}/output?stream=stderr`, alice.key);
+      assert.equal((await stdout()).text, 'written by the job\n');
+      assert.equal((await stderr()).status, 200);
+
+      const refusals: Array<[string, { status: number; text: string; json: any }]> = [];
+      const errorFile = `${home}/${token}-file.out`;
+      for (const [what, target] of [
+        ['a symlink loop', errorFile],
+        ['a symlink to an existing file outside', '/etc/hostname'],
+        ['a symlink to a missing file outside', `/etc/${token}-missing`],
+        ['a symlink to a file inside the roots', `${home}/${token}-dir/hostname`],
+      ]) {
+        relink(target, errorFile);
+        refusals.push([what, await stderr()]);
+      }
+      const dir = `${home}/${token}-dir`;
+      asAlice('mv', dir, `${dir}.real`);
+      for (const [what, target] of [
+        ['a directory symlink to an existing directory outside', '/etc'],
+        ['a directory symlink to a missing directory outside', `/${token}-nowhere`],
+        ['a directory symlink loop', dir],
+      ]) {
+        relink(target, dir);
+        refusals.push([what, await stdout()]);
+      }
+      // The answers name the stream asked for (stderr, then stdout) and nothing else that differs.
+      const [, first] = refusals[0];
+      const streamless = (json: any) => ({ ...json, detail: String(json?.detail).replace(/stdout|stderr/, '<stream>') });
+      for (const [what, answer] of refusals) {
+        assert.equal(answer.status, 403, `${what}: ${answer.text}`);
+        assert.deepEqual(streamless(answer.json), streamless(first.json), `${what} is answered like every other refusal`);
+      }
+      assert.doesNotMatch(first.text, /etc|missing|nowhere|loop|symlink/i, 'the answer does not say what was found');
+
+      relink(`${dir}.real`, dir);
+      const inside = await stdout();
+      assert.equal(inside.status, 200, `a directory symlink that stays inside the roots is followed: ${inside.text}`);
+      assert.equal(inside.text, 'written by the job\n');
+      asAlice('rm', '-rf', dir, `${dir}.real`, errorFile);
     });
 
     it('pages through jobs with a cursor and filters by state', async () => {

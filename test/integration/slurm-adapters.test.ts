@@ -96,15 +96,17 @@ for (const kind of ['rest', 'ssh'] as const) {
       assert.ok(job.endTime !== null && job.startTime !== null && job.submitTime !== null);
       if (client instanceof SshSlurmClient) {
         const path = `${env.workdir}/arch-it-${res.jobId}.out`;
-        const st = await client.stat(env.jobUser, path);
-        assert.ok(st && st.isFile && st.size > 0);
-        const text = (await client.readFile(env.jobUser, path)).toString('utf8');
-        assert.equal(text, `hello it's $(not) \`run\` from ${res.jobId}\n`);
-        const part = (await client.readFile(env.jobUser, path, { start: 0, end: 4 })).toString('utf8');
-        assert.equal(part, 'hello'); // end is inclusive, as in fs.createReadStream
-        const tail = (await client.readFile(env.jobUser, path, { start: 6 })).toString('utf8');
-        assert.equal(tail, `it's $(not) \`run\` from ${res.jobId}\n`);
-        assert.equal(await client.stat(env.jobUser, `${env.workdir}/arch-it-does-not-exist`), null);
+        const whole = `hello it's $(not) \`run\` from ${res.jobId}\n`;
+        await client.withFiles(env.jobUser, async (files) => {
+          const st = await files.lstat(path);
+          assert.ok(st && st.isFile && !st.isSymbolicLink && st.size === Buffer.byteLength(whole));
+          await files.withOpenFile(path, async (file) => {
+            assert.equal((await file.read(0, file.stat.size)).toString('utf8'), whole);
+            assert.equal((await file.read(0, 5)).toString('utf8'), 'hello'); // end is exclusive
+            assert.equal((await file.read(6, file.stat.size)).toString('utf8'), whole.slice(6));
+          });
+          assert.equal(await files.lstat(`${env.workdir}/arch-it-does-not-exist`), null);
+        });
       }
     });
 

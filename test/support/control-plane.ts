@@ -90,6 +90,7 @@ export class ControlPlane {
   url = '';
   private api: ChildProcess | null = null;
   private worker: ChildProcess | null = null;
+  private readonly extraApis: ChildProcess[] = [];
   private env: Record<string, string> = {};
   private readonly logs: string[] = [];
 
@@ -115,8 +116,17 @@ export class ControlPlane {
     };
     await this.flushRedis();
     this.api = this.spawnRole('api');
-    await this.waitReady();
+    await this.waitReady(this.url, this.api);
     this.worker = this.spawnRole('worker');
+  }
+
+  /** One more API process on a port of its own, sharing the database and Redis: another replica behind the load balancer. */
+  async extraApi(): Promise<{ url: string; request: (...args: Parameters<ControlPlane['request']>) => ReturnType<ControlPlane['request']> }> {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const child = this.spawnRole('api', { PORT: new URL(url).port });
+    this.extraApis.push(child);
+    await this.waitReady(url, child);
+    return { url, request: (...args) => requestAt(url, ...args) };
   }
 
   /** This instance's database (for assertions that must not go through the API). */
@@ -138,12 +148,12 @@ export class ControlPlane {
       });
     }
     this.api = this.spawnRole('api');
-    await this.waitReady();
+    await this.waitReady(this.url, this.api);
   }
 
-  spawnRole(role: 'api' | 'worker'): ChildProcess {
+  spawnRole(role: 'api' | 'worker', env: Record<string, string> = {}): ChildProcess {
     const child = spawn(process.execPath, [join(REPO, 'dist/src/main.js'), role], {
-      env: this.env,
+      env: { ...this.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => {
@@ -205,7 +215,7 @@ export class ControlPlane {
 
   async stop(): Promise<void> {
     await Promise.all(
-      [this.api, this.worker].map(
+      [this.api, this.worker, ...this.extraApis].map(
         (child) =>
           new Promise<void>((done) => {
             if (!child || child.exitCode !== null || child.signalCode !== null) return done();
@@ -220,24 +230,8 @@ export class ControlPlane {
     );
   }
 
-  async request(method: string, path: string, key: string | null, body?: unknown, headers: Record<string, string> = {}) {
-    const response = await fetch(`${this.url}${path}`, {
-      method,
-      headers: {
-        ...(key ? { authorization: `Bearer ${key}` } : {}),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let json: any = undefined;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, text, json };
+  request(method: string, path: string, key: string | null, body?: unknown, headers: Record<string, string> = {}) {
+    return requestAt(this.url, method, path, key, body, headers);
   }
 
   /** A researcher principal with a submit+read key, running as `slurmUser`. */
@@ -284,12 +278,12 @@ export class ControlPlane {
     throw new Error(`job ${id} did not reach the expected state; last seen: ${JSON.stringify(last)}\n${this.recentLogs()}`);
   }
 
-  private async waitReady(): Promise<void> {
+  private async waitReady(url: string, api: ChildProcess): Promise<void> {
     const deadline = Date.now() + 60000;
     while (Date.now() < deadline) {
-      if (this.api?.exitCode !== null) throw new Error(`the API exited early:\n${this.recentLogs()}`);
+      if (api.exitCode !== null) throw new Error(`the API exited early:\n${this.recentLogs()}`);
       try {
-        const response = await fetch(`${this.url}/health/live`);
+        const response = await fetch(`${url}/health/live`);
         if (response.ok) return;
       } catch {
         // not listening yet
@@ -306,6 +300,27 @@ export class ControlPlane {
     await redis.flushdb();
     redis.disconnect();
   }
+}
+
+/** One HTTP request to the API at `base`, answered with its status, headers, text and parsed JSON (if any). */
+async function requestAt(base: string, method: string, path: string, key: string | null, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: any = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
 }
 
 export const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE', 'REJECTED', 'LOST', 'PREEMPTED', 'REVOKED']);

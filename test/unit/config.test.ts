@@ -235,7 +235,11 @@ describe('loadConfig', () => {
       redisUrl: 'redis://127.0.0.1:56379',
       bootstrapAdminKey: null,
       islands: ['island-a'],
-      jobs: { maxScriptBytes: 1024 * 1024, defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' } },
+      jobs: {
+        maxScriptBytes: 1024 * 1024,
+        defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+        outputReads: { concurrency: 2, perUser: 1, timeoutMs: 10000 },
+      },
       dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000 },
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
@@ -319,13 +323,20 @@ describe('loadConfig', () => {
         ARCHIPELAGO_FOLLOW_INTERVAL_MS: '600000',
         ARCHIPELAGO_LOST_AFTER_SECONDS: '86400',
         ARCHIPELAGO_API_KEY_CACHE_MS: '0',
+        ARCHIPELAGO_OUTPUT_READS: '3',
+        ARCHIPELAGO_OUTPUT_READS_PER_USER: '2',
+        ARCHIPELAGO_OUTPUT_READ_TIMEOUT_MS: '2500',
       }),
     );
     assert.equal(config.role, 'worker');
     assert.deepEqual(config.http, { host: '0.0.0.0', port: 9000, bodyLimitBytes: 4096, trustProxy: true });
     assert.equal(config.databaseUrl, 'postgresql://u:p@db:5432/x');
     assert.equal(config.redisUrl, 'rediss://cache:6380');
-    assert.deepEqual(config.jobs, { maxScriptBytes: 64, defaultEnvironment: { PATH: '/opt/bin' } });
+    assert.deepEqual(config.jobs, {
+      maxScriptBytes: 64,
+      defaultEnvironment: { PATH: '/opt/bin' },
+      outputReads: { concurrency: 3, perUser: 2, timeoutMs: 2500 },
+    });
     assert.deepEqual(config.dispatch, { concurrency: 256, leaseSeconds: 2, reconcileIntervalMs: 100 });
     assert.deepEqual(config.follow, { intervalMs: 600000, lostAfterSeconds: 86400 });
     assert.equal(config.apiKeyCacheMs, 0);

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { SFTPWrapper, Stats } from 'ssh2';
 import type { IslandConnection, SshConnection } from '../island-connection';
 import {
   SlurmRejectedError,
@@ -18,6 +17,7 @@ import { CLI_UNAVAILABLE, SLURM_ERR, codeFromMessage, normalizeErrors } from '..
 import { toSlurmJobRecord, type V0038JobRecord } from '../slurm-job-record';
 import { toSlurmNodeRecord, type V0038NodeRecord } from '../slurm-node-record';
 import { parseParsable, parseScontrolPing, renderSlurmCommand, renderSubmitCommand, slurmErrorText } from './ssh-commands';
+import { RemoteFiles } from './remote-files';
 import { SshPool, type ExecResult } from './ssh-pool';
 import { toAccountingRun, type V0038DbJob } from '../slurmdb-job-record';
 import type { AccountingRun, AccountingSource } from '../../usage/accounting';
@@ -30,15 +30,6 @@ export interface SshSlurmClientOptions {
   /** Extra user names never to connect as (root and slurm are always refused). */
   forbiddenUsers?: string[];
   clock?: () => number;
-}
-
-export interface RemoteFileStat {
-  size: number;
-  /** Unix seconds. */
-  mtime: number;
-  isFile: boolean;
-  isDirectory: boolean;
-  mode: number;
 }
 
 /**
@@ -172,54 +163,10 @@ export class SshSlurmClient implements SlurmClient, AccountingSource {
     await this.pool.close();
   }
 
-  /**
-   * Reads bytes `start`..`end` of `path` as `user` over SFTP. Like `fs.createReadStream`, `end` is
-   * INCLUSIVE; it defaults to the last byte of the file.
-   */
-  async readFile(user: string, path: string, range: { start?: number; end?: number } = {}): Promise<Buffer> {
+  /** Runs `fn` with `user`'s files over one SFTP session as that user, bounded as a whole by the island's timeout. */
+  async withFiles<T>(user: string, fn: (files: RemoteFiles) => Promise<T>): Promise<T> {
     assertActingUser(user, this.forbidden);
-    checkPath(path);
-    return this.pool.withSftp(user, this.ssh.timeoutMs, async (sftp) => {
-      const handle = await sftpCall<Buffer>((cb) => sftp.open(path, 'r', cb));
-      try {
-        const start = Math.max(0, range.start ?? 0);
-        const end = range.end !== undefined ? range.end + 1 : (await sftpCall<Stats>((cb) => sftp.fstat(handle, cb))).size;
-        const chunks: Buffer[] = [];
-        let position = start;
-        while (position < end) {
-          const want = Math.min(end - position, 32 * 1024);
-          const buf = Buffer.alloc(want);
-          const got = await new Promise<number>((resolve, reject) =>
-            sftp.read(handle, buf, 0, want, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))),
-          );
-          if (got <= 0) break;
-          chunks.push(buf.subarray(0, got));
-          position += got;
-        }
-        return Buffer.concat(chunks);
-      } catch (err) {
-        throw sftpError(err, `read ${path} as ${user}`);
-      } finally {
-        await sftpCall<void>((cb) => sftp.close(handle, cb)).catch(() => undefined);
-      }
-    }).catch((err) => {
-      throw sftpError(err, `read ${path} as ${user}`);
-    });
-  }
-
-  /** `stat` of `path` as `user` over SFTP; null when it does not exist. */
-  async stat(user: string, path: string): Promise<RemoteFileStat | null> {
-    assertActingUser(user, this.forbidden);
-    checkPath(path);
-    return this.pool.withSftp(user, this.ssh.timeoutMs, async (sftp: SFTPWrapper) => {
-      try {
-        const st = await sftpCall<Stats>((cb) => sftp.stat(path, cb));
-        return { size: st.size, mtime: st.mtime, isFile: st.isFile(), isDirectory: st.isDirectory(), mode: st.mode };
-      } catch (err) {
-        if (isNoSuchFile(err)) return null;
-        throw sftpError(err, `stat ${path} as ${user}`);
-      }
-    });
+    return this.pool.withSftp(user, this.ssh.timeoutMs, (sftp) => fn(new RemoteFiles(sftp, `as ${user}`)));
   }
 
   /** Connections currently open per user (for tests and metrics). */
@@ -278,26 +225,4 @@ export function fingerprintJobs(jobs: SlurmJobRecord[]): string {
 
 function checkJobId(jobId: number): void {
   if (!Number.isSafeInteger(jobId) || jobId <= 0) throw new RangeError(`invalid SLURM job id ${jobId}`);
-}
-
-function checkPath(path: string): void {
-  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('\0')) {
-    throw new RangeError(`path must be absolute, got ${JSON.stringify(path)}`);
-  }
-}
-
-function sftpCall<T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
-}
-
-function isNoSuchFile(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 2; // SSH_FX_NO_SUCH_FILE
-}
-
-function sftpError(err: unknown, what: string): Error {
-  if (err instanceof SlurmUnavailableError || err instanceof SlurmRejectedError) return err;
-  const e = err as { message?: string; code?: number };
-  if (isNoSuchFile(err)) return Object.assign(new Error(`${what}: no such file`), { code: 'ENOENT' });
-  if (e?.code === 3) return Object.assign(new Error(`${what}: permission denied`), { code: 'EACCES' });
-  return new SlurmUnavailableError(`sftp ${what}: ${e?.message ?? String(err)}`, { cause: err });
 }
