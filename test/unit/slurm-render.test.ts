@@ -145,6 +145,12 @@ describe('REST job properties', () => {
     assert.throws(() => toJobSubmission(request({}, { script: 'echo no shebang' })), /#!/);
     assert.deepEqual(Object.keys(toJobSubmission(request({}))), ['script', 'job']);
   });
+  test('refuses a stored environment that smuggles SLURM settings or loader variables (rows older than the edge rule)', () => {
+    for (const name of ['SBATCH_CLUSTERS', 'SLURM_CONF', 'LD_PRELOAD']) {
+      assert.throws(() => toJobProperties(request({}, { environment: { PATH: '/bin', [name]: 'x' } })), (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name));
+    }
+    assert.equal(toJobProperties(request({}, { environment: { PATH: '/bin', SLURM_EXPORT_ENV: 'NONE' } })).environment?.SLURM_EXPORT_ENV, 'NONE');
+  });
 });
 
 describe('sbatch argv', () => {
@@ -249,6 +255,9 @@ describe('ssh commands', () => {
     );
     assert.throws(() => renderSubmitCommand(request({}, { environment: {} }), {}), /environment/);
     assert.throws(() => renderSubmitCommand(request({}, { script: 'no shebang' }), {}), /#!/);
+    for (const name of ['SLURM_CLUSTERS', 'SBATCH_EXPORT', 'LD_PRELOAD', 'GCONV_PATH']) {
+      assert.throws(() => renderSubmitCommand(request({}, { environment: { PATH: '/bin', [name]: 'x' } }), {}), (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name));
+    }
   });
   test('parsers', () => {
     assert.deepEqual(parseParsable('42\n'), { jobId: 42 });

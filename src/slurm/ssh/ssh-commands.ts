@@ -6,6 +6,7 @@ import type { SlurmSubmitRequest } from '../slurm-client.port';
 import { SlurmRejectedError } from '../slurm-client.port';
 import { renderSbatchArgv } from '../../sbatch/render-sbatch-argv';
 import { renderEnvAssignments, shellQuote } from '../../sbatch/render-shell';
+import { storedEnvironmentRefusal } from '../../sbatch/environment-policy';
 import { SLURM_ERR } from '../slurm-errors';
 
 /** `K='v' ` prefix that points SLURM clients at the island (e.g. SLURM_CONF). */
@@ -37,6 +38,8 @@ export function renderSubmitCommand(request: SlurmSubmitRequest, commandEnvironm
   if (env.length === 0) {
     throw new SlurmRejectedError('environment must not be empty (send PATH at least)', SLURM_ERR.ENVIRONMENT_MISSING);
   }
+  const smuggled = storedEnvironmentRefusal(request.environment);
+  if (smuggled) throw new SlurmRejectedError(smuggled, undefined);
   let envWords: string[];
   try {
     envWords = renderEnvAssignments({ ...request.environment, ...commandEnvironment });
