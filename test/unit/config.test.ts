@@ -236,7 +236,7 @@ describe('loadConfig', () => {
       bootstrapAdminKey: null,
       islands: ['island-a'],
       jobs: { maxScriptBytes: 1024 * 1024, defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' } },
-      dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000 },
+      dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000, retry: { baseDelayMs: 2000, maxDelayMs: 10000, maxAttempts: 360 } },
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
       auditWitness: { file: null, intervalMs: 60000 },
@@ -316,6 +316,9 @@ describe('loadConfig', () => {
         ARCHIPELAGO_DISPATCH_CONCURRENCY: '256',
         ARCHIPELAGO_DISPATCH_LEASE_SECONDS: '2',
         ARCHIPELAGO_RECONCILE_INTERVAL_MS: '100',
+        ARCHIPELAGO_DISPATCH_RETRY_BASE_MS: '500',
+        ARCHIPELAGO_DISPATCH_RETRY_MAX_MS: '60000',
+        ARCHIPELAGO_DISPATCH_MAX_ATTEMPTS: '3',
         ARCHIPELAGO_FOLLOW_INTERVAL_MS: '600000',
         ARCHIPELAGO_LOST_AFTER_SECONDS: '86400',
         ARCHIPELAGO_API_KEY_CACHE_MS: '0',
@@ -326,7 +329,8 @@ describe('loadConfig', () => {
     assert.equal(config.databaseUrl, 'postgresql://u:p@db:5432/x');
     assert.equal(config.redisUrl, 'rediss://cache:6380');
     assert.deepEqual(config.jobs, { maxScriptBytes: 64, defaultEnvironment: { PATH: '/opt/bin' } });
-    assert.deepEqual(config.dispatch, { concurrency: 256, leaseSeconds: 2, reconcileIntervalMs: 100 });
+    assert.deepEqual(config.dispatch, { concurrency: 256, leaseSeconds: 2, reconcileIntervalMs: 100, retry: { baseDelayMs: 500, maxDelayMs: 60000, maxAttempts: 3 } });
+    assert.throws(() => loadConfig(env({ ARCHIPELAGO_DISPATCH_RETRY_BASE_MS: '5000', ARCHIPELAGO_DISPATCH_RETRY_MAX_MS: '1000' })), /ARCHIPELAGO_DISPATCH_RETRY_MAX_MS/);
     assert.deepEqual(config.follow, { intervalMs: 600000, lostAfterSeconds: 86400 });
     assert.equal(config.apiKeyCacheMs, 0);
   });

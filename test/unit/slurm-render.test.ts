@@ -249,7 +249,7 @@ describe('ssh commands', () => {
     );
     assert.equal(
       cmd,
-      "cd /home/alice/work && s=$(command -v sbatch) || { echo 'sbatch: command not found' >&2; exit 127; } && " +
+      "cd /home/alice/work || exit 78; s=$(command -v sbatch) || { echo 'sbatch: command not found' >&2; exit 127; }; " +
         "exec env -i PATH=/bin 'EVIL=`id`' 'SLURM_CONF=/etc/a b/slurm.conf' \"$s\" --parsable --ignore-pbs --export=ALL " +
         "'--job-name=x'\\''$(y)' --partition=debug --comment=arch:job-123 --chdir=/home/alice/work",
     );

@@ -4,6 +4,7 @@ import type { IslandConnection, SshConnection } from '../island-connection';
 import {
   SlurmRejectedError,
   SlurmUnavailableError,
+  SubmissionImpossibleError,
   type SlurmClient,
   type SlurmJobRecord,
   type SlurmJobSnapshot,
@@ -17,7 +18,7 @@ import { assertActingUser } from '../posix-user';
 import { CLI_UNAVAILABLE, SLURM_ERR, codeFromMessage, normalizeErrors } from '../slurm-errors';
 import { toSlurmJobRecord, type V0038JobRecord } from '../slurm-job-record';
 import { toSlurmNodeRecord, type V0038NodeRecord } from '../slurm-node-record';
-import { parseParsable, parseScontrolPing, renderSlurmCommand, renderSubmitCommand, slurmErrorText } from './ssh-commands';
+import { CHDIR_FAILED_EXIT, parseParsable, parseScontrolPing, renderSlurmCommand, renderSubmitCommand, slurmErrorText } from './ssh-commands';
 import { SshPool, type ExecResult } from './ssh-pool';
 import { toAccountingRun, type V0038DbJob } from '../slurmdb-job-record';
 import type { AccountingRun, AccountingSource } from '../../usage/accounting';
@@ -88,6 +89,11 @@ export class SshSlurmClient implements SlurmClient, AccountingSource {
         .filter((l) => l !== '')
         .map((l) => l.replace(/^sbatch: /, ''));
       return { jobId, warnings };
+    }
+    if (res.code === CHDIR_FAILED_EXIT) {
+      throw new SubmissionImpossibleError(
+        `the working directory ${request.workingDirectory} cannot be entered as ${user} on ${this.ssh.host}: ${slurmErrorText(res.stderr) || 'no such directory'}`,
+      );
     }
     throw this.cliFailure(res, 'submit');
   }
