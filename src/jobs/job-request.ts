@@ -63,12 +63,12 @@ function parse(input: SubmitInput) {
 }
 
 /** The variables the caller names (in `environment` or through `--export`): names SLURM or the loader would act on are refused. */
-function checkVariables(variables: Record<string, unknown>, field: (name: string) => string): void {
+function checkVariables(variables: Record<string, unknown>, field: (name: string) => string, passThrough = false): void {
   for (const [name, value] of Object.entries(variables)) {
     if (!ENV_NAME.test(name)) throw invalid(field(name), 'variable names are letters, digits and _');
     const refusal = environmentVariableRefusal(name);
     if (refusal) throw invalid(field(name), refusal);
-    if (value === null) continue; // --export=NAME: passed through from the submitted environment
+    if (passThrough && value === null) continue; // --export=NAME: taken from the submitted environment
     if (typeof value !== 'string') throw invalid(field(name), 'values must be strings');
     // NUL cannot cross exec(); CR/LF would let a value forge lines in logs and shell renderings.
     if (/[\0\r\n]/.test(value)) throw invalid(field(name), 'values may not contain NUL, CR or LF');
@@ -136,10 +136,11 @@ export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy
     throw invalid('script', `larger than ${policy.maxScriptBytes} bytes`);
   }
   const submitted = input.environment ?? {};
-  checkSize(submitted);
+  if (Object.keys(submitted).length > MAX_ENV_VARS) throw invalid('environment', `at most ${MAX_ENV_VARS} variables`);
   checkVariables(submitted, (name) => `environment.${name}`);
+  checkSize(submitted);
   const { spec, script } = parse(input);
-  checkVariables(spec.export?.variables ?? {}, (name) => `environment.${name}`);
+  checkVariables(spec.export?.variables ?? {}, (name) => `environment.${name}`, true);
 
   const name = spec.jobName ?? DEFAULT_JOB_NAME;
   const nameProblem = validateJobName(name);

@@ -83,6 +83,11 @@ describe('parseIslandsFile: valid files', () => {
     assert.equal(island.defaultPartition, 'debug');
     assert.deepEqual(island.workdirRoots, ['/home/{user}']);
     assert.equal(island.files, 'local');
+    assert.deepEqual(island.tenants, { minUid: 1000, deniedUsers: [] });
+  });
+  it('tenant rules: a minimum uid and more service accounts', () => {
+    const [island] = islands(restIsland({ minUid: 5000, deniedUsers: ['backup', 'svc-ci'] }));
+    assert.deepEqual(island.tenants, { minUid: 5000, deniedUsers: ['backup', 'svc-ci'] });
   });
   it('explicit REST settings, default partition, roots and read user', () => {
     const [island] = islands(
@@ -144,6 +149,11 @@ describe('parseIslandsFile: errors name the file and the field', () => {
   it('no islands list', () => {
     islandsError('{"islands": {}}', 'islands', /must be a list/);
     islandsError('[]', 'islands', /must be a list/);
+  });
+  it('tenant rules that cannot be', () => {
+    islandsError([restIsland({ minUid: 0 })], /islands\[0\]\.minUid/, /root is never a tenant/);
+    islandsError([restIsland({ minUid: '1000' })], /islands\[0\]\.minUid/);
+    islandsError([restIsland({ deniedUsers: 'munge' })], /islands\[0\]\.deniedUsers/);
   });
   it('duplicate names', () => {
     islandsError([restIsland(), sshIsland({ name: 'island-a' })], 'islands', /duplicate island island-a/);
