@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 
 import { environmentVariableRefusal, SBATCH_OPTION_VARIABLES, storedEnvironmentRefusal } from '../../src/sbatch/environment-policy';
 import { lookupLong } from '../../src/sbatch/sbatch-options';
+import { fuzzEnvironmentPolicy, smugglingViolation } from '../support/hostile-environment';
 
 describe('environment policy', () => {
   it('names the option behind each sbatch input variable, and says whether it is refused', () => {
@@ -32,5 +33,18 @@ describe('environment policy', () => {
   it('a stored environment may carry SLURM_EXPORT_ENV (Archipelago sets it) and nothing else of SLURM', () => {
     assert.equal(storedEnvironmentRefusal({ PATH: '/bin', SLURM_EXPORT_ENV: 'NONE' }), null);
     assert.match(storedEnvironmentRefusal({ PATH: '/bin', SBATCH_CLUSTERS: 'x' })!, /--clusters/);
+  });
+});
+
+describe('environment smuggling (seeded property run)', () => {
+  it('3000 generated submissions, every channel: each is refused with a 400 naming the smuggled variable', () => {
+    const report = fuzzEnvironmentPolicy({ runs: 3000, seed: 1313 });
+    assert.equal(report.cases, 3000);
+    assert.deepEqual(report.violations, []);
+  });
+  it('the oracle flags an acceptance and a refusal on another field', () => {
+    assert.match(smugglingViolation('LD_PRELOAD', 202, undefined)!, /202/);
+    assert.match(smugglingViolation('LD_PRELOAD', 400, 'script')!, /not environment\.LD_PRELOAD/);
+    assert.equal(smugglingViolation('LD_PRELOAD', 400, 'environment.LD_PRELOAD'), null);
   });
 });
