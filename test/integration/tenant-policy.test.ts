@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +169,37 @@ describe('tenant policy with real processes (issue #13)', { timeout: 300_000 }, 
       const res = await submit(key.json.key, { script: script() });
       assert.equal(res.status, 403, res.text);
       assert.match(res.json.detail, /"munge" is a service account/);
+    });
+  });
+
+  describe('transient failures are retried with backoff, then end FAILED', () => {
+    // An account the island has (uid >= 1000) but whose SSH login the island refuses (no key): the
+    // owner's login fails on every try, which says nothing certain about the next one.
+    const nokey = `h13nokey${RUN}`;
+    const capped = new ControlPlane('tenant_policy_capped', {
+      islands: [{ name: 'local-b' }],
+      redisDb: 8,
+      env: { ARCHIPELAGO_DISPATCH_MAX_ATTEMPTS: '3', ARCHIPELAGO_DISPATCH_RETRY_BASE_MS: '300', ARCHIPELAGO_DISPATCH_RETRY_MAX_MS: '600' },
+    });
+    before(async () => {
+      execFileSync('useradd', ['--no-create-home', '--shell', '/bin/sh', nokey]);
+      await capped.start();
+    });
+    after(async () => {
+      await capped.stop();
+      execFileSync('userdel', [nokey]);
+    });
+
+    it('a login the island keeps refusing: three attempts, then FAILED with the last reason', async () => {
+      const owner = await capped.researcher(`nokey-${RUN}`, nokey);
+      const res = await capped.request('POST', '/v1/jobs', owner.key, { script: script() });
+      assert.equal(res.status, 202, res.text);
+      const job = await capped.waitForJob(owner.key, res.json.id, (j) => !['ACCEPTED', 'DISPATCHING'].includes(j.state), 90_000);
+      assert.equal(job.state, 'FAILED', JSON.stringify(job));
+      assert.match(job.stateReason, /^gave up after 3 failed submission attempts; last: an island was unreachable; no attempts left \(attempt 3 of 3\): .*authentication as h13nokey/);
+      const [row] = await capped.sql('SELECT dispatch_attempts, slurm_job_id FROM jobs WHERE id = $1', [res.json.id]);
+      assert.equal(row.slurm_job_id, null);
+      assert.equal(row.dispatch_attempts, 4, 'three submissions, and the claim that gave up');
     });
   });
 
