@@ -136,6 +136,7 @@ export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy
     throw invalid('script', `larger than ${policy.maxScriptBytes} bytes`);
   }
   const submitted = input.environment ?? {};
+  // Counted first, so an absurd environment is refused before each of its names is looked at.
   if (Object.keys(submitted).length > MAX_ENV_VARS) throw invalid('environment', `at most ${MAX_ENV_VARS} variables`);
   checkVariables(submitted, (name) => `environment.${name}`);
   checkSize(submitted);
