@@ -3,10 +3,12 @@
  * every request body, path and query the API takes (against the real control plane on island
  * `local-a`, whose worker is stopped so nothing reaches SLURM).
  *
- *   npm run bench:fuzz -- [--http-cases N] [--parser-cases N] [--seed S] [--concurrency C]
+ *   npm run bench:fuzz -- [--http-cases N] [--parser-cases N] [--env-cases N] [--seed S] [--concurrency C]
  *
  * Prints JSON (also written to benchmarks/results/fuzz-<timestamp>.json) and a short summary;
- * exits 1 when any case crashed the parser or got a 5xx / a malformed problem from the API.
+ * exits 1 when any case crashed the parser or got a 5xx / a malformed problem from the API, or when
+ * an environment-smuggling case (test/support/hostile-environment.ts: SLURM and loader variables
+ * through every channel) was not refused with a 400 naming the variable, in process or over HTTP.
  * Baseline: zero violations (see benchmarks/README.md). Uses Redis DB 13 and database `hard_fuzz_bench`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,20 +17,23 @@ import { performance } from 'node:perf_hooks';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
 import { fuzzHttp } from '../../test/support/hostile-input';
 import { fuzzParser } from '../../test/support/hostile-parser';
+import { fuzzEnvironmentHttp, fuzzEnvironmentPolicy } from '../../test/support/hostile-environment';
 import { ManualNode } from '../../test/support/manual-node';
 
 interface Settings {
   httpCases: number;
   parserCases: number;
+  envCases: number;
   seed: number;
   concurrency: number;
 }
 
 function parseArgs(argv: string[]): Settings {
-  const settings: Settings = { httpCases: 100_000, parserCases: 200_000, seed: 20261125, concurrency: 16 };
+  const settings: Settings = { httpCases: 100_000, parserCases: 200_000, envCases: 20_000, seed: 20261125, concurrency: 16 };
   const flags: Record<string, keyof Settings> = {
     '--http-cases': 'httpCases',
     '--parser-cases': 'parserCases',
+    '--env-cases': 'envCases',
     '--seed': 'seed',
     '--concurrency': 'concurrency',
   };
@@ -68,6 +73,8 @@ async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
   const parser = fuzzParser({ runs: settings.parserCases, seed: settings.seed });
   process.stderr.write(`parser: ${parser.cases} cases, ${parser.violations.length} violations, ${parser.elapsedMs} ms\n`);
+  const environmentPolicy = fuzzEnvironmentPolicy({ runs: settings.envCases, seed: settings.seed });
+  process.stderr.write(`environment smuggling (policy): ${environmentPolicy.cases} cases, ${environmentPolicy.violations.length} violations\n`);
 
   const plane = new ControlPlane('fuzz-bench', {
     islands: [{ name: 'local-a' }],
@@ -100,6 +107,8 @@ async function main(): Promise<void> {
         if (done % 10_000 === 0) process.stderr.write(`http: ${done}/${settings.httpCases}\n`);
       },
     });
+    const environmentHttp = await fuzzEnvironmentHttp(plane.url, alice, { runs: settings.envCases, seed: settings.seed, concurrency: settings.concurrency });
+    process.stderr.write(`environment smuggling (http): ${environmentHttp.cases} cases in ${environmentHttp.elapsedMs} ms, ${environmentHttp.violations.length} violations\n`);
     const result = {
       benchmark: 'fuzz',
       at: new Date().toISOString(),
@@ -108,8 +117,9 @@ async function main(): Promise<void> {
       parser,
       http: { ...http, casesPerSecond: Math.round((http.cases / http.elapsedMs) * 1000) },
       isolationTiming: timing,
-      totalCases: parser.cases + http.cases,
-      violations: parser.violations.length + http.violations.length,
+      environmentSmuggling: { policy: environmentPolicy, http: environmentHttp },
+      totalCases: parser.cases + http.cases + environmentPolicy.cases + environmentHttp.cases,
+      violations: parser.violations.length + http.violations.length + environmentPolicy.violations.length + environmentHttp.violations.length,
     };
     const out = JSON.stringify(result, null, 2);
     mkdirSync(join(REPO, 'benchmarks/results'), { recursive: true });

@@ -1,3 +1,5 @@
+import { Agent, fetch } from 'undici';
+
 /** The agent's side of HTTP: JSON in, JSON out, problems as errors carrying the status and body. */
 export class ServerError extends Error {
   constructor(
@@ -11,12 +13,25 @@ export class ServerError extends Error {
 
 const TIMEOUT_MS = 15_000;
 
-export async function post<T>(server: string, path: string, body: unknown): Promise<T> {
+const fromAddress = new Map<string, Agent>();
+
+/**
+ * POSTs JSON; with `localAddress`, from that address of this machine. The control plane takes the
+ * address a join comes from as the node's own (the only one peers may probe), so an agent that
+ * answers probes on one of several addresses joins from it.
+ */
+export async function post<T>(server: string, path: string, body: unknown, localAddress?: string): Promise<T> {
+  let dispatcher: Agent | undefined;
+  if (localAddress) {
+    dispatcher = fromAddress.get(localAddress) ?? new Agent({ localAddress });
+    fromAddress.set(localAddress, dispatcher);
+  }
   const response = await fetch(new URL(path, server), {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json' },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(TIMEOUT_MS),
+    dispatcher,
   });
   const text = await response.text();
   let json: Record<string, unknown> | undefined;

@@ -36,6 +36,7 @@ const USAGE = `usage:
              [--region R] [--zone Z] [--rack K] [--provider-group G] [--performance high|low]
              [--features a,b] [--probe-port P] [--probe-host H]
              [--listen-host A] [--listen-port L]   (answer probes on A:L when peers dial H:P through NAT or a relay)
+             H must be the address the control plane sees the join come from (sent from A when given)
   agent run  --server URL --key-file FILE --state-file FILE
              [--interval SECONDS] [--probes N] [--probe-interval SECONDS] [--probe-timeout-ms MS]`;
 
@@ -129,7 +130,8 @@ async function join(argv: string[]): Promise<void> {
   for (const name of Object.keys(tags) as Array<keyof LocalityTags>) if (tags[name] === undefined) delete tags[name];
 
   const inventory = detectInventory(features, performance);
-  const { nonce } = await post<{ nonce: string }>(server, '/v1/agent/join-challenge', { token });
+  const from = values['listen-host'];
+  const { nonce } = await post<{ nonce: string }>(server, '/v1/agent/join-challenge', { token }, from);
   const message: JoinMessage = {
     purpose: 'join',
     nonce,
@@ -139,11 +141,12 @@ async function join(argv: string[]): Promise<void> {
     probeAddress: probeHost.includes(':') ? `[${probeHost}]:${probePort}` : `${probeHost}:${probePort}`,
     sentAt: Date.now(),
   };
-  const joined = await post<{ nodeId: string; name: string; heartbeatIntervalSeconds: number }>(server, '/v1/agent/join', {
-    token,
-    message,
-    signature: signMessage(message, key),
-  });
+  const joined = await post<{ nodeId: string; name: string; heartbeatIntervalSeconds: number }>(
+    server,
+    '/v1/agent/join',
+    { token, message, signature: signMessage(message, key) },
+    from,
+  );
   writeState(statePath, {
     server,
     nodeId: joined.nodeId,

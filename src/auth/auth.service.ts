@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config';
 import { Problem, conflict, invalid, notFound } from '../common/problem';
 import { AuditLog, principalActor } from '../audit/audit-log';
 import { rows } from '../db/sql';
+import { SlurmUserMapping, type IslandAccountReport } from '../clusters/slurm-user-mapping';
 import { generateApiKey, hashApiKey, sameSecret } from './api-key';
 import { hashSecret, isSessionToken, sessionScopes } from './session-token';
 import { keyExpiry, KeyLifetime, MintingCredential, mintingCredential } from './key-lineage';
@@ -75,6 +76,7 @@ export class AuthService implements OnModuleInit {
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditLog,
+    private readonly mapping: SlurmUserMapping,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -139,8 +141,10 @@ export class AuthService implements OnModuleInit {
     return { ...this.toPrincipalBase(row), scopes: sessionScopes(row.kind), credentialId: `session:${row.session_id}` };
   }
 
-  async createPrincipal(by: Principal, name: string, kind: PrincipalKind, slurmUser: string | null): Promise<PrincipalView> {
-    return this.db.transaction(async (m) => {
+  /** Creates a principal; its POSIX account is checked on every island first (see SlurmUserMapping). */
+  async createPrincipal(by: Principal, name: string, kind: PrincipalKind, slurmUser: string | null): Promise<PrincipalView & { slurmUserOnIslands?: IslandAccountReport[] }> {
+    const onIslands = slurmUser === null ? undefined : await this.mapping.check(slurmUser);
+    const view = await this.db.transaction(async (m) => {
       const created: PrincipalRow[] = await m.query(
         `INSERT INTO principals (name, kind, slurm_user) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO NOTHING RETURNING id, name, kind, slurm_user, created_at`,
@@ -151,6 +155,7 @@ export class AuthService implements OnModuleInit {
       await this.audit.record({ actor, action: 'principal.create', target: `principal:${created[0].id}`, details: { ...details, name, kind, slurmUser } }, m);
       return this.view(created[0]);
     });
+    return onIslands ? { ...view, slurmUserOnIslands: onIslands } : view;
   }
 
   async listPrincipals(): Promise<PrincipalView[]> {

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, KeyObject, sign, verify } from 'node:crypto';
+import { isIP } from 'node:net';
 import { canonicalJson } from '../common/canonical-json';
 
 /**
@@ -191,6 +192,37 @@ export function parseProbeAddress(text: unknown): { host: string; port: number }
   const host = match[1] ?? match[2];
   if (match[1] !== undefined ? !(IPV6.test(host) && host.includes(':')) : !HOSTNAME.test(host)) return null;
   return { host, port };
+}
+
+/** An IP address in one spelling: IPv4-mapped IPv6 as IPv4, IPv6 lower-case and compressed; null when it is not an address. */
+export function canonicalIp(text: string): string | null {
+  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  const version = isIP(bare);
+  if (version === 4) return bare;
+  if (version !== 6) return null;
+  // URL parsing compresses and lower-cases IPv6, and writes a mapped IPv4 in hex: take it from there.
+  const host = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped) {
+    const [hi, lo] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return host;
+}
+
+/**
+ * A node's probe address must be its own: the address its join came from. Peers of every
+ * provider are told to open connections to it, so any other host (or a name that resolves
+ * anywhere) would turn the fleet's probes against a third party. Null when it is the node's own.
+ */
+export function probeAddressRefusal(probeAddress: string, sourceAddress: string): string | null {
+  const target = parseProbeAddress(probeAddress);
+  if (!target) return 'must be host:port';
+  const source = canonicalIp(sourceAddress);
+  const host = canonicalIp(target.host);
+  if (!host) return `must be an IP address (this join comes from ${source ?? sourceAddress}); peers are only sent to a node's own address`;
+  if (host !== source) return `must be this node's own address: this join comes from ${source ?? sourceAddress}, not ${host}; peers are only sent to a node's own address`;
+  return null;
 }
 
 /** Checks every member of a join message except the signature and the nonce's state; null when sound. */

@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/auth.guard';
 import { RateLimitPerAddress } from '../ratelimit/rate-limit.interceptor';
@@ -27,8 +28,8 @@ export class AgentController {
   @HttpCode(201)
   @RateLimitPerAddress('join')
   @ApiOperation({ summary: 'Join as a node: token + signed JoinMessage; the node is PENDING until its first heartbeat' })
-  join(@Body() body: JoinDto) {
-    return this.agent.join(body.token, body.message, body.signature);
+  join(@Body() body: JoinDto, @Req() request: FastifyRequest) {
+    return this.agent.join(body.token, body.message, body.signature, request.ip);
   }
 
   @Post('heartbeat')

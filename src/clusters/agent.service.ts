@@ -16,6 +16,7 @@ import {
   latencyReportProblem,
   MAX_CLOCK_SKEW_MS,
   normalizeInventory,
+  probeAddressRefusal,
   publicKeyFromText,
   signatureValid,
 } from './agent-protocol';
@@ -26,6 +27,7 @@ import {
   MAX_OPEN_NONCES,
   nodeNamePrefix,
   NONCE_TTL_SECONDS,
+  providerGroupOf,
 } from './join-token';
 import { JoinTokensRepository } from './join-tokens.repository';
 import { tokenRefusal } from './join-tokens.service';
@@ -37,6 +39,7 @@ import { VeidGate } from '../identity/veid-gate.service';
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
 
 const unauthorized = (detail: string, field: string) => new Problem(401, 'Unauthorized', detail, { field });
+const forbidden = (detail: string, field: string) => new Problem(403, 'Forbidden', detail, { field });
 const fieldProblem = (problem: FieldProblem) => invalid(problem.field, problem.reason);
 
 /**
@@ -45,8 +48,9 @@ const fieldProblem = (problem: FieldProblem) => invalid(problem.field, problem.r
  * authorised by that key's signature, a strictly increasing seq and a clock within ±60 s.
  *
  * Status codes: 400 malformed message or skewed clock; 401 unknown token, unknown node, nonce not
- * issued for this token or a signature that does not verify; 403 revoked token or a provider
- * whose VEID tier is below the join policy (503 when the chain cannot be asked); 409 replayed
+ * issued for this token or a signature that does not verify; 403 revoked token, a provider
+ * whose VEID tier is below the join policy (503 when the chain cannot be asked), a probe address
+ * that is not the joining machine's own or a provider group that is not the token's provider's; 409 replayed
  * nonce, replayed or out-of-order seq, public key already registered; 410 expired or used-up
  * token, expired nonce, deregistered node; 429 too many open challenges for one token.
  */
@@ -76,12 +80,15 @@ export class AgentService {
     return { nonce, expiresAt: new Date(expiresAt).toISOString() };
   }
 
-  async join(token: unknown, message: JoinMessage, signature: unknown) {
+  /** `sourceAddress`: where the join came from, the only address the node may be probed at. */
+  async join(token: unknown, message: JoinMessage, signature: unknown, sourceAddress: string) {
     if (!looksLikeJoinToken(token)) throw tokenRefusal(null);
     const shape = joinMessageProblem(message);
     if (shape) throw fieldProblem(shape);
     this.verify(message, signature, publicKeyFromText(message.publicKey), 'the signature does not verify with message.publicKey');
     this.fresh(message, 'join');
+    const foreignProbe = probeAddressRefusal(message.probeAddress, sourceAddress);
+    if (foreignProbe) throw forbidden(`message.probeAddress ${foreignProbe}`, 'message.probeAddress');
     // The provider's chain identity must reach the join tier (VEID gate) before its node may join.
     const tokenRow = await this.tokens.findByHash(hashJoinToken(token));
     if (tokenRow) await this.veid.requireForPrincipal(tokenRow.provider_id, ['provider_join']);
@@ -97,13 +104,18 @@ export class AgentService {
       if (nonce === 'expired') {
         throw new Problem(410, 'Gone', `the nonce expired (they last ${NONCE_TTL_SECONDS} s); ask for a new challenge`, { field: 'message.nonce' });
       }
+      const providerGroup = providerGroupOf({ id: granted.provider_id, name: granted.provider_name });
+      const claimed = message.tags?.providerGroup;
+      if (claimed !== undefined && claimed !== providerGroup) {
+        throw forbidden(`message.tags.providerGroup: this join token admits nodes of provider group "${providerGroup}" only, not "${claimed}"`, 'message.tags.providerGroup');
+      }
       const created = await this.nodes.insert(m, {
         providerId: granted.provider_id,
         tokenId: granted.id,
         namePrefix: nodeNamePrefix(granted.provider_name),
         publicKey: message.publicKey,
         inventory: normalizeInventory(message.inventory),
-        tags: message.tags ?? {},
+        tags: { ...message.tags, providerGroup },
         probeAddress: message.probeAddress,
       });
       if (created === 'key-taken') {

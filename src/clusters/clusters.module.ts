@@ -4,14 +4,16 @@ import { APP_CONFIG } from '../config/config.module';
 import { IslandsRegistry } from './islands.registry';
 import { IslandsRepository } from './islands.repository';
 import { SECRET_BOX, secretBoxFrom } from './secrets';
+import { SlurmUserMapping } from './slurm-user-mapping';
 
 @Global()
 @Module({
   providers: [
     IslandsRegistry,
     IslandsRepository,
+    SlurmUserMapping,
     { provide: SECRET_BOX, inject: [APP_CONFIG], useFactory: (config: AppConfig) => secretBoxFrom(config) },
   ],
-  exports: [IslandsRegistry, IslandsRepository, SECRET_BOX],
+  exports: [IslandsRegistry, IslandsRepository, SlurmUserMapping, SECRET_BOX],
 })
 export class ClustersModule {}

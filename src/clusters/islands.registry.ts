@@ -1,13 +1,15 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
-import type { IslandSettings } from '../config/islands-file';
+import { DEFAULT_TENANT_RULES, type IslandSettings } from '../config/islands-file';
+import type { TenantAccountPolicy } from '../slurm/posix-user';
+import { TenantAccounts, TenantCheckedSlurmClient } from '../slurm/tenant-accounts';
 import { repeatEvery } from '../common/repeat';
 import type { SecretBox } from '../common/secret-box';
 import { allowedRootsFor } from '../jobs/path-policy';
 import type { JobFiles } from '../slurm/job-files.port';
 import type { SlurmClient } from '../slurm/slurm-client.port';
-import { createJobFiles, createSlurmClient, type LocalReadBounds } from '../slurm/slurm-adapters';
+import { createJobFiles, createPosixAccounts, createSlurmClient, type LocalReadBounds } from '../slurm/slurm-adapters';
 import { WorkLimiter } from '../common/work-limiter';
 import { InstrumentedSlurmClient } from '../metrics/instrumented-slurm-client';
 import { Metrics } from '../metrics/metrics';
@@ -18,6 +20,8 @@ import { islandJwtContext, SECRET_BOX } from './secrets';
 export interface Island {
   settings: IslandSettings;
   slurm: SlurmClient;
+  /** Who may be a tenant on this island (its user database under its rules); submissions are checked against it. */
+  tenants: TenantAccounts;
   files: JobFiles;
   /** Configured in the islands file, or formed by the topology loop. */
   origin: 'file' | 'topology';
@@ -34,6 +38,11 @@ function profileOf(row: ActiveIslandRow): IslandProfile {
     providers: row.providers,
     performanceClass: row.all_high ? 'high' : 'low',
   };
+}
+
+/** An island's read account is a service's too: a tenant mapped to it could read every queue as it. */
+export function tenantPolicyOf(settings: IslandSettings): TenantAccountPolicy {
+  return { minUid: settings.tenants.minUid, deniedUsers: new Set([...settings.tenants.deniedUsers, settings.connection.readUser]) };
 }
 
 /** How often every process picks up islands the topology loop launched or retired. */
@@ -82,6 +91,11 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
     return this.partitionNames;
   }
 
+  /** Every island's service accounts: a tenant may be mapped to none of them. */
+  deniedTenantUsers(): ReadonlySet<string> {
+    return new Set(this.all().flatMap((island) => [...island.tenants.policy.deniedUsers]));
+  }
+
   /** Working-directory roots are per island; a job is checked against the first island's until placed. */
   workdirRoots(): string[] {
     return this.all()[0]?.settings.workdirRoots ?? ['/home/{user}'];
@@ -126,9 +140,13 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private add(settings: IslandSettings, origin: Island['origin'], profile?: IslandProfile): void {
-    const slurm = new InstrumentedSlurmClient(createSlurmClient(settings.connection), settings.connection.name, this.metrics);
+    const name = settings.connection.name;
+    const adapter = createSlurmClient(settings.connection);
+    const accounts = createPosixAccounts(settings, adapter);
+    const tenants = new TenantAccounts(name, tenantPolicyOf(settings), accounts.accounts);
+    const slurm = new InstrumentedSlurmClient(new TenantCheckedSlurmClient(adapter, tenants, accounts.close), name, this.metrics);
     const roots = (user: string) => allowedRootsFor(user, settings.workdirRoots);
-    this.islands.set(settings.connection.name, { settings, slurm, files: createJobFiles(settings, slurm, roots, this.localReads), origin, profile });
+    this.islands.set(name, { settings, slurm, tenants, files: createJobFiles(settings, slurm, roots, this.localReads), origin, profile });
   }
 
   /** Opens the island's sealed JWT key; one sealed with an old envelope key is re-sealed with the current one. */
@@ -169,6 +187,7 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
       files: 'local',
       // Launched islands have no slurmdbd yet, so no accounting-based usage records.
       accounting: false,
+      tenants: DEFAULT_TENANT_RULES,
     };
   }
 }

@@ -32,6 +32,19 @@ export function generateNonce(): string {
   return randomBytes(24).toString('base64url');
 }
 
+/** A provider group is a tag value and a SLURM feature (`provider-<group>`): no colon, at most 64 characters. */
+const PROVIDER_GROUP = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * The provider group of every node a provider's join token admits: the provider's principal name
+ * (unique among principals), or its id when the name cannot be a tag. Set by the control plane,
+ * never by the agent: islands, `--constraint=provider-…`, `placement.providers` and the
+ * `providerGroup` hard tag all rely on it naming the provider that really owns the machine.
+ */
+export function providerGroupOf(provider: { id: string; name: string }): string {
+  return PROVIDER_GROUP.test(provider.name) ? provider.name : provider.id;
+}
+
 /**
  * The SLURM-safe stem of a provider's node names: lower-case letters, digits and dashes, starting
  * with a letter, at most 24 characters ("Acme GPU Cloud" → "acme-gpu-cloud").

@@ -32,6 +32,8 @@ export interface AppConfig {
     concurrency: number;
     leaseSeconds: number;
     reconcileIntervalMs: number;
+    /** Transient submission failures: exponential backoff from baseDelayMs to maxDelayMs, at most maxAttempts submissions. */
+    retry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number };
   };
   follow: { intervalMs: number; lostAfterSeconds: number };
   apiKeyCacheMs: number;
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       concurrency: integer(env, 'ARCHIPELAGO_DISPATCH_CONCURRENCY', 8, 1, 256),
       leaseSeconds: integer(env, 'ARCHIPELAGO_DISPATCH_LEASE_SECONDS', 30, 2, 3600),
       reconcileIntervalMs: integer(env, 'ARCHIPELAGO_RECONCILE_INTERVAL_MS', 15000, 100, 3600000),
+      retry: retryPolicy(env),
     },
     follow: {
       intervalMs: integer(env, 'ARCHIPELAGO_FOLLOW_INTERVAL_MS', 1000, 50, 600000),
@@ -205,6 +208,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
     identity: identitySettings(env),
     instanceId: '',
   };
+}
+
+function retryPolicy(env: Env): AppConfig['dispatch']['retry'] {
+  const retry = {
+    baseDelayMs: integer(env, 'ARCHIPELAGO_DISPATCH_RETRY_BASE_MS', 2000, 100, 3600000),
+    maxDelayMs: integer(env, 'ARCHIPELAGO_DISPATCH_RETRY_MAX_MS', 10000, 100, 3600000),
+    // With the defaults, about an hour of failed submissions (an island down that long) ends a job.
+    maxAttempts: integer(env, 'ARCHIPELAGO_DISPATCH_MAX_ATTEMPTS', 360, 1, 1000000),
+  };
+  if (retry.maxDelayMs < retry.baseDelayMs) {
+    throw new ConfigError('ARCHIPELAGO_DISPATCH_RETRY_MAX_MS', `must be at least ARCHIPELAGO_DISPATCH_RETRY_BASE_MS (${retry.baseDelayMs})`);
+  }
+  return retry;
 }
 
 function rateLimits(env: Env): RateLimits | null {

@@ -16,7 +16,20 @@ export interface IslandSettings {
   files: 'local' | 'sftp';
   /** SLURM accounting (slurmdbd) is on: usage records are built from it (src/usage). */
   accounting: boolean;
+  /**
+   * Who may be a tenant here: accounts below `minUid` are system accounts, `deniedUsers` adds
+   * service accounts to the built-in ones (SERVICE_ACCOUNTS and the island's read account).
+   */
+  tenants: TenantRules;
 }
+
+export interface TenantRules {
+  minUid: number;
+  deniedUsers: string[];
+}
+
+/** Debian's (and most distributions') first uid for people. */
+export const DEFAULT_TENANT_RULES: TenantRules = { minUid: 1000, deniedUsers: [] };
 
 /** What every island (configured or launched) is called. */
 export const ISLAND_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -118,6 +131,9 @@ function parseIsland(file: string, raw: any, index: number): IslandSettings {
   if (files === 'sftp' && !connection.ssh) {
     throw new IslandsFileError(file, at('files'), 'sftp needs the ssh section');
   }
+  const minUid = raw.minUid ?? DEFAULT_TENANT_RULES.minUid;
+  if (!Number.isInteger(minUid) || minUid < 1 || minUid > 2 ** 31) throw new IslandsFileError(file, at('minUid'), 'a uid of at least 1 (root is never a tenant)');
+  const deniedUsers = raw.deniedUsers === undefined ? [] : stringList(file, at('deniedUsers'), raw.deniedUsers);
   return {
     connection,
     partitions,
@@ -125,6 +141,7 @@ function parseIsland(file: string, raw: any, index: number): IslandSettings {
     workdirRoots: stringList(file, at('workdirRoots'), raw.workdirRoots, ['/home/{user}']),
     files,
     accounting: raw.accounting === true,
+    tenants: { minUid, deniedUsers },
   };
 }
 

@@ -13,6 +13,7 @@ import { AuditLog1764600000000 } from './migrations/1764600000000-audit-log';
 import { Ledger1764800000000 } from './migrations/1764800000000-ledger';
 import { ChainIngress1764900000000 } from './migrations/1764900000000-chain-ingress';
 import { SlurmIdentityLive1765000000000 } from './migrations/1765000000000-slurm-identity-live';
+import { ProviderGroups1765030000000 } from './migrations/1765030000000-provider-groups';
 import { ApiKeyLineage1765130000000 } from './migrations/1765130000000-api-key-lineage';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
@@ -31,6 +32,7 @@ export const MIGRATIONS = [
   Ledger1764800000000,
   ChainIngress1764900000000,
   SlurmIdentityLive1765000000000,
+  ProviderGroups1765030000000,
   ApiKeyLineage1765130000000,
 ];
 

@@ -5,7 +5,8 @@ import { Island, IslandsRegistry } from '../clusters/islands.registry';
 import { JobRow, JobsRepository } from '../jobs/jobs.repository';
 import { CapacityService } from '../scheduling/capacity.service';
 import { Placer } from '../scheduling/place';
-import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
+import { SlurmUnavailableError } from '../slurm/slurm-client.port';
+import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry, type SubmissionFailure } from './submission-failure';
 import { submitSettleMs } from '../slurm/rest/rest-slurm-client';
 import { Metrics } from '../metrics/metrics';
 import { DependencySpec } from '../sbatch/job-spec';
@@ -23,6 +24,15 @@ export interface DispatchOutcome {
   retry: Array<{ jobIds: string[]; afterMs: number }>;
 }
 
+/** A submission that failed for a transient reason (see submission-failure.ts). */
+interface Unavailable {
+  kind: 'unavailable';
+  jobId: string;
+  /** Submissions made for this job so far, this one included. */
+  attempts: number;
+  failure: Extract<SubmissionFailure, { kind: 'transient' }>;
+}
+
 interface ReadyJob {
   row: ClaimedJob;
   island: Island;
@@ -33,6 +43,7 @@ interface ReadyJob {
 
 const DEPENDENCY_POLL_MS = 1000;
 const UNAVAILABLE_RETRY_MS = 2000;
+const RETRY_AFTER_LEASE_MS = 250;
 /** Lease time a claim keeps beyond a submission's settle time, for placement and look-ups before the call. */
 const CLAIM_TO_SUBMIT_SLACK_SECONDS = 10;
 
@@ -71,7 +82,8 @@ export class DispatchService {
     const outcome: DispatchOutcome = { retry: [] };
     if (claimed.length === 0) return outcome;
     const recovered = await this.recoverEarlierAttempts(claimed.filter((row) => row.previous_attempts > 0));
-    const ready = await this.prepare(claimed.filter((row) => !recovered.has(row.id)), outcome);
+    const exhausted = await this.endExhausted(claimed.filter((row) => !recovered.has(row.id)));
+    const ready = await this.prepare(claimed.filter((row) => !recovered.has(row.id) && !exhausted.has(row.id)), outcome);
     const results = await submitAll(
       ready,
       this.config.dispatch.concurrency,
@@ -89,15 +101,8 @@ export class DispatchService {
       await this.dispatch.release(skipped, 'an island was unreachable; will retry', false);
       outcome.retry.push({ jobIds: skipped, afterMs: UNAVAILABLE_RETRY_MS });
     }
-    const unavailable = results.flatMap((r) => (r.kind === 'unavailable' ? [r.jobId] : []));
-    if (unavailable.length > 0) {
-      // A submission that may still reach SLURM keeps its jobs leased until it no longer can:
-      // no retry and no reconciler touches them before then, so the retry's look-up is final.
-      const settlesAt = Math.max(0, ...results.flatMap((r) => (r.kind === 'unavailable' && r.settlesAt ? [r.settlesAt] : [])));
-      const leasedUntil = settlesAt > Date.now() ? new Date(settlesAt) : undefined;
-      await this.dispatch.release(unavailable, 'an island was unreachable; will retry', true, leasedUntil);
-      outcome.retry.push({ jobIds: unavailable, afterMs: Math.max(UNAVAILABLE_RETRY_MS, settlesAt - Date.now()) });
-    }
+    const unavailable = results.flatMap((r) => (r.kind === 'unavailable' ? [r] : []));
+    await this.releaseForRetry(unavailable, outcome);
     const recorded = await this.dispatch.recordSubmitted(submitted);
     this.observe(claimed, recorded, recovered.size, unavailable.length + skipped.length);
     await this.applyLateRequests(recorded, claimed);
@@ -207,9 +212,9 @@ export class DispatchService {
 
   private async submit(job: ReadyJob): Promise<
     | { kind: 'submitted'; submitted: Submitted }
-    | { kind: 'unavailable'; jobId: string; settlesAt?: number }
+    | Unavailable
     | { kind: 'no-time-left'; jobId: string }
-    | { kind: 'rejected' }
+    | { kind: 'ended' }
   > {
     const { row, island, partition } = job;
     // Once our lease ends another dispatcher may look the job up and submit it: a submission of
@@ -232,13 +237,54 @@ export class DispatchService {
         submitted: { jobId: row.id, island: island.settings.connection.name, partition, slurmJobId: result.jobId, placement: job.placement },
       };
     } catch (error) {
-      if (error instanceof SlurmRejectedError) {
-        await this.end(row, 'REJECTED', `SLURM refused the job: ${error.message}`);
-        return { kind: 'rejected' };
+      const failure = classifySubmissionFailure(error);
+      if (failure.kind === 'rejected') {
+        await this.end(row, 'REJECTED', failure.reason);
+        return { kind: 'ended' };
+      }
+      if (failure.kind === 'impossible') {
+        this.logger.warn(`job ${row.id} can never be submitted to ${island.settings.connection.name}: ${failure.reason}`);
+        await this.end(row, 'FAILED', failure.reason);
+        return { kind: 'ended' };
       }
       if (!(error instanceof SlurmUnavailableError)) this.logger.error(`submitting job ${row.id}: ${(error as Error).stack}`);
-      return { kind: 'unavailable', jobId: row.id, settlesAt: error instanceof SlurmUnavailableError ? error.settlesAt : undefined };
+      return { kind: 'unavailable', jobId: row.id, attempts: row.previous_attempts + 1, failure };
     }
+  }
+
+  /**
+   * Jobs whose submission failed for a transient reason go back with a lease that keeps them
+   * unclaimable until their next try (exponential backoff) and until a submission that may still
+   * reach SLURM no longer can; the queue entry comes back at that time. The reason says when.
+   */
+  private async releaseForRetry(unavailable: Unavailable[], outcome: DispatchOutcome): Promise<void> {
+    const groups = new Map<string, { jobIds: string[]; reason: string; untilMs: number }>();
+    const now = Date.now();
+    for (const { jobId, attempts, failure } of unavailable) {
+      const next = nextSubmitRetry(attempts, this.config.dispatch.retry);
+      // The last attempt failed: the next claim looks the job up in SLURM once more, then gives up.
+      const backoffMs = next.retry ? next.afterMs : 0;
+      const untilMs = Math.max(now + backoffMs, failure.settlesAt ?? 0);
+      const what = failure.unreachable ? 'an island was unreachable' : 'submission failed';
+      const when = next.retry ? `will retry in ${Math.ceil(backoffMs / 1000)} s` : 'no attempts left';
+      const reason = `${what}; ${when} (attempt ${attempts} of ${this.config.dispatch.retry.maxAttempts}): ${failure.reason}`;
+      const key = `${untilMs}|${reason}`;
+      const group = groups.get(key) ?? { jobIds: [], reason, untilMs };
+      group.jobIds.push(jobId);
+      groups.set(key, group);
+    }
+    for (const { jobIds, reason, untilMs } of groups.values()) {
+      await this.dispatch.release(jobIds, reason, true, new Date(untilMs));
+      // A little after the lease ends, so the claim finds it over.
+      outcome.retry.push({ jobIds, afterMs: untilMs - now + RETRY_AFTER_LEASE_MS });
+    }
+  }
+
+  /** Jobs that used every submission attempt and are not in SLURM after all: they end FAILED with the last reason. */
+  private async endExhausted(rows: ClaimedJob[]): Promise<Set<string>> {
+    const exhausted = rows.filter((row) => row.previous_attempts >= this.config.dispatch.retry.maxAttempts);
+    for (const row of exhausted) await this.end(row, 'FAILED', gaveUpReason(row.previous_attempts, row.state_reason));
+    return new Set(exhausted.map((row) => row.id));
   }
 
   /**
@@ -294,9 +340,9 @@ export class DispatchService {
     return ids;
   }
 
-  private async end(row: JobRow, state: 'CANCELLED' | 'REJECTED', reason: string, placement?: PlacementRecord): Promise<void> {
+  private async end(row: JobRow, state: 'CANCELLED' | 'REJECTED' | 'FAILED', reason: string, placement?: PlacementRecord): Promise<void> {
     await this.jobs.transition(row.id, 'DISPATCHING', { state, reason, endedAt: new Date(), placement });
     if (row.parent_id !== null) await this.jobs.refreshSplitParents([row.parent_id]);
-    this.metrics.dispatchOutcomes.inc({ outcome: state === 'REJECTED' ? 'rejected' : 'cancelled' });
+    this.metrics.dispatchOutcomes.inc({ outcome: state.toLowerCase() });
   }
 }

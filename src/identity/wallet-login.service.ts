@@ -9,6 +9,7 @@ import { invalid, Problem } from '../common/problem';
 import { AuthService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
 import { generateSessionTokens, hashSecret, isRefreshToken } from '../auth/session-token';
+import { SlurmUserMapping } from '../clusters/slurm-user-mapping';
 import { IDENTITY_SOURCE, IdentitySource } from './identity-source';
 import { challengeText, claimedFields, verifyWalletSignature } from './wallet-signature';
 import { WalletLoginRepository } from './wallet-login.repository';
@@ -35,6 +36,7 @@ export class WalletLoginService {
     @Inject(IDENTITY_SOURCE) private readonly source: IdentitySource,
     private readonly audit: AuditLog,
     private readonly auth: AuthService,
+    private readonly mapping: SlurmUserMapping,
   ) {}
 
   async challenge(address: string, client: string) {
@@ -143,9 +145,10 @@ export class WalletLoginService {
 
   async setWalletAccount(by: Principal, address: string, kind: 'researcher' | 'provider_admin', slurmUser: string | null) {
     this.checkAddress(address);
+    const onIslands = slurmUser === null ? undefined : await this.mapping.check(slurmUser);
     await this.audit.record({ actor: `principal:${by.id}`, action: 'wallet_account.set', target: `address:${address}`, details: { kind, slurmUser } });
     const principal = await this.repo.setWalletAccount(address, kind, slurmUser);
-    return { address, kind, slurmUser, principalId: principal?.id ?? null };
+    return { address, kind, slurmUser, principalId: principal?.id ?? null, ...(onIslands ? { slurmUserOnIslands: onIslands } : {}) };
   }
 
   private checkAddress(address: string): void {

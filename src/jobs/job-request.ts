@@ -1,6 +1,7 @@
 import type { UserConstraints } from '../scheduling/place';
 import { invalid } from '../common/problem';
 import type { JobSpec } from '../sbatch/job-spec';
+import { environmentVariableRefusal } from '../sbatch/environment-policy';
 import { parseSubmission, SbatchParseError } from '../sbatch/parse-sbatch';
 import { allowedRootsFor, checkFilePatternWithinRoots, checkPathWithinRoots, validateJobName } from './path-policy';
 
@@ -61,21 +62,23 @@ function parse(input: SubmitInput) {
   }
 }
 
-function checkEnvironment(environment: Record<string, string>): void {
+/** The variables the caller names (in `environment` or through `--export`): names SLURM or the loader would act on are refused. */
+function checkVariables(variables: Record<string, unknown>, field: (name: string) => string, passThrough = false): void {
+  for (const [name, value] of Object.entries(variables)) {
+    if (!ENV_NAME.test(name)) throw invalid(field(name), 'variable names are letters, digits and _');
+    const refusal = environmentVariableRefusal(name);
+    if (refusal) throw invalid(field(name), refusal);
+    if (passThrough && value === null) continue; // --export=NAME: taken from the submitted environment
+    if (typeof value !== 'string') throw invalid(field(name), 'values must be strings');
+    // NUL cannot cross exec(); CR/LF would let a value forge lines in logs and shell renderings.
+    if (/[\0\r\n]/.test(value)) throw invalid(field(name), 'values may not contain NUL, CR or LF');
+  }
+}
+
+function checkSize(environment: Record<string, string>): void {
   const entries = Object.entries(environment);
   if (entries.length > MAX_ENV_VARS) throw invalid('environment', `at most ${MAX_ENV_VARS} variables`);
-  let bytes = 0;
-  for (const [name, value] of entries) {
-    if (!ENV_NAME.test(name)) throw invalid(`environment.${name}`, 'variable names are letters, digits and _');
-    // sbatch reads SBATCH_* (e.g. SBATCH_CLUSTERS) as options, and SLURM_CONF picks the cluster.
-    if (name.startsWith('SBATCH_') || name === 'SLURM_CONF') {
-      throw invalid(`environment.${name}`, 'this variable configures SLURM itself; use the matching option instead');
-    }
-    if (typeof value !== 'string') throw invalid(`environment.${name}`, 'values must be strings');
-    // NUL cannot cross exec(); CR/LF would let a value forge lines in logs and shell renderings.
-    if (/[\0\r\n]/.test(value)) throw invalid(`environment.${name}`, 'values may not contain NUL, CR or LF');
-    bytes += name.length + value.length + 2;
-  }
+  const bytes = entries.reduce((sum, [name, value]) => sum + name.length + value.length + 2, 0);
   if (bytes > MAX_ENV_BYTES) throw invalid('environment', `at most ${MAX_ENV_BYTES} bytes in all`);
 }
 
@@ -133,8 +136,12 @@ export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy
     throw invalid('script', `larger than ${policy.maxScriptBytes} bytes`);
   }
   const submitted = input.environment ?? {};
-  checkEnvironment(submitted);
+  // Counted first, so an absurd environment is refused before each of its names is looked at.
+  if (Object.keys(submitted).length > MAX_ENV_VARS) throw invalid('environment', `at most ${MAX_ENV_VARS} variables`);
+  checkVariables(submitted, (name) => `environment.${name}`);
+  checkSize(submitted);
   const { spec, script } = parse(input);
+  checkVariables(spec.export?.variables ?? {}, (name) => `environment.${name}`, true);
 
   const name = spec.jobName ?? DEFAULT_JOB_NAME;
   const nameProblem = validateJobName(name);
@@ -150,7 +157,7 @@ export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy
   checkFilePattern('--input', spec.input, workingDirectory, roots);
 
   const environment = jobEnvironment(spec, submitted, policy.defaultEnvironment);
-  checkEnvironment(environment);
+  checkSize(environment);
   return {
     name,
     script,

@@ -11,6 +11,7 @@ import { IslandsRegistry } from '../clusters/islands.registry';
 import { DispatchQueue } from '../dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
 import { JobFileAccessError, type JobFiles, JobFileUnavailableError } from '../slurm/job-files.port';
+import { serviceAccountRefusal } from '../slurm/posix-user';
 import type { PlacementRecord } from '../dispatch/placement-decision';
 import { normalizeSubmission, type NormalizedJob, SubmitInput } from './job-request';
 import { BudgetService } from '../usage/budget.service';
@@ -297,6 +298,9 @@ export class JobsService {
     if (!principal.slurmUser) {
       throw new Problem(403, 'Forbidden', `${principal.name} has no POSIX account on the islands, so it cannot run jobs`);
     }
+    // Mapped before the rule existed, or a service account named by an island since: refused before it is stored.
+    const refusal = serviceAccountRefusal(principal.slurmUser, this.islands.deniedTenantUsers());
+    if (refusal) throw new Problem(403, 'Forbidden', `${principal.name} is mapped to ${refusal.reason}, so it cannot run jobs`);
     return principal.slurmUser;
   }
 

@@ -4,8 +4,8 @@
  * add up to one state, and exit-code helpers. Pure logic, no I/O.
  *
  * How a SLURM job really moves (22.05, slurmctld job_mgr.c), which the table below follows:
- * - A job is ACCEPTED by us, then DISPATCHING while we submit it. A failed submit either goes back
- *   to ACCEPTED (retry) or to REJECTED. Once SLURM has an id, anything SLURM says applies, including
+ * - A job is ACCEPTED by us, then DISPATCHING while we submit it. A failed submit either is retried,
+ *   or ends REJECTED (SLURM refused it) or FAILED (it can never be submitted, or retries ran out). Once SLURM has an id, anything SLURM says applies, including
  *   a first sighting as COMPLETED (a short job can start and finish between two polls).
  * - We only see snapshots, so states can be skipped: PENDING -> COMPLETED is a normal observation.
  *   Moving FORWARD (queued -> configuring -> running -> ending -> final) is always applied.

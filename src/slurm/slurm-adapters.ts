@@ -4,6 +4,7 @@ import { FallbackSlurmClient } from './fallback-slurm-client';
 import type { IslandConnection } from './island-connection';
 import type { JobFiles } from './job-files.port';
 import { LocalJobFiles } from './local-job-files';
+import { LocalPosixAccounts, type PosixAccounts } from './posix-accounts';
 import { RestSlurmClient } from './rest/rest-slurm-client';
 import { SftpJobFiles } from './sftp-job-files';
 import type { SlurmClient } from './slurm-client.port';
@@ -28,6 +29,18 @@ export function createSlurmClient(connection: IslandConnection): SlurmClient {
 export interface LocalReadBounds {
   limiter: WorkLimiter;
   timeoutMs: number;
+}
+
+/**
+ * Where an island's accounts are looked up: on its login node when its files are read over SFTP
+ * (reusing the island's SSH client when it has one), else on this machine, whose accounts an island
+ * with local files shares. The second value closes what was opened for it.
+ */
+export function createPosixAccounts(settings: IslandSettings, slurm: SlurmClient): { accounts: PosixAccounts; close: () => Promise<void> } {
+  if (settings.files === 'local') return { accounts: new LocalPosixAccounts(), close: async () => undefined };
+  if (slurm instanceof SshSlurmClient) return { accounts: slurm, close: async () => undefined };
+  const ssh = new SshSlurmClient(settings.connection);
+  return { accounts: ssh, close: () => ssh.close() };
 }
 
 export function createJobFiles(settings: IslandSettings, slurm: SlurmClient, rootsFor: (user: string) => string[], local: LocalReadBounds): JobFiles {

@@ -130,6 +130,18 @@ export class SlurmRejectedError extends Error {
   }
 }
 
+/**
+ * The job can never be submitted as it stands on this island, and SLURM was not asked: its owner's
+ * POSIX account is missing there or is not a tenant's, its working directory cannot be entered.
+ * Retrying cannot help; the dispatcher ends the job FAILED with this reason.
+ */
+export class SubmissionImpossibleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SubmissionImpossibleError';
+  }
+}
+
 /** SLURM could not be reached or answered in a way that says nothing about the request itself. */
 export class SlurmUnavailableError extends Error {
   /**

@@ -161,7 +161,8 @@ describe('provider nodes: join, heartbeat, latency, liveness', { timeout: 120_00
       performance: 'high',
     });
     assert.ok(Array.isArray(pending.json.inventory.gpus));
-    assert.deepEqual(pending.json.tags, { region: 'eu-west', zone: 'eu-west-1a', rack: 'r12' });
+    // The provider group is the token's provider's, set by the control plane (the agent named none).
+    assert.deepEqual(pending.json.tags, { region: 'eu-west', zone: 'eu-west-1a', rack: 'r12', providerGroup: 'acme-compute' });
     assert.equal(pending.json.probeAddress, `127.0.0.1:${probePort}`);
 
     agentA.start(['--interval', '1', '--probe-interval', '1', '--probes', '5']);

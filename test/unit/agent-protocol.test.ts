@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 
 import {
+  canonicalIp,
+  probeAddressRefusal,
   checkFreshness,
   checkSequence,
   HeartbeatMessage,
@@ -20,7 +22,7 @@ import {
   signatureValid,
   signMessage,
 } from '../../src/clusters/agent-protocol';
-import { hashJoinToken, looksLikeJoinToken, generateJoinToken, nodeNamePrefix } from '../../src/clusters/join-token';
+import { hashJoinToken, looksLikeJoinToken, generateJoinToken, nodeNamePrefix, providerGroupOf } from '../../src/clusters/join-token';
 
 const NOW = 1_764_000_000_000;
 const NODE = '0b7c3c4e-6f1a-4d55-9d0e-1f2a3b4c5d6e';
@@ -212,5 +214,32 @@ describe('join tokens', () => {
     assert.equal(nodeNamePrefix('___'), 'node');
     assert.equal(nodeNamePrefix('a'.repeat(40)), 'a'.repeat(24));
     assert.equal(nodeNamePrefix('abcdefghijklmnopqrstuvw-xyz'), 'abcdefghijklmnopqrstuvw');
+  });
+});
+
+describe('agent protocol: what a node may claim', () => {
+  it('canonical IP spellings: mapped IPv4, IPv6 case and compression, brackets', () => {
+    assert.equal(canonicalIp('127.0.0.1'), '127.0.0.1');
+    assert.equal(canonicalIp('::ffff:127.0.0.1'), '127.0.0.1');
+    assert.equal(canonicalIp('[2001:DB8:0:0:0:0:0:1]'), '2001:db8::1');
+    assert.equal(canonicalIp('localhost'), null);
+    assert.equal(canonicalIp('999.1.1.1'), null);
+  });
+  it('a probe address must be the address the join comes from', () => {
+    assert.equal(probeAddressRefusal('127.0.0.1:47800', '127.0.0.1'), null);
+    assert.equal(probeAddressRefusal('127.0.0.1:47800', '::ffff:127.0.0.1'), null);
+    assert.equal(probeAddressRefusal('[2001:db8::1]:47800', '2001:DB8::1'), null);
+    assert.match(probeAddressRefusal('198.51.100.7:22', '203.0.113.5')!, /this join comes from 203\.0\.113\.5, not 198\.51\.100\.7/);
+    assert.match(probeAddressRefusal('127.0.0.2:47800', '127.0.0.1')!, /own address/);
+  });
+  it('a host name is refused: it could resolve to anyone', () => {
+    assert.match(probeAddressRefusal('victim.example:80', '203.0.113.5')!, /must be an IP address/);
+    assert.match(probeAddressRefusal('nonsense', '203.0.113.5')!, /host:port/);
+  });
+  it('the provider group comes from the provider: its name when it can be a tag, else its id', () => {
+    const id = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+    assert.equal(providerGroupOf({ id, name: 'acme-gpu' }), 'acme-gpu');
+    assert.equal(providerGroupOf({ id, name: 'ops@lab' }), id);
+    assert.equal(providerGroupOf({ id, name: 'wallet:ve1qqqq' }), id);
   });
 });

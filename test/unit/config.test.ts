@@ -83,6 +83,11 @@ describe('parseIslandsFile: valid files', () => {
     assert.equal(island.defaultPartition, 'debug');
     assert.deepEqual(island.workdirRoots, ['/home/{user}']);
     assert.equal(island.files, 'local');
+    assert.deepEqual(island.tenants, { minUid: 1000, deniedUsers: [] });
+  });
+  it('tenant rules: a minimum uid and more service accounts', () => {
+    const [island] = islands(restIsland({ minUid: 5000, deniedUsers: ['backup', 'svc-ci'] }));
+    assert.deepEqual(island.tenants, { minUid: 5000, deniedUsers: ['backup', 'svc-ci'] });
   });
   it('explicit REST settings, default partition, roots and read user', () => {
     const [island] = islands(
@@ -144,6 +149,11 @@ describe('parseIslandsFile: errors name the file and the field', () => {
   it('no islands list', () => {
     islandsError('{"islands": {}}', 'islands', /must be a list/);
     islandsError('[]', 'islands', /must be a list/);
+  });
+  it('tenant rules that cannot be', () => {
+    islandsError([restIsland({ minUid: 0 })], /islands\[0\]\.minUid/, /root is never a tenant/);
+    islandsError([restIsland({ minUid: '1000' })], /islands\[0\]\.minUid/);
+    islandsError([restIsland({ deniedUsers: 'munge' })], /islands\[0\]\.deniedUsers/);
   });
   it('duplicate names', () => {
     islandsError([restIsland(), sshIsland({ name: 'island-a' })], 'islands', /duplicate island island-a/);
@@ -240,7 +250,7 @@ describe('loadConfig', () => {
         defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
         outputReads: { concurrency: 2, perUser: 1, timeoutMs: 10000 },
       },
-      dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000 },
+      dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000, retry: { baseDelayMs: 2000, maxDelayMs: 10000, maxAttempts: 360 } },
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
       auditWitness: { file: null, intervalMs: 60000 },
@@ -320,6 +330,9 @@ describe('loadConfig', () => {
         ARCHIPELAGO_DISPATCH_CONCURRENCY: '256',
         ARCHIPELAGO_DISPATCH_LEASE_SECONDS: '2',
         ARCHIPELAGO_RECONCILE_INTERVAL_MS: '100',
+        ARCHIPELAGO_DISPATCH_RETRY_BASE_MS: '500',
+        ARCHIPELAGO_DISPATCH_RETRY_MAX_MS: '60000',
+        ARCHIPELAGO_DISPATCH_MAX_ATTEMPTS: '3',
         ARCHIPELAGO_FOLLOW_INTERVAL_MS: '600000',
         ARCHIPELAGO_LOST_AFTER_SECONDS: '86400',
         ARCHIPELAGO_API_KEY_CACHE_MS: '0',
@@ -337,7 +350,8 @@ describe('loadConfig', () => {
       defaultEnvironment: { PATH: '/opt/bin' },
       outputReads: { concurrency: 3, perUser: 2, timeoutMs: 2500 },
     });
-    assert.deepEqual(config.dispatch, { concurrency: 256, leaseSeconds: 2, reconcileIntervalMs: 100 });
+    assert.deepEqual(config.dispatch, { concurrency: 256, leaseSeconds: 2, reconcileIntervalMs: 100, retry: { baseDelayMs: 500, maxDelayMs: 60000, maxAttempts: 3 } });
+    assert.throws(() => loadConfig(env({ ARCHIPELAGO_DISPATCH_RETRY_BASE_MS: '5000', ARCHIPELAGO_DISPATCH_RETRY_MAX_MS: '1000' })), /ARCHIPELAGO_DISPATCH_RETRY_MAX_MS/);
     assert.deepEqual(config.follow, { intervalMs: 600000, lostAfterSeconds: 86400 });
     assert.equal(config.apiKeyCacheMs, 0);
   });

@@ -124,17 +124,37 @@ describe('normalizeSubmission: environment', () => {
   it('--export=NIL is recorded as such', () => {
     assert.deepEqual(submit({ script: script('--export=NIL') }).environment, { SLURM_EXPORT_ENV: 'NIL' });
   });
-  it('refuses SBATCH_* and SLURM_CONF in the submitted environment', () => {
-    refused(() => submit({ environment: { SBATCH_PARTITION: 'gpu' } }), 'environment.SBATCH_PARTITION', /configures SLURM/);
-    refused(() => submit({ environment: { SLURM_CONF: '/tmp/slurm.conf' } }), 'environment.SLURM_CONF');
+  it('refuses SBATCH_* and SLURM_CONF in the submitted environment, naming the option each stands for', () => {
+    refused(() => submit({ environment: { SBATCH_PARTITION: 'gpu' } }), 'environment.SBATCH_PARTITION', /read by sbatch as --partition; pass --partition/);
+    refused(() => submit({ environment: { SLURM_CONF: '/tmp/slurm.conf' } }), 'environment.SLURM_CONF', /SLURM's own namespace/);
   });
-  it('refuses SBATCH_* brought in through --export', () => {
+  it('refuses SLURM_CLUSTERS and SBATCH_CLUSTERS as --clusters is refused', () => {
+    refused(() => submit({ environment: { SLURM_CLUSTERS: 'other' } }), 'environment.SLURM_CLUSTERS', /--clusters, which is refused: Archipelago chooses/);
+    refused(() => submit({ environment: { SBATCH_CLUSTERS: 'other' } }), 'environment.SBATCH_CLUSTERS', /--clusters, which is refused/);
+  });
+  it('refuses SBATCH_* brought in through --export, with or without a value', () => {
     refused(() => submit({ script: script('--export=ALL,SBATCH_CLUSTERS=other') }), 'environment.SBATCH_CLUSTERS');
+    refused(() => submit({ script: script('--export=NONE,SLURM_JWT'), environment: {} }), 'environment.SLURM_JWT');
+    refused(() => submit({ options: { export: 'ALL,LD_PRELOAD=/tmp/x.so' } }), 'environment.LD_PRELOAD', /loaded/);
   });
-  it('allows other SLURM_ variables and names that merely contain SBATCH', () => {
-    const job = submit({ environment: { SLURM_MY_SETTING: '1', MY_SBATCH_X: '2' } });
-    assert.equal(job.environment.SLURM_MY_SETTING, '1');
+  it('refuses loader and resolver variables', () => {
+    for (const name of ['LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'GCONV_PATH', 'GLIBC_TUNABLES', 'HOSTALIASES']) {
+      refused(() => submit({ environment: { [name]: 'x' } }), `environment.${name}`, /cannot be set for a job/);
+    }
+  });
+  it('refuses every other SLURM_ variable too (slurmstepd reads SLURM_UMASK, SLURM_RLIMIT_*, SLURM_SPANK_* from the job)', () => {
+    for (const name of ['SLURM_MY_SETTING', 'SLURM_UMASK', 'SLURM_RLIMIT_NOFILE', 'SLURM_SPANK_X', 'SALLOC_PARTITION', 'SRUN_CPUS_PER_TASK']) {
+      refused(() => submit({ environment: { [name]: '1' } }), `environment.${name}`);
+    }
+  });
+  it('allows names that merely contain SBATCH, SLURM or LD', () => {
+    const job = submit({ environment: { MY_SBATCH_X: '2', MYSLURM_Y: '3', OLD_PATH: '4', LDFLAGS: '-s' } });
     assert.equal(job.environment.MY_SBATCH_X, '2');
+    assert.equal(job.environment.MYSLURM_Y, '3');
+    assert.equal(job.environment.LDFLAGS, '-s');
+  });
+  it('still sets SLURM_EXPORT_ENV itself for --export=NONE', () => {
+    assert.equal(submit({ script: script('--export=NONE') }).environment.SLURM_EXPORT_ENV, 'NONE');
   });
   for (const [label, value] of [['LF', 'a\nb'], ['CR', 'a\rb'], ['NUL', 'a\0b']] as const) {
     it(`refuses a value containing ${label}`, () => {

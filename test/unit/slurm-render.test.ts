@@ -145,6 +145,12 @@ describe('REST job properties', () => {
     assert.throws(() => toJobSubmission(request({}, { script: 'echo no shebang' })), /#!/);
     assert.deepEqual(Object.keys(toJobSubmission(request({}))), ['script', 'job']);
   });
+  test('refuses a stored environment that smuggles SLURM settings or loader variables (rows older than the edge rule)', () => {
+    for (const name of ['SBATCH_CLUSTERS', 'SLURM_CONF', 'LD_PRELOAD']) {
+      assert.throws(() => toJobProperties(request({}, { environment: { PATH: '/bin', [name]: 'x' } })), (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name));
+    }
+    assert.equal(toJobProperties(request({}, { environment: { PATH: '/bin', SLURM_EXPORT_ENV: 'NONE' } })).environment?.SLURM_EXPORT_ENV, 'NONE');
+  });
 });
 
 describe('sbatch argv', () => {
@@ -243,12 +249,15 @@ describe('ssh commands', () => {
     );
     assert.equal(
       cmd,
-      "cd /home/alice/work && s=$(command -v sbatch) || { echo 'sbatch: command not found' >&2; exit 127; } && " +
+      "cd /home/alice/work || exit 78; s=$(command -v sbatch) || { echo 'sbatch: command not found' >&2; exit 127; }; " +
         "exec env -i PATH=/bin 'EVIL=`id`' 'SLURM_CONF=/etc/a b/slurm.conf' \"$s\" --parsable --ignore-pbs --export=ALL " +
         "'--job-name=x'\\''$(y)' --partition=debug --comment=arch:job-123 --chdir=/home/alice/work",
     );
     assert.throws(() => renderSubmitCommand(request({}, { environment: {} }), {}), /environment/);
     assert.throws(() => renderSubmitCommand(request({}, { script: 'no shebang' }), {}), /#!/);
+    for (const name of ['SLURM_CLUSTERS', 'SBATCH_EXPORT', 'LD_PRELOAD', 'GCONV_PATH']) {
+      assert.throws(() => renderSubmitCommand(request({}, { environment: { PATH: '/bin', [name]: 'x' } }), {}), (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name));
+    }
   });
   test('parsers', () => {
     assert.deepEqual(parseParsable('42\n'), { jobId: 42 });

@@ -4,6 +4,7 @@ import { SlurmRejectedError } from '../slurm-client.port';
 import { renderDependency } from '../../sbatch/render-dependency';
 import { renderNodeRange } from '../../sbatch/render-sbatch-argv';
 import { isEnvName } from '../../sbatch/render-shell';
+import { storedEnvironmentRefusal } from '../../sbatch/environment-policy';
 import { SLURM_ERR } from '../slurm-errors';
 
 type SpecJobProperties = components['schemas']['v0.0.38_job_properties'];
@@ -104,6 +105,8 @@ function checkEnvironment(env: Record<string, string>): Record<string, string> {
   if (entries.length === 0) {
     throw new SlurmRejectedError('environment must not be empty (slurmrestd inherits nothing; send PATH at least)', SLURM_ERR.ENVIRONMENT_MISSING);
   }
+  const smuggled = storedEnvironmentRefusal(env);
+  if (smuggled) throw new SlurmRejectedError(smuggled, undefined);
   const out: Record<string, string> = {};
   for (const [name, value] of entries) {
     if (!isEnvName(name)) throw new SlurmRejectedError(`invalid environment variable name ${JSON.stringify(name)}`, undefined);

@@ -6,6 +6,7 @@ import type { SlurmSubmitRequest } from '../slurm-client.port';
 import { SlurmRejectedError } from '../slurm-client.port';
 import { renderSbatchArgv } from '../../sbatch/render-sbatch-argv';
 import { renderEnvAssignments, shellQuote } from '../../sbatch/render-shell';
+import { storedEnvironmentRefusal } from '../../sbatch/environment-policy';
 import { SLURM_ERR } from '../slurm-errors';
 
 /** `K='v' ` prefix that points SLURM clients at the island (e.g. SLURM_CONF). */
@@ -19,6 +20,9 @@ export function renderSlurmCommand(commandEnvironment: Record<string, string>, a
   return renderCommandPrefix(commandEnvironment) + argv.map(shellQuote).join(' ');
 }
 
+/** Exit status of a submit command whose working directory does not exist or cannot be entered (EX_CONFIG). */
+export const CHDIR_FAILED_EXIT = 78;
+
 /**
  * The sbatch invocation for a submit. The script goes to sbatch's stdin. The job gets exactly
  * `request.environment` (plus what SLURM adds itself, SLURM_* and the island's
@@ -26,7 +30,11 @@ export function renderSlurmCommand(commandEnvironment: Record<string, string>, a
  * with only those variables and `--export=ALL`. sbatch is located with the login shell's PATH
  * first, so a job environment without /usr/bin in PATH still submits.
  *
- *   cd '<wd>' && s=$(command -v sbatch) && exec env -i 'K=V'… 'SLURM_CONF=…' "$s" --parsable --export=ALL …
+ *   cd '<wd>' || exit 78; s=$(command -v sbatch) || {…; exit 127; }; exec env -i 'K=V'… "$s" --parsable …
+ *
+ * Each step ends the command on failure with its own exit status (a working directory that cannot
+ * be entered is `CHDIR_FAILED_EXIT`, the shell's message on stderr), so a failure is never
+ * mistaken for the next step's.
  */
 export function renderSubmitCommand(request: SlurmSubmitRequest, commandEnvironment: Record<string, string>): string {
   if (!request.script.startsWith('#!')) throw new SlurmRejectedError('script must start with #!', undefined);
@@ -37,6 +45,8 @@ export function renderSubmitCommand(request: SlurmSubmitRequest, commandEnvironm
   if (env.length === 0) {
     throw new SlurmRejectedError('environment must not be empty (send PATH at least)', SLURM_ERR.ENVIRONMENT_MISSING);
   }
+  const smuggled = storedEnvironmentRefusal(request.environment);
+  if (smuggled) throw new SlurmRejectedError(smuggled, undefined);
   let envWords: string[];
   try {
     envWords = renderEnvAssignments({ ...request.environment, ...commandEnvironment });
@@ -51,10 +61,10 @@ export function renderSubmitCommand(request: SlurmSubmitRequest, commandEnvironm
     ...renderSbatchArgv(request.spec, { workingDirectory: request.workingDirectory, comment: request.comment || undefined }),
   ];
   return [
-    `cd ${shellQuote(request.workingDirectory)}`,
+    `cd ${shellQuote(request.workingDirectory)} || exit ${CHDIR_FAILED_EXIT}`,
     `s=$(command -v sbatch) || { echo 'sbatch: command not found' >&2; exit 127; }`,
     `exec env -i ${envWords.join(' ')} "$s" ${argv.map(shellQuote).join(' ')}`,
-  ].join(' && ');
+  ].join('; ');
 }
 
 /** Parses `sbatch --parsable` output: `<id>` or `<id>;<cluster>` on the last non-empty line. */

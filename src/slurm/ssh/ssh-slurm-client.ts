@@ -3,6 +3,7 @@ import type { IslandConnection, SshConnection } from '../island-connection';
 import {
   SlurmRejectedError,
   SlurmUnavailableError,
+  SubmissionImpossibleError,
   type SlurmClient,
   type SlurmJobRecord,
   type SlurmJobSnapshot,
@@ -12,11 +13,13 @@ import {
   type SlurmSubmitResult,
   type SlurmTimestamp,
 } from '../slurm-client.port';
-import { assertActingUser } from '../posix-user';
+import { assertActingUser, InvalidSlurmUserError, isPosixUserName, type PosixAccount } from '../posix-user';
+import { accountFromGetent, type PosixAccounts } from '../posix-accounts';
+import { shellJoin } from '../../sbatch/render-shell';
 import { CLI_UNAVAILABLE, SLURM_ERR, codeFromMessage, normalizeErrors } from '../slurm-errors';
 import { toSlurmJobRecord, type V0038JobRecord } from '../slurm-job-record';
 import { toSlurmNodeRecord, type V0038NodeRecord } from '../slurm-node-record';
-import { parseParsable, parseScontrolPing, renderSlurmCommand, renderSubmitCommand, slurmErrorText } from './ssh-commands';
+import { CHDIR_FAILED_EXIT, parseParsable, parseScontrolPing, renderSlurmCommand, renderSubmitCommand, slurmErrorText } from './ssh-commands';
 import { RemoteFiles } from './remote-files';
 import { SshPool, type ExecResult } from './ssh-pool';
 import { toAccountingRun, type V0038DbJob } from '../slurmdb-job-record';
@@ -40,7 +43,7 @@ export interface SshSlurmClientOptions {
  * fetches the whole queue; it returns `null` only when the mapped job set is identical to the last
  * snapshot this client returned (a fingerprint), which spares the caller's work, not SLURM's.
  */
-export class SshSlurmClient implements SlurmClient, AccountingSource {
+export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccounts {
   private readonly pool: SshPool;
   private readonly ssh: SshConnection;
   private readonly readUser: string;
@@ -79,6 +82,11 @@ export class SshSlurmClient implements SlurmClient, AccountingSource {
         .filter((l) => l !== '')
         .map((l) => l.replace(/^sbatch: /, ''));
       return { jobId, warnings };
+    }
+    if (res.code === CHDIR_FAILED_EXIT) {
+      throw new SubmissionImpossibleError(
+        `the working directory ${request.workingDirectory} cannot be entered as ${user} on ${this.ssh.host}: ${slurmErrorText(res.stderr) || 'no such directory'}`,
+      );
     }
     throw this.cliFailure(res, 'submit');
   }
@@ -144,6 +152,13 @@ export class SshSlurmClient implements SlurmClient, AccountingSource {
     if (errors.some((e) => e.code === SLURM_ERR.NOTHING_FOUND)) return [];
     if (errors.length > 0) throw new SlurmUnavailableError(`sacct --json: ${errors.map((e) => e.message).join('; ')}`);
     return (parsed.jobs ?? []).map(toAccountingRun);
+  }
+
+  /** The account as the login node's user database knows it (`getent passwd`, as the read user); null when there is none. */
+  async lookupAccount(user: string): Promise<PosixAccount | null> {
+    if (!isPosixUserName(user)) throw new InvalidSlurmUserError(`invalid POSIX user name ${JSON.stringify(user)}`);
+    const res = await this.exec(this.readUser, shellJoin(['getent', 'passwd', user]));
+    return accountFromGetent(user, res.code, res.stdout, `${this.ssh.host}:${this.ssh.port}`);
   }
 
   async ping(): Promise<SlurmPing> {
