@@ -63,7 +63,7 @@ export class DispatchService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: Metrics,
   ) {
-    this.tagger = new JobTagger(config.instanceId);
+    this.tagger = new JobTagger(config.instanceId, config.tagKey.key, config.tagKey.createdAt);
   }
 
   async dispatchBatch(jobIds: string[]): Promise<DispatchOutcome> {
@@ -225,7 +225,7 @@ export class DispatchService {
         spec: { ...row.spec, partition, dependency: job.dependency, hold: row.hold },
         workingDirectory: row.working_directory,
         environment: row.environment,
-        comment: this.tagger.tag(row.id, row.spec.comment),
+        comment: this.tagger.tag(row.id, row.dispatch_attempts, row.slurm_user, row.spec.comment),
       });
       return {
         kind: 'submitted',
@@ -244,20 +244,24 @@ export class DispatchService {
   /**
    * Jobs an earlier (crashed or timed-out) attempt may already have put into SLURM: one listing
    * per island answers for the whole batch. Found ones are recorded instead of submitted again.
+   * No SLURM id was recorded for them, so only the tag can say which SLURM job is theirs: a
+   * candidate counts only when its owner is the job's user and its tag's mac verifies for an earlier
+   * attempt (a tag copied into someone else's job, or made up, adopts nothing).
    */
   private async recoverEarlierAttempts(rows: ClaimedJob[]): Promise<Map<string, Submitted>> {
     const found = new Map<string, Submitted>();
     if (rows.length === 0) return found;
-    const wanted = new Set(rows.map((row) => row.id));
+    const wanted = new Map(rows.map((row) => [row.id, row]));
     for (const island of this.islands.all()) {
       const snapshot = await island.slurm.listJobs();
       for (const record of snapshot?.jobs ?? []) {
         const jobId = this.tagger.jobIdFrom(record.comment);
-        if (jobId === null || !wanted.has(jobId)) continue;
+        const row = jobId === null ? undefined : wanted.get(jobId);
+        if (!row || !this.tagger.vouches(record.comment, record.userName, row, row.dispatch_attempts)) continue;
         const slurmJobId = record.arrayJobId ?? record.jobId;
-        const previous = found.get(jobId);
+        const previous = found.get(row.id);
         if (previous && previous.slurmJobId <= slurmJobId) continue;
-        found.set(jobId, { jobId, island: island.settings.connection.name, partition: record.partition, slurmJobId, placement: null });
+        found.set(row.id, { jobId: row.id, island: island.settings.connection.name, partition: record.partition, slurmJobId, placement: null });
       }
     }
     if (found.size > 0) this.logger.log(`found ${found.size} job(s) already in SLURM from earlier attempts; not submitting them again`);

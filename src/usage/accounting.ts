@@ -13,6 +13,8 @@ export interface AccountingRun {
   state: string;
   /** The job's comment: carries our tag (src/dispatch/job-tag.ts). */
   comment: string;
+  /** The POSIX user that owns the job (the tag's proof is checked against it). */
+  user: string;
   /** Unix seconds. */
   submitTime: number;
   /** null when this run never started. */
