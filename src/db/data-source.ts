@@ -14,6 +14,7 @@ import { Ledger1764800000000 } from './migrations/1764800000000-ledger';
 import { ChainIngress1764900000000 } from './migrations/1764900000000-chain-ingress';
 import { SlurmIdentityLive1765000000000 } from './migrations/1765000000000-slurm-identity-live';
 import { JobTagKey1765100000000 } from './migrations/1765100000000-job-tag-key';
+import { JobDefaultOutput1765100000001 } from './migrations/1765100000001-job-default-output';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
 export const MIGRATIONS = [
@@ -32,6 +33,7 @@ export const MIGRATIONS = [
   ChainIngress1764900000000,
   SlurmIdentityLive1765000000000,
   JobTagKey1765100000000,
+  JobDefaultOutput1765100000001,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

@@ -188,7 +188,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   private unfinishedOn(island: string): Promise<FollowedJob[]> {
     return rows<FollowedJob>(
       this.db,
-      `SELECT id, parent_id, slurm_user, state, state_reason, slurm_job_id, array_size, submitted_at, dispatched_at, updated_at
+      `SELECT id, parent_id, slurm_user, state, state_reason, slurm_job_id, array_size, dispatched_at, updated_at
          FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL ORDER BY id`,
       [island],
     );

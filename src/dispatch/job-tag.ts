@@ -5,8 +5,6 @@ export interface TaggedJob {
   id: string;
   /** The POSIX user the job was submitted as. */
   slurm_user: string;
-  /** When the job was accepted (decides whether a tag without proof can be one of ours). */
-  submitted_at: Date;
 }
 
 interface Claim {
@@ -35,11 +33,11 @@ const VERDICT_CACHE = 10_000;
  * verifies, and its owner cannot make a tag for a job or attempt the control plane never submitted.
  * The instance keeps two control planes (or two test databases) sharing a cluster apart.
  *
- * Upgrades: tags written before a control plane had a key (`archipelago:<instance>:job=<id>`) carry
- * no mac. Only a job accepted before the key was created can have one, so such a tag is honoured for
- * those jobs only, with the owner check (and, where a SLURM id was recorded, that id); for any later
- * job a tag without a mac is a forgery. In-flight jobs of an upgraded control plane are followed and
- * accounted as before and never become LOST for it.
+ * Upgrades: tags written before a control plane had a key (`archipelago:<instance>:job=<id>`, and
+ * still by old workers during a rolling upgrade) carry no mac. Under a job's recorded SLURM id such a
+ * tag is accepted with the owner check: nobody else can hold that id, so in-flight jobs never become
+ * LOST. Dispatch recovery has no recorded id, so there it counts only for jobs accepted before the key
+ * was created; for any later job a tag without a mac is a forgery.
  */
 export class JobTagger {
   private readonly pattern: RegExp;
@@ -48,7 +46,7 @@ export class JobTagger {
   constructor(
     private readonly instance: string,
     private readonly key: Buffer,
-    /** When the key was created: jobs accepted before it may carry tags without a mac. */
+    /** When the key was created: jobs accepted before it may be recovered by tags without a mac. */
     private readonly keyCreatedAt: Date,
   ) {
     if (!/^[a-z0-9-]{1,32}$/.test(instance)) throw new Error(`invalid instance id ${instance}`);
@@ -68,15 +66,31 @@ export class JobTagger {
   }
 
   /**
-   * Whether a SLURM job with this comment, owned by `owner` (the user SLURM reports), is one this
-   * control plane submitted for `job`; with `beforeAttempt`, in an attempt before that one.
+   * Whether a SLURM record found under `job`'s recorded SLURM id, owned by `owner` (the user SLURM
+   * reports), is that job's: our tag for it, the job's user, and a mac that verifies for that user
+   * (or no mac at all: see Upgrades above).
    */
-  vouches(comment: string | undefined | null, owner: string, job: TaggedJob, beforeAttempt?: number): boolean {
+  vouches(comment: string | undefined | null, owner: string, job: TaggedJob): boolean {
+    const claim = this.claimFor(comment, owner, job);
+    return claim !== null && (claim.proof === null || this.verified(claim.jobId, claim.proof, owner));
+  }
+
+  /**
+   * Whether a SLURM job found by its tag alone (dispatch recovery: no SLURM id was recorded) was
+   * submitted by an attempt of `job` before `attempt`: as `vouches`, and a tag without a mac only
+   * for a job accepted before the key existed.
+   */
+  vouchesForEarlierAttempt(comment: string | undefined | null, owner: string, job: TaggedJob & { submitted_at: Date }, attempt: number): boolean {
+    const claim = this.claimFor(comment, owner, job);
+    if (claim === null) return false;
+    if (claim.proof === null) return new Date(job.submitted_at).getTime() < this.keyCreatedAt.getTime();
+    return claim.proof.attempt < attempt && this.verified(claim.jobId, claim.proof, owner);
+  }
+
+  /** The comment's claim when it names this job and SLURM says the job's user owns the record. */
+  private claimFor(comment: string | undefined | null, owner: string, job: TaggedJob): Claim | null {
     const claim = this.claimOf(comment);
-    if (!claim || claim.jobId !== job.id || owner !== job.slurm_user) return false;
-    if (!claim.proof) return new Date(job.submitted_at).getTime() < this.keyCreatedAt.getTime();
-    if (beforeAttempt !== undefined && claim.proof.attempt >= beforeAttempt) return false;
-    return this.verified(claim.jobId, claim.proof, owner);
+    return claim && claim.jobId === job.id && owner === job.slurm_user ? claim : null;
   }
 
   private claimOf(comment: string | undefined | null): Claim | null {

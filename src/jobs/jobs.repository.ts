@@ -43,6 +43,8 @@ export interface JobRow {
   split_into: number | null;
   exit_code: number | null;
   exit_signal: number | null;
+  /** The --output pattern it was submitted with because its submitter gave none (src/jobs/output-path.ts). */
+  default_output: string | null;
   /** Why the job went where it went (or was rejected): see PlacementRecord in scheduling/capacity.service. */
   placement: unknown | null;
   submitted_at: Date;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane, TERMINAL } from '../support/control-plane';
 
@@ -104,15 +104,31 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.match(tail.headers.get('content-range') ?? '', /^bytes \d+-\d+\/\d+$/);
     });
 
-    it('reports a failing script as FAILED with its exit code, in the default slurm-%j.out', async () => {
-      const res = await submit(alice.key, { script: script('echo about to fail; exit 3'), options: { time: 2 } });
+    it('reports a failing script as FAILED with its exit code, in the default archipelago-<id>-%j.out', async () => {
+      const res = await submit(alice.key, { script: script('echo about to fail; echo and says why >&2; exit 3'), options: { time: 2 } });
       assert.equal(res.status, 202, res.text);
       const job = await cp.waitForJob(alice.key, res.json.id, ended);
       assert.equal(job.state, 'FAILED');
       assert.equal(job.exitCode, 3);
+      assert.equal(job.options.output, undefined, 'the options stay what the user asked for');
       const out = await cp.request('GET', `/v1/jobs/${job.id}/output`, alice.key);
-      assert.equal(out.headers.get('x-output-path'), `/home/alice/slurm-${job.slurmJobId}.out`);
-      assert.equal(out.text.trim(), 'about to fail');
+      // Named by our id too: islands sharing a filesystem count SLURM ids on their own.
+      const path = `/home/alice/archipelago-${job.id}-${job.slurmJobId}.out`;
+      assert.equal(out.headers.get('x-output-path'), path);
+      assert.equal(out.text, 'about to fail\nand says why\n');
+      const err = await cp.request('GET', `/v1/jobs/${job.id}/output?stream=stderr`, alice.key);
+      assert.equal(err.headers.get('x-output-path'), path);
+      assert.equal(readFileSync(path, 'utf8'), out.text, 'SLURM wrote that very file');
+
+      const array = await submit(alice.key, { script: script('echo "task $SLURM_ARRAY_TASK_ID"'), options: { array: '0-1' } });
+      const arrayJob = await cp.waitForJob(alice.key, array.json.id, ended);
+      assert.equal(arrayJob.state, 'COMPLETED');
+      for (const taskId of [0, 1]) {
+        const task = await cp.request('GET', `/v1/jobs/${arrayJob.id}/output?task=${taskId}`, alice.key);
+        assert.equal(task.status, 200, task.text);
+        assert.equal(task.headers.get('x-output-path'), `/home/alice/archipelago-${arrayJob.id}-${arrayJob.slurmJobId}_${taskId}.out`);
+        assert.equal(task.text, `task ${taskId}\n`);
+      }
     });
 
     it('runs a job array with visible tasks and per-task output', async () => {
@@ -422,6 +438,27 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
         scancel(island, forged);
         rmSync(trigger, { force: true });
       }
+    });
+
+    it('follows a job tagged before the upgrade (no mac) to its end: in-flight jobs do not become LOST', async () => {
+      const instance = await cp.instanceId();
+      // A job dispatched by the previous version (or by an old worker still running during a rolling
+      // upgrade, after the key was created): its tag has no mac.
+      const [row] = await cp.sql(
+        `INSERT INTO jobs (owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, island, state, dispatched_at)
+         VALUES ($1, 'alice', '\\x00', 'before-upgrade', '#!/bin/bash', '{}', '{}', '/home/alice', $2, 'PENDING', now())
+         RETURNING id::text`,
+        [alice.id, island],
+      );
+      const out = execFileSync(
+        'sbatch',
+        ['--parsable', '--uid=alice', '--gid=alice', '-D', '/home/alice', '-o', '/dev/null', `--comment=archipelago:${instance}:job=${row.id}`, '--wrap', 'sleep 2; exit 4'],
+        { env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` } },
+      );
+      await cp.sql('UPDATE jobs SET slurm_job_id = $2 WHERE id = $1', [row.id, Number(out.toString().trim().split(';')[0])]);
+      const job = await cp.waitForJob(alice.key, row.id, ended);
+      assert.equal(job.state, 'FAILED', JSON.stringify(job));
+      assert.equal(job.exitCode, 4);
     });
 
     it('pages through jobs with a cursor and filters by state', async () => {

@@ -10,7 +10,8 @@ const KEY = Buffer.alloc(32, 7);
 const T = new Date('2026-12-01T00:00:00Z');
 const BEFORE = new Date(T.getTime() - 1);
 const AFTER = new Date(T.getTime() + 1);
-const job = (id: string, over: Partial<TaggedJob> = {}): TaggedJob => ({ id, slurm_user: 'alice', submitted_at: AFTER, ...over });
+type Job = TaggedJob & { submitted_at: Date };
+const job = (id: string, over: Partial<Job> = {}): Job => ({ id, slurm_user: 'alice', submitted_at: AFTER, ...over });
 
 describe('JobTagger', () => {
   const tagger = new JobTagger('prod-1', KEY, T);
@@ -63,11 +64,15 @@ describe('JobTagger', () => {
       assert.equal(tagger.vouches(forged, 'alice', job('43')), false, forged);
     }
   });
-  it('with an attempt bound, only tags of earlier attempts count (dispatch recovery)', () => {
+  it('dispatch recovery: only tags of earlier attempts count, with the same owner and a verified mac', () => {
     const second = tagger.tag('42', 2, 'alice');
-    assert.equal(tagger.vouches(second, 'alice', job('42'), 3), true);
-    assert.equal(tagger.vouches(second, 'alice', job('42'), 2), false, 'the current attempt has not submitted yet');
-    assert.equal(tagger.vouches(second, 'alice', job('42'), 1), false);
+    assert.equal(tagger.vouchesForEarlierAttempt(second, 'alice', job('42'), 3), true);
+    assert.equal(tagger.vouchesForEarlierAttempt(second, 'alice', job('42'), 2), false, 'the current attempt has not submitted yet');
+    assert.equal(tagger.vouchesForEarlierAttempt(second, 'alice', job('42'), 1), false);
+    assert.equal(tagger.vouchesForEarlierAttempt(second, 'mallory', job('42'), 3), false, 'a copy in another user\'s job');
+    assert.equal(tagger.vouchesForEarlierAttempt(tagger.tag('42', 2, 'mallory'), 'mallory', job('42'), 3), false);
+    assert.equal(tagger.vouchesForEarlierAttempt(`archipelago:prod-1:job=42:2:${'A'.repeat(22)}`, 'alice', job('42'), 3), false);
+    assert.equal(tagger.vouchesForEarlierAttempt(tagger.tag('43', 2, 'alice'), 'alice', job('42'), 3), false);
   });
   it('does not match other instances\' tags, including ones its name is a prefix of', () => {
     for (const other of ['prod-2', 'prod-10', 'prod', 'prod-1x', 'x-prod-1']) {
@@ -95,18 +100,24 @@ describe('JobTagger', () => {
       `archipelago:prod-1:job=42:1`,
     ]) {
       assert.equal(tagger.jobIdFrom(comment), null, JSON.stringify(comment));
-      assert.equal(tagger.vouches(comment, 'alice', job('42', { submitted_at: BEFORE })), false, JSON.stringify(comment));
+      assert.equal(tagger.vouches(comment, 'alice', job('42')), false, JSON.stringify(comment));
+      assert.equal(tagger.vouchesForEarlierAttempt(comment, 'alice', job('42', { submitted_at: BEFORE }), 9), false, JSON.stringify(comment));
     }
     assert.equal(tagger.jobIdFrom(null), null);
     assert.equal(tagger.vouches(undefined, 'alice', job('42')), false);
   });
-  it('an old tag without a mac counts only for a job accepted before the key existed, and only for its owner', () => {
+  it('an old tag without a mac: under the recorded SLURM id for its owner; in recovery only for jobs accepted before the key', () => {
     const old = 'archipelago:prod-1:job=42';
-    assert.equal(tagger.vouches(old, 'alice', job('42', { submitted_at: BEFORE })), true, 'in flight across the upgrade');
-    assert.equal(tagger.vouches(`${old} note`, 'alice', job('42', { submitted_at: BEFORE })), true);
-    assert.equal(tagger.vouches(old, 'mallory', job('42', { submitted_at: BEFORE })), false, 'a copy in another user\'s job');
-    assert.equal(tagger.vouches(old, 'alice', job('42', { submitted_at: AFTER })), false, 'no job accepted since the upgrade had such a tag');
-    assert.equal(tagger.vouches(old, 'alice', job('42', { submitted_at: T })), false);
+    // In flight across the upgrade, or written by an old worker during a rolling upgrade: the
+    // recorded SLURM id, which nobody else can hold, already links it.
+    assert.equal(tagger.vouches(old, 'alice', job('42')), true);
+    assert.equal(tagger.vouches(`${old} note`, 'alice', job('42')), true);
+    assert.equal(tagger.vouches(old, 'mallory', job('42')), false, 'a copy in another user\'s job');
+    assert.equal(tagger.vouches(old, 'alice', job('43')), false);
+    assert.equal(tagger.vouchesForEarlierAttempt(old, 'alice', job('42', { submitted_at: BEFORE }), 2), true, 'crashed mid-submit before the upgrade');
+    assert.equal(tagger.vouchesForEarlierAttempt(old, 'mallory', job('42', { submitted_at: BEFORE }), 2), false);
+    assert.equal(tagger.vouchesForEarlierAttempt(old, 'alice', job('42', { submitted_at: AFTER }), 2), false, 'made up for a job accepted since');
+    assert.equal(tagger.vouchesForEarlierAttempt(old, 'alice', job('42', { submitted_at: T }), 2), false);
   });
   it('verdicts are remembered per tag and owner: a yes for the owner stays a no for anyone else', () => {
     const fresh = new JobTagger('prod-1', KEY, T);
