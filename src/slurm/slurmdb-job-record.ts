@@ -75,7 +75,7 @@ export function toAccountingRun(raw: V0038DbJob): AccountingRun {
     ...(isArrayTask ? { arrayJobId: arrayJobId!, arrayTaskId: taskId! } : {}),
     state: raw.state?.current ?? '',
     comment: raw.comment?.job ?? '',
-    user: raw.user ?? '',
+    user: raw.user || null,
     submitTime: seconds(raw.time?.submission) ?? 0,
     startTime: start,
     endTime: seconds(raw.time?.end),

@@ -96,9 +96,10 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
 
   private async account(job: UnaccountedJob, records: AccountingRun[]): Promise<boolean> {
     // The records under the job's recorded SLURM id that its user owns and that carry our tag for
-    // it with a proof that verifies: a SLURM id reused after a state wipe, or another control
-    // plane's job under the same id, is somebody else's usage.
-    const runs = records.filter((r) => this.tagger.vouches(r.comment, r.user, job));
+    // it with a mac that verifies: a SLURM id reused after a state wipe, or another control plane's
+    // job under the same id, is somebody else's usage. When accounting names no user (slurmdbd
+    // knows no association for it), the recorded id and the mac, made for the job's user, decide.
+    const runs = records.filter((r) => this.tagger.vouches(r.comment, r.user ?? job.slurm_user, job));
     const missing = accountingIncomplete(runs, job.array_size, Math.floor(Date.now() / 1000));
     if (missing) {
       const waited = (Date.now() - new Date(job.ended_at).getTime()) / 1000;

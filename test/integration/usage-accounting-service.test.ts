@@ -86,6 +86,8 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
     await insertJob('never', 'isl', 12, 7200);
     await insertJob('down', 'down', 13, 5);
     await insertJob('stolen', 'isl', 14, 5);
+    await insertJob('unnamed', 'isl', 15, 5);
+    await insertJob('unnamedOk', 'isl', 16, 5);
     good.runs = [
       run(10, tag.tag(jobIds.complete, 1, 'alice')),
       // same SLURM id, another control plane's tag: not ours
@@ -93,6 +95,9 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
       run(12, tag.tag(jobIds.never, 1, 'alice'), { state: 'RUNNING', endTime: null }),
       // alice's own tag, copied whole into a job of another user's: not hers
       run(14, tag.tag(jobIds.stolen, 1, 'alice'), { user: 'mallory' }),
+      // a tag made for another user: not alice's either, even where accounting names no user
+      run(15, tag.tag(jobIds.unnamed, 1, 'mallory'), { user: null }),
+      run(16, tag.tag(jobIds.unnamedOk, 1, 'alice'), { user: null }),
     ];
     const keyFile = join(mkdtempSync(join(tmpdir(), 'usage-acct-')), 'k.pem');
     writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
@@ -118,8 +123,8 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
   const job = async (name: string) => (await pg.query('SELECT * FROM jobs WHERE id = $1', [jobIds[name]])).rows[0];
 
   it('one pass: accounts what is complete and ours, notes why the others wait, gives up on the hopeless', async () => {
-    assert.equal(await service.accountDue(), 1);
-    assert.deepEqual(good.asked, [[10, 11, 12, 14]], 'one accounting request for the whole island');
+    assert.equal(await service.accountDue(), 2);
+    assert.deepEqual(good.asked, [[10, 11, 12, 14, 15, 16]], 'one accounting request for the whole island');
     assert.notEqual((await job('complete')).accounted_at, null);
     const foreign = await job('foreign');
     assert.equal(foreign.accounted_at, null);
@@ -128,6 +133,8 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
     const stolen = await job('stolen');
     assert.equal(stolen.accounted_at, null, 'a copied tag in another user\'s job is not this job\'s usage');
     assert.match(stolen.accounting_note, /no record of the job yet/);
+    assert.equal((await job('unnamed')).accounted_at, null);
+    assert.notEqual((await job('unnamedOk')).accounted_at, null, 'slurmdbd 22.05 names no user it has no association for');
     const never = await job('never');
     assert.match(never.accounting_note, /^gave up: the job is RUNNING in accounting/);
     assert.equal(never.accounting_next_at, Infinity);
