@@ -21,6 +21,7 @@ declare -A quick=(
   [topology]="--nodes 2000 --runs 1"
   [placement]="--islands 100 --jobs 2000 --runs 1"
   [memory]="--jobs 100000 --idle-seconds 10 --serve-seconds 10"
+  [arrays]="--seconds 15"
   [submit]="--jobs 500 --warmup 50 --ssh-jobs 300"
   [identity]="--jobs 300 --logins 50"
   [usage]="--jobs 50"
@@ -30,7 +31,7 @@ declare -A quick=(
 declare -A full=(
   [memory]="--idle-seconds 30 --serve-seconds 30"
 )
-order=(topology placement memory submit identity usage operators ledger)
+order=(topology placement memory arrays submit identity usage operators ledger)
 
 npx tsc -p tsconfig.json || exit 1
 

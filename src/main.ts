@@ -4,19 +4,19 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { loadConfig } from './config/config';
-import { createDataSource, instanceId, runMigrations } from './db/data-source';
+import { controlPlaneIdentity, createDataSource, runMigrations } from './db/data-source';
 import { configureHttp } from './http';
 import { clientErrorAsProblem, frameworkErrorAsProblem } from './common/framework-errors';
 import { JsonLogger } from './logging/json-logger';
 
-/** Brings the schema up to date and returns this control plane's instance id. */
-async function migrate(databaseUrl: string): Promise<string> {
+/** Brings the schema up to date and returns this control plane's instance id and tag key. */
+async function migrate(databaseUrl: string): Promise<Awaited<ReturnType<typeof controlPlaneIdentity>>> {
   const dataSource = createDataSource(databaseUrl, 3);
   await dataSource.initialize();
   try {
     const applied = await runMigrations(dataSource);
     if (applied.length) new Logger('migrations').log(`applied ${applied.join(', ')}`);
-    return await instanceId(dataSource);
+    return await controlPlaneIdentity(dataSource);
   } finally {
     await dataSource.destroy();
   }
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   }
   const role = (process.argv[2] as typeof loaded.role | undefined) ?? loaded.role;
   if (!['api', 'worker', 'all'].includes(role)) throw new Error(`unknown role ${role}: api, worker or all`);
-  const config = { ...loaded, instanceId: await migrate(loaded.databaseUrl) };
+  const config = { ...loaded, ...(await migrate(loaded.databaseUrl)) };
   const logger = new Logger('archipelago');
   if (role === 'worker') {
     const worker = await NestFactory.createApplicationContext(AppModule.forRole('worker', config), { bufferLogs: false, logger: appLogger });

@@ -56,6 +56,18 @@ function memory(r: Json): Headline[] {
   ];
 }
 
+function arrays(r: Json): Headline[] {
+  const h = (metric: string, value: unknown, unit: string, extra: Partial<Headline> = {}): Headline => ({ benchmark: 'arrays', metric, value: num(value), unit, ...extra });
+  const quiet = r.phases?.quiet ?? {};
+  const held = r.phases?.heldArray ?? {};
+  const what = `held ${r.settings?.tasks}-task array, ${r.settings?.busy === false ? 'quiet' : 'busy'} ${r.settings?.island}`;
+  return [
+    h(`task rows written per second, ${what}`, held.taskRowsWrittenPerSecond, 'rows/s', { against: 'target 0', highlight: true }),
+    h(`worker CPU, ${what}`, held.workerCores, 'cores', { against: `${quiet.workerCores} without it` }),
+    h(`PostgreSQL CPU, ${what}`, held.postgresCores, 'cores', { against: `${quiet.postgresCores} without it` }),
+  ];
+}
+
 function topology(r: Json): Headline[] {
   return [
     { benchmark: 'topology', metric: `group ${r.settings?.nodes} nodes (median)`, value: num(r.grouping?.medianMs), unit: 'ms', against: 'target < 2000' },
@@ -154,7 +166,7 @@ function generic(name: string, r: Json): Headline[] {
   return rows.slice(0, 12);
 }
 
-const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, ledger, topology, placement, usage, identity, operators, soak };
+const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, arrays, ledger, topology, placement, usage, identity, operators, soak };
 
 export function headlines(name: string, result: Json): Headline[] {
   return (EXTRACTORS[name] ?? ((r: Json) => generic(name, r)))(result);

@@ -86,6 +86,8 @@ export interface AppConfig {
   identity: IdentitySettings;
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
+  /** Proves those tags are ours (src/dispatch/job-tag.ts), and when it was created; read from the database at start. */
+  tagKey: { key: Buffer; createdAt: Date };
 }
 
 export class ConfigError extends Error {
@@ -207,6 +209,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     ledger: ledgerSettings(env),
     identity: identitySettings(env),
     instanceId: '',
+    tagKey: { key: Buffer.alloc(0), createdAt: new Date(0) },
   };
 }
 

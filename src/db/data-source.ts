@@ -14,6 +14,8 @@ import { Ledger1764800000000 } from './migrations/1764800000000-ledger';
 import { ChainIngress1764900000000 } from './migrations/1764900000000-chain-ingress';
 import { SlurmIdentityLive1765000000000 } from './migrations/1765000000000-slurm-identity-live';
 import { ProviderGroups1765030000000 } from './migrations/1765030000000-provider-groups';
+import { JobTagKey1765100000000 } from './migrations/1765100000000-job-tag-key';
+import { JobDefaultOutput1765100000001 } from './migrations/1765100000001-job-default-output';
 import { ApiKeyLineage1765130000000 } from './migrations/1765130000000-api-key-lineage';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
@@ -33,6 +35,8 @@ export const MIGRATIONS = [
   ChainIngress1764900000000,
   SlurmIdentityLive1765000000000,
   ProviderGroups1765030000000,
+  JobTagKey1765100000000,
+  JobDefaultOutput1765100000001,
   ApiKeyLineage1765130000000,
 ];
 
@@ -50,9 +54,10 @@ export function createDataSource(databaseUrl: string, poolSize = 20): DataSource
 /** Serialised across processes: the API and the worker may start at the same moment. */
 const MIGRATION_LOCK = 7_641_209_311;
 
-export async function instanceId(dataSource: DataSource): Promise<string> {
-  const [row] = await dataSource.query('SELECT instance_id FROM control_plane');
-  return row.instance_id;
+/** What names this control plane's SLURM jobs, and the key that proves the names are ours (src/dispatch/job-tag.ts). */
+export async function controlPlaneIdentity(dataSource: DataSource): Promise<{ instanceId: string; tagKey: { key: Buffer; createdAt: Date } }> {
+  const [row] = await dataSource.query('SELECT instance_id, tag_key, tag_key_created_at FROM control_plane');
+  return { instanceId: row.instance_id, tagKey: { key: row.tag_key, createdAt: row.tag_key_created_at } };
 }
 
 export async function runMigrations(dataSource: DataSource): Promise<string[]> {

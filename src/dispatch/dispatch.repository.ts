@@ -18,6 +18,8 @@ export interface Submitted {
   slurmJobId: number;
   /** The placement decision (null for a job found in SLURM from an earlier attempt: its stored one stays). */
   placement: unknown | null;
+  /** The --output pattern submitted in place of the user's (null: the user gave one). */
+  defaultOutput: string | null;
 }
 
 /**
@@ -79,9 +81,11 @@ export class DispatchRepository {
     return rows<RecordedJob>(
       m,
       `WITH input AS (
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS t(id, island, partition, slurm_job_id, placement)),
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[])
+                    AS t(id, island, partition, slurm_job_id, placement, default_output)),
        updated AS (
          UPDATE jobs j SET slurm_job_id = i.slurm_job_id, island = i.island, partition = i.partition, state = 'PENDING',
+                default_output = i.default_output,
                 state_reason = NULL, dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now(),
                 placement = COALESCE(i.placement::jsonb, j.placement)
            FROM input i
@@ -97,6 +101,7 @@ export class DispatchRepository {
         submitted.map((s) => s.partition),
         submitted.map((s) => s.slurmJobId),
         submitted.map((s) => (s.placement === null ? null : JSON.stringify(s.placement))),
+        submitted.map((s) => s.defaultOutput),
       ],
     );
   }

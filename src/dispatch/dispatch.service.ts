@@ -16,6 +16,7 @@ import { submitAll } from './submit-all';
 import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispatch.repository';
 import { JobTagger } from './job-tag';
 import { partSpec } from '../jobs/split-array';
+import { archipelagoOutputPattern } from '../jobs/output-path';
 import type { ArrayPart } from '../scheduling/place';
 import { decidePlacement, type PlacementRecord } from './placement-decision';
 
@@ -47,6 +48,11 @@ const RETRY_AFTER_LEASE_MS = 250;
 /** Lease time a claim keeps beyond a submission's settle time, for placement and look-ups before the call. */
 const CLAIM_TO_SUBMIT_SLACK_SECONDS = 10;
 
+/** The --output pattern a job gets when its submitter named none (null when they did). */
+function defaultOutputOf(row: ClaimedJob): string | null {
+  return row.spec.output === undefined ? archipelagoOutputPattern(row.parent_id ?? row.id, row.array_size !== null) : null;
+}
+
 /** How long a submission to this island may still create a job after the call started (0: not known). */
 function settleMsOf(island: Island): number {
   const { adapter, rest } = island.settings.connection;
@@ -74,7 +80,7 @@ export class DispatchService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: Metrics,
   ) {
-    this.tagger = new JobTagger(config.instanceId);
+    this.tagger = new JobTagger(config.instanceId, config.tagKey.key, config.tagKey.createdAt);
   }
 
   async dispatchBatch(jobIds: string[]): Promise<DispatchOutcome> {
@@ -223,18 +229,19 @@ export class DispatchService {
     if (settleMs > 0 && row.dispatch_lease_until && Date.now() + settleMs > new Date(row.dispatch_lease_until).getTime()) {
       return { kind: 'no-time-left', jobId: row.id };
     }
+    const defaultOutput = defaultOutputOf(row);
     try {
       this.activity.submitted(island.settings.connection.name);
       const result = await island.slurm.submit(row.slurm_user, {
         script: row.script,
-        spec: { ...row.spec, partition, dependency: job.dependency, hold: row.hold },
+        spec: { ...row.spec, output: defaultOutput ?? row.spec.output, partition, dependency: job.dependency, hold: row.hold },
         workingDirectory: row.working_directory,
         environment: row.environment,
-        comment: this.tagger.tag(row.id, row.spec.comment),
+        comment: this.tagger.tag(row.id, row.dispatch_attempts, row.slurm_user, row.spec.comment),
       });
       return {
         kind: 'submitted',
-        submitted: { jobId: row.id, island: island.settings.connection.name, partition, slurmJobId: result.jobId, placement: job.placement },
+        submitted: { jobId: row.id, island: island.settings.connection.name, partition, slurmJobId: result.jobId, placement: job.placement, defaultOutput },
       };
     } catch (error) {
       const failure = classifySubmissionFailure(error);
@@ -290,20 +297,32 @@ export class DispatchService {
   /**
    * Jobs an earlier (crashed or timed-out) attempt may already have put into SLURM: one listing
    * per island answers for the whole batch. Found ones are recorded instead of submitted again.
+   * No SLURM id was recorded for them, so only the tag can say which SLURM job is theirs: a
+   * candidate counts only when its owner is the job's user and its tag's mac verifies for an earlier
+   * attempt (a tag copied into someone else's job, or made up, adopts nothing).
    */
   private async recoverEarlierAttempts(rows: ClaimedJob[]): Promise<Map<string, Submitted>> {
     const found = new Map<string, Submitted>();
     if (rows.length === 0) return found;
-    const wanted = new Set(rows.map((row) => row.id));
+    const wanted = new Map(rows.map((row) => [row.id, row]));
     for (const island of this.islands.all()) {
       const snapshot = await island.slurm.listJobs();
       for (const record of snapshot?.jobs ?? []) {
         const jobId = this.tagger.jobIdFrom(record.comment);
-        if (jobId === null || !wanted.has(jobId)) continue;
+        const row = jobId === null ? undefined : wanted.get(jobId);
+        if (!row || !this.tagger.vouchesForEarlierAttempt(record.comment, record.userName, row, row.dispatch_attempts)) continue;
         const slurmJobId = record.arrayJobId ?? record.jobId;
-        const previous = found.get(jobId);
+        const previous = found.get(row.id);
         if (previous && previous.slurmJobId <= slurmJobId) continue;
-        found.set(jobId, { jobId, island: island.settings.connection.name, partition: record.partition, slurmJobId, placement: null });
+        found.set(row.id, {
+          jobId: row.id,
+          island: island.settings.connection.name,
+          partition: record.partition,
+          slurmJobId,
+          placement: null,
+          // The earlier attempt was made by this version, which names output files the same way.
+          defaultOutput: defaultOutputOf(row),
+        });
       }
     }
     if (found.size > 0) this.logger.log(`found ${found.size} job(s) already in SLURM from earlier attempts; not submitting them again`);

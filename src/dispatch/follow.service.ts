@@ -8,15 +8,14 @@ import { JobsRepository, StateChange } from '../jobs/jobs.repository';
 import type { JobState } from '../jobs/lifecycle';
 import type { SlurmJobRecord } from '../slurm/slurm-client.port';
 import { DispatchActivity } from './dispatch-activity';
-import { JobTagger } from './job-tag';
-import { observeJob, TrackedJob } from './observation';
+import { JobTagger, TaggedJob } from './job-tag';
+import { ArrayTasks, observeJob, TrackedJob } from './observation';
+import { taskWrites, WrittenTasks } from './task-writes';
 
 /** Just what following needs of a job: no script, no environment. */
-interface FollowedJob extends TrackedJob {
-  id: string;
+interface FollowedJob extends TrackedJob, TaggedJob {
   /** Set on a part of a split array: its parent's state follows the parts'. */
   parent_id: string | null;
-  slurm_user: string;
   dispatched_at: Date | null;
   updated_at: Date;
 }
@@ -39,6 +38,8 @@ interface IslandFollower {
   loadedAt?: Date;
   /** When the last listing started (this process's clock). */
   listedAt: number;
+  /** Per array job: the task rows this follower wrote last (only it writes them while it holds the lock). */
+  written: Map<string, WrittenTasks>;
 }
 
 /** A listing may use at most this share of the follower's time. */
@@ -78,7 +79,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly islands: IslandsRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.tagger = new JobTagger(config.instanceId);
+    this.tagger = new JobTagger(config.instanceId, config.tagKey.key, config.tagKey.createdAt);
   }
 
   onApplicationBootstrap(): void {
@@ -109,7 +110,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     }
     for (const island of islands) {
       const name = island.settings.connection.name;
-      if (!this.followers.has(name)) this.followers.set(name, { island, lock: null, running: false, notBefore: 0, listedAt: Date.now() });
+      if (!this.followers.has(name)) this.followers.set(name, { island, lock: null, running: false, notBefore: 0, listedAt: Date.now(), written: new Map() });
     }
     return [...this.followers.values()];
   }
@@ -135,17 +136,23 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
       follower.notBefore = started + (Date.now() - started) / LISTING_DUTY_CYCLE;
       if (snapshot === null) return;
       const unfinished = await this.unfinishedOn(name);
-      const ours = new Map<string, SlurmJobRecord[]>();
+      // By the SLURM id recorded at submit (an array's tasks under their array's id), never by a
+      // comment: anyone can copy a comment, nobody can take a SLURM id that SLURM gave us.
+      const bySlurmId = new Map<string, SlurmJobRecord[]>();
       for (const record of snapshot.jobs) {
-        const id = this.tagger.jobIdFrom(record.comment);
-        if (id !== null) ours.set(id, [...(ours.get(id) ?? []), record]);
+        const id = String(record.arrayJobId ?? record.jobId);
+        const group = bySlurmId.get(id);
+        if (group) group.push(record);
+        else bySlurmId.set(id, [record]);
       }
       const changes: Array<{ id: string; from: JobState; change: StateChange }> = [];
       for (const row of unfinished) {
-        const records = ours.get(row.id);
-        const change = records ? await this.observe(follower.island, row, records) : await this.checkMissing(follower.island, row);
+        const records = (bySlurmId.get(row.slurm_job_id!) ?? []).filter((record) => this.isRecordOf(row, record));
+        const change = records.length ? await this.observe(follower, row, records) : await this.checkMissing(follower, row);
         if (change) changes.push({ id: row.id, from: row.state, change });
       }
+      const following = new Set(unfinished.map((row) => row.id));
+      for (const id of follower.written.keys()) if (!following.has(id)) follower.written.delete(id);
       // One statement for the whole tick: a busy island changes thousands of jobs at once.
       await this.jobs.transitionMany(changes);
       const changed = new Set(changes.map((c) => c.id));
@@ -187,31 +194,50 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     );
   }
 
+  /**
+   * A SLURM record is this job's only when it has the SLURM id we recorded at submit, SLURM says the
+   * job's user owns it, and it carries our tag for this job with a proof that verifies for that user.
+   * Nothing acts on a record that fails this: no state, no task rows, no cancel.
+   */
+  private isRecordOf(row: FollowedJob, record: SlurmJobRecord): boolean {
+    return String(record.arrayJobId ?? record.jobId) === row.slurm_job_id && this.tagger.vouches(record.comment, record.userName, row);
+  }
+
   /** The change SLURM's records call for (array tasks are written here, the job's state by the caller). */
-  private async observe(island: Island, row: FollowedJob, records: SlurmJobRecord[]): Promise<StateChange | undefined> {
+  private async observe(follower: IslandFollower, row: FollowedJob, records: SlurmJobRecord[]): Promise<StateChange | undefined> {
     const observation = observeJob(row, records);
     if (observation.anomaly) this.logger.warn(`job ${row.id}: ${observation.anomaly}`);
     if (row.array_size === null && records.some((r) => r.stateReason === NEVER_SATISFIED)) {
       // SLURM keeps such a job pending forever (unless kill_invalid_depend is set); Archipelago
       // ends it, as it does for dependencies that failed before dispatch.
-      await island.slurm.cancel(row.slurm_user, Number(row.slurm_job_id));
+      await follower.island.slurm.cancel(row.slurm_user, Number(row.slurm_job_id));
       return {
         state: 'CANCELLED',
         reason: `${NEVER_SATISFIED}: a job it depends on ended in a way that can never satisfy it`,
         endedAt: new Date(),
       };
     }
-    if (observation.tasks) await this.jobs.upsertTasks(row.id, observation.tasks);
+    if (observation.tasks) await this.writeTasks(follower, row.id, observation.tasks);
     return observation.change;
   }
 
+  /** Only the task rows that changed since this follower last wrote them: an unchanged held array costs nothing. */
+  private async writeTasks(follower: IslandFollower, jobId: string, tasks: ArrayTasks): Promise<void> {
+    const writes = taskWrites(follower.written.get(jobId), tasks);
+    // Forgotten first: if a write fails, the next tick writes everything again.
+    follower.written.delete(jobId);
+    for (const group of writes.pending) await this.jobs.upsertPendingTasks(jobId, group.taskIds, group.fields);
+    await this.jobs.upsertTasks(jobId, writes.listed);
+    follower.written.set(jobId, writes.written);
+  }
+
   /** Not in the listing: ask for it directly; SLURM forgetting an unfinished job makes it LOST, never pending. */
-  private async checkMissing(island: Island, row: FollowedJob): Promise<StateChange | undefined> {
+  private async checkMissing(follower: IslandFollower, row: FollowedJob): Promise<StateChange | undefined> {
     const age = (Date.now() - new Date(row.dispatched_at ?? row.updated_at).getTime()) / 1000;
     if (age < this.config.follow.lostAfterSeconds) return undefined;
-    // Only records tagged with this job: an island started again from scratch reuses SLURM ids.
-    const records = (await island.slurm.getJob(Number(row.slurm_job_id))).filter((r) => this.tagger.jobIdFrom(r.comment) === row.id);
-    if (records.length > 0) return this.observe(island, row, records);
+    // Only this job's records: an island started again from scratch reuses SLURM ids.
+    const records = (await follower.island.slurm.getJob(Number(row.slurm_job_id))).filter((record) => this.isRecordOf(row, record));
+    if (records.length > 0) return this.observe(follower, row, records);
     return { state: 'LOST', reason: 'SLURM no longer knows this job and never reported its end', endedAt: new Date() };
   }
 

@@ -1,4 +1,4 @@
-import type { StateChange, TaskRow } from '../jobs/jobs.repository';
+import type { PendingTaskFields, StateChange, TaskRow } from '../jobs/jobs.repository';
 import { aggregateArrayState, hasStarted, isIllegalTransition, isTerminal, JobState, nextState, parseSlurmState } from '../jobs/lifecycle';
 import { parseArrayExpression } from '../sbatch/array-expression';
 import type { SlurmJobRecord } from '../slurm/slurm-client.port';
@@ -13,9 +13,26 @@ export interface TrackedJob {
 
 export type TaskUpsert = Omit<TaskRow, 'job_id'>;
 
+/**
+ * Tasks SLURM lists only as an array's pending remainder (`3-9999%2`): one record for all of them, so
+ * they stay one group here, and a remainder that did not change costs its follower nothing.
+ */
+export interface PendingTasks {
+  /** Sorted; without the tasks SLURM also lists on their own. */
+  taskIds: number[];
+  fields: PendingTaskFields;
+}
+
+/** An array's tasks as SLURM lists them now. */
+export interface ArrayTasks {
+  /** Tasks listed one by one (started, finished, or split off the remainder), sorted by task id. */
+  listed: TaskUpsert[];
+  pending: PendingTasks[];
+}
+
 export interface Observation {
   change?: StateChange;
-  tasks?: TaskUpsert[];
+  tasks?: ArrayTasks;
   /** Something SLURM said that we refuse to apply (unknown state, illegal transition). */
   anomaly?: string;
 }
@@ -23,70 +40,63 @@ export interface Observation {
 const at = (unix: number | null) => (unix ? new Date(unix * 1000) : null);
 const reasonOf = (record: SlurmJobRecord) => (record.stateReason && record.stateReason !== 'None' ? record.stateReason : null);
 
-/** The pending remainder of an array (`3-9%2`) stands for one PENDING task per index. */
-function pendingTaskIds(record: SlurmJobRecord): number[] {
-  if (!record.arrayTaskString) return [];
-  return parseArrayExpression(record.arrayTaskString).taskIds;
-}
-
-function taskRows(records: SlurmJobRecord[]): { tasks: TaskUpsert[]; anomaly?: string } {
-  // Keyed by task id: a task SLURM lists on its own wins over the pending remainder's expansion.
+function arrayTasks(records: SlurmJobRecord[]): { tasks: ArrayTasks; anomaly?: undefined } | { anomaly: string } {
   const listed = new Map<number, TaskUpsert>();
-  const pending = new Map<number, TaskUpsert>();
+  const remainders: PendingTasks[] = [];
   for (const record of records) {
     let state: JobState;
     try {
       state = parseSlurmState(record.state);
     } catch (error) {
-      return { tasks: [], anomaly: (error as Error).message };
+      return { anomaly: (error as Error).message };
     }
-    const base = {
+    const fields: PendingTaskFields = {
+      state,
       state_reason: reasonOf(record),
       exit_code: record.exitCode,
       exit_signal: record.exitSignal,
-      // For a pending job SLURM's start time is only an estimate.
-      started_at: ran(state, record) ? at(record.startTime) : null,
       ended_at: isTerminal(state) ? at(record.endTime) : null,
     };
     if (record.arrayTaskId !== undefined && record.arrayTaskId !== null) {
       listed.set(record.arrayTaskId, {
-        ...base,
         task_id: record.arrayTaskId,
         slurm_job_id: String(record.jobId),
-        state,
+        ...fields,
         nodes: record.nodes || null,
         batch_host: record.batchHost || null,
+        // For a pending job SLURM's start time is only an estimate.
+        started_at: ran(state, record) ? at(record.startTime) : null,
       });
-    } else {
-      let taskIds: number[];
+    } else if (record.arrayTaskString) {
       try {
-        taskIds = pendingTaskIds(record);
+        remainders.push({ taskIds: parseArrayExpression(record.arrayTaskString).taskIds, fields });
       } catch (error) {
         // E.g. a task string SLURM truncated ("1,3,5..."): refuse it like an unknown state.
-        return { tasks: [], anomaly: `array task string ${JSON.stringify(record.arrayTaskString)}: ${(error as Error).message}` };
-      }
-      for (const taskId of taskIds) {
-        pending.set(taskId, { ...base, task_id: taskId, slurm_job_id: null, state, nodes: null, batch_host: null, started_at: null });
+        return { anomaly: `array task string ${JSON.stringify(record.arrayTaskString)}: ${(error as Error).message}` };
       }
     }
   }
-  for (const [taskId, task] of pending) if (!listed.has(taskId)) listed.set(taskId, task);
-  return { tasks: [...listed.values()].sort((a, b) => a.task_id - b.task_id) };
+  // A task SLURM lists on its own wins over the pending remainder's expansion.
+  const pending = remainders
+    .map((r) => ({ ...r, taskIds: listed.size ? r.taskIds.filter((id) => !listed.has(id)) : r.taskIds }))
+    .filter((r) => r.taskIds.length > 0);
+  return { tasks: { listed: [...listed.values()].sort((a, b) => a.task_id - b.task_id), pending } };
 }
 
-function arrayObservation(job: TrackedJob, records: SlurmJobRecord[]): { observed: JobState; tasks: TaskUpsert[]; record: SlurmJobRecord; anomaly?: string } | { anomaly: string } {
-  const { tasks, anomaly } = taskRows(records);
-  if (anomaly) return { anomaly };
-  const known = tasks.map((t) => t.state);
+function arrayObservation(job: TrackedJob, records: SlurmJobRecord[]): { observed: JobState; tasks: ArrayTasks; record: SlurmJobRecord } | { anomaly: string } {
+  const result = arrayTasks(records);
+  if (result.anomaly !== undefined) return { anomaly: result.anomaly };
+  const { tasks } = result;
+  // Only which states occur matters to the aggregate: one per remainder stands for all its tasks.
+  const known = [...tasks.listed.map((t) => t.state), ...tasks.pending.map((p) => p.fields.state)];
+  const seen = tasks.listed.length + tasks.pending.reduce((n, p) => n + p.taskIds.length, 0);
   // Tasks SLURM has not listed (purged after finishing) count as pending only if never seen; the
   // caller's stored rows keep their final state, so only the listed ones decide here.
-  const missing = Math.max(0, (job.array_size ?? 0) - tasks.length);
+  const missing = Math.max(0, (job.array_size ?? 0) - seen);
   const observed = aggregateArrayState(known, missing > 0 && known.every((s) => !isTerminal(s)) ? missing : 0);
   // Only tasks that really started count: a pending record's start time is SLURM's estimate.
-  const startOf = (r: SlurmJobRecord) => {
-    const started = tasks.find((t) => t.task_id === r.arrayTaskId && t.slurm_job_id === String(r.jobId))?.started_at;
-    return started ? started.getTime() : Infinity;
-  };
+  const started = new Map(tasks.listed.map((t) => [`${t.task_id}:${t.slurm_job_id}`, t.started_at]));
+  const startOf = (r: SlurmJobRecord) => started.get(`${r.arrayTaskId}:${r.jobId}`)?.getTime() ?? Infinity;
   const first = records.reduce((a, b) => (startOf(a) <= startOf(b) ? a : b));
   return { observed, tasks, record: first };
 }
@@ -112,7 +122,7 @@ function firstStart(tasks: TaskUpsert[]): Date | null {
 export function observeJob(job: TrackedJob, records: SlurmJobRecord[]): Observation {
   let observed: JobState;
   let record: SlurmJobRecord;
-  let tasks: TaskUpsert[] | undefined;
+  let tasks: ArrayTasks | undefined;
   if (job.array_size !== null) {
     const result = arrayObservation(job, records);
     if (!('observed' in result)) return { anomaly: result.anomaly };
@@ -133,7 +143,7 @@ export function observeJob(job: TrackedJob, records: SlurmJobRecord[]): Observat
   const reasonChanged = !verdict.ignored && reasonOf(record) !== job.state_reason;
   if (!verdict.changed && !reasonChanged) return { tasks };
   const ended = isTerminal(verdict.state);
-  const exitCodes = (tasks ?? []).map((t) => t.exit_code).filter((c): c is number => c !== null);
+  const exitCodes = tasks ? [...tasks.listed, ...tasks.pending.map((p) => p.fields)].map((t) => t.exit_code).filter((c): c is number => c !== null) : [];
   const endTimes = records.map((r) => r.endTime ?? 0);
   return {
     tasks,
@@ -148,7 +158,7 @@ export function observeJob(job: TrackedJob, records: SlurmJobRecord[]): Observat
       startedAt: !ran(verdict.state, record)
         ? null
         : tasks
-          ? firstStart(tasks)
+          ? firstStart(tasks.listed)
           : at(record.startTime),
       endedAt: ended ? at(Math.max(...endTimes)) ?? new Date() : null,
     },

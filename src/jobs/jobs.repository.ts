@@ -43,6 +43,8 @@ export interface JobRow {
   split_into: number | null;
   exit_code: number | null;
   exit_signal: number | null;
+  /** The --output pattern it was submitted with because its submitter gave none (src/jobs/output-path.ts). */
+  default_output: string | null;
   /** Why the job went where it went (or was rejected): see PlacementRecord in scheduling/capacity.service. */
   placement: unknown | null;
   submitted_at: Date;
@@ -90,6 +92,15 @@ export interface StateChange {
   /** The placement decision to store with the change (kept when absent). */
   placement?: unknown;
 }
+
+export type PendingTaskFields = Pick<TaskRow, 'state' | 'state_reason' | 'exit_code' | 'exit_signal' | 'ended_at'>;
+
+const TASK_COLUMNS = 'job_id, task_id, slurm_job_id, state, state_reason, nodes, batch_host, exit_code, exit_signal, started_at, ended_at';
+/** A task row is SLURM's latest word on it: every column is replaced. */
+const TASK_UPSERT = `ON CONFLICT (job_id, task_id) DO UPDATE SET
+         slurm_job_id = EXCLUDED.slurm_job_id, state = EXCLUDED.state, state_reason = EXCLUDED.state_reason,
+         nodes = EXCLUDED.nodes, batch_host = EXCLUDED.batch_host, exit_code = EXCLUDED.exit_code, exit_signal = EXCLUDED.exit_signal,
+         started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at`;
 
 /** A job's own id and its parts' ids (tasks of a split array live on its parts). */
 const JOB_AND_PARTS = 'SELECT id FROM jobs WHERE id = $1 OR parent_id = $1';
@@ -342,15 +353,24 @@ export class JobsRepository {
     if (tasks.length === 0) return;
     await rows(
       this.db,
-      `INSERT INTO job_tasks (job_id, task_id, slurm_job_id, state, state_reason, nodes, batch_host, exit_code, exit_signal, started_at, ended_at)
+      `INSERT INTO job_tasks (${TASK_COLUMNS})
        SELECT $1, t.task_id, t.slurm_job_id, t.state, t.state_reason, t.nodes, t.batch_host, t.exit_code, t.exit_signal, t.started_at, t.ended_at
          FROM jsonb_to_recordset($2::jsonb) AS t(task_id int, slurm_job_id bigint, state text, state_reason text, nodes text,
                                                  batch_host text, exit_code int, exit_signal int, started_at timestamptz, ended_at timestamptz)
-       ON CONFLICT (job_id, task_id) DO UPDATE SET
-         slurm_job_id = EXCLUDED.slurm_job_id, state = EXCLUDED.state, state_reason = EXCLUDED.state_reason,
-         nodes = EXCLUDED.nodes, batch_host = EXCLUDED.batch_host, exit_code = EXCLUDED.exit_code, exit_signal = EXCLUDED.exit_signal,
-         started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at`,
+       ${TASK_UPSERT}`,
       [jobId, JSON.stringify(tasks)],
+    );
+  }
+
+  /** Tasks that share everything but their id (an array's pending remainder), sent as one id list. */
+  async upsertPendingTasks(jobId: string, taskIds: number[], fields: PendingTaskFields): Promise<void> {
+    if (taskIds.length === 0) return;
+    await rows(
+      this.db,
+      `INSERT INTO job_tasks (${TASK_COLUMNS})
+       SELECT $1, t, NULL, $3, $4, NULL, NULL, $5, $6, NULL, $7 FROM unnest($2::int[]) AS t
+       ${TASK_UPSERT}`,
+      [jobId, taskIds, fields.state, fields.state_reason, fields.exit_code, fields.exit_signal, fields.ended_at],
     );
   }
 }

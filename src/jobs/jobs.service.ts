@@ -269,7 +269,7 @@ export class JobsService {
       jobName: row.name,
       user: row.slurm_user,
       nodeName,
-    }, row.working_directory);
+    }, row.working_directory, row.default_output);
     return request.stream === 'stderr' ? files.stderr : files.stdout;
   }
 

@@ -55,9 +55,21 @@ export class FilenamePatternError extends Error {
   }
 }
 
-/** sbatch's default when --output is not given. */
-export function defaultOutputPattern(isArray: boolean): string {
+/** sbatch's default when --output is not given (what jobs dispatched before Archipelago named its own wrote to). */
+export function slurmDefaultOutputPattern(isArray: boolean): string {
   return isArray ? 'slurm-%A_%a.out' : 'slurm-%j.out';
+}
+
+/**
+ * Archipelago's default when the submitter gives no --output: our job id (for a part of a split
+ * array, the array's own id), then SLURM's. SLURM's `slurm-%j.out` alone is not enough: every island
+ * counts SLURM ids on its own, so two islands sharing a filesystem would write two jobs' output into
+ * one file. Our id alone is unique within one control plane only; with SLURM's too, two control
+ * planes sharing a filesystem collide only when both ids coincide.
+ */
+export function archipelagoOutputPattern(jobId: string, isArray: boolean): string {
+  if (!/^\d{1,18}$/.test(jobId)) throw new FilenamePatternError(`invalid job id ${JSON.stringify(jobId)}`);
+  return isArray ? `archipelago-${jobId}-%A_%a.out` : `archipelago-${jobId}-%j.out`;
 }
 
 /**
@@ -96,19 +108,22 @@ export function jobFilePath(pattern: string, workingDirectory: string, ctx?: Fil
 }
 
 /**
- * The batch script's stdout and stderr files. stderr goes to stdout's file when --error is not
- * given. For an array job, `ctx` must name the task (arrayJobId and arrayTaskId).
+ * The batch script's stdout and stderr files. stdout goes where --output says, else to the pattern
+ * the job was submitted with in its place (`defaultOutput`, see archipelagoOutputPattern), else to
+ * SLURM's default; stderr goes to stdout's file when --error is not given. For an array job, `ctx`
+ * must name the task (arrayJobId and arrayTaskId).
  */
 export function outputFiles(
   spec: Pick<JobSpec, 'output' | 'error' | 'array'>,
   ctx: FilenameContext,
   cwd: string,
+  defaultOutput?: string | null,
 ): { stdout: string; stderr: string } {
   if (spec.array !== undefined && ctx.arrayTaskId === undefined) {
     throw new FilenamePatternError('an array job writes one file per task: give arrayJobId and arrayTaskId');
   }
   const isArray = ctx.arrayTaskId !== undefined;
-  const stdout = jobFilePath(spec.output ?? defaultOutputPattern(isArray), cwd, ctx);
+  const stdout = jobFilePath(spec.output ?? defaultOutput ?? slurmDefaultOutputPattern(isArray), cwd, ctx);
   const stderr = spec.error !== undefined ? jobFilePath(spec.error, cwd, ctx) : stdout;
   return { stdout, stderr };
 }

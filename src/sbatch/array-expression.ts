@@ -32,7 +32,10 @@ export function parseArrayExpression(text: string): ArraySpec {
   }
   if (body === '') throw new InvalidValue(`invalid array expression ${show(expression)}: no indices before %`);
 
-  const ids = new Set<number>();
+  // Ids in increasing order (the usual `0-9999`, and what SLURM prints) need no set and no sort:
+  // the follower parses a pending remainder's expression on every tick.
+  const ordered: number[] = [];
+  let ids: Set<number> | null = null;
   for (const element of body.split(',')) {
     const m = /^(\d{1,9})(?:-(\d{1,9})(?::(\d{1,9}))?)?$/.exec(element);
     if (!m) {
@@ -48,16 +51,18 @@ export function parseArrayExpression(text: string): ArraySpec {
     if (last > MAX_ARRAY_INDEX) {
       throw new InvalidValue(`array index ${last} exceeds the maximum of ${MAX_ARRAY_INDEX}`);
     }
+    if (!ids && ordered.length > 0 && first <= ordered[ordered.length - 1]) ids = new Set(ordered);
     for (let i = first; i <= last; i += step) {
-      ids.add(i);
+      if (ids) ids.add(i);
+      else ordered.push(i);
       // Stop as soon as the limit is crossed: `0-4000000` must not be materialized.
-      if (ids.size > MAX_ARRAY_TASKS) {
+      if ((ids ? ids.size : ordered.length) > MAX_ARRAY_TASKS) {
         throw new InvalidValue(`array ${show(expression)} has more than ${MAX_ARRAY_TASKS} tasks`);
       }
     }
   }
 
-  const spec: ArraySpec = { expression, taskIds: [...ids].sort((a, b) => a - b) };
+  const spec: ArraySpec = { expression, taskIds: ids ? [...ids].sort((a, b) => a - b) : ordered };
   if (maxRunning !== undefined) spec.maxRunning = maxRunning;
   return spec;
 }

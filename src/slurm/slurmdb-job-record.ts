@@ -10,6 +10,7 @@ export interface V0038DbJob {
   job_id?: number;
   array?: { job_id?: number | null; task_id?: number | null };
   comment?: { job?: string | null } | null;
+  user?: string | null;
   state?: { current?: string | null };
   time?: { submission?: number | null; start?: number | null; end?: number | null; elapsed?: number | null };
   nodes?: string | null;
@@ -74,6 +75,7 @@ export function toAccountingRun(raw: V0038DbJob): AccountingRun {
     ...(isArrayTask ? { arrayJobId: arrayJobId!, arrayTaskId: taskId! } : {}),
     state: raw.state?.current ?? '',
     comment: raw.comment?.job ?? '',
+    user: raw.user || null,
     submitTime: seconds(raw.time?.submission) ?? 0,
     startTime: start,
     endTime: seconds(raw.time?.end),

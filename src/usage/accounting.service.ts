@@ -48,7 +48,7 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.signer = config.usage.signingKeyPem ? usageSignerFromPem(config.usage.signingKeyPem) : null;
-    this.tagger = new JobTagger(config.instanceId);
+    this.tagger = new JobTagger(config.instanceId, config.tagKey.key, config.tagKey.createdAt);
     for (const island of islands.all()) {
       if (island.settings.accounting) this.sources.set(island.settings.connection.name, accountingSourceOf(island.slurm));
     }
@@ -95,9 +95,11 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async account(job: UnaccountedJob, records: AccountingRun[]): Promise<boolean> {
-    // Only records that carry OUR tag: a SLURM id reused after a state wipe, or another control
-    // plane's job under the same id, is somebody else's usage.
-    const runs = records.filter((r) => this.tagger.jobIdFrom(r.comment) === job.id);
+    // The records under the job's recorded SLURM id that its user owns and that carry our tag for
+    // it with a mac that verifies: a SLURM id reused after a state wipe, or another control plane's
+    // job under the same id, is somebody else's usage. When accounting names no user (slurmdbd
+    // knows no association for it), the recorded id and the mac, made for the job's user, decide.
+    const runs = records.filter((r) => this.tagger.vouches(r.comment, r.user ?? job.slurm_user, job));
     const missing = accountingIncomplete(runs, job.array_size, Math.floor(Date.now() / 1000));
     if (missing) {
       const waited = (Date.now() - new Date(job.ended_at).getTime()) / 1000;

@@ -13,6 +13,11 @@ export interface AccountingRun {
   state: string;
   /** The job's comment: carries our tag (src/dispatch/job-tag.ts). */
   comment: string;
+  /**
+   * The POSIX user that owns the job, or null: slurmdbd 22.05 names it only for users it has an
+   * association for (`sacct --json` prints `"user": null` otherwise; there is no uid).
+   */
+  user: string | null;
   /** Unix seconds. */
   submitTime: number;
   /** null when this run never started. */

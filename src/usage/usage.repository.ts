@@ -8,6 +8,7 @@ import type { UsageRecord } from './usage-record';
 export interface UnaccountedJob {
   id: string;
   owner_id: string;
+  slurm_user: string;
   island: string;
   slurm_job_id: string;
   array_size: number | null;
@@ -56,7 +57,7 @@ export class UsageRepository {
           LIMIT $2 FOR UPDATE SKIP LOCKED)
        UPDATE jobs j SET accounting_next_at = now() + make_interval(secs => $3)
          FROM due WHERE j.id = due.id
-       RETURNING j.id, j.owner_id, j.island, j.slurm_job_id, j.array_size, j.state, j.ended_at, j.accounting_attempts`,
+       RETURNING j.id, j.owner_id, j.slurm_user, j.island, j.slurm_job_id, j.array_size, j.state, j.ended_at, j.accounting_attempts`,
       [islands, limit, leaseSeconds],
     );
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane, TERMINAL } from '../support/control-plane';
 
@@ -17,18 +18,48 @@ function answeredWithin<T>(ms: number, answer: Promise<T>): Promise<T> {
   return Promise.race([answer, hung]).finally(() => clearTimeout(timer));
 }
 
-/** SLURM's own view, read with the CLI as root: how many SLURM jobs carry each of this instance's tags. */
-function slurmTagCounts(island: string, instance: string): Map<string, number> {
+interface SlurmView {
+  job_id: number;
+  user_name: string;
+  comment?: string;
+  job_state: string;
+  state_reason?: string;
+  array_job_id?: number;
+  exit_code?: number;
+}
+
+/** SLURM's own view of every job it still holds, read with the CLI as root. */
+function slurmJobs(island: string): SlurmView[] {
   const out = execFileSync('squeue', ['--json'], {
     env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` },
     maxBuffer: 64 * 1024 * 1024,
   });
+  return JSON.parse(out.toString()).jobs;
+}
+
+/** How many SLURM jobs carry each of this instance's tags. */
+function slurmTagCounts(island: string, instance: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const job of JSON.parse(out.toString()).jobs as Array<{ comment?: string }>) {
+  for (const job of slurmJobs(island)) {
     const match = new RegExp(`^archipelago:${instance}:job=(\\d+)`).exec(job.comment ?? '');
     if (match) counts.set(match[1], (counts.get(match[1]) ?? 0) + 1);
   }
   return counts;
+}
+
+function scancel(island: string, ids: number[]): void {
+  if (ids.length === 0) return;
+  execFileSync('scancel', ids.map(String), { env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` } });
+}
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
 
 /**
@@ -82,15 +113,31 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.match(tail.headers.get('content-range') ?? '', /^bytes \d+-\d+\/\d+$/);
     });
 
-    it('reports a failing script as FAILED with its exit code, in the default slurm-%j.out', async () => {
-      const res = await submit(alice.key, { script: script('echo about to fail; exit 3'), options: { time: 2 } });
+    it('reports a failing script as FAILED with its exit code, in the default archipelago-<id>-%j.out', async () => {
+      const res = await submit(alice.key, { script: script('echo about to fail; echo and says why >&2; exit 3'), options: { time: 2 } });
       assert.equal(res.status, 202, res.text);
       const job = await cp.waitForJob(alice.key, res.json.id, ended);
       assert.equal(job.state, 'FAILED');
       assert.equal(job.exitCode, 3);
+      assert.equal(job.options.output, undefined, 'the options stay what the user asked for');
       const out = await cp.request('GET', `/v1/jobs/${job.id}/output`, alice.key);
-      assert.equal(out.headers.get('x-output-path'), `/home/alice/slurm-${job.slurmJobId}.out`);
-      assert.equal(out.text.trim(), 'about to fail');
+      // Named by our id too: islands sharing a filesystem count SLURM ids on their own.
+      const path = `/home/alice/archipelago-${job.id}-${job.slurmJobId}.out`;
+      assert.equal(out.headers.get('x-output-path'), path);
+      assert.equal(out.text, 'about to fail\nand says why\n');
+      const err = await cp.request('GET', `/v1/jobs/${job.id}/output?stream=stderr`, alice.key);
+      assert.equal(err.headers.get('x-output-path'), path);
+      assert.equal(readFileSync(path, 'utf8'), out.text, 'SLURM wrote that very file');
+
+      const array = await submit(alice.key, { script: script('echo "task $SLURM_ARRAY_TASK_ID"'), options: { array: '0-1' } });
+      const arrayJob = await cp.waitForJob(alice.key, array.json.id, ended);
+      assert.equal(arrayJob.state, 'COMPLETED');
+      for (const taskId of [0, 1]) {
+        const task = await cp.request('GET', `/v1/jobs/${arrayJob.id}/output?task=${taskId}`, alice.key);
+        assert.equal(task.status, 200, task.text);
+        assert.equal(task.headers.get('x-output-path'), `/home/alice/archipelago-${arrayJob.id}-${arrayJob.slurmJobId}_${taskId}.out`);
+        assert.equal(task.text, `task ${taskId}\n`);
+      }
     });
 
     it('runs a job array with visible tasks and per-task output', async () => {
@@ -351,6 +398,153 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.equal(inside.status, 200, `a directory symlink that stays inside the roots is followed: ${inside.text}`);
       assert.equal(inside.text, 'written by the job\n');
       asAlice('rm', '-rf', dir, `${dir}.real`, errorFile);
+    });
+
+    // The attacks below run as a real SLURM batch job of bob's, submitted through the API; from
+    // inside it bob reads alice's tags with squeue (comments are public) and submits SLURM jobs of
+    // his own that carry them, as any tenant can.
+    const attackerScript = (body: string) =>
+      script([`export PATH=/usr/bin:/bin:$PATH SLURM_CONF=/etc/archipelago/islands/${island}/slurm.conf`, 'set -eu', body].join('\n'));
+
+    it('ignores a SLURM job that carries another tenant\'s tag: no cancel, no task rows, no state', async () => {
+      const running = await submit(alice.key, { script: script('sleep 300'), options: { time: 10, 'job-name': 'victim-running' } });
+      const array = await submit(alice.key, { script: script('echo task'), options: { array: '0-3', hold: true, 'job-name': 'victim-array' } });
+      const victimRunning = await cp.waitForJob(alice.key, running.json.id, (j) => j.state === 'RUNNING');
+      const victimArray = await cp.waitForJob(alice.key, array.json.id, (j) => j.state === 'PENDING' && /JobHeld/.test(j.stateReason ?? '') && j.array.tasks.PENDING === 4);
+      let forged: number[] = [];
+      try {
+        const attack = await submit(bob.key, {
+          script: attackerScript(
+            [
+              `running_tag=$(squeue -a -h -j ${victimRunning.slurmJobId} -o %k)`,
+              `array_tag=$(squeue -a -h -j ${victimArray.slurmJobId} -o %k | head -1)`,
+              'test -n "$running_tag" && test -n "$array_tag"',
+              // A pending job whose dependency can never be satisfied: the follower used to scancel
+              // the tagged job's owner's job for it.
+              `failed=$(sbatch --parsable -o /dev/null --wrap 'exit 1')`,
+              'never=$(sbatch --parsable -o /dev/null --dependency=afterok:$failed --comment="$running_tag" --wrap true)',
+              // An array whose tasks fail with exit code 7: they used to become the victim's task rows.
+              `forged_array=$(sbatch --parsable -o /dev/null --array=0-3 --comment="$array_tag" --wrap 'exit 7')`,
+              'echo "forged $failed $never $forged_array tags $running_tag $array_tag"',
+            ].join('\n'),
+          ),
+        });
+        assert.equal(attack.status, 202, attack.text);
+        const attacker = await cp.waitForJob(bob.key, attack.json.id, ended);
+        const out = (await cp.request('GET', `/v1/jobs/${attacker.id}/output`, bob.key)).text;
+        assert.equal(attacker.state, 'COMPLETED', out);
+        const match = /forged (\d+) (\d+) (\d+) tags (\S+) (\S+)/.exec(out);
+        assert.ok(match, `the attacker's job printed what it forged: ${out}`);
+        const [failed, never, forgedArray] = [Number(match[1]), Number(match[2]), Number(match[3])];
+        forged = [failed, never, forgedArray];
+        assert.match(match[4], /^archipelago:/, 'bob read alice\'s tag');
+        // The attack reached SLURM as intended: bob's jobs carry alice's tags, the dependent one can
+        // never run, the array's tasks failed with 7.
+        await until('the forged jobs to reach their states', () => {
+          const jobs = slurmJobs(island);
+          const neverJob = jobs.find((j) => j.job_id === never);
+          const tasks = jobs.filter((j) => j.array_job_id === forgedArray);
+          const done = neverJob?.state_reason === 'DependencyNeverSatisfied' && tasks.length === 4 && tasks.every((t) => t.job_state === 'FAILED');
+          return done ? true : undefined;
+        });
+        const jobs = slurmJobs(island);
+        assert.equal(jobs.find((j) => j.job_id === never)?.user_name, 'bob');
+        assert.equal(jobs.find((j) => j.job_id === never)?.comment, match[4]);
+        assert.ok(jobs.filter((j) => j.array_job_id === forgedArray).every((t) => t.user_name === 'bob' && t.comment === match[5]));
+        // Several follower ticks later nothing of alice's has changed.
+        await new Promise((r) => setTimeout(r, 3000));
+        const stillRunning = (await cp.request('GET', `/v1/jobs/${running.json.id}`, alice.key)).json;
+        assert.equal(stillRunning.state, 'RUNNING', JSON.stringify(stillRunning));
+        assert.equal(stillRunning.slurmJobId, victimRunning.slurmJobId);
+        assert.equal(jobs.find((j) => j.job_id === victimRunning.slurmJobId)?.job_state, 'RUNNING', 'SLURM did not cancel it');
+        const events = (await cp.request('GET', `/v1/jobs/${running.json.id}/events`, alice.key)).json;
+        assert.ok(!JSON.stringify(events).includes('CANCELLED'), JSON.stringify(events));
+        const heldArray = (await cp.request('GET', `/v1/jobs/${array.json.id}`, alice.key)).json;
+        assert.equal(heldArray.state, 'PENDING', JSON.stringify(heldArray));
+        assert.equal(heldArray.exitCode, null);
+        assert.deepEqual(heldArray.array.tasks, { PENDING: 4 });
+        const tasks = (await cp.request('GET', `/v1/jobs/${array.json.id}/tasks`, alice.key)).json.items;
+        assert.deepEqual(tasks.map((t: any) => [t.taskId, t.state, t.slurmJobId ?? null, t.exitCode ?? null]), [
+          [0, 'PENDING', null, null], [1, 'PENDING', null, null], [2, 'PENDING', null, null], [3, 'PENDING', null, null],
+        ]);
+      } finally {
+        scancel(island, forged);
+        await cp.request('DELETE', `/v1/jobs/${running.json.id}`, alice.key);
+        await cp.request('DELETE', `/v1/jobs/${array.json.id}`, alice.key);
+      }
+      assert.equal((await cp.waitForJob(alice.key, running.json.id, ended)).state, 'CANCELLED');
+      assert.equal((await cp.waitForJob(alice.key, array.json.id, ended)).state, 'CANCELLED');
+    });
+
+    it('does not adopt a forged SLURM job as an earlier attempt of another tenant\'s job', async () => {
+      const instance = await cp.instanceId();
+      const trigger = `/home/bob/forge-recovery-${process.pid}-${Date.now()}`;
+      // bob waits for the id of alice's next job, then submits SLURM jobs claiming to be its first
+      // attempt: an old-style tag without a mac, and one with the mac of bob's own job.
+      const attack = await submit(bob.key, {
+        script: attackerScript(
+          [
+            `while [ ! -s ${trigger} ]; do sleep 0.2; done`,
+            `victim=$(cat ${trigger})`,
+            'own_mac=$(squeue -h -j $SLURM_JOB_ID -o %k | cut -d" " -f1 | cut -d: -f5)',
+            `legacy=$(sbatch --parsable --hold -o /dev/null --comment="archipelago:${instance}:job=$victim" --wrap true)`,
+            `copied=$(sbatch --parsable --hold -o /dev/null --comment="archipelago:${instance}:job=$victim:1:$own_mac" --wrap true)`,
+            'echo "forged $legacy $copied"',
+          ].join('\n'),
+        ),
+        options: { time: 5 },
+      });
+      assert.equal(attack.status, 202, attack.text);
+      await cp.waitForJob(bob.key, attack.json.id, (j) => j.state === 'RUNNING');
+      cp.killWorker();
+      let workerStopped = true;
+      let forged: number[] = [];
+      try {
+        const victim = await submit(alice.key, { script: script('echo adopted-by-nobody') });
+        assert.equal(victim.status, 202, victim.text);
+        // As if a worker had claimed it and died before its submission reached SLURM.
+        await cp.sql('UPDATE jobs SET dispatch_attempts = 1 WHERE id = $1', [victim.json.id]);
+        writeFileSync(trigger, victim.json.id);
+        forged = await until('bob\'s forged jobs', () => {
+          const mine = slurmJobs(island).filter((j) => j.user_name === 'bob' && (j.comment ?? '').startsWith(`archipelago:${instance}:job=${victim.json.id}`));
+          return mine.length === 2 ? mine.map((j) => j.job_id) : undefined;
+        });
+        cp.startWorker();
+        workerStopped = false;
+        const done = await cp.waitForJob(alice.key, victim.json.id, ended);
+        assert.equal(done.state, 'COMPLETED', JSON.stringify(done));
+        assert.ok(!forged.includes(done.slurmJobId), `adopted bob's job ${done.slurmJobId}`);
+        assert.equal((await cp.request('GET', `/v1/jobs/${done.id}/output`, alice.key)).text.trim(), 'adopted-by-nobody');
+        const bobs = slurmJobs(island).filter((j) => forged.includes(j.job_id));
+        assert.deepEqual(bobs.map((j) => [j.user_name, j.job_state]), [['bob', 'PENDING'], ['bob', 'PENDING']], 'bob\'s jobs are untouched');
+        const attacker = await cp.waitForJob(bob.key, attack.json.id, ended);
+        assert.equal(attacker.state, 'COMPLETED');
+      } finally {
+        if (workerStopped) cp.startWorker();
+        scancel(island, forged);
+        rmSync(trigger, { force: true });
+      }
+    });
+
+    it('follows a job tagged before the upgrade (no mac) to its end: in-flight jobs do not become LOST', async () => {
+      const instance = await cp.instanceId();
+      // A job dispatched by the previous version (or by an old worker still running during a rolling
+      // upgrade, after the key was created): its tag has no mac.
+      const [row] = await cp.sql(
+        `INSERT INTO jobs (owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, island, state, dispatched_at)
+         VALUES ($1, 'alice', '\\x00', 'before-upgrade', '#!/bin/bash', '{}', '{}', '/home/alice', $2, 'PENDING', now())
+         RETURNING id::text`,
+        [alice.id, island],
+      );
+      const out = execFileSync(
+        'sbatch',
+        ['--parsable', '--uid=alice', '--gid=alice', '-D', '/home/alice', '-o', '/dev/null', `--comment=archipelago:${instance}:job=${row.id}`, '--wrap', 'sleep 2; exit 4'],
+        { env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` } },
+      );
+      await cp.sql('UPDATE jobs SET slurm_job_id = $2 WHERE id = $1', [row.id, Number(out.toString().trim().split(';')[0])]);
+      const job = await cp.waitForJob(alice.key, row.id, ended);
+      assert.equal(job.state, 'FAILED', JSON.stringify(job));
+      assert.equal(job.exitCode, 4);
     });
 
     it('pages through jobs with a cursor and filters by state', async () => {

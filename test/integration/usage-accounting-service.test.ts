@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,8 @@ const DB_NAME = 'usage_accounting';
 const INSTANCE = 'acctsvc';
 const OWNER = '00000000-0000-0000-0000-0000000000a1';
 const PROVIDER = '00000000-0000-0000-0000-0000000000b1';
-const tag = new JobTagger(INSTANCE);
+const TAG_KEY = { key: randomBytes(32), createdAt: new Date(0) };
+const tag = new JobTagger(INSTANCE, TAG_KEY.key, TAG_KEY.createdAt);
 
 /** An accounting source double: what slurmdbd would answer, or a failure (the island's slurmdbd is down). */
 class FakeSource {
@@ -37,6 +38,7 @@ const run = (slurmJobId: number, comment: string, over: Partial<AccountingRun> =
   slurmJobId,
   state: 'COMPLETED',
   comment,
+  user: 'alice',
   submitTime: 1_795_000_000,
   startTime: 1_795_000_010,
   endTime: 1_795_000_110,
@@ -83,16 +85,25 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
     await insertJob('foreign', 'isl', 11, 5);
     await insertJob('never', 'isl', 12, 7200);
     await insertJob('down', 'down', 13, 5);
+    await insertJob('stolen', 'isl', 14, 5);
+    await insertJob('unnamed', 'isl', 15, 5);
+    await insertJob('unnamedOk', 'isl', 16, 5);
     good.runs = [
-      run(10, tag.tag(jobIds.complete)),
+      run(10, tag.tag(jobIds.complete, 1, 'alice')),
       // same SLURM id, another control plane's tag: not ours
-      run(11, new JobTagger('other').tag(jobIds.foreign)),
-      run(12, tag.tag(jobIds.never), { state: 'RUNNING', endTime: null }),
+      run(11, new JobTagger('other', TAG_KEY.key, TAG_KEY.createdAt).tag(jobIds.foreign, 1, 'alice')),
+      run(12, tag.tag(jobIds.never, 1, 'alice'), { state: 'RUNNING', endTime: null }),
+      // alice's own tag, copied whole into a job of another user's: not hers
+      run(14, tag.tag(jobIds.stolen, 1, 'alice'), { user: 'mallory' }),
+      // a tag made for another user: not alice's either, even where accounting names no user
+      run(15, tag.tag(jobIds.unnamed, 1, 'mallory'), { user: null }),
+      run(16, tag.tag(jobIds.unnamedOk, 1, 'alice'), { user: null }),
     ];
     const keyFile = join(mkdtempSync(join(tmpdir(), 'usage-acct-')), 'k.pem');
     writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const config = {
       instanceId: INSTANCE,
+      tagKey: TAG_KEY,
       usage: usageSettings({ ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: keyFile, ARCHIPELAGO_USAGE_GIVE_UP_SECONDS: '3600' }),
     } as AppConfig;
     const islands = {
@@ -112,13 +123,18 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
   const job = async (name: string) => (await pg.query('SELECT * FROM jobs WHERE id = $1', [jobIds[name]])).rows[0];
 
   it('one pass: accounts what is complete and ours, notes why the others wait, gives up on the hopeless', async () => {
-    assert.equal(await service.accountDue(), 1);
-    assert.deepEqual(good.asked, [[10, 11, 12]], 'one accounting request for the whole island');
+    assert.equal(await service.accountDue(), 2);
+    assert.deepEqual(good.asked, [[10, 11, 12, 14, 15, 16]], 'one accounting request for the whole island');
     assert.notEqual((await job('complete')).accounted_at, null);
     const foreign = await job('foreign');
     assert.equal(foreign.accounted_at, null);
     assert.match(foreign.accounting_note, /no record of the job yet/);
     assert.equal(foreign.accounting_attempts, 1);
+    const stolen = await job('stolen');
+    assert.equal(stolen.accounted_at, null, 'a copied tag in another user\'s job is not this job\'s usage');
+    assert.match(stolen.accounting_note, /no record of the job yet/);
+    assert.equal((await job('unnamed')).accounted_at, null);
+    assert.notEqual((await job('unnamedOk')).accounted_at, null, 'slurmdbd 22.05 names no user it has no association for');
     const never = await job('never');
     assert.match(never.accounting_note, /^gave up: the job is RUNNING in accounting/);
     assert.equal(never.accounting_next_at, Infinity);

@@ -37,6 +37,18 @@ describe('benchmark report', () => {
     }
   });
 
+  it('reports what a held array costs against the same island without it', () => {
+    const rows = headlines('arrays', {
+      settings: { tasks: 10000, island: 'local-a', busy: true },
+      phases: { quiet: { workerCores: 0.02, postgresCores: 0.003 }, heldArray: { workerCores: 0.021, postgresCores: 0.003, taskRowsWrittenPerSecond: 0 } },
+    });
+    assert.deepEqual(rows.map((r) => [r.metric, r.value, r.against]), [
+      ['task rows written per second, held 10000-task array, busy local-a', 0, 'target 0'],
+      ['worker CPU, held 10000-task array, busy local-a', 0.021, '0.02 without it'],
+      ['PostgreSQL CPU, held 10000-task array, busy local-a', 0.003, '0.003 without it'],
+    ]);
+  });
+
   it('reports both submit baselines as ratios, and a skipped SSH baseline as missing, not zero', () => {
     const round = {
       apiAccept: { perSecond: 1400, latencyMs: { p99: 45 } },

@@ -294,6 +294,7 @@ describe('loadConfig', () => {
         },
       },
       instanceId: '',
+      tagKey: { key: Buffer.alloc(0), createdAt: new Date(0) },
     });
   });
   it('metrics: a worker listener only when METRICS_PORT is set, and an optional scrape token', () => {

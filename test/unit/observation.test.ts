@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { observeJob, type TrackedJob } from '../../src/dispatch/observation';
+import { observeJob, type Observation, type TaskUpsert, type TrackedJob } from '../../src/dispatch/observation';
 import type { SlurmJobRecord } from '../../src/slurm/slurm-client.port';
 
 const T0 = 1_700_000_000; // unix seconds
@@ -28,6 +28,15 @@ function record(over: Partial<SlurmJobRecord> = {}): SlurmJobRecord {
     workingDirectory: '/home/alice',
     ...over,
   };
+}
+
+/** Every task row an observation stands for, the remainder's expanded: what job_tasks holds once it is written. */
+function taskRowsOf(o: Observation): TaskUpsert[] | undefined {
+  if (!o.tasks) return undefined;
+  const pending = o.tasks.pending.flatMap((p) =>
+    p.taskIds.map((task_id) => ({ task_id, slurm_job_id: null, ...p.fields, nodes: null, batch_host: null, started_at: null })),
+  );
+  return [...o.tasks.listed, ...pending].sort((a, b) => a.task_id - b.task_id);
 }
 
 function tracked(over: Partial<TrackedJob> = {}): TrackedJob {
@@ -240,7 +249,7 @@ describe('observeJob: job arrays', () => {
       remainder('2-3%2'),
     ]);
     assert.equal(o.anomaly, undefined);
-    assert.deepEqual(o.tasks, [
+    assert.deepEqual(taskRowsOf(o), [
       { task_id: 0, slurm_job_id: '600', state: 'RUNNING', state_reason: null, nodes: 'n1', batch_host: 'n1', exit_code: null, exit_signal: null, started_at: date(T0 + 10), ended_at: null },
       { task_id: 1, slurm_job_id: '601', state: 'RUNNING', state_reason: null, nodes: 'n2', batch_host: 'n2', exit_code: null, exit_signal: null, started_at: date(T0 + 12), ended_at: null },
       { task_id: 2, slurm_job_id: null, state: 'PENDING', state_reason: 'JobArrayTaskLimit', nodes: null, batch_host: null, exit_code: null, exit_signal: null, started_at: null, ended_at: null },
@@ -251,18 +260,30 @@ describe('observeJob: job arrays', () => {
     assert.equal(o.change?.endedAt, null);
   });
 
+  it('keeps a held remainder as one group, whatever its size (10,000 tasks are one id list, not 10,000 rows)', () => {
+    const o = observeJob(tracked({ state: 'PENDING', state_reason: 'JobHeldUser', slurm_job_id: '600', array_size: 10000 }), [
+      remainder('0-9999', { stateReason: 'JobHeldUser' }),
+    ]);
+    assert.equal(o.anomaly, undefined);
+    assert.equal(o.change, undefined, 'nothing changed');
+    assert.deepEqual(o.tasks?.listed, []);
+    assert.equal(o.tasks?.pending.length, 1);
+    assert.equal(o.tasks?.pending[0].taskIds.length, 10000);
+    assert.deepEqual(o.tasks?.pending[0].fields, { state: 'PENDING', state_reason: 'JobHeldUser', exit_code: null, exit_signal: null, ended_at: null });
+  });
+
   it('a task SLURM lists on its own wins over the remainder expansion, whatever the order', () => {
     for (const order of ['remainder-first', 'remainder-last']) {
       const listed = task(2, { state: 'RUNNING', startTime: T0 + 5, batchHost: 'n3', nodes: 'n3' });
       const rest = remainder('2-3');
       const records = order === 'remainder-first' ? [rest, listed] : [listed, rest];
       const o = observeJob(tracked({ slurm_job_id: '600', array_size: 2 }), records);
-      assert.equal(o.tasks?.length, 2, order);
-      assert.equal(o.tasks?.[0].task_id, 2);
-      assert.equal(o.tasks?.[0].state, 'RUNNING', order);
-      assert.equal(o.tasks?.[0].slurm_job_id, '602', order);
-      assert.equal(o.tasks?.[1].task_id, 3);
-      assert.equal(o.tasks?.[1].state, 'PENDING');
+      assert.equal(taskRowsOf(o)?.length, 2, order);
+      assert.equal(taskRowsOf(o)?.[0].task_id, 2);
+      assert.equal(taskRowsOf(o)?.[0].state, 'RUNNING', order);
+      assert.equal(taskRowsOf(o)?.[0].slurm_job_id, '602', order);
+      assert.equal(taskRowsOf(o)?.[1].task_id, 3);
+      assert.equal(taskRowsOf(o)?.[1].state, 'PENDING');
     }
   });
 
@@ -272,7 +293,7 @@ describe('observeJob: job arrays', () => {
       task(1, { state: 'RUNNING', startTime: T0 }),
       task(3, { state: 'RUNNING', startTime: T0 }),
     ]);
-    assert.deepEqual(o.tasks?.map((t) => t.task_id), [1, 3, 5]);
+    assert.deepEqual(taskRowsOf(o)?.map((t) => t.task_id), [1, 3, 5]);
   });
 
   it('an all-pending array is PENDING with no start time even though SLURM estimates one', () => {
@@ -280,8 +301,8 @@ describe('observeJob: job arrays', () => {
     assert.equal(o.change?.state, 'PENDING');
     assert.equal(o.change?.reason, 'Priority');
     assert.equal(o.change?.startedAt, null);
-    assert.equal(o.tasks?.length, 4);
-    assert.ok(o.tasks?.every((t) => t.state === 'PENDING' && t.started_at === null && t.slurm_job_id === null));
+    assert.equal(taskRowsOf(o)?.length, 4);
+    assert.ok(taskRowsOf(o)?.every((t) => t.state === 'PENDING' && t.started_at === null && t.slurm_job_id === null));
   });
 
   it('startedAt of a running array comes from a task that started, never from the remainder\'s estimate', () => {
@@ -296,7 +317,7 @@ describe('observeJob: job arrays', () => {
 
   it('a listed pending task keeps its start estimate out of started_at', () => {
     const o = observeJob(tracked({ slurm_job_id: '600', array_size: 1 }), [task(0, { state: 'PENDING', startTime: T0 + 300 })]);
-    assert.equal(o.tasks?.[0].started_at, null);
+    assert.equal(taskRowsOf(o)?.[0].started_at, null);
   });
 
   it('all tasks COMPLETED: COMPLETED with the latest end time and exit code 0', () => {
@@ -309,7 +330,7 @@ describe('observeJob: job arrays', () => {
     assert.equal(o.change?.exitSignal, null);
     assert.deepEqual(o.change?.startedAt, date(T0));
     assert.deepEqual(o.change?.endedAt, date(T0 + 90));
-    assert.deepEqual(o.tasks?.map((t) => t.ended_at), [date(T0 + 50), date(T0 + 90)]);
+    assert.deepEqual(taskRowsOf(o)?.map((t) => t.ended_at), [date(T0 + 50), date(T0 + 90)]);
   });
 
   it('aggregate state of finished tasks is the worst one, exit code the maximum', () => {
@@ -355,7 +376,7 @@ describe('observeJob: job arrays', () => {
       task(1, { state: 'PENDING' }),
     ]);
     assert.equal(o.change?.state, 'PENDING');
-    assert.equal(o.tasks?.length, 2);
+    assert.equal(taskRowsOf(o)?.length, 2);
   });
 
   it('tasks purged after finishing do not hold a finished array back', () => {
@@ -381,7 +402,7 @@ describe('observeJob: job arrays', () => {
     const o = observeJob(tracked({ state: 'COMPLETED', slurm_job_id: '600', array_size: 1 }), [task(0, { state: 'RUNNING', startTime: T0 })]);
     assert.equal(o.change, undefined);
     assert.ok(o.anomaly);
-    assert.equal(o.tasks?.length, 1);
+    assert.equal(taskRowsOf(o)?.length, 1);
   });
 
   it('a remainder expression the parser refuses is an anomaly, not an exception', () => {

@@ -5,7 +5,8 @@ import {
   FilenamePatternError,
   MAX_PAD_WIDTH,
   SLURM_NO_VAL,
-  defaultOutputPattern,
+  archipelagoOutputPattern,
+  slurmDefaultOutputPattern,
   expandFilenamePattern,
   jobFilePath,
   outputFiles,
@@ -161,10 +162,25 @@ describe('expandFilenamePattern: slurmstepd edge cases', () => {
   });
 });
 
-describe('defaultOutputPattern', () => {
-  it('matches sbatch', () => {
-    assert.equal(defaultOutputPattern(false), 'slurm-%j.out');
-    assert.equal(defaultOutputPattern(true), 'slurm-%A_%a.out');
+describe('default output patterns', () => {
+  it('SLURM\'s matches sbatch', () => {
+    assert.equal(slurmDefaultOutputPattern(false), 'slurm-%j.out');
+    assert.equal(slurmDefaultOutputPattern(true), 'slurm-%A_%a.out');
+  });
+  it('Archipelago\'s names the file by our job id and SLURM\'s, one per task for an array', () => {
+    assert.equal(archipelagoOutputPattern('42', false), 'archipelago-42-%j.out');
+    assert.equal(archipelagoOutputPattern('42', true), 'archipelago-42-%A_%a.out');
+    assert.equal(jobFilePath(archipelagoOutputPattern('42', false), '/home/alice', single), '/home/alice/archipelago-42-128.out');
+    assert.equal(jobFilePath(archipelagoOutputPattern('42', true), '/home/alice', task), '/home/alice/archipelago-42-1035_7.out');
+  });
+  it('two islands that gave the same SLURM id write two files', () => {
+    // Job 42 on one island and job 43 on another both got SLURM id 128.
+    const here = outputFiles({}, single, '/home/alice', archipelagoOutputPattern('42', false)).stdout;
+    const there = outputFiles({}, single, '/home/alice', archipelagoOutputPattern('43', false)).stdout;
+    assert.notEqual(here, there);
+  });
+  it('refuses what is not a job id of ours', () => {
+    for (const bad of ['', '4/2', '../x', '1'.repeat(19), '%j']) assert.throws(() => archipelagoOutputPattern(bad, false), FilenamePatternError, bad);
   });
 });
 
@@ -224,6 +240,19 @@ describe('outputFiles', () => {
       stdout: '/scratch/bob/slurm-1035_7.out',
       stderr: '/scratch/bob/slurm-1035_7.out',
     });
+  });
+
+  it('the pattern a job was submitted with in place of --output wins over SLURM\'s default, never over the user\'s', () => {
+    assert.deepEqual(outputFiles(spec({}), single, '/home/alice', 'archipelago-42-%j.out'), {
+      stdout: '/home/alice/archipelago-42-128.out',
+      stderr: '/home/alice/archipelago-42-128.out',
+    });
+    assert.equal(outputFiles(spec({ output: 'mine-%j.out' }), single, '/home/alice', 'archipelago-42-%j.out').stdout, '/home/alice/mine-128.out');
+    assert.deepEqual(outputFiles(spec({ error: 'err.txt' }), single, '/home/alice', 'archipelago-42-%j.out'), {
+      stdout: '/home/alice/archipelago-42-128.out',
+      stderr: '/home/alice/err.txt',
+    });
+    assert.equal(outputFiles(spec({}), single, '/home/alice', null).stdout, '/home/alice/slurm-128.out', 'dispatched before: SLURM\'s default');
   });
 
   it('stderr follows stdout unless --error is given', () => {

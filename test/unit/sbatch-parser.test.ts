@@ -365,6 +365,8 @@ describe('job arrays', () => {
     assert.deepEqual(spec(['#SBATCH -a 0-15:4']).array?.taskIds, [0, 4, 8, 12]);
     assert.deepEqual(spec(['#SBATCH --array=1,3,5-7']).array?.taskIds, [1, 3, 5, 6, 7]);
     assert.deepEqual(spec(['#SBATCH --array=5-7,1-3,2']).array?.taskIds, [1, 2, 3, 5, 6, 7]);
+    assert.deepEqual(spec(['#SBATCH --array=0-4,3-6,6']).array?.taskIds, [0, 1, 2, 3, 4, 5, 6], 'overlaps count once');
+    assert.equal(spec(['#SBATCH --array=0-9999,0-9999']).array?.taskIds.length, 10000, 'the limit counts distinct tasks');
   });
   it('reads the throttle', () => {
     assert.deepEqual(spec(['#SBATCH --array=0-9%2']).array, {
@@ -375,6 +377,8 @@ describe('job arrays', () => {
   });
   it('enforces the task and index limits', () => {
     rejectsLines(['#SBATCH --array=0-10000'], { option: '--array', reason: /more than 10000/ });
+    rejectsLines(['#SBATCH --array=0-9999,10000'], { option: '--array', reason: /more than 10000/ });
+    rejectsLines(['#SBATCH --array=5000-10000,0-4999'], { option: '--array', reason: /more than 10000/ });
     rejectsLines(['#SBATCH --array=4000001'], { option: '--array', reason: /maximum/ });
     assert.equal(spec(['#SBATCH --array=0-4000000:1000']).array?.taskIds.length, 4001);
   });
