@@ -290,6 +290,11 @@ export interface Answer {
  */
 export function answerViolation(answer: Answer): string | null {
   if (answer.status >= 500) return `answered ${answer.status}: ${answer.text.slice(0, 300)}`;
+  return problemViolation(answer);
+}
+
+/** What is wrong with an error answer as problem+json (any 4xx or 5xx), or null. */
+export function problemViolation(answer: Answer): string | null {
   if (answer.status < 400) return null;
   if (!answer.contentType?.startsWith('application/problem+json')) return `${answer.status} with content-type ${answer.contentType}`;
   let body: Record<string, unknown>;
