@@ -1,6 +1,9 @@
 import { INestApplication, Logger } from '@nestjs/common';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from './config/config';
+import { APP_CONFIG } from './config/config.module';
+import { installJsonBodyParser } from './common/json-body';
 import { Problem } from './common/problem';
 import { ProblemFilter, toProblem } from './common/problem.filter';
 import { createValidationPipe } from './common/validation';
@@ -14,6 +17,8 @@ export function configureHttp(app: INestApplication): void {
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   installHttpLogging(fastify);
   installHttpMetrics(fastify, app.get(Metrics));
+  const { http } = app.get<symbol, AppConfig>(APP_CONFIG);
+  installJsonBodyParser(fastify, { scriptBodyBytes: http.bodyLimitBytes, bodyBytes: http.smallBodyLimitBytes });
   // Errors raised by Fastify itself (body parsing, size limits) never reach Nest's filters.
   fastify.setErrorHandler((error, _request, reply) => {
     const status = (error as { statusCode?: number }).statusCode ?? 500;

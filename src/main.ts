@@ -48,7 +48,8 @@ async function main(): Promise<void> {
       frameworkErrors: frameworkErrorAsProblem,
       clientErrorHandler: clientErrorAsProblem,
     }),
-    { logger: appLogger },
+    // Bodies are read by our own JSON parser (configureHttp): per-route limits, bounded depth.
+    { logger: appLogger, bodyParser: false },
   );
   configureHttp(app);
   app.enableShutdownHooks();

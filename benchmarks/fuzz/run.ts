@@ -4,6 +4,11 @@
  * `local-a`, whose worker is stopped so nothing reaches SLURM).
  *
  *   npm run bench:fuzz -- [--http-cases N] [--parser-cases N] [--env-cases N] [--seed S] [--concurrency C]
+ *                         [--edge-rounds N] [--edge-clients C]
+ *
+ * The edge part sends every deep or huge body (SHAPES) to every route that takes one, from
+ * `--edge-clients` clients `--edge-rounds` times, and measures what that costs everyone else: the
+ * latency of an ordinary request alone and meanwhile.
  *
  * Prints JSON (also written to benchmarks/results/fuzz-<timestamp>.json) and a short summary;
  * exits 1 when any case crashed the parser or got a 5xx / a malformed problem from the API, or when
@@ -15,7 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
-import { fuzzHttp } from '../../test/support/hostile-input';
+import { answerViolation, fuzzHttp, FuzzKeys, send, Shape, SHAPE_ROUTES, shapedBody, SHAPES } from '../../test/support/hostile-input';
 import { fuzzParser } from '../../test/support/hostile-parser';
 import { fuzzEnvironmentHttp, fuzzEnvironmentPolicy } from '../../test/support/hostile-environment';
 import { ManualNode } from '../../test/support/manual-node';
@@ -26,16 +31,20 @@ interface Settings {
   envCases: number;
   seed: number;
   concurrency: number;
+  edgeRounds: number;
+  edgeClients: number;
 }
 
 function parseArgs(argv: string[]): Settings {
-  const settings: Settings = { httpCases: 100_000, parserCases: 200_000, envCases: 20_000, seed: 20261125, concurrency: 16 };
+  const settings: Settings = { httpCases: 100_000, parserCases: 200_000, envCases: 20_000, seed: 20261125, concurrency: 16, edgeRounds: 3, edgeClients: 4 };
   const flags: Record<string, keyof Settings> = {
     '--http-cases': 'httpCases',
     '--parser-cases': 'parserCases',
     '--env-cases': 'envCases',
     '--seed': 'seed',
     '--concurrency': 'concurrency',
+    '--edge-rounds': 'edgeRounds',
+    '--edge-clients': 'edgeClients',
   };
   for (let i = 0; i < argv.length; i += 2) {
     const key = flags[argv[i]];
@@ -69,6 +78,89 @@ async function isolationTiming(plane: ControlPlane, alice: string, bob: string, 
   return { rounds, medianMs: { theirs: theirsMs, missing: missingMs }, differenceMs: +(theirsMs - missingMs).toFixed(3) };
 }
 
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+function latency(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const ms = (value: number) => +value.toFixed(2);
+  return { count: sorted.length, p50Ms: ms(percentile(sorted, 50)), p99Ms: ms(percentile(sorted, 99)), maxMs: ms(sorted[sorted.length - 1] ?? 0) };
+}
+
+/**
+ * The API's own event-loop delay since the last scrape (prom-client resets its histogram on each
+ * /metrics), so it is measured inside the server, apart from the load the benchmark's clients
+ * put on this process.
+ */
+async function eventLoopDelaySinceLastScrape(plane: ControlPlane) {
+  const text = (await plane.request('GET', '/metrics', null)).text;
+  const gauge = (name: string) => {
+    const value = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1];
+    if (value === undefined) throw new Error(`/metrics has no ${name}`);
+    return +(Number(value) * 1000).toFixed(2);
+  };
+  return { p50Ms: gauge('nodejs_eventloop_lag_p50_seconds'), p99Ms: gauge('nodejs_eventloop_lag_p99_seconds'), maxMs: gauge('nodejs_eventloop_lag_max_seconds') };
+}
+
+/**
+ * What deep and huge bodies cost everyone else: the API's event-loop delay, and the latency of an
+ * ordinary request (a GET of a missing job: authentication and one indexed lookup) sent back to
+ * back by one client, first alone, then while `clients` clients send every shaped body to every
+ * route `rounds` times. A shaped body must never be accepted, and every refusal must be a problem
+ * (400/413 naming a field; a route that takes large bodies may first ask for a key, 401).
+ */
+async function edgeLoad(plane: ControlPlane, keys: FuzzKeys, rounds: number, clients: number) {
+  const probeKey = keys.researcher!;
+  const probeOnce = async () => {
+    const started = performance.now();
+    const answer = await plane.request('GET', '/v1/jobs/999999999', probeKey);
+    if (answer.status !== 404) throw new Error(`the probe answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+    return performance.now() - started;
+  };
+  await eventLoopDelaySinceLastScrape(plane);
+  const alone: number[] = [];
+  for (let i = 0; i < 500; i++) alone.push(await probeOnce());
+  const loopAlone = await eventLoopDelaySinceLastScrape(plane);
+
+  const cases = Array.from({ length: rounds }, () => SHAPE_ROUTES.flatMap((route) => (Object.keys(SHAPES) as Shape[]).map((shape) => ({ route, shape })))).flat();
+  const byShape: Record<string, { samples: number[]; statuses: Record<string, number> }> = {};
+  const violations: string[] = [];
+  let next = 0;
+  let hostileDone = false;
+  const hostileClient = async () => {
+    while (next < cases.length) {
+      const { route, shape } = cases[next++];
+      const started = performance.now();
+      const answer = await send(plane.url, { endpoint: route.path, method: 'POST', path: route.path, caller: route.caller, raw: shapedBody(shape, route.member) }, keys);
+      const stats = (byShape[shape] ??= { samples: [], statuses: {} });
+      stats.samples.push(performance.now() - started);
+      stats.statuses[answer.status] = (stats.statuses[answer.status] ?? 0) + 1;
+      const violation = answer.status < 400 ? `accepted (${answer.status})` : answerViolation(answer);
+      if (violation && violations.length < 20) violations.push(`${shape} to ${route.path}: ${violation}`);
+    }
+  };
+  const meanwhile: number[] = [];
+  const started = performance.now();
+  const probing = (async () => {
+    while (!hostileDone) meanwhile.push(await probeOnce());
+  })();
+  await Promise.all(Array.from({ length: clients }, hostileClient));
+  hostileDone = true;
+  await probing;
+  const elapsedMs = Math.round(performance.now() - started);
+  const loopMeanwhile = await eventLoopDelaySinceLastScrape(plane);
+  return {
+    rounds,
+    clients,
+    hostileRequests: cases.length,
+    elapsedMs,
+    eventLoopDelayAlone: loopAlone,
+    eventLoopDelayMeanwhile: loopMeanwhile,
+    probeAlone: latency(alone),
+    probeMeanwhile: latency(meanwhile),
+    byShape: Object.fromEntries(Object.entries(byShape).map(([shape, stats]) => [shape, { ...latency(stats.samples), statuses: stats.statuses }])),
+    violations,
+  };
+}
+
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
   const parser = fuzzParser({ runs: settings.parserCases, seed: settings.seed });
@@ -99,6 +191,11 @@ async function main(): Promise<void> {
       none: null,
       node: { id: node.id, key: node.key },
     };
+    const edge = await edgeLoad(plane, keys, settings.edgeRounds, settings.edgeClients);
+    process.stderr.write(
+      `edge: ${edge.hostileRequests} deep/huge bodies in ${edge.elapsedMs} ms; API event-loop delay max ${edge.eventLoopDelayAlone.maxMs} ms alone, ` +
+        `${edge.eventLoopDelayMeanwhile.maxMs} ms meanwhile; probe p99 ${edge.probeAlone.p99Ms} / ${edge.probeMeanwhile.p99Ms} ms; ${edge.violations.length} violations\n`,
+    );
     const http = await fuzzHttp(plane.url, keys, {
       runs: settings.httpCases,
       seed: settings.seed,
@@ -115,11 +212,12 @@ async function main(): Promise<void> {
       baseline: 'zero violations',
       settings,
       parser,
-      http: { ...http, casesPerSecond: Math.round((http.cases / http.elapsedMs) * 1000) },
+      http: { ...http, casesPerSecond: http.elapsedMs > 0 ? Math.round((http.cases / http.elapsedMs) * 1000) : 0 },
       isolationTiming: timing,
       environmentSmuggling: { policy: environmentPolicy, http: environmentHttp },
-      totalCases: parser.cases + http.cases + environmentPolicy.cases + environmentHttp.cases,
-      violations: parser.violations.length + http.violations.length + environmentPolicy.violations.length + environmentHttp.violations.length,
+      edge,
+      totalCases: parser.cases + http.cases + environmentPolicy.cases + environmentHttp.cases + edge.hostileRequests,
+      violations: parser.violations.length + http.violations.length + environmentPolicy.violations.length + environmentHttp.violations.length + edge.violations.length,
     };
     const out = JSON.stringify(result, null, 2);
     mkdirSync(join(REPO, 'benchmarks/results'), { recursive: true });

@@ -12,9 +12,12 @@ export interface NewApiKey {
   hash: Buffer;
 }
 
+/** The part of a key that names it without revealing it: listed with the key, kept in the audit trail. */
+const PREFIX_LENGTH = 11;
+
 export function generateApiKey(): NewApiKey {
   const key = PREFIX + randomBytes(32).toString('base64url');
-  return { key, prefix: key.slice(0, 11), hash: hashApiKey(key) };
+  return { key, prefix: key.slice(0, PREFIX_LENGTH), hash: hashApiKey(key) };
 }
 
 export function hashApiKey(key: string): Buffer {
@@ -29,4 +32,14 @@ export function sameSecret(a: string, b: string): boolean {
   const left = createHash('sha256').update(a).digest();
   const right = createHash('sha256').update(b).digest();
   return timingSafeEqual(left, right);
+}
+
+/**
+ * What a failed authentication is counted under besides the source address: the presented
+ * credential's prefix (an API key's as listed; a session or refresh token's first characters, as
+ * random as a key's), so a client retrying with one stale credential locks out only that one.
+ * Anything that is no credential at all counts as one, `malformed`.
+ */
+export function credentialFamily(presented: string): string {
+  return looksLikeApiKey(presented) ? presented.slice(0, PREFIX_LENGTH) : 'malformed';
 }

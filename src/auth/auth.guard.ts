@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, Optional, SetMetadata } from
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Problem } from '../common/problem';
-import { looksLikeApiKey } from './api-key';
+import { credentialFamily, looksLikeApiKey } from './api-key';
 import { AuthService } from './auth.service';
 import { DelegationsService } from './delegations';
 import { Principal, Scope } from './principal';
@@ -45,12 +45,12 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = presentedKey(request);
     if (!key) throw new Problem(401, 'Unauthorized', 'send an API key or login session token as "Authorization: Bearer <token>"', { field: 'Authorization' });
-    this.limits?.refuseAfterFailedLogins(request.ip);
-    const caller = looksLikeApiKey(key) ? await this.auth.authenticate(key) : null;
-    if (!caller) {
-      await this.limits?.countFailedLogin(request.ip);
-      throw new Problem(401, 'Unauthorized', 'the API key or session token is unknown, revoked or expired', { field: 'Authorization' });
-    }
+    const attempt = async () => {
+      const found = looksLikeApiKey(key) ? await this.auth.authenticate(key) : null;
+      if (!found) throw new Problem(401, 'Unauthorized', 'the API key or session token is unknown, revoked or expired', { field: 'Authorization' });
+      return found;
+    };
+    const caller = this.limits ? await this.limits.authenticating(request.ip, credentialFamily(key), attempt) : await attempt();
     const principal = await this.onBehalfOf(request, caller);
     const required = this.reflector.getAllAndOverride<Scope[]>(SCOPES_KEY, targets) ?? [];
     const missing = required.filter((scope) => !principal.scopes.has(scope));

@@ -22,6 +22,8 @@ export function toProblem(error: unknown): Problem | null {
   if (error instanceof Problem) return error;
   if (error instanceof HttpException) {
     const status = error.getStatus();
+    // Not an error status (a framework redirect or similar): no problem to answer with.
+    if (!Number.isInteger(status) || status < 400 || status > 599) return null;
     const response = error.getResponse();
     const message =
       typeof response === 'object' && response && 'message' in response

@@ -13,15 +13,31 @@ export interface ProblemBody {
   [extension: string]: unknown;
 }
 
+/** The members every problem body has; an extension may not replace them. */
+const RESERVED = ['type', 'title', 'status', 'detail'] as const;
+
+/** Extension members: the offending field, every reason, and anything else a client can act on. */
+export type ProblemExtras = {
+  field?: string;
+  errors?: Array<{ field: string; reason: string }>;
+  [extension: string]: unknown;
+} & { [K in (typeof RESERVED)[number]]?: never };
+
 export class Problem extends Error {
   constructor(
     readonly status: number,
     readonly title: string,
     readonly detail: string,
-    readonly extras: { field?: string; errors?: Array<{ field: string; reason: string }>; [k: string]: unknown } = {},
+    readonly extras: ProblemExtras = {},
   ) {
     super(detail);
     this.name = 'Problem';
+    // A problem that is not one (a null status, an extension overriding `status`) would reach the
+    // client as invalid problem+json; refuse to build it, so the mistake is a loud 500 in tests.
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new TypeError(`a problem's status is an HTTP error status, not ${status}`);
+    if (typeof title !== 'string' || title === '' || typeof detail !== 'string') throw new TypeError('a problem has a title and a detail');
+    const overridden = RESERVED.filter((member) => Object.hasOwn(extras, member));
+    if (overridden.length > 0) throw new TypeError(`a problem's extensions may not replace ${overridden.join(', ')}`);
   }
 
   get type(): string {

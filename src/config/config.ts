@@ -13,7 +13,8 @@ import { parseRateLimits, RateLimits } from '../ratelimit/rate-limit-policy';
  */
 export interface AppConfig {
   role: 'api' | 'worker' | 'all';
-  http: { host: string; port: number; bodyLimitBytes: number; trustProxy: boolean };
+  /** bodyLimitBytes: bodies that carry a batch script; smallBodyLimitBytes: every other JSON body. */
+  http: { host: string; port: number; bodyLimitBytes: number; smallBodyLimitBytes: number; trustProxy: boolean };
   databaseUrl: string;
   redisUrl: string;
   bootstrapAdminKey: string | null;
@@ -162,6 +163,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       host: env.HOST || '127.0.0.1',
       port: integer(env, 'PORT', 8080, 0, 65535),
       bodyLimitBytes: integer(env, 'ARCHIPELAGO_BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+      smallBodyLimitBytes: integer(env, 'ARCHIPELAGO_SMALL_BODY_LIMIT_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024),
       trustProxy: env.ARCHIPELAGO_TRUST_PROXY === 'true',
     },
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:55432/archipelago', ['postgres:', 'postgresql:']),

@@ -59,7 +59,7 @@ export class VeidGate {
         requiredTier: need.tier,
         currentTier: standing.tier,
         score: standing.score,
-        status: standing.status,
+        identityStatus: standing.status,
         requiredBy: need.because,
         remedy: remedy(need.tier, standing.score, standing.status),
         identitySource: this.source.kind,

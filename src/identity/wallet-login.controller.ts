@@ -1,10 +1,12 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Optional, Param, Post, Put, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { credentialFamily } from '../auth/api-key';
 import { AuthService } from '../auth/auth.service';
 import { Public, RequireScopes } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
+import { RateLimits } from '../ratelimit/rate-limits';
 import { MfaHeaders, MfaProof, PresentedMfa } from './mfa-proof';
 import { MfaGate } from './mfa-gate.service';
 import { ChallengeDto, LoginDto, OwnApiKeyDto, RefreshDto, WalletAccountDto } from './wallet-login.dto';
@@ -19,6 +21,8 @@ export class WalletLoginController {
     private readonly login: WalletLoginService,
     private readonly auth: AuthService,
     private readonly mfa: MfaGate,
+    /** API role only; failed logins count with failed keys (per address and credential). */
+    @Optional() private readonly limits?: RateLimits,
   ) {}
 
   @Post('auth/challenge')
@@ -33,16 +37,16 @@ export class WalletLoginController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Log in with the ADR-036 signArbitrary signature of the challenge message: a session token and a refresh token' })
-  walletLogin(@Body() body: LoginDto) {
-    return this.login.login(body);
+  walletLogin(@Body() body: LoginDto, @Req() request: FastifyRequest) {
+    return this.countingFailures(request, `wallet:${body.address}`, () => this.login.login(body));
   }
 
   @Post('auth/refresh')
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Exchange a refresh token (single use) for a new session and refresh token' })
-  refresh(@Body() body: RefreshDto) {
-    return this.login.refresh(body.refreshToken);
+  refresh(@Body() body: RefreshDto, @Req() request: FastifyRequest) {
+    return this.countingFailures(request, credentialFamily(body.refreshToken), () => this.login.refresh(body.refreshToken));
   }
 
   @Post('auth/logout')
@@ -82,5 +86,9 @@ export class WalletLoginController {
   @ApiOperation({ summary: "Map a wallet to its POSIX account and kind (applies at its first login, or now if it has logged in)" })
   setWalletAccount(@CurrentPrincipal() by: Principal, @Param('address') address: string, @Body() body: WalletAccountDto) {
     return this.login.setWalletAccount(by, address, body.kind ?? 'researcher', body.slurmUser ?? null);
+  }
+
+  private countingFailures<T>(request: FastifyRequest, credential: string, attempt: () => Promise<T>): Promise<T> {
+    return this.limits ? this.limits.authenticating(request.ip, credential, attempt) : attempt();
   }
 }

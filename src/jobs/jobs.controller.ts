@@ -9,6 +9,7 @@ import { requestedRange } from './byte-range';
 import { CancelJobsDto, ListJobsQuery, ListTasksQuery, OutputQuery, SubmitJobDto } from './jobs.dto';
 import { JobsService } from './jobs.service';
 import { MfaHeaders, MfaProof, PresentedMfa } from '../identity/mfa-proof';
+import { CarriesBatchScript } from '../common/json-body';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
@@ -19,6 +20,7 @@ export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
   @Post()
+  @CarriesBatchScript()
   @RequireScopes('submit')
   @ApiOperation({ summary: 'Submit a batch job (sbatch semantics); 202 with the job, dispatched asynchronously' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and body: the same job; different body: 409' })

@@ -8,11 +8,15 @@ import type { PrincipalKind, Scope } from '../auth/principal';
  * A limit may be set for every principal (`submit=…`) or for one kind (`marketplace.submit=…`,
  * which wins). Node agents have no principal: `join` counts join challenges and joins per source
  * address, `agent` counts heartbeats and latency reports per source address before the signature
- * is checked, and `node` counts them per node once it is. `auth` counts failed authentications
- * (unknown, revoked or expired keys and session tokens) per source address: once over, that
- * address is refused before any credential it sends is checked, until the window ends.
+ * is checked, and `node` counts them per node once it is. Failed authentications (unknown,
+ * revoked or expired keys, session and refresh tokens, refused wallet logins) count twice: in
+ * `auth` per source address and credential (a key's prefix, a wallet's address), and in
+ * `auth_address` per source address alone. Past `auth`, that credential is refused from that
+ * address before it is checked; past `auth_address`, every credential from there is. Many tenants
+ * behind one proxy share its address, so one tenant's stale key locks out only that key, while
+ * the address-wide ceiling still bounds how many guesses one address gets.
  */
-export const BUCKETS = ['submit', 'read', 'admin', 'provider', 'other', 'join', 'agent', 'node', 'auth'] as const;
+export const BUCKETS = ['submit', 'read', 'admin', 'provider', 'other', 'join', 'agent', 'node', 'auth', 'auth_address'] as const;
 /** Not a route bucket: a kind's overall request budget, counted on every authenticated request. */
 export const BUDGET = 'budget';
 export type Bucket = (typeof BUCKETS)[number];
@@ -44,13 +48,15 @@ export const DEFAULT_LIMITS: Record<Bucket, Limit> = {
   join: { requests: 300, windowMs: 60_000 },
   agent: { requests: 200, windowMs: 1000 },
   node: { requests: 20, windowMs: 10_000 },
-  // Enough for a fleet behind one NAT address with a few stale keys; far too few to guess a key.
-  auth: { requests: 100, windowMs: 60_000 },
+  // A client retrying with a stale key for a while; far too few to guess the rest of a key.
+  auth: { requests: 20, windowMs: 60_000 },
+  // A proxy or NAT address with hundreds of tenants, a few stale keys each; still bounded.
+  auth_address: { requests: 1000, windowMs: 60_000 },
 };
 
 const KINDS: readonly PrincipalKind[] = ['researcher', 'provider_admin', 'marketplace', 'platform_admin'];
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const ENTRY = /^(?:([a-z_]+)\.)?([a-z]+)=(\d{1,9})\/(\d{1,7})(ms|s|m|h)$/;
+const ENTRY = /^(?:([a-z_]+)\.)?([a-z_]+)=(\d{1,9})\/(\d{1,7})(ms|s|m|h)$/;
 
 /**
  * `off`, or comma-separated `[kind.]bucket=requests/window` overrides of the defaults, e.g.

@@ -59,7 +59,9 @@ export class RateLimiter implements OnModuleDestroy {
     try {
       const [count, ttl] = await Promise.race([
         this.redis.fixedWindow(`ratelimit:${bucket}:${subject}`, limit.windowMs),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), REDIS_TIMEOUT_MS))),
+        // The timeout is judged after the I/O that is ready: when the event loop itself was busy
+        // past it, Redis's answer has arrived meanwhile and wins, and limits stay on.
+        new Promise<never>((_, reject) => (timer = setTimeout(() => setImmediate(() => reject(new Error('timeout'))), REDIS_TIMEOUT_MS))),
       ]);
       return { allowed: count <= limit.requests, limit: limit.requests, remaining: Math.max(0, limit.requests - count), resetMs: Math.max(0, ttl) };
     } catch (error) {

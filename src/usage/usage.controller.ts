@@ -9,6 +9,7 @@ import { JobsService } from '../jobs/jobs.service';
 import { BudgetService } from './budget.service';
 import { RewardsQuery, SetBudgetDto } from './usage.dto';
 import { UsageService } from './usage.service';
+import { CarriesBatchScript } from '../common/json-body';
 
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => invalid('id', 'must be a UUID') });
 
@@ -23,6 +24,7 @@ export class UsageController {
   ) {}
 
   @Post('jobs/estimate')
+  @CarriesBatchScript()
   @HttpCode(200)
   @RequireScopes('submit')
   @ApiOperation({ summary: 'What a submission may cost (all it asks for, for its whole time limit) and your budget, without submitting' })

@@ -49,25 +49,76 @@ describe('hostile input: fuzzing the API, regressions, tenant isolation', { time
   });
 
   it('regressions: NUL in a filter, root as slurmUser, bad island names, long paths, huge headers, bad JSON, size limits', async () => {
-    const checks: Array<[string, Promise<{ status: number; headers: Headers; text: string; json: any }>, number, string | undefined]> = [
-      ['NUL in ?name', cp.request('GET', '/v1/jobs?name=%00', alice.key), 400, 'name'],
-      ['NUL in ?after', cp.request('GET', '/v1/nodes?after=%00', acme.key), 400, 'after'],
-      ['slurmUser root', cp.request('POST', '/v1/principals', cp.adminKey, { name: 'mallory', kind: 'provider_admin', slurmUser: 'root' }), 400, 'slurmUser'],
-      ['NUL island', cp.request('GET', '/v1/islands/%00', alice.key), 404, undefined],
-      ['long path parameter', cp.request('GET', `/v1/jobs/${'9'.repeat(500)}`, alice.key), 414, 'path'],
-      ['invalid JSON', cp.request('POST', '/v1/jobs', alice.key, '{"script":', { 'content-type': 'application/json' }), 400, 'body'],
-      ['__proto__ member', cp.request('POST', '/v1/jobs', alice.key, '{"__proto__":{"admin":true}}', { 'content-type': 'application/json' }), 400, 'body'],
-      ['wrong media type', cp.request('POST', '/v1/jobs', alice.key, '<script/>', { 'content-type': 'application/xml' }), 415, 'body'],
-      ['stray "" member', cp.request('POST', '/v1/jobs', alice.key, { script: '#!/bin/bash\ntrue\n', '': 1 }), 400, '""'],
-      ['body over the limit', cp.request('POST', '/v1/jobs', alice.key, { script: `#!/bin/bash\n${'#'.repeat(3 * 1024 * 1024)}` }), 413, 'body'],
-      ['script over the limit', cp.request('POST', '/v1/jobs', alice.key, { script: `#!/bin/bash\n${'#'.repeat(1024 * 1024)}` }), 400, 'script'],
+    const deep = (levels: number, member: string) => `{"${member}":${'['.repeat(levels)}${']'.repeat(levels)}}`;
+    const manyValues = JSON.stringify({ script: '#!/bin/bash\ntrue\n', placement: { regions: Array.from({ length: 200_000 }, () => 'eu') } });
+    // Each request is sent when the one before was answered, so a failed one is this test's failure, never an unhandled rejection.
+    const checks: Array<[string, () => Promise<{ status: number; headers: Headers; text: string; json: any }>, number, string | undefined]> = [
+      ['NUL in ?name', () => cp.request('GET', '/v1/jobs?name=%00', alice.key), 400, 'name'],
+      ['NUL in ?after', () => cp.request('GET', '/v1/nodes?after=%00', acme.key), 400, 'after'],
+      ['slurmUser root', () => cp.request('POST', '/v1/principals', cp.adminKey, { name: 'mallory', kind: 'provider_admin', slurmUser: 'root' }), 400, 'slurmUser'],
+      ['NUL island', () => cp.request('GET', '/v1/islands/%00', alice.key), 404, undefined],
+      ['long path parameter', () => cp.request('GET', `/v1/jobs/${'9'.repeat(500)}`, alice.key), 414, 'path'],
+      ['invalid JSON', () => cp.request('POST', '/v1/jobs', alice.key, '{"script":', { 'content-type': 'application/json' }), 400, 'body'],
+      ['__proto__ member', () => cp.request('POST', '/v1/jobs', alice.key, '{"__proto__":{"admin":true}}', { 'content-type': 'application/json' }), 400, 'body'],
+      ['wrong media type', () => cp.request('POST', '/v1/jobs', alice.key, '<script/>', { 'content-type': 'application/xml' }), 415, 'body'],
+      ['stray "" member', () => cp.request('POST', '/v1/jobs', alice.key, { script: '#!/bin/bash\ntrue\n', '': 1 }), 400, '""'],
+      ['body over the limit', () => cp.request('POST', '/v1/jobs', alice.key, { script: `#!/bin/bash\n${'#'.repeat(3 * 1024 * 1024)}` }), 413, 'body'],
+      ['script over the limit', () => cp.request('POST', '/v1/jobs', alice.key, { script: `#!/bin/bash\n${'#'.repeat(1024 * 1024)}` }), 400, 'script'],
+      // 5,000 levels once overflowed the validators' stack (500), on routes that need no login too.
+      ['5,000 levels in a job', () => cp.request('POST', '/v1/jobs', alice.key, deep(5000, 'options')), 400, 'options'],
+      ['5,000 levels before login', () => cp.request('POST', '/v1/jobs', null, deep(5000, 'options')), 400, 'options'],
+      ['5,000 levels in a wallet challenge', () => cp.request('POST', '/v1/auth/challenge', null, deep(5000, 'address')), 400, 'address'],
+      ['5,000 levels in a heartbeat', () => cp.request('POST', '/v1/agent/heartbeat', null, deep(5000, 'message')), 400, 'message'],
+      ['33 levels in a heartbeat', () => cp.request('POST', '/v1/agent/heartbeat', null, deep(33, 'message')), 400, 'message'],
+      ['200,000 array elements in a job', () => cp.request('POST', '/v1/jobs', alice.key, manyValues, { 'content-type': 'application/json' }), 400, 'placement'],
+      // Only bodies that carry a batch script may be large.
+      ['100 KB wallet challenge', () => cp.request('POST', '/v1/auth/challenge', null, { address: 'x'.repeat(100_000) }), 413, 'body'],
+      ['100 KB heartbeat', () => cp.request('POST', '/v1/agent/heartbeat', null, { message: { pad: 'x'.repeat(100_000) }, signature: 'A' }), 413, 'body'],
     ];
-    for (const [what, pending, status, field] of checks) {
-      const answer = await pending;
+    for (const [what, send, status, field] of checks) {
+      const answer = await send();
       assert.equal(answer.status, status, `${what}: ${answer.text.slice(0, 300)}`);
       assert.equal(problemOk(answer), null, what);
       assert.equal(answer.json?.field, field, what);
     }
+  });
+
+  it('regression: a body over the limit is answered 413 after the client sent all of it, so the client reads the answer', async () => {
+    // Declared and sent in full, with a pause after the limit has passed: a server that answers
+    // and closes at the limit makes the rest of the upload fail (EPIPE, "fetch failed").
+    const body = Buffer.from(JSON.stringify({ script: `#!/bin/bash\n${'#'.repeat(3 * 1024 * 1024)}` }));
+    const answer = await new Promise<{ status: number; contentType: string | null; text: string; sentAll: boolean; error?: Error }>((resolve) => {
+      const outcome = { status: 0, contentType: null as string | null, text: '', sentAll: false, error: undefined as Error | undefined };
+      let closed = false;
+      let ended = false;
+      const settle = () => closed && ended && resolve(outcome);
+      const req = httpRequest(`${cp.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice.key}`, 'content-type': 'application/json', 'content-length': String(body.length) },
+      });
+      req.on('response', (res) => {
+        outcome.status = res.statusCode!;
+        outcome.contentType = res.headers['content-type'] ?? null;
+        res.on('data', (chunk) => (outcome.text += chunk));
+      });
+      req.on('error', (error) => (outcome.error = error));
+      req.on('close', () => {
+        closed = true;
+        settle();
+      });
+      const cut = 2.5 * 1024 * 1024;
+      req.write(body.subarray(0, cut));
+      setTimeout(() => {
+        req.end(body.subarray(cut), () => (outcome.sentAll = true));
+        ended = true;
+        settle();
+      }, 500);
+    });
+    assert.equal(answer.error, undefined, 'the upload was cut off');
+    assert.ok(answer.sentAll, 'the whole body was sent');
+    assert.equal(answer.status, 413, answer.text);
+    assert.equal(answerViolation(answer), null);
+    assert.equal(JSON.parse(answer.text).field, 'body');
   });
 
   it('regression: a drain reason with NUL or a newline is a 400 on a real node, and the node stays as it was', async () => {

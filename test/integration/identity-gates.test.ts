@@ -72,6 +72,9 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
       assert.equal(answer.status, 403, answer.text);
       assert.equal(answer.headers.get('content-type'), 'application/problem+json; charset=utf-8');
       assert.equal(answer.json.title, 'Identity tier too low');
+      // Valid problem+json: the numeric status, never the identity's (here: none, once a null).
+      assert.equal(answer.json.status, 403);
+      assert.equal(answer.json.identityStatus, null);
       assert.equal(answer.json.requiredTier, 'basic');
       assert.equal(answer.json.currentTier, 'unverified');
       assert.match(answer.json.remedy, /no VEID identity/);
@@ -113,7 +116,8 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
       const answer = await submit(ritaToken);
       assert.equal(answer.status, 403);
       assert.equal(answer.json.currentTier, 'unverified');
-      assert.equal(answer.json.status, 'PENDING');
+      assert.equal(answer.json.status, 403, 'the problem status, not the identity status');
+      assert.equal(answer.json.identityStatus, 'PENDING');
       assert.match(answer.json.remedy, /only VERIFIED identities count/);
     });
 

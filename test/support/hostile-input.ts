@@ -246,6 +246,67 @@ function signed(endpoint: string, path: string, body: fc.Arbitrary<unknown>): fc
   return fc.tuple(body, fc.boolean()).map(([b, fresh]) => ({ endpoint, method: 'POST', path, caller: 'none', body: b, signed: { fresh } }));
 }
 
+/**
+ * Bodies whose danger is their shape rather than their content: nesting far past any DTO (33 to
+ * 100,000 levels of arrays or objects), more members and elements than any request holds (10,001
+ * and 200,000), and sizes past a route's limit (70 KB, past the small-body limit; 3 MB, past every
+ * limit). Each is valid JSON, so only the edge's limits stand between it and the validators.
+ */
+export const SHAPES = {
+  'deep arrays 33': (member: string) => `{"${member}":${'['.repeat(33)}1${']'.repeat(33)}}`,
+  'deep arrays 5,000': (member: string) => `{"${member}":${'['.repeat(5000)}1${']'.repeat(5000)}}`,
+  'deep arrays 100,000': (member: string) => `{"${member}":${'['.repeat(100_000)}1${']'.repeat(100_000)}}`,
+  'deep objects 5,000': (member: string) => `{"${member}":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`,
+  'deep top-level array 5,000': () => `${'['.repeat(5000)}${']'.repeat(5000)}`,
+  'deep inside a valid submission': () => `{"script":"#!/bin/bash\\ntrue\\n","options":{"nodes":1,"comment":${'['.repeat(5000)}"x"${']'.repeat(5000)}}}`,
+  '10,001 elements': (member: string) => `{"${member}":[${'0,'.repeat(10_000)}0]}`,
+  '200,000 elements': (member: string) => `{"${member}":[${'"eu",'.repeat(199_999)}"eu"]}`,
+  '10,001 members': () => `{${Array.from({ length: 10_001 }, (_, i) => `"k${i}":0`).join(',')}}`,
+  '70 KB string': (member: string) => JSON.stringify({ [member]: 'x'.repeat(70_000) }),
+  '3 MB string': (member: string) => JSON.stringify({ [member]: `#!/bin/bash\n${'#'.repeat(3 * 1024 * 1024)}` }),
+} as const;
+export type Shape = keyof typeof SHAPES;
+
+/** Routes a shaped body is sent to, with the member it is put in; several need no credentials. */
+export const SHAPE_ROUTES: Array<{ path: string; caller: Caller; member: string }> = [
+  { path: '/v1/jobs', caller: 'researcher', member: 'placement' },
+  { path: '/v1/jobs', caller: 'none', member: 'options' },
+  { path: '/v1/jobs/estimate', caller: 'researcher', member: 'environment' },
+  { path: '/v1/jobs/cancel', caller: 'researcher', member: 'ids' },
+  { path: '/v1/principals', caller: 'admin', member: 'name' },
+  { path: '/v1/auth/challenge', caller: 'none', member: 'address' },
+  { path: '/v1/auth/login', caller: 'none', member: 'signature' },
+  { path: '/v1/auth/refresh', caller: 'none', member: 'refreshToken' },
+  { path: '/v1/agent/join', caller: 'none', member: 'message' },
+  { path: '/v1/agent/heartbeat', caller: 'none', member: 'message' },
+  { path: '/v1/agent/latency', caller: 'none', member: 'message' },
+];
+
+const shapedBodies = new Map<string, string>();
+/** Built once per shape and member and shared by every case that sends it (the largest is 3 MB). */
+export function shapedBody(shape: Shape, member: string): string {
+  const key = `${shape}:${member}`;
+  let body = shapedBodies.get(key);
+  if (body === undefined) shapedBodies.set(key, (body = SHAPES[shape](member)));
+  return body;
+}
+
+/** Mostly the cheap-to-send shapes; the megabyte ones are one case in eight. */
+const shape: fc.Arbitrary<Shape> = fc.oneof(
+  { weight: 7, arbitrary: fc.constantFrom<Shape>('deep arrays 33', 'deep arrays 5,000', 'deep arrays 100,000', 'deep objects 5,000', 'deep top-level array 5,000', 'deep inside a valid submission', '10,001 elements', '10,001 members', '70 KB string') },
+  { weight: 1, arbitrary: fc.constantFrom<Shape>('200,000 elements', '3 MB string') },
+);
+export const shapedRequest: fc.Arbitrary<HostileRequest> = fc
+  .tuple(fc.constantFrom(...SHAPE_ROUTES), shape)
+  .map(([route, which]) => ({
+    endpoint: `POST ${route.path} (${route.caller === 'none' ? 'no key, ' : ''}deep/huge)`,
+    method: 'POST',
+    path: route.path,
+    caller: route.caller,
+    raw: shapedBody(which, route.member),
+    contentType: 'application/json',
+  }));
+
 /** Every endpoint that takes caller input, weighted towards the ones with rich bodies. */
 export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
   { weight: 12, arbitrary: json('POST /v1/jobs', 'POST', fc.constant('/v1/jobs'), 'researcher', submitBody) },
@@ -276,6 +337,7 @@ export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
   { weight: 2, arbitrary: json('POST /v1/agent/latency', 'POST', fc.constant('/v1/agent/latency'), 'none', latencyBody) },
   { weight: 3, arbitrary: signed('POST /v1/agent/heartbeat (signed)', '/v1/agent/heartbeat', fc.oneof(wellFormedHeartbeat, heartbeatBody)) },
   { weight: 2, arbitrary: signed('POST /v1/agent/latency (signed)', '/v1/agent/latency', fc.oneof(wellFormedLatency, latencyBody)) },
+  { weight: 2, arbitrary: shapedRequest },
 );
 
 export interface Answer {
@@ -290,6 +352,11 @@ export interface Answer {
  */
 export function answerViolation(answer: Answer): string | null {
   if (answer.status >= 500) return `answered ${answer.status}: ${answer.text.slice(0, 300)}`;
+  return problemViolation(answer);
+}
+
+/** What is wrong with an error answer as problem+json (any 4xx or 5xx), or null. */
+export function problemViolation(answer: Answer): string | null {
   if (answer.status < 400) return null;
   if (!answer.contentType?.startsWith('application/problem+json')) return `${answer.status} with content-type ${answer.contentType}`;
   let body: Record<string, unknown>;

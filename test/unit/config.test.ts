@@ -240,7 +240,7 @@ describe('loadConfig', () => {
     const config = loadConfig(env());
     assert.deepEqual({ ...config, islands: config.islands.map((i) => i.connection.name) }, {
       role: 'all',
-      http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 2 * 1024 * 1024, trustProxy: false },
+      http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 2 * 1024 * 1024, smallBodyLimitBytes: 64 * 1024, trustProxy: false },
       databaseUrl: 'postgres://postgres@127.0.0.1:55432/archipelago',
       redisUrl: 'redis://127.0.0.1:56379',
       bootstrapAdminKey: null,
@@ -323,6 +323,7 @@ describe('loadConfig', () => {
         HOST: '0.0.0.0',
         PORT: '9000',
         ARCHIPELAGO_BODY_LIMIT_BYTES: '4096',
+        ARCHIPELAGO_SMALL_BODY_LIMIT_BYTES: '2048',
         ARCHIPELAGO_TRUST_PROXY: 'true',
         DATABASE_URL: 'postgresql://u:p@db:5432/x',
         REDIS_URL: 'rediss://cache:6380',
@@ -343,7 +344,7 @@ describe('loadConfig', () => {
       }),
     );
     assert.equal(config.role, 'worker');
-    assert.deepEqual(config.http, { host: '0.0.0.0', port: 9000, bodyLimitBytes: 4096, trustProxy: true });
+    assert.deepEqual(config.http, { host: '0.0.0.0', port: 9000, bodyLimitBytes: 4096, smallBodyLimitBytes: 2048, trustProxy: true });
     assert.equal(config.databaseUrl, 'postgresql://u:p@db:5432/x');
     assert.equal(config.redisUrl, 'rediss://cache:6380');
     assert.deepEqual(config.jobs, {
@@ -407,6 +408,7 @@ describe('loadConfig', () => {
     configError({ ARCHIPELAGO_DISPATCH_CONCURRENCY: '0' }, 'ARCHIPELAGO_DISPATCH_CONCURRENCY', /between 1 and 256/);
     configError({ ARCHIPELAGO_DISPATCH_CONCURRENCY: '257' }, 'ARCHIPELAGO_DISPATCH_CONCURRENCY');
     configError({ ARCHIPELAGO_BODY_LIMIT_BYTES: '1023' }, 'ARCHIPELAGO_BODY_LIMIT_BYTES');
+    configError({ ARCHIPELAGO_SMALL_BODY_LIMIT_BYTES: '1023' }, 'ARCHIPELAGO_SMALL_BODY_LIMIT_BYTES');
     configError({ ARCHIPELAGO_MAX_SCRIPT_BYTES: '63' }, 'ARCHIPELAGO_MAX_SCRIPT_BYTES');
     configError({ ARCHIPELAGO_DISPATCH_LEASE_SECONDS: '1' }, 'ARCHIPELAGO_DISPATCH_LEASE_SECONDS');
     configError({ ARCHIPELAGO_FOLLOW_INTERVAL_MS: '49' }, 'ARCHIPELAGO_FOLLOW_INTERVAL_MS');

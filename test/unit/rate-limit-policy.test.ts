@@ -20,6 +20,11 @@ describe('rate limits: configuration and buckets', () => {
     assert.deepEqual(limitFor(limits, 'read', 'marketplace'), DEFAULT_LIMITS.read);
     assert.deepEqual(limitFor(limits, 'join', null), { requests: 20, windowMs: 60_000 });
     assert.deepEqual(limitFor(limits, 'node', null), { requests: 2, windowMs: 500 });
+    // Failed authentications: per address and credential, and the address-wide ceiling.
+    const failures = parseRateLimits('auth=5/1m,auth_address=12/1m')!;
+    assert.deepEqual(limitFor(failures, 'auth', null), { requests: 5, windowMs: 60_000 });
+    assert.deepEqual(limitFor(failures, 'auth_address', null), { requests: 12, windowMs: 60_000 });
+    assert.ok(DEFAULT_LIMITS.auth_address.requests >= 10 * DEFAULT_LIMITS.auth.requests, 'a shared address holds many tenants');
   });
 
   it('refuses what it cannot read, naming the entry', () => {
