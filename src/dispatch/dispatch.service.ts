@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { Island, IslandsRegistry } from '../clusters/islands.registry';
 import { JobRow, JobsRepository } from '../jobs/jobs.repository';
 import { CapacityService } from '../scheduling/capacity.service';
-import { Placer } from '../scheduling/place';
+import { Placer, type ArrayPart } from '../scheduling';
 import { SlurmRejectedError, SlurmUnavailableError } from '../slurm/slurm-client.port';
 import { submitSettleMs } from '../slurm/rest/rest-slurm-client';
 import { Metrics } from '../metrics/metrics';
@@ -15,7 +15,6 @@ import { submitAll } from './submit-all';
 import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispatch.repository';
 import { JobTagger } from './job-tag';
 import { partSpec } from '../jobs/split-array';
-import type { ArrayPart } from '../scheduling/place';
 import { decidePlacement, type PlacementRecord } from './placement-decision';
 
 /** What a batch left to do later: jobs to retry after a delay. */

@@ -12,7 +12,7 @@ import {
   Placer,
   renderTaskIds,
   type UserConstraints,
-} from '../../src/scheduling/place';
+} from '../../src/scheduling';
 
 function node(name: string, extra: Partial<NodeCapacity> = {}): NodeCapacity {
   const cpus = extra.cpus ?? 16;
