@@ -14,146 +14,8 @@ import type { CapacitySnapshot, PartitionLimits } from './capacity';
 import { renderExpr, satisfies, type FeatureExpr } from './feature-constraint';
 import type { JobDemand } from './job-demand';
 import { IslandState, NodeClass, PlacementIndex } from './placement-index';
-
-export interface UserConstraints {
-  /** The island must serve at least one of these regions / providers / performance classes. */
-  regions?: string[];
-  providers?: string[];
-  performanceClasses?: string[];
-  /** Only these islands (e.g. the one holding the jobs this job depends on). */
-  islands?: string[];
-  excludeIslands?: string[];
-  maxPricePerCoreHour?: number;
-  /**
-   * The loosest island tier bound (ms RTT between any two nodes) the job accepts. Default: the
-   * tight bound (`PlacementOptions.tightBoundMs`, 2 ms) for a multi-node job, no limit for a
-   * single-node one. A multi-node job that tolerates latency (no MPI) sets 30 to also accept loose
-   * islands; any job may set a tighter value.
-   */
-  maxIslandLatencyMs?: number;
-}
-
-export interface ScoreWeights {
-  /** Expected start (sooner is better). */
-  start: number;
-  /** Price per core-hour (cheaper is better). */
-  price: number;
-  /** Benchmark score (faster is better). */
-  performance: number;
-  /** Free CPUs left on the island after the job (spreads load). */
-  headroom: number;
-}
-
-export const DEFAULT_WEIGHTS: Readonly<ScoreWeights> = { start: 0.55, price: 0.2, performance: 0.15, headroom: 0.1 };
-
-export interface PlacementOptions {
-  weights?: Partial<ScoreWeights>;
-  /** Bound a multi-node job needs by default (the tight tier). Default 2. */
-  tightBoundMs?: number;
-  /**
-   * Start score = 1 - log2(1 + t / startUnitMinutes) / log2(1 + startHorizonMinutes / startUnitMinutes),
-   * clamped to [0, 1]: every doubling of the expected wait costs the same. Defaults 10 and 10080 (7 days).
-   */
-  startUnitMinutes?: number;
-  startHorizonMinutes?: number;
-  /** Wait assumed for resources a job does not find free now (scaled by the missing share of its nodes). Default 60. */
-  resourceWaitMinutes?: number;
-  /** Share of the queue drain time a job that fits now still waits (backfill). Default 0.1. */
-  backfillFactor?: number;
-  /**
-   * Rank every island where the job starts now above every island where it would wait (default
-   * true): the score gets +1 when it fits now. Off, a much cheaper or faster island may win over one
-   * that is free now, by the weighted sum alone.
-   */
-  preferStartNow?: boolean;
-  /** Build the per-candidate explanation (placeJob / placeArray: true; placeMany: false). */
-  explain?: boolean;
-}
-
-export interface ScoreBreakdown {
-  fitsNow: boolean;
-  /** Nodes that could hold the job now (counted up to the job's node count) and ever (usable nodes). */
-  nodesFitNow: number;
-  nodesEver: number;
-  expectedStartMinutes: number;
-  /** Component scores in [0, 1], before weighting. */
-  start: number;
-  price: number;
-  performance: number;
-  headroom: number;
-}
-
-export interface CandidateExplanation {
-  island: string;
-  /** null when rejected. */
-  score: number | null;
-  partition?: string;
-  breakdown?: ScoreBreakdown;
-  rejected?: string;
-}
-
-export type PlacementStatus = 'start-now' | 'queued' | 'unplaceable';
-
-export interface JobPlacement {
-  status: PlacementStatus;
-  island: string | null;
-  partition: string | null;
-  score: number | null;
-  expectedStartMinutes: number | null;
-  /** Nodes reserved for the job in the capacity view when it starts now (one per needed node). */
-  nodes: string[];
-  /** Scored candidates best first, then rejected islands by name. Empty unless `explain`. */
-  candidates: CandidateExplanation[];
-  /** For `unplaceable`: why, summarized over all islands. */
-  reason?: string;
-}
-
-export interface ArrayPart {
-  island: string;
-  partition: string;
-  taskIds: number[];
-  /** The `--array` expression of this part, with the part's `%N` throttle when the job had one. */
-  expression: string;
-  maxRunning: number | null;
-  /** Tasks that fit now (each reserved in the capacity view); the rest queue on this island. */
-  startNow: number;
-  score: number;
-  /** Nodes reserved for the tasks that start now: task t of the part uses nodes[t*N .. t*N+N-1], N the job's node count. */
-  nodes: string[];
-}
-
-export interface ArrayPlacement {
-  status: PlacementStatus;
-  /** Contiguous slices of the task list, one per island, in task order. One job for the user. */
-  parts: ArrayPart[];
-  candidates: CandidateExplanation[];
-  reason?: string;
-}
-
-interface Resolved {
-  weights: ScoreWeights;
-  tightBoundMs: number;
-  startUnitMinutes: number;
-  startLogHorizon: number;
-  resourceWaitMinutes: number;
-  backfillFactor: number;
-  startNowBonus: number;
-}
-
-function resolve(options: PlacementOptions): Resolved {
-  for (const [name, value] of Object.entries(options.weights ?? {})) {
-    if (!(Number.isFinite(value) && value >= 0)) throw new Error(`score weight ${name} must be a finite number >= 0, got ${value}`);
-  }
-  return {
-    weights: { ...DEFAULT_WEIGHTS, ...options.weights },
-    tightBoundMs: options.tightBoundMs ?? 2,
-    startUnitMinutes: options.startUnitMinutes ?? 10,
-    startLogHorizon: Math.log2(1 + (options.startHorizonMinutes ?? 10080) / (options.startUnitMinutes ?? 10)),
-    resourceWaitMinutes: options.resourceWaitMinutes ?? 60,
-    backfillFactor: options.backfillFactor ?? 0.1,
-    startNowBonus: options.preferStartNow === false ? 0 : 1,
-  };
-}
+import { resolveOptions, type PlacementOptions, type ResolvedOptions, type UserConstraints } from './placement-options';
+import type { ArrayPart, ArrayPlacement, BatchDecision, BatchJob, BatchResult, CandidateExplanation, JobPlacement, ScoreBreakdown } from './placement-result';
 
 /** Per-node demand, flattened for the hot loops. */
 interface PerNode {
@@ -212,7 +74,7 @@ interface Shape {
  */
 export class Placer {
   readonly index: PlacementIndex;
-  private readonly o: Resolved;
+  private readonly o: ResolvedOptions;
   private readonly shapes = new Map<string, Shape>();
   private readonly constraintKeys = new WeakMap<UserConstraints, string>();
   private readonly eligibleSlots = new Map<string, number>();
@@ -228,7 +90,7 @@ export class Placer {
     private readonly options: PlacementOptions = {},
   ) {
     this.index = view instanceof PlacementIndex ? view : new PlacementIndex(view);
-    this.o = resolve(options);
+    this.o = resolveOptions(options);
     this.ubVersion = new Int32Array(this.index.islands.length).fill(-1);
     this.ubBase = new Float64Array(this.index.islands.length);
     const w = this.o.weights;
@@ -749,21 +611,6 @@ export function placeArray(
   return placer.placeArray(demand, constraints, options.explain ?? true);
 }
 
-export interface BatchJob {
-  id: string;
-  demand: JobDemand;
-  constraints?: UserConstraints;
-}
-
-export type BatchDecision =
-  | ({ id: string; kind: 'job' } & JobPlacement)
-  | ({ id: string; kind: 'array' } & ArrayPlacement);
-
-export interface BatchResult {
-  decisions: BatchDecision[];
-  stats: { jobs: number; startNow: number; queued: number; unplaceable: number; arrayParts: number; shapes: number };
-}
-
 /**
  * Places jobs in order (queue order = priority order) on one in-memory view of the snapshot
  * (the snapshot itself is not modified), reserving capacity as it goes.
@@ -816,7 +663,7 @@ export function formatExplanation(p: JobPlacement | ArrayPlacement): string {
 
 // ------------------------------------------------------------------------ hot-loop helpers
 
-function startScore(o: Resolved, minutes: number): number {
+function startScore(o: ResolvedOptions, minutes: number): number {
   const s = 1 - Math.log2(1 + minutes / o.startUnitMinutes) / o.startLogHorizon;
   return s < 0 ? 0 : s > 1 ? 1 : s;
 }
@@ -883,7 +730,7 @@ interface Filters {
   eligibleSlot: number;
 }
 
-function islandFilters(demand: JobDemand, c: UserConstraints, o: Resolved, eligibleSlot: number): Filters {
+function islandFilters(demand: JobDemand, c: UserConstraints, o: ResolvedOptions, eligibleSlot: number): Filters {
   const set = (v: string[] | undefined) => (v && v.length ? new Set(v) : null);
   const boundWhy = c.maxIslandLatencyMs !== undefined ? 'user' : demand.requiresTightTier ? 'multi-node' : null;
   return {
