@@ -10,12 +10,14 @@
  * island's version, so placing a job re-evaluates only islands that changed since the shape was
  * last looked at, not every node of every island.
  */
-import type { CapacitySnapshot, PartitionLimits } from './capacity';
+import type { CapacitySnapshot } from './capacity';
 import { renderExpr, satisfies, type FeatureExpr } from './feature-constraint';
 import type { JobDemand } from './job-demand';
+import { firstFittingPartition, whyNoPartitionFits } from './partition-choice';
 import { IslandState, NodeClass, PlacementIndex } from './placement-index';
 import { resolveOptions, type PlacementOptions, type ResolvedOptions, type UserConstraints } from './placement-options';
 import type { ArrayPart, ArrayPlacement, BatchDecision, BatchJob, BatchResult, CandidateExplanation, JobPlacement, ScoreBreakdown } from './placement-result';
+import { listOrNone } from './reason-text';
 
 /** Per-node demand, flattened for the hot loops. */
 interface PerNode {
@@ -261,8 +263,8 @@ export class Placer {
     const partitions: string[] = new Array(base.cand.length);
     let kept = 0;
     for (let b = 0; b < base.cand.length; b++) {
-      const partition = choosePartition(base.cand[b], demand, false);
-      if (typeof partition === 'string') partitions[kept++] = partition;
+      const partition = firstFittingPartition(base.cand[b], demand);
+      if (partition !== null) partitions[kept++] = partition;
       else late.push(base.cand[b]);
     }
     if (late.length === 0) {
@@ -751,11 +753,6 @@ function anyOf(have: ReadonlySet<string>, want: Set<string>): boolean {
   for (const x of have) if (want.has(x)) return true;
   return false;
 }
-const list = (values: Iterable<string>) => {
-  const all = [...values];
-  return all.length ? all.join(', ') : 'none';
-};
-
 function staticCheck(
   island: IslandState,
   d: JobDemand,
@@ -774,8 +771,8 @@ function staticCheck(
     if (f.classes && !f.classes.has(cap.performanceClass)) return REJECTED;
     if (f.maxPrice !== null && cap.pricePerCoreHour > f.maxPrice) return REJECTED;
     if (cap.boundMs > f.boundMs) return REJECTED;
-    const partition = skipPartition ? '' : choosePartition(island, d, false);
-    if (typeof partition !== 'string') return REJECTED;
+    const partition = skipPartition ? '' : firstFittingPartition(island, d);
+    if (partition === null) return REJECTED;
     if (island.usableNodes === 0 || k > island.usableNodes) return REJECTED;
     if (p.g > 0 && (d.gpuModel !== null ? (island.gpuModels.get(d.gpuModel) ?? 0) < p.g : island.maxGpus < p.g)) return REJECTED;
     if (d.constraint && !satisfies(d.constraint.expr, island.featureUnion)) return REJECTED;
@@ -783,19 +780,19 @@ function staticCheck(
     const e = eligibleClasses(island, d, p, f.eligibleSlot);
     return e.alts.length === 0 ? REJECTED : { partition, alts: e.alts, ever: e.ever };
   }
-  if (f.islands && !f.islands.has(island.name)) return `not one of the islands the job is restricted to (${list(f.islands)})`;
+  if (f.islands && !f.islands.has(island.name)) return `not one of the islands the job is restricted to (${listOrNone(f.islands)})`;
   if (f.exclude?.has(island.name)) return 'excluded by the job';
-  if (f.regions && !anyOf(island.regions, f.regions)) return `region ${list(island.regions)} is not one of the requested ${list(f.regions)}`;
-  if (f.providers && !anyOf(island.providers, f.providers)) return `provider ${list(island.providers)} is not one of the requested ${list(f.providers)}`;
-  if (f.classes && !f.classes.has(cap.performanceClass)) return `performance class ${cap.performanceClass} is not one of the requested ${list(f.classes)}`;
+  if (f.regions && !anyOf(island.regions, f.regions)) return `region ${listOrNone(island.regions)} is not one of the requested ${listOrNone(f.regions)}`;
+  if (f.providers && !anyOf(island.providers, f.providers)) return `provider ${listOrNone(island.providers)} is not one of the requested ${listOrNone(f.providers)}`;
+  if (f.classes && !f.classes.has(cap.performanceClass)) return `performance class ${cap.performanceClass} is not one of the requested ${listOrNone(f.classes)}`;
   if (f.maxPrice !== null && cap.pricePerCoreHour > f.maxPrice) return `price ${cap.pricePerCoreHour}/core-hour is above the job's limit of ${f.maxPrice}`;
   if (cap.boundMs > f.boundMs) {
     return f.boundWhy === 'multi-node'
       ? `${cap.tier} tier (<= ${cap.boundMs} ms) is too loose: a ${k}-node job needs the tight tier (<= ${f.tightBoundMs} ms); set maxIslandLatencyMs to accept looser islands`
       : `${cap.tier} tier (<= ${cap.boundMs} ms) is looser than the job's maxIslandLatencyMs of ${f.boundMs} ms`;
   }
-  const partition = choosePartition(island, d, true);
-  if (typeof partition !== 'string') return partition.reason;
+  const partition = firstFittingPartition(island, d);
+  if (partition === null) return whyNoPartitionFits(island, d);
   if (island.usableNodes === 0) return `no usable node (${island.unusableNodes} drained or down)`;
   if (k > island.usableNodes) {
     return `the job needs ${k} nodes, the island has ${island.usableNodes} usable` + (island.unusableNodes ? ` (${island.unusableNodes} drained or down)` : '');
@@ -803,7 +800,7 @@ function staticCheck(
   if (p.g > 0) {
     if (d.gpuModel !== null) {
       const max = island.gpuModels.get(d.gpuModel);
-      if (max === undefined) return `no ${d.gpuModel} GPUs (GPU models here: ${list([...island.gpuModels.keys()].map((m) => m || 'untyped'))})`;
+      if (max === undefined) return `no ${d.gpuModel} GPUs (GPU models here: ${listOrNone([...island.gpuModels.keys()].map((m) => m || 'untyped'))})`;
       if (max < p.g) return `no node has ${p.g} ${d.gpuModel} GPUs (at most ${max} per node)`;
     } else if (island.maxGpus < p.g) {
       return island.maxGpus === 0 ? 'no GPUs' : `no node has ${p.g} GPUs (at most ${island.maxGpus} per node)`;
@@ -811,7 +808,7 @@ function staticCheck(
   }
   const constraint = d.constraint;
   if (constraint && !satisfies(constraint.expr, island.featureUnion)) {
-    return `no node has features matching "${constraint.text}" (features here: ${list([...island.featureUnion].sort())})`;
+    return `no node has features matching "${constraint.text}" (features here: ${listOrNone([...island.featureUnion].sort())})`;
   }
   if (p.c > island.maxCpus) return `no node has ${p.c} CPUs (largest: ${island.maxCpus})`;
   if (!p.wholeMem && p.m > island.maxMemoryMb) return `no node has ${p.m} MB of memory (largest: ${island.maxMemoryMb} MB)`;
@@ -830,7 +827,6 @@ function staticCheck(
 }
 
 const REJECTED = 'rejected';
-const REJECTED_PARTITION = { reason: REJECTED };
 
 /**
  * Per constraint alternative, the node classes of the island that could ever hold the per-node
@@ -887,58 +883,6 @@ function describePerNode(d: JobDemand, p: PerNode): string {
   if (p.g > 0) parts.push(`${p.g} ${d.gpuModel ?? ''} GPUs`.replace('  ', ' '));
   if (d.constraint) parts.push(`features "${d.constraint.text}"`);
   return parts.join(', ');
-}
-
-function partitionProblem(part: PartitionLimits, d: JobDemand, explain: boolean): string | null {
-  {
-    if (d.timeGiven && part.maxTimeMinutes !== null && (d.timeLimitMinutes === null || d.timeLimitMinutes > part.maxTimeMinutes)) {
-      if (!explain) return REJECTED;
-      return `time limit ${formatMinutes(d.timeLimitMinutes)} exceeds partition ${part.name}'s MaxTime ${formatMinutes(part.maxTimeMinutes)}`;
-    }
-    if (part.maxNodes !== null && d.nodes > part.maxNodes) {
-      if (!explain) return REJECTED;
-      return `partition ${part.name} allows at most ${part.maxNodes} node(s) per job, the job needs ${d.nodes}`;
-    }
-    return null;
-  }
-}
-
-function choosePartition(island: IslandState, d: JobDemand, explain: boolean): string | { reason: string } {
-  if (!explain) {
-    // Hot path (shape building): no closures, no texts.
-    const parts = island.partitions;
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i];
-      if (d.partition !== null && part.name !== d.partition) continue;
-      if (partitionProblem(part, d, false) === null) return part.name;
-      if (d.partition !== null) break;
-    }
-    return REJECTED_PARTITION;
-  }
-  const why = (part: PartitionLimits) => partitionProblem(part, d, explain);
-  if (d.partition !== null) {
-    const part = island.partitions.find((x) => x.name === d.partition);
-    if (!part) return { reason: explain ? `no partition ${d.partition} (partitions here: ${list(island.partitions.map((x) => x.name))})` : REJECTED };
-    const reason = why(part);
-    return reason === null ? part.name : { reason };
-  }
-  if (island.partitions.length === 0) return { reason: 'no partitions' };
-  const reasons: string[] = [];
-  for (const part of island.partitions) {
-    const reason = why(part);
-    if (reason === null) return part.name;
-    reasons.push(reason);
-  }
-  return { reason: explain ? `no partition fits: ${reasons.join('; ')}` : REJECTED };
-}
-
-export function formatMinutes(minutes: number | null): string {
-  if (minutes === null) return 'UNLIMITED';
-  const days = Math.floor(minutes / 1440);
-  const h = Math.floor((minutes % 1440) / 60);
-  const m = minutes % 60;
-  const hms = `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00`;
-  return days ? `${days}-${hms}` : hms;
 }
 
 function constraintKey(c: UserConstraints): string {
