@@ -14,31 +14,19 @@ import type { CapacitySnapshot } from './capacity';
 import { renderExpr, satisfies, type FeatureExpr } from './feature-constraint';
 import type { JobDemand } from './job-demand';
 import { firstFittingPartition, whyNoPartitionFits } from './partition-choice';
-import { IslandState, NodeClass, PlacementIndex } from './placement-index';
+import { eligibleClasses, type EligibleClass } from './eligible-classes';
+import { countNodesFittingNow, nodeFitsNow, perNodeDemandOf, tasksFittingOnNode, type PerNodeDemand } from './node-fit';
+import { IslandState, PlacementIndex } from './placement-index';
+import { packSingleNodeTasks, queueJobs, reserveNodes } from './reservations';
 import { resolveOptions, type PlacementOptions, type ResolvedOptions, type UserConstraints } from './placement-options';
 import type { ArrayPart, ArrayPlacement, BatchDecision, BatchJob, BatchResult, CandidateExplanation, JobPlacement, ScoreBreakdown } from './placement-result';
 import { listOrNone } from './reason-text';
-
-/** Per-node demand, flattened for the hot loops. */
-interface PerNode {
-  c: number;
-  m: number;
-  wholeMem: boolean;
-  exclusive: boolean;
-  g: number;
-}
-
-interface Eligible {
-  cls: NodeClass;
-  /** GPU model index in the class, -1 = any model (or no GPU asked). */
-  model: number;
-}
 
 interface Base {
   /** Candidate order by static score (computed on first use). */
   order?: number[];
   cand: IslandState[];
-  alts: Eligible[][][];
+  alts: EligibleClass[][][];
   ever: number[];
   rejected: IslandState[];
 }
@@ -46,11 +34,11 @@ interface Base {
 interface Shape {
   demand: JobDemand;
   k: number;
-  p: PerNode;
+  p: PerNodeDemand;
   cand: IslandState[];
   partition: string[];
   /** Per candidate, per constraint alternative, the classes that could ever hold the job. */
-  alts: Eligible[][][];
+  alts: EligibleClass[][][];
   ever: number[];
   /** Rejected islands; their reasons are built lazily (explanations, unplaceable summaries). */
   rejected: IslandState[];
@@ -140,7 +128,7 @@ export class Placer {
       const score = shape.score[pick];
       const nodes: string[] = [];
       let started = 0;
-      if (shape.k === 1 && !shape.p.exclusive && !shape.p.wholeMem) {
+      if (shape.k === 1 && !shape.p.exclusive && !shape.p.wholeNodeMemory) {
         started = this.allocateSingleNodeTasks(shape, pick, remaining, nodes);
       } else {
         for (; started < remaining; started++) {
@@ -208,7 +196,7 @@ export class Placer {
    * The static filters except the partition (which depends on the time limit), shared by shapes
    * that differ only in time: most of the static work, once per (per-node demand, constraints).
    */
-  private base(demand: JobDemand, p: PerNode, filters: Filters, ck: string): Base {
+  private base(demand: JobDemand, p: PerNodeDemand, filters: Filters, ck: string): Base {
     const d = demand;
     const key = `${d.nodes}|${d.cpusPerNode}|${d.wholeNodeMemory ? 'all' : d.memPerNodeMb}|${d.exclusive ? 'x' : ''}|${d.gpusPerNode}|` +
       `${d.gpuModel ?? ''}|${d.constraint?.text ?? ''}|${d.requiresTightTier ? 't' : ''}#${ck}`;
@@ -235,8 +223,8 @@ export class Placer {
   }
 
   /** Shapes that differ only in time, partition or user constraints share eligible-class results. */
-  private eligibleSlot(d: JobDemand, p: PerNode): number {
-    const key = `${p.c}|${p.wholeMem ? 'all' : p.m}|${p.g}|${d.gpuModel ?? ''}|${d.constraint?.text ?? ''}|${d.nodes}`;
+  private eligibleSlot(d: JobDemand, p: PerNodeDemand): number {
+    const key = `${p.cpus}|${p.wholeNodeMemory ? 'all' : p.memoryMb}|${p.gpus}|${d.gpuModel ?? ''}|${d.constraint?.text ?? ''}|${d.nodes}`;
     let slot = this.eligibleSlots.get(key);
     if (slot === undefined) {
       slot = this.eligibleSlots.size;
@@ -246,13 +234,7 @@ export class Placer {
   }
 
   private buildShape(demand: JobDemand, constraints: UserConstraints, ck: string): Shape {
-    const p: PerNode = {
-      c: demand.cpusPerNode,
-      m: demand.memPerNodeMb,
-      wholeMem: demand.wholeNodeMemory,
-      exclusive: demand.exclusive,
-      g: demand.gpusPerNode,
-    };
+    const p = perNodeDemandOf(demand);
     const shape: Shape = {
       demand, k: demand.nodes, p, cand: [], partition: [], alts: [], ever: [], rejected: [], reasons: null,
       filters: islandFilters(demand, constraints, this.o, this.eligibleSlot(demand, p)),
@@ -311,7 +293,7 @@ export class Placer {
     let best = shape.lastBest;
     this.refresh(shape, best);
     let bestScore = score[best];
-    const need = shape.p.c * shape.k;
+    const need = shape.p.cpus * shape.k;
     const { order } = shape;
     const staticPart = this.staticPart;
     const maxDynamic = this.maxDynamic;
@@ -365,7 +347,7 @@ export class Placer {
     for (let a = 0; a < alts.length && fitAlt < 0; a++) {
       let count = 0;
       for (const e of alts[a]) {
-        count += countFit(e.cls, e.model, shape.p, k - count);
+        count += countNodesFittingNow(e.nodeClass, e.gpuModel, shape.p, k - count);
         if (count >= k) break;
       }
       if (count >= k) fitAlt = a;
@@ -386,7 +368,7 @@ export class Placer {
     const drain = island.pendingCpuSeconds / 60 / Math.max(1, island.usableCpus);
     const startMin = fitsNow ? drain * o.backfillFactor : drain + o.resourceWaitMinutes * (1 - shape.nowCount[j] / shape.k);
     const priceValue = island.capacity.pricePerCoreHour;
-    const need = fitsNow ? shape.p.c * shape.k : 0;
+    const need = fitsNow ? shape.p.cpus * shape.k : 0;
     const w = o.weights;
     return (
       (fitsNow ? o.startNowBonus : 0) +
@@ -408,7 +390,7 @@ export class Placer {
     const priceValue = island.capacity.pricePerCoreHour;
     const price = priceValue <= 0 ? 1 : this.index.minPrice / priceValue;
     const performance = this.index.maxBenchmark > 0 ? island.capacity.benchmarkScore / this.index.maxBenchmark : 0;
-    const need = fitsNow ? shape.p.c * shape.k : 0;
+    const need = fitsNow ? shape.p.cpus * shape.k : 0;
     const headroom = island.usableCpus > 0 ? Math.max(0, island.freeCpus - need) / island.usableCpus : 0;
     const w = this.o.weights;
     const total = (fitsNow ? this.o.startNowBonus : 0) + w.start * start + w.price * price + w.performance * performance + w.headroom * headroom;
@@ -426,16 +408,13 @@ export class Placer {
     let slots = 0;
     let nodesFree = 0;
     for (const e of shape.alts[j][a]) {
-      const cls = e.cls;
+      const cls = e.nodeClass;
       for (let i = cls.cursor; i < cls.size; i++) {
-        if (!fitsNode(cls, i, e.model, p)) continue;
-        if (k > 1 || p.exclusive || p.wholeMem) {
+        if (!nodeFitsNow(cls, i, e.gpuModel, p)) continue;
+        if (k > 1 || p.exclusive || p.wholeNodeMemory) {
           nodesFree++;
         } else {
-          let s = Math.floor(cls.cpusFree[i] / p.c);
-          if (p.m > 0) s = Math.min(s, Math.floor(cls.memFree[i] / p.m));
-          if (p.g > 0) s = Math.min(s, Math.floor(cls.gpusFreeOn(i, e.model) / p.g));
-          slots += s;
+          slots += tasksFittingOnNode(cls, i, e.gpuModel, p);
         }
         if (slots + Math.floor(nodesFree / k) >= limit) return limit;
       }
@@ -456,7 +435,7 @@ export class Placer {
     }
     const fitting: number[] = [];
     const { p, k, score } = shape;
-    const perTask = k > 1 || p.exclusive || p.wholeMem;
+    const perTask = k > 1 || p.exclusive || p.wholeNodeMemory;
     for (let j = 0; j < shape.cand.length; j++) {
       if (used.has(j)) continue;
       this.refresh(shape, j);
@@ -467,7 +446,7 @@ export class Placer {
     const bound: number[] = new Array(shape.cand.length).fill(0);
     for (const j of fitting) {
       const island = shape.cand[j];
-      bound[j] = perTask ? Math.floor(island.usableNodes / k) : Math.floor(island.freeCpus / p.c);
+      bound[j] = perTask ? Math.floor(island.usableNodes / k) : Math.floor(island.freeCpus / p.cpus);
     }
     fitting.sort((a, b) => score[b] - score[a] || a - b);
     for (const j of fitting) {
@@ -492,85 +471,18 @@ export class Placer {
   // ---------------------------------------------------------------- reservations
 
   private allocate(shape: Shape, j: number): string[] {
-    const island = shape.cand[j];
-    const { p, k } = shape;
-    const nodes: string[] = [];
-    for (const e of shape.alts[j][shape.alt[j]]) {
-      const cls = e.cls;
-      for (let i = cls.cursor; i < cls.size && nodes.length < k; i++) {
-        if (!fitsNode(cls, i, e.model, p)) continue;
-        const cpus = p.exclusive ? cls.cpusFree[i] : p.c;
-        cls.cpusFree[i] -= cpus;
-        island.freeCpus -= cpus;
-        cls.memFree[i] -= p.exclusive || p.wholeMem ? cls.memFree[i] : p.m;
-        if (p.exclusive) {
-          for (const pool of cls.gpuFree) pool[i] = 0;
-        } else if (p.g > 0) {
-          if (e.model >= 0) {
-            cls.gpuFree[e.model][i] -= p.g;
-          } else {
-            let g = p.g;
-            for (const pool of cls.gpuFree) {
-              const t = Math.min(g, pool[i]);
-              pool[i] -= t;
-              g -= t;
-            }
-          }
-        }
-        nodes.push(cls.names[i]);
-      }
-      while (cls.cursor < cls.size && cls.cpusFree[cls.cursor] === 0) cls.cursor++;
-      if (nodes.length >= k) break;
-    }
-    if (nodes.length < k) throw new Error(`internal: ${island.name} was evaluated to fit but holds only ${nodes.length} of ${k} nodes`);
-    island.version++;
-    return nodes;
+    return reserveNodes(shape.cand[j], shape.alts[j][shape.alt[j]], shape.p, shape.k);
   }
 
   /** Packs up to `n` single-node tasks on candidate j in one pass over its nodes (first fit); returns how many. */
   private allocateSingleNodeTasks(shape: Shape, j: number, n: number, out: string[]): number {
-    const island = shape.cand[j];
-    const { p } = shape;
-    let placed = 0;
     const alt = shape.alt[j];
     if (alt < 0) return 0;
-    for (const e of shape.alts[j][alt]) {
-      const cls = e.cls;
-      for (let i = cls.cursor; i < cls.size && placed < n; i++) {
-        if (!fitsNode(cls, i, e.model, p)) continue;
-        let t = Math.floor(cls.cpusFree[i] / p.c);
-        if (p.m > 0) t = Math.min(t, Math.floor(cls.memFree[i] / p.m));
-        if (p.g > 0) t = Math.min(t, Math.floor(cls.gpusFreeOn(i, e.model) / p.g));
-        t = Math.min(t, n - placed);
-        cls.cpusFree[i] -= t * p.c;
-        island.freeCpus -= t * p.c;
-        cls.memFree[i] -= t * p.m;
-        if (p.g > 0) {
-          if (e.model >= 0) {
-            cls.gpuFree[e.model][i] -= t * p.g;
-          } else {
-            let g = t * p.g;
-            for (const pool of cls.gpuFree) {
-              const x = Math.min(g, pool[i]);
-              pool[i] -= x;
-              g -= x;
-            }
-          }
-        }
-        for (let x = 0; x < t; x++) out.push(cls.names[i]);
-        placed += t;
-      }
-      while (cls.cursor < cls.size && cls.cpusFree[cls.cursor] === 0) cls.cursor++;
-      if (placed >= n) break;
-    }
-    if (placed > 0) island.version++;
-    return placed;
+    return packSingleNodeTasks(shape.cand[j], shape.alts[j][alt], shape.p, n, out);
   }
 
   private enqueue(island: IslandState, demand: JobDemand, jobs: number): void {
-    island.pendingJobs += jobs;
-    island.pendingCpuSeconds += jobs * demand.cpusPerNode * demand.nodes * demand.runtimeMinutes * 60;
-    island.version++;
+    queueJobs(island, demand, jobs);
   }
 
   // ---------------------------------------------------------------- explanation
@@ -670,52 +582,6 @@ function startScore(o: ResolvedOptions, minutes: number): number {
   return s < 0 ? 0 : s > 1 ? 1 : s;
 }
 
-function fitsNode(cls: NodeClass, i: number, model: number, p: PerNode): boolean {
-  if (p.exclusive) {
-    if (cls.cpusFree[i] !== cls.cpus || cls.memFree[i] !== cls.memoryMb) return false;
-    for (let m = 0; m < cls.gpuFree.length; m++) if (cls.gpuFree[m][i] !== cls.gpuTotal[m]) return false;
-    return true;
-  }
-  if (cls.cpusFree[i] < p.c) return false;
-  if (p.wholeMem ? cls.memFree[i] !== cls.memoryMb : cls.memFree[i] < p.m) return false;
-  return p.g === 0 || cls.gpusFreeOn(i, model) >= p.g;
-}
-
-/** Nodes of the class that hold the per-node demand now, counted up to `need`. */
-function countFit(cls: NodeClass, model: number, p: PerNode, need: number): number {
-  // Reject from the upper bounds of the free maxima, without a scan.
-  const cpuNeed = p.exclusive ? cls.cpus : p.c;
-  const memNeed = p.exclusive || p.wholeMem ? cls.memoryMb : p.m;
-  if (cls.maxCpusFree < cpuNeed || cls.maxMemFree < memNeed) return 0;
-  if (p.g > 0 && !p.exclusive) {
-    let gpuBound = 0;
-    if (model >= 0) gpuBound = cls.maxGpuFree[model];
-    else for (const g of cls.maxGpuFree) gpuBound += g;
-    if (gpuBound < p.g) return 0;
-  }
-  let count = 0;
-  let maxC = 0;
-  let maxM = 0;
-  const { cpusFree, memFree } = cls;
-  for (let i = cls.cursor; i < cls.size; i++) {
-    if (fitsNode(cls, i, model, p)) {
-      if (++count >= need) return count;
-    }
-    if (cpusFree[i] > maxC) maxC = cpusFree[i];
-    if (memFree[i] > maxM) maxM = memFree[i];
-  }
-  // A full scan: the maxima are now exact (nodes before the cursor have no free CPU and cannot fit anything).
-  cls.maxCpusFree = maxC;
-  cls.maxMemFree = maxM;
-  for (let m = 0; m < cls.gpuFree.length; m++) {
-    let maxG = 0;
-    const pool = cls.gpuFree[m];
-    for (let i = cls.cursor; i < cls.size; i++) if (pool[i] > maxG) maxG = pool[i];
-    cls.maxGpuFree[m] = maxG;
-  }
-  return count;
-}
-
 // ------------------------------------------------------------------------ static filters
 
 interface Filters {
@@ -756,11 +622,11 @@ function anyOf(have: ReadonlySet<string>, want: Set<string>): boolean {
 function staticCheck(
   island: IslandState,
   d: JobDemand,
-  p: PerNode,
+  p: PerNodeDemand,
   f: Filters,
   why: boolean,
   skipPartition = false,
-): string | { partition: string; alts: Eligible[][]; ever: number } {
+): string | { partition: string; alts: EligibleClass[][]; ever: number } {
   const cap = island.capacity;
   const k = d.nodes;
   if (!why) {
@@ -774,11 +640,11 @@ function staticCheck(
     const partition = skipPartition ? '' : firstFittingPartition(island, d);
     if (partition === null) return REJECTED;
     if (island.usableNodes === 0 || k > island.usableNodes) return REJECTED;
-    if (p.g > 0 && (d.gpuModel !== null ? (island.gpuModels.get(d.gpuModel) ?? 0) < p.g : island.maxGpus < p.g)) return REJECTED;
+    if (p.gpus > 0 && (d.gpuModel !== null ? (island.gpuModels.get(d.gpuModel) ?? 0) < p.gpus : island.maxGpus < p.gpus)) return REJECTED;
     if (d.constraint && !satisfies(d.constraint.expr, island.featureUnion)) return REJECTED;
-    if (p.c > island.maxCpus || (!p.wholeMem && p.m > island.maxMemoryMb)) return REJECTED;
+    if (p.cpus > island.maxCpus || (!p.wholeNodeMemory && p.memoryMb > island.maxMemoryMb)) return REJECTED;
     const e = eligibleClasses(island, d, p, f.eligibleSlot);
-    return e.alts.length === 0 ? REJECTED : { partition, alts: e.alts, ever: e.ever };
+    return e.byAlternative.length === 0 ? REJECTED : { partition, alts: e.byAlternative, ever: e.nodesEver };
   }
   if (f.islands && !f.islands.has(island.name)) return `not one of the islands the job is restricted to (${listOrNone(f.islands)})`;
   if (f.exclude?.has(island.name)) return 'excluded by the job';
@@ -797,25 +663,25 @@ function staticCheck(
   if (k > island.usableNodes) {
     return `the job needs ${k} nodes, the island has ${island.usableNodes} usable` + (island.unusableNodes ? ` (${island.unusableNodes} drained or down)` : '');
   }
-  if (p.g > 0) {
+  if (p.gpus > 0) {
     if (d.gpuModel !== null) {
       const max = island.gpuModels.get(d.gpuModel);
       if (max === undefined) return `no ${d.gpuModel} GPUs (GPU models here: ${listOrNone([...island.gpuModels.keys()].map((m) => m || 'untyped'))})`;
-      if (max < p.g) return `no node has ${p.g} ${d.gpuModel} GPUs (at most ${max} per node)`;
-    } else if (island.maxGpus < p.g) {
-      return island.maxGpus === 0 ? 'no GPUs' : `no node has ${p.g} GPUs (at most ${island.maxGpus} per node)`;
+      if (max < p.gpus) return `no node has ${p.gpus} ${d.gpuModel} GPUs (at most ${max} per node)`;
+    } else if (island.maxGpus < p.gpus) {
+      return island.maxGpus === 0 ? 'no GPUs' : `no node has ${p.gpus} GPUs (at most ${island.maxGpus} per node)`;
     }
   }
   const constraint = d.constraint;
   if (constraint && !satisfies(constraint.expr, island.featureUnion)) {
     return `no node has features matching "${constraint.text}" (features here: ${listOrNone([...island.featureUnion].sort())})`;
   }
-  if (p.c > island.maxCpus) return `no node has ${p.c} CPUs (largest: ${island.maxCpus})`;
-  if (!p.wholeMem && p.m > island.maxMemoryMb) return `no node has ${p.m} MB of memory (largest: ${island.maxMemoryMb} MB)`;
+  if (p.cpus > island.maxCpus) return `no node has ${p.cpus} CPUs (largest: ${island.maxCpus})`;
+  if (!p.wholeNodeMemory && p.memoryMb > island.maxMemoryMb) return `no node has ${p.memoryMb} MB of memory (largest: ${island.maxMemoryMb} MB)`;
 
-  const { alts, ever } = eligibleClasses(island, d, p, f.eligibleSlot);
+  const { byAlternative: alts, nodesEver: ever } = eligibleClasses(island, d, p, f.eligibleSlot);
   if (alts.length === 0) {
-    const what = describePerNode(d, p);
+    const what = describePerNodeDemand(d, p);
     const matching = constraint && constraint.alternatives.length > 1
       ? ` with the same one of ${renderExpr(constraint.expr.kind === 'match' ? constraint.expr : findMatchGroup(constraint.expr) ?? constraint.expr)}`
       : '';
@@ -828,44 +694,6 @@ function staticCheck(
 
 const REJECTED = 'rejected';
 
-/**
- * Per constraint alternative, the node classes of the island that could ever hold the per-node
- * demand, kept only when they hold at least `nodes` nodes. Cached on the island: shapes that differ
- * only in time, partition or user constraints share it.
- */
-function eligibleClasses(island: IslandState, d: JobDemand, p: PerNode, slot: number): { alts: Eligible[][]; ever: number } {
-  const cached = island.eligibleCache[slot] as { alts: Eligible[][]; ever: number } | undefined;
-  if (cached) return cached;
-  const k = d.nodes;
-  const exprs: Array<FeatureExpr | null> = d.constraint ? d.constraint.alternatives : [null];
-  const alts: Eligible[][] = [];
-  let ever = 0;
-  for (const expr of exprs) {
-    const eligible: Eligible[] = [];
-    let count = 0;
-    for (const cls of island.classes) {
-      if (expr && !satisfies(expr, cls.features)) continue;
-      if (cls.cpus < p.c || (!p.wholeMem && cls.memoryMb < p.m)) continue;
-      let model = -1;
-      if (p.g > 0) {
-        if (d.gpuModel !== null) {
-          model = cls.gpuModels.indexOf(d.gpuModel);
-          if (model < 0 || cls.gpuTotal[model] < p.g) continue;
-        } else if (cls.gpuTotalAll < p.g) {
-          continue;
-        }
-      }
-      eligible.push({ cls, model });
-      count += cls.size;
-    }
-    ever = Math.max(ever, count);
-    if (count >= k) alts.push(eligible);
-  }
-  const result = { alts, ever };
-  island.eligibleCache[slot] = result;
-  return result;
-}
-
 function findMatchGroup(expr: FeatureExpr): FeatureExpr | null {
   if (expr.kind === 'match') return expr;
   if (expr.kind === 'feature') return null;
@@ -876,11 +704,11 @@ function findMatchGroup(expr: FeatureExpr): FeatureExpr | null {
   return null;
 }
 
-function describePerNode(d: JobDemand, p: PerNode): string {
-  const parts = [p.exclusive ? 'a whole node' : `${p.c} CPUs`];
-  if (p.wholeMem) parts.push('all its memory');
-  else if (p.m > 0) parts.push(`${p.m} MB`);
-  if (p.g > 0) parts.push(`${p.g} ${d.gpuModel ?? ''} GPUs`.replace('  ', ' '));
+function describePerNodeDemand(d: JobDemand, p: PerNodeDemand): string {
+  const parts = [p.exclusive ? 'a whole node' : `${p.cpus} CPUs`];
+  if (p.wholeNodeMemory) parts.push('all its memory');
+  else if (p.memoryMb > 0) parts.push(`${p.memoryMb} MB`);
+  if (p.gpus > 0) parts.push(`${p.gpus} ${d.gpuModel ?? ''} GPUs`.replace('  ', ' '));
   if (d.constraint) parts.push(`features "${d.constraint.text}"`);
   return parts.join(', ');
 }
