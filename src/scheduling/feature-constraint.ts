@@ -135,16 +135,17 @@ function tokenize(src: string): string[] {
 }
 
 function expandMatch(expr: FeatureExpr): FeatureExpr[] {
-  const group = findMatch(expr);
+  const group = findMatchGroup(expr);
   if (group === null) return [expr];
   return group.names.map((name) => replaceMatch(expr, name));
 }
 
-function findMatch(expr: FeatureExpr): { names: string[] } | null {
+/** The expression's `[a|b]` matching-OR group, or null. */
+export function findMatchGroup(expr: FeatureExpr): Extract<FeatureExpr, { kind: 'match' }> | null {
   if (expr.kind === 'match') return expr;
   if (expr.kind === 'feature') return null;
   for (const item of expr.items) {
-    const found = findMatch(item);
+    const found = findMatchGroup(item);
     if (found) return found;
   }
   return null;

@@ -11,16 +11,15 @@
  * last looked at, not every node of every island.
  */
 import type { CapacitySnapshot } from './capacity';
-import { renderExpr, satisfies, type FeatureExpr } from './feature-constraint';
 import type { JobDemand } from './job-demand';
-import { firstFittingPartition, whyNoPartitionFits } from './partition-choice';
-import { eligibleClasses, type EligibleClass } from './eligible-classes';
+import { firstFittingPartition } from './partition-choice';
+import type { EligibleClass } from './eligible-classes';
+import { hardFiltersFor, passesTimeIndependentFilters, rejectionReason, type HardFilters } from './hard-filters';
 import { countNodesFittingNow, nodeFitsNow, perNodeDemandOf, tasksFittingOnNode, type PerNodeDemand } from './node-fit';
 import { IslandState, PlacementIndex } from './placement-index';
 import { packSingleNodeTasks, queueJobs, reserveNodes } from './reservations';
 import { resolveOptions, type PlacementOptions, type ResolvedOptions, type UserConstraints } from './placement-options';
 import type { ArrayPart, ArrayPlacement, BatchDecision, BatchJob, BatchResult, CandidateExplanation, JobPlacement, ScoreBreakdown } from './placement-result';
-import { listOrNone } from './reason-text';
 
 interface Base {
   /** Candidate order by static score (computed on first use). */
@@ -43,7 +42,7 @@ interface Shape {
   /** Rejected islands; their reasons are built lazily (explanations, unplaceable summaries). */
   rejected: IslandState[];
   reasons: string[] | null;
-  filters: Filters;
+  filters: HardFilters;
   // Plain packed arrays, not typed arrays: thousands of small shapes, and typed-array backing
   // stores are costly to allocate and collect at that count.
   ver: number[];
@@ -196,7 +195,7 @@ export class Placer {
    * The static filters except the partition (which depends on the time limit), shared by shapes
    * that differ only in time: most of the static work, once per (per-node demand, constraints).
    */
-  private base(demand: JobDemand, p: PerNodeDemand, filters: Filters, ck: string): Base {
+  private base(demand: JobDemand, p: PerNodeDemand, filters: HardFilters, ck: string): Base {
     const d = demand;
     const key = `${d.nodes}|${d.cpusPerNode}|${d.wholeNodeMemory ? 'all' : d.memPerNodeMb}|${d.exclusive ? 'x' : ''}|${d.gpusPerNode}|` +
       `${d.gpuModel ?? ''}|${d.constraint?.text ?? ''}|${d.requiresTightTier ? 't' : ''}#${ck}`;
@@ -204,13 +203,13 @@ export class Placer {
     if (!base) {
       base = { cand: [], alts: [], ever: [], rejected: [] };
       for (const island of this.index.islands) {
-        const result = staticCheck(island, demand, p, filters, false, true);
-        if (typeof result === 'string') {
+        const eligibility = passesTimeIndependentFilters(island, filters, demand, p);
+        if (eligibility === null) {
           base.rejected.push(island);
         } else {
           base.cand.push(island);
-          base.alts.push(result.alts);
-          base.ever.push(result.ever);
+          base.alts.push(eligibility.byAlternative);
+          base.ever.push(eligibility.nodesEver);
         }
       }
       this.bases.set(key, base);
@@ -237,7 +236,7 @@ export class Placer {
     const p = perNodeDemandOf(demand);
     const shape: Shape = {
       demand, k: demand.nodes, p, cand: [], partition: [], alts: [], ever: [], rejected: [], reasons: null,
-      filters: islandFilters(demand, constraints, this.o, this.eligibleSlot(demand, p)),
+      filters: hardFiltersFor(demand, constraints, this.o.tightBoundMs, this.eligibleSlot(demand, p)),
       ver: [], score: [], fits: [], nowCount: [], alt: [], lastBest: 0, order: [],
     };
     const base = this.base(demand, p, shape.filters, ck);
@@ -584,135 +583,6 @@ function startScore(o: ResolvedOptions, minutes: number): number {
 
 // ------------------------------------------------------------------------ static filters
 
-interface Filters {
-  islands: Set<string> | null;
-  exclude: Set<string> | null;
-  regions: Set<string> | null;
-  providers: Set<string> | null;
-  classes: Set<string> | null;
-  maxPrice: number | null;
-  boundMs: number;
-  boundWhy: 'multi-node' | 'user' | null;
-  tightBoundMs: number;
-  /** Index of the per-node demand in the islands' eligible-class caches. */
-  eligibleSlot: number;
-}
-
-function islandFilters(demand: JobDemand, c: UserConstraints, o: ResolvedOptions, eligibleSlot: number): Filters {
-  const set = (v: string[] | undefined) => (v && v.length ? new Set(v) : null);
-  const boundWhy = c.maxIslandLatencyMs !== undefined ? 'user' : demand.requiresTightTier ? 'multi-node' : null;
-  return {
-    islands: set(c.islands),
-    exclude: set(c.excludeIslands),
-    regions: set(c.regions),
-    providers: set(c.providers),
-    classes: set(c.performanceClasses),
-    maxPrice: c.maxPricePerCoreHour ?? null,
-    boundMs: c.maxIslandLatencyMs ?? (demand.requiresTightTier ? o.tightBoundMs : Infinity),
-    boundWhy,
-    tightBoundMs: o.tightBoundMs,
-    eligibleSlot,
-  };
-}
-
-function anyOf(have: ReadonlySet<string>, want: Set<string>): boolean {
-  for (const x of have) if (want.has(x)) return true;
-  return false;
-}
-function staticCheck(
-  island: IslandState,
-  d: JobDemand,
-  p: PerNodeDemand,
-  f: Filters,
-  why: boolean,
-  skipPartition = false,
-): string | { partition: string; alts: EligibleClass[][]; ever: number } {
-  const cap = island.capacity;
-  const k = d.nodes;
-  if (!why) {
-    // Fast path: the same checks, in the same order, without building reason texts.
-    if ((f.islands && !f.islands.has(island.name)) || f.exclude?.has(island.name)) return REJECTED;
-    if (f.regions && !anyOf(island.regions, f.regions)) return REJECTED;
-    if (f.providers && !anyOf(island.providers, f.providers)) return REJECTED;
-    if (f.classes && !f.classes.has(cap.performanceClass)) return REJECTED;
-    if (f.maxPrice !== null && cap.pricePerCoreHour > f.maxPrice) return REJECTED;
-    if (cap.boundMs > f.boundMs) return REJECTED;
-    const partition = skipPartition ? '' : firstFittingPartition(island, d);
-    if (partition === null) return REJECTED;
-    if (island.usableNodes === 0 || k > island.usableNodes) return REJECTED;
-    if (p.gpus > 0 && (d.gpuModel !== null ? (island.gpuModels.get(d.gpuModel) ?? 0) < p.gpus : island.maxGpus < p.gpus)) return REJECTED;
-    if (d.constraint && !satisfies(d.constraint.expr, island.featureUnion)) return REJECTED;
-    if (p.cpus > island.maxCpus || (!p.wholeNodeMemory && p.memoryMb > island.maxMemoryMb)) return REJECTED;
-    const e = eligibleClasses(island, d, p, f.eligibleSlot);
-    return e.byAlternative.length === 0 ? REJECTED : { partition, alts: e.byAlternative, ever: e.nodesEver };
-  }
-  if (f.islands && !f.islands.has(island.name)) return `not one of the islands the job is restricted to (${listOrNone(f.islands)})`;
-  if (f.exclude?.has(island.name)) return 'excluded by the job';
-  if (f.regions && !anyOf(island.regions, f.regions)) return `region ${listOrNone(island.regions)} is not one of the requested ${listOrNone(f.regions)}`;
-  if (f.providers && !anyOf(island.providers, f.providers)) return `provider ${listOrNone(island.providers)} is not one of the requested ${listOrNone(f.providers)}`;
-  if (f.classes && !f.classes.has(cap.performanceClass)) return `performance class ${cap.performanceClass} is not one of the requested ${listOrNone(f.classes)}`;
-  if (f.maxPrice !== null && cap.pricePerCoreHour > f.maxPrice) return `price ${cap.pricePerCoreHour}/core-hour is above the job's limit of ${f.maxPrice}`;
-  if (cap.boundMs > f.boundMs) {
-    return f.boundWhy === 'multi-node'
-      ? `${cap.tier} tier (<= ${cap.boundMs} ms) is too loose: a ${k}-node job needs the tight tier (<= ${f.tightBoundMs} ms); set maxIslandLatencyMs to accept looser islands`
-      : `${cap.tier} tier (<= ${cap.boundMs} ms) is looser than the job's maxIslandLatencyMs of ${f.boundMs} ms`;
-  }
-  const partition = firstFittingPartition(island, d);
-  if (partition === null) return whyNoPartitionFits(island, d);
-  if (island.usableNodes === 0) return `no usable node (${island.unusableNodes} drained or down)`;
-  if (k > island.usableNodes) {
-    return `the job needs ${k} nodes, the island has ${island.usableNodes} usable` + (island.unusableNodes ? ` (${island.unusableNodes} drained or down)` : '');
-  }
-  if (p.gpus > 0) {
-    if (d.gpuModel !== null) {
-      const max = island.gpuModels.get(d.gpuModel);
-      if (max === undefined) return `no ${d.gpuModel} GPUs (GPU models here: ${listOrNone([...island.gpuModels.keys()].map((m) => m || 'untyped'))})`;
-      if (max < p.gpus) return `no node has ${p.gpus} ${d.gpuModel} GPUs (at most ${max} per node)`;
-    } else if (island.maxGpus < p.gpus) {
-      return island.maxGpus === 0 ? 'no GPUs' : `no node has ${p.gpus} GPUs (at most ${island.maxGpus} per node)`;
-    }
-  }
-  const constraint = d.constraint;
-  if (constraint && !satisfies(constraint.expr, island.featureUnion)) {
-    return `no node has features matching "${constraint.text}" (features here: ${listOrNone([...island.featureUnion].sort())})`;
-  }
-  if (p.cpus > island.maxCpus) return `no node has ${p.cpus} CPUs (largest: ${island.maxCpus})`;
-  if (!p.wholeNodeMemory && p.memoryMb > island.maxMemoryMb) return `no node has ${p.memoryMb} MB of memory (largest: ${island.maxMemoryMb} MB)`;
-
-  const { byAlternative: alts, nodesEver: ever } = eligibleClasses(island, d, p, f.eligibleSlot);
-  if (alts.length === 0) {
-    const what = describePerNodeDemand(d, p);
-    const matching = constraint && constraint.alternatives.length > 1
-      ? ` with the same one of ${renderExpr(constraint.expr.kind === 'match' ? constraint.expr : findMatchGroup(constraint.expr) ?? constraint.expr)}`
-      : '';
-    return ever === 0
-      ? `no single node has ${what} together`
-      : `only ${ever} node(s) can hold ${what}${matching}; the job needs ${k}`;
-  }
-  return { partition, alts, ever };
-}
-
-const REJECTED = 'rejected';
-
-function findMatchGroup(expr: FeatureExpr): FeatureExpr | null {
-  if (expr.kind === 'match') return expr;
-  if (expr.kind === 'feature') return null;
-  for (const item of expr.items) {
-    const found = findMatchGroup(item);
-    if (found) return found;
-  }
-  return null;
-}
-
-function describePerNodeDemand(d: JobDemand, p: PerNodeDemand): string {
-  const parts = [p.exclusive ? 'a whole node' : `${p.cpus} CPUs`];
-  if (p.wholeNodeMemory) parts.push('all its memory');
-  else if (p.memoryMb > 0) parts.push(`${p.memoryMb} MB`);
-  if (p.gpus > 0) parts.push(`${p.gpus} ${d.gpuModel ?? ''} GPUs`.replace('  ', ' '));
-  if (d.constraint) parts.push(`features "${d.constraint.text}"`);
-  return parts.join(', ');
-}
-
 function constraintKey(c: UserConstraints): string {
   const s = (v: string[] | undefined) => (v ? [...v].sort().join(',') : '');
   return [s(c.regions), s(c.providers), s(c.performanceClasses), s(c.islands), s(c.excludeIslands), c.maxPricePerCoreHour ?? '', c.maxIslandLatencyMs ?? ''].join('|');
@@ -721,8 +591,7 @@ function constraintKey(c: UserConstraints): string {
 function reasonsOf(shape: Shape): string[] {
   if (shape.reasons === null) {
     shape.reasons = shape.rejected.map((island) => {
-      const result = staticCheck(island, shape.demand, shape.p, shape.filters, true);
-      return typeof result === 'string' ? result : 'internal: accepted on a second look';
+      return rejectionReason(island, shape.filters, shape.demand, shape.p) ?? 'internal: accepted on a second look';
     });
   }
   return shape.reasons;
