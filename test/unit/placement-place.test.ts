@@ -331,9 +331,12 @@ describe('pruning', () => {
     const run = (prune: boolean) => {
       const placer = new Placer(snap(...islands), { explain: false });
       if (!prune) {
-        const open = placer as unknown as { upperBound: () => number; maxDynamic: number };
-        open.upperBound = () => Infinity;
-        open.maxDynamic = Infinity;
+        // Disable both bounds the search prunes with (they live on the Placer's IslandScorer).
+        const scorer = (placer as unknown as { scorer: { upperBound: unknown; maxDynamicScore: unknown } }).scorer;
+        assert.equal(typeof scorer.upperBound, 'function', 'the upper bound this test disables exists');
+        assert.equal(typeof scorer.maxDynamicScore, 'number', 'the static-order cut-off this test disables exists');
+        scorer.upperBound = () => Infinity;
+        scorer.maxDynamicScore = Infinity;
       }
       return specs.map((spec) => {
         const demand = deriveDemand(spec);
