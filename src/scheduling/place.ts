@@ -18,25 +18,18 @@ import type { ArrayPlacement, BatchDecision, BatchJob, BatchResult, JobPlacement
 import { Placer } from './placer';
 
 /** One job, against a snapshot (left untouched) or a Placer's live view (reserved there). */
-export function placeJob(
-  demand: JobDemand,
-  constraints: UserConstraints,
-  view: CapacitySnapshot | Placer,
-  options: PlacementOptions = {},
-): JobPlacement {
-  const placer = view instanceof Placer ? view : new Placer(view, options);
-  return placer.place(demand, constraints, options.explain ?? true);
+export function placeJob(demand: JobDemand, constraints: UserConstraints, view: CapacitySnapshot | Placer, options: PlacementOptions = {}): JobPlacement {
+  return placerFor(view, options).place(demand, constraints, options.explain ?? true);
 }
 
 /** An array job, split across islands when one cannot run it (or its %N throttle) now. */
-export function placeArray(
-  demand: JobDemand,
-  constraints: UserConstraints,
-  view: CapacitySnapshot | Placer,
-  options: PlacementOptions = {},
-): ArrayPlacement {
-  const placer = view instanceof Placer ? view : new Placer(view, options);
-  return placer.placeArray(demand, constraints, options.explain ?? true);
+export function placeArray(demand: JobDemand, constraints: UserConstraints, view: CapacitySnapshot | Placer, options: PlacementOptions = {}): ArrayPlacement {
+  return placerFor(view, options).placeArray(demand, constraints, options.explain ?? true);
+}
+
+/** A snapshot gets a private Placer (so it is never modified); a Placer is used as is. */
+function placerFor(view: CapacitySnapshot | Placer, options: PlacementOptions): Placer {
+  return view instanceof Placer ? view : new Placer(view, options);
 }
 
 /**
