@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { CapacitySnapshot, IslandCapacity, NodeCapacity } from '../../src/scheduling/capacity';
+import type { CapacitySnapshot, IslandCapacity } from '../../src/scheduling/capacity';
 import { deriveDemand } from '../../src/scheduling/job-demand';
 import type { JobSpec } from '../../src/sbatch/job-spec';
 import {
@@ -13,33 +13,8 @@ import {
   renderTaskIds,
   type UserConstraints,
 } from '../../src/scheduling';
+import { island, node, nodes, snap } from '../support/capacity-fixtures';
 
-function node(name: string, extra: Partial<NodeCapacity> = {}): NodeCapacity {
-  const cpus = extra.cpus ?? 16;
-  const memoryMb = extra.memoryMb ?? 64000;
-  return { name, cpus, cpusFree: cpus, memoryMb, memoryFreeMb: memoryMb, gpus: [], features: [], state: 'idle', ...extra };
-}
-
-function island(name: string, nodes: NodeCapacity[], extra: Partial<IslandCapacity> = {}): IslandCapacity {
-  return {
-    name,
-    tier: 'tight',
-    boundMs: 2,
-    regions: ['eu-west'],
-    providers: ['acme'],
-    performanceClass: 'standard',
-    pricePerCoreHour: 0.05,
-    benchmarkScore: 1000,
-    partitions: [{ name: 'batch', maxTimeMinutes: 2880, maxNodes: null, isDefault: true }, { name: 'debug', maxTimeMinutes: 30, maxNodes: 2 }],
-    nodes,
-    queue: { pendingJobs: 0, pendingCpuSeconds: 0 },
-    ...extra,
-  };
-}
-
-const nodes = (prefix: string, n: number, extra: Partial<NodeCapacity> = {}) =>
-  Array.from({ length: n }, (_, i) => node(`${prefix}-n${i}`, extra));
-const snap = (...islands: IslandCapacity[]): CapacitySnapshot => ({ takenAtMs: 0, islands });
 const place = (spec: JobSpec, s: CapacitySnapshot, c: UserConstraints = {}) => placeJob(deriveDemand(spec), c, s);
 const rejection = (spec: JobSpec, isl: IslandCapacity, c: UserConstraints = {}) => {
   const d = place(spec, snap(isl), c);
