@@ -33,7 +33,7 @@ export class NodeClass {
     readonly gpuTotal: number[],
   ) {
     this.maxGpuFree = gpuTotal.map(() => 0);
-    this.gpuTotalAll = gpuTotal.reduce((a, b) => a + b, 0);
+    this.gpuTotalAll = gpuTotal.reduce((sum, total) => sum + total, 0);
   }
 
 
