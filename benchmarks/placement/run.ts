@@ -25,7 +25,7 @@ import type { JobSpec } from '../../src/sbatch/job-spec';
 import type { CapacitySnapshot, IslandCapacity, NodeCapacity } from '../../src/scheduling/capacity';
 import { satisfies } from '../../src/scheduling/feature-constraint';
 import { deriveDemand, type JobDemand } from '../../src/scheduling/job-demand';
-import { placeMany, type BatchJob, type BatchResult, type UserConstraints } from '../../src/scheduling/place';
+import { placeMany, type BatchJob, type BatchResult, type UserConstraints } from '../../src/scheduling';
 import { eachFlag } from '../flags';
 
 interface Settings {

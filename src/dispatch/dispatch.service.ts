@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { Island, IslandsRegistry } from '../clusters/islands.registry';
 import { JobRow, JobsRepository } from '../jobs/jobs.repository';
 import { CapacityService } from '../scheduling/capacity.service';
-import { Placer } from '../scheduling/place';
+import { Placer, type ArrayPart } from '../scheduling';
 import { SlurmUnavailableError } from '../slurm/slurm-client.port';
 import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry, type SubmissionFailure } from './submission-failure';
 import { submitSettleMs } from '../slurm/rest/rest-slurm-client';
@@ -17,7 +17,6 @@ import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispat
 import { JobTagger } from './job-tag';
 import { partSpec } from '../jobs/split-array';
 import { archipelagoOutputPattern } from '../jobs/output-path';
-import type { ArrayPart } from '../scheduling/place';
 import { decidePlacement, type PlacementRecord } from './placement-decision';
 
 /** What a batch left to do later: jobs to retry after a delay. */

@@ -1,6 +1,6 @@
 import type { JobSpec } from '../sbatch/job-spec';
 import { DemandError, deriveDemand } from '../scheduling/job-demand';
-import type { ArrayPart, CandidateExplanation, Placer, PlacementStatus, UserConstraints } from '../scheduling/place';
+import type { ArrayPart, CandidateExplanation, Placer, PlacementStatus, UserConstraints } from '../scheduling';
 
 /** What is stored in `jobs.placement` and served by `GET /v1/jobs/{id}/placement`. */
 export interface PlacementRecord {

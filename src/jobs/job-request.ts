@@ -1,4 +1,4 @@
-import type { UserConstraints } from '../scheduling/place';
+import type { UserConstraints } from '../scheduling';
 import { invalid } from '../common/problem';
 import type { JobSpec } from '../sbatch/job-spec';
 import { environmentVariableRefusal } from '../sbatch/environment-policy';

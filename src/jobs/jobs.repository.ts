@@ -1,5 +1,5 @@
 import { splitJobState } from './split-array';
-import type { UserConstraints } from '../scheduling/place';
+import type { UserConstraints } from '../scheduling';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { preparedRows, rows } from '../db/sql';

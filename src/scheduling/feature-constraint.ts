@@ -50,22 +50,18 @@ export function parseConstraint(text: string): FeatureConstraint {
     throw new ConstraintError(`invalid --constraint "${src}": ${what}`);
   };
 
-  const parseOr = (): FeatureExpr => {
-    const items = [parseAnd()];
-    while (peek() === '|') {
+  /** `item (operator item)*`, one item kept as is. */
+  const parseJoined = (operator: '|' | '&', kind: 'or' | 'and', parseItem: () => FeatureExpr): FeatureExpr => {
+    const items = [parseItem()];
+    while (peek() === operator) {
       pos++;
-      items.push(parseAnd());
+      items.push(parseItem());
     }
-    return items.length === 1 ? items[0] : { kind: 'or', items };
+    return items.length === 1 ? items[0] : { kind, items };
   };
-  const parseAnd = (): FeatureExpr => {
-    const items = [parseAtom()];
-    while (peek() === '&') {
-      pos++;
-      items.push(parseAtom());
-    }
-    return items.length === 1 ? items[0] : { kind: 'and', items };
-  };
+  // & binds tighter than |: an OR of ANDs.
+  const parseOr = (): FeatureExpr => parseJoined('|', 'or', parseAnd);
+  const parseAnd = (): FeatureExpr => parseJoined('&', 'and', parseAtom);
   const parseAtom = (): FeatureExpr => {
     const t = peek();
     if (t === undefined) return fail('ends where a feature name was expected');
@@ -135,16 +131,17 @@ function tokenize(src: string): string[] {
 }
 
 function expandMatch(expr: FeatureExpr): FeatureExpr[] {
-  const group = findMatch(expr);
+  const group = findMatchGroup(expr);
   if (group === null) return [expr];
   return group.names.map((name) => replaceMatch(expr, name));
 }
 
-function findMatch(expr: FeatureExpr): { names: string[] } | null {
+/** The expression's `[a|b]` matching-OR group, or null. */
+export function findMatchGroup(expr: FeatureExpr): Extract<FeatureExpr, { kind: 'match' }> | null {
   if (expr.kind === 'match') return expr;
   if (expr.kind === 'feature') return null;
   for (const item of expr.items) {
-    const found = findMatch(item);
+    const found = findMatchGroup(item);
     if (found) return found;
   }
   return null;

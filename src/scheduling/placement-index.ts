@@ -4,9 +4,10 @@
  * pools, features); static filters run once per class, not per node. Free capacity lives in typed
  * arrays per class, with upper bounds of the free maxima that let a "does not fit now" answer
  * come without a scan. Every change to an island bumps its `version`, which is what per-demand
- * caches in place.ts key on: placing one job only invalidates the island it landed on.
+ * caches of placement key on (each shape's per-candidate state, the score's upper bounds): placing
+ * one job only invalidates the island it landed on.
  */
-import { nodeIsUsable, type CapacitySnapshot, type IslandCapacity, type PartitionLimits } from './capacity';
+import { nodeIsUsable, type CapacitySnapshot, type GpuPool, type IslandCapacity, type NodeCapacity, type PartitionLimits } from './capacity';
 
 export class NodeClass {
   readonly names: string[] = [];
@@ -32,15 +33,15 @@ export class NodeClass {
     readonly gpuTotal: number[],
   ) {
     this.maxGpuFree = gpuTotal.map(() => 0);
-    this.gpuTotalAll = gpuTotal.reduce((a, b) => a + b, 0);
+    this.gpuTotalAll = gpuTotal.reduce((sum, total) => sum + total, 0);
   }
 
 
-  /** GPUs of `model` (null: any) free on node i. */
-  gpusFreeOn(i: number, model: number): number {
-    if (model >= 0) return this.gpuFree[model][i];
+  /** GPUs of the model (its index in the class; -1: any model, all pools together) free on `node`. */
+  gpusFreeOn(node: number, model: number): number {
+    if (model >= 0) return this.gpuFree[model][node];
     let sum = 0;
-    for (const pool of this.gpuFree) sum += pool[i];
+    for (const pool of this.gpuFree) sum += pool[node];
     return sum;
   }
 }
@@ -63,7 +64,7 @@ export class IslandState {
   pendingJobs: number;
   pendingCpuSeconds: number;
   readonly partitions: PartitionLimits[];
-  /** place.ts's cache of eligible node classes per per-node demand (static: hardware and features only). */
+  /** eligible-classes.ts's cache of eligible node classes, one slot per per-node demand (static: hardware and features only). */
   readonly eligibleCache: unknown[] = [];
 
   constructor(
@@ -94,21 +95,25 @@ export class PlacementIndex {
     this.takenAtMs = snapshot.takenAtMs;
     const sorted = [...snapshot.islands].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const canonical = new Map<string, string>();
-    this.islands = sorted.map((cap, i) => buildIsland(i, cap, canonical));
+    this.islands = sorted.map((capacity, index) => buildIsland(index, capacity, canonical));
     for (const island of this.islands) {
       if (this.byName.has(island.name)) throw new Error(`duplicate island ${island.name} in the capacity snapshot`);
       this.byName.set(island.name, island);
     }
-    const prices = sorted.map((i) => i.pricePerCoreHour).filter((p) => p > 0);
+    const prices = sorted.map((island) => island.pricePerCoreHour).filter((price) => price > 0);
     this.minPrice = prices.length ? Math.min(...prices) : 0;
-    this.maxBenchmark = Math.max(0, ...sorted.map((i) => i.benchmarkScore));
+    this.maxBenchmark = Math.max(0, ...sorted.map((island) => island.benchmarkScore));
   }
 }
 
-function buildIsland(index: number, cap: IslandCapacity, canonical: Map<string, string>): IslandState {
-  const island = new IslandState(index, cap);
-  const classes = new Map<string, { cls: NodeClass; nodes: typeof cap.nodes }>();
-  for (const node of cap.nodes) {
+/**
+ * `canonicalKeys` maps a node's hardware key as listed to its canonical form (GPU pools and
+ * features sorted), shared across islands: most nodes repeat a few spellings.
+ */
+function buildIsland(index: number, capacity: IslandCapacity, canonicalKeys: Map<string, string>): IslandState {
+  const island = new IslandState(index, capacity);
+  const classes = new Map<string, { nodeClass: NodeClass; nodes: NodeCapacity[] }>();
+  for (const node of capacity.nodes) {
     if (!nodeIsUsable(node.state)) {
       island.unusableNodes++;
       continue;
@@ -119,28 +124,27 @@ function buildIsland(index: number, cap: IslandCapacity, canonical: Map<string, 
     island.maxCpus = Math.max(island.maxCpus, node.cpus);
     island.maxMemoryMb = Math.max(island.maxMemoryMb, node.memoryMb);
     let gpus = 0;
-    for (const g of node.gpus) {
-      gpus += g.total;
-      island.gpuModels.set(g.model, Math.max(island.gpuModels.get(g.model) ?? 0, g.total));
+    for (const pool of node.gpus) {
+      gpus += pool.total;
+      island.gpuModels.set(pool.model, Math.max(island.gpuModels.get(pool.model) ?? 0, pool.total));
     }
     island.maxGpus = Math.max(island.maxGpus, gpus);
-    for (const f of node.features) island.featureUnion.add(f);
+    for (const feature of node.features) island.featureUnion.add(feature);
     // The raw key (as listed) maps to the canonical one (sorted), computed once per raw spelling.
     let raw = `${node.cpus}|${node.memoryMb}|`;
-    for (const g of node.gpus) raw += `${g.model}:${g.total},`;
+    for (const pool of node.gpus) raw += `${pool.model}:${pool.total},`;
     raw += `|${node.features.join(',')}`;
-    let key = canonical.get(raw);
+    let key = canonicalKeys.get(raw);
     if (key === undefined) {
-      const pools = [...node.gpus].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
-      key = `${node.cpus}|${node.memoryMb}|${pools.map((p) => `${p.model}:${p.total}`).join(',')}|${[...new Set(node.features)].sort().join(',')}`;
-      canonical.set(raw, key);
+      key = `${node.cpus}|${node.memoryMb}|${poolsByModel(node).map((pool) => `${pool.model}:${pool.total}`).join(',')}|${[...new Set(node.features)].sort().join(',')}`;
+      canonicalKeys.set(raw, key);
     }
     let entry = classes.get(key);
     if (!entry) {
-      const pools = [...node.gpus].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
+      const pools = poolsByModel(node);
       const features = [...new Set(node.features)].sort();
       entry = {
-        cls: new NodeClass(new Set(features), node.cpus, node.memoryMb, pools.map((p) => p.model), pools.map((p) => p.total)),
+        nodeClass: new NodeClass(new Set(features), node.cpus, node.memoryMb, pools.map((pool) => pool.model), pools.map((pool) => pool.total)),
         nodes: [],
       };
       classes.set(key, entry);
@@ -149,37 +153,42 @@ function buildIsland(index: number, cap: IslandCapacity, canonical: Map<string, 
   }
   // First-fit order inside an island: the least special hardware first (no GPUs, fewest features,
   // smallest), so that plain CPU jobs do not eat the CPUs of GPU nodes while plain nodes are free.
-  const ordered = [...classes.entries()].sort(([ka, a], [kb, b]) =>
-    a.cls.gpuTotalAll - b.cls.gpuTotalAll ||
-    a.cls.features.size - b.cls.features.size ||
-    a.cls.cpus - b.cls.cpus ||
-    a.cls.memoryMb - b.cls.memoryMb ||
-    (ka < kb ? -1 : ka > kb ? 1 : 0),
+  const ordered = [...classes.entries()].sort(([keyA, { nodeClass: a }], [keyB, { nodeClass: b }]) =>
+    a.gpuTotalAll - b.gpuTotalAll ||
+    a.features.size - b.features.size ||
+    a.cpus - b.cpus ||
+    a.memoryMb - b.memoryMb ||
+    (keyA < keyB ? -1 : keyA > keyB ? 1 : 0),
   );
-  for (const [, { cls, nodes }] of ordered) {
+  for (const [, { nodeClass, nodes }] of ordered) {
     let inOrder = true;
     for (let i = 1; i < nodes.length && inOrder; i++) inOrder = nodes[i - 1].name < nodes[i].name;
     if (!inOrder) nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const n = nodes.length;
-    cls.cpusFree = new Int32Array(n);
-    cls.memFree = new Float64Array(n);
-    cls.gpuFree = cls.gpuModels.map(() => new Int32Array(n));
-    nodes.forEach((node, i) => {
-      cls.names.push(node.name);
-      cls.cpusFree[i] = clamp(node.cpusFree, node.cpus);
-      cls.memFree[i] = clamp(node.memoryFreeMb, node.memoryMb);
-      cls.maxCpusFree = Math.max(cls.maxCpusFree, cls.cpusFree[i]);
-      cls.maxMemFree = Math.max(cls.maxMemFree, cls.memFree[i]);
-      for (const g of node.gpus) {
-        const m = cls.gpuModels.indexOf(g.model);
-        cls.gpuFree[m][i] = clamp(g.free, g.total);
-        cls.maxGpuFree[m] = Math.max(cls.maxGpuFree[m], cls.gpuFree[m][i]);
+    const nodeCount = nodes.length;
+    nodeClass.cpusFree = new Int32Array(nodeCount);
+    nodeClass.memFree = new Float64Array(nodeCount);
+    nodeClass.gpuFree = nodeClass.gpuModels.map(() => new Int32Array(nodeCount));
+    nodes.forEach((node, position) => {
+      nodeClass.names.push(node.name);
+      nodeClass.cpusFree[position] = clamp(node.cpusFree, node.cpus);
+      nodeClass.memFree[position] = clamp(node.memoryFreeMb, node.memoryMb);
+      nodeClass.maxCpusFree = Math.max(nodeClass.maxCpusFree, nodeClass.cpusFree[position]);
+      nodeClass.maxMemFree = Math.max(nodeClass.maxMemFree, nodeClass.memFree[position]);
+      for (const pool of node.gpus) {
+        const model = nodeClass.gpuModels.indexOf(pool.model);
+        nodeClass.gpuFree[model][position] = clamp(pool.free, pool.total);
+        nodeClass.maxGpuFree[model] = Math.max(nodeClass.maxGpuFree[model], nodeClass.gpuFree[model][position]);
       }
     });
-    cls.size = n;
-    island.classes.push(cls);
+    nodeClass.size = nodeCount;
+    island.classes.push(nodeClass);
   }
   return island;
+}
+
+/** The node's GPU pools by model name (the order a class keeps them in). */
+function poolsByModel(node: NodeCapacity): GpuPool[] {
+  return [...node.gpus].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
 }
 
 function clamp(value: number, max: number): number {

@@ -6,7 +6,7 @@ import type { DispatchRepository } from '../../src/dispatch/dispatch.repository'
 import { decidePlacement } from '../../src/dispatch/placement-decision';
 import type { CapacitySnapshot } from '../../src/scheduling/capacity';
 import { CAPACITY_MAX_AGE_MS, CapacityService, islandCapacity } from '../../src/scheduling/capacity.service';
-import { Placer } from '../../src/scheduling/place';
+import { Placer } from '../../src/scheduling';
 import type { SlurmClient, SlurmNodeRecord } from '../../src/slurm/slurm-client.port';
 
 /** The dispatcher's use of capacity-aware placement: the snapshot it builds and the decisions it takes. */

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { CapacitySnapshot, IslandCapacity, NodeCapacity } from '../../src/scheduling/capacity';
+import type { CapacitySnapshot, IslandCapacity } from '../../src/scheduling/capacity';
 import { deriveDemand } from '../../src/scheduling/job-demand';
 import type { JobSpec } from '../../src/sbatch/job-spec';
 import {
@@ -12,34 +12,9 @@ import {
   Placer,
   renderTaskIds,
   type UserConstraints,
-} from '../../src/scheduling/place';
+} from '../../src/scheduling';
+import { island, node, nodes, snap } from '../support/capacity-fixtures';
 
-function node(name: string, extra: Partial<NodeCapacity> = {}): NodeCapacity {
-  const cpus = extra.cpus ?? 16;
-  const memoryMb = extra.memoryMb ?? 64000;
-  return { name, cpus, cpusFree: cpus, memoryMb, memoryFreeMb: memoryMb, gpus: [], features: [], state: 'idle', ...extra };
-}
-
-function island(name: string, nodes: NodeCapacity[], extra: Partial<IslandCapacity> = {}): IslandCapacity {
-  return {
-    name,
-    tier: 'tight',
-    boundMs: 2,
-    regions: ['eu-west'],
-    providers: ['acme'],
-    performanceClass: 'standard',
-    pricePerCoreHour: 0.05,
-    benchmarkScore: 1000,
-    partitions: [{ name: 'batch', maxTimeMinutes: 2880, maxNodes: null, isDefault: true }, { name: 'debug', maxTimeMinutes: 30, maxNodes: 2 }],
-    nodes,
-    queue: { pendingJobs: 0, pendingCpuSeconds: 0 },
-    ...extra,
-  };
-}
-
-const nodes = (prefix: string, n: number, extra: Partial<NodeCapacity> = {}) =>
-  Array.from({ length: n }, (_, i) => node(`${prefix}-n${i}`, extra));
-const snap = (...islands: IslandCapacity[]): CapacitySnapshot => ({ takenAtMs: 0, islands });
 const place = (spec: JobSpec, s: CapacitySnapshot, c: UserConstraints = {}) => placeJob(deriveDemand(spec), c, s);
 const rejection = (spec: JobSpec, isl: IslandCapacity, c: UserConstraints = {}) => {
   const d = place(spec, snap(isl), c);
@@ -331,9 +306,12 @@ describe('pruning', () => {
     const run = (prune: boolean) => {
       const placer = new Placer(snap(...islands), { explain: false });
       if (!prune) {
-        const open = placer as unknown as { upperBound: () => number; maxDynamic: number };
-        open.upperBound = () => Infinity;
-        open.maxDynamic = Infinity;
+        // Disable both bounds the search prunes with (they live on the Placer's IslandScorer).
+        const scorer = (placer as unknown as { scorer: { upperBound: unknown; maxDynamicScore: unknown } }).scorer;
+        assert.equal(typeof scorer.upperBound, 'function', 'the upper bound this test disables exists');
+        assert.equal(typeof scorer.maxDynamicScore, 'number', 'the static-order cut-off this test disables exists');
+        scorer.upperBound = () => Infinity;
+        scorer.maxDynamicScore = Infinity;
       }
       return specs.map((spec) => {
         const demand = deriveDemand(spec);
