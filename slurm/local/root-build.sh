@@ -8,6 +8,8 @@
 #                          apt sources, else http://deb.debian.org/debian); security updates come from
 #                          the same host's /debian-security
 #          TIME=600        seconds a build may take (debootstrap + apt-get), after which it is abandoned
+#          UPGRADE=1       also `apt-get upgrade` an existing root (security updates: nothing else applies
+#                          them; islands running from it keep the old binaries until they restart)
 #
 # Where:   /var/lib/archipelago/roots/<release>/  (the root; kept, a second run is a 0.1 s check)
 #          /var/log/archipelago/roots/<release>-{debootstrap,apt}.log
@@ -45,7 +47,7 @@ report() { echo "ROOT $R release=$REL slurm=$(chroot "$R" dpkg-query -W -f '${Ve
 # one builder at a time per root (infra-up and a test may both ask for it)
 exec 9>"$ARCH_LIB/roots/$REL.lock"
 flock -w "$TMO" 9 || die "another root-build.sh holds $ARCH_LIB/roots/$REL.lock"
-if installed_ok; then log "root $R ready ($(since_ms "$t0") s)"; report; exit 0; fi
+if installed_ok && [ "${UPGRADE:-0}" != 1 ]; then log "root $R ready ($(since_ms "$t0") s)"; report; exit 0; fi
 
 # ---- 1. debootstrap (first run only) ----------------------------------------------------------------
 if [ -z "${DEBIAN_MIRROR:-}" ]; then
@@ -89,11 +91,10 @@ t1=$(now_ms)
 log "apt-get install in the root: $ROOT_PACKAGES (log $LOGD/$REL-apt.log)"
 cp -f /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null || true
 APT=(apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+UPGRADE_CMD=(true); [ "${UPGRADE:-0}" = 1 ] && UPGRADE_CMD=(in_build_ns "${APT[@]}" upgrade)
 # shellcheck disable=SC2086
-{ in_build_ns "${APT[@]}" update && in_build_ns "${APT[@]}" install --no-install-recommends $ROOT_PACKAGES \
+{ in_build_ns "${APT[@]}" update && "${UPGRADE_CMD[@]}" && in_build_ns "${APT[@]}" install --no-install-recommends $ROOT_PACKAGES \
     && in_build_ns apt-get clean; } >"$LOGD/$REL-apt.log" 2>&1 || { show_log_tail "$LOGD/$REL-apt.log" 40; die "apt-get in the root failed"; }
-# names the daemons resolve (minbase has no /etc/hosts): slurmctld must find its own short host name
-grep -q '^127\.0\.0\.1[[:space:]]*localhost' "$R/etc/hosts" 2>/dev/null || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >>"$R/etc/hosts"
 printf 'packages=%s\nbuilt=%s\n' "$ROOT_PACKAGES" "$(date -u +%FT%TZ)" >"$STAMP"
 installed_ok || die "packages not all installed after apt-get (see $LOGD/$REL-apt.log)"
 log "packages installed in $(since_ms "$t1") s; root ready in $(since_ms "$t0") s"
