@@ -3,7 +3,9 @@
  * slurmctld keeps grows (MinJobAge × throughput: 100,000 at 500 jobs/s and MinJobAge 200 s).
  *
  *   npx tsc -p tsconfig.json && node dist/benchmarks/slurm-follow/run.js [--sizes 2000,5000,100000]
- *        [--rounds 5] [--full-max 20000] [--follow 10,100,1000] [--keep]
+ *        [--rounds 5] [--full-max 5000] [--follow 10,100,1000] [--keep]
+ *
+ * Mind --full-max: a full listing of 20,000 jobs grew slurmrestd past 10 GiB (the run was stopped).
  *
  * The benchmark starts its own island `follow-c` (index 9: slurmctld 7727, slurmrestd 7730; SLURM 24.11
  * from the Debian 13 root on a Debian 12 host, the host's own on Debian 13; no accounting; MinJobAge one
@@ -11,9 +13,11 @@
  * with finished jobs cheaply: held jobs submitted over REST, then cancelled in bulk (a cancelled pending
  * job is a finished job record like any other, without running), plus one 200-task array that really ran.
  *
- * For each size it sends each request --rounds times as the read user and records the HTTP status, the
- * jobs and bytes returned, wall time, the CPU time slurmctld and slurmrestd spent on it (from
- * /proc/<pid>/stat of the pids in the island's pid files; 10 ms ticks, summed over the rounds) and the
+ * For each size it sends each request once unmeasured (warm-up), then at least --rounds times and for at
+ * least 2 s (cheap requests need many rounds: CPU time is counted in 10 ms ticks), at most 1,000 times, as
+ * the read user, and records the HTTP status, the jobs and bytes returned, wall time, the CPU time
+ * slurmctld and slurmrestd spent per request (from /proc/<pid>/stat of the pids in the island's pid files,
+ * summed over the rounds) and the
  * client's JSON.parse time. `coresAt1Hz` = (slurmctld + slurmrestd + parse) CPU seconds per request, i.e.
  * the cores a follower asking once a second would cost. Requests:
  *   jobs                 GET /slurm/v0.0.42/jobs/                       (only up to --full-max jobs)
@@ -27,7 +31,7 @@
  * JSON on stdout and in benchmarks/results/slurm-follow-<timestamp>.json; a summary on stderr.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,6 +45,7 @@ const RUN = `/run/archipelago/islands/${ISLAND}`;
 const OWNER = 'alice';
 const READER = 'archipelago';
 const TICKS_PER_SECOND = 100;
+const STATE_DIR = `/dev/shm/archipelago/islands/${ISLAND}/ctld`;
 const SUBMIT_CONCURRENCY = 8;
 const RAN_TASKS = 200;
 
@@ -53,7 +58,7 @@ interface Settings {
 }
 
 function parseArgs(argv: string[]): Settings {
-  const s: Settings = { sizes: [2000, 5000, 100000], rounds: 5, fullMax: 20000, follow: [10, 100, 1000], keep: false };
+  const s: Settings = { sizes: [2000, 5000, 100000], rounds: 5, fullMax: 5000, follow: [10, 100, 1000], keep: false };
   const list = (value: string | undefined, flag: string) => {
     const values = (value ?? '').split(',').map(Number);
     if (values.some((v) => !Number.isInteger(v) || v < 1 || v > 1_000_000)) throw new Error(`${flag}: comma-separated counts`);
@@ -93,8 +98,9 @@ function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return Number(fields[11]) + Number(fields[12]);
 }
-function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+/** VmRSS (now) or VmHWM (the peak) of a process, MiB. */
+function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
   return line ? round(Number(line.replace(/\D+/g, '')) / 1024) : 0;
 }
 
@@ -108,7 +114,7 @@ function startIsland(settings: Settings): { url: string; slurm: string } {
     ACCOUNTING: '0',
     MIN_JOB_AGE: '86400',
     MAX_JOB_COUNT: String(settings.sizes[settings.sizes.length - 1] + RAN_TASKS + 20000),
-    STATE_DIR: `/dev/shm/archipelago/islands/${ISLAND}/ctld`,
+    STATE_DIR,
   };
   execFileSync('bash', [join(REPO, 'slurm/local/island-up.sh'), ISLAND, String(ISLAND_INDEX)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const islandEnv = readFileSync(join(ETC, 'env'), 'utf8');
@@ -170,6 +176,7 @@ async function main(): Promise<void> {
 
   interface Measured {
     request: string;
+    rounds: number;
     status: number;
     jobs: number;
     bytes: number;
@@ -185,9 +192,12 @@ async function main(): Promise<void> {
     let jobs = 0;
     let status = 0;
     let parse = 0;
+    await (await fetch(`${island.url}${path}`, { headers: reader, signal: AbortSignal.timeout(600_000) })).text();
     const ctld0 = cpuTicks(ctld);
     const restd0 = cpuTicks(restd);
-    for (let r = 0; r < settings.rounds; r++) {
+    const start = performance.now();
+    let rounds = 0;
+    for (; rounds < 1000 && (rounds < settings.rounds || performance.now() - start < 2000); rounds++) {
       const t0 = performance.now();
       const res = await fetch(`${island.url}${path}`, { headers: reader, signal: AbortSignal.timeout(600_000) });
       const text = await res.text();
@@ -199,23 +209,24 @@ async function main(): Promise<void> {
       bytes = text.length;
       jobs = body.jobs?.length ?? 0;
     }
-    const perRequest = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND / settings.rounds;
+    const perRequest = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND / rounds;
     const ctldCpuMs = perRequest(cpuTicks(ctld) - ctld0);
     const restdCpuMs = perRequest(cpuTicks(restd) - restd0);
-    const parseMs = parse / settings.rounds;
+    const parseMs = parse / rounds;
     walls.sort((a, b) => a - b);
     const m = {
       request,
+      rounds,
       status,
       jobs,
       bytes,
       wallMsP50: round(walls[Math.floor(walls.length / 2)]),
-      ctldCpuMs: round(ctldCpuMs),
-      restdCpuMs: round(restdCpuMs),
-      parseMs: round(parseMs),
+      ctldCpuMs: round(ctldCpuMs, 2),
+      restdCpuMs: round(restdCpuMs, 2),
+      parseMs: round(parseMs, 2),
       coresAt1Hz: round((ctldCpuMs + restdCpuMs + parseMs) / 1000, 4),
     };
-    log(`${request.padEnd(18)} HTTP ${status} ${String(jobs).padStart(6)} jobs ${String(bytes).padStart(10)} B  wall ${m.wallMsP50} ms  ctld ${m.ctldCpuMs} ms  restd ${m.restdCpuMs} ms  parse ${m.parseMs} ms  → ${m.coresAt1Hz} cores at 1/s`);
+    log(`${request.padEnd(18)} ×${String(rounds).padStart(4)} HTTP ${status} ${String(jobs).padStart(6)} jobs ${String(bytes).padStart(10)} B  wall ${m.wallMsP50} ms  ctld ${m.ctldCpuMs} ms  restd ${m.restdCpuMs} ms  parse ${m.parseMs} ms  → ${m.coresAt1Hz} cores at 1/s`);
     return m;
   }
 
@@ -223,7 +234,14 @@ async function main(): Promise<void> {
   inIsland(['sbatch', '--parsable', `--array=1-${RAN_TASKS}`, '--output=/dev/null', '--wrap', 'true'], OWNER);
   for (let i = 0; i < 300 && inIsland(['squeue', '-h', '-u', OWNER, '-t', 'PD,R,CG']).trim() !== ''; i++) await sleep(1000);
 
-  const results: Array<{ finishedJobs: number; fillSeconds: number; ctldRssMiB: number; restdRssMiB: number; requests: Measured[] }> = [];
+  const results: Array<{
+    finishedJobs: number;
+    fillSeconds: number;
+    ctldRssMiB: number;
+    restdRssMiB: number;
+    restdPeakMiB: number;
+    requests: Measured[];
+  }> = [];
   for (const size of settings.sizes) {
     const t0 = performance.now();
     await submitHeld(size - RAN_TASKS - submitted.length);
@@ -244,10 +262,15 @@ async function main(): Promise<void> {
       requests.push(await measure(`state-${k}`, `/slurm/v0.0.42/jobs/state/?${ids.slice(0, k).map((id) => `job_id=${id}`).join('&')}`));
     }
     requests.push(await measure('job', `/slurm/v0.0.42/job/${ids[0]}`));
-    results.push({ finishedJobs: size, fillSeconds, ctldRssMiB: rssMiB(ctld), restdRssMiB: rssMiB(restd), requests });
+    const memory = { ctldRssMiB: memoryMiB(ctld, 'VmRSS'), restdRssMiB: memoryMiB(restd, 'VmRSS'), restdPeakMiB: memoryMiB(restd, 'VmHWM') };
+    log(`memory: slurmctld ${memory.ctldRssMiB} MiB, slurmrestd ${memory.restdRssMiB} MiB (peak ${memory.restdPeakMiB})`);
+    results.push({ finishedJobs: size, fillSeconds, ...memory, requests });
   }
 
-  if (!settings.keep) execFileSync('bash', [join(REPO, 'slurm/local/island-down.sh'), ISLAND], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!settings.keep) {
+    execFileSync('bash', [join(REPO, 'slurm/local/island-down.sh'), ISLAND], { stdio: ['ignore', 'ignore', 'inherit'] });
+    rmSync(STATE_DIR, { recursive: true, force: true }); // tmpfs: the saved queue would hold memory
+  }
   const report = {
     benchmark: 'slurm-follow',
     at: new Date().toISOString(),
