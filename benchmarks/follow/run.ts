@@ -2,7 +2,7 @@
  * What following a SLURM 24.11 island costs, per slurmrestd endpoint, as the number of finished jobs
  * slurmctld keeps grows (MinJobAge × throughput: 100,000 at 500 jobs/s and MinJobAge 200 s).
  *
- *   npx tsc -p tsconfig.json && node dist/benchmarks/slurm-follow/run.js [--sizes 2000,5000,100000]
+ *   npx tsc -p tsconfig.json && node dist/benchmarks/follow/run.js [--sizes 2000,5000,100000]
  *        [--rounds 5] [--full-max 5000] [--follow 10,100,1000] [--keep]
  *
  * Mind --full-max: a full listing of 20,000 jobs grew slurmrestd past 10 GiB (the run was stopped).
@@ -28,7 +28,7 @@
  *   state-<k>            GET /slurm/v0.0.42/jobs/state/?job_id=..       (k ids, the parameter repeated)
  *   job                  GET /slurm/v0.0.42/job/<id>
  *
- * JSON on stdout and in benchmarks/results/slurm-follow-<timestamp>.json; a summary on stderr.
+ * JSON on stdout and in benchmarks/results/follow-<timestamp>.json; a summary on stderr.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,7 +79,7 @@ function parseArgs(argv: string[]): Settings {
   return s;
 }
 
-const log = (line: string) => process.stderr.write(`[slurm-follow ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const log = (line: string) => process.stderr.write(`[follow ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -272,7 +272,7 @@ async function main(): Promise<void> {
     rmSync(STATE_DIR, { recursive: true, force: true }); // tmpfs: the saved queue would hold memory
   }
   const report = {
-    benchmark: 'slurm-follow',
+    benchmark: 'follow',
     at: new Date().toISOString(),
     machine: { host: hostname(), cpus: cpus().length, loadavg: loadavg().map((l) => round(l, 2)) },
     island: { name: ISLAND, slurm: island.slurm, rounds: settings.rounds },
@@ -281,7 +281,7 @@ async function main(): Promise<void> {
   const out = JSON.stringify(report, null, 2);
   const dir = join(REPO, 'benchmarks/results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `slurm-follow-${report.at.replace(/[:.]/g, '-')}.json`), out + '\n');
+  writeFileSync(join(dir, `follow-${report.at.replace(/[:.]/g, '-')}.json`), out + '\n');
   process.stdout.write(out + '\n');
 }
 
