@@ -22,7 +22,8 @@ export ARCHIPELAGO_ISLAND_LAUNCHER=${ARCHIPELAGO_ISLAND_LAUNCHER:-local}
 # v0.0.40+ (issue #14); until then they would keep /health/ready red.
 node -e '
 const fs = require("fs");
-const version = (n) => /^SLURM_VERSION=(.*)$/m.exec(fs.readFileSync(`/etc/archipelago/islands/${n}/env`, "utf8"))?.[1] ?? "";
+// an env file without SLURM_VERSION was written by an island-up.sh that knew only 22.05
+const version = (n) => /^SLURM_VERSION=(.*)$/m.exec(fs.readFileSync(`/etc/archipelago/islands/${n}/env`, "utf8"))?.[1] ?? "22.05.";
 const { islands } = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
 const spoken = islands.filter((i) => version(i.name).startsWith("22.05."));
 if (spoken.length === 0) throw new Error("no island runs SLURM 22.05, the only release the adapters speak yet (24.11: issue #14)");
