@@ -8,8 +8,8 @@
 #                          apt sources, else http://deb.debian.org/debian); security updates come from
 #                          the same host's /debian-security
 #          TIME=600        seconds a build may take (debootstrap + apt-get), after which it is abandoned
-#          UPGRADE=1       also `apt-get upgrade` an existing root (security updates: nothing else applies
-#                          them; islands running from it keep the old binaries until they restart)
+#          UPGRADE=1       also `apt-get upgrade` an existing root (security updates: only the first build and
+#                          this apply them; islands running from it keep the old binaries until they restart)
 #
 # Where:   /var/lib/archipelago/roots/<release>/  (the root; kept, a second run is a 0.1 s check)
 #          /var/log/archipelago/roots/<release>-{debootstrap,apt}.log
@@ -57,7 +57,9 @@ if [ -z "${DEBIAN_MIRROR:-}" ]; then
 fi
 DEBIAN_MIRROR=${DEBIAN_MIRROR%/}
 SECURITY_MIRROR=${DEBIAN_MIRROR%/debian}/debian-security
+UPGRADE=${UPGRADE:-0}
 if [ ! -x "$R/usr/bin/apt-get" ]; then
+  UPGRADE=1   # debootstrap takes the release as it shipped: updates come from -updates and -security
   command -v debootstrap >/dev/null || die "debootstrap missing: MODERN_SLURM=1 slurm/local/install.sh"
   [ -e "/usr/share/debootstrap/scripts/$REL" ] || die "this debootstrap does not know '$REL'"
   rm -rf "$R" "$R.partial"
@@ -91,9 +93,10 @@ t1=$(now_ms)
 log "apt-get install in the root: $ROOT_PACKAGES (log $LOGD/$REL-apt.log)"
 cp -f /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null || true
 APT=(apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-UPGRADE_CMD=(true); [ "${UPGRADE:-0}" = 1 ] && UPGRADE_CMD=(in_build_ns "${APT[@]}" upgrade)
+UPGRADE_CMD=(true); [ "$UPGRADE" = 1 ] && UPGRADE_CMD=(in_build_ns "${APT[@]}" upgrade)
+# dpkg --configure -a: an earlier build killed mid-install leaves dpkg refusing to go on
 # shellcheck disable=SC2086
-{ in_build_ns "${APT[@]}" update && "${UPGRADE_CMD[@]}" && in_build_ns "${APT[@]}" install --no-install-recommends $ROOT_PACKAGES \
+{ in_build_ns dpkg --configure -a && in_build_ns "${APT[@]}" update && "${UPGRADE_CMD[@]}" && in_build_ns "${APT[@]}" install --no-install-recommends $ROOT_PACKAGES \
     && in_build_ns apt-get clean; } >"$LOGD/$REL-apt.log" 2>&1 || { show_log_tail "$LOGD/$REL-apt.log" 40; die "apt-get in the root failed"; }
 printf 'packages=%s\nbuilt=%s\n' "$ROOT_PACKAGES" "$(date -u +%FT%TZ)" >"$STAMP"
 installed_ok || die "packages not all installed after apt-get (see $LOGD/$REL-apt.log)"
