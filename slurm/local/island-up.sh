@@ -29,7 +29,7 @@
 #         DYN_NET_PREFIX=10.78  dynamic nodes of index i live in <prefix>.i.0/24 (change it if that
 #                            range is in use on the machine)
 #         ACCOUNTING=1       opt-in: a slurmdbd for this island (slurm/local/dbd-up.sh, started BEFORE
-#                            slurmctld), jobacct_gather/linux, slurmrestd with openapi/dbv0.0.38
+#                            slurmctld), jobacct_gather/linux, slurmrestd with openapi/dbv0.0.38 (24.11: openapi/slurmdbd)
 #                            (sacct, /slurmdb/v0.0.38/jobs); default 0 = no accounting, as before
 #         ACCT_TRES=         extra AccountingStorageTRES (default gres/gpu when GRES_TYPES has gpu; typed
 #                            GPUs must be listed to be counted per model: gres/gpu,gres/gpu:a100)
@@ -164,7 +164,8 @@ fail() {  # fail <message> <log...>
 if [ -n "$ROOT" ]; then
   island_root_sync_users "$ROOT"
   ns_dirs=("$ETC" "$LIB" "$LOGD" "$RUN"); [[ $STATE == "$LIB"/* ]] || ns_dirs+=("$STATE")
-  log "mount namespace for root $ROOT: holder pid $(island_ns_start "$RUN/ns.pid" "$ROOT" "${ns_dirs[@]}")"
+  holder=$(island_ns_start "$RUN/ns.pid" "$ROOT" "${ns_dirs[@]}") || fail "no mount namespace for $ROOT"
+  log "mount namespace for root $ROOT: holder pid $holder"
 fi
 island_runtime "$ROOT" "$RUN/ns.pid" "$CONF" || fail "the island's mount namespace is not up"
 SLURM_VERSION=$(slurm_version_in "${IN_ROOT[@]}")
