@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# All the tests, against real services: brings up the local infrastructure (two SLURM islands,
+# All the tests, against real services: brings up the local infrastructure (three SLURM islands,
 # PostgreSQL, Redis, sshd; installing Debian packages on a fresh machine), builds from clean,
 # then runs the unit and integration suites with Node's test runner.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 t0=$(date +%s)
+# (infra-up installs slurmdbd + MariaDB too: local-c has accounting, and the usage suite starts its own
+# accounting island, test/support/accounting-island.ts)
 bash scripts/stack/infra-up.sh
-# slurmdbd + MariaDB for the usage suite, which starts its own accounting island (test/support/accounting-island.ts)
-ACCOUNTING=1 bash slurm/local/install.sh
 rm -rf dist
 bash scripts/build.sh
 # Where the adapter contract tests find the local island (override to aim them elsewhere).

@@ -152,6 +152,27 @@ function soak(r: Json): Headline[] {
   return rows;
 }
 
+/**
+ * benchmarks/follow: what following a SLURM 24.11 island costs at the largest number of finished jobs,
+ * asking per id (what a follower can afford) against the largest full listing measured; generic rows if
+ * the shape differs.
+ */
+function follow(r: Json): Headline[] {
+  const sizes: Json[] = Array.isArray(r?.results) ? r.results : [];
+  if (sizes.length === 0) return generic('follow', r);
+  const cores = (size: Json, request: string) => num(size.requests?.find((q: Json) => q.request === request)?.coresAt1Hz);
+  const largest = sizes[sizes.length - 1];
+  const rows: Headline[] = [];
+  for (const k of ['1000', '10']) {
+    const value = cores(largest, `state-${k}`);
+    if (value !== null) rows.push({ benchmark: 'follow', metric: `state of ${k} ids, ${largest.finishedJobs} finished jobs`, value, unit: 'cores at 1/s', against: 'target ≤ 0.05', highlight: k === '1000' });
+  }
+  const full = [...sizes].reverse().find((size) => cores(size, 'jobs') !== null);
+  if (full) rows.push({ benchmark: 'follow', metric: `full GET /jobs, ${full.finishedJobs} finished jobs`, value: cores(full, 'jobs'), unit: 'cores at 1/s' });
+  rows.push({ benchmark: 'follow', metric: `slurmctld RSS, ${largest.finishedJobs} finished jobs`, value: num(largest.ctldRssMiB), unit: 'MiB' });
+  return rows;
+}
+
 /** Benchmarks without their own extractor (e.g. one added later): every top-level number, and any ratio one level down. */
 function generic(name: string, r: Json): Headline[] {
   const rows: Headline[] = [];
@@ -166,7 +187,7 @@ function generic(name: string, r: Json): Headline[] {
   return rows.slice(0, 12);
 }
 
-const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, arrays, ledger, topology, placement, usage, identity, operators, soak };
+const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, arrays, ledger, topology, placement, usage, identity, operators, soak, follow };
 
 export function headlines(name: string, result: Json): Headline[] {
   return (EXTRACTORS[name] ?? ((r: Json) => generic(name, r)))(result);

@@ -13,7 +13,11 @@
 # caller's JWT on to slurmdbd, which checks it with ITS jwt_key; every island signs with its own key.
 #
 # PORTS:  MariaDB 127.0.0.1:7815 (shared, TCP only: slurmdbd 22.05 has no socket-path option)
-#         slurmdbd 127.0.0.1:7819 + 10*i   (i=0: 7819, i=5: 7869; the gap in island-up.sh's scheme)
+#         slurmdbd 127.0.0.1:7819 + 10*i   (i=0: 7819, i=5: 7869; the gap in island-up.sh's scheme;
+#                  i=8, 9: 7719, 7729)
+# An island in a root (island-up.sh ISLAND_ROOT=...) runs the root's slurmdbd in its namespace, storing
+# into the HOST's MariaDB over TCP: one MariaDB per machine, and a datadir never opened by two MariaDB
+# versions (a newer one upgrades it in place, and the older one cannot read it afterwards).
 # PATHS:  /etc/archipelago/islands/<name>/slurmdbd.conf   slurm:slurm 0600 (slurmdbd refuses anything else)
 #         /var/lib/archipelago/mariadb (data)  /run/archipelago/mariadb/{mariadbd.pid,mysqld.sock}
 #         /var/lib/archipelago/mariadb-slurm.pw  password of the MariaDB user `slurm` (root 0600, made once)
@@ -23,15 +27,17 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/stack/lib.sh"
+. "$HERE/island-lib.sh"
 LOG_TAG="dbd-up ${1:-?}"
 require_root
 [ $# -eq 2 ] || { sed -n '5,5p' "$0" >&2; exit 2; }
 NAME=$1; IDX=$2
 [[ $NAME =~ ^[a-z0-9][a-z0-9-]{0,39}$ ]] || die "bad island name '$NAME'"
-[[ $IDX =~ ^[0-7]$ ]] || die "index must be 0..7"
+[[ $IDX =~ ^[0-9]$ ]] || die "index must be 0..9"
 TMO=${TIME:-15}
-command -v slurmdbd >/dev/null && [ -x /usr/sbin/mariadbd ] || die "slurmdbd/mariadb missing: ACCOUNTING=1 slurm/local/install.sh"
-MY_PORT=7815; DBD_PORT=$((7819 + 10 * IDX))
+island_runtime_of "$NAME" || die "island $NAME runs in a root whose namespace is not up: start it with island-up.sh"
+"${IN_ROOT[@]}" sh -c 'command -v slurmdbd' >/dev/null && [ -x /usr/sbin/mariadbd ] || die "slurmdbd/mariadb missing: ACCOUNTING=1 slurm/local/install.sh"
+MY_PORT=7815; DBD_PORT=$(( $(island_port_base "$IDX") + 2 ))
 MY_DATA=$ARCH_LIB/mariadb; MY_RUN=$ARCH_RUN/mariadb; MY_SOCK=$MY_RUN/mysqld.sock; MY_PID=$MY_RUN/mariadbd.pid
 PWF=$ARCH_LIB/mariadb-slurm.pw
 ETC=$ARCH_ETC/islands/$NAME; LIB=$ARCH_LIB/islands/$NAME; LOGD=$ARCH_LOG/islands/$NAME; RUN=$ARCH_RUN/islands/$NAME
@@ -94,7 +100,7 @@ CONF
 chown slurm:slurm "$ETC/slurmdbd.conf.tmp"; chmod 0600 "$ETC/slurmdbd.conf.tmp"; mv -f "$ETC/slurmdbd.conf.tmp" "$ETC/slurmdbd.conf"
 port_in_use "$DBD_PORT" && die "port $DBD_PORT already in use: $(ss -Hltnp "sport = :$DBD_PORT" | sed -n 1p)"
 # slurmdbd has no -f: it reads slurmdbd.conf from the directory of SLURM_CONF (else /etc/slurm)
-SLURM_CONF=$ETC/slurm.conf slurmdbd </dev/null >>"$LOGD/slurmdbd.stdout" 2>&1 || { show_log_tail "$LOGD/slurmdbd.log"; die "slurmdbd failed to start"; }
+SLURM_CONF=$ETC/slurm.conf "${IN_ROOT[@]}" slurmdbd </dev/null >>"$LOGD/slurmdbd.stdout" 2>&1 || { show_log_tail "$LOGD/slurmdbd.log"; die "slurmdbd failed to start"; }
 dbd_alive() { [ ! -s "$RUN/slurmdbd.pid" ] || pidfile_alive "$RUN/slurmdbd.pid" slurmdbd; }
 wait_while "$TMO" dbd_alive port_open "$DBD_PORT" || { show_log_tail "$LOGD/slurmdbd.log"; die "slurmdbd not listening on $DBD_PORT"; }
 log "slurmdbd of $NAME on 127.0.0.1:$DBD_PORT, database $DB ($(since_ms "$t0") s)"

@@ -31,6 +31,8 @@ dyn_island() {
   . "$ISL_ETC/env"
   [ -n "${SLURMD_DYN_PORT:-}" ] && [ -n "${DYN_NET:-}" ] ||
     die "island $ISL was started by an island-up.sh without dynamic-node support: restart it (island-up.sh $ISL ${ISLAND_INDEX:-<index>})"
+  # node-join.sh runs the host's slurmd in a network namespace: the 22.05 recipe, not a root's SLURM
+  [ -z "${ISLAND_ROOT:-}" ] || die "island $ISL runs in the root $ISLAND_ROOT: dynamic nodes are supported on host islands only"
   export SLURM_CONF
 }
 

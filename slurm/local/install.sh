@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Install what the local Archipelago stack needs on a FRESH Debian 12 machine (root, apt-get only).
+# Install what the local Archipelago stack needs on a FRESH Debian 12 or 13 machine (root, apt-get only).
 #
 #   usage: slurm/local/install.sh
 #   env:   APT_LISTS_MAX_AGE_MIN  skip `apt-get update` if lists are younger than this (default 1440)
 #          APT_LOCK_TIMEOUT       seconds to wait for the dpkg lock (default 300)
 #          ACCOUNTING=1           also slurmdbd + MariaDB (slurm/local/dbd-up.sh; islands with ACCOUNTING=1)
+#          MODERN_SLURM=1         also what a SLURM 24.11 island needs: nothing more on Debian 13 (its own
+#                                 SLURM is 24.11), debootstrap on Debian 12 (slurm/local/root-build.sh
+#                                 then makes a Debian 13 root; island-up.sh ISLAND_ROOT=trixie runs it)
+#
+# The host's release picks the versions: Debian 12 = SLURM 22.05 + PostgreSQL 15, Debian 13 = SLURM
+# 24.11 + PostgreSQL 17 (island-up.sh speaks both SLURM dialects). Other releases are refused.
 #
 # Fast no-op (dpkg-query only) when everything is present. No recommends: e.g. the slurm-wlm
 # metapackage would pull hdf5/influxdb/rrd/ipmi plugins a test cluster never uses.
@@ -16,11 +22,18 @@ set -euo pipefail
 LOG_TAG=install
 require_root
 
+DEBIAN=$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}")
+case $DEBIAN in
+  12) PG=15 ;;
+  13) PG=17 ;;
+  *) die "Debian ${DEBIAN:-?} is not supported: Debian 12 (bookworm) and 13 (trixie) are" ;;
+esac
 PKGS=(slurmctld slurmd slurm-client slurmrestd munge slurm-wlm-jwt-plugin
-      openssh-server openssh-client redis-server redis-tools postgresql-15 postgresql-client-15
+      openssh-server openssh-client redis-server redis-tools postgresql-$PG postgresql-client-$PG
       curl bc iproute2 procps)
-# accounting (sacct, /slurmdb/v0.0.38): slurmdbd stores into MariaDB through the mysql plugin
+# accounting (sacct, /slurmdb/...): slurmdbd stores into MariaDB through the mysql plugin
 [ "${ACCOUNTING:-0}" = 1 ] && PKGS+=(slurmdbd slurm-wlm-mysql-plugin mariadb-server mariadb-client)
+[ "${MODERN_SLURM:-0}" = 1 ] && [ "$DEBIAN" = 12 ] && PKGS+=(debootstrap)
 t0=$(now_ms)
 
 missing=()

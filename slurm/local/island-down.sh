@@ -12,10 +12,14 @@
 # Order: slurmrestd, then all slurmd at once (static and dynamic), the dynamic nodes' network
 # namespaces and bridge (slurm/local/dyn-lib.sh), then slurmctld (it saves its state on SIGTERM).
 # Zombies (PID 1 reaps late) count as stopped. munged is shared and left running.
+# An island in a root (island-up.sh ISLAND_ROOT=...) runs its Slurm commands there, and loses its
+# sshd, munged and mount namespace last: every process still in that namespace is stopped, so with
+# KEEP_STATE=1 its queue survives but the processes of running jobs do not.
 # Exit 0 when nothing of the island is left running (also when it was not running at all).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/stack/lib.sh"
+. "$HERE/island-lib.sh"
 LOG_TAG="island-down ${1:-?}"
 require_root
 [ $# -eq 1 ] || { sed -n '3,3p' "$0" >&2; exit 2; }
@@ -26,15 +30,17 @@ T=${STOP_TIMEOUT:-10}
 t0=$(now_ms)
 [ -d "$RUN" ] || { log "not running (no $RUN)"; exit 0; }
 export SLURM_CONF=$CONF
+ROOT=$(sed -n 's/^ISLAND_ROOT=//p' "$ARCH_ETC/islands/$NAME/env" 2>/dev/null || true)
+island_runtime_of "$NAME" || IN_ROOT=()   # a root whose namespace is gone: no Slurm command can run
 
 # 1. cancel the island's jobs (so no slurmstepd/job processes outlive the island)
-if [ "${KEEP_STATE:-0}" != 1 ] && pidfile_alive "$RUN/slurmctld.pid" slurmctld && [ -r "$CONF" ]; then
-  jobs=$(timeout 5 squeue -h -t PD,R,CG,S,CF,RQ,RS,RH,SO,ST -o %A 2>/dev/null | sort -u | tr '\n' ' ' || true)
+if [ "${KEEP_STATE:-0}" != 1 ] && [ ${#IN_ROOT[@]} -gt 0 ] && pidfile_alive "$RUN/slurmctld.pid" slurmctld && [ -r "$CONF" ]; then
+  jobs=$(timeout 5 "${IN_ROOT[@]}" squeue -h -t PD,R,CG,S,CF,RQ,RS,RH,SO,ST -o %A 2>/dev/null | sort -u | tr '\n' ' ' || true)
   if [ -n "${jobs// }" ]; then
     log "cancelling job(s): $jobs"
     # shellcheck disable=SC2086
-    timeout 10 scancel $jobs 2>/dev/null || true
-    no_running() { [ -z "$(timeout 5 squeue -h -t R,CG -o %A 2>/dev/null)" ]; }
+    timeout 10 "${IN_ROOT[@]}" scancel $jobs 2>/dev/null || true
+    no_running() { [ -z "$(timeout 5 "${IN_ROOT[@]}" squeue -h -t R,CG -o %A 2>/dev/null)" ]; }
     wait_for 10 no_running || warn "jobs still running/completing after 10 s: stopping anyway"
   fi
 fi
@@ -75,6 +81,11 @@ fi
 stop_pidfile "$RUN/slurmctld.pid" slurmctld "$T" || rc=1
 # 5. the island's slurmdbd (ACCOUNTING=1), after slurmctld so its last accounting messages land
 [ -e "$RUN/slurmdbd.pid" ] && { "$HERE/dbd-down.sh" "$NAME" || rc=1; }
+# 6. an island in a root: its sshd, then whatever is left in its namespace (munged, job processes)
+if [ -n "$ROOT" ] || [ -e "$RUN/ns.pid" ]; then
+  stop_pidfile "$RUN/sshd.pid" sshd "$T" || rc=1
+  island_ns_stop "$RUN/ns.pid" "$T" || rc=1
+fi
 
 [ "$rc" = 0 ] || die "some daemons of $NAME survived SIGKILL"
 log "stopped in $(since_ms "$t0") s"

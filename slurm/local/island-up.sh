@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Bring up ONE local SLURM 22.05 island (= one Slurm cluster) on this machine, next to any others.
+# Bring up ONE local SLURM island (= one Slurm cluster) on this machine, next to any others: SLURM
+# 22.05 (Debian 12's) or 24.11 (Debian 13's, natively on a Debian 13 host or from a Debian 13 root on a
+# Debian 12 host: ISLAND_ROOT=trixie). The config dialect follows the SLURM version found.
 #
 #   usage: slurm/local/island-up.sh <name> <index>
 #     <name>   island name = Slurm ClusterName; lowercase letters, digits, dashes (e.g. local-a)
-#     <index>  0..7, picks the ports (below); two islands running at once need distinct indexes
+#     <index>  0..9, picks the ports (below); two islands running at once need distinct indexes
 #   env:  NODES=3            static slurmd per island (0..10), nodes <name>-n1 .. <name>-nN; 0 = a
 #                            controller-only island that provider nodes join as dynamic nodes
 #         NODE_CPUS=4        CPUs= per node (may exceed the real cores: SlurmdParameters=config_overrides)
@@ -27,12 +29,22 @@
 #         DYN_NET_PREFIX=10.78  dynamic nodes of index i live in <prefix>.i.0/24 (change it if that
 #                            range is in use on the machine)
 #         ACCOUNTING=1       opt-in: a slurmdbd for this island (slurm/local/dbd-up.sh, started BEFORE
-#                            slurmctld), jobacct_gather/linux, slurmrestd with openapi/dbv0.0.38
+#                            slurmctld), jobacct_gather/linux, slurmrestd with openapi/dbv0.0.38 (24.11: openapi/slurmdbd)
 #                            (sacct, /slurmdb/v0.0.38/jobs); default 0 = no accounting, as before
 #         ACCT_TRES=         extra AccountingStorageTRES (default gres/gpu when GRES_TYPES has gpu; typed
 #                            GPUs must be listed to be counted per model: gres/gpu,gres/gpu:a100)
+#         ISLAND_ROOT=       run the island's SLURM from a Debian root instead of the host's packages:
+#                            a release name (trixie = SLURM 24.11), built once by slurm/local/root-build.sh
+#                            under /var/lib/archipelago/roots/; the island then has its own mount namespace
+#                            (slurm/local/island-lib.sh), munged and sshd (127.0.0.1:2223+i, for the ssh
+#                            adapter: the host's sshd would run the host's SLURM commands)
 #
-# PORT SCHEME (index i = 0..7; nothing overlaps, and none of it is a Slurm default 6817-6819/6820):
+# SLURM VERSIONS: 22.05 (REST openapi/v0.0.38, dbv0.0.38) and 24.11 (openapi/slurmctld + slurmdbd, data
+# parsers v0.0.40-v0.0.42; cgroup.conf CgroupPlugin=disabled, else slurmd wants a mounted cgroup fs).
+# Anything else is refused. Dynamic nodes (node-join.sh) are tested on 22.05 only.
+#
+# PORT SCHEME (index i = 0..9; nothing overlaps, and none of it is a Slurm default 6817-6819/6820;
+# i = 8, 9 take the same offsets from 7717 + 10*(i-8): slurmctld 7717/7727, slurmrestd 7720/7730, ...):
 #     slurmctld   7817 + 10*i                 i=0: 7817   i=1: 7827   ...  i=7: 7887
 #     slurmrestd  7820 + 10*i  (127.0.0.1)    i=0: 7820   i=1: 7830   ...  i=7: 7890
 #     slurmd      7900 + 10*i + (k-1), k=1..NODES (<=10)
@@ -42,6 +54,7 @@
 #                 10.78.i.N (N=10..249) behind bridge arch-br<i> (10.78.i.1), so they all share it
 #                 (why: 22.05's slurmctld talks to a dynamic node only on SlurmdPort, see dyn-lib.sh)
 #                                             i=0: 7818   i=1: 7828   ...  i=7: 7888
+#     sshd        2223 + i  (ISLAND_ROOT islands only; 127.0.0.1)      i=8: 2231
 #
 # PATHS (all project-owned, so islands coexist and nothing touches a system slurm):
 #     /etc/archipelago/islands/<name>/slurm.conf     0644: users read it (SLURM_CONF=... sbatch over ssh)
@@ -50,16 +63,19 @@
 #     /var/lib/archipelago/islands/<name>/jwt_hs256.key   32-byte HS256 key, slurm:slurm 0600 (kept)
 #     /var/lib/archipelago/islands/<name>/{ctld,spool/<node>}   state (wiped unless KEEP_STATE=1)
 #     /var/log/archipelago/islands/<name>/{slurmctld,slurmd-<node>,slurmrestd,jobcomp}.log
-#     /run/archipelago/islands/<name>/{slurmctld,slurmd-<node>,slurmrestd}.pid
+#     /run/archipelago/islands/<name>/{slurmctld,slurmd-<node>,slurmrestd}.pid (ISLAND_ROOT: also ns.pid, sshd.pid)
 #
-# Clients pick the island with SLURM_CONF: `SLURM_CONF=/etc/archipelago/islands/<name>/slurm.conf sinfo`.
-# munged is shared by every island (started here if it is not running; never stopped by island-down).
+# Clients pick the island with SLURM_CONF: `SLURM_CONF=/etc/archipelago/islands/<name>/slurm.conf sinfo`
+# (an ISLAND_ROOT island's commands run inside its root: slurm/local/island-exec.sh <name> sinfo).
+# munged is shared by every host island (started here if it is not running; never stopped by
+# island-down); an ISLAND_ROOT island has its own, in its namespace, stopped with it.
 # An island already running under <name> is stopped first (island-down.sh), then started again.
 # Last line on stdout, machine-readable:
-#   ISLAND <name> rest=http://127.0.0.1:<port> conf=<slurm.conf> jwt=<key> ctld_port=<port> slurmd_ports=<a>-<b> nodes=<hostlist> dyn_port=<port> dyn_max=<n>
+#   ISLAND <name> rest=http://127.0.0.1:<port> conf=<slurm.conf> jwt=<key> ctld_port=<port> slurmd_ports=<a>-<b> nodes=<hostlist> dyn_port=<port> dyn_max=<n> slurm=<version> ssh_port=<port>
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/stack/lib.sh"
+. "$HERE/island-lib.sh"
 LOG_TAG="island-up ${1:-?}"
 require_root
 
@@ -67,7 +83,8 @@ usage() { sed -n '3,5p' "$0" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 NAME=$1; IDX=$2
 [[ $NAME =~ ^[a-z0-9][a-z0-9-]{0,39}$ ]] || die "bad island name '$NAME' (lowercase letters, digits, dashes; max 40)"
-[[ $IDX =~ ^[0-7]$ ]] || die "index must be 0..7 (got '$IDX'), see PORT SCHEME in $0"
+[[ $IDX =~ ^[0-9]$ ]] || die "index must be 0..9 (got '$IDX'), see PORT SCHEME in $0"
+ROOT_REL=${ISLAND_ROOT:-}; [[ $ROOT_REL =~ ^[a-z]*$ ]] || die "ISLAND_ROOT must be a Debian release name (e.g. trixie)"
 N=${NODES:-3}; CPUS=${NODE_CPUS:-4}; MEM=${NODE_MEM:-2000}; DEFMEM=${DEF_MEM_PER_CPU:-256}
 THREADS=${REST_THREADS:-8}; TMO=${TIME:-30}; KEEP=${KEEP_STATE:-0}
 DYN=${DYN_NODES:-32}; SDTMO=${SLURMD_TIMEOUT:-300}; GRES_TYPES=${GRES_TYPES:-}
@@ -81,18 +98,22 @@ ACCT_TRES=${ACCT_TRES-}; [ -z "$ACCT_TRES" ] && [[ ,$GRES_TYPES, == *,gpu,* ]] &
 MINAGE=${MIN_JOB_AGE:-300}; MAXJOBS=${MAX_JOB_COUNT:-50000}
 for v in CPUS MEM DEFMEM THREADS SDTMO MINAGE MAXJOBS; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"; done
 
-CTLD_PORT=$((7817 + 10 * IDX)); REST_PORT=$((7820 + 10 * IDX))
+PORT_BASE=$(island_port_base "$IDX")
+CTLD_PORT=$PORT_BASE; REST_PORT=$((PORT_BASE + 3))
 SD_FIRST=$((7900 + 10 * IDX)); SD_LAST=$((SD_FIRST + N - 1))
 DYN_PREFIX=${DYN_NET_PREFIX:-10.78}
 [[ $DYN_PREFIX =~ ^[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "DYN_NET_PREFIX must be two octets, e.g. 10.78"
-DYN_PORT=$((7818 + 10 * IDX)); DYN_NET=$DYN_PREFIX.$IDX; DYN_BRIDGE=arch-br$IDX
-DBD_PORT=$((7819 + 10 * IDX))   # slurm/local/dbd-up.sh (ACCOUNTING=1 only)
+DYN_PORT=$((PORT_BASE + 1)); DYN_NET=$DYN_PREFIX.$IDX; DYN_BRIDGE=arch-br$IDX
+DBD_PORT=$((PORT_BASE + 2))   # slurm/local/dbd-up.sh (ACCOUNTING=1 only)
+SSH_PORT_ISLAND=$((2223 + IDX))  # its own sshd (ISLAND_ROOT only): slurm/local/sshd-up.sh <name>
 NODELIST="${NAME}-n[1-${N}]"; [ "$N" -eq 1 ] && NODELIST="${NAME}-n1"; [ "$N" -eq 0 ] && NODELIST=""
 ETC=$ARCH_ETC/islands/$NAME; LIB=$ARCH_LIB/islands/$NAME; LOGD=$ARCH_LOG/islands/$NAME; RUN=$ARCH_RUN/islands/$NAME
 CONF=$ETC/slurm.conf; KEY=$LIB/jwt_hs256.key
 STATE=${STATE_DIR:-$LIB/ctld}
 [[ $STATE =~ ^/[A-Za-z0-9._/-]+$ ]] || die "STATE_DIR must be an absolute path"
 REST_URL="http://127.0.0.1:$REST_PORT"
+SSH_PORT=2222; SSH_PIN=$ARCH_LIB/ssh/host_key.sha256            # the machine's sshd (sshd-up.sh)
+[ -n "$ROOT_REL" ] && { SSH_PORT=$SSH_PORT_ISLAND; SSH_PIN=$ARCH_LIB/islands/$NAME/ssh/host_key.sha256; }
 HOST=$(hostname -s)
 export SLURM_CONF=$CONF
 t0=$(now_ms)
@@ -103,11 +124,17 @@ if ls "$RUN"/*.pid >/dev/null 2>&1; then
   "$HERE/island-down.sh" "$NAME" || die "could not stop the running island $NAME"
 fi
 # ... and nobody else may hold our ports (another island with the same index, a stray daemon)
-for p in $CTLD_PORT $REST_PORT $DYN_PORT $(seq "$SD_FIRST" "$SD_LAST"); do
+for p in $CTLD_PORT $REST_PORT $DYN_PORT $(seq "$SD_FIRST" "$SD_LAST") ${ROOT_REL:+$SSH_PORT_ISLAND}; do
   port_in_use "$p" && die "port $p is already in use (index $IDX taken by another island?): $(ss -Hltnp "sport = :$p" | sed -n 1p)"
 done
 
 # ---- 1. users, dirs, key ---------------------------------------------------------------------------
+ROOT=""
+if [ -n "$ROOT_REL" ]; then
+  ROOT=$(bash "$HERE/root-build.sh" "$ROOT_REL" | sed -n 's/^ROOT \([^ ]*\) .*/\1/p')
+  [ -n "$ROOT" ] || die "root-build.sh $ROOT_REL failed"
+fi
+# the host's slurm user owns the island's state either way: a root gets the same uid (island_root_sync_users)
 id slurm >/dev/null 2>&1 || die "user slurm missing: run slurm/local/install.sh"
 id slurmrest >/dev/null 2>&1 || { useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin slurmrest; log "created system user slurmrest"; }
 install -d -m 0755 "$ARCH_ETC" "$ARCH_ETC/islands" "$ETC" "$ARCH_LIB" "$ARCH_LIB/islands" "$ARCH_LOG" "$ARCH_LOG/islands" "$ARCH_RUN" "$ARCH_RUN/islands"
@@ -125,6 +152,37 @@ if [ ! -s "$KEY" ]; then
   log "generated JWT HS256 key $KEY"
 fi
 chown slurm:slurm "$KEY"; chmod 0600 "$KEY"
+
+fail() {  # fail <message> <log...>
+  local msg=$1; shift
+  local f; for f in "$@"; do show_log_tail "$f"; done
+  if [ "${KEEP_ON_FAILURE:-0}" != 1 ]; then KEEP_STATE=1 "$HERE/island-down.sh" "$NAME" >/dev/null 2>&1 || true; fi
+  die "$msg"
+}
+
+# ---- 1b. where SLURM runs: the host, or the root's own mount namespace; its version picks the dialect
+if [ -n "$ROOT" ]; then
+  island_root_sync_users "$ROOT"
+  ns_dirs=("$ETC" "$LIB" "$LOGD" "$RUN"); [[ $STATE == "$LIB"/* ]] || ns_dirs+=("$STATE")
+  holder=$(island_ns_start "$RUN/ns.pid" "$ROOT" "${ns_dirs[@]}") || fail "no mount namespace for $ROOT"
+  log "mount namespace for root $ROOT: holder pid $holder"
+fi
+island_runtime "$ROOT" "$RUN/ns.pid" "$CONF" || fail "the island's mount namespace is not up"
+SLURM_VERSION=$(slurm_version_in "${IN_ROOT[@]}")
+# slurmrestd's plugins: the /slurmdb/ ones only with accounting (without slurmdbd they are fatal in
+# 22.05 and make 24.11's slurmrestd die with "Failure loading plugin path bindings")
+case $SLURM_VERSION in
+  22.05.*)
+    REST_APIS=v0.0.38; REST_API=v0.0.38; PING_UP='"ping" *: *"UP"'
+    REST_PLUGINS=openapi/v0.0.38; [ "$ACCT" = 1 ] && REST_PLUGINS=openapi/v0.0.38,openapi/dbv0.0.38 ;;
+  24.11.*)
+    # data parsers v0.0.40-42 (all loaded by default) each serve /slurm/<v>/ and /slurmdb/<v>/
+    REST_APIS=v0.0.40,v0.0.41,v0.0.42; REST_API=v0.0.42; PING_UP='"responding" *: *true'
+    REST_PLUGINS=openapi/slurmctld; [ "$ACCT" = 1 ] && REST_PLUGINS=openapi/slurmctld,openapi/slurmdbd ;;
+  "") fail "no slurmctld found ${ROOT:+in $ROOT }(run slurm/local/install.sh)" ;;
+  *) fail "SLURM $SLURM_VERSION is not supported by these scripts (22.05 and 24.11 are)" ;;
+esac
+in_root() { "${IN_ROOT[@]}" "$@"; }
 
 # ---- 2. slurm.conf ----------------------------------------------------------------------------------
 ACCT_CONF="JobAcctGatherType=jobacct_gather/none
@@ -197,6 +255,14 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=short Nodes=ALL Default=NO MaxTime=60 State=UP
 CONF
 mv -f "$CONF.tmp" "$CONF"; chmod 0644 "$CONF"
+# 24.11's slurmd loads a cgroup plugin even with proctrack/linuxproc and dies without a cgroup fs
+# mounted the way it wants; 22.05 has no "disabled" and manages with the host's cgroup v1 tmpfs
+if [ "${SLURM_VERSION%%.*}" -ge 23 ]; then
+  printf '# generated by slurm/local/island-up.sh: no cgroups (task/none, proctrack/linuxproc)\nCgroupPlugin=disabled\n' >"$ETC/cgroup.conf"
+  chmod 0644 "$ETC/cgroup.conf"
+else
+  rm -f "$ETC/cgroup.conf"
+fi
 
 cat >"$ETC/env.tmp" <<ENV
 # Archipelago local island facts (generated by slurm/local/island-up.sh). Shell-sourceable.
@@ -213,6 +279,13 @@ ISLAND_NODES=$NODELIST
 ISLAND_PARTITIONS=debug,short
 ACCOUNTING=$ACCT
 $([ "$ACCT" = 1 ] && echo "SLURMDBD_PORT=$DBD_PORT")
+# SLURM release, and the REST API versions its slurmrestd serves (REST_API: the newest)
+SLURM_VERSION=$SLURM_VERSION
+SLURM_REST_APIS=$REST_APIS
+SLURM_REST_API=$REST_API
+# empty: the host's SLURM; else the Debian root it runs from (slurm/local/island-exec.sh enters it)
+ISLAND_ROOT=$ROOT
+SSH_PORT=$SSH_PORT
 # dynamic nodes (slurm/local/node-join.sh / node-leave.sh)
 SLURMD_DYN_PORT=$DYN_PORT
 DYN_MAX=$DYN
@@ -224,6 +297,7 @@ ENV
 mv -f "$ETC/env.tmp" "$ETC/env"; chmod 0644 "$ETC/env"
 
 # one islands.json entry (see src/config/islands-file.ts); the ssh part matches slurm/local/sshd-up.sh
+# (an island in a root has its own sshd, host key and pin: sshd-up.sh <name>)
 cat >"$ETC/island.json.tmp" <<JSON
 {
   "name": "$NAME",
@@ -232,9 +306,9 @@ cat >"$ETC/island.json.tmp" <<JSON
   "rest": { "url": "$REST_URL", "jwtKeyFile": "$KEY", "connections": $THREADS },
   "ssh": {
     "host": "127.0.0.1",
-    "port": 2222,
+    "port": $SSH_PORT,
     "privateKeyFile": "$ARCH_LIB/ssh/id_ed25519",
-    "hostKeySha256File": "$ARCH_LIB/ssh/host_key.sha256",
+    "hostKeySha256File": "$SSH_PIN",
     "commandEnvironment": { "SLURM_CONF": "$CONF" }
   },
   "partitions": ["debug", "short"],
@@ -246,42 +320,36 @@ cat >"$ETC/island.json.tmp" <<JSON
 JSON
 mv -f "$ETC/island.json.tmp" "$ETC/island.json"; chmod 0644 "$ETC/island.json"
 
-# ---- 3. munged (shared by all islands) ------------------------------------------------------------
-munge_ok() { munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; }
+# ---- 3. munged (shared by all host islands; an island in a root has its own, in its namespace) -----
+munge_ok() { in_root sh -c 'munge -n </dev/null | unmunge' >/dev/null 2>&1; }
 if ! munge_ok; then
-  [ -s /etc/munge/munge.key ] || { mungekey --create --keyfile=/etc/munge/munge.key; chown munge:munge /etc/munge/munge.key; chmod 0600 /etc/munge/munge.key; }
-  install -d -o munge -g munge -m 0755 /run/munge         # systemd's RuntimeDirectory= would make it
+  # systemd's RuntimeDirectory= would make /run/munge
+  in_root sh -ec '[ -s /etc/munge/munge.key ] || { mungekey --create --keyfile=/etc/munge/munge.key; chown munge:munge /etc/munge/munge.key; chmod 0600 /etc/munge/munge.key; }
+    install -d -o munge -g munge -m 0755 /run/munge'
   # a stale pid file of a dead munged makes munged refuse to start
-  p=$(read_pidfile /run/munge/munged.pid); { [ -n "$p" ] && alive "$p"; } || rm -f /run/munge/munged.pid
-  runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1 || true
-  wait_for 5 munge_ok || { show_log_tail /var/log/munge/munged.log; die "munged did not start"; }
-  log "started munged (pid $(read_pidfile /run/munge/munged.pid))"
+  p=$(in_root cat /run/munge/munged.pid 2>/dev/null | tr -dc 0-9 || true); { [ -n "$p" ] && alive "$p"; } || in_root rm -f /run/munge/munged.pid
+  in_root runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1 || true
+  wait_for 5 munge_ok || fail "munged did not start" "$ROOT/var/log/munge/munged.log"
+  log "started munged${ROOT:+ in the namespace of $NAME} (pid $(in_root cat /run/munge/munged.pid))"
 fi
 
 # ---- 4. daemons -----------------------------------------------------------------------------------
 raise_nofile
-fail() {  # fail <message> <log...>
-  local msg=$1; shift
-  local f; for f in "$@"; do show_log_tail "$f"; done
-  if [ "${KEEP_ON_FAILURE:-0}" != 1 ]; then KEEP_STATE=1 "$HERE/island-down.sh" "$NAME" >/dev/null 2>&1 || true; fi
-  die "$msg"
-}
 # ---- 3b. slurmdbd (ACCOUNTING=1) BEFORE slurmctld: a slurmctld starting from a clean state without
 # its slurmdbd dies ("You are running with a database but for some reason we have no TRES from it")
 if [ "$ACCT" = 1 ]; then
   DBD_CLEAN=$([ "$KEEP" = 1 ] && echo 0 || echo 1) "$HERE/dbd-up.sh" "$NAME" "$IDX" >/dev/null || fail "slurmdbd of $NAME failed to start"
 fi
 t1=$(now_ms)
-slurmctld -f "$CONF" </dev/null >>"$LOGD/slurmctld.stdout" 2>&1 || fail "slurmctld failed to start" "$LOGD/slurmctld.log" "$LOGD/slurmctld.stdout"
+in_root slurmctld -f "$CONF" </dev/null >>"$LOGD/slurmctld.stdout" 2>&1 || fail "slurmctld failed to start" "$LOGD/slurmctld.log" "$LOGD/slurmctld.stdout"
 for k in $(seq 1 "$N"); do
-  slurmd -f "$CONF" -N "${NAME}-n$k" </dev/null >>"$LOGD/slurmd.stdout" 2>&1 || fail "slurmd ${NAME}-n$k failed to start" "$LOGD/slurmd-${NAME}-n$k.log" "$LOGD/slurmd.stdout"
+  in_root slurmd -f "$CONF" -N "${NAME}-n$k" </dev/null >>"$LOGD/slurmd.stdout" 2>&1 || fail "slurmd ${NAME}-n$k failed to start" "$LOGD/slurmd-${NAME}-n$k.log" "$LOGD/slurmd.stdout"
 done
 # slurmrestd does not daemonize: run it in its own session (a kill of the caller's process group
 # must not take it down), stdio detached from the caller. It refuses to run as root / SlurmUser:
 # it binds as root, then setuid()s to slurmrest. SLURM_JWT=daemon is required with rest_auth/jwt.
-# openapi/dbv0.0.38 (/slurmdb/...) only with accounting: that plugin is fatal without slurmdbd.
-REST_PLUGINS=openapi/v0.0.38; [ "$ACCT" = 1 ] && REST_PLUGINS=openapi/v0.0.38,openapi/dbv0.0.38
-SLURM_JWT=daemon setsid slurmrestd -f "$CONF" -u slurmrest -g slurmrest -a rest_auth/jwt \
+# (In a root, RPID is still slurmrestd's pid: nsenter, chroot and env each exec the next.)
+setsid "${IN_ROOT[@]}" SLURM_JWT=daemon slurmrestd -f "$CONF" -u slurmrest -g slurmrest -a rest_auth/jwt \
   -s "$REST_PLUGINS" -t "$THREADS" "127.0.0.1:$REST_PORT" </dev/null >>"$LOGD/slurmrestd.log" 2>&1 &
 RPID=$!
 echo "$RPID" >"$RUN/slurmrestd.pid"
@@ -294,7 +362,7 @@ nodes_ready() {
   [ "$N" -eq 0 ] && return 0
   local want=idle; [ "$KEEP" = 1 ] && want='idle|mixed|allocated|completing'
   # static nodes only: dynamic ones kept in the state (KEEP_STATE=1) stay down until node-join.sh
-  local ok; ok=$(timeout 5 sinfo -h -N -n "$NODELIST" -o '%N %T' 2>/dev/null | sort -u | grep -Ec " ($want)\$" || true)
+  local ok; ok=$(timeout 5 "${IN_ROOT[@]}" sinfo -h -N -n "$NODELIST" -o '%N %T' 2>/dev/null | sort -u | grep -Ec " ($want)\$" || true)
   [ "$ok" = "$N" ]
 }
 # the daemons must stay alive while we wait: a dead one ends the wait at once
@@ -306,7 +374,7 @@ daemons_alive() {
   return 0
 }
 if ! wait_while "$TMO" daemons_alive nodes_ready; then
-  echo "sinfo:" >&2; timeout 5 sinfo -N 2>&1 | sed 's/^/  /' >&2 || true
+  echo "sinfo:" >&2; timeout 5 "${IN_ROOT[@]}" sinfo -N 2>&1 | sed 's/^/  /' >&2 || true
   logs=("$LOGD/slurmctld.log"); for k in $(seq 1 "$N"); do pidfile_alive "$RUN/slurmd-${NAME}-n$k.pid" slurmd || logs+=("$LOGD/slurmd-${NAME}-n$k.log"); done
   ctld_alive || logs+=("$LOGD/slurmctld.stdout")
   fail "nodes of $NAME not all ready within ${TMO}s (or a daemon died)" "${logs[@]}"
@@ -316,25 +384,30 @@ t2=$(now_ms)
 # their slurmd (and removed their netns); jobs would be sent there and fail (JobLaunchFailure) until
 # SlurmdTimeout. Set them DOWN now; node-join.sh brings each one back.
 if [ "$KEEP" = 1 ]; then
-  dyn_nodes=$(timeout 5 scontrol show nodes -o 2>/dev/null | awk '/State=[^ ]*DYNAMIC/ { sub(/^NodeName=/, "", $1); print $1 }' | paste -sd, - || true)
+  dyn_nodes=$(timeout 5 "${IN_ROOT[@]}" scontrol show nodes -o 2>/dev/null | awk '/State=[^ ]*DYNAMIC/ { sub(/^NodeName=/, "", $1); print $1 }' | paste -sd, - || true)
   if [ -n "$dyn_nodes" ]; then
-    timeout 10 scontrol update NodeName="$dyn_nodes" State=DOWN Reason="island restarted: rejoin with node-join.sh" ||
+    timeout 10 "${IN_ROOT[@]}" scontrol update NodeName="$dyn_nodes" State=DOWN Reason="island restarted: rejoin with node-join.sh" ||
       warn "could not set the dynamic nodes $dyn_nodes DOWN"
     log "dynamic node(s) from the saved state set DOWN until they rejoin: $dyn_nodes"
   fi
 fi
 rest_ping() {
   pid_is "$RPID" slurmrestd || return 1
-  local tok; tok=$(timeout 5 scontrol token username=root lifespan=60 2>/dev/null | sed -n 's/^SLURM_JWT=//p')
+  local tok; tok=$(timeout 5 "${IN_ROOT[@]}" scontrol token username=root lifespan=60 2>/dev/null | sed -n 's/^SLURM_JWT=//p')
   [ -n "$tok" ] || return 1
-  curl -sf --max-time 3 -H "X-SLURM-USER-NAME: root" -H "X-SLURM-USER-TOKEN: $tok" "$REST_URL/slurm/v0.0.38/ping" \
-    | grep -Eq '"ping" *: *"UP"'
+  curl -sf --max-time 3 -H "X-SLURM-USER-NAME: root" -H "X-SLURM-USER-TOKEN: $tok" "$REST_URL/slurm/$REST_API/ping/" \
+    | grep -Eq "$PING_UP"
 }
 left=$(( TMO * 1000 - ($(now_ms) - t1) )); [ "$left" -lt 3000 ] && left=3000
-restd_alive() { pid_is "$RPID" slurmrestd; }
+# alive, not pid_is: until the exec chain reaches slurmrestd, the pid's name is setsid/nsenter/env
+restd_alive() { alive "$RPID"; }
 wait_while "$(echo "scale=1; $left / 1000" | bc)" restd_alive rest_ping || fail "slurmrestd on $REST_URL not answering (or it died)" "$LOGD/slurmrestd.log"
 t3=$(now_ms)
+# ---- 6. an island in a root: its own sshd, so the ssh adapter runs the root's sbatch/squeue/sacct
+if [ -n "$ROOT" ]; then
+  SSH_PORT=$SSH_PORT "$HERE/sshd-up.sh" "$NAME" >/dev/null || fail "sshd of $NAME failed to start" "$LOGD/sshd.log"
+fi
 
 log "up: $N node(s) ready in $(( (t2 - t1) ))ms, slurmrestd answering after $(( (t3 - t1) ))ms, total $(since_ms "$t0") s"
-timeout 5 sinfo 2>&1 | sed 's/^/  /' >&2 || true
-echo "ISLAND $NAME rest=$REST_URL conf=$CONF jwt=$KEY ctld_port=$CTLD_PORT slurmd_ports=$SD_FIRST-$SD_LAST nodes=$NODELIST dyn_port=$DYN_PORT dyn_max=$DYN"
+timeout 5 "${IN_ROOT[@]}" sinfo 2>&1 | sed 's/^/  /' >&2 || true
+echo "ISLAND $NAME rest=$REST_URL conf=$CONF jwt=$KEY ctld_port=$CTLD_PORT slurmd_ports=$SD_FIRST-$SD_LAST nodes=$NODELIST dyn_port=$DYN_PORT dyn_max=$DYN slurm=$SLURM_VERSION ssh_port=$SSH_PORT"

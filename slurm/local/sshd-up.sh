@@ -2,9 +2,15 @@
 # An sshd for the control plane's ssh adapter: 127.0.0.1:2222, its own config, host key and pid file
 # (the system sshd, if any, is not touched).
 #
-#   usage: slurm/local/sshd-up.sh
+#   usage: slurm/local/sshd-up.sh [island]
 #   env:   SSH_PORT=2222   SSH_USERS="alice bob archipelago" (accounts that get the client key;
 #          they must exist: slurm/local/users.sh)   TIME=10 (seconds to wait for the port)
+#
+# With <island>: the sshd of an island that runs in a Debian root (island-up.sh ISLAND_ROOT=..., which
+# calls this itself), started inside the island's namespace so its users run the root's sbatch/squeue/
+# sacct; port SSH_PORT from the island's env (2223 + index), config, host key, pin and pid file in the
+# island's own directories (etc: sshd_config, ssh/ssh_host_ed25519_key; lib: ssh/host_key.sha256,
+# ssh/known_hosts; run: sshd.pid; log: sshd.log). The client key is the machine's (below).
 #
 # Files:
 #   /etc/archipelago/sshd_config                  the config (sftp on, no passwords, no PAM, no root)
@@ -26,25 +32,39 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/stack/lib.sh"
-LOG_TAG=sshd-up
+. "$HERE/island-lib.sh"
+ISL=${1:-}
+LOG_TAG="sshd-up${ISL:+ $ISL}"
 require_root
-PORT=${SSH_PORT:-2222}; USERS_=${SSH_USERS:-alice bob archipelago}; TMO=${TIME:-10}
-CFG=$ARCH_ETC/sshd_config; HK=$ARCH_ETC/ssh/ssh_host_ed25519_key
-SSHD_LIB=$ARCH_LIB/ssh; CK=$SSHD_LIB/id_ed25519; PIDF=$ARCH_RUN/sshd.pid; LOGF=$ARCH_LOG/sshd.log
+USERS_=${SSH_USERS:-alice bob archipelago}; TMO=${TIME:-10}
+CK=$ARCH_LIB/ssh/id_ed25519
+if [ -z "$ISL" ]; then
+  PORT=${SSH_PORT:-2222}; IN_ROOT=(env)
+  CFG=$ARCH_ETC/sshd_config; HK=$ARCH_ETC/ssh/ssh_host_ed25519_key
+  PIN_DIR=$ARCH_LIB/ssh; PIDF=$ARCH_RUN/sshd.pid; LOGF=$ARCH_LOG/sshd.log
+else
+  [[ $ISL =~ ^[a-z0-9][a-z0-9-]{0,39}$ ]] || die "bad island name '$ISL'"
+  envf=$ARCH_ETC/islands/$ISL/env
+  [ -n "$(sed -n 's/^ISLAND_ROOT=//p' "$envf" 2>/dev/null)" ] || die "$ISL does not run in a root (see $envf): the machine's sshd serves it"
+  island_runtime_of "$ISL" || die "the namespace of $ISL is not up: island-up.sh starts this sshd itself"
+  PORT=${SSH_PORT:-$(sed -n 's/^SSH_PORT=//p' "$envf")}
+  CFG=$ARCH_ETC/islands/$ISL/sshd_config; HK=$ARCH_ETC/islands/$ISL/ssh/ssh_host_ed25519_key
+  PIN_DIR=$ARCH_LIB/islands/$ISL/ssh; PIDF=$ARCH_RUN/islands/$ISL/sshd.pid; LOGF=$ARCH_LOG/islands/$ISL/sshd.log
+fi
 t0=$(now_ms)
-[ -x /usr/sbin/sshd ] || die "openssh-server missing: run slurm/local/install.sh"
+"${IN_ROOT[@]}" test -x /usr/sbin/sshd || die "openssh-server missing: run slurm/local/install.sh"
 
 install -d -m 0755 "$ARCH_ETC" "$ARCH_LIB" "$ARCH_LOG" "$ARCH_RUN"
-install -d -m 0700 "$ARCH_ETC/ssh" "$SSHD_LIB"
-install -d -m 0755 /run/sshd                      # privilege-separation dir (systemd would make it)
+install -d -m 0700 "$ARCH_ETC/ssh" "$ARCH_LIB/ssh" "$(dirname "$HK")" "$PIN_DIR"
+"${IN_ROOT[@]}" install -d -m 0755 /run/sshd      # privilege-separation dir (systemd would make it)
 
 # host key, made once
 [ -s "$HK" ] || { ssh-keygen -q -t ed25519 -N '' -C "archipelago-sshd@$(hostname -s)" -f "$HK"; log "generated host key $HK"; }
 chmod 0600 "$HK"; chmod 0644 "$HK.pub"
 FP=$(ssh-keygen -lf "$HK.pub" | awk '{print $2}')
 [[ $FP == SHA256:* ]] || die "cannot read the host key fingerprint"
-printf '%s\n' "$FP" >"$SSHD_LIB/host_key.sha256.tmp"; mv -f "$SSHD_LIB/host_key.sha256.tmp" "$SSHD_LIB/host_key.sha256"; chmod 0644 "$SSHD_LIB/host_key.sha256"
-printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$HK.pub")" >"$SSHD_LIB/known_hosts"; chmod 0644 "$SSHD_LIB/known_hosts"
+printf '%s\n' "$FP" >"$PIN_DIR/host_key.sha256.tmp"; mv -f "$PIN_DIR/host_key.sha256.tmp" "$PIN_DIR/host_key.sha256"; chmod 0644 "$PIN_DIR/host_key.sha256"
+printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$HK.pub")" >"$PIN_DIR/known_hosts"; chmod 0644 "$PIN_DIR/known_hosts"
 
 # client key, made once; authorized for every job-owner account
 [ -s "$CK" ] || { ssh-keygen -q -t ed25519 -N '' -C "archipelago-control-plane@$(hostname -s)" -f "$CK"; log "generated client key $CK"; }
@@ -87,14 +107,15 @@ Subsystem sftp internal-sftp
 MaxStartups 100:30:200
 MaxSessions 50
 CFG
-/usr/sbin/sshd -t -f "$CFG.tmp" || die "sshd rejects the generated config $CFG.tmp"
+"${IN_ROOT[@]}" /usr/sbin/sshd -t -f "$CFG.tmp" || die "sshd rejects the generated config $CFG.tmp"
 mv -f "$CFG.tmp" "$CFG"; chmod 0644 "$CFG"
 
 stop_pidfile "$PIDF" sshd 5 || die "could not stop the previous sshd"
 port_in_use "$PORT" && die "port $PORT is in use by something else: $(ss -Hltnp "sport = :$PORT" | sed -n 1p)"
 t1=$(now_ms)
 # -E: log to a file (no syslog daemon here). sshd daemonizes and writes $PIDF.
-/usr/sbin/sshd -f "$CFG" -E "$LOGF" </dev/null >/dev/null 2>&1 || { show_log_tail "$LOGF"; die "sshd failed to start"; }
+# In a root the prefix's env -i leaves no SLURM_* behind; commands name their island with SLURM_CONF=...
+"${IN_ROOT[@]}" /usr/sbin/sshd -f "$CFG" -E "$LOGF" </dev/null >/dev/null 2>&1 || { show_log_tail "$LOGF"; die "sshd failed to start"; }
 wait_for "$TMO" port_open "$PORT" || { show_log_tail "$LOGF"; die "sshd not listening on 127.0.0.1:$PORT within ${TMO}s"; }
 log "sshd up on 127.0.0.1:$PORT (pid $(read_pidfile "$PIDF")) in $(since_ms "$t1") s, total $(since_ms "$t0") s"
-echo "SSHD 127.0.0.1:$PORT key=$CK host_key_sha256=$FP known_hosts=$SSHD_LIB/known_hosts users=${USERS_// /,}"
+echo "SSHD 127.0.0.1:$PORT key=$CK host_key_sha256=$FP known_hosts=$PIN_DIR/known_hosts users=${USERS_// /,}"

@@ -100,6 +100,31 @@ describe('benchmark report', () => {
     assert.deepEqual(headlines('soak', { submitted: 10, errors: 0 }).map((r) => r.metric), ['submitted', 'errors']);
   });
 
+  it('reads the follow benchmark: per-id state at the largest size against the target, the largest full listing', () => {
+    const size = (finishedJobs: number, requests: Array<[string, number]>) => ({
+      finishedJobs,
+      ctldRssMiB: finishedJobs / 100,
+      requests: requests.map(([request, coresAt1Hz]) => ({ request, coresAt1Hz })),
+    });
+    const rows = headlines('follow', {
+      results: [
+        size(2000, [['jobs', 2.9], ['state-1000', 0.0084], ['state-10', 0.0024]]),
+        size(5000, [['jobs', 7.2], ['state-1000', 0.0089], ['state-10', 0.0038]]),
+        size(100000, [['state-all', 38.3], ['state-1000', 0.0082], ['state-10', 0.0026]]),
+      ],
+    });
+    assert.deepEqual(
+      rows.map((r) => [r.metric, r.value, r.against]),
+      [
+        ['state of 1000 ids, 100000 finished jobs', 0.0082, 'target ≤ 0.05'],
+        ['state of 10 ids, 100000 finished jobs', 0.0026, 'target ≤ 0.05'],
+        ['full GET /jobs, 5000 finished jobs', 7.2, undefined],
+        ['slurmctld RSS, 100000 finished jobs', 1000, undefined],
+      ],
+    );
+    assert.deepEqual(headlines('follow', { finishedJobs: 3 }).map((r) => r.metric), ['finishedJobs']);
+  });
+
   it('renders well-formed SVG with labels escaped and bars scaled to the panel maximum', () => {
     const svg = renderChart('a <b> & "c"', [
       { title: 'T', unit: 'x', bars: [{ label: 'half <', value: 5 }, { label: 'full', value: 10, highlight: true }] },

@@ -1,0 +1,291 @@
+/**
+ * What following a SLURM 24.11 island costs, per slurmrestd endpoint, as the number of finished jobs
+ * slurmctld keeps grows (MinJobAge × throughput: 100,000 at 500 jobs/s and MinJobAge 200 s).
+ *
+ *   npx tsc -p tsconfig.json && node dist/benchmarks/follow/run.js [--sizes 2000,5000,100000]
+ *        [--rounds 5] [--full-max 5000] [--follow 10,100,1000] [--keep]
+ *
+ * Mind --full-max: a full listing of 20,000 jobs grew slurmrestd past 10 GiB (the run was stopped).
+ *
+ * The benchmark starts its own island `follow-c` (index 9: slurmctld 7727, slurmrestd 7730; SLURM 24.11
+ * from the Debian 13 root on a Debian 12 host, the host's own on Debian 13; no accounting; MinJobAge one
+ * day so nothing is purged; state on tmpfs) and stops it at the end unless --keep. It fills slurmctld
+ * with finished jobs cheaply: held jobs submitted over REST, then cancelled in bulk (a cancelled pending
+ * job is a finished job record like any other, without running), plus one 200-task array that really ran.
+ *
+ * For each size it sends each request once unmeasured (warm-up), then at least --rounds times and for at
+ * least 2 s (cheap requests need many rounds: CPU time is counted in 10 ms ticks), at most 1,000 times, as
+ * the read user, and records the HTTP status, the jobs and bytes returned, wall time, the CPU time
+ * slurmctld and slurmrestd spent per request (from /proc/<pid>/stat of the pids in the island's pid files,
+ * summed over the rounds) and the
+ * client's JSON.parse time. `coresAt1Hz` = (slurmctld + slurmrestd + parse) CPU seconds per request, i.e.
+ * the cores a follower asking once a second would cost. Requests:
+ *   jobs                 GET /slurm/v0.0.42/jobs/                       (only up to --full-max jobs)
+ *   jobs-v0.0.40         GET /slurm/v0.0.40/jobs/                       (the same, older parser; idem)
+ *   update-unchanged     GET /slurm/v0.0.42/jobs/?update_time=now       (nothing changed: empty)
+ *   update-changed       GET /slurm/v0.0.42/jobs/?update_time=now-3600  (= the full list; idem)
+ *   state-all            GET /slurm/v0.0.42/jobs/state/
+ *   state-<k>            GET /slurm/v0.0.42/jobs/state/?job_id=..       (k ids, the parameter repeated)
+ *   job                  GET /slurm/v0.0.42/job/<id>
+ *
+ * JSON on stdout and in benchmarks/results/follow-<timestamp>.json; a summary on stderr.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { REPO } from '../../test/support/control-plane';
+import { eachFlag } from '../flags';
+
+const ISLAND = 'follow-c';
+const ISLAND_INDEX = 9;
+const ETC = `/etc/archipelago/islands/${ISLAND}`;
+const RUN = `/run/archipelago/islands/${ISLAND}`;
+const OWNER = 'alice';
+const READER = 'archipelago';
+const TICKS_PER_SECOND = 100;
+const STATE_DIR = `/dev/shm/archipelago/islands/${ISLAND}/ctld`;
+const SUBMIT_CONCURRENCY = 8;
+const RAN_TASKS = 200;
+
+interface Settings {
+  sizes: number[];
+  rounds: number;
+  fullMax: number;
+  follow: number[];
+  keep: boolean;
+}
+
+function parseArgs(argv: string[]): Settings {
+  const s: Settings = { sizes: [2000, 5000, 100000], rounds: 5, fullMax: 5000, follow: [10, 100, 1000], keep: false };
+  const list = (value: string | undefined, flag: string) => {
+    const values = (value ?? '').split(',').map(Number);
+    if (values.some((v) => !Number.isInteger(v) || v < 1 || v > 1_000_000)) throw new Error(`${flag}: comma-separated counts`);
+    return values;
+  };
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--sizes') s.sizes = list(argv[++i], '--sizes').sort((a, b) => a - b);
+    else if (argv[i] === '--follow') s.follow = list(argv[++i], '--follow');
+    else if (argv[i] === '--keep') s.keep = true;
+    else rest.push(argv[i]);
+  }
+  eachFlag(rest, { integers: true }, (flag, num) => {
+    if (flag === '--rounds') s.rounds = num(1, 100);
+    else if (flag === '--full-max') s.fullMax = num(0, 1_000_000);
+    else throw new Error(`unknown flag ${flag} (--sizes a,b --rounds R --full-max N --follow a,b --keep)`);
+  });
+  return s;
+}
+
+const log = (line: string) => process.stderr.write(`[follow ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function inIsland(args: string[], user?: string): string {
+  return execFileSync(join(REPO, 'slurm/local/island-exec.sh'), [...(user ? ['-u', user] : []), ISLAND, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+}
+
+function pidOf(daemon: string): number {
+  return Number(readFileSync(join(RUN, `${daemon}.pid`), 'utf8').trim());
+}
+/** utime + stime of a whole process (all threads), in clock ticks. */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+/** VmRSS (now) or VmHWM (the peak) of a process, MiB. */
+function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  return line ? round(Number(line.replace(/\D+/g, '')) / 1024) : 0;
+}
+
+function startIsland(settings: Settings): { url: string; slurm: string } {
+  const hostSlurm = execFileSync('slurmctld', ['-V'], { encoding: 'utf8' });
+  const env = {
+    ...process.env,
+    ISLAND_ROOT: / 24\.11\./.test(hostSlurm) ? '' : 'trixie',
+    NODES: '3',
+    NODE_CPUS: '16',
+    ACCOUNTING: '0',
+    MIN_JOB_AGE: '86400',
+    MAX_JOB_COUNT: String(settings.sizes[settings.sizes.length - 1] + RAN_TASKS + 20000),
+    STATE_DIR,
+  };
+  execFileSync('bash', [join(REPO, 'slurm/local/island-up.sh'), ISLAND, String(ISLAND_INDEX)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const islandEnv = readFileSync(join(ETC, 'env'), 'utf8');
+  return { url: /^SLURM_REST_URL=(.*)$/m.exec(islandEnv)![1], slurm: /^SLURM_VERSION=(.*)$/m.exec(islandEnv)![1] };
+}
+
+function token(user: string): string {
+  return /^SLURM_JWT=(\S+)$/m.exec(inIsland(['scontrol', 'token', `username=${user}`, 'lifespan=86400']))![1];
+}
+
+async function main(): Promise<void> {
+  const settings = parseArgs(process.argv.slice(2));
+  log(`starting island ${ISLAND} (index ${ISLAND_INDEX})`);
+  const island = startIsland(settings);
+  const headers = (user: string, jwt: string) => ({ 'X-SLURM-USER-NAME': user, 'X-SLURM-USER-TOKEN': jwt });
+  const owner = headers(OWNER, token(OWNER));
+  const reader = headers(READER, token(READER));
+  const ctld = pidOf('slurmctld');
+  const restd = pidOf('slurmrestd');
+
+  const submitted: number[] = [];
+  async function submitHeld(count: number): Promise<void> {
+    const job = {
+      script: '#!/bin/bash\ntrue\n',
+      hold: true,
+      partition: 'debug',
+      current_working_directory: `/home/${OWNER}`,
+      standard_output: '/dev/null',
+      environment: ['PATH=/usr/bin:/bin'],
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        next++;
+        const res = await fetch(`${island.url}/slurm/v0.0.42/job/submit`, {
+          method: 'POST',
+          headers: { ...owner, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ job: { ...job, name: `follow-${submitted.length}` } }),
+        });
+        const body = (await res.json()) as { job_id?: number; errors?: unknown[] };
+        if (res.status !== 200 || !body.job_id) throw new Error(`submit: HTTP ${res.status} ${JSON.stringify(body.errors)}`);
+        submitted.push(body.job_id);
+      }
+    };
+    await Promise.all(Array.from({ length: SUBMIT_CONCURRENCY }, worker));
+  }
+  function cancelPending(): void {
+    inIsland(['scancel', '-u', OWNER, '-t', 'PENDING']);
+  }
+  async function quiet(): Promise<void> {
+    // nothing changed in the last second: the "unchanged" request below really is unchanged
+    for (let i = 0; i < 60; i++) {
+      await sleep(1000);
+      const res = await fetch(`${island.url}/slurm/v0.0.42/jobs/?update_time=now`, { headers: reader });
+      if (((await res.json()) as { jobs: unknown[] }).jobs.length === 0) return;
+    }
+    throw new Error('the island did not become quiet within 60 s');
+  }
+
+  interface Measured {
+    request: string;
+    rounds: number;
+    status: number;
+    jobs: number;
+    bytes: number;
+    wallMsP50: number;
+    ctldCpuMs: number;
+    restdCpuMs: number;
+    parseMs: number;
+    coresAt1Hz: number;
+  }
+  async function measure(request: string, path: string): Promise<Measured> {
+    const walls: number[] = [];
+    let bytes = 0;
+    let jobs = 0;
+    let status = 0;
+    let parse = 0;
+    await (await fetch(`${island.url}${path}`, { headers: reader, signal: AbortSignal.timeout(600_000) })).text();
+    const ctld0 = cpuTicks(ctld);
+    const restd0 = cpuTicks(restd);
+    const start = performance.now();
+    let rounds = 0;
+    for (; rounds < 1000 && (rounds < settings.rounds || performance.now() - start < 2000); rounds++) {
+      const t0 = performance.now();
+      const res = await fetch(`${island.url}${path}`, { headers: reader, signal: AbortSignal.timeout(600_000) });
+      const text = await res.text();
+      walls.push(performance.now() - t0);
+      const p0 = performance.now();
+      const body = JSON.parse(text) as { jobs?: unknown[] };
+      parse += performance.now() - p0;
+      status = res.status;
+      bytes = text.length;
+      jobs = body.jobs?.length ?? 0;
+    }
+    const perRequest = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND / rounds;
+    const ctldCpuMs = perRequest(cpuTicks(ctld) - ctld0);
+    const restdCpuMs = perRequest(cpuTicks(restd) - restd0);
+    const parseMs = parse / rounds;
+    walls.sort((a, b) => a - b);
+    const m = {
+      request,
+      rounds,
+      status,
+      jobs,
+      bytes,
+      wallMsP50: round(walls[Math.floor(walls.length / 2)]),
+      ctldCpuMs: round(ctldCpuMs, 2),
+      restdCpuMs: round(restdCpuMs, 2),
+      parseMs: round(parseMs, 2),
+      coresAt1Hz: round((ctldCpuMs + restdCpuMs + parseMs) / 1000, 4),
+    };
+    log(`${request.padEnd(18)} ×${String(rounds).padStart(4)} HTTP ${status} ${String(jobs).padStart(6)} jobs ${String(bytes).padStart(10)} B  wall ${m.wallMsP50} ms  ctld ${m.ctldCpuMs} ms  restd ${m.restdCpuMs} ms  parse ${m.parseMs} ms  → ${m.coresAt1Hz} cores at 1/s`);
+    return m;
+  }
+
+  // one real array first: records of jobs that ran (resources, exit codes), not only cancelled ones
+  inIsland(['sbatch', '--parsable', `--array=1-${RAN_TASKS}`, '--output=/dev/null', '--wrap', 'true'], OWNER);
+  for (let i = 0; i < 300 && inIsland(['squeue', '-h', '-u', OWNER, '-t', 'PD,R,CG']).trim() !== ''; i++) await sleep(1000);
+
+  const results: Array<{
+    finishedJobs: number;
+    fillSeconds: number;
+    ctldRssMiB: number;
+    restdRssMiB: number;
+    restdPeakMiB: number;
+    requests: Measured[];
+  }> = [];
+  for (const size of settings.sizes) {
+    const t0 = performance.now();
+    await submitHeld(size - RAN_TASKS - submitted.length);
+    cancelPending();
+    const fillSeconds = round((performance.now() - t0) / 1000);
+    log(`${size} finished jobs in slurmctld (filled in ${fillSeconds} s)`);
+    await quiet();
+    const requests: Measured[] = [];
+    const ids = [...submitted].sort(() => Math.random() - 0.5);
+    if (size <= settings.fullMax) {
+      requests.push(await measure('jobs', '/slurm/v0.0.42/jobs/'));
+      requests.push(await measure('jobs-v0.0.40', '/slurm/v0.0.40/jobs/'));
+      requests.push(await measure('update-changed', '/slurm/v0.0.42/jobs/?update_time=now-3600'));
+    }
+    requests.push(await measure('update-unchanged', '/slurm/v0.0.42/jobs/?update_time=now'));
+    requests.push(await measure('state-all', '/slurm/v0.0.42/jobs/state/'));
+    for (const k of settings.follow) {
+      requests.push(await measure(`state-${k}`, `/slurm/v0.0.42/jobs/state/?${ids.slice(0, k).map((id) => `job_id=${id}`).join('&')}`));
+    }
+    requests.push(await measure('job', `/slurm/v0.0.42/job/${ids[0]}`));
+    const memory = { ctldRssMiB: memoryMiB(ctld, 'VmRSS'), restdRssMiB: memoryMiB(restd, 'VmRSS'), restdPeakMiB: memoryMiB(restd, 'VmHWM') };
+    log(`memory: slurmctld ${memory.ctldRssMiB} MiB, slurmrestd ${memory.restdRssMiB} MiB (peak ${memory.restdPeakMiB})`);
+    results.push({ finishedJobs: size, fillSeconds, ...memory, requests });
+  }
+
+  if (!settings.keep) {
+    execFileSync('bash', [join(REPO, 'slurm/local/island-down.sh'), ISLAND], { stdio: ['ignore', 'ignore', 'inherit'] });
+    rmSync(STATE_DIR, { recursive: true, force: true }); // tmpfs: the saved queue would hold memory
+  }
+  const report = {
+    benchmark: 'follow',
+    at: new Date().toISOString(),
+    machine: { host: hostname(), cpus: cpus().length, loadavg: loadavg().map((l) => round(l, 2)) },
+    island: { name: ISLAND, slurm: island.slurm, rounds: settings.rounds },
+    results,
+  };
+  const out = JSON.stringify(report, null, 2);
+  const dir = join(REPO, 'benchmarks/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `follow-${report.at.replace(/[:.]/g, '-')}.json`), out + '\n');
+  process.stdout.write(out + '\n');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
