@@ -7,7 +7,7 @@
 #   symbols _binary_openapi_json_start/_end), so no running slurmrestd is needed: we read the two
 #   symbol addresses, translate the virtual address into a file offset through the section that holds
 #   it, and cut the bytes out with dd. Plugin: $SLURM_OPENAPI_SO or the host's (Debian 12) openapi_v0_0_38.so.
-#   Output: src/slurm/rest/openapi/slurm-v0.0.38.json, src/slurm/rest/generated/slurm-v0.0.38.d.ts
+#   Output: src/adapters/slurm/rest/openapi/slurm-v0.0.38.json, src/adapters/slurm/rest/generated/slurm-v0.0.38.d.ts
 #
 # 24.11 (REST v0.0.40, v0.0.41, v0.0.42): 24.11 builds its spec at run time from the loaded data
 #   parsers, so it is fetched from a running 24.11 slurmrestd with openapi/slurmctld AND openapi/slurmdbd:

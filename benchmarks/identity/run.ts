@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { walletLogin } from '../../src/identity/wallet-login-client';
+import { walletLogin } from '../../src/apps/cli/wallet-login-client';
 import { ControlPlane } from '../../test/support/control-plane';
 import { FakeChain } from '../../test/support/fake-chain/fake-chain';
 import { newWallet } from '../../test/support/wallets';

@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { Pool } from 'undici';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
-import { normalizeSubmission } from '../../src/jobs/job-request';
+import { normalizeSubmission } from '../../src/core/jobs/job-request';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from '../submit/proc-stats';
 import { eachFlag } from '../flags';
 

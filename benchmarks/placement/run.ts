@@ -21,11 +21,11 @@ import { join, resolve } from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { JobSpec } from '../../src/sbatch/job-spec';
-import type { CapacitySnapshot, IslandCapacity, NodeCapacity } from '../../src/scheduling/capacity';
-import { satisfies } from '../../src/scheduling/feature-constraint';
-import { deriveDemand, type JobDemand } from '../../src/scheduling/job-demand';
-import { placeMany, type BatchJob, type BatchResult, type UserConstraints } from '../../src/scheduling';
+import type { JobSpec } from '../../src/core/sbatch/job-spec';
+import type { CapacitySnapshot, IslandCapacity, NodeCapacity } from '../../src/core/placement/capacity';
+import { satisfies } from '../../src/core/placement/feature-constraint';
+import { deriveDemand, type JobDemand } from '../../src/core/placement/job-demand';
+import { placeMany, type BatchJob, type BatchResult, type UserConstraints } from '../../src/core/placement';
 import { eachFlag } from '../flags';
 
 interface Settings {

@@ -20,11 +20,11 @@ import { performance } from 'node:perf_hooks';
 import { Client, Pool as PgPool } from 'pg';
 import { Pool } from 'undici';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
-import { parseIslandsFile } from '../../src/config/islands-file';
-import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
-import { SshSlurmClient } from '../../src/slurm/ssh/ssh-slurm-client';
-import type { SlurmClient } from '../../src/slurm/slurm-client.port';
-import { normalizeSubmission } from '../../src/jobs/job-request';
+import { parseIslandsFile } from '../../src/adapters/config/islands-file';
+import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
+import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
+import type { SlurmClient } from '../../src/core/slurm/slurm-client.port';
+import { normalizeSubmission } from '../../src/core/jobs/job-request';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from './proc-stats';
 
 // ---------------------------------------------------------------------------------------------
@@ -401,7 +401,7 @@ async function breakdown(dbUrl: string, redisUrl: string, ownerId: string, count
   }
 
   const { Queue } = await import('bullmq');
-  const { redisConnection } = await import('../../src/common/redis');
+  const { redisConnection } = await import('../../src/adapters/redis/redis');
   const queue = new Queue('bench-scratch', { connection: redisConnection(redisUrl) });
   try {
     let n = 0;

@@ -17,7 +17,7 @@
  * its region and `farPeers` anywhere (deduplicated per pair); the reported median is the truth times
  * (1 + u * noise), u uniform in [-1, 1].
  */
-import type { RttSample, TopologyNode } from '../../src/topology';
+import type { RttSample, TopologyNode } from '../../src/core/topology';
 
 /** Small seeded PRNG (32-bit state, multiply-xorshift output); deterministic across platforms. */
 export class Rng {

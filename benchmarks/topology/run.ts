@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { computeIslands, type RttSample, type Tier, type TopologyResult } from '../../src/topology';
+import { computeIslands, type RttSample, type Tier, type TopologyResult } from '../../src/core/topology';
 import { DEFAULT_GEO, makeGeography, Rng, type Geography } from './geography';
 
 interface Settings {

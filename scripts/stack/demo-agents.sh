@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Demo provider nodes for the local stack: four node agents on two emulated sites, "west" and "east",
-# 12 ms apart through the WAN relay (src/devstack/wan-relay.ts; this kernel has no tc netem). Each agent
+# 12 ms apart through the WAN relay (src/apps/devstack/wan-relay.ts; this kernel has no tc netem). Each agent
 # owns a loopback address (127.77.<site>.<n>), answers probes there and probes from there, so the relay
 # can tell the sites apart. The control plane groups them into islands from what they measure and launches
 # one SLURM cluster per island (ARCHIPELAGO_ISLAND_LAUNCHER=local).

@@ -296,7 +296,7 @@ SLURMCTLD_HOST=$HOST
 ENV
 mv -f "$ETC/env.tmp" "$ETC/env"; chmod 0644 "$ETC/env"
 
-# one islands.json entry (see src/config/islands-file.ts); the ssh part matches slurm/local/sshd-up.sh
+# one islands.json entry (see src/adapters/config/islands-file.ts); the ssh part matches slurm/local/sshd-up.sh
 # (an island in a root has its own sshd, host key and pin: sshd-up.sh <name>)
 cat >"$ETC/island.json.tmp" <<JSON
 {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
-import { ChainSettings } from '../../src/chain/chain-settings';
-import { ChainQueryError, ChainUnavailableError, TxUnconfirmedError, VirtEngineChainClient } from '../../src/chain/chain-client';
-import { AccountStatus, IdentityTier, JobState, MsgReportJobStatus, SensitiveTransactionType } from '../../src/chain/generated/virtengine';
+import { ChainSettings } from '../../src/adapters/chain/chain-settings';
+import { ChainQueryError, ChainUnavailableError, TxUnconfirmedError, VirtEngineChainClient } from '../../src/adapters/chain/chain-client';
+import { AccountStatus, IdentityTier, JobState, MsgReportJobStatus, SensitiveTransactionType } from '../../src/adapters/chain/generated/virtengine';
 import { ChainTarget, chainContract } from '../support/chain-contract';
 import { FakeChain } from '../support/fake-chain/fake-chain';
 

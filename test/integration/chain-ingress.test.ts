@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { ClusterState, JobState, MsgSubmitJob, MsgSubmitJobResponse, PageRequest, QueryJobsRequest, QueryJobsResponse } from '../../src/chain/generated/virtengine';
+import { ClusterState, JobState, MsgSubmitJob, MsgSubmitJobResponse, PageRequest, QueryJobsRequest, QueryJobsResponse } from '../../src/adapters/chain/generated/virtengine';
 import { ensureAccountingIsland } from '../support/accounting-island';
 import { ControlPlane } from '../support/control-plane';
 import { FakeChain } from '../support/fake-chain/fake-chain';

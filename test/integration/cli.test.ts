@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane, freePort, REPO, TERMINAL } from '../support/control-plane';
 
-const CLI = join(REPO, 'dist/src/cli/main.js');
+const CLI = join(REPO, 'dist/src/apps/cli/main.js');
 
 /** Prometheus text format → samples; labels compared as a set. */
 function samples(text: string, name: string): Array<{ labels: Record<string, string>; value: number }> {
@@ -276,7 +276,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.equal(token.status, 201, token.text);
     const keyFile = join(home, 'node.key');
     const stateFile = join(home, 'node.state.json');
-    const keygen = spawnSync(process.execPath, [join(REPO, 'dist/src/agent/main.js'), 'keygen', '--key-file', keyFile]);
+    const keygen = spawnSync(process.execPath, [join(REPO, 'dist/src/apps/agent/main.js'), 'keygen', '--key-file', keyFile]);
     assert.equal(keygen.status, 0, keygen.stderr.toString());
 
     const joined = await cli(['node', 'join', '--token', token.json.token, '--key-file', keyFile, '--state-file', stateFile, '--probe-host', '127.0.0.1']);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { walletLogin } from '../../src/identity/wallet-login-client';
+import { walletLogin } from '../../src/apps/cli/wallet-login-client';
 import { ControlPlane } from '../support/control-plane';
 import { newWallet, TestWallet } from '../support/wallets';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { mapLimit } from '../../src/common/map-limit';
+import { mapLimit } from '../../src/core/common/map-limit';
 import { ControlPlane } from '../support/control-plane';
 import { FaultIsland, OwnPostgres, OwnRedis } from '../support/fault-infra';
 

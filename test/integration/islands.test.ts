@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HeartbeatMessage, signMessage } from '../../src/clusters/agent-protocol';
-import type { WanModel, WanRoute } from '../../src/devstack/wan-relay';
+import { HeartbeatMessage, signMessage } from '../../src/core/nodes/agent-protocol';
+import type { WanModel, WanRoute } from '../../src/apps/devstack/wan-relay';
 import { ControlPlane, REPO } from '../support/control-plane';
 import { NodeAgent } from '../support/node-agent';
 
@@ -31,7 +31,7 @@ const PLAN = [
 function startRelay(dir: string, model: WanModel, routes: WanRoute[]): Promise<ChildProcess> {
   const config = join(dir, 'wan-relay.json');
   writeFileSync(config, JSON.stringify({ model, routes }));
-  const child = spawn(process.execPath, [join(REPO, 'dist/src/devstack/wan-relay.js'), config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(REPO, 'dist/src/apps/devstack/wan-relay.js'), config], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const collect = (chunk: Buffer) => {

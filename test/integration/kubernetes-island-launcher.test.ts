@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 
 import { API_VERSION, customObjects, NODESET_FINALIZER, PLURALS, type Kind } from '../../contracts/kubernetes/v1alpha1';
-import { createKubernetesIslandLauncher } from '../../src/clusters/launchers/kubernetes-island-launcher';
-import { gpusFromGres, nodeSetName } from '../../src/clusters/launchers/kubernetes-island-resources';
+import { createKubernetesIslandLauncher } from '../../src/adapters/kube/kubernetes-island-launcher';
+import { gpusFromGres, nodeSetName } from '../../src/adapters/kube/kubernetes-island-resources';
 import { FakeKubeApiServer } from '../support/fake-kube-apiserver';
 
 /**

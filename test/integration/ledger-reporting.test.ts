@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
-import type { ChainSigner } from '../../src/chain/chain-client';
-import { JobState } from '../../src/chain/generated/virtengine';
-import { ChainSender } from '../../src/ledger/chain-sender';
-import { ChainUsageReporter } from '../../src/ledger/chain-usage-reporter';
-import { TxStore } from '../../src/ledger/tx-store';
-import { DEFAULT_DRAINER_OPTIONS, OutboxDrainer } from '../../src/usage/outbox-drainer';
+import type { ChainSigner } from '../../src/adapters/chain/chain-client';
+import { JobState } from '../../src/adapters/chain/generated/virtengine';
+import { ChainSender } from '../../src/features/ledger/chain-sender';
+import { ChainUsageReporter } from '../../src/features/ledger/chain-usage-reporter';
+import { TxStore } from '../../src/features/ledger/tx-store';
+import { DEFAULT_DRAINER_OPTIONS, OutboxDrainer } from '../../src/features/usage/outbox-drainer';
 import { FakeChain } from '../support/fake-chain/fake-chain';
 import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../support/ledger-fixtures';
 import { newWallet, TestWallet } from '../support/wallets';

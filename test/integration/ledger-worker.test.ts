@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
-import { ClusterState, JobState, NodeState } from '../../src/chain/generated/virtengine';
+import { ClusterState, JobState, NodeState } from '../../src/adapters/chain/generated/virtengine';
 import { ControlPlane } from '../support/control-plane';
 import { FakeChain } from '../support/fake-chain/fake-chain';
 import { OWNER, seedReportedJobs } from '../support/ledger-fixtures';

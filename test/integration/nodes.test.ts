@@ -11,7 +11,7 @@ import {
   privateKeyFromPem,
   publicKeyToText,
   signMessage,
-} from '../../src/clusters/agent-protocol';
+} from '../../src/core/nodes/agent-protocol';
 import { ControlPlane, freePort } from '../support/control-plane';
 import { NodeAgent } from '../support/node-agent';
 

@@ -2,9 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseIslandsFile, type IslandSettings } from '../../src/config/islands-file';
-import { mintSlurmJwt } from '../../src/slurm/rest/jwt';
-import { SshPool } from '../../src/slurm/ssh/ssh-pool';
+import { parseIslandsFile, type IslandSettings } from '../../src/adapters/config/islands-file';
+import { mintSlurmJwt } from '../../src/adapters/slurm/rest/jwt';
+import { SshPool } from '../../src/adapters/slurm/ssh/ssh-pool';
 import { REPO } from '../support/control-plane';
 
 /**

@@ -1,16 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import type { JobSpec } from '../../src/sbatch/job-spec';
-import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
-import { SshSlurmClient } from '../../src/slurm/ssh/ssh-slurm-client';
-import { SshHostKeyMismatchError } from '../../src/slurm/ssh/ssh-pool';
+import type { JobSpec } from '../../src/core/sbatch/job-spec';
+import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
+import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
+import { SshHostKeyMismatchError } from '../../src/adapters/slurm/ssh/ssh-pool';
 import {
   SlurmRejectedError,
   type SlurmClient,
   type SlurmJobRecord,
   type SlurmSubmitRequest,
-} from '../../src/slurm/slurm-client.port';
+} from '../../src/core/slurm/slurm-client.port';
 import { loadSlurmTestEnv, restIsland, sshIsland, type SlurmTestEnv } from '../support/slurm-env';
 
 /**

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { migratedDatabase } from '../support/migrated-database';
-import { OutboxDrainer, DEFAULT_DRAINER_OPTIONS } from '../../src/usage/outbox-drainer';
-import type { BroadcastJournal, OutboxEntry, ReportOutcome, UsageReporter } from '../../src/usage/usage-reporter.port';
+import { OutboxDrainer, DEFAULT_DRAINER_OPTIONS } from '../../src/features/usage/outbox-drainer';
+import type { BroadcastJournal, OutboxEntry, ReportOutcome, UsageReporter } from '../../src/core/usage/usage-reporter.port';
 
 const DB_NAME = 'usage_outbox';
 

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { canonicalJson } from '../../src/common/canonical-json';
-import { verifyUsageSignature } from '../../src/usage/signer';
+import { canonicalJson } from '../../src/core/common/canonical-json';
+import { verifyUsageSignature } from '../../src/core/usage/signer';
 import { ensureAccountingIsland } from '../support/accounting-island';
 import { ControlPlane, TERMINAL } from '../support/control-plane';
 

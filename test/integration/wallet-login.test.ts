@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { toBech32 } from '@cosmjs/encoding';
-import { walletFromMnemonic, walletLogin } from '../../src/identity/wallet-login-client';
-import { adr36SignDoc } from '../../src/identity/wallet-signature';
+import { walletFromMnemonic, walletLogin } from '../../src/apps/cli/wallet-login-client';
+import { adr36SignDoc } from '../../src/core/identity/wallet-signature';
 import { ControlPlane } from '../support/control-plane';
 import { FakeChain } from '../support/fake-chain/fake-chain';
 import { newWallet, TestWallet } from '../support/wallets';

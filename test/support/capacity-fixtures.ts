@@ -1,5 +1,5 @@
 /** Capacity snapshots for placement tests: idle 16-CPU nodes and one-tier islands unless told otherwise. */
-import type { CapacitySnapshot, IslandCapacity, NodeCapacity } from '../../src/scheduling/capacity';
+import type { CapacitySnapshot, IslandCapacity, NodeCapacity } from '../../src/core/placement/capacity';
 
 export function node(name: string, extra: Partial<NodeCapacity> = {}): NodeCapacity {
   const cpus = extra.cpus ?? 16;

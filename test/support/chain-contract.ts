@@ -4,11 +4,11 @@ import { it as test } from 'node:test';
 import { toBech32 } from '@cosmjs/encoding';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import { calculateFee, GasPrice, SigningStargateClient } from '@cosmjs/stargate';
-import { ChainSettings } from '../../src/chain/chain-settings';
-import { ChainQueryError, VirtEngineChainClient, WrongChainError } from '../../src/chain/chain-client';
-import { chainRegistry } from '../../src/chain/chain-registry';
-import { SensitiveTransactionType } from '../../src/chain/generated/virtengine';
-import { defineMessage } from '../../src/chain/proto-codec';
+import { ChainSettings } from '../../src/adapters/chain/chain-settings';
+import { ChainQueryError, VirtEngineChainClient, WrongChainError } from '../../src/adapters/chain/chain-client';
+import { chainRegistry } from '../../src/adapters/chain/chain-registry';
+import { SensitiveTransactionType } from '../../src/adapters/chain/generated/virtengine';
+import { defineMessage } from '../../src/adapters/chain/proto-codec';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 
 export interface ChainTarget {

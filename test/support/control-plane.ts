@@ -152,7 +152,7 @@ export class ControlPlane {
   }
 
   spawnRole(role: 'api' | 'worker', env: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, [join(REPO, 'dist/src/main.js'), role], {
+    const child = spawn(process.execPath, [join(REPO, 'dist/src/apps/server/main.js'), role], {
       env: { ...this.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { Problem } from '../../src/common/problem';
-import { normalizeSubmission } from '../../src/jobs/job-request';
-import { SBATCH_OPTION_VARIABLES } from '../../src/sbatch/environment-policy';
+import { Problem } from '../../src/core/common/problem';
+import { normalizeSubmission } from '../../src/core/jobs/job-request';
+import { SBATCH_OPTION_VARIABLES } from '../../src/core/sbatch/environment-policy';
 import { FUZZ_POLICY } from './hostile-parser';
 
 /**

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { KeyObject } from 'node:crypto';
-import { signMessage, type AgentMessage } from '../../src/clusters/agent-protocol';
+import { signMessage, type AgentMessage } from '../../src/core/nodes/agent-protocol';
 
 /**
  * Generators of hostile requests for every body (and path or query parameter) the API takes, and

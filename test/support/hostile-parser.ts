@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { Problem } from '../../src/common/problem';
-import { normalizeSubmission } from '../../src/jobs/job-request';
+import { Problem } from '../../src/core/common/problem';
+import { normalizeSubmission } from '../../src/core/jobs/job-request';
 import { submitBody } from './hostile-input';
 
 /** The policy of a researcher `alice` on an island with partition `debug`, as the API would apply it. */

@@ -1,11 +1,11 @@
 import type { DataSource } from 'typeorm';
 import { fromBase64 } from '@cosmjs/encoding';
 import { Tx } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
-import { VirtEngineChainClient } from '../../src/chain/chain-client';
-import { chainSettings } from '../../src/chain/chain-settings';
-import { JobState, MsgReportJobStatus } from '../../src/chain/generated/virtengine';
-import { splitRewards } from '../../src/usage/rewards';
-import { buildUsageRecord } from '../../src/usage/usage-record';
+import { VirtEngineChainClient } from '../../src/adapters/chain/chain-client';
+import { chainSettings } from '../../src/adapters/chain/chain-settings';
+import { JobState, MsgReportJobStatus } from '../../src/adapters/chain/generated/virtengine';
+import { splitRewards } from '../../src/core/usage/rewards';
+import { buildUsageRecord } from '../../src/core/usage/usage-record';
 import type { FakeChain } from './fake-chain/fake-chain';
 import { migratedDatabase } from './migrated-database';
 

@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
-import { HeartbeatMessage, JoinMessage, publicKeyToText, signMessage } from '../../src/clusters/agent-protocol';
+import { HeartbeatMessage, JoinMessage, publicKeyToText, signMessage } from '../../src/core/nodes/agent-protocol';
 import type { ControlPlane } from './control-plane';
 
 /**

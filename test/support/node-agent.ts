@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from './control-plane';
 
-const AGENT = join(REPO, 'dist/src/agent/main.js');
+const AGENT = join(REPO, 'dist/src/apps/agent/main.js');
 
 export interface Exit {
   code: number | null;
@@ -11,7 +11,7 @@ export interface Exit {
   stderr: string;
 }
 
-/** A real node agent process (`dist/src/agent/main.js`) with its own key and state file in `dir`. */
+/** A real node agent process (`dist/src/apps/agent/main.js`) with its own key and state file in `dir`. */
 export class NodeAgent {
   readonly keyFile: string;
   readonly stateFile: string;

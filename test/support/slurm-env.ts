@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { IslandConnection } from '../../src/slurm/island-connection';
+import type { IslandConnection } from '../../src/adapters/slurm/island-connection';
 
 /**
  * Connection facts for the integration tests against a real island, from the environment.

@@ -1,6 +1,6 @@
 import { Secp256k1HdWallet, StdSignature } from '@cosmjs/amino';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
-import { signArbitrary } from '../../src/identity/wallet-login-client';
+import { signArbitrary } from '../../src/apps/cli/wallet-login-client';
 
 /** A fresh VirtEngine account: the amino wallet signs logins, the direct wallet (same key) signs transactions. */
 export interface TestWallet {

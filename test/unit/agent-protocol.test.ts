@@ -21,8 +21,8 @@ import {
   publicKeyToText,
   signatureValid,
   signMessage,
-} from '../../src/clusters/agent-protocol';
-import { hashJoinToken, looksLikeJoinToken, generateJoinToken, nodeNamePrefix, providerGroupOf } from '../../src/clusters/join-token';
+} from '../../src/core/nodes/agent-protocol';
+import { hashJoinToken, looksLikeJoinToken, generateJoinToken, nodeNamePrefix, providerGroupOf } from '../../src/core/nodes/join-token';
 
 const NOW = 1_764_000_000_000;
 const NODE = '0b7c3c4e-6f1a-4d55-9d0e-1f2a3b4c5d6e';

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AuditContent, AuditEntry, checkAgainstWitness, entryHash, firstBrokenLink, GENESIS_HASH } from '../../src/audit/audit-chain';
-import { lastWitnessedHead } from '../../src/audit/audit-witness';
+import { AuditContent, AuditEntry, checkAgainstWitness, entryHash, firstBrokenLink, GENESIS_HASH } from '../../src/core/audit/audit-chain';
+import { lastWitnessedHead } from '../../src/features/audit/audit-witness';
 
 function chain(n: number): AuditEntry[] {
   const entries: AuditEntry[] = [];

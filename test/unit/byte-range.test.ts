@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Problem } from '../../src/common/problem';
-import { DEFAULT_OUTPUT_BYTES, requestedRange } from '../../src/jobs/byte-range';
-import { clampRange } from '../../src/slurm/job-files.port';
+import { Problem } from '../../src/core/common/problem';
+import { DEFAULT_OUTPUT_BYTES, requestedRange } from '../../src/core/jobs/byte-range';
+import { clampRange } from '../../src/core/slurm/job-files.port';
 
 const MiB = 1024 * 1024;
 const MAX = 16 * MiB;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HPCJob } from '../../src/chain/generated/virtengine';
-import { Problem } from '../../src/common/problem';
-import { normalizeSubmission } from '../../src/jobs/job-request';
-import { chainJobSubmission } from '../../src/ledger/chain-job-request';
+import { HPCJob } from '../../src/adapters/chain/generated/virtengine';
+import { Problem } from '../../src/core/common/problem';
+import { normalizeSubmission } from '../../src/core/jobs/job-request';
+import { chainJobSubmission } from '../../src/features/ledger/chain-job-request';
 
 const job = (over: Partial<HPCJob> = {}) =>
   HPCJob.fromPartial({

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromHex, toHex } from '@cosmjs/encoding';
-import { chainRegistry } from '../../src/chain/chain-registry';
-import { JobState, MsgSubmitJob, MsgSubmitJobResponse, QueryJobsRequest, QueryJobsResponse } from '../../src/chain/generated/virtengine';
+import { chainRegistry } from '../../src/adapters/chain/chain-registry';
+import { JobState, MsgSubmitJob, MsgSubmitJobResponse, QueryJobsRequest, QueryJobsResponse } from '../../src/adapters/chain/generated/virtengine';
 
 const ascii = (text: string) => toHex(new TextEncoder().encode(text));
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromHex, toHex } from '@cosmjs/encoding';
-import { chainRegistry } from '../../src/chain/chain-registry';
+import { chainRegistry } from '../../src/adapters/chain/chain-registry';
 import {
   ClusterState,
   HealthStatus,
@@ -12,7 +12,7 @@ import {
   MsgUpdateCluster,
   MsgUpdateNodeMetadata,
   NodeState,
-} from '../../src/chain/generated/virtengine';
+} from '../../src/adapters/chain/generated/virtengine';
 
 const ascii = (text: string) => toHex(new TextEncoder().encode(text));
 

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fromHex, toHex } from '@cosmjs/encoding';
-import { GENERATED_PATH, generateChainTypes } from '../../src/chain/codegen/main';
-import { parseProto } from '../../src/chain/codegen/proto-subset';
-import { chainRegistry } from '../../src/chain/chain-registry';
+import { GENERATED_PATH, generateChainTypes } from '../../src/adapters/chain/codegen/main';
+import { parseProto } from '../../src/adapters/chain/codegen/proto-subset';
+import { chainRegistry } from '../../src/adapters/chain/chain-registry';
 import {
   AuthorizationSession,
   HPCJob,
@@ -15,7 +15,7 @@ import {
   QueryMFARequiredRequest,
   QueryMFARequiredResponse,
   SensitiveTransactionType,
-} from '../../src/chain/generated/virtengine';
+} from '../../src/adapters/chain/generated/virtengine';
 
 const REPO = join(__dirname, '../../..');
 const ascii = (text: string) => toHex(new TextEncoder().encode(text));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WalletCredentials, type WalletCredentialsState } from '../../src/cli/credentials';
+import { WalletCredentials, type WalletCredentialsState } from '../../src/apps/cli/credentials';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const at = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();

@@ -1,14 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { splitSbatchCommon } from '../../src/cli/main';
-import { exportedEnvironment, parseSbatchArgs } from '../../src/cli/sbatch-args';
-import { compactState, formatDuration, formatProblem, parseStateList, table } from '../../src/cli/format';
-import { filterFromFlags, JobView, listQuery, matches, parseSlurmTime } from '../../src/cli/job-filters';
-import { nodeListOrReason, progressLine, sacctTable, squeueTable, waitExitCode } from '../../src/cli/job-tables';
-import { resolveSettings } from '../../src/cli/config';
-import { exitCodeForStatus, ExitCode } from '../../src/cli/exit-codes';
-import { parseSubmission, SbatchParseError } from '../../src/sbatch/parse-sbatch';
+import { splitSbatchCommon } from '../../src/apps/cli/main';
+import { exportedEnvironment, parseSbatchArgs } from '../../src/apps/cli/sbatch-args';
+import { compactState, formatDuration, formatProblem, parseStateList, table } from '../../src/apps/cli/format';
+import { filterFromFlags, JobView, listQuery, matches, parseSlurmTime } from '../../src/apps/cli/job-filters';
+import { nodeListOrReason, progressLine, sacctTable, squeueTable, waitExitCode } from '../../src/apps/cli/job-tables';
+import { resolveSettings } from '../../src/apps/cli/config';
+import { exitCodeForStatus, ExitCode } from '../../src/apps/cli/exit-codes';
+import { parseSubmission, SbatchParseError } from '../../src/core/sbatch/parse-sbatch';
 
 const job = (over: Partial<JobView> = {}): JobView => ({
   id: '42',

@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ConfigError, loadConfig } from '../../src/config/config';
-import { DEFAULT_PRICES } from '../../src/usage/usage-settings';
-import { parseIslandsFile } from '../../src/config/islands-file';
-import { chainSettings } from '../../src/chain/chain-settings';
-import { DEFAULT_LIMITS } from '../../src/ratelimit/rate-limit-policy';
+import { ConfigError, loadConfig } from '../../src/adapters/config/config';
+import { DEFAULT_PRICES } from '../../src/features/usage/usage-settings';
+import { parseIslandsFile } from '../../src/adapters/config/islands-file';
+import { chainSettings } from '../../src/adapters/chain/chain-settings';
+import { DEFAULT_LIMITS } from '../../src/core/ratelimit/rate-limit-policy';
 
 let dir: string;
 let jwtFile: string;

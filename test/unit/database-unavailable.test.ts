@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { QueryFailedError } from 'typeorm';
-import { isDatabaseUnavailable } from '../../src/common/database-unavailable';
-import { toProblem } from '../../src/common/problem.filter';
+import { isDatabaseUnavailable } from '../../src/adapters/postgres/database-unavailable';
+import { toProblem } from '../../src/adapters/http/problem.filter';
 
 const pgError = (code: string, message = 'x') => Object.assign(new Error(message), { code, severity: 'FATAL' });
 

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { resolveDependencies, type DependencyTarget } from '../../src/dispatch/dependency-resolution';
-import type { JobState } from '../../src/jobs/lifecycle';
-import type { DependencyClause, DependencyKind, DependencySpec } from '../../src/sbatch/job-spec';
+import { resolveDependencies, type DependencyTarget } from '../../src/core/dispatch/dependency-resolution';
+import type { JobState } from '../../src/core/jobs/lifecycle';
+import type { DependencyClause, DependencyKind, DependencySpec } from '../../src/core/sbatch/job-spec';
 
 /** A target job as the dispatcher's database knows it. */
 function target(jobId: string, state: JobState, slurmJobId: number | null = null, island: string | null = null): DependencyTarget {

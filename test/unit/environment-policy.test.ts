@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { environmentVariableRefusal, SBATCH_OPTION_VARIABLES, storedEnvironmentRefusal } from '../../src/sbatch/environment-policy';
-import { lookupLong } from '../../src/sbatch/sbatch-options';
+import { environmentVariableRefusal, SBATCH_OPTION_VARIABLES, storedEnvironmentRefusal } from '../../src/core/sbatch/environment-policy';
+import { lookupLong } from '../../src/core/sbatch/sbatch-options';
 import { fuzzEnvironmentPolicy, smugglingViolation } from '../support/hostile-environment';
 
 describe('environment policy', () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AppConfig } from '../../src/config/config';
-import { Problem } from '../../src/common/problem';
-import { parseRateLimits } from '../../src/ratelimit/rate-limit-policy';
-import type { Limit } from '../../src/ratelimit/rate-limit-policy';
-import type { RateLimiter, Verdict } from '../../src/ratelimit/rate-limiter';
-import { RateLimits } from '../../src/ratelimit/rate-limits';
-import { credentialFamily } from '../../src/auth/api-key';
+import type { AppConfig } from '../../src/adapters/config/config';
+import { Problem } from '../../src/core/common/problem';
+import { parseRateLimits } from '../../src/core/ratelimit/rate-limit-policy';
+import type { Limit } from '../../src/core/ratelimit/rate-limit-policy';
+import type { RateLimiter, Verdict } from '../../src/features/ratelimit/rate-limiter';
+import { RateLimits } from '../../src/features/ratelimit/rate-limits';
+import { credentialFamily } from '../../src/core/auth/api-key';
 
 /** Redis's fixed windows, in memory: every key's count within one long window. */
 class CountingLimiter {

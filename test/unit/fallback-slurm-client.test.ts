@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { FallbackSlurmClient, PRIMARY_RETRY_AFTER_MS } from '../../src/slurm/fallback-slurm-client';
-import { neverReached } from '../../src/slurm/slurm-errors';
-import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
-import { SlurmRejectedError, SlurmUnavailableError, type SlurmClient, type SlurmSubmitRequest } from '../../src/slurm/slurm-client.port';
+import { FallbackSlurmClient, PRIMARY_RETRY_AFTER_MS } from '../../src/adapters/slurm/fallback-slurm-client';
+import { neverReached } from '../../src/adapters/slurm/slurm-errors';
+import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
+import { SlurmRejectedError, SlurmUnavailableError, type SlurmClient, type SlurmSubmitRequest } from '../../src/core/slurm/slurm-client.port';
 
 /**
  * The REST→SSH fallback decides on the REST adapter's real errors: a port nobody listens on

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GroupCommit } from '../../src/common/group-commit';
-import { matchInserted } from '../../src/jobs/match-inserted';
+import { GroupCommit } from '../../src/core/common/group-commit';
+import { matchInserted } from '../../src/core/jobs/match-inserted';
 
 /** A statement runner whose calls finish only when the test says so. */
 function gatedRunner() {

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ArgumentMetadata, BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import fc from 'fast-check';
-import { CreatePrincipalDto } from '../../src/auth/auth.dto';
-import { DrainNodeDto, ListNodesQuery } from '../../src/clusters/nodes.dto';
-import { clientErrorResponse } from '../../src/common/framework-errors';
-import { Problem } from '../../src/common/problem';
-import { toProblem } from '../../src/common/problem.filter';
-import { createValidationPipe } from '../../src/common/validation';
-import { ListJobsQuery } from '../../src/jobs/jobs.dto';
+import { CreatePrincipalDto } from '../../src/features/auth/auth.dto';
+import { DrainNodeDto, ListNodesQuery } from '../../src/features/nodes/nodes.dto';
+import { clientErrorResponse } from '../../src/adapters/http/framework-errors';
+import { Problem } from '../../src/core/common/problem';
+import { toProblem } from '../../src/adapters/http/problem.filter';
+import { createValidationPipe } from '../../src/adapters/http/validation';
+import { ListJobsQuery } from '../../src/features/jobs/jobs.dto';
 import { answerViolation, hostileRequest } from '../support/hostile-input';
-import { normalizeSubmission, SubmitInput } from '../../src/jobs/job-request';
+import { normalizeSubmission, SubmitInput } from '../../src/core/jobs/job-request';
 import { FUZZ_POLICY, fuzzParser, parserViolation } from '../support/hostile-parser';
 
 /** What the global validation pipe answers for `value` as a `type` body; null when it passes. */

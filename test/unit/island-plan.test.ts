@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { islandsToRetire, NodePosition, nodeSteps } from '../../src/clusters/formation/island-plan';
+import { islandsToRetire, NodePosition, nodeSteps } from '../../src/core/islands/island-plan';
 
 const node = (over: Partial<NodePosition> & { name: string }): NodePosition => ({
   state: 'ACTIVE',

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Problem } from '../../src/common/problem';
-import { normalizeSubmission, userConstraints, type SubmissionPolicy, type SubmitInput } from '../../src/jobs/job-request';
+import { Problem } from '../../src/core/common/problem';
+import { normalizeSubmission, userConstraints, type SubmissionPolicy, type SubmitInput } from '../../src/core/jobs/job-request';
 
 const POLICY: SubmissionPolicy = {
   slurmUser: 'alice',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { JsonShapeScanner, JsonShapeViolation } from '../../src/common/json-shape';
+import { JsonShapeScanner, JsonShapeViolation } from '../../src/core/common/json-shape';
 
 const LIMITS = { maxDepth: 4, maxValues: 20 };
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Secp256k1HdWallet } from '@cosmjs/amino';
-import { directWallet, parseKeySecret, readKeyFile } from '../../src/chain/chain-wallet';
-import { walletFromKeyFile } from '../../src/identity/wallet-login-client';
+import { directWallet, parseKeySecret, readKeyFile } from '../../src/adapters/chain/chain-wallet';
+import { walletFromKeyFile } from '../../src/apps/cli/wallet-login-client';
 
 describe('key files (login and chain signing share them)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'archipelago-keys-'));

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { keyExpiry, mintingCredential } from '../../src/auth/key-lineage';
+import { keyExpiry, mintingCredential } from '../../src/core/auth/key-lineage';
 
 const NOW = new Date('2030-01-01T00:00:00Z');
 const HOUR = 3600;

@@ -7,7 +7,7 @@ import { loadAll } from 'js-yaml';
 import * as ts from 'typescript';
 
 import * as contract from '../../contracts/kubernetes/v1alpha1';
-import { islandResource, nodeSetResource } from '../../src/clusters/launchers/kubernetes-island-resources';
+import { islandResource, nodeSetResource } from '../../src/adapters/kube/kubernetes-island-resources';
 import { validate, type Schema } from '../support/fake-kube-apiserver';
 
 /**

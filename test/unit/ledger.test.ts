@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { JobState, MsgReportJobStatus, MsgUpdateNodeMetadata } from '../../src/chain/generated/virtengine';
-import { failedMessageIndex } from '../../src/ledger/chain-sender';
-import { chainTerminalState, jobStatusMessages, remainingTransitions } from '../../src/ledger/job-report';
-import { ledgerSettings } from '../../src/ledger/ledger-settings';
-import { nodeLiveness, NodeFacts, regionOf } from '../../src/ledger/provider-messages';
-import { toChainUsageMetrics } from '../../src/usage/chain-usage-metrics';
+import { JobState, MsgReportJobStatus, MsgUpdateNodeMetadata } from '../../src/adapters/chain/generated/virtengine';
+import { failedMessageIndex } from '../../src/features/ledger/chain-sender';
+import { chainTerminalState, jobStatusMessages, remainingTransitions } from '../../src/features/ledger/job-report';
+import { ledgerSettings } from '../../src/features/ledger/ledger-settings';
+import { nodeLiveness, NodeFacts, regionOf } from '../../src/features/ledger/provider-messages';
+import { toChainUsageMetrics } from '../../src/core/usage/chain-usage-metrics';
 
 const { JOB_STATE_PENDING: P, JOB_STATE_QUEUED: Q, JOB_STATE_RUNNING: R, JOB_STATE_COMPLETED: C, JOB_STATE_FAILED: F, JOB_STATE_CANCELLED: X, JOB_STATE_TIMEOUT: T } = JobState;
 

@@ -18,7 +18,7 @@ import {
   parseSlurmState,
   type IllegalTransition,
   type TransitionResult,
-} from '../../src/jobs/lifecycle';
+} from '../../src/core/jobs/lifecycle';
 
 const S = JobState;
 

@@ -12,8 +12,8 @@ import {
   stateAfterHeartbeat,
   stateAfterResume,
   stateForSilence,
-} from '../../src/clusters/node-state';
-import { ConfigError, loadConfig } from '../../src/config/config';
+} from '../../src/core/nodes/node-state';
+import { ConfigError, loadConfig } from '../../src/adapters/config/config';
 
 const T = { staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600 };
 const NOW = 1_764_000_000_000;

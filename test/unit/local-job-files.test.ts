@@ -5,9 +5,9 @@ import { chownSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, w
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 
-import { WorkLimiter } from '../../src/common/work-limiter';
-import { JobFileAccessError, JobFileUnavailableError } from '../../src/slurm/job-files.port';
-import { LocalJobFiles } from '../../src/slurm/local-job-files';
+import { WorkLimiter } from '../../src/core/common/work-limiter';
+import { JobFileAccessError, JobFileUnavailableError } from '../../src/core/slurm/job-files.port';
+import { LocalJobFiles } from '../../src/adapters/slurm/local-job-files';
 
 /**
  * LocalJobFiles on a real directory tree: the owner is whoever runs the test, the owner's root a

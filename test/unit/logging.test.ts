@@ -2,9 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 
-import { JsonLogger } from '../../src/logging/json-logger';
-import { withLogContext } from '../../src/logging/log-context';
-import { redact, REDACTED, redactText } from '../../src/logging/redact';
+import { JsonLogger } from '../../src/adapters/logging/json-logger';
+import { withLogContext } from '../../src/adapters/logging/log-context';
+import { redact, REDACTED, redactText } from '../../src/adapters/logging/redact';
 
 const MNEMONIC = 'abandon ability able about above absent absorb abstract absurd abuse access accident';
 const API_KEY = 'ak_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo';

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 
-import { DomainMetrics } from '../../src/metrics/domain-metrics';
-import { Metrics } from '../../src/metrics/metrics';
-import { bearerMatches } from '../../src/metrics/metrics.controller';
-import type { CapacityService } from '../../src/scheduling/capacity.service';
+import { DomainMetrics } from '../../src/features/metrics/domain-metrics';
+import { Metrics } from '../../src/features/metrics/metrics';
+import { bearerMatches } from '../../src/features/metrics/metrics.controller';
+import type { CapacityService } from '../../src/features/scheduling/capacity.service';
 
 const REPO = join(__dirname, '../../..');
 

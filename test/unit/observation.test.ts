@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { observeJob, type Observation, type TaskUpsert, type TrackedJob } from '../../src/dispatch/observation';
-import type { SlurmJobRecord } from '../../src/slurm/slurm-client.port';
+import { observeJob, type Observation, type TaskUpsert, type TrackedJob } from '../../src/core/dispatch/observation';
+import type { SlurmJobRecord } from '../../src/core/slurm/slurm-client.port';
 
 const T0 = 1_700_000_000; // unix seconds
 const date = (unix: number) => new Date(unix * 1000);

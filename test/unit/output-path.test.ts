@@ -12,8 +12,8 @@ import {
   outputFiles,
   resolveJobFilePath,
   type FilenameContext,
-} from '../../src/jobs/output-path';
-import type { JobSpec } from '../../src/sbatch/job-spec';
+} from '../../src/core/jobs/output-path';
+import type { JobSpec } from '../../src/core/sbatch/job-spec';
 
 const single: FilenameContext = { jobId: 128, jobName: 'train', user: 'alice', nodeName: 'node07.cluster.local' };
 const task: FilenameContext = { jobId: 1042, arrayJobId: 1035, arrayTaskId: 7, jobName: 'sweep', user: 'bob', nodeName: 'gpu3' };

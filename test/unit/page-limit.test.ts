@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { PageLimit } from '../../src/common/page-limit';
+import { PageLimit } from '../../src/adapters/http/page-limit';
 
 class Query {
   @PageLimit(500, 50)

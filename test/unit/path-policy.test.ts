@@ -8,8 +8,8 @@ import {
   checkPathWithinRoots,
   validateJobName,
   type PathCheck,
-} from '../../src/jobs/path-policy';
-import { jobFilePath } from '../../src/jobs/output-path';
+} from '../../src/core/jobs/path-policy';
+import { jobFilePath } from '../../src/core/jobs/output-path';
 
 const TEMPLATES = ['/home/{user}', '/scratch/{user}'];
 const ROOTS = allowedRootsFor('alice', TEMPLATES);

@@ -1,16 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { deriveDemand, DemandError } from '../../src/scheduling/job-demand';
-import { ConstraintError, parseConstraint, satisfies } from '../../src/scheduling/feature-constraint';
+import { deriveDemand, DemandError } from '../../src/core/placement/job-demand';
+import { ConstraintError, parseConstraint, satisfies } from '../../src/core/placement/feature-constraint';
 import {
   applyNodeChanges,
   nodeFromSlurm,
   nodeStateOf,
   parseNodeGres,
   PendingQueueTracker,
-} from '../../src/scheduling/capacity-refresh';
-import type { IslandCapacity } from '../../src/scheduling/capacity';
+} from '../../src/core/placement/capacity-refresh';
+import type { IslandCapacity } from '../../src/core/placement/capacity';
 
 describe('deriveDemand', () => {
   it('derives per-node CPUs and memory, node count and the tight-tier need', () => {

@@ -1,13 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IslandsRegistry } from '../../src/clusters/islands.registry';
-import type { IslandSettings } from '../../src/config/islands-file';
-import type { DispatchRepository } from '../../src/dispatch/dispatch.repository';
-import { decidePlacement } from '../../src/dispatch/placement-decision';
-import type { CapacitySnapshot } from '../../src/scheduling/capacity';
-import { CAPACITY_MAX_AGE_MS, CapacityService, islandCapacity } from '../../src/scheduling/capacity.service';
-import { Placer } from '../../src/scheduling';
-import type { SlurmClient, SlurmNodeRecord } from '../../src/slurm/slurm-client.port';
+import type { IslandsRegistry } from '../../src/features/islands/islands.registry';
+import type { IslandSettings } from '../../src/adapters/config/islands-file';
+import type { DispatchRepository } from '../../src/features/dispatch/dispatch.repository';
+import { decidePlacement } from '../../src/core/dispatch/placement-decision';
+import type { CapacitySnapshot } from '../../src/core/placement/capacity';
+import { CAPACITY_MAX_AGE_MS, CapacityService, islandCapacity } from '../../src/features/scheduling/capacity.service';
+import { Placer } from '../../src/core/placement';
+import type { SlurmClient, SlurmNodeRecord } from '../../src/core/slurm/slurm-client.port';
 
 /** The dispatcher's use of capacity-aware placement: the snapshot it builds and the decisions it takes. */
 

@@ -6,20 +6,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { arrayPart, shareTasks, tasksFittingNow } from '../../src/scheduling/array-split';
-import { bestCandidate, evaluateCandidate } from '../../src/scheduling/candidate-ranking';
-import type { IslandCapacity } from '../../src/scheduling/capacity';
-import { ShapeCatalog } from '../../src/scheduling/demand-shapes';
-import { hardFiltersFor, passesTimeIndependentFilters, rejectionReason } from '../../src/scheduling/hard-filters';
-import { deriveDemand } from '../../src/scheduling/job-demand';
-import { countNodesFittingNow, nodeFitsNow, perNodeDemandOf } from '../../src/scheduling/node-fit';
-import { firstFittingPartition, whyNoPartitionFits } from '../../src/scheduling/partition-choice';
-import { PlacementIndex } from '../../src/scheduling/placement-index';
-import { resolveOptions, type UserConstraints } from '../../src/scheduling/placement-options';
-import { formatMinutes } from '../../src/scheduling/reason-text';
-import { packSingleNodeTasks, queueJobs, reserveNodes } from '../../src/scheduling/reservations';
-import { IslandScorer } from '../../src/scheduling/score';
-import type { JobSpec } from '../../src/sbatch/job-spec';
+import { arrayPart, shareTasks, tasksFittingNow } from '../../src/core/placement/array-split';
+import { bestCandidate, evaluateCandidate } from '../../src/core/placement/candidate-ranking';
+import type { IslandCapacity } from '../../src/core/placement/capacity';
+import { ShapeCatalog } from '../../src/core/placement/demand-shapes';
+import { hardFiltersFor, passesTimeIndependentFilters, rejectionReason } from '../../src/core/placement/hard-filters';
+import { deriveDemand } from '../../src/core/placement/job-demand';
+import { countNodesFittingNow, nodeFitsNow, perNodeDemandOf } from '../../src/core/placement/node-fit';
+import { firstFittingPartition, whyNoPartitionFits } from '../../src/core/placement/partition-choice';
+import { PlacementIndex } from '../../src/core/placement/placement-index';
+import { resolveOptions, type UserConstraints } from '../../src/core/placement/placement-options';
+import { formatMinutes } from '../../src/core/placement/reason-text';
+import { packSingleNodeTasks, queueJobs, reserveNodes } from '../../src/core/placement/reservations';
+import { IslandScorer } from '../../src/core/placement/score';
+import type { JobSpec } from '../../src/core/sbatch/job-spec';
 import { island, node, nodes, snap } from '../support/capacity-fixtures';
 
 /** The placement view of one island (index 0). */

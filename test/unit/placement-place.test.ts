@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { CapacitySnapshot, IslandCapacity } from '../../src/scheduling/capacity';
-import { deriveDemand } from '../../src/scheduling/job-demand';
-import type { JobSpec } from '../../src/sbatch/job-spec';
+import type { CapacitySnapshot, IslandCapacity } from '../../src/core/placement/capacity';
+import { deriveDemand } from '../../src/core/placement/job-demand';
+import type { JobSpec } from '../../src/core/sbatch/job-spec';
 import {
   formatExplanation,
   placeArray,
@@ -12,7 +12,7 @@ import {
   Placer,
   renderTaskIds,
   type UserConstraints,
-} from '../../src/scheduling';
+} from '../../src/core/placement';
 import { island, node, nodes, snap } from '../support/capacity-fixtures';
 
 const place = (spec: JobSpec, s: CapacitySnapshot, c: UserConstraints = {}) => placeJob(deriveDemand(spec), c, s);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AppConfig } from '../../src/config/config';
-import { Problem, ProblemExtras } from '../../src/common/problem';
-import { IdentitySource, IdentityUnavailableError } from '../../src/identity/identity-source';
-import { identitySettings } from '../../src/identity/identity-settings';
-import { MfaGate } from '../../src/identity/mfa-gate.service';
-import type { Requirement, SessionFacts } from '../../src/identity/mfa-rules';
-import { VeidGate } from '../../src/identity/veid-gate.service';
-import type { AccountStatusName } from '../../src/identity/tiers';
+import type { AppConfig } from '../../src/adapters/config/config';
+import { Problem, ProblemExtras } from '../../src/core/common/problem';
+import { IdentitySource, IdentityUnavailableError } from '../../src/core/identity/identity-source';
+import { identitySettings } from '../../src/features/identity/identity-settings';
+import { MfaGate } from '../../src/features/identity/mfa-gate.service';
+import type { Requirement, SessionFacts } from '../../src/core/identity/mfa-rules';
+import { VeidGate } from '../../src/features/identity/veid-gate.service';
+import type { AccountStatusName } from '../../src/core/identity/tiers';
 import { problemViolation } from '../support/hostile-input';
 
 /** What a client would read: the problem as the filter sends it. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/config';
-import { bucketForScopes, DEFAULT_LIMITS, limitFor, parseRateLimits } from '../../src/ratelimit/rate-limit-policy';
+import { ConfigError, loadConfig } from '../../src/adapters/config/config';
+import { bucketForScopes, DEFAULT_LIMITS, limitFor, parseRateLimits } from '../../src/core/ratelimit/rate-limit-policy';
 
 describe('rate limits: configuration and buckets', () => {
   it('defaults when unset, nothing when off', () => {

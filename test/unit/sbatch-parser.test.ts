@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { parseSubmission, SbatchParseError } from '../../src/sbatch/parse-sbatch';
-import type { JobSpec } from '../../src/sbatch/job-spec';
+import { parseSubmission, SbatchParseError } from '../../src/core/sbatch/parse-sbatch';
+import type { JobSpec } from '../../src/core/sbatch/job-spec';
 
 /** A script with the given directive lines between a shebang and a command. */
 function script(...lines: string[]): string {

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readSecretFile } from '../../src/common/sealed-file';
-import { parseIslandsFile } from '../../src/config/islands-file';
-import { run } from '../../src/tools/secrets';
+import { readSecretFile } from '../../src/adapters/secrets/sealed-file';
+import { parseIslandsFile } from '../../src/adapters/config/islands-file';
+import { run } from '../../src/apps/tools/secrets';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealed-file-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

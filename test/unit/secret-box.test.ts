@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { SecretBox } from '../../src/common/secret-box';
+import { SecretBox } from '../../src/adapters/secrets/secret-box';
 
 describe('secret box: envelope encryption at rest', () => {
   const secret = randomBytes(32);

@@ -2,20 +2,20 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import type { JobSpec } from '../../src/sbatch/job-spec';
-import { renderDependency } from '../../src/sbatch/render-dependency';
-import { renderSbatchArgv } from '../../src/sbatch/render-sbatch-argv';
-import { renderEnvAssignments, shellJoin, shellQuote } from '../../src/sbatch/render-shell';
-import { toJobProperties, toJobSubmission } from '../../src/slurm/rest/job-properties';
-import { mintSlurmJwt, SlurmTokenCache } from '../../src/slurm/rest/jwt';
-import { decodeExitCode, toSlurmJobRecord, type V0038JobRecord } from '../../src/slurm/slurm-job-record';
-import { normalizeErrors, errorFromItems } from '../../src/slurm/slurm-errors';
-import { SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } from '../../src/slurm/slurm-client.port';
-import { assertActingUser } from '../../src/slurm/posix-user';
-import { parseParsable, parseScontrolPing, renderSubmitCommand, slurmErrorText } from '../../src/slurm/ssh/ssh-commands';
-import { normalizeHostKeyPin, sshFingerprintSha256 } from '../../src/slurm/ssh/ssh-pool';
-import { fingerprintJobs, parseSinfoJson } from '../../src/slurm/ssh/ssh-slurm-client';
-import { toSlurmNodeRecord, type V0038NodeRecord } from '../../src/slurm/slurm-node-record';
+import type { JobSpec } from '../../src/core/sbatch/job-spec';
+import { renderDependency } from '../../src/core/sbatch/render-dependency';
+import { renderSbatchArgv } from '../../src/core/sbatch/render-sbatch-argv';
+import { renderEnvAssignments, shellJoin, shellQuote } from '../../src/core/sbatch/render-shell';
+import { toJobProperties, toJobSubmission } from '../../src/adapters/slurm/rest/job-properties';
+import { mintSlurmJwt, SlurmTokenCache } from '../../src/adapters/slurm/rest/jwt';
+import { decodeExitCode, toSlurmJobRecord, type V0038JobRecord } from '../../src/adapters/slurm/slurm-job-record';
+import { normalizeErrors, errorFromItems } from '../../src/adapters/slurm/slurm-errors';
+import { SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } from '../../src/core/slurm/slurm-client.port';
+import { assertActingUser } from '../../src/core/slurm/posix-user';
+import { parseParsable, parseScontrolPing, renderSubmitCommand, slurmErrorText } from '../../src/adapters/slurm/ssh/ssh-commands';
+import { normalizeHostKeyPin, sshFingerprintSha256 } from '../../src/adapters/slurm/ssh/ssh-pool';
+import { fingerprintJobs, parseSinfoJson } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
+import { toSlurmNodeRecord, type V0038NodeRecord } from '../../src/adapters/slurm/slurm-node-record';
 
 const FULL_SPEC: JobSpec = {
   jobName: 'train',

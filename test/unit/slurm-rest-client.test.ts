@@ -2,8 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RestSlurmClient } from '../../src/slurm/rest/rest-slurm-client';
-import { SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } from '../../src/slurm/slurm-client.port';
+import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
+import { SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } from '../../src/core/slurm/slurm-client.port';
 
 /** The REST adapter against a scripted fake slurmrestd: wire format and status-code handling. */
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { partSpec, splitJobState, type PartState } from '../../src/jobs/split-array';
+import { partSpec, splitJobState, type PartState } from '../../src/core/jobs/split-array';
 
 const part = (state: PartState['state'], over: Partial<PartState> = {}): PartState => ({ state, startedAt: null, endedAt: null, exitCode: null, ...over });
 const at = (s: number) => new Date(Date.UTC(2026, 10, 25, 12, 0, s));

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry } from '../../src/dispatch/submission-failure';
-import { InvalidSlurmUserError } from '../../src/slurm/posix-user';
-import { SlurmRejectedError, SlurmUnavailableError, SubmissionImpossibleError } from '../../src/slurm/slurm-client.port';
+import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry } from '../../src/core/dispatch/submission-failure';
+import { InvalidSlurmUserError } from '../../src/core/slurm/posix-user';
+import { SlurmRejectedError, SlurmUnavailableError, SubmissionImpossibleError } from '../../src/core/slurm/slurm-client.port';
 
 describe('classifySubmissionFailure', () => {
   it('SLURM refusing the request rejects the job', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { submitAll } from '../../src/dispatch/submit-all';
+import { submitAll } from '../../src/core/dispatch/submit-all';
 
 type Outcome = { kind: 'submitted' | 'unavailable' | 'rejected'; jobId: string };
 

@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { generateApiKey, hashApiKey, looksLikeApiKey, sameSecret } from '../../src/auth/api-key';
-import { JobTagger, type TaggedJob } from '../../src/dispatch/job-tag';
+import { generateApiKey, hashApiKey, looksLikeApiKey, sameSecret } from '../../src/core/auth/api-key';
+import { JobTagger, type TaggedJob } from '../../src/core/dispatch/job-tag';
 
 const KEY = Buffer.alloc(32, 7);
 /** The key was created (the control plane upgraded) at T; jobs accepted before it may carry old tags. */

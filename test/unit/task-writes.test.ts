@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { PendingTaskFields } from '../../src/jobs/jobs.repository';
-import type { ArrayTasks, TaskUpsert } from '../../src/dispatch/observation';
-import { taskWrites } from '../../src/dispatch/task-writes';
+import type { PendingTaskFields } from '../../src/features/jobs/jobs.repository';
+import type { ArrayTasks, TaskUpsert } from '../../src/core/dispatch/observation';
+import { taskWrites } from '../../src/core/dispatch/task-writes';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const held: PendingTaskFields = { state: 'PENDING', state_reason: 'JobHeldUser', exit_code: null, exit_signal: null, ended_at: null };

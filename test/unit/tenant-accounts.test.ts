@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { accountFromGetent, LocalPosixAccounts } from '../../src/slurm/posix-accounts';
-import { parsePasswdLine, serviceAccountRefusal, tenantAccountRefusal, type PosixAccount } from '../../src/slurm/posix-user';
-import { SlurmUnavailableError } from '../../src/slurm/slurm-client.port';
-import { TenantAccounts } from '../../src/slurm/tenant-accounts';
+import { accountFromGetent, LocalPosixAccounts } from '../../src/adapters/slurm/posix-accounts';
+import { parsePasswdLine, serviceAccountRefusal, tenantAccountRefusal, type PosixAccount } from '../../src/core/slurm/posix-user';
+import { SlurmUnavailableError } from '../../src/core/slurm/slurm-client.port';
+import { TenantAccounts } from '../../src/adapters/slurm/tenant-accounts';
 
 const policy = { minUid: 1000, deniedUsers: new Set(['archipelago', 'svc-ci']) };
 const alice: PosixAccount = { name: 'alice', uid: 1001, gid: 1001 };

@@ -8,7 +8,7 @@ import {
   type TopologyInput,
   type TopologyNode,
   type TopologyResult,
-} from '../../src/topology';
+} from '../../src/core/topology';
 import { makeGeography, Rng } from '../../benchmarks/topology/geography';
 
 const NOW = 1_000_000_000;

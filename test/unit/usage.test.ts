@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 
-import { toAccountingRun, type V0038DbJob } from '../../src/slurm/slurmdb-job-record';
-import { expandHostlist } from '../../src/usage/hostlist';
-import { apportion, splitEvenly } from '../../src/usage/largest-remainder';
-import { computeUsage, decimal } from '../../src/usage/usage-metrics';
-import { DEFAULT_REWARD_SHARES, splitRewards, type Contribution } from '../../src/usage/rewards';
-import { costOf, parsePrice, type OfferingPrices } from '../../src/usage/pricing';
-import { estimateJobCost } from '../../src/usage/cost-estimate';
-import { buildUsageRecord, epochOf } from '../../src/usage/usage-record';
-import { usageSignerFromPem, verifyUsageSignature } from '../../src/usage/signer';
+import { toAccountingRun, type V0038DbJob } from '../../src/adapters/slurm/slurmdb-job-record';
+import { expandHostlist } from '../../src/core/usage/hostlist';
+import { apportion, splitEvenly } from '../../src/core/usage/largest-remainder';
+import { computeUsage, decimal } from '../../src/core/usage/usage-metrics';
+import { DEFAULT_REWARD_SHARES, splitRewards, type Contribution } from '../../src/core/usage/rewards';
+import { costOf, parsePrice, type OfferingPrices } from '../../src/core/usage/pricing';
+import { estimateJobCost } from '../../src/core/usage/cost-estimate';
+import { buildUsageRecord, epochOf } from '../../src/core/usage/usage-record';
+import { usageSignerFromPem, verifyUsageSignature } from '../../src/core/usage/signer';
 
 /**
  * Records captured from a real ACCOUNTING=1 island (acct-a, 2 nodes × 4 CPUs), trimmed to the
@@ -319,7 +319,7 @@ describe('usage record', () => {
 
 describe('accounting readiness', () => {
   it('waits for a record, for every array task, and for the final run of a requeued job', async () => {
-    const { accountingIncomplete } = await import('../../src/usage/accounting-readiness');
+    const { accountingIncomplete } = await import('../../src/core/usage/accounting-readiness');
     const later = 1795623111 + 3600;
     assert.match(accountingIncomplete([], null, later)!, /no record/);
     assert.equal(accountingIncomplete([toAccountingRun(MULTI_NODE)], null, later), null);
@@ -331,7 +331,7 @@ describe('accounting readiness', () => {
   });
 
   it('gives a run that held nodes a moment for its batch step to arrive, then accounts without it', async () => {
-    const { accountingIncomplete, STEP_SETTLE_SECONDS } = await import('../../src/usage/accounting-readiness');
+    const { accountingIncomplete, STEP_SETTLE_SECONDS } = await import('../../src/core/usage/accounting-readiness');
     const noSteps = toAccountingRun({ ...MULTI_NODE, steps: [] });
     const end = noSteps.endTime!;
     assert.match(accountingIncomplete([noSteps], null, end + 1)!, /batch step/);
@@ -347,7 +347,7 @@ describe('accounting readiness', () => {
 
 describe('chain usage metrics', () => {
   it('maps to HPCUsageMetrics int64 units: GB-s down, node-hours up, GPUs summed', async () => {
-    const { toChainUsageMetrics } = await import('../../src/usage/chain-usage-metrics');
+    const { toChainUsageMetrics } = await import('../../src/core/usage/chain-usage-metrics');
     const usage = computeUsage('acct-a', [toAccountingRun(MULTI_NODE)]);
     assert.deepEqual(toChainUsageMetrics(usage.metrics), {
       wallClockSeconds: 2n, cpuCoreSeconds: 6n, memoryGbSeconds: 0n, gpuSeconds: 0n, storageGbHours: 0n,

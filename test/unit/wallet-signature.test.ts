@@ -5,8 +5,8 @@ import { Secp256k1HdWallet, Secp256k1Wallet, serializeSignDoc } from '@cosmjs/am
 import { fromHex, toBase64, toHex } from '@cosmjs/encoding';
 import { sha256 } from '@cosmjs/crypto';
 import { DirectSecp256k1Wallet, makeSignBytes, makeSignDoc } from '@cosmjs/proto-signing';
-import { signArbitrary } from '../../src/identity/wallet-login-client';
-import { adr36SignDoc, challengeText, claimedFields, verifyWalletSignature } from '../../src/identity/wallet-signature';
+import { signArbitrary } from '../../src/apps/cli/wallet-login-client';
+import { adr36SignDoc, challengeText, claimedFields, verifyWalletSignature } from '../../src/core/identity/wallet-signature';
 
 const challenge = {
   domain: 'archipelago.test', address: '', nonce: 'n0nce', issuedAt: new Date('2026-11-25T16:00:00Z'), expiresAt: new Date('2026-11-25T16:05:00Z'),

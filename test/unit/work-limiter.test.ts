@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { WorkLimiter, WorkTimeoutError } from '../../src/common/work-limiter';
+import { WorkLimiter, WorkTimeoutError } from '../../src/core/common/work-limiter';
 
 /** Work that ends only when told to (a read stuck on a file system, until it comes back). */
 function stuck(): { work: () => Promise<string>; finish: () => void } {

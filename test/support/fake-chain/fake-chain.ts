@@ -16,8 +16,8 @@ import {
   HPCJob,
   SensitiveTransactionType,
   TrustedDevice,
-} from '../../../src/chain/generated/virtengine';
-import type { DeepPartial } from '../../../src/chain/proto-codec';
+} from '../../../src/adapters/chain/generated/virtengine';
+import type { DeepPartial } from '../../../src/adapters/chain/proto-codec';
 import { CODE, IncludedTx, Ledger, Refusal } from './ledger';
 import { Modules, QueryHandler } from './modules';
 

@@ -7,7 +7,7 @@ import {
   MsgSubmitJobResponse,
   QueryJobsRequest,
   QueryJobsResponse,
-} from '../../../src/chain/generated/virtengine';
+} from '../../../src/adapters/chain/generated/virtengine';
 import type { HpcProviderState } from './hpc-provider';
 import { CODE, MsgHandler, Refusal } from './ledger';
 

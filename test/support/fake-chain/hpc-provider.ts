@@ -10,8 +10,8 @@ import {
   MsgUpdateNodeMetadata,
   MsgUpdateNodeMetadataResponse,
   NodeState,
-} from '../../../src/chain/generated/virtengine';
-import type { MessageCodec } from '../../../src/chain/proto-codec';
+} from '../../../src/adapters/chain/generated/virtengine';
+import type { MessageCodec } from '../../../src/adapters/chain/proto-codec';
 import { MsgHandler, Refusal } from './ledger';
 
 /** x/hpc error codes (types/errors.go) the provider messages can fail with. */

@@ -1,6 +1,6 @@
 import { MsgSend, MsgSendResponse } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
 import { Any } from 'cosmjs-types/google/protobuf/any';
-import type { DeepPartial, MessageCodec } from '../../../src/chain/proto-codec';
+import type { DeepPartial, MessageCodec } from '../../../src/adapters/chain/proto-codec';
 import {
   AuthorizationSession,
   FactorCombination,
@@ -25,7 +25,7 @@ import {
   TrustedDevice,
   AccountStatus,
   IdentityTier,
-} from '../../../src/chain/generated/virtengine';
+} from '../../../src/adapters/chain/generated/virtengine';
 import { CODE, MsgHandler, Refusal } from './ledger';
 import { FakeCluster, FakeNode, FakeOffering, hpcProviderHandlers } from './hpc-provider';
 import { hpcCustomerHandlers, queryJobs } from './hpc-customer';

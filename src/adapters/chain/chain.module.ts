@@ -1,0 +1,46 @@
+import { Global, Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ReadinessRegistry } from '../../features/health/readiness-registry';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { CHAIN_CLIENT, VirtEngineChainClient } from './chain-client';
+
+/**
+ * The shared VirtEngine client, or null when CHAIN_RPC_URL is unset (the local stack then uses
+ * the development identity file; see identity/). Global: identity gates and usage reporting use
+ * the same client and its connection.
+ */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: CHAIN_CLIENT,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        config.chain.rpcUrl ? new VirtEngineChainClient({ ...config.chain, rpcUrl: config.chain.rpcUrl }) : null,
+    },
+  ],
+  exports: [CHAIN_CLIENT],
+})
+export class ChainModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(CHAIN_CLIENT) private readonly chain: VirtEngineChainClient | null,
+    private readonly readiness: ReadinessRegistry,
+  ) {}
+
+  /** With a chain configured, readiness includes it: the node must answer and be on our chain id. */
+  onModuleInit(): void {
+    const chain = this.chain;
+    if (!chain) return;
+    this.readiness.register({
+      name: 'chain',
+      probe: async () => {
+        const id = await chain.chainId();
+        if (id !== chain.settings.chainId) throw new Error(`the node is on chain ${id}, not ${chain.settings.chainId}`);
+      },
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.chain?.disconnect();
+  }
+}

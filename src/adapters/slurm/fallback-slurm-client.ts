@@ -1,0 +1,93 @@
+import { Logger } from '@nestjs/common';
+import {
+  SlurmClient,
+  SlurmJobRecord,
+  SlurmJobSnapshot,
+  SlurmNodeRecord,
+  SlurmPing,
+  SlurmSubmitRequest,
+  SlurmSubmitResult,
+  SlurmTimestamp,
+} from '../../core/slurm/slurm-client.port';
+import { neverReached } from './slurm-errors';
+
+/** After the primary was found unreachable, calls go straight to the fallback this long before the primary is tried again. */
+export const PRIMARY_RETRY_AFTER_MS = 5000;
+
+/**
+ * One island reached two ways: slurmrestd first, and the SSH adapter (the same SLURM, as the same
+ * users) when slurmrestd cannot be connected to. Both adapters drive the same controller, so job
+ * ids, tags and states are the same whichever one answered; only how we reach SLURM changes.
+ * When slurmctld itself is down the fallback cannot help, and the primary's error stands.
+ */
+export class FallbackSlurmClient implements SlurmClient {
+  private readonly logger: Logger;
+  private primaryDownUntil = 0;
+
+  constructor(
+    private readonly primary: SlurmClient,
+    private readonly fallback: SlurmClient,
+    island: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.logger = new Logger(`FallbackSlurmClient ${island}`);
+  }
+
+  /** Whether calls currently go to the fallback (for tests and readiness detail). */
+  usingFallback(): boolean {
+    return this.now() < this.primaryDownUntil;
+  }
+
+  private async route<T>(call: (client: SlurmClient) => Promise<T>): Promise<T> {
+    if (this.usingFallback()) return call(this.fallback);
+    try {
+      const result = await call(this.primary);
+      if (this.primaryDownUntil !== 0) this.logger.log('primary adapter reachable again');
+      this.primaryDownUntil = 0;
+      return result;
+    } catch (error) {
+      if (!neverReached(error)) throw error;
+      if (this.primaryDownUntil === 0) this.logger.warn(`primary adapter unreachable, using the fallback: ${(error as Error).message}`);
+      this.primaryDownUntil = this.now() + PRIMARY_RETRY_AFTER_MS;
+      return call(this.fallback);
+    }
+  }
+
+  submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
+    return this.route((client) => client.submit(user, request));
+  }
+
+  listJobs(since?: SlurmTimestamp): Promise<SlurmJobSnapshot | null> {
+    return this.route((client) => client.listJobs(since));
+  }
+
+  getJob(jobId: number): Promise<SlurmJobRecord[]> {
+    return this.route((client) => client.getJob(jobId));
+  }
+
+  cancel(user: string, jobId: number): Promise<void> {
+    return this.route((client) => client.cancel(user, jobId));
+  }
+
+  setHold(user: string, jobId: number, hold: boolean): Promise<void> {
+    return this.route((client) => client.setHold(user, jobId, hold));
+  }
+
+  listNodes(): Promise<SlurmNodeRecord[]> {
+    return this.route((client) => client.listNodes());
+  }
+
+  /** The island is up if either way reaches its controller. */
+  async ping(): Promise<SlurmPing> {
+    const primary = this.usingFallback() ? null : await this.primary.ping();
+    if (primary?.up) {
+      this.primaryDownUntil = 0;
+      return primary;
+    }
+    return this.fallback.ping();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.primary.close(), this.fallback.close()]);
+  }
+}

@@ -1,0 +1,63 @@
+import 'reflect-metadata';
+import { Logger, LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+import { loadConfig } from '../../adapters/config/config';
+import { controlPlaneIdentity, createDataSource, runMigrations } from '../../adapters/postgres/data-source';
+import { configureHttp } from './http';
+import { clientErrorAsProblem, frameworkErrorAsProblem } from '../../adapters/http/framework-errors';
+import { JsonLogger } from '../../adapters/logging/json-logger';
+
+/** Brings the schema up to date and returns this control plane's instance id and tag key. */
+async function migrate(databaseUrl: string): Promise<Awaited<ReturnType<typeof controlPlaneIdentity>>> {
+  const dataSource = createDataSource(databaseUrl, 3);
+  await dataSource.initialize();
+  try {
+    const applied = await runMigrations(dataSource);
+    if (applied.length) new Logger('migrations').log(`applied ${applied.join(', ')}`);
+    return await controlPlaneIdentity(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const loaded = loadConfig();
+  // Installed before anything logs, so even migration messages are structured and redacted.
+  let appLogger: LoggerService | undefined;
+  if (loaded.logging.format === 'json') {
+    appLogger = new JsonLogger(loaded.logging.level);
+    Logger.overrideLogger(appLogger);
+  }
+  const role = (process.argv[2] as typeof loaded.role | undefined) ?? loaded.role;
+  if (!['api', 'worker', 'all'].includes(role)) throw new Error(`unknown role ${role}: api, worker or all`);
+  const config = { ...loaded, ...(await migrate(loaded.databaseUrl)) };
+  const logger = new Logger('archipelago');
+  if (role === 'worker') {
+    const worker = await NestFactory.createApplicationContext(AppModule.forRole('worker', config), { bufferLogs: false, logger: appLogger });
+    worker.enableShutdownHooks();
+    logger.log(`worker started; islands: ${config.islands.map((i) => i.connection.name).join(', ') || 'none'}`);
+    return;
+  }
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRole(role, config),
+    new FastifyAdapter({
+      bodyLimit: config.http.bodyLimitBytes,
+      trustProxy: config.http.trustProxy,
+      frameworkErrors: frameworkErrorAsProblem,
+      clientErrorHandler: clientErrorAsProblem,
+    }),
+    // Bodies are read by our own JSON parser (configureHttp): per-route limits, bounded depth.
+    { logger: appLogger, bodyParser: false },
+  );
+  configureHttp(app);
+  app.enableShutdownHooks();
+  await app.listen(config.http.port, config.http.host);
+  logger.log(`${role} listening on http://${config.http.host}:${config.http.port} (docs at /docs)`);
+}
+
+main().catch((error) => {
+  console.error(`archipelago failed to start: ${error instanceof Error ? error.stack : error}`);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { IslandsRegistry } from '../islands/islands.registry';
+import { DISPATCH_QUEUE } from '../dispatch/dispatch.queue';
+import { ReadinessRegistry } from './readiness-registry';
+
+const CHECK_TIMEOUT_MS = 2000;
+
+async function check(work: () => Promise<unknown>): Promise<{ ok: boolean; detail?: string; ms: number }> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      work(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return { ok: true, ms: Date.now() - started };
+  } catch (error) {
+    return { ok: false, detail: (error as Error).message, ms: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+@Injectable()
+export class HealthService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly islands: IslandsRegistry,
+    @InjectQueue(DISPATCH_QUEUE) private readonly queue: Queue,
+    private readonly registered: ReadinessRegistry,
+  ) {}
+
+  /** Every dependency checked in parallel, each within CHECK_TIMEOUT_MS; ready only if all answer. */
+  async readiness() {
+    const islands = this.islands.all();
+    const extra = this.registered.all();
+    const [postgres, redis, islandResults, extraResults] = await Promise.all([
+      check(() => this.db.query('SELECT 1')),
+      check(async () => ((await this.queue.client) as unknown as { ping(): Promise<string> }).ping()),
+      Promise.all(
+        islands.map((island) =>
+          check(async () => {
+            const ping = await island.slurm.ping();
+            if (!ping.up) throw new Error(`controller ${ping.hostname} is not UP`);
+          }),
+        ),
+      ),
+      Promise.all(extra.map((c) => check(() => c.probe()))),
+    ]);
+    const islandChecks = Object.fromEntries(
+      islands.map((island, i) => [island.settings.connection.name, { adapter: island.settings.connection.adapter, ...islandResults[i] }]),
+    );
+    const extraChecks = Object.fromEntries(extra.map((c, i) => [c.name, extraResults[i]]));
+    const ready = [postgres, redis, ...islandResults, ...extraResults].every((c) => c.ok);
+    return { ready, checks: { postgres, redis, islands: islandChecks, ...extraChecks } };
+  }
+}

@@ -1,0 +1,48 @@
+import { Global, Logger, Module } from '@nestjs/common';
+import type { AppConfig } from '../../adapters/config/config';
+import { APP_CONFIG } from '../../adapters/config/config.module';
+import { CHAIN_CLIENT, ChainQueries } from '../../adapters/chain/chain-client';
+import { AuthModule } from '../auth/auth.module';
+import { ChainIdentitySource } from './chain-identity-source';
+import { DevIdentitySource } from './dev-identity-source';
+import { IDENTITY_SOURCE } from '../../core/identity/identity-source';
+import { MfaGate } from './mfa-gate.service';
+import { VeidGate } from './veid-gate.service';
+import { WalletLoginController } from './wallet-login.controller';
+import { WalletLoginRepository } from './wallet-login.repository';
+import { WalletLoginService } from './wallet-login.service';
+
+function identitySource(config: AppConfig, chain: ChainQueries | null) {
+  if (chain) return new ChainIdentitySource(chain);
+  new Logger('identity').warn(
+    [
+      '',
+      '************************************************************************************',
+      '* DEVELOPMENT IDENTITY SOURCE: CHAIN_RPC_URL is not set, so VEID scores and MFA     *',
+      '* sessions come from a local file nobody verifies. Never run production like this. *',
+      `* file: ${(config.identity.devIdentityFile ?? 'none (every address is unverified)').padEnd(74)}*`,
+      '************************************************************************************',
+    ].join('\n'),
+  );
+  return new DevIdentitySource(config.identity.devIdentityFile);
+}
+
+/**
+ * The VEID gate and step-up MFA over the identity source (the chain, or the development file).
+ * Global, and in every role: jobs, join tokens and admin routes use the gates, and the worker
+ * loads the jobs module too.
+ */
+@Global()
+@Module({
+  providers: [{ provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource }, VeidGate, MfaGate],
+  exports: [IDENTITY_SOURCE, VeidGate, MfaGate],
+})
+export class IdentityModule {}
+
+/** Wallet login and its sessions (API role). */
+@Module({
+  imports: [AuthModule],
+  controllers: [WalletLoginController],
+  providers: [WalletLoginRepository, WalletLoginService],
+})
+export class WalletLoginModule {}

@@ -1,0 +1,19 @@
+import { Global, Module } from '@nestjs/common';
+import type { AppConfig } from '../../adapters/config/config';
+import { APP_CONFIG } from '../../adapters/config/config.module';
+import { IslandsRegistry } from './islands.registry';
+import { IslandsRepository } from './islands.repository';
+import { SECRET_BOX, secretBoxFrom } from './secrets';
+import { SlurmUserMapping } from './slurm-user-mapping';
+
+@Global()
+@Module({
+  providers: [
+    IslandsRegistry,
+    IslandsRepository,
+    SlurmUserMapping,
+    { provide: SECRET_BOX, inject: [APP_CONFIG], useFactory: (config: AppConfig) => secretBoxFrom(config) },
+  ],
+  exports: [IslandsRegistry, IslandsRepository, SlurmUserMapping, SECRET_BOX],
+})
+export class ClustersModule {}

@@ -1,0 +1,376 @@
+import { splitJobState } from '../../core/jobs/split-array';
+import type { UserConstraints } from '../../core/placement';
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { preparedRows, rows } from '../../adapters/postgres/sql';
+import type { JobSpec } from '../../core/sbatch/job-spec';
+import type { JobState } from '../../core/jobs/lifecycle';
+import type { NormalizedJob } from '../../core/jobs/job-request';
+import { GroupCommit } from '../../core/common/group-commit';
+import { isDatabaseUnavailable } from '../../adapters/postgres/database-unavailable';
+import { matchInserted } from '../../core/jobs/match-inserted';
+
+export interface JobRow {
+  id: string;
+  owner_id: string;
+  slurm_user: string;
+  idempotency_key: string | null;
+  request_hash: Buffer;
+  name: string;
+  script: string;
+  spec: JobSpec;
+  environment: Record<string, string>;
+  working_directory: string;
+  island: string | null;
+  partition: string | null;
+  state: JobState;
+  state_reason: string | null;
+  slurm_job_id: string | null;
+  array_size: number | null;
+  depends_on: string[];
+  hold: boolean;
+  cancel_requested: boolean;
+  dispatch_attempts: number;
+  dispatch_lease_until: Date | null;
+  batch_host: string | null;
+  nodes: string | null;
+  /** The submitter's placement constraints. */
+  constraints: UserConstraints;
+  /** A part of a split array: the job the user submitted, and which part this is. */
+  parent_id: string | null;
+  array_part: number | null;
+  /** A split array: how many parts (hidden child jobs) run it. */
+  split_into: number | null;
+  exit_code: number | null;
+  exit_signal: number | null;
+  /** The --output pattern it was submitted with because its submitter gave none (src/core/jobs/output-path.ts). */
+  default_output: string | null;
+  /** Why the job went where it went (or was rejected): see PlacementRecord in scheduling/capacity.service. */
+  placement: unknown | null;
+  submitted_at: Date;
+  dispatched_at: Date | null;
+  started_at: Date | null;
+  ended_at: Date | null;
+  updated_at: Date;
+}
+
+export interface TaskRow {
+  job_id: string;
+  task_id: number;
+  slurm_job_id: string | null;
+  state: JobState;
+  state_reason: string | null;
+  nodes: string | null;
+  batch_host: string | null;
+  exit_code: number | null;
+  exit_signal: number | null;
+  started_at: Date | null;
+  ended_at: Date | null;
+}
+
+export interface JobListFilter {
+  ownerId: string;
+  states?: string[];
+  island?: string;
+  name?: string;
+  beforeId?: string;
+  limit: number;
+}
+
+/** A state change the follower or the API decided on; written with its event in one statement. */
+export interface StateChange {
+  state: JobState;
+  reason: string | null;
+  exitCode?: number | null;
+  exitSignal?: number | null;
+  batchHost?: string | null;
+  /** SLURM's hostlist of the allocation. */
+  nodes?: string | null;
+  partition?: string | null;
+  startedAt?: Date | null;
+  endedAt?: Date | null;
+  /** The placement decision to store with the change (kept when absent). */
+  placement?: unknown;
+}
+
+export type PendingTaskFields = Pick<TaskRow, 'state' | 'state_reason' | 'exit_code' | 'exit_signal' | 'ended_at'>;
+
+const TASK_COLUMNS = 'job_id, task_id, slurm_job_id, state, state_reason, nodes, batch_host, exit_code, exit_signal, started_at, ended_at';
+/** A task row is SLURM's latest word on it: every column is replaced. */
+const TASK_UPSERT = `ON CONFLICT (job_id, task_id) DO UPDATE SET
+         slurm_job_id = EXCLUDED.slurm_job_id, state = EXCLUDED.state, state_reason = EXCLUDED.state_reason,
+         nodes = EXCLUDED.nodes, batch_host = EXCLUDED.batch_host, exit_code = EXCLUDED.exit_code, exit_signal = EXCLUDED.exit_signal,
+         started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at`;
+
+/** A job's own id and its parts' ids (tasks of a split array live on its parts). */
+const JOB_AND_PARTS = 'SELECT id FROM jobs WHERE id = $1 OR parent_id = $1';
+
+/** A submission to insert as a new ACCEPTED job. */
+interface NewJob {
+  ownerId: string;
+  slurmUser: string;
+  job: NormalizedJob;
+  idempotencyKey: string | null;
+  requestHash: Buffer;
+  hold: boolean;
+}
+
+const INSERT_BATCH = 100;
+/** Two at once: an insert waiting on a concurrent use of the same idempotency key holds up only its own batch. */
+const INSERTS_IN_FLIGHT = 2;
+
+/**
+ * Inserts the submissions in one statement; each gets its new row, or null when its owner had
+ * already used its idempotency key (the caller then looks the existing job up).
+ */
+async function insertJobs(m: DataSource | EntityManager, batch: NewJob[]): Promise<Array<JobRow | null>> {
+  const inserted = await preparedRows<JobRow>(
+    m,
+    'jobs.insert',
+    `INSERT INTO jobs (owner_id, slurm_user, idempotency_key, request_hash, name, script, spec, environment,
+                       working_directory, partition, state, array_size, depends_on, hold, constraints)
+     SELECT t.owner_id, t.slurm_user, t.idempotency_key, decode(t.request_hash, 'hex'), t.name, t.script, t.spec::jsonb,
+            t.environment::jsonb, t.working_directory, t.partition, 'ACCEPTED', t.array_size, t.depends_on::bigint[], t.hold,
+            t.constraints::jsonb
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                   $10::text[], $11::int[], $12::text[], $13::bool[], $14::text[])
+            WITH ORDINALITY AS t(owner_id, slurm_user, idempotency_key, request_hash, name, script, spec, environment,
+                                 working_directory, partition, array_size, depends_on, hold, constraints, n)
+      ORDER BY t.n
+     ON CONFLICT (owner_id, idempotency_key) DO NOTHING
+     RETURNING *`,
+    [
+      batch.map((s) => s.ownerId),
+      batch.map((s) => s.slurmUser),
+      batch.map((s) => s.idempotencyKey),
+      batch.map((s) => s.requestHash.toString('hex')),
+      batch.map((s) => s.job.name),
+      batch.map((s) => s.job.script),
+      batch.map((s) => JSON.stringify(s.job.spec)),
+      batch.map((s) => JSON.stringify(s.job.environment)),
+      batch.map((s) => s.job.workingDirectory),
+      batch.map((s) => s.job.spec.partition ?? null),
+      batch.map((s) => s.job.arraySize),
+      batch.map((s) => `{${s.job.dependsOn.join(',')}}`),
+      batch.map((s) => s.hold),
+      batch.map((s) => JSON.stringify(s.job.constraints)),
+    ],
+  );
+  return matchInserted(batch, inserted);
+}
+
+@Injectable()
+export class JobsRepository {
+  /** Submissions arriving together are inserted together (one statement and commit per batch). */
+  private readonly accepted: GroupCommit<NewJob, JobRow | null>;
+
+  constructor(private readonly db: DataSource) {
+    this.accepted = new GroupCommit((batch) => insertJobs(db, batch), {
+      maxBatch: INSERT_BATCH,
+      maxInFlight: INSERTS_IN_FLIGHT,
+      failsEveryItem: isDatabaseUnavailable,
+    });
+  }
+
+  /**
+   * Inserts a job unless the owner already used the idempotency key; returns the stored row
+   * and whether this call created it. `afterInsert` runs in the same transaction as a newly
+   * created row (a record that must exist exactly when the job does); its failure undoes the job.
+   */
+  async insert(
+    ownerId: string,
+    slurmUser: string,
+    job: NormalizedJob,
+    idempotencyKey: string | null,
+    requestHash: Buffer,
+    hold: boolean,
+    afterInsert?: (m: EntityManager, row: JobRow) => Promise<void>,
+  ): Promise<{ row: JobRow; created: boolean }> {
+    const submission: NewJob = { ownerId, slurmUser, job, idempotencyKey, requestHash, hold };
+    let created: JobRow | null;
+    if (afterInsert) {
+      created = await this.db.transaction(async (m) => {
+        const [found] = await insertJobs(m, [submission]);
+        if (found) await afterInsert(m, found);
+        return found;
+      });
+    } else {
+      created = await this.accepted.submit(submission);
+    }
+    if (created) return { row: created, created: true };
+    const [existing] = await rows<JobRow>(
+      this.db,
+      'SELECT * FROM jobs WHERE owner_id = $1 AND idempotency_key = $2',
+      [ownerId, idempotencyKey],
+    );
+    return { row: existing, created: false };
+  }
+
+  async findOwned(ownerId: string, id: string): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE id = $1 AND owner_id = $2', [id, ownerId]);
+    return row ?? null;
+  }
+
+  async findById(id: string): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE id = $1', [id]);
+    return row ?? null;
+  }
+
+  async findManyOwned(ownerId: string, ids: number[]): Promise<JobRow[]> {
+    if (ids.length === 0) return [];
+    return rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE owner_id = $1 AND id = ANY($2::bigint[])', [ownerId, ids]);
+  }
+
+  async findMany(ids: string[]): Promise<JobRow[]> {
+    if (ids.length === 0) return [];
+    return rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE id = ANY($1::bigint[])', [ids]);
+  }
+
+  async list(filter: JobListFilter): Promise<JobRow[]> {
+    // Parts of a split array are not jobs of their own to the user: their parent is.
+    const where = ['owner_id = $1', 'parent_id IS NULL'];
+    const params: unknown[] = [filter.ownerId];
+    const add = (clause: string, value: unknown) => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (filter.states?.length) add('state = ANY(?::text[])', filter.states);
+    if (filter.island) add('island = ?', filter.island);
+    if (filter.name) add('name = ?', filter.name);
+    if (filter.beforeId) add('id < ?::bigint', filter.beforeId);
+    params.push(filter.limit);
+    return rows<JobRow>(
+      this.db,
+      `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  async tasks(jobId: string, afterTaskId: number, limit: number): Promise<TaskRow[]> {
+    return rows<TaskRow>(
+      this.db,
+      `SELECT * FROM job_tasks WHERE job_id IN (${JOB_AND_PARTS}) AND task_id > $2 ORDER BY task_id LIMIT $3`,
+      [jobId, afterTaskId, limit],
+    );
+  }
+
+  async task(jobId: string, taskId: number): Promise<TaskRow | null> {
+    const [row] = await rows<TaskRow>(this.db, `SELECT * FROM job_tasks WHERE job_id IN (${JOB_AND_PARTS}) AND task_id = $2`, [jobId, taskId]);
+    return row ?? null;
+  }
+
+  async taskCounts(jobId: string): Promise<Record<string, number>> {
+    const counted = await rows<{ state: string; n: string }>(
+      this.db,
+      `SELECT state, count(*) AS n FROM job_tasks WHERE job_id IN (${JOB_AND_PARTS}) GROUP BY state`,
+      [jobId],
+    );
+    return Object.fromEntries(counted.map((c) => [c.state, Number(c.n)]));
+  }
+
+  async events(jobId: string): Promise<Array<{ at: Date; from_state: string | null; to_state: string; reason: string | null }>> {
+    return rows(this.db, 'SELECT at, from_state, to_state, reason FROM job_events WHERE job_id = $1 ORDER BY id', [jobId]);
+  }
+
+  /** Moves a job from `from` to a new state; false when it was no longer in `from`. */
+  /** The parts of a split array, in order. */
+  parts(parentId: string): Promise<JobRow[]> {
+    return rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE parent_id = $1 ORDER BY array_part', [parentId]);
+  }
+
+  /** Brings split arrays' own state up to date with their parts (called after parts changed). */
+  async refreshSplitParents(parentIds: string[]): Promise<number> {
+    if (parentIds.length === 0) return 0;
+    const found = await rows<{ parent_id: string; parent_state: JobState; parent_reason: string | null; state: JobState; started_at: Date | null; ended_at: Date | null; exit_code: number | null }>(
+      this.db,
+      `SELECT c.parent_id, p.state AS parent_state, p.state_reason AS parent_reason, c.state, c.started_at, c.ended_at, c.exit_code
+         FROM jobs c JOIN jobs p ON p.id = c.parent_id
+        WHERE c.parent_id = ANY($1::bigint[]) AND p.ended_at IS NULL
+        ORDER BY c.parent_id, c.array_part`,
+      [[...new Set(parentIds)]],
+    );
+    const byParent = new Map<string, typeof found>();
+    for (const row of found) byParent.set(row.parent_id, [...(byParent.get(row.parent_id) ?? []), row]);
+    const changes: Array<{ id: string; from: JobState; change: StateChange }> = [];
+    for (const [id, parts] of byParent) {
+      const next = splitJobState(parts.map((p) => ({ state: p.state, startedAt: p.started_at, endedAt: p.ended_at, exitCode: p.exit_code })));
+      if (next.state === parts[0].parent_state && next.reason === parts[0].parent_reason) continue;
+      changes.push({ id, from: parts[0].parent_state, change: next });
+    }
+    return this.transitionMany(changes);
+  }
+
+  async transition(id: string, from: JobState, change: StateChange): Promise<boolean> {
+    return (await this.transitionMany([{ id, from, change }])) === 1;
+  }
+
+  /**
+   * Applies many state changes in one statement, each only if its job is still in the state the
+   * change was decided from, and writes an event for every change made. Returns how many applied.
+   */
+  async transitionMany(changes: Array<{ id: string; from: JobState; change: StateChange }>): Promise<number> {
+    if (changes.length === 0) return 0;
+    const input = changes.map(({ id, from, change }) => ({
+      id, from_state: from, state: change.state, reason: change.reason, exit_code: change.exitCode ?? null,
+      exit_signal: change.exitSignal ?? null, batch_host: change.batchHost ?? null, nodes: change.nodes ?? null, partition: change.partition ?? null,
+      started_at: change.startedAt ?? null, ended_at: change.endedAt ?? null, placement: change.placement ?? null,
+    }));
+    const applied = await rows<{ job_id: string }>(
+      this.db,
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
+           id bigint, from_state text, state text, reason text, exit_code int, exit_signal int,
+           batch_host text, nodes text, partition text, started_at timestamptz, ended_at timestamptz, placement jsonb)),
+       updated AS (
+         UPDATE jobs j SET state = i.state, state_reason = i.reason,
+                exit_code = COALESCE(i.exit_code, j.exit_code), exit_signal = COALESCE(i.exit_signal, j.exit_signal),
+                batch_host = COALESCE(i.batch_host, j.batch_host), nodes = COALESCE(i.nodes, j.nodes), partition = COALESCE(i.partition, j.partition),
+                started_at = COALESCE(j.started_at, i.started_at), ended_at = i.ended_at,
+                placement = COALESCE(i.placement, j.placement), dispatch_lease_until = NULL, updated_at = now()
+           FROM input i
+          WHERE j.id = i.id AND j.state = i.from_state
+          RETURNING j.id, i.from_state, i.state, i.reason)
+       INSERT INTO job_events (job_id, from_state, to_state, reason)
+       SELECT id, from_state, state, reason FROM updated
+       RETURNING job_id`,
+      [JSON.stringify(input)],
+    );
+    return applied.length;
+  }
+
+  async setFlags(id: string, flags: { hold?: boolean; cancelRequested?: boolean }): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(
+      this.db,
+      `UPDATE jobs SET hold = COALESCE($2, hold), cancel_requested = cancel_requested OR COALESCE($3, false),
+              updated_at = now()
+        WHERE id = $1 RETURNING *`,
+      [id, flags.hold ?? null, flags.cancelRequested ?? null],
+    );
+    return row ?? null;
+  }
+
+  async upsertTasks(jobId: string, tasks: Array<Omit<TaskRow, 'job_id'>>): Promise<void> {
+    if (tasks.length === 0) return;
+    await rows(
+      this.db,
+      `INSERT INTO job_tasks (${TASK_COLUMNS})
+       SELECT $1, t.task_id, t.slurm_job_id, t.state, t.state_reason, t.nodes, t.batch_host, t.exit_code, t.exit_signal, t.started_at, t.ended_at
+         FROM jsonb_to_recordset($2::jsonb) AS t(task_id int, slurm_job_id bigint, state text, state_reason text, nodes text,
+                                                 batch_host text, exit_code int, exit_signal int, started_at timestamptz, ended_at timestamptz)
+       ${TASK_UPSERT}`,
+      [jobId, JSON.stringify(tasks)],
+    );
+  }
+
+  /** Tasks that share everything but their id (an array's pending remainder), sent as one id list. */
+  async upsertPendingTasks(jobId: string, taskIds: number[], fields: PendingTaskFields): Promise<void> {
+    if (taskIds.length === 0) return;
+    await rows(
+      this.db,
+      `INSERT INTO job_tasks (${TASK_COLUMNS})
+       SELECT $1, t, NULL, $3, $4, NULL, NULL, $5, $6, NULL, $7 FROM unnest($2::int[]) AS t
+       ${TASK_UPSERT}`,
+      [jobId, taskIds, fields.state, fields.state_reason, fields.exit_code, fields.exit_signal, fields.ended_at],
+    );
+  }
+}

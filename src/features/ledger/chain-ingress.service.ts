@@ -1,0 +1,183 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { CHAIN_CLIENT, type ChainQueries } from '../../adapters/chain/chain-client';
+import { HPCJob, JobState, MsgReportJobStatus } from '../../adapters/chain/generated/virtengine';
+import { Problem } from '../../core/common/problem';
+import { repeatEvery } from '../../core/common/repeat';
+import type { AppConfig } from '../../adapters/config/config';
+import { APP_CONFIG } from '../../adapters/config/config.module';
+import { rows } from '../../adapters/postgres/sql';
+import { IDENTITY_SOURCE, type IdentitySource } from '../../core/identity/identity-source';
+import type { MfaProof } from '../identity/mfa-proof';
+import { WalletLoginRepository } from '../identity/wallet-login.repository';
+import type { Principal } from '../../core/auth/principal';
+import { JobsService } from '../jobs/jobs.service';
+import type { ChainConnection } from './chain-connection';
+import { chainJobSubmission } from './chain-job-request';
+import { CHAIN_CONNECTION } from './ledger-tokens';
+
+/** One ingress pass at a time across every worker (pg_try_advisory_lock). */
+const INGRESS_LOCK = 7_649_000_001;
+/** A customer submitting on chain has signed a transaction, but cannot answer a step-up MFA challenge. */
+const NO_MFA: MfaProof = { sessionId: null, deviceFingerprint: null, trustToken: null };
+/** The chain keeps status messages short; a refusal's reason is cut to this. */
+const MAX_STATUS_MESSAGE = 512;
+
+export interface IngressReport {
+  imported: string[];
+  refused: Array<{ chainJobId: string; reason: string }>;
+  /** Jobs left for a later pass (a dependency was unavailable: chain, SLURM, database). */
+  deferred: string[];
+}
+
+/** Another worker decided on this chain job first; the transaction that would import it again is undone. */
+class AlreadyDecided extends Error {}
+
+/**
+ * Chain ingress: for every island registered on chain (chain_clusters), pages through its PENDING
+ * chain jobs (Query/Jobs, as the reference provider daemon polls) and turns each one not decided
+ * yet into an Archipelago job owned by the customer's wallet principal (created if absent), through
+ * the same normalization, VEID/MFA gates and budget as `POST /v1/jobs`, pinned to that island.
+ * The job row, its chain_job_links row and the chain_ingress row commit together, and the chain
+ * job id is chain_ingress's primary key: a crash or a second worker never imports a job twice.
+ * A job the gates refuse (4xx) is recorded REFUSED with the reason and reported to the chain as
+ * FAILED (PENDING → FAILED is legal) through the provider daemon's outbox. Once imported, the job
+ * is reported like any other: the usage reporter follows chain_job_links.
+ */
+@Injectable()
+export class ChainIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ChainIngressService.name);
+  private stop: (() => void) | null = null;
+
+  constructor(
+    private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CHAIN_CONNECTION) private readonly connection: ChainConnection | null,
+    @Inject(CHAIN_CLIENT) private readonly chain: ChainQueries | null,
+    @Inject(IDENTITY_SOURCE) private readonly identity: IdentitySource,
+    private readonly wallets: WalletLoginRepository,
+    private readonly jobs: JobsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const { intervalMs } = this.config.ledger.ingress;
+    if (!this.connection || !this.chain || intervalMs === 0) return;
+    this.stop = repeatEvery(
+      intervalMs,
+      async () => {
+        const report = await this.pass();
+        if (report && (report.imported.length || report.refused.length || report.deferred.length)) {
+          this.logger.log(`chain ingress: ${report.imported.length} imported, ${report.refused.length} refused, ${report.deferred.length} deferred`);
+        }
+      },
+      (error) => this.logger.warn(`chain ingress pass failed: ${error.message}`),
+    );
+  }
+
+  onApplicationShutdown(): void {
+    this.stop?.();
+  }
+
+  /** One pass, unless another worker is running one (null then). */
+  async pass(): Promise<IngressReport | null> {
+    const runner = this.db.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [INGRESS_LOCK]);
+      if (!locked) return null;
+      try {
+        return await this.ingest();
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [INGRESS_LOCK]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async ingest(): Promise<IngressReport> {
+    if (!this.connection || !this.chain) throw new Error('chain ingress needs CHAIN_RPC_URL and CHAIN_PROVIDER_KEY_FILE');
+    const provider = (await this.connection.get()).address;
+    const report: IngressReport = { imported: [], refused: [], deferred: [] };
+    const clusters = await rows<{ island: string; cluster_id: string }>(this.db, 'SELECT island, cluster_id FROM chain_clusters ORDER BY island');
+    for (const { island, cluster_id: clusterId } of clusters) {
+      let key: Uint8Array = new Uint8Array();
+      do {
+        const page = await this.chain.hpcJobs({ state: JobState.JOB_STATE_PENDING, clusterId }, key, this.config.ledger.ingress.pageLimit);
+        const decided = new Set(
+          (await rows<{ chain_job_id: string }>(this.db, 'SELECT chain_job_id FROM chain_ingress WHERE chain_job_id = ANY($1::text[])', [page.jobs.map((j) => j.jobId)])).map((r) => r.chain_job_id),
+        );
+        for (const job of page.jobs) {
+          if (decided.has(job.jobId)) continue;
+          // The query filters by cluster; a job of another provider on our cluster id is not ours to run.
+          if (job.clusterId !== clusterId || job.providerAddress !== provider) continue;
+          await this.ingestOne(job, island, provider, report);
+        }
+        key = page.pagination?.nextKey ?? new Uint8Array();
+      } while (key.length > 0);
+    }
+    return report;
+  }
+
+  private async ingestOne(job: HPCJob, island: string, provider: string, report: IngressReport): Promise<void> {
+    try {
+      const principal = await this.customer(job.customerAddress);
+      const input = chainJobSubmission(job, island, this.config.ledger.ingress.containerRuntime);
+      await this.jobs.submit(principal, input, `chain:${job.jobId}`, NO_MFA, {
+        afterInsert: async (m, row) => {
+          const claimed = await rows(
+            m,
+            `INSERT INTO chain_ingress (chain_job_id, cluster_id, island, customer_address, outcome, job_id)
+             VALUES ($1, $2, $3, $4, 'IMPORTED', $5) ON CONFLICT (chain_job_id) DO NOTHING RETURNING 1`,
+            [job.jobId, job.clusterId, island, job.customerAddress, row.id],
+          );
+          if (claimed.length === 0) throw new AlreadyDecided();
+          await m.query('INSERT INTO chain_job_links (job_id, chain_job_id) VALUES ($1, $2)', [row.id, job.jobId]);
+        },
+      });
+      report.imported.push(job.jobId);
+    } catch (error) {
+      if (error instanceof AlreadyDecided) return;
+      if (error instanceof Problem && error.status < 500) {
+        const reason = `${error.title}: ${error.detail}`;
+        if (await this.refuse(job, island, provider, error.status, reason)) report.refused.push({ chainJobId: job.jobId, reason });
+        return;
+      }
+      this.logger.warn(`chain job ${job.jobId} left for a later pass: ${(error as Error).message}`);
+      report.deferred.push(job.jobId);
+    }
+  }
+
+  /** The customer's wallet principal, created as a wallet login would create it (the admin's mapping, or the ingress default account). */
+  private async customer(address: string): Promise<Principal> {
+    const initial = this.identity.initialAccount(address) ?? { kind: 'researcher' as const, slurmUser: this.config.ledger.ingress.defaultSlurmUser };
+    const row = await this.wallets.ensureWalletPrincipal(address, initial);
+    if (!row) throw new Problem(403, 'Forbidden', `the principal of ${address} is disabled`);
+    return { id: row.id, name: row.name, kind: row.kind, slurmUser: row.slurm_user, scopes: new Set(['submit']), credentialId: 'chain-ingress', chainAddress: row.chain_address };
+  }
+
+  /** Records the refusal and queues the FAILED report, together; false if another worker decided first. */
+  private async refuse(job: HPCJob, island: string, provider: string, status: number, reason: string): Promise<boolean> {
+    const message = MsgReportJobStatus.fromPartial({
+      providerAddress: provider,
+      jobId: job.jobId,
+      state: JobState.JOB_STATE_FAILED,
+      statusMessage: `refused by Archipelago: ${reason}`.slice(0, MAX_STATUS_MESSAGE),
+    });
+    return this.db.transaction(async (m: EntityManager) => {
+      const claimed = await rows(
+        m,
+        `INSERT INTO chain_ingress (chain_job_id, cluster_id, island, customer_address, outcome, refusal_status, reason)
+         VALUES ($1, $2, $3, $4, 'REFUSED', $5, $6) ON CONFLICT (chain_job_id) DO NOTHING RETURNING 1`,
+        [job.jobId, job.clusterId, island, job.customerAddress, status, reason],
+      );
+      if (claimed.length === 0) return false;
+      await m.query(
+        `INSERT INTO chain_outbox (dedupe_key, kind, subject, type_url, value) VALUES ($1, 'refuse-job', $2, $3, $4) ON CONFLICT (dedupe_key) DO NOTHING`,
+        [`refuse:${job.jobId}`, job.jobId, MsgReportJobStatus.typeUrl, Buffer.from(MsgReportJobStatus.encode(message).finish())],
+      );
+      this.logger.log(`chain job ${job.jobId} of ${job.customerAddress} refused: ${reason}`);
+      return true;
+    });
+  }
+}

@@ -1,0 +1,67 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScopes } from '../auth/auth.guard';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import type { Principal } from '../../core/auth/principal';
+import { invalid } from '../../core/common/problem';
+import { SubmitJobDto } from '../jobs/jobs.dto';
+import { JobsService } from '../jobs/jobs.service';
+import { BudgetService } from './budget.service';
+import { RewardsQuery, SetBudgetDto } from './usage.dto';
+import { UsageService } from './usage.service';
+import { CarriesBatchScript } from '../../adapters/http/json-body';
+
+const uuid = new ParseUUIDPipe({ exceptionFactory: () => invalid('id', 'must be a UUID') });
+
+@ApiTags('usage')
+@ApiBearerAuth()
+@Controller('v1')
+export class UsageController {
+  constructor(
+    private readonly usage: UsageService,
+    private readonly budgets: BudgetService,
+    private readonly jobs: JobsService,
+  ) {}
+
+  @Post('jobs/estimate')
+  @CarriesBatchScript()
+  @HttpCode(200)
+  @RequireScopes('submit')
+  @ApiOperation({ summary: 'What a submission may cost (all it asks for, for its whole time limit) and your budget, without submitting' })
+  async estimate(@CurrentPrincipal() principal: Principal, @Body() body: SubmitJobDto) {
+    const { estimate, denom, basis } = this.budgets.estimate(this.jobs.normalize(principal, body).spec);
+    return { estimate: estimate.toString(), denom, pricing: 'archipelago.pricing/v1', basis, budget: await this.budgets.state(principal.id) };
+  }
+
+  @Put('principals/:id/budget')
+  @RequireScopes('admin')
+  @ApiOperation({ summary: "Set a tenant's monthly budget (platform admins)" })
+  setBudget(@Param('id', uuid) id: string, @Body() body: SetBudgetDto) {
+    return this.budgets.setBudget(id, body.monthlyLimit, body.denom);
+  }
+
+  @Get('principals/:id/budget')
+  @ApiOperation({ summary: 'A budget and what is spent and reserved this month (the principal itself, or a platform admin)' })
+  budget(@CurrentPrincipal() principal: Principal, @Param('id', uuid) id: string) {
+    return this.budgets.view(principal, id);
+  }
+
+  @Get('jobs/:id/usage')
+  @RequireScopes('read')
+  @ApiOperation({ summary: "One of your jobs' signed usage record (metrics per node and run, bill, reward split), or why it is not there yet" })
+  jobUsage(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+    return this.usage.jobUsage(principal, id);
+  }
+
+  @Get('rewards/jobs/:id')
+  @ApiOperation({ summary: "One job's reward lines (platform, providers, nodes); a provider admin sees its own lines, platform admins all" })
+  jobRewards(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+    return this.usage.jobRewards(principal, id);
+  }
+
+  @Get('rewards')
+  @ApiOperation({ summary: 'Rewards by epoch and beneficiary; provider admins see their own (provider and node lines), platform admins all' })
+  rewards(@CurrentPrincipal() principal: Principal, @Query() query: RewardsQuery) {
+    return this.usage.rewards(principal, query);
+  }
+}
