@@ -38,7 +38,7 @@ export PORT=${PORT:-8080}
 for role in api worker; do
   pidfile="$stack/$role.pid"
   if [ -s "$pidfile" ] && alive "$(cat "$pidfile")"; then stop_pidfile "$pidfile"; fi
-  nohup node "$repo/dist/src/main.js" "$role" >>"$stack/$role.log" 2>&1 &
+  nohup node "$repo/dist/src/apps/server/main.js" "$role" >>"$stack/$role.log" 2>&1 &
   echo $! > "$pidfile"
 done
 ready() { curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null; }

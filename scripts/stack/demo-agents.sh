@@ -12,7 +12,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 LOG_TAG=demo-agents
 dir="$repo/.stack/agents"
 api=${API:-http://127.0.0.1:8080}
-agent="$repo/dist/src/agent/main.js"
+agent="$repo/dist/src/apps/agent/main.js"
 PLAN="w1:west:127.77.1.11 w2:west:127.77.1.12 e1:east:127.77.2.11 e2:east:127.77.2.12"
 
 down() {
@@ -33,7 +33,7 @@ up() {
   cat >"$dir/wan-relay.json" <<JSON
 { "model": { "sites": { "west": "127.77.1.", "east": "127.77.2." }, "rttMs": { "west|east": 12 } }, "routes": [${routes%,}] }
 JSON
-  nohup node "$repo/dist/src/devstack/wan-relay.js" "$dir/wan-relay.json" >>"$dir/wan-relay.log" 2>&1 &
+  nohup node "$repo/dist/src/apps/devstack/wan-relay.js" "$dir/wan-relay.json" >>"$dir/wan-relay.log" 2>&1 &
   echo $! >"$dir/wan-relay.pid"
 
   if [ ! -s "$dir/provider.id" ]; then
