@@ -324,8 +324,11 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
     });
 
     it('refuses a FIFO the job left at its output path at once, while other tenants keep reading theirs', async () => {
+      // A name of this run only: SLURM job ids restart with a fresh island, and a FIFO left at a
+      // reused path by an earlier run would block slurmstepd's own open of the output file.
+      const name = `fifo-${process.pid}-${Date.now()}`;
       const fifoJob = await submit(alice.key, {
-        script: script('f="$PWD/fifo-$SLURM_JOB_ID.out"; rm -f "$f"; mkfifo "$f"', ['--output=fifo-%j.out']),
+        script: script(`f="$PWD/${name}-$SLURM_JOB_ID.out"; rm -f "$f"; mkfifo "$f"`, [`--output=${name}-%j.out`]),
       });
       const bobsJob = await submit(bob.key, { script: script('echo bob reads on') });
       assert.equal(fifoJob.status, 202, fifoJob.text);
@@ -341,6 +344,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
         assert.equal(res.status, 200, res.text);
         assert.equal(res.text, 'bob reads on\n');
       }
+      rmSync(`/home/alice/${name}-${(await cp.waitForJob(alice.key, fifoJob.json.id, ended)).slurmJobId}.out`, { force: true });
     });
 
     it('never follows a symlink at the output file, nor a directory symlink out of the roots, and answers every refusal alike', async () => {
