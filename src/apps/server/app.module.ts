@@ -20,7 +20,7 @@ import { MetricsModule } from '../../features/metrics/metrics.module';
 import { redisConnection } from '../../adapters/redis/redis';
 import { UsageApiModule } from '../../features/usage/usage-api.module';
 import { UsageWorkerModule } from '../../features/usage/usage-worker.module';
-import { RateLimitModule } from '../../features/ratelimit/rate-limit.module';
+import { RateLimitModule } from '../../adapters/http/ratelimit/rate-limit.module';
 import { LedgerModule } from '../../features/ledger/ledger.module';
 
 @Module({})

@@ -1,8 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { invalid } from '../../core/common/problem';
-import { RequireScopes } from './auth.guard';
-import { CurrentPrincipal } from './current-principal.decorator';
+import { RequireScopes, CurrentPrincipal } from '../../adapters/http/access';
 import type { Principal } from '../../core/auth/principal';
 import { CreatePrincipalDto, IssueApiKeyDto } from './auth.dto';
 import { AuthService } from './auth.service';

@@ -1,6 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScopes } from '../auth/auth.guard';
+import { RequireScopes } from '../../adapters/http/access';
 import { notFound } from '../../core/common/problem';
 import { ISLAND_NAME } from '../../adapters/config/islands-file';
 import { CapacityService } from '../scheduling/capacity.service';

@@ -1,8 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { RequireScopes } from '../auth/auth.guard';
-import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { RequireScopes, CurrentPrincipal } from '../../adapters/http/access';
 import type { Principal } from '../../core/auth/principal';
 import { invalid } from '../../core/common/problem';
 import { requestedRange } from '../../core/jobs/byte-range';

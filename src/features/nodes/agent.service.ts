@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { AuditLog } from '../audit/audit-log';
-import { RateLimits } from '../ratelimit/rate-limits';
+import { RateLimits } from '../../adapters/http/ratelimit/rate-limits';
 import { conflict, invalid, Problem } from '../../core/common/problem';
 import {
   checkFreshness,

@@ -1,7 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScopes } from '../auth/auth.guard';
-import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { RequireScopes, CurrentPrincipal } from '../../adapters/http/access';
 import type { Principal } from '../../core/auth/principal';
 import { invalid } from '../../core/common/problem';
 import { SubmitJobDto } from '../jobs/jobs.dto';

@@ -2,9 +2,9 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
 import type { Observable } from 'rxjs';
-import { AuthenticatedRequest, SCOPES_KEY } from '../auth/auth.guard';
-import type { Scope } from '../../core/auth/principal';
-import { Bucket, bucketForScopes } from '../../core/ratelimit/rate-limit-policy';
+import { AuthenticatedRequest, SCOPES_KEY } from '../access';
+import type { Scope } from '../../../core/auth/principal';
+import { Bucket, bucketForScopes } from '../../../core/ratelimit/rate-limit-policy';
 import { RateLimits } from './rate-limits';
 
 const RATE_LIMIT_KEY = 'archipelago:rate-limit';

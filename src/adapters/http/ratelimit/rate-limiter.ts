@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
-import type { AppConfig } from '../../adapters/config/config';
-import { APP_CONFIG } from '../../adapters/config/config.module';
-import { Problem } from '../../core/common/problem';
-import type { BUDGET, Bucket, Limit } from '../../core/ratelimit/rate-limit-policy';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import { Problem } from '../../../core/common/problem';
+import type { BUDGET, Bucket, Limit } from '../../../core/ratelimit/rate-limit-policy';
 
 /**
  * Fixed window per key, counted in Redis by one Lua script (atomic: concurrent API processes share

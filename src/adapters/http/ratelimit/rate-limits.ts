@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { PrincipalKind } from '../../core/auth/principal';
-import type { AppConfig } from '../../adapters/config/config';
-import { APP_CONFIG } from '../../adapters/config/config.module';
-import { Problem } from '../../core/common/problem';
-import { BUDGET, Bucket, Limit, limitFor } from '../../core/ratelimit/rate-limit-policy';
+import type { PrincipalKind } from '../../../core/auth/principal';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import { Problem } from '../../../core/common/problem';
+import { BUDGET, Bucket, Limit, limitFor } from '../../../core/ratelimit/rate-limit-policy';
 import { RateLimiter, tooManyRequests, Verdict } from './rate-limiter';
 
 const MAX_LOCKED_OUT = 100_000;
