@@ -8,7 +8,7 @@ import { Placer, type ArrayPart } from '../../core/placement';
 import { SlurmUnavailableError } from '../../core/slurm/slurm-client.port';
 import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry, type SubmissionFailure } from '../../core/dispatch/submission-failure';
 import { submitSettleMs } from '../../adapters/slurm/rest/rest-slurm-client';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../../adapters/metrics/metrics';
 import { DependencySpec } from '../../core/sbatch/job-spec';
 import { resolveDependencies } from '../../core/dispatch/dependency-resolution';
 import { DispatchActivity } from './dispatch-activity';

@@ -2,7 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
-import { ReadinessRegistry } from './readiness-registry';
+import { ReadinessRegistry } from '../../adapters/readiness/readiness-registry';
 
 /** Global so any module can register a readiness check (ReadinessRegistry). */
 @Global()

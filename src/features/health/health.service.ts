@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { IslandsRegistry } from '../islands/islands.registry';
 import { DISPATCH_QUEUE } from '../dispatch/dispatch.queue';
-import { ReadinessRegistry } from './readiness-registry';
+import { ReadinessRegistry } from '../../adapters/readiness/readiness-registry';
 
 const CHECK_TIMEOUT_MS = 2000;
 

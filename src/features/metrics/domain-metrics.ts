@@ -3,7 +3,7 @@ import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { nodeIsUsable } from '../../core/placement/capacity';
 import { CapacityService } from '../scheduling/capacity.service';
-import { Metrics } from './metrics';
+import { Metrics } from '../../adapters/metrics/metrics';
 
 /** Scrapes come every 15-60 s from each Prometheus; one PostgreSQL round per this interval is plenty. */
 const CACHE_MS = 5000;

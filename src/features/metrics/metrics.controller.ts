@@ -6,7 +6,7 @@ import { Public } from '../../adapters/http/access';
 import { Problem } from '../../core/common/problem';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
-import { Metrics } from './metrics';
+import { Metrics } from '../../adapters/metrics/metrics';
 
 /** True when `header` is exactly `Bearer <token>`, compared in constant time. */
 export function bearerMatches(header: string | undefined, token: string): boolean {

@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { CapacityModule } from '../scheduling/capacity.module';
 import { DomainMetrics } from './domain-metrics';
-import { Metrics } from './metrics';
+import { Metrics } from '../../adapters/metrics/metrics';
 import { MetricsController } from './metrics.controller';
 import { WorkerMetricsServer } from './worker-metrics.server';
 

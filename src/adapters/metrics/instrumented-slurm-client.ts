@@ -1,5 +1,5 @@
 import type { AccountingRun, AccountingSource } from '../../core/usage/accounting';
-import { accountingSourceOf } from '../../adapters/slurm/slurm-adapters';
+import { accountingSourceOf } from '../slurm/slurm-adapters';
 import type { Metrics } from './metrics';
 import {
   SlurmClient,
