@@ -12,7 +12,7 @@ import { migratedDatabase } from '../support/migrated-database';
 import { JobTagger } from '../../src/core/dispatch/job-tag';
 import type { AccountingRun } from '../../src/core/usage/accounting';
 import { AccountingService } from '../../src/features/usage/accounting.service';
-import { usageSettings } from '../../src/features/usage/usage-settings';
+import { usageSettings } from '../../src/adapters/config/usage-settings';
 import { UsageRepository } from '../../src/features/usage/usage.repository';
 
 const DB_NAME = 'usage_accounting';

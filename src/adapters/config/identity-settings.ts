@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { ConfigError } from '../../adapters/config/config';
+import { ConfigError } from '../../adapters/config/config-error';
 import { parseVeidPolicy, VeidPolicy } from '../../core/identity/veid-policy';
 import { SENSITIVE_ACTIONS, SensitiveAction } from '../../core/identity/mfa-rules';
 

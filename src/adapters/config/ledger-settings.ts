@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../../adapters/config/config';
-import { KeySecret, parseKeySecret } from '../../adapters/chain/chain-wallet';
+import { ConfigError } from '../../adapters/config/config-error';
+import { KeySecret, parseKeySecret } from '../chain/chain-wallet';
 
 /** Reporting to the chain as the provider daemon of our islands (src/features/ledger/). */
 export interface LedgerSettings {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { readSecretFile } from '../../adapters/secrets/sealed-file';
-import { ConfigError } from '../../adapters/config/config';
+import { readSecretFile } from '../secrets/sealed-file';
+import { ConfigError } from '../../adapters/config/config-error';
 import { checkPrices, type OfferingPrices } from '../../core/usage/pricing';
 import { DEFAULT_REWARD_SHARES, type RewardShares } from '../../core/usage/rewards';
 
