@@ -3,7 +3,7 @@ import type { UserConstraints } from '../../core/placement';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { preparedRows, rows } from '../../adapters/postgres/sql';
-import type { JobRow } from '../jobs/jobs.repository';
+import type { JobRow } from '../../core/jobs/job-rows';
 
 /** A claimed job, with the number of submit attempts made before this claim. */
 export type ClaimedJob = JobRow & { previous_attempts: number };

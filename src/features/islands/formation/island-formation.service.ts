@@ -11,7 +11,8 @@ import { ISLAND_LAUNCHER, IslandLauncher } from '../../../core/islands/island-la
 import { IslandRow, IslandsRepository, IslandShape, RELEASED } from '../islands.repository';
 import { IslandsRegistry } from '../islands.registry';
 import { islandJwtContext, SECRET_BOX } from '../secrets';
-import { FormationNode, IslandFormationRepository } from './island-formation.repository';
+import { IslandFormationRepository } from './island-formation.repository';
+import { FormationNode } from '../../../core/islands/formation-node';
 import { hardTagsOf, memberSpec } from '../../../core/islands/island-members';
 import { islandsToRetire, NodePosition, nodeSteps, NodeStep } from '../../../core/islands/island-plan';
 
