@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { rows } from '../../adapters/postgres/sql';
 import type { PrincipalKind } from '../../core/auth/principal';
+import { transaction } from '../../adapters/postgres/transactions';
 
 export interface ChallengeRow {
   nonce: string;
@@ -86,7 +87,7 @@ export class WalletLoginRepository {
 
   /** An admin's mapping of a wallet to a POSIX account and kind; applied to its principal if it exists. */
   async setWalletAccount(address: string, kind: 'researcher' | 'provider_admin', slurmUser: string | null) {
-    return this.db.transaction(async (m: EntityManager) => {
+    return transaction(this.db, async (m: EntityManager) => {
       await m.query(
         `INSERT INTO wallet_accounts (address, kind, slurm_user) VALUES ($1, $2, $3)
          ON CONFLICT (address) DO UPDATE SET kind = EXCLUDED.kind, slurm_user = EXCLUDED.slurm_user, updated_at = now()`,
@@ -118,7 +119,7 @@ export class WalletLoginRepository {
 
   /** Runs `body` with the session holding this refresh token locked (FOR UPDATE), or null. */
   async withRefreshLocked<T>(refreshHash: Buffer, body: (row: LoginSessionRow | null, m: EntityManager) => Promise<T>): Promise<T> {
-    return this.db.transaction(async (m) => {
+    return transaction(this.db, async (m) => {
       const [row] = await m.query(
         `SELECT s.id, s.family_id, s.principal_id, s.expires_at, s.refresh_expires_at, s.rotated_at, s.revoked_at
            FROM login_sessions s JOIN principals p ON p.id = s.principal_id
@@ -139,7 +140,7 @@ export class WalletLoginRepository {
   }
 
   transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.db.transaction(work);
+    return transaction(this.db, work);
   }
 
   async familyOf(sessionId: string): Promise<string | null> {

@@ -108,7 +108,7 @@ export class WalletLoginService {
       if (row.rotated_at) {
         // A refresh token used twice was copied: end the whole login, the thief's copy and the keys it minted included.
         await this.repo.revokeFamily(row.family_id, m);
-        await this.auth.revokeKeysOfLogin(m, row.family_id, 'system:wallet-login', 'refresh token reused');
+        await this.auth.revokeKeysOfLogin(row.family_id, 'system:wallet-login', 'refresh token reused');
         return { refused: 'refresh_token_reused' as const };
       }
       if (new Date(row.refresh_expires_at).getTime() <= Date.now()) return { refused: 'expired_refresh_token' as const };
@@ -136,9 +136,9 @@ export class WalletLoginService {
     await this.repo.transaction(async (m) => {
       if (family) {
         await this.repo.revokeFamily(family, m);
-        await this.auth.revokeKeysOfLogin(m, family, actor, 'logout');
+        await this.auth.revokeKeysOfLogin(family, actor, 'logout');
       }
-      await this.audit.record({ actor, action: 'session.logout', target: `principal:${principal.id}` }, m);
+      await this.audit.record({ actor, action: 'session.logout', target: `principal:${principal.id}` });
     });
     this.auth.forgetCachedKeys();
   }

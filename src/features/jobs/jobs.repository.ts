@@ -8,6 +8,7 @@ import type { NormalizedJob } from '../../core/jobs/job-request';
 import { GroupCommit } from '../../core/common/group-commit';
 import { isDatabaseUnavailable } from '../../adapters/postgres/database-unavailable';
 import { matchInserted } from '../../core/jobs/match-inserted';
+import { transaction } from '../../adapters/postgres/transactions';
 
 export interface JobListFilter {
   ownerId: string;
@@ -107,14 +108,14 @@ export class JobsRepository {
     idempotencyKey: string | null,
     requestHash: Buffer,
     hold: boolean,
-    afterInsert?: (m: EntityManager, row: JobRow) => Promise<void>,
+    afterInsert?: (row: JobRow) => Promise<void>,
   ): Promise<{ row: JobRow; created: boolean }> {
     const submission: NewJob = { ownerId, slurmUser, job, idempotencyKey, requestHash, hold };
     let created: JobRow | null;
     if (afterInsert) {
-      created = await this.db.transaction(async (m) => {
+      created = await transaction(this.db, async (m) => {
         const [found] = await insertJobs(m, [submission]);
-        if (found) await afterInsert(m, found);
+        if (found) await afterInsert(found);
         return found;
       });
     } else {

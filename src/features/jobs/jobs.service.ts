@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { createHash } from 'node:crypto';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
@@ -68,7 +67,7 @@ export class JobsService {
    * `options.afterInsert` runs in the transaction that creates the job (e.g. chain ingress links
    * the chain's job to it there, so a crash never leaves one without the other).
    */
-  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof, options: { afterInsert?: (m: EntityManager, row: JobRow) => Promise<void> } = {}) {
+  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof, options: { afterInsert?: (row: JobRow) => Promise<void> } = {}) {
     const job = this.normalize(principal, input);
     const slurmUser = this.runAs(principal);
     const known = await this.jobs.findManyOwned(principal.id, job.dependsOn);

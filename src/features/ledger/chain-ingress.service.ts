@@ -124,15 +124,16 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
       const principal = await this.customer(job.customerAddress);
       const input = chainJobSubmission(job, island, this.config.ledger.ingress.containerRuntime);
       await this.jobs.submit(principal, input, `chain:${job.jobId}`, NO_MFA, {
-        afterInsert: async (m, row) => {
+        // Inside the job's own transaction: the import claim and the job commit together.
+        afterInsert: async (row) => {
           const claimed = await rows(
-            m,
+            this.db,
             `INSERT INTO chain_ingress (chain_job_id, cluster_id, island, customer_address, outcome, job_id)
              VALUES ($1, $2, $3, $4, 'IMPORTED', $5) ON CONFLICT (chain_job_id) DO NOTHING RETURNING 1`,
             [job.jobId, job.clusterId, island, job.customerAddress, row.id],
           );
           if (claimed.length === 0) throw new AlreadyDecided();
-          await m.query('INSERT INTO chain_job_links (job_id, chain_job_id) VALUES ($1, $2)', [row.id, job.jobId]);
+          await rows(this.db, 'INSERT INTO chain_job_links (job_id, chain_job_id) VALUES ($1, $2)', [row.id, job.jobId]);
         },
       });
       report.imported.push(job.jobId);

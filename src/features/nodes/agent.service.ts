@@ -35,6 +35,7 @@ import { joinTokenState } from './node-view';
 import { stateAfterHeartbeat } from '../../core/nodes/node-state';
 import { NodeRow, NodesRepository } from './nodes.repository';
 import { VeidGate } from '../identity/veid-gate.service';
+import { transaction } from '../../adapters/postgres/transactions';
 
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
 
@@ -93,7 +94,7 @@ export class AgentService {
     const tokenRow = await this.tokens.findByHash(hashJoinToken(token));
     if (tokenRow) await this.veid.requireForPrincipal(tokenRow.provider_id, ['provider_join']);
 
-    const node = await this.db.transaction(async (m) => {
+    const node = await transaction(this.db, async (m) => {
       // Everything below commits together: a join that fails later gives the token use back.
       const hash = hashJoinToken(token);
       const granted = await this.tokens.consumeUse(hash, m);
@@ -128,7 +129,6 @@ export class AgentService {
           target: `node:${created.id}`,
           details: { providerId: granted.provider_id, name: created.name, publicKey: message.publicKey },
         },
-        m,
       );
       return created;
     });

@@ -7,6 +7,7 @@ import { NodeState, stateAfterDrain, stateAfterResume } from '../../core/nodes/n
 import { nodeView, sampleView } from './node-view';
 import { NodeRow, NodesRepository } from './nodes.repository';
 import { providerAccess } from './provider-access';
+import { transaction } from '../../adapters/postgres/transactions';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const MAX_MATRIX_NODES = 200;
@@ -110,13 +111,12 @@ export class NodesService {
       const next = decide(node.state);
       if (!next) throw conflict(`node ${node.name} is ${node.state}; it cannot ${action}`);
       const from = node;
-      const changed = await this.db.transaction(async (m) => {
+      const changed = await transaction(this.db, async (m) => {
         const row = await this.nodes.changeState(from.id, from.state, next, reason(from), m);
         if (row) {
           const { actor, details } = principalActor(principal);
           await this.audit.record(
             { actor, action: `node.${action}`, target: `node:${row.id}`, details: { ...details, name: row.name, from: from.state, to: row.state, reason: row.drained_reason } },
-            m,
           );
         }
         return row;

@@ -15,6 +15,7 @@ import { IslandFormationRepository } from './island-formation.repository';
 import { FormationNode } from '../../../core/islands/formation-node';
 import { hardTagsOf, memberSpec } from '../../../core/islands/island-members';
 import { islandsToRetire, NodePosition, nodeSteps, NodeStep } from '../../../core/islands/island-plan';
+import { transaction } from '../../../adapters/postgres/transactions';
 
 /** One formation loop across all workers. */
 const FORMATION_LOCK = 7_641_250_001;
@@ -143,9 +144,9 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
       try {
         await this.islands.setState(name, 'RETIRING');
         await this.launcher.retireIsland(name);
-        await this.db.transaction(async (m) => {
+        await transaction(this.db, async (m) => {
           await this.islands.setState(name, 'RETIRED', null, m);
-          await this.audit.record({ actor: FORMATION_ACTOR, action: 'island.retire', target: `island:${name}`, details: { reason: 'no members left' } }, m);
+          await this.audit.record({ actor: FORMATION_ACTOR, action: 'island.retire', target: `island:${name}`, details: { reason: 'no members left' } });
         });
         report.retired.push(name);
         this.logger.log(`island ${name} retired: no members left`);
@@ -218,7 +219,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
           partitions: row.partitions,
           keepState: row.state === 'ACTIVE',
         });
-        await this.db.transaction(async (m) => {
+        await transaction(this.db, async (m) => {
           await this.islands.markLaunched(row.name, {
             restUrl: launched.restUrl,
             jwtKeySealed: this.secrets.seal(launched.jwtKey, islandJwtContext(row.name)),
@@ -228,7 +229,6 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
           if (row.state !== 'ACTIVE') {
             await this.audit.record(
               { actor: FORMATION_ACTOR, action: 'island.launch', target: `island:${row.name}`, details: { tier: row.tier, boundMs: row.bound_ms, partitions: launched.partitions, restUrl: launched.restUrl } },
-              m,
             );
           }
         });
