@@ -1,21 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import type { AuditRecord } from '../../core/audit/audit-trail';
 import { DataSource, EntityManager } from 'typeorm';
-import type { Principal } from '../../core/auth/principal';
 import { rows } from '../../adapters/postgres/sql';
 import { transaction } from '../../adapters/postgres/transactions';
 import { AuditContent, AuditEntry, BrokenLink, checkAgainstWitness, entryHash, firstBrokenLink, GENESIS_HASH, WitnessedHead } from '../../core/audit/audit-chain';
 
 /** Every append takes this lock for the rest of its transaction, so the chain never forks. */
 const AUDIT_LOCK = 7_641_600_001;
-
-export interface AuditRecord {
-  /** `principal:<id>`, `join_token:<id>` (a node joining) or `system:<component>`. */
-  actor: string;
-  /** `<thing>.<verb>`, e.g. `api_key.revoke`. */
-  action: string;
-  target: string | null;
-  details?: Record<string, unknown>;
-}
 
 interface AuditRow {
   seq: string;
@@ -39,11 +30,6 @@ export function toEntry(row: AuditRow): AuditEntry {
     prevHash: row.prev_hash,
     hash: row.hash,
   };
-}
-
-/** Who did it, for entries caused by an authenticated caller (never the key itself). */
-export function principalActor(principal: Principal): { actor: string; details: Record<string, unknown> } {
-  return { actor: `principal:${principal.id}`, details: { actorName: principal.name, credential: principal.credentialId } };
 }
 
 /**

@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import type { AppConfig } from '../../adapters/config/config';
 import { Problem, conflict, invalid, notFound } from '../../core/common/problem';
-import { AuditLog, principalActor } from '../audit/audit-log';
+import { principalActor } from '../../core/audit/audit-trail';
 import { rows } from '../../adapters/postgres/sql';
 import { SlurmUserMapping, type IslandAccountReport } from '../islands/slurm-user-mapping';
 import { generateApiKey, hashApiKey, sameSecret } from '../../core/auth/api-key';
@@ -11,6 +11,7 @@ import { hashSecret, isSessionToken, sessionScopes } from '../../core/auth/sessi
 import { keyExpiry, KeyLifetime, MintingCredential, mintingCredential } from '../../core/auth/key-lineage';
 import { Principal, PrincipalKind, Scope } from '../../core/auth/principal';
 import { transaction } from '../../adapters/postgres/transactions';
+import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
 
 interface PrincipalRow {
   id: string;
@@ -76,7 +77,7 @@ export class AuthService implements OnModuleInit {
   constructor(
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly audit: AuditLog,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
     private readonly mapping: SlurmUserMapping,
   ) {}
 

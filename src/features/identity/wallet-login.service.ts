@@ -1,4 +1,3 @@
-import { AuditLog } from '../audit/audit-log';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { fromBech32 } from '@cosmjs/encoding';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +12,7 @@ import { SlurmUserMapping } from '../islands/slurm-user-mapping';
 import { IDENTITY_SOURCE, IdentitySource } from '../../core/identity/identity-source';
 import { challengeText, claimedFields, verifyWalletSignature } from '../../core/identity/wallet-signature';
 import { WalletLoginRepository } from './wallet-login.repository';
+import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
 
 /** At most this many open (unused, unexpired) challenges per client IP. */
 const MAX_OPEN_CHALLENGES_PER_CLIENT = 50;
@@ -34,7 +34,7 @@ export class WalletLoginService {
     private readonly repo: WalletLoginRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(IDENTITY_SOURCE) private readonly source: IdentitySource,
-    private readonly audit: AuditLog,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
     private readonly auth: AuthService,
     private readonly mapping: SlurmUserMapping,
   ) {}

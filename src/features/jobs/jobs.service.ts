@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import type { Principal } from '../../core/auth/principal';
-import { AuditLog, principalActor } from '../audit/audit-log';
+import { principalActor } from '../../core/audit/audit-trail';
 import { canonicalJson } from '../../core/common/canonical-json';
 import { conflict, invalid, notFound, Problem, unavailable } from '../../core/common/problem';
 import { IslandsRegistry } from '../islands/islands.registry';
@@ -25,6 +25,7 @@ import { JobRow } from '../../core/jobs/job-rows';
 import { isTerminal, JobState } from '../../core/jobs/lifecycle';
 import { outputFiles } from '../../core/jobs/output-path';
 import { mapLimit } from '../../core/common/map-limit';
+import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -47,7 +48,7 @@ export class JobsService {
     private readonly budgets: BudgetService,
     private readonly veid: VeidGate,
     private readonly mfa: MfaGate,
-    private readonly audit: AuditLog,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
   ) {}
 
   /** The submission as it would be accepted (sbatch semantics), or the 4xx that explains why not. */

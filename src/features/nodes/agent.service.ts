@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
-import { AuditLog } from '../audit/audit-log';
 import { RateLimits } from '../../adapters/http/ratelimit/rate-limits';
 import { conflict, invalid, Problem } from '../../core/common/problem';
 import {
@@ -36,6 +35,7 @@ import { stateAfterHeartbeat } from '../../core/nodes/node-state';
 import { NodeRow, NodesRepository } from './nodes.repository';
 import { VeidGate } from '../identity/veid-gate.service';
 import { transaction } from '../../adapters/postgres/transactions';
+import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
 
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
 
@@ -65,7 +65,7 @@ export class AgentService {
     private readonly nodes: NodesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly veid: VeidGate,
-    private readonly audit: AuditLog,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
     private readonly limits: RateLimits,
   ) {}
 

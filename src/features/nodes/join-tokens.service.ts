@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditLog, principalActor } from '../audit/audit-log';
+import { principalActor } from '../../core/audit/audit-trail';
 import type { Principal } from '../../core/auth/principal';
 import { invalid, notFound, Problem } from '../../core/common/problem';
 import { DEFAULT_TOKEN_LIFETIME_SECONDS, generateJoinToken } from '../../core/nodes/join-token';
@@ -8,6 +8,7 @@ import { JoinTokenRow, JoinTokensRepository } from './join-tokens.repository';
 import { joinTokenState, joinTokenView } from './node-view';
 import { providerAccess } from './provider-access';
 import { transaction } from '../../adapters/postgres/transactions';
+import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -40,7 +41,7 @@ export class JoinTokensService {
   constructor(
     private readonly db: DataSource,
     private readonly tokens: JoinTokensRepository,
-    private readonly audit: AuditLog,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
   ) {}
 
   async create(principal: Principal, input: { providerId?: string; expiresInSeconds?: number; maxUses?: number }) {

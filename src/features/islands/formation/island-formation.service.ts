@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditLog } from '../../audit/audit-log';
 import { repeatEvery } from '../../../core/common/repeat';
 import type { SecretBox } from '../../../adapters/secrets/secret-box';
 import type { AppConfig } from '../../../adapters/config/config';
@@ -16,6 +15,7 @@ import { FormationNode } from '../../../core/islands/formation-node';
 import { hardTagsOf, memberSpec } from '../../../core/islands/island-members';
 import { islandsToRetire, NodePosition, nodeSteps, NodeStep } from '../../../core/islands/island-plan';
 import { transaction } from '../../../adapters/postgres/transactions';
+import { AUDIT_TRAIL, type AuditTrail } from '../../../core/audit/audit-trail';
 
 /** One formation loop across all workers. */
 const FORMATION_LOCK = 7_641_250_001;
@@ -59,7 +59,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
     @Inject(ISLAND_LAUNCHER) private readonly launcher: IslandLauncher,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly audit: AuditLog,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
   ) {}
 
   onApplicationBootstrap(): void {
