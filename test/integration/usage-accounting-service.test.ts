@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { IslandsRegistry } from '../../src/features/islands/islands.registry';
+import type { IslandDirectory } from '../../src/adapters/slurm/island-directory';
 import type { AppConfig } from '../../src/adapters/config/config';
 import { migratedDatabase } from '../support/migrated-database';
 import { JobTagger } from '../../src/core/dispatch/job-tag';
@@ -111,7 +111,7 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
         { settings: { accounting: true, connection: { name: 'isl' } }, slurm: good },
         { settings: { accounting: true, connection: { name: 'down' } }, slurm: down },
       ],
-    } as unknown as IslandsRegistry;
+    } as unknown as IslandDirectory;
     down.down = true;
     service = new AccountingService(new UsageRepository(db), islands, config);
   });

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IslandsRegistry } from '../../src/features/islands/islands.registry';
+import type { IslandDirectory } from '../../src/adapters/slurm/island-directory';
 import type { IslandSettings } from '../../src/adapters/config/islands-file';
 import type { DispatchRepository } from '../../src/features/dispatch/dispatch.repository';
 import { decidePlacement } from '../../src/core/dispatch/placement-decision';
@@ -163,7 +163,7 @@ describe('CapacityService', () => {
         syncs++;
         return [];
       },
-    } as unknown as IslandsRegistry;
+    } as unknown as IslandDirectory;
     const repo = {
       pendingQueues: async () => {
         calls.queue++;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
-import { Island, IslandsRegistry } from '../islands/islands.registry';
+import { Island } from '../../adapters/slurm/island-directory';
 import { JobsRepository } from '../jobs/jobs.repository';
 import { JobRow } from '../../core/jobs/job-rows';
 import { CapacityService } from '../scheduling/capacity.service';
@@ -19,6 +19,7 @@ import { JobTagger } from '../../core/dispatch/job-tag';
 import { partSpec } from '../../core/jobs/split-array';
 import { archipelagoOutputPattern } from '../../core/jobs/output-path';
 import { decidePlacement, type PlacementRecord } from '../../core/dispatch/placement-decision';
+import { ISLAND_DIRECTORY, type IslandDirectory } from '../../adapters/slurm/island-directory';
 
 /** What a batch left to do later: jobs to retry after a delay. */
 export interface DispatchOutcome {
@@ -74,7 +75,7 @@ export class DispatchService {
   constructor(
     private readonly dispatch: DispatchRepository,
     private readonly jobs: JobsRepository,
-    private readonly islands: IslandsRegistry,
+    @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     private readonly activity: DispatchActivity,
     private readonly capacity: CapacityService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { DataSource, QueryRunner } from 'typeorm';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
-import { Island, IslandsRegistry } from '../islands/islands.registry';
+import { Island } from '../../adapters/slurm/island-directory';
 import { rows } from '../../adapters/postgres/sql';
 import { JobsRepository } from '../jobs/jobs.repository';
 import { StateChange } from '../../core/jobs/job-rows';
@@ -12,6 +12,7 @@ import { DispatchActivity } from './dispatch-activity';
 import { JobTagger, TaggedJob } from '../../core/dispatch/job-tag';
 import { ArrayTasks, observeJob, TrackedJob } from '../../core/dispatch/observation';
 import { taskWrites, WrittenTasks } from '../../core/dispatch/task-writes';
+import { ISLAND_DIRECTORY, type IslandDirectory } from '../../adapters/slurm/island-directory';
 
 /** Just what following needs of a job: no script, no environment. */
 interface FollowedJob extends TrackedJob, TaggedJob {
@@ -77,7 +78,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly db: DataSource,
     private readonly jobs: JobsRepository,
     private readonly activity: DispatchActivity,
-    private readonly islands: IslandsRegistry,
+    @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.tagger = new JobTagger(config.instanceId, config.tagKey.key, config.tagKey.createdAt);

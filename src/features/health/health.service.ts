@@ -1,10 +1,10 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { IslandsRegistry } from '../islands/islands.registry';
 import { DISPATCH_QUEUE } from '../dispatch/dispatch.queue';
 import { ReadinessRegistry } from '../../adapters/readiness/readiness-registry';
+import { ISLAND_DIRECTORY, type IslandDirectory } from '../../adapters/slurm/island-directory';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -30,7 +30,7 @@ async function check(work: () => Promise<unknown>): Promise<{ ok: boolean; detai
 export class HealthService {
   constructor(
     private readonly db: DataSource,
-    private readonly islands: IslandsRegistry,
+    @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     @InjectQueue(DISPATCH_QUEUE) private readonly queue: Queue,
     private readonly registered: ReadinessRegistry,
   ) {}

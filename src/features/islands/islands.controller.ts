@@ -6,7 +6,8 @@ import { ISLAND_NAME } from '../../adapters/config/islands-file';
 import { CapacityService } from '../scheduling/capacity.service';
 import { formationView, islandView } from './island-view';
 import { IslandRow, IslandsRepository } from './islands.repository';
-import { Island, IslandsRegistry } from './islands.registry';
+import { IslandsRegistry } from './islands.registry';
+import { Island } from '../../adapters/slurm/island-directory';
 
 /**
  * The islands and their live capacity (from SLURM's node records, at most a few seconds old); islands

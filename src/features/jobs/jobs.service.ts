@@ -6,7 +6,6 @@ import type { Principal } from '../../core/auth/principal';
 import { principalActor } from '../../core/audit/audit-trail';
 import { canonicalJson } from '../../core/common/canonical-json';
 import { conflict, invalid, notFound, Problem, unavailable } from '../../core/common/problem';
-import { IslandsRegistry } from '../islands/islands.registry';
 import { DispatchQueue } from '../dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../../core/slurm/slurm-client.port';
 import { JobFileAccessError, type JobFiles, JobFileUnavailableError } from '../../core/slurm/job-files.port';
@@ -26,6 +25,7 @@ import { isTerminal, JobState } from '../../core/jobs/lifecycle';
 import { outputFiles } from '../../core/jobs/output-path';
 import { mapLimit } from '../../core/common/map-limit';
 import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
+import { ISLAND_DIRECTORY, type Island, type IslandDirectory } from '../../adapters/slurm/island-directory';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -42,7 +42,7 @@ export class JobsService {
 
   constructor(
     private readonly jobs: JobsRepository,
-    private readonly islands: IslandsRegistry,
+    @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     private readonly queue: DispatchQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly budgets: BudgetService,
@@ -319,7 +319,7 @@ export class JobsService {
     return id;
   }
 
-  private async onIsland(row: JobRow, call: (slurm: NonNullable<ReturnType<IslandsRegistry['get']>>['slurm']) => Promise<void>) {
+  private async onIsland(row: JobRow, call: (slurm: Island['slurm']) => Promise<void>) {
     const island = this.islands.get(row.island!);
     if (!island) throw unavailable(`island ${row.island} is not configured here`);
     try {

@@ -1,10 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { IslandsRegistry } from '../islands/islands.registry';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IslandSettings } from '../../adapters/config/islands-file';
 import { DispatchRepository } from '../dispatch/dispatch.repository';
 import type { SlurmNodeRecord } from '../../core/slurm/slurm-client.port';
 import type { CapacitySnapshot, IslandCapacity, IslandProfile, QueueDepth } from '../../core/placement/capacity';
 import { nodeFromSlurm } from '../../core/placement/capacity-refresh';
+import { ISLAND_DIRECTORY, type IslandDirectory } from '../../adapters/slurm/island-directory';
 
 /** How old a snapshot may be before placement refreshes it. */
 export const CAPACITY_MAX_AGE_MS = 2000;
@@ -73,7 +73,7 @@ export class CapacityService {
   private readonly lastNodes = new Map<string, SlurmNodeRecord[]>();
 
   constructor(
-    private readonly islands: IslandsRegistry,
+    @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     private readonly dispatch: DispatchRepository,
   ) {}
 
