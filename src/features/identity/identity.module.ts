@@ -11,6 +11,7 @@ import { VeidGate } from './veid-gate.service';
 import { WalletLoginController } from './wallet-login.controller';
 import { WalletLoginRepository } from './wallet-login.repository';
 import { WalletLoginService } from './wallet-login.service';
+import { IDENTITY_TIER_GATE, STEP_UP_GATE } from '../../core/identity/gates';
 
 function identitySource(config: AppConfig, chain: ChainQueries | null) {
   if (chain) return new ChainIdentitySource(chain);
@@ -34,8 +35,14 @@ function identitySource(config: AppConfig, chain: ChainQueries | null) {
  */
 @Global()
 @Module({
-  providers: [{ provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource }, VeidGate, MfaGate],
-  exports: [IDENTITY_SOURCE, VeidGate, MfaGate],
+  providers: [
+    { provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource },
+    VeidGate,
+    MfaGate,
+    { provide: IDENTITY_TIER_GATE, useExisting: VeidGate },
+    { provide: STEP_UP_GATE, useExisting: MfaGate },
+  ],
+  exports: [IDENTITY_SOURCE, IDENTITY_TIER_GATE, STEP_UP_GATE, VeidGate, MfaGate],
 })
 export class IdentityModule {}
 

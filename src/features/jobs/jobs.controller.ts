@@ -7,7 +7,8 @@ import { invalid } from '../../core/common/problem';
 import { requestedRange } from '../../core/jobs/byte-range';
 import { CancelJobsDto, ListJobsQuery, ListTasksQuery, OutputQuery, SubmitJobDto } from './jobs.dto';
 import { JobsService } from './jobs.service';
-import { MfaHeaders, MfaProof, PresentedMfa } from '../identity/mfa-proof';
+import { MfaHeaders, PresentedMfa } from '../../adapters/http/mfa-headers';
+import { MfaProof } from '../../core/identity/mfa-proof';
 import { CarriesBatchScript } from '../../adapters/http/json-body';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;

@@ -13,9 +13,7 @@ import { serviceAccountRefusal } from '../../core/slurm/posix-user';
 import type { PlacementRecord } from '../../core/dispatch/placement-decision';
 import { normalizeSubmission, type NormalizedJob, SubmitInput } from '../../core/jobs/job-request';
 import { BudgetService } from '../usage/budget.service';
-import { VeidGate } from '../identity/veid-gate.service';
-import { MfaGate } from '../identity/mfa-gate.service';
-import type { MfaProof } from '../identity/mfa-proof';
+import type { MfaProof } from '../../core/identity/mfa-proof';
 import { jobGateFacts } from '../../core/identity/job-gate-facts';
 import { submissionActions } from '../../core/identity/veid-policy';
 import { jobView, taskView } from '../../core/jobs/job-view';
@@ -26,6 +24,8 @@ import { outputFiles } from '../../core/jobs/output-path';
 import { mapLimit } from '../../core/common/map-limit';
 import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
 import { ISLAND_DIRECTORY, type Island, type IslandDirectory } from '../../adapters/slurm/island-directory';
+import { STEP_UP_GATE, type StepUpGate } from '../../core/identity/gates';
+import { IDENTITY_TIER_GATE, type IdentityTierGate } from '../../core/identity/gates';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -46,8 +46,8 @@ export class JobsService {
     private readonly queue: DispatchQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly budgets: BudgetService,
-    private readonly veid: VeidGate,
-    private readonly mfa: MfaGate,
+    @Inject(IDENTITY_TIER_GATE) private readonly veid: IdentityTierGate,
+    @Inject(STEP_UP_GATE) private readonly mfa: StepUpGate,
     @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
   ) {}
 

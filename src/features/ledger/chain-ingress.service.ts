@@ -8,7 +8,7 @@ import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { rows } from '../../adapters/postgres/sql';
 import { IDENTITY_SOURCE, type IdentitySource } from '../../core/identity/identity-source';
-import type { MfaProof } from '../identity/mfa-proof';
+import type { MfaProof } from '../../core/identity/mfa-proof';
 import { WalletLoginRepository } from '../identity/wallet-login.repository';
 import type { Principal } from '../../core/auth/principal';
 import { JobsService } from '../jobs/jobs.service';

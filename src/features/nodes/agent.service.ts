@@ -33,9 +33,9 @@ import { tokenRefusal } from './join-tokens.service';
 import { joinTokenState } from './node-view';
 import { stateAfterHeartbeat } from '../../core/nodes/node-state';
 import { NodeRow, NodesRepository } from './nodes.repository';
-import { VeidGate } from '../identity/veid-gate.service';
 import { transaction } from '../../adapters/postgres/transactions';
 import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
+import { IDENTITY_TIER_GATE, type IdentityTierGate } from '../../core/identity/gates';
 
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
 
@@ -64,7 +64,7 @@ export class AgentService {
     private readonly tokens: JoinTokensRepository,
     private readonly nodes: NodesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly veid: VeidGate,
+    @Inject(IDENTITY_TIER_GATE) private readonly veid: IdentityTierGate,
     @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
     private readonly limits: RateLimits,
   ) {}

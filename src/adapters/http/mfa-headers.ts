@@ -1,14 +1,8 @@
 import { applyDecorators, createParamDecorator, ExecutionContext } from '@nestjs/common';
+import type { MfaProof } from '../../core/identity/mfa-proof';
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { invalid } from '../../core/common/problem';
-
-/** What a caller presents for a sensitive action: an MFA session verified on chain, optionally a device. */
-export interface MfaProof {
-  sessionId: string | null;
-  deviceFingerprint: string | null;
-  trustToken: string | null;
-}
 
 const HEADER_VALUE = /^[\x21-\x7e]{1,256}$/;
 
