@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IslandDirectory } from '../../src/adapters/slurm/island-directory';
 import type { IslandSettings } from '../../src/adapters/config/islands-file';
-import type { DispatchRepository } from '../../src/features/dispatch/dispatch.repository';
+import type { DispatchRepository } from '../../src/features/jobs/dispatch/dispatch.repository';
 import { decidePlacement } from '../../src/core/dispatch/placement-decision';
 import type { CapacitySnapshot } from '../../src/core/placement/capacity';
 import { CAPACITY_MAX_AGE_MS, CapacityService, islandCapacity } from '../../src/features/scheduling/capacity.service';

@@ -9,15 +9,15 @@ export interface ReadinessCheck {
 
 /**
  * Where modules add their own dependencies to readiness, without the health module knowing
- * them: the chain client, for one, registers a `chain` check (from its onModuleInit) when a chain
- * is configured. PostgreSQL, Redis and the islands are built in.
+ * them: the dispatch queue registers `redis`, the chain client a `chain` check when a chain is
+ * configured. PostgreSQL and the islands are built in.
  */
 @Injectable()
 export class ReadinessRegistry {
   private readonly checks = new Map<string, ReadinessCheck>();
 
   register(check: ReadinessCheck): void {
-    if (['postgres', 'redis', 'islands'].includes(check.name) || this.checks.has(check.name)) {
+    if (['postgres', 'islands'].includes(check.name) || this.checks.has(check.name)) {
       throw new Error(`a readiness check named ${check.name} already exists`);
     }
     this.checks.set(check.name, check);

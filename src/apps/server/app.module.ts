@@ -13,7 +13,7 @@ import { NodesModule } from '../../features/nodes/nodes.module';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG, ConfigModule } from '../../adapters/config/config.module';
 import { MIGRATIONS } from '../../adapters/postgres/data-source';
-import { DispatchWorkerModule } from '../../features/dispatch/dispatch-worker.module';
+import { DispatchWorkerModule } from '../../features/jobs/dispatch/dispatch-worker.module';
 import { HealthModule } from '../../features/health/health.module';
 import { JobsModule } from '../../features/jobs/jobs.module';
 import { MetricsModule } from '../../features/metrics/metrics.module';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
+import { DispatchQueueModule } from './dispatch/dispatch-queue.module';
 import { BudgetModule } from '../usage/budget.module';
 import { JobsController } from './jobs.controller';
 import { JobsRepository } from './jobs.repository';

@@ -6,7 +6,7 @@ import type { Principal } from '../../core/auth/principal';
 import { principalActor } from '../../core/audit/audit-trail';
 import { canonicalJson } from '../../core/common/canonical-json';
 import { conflict, invalid, notFound, Problem, unavailable } from '../../core/common/problem';
-import { DispatchQueue } from '../dispatch/dispatch.queue';
+import { DispatchQueue } from './dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../../core/slurm/slurm-client.port';
 import { JobFileAccessError, type JobFiles, JobFileUnavailableError } from '../../core/slurm/job-files.port';
 import { serviceAccountRefusal } from '../../core/slurm/posix-user';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DispatchRepository } from '../dispatch/dispatch.repository';
+import { DispatchRepository } from '../jobs/dispatch/dispatch.repository';
 import { CapacityService } from './capacity.service';
 
 /** The islands' live capacity, shared by placement (worker) and the islands API. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IslandSettings } from '../../adapters/config/islands-file';
-import { DispatchRepository } from '../dispatch/dispatch.repository';
+import { DispatchRepository } from '../jobs/dispatch/dispatch.repository';
 import type { SlurmNodeRecord } from '../../core/slurm/slurm-client.port';
 import type { CapacitySnapshot, IslandCapacity, IslandProfile, QueueDepth } from '../../core/placement/capacity';
 import { nodeFromSlurm } from '../../core/placement/capacity-refresh';

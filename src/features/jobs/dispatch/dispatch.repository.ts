@@ -1,9 +1,9 @@
-import type { JobSpec } from '../../core/sbatch/job-spec';
-import type { UserConstraints } from '../../core/placement';
+import type { JobSpec } from '../../../core/sbatch/job-spec';
+import type { UserConstraints } from '../../../core/placement/index';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { preparedRows, rows } from '../../adapters/postgres/sql';
-import type { JobRow } from '../../core/jobs/job-rows';
+import { preparedRows, rows } from '../../../adapters/postgres/sql';
+import type { JobRow } from '../../../core/jobs/job-rows';
 
 /** A claimed job, with the number of submit attempts made before this claim. */
 export type ClaimedJob = JobRow & { previous_attempts: number };

@@ -1,18 +1,18 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
-import type { AppConfig } from '../../adapters/config/config';
-import { APP_CONFIG } from '../../adapters/config/config.module';
-import { Island } from '../../adapters/slurm/island-directory';
-import { rows } from '../../adapters/postgres/sql';
-import { JobsRepository } from '../jobs/jobs.repository';
-import { StateChange } from '../../core/jobs/job-rows';
-import type { JobState } from '../../core/jobs/lifecycle';
-import type { SlurmJobRecord } from '../../core/slurm/slurm-client.port';
+import type { AppConfig } from '../../../adapters/config/config';
+import { APP_CONFIG } from '../../../adapters/config/config.module';
+import { Island } from '../../../adapters/slurm/island-directory';
+import { rows } from '../../../adapters/postgres/sql';
+import { JobsRepository } from '../jobs.repository';
+import { StateChange } from '../../../core/jobs/job-rows';
+import type { JobState } from '../../../core/jobs/lifecycle';
+import type { SlurmJobRecord } from '../../../core/slurm/slurm-client.port';
 import { DispatchActivity } from './dispatch-activity';
-import { JobTagger, TaggedJob } from '../../core/dispatch/job-tag';
-import { ArrayTasks, observeJob, TrackedJob } from '../../core/dispatch/observation';
-import { taskWrites, WrittenTasks } from '../../core/dispatch/task-writes';
-import { ISLAND_DIRECTORY, type IslandDirectory } from '../../adapters/slurm/island-directory';
+import { JobTagger, TaggedJob } from '../../../core/dispatch/job-tag';
+import { ArrayTasks, observeJob, TrackedJob } from '../../../core/dispatch/observation';
+import { taskWrites, WrittenTasks } from '../../../core/dispatch/task-writes';
+import { ISLAND_DIRECTORY, type IslandDirectory } from '../../../adapters/slurm/island-directory';
 
 /** Just what following needs of a job: no script, no environment. */
 interface FollowedJob extends TrackedJob, TaggedJob {

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { ReadinessRegistry } from '../../../adapters/readiness/readiness-registry';
 
 export const DISPATCH_QUEUE = 'dispatch';
 
@@ -40,13 +41,21 @@ function chunks<T>(items: T[], size: number): T[][] {
  * replaced by the reconciler, which re-enqueues every job still waiting in PostgreSQL.
  */
 @Injectable()
-export class DispatchQueue implements OnApplicationShutdown {
+export class DispatchQueue implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(DispatchQueue.name);
   private gathered: string[] = [];
   private timer: NodeJS.Timeout | null = null;
   private lastFlush = 0;
 
-  constructor(@InjectQueue(DISPATCH_QUEUE) private readonly queue: Queue<DispatchPayload>) {}
+  constructor(
+    @InjectQueue(DISPATCH_QUEUE) private readonly queue: Queue<DispatchPayload>,
+    private readonly readiness: ReadinessRegistry,
+  ) {}
+
+  /** Readiness includes Redis: without it accepted jobs wait for the reconciler. */
+  onModuleInit(): void {
+    this.readiness.register({ name: 'redis', probe: async () => void (await ((await this.queue.client) as unknown as { ping(): Promise<string> }).ping()) });
+  }
 
   /** Adds the job to the next batch; returns at once (the caller's row is already committed). */
   enqueueSoon(jobId: string): void {

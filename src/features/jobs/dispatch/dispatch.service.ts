@@ -1,25 +1,25 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { AppConfig } from '../../adapters/config/config';
-import { APP_CONFIG } from '../../adapters/config/config.module';
-import { Island } from '../../adapters/slurm/island-directory';
-import { JobsRepository } from '../jobs/jobs.repository';
-import { JobRow } from '../../core/jobs/job-rows';
-import { CapacityService } from '../scheduling/capacity.service';
-import { Placer, type ArrayPart } from '../../core/placement';
-import { SlurmUnavailableError } from '../../core/slurm/slurm-client.port';
-import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry, type SubmissionFailure } from '../../core/dispatch/submission-failure';
-import { submitSettleMs } from '../../adapters/slurm/rest/rest-slurm-client';
-import { Metrics } from '../../adapters/metrics/metrics';
-import { DependencySpec } from '../../core/sbatch/job-spec';
-import { resolveDependencies } from '../../core/dispatch/dependency-resolution';
+import type { AppConfig } from '../../../adapters/config/config';
+import { APP_CONFIG } from '../../../adapters/config/config.module';
+import { Island } from '../../../adapters/slurm/island-directory';
+import { JobsRepository } from '../jobs.repository';
+import { JobRow } from '../../../core/jobs/job-rows';
+import { CapacityService } from '../../scheduling/capacity.service';
+import { Placer, type ArrayPart } from '../../../core/placement/index';
+import { SlurmUnavailableError } from '../../../core/slurm/slurm-client.port';
+import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry, type SubmissionFailure } from '../../../core/dispatch/submission-failure';
+import { submitSettleMs } from '../../../adapters/slurm/rest/rest-slurm-client';
+import { Metrics } from '../../../adapters/metrics/metrics';
+import { DependencySpec } from '../../../core/sbatch/job-spec';
+import { resolveDependencies } from '../../../core/dispatch/dependency-resolution';
 import { DispatchActivity } from './dispatch-activity';
-import { submitAll } from '../../core/dispatch/submit-all';
+import { submitAll } from '../../../core/dispatch/submit-all';
 import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispatch.repository';
-import { JobTagger } from '../../core/dispatch/job-tag';
-import { partSpec } from '../../core/jobs/split-array';
-import { archipelagoOutputPattern } from '../../core/jobs/output-path';
-import { decidePlacement, type PlacementRecord } from '../../core/dispatch/placement-decision';
-import { ISLAND_DIRECTORY, type IslandDirectory } from '../../adapters/slurm/island-directory';
+import { JobTagger } from '../../../core/dispatch/job-tag';
+import { partSpec } from '../../../core/jobs/split-array';
+import { archipelagoOutputPattern } from '../../../core/jobs/output-path';
+import { decidePlacement, type PlacementRecord } from '../../../core/dispatch/placement-decision';
+import { ISLAND_DIRECTORY, type IslandDirectory } from '../../../adapters/slurm/island-directory';
 
 /** What a batch left to do later: jobs to retry after a delay. */
 export interface DispatchOutcome {

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { JobsModule } from '../jobs/jobs.module';
+import { JobsModule } from '../jobs.module';
 import { DispatchActivity } from './dispatch-activity';
 import { DispatchQueueModule } from './dispatch-queue.module';
 import { DispatchProcessor } from './dispatch.processor';
 import { DispatchService } from './dispatch.service';
 import { FollowService } from './follow.service';
 import { ReconcilerService } from './reconciler.service';
-import { CapacityModule } from '../scheduling/capacity.module';
+import { CapacityModule } from '../../scheduling/capacity.module';
 
 /** The worker role: dispatch processors, island followers and the reconciler. */
 @Module({

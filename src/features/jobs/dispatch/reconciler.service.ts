@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { repeatEvery } from '../../core/common/repeat';
-import type { AppConfig } from '../../adapters/config/config';
-import { APP_CONFIG } from '../../adapters/config/config.module';
+import { repeatEvery } from '../../../core/common/repeat';
+import type { AppConfig } from '../../../adapters/config/config';
+import { APP_CONFIG } from '../../../adapters/config/config.module';
 import { BATCH_SIZE, DispatchQueue } from './dispatch.queue';
 import { DispatchRepository } from './dispatch.repository';
 
