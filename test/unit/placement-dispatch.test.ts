@@ -5,7 +5,7 @@ import type { IslandSettings } from '../../src/adapters/config/islands-file';
 import type { DispatchRepository } from '../../src/features/jobs/dispatch/dispatch.repository';
 import { decidePlacement } from '../../src/core/dispatch/placement-decision';
 import type { CapacitySnapshot } from '../../src/core/placement/capacity';
-import { CAPACITY_MAX_AGE_MS, CapacityService, islandCapacity } from '../../src/features/scheduling/capacity.service';
+import { CAPACITY_MAX_AGE_MS, CapacityService, islandCapacity } from '../../src/features/jobs/scheduling/capacity.service';
 import { Placer } from '../../src/core/placement';
 import type { SlurmClient, SlurmNodeRecord } from '../../src/core/slurm/slurm-client.port';
 

@@ -16,6 +16,7 @@ import { MIGRATIONS } from '../../adapters/postgres/data-source';
 import { DispatchWorkerModule } from '../../features/jobs/dispatch/dispatch-worker.module';
 import { HealthModule } from '../../features/health/health.module';
 import { JobsModule } from '../../features/jobs/jobs.module';
+import { CapacityModule } from '../../features/jobs/scheduling/capacity.module';
 import { MetricsModule } from '../../features/metrics/metrics.module';
 import { redisConnection } from '../../adapters/redis/redis';
 import { UsageApiModule } from '../../features/usage/usage-api.module';
@@ -52,6 +53,7 @@ export class AppModule {
         }),
         MetricsModule.forRole(api, worker),
         ClustersModule,
+        CapacityModule,
         AuditModule,
         AuthModule,
         ChainModule,

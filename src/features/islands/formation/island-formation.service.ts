@@ -4,7 +4,6 @@ import { repeatEvery } from '../../../core/common/repeat';
 import type { SecretBox } from '../../../adapters/secrets/secret-box';
 import type { AppConfig } from '../../../adapters/config/config';
 import { APP_CONFIG } from '../../../adapters/config/config.module';
-import { CapacityService } from '../../scheduling/capacity.service';
 import { computeIslands, TopologyResult } from '../../../core/topology';
 import { ISLAND_LAUNCHER, IslandLauncher } from '../../../core/islands/island-launcher.port';
 import { IslandRow, IslandsRepository, IslandShape, RELEASED } from '../islands.repository';
@@ -16,6 +15,7 @@ import { hardTagsOf, memberSpec } from '../../../core/islands/island-members';
 import { islandsToRetire, NodePosition, nodeSteps, NodeStep } from '../../../core/islands/island-plan';
 import { transaction } from '../../../adapters/postgres/transactions';
 import { AUDIT_TRAIL, type AuditTrail } from '../../../core/audit/audit-trail';
+import { CAPACITY_SOURCE, type CapacitySource } from '../../../core/placement/capacity-source';
 
 /** One formation loop across all workers. */
 const FORMATION_LOCK = 7_641_250_001;
@@ -55,7 +55,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
     private readonly formation: IslandFormationRepository,
     private readonly islands: IslandsRepository,
     private readonly registry: IslandsRegistry,
-    private readonly capacity: CapacityService,
+    @Inject(CAPACITY_SOURCE) private readonly capacity: CapacitySource,
     @Inject(ISLAND_LAUNCHER) private readonly launcher: IslandLauncher,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,

@@ -6,7 +6,7 @@ import { DispatchProcessor } from './dispatch.processor';
 import { DispatchService } from './dispatch.service';
 import { FollowService } from './follow.service';
 import { ReconcilerService } from './reconciler.service';
-import { CapacityModule } from '../../scheduling/capacity.module';
+import { CapacityModule } from '../scheduling/capacity.module';
 
 /** The worker role: dispatch processors, island followers and the reconciler. */
 @Module({

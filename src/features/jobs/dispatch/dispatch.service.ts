@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../../../adapters/config/config.module';
 import { Island } from '../../../adapters/slurm/island-directory';
 import { JobsRepository } from '../jobs.repository';
 import { JobRow } from '../../../core/jobs/job-rows';
-import { CapacityService } from '../../scheduling/capacity.service';
+import { CapacityService } from '../scheduling/capacity.service';
 import { Placer, type ArrayPart } from '../../../core/placement/index';
 import { SlurmUnavailableError } from '../../../core/slurm/slurm-client.port';
 import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry, type SubmissionFailure } from '../../../core/dispatch/submission-failure';

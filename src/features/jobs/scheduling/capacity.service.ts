@@ -1,21 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { IslandSettings } from '../../adapters/config/islands-file';
-import { DispatchRepository } from '../jobs/dispatch/dispatch.repository';
-import type { SlurmNodeRecord } from '../../core/slurm/slurm-client.port';
-import type { CapacitySnapshot, IslandCapacity, IslandProfile, QueueDepth } from '../../core/placement/capacity';
-import { nodeFromSlurm } from '../../core/placement/capacity-refresh';
-import { ISLAND_DIRECTORY, type IslandDirectory } from '../../adapters/slurm/island-directory';
+import type { CapacityView } from '../../../core/placement/capacity-source';
+import type { IslandSettings } from '../../../adapters/config/islands-file';
+import { DispatchRepository } from '../dispatch/dispatch.repository';
+import type { SlurmNodeRecord } from '../../../core/slurm/slurm-client.port';
+import type { CapacitySnapshot, IslandCapacity, IslandProfile, QueueDepth } from '../../../core/placement/capacity';
+import { nodeFromSlurm } from '../../../core/placement/capacity-refresh';
+import { ISLAND_DIRECTORY, type IslandDirectory } from '../../../adapters/slurm/island-directory';
 
 /** How old a snapshot may be before placement refreshes it. */
 export const CAPACITY_MAX_AGE_MS = 2000;
 /** Runtime assumed for pending jobs without a time limit when estimating queue depth. */
 const DEFAULT_RUNTIME_MINUTES = 60;
-
-export interface CapacityView {
-  snapshot: CapacitySnapshot;
-  /** Islands whose nodes could not be read and were never read before (placed on as if empty). */
-  unknown: string[];
-}
 
 /**
  * An island's capacity from its configuration, SLURM's node records and our queue depth. Only
