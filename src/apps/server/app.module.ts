@@ -20,6 +20,7 @@ import { CapacityModule } from '../../features/jobs/scheduling/capacity.module';
 import { MetricsModule } from '../../features/metrics/metrics.module';
 import { redisConnection } from '../../adapters/redis/redis';
 import { UsageApiModule } from '../../features/usage/usage-api.module';
+import { BudgetModule } from '../../features/usage/budget.module';
 import { UsageWorkerModule } from '../../features/usage/usage-worker.module';
 import { RateLimitModule } from '../../adapters/http/ratelimit/rate-limit.module';
 import { LedgerModule } from '../../features/ledger/ledger.module';
@@ -54,6 +55,7 @@ export class AppModule {
         MetricsModule.forRole(api, worker),
         ClustersModule,
         CapacityModule,
+        BudgetModule,
         AuditModule,
         AuthModule,
         ChainModule,

@@ -41,6 +41,15 @@ export class JobsController {
     return job;
   }
 
+  @Post('estimate')
+  @CarriesBatchScript()
+  @HttpCode(200)
+  @RequireScopes('submit')
+  @ApiOperation({ summary: 'What a submission may cost (all it asks for, for its whole time limit) and your budget, without submitting' })
+  estimate(@CurrentPrincipal() principal: Principal, @Body() body: SubmitJobDto) {
+    return this.jobs.estimate(principal, body);
+  }
+
   @Post('cancel')
   @HttpCode(200)
   @RequireScopes('submit')

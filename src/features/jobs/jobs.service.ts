@@ -12,7 +12,6 @@ import { JobFileAccessError, type JobFiles, JobFileUnavailableError } from '../.
 import { serviceAccountRefusal } from '../../core/slurm/posix-user';
 import type { PlacementRecord } from '../../core/dispatch/placement-decision';
 import { normalizeSubmission, type NormalizedJob, SubmitInput } from '../../core/jobs/job-request';
-import { BudgetService } from '../usage/budget.service';
 import type { MfaProof } from '../../core/identity/mfa-proof';
 import { jobGateFacts } from '../../core/identity/job-gate-facts';
 import { submissionActions } from '../../core/identity/veid-policy';
@@ -26,6 +25,7 @@ import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
 import { ISLAND_DIRECTORY, type Island, type IslandDirectory } from '../../adapters/slurm/island-directory';
 import { STEP_UP_GATE, type StepUpGate } from '../../core/identity/gates';
 import { IDENTITY_TIER_GATE, type IdentityTierGate } from '../../core/identity/gates';
+import { JOB_BUDGET, type JobBudget } from '../../core/usage/job-budget';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -45,7 +45,7 @@ export class JobsService {
     @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     private readonly queue: DispatchQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly budgets: BudgetService,
+    @Inject(JOB_BUDGET) private readonly budgets: JobBudget,
     @Inject(IDENTITY_TIER_GATE) private readonly veid: IdentityTierGate,
     @Inject(STEP_UP_GATE) private readonly mfa: StepUpGate,
     @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
@@ -68,6 +68,12 @@ export class JobsService {
    * `options.afterInsert` runs in the transaction that creates the job (e.g. chain ingress links
    * the chain's job to it there, so a crash never leaves one without the other).
    */
+  /** What the submission may cost (everything it asks for, its whole time limit) and the caller's budget. */
+  async estimate(principal: Principal, input: SubmitInput) {
+    const { estimate, denom, basis } = this.budgets.estimate(this.normalize(principal, input).spec);
+    return { estimate: estimate.toString(), denom, pricing: 'archipelago.pricing/v1', basis, budget: await this.budgets.state(principal.id) };
+  }
+
   async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof, options: { afterInsert?: (row: JobRow) => Promise<void> } = {}) {
     const job = this.normalize(principal, input);
     const slurmUser = this.runAs(principal);
