@@ -4,7 +4,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../../features/audit/audit.module';
 import { AuthModule } from '../../features/auth/auth.module';
 import { ChainModule } from '../../adapters/chain/chain.module';
-import { IdentityModule, WalletLoginModule } from '../../features/identity/identity.module';
+import { IdentityModule } from '../../features/identity/identity.module';
+import { WalletLoginModule } from '../../features/auth/wallet-login.module';
 import { ClustersModule } from '../../features/islands/islands.module';
 import { IslandFormationModule } from '../../features/islands/formation/island-formation.module';
 import { LivenessModule } from '../../features/nodes/liveness.module';
@@ -24,6 +25,7 @@ import { BudgetModule } from '../../features/usage/budget.module';
 import { UsageWorkerModule } from '../../features/usage/usage-worker.module';
 import { RateLimitModule } from '../../adapters/http/ratelimit/rate-limit.module';
 import { LedgerModule } from '../../features/ledger/ledger.module';
+import { WiringModule } from './wiring.module';
 
 @Module({})
 export class AppModule {
@@ -54,6 +56,7 @@ export class AppModule {
         }),
         MetricsModule.forRole(api, worker),
         ClustersModule,
+        WiringModule,
         CapacityModule,
         BudgetModule,
         AuditModule,

@@ -5,7 +5,7 @@ import type { AppConfig } from '../../adapters/config/config';
 import { Problem, conflict, invalid, notFound } from '../../core/common/problem';
 import { principalActor } from '../../core/audit/audit-trail';
 import { rows } from '../../adapters/postgres/sql';
-import { SlurmUserMapping, type IslandAccountReport } from '../islands/slurm-user-mapping';
+import { SlurmUserMapping, type IslandAccountReport } from '../../adapters/slurm/slurm-user-mapping';
 import { generateApiKey, hashApiKey, sameSecret } from '../../core/auth/api-key';
 import { hashSecret, isSessionToken, sessionScopes } from '../../core/auth/session-token';
 import { keyExpiry, KeyLifetime, MintingCredential, mintingCredential } from '../../core/auth/key-lineage';

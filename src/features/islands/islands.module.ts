@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../../adapters/config/config.module';
 import { IslandsRegistry } from './islands.registry';
 import { IslandsRepository } from './islands.repository';
 import { SECRET_BOX, secretBoxFrom } from './secrets';
-import { SlurmUserMapping } from './slurm-user-mapping';
+import { SlurmUserMapping } from '../../adapters/slurm/slurm-user-mapping';
 import { ISLAND_DIRECTORY } from '../../adapters/slurm/island-directory';
 
 @Global()

@@ -9,12 +9,12 @@ import { APP_CONFIG } from '../../adapters/config/config.module';
 import { rows } from '../../adapters/postgres/sql';
 import { IDENTITY_SOURCE, type IdentitySource } from '../../core/identity/identity-source';
 import type { MfaProof } from '../../core/identity/mfa-proof';
-import { WalletLoginRepository } from '../identity/wallet-login.repository';
 import type { Principal } from '../../core/auth/principal';
-import { JobsService } from '../jobs/jobs.service';
 import type { ChainConnection } from './chain-connection';
 import { chainJobSubmission } from './chain-job-request';
 import { CHAIN_CONNECTION } from './ledger-tokens';
+import { JOB_SUBMISSION, type JobSubmission } from '../../core/jobs/job-submission';
+import { PRINCIPAL_DIRECTORY, type PrincipalDirectory } from '../../core/auth/principal-directory';
 
 /** One ingress pass at a time across every worker (pg_try_advisory_lock). */
 const INGRESS_LOCK = 7_649_000_001;
@@ -55,8 +55,8 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
     @Inject(CHAIN_CONNECTION) private readonly connection: ChainConnection | null,
     @Inject(CHAIN_CLIENT) private readonly chain: ChainQueries | null,
     @Inject(IDENTITY_SOURCE) private readonly identity: IdentitySource,
-    private readonly wallets: WalletLoginRepository,
-    private readonly jobs: JobsService,
+    @Inject(PRINCIPAL_DIRECTORY) private readonly wallets: PrincipalDirectory,
+    @Inject(JOB_SUBMISSION) private readonly jobs: JobSubmission,
   ) {}
 
   onApplicationBootstrap(): void {

@@ -1,7 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Problem } from '../../core/common/problem';
 import { serviceAccountRefusal, type TenantAccountRefusal } from '../../core/slurm/posix-user';
-import { IslandsRegistry } from './islands.registry';
+import { ISLAND_DIRECTORY, type IslandDirectory } from './island-directory';
 
 /** What one island says about a POSIX account a principal is being mapped to. */
 export interface IslandAccountReport {
@@ -34,7 +34,7 @@ function refused(field: string, refusal: TenantAccountRefusal): Problem {
 export class SlurmUserMapping {
   private readonly logger = new Logger(SlurmUserMapping.name);
 
-  constructor(private readonly islands: IslandsRegistry) {}
+  constructor(@Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory) {}
 
   async check(user: string, field = 'slurmUser'): Promise<IslandAccountReport[]> {
     const islands = this.islands.all();

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { WalletPrincipalRow } from '../../core/auth/principal-directory';
 import { DataSource, EntityManager } from 'typeorm';
 import { rows } from '../../adapters/postgres/sql';
 import type { PrincipalKind } from '../../core/auth/principal';
@@ -12,14 +13,6 @@ export interface ChallengeRow {
   issued_at: Date;
   expires_at: Date;
   used_at: Date | null;
-}
-
-export interface WalletPrincipalRow {
-  id: string;
-  name: string;
-  kind: PrincipalKind;
-  slurm_user: string | null;
-  chain_address: string;
 }
 
 export interface LoginSessionRow {

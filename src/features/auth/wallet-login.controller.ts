@@ -1,16 +1,16 @@
-import { Body, Controller, Get, HttpCode, Optional, Param, Post, Put, Req } from '@nestjs/common';
+import { Inject, Body, Controller, Get, HttpCode, Optional, Param, Post, Put, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { credentialFamily } from '../../core/auth/api-key';
-import { AuthService } from '../auth/auth.service';
+import { AuthService } from './auth.service';
 import { Public, RequireScopes, CurrentPrincipal } from '../../adapters/http/access';
 import type { Principal } from '../../core/auth/principal';
 import { RateLimits } from '../../adapters/http/ratelimit/rate-limits';
 import { MfaHeaders, PresentedMfa } from '../../adapters/http/mfa-headers';
 import { MfaProof } from '../../core/identity/mfa-proof';
-import { MfaGate } from './mfa-gate.service';
 import { ChallengeDto, LoginDto, OwnApiKeyDto, RefreshDto, WalletAccountDto } from './wallet-login.dto';
 import { WalletLoginService } from './wallet-login.service';
+import { STEP_UP_GATE, type StepUpGate } from '../../core/identity/gates';
 
 const DEFAULT_OWN_KEY_SECONDS = 30 * 24 * 3600;
 
@@ -20,7 +20,7 @@ export class WalletLoginController {
   constructor(
     private readonly login: WalletLoginService,
     private readonly auth: AuthService,
-    private readonly mfa: MfaGate,
+    @Inject(STEP_UP_GATE) private readonly mfa: StepUpGate,
     /** API role only; failed logins count with failed keys (per address and credential). */
     @Optional() private readonly limits?: RateLimits,
   ) {}
