@@ -5,11 +5,13 @@ import { AuthModule } from '../../features/auth/auth.module';
 import { WalletLoginRepository } from '../../features/auth/wallet-login.repository';
 import { JobsModule } from '../../features/jobs/jobs.module';
 import { JobsService } from '../../features/jobs/jobs.service';
+import { JobsRepository } from '../../features/jobs/jobs.repository';
+import { ACCOUNTING_QUEUE } from '../../core/usage/accounting-queue';
 
 /**
  * Binds the ports one feature offers another where the offering module is not global itself: chain
- * ingress (ledger) submits through the jobs feature and resolves wallets through auth, knowing
- * only JOB_SUBMISSION and PRINCIPAL_DIRECTORY (core).
+ * ingress (ledger) submits through the jobs feature and resolves wallets through auth; usage
+ * accounting leases ended jobs from the jobs feature. Each knows only the port in core.
  */
 @Global()
 @Module({
@@ -17,7 +19,8 @@ import { JobsService } from '../../features/jobs/jobs.service';
   providers: [
     { provide: JOB_SUBMISSION, useExisting: JobsService },
     { provide: PRINCIPAL_DIRECTORY, useExisting: WalletLoginRepository },
+    { provide: ACCOUNTING_QUEUE, useExisting: JobsRepository },
   ],
-  exports: [JOB_SUBMISSION, PRINCIPAL_DIRECTORY],
+  exports: [JOB_SUBMISSION, PRINCIPAL_DIRECTORY, ACCOUNTING_QUEUE],
 })
 export class WiringModule {}

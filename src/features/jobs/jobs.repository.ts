@@ -9,6 +9,7 @@ import { GroupCommit } from '../../core/common/group-commit';
 import { isDatabaseUnavailable } from '../../adapters/postgres/database-unavailable';
 import { matchInserted } from '../../core/jobs/match-inserted';
 import { transaction } from '../../adapters/postgres/transactions';
+import { type AccountingQueue, type UnaccountedJob } from '../../core/usage/accounting-queue';
 
 export interface JobListFilter {
   ownerId: string;
@@ -84,7 +85,7 @@ async function insertJobs(m: DataSource | EntityManager, batch: NewJob[]): Promi
 }
 
 @Injectable()
-export class JobsRepository {
+export class JobsRepository implements AccountingQueue {
   /** Submissions arriving together are inserted together (one statement and commit per batch). */
   private readonly accepted: GroupCommit<NewJob, JobRow | null>;
 
@@ -296,5 +297,47 @@ export class JobsRepository {
        ${TASK_UPSERT}`,
       [jobId, taskIds, fields.state, fields.state_reason, fields.exit_code, fields.exit_signal, fields.ended_at],
     );
+  }
+
+  // The accounting queue (core/usage/accounting-queue.ts): the transaction that writes a usage
+  // record is what guarantees one record per job; the lease only saves work.
+  lease(islands: string[], limit: number, leaseSeconds: number): Promise<UnaccountedJob[]> {
+    return rows<UnaccountedJob>(
+      this.db,
+      `WITH due AS (
+         SELECT id FROM jobs
+          WHERE ended_at IS NOT NULL AND accounted_at IS NULL AND slurm_job_id IS NOT NULL
+            AND island = ANY($1) AND (accounting_next_at IS NULL OR accounting_next_at <= now())
+          ORDER BY accounting_next_at NULLS FIRST, id
+          LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE jobs j SET accounting_next_at = now() + make_interval(secs => $3)
+         FROM due WHERE j.id = due.id
+       RETURNING j.id, j.owner_id, j.slurm_user, j.island, j.slurm_job_id, j.array_size, j.state, j.ended_at, j.accounting_attempts`,
+      [islands, limit, leaseSeconds],
+    );
+  }
+
+  /** Accounting is not there yet: try again after `delaySeconds`, and say why (visible in the job's usage view). */
+  async retryLater(jobId: string, note: string, delaySeconds: number): Promise<void> {
+    await this.db.query(
+      `UPDATE jobs SET accounting_attempts = accounting_attempts + 1, accounting_note = $2,
+              accounting_next_at = now() + make_interval(secs => $3)
+        WHERE id = $1 AND accounted_at IS NULL`,
+      [jobId, note, delaySeconds],
+    );
+  }
+
+  /** Stops trying: the job stays unaccounted (never billed from a guess), with the reason. */
+  async giveUp(jobId: string, note: string): Promise<void> {
+    await this.db.query(
+      `UPDATE jobs SET accounting_note = $2, accounting_next_at = 'infinity' WHERE id = $1 AND accounted_at IS NULL`,
+      [jobId, `gave up: ${note}`],
+    );
+  }
+
+  async markAccounted(jobId: string): Promise<boolean> {
+    const marked = await rows(this.db, `UPDATE jobs SET accounted_at = now(), accounting_note = NULL, accounting_next_at = NULL
+                                         WHERE id = $1 AND accounted_at IS NULL RETURNING id`, [jobId]);
+    return marked.length > 0;
   }
 }
