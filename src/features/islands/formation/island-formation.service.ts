@@ -16,6 +16,7 @@ import { islandsToRetire, NodePosition, nodeSteps, NodeStep } from '../../../cor
 import { transaction } from '../../../adapters/postgres/transactions';
 import { AUDIT_TRAIL, type AuditTrail } from '../../../core/audit/audit-trail';
 import { CAPACITY_SOURCE, type CapacitySource } from '../../../core/placement/capacity-source';
+import { onePassUnderLock } from '../../../adapters/postgres/advisory-lock';
 
 /** One formation loop across all workers. */
 const FORMATION_LOCK = 7_641_250_001;
@@ -74,19 +75,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
 
   /** One pass, if no other worker is running one. */
   async pass(): Promise<FormationReport | null> {
-    const runner = this.db.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [FORMATION_LOCK]);
-      if (!locked) return null;
-      try {
-        return await this.formIslands();
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [FORMATION_LOCK]);
-      }
-    } finally {
-      await runner.release();
-    }
+    return onePassUnderLock(this.db, FORMATION_LOCK, () => this.formIslands());
   }
 
   private async formIslands(): Promise<FormationReport> {
