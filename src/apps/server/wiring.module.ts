@@ -2,7 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { PRINCIPAL_DIRECTORY } from '../../core/auth/principal-directory';
 import { JOB_SUBMISSION } from '../../core/jobs/job-submission';
 import { AuthModule } from '../../features/auth/auth.module';
-import { WalletLoginRepository } from '../../features/auth/wallet-login.repository';
+import { PrincipalsRepository } from '../../features/auth/principals.repository';
 import { JobsModule } from '../../features/jobs/jobs.module';
 import { JobsService } from '../../features/jobs/jobs.service';
 import { JobsRepository } from '../../features/jobs/jobs.repository';
@@ -18,7 +18,7 @@ import { ACCOUNTING_QUEUE } from '../../core/usage/accounting-queue';
   imports: [JobsModule, AuthModule],
   providers: [
     { provide: JOB_SUBMISSION, useExisting: JobsService },
-    { provide: PRINCIPAL_DIRECTORY, useExisting: WalletLoginRepository },
+    { provide: PRINCIPAL_DIRECTORY, useExisting: PrincipalsRepository },
     { provide: ACCOUNTING_QUEUE, useExisting: JobsRepository },
   ],
   exports: [JOB_SUBMISSION, PRINCIPAL_DIRECTORY, ACCOUNTING_QUEUE],
