@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { WalletPrincipalRow } from '../../core/auth/principal-directory';
 import { DataSource, EntityManager } from 'typeorm';
 import { rows } from '../../adapters/postgres/sql';
-import type { PrincipalKind } from '../../core/auth/principal';
 import { transaction } from '../../adapters/postgres/transactions';
 import { PrincipalsRepository } from './principals.repository';
 
