@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { invalid, notFound, Problem } from '../../core/common/problem';
 import { DelegationRow, DelegationsRepository } from './delegations.repository';
-import type { Principal, PrincipalKind, Scope } from '../../core/auth/principal';
+import type { Principal, Scope } from '../../core/auth/principal';
 
 /** A delegation lasts at most 30 days (the chain's market delegation limit). */
 export const MAX_DELEGATION_SECONDS = 30 * 24 * 3600;
