@@ -7,6 +7,7 @@ import { JobsModule } from '../../features/jobs/jobs.module';
 import { JobsService } from '../../features/jobs/jobs.service';
 import { JobsRepository } from '../../features/jobs/jobs.repository';
 import { ACCOUNTING_QUEUE } from '../../core/usage/accounting-queue';
+import { BILLABLE_JOBS } from '../../core/usage/billable-jobs';
 
 /**
  * Binds the ports one feature offers another where the offering module is not global itself: chain
@@ -20,7 +21,8 @@ import { ACCOUNTING_QUEUE } from '../../core/usage/accounting-queue';
     { provide: JOB_SUBMISSION, useExisting: JobsService },
     { provide: PRINCIPAL_DIRECTORY, useExisting: PrincipalsRepository },
     { provide: ACCOUNTING_QUEUE, useExisting: JobsRepository },
+    { provide: BILLABLE_JOBS, useExisting: JobsRepository },
   ],
-  exports: [JOB_SUBMISSION, PRINCIPAL_DIRECTORY, ACCOUNTING_QUEUE],
+  exports: [JOB_SUBMISSION, PRINCIPAL_DIRECTORY, ACCOUNTING_QUEUE, BILLABLE_JOBS],
 })
 export class WiringModule {}

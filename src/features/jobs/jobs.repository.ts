@@ -10,6 +10,8 @@ import { isDatabaseUnavailable } from '../../adapters/postgres/database-unavaila
 import { matchInserted } from '../../core/jobs/match-inserted';
 import { transaction } from '../../adapters/postgres/transactions';
 import { type AccountingQueue, type UnaccountedJob } from '../../core/usage/accounting-queue';
+import { type BillableJobs } from '../../core/usage/billable-jobs';
+import { type JobSpec } from '../../core/sbatch/job-spec';
 
 export interface JobListFilter {
   ownerId: string;
@@ -85,7 +87,7 @@ async function insertJobs(m: DataSource | EntityManager, batch: NewJob[]): Promi
 }
 
 @Injectable()
-export class JobsRepository implements AccountingQueue {
+export class JobsRepository implements AccountingQueue, BillableJobs {
   /** Submissions arriving together are inserted together (one statement and commit per batch). */
   private readonly accepted: GroupCommit<NewJob, JobRow | null>;
 
@@ -339,5 +341,22 @@ export class JobsRepository implements AccountingQueue {
     const marked = await rows(this.db, `UPDATE jobs SET accounted_at = now(), accounting_note = NULL, accounting_next_at = NULL
                                          WHERE id = $1 AND accounted_at IS NULL RETURNING id`, [jobId]);
     return marked.length > 0;
+  }
+
+  // Named queries for budgets (core/usage/billable-jobs.ts).
+  async submittedUnder(ownerId: string, idempotencyKey: string): Promise<boolean> {
+    return (await rows(this.db, 'SELECT 1 FROM jobs WHERE owner_id = $1 AND idempotency_key = $2', [ownerId, idempotencyKey])).length > 0;
+  }
+
+  async unbilledSpecs(ownerId: string, accountingIslands: string[]): Promise<JobSpec[]> {
+    const unbilled = await rows<{ spec: JobSpec }>(
+      this.db,
+      `SELECT spec FROM jobs
+        WHERE owner_id = $1 AND accounted_at IS NULL AND state <> 'REJECTED' AND split_into IS NULL
+          AND submitted_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+          AND (ended_at IS NULL OR (slurm_job_id IS NOT NULL AND island = ANY($2) AND accounting_next_at IS DISTINCT FROM 'infinity'))`,
+      [ownerId, accountingIslands],
+    );
+    return unbilled.map((job) => job.spec);
   }
 }
