@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BudgetState } from '../../core/usage/job-budget';
-import { DataSource } from 'typeorm';
 import type { Principal } from '../../core/auth/principal';
 import { invalid, notFound, Problem } from '../../core/common/problem';
 import type { AppConfig } from '../../adapters/config/config';

@@ -9,7 +9,7 @@ import { ISLAND_LAUNCHER, IslandLauncher } from '../../../core/islands/island-la
 import { IslandRow, IslandsRepository, IslandShape, RELEASED } from '../islands.repository';
 import { IslandsRegistry } from '../islands.registry';
 import { islandJwtContext, SECRET_BOX } from '../secrets';
-import { IslandFormationRepository } from './island-formation.repository';
+import { ISLAND_MEMBERSHIP, type IslandMembership } from '../../../core/islands/island-membership';
 import { FormationNode } from '../../../core/islands/formation-node';
 import { hardTagsOf, memberSpec } from '../../../core/islands/island-members';
 import { islandsToRetire, NodePosition, nodeSteps, NodeStep } from '../../../core/islands/island-plan';
@@ -53,7 +53,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
 
   constructor(
     private readonly db: DataSource,
-    private readonly formation: IslandFormationRepository,
+    @Inject(ISLAND_MEMBERSHIP) private readonly formation: IslandMembership,
     private readonly islands: IslandsRepository,
     private readonly registry: IslandsRegistry,
     @Inject(CAPACITY_SOURCE) private readonly capacity: CapacitySource,

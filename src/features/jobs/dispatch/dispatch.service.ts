@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../../../adapters/config/config';
 import { APP_CONFIG } from '../../../adapters/config/config.module';
 import { Island } from '../../../adapters/slurm/island-directory';
-import { JobsRepository } from '../jobs.repository';
 import { JobRow } from '../../../core/jobs/job-rows';
 import { CapacityService } from '../scheduling/capacity.service';
 import { Placer, type ArrayPart } from '../../../core/placement/index';
@@ -14,7 +13,7 @@ import { DependencySpec } from '../../../core/sbatch/job-spec';
 import { resolveDependencies } from '../../../core/dispatch/dependency-resolution';
 import { DispatchActivity } from './dispatch-activity';
 import { submitAll } from '../../../core/dispatch/submit-all';
-import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispatch.repository';
+import { ClaimedJob, JobsRepository, RecordedJob, Submitted } from '../jobs.repository';
 import { JobTagger } from '../../../core/dispatch/job-tag';
 import { partSpec } from '../../../core/jobs/split-array';
 import { archipelagoOutputPattern } from '../../../core/jobs/output-path';
@@ -73,7 +72,6 @@ export class DispatchService {
   private readonly tagger: JobTagger;
 
   constructor(
-    private readonly dispatch: DispatchRepository,
     private readonly jobs: JobsRepository,
     @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     private readonly activity: DispatchActivity,
@@ -85,7 +83,7 @@ export class DispatchService {
   }
 
   async dispatchBatch(jobIds: string[]): Promise<DispatchOutcome> {
-    const claimed = await this.dispatch.claim(jobIds, this.leaseSeconds());
+    const claimed = await this.jobs.claim(jobIds, this.leaseSeconds());
     const outcome: DispatchOutcome = { retry: [] };
     if (claimed.length === 0) return outcome;
     const recovered = await this.recoverEarlierAttempts(claimed.filter((row) => row.previous_attempts > 0));
@@ -100,17 +98,17 @@ export class DispatchService {
     const submitted = [...recovered.values(), ...results.flatMap((r) => (r.kind === 'submitted' ? [r.submitted] : []))];
     const unsubmitted = results.flatMap((r) => (r.kind === 'no-time-left' ? [r.jobId] : []));
     if (unsubmitted.length > 0) {
-      await this.dispatch.release(unsubmitted, null, false);
+      await this.jobs.release(unsubmitted, null, false);
       outcome.retry.push({ jobIds: unsubmitted, afterMs: 0 });
     }
     const skipped = results.flatMap((r) => (r.kind === 'skipped' ? [r.jobId] : []));
     if (skipped.length > 0) {
-      await this.dispatch.release(skipped, 'an island was unreachable; will retry', false);
+      await this.jobs.release(skipped, 'an island was unreachable; will retry', false);
       outcome.retry.push({ jobIds: skipped, afterMs: UNAVAILABLE_RETRY_MS });
     }
     const unavailable = results.flatMap((r) => (r.kind === 'unavailable' ? [r] : []));
     await this.releaseForRetry(unavailable, outcome);
-    const recorded = await this.dispatch.recordSubmitted(submitted);
+    const recorded = await this.jobs.recordSubmitted(submitted);
     this.observe(claimed, recorded, recovered.size, unavailable.length + skipped.length);
     await this.applyLateRequests(recorded, claimed);
     return outcome;
@@ -198,11 +196,11 @@ export class DispatchService {
     this.metrics.dispatchOutcomes.inc({ outcome: 'deferred' }, waiting.length);
     this.metrics.dispatchOutcomes.inc({ outcome: 'retry' }, unreachable.length);
     if (waiting.length > 0) {
-      await this.dispatch.release(waiting, 'waiting for the jobs it depends on to reach SLURM', false);
+      await this.jobs.release(waiting, 'waiting for the jobs it depends on to reach SLURM', false);
       outcome.retry.push({ jobIds: waiting, afterMs: DEPENDENCY_POLL_MS });
     }
     if (unreachable.length > 0) {
-      await this.dispatch.release(unreachable, 'an island was unreachable; will retry', false);
+      await this.jobs.release(unreachable, 'an island was unreachable; will retry', false);
       outcome.retry.push({ jobIds: unreachable, afterMs: UNAVAILABLE_RETRY_MS });
     }
     return ready;
@@ -282,7 +280,7 @@ export class DispatchService {
       groups.set(key, group);
     }
     for (const { jobIds, reason, untilMs } of groups.values()) {
-      await this.dispatch.release(jobIds, reason, true, new Date(untilMs));
+      await this.jobs.release(jobIds, reason, true, new Date(untilMs));
       // A little after the lease ends, so the claim finds it over.
       outcome.retry.push({ jobIds, afterMs: untilMs - now + RETRY_AFTER_LEASE_MS });
     }
@@ -354,7 +352,7 @@ export class DispatchService {
       constraints: { ...row.constraints, islands: [part.island] },
     }));
     const where = parts.map((p) => `${p.island} (tasks ${p.expression})`).join(', ');
-    const ids = await this.dispatch.split(row.id, plan, `split into ${parts.length} parts: ${where}`, placement);
+    const ids = await this.jobs.split(row.id, plan, `split into ${parts.length} parts: ${where}`, placement);
     this.logger.log(`job ${row.id}: array split across ${where}`);
     this.metrics.dispatchOutcomes.inc({ outcome: 'split' });
     return ids;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CapacityView } from '../../../core/placement/capacity-source';
 import type { IslandSettings } from '../../../adapters/config/islands-file';
-import { DispatchRepository } from '../dispatch/dispatch.repository';
+import { JobsRepository } from '../jobs.repository';
 import type { SlurmNodeRecord } from '../../../core/slurm/slurm-client.port';
 import type { CapacitySnapshot, IslandCapacity, IslandProfile, QueueDepth } from '../../../core/placement/capacity';
 import { nodeFromSlurm } from '../../../core/placement/capacity-refresh';
@@ -69,7 +69,7 @@ export class CapacityService {
 
   constructor(
     @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
-    private readonly dispatch: DispatchRepository,
+    private readonly jobs: JobsRepository,
   ) {}
 
   /** Epoch ms (replaceable in tests). */
@@ -90,7 +90,7 @@ export class CapacityService {
     await this.islands.sync().catch((error) => this.logger.warn(`island sync failed: ${(error as Error).message}`));
     const islands = this.islands.all();
     const [queues, nodes] = await Promise.all([
-      this.dispatch.pendingQueues(DEFAULT_RUNTIME_MINUTES),
+      this.jobs.pendingQueues(DEFAULT_RUNTIME_MINUTES),
       Promise.all(
         islands.map(async ({ settings, slurm }) => {
           const name = settings.connection.name;
