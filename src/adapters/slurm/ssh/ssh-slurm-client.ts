@@ -4,7 +4,6 @@ import {
   SlurmRejectedError,
   SlurmUnavailableError,
   SubmissionImpossibleError,
-  type SlurmClient,
   type SlurmJobRecord,
   type SlurmJobSnapshot,
   type SlurmNodeRecord,
@@ -17,13 +16,14 @@ import { assertActingUser, InvalidSlurmUserError, isPosixUserName, type PosixAcc
 import { accountFromGetent, type PosixAccounts } from '../posix-accounts';
 import { shellJoin } from '../../../core/sbatch/render-shell';
 import { CLI_UNAVAILABLE, SLURM_ERR, codeFromMessage, normalizeErrors } from '../slurm-errors';
-import { toSlurmJobRecord, type V0038JobRecord } from '../slurm-job-record';
-import { toSlurmNodeRecord, type V0038NodeRecord } from '../slurm-node-record';
+import { toSlurmJobRecord, type V0038JobRecord, type V0042JobRecord } from '../slurm-job-record';
+import { toSlurmNodeRecord, type V0038NodeRecord, type V0042NodeRecord } from '../slurm-node-record';
 import { CHDIR_FAILED_EXIT, parseParsable, parseScontrolPing, renderSlurmCommand, renderSubmitCommand, slurmErrorText } from './ssh-commands';
 import { RemoteFiles } from './remote-files';
 import { SshPool, type ExecResult } from './ssh-pool';
-import { toAccountingRun, type V0038DbJob } from '../slurmdb-job-record';
-import type { AccountingRun, AccountingSource } from '../../../core/usage/accounting';
+import { toAccountingRun, type SlurmDbJob } from '../slurmdb-job-record';
+import type { AccountingRun } from '../../../core/usage/accounting';
+import type { SlurmAdapter } from '../slurm-adapter';
 
 export interface SshSlurmClientOptions {
   /** Close a user's connection after this long without commands. Default 30 s. */
@@ -43,7 +43,7 @@ export interface SshSlurmClientOptions {
  * fetches the whole queue; it returns `null` only when the mapped job set is identical to the last
  * snapshot this client returned (a fingerprint), which spares the caller's work, not SLURM's.
  */
-export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccounts {
+export class SshSlurmClient implements SlurmAdapter, PosixAccounts {
   private readonly pool: SshPool;
   private readonly ssh: SshConnection;
   private readonly readUser: string;
@@ -125,7 +125,7 @@ export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccou
     throw this.cliFailure(res, `${hold ? 'hold' : 'release'} job ${jobId}`);
   }
 
-  /** `sinfo --json` (22.05 prints the same node records as slurmrestd v0.0.38), as `readUser`. */
+  /** `sinfo --json` (it prints the node records of the island's slurmrestd: v0.0.38 on 22.05, v0.0.42 on 24.11), as `readUser`. */
   async listNodes(): Promise<SlurmNodeRecord[]> {
     const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['sinfo', '--json']));
     if (res.code !== 0) throw this.cliFailure(res, 'sinfo');
@@ -142,9 +142,9 @@ export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccou
     const argv = ['sacct', '--json', '-a', '-D', '-j', slurmJobIds.join(',')];
     const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, argv));
     if (res.code !== 0) throw this.cliFailure(res, 'sacct');
-    let parsed: { jobs?: V0038DbJob[]; errors?: unknown };
+    let parsed: { jobs?: SlurmDbJob[]; errors?: unknown };
     try {
-      parsed = JSON.parse(res.stdout) as { jobs?: V0038DbJob[]; errors?: unknown };
+      parsed = JSON.parse(res.stdout) as { jobs?: SlurmDbJob[]; errors?: unknown };
     } catch {
       throw new SlurmUnavailableError(`sacct --json printed no JSON: ${res.stdout.slice(0, 200)}${res.stderr.slice(0, 200)}`);
     }
@@ -174,6 +174,18 @@ export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccou
     return parseScontrolPing(res.stdout);
   }
 
+  /**
+   * 0: sbatch runs as a child of the SSH session, and a session that ends without an answer
+   * leaves no bound on whether it got to slurmctld; the job is looked for by its tag instead.
+   */
+  submitSettleMs(): number {
+    return 0;
+  }
+
+  loginNode(): SshSlurmClient {
+    return this;
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }
@@ -197,9 +209,9 @@ export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccou
   private async squeue(extra: string[]): Promise<SlurmJobRecord[]> {
     const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['squeue', '--json', ...extra]));
     if (res.code !== 0) throw this.cliFailure(res, 'squeue');
-    let parsed: { jobs?: V0038JobRecord[]; errors?: unknown };
+    let parsed: { jobs?: Array<V0038JobRecord | V0042JobRecord>; errors?: unknown };
     try {
-      parsed = JSON.parse(res.stdout) as { jobs?: V0038JobRecord[]; errors?: unknown };
+      parsed = JSON.parse(res.stdout) as { jobs?: Array<V0038JobRecord | V0042JobRecord>; errors?: unknown };
     } catch {
       throw new SlurmUnavailableError(`squeue --json printed no JSON: ${res.stdout.slice(0, 200)}${res.stderr.slice(0, 200)}`);
     }
@@ -221,9 +233,9 @@ export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccou
 
 /** The nodes of `sinfo --json` output; SlurmUnavailableError when it is not JSON or reports errors. */
 export function parseSinfoJson(stdout: string, stderr = ''): SlurmNodeRecord[] {
-  let parsed: { nodes?: V0038NodeRecord[]; errors?: unknown };
+  let parsed: { nodes?: Array<V0038NodeRecord | V0042NodeRecord>; errors?: unknown };
   try {
-    parsed = JSON.parse(stdout) as { nodes?: V0038NodeRecord[]; errors?: unknown };
+    parsed = JSON.parse(stdout) as { nodes?: Array<V0038NodeRecord | V0042NodeRecord>; errors?: unknown };
   } catch {
     throw new SlurmUnavailableError(`sinfo --json printed no JSON: ${stdout.slice(0, 200)}${stderr.slice(0, 200)}`);
   }
