@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -14,7 +16,7 @@ import { SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } fr
 import { assertActingUser } from '../../src/core/slurm/posix-user';
 import { parseParsable, parseScontrolPing, renderSubmitCommand, slurmErrorText } from '../../src/adapters/slurm/ssh/ssh-commands';
 import { normalizeHostKeyPin, sshFingerprintSha256 } from '../../src/adapters/slurm/ssh/ssh-pool';
-import { fingerprintJobs, parseSinfoJson } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
+import { fingerprintJobs, parseNodesJson } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
 import { toSlurmNodeRecord, type V0038NodeRecord } from '../../src/adapters/slurm/slurm-node-record';
 
 const FULL_SPEC: JobSpec = {
@@ -447,11 +449,16 @@ describe('node records (slurmrestd /nodes, sinfo --json)', () => {
     assert.deepEqual(r.stateFlags, []);
   });
 
-  test('parseSinfoJson: nodes of the document; no JSON or errors are SlurmUnavailableError', () => {
+  test('parseNodesJson: nodes of the document; no JSON or errors are SlurmUnavailableError', () => {
     const doc = JSON.stringify({ meta: {}, errors: [], nodes: [sinfoNode, { ...sinfoNode, name: 'local-a-n2', state: 'mixed', alloc_cpus: 2, idle_cpus: 2 }] });
-    assert.deepEqual(parseSinfoJson(doc).map((n) => [n.name, n.state, n.idleCpus]), [['local-a-n1', 'idle', 4], ['local-a-n2', 'mixed', 2]]);
-    assert.deepEqual(parseSinfoJson(JSON.stringify({ nodes: [] })), []);
-    assert.throws(() => parseSinfoJson('sinfo: error: unrecognized option'), SlurmUnavailableError);
-    assert.throws(() => parseSinfoJson(JSON.stringify({ errors: [{ error: 'Unable to contact slurm controller', error_number: 1007 }], nodes: [] })), SlurmUnavailableError);
+    assert.deepEqual(parseNodesJson(doc)!.map((n) => [n.name, n.state, n.idleCpus]), [['local-a-n1', 'idle', 4], ['local-a-n2', 'mixed', 2]]);
+    assert.deepEqual(parseNodesJson(JSON.stringify({ nodes: [] })), []);
+    assert.throws(() => parseNodesJson('sinfo: error: unrecognized option'), SlurmUnavailableError);
+    assert.throws(() => parseNodesJson(JSON.stringify({ errors: [{ error: 'Unable to contact slurm controller', error_number: 1007 }], nodes: [] })), SlurmUnavailableError);
+  });
+
+  test("parseNodesJson: 24.11's sinfo --json summaries are not node records (null: ask scontrol)", () => {
+    const sinfo = JSON.parse(readFileSync(resolve(__dirname, '../../../test/fixtures/slurm-24.11/cli/sinfo.json'), 'utf8'));
+    assert.equal(parseNodesJson(JSON.stringify(sinfo.stdout)), null);
   });
 });

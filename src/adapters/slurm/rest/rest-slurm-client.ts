@@ -54,6 +54,8 @@ interface RawResponse<B> {
   body: Partial<B> | undefined;
   text: string;
   errors: SlurmErrorItem[];
+  /** 23.11+ puts an accepted job's remarks here (v0.0.38: in errors[]). */
+  warnings: SlurmErrorItem[];
 }
 
 export interface RestSlurmClientOptions {
@@ -131,7 +133,7 @@ export class RestSlurmClient implements SlurmAdapter {
     const jobId = res.body?.job_id;
     if ((res.status === 200 || res.status === 500) && typeof jobId === 'number' && jobId > 0) {
       // Accepted; errors[] here are warnings (2042 held, 2015 partition limits...).
-      const warnings = res.errors.map((e) => describeItems([e]));
+      const warnings = [...new Set([...res.errors, ...res.warnings].map((e) => describeItems([e])))];
       const userMsg = res.body?.job_submit_user_msg;
       if (typeof userMsg === 'string' && userMsg.trim() !== '') warnings.push(userMsg.trim());
       return { jobId, warnings };
@@ -313,12 +315,12 @@ export class RestSlurmClient implements SlurmAdapter {
     } catch (err) {
       throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what} failed: ${describe(err)}`, { cause: err });
     }
-    if (status === 404 && options.absentIs404) return { status, body: undefined, text, errors: [] };
+    if (status === 404 && options.absentIs404) return { status, body: undefined, text, errors: [], warnings: [] };
     // 511: slurmrestd 23.11+ for a token slurmctld refuses (22.05: 401).
     if (status === 401 || status === 403 || status === 511) {
       throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: authentication failed (HTTP ${status}): ${text.trim().slice(0, 200)}`);
     }
-    if (status === 404 || status === 406 || status === 502 || status === 503 || status === 504) {
+    if (status === 406 || status === 502 || status === 503 || status === 504) {
       throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP ${status}`);
     }
     let parsed: Partial<B> | undefined;
@@ -331,7 +333,10 @@ export class RestSlurmClient implements SlurmAdapter {
       }
     }
     const errors = normalizeErrors((parsed as { errors?: unknown } | undefined)?.errors ?? (Array.isArray(parsed) ? parsed : undefined));
-    return { status, body: parsed, text, errors };
+    // 23.11+ answers 404 with SLURM's error for an unknown job; a 404 without one is a path this slurmrestd does not serve.
+    if (status === 404 && errors.length === 0) throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP 404`);
+    const warnings = normalizeErrors((parsed as { warnings?: unknown } | undefined)?.warnings);
+    return { status, body: parsed, text, errors, warnings };
   }
 
   private failure(res: RawResponse<unknown>, context: string): Error {

@@ -50,6 +50,7 @@ export class SshSlurmClient implements SlurmAdapter, PosixAccounts {
   private readonly forbidden: string[];
   private readonly clock: () => number;
   private last: { asOf: SlurmTimestamp; fingerprint: string } | undefined;
+  private nodeListing: 'sinfo' | 'scontrol' = 'sinfo';
 
   constructor(island: Pick<IslandConnection, 'ssh' | 'readUser'> & { name?: string }, options: SshSlurmClientOptions = {}) {
     if (!island.ssh) throw new Error(`island ${island.name ?? ''}: no ssh connection configured`);
@@ -125,11 +126,20 @@ export class SshSlurmClient implements SlurmAdapter, PosixAccounts {
     throw this.cliFailure(res, `${hold ? 'hold' : 'release'} job ${jobId}`);
   }
 
-  /** `sinfo --json` (it prints the node records of the island's slurmrestd: v0.0.38 on 22.05, v0.0.42 on 24.11), as `readUser`. */
+  /**
+   * Every node record, as `readUser`: `sinfo --json` on 22.05 prints them (as slurmrestd v0.0.38
+   * does); from 23.11 it prints per-partition summaries instead, and `scontrol --json show nodes`
+   * (which 22.05 lacks) prints the records. The first answer tells which kind of island this is.
+   */
   async listNodes(): Promise<SlurmNodeRecord[]> {
-    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['sinfo', '--json']));
-    if (res.code !== 0) throw this.cliFailure(res, 'sinfo');
-    return parseSinfoJson(res.stdout, res.stderr);
+    if (this.nodeListing === 'sinfo') {
+      const nodes = await this.nodeRecords(['sinfo', '--json']);
+      if (nodes) return nodes;
+      this.nodeListing = 'scontrol';
+    }
+    const nodes = await this.nodeRecords(['scontrol', '--json', 'show', 'nodes']);
+    if (!nodes) throw new SlurmUnavailableError('scontrol --json show nodes printed no node records');
+    return nodes;
   }
 
   /**
@@ -206,8 +216,18 @@ export class SshSlurmClient implements SlurmAdapter, PosixAccounts {
     return this.pool.exec(user, command, { stdin, timeoutMs: this.ssh.timeoutMs });
   }
 
+  private async nodeRecords(argv: string[]): Promise<SlurmNodeRecord[] | null> {
+    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, argv));
+    if (res.code !== 0) throw this.cliFailure(res, argv[0]);
+    return parseNodesJson(res.stdout, res.stderr);
+  }
+
+  /**
+   * Every job slurmctld still knows. `--states=all`: 23.11+ applies squeue's default filter
+   * (pending and running only) to --json too, where 22.05 printed finished jobs as well.
+   */
   private async squeue(extra: string[]): Promise<SlurmJobRecord[]> {
-    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['squeue', '--json', ...extra]));
+    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['squeue', '--json', '--states=all', ...extra]));
     if (res.code !== 0) throw this.cliFailure(res, 'squeue');
     let parsed: { jobs?: Array<V0038JobRecord | V0042JobRecord>; errors?: unknown };
     try {
@@ -231,16 +251,21 @@ export class SshSlurmClient implements SlurmAdapter, PosixAccounts {
   }
 }
 
-/** The nodes of `sinfo --json` output; SlurmUnavailableError when it is not JSON or reports errors. */
-export function parseSinfoJson(stdout: string, stderr = ''): SlurmNodeRecord[] {
-  let parsed: { nodes?: Array<V0038NodeRecord | V0042NodeRecord>; errors?: unknown };
+/**
+ * The node records of `sinfo --json` (22.05) or `scontrol --json show nodes` output; null for the
+ * per-partition summaries 23.11+'s `sinfo --json` prints. SlurmUnavailableError when it is not JSON
+ * or reports errors.
+ */
+export function parseNodesJson(stdout: string, stderr = ''): SlurmNodeRecord[] | null {
+  let parsed: { nodes?: Array<V0038NodeRecord | V0042NodeRecord>; sinfo?: unknown; errors?: unknown };
   try {
-    parsed = JSON.parse(stdout) as { nodes?: Array<V0038NodeRecord | V0042NodeRecord>; errors?: unknown };
+    parsed = JSON.parse(stdout) as typeof parsed;
   } catch {
-    throw new SlurmUnavailableError(`sinfo --json printed no JSON: ${stdout.slice(0, 200)}${stderr.slice(0, 200)}`);
+    throw new SlurmUnavailableError(`node listing printed no JSON: ${stdout.slice(0, 200)}${stderr.slice(0, 200)}`);
   }
   const errors = normalizeErrors(parsed.errors);
-  if (errors.length > 0) throw new SlurmUnavailableError(`sinfo --json: ${errors.map((e) => e.message).join('; ')}`);
+  if (errors.length > 0) throw new SlurmUnavailableError(`node listing: ${errors.map((e) => e.message).join('; ')}`);
+  if (parsed.nodes === undefined && parsed.sinfo !== undefined) return null;
   return (parsed.nodes ?? []).map(toSlurmNodeRecord);
 }
 
