@@ -184,4 +184,23 @@ describe('RestSlurmClient version choice', () => {
     await Promise.all([configured.close(), auto.close()]);
     await new Promise<void>((r) => server.close(() => r()));
   });
+
+  test('an island upgraded under a running client: a path no longer served makes it ask again', async () => {
+    let served = 'v0.0.38';
+    const server = createServer((req, res) => {
+      if (!req.url?.startsWith(`/slurm/${served}/`)) return void res.writeHead(404).end('Not Found');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pings: [{ mode: 'primary', hostname: 'c', ping: 'UP', pinged: 'UP' }], errors: [] }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = new RestSlurmClient({
+      readUser: 'archipelago',
+      rest: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 2000 },
+    });
+    assert.equal(await client.apiVersion(), 'v0.0.38');
+    served = 'v0.0.42';
+    await assert.rejects(client.listNodes(), SlurmUnavailableError);
+    assert.equal(await client.apiVersion(), 'v0.0.42');
+    await client.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
 });

@@ -324,17 +324,23 @@ export class RestSlurmClient implements SlurmAdapter {
       throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP ${status}`);
     }
     let parsed: Partial<B> | undefined;
-    if (text.trim() !== '') {
-      try {
-        parsed = JSON.parse(text) as Partial<B>;
-      } catch {
-        if (status === 400) throw new SlurmRejectedError(`slurmrestd: ${what}: ${text.trim().slice(0, 300)}`, undefined, status);
-        throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP ${status} with a non-JSON body`);
-      }
+    let json = true;
+    try {
+      parsed = text.trim() !== '' ? (JSON.parse(text) as Partial<B>) : undefined;
+    } catch {
+      json = false;
     }
     const errors = normalizeErrors((parsed as { errors?: unknown } | undefined)?.errors ?? (Array.isArray(parsed) ? parsed : undefined));
-    // 23.11+ answers 404 with SLURM's error for an unknown job; a 404 without one is a path this slurmrestd does not serve.
-    if (status === 404 && errors.length === 0) throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP 404`);
+    // 23.11+ answers 404 with SLURM's error for an unknown job; a 404 without one is a path this slurmrestd
+    // does not serve (SLURM upgraded under us: a version found by asking is asked for again at the next call).
+    if (status === 404 && errors.length === 0) {
+      if (!this.rest.apiVersion) this.version = null;
+      throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP 404`);
+    }
+    if (!json) {
+      if (status === 400) throw new SlurmRejectedError(`slurmrestd: ${what}: ${text.trim().slice(0, 300)}`, undefined, status);
+      throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP ${status} with a non-JSON body`);
+    }
     const warnings = normalizeErrors((parsed as { warnings?: unknown } | undefined)?.warnings);
     return { status, body: parsed, text, errors, warnings };
   }
