@@ -9,6 +9,7 @@ import { renderDependency } from '../../src/core/sbatch/render-dependency';
 import { renderSbatchArgv } from '../../src/core/sbatch/render-sbatch-argv';
 import { renderEnvAssignments, shellJoin, shellQuote } from '../../src/core/sbatch/render-shell';
 import { toJobProperties, toJobSubmission } from '../../src/adapters/slurm/rest/job-properties';
+import { toJobDescriptionSubmission } from '../../src/adapters/slurm/rest/job-description';
 import { mintSlurmJwt, SlurmTokenCache } from '../../src/adapters/slurm/rest/jwt';
 import { decodeExitCode, toSlurmJobRecord, type V0038JobRecord } from '../../src/adapters/slurm/slurm-job-record';
 import { normalizeErrors, errorFromItems } from '../../src/adapters/slurm/slurm-errors';
@@ -81,6 +82,70 @@ describe('renderDependency', () => {
     assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [] }] }), /at least one/);
     assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '1', delayMinutes: 3 }] }] }), /only valid with "after"/);
     assert.throws(() => renderDependency({ combine: 'all', clauses: [] }), /no clauses/);
+  });
+});
+
+describe('REST job description (v0.0.40-v0.0.42)', () => {
+  const NOW = 1_800_000_000;
+  const set = (number: number) => ({ set: true, infinite: false, number });
+
+  test('maps every JobSpec field to its 23.11+ key and shape', () => {
+    const { job } = toJobDescriptionSubmission(request({ ...FULL_SPEC, signal: 'USR1@60' }), NOW);
+    assert.deepEqual(job, {
+      script: '#!/bin/bash\necho hi\n',
+      environment: ['PATH=/usr/bin:/bin', 'FOO=bar'],
+      current_working_directory: '/home/alice/work',
+      name: 'train',
+      partition: 'debug',
+      account: 'proj',
+      qos: 'normal',
+      reservation: 'r1',
+      comment: 'arch:job-123',
+      nodes: '1-2',
+      tasks: 4,
+      tasks_per_node: 2,
+      cpus_per_task: 2,
+      memory_per_node: set(1024),
+      time_limit: set(90),
+      time_minimum: set(30),
+      tres_per_node: 'gres/gpu:1,gres/gpu:1',
+      tres_per_job: 'gres/gpu:2',
+      tres_per_task: 'gres/gpu:1',
+      constraints: 'avx2',
+      shared: ['none'],
+      licenses: 'matlab:1',
+      array: '0-15:4%2',
+      dependency: 'afterok:12:13_2,singleton',
+      hold: true,
+      begin_time: set(NOW + 3600),
+      nice: 10,
+      requeue: false,
+      kill_warning_signal: 'USR1',
+      kill_warning_delay: set(60),
+      mail_type: ['END', 'FAIL'],
+      mail_user: 'alice@example.org',
+      standard_output: 'out-%j.txt',
+      standard_error: 'err-%j.txt',
+      standard_input: '/dev/null',
+      open_mode: ['APPEND'],
+    });
+  });
+
+  test('sbatch words the API spells differently; what it cannot carry is refused, naming the option', () => {
+    const { job } = toJobDescriptionSubmission(
+      request({ timeLimitMinutes: null, exclusive: 'user', mailType: ['ALL', 'TIME_LIMIT_80', 'INVALID_DEPEND'], memPerGpuMb: 2048, begin: 'now' }),
+      NOW,
+    );
+    assert.deepEqual(job.time_limit, { set: true, infinite: true, number: 0 });
+    assert.deepEqual(job.shared, ['user']);
+    assert.deepEqual(job.mail_type, ['BEGIN', 'END', 'FAIL', 'REQUEUE', 'STAGE_OUT', 'TIME=80%', 'INVALID_DEPENDENCY']);
+    assert.equal(job.memory_per_tres, 'gres/gpu:2048');
+    assert.deepEqual(job.begin_time, set(NOW));
+    assert.throws(() => toJobDescriptionSubmission(request({ begin: '2026-12-01T10:00' }), NOW), (e: unknown) => e instanceof SlurmRejectedError && /^begin:/.test(e.message));
+    assert.throws(() => toJobDescriptionSubmission(request({ signal: 'B:USR1@60' }), NOW), (e: unknown) => e instanceof SlurmRejectedError && /^signal:/.test(e.message));
+    assert.throws(() => toJobDescriptionSubmission(request({}, { environment: {} }), NOW), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127);
+    assert.throws(() => toJobDescriptionSubmission(request({}, { workingDirectory: 'rel' }), NOW), /absolute/);
+    assert.throws(() => toJobDescriptionSubmission(request({}, { script: 'echo' }), NOW), /#!/);
   });
 });
 
