@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { AppConfig } from '../../src/adapters/config/config';
 import { parseIslandsFile, type IslandSettings } from '../../src/adapters/config/islands-file';
 import { IslandsRegistry } from '../../src/features/islands/islands.registry';
-import { Metrics } from '../../src/features/metrics/metrics';
+import { Metrics } from '../../src/adapters/metrics/metrics';
 import type { SlurmClient } from '../../src/core/slurm/slurm-client.port';
 import { REPO } from '../support/control-plane';
 
