@@ -10,8 +10,7 @@ import {
   SlurmTimestamp,
 } from '../../core/slurm/slurm-client.port';
 import { neverReached } from './slurm-errors';
-import type { SlurmAdapter } from './slurm-adapter';
-import type { SshSlurmClient } from './ssh/ssh-slurm-client';
+import type { LoginNode, SlurmAdapter } from './slurm-adapter';
 import type { AccountingRun } from '../../core/usage/accounting';
 
 /** After the primary was found unreachable, calls go straight to the fallback this long before the primary is tried again. */
@@ -90,7 +89,7 @@ export class FallbackSlurmClient implements SlurmAdapter {
   }
 
   /** The fallback's SSH sessions serve file access and account look-ups too. */
-  loginNode(): SshSlurmClient | null {
+  loginNode(): LoginNode | null {
     return this.fallback.loginNode() ?? this.primary.loginNode();
   }
 

@@ -21,8 +21,7 @@ import { toSlurmJobRecord, type V0038JobRecord, type V0042JobRecord } from '../s
 import { toSlurmNodeRecord, type V0038NodeRecord, type V0042NodeRecord } from '../slurm-node-record';
 import { toAccountingRun, type SlurmDbJob } from '../slurmdb-job-record';
 import type { AccountingRun } from '../../../core/usage/accounting';
-import type { SlurmAdapter } from '../slurm-adapter';
-import type { SshSlurmClient } from '../ssh/ssh-slurm-client';
+import type { LoginNode, SlurmAdapter } from '../slurm-adapter';
 import { setNumber } from '../slurm-values';
 
 /** After a submission token's expiry: clock skew between us and slurmctld, and an RPC verified just in time. */
@@ -150,7 +149,7 @@ export class RestSlurmClient implements SlurmAdapter {
     return (submitTokenSeconds(this.rest) + 1) * 1000 + SUBMIT_SETTLE_MARGIN_MS;
   }
 
-  loginNode(): SshSlurmClient | null {
+  loginNode(): LoginNode | null {
     return null;
   }
 
