@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, TERMINAL } from '../support/control-plane';
+import { ControlPlane, REPO, TERMINAL } from '../support/control-plane';
 
 const script = (body: string, directives: string[] = []) =>
   ['#!/bin/bash', ...directives.map((d) => `#SBATCH ${d}`), body, ''].join('\n');
@@ -25,16 +25,31 @@ interface SlurmView {
   job_state: string;
   state_reason?: string;
   array_job_id?: number;
-  exit_code?: number;
 }
 
-/** SLURM's own view of every job it still holds, read with the CLI as root. */
+/**
+ * A SLURM command as root where the island's SLURM lives: the host's for 22.05 islands, inside the
+ * island's Debian root for local-c (24.11). The test's own view, independent of the adapters.
+ */
+function islandCli(island: string, argv: string[], user?: string): Buffer {
+  const as = user ? ['-u', user] : [];
+  return execFileSync('bash', [`${REPO}/slurm/local/island-exec.sh`, ...as, island, ...argv], { maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** 23.11+ prints `{set, number}` and state lists where 22.05 printed plain values. */
+const plain = (value: unknown): unknown => (typeof value === 'object' && value !== null && 'number' in value ? (value as { number: unknown }).number : value);
+
+/** SLURM's own view of every job it still holds (finished ones too), read with the CLI as root. */
 function slurmJobs(island: string): SlurmView[] {
-  const out = execFileSync('squeue', ['--json'], {
-    env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return JSON.parse(out.toString()).jobs;
+  const jobs = JSON.parse(islandCli(island, ['squeue', '--json', '--states=all']).toString()).jobs as Array<Record<string, unknown>>;
+  return jobs.map((j) => ({
+    job_id: j.job_id as number,
+    user_name: j.user_name as string,
+    comment: j.comment as string | undefined,
+    job_state: Array.isArray(j.job_state) ? j.job_state[0] : (j.job_state as string),
+    state_reason: j.state_reason as string | undefined,
+    array_job_id: plain(j.array_job_id) as number | undefined,
+  }));
 }
 
 /** How many SLURM jobs carry each of this instance's tags. */
@@ -49,7 +64,7 @@ function slurmTagCounts(island: string, instance: string): Map<string, number> {
 
 function scancel(island: string, ids: number[]): void {
   if (ids.length === 0) return;
-  execFileSync('scancel', ids.map(String), { env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` } });
+  islandCli(island, ['scancel', ...ids.map(String)]);
 }
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -540,10 +555,10 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
          RETURNING id::text`,
         [alice.id, island],
       );
-      const out = execFileSync(
-        'sbatch',
-        ['--parsable', '--uid=alice', '--gid=alice', '-D', '/home/alice', '-o', '/dev/null', `--comment=archipelago:${instance}:job=${row.id}`, '--wrap', 'sleep 2; exit 4'],
-        { env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` } },
+      const out = islandCli(
+        island,
+        ['sbatch', '--parsable', '-D', '/home/alice', '-o', '/dev/null', `--comment=archipelago:${instance}:job=${row.id}`, '--wrap', 'sleep 2; exit 4'],
+        'alice',
       );
       await cp.sql('UPDATE jobs SET slurm_job_id = $2 WHERE id = $1', [row.id, Number(out.toString().trim().split(';')[0])]);
       const job = await cp.waitForJob(alice.key, row.id, ended);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -7,6 +9,7 @@ import { renderDependency } from '../../src/core/sbatch/render-dependency';
 import { renderSbatchArgv } from '../../src/core/sbatch/render-sbatch-argv';
 import { renderEnvAssignments, shellJoin, shellQuote } from '../../src/core/sbatch/render-shell';
 import { toJobProperties, toJobSubmission } from '../../src/adapters/slurm/rest/job-properties';
+import { toJobDescriptionSubmission } from '../../src/adapters/slurm/rest/job-description';
 import { mintSlurmJwt, SlurmTokenCache } from '../../src/adapters/slurm/rest/jwt';
 import { decodeExitCode, toSlurmJobRecord, type V0038JobRecord } from '../../src/adapters/slurm/slurm-job-record';
 import { normalizeErrors, errorFromItems } from '../../src/adapters/slurm/slurm-errors';
@@ -14,7 +17,7 @@ import { SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } fr
 import { assertActingUser } from '../../src/core/slurm/posix-user';
 import { parseParsable, parseScontrolPing, renderSubmitCommand, slurmErrorText } from '../../src/adapters/slurm/ssh/ssh-commands';
 import { normalizeHostKeyPin, sshFingerprintSha256 } from '../../src/adapters/slurm/ssh/ssh-pool';
-import { fingerprintJobs, parseSinfoJson } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
+import { fingerprintJobs, parseNodesJson } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
 import { toSlurmNodeRecord, type V0038NodeRecord } from '../../src/adapters/slurm/slurm-node-record';
 
 const FULL_SPEC: JobSpec = {
@@ -79,6 +82,70 @@ describe('renderDependency', () => {
     assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [] }] }), /at least one/);
     assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '1', delayMinutes: 3 }] }] }), /only valid with "after"/);
     assert.throws(() => renderDependency({ combine: 'all', clauses: [] }), /no clauses/);
+  });
+});
+
+describe('REST job description (v0.0.40-v0.0.42)', () => {
+  const NOW = 1_800_000_000;
+  const set = (number: number) => ({ set: true, infinite: false, number });
+
+  test('maps every JobSpec field to its 23.11+ key and shape', () => {
+    const { job } = toJobDescriptionSubmission(request({ ...FULL_SPEC, signal: 'USR1@60' }), NOW);
+    assert.deepEqual(job, {
+      script: '#!/bin/bash\necho hi\n',
+      environment: ['PATH=/usr/bin:/bin', 'FOO=bar'],
+      current_working_directory: '/home/alice/work',
+      name: 'train',
+      partition: 'debug',
+      account: 'proj',
+      qos: 'normal',
+      reservation: 'r1',
+      comment: 'arch:job-123',
+      nodes: '1-2',
+      tasks: 4,
+      tasks_per_node: 2,
+      cpus_per_task: 2,
+      memory_per_node: set(1024),
+      time_limit: set(90),
+      time_minimum: set(30),
+      tres_per_node: 'gres/gpu:1,gres/gpu:1',
+      tres_per_job: 'gres/gpu:2',
+      tres_per_task: 'gres/gpu:1',
+      constraints: 'avx2',
+      shared: ['none'],
+      licenses: 'matlab:1',
+      array: '0-15:4%2',
+      dependency: 'afterok:12:13_2,singleton',
+      hold: true,
+      begin_time: set(NOW + 3600),
+      nice: 10,
+      requeue: false,
+      kill_warning_signal: 'USR1',
+      kill_warning_delay: set(60),
+      mail_type: ['END', 'FAIL'],
+      mail_user: 'alice@example.org',
+      standard_output: 'out-%j.txt',
+      standard_error: 'err-%j.txt',
+      standard_input: '/dev/null',
+      open_mode: ['APPEND'],
+    });
+  });
+
+  test('sbatch words the API spells differently; what it cannot carry is refused, naming the option', () => {
+    const { job } = toJobDescriptionSubmission(
+      request({ timeLimitMinutes: null, exclusive: 'user', mailType: ['ALL', 'TIME_LIMIT_80', 'INVALID_DEPEND'], memPerGpuMb: 2048, begin: 'now' }),
+      NOW,
+    );
+    assert.deepEqual(job.time_limit, { set: true, infinite: true, number: 0 });
+    assert.deepEqual(job.shared, ['user']);
+    assert.deepEqual(job.mail_type, ['BEGIN', 'END', 'FAIL', 'REQUEUE', 'STAGE_OUT', 'TIME=80%', 'INVALID_DEPENDENCY']);
+    assert.equal(job.memory_per_tres, 'gres/gpu:2048');
+    assert.deepEqual(job.begin_time, set(NOW));
+    assert.throws(() => toJobDescriptionSubmission(request({ begin: '2026-12-01T10:00' }), NOW), (e: unknown) => e instanceof SlurmRejectedError && /^begin:/.test(e.message));
+    assert.throws(() => toJobDescriptionSubmission(request({ signal: 'B:USR1@60' }), NOW), (e: unknown) => e instanceof SlurmRejectedError && /^signal:/.test(e.message));
+    assert.throws(() => toJobDescriptionSubmission(request({}, { environment: {} }), NOW), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127);
+    assert.throws(() => toJobDescriptionSubmission(request({}, { workingDirectory: 'rel' }), NOW), /absolute/);
+    assert.throws(() => toJobDescriptionSubmission(request({}, { script: 'echo' }), NOW), /#!/);
   });
 });
 
@@ -447,11 +514,16 @@ describe('node records (slurmrestd /nodes, sinfo --json)', () => {
     assert.deepEqual(r.stateFlags, []);
   });
 
-  test('parseSinfoJson: nodes of the document; no JSON or errors are SlurmUnavailableError', () => {
+  test('parseNodesJson: nodes of the document; no JSON or errors are SlurmUnavailableError', () => {
     const doc = JSON.stringify({ meta: {}, errors: [], nodes: [sinfoNode, { ...sinfoNode, name: 'local-a-n2', state: 'mixed', alloc_cpus: 2, idle_cpus: 2 }] });
-    assert.deepEqual(parseSinfoJson(doc).map((n) => [n.name, n.state, n.idleCpus]), [['local-a-n1', 'idle', 4], ['local-a-n2', 'mixed', 2]]);
-    assert.deepEqual(parseSinfoJson(JSON.stringify({ nodes: [] })), []);
-    assert.throws(() => parseSinfoJson('sinfo: error: unrecognized option'), SlurmUnavailableError);
-    assert.throws(() => parseSinfoJson(JSON.stringify({ errors: [{ error: 'Unable to contact slurm controller', error_number: 1007 }], nodes: [] })), SlurmUnavailableError);
+    assert.deepEqual(parseNodesJson(doc)!.map((n) => [n.name, n.state, n.idleCpus]), [['local-a-n1', 'idle', 4], ['local-a-n2', 'mixed', 2]]);
+    assert.deepEqual(parseNodesJson(JSON.stringify({ nodes: [] })), []);
+    assert.throws(() => parseNodesJson('sinfo: error: unrecognized option'), SlurmUnavailableError);
+    assert.throws(() => parseNodesJson(JSON.stringify({ errors: [{ error: 'Unable to contact slurm controller', error_number: 1007 }], nodes: [] })), SlurmUnavailableError);
+  });
+
+  test("parseNodesJson: 24.11's sinfo --json summaries are not node records (null: ask scontrol)", () => {
+    const sinfo = JSON.parse(readFileSync(resolve(__dirname, '../../../test/fixtures/slurm-24.11/cli/sinfo.json'), 'utf8'));
+    assert.equal(parseNodesJson(JSON.stringify(sinfo.stdout)), null);
   });
 });

@@ -40,7 +40,7 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     client = new RestSlurmClient(
-      { readUser: 'archipelago', rest: { url: `http://127.0.0.1:${port}`, jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 1000 } },
+      { readUser: 'archipelago', rest: { url: `http://127.0.0.1:${port}`, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 1000 } },
       { clock: () => 1_800_000_000_500 },
     );
   });

@@ -5,7 +5,6 @@ import { repeatEvery } from '../../core/common/repeat';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { JobTagger } from '../../core/dispatch/job-tag';
-import { accountingSourceOf } from '../../adapters/slurm/slurm-adapters';
 import { masterIdOf, type AccountingRun, type AccountingSource } from '../../core/usage/accounting';
 import { accountingIncomplete } from '../../core/usage/accounting-readiness';
 import { costOf, PRICING_VERSION } from '../../core/usage/pricing';
@@ -53,7 +52,7 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
     this.signer = config.usage.signingKeyPem ? usageSignerFromPem(config.usage.signingKeyPem) : null;
     this.tagger = new JobTagger(config.instanceId, config.tagKey.key, config.tagKey.createdAt);
     for (const island of islands.all()) {
-      if (island.settings.accounting) this.sources.set(island.settings.connection.name, accountingSourceOf(island.slurm));
+      if (island.settings.accounting) this.sources.set(island.settings.connection.name, island.slurm);
     }
   }
 

@@ -38,19 +38,22 @@ export type RestJobSubmission = Omit<components['schemas']['v0.0.38_job_submissi
  * favour of `workingDirectory`, which is always sent (otherwise the job runs in slurmrestd's cwd).
  */
 export function toJobSubmission(request: SlurmSubmitRequest): RestJobSubmission {
-  if (!request.script.startsWith('#!')) {
-    // slurmrestd does not check; the job would fail later with ENOEXEC.
-    throw new SlurmRejectedError('script must start with #!', undefined);
-  }
+  checkScriptAndDirectory(request);
   return { script: request.script, job: toJobProperties(request) };
+}
+
+/** What slurmrestd (every version) does not check itself: the job would fail later, or run in slurmrestd's directory. */
+export function checkScriptAndDirectory(request: SlurmSubmitRequest): void {
+  if (!request.script.startsWith('#!')) throw new SlurmRejectedError('script must start with #!', undefined);
+  if (!request.workingDirectory || !request.workingDirectory.startsWith('/')) {
+    throw new SlurmRejectedError(`working directory must be an absolute path, got ${JSON.stringify(request.workingDirectory)}`, undefined);
+  }
 }
 
 export function toJobProperties(request: SlurmSubmitRequest): RestJobProperties {
   const { spec } = request;
   const environment = checkEnvironment(request.environment);
-  if (!request.workingDirectory || !request.workingDirectory.startsWith('/')) {
-    throw new SlurmRejectedError(`working directory must be an absolute path, got ${JSON.stringify(request.workingDirectory)}`, undefined);
-  }
+  checkScriptAndDirectory(request);
   const job: RestJobProperties = { environment, current_working_directory: request.workingDirectory };
   const set = <K extends keyof RestJobProperties>(key: K, value: RestJobProperties[K] | undefined) => {
     if (value !== undefined) job[key] = value;
@@ -100,7 +103,7 @@ export function toJobProperties(request: SlurmSubmitRequest): RestJobProperties 
   return job;
 }
 
-function checkEnvironment(env: Record<string, string>): Record<string, string> {
+export function checkEnvironment(env: Record<string, string>): Record<string, string> {
   const entries = Object.entries(env ?? {});
   if (entries.length === 0) {
     throw new SlurmRejectedError('environment must not be empty (slurmrestd inherits nothing; send PATH at least)', SLURM_ERR.ENVIRONMENT_MISSING);

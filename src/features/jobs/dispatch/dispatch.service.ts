@@ -7,7 +7,6 @@ import { CapacityService } from '../scheduling/capacity.service';
 import { Placer, type ArrayPart } from '../../../core/placement/index';
 import { SlurmUnavailableError } from '../../../core/slurm/slurm-client.port';
 import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry, type SubmissionFailure } from '../../../core/dispatch/submission-failure';
-import { submitSettleMs } from '../../../adapters/slurm/rest/rest-slurm-client';
 import { Metrics } from '../../../adapters/metrics/metrics';
 import { DependencySpec } from '../../../core/sbatch/job-spec';
 import { resolveDependencies } from '../../../core/dispatch/dependency-resolution';
@@ -55,8 +54,7 @@ function defaultOutputOf(row: ClaimedJob): string | null {
 
 /** How long a submission to this island may still create a job after the call started (0: not known). */
 function settleMsOf(island: Island): number {
-  const { adapter, rest } = island.settings.connection;
-  return adapter === 'rest' && rest ? submitSettleMs(rest) : 0;
+  return island.slurm.submitSettleMs();
 }
 
 /**
