@@ -84,9 +84,21 @@ describe('renderDependency', () => {
 
 describe('REST job properties', () => {
   test('maps every JobSpec field to an accepted v0.0.38 key', () => {
-    const job = toJobProperties(request(FULL_SPEC));
+    const job = toJobProperties(request(FULL_SPEC), 'login1');
     assert.deepEqual(job, {
-      environment: { PATH: '/usr/bin:/bin', FOO: 'bar' },
+      environment: {
+        PATH: '/usr/bin:/bin',
+        FOO: 'bar',
+        // what sbatch itself would have added for these options
+        SLURM_GET_USER_ENV: '1',
+        SLURM_CPUS_PER_TASK: '2',
+        SLURM_NTASKS_PER_NODE: '2',
+        SLURM_OPEN_MODE: 'a',
+        SLURM_JOB_DEPENDENCY: 'afterok:12:13_2,singleton',
+        SLURM_PRIO_PROCESS: '0',
+        SLURM_SUBMIT_DIR: '/home/alice/work',
+        SLURM_SUBMIT_HOST: 'login1',
+      },
       current_working_directory: '/home/alice/work',
       name: 'train',
       partition: 'debug',
@@ -125,12 +137,19 @@ describe('REST job properties', () => {
     assert.equal('export' in job, false);
   });
   test('minimal, unlimited time, requeue, nodes as a string', () => {
-    assert.deepEqual(toJobProperties(request({})), {
-      environment: { PATH: '/usr/bin:/bin', FOO: 'bar' },
+    assert.deepEqual(toJobProperties(request({}), 'login1'), {
+      environment: {
+        PATH: '/usr/bin:/bin',
+        FOO: 'bar',
+        SLURM_GET_USER_ENV: '1',
+        SLURM_PRIO_PROCESS: '0',
+        SLURM_SUBMIT_DIR: '/home/alice/work',
+        SLURM_SUBMIT_HOST: 'login1',
+      },
       current_working_directory: '/home/alice/work',
       comment: 'arch:job-123',
     });
-    const job = toJobProperties(request({ timeLimitMinutes: null, requeue: true, nodes: { min: 3 }, exclusive: 'user', memPerNodeMb: 0 }));
+    const job = toJobProperties(request({ timeLimitMinutes: null, requeue: true, nodes: { min: 3 }, exclusive: 'user', memPerNodeMb: 0 }), 'login1');
     assert.equal(job.time_limit, 'UNLIMITED');
     assert.equal(job.requeue, true);
     assert.equal(job.no_requeue, undefined);
@@ -139,17 +158,17 @@ describe('REST job properties', () => {
     assert.equal(job.memory_per_node, 0);
   });
   test('refuses an empty environment, bad names, relative cwd, a script without #!', () => {
-    assert.throws(() => toJobProperties(request({}, { environment: {} })), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127);
-    assert.throws(() => toJobProperties(request({}, { environment: { 'A-B': 'x' } })), /invalid environment variable name/);
-    assert.throws(() => toJobProperties(request({}, { workingDirectory: 'rel' })), /absolute/);
-    assert.throws(() => toJobSubmission(request({}, { script: 'echo no shebang' })), /#!/);
-    assert.deepEqual(Object.keys(toJobSubmission(request({}))), ['script', 'job']);
+    assert.throws(() => toJobProperties(request({}, { environment: {} }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127);
+    assert.throws(() => toJobProperties(request({}, { environment: { 'A-B': 'x' } }), 'login1'), /invalid environment variable name/);
+    assert.throws(() => toJobProperties(request({}, { workingDirectory: 'rel' }), 'login1'), /absolute/);
+    assert.throws(() => toJobSubmission(request({}, { script: 'echo no shebang' }), 'login1'), /#!/);
+    assert.deepEqual(Object.keys(toJobSubmission(request({}), 'login1')), ['script', 'job']);
   });
   test('refuses a stored environment that smuggles SLURM settings or loader variables (rows older than the edge rule)', () => {
     for (const name of ['SBATCH_CLUSTERS', 'SLURM_CONF', 'LD_PRELOAD']) {
-      assert.throws(() => toJobProperties(request({}, { environment: { PATH: '/bin', [name]: 'x' } })), (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name));
+      assert.throws(() => toJobProperties(request({}, { environment: { PATH: '/bin', [name]: 'x' } }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name));
     }
-    assert.equal(toJobProperties(request({}, { environment: { PATH: '/bin', SLURM_EXPORT_ENV: 'NONE' } })).environment?.SLURM_EXPORT_ENV, 'NONE');
+    assert.equal(toJobProperties(request({}, { environment: { PATH: '/bin', SLURM_EXPORT_ENV: 'NONE' } }), 'login1').environment?.SLURM_EXPORT_ENV, 'NONE');
   });
 });
 
@@ -250,7 +269,7 @@ describe('ssh commands', () => {
     assert.equal(
       cmd,
       "cd /home/alice/work || exit 78; s=$(command -v sbatch) || { echo 'sbatch: command not found' >&2; exit 127; }; " +
-        "exec env -i PATH=/bin 'EVIL=`id`' 'SLURM_CONF=/etc/a b/slurm.conf' \"$s\" --parsable --ignore-pbs --export=ALL " +
+        "exec env -i PATH=/bin 'EVIL=`id`' SLURM_GET_USER_ENV=1 'SLURM_CONF=/etc/a b/slurm.conf' \"$s\" --parsable --ignore-pbs --export=ALL " +
         "'--job-name=x'\\''$(y)' --partition=debug --comment=arch:job-123 --chdir=/home/alice/work",
     );
     assert.throws(() => renderSubmitCommand(request({}, { environment: {} }), {}), /environment/);

@@ -75,8 +75,16 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     assert.equal(s.headers.authorization, undefined);
     assert.deepEqual(JSON.parse(s.body), {
       script: '#!/bin/bash\ntrue\n',
-      job: { environment: { PATH: '/bin' }, current_working_directory: '/home/alice', partition: 'debug', comment: 'arch:1', hold: true },
+      job: {
+        // sbatch's own variables; the ping answered without a controller name, so the URL's host
+        environment: { PATH: '/bin', SLURM_GET_USER_ENV: '1', SLURM_PRIO_PROCESS: '0', SLURM_SUBMIT_DIR: '/home/alice', SLURM_SUBMIT_HOST: '127.0.0.1' },
+        current_working_directory: '/home/alice',
+        partition: 'debug',
+        comment: 'arch:1',
+        hold: true,
+      },
     });
+    assert.equal(seen.at(-2)!.url, '/slurm/v0.0.38/ping/');
   });
 
   test('submit: rejected (500 without job_id, 400 parse) vs unavailable (401, 5005)', async () => {
@@ -163,6 +171,12 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     await assert.rejects(client.submit('root', req), /privileged/);
     await assert.rejects(client.cancel('slurm', 1), /privileged/);
     assert.equal(seen.length, before);
+    // Once a ping named the controller, submissions count as made from it, without pinging again.
+    reply = (s) => (s.url.endsWith('/ping/') ? { status: 500, text: 'no' } : { status: 200, body: { meta, errors: [], job_id: 8, step_id: 'BATCH' } });
+    await client.submit('alice', req);
+    assert.equal(JSON.parse(seen.at(-1)!.body).job.environment.SLURM_SUBMIT_HOST, 'ctl');
+    assert.equal(seen.at(-1)!.url, '/slurm/v0.0.38/job/submit');
+    assert.equal(seen.at(-2)!.url, '/slurm/v0.0.38/ping/'); // the ping above, not a new one
     assert.throws(() => new RestSlurmClient({ readUser: 'root', rest: { url: 'http://x', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 10 } }), /privileged/);
   });
 

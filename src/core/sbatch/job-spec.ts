@@ -60,6 +60,8 @@ export interface JobSpec {
   ntasks?: number;
   ntasksPerNode?: number;
   cpusPerTask?: number;
+  /** `--threads-per-core`: nodes with at least this many hardware threads per core, and as many used per core. */
+  threadsPerCore?: number;
   /** `--mem`, in MiB. 0 asks for all the memory of each node. */
   memPerNodeMb?: number;
   memPerCpuMb?: number;

@@ -114,6 +114,9 @@ const HANDLERS: Record<string, Handler> = {
   'cpus-per-task': (st, v) => {
     st.spec.cpusPerTask = parsePositiveInt(required(v), LIMITS.cpusPerTask);
   },
+  'threads-per-core': (st, v) => {
+    st.spec.threadsPerCore = parsePositiveInt(required(v), LIMITS.threadsPerCore);
+  },
 
   mem: mem('memPerNodeMb', true),
   'mem-per-cpu': mem('memPerCpuMb', false),

@@ -12,6 +12,7 @@ export const LIMITS = {
   /** job_desc_msg_t.ntasks_per_node is a uint16 whose top values are sentinels. */
   ntasksPerNode: 65_533,
   cpusPerTask: 4096,
+  threadsPerCore: 64,
   gpus: 1_000_000,
   /** slurm.h NICE_OFFSET - 3. */
   nice: 2_147_483_645,

@@ -5,6 +5,7 @@ import { renderDependency } from '../../../core/sbatch/render-dependency';
 import { renderNodeRange } from '../../../core/sbatch/render-sbatch-argv';
 import { isEnvName } from '../../../core/sbatch/render-shell';
 import { storedEnvironmentRefusal } from '../../../core/sbatch/environment-policy';
+import { sbatchDerivedEnvironment } from '../../../core/sbatch/job-environment';
 import { SLURM_ERR } from '../slurm-errors';
 
 type SpecJobProperties = components['schemas']['v0.0.38_job_properties'];
@@ -36,21 +37,27 @@ export type RestJobSubmission = Omit<components['schemas']['v0.0.38_job_submissi
  * server accepts are emitted (an unknown key is an HTTP 400). `spec.export` is not sent: the
  * environment dict is already final, and slurmrestd disables `export`. `spec.chdir` is ignored in
  * favour of `workingDirectory`, which is always sent (otherwise the job runs in slurmrestd's cwd).
+ * `submitHost` is the host the job counts as submitted from (SLURM_SUBMIT_HOST).
  */
-export function toJobSubmission(request: SlurmSubmitRequest): RestJobSubmission {
+export function toJobSubmission(request: SlurmSubmitRequest, submitHost: string): RestJobSubmission {
   if (!request.script.startsWith('#!')) {
     // slurmrestd does not check; the job would fail later with ENOEXEC.
     throw new SlurmRejectedError('script must start with #!', undefined);
   }
-  return { script: request.script, job: toJobProperties(request) };
+  return { script: request.script, job: toJobProperties(request, submitHost) };
 }
 
-export function toJobProperties(request: SlurmSubmitRequest): RestJobProperties {
+/**
+ * The job's environment is the stored one (checked again: rows may predate the rules) plus what
+ * sbatch would have added itself, which slurmrestd does not (SLURM_CPUS_PER_TASK, SLURM_SUBMIT_DIR…).
+ */
+export function toJobProperties(request: SlurmSubmitRequest, submitHost: string): RestJobProperties {
   const { spec } = request;
-  const environment = checkEnvironment(request.environment);
+  const checked = checkEnvironment(request.environment);
   if (!request.workingDirectory || !request.workingDirectory.startsWith('/')) {
     throw new SlurmRejectedError(`working directory must be an absolute path, got ${JSON.stringify(request.workingDirectory)}`, undefined);
   }
+  const environment = { ...checked, ...sbatchDerivedEnvironment(spec, { submitDir: request.workingDirectory, submitHost }) };
   const job: RestJobProperties = { environment, current_working_directory: request.workingDirectory };
   const set = <K extends keyof RestJobProperties>(key: K, value: RestJobProperties[K] | undefined) => {
     if (value !== undefined) job[key] = value;
@@ -67,6 +74,7 @@ export function toJobProperties(request: SlurmSubmitRequest): RestJobProperties 
   set('tasks', spec.ntasks);
   set('tasks_per_node', spec.ntasksPerNode);
   set('cpus_per_task', spec.cpusPerTask);
+  set('threads_per_core', spec.threadsPerCore);
   set('memory_per_node', spec.memPerNodeMb);
   set('memory_per_cpu', spec.memPerCpuMb);
   set('memory_per_gpu', spec.memPerGpuMb);

@@ -84,6 +84,8 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
   private readonly clock: () => number;
   private readonly clockSlack: number;
   private closed = false;
+  /** The controller's host name, learnt from the first ping: where jobs count as submitted from. */
+  private controllerHost: string | undefined;
 
   constructor(island: Pick<IslandConnection, 'rest' | 'readUser'> & { name?: string }, options: RestSlurmClientOptions = {}) {
     if (!island.rest) throw new Error(`island ${island.name ?? ''}: no rest connection configured`);
@@ -115,10 +117,10 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
    * `settlesAt` has passed, a listing shows the job if and only if it was created.
    */
   async submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
-    const body = toJobSubmission(request);
+    assertActingUser(user, this.forbidden);
+    const body = toJobSubmission(request, await this.submitHost());
     const nowSeconds = Math.floor(this.clock() / 1000);
     const lifetime = submitTokenSeconds(this.rest);
-    assertActingUser(user, this.forbidden);
     const token = mintSlurmJwt(this.rest.jwtKey, user, lifetime, nowSeconds);
     // slurmctld accepts a token through its `exp` second; then allow for clock skew and the RPC in progress.
     const settlesAt = (nowSeconds + lifetime + 1) * 1000 + SUBMIT_SETTLE_MARGIN_MS;
@@ -207,11 +209,22 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     const pings = res.body?.pings ?? [];
     const primary = pings.find((p) => p.mode === 'primary') ?? pings[0];
     const meta = res.body?.meta as { Slurm?: { release?: string } } | undefined;
+    if (primary?.hostname) this.controllerHost = primary.hostname;
     return {
       up: res.status === 200 && primary?.ping === 'UP',
       hostname: primary?.hostname ?? '',
       version: meta?.Slurm?.release ?? '',
     };
+  }
+
+  /**
+   * SLURM_SUBMIT_HOST for jobs sent through slurmrestd: the controller's host, as slurmctld names
+   * itself (a native sbatch on the island prints its own host, usually the same login/controller
+   * host). Until a ping has answered, the host of the REST URL.
+   */
+  private async submitHost(): Promise<string> {
+    if (this.controllerHost === undefined) await this.ping();
+    return this.controllerHost ?? new URL(this.rest.url).hostname;
   }
 
   async close(): Promise<void> {
