@@ -470,6 +470,13 @@ describe('scheduling and notification options', () => {
     rejectsLines(['#SBATCH --mail-type=BEGIN,FIAL'], { option: '--mail-type', reason: /FIAL/ });
     rejectsLines(['#SBATCH --mail-type=NONE,END'], { option: '--mail-type' });
   });
+  it('drops --mail-type words with blanks around them, as sbatch does (native: "END, FAIL" → END, "END ,FAIL" → FAIL)', () => {
+    assert.deepEqual(spec(['#SBATCH --mail-type="END, FAIL"']).mailType, ['END']);
+    assert.deepEqual(spec(['#SBATCH --mail-type="END ,FAIL"']).mailType, ['FAIL']);
+    assert.deepEqual(spec([], { 'mail-type': 'BEGIN, END' }).mailType, ['BEGIN']);
+    rejectsLines(['#SBATCH --mail-type=" END"'], { option: '--mail-type', reason: /blanks/ });
+    rejectsLines(['#SBATCH --mail-type="END, FIAL"'], { option: '--mail-type', reason: /FIAL/ });
+  });
   it('accumulates --mail-type like sbatch', () => {
     assert.deepEqual(spec(['#SBATCH --mail-type=BEGIN'], { 'mail-type': 'END' }).mailType, ['BEGIN', 'END']);
   });

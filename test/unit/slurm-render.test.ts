@@ -84,7 +84,8 @@ describe('renderDependency', () => {
 
 describe('REST job properties', () => {
   test('maps every JobSpec field to an accepted v0.0.38 key', () => {
-    const job = toJobProperties(request(FULL_SPEC), 'login1');
+    // slurmrestd 22.05 refuses the B: flag (below); R: is what it takes.
+    const job = toJobProperties(request({ ...FULL_SPEC, signal: 'R:USR1@60' }), 'login1');
     assert.deepEqual(job, {
       environment: {
         PATH: '/usr/bin:/bin',
@@ -126,7 +127,7 @@ describe('REST job properties', () => {
       begin_time: 'now+1hour',
       nice: 10,
       no_requeue: true,
-      signal: 'B:USR1@60',
+      signal: 'R:USR1@60',
       mail_type: 'END,FAIL',
       mail_user: 'alice@example.org',
       standard_output: 'out-%j.txt',
@@ -163,6 +164,18 @@ describe('REST job properties', () => {
     assert.throws(() => toJobProperties(request({}, { workingDirectory: 'rel' }), 'login1'), /absolute/);
     assert.throws(() => toJobSubmission(request({}, { script: 'echo no shebang' }), 'login1'), /#!/);
     assert.deepEqual(Object.keys(toJobSubmission(request({}), 'login1')), ['script', 'job']);
+  });
+  test('refuses what slurmrestd 22.05 cannot parse, naming the option and where it works', () => {
+    for (const signal of ['B:USR1@60', 'b:10', 'BR:TERM@30']) {
+      assert.throws(() => toJobProperties(request({ signal }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.message.startsWith(`--signal=${signal}:`) && /SSH/.test(e.message));
+    }
+    assert.throws(() => toJobProperties(request({ memPerGpuMb: 1024 }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && /^--mem-per-gpu:/.test(e.message));
+    assert.equal(toJobProperties(request({ signal: 'USR1@60' }), 'login1').signal, 'USR1@60');
+  });
+  test('-N with -c and no -n sends one task per node, as sbatch asks for nodes × cpus-per-task CPUs', () => {
+    assert.equal(toJobProperties(request({ nodes: { min: 2 }, cpusPerTask: 4 }), 'login1').tasks, 2);
+    assert.equal(toJobProperties(request({ nodes: { min: 2 }, cpusPerTask: 4, ntasks: 5 }), 'login1').tasks, 5);
+    assert.equal(toJobProperties(request({ cpusPerTask: 4 }), 'login1').tasks, undefined);
   });
   test('refuses a stored environment that smuggles SLURM settings or loader variables (rows older than the edge rule)', () => {
     for (const name of ['SBATCH_CLUSTERS', 'SLURM_CONF', 'LD_PRELOAD']) {

@@ -39,6 +39,8 @@ import {
   rejectControlCharacters,
 } from './value-parsers';
 
+import { lowerNodesToTasks } from './sbatch-derivations';
+
 export { SbatchParseError } from './sbatch-error';
 
 /** No single value needs more; bounds the work every regex does. */
@@ -296,7 +298,7 @@ function finish(st: State): JobSpec {
     );
   }
   if (st.mail !== undefined) spec.mailType = st.mail.size === 0 ? ['NONE'] : [...st.mail];
-  return spec;
+  return lowerNodesToTasks(spec);
 }
 
 /**

@@ -1,11 +1,13 @@
 import type { components } from './generated/slurm-v0.0.38';
 import type { SlurmSubmitRequest } from '../../../core/slurm/slurm-client.port';
+import type { JobSpec } from '../../../core/sbatch/job-spec';
 import { SlurmRejectedError } from '../../../core/slurm/slurm-client.port';
 import { renderDependency } from '../../../core/sbatch/render-dependency';
 import { renderNodeRange } from '../../../core/sbatch/render-sbatch-argv';
 import { isEnvName } from '../../../core/sbatch/render-shell';
 import { storedEnvironmentRefusal } from '../../../core/sbatch/environment-policy';
 import { sbatchDerivedEnvironment } from '../../../core/sbatch/job-environment';
+import { impliedTaskCount } from '../../../core/sbatch/sbatch-derivations';
 import { SLURM_ERR } from '../slurm-errors';
 
 type SpecJobProperties = components['schemas']['v0.0.38_job_properties'];
@@ -53,6 +55,8 @@ export function toJobSubmission(request: SlurmSubmitRequest, submitHost: string)
  */
 export function toJobProperties(request: SlurmSubmitRequest, submitHost: string): RestJobProperties {
   const { spec } = request;
+  const inexpressible = notExpressibleInV0038(spec);
+  if (inexpressible) throw new SlurmRejectedError(inexpressible, SLURM_ERR.PARSE_FAILURE);
   const checked = checkEnvironment(request.environment);
   if (!request.workingDirectory || !request.workingDirectory.startsWith('/')) {
     throw new SlurmRejectedError(`working directory must be an absolute path, got ${JSON.stringify(request.workingDirectory)}`, undefined);
@@ -71,7 +75,7 @@ export function toJobProperties(request: SlurmSubmitRequest, submitHost: string)
   set('comment', request.comment || spec.comment);
 
   if (spec.nodes) job.nodes = renderNodeRange(spec.nodes);
-  set('tasks', spec.ntasks);
+  set('tasks', spec.ntasks ?? impliedTaskCount(spec));
   set('tasks_per_node', spec.ntasksPerNode);
   set('cpus_per_task', spec.cpusPerTask);
   set('threads_per_core', spec.threadsPerCore);
@@ -106,6 +110,23 @@ export function toJobProperties(request: SlurmSubmitRequest, submitHost: string)
   set('standard_input', spec.input);
   set('open_mode', spec.openMode);
   return job;
+}
+
+/**
+ * Options slurmrestd 22.05 cannot take, although sbatch can (measured on local-a): the v0.0.38
+ * parser refuses the `B:` flag of `signal` ("Invalid SIGNAL specification" for every spelling)
+ * and fails on `memory_per_gpu` in any form ("Failure during parsing", 9001). Sending the job
+ * without them would run it differently, so it is refused, saying where it can run.
+ */
+function notExpressibleInV0038(spec: JobSpec): string | null {
+  const where = 'islands whose SLURM is reached over SSH, or SLURM 23.11 and later, accept it';
+  if (spec.signal !== undefined && /^(?:B|BR|RB):/i.test(spec.signal)) {
+    return `--signal=${spec.signal}: slurmrestd 22.05 cannot send the B: flag (signal the batch shell only); ${where}. Without B:, the signal goes to the job's steps`;
+  }
+  if (spec.memPerGpuMb !== undefined) {
+    return `--mem-per-gpu: slurmrestd 22.05 cannot parse it; ${where}. --mem or --mem-per-cpu work here`;
+  }
+  return null;
 }
 
 function checkEnvironment(env: Record<string, string>): Record<string, string> {
