@@ -1,7 +1,7 @@
 import { Secp256k1HdWallet } from '@cosmjs/amino';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,24 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     const saved = JSON.parse(readFileSync(path, 'utf8'));
     assert.deepEqual(saved, { url: cp.url, credentials: { kind: 'api-key', apiKey: alice.key } });
     assert.ok(!good.stderr.includes(alice.key), 'the key is never echoed');
+  });
+
+  it('sbatch without -J names the job after the script file, and %x follows, as sbatch does', async () => {
+    const name = `named-${process.pid}-${Date.now()}.sh`;
+    const path = scriptFile(name, ['#SBATCH --time=00:02:00', '#SBATCH --output=%x-%j.out', 'echo "name=$SLURM_JOB_NAME"']);
+    const submitted = await cli(['sbatch', '--parsable', '--wait', path]);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    const history = await cli(['sacct', '-j', id, '--json']);
+    const [job] = JSON.parse(history.stdout).jobs;
+    assert.equal(job.name, name);
+    assert.equal(job.options.jobName, name);
+    const out = await cli(['output', id]);
+    assert.equal(out.stdout, `name=${name}\n`);
+    // SLURM expanded %x with the same name: the file is named after the script.
+    const found = readdirSync('/home/alice').filter((f) => f.startsWith(`${name}-`) && f.endsWith('.out'));
+    assert.equal(found.length, 1, `expected one ${name}-<id>.out in /home/alice`);
+    rmSync(`/home/alice/${found[0]}`, { force: true });
   });
 
   it('sbatch submits a real script with command-line flags over #SBATCH lines; squeue, output --follow and sacct see it', async () => {

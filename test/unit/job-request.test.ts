@@ -46,6 +46,19 @@ describe('normalizeSubmission: a plain job', () => {
     assert.equal(submit({ script: script('-J build') }).name, 'build');
     assert.equal(submit({ options: { 'job-name': 'from-options' } }).name, 'from-options');
   });
+  it('names the job after its script file when no --job-name is given, as sbatch run.sh does', () => {
+    const job = submit({ scriptName: 'run.sh' });
+    assert.equal(job.name, 'run.sh');
+    assert.equal(job.spec.jobName, 'run.sh');
+    assert.equal(submit({ scriptName: 'run.sh', script: script('-J build') }).name, 'build');
+    assert.equal(submit({ scriptName: 'run.sh', options: { 'job-name': 'opt' } }).name, 'opt');
+  });
+  it('refuses a script name with a directory or that is no file name', () => {
+    refused(() => submit({ scriptName: 'jobs/run.sh' }), 'scriptName', /"\/"/);
+    refused(() => submit({ scriptName: '..' }), 'scriptName');
+    refused(() => submit({ scriptName: '' }), 'scriptName', /empty/);
+    refused(() => submit({ scriptName: 'a\nb' }), 'scriptName');
+  });
   it('counts array tasks', () => {
     assert.equal(submit({ script: script('--array=0-3%2') }).arraySize, 4);
     assert.equal(submit({ script: script('--array=1,5,9') }).arraySize, 3);

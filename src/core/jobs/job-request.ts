@@ -8,6 +8,11 @@ import { allowedRootsFor, checkFilePatternWithinRoots, checkPathWithinRoots, val
 /** What a caller sends to `POST /v1/jobs`. */
 export interface SubmitInput {
   script: string;
+  /**
+   * The script's file name (`run.sh`, no directory), as `sbatch run.sh` knows it: the default job
+   * name, and so what `%x` stands for, when no --job-name is given.
+   */
+  scriptName?: string;
   options?: Record<string, unknown>;
   /** The "submission environment" sbatch would inherit (`--export=ALL`); nothing else is inherited. */
   environment?: Record<string, string>;
@@ -47,6 +52,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_ENV_VARS = 512;
 const MAX_ENV_BYTES = 128 * 1024;
 const MAX_DEPENDENCIES = 100;
+/** sbatch's job name for a script read from standard input: the API's script has no file name otherwise. */
 const DEFAULT_JOB_NAME = 'sbatch';
 
 function parse(input: SubmitInput) {
@@ -143,7 +149,11 @@ export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy
   const { spec, script } = parse(input);
   checkVariables(spec.export?.variables ?? {}, (name) => `environment.${name}`, true);
 
-  const name = spec.jobName ?? DEFAULT_JOB_NAME;
+  if (input.scriptName !== undefined) {
+    const problem = validateJobName(input.scriptName);
+    if (problem) throw invalid('scriptName', `a file name without a directory, as the default job name: ${problem.replace(/^job name/, 'it')}`);
+  }
+  const name = spec.jobName ?? input.scriptName ?? DEFAULT_JOB_NAME;
   const nameProblem = validateJobName(name);
   if (nameProblem) throw invalid('--job-name', nameProblem);
   if (spec.partition !== undefined && !policy.partitions.has(spec.partition)) {

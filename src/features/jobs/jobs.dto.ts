@@ -87,6 +87,14 @@ export class SubmitJobDto {
   script!: string;
 
   @ApiPropertyOptional({
+    description: "The script's file name without a directory (what `sbatch run.sh` was given): the default job name and %x, as with sbatch",
+    example: 'run.sh',
+  })
+  @IsOptional()
+  @IsString()
+  scriptName?: string;
+
+  @ApiPropertyOptional({
     description: "sbatch long options without dashes; they override the script's directives like command-line flags",
     example: { nodes: 1, ntasks: 1, 'cpus-per-task': 1, mem: '256M', partition: 'debug' },
     type: 'object',

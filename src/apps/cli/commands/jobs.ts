@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { ApiClient } from '../api-client';
 import { ApiError } from '../api-client';
 import { clientFor, Context, printJson } from '../context';
@@ -42,7 +43,13 @@ export async function sbatch(context: Context, argv: string[]): Promise<number> 
   // Checked here too, so a typo fails before anything is sent, in sbatch's own words.
   const parsed = sbatchRules(() => parseSubmission(script, invocation.options));
   const environment = exportedEnvironment(parsed.spec.export?.variables, context.env);
-  const body = { script, options: invocation.options, ...(Object.keys(environment).length ? { environment } : {}) };
+  const body = {
+    script,
+    // sbatch names the job after the script file (and %x with it) unless -J says otherwise.
+    ...(invocation.scriptPath !== undefined ? { scriptName: basename(invocation.scriptPath) } : {}),
+    options: invocation.options,
+    ...(Object.keys(environment).length ? { environment } : {}),
+  };
   const client = clientFor(context);
   // One key per invocation: a retry after a lost answer gets the same job back, never a second one.
   const idempotencyKey = `cli-${randomUUID()}`;
