@@ -105,6 +105,15 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     rmSync(`/home/alice/${found[0]}`, { force: true });
   });
 
+  it('sbatch of a job no island can ever run prints why and exits non-zero, like sbatch', async () => {
+    const path = scriptFile(`never-${process.pid}.sh`, ['#SBATCH --cpus-per-task=64', 'true']);
+    const refused = await cli(['sbatch', path]);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr, /HTTP 422\): no island can run it: .*64 CPUs/);
+    assert.match(refused.stderr, /^  island local-a: .*CPUs/m);
+  });
+
   it('sbatch submits a real script with command-line flags over #SBATCH lines; squeue, output --follow and sacct see it', async () => {
     const token = `cli-${Date.now()}`;
     const path = scriptFile('hello.sh', [

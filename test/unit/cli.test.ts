@@ -113,6 +113,21 @@ describe('formatting', () => {
     assert.equal(formatProblem({}, 502), 'Request failed (HTTP 502)');
   });
 
+  it('prints why each island refused a job that can never run (422), then exits as rejected', () => {
+    const problem = {
+      status: 422,
+      title: 'Unprocessable request',
+      detail: 'no island can run it: every island: no node has 64 CPUs (largest: 4)',
+      placement: { candidates: [{ island: 'local-a', rejected: 'no node has 64 CPUs (largest: 4)' }, { island: 'local-b', rejected: 'not in region mars' }] },
+    };
+    assert.equal(
+      formatProblem(problem, 422),
+      'Unprocessable request (HTTP 422): no island can run it: every island: no node has 64 CPUs (largest: 4)\n' +
+        '  island local-a: no node has 64 CPUs (largest: 4)\n  island local-b: not in region mars',
+    );
+    assert.equal(exitCodeForStatus(422), ExitCode.REJECTED);
+  });
+
   it('shows the node list for running jobs and the reason for waiting ones', () => {
     assert.equal(nodeListOrReason(job()), 'n1');
     assert.equal(nodeListOrReason(job({ state: 'PENDING', stateReason: 'Resources', batchHost: null })), '(Resources)');

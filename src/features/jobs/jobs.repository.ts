@@ -198,12 +198,13 @@ export class JobsRepository {
       created = await this.accepted.submit(submission);
     }
     if (created) return { row: created, created: true };
-    const [existing] = await rows<JobRow>(
-      this.db,
-      'SELECT * FROM jobs WHERE owner_id = $1 AND idempotency_key = $2',
-      [ownerId, idempotencyKey],
-    );
-    return { row: existing, created: false };
+    return { row: (await this.findByIdempotencyKey(ownerId, idempotencyKey as string)) as JobRow, created: false };
+  }
+
+  /** The owner's job created with this Idempotency-Key, if any. */
+  async findByIdempotencyKey(ownerId: string, idempotencyKey: string): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE owner_id = $1 AND idempotency_key = $2', [ownerId, idempotencyKey]);
+    return row ?? null;
   }
 
   async findOwned(ownerId: string, id: string): Promise<JobRow | null> {

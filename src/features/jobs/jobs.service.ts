@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../../adapters/config/config.module';
 import type { Principal } from '../../core/auth/principal';
 import { AuditLog, principalActor } from '../audit/audit-log';
 import { canonicalJson } from '../../core/common/canonical-json';
-import { conflict, invalid, notFound, Problem, unavailable } from '../../core/common/problem';
+import { conflict, invalid, notFound, Problem, unavailable, unprocessable } from '../../core/common/problem';
 import { IslandsRegistry } from '../islands/islands.registry';
 import { DispatchQueue } from '../dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../../core/slurm/slurm-client.port';
@@ -25,6 +25,8 @@ import { JobRow, JobsRepository } from './jobs.repository';
 import { isTerminal, JobState } from '../../core/jobs/lifecycle';
 import { outputFiles } from '../../core/jobs/output-path';
 import { mapLimit } from '../../core/common/map-limit';
+import { neverRunnable } from '../../core/dispatch/submit-admission';
+import { CapacityService } from '../scheduling/capacity.service';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -48,6 +50,7 @@ export class JobsService {
     private readonly veid: VeidGate,
     private readonly mfa: MfaGate,
     private readonly audit: AuditLog,
+    private readonly capacity: CapacityService,
   ) {}
 
   /** The submission as it would be accepted (sbatch semantics), or the 4xx that explains why not. */
@@ -74,6 +77,7 @@ export class JobsService {
     const missing = job.dependsOn.filter((id) => !known.some((row) => Number(row.id) === id));
     if (missing.length > 0) throw invalid('--dependency', `no job ${missing.join(', ')} of yours exists`);
     const requestHash = createHash('sha256').update(canonicalJson(input)).digest();
+    await this.refuseIfNeverRunnable(principal, job, idempotencyKey);
     await this.identityGates(principal, job.spec, mfa, idempotencyKey ? `${idempotencyKey}:${requestHash.toString('hex')}` : null);
 
     await this.budgets.admit(principal.id, job.spec, idempotencyKey);
@@ -85,6 +89,20 @@ export class JobsService {
     }
     if (created) this.queue.enqueueSoon(row.id);
     return { job: jobView(row), replayed: !created };
+  }
+
+  /**
+   * 422 with the placement's explanation for a job no island could ever run (as sbatch refuses
+   * one at once), instead of accepting it and rejecting it at dispatch. A retry of a request that
+   * was accepted earlier (same Idempotency-Key) is not judged again: it gets its job back.
+   */
+  private async refuseIfNeverRunnable(principal: Principal, job: NormalizedJob, idempotencyKey: string | null): Promise<void> {
+    const view = await this.capacity.view();
+    const tightBoundMs = Math.min(...this.config.topology.tiers.map((t) => t.boundMs));
+    const verdict = neverRunnable(view.snapshot, view.unknown, job.spec, job.constraints, { tightBoundMs }, new Date());
+    if (!verdict) return;
+    if (idempotencyKey && (await this.jobs.findByIdempotencyKey(principal.id, idempotencyKey))) return;
+    throw unprocessable(verdict.reason, { placement: verdict.placement });
   }
 
   async get(principal: Principal, id: string) {
