@@ -25,8 +25,8 @@ import { JobRow, JobsRepository } from './jobs.repository';
 import { isTerminal, JobState } from '../../core/jobs/lifecycle';
 import { outputFiles } from '../../core/jobs/output-path';
 import { mapLimit } from '../../core/common/map-limit';
-import { neverRunnable } from '../../core/dispatch/submit-admission';
-import { CapacityService } from '../scheduling/capacity.service';
+import { SubmitAdmission } from '../../core/dispatch/submit-admission';
+import { CapacityService, type CapacityView } from '../scheduling/capacity.service';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -40,6 +40,8 @@ const NOT_YET_IN_SLURM: JobState[] = ['ACCEPTED', 'DISPATCHING'];
 @Injectable()
 export class JobsService {
   private readonly logger = new Logger(JobsService.name);
+  /** The admission of the current capacity view, rebuilt when the view changes. */
+  private admission: { view: CapacityView; admission: SubmitAdmission } | null = null;
 
   constructor(
     private readonly jobs: JobsRepository,
@@ -97,9 +99,13 @@ export class JobsService {
    * was accepted earlier (same Idempotency-Key) is not judged again: it gets its job back.
    */
   private async refuseIfNeverRunnable(principal: Principal, job: NormalizedJob, idempotencyKey: string | null): Promise<void> {
-    const view = await this.capacity.view();
-    const tightBoundMs = Math.min(...this.config.topology.tiers.map((t) => t.boundMs));
-    const verdict = neverRunnable(view.snapshot, view.unknown, job.spec, job.constraints, { tightBoundMs }, new Date());
+    // Never waits on SLURM once a view exists: a slow island must not slow submissions down.
+    const view = await this.capacity.recent();
+    if (this.admission?.view !== view) {
+      const tightBoundMs = Math.min(...this.config.topology.tiers.map((t) => t.boundMs));
+      this.admission = { view, admission: new SubmitAdmission(view.snapshot, view.unknown, { tightBoundMs }) };
+    }
+    const verdict = this.admission.admission.neverRunnable(job.spec, job.constraints, new Date());
     if (!verdict) return;
     if (idempotencyKey && (await this.jobs.findByIdempotencyKey(principal.id, idempotencyKey))) return;
     throw unprocessable(verdict.reason, { placement: verdict.placement });
