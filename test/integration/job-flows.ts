@@ -292,6 +292,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       const unknownDependency = await submit(alice.key, { script: script('true'), options: { dependency: 'afterok:99999999' } });
       assert.equal(unknownDependency.status, 400);
       assert.equal(unknownDependency.json.field, '--dependency');
+      assert.match(unknownDependency.json.detail, /Archipelago job ids .* not the SLURM job ids/, unknownDependency.text);
       const anonymous = await cp.request('GET', '/v1/jobs', null);
       assert.equal(anonymous.status, 401);
       const forged = await cp.request('GET', '/v1/jobs', 'ak_forged');

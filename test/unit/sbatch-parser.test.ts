@@ -222,6 +222,14 @@ describe('refused and unsupported options', () => {
     rejectsLines(['#SBATCH -w n1'], { option: '--nodelist', reason: /not supported/ });
     rejectsLines(['#SBATCH --tmp=10G'], { option: '--tmp', reason: /not supported/ });
   });
+  it('refuses --bb and --bbf saying there is no burst buffer and what to do instead', () => {
+    rejectsLines(['#SBATCH --bb="capacity=1G"'], { option: '--bb', reason: /burst buffer.*stage files in the job script/ });
+    rejectsLines(['#SBATCH --bbf=bb.conf'], { option: '--bbf', reason: /burst buffer/ });
+  });
+  it('supports --threads-per-core', () => {
+    assert.equal(spec(['#SBATCH --threads-per-core=1']).threadsPerCore, 1);
+    rejectsLines(['#SBATCH --threads-per-core=0'], { option: '--threads-per-core' });
+  });
   it('refuses them in options too', () => {
     rejects(() => parseSubmission(script(), { uid: 1000 }), { field: 'options.uid', option: '--uid', reason: /not allowed/ });
     rejects(() => parseSubmission(script(), { 'test-only': true }), { field: 'options.test-only', option: '--test-only' });

@@ -36,6 +36,8 @@ const U = 'unsupported' as const;
 
 const IDENTITY = 'the job runs as the authenticated caller; identity cannot be chosen in the request';
 const CLUSTER = 'Archipelago chooses the SLURM cluster (island) itself; -M/--clusters would bypass that placement';
+const BURST_BUFFER =
+  'no island has a burst buffer (SLURM burst_buffer plugin); stage files in the job script instead, e.g. copy inputs to $TMPDIR or node-local scratch at the start and results back at the end';
 const CLIENT_SIDE = 'it only changes how the sbatch command behaves on the submitting host, which is not the caller\'s';
 
 const ROWS: Row[] = [
@@ -119,8 +121,8 @@ const ROWS: Row[] = [
   // Real sbatch 22.05 options that Archipelago does not carry into JobSpec.
   ['acctg-freq', null, 'required', U],
   ['batch', null, 'required', U],
-  ['bb', null, 'required', U],
-  ['bbf', null, 'required', U],
+  ['bb', null, 'required', R, BURST_BUFFER],
+  ['bbf', null, 'required', R, BURST_BUFFER],
   ['context', null, 'required', U],
   ['contiguous', null, 'none', U],
   ['core-spec', 'S', 'required', U],

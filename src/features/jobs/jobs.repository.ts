@@ -201,6 +201,15 @@ export class JobsRepository {
     return { row: (await this.findByIdempotencyKey(ownerId, idempotencyKey as string)) as JobRow, created: false };
   }
 
+  /** The owner's jobs SLURM knows under these ids (on any island), for explaining a dependency on a SLURM id. */
+  async findOwnedBySlurmIds(ownerId: string, slurmJobIds: number[]): Promise<JobRow[]> {
+    return rows<JobRow>(
+      this.db,
+      'SELECT * FROM jobs WHERE owner_id = $1 AND slurm_job_id = ANY($2::bigint[]) ORDER BY id LIMIT 10',
+      [ownerId, slurmJobIds],
+    );
+  }
+
   /** The owner's job created with this Idempotency-Key, if any. */
   async findByIdempotencyKey(ownerId: string, idempotencyKey: string): Promise<JobRow | null> {
     const [row] = await rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE owner_id = $1 AND idempotency_key = $2', [ownerId, idempotencyKey]);

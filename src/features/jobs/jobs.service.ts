@@ -77,7 +77,7 @@ export class JobsService {
     const slurmUser = this.runAs(principal);
     const known = await this.jobs.findManyOwned(principal.id, job.dependsOn);
     const missing = job.dependsOn.filter((id) => !known.some((row) => Number(row.id) === id));
-    if (missing.length > 0) throw invalid('--dependency', `no job ${missing.join(', ')} of yours exists`);
+    if (missing.length > 0) throw invalid('--dependency', await this.unknownDependencies(principal, missing));
     const requestHash = createHash('sha256').update(canonicalJson(input)).digest();
     await this.refuseIfNeverRunnable(principal, job, idempotencyKey);
     await this.identityGates(principal, job.spec, mfa, idempotencyKey ? `${idempotencyKey}:${requestHash.toString('hex')}` : null);
@@ -91,6 +91,20 @@ export class JobsService {
     }
     if (created) this.queue.enqueueSoon(row.id);
     return { job: jobView(row), replayed: !created };
+  }
+
+  /**
+   * Why dependency ids are unknown. A bare number is most often a SLURM job id copied from an
+   * island (squeue, an earlier sbatch there): say that ids are Archipelago's, and which of the
+   * caller's jobs a SLURM id belongs to when it is one of theirs.
+   */
+  private async unknownDependencies(principal: Principal, missing: number[]): Promise<string> {
+    const bySlurmId = await this.jobs.findOwnedBySlurmIds(principal.id, missing);
+    const hints = bySlurmId.map((row) => `SLURM job ${row.slurm_job_id} on ${row.island} is Archipelago job ${row.id}`);
+    return (
+      `no job ${missing.join(', ')} of yours exists: --dependency takes Archipelago job ids (as "Submitted batch job N" printed), ` +
+      `not the SLURM job ids of an island, which differ from island to island` + (hints.length > 0 ? ` (${hints.join('; ')})` : '')
+    );
   }
 
   /**
