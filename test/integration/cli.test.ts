@@ -105,6 +105,17 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     rmSync(`/home/alice/${found[0]}`, { force: true });
   });
 
+  it('sbatch --wrap runs the command in the script sbatch would make, as a job named wrap', async () => {
+    const token = `wrap-${process.pid}-${Date.now()}`;
+    const submitted = await cli(['sbatch', '--parsable', '--wait', '-t', '2', `--wrap=echo ${token} $SLURM_JOB_NAME $0`]);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    const out = await cli(['output', id]);
+    assert.match(out.stdout, new RegExp(`^${token} wrap \\S+\\n$`));
+    const [job] = JSON.parse((await cli(['sacct', '-j', id, '--json'])).stdout).jobs;
+    assert.equal(job.name, 'wrap');
+  });
+
   it('sbatch of a job no island can ever run prints why and exits non-zero, like sbatch', async () => {
     const path = scriptFile(`never-${process.pid}.sh`, ['#SBATCH --cpus-per-task=64', 'true']);
     const refused = await cli(['sbatch', path]);

@@ -59,6 +59,12 @@ describe('sbatch command line', () => {
     assert.throws(() => parseSbatchArgs(['a.sh', 'arg1']), SbatchParseError);
   });
 
+  it('takes --wrap as sbatch does: as an option, never with a script', () => {
+    assert.deepEqual(parseSbatchArgs(['--wrap', 'echo hi; hostname', '-J', 'w']).options, { wrap: 'echo hi; hostname', 'job-name': 'w' });
+    assert.equal(parseSbatchArgs(['--wrap=hostname']).scriptPath, undefined);
+    assert.throws(() => parseSbatchArgs(['--wrap=hostname', 'a.sh']), /script arguments not permitted with --wrap/);
+  });
+
   it('beats #SBATCH lines once the server applies the options after the directives', () => {
     const script = '#!/bin/bash\n#SBATCH -J fromscript\n#SBATCH --time=5\n#SBATCH --mem=1G\necho\n';
     const { options } = parseSbatchArgs(['-J', 'fromcli', '--time=1:00:00', 'x.sh']);

@@ -53,6 +53,22 @@ describe('normalizeSubmission: a plain job', () => {
     assert.equal(submit({ scriptName: 'run.sh', script: script('-J build') }).name, 'build');
     assert.equal(submit({ scriptName: 'run.sh', options: { 'job-name': 'opt' } }).name, 'opt');
   });
+  it('--wrap makes the script sbatch would make, and the job is named wrap (unless -J says otherwise)', () => {
+    const job = normalizeSubmission({ options: { wrap: 'echo hi; hostname', time: 5 } }, POLICY);
+    assert.equal(job.script, '#!/bin/sh\n# This script was created by sbatch --wrap.\n\necho hi; hostname\n');
+    assert.equal(job.name, 'wrap');
+    assert.equal(job.spec.timeLimitMinutes, 5);
+    assert.equal(normalizeSubmission({ options: { wrap: 'true', 'job-name': 'mine' } }, POLICY).name, 'mine');
+    assert.equal(normalizeSubmission({ script: '', options: { wrap: 'true' }, scriptName: 'x.sh' }, POLICY).name, 'wrap');
+  });
+  it('refuses --wrap with a script, an empty command, or in a directive', () => {
+    refused(() => submit({ options: { wrap: 'true' } }), 'script', /not permitted with --wrap/);
+    refused(() => normalizeSubmission({ options: { wrap: '  ' } }, POLICY), 'options.wrap', /non-empty/);
+    refused(() => normalizeSubmission({ options: { wrap: 42 } }, POLICY), 'options.wrap');
+    refused(() => submit({ script: script('--wrap=true') }), 'script:line 2', /not a directive inside a script/);
+    refused(() => normalizeSubmission({ options: { wrap: 'x'.repeat(2000) } }, POLICY), 'options.wrap', /larger than 1024 bytes/);
+    refused(() => normalizeSubmission({}, POLICY), 'script', /empty/);
+  });
   it('refuses a script name with a directory or that is no file name', () => {
     refused(() => submit({ scriptName: 'jobs/run.sh' }), 'scriptName', /"\/"/);
     refused(() => submit({ scriptName: '..' }), 'scriptName');

@@ -233,6 +233,7 @@ describe('refused and unsupported options', () => {
   it('refuses them in options too', () => {
     rejects(() => parseSubmission(script(), { uid: 1000 }), { field: 'options.uid', option: '--uid', reason: /not allowed/ });
     rejects(() => parseSubmission(script(), { 'test-only': true }), { field: 'options.test-only', option: '--test-only' });
+    // options.wrap is taken apart before parsing (core/sbatch/wrap.ts); reaching the parser, it is refused.
     rejects(() => parseSubmission(script(), { wrap: 'hostname' }), { option: '--wrap' });
   });
 });

@@ -3,11 +3,13 @@ import { invalid } from '../common/problem';
 import type { JobSpec } from '../sbatch/job-spec';
 import { environmentVariableRefusal } from '../sbatch/environment-policy';
 import { parseSubmission, SbatchParseError } from '../sbatch/parse-sbatch';
+import { unwrapSubmission } from '../sbatch/wrap';
 import { allowedRootsFor, checkFilePatternWithinRoots, checkPathWithinRoots, validateJobName } from './path-policy';
 
 /** What a caller sends to `POST /v1/jobs`. */
 export interface SubmitInput {
-  script: string;
+  /** The batch script; absent (or empty) when `options.wrap` carries the command instead. */
+  script?: string;
   /**
    * The script's file name (`run.sh`, no directory), as `sbatch run.sh` knows it: the default job
    * name, and so what `%x` stands for, when no --job-name is given.
@@ -57,7 +59,8 @@ const DEFAULT_JOB_NAME = 'sbatch';
 
 function parse(input: SubmitInput) {
   try {
-    return parseSubmission(input.script, input.options);
+    const unwrapped = unwrapSubmission(input.script, input.options);
+    return { ...parseSubmission(unwrapped.script, unwrapped.options), defaultName: unwrapped.defaultName };
   } catch (error) {
     if (error instanceof SbatchParseError) {
       const problem = invalid(error.field, error.reason);
@@ -138,7 +141,8 @@ function dependencyIds(spec: JobSpec): number[] {
 }
 
 export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy): NormalizedJob {
-  if (Buffer.byteLength(input.script, 'utf8') > policy.maxScriptBytes) {
+  if (input.script !== undefined && typeof input.script !== 'string') throw invalid('script', 'must be a string');
+  if (Buffer.byteLength(input.script ?? '', 'utf8') > policy.maxScriptBytes) {
     throw invalid('script', `larger than ${policy.maxScriptBytes} bytes`);
   }
   const submitted = input.environment ?? {};
@@ -146,14 +150,16 @@ export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy
   if (Object.keys(submitted).length > MAX_ENV_VARS) throw invalid('environment', `at most ${MAX_ENV_VARS} variables`);
   checkVariables(submitted, (name) => `environment.${name}`);
   checkSize(submitted);
-  const { spec, script } = parse(input);
+  const { spec, script, defaultName } = parse(input);
+  // A --wrap script is made here: it counts against the same limit as a script sent whole.
+  if (Buffer.byteLength(script, 'utf8') > policy.maxScriptBytes) throw invalid('options.wrap', `the script it makes is larger than ${policy.maxScriptBytes} bytes`);
   checkVariables(spec.export?.variables ?? {}, (name) => `environment.${name}`, true);
 
   if (input.scriptName !== undefined) {
     const problem = validateJobName(input.scriptName);
     if (problem) throw invalid('scriptName', `a file name without a directory, as the default job name: ${problem.replace(/^job name/, 'it')}`);
   }
-  const name = spec.jobName ?? input.scriptName ?? DEFAULT_JOB_NAME;
+  const name = spec.jobName ?? defaultName ?? input.scriptName ?? DEFAULT_JOB_NAME;
   const nameProblem = validateJobName(name);
   if (nameProblem) throw invalid('--job-name', nameProblem);
   if (spec.partition !== undefined && !policy.partitions.has(spec.partition)) {

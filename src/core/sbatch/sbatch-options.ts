@@ -89,7 +89,7 @@ const ROWS: Row[] = [
   ['cluster', null, 'required', R, CLUSTER],
   ['cluster-constraint', null, 'required', R, CLUSTER],
   ['test-only', null, 'none', R, 'a test-only submission creates no job; use the scheduling estimate endpoint instead'],
-  ['wrap', null, 'required', R, 'the submitted script is the job body; send the command as a script instead of --wrap'],
+  ['wrap', null, 'required', R, 'it is an option of the submission (options.wrap, or archipelago sbatch --wrap=CMD), not a directive inside a script'],
   ['export-file', null, 'required', R, 'it reads a file on the submitting host; pass variables with --export instead'],
   ['get-user-env', null, 'optional', R, 'it loads another login environment on the submitting host (a root-only sbatch feature)'],
   ['wait', 'W', 'none', R, `${CLIENT_SIDE} (it blocks until the job ends); poll the job instead`],

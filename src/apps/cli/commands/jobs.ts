@@ -10,6 +10,7 @@ import { filterFromFlags, JobFilter, jobIds, JobView, listQuery, matches, parseS
 import { progressLine, sacctTable, squeueTable, waitExitCode } from '../job-tables';
 import { exportedEnvironment, parseSbatchArgs } from '../sbatch-args';
 import { parseSubmission, SbatchParseError } from '../../../core/sbatch/parse-sbatch';
+import { unwrapSubmission } from '../../../core/sbatch/wrap';
 
 const PAGE = 500;
 /** Polling for --wait and --follow backs off to this, so a long job costs a request every few seconds. */
@@ -39,12 +40,16 @@ export async function sbatch(context: Context, argv: string[]): Promise<number> 
     context.out(SBATCH_USAGE);
     return ExitCode.OK;
   }
-  const script = readScript(invocation.scriptPath);
+  // With --wrap there is no script to read: the server makes it from the command, as sbatch does.
+  const script = invocation.options.wrap === undefined ? readScript(invocation.scriptPath) : undefined;
   // Checked here too, so a typo fails before anything is sent, in sbatch's own words.
-  const parsed = sbatchRules(() => parseSubmission(script, invocation.options));
+  const parsed = sbatchRules(() => {
+    const unwrapped = unwrapSubmission(script, invocation.options);
+    return parseSubmission(unwrapped.script, unwrapped.options);
+  });
   const environment = exportedEnvironment(parsed.spec.export?.variables, context.env);
   const body = {
-    script,
+    ...(script !== undefined ? { script } : {}),
     // sbatch names the job after the script file (and %x with it) unless -J says otherwise.
     ...(invocation.scriptPath !== undefined ? { scriptName: basename(invocation.scriptPath) } : {}),
     options: invocation.options,
@@ -63,7 +68,7 @@ export async function sbatch(context: Context, argv: string[]): Promise<number> 
 export const SBATCH_USAGE = `usage: archipelago sbatch [sbatch options] [--wait|-W] [--parsable] [--json] [--url URL] [script]
   Options are sbatch 22.05's (e.g. -J NAME, -t TIME, -N NODES, -n TASKS, -c CPUS, --mem SIZE, -p PARTITION,
   -o/-e FILE, -a ARRAY, -d DEPENDENCY, --export NAMES); they override the script's #SBATCH lines.
-  Without a script, it is read from standard input.`;
+  Without a script, it is read from standard input; --wrap=CMD runs CMD in a script sbatch would make.`;
 
 const SUBMIT_ATTEMPTS = 4;
 
