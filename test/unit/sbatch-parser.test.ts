@@ -226,6 +226,13 @@ describe('refused and unsupported options', () => {
     rejectsLines(['#SBATCH --bb="capacity=1G"'], { option: '--bb', reason: /burst buffer.*stage files in the job script/ });
     rejectsLines(['#SBATCH --bbf=bb.conf'], { option: '--bbf', reason: /burst buffer/ });
   });
+  it('supports --switches=count[@max-time]', () => {
+    assert.deepEqual(spec(['#SBATCH --switches=1']).switches, { count: 1 });
+    assert.deepEqual(spec(['#SBATCH --switches=2@10:00']).switches, { count: 2, waitMinutes: 10 });
+    rejectsLines(['#SBATCH --switches=0'], { option: '--switches' });
+    rejectsLines(['#SBATCH --switches=two'], { option: '--switches', reason: /count\[@max-time\]/ });
+    rejectsLines(['#SBATCH --switches=1@UNLIMITED'], { option: '--switches', reason: /finite/ });
+  });
   it('supports --threads-per-core', () => {
     assert.equal(spec(['#SBATCH --threads-per-core=1']).threadsPerCore, 1);
     rejectsLines(['#SBATCH --threads-per-core=0'], { option: '--threads-per-core' });

@@ -144,6 +144,14 @@ const HANDLERS: Record<string, Handler> = {
     st.spec.gpusPerTask = parseGpuCount(required(v));
   },
 
+  switches: (st, v) => {
+    const m = /^(\d{1,5})(?:@(.+))?$/.exec(required(v).trim());
+    if (!m) throw new InvalidValue('expects count[@max-time], e.g. 1 or 1@10:00');
+    const count = parsePositiveInt(m[1], LIMITS.nodes);
+    const wait = m[2] === undefined ? undefined : parseDurationMinutes(m[2]);
+    if (wait === null) throw new InvalidValue('the wait for switches must be a finite duration');
+    st.spec.switches = wait === undefined ? { count } : { count, waitMinutes: wait };
+  },
   exclusive: (st, v, negate) => {
     if (negate) delete st.spec.exclusive;
     else st.spec.exclusive = parseExclusive(v);
