@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -271,6 +271,8 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
       const out = await cp.request('GET', `/v1/jobs/${id}/output?task=${task}`, alice.key);
       assert.equal(out.status, 200, out.text);
       assert.equal(out.text.trim(), `task ${task}`);
+      // One %A for the whole array, both parts: Archipelago's array id, as with one sbatch.
+      assert.ok(existsSync(`/home/alice/sweep-${id}_${task}.out`), `sweep-${id}_${task}.out`);
     }
     const placement = await cp.request('GET', `/v1/jobs/${id}/placement`, alice.key);
     assert.equal(placement.json.parts.length, 2);

@@ -302,7 +302,8 @@ export class JobsService {
     }
     const files = outputFiles(row.spec, {
       jobId: slurmJobId,
-      arrayJobId: isArray ? Number(row.slurm_job_id) : undefined,
+      // A part of a split array was sent with %A pinned to the whole array's id (dispatch filePatternsOf).
+      arrayJobId: isArray ? Number(row.parent_id ?? row.slurm_job_id) : undefined,
       arrayTaskId: isArray ? request.taskId : undefined,
       jobName: row.name,
       user: row.slurm_user,
