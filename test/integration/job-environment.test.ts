@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import type { JobSpec } from '../../src/core/sbatch/job-spec';
 import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
 import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
@@ -58,7 +59,10 @@ async function waitForFiles(workdir: string, jobId: number, timeoutMs = 60_000):
 /** sbatch as the job user from a login shell (`runuser -l`), as a researcher on the island would. */
 function nativeSbatch(env: SlurmTestEnv, slurmConf: string, argv: string[], scriptPath: string): number {
   const quoted = [...argv, scriptPath].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const out = execFileSync('runuser', ['-l', env.jobUser, '-c', `cd '${env.workdir}' && SLURM_CONF='${slurmConf}' sbatch --parsable ${quoted}`], {
+  // At nice 0, whatever this test runs at: sbatch records its own nice (SLURM_PRIO_PROCESS), and a
+  // researcher's login shell runs at 0, as Archipelago's derived value says.
+  const toZero = String(-getPriority());
+  const out = execFileSync('nice', ['-n', toZero, 'runuser', '-l', env.jobUser, '-c', `cd '${env.workdir}' && SLURM_CONF='${slurmConf}' sbatch --parsable ${quoted}`], {
     encoding: 'utf8',
   });
   return Number(out.trim().split(';')[0]);
@@ -72,6 +76,10 @@ interface Case {
   environment: Record<string, string>;
   /** Names whose values must be equal in the batch shell (besides every SLURM_* sbatch set natively). */
   sameValues: string[];
+  /** Names that must also reach task 0 of an srun step with the same value. */
+  stepValues?: string[];
+  /** SLURM_* names present in both whose values differ on purpose, and why. */
+  differentValues?: Record<string, string>;
 }
 
 const CASES: Case[] = [
@@ -89,6 +97,16 @@ const CASES: Case[] = [
     spec: { cpusPerTask: 3, timeLimitMinutes: 2, output: '/dev/null', export: { mode: 'NONE', variables: {} } },
     environment: { SLURM_EXPORT_ENV: 'NONE' },
     sameValues: ['HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'MAIL'],
+  },
+  {
+    title: '--export=H15VAR=bar (a list: only it, plus the login environment)',
+    argv: ['--export=H15VAR=bar', '-t', '2', '-o', '/dev/null'],
+    spec: { timeLimitMinutes: 2, output: '/dev/null', export: { mode: 'NONE', variables: { H15VAR: 'bar' } } },
+    // What normalizeSubmission stores for it.
+    environment: { H15VAR: 'bar', SLURM_EXPORT_ENV: 'H15VAR' },
+    sameValues: ['H15VAR', 'HOME', 'USER', 'PATH'],
+    stepValues: ['H15VAR'],
+    differentValues: { SLURM_EXPORT_ENV: 'sbatch records the list as written (H15VAR=bar), Archipelago its names: srun exports the same' },
   },
 ];
 
@@ -145,7 +163,11 @@ for (const kind of ['rest', 'ssh'] as const) {
         for (const [name, value] of native.batch) {
           if (!name.startsWith('SLURM')) continue;
           assert.ok(ours.batch.has(name), `batch shell lacks ${name} (native: ${value})`);
-          if (!PER_RUN.has(name)) assert.equal(ours.batch.get(name), value, `batch ${name}`);
+          if (!PER_RUN.has(name) && !c.differentValues?.[name]) assert.equal(ours.batch.get(name), value, `batch ${name}`);
+        }
+        for (const name of c.stepValues ?? []) {
+          assert.ok(native.step.has(name), `native srun step has ${name}`);
+          assert.equal(ours.step.get(name), native.step.get(name), `step ${name}`);
         }
         // Ours adds exactly one SLURM_* variable native sbatch leaves out for plain ALL: the login environment request.
         const extra = [...ours.batch.keys()].filter((name) => name.startsWith('SLURM') && !native.batch.has(name));
@@ -154,7 +176,7 @@ for (const kind of ['rest', 'ssh'] as const) {
         for (const [name, value] of native.step) {
           if (!name.startsWith('SLURM')) continue;
           assert.ok(ours.step.has(name), `srun step lacks ${name} (native: ${value})`);
-          if (!PER_RUN.has(name)) assert.equal(ours.step.get(name), value, `step ${name}`);
+          if (!PER_RUN.has(name) && !c.differentValues?.[name]) assert.equal(ours.step.get(name), value, `step ${name}`);
         }
         if (c.spec.cpusPerTask !== undefined) {
           assert.equal(ours.batch.get('SLURM_CPUS_PER_TASK'), String(c.spec.cpusPerTask));

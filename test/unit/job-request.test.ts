@@ -148,7 +148,8 @@ describe('normalizeSubmission: environment', () => {
   });
   it('--export=NONE,VAR passes VAR through from the submitted environment only', () => {
     const job = submit({ script: script('--export=NONE,FOO,PATH,MISSING,BAR=2'), environment: { FOO: 'bar', OTHER: 'x' } });
-    assert.deepEqual(job.environment, { FOO: 'bar', BAR: '2', SLURM_EXPORT_ENV: 'NONE' });
+    // As sbatch records it for srun: steps export the listed variables (native: SLURM_EXPORT_ENV=FOO=bar for --export=FOO=bar).
+    assert.deepEqual(job.environment, { FOO: 'bar', BAR: '2', SLURM_EXPORT_ENV: 'FOO,BAR' });
   });
   it('--export=NIL is recorded as such', () => {
     assert.deepEqual(submit({ script: script('--export=NIL') }).environment, { SLURM_EXPORT_ENV: 'NIL' });

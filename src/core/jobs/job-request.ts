@@ -100,8 +100,12 @@ function jobEnvironment(spec: JobSpec, submitted: Record<string, string>, defaul
     const resolved = value ?? submitted[name] ?? (mode === 'ALL' ? defaults[name] : undefined);
     if (resolved !== undefined) environment[name] = resolved;
   }
-  // slurmrestd refuses an empty environment; SLURM itself records the export mode this way.
-  if (mode !== 'ALL') environment.SLURM_EXPORT_ENV = mode;
+  // sbatch records --export here and srun reads it for the job's steps: a list keeps exporting the
+  // listed variables to them (their values are in the job's environment), NONE and NIL nothing.
+  if (mode !== 'ALL') {
+    const listed = Object.keys(environment);
+    environment.SLURM_EXPORT_ENV = mode === 'NONE' && listed.length > 0 ? listed.join(',') : mode;
+  }
   return environment;
 }
 
