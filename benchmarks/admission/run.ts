@@ -50,12 +50,12 @@ function main(): void {
     const builds: number[] = [];
     for (let b = 0; b < 5; b++) {
       const t0 = performance.now();
-      new SubmitAdmission(snap, [], { tightBoundMs: 2 });
+      new SubmitAdmission(snap, [], { tightBoundMs: 2, formable: false });
       builds.push(performance.now() - t0);
     }
     const buildMs = builds.sort((a, b) => a - b)[2];
     for (const [kind, spec] of Object.entries(JOBS)) {
-      const admission = new SubmitAdmission(snap, [], { tightBoundMs: 2 });
+      const admission = new SubmitAdmission(snap, [], { tightBoundMs: 2, formable: false });
       const n = calls;
       for (let w = 0; w < 50; w++) admission.neverRunnable(spec, {}, now);
       const samples: number[] = [];

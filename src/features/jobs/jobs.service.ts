@@ -113,16 +113,22 @@ export class JobsService {
    * was accepted earlier (same Idempotency-Key) is not judged again: it gets its job back.
    */
   private async refuseIfNeverRunnable(principal: Principal, job: NormalizedJob, idempotencyKey: string | null): Promise<void> {
-    // Never waits on SLURM once a view exists: a slow island must not slow submissions down.
-    const view = await this.capacity.recent();
-    if (this.admission?.view !== view) {
-      const tightBoundMs = Math.min(...this.config.topology.tiers.map((t) => t.boundMs));
-      this.admission = { view, admission: new SubmitAdmission(view.snapshot, view.unknown, { tightBoundMs }) };
-    }
-    const verdict = this.admission.admission.neverRunnable(job.spec, job.constraints, new Date());
+    // Admitting never waits on SLURM once a view exists (a slow island must not slow submissions);
+    // refusing is rare and is only ever decided on a current view.
+    if (!this.neverRunnableOn(await this.capacity.recent(), job)) return;
+    const verdict = this.neverRunnableOn(await this.capacity.view(), job);
     if (!verdict) return;
     if (idempotencyKey && (await this.jobs.findByIdempotencyKey(principal.id, idempotencyKey))) return;
     throw unprocessable(verdict.reason, { placement: verdict.placement });
+  }
+
+  private neverRunnableOn(view: CapacityView, job: NormalizedJob) {
+    if (this.admission?.view !== view) {
+      const tightBoundMs = Math.min(...this.config.topology.tiers.map((t) => t.boundMs));
+      const formable = this.config.topology.launcher !== 'none';
+      this.admission = { view, admission: new SubmitAdmission(view.snapshot, view.unknown, { tightBoundMs, formable }) };
+    }
+    return this.admission.admission.neverRunnable(job.spec, job.constraints, new Date());
   }
 
   async get(principal: Principal, id: string) {
