@@ -27,6 +27,8 @@ const CASES: Array<{ title: string; directives: string[] }> = [
   { title: 'fewer tasks than the node range (-N2-3 -n1)', directives: ['-N2-3', '-n1'] },
   { title: 'a range above the task count (-N1-3 -n2)', directives: ['-N1-3', '-n2'] },
   { title: 'nodes × cpus-per-task CPUs without -n (-N2 -c2)', directives: ['-N2', '-c2'] },
+  { title: 'one CPU per node without -n or -c (-N2)', directives: ['-N2'] },
+  { title: 'tasks per node without -n (-N2 --ntasks-per-node=2 -c2)', directives: ['-N2', '--ntasks-per-node=2', '-c2'] },
   { title: 'mail types with a blank (sbatch keeps END only)', directives: ['--mail-type="END, FAIL"', '--mail-user=alice@example.org'] },
   { title: '--signal without B: and --threads-per-core', directives: ['--signal=USR1@60', '--threads-per-core=1', '-n2'] },
 ];

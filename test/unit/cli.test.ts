@@ -151,6 +151,9 @@ describe('formatting', () => {
     const [header, row] = sacctTable([done], new Date('2026-01-02T00:00:00Z')).split('\n');
     assert.match(header, /^JobID\s+JobName\s+Partition\s+Island\s+State\s+ExitCode\s+ReqCPUS\s+Elapsed\s+CPUTime\s+Submit\s+Start\s+End$/);
     assert.match(row, /^42\s+train\s+debug\s+local-a\s+COMPLETED\s+0:0\s+6\s+2:00\s+12:00\s+2026-01-01T10:00:00\s+2026-01-01T10:00:05\s+2026-01-01T10:02:05$/);
+    // Multi-node jobs without -n count as SLURM counts them (native -N2 --ntasks-per-node=2 -c2: NumCPUs=8).
+    const multi = job({ state: 'COMPLETED', exitCode: 0, exitSignal: 0, endedAt: '2026-01-01T10:02:05.000Z', options: { nodes: { min: 2 }, ntasksPerNode: 2, cpusPerTask: 2 } });
+    assert.match(sacctTable([multi], new Date('2026-01-02T00:00:00Z'), false), /COMPLETED\s+0:0\s+8\s+2:00\s+16:00\s/);
   });
 
   it('describes --wait progress and exits as sbatch --wait does', () => {

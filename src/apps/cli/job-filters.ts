@@ -20,7 +20,7 @@ export interface JobView {
   exitCode: number | null;
   exitSignal: number | null;
   batchHost: string | null;
-  options: { nodes?: { min: number; max?: number }; ntasks?: number; cpusPerTask?: number; timeLimitMinutes?: number | null };
+  options: { nodes?: { min: number; max?: number }; ntasks?: number; ntasksPerNode?: number; cpusPerTask?: number; timeLimitMinutes?: number | null };
   submittedAt: string;
   startedAt: string | null;
   endedAt: string | null;

@@ -2,6 +2,7 @@
 
 import { Column, compactState, elapsedSeconds, formatDuration, formatExitCode, formatTimestamp, isTerminalState, table } from './format';
 import type { JobView } from './job-filters';
+import { requestedCpus as requestedCpusOfSpec } from '../../core/sbatch/sbatch-derivations';
 
 /** States in which a job holds nodes, so NODELIST names them instead of a reason. */
 const HOLDS_NODES = new Set(['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED', 'STOPPED', 'SIGNALING', 'STAGE_OUT', 'RESIZING']);
@@ -29,9 +30,9 @@ export function squeueTable(jobs: readonly JobView[], now: Date, header = true):
   return header ? text : text.split('\n').slice(1).join('\n');
 }
 
-/** CPUs the job asked for (sacct's ReqCPUS): tasks × CPUs per task. */
+/** CPUs the job asked for (sacct's ReqCPUS), with sbatch's own derivations for -N without -n. */
 export function requestedCpus(job: JobView): number {
-  return (job.options.ntasks ?? 1) * (job.options.cpusPerTask ?? 1);
+  return requestedCpusOfSpec(job.options);
 }
 
 /** sacct's default columns (JobID JobName Partition State ExitCode) with the island, times and usage (ReqCPUS, Elapsed, CPUTime). */

@@ -20,12 +20,17 @@ export function lowerNodesToTasks(spec: JobSpec): JobSpec {
 }
 
 /**
- * The task count sbatch implies when `-n` is absent: with `-N` and `-c` it asks for
- * nodes × cpus-per-task CPUs in all (one task per node). slurmrestd v0.0.38 has no key for the
- * total minimum CPU count, so the REST adapter sends this many tasks, which slurmctld turns into
- * the same minimum (and the same NumTasks, which it sets either way).
+ * The task count sbatch implies when `-n` is absent and `-N` is given: `--ntasks-per-node` per node,
+ * else one per node, so it asks for that many times `-c` CPUs (native: `-N2` is 2 CPUs, `-N2 -c4`
+ * 8). slurmrestd v0.0.38 has no key for the total minimum CPU count and, given `nodes` alone, asks
+ * for 1 CPU: the REST adapter sends this many tasks, which slurmctld turns into sbatch's minimum.
  */
 export function impliedTaskCount(spec: JobSpec): number | undefined {
-  if (spec.ntasks !== undefined || spec.nodes === undefined || spec.cpusPerTask === undefined) return undefined;
-  return spec.nodes.min;
+  if (spec.ntasks !== undefined || spec.nodes === undefined) return undefined;
+  return spec.nodes.min * (spec.ntasksPerNode ?? 1);
+}
+
+/** The CPUs the job asks for, as SLURM records them (sacct's ReqCPUS, scontrol's NumCPUs): tasks × cpus-per-task. */
+export function requestedCpus(spec: Pick<JobSpec, 'ntasks' | 'nodes' | 'ntasksPerNode' | 'cpusPerTask'>): number {
+  return (spec.ntasks ?? impliedTaskCount(spec) ?? 1) * (spec.cpusPerTask ?? 1);
 }
