@@ -116,6 +116,26 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.equal(job.name, 'wrap');
   });
 
+  it('sacct lists an array task by task with each task\'s own usage, as sacct does', async () => {
+    const submitted = await cli(['sbatch', '--parsable', '--wait', '-t', '2', '-c', '2', '--array=0-1', '--wrap=sleep 1']);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    const table = await cli(['sacct', '-j', id, '--noheader']);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), [`${id}_0`, `${id}_1`], table.stdout);
+    const seconds = (text: string) => text.split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
+    for (const line of lines) {
+      // JobID JobName Partition Island State ExitCode ReqCPUS Elapsed CPUTime ...
+      const [, , , , state, exitCode, reqCpus, elapsed, cpuTime] = line.split(/\s+/);
+      assert.deepEqual([state, exitCode, reqCpus], ['COMPLETED', '0:0', '2'], line);
+      assert.ok(seconds(elapsed) >= 1, line);
+      assert.equal(seconds(cpuTime), 2 * seconds(elapsed), line);
+    }
+    const json = JSON.parse((await cli(['sacct', '-j', id, '--json'])).stdout);
+    assert.deepEqual(json.jobs[0].tasks.map((t: any) => [t.taskId, t.state]), [[0, 'COMPLETED'], [1, 'COMPLETED']]);
+  });
+
   it('sbatch of a job no island can ever run prints why and exits non-zero, like sbatch', async () => {
     const path = scriptFile(`never-${process.pid}.sh`, ['#SBATCH --cpus-per-task=64', 'true']);
     const refused = await cli(['sbatch', path]);

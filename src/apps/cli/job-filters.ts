@@ -24,6 +24,20 @@ export interface JobView {
   submittedAt: string;
   startedAt: string | null;
   endedAt: string | null;
+  /** Set for a job array: its size. */
+  array?: { size: number } | null;
+}
+
+/** One task of an array, as `GET /v1/jobs/{id}/tasks` lists it. */
+export interface TaskView {
+  taskId: number;
+  state: string;
+  stateReason: string | null;
+  exitCode: number | null;
+  exitSignal: number | null;
+  batchHost: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
 }
 
 export interface JobFilter {

@@ -1,7 +1,7 @@
 /** The human tables for jobs: squeue's default columns and sacct's. Pure. */
 
 import { Column, compactState, elapsedSeconds, formatDuration, formatExitCode, formatTimestamp, isTerminalState, table } from './format';
-import type { JobView } from './job-filters';
+import type { JobView, TaskView } from './job-filters';
 import { requestedCpus as requestedCpusOfSpec } from '../../core/sbatch/sbatch-derivations';
 
 /** States in which a job holds nodes, so NODELIST names them instead of a reason. */
@@ -33,6 +33,26 @@ export function squeueTable(jobs: readonly JobView[], now: Date, header = true):
 /** CPUs the job asked for (sacct's ReqCPUS), with sbatch's own derivations for -N without -n. */
 export function requestedCpus(job: JobView): number {
   return requestedCpusOfSpec(job.options);
+}
+
+/**
+ * An array as sacct prints it: one line per task, `<id>_<task>`, with the task's own state, exit
+ * code and times (so Elapsed and CPUTime are the task's), each asking for the array's per-task CPUs.
+ * An array none of whose tasks SLURM has reported yet stays one line.
+ */
+export function arrayTaskLines(job: JobView, tasks: readonly TaskView[]): JobView[] {
+  if (tasks.length === 0) return [job];
+  return tasks.map((t) => ({
+    ...job,
+    id: `${job.id}_${t.taskId}`,
+    state: t.state,
+    stateReason: t.stateReason,
+    exitCode: t.exitCode,
+    exitSignal: t.exitSignal,
+    batchHost: t.batchHost,
+    startedAt: t.startedAt,
+    endedAt: t.endedAt,
+  }));
 }
 
 /** sacct's default columns (JobID JobName Partition State ExitCode) with the island, times and usage (ReqCPUS, Elapsed, CPUTime). */

@@ -6,8 +6,8 @@ import { ApiError } from '../api-client';
 import { clientFor, Context, printJson } from '../context';
 import { CliError, ExitCode, usage } from '../exit-codes';
 import { isTerminalState } from '../format';
-import { filterFromFlags, JobFilter, jobIds, JobView, listQuery, matches, parseSlurmTime, SQUEUE_DEFAULT_STATES, startOfDay } from '../job-filters';
-import { progressLine, sacctTable, squeueTable, waitExitCode } from '../job-tables';
+import { filterFromFlags, JobFilter, jobIds, JobView, listQuery, matches, parseSlurmTime, SQUEUE_DEFAULT_STATES, startOfDay, type TaskView } from '../job-filters';
+import { arrayTaskLines, progressLine, sacctTable, squeueTable, waitExitCode } from '../job-tables';
 import { exportedEnvironment, parseSbatchArgs } from '../sbatch-args';
 import { parseSubmission, SbatchParseError } from '../../../core/sbatch/parse-sbatch';
 import { unwrapSubmission } from '../../../core/sbatch/wrap';
@@ -144,11 +144,27 @@ export async function sacct(context: Context, values: Record<string, any>): Prom
     submittedFrom: values.starttime ? parseSlurmTime(values.starttime, now) : values.jobs ? undefined : startOfDay(now),
     submittedUntil: values.endtime ? parseSlurmTime(values.endtime, now) : undefined,
   };
-  const jobs = await findJobs(clientFor(context), filter, filter.submittedFrom);
+  const client = clientFor(context);
+  const jobs = await findJobs(client, filter, filter.submittedFrom);
   jobs.reverse(); // sacct lists oldest first
-  if (context.json) printJson(context, { jobs });
-  else context.out(sacctTable(jobs, now, !values.noheader));
+  // Arrays are listed task by task, as sacct lists them.
+  const tasks = new Map<string, TaskView[]>();
+  for (const job of jobs) if (job.array) tasks.set(job.id, await allTasks(client, job.id));
+  if (context.json) printJson(context, { jobs: jobs.map((job) => (tasks.has(job.id) ? { ...job, tasks: tasks.get(job.id) } : job)) });
+  else context.out(sacctTable(jobs.flatMap((job) => arrayTaskLines(job, tasks.get(job.id) ?? [])), now, !values.noheader));
   return ExitCode.OK;
+}
+
+/** Every task of an array, a page at a time. */
+async function allTasks(client: ApiClient, id: string): Promise<TaskView[]> {
+  const out: TaskView[] = [];
+  let after = -1;
+  for (;;) {
+    const page = await client.json<{ items: TaskView[]; nextAfter: number | null }>('GET', `/v1/jobs/${id}/tasks?limit=1000&after=${after}`);
+    out.push(...page.items);
+    if (page.nextAfter === null) return out;
+    after = page.nextAfter;
+  }
 }
 
 export async function scancel(context: Context, values: Record<string, any>, positionals: string[]): Promise<number> {
