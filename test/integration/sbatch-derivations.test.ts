@@ -1,10 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseSubmission } from '../../src/core/sbatch/parse-sbatch';
 import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
-import { loadSlurmTestEnv, restIsland, type SlurmTestEnv } from '../support/slurm-env';
+import { loadSlurmTestEnv, restIsland, sshIsland, type SlurmTestEnv } from '../support/slurm-env';
+import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
+import { FallbackSlurmClient } from '../../src/adapters/slurm/fallback-slurm-client';
 
 /**
  * The same script, held, submitted with native sbatch and through the REST adapter (parsed by
@@ -77,5 +79,24 @@ describe('sbatch derivations: REST adapter vs native sbatch on the same island',
       assert.match(native.NumCPUs, /^\d+$/, 'scontrol shows the native job');
       assert.deepEqual(shown(env, ours.jobId), native);
     });
+  });
+
+  test('--signal=B:USR1@55 on an island with an SSH fallback: sent with sbatch, and the batch shell gets USR1', async () => {
+    const marker = `${env.workdir}/${TOKEN}-usr1`;
+    const withSsh = new FallbackSlurmClient(new RestSlurmClient(restIsland(env)), new SshSlurmClient(sshIsland(env)), 'local-a');
+    try {
+      // bash runs a trap once the foreground command ends: short sleeps let it answer within a second.
+      const script = `#!/bin/bash\ntrap 'echo got-USR1 > ${marker}; exit 0' USR1\nfor i in $(seq 1 120); do sleep 1; done\n`;
+      const { spec } = parseSubmission(script, { signal: 'B:USR1@55', time: 1, output: '/dev/null', 'job-name': TOKEN });
+      const submitted = await withSsh.submit(env.jobUser, { script, spec, workingDirectory: env.workdir, environment: { PATH: '/usr/bin:/bin' }, comment: TOKEN });
+      jobs.push(submitted.jobId);
+      // slurmctld checks warning signals on its periodic timer (about every 30 s).
+      const deadline = Date.now() + 90_000;
+      while (!existsSync(marker) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(existsSync(marker) ? readFileSync(marker, 'utf8') : 'no signal within 90 s', 'got-USR1\n');
+    } finally {
+      rmSync(marker, { force: true });
+      await withSsh.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import type { components } from './generated/slurm-v0.0.38';
 import type { SlurmSubmitRequest } from '../../../core/slurm/slurm-client.port';
 import type { JobSpec } from '../../../core/sbatch/job-spec';
-import { SlurmRejectedError } from '../../../core/slurm/slurm-client.port';
+import { SlurmInexpressibleError, SlurmRejectedError } from '../../../core/slurm/slurm-client.port';
 import { renderDependency } from '../../../core/sbatch/render-dependency';
 import { renderNodeRange } from '../../../core/sbatch/render-sbatch-argv';
 import { isEnvName } from '../../../core/sbatch/render-shell';
@@ -56,7 +56,7 @@ export function toJobSubmission(request: SlurmSubmitRequest, submitHost: string)
 export function toJobProperties(request: SlurmSubmitRequest, submitHost: string): RestJobProperties {
   const { spec } = request;
   const inexpressible = notExpressibleInV0038(spec);
-  if (inexpressible) throw new SlurmRejectedError(inexpressible, SLURM_ERR.PARSE_FAILURE);
+  if (inexpressible) throw new SlurmInexpressibleError(inexpressible);
   const checked = checkEnvironment(request.environment);
   if (!request.workingDirectory || !request.workingDirectory.startsWith('/')) {
     throw new SlurmRejectedError(`working directory must be an absolute path, got ${JSON.stringify(request.workingDirectory)}`, undefined);
@@ -116,7 +116,8 @@ export function toJobProperties(request: SlurmSubmitRequest, submitHost: string)
  * Options slurmrestd 22.05 cannot take, although sbatch can (measured on local-a): the v0.0.38
  * parser refuses the `B:` flag of `signal` ("Invalid SIGNAL specification" for every spelling)
  * and fails on `memory_per_gpu` in any form ("Failure during parsing", 9001). Sending the job
- * without them would run it differently, so it is refused, saying where it can run.
+ * without them would run it differently: it is refused as inexpressible, saying where it can run
+ * (an island with an SSH fallback sends it with sbatch instead, FallbackSlurmClient).
  */
 function notExpressibleInV0038(spec: JobSpec): string | null {
   const where = 'islands whose SLURM is reached over SSH, or SLURM 23.11 and later, accept it';
