@@ -145,7 +145,6 @@ function dependencyIds(spec: JobSpec): number[] {
 }
 
 export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy): NormalizedJob {
-  if (input.script !== undefined && typeof input.script !== 'string') throw invalid('script', 'must be a string');
   if (Buffer.byteLength(input.script ?? '', 'utf8') > policy.maxScriptBytes) {
     throw invalid('script', `larger than ${policy.maxScriptBytes} bytes`);
   }
