@@ -118,12 +118,14 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
    */
   async submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
     assertActingUser(user, this.forbidden);
-    const body = toJobSubmission(request, await this.submitHost());
+    // The token is minted first: whatever happens before the request is sent (the one ping that
+    // learns the submit host) uses up its life, so the submission still settles by `settlesAt`.
     const nowSeconds = Math.floor(this.clock() / 1000);
     const lifetime = submitTokenSeconds(this.rest);
     const token = mintSlurmJwt(this.rest.jwtKey, user, lifetime, nowSeconds);
     // slurmctld accepts a token through its `exp` second; then allow for clock skew and the RPC in progress.
     const settlesAt = (nowSeconds + lifetime + 1) * 1000 + SUBMIT_SETTLE_MARGIN_MS;
+    const body = toJobSubmission(request, await this.submitHost());
     let res: RawResponse<OkBody<'/job/submit', 'post'>>;
     try {
       res = await this.call<OkBody<'/job/submit', 'post'>>('POST', '/job/submit', user, body, { token });
