@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { IslandSettings } from '../../src/adapters/config/islands-file';
 import { SubmitAdmission } from '../../src/core/dispatch/submit-admission';
 import type { CapacitySnapshot } from '../../src/core/placement/capacity';
-import { islandCapacity } from '../../src/features/scheduling/capacity.service';
+import { islandCapacity } from '../../src/features/jobs/scheduling/capacity.service';
 import type { SlurmNodeRecord } from '../../src/core/slurm/slurm-client.port';
 
 const at = new Date('2026-12-06T12:00:00Z');
