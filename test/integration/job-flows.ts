@@ -307,6 +307,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       const unknownDependency = await submit(alice.key, { script: script('true'), options: { dependency: 'afterok:99999999' } });
       assert.equal(unknownDependency.status, 400);
       assert.equal(unknownDependency.json.field, '--dependency');
+      assert.match(unknownDependency.json.detail, /Archipelago job ids .* not the SLURM job ids/, unknownDependency.text);
       const anonymous = await cp.request('GET', '/v1/jobs', null);
       assert.equal(anonymous.status, 401);
       const forged = await cp.request('GET', '/v1/jobs', 'ak_forged');
@@ -577,7 +578,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.ok(failed.json.items.every((j: any) => j.state === 'FAILED'));
     });
 
-    it('explains where a job was placed and rejects one no node can ever hold', async () => {
+    it('explains where a job was placed and refuses at submit (422) one no node can ever hold', async () => {
       const placed = await submit(alice.key, { script: script('echo placed'), options: { 'cpus-per-task': 2 } });
       assert.equal(placed.status, 202, placed.text);
       const job = await cp.waitForJob(alice.key, placed.json.id, (j) => j.slurmJobId !== null && j.slurmJobId !== undefined);
@@ -591,16 +592,20 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.ok(p.json.candidates[0].breakdown.nodesEver >= 1, p.text);
       assert.equal((await cp.request('GET', `/v1/jobs/${job.id}/placement`, bob.key)).status, 404);
 
-      const huge = await submit(alice.key, { script: script('echo never'), options: { 'cpus-per-task': 64 } });
-      assert.equal(huge.status, 202, huge.text);
-      const rejected = await cp.waitForJob(alice.key, huge.json.id, ended);
-      assert.equal(rejected.state, 'REJECTED', JSON.stringify(rejected));
-      assert.match(rejected.stateReason, /64 CPUs/, JSON.stringify(rejected));
-      const why = await cp.request('GET', `/v1/jobs/${rejected.id}/placement`, alice.key);
-      assert.equal(why.status, 200, why.text);
-      assert.equal(why.json.island, null);
-      assert.match(why.json.candidates[0].rejected, /CPUs/, why.text);
-      assert.equal(rejected.slurmJobId ?? null, null, 'never submitted to SLURM');
+      // Refused at submit, as sbatch refuses it, with the placement that explains why; nothing is stored.
+      const hugeName = `never-${process.pid}-${Date.now()}`;
+      const huge = await submit(alice.key, { script: script('echo never'), options: { 'cpus-per-task': 64, 'job-name': hugeName } });
+      assert.equal(huge.status, 422, huge.text);
+      assert.match(huge.headers.get('content-type') ?? '', /application\/problem\+json/);
+      assert.match(huge.json.detail, /^no island can run it: .*64 CPUs/, huge.text);
+      assert.equal(huge.json.placement.island, null, huge.text);
+      assert.equal(huge.json.placement.status, 'unplaceable', huge.text);
+      assert.match(huge.json.placement.candidates[0].rejected, /CPUs/, huge.text);
+      assert.deepEqual((await cp.request('GET', `/v1/jobs?name=${hugeName}`, alice.key)).json.items, [], 'no job was created');
+      // One that fits is accepted, whether it can start now or must wait.
+      const waits = await submit(alice.key, { script: script('true'), options: { 'cpus-per-task': 4, hold: true } });
+      assert.equal(waits.status, 202, waits.text);
+      await cp.request('DELETE', `/v1/jobs/${waits.json.id}`, alice.key);
     });
 
     it('submits every job exactly once when the worker is killed mid-dispatch', async () => {

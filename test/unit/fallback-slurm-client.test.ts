@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { FallbackSlurmClient, PRIMARY_RETRY_AFTER_MS } from '../../src/adapters/slurm/fallback-slurm-client';
 import { neverReached } from '../../src/adapters/slurm/slurm-errors';
 import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
-import { SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } from '../../src/core/slurm/slurm-client.port';
+import { SlurmInexpressibleError, SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } from '../../src/core/slurm/slurm-client.port';
 import type { SlurmAdapter } from '../../src/adapters/slurm/slurm-adapter';
 
 /**
@@ -116,6 +116,19 @@ describe('FallbackSlurmClient', () => {
     const client = new FallbackSlurmClient(refusing, ssh, 'island-x');
     await assert.rejects(client.submit('alice', request), SlurmRejectedError);
     assert.deepEqual(ssh.calls, []);
+  });
+
+  it('a job slurmrestd cannot express (--signal=B:) goes to sbatch over the fallback; the primary stays in use', async () => {
+    const ssh = recorder();
+    // The real REST adapter refuses it before sending anything (no server needed: nothing is sent).
+    const client = new FallbackSlurmClient(rest(await closedPort()), ssh, 'island-x');
+    const signalled = { ...request, spec: { ...request.spec, signal: 'B:USR1@60' } };
+    assert.deepEqual(await client.submit('alice', signalled), { jobId: 42, warnings: [] });
+    assert.deepEqual(ssh.calls, ['submit alice']);
+    assert.equal(client.usingFallback(), false, 'not a sign that the primary is down');
+    const alone = rest(await closedPort());
+    await assert.rejects(alone.submit('alice', signalled), (e: unknown) => e instanceof SlurmInexpressibleError && /B: flag/.test((e as Error).message));
+    await alone.close();
   });
 
   it('ping: up through the primary when it answers, through the fallback when it does not', async () => {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import {
   SlurmClient,
+  SlurmInexpressibleError,
   SlurmJobRecord,
   SlurmJobSnapshot,
   SlurmNodeRecord,
@@ -55,8 +56,14 @@ export class FallbackSlurmClient implements SlurmAdapter {
     }
   }
 
-  submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
-    return this.route((client) => client.submit(user, request));
+  /** A job slurmrestd cannot express (e.g. `--signal=B:`) goes to sbatch over SSH, which can. */
+  async submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
+    try {
+      return await this.route((client) => client.submit(user, request));
+    } catch (error) {
+      if (!(error instanceof SlurmInexpressibleError)) throw error;
+      return this.fallback.submit(user, request);
+    }
   }
 
   listJobs(since?: SlurmTimestamp): Promise<SlurmJobSnapshot | null> {

@@ -141,6 +141,8 @@ export interface ProblemLike {
   detail?: string;
   field?: string;
   errors?: Array<{ field: string; reason: string }>;
+  /** A job refused at submit (422): where placement looked and why each island cannot run it. */
+  placement?: { candidates?: Array<{ island?: string; rejected?: string }> };
 }
 
 /** An RFC 9457 problem as one or a few readable lines (never raw JSON). */
@@ -151,6 +153,9 @@ export function formatProblem(problem: ProblemLike, fallbackStatus: number): str
   for (const e of problem.errors ?? []) {
     const line = `  ${e.field}: ${e.reason}`;
     if (!problem.detail?.includes(e.reason)) lines.push(line);
+  }
+  for (const c of problem.placement?.candidates ?? []) {
+    if (typeof c.island === 'string' && typeof c.rejected === 'string') lines.push(`  island ${c.island}: ${c.rejected}`);
   }
   return lines.join('\n');
 }

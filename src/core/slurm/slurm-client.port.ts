@@ -141,6 +141,18 @@ export class SlurmRejectedError extends Error {
 }
 
 /**
+ * The adapter's API cannot express the job (an option it lacks, such as `--signal=B:` on
+ * slurmrestd 22.05), so SLURM was not asked; another way to the same SLURM (sbatch over SSH) may
+ * express it. Rejected as such when there is none.
+ */
+export class SlurmInexpressibleError extends SlurmRejectedError {
+  constructor(message: string) {
+    super(message, undefined);
+    this.name = 'SlurmInexpressibleError';
+  }
+}
+
+/**
  * The job can never be submitted as it stands on this island, and SLURM was not asked: its owner's
  * POSIX account is missing there or is not a tenant's, its working directory cannot be entered.
  * Retrying cannot help; the dispatcher ends the job FAILED with this reason.

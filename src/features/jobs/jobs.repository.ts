@@ -148,12 +148,22 @@ export class JobsRepository implements AccountingQueue, BillableJobs {
       created = await this.accepted.submit(submission);
     }
     if (created) return { row: created, created: true };
-    const [existing] = await rows<JobRow>(
+    return { row: (await this.findByIdempotencyKey(ownerId, idempotencyKey as string)) as JobRow, created: false };
+  }
+
+  /** The owner's jobs SLURM knows under these ids (on any island), for explaining a dependency on a SLURM id. */
+  async findOwnedBySlurmIds(ownerId: string, slurmJobIds: number[]): Promise<JobRow[]> {
+    return rows<JobRow>(
       this.db,
-      'SELECT * FROM jobs WHERE owner_id = $1 AND idempotency_key = $2',
-      [ownerId, idempotencyKey],
+      'SELECT * FROM jobs WHERE owner_id = $1 AND slurm_job_id = ANY($2::bigint[]) ORDER BY id LIMIT 10',
+      [ownerId, slurmJobIds],
     );
-    return { row: existing, created: false };
+  }
+
+  /** The owner's job created with this Idempotency-Key, if any. */
+  async findByIdempotencyKey(ownerId: string, idempotencyKey: string): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE owner_id = $1 AND idempotency_key = $2', [ownerId, idempotencyKey]);
+    return row ?? null;
   }
 
   async findOwned(ownerId: string, id: string): Promise<JobRow | null> {

@@ -1,9 +1,9 @@
 import type { components } from './generated/slurm-v0.0.42';
-import { SlurmRejectedError, type SlurmSubmitRequest } from '../../../core/slurm/slurm-client.port';
+import { SlurmInexpressibleError, type SlurmSubmitRequest } from '../../../core/slurm/slurm-client.port';
 import type { JobSpec } from '../../../core/sbatch/job-spec';
 import { renderDependency } from '../../../core/sbatch/render-dependency';
 import { renderNodeRange } from '../../../core/sbatch/render-sbatch-argv';
-import { checkEnvironment, checkScriptAndDirectory } from './job-properties';
+import { checkScriptAndDirectory, submittedEnvironment } from './job-properties';
 
 /**
  * The job description of `POST /slurm/v0.0.4x/job/submit` (SLURM 23.11+), typed from v0.0.42's spec;
@@ -38,14 +38,14 @@ const BEGIN_UNIT_SECONDS: Record<string, number> = { second: 1, minute: 60, hour
  */
 function beginTime(begin: string, nowSeconds: number): number {
   const m = /^now(?:\+(\d{1,9})(second|minute|hour|day|week)?s?)?$/i.exec(begin);
-  if (!m) throw new SlurmRejectedError(`begin: slurmrestd v0.0.40+ takes "now+<count><unit>" only, not ${JSON.stringify(begin)}`, undefined);
+  if (!m) throw new SlurmInexpressibleError(`begin: slurmrestd v0.0.40+ takes "now+<count><unit>" only, not ${JSON.stringify(begin)}; an island reached over SSH takes it`);
   return nowSeconds + Number(m[1] ?? 0) * BEGIN_UNIT_SECONDS[(m[2] ?? 'second').toLowerCase()];
 }
 
 /** `--signal=SIG[@seconds]`; the `B:`/`R:` flags have no field in the job description. */
 function warningSignal(signal: string): Pick<JobDescription, 'kill_warning_signal' | 'kill_warning_delay'> {
   const m = /^([A-Za-z0-9]+)(?:@(\d+))?$/.exec(signal);
-  if (!m) throw new SlurmRejectedError(`signal: slurmrestd v0.0.40+ cannot send ${JSON.stringify(signal)} (no B:/R: flags); use SIGNAL[@SECONDS]`, undefined);
+  if (!m) throw new SlurmInexpressibleError(`signal: slurmrestd v0.0.40+ cannot send ${JSON.stringify(signal)} (no B:/R: flags); use SIGNAL[@SECONDS], or an island reached over SSH`);
   // sbatch's default warning time is 60 s.
   return { kill_warning_signal: m[1], kill_warning_delay: setTo(Number(m[2] ?? 60)) };
 }
@@ -63,10 +63,10 @@ function tres(spec: JobSpec): Pick<JobDescription, 'tres_per_node' | 'tres_per_j
 }
 
 /** Maps a submit request to the body of `POST /slurm/v0.0.4x/job/submit` (pure but for `nowSeconds`). */
-export function toJobDescriptionSubmission(request: SlurmSubmitRequest, nowSeconds: number): JobDescriptionSubmission {
+export function toJobDescriptionSubmission(request: SlurmSubmitRequest, nowSeconds: number, submitHost: string): JobDescriptionSubmission {
   checkScriptAndDirectory(request);
   const { spec } = request;
-  const environment = Object.entries(checkEnvironment(request.environment)).map(([name, value]) => `${name}=${value}`);
+  const environment = Object.entries(submittedEnvironment(request, submitHost)).map(([name, value]) => `${name}=${value}`);
   const job: JobDescription = { script: request.script, environment, current_working_directory: request.workingDirectory };
   const set = <K extends keyof JobDescription>(key: K, value: JobDescription[K] | undefined) => {
     if (value !== undefined) job[key] = value;

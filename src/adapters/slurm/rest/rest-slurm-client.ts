@@ -83,6 +83,8 @@ export class RestSlurmClient implements SlurmAdapter {
   private readonly clock: () => number;
   private readonly clockSlack: number;
   private closed = false;
+  /** The controller's host name, learnt from the first ping: where jobs count as submitted from. */
+  private controllerHost: string | undefined;
 
   constructor(island: Pick<IslandConnection, 'rest' | 'readUser'> & { name?: string }, options: RestSlurmClientOptions = {}) {
     if (!island.rest) throw new Error(`island ${island.name ?? ''}: no rest connection configured`);
@@ -114,14 +116,17 @@ export class RestSlurmClient implements SlurmAdapter {
    * `settlesAt` has passed, a listing shows the job if and only if it was created.
    */
   async submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
-    const version = await this.apiVersion();
-    const nowSeconds = Math.floor(this.clock() / 1000);
-    const body = isModern(version) ? toJobDescriptionSubmission(request, nowSeconds) : toJobSubmission(request);
-    const lifetime = submitTokenSeconds(this.rest);
     assertActingUser(user, this.forbidden);
+    const version = await this.apiVersion();
+    // The token is minted first: whatever happens before the request is sent (the one ping that
+    // learns the submit host) uses up its life, so the submission still settles by `settlesAt`.
+    const nowSeconds = Math.floor(this.clock() / 1000);
+    const lifetime = submitTokenSeconds(this.rest);
     const token = mintSlurmJwt(this.rest.jwtKey, user, lifetime, nowSeconds);
     // slurmctld accepts a token through its `exp` second; then allow for clock skew and the RPC in progress.
     const settlesAt = (nowSeconds + lifetime + 1) * 1000 + SUBMIT_SETTLE_MARGIN_MS;
+    const submitHost = await this.submitHost();
+    const body = isModern(version) ? toJobDescriptionSubmission(request, nowSeconds, submitHost) : toJobSubmission(request, submitHost);
     let res: RawResponse<SubmitBody>;
     try {
       res = await this.call<SubmitBody>('POST', this.slurm(version, '/job/submit'), user, body, { token });
@@ -238,11 +243,22 @@ export class RestSlurmClient implements SlurmAdapter {
     const pings = res.body?.pings ?? [];
     const primary = pings.find((p) => p.mode === 'primary') ?? pings[0];
     const meta = res.body?.meta;
+    if (primary?.hostname) this.controllerHost = primary.hostname;
     return {
       up: res.status === 200 && (primary?.ping ?? primary?.pinged) === 'UP',
       hostname: primary?.hostname ?? '',
       version: meta?.slurm?.release ?? meta?.Slurm?.release ?? '',
     };
+  }
+
+  /**
+   * SLURM_SUBMIT_HOST for jobs sent through slurmrestd: the controller's host, as slurmctld names
+   * itself (a native sbatch on the island prints its own host, usually the same login/controller
+   * host). Until a ping has answered, the host of the REST URL.
+   */
+  private async submitHost(): Promise<string> {
+    if (this.controllerHost === undefined) await this.ping();
+    return this.controllerHost ?? new URL(this.rest.url).hostname;
   }
 
   async close(): Promise<void> {

@@ -8,14 +8,14 @@ import { Placer, type ArrayPart } from '../../../core/placement/index';
 import { SlurmUnavailableError } from '../../../core/slurm/slurm-client.port';
 import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry, type SubmissionFailure } from '../../../core/dispatch/submission-failure';
 import { Metrics } from '../../../adapters/metrics/metrics';
-import { DependencySpec } from '../../../core/sbatch/job-spec';
+import { DependencySpec, type JobSpec } from '../../../core/sbatch/job-spec';
 import { resolveDependencies } from '../../../core/dispatch/dependency-resolution';
 import { DispatchActivity } from './dispatch-activity';
 import { submitAll } from '../../../core/dispatch/submit-all';
 import { ClaimedJob, JobsRepository, RecordedJob, Submitted } from '../jobs.repository';
 import { JobTagger } from '../../../core/dispatch/job-tag';
 import { partSpec } from '../../../core/jobs/split-array';
-import { archipelagoOutputPattern } from '../../../core/jobs/output-path';
+import { archipelagoOutputPattern, pinArrayJobId } from '../../../core/jobs/output-path';
 import { decidePlacement, type PlacementRecord } from '../../../core/dispatch/placement-decision';
 import { ISLAND_DIRECTORY, type IslandDirectory } from '../../../adapters/slurm/island-directory';
 
@@ -50,6 +50,18 @@ const CLAIM_TO_SUBMIT_SLACK_SECONDS = 10;
 /** The --output pattern a job gets when its submitter named none (null when they did). */
 function defaultOutputOf(row: ClaimedJob): string | null {
   return row.spec.output === undefined ? archipelagoOutputPattern(row.parent_id ?? row.id, row.array_size !== null) : null;
+}
+
+/**
+ * The file patterns a job is sent with: its own (or the default output), and for a part of an
+ * array split across islands `%A` pinned to the whole array's Archipelago id, so every task of it
+ * writes under one `%A` as under one sbatch (the output endpoint reads them the same way).
+ */
+function filePatternsOf(row: ClaimedJob, defaultOutput: string | null): Pick<JobSpec, 'output' | 'error' | 'input'> {
+  const output = defaultOutput ?? row.spec.output;
+  if (row.parent_id === null || !row.spec.array) return { output, error: row.spec.error, input: row.spec.input };
+  const pin = (pattern: string | undefined) => (pattern === undefined ? undefined : pinArrayJobId(pattern, Number(row.parent_id)));
+  return { output: pin(output), error: pin(row.spec.error), input: pin(row.spec.input) };
 }
 
 /** How long a submission to this island may still create a job after the call started (0: not known). */
@@ -231,7 +243,7 @@ export class DispatchService {
       this.activity.submitted(island.settings.connection.name);
       const result = await island.slurm.submit(row.slurm_user, {
         script: row.script,
-        spec: { ...row.spec, output: defaultOutput ?? row.spec.output, partition, dependency: job.dependency, hold: row.hold },
+        spec: { ...row.spec, ...filePatternsOf(row, defaultOutput), partition, dependency: job.dependency, hold: row.hold },
         workingDirectory: row.working_directory,
         environment: row.environment,
         comment: this.tagger.tag(row.id, row.dispatch_attempts, row.slurm_user, row.spec.comment),

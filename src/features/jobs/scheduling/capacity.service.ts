@@ -85,6 +85,19 @@ export class CapacityService {
     return this.refreshing;
   }
 
+  /**
+   * The latest view without waiting for SLURM once there is one (a stale view starts a refresh in
+   * the background and is answered meanwhile), for callers that must not hang on an island that
+   * is slow to answer, such as a submission. Only the first call waits.
+   */
+  async recent(): Promise<CapacityView> {
+    if (!this.current) return this.view();
+    if (this.clock() - this.current.at >= CAPACITY_MAX_AGE_MS) {
+      this.view().catch((error) => this.logger.warn(`capacity refresh failed: ${(error as Error).message}`));
+    }
+    return this.current.view;
+  }
+
   private async refresh(): Promise<CapacityView> {
     // Islands launched or retired since the registry's last periodic sync count from this snapshot on.
     await this.islands.sync().catch((error) => this.logger.warn(`island sync failed: ${(error as Error).message}`));
