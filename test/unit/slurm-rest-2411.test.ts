@@ -113,7 +113,9 @@ for (const version of ['v0.0.40', 'v0.0.41', 'v0.0.42'] as const) {
       const accepted = await client.submit('alice', request);
       assert.equal(accepted.jobId, (capture(version, 'submit').body as { job_id: number }).job_id);
       const sent = JSON.parse(seen.at(-1)!.body);
-      assert.deepEqual(sent.job.environment, ['PATH=/bin', 'GREETING=a=b']);
+      // the job's own variables, then those sbatch itself would add (the submit host is the controller a ping named)
+      assert.deepEqual(sent.job.environment.slice(0, 5), ['PATH=/bin', 'GREETING=a=b', 'SLURM_GET_USER_ENV=1', 'SLURM_PRIO_PROCESS=0', 'SLURM_SUBMIT_DIR=/home/alice']);
+      assert.match(sent.job.environment[5], /^SLURM_SUBMIT_HOST=\S+$/);
       assert.equal(sent.job.script, request.script);
       assert.equal(sent.job.current_working_directory, '/home/alice');
       assert.deepEqual(sent.job.time_limit, { set: true, infinite: false, number: 5 });

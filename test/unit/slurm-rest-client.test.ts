@@ -98,7 +98,7 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     };
     // Time moves on by 10 s once the ping has been answered: a token minted after it would say so.
     const fresh = new RestSlurmClient(
-      { readUser: 'archipelago', rest: { url, jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 1000 } },
+      { readUser: 'archipelago', rest: { url, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 1000 } },
       { clock: () => (pinged ? 1_800_000_010_000 : 1_800_000_000_000) },
     );
     try {
