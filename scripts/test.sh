@@ -11,6 +11,7 @@ t0=$(date +%s)
 bash scripts/stack/infra-up.sh
 rm -rf dist
 bash scripts/build.sh
+bash scripts/check.sh  # layers and cycles, lint, formatting
 # Where the adapter contract tests find the local island (override to aim them elsewhere).
 export ARCH_TEST_REST_URL=${ARCH_TEST_REST_URL:-http://127.0.0.1:7820}
 export ARCH_TEST_JWT_KEY_FILE=${ARCH_TEST_JWT_KEY_FILE:-/var/lib/archipelago/islands/local-a/jwt_hs256.key}

@@ -51,6 +51,7 @@ function parseArgs(argv: string[]): Settings {
       case '-h':
         console.log('usage: node dist/benchmarks/memory/run.js [--jobs N] [--idle-seconds S] [--serve-seconds S] [--concurrency C] [--array-share F]');
         process.exit(0);
+        // no fall through: process.exit does not return
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }

@@ -51,6 +51,7 @@ function parseArgs(argv: string[]): Settings {
       case '--help':
         console.log('usage: node dist/benchmarks/placement/run.js [--islands N] [--nodes-per-island K] [--jobs J] [--seed S] [--runs R] [--no-write]');
         process.exit(0);
+        // no fall through: process.exit does not return
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }

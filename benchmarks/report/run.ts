@@ -35,7 +35,7 @@ export function newestResults(dir: string): Newest[] {
   for (const file of readdirSync(dir)) {
     const name = benchmarkName(file);
     if (!name) continue;
-    let result: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let result: any;  
     try {
       result = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     } catch {

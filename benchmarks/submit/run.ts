@@ -84,6 +84,7 @@ function parseArgs(argv: string[]): Settings {
         console.log('usage: node dist/benchmarks/submit/run.js [--jobs N] [--concurrency C] [--warmup W] ' +
           '[--dispatch-concurrency 4,8,16] [--follow-interval-ms MS] [--island NAME] [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR] [--ssh-jobs M]');
         process.exit(0);
+        // no fall through: process.exit does not return
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }

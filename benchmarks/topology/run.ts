@@ -73,6 +73,7 @@ function parseArgs(argv: string[]): Settings {
         console.log('usage: node dist/benchmarks/topology/run.js [--nodes N] [--seed S] [--runs R] [--local-peers L] ' +
           '[--region-peers P] [--far-peers F] [--noise X] [--tiv F] [--safety F] [--tight-min K] [--no-write]');
         process.exit(0);
+        // no fall through: process.exit does not return
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }

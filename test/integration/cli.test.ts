@@ -142,7 +142,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.equal(refused.code, 5, refused.stderr);
     assert.equal(refused.stdout, '');
     assert.match(refused.stderr, /HTTP 422\): no island can run it: .*64 CPUs/);
-    assert.match(refused.stderr, /^  island local-a: .*CPUs/m);
+    assert.match(refused.stderr, /^ {2}island local-a: .*CPUs/m);
   });
 
   it('sbatch submits a real script with command-line flags over #SBATCH lines; squeue, output --follow and sacct see it', async () => {

@@ -185,7 +185,7 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 /** "host:port" or "[v6]:port" where agents answer probes; null when it is not one. */
 export function parseProbeAddress(text: unknown): { host: string; port: number } | null {
   if (typeof text !== 'string' || text.length > 300) return null;
-  const match = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(text);
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   if (!match) return null;
   const port = Number(match[3]);
   if (port < 1 || port > 65535) return null;
