@@ -20,7 +20,8 @@ export ARCH_TEST_SSH_PORT=${ARCH_TEST_SSH_PORT:-2222}
 export ARCH_TEST_SSH_KEY_FILE=${ARCH_TEST_SSH_KEY_FILE:-/var/lib/archipelago/ssh/id_ed25519}
 export ARCH_TEST_SSH_HOST_KEY_SHA256_FILE=${ARCH_TEST_SSH_HOST_KEY_SHA256_FILE:-/var/lib/archipelago/ssh/host_key.sha256}
 shopt -s nullglob
-files=(dist/test/unit/*.test.js dist/test/integration/*.test.js)
+# unit: pure logic; service: services on in-memory fakes of their ports (seconds); integration: real processes.
+files=(dist/test/unit/*.test.js dist/test/service/*.test.js dist/test/integration/*.test.js)
 echo "running ${#files[@]} test files (stack + build took $(( $(date +%s) - t0 )) s)"
 rm -rf operators/dist; npx tsc -p operators/tsconfig.json; node --test --test-concurrency=1 operators/dist/operators/test/  # ESM operators (tsconfig of their own)
 node --test --test-concurrency=1 --test-timeout=600000 "${files[@]}"
