@@ -13,6 +13,7 @@ import { type AccountingQueue, type UnaccountedJob } from '../../core/usage/acco
 import { type BillableJobs } from '../../core/usage/billable-jobs';
 import { type JobSpec } from '../../core/sbatch/job-spec';
 import { type UserConstraints } from '../../core/placement/index';
+import { type JobStats } from '../../core/common/domain-stats';
 
 export interface JobListFilter {
   ownerId: string;
@@ -110,7 +111,7 @@ export interface Submitted {
  * queue; other features reach it through ports (JOB_SUBMISSION, ACCOUNTING_QUEUE, BILLABLE_JOBS).
  */
 @Injectable()
-export class JobsRepository implements AccountingQueue, BillableJobs {
+export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
   /** Submissions arriving together are inserted together (one statement and commit per batch). */
   private readonly accepted: GroupCommit<NewJob, JobRow | null>;
 
@@ -548,5 +549,19 @@ export class JobsRepository implements AccountingQueue, BillableJobs {
       [defaultMinutes],
     );
     return new Map(counted.map((c) => [c.island, { pendingJobs: Number(c.jobs), pendingCpuSeconds: Number(c.cpu_seconds) }]));
+  }
+
+  // Named queries for metrics (core/common/domain-stats.ts).
+  async countsByStateAndIsland(): Promise<Array<{ state: string; island: string; count: number }>> {
+    const found = await rows<{ state: string; island: string; count: string }>(this.db, `SELECT state, coalesce(island, '') AS island, count(*) AS count FROM jobs GROUP BY 1, 2`);
+    return found.map((r) => ({ state: r.state, island: r.island, count: Number(r.count) }));
+  }
+
+  async dispatchBacklog(): Promise<{ depth: number; oldestAgeSeconds: number | null }> {
+    const [row] = await rows<{ depth: string; oldest_age: number | null }>(
+      this.db,
+      `SELECT count(*) AS depth, extract(epoch FROM now() - min(submitted_at))::float8 AS oldest_age FROM jobs WHERE state = 'ACCEPTED'`,
+    );
+    return { depth: Number(row.depth), oldestAgeSeconds: row.oldest_age };
   }
 }

@@ -1,25 +1,26 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { nodeIsUsable } from '../../core/placement/capacity';
 import { Metrics } from '../../adapters/metrics/metrics';
 import { CAPACITY_SOURCE, type CapacitySource } from '../../core/placement/capacity-source';
+import { JOB_STATS, type JobStats, NODE_HEARTBEATS, type NodeHeartbeats, USAGE_OUTBOX_STATS, type UsageOutboxStats } from '../../core/common/domain-stats';
 
 /** Scrapes come every 15-60 s from each Prometheus; one PostgreSQL round per this interval is plenty. */
 const CACHE_MS = 5000;
 
 interface Snapshot {
-  jobs: Array<{ state: string; island: string; count: string }>;
-  backlog: { depth: string; oldest_age: number | null };
+  jobs: Awaited<ReturnType<JobStats['countsByStateAndIsland']>>;
+  backlog: Awaited<ReturnType<JobStats['dispatchBacklog']>>;
   /** Usage outbox entries per status (PENDING, BROADCAST: not yet on chain). */
-  outbox: Array<{ status: string; count: string; oldest_age: number | null }>;
-  nodes: Array<{ name: string; island: string; state: string; age: number | null }>;
+  outbox: Awaited<ReturnType<UsageOutboxStats['outboxByStatus']>>;
+  nodes: Awaited<ReturnType<NodeHeartbeats['heartbeatAges']>>;
   islands: Array<{ island: string; reachable: boolean; values: Record<string, number> }>;
 }
 
 /**
- * Gauges read from the source of truth at scrape time: jobs by state and island, the dispatch
- * backlog and its oldest job, node heartbeat ages, island capacity. Computed once per CACHE_MS
+ * Gauges read from the source of truth at scrape time, each through its owner's named queries
+ * (jobs by state and island, the dispatch backlog and its oldest job, node heartbeat ages, the
+ * usage outbox, island capacity). Computed once per CACHE_MS
  * however many gauges or scrapers ask; a failed read keeps the last values (and is logged) so a
  * database hiccup does not turn the whole /metrics answer into an error.
  */
@@ -30,7 +31,9 @@ export class DomainMetrics {
   private last: Snapshot | null = null;
 
   constructor(
-    private readonly db: DataSource,
+    @Inject(JOB_STATS) private readonly jobs: JobStats,
+    @Inject(NODE_HEARTBEATS) private readonly nodes: NodeHeartbeats,
+    @Inject(USAGE_OUTBOX_STATS) private readonly outbox: UsageOutboxStats,
     @Inject(CAPACITY_SOURCE) private readonly capacity: CapacitySource,
     metrics: Metrics,
   ) {
@@ -46,7 +49,7 @@ export class DomainMetrics {
       async collect() {
         const s = await self.snapshot();
         this.reset();
-        for (const row of s?.jobs ?? []) this.set({ state: row.state, island: row.island }, Number(row.count));
+        for (const row of s?.jobs ?? []) this.set({ state: row.state, island: row.island }, row.count);
       },
     });
     new Gauge({
@@ -56,7 +59,7 @@ export class DomainMetrics {
       registers,
       async collect() {
         const s = await self.snapshot();
-        if (s) this.set({ queue: 'dispatch' }, Number(s.backlog.depth));
+        if (s) this.set({ queue: 'dispatch' }, s.backlog.depth);
       },
     });
     new Gauge({
@@ -67,7 +70,7 @@ export class DomainMetrics {
       async collect() {
         const s = await self.snapshot();
         this.reset();
-        for (const row of s?.outbox ?? []) this.set({ status: row.status }, Number(row.count));
+        for (const row of s?.outbox ?? []) this.set({ status: row.status }, row.count);
       },
     });
     new Gauge({
@@ -78,7 +81,7 @@ export class DomainMetrics {
         const s = await self.snapshot();
         if (!s) return;
         const waiting = s.outbox.filter((row) => row.status === 'PENDING' || row.status === 'BROADCAST');
-        this.set(waiting.length ? Math.max(...waiting.map((row) => row.oldest_age ?? 0)) : 0);
+        this.set(waiting.length ? Math.max(...waiting.map((row) => row.oldestAgeSeconds ?? 0)) : 0);
       },
     });
     new Gauge({
@@ -88,7 +91,7 @@ export class DomainMetrics {
       registers,
       async collect() {
         const s = await self.snapshot();
-        if (s) this.set({ queue: 'dispatch' }, s.backlog.oldest_age ?? 0);
+        if (s) this.set({ queue: 'dispatch' }, s.backlog.oldestAgeSeconds ?? 0);
       },
     });
     new Gauge({
@@ -100,7 +103,7 @@ export class DomainMetrics {
         const s = await self.snapshot();
         this.reset();
         for (const node of s?.nodes ?? []) {
-          if (node.age !== null) this.set({ node: node.name, island: node.island, state: node.state }, node.age);
+          if (node.ageSeconds !== null) this.set({ node: node.name, island: node.island, state: node.state }, node.ageSeconds);
         }
       },
     });
@@ -144,20 +147,12 @@ export class DomainMetrics {
   }
 
   private async read(): Promise<Snapshot> {
-    const [jobs, [backlog], nodes, capacity, outbox] = await Promise.all([
-      this.db.query(`SELECT state, coalesce(island, '') AS island, count(*) AS count FROM jobs GROUP BY 1, 2`),
-      this.db.query(
-        `SELECT count(*) AS depth, extract(epoch FROM now() - min(submitted_at))::float8 AS oldest_age FROM jobs WHERE state = 'ACCEPTED'`,
-      ),
-      this.db.query(
-        `SELECT name, coalesce(island, '') AS island, state,
-                extract(epoch FROM now() - coalesce(last_heartbeat_at, created_at))::float8 AS age
-           FROM nodes WHERE state <> 'DEREGISTERED'`,
-      ),
+    const [jobs, backlog, nodes, capacity, outbox] = await Promise.all([
+      this.jobs.countsByStateAndIsland(),
+      this.jobs.dispatchBacklog(),
+      this.nodes.heartbeatAges(),
       this.capacity.view(),
-      this.db.query(
-        `SELECT status, count(*) AS count, extract(epoch FROM now() - min(updated_at))::float8 AS oldest_age FROM usage_outbox GROUP BY status`,
-      ),
+      this.outbox.outboxByStatus(),
     ]);
     const islands = capacity.snapshot.islands.map((island) => {
       const usable = island.nodes.filter((n) => nodeIsUsable(n.state));

@@ -5,6 +5,7 @@ import type { LatencySample, LocalityTags, NodeInventory } from '../../core/node
 import type { NodeState } from '../../core/nodes/node-state';
 import { type IslandMembership } from '../../core/islands/island-membership';
 import { type FormationNode, type FormationSample } from '../../core/islands/formation-node';
+import { type NodeHeartbeats } from '../../core/common/domain-stats';
 
 export interface NodeRow {
   id: string;
@@ -77,7 +78,7 @@ export interface Transition {
 const UNIQUE_VIOLATION = '23505';
 
 @Injectable()
-export class NodesRepository implements IslandMembership {
+export class NodesRepository implements IslandMembership, NodeHeartbeats {
   constructor(private readonly db: DataSource) {}
 
   /**
@@ -335,5 +336,15 @@ export class NodesRepository implements IslandMembership {
 
   async recordSlurm(name: string, slurmIsland: string | null, drained: boolean): Promise<void> {
     await this.db.query('UPDATE nodes SET slurm_island = $2, slurm_drained = $3 WHERE name = $1', [name, slurmIsland, drained]);
+  }
+
+  // Named query for metrics (core/common/domain-stats.ts).
+  async heartbeatAges(): Promise<Array<{ name: string; island: string; state: string; ageSeconds: number | null }>> {
+    const found = await rows<{ name: string; island: string; state: string; age: number | null }>(
+      this.db,
+      `SELECT name, coalesce(island, '') AS island, state, extract(epoch FROM now() - coalesce(last_heartbeat_at, created_at))::float8 AS age
+         FROM nodes WHERE state <> 'DEREGISTERED'`,
+    );
+    return found.map((r) => ({ name: r.name, island: r.island, state: r.state, ageSeconds: r.age }));
   }
 }

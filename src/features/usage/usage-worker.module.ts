@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AccountingService } from './accounting.service';
 import { OutboxDrainerService } from './outbox-drainer.service';
-import { UsageRepository } from './usage.repository';
+import { UsageDataModule } from './usage-data.module';
 
 /**
  * The worker role's accounting: ended jobs → signed usage records in the outbox, and the outbox
  * drained through a UsageReporter once one is bound to USAGE_REPORTER (the chain reporter).
  */
-@Module({ providers: [UsageRepository, AccountingService, OutboxDrainerService] })
+@Module({ imports: [UsageDataModule], providers: [AccountingService, OutboxDrainerService] })
 export class UsageWorkerModule {}

@@ -8,6 +8,7 @@ import { ACCOUNTING_QUEUE, type AccountingQueue } from '../../core/usage/account
 import { DEFAULT_DRAINER_OPTIONS, USAGE_OUTBOX } from './outbox-drainer';
 import type { RewardSplit } from '../../core/usage/rewards';
 import type { UsageRecord } from '../../core/usage/usage-record';
+import { type UsageOutboxStats } from '../../core/common/domain-stats';
 
 export interface NodeFacts {
   name: string;
@@ -29,7 +30,7 @@ export interface SignedRecord {
 }
 
 @Injectable()
-export class UsageRepository {
+export class UsageRepository implements UsageOutboxStats {
   /** Entries are only added here (with their record); the drainer settles them. */
   private readonly outbox: Outbox;
 
@@ -79,6 +80,15 @@ export class UsageRepository {
       await beforeCommit?.();
       return true;
     });
+  }
+
+  // Named query for metrics (core/common/domain-stats.ts).
+  async outboxByStatus(): Promise<Array<{ status: string; count: number; oldestAgeSeconds: number | null }>> {
+    const found = await rows<{ status: string; count: string; oldest_age: number | null }>(
+      this.db,
+      `SELECT status, count(*) AS count, extract(epoch FROM now() - min(updated_at))::float8 AS oldest_age FROM usage_outbox GROUP BY status`,
+    );
+    return found.map((r) => ({ status: r.status, count: Number(r.count), oldestAgeSeconds: r.oldest_age }));
   }
 }
 
