@@ -86,8 +86,14 @@ export class JobsService {
     const missing = job.dependsOn.filter((id) => !known.some((row) => Number(row.id) === id));
     if (missing.length > 0) throw invalid('--dependency', await this.unknownDependencies(principal, missing));
     const requestHash = createHash('sha256').update(canonicalJson(input)).digest();
+    // Who may ask comes first (the VEID tier); a job no island can ever run is refused before a
+    // single-use MFA session is spent on it.
+    const facts = jobGateFacts(job.spec);
+    await this.veid.require(principal, submissionActions(facts), facts.partitions);
     await this.refuseIfNeverRunnable(principal, job, idempotencyKey);
-    await this.identityGates(principal, job.spec, mfa, idempotencyKey ? `${idempotencyKey}:${requestHash.toString('hex')}` : null);
+    if (facts.nodeHours > this.config.identity.mfa.highValueNodeHours) {
+      await this.mfa.require(principal, 'high_value_job', mfa, idempotencyKey ? `${idempotencyKey}:${requestHash.toString('hex')}` : null);
+    }
 
     await this.budgets.admit(principal.id, job.spec, idempotencyKey);
     const { row, created } = await this.jobs.insert(
@@ -340,12 +346,6 @@ export class JobsService {
   }
 
   /** VEID tier for the job's size and partition; step-up MFA when it asks for many node-hours. */
-  private async identityGates(principal: Principal, spec: NormalizedJob['spec'], mfa: MfaProof, retrySubject: string | null): Promise<void> {
-    const facts = jobGateFacts(spec);
-    await this.veid.require(principal, submissionActions(facts), facts.partitions);
-    if (facts.nodeHours > this.config.identity.mfa.highValueNodeHours) await this.mfa.require(principal, 'high_value_job', mfa, retrySubject);
-  }
-
   private runAs(principal: Principal): string {
     if (!principal.slurmUser) {
       throw new Problem(403, 'Forbidden', `${principal.name} has no POSIX account on the islands, so it cannot run jobs`);
