@@ -104,6 +104,7 @@ export class DelegationsService {
       chainAddress: row.chain_address,
       scopes: new Set((row.scopes as Scope[]).filter((s) => delegate.scopes.has(s))),
       credentialId: `delegation:${row.delegation_id}:${delegate.credentialId}`,
+      sentBy: { id: delegate.id, kind: delegate.kind },
     };
   }
 }
