@@ -141,6 +141,8 @@ export interface ProblemLike {
   detail?: string;
   field?: string;
   errors?: Array<{ field: string; reason: string }>;
+  /** What to do about it (identity refusals): printed as the API wrote it. */
+  remedy?: string;
 }
 
 /** An RFC 9457 problem as one or a few readable lines (never raw JSON). */
@@ -152,5 +154,6 @@ export function formatProblem(problem: ProblemLike, fallbackStatus: number): str
     const line = `  ${e.field}: ${e.reason}`;
     if (!problem.detail?.includes(e.reason)) lines.push(line);
   }
+  if (typeof problem.remedy === 'string' && problem.remedy) lines.push(`  remedy: ${problem.remedy}`);
   return lines.join('\n');
 }

@@ -7,6 +7,7 @@ import type { Principal } from '../../core/auth/principal';
 import { AuditLog, principalActor } from '../audit/audit-log';
 import { canonicalJson } from '../../core/common/canonical-json';
 import { conflict, invalid, notFound, Problem, unavailable } from '../../core/common/problem';
+import { unmappedWalletRemedy } from '../../core/identity/remedies';
 import { IslandsRegistry } from '../islands/islands.registry';
 import { DispatchQueue } from '../dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../../core/slurm/slurm-client.port';
@@ -296,7 +297,11 @@ export class JobsService {
 
   private runAs(principal: Principal): string {
     if (!principal.slurmUser) {
-      throw new Problem(403, 'Forbidden', `${principal.name} has no POSIX account on the islands, so it cannot run jobs`);
+      const wallet = principal.chainAddress;
+      throw new Problem(403, 'Forbidden', `${principal.name} has no POSIX account on the islands, so it cannot run jobs`, {
+        reason: 'no_posix_account',
+        ...(wallet ? { address: wallet, remedy: unmappedWalletRemedy(wallet) } : {}),
+      });
     }
     // Mapped before the rule existed, or a service account named by an island since: refused before it is stored.
     const refusal = serviceAccountRefusal(principal.slurmUser, this.islands.deniedTenantUsers());
