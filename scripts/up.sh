@@ -44,7 +44,9 @@ fi
 for role in api worker; do
   pidfile="$stack/$role.pid"
   if [ -s "$pidfile" ] && alive "$(cat "$pidfile")"; then stop_pidfile "$pidfile"; fi
-  nohup node "$repo/dist/src/apps/server/main.js" "$role" >>"$stack/$role.log" 2>&1 &
+  # The worker has no HTTP API: Prometheus scrapes it on a listener of its own (docs/operations.md).
+  metrics_port=""; [ "$role" = worker ] && metrics_port=${WORKER_METRICS_PORT:-9464}
+  METRICS_PORT=$metrics_port nohup node "$repo/dist/src/apps/server/main.js" "$role" >>"$stack/$role.log" 2>&1 &
   echo $! > "$pidfile"
 done
 ready() { curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null; }
@@ -72,6 +74,7 @@ cat <<INFO
 Archipelago is up: API $api (OpenAPI UI at $api/docs), worker running, islands local-a (slurmrestd) and local-b (ssh)
 (local-c, SLURM 24.11, runs beside them for the tests: slurm/local/island-exec.sh local-c sinfo);
 four demo provider nodes (two sites, 12 ms apart) are being grouped into two more islands: curl -s -H "Authorization: Bearer \$(cat $stack/admin.key)" $api/v1/islands
+Metrics: $api/metrics (API) and http://127.0.0.1:${WORKER_METRICS_PORT:-9464}/metrics (worker); Grafana dashboard: docs/grafana/archipelago.json
 Admin key: $stack/admin.key   Researcher "alice" key: $stack/alice.key   Logs: $stack/*.log
 Alice's development wallet: $stack/wallet.mnemonic (identities without a chain: $stack/dev-identities.json)
 

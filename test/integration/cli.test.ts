@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane, freePort, REPO, TERMINAL } from '../support/control-plane';
+import { dashboardQueries, declaredNames, groupingLabels, parseExposition, selectors } from '../support/promql';
 
 const CLI = join(REPO, 'dist/src/apps/cli/main.js');
 
@@ -238,6 +239,34 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.ok(sum(after.worker, 'archipelago_slurm_call_duration_seconds_count', { island: 'local-a', operation: 'list_jobs', outcome: 'ok' }) > 0, 'the follower is timed too');
   });
 
+  it('Grafana: every panel query reads metrics, label values and labels that the API and the worker export', async () => {
+    const texts = [await (await fetch(`${cp.url}/metrics`)).text(), await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text()];
+    const scraped = texts.flatMap(parseExposition);
+    const declared = new Set(texts.flatMap((text) => [...declaredNames(text)]));
+    const dashboard = JSON.parse(readFileSync(join(REPO, 'docs/grafana/archipelago.json'), 'utf8'));
+    const queries = dashboardQueries(dashboard);
+    assert.equal(queries.length, 26, 'every target of every panel was found');
+    const problems: string[] = [];
+    for (const { panel, expr } of queries) {
+      const read = selectors(expr);
+      if (read.length === 0) problems.push(`${panel}: reads no metric we know: ${expr}`);
+      for (const { name, equals } of read) {
+        const series = scraped.filter((s) => s.name === name);
+        if (!declared.has(name)) problems.push(`${panel}: ${name} is not exported`);
+        else if (Object.keys(equals).length > 0 && !series.some((s) => Object.entries(equals).every(([label, value]) => s.labels[label] === value))) {
+          problems.push(`${panel}: no ${name} series with ${JSON.stringify(equals)}`);
+        }
+      }
+      // Checked on samples: a labelled counter nothing has counted yet (SLURM errors) has none to check.
+      const withSamples = scraped.filter((s) => read.some((r) => r.name === s.name));
+      const carried = new Set(withSamples.flatMap((s) => Object.keys(s.labels)));
+      for (const label of groupingLabels(expr).filter((l) => l !== 'instance' && l !== 'job')) {
+        if (withSamples.length > 0 && !carried.has(label)) problems.push(`${panel}: groups by ${label}, which no series it reads carries`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
   it('logs: one JSON object per line with the request id (echoed or generated) and the job id; keys never appear', async () => {
     const submitted = await cp.request('POST', '/v1/jobs', alice.key, { script: '#!/bin/bash\necho logged\n', options: { time: 1 } }, { 'x-request-id': 'obs-submit-1' });
     assert.equal(submitted.status, 202, submitted.text);
@@ -268,6 +297,27 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.match(submitLine.time, /^\d{4}-\d{2}-\d{2}T/);
     const readLine = access('obs-read-1');
     assert.deepEqual([readLine.route, readLine.status, readLine.jobId], ['/v1/jobs/:id', 200, id]);
+
+    // One structured line per state change of the job, from whichever process made it.
+    await cp.waitForJob(alice.key, id, (j) => TERMINAL.has(j.state));
+    await new Promise((r) => setTimeout(r, 300));
+    const lines = [...cp.logLines('api'), ...cp.logLines('worker')];
+    const notJson = lines.filter((line) => {
+      try {
+        const entry = JSON.parse(line);
+        return typeof entry.level !== 'string' || typeof entry.time !== 'string' || typeof entry.msg !== 'string';
+      } catch {
+        return true;
+      }
+    });
+    assert.deepEqual(notJson, [], 'every line either process wrote is one JSON log entry');
+    const changes = lines
+      .map((line) => JSON.parse(line))
+      .filter((e) => e.context === 'job-state' && e.jobId === id)
+      .map((e) => `${e.from}->${e.to}`);
+    const events = (await cp.request('GET', `/v1/jobs/${id}/events`, alice.key)).json.items.map((e: { from: string; to: string }) => `${e.from}->${e.to}`);
+    assert.ok(events.length >= 2, JSON.stringify(events));
+    assert.deepEqual(changes.sort(), ['null->ACCEPTED', 'ACCEPTED->DISPATCHING', ...events].sort());
   });
 
   it('node join wraps the agent\'s join against the configured server; nodes lists the node for its provider', async () => {

@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { preparedRows, rows } from '../../adapters/postgres/sql';
 import type { JobRow } from '../jobs/jobs.repository';
+import { logStateChanges, StateChangeRecord } from '../jobs/job-state-log';
 
 /** A claimed job, with the number of submit attempts made before this claim. */
 export type ClaimedJob = JobRow & { previous_attempts: number };
@@ -33,7 +34,7 @@ export class DispatchRepository {
   constructor(private readonly db: DataSource) {}
 
   async claim(jobIds: string[], leaseSeconds: number): Promise<ClaimedJob[]> {
-    return preparedRows<ClaimedJob>(
+    const claimed = await preparedRows<ClaimedJob>(
       this.db,
       'dispatch.claim',
       `UPDATE jobs SET state = 'DISPATCHING', dispatch_lease_until = now() + make_interval(secs => $2),
@@ -43,23 +44,33 @@ export class DispatchRepository {
         RETURNING *, dispatch_attempts - 1 AS previous_attempts`,
       [jobIds, leaseSeconds],
     );
+    // A job is ACCEPTED exactly while it has no attempt counted (release puts it back at zero);
+    // a re-claim after a lease ran out stays DISPATCHING and is no change of state.
+    logStateChanges(claimed.filter((job) => job.previous_attempts === 0).map((job) => ({ job_id: job.id, from_state: 'ACCEPTED', to_state: 'DISPATCHING', reason: null })));
+    return claimed;
   }
 
   /** Records SLURM ids; returns the rows as they are now (a cancel or hold may have arrived meanwhile). */
   async recordSubmitted(submitted: Submitted[]): Promise<RecordedJob[]> {
     if (submitted.length === 0) return [];
-    return this.db.transaction(async (m) => {
-      await this.releaseReusedIds(m, submitted);
-      return this.record(m, submitted);
+    const { lost, recorded } = await this.db.transaction(async (m) => {
+      const lost = await this.releaseReusedIds(m, submitted);
+      return { lost, recorded: await this.record(m, submitted) };
     });
+    // Logged once committed: a rolled-back change never shows in the logs.
+    logStateChanges([
+      ...lost,
+      ...recorded.map((job) => ({ job_id: job.id, from_state: 'DISPATCHING', to_state: 'PENDING', reason: `submitted to ${job.island} as ${job.slurm_job_id}` })),
+    ]);
+    return recorded;
   }
 
   /**
    * SLURM just gave these ids to our jobs, so an older unfinished job of ours holding the same
    * (island, id) cannot exist in SLURM any more: its island was started again from scratch.
    */
-  private async releaseReusedIds(m: EntityManager, submitted: Submitted[]): Promise<void> {
-    await rows(
+  private releaseReusedIds(m: EntityManager, submitted: Submitted[]): Promise<StateChangeRecord[]> {
+    return rows<StateChangeRecord>(
       m,
       `WITH old AS (
          SELECT j.id, j.state FROM jobs j
@@ -72,7 +83,8 @@ export class DispatchRepository {
            FROM old WHERE j.id = old.id
           RETURNING j.id, old.state AS from_state)
        INSERT INTO job_events (job_id, from_state, to_state, reason)
-       SELECT id, from_state, 'LOST', $4 FROM lost`,
+       SELECT id, from_state, 'LOST', $4 FROM lost
+       RETURNING job_id, from_state, to_state, reason`,
       [submitted.map((s) => s.jobId), submitted.map((s) => s.island), submitted.map((s) => s.slurmJobId), 'its island was reset: SLURM gave its id to another job'],
     );
   }
@@ -129,6 +141,8 @@ export class DispatchRepository {
        RETURNING id`,
       [parentId, JSON.stringify(parts), reason, parts.length, JSON.stringify(placement)],
     );
+    // The parent changed state only if the statement found it (it then created its parts).
+    if (created.length > 0) logStateChanges([{ job_id: parentId, from_state: 'DISPATCHING', to_state: 'PENDING', reason }]);
     return created.map((row) => row.id);
   }
 
@@ -139,14 +153,16 @@ export class DispatchRepository {
    */
   async release(jobIds: string[], reason: string | null, submitted: boolean, leasedUntil?: Date): Promise<void> {
     if (jobIds.length === 0) return;
-    await rows(
+    const released = await rows<{ id: string; state: string }>(
       this.db,
       `UPDATE jobs SET dispatch_attempts = dispatch_attempts - CASE WHEN $3 THEN 0 ELSE 1 END,
               state = CASE WHEN dispatch_attempts - CASE WHEN $3 THEN 0 ELSE 1 END = 0 THEN 'ACCEPTED' ELSE state END,
               state_reason = $2, dispatch_lease_until = $4, updated_at = now()
-        WHERE id = ANY($1::bigint[]) AND state = 'DISPATCHING' AND slurm_job_id IS NULL`,
+        WHERE id = ANY($1::bigint[]) AND state = 'DISPATCHING' AND slurm_job_id IS NULL
+        RETURNING id, state`,
       [jobIds, reason, submitted, leasedUntil ?? null],
     );
+    logStateChanges(released.filter((job) => job.state === 'ACCEPTED').map((job) => ({ job_id: job.id, from_state: 'DISPATCHING', to_state: 'ACCEPTED', reason })));
   }
 
   /**

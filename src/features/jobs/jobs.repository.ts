@@ -1,3 +1,4 @@
+import { logStateChanges, StateChangeRecord } from './job-state-log';
 import { splitJobState } from '../../core/jobs/split-array';
 import type { UserConstraints } from '../../core/placement';
 import { Injectable } from '@nestjs/common';
@@ -315,7 +316,7 @@ export class JobsRepository {
       exit_signal: change.exitSignal ?? null, batch_host: change.batchHost ?? null, nodes: change.nodes ?? null, partition: change.partition ?? null,
       started_at: change.startedAt ?? null, ended_at: change.endedAt ?? null, placement: change.placement ?? null,
     }));
-    const applied = await rows<{ job_id: string }>(
+    const applied = await rows<StateChangeRecord>(
       this.db,
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
@@ -332,9 +333,10 @@ export class JobsRepository {
           RETURNING j.id, i.from_state, i.state, i.reason)
        INSERT INTO job_events (job_id, from_state, to_state, reason)
        SELECT id, from_state, state, reason FROM updated
-       RETURNING job_id`,
+       RETURNING job_id, from_state, to_state, reason`,
       [JSON.stringify(input)],
     );
+    logStateChanges(applied);
     return applied.length;
   }
 

@@ -8,6 +8,7 @@ import { AuditLog, principalActor } from '../audit/audit-log';
 import { canonicalJson } from '../../core/common/canonical-json';
 import { conflict, invalid, notFound, Problem, unavailable } from '../../core/common/problem';
 import { unmappedWalletRemedy } from '../../core/identity/remedies';
+import { logStateChanges } from './job-state-log';
 import { IslandsRegistry } from '../islands/islands.registry';
 import { DispatchQueue } from '../dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../../core/slurm/slurm-client.port';
@@ -84,7 +85,10 @@ export class JobsService {
     if (!created && !row.request_hash.equals(requestHash)) {
       throw conflict('this Idempotency-Key was already used with a different request', 'Idempotency-Key');
     }
-    if (created) this.queue.enqueueSoon(row.id);
+    if (created) {
+      logStateChanges([{ job_id: row.id, from_state: null, to_state: row.state, reason: 'submitted' }]);
+      this.queue.enqueueSoon(row.id);
+    }
     return { job: jobView(row), replayed: !created };
   }
 
