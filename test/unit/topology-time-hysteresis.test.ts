@@ -10,6 +10,7 @@ import {
   type TopologyNode,
   type TopologyResult,
 } from '../../src/core/topology';
+import { membershipWaitReason, waitsForMembership } from '../../src/core/dispatch/membership-wait';
 
 const TIERS: Tier[] = [
   { name: 'tight', boundMs: 2 },
@@ -111,5 +112,15 @@ describe('topology: hysteresis in time', () => {
     const tiers = (r: TopologyResult) => r.islands.map((x) => x.tier).sort().join(',');
     assert.equal(tiers(damped[8]), 'loose,tight', 'one relabel used the budget');
     assert.equal(tiers(damped[19]), 'loose,tight', 'the other waits for the hour to pass');
+  });
+});
+
+describe('dispatch while islands change', () => {
+  const submitted = new Date('2026-01-01T10:00:00Z');
+  it('a job no island fits waits while membership changes, for at most the configured time', () => {
+    assert.equal(waitsForMembership(true, submitted, new Date('2026-01-01T10:09:59Z'), 600), true);
+    assert.equal(waitsForMembership(true, submitted, new Date('2026-01-01T10:10:00Z'), 600), false, 'then it is rejected for good');
+    assert.equal(waitsForMembership(false, submitted, new Date('2026-01-01T10:00:01Z'), 600), false, 'nothing changing: rejected at once');
+    assert.match(membershipWaitReason('no island has the feature "ib"'), /^waiting: island membership is changing.*\(now: no island has the feature "ib"\)$/);
   });
 });

@@ -166,6 +166,20 @@ export class DispatchRepository {
   }
 
   /**
+   * Whether latency-formed islands are changing right now: a node the formation loop placed in
+   * another island than the one its SLURM holds it in (joining, leaving, moving), or an island
+   * whose SLURM is being launched or retired. Capacity seen meanwhile is not the capacity to come.
+   */
+  async membershipChanging(): Promise<boolean> {
+    const [row] = await rows<{ changing: boolean }>(
+      this.db,
+      `SELECT EXISTS (SELECT 1 FROM nodes WHERE state <> 'DEREGISTERED' AND island IS DISTINCT FROM slurm_island)
+           OR EXISTS (SELECT 1 FROM islands WHERE state IN ('LAUNCHING', 'RETIRING')) AS changing`,
+    );
+    return row.changing;
+  }
+
+  /**
    * Jobs that should be in the dispatch queue: accepted ones older than `acceptedAgeSeconds`
    * (a lost enqueue) and dispatching ones whose lease ran out (a dead worker).
    */
