@@ -4,7 +4,7 @@
  * (stableIslands, what the formation loop runs) against the named baseline "latency hysteresis
  * only" (computeIslands each pass, as before).
  *
- *   npx tsc -p tsconfig.json && node dist/benchmarks/topology/stability.js [--nodes N] [--seconds S]
+ *   npx tsc -p tsconfig.json && node dist/benchmarks/stability/run.js [--nodes N] [--seconds S]
  *     [--interval-seconds I] [--jitter J,...] [--seed S] [--site-diameter-max MS] [--no-write]
  *
  * Jitter J is multiplicative: each pass every sample is true RTT × (1 + u·J), u uniform in [-1, 1].
@@ -28,7 +28,7 @@ import {
   type TopologyInput,
   type TopologyResult,
 } from '../../src/core/topology';
-import { makeGeography, Rng, type Geography } from './geography';
+import { makeGeography, Rng, type Geography } from '../topology/geography';
 
 const TIERS: Tier[] = [
   { name: 'tight', boundMs: 2, minIslandSize: 16 },
@@ -153,7 +153,7 @@ function main(): void {
     return { jitter, withinBand: jitter <= WITHIN_BAND, baseline, timeHysteresis };
   });
   const report = {
-    benchmark: 'topology-stability',
+    benchmark: 'stability',
     date: new Date().toISOString(),
     machine: { cpus: cpus().length },
     settings: { ...settings, tiers: TIERS, hysteresisMargin: MARGIN, withinBandJitter: WITHIN_BAND, confirmRounds: 3, maxChurnPerHour: 60 },
@@ -167,7 +167,7 @@ function main(): void {
   if (settings.write) {
     const dir = resolve(__dirname, '..', '..', '..', 'benchmarks', 'results');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `topology-stability-${report.date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(dir, `stability-${report.date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
   }
 }
 
