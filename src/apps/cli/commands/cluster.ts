@@ -17,8 +17,7 @@ export async function islands(context: Context): Promise<number> {
  */
 export async function sinfo(context: Context, values: Record<string, any>): Promise<number> {
   const client = clientFor(context);
-  const wanted = typeof values.island === 'string' ? values.island.split(',').filter(Boolean) : undefined;
-  let names = wanted;
+  const wanted: string[] | undefined = typeof values.island === 'string' ? values.island.split(',').filter(Boolean) : undefined;
   if (!values.Node) {
     const { items } = await client.json<{ items: IslandView[] }>('GET', '/v1/islands');
     const shown = wanted ? items.filter((i) => wanted.includes(i.name)) : items;
@@ -28,7 +27,8 @@ export async function sinfo(context: Context, values: Record<string, any>): Prom
     else context.out(islandsTable(shown));
     return ExitCode.OK;
   }
-  names ??= (await client.json<{ items: IslandView[] }>('GET', '/v1/islands')).items.map((i) => i.name);
+  // Named islands are asked for directly: one that does not exist is the API's 404.
+  const names = wanted ?? (await client.json<{ items: IslandView[] }>('GET', '/v1/islands')).items.map((i) => i.name);
   const details = await Promise.all(names.map((name) => client.json<IslandView & { nodes?: IslandNodeView[] }>('GET', `/v1/islands/${encodeURIComponent(name)}`)));
   const rows = details.flatMap((island) => (island.nodes ?? []).map((node) => ({ island: island.name, node })));
   if (context.json) printJson(context, { nodes: rows.map((r) => ({ island: r.island, ...r.node })) });
