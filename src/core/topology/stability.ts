@@ -75,6 +75,14 @@ function optionalChanges(full: TopologyResult, forced: TopologyResult): Map<stri
   return changes;
 }
 
+/** Whether `result` places every node where it is now and keeps every island's tier. */
+function unchanged(input: TopologyInput, result: TopologyResult): boolean {
+  const now = positions(result);
+  const tiers = new Map((input.previous ?? []).map((p) => [p.id, p.tier]));
+  if (result.islands.some((isl) => tiers.get(isl.id) !== isl.tier)) return false;
+  return input.nodes.every((node) => now.island.get(node.id) === node.currentIsland);
+}
+
 /**
  * One formation pass with time hysteresis. `input.previous` and the nodes' `currentIsland` are the
  * islands as they are now (the last applied result). Usually costs one computeIslands run (nothing
@@ -86,6 +94,8 @@ export function stableIslands(input: TopologyInput, state: StabilityState, nowMs
   const made = state.made.filter((t) => t > nowMs - HOUR_MS);
 
   const full = computeIslands(input);
+  // Nothing changed at all (the usual pass): there is nothing to hold back, and no second run is needed.
+  if (unchanged(input, full)) return { result: full, state: { pending: {}, made }, heldBack: 0, made: 0 };
   const forced = computeIslands({ ...input, options: { ...input.options, requiredChangesOnly: true } });
   const proposed = optionalChanges(full, forced);
   if (proposed.size === 0) return { result: full, state: { pending: {}, made }, heldBack: 0, made: 0 };
