@@ -1,7 +1,8 @@
 import { clientFor, Context, printJson } from '../context';
-import { CliError, ExitCode, usage } from '../exit-codes';
+import { ExitCode, usage } from '../exit-codes';
 import { scontrolJobText } from '../job-detail';
 import { jobIds, JobView } from '../job-filters';
+import { perJob } from './per-job';
 
 /**
  * `hold`/`release` (scontrol hold/release): each named pending job is held or released; every
@@ -11,19 +12,9 @@ export async function holdOrRelease(context: Context, action: 'hold' | 'release'
   const ids = jobIds(positionals);
   if (ids.length === 0) throw usage(`${action}: give at least one job id`);
   const client = clientFor(context);
-  const results: Array<{ id: string; state?: string; error?: string; exitCode?: number }> = [];
-  for (const id of ids) {
-    try {
-      const job = await client.json<JobView>('POST', `/v1/jobs/${id}/${action}`);
-      results.push({ id, state: job.state });
-    } catch (error) {
-      if (!(error instanceof CliError)) throw error;
-      results.push({ id, error: error.message, exitCode: error.exitCode });
-      if (!context.json) context.err(`${action}: error: job ${id}: ${error.message}`);
-    }
-  }
+  const { results, exitCode } = await perJob(context, action, ids, (id) => client.json<JobView>('POST', `/v1/jobs/${id}/${action}`));
   if (context.json) printJson(context, { [action === 'hold' ? 'held' : 'released']: results });
-  return results.find((r) => r.exitCode !== undefined)?.exitCode ?? ExitCode.OK;
+  return exitCode;
 }
 
 /** `scontrol show job ID…`, `scontrol hold ID…`, `scontrol release ID…`: the subset of scontrol a job's owner uses. */
