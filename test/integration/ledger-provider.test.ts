@@ -8,7 +8,7 @@ import { ClusterState, MsgRegisterCluster, MsgUpdateNodeMetadata, NodeState } fr
 import { ChainSender } from '../../src/features/ledger/chain-sender';
 import { ProviderDaemon } from '../../src/features/ledger/provider-daemon';
 import { TxStore } from '../../src/features/ledger/tx-store';
-import { DEFAULT_PRICES } from '../../src/features/usage/usage-settings';
+import { DEFAULT_PRICES } from '../../src/adapters/config/usage-settings';
 import { FakeChain } from '../support/fake-chain/fake-chain';
 import { chainClientFor, freshDatabase, OWNER } from '../support/ledger-fixtures';
 import { newWallet, TestWallet } from '../support/wallets';

@@ -109,6 +109,12 @@ describe('readiness with real dependencies going down', { timeout: 180_000 }, ()
   });
 
   it('with a scrape token configured, /metrics on the API and the worker wants it', async () => {
+    // The worker opens its listener once it has booted, which a loaded machine can delay past the API's start.
+    const workerMetrics = `http://127.0.0.1:${workerMetricsPort}/metrics`;
+    for (let deadline = Date.now() + 30_000; (await fetch(workerMetrics).catch(() => null)) === null; ) {
+      if (Date.now() > deadline) throw new Error(`the worker never listened on ${workerMetrics}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     for (const url of [`${cp.url}/metrics`, `http://127.0.0.1:${workerMetricsPort}/metrics`]) {
       const anonymous = await fetch(url);
       assert.equal(anonymous.status, 401, url);

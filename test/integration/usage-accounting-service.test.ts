@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { IslandsRegistry } from '../../src/features/islands/islands.registry';
+import type { IslandDirectory } from '../../src/adapters/slurm/island-directory';
 import type { AppConfig } from '../../src/adapters/config/config';
 import { migratedDatabase } from '../support/migrated-database';
 import { JobTagger } from '../../src/core/dispatch/job-tag';
 import type { AccountingRun } from '../../src/core/usage/accounting';
 import { AccountingService } from '../../src/features/usage/accounting.service';
-import { usageSettings } from '../../src/features/usage/usage-settings';
+import { usageSettings } from '../../src/adapters/config/usage-settings';
 import { UsageRepository } from '../../src/features/usage/usage.repository';
 
 const DB_NAME = 'usage_accounting';
@@ -111,7 +111,7 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
         { settings: { accounting: true, connection: { name: 'isl' } }, slurm: good },
         { settings: { accounting: true, connection: { name: 'down' } }, slurm: down },
       ],
-    } as unknown as IslandsRegistry;
+    } as unknown as IslandDirectory;
     down.down = true;
     service = new AccountingService(new UsageRepository(db), islands, config);
   });

@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ConfigError, loadConfig } from '../../src/adapters/config/config';
-import { DEFAULT_PRICES } from '../../src/features/usage/usage-settings';
+import { loadConfig } from '../../src/adapters/config/config';
+import { ConfigError } from '../../src/adapters/config/config-error';
+import { DEFAULT_PRICES } from '../../src/adapters/config/usage-settings';
 import { parseIslandsFile } from '../../src/adapters/config/islands-file';
 import { chainSettings } from '../../src/adapters/chain/chain-settings';
 import { DEFAULT_LIMITS } from '../../src/core/ratelimit/rate-limit-policy';

@@ -4,8 +4,8 @@ import type { AppConfig } from '../../src/adapters/config/config';
 import { Problem } from '../../src/core/common/problem';
 import { parseRateLimits } from '../../src/core/ratelimit/rate-limit-policy';
 import type { Limit } from '../../src/core/ratelimit/rate-limit-policy';
-import type { RateLimiter, Verdict } from '../../src/features/ratelimit/rate-limiter';
-import { RateLimits } from '../../src/features/ratelimit/rate-limits';
+import type { RateLimiter, Verdict } from '../../src/adapters/http/ratelimit/rate-limiter';
+import { RateLimits } from '../../src/adapters/http/ratelimit/rate-limits';
 import { credentialFamily } from '../../src/core/auth/api-key';
 
 /** Redis's fixed windows, in memory: every key's count within one long window. */

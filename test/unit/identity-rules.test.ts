@@ -6,10 +6,10 @@ import { jobGateFacts } from '../../src/core/identity/job-gate-facts';
 import { ACTION_TRANSACTION_TYPE, canAuthorize, judgeSession, SessionFacts } from '../../src/core/identity/mfa-rules';
 import { atLeast, remedy, tierOf } from '../../src/core/identity/tiers';
 import { DEFAULT_VEID_POLICY, parseVeidPolicy, requiredTier, submissionActions } from '../../src/core/identity/veid-policy';
-import { identitySettings } from '../../src/features/identity/identity-settings';
+import { identitySettings } from '../../src/adapters/config/identity-settings';
 import { parseDevIdentityFile } from '../../src/features/identity/dev-identity-source';
 import { sessionScopes } from '../../src/core/auth/session-token';
-import { ConfigError } from '../../src/adapters/config/config';
+import { ConfigError } from '../../src/adapters/config/config-error';
 
 const T = SensitiveTransactionType;
 const { FACTOR_TYPE_TOTP: TOTP, FACTOR_TYPE_FIDO2: FIDO2, FACTOR_TYPE_VEID: VEID, FACTOR_TYPE_EMAIL: EMAIL } = FactorType;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { JobState, MsgReportJobStatus, MsgUpdateNodeMetadata } from '../../src/adapters/chain/generated/virtengine';
 import { failedMessageIndex } from '../../src/features/ledger/chain-sender';
 import { chainTerminalState, jobStatusMessages, remainingTransitions } from '../../src/features/ledger/job-report';
-import { ledgerSettings } from '../../src/features/ledger/ledger-settings';
+import { ledgerSettings } from '../../src/adapters/config/ledger-settings';
 import { nodeLiveness, NodeFacts, regionOf } from '../../src/features/ledger/provider-messages';
 import { toChainUsageMetrics } from '../../src/core/usage/chain-usage-metrics';
 

@@ -13,7 +13,8 @@ import {
   stateAfterResume,
   stateForSilence,
 } from '../../src/core/nodes/node-state';
-import { ConfigError, loadConfig } from '../../src/adapters/config/config';
+import { loadConfig } from '../../src/adapters/config/config';
+import { ConfigError } from '../../src/adapters/config/config-error';
 
 const T = { staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600 };
 const NOW = 1_764_000_000_000;

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 
 import { DomainMetrics } from '../../src/features/metrics/domain-metrics';
-import { Metrics } from '../../src/features/metrics/metrics';
+import { Metrics } from '../../src/adapters/metrics/metrics';
 import { bearerMatches } from '../../src/features/metrics/metrics.controller';
-import type { CapacityService } from '../../src/features/scheduling/capacity.service';
+import type { CapacityService } from '../../src/features/jobs/scheduling/capacity.service';
 
 const REPO = join(__dirname, '../../..');
 

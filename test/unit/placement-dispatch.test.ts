@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IslandsRegistry } from '../../src/features/islands/islands.registry';
+import type { IslandDirectory } from '../../src/adapters/slurm/island-directory';
 import type { IslandSettings } from '../../src/adapters/config/islands-file';
-import type { DispatchRepository } from '../../src/features/dispatch/dispatch.repository';
+import type { DispatchRepository } from '../../src/features/jobs/dispatch/dispatch.repository';
 import { decidePlacement } from '../../src/core/dispatch/placement-decision';
 import type { CapacitySnapshot } from '../../src/core/placement/capacity';
-import { CAPACITY_MAX_AGE_MS, CapacityService, islandCapacity } from '../../src/features/scheduling/capacity.service';
+import { CAPACITY_MAX_AGE_MS, CapacityService, islandCapacity } from '../../src/features/jobs/scheduling/capacity.service';
 import { Placer } from '../../src/core/placement';
 import type { SlurmClient, SlurmNodeRecord } from '../../src/core/slurm/slurm-client.port';
 
@@ -163,7 +163,7 @@ describe('CapacityService', () => {
         syncs++;
         return [];
       },
-    } as unknown as IslandsRegistry;
+    } as unknown as IslandDirectory;
     const repo = {
       pendingQueues: async () => {
         calls.queue++;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { AppConfig } from '../../src/adapters/config/config';
 import { Problem, ProblemExtras } from '../../src/core/common/problem';
 import { IdentitySource, IdentityUnavailableError } from '../../src/core/identity/identity-source';
-import { identitySettings } from '../../src/features/identity/identity-settings';
+import { identitySettings } from '../../src/adapters/config/identity-settings';
 import { MfaGate } from '../../src/features/identity/mfa-gate.service';
 import type { Requirement, SessionFacts } from '../../src/core/identity/mfa-rules';
 import { VeidGate } from '../../src/features/identity/veid-gate.service';

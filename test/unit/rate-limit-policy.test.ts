@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/adapters/config/config';
+import { loadConfig } from '../../src/adapters/config/config';
+import { ConfigError } from '../../src/adapters/config/config-error';
 import { bucketForScopes, DEFAULT_LIMITS, limitFor, parseRateLimits } from '../../src/core/ratelimit/rate-limit-policy';
 
 describe('rate limits: configuration and buckets', () => {

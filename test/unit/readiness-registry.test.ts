@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ReadinessRegistry } from '../../src/features/health/readiness-registry';
+import { ReadinessRegistry } from '../../src/adapters/readiness/readiness-registry';
 
 describe('readiness registry (the seam for the chain check)', () => {
   it('keeps registered checks and refuses names that would hide another', () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { PendingTaskFields } from '../../src/features/jobs/jobs.repository';
+import type { PendingTaskFields } from '../../src/core/jobs/job-rows';
 import type { ArrayTasks, TaskUpsert } from '../../src/core/dispatch/observation';
 import { taskWrites } from '../../src/core/dispatch/task-writes';
 

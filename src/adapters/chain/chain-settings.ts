@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/config';
+import { ConfigError } from '../config/config-error';
 
 /** How to reach the VirtEngine chain. `rpcUrl` null: no chain (the development identity file stands in). */
 export interface ChainSettings {

@@ -1,5 +1,5 @@
 import { Global, Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ReadinessRegistry } from '../../features/health/readiness-registry';
+import { ReadinessRegistry } from '../readiness/readiness-registry';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CHAIN_CLIENT, VirtEngineChainClient } from './chain-client';

@@ -1,10 +1,11 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { ConfigError } from './config-error';
 import { EnvelopeKeyError, envelopeKeys } from '../secrets/envelope-keys';
 import { IslandSettings, parseIslandsFile } from './islands-file';
-import { usageSettings, type UsageSettings } from '../../features/usage/usage-settings';
+import { usageSettings, type UsageSettings } from './usage-settings';
 import { ChainSettings, chainSettings } from '../chain/chain-settings';
-import { LedgerSettings, ledgerSettings } from '../../features/ledger/ledger-settings';
-import { IdentitySettings, identitySettings } from '../../features/identity/identity-settings';
+import { LedgerSettings, ledgerSettings } from './ledger-settings';
+import { IdentitySettings, identitySettings } from './identity-settings';
 import { parseRateLimits, RateLimits } from '../../core/ratelimit/rate-limit-policy';
 
 /**
@@ -83,25 +84,18 @@ export interface AppConfig {
   logging: { format: 'json' | 'text'; level: 'error' | 'warn' | 'log' | 'debug' | 'verbose' };
   /** Prometheus: the worker's own listener (null: none) and an optional bearer token for scrapes. */
   metrics: { port: number | null; bearerToken: string | null };
-  /** Accounting, usage records and rewards (src/features/usage/usage-settings.ts). */
+  /** Accounting, usage records and rewards (src/adapters/config/usage-settings.ts). */
   usage: UsageSettings;
   /** The VirtEngine chain (identity, MFA, usage reports); see src/adapters/chain/chain-settings.ts. */
   chain: ChainSettings;
-  /** Reporting to the chain as our islands' provider daemon; see src/features/ledger/ledger-settings.ts. */
+  /** Reporting to the chain as our islands' provider daemon; see src/adapters/config/ledger-settings.ts. */
   ledger: LedgerSettings;
-  /** Wallet login, VEID and MFA gates; see src/features/identity/identity-settings.ts. */
+  /** Wallet login, VEID and MFA gates; see src/adapters/config/identity-settings.ts. */
   identity: IdentitySettings;
   /** Names this control plane in the tags of the SLURM jobs it submits; read from its database at start. */
   instanceId: string;
   /** Proves those tags are ours (src/core/dispatch/job-tag.ts), and when it was created; read from the database at start. */
   tagKey: { key: Buffer; createdAt: Date };
-}
-
-export class ConfigError extends Error {
-  constructor(readonly variable: string, reason: string) {
-    super(`${variable}: ${reason}`);
-    this.name = 'ConfigError';
-  }
 }
 
 type Env = Record<string, string | undefined>;

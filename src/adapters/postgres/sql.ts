@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { openTransaction } from './transactions';
 
 type Queryable = DataSource | EntityManager;
 
@@ -7,11 +8,12 @@ interface PgClient {
 }
 
 /**
- * Runs `work` on the transaction's query runner when `db` is a transaction's manager, otherwise on
- * one taken from the pool for it and given back after.
+ * Runs `work` on the transaction's query runner when `db` is a transaction's manager or a
+ * transaction is open on this call path (`transaction()`), otherwise on one taken from the pool
+ * for it and given back after.
  */
 async function withRunner<T>(db: Queryable, work: (runner: QueryRunner, inTransaction: boolean) => Promise<T>): Promise<T> {
-  const manager = 'manager' in db ? db.manager : db;
+  const manager = 'manager' in db ? (openTransaction() ?? db.manager) : db;
   const inTransaction = manager.queryRunner !== undefined;
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   try {

@@ -4,7 +4,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../../features/audit/audit.module';
 import { AuthModule } from '../../features/auth/auth.module';
 import { ChainModule } from '../../adapters/chain/chain.module';
-import { IdentityModule, WalletLoginModule } from '../../features/identity/identity.module';
+import { IdentityModule } from '../../features/identity/identity.module';
+import { WalletLoginModule } from '../../features/auth/wallet-login.module';
 import { ClustersModule } from '../../features/islands/islands.module';
 import { IslandFormationModule } from '../../features/islands/formation/island-formation.module';
 import { LivenessModule } from '../../features/nodes/liveness.module';
@@ -13,15 +14,18 @@ import { NodesModule } from '../../features/nodes/nodes.module';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG, ConfigModule } from '../../adapters/config/config.module';
 import { MIGRATIONS } from '../../adapters/postgres/data-source';
-import { DispatchWorkerModule } from '../../features/dispatch/dispatch-worker.module';
+import { DispatchWorkerModule } from '../../features/jobs/dispatch/dispatch-worker.module';
 import { HealthModule } from '../../features/health/health.module';
 import { JobsModule } from '../../features/jobs/jobs.module';
+import { CapacityModule } from '../../features/jobs/scheduling/capacity.module';
 import { MetricsModule } from '../../features/metrics/metrics.module';
 import { redisConnection } from '../../adapters/redis/redis';
 import { UsageApiModule } from '../../features/usage/usage-api.module';
+import { BudgetModule } from '../../features/usage/budget.module';
 import { UsageWorkerModule } from '../../features/usage/usage-worker.module';
-import { RateLimitModule } from '../../features/ratelimit/rate-limit.module';
+import { RateLimitModule } from '../../adapters/http/ratelimit/rate-limit.module';
 import { LedgerModule } from '../../features/ledger/ledger.module';
+import { WiringModule } from './wiring.module';
 
 @Module({})
 export class AppModule {
@@ -52,6 +56,9 @@ export class AppModule {
         }),
         MetricsModule.forRole(api, worker),
         ClustersModule,
+        WiringModule,
+        CapacityModule,
+        BudgetModule,
         AuditModule,
         AuthModule,
         ChainModule,

@@ -8,8 +8,8 @@ import { Problem } from '../../core/common/problem';
 import { ProblemFilter, toProblem } from '../../adapters/http/problem.filter';
 import { createValidationPipe } from '../../adapters/http/validation';
 import { installHttpLogging } from '../../adapters/logging/http-logging';
-import { installHttpMetrics } from '../../features/metrics/http-metrics';
-import { Metrics } from '../../features/metrics/metrics';
+import { installHttpMetrics } from '../../adapters/metrics/http-metrics';
+import { Metrics } from '../../adapters/metrics/metrics';
 import { buildOpenApiDocument } from './openapi';
 
 /** Everything the HTTP API needs besides its modules: problem+json everywhere, validation, docs. */

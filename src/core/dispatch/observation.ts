@@ -1,4 +1,4 @@
-import type { PendingTaskFields, StateChange, TaskRow } from '../../features/jobs/jobs.repository';
+import type { PendingTaskFields, StateChange, TaskRow } from '../jobs/job-rows';
 import { aggregateArrayState, hasStarted, isIllegalTransition, isTerminal, JobState, nextState, parseSlurmState } from '../jobs/lifecycle';
 import { parseArrayExpression } from '../sbatch/array-expression';
 import type { SlurmJobRecord } from '../slurm/slurm-client.port';

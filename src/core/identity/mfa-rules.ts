@@ -1,4 +1,4 @@
-import { FactorType, SensitiveTransactionType } from '../../adapters/chain/generated/virtengine';
+import { FactorType, SensitiveTransactionType } from '../chain/virtengine-enums';
 
 /** Archipelago's sensitive actions. */
 export const SENSITIVE_ACTIONS = ['api_key_create', 'join_token_create', 'mass_cancel', 'high_value_job'] as const;

@@ -1,5 +1,5 @@
 import type { IslandMemberSpec } from './island-launcher.port';
-import type { FormationNode } from '../../features/islands/formation/island-formation.repository';
+import type { FormationNode } from './formation-node';
 
 /** The node's values of the configured hard tags; a missing tag is a value too (never mixed with a set one). */
 export function hardTagsOf(node: Pick<FormationNode, 'tags'>, names: string[]): Record<string, string> {

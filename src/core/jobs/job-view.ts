@@ -1,4 +1,4 @@
-import type { JobRow, TaskRow } from '../../features/jobs/jobs.repository';
+import type { JobRow, TaskRow } from './job-rows';
 
 const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
 

@@ -1,20 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import type { AuditRecord } from '../../core/audit/audit-trail';
 import { DataSource, EntityManager } from 'typeorm';
-import type { Principal } from '../../core/auth/principal';
 import { rows } from '../../adapters/postgres/sql';
+import { transaction } from '../../adapters/postgres/transactions';
 import { AuditContent, AuditEntry, BrokenLink, checkAgainstWitness, entryHash, firstBrokenLink, GENESIS_HASH, WitnessedHead } from '../../core/audit/audit-chain';
 
 /** Every append takes this lock for the rest of its transaction, so the chain never forks. */
 const AUDIT_LOCK = 7_641_600_001;
-
-export interface AuditRecord {
-  /** `principal:<id>`, `join_token:<id>` (a node joining) or `system:<component>`. */
-  actor: string;
-  /** `<thing>.<verb>`, e.g. `api_key.revoke`. */
-  action: string;
-  target: string | null;
-  details?: Record<string, unknown>;
-}
 
 interface AuditRow {
   seq: string;
@@ -40,23 +32,17 @@ export function toEntry(row: AuditRow): AuditEntry {
   };
 }
 
-/** Who did it, for entries caused by an authenticated caller (never the key itself). */
-export function principalActor(principal: Principal): { actor: string; details: Record<string, unknown> } {
-  return { actor: `principal:${principal.id}`, details: { actorName: principal.name, credential: principal.credentialId } };
-}
-
 /**
- * Appends to the hash-chained audit trail. Pass the EntityManager of the transaction that makes the
- * change, so the change and its entry commit together (or neither does); without one the entry
- * gets a transaction of its own.
+ * Appends to the hash-chained audit trail. A change and its entry commit together (or neither does):
+ * callers make the change inside `transaction()`, which the entry joins.
  */
 @Injectable()
 export class AuditLog {
   constructor(private readonly db: DataSource) {}
 
-  async record(entry: AuditRecord, m?: EntityManager): Promise<AuditEntry> {
-    if (!m) return this.db.transaction((own) => this.append(entry, own));
-    return this.append(entry, m);
+  /** Appends inside the transaction open on this call path (the change it records), else in its own. */
+  async record(entry: AuditRecord): Promise<AuditEntry> {
+    return transaction(this.db, (m) => this.append(entry, m));
   }
 
   private async append(entry: AuditRecord, m: EntityManager): Promise<AuditEntry> {

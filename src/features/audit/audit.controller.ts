@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScopes } from '../auth/auth.guard';
+import { RequireScopes } from '../../adapters/http/access';
 import { invalid } from '../../core/common/problem';
 import type { AuditEntry, WitnessedHead } from '../../core/audit/audit-chain';
 import { AuditLog } from './audit-log';

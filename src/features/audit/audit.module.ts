@@ -2,12 +2,13 @@ import { Global, Module } from '@nestjs/common';
 import { AuditController } from './audit.controller';
 import { AuditLog } from './audit-log';
 import { AuditWitness } from './audit-witness';
+import { AUDIT_TRAIL } from '../../core/audit/audit-trail';
 
-/** The audit trail: any module may record to it (both roles); admins read it over HTTP. */
+/** The audit trail: any module records to it through AUDIT_TRAIL (both roles); admins read it over HTTP. */
 @Global()
 @Module({
   controllers: [AuditController],
-  providers: [AuditLog, AuditWitness],
-  exports: [AuditLog],
+  providers: [AuditLog, AuditWitness, { provide: AUDIT_TRAIL, useExisting: AuditLog }],
+  exports: [AUDIT_TRAIL],
 })
 export class AuditModule {}

@@ -1,13 +1,13 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Inject, Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { invalid } from '../../core/common/problem';
-import { RequireScopes } from './auth.guard';
-import { CurrentPrincipal } from './current-principal.decorator';
+import { RequireScopes, CurrentPrincipal } from '../../adapters/http/access';
 import type { Principal } from '../../core/auth/principal';
 import { CreatePrincipalDto, IssueApiKeyDto } from './auth.dto';
 import { AuthService } from './auth.service';
-import { MfaHeaders, MfaProof, PresentedMfa } from '../identity/mfa-proof';
-import { MfaGate } from '../identity/mfa-gate.service';
+import { MfaHeaders, PresentedMfa } from '../../adapters/http/mfa-headers';
+import { MfaProof } from '../../core/identity/mfa-proof';
+import { STEP_UP_GATE, type StepUpGate } from '../../core/identity/gates';
 
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => invalid('id', 'must be a UUID') });
 
@@ -18,7 +18,7 @@ const uuid = new ParseUUIDPipe({ exceptionFactory: () => invalid('id', 'must be 
 export class AdminController {
   constructor(
     private readonly auth: AuthService,
-    private readonly mfa: MfaGate,
+    @Inject(STEP_UP_GATE) private readonly mfa: StepUpGate,
   ) {}
 
   @Post('principals')

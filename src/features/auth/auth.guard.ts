@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable, Optional, SetMetadata } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Problem } from '../../core/common/problem';
@@ -6,17 +6,8 @@ import { credentialFamily, looksLikeApiKey } from '../../core/auth/api-key';
 import { AuthService } from './auth.service';
 import { DelegationsService } from './delegations';
 import { Principal, Scope } from '../../core/auth/principal';
-import { RateLimits } from '../ratelimit/rate-limits';
-
-export const SCOPES_KEY = 'archipelago:scopes';
-const PUBLIC_KEY = 'archipelago:public';
-
-/** The caller must hold every listed scope. */
-export const RequireScopes = (...scopes: Scope[]) => SetMetadata(SCOPES_KEY, scopes);
-/** No credentials needed (health, docs). */
-export const Public = () => SetMetadata(PUBLIC_KEY, true);
-
-export type AuthenticatedRequest = FastifyRequest & { principal: Principal };
+import { AuthenticatedRequest, PUBLIC_KEY, SCOPES_KEY } from '../../adapters/http/access';
+import { RateLimits } from '../../adapters/http/ratelimit/rate-limits';
 
 function presentedKey(request: FastifyRequest): string | null {
   const header = request.headers.authorization;

@@ -5,10 +5,12 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { DelegationsController } from './delegations.controller';
 import { DelegationsService } from './delegations';
+import { WalletLoginRepository } from './wallet-login.repository';
 
+/** Principals, API keys, delegations and the guard on every route (both roles); wallet login's HTTP side is WalletLoginModule. */
 @Module({
   controllers: [AdminController, DelegationsController],
-  providers: [AuthService, DelegationsService, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [AuthService],
+  providers: [AuthService, DelegationsService, WalletLoginRepository, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [AuthService, WalletLoginRepository],
 })
 export class AuthModule {}

@@ -3,13 +3,15 @@ import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import type { AppConfig } from '../../adapters/config/config';
 import { Problem, conflict, invalid, notFound } from '../../core/common/problem';
-import { AuditLog, principalActor } from '../audit/audit-log';
+import { principalActor } from '../../core/audit/audit-trail';
 import { rows } from '../../adapters/postgres/sql';
-import { SlurmUserMapping, type IslandAccountReport } from '../islands/slurm-user-mapping';
+import { SlurmUserMapping, type IslandAccountReport } from '../../adapters/slurm/slurm-user-mapping';
 import { generateApiKey, hashApiKey, sameSecret } from '../../core/auth/api-key';
 import { hashSecret, isSessionToken, sessionScopes } from '../../core/auth/session-token';
 import { keyExpiry, KeyLifetime, MintingCredential, mintingCredential } from '../../core/auth/key-lineage';
 import { Principal, PrincipalKind, Scope } from '../../core/auth/principal';
+import { transaction } from '../../adapters/postgres/transactions';
+import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
 
 interface PrincipalRow {
   id: string;
@@ -75,7 +77,7 @@ export class AuthService implements OnModuleInit {
   constructor(
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly audit: AuditLog,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
     private readonly mapping: SlurmUserMapping,
   ) {}
 
@@ -144,7 +146,7 @@ export class AuthService implements OnModuleInit {
   /** Creates a principal; its POSIX account is checked on every island first (see SlurmUserMapping). */
   async createPrincipal(by: Principal, name: string, kind: PrincipalKind, slurmUser: string | null): Promise<PrincipalView & { slurmUserOnIslands?: IslandAccountReport[] }> {
     const onIslands = slurmUser === null ? undefined : await this.mapping.check(slurmUser);
-    const view = await this.db.transaction(async (m) => {
+    const view = await transaction(this.db, async (m) => {
       const created: PrincipalRow[] = await m.query(
         `INSERT INTO principals (name, kind, slurm_user) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO NOTHING RETURNING id, name, kind, slurm_user, created_at`,
@@ -152,7 +154,7 @@ export class AuthService implements OnModuleInit {
       );
       if (created.length === 0) throw conflict(`a principal named "${name}" already exists`, 'name');
       const { actor, details } = principalActor(by);
-      await this.audit.record({ actor, action: 'principal.create', target: `principal:${created[0].id}`, details: { ...details, name, kind, slurmUser } }, m);
+      await this.audit.record({ actor, action: 'principal.create', target: `principal:${created[0].id}`, details: { ...details, name, kind, slurmUser } });
       return this.view(created[0]);
     });
     return onIslands ? { ...view, slurmUserOnIslands: onIslands } : view;
@@ -199,7 +201,7 @@ export class AuthService implements OnModuleInit {
     expiryWithin(await this.mintingParent(this.db.manager, credential, false), lifetime);
     await authorize();
     const fresh = generateApiKey();
-    return this.db.transaction(async (m) => {
+    return transaction(this.db, async (m) => {
       // Locked: a revocation of the parent under way waits for this key to commit, then revokes it too.
       const parent = await this.mintingParent(m, credential, true);
       const expiresAt = expiryWithin(parent, lifetime);
@@ -214,14 +216,13 @@ export class AuthService implements OnModuleInit {
       // The prefix identifies the key in the trail; the key itself is never recorded.
       await this.audit.record(
         { actor, action: 'api_key.create', target: `api_key:${row.id}`, details: { ...details, principalId, prefix: fresh.prefix, scopes, expiresAt: issued.expiresAt, parent: lineage } },
-        m,
       );
       return issued;
     });
   }
 
   async revokeApiKey(by: Principal, keyId: string): Promise<void> {
-    await this.db.transaction(async (m) => {
+    await transaction(this.db, async (m) => {
       const revoked = await rows<RevokedKey>(
         m,
         'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id, principal_id, prefix',
@@ -230,19 +231,19 @@ export class AuthService implements OnModuleInit {
       if (revoked.length === 0) throw notFound(`api key ${keyId}`);
       const descendants = await this.revokeLineage(m, { keyId });
       const { actor, details } = principalActor(by);
-      await this.recordRevocations(m, revoked, actor, details);
-      await this.recordRevocations(m, descendants, actor, { ...details, cause: `api_key:${keyId} revoked` });
+      await this.recordRevocations(revoked, actor, details);
+      await this.recordRevocations(descendants, actor, { ...details, cause: `api_key:${keyId} revoked` });
     });
     this.forgetCachedKeys();
   }
 
   /**
    * Revokes every key the login `loginId` minted, and every key minted from those, in the
-   * transaction `m` that ends the login (logout, or a reused refresh token). Call
+   * transaction that ends the login (logout, or a reused refresh token), which it joins. Call
    * forgetCachedKeys() once it committed; other API processes see it within apiKeyCacheMs.
    */
-  async revokeKeysOfLogin(m: EntityManager, loginId: string, actor: string, cause: string): Promise<void> {
-    await this.recordRevocations(m, await this.revokeLineage(m, { loginId }), actor, { cause });
+  async revokeKeysOfLogin(loginId: string, actor: string, cause: string): Promise<void> {
+    await transaction(this.db, async (m) => this.recordRevocations(await this.revokeLineage(m, { loginId }), actor, { cause }));
   }
 
   /**
@@ -259,11 +260,10 @@ export class AuthService implements OnModuleInit {
     }
   }
 
-  private async recordRevocations(m: EntityManager, keys: RevokedKey[], actor: string, details: Record<string, unknown>): Promise<void> {
+  private async recordRevocations(keys: RevokedKey[], actor: string, details: Record<string, unknown>): Promise<void> {
     for (const key of keys) {
       await this.audit.record(
         { actor, action: 'api_key.revoke', target: `api_key:${key.id}`, details: { ...details, principalId: key.principal_id, prefix: key.prefix } },
-        m,
       );
     }
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
-import { CurrentPrincipal } from './current-principal.decorator';
+import { CurrentPrincipal } from '../../adapters/http/access';
 import { DELEGABLE_SCOPES, DelegationsService, MAX_DELEGATION_SECONDS } from './delegations';
 import type { Principal, Scope } from '../../core/auth/principal';
 

@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../auth/auth.guard';
+import { Public } from '../../adapters/http/access';
 import { HealthService } from './health.service';
 
 @ApiTags('health')

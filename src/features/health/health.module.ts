@@ -1,10 +1,9 @@
 import { Global, Module } from '@nestjs/common';
-import { DispatchQueueModule } from '../dispatch/dispatch-queue.module';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
-import { ReadinessRegistry } from './readiness-registry';
+import { ReadinessRegistry } from '../../adapters/readiness/readiness-registry';
 
 /** Global so any module can register a readiness check (ReadinessRegistry). */
 @Global()
-@Module({ imports: [DispatchQueueModule], controllers: [HealthController], providers: [HealthService, ReadinessRegistry], exports: [ReadinessRegistry] })
+@Module({ controllers: [HealthController], providers: [HealthService, ReadinessRegistry], exports: [ReadinessRegistry] })
 export class HealthModule {}

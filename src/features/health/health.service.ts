@@ -1,10 +1,7 @@
-import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
-import type { Queue } from 'bullmq';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { IslandsRegistry } from '../islands/islands.registry';
-import { DISPATCH_QUEUE } from '../dispatch/dispatch.queue';
-import { ReadinessRegistry } from './readiness-registry';
+import { ReadinessRegistry } from '../../adapters/readiness/readiness-registry';
+import { ISLAND_DIRECTORY, type IslandDirectory } from '../../adapters/slurm/island-directory';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -30,8 +27,7 @@ async function check(work: () => Promise<unknown>): Promise<{ ok: boolean; detai
 export class HealthService {
   constructor(
     private readonly db: DataSource,
-    private readonly islands: IslandsRegistry,
-    @InjectQueue(DISPATCH_QUEUE) private readonly queue: Queue,
+    @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     private readonly registered: ReadinessRegistry,
   ) {}
 
@@ -39,9 +35,8 @@ export class HealthService {
   async readiness() {
     const islands = this.islands.all();
     const extra = this.registered.all();
-    const [postgres, redis, islandResults, extraResults] = await Promise.all([
+    const [postgres, islandResults, extraResults] = await Promise.all([
       check(() => this.db.query('SELECT 1')),
-      check(async () => ((await this.queue.client) as unknown as { ping(): Promise<string> }).ping()),
       Promise.all(
         islands.map((island) =>
           check(async () => {
@@ -56,7 +51,7 @@ export class HealthService {
       islands.map((island, i) => [island.settings.connection.name, { adapter: island.settings.connection.adapter, ...islandResults[i] }]),
     );
     const extraChecks = Object.fromEntries(extra.map((c, i) => [c.name, extraResults[i]]));
-    const ready = [postgres, redis, ...islandResults, ...extraResults].every((c) => c.ok);
-    return { ready, checks: { postgres, redis, islands: islandChecks, ...extraChecks } };
+    const ready = [postgres, ...islandResults, ...extraResults].every((c) => c.ok);
+    return { ready, checks: { postgres, islands: islandChecks, ...extraChecks } };
   }
 }

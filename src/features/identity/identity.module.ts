@@ -2,15 +2,12 @@ import { Global, Logger, Module } from '@nestjs/common';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { CHAIN_CLIENT, ChainQueries } from '../../adapters/chain/chain-client';
-import { AuthModule } from '../auth/auth.module';
 import { ChainIdentitySource } from './chain-identity-source';
 import { DevIdentitySource } from './dev-identity-source';
 import { IDENTITY_SOURCE } from '../../core/identity/identity-source';
 import { MfaGate } from './mfa-gate.service';
 import { VeidGate } from './veid-gate.service';
-import { WalletLoginController } from './wallet-login.controller';
-import { WalletLoginRepository } from './wallet-login.repository';
-import { WalletLoginService } from './wallet-login.service';
+import { IDENTITY_TIER_GATE, STEP_UP_GATE } from '../../core/identity/gates';
 
 function identitySource(config: AppConfig, chain: ChainQueries | null) {
   if (chain) return new ChainIdentitySource(chain);
@@ -34,15 +31,13 @@ function identitySource(config: AppConfig, chain: ChainQueries | null) {
  */
 @Global()
 @Module({
-  providers: [{ provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource }, VeidGate, MfaGate],
-  exports: [IDENTITY_SOURCE, VeidGate, MfaGate],
+  providers: [
+    { provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource },
+    VeidGate,
+    MfaGate,
+    { provide: IDENTITY_TIER_GATE, useExisting: VeidGate },
+    { provide: STEP_UP_GATE, useExisting: MfaGate },
+  ],
+  exports: [IDENTITY_SOURCE, IDENTITY_TIER_GATE, STEP_UP_GATE, VeidGate, MfaGate],
 })
 export class IdentityModule {}
-
-/** Wallet login and its sessions (API role). */
-@Module({
-  imports: [AuthModule],
-  controllers: [WalletLoginController],
-  providers: [WalletLoginRepository, WalletLoginService],
-})
-export class WalletLoginModule {}

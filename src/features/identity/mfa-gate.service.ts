@@ -7,7 +7,7 @@ import { rows } from '../../adapters/postgres/sql';
 import { FactorType } from '../../adapters/chain/generated/virtengine';
 import { IDENTITY_SOURCE, IdentitySource, IdentityUnavailableError } from '../../core/identity/identity-source';
 import { ACTION_TRANSACTION_TYPE, describeCombinations, judgeSession, SensitiveAction, transactionTypeName } from '../../core/identity/mfa-rules';
-import type { MfaProof } from './mfa-proof';
+import type { MfaProof } from '../../core/identity/mfa-proof';
 
 /**
  * Step-up MFA for sensitive actions. The chain decides whether the caller needs MFA for the

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CapacityModule } from '../scheduling/capacity.module';
 import { IslandsController } from './islands.controller';
 
-@Module({ imports: [CapacityModule], controllers: [IslandsController] })
+@Module({ controllers: [IslandsController] })
 export class IslandsApiModule {}

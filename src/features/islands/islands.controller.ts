@@ -1,12 +1,13 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Inject, Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScopes } from '../auth/auth.guard';
+import { RequireScopes } from '../../adapters/http/access';
 import { notFound } from '../../core/common/problem';
 import { ISLAND_NAME } from '../../adapters/config/islands-file';
-import { CapacityService } from '../scheduling/capacity.service';
 import { formationView, islandView } from './island-view';
 import { IslandRow, IslandsRepository } from './islands.repository';
-import { Island, IslandsRegistry } from './islands.registry';
+import { IslandsRegistry } from './islands.registry';
+import { Island } from '../../adapters/slurm/island-directory';
+import { CAPACITY_SOURCE, type CapacitySource, type CapacityView } from '../../core/placement/capacity-source';
 
 /**
  * The islands and their live capacity (from SLURM's node records, at most a few seconds old); islands
@@ -20,7 +21,7 @@ export class IslandsController {
   constructor(
     private readonly islands: IslandsRegistry,
     private readonly formed: IslandsRepository,
-    private readonly capacity: CapacityService,
+    @Inject(CAPACITY_SOURCE) private readonly capacity: CapacitySource,
   ) {}
 
   @Get()
@@ -47,7 +48,7 @@ export class IslandsController {
     return this.describe(island, await this.capacity.view(), row ?? undefined, members, true);
   }
 
-  private describe(island: Island, view: Awaited<ReturnType<CapacityService['view']>>, row: IslandRow | undefined, members: Map<string, string[]>, withNodes: boolean) {
+  private describe(island: Island, view: CapacityView, row: IslandRow | undefined, members: Map<string, string[]>, withNodes: boolean) {
     const name = island.settings.connection.name;
     return {
       ...islandView(island.settings, view.snapshot.islands.find((i) => i.name === name), !view.unknown.includes(name), withNodes),

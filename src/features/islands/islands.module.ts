@@ -4,16 +4,18 @@ import { APP_CONFIG } from '../../adapters/config/config.module';
 import { IslandsRegistry } from './islands.registry';
 import { IslandsRepository } from './islands.repository';
 import { SECRET_BOX, secretBoxFrom } from './secrets';
-import { SlurmUserMapping } from './slurm-user-mapping';
+import { SlurmUserMapping } from '../../adapters/slurm/slurm-user-mapping';
+import { ISLAND_DIRECTORY } from '../../adapters/slurm/island-directory';
 
 @Global()
 @Module({
   providers: [
     IslandsRegistry,
+    { provide: ISLAND_DIRECTORY, useExisting: IslandsRegistry },
     IslandsRepository,
     SlurmUserMapping,
     { provide: SECRET_BOX, inject: [APP_CONFIG], useFactory: (config: AppConfig) => secretBoxFrom(config) },
   ],
-  exports: [IslandsRegistry, IslandsRepository, SlurmUserMapping, SECRET_BOX],
+  exports: [ISLAND_DIRECTORY, IslandsRegistry, IslandsRepository, SlurmUserMapping, SECRET_BOX],
 })
 export class ClustersModule {}

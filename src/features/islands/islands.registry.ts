@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import type { Island } from '../../adapters/slurm/island-directory';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import type { AppConfig } from '../../adapters/config/config';
 import { DEFAULT_TENANT_RULES, type IslandSettings } from '../../adapters/config/islands-file';
@@ -7,27 +8,13 @@ import { TenantAccounts, TenantCheckedSlurmClient } from '../../adapters/slurm/t
 import { repeatEvery } from '../../core/common/repeat';
 import type { SecretBox } from '../../adapters/secrets/secret-box';
 import { allowedRootsFor } from '../../core/jobs/path-policy';
-import type { JobFiles } from '../../core/slurm/job-files.port';
-import type { SlurmClient } from '../../core/slurm/slurm-client.port';
 import { createJobFiles, createPosixAccounts, createSlurmClient, type LocalReadBounds } from '../../adapters/slurm/slurm-adapters';
 import { WorkLimiter } from '../../core/common/work-limiter';
-import { InstrumentedSlurmClient } from '../metrics/instrumented-slurm-client';
-import { Metrics } from '../metrics/metrics';
+import { InstrumentedSlurmClient } from '../../adapters/metrics/instrumented-slurm-client';
+import { Metrics } from '../../adapters/metrics/metrics';
 import type { IslandProfile } from '../../core/placement/capacity';
 import { ActiveIslandRow, IslandRow, IslandsRepository } from './islands.repository';
 import { islandJwtContext, SECRET_BOX } from './secrets';
-
-export interface Island {
-  settings: IslandSettings;
-  slurm: SlurmClient;
-  /** Who may be a tenant on this island (its user database under its rules); submissions are checked against it. */
-  tenants: TenantAccounts;
-  files: JobFiles;
-  /** Configured in the islands file, or formed by the topology loop. */
-  origin: 'file' | 'topology';
-  /** Formed islands: tier, bound and what the members say (regions, providers, performance). */
-  profile?: IslandProfile;
-}
 
 /** An island is as fast as its slowest member for tightly coupled work. */
 function profileOf(row: ActiveIslandRow): IslandProfile {

@@ -1,14 +1,14 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { RequireScopes } from '../auth/auth.guard';
-import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { RequireScopes, CurrentPrincipal } from '../../adapters/http/access';
 import type { Principal } from '../../core/auth/principal';
 import { invalid } from '../../core/common/problem';
 import { requestedRange } from '../../core/jobs/byte-range';
 import { CancelJobsDto, ListJobsQuery, ListTasksQuery, OutputQuery, SubmitJobDto } from './jobs.dto';
 import { JobsService } from './jobs.service';
-import { MfaHeaders, MfaProof, PresentedMfa } from '../identity/mfa-proof';
+import { MfaHeaders, PresentedMfa } from '../../adapters/http/mfa-headers';
+import { MfaProof } from '../../core/identity/mfa-proof';
 import { CarriesBatchScript } from '../../adapters/http/json-body';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
@@ -39,6 +39,15 @@ export class JobsController {
     reply.status(202).header('Location', job.links.self);
     if (replayed) reply.header('Idempotent-Replayed', 'true');
     return job;
+  }
+
+  @Post('estimate')
+  @CarriesBatchScript()
+  @HttpCode(200)
+  @RequireScopes('submit')
+  @ApiOperation({ summary: 'What a submission may cost (all it asks for, for its whole time limit) and your budget, without submitting' })
+  estimate(@CurrentPrincipal() principal: Principal, @Body() body: SubmitJobDto) {
+    return this.jobs.estimate(principal, body);
   }
 
   @Post('cancel')

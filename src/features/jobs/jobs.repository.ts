@@ -1,73 +1,15 @@
 import { logStateChanges, StateChangeRecord } from './job-state-log';
 import { splitJobState } from '../../core/jobs/split-array';
-import type { UserConstraints } from '../../core/placement';
+import type { JobRow, TaskRow, StateChange, PendingTaskFields } from '../../core/jobs/job-rows';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { preparedRows, rows } from '../../adapters/postgres/sql';
-import type { JobSpec } from '../../core/sbatch/job-spec';
 import type { JobState } from '../../core/jobs/lifecycle';
 import type { NormalizedJob } from '../../core/jobs/job-request';
 import { GroupCommit } from '../../core/common/group-commit';
 import { isDatabaseUnavailable } from '../../adapters/postgres/database-unavailable';
 import { matchInserted } from '../../core/jobs/match-inserted';
-
-export interface JobRow {
-  id: string;
-  owner_id: string;
-  slurm_user: string;
-  idempotency_key: string | null;
-  request_hash: Buffer;
-  name: string;
-  script: string;
-  spec: JobSpec;
-  environment: Record<string, string>;
-  working_directory: string;
-  island: string | null;
-  partition: string | null;
-  state: JobState;
-  state_reason: string | null;
-  slurm_job_id: string | null;
-  array_size: number | null;
-  depends_on: string[];
-  hold: boolean;
-  cancel_requested: boolean;
-  dispatch_attempts: number;
-  dispatch_lease_until: Date | null;
-  batch_host: string | null;
-  nodes: string | null;
-  /** The submitter's placement constraints. */
-  constraints: UserConstraints;
-  /** A part of a split array: the job the user submitted, and which part this is. */
-  parent_id: string | null;
-  array_part: number | null;
-  /** A split array: how many parts (hidden child jobs) run it. */
-  split_into: number | null;
-  exit_code: number | null;
-  exit_signal: number | null;
-  /** The --output pattern it was submitted with because its submitter gave none (src/core/jobs/output-path.ts). */
-  default_output: string | null;
-  /** Why the job went where it went (or was rejected): see PlacementRecord in scheduling/capacity.service. */
-  placement: unknown | null;
-  submitted_at: Date;
-  dispatched_at: Date | null;
-  started_at: Date | null;
-  ended_at: Date | null;
-  updated_at: Date;
-}
-
-export interface TaskRow {
-  job_id: string;
-  task_id: number;
-  slurm_job_id: string | null;
-  state: JobState;
-  state_reason: string | null;
-  nodes: string | null;
-  batch_host: string | null;
-  exit_code: number | null;
-  exit_signal: number | null;
-  started_at: Date | null;
-  ended_at: Date | null;
-}
+import { transaction } from '../../adapters/postgres/transactions';
 
 export interface JobListFilter {
   ownerId: string;
@@ -77,24 +19,6 @@ export interface JobListFilter {
   beforeId?: string;
   limit: number;
 }
-
-/** A state change the follower or the API decided on; written with its event in one statement. */
-export interface StateChange {
-  state: JobState;
-  reason: string | null;
-  exitCode?: number | null;
-  exitSignal?: number | null;
-  batchHost?: string | null;
-  /** SLURM's hostlist of the allocation. */
-  nodes?: string | null;
-  partition?: string | null;
-  startedAt?: Date | null;
-  endedAt?: Date | null;
-  /** The placement decision to store with the change (kept when absent). */
-  placement?: unknown;
-}
-
-export type PendingTaskFields = Pick<TaskRow, 'state' | 'state_reason' | 'exit_code' | 'exit_signal' | 'ended_at'>;
 
 const TASK_COLUMNS = 'job_id, task_id, slurm_job_id, state, state_reason, nodes, batch_host, exit_code, exit_signal, started_at, ended_at';
 /** A task row is SLURM's latest word on it: every column is replaced. */
@@ -185,14 +109,14 @@ export class JobsRepository {
     idempotencyKey: string | null,
     requestHash: Buffer,
     hold: boolean,
-    afterInsert?: (m: EntityManager, row: JobRow) => Promise<void>,
+    afterInsert?: (row: JobRow) => Promise<void>,
   ): Promise<{ row: JobRow; created: boolean }> {
     const submission: NewJob = { ownerId, slurmUser, job, idempotencyKey, requestHash, hold };
     let created: JobRow | null;
     if (afterInsert) {
-      created = await this.db.transaction(async (m) => {
+      created = await transaction(this.db, async (m) => {
         const [found] = await insertJobs(m, [submission]);
-        if (found) await afterInsert(m, found);
+        if (found) await afterInsert(found);
         return found;
       });
     } else {

@@ -1,32 +1,33 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { createHash } from 'node:crypto';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import type { Principal } from '../../core/auth/principal';
-import { AuditLog, principalActor } from '../audit/audit-log';
+import { principalActor } from '../../core/audit/audit-trail';
 import { canonicalJson } from '../../core/common/canonical-json';
 import { conflict, invalid, notFound, Problem, unavailable } from '../../core/common/problem';
 import { unmappedWalletRemedy } from '../../core/identity/remedies';
 import { logStateChanges } from './job-state-log';
-import { IslandsRegistry } from '../islands/islands.registry';
-import { DispatchQueue } from '../dispatch/dispatch.queue';
+import { DispatchQueue } from './dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../../core/slurm/slurm-client.port';
 import { JobFileAccessError, type JobFiles, JobFileUnavailableError } from '../../core/slurm/job-files.port';
 import { serviceAccountRefusal } from '../../core/slurm/posix-user';
 import type { PlacementRecord } from '../../core/dispatch/placement-decision';
 import { normalizeSubmission, type NormalizedJob, SubmitInput } from '../../core/jobs/job-request';
-import { BudgetService } from '../usage/budget.service';
-import { VeidGate } from '../identity/veid-gate.service';
-import { MfaGate } from '../identity/mfa-gate.service';
-import type { MfaProof } from '../identity/mfa-proof';
+import type { MfaProof } from '../../core/identity/mfa-proof';
 import { jobGateFacts } from '../../core/identity/job-gate-facts';
 import { submissionActions } from '../../core/identity/veid-policy';
 import { jobView, taskView } from '../../core/jobs/job-view';
-import { JobRow, JobsRepository } from './jobs.repository';
+import { JobsRepository } from './jobs.repository';
+import { JobRow } from '../../core/jobs/job-rows';
 import { isTerminal, JobState } from '../../core/jobs/lifecycle';
 import { outputFiles } from '../../core/jobs/output-path';
 import { mapLimit } from '../../core/common/map-limit';
+import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
+import { ISLAND_DIRECTORY, type Island, type IslandDirectory } from '../../adapters/slurm/island-directory';
+import { STEP_UP_GATE, type StepUpGate } from '../../core/identity/gates';
+import { IDENTITY_TIER_GATE, type IdentityTierGate } from '../../core/identity/gates';
+import { JOB_BUDGET, type JobBudget } from '../../core/usage/job-budget';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -43,13 +44,13 @@ export class JobsService {
 
   constructor(
     private readonly jobs: JobsRepository,
-    private readonly islands: IslandsRegistry,
+    @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     private readonly queue: DispatchQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly budgets: BudgetService,
-    private readonly veid: VeidGate,
-    private readonly mfa: MfaGate,
-    private readonly audit: AuditLog,
+    @Inject(JOB_BUDGET) private readonly budgets: JobBudget,
+    @Inject(IDENTITY_TIER_GATE) private readonly veid: IdentityTierGate,
+    @Inject(STEP_UP_GATE) private readonly mfa: StepUpGate,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
   ) {}
 
   /** The submission as it would be accepted (sbatch semantics), or the 4xx that explains why not. */
@@ -69,7 +70,13 @@ export class JobsService {
    * `options.afterInsert` runs in the transaction that creates the job (e.g. chain ingress links
    * the chain's job to it there, so a crash never leaves one without the other).
    */
-  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof, options: { afterInsert?: (m: EntityManager, row: JobRow) => Promise<void> } = {}) {
+  /** What the submission may cost (everything it asks for, its whole time limit) and the caller's budget. */
+  async estimate(principal: Principal, input: SubmitInput) {
+    const { estimate, denom, basis } = this.budgets.estimate(this.normalize(principal, input).spec);
+    return { estimate: estimate.toString(), denom, pricing: 'archipelago.pricing/v1', basis, budget: await this.budgets.state(principal.id) };
+  }
+
+  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof, options: { afterInsert?: (row: JobRow) => Promise<void> } = {}) {
     const job = this.normalize(principal, input);
     const slurmUser = this.runAs(principal);
     const known = await this.jobs.findManyOwned(principal.id, job.dependsOn);
@@ -327,7 +334,7 @@ export class JobsService {
     return id;
   }
 
-  private async onIsland(row: JobRow, call: (slurm: NonNullable<ReturnType<IslandsRegistry['get']>>['slurm']) => Promise<void>) {
+  private async onIsland(row: JobRow, call: (slurm: Island['slurm']) => Promise<void>) {
     const island = this.islands.get(row.island!);
     if (!island) throw unavailable(`island ${row.island} is not configured here`);
     try {

@@ -8,13 +8,13 @@ import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { rows } from '../../adapters/postgres/sql';
 import { IDENTITY_SOURCE, type IdentitySource } from '../../core/identity/identity-source';
-import type { MfaProof } from '../identity/mfa-proof';
-import { WalletLoginRepository } from '../identity/wallet-login.repository';
+import type { MfaProof } from '../../core/identity/mfa-proof';
 import type { Principal } from '../../core/auth/principal';
-import { JobsService } from '../jobs/jobs.service';
 import type { ChainConnection } from './chain-connection';
 import { chainJobSubmission } from './chain-job-request';
 import { CHAIN_CONNECTION } from './ledger-tokens';
+import { JOB_SUBMISSION, type JobSubmission } from '../../core/jobs/job-submission';
+import { PRINCIPAL_DIRECTORY, type PrincipalDirectory } from '../../core/auth/principal-directory';
 
 /** One ingress pass at a time across every worker (pg_try_advisory_lock). */
 const INGRESS_LOCK = 7_649_000_001;
@@ -55,8 +55,8 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
     @Inject(CHAIN_CONNECTION) private readonly connection: ChainConnection | null,
     @Inject(CHAIN_CLIENT) private readonly chain: ChainQueries | null,
     @Inject(IDENTITY_SOURCE) private readonly identity: IdentitySource,
-    private readonly wallets: WalletLoginRepository,
-    private readonly jobs: JobsService,
+    @Inject(PRINCIPAL_DIRECTORY) private readonly wallets: PrincipalDirectory,
+    @Inject(JOB_SUBMISSION) private readonly jobs: JobSubmission,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -124,15 +124,16 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
       const principal = await this.customer(job.customerAddress);
       const input = chainJobSubmission(job, island, this.config.ledger.ingress.containerRuntime);
       await this.jobs.submit(principal, input, `chain:${job.jobId}`, NO_MFA, {
-        afterInsert: async (m, row) => {
+        // Inside the job's own transaction: the import claim and the job commit together.
+        afterInsert: async (row) => {
           const claimed = await rows(
-            m,
+            this.db,
             `INSERT INTO chain_ingress (chain_job_id, cluster_id, island, customer_address, outcome, job_id)
              VALUES ($1, $2, $3, $4, 'IMPORTED', $5) ON CONFLICT (chain_job_id) DO NOTHING RETURNING 1`,
             [job.jobId, job.clusterId, island, job.customerAddress, row.id],
           );
           if (claimed.length === 0) throw new AlreadyDecided();
-          await m.query('INSERT INTO chain_job_links (job_id, chain_job_id) VALUES ($1, $2)', [row.id, job.jobId]);
+          await rows(this.db, 'INSERT INTO chain_job_links (job_id, chain_job_id) VALUES ($1, $2)', [row.id, job.jobId]);
         },
       });
       report.imported.push(job.jobId);

@@ -1,7 +1,7 @@
 import { invalid } from '../../core/common/problem';
 import type { HPCJob } from '../../adapters/chain/generated/virtengine';
 import type { SubmitInput } from '../../core/jobs/job-request';
-import type { IngressSettings } from './ledger-settings';
+import type { IngressSettings } from '../../adapters/config/ledger-settings';
 
 const QUEUE = /^[A-Za-z0-9_.-]{1,64}$/;
 const GPU_TYPE = /^[A-Za-z0-9_.-]{1,32}$/;

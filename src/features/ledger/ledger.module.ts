@@ -9,8 +9,6 @@ import { ChainUsageReporter } from './chain-usage-reporter';
 import { CHAIN_CONNECTION } from './ledger-tokens';
 import { ProviderDaemonService } from './provider-daemon.service';
 import { ChainIngressService } from './chain-ingress.service';
-import { JobsModule } from '../jobs/jobs.module';
-import { WalletLoginRepository } from '../identity/wallet-login.repository';
 
 /**
  * The worker's chain reporting (usage reports through the usage outbox; islands, offerings and node
@@ -21,8 +19,6 @@ import { WalletLoginRepository } from '../identity/wallet-login.repository';
  */
 @Global()
 @Module({
-  // Chain ingress submits through JobsService (normalization, gates, budget) like POST /v1/jobs.
-  imports: [JobsModule],
   providers: [
     {
       provide: CHAIN_CONNECTION,
@@ -37,7 +33,6 @@ import { WalletLoginRepository } from '../identity/wallet-login.repository';
         connection && client ? new ChainUsageReporter(db, client, () => connection.get()) : null,
     },
     ProviderDaemonService,
-    WalletLoginRepository,
     ChainIngressService,
   ],
   exports: [USAGE_REPORTER, CHAIN_CONNECTION],

@@ -5,7 +5,7 @@ import { MsgRegisterClusterResponse } from '../../adapters/chain/generated/virte
 import { rows } from '../../adapters/postgres/sql';
 import type { OfferingPrices } from '../../core/usage/pricing';
 import type { ChainSender, MsgResponse, Resolution, SendOutcome } from './chain-sender';
-import type { LedgerSettings } from './ledger-settings';
+import type { LedgerSettings } from '../../adapters/config/ledger-settings';
 import { activateCluster, createOffering, IslandFacts, NodeFacts, nodeLiveness, registerCluster } from './provider-messages';
 
 /** 'refuse-job' rows are written by chain ingress (a refused chain job reported FAILED); drained here like the rest. */

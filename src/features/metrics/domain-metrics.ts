@@ -1,9 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { nodeIsUsable } from '../../core/placement/capacity';
-import { CapacityService } from '../scheduling/capacity.service';
-import { Metrics } from './metrics';
+import { Metrics } from '../../adapters/metrics/metrics';
+import { CAPACITY_SOURCE, type CapacitySource } from '../../core/placement/capacity-source';
 
 /** Scrapes come every 15-60 s from each Prometheus; one PostgreSQL round per this interval is plenty. */
 const CACHE_MS = 5000;
@@ -31,7 +31,7 @@ export class DomainMetrics {
 
   constructor(
     private readonly db: DataSource,
-    private readonly capacity: CapacityService,
+    @Inject(CAPACITY_SOURCE) private readonly capacity: CapacitySource,
     metrics: Metrics,
   ) {
     const registers = [metrics.registry];

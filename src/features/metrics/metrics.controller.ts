@@ -2,11 +2,11 @@ import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
-import { Public } from '../auth/auth.guard';
+import { Public } from '../../adapters/http/access';
 import { Problem } from '../../core/common/problem';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
-import { Metrics } from './metrics';
+import { Metrics } from '../../adapters/metrics/metrics';
 
 /** True when `header` is exactly `Bearer <token>`, compared in constant time. */
 export function bearerMatches(header: string | undefined, token: string): boolean {

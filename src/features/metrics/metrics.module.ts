@@ -1,7 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { CapacityModule } from '../scheduling/capacity.module';
 import { DomainMetrics } from './domain-metrics';
-import { Metrics } from './metrics';
+import { Metrics } from '../../adapters/metrics/metrics';
 import { MetricsController } from './metrics.controller';
 import { WorkerMetricsServer } from './worker-metrics.server';
 
@@ -16,7 +15,6 @@ export class MetricsModule {
   static forRole(api: boolean, worker: boolean): DynamicModule {
     return {
       module: MetricsModule,
-      imports: api ? [CapacityModule] : [],
       controllers: api ? [MetricsController] : [],
       providers: [Metrics, ...(api ? [DomainMetrics] : []), ...(worker && !api ? [WorkerMetricsServer] : [])],
       exports: [Metrics],

@@ -3,7 +3,7 @@ import { createServer, Server } from 'node:http';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { bearerMatches } from './metrics.controller';
-import { Metrics } from './metrics';
+import { Metrics } from '../../adapters/metrics/metrics';
 
 /**
  * The worker has no HTTP API, so Prometheus scrapes it on a listener of its own (METRICS_PORT;

@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from '../auth/auth.guard';
-import { RateLimitPerAddress } from '../ratelimit/rate-limit.interceptor';
+import { Public } from '../../adapters/http/access';
+import { RateLimitPerAddress } from '../../adapters/http/ratelimit/rate-limit.interceptor';
 import { AgentService } from './agent.service';
 import { HeartbeatDto, JoinChallengeDto, JoinDto, LatencyReportDto } from './nodes.dto';
 

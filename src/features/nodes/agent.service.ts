@@ -2,8 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
-import { AuditLog } from '../audit/audit-log';
-import { RateLimits } from '../ratelimit/rate-limits';
+import { RateLimits } from '../../adapters/http/ratelimit/rate-limits';
 import { conflict, invalid, Problem } from '../../core/common/problem';
 import {
   checkFreshness,
@@ -34,7 +33,9 @@ import { tokenRefusal } from './join-tokens.service';
 import { joinTokenState } from './node-view';
 import { stateAfterHeartbeat } from '../../core/nodes/node-state';
 import { NodeRow, NodesRepository } from './nodes.repository';
-import { VeidGate } from '../identity/veid-gate.service';
+import { transaction } from '../../adapters/postgres/transactions';
+import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
+import { IDENTITY_TIER_GATE, type IdentityTierGate } from '../../core/identity/gates';
 
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
 
@@ -63,8 +64,8 @@ export class AgentService {
     private readonly tokens: JoinTokensRepository,
     private readonly nodes: NodesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly veid: VeidGate,
-    private readonly audit: AuditLog,
+    @Inject(IDENTITY_TIER_GATE) private readonly veid: IdentityTierGate,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
     private readonly limits: RateLimits,
   ) {}
 
@@ -93,7 +94,7 @@ export class AgentService {
     const tokenRow = await this.tokens.findByHash(hashJoinToken(token));
     if (tokenRow) await this.veid.requireForPrincipal(tokenRow.provider_id, ['provider_join']);
 
-    const node = await this.db.transaction(async (m) => {
+    const node = await transaction(this.db, async (m) => {
       // Everything below commits together: a join that fails later gives the token use back.
       const hash = hashJoinToken(token);
       const granted = await this.tokens.consumeUse(hash, m);
@@ -128,7 +129,6 @@ export class AgentService {
           target: `node:${created.id}`,
           details: { providerId: granted.provider_id, name: created.name, publicKey: message.publicKey },
         },
-        m,
       );
       return created;
     });

@@ -1,11 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Inject, Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { CurrentPrincipal } from '../../adapters/http/access';
 import type { Principal } from '../../core/auth/principal';
 import { CreateJoinTokenDto, ListJoinTokensQuery } from './nodes.dto';
 import { JoinTokensService } from './join-tokens.service';
-import { MfaHeaders, MfaProof, PresentedMfa } from '../identity/mfa-proof';
-import { MfaGate } from '../identity/mfa-gate.service';
+import { MfaHeaders, PresentedMfa } from '../../adapters/http/mfa-headers';
+import { MfaProof } from '../../core/identity/mfa-proof';
+import { STEP_UP_GATE, type StepUpGate } from '../../core/identity/gates';
 
 /**
  * Join tokens for provider machines. Provider admins (scope `provider`) manage their own; platform
@@ -17,7 +18,7 @@ import { MfaGate } from '../identity/mfa-gate.service';
 export class JoinTokensController {
   constructor(
     private readonly tokens: JoinTokensService,
-    private readonly mfa: MfaGate,
+    @Inject(STEP_UP_GATE) private readonly mfa: StepUpGate,
   ) {}
 
   @Post()

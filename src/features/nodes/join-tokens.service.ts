@@ -1,12 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditLog, principalActor } from '../audit/audit-log';
+import { principalActor } from '../../core/audit/audit-trail';
 import type { Principal } from '../../core/auth/principal';
 import { invalid, notFound, Problem } from '../../core/common/problem';
 import { DEFAULT_TOKEN_LIFETIME_SECONDS, generateJoinToken } from '../../core/nodes/join-token';
 import { JoinTokenRow, JoinTokensRepository } from './join-tokens.repository';
 import { joinTokenState, joinTokenView } from './node-view';
 import { providerAccess } from './provider-access';
+import { transaction } from '../../adapters/postgres/transactions';
+import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -39,7 +41,7 @@ export class JoinTokensService {
   constructor(
     private readonly db: DataSource,
     private readonly tokens: JoinTokensRepository,
-    private readonly audit: AuditLog,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
   ) {}
 
   async create(principal: Principal, input: { providerId?: string; expiresInSeconds?: number; maxUses?: number }) {
@@ -59,7 +61,7 @@ export class JoinTokensService {
     }
     const fresh = generateJoinToken();
     const { actor, details } = principalActor(principal);
-    const row = await this.db.transaction(async (m) => {
+    const row = await transaction(this.db, async (m) => {
       const inserted = await this.tokens.insert(
         providerId,
         principal.id,
@@ -72,7 +74,6 @@ export class JoinTokensService {
       const view = joinTokenView(inserted);
       await this.audit.record(
         { actor, action: 'join_token.create', target: `join_token:${inserted.id}`, details: { ...details, providerId, prefix: fresh.prefix, maxUses: view.maxUses, expiresAt: view.expiresAt } },
-        m,
       );
       return inserted;
     });
@@ -93,9 +94,9 @@ export class JoinTokensService {
     if (!token) throw notFound(`join token ${id}`);
     if (token.revoked_at) return;
     const { actor, details } = principalActor(principal);
-    await this.db.transaction(async (m) => {
+    await transaction(this.db, async (m) => {
       await this.tokens.revoke(id, m);
-      await this.audit.record({ actor, action: 'join_token.revoke', target: `join_token:${id}`, details: { ...details, providerId: token.provider_id } }, m);
+      await this.audit.record({ actor, action: 'join_token.revoke', target: `join_token:${id}`, details: { ...details, providerId: token.provider_id } });
     });
   }
 }

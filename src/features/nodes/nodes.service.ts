@@ -1,12 +1,14 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditLog, principalActor } from '../audit/audit-log';
+import { principalActor } from '../../core/audit/audit-trail';
 import type { Principal } from '../../core/auth/principal';
 import { conflict, invalid, notFound } from '../../core/common/problem';
 import { NodeState, stateAfterDrain, stateAfterResume } from '../../core/nodes/node-state';
 import { nodeView, sampleView } from './node-view';
 import { NodeRow, NodesRepository } from './nodes.repository';
 import { providerAccess } from './provider-access';
+import { transaction } from '../../adapters/postgres/transactions';
+import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const MAX_MATRIX_NODES = 200;
@@ -19,7 +21,7 @@ export class NodesService {
   constructor(
     private readonly db: DataSource,
     private readonly nodes: NodesRepository,
-    private readonly audit: AuditLog,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
   ) {}
 
   async list(principal: Principal, query: { state?: string; providerId?: string; after?: string; limit: number }) {
@@ -110,13 +112,12 @@ export class NodesService {
       const next = decide(node.state);
       if (!next) throw conflict(`node ${node.name} is ${node.state}; it cannot ${action}`);
       const from = node;
-      const changed = await this.db.transaction(async (m) => {
+      const changed = await transaction(this.db, async (m) => {
         const row = await this.nodes.changeState(from.id, from.state, next, reason(from), m);
         if (row) {
           const { actor, details } = principalActor(principal);
           await this.audit.record(
             { actor, action: `node.${action}`, target: `node:${row.id}`, details: { ...details, name: row.name, from: from.state, to: row.state, reason: row.drained_reason } },
-            m,
           );
         }
         return row;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { IslandsRegistry } from '../islands/islands.registry';
+import { ISLAND_DIRECTORY, type IslandDirectory } from '../../adapters/slurm/island-directory';
 import { mapLimit } from '../../core/common/map-limit';
 import { repeatEvery } from '../../core/common/repeat';
 import type { AppConfig } from '../../adapters/config/config';
@@ -44,7 +44,7 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly usage: UsageRepository,
-    islands: IslandsRegistry,
+    @Inject(ISLAND_DIRECTORY) islands: IslandDirectory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.signer = config.usage.signingKeyPem ? usageSignerFromPem(config.usage.signingKeyPem) : null;

@@ -1,6 +1,8 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { JOB_BUDGET } from '../../core/usage/job-budget';
 import { BudgetService } from './budget.service';
 
-/** Budgets and cost estimates, shared by the jobs API (the gate at submit) and the usage API. */
-@Module({ providers: [BudgetService], exports: [BudgetService] })
+/** Budgets and cost estimates: the usage API here, the jobs feature (the gate at submit, estimates) through JOB_BUDGET. */
+@Global()
+@Module({ providers: [BudgetService, { provide: JOB_BUDGET, useExisting: BudgetService }], exports: [BudgetService, JOB_BUDGET] })
 export class BudgetModule {}

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { BudgetState } from '../../core/usage/job-budget';
 import { DataSource } from 'typeorm';
 import type { Principal } from '../../core/auth/principal';
 import { invalid, notFound, Problem } from '../../core/common/problem';
@@ -9,16 +10,6 @@ import type { JobSpec } from '../../core/sbatch/job-spec';
 import { DemandError } from '../../core/placement/job-demand';
 import { estimateJobCost, type CostEstimate } from '../../core/usage/cost-estimate';
 import type { OfferingPrices } from '../../core/usage/pricing';
-
-export interface BudgetState {
-  monthlyLimit: string;
-  denom: string;
-  /** Billed this UTC month (usage records). */
-  spent: string;
-  /** Estimates of this month's jobs that are not billed yet (running, or ended and awaiting accounting). */
-  reserved: string;
-  remaining: string;
-}
 
 const UNBUDGETED_TTL_MS = 2000;
 const UNBUDGETED_CACHE_SIZE = 100_000;

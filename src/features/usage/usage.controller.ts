@@ -1,15 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScopes } from '../auth/auth.guard';
-import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { RequireScopes, CurrentPrincipal } from '../../adapters/http/access';
 import type { Principal } from '../../core/auth/principal';
 import { invalid } from '../../core/common/problem';
-import { SubmitJobDto } from '../jobs/jobs.dto';
-import { JobsService } from '../jobs/jobs.service';
 import { BudgetService } from './budget.service';
 import { RewardsQuery, SetBudgetDto } from './usage.dto';
 import { UsageService } from './usage.service';
-import { CarriesBatchScript } from '../../adapters/http/json-body';
 
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => invalid('id', 'must be a UUID') });
 
@@ -20,18 +16,7 @@ export class UsageController {
   constructor(
     private readonly usage: UsageService,
     private readonly budgets: BudgetService,
-    private readonly jobs: JobsService,
   ) {}
-
-  @Post('jobs/estimate')
-  @CarriesBatchScript()
-  @HttpCode(200)
-  @RequireScopes('submit')
-  @ApiOperation({ summary: 'What a submission may cost (all it asks for, for its whole time limit) and your budget, without submitting' })
-  async estimate(@CurrentPrincipal() principal: Principal, @Body() body: SubmitJobDto) {
-    const { estimate, denom, basis } = this.budgets.estimate(this.jobs.normalize(principal, body).spec);
-    return { estimate: estimate.toString(), denom, pricing: 'archipelago.pricing/v1', basis, budget: await this.budgets.state(principal.id) };
-  }
 
   @Put('principals/:id/budget')
   @RequireScopes('admin')

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseProto, renderTypescript } from './proto-subset';
+import { parseProto, RenderedChainTypes, renderTypescript } from './proto-subset';
 
 /** Every .proto under proto/, in a stable order. */
 export function protoFiles(repo: string): string[] {
@@ -16,14 +16,20 @@ export function protoFiles(repo: string): string[] {
   return found;
 }
 
-export function generateChainTypes(repo: string): string {
+export function generateChainTypes(repo: string): RenderedChainTypes {
   return renderTypescript(protoFiles(repo).map((path) => parseProto(relative(repo, path), readFileSync(path, 'utf8'))));
 }
 
-export const GENERATED_PATH = 'src/adapters/chain/generated/virtengine.ts';
+export const GENERATED_PATHS: Record<keyof RenderedChainTypes, string> = {
+  enums: 'src/core/chain/virtengine-enums.ts',
+  messages: 'src/adapters/chain/generated/virtengine.ts',
+};
 
 if (require.main === module) {
   const repo = process.argv[2] ?? process.cwd();
-  writeFileSync(join(repo, GENERATED_PATH), generateChainTypes(repo));
-  console.log(`wrote ${GENERATED_PATH}`);
+  const generated = generateChainTypes(repo);
+  for (const part of ['enums', 'messages'] as const) {
+    writeFileSync(join(repo, GENERATED_PATHS[part]), generated[part]);
+    console.log(`wrote ${GENERATED_PATHS[part]}`);
+  }
 }

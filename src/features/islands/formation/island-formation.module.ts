@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import type { AppConfig } from '../../../adapters/config/config';
 import { APP_CONFIG } from '../../../adapters/config/config.module';
-import { CapacityModule } from '../../scheduling/capacity.module';
 import { ISLAND_LAUNCHER, IslandLauncher } from '../../../core/islands/island-launcher.port';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createKubernetesIslandLauncher } from '../../../adapters/kube/kubernetes-island-launcher';
@@ -26,7 +25,6 @@ function launcherFor(config: AppConfig): IslandLauncher {
 
 /** Worker role, when a launcher is configured: latency groups become SLURM clusters. */
 @Module({
-  imports: [CapacityModule],
   providers: [
     IslandFormationService,
     IslandFormationRepository,

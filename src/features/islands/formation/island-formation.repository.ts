@@ -1,24 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { FormationNode } from '../../../core/islands/formation-node';
 import { DataSource } from 'typeorm';
 import { rows } from '../../../adapters/postgres/sql';
-import type { NodeState } from '../../../core/nodes/node-state';
-
-export interface FormationNode {
-  id: string;
-  name: string;
-  state: NodeState;
-  island: string | null;
-  slurm_island: string | null;
-  slurm_drained: boolean;
-  tags: Record<string, string | undefined>;
-  inventory: {
-    cpus: number;
-    memoryMb: number;
-    gpus: Array<{ model: string; count: number }>;
-    features: string[];
-    performance: string;
-  };
-}
 
 export interface FormationSample {
   from_name: string;

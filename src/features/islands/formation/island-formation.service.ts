@@ -1,19 +1,21 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditLog } from '../../audit/audit-log';
 import { repeatEvery } from '../../../core/common/repeat';
 import type { SecretBox } from '../../../adapters/secrets/secret-box';
 import type { AppConfig } from '../../../adapters/config/config';
 import { APP_CONFIG } from '../../../adapters/config/config.module';
-import { CapacityService } from '../../scheduling/capacity.service';
 import { EMPTY_STABILITY_STATE, StabilityState, stableIslands, TopologyResult } from '../../../core/topology';
 import { ISLAND_LAUNCHER, IslandLauncher } from '../../../core/islands/island-launcher.port';
 import { IslandRow, IslandsRepository, IslandShape, RELEASED } from '../islands.repository';
 import { IslandsRegistry } from '../islands.registry';
 import { islandJwtContext, SECRET_BOX } from '../secrets';
-import { FormationNode, IslandFormationRepository } from './island-formation.repository';
+import { IslandFormationRepository } from './island-formation.repository';
+import { FormationNode } from '../../../core/islands/formation-node';
 import { hardTagsOf, memberSpec } from '../../../core/islands/island-members';
 import { islandsToRetire, NodePosition, nodeSteps, NodeStep } from '../../../core/islands/island-plan';
+import { transaction } from '../../../adapters/postgres/transactions';
+import { AUDIT_TRAIL, type AuditTrail } from '../../../core/audit/audit-trail';
+import { CAPACITY_SOURCE, type CapacitySource } from '../../../core/placement/capacity-source';
 
 /** One formation loop across all workers. */
 const FORMATION_LOCK = 7_641_250_001;
@@ -55,11 +57,11 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
     private readonly formation: IslandFormationRepository,
     private readonly islands: IslandsRepository,
     private readonly registry: IslandsRegistry,
-    private readonly capacity: CapacityService,
+    @Inject(CAPACITY_SOURCE) private readonly capacity: CapacitySource,
     @Inject(ISLAND_LAUNCHER) private readonly launcher: IslandLauncher,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly audit: AuditLog,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -144,9 +146,9 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
       try {
         await this.islands.setState(name, 'RETIRING');
         await this.launcher.retireIsland(name);
-        await this.db.transaction(async (m) => {
+        await transaction(this.db, async (m) => {
           await this.islands.setState(name, 'RETIRED', null, m);
-          await this.audit.record({ actor: FORMATION_ACTOR, action: 'island.retire', target: `island:${name}`, details: { reason: 'no members left' } }, m);
+          await this.audit.record({ actor: FORMATION_ACTOR, action: 'island.retire', target: `island:${name}`, details: { reason: 'no members left' } });
         });
         report.retired.push(name);
         this.logger.log(`island ${name} retired: no members left`);
@@ -230,7 +232,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
           partitions: row.partitions,
           keepState: row.state === 'ACTIVE',
         });
-        await this.db.transaction(async (m) => {
+        await transaction(this.db, async (m) => {
           await this.islands.markLaunched(row.name, {
             restUrl: launched.restUrl,
             jwtKeySealed: this.secrets.seal(launched.jwtKey, islandJwtContext(row.name)),
@@ -240,7 +242,6 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
           if (row.state !== 'ACTIVE') {
             await this.audit.record(
               { actor: FORMATION_ACTOR, action: 'island.launch', target: `island:${row.name}`, details: { tier: row.tier, boundMs: row.bound_ms, partitions: launched.partitions, restUrl: launched.restUrl } },
-              m,
             );
           }
         });

@@ -1,0 +1,18 @@
+import type { NodeState } from '../nodes/node-state';
+
+export interface FormationNode {
+  id: string;
+  name: string;
+  state: NodeState;
+  island: string | null;
+  slurm_island: string | null;
+  slurm_drained: boolean;
+  tags: Record<string, string | undefined>;
+  inventory: {
+    cpus: number;
+    memoryMb: number;
+    gpus: Array<{ model: string; count: number }>;
+    features: string[];
+    performance: string;
+  };
+}
