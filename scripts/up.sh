@@ -17,19 +17,8 @@ umask 077
 [ -s "$stack/secrets.key" ] || node -e 'console.log(require("crypto").randomBytes(32).toString("base64"))' > "$stack/secrets.key"
 export ARCHIPELAGO_SECRETS_KEY_FILE="$stack/secrets.key"
 export ARCHIPELAGO_ISLAND_LAUNCHER=${ARCHIPELAGO_ISLAND_LAUNCHER:-local}
-# The control plane gets the islands whose SLURM its adapters speak: 22.05 (REST v0.0.38 and 22.05's
-# CLI JSON). SLURM 24.11 islands (local-c; all of them on Debian 13) join when the adapters speak
-# v0.0.40+ (issue #14); until then they would keep /health/ready red.
-node -e '
-const fs = require("fs");
-// an env file without SLURM_VERSION was written by an island-up.sh that knew only 22.05
-const version = (n) => /^SLURM_VERSION=(.*)$/m.exec(fs.readFileSync(`/etc/archipelago/islands/${n}/env`, "utf8"))?.[1] ?? "22.05.";
-const { islands } = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-const spoken = islands.filter((i) => version(i.name).startsWith("22.05."));
-if (spoken.length === 0) throw new Error("no island runs SLURM 22.05, the only release the adapters speak yet (24.11: issue #14)");
-fs.writeFileSync(process.argv[2], JSON.stringify({ islands: spoken }, null, 2) + "\n");
-' "$stack/islands.json" "$stack/control-plane-islands.json"
-export ARCHIPELAGO_ISLANDS_FILE="$stack/control-plane-islands.json"
+# Every island of the stack: the adapters speak SLURM 22.05 (REST v0.0.38) and 23.11+ (v0.0.40-v0.0.42).
+export ARCHIPELAGO_ISLANDS_FILE="$stack/islands.json"
 export ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY_FILE="$stack/admin.key"
 # The audit chain's head, kept outside PostgreSQL (on a real deployment: where DB admins cannot write).
 export ARCHIPELAGO_AUDIT_WITNESS_FILE=${ARCHIPELAGO_AUDIT_WITNESS_FILE:-$stack/audit-witness.jsonl}

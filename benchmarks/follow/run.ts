@@ -1,14 +1,17 @@
 /**
- * What following a SLURM 24.11 island costs, per slurmrestd endpoint, as the number of finished jobs
- * slurmctld keeps grows (MinJobAge × throughput: 100,000 at 500 jobs/s and MinJobAge 200 s).
+ * What following a SLURM island costs, per slurmrestd endpoint and through the REST adapter, as the
+ * number of finished jobs slurmctld keeps grows (MinJobAge × throughput: 100,000 at 500 jobs/s and
+ * MinJobAge 200 s). `--slurm 24.11` (default) speaks v0.0.42; `--slurm 22.05` (a Debian 12 host's own
+ * SLURM) speaks v0.0.38, for the comparison with 22.05's full listings.
  *
- *   npx tsc -p tsconfig.json && node dist/benchmarks/follow/run.js [--sizes 2000,5000,100000]
+ *   npx tsc -p tsconfig.json && node dist/benchmarks/follow/run.js [--slurm 24.11|22.05] [--sizes 2000,5000,100000]
  *        [--rounds 5] [--full-max 5000] [--follow 10,100,1000] [--keep]
  *
  * Mind --full-max: a full listing of 20,000 jobs grew slurmrestd past 10 GiB (the run was stopped).
  *
  * The benchmark starts its own island `follow-c` (index 9: slurmctld 7727, slurmrestd 7730; SLURM 24.11
- * from the Debian 13 root on a Debian 12 host, the host's own on Debian 13; no accounting; MinJobAge one
+ * from the Debian 13 root on a Debian 12 host, the host's own on Debian 13, or with --slurm 22.05 the
+ * Debian 12 host's own; no accounting; MinJobAge one
  * day so nothing is purged; state on tmpfs) and stops it at the end unless --keep. It fills slurmctld
  * with finished jobs cheaply: held jobs submitted over REST, then cancelled in bulk (a cancelled pending
  * job is a finished job record like any other, without running), plus one 200-task array that really ran.
@@ -27,6 +30,11 @@
  *   state-all            GET /slurm/v0.0.42/jobs/state/
  *   state-<k>            GET /slurm/v0.0.42/jobs/state/?job_id=..       (k ids, the parameter repeated)
  *   job                  GET /slurm/v0.0.42/job/<id>
+ *   adapter-list         RestSlurmClient.listJobs(): what the follower pays for a full listing (only up to --full-max)
+ *   adapter-unchanged    RestSlurmClient.listJobs(since) with nothing changed: what a quiet tick costs (status 304: null)
+ * With --slurm 22.05 the v0.0.38 requests are jobs, update-unchanged (HTTP 304), job and the two adapter
+ * ones (v0.0.38 has no jobs/state). For the adapter rows `parseMs` is this process's CPU time per call
+ * (JSON parse and record mapping included).
  *
  * JSON on stdout and in benchmarks/results/follow-<timestamp>.json; a summary on stderr.
  */
@@ -36,6 +44,7 @@ import { cpus, hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { REPO } from '../../test/support/control-plane';
+import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
 import { eachFlag } from '../flags';
 
 const ISLAND = 'follow-c';
@@ -50,6 +59,7 @@ const SUBMIT_CONCURRENCY = 8;
 const RAN_TASKS = 200;
 
 interface Settings {
+  slurm: '24.11' | '22.05';
   sizes: number[];
   rounds: number;
   fullMax: number;
@@ -58,7 +68,7 @@ interface Settings {
 }
 
 function parseArgs(argv: string[]): Settings {
-  const s: Settings = { sizes: [2000, 5000, 100000], rounds: 5, fullMax: 5000, follow: [10, 100, 1000], keep: false };
+  const s: Settings = { slurm: '24.11', sizes: [2000, 5000, 100000], rounds: 5, fullMax: 5000, follow: [10, 100, 1000], keep: false };
   const list = (value: string | undefined, flag: string) => {
     const values = (value ?? '').split(',').map(Number);
     if (values.some((v) => !Number.isInteger(v) || v < 1 || v > 1_000_000)) throw new Error(`${flag}: comma-separated counts`);
@@ -69,6 +79,11 @@ function parseArgs(argv: string[]): Settings {
     if (argv[i] === '--sizes') s.sizes = list(argv[++i], '--sizes').sort((a, b) => a - b);
     else if (argv[i] === '--follow') s.follow = list(argv[++i], '--follow');
     else if (argv[i] === '--keep') s.keep = true;
+    else if (argv[i] === '--slurm') {
+      const v = argv[++i];
+      if (v !== '24.11' && v !== '22.05') throw new Error('--slurm: 24.11 or 22.05');
+      s.slurm = v;
+    }
     else rest.push(argv[i]);
   }
   eachFlag(rest, { integers: true }, (flag, num) => {
@@ -104,11 +119,12 @@ function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return line ? round(Number(line.replace(/\D+/g, '')) / 1024) : 0;
 }
 
-function startIsland(settings: Settings): { url: string; slurm: string } {
+function startIsland(settings: Settings): { url: string; slurm: string; api: string } {
   const hostSlurm = execFileSync('slurmctld', ['-V'], { encoding: 'utf8' });
+  if (!hostSlurm.includes(` ${settings.slurm}.`) && settings.slurm === '22.05') throw new Error(`--slurm 22.05 needs a host with SLURM 22.05, not ${hostSlurm.trim()}`);
   const env = {
     ...process.env,
-    ISLAND_ROOT: / 24\.11\./.test(hostSlurm) ? '' : 'trixie',
+    ISLAND_ROOT: hostSlurm.includes(` ${settings.slurm}.`) ? '' : 'trixie',
     NODES: '3',
     NODE_CPUS: '16',
     ACCOUNTING: '0',
@@ -118,7 +134,8 @@ function startIsland(settings: Settings): { url: string; slurm: string } {
   };
   execFileSync('bash', [join(REPO, 'slurm/local/island-up.sh'), ISLAND, String(ISLAND_INDEX)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const islandEnv = readFileSync(join(ETC, 'env'), 'utf8');
-  return { url: /^SLURM_REST_URL=(.*)$/m.exec(islandEnv)![1], slurm: /^SLURM_VERSION=(.*)$/m.exec(islandEnv)![1] };
+  const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(islandEnv)![1];
+  return { url: field('SLURM_REST_URL'), slurm: field('SLURM_VERSION'), api: field('SLURM_REST_API') };
 }
 
 function token(user: string): string {
@@ -134,25 +151,32 @@ async function main(): Promise<void> {
   const reader = headers(READER, token(READER));
   const ctld = pidOf('slurmctld');
   const restd = pidOf('slurmrestd');
+  const api = island.api;
+  const modern = api !== 'v0.0.38';
+  // The adapter as the control plane builds it, at the version it negotiates by itself.
+  const client = new RestSlurmClient({
+    name: ISLAND,
+    readUser: READER,
+    rest: { url: island.url, jwtKey: readFileSync(`/var/lib/archipelago/islands/${ISLAND}/jwt_hs256.key`), tokenLifetimeSeconds: 3600, connections: 2, timeoutMs: 600_000 },
+  });
 
   const submitted: number[] = [];
   async function submitHeld(count: number): Promise<void> {
-    const job = {
-      script: '#!/bin/bash\ntrue\n',
-      hold: true,
-      partition: 'debug',
-      current_working_directory: `/home/${OWNER}`,
-      standard_output: '/dev/null',
-      environment: ['PATH=/usr/bin:/bin'],
-    };
+    const script = '#!/bin/bash\ntrue\n';
+    const job = { hold: true, partition: 'debug', current_working_directory: `/home/${OWNER}`, standard_output: '/dev/null' };
+    // v0.0.38: the script beside the job and the environment as an object; 23.11+: inside it, as a list.
+    const submission = (name: string) =>
+      modern
+        ? { job: { ...job, name, script, environment: ['PATH=/usr/bin:/bin'] } }
+        : { script, job: { ...job, name, environment: { PATH: '/usr/bin:/bin' } } };
     let next = 0;
     const worker = async () => {
       while (next < count) {
         next++;
-        const res = await fetch(`${island.url}/slurm/v0.0.42/job/submit`, {
+        const res = await fetch(`${island.url}/slurm/${api}/job/submit`, {
           method: 'POST',
           headers: { ...owner, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ job: { ...job, name: `follow-${submitted.length}` } }),
+          body: JSON.stringify(submission(`follow-${submitted.length}`)),
         });
         const body = (await res.json()) as { job_id?: number; errors?: unknown[] };
         if (res.status !== 200 || !body.job_id) throw new Error(`submit: HTTP ${res.status} ${JSON.stringify(body.errors)}`);
@@ -164,12 +188,12 @@ async function main(): Promise<void> {
   function cancelPending(): void {
     inIsland(['scancel', '-u', OWNER, '-t', 'PENDING']);
   }
-  async function quiet(): Promise<void> {
-    // nothing changed in the last second: the "unchanged" request below really is unchanged
+  /** Nothing changed in the last second: the "unchanged" requests below really are unchanged. Returns a time to follow from. */
+  async function quiet(): Promise<number> {
     for (let i = 0; i < 60; i++) {
       await sleep(1000);
-      const res = await fetch(`${island.url}/slurm/v0.0.42/jobs/?update_time=now`, { headers: reader });
-      if (((await res.json()) as { jobs: unknown[] }).jobs.length === 0) return;
+      const since = Math.floor(Date.now() / 1000) - 1;
+      if ((await client.listJobs(since)) === null) return since;
     }
     throw new Error('the island did not become quiet within 60 s');
   }
@@ -186,28 +210,37 @@ async function main(): Promise<void> {
     parseMs: number;
     coresAt1Hz: number;
   }
-  async function measure(request: string, path: string): Promise<Measured> {
+  /** One request over HTTP as the read user, parsed: status, jobs, bytes, and the parse time. */
+  async function raw(path: string): Promise<{ status: number; jobs: number; bytes: number; parseMs: number }> {
+    const res = await fetch(`${island.url}${path}`, { headers: reader, signal: AbortSignal.timeout(600_000) });
+    const text = await res.text();
+    const p0 = performance.now();
+    const body = text ? (JSON.parse(text) as { jobs?: unknown[] }) : {};
+    return { status: res.status, jobs: body.jobs?.length ?? 0, bytes: text.length, parseMs: performance.now() - p0 };
+  }
+
+  /** One adapter call; `parseMs` is this process's CPU time for it (parse and mapping included). */
+  async function adapter(since?: number): Promise<{ status: number; jobs: number; bytes: number; parseMs: number }> {
+    const cpu0 = process.cpuUsage();
+    const snapshot = await client.listJobs(since);
+    const cpu = process.cpuUsage(cpu0);
+    return { status: snapshot ? 200 : 304, jobs: snapshot?.jobs.length ?? 0, bytes: 0, parseMs: (cpu.user + cpu.system) / 1000 };
+  }
+
+  async function measure(request: string, once: () => Promise<{ status: number; jobs: number; bytes: number; parseMs: number }>): Promise<Measured> {
     const walls: number[] = [];
-    let bytes = 0;
-    let jobs = 0;
-    let status = 0;
+    let last = { status: 0, jobs: 0, bytes: 0, parseMs: 0 };
     let parse = 0;
-    await (await fetch(`${island.url}${path}`, { headers: reader, signal: AbortSignal.timeout(600_000) })).text();
+    await once();
     const ctld0 = cpuTicks(ctld);
     const restd0 = cpuTicks(restd);
     const start = performance.now();
     let rounds = 0;
     for (; rounds < 1000 && (rounds < settings.rounds || performance.now() - start < 2000); rounds++) {
       const t0 = performance.now();
-      const res = await fetch(`${island.url}${path}`, { headers: reader, signal: AbortSignal.timeout(600_000) });
-      const text = await res.text();
+      last = await once();
       walls.push(performance.now() - t0);
-      const p0 = performance.now();
-      const body = JSON.parse(text) as { jobs?: unknown[] };
-      parse += performance.now() - p0;
-      status = res.status;
-      bytes = text.length;
-      jobs = body.jobs?.length ?? 0;
+      parse += last.parseMs;
     }
     const perRequest = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND / rounds;
     const ctldCpuMs = perRequest(cpuTicks(ctld) - ctld0);
@@ -217,16 +250,16 @@ async function main(): Promise<void> {
     const m = {
       request,
       rounds,
-      status,
-      jobs,
-      bytes,
+      status: last.status,
+      jobs: last.jobs,
+      bytes: last.bytes,
       wallMsP50: round(walls[Math.floor(walls.length / 2)]),
       ctldCpuMs: round(ctldCpuMs, 2),
       restdCpuMs: round(restdCpuMs, 2),
       parseMs: round(parseMs, 2),
       coresAt1Hz: round((ctldCpuMs + restdCpuMs + parseMs) / 1000, 4),
     };
-    log(`${request.padEnd(18)} ×${String(rounds).padStart(4)} HTTP ${status} ${String(jobs).padStart(6)} jobs ${String(bytes).padStart(10)} B  wall ${m.wallMsP50} ms  ctld ${m.ctldCpuMs} ms  restd ${m.restdCpuMs} ms  parse ${m.parseMs} ms  → ${m.coresAt1Hz} cores at 1/s`);
+    log(`${request.padEnd(18)} ×${String(rounds).padStart(4)} HTTP ${m.status} ${String(m.jobs).padStart(6)} jobs ${String(m.bytes).padStart(10)} B  wall ${m.wallMsP50} ms  ctld ${m.ctldCpuMs} ms  restd ${m.restdCpuMs} ms  parse ${m.parseMs} ms  → ${m.coresAt1Hz} cores at 1/s`);
     return m;
   }
 
@@ -248,25 +281,33 @@ async function main(): Promise<void> {
     cancelPending();
     const fillSeconds = round((performance.now() - t0) / 1000);
     log(`${size} finished jobs in slurmctld (filled in ${fillSeconds} s)`);
-    await quiet();
+    const since = await quiet();
     const requests: Measured[] = [];
     const ids = [...submitted].sort(() => Math.random() - 0.5);
+    const v = `/slurm/${api}`;
     if (size <= settings.fullMax) {
-      requests.push(await measure('jobs', '/slurm/v0.0.42/jobs/'));
-      requests.push(await measure('jobs-v0.0.40', '/slurm/v0.0.40/jobs/'));
-      requests.push(await measure('update-changed', '/slurm/v0.0.42/jobs/?update_time=now-3600'));
+      requests.push(await measure('jobs', () => raw(`${v}/jobs/`)));
+      if (modern) {
+        requests.push(await measure('jobs-v0.0.40', () => raw('/slurm/v0.0.40/jobs/')));
+        requests.push(await measure('update-changed', () => raw(`${v}/jobs/?update_time=now-3600`)));
+      }
+      requests.push(await measure('adapter-list', () => adapter()));
     }
-    requests.push(await measure('update-unchanged', '/slurm/v0.0.42/jobs/?update_time=now'));
-    requests.push(await measure('state-all', '/slurm/v0.0.42/jobs/state/'));
-    for (const k of settings.follow) {
-      requests.push(await measure(`state-${k}`, `/slurm/v0.0.42/jobs/state/?${ids.slice(0, k).map((id) => `job_id=${id}`).join('&')}`));
+    requests.push(await measure('update-unchanged', () => raw(`${v}/jobs/?update_time=${modern ? 'now' : Math.floor(Date.now() / 1000)}`)));
+    requests.push(await measure('adapter-unchanged', () => adapter(since)));
+    if (modern) {
+      requests.push(await measure('state-all', () => raw(`${v}/jobs/state/`)));
+      for (const k of settings.follow) {
+        requests.push(await measure(`state-${k}`, () => raw(`${v}/jobs/state/?${ids.slice(0, k).map((id) => `job_id=${id}`).join('&')}`)));
+      }
     }
-    requests.push(await measure('job', `/slurm/v0.0.42/job/${ids[0]}`));
+    requests.push(await measure('job', () => raw(`${v}/job/${ids[0]}`)));
     const memory = { ctldRssMiB: memoryMiB(ctld, 'VmRSS'), restdRssMiB: memoryMiB(restd, 'VmRSS'), restdPeakMiB: memoryMiB(restd, 'VmHWM') };
     log(`memory: slurmctld ${memory.ctldRssMiB} MiB, slurmrestd ${memory.restdRssMiB} MiB (peak ${memory.restdPeakMiB})`);
     results.push({ finishedJobs: size, fillSeconds, ...memory, requests });
   }
 
+  await client.close();
   if (!settings.keep) {
     execFileSync('bash', [join(REPO, 'slurm/local/island-down.sh'), ISLAND], { stdio: ['ignore', 'ignore', 'inherit'] });
     rmSync(STATE_DIR, { recursive: true, force: true }); // tmpfs: the saved queue would hold memory
@@ -275,7 +316,7 @@ async function main(): Promise<void> {
     benchmark: 'follow',
     at: new Date().toISOString(),
     machine: { host: hostname(), cpus: cpus().length, loadavg: loadavg().map((l) => round(l, 2)) },
-    island: { name: ISLAND, slurm: island.slurm, rounds: settings.rounds },
+    island: { name: ISLAND, slurm: island.slurm, api, rounds: settings.rounds },
     results,
   };
   const out = JSON.stringify(report, null, 2);

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { ChainSender } from '../../src/features/ledger/chain-sender';
 import { ChainUsageReporter } from '../../src/features/ledger/chain-usage-reporter';
-import { TxStore } from '../../src/features/ledger/tx-store';
+import { TxStore } from '../../src/features/ledger/chain-txs.repository';
 import { DEFAULT_DRAINER_OPTIONS, OutboxDrainer } from '../../src/features/usage/outbox-drainer';
 import { FakeChain } from '../../test/support/fake-chain/fake-chain';
 import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../../test/support/ledger-fixtures';

@@ -1,7 +1,7 @@
 import { Secp256k1HdWallet } from '@cosmjs/amino';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +86,64 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     const saved = JSON.parse(readFileSync(path, 'utf8'));
     assert.deepEqual(saved, { url: cp.url, credentials: { kind: 'api-key', apiKey: alice.key } });
     assert.ok(!good.stderr.includes(alice.key), 'the key is never echoed');
+  });
+
+  it('sbatch without -J names the job after the script file, and %x follows, as sbatch does', async () => {
+    const name = `named-${process.pid}-${Date.now()}.sh`;
+    const path = scriptFile(name, ['#SBATCH --time=00:02:00', '#SBATCH --output=%x-%j.out', 'echo "name=$SLURM_JOB_NAME"']);
+    const submitted = await cli(['sbatch', '--parsable', '--wait', path]);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    const history = await cli(['sacct', '-j', id, '--json']);
+    const [job] = JSON.parse(history.stdout).jobs;
+    assert.equal(job.name, name);
+    assert.equal(job.options.jobName, name);
+    const out = await cli(['output', id]);
+    assert.equal(out.stdout, `name=${name}\n`);
+    // SLURM expanded %x with the same name: the file is named after the script.
+    const found = readdirSync('/home/alice').filter((f) => f.startsWith(`${name}-`) && f.endsWith('.out'));
+    assert.equal(found.length, 1, `expected one ${name}-<id>.out in /home/alice`);
+    rmSync(`/home/alice/${found[0]}`, { force: true });
+  });
+
+  it('sbatch --wrap runs the command in the script sbatch would make, as a job named wrap', async () => {
+    const token = `wrap-${process.pid}-${Date.now()}`;
+    const submitted = await cli(['sbatch', '--parsable', '--wait', '-t', '2', `--wrap=echo ${token} $SLURM_JOB_NAME $0`]);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    const out = await cli(['output', id]);
+    assert.match(out.stdout, new RegExp(`^${token} wrap \\S+\\n$`));
+    const [job] = JSON.parse((await cli(['sacct', '-j', id, '--json'])).stdout).jobs;
+    assert.equal(job.name, 'wrap');
+  });
+
+  it('sacct lists an array task by task with each task\'s own usage, as sacct does', async () => {
+    const submitted = await cli(['sbatch', '--parsable', '--wait', '-t', '2', '-c', '2', '--array=0-1', '--wrap=sleep 1']);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    const table = await cli(['sacct', '-j', id, '--noheader']);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), [`${id}_0`, `${id}_1`], table.stdout);
+    const seconds = (text: string) => text.split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
+    for (const line of lines) {
+      // JobID JobName Partition Island State ExitCode ReqCPUS Elapsed CPUTime ...
+      const [, , , , state, exitCode, reqCpus, elapsed, cpuTime] = line.split(/\s+/);
+      assert.deepEqual([state, exitCode, reqCpus], ['COMPLETED', '0:0', '2'], line);
+      assert.ok(seconds(elapsed) >= 1, line);
+      assert.equal(seconds(cpuTime), 2 * seconds(elapsed), line);
+    }
+    const json = JSON.parse((await cli(['sacct', '-j', id, '--json'])).stdout);
+    assert.deepEqual(json.jobs[0].tasks.map((t: any) => [t.taskId, t.state]), [[0, 'COMPLETED'], [1, 'COMPLETED']]);
+  });
+
+  it('sbatch of a job no island can ever run prints why and exits non-zero, like sbatch', async () => {
+    const path = scriptFile(`never-${process.pid}.sh`, ['#SBATCH --cpus-per-task=64', 'true']);
+    const refused = await cli(['sbatch', path]);
+    assert.equal(refused.code, 65, refused.stderr);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr, /HTTP 422\): no island can run it: .*64 CPUs/);
+    assert.match(refused.stderr, /^  island local-a: .*CPUs/m);
   });
 
   it('sbatch submits a real script with command-line flags over #SBATCH lines; squeue, output --follow and sacct see it', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -211,9 +211,10 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
     assert.equal(job.state, 'COMPLETED', JSON.stringify(job));
     assert.equal(job.island, west);
     assert.deepEqual(job.placementConstraints, { excludeIslands: [east], regions: ['lab'] });
-    const nowhere = await submit('#!/bin/bash\nhostname\n', { regions: ['mars'] });
-    const rejected = await cp.waitForJob(alice.key, nowhere, (j) => j.state === 'REJECTED', 60_000);
-    assert.match(rejected.stateReason, /region/);
+    // No island is in that region: refused at submit (422) with the placement's explanation.
+    const nowhere = await cp.request('POST', '/v1/jobs', alice.key, { script: '#!/bin/bash\nhostname\n', placement: { regions: ['mars'] } });
+    assert.equal(nowhere.status, 422, nowhere.text);
+    assert.match(nowhere.json.detail, /region/);
     const bad = await cp.request('POST', '/v1/jobs', alice.key, { script: '#!/bin/bash\nhostname\n', placement: { regions: ['eu west; rm -rf /'] } });
     assert.equal(bad.status, 400, bad.text);
     assert.match(bad.json.field, /placement/);
@@ -270,6 +271,8 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
       const out = await cp.request('GET', `/v1/jobs/${id}/output?task=${task}`, alice.key);
       assert.equal(out.status, 200, out.text);
       assert.equal(out.text.trim(), `task ${task}`);
+      // One %A for the whole array, both parts: Archipelago's array id, as with one sbatch.
+      assert.ok(existsSync(`/home/alice/sweep-${id}_${task}.out`), `sweep-${id}_${task}.out`);
     }
     const placement = await cp.request('GET', `/v1/jobs/${id}/placement`, alice.key);
     assert.equal(placement.json.parts.length, 2);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, TERMINAL } from '../support/control-plane';
+import { ControlPlane, REPO, TERMINAL } from '../support/control-plane';
 
 const script = (body: string, directives: string[] = []) =>
   ['#!/bin/bash', ...directives.map((d) => `#SBATCH ${d}`), body, ''].join('\n');
@@ -25,16 +25,31 @@ interface SlurmView {
   job_state: string;
   state_reason?: string;
   array_job_id?: number;
-  exit_code?: number;
 }
 
-/** SLURM's own view of every job it still holds, read with the CLI as root. */
+/**
+ * A SLURM command as root where the island's SLURM lives: the host's for 22.05 islands, inside the
+ * island's Debian root for local-c (24.11). The test's own view, independent of the adapters.
+ */
+function islandCli(island: string, argv: string[], user?: string): Buffer {
+  const as = user ? ['-u', user] : [];
+  return execFileSync('bash', [`${REPO}/slurm/local/island-exec.sh`, ...as, island, ...argv], { maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** 23.11+ prints `{set, number}` and state lists where 22.05 printed plain values. */
+const plain = (value: unknown): unknown => (typeof value === 'object' && value !== null && 'number' in value ? (value as { number: unknown }).number : value);
+
+/** SLURM's own view of every job it still holds (finished ones too), read with the CLI as root. */
 function slurmJobs(island: string): SlurmView[] {
-  const out = execFileSync('squeue', ['--json'], {
-    env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return JSON.parse(out.toString()).jobs;
+  const jobs = JSON.parse(islandCli(island, ['squeue', '--json', '--states=all']).toString()).jobs as Array<Record<string, unknown>>;
+  return jobs.map((j) => ({
+    job_id: j.job_id as number,
+    user_name: j.user_name as string,
+    comment: j.comment as string | undefined,
+    job_state: Array.isArray(j.job_state) ? j.job_state[0] : (j.job_state as string),
+    state_reason: j.state_reason as string | undefined,
+    array_job_id: plain(j.array_job_id) as number | undefined,
+  }));
 }
 
 /** How many SLURM jobs carry each of this instance's tags. */
@@ -49,7 +64,7 @@ function slurmTagCounts(island: string, instance: string): Map<string, number> {
 
 function scancel(island: string, ids: number[]): void {
   if (ids.length === 0) return;
-  execFileSync('scancel', ids.map(String), { env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` } });
+  islandCli(island, ['scancel', ...ids.map(String)]);
 }
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -292,6 +307,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       const unknownDependency = await submit(alice.key, { script: script('true'), options: { dependency: 'afterok:99999999' } });
       assert.equal(unknownDependency.status, 400);
       assert.equal(unknownDependency.json.field, '--dependency');
+      assert.match(unknownDependency.json.detail, /Archipelago job ids .* not the SLURM job ids/, unknownDependency.text);
       const anonymous = await cp.request('GET', '/v1/jobs', null);
       assert.equal(anonymous.status, 401);
       const forged = await cp.request('GET', '/v1/jobs', 'ak_forged');
@@ -540,10 +556,10 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
          RETURNING id::text`,
         [alice.id, island],
       );
-      const out = execFileSync(
-        'sbatch',
-        ['--parsable', '--uid=alice', '--gid=alice', '-D', '/home/alice', '-o', '/dev/null', `--comment=archipelago:${instance}:job=${row.id}`, '--wrap', 'sleep 2; exit 4'],
-        { env: { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` } },
+      const out = islandCli(
+        island,
+        ['sbatch', '--parsable', '-D', '/home/alice', '-o', '/dev/null', `--comment=archipelago:${instance}:job=${row.id}`, '--wrap', 'sleep 2; exit 4'],
+        'alice',
       );
       await cp.sql('UPDATE jobs SET slurm_job_id = $2 WHERE id = $1', [row.id, Number(out.toString().trim().split(';')[0])]);
       const job = await cp.waitForJob(alice.key, row.id, ended);
@@ -562,7 +578,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.ok(failed.json.items.every((j: any) => j.state === 'FAILED'));
     });
 
-    it('explains where a job was placed and rejects one no node can ever hold', async () => {
+    it('explains where a job was placed and refuses at submit (422) one no node can ever hold', async () => {
       const placed = await submit(alice.key, { script: script('echo placed'), options: { 'cpus-per-task': 2 } });
       assert.equal(placed.status, 202, placed.text);
       const job = await cp.waitForJob(alice.key, placed.json.id, (j) => j.slurmJobId !== null && j.slurmJobId !== undefined);
@@ -576,16 +592,20 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.ok(p.json.candidates[0].breakdown.nodesEver >= 1, p.text);
       assert.equal((await cp.request('GET', `/v1/jobs/${job.id}/placement`, bob.key)).status, 404);
 
-      const huge = await submit(alice.key, { script: script('echo never'), options: { 'cpus-per-task': 64 } });
-      assert.equal(huge.status, 202, huge.text);
-      const rejected = await cp.waitForJob(alice.key, huge.json.id, ended);
-      assert.equal(rejected.state, 'REJECTED', JSON.stringify(rejected));
-      assert.match(rejected.stateReason, /64 CPUs/, JSON.stringify(rejected));
-      const why = await cp.request('GET', `/v1/jobs/${rejected.id}/placement`, alice.key);
-      assert.equal(why.status, 200, why.text);
-      assert.equal(why.json.island, null);
-      assert.match(why.json.candidates[0].rejected, /CPUs/, why.text);
-      assert.equal(rejected.slurmJobId ?? null, null, 'never submitted to SLURM');
+      // Refused at submit, as sbatch refuses it, with the placement that explains why; nothing is stored.
+      const hugeName = `never-${process.pid}-${Date.now()}`;
+      const huge = await submit(alice.key, { script: script('echo never'), options: { 'cpus-per-task': 64, 'job-name': hugeName } });
+      assert.equal(huge.status, 422, huge.text);
+      assert.match(huge.headers.get('content-type') ?? '', /application\/problem\+json/);
+      assert.match(huge.json.detail, /^no island can run it: .*64 CPUs/, huge.text);
+      assert.equal(huge.json.placement.island, null, huge.text);
+      assert.equal(huge.json.placement.status, 'unplaceable', huge.text);
+      assert.match(huge.json.placement.candidates[0].rejected, /CPUs/, huge.text);
+      assert.deepEqual((await cp.request('GET', `/v1/jobs?name=${hugeName}`, alice.key)).json.items, [], 'no job was created');
+      // One that fits is accepted, whether it can start now or must wait.
+      const waits = await submit(alice.key, { script: script('true'), options: { 'cpus-per-task': 4, hold: true } });
+      assert.equal(waits.status, 202, waits.text);
+      await cp.request('DELETE', `/v1/jobs/${waits.json.id}`, alice.key);
     });
 
     it('submits every job exactly once when the worker is killed mid-dispatch', async () => {

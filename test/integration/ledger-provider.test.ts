@@ -7,7 +7,7 @@ import type { ChainSigner } from '../../src/adapters/chain/chain-client';
 import { ClusterState, MsgRegisterCluster, MsgUpdateNodeMetadata, NodeState } from '../../src/adapters/chain/generated/virtengine';
 import { ChainSender } from '../../src/features/ledger/chain-sender';
 import { ProviderDaemon } from '../../src/features/ledger/provider-daemon';
-import { TxStore } from '../../src/features/ledger/tx-store';
+import { TxStore } from '../../src/features/ledger/chain-txs.repository';
 import { DEFAULT_PRICES } from '../../src/adapters/config/usage-settings';
 import { FakeChain } from '../support/fake-chain/fake-chain';
 import { chainClientFor, freshDatabase, OWNER } from '../support/ledger-fixtures';

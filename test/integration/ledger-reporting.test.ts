@@ -5,7 +5,7 @@ import type { ChainSigner } from '../../src/adapters/chain/chain-client';
 import { JobState } from '../../src/adapters/chain/generated/virtengine';
 import { ChainSender } from '../../src/features/ledger/chain-sender';
 import { ChainUsageReporter } from '../../src/features/ledger/chain-usage-reporter';
-import { TxStore } from '../../src/features/ledger/tx-store';
+import { TxStore } from '../../src/features/ledger/chain-txs.repository';
 import { DEFAULT_DRAINER_OPTIONS, OutboxDrainer } from '../../src/features/usage/outbox-drainer';
 import { FakeChain } from '../support/fake-chain/fake-chain';
 import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../support/ledger-fixtures';

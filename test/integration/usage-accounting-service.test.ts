@@ -14,6 +14,7 @@ import type { AccountingRun } from '../../src/core/usage/accounting';
 import { AccountingService } from '../../src/features/usage/accounting.service';
 import { usageSettings } from '../../src/adapters/config/usage-settings';
 import { UsageRepository } from '../../src/features/usage/usage.repository';
+import { JobsRepository } from '../../src/features/jobs/jobs.repository';
 
 const DB_NAME = 'usage_accounting';
 const INSTANCE = 'acctsvc';
@@ -113,7 +114,8 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
       ],
     } as unknown as IslandDirectory;
     down.down = true;
-    service = new AccountingService(new UsageRepository(db), islands, config);
+    const accountingQueue = new JobsRepository(db);
+    service = new AccountingService(new UsageRepository(db, accountingQueue), accountingQueue, islands, config);
   });
   after(async () => {
     await pg?.end();
@@ -165,7 +167,7 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
     good.asked = [];
     await service.accountDue();
     assert.ok(good.asked.every((ids) => !ids.includes(10)), 'the accounted job is not read again');
-    const repo = new UsageRepository(db);
+    const repo = new UsageRepository(db, new JobsRepository(db));
     const [again] = (await pg.query('SELECT id::text, owner_id, island, slurm_job_id::text, array_size, state, ended_at, accounting_attempts FROM jobs WHERE id = $1', [jobIds.complete])).rows;
     const written = await repo.saveAccounted({
       job: again,

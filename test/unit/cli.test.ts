@@ -5,7 +5,7 @@ import { splitSbatchCommon } from '../../src/apps/cli/main';
 import { exportedEnvironment, parseSbatchArgs } from '../../src/apps/cli/sbatch-args';
 import { compactState, formatDuration, formatProblem, parseStateList, table } from '../../src/apps/cli/format';
 import { filterFromFlags, JobView, listQuery, matches, parseSlurmTime } from '../../src/apps/cli/job-filters';
-import { nodeListOrReason, progressLine, sacctTable, squeueTable, waitExitCode } from '../../src/apps/cli/job-tables';
+import { arrayTaskLines, nodeListOrReason, progressLine, sacctTable, squeueTable, waitExitCode } from '../../src/apps/cli/job-tables';
 import { resolveSettings } from '../../src/apps/cli/config';
 import { scontrolJobText } from '../../src/apps/cli/job-detail';
 import { islandNodesTable } from '../../src/apps/cli/cluster-tables';
@@ -59,6 +59,12 @@ describe('sbatch command line', () => {
     assert.throws(() => parseSbatchArgs(['--nodelist=n1', 'a.sh']), /not supported by Archipelago/);
     assert.throws(() => parseSbatchArgs(['-J']), /requires a value/);
     assert.throws(() => parseSbatchArgs(['a.sh', 'arg1']), SbatchParseError);
+  });
+
+  it('takes --wrap as sbatch does: as an option, never with a script', () => {
+    assert.deepEqual(parseSbatchArgs(['--wrap', 'echo hi; hostname', '-J', 'w']).options, { wrap: 'echo hi; hostname', 'job-name': 'w' });
+    assert.equal(parseSbatchArgs(['--wrap=hostname']).scriptPath, undefined);
+    assert.throws(() => parseSbatchArgs(['--wrap=hostname', 'a.sh']), /script arguments not permitted with --wrap/);
   });
 
   it('beats #SBATCH lines once the server applies the options after the directives', () => {
@@ -115,6 +121,21 @@ describe('formatting', () => {
     assert.equal(formatProblem({}, 502), 'Request failed (HTTP 502)');
   });
 
+  it('prints why each island refused a job that can never run (422), then exits as rejected', () => {
+    const problem = {
+      status: 422,
+      title: 'Unprocessable request',
+      detail: 'no island can run it: every island: no node has 64 CPUs (largest: 4)',
+      placement: { candidates: [{ island: 'local-a', rejected: 'no node has 64 CPUs (largest: 4)' }, { island: 'local-b', rejected: 'not in region mars' }] },
+    };
+    assert.equal(
+      formatProblem(problem, 422),
+      'Unprocessable request (HTTP 422): no island can run it: every island: no node has 64 CPUs (largest: 4)\n' +
+        '  island local-a: no node has 64 CPUs (largest: 4)\n  island local-b: not in region mars',
+    );
+    assert.equal(exitCodeForStatus(422), ExitCode.REJECTED);
+  });
+
   it('shows the node list for running jobs and the reason for waiting ones', () => {
     assert.equal(nodeListOrReason(job()), 'n1');
     assert.equal(nodeListOrReason(job({ state: 'PENDING', stateReason: 'Resources', batchHost: null })), '(Resources)');
@@ -132,6 +153,22 @@ describe('formatting', () => {
     const [header, row] = sacctTable([done], new Date('2026-01-02T00:00:00Z')).split('\n');
     assert.match(header, /^JobID\s+JobName\s+Partition\s+Island\s+State\s+ExitCode\s+ReqCPUS\s+Elapsed\s+CPUTime\s+Submit\s+Start\s+End$/);
     assert.match(row, /^42\s+train\s+debug\s+local-a\s+COMPLETED\s+0:0\s+6\s+2:00\s+12:00\s+2026-01-01T10:00:00\s+2026-01-01T10:00:05\s+2026-01-01T10:02:05$/);
+    // Multi-node jobs without -n count as SLURM counts them (native -N2 --ntasks-per-node=2 -c2: NumCPUs=8).
+    const multi = job({ state: 'COMPLETED', exitCode: 0, exitSignal: 0, endedAt: '2026-01-01T10:02:05.000Z', options: { nodes: { min: 2 }, ntasksPerNode: 2, cpusPerTask: 2 } });
+    assert.match(sacctTable([multi], new Date('2026-01-02T00:00:00Z'), false), /COMPLETED\s+0:0\s+8\s+2:00\s+16:00\s/);
+  });
+
+  it('lists an array task by task, as sacct does, each with its own times and the per-task CPUs', () => {
+    const array = job({ state: 'COMPLETED', exitCode: 0, exitSignal: 0, endedAt: '2026-01-01T10:05:00.000Z', options: { cpusPerTask: 2 }, array: { size: 2 } });
+    const task = (taskId: number, seconds: number) => ({
+      taskId, state: 'COMPLETED', stateReason: null, exitCode: 0, exitSignal: 0, batchHost: 'n1',
+      startedAt: '2026-01-01T10:00:00.000Z', endedAt: new Date(Date.parse('2026-01-01T10:00:00.000Z') + seconds * 1000).toISOString(),
+    });
+    const lines = sacctTable(arrayTaskLines(array, [task(0, 60), task(1, 90)]), new Date('2026-01-02T00:00:00Z'), false).split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /^42_0\s+train\s.*COMPLETED\s+0:0\s+2\s+1:00\s+2:00\s/);
+    assert.match(lines[1], /^42_1\s+train\s.*COMPLETED\s+0:0\s+2\s+1:30\s+3:00\s/);
+    assert.deepEqual(arrayTaskLines(array, []), [array], 'no task reported yet: the array itself');
   });
 
   it('describes --wait progress and exits as sbatch --wait does', () => {

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { FallbackSlurmClient, PRIMARY_RETRY_AFTER_MS } from '../../src/adapters/slurm/fallback-slurm-client';
 import { neverReached } from '../../src/adapters/slurm/slurm-errors';
 import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
-import { SlurmRejectedError, SlurmUnavailableError, type SlurmClient, type SlurmSubmitRequest } from '../../src/core/slurm/slurm-client.port';
+import { SlurmInexpressibleError, SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } from '../../src/core/slurm/slurm-client.port';
+import type { SlurmAdapter } from '../../src/adapters/slurm/slurm-adapter';
 
 /**
  * The REST→SSH fallback decides on the REST adapter's real errors: a port nobody listens on
@@ -23,11 +24,11 @@ const request: SlurmSubmitRequest = {
 };
 
 function rest(port: number): RestSlurmClient {
-  return new RestSlurmClient({ readUser: 'archipelago', rest: { url: `http://127.0.0.1:${port}`, jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 300 } });
+  return new RestSlurmClient({ readUser: 'archipelago', rest: { url: `http://127.0.0.1:${port}`, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 300 } });
 }
 
 /** Records calls; answers like a healthy SSH adapter. */
-function recorder(): SlurmClient & { calls: string[] } {
+function recorder(): SlurmAdapter & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
@@ -38,6 +39,9 @@ function recorder(): SlurmClient & { calls: string[] } {
     setHold: async (user) => void calls.push(`setHold ${user}`),
     listNodes: async () => (calls.push('listNodes'), []),
     ping: async () => (calls.push('ping'), { up: true, hostname: 'ssh', version: '22.05' }),
+    runsOf: async () => (calls.push('runsOf'), []),
+    submitSettleMs: () => 0,
+    loginNode: () => null,
     close: async () => void calls.push('close'),
   };
 }
@@ -103,7 +107,7 @@ describe('FallbackSlurmClient', () => {
 
   it('a verdict from SLURM stands: rejections are not retried another way', async () => {
     const ssh = recorder();
-    const refusing: SlurmClient = {
+    const refusing: SlurmAdapter = {
       ...recorder(),
       submit: async () => {
         throw new SlurmRejectedError('Invalid partition name specified', 2000, 500);
@@ -114,8 +118,21 @@ describe('FallbackSlurmClient', () => {
     assert.deepEqual(ssh.calls, []);
   });
 
+  it('a job slurmrestd cannot express (--signal=B:) goes to sbatch over the fallback; the primary stays in use', async () => {
+    const ssh = recorder();
+    // The real REST adapter refuses it before sending anything (no server needed: nothing is sent).
+    const client = new FallbackSlurmClient(rest(await closedPort()), ssh, 'island-x');
+    const signalled = { ...request, spec: { ...request.spec, signal: 'B:USR1@60' } };
+    assert.deepEqual(await client.submit('alice', signalled), { jobId: 42, warnings: [] });
+    assert.deepEqual(ssh.calls, ['submit alice']);
+    assert.equal(client.usingFallback(), false, 'not a sign that the primary is down');
+    const alone = rest(await closedPort());
+    await assert.rejects(alone.submit('alice', signalled), (e: unknown) => e instanceof SlurmInexpressibleError && /B: flag/.test((e as Error).message));
+    await alone.close();
+  });
+
   it('ping: up through the primary when it answers, through the fallback when it does not', async () => {
-    const healthy: SlurmClient = { ...recorder(), ping: async () => ({ up: true, hostname: 'rest', version: '22.05' }) };
+    const healthy: SlurmAdapter = { ...recorder(), ping: async () => ({ up: true, hostname: 'rest', version: '22.05' }) };
     assert.equal((await new FallbackSlurmClient(healthy, recorder(), 'x').ping()).hostname, 'rest');
     const ssh = recorder();
     const client = new FallbackSlurmClient(rest(await closedPort()), ssh, 'x');
@@ -134,13 +151,24 @@ describe('FallbackSlurmClient', () => {
     await new Promise<void>((r) => answering.listen(0, '127.0.0.1', r));
     const client = new RestSlurmClient({
       readUser: 'archipelago',
-      rest: { url: `http://127.0.0.1:${(answering.address() as AddressInfo).port}`, jwtKey: KEY, tokenLifetimeSeconds: 600, connections: 1, timeoutMs: 7500 },
+      rest: { url: `http://127.0.0.1:${(answering.address() as AddressInfo).port}`, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 600, connections: 1, timeoutMs: 7500 },
     });
     assert.equal((await client.submit('alice', request)).jobId, 5);
     const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
     assert.equal(claims.exp - claims.iat, 8, 'not the 600 s token of reads: the 7.5 s timeout, rounded up');
     await client.close();
     await new Promise<void>((r) => answering.close(() => r()));
+  });
+
+  it('accounting and the settle time are the island\'s whichever way it is reached', async () => {
+    const ssh = recorder();
+    const primary = rest(await closedPort());
+    const client = new FallbackSlurmClient(primary, ssh, 'x');
+    assert.deepEqual(await client.runsOf([7]), []);
+    assert.deepEqual(ssh.calls, ['runsOf'], 'slurmdbd over REST unreachable: sacct over SSH answered');
+    assert.equal(client.submitSettleMs(), primary.submitSettleMs());
+    assert.ok(client.submitSettleMs() > 0);
+    await client.close();
   });
 
   it('neverReached: only connect-level causes count', () => {

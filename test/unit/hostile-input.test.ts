@@ -49,7 +49,9 @@ describe('hostile input: the sbatch parser and submission policy (seeded propert
       [{ script: '#!/bin/bash\n', environment: { SBATCH_CLUSTERS: 'x' } }, 'environment.SBATCH_CLUSTERS'],
       [{ script: '#!/bin/bash\n', options: { dependency: 'afterok:' + Array.from({ length: 101 }, (_, i) => i + 1).join(':') } }, '--dependency'],
       [{ script: '#!/bin/bash\n', options: { array: '0-4000000' } }, 'options.array'],
-      [{ script: '#!/bin/bash\n', options: { wrap: 'id' } }, 'options.wrap'],
+      // --wrap makes the script itself: one sent with it is refused, as sbatch refuses it.
+      [{ script: '#!/bin/bash\n', options: { wrap: 'id' } }, 'script'],
+      [{ options: { wrap: '\0' } }, 'options.wrap'],
       [{ script: '#!/bin/bash\n', options: { "job-name'; DROP TABLE jobs; --": 'x' } }, "options.job-name'; DROP TABLE jobs; --"],
     ];
     for (const [body, field] of cases) {

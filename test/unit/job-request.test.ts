@@ -46,6 +46,35 @@ describe('normalizeSubmission: a plain job', () => {
     assert.equal(submit({ script: script('-J build') }).name, 'build');
     assert.equal(submit({ options: { 'job-name': 'from-options' } }).name, 'from-options');
   });
+  it('names the job after its script file when no --job-name is given, as sbatch run.sh does', () => {
+    const job = submit({ scriptName: 'run.sh' });
+    assert.equal(job.name, 'run.sh');
+    assert.equal(job.spec.jobName, 'run.sh');
+    assert.equal(submit({ scriptName: 'run.sh', script: script('-J build') }).name, 'build');
+    assert.equal(submit({ scriptName: 'run.sh', options: { 'job-name': 'opt' } }).name, 'opt');
+  });
+  it('--wrap makes the script sbatch would make, and the job is named wrap (unless -J says otherwise)', () => {
+    const job = normalizeSubmission({ options: { wrap: 'echo hi; hostname', time: 5 } }, POLICY);
+    assert.equal(job.script, '#!/bin/sh\n# This script was created by sbatch --wrap.\n\necho hi; hostname\n');
+    assert.equal(job.name, 'wrap');
+    assert.equal(job.spec.timeLimitMinutes, 5);
+    assert.equal(normalizeSubmission({ options: { wrap: 'true', 'job-name': 'mine' } }, POLICY).name, 'mine');
+    assert.equal(normalizeSubmission({ script: '', options: { wrap: 'true' }, scriptName: 'x.sh' }, POLICY).name, 'wrap');
+  });
+  it('refuses --wrap with a script, an empty command, or in a directive', () => {
+    refused(() => submit({ options: { wrap: 'true' } }), 'script', /not permitted with --wrap/);
+    refused(() => normalizeSubmission({ options: { wrap: '  ' } }, POLICY), 'options.wrap', /non-empty/);
+    refused(() => normalizeSubmission({ options: { wrap: 42 } }, POLICY), 'options.wrap');
+    refused(() => submit({ script: script('--wrap=true') }), 'script:line 2', /not a directive inside a script/);
+    refused(() => normalizeSubmission({ options: { wrap: 'x'.repeat(2000) } }, POLICY), 'options.wrap', /larger than 1024 bytes/);
+    refused(() => normalizeSubmission({}, POLICY), 'script', /empty/);
+  });
+  it('refuses a script name with a directory or that is no file name', () => {
+    refused(() => submit({ scriptName: 'jobs/run.sh' }), 'scriptName', /"\/"/);
+    refused(() => submit({ scriptName: '..' }), 'scriptName');
+    refused(() => submit({ scriptName: '' }), 'scriptName', /empty/);
+    refused(() => submit({ scriptName: 'a\nb' }), 'scriptName');
+  });
   it('counts array tasks', () => {
     assert.equal(submit({ script: script('--array=0-3%2') }).arraySize, 4);
     assert.equal(submit({ script: script('--array=1,5,9') }).arraySize, 3);
@@ -119,7 +148,8 @@ describe('normalizeSubmission: environment', () => {
   });
   it('--export=NONE,VAR passes VAR through from the submitted environment only', () => {
     const job = submit({ script: script('--export=NONE,FOO,PATH,MISSING,BAR=2'), environment: { FOO: 'bar', OTHER: 'x' } });
-    assert.deepEqual(job.environment, { FOO: 'bar', BAR: '2', SLURM_EXPORT_ENV: 'NONE' });
+    // As sbatch records it for srun: steps export the listed variables (native: SLURM_EXPORT_ENV=FOO=bar for --export=FOO=bar).
+    assert.deepEqual(job.environment, { FOO: 'bar', BAR: '2', SLURM_EXPORT_ENV: 'FOO,BAR' });
   });
   it('--export=NIL is recorded as such', () => {
     assert.deepEqual(submit({ script: script('--export=NIL') }).environment, { SLURM_EXPORT_ENV: 'NIL' });

@@ -10,6 +10,7 @@ import {
   expandFilenamePattern,
   jobFilePath,
   outputFiles,
+  pinArrayJobId,
   resolveJobFilePath,
   type FilenameContext,
 } from '../../src/core/jobs/output-path';
@@ -159,6 +160,23 @@ describe('expandFilenamePattern: slurmstepd edge cases', () => {
     assert.throws(() => x('%j', { ...single, user: '' }), FilenamePatternError);
     // %N is only needed when used.
     assert.equal(x('%j', { ...single, nodeName: undefined }), '128');
+  });
+});
+
+describe('pinArrayJobId: one %A for the parts of a split array', () => {
+  it('writes %A (with its width) as the array id and leaves everything else for SLURM', () => {
+    assert.equal(pinArrayJobId('sweep-%A_%a.out', 812), 'sweep-812_%a.out');
+    assert.equal(pinArrayJobId('%6A/%j-%x-%%A.log', 812), '000812/%j-%x-%%A.log');
+    assert.equal(pinArrayJobId('%12A', 7), '0000000007', 'width capped at 10 as slurmstepd does');
+    assert.equal(pinArrayJobId('out\\-%A', 7), 'out\\-%A', 'a backslash turns off expansion: nothing to pin');
+    assert.equal(pinArrayJobId('plain.out', 7), 'plain.out');
+  });
+  it('then expands as SLURM does to what the unpinned pattern gives with the array id', () => {
+    const part: FilenameContext = { jobId: 9001, arrayJobId: 9000, arrayTaskId: 3, jobName: 'j', user: 'alice' };
+    const whole: FilenameContext = { ...part, arrayJobId: 812 };
+    for (const pattern of ['sweep-%A_%a.out', '%4A-%%A-%j', 'x%A%A']) {
+      assert.equal(expandFilenamePattern(pinArrayJobId(pattern, 812), part), expandFilenamePattern(pattern, whole), pattern);
+    }
   });
 });
 

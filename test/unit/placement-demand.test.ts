@@ -24,6 +24,12 @@ describe('deriveDemand', () => {
     assert.equal(d.runtimeMinutes, 90);
   });
 
+  it('maps --switches to island tiers: 1 keeps the tight tier, 2 or more accepts loose islands', () => {
+    assert.equal(deriveDemand({ nodes: { min: 2 }, switches: { count: 1 } }).requiresTightTier, true);
+    assert.equal(deriveDemand({ nodes: { min: 2 }, switches: { count: 2, waitMinutes: 10 } }).requiresTightTier, false);
+    assert.equal(deriveDemand({ switches: { count: 1 } }).requiresTightTier, false, 'one node is behind one switch anyway');
+  });
+
   it('keeps -n without -N on one node, spreads --ntasks over --ntasks-per-node', () => {
     assert.deepEqual([deriveDemand({ ntasks: 8 }).nodes, deriveDemand({ ntasks: 8 }).cpusPerNode], [1, 8]);
     const d = deriveDemand({ ntasks: 8, ntasksPerNode: 2, cpusPerTask: 3 });

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IslandDirectory } from '../../src/adapters/slurm/island-directory';
 import type { IslandSettings } from '../../src/adapters/config/islands-file';
-import type { DispatchRepository } from '../../src/features/jobs/dispatch/dispatch.repository';
+import type { JobsRepository } from '../../src/features/jobs/jobs.repository';
 import { decidePlacement } from '../../src/core/dispatch/placement-decision';
 import type { CapacitySnapshot } from '../../src/core/placement/capacity';
 import { CAPACITY_MAX_AGE_MS, CapacityService, islandCapacity } from '../../src/features/jobs/scheduling/capacity.service';
@@ -169,7 +169,7 @@ describe('CapacityService', () => {
         calls.queue++;
         return new Map([['a', { pendingJobs: 3, pendingCpuSeconds: 600 }]]);
       },
-    } as unknown as DispatchRepository;
+    } as unknown as JobsRepository;
     const service = new CapacityService(islands, repo);
     let now = 1_000_000;
     service.clock = () => now;

@@ -222,9 +222,25 @@ describe('refused and unsupported options', () => {
     rejectsLines(['#SBATCH -w n1'], { option: '--nodelist', reason: /not supported/ });
     rejectsLines(['#SBATCH --tmp=10G'], { option: '--tmp', reason: /not supported/ });
   });
+  it('refuses --bb and --bbf saying there is no burst buffer and what to do instead', () => {
+    rejectsLines(['#SBATCH --bb="capacity=1G"'], { option: '--bb', reason: /burst buffer.*stage files in the job script/ });
+    rejectsLines(['#SBATCH --bbf=bb.conf'], { option: '--bbf', reason: /burst buffer/ });
+  });
+  it('supports --switches=count[@max-time]', () => {
+    assert.deepEqual(spec(['#SBATCH --switches=1']).switches, { count: 1 });
+    assert.deepEqual(spec(['#SBATCH --switches=2@10:00']).switches, { count: 2, waitMinutes: 10 });
+    rejectsLines(['#SBATCH --switches=0'], { option: '--switches' });
+    rejectsLines(['#SBATCH --switches=two'], { option: '--switches', reason: /count\[@max-time\]/ });
+    rejectsLines(['#SBATCH --switches=1@UNLIMITED'], { option: '--switches', reason: /finite/ });
+  });
+  it('supports --threads-per-core', () => {
+    assert.equal(spec(['#SBATCH --threads-per-core=1']).threadsPerCore, 1);
+    rejectsLines(['#SBATCH --threads-per-core=0'], { option: '--threads-per-core' });
+  });
   it('refuses them in options too', () => {
     rejects(() => parseSubmission(script(), { uid: 1000 }), { field: 'options.uid', option: '--uid', reason: /not allowed/ });
     rejects(() => parseSubmission(script(), { 'test-only': true }), { field: 'options.test-only', option: '--test-only' });
+    // options.wrap is taken apart before parsing (core/sbatch/wrap.ts); reaching the parser, it is refused.
     rejects(() => parseSubmission(script(), { wrap: 'hostname' }), { option: '--wrap' });
   });
 });
@@ -469,6 +485,13 @@ describe('scheduling and notification options', () => {
     assert.deepEqual(spec(['#SBATCH --mail-type=NONE']).mailType, ['NONE']);
     rejectsLines(['#SBATCH --mail-type=BEGIN,FIAL'], { option: '--mail-type', reason: /FIAL/ });
     rejectsLines(['#SBATCH --mail-type=NONE,END'], { option: '--mail-type' });
+  });
+  it('drops --mail-type words with blanks around them, as sbatch does (native: "END, FAIL" → END, "END ,FAIL" → FAIL)', () => {
+    assert.deepEqual(spec(['#SBATCH --mail-type="END, FAIL"']).mailType, ['END']);
+    assert.deepEqual(spec(['#SBATCH --mail-type="END ,FAIL"']).mailType, ['FAIL']);
+    assert.deepEqual(spec([], { 'mail-type': 'BEGIN, END' }).mailType, ['BEGIN']);
+    rejectsLines(['#SBATCH --mail-type=" END"'], { option: '--mail-type', reason: /blanks/ });
+    rejectsLines(['#SBATCH --mail-type="END, FIAL"'], { option: '--mail-type', reason: /FIAL/ });
   });
   it('accumulates --mail-type like sbatch', () => {
     assert.deepEqual(spec(['#SBATCH --mail-type=BEGIN'], { 'mail-type': 'END' }).mailType, ['BEGIN', 'END']);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -7,14 +9,15 @@ import { renderDependency } from '../../src/core/sbatch/render-dependency';
 import { renderSbatchArgv } from '../../src/core/sbatch/render-sbatch-argv';
 import { renderEnvAssignments, shellJoin, shellQuote } from '../../src/core/sbatch/render-shell';
 import { toJobProperties, toJobSubmission } from '../../src/adapters/slurm/rest/job-properties';
+import { toJobDescriptionSubmission } from '../../src/adapters/slurm/rest/job-description';
 import { mintSlurmJwt, SlurmTokenCache } from '../../src/adapters/slurm/rest/jwt';
 import { decodeExitCode, toSlurmJobRecord, type V0038JobRecord } from '../../src/adapters/slurm/slurm-job-record';
 import { normalizeErrors, errorFromItems } from '../../src/adapters/slurm/slurm-errors';
-import { SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } from '../../src/core/slurm/slurm-client.port';
+import { SlurmInexpressibleError, SlurmRejectedError, SlurmUnavailableError, type SlurmSubmitRequest } from '../../src/core/slurm/slurm-client.port';
 import { assertActingUser } from '../../src/core/slurm/posix-user';
 import { parseParsable, parseScontrolPing, renderSubmitCommand, slurmErrorText } from '../../src/adapters/slurm/ssh/ssh-commands';
 import { normalizeHostKeyPin, sshFingerprintSha256 } from '../../src/adapters/slurm/ssh/ssh-pool';
-import { fingerprintJobs, parseSinfoJson } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
+import { fingerprintJobs, parseNodesJson } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
 import { toSlurmNodeRecord, type V0038NodeRecord } from '../../src/adapters/slurm/slurm-node-record';
 
 const FULL_SPEC: JobSpec = {
@@ -82,11 +85,101 @@ describe('renderDependency', () => {
   });
 });
 
+describe('REST job description (v0.0.40-v0.0.42)', () => {
+  const NOW = 1_800_000_000;
+  const set = (number: number) => ({ set: true, infinite: false, number });
+
+  test('maps every JobSpec field to its 23.11+ key and shape', () => {
+    const { job } = toJobDescriptionSubmission(request({ ...FULL_SPEC, signal: 'USR1@60' }), NOW, 'login1');
+    assert.deepEqual(job, {
+      script: '#!/bin/bash\necho hi\n',
+      environment: [
+        'PATH=/usr/bin:/bin',
+        'FOO=bar',
+        // what sbatch itself would have added for these options (as on v0.0.38)
+        'SLURM_GET_USER_ENV=1',
+        'SLURM_CPUS_PER_TASK=2',
+        'SLURM_NTASKS_PER_NODE=2',
+        'SLURM_OPEN_MODE=a',
+        'SLURM_JOB_DEPENDENCY=afterok:12:13_2,singleton',
+        'SLURM_PRIO_PROCESS=0',
+        'SLURM_SUBMIT_DIR=/home/alice/work',
+        'SLURM_SUBMIT_HOST=login1',
+      ],
+      current_working_directory: '/home/alice/work',
+      name: 'train',
+      partition: 'debug',
+      account: 'proj',
+      qos: 'normal',
+      reservation: 'r1',
+      comment: 'arch:job-123',
+      nodes: '1-2',
+      tasks: 4,
+      tasks_per_node: 2,
+      cpus_per_task: 2,
+      memory_per_node: set(1024),
+      time_limit: set(90),
+      time_minimum: set(30),
+      tres_per_node: 'gres/gpu:1,gres/gpu:1',
+      tres_per_job: 'gres/gpu:2',
+      tres_per_task: 'gres/gpu:1',
+      constraints: 'avx2',
+      shared: ['none'],
+      licenses: 'matlab:1',
+      array: '0-15:4%2',
+      dependency: 'afterok:12:13_2,singleton',
+      hold: true,
+      begin_time: set(NOW + 3600),
+      nice: 10,
+      requeue: false,
+      kill_warning_signal: 'USR1',
+      kill_warning_delay: set(60),
+      mail_type: ['END', 'FAIL'],
+      mail_user: 'alice@example.org',
+      standard_output: 'out-%j.txt',
+      standard_error: 'err-%j.txt',
+      standard_input: '/dev/null',
+      open_mode: ['APPEND'],
+    });
+  });
+
+  test('sbatch words the API spells differently; what it cannot carry is refused, naming the option', () => {
+    const { job } = toJobDescriptionSubmission(
+      request({ timeLimitMinutes: null, exclusive: 'user', mailType: ['ALL', 'TIME_LIMIT_80', 'INVALID_DEPEND'], memPerGpuMb: 2048, begin: 'now' }),
+      NOW,
+      'login1',
+    );
+    assert.deepEqual(job.time_limit, { set: true, infinite: true, number: 0 });
+    assert.deepEqual(job.shared, ['user']);
+    assert.deepEqual(job.mail_type, ['BEGIN', 'END', 'FAIL', 'REQUEUE', 'STAGE_OUT', 'TIME=80%', 'INVALID_DEPENDENCY']);
+    assert.equal(job.memory_per_tres, 'gres/gpu:2048');
+    assert.deepEqual(job.begin_time, set(NOW));
+    assert.throws(() => toJobDescriptionSubmission(request({ begin: '2026-12-01T10:00' }), NOW, 'login1'), (e: unknown) => e instanceof SlurmInexpressibleError && /^begin:/.test(e.message));
+    assert.throws(() => toJobDescriptionSubmission(request({ signal: 'B:USR1@60' }), NOW, 'login1'), (e: unknown) => e instanceof SlurmInexpressibleError && /^signal:/.test(e.message));
+    assert.throws(() => toJobDescriptionSubmission(request({}, { environment: {} }), NOW, 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127);
+    assert.throws(() => toJobDescriptionSubmission(request({}, { workingDirectory: 'rel' }), NOW, 'login1'), /absolute/);
+    assert.throws(() => toJobDescriptionSubmission(request({}, { script: 'echo' }), NOW, 'login1'), /#!/);
+  });
+});
+
 describe('REST job properties', () => {
   test('maps every JobSpec field to an accepted v0.0.38 key', () => {
-    const job = toJobProperties(request(FULL_SPEC));
+    // slurmrestd 22.05 refuses the B: flag (below); R: is what it takes.
+    const job = toJobProperties(request({ ...FULL_SPEC, signal: 'R:USR1@60' }), 'login1');
     assert.deepEqual(job, {
-      environment: { PATH: '/usr/bin:/bin', FOO: 'bar' },
+      environment: {
+        PATH: '/usr/bin:/bin',
+        FOO: 'bar',
+        // what sbatch itself would have added for these options
+        SLURM_GET_USER_ENV: '1',
+        SLURM_CPUS_PER_TASK: '2',
+        SLURM_NTASKS_PER_NODE: '2',
+        SLURM_OPEN_MODE: 'a',
+        SLURM_JOB_DEPENDENCY: 'afterok:12:13_2,singleton',
+        SLURM_PRIO_PROCESS: '0',
+        SLURM_SUBMIT_DIR: '/home/alice/work',
+        SLURM_SUBMIT_HOST: 'login1',
+      },
       current_working_directory: '/home/alice/work',
       name: 'train',
       partition: 'debug',
@@ -114,7 +207,7 @@ describe('REST job properties', () => {
       begin_time: 'now+1hour',
       nice: 10,
       no_requeue: true,
-      signal: 'B:USR1@60',
+      signal: 'R:USR1@60',
       mail_type: 'END,FAIL',
       mail_user: 'alice@example.org',
       standard_output: 'out-%j.txt',
@@ -125,12 +218,19 @@ describe('REST job properties', () => {
     assert.equal('export' in job, false);
   });
   test('minimal, unlimited time, requeue, nodes as a string', () => {
-    assert.deepEqual(toJobProperties(request({})), {
-      environment: { PATH: '/usr/bin:/bin', FOO: 'bar' },
+    assert.deepEqual(toJobProperties(request({}), 'login1'), {
+      environment: {
+        PATH: '/usr/bin:/bin',
+        FOO: 'bar',
+        SLURM_GET_USER_ENV: '1',
+        SLURM_PRIO_PROCESS: '0',
+        SLURM_SUBMIT_DIR: '/home/alice/work',
+        SLURM_SUBMIT_HOST: 'login1',
+      },
       current_working_directory: '/home/alice/work',
       comment: 'arch:job-123',
     });
-    const job = toJobProperties(request({ timeLimitMinutes: null, requeue: true, nodes: { min: 3 }, exclusive: 'user', memPerNodeMb: 0 }));
+    const job = toJobProperties(request({ timeLimitMinutes: null, requeue: true, nodes: { min: 3 }, exclusive: 'user', memPerNodeMb: 0 }), 'login1');
     assert.equal(job.time_limit, 'UNLIMITED');
     assert.equal(job.requeue, true);
     assert.equal(job.no_requeue, undefined);
@@ -139,17 +239,29 @@ describe('REST job properties', () => {
     assert.equal(job.memory_per_node, 0);
   });
   test('refuses an empty environment, bad names, relative cwd, a script without #!', () => {
-    assert.throws(() => toJobProperties(request({}, { environment: {} })), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127);
-    assert.throws(() => toJobProperties(request({}, { environment: { 'A-B': 'x' } })), /invalid environment variable name/);
-    assert.throws(() => toJobProperties(request({}, { workingDirectory: 'rel' })), /absolute/);
-    assert.throws(() => toJobSubmission(request({}, { script: 'echo no shebang' })), /#!/);
-    assert.deepEqual(Object.keys(toJobSubmission(request({}))), ['script', 'job']);
+    assert.throws(() => toJobProperties(request({}, { environment: {} }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127);
+    assert.throws(() => toJobProperties(request({}, { environment: { 'A-B': 'x' } }), 'login1'), /invalid environment variable name/);
+    assert.throws(() => toJobProperties(request({}, { workingDirectory: 'rel' }), 'login1'), /absolute/);
+    assert.throws(() => toJobSubmission(request({}, { script: 'echo no shebang' }), 'login1'), /#!/);
+    assert.deepEqual(Object.keys(toJobSubmission(request({}), 'login1')), ['script', 'job']);
+  });
+  test('refuses what slurmrestd 22.05 cannot parse, naming the option and where it works', () => {
+    for (const signal of ['B:USR1@60', 'b:10', 'BR:TERM@30']) {
+      assert.throws(() => toJobProperties(request({ signal }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.message.startsWith(`--signal=${signal}:`) && /SSH/.test(e.message));
+    }
+    assert.throws(() => toJobProperties(request({ memPerGpuMb: 1024 }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && /^--mem-per-gpu:/.test(e.message));
+    assert.equal(toJobProperties(request({ signal: 'USR1@60' }), 'login1').signal, 'USR1@60');
+  });
+  test('-N with -c and no -n sends one task per node, as sbatch asks for nodes × cpus-per-task CPUs', () => {
+    assert.equal(toJobProperties(request({ nodes: { min: 2 }, cpusPerTask: 4 }), 'login1').tasks, 2);
+    assert.equal(toJobProperties(request({ nodes: { min: 2 }, cpusPerTask: 4, ntasks: 5 }), 'login1').tasks, 5);
+    assert.equal(toJobProperties(request({ cpusPerTask: 4 }), 'login1').tasks, undefined);
   });
   test('refuses a stored environment that smuggles SLURM settings or loader variables (rows older than the edge rule)', () => {
     for (const name of ['SBATCH_CLUSTERS', 'SLURM_CONF', 'LD_PRELOAD']) {
-      assert.throws(() => toJobProperties(request({}, { environment: { PATH: '/bin', [name]: 'x' } })), (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name));
+      assert.throws(() => toJobProperties(request({}, { environment: { PATH: '/bin', [name]: 'x' } }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name));
     }
-    assert.equal(toJobProperties(request({}, { environment: { PATH: '/bin', SLURM_EXPORT_ENV: 'NONE' } })).environment?.SLURM_EXPORT_ENV, 'NONE');
+    assert.equal(toJobProperties(request({}, { environment: { PATH: '/bin', SLURM_EXPORT_ENV: 'NONE' } }), 'login1').environment?.SLURM_EXPORT_ENV, 'NONE');
   });
 });
 
@@ -250,7 +362,7 @@ describe('ssh commands', () => {
     assert.equal(
       cmd,
       "cd /home/alice/work || exit 78; s=$(command -v sbatch) || { echo 'sbatch: command not found' >&2; exit 127; }; " +
-        "exec env -i PATH=/bin 'EVIL=`id`' 'SLURM_CONF=/etc/a b/slurm.conf' \"$s\" --parsable --ignore-pbs --export=ALL " +
+        "exec env -i PATH=/bin 'EVIL=`id`' SLURM_GET_USER_ENV=1 'SLURM_CONF=/etc/a b/slurm.conf' \"$s\" --parsable --ignore-pbs --export=ALL " +
         "'--job-name=x'\\''$(y)' --partition=debug --comment=arch:job-123 --chdir=/home/alice/work",
     );
     assert.throws(() => renderSubmitCommand(request({}, { environment: {} }), {}), /environment/);
@@ -447,11 +559,16 @@ describe('node records (slurmrestd /nodes, sinfo --json)', () => {
     assert.deepEqual(r.stateFlags, []);
   });
 
-  test('parseSinfoJson: nodes of the document; no JSON or errors are SlurmUnavailableError', () => {
+  test('parseNodesJson: nodes of the document; no JSON or errors are SlurmUnavailableError', () => {
     const doc = JSON.stringify({ meta: {}, errors: [], nodes: [sinfoNode, { ...sinfoNode, name: 'local-a-n2', state: 'mixed', alloc_cpus: 2, idle_cpus: 2 }] });
-    assert.deepEqual(parseSinfoJson(doc).map((n) => [n.name, n.state, n.idleCpus]), [['local-a-n1', 'idle', 4], ['local-a-n2', 'mixed', 2]]);
-    assert.deepEqual(parseSinfoJson(JSON.stringify({ nodes: [] })), []);
-    assert.throws(() => parseSinfoJson('sinfo: error: unrecognized option'), SlurmUnavailableError);
-    assert.throws(() => parseSinfoJson(JSON.stringify({ errors: [{ error: 'Unable to contact slurm controller', error_number: 1007 }], nodes: [] })), SlurmUnavailableError);
+    assert.deepEqual(parseNodesJson(doc)!.map((n) => [n.name, n.state, n.idleCpus]), [['local-a-n1', 'idle', 4], ['local-a-n2', 'mixed', 2]]);
+    assert.deepEqual(parseNodesJson(JSON.stringify({ nodes: [] })), []);
+    assert.throws(() => parseNodesJson('sinfo: error: unrecognized option'), SlurmUnavailableError);
+    assert.throws(() => parseNodesJson(JSON.stringify({ errors: [{ error: 'Unable to contact slurm controller', error_number: 1007 }], nodes: [] })), SlurmUnavailableError);
+  });
+
+  test("parseNodesJson: 24.11's sinfo --json summaries are not node records (null: ask scontrol)", () => {
+    const sinfo = JSON.parse(readFileSync(resolve(__dirname, '../../../test/fixtures/slurm-24.11/cli/sinfo.json'), 'utf8'));
+    assert.equal(parseNodesJson(JSON.stringify(sinfo.stdout)), null);
   });
 });

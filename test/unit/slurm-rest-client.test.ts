@@ -21,6 +21,7 @@ const job = (id: number, extra: object = {}) => ({ job_id: id, job_state: 'COMPL
 describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
   let server: Server;
   let client: RestSlurmClient;
+  let url = '';
   const seen: Seen[] = [];
   let reply: (req: Seen) => { status: number; body?: unknown; text?: string } = () => ({ status: 200, body: { meta, errors: [] } });
 
@@ -39,8 +40,9 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
+    url = `http://127.0.0.1:${port}`;
     client = new RestSlurmClient(
-      { readUser: 'archipelago', rest: { url: `http://127.0.0.1:${port}`, jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 1000 } },
+      { readUser: 'archipelago', rest: { url: `http://127.0.0.1:${port}`, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 1000 } },
       { clock: () => 1_800_000_000_500 },
     );
   });
@@ -75,8 +77,40 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     assert.equal(s.headers.authorization, undefined);
     assert.deepEqual(JSON.parse(s.body), {
       script: '#!/bin/bash\ntrue\n',
-      job: { environment: { PATH: '/bin' }, current_working_directory: '/home/alice', partition: 'debug', comment: 'arch:1', hold: true },
+      job: {
+        // sbatch's own variables; the ping answered without a controller name, so the URL's host
+        environment: { PATH: '/bin', SLURM_GET_USER_ENV: '1', SLURM_PRIO_PROCESS: '0', SLURM_SUBMIT_DIR: '/home/alice', SLURM_SUBMIT_HOST: '127.0.0.1' },
+        current_working_directory: '/home/alice',
+        partition: 'debug',
+        comment: 'arch:1',
+        hold: true,
+      },
     });
+    assert.equal(seen.at(-2)!.url, '/slurm/v0.0.38/ping/');
+  });
+
+  test('submit: the token is minted before the ping that learns the submit host, so the submission settles when it says', async () => {
+    let pinged = false;
+    reply = (r) => {
+      if (!r.url.endsWith('/ping/')) return { status: 200, body: { meta, errors: [], job_id: 9, step_id: 'BATCH' } };
+      pinged = true;
+      return { status: 200, body: { meta, errors: [], pings: [{ hostname: 'ctl2', ping: 'UP', status: 0, mode: 'primary' }] } };
+    };
+    // Time moves on by 10 s once the ping has been answered: a token minted after it would say so.
+    const fresh = new RestSlurmClient(
+      { readUser: 'archipelago', rest: { url, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 1000 } },
+      { clock: () => (pinged ? 1_800_000_010_000 : 1_800_000_000_000) },
+    );
+    try {
+      await fresh.submit('alice', req);
+    } finally {
+      await fresh.close();
+    }
+    const submitted = seen.at(-1)!;
+    assert.equal(seen.at(-2)!.url, '/slurm/v0.0.38/ping/');
+    const claims = JSON.parse(Buffer.from(String(submitted.headers['x-slurm-user-token']).split('.')[1]!, 'base64url').toString());
+    assert.equal(claims.iat, 1_800_000_000);
+    assert.equal(JSON.parse(submitted.body).job.environment.SLURM_SUBMIT_HOST, 'ctl2');
   });
 
   test('submit: rejected (500 without job_id, 400 parse) vs unavailable (401, 5005)', async () => {
@@ -163,6 +197,12 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     await assert.rejects(client.submit('root', req), /privileged/);
     await assert.rejects(client.cancel('slurm', 1), /privileged/);
     assert.equal(seen.length, before);
+    // Once a ping named the controller, submissions count as made from it, without pinging again.
+    reply = (s) => (s.url.endsWith('/ping/') ? { status: 500, text: 'no' } : { status: 200, body: { meta, errors: [], job_id: 8, step_id: 'BATCH' } });
+    await client.submit('alice', req);
+    assert.equal(JSON.parse(seen.at(-1)!.body).job.environment.SLURM_SUBMIT_HOST, 'ctl');
+    assert.equal(seen.at(-1)!.url, '/slurm/v0.0.38/job/submit');
+    assert.equal(seen.at(-2)!.url, '/slurm/v0.0.38/ping/'); // the ping above, not a new one
     assert.throws(() => new RestSlurmClient({ readUser: 'root', rest: { url: 'http://x', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 10 } }), /privileged/);
   });
 

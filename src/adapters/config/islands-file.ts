@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readSecretFile } from '../secrets/sealed-file';
 import type { IslandConnection } from '../slurm/island-connection';
+import { REST_API_VERSIONS, type RestApiVersion } from '../slurm/rest/rest-api-version';
 
 /**
  * One island as configured: how to reach its SLURM, and the policy that applies to jobs on it.
@@ -95,6 +96,12 @@ function parseIsland(file: string, raw: any, index: number): IslandSettings {
       connections: positive(file, at('rest.connections'), raw.rest.connections, 8),
       timeoutMs: positive(file, at('rest.timeoutMs'), raw.rest.timeoutMs, 15000),
     };
+    if (raw.rest.apiVersion !== undefined && raw.rest.apiVersion !== 'auto') {
+      if (!REST_API_VERSIONS.includes(raw.rest.apiVersion)) {
+        throw new IslandsFileError(file, at('rest.apiVersion'), `"auto" or one of ${REST_API_VERSIONS.join(', ')}`);
+      }
+      connection.rest.apiVersion = raw.rest.apiVersion as RestApiVersion;
+    }
   }
   if (raw.ssh) {
     const pin = raw.ssh.hostKeySha256File

@@ -1,5 +1,4 @@
-import type { AccountingRun, AccountingSource } from '../../core/usage/accounting';
-import { accountingSourceOf } from '../slurm/slurm-adapters';
+import type { AccountingRun } from '../../core/usage/accounting';
 import type { Metrics } from './metrics';
 import {
   SlurmClient,
@@ -21,7 +20,7 @@ function errorKind(error: unknown): 'rejected' | 'unavailable' | 'error' {
 }
 
 /** A SlurmClient that times every call and counts failures per island and operation, then behaves exactly like the one it wraps. */
-export class InstrumentedSlurmClient implements SlurmClient, AccountingSource {
+export class InstrumentedSlurmClient implements SlurmClient {
   constructor(
     private readonly inner: SlurmClient,
     private readonly island: string,
@@ -70,9 +69,12 @@ export class InstrumentedSlurmClient implements SlurmClient, AccountingSource {
     return this.timed('ping', () => this.inner.ping());
   }
 
-  /** Accounting reads, timed like the rest (both adapters can read accounting). */
   runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
-    return this.timed('accounting', () => accountingSourceOf(this.inner).runsOf(slurmJobIds));
+    return this.timed('accounting', () => this.inner.runsOf(slurmJobIds));
+  }
+
+  submitSettleMs(): number {
+    return this.inner.submitSettleMs();
   }
 
   close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import {
   SlurmClient,
+  SlurmInexpressibleError,
   SlurmJobRecord,
   SlurmJobSnapshot,
   SlurmNodeRecord,
@@ -10,6 +11,8 @@ import {
   SlurmTimestamp,
 } from '../../core/slurm/slurm-client.port';
 import { neverReached } from './slurm-errors';
+import type { LoginNode, SlurmAdapter } from './slurm-adapter';
+import type { AccountingRun } from '../../core/usage/accounting';
 
 /** After the primary was found unreachable, calls go straight to the fallback this long before the primary is tried again. */
 export const PRIMARY_RETRY_AFTER_MS = 5000;
@@ -20,13 +23,13 @@ export const PRIMARY_RETRY_AFTER_MS = 5000;
  * ids, tags and states are the same whichever one answered; only how we reach SLURM changes.
  * When slurmctld itself is down the fallback cannot help, and the primary's error stands.
  */
-export class FallbackSlurmClient implements SlurmClient {
+export class FallbackSlurmClient implements SlurmAdapter {
   private readonly logger: Logger;
   private primaryDownUntil = 0;
 
   constructor(
-    private readonly primary: SlurmClient,
-    private readonly fallback: SlurmClient,
+    private readonly primary: SlurmAdapter,
+    private readonly fallback: SlurmAdapter,
     island: string,
     private readonly now: () => number = Date.now,
   ) {
@@ -53,8 +56,14 @@ export class FallbackSlurmClient implements SlurmClient {
     }
   }
 
-  submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
-    return this.route((client) => client.submit(user, request));
+  /** A job slurmrestd cannot express (e.g. `--signal=B:`) goes to sbatch over SSH, which can. */
+  async submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
+    try {
+      return await this.route((client) => client.submit(user, request));
+    } catch (error) {
+      if (!(error instanceof SlurmInexpressibleError)) throw error;
+      return this.fallback.submit(user, request);
+    }
   }
 
   listJobs(since?: SlurmTimestamp): Promise<SlurmJobSnapshot | null> {
@@ -75,6 +84,20 @@ export class FallbackSlurmClient implements SlurmClient {
 
   listNodes(): Promise<SlurmNodeRecord[]> {
     return this.route((client) => client.listNodes());
+  }
+
+  runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
+    return this.route((client) => client.runsOf(slurmJobIds));
+  }
+
+  /** A submission may have gone either way: the longer of the two. */
+  submitSettleMs(): number {
+    return Math.max(this.primary.submitSettleMs(), this.fallback.submitSettleMs());
+  }
+
+  /** The fallback's SSH sessions serve file access and account look-ups too. */
+  loginNode(): LoginNode | null {
+    return this.fallback.loginNode() ?? this.primary.loginNode();
   }
 
   /** The island is up if either way reaches its controller. */

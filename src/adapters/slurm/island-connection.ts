@@ -1,3 +1,5 @@
+import type { RestApiVersion } from './rest/rest-api-version';
+
 /** How the control plane reaches one island's SLURM. Loaded from configuration (see src/adapters/config). */
 export interface IslandConnection {
   /** The island's name; also SLURM's ClusterName. */
@@ -21,6 +23,8 @@ export interface IslandConnection {
 export interface RestConnection {
   /** e.g. http://127.0.0.1:7820 */
   url: string;
+  /** The slurmrestd API to speak; unset: the newest one the island serves, found at the first call. */
+  apiVersion?: RestApiVersion;
   /** The island's HS256 key (the file slurm.conf's AuthAltParameters=jwt_key names). */
   jwtKey: Buffer;
   /** Lifetime of each per-user token; short, so a leaked token is worth little. */

@@ -1,7 +1,7 @@
 import { walkToDirectory, type DirectoryWalk } from './job-file-walk';
 import { ByteRange, clampRange, FileSlice, JobFileAccessError, JobFiles } from '../../core/slurm/job-files.port';
 import { RemoteFiles, RemotePathError } from './ssh/remote-files';
-import type { SshSlurmClient } from './ssh/ssh-slurm-client';
+import type { LoginNode } from './slurm-adapter';
 
 const join = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
@@ -51,7 +51,7 @@ function sftpWalk(files: RemoteFiles): DirectoryWalk<string> {
  */
 export class SftpJobFiles implements JobFiles {
   constructor(
-    private readonly ssh: SshSlurmClient,
+    private readonly ssh: LoginNode,
     private readonly rootsFor: (user: string) => string[],
   ) {}
 

@@ -7,19 +7,11 @@ import { LocalJobFiles } from './local-job-files';
 import { LocalPosixAccounts, type PosixAccounts } from './posix-accounts';
 import { RestSlurmClient } from './rest/rest-slurm-client';
 import { SftpJobFiles } from './sftp-job-files';
-import type { SlurmClient } from '../../core/slurm/slurm-client.port';
-import type { AccountingSource } from '../../core/usage/accounting';
+import type { SlurmAdapter } from './slurm-adapter';
 import { SshSlurmClient } from './ssh/ssh-slurm-client';
 
-/** Both adapters read accounting too: REST from /slurmdb/v0.0.38, SSH with `sacct --json`. */
-export function accountingSourceOf(client: SlurmClient): AccountingSource {
-  const source = client as SlurmClient & Partial<AccountingSource>;
-  if (typeof source.runsOf !== 'function') throw new Error('this SLURM client cannot read accounting');
-  return source as SlurmClient & AccountingSource;
-}
-
 /** The one place that knows which adapter class serves which configuration. */
-export function createSlurmClient(connection: IslandConnection): SlurmClient {
+export function createSlurmClient(connection: IslandConnection): SlurmAdapter {
   if (connection.adapter === 'ssh') return new SshSlurmClient(connection);
   const rest = new RestSlurmClient(connection);
   return connection.fallback === 'ssh' ? new FallbackSlurmClient(rest, new SshSlurmClient(connection), connection.name) : rest;
@@ -31,20 +23,29 @@ export interface LocalReadBounds {
   timeoutMs: number;
 }
 
-/**
- * Where an island's accounts are looked up: on its login node when its files are read over SFTP
- * (reusing the island's SSH client when it has one), else on this machine, whose accounts an island
- * with local files shares. The second value closes what was opened for it.
- */
-export function createPosixAccounts(settings: IslandSettings, slurm: SlurmClient): { accounts: PosixAccounts; close: () => Promise<void> } {
-  if (settings.files === 'local') return { accounts: new LocalPosixAccounts(), close: async () => undefined };
-  if (slurm instanceof SshSlurmClient) return { accounts: slurm, close: async () => undefined };
-  const ssh = new SshSlurmClient(settings.connection);
-  return { accounts: ssh, close: () => ssh.close() };
+/** An island's job files and user database, and how to release what was opened for them. */
+export interface IslandFileAccess {
+  accounts: PosixAccounts;
+  files: JobFiles;
+  close: () => Promise<void>;
 }
 
-export function createJobFiles(settings: IslandSettings, slurm: SlurmClient, rootsFor: (user: string) => string[], local: LocalReadBounds): JobFiles {
-  if (settings.files === 'local') return new LocalJobFiles(rootsFor, local.limiter, local.timeoutMs);
-  const ssh = slurm instanceof SshSlurmClient ? slurm : new SshSlurmClient(settings.connection);
-  return new SftpJobFiles(ssh, rootsFor);
+/**
+ * Where an island's files are read and its accounts looked up: on its login node when its files are
+ * read over SFTP, else on this machine, whose accounts an island with local files shares. Over SFTP
+ * both use the adapter's own SSH sessions when it has them (an SSH island, a REST island with SSH
+ * fallback), else ONE SSH client opened here for both, which `close` releases.
+ */
+export function createFileAccess(
+  settings: IslandSettings,
+  adapter: SlurmAdapter,
+  rootsFor: (user: string) => string[],
+  local: LocalReadBounds,
+): IslandFileAccess {
+  if (settings.files === 'local') {
+    return { accounts: new LocalPosixAccounts(), files: new LocalJobFiles(rootsFor, local.limiter, local.timeoutMs), close: async () => undefined };
+  }
+  const shared = adapter.loginNode();
+  const ssh = shared ?? new SshSlurmClient(settings.connection);
+  return { accounts: ssh, files: new SftpJobFiles(ssh, rootsFor), close: shared ? async () => undefined : () => ssh.close() };
 }

@@ -1,17 +1,19 @@
 import type { AccountingRun, AccountingStep, Tres } from '../../core/usage/accounting';
 import { expandHostlist } from '../../core/usage/hostlist';
+import { jobStateName, setNumber } from './slurm-values';
 
 /**
- * A job as slurmdbd's v0.0.38 schema prints it (`GET /slurmdb/v0.0.38/jobs`, and `sacct --json` on
- * 22.05, which prints the same records). Only the fields accounting uses; see slurm/local/README.md
- * (Accounting) for what they hold on a real island.
+ * A job as slurmdbd prints it (`GET /slurmdb/<version>/jobs`, and `sacct --json`, which prints the
+ * same records). Only the fields accounting uses; see slurm/local/README.md (Accounting) for what
+ * they hold on a real island. 23.11+ (v0.0.40-v0.0.42) wraps `array.task_id` as `{set, number}`
+ * and makes `state.current` an array; test/fixtures/slurm-24.11 holds real records.
  */
-export interface V0038DbJob {
+export interface SlurmDbJob {
   job_id?: number;
-  array?: { job_id?: number | null; task_id?: number | null };
+  array?: { job_id?: number | null; task_id?: number | null | { set?: boolean; infinite?: boolean; number?: number } };
   comment?: { job?: string | null } | null;
   user?: string | null;
-  state?: { current?: string | null };
+  state?: { current?: string | string[] | null };
   time?: { submission?: number | null; start?: number | null; end?: number | null; elapsed?: number | null };
   nodes?: string | null;
   tres?: { allocated?: V0038Tres[] | null };
@@ -29,11 +31,9 @@ interface V0038Tres {
   count?: number | null;
 }
 
-/** SLURM's NO_VAL / INFINITE sentinels for 32-bit fields. */
-const NO_VAL32 = 0xfffffffe;
-
 function seconds(value: number | null | undefined): number | null {
-  return typeof value === 'number' && value > 0 && value < NO_VAL32 ? value : null;
+  const n = setNumber(value);
+  return n !== null && n > 0 ? n : null;
 }
 
 /** Folds TRES entries into counts; `energy` and other untracked types are ignored, null counts read 0. */
@@ -57,12 +57,12 @@ function withStepNodes(nodes: string[], steps: AccountingStep[]): string[] {
   return all;
 }
 
-/** Maps one slurmdbd v0.0.38 job record to an accounting run (pure). */
-export function toAccountingRun(raw: V0038DbJob): AccountingRun {
+/** Maps one slurmdbd job record (22.05 or 23.11+) to an accounting run (pure). */
+export function toAccountingRun(raw: SlurmDbJob): AccountingRun {
   if (typeof raw.job_id !== 'number') throw new Error('accounting record without job_id');
   const arrayJobId = raw.array?.job_id;
-  const taskId = raw.array?.task_id;
-  const isArrayTask = typeof arrayJobId === 'number' && arrayJobId > 0 && typeof taskId === 'number' && taskId >= 0 && taskId < NO_VAL32;
+  const taskId = setNumber(raw.array?.task_id);
+  const isArrayTask = typeof arrayJobId === 'number' && arrayJobId > 0 && taskId !== null && taskId >= 0;
   const start = seconds(raw.time?.start);
   const steps: AccountingStep[] = (raw.steps ?? []).map((s) => ({
     id: String(s.step?.id ?? ''),
@@ -73,7 +73,7 @@ export function toAccountingRun(raw: V0038DbJob): AccountingRun {
   return {
     slurmJobId: raw.job_id,
     ...(isArrayTask ? { arrayJobId: arrayJobId!, arrayTaskId: taskId! } : {}),
-    state: raw.state?.current ?? '',
+    state: jobStateName(raw.state?.current),
     comment: raw.comment?.job ?? '',
     user: raw.user || null,
     submitTime: seconds(raw.time?.submission) ?? 0,

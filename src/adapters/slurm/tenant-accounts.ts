@@ -1,7 +1,6 @@
-import type { AccountingRun, AccountingSource } from '../../core/usage/accounting';
+import type { AccountingRun } from '../../core/usage/accounting';
 import type { PosixAccounts } from './posix-accounts';
 import { tenantAccountRefusal, type PosixAccount, type TenantAccountPolicy, type TenantAccountRefusal } from '../../core/slurm/posix-user';
-import { accountingSourceOf } from './slurm-adapters';
 import {
   SubmissionImpossibleError,
   type SlurmClient,
@@ -61,7 +60,7 @@ export class TenantAccounts {
  * is impossible (the job ends FAILED with the reason): SLURM would take a job for an unknown user
  * and requeue it forever, and an SSH login as one would be retried forever.
  */
-export class TenantCheckedSlurmClient implements SlurmClient, AccountingSource {
+export class TenantCheckedSlurmClient implements SlurmClient {
   constructor(
     private readonly inner: SlurmClient,
     private readonly tenants: TenantAccounts,
@@ -95,7 +94,11 @@ export class TenantCheckedSlurmClient implements SlurmClient, AccountingSource {
   }
 
   runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
-    return accountingSourceOf(this.inner).runsOf(slurmJobIds);
+    return this.inner.runsOf(slurmJobIds);
+  }
+
+  submitSettleMs(): number {
+    return this.inner.submitSettleMs();
   }
 
   ping(): Promise<SlurmPing> {

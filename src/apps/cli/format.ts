@@ -143,6 +143,8 @@ export interface ProblemLike {
   errors?: Array<{ field: string; reason: string }>;
   /** What to do about it (identity refusals): printed as the API wrote it. */
   remedy?: string;
+  /** A job refused at submit (422): where placement looked and why each island cannot run it. */
+  placement?: { candidates?: Array<{ island?: string; rejected?: string }> };
 }
 
 /** An RFC 9457 problem as one or a few readable lines (never raw JSON). */
@@ -153,6 +155,9 @@ export function formatProblem(problem: ProblemLike, fallbackStatus: number): str
   for (const e of problem.errors ?? []) {
     const line = `  ${e.field}: ${e.reason}`;
     if (!problem.detail?.includes(e.reason)) lines.push(line);
+  }
+  for (const c of problem.placement?.candidates ?? []) {
+    if (typeof c.island === 'string' && typeof c.rejected === 'string') lines.push(`  island ${c.island}: ${c.rejected}`);
   }
   if (typeof problem.remedy === 'string' && problem.remedy) lines.push(`  remedy: ${problem.remedy}`);
   return lines.join('\n');

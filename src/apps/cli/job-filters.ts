@@ -20,8 +20,22 @@ export interface JobView {
   exitCode: number | null;
   exitSignal: number | null;
   batchHost: string | null;
-  options: { nodes?: { min: number; max?: number }; ntasks?: number; cpusPerTask?: number; timeLimitMinutes?: number | null };
+  options: { nodes?: { min: number; max?: number }; ntasks?: number; ntasksPerNode?: number; cpusPerTask?: number; timeLimitMinutes?: number | null };
   submittedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  /** Set for a job array: its size. */
+  array?: { size: number } | null;
+}
+
+/** One task of an array, as `GET /v1/jobs/{id}/tasks` lists it. */
+export interface TaskView {
+  taskId: number;
+  state: string;
+  stateReason: string | null;
+  exitCode: number | null;
+  exitSignal: number | null;
+  batchHost: string | null;
   startedAt: string | null;
   endedAt: string | null;
 }

@@ -1,7 +1,8 @@
 /** The human tables for jobs: squeue's default columns and sacct's. Pure. */
 
 import { Column, compactState, elapsedSeconds, formatDuration, formatExitCode, formatTimestamp, isTerminalState, table } from './format';
-import type { JobView } from './job-filters';
+import type { JobView, TaskView } from './job-filters';
+import { requestedCpus as requestedCpusOfSpec } from '../../core/sbatch/sbatch-derivations';
 
 /** States in which a job holds nodes, so NODELIST names them instead of a reason. */
 const HOLDS_NODES = new Set(['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED', 'STOPPED', 'SIGNALING', 'STAGE_OUT', 'RESIZING']);
@@ -29,9 +30,29 @@ export function squeueTable(jobs: readonly JobView[], now: Date, header = true):
   return header ? text : text.split('\n').slice(1).join('\n');
 }
 
-/** CPUs the job asked for (sacct's ReqCPUS): tasks × CPUs per task. */
+/** CPUs the job asked for (sacct's ReqCPUS), with sbatch's own derivations for -N without -n. */
 export function requestedCpus(job: JobView): number {
-  return (job.options.ntasks ?? 1) * (job.options.cpusPerTask ?? 1);
+  return requestedCpusOfSpec(job.options);
+}
+
+/**
+ * An array as sacct prints it: one line per task, `<id>_<task>`, with the task's own state, exit
+ * code and times (so Elapsed and CPUTime are the task's), each asking for the array's per-task CPUs.
+ * An array none of whose tasks SLURM has reported yet stays one line.
+ */
+export function arrayTaskLines(job: JobView, tasks: readonly TaskView[]): JobView[] {
+  if (tasks.length === 0) return [job];
+  return tasks.map((t) => ({
+    ...job,
+    id: `${job.id}_${t.taskId}`,
+    state: t.state,
+    stateReason: t.stateReason,
+    exitCode: t.exitCode,
+    exitSignal: t.exitSignal,
+    batchHost: t.batchHost,
+    startedAt: t.startedAt,
+    endedAt: t.endedAt,
+  }));
 }
 
 /** sacct's default columns (JobID JobName Partition State ExitCode) with the island, times and usage (ReqCPUS, Elapsed, CPUTime). */

@@ -13,8 +13,11 @@ import { SbatchParseError } from '../../core/sbatch/sbatch-error';
 import type { OptionDef } from '../../core/sbatch/sbatch-options';
 import { assertAccepted, getoptLong } from '../../core/sbatch/script-directives';
 
-/** sbatch options that only change how the client behaves; the server refuses them, the CLI honours them. */
-const CLIENT_SIDE = new Set(['wait', 'parsable', 'help']);
+/**
+ * sbatch options that only change how the client behaves (the server refuses them, the CLI
+ * honours them), and --wrap, which the server takes as `options.wrap` but never inside a script.
+ */
+const CLIENT_SIDE = new Set(['wait', 'parsable', 'help', 'wrap']);
 
 export interface SbatchInvocation {
   /** Long option names without dashes, in the order their last occurrence appeared. */
@@ -41,6 +44,9 @@ export function parseSbatchArgs(argv: readonly string[]): SbatchInvocation {
   }
   const invocation: SbatchInvocation = { options: {}, wait: false, parsable: false, help: false };
   if (operands.length === 1 && operands[0] !== '-') invocation.scriptPath = operands[0];
+  if (operands.length === 1 && occurrences.some((o) => o.def.canonical === 'wrap')) {
+    throw new SbatchParseError('command line', 'script arguments not permitted with --wrap option', '--wrap');
+  }
   for (const { def, value } of occurrences) {
     const name = def.canonical;
     if (name === 'wait') invocation.wait = true;

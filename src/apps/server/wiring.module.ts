@@ -2,22 +2,32 @@ import { Global, Module } from '@nestjs/common';
 import { PRINCIPAL_DIRECTORY } from '../../core/auth/principal-directory';
 import { JOB_SUBMISSION } from '../../core/jobs/job-submission';
 import { AuthModule } from '../../features/auth/auth.module';
-import { WalletLoginRepository } from '../../features/auth/wallet-login.repository';
+import { PrincipalsRepository } from '../../features/auth/principals.repository';
 import { JobsModule } from '../../features/jobs/jobs.module';
 import { JobsService } from '../../features/jobs/jobs.service';
+import { JobsRepository } from '../../features/jobs/jobs.repository';
+import { ACCOUNTING_QUEUE } from '../../core/usage/accounting-queue';
+import { BILLABLE_JOBS } from '../../core/usage/billable-jobs';
+import { ISLAND_MEMBERSHIP } from '../../core/islands/island-membership';
+import { NodesDataModule } from '../../features/nodes/nodes-data.module';
+import { NodesRepository } from '../../features/nodes/nodes.repository';
 
 /**
  * Binds the ports one feature offers another where the offering module is not global itself: chain
- * ingress (ledger) submits through the jobs feature and resolves wallets through auth, knowing
- * only JOB_SUBMISSION and PRINCIPAL_DIRECTORY (core).
+ * ingress (ledger) submits through the jobs feature and resolves wallets through auth; usage
+ * accounting leases ended jobs from the jobs feature and budgets read them; island formation moves
+ * nodes through the nodes feature. Each knows only the port in core.
  */
 @Global()
 @Module({
-  imports: [JobsModule, AuthModule],
+  imports: [JobsModule, AuthModule, NodesDataModule],
   providers: [
     { provide: JOB_SUBMISSION, useExisting: JobsService },
-    { provide: PRINCIPAL_DIRECTORY, useExisting: WalletLoginRepository },
+    { provide: PRINCIPAL_DIRECTORY, useExisting: PrincipalsRepository },
+    { provide: ACCOUNTING_QUEUE, useExisting: JobsRepository },
+    { provide: BILLABLE_JOBS, useExisting: JobsRepository },
+    { provide: ISLAND_MEMBERSHIP, useExisting: NodesRepository },
   ],
-  exports: [JOB_SUBMISSION, PRINCIPAL_DIRECTORY],
+  exports: [JOB_SUBMISSION, PRINCIPAL_DIRECTORY, ACCOUNTING_QUEUE, BILLABLE_JOBS, ISLAND_MEMBERSHIP],
 })
 export class WiringModule {}

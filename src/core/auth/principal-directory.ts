@@ -12,6 +12,8 @@ export interface WalletPrincipalRow {
 export interface PrincipalDirectory {
   /** The wallet's principal, created on first sight as its wallet account (or `fallback`) says; null when it may not exist. */
   ensureWalletPrincipal(address: string, fallback: { kind: PrincipalKind; slurmUser: string | null }): Promise<WalletPrincipalRow | null>;
+  /** A principal's name and chain address (what identity gates check), null when there is no such principal. */
+  identity(principalId: string): Promise<{ name: string; chainAddress: string | null } | null>;
 }
 
 export const PRINCIPAL_DIRECTORY = Symbol('PRINCIPAL_DIRECTORY');

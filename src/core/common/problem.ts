@@ -57,4 +57,7 @@ export const notFound = (what: string): Problem => new Problem(404, 'Not found',
 export const conflict = (detail: string, field?: string): Problem =>
   new Problem(409, 'Conflict', detail, field ? { field } : {});
 
+/** A well-formed request that can never be carried out (e.g. a job no island can ever run). */
+export const unprocessable = (detail: string, extras: ProblemExtras = {}): Problem => new Problem(422, 'Unprocessable request', detail, extras);
+
 export const unavailable = (detail: string): Problem => new Problem(503, 'Service unavailable', detail);

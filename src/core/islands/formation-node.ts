@@ -16,3 +16,11 @@ export interface FormationNode {
     performance: string;
   };
 }
+
+export interface FormationSample {
+  from_name: string;
+  to_name: string;
+  rtt_ms: number | null;
+  loss: number;
+  measured_at: Date;
+}

@@ -3,11 +3,18 @@ import { invalid } from '../common/problem';
 import type { JobSpec } from '../sbatch/job-spec';
 import { environmentVariableRefusal } from '../sbatch/environment-policy';
 import { parseSubmission, SbatchParseError } from '../sbatch/parse-sbatch';
+import { unwrapSubmission } from '../sbatch/wrap';
 import { allowedRootsFor, checkFilePatternWithinRoots, checkPathWithinRoots, validateJobName } from './path-policy';
 
 /** What a caller sends to `POST /v1/jobs`. */
 export interface SubmitInput {
-  script: string;
+  /** The batch script; absent (or empty) when `options.wrap` carries the command instead. */
+  script?: string;
+  /**
+   * The script's file name (`run.sh`, no directory), as `sbatch run.sh` knows it: the default job
+   * name, and so what `%x` stands for, when no --job-name is given.
+   */
+  scriptName?: string;
   options?: Record<string, unknown>;
   /** The "submission environment" sbatch would inherit (`--export=ALL`); nothing else is inherited. */
   environment?: Record<string, string>;
@@ -47,11 +54,13 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_ENV_VARS = 512;
 const MAX_ENV_BYTES = 128 * 1024;
 const MAX_DEPENDENCIES = 100;
+/** sbatch's job name for a script read from standard input: the API's script has no file name otherwise. */
 const DEFAULT_JOB_NAME = 'sbatch';
 
 function parse(input: SubmitInput) {
   try {
-    return parseSubmission(input.script, input.options);
+    const unwrapped = unwrapSubmission(input.script, input.options);
+    return { ...parseSubmission(unwrapped.script, unwrapped.options), defaultName: unwrapped.defaultName };
   } catch (error) {
     if (error instanceof SbatchParseError) {
       const problem = invalid(error.field, error.reason);
@@ -91,8 +100,12 @@ function jobEnvironment(spec: JobSpec, submitted: Record<string, string>, defaul
     const resolved = value ?? submitted[name] ?? (mode === 'ALL' ? defaults[name] : undefined);
     if (resolved !== undefined) environment[name] = resolved;
   }
-  // slurmrestd refuses an empty environment; SLURM itself records the export mode this way.
-  if (mode !== 'ALL') environment.SLURM_EXPORT_ENV = mode;
+  // sbatch records --export here and srun reads it for the job's steps: a list keeps exporting the
+  // listed variables to them (their values are in the job's environment), NONE and NIL nothing.
+  if (mode !== 'ALL') {
+    const listed = Object.keys(environment);
+    environment.SLURM_EXPORT_ENV = mode === 'NONE' && listed.length > 0 ? listed.join(',') : mode;
+  }
   return environment;
 }
 
@@ -132,7 +145,7 @@ function dependencyIds(spec: JobSpec): number[] {
 }
 
 export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy): NormalizedJob {
-  if (Buffer.byteLength(input.script, 'utf8') > policy.maxScriptBytes) {
+  if (Buffer.byteLength(input.script ?? '', 'utf8') > policy.maxScriptBytes) {
     throw invalid('script', `larger than ${policy.maxScriptBytes} bytes`);
   }
   const submitted = input.environment ?? {};
@@ -140,10 +153,16 @@ export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy
   if (Object.keys(submitted).length > MAX_ENV_VARS) throw invalid('environment', `at most ${MAX_ENV_VARS} variables`);
   checkVariables(submitted, (name) => `environment.${name}`);
   checkSize(submitted);
-  const { spec, script } = parse(input);
+  const { spec, script, defaultName } = parse(input);
+  // A --wrap script is made here: it counts against the same limit as a script sent whole.
+  if (Buffer.byteLength(script, 'utf8') > policy.maxScriptBytes) throw invalid('options.wrap', `the script it makes is larger than ${policy.maxScriptBytes} bytes`);
   checkVariables(spec.export?.variables ?? {}, (name) => `environment.${name}`, true);
 
-  const name = spec.jobName ?? DEFAULT_JOB_NAME;
+  if (input.scriptName !== undefined) {
+    const problem = validateJobName(input.scriptName);
+    if (problem) throw invalid('scriptName', `a file name without a directory, as the default job name: ${problem.replace(/^job name/, 'it')}`);
+  }
+  const name = spec.jobName ?? defaultName ?? input.scriptName ?? DEFAULT_JOB_NAME;
   const nameProblem = validateJobName(name);
   if (nameProblem) throw invalid('--job-name', nameProblem);
   if (spec.partition !== undefined && !policy.partitions.has(spec.partition)) {

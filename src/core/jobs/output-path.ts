@@ -73,6 +73,19 @@ export function archipelagoOutputPattern(jobId: string, isArray: boolean): strin
 }
 
 /**
+ * `%A` (with any width) written as the given array id, everything else left for SLURM to expand
+ * (`%%` stays `%%`; a pattern with a backslash is not expanded at all, so it is left as is). The
+ * parts of an array split across islands are separate SLURM arrays with ids of their own: sent
+ * with `%A` pinned to Archipelago's array id, every task's file carries one `%A`, as with one sbatch.
+ */
+export function pinArrayJobId(pattern: string, arrayJobId: number): string {
+  if (pattern.includes('\\')) return pattern;
+  return pattern.replace(/%(?:%|(\d*)A)/g, (token, digits: string | undefined) =>
+    token === '%%' ? token : String(arrayJobId).padStart(Math.min(Number(digits || 0), MAX_PAD_WIDTH), '0'),
+  );
+}
+
+/**
  * Expands `pattern` as slurmstepd does for the batch step, without the working-directory part:
  * the result is relative when the pattern is. Throws FilenamePatternError for an empty pattern, a
  * bad context, or `%N` without `ctx.nodeName`.

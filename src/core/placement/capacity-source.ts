@@ -9,6 +9,11 @@ export interface CapacityView {
 /** The islands' live capacity as placement sees it (a snapshot at most a couple of seconds old). */
 export interface CapacitySource {
   view(): Promise<CapacityView>;
+  /**
+   * The latest view without waiting for SLURM once there is one (a stale one is refreshed in the
+   * background), for callers that must not hang on a slow island, such as a submission.
+   */
+  recent(): Promise<CapacityView>;
 }
 
 export const CAPACITY_SOURCE = Symbol('CAPACITY_SOURCE');

@@ -87,7 +87,7 @@ const HARD_FILTERS: readonly HardFilter[] = [
     rejects: (island, filters) => island.capacity.boundMs > filters.maxLatencyBoundMs,
     reason: ({ capacity }, filters, demand) =>
       filters.latencyBoundSource === 'multi-node'
-        ? `${capacity.tier} tier (<= ${capacity.boundMs} ms) is too loose: a ${demand.nodes}-node job needs the tight tier (<= ${filters.tightBoundMs} ms); set maxIslandLatencyMs to accept looser islands`
+        ? `${capacity.tier} tier (<= ${capacity.boundMs} ms) is too loose: a ${demand.nodes}-node job needs the tight tier (<= ${filters.tightBoundMs} ms); set maxIslandLatencyMs (or --switches=2 or more) to accept looser islands`
         : `${capacity.tier} tier (<= ${capacity.boundMs} ms) is looser than the job's maxIslandLatencyMs of ${filters.maxLatencyBoundMs} ms`,
   },
   PARTITION_FILTER,

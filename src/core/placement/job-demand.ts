@@ -172,7 +172,8 @@ export function deriveDemand(spec: JobSpec, options: DemandOptions = {}): JobDem
     timeLimitMinutes,
     timeGiven,
     runtimeMinutes,
-    requiresTightTier: nodes > 1,
+    // --switches=2 or more: the job accepts nodes behind several switches, which is what a loose island is.
+    requiresTightTier: nodes > 1 && (spec.switches === undefined || spec.switches.count < 2),
     array: spec.array ? { taskIds: spec.array.taskIds, maxRunning: spec.array.maxRunning ?? null } : null,
     notes,
     key: '',

@@ -60,6 +60,8 @@ export interface JobSpec {
   ntasks?: number;
   ntasksPerNode?: number;
   cpusPerTask?: number;
+  /** `--threads-per-core`: nodes with at least this many hardware threads per core, and as many used per core. */
+  threadsPerCore?: number;
   /** `--mem`, in MiB. 0 asks for all the memory of each node. */
   memPerNodeMb?: number;
   memPerCpuMb?: number;
@@ -73,6 +75,12 @@ export interface JobSpec {
   gpusPerNode?: string;
   gpusPerTask?: string;
   constraint?: string;
+  /**
+   * `--switches=count[@max-time]`: at most this many leaf switches. Islands have no switch
+   * topology in SLURM; placement maps it to island tiers instead (a count of 2 or more lets a
+   * multi-node job use a loose island) and it is not sent to SLURM. The wait is kept, not used.
+   */
+  switches?: { count: number; waitMinutes?: number };
   exclusive?: 'exclusive' | 'user' | 'mcs';
   licenses?: string;
 

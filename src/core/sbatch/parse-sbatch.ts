@@ -39,6 +39,8 @@ import {
   rejectControlCharacters,
 } from './value-parsers';
 
+import { lowerNodesToTasks } from './sbatch-derivations';
+
 export { SbatchParseError } from './sbatch-error';
 
 /** No single value needs more; bounds the work every regex does. */
@@ -114,6 +116,9 @@ const HANDLERS: Record<string, Handler> = {
   'cpus-per-task': (st, v) => {
     st.spec.cpusPerTask = parsePositiveInt(required(v), LIMITS.cpusPerTask);
   },
+  'threads-per-core': (st, v) => {
+    st.spec.threadsPerCore = parsePositiveInt(required(v), LIMITS.threadsPerCore);
+  },
 
   mem: mem('memPerNodeMb', true),
   'mem-per-cpu': mem('memPerCpuMb', false),
@@ -139,6 +144,14 @@ const HANDLERS: Record<string, Handler> = {
     st.spec.gpusPerTask = parseGpuCount(required(v));
   },
 
+  switches: (st, v) => {
+    const m = /^(\d{1,5})(?:@(.+))?$/.exec(required(v).trim());
+    if (!m) throw new InvalidValue('expects count[@max-time], e.g. 1 or 1@10:00');
+    const count = parsePositiveInt(m[1], LIMITS.nodes);
+    const wait = m[2] === undefined ? undefined : parseDurationMinutes(m[2]);
+    if (wait === null) throw new InvalidValue('the wait for switches must be a finite duration');
+    st.spec.switches = wait === undefined ? { count } : { count, waitMinutes: wait };
+  },
   exclusive: (st, v, negate) => {
     if (negate) delete st.spec.exclusive;
     else st.spec.exclusive = parseExclusive(v);
@@ -293,7 +306,7 @@ function finish(st: State): JobSpec {
     );
   }
   if (st.mail !== undefined) spec.mailType = st.mail.size === 0 ? ['NONE'] : [...st.mail];
-  return spec;
+  return lowerNodesToTasks(spec);
 }
 
 /**

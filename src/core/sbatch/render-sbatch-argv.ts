@@ -35,6 +35,7 @@ export function renderSbatchArgv(spec: JobSpec, options: SbatchArgvOptions = {})
   int('ntasks', spec.ntasks, 1);
   int('ntasks-per-node', spec.ntasksPerNode, 1);
   int('cpus-per-task', spec.cpusPerTask, 1);
+  int('threads-per-core', spec.threadsPerCore, 1);
   int('mem', spec.memPerNodeMb);
   int('mem-per-cpu', spec.memPerCpuMb);
   int('mem-per-gpu', spec.memPerGpuMb);

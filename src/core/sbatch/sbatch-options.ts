@@ -36,6 +36,8 @@ const U = 'unsupported' as const;
 
 const IDENTITY = 'the job runs as the authenticated caller; identity cannot be chosen in the request';
 const CLUSTER = 'Archipelago chooses the SLURM cluster (island) itself; -M/--clusters would bypass that placement';
+const BURST_BUFFER =
+  'no island has a burst buffer (SLURM burst_buffer plugin); stage files in the job script instead, e.g. copy inputs to $TMPDIR or node-local scratch at the start and results back at the end';
 const CLIENT_SIDE = 'it only changes how the sbatch command behaves on the submitting host, which is not the caller\'s';
 
 const ROWS: Row[] = [
@@ -47,6 +49,8 @@ const ROWS: Row[] = [
   ['comment', null, 'required'],
   ['constraint', 'C', 'required'],
   ['cpus-per-task', 'c', 'required'],
+  ['threads-per-core', null, 'required'],
+  ['switches', null, 'required'],
   ['dependency', 'd', 'required'],
   ['error', 'e', 'required'],
   ['exclusive', null, 'optional'],
@@ -86,7 +90,7 @@ const ROWS: Row[] = [
   ['cluster', null, 'required', R, CLUSTER],
   ['cluster-constraint', null, 'required', R, CLUSTER],
   ['test-only', null, 'none', R, 'a test-only submission creates no job; use the scheduling estimate endpoint instead'],
-  ['wrap', null, 'required', R, 'the submitted script is the job body; send the command as a script instead of --wrap'],
+  ['wrap', null, 'required', R, 'it is an option of the submission (options.wrap, or archipelago sbatch --wrap=CMD), not a directive inside a script'],
   ['export-file', null, 'required', R, 'it reads a file on the submitting host; pass variables with --export instead'],
   ['get-user-env', null, 'optional', R, 'it loads another login environment on the submitting host (a root-only sbatch feature)'],
   ['wait', 'W', 'none', R, `${CLIENT_SIDE} (it blocks until the job ends); poll the job instead`],
@@ -118,8 +122,8 @@ const ROWS: Row[] = [
   // Real sbatch 22.05 options that Archipelago does not carry into JobSpec.
   ['acctg-freq', null, 'required', U],
   ['batch', null, 'required', U],
-  ['bb', null, 'required', U],
-  ['bbf', null, 'required', U],
+  ['bb', null, 'required', R, BURST_BUFFER],
+  ['bbf', null, 'required', R, BURST_BUFFER],
   ['context', null, 'required', U],
   ['contiguous', null, 'none', U],
   ['core-spec', 'S', 'required', U],
@@ -158,9 +162,7 @@ const ROWS: Row[] = [
   ['reboot', null, 'none', U],
   ['sockets-per-node', null, 'required', U],
   ['spread-job', null, 'none', U],
-  ['switches', null, 'required', U],
   ['thread-spec', null, 'required', U],
-  ['threads-per-core', null, 'required', U],
   ['tmp', null, 'required', U],
   ['use-min-nodes', null, 'none', U],
   ['wait-all-nodes', null, 'required', U],

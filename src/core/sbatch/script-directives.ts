@@ -76,6 +76,10 @@ export interface ScriptWord {
 
 const MAGIC_WORDS = ['#SBATCH', '#SLURM'] as const;
 const HETJOB_WORD = /^(?:hetjob|packjob)$/i;
+/** Why, and what to write instead. */
+const HETJOB_REFUSAL =
+  'heterogeneous jobs are not supported yet (their components are separate SLURM jobs Archipelago cannot follow as one); ' +
+  'ask for the largest component on every node, or submit each component as its own job (--dependency=after:<id> starts one once the other has)';
 
 /** Every word of every directive line, in order, up to the first command line. */
 export function directiveWords(script: string): ScriptWord[] {
@@ -107,7 +111,7 @@ function splitDirectiveLine(rest: string, lineNo: number): string[] {
     if (pos >= rest.length) return out;
     // A lone `:` separates heterogeneous job components on sbatch's command line.
     if (rest[pos] === ':') {
-      throw new SbatchParseError(field, 'unexpected ":" (heterogeneous job separator); heterogeneous jobs are not supported');
+      throw new SbatchParseError(field, `unexpected ":" (heterogeneous job separator); ${HETJOB_REFUSAL}`);
     }
     let word = '';
     let copied = false;
@@ -143,7 +147,7 @@ function splitDirectiveLine(rest: string, lineNo: number): string[] {
     if (quote !== null) throw new SbatchParseError(field, `unmatched ${quote} in directive`);
     if (!copied) return out; // sbatch stops reading the line at an empty word
     if (HETJOB_WORD.test(word)) {
-      throw new SbatchParseError(field, `"${word}" starts a heterogeneous job component; heterogeneous jobs are not supported`);
+      throw new SbatchParseError(field, `"${word}" starts a heterogeneous job component; ${HETJOB_REFUSAL}`);
     }
     out.push(word);
     if (comment) return out;

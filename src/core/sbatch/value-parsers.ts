@@ -12,6 +12,7 @@ export const LIMITS = {
   /** job_desc_msg_t.ntasks_per_node is a uint16 whose top values are sentinels. */
   ntasksPerNode: 65_533,
   cpusPerTask: 4096,
+  threadsPerCore: 64,
   gpus: 1_000_000,
   /** slurm.h NICE_OFFSET - 3. */
   nice: 2_147_483_645,
@@ -117,17 +118,28 @@ const MAIL_TYPE_SET: ReadonlySet<string> = new Set(MAIL_TYPES);
 
 /**
  * `--mail-type` list, uppercased. Stricter than SLURM, which ignores unknown words as long as one
- * is valid: a misspelt `FIAL` would silently send no failure mail.
+ * is valid: a misspelt `FIAL` would silently send no failure mail. A word with blanks around it
+ * (`"END, FAIL"`, quoted in a directive) is what sbatch 22.05 compares as is, matches nothing and
+ * drops: `END, FAIL` means END only, `END ,FAIL` FAIL only. Kept, so a job mails as it would
+ * under sbatch; a list left with no word at all is refused, as sbatch refuses it.
  */
 export function parseMailTypes(text: string): string[] {
-  const words = text.split(',').map((w) => w.trim().toUpperCase());
   const out: string[] = [];
-  for (const w of words) {
+  let dropped = 0;
+  for (const raw of text.split(',')) {
+    const w = raw.trim().toUpperCase();
     if (w === '') throw new InvalidValue(`empty entry in mail type list ${show(text)}`);
     if (!MAIL_TYPE_SET.has(w)) {
       throw new InvalidValue(`unknown mail type ${show(w)}: expects ${MAIL_TYPES.join(', ')}`);
     }
+    if (raw !== raw.trim()) {
+      dropped++;
+      continue;
+    }
     if (!out.includes(w)) out.push(w);
+  }
+  if (out.length === 0 && dropped > 0) {
+    throw new InvalidValue(`no mail type in ${show(text)}: sbatch ignores words with blanks around them; write ${show(text.split(',').map((w) => w.trim()).join(','))}`);
   }
   return out;
 }

@@ -1,11 +1,14 @@
 import type { JobSpec } from '../sbatch/job-spec';
+import type { AccountingSource } from '../usage/accounting';
 
 /**
- * The one way Archipelago talks to a SLURM cluster. Two adapters implement it: slurmrestd v0.0.38
- * (per-user short-lived JWTs) and SSH (`sbatch`, `squeue --json`, ... run as the job's owner).
- * Every call that acts for a person names that person's POSIX user: no call runs as anyone else.
+ * The one way Archipelago talks to a SLURM cluster. Two adapters implement it: slurmrestd
+ * (v0.0.38 on 22.05/23.02, v0.0.40-v0.0.42 on 23.11-25.x; per-user short-lived JWTs) and SSH
+ * (`sbatch`, `squeue --json`, ... run as the job's owner). Every call that acts for a person names
+ * that person's POSIX user: no call runs as anyone else. What differs between adapters is declared
+ * by methods (accounting is `runsOf`, the settle time `submitSettleMs`), never sniffed at runtime.
  */
-export interface SlurmClient {
+export interface SlurmClient extends AccountingSource {
   /** Submits a batch job as `user`. Throws SlurmRejectedError when SLURM refuses the job. */
   submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult>;
 
@@ -29,6 +32,13 @@ export interface SlurmClient {
 
   /** Whether the controller answers. */
   ping(): Promise<SlurmPing>;
+
+  /**
+   * How long (ms) after a submit call started it may still create a job, when the call ended
+   * without an answer; 0 when the adapter cannot bound it. A dispatcher keeps its claim on a job
+   * at least this long, so a late submission is never followed by a second one.
+   */
+  submitSettleMs(): number;
 
   /** Releases pooled connections. */
   close(): Promise<void>;
@@ -127,6 +137,18 @@ export class SlurmRejectedError extends Error {
   ) {
     super(message);
     this.name = 'SlurmRejectedError';
+  }
+}
+
+/**
+ * The adapter's API cannot express the job (an option it lacks, such as `--signal=B:` on
+ * slurmrestd 22.05), so SLURM was not asked; another way to the same SLURM (sbatch over SSH) may
+ * express it. Rejected as such when there is none.
+ */
+export class SlurmInexpressibleError extends SlurmRejectedError {
+  constructor(message: string) {
+    super(message, undefined);
+    this.name = 'SlurmInexpressibleError';
   }
 }
 

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '../../adapters/http/access';
 import { invalid } from '../../core/common/problem';
 import type { AuditEntry, WitnessedHead } from '../../core/audit/audit-chain';
-import { AuditLog } from './audit-log';
+import { AuditLog } from './audit-log.repository';
 import { AuditWitness } from './audit-witness';
 import { AuditQuery, AuditVerifyQuery } from './audit.dto';
 

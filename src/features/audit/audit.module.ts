@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { AuditController } from './audit.controller';
-import { AuditLog } from './audit-log';
+import { AuditLog } from './audit-log.repository';
 import { AuditWitness } from './audit-witness';
 import { AUDIT_TRAIL } from '../../core/audit/audit-trail';
 

@@ -1,25 +1,17 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import type { AppConfig } from '../../adapters/config/config';
 import { Problem, conflict, invalid, notFound } from '../../core/common/problem';
 import { principalActor } from '../../core/audit/audit-trail';
-import { rows } from '../../adapters/postgres/sql';
 import { SlurmUserMapping, type IslandAccountReport } from '../../adapters/slurm/slurm-user-mapping';
 import { generateApiKey, hashApiKey, sameSecret } from '../../core/auth/api-key';
 import { hashSecret, isSessionToken, sessionScopes } from '../../core/auth/session-token';
 import { keyExpiry, KeyLifetime, MintingCredential, mintingCredential } from '../../core/auth/key-lineage';
 import { Principal, PrincipalKind, Scope } from '../../core/auth/principal';
 import { transaction } from '../../adapters/postgres/transactions';
+import { PrincipalRow, PrincipalsRepository, RevokedKey } from './principals.repository';
 import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
-
-interface PrincipalRow {
-  id: string;
-  name: string;
-  kind: PrincipalKind;
-  slurm_user: string | null;
-  created_at: Date;
-}
 
 export interface PrincipalView {
   id: string;
@@ -50,23 +42,6 @@ interface MintingParent {
   loginId: string | null;
 }
 
-/** Keys revoked because what minted them ended. */
-interface RevokedKey {
-  id: string;
-  principal_id: string;
-  prefix: string;
-}
-
-/** Every key minted from `$1` (a key's id) or `$2` (a login), directly or through other keys, that is not yet revoked. */
-const REVOKE_LINEAGE = `
-  WITH RECURSIVE lineage AS (
-    SELECT id FROM api_keys WHERE parent_key_id = $1::uuid OR parent_login_id = $2::uuid
-    UNION
-    SELECT k.id FROM api_keys k JOIN lineage l ON k.parent_key_id = l.id
-  )
-  UPDATE api_keys SET revoked_at = now() WHERE id IN (SELECT id FROM lineage) AND revoked_at IS NULL
-  RETURNING id, principal_id, prefix`;
-
 const BOOTSTRAP_NAME = 'bootstrap-admin';
 
 @Injectable()
@@ -76,6 +51,7 @@ export class AuthService implements OnModuleInit {
 
   constructor(
     private readonly db: DataSource,
+    private readonly principals: PrincipalsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
     private readonly mapping: SlurmUserMapping,
@@ -83,11 +59,7 @@ export class AuthService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     if (!this.config.bootstrapAdminKey) return;
-    const [row] = await this.db.query(
-      `INSERT INTO principals (name, kind) VALUES ($1, 'platform_admin')
-       ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name, kind, slurm_user, chain_address`,
-      [BOOTSTRAP_NAME],
-    );
+    const row = await this.principals.ensureAdmin(BOOTSTRAP_NAME);
     this.bootstrapPrincipal = {
       ...this.toPrincipalBase(row),
       scopes: new Set<Scope>(['admin', 'read']),
@@ -106,13 +78,7 @@ export class AuthService implements OnModuleInit {
     const cached = this.cache.get(cacheKey);
     const now = Date.now();
     if (cached && cached.until > now) return cached.principal;
-    const [row] = await this.db.query(
-      `SELECT p.id, p.name, p.kind, p.slurm_user, p.chain_address, k.id AS key_id, k.scopes, k.expires_at
-         FROM api_keys k JOIN principals p ON p.id = k.principal_id
-        WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND p.disabled_at IS NULL
-          AND (k.expires_at IS NULL OR k.expires_at > now())`,
-      [hash],
-    );
+    const row = await this.principals.byKeyHash(hash);
     const principal: Principal | null = row
       ? { ...this.toPrincipalBase(row), scopes: new Set(row.scopes as Scope[]), credentialId: row.key_id }
       : null;
@@ -132,13 +98,7 @@ export class AuthService implements OnModuleInit {
 
   /** Sessions are never cached: a logout or revocation takes effect on the next request. */
   private async authenticateSession(presented: string): Promise<Principal | null> {
-    const [row] = await this.db.query(
-      `SELECT p.id, p.name, p.kind, p.slurm_user, p.chain_address, s.id AS session_id
-         FROM login_sessions s JOIN principals p ON p.id = s.principal_id
-        WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.rotated_at IS NULL
-          AND s.expires_at > now() AND p.disabled_at IS NULL`,
-      [hashSecret(presented)],
-    );
+    const row = await this.principals.bySessionHash(hashSecret(presented));
     if (!row) return null;
     return { ...this.toPrincipalBase(row), scopes: sessionScopes(row.kind), credentialId: `session:${row.session_id}` };
   }
@@ -146,25 +106,18 @@ export class AuthService implements OnModuleInit {
   /** Creates a principal; its POSIX account is checked on every island first (see SlurmUserMapping). */
   async createPrincipal(by: Principal, name: string, kind: PrincipalKind, slurmUser: string | null): Promise<PrincipalView & { slurmUserOnIslands?: IslandAccountReport[] }> {
     const onIslands = slurmUser === null ? undefined : await this.mapping.check(slurmUser);
-    const view = await transaction(this.db, async (m) => {
-      const created: PrincipalRow[] = await m.query(
-        `INSERT INTO principals (name, kind, slurm_user) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO NOTHING RETURNING id, name, kind, slurm_user, created_at`,
-        [name, kind, slurmUser],
-      );
-      if (created.length === 0) throw conflict(`a principal named "${name}" already exists`, 'name');
+    const view = await transaction(this.db, async () => {
+      const created = await this.principals.create(name, kind, slurmUser);
+      if (!created) throw conflict(`a principal named "${name}" already exists`, 'name');
       const { actor, details } = principalActor(by);
-      await this.audit.record({ actor, action: 'principal.create', target: `principal:${created[0].id}`, details: { ...details, name, kind, slurmUser } });
-      return this.view(created[0]);
+      await this.audit.record({ actor, action: 'principal.create', target: `principal:${created.id}`, details: { ...details, name, kind, slurmUser } });
+      return this.view(created);
     });
     return onIslands ? { ...view, slurmUserOnIslands: onIslands } : view;
   }
 
   async listPrincipals(): Promise<PrincipalView[]> {
-    const all: PrincipalRow[] = await this.db.query(
-      'SELECT id, name, kind, slurm_user, created_at FROM principals ORDER BY created_at, id',
-    );
-    return all.map((row) => this.view(row));
+    return (await this.principals.list()).map((row) => this.view(row));
   }
 
   /**
@@ -190,46 +143,47 @@ export class AuthService implements OnModuleInit {
     if (beyond.length > 0) {
       throw new Problem(403, 'Forbidden', `you cannot grant scopes you do not hold: ${beyond.join(', ')}`, { field: 'scopes' });
     }
-    const [principal] = await this.db.query('SELECT kind FROM principals WHERE id = $1', [principalId]);
-    if (!principal) throw notFound(`principal ${principalId}`);
-    if (scopes.includes('admin') && principal.kind !== 'platform_admin') {
+    const kind = await this.principals.kindOf(principalId);
+    if (!kind) throw notFound(`principal ${principalId}`);
+    if (scopes.includes('admin') && kind !== 'platform_admin') {
       throw new Problem(400, 'Invalid request', 'only platform admins can hold the admin scope', { field: 'scopes' });
     }
-    if (scopes.includes('provider') && principal.kind !== 'provider_admin' && principal.kind !== 'platform_admin') {
+    if (scopes.includes('provider') && kind !== 'provider_admin' && kind !== 'platform_admin') {
       throw new Problem(400, 'Invalid request', 'only provider admins (and platform admins) can hold the provider scope', { field: 'scopes' });
     }
-    expiryWithin(await this.mintingParent(this.db.manager, credential, false), lifetime);
+    expiryWithin(await this.mintingParent(credential, false), lifetime);
     await authorize();
     const fresh = generateApiKey();
-    return transaction(this.db, async (m) => {
+    return transaction(this.db, async () => {
       // Locked: a revocation of the parent under way waits for this key to commit, then revokes it too.
-      const parent = await this.mintingParent(m, credential, true);
+      const parent = await this.mintingParent(credential, true);
       const expiresAt = expiryWithin(parent, lifetime);
       const lineage = own ? parentOf(parent) : null;
-      const [row] = await m.query(
-        `INSERT INTO api_keys (principal_id, prefix, key_hash, scopes, expires_at, parent_key_id, parent_login_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-        [principalId, fresh.prefix, fresh.hash, scopes, expiresAt, lineage && parent.keyId, lineage && parent.loginId],
-      );
-      const issued: IssuedApiKey = { id: row.id, key: fresh.key, prefix: fresh.prefix, scopes, expiresAt: expiresAt?.toISOString() ?? null, parent: lineage };
+      const id = await this.principals.insertKey({
+        principalId,
+        prefix: fresh.prefix,
+        hash: fresh.hash,
+        scopes,
+        expiresAt,
+        parentKeyId: lineage ? parent.keyId : null,
+        parentLoginId: lineage ? parent.loginId : null,
+      });
+      const issued: IssuedApiKey = { id, key: fresh.key, prefix: fresh.prefix, scopes, expiresAt: expiresAt?.toISOString() ?? null, parent: lineage };
       const { actor, details } = principalActor(by);
       // The prefix identifies the key in the trail; the key itself is never recorded.
       await this.audit.record(
-        { actor, action: 'api_key.create', target: `api_key:${row.id}`, details: { ...details, principalId, prefix: fresh.prefix, scopes, expiresAt: issued.expiresAt, parent: lineage } },
+        { actor, action: 'api_key.create', target: `api_key:${id}`, details: { ...details, principalId, prefix: fresh.prefix, scopes, expiresAt: issued.expiresAt, parent: lineage } },
       );
       return issued;
     });
   }
 
   async revokeApiKey(by: Principal, keyId: string): Promise<void> {
-    await transaction(this.db, async (m) => {
-      const revoked = await rows<RevokedKey>(
-        m,
-        'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id, principal_id, prefix',
-        [keyId],
-      );
+    await transaction(this.db, async () => {
+      const revoked = await this.principals.revokeKey(keyId);
       if (revoked.length === 0) throw notFound(`api key ${keyId}`);
-      const descendants = await this.revokeLineage(m, { keyId });
+      // Row locks only: audit entries (an advisory lock a concurrent mint waits for too) come after.
+      const descendants = await this.principals.revokeLineage({ keyId });
       const { actor, details } = principalActor(by);
       await this.recordRevocations(revoked, actor, details);
       await this.recordRevocations(descendants, actor, { ...details, cause: `api_key:${keyId} revoked` });
@@ -243,21 +197,7 @@ export class AuthService implements OnModuleInit {
    * forgetCachedKeys() once it committed; other API processes see it within apiKeyCacheMs.
    */
   async revokeKeysOfLogin(loginId: string, actor: string, cause: string): Promise<void> {
-    await transaction(this.db, async (m) => this.recordRevocations(await this.revokeLineage(m, { loginId }), actor, { cause }));
-  }
-
-  /**
-   * Repeated until nothing is left: a key minted from one of them while this runs committed before
-   * its parent's row could be revoked here (the mint holds it locked), so the next pass sees it.
-   * Row locks only: audit entries (an advisory lock a concurrent mint waits for too) come after.
-   */
-  private async revokeLineage(m: EntityManager, from: { keyId?: string; loginId?: string }): Promise<RevokedKey[]> {
-    const all: RevokedKey[] = [];
-    for (;;) {
-      const revoked = await rows<RevokedKey>(m, REVOKE_LINEAGE, [from.keyId ?? null, from.loginId ?? null]);
-      if (revoked.length === 0) return all;
-      all.push(...revoked);
-    }
+    await transaction(this.db, async () => this.recordRevocations(await this.principals.revokeLineage({ loginId }), actor, { cause }));
   }
 
   private async recordRevocations(keys: RevokedKey[], actor: string, details: Record<string, unknown>): Promise<void> {
@@ -268,30 +208,9 @@ export class AuthService implements OnModuleInit {
     }
   }
 
-  /**
-   * The credential minting a key, alive (else 401). `lock` holds its row until the transaction
-   * ends, in a mode that conflicts with the revoking UPDATE and with other mints: mints from one
-   * parent take turns, and a revocation queues among them instead of waiting for a stream of
-   * overlapping shared locks to end.
-   */
-  private async mintingParent(m: EntityManager, credential: MintingCredential, lock: boolean): Promise<MintingParent> {
-    const locked = lock ? 'FOR NO KEY UPDATE' : '';
-    let row: { now: Date; expires_at: Date | null; key_id?: string; login_id?: string } | undefined;
-    if (credential.kind === 'api_key') {
-      [row] = await m.query(
-        `SELECT now() AS now, expires_at, id AS key_id FROM api_keys
-          WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) ${locked}`,
-        [credential.id],
-      );
-    } else if (credential.kind === 'session') {
-      [row] = await m.query(
-        `SELECT now() AS now, refresh_expires_at AS expires_at, family_id AS login_id FROM login_sessions
-          WHERE id = $1 AND revoked_at IS NULL AND rotated_at IS NULL AND expires_at > now() ${locked}`,
-        [credential.id],
-      );
-    } else {
-      [row] = await m.query('SELECT now() AS now, NULL::timestamptz AS expires_at');
-    }
+  /** The credential minting a key, alive (else 401); `lock` as PrincipalsRepository.mintingParent says. */
+  private async mintingParent(credential: MintingCredential, lock: boolean): Promise<MintingParent> {
+    const row = await this.principals.mintingParent(credential, lock);
     if (!row) throw new Problem(401, 'Unauthorized', 'the credential this request was made with was revoked or has expired', { field: 'Authorization' });
     return { now: new Date(row.now), expiresAt: row.expires_at ? new Date(row.expires_at) : null, keyId: row.key_id ?? null, loginId: row.login_id ?? null };
   }

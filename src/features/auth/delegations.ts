@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { invalid, notFound, Problem } from '../../core/common/problem';
-import { rows } from '../../adapters/postgres/sql';
-import type { Principal, PrincipalKind, Scope } from '../../core/auth/principal';
+import { DelegationRow, DelegationsRepository } from './delegations.repository';
+import type { Principal, Scope } from '../../core/auth/principal';
 
 /** A delegation lasts at most 30 days (the chain's market delegation limit). */
 export const MAX_DELEGATION_SECONDS = 30 * 24 * 3600;
@@ -10,16 +9,6 @@ export const MAX_DELEGATION_SECONDS = 30 * 24 * 3600;
 export const DELEGABLE_SCOPES: readonly Scope[] = ['submit', 'read'];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-interface DelegationRow {
-  id: string;
-  principal_id: string;
-  delegate_id: string;
-  scopes: Scope[];
-  created_at: Date;
-  expires_at: Date;
-  revoked_at: Date | null;
-}
 
 const view = (row: DelegationRow) => ({
   id: row.id,
@@ -42,7 +31,7 @@ export const actsThroughDelegation = (principal: Principal): boolean => principa
  */
 @Injectable()
 export class DelegationsService {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly delegations: DelegationsRepository) {}
 
   async grant(researcher: Principal, input: { delegateId: string; scopes: Scope[]; expiresInSeconds?: number }) {
     if (researcher.kind !== 'researcher' || actsThroughDelegation(researcher)) {
@@ -50,35 +39,20 @@ export class DelegationsService {
     }
     const beyond = input.scopes.filter((s) => !researcher.scopes.has(s) || !DELEGABLE_SCOPES.includes(s));
     if (beyond.length > 0) throw invalid('scopes', `cannot delegate ${beyond.join(', ')} (only scopes you hold, among ${DELEGABLE_SCOPES.join(', ')})`);
-    const [delegate] = await this.db.query('SELECT kind FROM principals WHERE id = $1 AND disabled_at IS NULL', [input.delegateId]);
-    if (!delegate || (delegate.kind as PrincipalKind) !== 'marketplace') throw invalid('delegateId', 'is not a marketplace account');
-    const [row] = await this.db.query(
-      `INSERT INTO delegations (principal_id, delegate_id, scopes, expires_at)
-       VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING *`,
-      [researcher.id, input.delegateId, input.scopes, input.expiresInSeconds ?? MAX_DELEGATION_SECONDS],
-    );
-    return view(row);
+    if ((await this.delegations.enabledKindOf(input.delegateId)) !== 'marketplace') throw invalid('delegateId', 'is not a marketplace account');
+    return view(await this.delegations.insert(researcher.id, input.delegateId, input.scopes, input.expiresInSeconds ?? MAX_DELEGATION_SECONDS));
   }
 
   /** Delegations the caller granted (researcher) or received (marketplace), newest first. */
   async list(principal: Principal) {
-    const found: DelegationRow[] = await this.db.query(
-      'SELECT * FROM delegations WHERE principal_id = $1 OR delegate_id = $1 ORDER BY created_at DESC LIMIT 500',
-      [principal.id],
-    );
-    return { items: found.map(view) };
+    return { items: (await this.delegations.involving(principal.id)).map(view) };
   }
 
   /** The researcher who granted it revokes it; to anyone else it does not exist. */
   async revoke(principal: Principal, id: string): Promise<void> {
     if (actsThroughDelegation(principal)) throw new Problem(403, 'Forbidden', 'a delegation cannot revoke delegations');
     if (!UUID.test(id)) throw notFound(`delegation ${id}`);
-    const revoked = await rows(
-      this.db,
-      'UPDATE delegations SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND principal_id = $2 RETURNING id',
-      [id, principal.id],
-    );
-    if (revoked.length === 0) throw notFound(`delegation ${id}`);
+    if (!(await this.delegations.revoke(id, principal.id))) throw notFound(`delegation ${id}`);
   }
 
   /**
@@ -87,14 +61,7 @@ export class DelegationsService {
    */
   async actingAs(delegate: Principal, researcherId: string): Promise<Principal | null> {
     if (!UUID.test(researcherId)) throw invalid('X-On-Behalf-Of', 'must be the id of the researcher you act for');
-    const [row] = await this.db.query(
-      `SELECT d.id AS delegation_id, d.scopes, p.id, p.name, p.kind, p.slurm_user, p.chain_address
-         FROM delegations d JOIN principals p ON p.id = d.principal_id
-        WHERE d.delegate_id = $1 AND d.principal_id = $2 AND d.revoked_at IS NULL AND d.expires_at > now()
-          AND p.disabled_at IS NULL
-        ORDER BY d.created_at DESC LIMIT 1`,
-      [delegate.id, researcherId],
-    );
+    const row = await this.delegations.active(delegate.id, researcherId);
     if (!row) return null;
     return {
       id: row.id,
@@ -102,7 +69,7 @@ export class DelegationsService {
       kind: row.kind,
       slurmUser: row.slurm_user,
       chainAddress: row.chain_address,
-      scopes: new Set((row.scopes as Scope[]).filter((s) => delegate.scopes.has(s))),
+      scopes: new Set(row.scopes.filter((s) => delegate.scopes.has(s))),
       credentialId: `delegation:${row.delegation_id}:${delegate.credentialId}`,
       sentBy: { id: delegate.id, kind: delegate.kind },
     };

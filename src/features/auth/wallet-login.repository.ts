@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { WalletPrincipalRow } from '../../core/auth/principal-directory';
 import { DataSource, EntityManager } from 'typeorm';
 import { rows } from '../../adapters/postgres/sql';
-import type { PrincipalKind } from '../../core/auth/principal';
 import { transaction } from '../../adapters/postgres/transactions';
+import { PrincipalsRepository } from './principals.repository';
 
 export interface ChallengeRow {
   nonce: string;
@@ -28,7 +27,10 @@ export interface LoginSessionRow {
 /** SQL for wallet login: challenges, wallet principals and their POSIX mapping, login sessions. */
 @Injectable()
 export class WalletLoginRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly principals: PrincipalsRepository,
+  ) {}
 
   /** Stores a challenge; drops challenges expired for an hour (kept that long to tell "expired" from "unknown"). */
   async insertChallenge(c: Omit<ChallengeRow, 'used_at'>): Promise<void> {
@@ -58,26 +60,6 @@ export class WalletLoginRepository {
     return used.length === 1;
   }
 
-  async findWalletPrincipal(address: string): Promise<WalletPrincipalRow | null> {
-    const [row] = await this.db.query(
-      'SELECT id, name, kind, slurm_user, chain_address FROM principals WHERE chain_address = $1 AND disabled_at IS NULL',
-      [address],
-    );
-    return row ?? null;
-  }
-
-  /** The principal of a wallet, created on its first login with the admin's mapping (or the given defaults). */
-  async ensureWalletPrincipal(address: string, fallback: { kind: PrincipalKind; slurmUser: string | null }): Promise<WalletPrincipalRow | null> {
-    await this.db.query(
-      `INSERT INTO principals (name, kind, slurm_user, chain_address)
-       SELECT 'wallet:' || $1::text, coalesce(w.kind, $2::text), CASE WHEN w.address IS NULL THEN $3::text ELSE w.slurm_user END, $1::text
-         FROM (SELECT 1) one LEFT JOIN wallet_accounts w ON w.address = $1
-       ON CONFLICT DO NOTHING`,
-      [address, fallback.kind, fallback.slurmUser],
-    );
-    return this.findWalletPrincipal(address);
-  }
-
   /** An admin's mapping of a wallet to a POSIX account and kind; applied to its principal if it exists. */
   async setWalletAccount(address: string, kind: 'researcher' | 'provider_admin', slurmUser: string | null) {
     return transaction(this.db, async (m: EntityManager) => {
@@ -86,14 +68,10 @@ export class WalletLoginRepository {
          ON CONFLICT (address) DO UPDATE SET kind = EXCLUDED.kind, slurm_user = EXCLUDED.slurm_user, updated_at = now()`,
         [address, kind, slurmUser],
       );
-      const updated = await rows<WalletPrincipalRow>(
-        m,
-        'UPDATE principals SET kind = $2, slurm_user = $3 WHERE chain_address = $1 RETURNING id, name, kind, slurm_user, chain_address',
-        [address, kind, slurmUser],
-      );
-      return updated[0] ?? null;
+      return this.principals.applyWalletAccount(address, kind, slurmUser);
     });
   }
+
 
   /** Sessions whose refresh token has expired can never be used again. */
   async dropDeadSessions(principalId: string): Promise<void> {

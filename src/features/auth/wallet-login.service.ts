@@ -13,6 +13,7 @@ import { IDENTITY_SOURCE, IdentitySource } from '../../core/identity/identity-so
 import { challengeText, claimedFields, verifyWalletSignature } from '../../core/identity/wallet-signature';
 import { WalletLoginRepository } from './wallet-login.repository';
 import { AUDIT_TRAIL, type AuditTrail } from '../../core/audit/audit-trail';
+import { PrincipalsRepository } from './principals.repository';
 
 /** At most this many open (unused, unexpired) challenges per client IP. */
 const MAX_OPEN_CHALLENGES_PER_CLIENT = 50;
@@ -32,6 +33,7 @@ export class WalletLoginService {
 
   constructor(
     private readonly repo: WalletLoginRepository,
+    private readonly principals: PrincipalsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(IDENTITY_SOURCE) private readonly source: IdentitySource,
     @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
@@ -89,7 +91,7 @@ export class WalletLoginService {
     if (verdict === 'bad_signature') throw refusedLogin('bad_signature', 'the signature does not verify for this message and key');
 
     const initial = this.source.initialAccount(input.address) ?? { kind: 'researcher' as const, slurmUser: null };
-    const principal = await this.repo.ensureWalletPrincipal(input.address, initial);
+    const principal = await this.principals.ensureWalletPrincipal(input.address, initial);
     if (!principal) throw new Problem(403, 'Forbidden', 'the principal of this address is disabled');
     this.logger.log(`wallet login: ${input.address} (${principal.id})`);
     await this.audit.record({ actor: `principal:${principal.id}`, action: 'session.login', target: `principal:${principal.id}`, details: { address: input.address } });

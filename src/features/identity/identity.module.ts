@@ -6,6 +6,7 @@ import { ChainIdentitySource } from './chain-identity-source';
 import { DevIdentitySource } from './dev-identity-source';
 import { IDENTITY_SOURCE } from '../../core/identity/identity-source';
 import { MfaGate } from './mfa-gate.service';
+import { MfaConsumptionsRepository } from './mfa-consumptions.repository';
 import { VeidGate } from './veid-gate.service';
 import { IDENTITY_TIER_GATE, STEP_UP_GATE } from '../../core/identity/gates';
 
@@ -35,6 +36,7 @@ function identitySource(config: AppConfig, chain: ChainQueries | null) {
     { provide: IDENTITY_SOURCE, inject: [APP_CONFIG, CHAIN_CLIENT], useFactory: identitySource },
     VeidGate,
     MfaGate,
+    MfaConsumptionsRepository,
     { provide: IDENTITY_TIER_GATE, useExisting: VeidGate },
     { provide: STEP_UP_GATE, useExisting: MfaGate },
   ],

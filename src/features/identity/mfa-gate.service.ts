@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { Problem } from '../../core/common/problem';
-import { rows } from '../../adapters/postgres/sql';
+import { MfaConsumptionsRepository } from './mfa-consumptions.repository';
 import { FactorType } from '../../adapters/chain/generated/virtengine';
 import { IDENTITY_SOURCE, IdentitySource, IdentityUnavailableError } from '../../core/identity/identity-source';
 import { ACTION_TRANSACTION_TYPE, describeCombinations, judgeSession, SensitiveAction, transactionTypeName } from '../../core/identity/mfa-rules';
@@ -21,7 +20,7 @@ export class MfaGate {
   constructor(
     @Inject(IDENTITY_SOURCE) private readonly source: IdentitySource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly db: DataSource,
+    private readonly consumptions: MfaConsumptionsRepository,
   ) {}
 
   /**
@@ -71,16 +70,7 @@ export class MfaGate {
   }
 
   private async consume(sessionId: string, principalId: string, action: SensitiveAction, subject: string | null, typeName: string): Promise<void> {
-    const inserted = await rows(
-      this.db,
-      `INSERT INTO mfa_consumptions (session_id, principal_id, action, subject) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (session_id) DO UPDATE SET consumed_at = mfa_consumptions.consumed_at
-        WHERE mfa_consumptions.subject = EXCLUDED.subject AND mfa_consumptions.principal_id = EXCLUDED.principal_id
-          AND mfa_consumptions.action = EXCLUDED.action
-       RETURNING session_id`,
-      [sessionId, principalId, action, subject],
-    );
-    if (inserted.length === 0) throw refused('consumed', 'this single-use MFA session was already used for an action here; verify a new challenge', typeName);
+    if (!(await this.consumptions.consume(sessionId, principalId, action, subject))) throw refused('consumed', 'this single-use MFA session was already used for an action here; verify a new challenge', typeName);
   }
 }
 

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { Problem } from '../../core/common/problem';
@@ -7,6 +6,7 @@ import { IDENTITY_SOURCE, IdentitySource, IdentityUnavailableError } from '../..
 import { developmentScoreRemedy } from '../../core/identity/remedies';
 import { atLeast, AccountStatusName, remedy, Tier, TIER_THRESHOLDS, tierOf } from '../../core/identity/tiers';
 import { GatedAction, requiredTier } from '../../core/identity/veid-policy';
+import { PRINCIPAL_DIRECTORY, type PrincipalDirectory } from '../../core/auth/principal-directory';
 
 interface Standing {
   score: number | null;
@@ -28,7 +28,7 @@ export class VeidGate {
   constructor(
     @Inject(IDENTITY_SOURCE) private readonly source: IdentitySource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly db: DataSource,
+    @Inject(PRINCIPAL_DIRECTORY) private readonly principals: PrincipalDirectory,
   ) {}
 
   async require(principal: { chainAddress: string | null; name: string }, actions: GatedAction[], partitions: string[] = []): Promise<void> {
@@ -73,8 +73,8 @@ export class VeidGate {
 
   /** The gate for a principal known only by id (a node joining with its provider's token). */
   async requireForPrincipal(principalId: string, actions: GatedAction[]): Promise<void> {
-    const [row] = await this.db.query('SELECT name, chain_address FROM principals WHERE id = $1', [principalId]);
-    await this.require({ name: row?.name ?? principalId, chainAddress: row?.chain_address ?? null }, actions);
+    const found = await this.principals.identity(principalId);
+    await this.require({ name: found?.name ?? principalId, chainAddress: found?.chainAddress ?? null }, actions);
   }
 
   private async standing(address: string): Promise<Standing> {

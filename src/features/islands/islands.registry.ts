@@ -8,7 +8,7 @@ import { TenantAccounts, TenantCheckedSlurmClient } from '../../adapters/slurm/t
 import { repeatEvery } from '../../core/common/repeat';
 import type { SecretBox } from '../../adapters/secrets/secret-box';
 import { allowedRootsFor } from '../../core/jobs/path-policy';
-import { createJobFiles, createPosixAccounts, createSlurmClient, type LocalReadBounds } from '../../adapters/slurm/slurm-adapters';
+import { createFileAccess, createSlurmClient, type LocalReadBounds } from '../../adapters/slurm/slurm-adapters';
 import { WorkLimiter } from '../../core/common/work-limiter';
 import { InstrumentedSlurmClient } from '../../adapters/metrics/instrumented-slurm-client';
 import { Metrics } from '../../adapters/metrics/metrics';
@@ -129,11 +129,11 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
   private add(settings: IslandSettings, origin: Island['origin'], profile?: IslandProfile): void {
     const name = settings.connection.name;
     const adapter = createSlurmClient(settings.connection);
-    const accounts = createPosixAccounts(settings, adapter);
-    const tenants = new TenantAccounts(name, tenantPolicyOf(settings), accounts.accounts);
-    const slurm = new InstrumentedSlurmClient(new TenantCheckedSlurmClient(adapter, tenants, accounts.close), name, this.metrics);
     const roots = (user: string) => allowedRootsFor(user, settings.workdirRoots);
-    this.islands.set(name, { settings, slurm, tenants, files: createJobFiles(settings, slurm, roots, this.localReads), origin, profile });
+    const access = createFileAccess(settings, adapter, roots, this.localReads);
+    const tenants = new TenantAccounts(name, tenantPolicyOf(settings), access.accounts);
+    const slurm = new InstrumentedSlurmClient(new TenantCheckedSlurmClient(adapter, tenants, access.close), name, this.metrics);
+    this.islands.set(name, { settings, slurm, tenants, files: access.files, origin, profile });
   }
 
   /** Opens the island's sealed JWT key; one sealed with an old envelope key is re-sealed with the current one. */

@@ -16,7 +16,6 @@ import {
   Max,
   MaxLength,
   Min,
-  MinLength,
   ValidateNested,
 } from 'class-validator';
 
@@ -78,13 +77,21 @@ export class PlacementConstraintsDto {
 }
 
 export class SubmitJobDto {
-  @ApiProperty({
-    description: 'A batch script, starting with "#!", with optional #SBATCH directives',
+  @ApiPropertyOptional({
+    description: 'A batch script, starting with "#!", with optional #SBATCH directives; leave it out when options.wrap carries the command (sbatch --wrap)',
     example: '#!/bin/bash\n#SBATCH --job-name=hello\n#SBATCH --time=00:05:00\necho hello from $SLURM_JOB_ID\n',
   })
+  @IsOptional()
   @IsString()
-  @MinLength(2)
-  script!: string;
+  script?: string;
+
+  @ApiPropertyOptional({
+    description: "The script's file name without a directory (what `sbatch run.sh` was given): the default job name and %x, as with sbatch",
+    example: 'run.sh',
+  })
+  @IsOptional()
+  @IsString()
+  scriptName?: string;
 
   @ApiPropertyOptional({
     description: "sbatch long options without dashes; they override the script's directives like command-line flags",

@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../../adapters/config/config.module';
 import type { Principal } from '../../core/auth/principal';
 import { principalActor } from '../../core/audit/audit-trail';
 import { canonicalJson } from '../../core/common/canonical-json';
-import { conflict, invalid, notFound, Problem, unavailable } from '../../core/common/problem';
+import { conflict, invalid, notFound, Problem, unavailable, unprocessable } from '../../core/common/problem';
 import { unmappedWalletRemedy } from '../../core/identity/remedies';
 import { logStateChanges } from './job-state-log';
 import { DispatchQueue } from './dispatch/dispatch.queue';
@@ -28,6 +28,8 @@ import { ISLAND_DIRECTORY, type Island, type IslandDirectory } from '../../adapt
 import { STEP_UP_GATE, type StepUpGate } from '../../core/identity/gates';
 import { IDENTITY_TIER_GATE, type IdentityTierGate } from '../../core/identity/gates';
 import { JOB_BUDGET, type JobBudget } from '../../core/usage/job-budget';
+import { SubmitAdmission } from '../../core/dispatch/submit-admission';
+import { CAPACITY_SOURCE, type CapacitySource, type CapacityView } from '../../core/placement/capacity-source';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -41,6 +43,8 @@ const NOT_YET_IN_SLURM: JobState[] = ['ACCEPTED', 'DISPATCHING'];
 @Injectable()
 export class JobsService {
   private readonly logger = new Logger(JobsService.name);
+  /** The admission of the current capacity view, rebuilt when the view changes. */
+  private admission: { view: CapacityView; admission: SubmitAdmission } | null = null;
 
   constructor(
     private readonly jobs: JobsRepository,
@@ -51,6 +55,7 @@ export class JobsService {
     @Inject(IDENTITY_TIER_GATE) private readonly veid: IdentityTierGate,
     @Inject(STEP_UP_GATE) private readonly mfa: StepUpGate,
     @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
+    @Inject(CAPACITY_SOURCE) private readonly capacity: CapacitySource,
   ) {}
 
   /** The submission as it would be accepted (sbatch semantics), or the 4xx that explains why not. */
@@ -81,8 +86,9 @@ export class JobsService {
     const slurmUser = this.runAs(principal);
     const known = await this.jobs.findManyOwned(principal.id, job.dependsOn);
     const missing = job.dependsOn.filter((id) => !known.some((row) => Number(row.id) === id));
-    if (missing.length > 0) throw invalid('--dependency', `no job ${missing.join(', ')} of yours exists`);
+    if (missing.length > 0) throw invalid('--dependency', await this.unknownDependencies(principal, missing));
     const requestHash = createHash('sha256').update(canonicalJson(input)).digest();
+    await this.refuseIfNeverRunnable(principal, job, idempotencyKey);
     await this.identityGates(principal, job.spec, mfa, idempotencyKey ? `${idempotencyKey}:${requestHash.toString('hex')}` : null);
 
     await this.budgets.admit(principal.id, job.spec, idempotencyKey);
@@ -97,6 +103,44 @@ export class JobsService {
       this.queue.enqueueSoon(row.id);
     }
     return { job: jobView(row), replayed: !created };
+  }
+
+  /**
+   * Why dependency ids are unknown. A bare number is most often a SLURM job id copied from an
+   * island (squeue, an earlier sbatch there): say that ids are Archipelago's, and which of the
+   * caller's jobs a SLURM id belongs to when it is one of theirs.
+   */
+  private async unknownDependencies(principal: Principal, missing: number[]): Promise<string> {
+    const bySlurmId = await this.jobs.findOwnedBySlurmIds(principal.id, missing);
+    const hints = bySlurmId.map((row) => `SLURM job ${row.slurm_job_id} on ${row.island} is Archipelago job ${row.id}`);
+    return (
+      `no job ${missing.join(', ')} of yours exists: --dependency takes Archipelago job ids (as "Submitted batch job N" printed), ` +
+      `not the SLURM job ids of an island, which differ from island to island` + (hints.length > 0 ? ` (${hints.join('; ')})` : '')
+    );
+  }
+
+  /**
+   * 422 with the placement's explanation for a job no island could ever run (as sbatch refuses
+   * one at once), instead of accepting it and rejecting it at dispatch. A retry of a request that
+   * was accepted earlier (same Idempotency-Key) is not judged again: it gets its job back.
+   */
+  private async refuseIfNeverRunnable(principal: Principal, job: NormalizedJob, idempotencyKey: string | null): Promise<void> {
+    // Admitting never waits on SLURM once a view exists (a slow island must not slow submissions);
+    // refusing is rare and is only ever decided on a current view.
+    if (!this.neverRunnableOn(await this.capacity.recent(), job)) return;
+    const verdict = this.neverRunnableOn(await this.capacity.view(), job);
+    if (!verdict) return;
+    if (idempotencyKey && (await this.jobs.findByIdempotencyKey(principal.id, idempotencyKey))) return;
+    throw unprocessable(verdict.reason, { placement: verdict.placement });
+  }
+
+  private neverRunnableOn(view: CapacityView, job: NormalizedJob) {
+    if (this.admission?.view !== view) {
+      const tightBoundMs = Math.min(...this.config.topology.tiers.map((t) => t.boundMs));
+      const formable = this.config.topology.launcher !== 'none';
+      this.admission = { view, admission: new SubmitAdmission(view.snapshot, view.unknown, { tightBoundMs, formable }) };
+    }
+    return this.admission.admission.neverRunnable(job.spec, job.constraints, new Date());
   }
 
   async get(principal: Principal, id: string) {
@@ -276,7 +320,8 @@ export class JobsService {
     }
     const files = outputFiles(row.spec, {
       jobId: slurmJobId,
-      arrayJobId: isArray ? Number(row.slurm_job_id) : undefined,
+      // A part of a split array was sent with %A pinned to the whole array's id (dispatch filePatternsOf).
+      arrayJobId: isArray ? Number(row.parent_id ?? row.slurm_job_id) : undefined,
       arrayTaskId: isArray ? request.taskId : undefined,
       jobName: row.name,
       user: row.slurm_user,

@@ -3,7 +3,7 @@ import type { VirtEngineChainClient } from '../../adapters/chain/chain-client';
 import { directWallet } from '../../adapters/chain/chain-wallet';
 import type { DataSource } from 'typeorm';
 import { ChainSender } from './chain-sender';
-import { TxStore } from './tx-store';
+import { TxStore } from './chain-txs.repository';
 
 /**
  * The provider account's ChainSender, made on first use and kept: its next sequence lives in it,

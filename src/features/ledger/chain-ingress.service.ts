@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { CHAIN_CLIENT, type ChainQueries } from '../../adapters/chain/chain-client';
 import { HPCJob, JobState, MsgReportJobStatus } from '../../adapters/chain/generated/virtengine';
 import { Problem } from '../../core/common/problem';
 import { repeatEvery } from '../../core/common/repeat';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
-import { rows } from '../../adapters/postgres/sql';
+import { onePassUnderLock } from '../../adapters/postgres/advisory-lock';
+import { ChainIngressRepository } from './chain-ingress.repository';
+import { CHAIN_OUTBOX_MAX_BACKOFF_SECONDS, ChainOutboxRepository } from './chain-outbox.repository';
 import { IDENTITY_SOURCE, type IdentitySource } from '../../core/identity/identity-source';
 import type { MfaProof } from '../../core/identity/mfa-proof';
 import type { Principal } from '../../core/auth/principal';
@@ -49,6 +51,8 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
   private readonly logger = new Logger(ChainIngressService.name);
   private stop: (() => void) | null = null;
 
+  private readonly records: ChainIngressRepository;
+
   constructor(
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -57,7 +61,9 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
     @Inject(IDENTITY_SOURCE) private readonly identity: IdentitySource,
     @Inject(PRINCIPAL_DIRECTORY) private readonly wallets: PrincipalDirectory,
     @Inject(JOB_SUBMISSION) private readonly jobs: JobSubmission,
-  ) {}
+  ) {
+    this.records = new ChainIngressRepository(db, new ChainOutboxRepository(db, CHAIN_OUTBOX_MAX_BACKOFF_SECONDS));
+  }
 
   onApplicationBootstrap(): void {
     const { intervalMs } = this.config.ledger.ingress;
@@ -80,33 +86,19 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
 
   /** One pass, unless another worker is running one (null then). */
   async pass(): Promise<IngressReport | null> {
-    const runner = this.db.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [INGRESS_LOCK]);
-      if (!locked) return null;
-      try {
-        return await this.ingest();
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [INGRESS_LOCK]);
-      }
-    } finally {
-      await runner.release();
-    }
+    return onePassUnderLock(this.db, INGRESS_LOCK, () => this.ingest());
   }
 
   private async ingest(): Promise<IngressReport> {
     if (!this.connection || !this.chain) throw new Error('chain ingress needs CHAIN_RPC_URL and CHAIN_PROVIDER_KEY_FILE');
     const provider = (await this.connection.get()).address;
     const report: IngressReport = { imported: [], refused: [], deferred: [] };
-    const clusters = await rows<{ island: string; cluster_id: string }>(this.db, 'SELECT island, cluster_id FROM chain_clusters ORDER BY island');
+    const clusters = await this.records.clusters();
     for (const { island, cluster_id: clusterId } of clusters) {
       let key: Uint8Array = new Uint8Array();
       do {
         const page = await this.chain.hpcJobs({ state: JobState.JOB_STATE_PENDING, clusterId }, key, this.config.ledger.ingress.pageLimit);
-        const decided = new Set(
-          (await rows<{ chain_job_id: string }>(this.db, 'SELECT chain_job_id FROM chain_ingress WHERE chain_job_id = ANY($1::text[])', [page.jobs.map((j) => j.jobId)])).map((r) => r.chain_job_id),
-        );
+        const decided = await this.records.decided(page.jobs.map((j) => j.jobId));
         for (const job of page.jobs) {
           if (decided.has(job.jobId)) continue;
           // The query filters by cluster; a job of another provider on our cluster id is not ours to run.
@@ -126,14 +118,7 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
       await this.jobs.submit(principal, input, `chain:${job.jobId}`, NO_MFA, {
         // Inside the job's own transaction: the import claim and the job commit together.
         afterInsert: async (row) => {
-          const claimed = await rows(
-            this.db,
-            `INSERT INTO chain_ingress (chain_job_id, cluster_id, island, customer_address, outcome, job_id)
-             VALUES ($1, $2, $3, $4, 'IMPORTED', $5) ON CONFLICT (chain_job_id) DO NOTHING RETURNING 1`,
-            [job.jobId, job.clusterId, island, job.customerAddress, row.id],
-          );
-          if (claimed.length === 0) throw new AlreadyDecided();
-          await rows(this.db, 'INSERT INTO chain_job_links (job_id, chain_job_id) VALUES ($1, $2)', [row.id, job.jobId]);
+          if (!(await this.records.claimImport(job, island, row.id))) throw new AlreadyDecided();
         },
       });
       report.imported.push(job.jobId);
@@ -165,20 +150,8 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
       state: JobState.JOB_STATE_FAILED,
       statusMessage: `refused by Archipelago: ${reason}`.slice(0, MAX_STATUS_MESSAGE),
     });
-    return this.db.transaction(async (m: EntityManager) => {
-      const claimed = await rows(
-        m,
-        `INSERT INTO chain_ingress (chain_job_id, cluster_id, island, customer_address, outcome, refusal_status, reason)
-         VALUES ($1, $2, $3, $4, 'REFUSED', $5, $6) ON CONFLICT (chain_job_id) DO NOTHING RETURNING 1`,
-        [job.jobId, job.clusterId, island, job.customerAddress, status, reason],
-      );
-      if (claimed.length === 0) return false;
-      await m.query(
-        `INSERT INTO chain_outbox (dedupe_key, kind, subject, type_url, value) VALUES ($1, 'refuse-job', $2, $3, $4) ON CONFLICT (dedupe_key) DO NOTHING`,
-        [`refuse:${job.jobId}`, job.jobId, MsgReportJobStatus.typeUrl, Buffer.from(MsgReportJobStatus.encode(message).finish())],
-      );
-      this.logger.log(`chain job ${job.jobId} of ${job.customerAddress} refused: ${reason}`);
-      return true;
-    });
+    const refused = await this.records.refuse(job, island, status, reason, { typeUrl: MsgReportJobStatus.typeUrl, value: message });
+    if (refused) this.logger.log(`chain job ${job.jobId} of ${job.customerAddress} refused: ${reason}`);
+    return refused;
   }
 }

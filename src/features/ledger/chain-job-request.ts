@@ -19,7 +19,7 @@ const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
  * island is pinned, so placement can only choose it. Anything that cannot be said safely as a
  * directive is a 400 problem, which the caller records as the refusal.
  */
-export function chainJobSubmission(job: HPCJob, island: string, runtime: IngressSettings['containerRuntime']): SubmitInput {
+export function chainJobSubmission(job: HPCJob, island: string, runtime: IngressSettings['containerRuntime']): SubmitInput & { script: string } {
   const spec = job.workloadSpec;
   const resources = job.resources;
   if (!spec?.command) throw invalid('workload_spec.command', 'the chain job has no command');

@@ -1,7 +1,7 @@
 import type { EncodeObject } from '@cosmjs/proto-signing';
 import type { DeliverTxResponse } from '@cosmjs/stargate';
 import { ChainQueryError, ChainUnavailableError, type ChainSigner, type PreparedTx } from '../../adapters/chain/chain-client';
-import type { TxStore } from './tx-store';
+import type { TxStore } from './chain-txs.repository';
 
 /** One outbox entry's messages: they travel in the same transaction, in order. */
 export interface SendItem {

@@ -5,23 +5,9 @@ import { MsgRegisterClusterResponse } from '../../adapters/chain/generated/virte
 import { rows } from '../../adapters/postgres/sql';
 import type { OfferingPrices } from '../../core/usage/pricing';
 import type { ChainSender, MsgResponse, Resolution, SendOutcome } from './chain-sender';
+import { CHAIN_OUTBOX_MAX_BACKOFF_SECONDS, type ChainOutboxKind, type ChainOutboxRow, ChainOutboxRepository } from './chain-outbox.repository';
 import type { LedgerSettings } from '../../adapters/config/ledger-settings';
 import { activateCluster, createOffering, IslandFacts, NodeFacts, nodeLiveness, registerCluster } from './provider-messages';
-
-/** 'refuse-job' rows are written by chain ingress (a refused chain job reported FAILED); drained here like the rest. */
-type Kind = 'register-cluster' | 'activate-cluster' | 'create-offering' | 'node-liveness' | 'refuse-job';
-
-interface OutboxRow {
-  id: string;
-  kind: Kind;
-  subject: string;
-  type_url: string;
-  value: Buffer;
-  status: 'PENDING' | 'BROADCAST';
-  tx_hash: string | null;
-  tx_message_index: number | null;
-  attempts: number;
-}
 
 export interface ProviderDaemonOptions {
   settings: Pick<LedgerSettings, 'defaultRegion' | 'offeringIdentityThreshold' | 'offeringMaxRuntimeSeconds'>;
@@ -33,6 +19,9 @@ export interface ProviderDaemonOptions {
 }
 
 const registry = chainRegistry();
+
+/** A broadcast row is asked about again after this long. */
+const CONFIRM_AFTER_SECONDS = 5;
 
 /**
  * Archipelago as the provider daemon of its islands: each ACTIVE island with nodes is registered
@@ -46,14 +35,14 @@ const registry = chainRegistry();
  */
 export class ProviderDaemon {
   private readonly batchSize: number;
-  private readonly maxBackoffSeconds: number;
+  private readonly outbox: ChainOutboxRepository;
 
   constructor(
     private readonly db: DataSource,
     private readonly options: ProviderDaemonOptions,
   ) {
     this.batchSize = options.batchSize ?? 500;
-    this.maxBackoffSeconds = options.maxBackoffSeconds ?? 300;
+    this.outbox = new ChainOutboxRepository(db, options.maxBackoffSeconds ?? CHAIN_OUTBOX_MAX_BACKOFF_SECONDS);
   }
 
   /** One round: plan and drain, twice, so an island registered in this round is also activated, offered and refreshed. */
@@ -69,11 +58,9 @@ export class ProviderDaemon {
   /** Adds what is missing to the outbox; returns how many rows were added. */
   async plan(provider: string, now = Date.now()): Promise<number> {
     const islands = await this.islands();
-    const clusters = new Map<string, string>(
-      (await this.db.query('SELECT island, cluster_id FROM chain_clusters')).map((r: { island: string; cluster_id: string }) => [r.island, r.cluster_id]),
-    );
+    const clusters = await this.outbox.clusters();
     const { settings } = this.options;
-    const planned: Array<{ key: string; kind: Kind; subject: string; message: EncodeObject }> = [];
+    const planned: Array<{ key: string; kind: ChainOutboxKind; subject: string; message: EncodeObject }> = [];
     for (const island of islands) {
       const clusterId = clusters.get(island.name);
       if (!clusterId) {
@@ -100,42 +87,23 @@ export class ProviderDaemon {
       if (!clusterId) continue;
       for (const node of island.nodes) {
         // The previous round's message, if it never went out, is stale now: this one replaces it.
-        await this.db.query(
-          `UPDATE chain_outbox SET status = 'SUPERSEDED', updated_at = now() WHERE kind = 'node-liveness' AND subject = $1 AND status = 'PENDING'`,
-          [node.id],
-        );
+        await this.outbox.supersedeLiveness(node.id);
         added += await this.enqueue(`liveness:${node.id}:${now}`, 'node-liveness', node.id, nodeLiveness(provider, clusterId, node, BigInt(now), this.options.settings.defaultRegion));
       }
     }
     return added;
   }
 
-  private async enqueue(key: string, kind: Kind, subject: string, message: EncodeObject): Promise<number> {
-    const type = registry.lookupType(message.typeUrl) as GeneratedType & { encode(m: unknown): { finish(): Uint8Array } };
-    const result = await rows(
-      this.db,
-      `INSERT INTO chain_outbox (dedupe_key, kind, subject, type_url, value) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-      [key, kind, subject, message.typeUrl, Buffer.from(type.encode(message.value).finish())],
-    );
-    return result.length;
+  private async enqueue(key: string, kind: ChainOutboxKind, subject: string, message: EncodeObject): Promise<number> {
+    return (await this.outbox.enqueue(key, kind, subject, message)) ? 1 : 0;
   }
 
   /** One batch of due rows; returns how many moved on (a row told to retry later does not count). */
   async drainOnce(sender: ChainSender): Promise<number> {
-    const leased = await rows<OutboxRow>(
-      this.db,
-      `WITH due AS (
-         SELECT id FROM chain_outbox WHERE status IN ('PENDING', 'BROADCAST') AND next_attempt_at <= now()
-          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-       UPDATE chain_outbox o SET next_attempt_at = now() + interval '60 seconds', attempts = o.attempts + 1, updated_at = now()
-         FROM due WHERE o.id = due.id
-       RETURNING o.id::text, o.kind, o.subject, o.type_url, o.value, o.status, o.tx_hash, o.tx_message_index, o.attempts`,
-      [this.batchSize],
-    );
+    const leased = await this.outbox.lease(this.batchSize);
     if (leased.length === 0) return 0;
     let retried = 0;
-    leased.sort((a, b) => Number(a.id) - Number(b.id));
-    const toSend: OutboxRow[] = [];
+    const toSend: ChainOutboxRow[] = [];
     const resolutions = new Map<string, Resolution>();
     for (const row of leased) {
       if (row.status !== 'BROADCAST' || !row.tx_hash) {
@@ -148,22 +116,16 @@ export class ProviderDaemon {
         await this.finish(row, { kind: 'committed', txHash: row.tx_hash, responses: row.tx_message_index === null ? [] : resolution.responses.slice(row.tx_message_index, row.tx_message_index + 1) });
       } else if (resolution.kind === 'pending') {
         await this.finish(row, { kind: 'broadcast', txHash: row.tx_hash });
-      } else if (row.kind === 'node-liveness' && (await this.superseded(row))) {
+      } else if (row.kind === 'node-liveness' && (await this.outbox.hasNewerLiveness(row))) {
         // A newer round exists: this one's sequence would be refused as stale.
-        await this.db.query(`UPDATE chain_outbox SET status = 'SUPERSEDED', updated_at = now() WHERE id = $1`, [row.id]);
+        await this.outbox.supersede(row);
       } else {
         toSend.push(row);
       }
     }
     const byId = new Map(toSend.map((row) => [row.id, row]));
     const items = toSend.map((row) => ({ key: row.id, messages: [{ typeUrl: row.type_url, value: (registry.lookupType(row.type_url) as GeneratedType & { decode(b: Uint8Array): unknown }).decode(row.value) }] }));
-    const outcomes = await sender.send(items, async (keys, tx) => {
-      await this.db.query(
-        `UPDATE chain_outbox o SET status = 'BROADCAST', tx_hash = $2, tx_message_index = k.ord - 1, updated_at = now()
-           FROM unnest($1::bigint[]) WITH ORDINALITY AS k(id, ord) WHERE o.id = k.id`,
-        [keys, tx.hash],
-      );
-    });
+    const outcomes = await sender.send(items, (keys, tx) => this.outbox.markBroadcast(keys, tx.hash));
     for (const [id, outcome] of outcomes) {
       if (outcome.kind === 'retry') retried++;
       await this.finish(byId.get(id)!, outcome);
@@ -171,39 +133,19 @@ export class ProviderDaemon {
     return leased.length - retried;
   }
 
-  private async superseded(row: OutboxRow): Promise<boolean> {
-    const newer = await this.db.query(`SELECT 1 FROM chain_outbox WHERE kind = 'node-liveness' AND subject = $1 AND id > $2 LIMIT 1`, [row.subject, row.id]);
-    return newer.length > 0;
-  }
-
-  private async finish(row: OutboxRow, outcome: SendOutcome): Promise<void> {
-    const open = `id = $1 AND status IN ('PENDING', 'BROADCAST')`;
-    switch (outcome.kind) {
-      case 'committed': {
-        const response: MsgResponse | undefined = outcome.responses[0];
-        await this.db.transaction(async (tx) => {
-          await tx.query(`UPDATE chain_outbox SET status = 'COMMITTED', tx_hash = $2, response = $3, last_error = NULL, updated_at = now() WHERE ${open}`, [
-            row.id, outcome.txHash, response ? Buffer.from(response.value) : null,
-          ]);
-          if (row.kind === 'register-cluster') {
-            if (!response) throw new Error(`registration of ${row.subject} committed in ${outcome.txHash} without a response`);
-            const { clusterId } = MsgRegisterClusterResponse.decode(response.value);
-            await tx.query('INSERT INTO chain_clusters (island, cluster_id) VALUES ($1, $2)', [row.subject, clusterId]);
-          }
-        });
-        return;
-      }
-      case 'broadcast':
-        await this.db.query(`UPDATE chain_outbox SET status = 'BROADCAST', tx_hash = $2, next_attempt_at = now() + interval '5 seconds', updated_at = now() WHERE ${open}`, [row.id, outcome.txHash]);
-        return;
-      case 'rejected':
-        await this.db.query(`UPDATE chain_outbox SET status = 'REJECTED', last_error = $2, updated_at = now() WHERE ${open}`, [row.id, outcome.reason]);
-        return;
-      case 'retry': {
-        const delay = Math.min(this.maxBackoffSeconds, 2 ** Math.min(row.attempts, 20));
-        await this.db.query(`UPDATE chain_outbox SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3), updated_at = now() WHERE ${open}`, [row.id, outcome.reason, delay]);
-      }
+  private async finish(row: ChainOutboxRow, outcome: SendOutcome): Promise<void> {
+    if (outcome.kind !== 'committed') {
+      await this.outbox.settle(row, outcome.kind === 'broadcast' ? { ...outcome, recheckSeconds: CONFIRM_AFTER_SECONDS } : outcome);
+      return;
     }
+    const response: MsgResponse | undefined = outcome.responses[0];
+    if (row.kind !== 'register-cluster') {
+      await this.outbox.settle(row, { kind: 'committed', txHash: outcome.txHash }, response?.value ?? null);
+      return;
+    }
+    if (!response) throw new Error(`registration of ${row.subject} committed in ${outcome.txHash} without a response`);
+    const { clusterId } = MsgRegisterClusterResponse.decode(response.value);
+    await this.outbox.settleRegistration(row, outcome.txHash, response.value, clusterId);
   }
 
   /** ACTIVE islands with their ACTIVE nodes (an island needs at least one) and measured RTTs between members. */

@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { JoinTokensRepository } from './join-tokens.repository';
 import { LivenessService } from './liveness.service';
-import { NodesRepository } from './nodes.repository';
+import { NodesDataModule } from './nodes-data.module';
 
 /** Worker role: the liveness sweeper. */
-@Module({ providers: [LivenessService, NodesRepository, JoinTokensRepository] })
+@Module({ imports: [NodesDataModule], providers: [LivenessService] })
 export class LivenessModule {}

@@ -5,7 +5,6 @@ import { repeatEvery } from '../../core/common/repeat';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { JobTagger } from '../../core/dispatch/job-tag';
-import { accountingSourceOf } from '../../adapters/slurm/slurm-adapters';
 import { masterIdOf, type AccountingRun, type AccountingSource } from '../../core/usage/accounting';
 import { accountingIncomplete } from '../../core/usage/accounting-readiness';
 import { costOf, PRICING_VERSION } from '../../core/usage/pricing';
@@ -13,7 +12,9 @@ import { REFERENCE_BENCHMARK_SCORE, splitRewards } from '../../core/usage/reward
 import { usageSignerFromPem, type UsageSigner } from '../../core/usage/signer';
 import { computeUsage } from '../../core/usage/usage-metrics';
 import { buildUsageRecord, epochOf } from '../../core/usage/usage-record';
-import { UsageRepository, type UnaccountedJob } from './usage.repository';
+import { UsageRepository } from './usage.repository';
+import { type UnaccountedJob } from '../../core/usage/accounting-queue';
+import { ACCOUNTING_QUEUE, type AccountingQueue } from '../../core/usage/accounting-queue';
 
 /** Jobs looked at per tick (and per accounting request: one request per island covers them all). */
 const BATCH = 100;
@@ -44,13 +45,14 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly usage: UsageRepository,
+    @Inject(ACCOUNTING_QUEUE) private readonly queue: AccountingQueue,
     @Inject(ISLAND_DIRECTORY) islands: IslandDirectory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.signer = config.usage.signingKeyPem ? usageSignerFromPem(config.usage.signingKeyPem) : null;
     this.tagger = new JobTagger(config.instanceId, config.tagKey.key, config.tagKey.createdAt);
     for (const island of islands.all()) {
-      if (island.settings.accounting) this.sources.set(island.settings.connection.name, accountingSourceOf(island.slurm));
+      if (island.settings.accounting) this.sources.set(island.settings.connection.name, island.slurm);
     }
   }
 
@@ -70,7 +72,7 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
 
   /** One pass over the jobs due; returns how many records this pass wrote. */
   async accountDue(): Promise<number> {
-    const due = await this.usage.lease([...this.sources.keys()], BATCH, LEASE_SECONDS);
+    const due = await this.queue.lease([...this.sources.keys()], BATCH, LEASE_SECONDS);
     let written = 0;
     for (const [island, jobs] of groupBy(due, (job) => job.island)) {
       let runs: AccountingRun[];
@@ -79,14 +81,14 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
       } catch (error) {
         const reason = `accounting read failed: ${(error as Error).message}`;
         this.logger.warn(`${island}: ${reason}`);
-        await Promise.all(jobs.map((job) => this.usage.retryLater(job.id, reason, this.backoff(job))));
+        await Promise.all(jobs.map((job) => this.queue.retryLater(job.id, reason, this.backoff(job))));
         continue;
       }
       const byMaster = groupBy(runs, (run) => masterIdOf(run));
       const results = await mapLimit(jobs, PARALLEL_WRITES, (job) =>
         this.account(job, byMaster.get(Number(job.slurm_job_id)) ?? []).catch((error: Error) => {
           this.logger.warn(`job ${job.id}: accounting failed: ${error.message}`);
-          return this.usage.retryLater(job.id, `accounting failed: ${error.message}`, this.backoff(job)).then(() => false);
+          return this.queue.retryLater(job.id, `accounting failed: ${error.message}`, this.backoff(job)).then(() => false);
         }),
       );
       written += results.filter(Boolean).length;
@@ -105,9 +107,9 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
       const waited = (Date.now() - new Date(job.ended_at).getTime()) / 1000;
       if (waited > this.config.usage.giveUpAfterSeconds) {
         this.logger.warn(`job ${job.id}: giving up on accounting after ${Math.round(waited)} s: ${missing}`);
-        await this.usage.giveUp(job.id, missing);
+        await this.queue.giveUp(job.id, missing);
       } else {
-        await this.usage.retryLater(job.id, missing, this.backoff(job));
+        await this.queue.retryLater(job.id, missing, this.backoff(job));
       }
       return false;
     }

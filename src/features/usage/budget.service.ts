@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BudgetState } from '../../core/usage/job-budget';
-import { DataSource } from 'typeorm';
 import type { Principal } from '../../core/auth/principal';
 import { invalid, notFound, Problem } from '../../core/common/problem';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
-import { rows } from '../../adapters/postgres/sql';
+import { BudgetsRepository } from './budgets.repository';
+import { BILLABLE_JOBS, type BillableJobs } from '../../core/usage/billable-jobs';
 import type { JobSpec } from '../../core/sbatch/job-spec';
 import { DemandError } from '../../core/placement/job-demand';
 import { estimateJobCost, type CostEstimate } from '../../core/usage/cost-estimate';
@@ -34,7 +34,8 @@ export class BudgetService {
   private readonly unbudgetedUntil = new Map<string, number>();
 
   constructor(
-    private readonly db: DataSource,
+    private readonly budgets: BudgetsRepository,
+    @Inject(BILLABLE_JOBS) private readonly jobs: BillableJobs,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.priceLists = [config.usage.prices.default, ...Object.values(config.usage.prices.islands)];
@@ -59,8 +60,7 @@ export class BudgetService {
       return;
     }
     if (idempotencyKey !== null) {
-      const [replay] = await rows(this.db, 'SELECT 1 FROM jobs WHERE owner_id = $1 AND idempotency_key = $2', [ownerId, idempotencyKey]);
-      if (replay) return;
+      if (await this.jobs.submittedUnder(ownerId, idempotencyKey)) return;
     }
     const { estimate, denom } = this.estimate(spec);
     if (denom !== state.denom) throw new Problem(409, 'Conflict', `the budget is in ${state.denom} but jobs are priced in ${denom}`, { field: 'budget' });
@@ -80,26 +80,10 @@ export class BudgetService {
   }
 
   async state(ownerId: string): Promise<BudgetState | null> {
-    const [budget] = await rows<{ monthly_limit: string; denom: string; spent: string }>(
-      this.db,
-      `SELECT b.monthly_limit::text, b.denom,
-              (SELECT coalesce(sum(billed), 0)::text FROM usage_records
-                WHERE owner_id = b.principal_id AND created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS spent
-         FROM tenant_budgets b WHERE b.principal_id = $1`,
-      [ownerId],
-    );
+    const budget = await this.budgets.withSpent(ownerId);
     if (!budget) return null;
-    // Not billed yet and will be: every unfinished job, and ended jobs on accounting islands still waiting.
-    // A split array is billed through its parts, so only the parts reserve.
-    const unbilled = await rows<{ spec: JobSpec }>(
-      this.db,
-      `SELECT spec FROM jobs
-        WHERE owner_id = $1 AND accounted_at IS NULL AND state <> 'REJECTED' AND split_into IS NULL
-          AND submitted_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-          AND (ended_at IS NULL OR (slurm_job_id IS NOT NULL AND island = ANY($2) AND accounting_next_at IS DISTINCT FROM 'infinity'))`,
-      [ownerId, this.accountingIslands],
-    );
-    const reserved = unbilled.reduce((acc, job) => acc + this.estimate(job.spec).estimate, 0n);
+    const unbilled = await this.jobs.unbilledSpecs(ownerId, this.accountingIslands);
+    const reserved = unbilled.reduce((acc, spec) => acc + this.estimate(spec).estimate, 0n);
     const remaining = BigInt(budget.monthly_limit) - BigInt(budget.spent) - reserved;
     return {
       monthlyLimit: budget.monthly_limit,
@@ -111,13 +95,7 @@ export class BudgetService {
   }
 
   async setBudget(principalId: string, monthlyLimit: string, denom: string): Promise<BudgetState> {
-    const [principal] = await rows(this.db, 'SELECT 1 FROM principals WHERE id = $1', [principalId]);
-    if (!principal) throw notFound(`principal ${principalId}`);
-    await this.db.query(
-      `INSERT INTO tenant_budgets (principal_id, monthly_limit, denom) VALUES ($1, $2, $3)
-       ON CONFLICT (principal_id) DO UPDATE SET monthly_limit = EXCLUDED.monthly_limit, denom = EXCLUDED.denom, updated_at = now()`,
-      [principalId, monthlyLimit, denom],
-    );
+    if (!(await this.budgets.set(principalId, monthlyLimit, denom))) throw notFound(`principal ${principalId}`);
     this.unbudgetedUntil.delete(principalId);
     return (await this.state(principalId))!;
   }

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { rows } from '../../adapters/postgres/sql';
-import type { BroadcastJournal, OutboxEntry, ReportOutcome, UsageReporter } from '../../core/usage/usage-reporter.port';
+import { Outbox, type OutboxTable } from '../../adapters/postgres/outbox';
+import type { OutboxEntry, ReportOutcome, UsageReporter } from '../../core/usage/usage-reporter.port';
 
 export interface DrainerOptions {
   batchSize: number;
@@ -19,86 +19,51 @@ export const DEFAULT_DRAINER_OPTIONS: DrainerOptions = { batchSize: 50, leaseSec
  * the chain's reason, and only COMMITTED, REJECTED and SKIPPED are final. Entries are leased with
  * SKIP LOCKED so two drainers never hand the same entry to their reporters at once.
  */
+export const USAGE_OUTBOX: OutboxTable = {
+  name: 'usage_outbox',
+  key: 'usage_record_id',
+  keyType: 'bigint',
+  order: 'next_attempt_at, usage_record_id',
+  messageIndex: false,
+};
+
 export class OutboxDrainer {
+  private readonly outbox: Outbox;
+
   constructor(
-    private readonly db: DataSource,
+    db: DataSource,
     private readonly reporter: UsageReporter,
     private readonly options: DrainerOptions = DEFAULT_DRAINER_OPTIONS,
-  ) {}
+  ) {
+    this.outbox = new Outbox(db, USAGE_OUTBOX, options.maxBackoffSeconds);
+  }
 
   /** One batch; returns how many entries were handed to the reporter. */
   async drainOnce(): Promise<number> {
-    const entries = await this.lease();
+    const entries = await this.outbox.lease<OutboxEntry>(
+      this.options.batchSize,
+      this.options.leaseSeconds,
+      `o.usage_record_id::text AS "usageRecordId", r.job_id::text AS "jobId", r.island, r.slurm_job_id::text AS "slurmJobId",
+       r.canonical, r.content_hash AS "contentHash", r.signature, r.signature_algorithm AS "signatureAlgorithm",
+       r.signer_public_key AS "signerPublicKey", o.status, o.tx_hash AS "txHash", o.attempts`,
+      { from: 'usage_records r', on: 'r.id = o.usage_record_id' },
+    );
     if (entries.length === 0) return 0;
     let outcomes: Map<string, ReportOutcome>;
     try {
-      outcomes = await this.reporter.report(entries, this.journal());
+      outcomes = await this.reporter.report(entries, { markBroadcast: (ids, txHash) => this.outbox.markBroadcast(ids, txHash) });
     } catch (error) {
       const reason = (error as Error).message;
       outcomes = new Map(entries.map((e) => [e.usageRecordId, { kind: 'retry', reason } as const]));
     }
     for (const entry of entries) {
-      await this.apply(entry, outcomes.get(entry.usageRecordId) ?? { kind: 'retry', reason: 'the reporter gave no outcome' });
+      const outcome = outcomes.get(entry.usageRecordId) ?? { kind: 'retry', reason: 'the reporter gave no outcome' };
+      await this.outbox.settle(
+        entry.usageRecordId,
+        entry.attempts,
+        outcome.kind === 'broadcast' ? { ...outcome, recheckSeconds: this.options.confirmAfterSeconds } : outcome,
+      );
     }
     return entries.length;
-  }
-
-  private lease(): Promise<OutboxEntry[]> {
-    return rows<OutboxEntry>(
-      this.db,
-      `WITH due AS (
-         SELECT usage_record_id FROM usage_outbox
-          WHERE status IN ('PENDING', 'BROADCAST') AND next_attempt_at <= now()
-          ORDER BY next_attempt_at, usage_record_id
-          LIMIT $1 FOR UPDATE SKIP LOCKED)
-       UPDATE usage_outbox o SET next_attempt_at = now() + make_interval(secs => $2), attempts = o.attempts + 1, updated_at = now()
-         FROM due, usage_records r
-        WHERE o.usage_record_id = due.usage_record_id AND r.id = o.usage_record_id
-       RETURNING o.usage_record_id::text AS "usageRecordId", r.job_id::text AS "jobId", r.island, r.slurm_job_id::text AS "slurmJobId",
-                 r.canonical, r.content_hash AS "contentHash", r.signature, r.signature_algorithm AS "signatureAlgorithm",
-                 r.signer_public_key AS "signerPublicKey", o.status, o.tx_hash AS "txHash", o.attempts`,
-      [this.options.batchSize, this.options.leaseSeconds],
-    );
-  }
-
-  private journal(): BroadcastJournal {
-    return {
-      markBroadcast: async (ids, txHash) => {
-        await this.db.query(
-          `UPDATE usage_outbox SET status = 'BROADCAST', tx_hash = $2, updated_at = now()
-            WHERE usage_record_id = ANY($1::bigint[]) AND status IN ('PENDING', 'BROADCAST')`,
-          [ids, txHash],
-        );
-      },
-    };
-  }
-
-  private async apply(entry: OutboxEntry, outcome: ReportOutcome): Promise<void> {
-    const id = entry.usageRecordId;
-    const open = `usage_record_id = $1 AND status IN ('PENDING', 'BROADCAST')`;
-    switch (outcome.kind) {
-      case 'committed':
-        await this.db.query(`UPDATE usage_outbox SET status = 'COMMITTED', tx_hash = $2, last_error = NULL, updated_at = now() WHERE ${open}`, [id, outcome.txHash]);
-        return;
-      case 'broadcast':
-        await this.db.query(
-          `UPDATE usage_outbox SET status = 'BROADCAST', tx_hash = $2, next_attempt_at = now() + make_interval(secs => $3), updated_at = now() WHERE ${open}`,
-          [id, outcome.txHash, this.options.confirmAfterSeconds],
-        );
-        return;
-      case 'rejected':
-        await this.db.query(`UPDATE usage_outbox SET status = 'REJECTED', last_error = $2, updated_at = now() WHERE ${open}`, [id, outcome.reason]);
-        return;
-      case 'skipped':
-        await this.db.query(`UPDATE usage_outbox SET status = 'SKIPPED', last_error = $2, updated_at = now() WHERE ${open}`, [id, outcome.reason]);
-        return;
-      case 'retry': {
-        const delay = Math.min(this.options.maxBackoffSeconds, 2 ** Math.min(entry.attempts, 20));
-        await this.db.query(
-          `UPDATE usage_outbox SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3), updated_at = now() WHERE ${open}`,
-          [id, outcome.reason, delay],
-        );
-      }
-    }
   }
 }

@@ -1,21 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { UnaccountedJob } from '../../core/usage/accounting-queue';
 import { DataSource } from 'typeorm';
 import { rows } from '../../adapters/postgres/sql';
+import { transaction } from '../../adapters/postgres/transactions';
+import { Outbox } from '../../adapters/postgres/outbox';
+import { ACCOUNTING_QUEUE, type AccountingQueue } from '../../core/usage/accounting-queue';
+import { DEFAULT_DRAINER_OPTIONS, USAGE_OUTBOX } from './outbox-drainer';
 import type { RewardSplit } from '../../core/usage/rewards';
 import type { UsageRecord } from '../../core/usage/usage-record';
-
-/** An ended job that SLURM ran and that has no usage record yet. */
-export interface UnaccountedJob {
-  id: string;
-  owner_id: string;
-  slurm_user: string;
-  island: string;
-  slurm_job_id: string;
-  array_size: number | null;
-  state: string;
-  ended_at: Date;
-  accounting_attempts: number;
-}
 
 export interface NodeFacts {
   name: string;
@@ -38,46 +30,14 @@ export interface SignedRecord {
 
 @Injectable()
 export class UsageRepository {
-  constructor(private readonly db: DataSource) {}
+  /** Entries are only added here (with their record); the drainer settles them. */
+  private readonly outbox: Outbox;
 
-  /**
-   * Jobs due for accounting on these islands, the longest-waiting first, LEASED for `leaseSeconds`:
-   * another worker skips them meanwhile (no double reads of slurmdbd), and if this one dies they
-   * come back when the lease runs out. The transaction that writes the record is what guarantees
-   * one record per job; the lease only saves work.
-   */
-  lease(islands: string[], limit: number, leaseSeconds: number): Promise<UnaccountedJob[]> {
-    return rows<UnaccountedJob>(
-      this.db,
-      `WITH due AS (
-         SELECT id FROM jobs
-          WHERE ended_at IS NOT NULL AND accounted_at IS NULL AND slurm_job_id IS NOT NULL
-            AND island = ANY($1) AND (accounting_next_at IS NULL OR accounting_next_at <= now())
-          ORDER BY accounting_next_at NULLS FIRST, id
-          LIMIT $2 FOR UPDATE SKIP LOCKED)
-       UPDATE jobs j SET accounting_next_at = now() + make_interval(secs => $3)
-         FROM due WHERE j.id = due.id
-       RETURNING j.id, j.owner_id, j.slurm_user, j.island, j.slurm_job_id, j.array_size, j.state, j.ended_at, j.accounting_attempts`,
-      [islands, limit, leaseSeconds],
-    );
-  }
-
-  /** Accounting is not there yet: try again after `delaySeconds`, and say why (visible in the job's usage view). */
-  async retryLater(jobId: string, note: string, delaySeconds: number): Promise<void> {
-    await this.db.query(
-      `UPDATE jobs SET accounting_attempts = accounting_attempts + 1, accounting_note = $2,
-              accounting_next_at = now() + make_interval(secs => $3)
-        WHERE id = $1 AND accounted_at IS NULL`,
-      [jobId, note, delaySeconds],
-    );
-  }
-
-  /** Stops trying: the job stays unaccounted (never billed from a guess), with the reason. */
-  async giveUp(jobId: string, note: string): Promise<void> {
-    await this.db.query(
-      `UPDATE jobs SET accounting_note = $2, accounting_next_at = 'infinity' WHERE id = $1 AND accounted_at IS NULL`,
-      [jobId, `gave up: ${note}`],
-    );
+  constructor(
+    private readonly db: DataSource,
+    @Inject(ACCOUNTING_QUEUE) private readonly queue: AccountingQueue,
+  ) {
+    this.outbox = new Outbox(db, USAGE_OUTBOX, DEFAULT_DRAINER_OPTIONS.maxBackoffSeconds);
   }
 
   nodeFacts(names: string[]): Promise<NodeFacts[]> {
@@ -96,10 +56,8 @@ export class UsageRepository {
    * this call wrote the record. `beforeCommit` exists for crash tests.
    */
   async saveAccounted(signed: SignedRecord, beforeCommit?: () => Promise<void>): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const marked = await rows(tx, `UPDATE jobs SET accounted_at = now(), accounting_note = NULL, accounting_next_at = NULL
-                                       WHERE id = $1 AND accounted_at IS NULL RETURNING id`, [signed.job.id]);
-      if (marked.length === 0) return false;
+    return transaction(this.db, async (tx) => {
+      if (!(await this.queue.markAccounted(signed.job.id))) return false;
       const { key } = signed.record.body.usage;
       const [{ id: recordId }] = await rows<{ id: string }>(
         tx,
@@ -109,7 +67,7 @@ export class UsageRepository {
         [signed.job.id, signed.job.owner_id, key.island, key.slurmJobId, key.submitTime, signed.record.canonical, signed.record.contentHash,
           signed.signature, signed.algorithm, signed.publicKey, signed.denom, signed.billed.toString(), signed.epoch],
       );
-      await tx.query('INSERT INTO usage_outbox (usage_record_id) VALUES ($1)', [recordId]);
+      await this.outbox.add({ usage_record_id: recordId });
       const lines = rewardLines(signed.rewards);
       await tx.query(
         `INSERT INTO usage_rewards (usage_record_id, job_id, epoch, kind, beneficiary, provider, weight, amount, denom)

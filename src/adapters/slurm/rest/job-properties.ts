@@ -1,10 +1,13 @@
 import type { components } from './generated/slurm-v0.0.38';
 import type { SlurmSubmitRequest } from '../../../core/slurm/slurm-client.port';
-import { SlurmRejectedError } from '../../../core/slurm/slurm-client.port';
+import type { JobSpec } from '../../../core/sbatch/job-spec';
+import { SlurmInexpressibleError, SlurmRejectedError } from '../../../core/slurm/slurm-client.port';
 import { renderDependency } from '../../../core/sbatch/render-dependency';
 import { renderNodeRange } from '../../../core/sbatch/render-sbatch-argv';
 import { isEnvName } from '../../../core/sbatch/render-shell';
 import { storedEnvironmentRefusal } from '../../../core/sbatch/environment-policy';
+import { sbatchDerivedEnvironment } from '../../../core/sbatch/job-environment';
+import { impliedTaskCount } from '../../../core/sbatch/sbatch-derivations';
 import { SLURM_ERR } from '../slurm-errors';
 
 type SpecJobProperties = components['schemas']['v0.0.38_job_properties'];
@@ -36,21 +39,36 @@ export type RestJobSubmission = Omit<components['schemas']['v0.0.38_job_submissi
  * server accepts are emitted (an unknown key is an HTTP 400). `spec.export` is not sent: the
  * environment dict is already final, and slurmrestd disables `export`. `spec.chdir` is ignored in
  * favour of `workingDirectory`, which is always sent (otherwise the job runs in slurmrestd's cwd).
+ * `submitHost` is the host the job counts as submitted from (SLURM_SUBMIT_HOST).
  */
-export function toJobSubmission(request: SlurmSubmitRequest): RestJobSubmission {
-  if (!request.script.startsWith('#!')) {
-    // slurmrestd does not check; the job would fail later with ENOEXEC.
-    throw new SlurmRejectedError('script must start with #!', undefined);
-  }
-  return { script: request.script, job: toJobProperties(request) };
+export function toJobSubmission(request: SlurmSubmitRequest, submitHost: string): RestJobSubmission {
+  checkScriptAndDirectory(request);
+  return { script: request.script, job: toJobProperties(request, submitHost) };
 }
 
-export function toJobProperties(request: SlurmSubmitRequest): RestJobProperties {
-  const { spec } = request;
-  const environment = checkEnvironment(request.environment);
+/** What slurmrestd (every version) does not check itself: the job would fail later, or run in slurmrestd's directory. */
+export function checkScriptAndDirectory(request: SlurmSubmitRequest): void {
+  if (!request.script.startsWith('#!')) throw new SlurmRejectedError('script must start with #!', undefined);
   if (!request.workingDirectory || !request.workingDirectory.startsWith('/')) {
     throw new SlurmRejectedError(`working directory must be an absolute path, got ${JSON.stringify(request.workingDirectory)}`, undefined);
   }
+}
+
+/**
+ * The job's environment as slurmrestd takes it: the stored one (checked again: rows may predate
+ * the rules) plus what sbatch would have added itself, which slurmrestd does not
+ * (SLURM_CPUS_PER_TASK, SLURM_SUBMIT_DIR…). Every API version.
+ */
+export function submittedEnvironment(request: SlurmSubmitRequest, submitHost: string): Record<string, string> {
+  return { ...checkEnvironment(request.environment), ...sbatchDerivedEnvironment(request.spec, { submitDir: request.workingDirectory, submitHost }) };
+}
+
+export function toJobProperties(request: SlurmSubmitRequest, submitHost: string): RestJobProperties {
+  const { spec } = request;
+  const inexpressible = notExpressibleInV0038(spec);
+  if (inexpressible) throw new SlurmInexpressibleError(inexpressible);
+  checkScriptAndDirectory(request);
+  const environment = submittedEnvironment(request, submitHost);
   const job: RestJobProperties = { environment, current_working_directory: request.workingDirectory };
   const set = <K extends keyof RestJobProperties>(key: K, value: RestJobProperties[K] | undefined) => {
     if (value !== undefined) job[key] = value;
@@ -64,9 +82,10 @@ export function toJobProperties(request: SlurmSubmitRequest): RestJobProperties 
   set('comment', request.comment || spec.comment);
 
   if (spec.nodes) job.nodes = renderNodeRange(spec.nodes);
-  set('tasks', spec.ntasks);
+  set('tasks', spec.ntasks ?? impliedTaskCount(spec));
   set('tasks_per_node', spec.ntasksPerNode);
   set('cpus_per_task', spec.cpusPerTask);
+  set('threads_per_core', spec.threadsPerCore);
   set('memory_per_node', spec.memPerNodeMb);
   set('memory_per_cpu', spec.memPerCpuMb);
   set('memory_per_gpu', spec.memPerGpuMb);
@@ -100,7 +119,25 @@ export function toJobProperties(request: SlurmSubmitRequest): RestJobProperties 
   return job;
 }
 
-function checkEnvironment(env: Record<string, string>): Record<string, string> {
+/**
+ * Options slurmrestd 22.05 cannot take, although sbatch can (measured on local-a): the v0.0.38
+ * parser refuses the `B:` flag of `signal` ("Invalid SIGNAL specification" for every spelling)
+ * and fails on `memory_per_gpu` in any form ("Failure during parsing", 9001). Sending the job
+ * without them would run it differently: it is refused as inexpressible, saying where it can run
+ * (an island with an SSH fallback sends it with sbatch instead, FallbackSlurmClient).
+ */
+function notExpressibleInV0038(spec: JobSpec): string | null {
+  const where = 'islands whose SLURM is reached over SSH, or SLURM 23.11 and later, accept it';
+  if (spec.signal !== undefined && /^(?:B|BR|RB):/i.test(spec.signal)) {
+    return `--signal=${spec.signal}: slurmrestd 22.05 cannot send the B: flag (signal the batch shell only); ${where}. Without B:, the signal goes to the job's steps`;
+  }
+  if (spec.memPerGpuMb !== undefined) {
+    return `--mem-per-gpu: slurmrestd 22.05 cannot parse it; ${where}. --mem or --mem-per-cpu work here`;
+  }
+  return null;
+}
+
+export function checkEnvironment(env: Record<string, string>): Record<string, string> {
   const entries = Object.entries(env ?? {});
   if (entries.length === 0) {
     throw new SlurmRejectedError('environment must not be empty (slurmrestd inherits nothing; send PATH at least)', SLURM_ERR.ENVIRONMENT_MISSING);

@@ -3,7 +3,6 @@ import type { IslandConnection, RestConnection } from '../island-connection';
 import {
   SlurmRejectedError,
   SlurmUnavailableError,
-  type SlurmClient,
   type SlurmJobRecord,
   type SlurmJobSnapshot,
   type SlurmNodeRecord,
@@ -12,20 +11,18 @@ import {
   type SlurmSubmitResult,
   type SlurmTimestamp,
 } from '../../../core/slurm/slurm-client.port';
-import type { paths } from './generated/slurm-v0.0.38';
-import { toJobSubmission, type RestJobProperties } from './job-properties';
+import { toJobSubmission } from './job-properties';
+import { toJobDescriptionSubmission } from './job-description';
+import { isModern, REST_API_VERSIONS, updateTimeQuery, type RestApiVersion } from './rest-api-version';
 import { mintSlurmJwt, SlurmTokenCache } from './jwt';
 import { assertActingUser } from '../../../core/slurm/posix-user';
 import { describeItems, errorFromItems, neverReached, normalizeErrors, primaryCode, SLURM_ERR, type SlurmErrorItem } from '../slurm-errors';
-import { toSlurmJobRecord } from '../slurm-job-record';
-import { toSlurmNodeRecord } from '../slurm-node-record';
-import { toAccountingRun, type V0038DbJob } from '../slurmdb-job-record';
-import type { AccountingRun, AccountingSource } from '../../../core/usage/accounting';
-
-/** Base path of the v0.0.38 plugin; the spec's paths are relative to it. */
-export const SLURM_V0038_BASE = '/slurm/v0.0.38';
-/** Base path of the accounting plugin (openapi/dbv0.0.38: islands with slurmdbd only). */
-export const SLURMDB_V0038_BASE = '/slurmdb/v0.0.38';
+import { toSlurmJobRecord, type V0038JobRecord, type V0042JobRecord } from '../slurm-job-record';
+import { toSlurmNodeRecord, type V0038NodeRecord, type V0042NodeRecord } from '../slurm-node-record';
+import { toAccountingRun, type SlurmDbJob } from '../slurmdb-job-record';
+import type { AccountingRun } from '../../../core/usage/accounting';
+import type { LoginNode, SlurmAdapter } from '../slurm-adapter';
+import { setNumber } from '../slurm-values';
 
 /** After a submission token's expiry: clock skew between us and slurmctld, and an RPC verified just in time. */
 const SUBMIT_SETTLE_MARGIN_MS = 2000;
@@ -35,22 +32,20 @@ function submitTokenSeconds(rest: RestConnection): number {
   return Math.max(2, Math.ceil(rest.timeoutMs / 1000));
 }
 
-/**
- * The longest a submission can still create a job after the call started: its token's life, the
- * second slurmctld still accepts it in, and the margin. A dispatcher that holds a job for at least
- * this long after calling can never see a submission of it land after letting go.
- */
-export function submitSettleMs(rest: RestConnection): number {
-  return (submitTokenSeconds(rest) + 1) * 1000 + SUBMIT_SETTLE_MARGIN_MS;
+/** The fields of slurmrestd's answers read here; they have these names in every version spoken. */
+interface SubmitBody {
+  job_id?: number;
+  job_submit_user_msg?: string;
 }
-
-type Method = 'get' | 'post' | 'delete';
-/** The JSON body of a 200 answer to `method path`, per the generated spec. */
-type OkBody<P extends keyof paths, M extends Method> = paths[P][M] extends {
-  responses: { 200: { content: { 'application/json': infer B } } };
+interface JobsBody {
+  jobs?: Array<V0038JobRecord | V0042JobRecord>;
+  /** 23.11+: 0 in an answer to `update_time` means nothing changed since. */
+  last_update?: unknown;
 }
-  ? B
-  : never;
+interface PingBody {
+  pings?: Array<{ mode?: string; hostname?: string; ping?: string; pinged?: string }>;
+  meta?: { Slurm?: { release?: string }; slurm?: { release?: string } };
+}
 
 interface RawResponse<B> {
   status: number;
@@ -58,6 +53,8 @@ interface RawResponse<B> {
   body: Partial<B> | undefined;
   text: string;
   errors: SlurmErrorItem[];
+  /** 23.11+ puts an accepted job's remarks here (v0.0.38: in errors[]). */
+  warnings: SlurmErrorItem[];
 }
 
 export interface RestSlurmClientOptions {
@@ -69,14 +66,16 @@ export interface RestSlurmClientOptions {
 }
 
 /**
- * SlurmClient over slurmrestd's OpenAPI v0.0.38 (Slurm 22.05). Each call carries a short-lived
- * HS256 token minted here for the acting user: submit/cancel/hold as the job's owner, reads and
- * ping as the island's `readUser`. Never a token for root or SlurmUser.
+ * SlurmClient over slurmrestd's OpenAPI: v0.0.38 (SLURM 22.05/23.02) or v0.0.40-v0.0.42 (23.11 to
+ * 25.x), the one configured for the island or else the newest it serves (asked once, at the first
+ * call). What differs between versions stays in here and in the record mappers. Each call carries
+ * a short-lived HS256 token minted here for the acting user: submit/cancel/hold as the job's owner,
+ * reads and ping as the island's `readUser`. Never a token for root or SlurmUser.
  */
-export class RestSlurmClient implements SlurmClient, AccountingSource {
+export class RestSlurmClient implements SlurmAdapter {
   private readonly pool: Pool;
-  private readonly basePath: string;
-  private readonly dbBasePath: string;
+  private readonly rootPath: string;
+  private version: Promise<RestApiVersion> | null = null;
   private readonly tokens: SlurmTokenCache;
   private readonly rest: RestConnection;
   private readonly readUser: string;
@@ -84,6 +83,8 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
   private readonly clock: () => number;
   private readonly clockSlack: number;
   private closed = false;
+  /** The controller's host name, learnt from the first ping: where jobs count as submitted from. */
+  private controllerHost: string | undefined;
 
   constructor(island: Pick<IslandConnection, 'rest' | 'readUser'> & { name?: string }, options: RestSlurmClientOptions = {}) {
     if (!island.rest) throw new Error(`island ${island.name ?? ''}: no rest connection configured`);
@@ -94,8 +95,8 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     this.clock = options.clock ?? (() => Date.now());
     this.clockSlack = options.clockSlackSeconds ?? 0;
     const url = new URL(this.rest.url);
-    this.basePath = url.pathname.replace(/\/+$/, '') + SLURM_V0038_BASE;
-    this.dbBasePath = url.pathname.replace(/\/+$/, '') + SLURMDB_V0038_BASE;
+    this.rootPath = url.pathname.replace(/\/+$/, '');
+    if (this.rest.apiVersion) this.version = Promise.resolve(this.rest.apiVersion);
     const connections = Math.max(1, Math.floor(this.rest.connections));
     this.pool = new Pool(url.origin, {
       connections,
@@ -115,16 +116,20 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
    * `settlesAt` has passed, a listing shows the job if and only if it was created.
    */
   async submit(user: string, request: SlurmSubmitRequest): Promise<SlurmSubmitResult> {
-    const body = toJobSubmission(request);
+    assertActingUser(user, this.forbidden);
+    const version = await this.apiVersion();
+    // The token is minted first: whatever happens before the request is sent (the one ping that
+    // learns the submit host) uses up its life, so the submission still settles by `settlesAt`.
     const nowSeconds = Math.floor(this.clock() / 1000);
     const lifetime = submitTokenSeconds(this.rest);
-    assertActingUser(user, this.forbidden);
     const token = mintSlurmJwt(this.rest.jwtKey, user, lifetime, nowSeconds);
     // slurmctld accepts a token through its `exp` second; then allow for clock skew and the RPC in progress.
     const settlesAt = (nowSeconds + lifetime + 1) * 1000 + SUBMIT_SETTLE_MARGIN_MS;
-    let res: RawResponse<OkBody<'/job/submit', 'post'>>;
+    const submitHost = await this.submitHost();
+    const body = isModern(version) ? toJobDescriptionSubmission(request, nowSeconds, submitHost) : toJobSubmission(request, submitHost);
+    let res: RawResponse<SubmitBody>;
     try {
-      res = await this.call<OkBody<'/job/submit', 'post'>>('POST', '/job/submit', user, body, { token });
+      res = await this.call<SubmitBody>('POST', this.slurm(version, '/job/submit'), user, body, { token });
     } catch (error) {
       if (!(error instanceof SlurmUnavailableError) || neverReached(error)) throw error;
       throw new SlurmUnavailableError(error.message, { cause: error.cause, settlesAt });
@@ -132,7 +137,7 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     const jobId = res.body?.job_id;
     if ((res.status === 200 || res.status === 500) && typeof jobId === 'number' && jobId > 0) {
       // Accepted; errors[] here are warnings (2042 held, 2015 partition limits...).
-      const warnings = res.errors.map((e) => describeItems([e]));
+      const warnings = [...new Set([...res.errors, ...res.warnings].map((e) => describeItems([e])))];
       const userMsg = res.body?.job_submit_user_msg;
       if (typeof userMsg === 'string' && userMsg.trim() !== '') warnings.push(userMsg.trim());
       return { jobId, warnings };
@@ -140,78 +145,120 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     throw this.failure(res, 'submit');
   }
 
+  /**
+   * The longest a submission can still create a job after the call started: its token's life, the
+   * second slurmctld still accepts it in, and the margin. A dispatcher that holds a job for at least
+   * this long after calling can never see a submission of it land after letting go.
+   */
+  submitSettleMs(): number {
+    return (submitTokenSeconds(this.rest) + 1) * 1000 + SUBMIT_SETTLE_MARGIN_MS;
+  }
+
+  loginNode(): LoginNode | null {
+    return null;
+  }
+
+  /**
+   * With `since`, slurmctld answers with nothing when no job changed since then (v0.0.38: HTTP 304;
+   * 23.11+: 200 with no jobs and `last_update` 0), else with every job: a quiet queue costs one
+   * small answer per tick, whatever its size.
+   */
   async listJobs(since?: SlurmTimestamp): Promise<SlurmJobSnapshot | null> {
-    const asOf = Math.floor(this.clock() / 1000) - this.clockSlack;
-    const query = since !== undefined ? `?update_time=${Math.floor(since)}` : '';
-    const res = await this.call<OkBody<'/jobs/', 'get'>>('GET', `/jobs/${query}`, this.readUser);
+    const version = await this.apiVersion();
+    const nowSeconds = Math.floor(this.clock() / 1000);
+    const asOf = nowSeconds - this.clockSlack;
+    const query = since !== undefined ? updateTimeQuery(version, since, nowSeconds) : '';
+    const res = await this.call<JobsBody>('GET', this.slurm(version, `/jobs/${query}`), this.readUser);
     if (res.status === 304) return null;
     if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, 'list jobs');
-    return { asOf, jobs: (res.body?.jobs ?? []).map(toSlurmJobRecord) };
+    const jobs = res.body?.jobs ?? [];
+    if (since !== undefined && isModern(version) && jobs.length === 0 && setNumber(res.body?.last_update) === 0) return null;
+    return { asOf, jobs: jobs.map(toSlurmJobRecord) };
   }
 
   async getJob(jobId: number): Promise<SlurmJobRecord[]> {
     checkJobId(jobId);
-    const res = await this.call<OkBody<'/job/{job_id}', 'get'>>('GET', `/job/${jobId}`, this.readUser);
+    const version = await this.apiVersion();
+    const res = await this.call<JobsBody>('GET', this.slurm(version, `/job/${jobId}`), this.readUser);
     if (res.errors.some((e) => e.code === SLURM_ERR.INVALID_JOB_ID)) return [];
     if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, `get job ${jobId}`);
     return (res.body?.jobs ?? []).map(toSlurmJobRecord);
   }
 
+  /**
+   * v0.0.42 reports a cancel's outcome in `status[]` of an HTTP 200 (errors[] stays empty);
+   * v0.0.40/41 report nothing, not even for an unknown id: the follower sees what really happened.
+   */
   async cancel(user: string, jobId: number): Promise<void> {
     checkJobId(jobId);
-    const res = await this.call<OkBody<'/job/{job_id}', 'delete'>>('DELETE', `/job/${jobId}`, user);
-    const remaining = res.errors.filter(
-      (e) => e.code !== SLURM_ERR.INVALID_JOB_ID && e.code !== SLURM_ERR.ALREADY_DONE && e.code !== SLURM_ERR.JOB_FINISHED,
+    const version = await this.apiVersion();
+    const res = await this.call<{ status?: Array<{ error?: { code?: number; message?: string } }> }>('DELETE', this.slurm(version, `/job/${jobId}`), user);
+    const outcomes = (res.body?.status ?? []).flatMap((s) => (s.error ? [{ error_code: s.error.code, error: s.error.message }] : []));
+    const errors = [...res.errors, ...normalizeErrors(outcomes)];
+    const remaining = errors.filter(
+      (e) => e.code !== SLURM_ERR.INVALID_JOB_ID && e.code !== SLURM_ERR.ALREADY_DONE && e.code !== SLURM_ERR.JOB_FINISHED && e.code !== 0,
     );
-    if (res.errors.length > 0 && remaining.length === 0) return; // unknown or finished: nothing to do
+    if (errors.length > 0 && remaining.length === 0) return; // unknown or finished: nothing to do
     if (res.status !== 200 || remaining.length > 0) throw this.failure({ ...res, errors: remaining }, `cancel job ${jobId}`);
   }
 
   async setHold(user: string, jobId: number, hold: boolean): Promise<void> {
     checkJobId(jobId);
-    const body: Partial<RestJobProperties> = { hold };
-    const res = await this.call<OkBody<'/job/{job_id}', 'post'>>('POST', `/job/${jobId}`, user, body);
+    const version = await this.apiVersion();
+    const res = await this.call<unknown>('POST', this.slurm(version, `/job/${jobId}`), user, { hold });
     if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, `${hold ? 'hold' : 'release'} job ${jobId}`);
   }
 
   async listNodes(): Promise<SlurmNodeRecord[]> {
-    const res = await this.call<OkBody<'/nodes/', 'get'>>('GET', '/nodes/', this.readUser);
+    const version = await this.apiVersion();
+    const res = await this.call<{ nodes?: Array<V0038NodeRecord | V0042NodeRecord> }>('GET', this.slurm(version, '/nodes/'), this.readUser);
     if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, 'list nodes');
     return (res.body?.nodes ?? []).map(toSlurmNodeRecord);
   }
 
   /**
    * Accounting records of jobs (every run and array task), as the read user, from slurmdbd:
-   * `GET /slurmdb/v0.0.38/jobs?step=<id>,<id>...` (the job-id filter sacct -j uses). The commas
+   * `GET /slurmdb/<version>/jobs/?step=<id>,<id>...` (the job-id filter sacct -j uses). The commas
    * must be sent as %2C: a literal comma makes slurmrestd answer 400 "Unable to parse query".
    */
   async runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
     if (slurmJobIds.length === 0) return [];
     slurmJobIds.forEach(checkJobId);
-    const res = await this.call<{ jobs?: V0038DbJob[] }>(
-      'GET', `/jobs?step=${slurmJobIds.join('%2C')}`, this.readUser, undefined, { base: this.dbBasePath },
-    );
+    const version = await this.apiVersion();
+    const path = `/slurmdb/${version}/jobs${isModern(version) ? '/' : ''}?step=${slurmJobIds.join('%2C')}`;
+    const res = await this.call<{ jobs?: SlurmDbJob[] }>('GET', this.rootPath + path, this.readUser);
     if (res.errors.some((e) => e.code === SLURM_ERR.NOTHING_FOUND)) return [];
     if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, `accounting of jobs ${slurmJobIds.join(',')}`);
     return (res.body?.jobs ?? []).map(toAccountingRun);
   }
 
   async ping(): Promise<SlurmPing> {
-    let res: RawResponse<OkBody<'/ping/', 'get'>>;
+    let res: RawResponse<PingBody>;
     try {
-      res = await this.call<OkBody<'/ping/', 'get'>>('GET', '/ping/', this.readUser);
+      res = await this.call<PingBody>('GET', this.slurm(await this.apiVersion(), '/ping/'), this.readUser);
     } catch (err) {
       if (err instanceof SlurmUnavailableError) return { up: false, hostname: '', version: '' };
       throw err;
     }
     const pings = res.body?.pings ?? [];
     const primary = pings.find((p) => p.mode === 'primary') ?? pings[0];
-    const meta = res.body?.meta as { Slurm?: { release?: string } } | undefined;
+    const meta = res.body?.meta;
+    if (primary?.hostname) this.controllerHost = primary.hostname;
     return {
-      up: res.status === 200 && primary?.ping === 'UP',
+      up: res.status === 200 && (primary?.ping ?? primary?.pinged) === 'UP',
       hostname: primary?.hostname ?? '',
-      version: meta?.Slurm?.release ?? '',
+      version: meta?.slurm?.release ?? meta?.Slurm?.release ?? '',
     };
+  }
+
+  /**
+   * SLURM_SUBMIT_HOST for jobs sent through slurmrestd: the controller's host, as slurmctld names
+   * itself (a native sbatch on the island prints its own host, usually the same login/controller
+   * host). Until a ping has answered, the host of the REST URL.
+   */
+  private async submitHost(): Promise<string> {
+    if (this.controllerHost === undefined) await this.ping();
+    return this.controllerHost ?? new URL(this.rest.url).hostname;
   }
 
   async close(): Promise<void> {
@@ -221,15 +268,36 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     await this.pool.close();
   }
 
+  /** The API this client speaks to the island: configured, or found by `negotiate` once. */
+  apiVersion(): Promise<RestApiVersion> {
+    this.version ??= this.negotiate().catch((error) => {
+      this.version = null; // ask again at the next call
+      throw error;
+    });
+    return this.version;
+  }
+
+  /** The newest version whose ping slurmrestd answers (a version it does not serve answers 404). */
+  private async negotiate(): Promise<RestApiVersion> {
+    for (const version of REST_API_VERSIONS) {
+      const res = await this.call<PingBody>('GET', this.slurm(version, '/ping/'), this.readUser, undefined, { absentIs404: true });
+      if (res.status !== 404) return version;
+    }
+    throw new SlurmUnavailableError(`slurmrestd ${this.rest.url} serves none of ${REST_API_VERSIONS.join(', ')} (SLURM 22.05 or later is needed)`);
+  }
+
+  private slurm(version: RestApiVersion, path: string): string {
+    return `${this.rootPath}/slurm/${version}${path}`;
+  }
+
   /** Sends one request as `user`; resolves for any HTTP answer, rejects with SlurmUnavailableError when there is none. */
   private async call<B>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     user: string,
     body?: unknown,
-    options: { token?: string; base?: string } = {},
+    options: { token?: string; absentIs404?: boolean } = {},
   ): Promise<RawResponse<B>> {
-    const base = options.base ?? this.basePath;
     const token = options.token;
     if (this.closed) throw new SlurmUnavailableError('slurmrestd client is closed');
     assertActingUser(user, this.forbidden);
@@ -251,7 +319,7 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     try {
       const res = await this.pool.request({
         origin: undefined,
-        path: base + path,
+        path,
         method,
         headers,
         body: payload,
@@ -262,23 +330,34 @@ export class RestSlurmClient implements SlurmClient, AccountingSource {
     } catch (err) {
       throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what} failed: ${describe(err)}`, { cause: err });
     }
-    if (status === 401 || status === 403) {
+    if (status === 404 && options.absentIs404) return { status, body: undefined, text, errors: [], warnings: [] };
+    // 511: slurmrestd 23.11+ for a token slurmctld refuses (22.05: 401).
+    if (status === 401 || status === 403 || status === 511) {
       throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: authentication failed (HTTP ${status}): ${text.trim().slice(0, 200)}`);
     }
-    if (status === 404 || status === 406 || status === 502 || status === 503 || status === 504) {
+    if (status === 406 || status === 502 || status === 503 || status === 504) {
       throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP ${status}`);
     }
     let parsed: Partial<B> | undefined;
-    if (text.trim() !== '') {
-      try {
-        parsed = JSON.parse(text) as Partial<B>;
-      } catch {
-        if (status === 400) throw new SlurmRejectedError(`slurmrestd: ${what}: ${text.trim().slice(0, 300)}`, undefined, status);
-        throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP ${status} with a non-JSON body`);
-      }
+    let json = true;
+    try {
+      parsed = text.trim() !== '' ? (JSON.parse(text) as Partial<B>) : undefined;
+    } catch {
+      json = false;
     }
     const errors = normalizeErrors((parsed as { errors?: unknown } | undefined)?.errors ?? (Array.isArray(parsed) ? parsed : undefined));
-    return { status, body: parsed, text, errors };
+    // 23.11+ answers 404 with SLURM's error for an unknown job; a 404 without one is a path this slurmrestd
+    // does not serve (SLURM upgraded under us: a version found by asking is asked for again at the next call).
+    if (status === 404 && errors.length === 0) {
+      if (!this.rest.apiVersion) this.version = null;
+      throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP 404`);
+    }
+    if (!json) {
+      if (status === 400) throw new SlurmRejectedError(`slurmrestd: ${what}: ${text.trim().slice(0, 300)}`, undefined, status);
+      throw new SlurmUnavailableError(`slurmrestd ${this.rest.url}: ${what}: HTTP ${status} with a non-JSON body`);
+    }
+    const warnings = normalizeErrors((parsed as { warnings?: unknown } | undefined)?.warnings);
+    return { status, body: parsed, text, errors, warnings };
   }
 
   private failure(res: RawResponse<unknown>, context: string): Error {

@@ -7,6 +7,7 @@ import { SlurmRejectedError } from '../../../core/slurm/slurm-client.port';
 import { renderSbatchArgv } from '../../../core/sbatch/render-sbatch-argv';
 import { renderEnvAssignments, shellQuote } from '../../../core/sbatch/render-shell';
 import { storedEnvironmentRefusal } from '../../../core/sbatch/environment-policy';
+import { LOGIN_ENVIRONMENT } from '../../../core/sbatch/job-environment';
 import { SLURM_ERR } from '../slurm-errors';
 
 /** `K='v' ` prefix that points SLURM clients at the island (e.g. SLURM_CONF). */
@@ -25,8 +26,8 @@ export const CHDIR_FAILED_EXIT = 78;
 
 /**
  * The sbatch invocation for a submit. The script goes to sbatch's stdin. The job gets exactly
- * `request.environment` (plus what SLURM adds itself, SLURM_* and the island's
- * `commandEnvironment`, which sbatch needs to find the controller): sbatch runs under `env -i`
+ * `request.environment` (plus what SLURM adds itself, SLURM_*, the request for the user's login
+ * environment and the island's `commandEnvironment`, which sbatch needs to find the controller): sbatch runs under `env -i`
  * with only those variables and `--export=ALL`. sbatch is located with the login shell's PATH
  * first, so a job environment without /usr/bin in PATH still submits.
  *
@@ -49,7 +50,8 @@ export function renderSubmitCommand(request: SlurmSubmitRequest, commandEnvironm
   if (smuggled) throw new SlurmRejectedError(smuggled, undefined);
   let envWords: string[];
   try {
-    envWords = renderEnvAssignments({ ...request.environment, ...commandEnvironment });
+    // sbatch adds the other variables of sbatchDerivedEnvironment itself, from its options and cwd.
+    envWords = renderEnvAssignments({ ...request.environment, ...LOGIN_ENVIRONMENT, ...commandEnvironment });
   } catch (err) {
     throw new SlurmRejectedError((err as Error).message, undefined);
   }

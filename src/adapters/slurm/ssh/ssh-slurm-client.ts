@@ -4,7 +4,6 @@ import {
   SlurmRejectedError,
   SlurmUnavailableError,
   SubmissionImpossibleError,
-  type SlurmClient,
   type SlurmJobRecord,
   type SlurmJobSnapshot,
   type SlurmNodeRecord,
@@ -17,13 +16,14 @@ import { assertActingUser, InvalidSlurmUserError, isPosixUserName, type PosixAcc
 import { accountFromGetent, type PosixAccounts } from '../posix-accounts';
 import { shellJoin } from '../../../core/sbatch/render-shell';
 import { CLI_UNAVAILABLE, SLURM_ERR, codeFromMessage, normalizeErrors } from '../slurm-errors';
-import { toSlurmJobRecord, type V0038JobRecord } from '../slurm-job-record';
-import { toSlurmNodeRecord, type V0038NodeRecord } from '../slurm-node-record';
+import { toSlurmJobRecord, type V0038JobRecord, type V0042JobRecord } from '../slurm-job-record';
+import { toSlurmNodeRecord, type V0038NodeRecord, type V0042NodeRecord } from '../slurm-node-record';
 import { CHDIR_FAILED_EXIT, parseParsable, parseScontrolPing, renderSlurmCommand, renderSubmitCommand, slurmErrorText } from './ssh-commands';
 import { RemoteFiles } from './remote-files';
 import { SshPool, type ExecResult } from './ssh-pool';
-import { toAccountingRun, type V0038DbJob } from '../slurmdb-job-record';
-import type { AccountingRun, AccountingSource } from '../../../core/usage/accounting';
+import { toAccountingRun, type SlurmDbJob } from '../slurmdb-job-record';
+import type { AccountingRun } from '../../../core/usage/accounting';
+import type { SlurmAdapter } from '../slurm-adapter';
 
 export interface SshSlurmClientOptions {
   /** Close a user's connection after this long without commands. Default 30 s. */
@@ -43,13 +43,14 @@ export interface SshSlurmClientOptions {
  * fetches the whole queue; it returns `null` only when the mapped job set is identical to the last
  * snapshot this client returned (a fingerprint), which spares the caller's work, not SLURM's.
  */
-export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccounts {
+export class SshSlurmClient implements SlurmAdapter, PosixAccounts {
   private readonly pool: SshPool;
   private readonly ssh: SshConnection;
   private readonly readUser: string;
   private readonly forbidden: string[];
   private readonly clock: () => number;
   private last: { asOf: SlurmTimestamp; fingerprint: string } | undefined;
+  private nodeListing: 'sinfo' | 'scontrol' = 'sinfo';
 
   constructor(island: Pick<IslandConnection, 'ssh' | 'readUser'> & { name?: string }, options: SshSlurmClientOptions = {}) {
     if (!island.ssh) throw new Error(`island ${island.name ?? ''}: no ssh connection configured`);
@@ -125,11 +126,20 @@ export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccou
     throw this.cliFailure(res, `${hold ? 'hold' : 'release'} job ${jobId}`);
   }
 
-  /** `sinfo --json` (22.05 prints the same node records as slurmrestd v0.0.38), as `readUser`. */
+  /**
+   * Every node record, as `readUser`: `sinfo --json` on 22.05 prints them (as slurmrestd v0.0.38
+   * does); from 23.11 it prints per-partition summaries instead, and `scontrol --json show nodes`
+   * (which 22.05 lacks) prints the records. The first answer tells which kind of island this is.
+   */
   async listNodes(): Promise<SlurmNodeRecord[]> {
-    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['sinfo', '--json']));
-    if (res.code !== 0) throw this.cliFailure(res, 'sinfo');
-    return parseSinfoJson(res.stdout, res.stderr);
+    if (this.nodeListing === 'sinfo') {
+      const nodes = await this.nodeRecords(['sinfo', '--json']);
+      if (nodes) return nodes;
+      this.nodeListing = 'scontrol';
+    }
+    const nodes = await this.nodeRecords(['scontrol', '--json', 'show', 'nodes']);
+    if (!nodes) throw new SlurmUnavailableError('scontrol --json show nodes printed no node records');
+    return nodes;
   }
 
   /**
@@ -142,9 +152,9 @@ export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccou
     const argv = ['sacct', '--json', '-a', '-D', '-j', slurmJobIds.join(',')];
     const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, argv));
     if (res.code !== 0) throw this.cliFailure(res, 'sacct');
-    let parsed: { jobs?: V0038DbJob[]; errors?: unknown };
+    let parsed: { jobs?: SlurmDbJob[]; errors?: unknown };
     try {
-      parsed = JSON.parse(res.stdout) as { jobs?: V0038DbJob[]; errors?: unknown };
+      parsed = JSON.parse(res.stdout) as { jobs?: SlurmDbJob[]; errors?: unknown };
     } catch {
       throw new SlurmUnavailableError(`sacct --json printed no JSON: ${res.stdout.slice(0, 200)}${res.stderr.slice(0, 200)}`);
     }
@@ -174,6 +184,18 @@ export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccou
     return parseScontrolPing(res.stdout);
   }
 
+  /**
+   * 0: sbatch runs as a child of the SSH session, and a session that ends without an answer
+   * leaves no bound on whether it got to slurmctld; the job is looked for by its tag instead.
+   */
+  submitSettleMs(): number {
+    return 0;
+  }
+
+  loginNode(): SshSlurmClient {
+    return this;
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }
@@ -194,12 +216,22 @@ export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccou
     return this.pool.exec(user, command, { stdin, timeoutMs: this.ssh.timeoutMs });
   }
 
+  private async nodeRecords(argv: string[]): Promise<SlurmNodeRecord[] | null> {
+    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, argv));
+    if (res.code !== 0) throw this.cliFailure(res, argv[0]);
+    return parseNodesJson(res.stdout, res.stderr);
+  }
+
+  /**
+   * Every job slurmctld still knows. `--states=all`: 23.11+ applies squeue's default filter
+   * (pending and running only) to --json too, where 22.05 printed finished jobs as well.
+   */
   private async squeue(extra: string[]): Promise<SlurmJobRecord[]> {
-    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['squeue', '--json', ...extra]));
+    const res = await this.exec(this.readUser, renderSlurmCommand(this.ssh.commandEnvironment, ['squeue', '--json', '--states=all', ...extra]));
     if (res.code !== 0) throw this.cliFailure(res, 'squeue');
-    let parsed: { jobs?: V0038JobRecord[]; errors?: unknown };
+    let parsed: { jobs?: Array<V0038JobRecord | V0042JobRecord>; errors?: unknown };
     try {
-      parsed = JSON.parse(res.stdout) as { jobs?: V0038JobRecord[]; errors?: unknown };
+      parsed = JSON.parse(res.stdout) as { jobs?: Array<V0038JobRecord | V0042JobRecord>; errors?: unknown };
     } catch {
       throw new SlurmUnavailableError(`squeue --json printed no JSON: ${res.stdout.slice(0, 200)}${res.stderr.slice(0, 200)}`);
     }
@@ -219,16 +251,21 @@ export class SshSlurmClient implements SlurmClient, AccountingSource, PosixAccou
   }
 }
 
-/** The nodes of `sinfo --json` output; SlurmUnavailableError when it is not JSON or reports errors. */
-export function parseSinfoJson(stdout: string, stderr = ''): SlurmNodeRecord[] {
-  let parsed: { nodes?: V0038NodeRecord[]; errors?: unknown };
+/**
+ * The node records of `sinfo --json` (22.05) or `scontrol --json show nodes` output; null for the
+ * per-partition summaries 23.11+'s `sinfo --json` prints. SlurmUnavailableError when it is not JSON
+ * or reports errors.
+ */
+export function parseNodesJson(stdout: string, stderr = ''): SlurmNodeRecord[] | null {
+  let parsed: { nodes?: Array<V0038NodeRecord | V0042NodeRecord>; sinfo?: unknown; errors?: unknown };
   try {
-    parsed = JSON.parse(stdout) as { nodes?: V0038NodeRecord[]; errors?: unknown };
+    parsed = JSON.parse(stdout) as typeof parsed;
   } catch {
-    throw new SlurmUnavailableError(`sinfo --json printed no JSON: ${stdout.slice(0, 200)}${stderr.slice(0, 200)}`);
+    throw new SlurmUnavailableError(`node listing printed no JSON: ${stdout.slice(0, 200)}${stderr.slice(0, 200)}`);
   }
   const errors = normalizeErrors(parsed.errors);
-  if (errors.length > 0) throw new SlurmUnavailableError(`sinfo --json: ${errors.map((e) => e.message).join('; ')}`);
+  if (errors.length > 0) throw new SlurmUnavailableError(`node listing: ${errors.map((e) => e.message).join('; ')}`);
+  if (parsed.nodes === undefined && parsed.sinfo !== undefined) return null;
   return (parsed.nodes ?? []).map(toSlurmNodeRecord);
 }
 

@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { ApiClient } from '../api-client';
 import { ApiError } from '../api-client';
 import { clientFor, Context, printJson } from '../context';
 import { CliError, ExitCode, usage } from '../exit-codes';
 import { isTerminalState } from '../format';
-import { filterFromFlags, JobFilter, jobIds, JobView, listQuery, matches, parseSlurmTime, SQUEUE_DEFAULT_STATES, startOfDay } from '../job-filters';
-import { progressLine, sacctTable, squeueTable, waitExitCode } from '../job-tables';
+import { filterFromFlags, JobFilter, jobIds, JobView, listQuery, matches, parseSlurmTime, SQUEUE_DEFAULT_STATES, startOfDay, type TaskView } from '../job-filters';
+import { arrayTaskLines, progressLine, sacctTable, squeueTable, waitExitCode } from '../job-tables';
 import { perJob } from './per-job';
 import { exportedEnvironment, parseSbatchArgs } from '../sbatch-args';
 import { parseSubmission, SbatchParseError } from '../../../core/sbatch/parse-sbatch';
+import { unwrapSubmission } from '../../../core/sbatch/wrap';
 
 const PAGE = 500;
 /** Polling for --wait and --follow backs off to this, so a long job costs a request every few seconds. */
@@ -39,11 +41,21 @@ export async function sbatch(context: Context, argv: string[]): Promise<number> 
     context.out(SBATCH_USAGE);
     return ExitCode.OK;
   }
-  const script = readScript(invocation.scriptPath);
+  // With --wrap there is no script to read: the server makes it from the command, as sbatch does.
+  const script = invocation.options.wrap === undefined ? readScript(invocation.scriptPath) : undefined;
   // Checked here too, so a typo fails before anything is sent, in sbatch's own words.
-  const parsed = sbatchRules(() => parseSubmission(script, invocation.options));
+  const parsed = sbatchRules(() => {
+    const unwrapped = unwrapSubmission(script, invocation.options);
+    return parseSubmission(unwrapped.script, unwrapped.options);
+  });
   const environment = exportedEnvironment(parsed.spec.export?.variables, context.env);
-  const body = { script, options: invocation.options, ...(Object.keys(environment).length ? { environment } : {}) };
+  const body = {
+    ...(script !== undefined ? { script } : {}),
+    // sbatch names the job after the script file (and %x with it) unless -J says otherwise.
+    ...(invocation.scriptPath !== undefined ? { scriptName: basename(invocation.scriptPath) } : {}),
+    options: invocation.options,
+    ...(Object.keys(environment).length ? { environment } : {}),
+  };
   const client = clientFor(context);
   // One key per invocation: a retry after a lost answer gets the same job back, never a second one.
   const idempotencyKey = `cli-${randomUUID()}`;
@@ -57,7 +69,7 @@ export async function sbatch(context: Context, argv: string[]): Promise<number> 
 export const SBATCH_USAGE = `usage: archipelago sbatch [sbatch options] [--wait|-W] [--parsable] [--json] [--url URL] [script]
   Options are sbatch 22.05's (e.g. -J NAME, -t TIME, -N NODES, -n TASKS, -c CPUS, --mem SIZE, -p PARTITION,
   -o/-e FILE, -a ARRAY, -d DEPENDENCY, --export NAMES); they override the script's #SBATCH lines.
-  Without a script, it is read from standard input.`;
+  Without a script, it is read from standard input; --wrap=CMD runs CMD in a script sbatch would make.`;
 
 const SUBMIT_ATTEMPTS = 4;
 
@@ -133,11 +145,27 @@ export async function sacct(context: Context, values: Record<string, any>): Prom
     submittedFrom: values.starttime ? parseSlurmTime(values.starttime, now) : values.jobs ? undefined : startOfDay(now),
     submittedUntil: values.endtime ? parseSlurmTime(values.endtime, now) : undefined,
   };
-  const jobs = await findJobs(clientFor(context), filter, filter.submittedFrom);
+  const client = clientFor(context);
+  const jobs = await findJobs(client, filter, filter.submittedFrom);
   jobs.reverse(); // sacct lists oldest first
-  if (context.json) printJson(context, { jobs });
-  else context.out(sacctTable(jobs, now, !values.noheader));
+  // Arrays are listed task by task, as sacct lists them.
+  const tasks = new Map<string, TaskView[]>();
+  for (const job of jobs) if (job.array) tasks.set(job.id, await allTasks(client, job.id));
+  if (context.json) printJson(context, { jobs: jobs.map((job) => (tasks.has(job.id) ? { ...job, tasks: tasks.get(job.id) } : job)) });
+  else context.out(sacctTable(jobs.flatMap((job) => arrayTaskLines(job, tasks.get(job.id) ?? [])), now, !values.noheader));
   return ExitCode.OK;
+}
+
+/** Every task of an array, a page at a time. */
+async function allTasks(client: ApiClient, id: string): Promise<TaskView[]> {
+  const out: TaskView[] = [];
+  let after = -1;
+  for (;;) {
+    const page = await client.json<{ items: TaskView[]; nextAfter: number | null }>('GET', `/v1/jobs/${id}/tasks?limit=1000&after=${after}`);
+    out.push(...page.items);
+    if (page.nextAfter === null) return out;
+    after = page.nextAfter;
+  }
 }
 
 export async function scancel(context: Context, values: Record<string, any>, positionals: string[]): Promise<number> {

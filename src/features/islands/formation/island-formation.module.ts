@@ -5,7 +5,6 @@ import { ISLAND_LAUNCHER, IslandLauncher } from '../../../core/islands/island-la
 import { KubeConfig } from '@kubernetes/client-node';
 import { createKubernetesIslandLauncher } from '../../../adapters/kube/kubernetes-island-launcher';
 import { LocalIslandLauncher } from '../../../adapters/local-islands/local-island-launcher';
-import { IslandFormationRepository } from './island-formation.repository';
 import { IslandFormationService } from './island-formation.service';
 
 function launcherFor(config: AppConfig): IslandLauncher {
@@ -27,7 +26,6 @@ function launcherFor(config: AppConfig): IslandLauncher {
 @Module({
   providers: [
     IslandFormationService,
-    IslandFormationRepository,
     { provide: ISLAND_LAUNCHER, inject: [APP_CONFIG], useFactory: launcherFor },
   ],
 })

@@ -9,13 +9,14 @@ import { ISLAND_LAUNCHER, IslandLauncher } from '../../../core/islands/island-la
 import { IslandRow, IslandsRepository, IslandShape, RELEASED } from '../islands.repository';
 import { IslandsRegistry } from '../islands.registry';
 import { islandJwtContext, SECRET_BOX } from '../secrets';
-import { IslandFormationRepository } from './island-formation.repository';
+import { ISLAND_MEMBERSHIP, type IslandMembership } from '../../../core/islands/island-membership';
 import { FormationNode } from '../../../core/islands/formation-node';
 import { hardTagsOf, memberSpec } from '../../../core/islands/island-members';
 import { islandsToRetire, NodePosition, nodeSteps, NodeStep } from '../../../core/islands/island-plan';
 import { transaction } from '../../../adapters/postgres/transactions';
 import { AUDIT_TRAIL, type AuditTrail } from '../../../core/audit/audit-trail';
 import { CAPACITY_SOURCE, type CapacitySource } from '../../../core/placement/capacity-source';
+import { onePassUnderLock } from '../../../adapters/postgres/advisory-lock';
 
 /** One formation loop across all workers. */
 const FORMATION_LOCK = 7_641_250_001;
@@ -54,7 +55,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
 
   constructor(
     private readonly db: DataSource,
-    private readonly formation: IslandFormationRepository,
+    @Inject(ISLAND_MEMBERSHIP) private readonly formation: IslandMembership,
     private readonly islands: IslandsRepository,
     private readonly registry: IslandsRegistry,
     @Inject(CAPACITY_SOURCE) private readonly capacity: CapacitySource,
@@ -76,19 +77,7 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
 
   /** One pass, if no other worker is running one. */
   async pass(): Promise<FormationReport | null> {
-    const runner = this.db.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [FORMATION_LOCK]);
-      if (!locked) return null;
-      try {
-        return await this.formIslands();
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [FORMATION_LOCK]);
-      }
-    } finally {
-      await runner.release();
-    }
+    return onePassUnderLock(this.db, FORMATION_LOCK, () => this.formIslands());
   }
 
   private async formIslands(): Promise<FormationReport> {

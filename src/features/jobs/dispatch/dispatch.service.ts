@@ -2,24 +2,23 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../../../adapters/config/config';
 import { APP_CONFIG } from '../../../adapters/config/config.module';
 import { Island } from '../../../adapters/slurm/island-directory';
-import { JobsRepository } from '../jobs.repository';
 import { JobRow } from '../../../core/jobs/job-rows';
 import { CapacityService } from '../scheduling/capacity.service';
 import { Placer, type ArrayPart } from '../../../core/placement/index';
 import { SlurmUnavailableError } from '../../../core/slurm/slurm-client.port';
 import { classifySubmissionFailure, gaveUpReason, nextSubmitRetry, type SubmissionFailure } from '../../../core/dispatch/submission-failure';
-import { submitSettleMs } from '../../../adapters/slurm/rest/rest-slurm-client';
 import { Metrics } from '../../../adapters/metrics/metrics';
-import { DependencySpec } from '../../../core/sbatch/job-spec';
+import { DependencySpec, type JobSpec } from '../../../core/sbatch/job-spec';
 import { resolveDependencies } from '../../../core/dispatch/dependency-resolution';
 import { DispatchActivity } from './dispatch-activity';
 import { submitAll } from '../../../core/dispatch/submit-all';
-import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispatch.repository';
+import { ClaimedJob, JobsRepository, RecordedJob, Submitted } from '../jobs.repository';
 import { JobTagger } from '../../../core/dispatch/job-tag';
 import { partSpec } from '../../../core/jobs/split-array';
-import { archipelagoOutputPattern } from '../../../core/jobs/output-path';
+import { archipelagoOutputPattern, pinArrayJobId } from '../../../core/jobs/output-path';
 import { decidePlacement, type PlacementRecord } from '../../../core/dispatch/placement-decision';
 import { membershipWaitReason, waitsForMembership } from '../../../core/dispatch/membership-wait';
+import { ISLAND_MEMBERSHIP, type IslandMembership } from '../../../core/islands/island-membership';
 import { ISLAND_DIRECTORY, type IslandDirectory } from '../../../adapters/slurm/island-directory';
 
 /** What a batch left to do later: jobs to retry after a delay. */
@@ -57,10 +56,21 @@ function defaultOutputOf(row: ClaimedJob): string | null {
   return row.spec.output === undefined ? archipelagoOutputPattern(row.parent_id ?? row.id, row.array_size !== null) : null;
 }
 
+/**
+ * The file patterns a job is sent with: its own (or the default output), and for a part of an
+ * array split across islands `%A` pinned to the whole array's Archipelago id, so every task of it
+ * writes under one `%A` as under one sbatch (the output endpoint reads them the same way).
+ */
+function filePatternsOf(row: ClaimedJob, defaultOutput: string | null): Pick<JobSpec, 'output' | 'error' | 'input'> {
+  const output = defaultOutput ?? row.spec.output;
+  if (row.parent_id === null || !row.spec.array) return { output, error: row.spec.error, input: row.spec.input };
+  const pin = (pattern: string | undefined) => (pattern === undefined ? undefined : pinArrayJobId(pattern, Number(row.parent_id)));
+  return { output: pin(output), error: pin(row.spec.error), input: pin(row.spec.input) };
+}
+
 /** How long a submission to this island may still create a job after the call started (0: not known). */
 function settleMsOf(island: Island): number {
-  const { adapter, rest } = island.settings.connection;
-  return adapter === 'rest' && rest ? submitSettleMs(rest) : 0;
+  return island.slurm.submitSettleMs();
 }
 
 /**
@@ -76,19 +86,19 @@ export class DispatchService {
   private readonly tagger: JobTagger;
 
   constructor(
-    private readonly dispatch: DispatchRepository,
     private readonly jobs: JobsRepository,
     @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     private readonly activity: DispatchActivity,
     private readonly capacity: CapacityService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    @Inject(ISLAND_MEMBERSHIP) private readonly membership: IslandMembership,
   ) {
     this.tagger = new JobTagger(config.instanceId, config.tagKey.key, config.tagKey.createdAt);
   }
 
   async dispatchBatch(jobIds: string[]): Promise<DispatchOutcome> {
-    const claimed = await this.dispatch.claim(jobIds, this.leaseSeconds());
+    const claimed = await this.jobs.claim(jobIds, this.leaseSeconds());
     const outcome: DispatchOutcome = { retry: [] };
     if (claimed.length === 0) return outcome;
     const recovered = await this.recoverEarlierAttempts(claimed.filter((row) => row.previous_attempts > 0));
@@ -103,17 +113,17 @@ export class DispatchService {
     const submitted = [...recovered.values(), ...results.flatMap((r) => (r.kind === 'submitted' ? [r.submitted] : []))];
     const unsubmitted = results.flatMap((r) => (r.kind === 'no-time-left' ? [r.jobId] : []));
     if (unsubmitted.length > 0) {
-      await this.dispatch.release(unsubmitted, null, false);
+      await this.jobs.release(unsubmitted, null, false);
       outcome.retry.push({ jobIds: unsubmitted, afterMs: 0 });
     }
     const skipped = results.flatMap((r) => (r.kind === 'skipped' ? [r.jobId] : []));
     if (skipped.length > 0) {
-      await this.dispatch.release(skipped, 'an island was unreachable; will retry', false);
+      await this.jobs.release(skipped, 'an island was unreachable; will retry', false);
       outcome.retry.push({ jobIds: skipped, afterMs: UNAVAILABLE_RETRY_MS });
     }
     const unavailable = results.flatMap((r) => (r.kind === 'unavailable' ? [r] : []));
     await this.releaseForRetry(unavailable, outcome);
-    const recorded = await this.dispatch.recordSubmitted(submitted);
+    const recorded = await this.jobs.recordSubmitted(submitted);
     this.observe(claimed, recorded, recovered.size, unavailable.length + skipped.length);
     await this.applyLateRequests(recorded, claimed);
     return outcome;
@@ -185,7 +195,7 @@ export class DispatchService {
         continue;
       }
       if (placement.kind === 'rejected') {
-        changing ??= await this.dispatch.membershipChanging();
+        changing ??= await this.membership.changing();
         if (waitsForMembership(changing, row.submitted_at, new Date(), this.config.dispatch.membershipWaitSeconds)) {
           const reason = membershipWaitReason(placement.reason);
           settling.set(reason, [...(settling.get(reason) ?? []), row.id]);
@@ -210,16 +220,16 @@ export class DispatchService {
     this.metrics.dispatchOutcomes.inc({ outcome: 'deferred' }, waiting.length);
     this.metrics.dispatchOutcomes.inc({ outcome: 'retry' }, unreachable.length);
     if (waiting.length > 0) {
-      await this.dispatch.release(waiting, 'waiting for the jobs it depends on to reach SLURM', false);
+      await this.jobs.release(waiting, 'waiting for the jobs it depends on to reach SLURM', false);
       outcome.retry.push({ jobIds: waiting, afterMs: DEPENDENCY_POLL_MS });
     }
     if (unreachable.length > 0) {
-      await this.dispatch.release(unreachable, 'an island was unreachable; will retry', false);
+      await this.jobs.release(unreachable, 'an island was unreachable; will retry', false);
       outcome.retry.push({ jobIds: unreachable, afterMs: UNAVAILABLE_RETRY_MS });
     }
     for (const [reason, jobIds] of settling) {
       this.metrics.dispatchOutcomes.inc({ outcome: 'deferred' }, jobIds.length);
-      await this.dispatch.release(jobIds, reason, false);
+      await this.jobs.release(jobIds, reason, false);
       outcome.retry.push({ jobIds, afterMs: MEMBERSHIP_RETRY_MS });
     }
     return ready;
@@ -252,7 +262,7 @@ export class DispatchService {
       this.activity.submitted(island.settings.connection.name);
       const result = await island.slurm.submit(row.slurm_user, {
         script: row.script,
-        spec: { ...row.spec, output: defaultOutput ?? row.spec.output, partition, dependency: job.dependency, hold: row.hold },
+        spec: { ...row.spec, ...filePatternsOf(row, defaultOutput), partition, dependency: job.dependency, hold: row.hold },
         workingDirectory: row.working_directory,
         environment: row.environment,
         comment: this.tagger.tag(row.id, row.dispatch_attempts, row.slurm_user, row.spec.comment),
@@ -299,7 +309,7 @@ export class DispatchService {
       groups.set(key, group);
     }
     for (const { jobIds, reason, untilMs } of groups.values()) {
-      await this.dispatch.release(jobIds, reason, true, new Date(untilMs));
+      await this.jobs.release(jobIds, reason, true, new Date(untilMs));
       // A little after the lease ends, so the claim finds it over.
       outcome.retry.push({ jobIds, afterMs: untilMs - now + RETRY_AFTER_LEASE_MS });
     }
@@ -371,7 +381,7 @@ export class DispatchService {
       constraints: { ...row.constraints, islands: [part.island] },
     }));
     const where = parts.map((p) => `${p.island} (tasks ${p.expression})`).join(', ');
-    const ids = await this.dispatch.split(row.id, plan, `split into ${parts.length} parts: ${where}`, placement);
+    const ids = await this.jobs.split(row.id, plan, `split into ${parts.length} parts: ${where}`, placement);
     this.logger.log(`job ${row.id}: array split across ${where}`);
     this.metrics.dispatchOutcomes.inc({ outcome: 'split' });
     return ids;

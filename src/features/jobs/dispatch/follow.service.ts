@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource, QueryRunner } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../../adapters/config/config';
 import { APP_CONFIG } from '../../../adapters/config/config.module';
 import { Island } from '../../../adapters/slurm/island-directory';
+import { type HeldLock, tryLock } from '../../../adapters/postgres/advisory-lock';
 import { rows } from '../../../adapters/postgres/sql';
 import { JobsRepository } from '../jobs.repository';
 import { StateChange } from '../../../core/jobs/job-rows';
@@ -32,7 +33,8 @@ const FRESH_MARGIN_MS = 5000;
 interface IslandFollower {
   island: Island;
   since?: number;
-  lock: QueryRunner | null;
+  /** Held while this process follows the island (one follower per island across every worker). */
+  lock: HeldLock | null;
   running: boolean;
   /** Not before this time: a listing that took long (a big queue) spaces out the next one. */
   notBefore: number;
@@ -243,30 +245,14 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     return { state: 'LOST', reason: 'SLURM no longer knows this job and never reported its end', endedAt: new Date() };
   }
 
-  /** A pooled connection keeps session locks: unlock before handing it back. */
   private async releaseLock(follower: IslandFollower): Promise<void> {
-    const runner = follower.lock;
-    if (!runner) return;
+    const lock = follower.lock;
     follower.lock = null;
-    try {
-      await runner.query('SELECT pg_advisory_unlock($1)', [lockKey(follower.island.settings.connection.name)]);
-    } finally {
-      await runner.release();
-    }
+    await lock?.release();
   }
 
   private async holdLock(follower: IslandFollower): Promise<boolean> {
-    if (follower.lock) return true;
-    const runner = this.db.createQueryRunner();
-    await runner.connect();
-    const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
-      lockKey(follower.island.settings.connection.name),
-    ]);
-    if (!locked) {
-      await runner.release();
-      return false;
-    }
-    follower.lock = runner;
-    return true;
+    follower.lock ??= await tryLock(this.db, lockKey(follower.island.settings.connection.name));
+    return follower.lock !== null;
   }
 }

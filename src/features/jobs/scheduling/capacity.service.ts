@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CapacityView } from '../../../core/placement/capacity-source';
 import type { IslandSettings } from '../../../adapters/config/islands-file';
-import { DispatchRepository } from '../dispatch/dispatch.repository';
+import { JobsRepository } from '../jobs.repository';
 import type { SlurmNodeRecord } from '../../../core/slurm/slurm-client.port';
 import type { CapacitySnapshot, IslandCapacity, IslandProfile, QueueDepth } from '../../../core/placement/capacity';
 import { nodeFromSlurm } from '../../../core/placement/capacity-refresh';
@@ -69,7 +69,7 @@ export class CapacityService {
 
   constructor(
     @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
-    private readonly dispatch: DispatchRepository,
+    private readonly jobs: JobsRepository,
   ) {}
 
   /** Epoch ms (replaceable in tests). */
@@ -85,12 +85,25 @@ export class CapacityService {
     return this.refreshing;
   }
 
+  /**
+   * The latest view without waiting for SLURM once there is one (a stale view starts a refresh in
+   * the background and is answered meanwhile), for callers that must not hang on an island that
+   * is slow to answer, such as a submission. Only the first call waits.
+   */
+  async recent(): Promise<CapacityView> {
+    if (!this.current) return this.view();
+    if (this.clock() - this.current.at >= CAPACITY_MAX_AGE_MS) {
+      this.view().catch((error) => this.logger.warn(`capacity refresh failed: ${(error as Error).message}`));
+    }
+    return this.current.view;
+  }
+
   private async refresh(): Promise<CapacityView> {
     // Islands launched or retired since the registry's last periodic sync count from this snapshot on.
     await this.islands.sync().catch((error) => this.logger.warn(`island sync failed: ${(error as Error).message}`));
     const islands = this.islands.all();
     const [queues, nodes] = await Promise.all([
-      this.dispatch.pendingQueues(DEFAULT_RUNTIME_MINUTES),
+      this.jobs.pendingQueues(DEFAULT_RUNTIME_MINUTES),
       Promise.all(
         islands.map(async ({ settings, slurm }) => {
           const name = settings.connection.name;

@@ -1,0 +1,3 @@
+import { jobFlowSuite } from './job-flows';
+
+jobFlowSuite('rest', 'local-c', 3);
