@@ -19,6 +19,7 @@ case "$size" in quick | full) ;; *) echo "BENCH_SIZE must be quick or full" >&2;
 
 declare -A quick=(
   [topology]="--nodes 2000 --runs 1"
+  [stability]="--nodes 2000 --seconds 900"
   [placement]="--islands 100 --jobs 2000 --runs 1"
   [memory]="--jobs 100000 --idle-seconds 10 --serve-seconds 10"
   [arrays]="--seconds 15"
@@ -31,7 +32,7 @@ declare -A quick=(
 declare -A full=(
   [memory]="--idle-seconds 30 --serve-seconds 30"
 )
-order=(topology placement memory arrays submit identity usage operators ledger)
+order=(topology stability placement memory arrays submit identity usage operators ledger)
 
 npx tsc -p tsconfig.json || exit 1
 

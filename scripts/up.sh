@@ -23,11 +23,19 @@ export ARCHIPELAGO_BOOTSTRAP_ADMIN_KEY_FILE="$stack/admin.key"
 # The audit chain's head, kept outside PostgreSQL (on a real deployment: where DB admins cannot write).
 export ARCHIPELAGO_AUDIT_WITNESS_FILE=${ARCHIPELAGO_AUDIT_WITNESS_FILE:-$stack/audit-witness.jsonl}
 export PORT=${PORT:-8080}
+# No chain on the local stack: a development identity file stands in for x/veid (loudly labelled in
+# the log), with a wallet of alice's already in it, so wallet login and submission work at once.
+if [ -z "${CHAIN_RPC_URL:-}" ]; then
+  node "$repo/dist/src/apps/devstack/dev-wallet.js" "$stack" --slurm-user alice --prefix "${CHAIN_BECH32_PREFIX:-ve}" > "$stack/dev-wallet.json"
+  export ARCHIPELAGO_DEV_IDENTITY_FILE="$stack/dev-identities.json"
+fi
 
 for role in api worker; do
   pidfile="$stack/$role.pid"
   if [ -s "$pidfile" ] && alive "$(cat "$pidfile")"; then stop_pidfile "$pidfile"; fi
-  nohup node "$repo/dist/src/apps/server/main.js" "$role" >>"$stack/$role.log" 2>&1 &
+  # The worker has no HTTP API: Prometheus scrapes it on a listener of its own (docs/operations.md).
+  metrics_port=""; [ "$role" = worker ] && metrics_port=${WORKER_METRICS_PORT:-9464}
+  METRICS_PORT=$metrics_port nohup node "$repo/dist/src/apps/server/main.js" "$role" >>"$stack/$role.log" 2>&1 &
   echo $! > "$pidfile"
 done
 ready() { curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null; }
@@ -55,7 +63,13 @@ cat <<INFO
 Archipelago is up: API $api (OpenAPI UI at $api/docs), worker running, islands local-a (slurmrestd) and local-b (ssh)
 (local-c, SLURM 24.11, runs beside them for the tests: slurm/local/island-exec.sh local-c sinfo);
 four demo provider nodes (two sites, 12 ms apart) are being grouped into two more islands: curl -s -H "Authorization: Bearer \$(cat $stack/admin.key)" $api/v1/islands
+Metrics: $api/metrics (API) and http://127.0.0.1:${WORKER_METRICS_PORT:-9464}/metrics (worker); Grafana dashboard: docs/grafana/archipelago.json
 Admin key: $stack/admin.key   Researcher "alice" key: $stack/alice.key   Logs: $stack/*.log
+Alice's development wallet: $stack/wallet.mnemonic (identities without a chain: $stack/dev-identities.json)
+
+With the command line (npm link, or node dist/src/apps/cli/main.js):
+  archipelago login --url $api --mnemonic-file $stack/wallet.mnemonic    # or: --api-key - < $stack/alice.key
+  printf '#!/bin/bash\necho hello\n' | archipelago sbatch -t 1
 
 Try it:
   KEY=\$(cat $stack/alice.key)

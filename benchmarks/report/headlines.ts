@@ -187,7 +187,18 @@ function generic(name: string, r: Json): Headline[] {
   return rows.slice(0, 12);
 }
 
-const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, arrays, ledger, topology, placement, usage, identity, operators, soak, follow };
+function stability(r: Json): Headline[] {
+  const rows: Headline[] = [];
+  for (const run of (r.runs ?? []) as Json[]) {
+    const band = run.withinBand ? 'within the band' : 'beyond the band';
+    const jitter = `±${((num(run.jitter) ?? 0) * 100).toFixed(1)} % jitter (${band})`;
+    rows.push({ benchmark: 'stability', metric: `tier changes per hour, ${jitter}`, value: num(run.timeHysteresis?.tierChanges), unit: '/h', against: `baseline ${num(run.baseline?.tierChanges)}` });
+    rows.push({ benchmark: 'stability', metric: `moves per hour, ${jitter}`, value: num(run.timeHysteresis?.moves), unit: '/h', against: `baseline ${num(run.baseline?.moves)}` });
+  }
+  return rows;
+}
+
+const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, arrays, ledger, topology, stability, placement, usage, identity, operators, soak, follow };
 
 export function headlines(name: string, result: Json): Headline[] {
   return (EXTRACTORS[name] ?? ((r: Json) => generic(name, r)))(result);

@@ -15,7 +15,7 @@ import { formatValue, renderChart } from './svg-chart';
 
 const OUTPUTS = new Set(['summary.json']);
 /** Report order; any other benchmark follows in name order. */
-const ORDER = ['submit', 'memory', 'ledger', 'placement', 'topology', 'usage', 'identity', 'operators'];
+const ORDER = ['submit', 'memory', 'ledger', 'placement', 'topology', 'stability', 'usage', 'identity', 'operators'];
 
 export interface Newest {
   name: string;

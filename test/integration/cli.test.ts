@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane, freePort, REPO, TERMINAL } from '../support/control-plane';
+import { dashboardQueries, declaredNames, groupingLabels, parseExposition, selectors } from '../support/promql';
 
 const CLI = join(REPO, 'dist/src/apps/cli/main.js');
 
@@ -74,9 +75,9 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     await cp.stop();
   });
 
-  it('login refuses a wrong key (exit 3) and stores a good one readable only by its owner', async () => {
+  it('login refuses a wrong key (exit 77) and stores a good one readable only by its owner', async () => {
     const wrong = await cli(['login', '--api-key', 'ak_this_key_does_not_exist_anywhere']);
-    assert.equal(wrong.code, 3, wrong.stderr);
+    assert.equal(wrong.code, 77, wrong.stderr);
     assert.match(wrong.stderr, /HTTP 401/);
     const good = await cli(['login', '--api-key', '-'], {}, `${alice.key}\n`);
     assert.equal(good.code, 0, good.stderr);
@@ -139,7 +140,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
   it('sbatch of a job no island can ever run prints why and exits non-zero, like sbatch', async () => {
     const path = scriptFile(`never-${process.pid}.sh`, ['#SBATCH --cpus-per-task=64', 'true']);
     const refused = await cli(['sbatch', path]);
-    assert.equal(refused.code, 5, refused.stderr);
+    assert.equal(refused.code, 65, refused.stderr);
     assert.equal(refused.stdout, '');
     assert.match(refused.stderr, /HTTP 422\): no island can run it: .*64 CPUs/);
     assert.match(refused.stderr, /^ {2}island local-a: .*CPUs/m);
@@ -190,7 +191,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.ok(!JSON.parse(active.stdout).jobs.some((j: { id: string }) => j.id === id), 'squeue lists only jobs that have not ended');
   });
 
-  it('sbatch --wait --parsable reports progress and exits with the job\'s exit code', async () => {
+  it('sbatch --wait --parsable reports progress and exits with the job\'s exit code (3: not the CLI\'s own auth code)', async () => {
     const path = scriptFile('fail.sh', ['#SBATCH --time=1', 'echo failing; exit 3']);
     const run = await cli(['sbatch', '--wait', '--parsable', path]);
     assert.equal(run.code, 3, run.stderr);
@@ -224,23 +225,23 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.ok(ids.includes(firstId) && ids.includes(secondId), all.stdout);
   });
 
-  it('errors: bad sbatch flags exit 2 locally, unknown jobs exit 4, problems print readably', async () => {
+  it('errors: bad sbatch flags exit 64 locally, unknown jobs exit 66, not logged in exits 77, problems print readably', async () => {
     const path = scriptFile('ok.sh', ['echo ok']);
     const ambiguous = await cli(['sbatch', '--tim=5', path]);
-    assert.equal(ambiguous.code, 2);
+    assert.equal(ambiguous.code, 64);
     assert.match(ambiguous.stderr, /sbatch: error: .*ambiguous; possibilities: --time --time-min/);
     const refused = await cli(['sbatch', '--uid=0', path]);
-    assert.equal(refused.code, 2);
+    assert.equal(refused.code, 64);
     assert.match(refused.stderr, /not allowed: the job runs as the authenticated caller/);
     const missing = await cli(['output', '999999']);
-    assert.equal(missing.code, 4);
+    assert.equal(missing.code, 66);
     assert.equal(missing.stderr, 'Not found (HTTP 404): job 999999 does not exist\n');
     const cancelEnded = await cli(['scancel', '999998']);
-    assert.equal(cancelEnded.code, 4);
+    assert.equal(cancelEnded.code, 66);
     const usage = await cli(['squeue', '--bogus']);
-    assert.equal(usage.code, 2);
+    assert.equal(usage.code, 64);
     const noKey = await cli(['squeue'], { HOME: join(home, 'nobody') });
-    assert.equal(noKey.code, 3);
+    assert.equal(noKey.code, 77);
     assert.match(noKey.stderr, /not logged in/);
   });
 
@@ -296,6 +297,34 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.ok(sum(after.worker, 'archipelago_slurm_call_duration_seconds_count', { island: 'local-a', operation: 'list_jobs', outcome: 'ok' }) > 0, 'the follower is timed too');
   });
 
+  it('Grafana: every panel query reads metrics, label values and labels that the API and the worker export', async () => {
+    const texts = [await (await fetch(`${cp.url}/metrics`)).text(), await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text()];
+    const scraped = texts.flatMap(parseExposition);
+    const declared = new Set(texts.flatMap((text) => [...declaredNames(text)]));
+    const dashboard = JSON.parse(readFileSync(join(REPO, 'docs/grafana/archipelago.json'), 'utf8'));
+    const queries = dashboardQueries(dashboard);
+    assert.equal(queries.length, 26, 'every target of every panel was found');
+    const problems: string[] = [];
+    for (const { panel, expr } of queries) {
+      const read = selectors(expr);
+      if (read.length === 0) problems.push(`${panel}: reads no metric we know: ${expr}`);
+      for (const { name, equals } of read) {
+        const series = scraped.filter((s) => s.name === name);
+        if (!declared.has(name)) problems.push(`${panel}: ${name} is not exported`);
+        else if (Object.keys(equals).length > 0 && !series.some((s) => Object.entries(equals).every(([label, value]) => s.labels[label] === value))) {
+          problems.push(`${panel}: no ${name} series with ${JSON.stringify(equals)}`);
+        }
+      }
+      // Checked on samples: a labelled counter nothing has counted yet (SLURM errors) has none to check.
+      const withSamples = scraped.filter((s) => read.some((r) => r.name === s.name));
+      const carried = new Set(withSamples.flatMap((s) => Object.keys(s.labels)));
+      for (const label of groupingLabels(expr).filter((l) => l !== 'instance' && l !== 'job')) {
+        if (withSamples.length > 0 && !carried.has(label)) problems.push(`${panel}: groups by ${label}, which no series it reads carries`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
   it('logs: one JSON object per line with the request id (echoed or generated) and the job id; keys never appear', async () => {
     const submitted = await cp.request('POST', '/v1/jobs', alice.key, { script: '#!/bin/bash\necho logged\n', options: { time: 1 } }, { 'x-request-id': 'obs-submit-1' });
     assert.equal(submitted.status, 202, submitted.text);
@@ -326,6 +355,27 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.match(submitLine.time, /^\d{4}-\d{2}-\d{2}T/);
     const readLine = access('obs-read-1');
     assert.deepEqual([readLine.route, readLine.status, readLine.jobId], ['/v1/jobs/:id', 200, id]);
+
+    // One structured line per state change of the job, from whichever process made it.
+    await cp.waitForJob(alice.key, id, (j) => TERMINAL.has(j.state));
+    await new Promise((r) => setTimeout(r, 300));
+    const lines = [...cp.logLines('api'), ...cp.logLines('worker')];
+    const notJson = lines.filter((line) => {
+      try {
+        const entry = JSON.parse(line);
+        return typeof entry.level !== 'string' || typeof entry.time !== 'string' || typeof entry.msg !== 'string';
+      } catch {
+        return true;
+      }
+    });
+    assert.deepEqual(notJson, [], 'every line either process wrote is one JSON log entry');
+    const changes = lines
+      .map((line) => JSON.parse(line))
+      .filter((e) => e.context === 'job-state' && e.jobId === id)
+      .map((e) => `${e.from}->${e.to}`);
+    const events = (await cp.request('GET', `/v1/jobs/${id}/events`, alice.key)).json.items.map((e: { from: string; to: string }) => `${e.from}->${e.to}`);
+    assert.ok(events.length >= 2, JSON.stringify(events));
+    assert.deepEqual(changes.sort(), ['null->ACCEPTED', 'ACCEPTED->DISPATCHING', ...events].sort());
   });
 
   it('node join wraps the agent\'s join against the configured server; nodes lists the node for its provider', async () => {
@@ -349,6 +399,84 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.match(table.stdout, new RegExp(`^${name}\\s+PENDING\\s`, 'm'));
     const reused = await cli(['node', 'join', '--token', token.json.token, '--key-file', keyFile, '--state-file', join(home, 'other.state.json'), '--probe-host', '127.0.0.1']);
     assert.equal(reused.code, 2, 'a used-up token is refused (the agent\'s exit code)');
+
+    const asAcme = { ARCHIPELAGO_API_KEY: acme.key };
+    const noReason = await cli(['node', 'drain', name], asAcme);
+    assert.equal(noReason.code, 64, noReason.stderr);
+    assert.match(noReason.stderr, /--reason is required/);
+    const drained = await cli(['node', 'drain', name, '--reason', 'disk swap'], asAcme);
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.equal(drained.stdout, `node ${name} (${nodeId}): DRAINING\n`);
+    const shown = await cp.request('GET', `/v1/nodes/${nodeId}`, acme.key);
+    assert.equal(shown.json.drainedReason, 'disk swap', shown.text);
+    const resumed = await cli(['node', 'resume', nodeId, '--json'], asAcme);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.notEqual(JSON.parse(resumed.stdout).nodes[0].state, 'DRAINING');
+    const notMine = await cli(['node', 'drain', name, '--reason', 'x']);
+    assert.equal(notMine.code, 77, `a researcher may not manage nodes: ${notMine.stderr}`);
+    const unknown = await cli(['node', 'remove', 'no-such-node'], asAcme);
+    assert.equal(unknown.code, 66, unknown.stderr);
+    const removed = await cli(['node', 'remove', name], asAcme);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /: DEREGISTERED\n$/);
+  });
+
+  it('hold, release and scontrol (show job, hold, release) work on a pending job; release takes a bodyless JSON POST', async () => {
+    // Begins in an hour: once released it stays PENDING in SLURM, so it can be held again.
+    const path = scriptFile('held.sh', ['#SBATCH --time=1', '#SBATCH --begin=now+1hour', 'true']);
+    const submitted = await cli(['sbatch', '--hold', '--parsable', '-J', 'held-cli', path]);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    const isHeld = async (held: boolean) => (await cp.waitForJob(alice.key, id, (j) => j.hold === held)).hold;
+
+    const shown = await cli(['scontrol', 'show', 'job', id]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^JobId=${id} JobName=held-cli\n`));
+    assert.match(shown.stdout, /^ {3}UserId=alice$/m);
+    assert.match(shown.stdout, /^ {3}JobState=(ACCEPTED|DISPATCHING|PENDING) Reason=\S+ ST=\w+$/m);
+    assert.match(shown.stdout, /^ {3}TimeLimit=1:00$/m);
+
+    const released = await cli(['release', id]);
+    assert.equal(released.code, 0, released.stderr);
+    assert.equal(await isHeld(false), false);
+    const held = await cli(['scontrol', 'hold', id, '--json']);
+    assert.equal(held.code, 0, held.stderr);
+    assert.equal(JSON.parse(held.stdout).held[0].id, id);
+    assert.equal(await isHeld(true), true);
+
+    const bare = await fetch(`${cp.url}/v1/jobs/${id}/release`, { method: 'POST', headers: { authorization: `Bearer ${alice.key}`, 'content-type': 'application/json' } });
+    assert.equal(bare.status, 200, await bare.clone().text());
+    assert.equal(((await bare.json()) as { hold: boolean }).hold, false);
+    const againHeld = await cli(['hold', id]);
+    assert.equal(againHeld.code, 0, againHeld.stderr);
+
+    const missing = await cli(['release', '999997']);
+    assert.equal(missing.code, 66, missing.stderr);
+    assert.match(missing.stderr, /^release: error: job 999997: Not found \(HTTP 404\)/);
+    const badVerb = await cli(['scontrol', 'update', 'jobid=1']);
+    assert.equal(badVerb.code, 64);
+    assert.equal((await cli(['scancel', id])).code, 0);
+    const ended = await cp.waitForJob(alice.key, id, (j) => TERMINAL.has(j.state));
+    const tooLate = await cli(['hold', id]);
+    assert.equal(tooLate.code, 65, `holding a ${ended.state} job is refused (409): ${tooLate.stderr}`);
+  });
+
+  it('sinfo lists islands, and with -N every island\'s SLURM nodes', async () => {
+    const islands = await cli(['sinfo']);
+    assert.equal(islands.code, 0, islands.stderr);
+    assert.match(islands.stdout, /^ISLAND\s+ADAPTER\s+AVAIL/);
+    assert.match(islands.stdout, /^local-a\s+rest\s+up\s/m);
+    const detail = await cp.request('GET', '/v1/islands/local-a', alice.key);
+    const names: string[] = detail.json.nodes.map((n: { name: string }) => n.name);
+    assert.ok(names.length > 0, detail.text);
+    const nodesView = await cli(['sinfo', '-N']);
+    assert.equal(nodesView.code, 0, nodesView.stderr);
+    assert.match(nodesView.stdout, /^NODELIST\s+ISLAND\s+STATE\s+CPUS\(A\/I\/T\)\s+MEMORY\(F\/T\)\s+GPUS\(F\/T\)\s+FEATURES$/m);
+    for (const name of names) assert.match(nodesView.stdout, new RegExp(`^${name}\\s+local-a\\s+\\S+\\s+\\d+/\\d+/\\d+\\s`, 'm'));
+    const json = await cli(['sinfo', '-N', '--island', 'local-a', '--json']);
+    assert.deepEqual(JSON.parse(json.stdout).nodes.map((n: { name: string }) => n.name).sort(), [...names].sort());
+    const unknown = await cli(['sinfo', '--island', 'nowhere']);
+    assert.equal(unknown.code, 66, unknown.stderr);
   });
 
   it('sbatch retries a submission whose answer was lost with the same Idempotency-Key: one job, not two', async () => {
@@ -400,7 +528,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     writeFileSync(mnemonicFile, `${wallet.mnemonic}\n`, { mode: 0o600 });
     const asWallet = (args: string[], input?: string) => cli(args, { HOME: walletHome }, input);
     const wrong = await asWallet(['login', '--mnemonic-file', '-'], 'not a mnemonic at all\n');
-    assert.equal(wrong.code, 2, wrong.stderr);
+    assert.equal(wrong.code, 64, wrong.stderr);
     const good = await asWallet(['login', '--mnemonic-file', mnemonicFile]);
     assert.equal(good.code, 0, good.stderr);
     assert.match(good.stderr, new RegExp(address));
@@ -425,7 +553,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     // A login whose refresh token also expired must log in again, with the auth exit code.
     writeFileSync(path, JSON.stringify({ url: cp.url, credentials: { ...refreshed, expiresAt: new Date(0).toISOString(), refreshExpiresAt: new Date(0).toISOString() } }), { mode: 0o600 });
     const expired = await asWallet(['squeue']);
-    assert.equal(expired.code, 3, expired.stderr);
+    assert.equal(expired.code, 77, expired.stderr);
     assert.match(expired.stderr, /log(in|ged)|login/i);
   });
 });

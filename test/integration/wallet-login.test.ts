@@ -254,4 +254,22 @@ describe('wallet login', { timeout: 120_000 }, () => {
     const researcher = (await walletLogin(cp.url, alice.amino)).sessionToken;
     assert.equal((await cp.request('GET', '/v1/auth/me', researcher)).status, 200, 'researchers are not rate limited');
   });
+
+  it('delegated calls (X-On-Behalf-Of) spend the marketplace\'s own budget, not nobody\'s', async () => {
+    const created = (await cp.request('POST', '/v1/principals', cp.adminKey, { name: 'identity-market-delegated', kind: 'marketplace' })).json;
+    const key = (await cp.request('POST', `/v1/principals/${created.id}/api-keys`, cp.adminKey, { scopes: ['read'] })).json.key as string;
+    const aliceToken = (await walletLogin(cp.url, alice.amino)).sessionToken;
+    const aliceId = (await cp.request('GET', '/v1/auth/me', aliceToken)).json.id;
+    const grant = await post('/v1/delegations', { delegateId: created.id, scopes: ['read'] }, aliceToken);
+    assert.equal(grant.status, 201, grant.text);
+    const answers = [];
+    // Budget 30/min: 61 delegated requests cross at most one window boundary, so they must hit it.
+    for (let i = 0; i < 61; i++) answers.push(await cp.request('GET', '/v1/jobs', key, undefined, { 'x-on-behalf-of': aliceId }));
+    const limited = answers.filter((a) => a.status === 429);
+    assert.ok(limited.length >= 1, `the budget was never applied to delegated calls: ${answers.map((a) => a.status).join(',')}`);
+    assert.ok(answers.filter((a) => a.status === 200).length <= 60);
+    assert.equal(limited[0].json.bucket, 'budget');
+    assert.equal((await cp.request('GET', '/v1/jobs', aliceToken)).status, 200, 'the researcher is not held to the marketplace\'s budget');
+    assert.equal((await cp.request('DELETE', `/v1/delegations/${grant.json.id}`, aliceToken)).status, 204);
+  });
 });

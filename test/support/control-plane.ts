@@ -11,6 +11,9 @@ import { Client } from 'pg';
  * suites cannot see each other's jobs.
  */
 export const REPO = resolve(__dirname, '../../..');
+
+/** Log lines kept per role for logLines(). */
+const MAX_LINES = 20_000;
 const STACK = process.env.ARCH_STACK_DIR ?? join(REPO, '.stack');
 const PG_ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
 const REDIS_BASE = process.env.ARCH_TEST_REDIS_URL ?? 'redis://127.0.0.1:56379';
@@ -93,6 +96,9 @@ export class ControlPlane {
   private readonly extraApis: ChildProcess[] = [];
   private env: Record<string, string> = {};
   private readonly logs: string[] = [];
+  /** Each role's stdout as whole lines (the last MAX_LINES), and the unfinished line of each. */
+  private readonly stdoutLines: Record<'api' | 'worker', string[]> = { api: [], worker: [] };
+  private readonly partialLine: Record<'api' | 'worker', string> = { api: '', worker: '' };
 
   constructor(
     readonly name: string,
@@ -162,6 +168,13 @@ export class ControlPlane {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const parts = (this.partialLine[role] + chunk.toString()).split('\n');
+      this.partialLine[role] = parts.pop()!;
+      const lines = this.stdoutLines[role];
+      lines.push(...parts);
+      if (lines.length > MAX_LINES) lines.splice(0, lines.length - MAX_LINES);
+    });
     return child;
   }
 
@@ -202,6 +215,11 @@ export class ControlPlane {
     } finally {
       await client.end();
     }
+  }
+
+  /** The role's stdout, whole lines only, in order (the last MAX_LINES; every restart of the role appends). */
+  logLines(role: 'api' | 'worker'): string[] {
+    return [...this.stdoutLines[role]];
   }
 
   recentLogs(): string {

@@ -36,6 +36,6 @@ describe('CLI wallet credentials', () => {
 
   it('asks for a new login once the refresh token expired too', async () => {
     const c = new WalletCredentials(state({ expiresAt: at(-1), refreshExpiresAt: at(-1) }), async () => assert.fail('must not refresh'), () => undefined, () => NOW);
-    await assert.rejects(c.authorization(), (e: any) => e.exitCode === 3 && /login/.test(e.message));
+    await assert.rejects(c.authorization(), (e: any) => e.exitCode === 77 && /login/.test(e.message));
   });
 });

@@ -7,6 +7,8 @@ import { compactState, formatDuration, formatProblem, parseStateList, table } fr
 import { filterFromFlags, JobView, listQuery, matches, parseSlurmTime } from '../../src/apps/cli/job-filters';
 import { arrayTaskLines, nodeListOrReason, progressLine, sacctTable, squeueTable, waitExitCode } from '../../src/apps/cli/job-tables';
 import { resolveSettings } from '../../src/apps/cli/config';
+import { scontrolJobText } from '../../src/apps/cli/job-detail';
+import { islandNodesTable } from '../../src/apps/cli/cluster-tables';
 import { exitCodeForStatus, ExitCode } from '../../src/apps/cli/exit-codes';
 import { parseSubmission, SbatchParseError } from '../../src/core/sbatch/parse-sbatch';
 
@@ -233,5 +235,46 @@ describe('CLI configuration', () => {
     assert.equal(exitCodeForStatus(404), ExitCode.NOT_FOUND);
     assert.equal(exitCodeForStatus(409), ExitCode.REJECTED);
     assert.equal(exitCodeForStatus(503), ExitCode.UNAVAILABLE);
+  });
+
+  it('uses sysexits codes for its own failures, apart from the small codes jobs exit with', () => {
+    assert.deepEqual(
+      [ExitCode.USAGE, ExitCode.REJECTED, ExitCode.NOT_FOUND, ExitCode.INTERNAL, ExitCode.UNAVAILABLE, ExitCode.AUTH],
+      [64, 65, 66, 70, 75, 77],
+    );
+    assert.equal(waitExitCode(job({ state: 'FAILED', exitCode: 3 })), 3, 'a job exiting 3 is not "not logged in"');
+    assert.notEqual(waitExitCode(job({ state: 'FAILED', exitCode: 3 })), ExitCode.AUTH);
+  });
+});
+
+describe('scontrol show job and sinfo -N', () => {
+  it('prints a job as scontrol does: Key=Value lines, (null) for what is unknown', () => {
+    const text = scontrolJobText(job({ state: 'PENDING', stateReason: 'JobHeldUser', batchHost: null, startedAt: null, options: { nodes: { min: 2, max: 4 }, ntasks: 8, timeLimitMinutes: 90 } }));
+    assert.equal(
+      text,
+      [
+        'JobId=42 JobName=train',
+        '   UserId=alice',
+        '   JobState=PENDING Reason=JobHeldUser ST=PD',
+        '   Island=local-a Partition=debug SlurmJobId=7',
+        '   NumNodes=2-4 NumTasks=8 CPUs/Task=1',
+        '   TimeLimit=1:30:00',
+        '   SubmitTime=2026-01-01T10:00:00 StartTime=Unknown EndTime=Unknown',
+        '   BatchHost=(null) ExitCode=0:0',
+      ].join('\n'),
+    );
+    assert.match(scontrolJobText(job({ state: 'FAILED', exitCode: 2, exitSignal: 0, island: null })), /Island=\(null\)[\s\S]*ExitCode=2:0$/);
+  });
+
+  it('lists nodes with allocated/idle/total CPUs and free/total memory', () => {
+    const text = islandNodesTable([
+      { island: 'local-a', node: { name: 'n1', state: 'mixed', cpus: 4, cpusFree: 1, memoryMb: 8192, memoryFreeMb: 2048, gpus: [], features: ['ib', 'avx2'] } },
+      { island: 'gpu', node: { name: 'g1', state: 'idle', cpus: 8, cpusFree: 8, memoryMb: 16384, memoryFreeMb: 16384, gpus: [{ model: 'a100', total: 2, free: 2 }], features: [] } },
+    ]);
+    assert.deepEqual(text.split('\n'), [
+      'NODELIST ISLAND  STATE CPUS(A/I/T) MEMORY(F/T) GPUS(F/T) FEATURES',
+      'n1       local-a mixed       3/1/4   2.0G/8.0G -         ib,avx2',
+      'g1       gpu     idle        0/8/8     16G/16G a100:2/2  (null)',
+    ]);
   });
 });

@@ -251,7 +251,7 @@ describe('loadConfig', () => {
         defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
         outputReads: { concurrency: 2, perUser: 1, timeoutMs: 10000 },
       },
-      dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000, retry: { baseDelayMs: 2000, maxDelayMs: 10000, maxAttempts: 360 } },
+      dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000, retry: { baseDelayMs: 2000, maxDelayMs: 10000, maxAttempts: 360 }, membershipWaitSeconds: 600 },
       follow: { intervalMs: 1000, lostAfterSeconds: 30 },
       apiKeyCacheMs: 5000,
       auditWitness: { file: null, intervalMs: 60000 },
@@ -263,6 +263,8 @@ describe('loadConfig', () => {
         intervalMs: 15000,
         tiers: [{ name: 'tight', boundMs: 2 }, { name: 'loose', boundMs: 30 }],
         minIslandSize: 2,
+        confirmRounds: 3,
+        maxChurnPerHour: 60,
         hardTags: [],
         namePrefix: 'island',
         localSlots: [2, 3, 4],
@@ -336,6 +338,7 @@ describe('loadConfig', () => {
         ARCHIPELAGO_DISPATCH_RETRY_BASE_MS: '500',
         ARCHIPELAGO_DISPATCH_RETRY_MAX_MS: '60000',
         ARCHIPELAGO_DISPATCH_MAX_ATTEMPTS: '3',
+        ARCHIPELAGO_DISPATCH_MEMBERSHIP_WAIT_SECONDS: '30',
         ARCHIPELAGO_FOLLOW_INTERVAL_MS: '600000',
         ARCHIPELAGO_LOST_AFTER_SECONDS: '86400',
         ARCHIPELAGO_API_KEY_CACHE_MS: '0',
@@ -353,7 +356,7 @@ describe('loadConfig', () => {
       defaultEnvironment: { PATH: '/opt/bin' },
       outputReads: { concurrency: 3, perUser: 2, timeoutMs: 2500 },
     });
-    assert.deepEqual(config.dispatch, { concurrency: 256, leaseSeconds: 2, reconcileIntervalMs: 100, retry: { baseDelayMs: 500, maxDelayMs: 60000, maxAttempts: 3 } });
+    assert.deepEqual(config.dispatch, { concurrency: 256, leaseSeconds: 2, reconcileIntervalMs: 100, retry: { baseDelayMs: 500, maxDelayMs: 60000, maxAttempts: 3 }, membershipWaitSeconds: 30 });
     assert.throws(() => loadConfig(env({ ARCHIPELAGO_DISPATCH_RETRY_BASE_MS: '5000', ARCHIPELAGO_DISPATCH_RETRY_MAX_MS: '1000' })), /ARCHIPELAGO_DISPATCH_RETRY_MAX_MS/);
     assert.deepEqual(config.follow, { intervalMs: 600000, lostAfterSeconds: 86400 });
     assert.equal(config.apiKeyCacheMs, 0);
@@ -366,9 +369,13 @@ describe('loadConfig', () => {
         ARCHIPELAGO_SECRETS_KEY_FILE: keyFile,
         ARCHIPELAGO_TOPOLOGY_TIERS: 'mpi:1.5, wan:40',
         ARCHIPELAGO_LOCAL_ISLAND_SLOTS: '5',
+        ARCHIPELAGO_TOPOLOGY_CONFIRM_ROUNDS: '5',
+        ARCHIPELAGO_TOPOLOGY_MAX_CHURN_PER_HOUR: '0',
       }),
     );
     assert.equal(config.topology.launcher, 'local');
+    assert.deepEqual([config.topology.confirmRounds, config.topology.maxChurnPerHour], [5, 0]);
+    configError({ ARCHIPELAGO_TOPOLOGY_CONFIRM_ROUNDS: '0' }, 'ARCHIPELAGO_TOPOLOGY_CONFIRM_ROUNDS');
     assert.deepEqual(config.topology.tiers, [{ name: 'mpi', boundMs: 1.5 }, { name: 'wan', boundMs: 40 }]);
     assert.deepEqual(config.topology.localSlots, [5]);
     assert.equal(config.secretKeys.length, 1);

@@ -36,6 +36,8 @@ export interface AppConfig {
     reconcileIntervalMs: number;
     /** Transient submission failures: exponential backoff from baseDelayMs to maxDelayMs, at most maxAttempts submissions. */
     retry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number };
+    /** A job that fits no island while islands' membership changes waits up to this long after submission before it is rejected. */
+    membershipWaitSeconds: number;
   };
   follow: { intervalMs: number; lostAfterSeconds: number };
   apiKeyCacheMs: number;
@@ -65,6 +67,10 @@ export interface AppConfig {
     intervalMs: number;
     tiers: Array<{ name: string; boundMs: number }>;
     minIslandSize: number;
+    /** Passes in a row that must propose the same optional island change before it is made (src/core/topology/stability.ts). */
+    confirmRounds: number;
+    /** Moves of placed nodes and tier changes made at most per hour; changes the bounds force are not counted. */
+    maxChurnPerHour: number;
     /** Node tags that are hard placement boundaries: nodes differing in any of them never share an island. */
     hardTags: string[];
     /** Launched islands are named <prefix>-<n>; control planes sharing a machine or a cluster need distinct prefixes. */
@@ -178,6 +184,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       leaseSeconds: integer(env, 'ARCHIPELAGO_DISPATCH_LEASE_SECONDS', 30, 2, 3600),
       reconcileIntervalMs: integer(env, 'ARCHIPELAGO_RECONCILE_INTERVAL_MS', 15000, 100, 3600000),
       retry: retryPolicy(env),
+      membershipWaitSeconds: integer(env, 'ARCHIPELAGO_DISPATCH_MEMBERSHIP_WAIT_SECONDS', 600, 0, 86400),
     },
     follow: {
       intervalMs: integer(env, 'ARCHIPELAGO_FOLLOW_INTERVAL_MS', 1000, 50, 600000),
@@ -299,6 +306,8 @@ function topologySettings(env: Env): AppConfig['topology'] {
     intervalMs: integer(env, 'ARCHIPELAGO_TOPOLOGY_INTERVAL_MS', 15000, 200, 3600000),
     tiers: tiers(env),
     minIslandSize: integer(env, 'ARCHIPELAGO_TOPOLOGY_MIN_ISLAND_SIZE', 2, 1, 1000),
+    confirmRounds: integer(env, 'ARCHIPELAGO_TOPOLOGY_CONFIRM_ROUNDS', 3, 1, 1000),
+    maxChurnPerHour: integer(env, 'ARCHIPELAGO_TOPOLOGY_MAX_CHURN_PER_HOUR', 60, 0, 1_000_000),
     hardTags: hardTags(env),
     namePrefix: islandNamePrefix(env),
     localSlots: slots(env),

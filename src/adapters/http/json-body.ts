@@ -60,6 +60,9 @@ export function installJsonBodyParser(fastify: FastifyInstance, limits: JsonBody
   fastify.addContentTypeParser('application/json', (request, payload, done) => {
     readBody(payload, Number(request.headers['content-length']), limitFor(request, limits), (refusal, text) => {
       if (refusal) done(refusal, undefined);
+      // No body at all under a JSON content type (what many clients send on a bare POST, such as
+      // /release) is no body, not a JSON syntax error; routes that need one say which field is missing.
+      else if (text!.trim() === '') done(null, undefined);
       else parseJson(request, text!, done);
     });
   });

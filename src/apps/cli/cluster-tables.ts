@@ -19,6 +19,18 @@ export interface IslandView {
   queue: { pendingJobs: number };
 }
 
+/** One SLURM node of an island, as `GET /v1/islands/{name}` lists it. */
+export interface IslandNodeView {
+  name: string;
+  state: string;
+  cpus: number;
+  cpusFree: number;
+  memoryMb: number;
+  memoryFreeMb: number;
+  gpus: Array<{ model: string; total: number; free: number }>;
+  features: string[];
+}
+
 export interface NodeView {
   id: string;
   name: string;
@@ -64,4 +76,18 @@ export function nodesTable(nodes: readonly NodeView[], now: Date): string {
     { header: 'ID', value: (n) => n.id },
   ];
   return table(nodes, columns);
+}
+
+/** `sinfo -N`: one line per node of every island, with SLURM's CPUS(A/I/T) (allocated/idle/total). */
+export function islandNodesTable(rows: ReadonlyArray<{ island: string; node: IslandNodeView }>): string {
+  const columns: Column<{ island: string; node: IslandNodeView }>[] = [
+    { header: 'NODELIST', value: (r) => r.node.name },
+    { header: 'ISLAND', value: (r) => r.island },
+    { header: 'STATE', value: (r) => r.node.state },
+    { header: 'CPUS(A/I/T)', value: (r) => `${r.node.cpus - r.node.cpusFree}/${r.node.cpusFree}/${r.node.cpus}`, align: 'right' },
+    { header: 'MEMORY(F/T)', value: (r) => `${gib(r.node.memoryFreeMb)}/${gib(r.node.memoryMb)}`, align: 'right' },
+    { header: 'GPUS(F/T)', value: (r) => r.node.gpus.map((g) => `${g.model || 'gpu'}:${g.free}/${g.total}`).join(',') || '-' },
+    { header: 'FEATURES', value: (r) => r.node.features.join(',') || '(null)' },
+  ];
+  return table(rows, columns);
 }

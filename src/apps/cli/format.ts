@@ -141,6 +141,8 @@ export interface ProblemLike {
   detail?: string;
   field?: string;
   errors?: Array<{ field: string; reason: string }>;
+  /** What to do about it (identity refusals): printed as the API wrote it. */
+  remedy?: string;
   /** A job refused at submit (422): where placement looked and why each island cannot run it. */
   placement?: { candidates?: Array<{ island?: string; rejected?: string }> };
 }
@@ -157,5 +159,6 @@ export function formatProblem(problem: ProblemLike, fallbackStatus: number): str
   for (const c of problem.placement?.candidates ?? []) {
     if (typeof c.island === 'string' && typeof c.rejected === 'string') lines.push(`  island ${c.island}: ${c.rejected}`);
   }
+  if (typeof problem.remedy === 'string' && problem.remedy) lines.push(`  remedy: ${problem.remedy}`);
   return lines.join('\n');
 }

@@ -6,7 +6,8 @@
  */
 
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { islands, nodeJoin, nodes } from './commands/cluster';
+import { islands, nodeAdmin, nodeJoin, nodes, sinfo } from './commands/cluster';
+import { holdOrRelease, scontrol } from './commands/control';
 import { login } from './commands/login';
 import { output, sacct, sbatch, scancel, squeue } from './commands/jobs';
 import { configPath, normalizeUrl, readConfigFile, resolveSettings } from './config';
@@ -35,6 +36,13 @@ interface Command {
   options: Options;
   run(context: Context, values: Values, positionals: string[]): Promise<number>;
 }
+
+/** `node drain|resume|remove`: provider and platform admins' node management (scontrol update nodename=…). */
+const NODE_ADMIN: Command = {
+  usage: 'node drain NODE... --reason TEXT | node resume NODE... | node remove NODE... [--json]',
+  options: { reason: { type: 'string' } },
+  run: (context, values, [action, ...refs]) => nodeAdmin(context, action as 'drain' | 'resume' | 'remove', values, refs),
+};
 
 const COMMANDS: Record<string, Command> = {
   squeue: {
@@ -66,6 +74,26 @@ const COMMANDS: Record<string, Command> = {
     options: { follow: { type: 'boolean', short: 'f' }, stderr: { type: 'boolean' }, task: { type: 'string' } },
     run: (context, values, positionals) => output(context, values, positionals, (data) => process.stdout.write(data)),
   },
+  hold: {
+    usage: 'hold JOBID... [--json]',
+    options: {},
+    run: (context, _values, positionals) => holdOrRelease(context, 'hold', positionals),
+  },
+  release: {
+    usage: 'release JOBID... [--json]',
+    options: {},
+    run: (context, _values, positionals) => holdOrRelease(context, 'release', positionals),
+  },
+  scontrol: {
+    usage: 'scontrol show job JOBID... | hold JOBID... | release JOBID... [--json]',
+    options: {},
+    run: (context, _values, positionals) => scontrol(context, positionals),
+  },
+  sinfo: {
+    usage: 'sinfo [-N] [--island I,...] [--json]',
+    options: { Node: { type: 'boolean', short: 'N' }, island: { type: 'string' } },
+    run: (context, values) => sinfo(context, values),
+  },
   islands: { usage: 'islands [--json]', options: {}, run: (context) => islands(context) },
   nodes: { usage: 'nodes [--state STATES] [--json]', options: { state: { type: 'string' } }, run: (context, values) => nodes(context, values) },
   login: {
@@ -83,14 +111,21 @@ const USAGE = `usage: archipelago COMMAND [options]
   ${COMMANDS.scancel.usage}
   ${COMMANDS.sacct.usage}
   ${COMMANDS.output.usage}
+  ${COMMANDS.hold.usage}
+  ${COMMANDS.release.usage}
+  ${COMMANDS.scontrol.usage}
+  ${COMMANDS.sinfo.usage}
   ${COMMANDS.islands.usage}
   ${COMMANDS.nodes.usage}
+  ${NODE_ADMIN.usage}
   node join --token TOKEN --key-file FILE --state-file FILE [agent join options]
   ${COMMANDS.login.usage}
 
 Every command takes --url URL and --json. Configuration: ~/.config/archipelago/config.json,
 overridden by ARCHIPELAGO_URL and ARCHIPELAGO_API_KEY.
-Exit codes: 0 ok, 1 job failed, 2 usage, 3 authentication, 4 not found, 5 rejected, 6 unavailable.`;
+Exit codes: 0 ok; 1 job failed (sbatch --wait and output --follow pass on the job's own exit code);
+64 usage, 65 refused by the server, 66 not found, 70 internal error, 75 unavailable (try again),
+77 not logged in or not allowed.`;
 
 /** Takes --json and --url out of an sbatch command line, whose remaining words are sbatch's. */
 export function splitSbatchCommon(argv: readonly string[]): { rest: string[]; json: boolean; url?: string } {
@@ -139,12 +174,19 @@ async function main(argv: string[]): Promise<number> {
   }
   if (name === 'node') {
     const [sub, ...agentArgs] = args;
-    if (sub !== 'join') throw usage('node: the only subcommand is "join"');
-    const { rest, url } = splitSbatchCommon(agentArgs);
-    return nodeJoin(contextFor(false, url), rest);
+    if (sub === 'join') {
+      const { rest, url } = splitSbatchCommon(agentArgs);
+      return nodeJoin(contextFor(false, url), rest);
+    }
+    if (sub !== 'drain' && sub !== 'resume' && sub !== 'remove') throw usage(`node: subcommands are join, drain, resume and remove\nusage: archipelago ${NODE_ADMIN.usage}`);
+    return runCommand(`node ${sub}`, NODE_ADMIN, args);
   }
   const command = COMMANDS[name];
   if (!command) throw usage(`unknown command "${name}"\n${USAGE}`);
+  return runCommand(name, command, args);
+}
+
+async function runCommand(name: string, command: Command, args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
@@ -172,7 +214,7 @@ if (require.main === module) {
         return;
       }
       process.stderr.write(`archipelago: unexpected error: ${error instanceof Error ? error.stack : error}\n`);
-      process.exitCode = ExitCode.FAILURE;
+      process.exitCode = ExitCode.INTERNAL;
     },
   );
 }

@@ -57,7 +57,26 @@ async function main(): Promise<void> {
   logger.log(`${role} listening on http://${config.http.host}:${config.http.port} (docs at /docs)`);
 }
 
+/**
+ * Failures outside Nest (a bad configuration before the logger is installed, an exception nothing
+ * caught) are logged like everything else: one JSON object per line, unless text was asked for.
+ */
+function fatal(what: string, error: unknown): void {
+  const logger = process.env.ARCHIPELAGO_LOG_FORMAT === 'text' ? new Logger('archipelago') : new JsonLogger();
+  logger.fatal?.({ msg: `${what}: ${error instanceof Error ? error.message : String(error)}`, stack: error instanceof Error ? error.stack : undefined }, 'archipelago');
+}
+
+process.on('uncaughtException', (error) => {
+  fatal('uncaught exception', error);
+  process.exit(1);
+});
+// Node's own default for an unhandled rejection is to end the process; it still does, logged first.
+process.on('unhandledRejection', (reason) => {
+  fatal('unhandled promise rejection', reason);
+  process.exit(1);
+});
+
 main().catch((error) => {
-  console.error(`archipelago failed to start: ${error instanceof Error ? error.stack : error}`);
+  fatal('archipelago failed to start', error);
   process.exit(1);
 });

@@ -19,4 +19,10 @@ export interface Principal {
   credentialId: string;
   /** The VirtEngine account (bech32) this principal is, for VEID and MFA gates; null when not linked. */
   chainAddress: string | null;
+  /**
+   * The account that sent the request when it acts through a delegation (a marketplace with
+   * `X-On-Behalf-Of`): the request runs as this principal but is also counted against the sender's
+   * own rate limits and budget, so delegation is no way around them.
+   */
+  sentBy?: { id: string; kind: PrincipalKind };
 }

@@ -12,6 +12,12 @@ export interface IslandMembership {
   setRequestedProbes(requests: Map<string, string[]>): Promise<void>;
   /** What the node is in SLURM now: its island's cluster, and whether drained there. */
   recordSlurm(name: string, slurmIsland: string | null, drained: boolean): Promise<void>;
+  /**
+   * Whether islands' membership is changing now: a node placed in another island than the one its
+   * SLURM holds it in (joining, leaving, moving), or an island whose SLURM is being launched or
+   * retired. Capacity seen meanwhile is not the capacity to come (the dispatcher waits).
+   */
+  changing(): Promise<boolean>;
 }
 
 export const ISLAND_MEMBERSHIP = Symbol('ISLAND_MEMBERSHIP');

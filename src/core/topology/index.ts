@@ -16,3 +16,5 @@ export type {
   UnassignedReason,
   Violation,
 } from './types';
+export { EMPTY_STABILITY_STATE, stableIslands } from './stability';
+export type { StabilityOptions, StabilityState, StableResult } from './stability';

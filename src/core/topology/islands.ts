@@ -85,6 +85,8 @@ class Grouper {
   private readonly maxSize: number;
   private readonly maxProbes: number;
   private readonly allowUpgrades: boolean;
+  private readonly requiredOnly: boolean;
+  private readonly holdTier: ReadonlySet<string>;
   private readonly nodes: TopologyNode[];
   private readonly g: LatencyGraph;
   private readonly pb: PairBounds;
@@ -109,6 +111,8 @@ class Grouper {
     this.maxSize = o.maxIslandSize ?? Infinity;
     this.maxProbes = o.maxProbeRequests ?? DEFAULTS.maxProbeRequests;
     this.allowUpgrades = o.allowUpgrades ?? DEFAULTS.allowUpgrades;
+    this.requiredOnly = o.requiredChangesOnly ?? false;
+    this.holdTier = new Set(o.holdTier ?? []);
     if (!(this.margin >= 0 && Number.isFinite(this.margin))) throw new Error('hysteresisMargin must be a finite number >= 0');
     if (!(this.safety >= 1 && Number.isFinite(this.safety))) throw new Error('inferenceSafetyFactor must be a finite number >= 1');
     if (!(this.maxSize >= 1)) throw new Error('maxIslandSize must be >= 1');
@@ -167,6 +171,8 @@ class Grouper {
 
   run(): TopologyResult {
     this.keepPrevious();
+    // Only what the bounds force: nobody joins, no island forms, merges or moves up a tier.
+    if (this.requiredOnly) return this.finish();
     let pool = this.unplaced();
     for (let t = 0; t < this.tiers.length; t++) {
       pool = this.joinExisting(pool, t);
@@ -255,7 +261,9 @@ class Grouper {
         this.dissolve(k);
         continue;
       }
-      // Relabel to a tighter tier if the island already fits it with the margin (nobody moves).
+      // Relabel to a tighter tier if the island already fits it with the margin (nobody moves);
+      // never forced, so not when only forced changes are wanted or the caller holds its tier.
+      if (this.requiredOnly || this.holdTier.has(id)) continue;
       for (let t = 0; t < tier; t++) {
         if (isl.members.length >= this.tiers[t].minSize && this.allPairsWithin(isl, this.tiers[t].joinMs)) {
           isl.tier = t;

@@ -71,6 +71,15 @@ export interface TopologyOptions {
   maxProbeRequests?: number;
   /** Let kept, non-busy members of a looser-tier island join an existing tighter-tier island (default true). */
   allowUpgrades?: boolean;
+  /**
+   * Only the changes the bounds force (default false): previous islands shed members that break
+   * their bound, relax to a looser tier or dissolve, and nothing else happens (no joins, new islands,
+   * merges, upgrades or relabelling to a tighter tier). stability.ts compares it with a full run to
+   * tell forced changes from optional ones.
+   */
+  requiredChangesOnly?: boolean;
+  /** Previous islands that keep their tier unless their bound forces a looser one (never relabelled tighter). */
+  holdTier?: string[];
 }
 
 export interface TopologyInput {
@@ -111,7 +120,9 @@ export type UnassignedReason =
   /** Measured, but no peer with the same hard tags could be bounded within any tier's join bound. */
   | 'no-bounded-peers'
   /** Could only form an island smaller than the tier's minimum size. */
-  | 'island-too-small';
+  | 'island-too-small'
+  /** Fits an island, but that change has not persisted long enough yet (stability.ts). */
+  | 'pending';
 
 export interface Unassigned {
   node: string;

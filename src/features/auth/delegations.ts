@@ -71,6 +71,7 @@ export class DelegationsService {
       chainAddress: row.chain_address,
       scopes: new Set(row.scopes.filter((s) => delegate.scopes.has(s))),
       credentialId: `delegation:${row.delegation_id}:${delegate.credentialId}`,
+      sentBy: { id: delegate.id, kind: delegate.kind },
     };
   }
 }

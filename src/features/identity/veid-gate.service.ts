@@ -3,7 +3,8 @@ import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { Problem } from '../../core/common/problem';
 import { IDENTITY_SOURCE, IdentitySource, IdentityUnavailableError } from '../../core/identity/identity-source';
-import { atLeast, AccountStatusName, remedy, Tier, tierOf } from '../../core/identity/tiers';
+import { developmentScoreRemedy } from '../../core/identity/remedies';
+import { atLeast, AccountStatusName, remedy, Tier, TIER_THRESHOLDS, tierOf } from '../../core/identity/tiers';
 import { GatedAction, requiredTier } from '../../core/identity/veid-policy';
 import { PRINCIPAL_DIRECTORY, type PrincipalDirectory } from '../../core/auth/principal-directory';
 
@@ -61,7 +62,10 @@ export class VeidGate {
         score: standing.score,
         identityStatus: standing.status,
         requiredBy: need.because,
-        remedy: remedy(need.tier, standing.score, standing.status),
+        remedy:
+          this.source.kind === 'development'
+            ? developmentScoreRemedy(principal.chainAddress, TIER_THRESHOLDS[need.tier], this.config.identity.devIdentityFile)
+            : remedy(need.tier, standing.score, standing.status),
         identitySource: this.source.kind,
       });
     }

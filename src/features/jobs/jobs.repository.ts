@@ -1,3 +1,4 @@
+import { logStateChanges, StateChangeRecord } from './job-state-log';
 import { splitJobState } from '../../core/jobs/split-array';
 import type { JobRow, TaskRow, StateChange, PendingTaskFields } from '../../core/jobs/job-rows';
 import { Injectable } from '@nestjs/common';
@@ -276,7 +277,7 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
       exit_signal: change.exitSignal ?? null, batch_host: change.batchHost ?? null, nodes: change.nodes ?? null, partition: change.partition ?? null,
       started_at: change.startedAt ?? null, ended_at: change.endedAt ?? null, placement: change.placement ?? null,
     }));
-    const applied = await rows<{ job_id: string }>(
+    const applied = await rows<StateChangeRecord>(
       this.db,
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
@@ -293,9 +294,10 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
           RETURNING j.id, i.from_state, i.state, i.reason)
        INSERT INTO job_events (job_id, from_state, to_state, reason)
        SELECT id, from_state, state, reason FROM updated
-       RETURNING job_id`,
+       RETURNING job_id, from_state, to_state, reason`,
       [JSON.stringify(input)],
     );
+    logStateChanges(applied);
     return applied.length;
   }
 
@@ -399,7 +401,7 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
   // are picked up again once their lease runs out. The claim counts a submit attempt in the same
   // committed statement, so after any crash we know whether SLURM might already have the job.
   async claim(jobIds: string[], leaseSeconds: number): Promise<ClaimedJob[]> {
-    return preparedRows<ClaimedJob>(
+    const claimed = await preparedRows<ClaimedJob>(
       this.db,
       'dispatch.claim',
       `UPDATE jobs SET state = 'DISPATCHING', dispatch_lease_until = now() + make_interval(secs => $2),
@@ -409,23 +411,33 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
         RETURNING *, dispatch_attempts - 1 AS previous_attempts`,
       [jobIds, leaseSeconds],
     );
+    // A job is ACCEPTED exactly while it has no attempt counted (release puts it back at zero);
+    // a re-claim after a lease ran out stays DISPATCHING and is no change of state.
+    logStateChanges(claimed.filter((job) => job.previous_attempts === 0).map((job) => ({ job_id: job.id, from_state: 'ACCEPTED', to_state: 'DISPATCHING', reason: null })));
+    return claimed;
   }
 
   /** Records SLURM ids; returns the rows as they are now (a cancel or hold may have arrived meanwhile). */
   async recordSubmitted(submitted: Submitted[]): Promise<RecordedJob[]> {
     if (submitted.length === 0) return [];
-    return this.db.transaction(async (m) => {
-      await this.releaseReusedIds(m, submitted);
-      return this.record(m, submitted);
+    const { lost, recorded } = await this.db.transaction(async (m) => {
+      const lost = await this.releaseReusedIds(m, submitted);
+      return { lost, recorded: await this.record(m, submitted) };
     });
+    // Logged once committed: a rolled-back change never shows in the logs.
+    logStateChanges([
+      ...lost,
+      ...recorded.map((job) => ({ job_id: job.id, from_state: 'DISPATCHING', to_state: 'PENDING', reason: `submitted to ${job.island} as ${job.slurm_job_id}` })),
+    ]);
+    return recorded;
   }
 
   /**
    * SLURM just gave these ids to our jobs, so an older unfinished job of ours holding the same
    * (island, id) cannot exist in SLURM any more: its island was started again from scratch.
    */
-  private async releaseReusedIds(m: EntityManager, submitted: Submitted[]): Promise<void> {
-    await rows(
+  private releaseReusedIds(m: EntityManager, submitted: Submitted[]): Promise<StateChangeRecord[]> {
+    return rows<StateChangeRecord>(
       m,
       `WITH old AS (
          SELECT j.id, j.state FROM jobs j
@@ -438,7 +450,8 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
            FROM old WHERE j.id = old.id
           RETURNING j.id, old.state AS from_state)
        INSERT INTO job_events (job_id, from_state, to_state, reason)
-       SELECT id, from_state, 'LOST', $4 FROM lost`,
+       SELECT id, from_state, 'LOST', $4 FROM lost
+       RETURNING job_id, from_state, to_state, reason`,
       [submitted.map((s) => s.jobId), submitted.map((s) => s.island), submitted.map((s) => s.slurmJobId), 'its island was reset: SLURM gave its id to another job'],
     );
   }
@@ -495,6 +508,8 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
        RETURNING id`,
       [parentId, JSON.stringify(parts), reason, parts.length, JSON.stringify(placement)],
     );
+    // The parent changed state only if the statement found it (it then created its parts).
+    if (created.length > 0) logStateChanges([{ job_id: parentId, from_state: 'DISPATCHING', to_state: 'PENDING', reason }]);
     return created.map((row) => row.id);
   }
 
@@ -505,14 +520,16 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
    */
   async release(jobIds: string[], reason: string | null, submitted: boolean, leasedUntil?: Date): Promise<void> {
     if (jobIds.length === 0) return;
-    await rows(
+    const released = await rows<{ id: string; state: string }>(
       this.db,
       `UPDATE jobs SET dispatch_attempts = dispatch_attempts - CASE WHEN $3 THEN 0 ELSE 1 END,
               state = CASE WHEN dispatch_attempts - CASE WHEN $3 THEN 0 ELSE 1 END = 0 THEN 'ACCEPTED' ELSE state END,
               state_reason = $2, dispatch_lease_until = $4, updated_at = now()
-        WHERE id = ANY($1::bigint[]) AND state = 'DISPATCHING' AND slurm_job_id IS NULL`,
+        WHERE id = ANY($1::bigint[]) AND state = 'DISPATCHING' AND slurm_job_id IS NULL
+        RETURNING id, state`,
       [jobIds, reason, submitted, leasedUntil ?? null],
     );
+    logStateChanges(released.filter((job) => job.state === 'ACCEPTED').map((job) => ({ job_id: job.id, from_state: 'DISPATCHING', to_state: 'ACCEPTED', reason })));
   }
 
   /**

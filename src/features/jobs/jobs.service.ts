@@ -6,6 +6,8 @@ import type { Principal } from '../../core/auth/principal';
 import { principalActor } from '../../core/audit/audit-trail';
 import { canonicalJson } from '../../core/common/canonical-json';
 import { conflict, invalid, notFound, Problem, unavailable, unprocessable } from '../../core/common/problem';
+import { unmappedWalletRemedy } from '../../core/identity/remedies';
+import { logStateChanges } from './job-state-log';
 import { DispatchQueue } from './dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../../core/slurm/slurm-client.port';
 import { JobFileAccessError, type JobFiles, JobFileUnavailableError } from '../../core/slurm/job-files.port';
@@ -102,7 +104,10 @@ export class JobsService {
     if (!created && !row.request_hash.equals(requestHash)) {
       throw conflict('this Idempotency-Key was already used with a different request', 'Idempotency-Key');
     }
-    if (created) this.queue.enqueueSoon(row.id);
+    if (created) {
+      logStateChanges([{ job_id: row.id, from_state: null, to_state: row.state, reason: 'submitted' }]);
+      this.queue.enqueueSoon(row.id);
+    }
     return { job: jobView(row), replayed: !created };
   }
 
@@ -348,7 +353,11 @@ export class JobsService {
   /** VEID tier for the job's size and partition; step-up MFA when it asks for many node-hours. */
   private runAs(principal: Principal): string {
     if (!principal.slurmUser) {
-      throw new Problem(403, 'Forbidden', `${principal.name} has no POSIX account on the islands, so it cannot run jobs`);
+      const wallet = principal.chainAddress;
+      throw new Problem(403, 'Forbidden', `${principal.name} has no POSIX account on the islands, so it cannot run jobs`, {
+        reason: 'no_posix_account',
+        ...(wallet ? { address: wallet, remedy: unmappedWalletRemedy(wallet) } : {}),
+      });
     }
     // Mapped before the rule existed, or a service account named by an island since: refused before it is stored.
     const refusal = serviceAccountRefusal(principal.slurmUser, this.islands.deniedTenantUsers());

@@ -347,4 +347,12 @@ export class NodesRepository implements IslandMembership, NodeHeartbeats {
     );
     return found.map((r) => ({ name: r.name, island: r.island, state: r.state, ageSeconds: r.age }));
   }
+
+  async changing(): Promise<boolean> {
+    const [row] = await this.db.query(
+      `SELECT EXISTS (SELECT 1 FROM nodes WHERE state <> 'DEREGISTERED' AND island IS DISTINCT FROM slurm_island)
+           OR EXISTS (SELECT 1 FROM islands WHERE state IN ('LAUNCHING', 'RETIRING')) AS changing`,
+    );
+    return row.changing === true;
+  }
 }

@@ -5,9 +5,13 @@ import type { Observable } from 'rxjs';
 import { AuthenticatedRequest, SCOPES_KEY } from '../access';
 import type { Scope } from '../../../core/auth/principal';
 import { Bucket, bucketForScopes } from '../../../core/ratelimit/rate-limit-policy';
+import type { Verdict } from './rate-limiter';
 import { RateLimits } from './rate-limits';
 
 const RATE_LIMIT_KEY = 'archipelago:rate-limit';
+
+/** The verdict with less left, so the RateLimit headers describe the allowance that runs out first. */
+const tighter = (a: Verdict | null, b: Verdict | null): Verdict | null => (!a || (b && b.remaining < a.remaining) ? b : a);
 
 /** Counts the route's requests per source address in `bucket` (routes without a principal: agents). */
 export const RateLimitPerAddress = (bucket: Bucket) => SetMetadata(RATE_LIMIT_KEY, bucket);
@@ -33,9 +37,13 @@ export class RateLimitInterceptor implements NestInterceptor {
       verdict = await this.limits.enforce(perAddress, `ip:${request.ip}`, null);
     } else if (request.principal) {
       const bucket = bucketForScopes(this.reflector.getAllAndOverride<Scope[]>(SCOPES_KEY, targets));
-      const subject = `principal:${request.principal.id}`;
-      await this.limits.enforceBudget(subject, request.principal.kind);
-      verdict = await this.limits.enforce(bucket, subject, request.principal.kind);
+      const principal = request.principal;
+      // A delegated request spends the sender's budget and route allowance (a marketplace's own
+      // limits hold however many researchers it acts for) as well as the researcher's allowance.
+      const sender = principal.sentBy ?? principal;
+      await this.limits.enforceBudget(`principal:${sender.id}`, sender.kind);
+      verdict = await this.limits.enforce(bucket, `principal:${principal.id}`, principal.kind);
+      if (principal.sentBy) verdict = tighter(verdict, await this.limits.enforce(bucket, `principal:${sender.id}`, sender.kind));
     }
     if (verdict) {
       context

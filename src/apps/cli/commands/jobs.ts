@@ -8,6 +8,7 @@ import { CliError, ExitCode, usage } from '../exit-codes';
 import { isTerminalState } from '../format';
 import { filterFromFlags, JobFilter, jobIds, JobView, listQuery, matches, parseSlurmTime, SQUEUE_DEFAULT_STATES, startOfDay, type TaskView } from '../job-filters';
 import { arrayTaskLines, progressLine, sacctTable, squeueTable, waitExitCode } from '../job-tables';
+import { perJob } from './per-job';
 import { exportedEnvironment, parseSbatchArgs } from '../sbatch-args';
 import { parseSubmission, SbatchParseError } from '../../../core/sbatch/parse-sbatch';
 import { unwrapSubmission } from '../../../core/sbatch/wrap';
@@ -176,19 +177,9 @@ export async function scancel(context: Context, values: Record<string, any>, pos
   if (ids.length) filter.ids = ids;
   // Named ids are cancelled even if they already ended, so scancel can say so; filters select live jobs only.
   const targets = ids.length && !filtered ? ids : (await findJobs(client, filter)).map((job) => job.id);
-  const results: Array<{ id: string; state?: string; error?: string; exitCode?: number }> = [];
-  for (const id of targets) {
-    try {
-      const job = await client.json<JobView>('DELETE', `/v1/jobs/${id}`);
-      results.push({ id, state: job.state });
-    } catch (error) {
-      if (!(error instanceof CliError)) throw error;
-      results.push({ id, error: error.message, exitCode: error.exitCode });
-      if (!context.json) context.err(`scancel: error: job ${id}: ${error.message}`);
-    }
-  }
+  const { results, exitCode } = await perJob(context, 'scancel', targets, (id) => client.json<JobView>('DELETE', `/v1/jobs/${id}`));
   if (context.json) printJson(context, { cancelled: results });
-  return results.find((r) => r.exitCode !== undefined)?.exitCode ?? ExitCode.OK;
+  return exitCode;
 }
 
 /** One chunk of a job's output file from `offset`; null while the file does not exist yet. */

@@ -4,7 +4,7 @@ import { repeatEvery } from '../../../core/common/repeat';
 import type { SecretBox } from '../../../adapters/secrets/secret-box';
 import type { AppConfig } from '../../../adapters/config/config';
 import { APP_CONFIG } from '../../../adapters/config/config.module';
-import { computeIslands, TopologyResult } from '../../../core/topology';
+import { EMPTY_STABILITY_STATE, StabilityState, stableIslands, TopologyResult } from '../../../core/topology';
 import { ISLAND_LAUNCHER, IslandLauncher } from '../../../core/islands/island-launcher.port';
 import { IslandRow, IslandsRepository, IslandShape, RELEASED } from '../islands.repository';
 import { IslandsRegistry } from '../islands.registry';
@@ -50,6 +50,8 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
   private readonly logger = new Logger(IslandFormationService.name);
   private stop: (() => void) | null = null;
   private launchedThisRun = new Set<string>();
+  /** Optional changes waiting to persist, and the churn of the last hour (in memory: a restart starts over). */
+  private stability: StabilityState = EMPTY_STABILITY_STATE;
 
   constructor(
     private readonly db: DataSource,
@@ -152,8 +154,9 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
     const samples = await this.formation.samples(grouped.map((node) => node.id), SAMPLE_MAX_AGE_SECONDS);
     const busy = await this.busyNodes();
     const topologyIdOf = new Map(live.map((row) => [row.name, row.topology_id]));
-    const { tiers, minIslandSize } = this.config.topology;
-    return computeIslands({
+    const { tiers, minIslandSize, confirmRounds, maxChurnPerHour } = this.config.topology;
+    const now = Date.now();
+    const step = stableIslands({
       nodes: grouped.map((node) => ({
         id: node.name,
         tags: node.tags,
@@ -173,15 +176,25 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
       previous: live
         .filter((row) => !row.topology_id.startsWith(RELEASED))
         .map((row) => ({ id: row.topology_id, tier: row.tier, anchor: row.anchor ?? undefined, waypoints: row.waypoints })),
-      options: { minIslandSize, nowMs: Date.now(), staleAfterMs: SAMPLE_MAX_AGE_SECONDS * 1000 },
-    });
+      options: { minIslandSize, nowMs: now, staleAfterMs: SAMPLE_MAX_AGE_SECONDS * 1000 },
+    }, this.stability, now, { confirmRounds, maxChurnPerHour });
+    this.stability = step.state;
+    if (step.heldBack > 0) this.logger.log(`${step.heldBack} island change(s) wait to persist (${confirmRounds} passes in a row, at most ${maxChurnPerHour} moves an hour)`);
+    return step.result;
   }
 
-  /** Nodes with work allocated right now, from the capacity snapshot (no job listing). */
+  /**
+   * Nodes that must not move, from the capacity snapshot (no job listing): those with work
+   * allocated now, and every member of an island with jobs queued in its SLURM (moving members away
+   * could leave a queued job without the nodes it was placed for).
+   */
   private async busyNodes(): Promise<Set<string>> {
     const { snapshot } = await this.capacity.view();
     const busy = new Set<string>();
-    for (const island of snapshot.islands) for (const node of island.nodes) if (node.cpusFree < node.cpus) busy.add(node.name);
+    for (const island of snapshot.islands) {
+      const queued = island.queue.pendingJobs > 0;
+      for (const node of island.nodes) if (queued || node.cpusFree < node.cpus) busy.add(node.name);
+    }
     return busy;
   }
 

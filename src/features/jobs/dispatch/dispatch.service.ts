@@ -17,6 +17,8 @@ import { JobTagger } from '../../../core/dispatch/job-tag';
 import { partSpec } from '../../../core/jobs/split-array';
 import { archipelagoOutputPattern, pinArrayJobId } from '../../../core/jobs/output-path';
 import { decidePlacement, type PlacementRecord } from '../../../core/dispatch/placement-decision';
+import { membershipWaitReason, waitsForMembership } from '../../../core/dispatch/membership-wait';
+import { ISLAND_MEMBERSHIP, type IslandMembership } from '../../../core/islands/island-membership';
 import { ISLAND_DIRECTORY, type IslandDirectory } from '../../../adapters/slurm/island-directory';
 
 /** What a batch left to do later: jobs to retry after a delay. */
@@ -43,6 +45,8 @@ interface ReadyJob {
 
 const DEPENDENCY_POLL_MS = 1000;
 const UNAVAILABLE_RETRY_MS = 2000;
+/** How often a job waiting for islands' membership to settle is placed again. */
+const MEMBERSHIP_RETRY_MS = 5000;
 const RETRY_AFTER_LEASE_MS = 250;
 /** Lease time a claim keeps beyond a submission's settle time, for placement and look-ups before the call. */
 const CLAIM_TO_SUBMIT_SLACK_SECONDS = 10;
@@ -88,6 +92,7 @@ export class DispatchService {
     private readonly capacity: CapacityService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    @Inject(ISLAND_MEMBERSHIP) private readonly membership: IslandMembership,
   ) {
     this.tagger = new JobTagger(config.instanceId, config.tagKey.key, config.tagKey.createdAt);
   }
@@ -146,6 +151,9 @@ export class DispatchService {
     const ready: ReadyJob[] = [];
     const waiting: string[] = [];
     const unreachable: string[] = [];
+    /** Jobs no island fits while islands' membership changes, by the reason they wait. */
+    const settling = new Map<string, string[]>();
+    let changing: boolean | undefined;
     for (const row of claimed) {
       if (row.cancel_requested) {
         await this.end(row, 'CANCELLED', 'cancelled before dispatch');
@@ -187,6 +195,12 @@ export class DispatchService {
         continue;
       }
       if (placement.kind === 'rejected') {
+        changing ??= await this.membership.changing();
+        if (waitsForMembership(changing, row.submitted_at, new Date(), this.config.dispatch.membershipWaitSeconds)) {
+          const reason = membershipWaitReason(placement.reason);
+          settling.set(reason, [...(settling.get(reason) ?? []), row.id]);
+          continue;
+        }
         await this.end(row, 'REJECTED', placement.reason, placement.record);
         continue;
       }
@@ -212,6 +226,11 @@ export class DispatchService {
     if (unreachable.length > 0) {
       await this.jobs.release(unreachable, 'an island was unreachable; will retry', false);
       outcome.retry.push({ jobIds: unreachable, afterMs: UNAVAILABLE_RETRY_MS });
+    }
+    for (const [reason, jobIds] of settling) {
+      this.metrics.dispatchOutcomes.inc({ outcome: 'deferred' }, jobIds.length);
+      await this.jobs.release(jobIds, reason, false);
+      outcome.retry.push({ jobIds, afterMs: MEMBERSHIP_RETRY_MS });
     }
     return ready;
   }
