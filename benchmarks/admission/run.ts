@@ -17,7 +17,11 @@ import type { CapacitySnapshot, IslandCapacity, NodeCapacity } from '../../src/c
 import type { JobSpec } from '../../src/core/sbatch/job-spec';
 import { SubmitAdmission } from '../../src/core/dispatch/submit-admission';
 
-const SIZES: Array<[islands: number, nodesPerIsland: number]> = [[3, 3], [20, 50], [100, 100]];
+const SIZES: Array<[islands: number, nodesPerIsland: number]> = [
+  [3, 3],
+  [20, 50],
+  [100, 100],
+];
 const JOBS: Record<string, JobSpec> = {
   fits: { ntasks: 4, cpusPerTask: 2, memPerCpuMb: 512, timeLimitMinutes: 60 },
   never: { cpusPerTask: 512, timeLimitMinutes: 60 },
@@ -29,12 +33,29 @@ function snapshot(islandCount: number, nodesPerIsland: number): CapacitySnapshot
     const nodes: NodeCapacity[] = [];
     for (let n = 0; n < nodesPerIsland; n++) {
       const busy = (i + n) % 3 === 0;
-      nodes.push({ name: `i${i}-n${n}`, cpus: 64, cpusFree: busy ? 0 : 64, memoryMb: 256_000, memoryFreeMb: busy ? 0 : 256_000, gpus: [], features: n % 2 ? ['avx512'] : [], state: busy ? 'allocated' : 'idle' });
+      nodes.push({
+        name: `i${i}-n${n}`,
+        cpus: 64,
+        cpusFree: busy ? 0 : 64,
+        memoryMb: 256_000,
+        memoryFreeMb: busy ? 0 : 256_000,
+        gpus: [],
+        features: n % 2 ? ['avx512'] : [],
+        state: busy ? 'allocated' : 'idle',
+      });
     }
     islands.push({
-      name: `isl-${i}`, tier: 'tight', boundMs: 2, regions: ['eu'], providers: ['p'], performanceClass: 'standard',
-      pricePerCoreHour: 0.05, benchmarkScore: 1000, partitions: [{ name: 'batch', maxTimeMinutes: 2880, maxNodes: null, isDefault: true }],
-      nodes, queue: { pendingJobs: 10, pendingCpuSeconds: 36_000 },
+      name: `isl-${i}`,
+      tier: 'tight',
+      boundMs: 2,
+      regions: ['eu'],
+      providers: ['p'],
+      performanceClass: 'standard',
+      pricePerCoreHour: 0.05,
+      benchmarkScore: 1000,
+      partitions: [{ name: 'batch', maxTimeMinutes: 2880, maxNodes: null, isDefault: true }],
+      nodes,
+      queue: { pendingJobs: 10, pendingCpuSeconds: 36_000 },
     });
   }
   return { takenAtMs: 1_764_000_000_000, islands };
@@ -67,7 +88,17 @@ function main(): void {
       }
       samples.sort((a, b) => a - b);
       const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))];
-      rows.push({ islands: islandCount, nodesPerIsland, nodes: islandCount * nodesPerIsland, job: kind, calls: n, buildMs, p50Ms: pct(0.5), p99Ms: pct(0.99), perSecond: Math.round(1000 / pct(0.5)) });
+      rows.push({
+        islands: islandCount,
+        nodesPerIsland,
+        nodes: islandCount * nodesPerIsland,
+        job: kind,
+        calls: n,
+        buildMs,
+        p50Ms: pct(0.5),
+        p99Ms: pct(0.99),
+        perSecond: Math.round(1000 / pct(0.5)),
+      });
     }
   }
   const result = {
@@ -81,7 +112,10 @@ function main(): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `admission-${result.at.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
-  for (const r of rows) process.stderr.write(`${r.islands}x${r.nodesPerIsland} ${r.job}: build ${r.buildMs.toFixed(2)} ms; check p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms\n`);
+  for (const r of rows)
+    process.stderr.write(
+      `${r.islands}x${r.nodesPerIsland} ${r.job}: build ${r.buildMs.toFixed(2)} ms; check p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms\n`,
+    );
 }
 
 main();

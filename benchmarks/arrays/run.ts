@@ -52,8 +52,12 @@ function parseArgs(argv: string[]): Settings {
   }
   eachFlag(argv, { integers: true }, (flag, num) => {
     switch (flag) {
-      case '--tasks': s.tasks = num(1, 10000); break;
-      case '--seconds': s.seconds = num(5, 600); break;
+      case '--tasks':
+        s.tasks = num(1, 10000);
+        break;
+      case '--seconds':
+        s.seconds = num(5, 600);
+        break;
       default:
         throw new Error(`unknown argument ${flag} (usage: [--tasks N] [--seconds S] [--island NAME] [--quiet-island] [--no-write])`);
     }
@@ -82,10 +86,12 @@ interface Counters {
 
 async function backendCpu(db: Client): Promise<Map<number, number>> {
   const pids = (await db.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid as number);
-  return new Map(pids.flatMap((pid) => {
-    const cpu = processCpuSeconds(pid);
-    return cpu === null ? [] : [[pid, cpu] as [number, number]];
-  }));
+  return new Map(
+    pids.flatMap((pid) => {
+      const cpu = processCpuSeconds(pid);
+      return cpu === null ? [] : [[pid, cpu] as [number, number]];
+    }),
+  );
 }
 
 /** The worker's list_jobs calls so far (304s included), from its Prometheus listener. */
@@ -143,7 +149,9 @@ async function measure(cp: ControlPlane, db: Client, metricsUrl: string, seconds
 /** A held job of root's on the island, renamed every second: SLURM's listing changes on every tick. */
 function busyIsland(island: string): { stop: () => void } {
   const env = { ...process.env, SLURM_CONF: `/etc/archipelago/islands/${island}/slurm.conf` };
-  const out = execFileSync('sbatch', ['--parsable', '--hold', '--job-name=arrays-bench-busy', '--comment=archipelago-bench:arrays-busy', '--wrap=true'], { env });
+  const out = execFileSync('sbatch', ['--parsable', '--hold', '--job-name=arrays-bench-busy', '--comment=archipelago-bench:arrays-busy', '--wrap=true'], {
+    env,
+  });
   const jobId = out.toString().trim().split(';')[0];
   let n = 0;
   const timer = setInterval(() => {
@@ -231,7 +239,9 @@ async function main(): Promise<void> {
   } finally {
     busy?.stop();
     if (alice) for (const id of submitted) await cp.request('DELETE', `/v1/jobs/${id}`, alice.key).catch(() => undefined);
-    if (alice) for (const id of submitted) await cp.waitForJob(alice.key, id, (j) => j.endedAt !== null, 60_000).catch((e) => log(`cleanup of ${id}: ${e.message.split('\n')[0]}`));
+    if (alice)
+      for (const id of submitted)
+        await cp.waitForJob(alice.key, id, (j) => j.endedAt !== null, 60_000).catch((e) => log(`cleanup of ${id}: ${e.message.split('\n')[0]}`));
     await db.end().catch(() => undefined);
     await cp.stop();
   }

@@ -83,8 +83,7 @@ function parseArgs(argv: string[]): Settings {
       const v = argv[++i];
       if (v !== '24.11' && v !== '22.05') throw new Error('--slurm: 24.11 or 22.05');
       s.slurm = v;
-    }
-    else rest.push(argv[i]);
+    } else rest.push(argv[i]);
   }
   eachFlag(rest, { integers: true }, (flag, num) => {
     if (flag === '--rounds') s.rounds = num(1, 100);
@@ -110,18 +109,23 @@ function pidOf(daemon: string): number {
 }
 /** utime + stime of a whole process (all threads), in clock ticks. */
 function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   return Number(fields[11]) + Number(fields[12]);
 }
 /** VmRSS (now) or VmHWM (the peak) of a process, MiB. */
 function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   return line ? round(Number(line.replace(/\D+/g, '')) / 1024) : 0;
 }
 
 function startIsland(settings: Settings): { url: string; slurm: string; api: string } {
   const hostSlurm = execFileSync('slurmctld', ['-V'], { encoding: 'utf8' });
-  if (!hostSlurm.includes(` ${settings.slurm}.`) && settings.slurm === '22.05') throw new Error(`--slurm 22.05 needs a host with SLURM 22.05, not ${hostSlurm.trim()}`);
+  if (!hostSlurm.includes(` ${settings.slurm}.`) && settings.slurm === '22.05')
+    throw new Error(`--slurm 22.05 needs a host with SLURM 22.05, not ${hostSlurm.trim()}`);
   const env = {
     ...process.env,
     ISLAND_ROOT: hostSlurm.includes(` ${settings.slurm}.`) ? '' : 'trixie',
@@ -157,7 +161,13 @@ async function main(): Promise<void> {
   const client = new RestSlurmClient({
     name: ISLAND,
     readUser: READER,
-    rest: { url: island.url, jwtKey: readFileSync(`/var/lib/archipelago/islands/${ISLAND}/jwt_hs256.key`), tokenLifetimeSeconds: 3600, connections: 2, timeoutMs: 600_000 },
+    rest: {
+      url: island.url,
+      jwtKey: readFileSync(`/var/lib/archipelago/islands/${ISLAND}/jwt_hs256.key`),
+      tokenLifetimeSeconds: 3600,
+      connections: 2,
+      timeoutMs: 600_000,
+    },
   });
 
   const submitted: number[] = [];
@@ -259,7 +269,9 @@ async function main(): Promise<void> {
       parseMs: round(parseMs, 2),
       coresAt1Hz: round((ctldCpuMs + restdCpuMs + parseMs) / 1000, 4),
     };
-    log(`${request.padEnd(18)} ×${String(rounds).padStart(4)} HTTP ${m.status} ${String(m.jobs).padStart(6)} jobs ${String(m.bytes).padStart(10)} B  wall ${m.wallMsP50} ms  ctld ${m.ctldCpuMs} ms  restd ${m.restdCpuMs} ms  parse ${m.parseMs} ms  → ${m.coresAt1Hz} cores at 1/s`);
+    log(
+      `${request.padEnd(18)} ×${String(rounds).padStart(4)} HTTP ${m.status} ${String(m.jobs).padStart(6)} jobs ${String(m.bytes).padStart(10)} B  wall ${m.wallMsP50} ms  ctld ${m.ctldCpuMs} ms  restd ${m.restdCpuMs} ms  parse ${m.parseMs} ms  → ${m.coresAt1Hz} cores at 1/s`,
+    );
     return m;
   }
 
@@ -298,7 +310,16 @@ async function main(): Promise<void> {
     if (modern) {
       requests.push(await measure('state-all', () => raw(`${v}/jobs/state/`)));
       for (const k of settings.follow) {
-        requests.push(await measure(`state-${k}`, () => raw(`${v}/jobs/state/?${ids.slice(0, k).map((id) => `job_id=${id}`).join('&')}`)));
+        requests.push(
+          await measure(`state-${k}`, () =>
+            raw(
+              `${v}/jobs/state/?${ids
+                .slice(0, k)
+                .map((id) => `job_id=${id}`)
+                .join('&')}`,
+            ),
+          ),
+        );
       }
     }
     requests.push(await measure('job', () => raw(`${v}/job/${ids[0]}`)));

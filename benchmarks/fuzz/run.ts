@@ -65,7 +65,10 @@ async function isolationTiming(plane: ControlPlane, alice: string, bob: string, 
   const missing = String(Number(theirs) + 1_000_000);
   const samples: Record<'theirs' | 'missing', number[]> = { theirs: [], missing: [] };
   for (let i = 0; i < rounds; i++) {
-    for (const [label, id] of [['theirs', theirs], ['missing', missing]] as const) {
+    for (const [label, id] of [
+      ['theirs', theirs],
+      ['missing', missing],
+    ] as const) {
       const started = performance.now();
       const answer = await plane.request('GET', `/v1/jobs/${id}`, alice);
       samples[label].push(performance.now() - started);
@@ -97,7 +100,11 @@ async function eventLoopDelaySinceLastScrape(plane: ControlPlane) {
     if (value === undefined) throw new Error(`/metrics has no ${name}`);
     return +(Number(value) * 1000).toFixed(2);
   };
-  return { p50Ms: gauge('nodejs_eventloop_lag_p50_seconds'), p99Ms: gauge('nodejs_eventloop_lag_p99_seconds'), maxMs: gauge('nodejs_eventloop_lag_max_seconds') };
+  return {
+    p50Ms: gauge('nodejs_eventloop_lag_p50_seconds'),
+    p99Ms: gauge('nodejs_eventloop_lag_p99_seconds'),
+    maxMs: gauge('nodejs_eventloop_lag_max_seconds'),
+  };
 }
 
 /**
@@ -120,7 +127,9 @@ async function edgeLoad(plane: ControlPlane, keys: FuzzKeys, rounds: number, cli
   for (let i = 0; i < 500; i++) alone.push(await probeOnce());
   const loopAlone = await eventLoopDelaySinceLastScrape(plane);
 
-  const cases = Array.from({ length: rounds }, () => SHAPE_ROUTES.flatMap((route) => (Object.keys(SHAPES) as Shape[]).map((shape) => ({ route, shape })))).flat();
+  const cases = Array.from({ length: rounds }, () =>
+    SHAPE_ROUTES.flatMap((route) => (Object.keys(SHAPES) as Shape[]).map((shape) => ({ route, shape }))),
+  ).flat();
   const byShape: Record<string, { samples: number[]; statuses: Record<string, number> }> = {};
   const violations: string[] = [];
   let next = 0;
@@ -129,7 +138,11 @@ async function edgeLoad(plane: ControlPlane, keys: FuzzKeys, rounds: number, cli
     while (next < cases.length) {
       const { route, shape } = cases[next++];
       const started = performance.now();
-      const answer = await send(plane.url, { endpoint: route.path, method: 'POST', path: route.path, caller: route.caller, raw: shapedBody(shape, route.member) }, keys);
+      const answer = await send(
+        plane.url,
+        { endpoint: route.path, method: 'POST', path: route.path, caller: route.caller, raw: shapedBody(shape, route.member) },
+        keys,
+      );
       const stats = (byShape[shape] ??= { samples: [], statuses: {} });
       stats.samples.push(performance.now() - started);
       stats.statuses[answer.status] = (stats.statuses[answer.status] ?? 0) + 1;
@@ -205,7 +218,9 @@ async function main(): Promise<void> {
       },
     });
     const environmentHttp = await fuzzEnvironmentHttp(plane.url, alice, { runs: settings.envCases, seed: settings.seed, concurrency: settings.concurrency });
-    process.stderr.write(`environment smuggling (http): ${environmentHttp.cases} cases in ${environmentHttp.elapsedMs} ms, ${environmentHttp.violations.length} violations\n`);
+    process.stderr.write(
+      `environment smuggling (http): ${environmentHttp.cases} cases in ${environmentHttp.elapsedMs} ms, ${environmentHttp.violations.length} violations\n`,
+    );
     const result = {
       benchmark: 'fuzz',
       at: new Date().toISOString(),
@@ -217,7 +232,8 @@ async function main(): Promise<void> {
       environmentSmuggling: { policy: environmentPolicy, http: environmentHttp },
       edge,
       totalCases: parser.cases + http.cases + environmentPolicy.cases + environmentHttp.cases + edge.hostileRequests,
-      violations: parser.violations.length + http.violations.length + environmentPolicy.violations.length + environmentHttp.violations.length + edge.violations.length,
+      violations:
+        parser.violations.length + http.violations.length + environmentPolicy.violations.length + environmentHttp.violations.length + edge.violations.length,
     };
     const out = JSON.stringify(result, null, 2);
     mkdirSync(join(REPO, 'benchmarks/results'), { recursive: true });

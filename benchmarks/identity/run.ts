@@ -22,7 +22,12 @@ import { ControlPlane } from '../../test/support/control-plane';
 import { FakeChain } from '../../test/support/fake-chain/fake-chain';
 import { newWallet } from '../../test/support/wallets';
 
-interface Settings { jobs: number; logins: number; concurrency: number; write: boolean }
+interface Settings {
+  jobs: number;
+  logins: number;
+  concurrency: number;
+  write: boolean;
+}
 
 function parseArgs(argv: string[]): Settings {
   const s: Settings = { jobs: 1000, logins: 200, concurrency: 16, write: true };
@@ -42,26 +47,40 @@ function parseArgs(argv: string[]): Settings {
   return s;
 }
 
-interface Round { name: string; requests: number; seconds: number; perSecond: number; errors: number; latencyMs: Record<string, number>; chainQueries?: number }
+interface Round {
+  name: string;
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  errors: number;
+  latencyMs: Record<string, number>;
+  chainQueries?: number;
+}
 
 async function closedLoop(name: string, n: number, concurrency: number, call: () => Promise<boolean>): Promise<Round> {
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) {
-      next++;
-      const t0 = performance.now();
-      if (!(await call())) errors++;
-      latencies.push(performance.now() - t0);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next++;
+        const t0 = performance.now();
+        if (!(await call())) errors++;
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => Number(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(2));
   return {
-    name, requests: n, seconds: Number(seconds.toFixed(3)), perSecond: Number((n / seconds).toFixed(1)), errors,
+    name,
+    requests: n,
+    seconds: Number(seconds.toFixed(3)),
+    perSecond: Number((n / seconds).toFixed(1)),
+    errors,
     latencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: Number(latencies[latencies.length - 1].toFixed(2)) },
   };
 }
@@ -97,7 +116,9 @@ async function main(): Promise<void> {
     const round = await closedLoop(name, settings.jobs, settings.concurrency, send);
     round.chainQueries = chain.count('/virtengine.veid.v1.Query/IdentityScore') - before;
     rounds.push(round);
-    console.error(`${name}: ${round.perSecond}/s, p50 ${round.latencyMs.p50} ms, p99 ${round.latencyMs.p99} ms, ${round.errors} errors, ${round.chainQueries} chain queries`);
+    console.error(
+      `${name}: ${round.perSecond}/s, p50 ${round.latencyMs.p50} ms, p99 ${round.latencyMs.p99} ms, ${round.errors} errors, ${round.chainQueries} chain queries`,
+    );
   };
   try {
     await withControlPlane(chain, '30000', async (cp) => {

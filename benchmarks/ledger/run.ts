@@ -38,11 +38,21 @@ function parseArgs(argv: string[]): Settings {
   const s: Settings = { jobs: 10_000, batchSize: DEFAULT_DRAINER_OPTIONS.batchSize, maxMessages: 100, baselineJobs: 1000, write: true };
   eachFlag(argv, { integers: true }, (flag, num) => {
     switch (flag) {
-      case '--jobs': s.jobs = num(1, 100_000); break;
-      case '--batch-size': s.batchSize = num(1, 5000); break;
-      case '--max-msgs': s.maxMessages = num(3, 1000); break;
-      case '--baseline-jobs': s.baselineJobs = num(0, 100_000); break;
-      case '--no-write': s.write = false; break;
+      case '--jobs':
+        s.jobs = num(1, 100_000);
+        break;
+      case '--batch-size':
+        s.batchSize = num(1, 5000);
+        break;
+      case '--max-msgs':
+        s.maxMessages = num(3, 1000);
+        break;
+      case '--baseline-jobs':
+        s.baselineJobs = num(0, 100_000);
+        break;
+      case '--no-write':
+        s.write = false;
+        break;
       default:
         throw new Error(`unknown argument ${flag} (usage: [--jobs N] [--batch-size B] [--max-msgs M] [--baseline-jobs K] [--no-write])`);
     }
@@ -58,12 +68,22 @@ async function round(db: DataSource, jobs: number, batchSize: number, maxMessage
     const provider = await newWallet();
     fake.fund(provider.address);
     const seedStart = performance.now();
-    await seedReportedJobs(db, fake, provider.address, Array.from({ length: jobs }, () => ({})));
+    await seedReportedJobs(
+      db,
+      fake,
+      provider.address,
+      Array.from({ length: jobs }, () => ({})),
+    );
     const seedSeconds = (performance.now() - seedStart) / 1000;
 
     const client = chainClientFor(fake);
     let sender: ChainSender | null = null;
-    const connect = async () => (sender ??= new ChainSender(await client.signer(provider.direct), new TxStore(db), { maxMessagesPerTx: maxMessages, maxGasPerTx: 4_000_000, memo: 'archipelago' }));
+    const connect = async () =>
+      (sender ??= new ChainSender(await client.signer(provider.direct), new TxStore(db), {
+        maxMessagesPerTx: maxMessages,
+        maxGasPerTx: 4_000_000,
+        memo: 'archipelago',
+      }));
     const drainer = new OutboxDrainer(db, new ChainUsageReporter(db, client, connect), { ...DEFAULT_DRAINER_OPTIONS, batchSize, confirmAfterSeconds: 0 });
     const t0 = performance.now();
     let passes = 0;
@@ -75,7 +95,9 @@ async function round(db: DataSource, jobs: number, batchSize: number, maxMessage
       await new Promise((r) => setTimeout(r, 50));
     }
     const seconds = (performance.now() - t0) / 1000;
-    const statuses = Object.fromEntries((await db.query('SELECT status, count(*)::int AS n FROM usage_outbox GROUP BY status')).map((r: any) => [r.status, r.n]));
+    const statuses = Object.fromEntries(
+      (await db.query('SELECT status, count(*)::int AS n FROM usage_outbox GROUP BY status')).map((r: any) => [r.status, r.n]),
+    );
     const reports = reportsOnChain(fake);
     const transactions = fake.ledger.txs.length;
     client.disconnect();
@@ -111,9 +133,14 @@ async function main(): Promise<void> {
   const db = await freshDatabase('ledger_bench', 8);
   try {
     const batched = await round(db, settings.jobs, settings.batchSize, settings.maxMessages);
-    process.stderr.write(`batched: ${batched.jobs} jobs in ${batched.drainSeconds} s (${batched.jobsPerSecond} jobs/s), ${batched.transactions} transactions, ${batched.duplicates} duplicates\n`);
+    process.stderr.write(
+      `batched: ${batched.jobs} jobs in ${batched.drainSeconds} s (${batched.jobsPerSecond} jobs/s), ${batched.transactions} transactions, ${batched.duplicates} duplicates\n`,
+    );
     const baseline = settings.baselineJobs > 0 ? await round(db, settings.baselineJobs, settings.batchSize, 3) : null;
-    if (baseline) process.stderr.write(`baseline one job per transaction: ${baseline.jobs} jobs in ${baseline.drainSeconds} s (${baseline.jobsPerSecond} jobs/s), ${baseline.transactions} transactions\n`);
+    if (baseline)
+      process.stderr.write(
+        `baseline one job per transaction: ${baseline.jobs} jobs in ${baseline.drainSeconds} s (${baseline.jobsPerSecond} jobs/s), ${baseline.transactions} transactions\n`,
+      );
     const result = {
       benchmark: 'ledger',
       at: new Date().toISOString(),

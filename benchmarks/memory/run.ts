@@ -42,16 +42,26 @@ function parseArgs(argv: string[]): Settings {
   const s: Settings = { jobs: 100000, idleSeconds: 15, serveSeconds: 20, concurrency: 16, arrayShare: 0.05 };
   eachFlag(argv, { integers: false }, (flag, num) => {
     switch (flag) {
-      case '--jobs': s.jobs = Math.round(num(1, 2000000)); break;
-      case '--idle-seconds': s.idleSeconds = num(2, 600); break;
-      case '--serve-seconds': s.serveSeconds = num(2, 600); break;
-      case '--concurrency': s.concurrency = Math.round(num(1, 256)); break;
-      case '--array-share': s.arrayShare = num(0, 1); break;
+      case '--jobs':
+        s.jobs = Math.round(num(1, 2000000));
+        break;
+      case '--idle-seconds':
+        s.idleSeconds = num(2, 600);
+        break;
+      case '--serve-seconds':
+        s.serveSeconds = num(2, 600);
+        break;
+      case '--concurrency':
+        s.concurrency = Math.round(num(1, 256));
+        break;
+      case '--array-share':
+        s.arrayShare = num(0, 1);
+        break;
       case '--help':
       case '-h':
         console.log('usage: node dist/benchmarks/memory/run.js [--jobs N] [--idle-seconds S] [--serve-seconds S] [--concurrency C] [--array-share F]');
         process.exit(0);
-        // no fall through: process.exit does not return
+      // no fall through: process.exit does not return
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }
@@ -135,11 +145,17 @@ interface PhaseResult {
 
 async function insertTrackedJobs(pg: Client, settings: Settings, owners: string[]): Promise<{ jobs: number; tasks: number; byState: Record<string, number> }> {
   const policy = {
-    slurmUser: 'alice', workdirRoots: ['/home/{user}'], defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
-    maxScriptBytes: 1 << 20, partitions: new Set(['debug']),
+    slurmUser: 'alice',
+    workdirRoots: ['/home/{user}'],
+    defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+    maxScriptBytes: 1 << 20,
+    partitions: new Set(['debug']),
   };
   const single = normalizeSubmission({ script: '#!/bin/bash\n#SBATCH --job-name=bench-memory\nsrun hostname\n' }, policy);
-  const array = normalizeSubmission({ script: `#!/bin/bash\n#SBATCH --job-name=bench-memory-array\n#SBATCH --array=0-${ARRAY_TASKS - 1}\nsrun hostname\n` }, policy);
+  const array = normalizeSubmission(
+    { script: `#!/bin/bash\n#SBATCH --job-name=bench-memory-array\n#SBATCH --array=0-${ARRAY_TASKS - 1}\nsrun hostname\n` },
+    policy,
+  );
   const arrays = Math.round(settings.jobs * settings.arrayShare);
   const insert = `
     INSERT INTO jobs (owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, island, partition,
@@ -156,7 +172,18 @@ async function insertTrackedJobs(pg: Client, settings: Settings, owners: string[
   const split = Math.round(ISLANDS[0].share * 10);
   await pg.query(insert, [owners, single.name, single.script, single.spec, single.environment, split, SLURM_ID_BASE, null, 1, settings.jobs - arrays]);
   if (arrays > 0) {
-    await pg.query(insert, [owners, array.name, array.script, array.spec, array.environment, split, SLURM_ID_BASE, ARRAY_TASKS, settings.jobs - arrays + 1, settings.jobs]);
+    await pg.query(insert, [
+      owners,
+      array.name,
+      array.script,
+      array.spec,
+      array.environment,
+      split,
+      SLURM_ID_BASE,
+      ARRAY_TASKS,
+      settings.jobs - arrays + 1,
+      settings.jobs,
+    ]);
     // Each array's tasks: a running array has some tasks running and the rest pending.
     await pg.query(`
       INSERT INTO job_tasks (job_id, task_id, slurm_job_id, state, nodes, batch_host, started_at)
@@ -313,7 +340,11 @@ async function main(): Promise<void> {
 
     log(`inserting ${settings.jobs} tracked jobs`);
     const t0 = performance.now();
-    inserted = await insertTrackedJobs(db, settings, readers.map((r) => r.id));
+    inserted = await insertTrackedJobs(
+      db,
+      settings,
+      readers.map((r) => r.id),
+    );
     const insertSeconds = round((performance.now() - t0) / 1000, 2);
     log(`inserted ${inserted.jobs} jobs and ${inserted.tasks} tasks in ${insertSeconds} s`);
     await phase('tracked', () => sleep(settings.idleSeconds * 1000));
@@ -321,7 +352,11 @@ async function main(): Promise<void> {
     const ids = new Map<string, string[]>(readers.map((r) => [r.id, []]));
     for (const row of (await db.query('SELECT id, owner_id FROM jobs')).rows) ids.get(row.owner_id)!.push(String(row.id));
     await phase('serving', async () => {
-      serving = await serve(cp.url, readers.map((r) => ({ key: r.key, ids: ids.get(r.id)! })), settings);
+      serving = await serve(
+        cp.url,
+        readers.map((r) => ({ key: r.key, ids: ids.get(r.id)! })),
+        settings,
+      );
     });
     await phase('after', () => sleep(settings.idleSeconds * 1000));
     followFailures = (cp.keptLogs().match(/following \S+ failed/g) ?? []).length;
@@ -333,7 +368,10 @@ async function main(): Promise<void> {
     await pg?.end().catch(() => undefined);
     await Promise.race([cp.stop(), sleep(10000)]);
     const admin = new Client({ connectionString: new URL(`/postgres`, cp.databaseUrl || 'postgres://postgres@127.0.0.1:55432').toString() });
-    await admin.connect().then(() => admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`)).catch(() => undefined);
+    await admin
+      .connect()
+      .then(() => admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`))
+      .catch(() => undefined);
     await admin.end().catch(() => undefined);
   }
 
@@ -352,7 +390,13 @@ async function main(): Promise<void> {
     benchmark: 'memory',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: { hostname: hostname(), cpus: cpus().length, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, loadavgAtEnd: loadavg().map((v) => round(v, 2)) },
+    machine: {
+      hostname: hostname(),
+      cpus: cpus().length,
+      memoryGb: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+      loadavgAtEnd: loadavg().map((v) => round(v, 2)),
+    },
     settings,
     baseline: 'the same processes idle with no jobs (phase "empty")',
     inserted,
@@ -371,11 +415,14 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(result));
   const lines = [`\nmemory benchmark — ${result.startedAt}, ${settings.jobs} tracked jobs`];
   for (const [name, p] of Object.entries(phases)) {
-    lines.push(`  ${name.padEnd(8)} api RSS ${p.api?.rssMiB.mean}/${p.api?.rssMiB.max} MiB heap ${p.api?.heapUsedMiB.max} (retained ${p.api?.retainedHeapMiB}) MiB | ` +
-      `worker RSS ${p.worker?.rssMiB.mean}/${p.worker?.rssMiB.max} MiB heap ${p.worker?.heapUsedMiB.max} (retained ${p.worker?.retainedHeapMiB}) MiB (RSS mean/max) | cores ${JSON.stringify(p.cpu.coresByGroup)}`);
+    lines.push(
+      `  ${name.padEnd(8)} api RSS ${p.api?.rssMiB.mean}/${p.api?.rssMiB.max} MiB heap ${p.api?.heapUsedMiB.max} (retained ${p.api?.retainedHeapMiB}) MiB | ` +
+        `worker RSS ${p.worker?.rssMiB.mean}/${p.worker?.rssMiB.max} MiB heap ${p.worker?.heapUsedMiB.max} (retained ${p.worker?.retainedHeapMiB}) MiB (RSS mean/max) | cores ${JSON.stringify(p.cpu.coresByGroup)}`,
+    );
   }
   const s = serving as ServeResult | null;
-  if (s) lines.push(`  serving  ${s.perSecond} req/s (${s.listPages} pages, ${s.gets} gets) p50 ${s.latencyMs.p50} p99 ${s.latencyMs.p99} ms errors ${s.errors}`);
+  if (s)
+    lines.push(`  serving  ${s.perSecond} req/s (${s.listPages} pages, ${s.gets} gets) p50 ${s.latencyMs.p50} p99 ${s.latencyMs.p99} ms errors ${s.errors}`);
   lines.push(`  growth over empty: ${JSON.stringify(result.growth)}`);
   if (followFailures) lines.push(`  follower failures logged: ${followFailures}`);
   if (failure) lines.push(`  FAILED: ${failure}`);

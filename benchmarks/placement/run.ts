@@ -41,17 +41,29 @@ function parseArgs(argv: string[]): Settings {
   const s: Settings = { islands: 500, nodesPerIsland: 100, jobs: 10000, seed: 7, runs: 3, write: true };
   eachFlag(argv, { integers: true }, (flag, num) => {
     switch (flag) {
-      case '--islands': s.islands = num(1, 100000); break;
-      case '--nodes-per-island': s.nodesPerIsland = num(1, 10000); break;
-      case '--jobs': s.jobs = num(1, 1000000); break;
-      case '--seed': s.seed = num(0, 2 ** 31); break;
-      case '--runs': s.runs = num(1, 20); break;
-      case '--no-write': s.write = false; break;
+      case '--islands':
+        s.islands = num(1, 100000);
+        break;
+      case '--nodes-per-island':
+        s.nodesPerIsland = num(1, 10000);
+        break;
+      case '--jobs':
+        s.jobs = num(1, 1000000);
+        break;
+      case '--seed':
+        s.seed = num(0, 2 ** 31);
+        break;
+      case '--runs':
+        s.runs = num(1, 20);
+        break;
+      case '--no-write':
+        s.write = false;
+        break;
       case '-h':
       case '--help':
         console.log('usage: node dist/benchmarks/placement/run.js [--islands N] [--nodes-per-island K] [--jobs J] [--seed S] [--runs R] [--no-write]');
         process.exit(0);
-        // no fall through: process.exit does not return
+      // no fall through: process.exit does not return
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }
@@ -158,11 +170,23 @@ function makeJobs(s: Settings, rng: Rng): GeneratedJob[] {
     const id = `job-${i}`;
     const r = rng.next();
     if (r < 0.55) {
-      jobs.push({ id, kind: 'single', spec: { ntasks: 1, cpusPerTask: rng.pick([1, 2, 4, 8, 16, 32]), memPerCpuMb: rng.pick([1024, 2048, 4096]), timeLimitMinutes: time() } });
+      jobs.push({
+        id,
+        kind: 'single',
+        spec: { ntasks: 1, cpusPerTask: rng.pick([1, 2, 4, 8, 16, 32]), memPerCpuMb: rng.pick([1024, 2048, 4096]), timeLimitMinutes: time() },
+      });
     } else if (r < 0.7) {
       jobs.push({
-        id, kind: 'multi',
-        spec: { nodes: { min: rng.pick([2, 2, 4, 4, 8, 16]) }, ntasksPerNode: rng.pick([16, 32]), cpusPerTask: 1, memPerCpuMb: 2048, timeLimitMinutes: time(), ...(rng.chance(0.5) ? { constraint: 'ib' } : {}) },
+        id,
+        kind: 'multi',
+        spec: {
+          nodes: { min: rng.pick([2, 2, 4, 4, 8, 16]) },
+          ntasksPerNode: rng.pick([16, 32]),
+          cpusPerTask: 1,
+          memPerCpuMb: 2048,
+          timeLimitMinutes: time(),
+          ...(rng.chance(0.5) ? { constraint: 'ib' } : {}),
+        },
       });
     } else if (r < 0.8) {
       const model = rng.chance(0.7) ? `${rng.pick(GPU_MODELS)}:` : '';
@@ -177,18 +201,34 @@ function makeJobs(s: Settings, rng: Rng): GeneratedJob[] {
       if (rng.chance(0.3)) constraints.providers = [rng.pick(PROVIDERS)];
       if (rng.chance(0.3)) constraints.performanceClasses = ['hpc'];
       jobs.push({
-        id, kind: 'constrained',
-        spec: { ntasks: rng.pick([1, 4]), cpusPerTask: rng.pick([2, 4, 8]), memPerCpuMb: 2048, timeLimitMinutes: time(), constraint: rng.pick(['avx512', 'intel&nvme', '[intel|amd]', 'amd|avx512', 'nvme']), partition: rng.chance(0.2) ? 'debug' : undefined },
+        id,
+        kind: 'constrained',
+        spec: {
+          ntasks: rng.pick([1, 4]),
+          cpusPerTask: rng.pick([2, 4, 8]),
+          memPerCpuMb: 2048,
+          timeLimitMinutes: time(),
+          constraint: rng.pick(['avx512', 'intel&nvme', '[intel|amd]', 'amd|avx512', 'nvme']),
+          partition: rng.chance(0.2) ? 'debug' : undefined,
+        },
         constraints,
       });
     } else {
       const n = rng.pick([10, 50, 200, 1000, 2000]);
       const throttle = rng.chance(0.3) ? rng.pick([5, 20, 100]) : undefined;
       jobs.push({
-        id, kind: 'array',
+        id,
+        kind: 'array',
         spec: {
-          ntasks: 1, cpusPerTask: rng.pick([1, 2, 4]), memPerCpuMb: 2048, timeLimitMinutes: time(),
-          array: { expression: `0-${n - 1}${throttle ? `%${throttle}` : ''}`, taskIds: Array.from({ length: n }, (_, k) => k), ...(throttle ? { maxRunning: throttle } : {}) },
+          ntasks: 1,
+          cpusPerTask: rng.pick([1, 2, 4]),
+          memPerCpuMb: 2048,
+          timeLimitMinutes: time(),
+          array: {
+            expression: `0-${n - 1}${throttle ? `%${throttle}` : ''}`,
+            taskIds: Array.from({ length: n }, (_, k) => k),
+            ...(throttle ? { maxRunning: throttle } : {}),
+          },
         },
       });
     }
@@ -203,7 +243,11 @@ interface Violation {
   problem: string;
 }
 
-function verify(snapshot: CapacitySnapshot, jobs: BatchJob[], result: BatchResult): { violations: Violation[]; checkedReservations: number; checkedQueued: number } {
+function verify(
+  snapshot: CapacitySnapshot,
+  jobs: BatchJob[],
+  result: BatchResult,
+): { violations: Violation[]; checkedReservations: number; checkedQueued: number } {
   const islands = new Map(snapshot.islands.map((i) => [i.name, i]));
   const free = new Map<string, { island: string; node: NodeCapacity; cpus: number; mem: number; gpus: Map<string, number> }>();
   for (const island of snapshot.islands) {
@@ -218,12 +262,14 @@ function verify(snapshot: CapacitySnapshot, jobs: BatchJob[], result: BatchResul
     if (d.nodes > 1 && island.boundMs > 2) violations.push({ job, problem: `multi-node job on ${island.tier} island ${island.name}` });
     const part = island.partitions.find((p) => p.name === partition);
     if (!part) violations.push({ job, problem: `partition ${partition} not on ${island.name}` });
-    else if (d.timeGiven && part.maxTimeMinutes !== null && (d.timeLimitMinutes ?? Infinity) > part.maxTimeMinutes) violations.push({ job, problem: `time over ${partition} MaxTime` });
+    else if (d.timeGiven && part.maxTimeMinutes !== null && (d.timeLimitMinutes ?? Infinity) > part.maxTimeMinutes)
+      violations.push({ job, problem: `time over ${partition} MaxTime` });
     else if (part.maxNodes !== null && d.nodes > part.maxNodes) violations.push({ job, problem: `nodes over ${partition} MaxNodes` });
   };
   const reserve = (d: JobDemand, islandName: string, nodes: string[], job: string) => {
     checkedReservations++;
-    if (new Set(nodes).size !== nodes.length || nodes.length !== d.nodes) violations.push({ job, problem: `needs ${d.nodes} distinct nodes, got ${nodes.join(',')}` });
+    if (new Set(nodes).size !== nodes.length || nodes.length !== d.nodes)
+      violations.push({ job, problem: `needs ${d.nodes} distinct nodes, got ${nodes.join(',')}` });
     for (const name of nodes) {
       const f = free.get(name);
       if (!f) {
@@ -232,7 +278,8 @@ function verify(snapshot: CapacitySnapshot, jobs: BatchJob[], result: BatchResul
       }
       if (f.island !== islandName) violations.push({ job, problem: `node ${name} is on ${f.island}, not ${islandName} (spans islands)` });
       if (f.node.state === 'drain' || f.node.state === 'down') violations.push({ job, problem: `node ${name} is ${f.node.state}` });
-      if (d.constraint && !d.constraint.alternatives.some((alt) => satisfies(alt, new Set(f.node.features)))) violations.push({ job, problem: `node ${name} lacks features ${d.constraint.text}` });
+      if (d.constraint && !d.constraint.alternatives.some((alt) => satisfies(alt, new Set(f.node.features))))
+        violations.push({ job, problem: `node ${name} lacks features ${d.constraint.text}` });
       f.cpus -= d.cpusPerNode;
       f.mem -= d.memPerNodeMb;
       if (f.cpus < 0 || f.mem < 0) violations.push({ job, problem: `node ${name} over-committed (cpus ${f.cpus}, mem ${f.mem})` });
@@ -261,12 +308,14 @@ function verify(snapshot: CapacitySnapshot, jobs: BatchJob[], result: BatchResul
       const seen = new Set<number>();
       for (const part of dec.parts) {
         staticFit(d, islands.get(part.island)!, part.partition, dec.id);
-        if (part.nodes.length !== part.startNow * d.nodes) violations.push({ job: dec.id, problem: 'part reserves a node count that does not match its started tasks' });
+        if (part.nodes.length !== part.startNow * d.nodes)
+          violations.push({ job: dec.id, problem: 'part reserves a node count that does not match its started tasks' });
         for (let t = 0; t < part.startNow; t++) reserve(d, part.island, part.nodes.slice(t * d.nodes, (t + 1) * d.nodes), dec.id);
         for (const t of part.taskIds) seen.add(t);
         if (part.startNow > part.taskIds.length) violations.push({ job: dec.id, problem: 'part starts more tasks than it holds' });
       }
-      if (dec.status !== 'unplaceable' && seen.size !== d.array!.taskIds.length) violations.push({ job: dec.id, problem: `array parts cover ${seen.size} of ${d.array!.taskIds.length} tasks` });
+      if (dec.status !== 'unplaceable' && seen.size !== d.array!.taskIds.length)
+        violations.push({ job: dec.id, problem: `array parts cover ${seen.size} of ${d.array!.taskIds.length} tasks` });
       if (d.array!.maxRunning !== null) {
         const running = dec.parts.reduce((a, p) => a + p.startNow, 0);
         if (running > d.array!.maxRunning) violations.push({ job: dec.id, problem: `throttle %${d.array!.maxRunning} exceeded: ${running}` });
@@ -353,15 +402,42 @@ async function main(): Promise<void> {
   const report = {
     benchmark: 'placement',
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemGb: Math.round(totalmem() / 1e8) / 10, node: process.version, loadAverageBefore: loadBefore.map((x) => Math.round(x * 100) / 100), loadAverageAfter: loadavg().map((x) => Math.round(x * 100) / 100) },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      totalMemGb: Math.round(totalmem() / 1e8) / 10,
+      node: process.version,
+      loadAverageBefore: loadBefore.map((x) => Math.round(x * 100) / 100),
+      loadAverageAfter: loadavg().map((x) => Math.round(x * 100) / 100),
+    },
     settings: { ...s, nodes: s.islands * s.nodesPerIsland },
     timing: {
-      placeManyMedianMs: ms(median(times)), placeManyRunsMs: times.map(ms),
+      placeManyMedianMs: ms(median(times)),
+      placeManyRunsMs: times.map(ms),
       // CPU time of this process during each run (all threads, incl. GC helpers): contention-independent.
-      placeManyCpuMs: cpuTimes.map(ms), gcPauseMsPerRun: gcTimes.map(ms), deriveDemandMs: ms(deriveMs), targetMs: 1000, withinTarget: median(times) < 1000 },
+      placeManyCpuMs: cpuTimes.map(ms),
+      gcPauseMsPerRun: gcTimes.map(ms),
+      deriveDemandMs: ms(deriveMs),
+      targetMs: 1000,
+      withinTarget: median(times) < 1000,
+    },
     memory: { heapDeltaMb: mb(peakHeapDelta), heapUsedMb: mb(process.memoryUsage().heapUsed), rssMb: mb(process.memoryUsage().rss) },
-    outcome: { ...final.stats, splitArrays, islandsUsed: perIsland.size, maxDecisionsOnOneIsland: Math.max(0, ...perIsland.values()), islandsWithQueued: queuedPerIsland.size, maxQueuedOnOneIsland: Math.max(0, ...queuedPerIsland.values()), byKind },
-    verification: { ok: check.violations.length === 0, reservationsChecked: check.checkedReservations, queuedChecked: check.checkedQueued, violations: check.violations.length, firstViolations: check.violations.slice(0, 10) },
+    outcome: {
+      ...final.stats,
+      splitArrays,
+      islandsUsed: perIsland.size,
+      maxDecisionsOnOneIsland: Math.max(0, ...perIsland.values()),
+      islandsWithQueued: queuedPerIsland.size,
+      maxQueuedOnOneIsland: Math.max(0, ...queuedPerIsland.values()),
+      byKind,
+    },
+    verification: {
+      ok: check.violations.length === 0,
+      reservationsChecked: check.checkedReservations,
+      queuedChecked: check.checkedQueued,
+      violations: check.violations.length,
+      firstViolations: check.violations.slice(0, 10),
+    },
   };
   const json = JSON.stringify(report, null, 2);
   console.log(json);

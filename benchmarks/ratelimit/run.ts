@@ -38,16 +38,23 @@ async function round(label: string, rateLimits: string | undefined, jobs: number
     const body = JSON.stringify({ script: '#!/bin/bash\ntrue\n', options: { hold: true } });
     const send = async () => {
       const started = performance.now();
-      const response = await pool.request({ method: 'POST', path: '/v1/jobs', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+      const response = await pool.request({
+        method: 'POST',
+        path: '/v1/jobs',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body,
+      });
       await response.body.dump();
       return { status: response.statusCode, ms: performance.now() - started };
     };
     const run = async (n: number) => {
       const results: Array<{ status: number; ms: number }> = [];
       let next = 0;
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next++ < n) results.push(await send());
-      }));
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next++ < n) results.push(await send());
+        }),
+      );
       return results;
     };
     await run(200); // warm-up
@@ -62,7 +69,12 @@ async function round(label: string, rateLimits: string | undefined, jobs: number
       requests: results.length,
       errors: results.filter((r) => r.status !== 202).length,
       perSecond: Math.round(results.length / seconds),
-      latencyMs: { p50: +percentile(latencies, 50).toFixed(2), p90: +percentile(latencies, 90).toFixed(2), p99: +percentile(latencies, 99).toFixed(2), max: +latencies[latencies.length - 1].toFixed(2) },
+      latencyMs: {
+        p50: +percentile(latencies, 50).toFixed(2),
+        p90: +percentile(latencies, 90).toFixed(2),
+        p99: +percentile(latencies, 99).toFixed(2),
+        max: +latencies[latencies.length - 1].toFixed(2),
+      },
     };
   } finally {
     await plane.stop();

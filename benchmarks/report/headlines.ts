@@ -16,14 +16,20 @@ export interface Headline {
   highlight?: boolean;
 }
 
-type Json = any;  
+type Json = any;
 
 const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 
 function submit(r: Json): Headline[] {
   const round: Json = r.rounds?.[r.rounds.length - 1];
   if (!round) return [{ benchmark: 'submit', metric: `no completed round (${r.failure ?? 'unknown'})`, value: null, unit: '' }];
-  const h = (metric: string, value: unknown, unit: string, extra: Partial<Headline> = {}): Headline => ({ benchmark: 'submit', metric, value: num(value), unit, ...extra });
+  const h = (metric: string, value: unknown, unit: string, extra: Partial<Headline> = {}): Headline => ({
+    benchmark: 'submit',
+    metric,
+    value: num(value),
+    unit,
+    ...extra,
+  });
   return [
     h('API accept', round.apiAccept?.perSecond, 'jobs/s', { against: `target ≥ ${r.targets?.acceptPerSecond}`, chart: 'throughput' }),
     h('API accept p99', round.apiAccept?.latencyMs?.p99, 'ms', { against: `target < ${r.targets?.acceptP99Ms}` }),
@@ -39,7 +45,13 @@ function submit(r: Json): Headline[] {
 }
 
 function memory(r: Json): Headline[] {
-  const h = (metric: string, value: unknown, unit: string, extra: Partial<Headline> = {}): Headline => ({ benchmark: 'memory', metric, value: num(value), unit, ...extra });
+  const h = (metric: string, value: unknown, unit: string, extra: Partial<Headline> = {}): Headline => ({
+    benchmark: 'memory',
+    metric,
+    value: num(value),
+    unit,
+    ...extra,
+  });
   const jobs = r.inserted?.jobs ?? r.settings?.jobs;
   const p = r.phases ?? {};
   return [
@@ -57,7 +69,13 @@ function memory(r: Json): Headline[] {
 }
 
 function arrays(r: Json): Headline[] {
-  const h = (metric: string, value: unknown, unit: string, extra: Partial<Headline> = {}): Headline => ({ benchmark: 'arrays', metric, value: num(value), unit, ...extra });
+  const h = (metric: string, value: unknown, unit: string, extra: Partial<Headline> = {}): Headline => ({
+    benchmark: 'arrays',
+    metric,
+    value: num(value),
+    unit,
+    ...extra,
+  });
   const quiet = r.phases?.quiet ?? {};
   const held = r.phases?.heldArray ?? {};
   const what = `held ${r.settings?.tasks}-task array, ${r.settings?.busy === false ? 'quiet' : 'busy'} ${r.settings?.island}`;
@@ -72,14 +90,31 @@ function topology(r: Json): Headline[] {
   return [
     { benchmark: 'topology', metric: `group ${r.settings?.nodes} nodes (median)`, value: num(r.grouping?.medianMs), unit: 'ms', against: 'target < 2000' },
     { benchmark: 'topology', metric: 'islands within their latency bound', value: num(r.result?.islandsWithinBoundPct), unit: '%' },
-    { benchmark: 'topology', metric: 'region-label groups breaking 2 ms (baseline)', value: num(r.regionLabelBaseline?.violatingTight2ms), unit: `of ${r.regionLabelBaseline?.groups}`, against: 'baseline' },
+    {
+      benchmark: 'topology',
+      metric: 'region-label groups breaking 2 ms (baseline)',
+      value: num(r.regionLabelBaseline?.violatingTight2ms),
+      unit: `of ${r.regionLabelBaseline?.groups}`,
+      against: 'baseline',
+    },
   ];
 }
 
 function placement(r: Json): Headline[] {
   return [
-    { benchmark: 'placement', metric: `placeMany ${r.settings?.jobs} jobs over ${r.settings?.nodes} nodes (median)`, value: num(r.timing?.placeManyMedianMs), unit: 'ms', against: `target < ${r.timing?.targetMs}` },
-    { benchmark: 'placement', metric: 'violations in replayed reservations', value: num(r.verification?.violations), unit: `of ${r.verification?.reservationsChecked}` },
+    {
+      benchmark: 'placement',
+      metric: `placeMany ${r.settings?.jobs} jobs over ${r.settings?.nodes} nodes (median)`,
+      value: num(r.timing?.placeManyMedianMs),
+      unit: 'ms',
+      against: `target < ${r.timing?.targetMs}`,
+    },
+    {
+      benchmark: 'placement',
+      metric: 'violations in replayed reservations',
+      value: num(r.verification?.violations),
+      unit: `of ${r.verification?.reservationsChecked}`,
+    },
   ];
 }
 
@@ -95,18 +130,42 @@ function identity(r: Json): Headline[] {
   const rounds: Json[] = r.rounds ?? [];
   const base = rounds.find((x) => /baseline/.test(x.name));
   const rows: Headline[] = rounds.map((x) => ({
-    benchmark: 'identity', metric: x.name, value: num(x.perSecond), unit: 'req/s', chart: /^submit/.test(x.name) ? 'throughput' : undefined,
+    benchmark: 'identity',
+    metric: x.name,
+    value: num(x.perSecond),
+    unit: 'req/s',
+    chart: /^submit/.test(x.name) ? 'throughput' : undefined,
   }));
   for (const x of rounds.filter((x) => /^submit/.test(x.name) && x !== base)) {
-    if (base?.perSecond > 0) rows.push({ benchmark: 'identity', metric: `${x.name} / API key`, value: Math.round((x.perSecond / base.perSecond) * 1000) / 1000, unit: '×', against: 'baseline', chart: 'ratio' });
+    if (base?.perSecond > 0)
+      rows.push({
+        benchmark: 'identity',
+        metric: `${x.name} / API key`,
+        value: Math.round((x.perSecond / base.perSecond) * 1000) / 1000,
+        unit: '×',
+        against: 'baseline',
+        chart: 'ratio',
+      });
   }
   return rows;
 }
 
 function operators(r: Json): Headline[] {
   return [
-    { benchmark: 'operators', metric: `converge ${r.workload?.islands} islands + ${r.workload?.nodeSets} node sets`, value: num(r.convergenceMs) === null ? null : r.convergenceMs / 1000, unit: 's' },
-    { benchmark: 'operators', metric: 'API writes / minimum needed', value: num(r.baseline?.ratio), unit: '×', against: 'baseline (minimum writes)', chart: 'ratio' },
+    {
+      benchmark: 'operators',
+      metric: `converge ${r.workload?.islands} islands + ${r.workload?.nodeSets} node sets`,
+      value: num(r.convergenceMs) === null ? null : r.convergenceMs / 1000,
+      unit: 's',
+    },
+    {
+      benchmark: 'operators',
+      metric: 'API writes / minimum needed',
+      value: num(r.baseline?.ratio),
+      unit: '×',
+      against: 'baseline (minimum writes)',
+      chart: 'ratio',
+    },
     { benchmark: 'operators', metric: 'peak RSS', value: num(r.peakRssMb), unit: 'MiB' },
   ];
 }
@@ -115,14 +174,36 @@ function operators(r: Json): Headline[] {
 function ledger(r: Json): Headline[] {
   if (!r?.batched) return generic('ledger', r);
   const rows: Headline[] = [
-    { benchmark: 'ledger', metric: `report ${r.batched.jobs} jobs to the chain, batched`, value: num(r.batched.jobsPerSecond), unit: 'jobs/s', chart: 'throughput', highlight: true },
+    {
+      benchmark: 'ledger',
+      metric: `report ${r.batched.jobs} jobs to the chain, batched`,
+      value: num(r.batched.jobsPerSecond),
+      unit: 'jobs/s',
+      chart: 'throughput',
+      highlight: true,
+    },
     { benchmark: 'ledger', metric: 'messages per transaction', value: num(r.batched.messagesPerTransaction), unit: '' },
     { benchmark: 'ledger', metric: 'duplicate reports', value: num(r.batched.duplicates), unit: '' },
   ];
   if (r.baseline) {
     rows.push(
-      { benchmark: 'ledger', metric: `one job per transaction (${r.baseline.name ?? 'baseline'})`, value: num(r.baseline.jobsPerSecond), unit: 'jobs/s', against: 'baseline', chart: 'throughput' },
-      { benchmark: 'ledger', metric: 'batched / one job per transaction', value: num(r.speedupVsBaseline), unit: '×', against: 'baseline', chart: 'ratio', highlight: true },
+      {
+        benchmark: 'ledger',
+        metric: `one job per transaction (${r.baseline.name ?? 'baseline'})`,
+        value: num(r.baseline.jobsPerSecond),
+        unit: 'jobs/s',
+        against: 'baseline',
+        chart: 'throughput',
+      },
+      {
+        benchmark: 'ledger',
+        metric: 'batched / one job per transaction',
+        value: num(r.speedupVsBaseline),
+        unit: '×',
+        against: 'baseline',
+        chart: 'ratio',
+        highlight: true,
+      },
     );
   }
   return rows;
@@ -133,7 +214,15 @@ function soak(r: Json): Headline[] {
   if (!r?.settings || !r?.latencyMs) return generic('soak', r);
   const target = `target ${r.settings.rate}/s for ${r.settings.seconds} s`;
   const rows: Headline[] = [
-    { benchmark: 'soak', metric: `submissions accepted, ${r.submitted} in ${r.seconds} s`, value: num(r.achievedPerSecond), unit: '/s', against: target, chart: 'throughput', highlight: true },
+    {
+      benchmark: 'soak',
+      metric: `submissions accepted, ${r.submitted} in ${r.seconds} s`,
+      value: num(r.achievedPerSecond),
+      unit: '/s',
+      against: target,
+      chart: 'throughput',
+      highlight: true,
+    },
     { benchmark: 'soak', metric: 'errors', value: num(r.errors), unit: `of ${r.submitted}` },
     { benchmark: 'soak', metric: 'dispatched to SLURM', value: num(r.dispatched), unit: `(backlog at end ${r.dispatchBacklogAtEnd})` },
     { benchmark: 'soak', metric: 'worst 10-s window p99 (includes warm-up)', value: num(r.latencyMs.worstWindowP99), unit: 'ms' },
@@ -144,10 +233,14 @@ function soak(r: Json): Headline[] {
     const sampled = ws.map((w) => w[key]).filter((v) => typeof v === 'number' && v > 0);
     return sampled.length ? Math.min(...sampled) : null;
   };
-  for (const [key, who] of [['workerHeapMiB', 'worker'], ['apiHeapMiB', 'API']] as const) {
+  for (const [key, who] of [
+    ['workerHeapMiB', 'worker'],
+    ['apiHeapMiB', 'API'],
+  ] as const) {
     const first = floor(windows.slice(0, 6), key);
     const last = floor(windows.slice(-6), key);
-    if (first !== null && last !== null) rows.push({ benchmark: 'soak', metric: `${who} heap floor, first → last minute`, value: last, unit: `MiB (from ${first})` });
+    if (first !== null && last !== null)
+      rows.push({ benchmark: 'soak', metric: `${who} heap floor, first → last minute`, value: last, unit: `MiB (from ${first})` });
   }
   return rows;
 }
@@ -165,7 +258,15 @@ function follow(r: Json): Headline[] {
   const rows: Headline[] = [];
   for (const k of ['1000', '10']) {
     const value = cores(largest, `state-${k}`);
-    if (value !== null) rows.push({ benchmark: 'follow', metric: `state of ${k} ids, ${largest.finishedJobs} finished jobs`, value, unit: 'cores at 1/s', against: 'target ≤ 0.05', highlight: k === '1000' });
+    if (value !== null)
+      rows.push({
+        benchmark: 'follow',
+        metric: `state of ${k} ids, ${largest.finishedJobs} finished jobs`,
+        value,
+        unit: 'cores at 1/s',
+        against: 'target ≤ 0.05',
+        highlight: k === '1000',
+      });
   }
   const full = [...sizes].reverse().find((size) => cores(size, 'jobs') !== null);
   if (full) rows.push({ benchmark: 'follow', metric: `full GET /jobs, ${full.finishedJobs} finished jobs`, value: cores(full, 'jobs'), unit: 'cores at 1/s' });
@@ -192,13 +293,38 @@ function stability(r: Json): Headline[] {
   for (const run of (r.runs ?? []) as Json[]) {
     const band = run.withinBand ? 'within the band' : 'beyond the band';
     const jitter = `±${((num(run.jitter) ?? 0) * 100).toFixed(1)} % jitter (${band})`;
-    rows.push({ benchmark: 'stability', metric: `tier changes per hour, ${jitter}`, value: num(run.timeHysteresis?.tierChanges), unit: '/h', against: `baseline ${num(run.baseline?.tierChanges)}` });
-    rows.push({ benchmark: 'stability', metric: `moves per hour, ${jitter}`, value: num(run.timeHysteresis?.moves), unit: '/h', against: `baseline ${num(run.baseline?.moves)}` });
+    rows.push({
+      benchmark: 'stability',
+      metric: `tier changes per hour, ${jitter}`,
+      value: num(run.timeHysteresis?.tierChanges),
+      unit: '/h',
+      against: `baseline ${num(run.baseline?.tierChanges)}`,
+    });
+    rows.push({
+      benchmark: 'stability',
+      metric: `moves per hour, ${jitter}`,
+      value: num(run.timeHysteresis?.moves),
+      unit: '/h',
+      against: `baseline ${num(run.baseline?.moves)}`,
+    });
   }
   return rows;
 }
 
-const EXTRACTORS: Record<string, (r: Json) => Headline[]> = { submit, memory, arrays, ledger, topology, stability, placement, usage, identity, operators, soak, follow };
+const EXTRACTORS: Record<string, (r: Json) => Headline[]> = {
+  submit,
+  memory,
+  arrays,
+  ledger,
+  topology,
+  stability,
+  placement,
+  usage,
+  identity,
+  operators,
+  soak,
+  follow,
+};
 
 export function headlines(name: string, result: Json): Headline[] {
   return (EXTRACTORS[name] ?? ((r: Json) => generic(name, r)))(result);
@@ -207,11 +333,17 @@ export function headlines(name: string, result: Json): Headline[] {
 /** The chart's panels from the headline rows that name one. */
 export function panels(rows: Headline[]): Panel[] {
   const bars = (chart: Headline['chart']): Bar[] =>
-    rows
-      .filter((h) => h.chart === chart && h.value !== null)
-      .map((h) => ({ label: `${h.benchmark}: ${h.metric}`, value: h.value!, highlight: h.highlight }));
+    rows.filter((h) => h.chart === chart && h.value !== null).map((h) => ({ label: `${h.benchmark}: ${h.metric}`, value: h.value!, highlight: h.highlight }));
   return [
-    { title: 'Ratios against the named baselines', unit: '×, higher is better except operator writes', bars: bars('ratio'), references: [{ value: 1, label: 'parity' }, { value: 0.8, label: 'target 0.8' }] },
+    {
+      title: 'Ratios against the named baselines',
+      unit: '×, higher is better except operator writes',
+      bars: bars('ratio'),
+      references: [
+        { value: 1, label: 'parity' },
+        { value: 0.8, label: 'target 0.8' },
+      ],
+    },
     { title: 'Throughput', unit: 'per second', bars: bars('throughput') },
     { title: 'Control-plane memory', unit: 'MiB RSS', bars: bars('memory') },
   ];

@@ -35,7 +35,7 @@ export function newestResults(dir: string): Newest[] {
   for (const file of readdirSync(dir)) {
     const name = benchmarkName(file);
     if (!name) continue;
-    let result: any;  
+    let result: any;
     try {
       result = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     } catch {
@@ -55,7 +55,9 @@ function markdown(found: Newest[], rows: Headline[], generatedAt: string): strin
     '# Benchmark report',
     '',
     `Generated ${generatedAt} on ${hostname()} (${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, ` +
-      `load ${loadavg().map((v) => v.toFixed(1)).join(' ')}) by \`npm run bench\` from the newest results file of each benchmark. ` +
+      `load ${loadavg()
+        .map((v) => v.toFixed(1))
+        .join(' ')}) by \`npm run bench\` from the newest results file of each benchmark. ` +
       'The machine is shared: compare ratios measured in the same run, not absolute numbers across runs. ' +
       'What each number means and how it is measured: [benchmarks/README.md](../README.md).',
     '',
@@ -63,7 +65,9 @@ function markdown(found: Newest[], rows: Headline[], generatedAt: string): strin
     '',
     '| benchmark | metric | value | unit | against |',
     '|---|---|---:|---|---|',
-    ...rows.map((h) => `| ${h.benchmark} | ${cell(h.metric)} | ${h.value === null ? '—' : formatValue(h.value)} | ${cell(h.unit)} | ${cell(h.against ?? '')} |`),
+    ...rows.map(
+      (h) => `| ${h.benchmark} | ${cell(h.metric)} | ${h.value === null ? '—' : formatValue(h.value)} | ${cell(h.unit)} | ${cell(h.against ?? '')} |`,
+    ),
     '',
     '## Files',
     '',

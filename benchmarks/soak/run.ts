@@ -75,7 +75,9 @@ async function heapUsedMiB(metricsUrl: string): Promise<number> {
 }
 
 function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return line ? Number(line.replace(/\D+/g, '')) / 1024 : 0;
 }
 
@@ -167,7 +169,9 @@ async function main(): Promise<void> {
         workerHeapMiB: round(heaps.worker),
       });
       const w = windows[windows.length - 1];
-      log(`t=${second}s ${round(w.submitted / WINDOW_SECONDS)}/s p50 ${w.p50Ms} p99 ${w.p99Ms} ms errors ${w.errors} late ${w.late} | RSS api ${w.apiRssMiB} worker ${w.workerRssMiB} MiB | heap api ${w.apiHeapMiB} worker ${w.workerHeapMiB} MiB`);
+      log(
+        `t=${second}s ${round(w.submitted / WINDOW_SECONDS)}/s p50 ${w.p50Ms} p99 ${w.p99Ms} ms errors ${w.errors} late ${w.late} | RSS api ${w.apiRssMiB} worker ${w.workerRssMiB} MiB | heap api ${w.apiHeapMiB} worker ${w.workerHeapMiB} MiB`,
+      );
       current = { latencies: [], errors: 0, late: 0 };
     };
     let nextWindow = WINDOW_SECONDS;
@@ -234,7 +238,13 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'soak',
       startedAt: new Date(Date.now() - elapsed * 1000).toISOString(),
-      machine: { host: hostname(), cpus: cpus().length, memoryGiB: round(totalmem() / 2 ** 30), load: loadavg().map((l) => round(l, 2)), node: process.version },
+      machine: {
+        host: hostname(),
+        cpus: cpus().length,
+        memoryGiB: round(totalmem() / 2 ** 30),
+        load: loadavg().map((l) => round(l, 2)),
+        node: process.version,
+      },
       settings,
       baseline: { targetRatePerSecond: settings.rate, targetSeconds: settings.seconds },
       submitted: total,

@@ -57,14 +57,29 @@ function parseArgs(argv: string[]): Settings {
       return v;
     };
     switch (argv[i]) {
-      case '--nodes': s.nodes = Number(value()); break;
-      case '--seconds': s.seconds = Number(value()); break;
-      case '--interval-seconds': s.intervalSeconds = Number(value()); break;
-      case '--jitter': s.jitters = value().split(',').map(Number); break;
-      case '--seed': s.seed = Number(value()); break;
-      case '--site-diameter-max': s.siteDiameterMaxMs = Number(value()); break;
-      case '--no-write': s.write = false; break;
-      default: throw new Error(`unknown flag ${argv[i]}`);
+      case '--nodes':
+        s.nodes = Number(value());
+        break;
+      case '--seconds':
+        s.seconds = Number(value());
+        break;
+      case '--interval-seconds':
+        s.intervalSeconds = Number(value());
+        break;
+      case '--jitter':
+        s.jitters = value().split(',').map(Number);
+        break;
+      case '--seed':
+        s.seed = Number(value());
+        break;
+      case '--site-diameter-max':
+        s.siteDiameterMaxMs = Number(value());
+        break;
+      case '--no-write':
+        s.write = false;
+        break;
+      default:
+        throw new Error(`unknown flag ${argv[i]}`);
     }
   }
   for (const [name, v] of Object.entries({ nodes: s.nodes, seconds: s.seconds, intervalSeconds: s.intervalSeconds, seed: s.seed })) {

@@ -67,24 +67,44 @@ function parseArgs(argv: string[]): Settings {
     const flag = argv[i];
     const next = () => argv[++i];
     switch (flag) {
-      case '--jobs': settings.jobs = int(flag, next(), 1, 20000); break;
-      case '--concurrency': settings.concurrency = int(flag, next(), 1, 512); break;
-      case '--warmup': settings.warmup = int(flag, next(), 0, 5000); break;
+      case '--jobs':
+        settings.jobs = int(flag, next(), 1, 20000);
+        break;
+      case '--concurrency':
+        settings.concurrency = int(flag, next(), 1, 512);
+        break;
+      case '--warmup':
+        settings.warmup = int(flag, next(), 0, 5000);
+        break;
       case '--dispatch-concurrency':
         settings.dispatchConcurrency = (next() ?? '').split(',').map((v) => int(flag, v, 1, 256));
         break;
-      case '--follow-interval-ms': settings.followIntervalMs = int(flag, next(), 50, 600000); break;
-      case '--island': settings.island = next() ?? ''; break;
-      case '--breakdown': settings.breakdown = true; break;
-      case '--timeout-seconds': settings.timeoutSeconds = int(flag, next(), 10, 1800); break;
-      case '--cpu-prof-dir': settings.cpuProfDir = resolve(next() ?? '.'); break;
-      case '--ssh-jobs': settings.sshJobs = int(flag, next(), 0, 20000); break;
+      case '--follow-interval-ms':
+        settings.followIntervalMs = int(flag, next(), 50, 600000);
+        break;
+      case '--island':
+        settings.island = next() ?? '';
+        break;
+      case '--breakdown':
+        settings.breakdown = true;
+        break;
+      case '--timeout-seconds':
+        settings.timeoutSeconds = int(flag, next(), 10, 1800);
+        break;
+      case '--cpu-prof-dir':
+        settings.cpuProfDir = resolve(next() ?? '.');
+        break;
+      case '--ssh-jobs':
+        settings.sshJobs = int(flag, next(), 0, 20000);
+        break;
       case '--help':
       case '-h':
-        console.log('usage: node dist/benchmarks/submit/run.js [--jobs N] [--concurrency C] [--warmup W] ' +
-          '[--dispatch-concurrency 4,8,16] [--follow-interval-ms MS] [--island NAME] [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR] [--ssh-jobs M]');
+        console.log(
+          'usage: node dist/benchmarks/submit/run.js [--jobs N] [--concurrency C] [--warmup W] ' +
+            '[--dispatch-concurrency 4,8,16] [--follow-interval-ms MS] [--island NAME] [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR] [--ssh-jobs M]',
+        );
         process.exit(0);
-        // no fall through: process.exit does not return
+      // no fall through: process.exit does not return
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }
@@ -179,7 +199,7 @@ async function stopControlPlane(cp: ControlPlane): Promise<Record<string, string
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     exits[role] = `${child.signalCode ?? `exit ${child.exitCode}`}`;
   }
-  exits.stopSeconds = (round((performance.now() - t0) / 1000, 2)).toString();
+  exits.stopSeconds = round((performance.now() - t0) / 1000, 2).toString();
   return exits;
 }
 
@@ -339,8 +359,13 @@ async function getLoad(pool: Pool, path: string, count: number, concurrency: num
   });
   const seconds = (performance.now() - started) / 1000;
   return {
-    requests: count, accepted: ok, errors, errorSamples: [], seconds: round(seconds, 3),
-    perSecond: round(count / seconds), latencyMs: latencySummary(latencies),
+    requests: count,
+    accepted: ok,
+    errors,
+    errorSamples: [],
+    seconds: round(seconds, 3),
+    perSecond: round(count / seconds),
+    latencyMs: latencySummary(latencies),
   };
 }
 
@@ -377,17 +402,36 @@ async function breakdown(dbUrl: string, redisUrl: string, ownerId: string, count
   try {
     await pg.query('DROP TABLE IF EXISTS bench_scratch_jobs');
     await pg.query('CREATE TABLE bench_scratch_jobs (LIKE jobs INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING IDENTITY)');
-    const job = normalizeSubmission({ script: SCRIPT, options: { hold: true } }, {
-      slurmUser: SLURM_USER, workdirRoots: ['/home/{user}'], defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
-      maxScriptBytes: 1 << 20, partitions: new Set(['debug']),
-    });
+    const job = normalizeSubmission(
+      { script: SCRIPT, options: { hold: true } },
+      {
+        slurmUser: SLURM_USER,
+        workdirRoots: ['/home/{user}'],
+        defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+        maxScriptBytes: 1 << 20,
+        partitions: new Set(['debug']),
+      },
+    );
     const insert = `INSERT INTO bench_scratch_jobs (owner_id, slurm_user, idempotency_key, request_hash, name, script, spec, environment,
                          working_directory, partition, state, array_size, depends_on, hold)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'ACCEPTED', $11, $12, $13)
        ON CONFLICT (owner_id, idempotency_key) DO NOTHING
        RETURNING *`;
-    const params = [ownerId, SLURM_USER, null, Buffer.alloc(32, 1), job.name, job.script, job.spec, job.environment,
-      job.workingDirectory, null, job.arraySize, job.dependsOn, true];
+    const params = [
+      ownerId,
+      SLURM_USER,
+      null,
+      Buffer.alloc(32, 1),
+      job.name,
+      job.script,
+      job.spec,
+      job.environment,
+      job.workingDirectory,
+      null,
+      job.arraySize,
+      job.dependsOn,
+      true,
+    ];
     await pg.query(insert, params); // warm
     results.pgInsertReturning = await timedLoop(count, concurrency, async () => {
       await pg.query(insert, params);
@@ -408,11 +452,13 @@ async function breakdown(dbUrl: string, redisUrl: string, ownerId: string, count
     let n = 0;
     results.bullmqAddBulk1 = await timedLoop(count, concurrency, async () => {
       const id = n++;
-      await queue.addBulk([{
-        name: 'dispatch',
-        data: { jobId: String(id) },
-        opts: { jobId: `job-${id}`, delay: 0, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true },
-      }]);
+      await queue.addBulk([
+        {
+          name: 'dispatch',
+          data: { jobId: String(id) },
+          opts: { jobId: `job-${id}`, delay: 0, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true },
+        },
+      ]);
     });
     await queue.obliterate({ force: true });
   } finally {
@@ -474,10 +520,16 @@ async function baselineSubmit(
   cleanup: SlurmCleanup,
 ): Promise<BaselineResult> {
   // The dispatcher's request for this job: the same normalization, spec, environment and cwd.
-  const job = normalizeSubmission({ script: SCRIPT, options: { hold: true } }, {
-    slurmUser: SLURM_USER, workdirRoots: ['/home/{user}'], defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
-    maxScriptBytes: 1 << 20, partitions: new Set([partition]),
-  });
+  const job = normalizeSubmission(
+    { script: SCRIPT, options: { hold: true } },
+    {
+      slurmUser: SLURM_USER,
+      workdirRoots: ['/home/{user}'],
+      defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+      maxScriptBytes: 1 << 20,
+      partitions: new Set([partition]),
+    },
+  );
   const latencies: number[] = [];
   const errorSamples: string[] = [];
   const ids: number[] = [];
@@ -579,9 +631,7 @@ async function round1(
       ARCHIPELAGO_FOLLOW_INTERVAL_MS: String(settings.followIntervalMs),
       ARCHIPELAGO_RECONCILE_INTERVAL_MS: '15000',
       ARCHIPELAGO_DISPATCH_LEASE_SECONDS: '30',
-      ...(settings.cpuProfDir
-        ? { NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-hook.js')}`, ARCH_BENCH_CPU_PROF_DIR: settings.cpuProfDir }
-        : {}),
+      ...(settings.cpuProfDir ? { NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-hook.js')}`, ARCH_BENCH_CPU_PROF_DIR: settings.cpuProfDir } : {}),
     },
   });
   if (settings.cpuProfDir) mkdirSync(settings.cpuProfDir, { recursive: true });
@@ -641,7 +691,9 @@ async function round1(
     const queueBefore = await cleanup.queueSize();
     log(`round c=${dispatchConcurrency}: dispatch ${waiting} jobs (slurmctld knows ${queueBefore} jobs, all states)`);
     if (queueBefore !== null && queueBefore > 5000) {
-      log(`warning: slurmctld holds ${queueBefore} jobs (cancelled ones stay for MinJobAge); the worker's follower lists them all every tick, so dispatch will be slower than on a quiet island`);
+      log(
+        `warning: slurmctld holds ${queueBefore} jobs (cancelled ones stay for MinJobAge); the worker's follower lists them all every tick, so dispatch will be slower than on a quiet island`,
+      );
     }
     const cpuBefore = cpuSnapshot({ api: apiPid, client: process.pid });
     const t0 = performance.now();
@@ -660,9 +712,9 @@ async function round1(
     const cpuDispatch = cpuBetween(cpuBefore, cpuSnapshot({ api: apiPid, worker: workerPid, client: process.pid }));
     if (bootSeconds !== null) profileMark(workerPid); // part 0: worker boot and the whole dispatch (the hook is loaded once it booted)
     if (settings.cpuProfDir) await sleep(1500); // let the profiles be written
-    const [span] = (await pg.query(
-      `SELECT extract(epoch FROM max(dispatched_at) - min(dispatched_at))::float8 AS seconds FROM jobs WHERE slurm_job_id IS NOT NULL`,
-    )).rows;
+    const [span] = (
+      await pg.query(`SELECT extract(epoch FROM max(dispatched_at) - min(dispatched_at))::float8 AS seconds FROM jobs WHERE slurm_job_id IS NOT NULL`)
+    ).rows;
     const states = Object.fromEntries(
       (await pg.query('SELECT state, count(*)::int AS n FROM jobs GROUP BY state ORDER BY state')).rows.map((r) => [r.state, r.n]),
     );
@@ -693,7 +745,8 @@ async function round1(
     // Phase 3: raw slurmrestd, same concurrency as the dispatcher, same connection pool size.
     log(`round c=${dispatchConcurrency}: raw slurmrestd submit ${settings.jobs}`);
     const raw = await withBaselineClient(state, new RestSlurmClient(island.connection), (client) =>
-      baselineSubmit(client, 'rest', island.connection.rest!.connections, settings.jobs, dispatchConcurrency, island.defaultPartition, RAW_TAG, cleanup));
+      baselineSubmit(client, 'rest', island.connection.rest!.connections, settings.jobs, dispatchConcurrency, island.defaultPartition, RAW_TAG, cleanup),
+    );
     await cleanup.flush();
 
     // Phase 4: SSH + sbatch on the same island, same concurrency.
@@ -702,7 +755,8 @@ async function round1(
     if (sshJobs > 0) {
       log(`round c=${dispatchConcurrency}: SSH + sbatch submit ${sshJobs}`);
       sshSbatch = await withBaselineClient(state, new SshSlurmClient(island.connection), (client) =>
-        baselineSubmit(client, 'ssh', island.connection.ssh!.maxConnectionsPerUser, sshJobs, dispatchConcurrency, island.defaultPartition, SSH_TAG, cleanup));
+        baselineSubmit(client, 'ssh', island.connection.ssh!.maxConnectionsPerUser, sshJobs, dispatchConcurrency, island.defaultPartition, SSH_TAG, cleanup),
+      );
       await cleanup.flush();
       if (sshSbatch.errors > 0) log(`SSH + sbatch errors: ${sshSbatch.errors}, e.g. ${sshSbatch.errorSamples.join(' | ')}`);
     }
@@ -742,7 +796,8 @@ async function main(): Promise<void> {
   const islands = parseIslandsFile(STACK_ISLANDS);
   const island = islands.find((i) => i.connection.name === settings.island);
   if (!island?.connection.rest) throw new Error(`island ${settings.island} has no REST connection in ${STACK_ISLANDS}`);
-  if (settings.sshJobs !== 0 && !island.connection.ssh) throw new Error(`island ${settings.island} has no SSH connection in ${STACK_ISLANDS} (or pass --ssh-jobs 0)`);
+  if (settings.sshJobs !== 0 && !island.connection.ssh)
+    throw new Error(`island ${settings.island} has no SSH connection in ${STACK_ISLANDS} (or pass --ssh-jobs 0)`);
   for (const url of [island.connection.rest.url, ...(island.connection.ssh ? [`ssh://${island.connection.ssh.host}`] : []), PG_ADMIN_URL, REDIS_BASE]) {
     const host = new URL(url).hostname;
     if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') throw new Error(`${url} is not a loopback address`);
@@ -762,12 +817,15 @@ async function main(): Promise<void> {
     if (swept > 0) log(`swept ${swept} leftover pending job(s) by comment`);
   };
   // Hard stop: even if something hangs, clean up and leave.
-  const watchdog = setTimeout(() => {
-    log('hard time cap reached; cleaning up and exiting');
-    const force = setTimeout(() => process.exit(3), 60000);
-    force.unref();
-    cleanUp().finally(() => process.exit(2));
-  }, (settings.timeoutSeconds + 60) * 1000);
+  const watchdog = setTimeout(
+    () => {
+      log('hard time cap reached; cleaning up and exiting');
+      const force = setTimeout(() => process.exit(3), 60000);
+      force.unref();
+      cleanUp().finally(() => process.exit(2));
+    },
+    (settings.timeoutSeconds + 60) * 1000,
+  );
   watchdog.unref();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -802,7 +860,9 @@ async function main(): Promise<void> {
       node: process.version,
       loadavgAtEnd: loadavg().map((v) => round(v, 2)),
     },
-    git: await run('git', ['-C', REPO, 'describe', '--always', '--dirty']).then((s) => s.trim()).catch(() => null),
+    git: await run('git', ['-C', REPO, 'describe', '--always', '--dirty'])
+      .then((s) => s.trim())
+      .catch(() => null),
     settings,
     targets: TARGETS,
     rounds,
@@ -837,14 +897,17 @@ function summary(result: any, file: string): string {
     );
     if (r.healthLive) lines.push(`  GET /health/live ${r.healthLive.perSecond} req/s  p99 ${r.healthLive.latencyMs.p99} ms`);
     if (r.breakdown) {
-      for (const [name, b] of Object.entries(r.breakdown)) lines.push(`  ${name.padEnd(16)} ${b.perSecond} ops/s  p50 ${b.latencyMs.p50} p99 ${b.latencyMs.p99} ms`);
+      for (const [name, b] of Object.entries(r.breakdown))
+        lines.push(`  ${name.padEnd(16)} ${b.perSecond} ops/s  p50 ${b.latencyMs.p50} p99 ${b.latencyMs.p99} ms`);
     }
     const d = r.dispatch;
     lines.push(
       `  dispatch c=${d.dispatchConcurrency}    ${d.perSecondFromStart} jobs/s from worker spawn (${d.secondsFromStart} s, boot ${d.workerBootSeconds} s), ` +
         `${d.perSecondSteady} jobs/s steady  (cores ${JSON.stringify(d.cpu.coresByGroup)})`,
     );
-    lines.push(`  raw slurmrestd  ${r.raw.perSecond} jobs/s at c=${r.raw.concurrency}  p50 ${r.raw.latencyMs.p50} p99 ${r.raw.latencyMs.p99} ms  errors ${r.raw.errors}`);
+    lines.push(
+      `  raw slurmrestd  ${r.raw.perSecond} jobs/s at c=${r.raw.concurrency}  p50 ${r.raw.latencyMs.p50} p99 ${r.raw.latencyMs.p99} ms  errors ${r.raw.errors}`,
+    );
     lines.push(`  ratio dispatch/raw ${r.ratioFromStart} (from spawn), ${r.ratioSteady} (steady)`);
     if (r.sshSbatch) {
       const s = r.sshSbatch;
@@ -858,7 +921,9 @@ function summary(result: any, file: string): string {
       `dispatch/raw ≥ ${TARGETS.dispatchRatio} ${pass(v.dispatchRatioPass)}`,
   );
   if (result.failure) lines.push(`  FAILED: ${result.failure}`);
-  lines.push(`  cancelled ${result.cleanup.requested} SLURM job(s) in ${result.cleanup.batches} scancel call(s)${result.cleanup.errors.length ? `, errors: ${result.cleanup.errors.join('; ')}` : ''}`);
+  lines.push(
+    `  cancelled ${result.cleanup.requested} SLURM job(s) in ${result.cleanup.batches} scancel call(s)${result.cleanup.errors.length ? `, errors: ${result.cleanup.errors.join('; ')}` : ''}`,
+  );
   lines.push(`  written to ${file}`);
   return lines.join('\n');
 }

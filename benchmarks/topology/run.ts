@@ -57,23 +57,47 @@ function parseArgs(argv: string[]): Settings {
     const flag = argv[i];
     const next = () => argv[++i];
     switch (flag) {
-      case '--nodes': s.nodes = Math.round(num(flag, next(), 10, 200000)); break;
-      case '--seed': s.seed = Math.round(num(flag, next(), 0, 2 ** 31)); break;
-      case '--runs': s.runs = Math.round(num(flag, next(), 1, 20)); break;
-      case '--local-peers': s.localPeers = Math.round(num(flag, next(), 0, 1000)); break;
-      case '--region-peers': s.regionPeers = Math.round(num(flag, next(), 0, 1000)); break;
-      case '--far-peers': s.farPeers = Math.round(num(flag, next(), 0, 1000)); break;
-      case '--noise': s.noise = num(flag, next(), 0, 0.5); break;
-      case '--tiv': s.tiv = num(flag, next(), 0, 1); break;
-      case '--safety': s.safety = num(flag, next(), 1, 10); break;
-      case '--tight-min': s.tightMin = Math.round(num(flag, next(), 1, 100000)); break;
-      case '--no-write': s.write = false; break;
+      case '--nodes':
+        s.nodes = Math.round(num(flag, next(), 10, 200000));
+        break;
+      case '--seed':
+        s.seed = Math.round(num(flag, next(), 0, 2 ** 31));
+        break;
+      case '--runs':
+        s.runs = Math.round(num(flag, next(), 1, 20));
+        break;
+      case '--local-peers':
+        s.localPeers = Math.round(num(flag, next(), 0, 1000));
+        break;
+      case '--region-peers':
+        s.regionPeers = Math.round(num(flag, next(), 0, 1000));
+        break;
+      case '--far-peers':
+        s.farPeers = Math.round(num(flag, next(), 0, 1000));
+        break;
+      case '--noise':
+        s.noise = num(flag, next(), 0, 0.5);
+        break;
+      case '--tiv':
+        s.tiv = num(flag, next(), 0, 1);
+        break;
+      case '--safety':
+        s.safety = num(flag, next(), 1, 10);
+        break;
+      case '--tight-min':
+        s.tightMin = Math.round(num(flag, next(), 1, 100000));
+        break;
+      case '--no-write':
+        s.write = false;
+        break;
       case '--help':
       case '-h':
-        console.log('usage: node dist/benchmarks/topology/run.js [--nodes N] [--seed S] [--runs R] [--local-peers L] ' +
-          '[--region-peers P] [--far-peers F] [--noise X] [--tiv F] [--safety F] [--tight-min K] [--no-write]');
+        console.log(
+          'usage: node dist/benchmarks/topology/run.js [--nodes N] [--seed S] [--runs R] [--local-peers L] ' +
+            '[--region-peers P] [--far-peers F] [--noise X] [--tiv F] [--safety F] [--tight-min K] [--no-write]',
+        );
         process.exit(0);
-        // no fall through: process.exit does not return
+      // no fall through: process.exit does not return
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }

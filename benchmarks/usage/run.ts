@@ -34,9 +34,15 @@ function parseArgs(argv: string[]): Settings {
   const s: Settings = { jobs: 200, timeoutSeconds: 300, write: true };
   eachFlag(argv, { integers: true }, (flag, num) => {
     switch (flag) {
-      case '--jobs': s.jobs = num(1, 5000); break;
-      case '--timeout-seconds': s.timeoutSeconds = num(10, 3600); break;
-      case '--no-write': s.write = false; break;
+      case '--jobs':
+        s.jobs = num(1, 5000);
+        break;
+      case '--timeout-seconds':
+        s.timeoutSeconds = num(10, 3600);
+        break;
+      case '--no-write':
+        s.write = false;
+        break;
       default:
         throw new Error(`unknown argument ${flag} (usage: [--jobs N] [--timeout-seconds S] [--no-write])`);
     }
@@ -76,7 +82,8 @@ async function main(): Promise<void> {
     const count = async (sql: string) => (await db.query(sql)).rows[0].n as number;
     const deadline = Date.now() + s.timeoutSeconds * 1000;
     while ((await count('SELECT count(*)::int AS n FROM usage_records')) < s.jobs) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${await count('SELECT count(*)::int AS n FROM usage_records')} of ${s.jobs} accounted\n${cp.recentLogs()}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out: ${await count('SELECT count(*)::int AS n FROM usage_records')} of ${s.jobs} accounted\n${cp.recentLogs()}`);
       await sleep(100);
     }
     const [stats] = (
@@ -106,7 +113,9 @@ async function main(): Promise<void> {
     };
     const json = JSON.stringify(result, null, 2);
     console.log(json);
-    console.error(`usage: ${s.jobs} jobs, end→record p50 ${result.endToRecordSeconds.p50} s, ${result.recordsPerSecond} records/s, duplicates ${duplicates}; slurmdbd 1 id ${one.ms} ms, 100 ids ${all.ms} ms`);
+    console.error(
+      `usage: ${s.jobs} jobs, end→record p50 ${result.endToRecordSeconds.p50} s, ${result.recordsPerSecond} records/s, duplicates ${duplicates}; slurmdbd 1 id ${one.ms} ms, 100 ids ${all.ms} ms`,
+    );
     if (s.write) {
       const dir = resolve(__dirname, '../../../benchmarks/results');
       mkdirSync(dir, { recursive: true });

@@ -27,14 +27,22 @@ const targets: (Target & { skip?: string })[] = [
   {
     name: 'fake API server',
     kc: () => kubeConfigFor(fake!.kubeConfigOptions()),
-    setup: async () => { fake = await FakeKubeApiServer.start({ watchHistory: 50 }); },
-    teardown: async () => { await fake?.close(); },
+    setup: async () => {
+      fake = await FakeKubeApiServer.start({ watchHistory: 50 });
+    },
+    teardown: async () => {
+      await fake?.close();
+    },
     fake: () => fake!,
   },
   {
     name: 'real cluster (KUBECONFIG)',
     skip: process.env.KUBECONFIG ? undefined : 'KUBECONFIG not set',
-    kc: () => { const kc = new KubeConfig(); kc.loadFromDefault(); return kc; },
+    kc: () => {
+      const kc = new KubeConfig();
+      kc.loadFromDefault();
+      return kc;
+    },
     setup: async () => undefined,
     teardown: async () => undefined,
   },
@@ -73,7 +81,10 @@ for (const target of targets) {
     });
 
     it('defaults and prunes a custom resource by its CRD schema, and rejects invalid ones with 422 naming the field', async () => {
-      const created = await custom.createNamespacedCustomObject({ ...ref(''), body: { ...island('defaults'), spec: { ...island('defaults').spec, bogus: true } } });
+      const created = await custom.createNamespacedCustomObject({
+        ...ref(''),
+        body: { ...island('defaults'), spec: { ...island('defaults').spec, bogus: true } },
+      });
       assert.equal(created.spec.slurm.version, '22.05');
       assert.equal(created.spec.restApi.replicas, 1);
       assert.equal(created.spec.controller.storage.size, '1Gi', 'nested default inside a defaulted object');
@@ -88,31 +99,49 @@ for (const target of targets) {
       const created = await custom.createNamespacedCustomObject({ ...ref(''), body: { ...island('gen'), status: { phase: 'Ready' } } });
       assert.equal(created.metadata.generation, 1);
       assert.equal(created.status, undefined, 'status is ignored on create');
-      const labelled = await custom.patchNamespacedCustomObject({ ...ref('gen'), body: { metadata: { labels: { a: 'b' } }, status: { phase: 'Ready' } } }, merge);
+      const labelled = await custom.patchNamespacedCustomObject(
+        { ...ref('gen'), body: { metadata: { labels: { a: 'b' } }, status: { phase: 'Ready' } } },
+        merge,
+      );
       assert.equal(labelled.metadata.generation, 1, 'metadata change keeps generation');
       assert.equal(labelled.status, undefined, 'main endpoint ignores status');
-      const status = await custom.patchNamespacedCustomObjectStatus({ ...ref('gen'), body: { status: { phase: 'Ready', observedGeneration: 1 }, spec: { maxNodes: 5 } } }, merge);
+      const status = await custom.patchNamespacedCustomObjectStatus(
+        { ...ref('gen'), body: { status: { phase: 'Ready', observedGeneration: 1 }, spec: { maxNodes: 5 } } },
+        merge,
+      );
       assert.equal(status.status.phase, 'Ready');
       assert.equal(status.spec.maxNodes, 1024, '/status ignores spec');
       assert.equal(status.metadata.generation, 1);
       const changed = await custom.patchNamespacedCustomObject({ ...ref('gen'), body: { spec: { maxNodes: 5 } } }, merge);
       assert.equal(changed.metadata.generation, 2);
       assert.equal(changed.status.phase, 'Ready', 'status survives spec writes');
-      await assert.rejects(custom.patchNamespacedCustomObjectStatus({ ...ref('gen'), body: { status: { phase: 'Exploded' } } }, merge), (e: any) => e.code === 422);
+      await assert.rejects(
+        custom.patchNamespacedCustomObjectStatus({ ...ref('gen'), body: { status: { phase: 'Exploded' } } }, merge),
+        (e: any) => e.code === 422,
+      );
     });
 
     it('answers a stale resourceVersion with 409 Conflict, on replace and on a merge patch carrying it', async () => {
       const v1 = await custom.createNamespacedCustomObject({ ...ref(''), body: island('rv') });
       await custom.replaceNamespacedCustomObject({ ...ref('rv'), body: { ...v1, spec: { ...v1.spec, maxNodes: 7 } } });
-      await assert.rejects(custom.replaceNamespacedCustomObject({ ...ref('rv'), body: { ...v1, spec: { ...v1.spec, maxNodes: 8 } } }), (e: any) => e.code === 409);
       await assert.rejects(
-        custom.patchNamespacedCustomObject({ ...ref('rv'), body: { metadata: { resourceVersion: v1.metadata.resourceVersion }, spec: { maxNodes: 9 } } }, merge),
+        custom.replaceNamespacedCustomObject({ ...ref('rv'), body: { ...v1, spec: { ...v1.spec, maxNodes: 8 } } }),
+        (e: any) => e.code === 409,
+      );
+      await assert.rejects(
+        custom.patchNamespacedCustomObject(
+          { ...ref('rv'), body: { metadata: { resourceVersion: v1.metadata.resourceVersion }, spec: { maxNodes: 9 } } },
+          merge,
+        ),
         (e: any) => e.code === 409,
       );
     });
 
     it('holds an object with finalizers in deletionTimestamp until the last finalizer goes, and forbids new ones', async () => {
-      await custom.createNamespacedCustomObject({ ...ref(''), body: { ...island('fin'), metadata: { name: 'fin', namespace: NS, finalizers: ['island.archipelago.dev/test'] } } });
+      await custom.createNamespacedCustomObject({
+        ...ref(''),
+        body: { ...island('fin'), metadata: { name: 'fin', namespace: NS, finalizers: ['island.archipelago.dev/test'] } },
+      });
       await custom.deleteNamespacedCustomObject(ref('fin'));
       const held = await custom.getNamespacedCustomObject(ref('fin'));
       assert.ok(held.metadata.deletionTimestamp);
@@ -121,23 +150,39 @@ for (const target of targets) {
         (e: any) => e.code === 422 || e.code === 403,
       );
       await custom.patchNamespacedCustomObject({ ...ref('fin'), body: { metadata: { finalizers: null } } }, merge);
-      await waitFor('gone', () => custom.getNamespacedCustomObject(ref('fin')).then(() => false, (e) => e.code === 404));
+      await waitFor('gone', () =>
+        custom.getNamespacedCustomObject(ref('fin')).then(
+          () => false,
+          (e) => e.code === 404,
+        ),
+      );
     });
 
     it('server-side apply creates, is a no-op when repeated, and removes fields the manager stopped applying', async () => {
-      const cm = (data: Record<string, string>): k8s.KubernetesObject & { data: Record<string, string> } => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa', namespace: NS }, data });
+      const cm = (data: Record<string, string>): k8s.KubernetesObject & { data: Record<string, string> } => ({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'ssa', namespace: NS },
+        data,
+      });
       const a = await objects.patch(cm({ one: '1', two: '2' }), undefined, undefined, 'contract-test', true, PatchStrategy.ServerSideApply);
       const b = await objects.patch(cm({ one: '1', two: '2' }), undefined, undefined, 'contract-test', true, PatchStrategy.ServerSideApply);
       assert.equal(b.metadata?.resourceVersion, a.metadata?.resourceVersion, 'unchanged apply does not write');
       const c = await objects.patch(cm({ one: '1' }), undefined, undefined, 'contract-test', true, PatchStrategy.ServerSideApply);
       assert.deepEqual((c as any).data, { one: '1' });
-      await assert.rejects(objects.patch(cm({ one: '1' }), undefined, undefined, undefined, undefined, PatchStrategy.ServerSideApply), (e: any) => e.code === 400);
+      await assert.rejects(
+        objects.patch(cm({ one: '1' }), undefined, undefined, undefined, undefined, PatchStrategy.ServerSideApply),
+        (e: any) => e.code === 400,
+      );
     });
 
     it('refuses strategic merge patches on custom resources (415) and objects in a missing namespace (404)', async () => {
       await custom.createNamespacedCustomObject({ ...ref(''), body: island('smp') });
       await assert.rejects(
-        custom.patchNamespacedCustomObject({ ...ref('smp'), body: { spec: { maxNodes: 2 } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)),
+        custom.patchNamespacedCustomObject(
+          { ...ref('smp'), body: { spec: { maxNodes: 2 } } },
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        ),
         (e: any) => e.code === 415,
       );
       await assert.rejects(
@@ -149,16 +194,34 @@ for (const target of targets) {
     it('deletes dependents with their owner (background cascade)', async () => {
       const owner = await custom.createNamespacedCustomObject({ ...ref(''), body: island('owner') });
       await objects.create({
-        apiVersion: 'v1', kind: 'ConfigMap',
-        metadata: { name: 'owned', namespace: NS, ownerReferences: [{ apiVersion: 'archipelago.dev/v1alpha1', kind: 'Island', name: 'owner', uid: owner.metadata.uid, controller: true }] },
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: 'owned',
+          namespace: NS,
+          ownerReferences: [{ apiVersion: 'archipelago.dev/v1alpha1', kind: 'Island', name: 'owner', uid: owner.metadata.uid, controller: true }],
+        },
       });
       await custom.deleteNamespacedCustomObject(ref('owner'));
-      await waitFor('dependent collected', () => objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: NS } }).then(() => false, (e) => e.code === 404), 30_000);
+      await waitFor(
+        'dependent collected',
+        () =>
+          objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: NS } }).then(
+            () => false,
+            (e) => e.code === 404,
+          ),
+        30_000,
+      );
     });
 
     it('rejects a Lease renewTime with millisecond precision and accepts MicroTime', async () => {
       const leases = kc.makeApiClient(CoordinationV1Api);
-      const body = (renewTime: string) => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'micro' }, spec: { holderIdentity: 'me', leaseDurationSeconds: 15, renewTime: renewTime as unknown as Date } });
+      const body = (renewTime: string) => ({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'micro' },
+        spec: { holderIdentity: 'me', leaseDurationSeconds: 15, renewTime: renewTime as unknown as Date },
+      });
       await assert.rejects(leases.createNamespacedLease({ namespace: NS, body: body(new Date().toISOString()) }), (e: any) => e.code === 400);
       const ok = await leases.createNamespacedLease({ namespace: NS, body: body(microTime(new Date())) });
       assert.match(String(ok.spec?.renewTime), /\.\d{6}Z$/);
@@ -181,21 +244,27 @@ for (const target of targets) {
       req.abort();
     });
 
-    it('answers a watch from a compacted resourceVersion with 410 Gone', { skip: target.fake ? undefined : 'compaction cannot be forced on a real cluster' }, async () => {
-      const server = target.fake!();
-      const start = await custom.listNamespacedCustomObject(customObjects('Island', NS));
-      await custom.createNamespacedCustomObject({ ...ref(''), body: island('compacted') });
-      server.compact(0);
-      const errors: number[] = [];
-      await new Promise<void>((resolve) => {
-        void new Watch(kc).watch(
-          `/apis/archipelago.dev/v1alpha1/namespaces/${NS}/islands`,
-          { resourceVersion: start.metadata.resourceVersion },
-          (type, obj) => { if (type === 'ERROR') errors.push(obj.code); },
-          () => resolve(),
-        );
-      });
-      assert.deepEqual(errors, [410]);
-    });
+    it(
+      'answers a watch from a compacted resourceVersion with 410 Gone',
+      { skip: target.fake ? undefined : 'compaction cannot be forced on a real cluster' },
+      async () => {
+        const server = target.fake!();
+        const start = await custom.listNamespacedCustomObject(customObjects('Island', NS));
+        await custom.createNamespacedCustomObject({ ...ref(''), body: island('compacted') });
+        server.compact(0);
+        const errors: number[] = [];
+        await new Promise<void>((resolve) => {
+          void new Watch(kc).watch(
+            `/apis/archipelago.dev/v1alpha1/namespaces/${NS}/islands`,
+            { resourceVersion: start.metadata.resourceVersion },
+            (type, obj) => {
+              if (type === 'ERROR') errors.push(obj.code);
+            },
+            () => resolve(),
+          );
+        });
+        assert.deepEqual(errors, [410]);
+      },
+    );
   });
 }

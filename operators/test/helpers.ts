@@ -36,7 +36,13 @@ export function island(name = 'tight-1', spec: Record<string, unknown> = {}): Is
     apiVersion: API_VERSION,
     kind: 'Island',
     metadata: { name },
-    spec: { slurm: { image: 'registry.example/archipelago/slurm' }, tier: 'tight', boundMs: 2, partitions: [{ name: 'batch' }, { name: 'gpu', default: true, maxTimeMinutes: 60 }], ...spec },
+    spec: {
+      slurm: { image: 'registry.example/archipelago/slurm' },
+      tier: 'tight',
+      boundMs: 2,
+      partitions: [{ name: 'batch' }, { name: 'gpu', default: true, maxTimeMinutes: 60 }],
+      ...spec,
+    },
   });
 }
 
@@ -45,7 +51,15 @@ export function nodeSet(name = 'prov-a', spec: Record<string, unknown> = {}): No
     apiVersion: API_VERSION,
     kind: 'NodeSet',
     metadata: { name },
-    spec: { islandRef: { name: 'tight-1' }, replicas: 3, cpus: 32, memoryMb: 128000, gpus: { count: 2, type: 'a100' }, features: ['eu-west', 'avx512'], ...spec },
+    spec: {
+      islandRef: { name: 'tight-1' },
+      replicas: 3,
+      cpus: 32,
+      memoryMb: 128000,
+      gpus: { count: 2, type: 'a100' },
+      features: ['eu-west', 'avx512'],
+      ...spec,
+    },
   });
 }
 

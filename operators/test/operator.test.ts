@@ -52,7 +52,12 @@ describe('operator against the fake API server', () => {
   it('provisions an island: finalizer, key Secrets, children by server-side apply, status Provisioning', async () => {
     await custom.createNamespacedCustomObject({
       ...cr('Island'),
-      body: { apiVersion: API_VERSION, kind: 'Island', metadata: { name: 'tight-1' }, spec: { slurm: { image: 'registry.example/slurm' }, partitions: [{ name: 'batch' }] } },
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'Island',
+        metadata: { name: 'tight-1' },
+        spec: { slurm: { image: 'registry.example/slurm' }, partitions: [{ name: 'batch' }] },
+      },
     });
     const provisioning = await waitFor('Provisioning', async () => ((await island()).status?.phase === 'Provisioning' ? island() : undefined));
     assert.deepEqual(provisioning.metadata.finalizers, ['island.archipelago.dev/nodesets-drained']);
@@ -71,7 +76,9 @@ describe('operator against the fake API server', () => {
     assert.equal(ready.status.endpoints.restUrl, 'http://tight-1-slurmrestd.default.svc.cluster.local:6820');
     assert.equal(ready.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
     // The Event is written right after the status, so it may trail it by a moment.
-    await waitFor('Ready event', async () => (await core.listNamespacedEvent({ namespace: NS })).items.some((e) => e.reason === 'Ready' && e.involvedObject.name === 'tight-1' && e.type === 'Normal'));
+    await waitFor('Ready event', async () =>
+      (await core.listNamespacedEvent({ namespace: NS })).items.some((e) => e.reason === 'Ready' && e.involvedObject.name === 'tight-1' && e.type === 'Normal'),
+    );
   });
 
   it('applies a spec change to the children, bumps observedGeneration, and never rotates the munge key', async () => {
@@ -90,15 +97,30 @@ describe('operator against the fake API server', () => {
     });
     await waitFor('3 pods', async () => (await nodeSetPods('prov-a')).length === 3);
     for (const p of await nodeSetPods('prov-a')) {
-      await core.patchNamespacedPodStatus({ name: p.metadata!.name!, namespace: NS, body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } }, merge);
+      await core.patchNamespacedPodStatus(
+        { name: p.metadata!.name!, namespace: NS, body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } },
+        merge,
+      );
     }
     await waitFor('island counts 3 ready nodes', async () => (await island()).status?.nodes?.ready === 3);
     let drained: string | undefined;
-    const watch = await new k8s.Watch(kc).watch(`/api/v1/namespaces/${NS}/pods`, {}, (type, o) => {
-      if (type === 'DELETED') drained = `${o.metadata.name}:${o.metadata.annotations?.['archipelago.dev/drain-reason']}`;
-    }, () => undefined);
+    const watch = await new k8s.Watch(kc).watch(
+      `/api/v1/namespaces/${NS}/pods`,
+      {},
+      (type, o) => {
+        if (type === 'DELETED') drained = `${o.metadata.name}:${o.metadata.annotations?.['archipelago.dev/drain-reason']}`;
+      },
+      () => undefined,
+    );
     await custom.patchNamespacedCustomObject({ ...cr('NodeSet', 'prov-a'), body: { spec: { replicas: 2 } } }, merge);
-    await waitFor('pod 2 gone', async () => (await nodeSetPods('prov-a')).map((p) => p.metadata?.name).sort().join() === 'prov-a-0,prov-a-1');
+    await waitFor(
+      'pod 2 gone',
+      async () =>
+        (await nodeSetPods('prov-a'))
+          .map((p) => p.metadata?.name)
+          .sort()
+          .join() === 'prov-a-0,prov-a-1',
+    );
     await waitFor('drain seen', () => drained);
     assert.equal(drained, 'prov-a-2:node set scaled down');
     watch.abort();
@@ -114,10 +136,25 @@ describe('operator against the fake API server', () => {
     await waitFor('Terminating', async () => (await island()).status?.phase === 'Terminating');
     assert.equal((await nodeSetPods('prov-a')).length, 2, 'island deletion alone does not touch the nodes');
     await custom.deleteNamespacedCustomObject(cr('NodeSet', 'prov-a'));
-    await waitFor('node set gone', () => custom.getNamespacedCustomObject(cr('NodeSet', 'prov-a')).then(() => false, (e) => e.code === 404));
+    await waitFor('node set gone', () =>
+      custom.getNamespacedCustomObject(cr('NodeSet', 'prov-a')).then(
+        () => false,
+        (e) => e.code === 404,
+      ),
+    );
     assert.equal((await nodeSetPods('prov-a')).length, 0);
-    await waitFor('island gone', () => island().then(() => false, (e) => e.code === 404));
-    await waitFor('children collected', () => apps.readNamespacedStatefulSet({ name: 'tight-1-slurmctld', namespace: NS }).then(() => false, (e) => e.code === 404));
+    await waitFor('island gone', () =>
+      island().then(
+        () => false,
+        (e) => e.code === 404,
+      ),
+    );
+    await waitFor('children collected', () =>
+      apps.readNamespacedStatefulSet({ name: 'tight-1-slurmctld', namespace: NS }).then(
+        () => false,
+        (e) => e.code === 404,
+      ),
+    );
     const text = await metrics.registry.getSingleMetricAsString('archipelago_operator_reconcile_total');
     assert.match(text, /kind="Island",result="ok"/);
   });
@@ -139,8 +176,14 @@ describe('leader election', () => {
     const leading = new Set<string>();
     const make = (id: string) =>
       new LeaderElector(api, {
-        namespace: 'default', name: 'archipelago-operator', identity: id, leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 100,
-        onStartedLeading: () => leading.add(id), onStoppedLeading: () => leading.delete(id),
+        namespace: 'default',
+        name: 'archipelago-operator',
+        identity: id,
+        leaseDurationMs: 3000,
+        renewDeadlineMs: 2000,
+        retryPeriodMs: 100,
+        onStartedLeading: () => leading.add(id),
+        onStoppedLeading: () => leading.delete(id),
       });
     const a = make('a');
     const b = make('b');
@@ -163,19 +206,33 @@ describe('leader election', () => {
   it('takes over a lease whose holder stopped renewing, and leaves a live one alone', async () => {
     const server = await FakeKubeApiServer.start();
     const api = kubeConfigFor(server.kubeConfigOptions()).makeApiClient(k8s.CoordinationV1Api);
-    const lease = (name: string, renewedAgoMs: number) => api.createNamespacedLease({
-      namespace: 'default',
-      body: {
-        apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name },
-        spec: { holderIdentity: 'crashed', leaseDurationSeconds: 1, leaseTransitions: 3, renewTime: microTime(new Date(Date.now() - renewedAgoMs)) as unknown as Date },
-      },
-    });
+    const lease = (name: string, renewedAgoMs: number) =>
+      api.createNamespacedLease({
+        namespace: 'default',
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name },
+          spec: {
+            holderIdentity: 'crashed',
+            leaseDurationSeconds: 1,
+            leaseTransitions: 3,
+            renewTime: microTime(new Date(Date.now() - renewedAgoMs)) as unknown as Date,
+          },
+        },
+      });
     await lease('stale', 60_000);
     await lease('live', -60_000); // renewed "in the future": valid for the whole test
     const leading: string[] = [];
-    const make = (name: string) => new LeaderElector(api, {
-      namespace: 'default', name, identity: 'c', retryPeriodMs: 50, onStartedLeading: () => leading.push(name), onStoppedLeading: () => undefined,
-    });
+    const make = (name: string) =>
+      new LeaderElector(api, {
+        namespace: 'default',
+        name,
+        identity: 'c',
+        retryPeriodMs: 50,
+        onStartedLeading: () => leading.push(name),
+        onStoppedLeading: () => undefined,
+      });
     const stale = make('stale');
     const live = make('live');
     stale.start();

@@ -32,11 +32,18 @@ describe('operator process', () => {
     const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfigFor(server.kubeConfigOptions()));
     for (const p of ['islands', 'nodesets'] as const) await objects.create(k8s.loadYaml<k8s.KubernetesObject>(crdText(p)));
     kubeconfig = join(mkdtempSync(join(tmpdir(), 'operator-')), 'kubeconfig');
-    writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: fake',
-      'clusters: [{name: fake, cluster: {server: "' + server.url + '", insecure-skip-tls-verify: true}}]',
-      'users: [{name: fake, user: {}}]', 'contexts: [{name: fake, context: {cluster: fake, user: fake}}]', '',
-    ].join('\n'));
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: fake',
+        'clusters: [{name: fake, cluster: {server: "' + server.url + '", insecure-skip-tls-verify: true}}]',
+        'users: [{name: fake, user: {}}]',
+        'contexts: [{name: fake, context: {cluster: fake, user: fake}}]',
+        '',
+      ].join('\n'),
+    );
   });
   after(() => server.close());
 
@@ -51,7 +58,13 @@ describe('operator process', () => {
     proc.stderr.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
     try {
-      await waitFor('leading', async () => (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.text()).catch(() => '')) === 'leading');
+      await waitFor(
+        'leading',
+        async () =>
+          (await fetch(`http://127.0.0.1:${port}/readyz`)
+            .then((r) => r.text())
+            .catch(() => '')) === 'leading',
+      );
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /^archipelago_operator_leader 1$/m);
       const kc = kubeConfigFor(server.kubeConfigOptions());
@@ -60,7 +73,10 @@ describe('operator process', () => {
         ...customObjects('Island', 'default'),
         body: { apiVersion: API_VERSION, kind: 'Island', metadata: { name: 'p' }, spec: { slurm: { image: 'r/s' }, partitions: [{ name: 'q' }] } },
       });
-      await waitFor('reconciled by the process', async () => (await custom.getNamespacedCustomObject({ ...customObjects('Island', 'default'), name: 'p' })).status?.phase === 'Provisioning');
+      await waitFor(
+        'reconciled by the process',
+        async () => (await custom.getNamespacedCustomObject({ ...customObjects('Island', 'default'), name: 'p' })).status?.phase === 'Provisioning',
+      );
       const lease = await kc.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: 'archipelago-operator', namespace: 'default' });
       assert.equal(lease.spec?.holderIdentity, 'op-0');
       proc.kill('SIGTERM');

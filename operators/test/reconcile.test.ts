@@ -41,8 +41,15 @@ describe('island children', () => {
   it('are owned by the island and valid against the built-in schema subset, strictly', () => {
     const children = desiredIslandChildren(island('acct', { accounting: { enabled: true } }));
     assert.deepEqual(children.map((c) => `${c.kind}/${c.metadata.name}`).sort(), [
-      'ConfigMap/acct-slurm-config', 'Deployment/acct-slurmdbd', 'Deployment/acct-slurmrestd', 'Service/acct-mariadb', 'Service/acct-slurmctld',
-      'Service/acct-slurmdbd', 'Service/acct-slurmrestd', 'StatefulSet/acct-mariadb', 'StatefulSet/acct-slurmctld',
+      'ConfigMap/acct-slurm-config',
+      'Deployment/acct-slurmdbd',
+      'Deployment/acct-slurmrestd',
+      'Service/acct-mariadb',
+      'Service/acct-slurmctld',
+      'Service/acct-slurmdbd',
+      'Service/acct-slurmrestd',
+      'StatefulSet/acct-mariadb',
+      'StatefulSet/acct-slurmctld',
     ]);
     for (const c of children) {
       assert.deepEqual(validate(BUILTIN_SCHEMAS[c.kind], c, '', { strict: true }), [], `${c.kind}/${c.metadata.name}`);
@@ -61,7 +68,10 @@ describe('island children', () => {
 
   it('use referenced key Secrets instead of generating them', () => {
     const withRefs = island('byo', { secrets: { mungeKeyRef: { name: 'm', key: 'k' }, jwtKeyRef: { name: 'j', key: 'jk' } } });
-    assert.deepEqual(generatedSecrets(withRefs, (n) => Buffer.alloc(n)), []);
+    assert.deepEqual(
+      generatedSecrets(withRefs, (n) => Buffer.alloc(n)),
+      [],
+    );
     const sts = desiredIslandChildren(withRefs).find((c) => c.kind === 'StatefulSet') as any;
     const volumes = sts.spec.template.spec.volumes;
     assert.equal(volumes.find((v: any) => v.name === 'munge-key').secret.secretName, 'm');
@@ -87,7 +97,15 @@ describe('island status', () => {
     assert.equal(provisioning.phase, 'Provisioning');
     assert.equal(provisioning.conditions?.find((c) => c.type === 'Degraded')?.status, 'False', 'a first rollout is not degraded');
 
-    const up = islandStatus({ ...i, status: provisioning }, { controller: { readyReplicas: 1 }, restApi: { readyReplicas: 1 }, nodeSets: [nodeSet('a', { replicas: 3 }), { ...nodeSet('b', { replicas: 2 }), status: { readyReplicas: 2 } }] }, LATER);
+    const up = islandStatus(
+      { ...i, status: provisioning },
+      {
+        controller: { readyReplicas: 1 },
+        restApi: { readyReplicas: 1 },
+        nodeSets: [nodeSet('a', { replicas: 3 }), { ...nodeSet('b', { replicas: 2 }), status: { readyReplicas: 2 } }],
+      },
+      LATER,
+    );
     assert.equal(up.phase, 'Ready');
     assert.deepEqual(up.nodes, { ready: 2, total: 5 });
     assert.equal(up.endpoints?.restUrl, 'http://tight-1-slurmrestd.default.svc.cluster.local:6820');
@@ -96,7 +114,11 @@ describe('island status', () => {
     assert.equal(readyCond?.lastTransitionTime, '2026-11-25T12:05:00Z');
     assert.equal(up.conditions?.find((c) => c.type === 'Progressing')?.lastTransitionTime, '2026-11-25T12:05:00Z');
 
-    const lost = islandStatus({ ...i, status: up }, { controller: { readyReplicas: 0 }, restApi: { readyReplicas: 1 }, nodeSets: [] }, new Date('2026-11-25T13:00:00Z'));
+    const lost = islandStatus(
+      { ...i, status: up },
+      { controller: { readyReplicas: 0 }, restApi: { readyReplicas: 1 }, nodeSets: [] },
+      new Date('2026-11-25T13:00:00Z'),
+    );
     assert.equal(lost.phase, 'Degraded');
     assert.equal(lost.conditions?.find((c) => c.type === 'Degraded')?.message, 'lost slurmctld');
     assert.equal(lost.observedGeneration, 1);
@@ -141,9 +163,19 @@ describe('node sets', () => {
     const ns = nodeSet('prov-a', { replicas: 2 });
     const pods = [pod('prov-a-0', 0, {}, ready), pod('prov-a-3', 3), pod('prov-a-2', 2), pod('prov-a-1', 1, { deletionTimestamp: '2026-11-25T12:00:00Z' })];
     const plan = planNodeSet(ns, island(), pods);
-    assert.deepEqual(plan.delete, [{ name: 'prov-a-3', reason: 'node set scaled down' }, { name: 'prov-a-2', reason: 'node set scaled down' }]);
-    assert.deepEqual(plan.create.map((p) => p.metadata.name), [], 'ordinal 1 is still terminating: recreated later');
-    assert.deepEqual(planNodeSet(ns, island(), [pod('prov-a-0', 0)]).create.map((p) => p.metadata.name), ['prov-a-1']);
+    assert.deepEqual(plan.delete, [
+      { name: 'prov-a-3', reason: 'node set scaled down' },
+      { name: 'prov-a-2', reason: 'node set scaled down' },
+    ]);
+    assert.deepEqual(
+      plan.create.map((p) => p.metadata.name),
+      [],
+      'ordinal 1 is still terminating: recreated later',
+    );
+    assert.deepEqual(
+      planNodeSet(ns, island(), [pod('prov-a-0', 0)]).create.map((p) => p.metadata.name),
+      ['prov-a-1'],
+    );
   });
 
   it('replace an exited pod, create nothing without the island, and delete everything when deleted', () => {
@@ -151,12 +183,20 @@ describe('node sets', () => {
     assert.deepEqual(planNodeSet(ns, island(), [pod('prov-a-0', 0, {}, { phase: 'Failed' })]).delete, [{ name: 'prov-a-0', reason: 'slurmd pod Failed' }]);
     assert.deepEqual(planNodeSet(ns, undefined, []).create, []);
     const deleting = { ...ns, metadata: { ...ns.metadata, deletionTimestamp: '2026-11-25T12:00:00Z' } };
-    assert.deepEqual(planNodeSet(deleting, island(), [pod('prov-a-0', 0, {}, ready)]), { create: [], delete: [{ name: 'prov-a-0', reason: 'node set deleted' }], annotate: [] });
+    assert.deepEqual(planNodeSet(deleting, island(), [pod('prov-a-0', 0, {}, ready)]), {
+      create: [],
+      delete: [{ name: 'prov-a-0', reason: 'node set deleted' }],
+      annotate: [],
+    });
     const withReason = { ...deleting, metadata: { ...deleting.metadata, annotations: { [ANNOTATIONS.drainReason]: 'regrouped to island b' } } };
-    assert.equal(planNodeSet(withReason, island(), [pod('prov-a-0', 0, {}, ready)]).delete[0].reason, 'regrouped to island b', 'the NodeSet annotation names the reason');
+    assert.equal(
+      planNodeSet(withReason, island(), [pod('prov-a-0', 0, {}, ready)]).delete[0].reason,
+      'regrouped to island b',
+      'the NodeSet annotation names the reason',
+    );
   });
 
-  it("an admin drain on the NodeSet is copied to its live pods, and its removal resumes them", () => {
+  it('an admin drain on the NodeSet is copied to its live pods, and its removal resumes them', () => {
     const drainedSet = nodeSet('prov-a', { replicas: 2 });
     drainedSet.metadata.annotations = { [ANNOTATIONS.drained]: 'maintenance' };
     const pods = [pod('prov-a-0', 0, {}, ready), pod('prov-a-1', 1, { annotations: { [ANNOTATIONS.drained]: 'maintenance' } }, ready)];

@@ -34,7 +34,16 @@ describe('audit trail: append-only, hash-chained, queryable by admins', { timeou
   const audit = async (query: string) => {
     const answer = await cp.request('GET', `/v1/audit?${query}`, cp.adminKey);
     assert.equal(answer.status, 200, answer.text);
-    return answer.json.items as Array<{ seq: number; at: string; actor: string; action: string; target: string | null; details: any; hash: string; prevHash: string }>;
+    return answer.json.items as Array<{
+      seq: number;
+      at: string;
+      actor: string;
+      action: string;
+      target: string | null;
+      details: any;
+      hash: string;
+      prevHash: string;
+    }>;
   };
 
   before(async () => {
@@ -52,7 +61,10 @@ describe('audit trail: append-only, hash-chained, queryable by admins', { timeou
   it('records principals and API keys: creation and revocation, by whom, without the key', async () => {
     acme = await cp.provider('acme');
     const created = await audit(`target=principal:${acme.id}`);
-    assert.deepEqual(created.map((e) => [e.action, e.actor]), [['principal.create', `principal:${bootstrapId}`]]);
+    assert.deepEqual(
+      created.map((e) => [e.action, e.actor]),
+      [['principal.create', `principal:${bootstrapId}`]],
+    );
     assert.equal(created[0].details.kind, 'provider_admin');
     assert.equal(created[0].details.credential, 'bootstrap');
 
@@ -62,7 +74,10 @@ describe('audit trail: append-only, hash-chained, queryable by admins', { timeou
     assert.equal((await cp.request('DELETE', `/v1/api-keys/${extra.json.id}`, cp.adminKey)).status, 204);
     assert.equal((await cp.request('GET', '/v1/nodes', extra.json.key)).status, 401, 'a revoked key is refused at once (cache off)');
     const keyTrail = await audit(`target=api_key:${extra.json.id}`);
-    assert.deepEqual(keyTrail.map((e) => e.action), ['api_key.create', 'api_key.revoke']);
+    assert.deepEqual(
+      keyTrail.map((e) => e.action),
+      ['api_key.create', 'api_key.revoke'],
+    );
     assert.deepEqual(keyTrail[0].details.scopes, ['provider']);
     assert.equal(keyTrail[0].details.prefix, extra.json.prefix);
     const all = (await cp.request('GET', '/v1/audit?limit=1000', cp.adminKey)).text;
@@ -73,10 +88,13 @@ describe('audit trail: append-only, hash-chained, queryable by admins', { timeou
     const token = await cp.request('POST', '/v1/join-tokens', acme.key, { maxUses: 2 });
     assert.equal(token.status, 201);
     assert.equal((await cp.request('DELETE', `/v1/join-tokens/${token.json.id}`, acme.key)).status, 204);
-    assert.deepEqual((await audit(`target=join_token:${token.json.id}`)).map((e) => [e.action, e.actor]), [
-      ['join_token.create', `principal:${acme.id}`],
-      ['join_token.revoke', `principal:${acme.id}`],
-    ]);
+    assert.deepEqual(
+      (await audit(`target=join_token:${token.json.id}`)).map((e) => [e.action, e.actor]),
+      [
+        ['join_token.create', `principal:${acme.id}`],
+        ['join_token.revoke', `principal:${acme.id}`],
+      ],
+    );
 
     const node = new ManualNode(cp);
     await node.join(acme.key);
@@ -85,7 +103,10 @@ describe('audit trail: append-only, hash-chained, queryable by admins', { timeou
     assert.equal((await cp.request('POST', `/v1/nodes/${node.id}/resume`, acme.key)).status, 200);
     assert.equal((await cp.request('DELETE', `/v1/nodes/${node.id}`, cp.adminKey)).status, 200);
     const trail = await audit(`target=node:${node.id}`);
-    assert.deepEqual(trail.map((e) => e.action), ['node.join', 'node.drain', 'node.resume', 'node.deregister']);
+    assert.deepEqual(
+      trail.map((e) => e.action),
+      ['node.join', 'node.drain', 'node.resume', 'node.deregister'],
+    );
     assert.match(trail[0].actor, /^join_token:/);
     assert.equal(trail[0].details.providerId, acme.id);
     assert.deepEqual([trail[1].details.from, trail[1].details.to, trail[1].details.reason], ['ACTIVE', 'DRAINING', 'disk swap']);
@@ -106,15 +127,24 @@ describe('audit trail: append-only, hash-chained, queryable by admins', { timeou
     assert.equal((await cp.request('DELETE', `/v1/jobs/${byAdmin.json.id}`, key.json.key)).status, 202);
     assert.equal((await cp.request('DELETE', `/v1/jobs/${byOwner.json.id}`, alice.key)).status, 202);
     const cancels = await audit('action=job.cancel');
-    assert.deepEqual(cancels.map((e) => [e.target, e.actor]), [[`job:${byAdmin.json.id}`, `principal:${admin.json.id}`]]);
+    assert.deepEqual(
+      cancels.map((e) => [e.target, e.actor]),
+      [[`job:${byAdmin.json.id}`, `principal:${admin.json.id}`]],
+    );
   });
 
   it('lists with filters and a cursor, admins only, and refuses malformed filters', async () => {
     const first = await cp.request('GET', '/v1/audit?limit=2', cp.adminKey);
     assert.equal(first.json.items.length, 2);
-    assert.deepEqual(first.json.items.map((e: any) => e.seq), [1, 2]);
+    assert.deepEqual(
+      first.json.items.map((e: any) => e.seq),
+      [1, 2],
+    );
     const next = await cp.request('GET', `/v1/audit?limit=2&after=${first.json.nextAfter}`, cp.adminKey);
-    assert.deepEqual(next.json.items.map((e: any) => e.seq), [3, 4]);
+    assert.deepEqual(
+      next.json.items.map((e: any) => e.seq),
+      [3, 4],
+    );
     assert.equal(next.json.items[0].prevHash, first.json.items[1].hash, 'each entry links to the one before');
     assert.equal((await audit('action=node.join&since=2000-01-01T00:00:00Z')).length, 1);
     assert.equal((await audit(`action=node.join&until=2000-01-01T00:00:00Z`)).length, 0);
@@ -150,12 +180,19 @@ describe('audit trail: append-only, hash-chained, queryable by admins', { timeou
     assert.equal(before.json.ok, true, before.text);
     const head = before.json.head as { seq: number; hash: string };
     // The witness (every 200 ms) writes the head outside the database once it moved.
-    const witnessed = async () => readFileSync(WITNESS_FILE, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const witnessed = async () =>
+      readFileSync(WITNESS_FILE, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && (await witnessed().catch(() => [])).at(-1)?.seq !== head.seq) await sleep(100);
     const lines = await witnessed();
     assert.deepEqual({ seq: lines.at(-1).seq, hash: lines.at(-1).hash }, head);
-    assert.ok(lines.every((line, i) => i === 0 || line.seq > lines[i - 1].seq), 'a line only when the head moved');
+    assert.ok(
+      lines.every((line, i) => i === 0 || line.seq > lines[i - 1].seq),
+      'a line only when the head moved',
+    );
 
     const newest = (await db.query('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq', [head.seq - 2])).rows;
     await db.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete');
@@ -181,7 +218,14 @@ describe('audit trail: append-only, hash-chained, queryable by admins', { timeou
     } finally {
       for (const row of newest) {
         await db.query('INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
-          row.seq, row.at, row.actor, row.action, row.target, row.details, row.prev_hash, row.hash,
+          row.seq,
+          row.at,
+          row.actor,
+          row.action,
+          row.target,
+          row.details,
+          row.prev_hash,
+          row.hash,
         ]);
       }
       await db.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete');

@@ -8,7 +8,14 @@ import { ChainTarget, chainContract } from '../support/chain-contract';
 import { FakeChain } from '../support/fake-chain/fake-chain';
 
 const settingsFor = (rpcUrl: string, chainId: string): ChainSettings & { rpcUrl: string } => ({
-  rpcUrl, chainId, bech32Prefix: 've', denom: 'uve', gasPrice: '0.025uve', gasMultiplier: 1.3, requestTimeoutMs: 2000, broadcastPollMs: 50,
+  rpcUrl,
+  chainId,
+  bech32Prefix: 've',
+  denom: 'uve',
+  gasPrice: '0.025uve',
+  gasMultiplier: 1.3,
+  requestTimeoutMs: 2000,
+  broadcastPollMs: 50,
 });
 
 /** The chain client against the in-process chain double: the shared contract, then the double's knobs. */
@@ -28,7 +35,7 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
 
   describe('contract', () => chainContract(() => target));
 
-  it('serves VEID scores with the chain\'s tier rule (only VERIFIED counts)', async () => {
+  it("serves VEID scores with the chain's tier rule (only VERIFIED counts)", async () => {
     const client = new VirtEngineChainClient(target.settings);
     chain.setScore('ve1verified', 72);
     chain.setScore('ve1pending', 95, AccountStatus.ACCOUNT_STATUS_PENDING);
@@ -51,14 +58,20 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     assert.equal((await client.mfaSession('sess-old')).isValid, false);
     const required = await client.mfaRequired(provider, SensitiveTransactionType.SENSITIVE_TX_API_KEY_GENERATION);
     assert.equal(required.required, true);
-    assert.deepEqual(required.factorCombinations.map((c) => c.factors), [[2], [1]]);
+    assert.deepEqual(
+      required.factorCombinations.map((c) => c.factors),
+      [[2], [1]],
+    );
   });
 
-  it('executes MsgReportJobStatus through the keeper\'s legal transitions', async () => {
+  it("executes MsgReportJobStatus through the keeper's legal transitions", async () => {
     chain.addJob({ jobId: 'JOB-1', providerAddress: provider, state: JobState.JOB_STATE_PENDING });
     const client = new VirtEngineChainClient(target.settings);
     const signer = await client.signer(target.wallet);
-    const report = (state: JobState) => ({ typeUrl: MsgReportJobStatus.typeUrl, value: MsgReportJobStatus.fromPartial({ providerAddress: provider, jobId: 'JOB-1', state }) });
+    const report = (state: JobState) => ({
+      typeUrl: MsgReportJobStatus.typeUrl,
+      value: MsgReportJobStatus.fromPartial({ providerAddress: provider, jobId: 'JOB-1', state }),
+    });
     // PENDING -> RUNNING must go through QUEUED; simulation runs the message, as the SDK's does.
     await assert.rejects(signer.signAndBroadcast([report(JobState.JOB_STATE_RUNNING)]), (error: unknown) => {
       assert.ok(error instanceof ChainQueryError, String(error));
@@ -75,7 +88,10 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     const otherAddress = (await other.getAccounts())[0].address;
     chain.fund(otherAddress);
     const signer = await new VirtEngineChainClient(target.settings).signer(other);
-    const forged = { typeUrl: MsgReportJobStatus.typeUrl, value: MsgReportJobStatus.fromPartial({ providerAddress: provider, jobId: 'JOB-1', state: JobState.JOB_STATE_RUNNING }) };
+    const forged = {
+      typeUrl: MsgReportJobStatus.typeUrl,
+      value: MsgReportJobStatus.fromPartial({ providerAddress: provider, jobId: 'JOB-1', state: JobState.JOB_STATE_RUNNING }),
+    };
     await assert.rejects(signer.signAndBroadcast([forged]), (error: unknown) => {
       assert.ok(error instanceof ChainQueryError, String(error));
       assert.equal(error.code, 8);
@@ -126,7 +142,11 @@ describe('chain client against a real chain', { timeout: 300_000 }, () => {
     target = {
       settings: {
         ...settingsFor(process.env.CHAIN_RPC_URL!, process.env.CHAIN_ID || 'virtengine-1'),
-        bech32Prefix: prefix, denom, gasPrice: process.env.CHAIN_GAS_PRICE || `0.025${denom}`, broadcastPollMs: 1000, requestTimeoutMs: 10_000,
+        bech32Prefix: prefix,
+        denom,
+        gasPrice: process.env.CHAIN_GAS_PRICE || `0.025${denom}`,
+        broadcastPollMs: 1000,
+        requestTimeoutMs: 10_000,
       },
       wallet: await DirectSecp256k1HdWallet.fromMnemonic(mnemonic, { prefix }),
     };

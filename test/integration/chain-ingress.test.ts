@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { ClusterState, JobState, MsgSubmitJob, MsgSubmitJobResponse, PageRequest, QueryJobsRequest, QueryJobsResponse } from '../../src/adapters/chain/generated/virtengine';
+import {
+  ClusterState,
+  JobState,
+  MsgSubmitJob,
+  MsgSubmitJobResponse,
+  PageRequest,
+  QueryJobsRequest,
+  QueryJobsResponse,
+} from '../../src/adapters/chain/generated/virtengine';
 import { ensureAccountingIsland } from '../support/accounting-island';
 import { ControlPlane } from '../support/control-plane';
 import { FakeChain } from '../support/fake-chain/fake-chain';
@@ -51,8 +59,23 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     fake.setScore(verified.address, 90);
     fake.setScore(unverified.address, 30);
     // Our island as the provider daemon leaves it on chain: registered, ACTIVE, offered.
-    fake.modules.clusters.set(CLUSTER, { clusterId: CLUSTER, providerAddress: provider.address, name: ISLAND, region: 'unknown', state: ClusterState.CLUSTER_STATE_ACTIVE, totalNodes: 2, partitions: ['debug'] });
-    fake.modules.offerings.set(OFFERING, { offeringId: OFFERING, clusterId: CLUSTER, providerAddress: provider.address, queues: ['debug'], active: true, maxRuntimeSeconds: 3600n });
+    fake.modules.clusters.set(CLUSTER, {
+      clusterId: CLUSTER,
+      providerAddress: provider.address,
+      name: ISLAND,
+      region: 'unknown',
+      state: ClusterState.CLUSTER_STATE_ACTIVE,
+      totalNodes: 2,
+      partitions: ['debug'],
+    });
+    fake.modules.offerings.set(OFFERING, {
+      offeringId: OFFERING,
+      clusterId: CLUSTER,
+      providerAddress: provider.address,
+      queues: ['debug'],
+      active: true,
+      maxRuntimeSeconds: 3600n,
+    });
     fake.modules.counters.cluster = 1;
     fake.modules.counters.offering = 1;
 
@@ -67,10 +90,17 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
       databaseName: 'ingress_integration',
       redisDb: 0,
       env: {
-        CHAIN_RPC_URL: fake.url, CHAIN_ID: fake.chainId, CHAIN_PROVIDER_KEY_FILE: keyFile, CHAIN_BROADCAST_POLL_MS: '50',
-        CHAIN_LIVENESS_INTERVAL_MS: '500', CHAIN_INGRESS_INTERVAL_MS: '300', CHAIN_INGRESS_PAGE_LIMIT: '2',
-        CHAIN_INGRESS_SLURM_USER: 'alice', CHAIN_INGRESS_CONTAINER_RUNTIME: 'host',
-        ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: usageKey, ARCHIPELAGO_USAGE_INTERVAL_MS: '200',
+        CHAIN_RPC_URL: fake.url,
+        CHAIN_ID: fake.chainId,
+        CHAIN_PROVIDER_KEY_FILE: keyFile,
+        CHAIN_BROADCAST_POLL_MS: '50',
+        CHAIN_LIVENESS_INTERVAL_MS: '500',
+        CHAIN_INGRESS_INTERVAL_MS: '300',
+        CHAIN_INGRESS_PAGE_LIMIT: '2',
+        CHAIN_INGRESS_SLURM_USER: 'alice',
+        CHAIN_INGRESS_CONTAINER_RUNTIME: 'host',
+        ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: usageKey,
+        ARCHIPELAGO_USAGE_INTERVAL_MS: '200',
       },
     });
     await cp.start();
@@ -86,19 +116,28 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
 
   async function submitOnChain(customer: TestWallet, command: string): Promise<string> {
     const signer = await chainClientFor(fake).signer(customer.direct);
-    const result = await signer.signAndBroadcast([{
-      typeUrl: MsgSubmitJob.typeUrl,
-      value: MsgSubmitJob.fromPartial({
-        customerAddress: customer.address, offeringId: OFFERING, queueName: 'debug',
-        workloadSpec: { containerImage: 'docker://ubuntu:22.04', command, environment: [{ key: 'GREETING', value: 'hello' }] },
-        resources: { nodes: 1, cpuCoresPerNode: 1 }, maxRuntimeSeconds: 120n, maxPrice: [{ denom: 'uve', amount: '1000' }],
-      }),
-    }]);
+    const result = await signer.signAndBroadcast([
+      {
+        typeUrl: MsgSubmitJob.typeUrl,
+        value: MsgSubmitJob.fromPartial({
+          customerAddress: customer.address,
+          offeringId: OFFERING,
+          queueName: 'debug',
+          workloadSpec: { containerImage: 'docker://ubuntu:22.04', command, environment: [{ key: 'GREETING', value: 'hello' }] },
+          resources: { nodes: 1, cpuCoresPerNode: 1 },
+          maxRuntimeSeconds: 120n,
+          maxPrice: [{ denom: 'uve', amount: '1000' }],
+        }),
+      },
+    ]);
     assert.equal(result.code, 0, result.rawLog);
     return MsgSubmitJobResponse.decode(result.msgResponses[0].value).jobId;
   }
 
-  const statesReported = (chainJobId: string) => reportsOnChain(fake).filter((r) => r.jobId === chainJobId && r.txCode === 0).map((r) => r.state);
+  const statesReported = (chainJobId: string) =>
+    reportsOnChain(fake)
+      .filter((r) => r.jobId === chainJobId && r.txCode === 0)
+      .map((r) => r.state);
 
   it('imports PENDING chain jobs once each, runs them, and the chain sees QUEUED → RUNNING → COMPLETED; a low-tier customer is refused and FAILED', async () => {
     const chainJobs = [];
@@ -114,7 +153,13 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
       const { rows } = await db.query(`SELECT chain_job_id, outcome, job_id::text, reason, refusal_status FROM chain_ingress ORDER BY chain_job_id`);
       return rows.length === 4 ? rows : null;
     });
-    assert.deepEqual(imported.filter((r) => r.outcome === 'IMPORTED').map((r) => r.chain_job_id).sort(), [...chainJobs].sort());
+    assert.deepEqual(
+      imported
+        .filter((r) => r.outcome === 'IMPORTED')
+        .map((r) => r.chain_job_id)
+        .sort(),
+      [...chainJobs].sort(),
+    );
     const refusal = imported.find((r) => r.outcome === 'REFUSED')!;
     assert.equal(refusal.chain_job_id, refusedJob);
     assert.equal(refusal.refusal_status, 403);
@@ -144,7 +189,9 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
             WHERE l.chain_job_id = $1`,
           [chainJobId],
         );
-        throw new Error(`${(error as Error).message}; chain state ${fake.modules.jobs.get(chainJobId)?.state}, reports ${statesReported(chainJobId)}; ${JSON.stringify(state)}\n${cp.recentLogs()}`);
+        throw new Error(
+          `${(error as Error).message}; chain state ${fake.modules.jobs.get(chainJobId)?.state}, reports ${statesReported(chainJobId)}; ${JSON.stringify(state)}\n${cp.recentLogs()}`,
+        );
       });
       assert.deepEqual(statesReported(chainJobId), [QUEUED, RUNNING, COMPLETED]);
     }
@@ -179,7 +226,12 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     assert.deepEqual(seen, expected);
     assert.deepEqual((await client.hpcJobs({ state: FAILED, clusterId: 'HPC-404' }, new Uint8Array(), 10)).jobs, []);
     await assert.rejects(
-      client.query('/virtengine.hpc.v1.Query/Jobs', QueryJobsRequest, { pagination: PageRequest.fromPartial({ key: new Uint8Array([1]), offset: 1n }) }, QueryJobsResponse),
+      client.query(
+        '/virtengine.hpc.v1.Query/Jobs',
+        QueryJobsRequest,
+        { pagination: PageRequest.fromPartial({ key: new Uint8Array([1]), offset: 1n }) },
+        QueryJobsResponse,
+      ),
       /either offset or key/,
     );
   });
@@ -187,13 +239,20 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
   it('the fake refuses submissions the keeper refuses (queue, runtime, image, nodes, inactive cluster)', async () => {
     const signer = await chainClientFor(fake).signer(verified.direct);
     const attempt = (over: Record<string, unknown>) =>
-      signer.signAndBroadcast([{
-        typeUrl: MsgSubmitJob.typeUrl,
-        value: MsgSubmitJob.fromPartial({
-          customerAddress: verified.address, offeringId: OFFERING, queueName: 'debug', workloadSpec: { containerImage: 'img', command: 'true' },
-          resources: { nodes: 1 }, maxRuntimeSeconds: 120n, ...over,
-        }),
-      }]);
+      signer.signAndBroadcast([
+        {
+          typeUrl: MsgSubmitJob.typeUrl,
+          value: MsgSubmitJob.fromPartial({
+            customerAddress: verified.address,
+            offeringId: OFFERING,
+            queueName: 'debug',
+            workloadSpec: { containerImage: 'img', command: 'true' },
+            resources: { nodes: 1 },
+            maxRuntimeSeconds: 120n,
+            ...over,
+          }),
+        },
+      ]);
     const before = fake.modules.jobs.size;
     await assert.rejects(attempt({ queueName: '' }), /queue_name cannot be empty/);
     await assert.rejects(attempt({ queueName: 'gpu' }), /queue gpu is not offered/);
@@ -223,13 +282,41 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
   });
 
   it('pages through more PENDING jobs than one page holds, and leaves jobs of other clusters alone', async () => {
-    fake.modules.clusters.set('HPC-9', { clusterId: 'HPC-9', providerAddress: provider.address, name: 'not-ours', region: 'unknown', state: ClusterState.CLUSTER_STATE_ACTIVE, totalNodes: 1, partitions: ['debug'] });
-    fake.modules.offerings.set('OFF-9', { offeringId: 'OFF-9', clusterId: 'HPC-9', providerAddress: provider.address, queues: ['debug'], active: true, maxRuntimeSeconds: 3600n });
+    fake.modules.clusters.set('HPC-9', {
+      clusterId: 'HPC-9',
+      providerAddress: provider.address,
+      name: 'not-ours',
+      region: 'unknown',
+      state: ClusterState.CLUSTER_STATE_ACTIVE,
+      totalNodes: 1,
+      partitions: ['debug'],
+    });
+    fake.modules.offerings.set('OFF-9', {
+      offeringId: 'OFF-9',
+      clusterId: 'HPC-9',
+      providerAddress: provider.address,
+      queues: ['debug'],
+      active: true,
+      maxRuntimeSeconds: 3600n,
+    });
     const foreign = 'JOB-900';
-    fake.addJob({ jobId: foreign, providerAddress: provider.address, clusterId: 'HPC-9', customerAddress: verified.address, state: PENDING, queueName: 'debug', maxRuntimeSeconds: 120n, workloadSpec: { containerImage: 'x', command: 'true' }, resources: { nodes: 1 } });
+    fake.addJob({
+      jobId: foreign,
+      providerAddress: provider.address,
+      clusterId: 'HPC-9',
+      customerAddress: verified.address,
+      state: PENDING,
+      queueName: 'debug',
+      maxRuntimeSeconds: 120n,
+      workloadSpec: { containerImage: 'x', command: 'true' },
+      resources: { nodes: 1 },
+    });
     const batch: string[] = [];
     for (let i = 0; i < 5; i++) batch.push(await submitOnChain(verified, 'true'));
-    await eventually('five more imports', async () => (await db.query(`SELECT count(*)::int AS n FROM chain_ingress WHERE chain_job_id = ANY($1)`, [batch])).rows[0].n === 5);
+    await eventually(
+      'five more imports',
+      async () => (await db.query(`SELECT count(*)::int AS n FROM chain_ingress WHERE chain_job_id = ANY($1)`, [batch])).rows[0].n === 5,
+    );
     assert.equal((await db.query(`SELECT count(*)::int AS n FROM chain_ingress WHERE chain_job_id = $1`, [foreign])).rows[0].n, 0);
     assert.equal(fake.modules.jobs.get(foreign)!.state, PENDING);
   });

@@ -117,14 +117,18 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.equal(job.name, 'wrap');
   });
 
-  it('sacct lists an array task by task with each task\'s own usage, as sacct does', async () => {
+  it("sacct lists an array task by task with each task's own usage, as sacct does", async () => {
     const submitted = await cli(['sbatch', '--parsable', '--wait', '-t', '2', '-c', '2', '--array=0-1', '--wrap=sleep 1']);
     assert.equal(submitted.code, 0, submitted.stderr);
     const id = submitted.stdout.trim();
     const table = await cli(['sacct', '-j', id, '--noheader']);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split('\n');
-    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), [`${id}_0`, `${id}_1`], table.stdout);
+    assert.deepEqual(
+      lines.map((l) => l.split(/\s+/)[0]),
+      [`${id}_0`, `${id}_1`],
+      table.stdout,
+    );
     const seconds = (text: string) => text.split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
     for (const line of lines) {
       // JobID JobName Partition Island State ExitCode ReqCPUS Elapsed CPUTime ...
@@ -134,7 +138,13 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
       assert.equal(seconds(cpuTime), 2 * seconds(elapsed), line);
     }
     const json = JSON.parse((await cli(['sacct', '-j', id, '--json'])).stdout);
-    assert.deepEqual(json.jobs[0].tasks.map((t: any) => [t.taskId, t.state]), [[0, 'COMPLETED'], [1, 'COMPLETED']]);
+    assert.deepEqual(
+      json.jobs[0].tasks.map((t: any) => [t.taskId, t.state]),
+      [
+        [0, 'COMPLETED'],
+        [1, 'COMPLETED'],
+      ],
+    );
   });
 
   it('sbatch of a job no island can ever run prints why and exits non-zero, like sbatch', async () => {
@@ -191,7 +201,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.ok(!JSON.parse(active.stdout).jobs.some((j: { id: string }) => j.id === id), 'squeue lists only jobs that have not ended');
   });
 
-  it('sbatch --wait --parsable reports progress and exits with the job\'s exit code (3: not the CLI\'s own auth code)', async () => {
+  it("sbatch --wait --parsable reports progress and exits with the job's exit code (3: not the CLI's own auth code)", async () => {
     const path = scriptFile('fail.sh', ['#SBATCH --time=1', 'echo failing; exit 3']);
     const run = await cli(['sbatch', '--wait', '--parsable', path]);
     assert.equal(run.code, 3, run.stderr);
@@ -215,7 +225,10 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.equal(byId.code, 0, byId.stderr);
     const byName = await cli(['scancel', '-n', 'cancel-by-name', '--json']);
     assert.equal(byName.code, 0, byName.stderr);
-    assert.deepEqual(JSON.parse(byName.stdout).cancelled.map((c: { id: string }) => c.id), [secondId]);
+    assert.deepEqual(
+      JSON.parse(byName.stdout).cancelled.map((c: { id: string }) => c.id),
+      [secondId],
+    );
     for (const id of [firstId, secondId]) {
       const job = await cp.waitForJob(alice.key, id, (j) => TERMINAL.has(j.state));
       assert.equal(job.state, 'CANCELLED');
@@ -267,8 +280,16 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
 
     const before = { api: await api(), worker: await worker() };
     const jobRoute = { method: 'GET', route: '/v1/jobs/:id', status: '200' };
-    for (const name of ['archipelago_http_request_duration_seconds_bucket', 'archipelago_jobs', 'archipelago_queue_depth', 'archipelago_usage_outbox_oldest_age_seconds',
-      'archipelago_queue_oldest_age_seconds', 'archipelago_island_capacity', 'archipelago_island_reachable', 'process_resident_memory_bytes']) {
+    for (const name of [
+      'archipelago_http_request_duration_seconds_bucket',
+      'archipelago_jobs',
+      'archipelago_queue_depth',
+      'archipelago_usage_outbox_oldest_age_seconds',
+      'archipelago_queue_oldest_age_seconds',
+      'archipelago_island_capacity',
+      'archipelago_island_reachable',
+      'process_resident_memory_bytes',
+    ]) {
       assert.ok(samples(before.api, name).length > 0, `${name} is exported by the API`);
     }
     assert.ok(sum(before.api, 'archipelago_island_capacity', { island: 'local-a', resource: 'cpus' }) > 0);
@@ -284,17 +305,32 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     await new Promise((r) => setTimeout(r, 5200)); // past the 5 s cache of the database-backed gauges
 
     const after = { api: await api(), worker: await worker() };
-    assert.ok(sum(after.api, 'archipelago_http_requests_total', jobRoute) > sum(before.api, 'archipelago_http_requests_total', jobRoute), '--wait polled the job');
-    assert.equal(sum(after.api, 'archipelago_http_requests_total', { method: 'POST', route: '/v1/jobs', status: '202' }),
-      sum(before.api, 'archipelago_http_requests_total', { method: 'POST', route: '/v1/jobs', status: '202' }) + 1);
+    assert.ok(
+      sum(after.api, 'archipelago_http_requests_total', jobRoute) > sum(before.api, 'archipelago_http_requests_total', jobRoute),
+      '--wait polled the job',
+    );
+    assert.equal(
+      sum(after.api, 'archipelago_http_requests_total', { method: 'POST', route: '/v1/jobs', status: '202' }),
+      sum(before.api, 'archipelago_http_requests_total', { method: 'POST', route: '/v1/jobs', status: '202' }) + 1,
+    );
     assert.equal(sum(after.api, 'archipelago_jobs'), sum(before.api, 'archipelago_jobs') + 1, 'one more job in the database');
     const submits = { island: 'local-a', operation: 'submit', outcome: 'ok' };
-    assert.equal(sum(after.worker, 'archipelago_slurm_call_duration_seconds_count', submits), sum(before.worker, 'archipelago_slurm_call_duration_seconds_count', submits) + 1);
-    assert.equal(sum(after.worker, 'archipelago_dispatch_latency_seconds_count', { island: 'local-a' }),
-      sum(before.worker, 'archipelago_dispatch_latency_seconds_count', { island: 'local-a' }) + 1);
-    assert.equal(sum(after.worker, 'archipelago_dispatch_outcomes_total', { outcome: 'submitted' }),
-      sum(before.worker, 'archipelago_dispatch_outcomes_total', { outcome: 'submitted' }) + 1);
-    assert.ok(sum(after.worker, 'archipelago_slurm_call_duration_seconds_count', { island: 'local-a', operation: 'list_jobs', outcome: 'ok' }) > 0, 'the follower is timed too');
+    assert.equal(
+      sum(after.worker, 'archipelago_slurm_call_duration_seconds_count', submits),
+      sum(before.worker, 'archipelago_slurm_call_duration_seconds_count', submits) + 1,
+    );
+    assert.equal(
+      sum(after.worker, 'archipelago_dispatch_latency_seconds_count', { island: 'local-a' }),
+      sum(before.worker, 'archipelago_dispatch_latency_seconds_count', { island: 'local-a' }) + 1,
+    );
+    assert.equal(
+      sum(after.worker, 'archipelago_dispatch_outcomes_total', { outcome: 'submitted' }),
+      sum(before.worker, 'archipelago_dispatch_outcomes_total', { outcome: 'submitted' }) + 1,
+    );
+    assert.ok(
+      sum(after.worker, 'archipelago_slurm_call_duration_seconds_count', { island: 'local-a', operation: 'list_jobs', outcome: 'ok' }) > 0,
+      'the follower is timed too',
+    );
   });
 
   it('Grafana: every panel query reads metrics, label values and labels that the API and the worker export', async () => {
@@ -326,7 +362,13 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
   });
 
   it('logs: one JSON object per line with the request id (echoed or generated) and the job id; keys never appear', async () => {
-    const submitted = await cp.request('POST', '/v1/jobs', alice.key, { script: '#!/bin/bash\necho logged\n', options: { time: 1 } }, { 'x-request-id': 'obs-submit-1' });
+    const submitted = await cp.request(
+      'POST',
+      '/v1/jobs',
+      alice.key,
+      { script: '#!/bin/bash\necho logged\n', options: { time: 1 } },
+      { 'x-request-id': 'obs-submit-1' },
+    );
     assert.equal(submitted.status, 202, submitted.text);
     assert.equal(submitted.headers.get('x-request-id'), 'obs-submit-1');
     const id = submitted.json.id;
@@ -378,7 +420,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.deepEqual(changes.sort(), ['null->ACCEPTED', 'ACCEPTED->DISPATCHING', ...events].sort());
   });
 
-  it('node join wraps the agent\'s join against the configured server; nodes lists the node for its provider', async () => {
+  it("node join wraps the agent's join against the configured server; nodes lists the node for its provider", async () => {
     const acme = await cp.provider('obs-acme');
     const token = await cp.request('POST', '/v1/join-tokens', acme.key, {});
     assert.equal(token.status, 201, token.text);
@@ -394,11 +436,25 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
 
     const listed = await cli(['nodes', '--json'], { ARCHIPELAGO_API_KEY: acme.key });
     assert.equal(listed.code, 0, listed.stderr);
-    assert.deepEqual(JSON.parse(listed.stdout).nodes.map((n: { id: string }) => n.id), [nodeId]);
+    assert.deepEqual(
+      JSON.parse(listed.stdout).nodes.map((n: { id: string }) => n.id),
+      [nodeId],
+    );
     const table = await cli(['nodes'], { ARCHIPELAGO_API_KEY: acme.key });
     assert.match(table.stdout, new RegExp(`^${name}\\s+PENDING\\s`, 'm'));
-    const reused = await cli(['node', 'join', '--token', token.json.token, '--key-file', keyFile, '--state-file', join(home, 'other.state.json'), '--probe-host', '127.0.0.1']);
-    assert.equal(reused.code, 2, 'a used-up token is refused (the agent\'s exit code)');
+    const reused = await cli([
+      'node',
+      'join',
+      '--token',
+      token.json.token,
+      '--key-file',
+      keyFile,
+      '--state-file',
+      join(home, 'other.state.json'),
+      '--probe-host',
+      '127.0.0.1',
+    ]);
+    assert.equal(reused.code, 2, "a used-up token is refused (the agent's exit code)");
 
     const asAcme = { ARCHIPELAGO_API_KEY: acme.key };
     const noReason = await cli(['node', 'drain', name], asAcme);
@@ -444,7 +500,10 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.equal(JSON.parse(held.stdout).held[0].id, id);
     assert.equal(await isHeld(true), true);
 
-    const bare = await fetch(`${cp.url}/v1/jobs/${id}/release`, { method: 'POST', headers: { authorization: `Bearer ${alice.key}`, 'content-type': 'application/json' } });
+    const bare = await fetch(`${cp.url}/v1/jobs/${id}/release`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.key}`, 'content-type': 'application/json' },
+    });
     assert.equal(bare.status, 200, await bare.clone().text());
     assert.equal(((await bare.json()) as { hold: boolean }).hold, false);
     const againHeld = await cli(['hold', id]);
@@ -461,7 +520,7 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.equal(tooLate.code, 65, `holding a ${ended.state} job is refused (409): ${tooLate.stderr}`);
   });
 
-  it('sinfo lists islands, and with -N every island\'s SLURM nodes', async () => {
+  it("sinfo lists islands, and with -N every island's SLURM nodes", async () => {
     const islands = await cli(['sinfo']);
     assert.equal(islands.code, 0, islands.stderr);
     assert.match(islands.stdout, /^ISLAND\s+ADAPTER\s+AVAIL/);
@@ -474,7 +533,12 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.match(nodesView.stdout, /^NODELIST\s+ISLAND\s+STATE\s+CPUS\(A\/I\/T\)\s+MEMORY\(F\/T\)\s+GPUS\(F\/T\)\s+FEATURES$/m);
     for (const name of names) assert.match(nodesView.stdout, new RegExp(`^${name}\\s+local-a\\s+\\S+\\s+\\d+/\\d+/\\d+\\s`, 'm'));
     const json = await cli(['sinfo', '-N', '--island', 'local-a', '--json']);
-    assert.deepEqual(JSON.parse(json.stdout).nodes.map((n: { name: string }) => n.name).sort(), [...names].sort());
+    assert.deepEqual(
+      JSON.parse(json.stdout)
+        .nodes.map((n: { name: string }) => n.name)
+        .sort(),
+      [...names].sort(),
+    );
     const unknown = await cli(['sinfo', '--island', 'nowhere']);
     assert.equal(unknown.code, 66, unknown.stderr);
   });
@@ -513,7 +577,11 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
       assert.match(keys[0], /^cli-[0-9a-f-]{36}$/);
       const id = /^Submitted batch job (\d+)$/.exec(run.stdout.trim())?.[1];
       const all = await cli(['squeue', '-t', 'all', '-n', 'exactly-once', '--json']);
-      assert.deepEqual(JSON.parse(all.stdout).jobs.map((j: { id: string }) => j.id), [id], 'exactly one job');
+      assert.deepEqual(
+        JSON.parse(all.stdout).jobs.map((j: { id: string }) => j.id),
+        [id],
+        'exactly one job',
+      );
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
     }
@@ -543,7 +611,9 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     const queue = await asWallet(['squeue', '--json']);
     assert.equal(queue.code, 0, queue.stderr);
     // The session ran out: the next command refreshes it (single-use refresh token) and saves the new pair.
-    writeFileSync(path, JSON.stringify({ ...JSON.parse(stored), credentials: { ...first, expiresAt: new Date(Date.now() - 1000).toISOString() } }), { mode: 0o600 });
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(stored), credentials: { ...first, expiresAt: new Date(Date.now() - 1000).toISOString() } }), {
+      mode: 0o600,
+    });
     const again = await asWallet(['squeue', '--json']);
     assert.equal(again.code, 0, again.stderr);
     const refreshed = JSON.parse(readFileSync(path, 'utf8')).credentials;
@@ -551,7 +621,11 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     assert.notEqual(refreshed.refreshToken, first.refreshToken);
     assert.ok(Date.parse(refreshed.expiresAt) > Date.now());
     // A login whose refresh token also expired must log in again, with the auth exit code.
-    writeFileSync(path, JSON.stringify({ url: cp.url, credentials: { ...refreshed, expiresAt: new Date(0).toISOString(), refreshExpiresAt: new Date(0).toISOString() } }), { mode: 0o600 });
+    writeFileSync(
+      path,
+      JSON.stringify({ url: cp.url, credentials: { ...refreshed, expiresAt: new Date(0).toISOString(), refreshExpiresAt: new Date(0).toISOString() } }),
+      { mode: 0o600 },
+    );
     const expired = await asWallet(['squeue']);
     assert.equal(expired.code, 77, expired.stderr);
     assert.match(expired.stderr, /log(in|ged)|login/i);

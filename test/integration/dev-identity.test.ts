@@ -20,11 +20,16 @@ describe('development identity source (no CHAIN_RPC_URL)', { timeout: 120_000 },
   const jobs: string[] = [];
 
   const write = (score: number) =>
-    writeFileSync(file, JSON.stringify({
-      accounts: { [dana.address]: { score, status: 'VERIFIED', slurmUser: 'alice' } },
-      mfaRequired: { [dana.address]: { SENSITIVE_TX_API_KEY_GENERATION: [['TOTP']] } },
-      mfaSessions: { 'dev-mfa-1': { owner: dana.address, transactionType: 'SENSITIVE_TX_API_KEY_GENERATION', factors: ['TOTP'], expiresAt: '2099-01-01T00:00:00Z' } },
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        accounts: { [dana.address]: { score, status: 'VERIFIED', slurmUser: 'alice' } },
+        mfaRequired: { [dana.address]: { SENSITIVE_TX_API_KEY_GENERATION: [['TOTP']] } },
+        mfaSessions: {
+          'dev-mfa-1': { owner: dana.address, transactionType: 'SENSITIVE_TX_API_KEY_GENERATION', factors: ['TOTP'], expiresAt: '2099-01-01T00:00:00Z' },
+        },
+      }),
+    );
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'archipelago-dev-identity-'));

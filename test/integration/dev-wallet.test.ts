@@ -94,7 +94,9 @@ describe('development wallet of the local stack (npm run up)', { timeout: 120_00
     const unverified = await cli(home, ['sbatch', '--hold', '-t', '1', '--json'], '#!/bin/bash\ntrue\n');
     assert.equal(unverified.code, 77, unverified.stderr);
     assert.ok(
-      unverified.stderr.includes(`  remedy: development identity source (no chain): add or edit "${stranger.address}": {"score": 50, "status": "VERIFIED"} under "accounts" in ${created.identityFile}`),
+      unverified.stderr.includes(
+        `  remedy: development identity source (no chain): add or edit "${stranger.address}": {"score": 50, "status": "VERIFIED"} under "accounts" in ${created.identityFile}`,
+      ),
       unverified.stderr,
     );
 

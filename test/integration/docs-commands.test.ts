@@ -56,7 +56,7 @@ describe('documented commands run as written', { timeout: 600_000 }, () => {
 
   it('the blocks marked "run" run, in document order', async () => {
     const runnable = blocks.filter((b) => b.mark?.kind === 'run');
-    assert.ok(runnable.length >= 3, 'the README\'s own examples are run');
+    assert.ok(runnable.length >= 3, "the README's own examples are run");
     const script = bashScript(runnable, cp.url);
     // The CLI's default server is 127.0.0.1:8080, the stack's; here the fresh control plane stands in.
     const run = await bash(script, sandbox, { ARCHIPELAGO_URL: cp.url });

@@ -83,7 +83,11 @@ async function assertRanExactlyOnce(cp: ControlPlane, island: FaultIsland, names
   const duplicated = [...perName].filter(([, list]) => list.length > 1).map(([name]) => name);
   assert.deepEqual(duplicated, [], 'one control-plane job per submission');
   const notCompleted = rows.filter((row) => row.state !== 'COMPLETED');
-  assert.deepEqual(notCompleted.map((r) => `${r.name}:${r.state}`), [], 'every job completed');
+  assert.deepEqual(
+    notCompleted.map((r) => `${r.name}:${r.state}`),
+    [],
+    'every job completed',
+  );
 
   const ran = new Map<string, string[]>();
   for (const line of readFileSync(RAN_LOG, 'utf8').split('\n')) {
@@ -91,7 +95,14 @@ async function assertRanExactlyOnce(cp: ControlPlane, island: FaultIsland, names
     if (name && names.includes(name)) ran.set(name, [...(ran.get(name) ?? []), slurmId]);
   }
   const ranOnce = names.filter((name) => ran.get(name)?.length === 1);
-  assert.equal(ranOnce.length, names.length, `scripts that ran other than once: ${names.filter((n) => ran.get(n)?.length !== 1).slice(0, 10).join(', ')}`);
+  assert.equal(
+    ranOnce.length,
+    names.length,
+    `scripts that ran other than once: ${names
+      .filter((n) => ran.get(n)?.length !== 1)
+      .slice(0, 10)
+      .join(', ')}`,
+  );
   for (const name of names) {
     assert.equal(ran.get(name)![0], perName.get(name)![0].slurm_job_id, `${name} ran as the SLURM job the control plane recorded`);
   }
@@ -102,7 +113,11 @@ async function assertRanExactlyOnce(cp: ControlPlane, island: FaultIsland, names
     await sleep(250);
     completed = island.completedByName(prefix);
   }
-  assert.deepEqual(names.filter((n) => completed.get(n)?.length !== 1), [], 'one finished SLURM job per name in jobcomp.log');
+  assert.deepEqual(
+    names.filter((n) => completed.get(n)?.length !== 1),
+    [],
+    'one finished SLURM job per name in jobcomp.log',
+  );
 }
 
 /** Submits with an Idempotency-Key (the name), retrying through refused connections and 5xx as a careful client does. */
@@ -134,7 +149,10 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
     island.up();
     await redis.start();
     mkdirSync(WORKDIR, { recursive: true });
-    const owner = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${OWNER}:`))!.split(':');
+    const owner = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${OWNER}:`))!
+      .split(':');
     chownSync(WORKDIR, Number(owner[2]), Number(owner[3]));
     cp = new ControlPlane('faults', {
       islands: [],
@@ -232,7 +250,9 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
     await island.startSlurmctld();
     const back = Date.now();
     await assertRanExactlyOnce(cp, island, [...running, ...duringOutage]);
-    t.diagnostic(`everything completed ${((Date.now() - back) / 1000).toFixed(1)} s after slurmctld came back; states during the outage: ${JSON.stringify(meanwhile)}`);
+    t.diagnostic(
+      `everything completed ${((Date.now() - back) / 1000).toFixed(1)} s after slurmctld came back; states during the outage: ${JSON.stringify(meanwhile)}`,
+    );
   });
 
   it('slurmrestd stopped: an island with the ssh fallback dispatches over SSH; one without backs off and catches up when REST is back', async (t) => {
@@ -281,14 +301,23 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
       const retryDeadline = Date.now() + 15_000;
       while ((await lastTry()) <= firstLook && Date.now() < retryDeadline) await sleep(250);
       const held = await waitingRows();
-      assert.deepEqual(held.filter((row) => row.slurm_job_id !== null || row.ended_at !== null), [], 'nothing reached SLURM, nothing ended');
-      assert.ok(held.every((row) => /unreachable; will retry/.test(row.state_reason)), JSON.stringify(held[0]));
+      assert.deepEqual(
+        held.filter((row) => row.slurm_job_id !== null || row.ended_at !== null),
+        [],
+        'nothing reached SLURM, nothing ended',
+      );
+      assert.ok(
+        held.every((row) => /unreachable; will retry/.test(row.state_reason)),
+        JSON.stringify(held[0]),
+      );
       assert.ok((await lastTry()) > firstLook, `dispatch was tried again meanwhile: ${JSON.stringify(held[0])}\n${without.recentLogs()}`);
 
       await island.startSlurmrestd(7890);
       const back = Date.now();
       await assertRanExactlyOnce(without, island, waiting, 60_000);
-      t.diagnostic(`over SSH: 10 jobs ran ${(ranOverSshIn / 1000).toFixed(1)} s after slurmrestd stopped; without fallback: all ran ${((Date.now() - back) / 1000).toFixed(1)} s after it was back`);
+      t.diagnostic(
+        `over SSH: 10 jobs ran ${(ranOverSshIn / 1000).toFixed(1)} s after slurmrestd stopped; without fallback: all ran ${((Date.now() - back) / 1000).toFixed(1)} s after it was back`,
+      );
     } finally {
       await Promise.all([withFallback.stop(), without.stop()]);
       await island.startSlurmrestd(7890).catch(() => undefined);
@@ -331,7 +360,14 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
     try {
       await pg.start();
       // Redis index 13 of this suite's own server: nothing else uses it.
-      const onOwnPg = new ControlPlane('faults-pg', { islands: [], islandEntries: [islandEntry()], databaseName: 'fault_pg', pgAdminUrl: pg.adminUrl, redisUrl: redis.url, redisDb: 13 });
+      const onOwnPg = new ControlPlane('faults-pg', {
+        islands: [],
+        islandEntries: [islandEntry()],
+        databaseName: 'fault_pg',
+        pgAdminUrl: pg.adminUrl,
+        redisUrl: redis.url,
+        redisDb: 13,
+      });
       started = onOwnPg;
       await onOwnPg.start();
       const dave = await onOwnPg.researcher('alice-pg', OWNER);

@@ -42,10 +42,17 @@ describe('hostile input: fuzzing the API, regressions, tenant isolation', { time
     const keys = { researcher: alice.key, provider: acme.key, admin: cp.adminKey, none: null, node: { id: node.id, key: node.key } };
     const report = await fuzzHttp(cp.url, keys, { runs: 2000, seed: 8002, concurrency: 4 });
     assert.equal(report.cases, 2000);
-    assert.deepEqual(report.violations.map((v) => `${v.endpoint}: ${v.violation}`), [], cp.recentLogs());
+    assert.deepEqual(
+      report.violations.map((v) => `${v.endpoint}: ${v.violation}`),
+      [],
+      cp.recentLogs(),
+    );
     // The run must reach past validation, or it proves little: some submissions are accepted.
     assert.ok((report.endpoints['POST /v1/jobs'].statuses['202'] ?? 0) > 0, JSON.stringify(report.endpoints['POST /v1/jobs']));
-    assert.ok((report.endpoints['POST /v1/agent/heartbeat (signed)'].statuses['200'] ?? 0) > 0, JSON.stringify(report.endpoints['POST /v1/agent/heartbeat (signed)']));
+    assert.ok(
+      (report.endpoints['POST /v1/agent/heartbeat (signed)'].statuses['200'] ?? 0) > 0,
+      JSON.stringify(report.endpoints['POST /v1/agent/heartbeat (signed)']),
+    );
   });
 
   it('regressions: NUL in a filter, root as slurmUser, bad island names, long paths, huge headers, bad JSON, size limits', async () => {
@@ -55,11 +62,21 @@ describe('hostile input: fuzzing the API, regressions, tenant isolation', { time
     const checks: Array<[string, () => Promise<{ status: number; headers: Headers; text: string; json: any }>, number, string | undefined]> = [
       ['NUL in ?name', () => cp.request('GET', '/v1/jobs?name=%00', alice.key), 400, 'name'],
       ['NUL in ?after', () => cp.request('GET', '/v1/nodes?after=%00', acme.key), 400, 'after'],
-      ['slurmUser root', () => cp.request('POST', '/v1/principals', cp.adminKey, { name: 'mallory', kind: 'provider_admin', slurmUser: 'root' }), 400, 'slurmUser'],
+      [
+        'slurmUser root',
+        () => cp.request('POST', '/v1/principals', cp.adminKey, { name: 'mallory', kind: 'provider_admin', slurmUser: 'root' }),
+        400,
+        'slurmUser',
+      ],
       ['NUL island', () => cp.request('GET', '/v1/islands/%00', alice.key), 404, undefined],
       ['long path parameter', () => cp.request('GET', `/v1/jobs/${'9'.repeat(500)}`, alice.key), 414, 'path'],
       ['invalid JSON', () => cp.request('POST', '/v1/jobs', alice.key, '{"script":', { 'content-type': 'application/json' }), 400, 'body'],
-      ['__proto__ member', () => cp.request('POST', '/v1/jobs', alice.key, '{"__proto__":{"admin":true}}', { 'content-type': 'application/json' }), 400, 'body'],
+      [
+        '__proto__ member',
+        () => cp.request('POST', '/v1/jobs', alice.key, '{"__proto__":{"admin":true}}', { 'content-type': 'application/json' }),
+        400,
+        'body',
+      ],
       ['wrong media type', () => cp.request('POST', '/v1/jobs', alice.key, '<script/>', { 'content-type': 'application/xml' }), 415, 'body'],
       ['stray "" member', () => cp.request('POST', '/v1/jobs', alice.key, { script: '#!/bin/bash\ntrue\n', '': 1 }), 400, '""'],
       ['body over the limit', () => cp.request('POST', '/v1/jobs', alice.key, { script: `#!/bin/bash\n${'#'.repeat(3 * 1024 * 1024)}` }), 413, 'body'],
@@ -70,7 +87,12 @@ describe('hostile input: fuzzing the API, regressions, tenant isolation', { time
       ['5,000 levels in a wallet challenge', () => cp.request('POST', '/v1/auth/challenge', null, deep(5000, 'address')), 400, 'address'],
       ['5,000 levels in a heartbeat', () => cp.request('POST', '/v1/agent/heartbeat', null, deep(5000, 'message')), 400, 'message'],
       ['33 levels in a heartbeat', () => cp.request('POST', '/v1/agent/heartbeat', null, deep(33, 'message')), 400, 'message'],
-      ['200,000 array elements in a job', () => cp.request('POST', '/v1/jobs', alice.key, manyValues, { 'content-type': 'application/json' }), 400, 'placement'],
+      [
+        '200,000 array elements in a job',
+        () => cp.request('POST', '/v1/jobs', alice.key, manyValues, { 'content-type': 'application/json' }),
+        400,
+        'placement',
+      ],
       // Only bodies that carry a batch script may be large.
       ['100 KB wallet challenge', () => cp.request('POST', '/v1/auth/challenge', null, { address: 'x'.repeat(100_000) }), 413, 'body'],
       ['100 KB heartbeat', () => cp.request('POST', '/v1/agent/heartbeat', null, { message: { pad: 'x'.repeat(100_000) }, signature: 'A' }), 413, 'body'],

@@ -33,7 +33,14 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
     return answer;
   };
   const mfaSession = (owner: string, transactionType: number, verifiedFactors: number[], extra: Record<string, unknown> = {}) =>
-    chain.setMfaSession({ sessionId: `mfa-${++sessionCounter}`, accountAddress: owner, transactionType: transactionType as never, verifiedFactors: verifiedFactors as never, isSingleUse: true, ...extra }).sessionId;
+    chain.setMfaSession({
+      sessionId: `mfa-${++sessionCounter}`,
+      accountAddress: owner,
+      transactionType: transactionType as never,
+      verifiedFactors: verifiedFactors as never,
+      isSingleUse: true,
+      ...extra,
+    }).sessionId;
   const mfaRefused = (answer: { status: number; json: any }, reason: string) => {
     assert.equal(answer.status, 403, JSON.stringify(answer.json));
     assert.equal(answer.json.mfa?.reason, reason, JSON.stringify(answer.json));
@@ -121,7 +128,7 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
       assert.match(answer.json.remedy, /only VERIFIED identities count/);
     });
 
-    it('an API-key principal with no chain address keeps today\'s behaviour (policy: unlinked exempt)', async () => {
+    it("an API-key principal with no chain address keeps today's behaviour (policy: unlinked exempt)", async () => {
       const legacy = await cp.researcher('identity-legacy', 'alice');
       const answer = await submit(legacy.key);
       assert.equal(answer.status, 202, answer.text);
@@ -153,18 +160,32 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
       const prov = await newWallet();
       assert.equal((await cp.request('PUT', `/v1/wallet-accounts/${prov.address}`, cp.adminKey, { kind: 'provider_admin' })).status, 200);
       const provToken = (await walletLogin(cp.url, prov.amino)).sessionToken;
-      chain.setMfaRequirement(prov.address, TX.SENSITIVE_TX_PROVIDER_REGISTRATION, { required: true, factorCombinations: [{ factors: [TOTP], minSecurityLevel: 0 }] });
+      chain.setMfaRequirement(prov.address, TX.SENSITIVE_TX_PROVIDER_REGISTRATION, {
+        required: true,
+        factorCombinations: [{ factors: [TOTP], minSecurityLevel: 0 }],
+      });
       chain.setScore(prov.address, 60);
       const needsMfa = await cp.request('POST', '/v1/join-tokens', provToken, { maxUses: 2 });
       mfaRefused(needsMfa, 'mfa_required');
-      const token = await cp.request('POST', '/v1/join-tokens', provToken, { maxUses: 2 }, { 'x-mfa-session': mfaSession(prov.address, TX.SENSITIVE_TX_PROVIDER_REGISTRATION, [TOTP]) });
+      const token = await cp.request(
+        'POST',
+        '/v1/join-tokens',
+        provToken,
+        { maxUses: 2 },
+        { 'x-mfa-session': mfaSession(prov.address, TX.SENSITIVE_TX_PROVIDER_REGISTRATION, [TOTP]) },
+      );
       assert.equal(token.status, 201, token.text);
       const join = async () => {
         const key: KeyObject = generateKeyPairSync('ed25519').privateKey;
         const nonce = (await cp.request('POST', '/v1/agent/join-challenge', null, { token: token.json.token })).json.nonce;
         const message: JoinMessage = {
-          purpose: 'join', nonce, publicKey: publicKeyToText(createPublicKey(key)),
-          inventory: { cpus: 2, memoryMb: 2048, gpus: [], features: [], performance: 'low' }, tags: { region: 'eu-west' }, probeAddress: '127.0.0.1:9', sentAt: Date.now(),
+          purpose: 'join',
+          nonce,
+          publicKey: publicKeyToText(createPublicKey(key)),
+          inventory: { cpus: 2, memoryMb: 2048, gpus: [], features: [], performance: 'low' },
+          tags: { region: 'eu-west' },
+          probeAddress: '127.0.0.1:9',
+          sentAt: Date.now(),
         };
         return cp.request('POST', '/v1/agent/join', null, { token: token.json.token, message, signature: signMessage(message, key) });
       };
@@ -211,7 +232,10 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
     });
 
     it('refuses a session for a transaction type that does not cover the action', async () => {
-      mfaRefused(await ownKey(ritaToken, { 'x-mfa-session': mfaSession(rita.address, TX.SENSITIVE_TX_HIGH_VALUE_ORDER, [FIDO2, VEID]) }), 'wrong_transaction_type');
+      mfaRefused(
+        await ownKey(ritaToken, { 'x-mfa-session': mfaSession(rita.address, TX.SENSITIVE_TX_HIGH_VALUE_ORDER, [FIDO2, VEID]) }),
+        'wrong_transaction_type',
+      );
     });
 
     it('refuses an expired session and an unknown one', async () => {
@@ -241,12 +265,23 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
       const trustToken = 'trusted-device-token-0123456789';
       chain.setTrustedDevice({
         accountAddress: rita.address,
-        deviceInfo: { fingerprint: 'workstation', userAgent: 'cli', firstSeenAt: 0n, lastSeenAt: 0n, ipHash: '', trustExpiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600), trustTokenHash: bcrypt.hashSync(trustToken, 4) },
+        deviceInfo: {
+          fingerprint: 'workstation',
+          userAgent: 'cli',
+          firstSeenAt: 0n,
+          lastSeenAt: 0n,
+          ipHash: '',
+          trustExpiresAt: BigInt(Math.floor(Date.now() / 1000) + 3600),
+          trustTokenHash: bcrypt.hashSync(trustToken, 4),
+        },
         addedAt: 0n,
         lastUsedAt: 0n,
       });
       const withWrongToken = mfaSession(rita.address, TX.SENSITIVE_TX_HIGH_VALUE_ORDER, [FIDO2]);
-      mfaRefused(await submit(ritaToken, big, { 'x-mfa-session': withWrongToken, 'x-mfa-device': 'workstation', 'x-mfa-trust-token': 'guessed' }), 'insufficient_factors');
+      mfaRefused(
+        await submit(ritaToken, big, { 'x-mfa-session': withWrongToken, 'x-mfa-device': 'workstation', 'x-mfa-trust-token': 'guessed' }),
+        'insufficient_factors',
+      );
       const trusted = mfaSession(rita.address, TX.SENSITIVE_TX_HIGH_VALUE_ORDER, [FIDO2]);
       const headers = { 'x-mfa-session': trusted, 'x-mfa-device': 'workstation', 'x-mfa-trust-token': trustToken, 'idempotency-key': 'big-job-1' };
       const accepted = await submit(ritaToken, big, headers);
@@ -258,7 +293,7 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
       mfaRefused(await submit(ritaToken, { ...big, 'job-name': 'another' }, { ...headers, 'idempotency-key': 'big-job-2' }), 'consumed');
     });
 
-    it('the VEID factor of a combination needs the chain\'s minimum score', async () => {
+    it("the VEID factor of a combination needs the chain's minimum score", async () => {
       chain.setScore(rita.address, 65);
       const session = mfaSession(rita.address, TX.SENSITIVE_TX_HIGH_VALUE_ORDER, [VEID, FIDO2]);
       const answer = await submit(ritaToken, { nodes: 1, time: 200 * 60 }, { 'x-mfa-session': session });
@@ -274,7 +309,10 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
       const session = mfaSession(rita.address, TX.SENSITIVE_TX_HIGH_VALUE_ORDER, [VEID, FIDO2]);
       const answer = await cp.request('POST', '/v1/jobs/cancel', ritaToken, { ids: [...ids, '999999999'] }, { 'x-mfa-session': session });
       assert.equal(answer.status, 200, answer.text);
-      assert.deepEqual(answer.json.items.slice(0, 3).map((i: any) => i.id), ids);
+      assert.deepEqual(
+        answer.json.items.slice(0, 3).map((i: any) => i.id),
+        ids,
+      );
       for (const item of answer.json.items.slice(0, 3)) assert.ok(['CANCELLED', 'DISPATCHING', 'PENDING'].includes(item.state), JSON.stringify(item));
       assert.equal(answer.json.items[3].status, 404);
       const few = await cp.request('POST', '/v1/jobs/cancel', ritaToken, { ids: ids.slice(0, 2) });

@@ -68,11 +68,17 @@ describe(`island capabilities (${ISLAND})`, () => {
   test('a REST island with SSH fallback reads accounting, through slurmrestd and, when it is unreachable, through sacct', async () => {
     const fallback: IslandSettings = { ...base, connection: { ...base.connection, adapter: 'rest', fallback: 'ssh' } };
     const registry = registryOf(fallback);
-    const unreachable = registryOf({ ...fallback, connection: { ...fallback.connection, rest: { ...fallback.connection.rest!, url: `http://127.0.0.1:${await closedPort()}` } } });
+    const unreachable = registryOf({
+      ...fallback,
+      connection: { ...fallback.connection, rest: { ...fallback.connection.rest!, url: `http://127.0.0.1:${await closedPort()}` } },
+    });
     try {
       const name = `it-capabilities-${process.pid}-${Date.now()}`;
       const jobId = await completedJob(registry.get(ISLAND)!.slurm, `/home/${OWNER}`, name);
-      for (const [how, island] of [['REST', registry], ['SSH fallback', unreachable]] as const) {
+      for (const [how, island] of [
+        ['REST', registry],
+        ['SSH fallback', unreachable],
+      ] as const) {
         let runs = await island.get(ISLAND)!.slurm.runsOf([jobId]);
         for (let i = 0; i < 60 && !runs.some((r) => r.state === 'COMPLETED'); i++) {
           await sleep(500); // slurmdbd records the end a moment after slurmctld

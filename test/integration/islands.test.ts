@@ -118,8 +118,16 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
       assert.equal((await agent.keygen()).code, 0);
       // Same region label everywhere: the islands must come from measurements, not from labels.
       const joined = await agent.join(usedToken, [
-        '--region', 'lab', '--probe-host', p.address, '--probe-port', String(ADVERTISED_PORT),
-        '--listen-host', p.address, '--listen-port', String(LISTEN_PORT),
+        '--region',
+        'lab',
+        '--probe-host',
+        p.address,
+        '--probe-port',
+        String(ADVERTISED_PORT),
+        '--listen-host',
+        p.address,
+        '--listen-port',
+        String(LISTEN_PORT),
       ]);
       assert.equal(joined.code, 0, joined.stderr);
       const { nodeId, name } = JSON.parse(joined.stdout.trim().split('\n').pop()!);
@@ -163,19 +171,21 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
   });
 
   it('the measured RTTs form two tight islands, each its own running SLURM cluster', async () => {
-    const islands = await cp.waitFor(
-      cp.adminKey,
-      '/v1/islands',
-      (body) => (body.items as any[]).filter((i) => i.origin === 'topology' && i.reachable && i.capacity?.usableNodes === 2).length === 2,
-      120_000,
-      1000,
-    ).then((body) => (body.items as any[]).filter((i) => i.origin === 'topology'));
+    const islands = await cp
+      .waitFor(
+        cp.adminKey,
+        '/v1/islands',
+        (body) => (body.items as any[]).filter((i) => i.origin === 'topology' && i.reachable && i.capacity?.usableNodes === 2).length === 2,
+        120_000,
+        1000,
+      )
+      .then((body) => (body.items as any[]).filter((i) => i.origin === 'topology'));
     const groups = islands.map((island) => [...island.formation.members].sort());
-    const expected = [
-      [nodeName('e1'), nodeName('e2')].sort(),
-      [nodeName('w1'), nodeName('w2')].sort(),
-    ];
-    assert.deepEqual(groups.sort((a, b) => a[0].localeCompare(b[0])), expected.sort((a, b) => a[0].localeCompare(b[0])));
+    const expected = [[nodeName('e1'), nodeName('e2')].sort(), [nodeName('w1'), nodeName('w2')].sort()];
+    assert.deepEqual(
+      groups.sort((a, b) => a[0].localeCompare(b[0])),
+      expected.sort((a, b) => a[0].localeCompare(b[0])),
+    );
     islandOf = new Map();
     for (const island of islands) {
       assert.equal(island.formation.tier, 'tight');
@@ -200,7 +210,10 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
     assert.equal(job.state, 'COMPLETED', JSON.stringify(job));
     const used = hostnames(job.nodes);
     assert.equal(used.length, 2);
-    assert.ok(used.every((n) => islandOf.get(n) === job.island), `${used.join(',')} all in ${job.island}`);
+    assert.ok(
+      used.every((n) => islandOf.get(n) === job.island),
+      `${used.join(',')} all in ${job.island}`,
+    );
   });
 
   it("the submitter's placement constraints are hard filters; bad ones are refused at the edge", async () => {
@@ -234,7 +247,9 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
       await submit('#!/bin/bash\n#SBATCH -N 2\nsrun hostname\n'),
       ...(await Promise.all([1, 2, 3, 4].map(() => submit('#!/bin/bash\n#SBATCH -n 1\nhostname\n')))),
     ];
-    const jobs = await Promise.all(ids.map((id) => cp.waitForJob(alice.key, id, (j) => ['COMPLETED', 'FAILED', 'REJECTED', 'CANCELLED'].includes(j.state), 120_000)));
+    const jobs = await Promise.all(
+      ids.map((id) => cp.waitForJob(alice.key, id, (j) => ['COMPLETED', 'FAILED', 'REJECTED', 'CANCELLED'].includes(j.state), 120_000)),
+    );
     for (const job of jobs) {
       assert.equal(job.state, 'COMPLETED', JSON.stringify(job));
       assert.ok(!hostnames(job.nodes).includes(w1.name), `job ${job.id} ran on the drained node`);
@@ -245,7 +260,7 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
     await cp.waitFor(cp.adminKey, `/v1/islands/${west}`, (body) => body.nodes?.some((n: any) => n.name === w1.name && n.state === 'idle'), 30_000, 500);
   });
 
-  it('an array larger than any one island\'s free CPUs is split across islands and stays one job', async () => {
+  it("an array larger than any one island's free CPUs is split across islands and stays one job", async () => {
     const west = islandOf.get(nodeName('w1'))!;
     const east = islandOf.get(nodeName('e1'))!;
     const free = async (island: string) => (await islandNodes(island)).length;
@@ -266,7 +281,10 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
     const ids = (listed.json.items as any[]).map((j) => j.id);
     assert.ok(ids.includes(id) && parts.every((p) => !ids.includes(p.id)), 'the parts are not jobs of their own in the list');
     const allTasks = await cp.request('GET', `/v1/jobs/${id}/tasks?limit=1000`, alice.key);
-    assert.deepEqual((allTasks.json.items as any[]).map((t) => t.taskId), Array.from({ length: tasks }, (_, i) => i));
+    assert.deepEqual(
+      (allTasks.json.items as any[]).map((t) => t.taskId),
+      Array.from({ length: tasks }, (_, i) => i),
+    );
     for (const task of [0, tasks - 1]) {
       const out = await cp.request('GET', `/v1/jobs/${id}/output?task=${task}`, alice.key);
       assert.equal(out.status, 200, out.text);

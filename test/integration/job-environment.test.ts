@@ -29,8 +29,18 @@ mv "${TOKEN}-$SLURM_JOB_ID.step.tmp" "${TOKEN}-$SLURM_JOB_ID.step"
 
 /** Variables whose values belong to one job, node or process: present in both, values not compared. */
 const PER_RUN = new Set([
-  'SLURM_JOB_ID', 'SLURM_JOBID', 'SLURM_TASK_PID', 'SLURM_JOB_NODELIST', 'SLURM_NODELIST', 'SLURMD_NODENAME', 'HOSTNAME',
-  'SLURM_TOPOLOGY_ADDR', 'SLURM_STEP_NODELIST', 'SLURM_SRUN_COMM_PORT', 'SLURM_STEP_LAUNCHER_PORT', 'SLURM_JOB_NAME',
+  'SLURM_JOB_ID',
+  'SLURM_JOBID',
+  'SLURM_TASK_PID',
+  'SLURM_JOB_NODELIST',
+  'SLURM_NODELIST',
+  'SLURMD_NODENAME',
+  'HOSTNAME',
+  'SLURM_TOPOLOGY_ADDR',
+  'SLURM_STEP_NODELIST',
+  'SLURM_SRUN_COMM_PORT',
+  'SLURM_STEP_LAUNCHER_PORT',
+  'SLURM_JOB_NAME',
 ]);
 
 type Env = Map<string, string>;
@@ -62,9 +72,13 @@ function nativeSbatch(env: SlurmTestEnv, slurmConf: string, argv: string[], scri
   // At nice 0, whatever this test runs at: sbatch records its own nice (SLURM_PRIO_PROCESS), and a
   // researcher's login shell runs at 0, as Archipelago's derived value says.
   const toZero = String(-getPriority());
-  const out = execFileSync('nice', ['-n', toZero, 'runuser', '-l', env.jobUser, '-c', `cd '${env.workdir}' && SLURM_CONF='${slurmConf}' sbatch --parsable ${quoted}`], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    'nice',
+    ['-n', toZero, 'runuser', '-l', env.jobUser, '-c', `cd '${env.workdir}' && SLURM_CONF='${slurmConf}' sbatch --parsable ${quoted}`],
+    {
+      encoding: 'utf8',
+    },
+  );
   return Number(out.trim().split(';')[0]);
 }
 

@@ -4,8 +4,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane, REPO, TERMINAL } from '../support/control-plane';
 
-const script = (body: string, directives: string[] = []) =>
-  ['#!/bin/bash', ...directives.map((d) => `#SBATCH ${d}`), body, ''].join('\n');
+const script = (body: string, directives: string[] = []) => ['#!/bin/bash', ...directives.map((d) => `#SBATCH ${d}`), body, ''].join('\n');
 
 const ended = (job: { state: string }) => TERMINAL.has(job.state);
 
@@ -165,9 +164,15 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.equal(job.state, 'COMPLETED');
       assert.deepEqual(job.array.tasks, { COMPLETED: 4 });
       const tasks = await cp.request('GET', `/v1/jobs/${job.id}/tasks`, alice.key);
-      assert.deepEqual(tasks.json.items.map((t: any) => [t.taskId, t.state]), [
-        [0, 'COMPLETED'], [1, 'COMPLETED'], [2, 'COMPLETED'], [3, 'COMPLETED'],
-      ]);
+      assert.deepEqual(
+        tasks.json.items.map((t: any) => [t.taskId, t.state]),
+        [
+          [0, 'COMPLETED'],
+          [1, 'COMPLETED'],
+          [2, 'COMPLETED'],
+          [3, 'COMPLETED'],
+        ],
+      );
       const out = await cp.request('GET', `/v1/jobs/${job.id}/output?task=2`, alice.key);
       assert.equal(out.status, 200, out.text);
       assert.equal(out.text.trim(), `task 2 of ${job.slurmJobId}`);
@@ -264,7 +269,10 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.equal(mine.capacity.nodes, 3, 'the local island runs three slurmd');
       assert.equal(mine.capacity.cpus, 12);
       const detail = await cp.request('GET', `/v1/islands/${island}`, alice.key);
-      assert.deepEqual(detail.json.nodes.map((n: any) => n.name), [`${island}-n1`, `${island}-n2`, `${island}-n3`]);
+      assert.deepEqual(
+        detail.json.nodes.map((n: any) => n.name),
+        [`${island}-n1`, `${island}-n2`, `${island}-n3`],
+      );
       assert.equal((await cp.request('GET', '/v1/islands/atlantis', alice.key)).status, 404);
       const unknownRoute = await cp.request('GET', '/v1/nothing-here', alice.key);
       assert.equal(unknownRoute.status, 404);
@@ -316,7 +324,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.equal(notAdmin.status, 403);
     });
 
-    it('isolates tenants: another tenant\'s job is a 404 everywhere', async () => {
+    it("isolates tenants: another tenant's job is a 404 everywhere", async () => {
       const mine = await submit(alice.key, { script: script('echo private') });
       const id = mine.json.id;
       for (const [method, path] of [
@@ -426,11 +434,15 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
     const attackerScript = (body: string) =>
       script([`export PATH=/usr/bin:/bin:$PATH SLURM_CONF=/etc/archipelago/islands/${island}/slurm.conf`, 'set -eu', body].join('\n'));
 
-    it('ignores a SLURM job that carries another tenant\'s tag: no cancel, no task rows, no state', async () => {
+    it("ignores a SLURM job that carries another tenant's tag: no cancel, no task rows, no state", async () => {
       const running = await submit(alice.key, { script: script('sleep 300'), options: { time: 10, 'job-name': 'victim-running' } });
       const array = await submit(alice.key, { script: script('echo task'), options: { array: '0-3', hold: true, 'job-name': 'victim-array' } });
       const victimRunning = await cp.waitForJob(alice.key, running.json.id, (j) => j.state === 'RUNNING');
-      const victimArray = await cp.waitForJob(alice.key, array.json.id, (j) => j.state === 'PENDING' && /JobHeld/.test(j.stateReason ?? '') && j.array.tasks.PENDING === 4);
+      const victimArray = await cp.waitForJob(
+        alice.key,
+        array.json.id,
+        (j) => j.state === 'PENDING' && /JobHeld/.test(j.stateReason ?? '') && j.array.tasks.PENDING === 4,
+      );
       let forged: number[] = [];
       try {
         const attack = await submit(bob.key, {
@@ -457,7 +469,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
         assert.ok(match, `the attacker's job printed what it forged: ${out}`);
         const [failed, never, forgedArray] = [Number(match[1]), Number(match[2]), Number(match[3])];
         forged = [failed, never, forgedArray];
-        assert.match(match[4], /^archipelago:/, 'bob read alice\'s tag');
+        assert.match(match[4], /^archipelago:/, "bob read alice's tag");
         // The attack reached SLURM as intended: bob's jobs carry alice's tags, the dependent one can
         // never run, the array's tasks failed with 7.
         await until('the forged jobs to reach their states', () => {
@@ -484,9 +496,15 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
         assert.equal(heldArray.exitCode, null);
         assert.deepEqual(heldArray.array.tasks, { PENDING: 4 });
         const tasks = (await cp.request('GET', `/v1/jobs/${array.json.id}/tasks`, alice.key)).json.items;
-        assert.deepEqual(tasks.map((t: any) => [t.taskId, t.state, t.slurmJobId ?? null, t.exitCode ?? null]), [
-          [0, 'PENDING', null, null], [1, 'PENDING', null, null], [2, 'PENDING', null, null], [3, 'PENDING', null, null],
-        ]);
+        assert.deepEqual(
+          tasks.map((t: any) => [t.taskId, t.state, t.slurmJobId ?? null, t.exitCode ?? null]),
+          [
+            [0, 'PENDING', null, null],
+            [1, 'PENDING', null, null],
+            [2, 'PENDING', null, null],
+            [3, 'PENDING', null, null],
+          ],
+        );
       } finally {
         scancel(island, forged);
         await cp.request('DELETE', `/v1/jobs/${running.json.id}`, alice.key);
@@ -496,7 +514,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
       assert.equal((await cp.waitForJob(alice.key, array.json.id, ended)).state, 'CANCELLED');
     });
 
-    it('does not adopt a forged SLURM job as an earlier attempt of another tenant\'s job', async () => {
+    it("does not adopt a forged SLURM job as an earlier attempt of another tenant's job", async () => {
       const instance = await cp.instanceId();
       const trigger = `/home/bob/forge-recovery-${process.pid}-${Date.now()}`;
       // bob waits for the id of alice's next job, then submits SLURM jobs claiming to be its first
@@ -525,7 +543,7 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
         // As if a worker had claimed it and died before its submission reached SLURM.
         await cp.sql('UPDATE jobs SET dispatch_attempts = 1 WHERE id = $1', [victim.json.id]);
         writeFileSync(trigger, victim.json.id);
-        forged = await until('bob\'s forged jobs', () => {
+        forged = await until("bob's forged jobs", () => {
           const mine = slurmJobs(island).filter((j) => j.user_name === 'bob' && (j.comment ?? '').startsWith(`archipelago:${instance}:job=${victim.json.id}`));
           return mine.length === 2 ? mine.map((j) => j.job_id) : undefined;
         });
@@ -536,7 +554,14 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
         assert.ok(!forged.includes(done.slurmJobId), `adopted bob's job ${done.slurmJobId}`);
         assert.equal((await cp.request('GET', `/v1/jobs/${done.id}/output`, alice.key)).text.trim(), 'adopted-by-nobody');
         const bobs = slurmJobs(island).filter((j) => forged.includes(j.job_id));
-        assert.deepEqual(bobs.map((j) => [j.user_name, j.job_state]), [['bob', 'PENDING'], ['bob', 'PENDING']], 'bob\'s jobs are untouched');
+        assert.deepEqual(
+          bobs.map((j) => [j.user_name, j.job_state]),
+          [
+            ['bob', 'PENDING'],
+            ['bob', 'PENDING'],
+          ],
+          "bob's jobs are untouched",
+        );
         const attacker = await cp.waitForJob(bob.key, attack.json.id, ended);
         assert.equal(attacker.state, 'COMPLETED');
       } finally {
@@ -635,7 +660,10 @@ export function jobFlowSuite(adapter: 'rest' | 'ssh', island: string, redisDb: n
         waitingAtKill.push(waiting);
         cp.startWorker();
       }
-      assert.ok(waitingAtKill.some((w) => w > 0 && w < total), `the worker died mid-dispatch (waiting at kills: ${waitingAtKill})`);
+      assert.ok(
+        waitingAtKill.some((w) => w > 0 && w < total),
+        `the worker died mid-dispatch (waiting at kills: ${waitingAtKill})`,
+      );
       for (const id of ids) {
         const job = await cp.waitForJob(alice.key, id, ended, 120_000);
         assert.equal(job.state, 'COMPLETED', `job ${id}: ${JSON.stringify(job)}`);

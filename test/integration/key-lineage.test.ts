@@ -62,7 +62,7 @@ describe('API keys minted by keys and logins', { timeout: 180_000 }, () => {
     assert.deepEqual(asked.parent, { type: 'api_key', id: hourKey.id });
 
     const defaulted = created(await mintOwn(hourKey.key, { scopes: ['read'] })).json;
-    assert.equal(defaulted.expiresAt, hourKey.expiresAt, 'the 30-day default is cut to the parent\'s hour');
+    assert.equal(defaulted.expiresAt, hourKey.expiresAt, "the 30-day default is cut to the parent's hour");
     assert.equal(await me(defaulted.key), 200);
     refusedLifetime(await mintOwn(defaulted.key, { scopes: ['read'], expiresInSeconds: YEAR }));
 
@@ -71,16 +71,16 @@ describe('API keys minted by keys and logins', { timeout: 180_000 }, () => {
     assert.equal(beyond.json.field, 'scopes');
   });
 
-  it('an admin\'s temporary key bounds the keys it issues for others by its expiry, not by its revocation', async () => {
+  it("an admin's temporary key bounds the keys it issues for others by its expiry, not by its revocation", async () => {
     const admin = created(await cp.request('POST', '/v1/principals', cp.adminKey, { name: 'temporary-admin', kind: 'platform_admin' })).json;
     const adminKey = created(await issue(cp.adminKey, admin.id, { scopes: ['admin'], expiresInSeconds: HOUR })).json;
     refusedLifetime(await issue(adminKey.key, alice.id, { scopes: ['read'], expiresInSeconds: YEAR }));
     const provisioned = created(await issue(adminKey.key, alice.id, { scopes: ['read'] })).json;
     assert.equal(provisioned.expiresAt, adminKey.expiresAt, '"no expiry" under a 1-hour admin key is that hour');
-    assert.equal(provisioned.parent, null, 'a key issued for another principal is not bound to the admin key\'s life');
+    assert.equal(provisioned.parent, null, "a key issued for another principal is not bound to the admin key's life");
     assert.equal((await cp.request('DELETE', `/v1/api-keys/${adminKey.id}`, cp.adminKey)).status, 204);
     assert.equal(await me(adminKey.key), 401);
-    assert.equal(await me(provisioned.key), 200, 'provisioning outlives the admin\'s key');
+    assert.equal(await me(provisioned.key), 200, "provisioning outlives the admin's key");
   });
 
   it('revoking a key revokes every generation it minted, at once here and within the cache lifetime on another API process', async () => {
@@ -112,7 +112,10 @@ describe('API keys minted by keys and logins', { timeout: 180_000 }, () => {
     const trail = await cp.request('GET', `/v1/audit?target=api_key:${grandchild.id}`, cp.adminKey);
     assert.deepEqual(
       trail.json.items.map((e: any) => [e.action, e.details.cause ?? null]),
-      [['api_key.create', null], ['api_key.revoke', `api_key:${base.id} revoked`]],
+      [
+        ['api_key.create', null],
+        ['api_key.revoke', `api_key:${base.id} revoked`],
+      ],
       trail.text,
     );
     assert.equal((await cp.request('DELETE', `/v1/api-keys/${child.id}`, cp.adminKey)).status, 404, 'already revoked');
@@ -203,7 +206,8 @@ describe('migration: the lineage of keys issued before it', { timeout: 60_000 },
   it('links own keys to the key or login that minted them, cuts expiries, and revokes keys whose parent ended', async () => {
     assert.equal(MIGRATIONS.at(-1)!.name, 'ApiKeyLineage1765130000000', 'the migration under test is the newest');
     const one = async (sql: string, params: unknown[] = []) => (await db.query(sql, params))[0];
-    const principal = async (name: string, kind: string) => (await one('INSERT INTO principals (name, kind) VALUES ($1, $2) RETURNING id', [name, kind])).id as string;
+    const principal = async (name: string, kind: string) =>
+      (await one('INSERT INTO principals (name, kind) VALUES ($1, $2) RETURNING id', [name, kind])).id as string;
     const researcher = await principal('p-researcher', 'researcher');
     const admin = await principal('p-admin', 'platform_admin');
     const RANDOM_32 = "decode(md5(random()::text) || md5(random()::text), 'hex')";
@@ -224,11 +228,13 @@ describe('migration: the lineage of keys issued before it', { timeout: 60_000 },
       return id as string;
     };
     const session = async (family: string, loggedOut: boolean) =>
-      (await one(
-        `INSERT INTO login_sessions (family_id, principal_id, token_hash, refresh_hash, expires_at, refresh_expires_at, revoked_at)
+      (
+        await one(
+          `INSERT INTO login_sessions (family_id, principal_id, token_hash, refresh_hash, expires_at, refresh_expires_at, revoked_at)
          VALUES ($1, $2, ${RANDOM_32}, ${RANDOM_32}, now() + interval '15 minutes', now() + interval '7 days', CASE WHEN $3 THEN now() END) RETURNING id`,
-        [family, researcher, loggedOut],
-      )).id as string;
+          [family, researcher, loggedOut],
+        )
+      ).id as string;
     const liveLogin = '00000000-0000-4000-8000-000000000001';
     const endedLogin = '00000000-0000-4000-8000-000000000002';
 

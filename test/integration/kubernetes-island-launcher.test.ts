@@ -3,7 +3,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  loadYaml,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 
 import { API_VERSION, customObjects, NODESET_FINALIZER, PLURALS, type Kind } from '../../contracts/kubernetes/v1alpha1';
 import { createKubernetesIslandLauncher } from '../../src/adapters/kube/kubernetes-island-launcher';
@@ -46,11 +56,29 @@ describe('Kubernetes island launcher', () => {
     for (;;) {
       const island = await custom.getNamespacedCustomObject(cr('Island', name)).catch(() => undefined);
       if (island) {
-        await core.createNamespacedSecret({ namespace: NS, body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-jwt` }, data: { 'jwt_hs256.key': jwt.toString('base64') } } }).catch(() => undefined);
-        await custom.patchNamespacedCustomObjectStatus({
-          ...cr('Island', name),
-          body: { status: { phase: 'Ready', observedGeneration: island.metadata.generation, endpoints: { restUrl: `http://${name}-slurmrestd.default.svc.cluster.local:6820`, controller: 'c:6817', jwtSecret: { name: `${name}-jwt`, key: 'jwt_hs256.key' } } } },
-        }, merge);
+        await core
+          .createNamespacedSecret({
+            namespace: NS,
+            body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-jwt` }, data: { 'jwt_hs256.key': jwt.toString('base64') } },
+          })
+          .catch(() => undefined);
+        await custom.patchNamespacedCustomObjectStatus(
+          {
+            ...cr('Island', name),
+            body: {
+              status: {
+                phase: 'Ready',
+                observedGeneration: island.metadata.generation,
+                endpoints: {
+                  restUrl: `http://${name}-slurmrestd.default.svc.cluster.local:6820`,
+                  controller: 'c:6817',
+                  jwtSecret: { name: `${name}-jwt`, key: 'jwt_hs256.key' },
+                },
+              },
+            },
+          },
+          merge,
+        );
         return island;
       }
       await new Promise((r) => setTimeout(r, 10));
@@ -63,7 +91,12 @@ describe('Kubernetes island launcher', () => {
       launcher().ensureIsland({ name: 'tight-1', tier: 'tight', boundMs: 2, partitions: ['batch', 'long'], keepState: false }),
       operateIsland('tight-1', jwt),
     ]);
-    assert.deepEqual(launched, { name: 'tight-1', restUrl: 'http://tight-1-slurmrestd.default.svc.cluster.local:6820', jwtKey: jwt, partitions: ['batch', 'long'] });
+    assert.deepEqual(launched, {
+      name: 'tight-1',
+      restUrl: 'http://tight-1-slurmrestd.default.svc.cluster.local:6820',
+      jwtKey: jwt,
+      partitions: ['batch', 'long'],
+    });
     assert.deepEqual(island.spec.partitions, [{ name: 'batch', default: true }, { name: 'long' }]);
     assert.equal(island.spec.slurm.version, '22.05', 'CRD default applied by the server');
     // Idempotent: the same decision again is success and changes nothing.
@@ -74,13 +107,25 @@ describe('Kubernetes island launcher', () => {
 
   it('ensureIsland fails with the phase when the island does not become ready in time', async () => {
     await assert.rejects(
-      createKubernetesIslandLauncher(kc, { namespace: NS, slurmImage: 'r/s', readyTimeoutMs: 200, pollMs: 20 }).ensureIsland({ name: 'stuck', tier: 'loose', boundMs: 30, partitions: ['p'], keepState: false }),
+      createKubernetesIslandLauncher(kc, { namespace: NS, slurmImage: 'r/s', readyTimeoutMs: 200, pollMs: 20 }).ensureIsland({
+        name: 'stuck',
+        tier: 'loose',
+        boundMs: 30,
+        partitions: ['p'],
+        keepState: false,
+      }),
       /island stuck not ready after 200 ms \(phase none/,
     );
   });
 
   it('joinNode writes one NodeSet per member with its inventory, and resolves once slurmd is ready', async () => {
-    const join = launcher().joinNode('tight-1', { node: 'gpu-node-17', cpus: 64, memoryMb: 512000, gres: ['gpu:A100:4'], features: ['eu-west', 'nvme', 'bad feature'] });
+    const join = launcher().joinNode('tight-1', {
+      node: 'gpu-node-17',
+      cpus: 64,
+      memoryMb: 512000,
+      gres: ['gpu:A100:4'],
+      features: ['eu-west', 'nvme', 'bad feature'],
+    });
     const name = nodeSetName('tight-1', 'gpu-node-17');
     let ns: any;
     for (;;) {
@@ -93,10 +138,15 @@ describe('Kubernetes island launcher', () => {
     assert.deepEqual(ns.spec.features, ['eu-west', 'nvme']);
     assert.deepEqual(ns.spec.nodeSelector, { 'archipelago.dev/node': 'gpu-node-17' });
     let settled = false;
-    void join.then(() => { settled = true; });
+    void join.then(() => {
+      settled = true;
+    });
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(settled, false, 'not resolved before slurmd is ready');
-    await custom.patchNamespacedCustomObjectStatus({ ...cr('NodeSet', name), body: { status: { observedGeneration: 1, readyReplicas: 1, replicas: 1 } } }, merge);
+    await custom.patchNamespacedCustomObjectStatus(
+      { ...cr('NodeSet', name), body: { status: { observedGeneration: 1, readyReplicas: 1, replicas: 1 } } },
+      merge,
+    );
     await join;
   });
 
@@ -123,7 +173,12 @@ describe('Kubernetes island launcher', () => {
     });
     await core.createNamespacedPod({
       namespace: NS,
-      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-0`, labels: { 'archipelago.dev/nodeset': name } }, spec: { containers: [{ name: 'slurmd', image: 'x' }] } },
+      body: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `${name}-0`, labels: { 'archipelago.dev/nodeset': name } },
+        spec: { containers: [{ name: 'slurmd', image: 'x' }] },
+      },
     });
     // Plays the operator: once the pods are gone the finalizer goes.
     const operator = (async () => {
@@ -197,13 +252,24 @@ describe('Kubernetes island launcher with the operator', () => {
     kubelet = (async () => {
       while (kubeletRunning) {
         for (const s of (await apps.listNamespacedStatefulSet({ namespace: NS })).items) {
-          if (!s.status?.readyReplicas) await apps.patchNamespacedStatefulSetStatus({ name: s.metadata!.name!, namespace: NS, body: { status: { replicas: 1, readyReplicas: 1 } } }, merge);
+          if (!s.status?.readyReplicas)
+            await apps.patchNamespacedStatefulSetStatus({ name: s.metadata!.name!, namespace: NS, body: { status: { replicas: 1, readyReplicas: 1 } } }, merge);
         }
         for (const d of (await apps.listNamespacedDeployment({ namespace: NS })).items) {
-          if (d.status?.readyReplicas !== d.spec?.replicas) await apps.patchNamespacedDeploymentStatus({ name: d.metadata!.name!, namespace: NS, body: { status: { replicas: d.spec?.replicas, readyReplicas: d.spec?.replicas } } }, merge);
+          if (d.status?.readyReplicas !== d.spec?.replicas)
+            await apps.patchNamespacedDeploymentStatus(
+              { name: d.metadata!.name!, namespace: NS, body: { status: { replicas: d.spec?.replicas, readyReplicas: d.spec?.replicas } } },
+              merge,
+            );
         }
         for (const p of (await core.listNamespacedPod({ namespace: NS })).items) {
-          if (!p.status?.conditions?.length) await core.patchNamespacedPodStatus({ name: p.metadata!.name!, namespace: NS, body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } }, merge).catch(() => undefined);
+          if (!p.status?.conditions?.length)
+            await core
+              .patchNamespacedPodStatus(
+                { name: p.metadata!.name!, namespace: NS, body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } },
+                merge,
+              )
+              .catch(() => undefined);
         }
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -232,7 +298,8 @@ describe('Kubernetes island launcher with the operator', () => {
     assert.deepEqual(pod.spec?.nodeSelector, { 'archipelago.dev/node': 'cpu-3' });
 
     // An admin drain reaches the slurmd pod (its slurmd-run drains SLURM from the downward API file), and a resume clears it.
-    const drainedOnPod = async () => (await core.readNamespacedPod({ name: 'loose-7-cpu-3-0', namespace: NS })).metadata?.annotations?.['archipelago.dev/drained'];
+    const drainedOnPod = async () =>
+      (await core.readNamespacedPod({ name: 'loose-7-cpu-3-0', namespace: NS })).metadata?.annotations?.['archipelago.dev/drained'];
     const eventually = async (want: string | undefined) => {
       for (let i = 0; i < 200 && (await drainedOnPod()) !== want; i++) await new Promise((r) => setTimeout(r, 25));
       assert.equal(await drainedOnPod(), want);
@@ -245,6 +312,10 @@ describe('Kubernetes island launcher with the operator', () => {
     assert.equal(await l.removeNode('loose-7', 'cpu-3', { reason: 'provider left', timeoutMs: 10_000, force: false }), true);
     await assert.rejects(core.readNamespacedPod({ name: 'loose-7-cpu-3-0', namespace: NS }), (e: any) => e.code === 404);
     await l.retireIsland('loose-7');
-    await assert.rejects(kc.makeApiClient(AppsV1Api).readNamespacedStatefulSet({ name: 'loose-7-slurmctld', namespace: NS }), (e: any) => e.code === 404, 'children collected');
+    await assert.rejects(
+      kc.makeApiClient(AppsV1Api).readNamespacedStatefulSet({ name: 'loose-7-slurmctld', namespace: NS }),
+      (e: any) => e.code === 404,
+      'children collected',
+    );
   });
 });

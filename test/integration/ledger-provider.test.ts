@@ -41,11 +41,16 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
     await db.query('TRUNCATE chain_txs, chain_outbox, chain_clusters, latency_samples, nodes, islands CASCADE');
   });
 
-  async function island(name: string, partitions: string[], nodes: Array<{ name: string; region?: string; gpus?: number }>, measured = true): Promise<string[]> {
-    await db.query(
-      `INSERT INTO islands (name, topology_id, tier, bound_ms, state, launcher, partitions) VALUES ($1, $1, 'metro', 5, 'ACTIVE', 'none', $2)`,
-      [name, partitions],
-    );
+  async function island(
+    name: string,
+    partitions: string[],
+    nodes: Array<{ name: string; region?: string; gpus?: number }>,
+    measured = true,
+  ): Promise<string[]> {
+    await db.query(`INSERT INTO islands (name, topology_id, tier, bound_ms, state, launcher, partitions) VALUES ($1, $1, 'metro', 5, 'ACTIVE', 'none', $2)`, [
+      name,
+      partitions,
+    ]);
     const ids: string[] = [];
     for (const node of nodes) {
       const inventory = { cpus: 16, memoryMb: 65536, gpus: node.gpus ? [{ model: 'a100', count: node.gpus }] : [], features: [], performance: 'high' };
@@ -66,14 +71,24 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
   function daemonAndSender(wrap: (s: ChainSigner) => ChainSigner = (s) => s) {
     const client = chainClientFor(fake);
     const daemon = new ProviderDaemon(db, { settings: SETTINGS, pricesFor: () => DEFAULT_PRICES, denom: 'uvirt', maxBackoffSeconds: 0 });
-    const sender = async () => new ChainSender(wrap(await client.signer(provider.direct)), new TxStore(db), { maxMessagesPerTx: 100, maxGasPerTx: 4_000_000, memo: 'archipelago' });
+    const sender = async () =>
+      new ChainSender(wrap(await client.signer(provider.direct)), new TxStore(db), { maxMessagesPerTx: 100, maxGasPerTx: 4_000_000, memo: 'archipelago' });
     return { daemon, sender };
   }
 
-  const messagesOfType = (typeUrl: string) => fake.ledger.txs.filter((t) => t.code === 0).flatMap((t) => Tx.decode(t.tx).body!.messages.filter((m) => m.typeUrl === typeUrl));
+  const messagesOfType = (typeUrl: string) =>
+    fake.ledger.txs.filter((t) => t.code === 0).flatMap((t) => Tx.decode(t.tx).body!.messages.filter((m) => m.typeUrl === typeUrl));
 
   it('registers an island, makes it ACTIVE, offers each partition and keeps every node alive, in few transactions', async () => {
-    await island('isl-a', ['batch', 'gpu'], [{ name: 'n-a1', region: 'eu-west', gpus: 2 }, { name: 'n-a2', region: 'eu-west' }, { name: 'n-a3', region: 'eu-north' }]);
+    await island(
+      'isl-a',
+      ['batch', 'gpu'],
+      [
+        { name: 'n-a1', region: 'eu-west', gpus: 2 },
+        { name: 'n-a2', region: 'eu-west' },
+        { name: 'n-a3', region: 'eu-north' },
+      ],
+    );
     const { daemon, sender } = daemonAndSender();
     const s = await sender();
     await daemon.round(s, 1_000);
@@ -112,7 +127,12 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
 
   it('500 nodes are refreshed in a handful of transactions within gas', async () => {
     // Unmeasured (250k pairs would be slow to seed): liveness without measurements is still liveness.
-    await island('isl-big', ['batch'], Array.from({ length: 500 }, (_, i) => ({ name: `n-big-${i}`, region: 'us-east' })), false);
+    await island(
+      'isl-big',
+      ['batch'],
+      Array.from({ length: 500 }, (_, i) => ({ name: `n-big-${i}`, region: 'us-east' })),
+      false,
+    );
     const { daemon, sender } = daemonAndSender();
     const s = await sender();
     await daemon.round(s, 5_000);
@@ -171,7 +191,14 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
   });
 
   it('a liveness round that died unsent is superseded by the next, not sent late with a stale sequence', async () => {
-    await island('isl-s', ['batch'], [{ name: 'n-s1', region: 'eu-west' }, { name: 'n-s2', region: 'eu-west' }]);
+    await island(
+      'isl-s',
+      ['batch'],
+      [
+        { name: 'n-s1', region: 'eu-west' },
+        { name: 'n-s2', region: 'eu-west' },
+      ],
+    );
     const normal = daemonAndSender();
     await normal.daemon.round(await normal.sender(), 1_000);
     const crashing = daemonAndSender((signer) => ({
@@ -183,12 +210,20 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
     await assert.rejects(crashing.daemon.round(await crashing.sender(), 31_000), /SIGKILL/);
     // The journaled transaction's sequence goes to another transaction: it can never land.
     const other = await chainClientFor(fake).signer(provider.direct);
-    await other.signAndBroadcast([{ typeUrl: '/cosmos.bank.v1beta1.MsgSend', value: { fromAddress: provider.address, toAddress: provider.address, amount: [{ denom: 'uve', amount: '1' }] } }]);
+    await other.signAndBroadcast([
+      {
+        typeUrl: '/cosmos.bank.v1beta1.MsgSend',
+        value: { fromAddress: provider.address, toAddress: provider.address, amount: [{ denom: 'uve', amount: '1' }] },
+      },
+    ]);
     await db.query(`UPDATE chain_outbox SET next_attempt_at = now()`);
     const restarted = daemonAndSender();
     await restarted.daemon.round(await restarted.sender(), 61_000);
     const statuses = await db.query(`SELECT dedupe_key, status FROM chain_outbox WHERE kind = 'node-liveness' ORDER BY id`);
-    assert.deepEqual(statuses.map((r: any) => r.status), ['COMMITTED', 'COMMITTED', 'SUPERSEDED', 'SUPERSEDED', 'COMMITTED', 'COMMITTED']);
+    assert.deepEqual(
+      statuses.map((r: any) => r.status),
+      ['COMMITTED', 'COMMITTED', 'SUPERSEDED', 'SUPERSEDED', 'COMMITTED', 'COMMITTED'],
+    );
     assert.equal(fake.modules.nodes.get('n-s1')!.lastSequenceNumber, 61_000n);
     for (const t of fake.ledger.txs) assert.equal(t.code, 0, t.log);
   });

@@ -11,7 +11,13 @@ import { FakeChain } from '../support/fake-chain/fake-chain';
 import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../support/ledger-fixtures';
 import { newWallet, TestWallet } from '../support/wallets';
 
-const { JOB_STATE_QUEUED: QUEUED, JOB_STATE_RUNNING: RUNNING, JOB_STATE_COMPLETED: COMPLETED, JOB_STATE_FAILED: FAILED, JOB_STATE_CANCELLED: CANCELLED } = JobState;
+const {
+  JOB_STATE_QUEUED: QUEUED,
+  JOB_STATE_RUNNING: RUNNING,
+  JOB_STATE_COMPLETED: COMPLETED,
+  JOB_STATE_FAILED: FAILED,
+  JOB_STATE_CANCELLED: CANCELLED,
+} = JobState;
 const QUICK = { ...DEFAULT_DRAINER_OPTIONS, leaseSeconds: 0, maxBackoffSeconds: 0, confirmAfterSeconds: 0 };
 
 /**
@@ -44,7 +50,12 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
   async function worker(wrap: (s: ChainSigner) => ChainSigner = (s) => s, chain?: ConstructorParameters<typeof ChainUsageReporter>[1]) {
     const client = chainClientFor(fake);
     let sender: ChainSender | null = null;
-    const connect = async () => (sender ??= new ChainSender(wrap(await client.signer(provider.direct)), new TxStore(db), { maxMessagesPerTx: 40, maxGasPerTx: 4_000_000, memo: 'archipelago' }));
+    const connect = async () =>
+      (sender ??= new ChainSender(wrap(await client.signer(provider.direct)), new TxStore(db), {
+        maxMessagesPerTx: 40,
+        maxGasPerTx: 4_000_000,
+        memo: 'archipelago',
+      }));
     return new OutboxDrainer(db, new ChainUsageReporter(db, chain ?? client, connect), QUICK);
   }
 
@@ -97,7 +108,12 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
   });
 
   it('crash between broadcast and confirmation: the restarted worker confirms by hash and sends nothing again', async () => {
-    const jobs = await seedReportedJobs(db, fake, provider.address, Array.from({ length: 12 }, () => ({})));
+    const jobs = await seedReportedJobs(
+      db,
+      fake,
+      provider.address,
+      Array.from({ length: 12 }, () => ({})),
+    );
     const crashing = await worker((signer) => ({
       ...signer,
       submit: async (bytes) => {
@@ -122,7 +138,12 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
   });
 
   it('crash after journaling, before the node saw it: the same signed bytes are sent once, then confirmed', async () => {
-    const jobs = await seedReportedJobs(db, fake, provider.address, Array.from({ length: 5 }, () => ({})));
+    const jobs = await seedReportedJobs(
+      db,
+      fake,
+      provider.address,
+      Array.from({ length: 5 }, () => ({})),
+    );
     const crashing = await worker((signer) => ({
       ...signer,
       submit: async () => {
@@ -144,7 +165,12 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
   });
 
   it('chain down: the outbox keeps everything with the error; back up: all drained, each once', async () => {
-    const jobs = await seedReportedJobs(db, fake, provider.address, Array.from({ length: 8 }, () => ({})));
+    const jobs = await seedReportedJobs(
+      db,
+      fake,
+      provider.address,
+      Array.from({ length: 8 }, () => ({})),
+    );
     const drainer = await worker();
     await fake.down();
     assert.equal(await drainer.drainOnce(), 8);
@@ -166,7 +192,12 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
     await drainer.drainOnce();
     // Someone else signs with the provider key: our cached next sequence is now stale.
     const other = await chainClientFor(fake).signer(provider.direct);
-    await other.signAndBroadcast([{ typeUrl: '/cosmos.bank.v1beta1.MsgSend', value: { fromAddress: provider.address, toAddress: provider.address, amount: [{ denom: 'uve', amount: '1' }] } }]);
+    await other.signAndBroadcast([
+      {
+        typeUrl: '/cosmos.bank.v1beta1.MsgSend',
+        value: { fromAddress: provider.address, toAddress: provider.address, amount: [{ denom: 'uve', amount: '1' }] },
+      },
+    ]);
     const second = await seedReportedJobs(db, fake, provider.address, [{}, {}]);
     const includedBefore = fake.ledger.txs.length;
     const sendsBefore = fake.count('broadcast_tx_sync');

@@ -39,8 +39,12 @@ describe('worker reports on chain when configured (real processes, fake chain)',
       redisDb: 0,
       databaseName: 'ledger_worker',
       env: {
-        CHAIN_RPC_URL: fake.url, CHAIN_ID: fake.chainId, CHAIN_PROVIDER_KEY_FILE: keyFile,
-        CHAIN_LIVENESS_INTERVAL_MS: '500', CHAIN_BROADCAST_POLL_MS: '50', ARCHIPELAGO_USAGE_INTERVAL_MS: '200',
+        CHAIN_RPC_URL: fake.url,
+        CHAIN_ID: fake.chainId,
+        CHAIN_PROVIDER_KEY_FILE: keyFile,
+        CHAIN_LIVENESS_INTERVAL_MS: '500',
+        CHAIN_BROADCAST_POLL_MS: '50',
+        ARCHIPELAGO_USAGE_INTERVAL_MS: '200',
       },
     });
     await cp.start();
@@ -55,7 +59,9 @@ describe('worker reports on chain when configured (real processes, fake chain)',
 
   it('registers and activates the island, keeps its node alive, and reports a finished job through the outbox', async () => {
     await db.query(`INSERT INTO principals (id, name, kind, slurm_user) VALUES ($1, 'ledger-alice', 'researcher', 'alice') ON CONFLICT DO NOTHING`, [OWNER]);
-    await db.query(`INSERT INTO islands (name, topology_id, tier, bound_ms, state, launcher, partitions) VALUES ('isl-w', 'isl-w', 'metro', 5, 'ACTIVE', 'none', '{batch}')`);
+    await db.query(
+      `INSERT INTO islands (name, topology_id, tier, bound_ms, state, launcher, partitions) VALUES ('isl-w', 'isl-w', 'metro', 5, 'ACTIVE', 'none', '{batch}')`,
+    );
     await db.query(
       `INSERT INTO nodes (provider_id, name, public_key, inventory, tags, probe_address, state, island)
        VALUES ($1, 'n-w1', 'pk-w1', '{"cpus": 8, "memoryMb": 16384, "gpus": [], "features": [], "performance": "high"}', '{"region": "eu-west"}', '127.0.0.1:1', 'ACTIVE', 'isl-w')`,
@@ -67,7 +73,10 @@ describe('worker reports on chain when configured (real processes, fake chain)',
     await eventually('the node ACTIVE on chain', () => fake.modules.nodes.get('n-w1')?.state === NodeState.NODE_STATE_ACTIVE);
     await eventually('the offering', () => fake.modules.offerings.size === 1);
     await eventually('the job COMPLETED on chain', () => fake.modules.jobs.get(job.chainJobId!)?.state === JobState.JOB_STATE_COMPLETED);
-    await eventually('the outbox entry COMMITTED', async () => (await db.query('SELECT status FROM usage_outbox WHERE usage_record_id = $1', [job.recordId]))[0].status === 'COMMITTED');
+    await eventually(
+      'the outbox entry COMMITTED',
+      async () => (await db.query('SELECT status FROM usage_outbox WHERE usage_record_id = $1', [job.recordId]))[0].status === 'COMMITTED',
+    );
     const updates = fake.modules.nodes.get('n-w1')!.updates;
     await eventually('a second liveness round', () => fake.modules.nodes.get('n-w1')!.updates > updates, 10_000);
     assert.equal(fake.modules.clusters.size, 1);

@@ -4,14 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  HeartbeatMessage,
-  JoinMessage,
-  LatencyReport,
-  privateKeyFromPem,
-  publicKeyToText,
-  signMessage,
-} from '../../src/core/nodes/agent-protocol';
+import { HeartbeatMessage, JoinMessage, LatencyReport, privateKeyFromPem, publicKeyToText, signMessage } from '../../src/core/nodes/agent-protocol';
 import { ControlPlane, freePort } from '../support/control-plane';
 import { NodeAgent } from '../support/node-agent';
 
@@ -106,7 +99,10 @@ describe('provider nodes: join, heartbeat, latency, liveness', { timeout: 120_00
 
     const listed = await get('/v1/join-tokens', acme.key);
     assert.equal(listed.status, 200);
-    assert.deepEqual(listed.json.items.map((t: any) => t.id), [created.json.id]);
+    assert.deepEqual(
+      listed.json.items.map((t: any) => t.id),
+      [created.json.id],
+    );
     assert.equal(listed.json.items[0].token, undefined);
     assert.ok(!listed.text.includes(singleUseToken));
     assert.deepEqual((await get('/v1/join-tokens', other.key)).json.items, [], "another provider's tokens are not listed");
@@ -141,8 +137,20 @@ describe('provider nodes: join, heartbeat, latency, liveness', { timeout: 120_00
 
     const probePort = await freePort();
     const joined = await agentA.join(singleUseToken, [
-      '--region', 'eu-west', '--zone', 'eu-west-1a', '--rack', 'r12', '--features', 'avx2,nvme',
-      '--performance', 'high', '--probe-host', '127.0.0.1', '--probe-port', String(probePort),
+      '--region',
+      'eu-west',
+      '--zone',
+      'eu-west-1a',
+      '--rack',
+      'r12',
+      '--features',
+      'avx2,nvme',
+      '--performance',
+      'high',
+      '--probe-host',
+      '127.0.0.1',
+      '--probe-port',
+      String(probePort),
     ]);
     assert.equal(joined.code, 0, joined.stdout + joined.stderr);
     assert.equal(statSync(agentA.stateFile).mode & 0o777, 0o600);
@@ -235,7 +243,10 @@ describe('provider nodes: join, heartbeat, latency, liveness', { timeout: 120_00
     const badInventory = newKey();
     const inventory = await post('/v1/agent/join', {
       token,
-      ...sign(joinMessage(await challenge(token), badInventory, { inventory: { cpus: 0, memoryMb: 8192, gpus: [], features: [], performance: 'low' } }), badInventory),
+      ...sign(
+        joinMessage(await challenge(token), badInventory, { inventory: { cpus: 0, memoryMb: 8192, gpus: [], features: [], performance: 'low' } }),
+        badInventory,
+      ),
     });
     assert.equal(inventory.status, 400);
     assert.equal(inventory.json.field, 'message.inventory.cpus');
@@ -254,8 +265,14 @@ describe('provider nodes: join, heartbeat, latency, liveness', { timeout: 120_00
     );
     const statuses = attempts.map((a) => a.status).sort();
     assert.deepEqual(statuses.filter((s) => s === 201).length, 2, `statuses: ${statuses.join(', ')}`);
-    assert.ok(statuses.filter((s) => s !== 201).every((s) => s === 410 || s === 401), `statuses: ${statuses.join(', ')}`);
-    const names = attempts.filter((a) => a.status === 201).map((a) => a.json.name).sort();
+    assert.ok(
+      statuses.filter((s) => s !== 201).every((s) => s === 410 || s === 401),
+      `statuses: ${statuses.join(', ')}`,
+    );
+    const names = attempts
+      .filter((a) => a.status === 201)
+      .map((a) => a.json.name)
+      .sort();
     assert.equal(new Set(names).size, 2, 'distinct node names');
     for (const a of attempts.filter((x) => x.status === 201)) {
       assert.equal((await cp.request('DELETE', `/v1/nodes/${a.json.nodeId}`, acme.key)).status, 200);
@@ -267,7 +284,10 @@ describe('provider nodes: join, heartbeat, latency, liveness', { timeout: 120_00
     assert.equal(first.status, 200, first.text);
     assert.equal(first.json.state, 'ACTIVE');
     assert.equal(first.json.nextHeartbeatSeconds, 1);
-    assert.ok(first.json.probePeers.some((p: any) => p.nodeId === agentA.nodeId), 'agent A is a probe peer');
+    assert.ok(
+      first.json.probePeers.some((p: any) => p.nodeId === agentA.nodeId),
+      'agent A is a probe peer',
+    );
 
     const forged = await post('/v1/agent/heartbeat', sign(heartbeat(manual.id, 2), newKey()));
     assert.equal(forged.status, 401, forged.text);
@@ -305,10 +325,16 @@ describe('provider nodes: join, heartbeat, latency, liveness', { timeout: 120_00
       samples: samples as LatencyReport['samples'],
     });
     const stranger = randomUUID();
-    const ok = await post('/v1/agent/latency', sign(report([
-      { peer: agentA.nodeId, rttMs: 0.25, loss: 0, probes: 5 },
-      { peer: stranger, rttMs: 1, loss: 0, probes: 5 },
-    ]), manual.key));
+    const ok = await post(
+      '/v1/agent/latency',
+      sign(
+        report([
+          { peer: agentA.nodeId, rttMs: 0.25, loss: 0, probes: 5 },
+          { peer: stranger, rttMs: 1, loss: 0, probes: 5 },
+        ]),
+        manual.key,
+      ),
+    );
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.json.accepted, 1);
     assert.deepEqual(ok.json.ignored, [stranger]);
@@ -337,13 +363,21 @@ describe('provider nodes: join, heartbeat, latency, liveness', { timeout: 120_00
     agentB.start(['--interval', '1', '--probe-interval', '1']);
     const a = agentA.nodeId;
     const b = agentB.nodeId;
-    const both = await cp.waitFor(acme.key, `/v1/latency?nodes=${a},${b}`, (m) => {
-      const ab = m.samples.find((s: any) => s.from === a && s.to === b);
-      const ba = m.samples.find((s: any) => s.from === b && s.to === a);
-      return ab && ba && ab.loss === 0 && ba.loss === 0;
-    }, 20000, 250).catch((error) => {
-      throw new Error(`${error.message}\nagent A:\n${agentA.recentLogs()}\nagent B:\n${agentB.recentLogs()}`);
-    });
+    const both = await cp
+      .waitFor(
+        acme.key,
+        `/v1/latency?nodes=${a},${b}`,
+        (m) => {
+          const ab = m.samples.find((s: any) => s.from === a && s.to === b);
+          const ba = m.samples.find((s: any) => s.from === b && s.to === a);
+          return ab && ba && ab.loss === 0 && ba.loss === 0;
+        },
+        20000,
+        250,
+      )
+      .catch((error) => {
+        throw new Error(`${error.message}\nagent A:\n${agentA.recentLogs()}\nagent B:\n${agentB.recentLogs()}`);
+      });
     for (const s of both.samples) {
       assert.ok(s.rttMs >= 0 && s.rttMs < 100, `loopback RTT ${s.rttMs} ms`);
       assert.equal(s.probes, 5);
@@ -360,12 +394,22 @@ describe('provider nodes: join, heartbeat, latency, liveness', { timeout: 120_00
     assert.equal(await agentA.stop(), 0, 'SIGTERM stops the agent cleanly');
     const stoppedAt = Date.now();
     const path = `/v1/nodes/${agentA.nodeId}`;
-    await cp.waitFor(acme.key, path, (n) => {
-      if (seen[seen.length - 1] !== n.state) seen.push(n.state);
-      return n.state === 'OFFLINE';
-    }, 12000, 100);
+    await cp.waitFor(
+      acme.key,
+      path,
+      (n) => {
+        if (seen[seen.length - 1] !== n.state) seen.push(n.state);
+        return n.state === 'OFFLINE';
+      },
+      12000,
+      100,
+    );
     const elapsed = Date.now() - stoppedAt;
-    assert.deepEqual(seen.filter((s) => s !== 'ACTIVE'), ['STALE', 'OFFLINE'], `states seen: ${seen.join(' → ')}`);
+    assert.deepEqual(
+      seen.filter((s) => s !== 'ACTIVE'),
+      ['STALE', 'OFFLINE'],
+      `states seen: ${seen.join(' → ')}`,
+    );
     assert.ok(elapsed >= 3000, `OFFLINE after ${elapsed} ms of silence (4 s configured)`);
 
     // The manual node has been silent all along: it is STALE or OFFLINE by now.
@@ -467,9 +511,15 @@ describe('provider nodes: join, heartbeat, latency, liveness', { timeout: 120_00
   it('describes the new endpoints in the OpenAPI document', async () => {
     const spec = (await cp.request('GET', '/openapi.json', null)).json;
     for (const [path, method] of [
-      ['/v1/join-tokens', 'post'], ['/v1/join-tokens/{id}', 'delete'], ['/v1/agent/join-challenge', 'post'],
-      ['/v1/agent/join', 'post'], ['/v1/agent/heartbeat', 'post'], ['/v1/agent/latency', 'post'],
-      ['/v1/nodes', 'get'], ['/v1/nodes/{id}/drain', 'post'], ['/v1/latency', 'get'],
+      ['/v1/join-tokens', 'post'],
+      ['/v1/join-tokens/{id}', 'delete'],
+      ['/v1/agent/join-challenge', 'post'],
+      ['/v1/agent/join', 'post'],
+      ['/v1/agent/heartbeat', 'post'],
+      ['/v1/agent/latency', 'post'],
+      ['/v1/nodes', 'get'],
+      ['/v1/nodes/{id}/drain', 'post'],
+      ['/v1/latency', 'get'],
     ]) {
       assert.ok(spec.paths[path]?.[method], `${method.toUpperCase()} ${path} is described`);
     }

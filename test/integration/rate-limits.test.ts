@@ -57,11 +57,19 @@ describe('rate limits: 429 with Retry-After, then the window resets', { timeout:
     assert.equal(again.headers.get('ratelimit-remaining'), '4');
   });
 
-  it('heartbeats count per node once the signature verifies; a forger cannot spend a node\'s allowance', async () => {
+  it("heartbeats count per node once the signature verifies; a forger cannot spend a node's allowance", async () => {
     const node = new ManualNode(cp);
     await node.join(acme.key);
     const forged = await cp.request('POST', '/v1/agent/heartbeat', null, {
-      message: { purpose: 'heartbeat', nodeId: node.id, seq: 1, sentAt: Date.now(), capacity: { cpusFree: 1, memoryFreeMb: 1, gpusFree: 0 }, health: 'ok', slurmdState: 'idle' },
+      message: {
+        purpose: 'heartbeat',
+        nodeId: node.id,
+        seq: 1,
+        sentAt: Date.now(),
+        capacity: { cpusFree: 1, memoryFreeMb: 1, gpusFree: 0 },
+        health: 'ok',
+        slurmdState: 'idle',
+      },
       signature: 'A'.repeat(86),
     });
     assert.equal(forged.status, 401, forged.text);
@@ -80,7 +88,10 @@ describe('rate limits: 429 with Retry-After, then the window resets', { timeout:
     await sleep(3100); // the join window the node above used has passed
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await cp.request('POST', '/v1/agent/join-challenge', null, { token: `jt_${'A'.repeat(43)}` }));
-    assert.deepEqual(answers.map((a) => a.status), [401, 401, 401, 401, 429]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [401, 401, 401, 401, 429],
+    );
     assert.equal(answers[4].json.bucket, 'join');
     assert.ok(Number(answers[4].headers.get('retry-after')) >= 1);
   });
@@ -129,7 +140,10 @@ describe('rate limits: 429 with Retry-After, then the window resets', { timeout:
     const stale = `${alice.key.slice(0, -4)}AAAA`;
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await cp.request('GET', '/v1/jobs', stale));
-    assert.deepEqual(answers.map((a) => a.status), [401, 401, 401, 401, 401]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [401, 401, 401, 401, 401],
+    );
     const locked = await cp.request('GET', '/v1/jobs', stale);
     assert.equal(locked.status, 429, locked.text);
     assert.equal(locked.headers.get('content-type')?.split(';')[0], 'application/problem+json');

@@ -75,7 +75,7 @@ describe('readiness with real dependencies going down', { timeout: 180_000 }, ()
     await stopRedis();
   });
 
-  it('is ready with every dependency up, reporting each island\'s SLURM', async () => {
+  it("is ready with every dependency up, reporting each island's SLURM", async () => {
     const body = await readinessBecomes(200);
     assert.equal(body.ready, true);
     assert.equal(body.checks.postgres.ok, true);
@@ -111,7 +111,7 @@ describe('readiness with real dependencies going down', { timeout: 180_000 }, ()
   it('with a scrape token configured, /metrics on the API and the worker wants it', async () => {
     // The worker opens its listener once it has booted, which a loaded machine can delay past the API's start.
     const workerMetrics = `http://127.0.0.1:${workerMetricsPort}/metrics`;
-    for (let deadline = Date.now() + 30_000; (await fetch(workerMetrics).catch(() => null)) === null; ) {
+    for (let deadline = Date.now() + 30_000; (await fetch(workerMetrics).catch(() => null)) === null;) {
       if (Date.now() > deadline) throw new Error(`the worker never listened on ${workerMetrics}`);
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -88,7 +88,13 @@ describe('sbatch derivations: REST adapter vs native sbatch on the same island',
       // bash runs a trap once the foreground command ends: short sleeps let it answer within a second.
       const script = `#!/bin/bash\ntrap 'echo got-USR1 > ${marker}; exit 0' USR1\nfor i in $(seq 1 120); do sleep 1; done\n`;
       const { spec } = parseSubmission(script, { signal: 'B:USR1@55', time: 1, output: '/dev/null', 'job-name': TOKEN });
-      const submitted = await withSsh.submit(env.jobUser, { script, spec, workingDirectory: env.workdir, environment: { PATH: '/usr/bin:/bin' }, comment: TOKEN });
+      const submitted = await withSsh.submit(env.jobUser, {
+        script,
+        spec,
+        workingDirectory: env.workdir,
+        environment: { PATH: '/usr/bin:/bin' },
+        comment: TOKEN,
+      });
       jobs.push(submitted.jobId);
       // slurmctld checks warning signals on its periodic timer (about every 30 s).
       const deadline = Date.now() + 90_000;

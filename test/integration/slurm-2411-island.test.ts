@@ -52,7 +52,9 @@ describe(`SLURM 24.11 island ${ISLAND}`, () => {
   }
 
   async function sshRun(command: string): Promise<string> {
-    const env = Object.entries(island.connection.ssh!.commandEnvironment).map(([k, v]) => `${k}=${v}`).join(' ');
+    const env = Object.entries(island.connection.ssh!.commandEnvironment)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     const result = await ssh.exec(OWNER, `${env} ${command}`, { timeoutMs: 20_000 });
     assert.equal(result.code, 0, `${command}: ${result.stderr}`);
     return result.stdout;
@@ -64,7 +66,14 @@ describe(`SLURM 24.11 island ${ISLAND}`, () => {
     assert.ok(found, `${ISLAND} is not in ${join(STACK, 'islands.json')}: start the stack (scripts/stack/infra-up.sh)`);
     island = found;
     const s = island.connection.ssh!;
-    ssh = new SshPool({ host: s.host, port: s.port, privateKey: s.privateKey, hostKeySha256: s.hostKeySha256, maxConnectionsPerUser: 1, connectTimeoutMs: 10_000 });
+    ssh = new SshPool({
+      host: s.host,
+      port: s.port,
+      privateKey: s.privateKey,
+      hostKeySha256: s.hostKeySha256,
+      maxConnectionsPerUser: 1,
+      connectTimeoutMs: 10_000,
+    });
   });
   after(() => ssh?.close());
 
@@ -78,7 +87,10 @@ describe(`SLURM 24.11 island ${ISLAND}`, () => {
     }
     // 22.05's API is gone: a v0.0.38 client must not mistake this island for one it speaks
     const old = await fetch(`${island.connection.rest!.url}/slurm/v0.0.38/ping/`, {
-      headers: { 'X-SLURM-USER-NAME': island.connection.readUser, 'X-SLURM-USER-TOKEN': mintSlurmJwt(island.connection.rest!.jwtKey, island.connection.readUser, 60) },
+      headers: {
+        'X-SLURM-USER-NAME': island.connection.readUser,
+        'X-SLURM-USER-TOKEN': mintSlurmJwt(island.connection.rest!.jwtKey, island.connection.readUser, 60),
+      },
     });
     assert.equal(old.status, 404);
     const forged = mintSlurmJwt(Buffer.alloc(32, 7), OWNER, 60);

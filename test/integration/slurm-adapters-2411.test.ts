@@ -20,10 +20,18 @@ after(() => oracle?.close());
 
 slurmContractSuite(() => {
   const island = parseIslandsFile(join(STACK, 'islands.json')).find((i) => i.connection.name === ISLAND);
-  if (!island?.connection.rest || !island.connection.ssh) throw new Error(`${ISLAND} with rest and ssh sections is not in ${STACK}/islands.json: start the stack (scripts/stack/infra-up.sh)`);
+  if (!island?.connection.rest || !island.connection.ssh)
+    throw new Error(`${ISLAND} with rest and ssh sections is not in ${STACK}/islands.json: start the stack (scripts/stack/infra-up.sh)`);
   const { connection } = island;
   const ssh = connection.ssh!;
-  oracle ??= new SshPool({ host: ssh.host, port: ssh.port, privateKey: ssh.privateKey, hostKeySha256: ssh.hostKeySha256, maxConnectionsPerUser: 1, connectTimeoutMs: 10_000 });
+  oracle ??= new SshPool({
+    host: ssh.host,
+    port: ssh.port,
+    privateKey: ssh.privateKey,
+    hostKeySha256: ssh.hostKeySha256,
+    maxConnectionsPerUser: 1,
+    connectTimeoutMs: 10_000,
+  });
   const pool = oracle;
   return {
     label: '24.11',
@@ -32,7 +40,9 @@ slurmContractSuite(() => {
     jobUser: OWNER,
     workdir: `/home/${OWNER}`,
     nodesJson: async () => {
-      const result = await pool.exec(connection.readUser, renderSlurmCommand(ssh.commandEnvironment, ['scontrol', '--json', 'show', 'nodes']), { timeoutMs: 20_000 });
+      const result = await pool.exec(connection.readUser, renderSlurmCommand(ssh.commandEnvironment, ['scontrol', '--json', 'show', 'nodes']), {
+        timeoutMs: 20_000,
+      });
       if (result.code !== 0) throw new Error(`scontrol --json show nodes on ${ISLAND}: ${result.stderr}`);
       return result.stdout;
     },

@@ -4,22 +4,12 @@ import type { JobSpec } from '../../src/core/sbatch/job-spec';
 import type { IslandConnection } from '../../src/adapters/slurm/island-connection';
 import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
 import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
-import {
-  SlurmRejectedError,
-  type SlurmClient,
-  type SlurmJobRecord,
-  type SlurmSubmitRequest,
-} from '../../src/core/slurm/slurm-client.port';
+import { SlurmRejectedError, type SlurmClient, type SlurmJobRecord, type SlurmSubmitRequest } from '../../src/core/slurm/slurm-client.port';
 
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE', 'PREEMPTED']);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(
-  client: SlurmClient,
-  jobId: number,
-  done: (job: SlurmJobRecord) => boolean,
-  timeoutMs = 60_000,
-): Promise<SlurmJobRecord> {
+async function waitFor(client: SlurmClient, jobId: number, done: (job: SlurmJobRecord) => boolean, timeoutMs = 60_000): Promise<SlurmJobRecord> {
   const deadline = Date.now() + timeoutMs;
   let last: SlurmJobRecord | undefined;
   while (Date.now() < deadline) {
@@ -86,7 +76,11 @@ export function slurmContractSuite(load: () => ContractIsland): void {
         const t0 = performance.now();
         const res = await client.submit(
           env.jobUser,
-          request('#!/bin/bash\necho "hello $ARCH_GREETING from $SLURM_JOB_ID"\n', { output: `${env.workdir}/arch-it-%j.out` }, { ARCH_GREETING: "it's $(not) `run`" }),
+          request(
+            '#!/bin/bash\necho "hello $ARCH_GREETING from $SLURM_JOB_ID"\n',
+            { output: `${env.workdir}/arch-it-%j.out` },
+            { ARCH_GREETING: "it's $(not) `run`" },
+          ),
         );
         console.log(`[${env.label} ${kind}] submit ${(performance.now() - t0).toFixed(1)} ms → job ${res.jobId}`);
         submitted.push(res.jobId);
@@ -130,7 +124,11 @@ export function slurmContractSuite(load: () => ContractIsland): void {
       test('hold: pending with JobHeldUser until released, then completes', async () => {
         const res = await client.submit(env.jobUser, request('#!/bin/bash\ntrue\n', { hold: true, output: '/dev/null' }));
         submitted.push(res.jobId);
-        if (kind === 'rest') assert.ok(res.warnings.some((w) => /held/i.test(w)), `warnings: ${res.warnings.join('; ')}`);
+        if (kind === 'rest')
+          assert.ok(
+            res.warnings.some((w) => /held/i.test(w)),
+            `warnings: ${res.warnings.join('; ')}`,
+          );
         const [held] = await client.getJob(res.jobId);
         assert.ok(held);
         assert.equal(held.state, 'PENDING');
@@ -157,15 +155,12 @@ export function slurmContractSuite(load: () => ContractIsland): void {
       });
 
       test('a job for a partition that does not exist is rejected', async () => {
-        await assert.rejects(
-          client.submit(env.jobUser, request('#!/bin/bash\ntrue\n', { partition: 'no-such-partition' })),
-          (err: unknown) => {
-            assert.ok(err instanceof SlurmRejectedError, String(err));
-            assert.equal(err.code, 2000);
-            assert.match(err.message, /partition/i);
-            return true;
-          },
-        );
+        await assert.rejects(client.submit(env.jobUser, request('#!/bin/bash\ntrue\n', { partition: 'no-such-partition' })), (err: unknown) => {
+          assert.ok(err instanceof SlurmRejectedError, String(err));
+          assert.equal(err.code, 2000);
+          assert.match(err.message, /partition/i);
+          return true;
+        });
       });
 
       test('privileged users are refused before anything is sent', async () => {

@@ -79,7 +79,12 @@ describe('tenant policy with real processes (issue #13)', { timeout: 300_000 }, 
           placement: { islands: [island] },
         });
         assert.equal(res.status, 202, res.text);
-        const done = await cp.waitForJob(alice.key, res.json.id, (job) => job.state === 'COMPLETED' || job.state === 'FAILED' || job.state === 'REJECTED', 90_000);
+        const done = await cp.waitForJob(
+          alice.key,
+          res.json.id,
+          (job) => job.state === 'COMPLETED' || job.state === 'FAILED' || job.state === 'REJECTED',
+          90_000,
+        );
         assert.equal(done.state, 'COMPLETED', JSON.stringify(done));
       }
     });
@@ -107,14 +112,18 @@ describe('tenant policy with real processes (issue #13)', { timeout: 300_000 }, 
       assert.match(res.json.detail, /uid 5 on island local-[ab], below its minimum uid 1000/);
     });
     it('the same rules apply when a wallet is mapped (it used to be a 500 for root)', async () => {
-      for (const [slurmUser, rule] of [['munge', 'service-account'], ['games', 'min-uid'], ['root', 'service-account']] as const) {
+      for (const [slurmUser, rule] of [
+        ['munge', 'service-account'],
+        ['games', 'min-uid'],
+        ['root', 'service-account'],
+      ] as const) {
         const res = await cp.request('PUT', `/v1/wallet-accounts/${wallet()}`, cp.adminKey, { slurmUser });
         assert.equal(res.status, 400, `${slurmUser}: ${res.text}`);
         assert.equal(res.json.field, 'slurmUser');
         assert.equal(res.json.rule, rule);
       }
     });
-    it('a tenant\'s account is mapped with what each island says about it', async () => {
+    it("a tenant's account is mapped with what each island says about it", async () => {
       const res = await principal('bob', 'bob');
       assert.equal(res.status, 201, res.text);
       assert.deepEqual(res.json.slurmUserOnIslands, [
@@ -123,7 +132,10 @@ describe('tenant policy with real processes (issue #13)', { timeout: 300_000 }, 
       ]);
       const mapped = await cp.request('PUT', `/v1/wallet-accounts/${wallet()}`, cp.adminKey, { slurmUser: 'alice' });
       assert.equal(mapped.status, 200, mapped.text);
-      assert.deepEqual(mapped.json.slurmUserOnIslands.map((r: any) => r.status), ['ok', 'ok']);
+      assert.deepEqual(
+        mapped.json.slurmUserOnIslands.map((r: any) => r.status),
+        ['ok', 'ok'],
+      );
     });
   });
 
@@ -145,7 +157,13 @@ describe('tenant policy with real processes (issue #13)', { timeout: 300_000 }, 
       const ghost = `ghost${RUN}`;
       const created = await cp.request('POST', '/v1/principals', cp.adminKey, { name: `ghost-${RUN}`, kind: 'researcher', slurmUser: ghost });
       assert.equal(created.status, 201, created.text);
-      assert.deepEqual(created.json.slurmUserOnIslands.map((r: any) => [r.island, r.status]), [['local-a', 'missing'], ['local-b', 'missing']]);
+      assert.deepEqual(
+        created.json.slurmUserOnIslands.map((r: any) => [r.island, r.status]),
+        [
+          ['local-a', 'missing'],
+          ['local-b', 'missing'],
+        ],
+      );
       assert.match(created.json.slurmUserOnIslands[0].detail, new RegExp(`"${ghost}" does not exist on island local-a`));
       const key = await cp.request('POST', `/v1/principals/${created.json.id}/api-keys`, cp.adminKey, { scopes: ['submit', 'read'] });
       for (const island of ['local-a', 'local-b']) {
@@ -161,10 +179,7 @@ describe('tenant policy with real processes (issue #13)', { timeout: 300_000 }, 
     });
 
     it('a principal mapped to a service account before the rule cannot submit at all', async () => {
-      const [row] = await cp.sql(
-        `INSERT INTO principals (name, kind, slurm_user) VALUES ($1, 'researcher', 'munge') RETURNING id`,
-        [`legacy-munge-${RUN}`],
-      );
+      const [row] = await cp.sql(`INSERT INTO principals (name, kind, slurm_user) VALUES ($1, 'researcher', 'munge') RETURNING id`, [`legacy-munge-${RUN}`]);
       const key = await cp.request('POST', `/v1/principals/${row.id}/api-keys`, cp.adminKey, { scopes: ['submit', 'read'] });
       const res = await submit(key.json.key, { script: script() });
       assert.equal(res.status, 403, res.text);
@@ -196,7 +211,10 @@ describe('tenant policy with real processes (issue #13)', { timeout: 300_000 }, 
       assert.equal(res.status, 202, res.text);
       const job = await capped.waitForJob(owner.key, res.json.id, (j) => !['ACCEPTED', 'DISPATCHING'].includes(j.state), 90_000);
       assert.equal(job.state, 'FAILED', JSON.stringify(job));
-      assert.match(job.stateReason, /^gave up after 3 failed submission attempts; last: an island was unreachable; no attempts left \(attempt 3 of 3\): .*authentication as h13nokey/);
+      assert.match(
+        job.stateReason,
+        /^gave up after 3 failed submission attempts; last: an island was unreachable; no attempts left \(attempt 3 of 3\): .*authentication as h13nokey/,
+      );
       const [row] = await capped.sql('SELECT dispatch_attempts, slurm_job_id FROM jobs WHERE id = $1', [res.json.id]);
       assert.equal(row.slurm_job_id, null);
       assert.equal(row.dispatch_attempts, 4, 'three submissions, and the claim that gave up');
@@ -229,7 +247,10 @@ describe('tenant policy with real processes (issue #13)', { timeout: 300_000 }, 
       const claims = await agent('claims');
       const refused = await claims.join(jt, ['--provider-group', 'bigcloud', '--probe-host', '127.0.0.1', '--probe-port', String(await freePort())]);
       assert.equal(refused.code, 2, refused.stderr);
-      assert.match(refused.stderr, /403 Forbidden: message\.tags\.providerGroup: this join token admits nodes of provider group "acme-[0-9a-f]+" only, not "bigcloud"/);
+      assert.match(
+        refused.stderr,
+        /403 Forbidden: message\.tags\.providerGroup: this join token admits nodes of provider group "acme-[0-9a-f]+" only, not "bigcloud"/,
+      );
       // The refusal consumed nothing: the same single-use token still admits an honest node.
       const honest = await agent('honest');
       const joined = await honest.join(jt, ['--provider-group', providerName, '--probe-host', '127.0.0.1', '--probe-port', String(await freePort())]);
@@ -239,7 +260,7 @@ describe('tenant policy with real processes (issue #13)', { timeout: 300_000 }, 
       assert.equal(node.tags.providerGroup, providerName);
     });
 
-    it('a node that names no group gets its provider\'s', async () => {
+    it("a node that names no group gets its provider's", async () => {
       const quiet = await agent('quiet');
       const joined = await quiet.join(await token(), ['--region', 'lab', '--probe-host', '127.0.0.1', '--probe-port', String(await freePort())]);
       assert.equal(joined.code, 0, joined.stderr);

@@ -68,7 +68,10 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
     db = fresh.db;
     pg = new Client({ connectionString: fresh.url });
     await pg.connect();
-    await pg.query(`INSERT INTO principals (id, name, kind, slurm_user) VALUES ($1, 'alice', 'researcher', 'alice'), ($2, 'prov', 'provider_admin', NULL)`, [OWNER, PROVIDER]);
+    await pg.query(`INSERT INTO principals (id, name, kind, slurm_user) VALUES ($1, 'alice', 'researcher', 'alice'), ($2, 'prov', 'provider_admin', NULL)`, [
+      OWNER,
+      PROVIDER,
+    ]);
     await pg.query(
       `INSERT INTO nodes (provider_id, name, public_key, inventory, probe_address, benchmark_score)
        VALUES ($1, 'prov-n1', 'pk1', '{"gpus":[{"model":"nvidia-a100","count":1}]}', '10.0.0.1', 2000)`,
@@ -133,7 +136,7 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
     assert.match(foreign.accounting_note, /no record of the job yet/);
     assert.equal(foreign.accounting_attempts, 1);
     const stolen = await job('stolen');
-    assert.equal(stolen.accounted_at, null, 'a copied tag in another user\'s job is not this job\'s usage');
+    assert.equal(stolen.accounted_at, null, "a copied tag in another user's job is not this job's usage");
     assert.match(stolen.accounting_note, /no record of the job yet/);
     assert.equal((await job('unnamed')).accounted_at, null);
     assert.notEqual((await job('unnamedOk')).accounted_at, null, 'slurmdbd 22.05 names no user it has no association for');
@@ -151,28 +154,46 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
       [jobIds.complete],
     );
     const nodes = rows.filter((r) => r.kind === 'node');
-    assert.deepEqual(nodes.map((n) => [n.beneficiary, n.provider, n.weight]), [
-      ['isl-n2', 'island:isl', String(100 * 1000)],
-      ['prov-n1', PROVIDER, String(100 * 2000)],
-    ]);
+    assert.deepEqual(
+      nodes.map((n) => [n.beneficiary, n.provider, n.weight]),
+      [
+        ['isl-n2', 'island:isl', String(100 * 1000)],
+        ['prov-n1', PROVIDER, String(100 * 2000)],
+      ],
+    );
     // the registered node earns twice the other's node share (weights 2:1, ± one unit of rounding)
     const [n2, n1] = nodes.map((n) => BigInt(n.amount));
     assert.ok(n1 - 2n * n2 <= 2n && 2n * n2 - n1 <= 2n, `${n1} vs ${n2}`);
     const [{ billed }] = (await pg.query('SELECT billed::text FROM usage_records WHERE job_id = $1', [jobIds.complete])).rows;
-    assert.equal(rows.reduce((acc, r) => acc + BigInt(r.amount), 0n), BigInt(billed));
+    assert.equal(
+      rows.reduce((acc, r) => acc + BigInt(r.amount), 0n),
+      BigInt(billed),
+    );
   });
 
   it('never a second record: a job accounted is not due again, and a forced second write is refused', async () => {
     await pg.query(`UPDATE jobs SET accounting_next_at = NULL WHERE id <> $1 AND accounting_next_at <> 'infinity'`, [jobIds.never]);
     good.asked = [];
     await service.accountDue();
-    assert.ok(good.asked.every((ids) => !ids.includes(10)), 'the accounted job is not read again');
+    assert.ok(
+      good.asked.every((ids) => !ids.includes(10)),
+      'the accounted job is not read again',
+    );
     const repo = new UsageRepository(db, new JobsRepository(db));
-    const [again] = (await pg.query('SELECT id::text, owner_id, island, slurm_job_id::text, array_size, state, ended_at, accounting_attempts FROM jobs WHERE id = $1', [jobIds.complete])).rows;
+    const [again] = (
+      await pg.query('SELECT id::text, owner_id, island, slurm_job_id::text, array_size, state, ended_at, accounting_attempts FROM jobs WHERE id = $1', [
+        jobIds.complete,
+      ])
+    ).rows;
     const written = await repo.saveAccounted({
       job: again,
       record: { body: { usage: { key: { island: 'isl', slurmJobId: 10, submitTime: 1 } } }, canonical: '{}', contentHash: 'f'.repeat(64) } as never,
-      signature: Buffer.alloc(64), algorithm: 'ed25519', publicKey: 'pk', denom: 'uvirt', billed: 1n, epoch: 1,
+      signature: Buffer.alloc(64),
+      algorithm: 'ed25519',
+      publicKey: 'pk',
+      denom: 'uvirt',
+      billed: 1n,
+      epoch: 1,
       rewards: { formula: 'x', shares: { platformPpm: 0, providerPpm: 0, nodesPpm: 0 }, billed: '1', platform: '1', providers: [], nodes: [] },
     });
     assert.equal(written, false);

@@ -27,7 +27,10 @@ class FakeReporter implements UsageReporter {
     for (const e of entries) {
       if (e.status === 'BROADCAST') {
         // confirm by hash: the ledger already has it, never send again
-        outcomes.set(e.usageRecordId, this.sent.has(e.usageRecordId) ? { kind: 'committed', txHash: e.txHash! } : { kind: 'retry', reason: 'tx not found yet' });
+        outcomes.set(
+          e.usageRecordId,
+          this.sent.has(e.usageRecordId) ? { kind: 'committed', txHash: e.txHash! } : { kind: 'retry', reason: 'tx not found yet' },
+        );
       } else if (this.refuse.has(e.usageRecordId)) {
         outcomes.set(e.usageRecordId, { kind: 'rejected', reason: 'invalid state transition: COMPLETED -> RUNNING' });
       } else {
@@ -36,7 +39,10 @@ class FakeReporter implements UsageReporter {
     }
     if (toSend.length > 0) {
       const hash = `TX${++this.tx}`;
-      await journal.markBroadcast(toSend.map((e) => e.usageRecordId), hash);
+      await journal.markBroadcast(
+        toSend.map((e) => e.usageRecordId),
+        hash,
+      );
       for (const e of toSend) this.sent.set(e.usageRecordId, (this.sent.get(e.usageRecordId) ?? 0) + 1);
       if (this.crashAfterBroadcast) throw new Error('process died between broadcast and confirmation');
       for (const e of toSend) outcomes.set(e.usageRecordId, { kind: 'committed', txHash: hash });

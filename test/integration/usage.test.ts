@@ -67,8 +67,7 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     assert.equal(res.status, 202, res.text);
     return res.json.id as string;
   };
-  const accounted = (id: string, timeoutMs = 60_000) =>
-    cp.waitFor(alice.key, `/v1/jobs/${id}/usage`, (u) => u.status === 'ACCOUNTED', timeoutMs, 200);
+  const accounted = (id: string, timeoutMs = 60_000) => cp.waitFor(alice.key, `/v1/jobs/${id}/usage`, (u) => u.status === 'ACCOUNTED', timeoutMs, 200);
 
   it('a two-node job: usage = its real allocation × elapsed, per node, signed, in the outbox', async () => {
     const id = await submit({ script: script('srun true; sleep 2', ['--nodes=2', '--ntasks=3', '--mem-per-cpu=100', '--time=2']) });
@@ -102,7 +101,10 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     assert.equal(usage.report.status, 'PENDING');
     // the bill is split exactly
     const r = record.billing.rewards;
-    const parts = BigInt(r.platform) + r.providers.reduce((a: bigint, p: any) => a + BigInt(p.amount), 0n) + r.nodes.reduce((a: bigint, n: any) => a + BigInt(n.amount), 0n);
+    const parts =
+      BigInt(r.platform) +
+      r.providers.reduce((a: bigint, p: any) => a + BigInt(p.amount), 0n) +
+      r.nodes.reduce((a: bigint, n: any) => a + BigInt(n.amount), 0n);
     assert.ok(BigInt(r.billed) > 0n);
     assert.equal(parts, BigInt(r.billed));
   });
@@ -115,7 +117,10 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     const truth = sacct(slurmConf, job.slurmJobId);
     assert.equal(truth.length, 3);
     assert.equal(record.usage.metrics.runs, 3);
-    assert.deepEqual(record.usage.runs.map((run: any) => run.arrayTaskId), [1, 2, 3]);
+    assert.deepEqual(
+      record.usage.runs.map((run: any) => run.arrayTaskId),
+      [1, 2, 3],
+    );
     const expectedCpuSeconds = truth.reduce((acc: number, t: any) => acc + tres(t, 'cpu') * t.time.elapsed, 0);
     assert.equal(record.usage.metrics.cpuCoreSeconds, expectedCpuSeconds);
     assert.ok(expectedCpuSeconds >= 3 * 2 * 1);
@@ -144,12 +149,18 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     assert.equal(job.state, 'COMPLETED');
     const { record } = await accounted(id, 90_000);
     const truth = sacct(slurmConf, job.slurmJobId);
-    assert.deepEqual(truth.map((r: any) => r.state.current), ['REQUEUED', 'COMPLETED']);
+    assert.deepEqual(
+      truth.map((r: any) => r.state.current),
+      ['REQUEUED', 'COMPLETED'],
+    );
     const m = record.usage.metrics;
     assert.equal(m.runs, 2);
     assert.equal(m.requeuedRuns, 1);
     assert.equal(record.usage.key.submitTime, truth[0].time.submission);
-    assert.equal(m.cpuCoreSeconds, truth.reduce((acc: number, r: any) => acc + tres(r, 'cpu') * r.time.elapsed, 0));
+    assert.equal(
+      m.cpuCoreSeconds,
+      truth.reduce((acc: number, r: any) => acc + tres(r, 'cpu') * r.time.elapsed, 0),
+    );
     assert.equal(m.wallSeconds, truth[0].time.elapsed + truth[1].time.elapsed);
     assert.ok(truth[1].time.elapsed >= 2);
   });
@@ -195,8 +206,17 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     const [{ job_id: someJob, billed }] = (await db.query('SELECT job_id::text, billed::text FROM usage_records WHERE billed > 0 LIMIT 1')).rows;
     const perJob = await cp.request('GET', `/v1/rewards/jobs/${someJob}`, cp.adminKey);
     assert.equal(perJob.status, 200, perJob.text);
-    assert.deepEqual(perJob.json.lines.map((l: any) => l.kind).sort().slice(0, 1), ['node']);
-    assert.equal(perJob.json.lines.reduce((acc: bigint, l: any) => acc + BigInt(l.amount), 0n), BigInt(billed));
+    assert.deepEqual(
+      perJob.json.lines
+        .map((l: any) => l.kind)
+        .sort()
+        .slice(0, 1),
+      ['node'],
+    );
+    assert.equal(
+      perJob.json.lines.reduce((acc: bigint, l: any) => acc + BigInt(l.amount), 0n),
+      BigInt(billed),
+    );
     assert.equal((await cp.request('GET', `/v1/rewards/jobs/${someJob}`, provider.key)).status, 404, 'not one of its nodes');
     const bad = await cp.request('GET', '/v1/rewards?epoch=yesterday', cp.adminKey);
     assert.equal(bad.status, 400);
@@ -207,10 +227,12 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     const ids: string[] = [];
     for (let i = 0; i < total; i++) ids.push(await submit({ script: script('true', ['--time=2', `--job-name=acct-crash-${i}`]) }));
     const openAccountingTx = async () =>
-      (await db.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
+      (
+        await db.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
           WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%' AND query ILIKE '%usage_rewards%'`,
-      )).rows[0].n;
+        )
+      ).rows[0].n;
     const records = async () => (await db.query('SELECT count(*)::int AS n FROM usage_records WHERE job_id = ANY($1)', [ids])).rows[0].n;
     const atKills: number[] = [];
     // Kill without warning inside an open accounting transaction, later rounds after some jobs were accounted.
@@ -225,7 +247,10 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
       cp.startWorker();
     }
     assert.ok(atKills.length >= 2 && atKills.every((n) => n < total), `workers died inside accounting transactions (accounted at kills: ${atKills})`);
-    assert.ok(atKills.some((n) => n > 0), `a kill came after some jobs were accounted (accounted at kills: ${atKills})`);
+    assert.ok(
+      atKills.some((n) => n > 0),
+      `a kill came after some jobs were accounted (accounted at kills: ${atKills})`,
+    );
     // a second worker races the first for what is left
     const second = cp.spawnRole('worker');
     try {
@@ -236,13 +261,17 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     const perJob = (await db.query('SELECT job_id::text, count(*)::int AS n FROM usage_records WHERE job_id = ANY($1) GROUP BY job_id', [ids])).rows;
     assert.equal(perJob.length, total);
     for (const row of perJob) assert.equal(row.n, 1, `job ${row.job_id} has ${row.n} records`);
-    const outbox = (await db.query('SELECT count(*)::int AS n FROM usage_outbox o JOIN usage_records r ON r.id = o.usage_record_id WHERE r.job_id = ANY($1)', [ids])).rows[0].n;
+    const outbox = (
+      await db.query('SELECT count(*)::int AS n FROM usage_outbox o JOIN usage_records r ON r.id = o.usage_record_id WHERE r.job_id = ANY($1)', [ids])
+    ).rows[0].n;
     assert.equal(outbox, total);
-    const sums = (await db.query(
-      `SELECT r.job_id, r.billed::text, (SELECT sum(amount) FROM usage_rewards w WHERE w.usage_record_id = r.id)::text AS split
+    const sums = (
+      await db.query(
+        `SELECT r.job_id, r.billed::text, (SELECT sum(amount) FROM usage_rewards w WHERE w.usage_record_id = r.id)::text AS split
          FROM usage_records r WHERE r.job_id = ANY($1)`,
-      [ids],
-    )).rows;
+        [ids],
+      )
+    ).rows;
     for (const s of sums) assert.equal(s.split, s.billed, `job ${s.job_id}: rewards sum to the bill`);
     const unaccounted = (await db.query('SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1) AND accounted_at IS NULL', [ids])).rows[0].n;
     assert.equal(unaccounted, 0);

@@ -37,7 +37,10 @@ describe('wallet login', { timeout: 120_000 }, () => {
       islands: [{ name: 'local-a' }],
       redisDb: 6,
       env: {
-        CHAIN_RPC_URL: chain.url, CHAIN_ID: chain.chainId, ARCHIPELAGO_LOGIN_DOMAIN: 'archipelago.test', ARCHIPELAGO_SESSION_SECONDS: '60',
+        CHAIN_RPC_URL: chain.url,
+        CHAIN_ID: chain.chainId,
+        ARCHIPELAGO_LOGIN_DOMAIN: 'archipelago.test',
+        ARCHIPELAGO_SESSION_SECONDS: '60',
         ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE: '30',
       },
     });
@@ -69,7 +72,10 @@ describe('wallet login', { timeout: 120_000 }, () => {
     assert.deepEqual(me.json.scopes.sort(), ['read', 'submit']);
     const audited = await cp.request('GET', `/v1/audit?action=session.login&actor=principal:${answer.json.principal.id}`, cp.adminKey);
     assert.equal(audited.status, 200, audited.text);
-    assert.ok(audited.json.items.some((e: any) => e.details?.address === alice.address), 'the login is in the audit trail');
+    assert.ok(
+      audited.json.items.some((e: any) => e.details?.address === alice.address),
+      'the login is in the audit trail',
+    );
     assert.ok(!audited.text.includes(answer.json.sessionToken), 'no token in the trail');
     // The transaction-signing (direct) wallet from the same mnemonic is the same account.
     assert.equal((await alice.direct.getAccounts())[0].address, alice.address);
@@ -182,7 +188,7 @@ describe('wallet login', { timeout: 120_000 }, () => {
     assert.notEqual(aliceSession.principal.id, session.principal.id);
   });
 
-  it('a marketplace acts for a researcher only with that researcher\'s delegation, as the researcher, within both scopes', async () => {
+  it("a marketplace acts for a researcher only with that researcher's delegation, as the researcher, within both scopes", async () => {
     chain.setScore(alice.address, 80);
     const aliceToken = (await walletLogin(cp.url, alice.amino)).sessionToken;
     const aliceId = (await cp.request('GET', '/v1/auth/me', aliceToken)).json.id;
@@ -206,7 +212,7 @@ describe('wallet login', { timeout: 120_000 }, () => {
     const submitted = await cp.request('POST', '/v1/jobs', marketKey, job, asAlice);
     assert.equal(submitted.status, 202, submitted.text);
     const seen = await cp.request('GET', `/v1/jobs/${submitted.json.id}`, aliceToken);
-    assert.equal(seen.status, 200, 'the job is the researcher\'s own');
+    assert.equal(seen.status, 200, "the job is the researcher's own");
     assert.equal((await cp.request('GET', `/v1/jobs/${submitted.json.id}`, marketKey)).status, 404, 'without the header the marketplace is itself');
     assert.equal((await cp.request('POST', '/v1/auth/api-keys', marketKey, { scopes: ['read'] }, asAlice)).status, 403, 'a delegation cannot mint keys');
 
@@ -215,7 +221,11 @@ describe('wallet login', { timeout: 120_000 }, () => {
     assert.equal(other.status, 403, 'another researcher did not delegate');
     const notMarket = await cp.request('GET', '/v1/jobs', bob.sessionToken, undefined, asAlice);
     assert.equal(notMarket.status, 403, 'only marketplace accounts act on behalf of others');
-    assert.equal((await post('/v1/delegations', { delegateId: bob.principal.id, scopes: ['read'] }, aliceToken)).status, 400, 'delegates are marketplace accounts');
+    assert.equal(
+      (await post('/v1/delegations', { delegateId: bob.principal.id, scopes: ['read'] }, aliceToken)).status,
+      400,
+      'delegates are marketplace accounts',
+    );
     assert.equal((await post('/v1/delegations', { delegateId: market.id, scopes: ['admin'] }, aliceToken)).status, 400);
 
     for (const id of [readOnly.json.id, grant.json.id]) assert.equal((await cp.request('DELETE', `/v1/delegations/${id}`, aliceToken)).status, 204);
@@ -255,7 +265,7 @@ describe('wallet login', { timeout: 120_000 }, () => {
     assert.equal((await cp.request('GET', '/v1/auth/me', researcher)).status, 200, 'researchers are not rate limited');
   });
 
-  it('delegated calls (X-On-Behalf-Of) spend the marketplace\'s own budget, not nobody\'s', async () => {
+  it("delegated calls (X-On-Behalf-Of) spend the marketplace's own budget, not nobody's", async () => {
     const created = (await cp.request('POST', '/v1/principals', cp.adminKey, { name: 'identity-market-delegated', kind: 'marketplace' })).json;
     const key = (await cp.request('POST', `/v1/principals/${created.id}/api-keys`, cp.adminKey, { scopes: ['read'] })).json.key as string;
     const aliceToken = (await walletLogin(cp.url, alice.amino)).sessionToken;
@@ -269,7 +279,7 @@ describe('wallet login', { timeout: 120_000 }, () => {
     assert.ok(limited.length >= 1, `the budget was never applied to delegated calls: ${answers.map((a) => a.status).join(',')}`);
     assert.ok(answers.filter((a) => a.status === 200).length <= 60);
     assert.equal(limited[0].json.bucket, 'budget');
-    assert.equal((await cp.request('GET', '/v1/jobs', aliceToken)).status, 200, 'the researcher is not held to the marketplace\'s budget');
+    assert.equal((await cp.request('GET', '/v1/jobs', aliceToken)).status, 200, "the researcher is not held to the marketplace's budget");
     assert.equal((await cp.request('DELETE', `/v1/delegations/${grant.json.id}`, aliceToken)).status, 204);
   });
 });

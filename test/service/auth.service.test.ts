@@ -31,12 +31,23 @@ function setUp(options: { auditFails?: boolean } = {}) {
 
 async function admin(principals: InMemoryPrincipals): Promise<Principal> {
   const row = await principals.ensureAdmin('root-admin');
-  return { id: row.id, name: row.name, kind: 'platform_admin', slurmUser: null, scopes: new Set<Scope>(['admin', 'read']), credentialId: 'bootstrap', chainAddress: null };
+  return {
+    id: row.id,
+    name: row.name,
+    kind: 'platform_admin',
+    slurmUser: null,
+    scopes: new Set<Scope>(['admin', 'read']),
+    credentialId: 'bootstrap',
+    chainAddress: null,
+  };
 }
 
 async function researcherWithKey(ctx: ReturnType<typeof setUp>, scopes: Scope[], seconds: number | null) {
   const created = await ctx.service.createPrincipal(await admin(ctx.principals), `rita-${scopes.join('-')}`, 'researcher', 'rita');
-  const issued = await ctx.service.issueApiKey(await admin(ctx.principals), created.id, scopes, { requestedSeconds: seconds ?? undefined, defaultSeconds: null });
+  const issued = await ctx.service.issueApiKey(await admin(ctx.principals), created.id, scopes, {
+    requestedSeconds: seconds ?? undefined,
+    defaultSeconds: null,
+  });
   const as = await ctx.service.authenticate(issued.key);
   assert.ok(as, 'the issued key authenticates');
   return { issued, as };
@@ -59,7 +70,10 @@ describe('AuthService (in-memory principals)', () => {
     const { as } = await researcherWithKey(ctx, ['read'], HOUR);
     await assert.rejects(ctx.service.issueApiKey(as!, as!.id, ['submit'], { defaultSeconds: null }), (e: unknown) => e instanceof Problem && e.status === 403);
     const delegated = { ...as!, credentialId: `delegation:d1:${as!.credentialId}` };
-    await assert.rejects(ctx.service.issueApiKey(delegated, as!.id, ['read'], { defaultSeconds: null }), (e: unknown) => e instanceof Problem && e.status === 403);
+    await assert.rejects(
+      ctx.service.issueApiKey(delegated, as!.id, ['read'], { defaultSeconds: null }),
+      (e: unknown) => e instanceof Problem && e.status === 403,
+    );
     assert.equal(ctx.principals.keys.length, 1, 'nothing minted');
   });
 

@@ -64,7 +64,13 @@ describe('BudgetService (in-memory budgets and jobs)', () => {
     await service.admit('alice', HOUR_JOB, null);
     jobs.jobs.push({ owner: 'alice', key: null, spec: HOUR_JOB, billed: false });
     await assert.rejects(service.admit('alice', HOUR_JOB, null), (e: unknown) => status(402)(e) && (e as Problem).extras.remaining === '0');
-    assert.deepEqual(await service.state('alice'), { monthlyLimit: String(3n * one), denom: price.denom, spent: String(one), reserved: String(2n * one), remaining: '0' });
+    assert.deepEqual(await service.state('alice'), {
+      monthlyLimit: String(3n * one),
+      denom: price.denom,
+      spent: String(one),
+      reserved: String(2n * one),
+      remaining: '0',
+    });
   });
 
   it('never refuses the replay of a submission it accepted (same Idempotency-Key)', async () => {

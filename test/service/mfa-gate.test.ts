@@ -26,7 +26,19 @@ class FakeChainMfa implements IdentitySource {
     return { required: true, factorCombinations: [[FactorType.FACTOR_TYPE_TOTP]], minVeidScore: 0 };
   }
   async mfaSession(id: string): Promise<SessionFacts> {
-    return this.sessions.get(id) ?? { found: false, isValid: false, accountAddress: '', transactionType: 0, verifiedFactors: [], expiresAt: 0, usedAt: 0, isSingleUse: false, deviceFingerprint: '' };
+    return (
+      this.sessions.get(id) ?? {
+        found: false,
+        isValid: false,
+        accountAddress: '',
+        transactionType: 0,
+        verifiedFactors: [],
+        expiresAt: 0,
+        usedAt: 0,
+        isSingleUse: false,
+        deviceFingerprint: '',
+      }
+    );
   }
   async trustedDevice() {
     return false;
@@ -53,8 +65,16 @@ function setUp() {
   const gate = new MfaGate(chain, config, consumptions as unknown as MfaConsumptionsRepository);
   const session = (id: string, facts: Partial<SessionFacts> = {}) =>
     chain.sessions.set(id, {
-      found: true, isValid: true, accountAddress: ADDRESS, transactionType: ACTION_TRANSACTION_TYPE.api_key_create, verifiedFactors: [FactorType.FACTOR_TYPE_TOTP],
-      expiresAt: Math.floor(Date.now() / 1000) + 300, usedAt: 0, isSingleUse: true, deviceFingerprint: '', ...facts,
+      found: true,
+      isValid: true,
+      accountAddress: ADDRESS,
+      transactionType: ACTION_TRANSACTION_TYPE.api_key_create,
+      verifiedFactors: [FactorType.FACTOR_TYPE_TOTP],
+      expiresAt: Math.floor(Date.now() / 1000) + 300,
+      usedAt: 0,
+      isSingleUse: true,
+      deviceFingerprint: '',
+      ...facts,
     });
   return { chain, consumptions, gate, session };
 }

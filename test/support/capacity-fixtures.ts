@@ -18,7 +18,10 @@ export function island(name: string, nodes: NodeCapacity[], extra: Partial<Islan
     performanceClass: 'standard',
     pricePerCoreHour: 0.05,
     benchmarkScore: 1000,
-    partitions: [{ name: 'batch', maxTimeMinutes: 2880, maxNodes: null, isDefault: true }, { name: 'debug', maxTimeMinutes: 30, maxNodes: 2 }],
+    partitions: [
+      { name: 'batch', maxTimeMinutes: 2880, maxNodes: null, isDefault: true },
+      { name: 'debug', maxTimeMinutes: 30, maxNodes: 2 },
+    ],
     nodes,
     queue: { pendingJobs: 0, pendingCpuSeconds: 0 },
     ...extra,
@@ -26,7 +29,6 @@ export function island(name: string, nodes: NodeCapacity[], extra: Partial<Islan
 }
 
 /** `n` nodes named `<prefix>-n0`, `<prefix>-n1`... */
-export const nodes = (prefix: string, n: number, extra: Partial<NodeCapacity> = {}) =>
-  Array.from({ length: n }, (_, i) => node(`${prefix}-n${i}`, extra));
+export const nodes = (prefix: string, n: number, extra: Partial<NodeCapacity> = {}) => Array.from({ length: n }, (_, i) => node(`${prefix}-n${i}`, extra));
 
 export const snap = (...islands: IslandCapacity[]): CapacitySnapshot => ({ takenAtMs: 0, islands });

@@ -92,7 +92,13 @@ function sbatch(name: string, args: string[]): number {
 }
 function states(ids: number[]): Map<number, string> {
   const out = sh(['squeue', '-h', '-t', 'all', '-o', '%i %T', '-j', ids.join(',')]).stdout;
-  return new Map(out.trim().split('\n').filter(Boolean).map((l) => [Number(l.split(/[_ ]/)[0]), l.split(' ')[1]] as [number, string]));
+  return new Map(
+    out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [Number(l.split(/[_ ]/)[0]), l.split(' ')[1]] as [number, string]),
+  );
 }
 function cli(file: string, args: string[], user: string): void {
   const out = sh(args, user);
@@ -162,7 +168,10 @@ async function main(): Promise<void> {
     save(`rest/${v}/jobs-state.json`, await rest('GET', `/slurm/${v}/jobs/state/`, READ_USER));
     // several ids: the parameter repeated (the spec's "CSV list" is refused, with , and with %2C); an id
     // slurmctld does not know (never, or purged after MinJobAge) is left out of the answer
-    save(`rest/${v}/jobs-state-some.json`, await rest('GET', `/slurm/${v}/jobs/state/?job_id=${jobs.array}&job_id=${jobs.multi}&job_id=999999&job_id=${jobs.held}`, READ_USER));
+    save(
+      `rest/${v}/jobs-state-some.json`,
+      await rest('GET', `/slurm/${v}/jobs/state/?job_id=${jobs.array}&job_id=${jobs.multi}&job_id=999999&job_id=${jobs.held}`, READ_USER),
+    );
     save(`rest/${v}/jobs-state-csv.json`, await rest('GET', `/slurm/${v}/jobs/state/?job_id=${jobs.multi}%2C${jobs.failed}`, READ_USER));
     for (const [name, id] of Object.entries(jobs)) {
       save(`rest/${v}/job-${name}.json`, await rest('GET', `/slurm/${v}/job/${id}`, READ_USER));

@@ -341,4 +341,17 @@ async function requestAt(base: string, method: string, path: string, key: string
   return { status: response.status, headers: response.headers, text, json };
 }
 
-export const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE', 'REJECTED', 'LOST', 'PREEMPTED', 'REVOKED']);
+export const TERMINAL = new Set([
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'TIMEOUT',
+  'NODE_FAIL',
+  'OUT_OF_MEMORY',
+  'BOOT_FAIL',
+  'DEADLINE',
+  'REJECTED',
+  'LOST',
+  'PREEMPTED',
+  'REVOKED',
+]);

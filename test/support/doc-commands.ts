@@ -19,7 +19,13 @@ const SHELL_FENCE = /^```(bash|sh|shell|console)\s*$/;
 const MARK = /^<!--\s*docs-test:\s*(run|by hand:\s*(.+?))\s*-->\s*$/;
 
 export function docFiles(repo: string): string[] {
-  return ['README.md', ...readdirSync(join(repo, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+  return [
+    'README.md',
+    ...readdirSync(join(repo, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ];
 }
 
 export function shellBlocks(file: string, text: string): DocBlock[] {

@@ -15,7 +15,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await Promise.resolve().then(check).catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
     await sleep(100);
   }
   throw new Error(`${what}: not within ${timeoutMs} ms`);
@@ -183,7 +188,22 @@ export class OwnPostgres {
       chownSync(this.dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
       execFileSync(
         'runuser',
-        ['-u', 'postgres', '--', join(PG_BIN, 'initdb'), '-D', join(this.dir, 'data'), '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'],
+        [
+          '-u',
+          'postgres',
+          '--',
+          join(PG_BIN, 'initdb'),
+          '-D',
+          join(this.dir, 'data'),
+          '-U',
+          'postgres',
+          '-A',
+          'trust',
+          '-E',
+          'UTF8',
+          '--locale=C.UTF-8',
+          '--no-sync',
+        ],
         { stdio: 'ignore', timeout: 60_000 },
       );
     }

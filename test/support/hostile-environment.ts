@@ -18,7 +18,18 @@ const NAME_TAIL = fc.stringMatching(/^[A-Z0-9_]{0,12}$/);
 export const smuggledName: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(...Object.keys(SBATCH_OPTION_VARIABLES)),
   fc.constantFrom('SLURM_CONF', 'SLURM_CONF_SERVER', 'SLURM_JWT', 'SLURM_UMASK', 'SLURM_RLIMIT_NOFILE', 'SLURM_SPANK_X', 'SLURMD_NODENAME'),
-  fc.constantFrom('LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'GCONV_PATH', 'GLIBC_TUNABLES', 'HOSTALIASES', 'RES_OPTIONS', 'LOCALDOMAIN', 'NLSPATH', 'LOCPATH'),
+  fc.constantFrom(
+    'LD_PRELOAD',
+    'LD_LIBRARY_PATH',
+    'LD_AUDIT',
+    'GCONV_PATH',
+    'GLIBC_TUNABLES',
+    'HOSTALIASES',
+    'RES_OPTIONS',
+    'LOCALDOMAIN',
+    'NLSPATH',
+    'LOCPATH',
+  ),
   fc.tuple(fc.constantFrom('SBATCH_', 'SALLOC_', 'SRUN_', 'SLURM_', 'SLURMD_', 'LD_'), NAME_TAIL).map(([prefix, tail]) => prefix + tail),
 );
 
@@ -32,7 +43,13 @@ export interface SmuggledCase {
 }
 
 export const smuggledSubmission: fc.Arbitrary<SmuggledCase> = fc
-  .tuple(smuggledName, safeValue, benign, fc.constantFrom('environment', 'script --export', 'options.export', 'passed through') as fc.Arbitrary<SmuggledCase['channel']>, fc.constantFrom('ALL', 'NONE'))
+  .tuple(
+    smuggledName,
+    safeValue,
+    benign,
+    fc.constantFrom('environment', 'script --export', 'options.export', 'passed through') as fc.Arbitrary<SmuggledCase['channel']>,
+    fc.constantFrom('ALL', 'NONE'),
+  )
   .map(([name, value, others, channel, mode]) => {
     const script = (directive?: string) => ['#!/bin/bash', ...(directive ? [`#SBATCH ${directive}`] : []), 'true', ''].join('\n');
     switch (channel) {

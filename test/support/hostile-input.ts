@@ -12,12 +12,63 @@ import { signMessage, type AgentMessage } from '../../src/core/nodes/agent-proto
 
 /** Strings that have broken parsers, shells, paths and SQL elsewhere. */
 export const NASTY_STRINGS = [
-  '', ' ', '\0', 'a\0b', '\n', 'a\nb', '\r\n', '\t', '\u2028', '\u202e', '\ufeff', '\ud800', 'é', '𝔘𝔫𝔦', '🧨',
-  '$(id)', '`id`', '; rm -rf / #', '| nc 10.0.0.1 9', '&&', "'", '"', '\\', '${IFS}', '%n%n%n%s',
-  '../../../../etc/passwd', '/etc/shadow', '/home/bob/x', '\\/../bob/x', '%x/../../', '..', '.', '~root',
-  "' OR '1'='1", "'; DROP TABLE jobs; --", '1; SELECT pg_sleep(5)', '" OR ""="', 'NULL', 'null', 'undefined',
-  '__proto__', 'constructor', 'prototype', 'toString', '-1', '0', '1e308', 'NaN', 'Infinity', '99999999999999999999',
-  '9223372036854775808', '0x7fffffff', 'true', '[]', '{}', 'a'.repeat(300), 'x'.repeat(70_000),
+  '',
+  ' ',
+  '\0',
+  'a\0b',
+  '\n',
+  'a\nb',
+  '\r\n',
+  '\t',
+  '\u2028',
+  '\u202e',
+  '\ufeff',
+  '\ud800',
+  'é',
+  '𝔘𝔫𝔦',
+  '🧨',
+  '$(id)',
+  '`id`',
+  '; rm -rf / #',
+  '| nc 10.0.0.1 9',
+  '&&',
+  "'",
+  '"',
+  '\\',
+  '${IFS}',
+  '%n%n%n%s',
+  '../../../../etc/passwd',
+  '/etc/shadow',
+  '/home/bob/x',
+  '\\/../bob/x',
+  '%x/../../',
+  '..',
+  '.',
+  '~root',
+  "' OR '1'='1",
+  "'; DROP TABLE jobs; --",
+  '1; SELECT pg_sleep(5)',
+  '" OR ""="',
+  'NULL',
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  '-1',
+  '0',
+  '1e308',
+  'NaN',
+  'Infinity',
+  '99999999999999999999',
+  '9223372036854775808',
+  '0x7fffffff',
+  'true',
+  '[]',
+  '{}',
+  'a'.repeat(300),
+  'x'.repeat(70_000),
 ];
 
 const nasty = fc.constantFrom(...NASTY_STRINGS);
@@ -62,11 +113,52 @@ function bodyOf(members: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<un
 }
 
 const SBATCH_OPTIONS = [
-  'job-name', 'time', 'time-min', 'mem', 'mem-per-cpu', 'mem-per-gpu', 'nodes', 'ntasks', 'ntasks-per-node', 'cpus-per-task',
-  'array', 'dependency', 'begin', 'export', 'output', 'error', 'input', 'chdir', 'signal', 'nice', 'mail-type', 'mail-user',
-  'gpus', 'gpus-per-node', 'exclusive', 'open-mode', 'partition', 'hold', 'comment', 'gres', 'requeue', 'account', 'qos',
+  'job-name',
+  'time',
+  'time-min',
+  'mem',
+  'mem-per-cpu',
+  'mem-per-gpu',
+  'nodes',
+  'ntasks',
+  'ntasks-per-node',
+  'cpus-per-task',
+  'array',
+  'dependency',
+  'begin',
+  'export',
+  'output',
+  'error',
+  'input',
+  'chdir',
+  'signal',
+  'nice',
+  'mail-type',
+  'mail-user',
+  'gpus',
+  'gpus-per-node',
+  'exclusive',
+  'open-mode',
+  'partition',
+  'hold',
+  'comment',
+  'gres',
+  'requeue',
+  'account',
+  'qos',
   // Refused or unsupported: must be a 400 naming the option, never a pass or a crash.
-  'uid', 'gid', 'clusters', 'wrap', 'test-only', 'export-file', 'get-user-env', 'container', 'nodelist', 'priority', 'tim', 'me',
+  'uid',
+  'gid',
+  'clusters',
+  'wrap',
+  'test-only',
+  'export-file',
+  'get-user-env',
+  'container',
+  'nodelist',
+  'priority',
+  'tim',
+  'me',
 ];
 const optionName = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...SBATCH_OPTIONS) }, { weight: 1, arbitrary: hostileString });
 
@@ -74,10 +166,40 @@ const optionName = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...SBATCH_OP
 const optionValue = fc.oneof(
   hostileString,
   fc.constantFrom(
-    '00:05:00', 'INFINITE', '0', '1-00:00:00', '99999999:00', '512M', '1T', '99999999999G', '0-15', '0-4000000', '1-10:0', '0-9%0',
-    '1,2,3,'.repeat(2000), 'afterok:1', 'afterok:' + '1:'.repeat(500) + '1', 'afterany:999999999999999999', 'singleton', 'after:-1',
-    'now+1hour', '2038-01-19T03:14:08', 'ALL', 'NONE', 'NONE,PATH=/x', 'ALL,LD_PRELOAD=/tmp/x.so', 'slurm-%j.out',
-    '/home/alice/%x.out', '/etc/%j', '%u/../../x', 'B:USR1@60', 'SIGKILL@-5', 'BEGIN,NONE', 'alice@lab', 'debug', 'nosuchpart',
+    '00:05:00',
+    'INFINITE',
+    '0',
+    '1-00:00:00',
+    '99999999:00',
+    '512M',
+    '1T',
+    '99999999999G',
+    '0-15',
+    '0-4000000',
+    '1-10:0',
+    '0-9%0',
+    '1,2,3,'.repeat(2000),
+    'afterok:1',
+    'afterok:' + '1:'.repeat(500) + '1',
+    'afterany:999999999999999999',
+    'singleton',
+    'after:-1',
+    'now+1hour',
+    '2038-01-19T03:14:08',
+    'ALL',
+    'NONE',
+    'NONE,PATH=/x',
+    'ALL,LD_PRELOAD=/tmp/x.so',
+    'slurm-%j.out',
+    '/home/alice/%x.out',
+    '/etc/%j',
+    '%u/../../x',
+    'B:USR1@60',
+    'SIGKILL@-5',
+    'BEGIN,NONE',
+    'alice@lab',
+    'debug',
+    'nosuchpart',
   ),
   hostileNumber,
   fc.boolean(),
@@ -85,12 +207,21 @@ const optionValue = fc.oneof(
 );
 
 const directiveLine = fc
-  .tuple(fc.constantFrom('#SBATCH ', '#SBATCH\t', '#sbatch ', '#SBATCH  -', '#PBS ', '#BSUB '), fc.constantFrom('--', '-', ''), optionName, fc.constantFrom('=', ' ', ''), optionValue)
+  .tuple(
+    fc.constantFrom('#SBATCH ', '#SBATCH\t', '#sbatch ', '#SBATCH  -', '#PBS ', '#BSUB '),
+    fc.constantFrom('--', '-', ''),
+    optionName,
+    fc.constantFrom('=', ' ', ''),
+    optionValue,
+  )
   .map(([prefix, dashes, name, sep, value]) => `${prefix}${dashes}${name}${sep}${typeof value === 'string' ? value : JSON.stringify(value)}`);
 
 /** A batch script: mostly `#!` plus directives and hostile lines, sometimes anything at all. */
 export const hostileScript: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 6, arbitrary: fc.array(fc.oneof(directiveLine, hostileString), { maxLength: 8 }).map((lines) => ['#!/bin/bash', ...lines, 'echo done'].join('\n')) },
+  {
+    weight: 6,
+    arbitrary: fc.array(fc.oneof(directiveLine, hostileString), { maxLength: 8 }).map((lines) => ['#!/bin/bash', ...lines, 'echo done'].join('\n')),
+  },
   { weight: 1, arbitrary: hostileString },
   { weight: 1, arbitrary: fc.constantFrom('#!/bin/bash\n' + 'x'.repeat(1_100_000), '#!', '#!\n', '\0#!/bin/bash', '#!/bin/sh\r\n#SBATCH --time=1\r\n') },
   { weight: 1, arbitrary: hostileJson },
@@ -99,7 +230,9 @@ export const hostileScript: fc.Arbitrary<unknown> = fc.oneof(
 export const submitBody = bodyOf({
   script: hostileScript,
   options: member(fc.dictionary(optionName, optionValue, { maxKeys: 6 })),
-  environment: member(fc.dictionary(fc.oneof(hostileString, fc.constantFrom('PATH', 'SBATCH_CLUSTERS', 'SLURM_CONF', 'LD_PRELOAD', 'A')), hostileJson, { maxKeys: 5 })),
+  environment: member(
+    fc.dictionary(fc.oneof(hostileString, fc.constantFrom('PATH', 'SBATCH_CLUSTERS', 'SLURM_CONF', 'LD_PRELOAD', 'A')), hostileJson, { maxKeys: 5 }),
+  ),
   placement: member(
     bodyOf({
       regions: member(fc.array(hostileString, { maxLength: 40 })),
@@ -172,9 +305,12 @@ export const heartbeatBody = nodeMessage('heartbeat', {
 });
 export const latencyBody = nodeMessage('latency', {
   samples: member(
-    fc.array(bodyOf({ peer: member(uuidish), rttMs: member(fc.oneof(hostileNumber, fc.constant(null))), loss: member(hostileNumber), probes: member(hostileNumber) }), {
-      maxLength: 300,
-    }),
+    fc.array(
+      bodyOf({ peer: member(uuidish), rttMs: member(fc.oneof(hostileNumber, fc.constant(null))), loss: member(hostileNumber), probes: member(hostileNumber) }),
+      {
+        maxLength: 300,
+      },
+    ),
   ),
 });
 
@@ -235,12 +371,10 @@ export interface HostileRequest {
 
 const json = (endpoint: string, method: 'POST' | 'DELETE', path: fc.Arbitrary<string>, caller: Caller, body: fc.Arbitrary<unknown>) =>
   fc.tuple(path, body).map(([p, b]): HostileRequest => ({ endpoint, method, path: p, caller, body: b }));
-const get = (endpoint: string, path: fc.Arbitrary<string>, caller: Caller) =>
-  path.map((p): HostileRequest => ({ endpoint, method: 'GET', path: p, caller }));
+const get = (endpoint: string, path: fc.Arbitrary<string>, caller: Caller) => path.map((p): HostileRequest => ({ endpoint, method: 'GET', path: p, caller }));
 
 const jobId = fc.oneof(hostileString, fc.bigInt({ min: 0n, max: 10n ** 20n }).map(String));
-const queryOf = (names: string[]) =>
-  fc.dictionary(fc.constantFrom(...names), hostileString, { maxKeys: 3 }).map((q) => new URLSearchParams(q).toString());
+const queryOf = (names: string[]) => fc.dictionary(fc.constantFrom(...names), hostileString, { maxKeys: 3 }).map((q) => new URLSearchParams(q).toString());
 
 function signed(endpoint: string, path: string, body: fc.Arbitrary<unknown>): fc.Arbitrary<HostileRequest> {
   return fc.tuple(body, fc.boolean()).map(([b, fresh]) => ({ endpoint, method: 'POST', path, caller: 'none', body: b, signed: { fresh } }));
@@ -293,19 +427,30 @@ export function shapedBody(shape: Shape, member: string): string {
 
 /** Mostly the cheap-to-send shapes; the megabyte ones are one case in eight. */
 const shape: fc.Arbitrary<Shape> = fc.oneof(
-  { weight: 7, arbitrary: fc.constantFrom<Shape>('deep arrays 33', 'deep arrays 5,000', 'deep arrays 100,000', 'deep objects 5,000', 'deep top-level array 5,000', 'deep inside a valid submission', '10,001 elements', '10,001 members', '70 KB string') },
+  {
+    weight: 7,
+    arbitrary: fc.constantFrom<Shape>(
+      'deep arrays 33',
+      'deep arrays 5,000',
+      'deep arrays 100,000',
+      'deep objects 5,000',
+      'deep top-level array 5,000',
+      'deep inside a valid submission',
+      '10,001 elements',
+      '10,001 members',
+      '70 KB string',
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom<Shape>('200,000 elements', '3 MB string') },
 );
-export const shapedRequest: fc.Arbitrary<HostileRequest> = fc
-  .tuple(fc.constantFrom(...SHAPE_ROUTES), shape)
-  .map(([route, which]) => ({
-    endpoint: `POST ${route.path} (${route.caller === 'none' ? 'no key, ' : ''}deep/huge)`,
-    method: 'POST',
-    path: route.path,
-    caller: route.caller,
-    raw: shapedBody(which, route.member),
-    contentType: 'application/json',
-  }));
+export const shapedRequest: fc.Arbitrary<HostileRequest> = fc.tuple(fc.constantFrom(...SHAPE_ROUTES), shape).map(([route, which]) => ({
+  endpoint: `POST ${route.path} (${route.caller === 'none' ? 'no key, ' : ''}deep/huge)`,
+  method: 'POST',
+  path: route.path,
+  caller: route.caller,
+  raw: shapedBody(which, route.member),
+  contentType: 'application/json',
+}));
 
 /** Every endpoint that takes caller input, weighted towards the ones with rich bodies. */
 export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
@@ -313,25 +458,158 @@ export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.oneof(hostileString, fc.constantFrom('{"script":', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}', '[]', 'null', '"x"', '{"script":"#!/bin/sh\\n","options":' + '['.repeat(5000))), fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1'))
-      .map(([raw, contentType]): HostileRequest => ({ endpoint: 'POST /v1/jobs (raw)', method: 'POST', path: '/v1/jobs', caller: 'researcher', raw, contentType })),
+      .tuple(
+        fc.oneof(
+          hostileString,
+          fc.constantFrom(
+            '{"script":',
+            '{"__proto__":{"x":1}}',
+            '{"constructor":{"prototype":{}}}',
+            '[]',
+            'null',
+            '"x"',
+            '{"script":"#!/bin/sh\\n","options":' + '['.repeat(5000),
+          ),
+        ),
+        fc.constantFrom(
+          'application/json',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/json; charset=latin1',
+        ),
+      )
+      .map(([raw, contentType]): HostileRequest => ({
+        endpoint: 'POST /v1/jobs (raw)',
+        method: 'POST',
+        path: '/v1/jobs',
+        caller: 'researcher',
+        raw,
+        contentType,
+      })),
   },
-  { weight: 2, arbitrary: get('GET /v1/jobs/:id', fc.tuple(jobId, fc.constantFrom('', '/events', '/tasks', '/placement', '/output')).map(([id, tail]) => `/v1/jobs/${pathSegment(id)}${tail}`), 'researcher') },
-  { weight: 1, arbitrary: get('GET /v1/jobs', queryOf(['state', 'island', 'name', 'cursor', 'limit']).map((q) => `/v1/jobs?${q}`), 'researcher') },
-  { weight: 1, arbitrary: get('GET /v1/jobs/:id/output', fc.tuple(jobId, queryOf(['stream', 'task', 'offset', 'tail', 'length'])).map(([id, q]) => `/v1/jobs/${pathSegment(id)}/output?${q}`), 'researcher') },
-  { weight: 1, arbitrary: json('DELETE /v1/jobs/:id', 'DELETE', jobId.map((id) => `/v1/jobs/${pathSegment(id)}`), 'researcher', fc.constant(undefined)) },
-  { weight: 1, arbitrary: json('POST /v1/jobs/:id/hold', 'POST', jobId.map((id) => `/v1/jobs/${pathSegment(id)}/hold`), 'researcher', fc.constant(undefined)) },
+  {
+    weight: 2,
+    arbitrary: get(
+      'GET /v1/jobs/:id',
+      fc.tuple(jobId, fc.constantFrom('', '/events', '/tasks', '/placement', '/output')).map(([id, tail]) => `/v1/jobs/${pathSegment(id)}${tail}`),
+      'researcher',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: get(
+      'GET /v1/jobs',
+      queryOf(['state', 'island', 'name', 'cursor', 'limit']).map((q) => `/v1/jobs?${q}`),
+      'researcher',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: get(
+      'GET /v1/jobs/:id/output',
+      fc.tuple(jobId, queryOf(['stream', 'task', 'offset', 'tail', 'length'])).map(([id, q]) => `/v1/jobs/${pathSegment(id)}/output?${q}`),
+      'researcher',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: json(
+      'DELETE /v1/jobs/:id',
+      'DELETE',
+      jobId.map((id) => `/v1/jobs/${pathSegment(id)}`),
+      'researcher',
+      fc.constant(undefined),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: json(
+      'POST /v1/jobs/:id/hold',
+      'POST',
+      jobId.map((id) => `/v1/jobs/${pathSegment(id)}/hold`),
+      'researcher',
+      fc.constant(undefined),
+    ),
+  },
   { weight: 3, arbitrary: json('POST /v1/principals', 'POST', fc.constant('/v1/principals'), 'admin', principalBody) },
-  { weight: 2, arbitrary: json('POST /v1/principals/:id/api-keys', 'POST', uuidish.map((id) => `/v1/principals/${pathSegment(id)}/api-keys`), 'admin', apiKeyBody) },
-  { weight: 1, arbitrary: json('DELETE /v1/api-keys/:id', 'DELETE', uuidish.map((id) => `/v1/api-keys/${pathSegment(id)}`), 'admin', fc.constant(undefined)) },
+  {
+    weight: 2,
+    arbitrary: json(
+      'POST /v1/principals/:id/api-keys',
+      'POST',
+      uuidish.map((id) => `/v1/principals/${pathSegment(id)}/api-keys`),
+      'admin',
+      apiKeyBody,
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: json(
+      'DELETE /v1/api-keys/:id',
+      'DELETE',
+      uuidish.map((id) => `/v1/api-keys/${pathSegment(id)}`),
+      'admin',
+      fc.constant(undefined),
+    ),
+  },
   { weight: 2, arbitrary: json('POST /v1/join-tokens', 'POST', fc.constant('/v1/join-tokens'), 'provider', joinTokenBody) },
-  { weight: 1, arbitrary: json('DELETE /v1/join-tokens/:id', 'DELETE', uuidish.map((id) => `/v1/join-tokens/${pathSegment(id)}`), 'provider', fc.constant(undefined)) },
-  { weight: 2, arbitrary: json('POST /v1/nodes/:id/drain', 'POST', uuidish.map((id) => `/v1/nodes/${pathSegment(id)}/drain`), 'provider', drainBody) },
-  { weight: 1, arbitrary: get('GET /v1/nodes', queryOf(['state', 'providerId', 'after', 'limit']).map((q) => `/v1/nodes?${q}`), 'provider') },
-  { weight: 1, arbitrary: get('GET /v1/audit', queryOf(['actor', 'action', 'target', 'since', 'until', 'after', 'limit']).map((q) => `/v1/audit?${q}`), 'admin') },
-  { weight: 1, arbitrary: get('GET /v1/islands/:name', hostileString.map((name) => `/v1/islands/${pathSegment(name)}`), 'researcher') },
-  { weight: 1, arbitrary: get('GET /v1/latency', queryOf(['nodes']).map((q) => `/v1/latency?${q}`), 'provider') },
-  { weight: 2, arbitrary: json('POST /v1/agent/join-challenge', 'POST', fc.constant('/v1/agent/join-challenge'), 'none', bodyOf({ token: member(hostileString) })) },
+  {
+    weight: 1,
+    arbitrary: json(
+      'DELETE /v1/join-tokens/:id',
+      'DELETE',
+      uuidish.map((id) => `/v1/join-tokens/${pathSegment(id)}`),
+      'provider',
+      fc.constant(undefined),
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: json(
+      'POST /v1/nodes/:id/drain',
+      'POST',
+      uuidish.map((id) => `/v1/nodes/${pathSegment(id)}/drain`),
+      'provider',
+      drainBody,
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: get(
+      'GET /v1/nodes',
+      queryOf(['state', 'providerId', 'after', 'limit']).map((q) => `/v1/nodes?${q}`),
+      'provider',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: get(
+      'GET /v1/audit',
+      queryOf(['actor', 'action', 'target', 'since', 'until', 'after', 'limit']).map((q) => `/v1/audit?${q}`),
+      'admin',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: get(
+      'GET /v1/islands/:name',
+      hostileString.map((name) => `/v1/islands/${pathSegment(name)}`),
+      'researcher',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: get(
+      'GET /v1/latency',
+      queryOf(['nodes']).map((q) => `/v1/latency?${q}`),
+      'provider',
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: json('POST /v1/agent/join-challenge', 'POST', fc.constant('/v1/agent/join-challenge'), 'none', bodyOf({ token: member(hostileString) })),
+  },
   { weight: 3, arbitrary: json('POST /v1/agent/join', 'POST', fc.constant('/v1/agent/join'), 'none', joinBody) },
   { weight: 3, arbitrary: json('POST /v1/agent/heartbeat', 'POST', fc.constant('/v1/agent/heartbeat'), 'none', heartbeatBody) },
   { weight: 2, arbitrary: json('POST /v1/agent/latency', 'POST', fc.constant('/v1/agent/latency'), 'none', latencyBody) },
@@ -447,7 +725,10 @@ export async function fuzzHttp(
         stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
         report.cases++;
         if (violation) {
-          const id = `${request.endpoint} ${violation.split('\n')[0].replace(/incident [0-9a-f-]+/, 'incident …').slice(0, 160)}`;
+          const id = `${request.endpoint} ${violation
+            .split('\n')[0]
+            .replace(/incident [0-9a-f-]+/, 'incident …')
+            .slice(0, 160)}`;
           const known = seen.get(id);
           if (known) known.count++;
           else seen.set(id, { endpoint: request.endpoint, violation, request, count: 1 });

@@ -31,13 +31,11 @@ export function parserViolation(body: unknown): string | null {
 }
 
 /** Submit bodies shaped as they reach the service: a string script, object options/environment. */
-export const parsableSubmitBody = fc
-  .tuple(submitBody, fc.string())
-  .map(([body, fallback]) => {
-    const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
-    const asObject = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-    return { script: typeof b.script === 'string' ? b.script : fallback, options: asObject(b.options), environment: asObject(b.environment) };
-  });
+export const parsableSubmitBody = fc.tuple(submitBody, fc.string()).map(([body, fallback]) => {
+  const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const asObject = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  return { script: typeof b.script === 'string' ? b.script : fallback, options: asObject(b.options), environment: asObject(b.environment) };
+});
 
 export function fuzzParser(options: { runs: number; seed: number }) {
   const started = Date.now();

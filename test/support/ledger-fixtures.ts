@@ -41,7 +41,12 @@ let slurmIds = 1000;
  * Ended, accounted jobs with a usage record and a PENDING outbox entry each, linked to chain jobs
  * the fake holds for `provider` — what the accounting worker leaves for the reporter.
  */
-export async function seedReportedJobs(db: DataSource, fake: FakeChain, provider: string, jobs: SeedJob[]): Promise<Array<{ jobId: string; recordId: string; chainJobId: string | null }>> {
+export async function seedReportedJobs(
+  db: DataSource,
+  fake: FakeChain,
+  provider: string,
+  jobs: SeedJob[],
+): Promise<Array<{ jobId: string; recordId: string; chainJobId: string | null }>> {
   const seeded = [];
   for (const job of jobs) {
     const state = job.state ?? 'COMPLETED';
@@ -60,12 +65,31 @@ export async function seedReportedJobs(db: DataSource, fake: FakeChain, provider
       usage: {
         key: { island: 'acct-a', slurmJobId, submitTime: 1_764_000_000 },
         metrics: {
-          nodeSeconds: wall * 2, cpuCoreSeconds: wall * 8, memoryMbSeconds: wall * 4096, gpuSeconds: started ? { a100: wall } : {},
-          wallSeconds: wall, memoryGbSeconds: String(wall * 4), nodeHours: (wall * 2 / 3600).toFixed(6), nodesUsed: started ? 2 : 0,
-          runs: 1, requeuedRuns: 0, started,
+          nodeSeconds: wall * 2,
+          cpuCoreSeconds: wall * 8,
+          memoryMbSeconds: wall * 4096,
+          gpuSeconds: started ? { a100: wall } : {},
+          wallSeconds: wall,
+          memoryGbSeconds: String(wall * 4),
+          nodeHours: ((wall * 2) / 3600).toFixed(6),
+          nodesUsed: started ? 2 : 0,
+          runs: 1,
+          requeuedRuns: 0,
+          started,
         },
         nodes: [],
-        runs: [{ slurmJobId, state, submitTime: 1_764_000_000, startTime: started ? 1_764_000_010 : null, endTime: 1_764_000_010 + wall, elapsedSeconds: wall, nodes: [], allocated: { cpu: 8, memMb: 4096, nodes: 2, gpus: 1 } }],
+        runs: [
+          {
+            slurmJobId,
+            state,
+            submitTime: 1_764_000_000,
+            startTime: started ? 1_764_000_010 : null,
+            endTime: 1_764_000_010 + wall,
+            elapsedSeconds: wall,
+            nodes: [],
+            allocated: { cpu: 8, memMb: 4096, nodes: 2, gpus: 1 },
+          },
+        ],
       },
       billing: { pricing: 'archipelago.pricing/v1', denom: 'uvirt', rewards: splitRewards(0n, []) },
       epoch: 20428,

@@ -57,11 +57,9 @@ export class NodeAgent {
 
   /** Starts `run` in the background. */
   start(extra: string[] = []): void {
-    const child = spawn(
-      process.execPath,
-      [AGENT, 'run', '--server', this.server, '--key-file', this.keyFile, '--state-file', this.stateFile, ...extra],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, [AGENT, 'run', '--server', this.server, '--key-file', this.keyFile, '--state-file', this.stateFile, ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const keep = (c: Buffer) => {
       this.logs.push(c.toString());
       if (this.logs.length > 300) this.logs.splice(0, 100);
@@ -76,10 +74,7 @@ export class NodeAgent {
   async exited(timeoutMs = 10000): Promise<number | null | 'running'> {
     if (!this.exit) return null;
     let timer: NodeJS.Timeout | undefined;
-    const result = await Promise.race([
-      this.exit,
-      new Promise<'running'>((resolve) => (timer = setTimeout(() => resolve('running'), timeoutMs))),
-    ]);
+    const result = await Promise.race([this.exit, new Promise<'running'>((resolve) => (timer = setTimeout(() => resolve('running'), timeoutMs)))]);
     clearTimeout(timer);
     return result;
   }

@@ -55,7 +55,12 @@ export function selectors(expr: string): Selector[] {
 
 /** Labels a query groups by (`by (a, b)`), which the series it reads must carry. */
 export function groupingLabels(expr: string): string[] {
-  return [...expr.matchAll(/\bby\s*\(([^)]*)\)/g)].flatMap((m) => m[1].split(',').map((l) => l.trim()).filter(Boolean));
+  return [...expr.matchAll(/\bby\s*\(([^)]*)\)/g)].flatMap((m) =>
+    m[1]
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
 }
 
 /** Every query of every panel (rows' panels included), with the panel's title. */

@@ -10,7 +10,14 @@ function chain(n: number): AuditEntry[] {
   const entries: AuditEntry[] = [];
   let prevHash: Buffer = GENESIS_HASH;
   for (let seq = 1; seq <= n; seq++) {
-    const content: AuditContent = { seq, at: new Date(Date.UTC(2026, 10, 25, 0, 0, seq)).toISOString(), actor: 'principal:a', action: 'api_key.create', target: `api_key:${seq}`, details: { scopes: ['read'], n: seq } };
+    const content: AuditContent = {
+      seq,
+      at: new Date(Date.UTC(2026, 10, 25, 0, 0, seq)).toISOString(),
+      actor: 'principal:a',
+      action: 'api_key.create',
+      target: `api_key:${seq}`,
+      details: { scopes: ['read'], n: seq },
+    };
     const hash = entryHash(content, prevHash);
     entries.push({ ...content, prevHash, hash });
     prevHash = hash;
@@ -29,7 +36,14 @@ describe('audit trail: the hash chain', () => {
   it('the hash covers every field and the previous hash, and ignores key order in details', () => {
     const [first] = chain(1);
     const base = entryHash(first, GENESIS_HASH);
-    for (const change of [{ seq: 2 }, { at: '2026-11-25T00:00:02.000Z' }, { actor: 'principal:b' }, { action: 'api_key.revoke' }, { target: null }, { details: { scopes: ['admin'], n: 1 } }]) {
+    for (const change of [
+      { seq: 2 },
+      { at: '2026-11-25T00:00:02.000Z' },
+      { actor: 'principal:b' },
+      { action: 'api_key.revoke' },
+      { target: null },
+      { details: { scopes: ['admin'], n: 1 } },
+    ]) {
       assert.ok(!entryHash({ ...first, ...change }, GENESIS_HASH).equals(base), JSON.stringify(change));
     }
     assert.ok(!entryHash(first, Buffer.alloc(32, 1)).equals(base));
@@ -81,7 +95,7 @@ describe('checkAgainstWitness: a head seen earlier, kept outside the database', 
   });
 });
 
-describe('lastWitnessedHead: the witness file\'s last good line', () => {
+describe("lastWitnessedHead: the witness file's last good line", () => {
   const dir = mkdtempSync(join(tmpdir(), 'witness-'));
   const line = (seq: number) => JSON.stringify({ seq, hash: seq.toString(16).padStart(64, '0'), at: 'x' });
 

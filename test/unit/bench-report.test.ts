@@ -28,10 +28,26 @@ describe('benchmark report', () => {
       writeFileSync(join(dir, 'broken-1.json'), '{"half":');
       writeFileSync(join(dir, 'summary.json'), JSON.stringify({ startedAt: '2099-01-01T00:00:00.000Z' }));
       const found = newestResults(dir);
-      assert.deepEqual(found.map((f) => [f.name, f.file]), [['submit', 'submit-a.json'], ['ledger', 'ledger-x.json'], ['other', 'other-x.json']]);
+      assert.deepEqual(
+        found.map((f) => [f.name, f.file]),
+        [
+          ['submit', 'submit-a.json'],
+          ['ledger', 'ledger-x.json'],
+          ['other', 'other-x.json'],
+        ],
+      );
       // A ledger file of another shape, and an unknown benchmark, still report their numbers.
-      assert.deepEqual(headlines('ledger', found[1].result).map((h) => [h.metric, h.value]), [['recordsPerSecond', 42]]);
-      assert.deepEqual(headlines('other', found[2].result).map((h) => [h.metric, h.value, h.chart]), [['rate', 7, undefined], ['nested.ratio', 1.5, 'ratio']]);
+      assert.deepEqual(
+        headlines('ledger', found[1].result).map((h) => [h.metric, h.value]),
+        [['recordsPerSecond', 42]],
+      );
+      assert.deepEqual(
+        headlines('other', found[2].result).map((h) => [h.metric, h.value, h.chart]),
+        [
+          ['rate', 7, undefined],
+          ['nested.ratio', 1.5, 'ratio'],
+        ],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -42,11 +58,14 @@ describe('benchmark report', () => {
       settings: { tasks: 10000, island: 'local-a', busy: true },
       phases: { quiet: { workerCores: 0.02, postgresCores: 0.003 }, heldArray: { workerCores: 0.021, postgresCores: 0.003, taskRowsWrittenPerSecond: 0 } },
     });
-    assert.deepEqual(rows.map((r) => [r.metric, r.value, r.against]), [
-      ['task rows written per second, held 10000-task array, busy local-a', 0, 'target 0'],
-      ['worker CPU, held 10000-task array, busy local-a', 0.021, '0.02 without it'],
-      ['PostgreSQL CPU, held 10000-task array, busy local-a', 0.003, '0.003 without it'],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.metric, r.value, r.against]),
+      [
+        ['task rows written per second, held 10000-task array, busy local-a', 0, 'target 0'],
+        ['worker CPU, held 10000-task array, busy local-a', 0.021, '0.02 without it'],
+        ['PostgreSQL CPU, held 10000-task array, busy local-a', 0.003, '0.003 without it'],
+      ],
+    );
   });
 
   it('reports both submit baselines as ratios, and a skipped SSH baseline as missing, not zero', () => {
@@ -65,7 +84,10 @@ describe('benchmark report', () => {
     assert.equal(value('dispatch / raw slurmrestd (steady)'), 0.8);
     assert.equal(value('dispatch / SSH + sbatch (steady)'), null);
     const ratioBars = panels(rows).find((p) => p.title.startsWith('Ratios'))!.bars;
-    assert.deepEqual(ratioBars.map((b) => b.value), [0.8, 0.64]);
+    assert.deepEqual(
+      ratioBars.map((b) => b.value),
+      [0.8, 0.64],
+    );
   });
 
   it('reads the ledger benchmark: batched rate, its one-job-per-transaction baseline and the speedup', () => {
@@ -74,7 +96,10 @@ describe('benchmark report', () => {
       baseline: { name: 'oneJobPerTx', jobsPerSecond: 44 },
       speedupVsBaseline: 5.977,
     });
-    assert.deepEqual(rows.filter((h) => h.chart === 'ratio').map((h) => h.value), [5.977]);
+    assert.deepEqual(
+      rows.filter((h) => h.chart === 'ratio').map((h) => h.value),
+      [5.977],
+    );
     assert.equal(rows.find((h) => h.metric === 'duplicate reports')?.value, 0);
   });
 
@@ -97,7 +122,10 @@ describe('benchmark report', () => {
     const workerHeap = rows.find((r) => r.metric === 'worker heap floor, first → last minute')!;
     assert.deepEqual([workerHeap.value, workerHeap.unit], [90, 'MiB (from 150)'], 'lowest sample of the first and last six windows; 0 = not sampled yet');
     assert.equal(rows.find((r) => r.metric === 'API heap floor, first → last minute')?.value, 104);
-    assert.deepEqual(headlines('soak', { submitted: 10, errors: 0 }).map((r) => r.metric), ['submitted', 'errors']);
+    assert.deepEqual(
+      headlines('soak', { submitted: 10, errors: 0 }).map((r) => r.metric),
+      ['submitted', 'errors'],
+    );
   });
 
   it('reads the follow benchmark: per-id state at the largest size against the target, the largest full listing', () => {
@@ -108,9 +136,21 @@ describe('benchmark report', () => {
     });
     const rows = headlines('follow', {
       results: [
-        size(2000, [['jobs', 2.9], ['state-1000', 0.0084], ['state-10', 0.0024]]),
-        size(5000, [['jobs', 7.2], ['state-1000', 0.0089], ['state-10', 0.0038]]),
-        size(100000, [['state-all', 38.3], ['state-1000', 0.0082], ['state-10', 0.0026]]),
+        size(2000, [
+          ['jobs', 2.9],
+          ['state-1000', 0.0084],
+          ['state-10', 0.0024],
+        ]),
+        size(5000, [
+          ['jobs', 7.2],
+          ['state-1000', 0.0089],
+          ['state-10', 0.0038],
+        ]),
+        size(100000, [
+          ['state-all', 38.3],
+          ['state-1000', 0.0082],
+          ['state-10', 0.0026],
+        ]),
       ],
     });
     assert.deepEqual(
@@ -122,12 +162,22 @@ describe('benchmark report', () => {
         ['slurmctld RSS, 100000 finished jobs', 1000, undefined],
       ],
     );
-    assert.deepEqual(headlines('follow', { finishedJobs: 3 }).map((r) => r.metric), ['finishedJobs']);
+    assert.deepEqual(
+      headlines('follow', { finishedJobs: 3 }).map((r) => r.metric),
+      ['finishedJobs'],
+    );
   });
 
   it('renders well-formed SVG with labels escaped and bars scaled to the panel maximum', () => {
     const svg = renderChart('a <b> & "c"', [
-      { title: 'T', unit: 'x', bars: [{ label: 'half <', value: 5 }, { label: 'full', value: 10, highlight: true }] },
+      {
+        title: 'T',
+        unit: 'x',
+        bars: [
+          { label: 'half <', value: 5 },
+          { label: 'full', value: 10, highlight: true },
+        ],
+      },
       { title: 'empty', unit: 'x', bars: [] },
     ]);
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);

@@ -16,7 +16,9 @@ describe('VirtEngine chain-ingress messages: golden vectors', () => {
   it('QueryJobsRequest: state (1), cluster id (2), PageRequest (3) with key (1) and limit (3)', () => {
     const golden = '0801' + '1205' + ascii('HPC-1') + '1a0a' + '0a05' + ascii('JOB-2') + '18c801';
     const request = QueryJobsRequest.fromPartial({
-      state: JobState.JOB_STATE_PENDING, clusterId: 'HPC-1', pagination: { key: new TextEncoder().encode('JOB-2'), limit: 200n },
+      state: JobState.JOB_STATE_PENDING,
+      clusterId: 'HPC-1',
+      pagination: { key: new TextEncoder().encode('JOB-2'), limit: 200n },
     });
     assert.equal(toHex(QueryJobsRequest.encode(request).finish()), golden);
   });
@@ -41,12 +43,33 @@ describe('VirtEngine chain-ingress messages: golden vectors', () => {
 
   it('MsgSubmitJob: workload (4), resources (5), max runtime (9), max price coins (10)', () => {
     const golden =
-      '0a04' + ascii('ve1c') + '1205' + ascii('OFF-1') + '1a05' + ascii('debug') +
-      '220f' + '0a03' + ascii('img') + '1208' + ascii('hostname') +
-      '2a02' + '0801' + '48901c' + '520a' + '0a03' + ascii('uve') + '1203' + ascii('100');
+      '0a04' +
+      ascii('ve1c') +
+      '1205' +
+      ascii('OFF-1') +
+      '1a05' +
+      ascii('debug') +
+      '220f' +
+      '0a03' +
+      ascii('img') +
+      '1208' +
+      ascii('hostname') +
+      '2a02' +
+      '0801' +
+      '48901c' +
+      '520a' +
+      '0a03' +
+      ascii('uve') +
+      '1203' +
+      ascii('100');
     const message = MsgSubmitJob.fromPartial({
-      customerAddress: 've1c', offeringId: 'OFF-1', queueName: 'debug', workloadSpec: { containerImage: 'img', command: 'hostname' },
-      resources: { nodes: 1 }, maxRuntimeSeconds: 3600n, maxPrice: [{ denom: 'uve', amount: '100' }],
+      customerAddress: 've1c',
+      offeringId: 'OFF-1',
+      queueName: 'debug',
+      workloadSpec: { containerImage: 'img', command: 'hostname' },
+      resources: { nodes: 1 },
+      maxRuntimeSeconds: 3600n,
+      maxPrice: [{ denom: 'uve', amount: '100' }],
     });
     assert.equal(toHex(MsgSubmitJob.encode(message).finish()), golden);
     assert.equal(MsgSubmitJobResponse.decode(fromHex('0a05' + ascii('JOB-9'))).jobId, 'JOB-9');

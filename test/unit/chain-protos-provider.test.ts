@@ -25,11 +25,15 @@ describe('VirtEngine provider-daemon messages: golden vectors', () => {
   it('MsgRegisterCluster: partitions (nested, repeated), int32, nested metadata', () => {
     // partition {name "p" | nodes 2 | max_runtime 3600 = 90 1c}
     const partition = '0a0170' + '1002' + '18901c';
-    const golden =
-      '0a05' + ascii('ve1qy') + '1201' + ascii('a') + '2202' + ascii('eu') + '2a08' + partition + '3002' + '3a020808' + '4205' + ascii('22.05');
+    const golden = '0a05' + ascii('ve1qy') + '1201' + ascii('a') + '2202' + ascii('eu') + '2a08' + partition + '3002' + '3a020808' + '4205' + ascii('22.05');
     const message = MsgRegisterCluster.fromPartial({
-      providerAddress: 've1qy', name: 'a', region: 'eu', partitions: [{ name: 'p', nodes: 2, maxRuntime: 3600n }], totalNodes: 2,
-      clusterMetadata: { totalCpuCores: 8n }, slurmVersion: '22.05',
+      providerAddress: 've1qy',
+      name: 'a',
+      region: 'eu',
+      partitions: [{ name: 'p', nodes: 2, maxRuntime: 3600n }],
+      totalNodes: 2,
+      clusterMetadata: { totalCpuCores: 8n },
+      slurmVersion: '22.05',
     });
     assert.equal(toHex(MsgRegisterCluster.encode(message).finish()), golden);
     assert.deepEqual(MsgRegisterCluster.decode(fromHex(golden)).partitions[0].maxRuntime, 3600n);
@@ -40,19 +44,39 @@ describe('VirtEngine provider-daemon messages: golden vectors', () => {
   });
 
   it('MsgUpdateCluster: state ACTIVE is field 5 = 2', () => {
-    const bytes = MsgUpdateCluster.encode(MsgUpdateCluster.fromPartial({ providerAddress: 've1qy', clusterId: 'HPC-1', state: ClusterState.CLUSTER_STATE_ACTIVE })).finish();
+    const bytes = MsgUpdateCluster.encode(
+      MsgUpdateCluster.fromPartial({ providerAddress: 've1qy', clusterId: 'HPC-1', state: ClusterState.CLUSTER_STATE_ACTIVE }),
+    ).finish();
     assert.equal(toHex(bytes), '0a05' + ascii('ve1qy') + '1205' + ascii('HPC-1') + '2802');
   });
 
   it('MsgCreateOffering: queue option, pricing strings, threshold, max runtime, custom workloads (field 10)', () => {
     const golden =
-      '0a05' + ascii('ve1qy') + '1205' + ascii('HPC-1') + '1a01' + ascii('o') +
-      '2a05' + '0a0170' + '1802' +
-      '320a' + '0a0131' + '3a05' + ascii('uvirt') +
-      '3832' + '4080a305' + '5001';
+      '0a05' +
+      ascii('ve1qy') +
+      '1205' +
+      ascii('HPC-1') +
+      '1a01' +
+      ascii('o') +
+      '2a05' +
+      '0a0170' +
+      '1802' +
+      '320a' +
+      '0a0131' +
+      '3a05' +
+      ascii('uvirt') +
+      '3832' +
+      '4080a305' +
+      '5001';
     const message = MsgCreateOffering.fromPartial({
-      providerAddress: 've1qy', clusterId: 'HPC-1', name: 'o', queueOptions: [{ partitionName: 'p', maxNodes: 2 }],
-      pricing: { baseNodeHourPrice: '1', currency: 'uvirt' }, requiredIdentityThreshold: 50, maxRuntimeSeconds: 86400n, supportsCustomWorkloads: true,
+      providerAddress: 've1qy',
+      clusterId: 'HPC-1',
+      name: 'o',
+      queueOptions: [{ partitionName: 'p', maxNodes: 2 }],
+      pricing: { baseNodeHourPrice: '1', currency: 'uvirt' },
+      requiredIdentityThreshold: 50,
+      maxRuntimeSeconds: 86400n,
+      supportsCustomWorkloads: true,
     });
     assert.equal(toHex(MsgCreateOffering.encode(message).finish()), golden);
     assert.equal(MsgCreateOfferingResponse.decode(fromHex('0a05' + ascii('OFF-3'))).offeringId, 'OFF-3');
@@ -61,12 +85,33 @@ describe('VirtEngine provider-daemon messages: golden vectors', () => {
   it('MsgUpdateNodeMetadata: latency measurement with a Timestamp, resources, state, health, uint64 sequence (field 15)', () => {
     const measurement = '0a02' + ascii('n2') + '1003' + '1a06' + '0880e2cfaa06';
     const golden =
-      '0a05' + ascii('ve1qy') + '1202' + ascii('n1') + '1a05' + ascii('HPC-1') + '2202' + ascii('eu') +
-      '320e' + measurement + '4204' + '0804' + '1010' + '4801' + '5003' + '5801' + '7805';
+      '0a05' +
+      ascii('ve1qy') +
+      '1202' +
+      ascii('n1') +
+      '1a05' +
+      ascii('HPC-1') +
+      '2202' +
+      ascii('eu') +
+      '320e' +
+      measurement +
+      '4204' +
+      '0804' +
+      '1010' +
+      '4801' +
+      '5003' +
+      '5801' +
+      '7805';
     const message = MsgUpdateNodeMetadata.fromPartial({
-      providerAddress: 've1qy', nodeId: 'n1', clusterId: 'HPC-1', region: 'eu',
+      providerAddress: 've1qy',
+      nodeId: 'n1',
+      clusterId: 'HPC-1',
+      region: 'eu',
       latencyMeasurements: [{ targetNodeId: 'n2', latencyMs: 3n, measuredAt: { seconds: 1_700_000_000n } }],
-      resources: { cpuCores: 4, memoryGb: 16 }, active: true, state: NodeState.NODE_STATE_ACTIVE, healthStatus: HealthStatus.HEALTH_STATUS_HEALTHY,
+      resources: { cpuCores: 4, memoryGb: 16 },
+      active: true,
+      state: NodeState.NODE_STATE_ACTIVE,
+      healthStatus: HealthStatus.HEALTH_STATUS_HEALTHY,
       lastSequenceNumber: 5n,
     });
     assert.equal(toHex(MsgUpdateNodeMetadata.encode(message).finish()), golden);

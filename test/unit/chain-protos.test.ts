@@ -62,7 +62,10 @@ describe('VirtEngine protobuf codecs: golden vectors', () => {
     // required | combo {factors [5,2] packed, level HIGH} | combo {factors [1]} | min_veid_score 70
     const golden = '0801' + '1206' + '0a020502' + '1003' + '1203' + '0a0101' + '1846';
     const decoded = QueryMFARequiredResponse.decode(fromHex(golden));
-    assert.deepEqual(decoded.factorCombinations.map((c) => c.factors), [[5, 2], [1]]);
+    assert.deepEqual(
+      decoded.factorCombinations.map((c) => c.factors),
+      [[5, 2], [1]],
+    );
     assert.equal(decoded.factorCombinations[0].minSecurityLevel, 3);
     assert.equal(decoded.minVeidScore, 70);
     assert.equal(toHex(QueryMFARequiredResponse.encode(decoded).finish()), golden);
@@ -71,7 +74,12 @@ describe('VirtEngine protobuf codecs: golden vectors', () => {
   it('AuthorizationSession: packed repeated enum, int64 varint, bool', () => {
     const golden = '0a02' + ascii('s1') + '1205' + ascii('ve1qy') + '1806' + '22020502' + '30ac02' + '4001';
     const session = AuthorizationSession.fromPartial({
-      sessionId: 's1', accountAddress: 've1qy', transactionType: 6, verifiedFactors: [5, 2], expiresAt: 300n, isSingleUse: true,
+      sessionId: 's1',
+      accountAddress: 've1qy',
+      transactionType: 6,
+      verifiedFactors: [5, 2],
+      expiresAt: 300n,
+      isSingleUse: true,
     });
     assert.equal(toHex(AuthorizationSession.encode(session).finish()), golden);
   });
@@ -82,10 +90,13 @@ describe('VirtEngine protobuf codecs: golden vectors', () => {
   });
 
   it('MsgReportJobStatus: negative int32 is a 10-byte varint; nested usage metrics', () => {
-    const golden =
-      '0a05' + ascii('ve1qy') + '1205' + ascii('JOB-1') + '2004' + '30ffffffffffffffffff01' + '3a04' + '083c' + '4802';
+    const golden = '0a05' + ascii('ve1qy') + '1205' + ascii('JOB-1') + '2004' + '30ffffffffffffffffff01' + '3a04' + '083c' + '4802';
     const message = MsgReportJobStatus.fromPartial({
-      providerAddress: 've1qy', jobId: 'JOB-1', state: 4, exitCode: -1, usageMetrics: { wallClockSeconds: 60n, nodesUsed: 2 },
+      providerAddress: 've1qy',
+      jobId: 'JOB-1',
+      state: 4,
+      exitCode: -1,
+      usageMetrics: { wallClockSeconds: 60n, nodesUsed: 2 },
     });
     assert.equal(toHex(MsgReportJobStatus.encode(message).finish()), golden);
     assert.equal(MsgReportJobStatus.decode(fromHex(golden)).exitCode, -1);

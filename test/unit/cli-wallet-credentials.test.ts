@@ -5,13 +5,27 @@ import { WalletCredentials, type WalletCredentialsState } from '../../src/apps/c
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const at = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();
 const state = (over: Partial<WalletCredentialsState> = {}): WalletCredentialsState => ({
-  kind: 'wallet', address: 've1abc', sessionToken: 'st_1', refreshToken: 'rt_1', expiresAt: at(600_000), refreshExpiresAt: at(86_400_000), ...over,
+  kind: 'wallet',
+  address: 've1abc',
+  sessionToken: 'st_1',
+  refreshToken: 'rt_1',
+  expiresAt: at(600_000),
+  refreshExpiresAt: at(86_400_000),
+  ...over,
 });
 
 describe('CLI wallet credentials', () => {
   it('uses the session while it is valid, without refreshing', async () => {
     let refreshes = 0;
-    const c = new WalletCredentials(state(), async () => { refreshes++; throw new Error('no'); }, () => undefined, () => NOW);
+    const c = new WalletCredentials(
+      state(),
+      async () => {
+        refreshes++;
+        throw new Error('no');
+      },
+      () => undefined,
+      () => NOW,
+    );
     assert.equal(await c.authorization(), 'Bearer st_1');
     assert.equal(refreshes, 0);
     assert.equal(c.description, 'wallet ve1abc');
@@ -22,7 +36,10 @@ describe('CLI wallet credentials', () => {
     const saved: WalletCredentialsState[] = [];
     const c = new WalletCredentials(
       state({ expiresAt: at(10_000) }),
-      async (token) => { used.push(token); return { sessionToken: 'st_2', refreshToken: 'rt_2', expiresAt: at(900_000), refreshExpiresAt: at(86_400_000) }; },
+      async (token) => {
+        used.push(token);
+        return { sessionToken: 'st_2', refreshToken: 'rt_2', expiresAt: at(900_000), refreshExpiresAt: at(86_400_000) };
+      },
       (s) => saved.push(s),
       () => NOW,
     );
@@ -35,7 +52,12 @@ describe('CLI wallet credentials', () => {
   });
 
   it('asks for a new login once the refresh token expired too', async () => {
-    const c = new WalletCredentials(state({ expiresAt: at(-1), refreshExpiresAt: at(-1) }), async () => assert.fail('must not refresh'), () => undefined, () => NOW);
+    const c = new WalletCredentials(
+      state({ expiresAt: at(-1), refreshExpiresAt: at(-1) }),
+      async () => assert.fail('must not refresh'),
+      () => undefined,
+      () => NOW,
+    );
     await assert.rejects(c.authorization(), (e: any) => e.exitCode === 77 && /login/.test(e.message));
   });
 });

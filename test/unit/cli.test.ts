@@ -34,7 +34,13 @@ const job = (over: Partial<JobView> = {}): JobView => ({
 describe('sbatch command line', () => {
   it('reads options like sbatch: clusters, abbreviations, = and separate values, stop at the script', () => {
     const got = parseSbatchArgs(['-N2', '--ntasks', '4', '--parti=debug', '-J', 'x', 'run.sh']);
-    assert.deepEqual(got, { options: { nodes: '2', ntasks: '4', partition: 'debug', 'job-name': 'x' }, scriptPath: 'run.sh', wait: false, parsable: false, help: false });
+    assert.deepEqual(got, {
+      options: { nodes: '2', ntasks: '4', partition: 'debug', 'job-name': 'x' },
+      scriptPath: 'run.sh',
+      wait: false,
+      parsable: false,
+      help: false,
+    });
   });
 
   it('keeps the last of a repeated option, accumulates --mail-type, and maps flags to true', () => {
@@ -91,10 +97,16 @@ describe('sbatch command line', () => {
 
 describe('formatting', () => {
   it('aligns tables and cuts long cells', () => {
-    const out = table([{ a: '1', b: 'abcdefghij' }, { a: '123', b: 'x' }], [
-      { header: 'ID', value: (r) => r.a, align: 'right' },
-      { header: 'NAME', value: (r) => r.b, max: 4 },
-    ]);
+    const out = table(
+      [
+        { a: '1', b: 'abcdefghij' },
+        { a: '123', b: 'x' },
+      ],
+      [
+        { header: 'ID', value: (r) => r.a, align: 'right' },
+        { header: 'NAME', value: (r) => r.b, max: 4 },
+      ],
+    );
     assert.equal(out, ' ID NAME\n  1 abcd\n123 x');
   });
 
@@ -115,7 +127,18 @@ describe('formatting', () => {
 
   it('prints problem+json readably, with per-field errors the detail does not already say', () => {
     assert.equal(
-      formatProblem({ status: 400, title: 'Invalid request', detail: 'options.time: bad', errors: [{ field: 'options.time', reason: 'bad' }, { field: 'x', reason: 'also' }] }, 400),
+      formatProblem(
+        {
+          status: 400,
+          title: 'Invalid request',
+          detail: 'options.time: bad',
+          errors: [
+            { field: 'options.time', reason: 'bad' },
+            { field: 'x', reason: 'also' },
+          ],
+        },
+        400,
+      ),
       'Invalid request (HTTP 400): options.time: bad\n  x: also',
     );
     assert.equal(formatProblem({}, 502), 'Request failed (HTTP 502)');
@@ -126,7 +149,12 @@ describe('formatting', () => {
       status: 422,
       title: 'Unprocessable request',
       detail: 'no island can run it: every island: no node has 64 CPUs (largest: 4)',
-      placement: { candidates: [{ island: 'local-a', rejected: 'no node has 64 CPUs (largest: 4)' }, { island: 'local-b', rejected: 'not in region mars' }] },
+      placement: {
+        candidates: [
+          { island: 'local-a', rejected: 'no node has 64 CPUs (largest: 4)' },
+          { island: 'local-b', rejected: 'not in region mars' },
+        ],
+      },
     };
     assert.equal(
       formatProblem(problem, 422),
@@ -142,7 +170,7 @@ describe('formatting', () => {
     assert.equal(nodeListOrReason(job({ state: 'ACCEPTED', batchHost: null })), '(Dispatching)');
   });
 
-  it('prints squeue\'s default columns', () => {
+  it("prints squeue's default columns", () => {
     const out = squeueTable([job()], new Date('2026-01-01T10:01:10.000Z'));
     assert.equal(out, 'JOBID PARTITION ISLAND   NAME  USER ST TIME NODES NODELIST(REASON)\n   42     debug local-a train alice  R 1:05     2 n1');
     assert.equal(squeueTable([job()], new Date('2026-01-01T10:01:10.000Z'), false).split('\n').length, 1);
@@ -154,15 +182,27 @@ describe('formatting', () => {
     assert.match(header, /^JobID\s+JobName\s+Partition\s+Island\s+State\s+ExitCode\s+ReqCPUS\s+Elapsed\s+CPUTime\s+Submit\s+Start\s+End$/);
     assert.match(row, /^42\s+train\s+debug\s+local-a\s+COMPLETED\s+0:0\s+6\s+2:00\s+12:00\s+2026-01-01T10:00:00\s+2026-01-01T10:00:05\s+2026-01-01T10:02:05$/);
     // Multi-node jobs without -n count as SLURM counts them (native -N2 --ntasks-per-node=2 -c2: NumCPUs=8).
-    const multi = job({ state: 'COMPLETED', exitCode: 0, exitSignal: 0, endedAt: '2026-01-01T10:02:05.000Z', options: { nodes: { min: 2 }, ntasksPerNode: 2, cpusPerTask: 2 } });
+    const multi = job({
+      state: 'COMPLETED',
+      exitCode: 0,
+      exitSignal: 0,
+      endedAt: '2026-01-01T10:02:05.000Z',
+      options: { nodes: { min: 2 }, ntasksPerNode: 2, cpusPerTask: 2 },
+    });
     assert.match(sacctTable([multi], new Date('2026-01-02T00:00:00Z'), false), /COMPLETED\s+0:0\s+8\s+2:00\s+16:00\s/);
   });
 
   it('lists an array task by task, as sacct does, each with its own times and the per-task CPUs', () => {
     const array = job({ state: 'COMPLETED', exitCode: 0, exitSignal: 0, endedAt: '2026-01-01T10:05:00.000Z', options: { cpusPerTask: 2 }, array: { size: 2 } });
     const task = (taskId: number, seconds: number) => ({
-      taskId, state: 'COMPLETED', stateReason: null, exitCode: 0, exitSignal: 0, batchHost: 'n1',
-      startedAt: '2026-01-01T10:00:00.000Z', endedAt: new Date(Date.parse('2026-01-01T10:00:00.000Z') + seconds * 1000).toISOString(),
+      taskId,
+      state: 'COMPLETED',
+      stateReason: null,
+      exitCode: 0,
+      exitSignal: 0,
+      batchHost: 'n1',
+      startedAt: '2026-01-01T10:00:00.000Z',
+      endedAt: new Date(Date.parse('2026-01-01T10:00:00.000Z') + seconds * 1000).toISOString(),
     });
     const lines = sacctTable(arrayTaskLines(array, [task(0, 60), task(1, 90)]), new Date('2026-01-02T00:00:00Z'), false).split('\n');
     assert.equal(lines.length, 2);
@@ -238,10 +278,7 @@ describe('CLI configuration', () => {
   });
 
   it('uses sysexits codes for its own failures, apart from the small codes jobs exit with', () => {
-    assert.deepEqual(
-      [ExitCode.USAGE, ExitCode.REJECTED, ExitCode.NOT_FOUND, ExitCode.INTERNAL, ExitCode.UNAVAILABLE, ExitCode.AUTH],
-      [64, 65, 66, 70, 75, 77],
-    );
+    assert.deepEqual([ExitCode.USAGE, ExitCode.REJECTED, ExitCode.NOT_FOUND, ExitCode.INTERNAL, ExitCode.UNAVAILABLE, ExitCode.AUTH], [64, 65, 66, 70, 75, 77]);
     assert.equal(waitExitCode(job({ state: 'FAILED', exitCode: 3 })), 3, 'a job exiting 3 is not "not logged in"');
     assert.notEqual(waitExitCode(job({ state: 'FAILED', exitCode: 3 })), ExitCode.AUTH);
   });
@@ -249,7 +286,15 @@ describe('CLI configuration', () => {
 
 describe('scontrol show job and sinfo -N', () => {
   it('prints a job as scontrol does: Key=Value lines, (null) for what is unknown', () => {
-    const text = scontrolJobText(job({ state: 'PENDING', stateReason: 'JobHeldUser', batchHost: null, startedAt: null, options: { nodes: { min: 2, max: 4 }, ntasks: 8, timeLimitMinutes: 90 } }));
+    const text = scontrolJobText(
+      job({
+        state: 'PENDING',
+        stateReason: 'JobHeldUser',
+        batchHost: null,
+        startedAt: null,
+        options: { nodes: { min: 2, max: 4 }, ntasks: 8, timeLimitMinutes: 90 },
+      }),
+    );
     assert.equal(
       text,
       [
@@ -269,7 +314,19 @@ describe('scontrol show job and sinfo -N', () => {
   it('lists nodes with allocated/idle/total CPUs and free/total memory', () => {
     const text = islandNodesTable([
       { island: 'local-a', node: { name: 'n1', state: 'mixed', cpus: 4, cpusFree: 1, memoryMb: 8192, memoryFreeMb: 2048, gpus: [], features: ['ib', 'avx2'] } },
-      { island: 'gpu', node: { name: 'g1', state: 'idle', cpus: 8, cpusFree: 8, memoryMb: 16384, memoryFreeMb: 16384, gpus: [{ model: 'a100', total: 2, free: 2 }], features: [] } },
+      {
+        island: 'gpu',
+        node: {
+          name: 'g1',
+          state: 'idle',
+          cpus: 8,
+          cpusFree: 8,
+          memoryMb: 16384,
+          memoryFreeMb: 16384,
+          gpus: [{ model: 'a100', total: 2, free: 2 }],
+          features: [],
+        },
+      },
     ]);
     assert.deepEqual(text.split('\n'), [
       'NODELIST ISLAND  STATE CPUS(A/I/T) MEMORY(F/T) GPUS(F/T) FEATURES',

@@ -138,7 +138,10 @@ describe('parseIslandsFile: valid files', () => {
     assert.equal(islands(restIsland({ ssh: sshIsland().ssh }))[0].connection.fallback, undefined);
   });
   it('several islands keep their order', () => {
-    assert.deepEqual(islands(restIsland(), sshIsland()).map((i) => i.connection.name), ['island-a', 'island-s']);
+    assert.deepEqual(
+      islands(restIsland(), sshIsland()).map((i) => i.connection.name),
+      ['island-a', 'island-s'],
+    );
   });
   it('an empty list is valid here (loadConfig decides whether that is acceptable)', () => {
     assert.deepEqual(islands(), []);
@@ -239,66 +242,103 @@ describe('loadConfig', () => {
 
   it('defaults: the embedded local stack', () => {
     const config = loadConfig(env());
-    assert.deepEqual({ ...config, islands: config.islands.map((i) => i.connection.name) }, {
-      role: 'all',
-      http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 2 * 1024 * 1024, smallBodyLimitBytes: 64 * 1024, trustProxy: false },
-      databaseUrl: 'postgres://postgres@127.0.0.1:55432/archipelago',
-      redisUrl: 'redis://127.0.0.1:56379',
-      bootstrapAdminKey: null,
-      islands: ['island-a'],
-      jobs: {
-        maxScriptBytes: 1024 * 1024,
-        defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
-        outputReads: { concurrency: 2, perUser: 1, timeoutMs: 10000 },
-      },
-      dispatch: { concurrency: 8, leaseSeconds: 30, reconcileIntervalMs: 15000, retry: { baseDelayMs: 2000, maxDelayMs: 10000, maxAttempts: 360 }, membershipWaitSeconds: 600 },
-      follow: { intervalMs: 1000, lostAfterSeconds: 30 },
-      apiKeyCacheMs: 5000,
-      auditWitness: { file: null, intervalMs: 60000 },
-      rateLimits: { defaults: DEFAULT_LIMITS, byKind: {}, budgets: { marketplace: { requests: 600, windowMs: 60_000 } } },
-      nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
-      secretKeys: [],
-      topology: {
-        launcher: 'none',
-        intervalMs: 15000,
-        tiers: [{ name: 'tight', boundMs: 2 }, { name: 'loose', boundMs: 30 }],
-        minIslandSize: 2,
-        confirmRounds: 3,
-        maxChurnPerHour: 60,
-        hardTags: [],
-        namePrefix: 'island',
-        localSlots: [2, 3, 4],
-        kubernetes: null,
-      },
-      logging: { format: 'json', level: 'log' },
-      metrics: { port: null, bearerToken: null },
-      usage: {
-        signingKeyPem: null, intervalMs: 1000, giveUpAfterSeconds: 86400, prices: { default: DEFAULT_PRICES, islands: {} },
-        shares: { platformPpm: 50000, providerPpm: 800000, nodesPpm: 150000 }, epochSeconds: 86400, commitDelayMs: 0,
-      },
-      chain: {
-        rpcUrl: null, chainId: 'virtengine-1', bech32Prefix: 've', denom: 'uve', gasPrice: '0.025uve', gasMultiplier: 1.3,
-        requestTimeoutMs: 5000, broadcastPollMs: 1000,
-      },
-      ledger: {
-        providerKey: null, maxMessagesPerTx: 100, maxGasPerTx: 4_000_000, livenessIntervalMs: 30_000, defaultRegion: 'unknown',
-        offeringIdentityThreshold: 50, offeringMaxRuntimeSeconds: 604_800,
-        ingress: { intervalMs: 10_000, pageLimit: 200, defaultSlurmUser: null, containerRuntime: 'apptainer' },
-      },
-      identity: {
-        loginDomain: 'archipelago.local', challengeSeconds: 300, sessionSeconds: 900, refreshSeconds: 604800, devIdentityFile: null,
-        veid: {
-          actions: { submit: 'basic', submit_multi_node: 'standard', submit_gpu: 'standard', provider_join: 'standard' },
-          partitions: {}, failOpen: new Set(), unlinked: 'exempt', cacheMs: 30000,
+    assert.deepEqual(
+      { ...config, islands: config.islands.map((i) => i.connection.name) },
+      {
+        role: 'all',
+        http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 2 * 1024 * 1024, smallBodyLimitBytes: 64 * 1024, trustProxy: false },
+        databaseUrl: 'postgres://postgres@127.0.0.1:55432/archipelago',
+        redisUrl: 'redis://127.0.0.1:56379',
+        bootstrapAdminKey: null,
+        islands: ['island-a'],
+        jobs: {
+          maxScriptBytes: 1024 * 1024,
+          defaultEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+          outputReads: { concurrency: 2, perUser: 1, timeoutMs: 10000 },
         },
-        mfa: {
-          actions: new Set(['api_key_create', 'join_token_create', 'mass_cancel', 'high_value_job']),
-          highValueNodeHours: 1000, massCancelJobs: 10, unlinked: 'exempt',
+        dispatch: {
+          concurrency: 8,
+          leaseSeconds: 30,
+          reconcileIntervalMs: 15000,
+          retry: { baseDelayMs: 2000, maxDelayMs: 10000, maxAttempts: 360 },
+          membershipWaitSeconds: 600,
         },
+        follow: { intervalMs: 1000, lostAfterSeconds: 30 },
+        apiKeyCacheMs: 5000,
+        auditWitness: { file: null, intervalMs: 60000 },
+        rateLimits: { defaults: DEFAULT_LIMITS, byKind: {}, budgets: { marketplace: { requests: 600, windowMs: 60_000 } } },
+        nodes: { heartbeatSeconds: 30, staleSeconds: 120, offlineSeconds: 300, deregisterSeconds: 3600, sweepIntervalMs: 5000, probePeers: 16 },
+        secretKeys: [],
+        topology: {
+          launcher: 'none',
+          intervalMs: 15000,
+          tiers: [
+            { name: 'tight', boundMs: 2 },
+            { name: 'loose', boundMs: 30 },
+          ],
+          minIslandSize: 2,
+          confirmRounds: 3,
+          maxChurnPerHour: 60,
+          hardTags: [],
+          namePrefix: 'island',
+          localSlots: [2, 3, 4],
+          kubernetes: null,
+        },
+        logging: { format: 'json', level: 'log' },
+        metrics: { port: null, bearerToken: null },
+        usage: {
+          signingKeyPem: null,
+          intervalMs: 1000,
+          giveUpAfterSeconds: 86400,
+          prices: { default: DEFAULT_PRICES, islands: {} },
+          shares: { platformPpm: 50000, providerPpm: 800000, nodesPpm: 150000 },
+          epochSeconds: 86400,
+          commitDelayMs: 0,
+        },
+        chain: {
+          rpcUrl: null,
+          chainId: 'virtengine-1',
+          bech32Prefix: 've',
+          denom: 'uve',
+          gasPrice: '0.025uve',
+          gasMultiplier: 1.3,
+          requestTimeoutMs: 5000,
+          broadcastPollMs: 1000,
+        },
+        ledger: {
+          providerKey: null,
+          maxMessagesPerTx: 100,
+          maxGasPerTx: 4_000_000,
+          livenessIntervalMs: 30_000,
+          defaultRegion: 'unknown',
+          offeringIdentityThreshold: 50,
+          offeringMaxRuntimeSeconds: 604_800,
+          ingress: { intervalMs: 10_000, pageLimit: 200, defaultSlurmUser: null, containerRuntime: 'apptainer' },
+        },
+        identity: {
+          loginDomain: 'archipelago.local',
+          challengeSeconds: 300,
+          sessionSeconds: 900,
+          refreshSeconds: 604800,
+          devIdentityFile: null,
+          veid: {
+            actions: { submit: 'basic', submit_multi_node: 'standard', submit_gpu: 'standard', provider_join: 'standard' },
+            partitions: {},
+            failOpen: new Set(),
+            unlinked: 'exempt',
+            cacheMs: 30000,
+          },
+          mfa: {
+            actions: new Set(['api_key_create', 'join_token_create', 'mass_cancel', 'high_value_job']),
+            highValueNodeHours: 1000,
+            massCancelJobs: 10,
+            unlinked: 'exempt',
+          },
+        },
+        instanceId: '',
+        tagKey: { key: Buffer.alloc(0), createdAt: new Date(0) },
       },
-      instanceId: '',
-      tagKey: { key: Buffer.alloc(0), createdAt: new Date(0) },
-    });
+    );
   });
   it('metrics: a worker listener only when METRICS_PORT is set, and an optional scrape token', () => {
     const config = loadConfig(env({ METRICS_PORT: '9464', ARCHIPELAGO_METRICS_TOKEN: 'scrape-token' }));
@@ -308,8 +348,16 @@ describe('loadConfig', () => {
   it('usage: reward shares must sum to 100 %, prices must be exact decimals, the key file must exist', () => {
     configError({ ARCHIPELAGO_REWARD_SHARES_PPM: '50000,800000,150001' }, 'ARCHIPELAGO_REWARD_SHARES_PPM', /sum to 1000000/);
     configError({ ARCHIPELAGO_REWARD_SHARES_PPM: '5%,80%,15%' }, 'ARCHIPELAGO_REWARD_SHARES_PPM');
-    assert.deepEqual(loadConfig(env({ ARCHIPELAGO_REWARD_SHARES_PPM: '0,900000,100000' })).usage.shares, { platformPpm: 0, providerPpm: 900000, nodesPpm: 100000 });
-    configError({ ARCHIPELAGO_USAGE_PRICES_FILE: file({ default: { ...DEFAULT_PRICES, nodeHour: '1e5' } }) }, 'ARCHIPELAGO_USAGE_PRICES_FILE', /default: nodeHour/);
+    assert.deepEqual(loadConfig(env({ ARCHIPELAGO_REWARD_SHARES_PPM: '0,900000,100000' })).usage.shares, {
+      platformPpm: 0,
+      providerPpm: 900000,
+      nodesPpm: 100000,
+    });
+    configError(
+      { ARCHIPELAGO_USAGE_PRICES_FILE: file({ default: { ...DEFAULT_PRICES, nodeHour: '1e5' } }) },
+      'ARCHIPELAGO_USAGE_PRICES_FILE',
+      /default: nodeHour/,
+    );
     configError({ ARCHIPELAGO_USAGE_SIGNING_KEY_FILE: '/nonexistent/key.pem' }, 'ARCHIPELAGO_USAGE_SIGNING_KEY_FILE', /does not exist/);
   });
   it('empty values mean the default', () => {
@@ -356,8 +404,17 @@ describe('loadConfig', () => {
       defaultEnvironment: { PATH: '/opt/bin' },
       outputReads: { concurrency: 3, perUser: 2, timeoutMs: 2500 },
     });
-    assert.deepEqual(config.dispatch, { concurrency: 256, leaseSeconds: 2, reconcileIntervalMs: 100, retry: { baseDelayMs: 500, maxDelayMs: 60000, maxAttempts: 3 }, membershipWaitSeconds: 30 });
-    assert.throws(() => loadConfig(env({ ARCHIPELAGO_DISPATCH_RETRY_BASE_MS: '5000', ARCHIPELAGO_DISPATCH_RETRY_MAX_MS: '1000' })), /ARCHIPELAGO_DISPATCH_RETRY_MAX_MS/);
+    assert.deepEqual(config.dispatch, {
+      concurrency: 256,
+      leaseSeconds: 2,
+      reconcileIntervalMs: 100,
+      retry: { baseDelayMs: 500, maxDelayMs: 60000, maxAttempts: 3 },
+      membershipWaitSeconds: 30,
+    });
+    assert.throws(
+      () => loadConfig(env({ ARCHIPELAGO_DISPATCH_RETRY_BASE_MS: '5000', ARCHIPELAGO_DISPATCH_RETRY_MAX_MS: '1000' })),
+      /ARCHIPELAGO_DISPATCH_RETRY_MAX_MS/,
+    );
     assert.deepEqual(config.follow, { intervalMs: 600000, lostAfterSeconds: 86400 });
     assert.equal(config.apiKeyCacheMs, 0);
   });
@@ -376,7 +433,10 @@ describe('loadConfig', () => {
     assert.equal(config.topology.launcher, 'local');
     assert.deepEqual([config.topology.confirmRounds, config.topology.maxChurnPerHour], [5, 0]);
     configError({ ARCHIPELAGO_TOPOLOGY_CONFIRM_ROUNDS: '0' }, 'ARCHIPELAGO_TOPOLOGY_CONFIRM_ROUNDS');
-    assert.deepEqual(config.topology.tiers, [{ name: 'mpi', boundMs: 1.5 }, { name: 'wan', boundMs: 40 }]);
+    assert.deepEqual(config.topology.tiers, [
+      { name: 'mpi', boundMs: 1.5 },
+      { name: 'wan', boundMs: 40 },
+    ]);
     assert.deepEqual(config.topology.localSlots, [5]);
     assert.equal(config.secretKeys.length, 1);
     assert.equal(config.secretKeys[0].length, 32);
@@ -387,7 +447,9 @@ describe('loadConfig', () => {
     configError({ ARCHIPELAGO_ISLAND_NAME_PREFIX: 'Bad_Prefix' }, 'ARCHIPELAGO_ISLAND_NAME_PREFIX');
     configError({ ARCHIPELAGO_ISLAND_LAUNCHER: 'kubernetes', ARCHIPELAGO_SECRETS_KEY_FILE: keyFile }, 'ARCHIPELAGO_K8S_SLURM_IMAGE', /required/);
     assert.deepEqual(
-      loadConfig(env({ ARCHIPELAGO_ISLAND_LAUNCHER: 'kubernetes', ARCHIPELAGO_SECRETS_KEY_FILE: keyFile, ARCHIPELAGO_K8S_SLURM_IMAGE: 'registry.example/slurm' })).topology.kubernetes,
+      loadConfig(
+        env({ ARCHIPELAGO_ISLAND_LAUNCHER: 'kubernetes', ARCHIPELAGO_SECRETS_KEY_FILE: keyFile, ARCHIPELAGO_K8S_SLURM_IMAGE: 'registry.example/slurm' }),
+      ).topology.kubernetes,
       { namespace: 'archipelago-islands', slurmImage: 'registry.example/slurm' },
     );
     configError({ ARCHIPELAGO_TOPOLOGY_HARD_TAGS: 'region,colour' }, 'ARCHIPELAGO_TOPOLOGY_HARD_TAGS', /colour/);
@@ -398,7 +460,9 @@ describe('loadConfig', () => {
     configError({ ARCHIPELAGO_SECRETS_OLD_KEY_FILES: keyFile }, 'ARCHIPELAGO_SECRETS_OLD_KEY_FILES');
   });
   it("each marketplace account's own request budget is a rate-limit budget per minute", () => {
-    assert.deepEqual(loadConfig(env({ ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE: '30' })).rateLimits?.budgets, { marketplace: { requests: 30, windowMs: 60_000 } });
+    assert.deepEqual(loadConfig(env({ ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE: '30' })).rateLimits?.budgets, {
+      marketplace: { requests: 30, windowMs: 60_000 },
+    });
     assert.deepEqual(loadConfig(env({ ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE: '0' })).rateLimits?.budgets, {});
     const explicit = loadConfig(env({ ARCHIPELAGO_RATE_LIMITS: 'marketplace.budget=5/1s', ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE: '30' }));
     assert.deepEqual(explicit.rateLimits?.budgets, { marketplace: { requests: 5, windowMs: 1000 } });
@@ -459,18 +523,24 @@ describe('loadConfig', () => {
   });
   it('reads the islands it is given', () => {
     const config = loadConfig(env({ ARCHIPELAGO_ISLANDS_FILE: file({ islands: [restIsland(), sshIsland()] }) }));
-    assert.deepEqual(config.islands.map((i) => [i.connection.name, i.connection.adapter, i.files]), [
-      ['island-a', 'rest', 'local'],
-      ['island-s', 'ssh', 'sftp'],
-    ]);
+    assert.deepEqual(
+      config.islands.map((i) => [i.connection.name, i.connection.adapter, i.files]),
+      [
+        ['island-a', 'rest', 'local'],
+        ['island-s', 'ssh', 'sftp'],
+      ],
+    );
   });
 });
 
 describe('chain settings', () => {
   it('reads the chain from the environment', () => {
     const chain = chainSettings({
-      CHAIN_RPC_URL: 'http://127.0.0.1:26657', CHAIN_ID: 'virtengine-dev-1', CHAIN_BECH32_PREFIX: 'virtengine',
-      CHAIN_DENOM: 'uvirt', CHAIN_GAS_MULTIPLIER: '1.5',
+      CHAIN_RPC_URL: 'http://127.0.0.1:26657',
+      CHAIN_ID: 'virtengine-dev-1',
+      CHAIN_BECH32_PREFIX: 'virtengine',
+      CHAIN_DENOM: 'uvirt',
+      CHAIN_GAS_MULTIPLIER: '1.5',
     });
     assert.equal(chain.rpcUrl, 'http://127.0.0.1:26657');
     assert.equal(chain.chainId, 'virtengine-dev-1');
@@ -486,7 +556,10 @@ describe('chain settings', () => {
     ['CHAIN_ID', 'a b'],
   ]) {
     it(`refuses ${variable}=${value}`, () => {
-      assert.throws(() => chainSettings({ [variable]: value }), (e: unknown) => e instanceof ConfigError && e.variable === variable);
+      assert.throws(
+        () => chainSettings({ [variable]: value }),
+        (e: unknown) => e instanceof ConfigError && e.variable === variable,
+      );
     });
   }
 });

@@ -92,10 +92,7 @@ describe('resolveDependencies: targets in SLURM -> ready with SLURM ids, pinned 
     });
   });
   it('drops a clause whose targets are all satisfied and keeps the other clauses', () => {
-    const r = resolveDependencies(all(clause('afterany', '1'), clause('afterok', '2')), [
-      target('1', 'FAILED', 11, 'a'),
-      pending('2', 22, 'a'),
-    ]);
+    const r = resolveDependencies(all(clause('afterany', '1'), clause('afterok', '2')), [target('1', 'FAILED', 11, 'a'), pending('2', 22, 'a')]);
     assert.deepEqual(r, {
       kind: 'ready',
       dependency: { combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '22' }] }] },
@@ -155,7 +152,7 @@ describe('resolveDependencies: after / after+delay', () => {
       island: 'a',
     });
   });
-  it('after+N on a running target is still SLURM\'s to time (not satisfied yet)', () => {
+  it("after+N on a running target is still SLURM's to time (not satisfied yet)", () => {
     const r = resolveDependencies(all(clause('after', ['1', 10])), [running('1', 11, 'a')]);
     assert.deepEqual(r, {
       kind: 'ready',
@@ -293,7 +290,7 @@ describe('resolveDependencies: "any" (?)', () => {
     const r = resolveDependencies(any(clause('afterok', '1'), clause('afterok', '2')), [pending('1', 11, 'a'), pending('2', 22, 'b')]);
     assert.equal(r.kind, 'never');
   });
-  it('a clause dropped as never does not pin the job to its running targets\' island', () => {
+  it("a clause dropped as never does not pin the job to its running targets' island", () => {
     // afterok:1:2 can never hold (2 failed) although 1 still runs on island a; the remaining
     // clause is entirely on island b, so the job can go there.
     const r = resolveDependencies(any(clause('afterok', '1', '2'), clause('afterany', '3')), [

@@ -24,7 +24,10 @@ const request: SlurmSubmitRequest = {
 };
 
 function rest(port: number): RestSlurmClient {
-  return new RestSlurmClient({ readUser: 'archipelago', rest: { url: `http://127.0.0.1:${port}`, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 300 } });
+  return new RestSlurmClient({
+    readUser: 'archipelago',
+    rest: { url: `http://127.0.0.1:${port}`, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 300 },
+  });
 }
 
 /** Records calls; answers like a healthy SSH adapter. */
@@ -151,7 +154,14 @@ describe('FallbackSlurmClient', () => {
     await new Promise<void>((r) => answering.listen(0, '127.0.0.1', r));
     const client = new RestSlurmClient({
       readUser: 'archipelago',
-      rest: { url: `http://127.0.0.1:${(answering.address() as AddressInfo).port}`, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 600, connections: 1, timeoutMs: 7500 },
+      rest: {
+        url: `http://127.0.0.1:${(answering.address() as AddressInfo).port}`,
+        apiVersion: 'v0.0.38',
+        jwtKey: KEY,
+        tokenLifetimeSeconds: 600,
+        connections: 1,
+        timeoutMs: 7500,
+      },
     });
     assert.equal((await client.submit('alice', request)).jobId, 5);
     const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
@@ -160,7 +170,7 @@ describe('FallbackSlurmClient', () => {
     await new Promise<void>((r) => answering.close(() => r()));
   });
 
-  it('accounting and the settle time are the island\'s whichever way it is reached', async () => {
+  it("accounting and the settle time are the island's whichever way it is reached", async () => {
     const ssh = recorder();
     const primary = rest(await closedPort());
     const client = new FallbackSlurmClient(primary, ssh, 'x');

@@ -21,14 +21,22 @@ describe('GroupCommit: submissions arriving together share one statement', () =>
     const group = new GroupCommit(run, { maxBatch: 3, maxInFlight: 1, failsEveryItem: () => false });
     const first = group.submit(1);
     await tick();
-    assert.deepEqual(calls.map((c) => c.items), [[1]], 'no waiting when nothing is in flight');
+    assert.deepEqual(
+      calls.map((c) => c.items),
+      [[1]],
+      'no waiting when nothing is in flight',
+    );
     const rest = [2, 3, 4, 5].map((i) => group.submit(i));
     await tick();
     assert.equal(calls.length, 1, 'nothing else starts while the slot is taken');
     calls[0].finish();
     assert.equal(await first, 'row1');
     await tick();
-    assert.deepEqual(calls.map((c) => c.items), [[1], [2, 3, 4]], 'the queued items go together, up to maxBatch');
+    assert.deepEqual(
+      calls.map((c) => c.items),
+      [[1], [2, 3, 4]],
+      'the queued items go together, up to maxBatch',
+    );
     calls[1].finish();
     await tick();
     assert.deepEqual(calls[2].items, [5]);
@@ -41,10 +49,18 @@ describe('GroupCommit: submissions arriving together share one statement', () =>
     const group = new GroupCommit(run, { maxBatch: 10, maxInFlight: 2, failsEveryItem: () => false });
     const all = [1, 2, 3, 4].map((i) => group.submit(i));
     await tick();
-    assert.deepEqual(calls.map((c) => c.items), [[1], [2]], 'two statements run; 3 and 4 wait for a slot');
+    assert.deepEqual(
+      calls.map((c) => c.items),
+      [[1], [2]],
+      'two statements run; 3 and 4 wait for a slot',
+    );
     calls[1].finish();
     await tick();
-    assert.deepEqual(calls.map((c) => c.items), [[1], [2], [3, 4]], 'the first free slot takes both');
+    assert.deepEqual(
+      calls.map((c) => c.items),
+      [[1], [2], [3, 4]],
+      'the first free slot takes both',
+    );
     calls[0].finish();
     calls[2].finish();
     assert.deepEqual(await Promise.all(all), ['row1', 'row2', 'row3', 'row4']);
@@ -61,7 +77,12 @@ describe('GroupCommit: submissions arriving together share one statement', () =>
       { maxBatch: 10, maxInFlight: 1, failsEveryItem: () => false },
     );
     const lone = group.submit(0);
-    const batch = [11, 12, 13, 14].map((i) => group.submit(i).then((v) => ({ ok: v }), (e: Error) => ({ error: e.message })));
+    const batch = [11, 12, 13, 14].map((i) =>
+      group.submit(i).then(
+        (v) => ({ ok: v }),
+        (e: Error) => ({ error: e.message }),
+      ),
+    );
     await lone;
     assert.deepEqual(await Promise.all(batch), [{ ok: 110 }, { ok: 120 }, { error: 'violates a check constraint' }, { ok: 140 }]);
     assert.deepEqual(seen, [[0], [11, 12, 13, 14], [11], [12], [13], [14]]);
@@ -78,7 +99,10 @@ describe('GroupCommit: submissions arriving together share one statement', () =>
       { maxBatch: 10, maxInFlight: 1, failsEveryItem: (e) => (e as { code?: string }).code === 'ECONNREFUSED' },
     );
     const results = await Promise.allSettled([1, 2, 3].map((i) => group.submit(i)));
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected', 'rejected'],
+    );
     assert.equal(calls, 2, 'the lone first item, then one batch: no item-by-item retries against an outage');
   });
 
@@ -105,7 +129,10 @@ describe('matchInserted: each submission gets its own row back', () => {
       { ownerId: 'alice', idempotencyKey: null, requestHash: hash('a') },
     ];
     const rows = [row('3', 'alice', null, 'a'), row('1', 'alice', 'k1', 'a'), row('2', 'bob', null, 'b')];
-    assert.deepEqual(matchInserted(inputs, rows).map((r) => r?.id), ['1', '2', '3']);
+    assert.deepEqual(
+      matchInserted(inputs, rows).map((r) => r?.id),
+      ['1', '2', '3'],
+    );
   });
 
   it('gives null to a submission whose key was taken, including by an earlier one of the same batch', () => {
@@ -114,7 +141,10 @@ describe('matchInserted: each submission gets its own row back', () => {
       { ownerId: 'alice', idempotencyKey: 'k', requestHash: hash('a') },
       { ownerId: 'alice', idempotencyKey: 'used', requestHash: hash('z') },
     ];
-    assert.deepEqual(matchInserted(inputs, [row('7', 'alice', 'k', 'a')]).map((r) => r?.id ?? null), ['7', null, null]);
+    assert.deepEqual(
+      matchInserted(inputs, [row('7', 'alice', 'k', 'a')]).map((r) => r?.id ?? null),
+      ['7', null, null],
+    );
   });
 
   it('hands identical unkeyed submissions one row each, never the same row twice', () => {
@@ -128,6 +158,9 @@ describe('matchInserted: each submission gets its own row back', () => {
       { ownerId: 'alice', idempotencyKey: '', requestHash: hash('a') },
       { ownerId: 'bob', idempotencyKey: null, requestHash: hash('a') },
     ];
-    assert.deepEqual(matchInserted(inputs, [row('1', 'alice', null, 'a'), row('2', 'alice', '', 'a')]).map((r) => r?.id ?? null), ['2', null]);
+    assert.deepEqual(
+      matchInserted(inputs, [row('1', 'alice', null, 'a'), row('2', 'alice', '', 'a')]).map((r) => r?.id ?? null),
+      ['2', null],
+    );
   });
 });

@@ -118,8 +118,17 @@ describe('hostile input: the answer rule', () => {
 
   it('the request generator covers every endpoint that takes input', () => {
     const endpoints = new Set(fc.sample(hostileRequest, { numRuns: 3000, seed: 1 }).map((r) => r.endpoint));
-    for (const expected of ['POST /v1/jobs', 'POST /v1/principals', 'POST /v1/principals/:id/api-keys', 'POST /v1/join-tokens', 'POST /v1/nodes/:id/drain',
-      'POST /v1/agent/join-challenge', 'POST /v1/agent/join', 'POST /v1/agent/heartbeat', 'POST /v1/agent/latency']) {
+    for (const expected of [
+      'POST /v1/jobs',
+      'POST /v1/principals',
+      'POST /v1/principals/:id/api-keys',
+      'POST /v1/join-tokens',
+      'POST /v1/nodes/:id/drain',
+      'POST /v1/agent/join-challenge',
+      'POST /v1/agent/join',
+      'POST /v1/agent/heartbeat',
+      'POST /v1/agent/latency',
+    ]) {
       assert.ok(endpoints.has(expected), `no case for ${expected}`);
     }
   });

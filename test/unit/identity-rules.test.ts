@@ -16,12 +16,19 @@ const { FACTOR_TYPE_TOTP: TOTP, FACTOR_TYPE_FIDO2: FIDO2, FACTOR_TYPE_VEID: VEID
 
 describe('VEID tiers (x/veid ComputeTierFromScoreValue)', () => {
   it('thresholds 50 / 70 / 85, inclusive', () => {
-    assert.deepEqual([0, 49, 50, 69, 70, 84, 85, 100].map((s) => tierOf(s, 'VERIFIED')), [
-      'unverified', 'unverified', 'basic', 'basic', 'standard', 'standard', 'premium', 'premium',
-    ]);
+    assert.deepEqual(
+      [0, 49, 50, 69, 70, 84, 85, 100].map((s) => tierOf(s, 'VERIFIED')),
+      ['unverified', 'unverified', 'basic', 'basic', 'standard', 'standard', 'premium', 'premium'],
+    );
   });
   it('nothing but VERIFIED grants a tier, whatever the score', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 100 }), fc.constantFrom('UNKNOWN', 'PENDING', 'IN_PROGRESS', 'REJECTED', 'EXPIRED', 'NEEDS_ADDITIONAL_FACTOR' as const), (score, status) => tierOf(score, status) === 'unverified'));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 100 }),
+        fc.constantFrom('UNKNOWN', 'PENDING', 'IN_PROGRESS', 'REJECTED', 'EXPIRED', 'NEEDS_ADDITIONAL_FACTOR' as const),
+        (score, status) => tierOf(score, status) === 'unverified',
+      ),
+    );
   });
   it('tiers are ordered', () => {
     assert.ok(atLeast('premium', 'standard'));
@@ -58,10 +65,22 @@ describe('VEID policy', () => {
     assert.throws(() => parseVeidPolicy('', '', 'maybe'), /exempt/);
   });
   it('the settings name the variable at fault', () => {
-    assert.throws(() => identitySettings({ ARCHIPELAGO_VEID_POLICY: 'submit=gold' }), (e: unknown) => e instanceof ConfigError && e.variable === 'ARCHIPELAGO_VEID_POLICY');
-    assert.throws(() => identitySettings({ ARCHIPELAGO_MFA_ACTIONS: 'launch' }), (e: unknown) => e instanceof ConfigError && e.variable === 'ARCHIPELAGO_MFA_ACTIONS');
-    assert.throws(() => identitySettings({ ARCHIPELAGO_LOGIN_DOMAIN: 'https://x' }), (e: unknown) => e instanceof ConfigError && e.variable === 'ARCHIPELAGO_LOGIN_DOMAIN');
-    assert.throws(() => identitySettings({ ARCHIPELAGO_DEV_IDENTITY_FILE: '/nonexistent/dev.json' }), (e: unknown) => e instanceof ConfigError);
+    assert.throws(
+      () => identitySettings({ ARCHIPELAGO_VEID_POLICY: 'submit=gold' }),
+      (e: unknown) => e instanceof ConfigError && e.variable === 'ARCHIPELAGO_VEID_POLICY',
+    );
+    assert.throws(
+      () => identitySettings({ ARCHIPELAGO_MFA_ACTIONS: 'launch' }),
+      (e: unknown) => e instanceof ConfigError && e.variable === 'ARCHIPELAGO_MFA_ACTIONS',
+    );
+    assert.throws(
+      () => identitySettings({ ARCHIPELAGO_LOGIN_DOMAIN: 'https://x' }),
+      (e: unknown) => e instanceof ConfigError && e.variable === 'ARCHIPELAGO_LOGIN_DOMAIN',
+    );
+    assert.throws(
+      () => identitySettings({ ARCHIPELAGO_DEV_IDENTITY_FILE: '/nonexistent/dev.json' }),
+      (e: unknown) => e instanceof ConfigError,
+    );
     assert.deepEqual([...identitySettings({ ARCHIPELAGO_MFA_ACTIONS: '' }).mfa.actions], []);
   });
 });
@@ -98,19 +117,31 @@ describe('MFA rules (x/mfa CanAuthorize and the ante checks)', () => {
 
   const now = 1_800_000_000;
   const session = (over: Partial<SessionFacts> = {}): SessionFacts => ({
-    found: true, isValid: true, accountAddress: 've1owner', transactionType: T.SENSITIVE_TX_API_KEY_GENERATION, verifiedFactors: [TOTP],
-    expiresAt: now + 60, usedAt: 0, isSingleUse: true, deviceFingerprint: '', ...over,
+    found: true,
+    isValid: true,
+    accountAddress: 've1owner',
+    transactionType: T.SENSITIVE_TX_API_KEY_GENERATION,
+    verifiedFactors: [TOTP],
+    expiresAt: now + 60,
+    usedAt: 0,
+    isSingleUse: true,
+    deviceFingerprint: '',
+    ...over,
   });
   const judge = (s: SessionFacts, over: { combinations?: number[][]; device?: string | null; trusted?: boolean } = {}) =>
     judgeSession({
-      session: s, owner: 've1owner', target: T.SENSITIVE_TX_API_KEY_GENERATION, nowSeconds: now,
+      session: s,
+      owner: 've1owner',
+      target: T.SENSITIVE_TX_API_KEY_GENERATION,
+      nowSeconds: now,
       requirement: { required: true, factorCombinations: over.combinations ?? [[FIDO2], [TOTP]], minVeidScore: 0 },
-      presentedDevice: over.device ?? null, trustedDevice: over.trusted ?? false,
+      presentedDevice: over.device ?? null,
+      trustedDevice: over.trusted ?? false,
     });
   const reason = (v: ReturnType<typeof judge>) => (v.ok ? 'ok' : v.reason);
 
   it('accepts a session with a full combination', () => assert.deepEqual(judge(session()), { ok: true, combination: [TOTP] }));
-  it('refuses in the ante handler\'s order: found, owner, type, used, expiry, device, factors', () => {
+  it("refuses in the ante handler's order: found, owner, type, used, expiry, device, factors", () => {
     assert.equal(reason(judge(session({ found: false }))), 'unknown_session');
     assert.equal(reason(judge(session({ accountAddress: 've1other' }))), 'wrong_owner');
     assert.equal(reason(judge(session({ transactionType: T.SENSITIVE_TX_HIGH_VALUE_ORDER }))), 'wrong_transaction_type');
@@ -131,21 +162,31 @@ describe('MFA rules (x/mfa CanAuthorize and the ante checks)', () => {
   });
   it('is monotone: verifying more factors never turns an accepted session into a refused one', () => {
     const factor = fc.constantFrom(TOTP, FIDO2, VEID, EMAIL);
-    fc.assert(fc.property(fc.array(factor, { maxLength: 4 }), factor, fc.array(fc.array(factor, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }), (verified, extra, combinations) => {
-      const before = judge(session({ verifiedFactors: verified }), { combinations });
-      const after = judge(session({ verifiedFactors: [...verified, extra] }), { combinations });
-      return !before.ok || after.ok;
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(factor, { maxLength: 4 }),
+        factor,
+        fc.array(fc.array(factor, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }),
+        (verified, extra, combinations) => {
+          const before = judge(session({ verifiedFactors: verified }), { combinations });
+          const after = judge(session({ verifiedFactors: [...verified, extra] }), { combinations });
+          return !before.ok || after.ok;
+        },
+      ),
+    );
   });
 });
 
 describe('development identity file', () => {
   it('reads accounts, MFA requirements and sessions', () => {
-    const file = parseDevIdentityFile(JSON.stringify({
-      accounts: { ve1a: { score: 80, slurmUser: 'alice' } },
-      mfaRequired: { ve1a: { SENSITIVE_TX_API_KEY_GENERATION: [['TOTP']] } },
-      mfaSessions: { s1: { owner: 've1a', transactionType: 'SENSITIVE_TX_API_KEY_GENERATION', factors: ['TOTP'], expiresAt: '2099-01-01T00:00:00Z' } },
-    }), 'dev.json');
+    const file = parseDevIdentityFile(
+      JSON.stringify({
+        accounts: { ve1a: { score: 80, slurmUser: 'alice' } },
+        mfaRequired: { ve1a: { SENSITIVE_TX_API_KEY_GENERATION: [['TOTP']] } },
+        mfaSessions: { s1: { owner: 've1a', transactionType: 'SENSITIVE_TX_API_KEY_GENERATION', factors: ['TOTP'], expiresAt: '2099-01-01T00:00:00Z' } },
+      }),
+      'dev.json',
+    );
     assert.equal(file.accounts.ve1a.score, 80);
   });
   it('names the entry at fault', () => {
@@ -153,7 +194,14 @@ describe('development identity file', () => {
     assert.throws(() => parseDevIdentityFile('{"accounts":{"ve1a":{"score":101}}}', 'dev.json'), /accounts\.ve1a\.score/);
     assert.throws(() => parseDevIdentityFile('{"accounts":{"ve1a":{"status":"OK"}}}', 'dev.json'), /accounts\.ve1a\.status/);
     assert.throws(() => parseDevIdentityFile('{"mfaRequired":{"ve1a":{"SENSITIVE_TX_NOPE":[]}}}', 'dev.json'), /SENSITIVE_TX_NOPE/);
-    assert.throws(() => parseDevIdentityFile('{"mfaSessions":{"s":{"owner":"ve1a","transactionType":"SENSITIVE_TX_API_KEY_GENERATION","factors":["PIN"],"expiresAt":"2099-01-01"}}}', 'dev.json'), /unknown factor PIN/);
+    assert.throws(
+      () =>
+        parseDevIdentityFile(
+          '{"mfaSessions":{"s":{"owner":"ve1a","transactionType":"SENSITIVE_TX_API_KEY_GENERATION","factors":["PIN"],"expiresAt":"2099-01-01"}}}',
+          'dev.json',
+        ),
+      /unknown factor PIN/,
+    );
   });
 });
 

@@ -21,7 +21,13 @@ describe('what sbatch adds to a job environment', () => {
         ntasksPerNode: 2,
         threadsPerCore: 1,
         openMode: 'truncate',
-        dependency: { combine: 'any', clauses: [{ kind: 'afterok', targets: [{ jobId: '12' }] }, { kind: 'afternotok', targets: [{ jobId: '13' }] }] },
+        dependency: {
+          combine: 'any',
+          clauses: [
+            { kind: 'afterok', targets: [{ jobId: '12' }] },
+            { kind: 'afternotok', targets: [{ jobId: '13' }] },
+          ],
+        },
       }),
       {
         SLURM_CPUS_PER_TASK: '4',
@@ -35,7 +41,10 @@ describe('what sbatch adds to a job environment', () => {
     assert.equal(sbatchOptionVariables({ openMode: 'append' }).SLURM_OPEN_MODE, 'a');
   });
   test('a dependency not yet translated to SLURM ids is never rendered', () => {
-    assert.throws(() => sbatchOptionVariables({ dependency: { combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: 'x1' }] }] } }), /not a SLURM job id/);
+    assert.throws(
+      () => sbatchOptionVariables({ dependency: { combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: 'x1' }] }] } }),
+      /not a SLURM job id/,
+    );
   });
   test('derived variables are ones a caller may not set itself', () => {
     const all = sbatchDerivedEnvironment({ cpusPerTask: 2, ntasksPerNode: 1, threadsPerCore: 1, openMode: 'append' }, origin);

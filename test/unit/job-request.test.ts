@@ -115,7 +115,10 @@ describe('normalizeSubmission: job name and partition', () => {
 describe('normalizeSubmission: dependencies', () => {
   it('returns the numeric ids of every target, once each', () => {
     const job = submit({ script: script('--dependency=afterok:5:6?afterany:7') });
-    assert.deepEqual([...job.dependsOn].sort((a, b) => a - b), [5, 6, 7]);
+    assert.deepEqual(
+      [...job.dependsOn].sort((a, b) => a - b),
+      [5, 6, 7],
+    );
     assert.deepEqual(submit({ script: script('--dependency=afterok:9,afterany:9') }).dependsOn, [9]);
   });
   it('keeps the dependency spec for the dispatcher', () => {
@@ -186,7 +189,11 @@ describe('normalizeSubmission: environment', () => {
   it('still sets SLURM_EXPORT_ENV itself for --export=NONE', () => {
     assert.equal(submit({ script: script('--export=NONE') }).environment.SLURM_EXPORT_ENV, 'NONE');
   });
-  for (const [label, value] of [['LF', 'a\nb'], ['CR', 'a\rb'], ['NUL', 'a\0b']] as const) {
+  for (const [label, value] of [
+    ['LF', 'a\nb'],
+    ['CR', 'a\rb'],
+    ['NUL', 'a\0b'],
+  ] as const) {
     it(`refuses a value containing ${label}`, () => {
       refused(() => submit({ environment: { FOO: value } }), 'environment.FOO', /NUL, CR or LF/);
     });
@@ -236,7 +243,7 @@ describe('normalizeSubmission: working directory', () => {
     refused(() => submit({ script: script('--chdir=/home/alice/../bob') }), '--chdir', /\.\./);
     refused(() => submit({ script: script('--chdir=/home/alice/x/..') }), '--chdir');
   });
-  it('uses the roots of the job\'s own user', () => {
+  it("uses the roots of the job's own user", () => {
     assert.equal(submit({}, { slurmUser: 'bob' }).workingDirectory, '/home/bob');
     refused(() => submit({ script: script('--chdir=/home/alice') }, { slurmUser: 'bob' }), '--chdir');
   });
@@ -278,7 +285,15 @@ describe('userConstraints: the placement part of a submission', () => {
   it('maps performance to classes, drops empty lists and duplicates', () => {
     assert.deepEqual(userConstraints(undefined), {});
     assert.deepEqual(
-      userConstraints({ regions: ['eu', 'eu'], providers: [], performance: ['high'], islands: ['a'], excludeIslands: ['b'], maxIslandLatencyMs: 30, maxPricePerCoreHour: 0 }),
+      userConstraints({
+        regions: ['eu', 'eu'],
+        providers: [],
+        performance: ['high'],
+        islands: ['a'],
+        excludeIslands: ['b'],
+        maxIslandLatencyMs: 30,
+        maxPricePerCoreHour: 0,
+      }),
       { regions: ['eu'], performanceClasses: ['high'], islands: ['a'], excludeIslands: ['b'], maxIslandLatencyMs: 30, maxPricePerCoreHour: 0 },
     );
   });

@@ -43,14 +43,28 @@ const KUSTOMIZATION: Schema = {
     replicas: { type: 'array', items: { type: 'object', required: ['name', 'count'], properties: { name: str, count: { type: 'integer', minimum: 0 } } } },
     secretGenerator: {
       type: 'array',
-      items: { type: 'object', required: ['name'], properties: { name: str, namespace: str, literals: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*=' } }, options: { type: 'object', properties: { disableNameSuffixHash: { type: 'boolean' } } } } },
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: {
+          name: str,
+          namespace: str,
+          literals: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*=' } },
+          options: { type: 'object', properties: { disableNameSuffixHash: { type: 'boolean' } } },
+        },
+      },
     },
-    patches: { type: 'array', items: { type: 'object', required: ['patch', 'target'], properties: { patch: str, target: { type: 'object', properties: { kind: str, name: str } } } } },
+    patches: {
+      type: 'array',
+      items: { type: 'object', required: ['patch', 'target'], properties: { patch: str, target: { type: 'object', properties: { kind: str, name: str } } } },
+    },
   },
 };
 
 const crdSchemas = new Map<string, Schema>(
-  docs.filter((d) => d.kind === 'CustomResourceDefinition').map((d) => [`${d.spec.group}/${d.spec.versions[0].name}/${d.spec.names.kind}`, d.spec.versions[0].schema.openAPIV3Schema]),
+  docs
+    .filter((d) => d.kind === 'CustomResourceDefinition')
+    .map((d) => [`${d.spec.group}/${d.spec.versions[0].name}/${d.spec.names.kind}`, d.spec.versions[0].schema.openAPIV3Schema]),
 );
 
 /** Structural schemas: every node says its type (or explicitly preserves unknown fields / is int-or-string). */
@@ -67,7 +81,20 @@ function structuralErrors(s: Schema, path: string): string[] {
 describe('k8s manifests', () => {
   it('cover every kind the deployment needs', () => {
     const kinds = new Set(docs.map((d) => d.kind));
-    for (const k of ['CustomResourceDefinition', 'Namespace', 'ConfigMap', 'ServiceAccount', 'Role', 'RoleBinding', 'Deployment', 'Service', 'Secret', 'Kustomization', 'Island', 'NodeSet']) {
+    for (const k of [
+      'CustomResourceDefinition',
+      'Namespace',
+      'ConfigMap',
+      'ServiceAccount',
+      'Role',
+      'RoleBinding',
+      'Deployment',
+      'Service',
+      'Secret',
+      'Kustomization',
+      'Island',
+      'NodeSet',
+    ]) {
       assert.ok(kinds.has(k), `no ${k} under k8s/`);
     }
   });
@@ -83,7 +110,16 @@ describe('k8s manifests', () => {
         const { metadata, ...content } = body;
         applyDefaults(schema!, content);
         assert.ok(metadata?.name, `${doc.__file}: ${doc.kind} without a name`);
-        assert.deepEqual(validate({ ...schema!, properties: { ...schema!.properties, metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }, { metadata, ...content }, '', { strict: true }), [], doc.__file);
+        assert.deepEqual(
+          validate(
+            { ...schema!, properties: { ...schema!.properties, metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+            { metadata, ...content },
+            '',
+            { strict: true },
+          ),
+          [],
+          doc.__file,
+        );
         checked++;
         continue;
       } else schema = BUILTIN_SCHEMAS[doc.kind];
@@ -102,24 +138,43 @@ describe('k8s manifests', () => {
       const status = v.schema.openAPIV3Schema.properties.status.properties;
       for (const f of ['phase', 'observedGeneration', 'conditions']) assert.ok(status[f], `${crd.__file}: status.${f}`);
       assert.deepEqual(status.conditions['x-kubernetes-list-map-keys'], ['type']);
-      assert.ok(v.additionalPrinterColumns.some((c: any) => c.jsonPath === '.status.phase'), `${crd.__file}: Phase column`);
+      assert.ok(
+        v.additionalPrinterColumns.some((c: any) => c.jsonPath === '.status.phase'),
+        `${crd.__file}: Phase column`,
+      );
     }
   });
 
   it('reject what the CRDs forbid (the schema is not vacuous)', () => {
     const island = crdSchemas.get('archipelago.dev/v1alpha1/Island')!;
-    const bad = { apiVersion: 'archipelago.dev/v1alpha1', kind: 'Island', metadata: {}, spec: { slurm: { image: '' }, partitions: [{ name: 'a b' }], restApi: { replicas: 11 } } };
-    const fields = validate(island, bad).map((e) => e.field).sort();
+    const bad = {
+      apiVersion: 'archipelago.dev/v1alpha1',
+      kind: 'Island',
+      metadata: {},
+      spec: { slurm: { image: '' }, partitions: [{ name: 'a b' }], restApi: { replicas: 11 } },
+    };
+    const fields = validate(island, bad)
+      .map((e) => e.field)
+      .sort();
     assert.deepEqual(fields, ['spec.partitions[0].name', 'spec.restApi.replicas', 'spec.slurm.image']);
-    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { replica: 1, selector: {}, template: { spec: { containers: [{ name: 'c', image: 'i' }] } } } };
-    assert.deepEqual(validate(BUILTIN_SCHEMAS.Deployment, deployment, '', { strict: true }).map((e) => e.field), ['spec.replica']);
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'x' },
+      spec: { replica: 1, selector: {}, template: { spec: { containers: [{ name: 'c', image: 'i' }] } } },
+    };
+    assert.deepEqual(
+      validate(BUILTIN_SCHEMAS.Deployment, deployment, '', { strict: true }).map((e) => e.field),
+      ['spec.replica'],
+    );
   });
 
   it('reference files, service accounts, roles and Secrets that exist', () => {
     for (const k of docs.filter((d) => d.kind === 'Kustomization')) {
       for (const r of k.resources ?? []) assert.ok(existsSync(resolve(dirname(join(ROOT, k.__file)), r)), `${k.__file}: resource ${r} missing`);
     }
-    const named = (kind: string, ns?: string) => new Set(docs.filter((d) => d.kind === kind && (!ns || d.metadata.namespace === ns)).map((d) => d.metadata.name));
+    const named = (kind: string, ns?: string) =>
+      new Set(docs.filter((d) => d.kind === kind && (!ns || d.metadata.namespace === ns)).map((d) => d.metadata.name));
     for (const dep of docs.filter((d) => d.kind === 'Deployment')) {
       const spec = dep.spec.template.spec;
       assert.ok(named('ServiceAccount', dep.metadata.namespace).has(spec.serviceAccountName), `${dep.metadata.name}: service account`);
@@ -131,7 +186,10 @@ describe('k8s manifests', () => {
       const dev = docs.find((d) => d.__file === join('k8s', 'overlays', 'dev', 'kustomization.yaml'))!;
       for (const s of secretNames) {
         assert.ok(named('Secret', dep.metadata.namespace).has(s), `${dep.metadata.name}: Secret ${s} has no template`);
-        assert.ok(dev.secretGenerator.some((g: any) => g.name === s), `${dep.metadata.name}: Secret ${s} not generated for dev`);
+        assert.ok(
+          dev.secretGenerator.some((g: any) => g.name === s),
+          `${dep.metadata.name}: Secret ${s} not generated for dev`,
+        );
       }
     }
     for (const rb of docs.filter((d) => d.kind === 'RoleBinding')) {

@@ -33,6 +33,9 @@ describe('key files (login and chain signing share them)', () => {
     assert.throws(() => parseKeySecret('01'.repeat(31)), /neither a mnemonic/);
     const file = join(dir, 'bad.key');
     writeFileSync(file, 'Secret Words That Are Not A Mnemonic');
-    assert.throws(() => readKeyFile(file), (error: Error) => error.message.includes(file) && !error.message.includes('Secret'));
+    assert.throws(
+      () => readKeyFile(file),
+      (error: Error) => error.message.includes(file) && !error.message.includes('Secret'),
+    );
   });
 });

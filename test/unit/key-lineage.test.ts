@@ -25,13 +25,13 @@ describe('keyExpiry', () => {
     assert.match(decision.refused, /2030-01-01T01:00:00\.000Z/);
   });
 
-  it('a lifetime within the parent\'s is granted as asked, up to exactly the parent\'s end', () => {
+  it("a lifetime within the parent's is granted as asked, up to exactly the parent's end", () => {
     assert.deepEqual(keyExpiry(NOW, { requestedSeconds: 1800, defaultSeconds: null }, inSeconds(HOUR)), { expiresAt: inSeconds(1800) });
     assert.deepEqual(keyExpiry(NOW, { requestedSeconds: HOUR, defaultSeconds: null }, inSeconds(HOUR)), { expiresAt: inSeconds(HOUR) });
     assert.ok('refused' in keyExpiry(NOW, { requestedSeconds: HOUR + 1, defaultSeconds: null }, inSeconds(HOUR)));
   });
 
-  it('a lifetime not asked is the default, cut to the parent\'s end', () => {
+  it("a lifetime not asked is the default, cut to the parent's end", () => {
     assert.deepEqual(keyExpiry(NOW, { defaultSeconds: 30 * 24 * HOUR }, inSeconds(HOUR)), { expiresAt: inSeconds(HOUR) });
     assert.deepEqual(keyExpiry(NOW, { defaultSeconds: 600 }, inSeconds(HOUR)), { expiresAt: inSeconds(600) });
   });

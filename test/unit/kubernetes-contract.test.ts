@@ -66,7 +66,9 @@ function drift(schema: Schema, declared: ts.Type, path: string, form: Form): str
       if (!schema.enum) return []; // a literal union may be narrower than a free string (condition types)
       const literals = t.isUnion() ? t.types : [t];
       const values = literals.map((l) => (l.isStringLiteral() ? l.value : '<string>')).sort();
-      return JSON.stringify(values) === JSON.stringify([...schema.enum].sort()) ? [] : [`${path}: enum ${JSON.stringify(schema.enum)} in the CRD, ${shown} in the contract`];
+      return JSON.stringify(values) === JSON.stringify([...schema.enum].sort())
+        ? []
+        : [`${path}: enum ${JSON.stringify(schema.enum)} in the CRD, ${shown} in the contract`];
     }
     case 'integer':
     case 'number':
@@ -96,7 +98,9 @@ function drift(schema: Schema, declared: ts.Type, path: string, form: Form): str
         const required = schema.required?.includes(name) ?? false;
         const present = form === 'apply' ? required : required || sub.default !== undefined;
         if (form === 'status' ? optional && required : optional === present) {
-          out.push(`${at}: ${optional ? 'optional' : 'required'} in the contract, ${required ? 'required' : sub.default !== undefined ? 'defaulted' : 'optional'} in the CRD`);
+          out.push(
+            `${at}: ${optional ? 'optional' : 'required'} in the contract, ${required ? 'required' : sub.default !== undefined ? 'defaulted' : 'optional'} in the CRD`,
+          );
         }
         out.push(...drift(sub, checker.getTypeOfSymbol(field), at, form));
       }
@@ -116,7 +120,14 @@ function resourceDrift(kind: contract.Kind, typeName: string, form: 'apply' | 's
     assert.ok(symbol, `${typeName} has no ${name}`);
     return checker.getTypeOfSymbol(symbol);
   };
-  assert.deepEqual(checker.getPropertiesOfType(t).map((p) => p.name).sort(), Object.keys(schema.properties!).sort(), `${typeName}: top-level fields`);
+  assert.deepEqual(
+    checker
+      .getPropertiesOfType(t)
+      .map((p) => p.name)
+      .sort(),
+    Object.keys(schema.properties!).sort(),
+    `${typeName}: top-level fields`,
+  );
   const literal = (name: string) => {
     const type = field(name);
     return type.isStringLiteral() ? type.value : checker.typeToString(type);
@@ -127,16 +138,26 @@ function resourceDrift(kind: contract.Kind, typeName: string, form: 'apply' | 's
   return [
     ...drift(schema.properties!.spec, field('spec'), 'spec', form),
     ...(form === 'apply'
-      ? status.flags & ts.TypeFlags.Never ? [] : [`${typeName}: the control plane writes no status`]
+      ? status.flags & ts.TypeFlags.Never
+        ? []
+        : [`${typeName}: the control plane writes no status`]
       : drift(schema.properties!.status, status, 'status', 'status')),
   ];
 }
 
 describe('Kubernetes contract', () => {
   it('compiles on its own and imports nothing, so both module systems can load it', () => {
-    assert.deepEqual(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')), []);
-    const imports = source.statements.filter((s) => ts.isImportDeclaration(s) || ts.isImportEqualsDeclaration(s) || (ts.isExportDeclaration(s) && s.moduleSpecifier));
-    assert.deepEqual(imports.map((s) => s.getText(source)), []);
+    assert.deepEqual(
+      ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')),
+      [],
+    );
+    const imports = source.statements.filter(
+      (s) => ts.isImportDeclaration(s) || ts.isImportEqualsDeclaration(s) || (ts.isExportDeclaration(s) && s.moduleSpecifier),
+    );
+    assert.deepEqual(
+      imports.map((s) => s.getText(source)),
+      [],
+    );
     // ESM for the operators' NodeNext build; the app's CommonJS build ignores it.
     assert.deepEqual(JSON.parse(readFileSync(join(ROOT, 'contracts', 'kubernetes', 'package.json'), 'utf8')), { type: 'module' });
   });
@@ -145,10 +166,19 @@ describe('Kubernetes contract', () => {
     for (const kind of KINDS) {
       const crd = crdOf(kind);
       assert.equal(crd.spec.group, contract.GROUP);
-      assert.deepEqual(crd.spec.versions.map((v: any) => [v.name, v.served, v.storage]), [[contract.VERSION, true, true]], `${kind}: the one version`);
+      assert.deepEqual(
+        crd.spec.versions.map((v: any) => [v.name, v.served, v.storage]),
+        [[contract.VERSION, true, true]],
+        `${kind}: the one version`,
+      );
       assert.equal(crd.spec.names.plural, contract.PLURALS[kind]);
       assert.equal(crd.metadata.name, `${contract.PLURALS[kind]}.${contract.GROUP}`);
-      assert.deepEqual(contract.customObjects(kind, 'ns'), { group: contract.GROUP, version: contract.VERSION, namespace: 'ns', plural: crd.spec.names.plural });
+      assert.deepEqual(contract.customObjects(kind, 'ns'), {
+        group: contract.GROUP,
+        version: contract.VERSION,
+        namespace: 'ns',
+        plural: crd.spec.names.plural,
+      });
     }
     assert.equal(contract.API_VERSION, `${contract.GROUP}/${contract.VERSION}`);
     // `<kind>.<group>/<purpose>`
@@ -171,7 +201,10 @@ describe('Kubernetes contract', () => {
     assert.equal(contract.NODE_FEATURE.source, schemaOf('NodeSet').properties!.spec.properties!.features.items!.pattern);
   });
 
-  for (const [kind, stored, applied] of [['Island', 'Island', 'IslandApply'], ['NodeSet', 'NodeSet', 'NodeSetApply']] as const) {
+  for (const [kind, stored, applied] of [
+    ['Island', 'Island', 'IslandApply'],
+    ['NodeSet', 'NodeSet', 'NodeSetApply'],
+  ] as const) {
     it(`types ${kind} as the server stores it: every CRD field, its type, enum and whether it is always there`, () => {
       assert.deepEqual(resourceDrift(kind, stored, 'stored'), []);
     });
@@ -186,15 +219,28 @@ describe('Kubernetes contract', () => {
     const renamed: Schema = { ...spec, properties: { ...spec.properties, boundMicros: spec.properties!.boundMs } };
     delete renamed.properties!.boundMs;
     const slurm = spec.properties!.slurm;
-    const stricter: Schema = { ...spec, required: [...spec.required!, 'tier'], properties: { ...spec.properties, slurm: { ...slurm, properties: { ...slurm.properties, image: { type: 'integer' } } } } };
+    const stricter: Schema = {
+      ...spec,
+      required: [...spec.required!, 'tier'],
+      properties: { ...spec.properties, slurm: { ...slurm, properties: { ...slurm.properties, image: { type: 'integer' } } } },
+    };
     const specType = checker.getTypeOfSymbol(checker.getPropertyOfType(contractType('IslandApply'), 'spec')!);
-    assert.deepEqual(drift(renamed, specType, 'spec', 'apply').sort(), ['spec.boundMicros: in the CRD, not in the contract', 'spec.boundMs: in the contract, not in the CRD']);
-    assert.deepEqual(drift(stricter, specType, 'spec', 'apply').sort(), ['spec.slurm.image: integer in the CRD, string in the contract', 'spec.tier: optional in the contract, required in the CRD']);
+    assert.deepEqual(drift(renamed, specType, 'spec', 'apply').sort(), [
+      'spec.boundMicros: in the CRD, not in the contract',
+      'spec.boundMs: in the contract, not in the CRD',
+    ]);
+    assert.deepEqual(drift(stricter, specType, 'spec', 'apply').sort(), [
+      'spec.slurm.image: integer in the CRD, string in the contract',
+      'spec.tier: optional in the contract, required in the CRD',
+    ]);
     const status = island.properties!.status;
     const phase = status.properties!.phase;
     const moreLenient: Schema = { ...status, properties: { ...status.properties, phase: { ...phase, enum: [...phase.enum!, 'Frozen'] } } };
     const statusType = checker.getNonNullableType(checker.getTypeOfSymbol(checker.getPropertyOfType(contractType('Island'), 'status')!));
-    assert.deepEqual(drift(moreLenient, statusType, 'status', 'status').map((line) => line.split(':')[0]), ['status.phase']);
+    assert.deepEqual(
+      drift(moreLenient, statusType, 'status', 'status').map((line) => line.split(':')[0]),
+      ['status.phase'],
+    );
   });
 });
 
@@ -203,7 +249,10 @@ describe('Kubernetes contract', () => {
 /** Strict (unknown fields fail) validation as written, before any defaulting: what server-side apply receives. */
 function writeErrors(kind: contract.Kind, body: object): string[] {
   const schema = schemaOf(kind);
-  const lenientMetadata = { ...schema, properties: { ...schema.properties, metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } as Schema;
+  const lenientMetadata = {
+    ...schema,
+    properties: { ...schema.properties, metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+  } as Schema;
   return validate(lenientMetadata, body, '', { strict: true }).map((e) => `${e.field}: ${e.message}`);
 }
 
@@ -220,11 +269,19 @@ describe('Kubernetes island launcher resources', () => {
 
   it('are NodeSets the CRD accepts as written, with or without GPUs, features it would refuse left out', () => {
     const target = { namespace: 'islands' };
-    const gpu = nodeSetResource('tight-1', { node: 'gpu-node-17', cpus: 64, memoryMb: 512000, gres: ['gpu:A100:4', 'license:x:1'], features: ['eu-west', 'bad feature', 'x'.repeat(65)] }, target);
+    const gpu = nodeSetResource(
+      'tight-1',
+      { node: 'gpu-node-17', cpus: 64, memoryMb: 512000, gres: ['gpu:A100:4', 'license:x:1'], features: ['eu-west', 'bad feature', 'x'.repeat(65)] },
+      target,
+    );
     assert.deepEqual(writeErrors('NodeSet', gpu), []);
     assert.deepEqual(gpu.spec.features, ['eu-west']);
     assert.deepEqual(gpu.spec.nodeSelector, { [contract.LABELS.node]: 'gpu-node-17' });
-    const cpu = nodeSetResource('tight-1', { node: 'Node7.Example', cpus: 1, memoryMb: 1, gres: [], features: [] }, { ...target, nodeLabel: 'example.org/host' });
+    const cpu = nodeSetResource(
+      'tight-1',
+      { node: 'Node7.Example', cpus: 1, memoryMb: 1, gres: [], features: [] },
+      { ...target, nodeLabel: 'example.org/host' },
+    );
     assert.deepEqual(writeErrors('NodeSet', cpu), []);
     assert.equal(cpu.spec.gpus, undefined);
     assert.equal(cpu.metadata.labels?.[contract.LABELS.island], 'tight-1');
@@ -232,7 +289,12 @@ describe('Kubernetes island launcher resources', () => {
 
   it('are checked for real (a write the CRD refuses is reported)', () => {
     const bad = nodeSetResource('tight-1', { node: 'n1', cpus: 0, memoryMb: 1, gres: [], features: [] }, { namespace: 'islands' });
-    assert.deepEqual(writeErrors('NodeSet', { ...bad, spec: { ...bad.spec, zone: 'eu' } }).map((e) => e.split(':')[0]).sort(), ['spec.cpus', 'spec.zone']);
+    assert.deepEqual(
+      writeErrors('NodeSet', { ...bad, spec: { ...bad.spec, zone: 'eu' } })
+        .map((e) => e.split(':')[0])
+        .sort(),
+      ['spec.cpus', 'spec.zone'],
+    );
   });
 });
 
@@ -243,7 +305,11 @@ describe('RBAC for the contract', () => {
     for (const name of ['archipelago-island-launcher', 'archipelago-operator']) {
       const rules = roles.find((r) => r.metadata.name === name)!.rules.filter((r: any) => r.apiGroups.includes(contract.GROUP));
       const resources: string[] = rules.flatMap((r: any) => r.resources);
-      assert.deepEqual(resources.filter((r) => !known.has(r)), [], `${name}: resources outside the contract`);
+      assert.deepEqual(
+        resources.filter((r) => !known.has(r)),
+        [],
+        `${name}: resources outside the contract`,
+      );
       for (const kind of KINDS) assert.ok(resources.includes(contract.PLURALS[kind]), `${name}: ${contract.PLURALS[kind]}`);
     }
   });

@@ -7,13 +7,21 @@ import { ledgerSettings } from '../../src/adapters/config/ledger-settings';
 import { nodeLiveness, NodeFacts, regionOf } from '../../src/features/ledger/provider-messages';
 import { toChainUsageMetrics } from '../../src/core/usage/chain-usage-metrics';
 
-const { JOB_STATE_PENDING: P, JOB_STATE_QUEUED: Q, JOB_STATE_RUNNING: R, JOB_STATE_COMPLETED: C, JOB_STATE_FAILED: F, JOB_STATE_CANCELLED: X, JOB_STATE_TIMEOUT: T } = JobState;
+const {
+  JOB_STATE_PENDING: P,
+  JOB_STATE_QUEUED: Q,
+  JOB_STATE_RUNNING: R,
+  JOB_STATE_COMPLETED: C,
+  JOB_STATE_FAILED: F,
+  JOB_STATE_CANCELLED: X,
+  JOB_STATE_TIMEOUT: T,
+} = JobState;
 
 /** The keeper's only legal transitions (reference §0.5). */
 const LEGAL: Record<number, number[]> = { [P]: [Q, F, X], [Q]: [R, F, X, T], [R]: [C, F, X, T] };
 
 describe('job lifecycle on chain (pure)', () => {
-  it('maps every terminal state of ours to one of the chain\'s four', () => {
+  it("maps every terminal state of ours to one of the chain's four", () => {
     assert.equal(chainTerminalState('COMPLETED'), C);
     for (const s of ['FAILED', 'NODE_FAIL', 'BOOT_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'LOST', 'REJECTED']) assert.equal(chainTerminalState(s), F, s);
     assert.equal(chainTerminalState('REVOKED'), X);
@@ -51,14 +59,37 @@ describe('job lifecycle on chain (pure)', () => {
   });
 
   it('only the terminal message carries metrics, signature and the record hash', () => {
-    const metrics = toChainUsageMetrics({ nodeSeconds: 7200, cpuCoreSeconds: 100, memoryMbSeconds: 2048, gpuSeconds: { a: 1, b: 2 }, wallSeconds: 60, memoryGbSeconds: '2', nodeHours: '2', nodesUsed: 2, runs: 1, requeuedRuns: 0, started: true });
+    const metrics = toChainUsageMetrics({
+      nodeSeconds: 7200,
+      cpuCoreSeconds: 100,
+      memoryMbSeconds: 2048,
+      gpuSeconds: { a: 1, b: 2 },
+      wallSeconds: 60,
+      memoryGbSeconds: '2',
+      nodeHours: '2',
+      nodesUsed: 2,
+      runs: 1,
+      requeuedRuns: 0,
+      started: true,
+    });
     const messages = jobStatusMessages({
-      provider: 've1p', chainJobId: 'JOB-1', slurmJobId: '42', states: [Q, R, C], ourState: 'COMPLETED', exitCode: 0, metrics,
-      contentHash: 'ab'.repeat(32), signature: Buffer.alloc(64, 1), signedAt: 1_700_000_000,
+      provider: 've1p',
+      chainJobId: 'JOB-1',
+      slurmJobId: '42',
+      states: [Q, R, C],
+      ourState: 'COMPLETED',
+      exitCode: 0,
+      metrics,
+      contentHash: 'ab'.repeat(32),
+      signature: Buffer.alloc(64, 1),
+      signedAt: 1_700_000_000,
     });
     const values = messages.map((m) => m.value as MsgReportJobStatus);
     assert.ok(messages.every((m) => m.typeUrl === MsgReportJobStatus.typeUrl));
-    assert.deepEqual(values.map((v) => v.state), [Q, R, C]);
+    assert.deepEqual(
+      values.map((v) => v.state),
+      [Q, R, C],
+    );
     assert.equal(values[0].usageMetrics, undefined);
     assert.equal(values[0].signature, '');
     assert.equal(values[2].usageMetrics?.gpuSeconds, 3n);
@@ -75,11 +106,14 @@ describe('job lifecycle on chain (pure)', () => {
 
 describe('provider-daemon messages (pure)', () => {
   const node = (name: string, region?: string): NodeFacts => ({
-    id: name, name, inventory: { cpus: 4, memoryMb: 10_000, gpus: [{ model: 'a100', count: 2 }], features: [], performance: 'high' },
-    tags: region ? { region } : {}, latencies: [{ to: 'x', rttMs: 0.3, measuredAt: new Date(1_700_000_000_500) }],
+    id: name,
+    name,
+    inventory: { cpus: 4, memoryMb: 10_000, gpus: [{ model: 'a100', count: 2 }], features: [], performance: 'high' },
+    tags: region ? { region } : {},
+    latencies: [{ to: 'x', rttMs: 0.3, measuredAt: new Date(1_700_000_000_500) }],
   });
 
-  it('an island\'s region is the one most nodes name, ties alphabetical, else the default', () => {
+  it("an island's region is the one most nodes name, ties alphabetical, else the default", () => {
     assert.equal(regionOf([node('a', 'us'), node('b', 'eu'), node('c', 'us')], 'unknown'), 'us');
     assert.equal(regionOf([node('a', 'us'), node('b', 'eu')], 'unknown'), 'eu');
     assert.equal(regionOf([node('a')], 'unknown'), 'unknown');

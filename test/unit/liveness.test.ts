@@ -107,9 +107,12 @@ describe('liveness: configuration', () => {
     dir = mkdtempSync(join(tmpdir(), 'archipelago-liveness-test-'));
     writeFileSync(join(dir, 'jwt.key'), 'jwt-secret-bytes');
     islandsFile = join(dir, 'islands.json');
-    writeFileSync(islandsFile, JSON.stringify({
-      islands: [{ name: 'island-a', rest: { url: 'http://127.0.0.1:7820', jwtKeyFile: join(dir, 'jwt.key') }, partitions: ['debug'] }],
-    }));
+    writeFileSync(
+      islandsFile,
+      JSON.stringify({
+        islands: [{ name: 'island-a', rest: { url: 'http://127.0.0.1:7820', jwtKeyFile: join(dir, 'jwt.key') }, partitions: ['debug'] }],
+      }),
+    );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   const env = (over: Record<string, string>) => ({ ARCHIPELAGO_ISLANDS_FILE: islandsFile, ...over });
@@ -123,18 +126,23 @@ describe('liveness: configuration', () => {
   });
 
   it('reads the thresholds from the environment', () => {
-    const nodes = loadConfig(env({
-      ARCHIPELAGO_NODE_HEARTBEAT_SECONDS: '1',
-      ARCHIPELAGO_NODE_STALE_SECONDS: '2',
-      ARCHIPELAGO_NODE_OFFLINE_SECONDS: '4',
-      ARCHIPELAGO_NODE_DEREGISTER_SECONDS: '60',
-    })).nodes;
+    const nodes = loadConfig(
+      env({
+        ARCHIPELAGO_NODE_HEARTBEAT_SECONDS: '1',
+        ARCHIPELAGO_NODE_STALE_SECONDS: '2',
+        ARCHIPELAGO_NODE_OFFLINE_SECONDS: '4',
+        ARCHIPELAGO_NODE_DEREGISTER_SECONDS: '60',
+      }),
+    ).nodes;
     assert.deepEqual([nodes.heartbeatSeconds, nodes.staleSeconds, nodes.offlineSeconds, nodes.deregisterSeconds], [1, 2, 4, 60]);
   });
 
   it('refuses thresholds out of order, and heartbeats slower than staleness', () => {
     const refused = (over: Record<string, string>, variable: string) =>
-      assert.throws(() => loadConfig(env(over)), (e: unknown) => e instanceof ConfigError && e.variable === variable);
+      assert.throws(
+        () => loadConfig(env(over)),
+        (e: unknown) => e instanceof ConfigError && e.variable === variable,
+      );
     refused({ ARCHIPELAGO_NODE_STALE_SECONDS: '300' }, 'ARCHIPELAGO_NODE_OFFLINE_SECONDS');
     refused({ ARCHIPELAGO_NODE_DEREGISTER_SECONDS: '300' }, 'ARCHIPELAGO_NODE_DEREGISTER_SECONDS');
     refused({ ARCHIPELAGO_NODE_HEARTBEAT_SECONDS: '120' }, 'ARCHIPELAGO_NODE_HEARTBEAT_SECONDS');

@@ -105,7 +105,10 @@ describe('LocalJobFiles', () => {
     let release!: () => void;
     const held = limiter.run('someone', 60_000, () => new Promise<void>((resolve) => (release = resolve))).catch(() => undefined);
     const bounded = new LocalJobFiles(() => [root], limiter, 100);
-    await assert.rejects(bounded.read(user, join(root, 'out.txt'), whole), (error: unknown) => error instanceof JobFileUnavailableError && error.reason === 'busy');
+    await assert.rejects(
+      bounded.read(user, join(root, 'out.txt'), whole),
+      (error: unknown) => error instanceof JobFileUnavailableError && error.reason === 'busy',
+    );
     release();
     await held;
     assert.equal((await bounded.read(user, join(root, 'out.txt'), whole))?.data.toString(), 'hello output\n');

@@ -12,7 +12,11 @@ const PEM = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', ty
 
 function capture(minimum?: 'log' | 'debug' | 'warn') {
   const lines: string[] = [];
-  const logger = new JsonLogger(minimum, (line) => lines.push(line), () => new Date('2026-01-02T03:04:05.000Z'));
+  const logger = new JsonLogger(
+    minimum,
+    (line) => lines.push(line),
+    () => new Date('2026-01-02T03:04:05.000Z'),
+  );
   return { logger, lines, entries: () => lines.map((l) => JSON.parse(l)) };
 }
 
@@ -96,6 +100,9 @@ describe('JSON logger', () => {
     logger.log('quiet');
     logger.debug('quieter');
     logger.error('loud');
-    assert.deepEqual(entries().map((e) => e.level), ['error']);
+    assert.deepEqual(
+      entries().map((e) => e.level),
+      ['error'],
+    );
   });
 });

@@ -77,9 +77,7 @@ describe('observeJob: a single job moving through SLURM', () => {
   });
 
   it('PENDING -> RUNNING records the start time, batch host and allocated nodes', () => {
-    const o = observeJob(tracked({ state: 'PENDING' }), [
-      record({ state: 'RUNNING', startTime: T0 + 10, nodes: 'n[1-2]', batchHost: 'n1' }),
-    ]);
+    const o = observeJob(tracked({ state: 'PENDING' }), [record({ state: 'RUNNING', startTime: T0 + 10, nodes: 'n[1-2]', batchHost: 'n1' })]);
     assert.equal(o.anomaly, undefined);
     assert.deepEqual(o.change, {
       state: 'RUNNING',
@@ -139,9 +137,7 @@ describe('observeJob: a single job moving through SLURM', () => {
   });
 
   it('a short job first seen COMPLETED (skipping RUNNING) gets both times', () => {
-    const o = observeJob(tracked({ state: 'PENDING' }), [
-      record({ state: 'COMPLETED', exitCode: 0, startTime: T0 + 1, endTime: T0 + 2 }),
-    ]);
+    const o = observeJob(tracked({ state: 'PENDING' }), [record({ state: 'COMPLETED', exitCode: 0, startTime: T0 + 1, endTime: T0 + 2 })]);
     assert.equal(o.change?.state, 'COMPLETED');
     assert.deepEqual(o.change?.startedAt, date(T0 + 1));
     assert.deepEqual(o.change?.endedAt, date(T0 + 2));
@@ -162,7 +158,7 @@ describe('observeJob: a single job moving through SLURM', () => {
     assert.equal(o.change?.endedAt, null);
   });
 
-  it('picks the record whose id is the job\'s SLURM id', () => {
+  it("picks the record whose id is the job's SLURM id", () => {
     const o = observeJob(tracked({ state: 'PENDING', slurm_job_id: '501' }), [
       record({ jobId: 500, state: 'FAILED', exitCode: 1 }),
       record({ jobId: 501, state: 'RUNNING', startTime: T0 }),
@@ -250,10 +246,54 @@ describe('observeJob: job arrays', () => {
     ]);
     assert.equal(o.anomaly, undefined);
     assert.deepEqual(taskRowsOf(o), [
-      { task_id: 0, slurm_job_id: '600', state: 'RUNNING', state_reason: null, nodes: 'n1', batch_host: 'n1', exit_code: null, exit_signal: null, started_at: date(T0 + 10), ended_at: null },
-      { task_id: 1, slurm_job_id: '601', state: 'RUNNING', state_reason: null, nodes: 'n2', batch_host: 'n2', exit_code: null, exit_signal: null, started_at: date(T0 + 12), ended_at: null },
-      { task_id: 2, slurm_job_id: null, state: 'PENDING', state_reason: 'JobArrayTaskLimit', nodes: null, batch_host: null, exit_code: null, exit_signal: null, started_at: null, ended_at: null },
-      { task_id: 3, slurm_job_id: null, state: 'PENDING', state_reason: 'JobArrayTaskLimit', nodes: null, batch_host: null, exit_code: null, exit_signal: null, started_at: null, ended_at: null },
+      {
+        task_id: 0,
+        slurm_job_id: '600',
+        state: 'RUNNING',
+        state_reason: null,
+        nodes: 'n1',
+        batch_host: 'n1',
+        exit_code: null,
+        exit_signal: null,
+        started_at: date(T0 + 10),
+        ended_at: null,
+      },
+      {
+        task_id: 1,
+        slurm_job_id: '601',
+        state: 'RUNNING',
+        state_reason: null,
+        nodes: 'n2',
+        batch_host: 'n2',
+        exit_code: null,
+        exit_signal: null,
+        started_at: date(T0 + 12),
+        ended_at: null,
+      },
+      {
+        task_id: 2,
+        slurm_job_id: null,
+        state: 'PENDING',
+        state_reason: 'JobArrayTaskLimit',
+        nodes: null,
+        batch_host: null,
+        exit_code: null,
+        exit_signal: null,
+        started_at: null,
+        ended_at: null,
+      },
+      {
+        task_id: 3,
+        slurm_job_id: null,
+        state: 'PENDING',
+        state_reason: 'JobArrayTaskLimit',
+        nodes: null,
+        batch_host: null,
+        exit_code: null,
+        exit_signal: null,
+        started_at: null,
+        ended_at: null,
+      },
     ]);
     assert.equal(o.change?.state, 'RUNNING');
     assert.deepEqual(o.change?.startedAt, date(T0 + 10));
@@ -293,7 +333,10 @@ describe('observeJob: job arrays', () => {
       task(1, { state: 'RUNNING', startTime: T0 }),
       task(3, { state: 'RUNNING', startTime: T0 }),
     ]);
-    assert.deepEqual(taskRowsOf(o)?.map((t) => t.task_id), [1, 3, 5]);
+    assert.deepEqual(
+      taskRowsOf(o)?.map((t) => t.task_id),
+      [1, 3, 5],
+    );
   });
 
   it('an all-pending array is PENDING with no start time even though SLURM estimates one', () => {
@@ -305,7 +348,7 @@ describe('observeJob: job arrays', () => {
     assert.ok(taskRowsOf(o)?.every((t) => t.state === 'PENDING' && t.started_at === null && t.slurm_job_id === null));
   });
 
-  it('startedAt of a running array comes from a task that started, never from the remainder\'s estimate', () => {
+  it("startedAt of a running array comes from a task that started, never from the remainder's estimate", () => {
     // The remainder keeps the estimate it had before task 0 was split off and started.
     const o = observeJob(tracked({ state: 'PENDING', slurm_job_id: '600', array_size: 3 }), [
       task(0, { state: 'RUNNING', startTime: T0 + 100 }),
@@ -330,7 +373,10 @@ describe('observeJob: job arrays', () => {
     assert.equal(o.change?.exitSignal, null);
     assert.deepEqual(o.change?.startedAt, date(T0));
     assert.deepEqual(o.change?.endedAt, date(T0 + 90));
-    assert.deepEqual(taskRowsOf(o)?.map((t) => t.ended_at), [date(T0 + 50), date(T0 + 90)]);
+    assert.deepEqual(
+      taskRowsOf(o)?.map((t) => t.ended_at),
+      [date(T0 + 50), date(T0 + 90)],
+    );
   });
 
   it('aggregate state of finished tasks is the worst one, exit code the maximum', () => {
@@ -371,10 +417,7 @@ describe('observeJob: job arrays', () => {
 
   it('tasks SLURM has not listed yet keep an unfinished array PENDING', () => {
     // Four tasks, two listed and pending: the other two are not terminal for all we know.
-    const o = observeJob(tracked({ state: 'DISPATCHING', slurm_job_id: '600', array_size: 4 }), [
-      task(0, { state: 'PENDING' }),
-      task(1, { state: 'PENDING' }),
-    ]);
+    const o = observeJob(tracked({ state: 'DISPATCHING', slurm_job_id: '600', array_size: 4 }), [task(0, { state: 'PENDING' }), task(1, { state: 'PENDING' })]);
     assert.equal(o.change?.state, 'PENDING');
     assert.equal(taskRowsOf(o)?.length, 2);
   });
@@ -389,10 +432,7 @@ describe('observeJob: job arrays', () => {
   });
 
   it('an unknown task state is an anomaly and yields no tasks and no change', () => {
-    const o = observeJob(tracked({ state: 'RUNNING', slurm_job_id: '600', array_size: 2 }), [
-      task(0, { state: 'RUNNING' }),
-      task(1, { state: 'WEIRD' }),
-    ]);
+    const o = observeJob(tracked({ state: 'RUNNING', slurm_job_id: '600', array_size: 2 }), [task(0, { state: 'RUNNING' }), task(1, { state: 'WEIRD' })]);
     assert.equal(o.change, undefined);
     assert.equal(o.tasks, undefined);
     assert.match(o.anomaly ?? '', /WEIRD/);

@@ -181,11 +181,11 @@ describe('pinArrayJobId: one %A for the parts of a split array', () => {
 });
 
 describe('default output patterns', () => {
-  it('SLURM\'s matches sbatch', () => {
+  it("SLURM's matches sbatch", () => {
     assert.equal(slurmDefaultOutputPattern(false), 'slurm-%j.out');
     assert.equal(slurmDefaultOutputPattern(true), 'slurm-%A_%a.out');
   });
-  it('Archipelago\'s names the file by our job id and SLURM\'s, one per task for an array', () => {
+  it("Archipelago's names the file by our job id and SLURM's, one per task for an array", () => {
     assert.equal(archipelagoOutputPattern('42', false), 'archipelago-42-%j.out');
     assert.equal(archipelagoOutputPattern('42', true), 'archipelago-42-%A_%a.out');
     assert.equal(jobFilePath(archipelagoOutputPattern('42', false), '/home/alice', single), '/home/alice/archipelago-42-128.out');
@@ -260,7 +260,7 @@ describe('outputFiles', () => {
     });
   });
 
-  it('the pattern a job was submitted with in place of --output wins over SLURM\'s default, never over the user\'s', () => {
+  it("the pattern a job was submitted with in place of --output wins over SLURM's default, never over the user's", () => {
     assert.deepEqual(outputFiles(spec({}), single, '/home/alice', 'archipelago-42-%j.out'), {
       stdout: '/home/alice/archipelago-42-128.out',
       stderr: '/home/alice/archipelago-42-128.out',
@@ -270,7 +270,7 @@ describe('outputFiles', () => {
       stdout: '/home/alice/archipelago-42-128.out',
       stderr: '/home/alice/err.txt',
     });
-    assert.equal(outputFiles(spec({}), single, '/home/alice', null).stdout, '/home/alice/slurm-128.out', 'dispatched before: SLURM\'s default');
+    assert.equal(outputFiles(spec({}), single, '/home/alice', null).stdout, '/home/alice/slurm-128.out', "dispatched before: SLURM's default");
   });
 
   it('stderr follows stdout unless --error is given', () => {

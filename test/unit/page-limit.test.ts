@@ -14,7 +14,7 @@ const check = (limit: unknown) => {
   return { query, errors: validateSync(query).map((e) => e.property) };
 };
 
-describe('PageLimit: the list queries\' limit', () => {
+describe("PageLimit: the list queries' limit", () => {
   it('converts a URL string and accepts 1..max', () => {
     assert.deepEqual(check('5'), { query: Object.assign(new Query(), { limit: 5 }), errors: [] });
     assert.deepEqual(check('500').errors, []);

@@ -3,13 +3,7 @@ import assert from 'node:assert/strict';
 
 import { deriveDemand, DemandError } from '../../src/core/placement/job-demand';
 import { ConstraintError, parseConstraint, satisfies } from '../../src/core/placement/feature-constraint';
-import {
-  applyNodeChanges,
-  nodeFromSlurm,
-  nodeStateOf,
-  parseNodeGres,
-  PendingQueueTracker,
-} from '../../src/core/placement/capacity-refresh';
+import { applyNodeChanges, nodeFromSlurm, nodeStateOf, parseNodeGres, PendingQueueTracker } from '../../src/core/placement/capacity-refresh';
 import type { IslandCapacity } from '../../src/core/placement/capacity';
 
 describe('deriveDemand', () => {
@@ -53,7 +47,10 @@ describe('deriveDemand', () => {
   });
 
   it('refuses GPU requests it cannot honour, with a reason', () => {
-    assert.throws(() => deriveDemand({ gres: 'gpu:a100:1', gpusPerNode: 'v100:1' }), (e: unknown) => e instanceof DemandError && /models disagree/.test(e.message));
+    assert.throws(
+      () => deriveDemand({ gres: 'gpu:a100:1', gpusPerNode: 'v100:1' }),
+      (e: unknown) => e instanceof DemandError && /models disagree/.test(e.message),
+    );
     assert.throws(() => deriveDemand({ gpus: 'a100:1,v100:1' }), /more than one GPU model/);
     assert.throws(() => deriveDemand({ gres: 'gpu:a100:x' }), /not a number/);
   });
@@ -81,7 +78,10 @@ describe('deriveDemand', () => {
   });
 
   it('turns a bad --constraint into a DemandError', () => {
-    assert.throws(() => deriveDemand({ constraint: 'a*2' }), (e: unknown) => e instanceof DemandError && /counts/.test(e.message));
+    assert.throws(
+      () => deriveDemand({ constraint: 'a*2' }),
+      (e: unknown) => e instanceof DemandError && /counts/.test(e.message),
+    );
   });
 });
 
@@ -119,7 +119,11 @@ describe('parseConstraint', () => {
       ['a&', /ends where/],
       ['', /empty/],
     ] as const) {
-      assert.throws(() => parseConstraint(text), (e: unknown) => e instanceof ConstraintError && why.test(e.message), text);
+      assert.throws(
+        () => parseConstraint(text),
+        (e: unknown) => e instanceof ConstraintError && why.test(e.message),
+        text,
+      );
     }
   });
 });
@@ -127,13 +131,28 @@ describe('parseConstraint', () => {
 describe('capacity refresh', () => {
   it('maps a slurmrestd node record: free CPUs, memory, GPUs per model, features, state', () => {
     const n = nodeFromSlurm({
-      name: 'n1', state: 'MIXED', cpus: 64, alloc_cpus: 16, real_memory: 256000, alloc_memory: 64000,
-      gres: 'gpu:a100:4(S:0-1),gpu:v100:2', gres_used: 'gpu:a100:1(IDX:0),gpu:v100:0', active_features: 'ib, avx512',
+      name: 'n1',
+      state: 'MIXED',
+      cpus: 64,
+      alloc_cpus: 16,
+      real_memory: 256000,
+      alloc_memory: 64000,
+      gres: 'gpu:a100:4(S:0-1),gpu:v100:2',
+      gres_used: 'gpu:a100:1(IDX:0),gpu:v100:0',
+      active_features: 'ib, avx512',
     });
     assert.deepEqual(n, {
-      name: 'n1', cpus: 64, cpusFree: 48, memoryMb: 256000, memoryFreeMb: 192000,
-      gpus: [{ model: 'a100', total: 4, free: 3 }, { model: 'v100', total: 2, free: 2 }],
-      features: ['ib', 'avx512'], state: 'mixed',
+      name: 'n1',
+      cpus: 64,
+      cpusFree: 48,
+      memoryMb: 256000,
+      memoryFreeMb: 192000,
+      gpus: [
+        { model: 'a100', total: 4, free: 3 },
+        { model: 'v100', total: 2, free: 2 },
+      ],
+      features: ['ib', 'avx512'],
+      state: 'mixed',
     });
   });
 
@@ -148,11 +167,23 @@ describe('capacity refresh', () => {
   });
 
   it('merges changed nodes by name without touching the input', () => {
-    const island = { name: 'a', nodes: [{ name: 'n1', cpusFree: 1 }, { name: 'n2', cpusFree: 2 }] } as unknown as IslandCapacity;
+    const island = {
+      name: 'a',
+      nodes: [
+        { name: 'n1', cpusFree: 1 },
+        { name: 'n2', cpusFree: 2 },
+      ],
+    } as unknown as IslandCapacity;
     const changed = { name: 'n2', cpusFree: 0 } as never;
     const added = { name: 'n3', cpusFree: 8 } as never;
     const next = applyNodeChanges(island, [changed, added], ['n1']);
-    assert.deepEqual(next.nodes.map((n) => [n.name, n.cpusFree]), [['n2', 0], ['n3', 8]]);
+    assert.deepEqual(
+      next.nodes.map((n) => [n.name, n.cpusFree]),
+      [
+        ['n2', 0],
+        ['n3', 8],
+      ],
+    );
     assert.equal(island.nodes.length, 2);
     assert.equal(applyNodeChanges(island, []), island);
   });

@@ -15,8 +15,20 @@ const settings = (name: string, partitions = ['debug', 'short'], defaultPartitio
   ({ connection: { name }, partitions, defaultPartition, workdirRoots: ['/home/{user}'], files: 'local' }) as unknown as IslandSettings;
 
 const node = (name: string, extra: Partial<SlurmNodeRecord> = {}): SlurmNodeRecord => ({
-  name, state: 'idle', stateFlags: [], cpus: 4, allocCpus: 0, idleCpus: 4, realMemoryMb: 2000, allocMemoryMb: 0,
-  features: [], activeFeatures: [], partitions: ['debug', 'short'], gres: '', gresUsed: '', ...extra,
+  name,
+  state: 'idle',
+  stateFlags: [],
+  cpus: 4,
+  allocCpus: 0,
+  idleCpus: 4,
+  realMemoryMb: 2000,
+  allocMemoryMb: 0,
+  features: [],
+  activeFeatures: [],
+  partitions: ['debug', 'short'],
+  gres: '',
+  gresUsed: '',
+  ...extra,
 });
 
 const at = new Date('2026-11-25T12:00:00Z');
@@ -25,7 +37,8 @@ function snapshot(...islands: Array<{ name: string; nodes: SlurmNodeRecord[]; pa
   return {
     takenAtMs: at.getTime(),
     islands: islands.map((i) =>
-      islandCapacity(settings(i.name, i.partitions), i.nodes, { pendingJobs: i.pending ?? 0, pendingCpuSeconds: (i.pending ?? 0) * 3600 * 4 })),
+      islandCapacity(settings(i.name, i.partitions), i.nodes, { pendingJobs: i.pending ?? 0, pendingCpuSeconds: (i.pending ?? 0) * 3600 * 4 }),
+    ),
   };
 }
 
@@ -33,12 +46,28 @@ describe('islandCapacity', () => {
   test('configured partitions (default first), nodes outside them left out, sorted by name, state and free resources mapped', () => {
     const cap = islandCapacity(
       settings('a', ['batch', 'debug'], 'debug'),
-      [node('n2', { state: 'mixed', allocCpus: 3, idleCpus: 1, allocMemoryMb: 500 }), node('n1', { stateFlags: ['DRAIN'] }), node('gpu1', { partitions: ['gpu'] })],
+      [
+        node('n2', { state: 'mixed', allocCpus: 3, idleCpus: 1, allocMemoryMb: 500 }),
+        node('n1', { stateFlags: ['DRAIN'] }),
+        node('gpu1', { partitions: ['gpu'] }),
+      ],
       { pendingJobs: 2, pendingCpuSeconds: 100 },
     );
     assert.equal(cap.name, 'a');
-    assert.deepEqual(cap.partitions.map((p) => [p.name, p.isDefault]), [['batch', false], ['debug', true]]);
-    assert.deepEqual(cap.nodes.map((n) => [n.name, n.state, n.cpusFree, n.memoryFreeMb]), [['n1', 'drain', 4, 2000], ['n2', 'mixed', 1, 1500]]);
+    assert.deepEqual(
+      cap.partitions.map((p) => [p.name, p.isDefault]),
+      [
+        ['batch', false],
+        ['debug', true],
+      ],
+    );
+    assert.deepEqual(
+      cap.nodes.map((n) => [n.name, n.state, n.cpusFree, n.memoryFreeMb]),
+      [
+        ['n1', 'drain', 4, 2000],
+        ['n2', 'mixed', 1, 1500],
+      ],
+    );
     assert.deepEqual(cap.queue, { pendingJobs: 2, pendingCpuSeconds: 100 });
   });
 });
@@ -50,7 +79,10 @@ describe('decidePlacement', () => {
     assert.equal(d.kind, 'placed');
     if (d.kind !== 'placed') return;
     assert.deepEqual([d.island, d.partition, d.record.status, d.record.decidedAt], ['b', 'debug', 'start-now', at.toISOString()]);
-    assert.deepEqual(d.record.candidates.map((c) => c.island), ['b', 'a']);
+    assert.deepEqual(
+      d.record.candidates.map((c) => c.island),
+      ['b', 'a'],
+    );
     assert.equal(d.record.candidates[1].breakdown?.fitsNow, false);
   });
 
@@ -96,13 +128,15 @@ describe('decidePlacement', () => {
 
   test('one placer per batch: each job sees what the previous ones took', () => {
     const placer = new Placer(snapshot({ name: 'a', nodes: [node('a1')] }, { name: 'b', nodes: [node('b1')] }));
-    const islands = [1, 2, 3].map(() => decidePlacement(placer, { cpusPerTask: 4 }, {}, undefined, [], at)).map((d) => d.kind === 'placed' && `${d.island}/${d.record.status}`);
+    const islands = [1, 2, 3]
+      .map(() => decidePlacement(placer, { cpusPerTask: 4 }, {}, undefined, [], at))
+      .map((d) => d.kind === 'placed' && `${d.island}/${d.record.status}`);
     assert.deepEqual(islands.slice(0, 2).sort(), ['a/start-now', 'b/start-now']);
     assert.match(String(islands[2]), /\/queued$/);
   });
 });
 
-describe('decidePlacement: the submitter\'s constraints and formed islands\' profiles', () => {
+describe("decidePlacement: the submitter's constraints and formed islands' profiles", () => {
   const profiled = (name: string, profile: { tier: string; boundMs: number; regions: string[]; providers: string[]; performanceClass: string }) =>
     islandCapacity(settings(name), [node(`${name}1`), node(`${name}2`)], { pendingJobs: 0, pendingCpuSeconds: 0 }, profile);
   const snap = (): CapacitySnapshot => ({
@@ -137,7 +171,7 @@ describe('decidePlacement: the submitter\'s constraints and formed islands\' pro
     assert.equal(accepted.kind === 'placed' && accepted.island, 'us');
   });
 
-  test('a dependency pins the island, and the submitter\'s island list must allow it', () => {
+  test("a dependency pins the island, and the submitter's island list must allow it", () => {
     const pinned = decidePlacement(new Placer(snap()), {}, {}, 'us', [], at);
     assert.equal(pinned.kind === 'placed' && pinned.island, 'us');
     assert.equal(decidePlacement(new Placer(snap()), {}, { islands: ['eu'] }, 'us', [], at).kind, 'rejected');
@@ -182,7 +216,13 @@ describe('CapacityService', () => {
     assert.equal(v1, v2);
     assert.deepEqual([calls.nodes.get('a'), calls.nodes.get('b'), calls.queue], [1, 1, 1]);
     assert.equal(setupSyncs(), 1, 'the registry is brought up to date before each refresh');
-    assert.deepEqual(v1.snapshot.islands.map((i) => [i.name, i.nodes.length, i.queue.pendingJobs]), [['a', 1, 3], ['b', 1, 0]]);
+    assert.deepEqual(
+      v1.snapshot.islands.map((i) => [i.name, i.nodes.length, i.queue.pendingJobs]),
+      [
+        ['a', 1, 3],
+        ['b', 1, 0],
+      ],
+    );
     assert.deepEqual(v1.unknown, []);
     advance(CAPACITY_MAX_AGE_MS - 1);
     assert.equal(await service.view(), v1);

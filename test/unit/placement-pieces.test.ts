@@ -37,9 +37,14 @@ function seededRandom(seed: number) {
 
 describe('partition choice', () => {
   it('tries the Default=YES partition first, then the others in order', () => {
-    const view = viewOf(island('a', nodes('a', 1), {
-      partitions: [{ name: 'short', maxTimeMinutes: 60, maxNodes: null }, { name: 'main', maxTimeMinutes: 600, maxNodes: null, isDefault: true }],
-    }));
+    const view = viewOf(
+      island('a', nodes('a', 1), {
+        partitions: [
+          { name: 'short', maxTimeMinutes: 60, maxNodes: null },
+          { name: 'main', maxTimeMinutes: 600, maxNodes: null, isDefault: true },
+        ],
+      }),
+    );
     assert.equal(firstFittingPartition(view, deriveDemand({ timeLimitMinutes: 30 })), 'main');
     assert.equal(firstFittingPartition(view, deriveDemand({ timeLimitMinutes: 6000 })), null);
   });
@@ -58,8 +63,10 @@ describe('partition choice', () => {
     assert.equal(firstFittingPartition(view, deriveDemand({})), 'batch');
     const unlimited = deriveDemand({ timeLimitMinutes: null });
     assert.equal(firstFittingPartition(view, unlimited), null);
-    assert.equal(whyNoPartitionFits(view, unlimited),
-      "no partition fits: time limit UNLIMITED exceeds partition batch's MaxTime 2-00:00:00; time limit UNLIMITED exceeds partition debug's MaxTime 00:30:00");
+    assert.equal(
+      whyNoPartitionFits(view, unlimited),
+      "no partition fits: time limit UNLIMITED exceeds partition batch's MaxTime 2-00:00:00; time limit UNLIMITED exceeds partition debug's MaxTime 00:30:00",
+    );
     assert.equal(whyNoPartitionFits(viewOf(island('b', nodes('b', 1), { partitions: [] })), deriveDemand({})), 'no partitions');
   });
 
@@ -88,23 +95,52 @@ describe('hard filters', () => {
 
   it('the fast path and the explained path agree on every island (random islands, demands, constraints)', () => {
     const random = seededRandom(5);
-    const islands = Array.from({ length: 30 }, (_, i) => island(`i${i}`, Array.from({ length: 1 + Math.floor(random.next() * 5) }, (_, n) => node(`i${i}-n${n}`, {
-      cpus: random.pick([8, 16, 64]),
-      memoryMb: random.pick([16000, 64000, 256000]),
-      gpus: random.next() < 0.3 ? [{ model: random.pick(['a100', 'v100', '']), total: random.pick([1, 4]), free: 0 }] : [],
-      features: random.next() < 0.5 ? ['ib'] : random.next() < 0.5 ? ['avx512'] : [],
-      state: random.pick(['idle', 'idle', 'mixed', 'drain'] as const),
-    })), {
-      tier: random.pick(['tight', 'loose']), boundMs: random.pick([2, 30]), regions: [random.pick(['eu', 'us'])],
-      providers: [random.pick(['p1', 'p2'])], performanceClass: random.pick(['standard', 'hpc']), pricePerCoreHour: random.pick([0.01, 0.1]),
-    }));
+    const islands = Array.from({ length: 30 }, (_, i) =>
+      island(
+        `i${i}`,
+        Array.from({ length: 1 + Math.floor(random.next() * 5) }, (_, n) =>
+          node(`i${i}-n${n}`, {
+            cpus: random.pick([8, 16, 64]),
+            memoryMb: random.pick([16000, 64000, 256000]),
+            gpus: random.next() < 0.3 ? [{ model: random.pick(['a100', 'v100', '']), total: random.pick([1, 4]), free: 0 }] : [],
+            features: random.next() < 0.5 ? ['ib'] : random.next() < 0.5 ? ['avx512'] : [],
+            state: random.pick(['idle', 'idle', 'mixed', 'drain'] as const),
+          }),
+        ),
+        {
+          tier: random.pick(['tight', 'loose']),
+          boundMs: random.pick([2, 30]),
+          regions: [random.pick(['eu', 'us'])],
+          providers: [random.pick(['p1', 'p2'])],
+          performanceClass: random.pick(['standard', 'hpc']),
+          pricePerCoreHour: random.pick([0.01, 0.1]),
+        },
+      ),
+    );
     const index = new PlacementIndex(snap(...islands));
     const specs: JobSpec[] = [
-      {}, { nodes: { min: 2 } }, { nodes: { min: 3 }, constraint: '[ib|avx512]' }, { cpusPerTask: 32 }, { memPerNodeMb: 100000 },
-      { cpusPerTask: 32, memPerNodeMb: 100000 }, { gres: 'gpu:a100:2' }, { gpusPerNode: '4' }, { constraint: 'ib&avx512' },
-      { partition: 'debug', timeLimitMinutes: 60 }, { exclusive: 'exclusive', memPerNodeMb: 0 }, { timeLimitMinutes: null },
+      {},
+      { nodes: { min: 2 } },
+      { nodes: { min: 3 }, constraint: '[ib|avx512]' },
+      { cpusPerTask: 32 },
+      { memPerNodeMb: 100000 },
+      { cpusPerTask: 32, memPerNodeMb: 100000 },
+      { gres: 'gpu:a100:2' },
+      { gpusPerNode: '4' },
+      { constraint: 'ib&avx512' },
+      { partition: 'debug', timeLimitMinutes: 60 },
+      { exclusive: 'exclusive', memPerNodeMb: 0 },
+      { timeLimitMinutes: null },
     ];
-    const constraintSets: UserConstraints[] = [{}, { regions: ['eu'] }, { providers: ['p2'], maxPricePerCoreHour: 0.05 }, { performanceClasses: ['hpc'] }, { excludeIslands: ['i1'] }, { islands: ['i2', 'i3'] }, { maxIslandLatencyMs: 30 }];
+    const constraintSets: UserConstraints[] = [
+      {},
+      { regions: ['eu'] },
+      { providers: ['p2'], maxPricePerCoreHour: 0.05 },
+      { performanceClasses: ['hpc'] },
+      { excludeIslands: ['i1'] },
+      { islands: ['i2', 'i3'] },
+      { maxIslandLatencyMs: 30 },
+    ];
     let passed = 0;
     specs.forEach((spec, slot) => {
       const demand = deriveDemand(spec);
@@ -126,10 +162,15 @@ describe('hard filters', () => {
 
 describe('per-node fit and reservations', () => {
   it('an exclusive job needs a node with nothing in use, GPUs included', () => {
-    const view = viewOf(island('a', [node('a1', { gpus: [{ model: 'a100', total: 4, free: 3 }] }), node('a2', { gpus: [{ model: 'a100', total: 4, free: 4 }] })]));
+    const view = viewOf(
+      island('a', [node('a1', { gpus: [{ model: 'a100', total: 4, free: 3 }] }), node('a2', { gpus: [{ model: 'a100', total: 4, free: 4 }] })]),
+    );
     const exclusive = perNodeDemandOf(deriveDemand({ exclusive: 'exclusive' }));
     const nodeClass = view.classes[0];
-    assert.deepEqual([0, 1].map((position) => nodeFitsNow(nodeClass, position, -1, exclusive)), [false, true]);
+    assert.deepEqual(
+      [0, 1].map((position) => nodeFitsNow(nodeClass, position, -1, exclusive)),
+      [false, true],
+    );
   });
 
   it('a scan that finds too few nodes makes the class maxima exact, so the next check needs no scan', () => {
@@ -143,11 +184,23 @@ describe('per-node fit and reservations', () => {
   });
 
   it('GPUs of any model come from all pools of the node', () => {
-    const view = viewOf(island('a', [node('a1', { gpus: [{ model: 'a100', total: 1, free: 1 }, { model: 'v100', total: 2, free: 2 }] })]));
+    const view = viewOf(
+      island('a', [
+        node('a1', {
+          gpus: [
+            { model: 'a100', total: 1, free: 1 },
+            { model: 'v100', total: 2, free: 2 },
+          ],
+        }),
+      ]),
+    );
     const nodeClass = view.classes[0];
     const versionBefore = view.version;
     assert.deepEqual(reserveNodes(view, [{ nodeClass, gpuModel: -1 }], perNodeDemandOf(deriveDemand({ gpus: '3' })), 1), ['a1']);
-    assert.deepEqual(nodeClass.gpuFree.map((pool) => pool[0]), [0, 0]);
+    assert.deepEqual(
+      nodeClass.gpuFree.map((pool) => pool[0]),
+      [0, 0],
+    );
     assert.equal(view.version, versionBefore + 1);
     assert.throws(() => reserveNodes(view, [{ nodeClass, gpuModel: -1 }], perNodeDemandOf(deriveDemand({ gpus: '1' })), 1), /internal: a was evaluated to fit/);
   });
@@ -172,11 +225,13 @@ describe('per-node fit and reservations', () => {
 
 describe('score', () => {
   const scenario = () => {
-    const index = new PlacementIndex(snap(
-      island('busy', nodes('b', 2, { cpusFree: 8, state: 'mixed' }), { queue: { pendingJobs: 1, pendingCpuSeconds: 32 * 3600 } }),
-      island('cheap', nodes('c', 2), { pricePerCoreHour: 0.01 }),
-      island('fast', nodes('f', 2), { benchmarkScore: 3000 }),
-    ));
+    const index = new PlacementIndex(
+      snap(
+        island('busy', nodes('b', 2, { cpusFree: 8, state: 'mixed' }), { queue: { pendingJobs: 1, pendingCpuSeconds: 32 * 3600 } }),
+        island('cheap', nodes('c', 2), { pricePerCoreHour: 0.01 }),
+        island('fast', nodes('f', 2), { benchmarkScore: 3000 }),
+      ),
+    );
     const scorer = new IslandScorer(index, resolveOptions({}));
     return { index, scorer, shapes: new ShapeCatalog(index.islands, scorer.staticScores, 2) };
   };
@@ -213,7 +268,8 @@ describe('score', () => {
         const best = bestCandidate(shape, scorer);
         const top = Math.max(...shape.scores);
         assert.equal(best, shape.scores.indexOf(top), 'the pruned search finds the highest score, lowest index first');
-        if (shape.fitsNow[best]) reserveNodes(shape.candidates[best], shape.eligibleClasses[best][shape.fittingAlternative[best]], shape.perNode, shape.nodesPerJob);
+        if (shape.fitsNow[best])
+          reserveNodes(shape.candidates[best], shape.eligibleClasses[best][shape.fittingAlternative[best]], shape.perNode, shape.nodesPerJob);
       }
     }
     assert.deepEqual([...fitsSeen].sort(), [0, 1], 'the rounds saw islands where jobs fit now and islands where they wait');
@@ -243,7 +299,10 @@ describe('array split', () => {
       const started = Array.from({ length: 1 + Math.floor(random.next() * 5) }, () => 1 + Math.floor(random.next() * 50));
       const total = started.reduce((sum, count) => sum + count, 0) + Math.floor(random.next() * 500);
       const counts = shareTasks(total, started);
-      assert.equal(counts.reduce((sum, count) => sum + count, 0), total);
+      assert.equal(
+        counts.reduce((sum, count) => sum + count, 0),
+        total,
+      );
       counts.forEach((count, part) => assert.ok(Math.abs(count - (total * started[part]) / started.reduce((a, b) => a + b, 0)) < 1));
     }
   });

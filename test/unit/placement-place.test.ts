@@ -4,15 +4,7 @@ import assert from 'node:assert/strict';
 import type { CapacitySnapshot, IslandCapacity } from '../../src/core/placement/capacity';
 import { deriveDemand } from '../../src/core/placement/job-demand';
 import type { JobSpec } from '../../src/core/sbatch/job-spec';
-import {
-  formatExplanation,
-  placeArray,
-  placeJob,
-  placeMany,
-  Placer,
-  renderTaskIds,
-  type UserConstraints,
-} from '../../src/core/placement';
+import { formatExplanation, placeArray, placeJob, placeMany, Placer, renderTaskIds, type UserConstraints } from '../../src/core/placement';
 import { island, node, nodes, snap } from '../support/capacity-fixtures';
 
 const place = (spec: JobSpec, s: CapacitySnapshot, c: UserConstraints = {}) => placeJob(deriveDemand(spec), c, s);
@@ -33,7 +25,13 @@ describe('placeJob: hard filters reject with a readable reason', () => {
     ['provider', {}, base, { providers: ['other'] }, /provider acme is not one of the requested other/],
     ['performance class', {}, base, { performanceClasses: ['hpc'] }, /performance class standard is not one of the requested hpc/],
     ['price', {}, base, { maxPricePerCoreHour: 0.01 }, /price 0.05\/core-hour is above the job's limit of 0.01/],
-    ['tier, multi-node', { nodes: { min: 2 } }, island('a', nodes('a', 4), { tier: 'loose', boundMs: 30 }), {}, /loose tier \(<= 30 ms\) is too loose: a 2-node job needs the tight tier \(<= 2 ms\); set maxIslandLatencyMs/],
+    [
+      'tier, multi-node',
+      { nodes: { min: 2 } },
+      island('a', nodes('a', 4), { tier: 'loose', boundMs: 30 }),
+      {},
+      /loose tier \(<= 30 ms\) is too loose: a 2-node job needs the tight tier \(<= 2 ms\); set maxIslandLatencyMs/,
+    ],
     ['tier, user bound', {}, base, { maxIslandLatencyMs: 1 }, /tight tier \(<= 2 ms\) is looser than the job's maxIslandLatencyMs of 1 ms/],
     ['partition', { partition: 'gpu' }, base, {}, /no partition gpu \(partitions here: batch, debug\)/],
     ['time', { partition: 'debug', timeLimitMinutes: 60 }, base, {}, /time limit 01:00:00 exceeds partition debug's MaxTime 00:30:00/],
@@ -41,10 +39,28 @@ describe('placeJob: hard filters reject with a readable reason', () => {
     ['partition nodes', { partition: 'debug', nodes: { min: 3 } }, base, {}, /partition debug allows at most 2 node\(s\) per job, the job needs 3/],
     ['node count', { nodes: { min: 5 } }, base, {}, /the job needs 5 nodes, the island has 4 usable/],
     ['drained', {}, island('a', nodes('a', 2, { state: 'drain' })), {}, /no usable node \(2 drained or down\)/],
-    ['GPU model', { gres: 'gpu:a100:1' }, island('a', nodes('a', 2, { gpus: [{ model: 'v100', total: 4, free: 4 }] })), {}, /no a100 GPUs \(GPU models here: v100\)/],
-    ['GPU count', { gpusPerNode: 'a100:8' }, island('a', nodes('a', 2, { gpus: [{ model: 'a100', total: 4, free: 4 }] })), {}, /no node has 8 a100 GPUs \(at most 4 per node\)/],
+    [
+      'GPU model',
+      { gres: 'gpu:a100:1' },
+      island('a', nodes('a', 2, { gpus: [{ model: 'v100', total: 4, free: 4 }] })),
+      {},
+      /no a100 GPUs \(GPU models here: v100\)/,
+    ],
+    [
+      'GPU count',
+      { gpusPerNode: 'a100:8' },
+      island('a', nodes('a', 2, { gpus: [{ model: 'a100', total: 4, free: 4 }] })),
+      {},
+      /no node has 8 a100 GPUs \(at most 4 per node\)/,
+    ],
     ['no GPUs', { gpusPerNode: '1' }, base, {}, /no GPUs/],
-    ['features', { constraint: 'ib&avx512' }, island('a', nodes('a', 2, { features: ['ib'] })), {}, /no node has features matching "ib&avx512" \(features here: ib\)/],
+    [
+      'features',
+      { constraint: 'ib&avx512' },
+      island('a', nodes('a', 2, { features: ['ib'] })),
+      {},
+      /no node has features matching "ib&avx512" \(features here: ib\)/,
+    ],
     ['CPUs', { ntasks: 1, cpusPerTask: 32 }, base, {}, /no node has 32 CPUs \(largest: 16\)/],
     ['memory', { memPerNodeMb: 100000 }, base, {}, /no node has 100000 MB of memory \(largest: 64000 MB\)/],
   ];
@@ -115,8 +131,14 @@ describe('placeJob: per-node fit, now and ever', () => {
 
 describe('placeJob: tiers, GPUs, features', () => {
   it('a multi-node job never spans islands and takes the tight tier', () => {
-    const tight1 = island('t1', nodes('t1', 4, { cpusFree: 0, state: 'allocated' }).map((n, i) => (i < 2 ? { ...n, cpusFree: 16, state: 'idle' as const } : n)));
-    const tight2 = island('t2', nodes('t2', 4, { cpusFree: 0, state: 'allocated' }).map((n, i) => (i < 2 ? { ...n, cpusFree: 16, state: 'idle' as const } : n)));
+    const tight1 = island(
+      't1',
+      nodes('t1', 4, { cpusFree: 0, state: 'allocated' }).map((n, i) => (i < 2 ? { ...n, cpusFree: 16, state: 'idle' as const } : n)),
+    );
+    const tight2 = island(
+      't2',
+      nodes('t2', 4, { cpusFree: 0, state: 'allocated' }).map((n, i) => (i < 2 ? { ...n, cpusFree: 16, state: 'idle' as const } : n)),
+    );
     const loose = island('l', nodes('l', 8), { tier: 'loose', boundMs: 30, pricePerCoreHour: 0.01 });
     const s = snap(tight1, tight2, loose);
     const d = place({ nodes: { min: 3 } }, s);
@@ -157,17 +179,27 @@ describe('placeJob: tiers, GPUs, features', () => {
     assert.deepEqual(place({ constraint: 'rack2&ib' }, s).nodes, ['a2']);
     assert.deepEqual(place({ nodes: { min: 2 }, constraint: 'rack1|rack2' }, s).nodes.length, 2);
     assert.deepEqual(place({ nodes: { min: 2 }, constraint: '[rack1|rack2]' }, s).nodes.sort(), ['a2', 'a3']);
-    assert.match(rejection({ nodes: { min: 2 }, constraint: 'ib&[rack1|rack2]' }, isl), /only 1 node\(s\) can hold .* with the same one of \[rack1\|rack2\]; the job needs 2/);
+    assert.match(
+      rejection({ nodes: { min: 2 }, constraint: 'ib&[rack1|rack2]' }, isl),
+      /only 1 node\(s\) can hold .* with the same one of \[rack1\|rack2\]; the job needs 2/,
+    );
   });
 });
 
 describe('placeJob: scores and explanation', () => {
   it('is deterministic whatever the island order, ties broken by name', () => {
     const islands = ['c', 'a', 'b'].map((n) => island(n, nodes(n, 2)));
-    for (const order of [[0, 1, 2], [2, 1, 0], [1, 0, 2]]) {
+    for (const order of [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 0, 2],
+    ]) {
       const d = place({}, snap(...order.map((i) => islands[i])));
       assert.equal(d.island, 'a');
-      assert.deepEqual(d.candidates.map((c) => c.island), ['a', 'b', 'c']);
+      assert.deepEqual(
+        d.candidates.map((c) => c.island),
+        ['a', 'b', 'c'],
+      );
     }
   });
 
@@ -178,7 +210,14 @@ describe('placeJob: scores and explanation', () => {
       island('far', nodes('r', 2), { regions: ['us-east'] }),
     );
     const d = place({}, s, { regions: ['eu-west'] });
-    assert.deepEqual(d.candidates.map((c) => [c.island, c.score !== null]), [['cheap', true], ['fast', true], ['far', false]]);
+    assert.deepEqual(
+      d.candidates.map((c) => [c.island, c.score !== null]),
+      [
+        ['cheap', true],
+        ['fast', true],
+        ['far', false],
+      ],
+    );
     assert.equal(d.island, 'cheap');
     const b = d.candidates[0].breakdown!;
     assert.deepEqual([b.price, b.performance, b.fitsNow, b.start], [1, 0.5, true, 1]);
@@ -200,27 +239,48 @@ describe('placeArray', () => {
     assert.deepEqual([d.parts[0].island, d.parts[0].expression, d.parts[0].startNow], ['a', '0-7', 8]);
   });
 
-  it('splits an array larger than one island\'s free capacity, as contiguous task ranges', () => {
+  it("splits an array larger than one island's free capacity, as contiguous task ranges", () => {
     // a: 2 nodes x 16 CPUs = 8 tasks of 4 CPUs; b: 1 node = 4 tasks. 15 tasks.
     const s = snap(island('a', nodes('a', 2)), island('b', nodes('b', 1)));
     const d = placeArray(deriveDemand(arraySpec(15)), {}, s);
     assert.equal(d.status, 'start-now');
-    assert.deepEqual(d.parts.map((p) => [p.island, p.expression, p.startNow, p.nodes.length]), [['a', '0-9', 8, 8], ['b', '10-14', 4, 4]]);
-    assert.deepEqual(d.parts.flatMap((p) => p.taskIds), Array.from({ length: 15 }, (_, i) => i));
+    assert.deepEqual(
+      d.parts.map((p) => [p.island, p.expression, p.startNow, p.nodes.length]),
+      [
+        ['a', '0-9', 8, 8],
+        ['b', '10-14', 4, 4],
+      ],
+    );
+    assert.deepEqual(
+      d.parts.flatMap((p) => p.taskIds),
+      Array.from({ length: 15 }, (_, i) => i),
+    );
   });
 
   it('splits a throttle: the parts together run at most %N', () => {
     const s = snap(island('a', nodes('a', 1)), island('b', nodes('b', 1)));
     const d = placeArray(deriveDemand(arraySpec(20, 6)), {}, s);
-    assert.deepEqual(d.parts.map((p) => [p.island, p.expression, p.maxRunning]), [['a', '0-12%4', 4], ['b', '13-19%2', 2]]);
+    assert.deepEqual(
+      d.parts.map((p) => [p.island, p.expression, p.maxRunning]),
+      [
+        ['a', '0-12%4', 4],
+        ['b', '13-19%2', 2],
+      ],
+    );
     const one = placeArray(deriveDemand(arraySpec(20, 3)), {}, s);
-    assert.deepEqual(one.parts.map((p) => p.expression), ['0-19%3']);
+    assert.deepEqual(
+      one.parts.map((p) => p.expression),
+      ['0-19%3'],
+    );
   });
 
   it('queues a whole array where it fits later when nothing is free now', () => {
     const d = placeArray(deriveDemand(arraySpec(5)), {}, snap(island('a', nodes('a', 1, { cpusFree: 0, state: 'allocated' }))));
     assert.equal(d.status, 'queued');
-    assert.deepEqual(d.parts.map((p) => [p.island, p.expression, p.startNow]), [['a', '0-4', 0]]);
+    assert.deepEqual(
+      d.parts.map((p) => [p.island, p.expression, p.startNow]),
+      [['a', '0-4', 0]],
+    );
   });
 
   it('renders task id ranges', () => {
@@ -257,10 +317,22 @@ describe('placeMany', () => {
     ];
     const first = placeMany(jobs, s);
     assert.deepEqual(first, placeMany(jobs, s));
-    assert.deepEqual(first.decisions.map((d) => [d.id, d.status]), [['gpu', 'start-now'], ['arr', 'start-now'], ['mpi', 'queued'], ['h100', 'unplaceable']]);
+    assert.deepEqual(
+      first.decisions.map((d) => [d.id, d.status]),
+      [
+        ['gpu', 'start-now'],
+        ['arr', 'start-now'],
+        ['mpi', 'queued'],
+        ['h100', 'unplaceable'],
+      ],
+    );
     const arr = first.decisions[1];
     assert.ok(arr.kind === 'array');
-    assert.equal(arr.parts.reduce((a, p) => a + p.startNow, 0), 7, '2x16 + 2x16 CPUs minus the GPU job\'s CPU hold 7 tasks of 8 CPUs');
+    assert.equal(
+      arr.parts.reduce((a, p) => a + p.startNow, 0),
+      7,
+      "2x16 + 2x16 CPUs minus the GPU job's CPU hold 7 tasks of 8 CPUs",
+    );
     assert.equal(first.stats.shapes, 4);
   });
 
@@ -284,15 +356,21 @@ describe('pruning', () => {
         const cpus = pick([16, 32, 64]);
         const used = pick([0, 0.5, 1, 1]);
         return node(`i${i}-n${n}`, {
-          cpus, cpusFree: Math.round(cpus * (1 - used)), memoryMb: cpus * 4000, memoryFreeMb: Math.round(cpus * 4000 * (1 - used)),
+          cpus,
+          cpusFree: Math.round(cpus * (1 - used)),
+          memoryMb: cpus * 4000,
+          memoryFreeMb: Math.round(cpus * 4000 * (1 - used)),
           gpus: n % 4 === 0 ? [{ model: pick(['a100', 'v100']), total: 4, free: used === 1 ? 0 : 4 }] : [],
           features: rnd() < 0.5 ? ['ib'] : [],
         });
       });
       const tight = rnd() < 0.5;
       return island(`isl${String(i).padStart(2, '0')}`, ns, {
-        tier: tight ? 'tight' : 'loose', boundMs: tight ? 2 : 30, pricePerCoreHour: pick([0.02, 0.05, 0.1]),
-        benchmarkScore: pick([800, 1000, 1200]), queue: { pendingJobs: 0, pendingCpuSeconds: Math.floor(rnd() * 1e6) },
+        tier: tight ? 'tight' : 'loose',
+        boundMs: tight ? 2 : 30,
+        pricePerCoreHour: pick([0.02, 0.05, 0.1]),
+        benchmarkScore: pick([800, 1000, 1200]),
+        queue: { pendingJobs: 0, pendingCpuSeconds: Math.floor(rnd() * 1e6) },
       });
     });
     const specs: JobSpec[] = Array.from({ length: 1500 }, () => {

@@ -49,11 +49,23 @@ describe('Problem: only valid problem+json can be built', () => {
 describe('identity refusals are valid problems', () => {
   const ADDRESS = 've1rita';
   const config = {
-    identity: identitySettings({ ARCHIPELAGO_VEID_UNLINKED: 'deny', ARCHIPELAGO_MFA_UNLINKED: 'deny', ARCHIPELAGO_VEID_POLICY: 'submit=basic,submit_multi_node=standard' }),
+    identity: identitySettings({
+      ARCHIPELAGO_VEID_UNLINKED: 'deny',
+      ARCHIPELAGO_MFA_UNLINKED: 'deny',
+      ARCHIPELAGO_VEID_POLICY: 'submit=basic,submit_multi_node=standard',
+    }),
   } as unknown as AppConfig;
   const session = (over: Partial<SessionFacts>): SessionFacts => ({
-    found: true, isValid: true, accountAddress: ADDRESS, transactionType: 17, verifiedFactors: [1], expiresAt: 4_000_000_000, usedAt: 0,
-    isSingleUse: false, deviceFingerprint: '', ...over,
+    found: true,
+    isValid: true,
+    accountAddress: ADDRESS,
+    transactionType: 17,
+    verifiedFactors: [1],
+    expiresAt: 4_000_000_000,
+    usedAt: 0,
+    isSingleUse: false,
+    deviceFingerprint: '',
+    ...over,
   });
   const source = (facts: {
     score?: { score: number; status: AccountStatusName } | null | 'unavailable';
@@ -78,7 +90,8 @@ describe('identity refusals are valid problems', () => {
   const unlinked = { id: 'p2', name: 'apikey', chainAddress: null };
   const proof = (sessionId: string | null) => ({ sessionId, deviceFingerprint: null, trustToken: null });
 
-  const veid = (facts: Parameters<typeof source>[0]) => new VeidGate(source(facts), { ...config, identity: { ...config.identity, veid: { ...config.identity.veid, cacheMs: 0 } } }, noDatabase);
+  const veid = (facts: Parameters<typeof source>[0]) =>
+    new VeidGate(source(facts), { ...config, identity: { ...config.identity, veid: { ...config.identity.veid, cacheMs: 0 } } }, noDatabase);
   const mfa = (facts: Parameters<typeof source>[0]) => new MfaGate(source(facts), config, noDatabase);
 
   const refusals: Array<[string, number, () => Promise<unknown>]> = [
@@ -90,7 +103,7 @@ describe('identity refusals are valid problems', () => {
     ['MFA: no chain address', 403, () => mfa({}).require(unlinked, 'api_key_create', proof('s1'))],
     ['MFA: no session presented', 403, () => mfa({}).require(linked, 'api_key_create', proof(null))],
     ['MFA: unknown session', 403, () => mfa({}).require(linked, 'api_key_create', proof('s1'))],
-    ['MFA: another owner\'s session', 403, () => mfa({ session: session({ accountAddress: 've1other' }) }).require(linked, 'api_key_create', proof('s1'))],
+    ["MFA: another owner's session", 403, () => mfa({ session: session({ accountAddress: 've1other' }) }).require(linked, 'api_key_create', proof('s1'))],
     ['MFA: expired session', 403, () => mfa({ session: session({ expiresAt: 1 }) }).require(linked, 'api_key_create', proof('s1'))],
     ['MFA: chain unreachable', 503, () => mfa({ requirement: 'unavailable' }).require(linked, 'api_key_create', proof('s1'))],
   ];

@@ -6,8 +6,11 @@ import { developmentScoreRemedy, unmappedWalletRemedy } from '../../src/core/ide
 describe('remedies for refused wallets', () => {
   it('tells the admin the exact call that maps an unmapped wallet', () => {
     const text = unmappedWalletRemedy('ve1abc');
-    assert.match(text, /^a platform admin must map this wallet to its POSIX account on the islands: PUT \/v1\/wallet-accounts\/ve1abc with \{"slurmUser": "<account>"\}/);
-    assert.ok(text.includes("-d '{\"slurmUser\":\"<account>\"}' $ARCHIPELAGO_URL/v1/wallet-accounts/ve1abc"));
+    assert.match(
+      text,
+      /^a platform admin must map this wallet to its POSIX account on the islands: PUT \/v1\/wallet-accounts\/ve1abc with \{"slurmUser": "<account>"\}/,
+    );
+    assert.ok(text.includes('-d \'{"slurmUser":"<account>"}\' $ARCHIPELAGO_URL/v1/wallet-accounts/ve1abc'));
   });
 
   it('names the development file and the entry to add, or the variable when there is no file', () => {

@@ -104,7 +104,7 @@ describe('which lines are directives', () => {
   it('honours backslash escapes', () => {
     assert.equal(spec(['#SBATCH --comment=say\\"hi\\"']).comment, 'say"hi"');
     assert.equal(spec(['#SBATCH --comment=a\\#b']).comment, 'a#b');
- 
+
     // As in sbatch, an escaped blank still ends the word (the loop stops before the escape applies).
     const s = spec(['#SBATCH -J a\\ -N 2']);
     assert.deepEqual([s.jobName, s.nodes], ['a', { min: 2 }]);
@@ -415,7 +415,10 @@ describe('dependencies', () => {
   it('parses several clauses joined by ,', () => {
     const d = spec(['#SBATCH -d afterany:12,afterok:14']).dependency;
     assert.equal(d?.combine, 'all');
-    assert.deepEqual(d?.clauses.map((c) => c.kind), ['afterany', 'afterok']);
+    assert.deepEqual(
+      d?.clauses.map((c) => c.kind),
+      ['afterany', 'afterok'],
+    );
   });
   it('parses ? as any-of', () => {
     const d = spec(['#SBATCH -d afterok:1?afternotok:2']).dependency;
@@ -503,12 +506,11 @@ describe('scheduling and notification options', () => {
 
 describe('I/O, working directory and environment', () => {
   it('keeps file patterns as written', () => {
-    const s = spec([
-      '#SBATCH -o slurm-%j.out',
-      '#SBATCH --error=logs/%x-%A_%a.err',
-      '#SBATCH -i in.txt',
-      '#SBATCH -D /scratch/alice/run 1',
-    ].map((l) => l.replace('run 1', '"run 1"')));
+    const s = spec(
+      ['#SBATCH -o slurm-%j.out', '#SBATCH --error=logs/%x-%A_%a.err', '#SBATCH -i in.txt', '#SBATCH -D /scratch/alice/run 1'].map((l) =>
+        l.replace('run 1', '"run 1"'),
+      ),
+    );
     assert.deepEqual([s.output, s.error, s.input, s.chdir], ['slurm-%j.out', 'logs/%x-%A_%a.err', 'in.txt', '/scratch/alice/run 1']);
   });
   it('parses --open-mode', () => {
@@ -535,14 +537,7 @@ describe('I/O, working directory and environment', () => {
 describe('names and control characters', () => {
   it('keeps names and comments', () => {
     const s = spec(['#SBATCH -J train-resnet -A proj42 -q high --reservation=maint --comment="run #3"', '#SBATCH -p gpu,debug']);
-    assert.deepEqual([s.jobName, s.account, s.qos, s.reservation, s.comment, s.partition], [
-      'train-resnet',
-      'proj42',
-      'high',
-      'maint',
-      'run #3',
-      'gpu,debug',
-    ]);
+    assert.deepEqual([s.jobName, s.account, s.qos, s.reservation, s.comment, s.partition], ['train-resnet', 'proj42', 'high', 'maint', 'run #3', 'gpu,debug']);
   });
   it('refuses spaces where SLURM names cannot have them', () => {
     rejectsLines(['#SBATCH -p "de bug"'], { option: '--partition' });
@@ -560,10 +555,7 @@ describe('names and control characters', () => {
 describe('the options object', () => {
   it('accepts dashed and underscored keys, strings and numbers', () => {
     const s = spec([], { ntasks_per_node: 4, 'cpus-per-task': '2', nodes: 2, time: 30, mem: 4096, partition: 'debug' });
-    assert.deepEqual(
-      [s.ntasksPerNode, s.cpusPerTask, s.nodes, s.timeLimitMinutes, s.memPerNodeMb, s.partition],
-      [4, 2, { min: 2 }, 30, 4096, 'debug'],
-    );
+    assert.deepEqual([s.ntasksPerNode, s.cpusPerTask, s.nodes, s.timeLimitMinutes, s.memPerNodeMb, s.partition], [4, 2, { min: 2 }, 30, 4096, 'debug']);
   });
   it('overrides directives, like command-line flags', () => {
     const s = spec(['#SBATCH -N 2 --time=10 -J script-name'], { nodes: '4-8', time: '1:00:00' });

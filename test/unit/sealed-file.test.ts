@@ -58,7 +58,10 @@ describe('secret files sealed at rest with the envelope key', () => {
     const jwt = randomBytes(32);
     const jwtFile = file('island-jwt.key', jwt);
     run('seal', [jwtFile], envA, quiet);
-    const islands = file('islands.json', JSON.stringify({ islands: [{ name: 'sealed-a', rest: { url: 'http://127.0.0.1:1', jwtKeyFile: jwtFile }, partitions: ['debug'] }] }));
+    const islands = file(
+      'islands.json',
+      JSON.stringify({ islands: [{ name: 'sealed-a', rest: { url: 'http://127.0.0.1:1', jwtKeyFile: jwtFile }, partitions: ['debug'] }] }),
+    );
     const previous = process.env.ARCHIPELAGO_SECRETS_KEY_FILE;
     process.env.ARCHIPELAGO_SECRETS_KEY_FILE = keyA;
     try {

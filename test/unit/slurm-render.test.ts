@@ -42,7 +42,13 @@ const FULL_SPEC: JobSpec = {
   exclusive: 'exclusive',
   licenses: 'matlab:1',
   array: { expression: '0-15:4%2', taskIds: [0, 4, 8, 12], maxRunning: 2 },
-  dependency: { combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '12' }, { jobId: '13_2' }] }, { kind: 'singleton', targets: [] }] },
+  dependency: {
+    combine: 'all',
+    clauses: [
+      { kind: 'afterok', targets: [{ jobId: '12' }, { jobId: '13_2' }] },
+      { kind: 'singleton', targets: [] },
+    ],
+  },
   hold: true,
   begin: 'now+1hour',
   nice: 10,
@@ -71,7 +77,13 @@ describe('renderDependency', () => {
   test('all / any / delay / singleton', () => {
     assert.equal(renderDependency(FULL_SPEC.dependency!), 'afterok:12:13_2,singleton');
     assert.equal(
-      renderDependency({ combine: 'any', clauses: [{ kind: 'afterok', targets: [{ jobId: '1' }] }, { kind: 'afternotok', targets: [{ jobId: '2' }] }] }),
+      renderDependency({
+        combine: 'any',
+        clauses: [
+          { kind: 'afterok', targets: [{ jobId: '1' }] },
+          { kind: 'afternotok', targets: [{ jobId: '2' }] },
+        ],
+      }),
       'afterok:1?afternotok:2',
     );
     assert.equal(renderDependency({ combine: 'all', clauses: [{ kind: 'after', targets: [{ jobId: '7', delayMinutes: 5 }] }] }), 'after:7+5');
@@ -80,7 +92,10 @@ describe('renderDependency', () => {
     assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: 'job-abc' }] }] }), /not a SLURM job id/);
     assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '1;rm -rf /' }] }] }), /not a SLURM job id/);
     assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [] }] }), /at least one/);
-    assert.throws(() => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '1', delayMinutes: 3 }] }] }), /only valid with "after"/);
+    assert.throws(
+      () => renderDependency({ combine: 'all', clauses: [{ kind: 'afterok', targets: [{ jobId: '1', delayMinutes: 3 }] }] }),
+      /only valid with "after"/,
+    );
     assert.throws(() => renderDependency({ combine: 'all', clauses: [] }), /no clauses/);
   });
 });
@@ -154,9 +169,18 @@ describe('REST job description (v0.0.40-v0.0.42)', () => {
     assert.deepEqual(job.mail_type, ['BEGIN', 'END', 'FAIL', 'REQUEUE', 'STAGE_OUT', 'TIME=80%', 'INVALID_DEPENDENCY']);
     assert.equal(job.memory_per_tres, 'gres/gpu:2048');
     assert.deepEqual(job.begin_time, set(NOW));
-    assert.throws(() => toJobDescriptionSubmission(request({ begin: '2026-12-01T10:00' }), NOW, 'login1'), (e: unknown) => e instanceof SlurmInexpressibleError && /^begin:/.test(e.message));
-    assert.throws(() => toJobDescriptionSubmission(request({ signal: 'B:USR1@60' }), NOW, 'login1'), (e: unknown) => e instanceof SlurmInexpressibleError && /^signal:/.test(e.message));
-    assert.throws(() => toJobDescriptionSubmission(request({}, { environment: {} }), NOW, 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127);
+    assert.throws(
+      () => toJobDescriptionSubmission(request({ begin: '2026-12-01T10:00' }), NOW, 'login1'),
+      (e: unknown) => e instanceof SlurmInexpressibleError && /^begin:/.test(e.message),
+    );
+    assert.throws(
+      () => toJobDescriptionSubmission(request({ signal: 'B:USR1@60' }), NOW, 'login1'),
+      (e: unknown) => e instanceof SlurmInexpressibleError && /^signal:/.test(e.message),
+    );
+    assert.throws(
+      () => toJobDescriptionSubmission(request({}, { environment: {} }), NOW, 'login1'),
+      (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127,
+    );
     assert.throws(() => toJobDescriptionSubmission(request({}, { workingDirectory: 'rel' }), NOW, 'login1'), /absolute/);
     assert.throws(() => toJobDescriptionSubmission(request({}, { script: 'echo' }), NOW, 'login1'), /#!/);
   });
@@ -239,7 +263,10 @@ describe('REST job properties', () => {
     assert.equal(job.memory_per_node, 0);
   });
   test('refuses an empty environment, bad names, relative cwd, a script without #!', () => {
-    assert.throws(() => toJobProperties(request({}, { environment: {} }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127);
+    assert.throws(
+      () => toJobProperties(request({}, { environment: {} }), 'login1'),
+      (e: unknown) => e instanceof SlurmRejectedError && e.code === 2127,
+    );
     assert.throws(() => toJobProperties(request({}, { environment: { 'A-B': 'x' } }), 'login1'), /invalid environment variable name/);
     assert.throws(() => toJobProperties(request({}, { workingDirectory: 'rel' }), 'login1'), /absolute/);
     assert.throws(() => toJobSubmission(request({}, { script: 'echo no shebang' }), 'login1'), /#!/);
@@ -247,9 +274,15 @@ describe('REST job properties', () => {
   });
   test('refuses what slurmrestd 22.05 cannot parse, naming the option and where it works', () => {
     for (const signal of ['B:USR1@60', 'b:10', 'BR:TERM@30']) {
-      assert.throws(() => toJobProperties(request({ signal }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.message.startsWith(`--signal=${signal}:`) && /SSH/.test(e.message));
+      assert.throws(
+        () => toJobProperties(request({ signal }), 'login1'),
+        (e: unknown) => e instanceof SlurmRejectedError && e.message.startsWith(`--signal=${signal}:`) && /SSH/.test(e.message),
+      );
     }
-    assert.throws(() => toJobProperties(request({ memPerGpuMb: 1024 }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && /^--mem-per-gpu:/.test(e.message));
+    assert.throws(
+      () => toJobProperties(request({ memPerGpuMb: 1024 }), 'login1'),
+      (e: unknown) => e instanceof SlurmRejectedError && /^--mem-per-gpu:/.test(e.message),
+    );
     assert.equal(toJobProperties(request({ signal: 'USR1@60' }), 'login1').signal, 'USR1@60');
   });
   test('-N with -c and no -n sends one task per node, as sbatch asks for nodes × cpus-per-task CPUs', () => {
@@ -259,7 +292,10 @@ describe('REST job properties', () => {
   });
   test('refuses a stored environment that smuggles SLURM settings or loader variables (rows older than the edge rule)', () => {
     for (const name of ['SBATCH_CLUSTERS', 'SLURM_CONF', 'LD_PRELOAD']) {
-      assert.throws(() => toJobProperties(request({}, { environment: { PATH: '/bin', [name]: 'x' } }), 'login1'), (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name));
+      assert.throws(
+        () => toJobProperties(request({}, { environment: { PATH: '/bin', [name]: 'x' } }), 'login1'),
+        (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name),
+      );
     }
     assert.equal(toJobProperties(request({}, { environment: { PATH: '/bin', SLURM_EXPORT_ENV: 'NONE' } }), 'login1').environment?.SLURM_EXPORT_ENV, 'NONE');
   });
@@ -355,10 +391,9 @@ describe('shellQuote', () => {
 
 describe('ssh commands', () => {
   test('submit command: cd, env -i with exactly the job environment + SLURM_CONF, quoted argv', () => {
-    const cmd = renderSubmitCommand(
-      request({ jobName: "x'$(y)", partition: 'debug' }, { environment: { PATH: '/bin', EVIL: '`id`' } }),
-      { SLURM_CONF: '/etc/a b/slurm.conf' },
-    );
+    const cmd = renderSubmitCommand(request({ jobName: "x'$(y)", partition: 'debug' }, { environment: { PATH: '/bin', EVIL: '`id`' } }), {
+      SLURM_CONF: '/etc/a b/slurm.conf',
+    });
     assert.equal(
       cmd,
       "cd /home/alice/work || exit 78; s=$(command -v sbatch) || { echo 'sbatch: command not found' >&2; exit 127; }; " +
@@ -368,7 +403,10 @@ describe('ssh commands', () => {
     assert.throws(() => renderSubmitCommand(request({}, { environment: {} }), {}), /environment/);
     assert.throws(() => renderSubmitCommand(request({}, { script: 'no shebang' }), {}), /#!/);
     for (const name of ['SLURM_CLUSTERS', 'SBATCH_EXPORT', 'LD_PRELOAD', 'GCONV_PATH']) {
-      assert.throws(() => renderSubmitCommand(request({}, { environment: { PATH: '/bin', [name]: 'x' } }), {}), (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name));
+      assert.throws(
+        () => renderSubmitCommand(request({}, { environment: { PATH: '/bin', [name]: 'x' } }), {}),
+        (e: unknown) => e instanceof SlurmRejectedError && e.message.includes(name),
+      );
     }
   });
   test('parsers', () => {
@@ -536,20 +574,54 @@ describe('JWT', () => {
 describe('node records (slurmrestd /nodes, sinfo --json)', () => {
   // As `sinfo --json` prints a node of the local islands (Slurm 22.05), trimmed.
   const sinfoNode = {
-    name: 'local-a-n1', state: 'idle', state_flags: [], cpus: 4, alloc_cpus: 0, idle_cpus: 4, real_memory: 2000,
-    alloc_memory: 0, free_memory: 22837, features: '', active_features: '', partitions: ['debug', 'short'], gres: '', gres_used: '',
-    address: 'localhost', sockets: 1, cores: 4, threads: 1,
+    name: 'local-a-n1',
+    state: 'idle',
+    state_flags: [],
+    cpus: 4,
+    alloc_cpus: 0,
+    idle_cpus: 4,
+    real_memory: 2000,
+    alloc_memory: 0,
+    free_memory: 22837,
+    features: '',
+    active_features: '',
+    partitions: ['debug', 'short'],
+    gres: '',
+    gres_used: '',
+    address: 'localhost',
+    sockets: 1,
+    cores: 4,
+    threads: 1,
   };
 
   test('maps the fields placement uses; empty strings become empty lists', () => {
     assert.deepEqual(toSlurmNodeRecord(sinfoNode as V0038NodeRecord), {
-      name: 'local-a-n1', state: 'idle', stateFlags: [], cpus: 4, allocCpus: 0, idleCpus: 4, realMemoryMb: 2000,
-      allocMemoryMb: 0, features: [], activeFeatures: [], partitions: ['debug', 'short'], gres: '', gresUsed: '',
+      name: 'local-a-n1',
+      state: 'idle',
+      stateFlags: [],
+      cpus: 4,
+      allocCpus: 0,
+      idleCpus: 4,
+      realMemoryMb: 2000,
+      allocMemoryMb: 0,
+      features: [],
+      activeFeatures: [],
+      partitions: ['debug', 'short'],
+      gres: '',
+      gresUsed: '',
     });
   });
 
   test('missing counters, sentinels and (null) strings are read as nothing', () => {
-    const r = toSlurmNodeRecord({ name: 'x', state: 'DOWN', cpus: 16, alloc_cpus: 4, real_memory: 0xfffffffe, gres: '(null)', features: 'a, b' } as V0038NodeRecord);
+    const r = toSlurmNodeRecord({
+      name: 'x',
+      state: 'DOWN',
+      cpus: 16,
+      alloc_cpus: 4,
+      real_memory: 0xfffffffe,
+      gres: '(null)',
+      features: 'a, b',
+    } as V0038NodeRecord);
     assert.equal(r.idleCpus, 12, 'idle = cpus - alloc when idle_cpus is absent');
     assert.equal(r.realMemoryMb, 0);
     assert.equal(r.allocMemoryMb, 0);
@@ -561,10 +633,19 @@ describe('node records (slurmrestd /nodes, sinfo --json)', () => {
 
   test('parseNodesJson: nodes of the document; no JSON or errors are SlurmUnavailableError', () => {
     const doc = JSON.stringify({ meta: {}, errors: [], nodes: [sinfoNode, { ...sinfoNode, name: 'local-a-n2', state: 'mixed', alloc_cpus: 2, idle_cpus: 2 }] });
-    assert.deepEqual(parseNodesJson(doc)!.map((n) => [n.name, n.state, n.idleCpus]), [['local-a-n1', 'idle', 4], ['local-a-n2', 'mixed', 2]]);
+    assert.deepEqual(
+      parseNodesJson(doc)!.map((n) => [n.name, n.state, n.idleCpus]),
+      [
+        ['local-a-n1', 'idle', 4],
+        ['local-a-n2', 'mixed', 2],
+      ],
+    );
     assert.deepEqual(parseNodesJson(JSON.stringify({ nodes: [] })), []);
     assert.throws(() => parseNodesJson('sinfo: error: unrecognized option'), SlurmUnavailableError);
-    assert.throws(() => parseNodesJson(JSON.stringify({ errors: [{ error: 'Unable to contact slurm controller', error_number: 1007 }], nodes: [] })), SlurmUnavailableError);
+    assert.throws(
+      () => parseNodesJson(JSON.stringify({ errors: [{ error: 'Unable to contact slurm controller', error_number: 1007 }], nodes: [] })),
+      SlurmUnavailableError,
+    );
   });
 
   test("parseNodesJson: 24.11's sinfo --json summaries are not node records (null: ask scontrol)", () => {

@@ -55,7 +55,10 @@ for (const version of ['v0.0.40', 'v0.0.41', 'v0.0.42'] as const) {
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      client = new RestSlurmClient({ readUser: 'archipelago', rest: { url, jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 2000 } }, { clock: () => NOW * 1000 });
+      client = new RestSlurmClient(
+        { readUser: 'archipelago', rest: { url, jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 2000 } },
+        { clock: () => NOW * 1000 },
+      );
     });
     after(async () => {
       await client.close();
@@ -85,7 +88,10 @@ for (const version of ['v0.0.40', 'v0.0.41', 'v0.0.42'] as const) {
       assert.deepEqual([cancelled.state, cancelled.exitCode, cancelled.exitSignal], ['CANCELLED', 0, 15]);
       const held = byId.get(IDS.held)!;
       assert.deepEqual([held.state, held.stateReason, held.exitCode, held.startTime], ['PENDING', 'JobHeldUser', null, null]);
-      const tasks = snapshot.jobs.filter((j) => j.arrayJobId === IDS.array).map((j) => j.arrayTaskId).sort();
+      const tasks = snapshot.jobs
+        .filter((j) => j.arrayJobId === IDS.array)
+        .map((j) => j.arrayTaskId)
+        .sort();
       assert.deepEqual(tasks, [0, 1, 2]);
       assert.equal(byId.get(IDS.multi)!.arrayJobId, undefined);
       assert.equal(byId.get(IDS.multi)!.nodes, 'local-c-n[1-2]');
@@ -114,7 +120,13 @@ for (const version of ['v0.0.40', 'v0.0.41', 'v0.0.42'] as const) {
       assert.equal(accepted.jobId, (capture(version, 'submit').body as { job_id: number }).job_id);
       const sent = JSON.parse(seen.at(-1)!.body);
       // the job's own variables, then those sbatch itself would add (the submit host is the controller a ping named)
-      assert.deepEqual(sent.job.environment.slice(0, 5), ['PATH=/bin', 'GREETING=a=b', 'SLURM_GET_USER_ENV=1', 'SLURM_PRIO_PROCESS=0', 'SLURM_SUBMIT_DIR=/home/alice']);
+      assert.deepEqual(sent.job.environment.slice(0, 5), [
+        'PATH=/bin',
+        'GREETING=a=b',
+        'SLURM_GET_USER_ENV=1',
+        'SLURM_PRIO_PROCESS=0',
+        'SLURM_SUBMIT_DIR=/home/alice',
+      ]);
       assert.match(sent.job.environment[5], /^SLURM_SUBMIT_HOST=\S+$/);
       assert.equal(sent.job.script, request.script);
       assert.equal(sent.job.current_working_directory, '/home/alice');
@@ -146,11 +158,14 @@ for (const version of ['v0.0.40', 'v0.0.41', 'v0.0.42'] as const) {
     test('nodes and accounting records', async () => {
       answer = () => capture(version, 'nodes');
       const nodes = await client.listNodes();
-      assert.deepEqual(nodes.map((n) => [n.name, n.state, n.cpus, n.idleCpus, n.realMemoryMb]), [
-        ['local-c-n1', 'IDLE', 4, 4, 2000],
-        ['local-c-n2', 'IDLE', 4, 4, 2000],
-        ['local-c-n3', 'IDLE', 4, 4, 2000],
-      ]);
+      assert.deepEqual(
+        nodes.map((n) => [n.name, n.state, n.cpus, n.idleCpus, n.realMemoryMb]),
+        [
+          ['local-c-n1', 'IDLE', 4, 4, 2000],
+          ['local-c-n2', 'IDLE', 4, 4, 2000],
+          ['local-c-n3', 'IDLE', 4, 4, 2000],
+        ],
+      );
       assert.deepEqual(nodes[0].partitions, ['debug', 'short']);
       answer = () => capture(version, 'slurmdb-job-multi');
       const [run] = await client.runsOf([IDS.multi]);
@@ -181,7 +196,10 @@ describe('RestSlurmClient version choice', () => {
     assert.equal(await configured.apiVersion(), 'v0.0.41');
     assert.deepEqual(seen, []);
     const auto = rest();
-    await assert.rejects(auto.apiVersion(), (e: unknown) => e instanceof SlurmUnavailableError && /serves none of v0\.0\.42, v0\.0\.41, v0\.0\.40, v0\.0\.38/.test(e.message));
+    await assert.rejects(
+      auto.apiVersion(),
+      (e: unknown) => e instanceof SlurmUnavailableError && /serves none of v0\.0\.42, v0\.0\.41, v0\.0\.40, v0\.0\.38/.test(e.message),
+    );
     assert.deepEqual(seen, ['/slurm/v0.0.42/ping/', '/slurm/v0.0.41/ping/', '/slurm/v0.0.40/ping/', '/slurm/v0.0.38/ping/']);
     await Promise.all([configured.close(), auto.close()]);
     await new Promise<void>((r) => server.close(() => r()));
@@ -191,7 +209,9 @@ describe('RestSlurmClient version choice', () => {
     let served = 'v0.0.38';
     const server = createServer((req, res) => {
       if (!req.url?.startsWith(`/slurm/${served}/`)) return void res.writeHead(404).end('Not Found');
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pings: [{ mode: 'primary', hostname: 'c', ping: 'UP', pinged: 'UP' }], errors: [] }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ pings: [{ mode: 'primary', hostname: 'c', ping: 'UP', pinged: 'UP' }], errors: [] }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const client = new RestSlurmClient({

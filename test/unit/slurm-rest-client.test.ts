@@ -42,7 +42,10 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     const { port } = server.address() as AddressInfo;
     url = `http://127.0.0.1:${port}`;
     client = new RestSlurmClient(
-      { readUser: 'archipelago', rest: { url: `http://127.0.0.1:${port}`, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 1000 } },
+      {
+        readUser: 'archipelago',
+        rest: { url: `http://127.0.0.1:${port}`, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 2, timeoutMs: 1000 },
+      },
       { clock: () => 1_800_000_000_500 },
     );
   });
@@ -61,7 +64,16 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
   };
 
   test('submit: JSON body with Content-Length (never chunked), owner headers, warnings kept', async () => {
-    reply = () => ({ status: 200, body: { meta, errors: [{ error_code: 2042, error: 'Job is in held state, pending scheduler release' }], job_id: 7, step_id: 'BATCH', job_submit_user_msg: '' } });
+    reply = () => ({
+      status: 200,
+      body: {
+        meta,
+        errors: [{ error_code: 2042, error: 'Job is in held state, pending scheduler release' }],
+        job_id: 7,
+        step_id: 'BATCH',
+        job_submit_user_msg: '',
+      },
+    });
     const res = await client.submit('alice', req);
     assert.deepEqual(res, { jobId: 7, warnings: ['Job is in held state, pending scheduler release (2042)'] });
     const s = seen.at(-1)!;
@@ -115,10 +127,22 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
 
   test('submit: rejected (500 without job_id, 400 parse) vs unavailable (401, 5005)', async () => {
     reply = () => ({ status: 500, body: { meta, errors: [{ error: 'Invalid partition name specified', error_code: 2000 }] } });
-    await assert.rejects(client.submit('alice', req), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2000 && e.httpStatus === 500 && /Invalid partition/.test(e.message));
+    await assert.rejects(
+      client.submit('alice', req),
+      (e: unknown) => e instanceof SlurmRejectedError && e.code === 2000 && e.httpStatus === 500 && /Invalid partition/.test(e.message),
+    );
     reply = () => ({ status: 200, body: { meta, errors: [{ error: 'Requested node configuration is not available', error_code: 2014 }] } });
     await assert.rejects(client.submit('alice', req), (e: unknown) => e instanceof SlurmRejectedError && e.code === 2014);
-    reply = () => ({ status: 400, body: { meta, errors: [{ description: 'Unknown key "foo"', source: 'hsearch_r' }, { error_code: 9001, error: 'Failure during parsing' }] } });
+    reply = () => ({
+      status: 400,
+      body: {
+        meta,
+        errors: [
+          { description: 'Unknown key "foo"', source: 'hsearch_r' },
+          { error_code: 9001, error: 'Failure during parsing' },
+        ],
+      },
+    });
     await assert.rejects(client.submit('alice', req), (e: unknown) => e instanceof SlurmRejectedError && e.code === 9001 && /Unknown key/.test(e.message));
     reply = () => ({ status: 401, text: 'Authentication failure' });
     await assert.rejects(client.submit('alice', req), (e: unknown) => e instanceof SlurmUnavailableError && /authentication/.test(e.message));
@@ -127,10 +151,17 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
   });
 
   test('listJobs: read user, update_time, 304 → null, asOf from the clock', async () => {
-    reply = (s) => (s.url.includes('update_time') ? { status: 304 } : { status: 200, body: { meta, errors: [], jobs: [job(1), job(2, { job_state: 'RUNNING' })] } });
+    reply = (s) =>
+      s.url.includes('update_time') ? { status: 304 } : { status: 200, body: { meta, errors: [], jobs: [job(1), job(2, { job_state: 'RUNNING' })] } };
     const snap = await client.listJobs();
     assert.equal(snap?.asOf, 1_800_000_000);
-    assert.deepEqual(snap?.jobs.map((j) => [j.jobId, j.exitCode]), [[1, 3], [2, null]]);
+    assert.deepEqual(
+      snap?.jobs.map((j) => [j.jobId, j.exitCode]),
+      [
+        [1, 3],
+        [2, null],
+      ],
+    );
     assert.equal(seen.at(-1)!.headers['x-slurm-user-name'], 'archipelago');
     assert.equal(await client.listJobs(1_799_999_999), null);
     assert.equal(seen.at(-1)!.url, '/slurm/v0.0.38/jobs/?update_time=1799999999');
@@ -138,16 +169,39 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
 
   test('listNodes: GET /nodes/ as the read user, records mapped; errors throw', async () => {
     const node = {
-      name: 'n1', state: 'mixed', state_flags: ['DRAIN'], cpus: 8, alloc_cpus: 3, idle_cpus: 5, real_memory: 16000,
-      alloc_memory: 4000, free_memory: 9999, features: 'ib,avx2', active_features: 'ib', partitions: ['debug', 'short'],
-      gres: 'gpu:a100:2(S:0)', gres_used: 'gpu:a100:1(IDX:0)',
+      name: 'n1',
+      state: 'mixed',
+      state_flags: ['DRAIN'],
+      cpus: 8,
+      alloc_cpus: 3,
+      idle_cpus: 5,
+      real_memory: 16000,
+      alloc_memory: 4000,
+      free_memory: 9999,
+      features: 'ib,avx2',
+      active_features: 'ib',
+      partitions: ['debug', 'short'],
+      gres: 'gpu:a100:2(S:0)',
+      gres_used: 'gpu:a100:1(IDX:0)',
     };
     reply = () => ({ status: 200, body: { meta, errors: [], nodes: [node] } });
-    assert.deepEqual(await client.listNodes(), [{
-      name: 'n1', state: 'mixed', stateFlags: ['DRAIN'], cpus: 8, allocCpus: 3, idleCpus: 5, realMemoryMb: 16000,
-      allocMemoryMb: 4000, features: ['ib', 'avx2'], activeFeatures: ['ib'], partitions: ['debug', 'short'],
-      gres: 'gpu:a100:2(S:0)', gresUsed: 'gpu:a100:1(IDX:0)',
-    }]);
+    assert.deepEqual(await client.listNodes(), [
+      {
+        name: 'n1',
+        state: 'mixed',
+        stateFlags: ['DRAIN'],
+        cpus: 8,
+        allocCpus: 3,
+        idleCpus: 5,
+        realMemoryMb: 16000,
+        allocMemoryMb: 4000,
+        features: ['ib', 'avx2'],
+        activeFeatures: ['ib'],
+        partitions: ['debug', 'short'],
+        gres: 'gpu:a100:2(S:0)',
+        gresUsed: 'gpu:a100:1(IDX:0)',
+      },
+    ]);
     assert.equal(seen.at(-1)!.method, 'GET');
     assert.equal(seen.at(-1)!.url, '/slurm/v0.0.38/nodes/');
     assert.equal(seen.at(-1)!.headers['x-slurm-user-name'], 'archipelago');
@@ -158,7 +212,10 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
   test('getJob: records, unknown → [] (500/2017), other failures throw', async () => {
     reply = () => ({ status: 200, body: { meta, errors: [], jobs: [job(5)] } });
     assert.equal((await client.getJob(5))[0]!.jobId, 5);
-    reply = () => ({ status: 500, body: { meta, errors: [{ error: 'Invalid job id specified', error_number: 2017, description: '', source: 'x' }], jobs: [] } });
+    reply = () => ({
+      status: 500,
+      body: { meta, errors: [{ error: 'Invalid job id specified', error_number: 2017, description: '', source: 'x' }], jobs: [] },
+    });
     assert.deepEqual(await client.getJob(5), []);
     reply = () => ({ status: 500, body: { meta, errors: [{ error: 'Unspecified error', error_number: -1, description: 'Unable to find JobId=5' }] } });
     await assert.rejects(client.getJob(5), SlurmUnavailableError);
@@ -203,12 +260,18 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     assert.equal(JSON.parse(seen.at(-1)!.body).job.environment.SLURM_SUBMIT_HOST, 'ctl');
     assert.equal(seen.at(-1)!.url, '/slurm/v0.0.38/job/submit');
     assert.equal(seen.at(-2)!.url, '/slurm/v0.0.38/ping/'); // the ping above, not a new one
-    assert.throws(() => new RestSlurmClient({ readUser: 'root', rest: { url: 'http://x', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 10 } }), /privileged/);
+    assert.throws(
+      () => new RestSlurmClient({ readUser: 'root', rest: { url: 'http://x', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 10 } }),
+      /privileged/,
+    );
   });
 
   test('timeouts and dead servers are SlurmUnavailableError', async () => {
     reply = () => ({ status: 200, body: { meta, errors: [], pings: [] } });
-    const dead = new RestSlurmClient({ readUser: 'archipelago', rest: { url: 'http://127.0.0.1:1', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 500 } });
+    const dead = new RestSlurmClient({
+      readUser: 'archipelago',
+      rest: { url: 'http://127.0.0.1:1', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 500 },
+    });
     await assert.rejects(dead.getJob(1), SlurmUnavailableError);
     assert.equal((await dead.ping()).up, false);
     await dead.close();

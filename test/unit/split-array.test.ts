@@ -7,7 +7,12 @@ const at = (s: number) => new Date(Date.UTC(2026, 10, 25, 12, 0, s));
 
 describe('split arrays: one job for the user, parts on several islands', () => {
   it("a part's spec narrows the array to its tasks and its partition, keeping everything else", () => {
-    const parent = { jobName: 'sweep', cpusPerTask: 2, partition: 'debug', array: { expression: '0-9%4', taskIds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], maxRunning: 4 } };
+    const parent = {
+      jobName: 'sweep',
+      cpusPerTask: 2,
+      partition: 'debug',
+      array: { expression: '0-9%4', taskIds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], maxRunning: 4 },
+    };
     const spec = partSpec(parent, { island: 'b', partition: 'short', taskIds: [6, 7, 8, 9], expression: '6-9%2', maxRunning: 2 });
     assert.deepEqual(spec, { jobName: 'sweep', cpusPerTask: 2, partition: 'short', array: { expression: '6-9%2', taskIds: [6, 7, 8, 9], maxRunning: 2 } });
     const unthrottled = partSpec(parent, { island: 'a', partition: 'debug', taskIds: [0, 1], expression: '0-1', maxRunning: null });

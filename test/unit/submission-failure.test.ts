@@ -29,12 +29,15 @@ describe('classifySubmissionFailure', () => {
 describe('nextSubmitRetry', () => {
   const policy = { baseDelayMs: 2000, maxDelayMs: 10_000, maxAttempts: 5 };
   it('doubles the delay after each failure, up to the maximum', () => {
-    assert.deepEqual([1, 2, 3, 4].map((n) => nextSubmitRetry(n, policy)), [
-      { retry: true, afterMs: 2000 },
-      { retry: true, afterMs: 4000 },
-      { retry: true, afterMs: 8000 },
-      { retry: true, afterMs: 10_000 },
-    ]);
+    assert.deepEqual(
+      [1, 2, 3, 4].map((n) => nextSubmitRetry(n, policy)),
+      [
+        { retry: true, afterMs: 2000 },
+        { retry: true, afterMs: 4000 },
+        { retry: true, afterMs: 8000 },
+        { retry: true, afterMs: 10_000 },
+      ],
+    );
   });
   it('gives up once maxAttempts submissions failed', () => {
     assert.deepEqual(nextSubmitRetry(5, policy), { retry: false });

@@ -10,8 +10,20 @@ const at = new Date('2026-12-06T12:00:00Z');
 const settings = (name: string) =>
   ({ connection: { name }, partitions: ['debug'], defaultPartition: 'debug', workdirRoots: ['/home/{user}'], files: 'local' }) as unknown as IslandSettings;
 const node = (name: string, extra: Partial<SlurmNodeRecord> = {}): SlurmNodeRecord => ({
-  name, state: 'idle', stateFlags: [], cpus: 4, allocCpus: 0, idleCpus: 4, realMemoryMb: 2000, allocMemoryMb: 0,
-  features: [], activeFeatures: [], partitions: ['debug'], gres: '', gresUsed: '', ...extra,
+  name,
+  state: 'idle',
+  stateFlags: [],
+  cpus: 4,
+  allocCpus: 0,
+  idleCpus: 4,
+  realMemoryMb: 2000,
+  allocMemoryMb: 0,
+  features: [],
+  activeFeatures: [],
+  partitions: ['debug'],
+  gres: '',
+  gresUsed: '',
+  ...extra,
 });
 const snapshot = (...islands: Array<[string, SlurmNodeRecord[]]>): CapacitySnapshot => ({
   takenAtMs: at.getTime(),
@@ -26,7 +38,13 @@ describe('SubmitAdmission: impossible jobs refused at submit with the dispatcher
     assert.ok(verdict);
     assert.match(verdict.reason, /^no island can run it: .*64 CPUs/);
     assert.deepEqual([verdict.placement.island, verdict.placement.status, verdict.placement.decidedAt], [null, 'unplaceable', at.toISOString()]);
-    assert.deepEqual(verdict.placement.candidates.map((c) => [c.island, /CPUs/.test(c.rejected ?? '')]), [['a', true], ['b', true]]);
+    assert.deepEqual(
+      verdict.placement.candidates.map((c) => [c.island, /CPUs/.test(c.rejected ?? '')]),
+      [
+        ['a', true],
+        ['b', true],
+      ],
+    );
   });
 
   test('the submitter’s constraints count: a region no island is in', () => {
@@ -47,7 +65,10 @@ describe('SubmitAdmission: impossible jobs refused at submit with the dispatcher
   });
 
   test('with a launcher, latency tiers refuse nothing (islands re-form); without one they do', () => {
-    const loose = { takenAtMs: at.getTime(), islands: snapshot(['l', [node('l1'), node('l2')]]).islands.map((i) => ({ ...i, tier: 'loose' as const, boundMs: 200 })) };
+    const loose = {
+      takenAtMs: at.getTime(),
+      islands: snapshot(['l', [node('l1'), node('l2')]]).islands.map((i) => ({ ...i, tier: 'loose' as const, boundMs: 200 })),
+    };
     const spec = { nodes: { min: 2 } };
     assert.match(new SubmitAdmission(loose, [], { formable: false, tightBoundMs: 12 }).neverRunnable(spec, {}, at)?.reason ?? '', /tight tier/);
     assert.equal(new SubmitAdmission(loose, [], { formable: true, tightBoundMs: 12 }).neverRunnable(spec, {}, at), null);

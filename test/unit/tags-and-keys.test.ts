@@ -35,7 +35,7 @@ describe('JobTagger', () => {
     assert.equal(tagger.vouches(tagger.tag(long, 1, 'alice'), 'alice', job(long)), true);
     assert.equal(tagger.jobIdFrom(tagger.tag('42', 1, 'alice', 'x')), '42');
   });
-  it('a tag copied whole into another user\'s job proves nothing (SLURM reports the copy\'s real owner)', () => {
+  it("a tag copied whole into another user's job proves nothing (SLURM reports the copy's real owner)", () => {
     const victims = tagger.tag('42', 1, 'alice');
     assert.equal(tagger.vouches(victims, 'mallory', job('42')), false);
   });
@@ -49,7 +49,7 @@ describe('JobTagger', () => {
     assert.equal(tagger.vouches(tagger.tag('5', 1, 'alice', tagger.tag('6', 1, 'alice')), 'alice', job('6')), false);
     assert.equal(tagger.jobIdFrom(tagger.tag('5', 1, 'alice', tagger.tag('6', 1, 'alice'))), '5');
   });
-  it('a forged or altered mac does not verify: another job\'s, another attempt\'s, another key\'s, flipped bits', () => {
+  it("a forged or altered mac does not verify: another job's, another attempt's, another key's, flipped bits", () => {
     const real = tagger.tag('42', 1, 'alice');
     const mac = real.slice(-22);
     const flipped = (mac[0] === 'A' ? 'B' : 'A') + mac.slice(1);
@@ -69,12 +69,12 @@ describe('JobTagger', () => {
     assert.equal(tagger.vouchesForEarlierAttempt(second, 'alice', job('42'), 3), true);
     assert.equal(tagger.vouchesForEarlierAttempt(second, 'alice', job('42'), 2), false, 'the current attempt has not submitted yet');
     assert.equal(tagger.vouchesForEarlierAttempt(second, 'alice', job('42'), 1), false);
-    assert.equal(tagger.vouchesForEarlierAttempt(second, 'mallory', job('42'), 3), false, 'a copy in another user\'s job');
+    assert.equal(tagger.vouchesForEarlierAttempt(second, 'mallory', job('42'), 3), false, "a copy in another user's job");
     assert.equal(tagger.vouchesForEarlierAttempt(tagger.tag('42', 2, 'mallory'), 'mallory', job('42'), 3), false);
     assert.equal(tagger.vouchesForEarlierAttempt(`archipelago:prod-1:job=42:2:${'A'.repeat(22)}`, 'alice', job('42'), 3), false);
     assert.equal(tagger.vouchesForEarlierAttempt(tagger.tag('43', 2, 'alice'), 'alice', job('42'), 3), false);
   });
-  it('does not match other instances\' tags, including ones its name is a prefix of', () => {
+  it("does not match other instances' tags, including ones its name is a prefix of", () => {
     for (const other of ['prod-2', 'prod-10', 'prod', 'prod-1x', 'x-prod-1']) {
       const foreign = new JobTagger(other, KEY, T).tag('42', 1, 'alice');
       assert.equal(tagger.jobIdFrom(foreign), null, other);
@@ -112,7 +112,7 @@ describe('JobTagger', () => {
     // recorded SLURM id, which nobody else can hold, already links it.
     assert.equal(tagger.vouches(old, 'alice', job('42')), true);
     assert.equal(tagger.vouches(`${old} note`, 'alice', job('42')), true);
-    assert.equal(tagger.vouches(old, 'mallory', job('42')), false, 'a copy in another user\'s job');
+    assert.equal(tagger.vouches(old, 'mallory', job('42')), false, "a copy in another user's job");
     assert.equal(tagger.vouches(old, 'alice', job('43')), false);
     assert.equal(tagger.vouchesForEarlierAttempt(old, 'alice', job('42', { submitted_at: BEFORE }), 2), true, 'crashed mid-submit before the upgrade');
     assert.equal(tagger.vouchesForEarlierAttempt(old, 'mallory', job('42', { submitted_at: BEFORE }), 2), false);

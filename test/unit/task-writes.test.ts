@@ -9,8 +9,17 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 const held: PendingTaskFields = { state: 'PENDING', state_reason: 'JobHeldUser', exit_code: null, exit_signal: null, ended_at: null };
 const released: PendingTaskFields = { ...held, state_reason: 'Priority' };
 const running = (taskId: number, over: Partial<TaskUpsert> = {}): TaskUpsert => ({
-  task_id: taskId, slurm_job_id: String(700 + taskId), state: 'RUNNING', state_reason: null, nodes: 'n1', batch_host: 'n1',
-  exit_code: null, exit_signal: null, started_at: new Date(1_700_000_000_000), ended_at: null, ...over,
+  task_id: taskId,
+  slurm_job_id: String(700 + taskId),
+  state: 'RUNNING',
+  state_reason: null,
+  nodes: 'n1',
+  batch_host: 'n1',
+  exit_code: null,
+  exit_signal: null,
+  started_at: new Date(1_700_000_000_000),
+  ended_at: null,
+  ...over,
 });
 const observed = (listed: TaskUpsert[], pending: ArrayTasks['pending']): ArrayTasks => ({ listed, pending });
 
@@ -35,7 +44,10 @@ describe('taskWrites: only what changed since the last write', () => {
     const first = taskWrites(undefined, observed([], [{ taskIds: range(0, 9999), fields: held }]));
     const next = taskWrites(first.written, observed([running(0), running(1)], [{ taskIds: range(2, 9999), fields: held }]));
     assert.deepEqual(next.pending, []);
-    assert.deepEqual(next.listed.map((t) => t.task_id), [0, 1]);
+    assert.deepEqual(
+      next.listed.map((t) => t.task_id),
+      [0, 1],
+    );
   });
 
   it('a remainder whose reason changed (released) is written again, whole', () => {

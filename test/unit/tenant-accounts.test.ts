@@ -10,7 +10,7 @@ const policy = { minUid: 1000, deniedUsers: new Set(['archipelago', 'svc-ci']) }
 const alice: PosixAccount = { name: 'alice', uid: 1001, gid: 1001 };
 
 describe('tenant account rules', () => {
-  it('an account at or above the minimum uid, of nobody\'s service, may be a tenant', () => {
+  it("an account at or above the minimum uid, of nobody's service, may be a tenant", () => {
     assert.equal(tenantAccountRefusal('a', 'alice', alice, policy), null);
     assert.equal(tenantAccountRefusal('a', 'edge', { name: 'edge', uid: 1000, gid: 1 }, policy), null);
   });
@@ -47,7 +47,7 @@ describe('getent passwd answers', () => {
     assert.throws(() => accountFromGetent('alice', 1, '', 'h'), SlurmUnavailableError);
     assert.throws(() => accountFromGetent('alice', null, '', 'h'), SlurmUnavailableError);
   });
-  it('this machine\'s database, through the real getent', async () => {
+  it("this machine's database, through the real getent", async () => {
     const local = new LocalPosixAccounts();
     assert.deepEqual(await local.lookupAccount('root'), { name: 'root', uid: 0, gid: 0 });
     assert.equal(await local.lookupAccount('no-such-user-h13'), null);

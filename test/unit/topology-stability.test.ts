@@ -1,13 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  computeIslands,
-  type RttSample,
-  type Tier,
-  type TopologyNode,
-  type TopologyResult,
-} from '../../src/core/topology';
+import { computeIslands, type RttSample, type Tier, type TopologyNode, type TopologyResult } from '../../src/core/topology';
 import { makeGeography, Rng } from '../../benchmarks/topology/geography';
 
 const NOW = 1_000_000_000;
@@ -102,7 +96,10 @@ describe('topology: stability', () => {
     assert.ok(again.moved.every((m) => !busy.has(m.node)));
     assert.ok(again.moved.length > 0, 'the disturbance should move some non-busy nodes');
     for (const v of again.violations) {
-      assert.ok(v.nodes.every((id) => busy.has(id)), 'only busy nodes are left in breach');
+      assert.ok(
+        v.nodes.every((id) => busy.has(id)),
+        'only busy nodes are left in breach',
+      );
       const isl = again.islands.find((x) => x.id === v.island);
       assert.equal(isl?.withinBound, false);
     }
@@ -116,7 +113,10 @@ describe('topology: stability', () => {
     const nodes = ids.map((id) => ({ id, busy: id === 'x' || id === 'a', currentIsland: 'isl-1' }));
     const samples = [...mesh(['a', 'b', 'c'], 0.5), s('x', 'b', 0.5), s('x', 'c', 0.5), s('x', 'a', 2.6)];
     const r = computeIslands({ nodes, samples, tiers: TIERS, previous: [{ id: 'isl-1', tier: 'tight', anchor: 'a' }] });
-    assert.deepEqual(r.islands.map((x) => [x.id, x.members, x.withinBound]), [['isl-1', ids, false]]);
+    assert.deepEqual(
+      r.islands.map((x) => [x.id, x.members, x.withinBound]),
+      [['isl-1', ids, false]],
+    );
     assert.deepEqual(r.violations, [{ kind: 'busy-over-bound', island: 'isl-1', nodes: ['a', 'x'], boundMs: 2, upperBoundMs: 2.6 }]);
     assert.deepEqual(r.moved, []);
     // If only x is busy, a (not busy) leaves instead.
@@ -127,7 +127,10 @@ describe('topology: stability', () => {
       previous: [{ id: 'isl-1', tier: 'tight', anchor: 'a' }],
     });
     assert.deepEqual(r2.islands.find((x) => x.id === 'isl-1')?.members, ['b', 'c', 'x']);
-    assert.deepEqual(r2.moved.map((m) => [m.node, m.from]), [['a', 'isl-1']]);
+    assert.deepEqual(
+      r2.moved.map((m) => [m.node, m.from]),
+      [['a', 'isl-1']],
+    );
     assert.deepEqual(r2.violations, []);
   });
 
@@ -169,7 +172,10 @@ describe('topology: stability', () => {
       tiers: TIERS,
       previous: [{ id: 'I', tier: 'tight', anchor: 'a' }],
     });
-    assert.deepEqual(r.islands.map((x) => [x.id, x.members]), [['I', ['a', 'b', 'c', 'n1', 'n2']]]);
+    assert.deepEqual(
+      r.islands.map((x) => [x.id, x.members]),
+      [['I', ['a', 'b', 'c', 'n1', 'n2']]],
+    );
     assert.deepEqual(r.moved, []);
   });
 
@@ -181,14 +187,20 @@ describe('topology: stability', () => {
       tiers: TIERS,
       previous: [{ id: 'L', tier: 'loose' }],
     });
-    assert.deepEqual(r.islands.map((x) => [x.id, x.tier, x.kept]), [['L', 'tight', true]]);
+    assert.deepEqual(
+      r.islands.map((x) => [x.id, x.tier, x.kept]),
+      [['L', 'tight', true]],
+    );
     assert.deepEqual(r.moved, []);
   });
 
   it('dissolves a kept island that fell below its minimum size unless a member is busy', () => {
     const samples = [s('a', 'b', 0.5), s('a', 'c', 5), s('b', 'c', 5)];
     const nodes = ['a', 'b', 'c'].map((id) => ({ id, currentIsland: id === 'c' ? 'C' : 'AB' }));
-    const prev = [{ id: 'AB', tier: 'tight' }, { id: 'C', tier: 'tight' }];
+    const prev = [
+      { id: 'AB', tier: 'tight' },
+      { id: 'C', tier: 'tight' },
+    ];
     const r = computeIslands({ nodes, samples, tiers: TIERS, previous: prev });
     // C (one node, not busy) is dissolved; c falls to the loose tier and ends up with... nobody free.
     assert.equal(islandOf(r, 'c'), undefined);

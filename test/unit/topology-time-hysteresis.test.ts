@@ -20,7 +20,8 @@ const MINUTE = 60_000;
 
 function mesh(ids: string[], rtt: (a: string, b: string) => number, at: number): RttSample[] {
   const out: RttSample[] = [];
-  for (let i = 0; i < ids.length; i++) for (let j = i + 1; j < ids.length; j++) out.push({ a: ids[i], b: ids[j], rttMs: rtt(ids[i], ids[j]), loss: 0, measuredAt: at });
+  for (let i = 0; i < ids.length; i++)
+    for (let j = i + 1; j < ids.length; j++) out.push({ a: ids[i], b: ids[j], rttMs: rtt(ids[i], ids[j]), loss: 0, measuredAt: at });
   return out;
 }
 
@@ -75,7 +76,10 @@ describe('topology: hysteresis in time', () => {
     const ids = ['a', 'b'];
     const rtt = (p: number) => () => (p < 6 ? 2.5 : 1.5);
     const damped = passes(ids, 12, rtt, true);
-    assert.deepEqual(damped.map((r) => r.islands[0]?.tier ?? '-'), ['-', '-', 'loose', 'loose', 'loose', 'loose', 'loose', 'loose', 'tight', 'tight', 'tight', 'tight']);
+    assert.deepEqual(
+      damped.map((r) => r.islands[0]?.tier ?? '-'),
+      ['-', '-', 'loose', 'loose', 'loose', 'loose', 'loose', 'loose', 'tight', 'tight', 'tight', 'tight'],
+    );
   });
 
   it('a joining node waits ("pending") until the same placement was proposed 3 passes in a row', () => {
@@ -84,7 +88,11 @@ describe('topology: hysteresis in time', () => {
     let state = EMPTY_STABILITY_STATE;
     const seen: string[] = [];
     for (let p = 0; p < 4; p++) {
-      const step = stableIslands({ ...carried(ids, last), samples: mesh(ids, () => 0.5, p * MINUTE), tiers: TIERS, options: { nowMs: p * MINUTE } }, state, p * MINUTE);
+      const step = stableIslands(
+        { ...carried(ids, last), samples: mesh(ids, () => 0.5, p * MINUTE), tiers: TIERS, options: { nowMs: p * MINUTE } },
+        state,
+        p * MINUTE,
+      );
       state = step.state;
       last = step.result;
       seen.push(last.islands.map((x) => x.members.join('+')).join(',') || `pending:${last.unassigned.filter((u) => u.reason === 'pending').length}`);
@@ -96,20 +104,31 @@ describe('topology: hysteresis in time', () => {
     const ids = ['a', 'b', 'c'];
     const far = (p: number) => (a: string, b: string) => (p >= 4 && (a === 'c' || b === 'c') ? 5 : 0.5);
     const damped = passes(ids, 5, far, true);
-    assert.deepEqual(damped[3].islands.map((x) => x.members), [['a', 'b', 'c']]);
-    assert.deepEqual(damped[4].islands.filter((x) => x.tier === 'tight').map((x) => x.members), [['a', 'b']], 'c left its tight island in the same pass');
+    assert.deepEqual(
+      damped[3].islands.map((x) => x.members),
+      [['a', 'b', 'c']],
+    );
+    assert.deepEqual(
+      damped[4].islands.filter((x) => x.tier === 'tight').map((x) => x.members),
+      [['a', 'b']],
+      'c left its tight island in the same pass',
+    );
   });
 
   it('moves and tier changes stay within the hourly budget', () => {
     // Two islands that drift loose then fit tight again: two relabels wanted, a budget of one.
     const ids = ['a', 'b', 'c', 'd'];
     const rtt = (p: number) => (a: string, b: string) => {
-      const same = (a < 'c') === (b < 'c');
+      const same = a < 'c' === b < 'c';
       if (!same) return 50; // never together
       return p < 6 ? 2.5 : 1.5;
     };
     const damped = passes(ids, 20, rtt, true, { maxChurnPerHour: 1 });
-    const tiers = (r: TopologyResult) => r.islands.map((x) => x.tier).sort().join(',');
+    const tiers = (r: TopologyResult) =>
+      r.islands
+        .map((x) => x.tier)
+        .sort()
+        .join(',');
     assert.equal(tiers(damped[8]), 'loose,tight', 'one relabel used the budget');
     assert.equal(tiers(damped[19]), 'loose,tight', 'the other waits for the hour to pass');
   });

@@ -1,14 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  computeIslands,
-  type RttSample,
-  type Tier,
-  type TopologyInput,
-  type TopologyNode,
-  type TopologyResult,
-} from '../../src/core/topology';
+import { computeIslands, type RttSample, type Tier, type TopologyInput, type TopologyNode, type TopologyResult } from '../../src/core/topology';
 import { makeGeography, Rng } from '../../benchmarks/topology/geography';
 
 const NOW = 1_000_000_000;
@@ -55,9 +48,11 @@ function assertGuarantee(input: TopologyInput, r: TopologyResult, safety = 1.1):
     m[a][b] = m[b][a] = Number.isNaN(m[a][b]) ? v : Math.max(m[a][b], v); // tests use one time per pair
   }
   const d = m.map((row, i) => row.map((v, j) => (i === j ? 0 : Number.isNaN(v) ? Infinity : v)));
-  for (let k = 0; k < n; k++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    if (d[i][k] + d[k][j] < d[i][j]) d[i][j] = d[i][k] + d[k][j];
-  }
+  for (let k = 0; k < n; k++)
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        if (d[i][k] + d[k][j] < d[i][j]) d[i][j] = d[i][k] + d[k][j];
+      }
   const seen = new Set<string>();
   for (const isl of r.islands) {
     assert.ok(isl.members.length > 0);
@@ -95,10 +90,13 @@ describe('topology: the bound is a guarantee', () => {
     const samples = [...mesh(a, 0.8), ...mesh(b, 1.2), s('a1', 'b1', 12), s('a2', 'b2', 12.5)];
     const input = { nodes: [...a, ...b].map((id) => node(id)), samples, tiers: TIERS, options: { nowMs: NOW } };
     const r = computeIslands(input);
-    assert.deepEqual(r.islands.map((x) => [x.id, x.tier, x.members]), [
-      ['tight-a1', 'tight', a],
-      ['tight-b1', 'tight', b],
-    ]);
+    assert.deepEqual(
+      r.islands.map((x) => [x.id, x.tier, x.members]),
+      [
+        ['tight-a1', 'tight', a],
+        ['tight-b1', 'tight', b],
+      ],
+    );
     assert.equal(r.islands[0].diameterMs, 0.8);
     assert.equal(r.islands[0].measuredDiameterMs, 0.8);
     assert.equal(r.islands[1].diameterMs, 1.2);
@@ -194,9 +192,15 @@ describe('topology: the bound is a guarantee', () => {
     const a = ['a1', 'a2', 'a3'];
     const b = ['b1', 'b2', 'b3'];
     const samples = [...mesh(a, 0.5), ...mesh(b, 0.5), ...a.flatMap((x) => b.map((y) => s(x, y, 10)))];
-    const tiers: Tier[] = [{ name: 'tight', boundMs: 2, minIslandSize: 4 }, { name: 'loose', boundMs: 30 }];
+    const tiers: Tier[] = [
+      { name: 'tight', boundMs: 2, minIslandSize: 4 },
+      { name: 'loose', boundMs: 30 },
+    ];
     const r = run({ nodes: [...a, ...b].map((id) => node(id)), samples, tiers });
-    assert.deepEqual(r.islands.map((x) => [x.tier, x.members.length, x.diameterMs]), [['loose', 6, 10]]);
+    assert.deepEqual(
+      r.islands.map((x) => [x.tier, x.members.length, x.diameterMs]),
+      [['loose', 6, 10]],
+    );
   });
 
   it('merges new islands when every cross pair still fits, to keep the count small', () => {
@@ -226,11 +230,16 @@ describe('topology: the bound is a guarantee', () => {
           samples.push(s(ids[i], ids[j], Math.abs(pos[i] - pos[j]) + acc[i] + acc[j], { loss: lossy ? 0.5 : 0 }));
         }
       }
-      const nodes = ids.map((id) => node(id, {
-        hardTags: rng.next() < 0.3 ? { gpu: rng.next() < 0.5 ? 'a100' : 'h100' } : undefined,
-        busy: false,
-      }));
-      const tiers: Tier[] = [{ name: 'tight', boundMs: 1 + rng.range(0, 2) }, { name: 'loose', boundMs: 10 + rng.range(0, 20) }];
+      const nodes = ids.map((id) =>
+        node(id, {
+          hardTags: rng.next() < 0.3 ? { gpu: rng.next() < 0.5 ? 'a100' : 'h100' } : undefined,
+          busy: false,
+        }),
+      );
+      const tiers: Tier[] = [
+        { name: 'tight', boundMs: 1 + rng.range(0, 2) },
+        { name: 'loose', boundMs: 10 + rng.range(0, 20) },
+      ];
       const safety = 1 + rng.range(0, 0.3);
       const input = { nodes, samples, tiers, options: { nowMs: NOW, inferenceSafetyFactor: safety } };
       const r = computeIslands(input);
@@ -240,9 +249,10 @@ describe('topology: the bound is a guarantee', () => {
         assert.ok(isl.diameterMs <= isl.boundMs, `seed ${seed}: ${isl.id} diameter ${isl.diameterMs}`);
         // Ground truth is a metric here, so the guarantee holds for the true RTT too.
         const ix = isl.members.map((id) => ids.indexOf(id));
-        for (const a of ix) for (const b of ix) {
-          if (a < b) assert.ok(Math.abs(pos[a] - pos[b]) + acc[a] + acc[b] <= isl.boundMs + 1e-9);
-        }
+        for (const a of ix)
+          for (const b of ix) {
+            if (a < b) assert.ok(Math.abs(pos[a] - pos[b]) + acc[a] + acc[b] <= isl.boundMs + 1e-9);
+          }
       }
     }
   });
@@ -254,9 +264,10 @@ describe('topology: the bound is a guarantee', () => {
     assert.ok(r.islands.length > 0);
     for (const isl of r.islands) {
       const m = isl.members.map((id) => ix.get(id) ?? -1);
-      for (let i = 0; i < m.length; i++) for (let j = i + 1; j < m.length; j++) {
-        assert.ok(geo.trueRtt(m[i], m[j]) <= isl.boundMs, `${isl.id}: true RTT over bound`);
-      }
+      for (let i = 0; i < m.length; i++)
+        for (let j = i + 1; j < m.length; j++) {
+          assert.ok(geo.trueRtt(m[i], m[j]) <= isl.boundMs, `${isl.id}: true RTT over bound`);
+        }
     }
     assert.equal(r.stats.repairedInValidation, 0);
     assert.ok(r.unassigned.length < 60, `unassigned ${r.unassigned.length}`);
@@ -285,9 +296,6 @@ describe('topology: input checks', () => {
   it('refuses duplicate node ids, no tiers, a safety factor below 1', () => {
     assert.throws(() => computeIslands({ nodes: [node('a'), node('a')], samples: [], tiers: TIERS }), /duplicate node/);
     assert.throws(() => computeIslands({ nodes: [node('a')], samples: [], tiers: [] }), /at least one tier/);
-    assert.throws(
-      () => computeIslands({ nodes: [node('a')], samples: [], tiers: TIERS, options: { inferenceSafetyFactor: 0.9 } }),
-      /inferenceSafetyFactor/,
-    );
+    assert.throws(() => computeIslands({ nodes: [node('a')], samples: [], tiers: TIERS, options: { inferenceSafetyFactor: 0.9 } }), /inferenceSafetyFactor/);
   });
 });

@@ -17,12 +17,161 @@ import { usageSignerFromPem, verifyUsageSignature } from '../../src/core/usage/s
  * Records captured from a real ACCOUNTING=1 island (acct-a, 2 nodes × 4 CPUs), trimmed to the
  * fields accounting uses: GET /slurmdb/v0.0.38/job/<id>.
  */
-const MULTI_NODE: SlurmDbJob = {"job_id": 2, "array": {"job_id": 0, "task_id": null}, "comment": {"job": null}, "state": {"current": "COMPLETED"}, "time": {"submission": 1795623109, "start": 1795623109, "end": 1795623111, "elapsed": 2}, "nodes": "acct-a-n[1-2]", "tres": {"allocated": [{"type": "cpu", "name": null, "count": 3}, {"type": "mem", "name": null, "count": 300}, {"type": "node", "name": null, "count": 2}, {"type": "billing", "name": null, "count": 3}]}, "steps": [{"step": {"id": "batch"}, "nodes": {"list": ["acct-a-n1"]}, "time": {"elapsed": 2}, "tres": {"allocated": [{"type": "cpu", "name": null, "count": 2}, {"type": "mem", "name": null, "count": 200}, {"type": "node", "name": null, "count": 1}]}}, {"step": {"id": 0}, "nodes": {"list": ["acct-a-n1", "acct-a-n2"]}, "time": {"elapsed": 0}, "tres": {"allocated": [{"type": "cpu", "name": null, "count": 3}, {"type": "mem", "name": null, "count": 300}, {"type": "node", "name": null, "count": 2}]}}]};
-const ARRAY_TASK_2: SlurmDbJob = {"job_id": 3, "array": {"job_id": 3, "task_id": 2}, "comment": {"job": null}, "state": {"current": "COMPLETED"}, "time": {"submission": 1795623109, "start": 1795623109, "end": 1795623110, "elapsed": 1}, "nodes": "acct-a-n2", "tres": {"allocated": [{"type": "cpu", "name": null, "count": 2}, {"type": "mem", "name": null, "count": 512}, {"type": "energy", "name": null, "count": null}, {"type": "node", "name": null, "count": 1}, {"type": "billing", "name": null, "count": 2}]}, "steps": [{"step": {"id": "batch"}, "nodes": {"list": ["acct-a-n2"]}, "time": {"elapsed": 1}, "tres": {"allocated": [{"type": "cpu", "name": null, "count": 2}, {"type": "mem", "name": null, "count": 512}, {"type": "node", "name": null, "count": 1}]}}]};
-const ARRAY_TASK_1: SlurmDbJob = {"job_id": 5, "array": {"job_id": 3, "task_id": 1}, "comment": {"job": null}, "state": {"current": "COMPLETED"}, "time": {"submission": 1795623109, "start": 1795623109, "end": 1795623110, "elapsed": 1}, "nodes": "acct-a-n1", "tres": {"allocated": [{"type": "cpu", "name": null, "count": 2}, {"type": "mem", "name": null, "count": 512}, {"type": "energy", "name": null, "count": null}, {"type": "node", "name": null, "count": 1}, {"type": "billing", "name": null, "count": 2}]}, "steps": [{"step": {"id": "batch"}, "nodes": {"list": ["acct-a-n1"]}, "time": {"elapsed": 1}, "tres": {"allocated": [{"type": "cpu", "name": null, "count": 2}, {"type": "mem", "name": null, "count": 512}, {"type": "node", "name": null, "count": 1}]}}]};
-const REQUEUED_RUN: SlurmDbJob = {"job_id": 4, "array": {"job_id": 0, "task_id": null}, "comment": {"job": null}, "state": {"current": "REQUEUED"}, "time": {"submission": 1795623109, "start": 1795623109, "end": 1795623110, "elapsed": 1}, "nodes": "acct-a-n2", "tres": {"allocated": [{"type": "cpu", "name": null, "count": 1}, {"type": "mem", "name": null, "count": 256}, {"type": "energy", "name": null, "count": null}, {"type": "node", "name": null, "count": 1}, {"type": "billing", "name": null, "count": 1}]}, "steps": [{"step": {"id": "batch"}, "nodes": {"list": ["acct-a-n2"]}, "time": {"elapsed": 1}, "tres": {"allocated": [{"type": "cpu", "name": null, "count": 1}, {"type": "mem", "name": null, "count": 256}, {"type": "node", "name": null, "count": 1}]}}]};
-const REQUEUED_PENDING: SlurmDbJob = {"job_id": 4, "array": {"job_id": 0, "task_id": null}, "comment": {"job": null}, "state": {"current": "PENDING"}, "time": {"submission": 1795623110, "start": 0, "end": 0, "elapsed": 0}, "nodes": "None assigned", "tres": {"allocated": []}, "steps": []};
-const CANCELLED_PENDING: SlurmDbJob = {"job_id": 6, "array": {"job_id": 0, "task_id": null}, "comment": {"job": null}, "state": {"current": "CANCELLED"}, "time": {"submission": 1795623110, "start": 1795623111, "end": 1795623111, "elapsed": 0}, "nodes": "None assigned", "tres": {"allocated": []}, "steps": []};
+const MULTI_NODE: SlurmDbJob = {
+  job_id: 2,
+  array: { job_id: 0, task_id: null },
+  comment: { job: null },
+  state: { current: 'COMPLETED' },
+  time: { submission: 1795623109, start: 1795623109, end: 1795623111, elapsed: 2 },
+  nodes: 'acct-a-n[1-2]',
+  tres: {
+    allocated: [
+      { type: 'cpu', name: null, count: 3 },
+      { type: 'mem', name: null, count: 300 },
+      { type: 'node', name: null, count: 2 },
+      { type: 'billing', name: null, count: 3 },
+    ],
+  },
+  steps: [
+    {
+      step: { id: 'batch' },
+      nodes: { list: ['acct-a-n1'] },
+      time: { elapsed: 2 },
+      tres: {
+        allocated: [
+          { type: 'cpu', name: null, count: 2 },
+          { type: 'mem', name: null, count: 200 },
+          { type: 'node', name: null, count: 1 },
+        ],
+      },
+    },
+    {
+      step: { id: 0 },
+      nodes: { list: ['acct-a-n1', 'acct-a-n2'] },
+      time: { elapsed: 0 },
+      tres: {
+        allocated: [
+          { type: 'cpu', name: null, count: 3 },
+          { type: 'mem', name: null, count: 300 },
+          { type: 'node', name: null, count: 2 },
+        ],
+      },
+    },
+  ],
+};
+const ARRAY_TASK_2: SlurmDbJob = {
+  job_id: 3,
+  array: { job_id: 3, task_id: 2 },
+  comment: { job: null },
+  state: { current: 'COMPLETED' },
+  time: { submission: 1795623109, start: 1795623109, end: 1795623110, elapsed: 1 },
+  nodes: 'acct-a-n2',
+  tres: {
+    allocated: [
+      { type: 'cpu', name: null, count: 2 },
+      { type: 'mem', name: null, count: 512 },
+      { type: 'energy', name: null, count: null },
+      { type: 'node', name: null, count: 1 },
+      { type: 'billing', name: null, count: 2 },
+    ],
+  },
+  steps: [
+    {
+      step: { id: 'batch' },
+      nodes: { list: ['acct-a-n2'] },
+      time: { elapsed: 1 },
+      tres: {
+        allocated: [
+          { type: 'cpu', name: null, count: 2 },
+          { type: 'mem', name: null, count: 512 },
+          { type: 'node', name: null, count: 1 },
+        ],
+      },
+    },
+  ],
+};
+const ARRAY_TASK_1: SlurmDbJob = {
+  job_id: 5,
+  array: { job_id: 3, task_id: 1 },
+  comment: { job: null },
+  state: { current: 'COMPLETED' },
+  time: { submission: 1795623109, start: 1795623109, end: 1795623110, elapsed: 1 },
+  nodes: 'acct-a-n1',
+  tres: {
+    allocated: [
+      { type: 'cpu', name: null, count: 2 },
+      { type: 'mem', name: null, count: 512 },
+      { type: 'energy', name: null, count: null },
+      { type: 'node', name: null, count: 1 },
+      { type: 'billing', name: null, count: 2 },
+    ],
+  },
+  steps: [
+    {
+      step: { id: 'batch' },
+      nodes: { list: ['acct-a-n1'] },
+      time: { elapsed: 1 },
+      tres: {
+        allocated: [
+          { type: 'cpu', name: null, count: 2 },
+          { type: 'mem', name: null, count: 512 },
+          { type: 'node', name: null, count: 1 },
+        ],
+      },
+    },
+  ],
+};
+const REQUEUED_RUN: SlurmDbJob = {
+  job_id: 4,
+  array: { job_id: 0, task_id: null },
+  comment: { job: null },
+  state: { current: 'REQUEUED' },
+  time: { submission: 1795623109, start: 1795623109, end: 1795623110, elapsed: 1 },
+  nodes: 'acct-a-n2',
+  tres: {
+    allocated: [
+      { type: 'cpu', name: null, count: 1 },
+      { type: 'mem', name: null, count: 256 },
+      { type: 'energy', name: null, count: null },
+      { type: 'node', name: null, count: 1 },
+      { type: 'billing', name: null, count: 1 },
+    ],
+  },
+  steps: [
+    {
+      step: { id: 'batch' },
+      nodes: { list: ['acct-a-n2'] },
+      time: { elapsed: 1 },
+      tres: {
+        allocated: [
+          { type: 'cpu', name: null, count: 1 },
+          { type: 'mem', name: null, count: 256 },
+          { type: 'node', name: null, count: 1 },
+        ],
+      },
+    },
+  ],
+};
+const REQUEUED_PENDING: SlurmDbJob = {
+  job_id: 4,
+  array: { job_id: 0, task_id: null },
+  comment: { job: null },
+  state: { current: 'PENDING' },
+  time: { submission: 1795623110, start: 0, end: 0, elapsed: 0 },
+  nodes: 'None assigned',
+  tres: { allocated: [] },
+  steps: [],
+};
+const CANCELLED_PENDING: SlurmDbJob = {
+  job_id: 6,
+  array: { job_id: 0, task_id: null },
+  comment: { job: null },
+  state: { current: 'CANCELLED' },
+  time: { submission: 1795623110, start: 1795623111, end: 1795623111, elapsed: 0 },
+  nodes: 'None assigned',
+  tres: { allocated: [] },
+  steps: [],
+};
 
 const PRICES: OfferingPrices = {
   denom: 'uvirt',
@@ -57,7 +206,13 @@ describe('slurmdb records → accounting runs', () => {
   it('reads typed and untyped GPUs', () => {
     const run = toAccountingRun({
       ...MULTI_NODE,
-      tres: { allocated: [{ type: 'cpu', count: 4 }, { type: 'gres', name: 'gpu', count: 3 }, { type: 'gres', name: 'gpu:a100', count: 2 }] },
+      tres: {
+        allocated: [
+          { type: 'cpu', count: 4 },
+          { type: 'gres', name: 'gpu', count: 3 },
+          { type: 'gres', name: 'gpu:a100', count: 2 },
+        ],
+      },
     });
     assert.equal(run.allocated.gpus, 3);
     assert.deepEqual(run.allocated.gpusByModel, { a100: 2 });
@@ -95,18 +250,46 @@ describe('usage metrics', () => {
     assert.equal(usage.metrics.cpuCoreSeconds, 4);
     assert.equal(usage.metrics.memoryMbSeconds, 1024);
     assert.equal(usage.metrics.memoryGbSeconds, '1.000');
-    assert.deepEqual(usage.runs.map((r) => r.arrayTaskId), [1, 2]);
-    assert.deepEqual(usage.nodes.map((n) => [n.node, n.cpuCoreSeconds]), [['acct-a-n1', 2], ['acct-a-n2', 2]]);
+    assert.deepEqual(
+      usage.runs.map((r) => r.arrayTaskId),
+      [1, 2],
+    );
+    assert.deepEqual(
+      usage.nodes.map((n) => [n.node, n.cpuCoreSeconds]),
+      [
+        ['acct-a-n1', 2],
+        ['acct-a-n2', 2],
+      ],
+    );
   });
 
   it('requeued: the requeued run is paid for, the pending one adds nothing, the key is the first submission', () => {
-    const finalRun: SlurmDbJob = { ...MULTI_NODE, job_id: 4, time: { submission: 1795623110, start: 1795623300, end: 1795623305, elapsed: 5 }, nodes: 'acct-a-n1', steps: [], tres: { allocated: [{ type: 'cpu', count: 1 }, { type: 'mem', count: 256 }, { type: 'node', count: 1 }] } };
+    const finalRun: SlurmDbJob = {
+      ...MULTI_NODE,
+      job_id: 4,
+      time: { submission: 1795623110, start: 1795623300, end: 1795623305, elapsed: 5 },
+      nodes: 'acct-a-n1',
+      steps: [],
+      tres: {
+        allocated: [
+          { type: 'cpu', count: 1 },
+          { type: 'mem', count: 256 },
+          { type: 'node', count: 1 },
+        ],
+      },
+    };
     const usage = computeUsage('acct-a', [toAccountingRun(finalRun), toAccountingRun(REQUEUED_RUN)]);
     assert.equal(usage.key.submitTime, 1795623109);
     assert.equal(usage.metrics.requeuedRuns, 1);
     assert.equal(usage.metrics.wallSeconds, 6);
     assert.equal(usage.metrics.cpuCoreSeconds, 6);
-    assert.deepEqual(usage.nodes.map((n) => [n.node, n.nodeSeconds]), [['acct-a-n1', 5], ['acct-a-n2', 1]]);
+    assert.deepEqual(
+      usage.nodes.map((n) => [n.node, n.nodeSeconds]),
+      [
+        ['acct-a-n1', 5],
+        ['acct-a-n2', 1],
+      ],
+    );
     const stillPending = computeUsage('acct-a', [toAccountingRun(REQUEUED_RUN), toAccountingRun(REQUEUED_PENDING)]);
     assert.equal(stillPending.metrics.cpuCoreSeconds, 1);
     assert.equal(stillPending.runs[1].state, 'PENDING');
@@ -122,8 +305,19 @@ describe('usage metrics', () => {
 
   it('GPUs: typed by accounting, the untyped rest by the node inventory, else unknown', () => {
     const run = toAccountingRun({
-      job_id: 9, time: { submission: 1, start: 10, end: 20, elapsed: 10 }, nodes: 'g[1-2]', state: { current: 'COMPLETED' },
-      tres: { allocated: [{ type: 'cpu', count: 8 }, { type: 'mem', count: 1000 }, { type: 'node', count: 2 }, { type: 'gres', name: 'gpu', count: 4 }, { type: 'gres', name: 'gpu:a100', count: 2 }] },
+      job_id: 9,
+      time: { submission: 1, start: 10, end: 20, elapsed: 10 },
+      nodes: 'g[1-2]',
+      state: { current: 'COMPLETED' },
+      tres: {
+        allocated: [
+          { type: 'cpu', count: 8 },
+          { type: 'mem', count: 1000 },
+          { type: 'node', count: 2 },
+          { type: 'gres', name: 'gpu', count: 4 },
+          { type: 'gres', name: 'gpu:a100', count: 2 },
+        ],
+      },
       steps: [],
     });
     const usage = computeUsage('i', [run], { gpuModelOf: (n) => (n === 'g1' ? 't4' : undefined) });
@@ -135,21 +329,61 @@ describe('usage metrics', () => {
   it('per-node breakdown always sums to the totals (property)', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 100000 }),
-        fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 100000 }), fc.option(fc.integer({ min: 1, max: 64 })),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 100000 }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.integer({ min: 0, max: 100000 }),
+        fc.option(fc.integer({ min: 1, max: 64 })),
         (n, cpu, mem, gpus, elapsed, batchCpu) => {
           const nodes = Array.from({ length: n }, (_, i) => `x${i + 1}`);
           const run = toAccountingRun({
-            job_id: 1, time: { submission: 1, start: 2, end: 2 + elapsed, elapsed }, nodes: `x[1-${n}]`, state: { current: 'COMPLETED' },
-            tres: { allocated: [{ type: 'cpu', count: cpu }, { type: 'mem', count: mem }, { type: 'node', count: n }, { type: 'gres', name: 'gpu', count: gpus }] },
-            steps: batchCpu === null ? [] : [{ step: { id: 'batch' }, nodes: { list: [nodes[0]] }, tres: { allocated: [{ type: 'cpu', count: batchCpu }, { type: 'mem', count: 1 }] } }],
+            job_id: 1,
+            time: { submission: 1, start: 2, end: 2 + elapsed, elapsed },
+            nodes: `x[1-${n}]`,
+            state: { current: 'COMPLETED' },
+            tres: {
+              allocated: [
+                { type: 'cpu', count: cpu },
+                { type: 'mem', count: mem },
+                { type: 'node', count: n },
+                { type: 'gres', name: 'gpu', count: gpus },
+              ],
+            },
+            steps:
+              batchCpu === null
+                ? []
+                : [
+                    {
+                      step: { id: 'batch' },
+                      nodes: { list: [nodes[0]] },
+                      tres: {
+                        allocated: [
+                          { type: 'cpu', count: batchCpu },
+                          { type: 'mem', count: 1 },
+                        ],
+                      },
+                    },
+                  ],
           });
           const u = computeUsage('i', [run]);
           const sum = (f: (x: (typeof u.nodes)[number]) => number) => u.nodes.reduce((a, x) => a + f(x), 0);
-          assert.equal(sum((x) => x.cpuCoreSeconds), cpu * elapsed);
-          assert.equal(sum((x) => x.memoryMbSeconds), mem * elapsed);
-          assert.equal(sum((x) => x.gpuSeconds.unknown ?? 0), gpus * elapsed);
-          assert.equal(sum((x) => x.nodeSeconds), n * elapsed);
+          assert.equal(
+            sum((x) => x.cpuCoreSeconds),
+            cpu * elapsed,
+          );
+          assert.equal(
+            sum((x) => x.memoryMbSeconds),
+            mem * elapsed,
+          );
+          assert.equal(
+            sum((x) => x.gpuSeconds.unknown ?? 0),
+            gpus * elapsed,
+          );
+          assert.equal(
+            sum((x) => x.nodeSeconds),
+            n * elapsed,
+          );
         },
       ),
     );
@@ -167,17 +401,83 @@ describe('usage metrics', () => {
 
 describe('largest remainder', () => {
   it('sums exactly and gives leftover units to the largest remainders, ties to the smaller key', () => {
-    assert.deepEqual([...apportion(10n, [['a', 1n], ['b', 1n], ['c', 1n]])], [['a', 4n], ['b', 3n], ['c', 3n]]);
-    assert.deepEqual([...apportion(10n, [['c', 1n], ['b', 1n], ['a', 1n]])], [['c', 3n], ['b', 3n], ['a', 4n]]);
-    assert.deepEqual([...apportion(100n, [['x', 2n], ['y', 1n]])], [['x', 67n], ['y', 33n]]);
-    assert.deepEqual([...apportion(0n, [['x', 2n], ['y', 1n]])], [['x', 0n], ['y', 0n]]);
-    assert.deepEqual([...apportion(1n, [['x', 0n], ['y', 5n]])], [['x', 0n], ['y', 1n]]);
+    assert.deepEqual(
+      [
+        ...apportion(10n, [
+          ['a', 1n],
+          ['b', 1n],
+          ['c', 1n],
+        ]),
+      ],
+      [
+        ['a', 4n],
+        ['b', 3n],
+        ['c', 3n],
+      ],
+    );
+    assert.deepEqual(
+      [
+        ...apportion(10n, [
+          ['c', 1n],
+          ['b', 1n],
+          ['a', 1n],
+        ]),
+      ],
+      [
+        ['c', 3n],
+        ['b', 3n],
+        ['a', 4n],
+      ],
+    );
+    assert.deepEqual(
+      [
+        ...apportion(100n, [
+          ['x', 2n],
+          ['y', 1n],
+        ]),
+      ],
+      [
+        ['x', 67n],
+        ['y', 33n],
+      ],
+    );
+    assert.deepEqual(
+      [
+        ...apportion(0n, [
+          ['x', 2n],
+          ['y', 1n],
+        ]),
+      ],
+      [
+        ['x', 0n],
+        ['y', 0n],
+      ],
+    );
+    assert.deepEqual(
+      [
+        ...apportion(1n, [
+          ['x', 0n],
+          ['y', 5n],
+        ]),
+      ],
+      [
+        ['x', 0n],
+        ['y', 1n],
+      ],
+    );
   });
 
   it('refuses zero total weight, negative amounts and duplicate keys', () => {
     assert.throws(() => apportion(5n, [['a', 0n]]), /sum to zero/);
     assert.throws(() => apportion(-1n, [['a', 1n]]), /negative/);
-    assert.throws(() => apportion(5n, [['a', 1n], ['a', 2n]]), /duplicate/);
+    assert.throws(
+      () =>
+        apportion(5n, [
+          ['a', 1n],
+          ['a', 2n],
+        ]),
+      /duplicate/,
+    );
   });
 
   it('always sums exactly, never gives a part more than one unit above its exact share (property)', () => {
@@ -187,7 +487,10 @@ describe('largest remainder', () => {
         const weights = ws.map((w, i) => [`k${String(i).padStart(2, '0')}`, w] as const);
         const parts = apportion(total, weights);
         const sumW = ws.reduce((a, b) => a + b, 0n);
-        assert.equal([...parts.values()].reduce((a, b) => a + b, 0n), total);
+        assert.equal(
+          [...parts.values()].reduce((a, b) => a + b, 0n),
+          total,
+        );
         for (const [key, w] of weights) {
           const exactFloor = (total * w) / sumW;
           const got = parts.get(key)!;
@@ -216,9 +519,19 @@ describe('rewards (archipelago.rewards/v1)', () => {
     const split = splitRewards(1_000_000n, nodes);
     assert.equal(split.platform, '50000');
     // weights 100000 : 200000 : 50000 over a pool of 150000
-    assert.deepEqual(split.nodes.map((n) => [n.node, n.amount]), [['n1', '42857'], ['n2', '85714'], ['n3', '21429']]);
+    assert.deepEqual(
+      split.nodes.map((n) => [n.node, n.amount]),
+      [
+        ['n1', '42857'],
+        ['n2', '85714'],
+        ['n3', '21429'],
+      ],
+    );
     // provider weights p1 300000, p2 50000 over 800000
-    assert.deepEqual(split.providers, [{ provider: 'p1', amount: '685714' }, { provider: 'p2', amount: '114286' }]);
+    assert.deepEqual(split.providers, [
+      { provider: 'p1', amount: '685714' },
+      { provider: 'p2', amount: '114286' },
+    ]);
     assert.equal(total(split), 1_000_000n);
   });
 
@@ -229,7 +542,10 @@ describe('rewards (archipelago.rewards/v1)', () => {
   });
 
   it('zero-second job: nodes share equally; nobody ran it: the platform keeps everything', () => {
-    const zero = splitRewards(90n, nodes.map((n) => ({ ...n, nodeSeconds: 0 })));
+    const zero = splitRewards(
+      90n,
+      nodes.map((n) => ({ ...n, nodeSeconds: 0 })),
+    );
     assert.equal(total(zero), 90n);
     assert.deepEqual(zero.nodes.map((n) => n.amount).sort(), ['4', '5', '5']);
     const nobody = splitRewards(90n, []);
@@ -240,9 +556,15 @@ describe('rewards (archipelago.rewards/v1)', () => {
     fc.assert(
       fc.property(
         fc.bigInt({ min: 0n, max: 10n ** 24n }),
-        fc.array(fc.record({ s: fc.integer({ min: 0, max: 10 ** 7 }), b: fc.integer({ min: 1, max: 5000 }), p: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.record({ s: fc.integer({ min: 0, max: 10 ** 7 }), b: fc.integer({ min: 1, max: 5000 }), p: fc.integer({ min: 0, max: 3 }) }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
         (billed, cs) => {
-          const split = splitRewards(billed, cs.map((c, i) => ({ node: `n${i}`, provider: `p${c.p}`, nodeSeconds: c.s, benchmarkScore: c.b })));
+          const split = splitRewards(
+            billed,
+            cs.map((c, i) => ({ node: `n${i}`, provider: `p${c.p}`, nodeSeconds: c.s, benchmarkScore: c.b })),
+          );
           assert.equal(total(split), billed);
         },
       ),
@@ -276,7 +598,10 @@ describe('pricing', () => {
     const e = estimateJobCost({ nodes: { min: 2 }, ntasksPerNode: 2, cpusPerTask: 2, memPerNodeMb: 1024, timeLimitMinutes: 60 } as any, [PRICES]);
     assert.deepEqual(e.basis, { nodeSeconds: 7200, cpuCoreSeconds: 28800, memoryMbSeconds: 7372800, gpuSeconds: {}, runtimeMinutes: 60, tasks: 1 });
     assert.equal(e.estimate, 2n * 500000n + 8n * 50000n + 2n * 10000n);
-    const array = estimateJobCost({ timeLimitMinutes: 30, array: { expression: '1-4', taskIds: [1, 2, 3, 4] }, gpusPerNode: 'a100:1' } as any, [PRICES, { ...PRICES, nodeHour: '900000' }]);
+    const array = estimateJobCost({ timeLimitMinutes: 30, array: { expression: '1-4', taskIds: [1, 2, 3, 4] }, gpusPerNode: 'a100:1' } as any, [
+      PRICES,
+      { ...PRICES, nodeHour: '900000' },
+    ]);
     assert.equal(array.basis.tasks, 4);
     assert.deepEqual(array.basis.gpuSeconds, { a100: 4 * 1800 });
     assert.equal(array.estimate, 2n * 900000n + 2n * 50000n + 2n * 3000000n, 'the dearer list, GPUs at the a100 price');
@@ -286,7 +611,11 @@ describe('pricing', () => {
 describe('usage record', () => {
   const usage = computeUsage('acct-a', [toAccountingRun(MULTI_NODE)]);
   const input = {
-    jobId: '7', ownerId: 'u1', state: 'COMPLETED', usage, epoch: epochOf(1795623111),
+    jobId: '7',
+    ownerId: 'u1',
+    state: 'COMPLETED',
+    usage,
+    epoch: epochOf(1795623111),
     billing: { pricing: 'archipelago.pricing/v1', denom: 'uvirt', rewards: splitRewards(1000n, []) },
   };
 
@@ -350,8 +679,15 @@ describe('chain usage metrics', () => {
     const { toChainUsageMetrics } = await import('../../src/core/usage/chain-usage-metrics');
     const usage = computeUsage('acct-a', [toAccountingRun(MULTI_NODE)]);
     assert.deepEqual(toChainUsageMetrics(usage.metrics), {
-      wallClockSeconds: 2n, cpuCoreSeconds: 6n, memoryGbSeconds: 0n, gpuSeconds: 0n, storageGbHours: 0n,
-      networkBytesIn: 0n, networkBytesOut: 0n, nodeHours: 1n, nodesUsed: 2,
+      wallClockSeconds: 2n,
+      cpuCoreSeconds: 6n,
+      memoryGbSeconds: 0n,
+      gpuSeconds: 0n,
+      storageGbHours: 0n,
+      networkBytesIn: 0n,
+      networkBytesOut: 0n,
+      nodeHours: 1n,
+      nodesUsed: 2,
     });
     const big = { ...usage.metrics, memoryMbSeconds: 2047, nodeSeconds: 7200, gpuSeconds: { a100: 10, unknown: 5 } };
     const chain = toChainUsageMetrics(big);

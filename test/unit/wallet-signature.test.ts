@@ -9,7 +9,11 @@ import { signArbitrary } from '../../src/apps/cli/wallet-login-client';
 import { adr36SignDoc, challengeText, claimedFields, verifyWalletSignature } from '../../src/core/identity/wallet-signature';
 
 const challenge = {
-  domain: 'archipelago.test', address: '', nonce: 'n0nce', issuedAt: new Date('2026-11-25T16:00:00Z'), expiresAt: new Date('2026-11-25T16:05:00Z'),
+  domain: 'archipelago.test',
+  address: '',
+  nonce: 'n0nce',
+  issuedAt: new Date('2026-11-25T16:00:00Z'),
+  expiresAt: new Date('2026-11-25T16:05:00Z'),
 };
 
 describe('ADR-036 wallet signatures', () => {
@@ -69,7 +73,10 @@ describe('SIGN_MODE_DIRECT golden vector', () => {
     assert.equal(toHex(sha256(signBytes)), GOLDEN_SIGN_DIGEST);
     assert.equal(signature.signature, GOLDEN_DIRECT_SIGNATURE);
     assert.ok(verifyWithOpenSsl(signBytes, toBase64(FIXED_PUBKEY), signature.signature));
-    assert.ok(!verifyWithOpenSsl(makeSignBytes(makeSignDoc(body, authInfo, 'virtengine-2', 7)), toBase64(FIXED_PUBKEY), signature.signature), 'another chain id, another doc');
+    assert.ok(
+      !verifyWithOpenSsl(makeSignBytes(makeSignDoc(body, authInfo, 'virtengine-2', 7)), toBase64(FIXED_PUBKEY), signature.signature),
+      'another chain id, another doc',
+    );
   });
 });
 

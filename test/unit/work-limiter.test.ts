@@ -17,7 +17,10 @@ describe('WorkLimiter', () => {
     const limiter = new WorkLimiter({ total: 1, perKey: 1 });
     assert.equal(await limiter.run('alice', 1000, async () => 'done'), 'done');
     assert.equal(limiter.inUse, 0);
-    await assert.rejects(limiter.run('alice', 1000, async () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      limiter.run('alice', 1000, async () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(limiter.inUse, 0);
   });
 
@@ -50,11 +53,14 @@ describe('WorkLimiter', () => {
     jams[1].finish();
   });
 
-  it('one key\'s stuck work takes at most `perKey` slots; other keys keep running meanwhile', async () => {
+  it("one key's stuck work takes at most `perKey` slots; other keys keep running meanwhile", async () => {
     const limiter = new WorkLimiter({ total: 3, perKey: 1 });
     const jam = stuck();
     await assert.rejects(limiter.run('alice', 30, jam.work), timedOut('running'));
-    await assert.rejects(limiter.run('alice', 30, async () => 'never'), timedOut('queued'));
+    await assert.rejects(
+      limiter.run('alice', 30, async () => 'never'),
+      timedOut('queued'),
+    );
     assert.equal(await limiter.run('bob', 1000, async () => 'bob'), 'bob');
     assert.equal(await limiter.run('carol', 1000, async () => 'carol'), 'carol');
     jam.finish();

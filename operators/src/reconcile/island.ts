@@ -183,7 +183,11 @@ function accountingChildren(
       apiVersion: 'v1',
       kind: 'Service',
       metadata: meta(island, names.mariadb, 'mariadb'),
-      spec: { clusterIP: 'None', selector: selector(island, 'mariadb'), ports: [{ name: 'mysql', port: PORTS.mariadb, targetPort: PORTS.mariadb, protocol: 'TCP' }] },
+      spec: {
+        clusterIP: 'None',
+        selector: selector(island, 'mariadb'),
+        ports: [{ name: 'mysql', port: PORTS.mariadb, targetPort: PORTS.mariadb, protocol: 'TCP' }],
+      },
     },
     {
       apiVersion: 'apps/v1',
@@ -247,7 +251,10 @@ function accountingChildren(
             volumes: [
               configVolume,
               ...keyVolumes(island),
-              { name: 'slurmdbd-conf', secret: { secretName: names.slurmdbdSecret, items: [{ key: 'slurmdbd.conf', path: 'slurmdbd.conf' }], defaultMode: 0o400 } },
+              {
+                name: 'slurmdbd-conf',
+                secret: { secretName: names.slurmdbdSecret, items: [{ key: 'slurmdbd.conf', path: 'slurmdbd.conf' }], defaultMode: 0o400 },
+              },
             ],
           },
         },
@@ -304,10 +311,10 @@ export function islandStatus(island: Island, seen: IslandObservation, now: Date)
   const generation = island.metadata.generation ?? 0;
   const controller = count(seen.controller?.readyReplicas, 1);
   const restApi = count(seen.restApi?.readyReplicas, island.spec.restApi.replicas);
-  const nodes = seen.nodeSets.reduce(
-    (acc, ns) => ({ ready: acc.ready + (ns.status?.readyReplicas ?? 0), total: acc.total + ns.spec.replicas }),
-    { ready: 0, total: 0 },
-  );
+  const nodes = seen.nodeSets.reduce((acc, ns) => ({ ready: acc.ready + (ns.status?.readyReplicas ?? 0), total: acc.total + ns.spec.replicas }), {
+    ready: 0,
+    total: 0,
+  });
   const dbdReady = !island.spec.accounting.enabled || (seen.slurmdbd?.readyReplicas ?? 0) >= 1;
   const daemonsUp = controller.ready === 1 && restApi.ready === restApi.total && dbdReady;
   const everReady = island.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;

@@ -1,4 +1,13 @@
-import { ANNOTATIONS, LABELS, MANAGED_BY, type Island, type KubeObject, type NodeSet, type NodeSetStatus, type ObjectMeta } from '../../../contracts/kubernetes/v1alpha1.js';
+import {
+  ANNOTATIONS,
+  LABELS,
+  MANAGED_BY,
+  type Island,
+  type KubeObject,
+  type NodeSet,
+  type NodeSetStatus,
+  type ObjectMeta,
+} from '../../../contracts/kubernetes/v1alpha1.js';
 import { controllerRef, setCondition } from './conditions.js';
 import { keyRefs } from './island.js';
 import { imageFor, islandNames, podName, slurmNodeName } from './names.js';
@@ -79,9 +88,15 @@ export function slurmdPod(nodeSet: NodeSet, island: Island, ordinal: number): Ku
           name: 'slurmd',
           image: imageFor(island, 'slurmd'),
           args: [
-            'slurmd', '-D', '-Z', '-N', nodeName,
-            '--conf-server', `${islandNames(island).controllerFqdn}:${PORTS.slurmctld}`,
-            '--conf', dynamicNodeConf(nodeSet),
+            'slurmd',
+            '-D',
+            '-Z',
+            '-N',
+            nodeName,
+            '--conf-server',
+            `${islandNames(island).controllerFqdn}:${PORTS.slurmctld}`,
+            '--conf',
+            dynamicNodeConf(nodeSet),
           ],
           env: [{ name: 'SLURM_NODENAME', value: nodeName }],
           ports: [{ name: 'slurmd', containerPort: PORTS.slurmd, protocol: 'TCP' }],
@@ -150,12 +165,11 @@ export function planNodeSet(nodeSet: NodeSet, island: Island | undefined, pods: 
   const live = pods.filter((p) => !p.metadata.deletionTimestamp);
   const byOrdinal = new Map(live.map((p) => [ordinalOf(p), p]));
   const plan: NodeSetPlan = { create: [], delete: [], annotate: [] };
-  const doomed = live
-    .filter((p) => ordinalOf(p) < 0 || ordinalOf(p) >= wanted || finished(p))
-    .sort((a, b) => ordinalOf(b) - ordinalOf(a));
+  const doomed = live.filter((p) => ordinalOf(p) < 0 || ordinalOf(p) >= wanted || finished(p)).sort((a, b) => ordinalOf(b) - ordinalOf(a));
   for (const pod of doomed) {
     const requested = nodeSet.metadata.annotations?.[ANNOTATIONS.drainReason];
-    const reason = finished(pod) && ordinalOf(pod) < wanted ? `slurmd pod ${pod.status?.phase}` : requested ?? (deleting ? 'node set deleted' : 'node set scaled down');
+    const reason =
+      finished(pod) && ordinalOf(pod) < wanted ? `slurmd pod ${pod.status?.phase}` : (requested ?? (deleting ? 'node set deleted' : 'node set scaled down'));
     plan.delete.push({ name: pod.metadata.name, reason });
   }
   const doomedNames = new Set(plan.delete.map((d) => d.name));
@@ -192,25 +206,51 @@ export function nodeSetStatus(nodeSet: NodeSet, island: Island | undefined, pods
     conditions,
     allReady
       ? { type: 'Ready', status: 'True', reason: 'AllNodesReady', message: `${ready}/${wanted} slurmd ready`, observedGeneration: generation }
-      : { type: 'Ready', status: 'False', reason: island ? 'NodesNotReady' : 'IslandNotFound', message: island ? `${ready}/${wanted} slurmd ready` : `island ${nodeSet.spec.islandRef.name} not found`, observedGeneration: generation },
+      : {
+          type: 'Ready',
+          status: 'False',
+          reason: island ? 'NodesNotReady' : 'IslandNotFound',
+          message: island ? `${ready}/${wanted} slurmd ready` : `island ${nodeSet.spec.islandRef.name} not found`,
+          observedGeneration: generation,
+        },
     now,
   );
   conditions = setCondition(
     conditions,
     settled && !deleting
       ? { type: 'Progressing', status: 'False', reason: 'Reconciled', message: `${live.length} pods`, observedGeneration: generation }
-      : { type: 'Progressing', status: 'True', reason: draining ? 'Draining' : 'Scaling', message: `${live.length}/${deleting ? 0 : wanted} pods, ${draining} draining`, observedGeneration: generation },
+      : {
+          type: 'Progressing',
+          status: 'True',
+          reason: draining ? 'Draining' : 'Scaling',
+          message: `${live.length}/${deleting ? 0 : wanted} pods, ${draining} draining`,
+          observedGeneration: generation,
+        },
     now,
   );
   const degraded = !island ? !deleting : everReady && settled && ready < wanted;
   conditions = setCondition(
     conditions,
     degraded
-      ? { type: 'Degraded', status: 'True', reason: island ? 'NodesLost' : 'IslandNotFound', message: island ? `${wanted - ready} slurmd not ready` : `island ${nodeSet.spec.islandRef.name} not found`, observedGeneration: generation }
+      ? {
+          type: 'Degraded',
+          status: 'True',
+          reason: island ? 'NodesLost' : 'IslandNotFound',
+          message: island ? `${wanted - ready} slurmd not ready` : `island ${nodeSet.spec.islandRef.name} not found`,
+          observedGeneration: generation,
+        }
       : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '', observedGeneration: generation },
     now,
   );
-  const phase: NodeSetStatus['phase'] = deleting ? 'Terminating' : degraded ? 'Degraded' : allReady ? 'Ready' : live.length === 0 && draining === 0 ? 'Pending' : 'Scaling';
+  const phase: NodeSetStatus['phase'] = deleting
+    ? 'Terminating'
+    : degraded
+      ? 'Degraded'
+      : allReady
+        ? 'Ready'
+        : live.length === 0 && draining === 0
+          ? 'Pending'
+          : 'Scaling';
   return {
     phase,
     observedGeneration: generation,
@@ -218,7 +258,9 @@ export function nodeSetStatus(nodeSet: NodeSet, island: Island | undefined, pods
     readyReplicas: ready,
     updatedReplicas: updated,
     drainingReplicas: draining,
-    selector: Object.entries(podSelector(nodeSet)).map(([k, v]) => `${k}=${v}`).join(','),
+    selector: Object.entries(podSelector(nodeSet))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
     ...(island ? { endpoints: { controller: `${islandNames(island).controllerFqdn}:${PORTS.slurmctld}` } } : {}),
     conditions,
   };

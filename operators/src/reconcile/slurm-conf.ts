@@ -60,9 +60,7 @@ export function renderSlurmConf(island: Island): string {
       ? ['AccountingStorageType=accounting_storage/slurmdbd', `AccountingStorageHost=${names.slurmdbd}`, `AccountingStoragePort=${PORTS.slurmdbd}`]
       : ['AccountingStorageType=accounting_storage/none']),
     ...spec.partitions.map(
-      (p) =>
-        `PartitionName=${p.name} Nodes=ALL Default=${p.name === defaultPartition ? 'YES' : 'NO'} ` +
-        `MaxTime=${p.maxTimeMinutes ?? 'INFINITE'} State=UP`,
+      (p) => `PartitionName=${p.name} Nodes=ALL Default=${p.name === defaultPartition ? 'YES' : 'NO'} ` + `MaxTime=${p.maxTimeMinutes ?? 'INFINITE'} State=UP`,
     ),
   ];
   return lines.join('\n') + '\n';

@@ -36,7 +36,10 @@ export class LeaderElector {
   private readonly retryMs: number;
   private readonly now: () => Date;
 
-  constructor(private readonly api: CoordinationV1Api, private readonly options: LeaderElectionOptions) {
+  constructor(
+    private readonly api: CoordinationV1Api,
+    private readonly options: LeaderElectionOptions,
+  ) {
     this.leaseMs = options.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryMs = options.retryPeriodMs ?? 2_000;
@@ -138,7 +141,16 @@ export class LeaderElector {
       await this.api.replaceNamespacedLease({
         name: this.options.name,
         namespace: this.options.namespace,
-        body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: microTime(this.now()) as unknown as Date, acquireTime: lease.spec?.acquireTime ? (String(lease.spec.acquireTime) as unknown as Date) : undefined } },
+        body: {
+          ...lease,
+          spec: {
+            ...lease.spec,
+            holderIdentity: undefined,
+            leaseDurationSeconds: 1,
+            renewTime: microTime(this.now()) as unknown as Date,
+            acquireTime: lease.spec?.acquireTime ? (String(lease.spec.acquireTime) as unknown as Date) : undefined,
+          },
+        },
       });
     } catch {
       // Best effort: the lease expires on its own.

@@ -31,7 +31,15 @@ const elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), {
   onStartedLeading: () => {
     log(`${identity} leads`);
     metrics.leader.set(1);
-    operator.start().then(() => { started = true; }, (e) => { log(`start failed: ${String(e)}`); process.exit(1); });
+    operator.start().then(
+      () => {
+        started = true;
+      },
+      (e) => {
+        log(`start failed: ${String(e)}`);
+        process.exit(1);
+      },
+    );
   },
   onStoppedLeading: () => {
     log(`${identity} lost the lease; exiting`);

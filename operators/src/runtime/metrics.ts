@@ -5,7 +5,12 @@ export function operatorMetrics() {
   const registry = new Registry();
   return {
     registry,
-    reconciles: new Counter({ name: 'archipelago_operator_reconcile_total', help: 'Reconciles by kind and result', labelNames: ['kind', 'result'], registers: [registry] }),
+    reconciles: new Counter({
+      name: 'archipelago_operator_reconcile_total',
+      help: 'Reconciles by kind and result',
+      labelNames: ['kind', 'result'],
+      registers: [registry],
+    }),
     reconcileSeconds: new Histogram({
       name: 'archipelago_operator_reconcile_duration_seconds',
       help: 'Reconcile duration by kind',
@@ -14,8 +19,18 @@ export function operatorMetrics() {
       registers: [registry],
     }),
     queueDepth: new Gauge({ name: 'archipelago_operator_workqueue_depth', help: 'Keys waiting in the work queue', registers: [registry] }),
-    retries: new Counter({ name: 'archipelago_operator_workqueue_retries_total', help: 'Keys requeued with backoff after a failure', labelNames: ['kind'], registers: [registry] }),
-    apiWrites: new Counter({ name: 'archipelago_operator_api_writes_total', help: 'Writes sent to the API server by verb', labelNames: ['verb', 'resource'], registers: [registry] }),
+    retries: new Counter({
+      name: 'archipelago_operator_workqueue_retries_total',
+      help: 'Keys requeued with backoff after a failure',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    apiWrites: new Counter({
+      name: 'archipelago_operator_api_writes_total',
+      help: 'Writes sent to the API server by verb',
+      labelNames: ['verb', 'resource'],
+      registers: [registry],
+    }),
     leader: new Gauge({ name: 'archipelago_operator_leader', help: '1 while this replica holds the leader lease', registers: [registry] }),
   };
 }

@@ -92,7 +92,11 @@ export class Operator {
   private running = false;
   private readonly opts: Required<Omit<OperatorOptions, 'log'>> & Pick<OperatorOptions, 'log'>;
 
-  constructor(private readonly kc: KubeConfig, private readonly metrics: OperatorMetrics, options: OperatorOptions) {
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly metrics: OperatorMetrics,
+    options: OperatorOptions,
+  ) {
     this.opts = { workers: 4, resyncMs: 5 * 60_000, baseDelayMs: 5, maxDelayMs: 300_000, identity: 'archipelago-operator', ...options };
     this.queue = new WorkQueue({ baseDelayMs: this.opts.baseDelayMs, maxDelayMs: this.opts.maxDelayMs });
     this.custom = kc.makeApiClient(CustomObjectsApi);
@@ -106,17 +110,39 @@ export class Operator {
     const apps = this.kc.makeApiClient(AppsV1Api);
     const managed = `${LABELS.managedBy}=${MANAGED_BY}`;
     const customInformer = (kind: Kind) =>
-      makeInformer(this.kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURALS[kind]}`, () => this.custom.listNamespacedCustomObject(customObjects(kind, ns)) as never);
+      makeInformer(
+        this.kc,
+        `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURALS[kind]}`,
+        () => this.custom.listNamespacedCustomObject(customObjects(kind, ns)) as never,
+      );
     this.islands = customInformer('Island');
     this.nodeSets = customInformer('NodeSet');
     // Only slurmd pods: the daemons' pods belong to their StatefulSets and Deployments.
     const slurmd = `${managed},${LABELS.component}=slurmd`;
-    this.pods = makeInformer(this.kc, `/api/v1/namespaces/${ns}/pods`, () => this.core.listNamespacedPod({ namespace: ns, labelSelector: slurmd }) as never, slurmd);
-    this.statefulSets = makeInformer(this.kc, `/apis/apps/v1/namespaces/${ns}/statefulsets`, () => apps.listNamespacedStatefulSet({ namespace: ns, labelSelector: managed }) as never, managed);
-    this.deployments = makeInformer(this.kc, `/apis/apps/v1/namespaces/${ns}/deployments`, () => apps.listNamespacedDeployment({ namespace: ns, labelSelector: managed }) as never, managed);
+    this.pods = makeInformer(
+      this.kc,
+      `/api/v1/namespaces/${ns}/pods`,
+      () => this.core.listNamespacedPod({ namespace: ns, labelSelector: slurmd }) as never,
+      slurmd,
+    );
+    this.statefulSets = makeInformer(
+      this.kc,
+      `/apis/apps/v1/namespaces/${ns}/statefulsets`,
+      () => apps.listNamespacedStatefulSet({ namespace: ns, labelSelector: managed }) as never,
+      managed,
+    );
+    this.deployments = makeInformer(
+      this.kc,
+      `/apis/apps/v1/namespaces/${ns}/deployments`,
+      () => apps.listNamespacedDeployment({ namespace: ns, labelSelector: managed }) as never,
+      managed,
+    );
 
     const enqueueSelf = (kind: Kind) => (o: KubernetesObject) => this.enqueue(kind, o.metadata?.namespace, o.metadata?.name);
-    for (const [inf, kind] of [[this.islands, 'Island'], [this.nodeSets, 'NodeSet']] as const) {
+    for (const [inf, kind] of [
+      [this.islands, 'Island'],
+      [this.nodeSets, 'NodeSet'],
+    ] as const) {
       for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, enqueueSelf(kind));
     }
     // A node set's readiness is part of its island's status.
@@ -125,7 +151,8 @@ export class Operator {
     }
     const enqueueOwner = (o: KubernetesObject) => {
       for (const ref of o.metadata?.ownerReferences ?? []) {
-        if (ref.controller && (ref.kind === 'Island' || ref.kind === 'NodeSet') && ref.apiVersion === API_VERSION) this.enqueue(ref.kind, o.metadata?.namespace, ref.name);
+        if (ref.controller && (ref.kind === 'Island' || ref.kind === 'NodeSet') && ref.apiVersion === API_VERSION)
+          this.enqueue(ref.kind, o.metadata?.namespace, ref.name);
       }
     };
     for (const inf of [this.pods, this.statefulSets, this.deployments]) for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, enqueueOwner);
@@ -212,7 +239,11 @@ export class Operator {
         return;
       }
       if (island.metadata.finalizers?.includes(ISLAND_FINALIZER)) {
-        await this.patchFinalizers('Island', island, island.metadata.finalizers.filter((f) => f !== ISLAND_FINALIZER));
+        await this.patchFinalizers(
+          'Island',
+          island,
+          island.metadata.finalizers.filter((f) => f !== ISLAND_FINALIZER),
+        );
         await this.event('Island', namespace, name, 'Normal', 'Retired', 'all node sets drained; controller daemons removed');
       }
       return;
@@ -250,7 +281,8 @@ export class Operator {
     if (sameStatus(status, island.status)) return;
     const wasReady = island.status?.phase === 'Ready';
     await this.patchStatus('Island', island, status);
-    if (status.phase === 'Ready' && !wasReady) await this.event('Island', namespace, name, 'Normal', 'Ready', `slurmctld and slurmrestd ready at ${status.endpoints?.restUrl}`);
+    if (status.phase === 'Ready' && !wasReady)
+      await this.event('Island', namespace, name, 'Normal', 'Ready', `slurmctld and slurmrestd ready at ${status.endpoints?.restUrl}`);
     if (status.phase === 'Degraded' && island.status?.phase !== 'Degraded') {
       await this.event('Island', namespace, name, 'Warning', 'Degraded', status.conditions?.find((c) => c.type === 'Degraded')?.message ?? '');
     }
@@ -289,7 +321,9 @@ export class Operator {
       // The reason reaches the preStop drain through the downward API before the pod is told to stop.
       await this.annotatePod(namespace, pod, { [ANNOTATIONS.drainReason]: reason });
       this.write('delete', 'pods');
-      await this.core.deleteNamespacedPod({ name: pod, namespace }).catch((e) => { if (code(e) !== 404) throw e; });
+      await this.core.deleteNamespacedPod({ name: pod, namespace }).catch((e) => {
+        if (code(e) !== 404) throw e;
+      });
     }
     for (const { name: pod, drained } of plan.annotate) {
       // slurmd-run sees the annotation through the downward API and drains or resumes the node.
@@ -297,17 +331,31 @@ export class Operator {
     }
     if (plan.annotate.length) {
       const reason = plan.annotate[0].drained;
-      await this.event('NodeSet', namespace, name, 'Normal', reason === null ? 'Resumed' : 'Drained', reason === null ? 'returned to service' : `drained: ${reason}`);
+      await this.event(
+        'NodeSet',
+        namespace,
+        name,
+        'Normal',
+        reason === null ? 'Resumed' : 'Drained',
+        reason === null ? 'returned to service' : `drained: ${reason}`,
+      );
     }
     for (const pod of plan.create) {
       this.write('create', 'pods');
-      await this.core.createNamespacedPod({ namespace, body: pod as never }).catch((e) => { if (code(e) !== 409) throw e; });
+      await this.core.createNamespacedPod({ namespace, body: pod as never }).catch((e) => {
+        if (code(e) !== 409) throw e;
+      });
     }
-    if (plan.delete.length) await this.event('NodeSet', namespace, name, 'Normal', 'Draining', `draining ${plan.delete.map((d) => d.name).join(', ')}: ${plan.delete[0].reason}`);
+    if (plan.delete.length)
+      await this.event('NodeSet', namespace, name, 'Normal', 'Draining', `draining ${plan.delete.map((d) => d.name).join(', ')}: ${plan.delete[0].reason}`);
 
     if (deleting) {
       if (pods.length === 0 && plan.delete.length === 0 && nodeSet.metadata.finalizers?.includes(NODESET_FINALIZER)) {
-        await this.patchFinalizers('NodeSet', nodeSet, nodeSet.metadata.finalizers.filter((f) => f !== NODESET_FINALIZER));
+        await this.patchFinalizers(
+          'NodeSet',
+          nodeSet,
+          nodeSet.metadata.finalizers.filter((f) => f !== NODESET_FINALIZER),
+        );
         await this.event('NodeSet', namespace, name, 'Normal', 'Drained', 'every slurmd left its island');
         return;
       }
@@ -332,9 +380,11 @@ export class Operator {
   /** Merge patch of a pod's annotations (null removes one); a pod already gone needs none. */
   private async annotatePod(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
     this.write('patch', 'pods');
-    await this.core.patchNamespacedPod({ name, namespace, body: { metadata: { annotations } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch((e) => {
-      if (code(e) !== 404) throw e;
-    });
+    await this.core
+      .patchNamespacedPod({ name, namespace, body: { metadata: { annotations } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+      .catch((e) => {
+        if (code(e) !== 404) throw e;
+      });
   }
 
   private async patchStatus(kind: Kind, o: Island | NodeSet, status: unknown): Promise<void> {

@@ -50,10 +50,13 @@ export class WorkQueue {
   addAfter(key: string, ms: number): void {
     if (this.closed || this.timers.has(key)) return;
     if (ms <= 0) return this.add(key);
-    this.timers.set(key, setTimeout(() => {
-      this.timers.delete(key);
-      this.add(key);
-    }, ms).unref());
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.add(key);
+      }, ms).unref(),
+    );
   }
 
   /** Requeues a failed key with exponential backoff; returns the delay used. */

@@ -35,7 +35,10 @@ export class ChainUnavailableError extends Error {
 
 /** The chain answered and refused (non-zero ABCI code): the answer is known and negative. */
 export class ChainQueryError extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'ChainQueryError';
   }
@@ -46,7 +49,10 @@ export class ChainQueryError extends Error {
  * still land: look it up by `hash` before sending the same messages again, or they run twice.
  */
 export class TxUnconfirmedError extends ChainUnavailableError {
-  constructor(readonly hash: string, message: string) {
+  constructor(
+    readonly hash: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'TxUnconfirmedError';
   }
@@ -54,7 +60,10 @@ export class TxUnconfirmedError extends ChainUnavailableError {
 
 /** The node we reached is not on the chain we are configured for; nothing is signed for it. */
 export class WrongChainError extends Error {
-  constructor(readonly expected: string, readonly actual: string) {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(`the RPC node serves chain "${actual}", not the configured "${expected}"`);
     this.name = 'WrongChainError';
   }
@@ -151,7 +160,12 @@ export class VirtEngineChainClient implements ChainQueries {
   }
 
   hpcJobs(filter: { state: JobState; clusterId: string }, pageKey: Uint8Array, limit: number) {
-    return this.query('/virtengine.hpc.v1.Query/Jobs', QueryJobsRequest, { ...filter, pagination: PageRequest.fromPartial({ key: pageKey, limit: BigInt(limit) }) }, QueryJobsResponse);
+    return this.query(
+      '/virtengine.hpc.v1.Query/Jobs',
+      QueryJobsRequest,
+      { ...filter, pagination: PageRequest.fromPartial({ key: pageKey, limit: BigInt(limit) }) },
+      QueryJobsResponse,
+    );
   }
 
   /** Any ABCI gRPC query: `path` is `/<service>/<Method>`. */
@@ -261,13 +275,23 @@ async function waitForTx(client: SigningStargateClient, hash: string, pollMs: nu
     }
     if (found) return deliverResponse(hash, found);
   }
-  throw new TxUnconfirmedError(hash, `transaction ${hash} was broadcast but not seen in a block within ${timeoutMs} ms${lastError}; look it up before sending again`);
+  throw new TxUnconfirmedError(
+    hash,
+    `transaction ${hash} was broadcast but not seen in a block within ${timeoutMs} ms${lastError}; look it up before sending again`,
+  );
 }
 
 function deliverResponse(hash: string, found: IndexedTx): DeliverTxResponse {
   return {
-    code: found.code, height: found.height, txIndex: found.txIndex, events: found.events, rawLog: found.rawLog,
-    transactionHash: hash, msgResponses: found.msgResponses, gasUsed: found.gasUsed, gasWanted: found.gasWanted,
+    code: found.code,
+    height: found.height,
+    txIndex: found.txIndex,
+    events: found.events,
+    rawLog: found.rawLog,
+    transactionHash: hash,
+    msgResponses: found.msgResponses,
+    gasUsed: found.gasUsed,
+    gasWanted: found.gasWanted,
   };
 }
 

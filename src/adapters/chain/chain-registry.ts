@@ -1,13 +1,6 @@
 import { GeneratedType, Registry } from '@cosmjs/proto-signing';
 import { defaultRegistryTypes } from '@cosmjs/stargate';
-import {
-  MsgCreateOffering,
-  MsgRegisterCluster,
-  MsgReportJobStatus,
-  MsgSubmitJob,
-  MsgUpdateCluster,
-  MsgUpdateNodeMetadata,
-} from './generated/virtengine';
+import { MsgCreateOffering, MsgRegisterCluster, MsgReportJobStatus, MsgSubmitJob, MsgUpdateCluster, MsgUpdateNodeMetadata } from './generated/virtengine';
 
 /** The VirtEngine messages we sign (and MsgSubmitJob), by type URL (`/` + full protobuf name). */
 export const VIRTENGINE_MESSAGE_TYPES: ReadonlyArray<[string, GeneratedType]> = [

@@ -15,8 +15,7 @@ import { CHAIN_CLIENT, VirtEngineChainClient } from './chain-client';
     {
       provide: CHAIN_CLIENT,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) =>
-        config.chain.rpcUrl ? new VirtEngineChainClient({ ...config.chain, rpcUrl: config.chain.rpcUrl }) : null,
+      useFactory: (config: AppConfig) => (config.chain.rpcUrl ? new VirtEngineChainClient({ ...config.chain, rpcUrl: config.chain.rpcUrl }) : null),
     },
   ],
   exports: [CHAIN_CLIENT],

@@ -267,7 +267,8 @@ function tiers(env: Env): Array<{ name: string; boundMs: number }> {
 function slots(env: Env): number[] {
   const raw = env.ARCHIPELAGO_LOCAL_ISLAND_SLOTS || '2-4';
   const m = /^([0-7])(?:-([0-7]))?$/.exec(raw);
-  if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new ConfigError('ARCHIPELAGO_LOCAL_ISLAND_SLOTS', 'an index or range within 0-7, e.g. 2-4');
+  if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1])))
+    throw new ConfigError('ARCHIPELAGO_LOCAL_ISLAND_SLOTS', 'an index or range within 0-7, e.g. 2-4');
   const first = Number(m[1]);
   const last = m[2] === undefined ? first : Number(m[2]);
   return Array.from({ length: last - first + 1 }, (_, i) => first + i);
@@ -276,7 +277,10 @@ function slots(env: Env): number[] {
 const TAG_NAMES = ['region', 'zone', 'rack', 'providerGroup'] as const;
 
 function hardTags(env: Env): string[] {
-  const names = (env.ARCHIPELAGO_TOPOLOGY_HARD_TAGS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const names = (env.ARCHIPELAGO_TOPOLOGY_HARD_TAGS ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(TAG_NAMES as readonly string[]).includes(n));
   if (unknown.length) throw new ConfigError('ARCHIPELAGO_TOPOLOGY_HARD_TAGS', `unknown tag ${unknown.join(', ')}: use ${TAG_NAMES.join(', ')}`);
   return names;
@@ -284,7 +288,8 @@ function hardTags(env: Env): string[] {
 
 function islandNamePrefix(env: Env): string {
   const prefix = env.ARCHIPELAGO_ISLAND_NAME_PREFIX || 'island';
-  if (!/^[a-z][a-z0-9-]{0,29}$/.test(prefix)) throw new ConfigError('ARCHIPELAGO_ISLAND_NAME_PREFIX', 'a lowercase letter, then up to 29 letters, digits or dashes');
+  if (!/^[a-z][a-z0-9-]{0,29}$/.test(prefix))
+    throw new ConfigError('ARCHIPELAGO_ISLAND_NAME_PREFIX', 'a lowercase letter, then up to 29 letters, digits or dashes');
   return prefix;
 }
 
@@ -292,14 +297,18 @@ function kubernetesSettings(env: Env): { namespace: string; slurmImage: string }
   const namespace = env.ARCHIPELAGO_K8S_NAMESPACE || 'archipelago-islands';
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(namespace)) throw new ConfigError('ARCHIPELAGO_K8S_NAMESPACE', 'must be a DNS label');
   const slurmImage = env.ARCHIPELAGO_K8S_SLURM_IMAGE;
-  if (!slurmImage) throw new ConfigError('ARCHIPELAGO_K8S_SLURM_IMAGE', 'is required with ARCHIPELAGO_ISLAND_LAUNCHER=kubernetes (image prefix built from slurm/images)');
+  if (!slurmImage)
+    throw new ConfigError('ARCHIPELAGO_K8S_SLURM_IMAGE', 'is required with ARCHIPELAGO_ISLAND_LAUNCHER=kubernetes (image prefix built from slurm/images)');
   return { namespace, slurmImage };
 }
 
 function topologySettings(env: Env): AppConfig['topology'] {
   const launcher = oneOf(env, 'ARCHIPELAGO_ISLAND_LAUNCHER', ['none', 'local', 'kubernetes'] as const, 'none');
   if (launcher !== 'none' && !env.ARCHIPELAGO_SECRETS_KEY_FILE) {
-    throw new ConfigError('ARCHIPELAGO_SECRETS_KEY_FILE', `is required with ARCHIPELAGO_ISLAND_LAUNCHER=${launcher}: launched islands' secrets are stored sealed`);
+    throw new ConfigError(
+      'ARCHIPELAGO_SECRETS_KEY_FILE',
+      `is required with ARCHIPELAGO_ISLAND_LAUNCHER=${launcher}: launched islands' secrets are stored sealed`,
+    );
   }
   return {
     launcher,
@@ -331,7 +340,10 @@ function nodeSettings(env: Env): AppConfig['nodes'] {
     throw new ConfigError('ARCHIPELAGO_NODE_DEREGISTER_SECONDS', `must be more than ARCHIPELAGO_NODE_OFFLINE_SECONDS (${nodes.offlineSeconds})`);
   }
   if (nodes.heartbeatSeconds >= nodes.staleSeconds) {
-    throw new ConfigError('ARCHIPELAGO_NODE_HEARTBEAT_SECONDS', `must be less than ARCHIPELAGO_NODE_STALE_SECONDS (${nodes.staleSeconds}), or every node goes stale between heartbeats`);
+    throw new ConfigError(
+      'ARCHIPELAGO_NODE_HEARTBEAT_SECONDS',
+      `must be less than ARCHIPELAGO_NODE_STALE_SECONDS (${nodes.staleSeconds}), or every node goes stale between heartbeats`,
+    );
   }
   return nodes;
 }

@@ -44,7 +44,12 @@ export function identitySettings(env: Env): IdentitySettings {
   } catch (error) {
     throw new ConfigError('ARCHIPELAGO_VEID_POLICY', (error as Error).message);
   }
-  const mfaActions = env.ARCHIPELAGO_MFA_ACTIONS === undefined ? [...SENSITIVE_ACTIONS] : env.ARCHIPELAGO_MFA_ACTIONS.split(',').map((a) => a.trim()).filter(Boolean);
+  const mfaActions =
+    env.ARCHIPELAGO_MFA_ACTIONS === undefined
+      ? [...SENSITIVE_ACTIONS]
+      : env.ARCHIPELAGO_MFA_ACTIONS.split(',')
+          .map((a) => a.trim())
+          .filter(Boolean);
   for (const action of mfaActions) {
     if (!(SENSITIVE_ACTIONS as readonly string[]).includes(action)) {
       throw new ConfigError('ARCHIPELAGO_MFA_ACTIONS', `unknown action "${action}" (actions: ${SENSITIVE_ACTIONS.join(', ')})`);

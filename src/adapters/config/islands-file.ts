@@ -139,7 +139,8 @@ function parseIsland(file: string, raw: any, index: number): IslandSettings {
     throw new IslandsFileError(file, at('files'), 'sftp needs the ssh section');
   }
   const minUid = raw.minUid ?? DEFAULT_TENANT_RULES.minUid;
-  if (!Number.isInteger(minUid) || minUid < 1 || minUid > 2 ** 31) throw new IslandsFileError(file, at('minUid'), 'a uid of at least 1 (root is never a tenant)');
+  if (!Number.isInteger(minUid) || minUid < 1 || minUid > 2 ** 31)
+    throw new IslandsFileError(file, at('minUid'), 'a uid of at least 1 (root is never a tenant)');
   const deniedUsers = raw.deniedUsers === undefined ? [] : stringList(file, at('deniedUsers'), raw.deniedUsers);
   return {
     connection,

@@ -97,8 +97,7 @@ function readBody(payload: IncomingMessage, declaredLength: number, limit: numbe
     }
   };
   const onEnd = () => (refusal ? stop(refusal) : stop(null, Buffer.concat(chunks, received).toString('utf8')));
-  const onError = (error: Error) =>
-    stop(new Problem(400, 'Invalid request', `the body could not be read: ${error.message}`, { field: 'body' }));
+  const onError = (error: Error) => stop(new Problem(400, 'Invalid request', `the body could not be read: ${error.message}`, { field: 'body' }));
   payload.on('data', onData);
   payload.on('end', onEnd);
   payload.on('error', onError);

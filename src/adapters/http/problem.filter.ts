@@ -26,9 +26,7 @@ export function toProblem(error: unknown): Problem | null {
     if (!Number.isInteger(status) || status < 400 || status > 599) return null;
     const response = error.getResponse();
     const message =
-      typeof response === 'object' && response && 'message' in response
-        ? [(response as { message: unknown }).message].flat().join('; ')
-        : error.message;
+      typeof response === 'object' && response && 'message' in response ? [(response as { message: unknown }).message].flat().join('; ') : error.message;
     // Nest rethrows Fastify's body-parsing and media-type errors as bare HttpExceptions; our own
     // pipes throw Problems, so a bare 400/413/415 is about the body as a whole.
     return new Problem(status, httpTitle(status), message, BODY_STATUSES.has(status) ? { field: 'body' } : {});
@@ -47,9 +45,19 @@ export function toProblem(error: unknown): Problem | null {
 
 function httpTitle(status: number): string {
   const titles: Record<number, string> = {
-    400: 'Invalid request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed',
-    406: 'Not acceptable', 409: 'Conflict', 413: 'Payload too large', 415: 'Unsupported media type',
-    416: 'Range not satisfiable', 422: 'Unprocessable content', 429: 'Too many requests', 503: 'Service unavailable',
+    400: 'Invalid request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not found',
+    405: 'Method not allowed',
+    406: 'Not acceptable',
+    409: 'Conflict',
+    413: 'Payload too large',
+    415: 'Unsupported media type',
+    416: 'Range not satisfiable',
+    422: 'Unprocessable content',
+    429: 'Too many requests',
+    503: 'Service unavailable',
   };
   return titles[status] ?? (status >= 500 ? 'Internal error' : 'Request failed');
 }

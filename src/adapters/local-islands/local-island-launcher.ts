@@ -13,7 +13,10 @@ const DYNAMIC_NODES = 64;
 
 /** SLURM feature names allow letters, digits, `_`, `.` and `-` only. */
 export function slurmFeature(tag: string): string {
-  return tag.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+  return tag
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
 }
 
 function readEnvFile(path: string): Record<string, string> {

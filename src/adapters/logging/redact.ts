@@ -7,7 +7,8 @@
 export const REDACTED = '[REDACTED]';
 
 /** Keys whose values are secrets whatever they hold (matched case-insensitively, `-`/`_` ignored). */
-const SECRET_KEY = /^(authorization|proxyauthorization|cookie|setcookie|xapikey|apikey|key|token|accesstoken|refreshtoken|idtoken|jointoken|bootstrapadminkey|secret|clientsecret|password|passwd|passphrase|mnemonic|seed|seedphrase|privatekey|privatekeypem|jwt|jwtkey|signature)$/;
+const SECRET_KEY =
+  /^(authorization|proxyauthorization|cookie|setcookie|xapikey|apikey|key|token|accesstoken|refreshtoken|idtoken|jointoken|bootstrapadminkey|secret|clientsecret|password|passwd|passphrase|mnemonic|seed|seedphrase|privatekey|privatekeypem|jwt|jwtkey|signature)$/;
 
 const TEXT_PATTERNS: Array<[RegExp, string | ((...groups: string[]) => string)]> = [
   // PEM blocks of any private key (PKCS#8, RSA, EC, OpenSSH), even truncated at the end.

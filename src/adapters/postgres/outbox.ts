@@ -80,7 +80,11 @@ export class Outbox {
     const sets = Object.keys(values).map((column, i) => `${column} = $${i + 2}`);
     if (next_attempt_in !== undefined) sets.push(`next_attempt_at = now() + make_interval(secs => $${sets.length + 2})`);
     const params = [id, ...Object.values(values), ...(next_attempt_in !== undefined ? [next_attempt_in] : [])];
-    await rows(this.db, `UPDATE ${this.table.name} SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE ${this.table.key} = $1 AND status IN (${OPEN})`, params);
+    await rows(
+      this.db,
+      `UPDATE ${this.table.name} SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE ${this.table.key} = $1 AND status IN (${OPEN})`,
+      params,
+    );
   }
 
   /** Open entries matching `where` (over this table's columns, parameters from $1) become SUPERSEDED. */

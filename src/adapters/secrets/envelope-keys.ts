@@ -4,7 +4,10 @@ type Env = Record<string, string | undefined>;
 
 /** A problem with the envelope-key settings, naming the variable. */
 export class EnvelopeKeyError extends Error {
-  constructor(readonly variable: string, reason: string) {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
     super(`${variable}: ${reason}`);
     this.name = 'EnvelopeKeyError';
   }
@@ -27,7 +30,10 @@ function keyFromFile(variable: string, file: string): Buffer {
  */
 export function envelopeKeys(env: Env): Buffer[] {
   const current = env.ARCHIPELAGO_SECRETS_KEY_FILE;
-  const old = (env.ARCHIPELAGO_SECRETS_OLD_KEY_FILES ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+  const old = (env.ARCHIPELAGO_SECRETS_OLD_KEY_FILES ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
   if (!current) {
     if (old.length) throw new EnvelopeKeyError('ARCHIPELAGO_SECRETS_OLD_KEY_FILES', 'needs ARCHIPELAGO_SECRETS_KEY_FILE (the key that seals)');
     return [];

@@ -27,10 +27,11 @@ export interface DirectoryWalk<D> {
 export async function walkToDirectory<D>(walk: DirectoryWalk<D>, path: string, roots: readonly string[]): Promise<{ dir: D; name: string } | null> {
   const checked = checkPathWithinRoots(path, roots);
   if (!checked.ok) throw new JobFileAccessError(`${path}: ${checked.reason}`);
-  const root = roots
-    .filter((r) => checkPathWithinRoots(checked.normalized, [r]).ok)
-    .reduce((longest, r) => (r.length > longest.length ? r : longest));
-  const components = checked.normalized.slice(root === '/' ? 1 : root.length + 1).split('/').filter((c) => c !== '');
+  const root = roots.filter((r) => checkPathWithinRoots(checked.normalized, [r]).ok).reduce((longest, r) => (r.length > longest.length ? r : longest));
+  const components = checked.normalized
+    .slice(root === '/' ? 1 : root.length + 1)
+    .split('/')
+    .filter((c) => c !== '');
   const name = components.pop();
   if (name === undefined) throw new JobFileAccessError(`${path} is the owner's root directory`);
 

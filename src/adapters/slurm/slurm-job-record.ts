@@ -9,9 +9,7 @@ export type V0038JobRecord = components['schemas']['v0.0.38_job_response_propert
 export type V0042JobRecord = components42['schemas']['v0.0.42_job_info'];
 
 /** Base states in which the batch script has ended and `exit_code` means something. */
-const FINISHED_STATES = new Set([
-  'COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'OUT_OF_MEMORY',
-]);
+const FINISHED_STATES = new Set(['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'OUT_OF_MEMORY']);
 
 /**
  * Decodes the raw wait status SLURM reports as `exit_code`: `768` → code 3; `9` → killed by
@@ -79,4 +77,3 @@ export function toSlurmJobRecord(raw: V0038JobRecord | V0042JobRecord): SlurmJob
   }
   return record;
 }
-

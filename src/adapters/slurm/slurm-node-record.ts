@@ -15,7 +15,10 @@ function count(value: unknown): number {
 function list(value: unknown): string[] {
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string' && v !== '');
   if (typeof value !== 'string' || value === '(null)') return [];
-  return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 function text(value: unknown): string {

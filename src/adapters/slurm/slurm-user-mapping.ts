@@ -40,23 +40,25 @@ export class SlurmUserMapping {
     const islands = this.islands.all();
     const byName = serviceAccountRefusal(user, this.islands.deniedTenantUsers());
     if (byName) throw refused(field, byName);
-    const reports = await Promise.all(islands.map(async (island): Promise<IslandAccountReport | TenantAccountRefusal> => {
-      const name = island.settings.connection.name;
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${LOOKUP_TIMEOUT_MS} ms`)), LOOKUP_TIMEOUT_MS);
-        });
-        const { account, refusal } = await Promise.race([island.tenants.inspect(user), timeout]);
-        if (refusal?.rule === 'no-account') return { island: name, status: 'missing', detail: refusal.reason };
-        if (refusal) return refusal;
-        return { island: name, status: 'ok', uid: account!.uid };
-      } catch (error) {
-        return { island: name, status: 'unchecked', detail: (error as Error).message };
-      } finally {
-        clearTimeout(timer);
-      }
-    }));
+    const reports = await Promise.all(
+      islands.map(async (island): Promise<IslandAccountReport | TenantAccountRefusal> => {
+        const name = island.settings.connection.name;
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${LOOKUP_TIMEOUT_MS} ms`)), LOOKUP_TIMEOUT_MS);
+          });
+          const { account, refusal } = await Promise.race([island.tenants.inspect(user), timeout]);
+          if (refusal?.rule === 'no-account') return { island: name, status: 'missing', detail: refusal.reason };
+          if (refusal) return refusal;
+          return { island: name, status: 'ok', uid: account!.uid };
+        } catch (error) {
+          return { island: name, status: 'unchecked', detail: (error as Error).message };
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
     const refusal = reports.find((r): r is TenantAccountRefusal => 'rule' in r);
     if (refusal) throw refused(field, refusal);
     const found = reports as IslandAccountReport[];

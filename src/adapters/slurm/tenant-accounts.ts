@@ -38,7 +38,9 @@ export class TenantAccounts {
     if ((this.verified.get(user) ?? 0) > this.clock()) return null;
     let pending = this.asking.get(user);
     if (!pending) {
-      pending = this.inspect(user).then((verdict) => verdict.refusal).finally(() => this.asking.delete(user));
+      pending = this.inspect(user)
+        .then((verdict) => verdict.refusal)
+        .finally(() => this.asking.delete(user));
       this.asking.set(user, pending);
     }
     return pending;

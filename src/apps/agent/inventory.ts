@@ -33,7 +33,11 @@ export function detectGpus(): GpuInventory[] {
   const counts = new Map<string, number>();
   for (const line of out.split('\n')) {
     // "NVIDIA A100-SXM4-40GB" → "NVIDIA-A100-SXM4-40GB" (the protocol allows letters, digits, . _ -).
-    const model = line.trim().replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64);
+    const model = line
+      .trim()
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 64);
     if (model) counts.set(model, (counts.get(model) ?? 0) + 1);
   }
   return [...counts].map(([model, count]) => ({ model, count })).slice(0, 16);

@@ -117,7 +117,12 @@ async function join(argv: string[]): Promise<void> {
   const key = loadKey(required(values, 'key-file'));
   const performance = (values.performance ?? 'high') as (typeof PERFORMANCE_CLASSES)[number];
   if (!PERFORMANCE_CLASSES.includes(performance)) throw new UsageError('--performance must be high or low');
-  const features = values.features ? values.features.split(',').map((f) => f.trim()).filter(Boolean) : [];
+  const features = values.features
+    ? values.features
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean)
+    : [];
   const probePort = positiveInt(values, 'probe-port', DEFAULT_PROBE_PORT, 65535);
   const probeHost = values['probe-host'] ?? defaultProbeHost();
   const listenPort = positiveInt(values, 'listen-port', probePort, 65535);
@@ -158,8 +163,10 @@ async function join(argv: string[]): Promise<void> {
     heartbeatIntervalSeconds: joined.heartbeatIntervalSeconds,
     joinedAt: new Date().toISOString(),
   });
-  log(`joined as ${joined.name} (${joined.nodeId}); ${inventory.cpus} CPUs, ${inventory.memoryMb} MiB, ` +
-    `${inventory.gpus.map((g) => `${g.count}x ${g.model}`).join(', ') || 'no GPUs'}`);
+  log(
+    `joined as ${joined.name} (${joined.nodeId}); ${inventory.cpus} CPUs, ${inventory.memoryMb} MiB, ` +
+      `${inventory.gpus.map((g) => `${g.count}x ${g.model}`).join(', ') || 'no GPUs'}`,
+  );
   console.log(JSON.stringify({ nodeId: joined.nodeId, name: joined.name }));
 }
 

@@ -72,10 +72,7 @@ export function resolveSettings(file: ConfigFile, env: Env, path: string, urlOve
 
 export function requireCredentials(settings: Settings): CredentialsProvider {
   if (settings.credentials) return settings.credentials;
-  throw new CliError(
-    `not logged in: run "archipelago login --api-key KEY" or set ARCHIPELAGO_API_KEY (config: ${settings.configPath})`,
-    ExitCode.AUTH,
-  );
+  throw new CliError(`not logged in: run "archipelago login --api-key KEY" or set ARCHIPELAGO_API_KEY (config: ${settings.configPath})`, ExitCode.AUTH);
 }
 
 /** Written atomically and readable only by its owner: it holds a secret. */
@@ -85,7 +82,10 @@ export function saveCredentials(path: string, credentials: StoredCredentials): v
 }
 
 /** The wallet session as the server hands it out (login and refresh answer the same shape). */
-export function walletState(address: string, session: { sessionToken: string; refreshToken: string; expiresAt: string; refreshExpiresAt: string }): WalletCredentialsState {
+export function walletState(
+  address: string,
+  session: { sessionToken: string; refreshToken: string; expiresAt: string; refreshExpiresAt: string },
+): WalletCredentialsState {
   const { sessionToken, refreshToken, expiresAt, refreshExpiresAt } = session;
   return { kind: 'wallet', address, sessionToken, refreshToken, expiresAt, refreshExpiresAt };
 }

@@ -66,13 +66,37 @@ export function compactState(state: string): string {
 
 /** The states a job can be in before it ends: what squeue lists when no -t is given. */
 export const ACTIVE_STATES = [
-  'ACCEPTED', 'DISPATCHING', 'PENDING', 'RUNNING', 'SUSPENDED', 'COMPLETING', 'CONFIGURING', 'STAGE_OUT',
-  'RESIZING', 'REQUEUED', 'REQUEUE_FED', 'REQUEUE_HOLD', 'SPECIAL_EXIT', 'STOPPED', 'RESV_DEL_HOLD', 'SIGNALING',
+  'ACCEPTED',
+  'DISPATCHING',
+  'PENDING',
+  'RUNNING',
+  'SUSPENDED',
+  'COMPLETING',
+  'CONFIGURING',
+  'STAGE_OUT',
+  'RESIZING',
+  'REQUEUED',
+  'REQUEUE_FED',
+  'REQUEUE_HOLD',
+  'SPECIAL_EXIT',
+  'STOPPED',
+  'RESV_DEL_HOLD',
+  'SIGNALING',
 ] as const;
 
 export const TERMINAL_STATES = [
-  'COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'OUT_OF_MEMORY',
-  'REVOKED', 'REJECTED', 'LOST',
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'TIMEOUT',
+  'NODE_FAIL',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+  'OUT_OF_MEMORY',
+  'REVOKED',
+  'REJECTED',
+  'LOST',
 ] as const;
 
 const ALL_STATES: readonly string[] = [...ACTIVE_STATES, ...TERMINAL_STATES];
@@ -88,7 +112,10 @@ export function isTerminalState(state: string): boolean {
  */
 export function parseStateList(text: string): string[] | undefined {
   const wanted = new Set<string>();
-  for (const word of text.split(',').map((w) => w.trim().toUpperCase()).filter(Boolean)) {
+  for (const word of text
+    .split(',')
+    .map((w) => w.trim().toUpperCase())
+    .filter(Boolean)) {
     if (word === 'ALL') return undefined;
     const state = ALL_STATES.includes(word) ? word : BY_CODE.get(word);
     if (state === undefined) throw new Error(`invalid job state "${word}" (e.g. PENDING, PD, RUNNING, R, all)`);

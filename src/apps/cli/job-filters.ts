@@ -53,10 +53,18 @@ export interface JobFilter {
 }
 
 const list = (text: string | undefined) =>
-  text === undefined ? undefined : text.split(',').map((w) => w.trim()).filter(Boolean);
+  text === undefined
+    ? undefined
+    : text
+        .split(',')
+        .map((w) => w.trim())
+        .filter(Boolean);
 
 export function jobIds(words: readonly string[]): string[] {
-  const ids = words.flatMap((w) => w.split(',')).map((w) => w.trim()).filter(Boolean);
+  const ids = words
+    .flatMap((w) => w.split(','))
+    .map((w) => w.trim())
+    .filter(Boolean);
   for (const id of ids) {
     if (!/^\d{1,18}$/.test(id)) throw usage(`invalid job id "${id}" (job ids are the numbers "sbatch" printed)`);
   }

@@ -178,7 +178,8 @@ async function main(argv: string[]): Promise<number> {
       const { rest, url } = splitSbatchCommon(agentArgs);
       return nodeJoin(contextFor(false, url), rest);
     }
-    if (sub !== 'drain' && sub !== 'resume' && sub !== 'remove') throw usage(`node: subcommands are join, drain, resume and remove\nusage: archipelago ${NODE_ADMIN.usage}`);
+    if (sub !== 'drain' && sub !== 'resume' && sub !== 'remove')
+      throw usage(`node: subcommands are join, drain, resume and remove\nusage: archipelago ${NODE_ADMIN.usage}`);
     return runCommand(`node ${sub}`, NODE_ADMIN, args);
   }
   const command = COMMANDS[name];

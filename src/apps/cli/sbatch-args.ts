@@ -55,8 +55,7 @@ export function parseSbatchArgs(argv: readonly string[]): SbatchInvocation {
     else {
       const previous = invocation.options[name];
       delete invocation.options[name]; // re-inserted: the last occurrence decides the order too
-      invocation.options[name] =
-        name === 'mail-type' && typeof previous === 'string' && value !== undefined ? `${previous},${value}` : (value ?? true);
+      invocation.options[name] = name === 'mail-type' && typeof previous === 'string' && value !== undefined ? `${previous},${value}` : (value ?? true);
     }
   }
   return invocation;

@@ -63,7 +63,10 @@ async function main(): Promise<void> {
  */
 function fatal(what: string, error: unknown): void {
   const logger = process.env.ARCHIPELAGO_LOG_FORMAT === 'text' ? new Logger('archipelago') : new JsonLogger();
-  logger.fatal?.({ msg: `${what}: ${error instanceof Error ? error.message : String(error)}`, stack: error instanceof Error ? error.stack : undefined }, 'archipelago');
+  logger.fatal?.(
+    { msg: `${what}: ${error instanceof Error ? error.message : String(error)}`, stack: error instanceof Error ? error.stack : undefined },
+    'archipelago',
+  );
 }
 
 process.on('uncaughtException', (error) => {

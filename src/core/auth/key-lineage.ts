@@ -8,11 +8,7 @@
  */
 
 /** The credential a request was made with, from Principal.credentialId. */
-export type MintingCredential =
-  | { kind: 'bootstrap' }
-  | { kind: 'api_key'; id: string }
-  | { kind: 'session'; id: string }
-  | { kind: 'delegation' };
+export type MintingCredential = { kind: 'bootstrap' } | { kind: 'api_key'; id: string } | { kind: 'session'; id: string } | { kind: 'delegation' };
 
 export function mintingCredential(credentialId: string): MintingCredential {
   if (credentialId === 'bootstrap') return { kind: 'bootstrap' };

@@ -54,8 +54,7 @@ export const invalid = (field: string, reason: string): Problem =>
 
 export const notFound = (what: string): Problem => new Problem(404, 'Not found', `${what} does not exist`);
 
-export const conflict = (detail: string, field?: string): Problem =>
-  new Problem(409, 'Conflict', detail, field ? { field } : {});
+export const conflict = (detail: string, field?: string): Problem => new Problem(409, 'Conflict', detail, field ? { field } : {});
 
 /** A well-formed request that can never be carried out (e.g. a job no island can ever run). */
 export const unprocessable = (detail: string, extras: ProblemExtras = {}): Problem => new Problem(422, 'Unprocessable request', detail, extras);

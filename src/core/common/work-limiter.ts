@@ -33,7 +33,9 @@ export class WorkLimiter {
   async run<T>(key: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     await this.acquire(key, timeoutMs);
-    const running = Promise.resolve().then(work).finally(() => this.release(key));
+    const running = Promise.resolve()
+      .then(work)
+      .finally(() => this.release(key));
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([

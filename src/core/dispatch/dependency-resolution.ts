@@ -32,11 +32,7 @@ function finishedSatisfies(kind: DependencyClause['kind'], state: JobState): boo
   }
 }
 
-function judgeClause(
-  clause: DependencyClause,
-  targets: Map<string, DependencyTarget>,
-  islands: Set<string>,
-): ClauseVerdict | 'wait' {
+function judgeClause(clause: DependencyClause, targets: Map<string, DependencyTarget>, islands: Set<string>): ClauseVerdict | 'wait' {
   if (clause.kind === 'singleton') return { kind: 'pending', clause };
   const remaining: DependencyClause['targets'] = [];
   // Only a clause that stays pending pins the job: one judged `never` part-way must not.

@@ -155,12 +155,8 @@ export function observeJob(job: TrackedJob, records: SlurmJobRecord[]): Observat
       batchHost: record.batchHost || null,
       nodes: tasks ? null : record.nodes || null,
       partition: record.partition || null,
-      startedAt: !ran(verdict.state, record)
-        ? null
-        : tasks
-          ? firstStart(tasks.listed)
-          : at(record.startTime),
-      endedAt: ended ? at(Math.max(...endTimes)) ?? new Date() : null,
+      startedAt: !ran(verdict.state, record) ? null : tasks ? firstStart(tasks.listed) : at(record.startTime),
+      endedAt: ended ? (at(Math.max(...endTimes)) ?? new Date()) : null,
     },
   };
 }

@@ -28,7 +28,11 @@ export type PlacementOutcome =
 
 /** A rejection decided before any island was scored. */
 function unplaceable(reason: string, decidedAt: string): PlacementOutcome {
-  return { kind: 'rejected', reason, record: { island: null, partition: null, decidedAt, status: 'unplaceable', score: null, expectedStartMinutes: null, reason, candidates: [] } };
+  return {
+    kind: 'rejected',
+    reason,
+    record: { island: null, partition: null, decidedAt, status: 'unplaceable', score: null, expectedStartMinutes: null, reason, candidates: [] },
+  };
 }
 
 /**
@@ -62,7 +66,7 @@ export function decidePlacement(
   if (maySplit && spec.array && !requiredIsland) {
     const a = placer.placeArray(demand, constraints);
     const first = a.parts[0];
-    const expected = first ? a.candidates.find((c) => c.island === first.island)?.breakdown?.expectedStartMinutes ?? null : null;
+    const expected = first ? (a.candidates.find((c) => c.island === first.island)?.breakdown?.expectedStartMinutes ?? null) : null;
     const record: PlacementRecord = {
       island: a.parts.length === 1 ? first.island : null,
       partition: a.parts.length === 1 ? first.partition : null,

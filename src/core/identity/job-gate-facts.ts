@@ -8,12 +8,17 @@ const ASSUMED_MINUTES = 60;
 export function jobGateFacts(spec: JobSpec): JobGateFacts & { nodeHours: number } {
   const nodes = spec.nodes?.min ?? 1;
   const gpus = Boolean(spec.gpus || spec.gpusPerNode || spec.gpusPerTask || /(^|,)gpu(:|$|,)/.test(spec.gres ?? ''));
-  const minutes = spec.timeLimitMinutes === null ? Infinity : spec.timeLimitMinutes ?? ASSUMED_MINUTES;
+  const minutes = spec.timeLimitMinutes === null ? Infinity : (spec.timeLimitMinutes ?? ASSUMED_MINUTES);
   const tasks = spec.array?.taskIds.length ?? 1;
   return {
     nodes,
     gpus,
-    partitions: spec.partition ? spec.partition.split(',').map((p) => p.trim()).filter(Boolean) : [],
+    partitions: spec.partition
+      ? spec.partition
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+      : [],
     nodeHours: (nodes * minutes * tasks) / 60,
   };
 }

@@ -1,4 +1,3 @@
-
 /** What a caller presents for a sensitive action: an MFA session verified on chain, optionally a device. */
 export interface MfaProof {
   sessionId: string | null;

@@ -21,19 +21,30 @@ export const transactionTypeName = (type: number): string =>
   Object.entries(SensitiveTransactionType).find(([, n]) => n === type)?.[0] ?? `SENSITIVE_TX_${type}`;
 
 export const factorName = (factor: number): string =>
-  Object.entries(FactorType).find(([, n]) => n === factor)?.[0].replace('FACTOR_TYPE_', '') ?? `FACTOR_${factor}`;
+  Object.entries(FactorType)
+    .find(([, n]) => n === factor)?.[0]
+    .replace('FACTOR_TYPE_', '') ?? `FACTOR_${factor}`;
 
 /** x/mfa types/sensitive_tx.go: categories and risk levels, for CanAuthorize. */
 const CATEGORY: Partial<Record<number, number>> = {
-  [T.SENSITIVE_TX_ACCOUNT_RECOVERY]: 1, [T.SENSITIVE_TX_KEY_ROTATION]: 1, [T.SENSITIVE_TX_ACCOUNT_DELETION]: 1,
-  [T.SENSITIVE_TX_TWO_FACTOR_DISABLE]: 1, [T.SENSITIVE_TX_PRIMARY_EMAIL_CHANGE]: 1, [T.SENSITIVE_TX_PHONE_NUMBER_CHANGE]: 1,
+  [T.SENSITIVE_TX_ACCOUNT_RECOVERY]: 1,
+  [T.SENSITIVE_TX_KEY_ROTATION]: 1,
+  [T.SENSITIVE_TX_ACCOUNT_DELETION]: 1,
+  [T.SENSITIVE_TX_TWO_FACTOR_DISABLE]: 1,
+  [T.SENSITIVE_TX_PRIMARY_EMAIL_CHANGE]: 1,
+  [T.SENSITIVE_TX_PHONE_NUMBER_CHANGE]: 1,
   [T.SENSITIVE_TX_ROLE_ASSIGNMENT]: 2,
-  [T.SENSITIVE_TX_PROVIDER_REGISTRATION]: 3, [T.SENSITIVE_TX_FIRST_OFFERING_CREATE]: 3,
+  [T.SENSITIVE_TX_PROVIDER_REGISTRATION]: 3,
+  [T.SENSITIVE_TX_FIRST_OFFERING_CREATE]: 3,
   [T.SENSITIVE_TX_VALIDATOR_REGISTRATION]: 4,
   [T.SENSITIVE_TX_HIGH_VALUE_ORDER]: 5,
-  [T.SENSITIVE_TX_GOVERNANCE_PROPOSAL]: 6, [T.SENSITIVE_TX_GOVERNANCE_VOTE]: 6,
-  [T.SENSITIVE_TX_LARGE_WITHDRAWAL]: 7, [T.SENSITIVE_TX_MEDIUM_WITHDRAWAL]: 7, [T.SENSITIVE_TX_TRANSFER_TO_NEW_ADDRESS]: 7,
-  [T.SENSITIVE_TX_API_KEY_GENERATION]: 8, [T.SENSITIVE_TX_WEBHOOK_CONFIGURATION]: 8,
+  [T.SENSITIVE_TX_GOVERNANCE_PROPOSAL]: 6,
+  [T.SENSITIVE_TX_GOVERNANCE_VOTE]: 6,
+  [T.SENSITIVE_TX_LARGE_WITHDRAWAL]: 7,
+  [T.SENSITIVE_TX_MEDIUM_WITHDRAWAL]: 7,
+  [T.SENSITIVE_TX_TRANSFER_TO_NEW_ADDRESS]: 7,
+  [T.SENSITIVE_TX_API_KEY_GENERATION]: 8,
+  [T.SENSITIVE_TX_WEBHOOK_CONFIGURATION]: 8,
 };
 
 function riskLevel(type: number): number {
@@ -89,14 +100,7 @@ export interface Requirement {
 }
 
 export type MfaRefusal =
-  | 'mfa_required'
-  | 'unknown_session'
-  | 'wrong_owner'
-  | 'wrong_transaction_type'
-  | 'expired'
-  | 'consumed'
-  | 'device_mismatch'
-  | 'insufficient_factors';
+  'mfa_required' | 'unknown_session' | 'wrong_owner' | 'wrong_transaction_type' | 'expired' | 'consumed' | 'device_mismatch' | 'insufficient_factors';
 
 export type SessionVerdict = { ok: true; combination: number[] } | { ok: false; reason: MfaRefusal; detail: string };
 
@@ -120,7 +124,11 @@ export function judgeSession(input: {
   if (!session.found) return { ok: false, reason: 'unknown_session', detail: 'the chain has no MFA session with this id' };
   if (session.accountAddress !== owner) return { ok: false, reason: 'wrong_owner', detail: 'the MFA session belongs to another account' };
   if (!canAuthorize(session.transactionType, target)) {
-    return { ok: false, reason: 'wrong_transaction_type', detail: `the MFA session authorizes ${transactionTypeName(session.transactionType)}, which does not cover ${name}` };
+    return {
+      ok: false,
+      reason: 'wrong_transaction_type',
+      detail: `the MFA session authorizes ${transactionTypeName(session.transactionType)}, which does not cover ${name}`,
+    };
   }
   if (session.isSingleUse && session.usedAt > 0) return { ok: false, reason: 'consumed', detail: 'this single-use MFA session was already used on chain' };
   if (session.expiresAt <= nowSeconds || !session.isValid) {

@@ -33,7 +33,8 @@ const TIER_REQUIREMENTS: Record<Exclude<Tier, 'unverified'>, string> = {
 export function remedy(need: Tier, score: number | null, status: AccountStatusName | null): string {
   if (need === 'unverified') return 'nothing is required';
   const target = TIER_THRESHOLDS[need];
-  if (status === null) return `no VEID identity exists for this address: verify it on VirtEngine (x/veid) to a score of at least ${target} with ${TIER_REQUIREMENTS[need]}`;
+  if (status === null)
+    return `no VEID identity exists for this address: verify it on VirtEngine (x/veid) to a score of at least ${target} with ${TIER_REQUIREMENTS[need]}`;
   if (status !== 'VERIFIED') {
     return `the VEID status is ${status}; only VERIFIED identities count: finish verification on VirtEngine, reaching a score of at least ${target} with ${TIER_REQUIREMENTS[need]}`;
   }

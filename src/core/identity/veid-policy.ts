@@ -62,7 +62,10 @@ export function parseVeidPolicy(text: string | undefined, failOpenText: string |
     failOpen: new Set(),
     unlinked: 'exempt',
   };
-  for (const entry of (text ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of (text ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const match = /^(partition:)?([\w.-]+)=(\w+)$/.exec(entry);
     if (!match || !(TIERS as readonly string[]).includes(match[3])) {
       throw new Error(`"${entry}" is not action=tier or partition:<name>=tier (tiers: ${TIERS.join(', ')})`);
@@ -73,7 +76,10 @@ export function parseVeidPolicy(text: string | undefined, failOpenText: string |
     else throw new Error(`unknown action "${match[2]}" (actions: ${GATED_ACTIONS.join(', ')})`);
   }
   const failOpen = new Set<GatedAction>();
-  for (const action of (failOpenText ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const action of (failOpenText ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     if (!(GATED_ACTIONS as readonly string[]).includes(action)) throw new Error(`unknown action "${action}" in the fail-open list`);
     failOpen.add(action as GatedAction);
   }

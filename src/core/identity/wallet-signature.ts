@@ -42,14 +42,7 @@ export function claimedFields(text: string): { domain: string | null; nonce: str
 
 /** The ADR-036 amino sign doc for arbitrary data: chain id "", zero account/sequence/fee, one sign/MsgSignData. */
 export function adr36SignDoc(signer: string, data: string): StdSignDoc {
-  return makeSignDoc(
-    [{ type: 'sign/MsgSignData', value: { signer, data: toBase64(new TextEncoder().encode(data)) } }],
-    { gas: '0', amount: [] },
-    '',
-    '',
-    0,
-    0,
-  );
+  return makeSignDoc([{ type: 'sign/MsgSignData', value: { signer, data: toBase64(new TextEncoder().encode(data)) } }], { gas: '0', amount: [] }, '', '', 0, 0);
 }
 
 export interface WalletSignature {

@@ -155,7 +155,8 @@ export function normalizeSubmission(input: SubmitInput, policy: SubmissionPolicy
   checkSize(submitted);
   const { spec, script, defaultName } = parse(input);
   // A --wrap script is made here: it counts against the same limit as a script sent whole.
-  if (Buffer.byteLength(script, 'utf8') > policy.maxScriptBytes) throw invalid('options.wrap', `the script it makes is larger than ${policy.maxScriptBytes} bytes`);
+  if (Buffer.byteLength(script, 'utf8') > policy.maxScriptBytes)
+    throw invalid('options.wrap', `the script it makes is larger than ${policy.maxScriptBytes} bytes`);
   checkVariables(spec.export?.variables ?? {}, (name) => `environment.${name}`, true);
 
   if (input.scriptName !== undefined) {

@@ -89,12 +89,7 @@ export const SLURM_FLAG_STATES_BY_PRECEDENCE: readonly JobState[] = [
 export const SLURM_STATES: readonly JobState[] = [...SLURM_BASE_STATES, ...SLURM_FLAG_STATES_BY_PRECEDENCE];
 
 /** States that exist only in Archipelago. */
-export const ARCHIPELAGO_STATES: readonly JobState[] = [
-  JobState.ACCEPTED,
-  JobState.DISPATCHING,
-  JobState.REJECTED,
-  JobState.LOST,
-];
+export const ARCHIPELAGO_STATES: readonly JobState[] = [JobState.ACCEPTED, JobState.DISPATCHING, JobState.REJECTED, JobState.LOST];
 
 export const ALL_JOB_STATES: readonly JobState[] = [...ARCHIPELAGO_STATES, ...SLURM_STATES];
 
@@ -130,18 +125,16 @@ const COMPACT_CODES: Readonly<Record<string, JobState>> = {
  * Flags that job_state_string_complete() ("RUNNING,COMPLETING,...") may list but that
  * job_state_string() never prints: they say nothing about the job's state for us.
  */
-const IGNORABLE_COMPLETE_FLAGS: ReadonlySet<string> = new Set([
-  'LAUNCH_FAILED',
-  'UPDATE_DB',
-  'POWER_UP_NODE',
-  'RECONFIG_FAIL',
-]);
+const IGNORABLE_COMPLETE_FLAGS: ReadonlySet<string> = new Set(['LAUNCH_FAILED', 'UPDATE_DB', 'POWER_UP_NODE', 'RECONFIG_FAIL']);
 
 const SLURM_STATE_SET: ReadonlySet<string> = new Set(SLURM_STATES);
 
 /** Thrown for any state string we do not know. The caller records an anomaly; nothing unknown becomes PENDING. */
 export class UnknownSlurmStateError extends Error {
-  constructor(readonly raw: string, detail?: string) {
+  constructor(
+    readonly raw: string,
+    detail?: string,
+  ) {
     super(`Unknown SLURM job state ${JSON.stringify(raw)}${detail ? `: ${detail}` : ''}`);
     this.name = 'UnknownSlurmStateError';
   }

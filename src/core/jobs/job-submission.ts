@@ -6,7 +6,13 @@ import type { JobRow } from './job-rows';
 /** Submitting a job as POST /v1/jobs does (normalization, gates, budget), for features that import jobs from elsewhere (the chain). */
 export interface JobSubmission {
   /** `afterInsert` runs inside the transaction that creates the job, so what it writes commits with the job or not at all. */
-  submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof, options?: { afterInsert?: (row: JobRow) => Promise<void> }): Promise<unknown>;
+  submit(
+    principal: Principal,
+    input: SubmitInput,
+    idempotencyKey: string | null,
+    mfa: MfaProof,
+    options?: { afterInsert?: (row: JobRow) => Promise<void> },
+  ): Promise<unknown>;
 }
 
 export const JOB_SUBMISSION = Symbol('JOB_SUBMISSION');

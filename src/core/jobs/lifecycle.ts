@@ -58,19 +58,10 @@ const TERMINAL: ReadonlySet<JobState> = new Set<JobState>([
 ]);
 
 /** Flags SLURM only sets when it puts a job that had resources back in the queue. */
-const REQUEUE_MARKERS: ReadonlySet<JobState> = new Set<JobState>([
-  JobState.REQUEUED,
-  JobState.REQUEUE_HOLD,
-  JobState.REQUEUE_FED,
-  JobState.SPECIAL_EXIT,
-]);
+const REQUEUE_MARKERS: ReadonlySet<JobState> = new Set<JobState>([JobState.REQUEUED, JobState.REQUEUE_HOLD, JobState.REQUEUE_FED, JobState.SPECIAL_EXIT]);
 
 /** Final states after which SLURM itself requeues a job that allows it (--requeue / PreemptMode=REQUEUE). */
-const AUTO_REQUEUE_FINALS: ReadonlySet<JobState> = new Set<JobState>([
-  JobState.NODE_FAIL,
-  JobState.PREEMPTED,
-  JobState.BOOT_FAIL,
-]);
+const AUTO_REQUEUE_FINALS: ReadonlySet<JobState> = new Set<JobState>([JobState.NODE_FAIL, JobState.PREEMPTED, JobState.BOOT_FAIL]);
 
 /** Order of progress within one attempt. Equal rank = lateral move (RUNNING <-> SUSPENDED...). */
 enum Rank {
@@ -181,11 +172,7 @@ export function isIllegalTransition(r: TransitionResult | IllegalTransition): r 
  * the recorded `current`. Returns the state to store and whether it changed, or IllegalTransition.
  * Stale observations come back unchanged with `ignored: 'stale'`.
  */
-export function nextState(
-  current: JobState,
-  observed: JobState,
-  evidence: TransitionEvidence = {},
-): TransitionResult | IllegalTransition {
+export function nextState(current: JobState, observed: JobState, evidence: TransitionEvidence = {}): TransitionResult | IllegalTransition {
   if (current === observed) return { state: current, changed: false };
 
   const illegal = (reason: string): IllegalTransition => ({ illegal: true, from: current, to: observed, reason });
@@ -200,9 +187,7 @@ export function nextState(
     case JobState.DISPATCHING:
       return current === JobState.ACCEPTED ? apply() : illegal('only an ACCEPTED job can be dispatched');
     case JobState.REJECTED:
-      return current === JobState.ACCEPTED || current === JobState.DISPATCHING
-        ? apply()
-        : illegal('a job SLURM has accepted cannot become REJECTED');
+      return current === JobState.ACCEPTED || current === JobState.DISPATCHING ? apply() : illegal('a job SLURM has accepted cannot become REJECTED');
     case JobState.LOST:
       if (current === JobState.ACCEPTED) return illegal('an ACCEPTED job never reached SLURM, so SLURM cannot lose it');
       if (current === JobState.REJECTED) return illegal('a REJECTED job never reached SLURM');
@@ -300,4 +285,3 @@ export function aggregateArrayState(taskStates: readonly JobState[], pendingCoun
   // Unreachable: every final state an array task can have is in the precedence list.
   throw new RangeError(`no precedence for task states ${taskStates.join(',')}`);
 }
-

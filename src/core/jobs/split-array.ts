@@ -44,7 +44,10 @@ function asTaskState(state: JobState): JobState {
 /** The user's job from its parts, by the same rules as an array from its tasks. */
 export function splitJobState(parts: PartState[]): SplitJobState {
   if (parts.length === 0) throw new RangeError('a split job has parts');
-  const state = aggregateArrayState(parts.map((p) => asTaskState(p.state)), 0);
+  const state = aggregateArrayState(
+    parts.map((p) => asTaskState(p.state)),
+    0,
+  );
   const started = parts.map((p) => p.startedAt?.getTime()).filter((t): t is number => t !== undefined);
   const ended = parts.map((p) => p.endedAt?.getTime()).filter((t): t is number => t !== undefined);
   const exits = parts.map((p) => p.exitCode).filter((c): c is number => c !== null);

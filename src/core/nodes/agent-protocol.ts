@@ -179,8 +179,7 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
 const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
 const SLURMD_STATE = /^[A-Za-z0-9_+*~#$@%!^-]{0,64}$/;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** "host:port" or "[v6]:port" where agents answer probes; null when it is not one. */
 export function parseProbeAddress(text: unknown): { host: string; port: number } | null {
@@ -221,7 +220,8 @@ export function probeAddressRefusal(probeAddress: string, sourceAddress: string)
   const source = canonicalIp(sourceAddress);
   const host = canonicalIp(target.host);
   if (!host) return `must be an IP address (this join comes from ${source ?? sourceAddress}); peers are only sent to a node's own address`;
-  if (host !== source) return `must be this node's own address: this join comes from ${source ?? sourceAddress}, not ${host}; peers are only sent to a node's own address`;
+  if (host !== source)
+    return `must be this node's own address: this join comes from ${source ?? sourceAddress}, not ${host}; peers are only sent to a node's own address`;
   return null;
 }
 

@@ -39,12 +39,7 @@ export function stateForSilence(seconds: number, t: LivenessThresholds): NodeSta
  * every live state alike (a silent PENDING or DRAINING node is just as unreachable); a drained
  * node keeps its drain reason, so it returns as DRAINING.
  */
-export function livenessTransition(
-  state: NodeState,
-  lastSeenMs: number,
-  nowMs: number,
-  t: LivenessThresholds,
-): NodeState | null {
+export function livenessTransition(state: NodeState, lastSeenMs: number, nowMs: number, t: LivenessThresholds): NodeState | null {
   if (state === 'DEREGISTERED') return null;
   const target = stateForSilence(Math.max(0, nowMs - lastSeenMs) / 1000, t);
   if (!target || SILENCE_RANK[target] <= SILENCE_RANK[state]) return null;

@@ -115,7 +115,7 @@ export function arrayPart(part: Omit<ArrayPart, 'expression'>): ArrayPart {
 /** `[0,1,2,3,7,9,10]` → `0-3,7,9-10`. */
 export function renderTaskIds(ids: number[]): string {
   const ranges: string[] = [];
-  for (let first = 0; first < ids.length; ) {
+  for (let first = 0; first < ids.length;) {
     let last = first;
     while (last + 1 < ids.length && ids[last + 1] === ids[last] + 1) last++;
     ranges.push(last === first ? String(ids[first]) : `${ids[first]}-${ids[last]}`);

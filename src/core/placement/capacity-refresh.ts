@@ -73,7 +73,20 @@ export function parseNodeGres(gres: string | undefined): Array<{ model: string; 
 
 export function nodeStateOf(state: string, flags: string[] = []): NodeState {
   const words = [...state.toUpperCase().split(/[+\s]+/), ...flags.map((f) => f.toUpperCase())];
-  if (words.some((w) => w === 'DOWN' || w === 'FAIL' || w === 'FAILING' || w === 'NOT_RESPONDING' || w === 'FUTURE' || w === 'UNKNOWN' || w === 'POWERED_DOWN' || w === 'POWER_DOWN')) return 'down';
+  if (
+    words.some(
+      (w) =>
+        w === 'DOWN' ||
+        w === 'FAIL' ||
+        w === 'FAILING' ||
+        w === 'NOT_RESPONDING' ||
+        w === 'FUTURE' ||
+        w === 'UNKNOWN' ||
+        w === 'POWERED_DOWN' ||
+        w === 'POWER_DOWN',
+    )
+  )
+    return 'down';
   if (words.some((w) => w === 'DRAIN' || w === 'DRAINING' || w === 'DRAINED' || w === 'MAINTENANCE' || w === 'RESERVED')) return 'drain';
   if (words.includes('ALLOCATED')) return 'allocated';
   if (words.includes('MIXED')) return 'mixed';
@@ -85,7 +98,10 @@ export function nodeFromSlurm(r: SlurmNodeRecord): NodeCapacity {
   const used = new Map(parseNodeGres(r.gres_used).map((g) => [g.model, g.count]));
   const gpus: GpuPool[] = total.map((g) => ({ model: g.model, total: g.count, free: Math.max(0, g.count - (used.get(g.model) ?? 0)) }));
   const cpusFree = r.idle_cpus ?? Math.max(0, r.cpus - (r.alloc_cpus ?? 0));
-  const features = (r.active_features ?? r.features ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '');
+  const features = (r.active_features ?? r.features ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
   return {
     name: r.name,
     cpus: r.cpus,

@@ -96,11 +96,23 @@ export class ShapeCatalog {
   private build(demand: JobDemand, constraints: UserConstraints, constraintKey: string): DemandShape {
     const perNode = perNodeDemandOf(demand);
     const shape: DemandShape = {
-      demand, nodesPerJob: demand.nodes, perNode,
+      demand,
+      nodesPerJob: demand.nodes,
+      perNode,
       filters: hardFiltersFor(demand, constraints, this.tightBoundMs, this.eligibleCacheSlot(demand, perNode)),
-      candidates: [], partitions: [], eligibleClasses: [], nodesEver: [], candidatesByStaticScore: [],
-      rejected: [], rejectionReasons: null,
-      evaluatedAtVersion: [], scores: [], fitsNow: [], nodesFreeNow: [], fittingAlternative: [], lastBest: 0,
+      candidates: [],
+      partitions: [],
+      eligibleClasses: [],
+      nodesEver: [],
+      candidatesByStaticScore: [],
+      rejected: [],
+      rejectionReasons: null,
+      evaluatedAtVersion: [],
+      scores: [],
+      fitsNow: [],
+      nodesFreeNow: [],
+      fittingAlternative: [],
+      lastBest: 0,
     };
     const shared = this.timeIndependentCandidates(demand, perNode, shape.filters, constraintKey);
     const withoutPartition: IslandState[] = [];
@@ -141,7 +153,8 @@ export class ShapeCatalog {
   }
 
   private timeIndependentCandidates(demand: JobDemand, perNode: PerNodeDemand, filters: HardFilters, constraintKey: string): TimeIndependentCandidates {
-    const key = `${demand.nodes}|${demand.cpusPerNode}|${demand.wholeNodeMemory ? 'all' : demand.memPerNodeMb}|${demand.exclusive ? 'x' : ''}|` +
+    const key =
+      `${demand.nodes}|${demand.cpusPerNode}|${demand.wholeNodeMemory ? 'all' : demand.memPerNodeMb}|${demand.exclusive ? 'x' : ''}|` +
       `${demand.gpusPerNode}|${demand.gpuModel ?? ''}|${demand.constraint?.text ?? ''}|${demand.requiresTightTier ? 't' : ''}#${constraintKey}`;
     let shared = this.timeIndependent.get(key);
     if (!shared) {
@@ -163,8 +176,7 @@ export class ShapeCatalog {
 
   private orderByStaticScore(candidates: IslandState[]): number[] {
     const staticScores = this.staticScores;
-    return candidates.map((_, candidate) => candidate)
-      .sort((a, b) => staticScores[candidates[b].index] - staticScores[candidates[a].index] || a - b);
+    return candidates.map((_, candidate) => candidate).sort((a, b) => staticScores[candidates[b].index] - staticScores[candidates[a].index] || a - b);
   }
 
   /**
@@ -172,7 +184,8 @@ export class ShapeCatalog {
    * shapes that differ in time, partition or user constraints share one cache slot on each island.
    */
   private eligibleCacheSlot(demand: JobDemand, perNode: PerNodeDemand): number {
-    const key = `${perNode.cpus}|${perNode.wholeNodeMemory ? 'all' : perNode.memoryMb}|${perNode.gpus}|` +
+    const key =
+      `${perNode.cpus}|${perNode.wholeNodeMemory ? 'all' : perNode.memoryMb}|${perNode.gpus}|` +
       `${demand.gpuModel ?? ''}|${demand.constraint?.text ?? ''}|${demand.nodes}`;
     let slot = this.eligibleCacheSlots.get(key);
     if (slot === undefined) {
@@ -187,8 +200,12 @@ export class ShapeCatalog {
 function keyOfConstraints(constraints: UserConstraints): string {
   const sorted = (values: string[] | undefined) => (values ? [...values].sort().join(',') : '');
   return [
-    sorted(constraints.regions), sorted(constraints.providers), sorted(constraints.performanceClasses),
-    sorted(constraints.islands), sorted(constraints.excludeIslands),
-    constraints.maxPricePerCoreHour ?? '', constraints.maxIslandLatencyMs ?? '',
+    sorted(constraints.regions),
+    sorted(constraints.providers),
+    sorted(constraints.performanceClasses),
+    sorted(constraints.islands),
+    sorted(constraints.excludeIslands),
+    constraints.maxPricePerCoreHour ?? '',
+    constraints.maxIslandLatencyMs ?? '',
   ].join('|');
 }

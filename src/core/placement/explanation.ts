@@ -32,8 +32,9 @@ export function summarizeRejections(shape: DemandShape): string {
   const islandsPerReason = new Map<string, number>();
   for (const reason of rejectionReasons(shape)) islandsPerReason.set(reason, (islandsPerReason.get(reason) ?? 0) + 1);
   const mostCommon = [...islandsPerReason.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  const shown = mostCommon.slice(0, 3).map(([reason, islands]) =>
-    islands === shape.rejected.length ? `every island: ${reason}` : `${islands} island(s): ${reason}`);
+  const shown = mostCommon
+    .slice(0, 3)
+    .map(([reason, islands]) => (islands === shape.rejected.length ? `every island: ${reason}` : `${islands} island(s): ${reason}`));
   if (mostCommon.length > 3) shown.push(`${mostCommon.length - 3} other reason(s)`);
   return shown.join('; ');
 }
@@ -49,17 +50,22 @@ export function formatExplanation(placement: JobPlacement | ArrayPlacement): str
   } else if (placement.status === 'unplaceable') {
     lines.push(`unplaceable: ${placement.reason}`);
   } else {
-    lines.push(`${placement.status} on ${placement.island}/${placement.partition}, score ${rounded(placement.score ?? 0)}, ` +
-      `expected start ~${rounded(placement.expectedStartMinutes ?? 0)} min` + (placement.nodes.length ? ` on ${placement.nodes.join(',')}` : ''));
+    lines.push(
+      `${placement.status} on ${placement.island}/${placement.partition}, score ${rounded(placement.score ?? 0)}, ` +
+        `expected start ~${rounded(placement.expectedStartMinutes ?? 0)} min` +
+        (placement.nodes.length ? ` on ${placement.nodes.join(',')}` : ''),
+    );
   }
   for (const candidate of placement.candidates) {
     if (candidate.rejected !== undefined) {
       lines.push(`  ${candidate.island}: rejected: ${candidate.rejected}`);
     } else if (candidate.breakdown) {
       const breakdown = candidate.breakdown;
-      lines.push(`  ${candidate.island}: score ${candidate.score} (${breakdown.fitsNow ? 'fits now' : `${breakdown.nodesFitNow} node(s) free now`}, ` +
-        `start ~${breakdown.expectedStartMinutes} min -> ${breakdown.start}, price ${breakdown.price}, performance ${breakdown.performance}, ` +
-        `headroom ${breakdown.headroom}) partition ${candidate.partition}`);
+      lines.push(
+        `  ${candidate.island}: score ${candidate.score} (${breakdown.fitsNow ? 'fits now' : `${breakdown.nodesFitNow} node(s) free now`}, ` +
+          `start ~${breakdown.expectedStartMinutes} min -> ${breakdown.start}, price ${breakdown.price}, performance ${breakdown.performance}, ` +
+          `headroom ${breakdown.headroom}) partition ${candidate.partition}`,
+      );
     }
   }
   return lines.join('\n');
@@ -67,8 +73,9 @@ export function formatExplanation(placement: JobPlacement | ArrayPlacement): str
 
 /** The rejected islands' reasons, built on first use: a batch places most jobs without needing them. */
 function rejectionReasons(shape: DemandShape): string[] {
-  shape.rejectionReasons ??= shape.rejected.map((island) =>
-    rejectionReason(island, shape.filters, shape.demand, shape.perNode) ?? 'internal: accepted on a second look');
+  shape.rejectionReasons ??= shape.rejected.map(
+    (island) => rejectionReason(island, shape.filters, shape.demand, shape.perNode) ?? 'internal: accepted on a second look',
+  );
   return shape.rejectionReasons;
 }
 

@@ -14,10 +14,7 @@
  */
 
 export type FeatureExpr =
-  | { kind: 'feature'; name: string }
-  | { kind: 'and'; items: FeatureExpr[] }
-  | { kind: 'or'; items: FeatureExpr[] }
-  | { kind: 'match'; names: string[] };
+  { kind: 'feature'; name: string } | { kind: 'and'; items: FeatureExpr[] } | { kind: 'or'; items: FeatureExpr[] } | { kind: 'match'; names: string[] };
 
 export interface FeatureConstraint {
   /** As written. */

@@ -102,8 +102,7 @@ const HARD_FILTERS: readonly HardFilter[] = [
   {
     // Per node: the largest count of the model (or of all models) on one usable node.
     rejects: (island, _filters, demand, perNode) =>
-      perNode.gpus > 0 &&
-      (demand.gpuModel !== null ? (island.gpuModels.get(demand.gpuModel) ?? 0) < perNode.gpus : island.maxGpus < perNode.gpus),
+      perNode.gpus > 0 && (demand.gpuModel !== null ? (island.gpuModels.get(demand.gpuModel) ?? 0) < perNode.gpus : island.maxGpus < perNode.gpus),
     reason: (island, _filters, demand, perNode) => {
       if (demand.gpuModel === null) {
         return island.maxGpus === 0 ? 'no GPUs' : `no node has ${perNode.gpus} GPUs (at most ${island.maxGpus} per node)`;
@@ -136,12 +135,7 @@ const TIME_INDEPENDENT_FILTERS = HARD_FILTERS.filter((filter) => filter !== PART
  * Every hard filter but the partition, then the joint per-node fit: the island's eligible classes,
  * or null when the island can never run the job. No texts (the hot path).
  */
-export function passesTimeIndependentFilters(
-  island: IslandState,
-  filters: HardFilters,
-  demand: JobDemand,
-  perNode: PerNodeDemand,
-): IslandEligibility | null {
+export function passesTimeIndependentFilters(island: IslandState, filters: HardFilters, demand: JobDemand, perNode: PerNodeDemand): IslandEligibility | null {
   for (const filter of TIME_INDEPENDENT_FILTERS) if (filter.rejects(island, filters, demand, perNode)) return null;
   const eligibility = eligibleClasses(island, demand, perNode, filters.eligibleCacheSlot);
   return eligibility.byAlternative.length === 0 ? null : eligibility;
@@ -157,12 +151,9 @@ export function rejectionReason(island: IslandState, filters: HardFilters, deman
   // Each resource exists on some node, but not together on enough different nodes.
   const what = describePerNodeDemand(demand, perNode);
   const constraint = demand.constraint;
-  const matching = constraint && constraint.alternatives.length > 1
-    ? ` with the same one of ${renderExpr(findMatchGroup(constraint.expr) ?? constraint.expr)}`
-    : '';
-  return nodesEver === 0
-    ? `no single node has ${what} together`
-    : `only ${nodesEver} node(s) can hold ${what}${matching}; the job needs ${demand.nodes}`;
+  const matching =
+    constraint && constraint.alternatives.length > 1 ? ` with the same one of ${renderExpr(findMatchGroup(constraint.expr) ?? constraint.expr)}` : '';
+  return nodesEver === 0 ? `no single node has ${what} together` : `only ${nodesEver} node(s) can hold ${what}${matching}; the job needs ${demand.nodes}`;
 }
 
 function sharesAny(have: ReadonlySet<string>, wanted: ReadonlySet<string>): boolean {

@@ -97,10 +97,7 @@ function parseGres(text: string, notes: string[]): GpuAsk | null {
 export function deriveDemand(spec: JobSpec, options: DemandOptions = {}): JobDemand {
   const notes: string[] = [];
   const defaultTime = options.defaultTimeMinutes ?? 60;
-  const nodes = Math.max(
-    1,
-    spec.nodes?.min ?? (spec.ntasks && spec.ntasksPerNode ? Math.ceil(spec.ntasks / spec.ntasksPerNode) : 1),
-  );
+  const nodes = Math.max(1, spec.nodes?.min ?? (spec.ntasks && spec.ntasksPerNode ? Math.ceil(spec.ntasks / spec.ntasksPerNode) : 1));
   if (spec.nodes?.max !== undefined && spec.nodes.max !== spec.nodes.min) {
     notes.push(`placed for the minimum of ${spec.nodes.min}-${spec.nodes.max} nodes`);
   }

@@ -11,8 +11,7 @@ import { formatMinutes, listOrNone } from './reason-text';
 
 /** A job without `--time` gets the partition's default time, which always fits. */
 function exceedsMaxTime(partition: PartitionLimits, demand: JobDemand): boolean {
-  return demand.timeGiven && partition.maxTimeMinutes !== null &&
-    (demand.timeLimitMinutes === null || demand.timeLimitMinutes > partition.maxTimeMinutes);
+  return demand.timeGiven && partition.maxTimeMinutes !== null && (demand.timeLimitMinutes === null || demand.timeLimitMinutes > partition.maxTimeMinutes);
 }
 
 function exceedsMaxNodes(partition: PartitionLimits, demand: JobDemand): boolean {

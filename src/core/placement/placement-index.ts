@@ -36,7 +36,6 @@ export class NodeClass {
     this.gpuTotalAll = gpuTotal.reduce((sum, total) => sum + total, 0);
   }
 
-
   /** GPUs of the model (its index in the class; -1: any model, all pools together) free on `node`. */
   gpusFreeOn(node: number, model: number): number {
     if (model >= 0) return this.gpuFree[model][node];
@@ -136,7 +135,9 @@ function buildIsland(index: number, capacity: IslandCapacity, canonicalKeys: Map
     raw += `|${node.features.join(',')}`;
     let key = canonicalKeys.get(raw);
     if (key === undefined) {
-      key = `${node.cpus}|${node.memoryMb}|${poolsByModel(node).map((pool) => `${pool.model}:${pool.total}`).join(',')}|${[...new Set(node.features)].sort().join(',')}`;
+      key = `${node.cpus}|${node.memoryMb}|${poolsByModel(node)
+        .map((pool) => `${pool.model}:${pool.total}`)
+        .join(',')}|${[...new Set(node.features)].sort().join(',')}`;
       canonicalKeys.set(raw, key);
     }
     let entry = classes.get(key);
@@ -144,7 +145,13 @@ function buildIsland(index: number, capacity: IslandCapacity, canonicalKeys: Map
       const pools = poolsByModel(node);
       const features = [...new Set(node.features)].sort();
       entry = {
-        nodeClass: new NodeClass(new Set(features), node.cpus, node.memoryMb, pools.map((pool) => pool.model), pools.map((pool) => pool.total)),
+        nodeClass: new NodeClass(
+          new Set(features),
+          node.cpus,
+          node.memoryMb,
+          pools.map((pool) => pool.model),
+          pools.map((pool) => pool.total),
+        ),
         nodes: [],
       };
       classes.set(key, entry);
@@ -153,12 +160,13 @@ function buildIsland(index: number, capacity: IslandCapacity, canonicalKeys: Map
   }
   // First-fit order inside an island: the least special hardware first (no GPUs, fewest features,
   // smallest), so that plain CPU jobs do not eat the CPUs of GPU nodes while plain nodes are free.
-  const ordered = [...classes.entries()].sort(([keyA, { nodeClass: a }], [keyB, { nodeClass: b }]) =>
-    a.gpuTotalAll - b.gpuTotalAll ||
-    a.features.size - b.features.size ||
-    a.cpus - b.cpus ||
-    a.memoryMb - b.memoryMb ||
-    (keyA < keyB ? -1 : keyA > keyB ? 1 : 0),
+  const ordered = [...classes.entries()].sort(
+    ([keyA, { nodeClass: a }], [keyB, { nodeClass: b }]) =>
+      a.gpuTotalAll - b.gpuTotalAll ||
+      a.features.size - b.features.size ||
+      a.cpus - b.cpus ||
+      a.memoryMb - b.memoryMb ||
+      (keyA < keyB ? -1 : keyA > keyB ? 1 : 0),
   );
   for (const [, { nodeClass, nodes }] of ordered) {
     let inOrder = true;

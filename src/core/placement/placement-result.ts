@@ -72,9 +72,7 @@ export interface BatchJob {
   constraints?: UserConstraints;
 }
 
-export type BatchDecision =
-  | ({ id: string; kind: 'job' } & JobPlacement)
-  | ({ id: string; kind: 'array' } & ArrayPlacement);
+export type BatchDecision = ({ id: string; kind: 'job' } & JobPlacement) | ({ id: string; kind: 'array' } & ArrayPlacement);
 
 export interface BatchResult {
   decisions: BatchDecision[];

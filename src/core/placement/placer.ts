@@ -51,7 +51,16 @@ export class Placer {
     const best = bestCandidate(shape, this.scorer);
     const candidates = explain ? explainCandidates(shape, this.scorer) : [];
     if (best < 0) {
-      return { status: 'unplaceable', island: null, partition: null, score: null, expectedStartMinutes: null, nodes: [], candidates, reason: summarizeRejections(shape) };
+      return {
+        status: 'unplaceable',
+        island: null,
+        partition: null,
+        score: null,
+        expectedStartMinutes: null,
+        nodes: [],
+        candidates,
+        reason: summarizeRejections(shape),
+      };
     }
     const island = shape.candidates[best];
     const score = shape.scores[best];
@@ -98,11 +107,20 @@ export class Placer {
       const best = bestCandidate(shape, this.scorer);
       queueJobs(shape.candidates[best], demand, taskIds.length);
       const part = arrayPart({
-        island: shape.candidates[best].name, partition: shape.partitions[best], taskIds, maxRunning, startNow: 0, score: shape.scores[best], nodes: [],
+        island: shape.candidates[best].name,
+        partition: shape.partitions[best],
+        taskIds,
+        maxRunning,
+        startNow: 0,
+        score: shape.scores[best],
+        nodes: [],
       });
       return { status: 'queued', parts: [part], candidates };
     }
-    const tasksPerPart = shareTasks(taskIds.length, startedPerIsland.map((run) => run.started));
+    const tasksPerPart = shareTasks(
+      taskIds.length,
+      startedPerIsland.map((run) => run.started),
+    );
     const parts: ArrayPart[] = [];
     let offset = 0;
     startedPerIsland.forEach((run, part) => {
@@ -110,16 +128,18 @@ export class Placer {
       offset += tasksPerPart[part];
       const island = shape.candidates[run.candidate];
       if (partTaskIds.length > run.started) queueJobs(island, demand, partTaskIds.length - run.started);
-      parts.push(arrayPart({
-        island: island.name,
-        partition: shape.partitions[run.candidate],
-        taskIds: partTaskIds,
-        // A throttled array keeps its throttle split: each part runs at most what it started now.
-        maxRunning: maxRunning === null ? null : run.started,
-        startNow: run.started,
-        score: run.score,
-        nodes: run.nodes,
-      }));
+      parts.push(
+        arrayPart({
+          island: island.name,
+          partition: shape.partitions[run.candidate],
+          taskIds: partTaskIds,
+          // A throttled array keeps its throttle split: each part runs at most what it started now.
+          maxRunning: maxRunning === null ? null : run.started,
+          startNow: run.started,
+          score: run.score,
+          nodes: run.nodes,
+        }),
+      );
     });
     return { status: 'start-now', parts, candidates };
   }

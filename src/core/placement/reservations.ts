@@ -46,13 +46,7 @@ export function reserveNodes(island: IslandState, classes: EligibleClass[], perN
  * returns how many tasks it placed. One pass instead of one `reserveNodes` per task: arrays of
  * thousands of small tasks are common.
  */
-export function packSingleNodeTasks(
-  island: IslandState,
-  classes: EligibleClass[],
-  perNode: PerNodeDemand,
-  tasksWanted: number,
-  nodeNames: string[],
-): number {
+export function packSingleNodeTasks(island: IslandState, classes: EligibleClass[], perNode: PerNodeDemand, tasksWanted: number, nodeNames: string[]): number {
   let placed = 0;
   for (const { nodeClass, gpuModel } of classes) {
     for (let node = nodeClass.cursor; node < nodeClass.size && placed < tasksWanted; node++) {

@@ -76,7 +76,8 @@ export function parseRateLimits(text: string | undefined): RateLimits | null {
     } else if (!(BUCKETS as readonly string[]).includes(bucket)) throw new Error(`"${entry}": unknown bucket ${bucket} (${BUCKETS.join(', ')})`);
     if (kind !== undefined && !(KINDS as readonly string[]).includes(kind)) throw new Error(`"${entry}": unknown principal kind ${kind} (${KINDS.join(', ')})`);
     const limit = { requests: Number(requests), windowMs: Number(amount) * UNITS[unit] };
-    if (limit.requests < 1 || limit.windowMs < 100 || limit.windowMs > 86_400_000) throw new Error(`"${entry}": at least 1 request, a window from 100 ms to 1 day`);
+    if (limit.requests < 1 || limit.windowMs < 100 || limit.windowMs > 86_400_000)
+      throw new Error(`"${entry}": at least 1 request, a window from 100 ms to 1 day`);
     if (bucket === BUDGET) limits.budgets[kind as PrincipalKind] = limit;
     else if (kind === undefined) limits.defaults[bucket as Bucket] = limit;
     else (limits.byKind[kind as PrincipalKind] ??= {})[bucket as Bucket] = limit;

@@ -39,9 +39,7 @@ export function parseArrayExpression(text: string): ArraySpec {
   for (const element of body.split(',')) {
     const m = /^(\d{1,9})(?:-(\d{1,9})(?::(\d{1,9}))?)?$/.exec(element);
     if (!m) {
-      throw new InvalidValue(
-        `invalid array element ${show(element)} in ${show(expression)}: expects N, N-M or N-M:STEP`,
-      );
+      throw new InvalidValue(`invalid array element ${show(element)} in ${show(expression)}: expects N, N-M or N-M:STEP`);
     }
     const first = Number(m[1]);
     const last = m[2] === undefined ? first : Number(m[2]);

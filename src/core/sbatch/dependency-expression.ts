@@ -19,14 +19,7 @@
 import type { DependencyClause, DependencyKind, DependencySpec, DependencyTarget } from './job-spec';
 import { InvalidValue, show } from './sbatch-error';
 
-const KINDS: ReadonlySet<string> = new Set([
-  'after',
-  'afterany',
-  'afterok',
-  'afternotok',
-  'aftercorr',
-  'afterburstbuffer',
-]);
+const KINDS: ReadonlySet<string> = new Set(['after', 'afterany', 'afterok', 'afternotok', 'aftercorr', 'afterburstbuffer']);
 
 const JOB_ID = /^([1-9]\d{0,9})(_(?:\d{1,7}|\*))?$/;
 const MAX_CLAUSES = 1000;

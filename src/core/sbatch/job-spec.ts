@@ -4,14 +4,7 @@
  * calls from this shape (REST job properties, `sbatch` argv), so it holds values, not spellings.
  */
 
-export type DependencyKind =
-  | 'after'
-  | 'afterany'
-  | 'afterok'
-  | 'afternotok'
-  | 'aftercorr'
-  | 'afterburstbuffer'
-  | 'singleton';
+export type DependencyKind = 'after' | 'afterany' | 'afterok' | 'afternotok' | 'aftercorr' | 'afterburstbuffer' | 'singleton';
 
 export interface DependencyTarget {
   /** The job id as the user wrote it: an Archipelago job id (translated to SLURM at dispatch). */

@@ -15,13 +15,7 @@ import { parseDependencyExpression } from './dependency-expression';
 import { parseMemoryMb } from './memory-units';
 import { InvalidValue, SbatchParseError } from './sbatch-error';
 import { findExact, type OptionDef } from './sbatch-options';
-import {
-  assertAccepted,
-  checkScriptBody,
-  directiveWords,
-  getoptDirectives,
-  type Occurrence,
-} from './script-directives';
+import { assertAccepted, checkScriptBody, directiveWords, getoptDirectives, type Occurrence } from './script-directives';
 import { parseDurationMinutes } from './time-format';
 import {
   LIMITS,
@@ -67,8 +61,12 @@ const required = (value: string | undefined): string => {
 };
 
 const text =
-  (key: 'jobName' | 'partition' | 'account' | 'qos' | 'reservation' | 'comment' | 'gres' | 'constraint' | 'licenses' | 'mailUser',
-   what: string, spaces: boolean, max: number = LIMITS.text): Handler =>
+  (
+    key: 'jobName' | 'partition' | 'account' | 'qos' | 'reservation' | 'comment' | 'gres' | 'constraint' | 'licenses' | 'mailUser',
+    what: string,
+    spaces: boolean,
+    max: number = LIMITS.text,
+  ): Handler =>
   (st, v) => {
     st.spec[key] = parseText(required(v), { spaces, max, what });
   };
@@ -294,11 +292,7 @@ function finish(st: State): JobSpec {
     );
   }
   const { spec } = st;
-  if (
-    spec.timeMinMinutes !== undefined &&
-    typeof spec.timeLimitMinutes === 'number' &&
-    spec.timeMinMinutes > spec.timeLimitMinutes
-  ) {
+  if (spec.timeMinMinutes !== undefined && typeof spec.timeLimitMinutes === 'number' && spec.timeMinMinutes > spec.timeLimitMinutes) {
     throw new SbatchParseError(
       st.timeMinField ?? st.timeField ?? 'options',
       `--time-min (${spec.timeMinMinutes} min) exceeds --time (${spec.timeLimitMinutes} min)`,

@@ -38,7 +38,7 @@ const IDENTITY = 'the job runs as the authenticated caller; identity cannot be c
 const CLUSTER = 'Archipelago chooses the SLURM cluster (island) itself; -M/--clusters would bypass that placement';
 const BURST_BUFFER =
   'no island has a burst buffer (SLURM burst_buffer plugin); stage files in the job script instead, e.g. copy inputs to $TMPDIR or node-local scratch at the start and results back at the end';
-const CLIENT_SIDE = 'it only changes how the sbatch command behaves on the submitting host, which is not the caller\'s';
+const CLIENT_SIDE = "it only changes how the sbatch command behaves on the submitting host, which is not the caller's";
 
 const ROWS: Row[] = [
   // Honoured options.
@@ -107,13 +107,7 @@ const ROWS: Row[] = [
   ['version', 'V', 'none', R, CLIENT_SIDE],
   ['verbose', 'v', 'none', R, CLIENT_SIDE],
   ['quiet', 'Q', 'none', R, CLIENT_SIDE],
-  [
-    'ignore-pbs',
-    null,
-    'none',
-    R,
-    'Archipelago does not translate #PBS/#BSUB directives, so there is nothing to ignore',
-  ],
+  ['ignore-pbs', null, 'none', R, 'Archipelago does not translate #PBS/#BSUB directives, so there is nothing to ignore'],
   // Not sbatch options at all (srun/salloc only), named here so the refusal explains itself.
   ['x11', null, 'optional', R, 'X11 forwarding is not available for batch jobs submitted over REST'],
   ['prolog', null, 'required', R, 'per-job prolog/epilog programs are not allowed (and are srun options, not sbatch ones)'],
@@ -192,9 +186,7 @@ function build(): OptionDef[] {
 export const OPTION_DEFS: readonly OptionDef[] = build();
 
 const BY_NAME = new Map(OPTION_DEFS.map((d) => [d.name, d]));
-const BY_SHORT = new Map(
-  OPTION_DEFS.filter((d) => d.short !== undefined).map((d) => [d.short as string, d]),
-);
+const BY_SHORT = new Map(OPTION_DEFS.filter((d) => d.short !== undefined).map((d) => [d.short as string, d]));
 
 export function findExact(name: string): OptionDef | undefined {
   return BY_NAME.get(name);
@@ -204,10 +196,7 @@ export function findShort(letter: string): OptionDef | undefined {
   return BY_SHORT.get(letter);
 }
 
-export type LongLookup =
-  | { kind: 'found'; def: OptionDef }
-  | { kind: 'ambiguous'; candidates: string[] }
-  | { kind: 'unknown' };
+export type LongLookup = { kind: 'found'; def: OptionDef } | { kind: 'ambiguous'; candidates: string[] } | { kind: 'unknown' };
 
 /**
  * getopt_long's lookup: an exact name wins; otherwise a unique prefix; several prefixes are
@@ -225,4 +214,3 @@ export function lookupLong(name: string): LongLookup {
   }
   return { kind: 'ambiguous', candidates: matches.map((d) => d.name).sort() };
 }
-

@@ -49,10 +49,7 @@ export function checkScriptBody(script: unknown): asserts script is string {
   }
   const nul = script.indexOf('\u0000');
   if (nul !== -1) {
-    throw new SbatchParseError(
-      `script:line ${lineOf(script, nul)}`,
-      'the batch script contains a NUL character, which the SLURM controller does not allow',
-    );
+    throw new SbatchParseError(`script:line ${lineOf(script, nul)}`, 'the batch script contains a NUL character, which the SLURM controller does not allow');
   }
   const crlf = script.indexOf('\r\n');
   if (crlf !== -1) {
@@ -169,11 +166,7 @@ export function assertAccepted(def: OptionDef, field: string): void {
     throw new SbatchParseError(field, `not allowed: ${def.reason ?? 'refused by Archipelago'}`, `--${def.canonical}`);
   }
   if (def.status === 'unsupported') {
-    throw new SbatchParseError(
-      field,
-      'this sbatch option is not supported by Archipelago (it would otherwise be silently ignored)',
-      `--${def.canonical}`,
-    );
+    throw new SbatchParseError(field, 'this sbatch option is not supported by Archipelago (it would otherwise be silently ignored)', `--${def.canonical}`);
   }
 }
 

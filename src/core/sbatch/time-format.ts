@@ -51,7 +51,5 @@ export function parseDurationMinutes(text: string): number | null {
     if (minutes > MAX_TIME_MINUTES) throw new InvalidValue(`duration ${show(value)} is out of range`);
     return minutes;
   }
-  throw new InvalidValue(
-    `invalid duration ${show(value)}: use MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED`,
-  );
+  throw new InvalidValue(`invalid duration ${show(value)}: use MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED`);
 }

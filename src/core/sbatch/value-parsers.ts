@@ -139,15 +139,19 @@ export function parseMailTypes(text: string): string[] {
     if (!out.includes(w)) out.push(w);
   }
   if (out.length === 0 && dropped > 0) {
-    throw new InvalidValue(`no mail type in ${show(text)}: sbatch ignores words with blanks around them; write ${show(text.split(',').map((w) => w.trim()).join(','))}`);
+    throw new InvalidValue(
+      `no mail type in ${show(text)}: sbatch ignores words with blanks around them; write ${show(
+        text
+          .split(',')
+          .map((w) => w.trim())
+          .join(','),
+      )}`,
+    );
   }
   return out;
 }
 
-const SIGNAL_NAMES = new Set([
-  'HUP', 'INT', 'QUIT', 'ABRT', 'KILL', 'ALRM', 'TERM', 'USR1',
-  'USR2', 'URG', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'XCPU',
-]);
+const SIGNAL_NAMES = new Set(['HUP', 'INT', 'QUIT', 'ABRT', 'KILL', 'ALRM', 'TERM', 'USR1', 'USR2', 'URG', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'XCPU']);
 
 /**
  * `--signal=[{R|B}:]<sig_num>[@sig_time]` (also `BR:`/`RB:`): signal by number (1-64) or name
@@ -193,9 +197,7 @@ const BEGIN_FORMS: RegExp[] = [
 export function parseBegin(text: string): string {
   const value = text.trim();
   if (!BEGIN_FORMS.some((re) => re.test(value))) {
-    throw new InvalidValue(
-      `invalid --begin time ${show(value)}: expects e.g. now+1hour, 16:00, 2026-12-01T10:00 or tomorrow`,
-    );
+    throw new InvalidValue(`invalid --begin time ${show(value)}: expects e.g. now+1hour, 16:00, 2026-12-01T10:00 or tomorrow`);
   }
   return value;
 }

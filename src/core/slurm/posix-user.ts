@@ -60,10 +60,7 @@ export interface TenantAccountPolicy {
 }
 
 /** Why a tenant cannot run as `user` on an island; `rule` names the rule for the caller. */
-export type TenantAccountRefusal =
-  | { rule: 'service-account'; reason: string }
-  | { rule: 'min-uid'; reason: string }
-  | { rule: 'no-account'; reason: string };
+export type TenantAccountRefusal = { rule: 'service-account'; reason: string } | { rule: 'min-uid'; reason: string } | { rule: 'no-account'; reason: string };
 
 /** Refused by name alone, before any island is asked. */
 export function serviceAccountRefusal(user: string, deniedUsers: ReadonlySet<string>): TenantAccountRefusal | null {
@@ -82,7 +79,10 @@ export function tenantAccountRefusal(island: string, user: string, account: Posi
   if (byName) return byName;
   if (!account) return { rule: 'no-account', reason: `the POSIX account "${user}" does not exist on island ${island}` };
   if (account.uid < policy.minUid) {
-    return { rule: 'min-uid', reason: `"${user}" has uid ${account.uid} on island ${island}, below its minimum uid ${policy.minUid} for tenants (system accounts)` };
+    return {
+      rule: 'min-uid',
+      reason: `"${user}" has uid ${account.uid} on island ${island}, below its minimum uid ${policy.minUid} for tenants (system accounts)`,
+    };
   }
   return null;
 }

@@ -42,7 +42,10 @@ export class PairBounds {
   /** Kind of the last bound() answer. */
   lastKind: PairKind = PairKind.Unknown;
 
-  constructor(private readonly g: LatencyGraph, readonly safety: number) {
+  constructor(
+    private readonly g: LatencyGraph,
+    readonly safety: number,
+  ) {
     this.rowStamp = new Int32Array(g.n);
     this.rowVal = new Float64Array(g.n);
     this.twoStamp = new Int32Array(g.n);

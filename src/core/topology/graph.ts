@@ -76,7 +76,7 @@ export function buildGraph(ids: string[], samples: RttSample[], opts: GraphOptio
   const pVal: number[] = [];
   let stalePairsIgnored = 0;
   let lossyPairs = 0;
-  for (let t = 0; t < k; ) {
+  for (let t = 0; t < k;) {
     const lo = sLo[perm[t]];
     const hi = sHi[perm[t]];
     let bestAt = -Infinity;

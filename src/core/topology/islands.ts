@@ -30,17 +30,7 @@
  */
 import { MAX_WAYPOINTS, PairBounds, PairKind } from './bounds';
 import { buildGraph, measured, ShortestPaths, type LatencyGraph, type SparseDist } from './graph';
-import type {
-  Island,
-  Move,
-  ProbeRequest,
-  TopologyInput,
-  TopologyNode,
-  TopologyResult,
-  Unassigned,
-  UnassignedReason,
-  Violation,
-} from './types';
+import type { Island, Move, ProbeRequest, TopologyInput, TopologyNode, TopologyResult, Unassigned, UnassignedReason, Violation } from './types';
 
 export const DEFAULTS = {
   hysteresisMargin: 0.1,
@@ -152,8 +142,7 @@ class Grouper {
     this.sp = new ShortestPaths(this.g);
 
     // Hard-tag groups: the exact map (sorted keys) is the group; group ids follow the sorted keys.
-    const keyOf = (x: TopologyNode) =>
-      JSON.stringify(Object.entries(x.hardTags ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const keyOf = (x: TopologyNode) => JSON.stringify(Object.entries(x.hardTags ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const keys = [...new Set(this.nodes.map(keyOf))].sort();
     const groupIds = new Map(keys.map((k, i) => [k, i]));
     this.group = Int32Array.from(this.nodes.map((x) => groupIds.get(keyOf(x)) ?? 0));
@@ -356,9 +345,7 @@ class Grouper {
       let pickCount = -1;
       for (const [m, c] of count) {
         // Most failing pairs first; then keep the anchor; then remove the larger index.
-        const better =
-          c > pickCount ||
-          (c === pickCount && (pick === isl.anchor || (m !== isl.anchor && m > pick)));
+        const better = c > pickCount || (c === pickCount && (pick === isl.anchor || (m !== isl.anchor && m > pick)));
         if (better) {
           pick = m;
           pickCount = c;
@@ -439,9 +426,7 @@ class Grouper {
       const isl = this.islands[k];
       if (k !== exclude && isl.alive && isl.tier === t && isl.group === this.group[m] && !score.has(k)) score.set(k, 0);
     }
-    return [...score.entries()]
-      .sort((x, y) => y[1] - x[1] || (this.islands[x[0]].id < this.islands[y[0]].id ? -1 : 1))
-      .map(([k]) => k);
+    return [...score.entries()].sort((x, y) => y[1] - x[1] || (this.islands[x[0]].id < this.islands[y[0]].id ? -1 : 1)).map(([k]) => k);
   }
 
   /** Nodes reachable (within the join bound) from the anchor of some island of tier t: node -> islands. */
@@ -577,9 +562,7 @@ class Grouper {
           edges.set(k, (edges.get(k) ?? 0) + 1);
         }
       }
-      const targets = [...edges.entries()]
-        .sort((x, y) => y[1] - x[1] || this.islands[x[0]].anchor - this.islands[y[0]].anchor)
-        .map(([k]) => k);
+      const targets = [...edges.entries()].sort((x, y) => y[1] - x[1] || this.islands[x[0]].anchor - this.islands[y[0]].anchor).map(([k]) => k);
       for (const b of targets) {
         const B = this.islands[b];
         if (A.waypoints.length + B.waypoints.length > MAX_WAYPOINTS) continue;
@@ -641,9 +624,7 @@ class Grouper {
     const ids = this.g.ids;
     // Ids: kept islands keep theirs; new ones are "<tier>-<anchor id>" (suffixed if taken).
     const used = new Set(this.islands.filter((x) => x.alive && x.kept).map((x) => x.id));
-    const fresh = this.islands
-      .filter((x) => x.alive && !x.kept)
-      .sort((x, y) => x.anchor - y.anchor);
+    const fresh = this.islands.filter((x) => x.alive && !x.kept).sort((x, y) => x.anchor - y.anchor);
     for (const isl of fresh) {
       const base = `${this.tiers[isl.tier].name}-${ids[isl.anchor]}`;
       let id = base;
@@ -700,11 +681,7 @@ class Grouper {
       let usable = 0;
       for (let e = this.g.offsets[i]; e < this.g.offsets[i + 1]; e++) if (this.g.rtt[e] !== Infinity) usable++;
       const reason: UnassignedReason =
-        this.g.offsets[i + 1] === this.g.offsets[i]
-          ? 'unmeasured'
-          : this.dissolvedFrom[i] >= 2 && usable > 0
-            ? 'island-too-small'
-            : 'no-bounded-peers';
+        this.g.offsets[i + 1] === this.g.offsets[i] ? 'unmeasured' : this.dissolvedFrom[i] >= 2 && usable > 0 ? 'island-too-small' : 'no-bounded-peers';
       unassigned.push({ node: ids[i], reason });
     }
 

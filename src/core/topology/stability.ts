@@ -141,10 +141,7 @@ export function stableIslands(input: TopologyInput, state: StabilityState, nowMs
       .map((node) => (pinned.has(node.id) ? { ...node, busy: true, currentIsland: kept.get(node.id) } : node)),
     options: { ...input.options, holdTier: [...(input.options?.holdTier ?? []), ...holdTier] },
   });
-  const unassigned = [
-    ...result.unassigned.filter((u) => !waiting.has(u.node)),
-    ...[...waiting].sort().map((node) => ({ node, reason: 'pending' as const })),
-  ];
+  const unassigned = [...result.unassigned.filter((u) => !waiting.has(u.node)), ...[...waiting].sort().map((node) => ({ node, reason: 'pending' as const }))];
   const stillPending = Object.fromEntries(Object.entries(pending).filter(([key]) => !confirmed.has(key)));
   return {
     result: { ...result, unassigned, stats: { ...result.stats, unassigned: unassigned.length } },

@@ -1,4 +1,3 @@
-
 /** An ended job that SLURM ran and that has no usage record yet. */
 export interface UnaccountedJob {
   id: string;

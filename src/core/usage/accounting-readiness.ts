@@ -1,9 +1,7 @@
 import type { AccountingRun } from './accounting';
 
 /** Base states in which a run has ended for good (REQUEUED ends a run, but another one follows). */
-const FINAL_RUN_STATES = new Set([
-  'COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'OUT_OF_MEMORY',
-]);
+const FINAL_RUN_STATES = new Set(['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'OUT_OF_MEMORY']);
 
 /**
  * Whether accounting has caught up with a job SLURM's controller already reported ended: null when

@@ -16,7 +16,11 @@ export interface CostEstimate {
  * derivation placement uses) held for its full time limit, for every array task, priced with each
  * candidate price list; the highest wins, since the island is not chosen yet. Budgets compare it.
  */
-export function estimateJobCost(spec: JobSpec, priceLists: readonly OfferingPrices[], options: { defaultMemPerCpuMb?: number; defaultTimeMinutes?: number } = {}): CostEstimate {
+export function estimateJobCost(
+  spec: JobSpec,
+  priceLists: readonly OfferingPrices[],
+  options: { defaultMemPerCpuMb?: number; defaultTimeMinutes?: number } = {},
+): CostEstimate {
   if (priceLists.length === 0) throw new Error('no price list to estimate with');
   const demand = deriveDemand(spec, options);
   const tasks = demand.array?.taskIds.length ?? 1;

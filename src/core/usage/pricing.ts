@@ -42,9 +42,7 @@ export function checkPrices(prices: OfferingPrices): void {
  * that is all zero (a job that never started) costs nothing, not the minimum.
  */
 export function costOf(usage: ResourceSeconds, prices: OfferingPrices): bigint {
-  const gpuTerms = Object.entries(usage.gpuSeconds).map(
-    ([model, seconds]) => BigInt(seconds) * parsePrice(prices.gpuHour[model] ?? prices.gpuHour.default),
-  );
+  const gpuTerms = Object.entries(usage.gpuSeconds).map(([model, seconds]) => BigInt(seconds) * parsePrice(prices.gpuHour[model] ?? prices.gpuHour.default));
   // common denominator: 3600 s/h × 1024 MiB/GiB × 1e6 price scale
   const numerator =
     1024n *

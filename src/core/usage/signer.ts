@@ -23,10 +23,7 @@ export function usageSignerFromPem(pem: string | Buffer): UsageSigner {
   return {
     algorithm,
     publicKey,
-    sign: (hash) =>
-      algorithm === 'ed25519'
-        ? sign(null, digest(hash), key)
-        : sign('sha256', digest(hash), { key, dsaEncoding: 'ieee-p1363' }),
+    sign: (hash) => (algorithm === 'ed25519' ? sign(null, digest(hash), key) : sign('sha256', digest(hash), { key, dsaEncoding: 'ieee-p1363' })),
   };
 }
 
@@ -41,7 +38,9 @@ export function verifyUsageSignature(algorithm: SignatureAlgorithm, publicKeyBas
 function algorithmOf(key: KeyObject): SignatureAlgorithm {
   if (key.asymmetricKeyType === 'ed25519') return 'ed25519';
   if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'secp256k1') return 'secp256k1';
-  throw new Error(`usage signing key must be Ed25519 or secp256k1, not ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` ${key.asymmetricKeyDetails.namedCurve}` : ''}`);
+  throw new Error(
+    `usage signing key must be Ed25519 or secp256k1, not ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` ${key.asymmetricKeyDetails.namedCurve}` : ''}`,
+  );
 }
 
 function digest(hex: string): Buffer {

@@ -76,9 +76,7 @@ export const UNKNOWN_GPU_MODEL = 'unknown';
 
 export function computeUsage(island: string, runs: readonly AccountingRun[], options: UsageOptions = {}): JobUsage {
   if (runs.length === 0) throw new Error('no accounting runs to compute usage from');
-  const ordered = [...runs].sort(
-    (a, b) => a.submitTime - b.submitTime || (a.arrayTaskId ?? -1) - (b.arrayTaskId ?? -1) || a.slurmJobId - b.slurmJobId,
-  );
+  const ordered = [...runs].sort((a, b) => a.submitTime - b.submitTime || (a.arrayTaskId ?? -1) - (b.arrayTaskId ?? -1) || a.slurmJobId - b.slurmJobId);
   const masterIds = new Set(ordered.map((r) => r.arrayJobId ?? r.slurmJobId));
   if (masterIds.size !== 1) throw new Error(`runs of different SLURM jobs: ${[...masterIds].join(', ')}`);
   const perNode = new Map<string, NodeUsage>();

@@ -3,7 +3,16 @@ import type { AuditRecord } from '../../core/audit/audit-trail';
 import { DataSource, EntityManager } from 'typeorm';
 import { rows } from '../../adapters/postgres/sql';
 import { transaction } from '../../adapters/postgres/transactions';
-import { AuditContent, AuditEntry, BrokenLink, checkAgainstWitness, entryHash, firstBrokenLink, GENESIS_HASH, WitnessedHead } from '../../core/audit/audit-chain';
+import {
+  AuditContent,
+  AuditEntry,
+  BrokenLink,
+  checkAgainstWitness,
+  entryHash,
+  firstBrokenLink,
+  GENESIS_HASH,
+  WitnessedHead,
+} from '../../core/audit/audit-chain';
 
 /** Every append takes this lock for the rest of its transaction, so the chain never forks. */
 const AUDIT_LOCK = 7_641_600_001;
@@ -58,15 +67,28 @@ export class AuditLog {
       details: entry.details ?? {},
     };
     const hash = entryHash(content, prevHash);
-    await rows(
-      m,
-      `INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [content.seq, content.at, content.actor, content.action, content.target, content.details, prevHash, hash],
-    );
+    await rows(m, `INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+      content.seq,
+      content.at,
+      content.actor,
+      content.action,
+      content.target,
+      content.details,
+      prevHash,
+      hash,
+    ]);
     return { ...content, prevHash, hash };
   }
 
-  async list(filter: { actor?: string; action?: string; target?: string; since?: string; until?: string; afterSeq?: number; limit: number }): Promise<AuditEntry[]> {
+  async list(filter: {
+    actor?: string;
+    action?: string;
+    target?: string;
+    since?: string;
+    until?: string;
+    afterSeq?: number;
+    limit: number;
+  }): Promise<AuditEntry[]> {
     const found = await rows<AuditRow>(
       this.db,
       `SELECT * FROM audit_log

@@ -23,7 +23,10 @@ export function lastWitnessedHead(file: string): WitnessedHead | null {
     const length = Math.min(size, TAIL_BYTES);
     const buffer = Buffer.alloc(length);
     readSync(fd, buffer, 0, length, size - length);
-    const lines = buffer.toString('utf8').split('\n').filter((line) => line.trim() !== '');
+    const lines = buffer
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '');
     for (let i = lines.length - 1; i >= 0; i--) {
       try {
         const head = JSON.parse(lines[i]) as WitnessedHead;
@@ -64,7 +67,11 @@ export class AuditWitness implements OnApplicationBootstrap, OnApplicationShutdo
 
   onApplicationBootstrap(): void {
     if (!this.config.auditWitness.file) return;
-    this.stop = repeatEvery(this.config.auditWitness.intervalMs, () => this.witness(), (error) => this.logger.warn(`audit witness: ${error.message}`));
+    this.stop = repeatEvery(
+      this.config.auditWitness.intervalMs,
+      () => this.witness(),
+      (error) => this.logger.warn(`audit witness: ${error.message}`),
+    );
   }
 
   onApplicationShutdown(): void {

@@ -37,7 +37,8 @@ export class AdminController {
   @Post('principals/:id/api-keys')
   @MfaHeaders()
   @ApiOperation({
-    summary: 'Issue an API key (shown once), expiring no later than the credential issuing it; step-up MFA when the caller has a chain account that requires it',
+    summary:
+      'Issue an API key (shown once), expiring no later than the credential issuing it; step-up MFA when the caller has a chain account that requires it',
   })
   issueKey(@CurrentPrincipal() caller: Principal, @Param('id', uuid) id: string, @Body() body: IssueApiKeyDto, @PresentedMfa() mfa: MfaProof) {
     return this.auth.issueApiKey(caller, id, body.scopes, { requestedSeconds: body.expiresInSeconds, defaultSeconds: null }, () =>

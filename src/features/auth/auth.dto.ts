@@ -15,7 +15,7 @@ export class CreatePrincipalDto {
   @IsIn(KINDS)
   kind!: (typeof KINDS)[number];
 
-  @ApiPropertyOptional({ example: 'alice', description: 'POSIX account the principal\'s jobs run as on every island' })
+  @ApiPropertyOptional({ example: 'alice', description: "POSIX account the principal's jobs run as on every island" })
   @IsOptional()
   @Matches(/^[a-z_][a-z0-9_-]{0,31}$/, { message: 'slurmUser must be a POSIX user name' })
   // The database refuses them too; refused here so the caller gets a 400, not a failed insert.
@@ -33,7 +33,7 @@ export class IssueApiKeyDto {
 
   @ApiPropertyOptional({
     description:
-      'Lifetime in seconds. Never beyond the expiry of the credential issuing it: a longer one is refused (400); omitted means no expiry, or that credential\'s expiry if it has one',
+      "Lifetime in seconds. Never beyond the expiry of the credential issuing it: a longer one is refused (400); omitted means no expiry, or that credential's expiry if it has one",
     example: 2592000,
   })
   @IsOptional()

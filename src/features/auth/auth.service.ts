@@ -79,9 +79,7 @@ export class AuthService implements OnModuleInit {
     const now = Date.now();
     if (cached && cached.until > now) return cached.principal;
     const row = await this.principals.byKeyHash(hash);
-    const principal: Principal | null = row
-      ? { ...this.toPrincipalBase(row), scopes: new Set(row.scopes as Scope[]), credentialId: row.key_id }
-      : null;
+    const principal: Principal | null = row ? { ...this.toPrincipalBase(row), scopes: new Set(row.scopes as Scope[]), credentialId: row.key_id } : null;
     if (this.config.apiKeyCacheMs > 0) {
       if (this.cache.size > 10_000) this.cache.clear();
       // Never past the key's own expiry; a revocation elsewhere (another process) shows within apiKeyCacheMs.
@@ -104,7 +102,12 @@ export class AuthService implements OnModuleInit {
   }
 
   /** Creates a principal; its POSIX account is checked on every island first (see SlurmUserMapping). */
-  async createPrincipal(by: Principal, name: string, kind: PrincipalKind, slurmUser: string | null): Promise<PrincipalView & { slurmUserOnIslands?: IslandAccountReport[] }> {
+  async createPrincipal(
+    by: Principal,
+    name: string,
+    kind: PrincipalKind,
+    slurmUser: string | null,
+  ): Promise<PrincipalView & { slurmUserOnIslands?: IslandAccountReport[] }> {
     const onIslands = slurmUser === null ? undefined : await this.mapping.check(slurmUser);
     const view = await transaction(this.db, async () => {
       const created = await this.principals.create(name, kind, slurmUser);
@@ -171,9 +174,12 @@ export class AuthService implements OnModuleInit {
       const issued: IssuedApiKey = { id, key: fresh.key, prefix: fresh.prefix, scopes, expiresAt: expiresAt?.toISOString() ?? null, parent: lineage };
       const { actor, details } = principalActor(by);
       // The prefix identifies the key in the trail; the key itself is never recorded.
-      await this.audit.record(
-        { actor, action: 'api_key.create', target: `api_key:${id}`, details: { ...details, principalId, prefix: fresh.prefix, scopes, expiresAt: issued.expiresAt, parent: lineage } },
-      );
+      await this.audit.record({
+        actor,
+        action: 'api_key.create',
+        target: `api_key:${id}`,
+        details: { ...details, principalId, prefix: fresh.prefix, scopes, expiresAt: issued.expiresAt, parent: lineage },
+      });
       return issued;
     });
   }
@@ -202,9 +208,12 @@ export class AuthService implements OnModuleInit {
 
   private async recordRevocations(keys: RevokedKey[], actor: string, details: Record<string, unknown>): Promise<void> {
     for (const key of keys) {
-      await this.audit.record(
-        { actor, action: 'api_key.revoke', target: `api_key:${key.id}`, details: { ...details, principalId: key.principal_id, prefix: key.prefix } },
-      );
+      await this.audit.record({
+        actor,
+        action: 'api_key.revoke',
+        target: `api_key:${key.id}`,
+        details: { ...details, principalId: key.principal_id, prefix: key.prefix },
+      });
     }
   }
 

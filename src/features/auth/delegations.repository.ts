@@ -46,12 +46,17 @@ export class DelegationsRepository {
 
   /** Granted or received by the principal, newest first. */
   involving(principalId: string): Promise<DelegationRow[]> {
-    return rows<DelegationRow>(this.db, 'SELECT * FROM delegations WHERE principal_id = $1 OR delegate_id = $1 ORDER BY created_at DESC LIMIT 500', [principalId]);
+    return rows<DelegationRow>(this.db, 'SELECT * FROM delegations WHERE principal_id = $1 OR delegate_id = $1 ORDER BY created_at DESC LIMIT 500', [
+      principalId,
+    ]);
   }
 
   /** False when the researcher granted no delegation with this id. */
   async revoke(id: string, researcherId: string): Promise<boolean> {
-    const revoked = await rows(this.db, 'UPDATE delegations SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND principal_id = $2 RETURNING id', [id, researcherId]);
+    const revoked = await rows(this.db, 'UPDATE delegations SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND principal_id = $2 RETURNING id', [
+      id,
+      researcherId,
+    ]);
     return revoked.length > 0;
   }
 

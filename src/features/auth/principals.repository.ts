@@ -114,12 +114,16 @@ export class PrincipalsRepository implements PrincipalDirectory {
   }
 
   async identity(principalId: string): Promise<{ name: string; chainAddress: string | null } | null> {
-    const [row] = await rows<{ name: string; chain_address: string | null }>(this.db, 'SELECT name, chain_address FROM principals WHERE id = $1', [principalId]);
+    const [row] = await rows<{ name: string; chain_address: string | null }>(this.db, 'SELECT name, chain_address FROM principals WHERE id = $1', [
+      principalId,
+    ]);
     return row ? { name: row.name, chainAddress: row.chain_address } : null;
   }
 
   async findWalletPrincipal(address: string): Promise<WalletPrincipalRow | null> {
-    const [row] = await rows<WalletPrincipalRow>(this.db, `SELECT ${WALLET_PRINCIPAL} FROM principals WHERE chain_address = $1 AND disabled_at IS NULL`, [address]);
+    const [row] = await rows<WalletPrincipalRow>(this.db, `SELECT ${WALLET_PRINCIPAL} FROM principals WHERE chain_address = $1 AND disabled_at IS NULL`, [
+      address,
+    ]);
     return row ?? null;
   }
 

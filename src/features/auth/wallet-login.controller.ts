@@ -62,8 +62,12 @@ export class WalletLoginController {
   @ApiOperation({ summary: 'Who you are: principal, kind, scopes, chain address and POSIX account' })
   me(@CurrentPrincipal() principal: Principal) {
     return {
-      id: principal.id, name: principal.name, kind: principal.kind, scopes: [...principal.scopes],
-      chainAddress: principal.chainAddress, slurmUser: principal.slurmUser,
+      id: principal.id,
+      name: principal.name,
+      kind: principal.kind,
+      scopes: [...principal.scopes],
+      chainAddress: principal.chainAddress,
+      slurmUser: principal.slurmUser,
     };
   }
 
@@ -75,15 +79,19 @@ export class WalletLoginController {
       'Issue yourself an API key (shown once) with at most your own scopes, living no longer than the key or login issuing it and revoked with it; needs step-up MFA when the chain requires it',
   })
   ownApiKey(@CurrentPrincipal() principal: Principal, @Body() body: OwnApiKeyDto, @PresentedMfa() mfa: MfaProof) {
-    return this.auth.issueApiKey(principal, principal.id, body.scopes, { requestedSeconds: body.expiresInSeconds, defaultSeconds: DEFAULT_OWN_KEY_SECONDS }, () =>
-      this.mfa.require(principal, 'api_key_create', mfa),
+    return this.auth.issueApiKey(
+      principal,
+      principal.id,
+      body.scopes,
+      { requestedSeconds: body.expiresInSeconds, defaultSeconds: DEFAULT_OWN_KEY_SECONDS },
+      () => this.mfa.require(principal, 'api_key_create', mfa),
     );
   }
 
   @Put('wallet-accounts/:address')
   @ApiBearerAuth()
   @RequireScopes('admin')
-  @ApiOperation({ summary: "Map a wallet to its POSIX account and kind (applies at its first login, or now if it has logged in)" })
+  @ApiOperation({ summary: 'Map a wallet to its POSIX account and kind (applies at its first login, or now if it has logged in)' })
   setWalletAccount(@CurrentPrincipal() by: Principal, @Param('address') address: string, @Body() body: WalletAccountDto) {
     return this.login.setWalletAccount(by, address, body.kind ?? 'researcher', body.slurmUser ?? null);
   }

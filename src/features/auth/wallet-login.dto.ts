@@ -1,6 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { SCOPES, Scope } from '../../core/auth/principal';
 
 const ADDRESS = /^[a-z]{1,20}1[02-9ac-hj-np-z]{38,58}$/;
@@ -63,7 +77,7 @@ export class RefreshDto {
 }
 
 export class WalletAccountDto {
-  @ApiPropertyOptional({ example: 'alice', description: 'POSIX account the wallet\'s jobs run as; null removes it' })
+  @ApiPropertyOptional({ example: 'alice', description: "POSIX account the wallet's jobs run as; null removes it" })
   @IsOptional()
   @Matches(/^[a-z_][a-z0-9_-]{0,31}$/, { message: 'slurmUser must be a POSIX user name' })
   slurmUser?: string | null;
@@ -84,7 +98,7 @@ export class OwnApiKeyDto {
 
   @ApiPropertyOptional({
     description:
-      'Lifetime in seconds. Never beyond the key or login issuing it (for a login: its refresh token\'s expiry): a longer one is refused (400); omitted: 30 days, cut to that bound',
+      "Lifetime in seconds. Never beyond the key or login issuing it (for a login: its refresh token's expiry): a longer one is refused (400); omitted: 30 days, cut to that bound",
     example: 2592000,
   })
   @IsOptional()

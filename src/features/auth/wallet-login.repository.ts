@@ -35,17 +35,18 @@ export class WalletLoginRepository {
   /** Stores a challenge; drops challenges expired for an hour (kept that long to tell "expired" from "unknown"). */
   async insertChallenge(c: Omit<ChallengeRow, 'used_at'>): Promise<void> {
     await this.db.query("DELETE FROM login_challenges WHERE expires_at < now() - interval '1 hour'");
-    await this.db.query(
-      'INSERT INTO login_challenges (nonce, address, client, domain, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [c.nonce, c.address, c.client, c.domain, c.issued_at, c.expires_at],
-    );
+    await this.db.query('INSERT INTO login_challenges (nonce, address, client, domain, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+      c.nonce,
+      c.address,
+      c.client,
+      c.domain,
+      c.issued_at,
+      c.expires_at,
+    ]);
   }
 
   async openChallenges(client: string): Promise<number> {
-    const [row] = await this.db.query(
-      'SELECT count(*)::int AS n FROM login_challenges WHERE client = $1 AND used_at IS NULL AND expires_at > now()',
-      [client],
-    );
+    const [row] = await this.db.query('SELECT count(*)::int AS n FROM login_challenges WHERE client = $1 AND used_at IS NULL AND expires_at > now()', [client]);
     return row.n;
   }
 
@@ -72,13 +73,15 @@ export class WalletLoginRepository {
     });
   }
 
-
   /** Sessions whose refresh token has expired can never be used again. */
   async dropDeadSessions(principalId: string): Promise<void> {
     await this.db.query('DELETE FROM login_sessions WHERE principal_id = $1 AND refresh_expires_at < now()', [principalId]);
   }
 
-  async insertSession(s: { familyId: string | null; principalId: string; tokenHash: Buffer; refreshHash: Buffer; seconds: number; refreshSeconds: number }, m: EntityManager | DataSource = this.db): Promise<LoginSessionRow> {
+  async insertSession(
+    s: { familyId: string | null; principalId: string; tokenHash: Buffer; refreshHash: Buffer; seconds: number; refreshSeconds: number },
+    m: EntityManager | DataSource = this.db,
+  ): Promise<LoginSessionRow> {
     const [row] = await m.query(
       `INSERT INTO login_sessions (family_id, principal_id, token_hash, refresh_hash, expires_at, refresh_expires_at)
        VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, now() + make_interval(secs => $5), now() + make_interval(secs => $6))

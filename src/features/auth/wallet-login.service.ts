@@ -44,7 +44,11 @@ export class WalletLoginService {
   async challenge(address: string, client: string) {
     this.checkAddress(address);
     if ((await this.repo.openChallenges(client)) >= MAX_OPEN_CHALLENGES_PER_CLIENT) {
-      throw new Problem(429, 'Too many requests', `${MAX_OPEN_CHALLENGES_PER_CLIENT} challenges asked from here are still open; use one or wait for them to expire`);
+      throw new Problem(
+        429,
+        'Too many requests',
+        `${MAX_OPEN_CHALLENGES_PER_CLIENT} challenges asked from here are still open; use one or wait for them to expire`,
+      );
     }
     const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
     const challenge = {
@@ -55,7 +59,12 @@ export class WalletLoginService {
       expiresAt: new Date(issuedAt.getTime() + this.config.identity.challengeSeconds * 1000),
     };
     await this.repo.insertChallenge({
-      nonce: challenge.nonce, address, client, domain: challenge.domain, issued_at: challenge.issuedAt, expires_at: challenge.expiresAt,
+      nonce: challenge.nonce,
+      address,
+      client,
+      domain: challenge.domain,
+      issued_at: challenge.issuedAt,
+      expires_at: challenge.expiresAt,
     });
     return { ...challenge, issuedAt: issuedAt.toISOString(), expiresAt: challenge.expiresAt.toISOString(), message: challengeText(challenge) };
   }
@@ -77,7 +86,11 @@ export class WalletLoginService {
     }
     if (stored.address !== input.address) throw refusedLogin('address_mismatch', 'the challenge was issued for another address');
     const expected = challengeText({
-      domain: stored.domain, address: stored.address, nonce: stored.nonce, issuedAt: new Date(stored.issued_at), expiresAt: new Date(stored.expires_at),
+      domain: stored.domain,
+      address: stored.address,
+      nonce: stored.nonce,
+      issuedAt: new Date(stored.issued_at),
+      expiresAt: new Date(stored.expires_at),
     });
     if (input.message !== expected) throw refusedLogin('tampered_message', 'the message differs from the challenge that was issued; sign it unchanged');
     // Single use before the (slow) signature check: a replay racing this request loses here.
@@ -94,7 +107,12 @@ export class WalletLoginService {
     const principal = await this.principals.ensureWalletPrincipal(input.address, initial);
     if (!principal) throw new Problem(403, 'Forbidden', 'the principal of this address is disabled');
     this.logger.log(`wallet login: ${input.address} (${principal.id})`);
-    await this.audit.record({ actor: `principal:${principal.id}`, action: 'session.login', target: `principal:${principal.id}`, details: { address: input.address } });
+    await this.audit.record({
+      actor: `principal:${principal.id}`,
+      action: 'session.login',
+      target: `principal:${principal.id}`,
+      details: { address: input.address },
+    });
     await this.repo.dropDeadSessions(principal.id);
     return {
       ...(await this.newSession(principal.id, null)),
@@ -103,20 +121,24 @@ export class WalletLoginService {
   }
 
   async refresh(refreshToken: string) {
-    if (!isRefreshToken(refreshToken)) throw new Problem(401, 'Unauthorized', 'the refresh token is not valid', { field: 'refreshToken', reason: 'unknown_refresh_token' });
+    if (!isRefreshToken(refreshToken))
+      throw new Problem(401, 'Unauthorized', 'the refresh token is not valid', { field: 'refreshToken', reason: 'unknown_refresh_token' });
     type Refusal = 'unknown_refresh_token' | 'refresh_token_reused' | 'expired_refresh_token';
-    const outcome = await this.repo.withRefreshLocked(hashSecret(refreshToken), async (row, m): Promise<{ refused: Refusal } | { issued: Awaited<ReturnType<WalletLoginService['newSession']>> }> => {
-      if (!row || row.revoked_at) return { refused: 'unknown_refresh_token' as const };
-      if (row.rotated_at) {
-        // A refresh token used twice was copied: end the whole login, the thief's copy and the keys it minted included.
-        await this.repo.revokeFamily(row.family_id, m);
-        await this.auth.revokeKeysOfLogin(row.family_id, 'system:wallet-login', 'refresh token reused');
-        return { refused: 'refresh_token_reused' as const };
-      }
-      if (new Date(row.refresh_expires_at).getTime() <= Date.now()) return { refused: 'expired_refresh_token' as const };
-      await this.repo.markRotated(row.id, m);
-      return { issued: await this.newSession(row.principal_id, row.family_id, m) };
-    });
+    const outcome = await this.repo.withRefreshLocked(
+      hashSecret(refreshToken),
+      async (row, m): Promise<{ refused: Refusal } | { issued: Awaited<ReturnType<WalletLoginService['newSession']>> }> => {
+        if (!row || row.revoked_at) return { refused: 'unknown_refresh_token' as const };
+        if (row.rotated_at) {
+          // A refresh token used twice was copied: end the whole login, the thief's copy and the keys it minted included.
+          await this.repo.revokeFamily(row.family_id, m);
+          await this.auth.revokeKeysOfLogin(row.family_id, 'system:wallet-login', 'refresh token reused');
+          return { refused: 'refresh_token_reused' as const };
+        }
+        if (new Date(row.refresh_expires_at).getTime() <= Date.now()) return { refused: 'expired_refresh_token' as const };
+        await this.repo.markRotated(row.id, m);
+        return { issued: await this.newSession(row.principal_id, row.family_id, m) };
+      },
+    );
     if ('refused' in outcome) {
       if (outcome.refused === 'refresh_token_reused') this.auth.forgetCachedKeys();
       const detail = {
@@ -160,16 +182,24 @@ export class WalletLoginService {
     } catch {
       throw invalid('address', 'is not a valid bech32 address (checksum)');
     }
-    if (decoded.prefix !== this.config.chain.bech32Prefix) throw invalid('address', `must start with ${this.config.chain.bech32Prefix}1 (this chain's account prefix)`);
+    if (decoded.prefix !== this.config.chain.bech32Prefix)
+      throw invalid('address', `must start with ${this.config.chain.bech32Prefix}1 (this chain's account prefix)`);
     if (decoded.data.length !== 20) throw invalid('address', 'must be a 20-byte account address');
   }
 
   private async newSession(principalId: string, familyId: string | null, m?: EntityManager) {
     const tokens = generateSessionTokens();
-    const session = await this.repo.insertSession({
-      familyId, principalId, tokenHash: hashSecret(tokens.sessionToken), refreshHash: hashSecret(tokens.refreshToken),
-      seconds: this.config.identity.sessionSeconds, refreshSeconds: this.config.identity.refreshSeconds,
-    }, m);
+    const session = await this.repo.insertSession(
+      {
+        familyId,
+        principalId,
+        tokenHash: hashSecret(tokens.sessionToken),
+        refreshHash: hashSecret(tokens.refreshToken),
+        seconds: this.config.identity.sessionSeconds,
+        refreshSeconds: this.config.identity.refreshSeconds,
+      },
+      m,
+    );
     return {
       tokenType: 'Bearer',
       sessionToken: tokens.sessionToken,

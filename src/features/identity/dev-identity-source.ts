@@ -14,7 +14,10 @@ import { ACCOUNT_STATUSES, AccountStatusName } from '../../core/identity/tiers';
 interface DevFile {
   accounts: Record<string, { score?: number; status?: AccountStatusName; slurmUser?: string; kind?: 'researcher' | 'provider_admin' }>;
   mfaRequired: Record<string, Record<string, string[][]>>;
-  mfaSessions: Record<string, { owner: string; transactionType: string; factors: string[]; expiresAt: string; singleUse?: boolean; deviceFingerprint?: string }>;
+  mfaSessions: Record<
+    string,
+    { owner: string; transactionType: string; factors: string[]; expiresAt: string; singleUse?: boolean; deviceFingerprint?: string }
+  >;
 }
 
 export class DevIdentityFileError extends Error {}
@@ -83,7 +86,18 @@ export class DevIdentitySource implements IdentitySource {
 
   async mfaSession(sessionId: string): Promise<SessionFacts> {
     const session = this.read().mfaSessions[sessionId];
-    if (!session) return { found: false, isValid: false, accountAddress: '', transactionType: 0, verifiedFactors: [], expiresAt: 0, usedAt: 0, isSingleUse: false, deviceFingerprint: '' };
+    if (!session)
+      return {
+        found: false,
+        isValid: false,
+        accountAddress: '',
+        transactionType: 0,
+        verifiedFactors: [],
+        expiresAt: 0,
+        usedAt: 0,
+        isSingleUse: false,
+        deviceFingerprint: '',
+      };
     const expiresAt = Math.floor(Date.parse(session.expiresAt) / 1000);
     return {
       found: true,

@@ -27,7 +27,12 @@ export class MfaGate {
    * `subject` names what the action is done to when retrying it is idempotent (e.g. an
    * Idempotency-Key and request hash): the same single-use session may then authorize the retry.
    */
-  async require(principal: { id: string; chainAddress: string | null }, action: SensitiveAction, proof: MfaProof, subject: string | null = null): Promise<void> {
+  async require(
+    principal: { id: string; chainAddress: string | null },
+    action: SensitiveAction,
+    proof: MfaProof,
+    subject: string | null = null,
+  ): Promise<void> {
     const settings = this.config.identity.mfa;
     if (!settings.actions.has(action)) return;
     const type = ACTION_TRANSACTION_TYPE[action];
@@ -41,15 +46,26 @@ export class MfaGate {
       const requirement = await this.source.mfaRequired(address, type);
       if (!requirement.required) return;
       if (!proof.sessionId) {
-        throw new Problem(403, 'Step-up authentication required', `${action} needs an MFA session for ${typeName} (factors: ${describeCombinations(requirement.factorCombinations)}); verify an MFA challenge on VirtEngine and send its session id in X-MFA-Session`, {
-          field: 'X-MFA-Session',
-          mfa: { reason: 'mfa_required', transactionType: typeName, factorCombinations: describeCombinations(requirement.factorCombinations) },
-        });
+        throw new Problem(
+          403,
+          'Step-up authentication required',
+          `${action} needs an MFA session for ${typeName} (factors: ${describeCombinations(requirement.factorCombinations)}); verify an MFA challenge on VirtEngine and send its session id in X-MFA-Session`,
+          {
+            field: 'X-MFA-Session',
+            mfa: { reason: 'mfa_required', transactionType: typeName, factorCombinations: describeCombinations(requirement.factorCombinations) },
+          },
+        );
       }
       const session = await this.source.mfaSession(proof.sessionId);
       const trusted = proof.deviceFingerprint && proof.trustToken ? await this.source.trustedDevice(address, proof.deviceFingerprint, proof.trustToken) : false;
       const verdict = judgeSession({
-        session, owner: address, target: type, requirement, nowSeconds: Math.floor(Date.now() / 1000), presentedDevice: proof.deviceFingerprint, trustedDevice: trusted,
+        session,
+        owner: address,
+        target: type,
+        requirement,
+        nowSeconds: Math.floor(Date.now() / 1000),
+        presentedDevice: proof.deviceFingerprint,
+        trustedDevice: trusted,
       });
       if (!verdict.ok) throw refused(verdict.reason, verdict.detail, typeName);
       if (requirement.minVeidScore > 0 && verdict.combination.includes(FactorType.FACTOR_TYPE_VEID)) {
@@ -61,16 +77,22 @@ export class MfaGate {
       if (session.isSingleUse) await this.consume(proof.sessionId, principal.id, action, subject, typeName);
     } catch (error) {
       if (error instanceof IdentityUnavailableError) {
-        throw new Problem(503, 'Service unavailable', `MFA checks need the VirtEngine chain, which cannot be reached right now; ${action} fails closed until it is back`, {
-          identitySource: this.source.kind,
-        });
+        throw new Problem(
+          503,
+          'Service unavailable',
+          `MFA checks need the VirtEngine chain, which cannot be reached right now; ${action} fails closed until it is back`,
+          {
+            identitySource: this.source.kind,
+          },
+        );
       }
       throw error;
     }
   }
 
   private async consume(sessionId: string, principalId: string, action: SensitiveAction, subject: string | null, typeName: string): Promise<void> {
-    if (!(await this.consumptions.consume(sessionId, principalId, action, subject))) throw refused('consumed', 'this single-use MFA session was already used for an action here; verify a new challenge', typeName);
+    if (!(await this.consumptions.consume(sessionId, principalId, action, subject)))
+      throw refused('consumed', 'this single-use MFA session was already used for an action here; verify a new challenge', typeName);
   }
 }
 

@@ -37,10 +37,15 @@ export class VeidGate {
     if (need.tier === 'unverified') return;
     if (!principal.chainAddress) {
       if (policy.unlinked === 'exempt') return;
-      throw new Problem(403, 'Identity required', `${need.because} needs a VEID-verified VirtEngine account; log in with your wallet (POST /v1/auth/challenge)`, {
-        requiredTier: need.tier,
-        currentTier: 'unverified',
-      });
+      throw new Problem(
+        403,
+        'Identity required',
+        `${need.because} needs a VEID-verified VirtEngine account; log in with your wallet (POST /v1/auth/challenge)`,
+        {
+          requiredTier: need.tier,
+          currentTier: 'unverified',
+        },
+      );
     }
     let standing: Standing;
     try {
@@ -51,9 +56,14 @@ export class VeidGate {
         this.logger.warn(`VEID check skipped (fail-open) for ${actions.join(', ')} by ${principal.chainAddress}: ${error.message}`);
         return;
       }
-      throw new Problem(503, 'Service unavailable', `identity checks need the VirtEngine chain, which cannot be reached right now; ${need.because} fails closed until it is back`, {
-        identitySource: this.source.kind,
-      });
+      throw new Problem(
+        503,
+        'Service unavailable',
+        `identity checks need the VirtEngine chain, which cannot be reached right now; ${need.because} fails closed until it is back`,
+        {
+          identitySource: this.source.kind,
+        },
+      );
     }
     if (!atLeast(standing.tier, need.tier)) {
       throw new Problem(403, 'Identity tier too low', `${need.because} needs VEID tier ${need.tier}; ${principal.chainAddress} is ${standing.tier}`, {

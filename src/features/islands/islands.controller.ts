@@ -30,7 +30,9 @@ export class IslandsController {
     const [view, rows, members] = await Promise.all([this.capacity.view(), this.formed.live(), this.formed.members()]);
     const byName = new Map(rows.map((row) => [row.name, row]));
     const running = this.islands.all().map((island) => this.describe(island, view, byName.get(island.settings.connection.name), members, false));
-    const launching = rows.filter((row) => !this.islands.get(row.name)).map((row) => ({ name: row.name, origin: 'topology', reachable: false, formation: formationView(row, members.get(row.name) ?? []) }));
+    const launching = rows
+      .filter((row) => !this.islands.get(row.name))
+      .map((row) => ({ name: row.name, origin: 'topology', reachable: false, formation: formationView(row, members.get(row.name) ?? []) }));
     return { items: [...running, ...launching] };
   }
 
@@ -51,7 +53,12 @@ export class IslandsController {
   private describe(island: Island, view: CapacityView, row: IslandRow | undefined, members: Map<string, string[]>, withNodes: boolean) {
     const name = island.settings.connection.name;
     return {
-      ...islandView(island.settings, view.snapshot.islands.find((i) => i.name === name), !view.unknown.includes(name), withNodes),
+      ...islandView(
+        island.settings,
+        view.snapshot.islands.find((i) => i.name === name),
+        !view.unknown.includes(name),
+        withNodes,
+      ),
       origin: island.origin,
       ...(row ? { formation: formationView(row, members.get(name) ?? []) } : {}),
     };

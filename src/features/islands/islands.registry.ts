@@ -61,7 +61,11 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
 
   onApplicationBootstrap(): void {
     if (!this.repository) return;
-    this.stopSync = repeatEvery(SYNC_INTERVAL_MS, () => this.sync(), (error) => this.logger.warn(`island sync failed: ${error.message}`));
+    this.stopSync = repeatEvery(
+      SYNC_INTERVAL_MS,
+      () => this.sync(),
+      (error) => this.logger.warn(`island sync failed: ${error.message}`),
+    );
   }
 
   all(): Island[] {
@@ -116,7 +120,11 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
     }
     if (changed.length) {
       this.partitionNames = null;
-      this.logger.log(`islands now: ${this.all().map((i) => i.settings.connection.name).join(', ')}`);
+      this.logger.log(
+        `islands now: ${this.all()
+          .map((i) => i.settings.connection.name)
+          .join(', ')}`,
+      );
     }
     return changed;
   }

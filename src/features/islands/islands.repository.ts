@@ -72,8 +72,20 @@ export class IslandsRepository {
                             measured_pairs, inferred_pairs, within_bound)
        VALUES ($12 || '-' || nextval('island_number'), $2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        RETURNING *`,
-      [shape.tier, shape.topologyId, shape.boundMs, launcher, shape.anchor, JSON.stringify(shape.waypoints), shape.diameterMs,
-        shape.measuredDiameterMs, shape.measuredPairs, shape.inferredPairs, shape.withinBound, namePrefix],
+      [
+        shape.tier,
+        shape.topologyId,
+        shape.boundMs,
+        launcher,
+        shape.anchor,
+        JSON.stringify(shape.waypoints),
+        shape.diameterMs,
+        shape.measuredDiameterMs,
+        shape.measuredPairs,
+        shape.inferredPairs,
+        shape.withinBound,
+        namePrefix,
+      ],
     );
     return row;
   }
@@ -83,8 +95,18 @@ export class IslandsRepository {
       `UPDATE islands SET anchor = $2, waypoints = $3, diameter_ms = $4, measured_diameter_ms = $5, measured_pairs = $6,
                           inferred_pairs = $7, within_bound = $8, tier = $9, bound_ms = $10
         WHERE name = $1`,
-      [name, shape.anchor, JSON.stringify(shape.waypoints), shape.diameterMs, shape.measuredDiameterMs, shape.measuredPairs,
-        shape.inferredPairs, shape.withinBound, shape.tier, shape.boundMs],
+      [
+        name,
+        shape.anchor,
+        JSON.stringify(shape.waypoints),
+        shape.diameterMs,
+        shape.measuredDiameterMs,
+        shape.measuredPairs,
+        shape.inferredPairs,
+        shape.withinBound,
+        shape.tier,
+        shape.boundMs,
+      ],
     );
   }
 
@@ -102,7 +124,11 @@ export class IslandsRepository {
     await this.db.query(`UPDATE islands SET topology_id = $2 || name WHERE name = $1 AND topology_id NOT LIKE $2 || '%'`, [name, RELEASED]);
   }
 
-  async markLaunched(name: string, launched: { restUrl: string; jwtKeySealed: Buffer; partitions: string[] }, db: DataSource | EntityManager = this.db): Promise<void> {
+  async markLaunched(
+    name: string,
+    launched: { restUrl: string; jwtKeySealed: Buffer; partitions: string[] },
+    db: DataSource | EntityManager = this.db,
+  ): Promise<void> {
     await db.query(
       `UPDATE islands SET state = 'ACTIVE', rest_url = $2, jwt_key_sealed = $3, partitions = $4, last_error = NULL,
                           state_changed_at = CASE WHEN state = 'ACTIVE' THEN state_changed_at ELSE now() END

@@ -23,7 +23,8 @@ export class JobsController {
   @CarriesBatchScript()
   @RequireScopes('submit')
   @ApiOperation({
-    summary: 'Submit a batch job (sbatch semantics); 202 with the job, dispatched asynchronously; 422 (problem+json with `placement`) when no island can ever run it',
+    summary:
+      'Submit a batch job (sbatch semantics); 202 with the job, dispatched asynchronously; 422 (problem+json with `placement`) when no island can ever run it',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and body: the same job; different body: 409' })
   @MfaHeaders()

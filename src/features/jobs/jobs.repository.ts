@@ -155,11 +155,7 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
 
   /** The owner's jobs SLURM knows under these ids (on any island), for explaining a dependency on a SLURM id. */
   async findOwnedBySlurmIds(ownerId: string, slurmJobIds: number[]): Promise<JobRow[]> {
-    return rows<JobRow>(
-      this.db,
-      'SELECT * FROM jobs WHERE owner_id = $1 AND slurm_job_id = ANY($2::bigint[]) ORDER BY id LIMIT 10',
-      [ownerId, slurmJobIds],
-    );
+    return rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE owner_id = $1 AND slurm_job_id = ANY($2::bigint[]) ORDER BY id LIMIT 10', [ownerId, slurmJobIds]);
   }
 
   /** The owner's job created with this Idempotency-Key, if any. */
@@ -201,19 +197,15 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
     if (filter.name) add('name = ?', filter.name);
     if (filter.beforeId) add('id < ?::bigint', filter.beforeId);
     params.push(filter.limit);
-    return rows<JobRow>(
-      this.db,
-      `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
-      params,
-    );
+    return rows<JobRow>(this.db, `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`, params);
   }
 
   async tasks(jobId: string, afterTaskId: number, limit: number): Promise<TaskRow[]> {
-    return rows<TaskRow>(
-      this.db,
-      `SELECT * FROM job_tasks WHERE job_id IN (${JOB_AND_PARTS}) AND task_id > $2 ORDER BY task_id LIMIT $3`,
-      [jobId, afterTaskId, limit],
-    );
+    return rows<TaskRow>(this.db, `SELECT * FROM job_tasks WHERE job_id IN (${JOB_AND_PARTS}) AND task_id > $2 ORDER BY task_id LIMIT $3`, [
+      jobId,
+      afterTaskId,
+      limit,
+    ]);
   }
 
   async task(jobId: string, taskId: number): Promise<TaskRow | null> {
@@ -243,7 +235,15 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
   /** Brings split arrays' own state up to date with their parts (called after parts changed). */
   async refreshSplitParents(parentIds: string[]): Promise<number> {
     if (parentIds.length === 0) return 0;
-    const found = await rows<{ parent_id: string; parent_state: JobState; parent_reason: string | null; state: JobState; started_at: Date | null; ended_at: Date | null; exit_code: number | null }>(
+    const found = await rows<{
+      parent_id: string;
+      parent_state: JobState;
+      parent_reason: string | null;
+      state: JobState;
+      started_at: Date | null;
+      ended_at: Date | null;
+      exit_code: number | null;
+    }>(
       this.db,
       `SELECT c.parent_id, p.state AS parent_state, p.state_reason AS parent_reason, c.state, c.started_at, c.ended_at, c.exit_code
          FROM jobs c JOIN jobs p ON p.id = c.parent_id
@@ -273,9 +273,18 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
   async transitionMany(changes: Array<{ id: string; from: JobState; change: StateChange }>): Promise<number> {
     if (changes.length === 0) return 0;
     const input = changes.map(({ id, from, change }) => ({
-      id, from_state: from, state: change.state, reason: change.reason, exit_code: change.exitCode ?? null,
-      exit_signal: change.exitSignal ?? null, batch_host: change.batchHost ?? null, nodes: change.nodes ?? null, partition: change.partition ?? null,
-      started_at: change.startedAt ?? null, ended_at: change.endedAt ?? null, placement: change.placement ?? null,
+      id,
+      from_state: from,
+      state: change.state,
+      reason: change.reason,
+      exit_code: change.exitCode ?? null,
+      exit_signal: change.exitSignal ?? null,
+      batch_host: change.batchHost ?? null,
+      nodes: change.nodes ?? null,
+      partition: change.partition ?? null,
+      started_at: change.startedAt ?? null,
+      ended_at: change.endedAt ?? null,
+      placement: change.placement ?? null,
     }));
     const applied = await rows<StateChangeRecord>(
       this.db,
@@ -367,15 +376,19 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
 
   /** Stops trying: the job stays unaccounted (never billed from a guess), with the reason. */
   async giveUp(jobId: string, note: string): Promise<void> {
-    await this.db.query(
-      `UPDATE jobs SET accounting_note = $2, accounting_next_at = 'infinity' WHERE id = $1 AND accounted_at IS NULL`,
-      [jobId, `gave up: ${note}`],
-    );
+    await this.db.query(`UPDATE jobs SET accounting_note = $2, accounting_next_at = 'infinity' WHERE id = $1 AND accounted_at IS NULL`, [
+      jobId,
+      `gave up: ${note}`,
+    ]);
   }
 
   async markAccounted(jobId: string): Promise<boolean> {
-    const marked = await rows(this.db, `UPDATE jobs SET accounted_at = now(), accounting_note = NULL, accounting_next_at = NULL
-                                         WHERE id = $1 AND accounted_at IS NULL RETURNING id`, [jobId]);
+    const marked = await rows(
+      this.db,
+      `UPDATE jobs SET accounted_at = now(), accounting_note = NULL, accounting_next_at = NULL
+                                         WHERE id = $1 AND accounted_at IS NULL RETURNING id`,
+      [jobId],
+    );
     return marked.length > 0;
   }
 
@@ -413,7 +426,9 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
     );
     // A job is ACCEPTED exactly while it has no attempt counted (release puts it back at zero);
     // a re-claim after a lease ran out stays DISPATCHING and is no change of state.
-    logStateChanges(claimed.filter((job) => job.previous_attempts === 0).map((job) => ({ job_id: job.id, from_state: 'ACCEPTED', to_state: 'DISPATCHING', reason: null })));
+    logStateChanges(
+      claimed.filter((job) => job.previous_attempts === 0).map((job) => ({ job_id: job.id, from_state: 'ACCEPTED', to_state: 'DISPATCHING', reason: null })),
+    );
     return claimed;
   }
 
@@ -427,7 +442,12 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
     // Logged once committed: a rolled-back change never shows in the logs.
     logStateChanges([
       ...lost,
-      ...recorded.map((job) => ({ job_id: job.id, from_state: 'DISPATCHING', to_state: 'PENDING', reason: `submitted to ${job.island} as ${job.slurm_job_id}` })),
+      ...recorded.map((job) => ({
+        job_id: job.id,
+        from_state: 'DISPATCHING',
+        to_state: 'PENDING',
+        reason: `submitted to ${job.island} as ${job.slurm_job_id}`,
+      })),
     ]);
     return recorded;
   }
@@ -452,7 +472,12 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
        INSERT INTO job_events (job_id, from_state, to_state, reason)
        SELECT id, from_state, 'LOST', $4 FROM lost
        RETURNING job_id, from_state, to_state, reason`,
-      [submitted.map((s) => s.jobId), submitted.map((s) => s.island), submitted.map((s) => s.slurmJobId), 'its island was reset: SLURM gave its id to another job'],
+      [
+        submitted.map((s) => s.jobId),
+        submitted.map((s) => s.island),
+        submitted.map((s) => s.slurmJobId),
+        'its island was reset: SLURM gave its id to another job',
+      ],
     );
   }
 
@@ -490,7 +515,12 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
    * placement and part count, and each part becomes an ACCEPTED child job pinned to its island.
    * Returns the parts' ids (empty when the parent was no longer ours to split).
    */
-  async split(parentId: string, parts: Array<{ part: number; spec: JobSpec; partition: string; size: number; constraints: UserConstraints }>, reason: string, placement: unknown): Promise<string[]> {
+  async split(
+    parentId: string,
+    parts: Array<{ part: number; spec: JobSpec; partition: string; size: number; constraints: UserConstraints }>,
+    reason: string,
+    placement: unknown,
+  ): Promise<string[]> {
     const created = await rows<{ id: string }>(
       this.db,
       `WITH parent AS (
@@ -529,7 +559,9 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
         RETURNING id, state`,
       [jobIds, reason, submitted, leasedUntil ?? null],
     );
-    logStateChanges(released.filter((job) => job.state === 'ACCEPTED').map((job) => ({ job_id: job.id, from_state: 'DISPATCHING', to_state: 'ACCEPTED', reason })));
+    logStateChanges(
+      released.filter((job) => job.state === 'ACCEPTED').map((job) => ({ job_id: job.id, from_state: 'DISPATCHING', to_state: 'ACCEPTED', reason })),
+    );
   }
 
   /**
@@ -570,7 +602,10 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
 
   // Named queries for metrics (core/common/domain-stats.ts).
   async countsByStateAndIsland(): Promise<Array<{ state: string; island: string; count: number }>> {
-    const found = await rows<{ state: string; island: string; count: string }>(this.db, `SELECT state, coalesce(island, '') AS island, count(*) AS count FROM jobs GROUP BY 1, 2`);
+    const found = await rows<{ state: string; island: string; count: string }>(
+      this.db,
+      `SELECT state, coalesce(island, '') AS island, count(*) AS count FROM jobs GROUP BY 1, 2`,
+    );
     return found.map((r) => ({ state: r.state, island: r.island, count: Number(r.count) }));
   }
 

@@ -81,7 +81,13 @@ export class JobsService {
     return { estimate: estimate.toString(), denom, pricing: 'archipelago.pricing/v1', basis, budget: await this.budgets.state(principal.id) };
   }
 
-  async submit(principal: Principal, input: SubmitInput, idempotencyKey: string | null, mfa: MfaProof, options: { afterInsert?: (row: JobRow) => Promise<void> } = {}) {
+  async submit(
+    principal: Principal,
+    input: SubmitInput,
+    idempotencyKey: string | null,
+    mfa: MfaProof,
+    options: { afterInsert?: (row: JobRow) => Promise<void> } = {},
+  ) {
     const job = this.normalize(principal, input);
     const slurmUser = this.runAs(principal);
     const known = await this.jobs.findManyOwned(principal.id, job.dependsOn);
@@ -98,9 +104,7 @@ export class JobsService {
     }
 
     await this.budgets.admit(principal.id, job.spec, idempotencyKey);
-    const { row, created } = await this.jobs.insert(
-      principal.id, slurmUser, job, idempotencyKey, requestHash, job.spec.hold === true, options.afterInsert,
-    );
+    const { row, created } = await this.jobs.insert(principal.id, slurmUser, job, idempotencyKey, requestHash, job.spec.hold === true, options.afterInsert);
     if (!created && !row.request_hash.equals(requestHash)) {
       throw conflict('this Idempotency-Key was already used with a different request', 'Idempotency-Key');
     }
@@ -121,7 +125,8 @@ export class JobsService {
     const hints = bySlurmId.map((row) => `SLURM job ${row.slurm_job_id} on ${row.island} is Archipelago job ${row.id}`);
     return (
       `no job ${missing.join(', ')} of yours exists: --dependency takes Archipelago job ids (as "Submitted batch job N" printed), ` +
-      `not the SLURM job ids of an island, which differ from island to island` + (hints.length > 0 ? ` (${hints.join('; ')})` : '')
+      `not the SLURM job ids of an island, which differ from island to island` +
+      (hints.length > 0 ? ` (${hints.join('; ')})` : '')
     );
   }
 
@@ -229,8 +234,10 @@ export class JobsService {
 
   /** Cancels one job as SLURM knows it (a whole job, or one part of a split array). */
   private async cancelOne(row: JobRow): Promise<JobRow> {
-    if (row.state === 'ACCEPTED' &&
-        (await this.jobs.transition(row.id, 'ACCEPTED', { state: 'CANCELLED', reason: 'cancelled before dispatch', endedAt: new Date() }))) {
+    if (
+      row.state === 'ACCEPTED' &&
+      (await this.jobs.transition(row.id, 'ACCEPTED', { state: 'CANCELLED', reason: 'cancelled before dispatch', endedAt: new Date() }))
+    ) {
       return (await this.jobs.findById(row.id))!;
     }
     // Recorded first: a dispatcher that is submitting right now sees the flag and cancels what it submitted.
@@ -299,7 +306,9 @@ export class JobsService {
     } catch (error) {
       if (error instanceof JobFileAccessError) {
         this.logger.warn(`job ${row.id}: output read refused: ${error.message}`);
-        throw new Problem(403, 'Forbidden', `the ${request.stream} file is not a regular file of ${row.slurm_user} inside its directories`, { field: 'stream' });
+        throw new Problem(403, 'Forbidden', `the ${request.stream} file is not a regular file of ${row.slurm_user} inside its directories`, {
+          field: 'stream',
+        });
       }
       if (error instanceof JobFileUnavailableError) {
         this.logger.warn(`job ${row.id}: output read unavailable: ${error.message}`);
@@ -324,15 +333,20 @@ export class JobsService {
     } else if (request.taskId !== undefined) {
       throw invalid('task', 'this job is not an array');
     }
-    const files = outputFiles(row.spec, {
-      jobId: slurmJobId,
-      // A part of a split array was sent with %A pinned to the whole array's id (dispatch filePatternsOf).
-      arrayJobId: isArray ? Number(row.parent_id ?? row.slurm_job_id) : undefined,
-      arrayTaskId: isArray ? request.taskId : undefined,
-      jobName: row.name,
-      user: row.slurm_user,
-      nodeName,
-    }, row.working_directory, row.default_output);
+    const files = outputFiles(
+      row.spec,
+      {
+        jobId: slurmJobId,
+        // A part of a split array was sent with %A pinned to the whole array's id (dispatch filePatternsOf).
+        arrayJobId: isArray ? Number(row.parent_id ?? row.slurm_job_id) : undefined,
+        arrayTaskId: isArray ? request.taskId : undefined,
+        jobName: row.name,
+        user: row.slurm_user,
+        nodeName,
+      },
+      row.working_directory,
+      row.default_output,
+    );
     return request.stream === 'stderr' ? files.stderr : files.stdout;
   }
 

@@ -139,7 +139,15 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
     const initial = this.identity.initialAccount(address) ?? { kind: 'researcher' as const, slurmUser: this.config.ledger.ingress.defaultSlurmUser };
     const row = await this.wallets.ensureWalletPrincipal(address, initial);
     if (!row) throw new Problem(403, 'Forbidden', `the principal of ${address} is disabled`);
-    return { id: row.id, name: row.name, kind: row.kind, slurmUser: row.slurm_user, scopes: new Set(['submit']), credentialId: 'chain-ingress', chainAddress: row.chain_address };
+    return {
+      id: row.id,
+      name: row.name,
+      kind: row.kind,
+      slurmUser: row.slurm_user,
+      scopes: new Set(['submit']),
+      credentialId: 'chain-ingress',
+      chainAddress: row.chain_address,
+    };
   }
 
   /** Records the refusal and queues the FAILED report, together; false if another worker decided first. */

@@ -88,7 +88,8 @@ export class ChainSender {
   async resolve(hash: string): Promise<Resolution> {
     const committed = await this.signer.committedSequence();
     const found = await this.signer.findTx(hash);
-    if (found) return found.code === 0 ? { kind: 'committed', responses: found.msgResponses ?? [] } : { kind: 'dead', reason: found.rawLog ?? `code ${found.code}` };
+    if (found)
+      return found.code === 0 ? { kind: 'committed', responses: found.msgResponses ?? [] } : { kind: 'dead', reason: found.rawLog ?? `code ${found.code}` };
     const journaled = await this.txs.find(hash);
     if (!journaled) return { kind: 'dead', reason: `transaction ${hash} was never sent` };
     if (committed > journaled.sequence) return { kind: 'dead', reason: `sequence ${journaled.sequence} was used by another transaction` };
@@ -123,7 +124,11 @@ export class ChainSender {
       const batch = this.takeBatch(queue, itemLimit);
       let tx: PreparedTx;
       try {
-        tx = await this.signer.prepare(batch.flatMap((item) => item.messages), this.options.memo, this.nextSequence ?? undefined);
+        tx = await this.signer.prepare(
+          batch.flatMap((item) => item.messages),
+          this.options.memo,
+          this.nextSequence ?? undefined,
+        );
       } catch (error) {
         if (!(error instanceof ChainQueryError || error instanceof ChainUnavailableError)) throw error;
         const message = error.message;
@@ -146,8 +151,14 @@ export class ChainSender {
         }
         continue;
       }
-      await this.txs.save(tx, batch.reduce((n, item) => n + item.messages.length, 0));
-      await beforeBroadcast(batch.map((item) => item.key), tx);
+      await this.txs.save(
+        tx,
+        batch.reduce((n, item) => n + item.messages.length, 0),
+      );
+      await beforeBroadcast(
+        batch.map((item) => item.key),
+        tx,
+      );
       try {
         await this.signer.submit(tx.txBytes);
       } catch (error) {
@@ -201,7 +212,10 @@ export class ChainSender {
     const index = failedMessageIndex(found.rawLog ?? '');
     const guilty = index === null ? null : itemOfMessage(batch, index);
     for (const item of batch) {
-      outcomes.set(item.key, item === guilty ? { kind: 'rejected', reason: found.rawLog ?? '' } : { kind: 'retry', reason: `transaction ${hash} failed: ${found.rawLog}` });
+      outcomes.set(
+        item.key,
+        item === guilty ? { kind: 'rejected', reason: found.rawLog ?? '' } : { kind: 'retry', reason: `transaction ${hash} failed: ${found.rawLog}` },
+      );
     }
     if (index === null) this.nextSequence = null;
   }

@@ -11,10 +11,12 @@ export class TxStore {
   constructor(private readonly db: DataSource) {}
 
   async save(tx: PreparedTx, messages: number): Promise<void> {
-    await this.db.query(
-      'INSERT INTO chain_txs (hash, tx_bytes, sequence, messages) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING',
-      [tx.hash, Buffer.from(tx.txBytes), tx.sequence, messages],
-    );
+    await this.db.query('INSERT INTO chain_txs (hash, tx_bytes, sequence, messages) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING', [
+      tx.hash,
+      Buffer.from(tx.txBytes),
+      tx.sequence,
+      messages,
+    ]);
   }
 
   async find(hash: string): Promise<JournaledTx | null> {

@@ -14,16 +14,27 @@ const CHAIN_TERMINAL: ReadonlySet<ChainJobState> = new Set([COMPLETED, FAILED, C
  */
 const TERMINAL_ON_CHAIN: Readonly<Record<string, ChainJobState>> = {
   COMPLETED,
-  FAILED, NODE_FAIL: FAILED, BOOT_FAIL: FAILED, OUT_OF_MEMORY: FAILED, PREEMPTED: FAILED, LOST: FAILED, REJECTED: FAILED,
-  CANCELLED, REVOKED: CANCELLED,
-  TIMEOUT, DEADLINE: TIMEOUT,
+  FAILED,
+  NODE_FAIL: FAILED,
+  BOOT_FAIL: FAILED,
+  OUT_OF_MEMORY: FAILED,
+  PREEMPTED: FAILED,
+  LOST: FAILED,
+  REJECTED: FAILED,
+  CANCELLED,
+  REVOKED: CANCELLED,
+  TIMEOUT,
+  DEADLINE: TIMEOUT,
 };
 
 export function chainTerminalState(ourState: string): ChainJobState | null {
   return TERMINAL_ON_CHAIN[ourState] ?? null;
 }
 
-export const chainStateName = (state: number) => Object.entries(ChainJobState).find(([, v]) => v === state)?.[0].replace('JOB_STATE_', '') ?? String(state);
+export const chainStateName = (state: number) =>
+  Object.entries(ChainJobState)
+    .find(([, v]) => v === state)?.[0]
+    .replace('JOB_STATE_', '') ?? String(state);
 
 /**
  * The statuses still to report so the chain's job ends in `terminal`, following the keeper's only
@@ -35,7 +46,8 @@ export const chainStateName = (state: number) => Object.entries(ChainJobState).f
 export function remainingTransitions(chainState: ChainJobState, terminal: ChainJobState, started: boolean): { states: ChainJobState[] } | { refusal: string } {
   const path = started || terminal === COMPLETED ? [QUEUED, RUNNING, terminal] : [QUEUED, terminal];
   if (chainState === terminal) return { states: [] };
-  if (CHAIN_TERMINAL.has(chainState)) return { refusal: `the chain already has this job ${chainStateName(chainState)}; it ended ${chainStateName(terminal)} here` };
+  if (CHAIN_TERMINAL.has(chainState))
+    return { refusal: `the chain already has this job ${chainStateName(chainState)}; it ended ${chainStateName(terminal)} here` };
   if (chainState === PENDING) return { states: path };
   const at = path.indexOf(chainState);
   if (at >= 0) return { states: path.slice(at + 1) };
@@ -74,7 +86,12 @@ export function jobStatusMessages(report: JobReport): EncodeObject[] {
         state,
         statusMessage: terminal ? `${report.ourState}; usage record sha256:${report.contentHash}` : '',
         ...(terminal
-          ? { exitCode: report.exitCode, usageMetrics: report.metrics, signature: report.signature.toString('base64'), signedTimestamp: BigInt(report.signedAt) }
+          ? {
+              exitCode: report.exitCode,
+              usageMetrics: report.metrics,
+              signature: report.signature.toString('base64'),
+              signedTimestamp: BigInt(report.signedAt),
+            }
           : {}),
       }),
     };

@@ -64,10 +64,20 @@ export class ProviderDaemon {
     for (const island of islands) {
       const clusterId = clusters.get(island.name);
       if (!clusterId) {
-        planned.push({ key: `register:${island.name}`, kind: 'register-cluster', subject: island.name, message: registerCluster(provider, island, settings.defaultRegion) });
+        planned.push({
+          key: `register:${island.name}`,
+          kind: 'register-cluster',
+          subject: island.name,
+          message: registerCluster(provider, island, settings.defaultRegion),
+        });
         continue;
       }
-      planned.push({ key: `activate:${island.name}:${clusterId}`, kind: 'activate-cluster', subject: island.name, message: activateCluster(provider, clusterId) });
+      planned.push({
+        key: `activate:${island.name}:${clusterId}`,
+        kind: 'activate-cluster',
+        subject: island.name,
+        message: activateCluster(provider, clusterId),
+      });
       for (const partition of island.partitions) {
         const terms = { identityThreshold: settings.offeringIdentityThreshold, maxRuntimeSeconds: settings.offeringMaxRuntimeSeconds };
         const message = createOffering(provider, clusterId, island, partition, this.options.pricesFor(island.name), this.options.denom, terms);
@@ -88,7 +98,12 @@ export class ProviderDaemon {
       for (const node of island.nodes) {
         // The previous round's message, if it never went out, is stale now: this one replaces it.
         await this.outbox.supersedeLiveness(node.id);
-        added += await this.enqueue(`liveness:${node.id}:${now}`, 'node-liveness', node.id, nodeLiveness(provider, clusterId, node, BigInt(now), this.options.settings.defaultRegion));
+        added += await this.enqueue(
+          `liveness:${node.id}:${now}`,
+          'node-liveness',
+          node.id,
+          nodeLiveness(provider, clusterId, node, BigInt(now), this.options.settings.defaultRegion),
+        );
       }
     }
     return added;
@@ -113,7 +128,11 @@ export class ProviderDaemon {
       if (!resolutions.has(row.tx_hash)) resolutions.set(row.tx_hash, await sender.resolve(row.tx_hash));
       const resolution = resolutions.get(row.tx_hash)!;
       if (resolution.kind === 'committed') {
-        await this.finish(row, { kind: 'committed', txHash: row.tx_hash, responses: row.tx_message_index === null ? [] : resolution.responses.slice(row.tx_message_index, row.tx_message_index + 1) });
+        await this.finish(row, {
+          kind: 'committed',
+          txHash: row.tx_hash,
+          responses: row.tx_message_index === null ? [] : resolution.responses.slice(row.tx_message_index, row.tx_message_index + 1),
+        });
       } else if (resolution.kind === 'pending') {
         await this.finish(row, { kind: 'broadcast', txHash: row.tx_hash });
       } else if (row.kind === 'node-liveness' && (await this.outbox.hasNewerLiveness(row))) {
@@ -124,7 +143,10 @@ export class ProviderDaemon {
       }
     }
     const byId = new Map(toSend.map((row) => [row.id, row]));
-    const items = toSend.map((row) => ({ key: row.id, messages: [{ typeUrl: row.type_url, value: (registry.lookupType(row.type_url) as GeneratedType & { decode(b: Uint8Array): unknown }).decode(row.value) }] }));
+    const items = toSend.map((row) => ({
+      key: row.id,
+      messages: [{ typeUrl: row.type_url, value: (registry.lookupType(row.type_url) as GeneratedType & { decode(b: Uint8Array): unknown }).decode(row.value) }],
+    }));
     const outcomes = await sender.send(items, (keys, tx) => this.outbox.markBroadcast(keys, tx.hash));
     for (const [id, outcome] of outcomes) {
       if (outcome.kind === 'retry') retried++;

@@ -64,7 +64,10 @@ export function registerCluster(provider: string, island: IslandFacts, defaultRe
 
 /** The keeper stores a new cluster as PENDING whatever the message said: nothing works until ACTIVE. */
 export function activateCluster(provider: string, clusterId: string): EncodeObject {
-  return { typeUrl: MsgUpdateCluster.typeUrl, value: MsgUpdateCluster.fromPartial({ providerAddress: provider, clusterId, state: ClusterState.CLUSTER_STATE_ACTIVE }) };
+  return {
+    typeUrl: MsgUpdateCluster.typeUrl,
+    value: MsgUpdateCluster.fromPartial({ providerAddress: provider, clusterId, state: ClusterState.CLUSTER_STATE_ACTIVE }),
+  };
 }
 
 /** One offering per island and partition, priced like our bills (src/core/usage/pricing.ts) in the billing denom. */
@@ -84,7 +87,9 @@ export function createOffering(
       clusterId,
       name: `${island.name}/${partition}`,
       description: `Partition ${partition} of Archipelago island ${island.name}`,
-      queueOptions: [{ partitionName: partition, displayName: partition, maxNodes: island.nodes.length, maxRuntime: BigInt(terms.maxRuntimeSeconds), priceMultiplier: '1' }],
+      queueOptions: [
+        { partitionName: partition, displayName: partition, maxNodes: island.nodes.length, maxRuntime: BigInt(terms.maxRuntimeSeconds), priceMultiplier: '1' },
+      ],
       pricing: {
         baseNodeHourPrice: prices.nodeHour,
         cpuCoreHourPrice: prices.cpuCoreHour,
@@ -129,4 +134,3 @@ export function nodeLiveness(provider: string, clusterId: string, node: NodeFact
     }),
   };
 }
-

@@ -108,7 +108,10 @@ export class AgentService {
       const providerGroup = providerGroupOf({ id: granted.provider_id, name: granted.provider_name });
       const claimed = message.tags?.providerGroup;
       if (claimed !== undefined && claimed !== providerGroup) {
-        throw forbidden(`message.tags.providerGroup: this join token admits nodes of provider group "${providerGroup}" only, not "${claimed}"`, 'message.tags.providerGroup');
+        throw forbidden(
+          `message.tags.providerGroup: this join token admits nodes of provider group "${providerGroup}" only, not "${claimed}"`,
+          'message.tags.providerGroup',
+        );
       }
       const created = await this.nodes.insert(m, {
         providerId: granted.provider_id,
@@ -122,14 +125,12 @@ export class AgentService {
       if (created === 'key-taken') {
         throw conflict('a node with this public key is already registered; generate a new key to join again', 'message.publicKey');
       }
-      await this.audit.record(
-        {
-          actor: `join_token:${granted.id}`,
-          action: 'node.join',
-          target: `node:${created.id}`,
-          details: { providerId: granted.provider_id, name: created.name, publicKey: message.publicKey },
-        },
-      );
+      await this.audit.record({
+        actor: `join_token:${granted.id}`,
+        action: 'node.join',
+        target: `node:${created.id}`,
+        details: { providerId: granted.provider_id, name: created.name, publicKey: message.publicKey },
+      });
       return created;
     });
     this.logger.log(`node ${node.name} (${node.id}) joined for provider ${node.provider_id}`);

@@ -54,20 +54,15 @@ export class JoinTokensRepository {
   }
 
   async findVisible(id: string, providerId: string | null): Promise<JoinTokenRow | null> {
-    const [row] = await rows<JoinTokenRow>(
-      this.db,
-      `SELECT ${COLUMNS} FROM join_tokens WHERE id = $1 AND ($2::uuid IS NULL OR provider_id = $2)`,
-      [id, providerId],
-    );
+    const [row] = await rows<JoinTokenRow>(this.db, `SELECT ${COLUMNS} FROM join_tokens WHERE id = $1 AND ($2::uuid IS NULL OR provider_id = $2)`, [
+      id,
+      providerId,
+    ]);
     return row ?? null;
   }
 
   async revoke(id: string, db: Queryable = this.db): Promise<JoinTokenRow> {
-    const [row] = await rows<JoinTokenRow>(
-      db,
-      `UPDATE join_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id],
-    );
+    const [row] = await rows<JoinTokenRow>(db, `UPDATE join_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
     return row;
   }
 
@@ -124,11 +119,7 @@ export class JoinTokensRepository {
       [nonce, tokenId],
     );
     if (used.length > 0) return 'ok';
-    const [row] = await rows<{ used_at: Date | null }>(
-      db,
-      'SELECT used_at FROM join_nonces WHERE nonce = $1 AND token_id = $2',
-      [nonce, tokenId],
-    );
+    const [row] = await rows<{ used_at: Date | null }>(db, 'SELECT used_at FROM join_nonces WHERE nonce = $1 AND token_id = $2', [nonce, tokenId]);
     if (!row) return 'unknown';
     return row.used_at ? 'used' : 'expired';
   }

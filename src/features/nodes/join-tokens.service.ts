@@ -72,9 +72,12 @@ export class JoinTokensService {
         m,
       );
       const view = joinTokenView(inserted);
-      await this.audit.record(
-        { actor, action: 'join_token.create', target: `join_token:${inserted.id}`, details: { ...details, providerId, prefix: fresh.prefix, maxUses: view.maxUses, expiresAt: view.expiresAt } },
-      );
+      await this.audit.record({
+        actor,
+        action: 'join_token.create',
+        target: `join_token:${inserted.id}`,
+        details: { ...details, providerId, prefix: fresh.prefix, maxUses: view.maxUses, expiresAt: view.expiresAt },
+      });
       return inserted;
     });
     return { ...joinTokenView(row), token: fresh.token };

@@ -29,8 +29,10 @@ export class LivenessService implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
-    this.stop = repeatEvery(this.config.nodes.sweepIntervalMs, () => this.sweep(), (error) =>
-      this.logger.warn(`liveness sweep failed: ${error.message}`),
+    this.stop = repeatEvery(
+      this.config.nodes.sweepIntervalMs,
+      () => this.sweep(),
+      (error) => this.logger.warn(`liveness sweep failed: ${error.message}`),
     );
   }
 

@@ -92,7 +92,11 @@ export class JoinDto {
   @MaxLength(200)
   token!: string;
 
-  @ApiProperty({ description: 'JoinMessage (purpose "join", nonce, publicKey, inventory, tags, probeAddress, sentAt)', type: 'object', additionalProperties: true })
+  @ApiProperty({
+    description: 'JoinMessage (purpose "join", nonce, publicKey, inventory, tags, probeAddress, sentAt)',
+    type: 'object',
+    additionalProperties: true,
+  })
   @IsObject()
   message!: JoinMessage;
 
@@ -103,7 +107,11 @@ export class JoinDto {
 }
 
 export class HeartbeatDto {
-  @ApiProperty({ description: 'HeartbeatMessage (purpose "heartbeat", nodeId, seq, sentAt, capacity, health, slurmdState)', type: 'object', additionalProperties: true })
+  @ApiProperty({
+    description: 'HeartbeatMessage (purpose "heartbeat", nodeId, seq, sentAt, capacity, health, slurmdState)',
+    type: 'object',
+    additionalProperties: true,
+  })
   @IsObject()
   message!: HeartbeatMessage;
 
@@ -114,7 +122,11 @@ export class HeartbeatDto {
 }
 
 export class LatencyReportDto {
-  @ApiProperty({ description: 'LatencyReport (purpose "latency", nodeId, seq, sentAt, samples[{peer, rttMs, loss, probes}])', type: 'object', additionalProperties: true })
+  @ApiProperty({
+    description: 'LatencyReport (purpose "latency", nodeId, seq, sentAt, samples[{peer, rttMs, loss, probes}])',
+    type: 'object',
+    additionalProperties: true,
+  })
   @IsObject()
   message!: LatencyReport;
 
@@ -123,4 +135,3 @@ export class LatencyReportDto {
   @MaxLength(200)
   signature!: string;
 }
-

@@ -118,20 +118,12 @@ export class NodesRepository implements IslandMembership, NodeHeartbeats {
 
   /** A node the caller may see: any for a platform admin (providerId null), else only its own. */
   async findVisible(id: string, providerId: string | null): Promise<NodeRow | null> {
-    const [row] = await rows<NodeRow>(
-      this.db,
-      'SELECT * FROM nodes WHERE id = $1 AND ($2::uuid IS NULL OR provider_id = $2)',
-      [id, providerId],
-    );
+    const [row] = await rows<NodeRow>(this.db, 'SELECT * FROM nodes WHERE id = $1 AND ($2::uuid IS NULL OR provider_id = $2)', [id, providerId]);
     return row ?? null;
   }
 
   async findManyVisible(ids: string[], providerId: string | null): Promise<NodeRow[]> {
-    return rows<NodeRow>(
-      this.db,
-      'SELECT * FROM nodes WHERE id = ANY($1::uuid[]) AND ($2::uuid IS NULL OR provider_id = $2) ORDER BY name',
-      [ids, providerId],
-    );
+    return rows<NodeRow>(this.db, 'SELECT * FROM nodes WHERE id = ANY($1::uuid[]) AND ($2::uuid IS NULL OR provider_id = $2) ORDER BY name', [ids, providerId]);
   }
 
   async list(filter: { providerId: string | null; states?: string[]; afterName?: string; limit: number }): Promise<NodeRow[]> {
@@ -170,16 +162,18 @@ export class NodesRepository implements IslandMembership, NodeHeartbeats {
 
   /** Takes `seq` for a message other than a heartbeat; false when it is not after the stored one. */
   async advanceSeq(id: string, seq: number): Promise<boolean> {
-    const updated = await rows(
-      this.db,
-      `UPDATE nodes SET last_seq = $2 WHERE id = $1 AND last_seq < $2 AND state <> 'DEREGISTERED' RETURNING id`,
-      [id, seq],
-    );
+    const updated = await rows(this.db, `UPDATE nodes SET last_seq = $2 WHERE id = $1 AND last_seq < $2 AND state <> 'DEREGISTERED' RETURNING id`, [id, seq]);
     return updated.length > 0;
   }
 
   /** An admin's state change, only from the state it was decided from. */
-  async changeState(id: string, from: NodeState, to: NodeState, drainedReason: string | null, db: DataSource | EntityManager = this.db): Promise<NodeRow | null> {
+  async changeState(
+    id: string,
+    from: NodeState,
+    to: NodeState,
+    drainedReason: string | null,
+    db: DataSource | EntityManager = this.db,
+  ): Promise<NodeRow | null> {
     const [row] = await rows<NodeRow>(
       db,
       `UPDATE nodes SET state = $3, drained_reason = $4,
@@ -226,13 +220,7 @@ export class NodesRepository implements IslandMembership, NodeHeartbeats {
        ON CONFLICT (from_node, to_node) DO UPDATE
          SET rtt_ms = EXCLUDED.rtt_ms, loss = EXCLUDED.loss, probes = EXCLUDED.probes, measured_at = EXCLUDED.measured_at
        RETURNING to_node`,
-      [
-        fromNode,
-        samples.map((s) => s.peer.toLowerCase()),
-        samples.map((s) => s.rttMs),
-        samples.map((s) => s.loss),
-        samples.map((s) => s.probes),
-      ],
+      [fromNode, samples.map((s) => s.peer.toLowerCase()), samples.map((s) => s.rttMs), samples.map((s) => s.loss), samples.map((s) => s.probes)],
     );
     return stored.map((row) => row.to_node);
   }
@@ -282,12 +270,7 @@ export class NodesRepository implements IslandMembership, NodeHeartbeats {
         WHERE n.id = t.id AND n.state = t.from_state
           AND coalesce(n.last_heartbeat_at, n.created_at) <= now() - make_interval(secs => t.silent_seconds)
         RETURNING n.id, n.name, n.state`,
-      [
-        transitions.map((t) => t.id),
-        transitions.map((t) => t.from),
-        transitions.map((t) => t.to),
-        transitions.map((t) => t.silentSeconds),
-      ],
+      [transitions.map((t) => t.id), transitions.map((t) => t.from), transitions.map((t) => t.to), transitions.map((t) => t.silentSeconds)],
     );
   }
 

@@ -55,7 +55,13 @@ export class NodesService {
   async deregister(principal: Principal, id: string) {
     const node = await this.visible(principal, id);
     if (node.state === 'DEREGISTERED') return nodeView(node);
-    const done = await this.change(principal, id, 'deregister', () => 'DEREGISTERED', (row) => row.drained_reason);
+    const done = await this.change(
+      principal,
+      id,
+      'deregister',
+      () => 'DEREGISTERED',
+      (row) => row.drained_reason,
+    );
     this.logger.log(`node ${done.name} deregistered by ${principal.name}`);
     return nodeView(done);
   }
@@ -116,9 +122,12 @@ export class NodesService {
         const row = await this.nodes.changeState(from.id, from.state, next, reason(from), m);
         if (row) {
           const { actor, details } = principalActor(principal);
-          await this.audit.record(
-            { actor, action: `node.${action}`, target: `node:${row.id}`, details: { ...details, name: row.name, from: from.state, to: row.state, reason: row.drained_reason } },
-          );
+          await this.audit.record({
+            actor,
+            action: `node.${action}`,
+            target: `node:${row.id}`,
+            details: { ...details, name: row.name, from: from.state, to: row.state, reason: row.drained_reason },
+          });
         }
         return row;
       });

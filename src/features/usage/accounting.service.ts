@@ -63,7 +63,11 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
       return;
     }
     this.logger.log(`accounting islands ${[...this.sources.keys()].join(', ')}; records signed with ${this.signer.algorithm}`);
-    this.stop = repeatEvery(this.config.usage.intervalMs, () => this.accountDue(), (error) => this.logger.warn(`accounting failed: ${error.message}`));
+    this.stop = repeatEvery(
+      this.config.usage.intervalMs,
+      () => this.accountDue(),
+      (error) => this.logger.warn(`accounting failed: ${error.message}`),
+    );
   }
 
   onApplicationShutdown(): void {
@@ -140,7 +144,17 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
     });
     const signer = this.signer!;
     const written = await this.usage.saveAccounted(
-      { job, record, signature: signer.sign(record.contentHash), algorithm: signer.algorithm, publicKey: signer.publicKey, denom: prices.denom, billed, epoch, rewards },
+      {
+        job,
+        record,
+        signature: signer.sign(record.contentHash),
+        algorithm: signer.algorithm,
+        publicKey: signer.publicKey,
+        denom: prices.denom,
+        billed,
+        epoch,
+        rewards,
+      },
       this.config.usage.commitDelayMs > 0 ? () => new Promise((r) => setTimeout(r, this.config.usage.commitDelayMs)) : undefined,
     );
     if (written) this.logger.log(`job ${job.id}: usage record ${record.contentHash.slice(0, 12)} billed ${billed} ${prices.denom}`);

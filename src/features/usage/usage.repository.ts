@@ -43,11 +43,9 @@ export class UsageRepository implements UsageOutboxStats {
 
   nodeFacts(names: string[]): Promise<NodeFacts[]> {
     if (names.length === 0) return Promise.resolve([]);
-    return rows<NodeFacts>(
-      this.db,
-      `SELECT name, provider_id, benchmark_score, inventory->'gpus'->0->>'model' AS gpu_model FROM nodes WHERE name = ANY($1)`,
-      [names],
-    );
+    return rows<NodeFacts>(this.db, `SELECT name, provider_id, benchmark_score, inventory->'gpus'->0->>'model' AS gpu_model FROM nodes WHERE name = ANY($1)`, [
+      names,
+    ]);
   }
 
   /**
@@ -65,8 +63,21 @@ export class UsageRepository implements UsageOutboxStats {
         `INSERT INTO usage_records (job_id, owner_id, island, slurm_job_id, slurm_submit_time, canonical, content_hash,
                                     signature, signature_algorithm, signer_public_key, denom, billed, epoch)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-        [signed.job.id, signed.job.owner_id, key.island, key.slurmJobId, key.submitTime, signed.record.canonical, signed.record.contentHash,
-          signed.signature, signed.algorithm, signed.publicKey, signed.denom, signed.billed.toString(), signed.epoch],
+        [
+          signed.job.id,
+          signed.job.owner_id,
+          key.island,
+          key.slurmJobId,
+          key.submitTime,
+          signed.record.canonical,
+          signed.record.contentHash,
+          signed.signature,
+          signed.algorithm,
+          signed.publicKey,
+          signed.denom,
+          signed.billed.toString(),
+          signed.epoch,
+        ],
       );
       await this.outbox.add({ usage_record_id: recordId });
       const lines = rewardLines(signed.rewards);
@@ -74,8 +85,17 @@ export class UsageRepository implements UsageOutboxStats {
         `INSERT INTO usage_rewards (usage_record_id, job_id, epoch, kind, beneficiary, provider, weight, amount, denom)
          SELECT $1, $2, $3, l.kind, l.beneficiary, l.provider, l.weight::numeric, l.amount::numeric, $4
            FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS l(kind, beneficiary, provider, weight, amount)`,
-        [recordId, signed.job.id, signed.epoch, signed.denom, lines.map((l) => l.kind), lines.map((l) => l.beneficiary),
-          lines.map((l) => l.provider), lines.map((l) => l.weight), lines.map((l) => l.amount)],
+        [
+          recordId,
+          signed.job.id,
+          signed.epoch,
+          signed.denom,
+          lines.map((l) => l.kind),
+          lines.map((l) => l.beneficiary),
+          lines.map((l) => l.provider),
+          lines.map((l) => l.weight),
+          lines.map((l) => l.amount),
+        ],
       );
       await beforeCommit?.();
       return true;

@@ -74,7 +74,7 @@ export class UsageService {
   async rewards(principal: Principal, query: RewardsQuery) {
     const provider = rewardsViewer(principal) === 'provider';
     if (provider && query.provider !== undefined && query.provider !== principal.id) {
-      throw new Problem(403, 'Forbidden', "a provider admin sees only its own rewards: leave out provider or give your own id", { field: 'provider' });
+      throw new Problem(403, 'Forbidden', 'a provider admin sees only its own rewards: leave out provider or give your own id', { field: 'provider' });
     }
     const providerFilter = provider ? principal.id : (query.provider ?? null);
     const items = await rows<{ epoch: number; kind: string; beneficiary: string; provider: string | null; denom: string; amount: string; jobs: number }>(
@@ -94,7 +94,15 @@ export class UsageService {
   async jobRewards(principal: Principal, id: string) {
     const viewer = rewardsViewer(principal);
     if (!/^\d{1,18}$/.test(id)) throw notFound(`rewards of job ${id}`);
-    const lines = await rows<{ kind: string; beneficiary: string; provider: string | null; weight: string | null; amount: string; denom: string; epoch: number }>(
+    const lines = await rows<{
+      kind: string;
+      beneficiary: string;
+      provider: string | null;
+      weight: string | null;
+      amount: string;
+      denom: string;
+      epoch: number;
+    }>(
       this.db,
       `SELECT kind, beneficiary, provider, weight::text, amount::text, denom, epoch FROM usage_rewards
         WHERE job_id = $1 AND ($2::text IS NULL OR provider = $2) ORDER BY kind, beneficiary`,

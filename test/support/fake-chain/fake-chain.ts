@@ -55,7 +55,10 @@ export class FakeChain {
 
   constructor(options: FakeChainOptions = {}) {
     this.ledger = new Ledger(options.chainId ?? 'virtengine-test-1', options.prefix ?? 've', options.feeDenom ?? 'uve', options.minGasPrice ?? 0.025);
-    this.modules = new Modules(() => Date.now(), () => this.ledger.blockTime);
+    this.modules = new Modules(
+      () => Date.now(),
+      () => this.ledger.blockTime,
+    );
     this.ledger.snapshot = () => this.modules.snapshot();
     this.queries = this.modules.queryHandlers();
     for (const [typeUrl, handler] of this.modules.msgHandlers()) this.ledger.handlers.set(typeUrl, handler);
@@ -123,7 +126,11 @@ export class FakeChain {
     return stored;
   }
 
-  setMfaRequirement(address: string, type: SensitiveTransactionType, requirement: { required: boolean; factorCombinations?: FactorCombination[]; minVeidScore?: number }): void {
+  setMfaRequirement(
+    address: string,
+    type: SensitiveTransactionType,
+    requirement: { required: boolean; factorCombinations?: FactorCombination[]; minVeidScore?: number },
+  ): void {
     this.modules.requirements.set(`${address}/${type}`, { factorCombinations: [], minVeidScore: 0, ...requirement });
   }
 
@@ -232,15 +239,19 @@ export class FakeChain {
         ? Any.fromPartial({ typeUrl: '/cosmos.crypto.secp256k1.PubKey', value: PubKey.encode({ key: fromBase64(account.pubkey.value) }).finish() })
         : undefined;
       const base = BaseAccount.fromPartial({ address, pubKey, accountNumber: BigInt(account.accountNumber), sequence: BigInt(account.sequence) });
-      return QueryAccountResponse.encode({ account: Any.fromPartial({ typeUrl: '/cosmos.auth.v1beta1.BaseAccount', value: BaseAccount.encode(base).finish() }) }).finish();
+      return QueryAccountResponse.encode({
+        account: Any.fromPartial({ typeUrl: '/cosmos.auth.v1beta1.BaseAccount', value: BaseAccount.encode(base).finish() }),
+      }).finish();
     }
     if (path === '/cosmos.tx.v1beta1.Service/Simulate') {
       const { txBytes } = SimulateRequest.decode(data);
       const { gasUsed, msgResponses } = this.ledger.simulate(txBytes);
-      return SimulateResponse.encode(SimulateResponse.fromPartial({
-        gasInfo: { gasWanted: BigInt(gasUsed), gasUsed: BigInt(gasUsed) },
-        result: { data: new Uint8Array(), log: '', events: [], msgResponses },
-      })).finish();
+      return SimulateResponse.encode(
+        SimulateResponse.fromPartial({
+          gasInfo: { gasWanted: BigInt(gasUsed), gasUsed: BigInt(gasUsed) },
+          result: { data: new Uint8Array(), log: '', events: [], msgResponses },
+        }),
+      ).finish();
     }
     const handler = this.queries.get(path);
     if (!handler) throw new Refusal(CODE.UNKNOWN_REQUEST, `unknown query path: ${path}: unknown request`);

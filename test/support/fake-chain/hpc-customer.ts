@@ -34,7 +34,8 @@ export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string
       if (!msg.queueName) throw invalid('queue_name cannot be empty');
       if (!msg.resources || msg.resources.nodes < 1) throw invalid('resources.nodes must be at least 1');
       if (msg.maxRuntimeSeconds < 60n) throw invalid('max_runtime_seconds must be at least 60');
-      if (!msg.workloadSpec?.isPreconfigured && !msg.workloadSpec?.containerImage) throw invalid('workload_spec.container_image is required for custom workloads');
+      if (!msg.workloadSpec?.isPreconfigured && !msg.workloadSpec?.containerImage)
+        throw invalid('workload_spec.container_image is required for custom workloads');
       const offering = state.offerings.get(msg.offeringId);
       if (!offering) throw new Refusal(HPC_JOB_CODE.OFFERING_NOT_FOUND, `offering ${msg.offeringId}: HPC offering not found`);
       if (!offering.active) throw new Refusal(HPC_JOB_CODE.INVALID_OFFERING, `offering ${msg.offeringId} is not active: invalid HPC offering`);
@@ -43,20 +44,37 @@ export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string
       }
       if (!offering.queues.includes(msg.queueName)) throw invalid(`queue ${msg.queueName} is not offered by ${msg.offeringId}`);
       if (msg.maxRuntimeSeconds > offering.maxRuntimeSeconds) {
-        throw new Refusal(HPC_JOB_CODE.MAX_RUNTIME_EXCEEDED, `max_runtime_seconds exceeds the offering's ${offering.maxRuntimeSeconds}: maximum runtime exceeded`);
+        throw new Refusal(
+          HPC_JOB_CODE.MAX_RUNTIME_EXCEEDED,
+          `max_runtime_seconds exceeds the offering's ${offering.maxRuntimeSeconds}: maximum runtime exceeded`,
+        );
       }
     },
     apply: (raw) => {
       const msg = raw as MsgSubmitJob;
       const offering = state.offerings.get(msg.offeringId)!;
       const jobId = `JOB-${++state.counters.job}`;
-      state.jobs.set(jobId, HPCJob.fromPartial({
-        jobId, offeringId: offering.offeringId, clusterId: offering.clusterId, providerAddress: offering.providerAddress,
-        customerAddress: msg.customerAddress, state: JobState.JOB_STATE_PENDING, queueName: msg.queueName,
-        workloadSpec: msg.workloadSpec, resources: msg.resources, maxRuntimeSeconds: msg.maxRuntimeSeconds, agreedPrice: msg.maxPrice,
-        blockHeight: BigInt(Math.floor(blockTime().getTime() / 1000)),
-      }));
-      return Any.fromPartial({ typeUrl: MsgSubmitJobResponse.typeUrl, value: MsgSubmitJobResponse.encode(MsgSubmitJobResponse.fromPartial({ jobId, escrowId: '' })).finish() });
+      state.jobs.set(
+        jobId,
+        HPCJob.fromPartial({
+          jobId,
+          offeringId: offering.offeringId,
+          clusterId: offering.clusterId,
+          providerAddress: offering.providerAddress,
+          customerAddress: msg.customerAddress,
+          state: JobState.JOB_STATE_PENDING,
+          queueName: msg.queueName,
+          workloadSpec: msg.workloadSpec,
+          resources: msg.resources,
+          maxRuntimeSeconds: msg.maxRuntimeSeconds,
+          agreedPrice: msg.maxPrice,
+          blockHeight: BigInt(Math.floor(blockTime().getTime() / 1000)),
+        }),
+      );
+      return Any.fromPartial({
+        typeUrl: MsgSubmitJobResponse.typeUrl,
+        value: MsgSubmitJobResponse.encode(MsgSubmitJobResponse.fromPartial({ jobId, escrowId: '' })).finish(),
+      });
     },
   };
   return [[MsgSubmitJob.typeUrl, submit]];
@@ -83,9 +101,14 @@ export function queryJobs(jobs: Map<string, HPCJob>): (request: Uint8Array) => U
       .slice(offset);
     const page = matching.slice(0, limit);
     const next = matching[limit];
-    return QueryJobsResponse.encode(QueryJobsResponse.fromPartial({
-      jobs: page,
-      pagination: { nextKey: next ? new TextEncoder().encode(next.jobId) : new Uint8Array(), total: pagination?.countTotal ? BigInt(matching.length + offset) : 0n },
-    })).finish();
+    return QueryJobsResponse.encode(
+      QueryJobsResponse.fromPartial({
+        jobs: page,
+        pagination: {
+          nextKey: next ? new TextEncoder().encode(next.jobId) : new Uint8Array(),
+          total: pagination?.countTotal ? BigInt(matching.length + offset) : 0n,
+        },
+      }),
+    ).finish();
   };
 }

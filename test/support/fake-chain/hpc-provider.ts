@@ -15,7 +15,14 @@ import type { MessageCodec } from '../../../src/adapters/chain/proto-codec';
 import { MsgHandler, Refusal } from './ledger';
 
 /** x/hpc error codes (types/errors.go) the provider messages can fail with. */
-export const HPC_CODE = { INVALID_CLUSTER: 2100, CLUSTER_NOT_FOUND: 2101, INVALID_OFFERING: 2103, INVALID_NODE_METADATA: 2109, UNAUTHORIZED: 2118, STALE_HEARTBEAT: 2127 } as const;
+export const HPC_CODE = {
+  INVALID_CLUSTER: 2100,
+  CLUSTER_NOT_FOUND: 2101,
+  INVALID_OFFERING: 2103,
+  INVALID_NODE_METADATA: 2109,
+  UNAUTHORIZED: 2118,
+  STALE_HEARTBEAT: 2127,
+} as const;
 
 export interface FakeCluster {
   clusterId: string;
@@ -65,7 +72,8 @@ const NODE_TRANSITIONS: Record<number, NodeState[]> = {
   [NodeState.NODE_STATE_OFFLINE]: [NodeState.NODE_STATE_ACTIVE, NodeState.NODE_STATE_PENDING, NodeState.NODE_STATE_DEREGISTERED],
 };
 
-const response = <T>(codec: MessageCodec<T>, value: Partial<T>) => Any.fromPartial({ typeUrl: codec.typeUrl, value: codec.encode(codec.fromPartial(value as never)).finish() });
+const response = <T>(codec: MessageCodec<T>, value: Partial<T>) =>
+  Any.fromPartial({ typeUrl: codec.typeUrl, value: codec.encode(codec.fromPartial(value as never)).finish() });
 
 /**
  * The provider side of x/hpc as the keeper behaves (msg_server.go, keeper/*.go at 4954b9cc):
@@ -96,8 +104,13 @@ export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Da
       (msg) => {
         const clusterId = `HPC-${++state.counters.cluster}`;
         state.clusters.set(clusterId, {
-          clusterId, providerAddress: msg.providerAddress, name: msg.name, region: msg.region,
-          state: ClusterState.CLUSTER_STATE_PENDING, totalNodes: msg.totalNodes, partitions: msg.partitions.map((p) => p.name),
+          clusterId,
+          providerAddress: msg.providerAddress,
+          name: msg.name,
+          region: msg.region,
+          state: ClusterState.CLUSTER_STATE_PENDING,
+          totalNodes: msg.totalNodes,
+          partitions: msg.partitions.map((p) => p.name),
         });
         return response(MsgRegisterClusterResponse, { clusterId });
       },
@@ -121,12 +134,20 @@ export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Da
       (msg) => {
         owned(msg.clusterId, msg.providerAddress);
         if (msg.queueOptions.length === 0) throw new Refusal(HPC_CODE.INVALID_OFFERING, 'at least one queue option is required: invalid HPC offering');
-        if (msg.requiredIdentityThreshold < 0 || msg.requiredIdentityThreshold > 100) throw new Refusal(HPC_CODE.INVALID_OFFERING, 'required_identity_threshold must be 0-100: invalid HPC offering');
+        if (msg.requiredIdentityThreshold < 0 || msg.requiredIdentityThreshold > 100)
+          throw new Refusal(HPC_CODE.INVALID_OFFERING, 'required_identity_threshold must be 0-100: invalid HPC offering');
         if (msg.maxRuntimeSeconds < 60n) throw new Refusal(HPC_CODE.INVALID_OFFERING, 'max_runtime_seconds must be at least 60: invalid HPC offering');
       },
       (msg) => {
         const offeringId = `OFF-${++state.counters.offering}`;
-        state.offerings.set(offeringId, { offeringId, clusterId: msg.clusterId, providerAddress: msg.providerAddress, queues: msg.queueOptions.map((q) => q.partitionName), active: true, maxRuntimeSeconds: msg.maxRuntimeSeconds });
+        state.offerings.set(offeringId, {
+          offeringId,
+          clusterId: msg.clusterId,
+          providerAddress: msg.providerAddress,
+          queues: msg.queueOptions.map((q) => q.partitionName),
+          active: true,
+          maxRuntimeSeconds: msg.maxRuntimeSeconds,
+        });
         return response(MsgCreateOfferingResponse, { offeringId });
       },
     ),
@@ -142,15 +163,22 @@ export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Da
           throw new Refusal(HPC_CODE.INVALID_NODE_METADATA, `invalid state transition from ${existing.state} to ${next}: invalid node metadata`);
         }
         if (existing && msg.lastSequenceNumber > 0n && msg.lastSequenceNumber <= existing.lastSequenceNumber) {
-          throw new Refusal(HPC_CODE.STALE_HEARTBEAT, `sequence ${msg.lastSequenceNumber} not greater than ${existing.lastSequenceNumber}: stale heartbeat sequence`);
+          throw new Refusal(
+            HPC_CODE.STALE_HEARTBEAT,
+            `sequence ${msg.lastSequenceNumber} not greater than ${existing.lastSequenceNumber}: stale heartbeat sequence`,
+          );
         }
       },
       (msg) => {
         const existing = state.nodes.get(msg.nodeId);
         state.nodes.set(msg.nodeId, {
-          nodeId: msg.nodeId, clusterId: msg.clusterId, region: msg.region,
+          nodeId: msg.nodeId,
+          clusterId: msg.clusterId,
+          region: msg.region,
           state: msg.state || (msg.active ? NodeState.NODE_STATE_ACTIVE : NodeState.NODE_STATE_PENDING),
-          lastSequenceNumber: msg.lastSequenceNumber, lastHeartbeat: blockTime(), updates: (existing?.updates ?? 0) + 1,
+          lastSequenceNumber: msg.lastSequenceNumber,
+          lastHeartbeat: blockTime(),
+          updates: (existing?.updates ?? 0) + 1,
           latencyMs: msg.latencyMeasurements.map((m) => m.latencyMs),
         });
         return response(MsgUpdateNodeMetadataResponse, {});

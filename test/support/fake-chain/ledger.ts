@@ -9,7 +9,10 @@ import { Any } from 'cosmjs-types/google/protobuf/any';
 
 /** An ABCI refusal: the code and log a real node would answer with (sdk root codespace). */
 export class Refusal extends Error {
-  constructor(readonly code: number, readonly log: string) {
+  constructor(
+    readonly code: number,
+    readonly log: string,
+  ) {
     super(log);
   }
 }
@@ -148,13 +151,17 @@ export class Ledger {
       throw new Refusal(CODE.TX_DECODE, `tx parse error: ${(error as Error).message}`);
     }
     const signatures = raw.signatures;
-    if (body.memo.length > MAX_MEMO) throw new Refusal(CODE.MEMO_TOO_LARGE, `maximum number of characters is ${MAX_MEMO} but received ${body.memo.length} characters: memo too large`);
+    if (body.memo.length > MAX_MEMO)
+      throw new Refusal(CODE.MEMO_TOO_LARGE, `maximum number of characters is ${MAX_MEMO} but received ${body.memo.length} characters: memo too large`);
     if (body.timeoutHeight > 0n && body.timeoutHeight < BigInt(this.height + 1)) {
       throw new Refusal(CODE.TX_TIMEOUT_HEIGHT, `block height: ${this.height + 1}, timeout height: ${body.timeoutHeight}: tx timeout height`);
     }
     const signer = this.checkMessages(body.messages);
     if (authInfo.signerInfos.length !== 1 || signatures.length !== 1) {
-      throw new Refusal(CODE.UNAUTHORIZED, `wrong number of signers; expected 1, got ${authInfo.signerInfos.length} signer infos and ${signatures.length} signatures: unauthorized`);
+      throw new Refusal(
+        CODE.UNAUTHORIZED,
+        `wrong number of signers; expected 1, got ${authInfo.signerInfos.length} signer infos and ${signatures.length} signatures: unauthorized`,
+      );
     }
     const info = authInfo.signerInfos[0];
     if (info.modeInfo?.single?.mode !== SignMode.SIGN_MODE_DIRECT) {
@@ -172,10 +179,12 @@ export class Ledger {
     const signature = signatures[0];
     // Always awaited: in @cosmjs/crypto <= 0.32 verifySignature returns a Promise, which is truthy.
     const valid =
-      signature.length === 64 &&
-      (await Secp256k1.verifySignature(Secp256k1Signature.fromFixedLength(signature), sha256(signBytes), fromBase64(pubkey.value)));
+      signature.length === 64 && (await Secp256k1.verifySignature(Secp256k1Signature.fromFixedLength(signature), sha256(signBytes), fromBase64(pubkey.value)));
     if (!valid) {
-      throw new Refusal(CODE.UNAUTHORIZED, `signature verification failed; please verify account number (${account.accountNumber}) and chain-id (${this.chainId}): unauthorized`);
+      throw new Refusal(
+        CODE.UNAUTHORIZED,
+        `signature verification failed; please verify account number (${account.accountNumber}) and chain-id (${this.chainId}): unauthorized`,
+      );
     }
     // Ante succeeded: the sequence is spent even if a message fails in DeliverTx.
     account.sequence += 1;

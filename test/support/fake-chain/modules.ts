@@ -84,7 +84,10 @@ export class Modules {
   readonly nodes = new Map<string, FakeNode>();
   readonly counters = { cluster: 0, offering: 0, job: 0 };
 
-  constructor(private readonly now: () => number, private readonly blockTime: () => Date = () => new Date(now())) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly blockTime: () => Date = () => new Date(now()),
+  ) {}
 
   /** A copy of everything messages change, so a failed transaction leaves no trace (the SDK's cache store). */
   snapshot(): () => void {
@@ -102,41 +105,66 @@ export class Modules {
 
   queryHandlers(): Map<string, QueryHandler> {
     return new Map<string, QueryHandler>([
-      ['/virtengine.veid.v1.Query/IdentityScore', query(QueryIdentityScoreRequest, QueryIdentityScoreResponse, ({ accountAddress }) => {
-        const found = this.scores.get(accountAddress);
-        if (!found) return { found: false };
-        return {
-          found: true,
-          score: { accountAddress, score: found.score, status: found.status, tier: tierFor(found.score, found.status), modelVersion: found.modelVersion, lastUpdatedAt: BigInt(found.lastUpdatedAt) },
-        };
-      })],
-      ['/virtengine.veid.v1.Query/IdentityStatus', query(QueryIdentityStatusRequest, QueryIdentityStatusResponse, ({ accountAddress }) => {
-        const found = this.scores.get(accountAddress);
-        if (!found) throw notFound(`identity record for ${accountAddress}`);
-        return { accountAddress, status: found.status, tier: tierFor(found.score, found.status), score: found.score, modelVersion: found.modelVersion };
-      })],
-      ['/virtengine.mfa.v1.Query/AuthorizationSession', query(QueryAuthorizationSessionRequest, QueryAuthorizationSessionResponse, ({ sessionId }) => {
-        const session = this.sessions.get(sessionId);
-        if (!session) return { found: false };
-        const nowSeconds = Math.floor(this.now() / 1000);
-        const isValid = Number(session.expiresAt) > nowSeconds && !(session.isSingleUse && session.usedAt > 0n);
-        return { session, found: true, isValid };
-      })],
-      ['/virtengine.mfa.v1.Query/MFARequired', query(QueryMFARequiredRequest, QueryMFARequiredResponse, ({ address, transactionType }) => {
-        const configured = this.requirements.get(`${address}/${transactionType}`);
-        if (configured) return configured;
-        const defaults = DEFAULT_REQUIREMENTS[transactionType];
-        return defaults ? { required: true, ...defaults } : { required: false };
-      })],
-      ['/virtengine.mfa.v1.Query/TrustedDevice', query(QueryTrustedDeviceRequest, QueryTrustedDeviceResponse, ({ address, deviceFingerprint }) => {
-        const device = this.devices.get(`${address}/${deviceFingerprint}`);
-        return device ? { device, found: true } : { found: false };
-      })],
-      ['/virtengine.hpc.v1.Query/Job', query(QueryJobRequest, QueryJobResponse, ({ jobId }) => {
-        const job = this.jobs.get(jobId);
-        if (!job) throw notFound(`job ${jobId}`);
-        return { job };
-      })],
+      [
+        '/virtengine.veid.v1.Query/IdentityScore',
+        query(QueryIdentityScoreRequest, QueryIdentityScoreResponse, ({ accountAddress }) => {
+          const found = this.scores.get(accountAddress);
+          if (!found) return { found: false };
+          return {
+            found: true,
+            score: {
+              accountAddress,
+              score: found.score,
+              status: found.status,
+              tier: tierFor(found.score, found.status),
+              modelVersion: found.modelVersion,
+              lastUpdatedAt: BigInt(found.lastUpdatedAt),
+            },
+          };
+        }),
+      ],
+      [
+        '/virtengine.veid.v1.Query/IdentityStatus',
+        query(QueryIdentityStatusRequest, QueryIdentityStatusResponse, ({ accountAddress }) => {
+          const found = this.scores.get(accountAddress);
+          if (!found) throw notFound(`identity record for ${accountAddress}`);
+          return { accountAddress, status: found.status, tier: tierFor(found.score, found.status), score: found.score, modelVersion: found.modelVersion };
+        }),
+      ],
+      [
+        '/virtengine.mfa.v1.Query/AuthorizationSession',
+        query(QueryAuthorizationSessionRequest, QueryAuthorizationSessionResponse, ({ sessionId }) => {
+          const session = this.sessions.get(sessionId);
+          if (!session) return { found: false };
+          const nowSeconds = Math.floor(this.now() / 1000);
+          const isValid = Number(session.expiresAt) > nowSeconds && !(session.isSingleUse && session.usedAt > 0n);
+          return { session, found: true, isValid };
+        }),
+      ],
+      [
+        '/virtengine.mfa.v1.Query/MFARequired',
+        query(QueryMFARequiredRequest, QueryMFARequiredResponse, ({ address, transactionType }) => {
+          const configured = this.requirements.get(`${address}/${transactionType}`);
+          if (configured) return configured;
+          const defaults = DEFAULT_REQUIREMENTS[transactionType];
+          return defaults ? { required: true, ...defaults } : { required: false };
+        }),
+      ],
+      [
+        '/virtengine.mfa.v1.Query/TrustedDevice',
+        query(QueryTrustedDeviceRequest, QueryTrustedDeviceResponse, ({ address, deviceFingerprint }) => {
+          const device = this.devices.get(`${address}/${deviceFingerprint}`);
+          return device ? { device, found: true } : { found: false };
+        }),
+      ],
+      [
+        '/virtengine.hpc.v1.Query/Job',
+        query(QueryJobRequest, QueryJobResponse, ({ jobId }) => {
+          const job = this.jobs.get(jobId);
+          if (!job) throw notFound(`job ${jobId}`);
+          return { job };
+        }),
+      ],
       ['/virtengine.hpc.v1.Query/Jobs', queryJobs(this.jobs)],
     ]);
   }
@@ -157,7 +185,13 @@ export class Modules {
       apply: (raw) => {
         const msg = raw as MsgReportJobStatus;
         const job = this.jobs.get(msg.jobId)!;
-        this.jobs.set(msg.jobId, { ...job, state: msg.state, statusMessage: msg.statusMessage, exitCode: msg.exitCode, slurmJobId: msg.slurmJobId || job.slurmJobId });
+        this.jobs.set(msg.jobId, {
+          ...job,
+          state: msg.state,
+          statusMessage: msg.statusMessage,
+          exitCode: msg.exitCode,
+          slurmJobId: msg.slurmJobId || job.slurmJobId,
+        });
         return Any.fromPartial({ typeUrl: MsgReportJobStatusResponse.typeUrl, value: MsgReportJobStatusResponse.encode({}).finish() });
       },
     };
@@ -168,7 +202,11 @@ export class Modules {
         const msg = raw as MsgSend;
         for (const coin of msg.amount) {
           const have = this.balances.get(`${msg.fromAddress}/${coin.denom}`) ?? 0n;
-          if (have < BigInt(coin.amount)) throw new Refusal(CODE.INSUFFICIENT_FUNDS, `spendable balance ${have}${coin.denom} is smaller than ${coin.amount}${coin.denom}: insufficient funds`);
+          if (have < BigInt(coin.amount))
+            throw new Refusal(
+              CODE.INSUFFICIENT_FUNDS,
+              `spendable balance ${have}${coin.denom} is smaller than ${coin.amount}${coin.denom}: insufficient funds`,
+            );
         }
       },
       apply: (raw) => {

@@ -79,8 +79,13 @@ const BUILTINS: Omit<ResourceType, 'verbs'>[] = [
   { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true, status: true, generation: true },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, status: false, generation: false },
   {
-    group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition',
-    namespaced: false, status: true, generation: true,
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    plural: 'customresourcedefinitions',
+    kind: 'CustomResourceDefinition',
+    namespaced: false,
+    status: true,
+    generation: true,
   },
 ];
 
@@ -142,14 +147,18 @@ function applyConfig(live: unknown, applied: unknown, previous: unknown): unknow
 
 function labelSelector(expr: string | null): Watcher['selector'] {
   if (!expr) return () => true;
-  const terms = expr.split(',').map((t) => t.trim()).filter(Boolean).map((t) => {
-    const ne = t.match(/^([^!=]+)!=(.*)$/);
-    if (ne) return (l: Record<string, string>) => l[ne[1]] !== ne[2];
-    const eq = t.match(/^([^!=]+)==?(.*)$/);
-    if (eq) return (l: Record<string, string>) => l[eq[1]] === eq[2];
-    if (t.startsWith('!')) return (l: Record<string, string>) => !(t.slice(1) in l);
-    return (l: Record<string, string>) => t in l;
-  });
+  const terms = expr
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .map((t) => {
+      const ne = t.match(/^([^!=]+)!=(.*)$/);
+      if (ne) return (l: Record<string, string>) => l[ne[1]] !== ne[2];
+      const eq = t.match(/^([^!=]+)==?(.*)$/);
+      if (eq) return (l: Record<string, string>) => l[eq[1]] === eq[2];
+      if (t.startsWith('!')) return (l: Record<string, string>) => !(t.slice(1) in l);
+      return (l: Record<string, string>) => t in l;
+    });
   return (labels) => terms.every((f) => f(labels ?? {}));
 }
 
@@ -181,7 +190,9 @@ export class FakeKubeApiServer {
     for (const t of BUILTINS) {
       this.register({ ...t, builtinSchema: BUILTIN_SCHEMAS[t.kind], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] });
     }
-    this.store.get(typeKey('', 'v1', 'namespaces'))!.set(objKey(undefined, 'default'), this.stamp({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, true));
+    this.store
+      .get(typeKey('', 'v1', 'namespaces'))!
+      .set(objKey(undefined, 'default'), this.stamp({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, true));
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 
@@ -246,7 +257,16 @@ export class FakeKubeApiServer {
       if (result !== undefined) send(res, result.code, result.body);
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', String((e as Error)?.stack ?? e));
-      send(res, err.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason: err.reason, details: err.details, code: err.code });
+      send(res, err.code, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: err.message,
+        reason: err.reason,
+        details: err.details,
+        code: err.code,
+      });
     }
   }
 
@@ -278,7 +298,8 @@ export class FakeKubeApiServer {
     const type = this.types.get(typeKey(group, version, plural));
     if (!type) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (sub && !(sub === 'status' && type.status)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    if (type.namespaced && name !== undefined && namespace === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (type.namespaced && name !== undefined && namespace === undefined)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (!type.namespaced) namespace = undefined;
     const watch = url.searchParams.get('watch');
     const verb = method === 'GET' ? (name ? 'get' : watch === 'true' || watch === '1' ? 'watch' : 'list') : method.toLowerCase();
@@ -386,7 +407,11 @@ export class FakeKubeApiServer {
       for (const field of ['acquireTime', 'renewTime']) {
         const v = o.spec?.[field];
         if (v !== undefined && v !== null && !(typeof v === 'string' && MICRO_TIME.test(v))) {
-          throw new ApiError(400, 'BadRequest', `Lease in version "v1" cannot be handled as a Lease: parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse as RFC3339Micro (spec.${field})`);
+          throw new ApiError(
+            400,
+            'BadRequest',
+            `Lease in version "v1" cannot be handled as a Lease: parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse as RFC3339Micro (spec.${field})`,
+          );
         }
       }
     }
@@ -395,7 +420,11 @@ export class FakeKubeApiServer {
   private create(type: ResourceType, namespace: string | undefined, body: Obj | undefined, params: URLSearchParams, fromApply?: string): Obj {
     if (!body || typeof body !== 'object') throw new ApiError(400, 'BadRequest', 'the body of the request was in an unknown format');
     if (body.kind !== type.kind || body.apiVersion !== apiVersionOf(type)) {
-      throw new ApiError(400, 'BadRequest', `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(type)}) or kind ${body.kind} is not ${type.kind}`);
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(type)}) or kind ${body.kind} is not ${type.kind}`,
+      );
     }
     const o = clone(body);
     o.metadata = { ...(o.metadata ?? {}) };
@@ -403,16 +432,24 @@ export class FakeKubeApiServer {
     const name: string = o.metadata.name ?? '';
     if (!name) throw fieldErrors(type.kind, '', [{ field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
     if (!DNS_SUBDOMAIN.test(name) || name.length > 253) {
-      throw fieldErrors(type.kind, name, [{ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'` }]);
+      throw fieldErrors(type.kind, name, [
+        {
+          field: 'metadata.name',
+          message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+        },
+      ]);
     }
     if (type.namespaced) {
-      if (o.metadata.namespace && o.metadata.namespace !== namespace) throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
-      if (!this.store.get(typeKey('', 'v1', 'namespaces'))!.has(objKey(undefined, namespace!))) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+      if (o.metadata.namespace && o.metadata.namespace !== namespace)
+        throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+      if (!this.store.get(typeKey('', 'v1', 'namespaces'))!.has(objKey(undefined, namespace!)))
+        throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
       o.metadata.namespace = namespace;
     } else {
       delete o.metadata.namespace;
     }
-    for (const k of ['uid', 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'creationTimestamp', 'generation', 'managedFields']) delete o.metadata[k];
+    for (const k of ['uid', 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'creationTimestamp', 'generation', 'managedFields'])
+      delete o.metadata[k];
     if (type.status) delete o.status;
     if (this.objects(type).has(objKey(namespace, name))) {
       const resource = type.group ? `${type.plural}.${type.group}` : type.plural;
@@ -449,7 +486,13 @@ export class FakeKubeApiServer {
     crd.status = {
       conditions: [
         { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: metaTime() },
-        { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: metaTime() },
+        {
+          type: 'Established',
+          status: 'True',
+          reason: 'InitialNamesAccepted',
+          message: 'the initial names have been accepted',
+          lastTransitionTime: metaTime(),
+        },
       ],
       acceptedNames: spec.names,
       storedVersions: spec.versions.filter((x: Obj) => x.storage).map((x: Obj) => x.name),
@@ -460,18 +503,25 @@ export class FakeKubeApiServer {
     if (!body || typeof body !== 'object') throw new ApiError(400, 'BadRequest', 'the body of the request was in an unknown format');
     const old = this.objects(type).get(objKey(namespace, name));
     if (!old) throw this.notFound(type, name);
-    if (body.metadata?.name !== undefined && body.metadata.name !== name) throw new ApiError(400, 'BadRequest', 'the name of the object does not match the name on the URL');
+    if (body.metadata?.name !== undefined && body.metadata.name !== name)
+      throw new ApiError(400, 'BadRequest', 'the name of the object does not match the name on the URL');
     const rv = body.metadata?.resourceVersion;
     if (rv === undefined || rv === '') {
-      if (type.crdSchema || type.kind === 'Lease') throw fieldErrors(type.kind, name, [{ field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
+      if (type.crdSchema || type.kind === 'Lease')
+        throw fieldErrors(type.kind, name, [{ field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
     } else if (rv !== old.metadata.resourceVersion) {
       throw this.conflict(type, name);
     }
-    if (body.metadata?.uid && body.metadata.uid !== old.metadata.uid) throw this.conflict(type, name, 'Precondition failed: UID in precondition does not match the UID in record');
+    if (body.metadata?.uid && body.metadata.uid !== old.metadata.uid)
+      throw this.conflict(type, name, 'Precondition failed: UID in precondition does not match the UID in record');
     return this.commit(type, old, body, status);
   }
 
-  private conflict(type: ResourceType, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again'): ApiError {
+  private conflict(
+    type: ResourceType,
+    name: string,
+    why = 'the object has been modified; please apply your changes to the latest version and try again',
+  ): ApiError {
     const resource = type.group ? `${type.plural}.${type.group}` : type.plural;
     return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": ${why}`, { name, group: type.group, kind: type.plural });
   }
@@ -497,7 +547,13 @@ export class FakeKubeApiServer {
       if (old.metadata.deletionTimestamp) {
         const had = new Set<string>(old.metadata.finalizers ?? []);
         const added = (o.metadata.finalizers ?? []).filter((f: string) => !had.has(f));
-        if (added.length) throw fieldErrors(type.kind, old.metadata.name, [{ field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
+        if (added.length)
+          throw fieldErrors(type.kind, old.metadata.name, [
+            {
+              field: 'metadata.finalizers',
+              message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+            },
+          ]);
       }
     }
     this.admit(type, o);
@@ -547,7 +603,11 @@ export class FakeKubeApiServer {
     }
     if (contentType !== 'application/merge-patch+json') {
       // Strategic merge needs the Go structs' patch metadata; custom resources reject it on a real server too.
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`,
+      );
     }
     const old = this.objects(type).get(objKey(namespace, name));
     if (!old) throw this.notFound(type, name);
@@ -577,7 +637,13 @@ export class FakeKubeApiServer {
       return clone(o);
     }
     this.remove(type, key, clone(old), policy === 'Orphan');
-    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: type.group, kind: type.plural, uid: old.metadata.uid } };
+    return {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name, group: type.group, kind: type.plural, uid: old.metadata.uid },
+    };
   }
 
   /** Removes the object for good and, unless orphaning, deletes its dependents (the garbage collector's job). */
@@ -629,10 +695,20 @@ export class FakeKubeApiServer {
     } else {
       const since = Number(from);
       if (!Number.isInteger(since) || since < (this.compacted.get(key) ?? 0)) {
-        res.end(JSON.stringify({
-          type: 'ERROR',
-          object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${this.compacted.get(key)})`, reason: 'Expired', code: 410 },
-        }) + '\n');
+        res.end(
+          JSON.stringify({
+            type: 'ERROR',
+            object: {
+              kind: 'Status',
+              apiVersion: 'v1',
+              metadata: {},
+              status: 'Failure',
+              message: `too old resource version: ${from} (${this.compacted.get(key)})`,
+              reason: 'Expired',
+              code: 410,
+            },
+          }) + '\n',
+        );
         return;
       }
       for (const e of this.history.get(key)!) if (e.rv > since && matches(e.object)) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
@@ -643,9 +719,14 @@ export class FakeKubeApiServer {
     const timeoutSeconds = Number(params.get('timeoutSeconds'));
     timers.push(setTimeout(() => res.end(), timeoutSeconds > 0 ? timeoutSeconds * 1000 : this.options.watchTimeoutMs));
     if (params.get('allowWatchBookmarks') === 'true') {
-      timers.push(setInterval(() => {
-        res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: type.kind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.rv) } } }) + '\n');
-      }, this.options.bookmarkIntervalMs));
+      timers.push(
+        setInterval(() => {
+          res.write(
+            JSON.stringify({ type: 'BOOKMARK', object: { kind: type.kind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.rv) } } }) +
+              '\n',
+          );
+        }, this.options.bookmarkIntervalMs),
+      );
     }
     const stop = () => {
       for (const t of timers) clearTimeout(t);

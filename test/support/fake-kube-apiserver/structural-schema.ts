@@ -103,17 +103,22 @@ export function validate(schema: Schema, value: unknown, path = '', options: { s
     fail(`Unsupported value: ${JSON.stringify(value)}: supported values: ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`);
   }
   if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) fail(`Invalid value: ${value}: ${at} in body should be greater than or equal to ${schema.minimum}`);
-    if (schema.maximum !== undefined && value > schema.maximum) fail(`Invalid value: ${value}: ${at} in body should be less than or equal to ${schema.maximum}`);
+    if (schema.minimum !== undefined && value < schema.minimum)
+      fail(`Invalid value: ${value}: ${at} in body should be greater than or equal to ${schema.minimum}`);
+    if (schema.maximum !== undefined && value > schema.maximum)
+      fail(`Invalid value: ${value}: ${at} in body should be less than or equal to ${schema.maximum}`);
   }
   if (typeof value === 'string') {
-    if (schema.minLength !== undefined && value.length < schema.minLength) fail(`Invalid value: "${value}": ${at} in body should be at least ${schema.minLength} chars long`);
+    if (schema.minLength !== undefined && value.length < schema.minLength)
+      fail(`Invalid value: "${value}": ${at} in body should be at least ${schema.minLength} chars long`);
     if (schema.maxLength !== undefined && value.length > schema.maxLength) fail(`Too long: may not be longer than ${schema.maxLength}`);
     if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value)) fail(`Invalid value: "${value}": ${at} in body should match '${schema.pattern}'`);
-    if (schema.format && FORMATS[schema.format] && !FORMATS[schema.format].test(value)) fail(`Invalid value: "${value}": ${at} in body must be of type ${schema.format}`);
+    if (schema.format && FORMATS[schema.format] && !FORMATS[schema.format].test(value))
+      fail(`Invalid value: "${value}": ${at} in body must be of type ${schema.format}`);
   }
   if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) fail(`Invalid value: ${value.length}: ${at} in body should have at least ${schema.minItems} items`);
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      fail(`Invalid value: ${value.length}: ${at} in body should have at least ${schema.minItems} items`);
     if (schema.maxItems !== undefined && value.length > schema.maxItems) fail(`Too many: ${value.length}: must have at most ${schema.maxItems} items`);
     if (schema.items) value.forEach((item, i) => errors.push(...validate(schema.items!, item, `${path}[${i}]`, options)));
     const keys = schema['x-kubernetes-list-type'] === 'map' ? schema['x-kubernetes-list-map-keys'] : undefined;

@@ -102,7 +102,8 @@ export class InMemoryPrincipals {
     while (grew) {
       grew = false;
       for (const k of this.keys) {
-        const child = (from.keyId && k.parentKeyId === from.keyId) || (from.loginId && k.parentLoginId === from.loginId) || (k.parentKeyId && lineage.has(k.parentKeyId));
+        const child =
+          (from.keyId && k.parentKeyId === from.keyId) || (from.loginId && k.parentLoginId === from.loginId) || (k.parentKeyId && lineage.has(k.parentKeyId));
         if (child && !lineage.has(k.id)) {
           lineage.add(k.id);
           grew = true;

@@ -41,7 +41,10 @@ export function parseProto(path: string, text: string): ProtoFile {
   while ((match = block.exec(source))) {
     const [whole, kind, name, body] = match;
     consumed = consumed.replace(whole, '');
-    const lines = body.split(';').map((l) => l.trim()).filter(Boolean);
+    const lines = body
+      .split(';')
+      .map((l) => l.trim())
+      .filter(Boolean);
     if (kind === 'enum') {
       file.enums.push({
         name,
@@ -69,7 +72,13 @@ export function parseProto(path: string, text: string): ProtoFile {
 const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 const TS_SCALAR: Record<string, string> = {
-  string: 'string', bool: 'boolean', bytes: 'Uint8Array', int32: 'number', uint32: 'number', int64: 'bigint', uint64: 'bigint',
+  string: 'string',
+  bool: 'boolean',
+  bytes: 'Uint8Array',
+  int32: 'number',
+  uint32: 'number',
+  int64: 'bigint',
+  uint64: 'bigint',
 };
 
 /** The generated chain types: enums in a pure core module (policies name them), messages and their codecs in the adapter. */

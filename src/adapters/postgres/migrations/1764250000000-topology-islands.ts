@@ -39,7 +39,9 @@ export class TopologyIslands1764250000000 implements MigrationInterface {
     await q.query('CREATE SEQUENCE island_number');
     // The nodes a job ran on (SLURM's hostlist), to show like squeue's NODELIST and to check island membership.
     await q.query('ALTER TABLE jobs ADD COLUMN nodes text');
-    await q.query(`ALTER TABLE nodes ADD COLUMN slurm_island text, ADD COLUMN slurm_drained boolean NOT NULL DEFAULT false, ADD COLUMN requested_probes text[] NOT NULL DEFAULT '{}'`);
+    await q.query(
+      `ALTER TABLE nodes ADD COLUMN slurm_island text, ADD COLUMN slurm_drained boolean NOT NULL DEFAULT false, ADD COLUMN requested_probes text[] NOT NULL DEFAULT '{}'`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

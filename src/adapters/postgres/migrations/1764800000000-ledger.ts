@@ -54,7 +54,9 @@ export class Ledger1764800000000 implements MigrationInterface {
     await q.query(`CREATE INDEX chain_outbox_due ON chain_outbox (next_attempt_at, id) WHERE status IN ('PENDING', 'BROADCAST')`);
     await q.query(`CREATE INDEX chain_outbox_subject ON chain_outbox (kind, subject)`);
     await q.query(`ALTER TABLE usage_outbox DROP CONSTRAINT usage_outbox_status_check`);
-    await q.query(`ALTER TABLE usage_outbox ADD CONSTRAINT usage_outbox_status_check CHECK (status IN ('PENDING', 'BROADCAST', 'COMMITTED', 'REJECTED', 'SKIPPED'))`);
+    await q.query(
+      `ALTER TABLE usage_outbox ADD CONSTRAINT usage_outbox_status_check CHECK (status IN ('PENDING', 'BROADCAST', 'COMMITTED', 'REJECTED', 'SKIPPED'))`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -26,13 +26,17 @@ export class ChainIngress1764900000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX chain_ingress_customer ON chain_ingress (customer_address, decided_at)`);
     await q.query(`ALTER TABLE chain_outbox DROP CONSTRAINT chain_outbox_kind_check`);
-    await q.query(`ALTER TABLE chain_outbox ADD CONSTRAINT chain_outbox_kind_check CHECK (kind IN ('register-cluster', 'activate-cluster', 'create-offering', 'node-liveness', 'refuse-job'))`);
+    await q.query(
+      `ALTER TABLE chain_outbox ADD CONSTRAINT chain_outbox_kind_check CHECK (kind IN ('register-cluster', 'activate-cluster', 'create-offering', 'node-liveness', 'refuse-job'))`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DELETE FROM chain_outbox WHERE kind = 'refuse-job'`);
     await q.query(`ALTER TABLE chain_outbox DROP CONSTRAINT chain_outbox_kind_check`);
-    await q.query(`ALTER TABLE chain_outbox ADD CONSTRAINT chain_outbox_kind_check CHECK (kind IN ('register-cluster', 'activate-cluster', 'create-offering', 'node-liveness'))`);
+    await q.query(
+      `ALTER TABLE chain_outbox ADD CONSTRAINT chain_outbox_kind_check CHECK (kind IN ('register-cluster', 'activate-cluster', 'create-offering', 'node-liveness'))`,
+    );
     await q.query('DROP TABLE chain_ingress');
   }
 }

@@ -38,14 +38,20 @@ const BEGIN_UNIT_SECONDS: Record<string, number> = { second: 1, minute: 60, hour
  */
 function beginTime(begin: string, nowSeconds: number): number {
   const m = /^now(?:\+(\d{1,9})(second|minute|hour|day|week)?s?)?$/i.exec(begin);
-  if (!m) throw new SlurmInexpressibleError(`begin: slurmrestd v0.0.40+ takes "now+<count><unit>" only, not ${JSON.stringify(begin)}; an island reached over SSH takes it`);
+  if (!m)
+    throw new SlurmInexpressibleError(
+      `begin: slurmrestd v0.0.40+ takes "now+<count><unit>" only, not ${JSON.stringify(begin)}; an island reached over SSH takes it`,
+    );
   return nowSeconds + Number(m[1] ?? 0) * BEGIN_UNIT_SECONDS[(m[2] ?? 'second').toLowerCase()];
 }
 
 /** `--signal=SIG[@seconds]`; the `B:`/`R:` flags have no field in the job description. */
 function warningSignal(signal: string): Pick<JobDescription, 'kill_warning_signal' | 'kill_warning_delay'> {
   const m = /^([A-Za-z0-9]+)(?:@(\d+))?$/.exec(signal);
-  if (!m) throw new SlurmInexpressibleError(`signal: slurmrestd v0.0.40+ cannot send ${JSON.stringify(signal)} (no B:/R: flags); use SIGNAL[@SECONDS], or an island reached over SSH`);
+  if (!m)
+    throw new SlurmInexpressibleError(
+      `signal: slurmrestd v0.0.40+ cannot send ${JSON.stringify(signal)} (no B:/R: flags); use SIGNAL[@SECONDS], or an island reached over SSH`,
+    );
   // sbatch's default warning time is 60 s.
   return { kill_warning_signal: m[1], kill_warning_delay: setTo(Number(m[2] ?? 60)) };
 }

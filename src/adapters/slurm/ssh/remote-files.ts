@@ -88,7 +88,11 @@ export class RemoteFiles {
     return Buffer.concat(chunks);
   }
 
-  private async statOrNull(what: string, path: string, fn: (cb: (err: Error | null | undefined, stats: Stats) => void) => void): Promise<RemoteFileStat | null> {
+  private async statOrNull(
+    what: string,
+    path: string,
+    fn: (cb: (err: Error | null | undefined, stats: Stats) => void) => void,
+  ): Promise<RemoteFileStat | null> {
     checkPath(path);
     try {
       return toStat(await call<Stats>(fn));

@@ -71,7 +71,10 @@ export function renderSubmitCommand(request: SlurmSubmitRequest, commandEnvironm
 
 /** Parses `sbatch --parsable` output: `<id>` or `<id>;<cluster>` on the last non-empty line. */
 export function parseParsable(stdout: string): { jobId: number; cluster?: string } {
-  const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const last = lines[lines.length - 1] ?? '';
   const m = /^([1-9][0-9]*)(?:;(\S+))?$/.exec(last);
   if (!m) throw new Error(`unexpected sbatch --parsable output ${JSON.stringify(stdout.slice(0, 200))}`);
@@ -93,11 +96,19 @@ export function parseScontrolPing(stdout: string): { up: boolean; hostname: stri
 
 /** `sbatch: error: Batch job submission failed: Invalid partition name specified` → the SLURM part. */
 export function slurmErrorText(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const errors = lines.filter((l) => /error/i.test(l));
   const text = (errors.length > 0 ? errors : lines).join('; ');
   return text
     .split('; ')
-    .map((l) => l.replace(/^(?:sbatch|scancel|scontrol|squeue): error: /i, '').replace(/^[a-z_]+ error: /i, '').replace(/^Batch job submission failed: /i, ''))
+    .map((l) =>
+      l
+        .replace(/^(?:sbatch|scancel|scontrol|squeue): error: /i, '')
+        .replace(/^[a-z_]+ error: /i, '')
+        .replace(/^Batch job submission failed: /i, ''),
+    )
     .join('; ');
 }

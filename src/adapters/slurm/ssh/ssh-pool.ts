@@ -102,7 +102,9 @@ export class SshPool {
         timeoutMs,
         () => `ssh ${this.endpoint}: sftp as ${user} timed out`,
       ).catch((err) => {
-        throw err instanceof SlurmUnavailableError ? err : new SlurmUnavailableError(`ssh ${this.endpoint}: sftp as ${user}: ${(err as Error).message}`, { cause: err });
+        throw err instanceof SlurmUnavailableError
+          ? err
+          : new SlurmUnavailableError(`ssh ${this.endpoint}: sftp as ${user}: ${(err as Error).message}`, { cause: err });
       });
       try {
         return await withTimeout(fn(sftp), timeoutMs, () => `ssh ${this.endpoint}: sftp as ${user} timed out`);

@@ -29,7 +29,9 @@ export async function sinfo(context: Context, values: Record<string, any>): Prom
   }
   // Named islands are asked for directly: one that does not exist is the API's 404.
   const names = wanted ?? (await client.json<{ items: IslandView[] }>('GET', '/v1/islands')).items.map((i) => i.name);
-  const details = await Promise.all(names.map((name) => client.json<IslandView & { nodes?: IslandNodeView[] }>('GET', `/v1/islands/${encodeURIComponent(name)}`)));
+  const details = await Promise.all(
+    names.map((name) => client.json<IslandView & { nodes?: IslandNodeView[] }>('GET', `/v1/islands/${encodeURIComponent(name)}`)),
+  );
   const rows = details.flatMap((island) => (island.nodes ?? []).map((node) => ({ island: island.name, node })));
   if (context.json) printJson(context, { nodes: rows.map((r) => ({ island: r.island, ...r.node })) });
   else context.out(islandNodesTable(rows));

@@ -6,7 +6,18 @@ import { ApiError } from '../api-client';
 import { clientFor, Context, printJson } from '../context';
 import { CliError, ExitCode, usage } from '../exit-codes';
 import { isTerminalState } from '../format';
-import { filterFromFlags, JobFilter, jobIds, JobView, listQuery, matches, parseSlurmTime, SQUEUE_DEFAULT_STATES, startOfDay, type TaskView } from '../job-filters';
+import {
+  filterFromFlags,
+  JobFilter,
+  jobIds,
+  JobView,
+  listQuery,
+  matches,
+  parseSlurmTime,
+  SQUEUE_DEFAULT_STATES,
+  startOfDay,
+  type TaskView,
+} from '../job-filters';
 import { arrayTaskLines, progressLine, sacctTable, squeueTable, waitExitCode } from '../job-tables';
 import { perJob } from './per-job';
 import { exportedEnvironment, parseSbatchArgs } from '../sbatch-args';
@@ -152,7 +163,14 @@ export async function sacct(context: Context, values: Record<string, any>): Prom
   const tasks = new Map<string, TaskView[]>();
   for (const job of jobs) if (job.array) tasks.set(job.id, await allTasks(client, job.id));
   if (context.json) printJson(context, { jobs: jobs.map((job) => (tasks.has(job.id) ? { ...job, tasks: tasks.get(job.id) } : job)) });
-  else context.out(sacctTable(jobs.flatMap((job) => arrayTaskLines(job, tasks.get(job.id) ?? [])), now, !values.noheader));
+  else
+    context.out(
+      sacctTable(
+        jobs.flatMap((job) => arrayTaskLines(job, tasks.get(job.id) ?? [])),
+        now,
+        !values.noheader,
+      ),
+    );
   return ExitCode.OK;
 }
 
@@ -196,12 +214,7 @@ async function outputChunk(client: ApiClient, id: string, stream: string, task: 
   }
 }
 
-export async function output(
-  context: Context,
-  values: Record<string, any>,
-  positionals: string[],
-  write: (data: Buffer) => void,
-): Promise<number> {
+export async function output(context: Context, values: Record<string, any>, positionals: string[], write: (data: Buffer) => void): Promise<number> {
   const [id, ...extra] = jobIds(positionals);
   if (id === undefined || extra.length) throw usage('output: give exactly one job id');
   const stream = values.stderr ? 'stderr' : 'stdout';

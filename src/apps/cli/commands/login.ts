@@ -30,9 +30,10 @@ export async function login(context: Context, options: LoginOptions): Promise<nu
   const prefix = options.prefix ?? 've';
   let wallet: OfflineAminoSigner;
   try {
-    wallet = options.keyFile !== undefined
-      ? await walletFromKeyFile(options.keyFile, prefix)
-      : await walletFromMnemonic(options.mnemonicFile === '-' ? readFileSync(0, 'utf8') : readFileSync(options.mnemonicFile!, 'utf8'), prefix);
+    wallet =
+      options.keyFile !== undefined
+        ? await walletFromKeyFile(options.keyFile, prefix)
+        : await walletFromMnemonic(options.mnemonicFile === '-' ? readFileSync(0, 'utf8') : readFileSync(options.mnemonicFile!, 'utf8'), prefix);
   } catch (error) {
     throw usage(`cannot read the wallet: ${(error as Error).message}`);
   }

@@ -24,9 +24,6 @@ function launcherFor(config: AppConfig): IslandLauncher {
 
 /** Worker role, when a launcher is configured: latency groups become SLURM clusters. */
 @Module({
-  providers: [
-    IslandFormationService,
-    { provide: ISLAND_LAUNCHER, inject: [APP_CONFIG], useFactory: launcherFor },
-  ],
+  providers: [IslandFormationService, { provide: ISLAND_LAUNCHER, inject: [APP_CONFIG], useFactory: launcherFor }],
 })
 export class IslandFormationModule {}

@@ -66,8 +66,10 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
   ) {}
 
   onApplicationBootstrap(): void {
-    this.stop = repeatEvery(this.config.topology.intervalMs, () => this.pass(), (error) =>
-      this.logger.warn(`island formation failed: ${error.message}`),
+    this.stop = repeatEvery(
+      this.config.topology.intervalMs,
+      () => this.pass(),
+      (error) => this.logger.warn(`island formation failed: ${error.message}`),
     );
   }
 
@@ -129,7 +131,13 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
       }
     }
     const after = await this.formation.nodes();
-    const positionsAfter = after.map((node) => ({ name: node.name, state: node.state, desired: node.island, slurmIsland: node.slurm_island, slurmDrained: node.slurm_drained }));
+    const positionsAfter = after.map((node) => ({
+      name: node.name,
+      state: node.state,
+      desired: node.island,
+      slurmIsland: node.slurm_island,
+      slurmDrained: node.slurm_drained,
+    }));
     const liveNames = (await this.islands.live()).map((row) => row.name);
     for (const name of islandsToRetire(liveNames, positionsAfter)) {
       try {
@@ -151,35 +159,44 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
 
   private async group(nodes: FormationNode[], live: IslandRow[]): Promise<TopologyResult> {
     const grouped = nodes.filter((node) => GROUPED.has(node.state));
-    const samples = await this.formation.samples(grouped.map((node) => node.id), SAMPLE_MAX_AGE_SECONDS);
+    const samples = await this.formation.samples(
+      grouped.map((node) => node.id),
+      SAMPLE_MAX_AGE_SECONDS,
+    );
     const busy = await this.busyNodes();
     const topologyIdOf = new Map(live.map((row) => [row.name, row.topology_id]));
     const { tiers, minIslandSize, confirmRounds, maxChurnPerHour } = this.config.topology;
     const now = Date.now();
-    const step = stableIslands({
-      nodes: grouped.map((node) => ({
-        id: node.name,
-        tags: node.tags,
-        hardTags: hardTagsOf(node, this.config.topology.hardTags),
-        // A drained or silent node stays where it is: moving it would only disturb its jobs.
-        busy: busy.has(node.name) || node.state !== 'ACTIVE',
-        currentIsland: node.island ? topologyIdOf.get(node.island) : undefined,
-      })),
-      samples: samples.map((s) => ({
-        a: s.from_name,
-        b: s.to_name,
-        rttMs: s.rtt_ms ?? Number.MAX_VALUE,
-        loss: s.loss,
-        measuredAt: s.measured_at.getTime(),
-      })),
-      tiers,
-      previous: live
-        .filter((row) => !row.topology_id.startsWith(RELEASED))
-        .map((row) => ({ id: row.topology_id, tier: row.tier, anchor: row.anchor ?? undefined, waypoints: row.waypoints })),
-      options: { minIslandSize, nowMs: now, staleAfterMs: SAMPLE_MAX_AGE_SECONDS * 1000 },
-    }, this.stability, now, { confirmRounds, maxChurnPerHour });
+    const step = stableIslands(
+      {
+        nodes: grouped.map((node) => ({
+          id: node.name,
+          tags: node.tags,
+          hardTags: hardTagsOf(node, this.config.topology.hardTags),
+          // A drained or silent node stays where it is: moving it would only disturb its jobs.
+          busy: busy.has(node.name) || node.state !== 'ACTIVE',
+          currentIsland: node.island ? topologyIdOf.get(node.island) : undefined,
+        })),
+        samples: samples.map((s) => ({
+          a: s.from_name,
+          b: s.to_name,
+          rttMs: s.rtt_ms ?? Number.MAX_VALUE,
+          loss: s.loss,
+          measuredAt: s.measured_at.getTime(),
+        })),
+        tiers,
+        previous: live
+          .filter((row) => !row.topology_id.startsWith(RELEASED))
+          .map((row) => ({ id: row.topology_id, tier: row.tier, anchor: row.anchor ?? undefined, waypoints: row.waypoints })),
+        options: { minIslandSize, nowMs: now, staleAfterMs: SAMPLE_MAX_AGE_SECONDS * 1000 },
+      },
+      this.stability,
+      now,
+      { confirmRounds, maxChurnPerHour },
+    );
     this.stability = step.state;
-    if (step.heldBack > 0) this.logger.log(`${step.heldBack} island change(s) wait to persist (${confirmRounds} passes in a row, at most ${maxChurnPerHour} moves an hour)`);
+    if (step.heldBack > 0)
+      this.logger.log(`${step.heldBack} island change(s) wait to persist (${confirmRounds} passes in a row, at most ${maxChurnPerHour} moves an hour)`);
     return step.result;
   }
 
@@ -222,16 +239,23 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
           keepState: row.state === 'ACTIVE',
         });
         await transaction(this.db, async (m) => {
-          await this.islands.markLaunched(row.name, {
-            restUrl: launched.restUrl,
-            jwtKeySealed: this.secrets.seal(launched.jwtKey, islandJwtContext(row.name)),
-            partitions: launched.partitions,
-          }, m);
+          await this.islands.markLaunched(
+            row.name,
+            {
+              restUrl: launched.restUrl,
+              jwtKeySealed: this.secrets.seal(launched.jwtKey, islandJwtContext(row.name)),
+              partitions: launched.partitions,
+            },
+            m,
+          );
           // A re-check after a restart is not a launch.
           if (row.state !== 'ACTIVE') {
-            await this.audit.record(
-              { actor: FORMATION_ACTOR, action: 'island.launch', target: `island:${row.name}`, details: { tier: row.tier, boundMs: row.bound_ms, partitions: launched.partitions, restUrl: launched.restUrl } },
-            );
+            await this.audit.record({
+              actor: FORMATION_ACTOR,
+              action: 'island.launch',
+              target: `island:${row.name}`,
+              details: { tier: row.tier, boundMs: row.bound_ms, partitions: launched.partitions, restUrl: launched.restUrl },
+            });
           }
         });
         this.launchedThisRun.add(row.name);
@@ -257,7 +281,9 @@ export class IslandFormationService implements OnApplicationBootstrap, OnApplica
         // Never waits here for jobs to end: the node stays drained and the next pass tries again.
         const left = await this.launcher.removeNode(step.island, step.node, { reason: step.reason, timeoutMs: 1000, force: step.force });
         await this.formation.recordSlurm(step.node, left ? null : step.island, true);
-        this.logger.log(left ? `node ${step.node} removed from ${step.island}: ${step.reason}` : `node ${step.node} draining on ${step.island} before it leaves`);
+        this.logger.log(
+          left ? `node ${step.node} removed from ${step.island}: ${step.reason}` : `node ${step.node} draining on ${step.island} before it leaves`,
+        );
         return;
       }
       case 'drain':

@@ -103,7 +103,10 @@ export class DispatchService {
     if (claimed.length === 0) return outcome;
     const recovered = await this.recoverEarlierAttempts(claimed.filter((row) => row.previous_attempts > 0));
     const exhausted = await this.endExhausted(claimed.filter((row) => !recovered.has(row.id)));
-    const ready = await this.prepare(claimed.filter((row) => !recovered.has(row.id) && !exhausted.has(row.id)), outcome);
+    const ready = await this.prepare(
+      claimed.filter((row) => !recovered.has(row.id) && !exhausted.has(row.id)),
+      outcome,
+    );
     const results = await submitAll(
       ready,
       this.config.dispatch.concurrency,
@@ -244,12 +247,9 @@ export class DispatchService {
     return Math.max(this.config.dispatch.leaseSeconds, settleMs > 0 ? Math.ceil(settleMs / 1000) + CLAIM_TO_SUBMIT_SLACK_SECONDS : 0);
   }
 
-  private async submit(job: ReadyJob): Promise<
-    | { kind: 'submitted'; submitted: Submitted }
-    | Unavailable
-    | { kind: 'no-time-left'; jobId: string }
-    | { kind: 'ended' }
-  > {
+  private async submit(
+    job: ReadyJob,
+  ): Promise<{ kind: 'submitted'; submitted: Submitted } | Unavailable | { kind: 'no-time-left'; jobId: string } | { kind: 'ended' }> {
     const { row, island, partition } = job;
     // Once our lease ends another dispatcher may look the job up and submit it: a submission of
     // ours must be unable to land by then, so it is only made while the lease outlasts its settling.

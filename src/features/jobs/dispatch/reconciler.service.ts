@@ -25,8 +25,10 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    this.stop = repeatEvery(this.config.dispatch.reconcileIntervalMs, () => this.reconcile(), (error) =>
-      this.logger.warn(`reconcile failed: ${error.message}`),
+    this.stop = repeatEvery(
+      this.config.dispatch.reconcileIntervalMs,
+      () => this.reconcile(),
+      (error) => this.logger.warn(`reconcile failed: ${error.message}`),
     );
   }
 
