@@ -10,6 +10,7 @@ import { DEFAULT_DRAINER_OPTIONS, OutboxDrainer } from '../../src/features/usage
 import { FakeChain } from '../support/fake-chain/fake-chain';
 import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../support/ledger-fixtures';
 import { newWallet, TestWallet } from '../support/wallets';
+import { JobsRepository } from '../../src/features/jobs/jobs.repository';
 
 const {
   JOB_STATE_QUEUED: QUEUED,
@@ -56,7 +57,7 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
         maxGasPerTx: 4_000_000,
         memo: 'archipelago',
       }));
-    return new OutboxDrainer(db, new ChainUsageReporter(db, chain ?? client, connect), QUICK);
+    return new OutboxDrainer(db, new ChainUsageReporter(db, chain ?? client, connect, new JobsRepository(db)), QUICK);
   }
 
   const outbox = async () =>

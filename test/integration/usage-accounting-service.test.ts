@@ -15,6 +15,7 @@ import { AccountingService } from '../../src/features/usage/accounting.service';
 import { usageSettings } from '../../src/adapters/config/usage-settings';
 import { UsageRepository } from '../../src/features/usage/usage.repository';
 import { JobsRepository } from '../../src/features/jobs/jobs.repository';
+import { NodesRepository } from '../../src/features/nodes/nodes.repository';
 
 const DB_NAME = 'usage_accounting';
 const INSTANCE = 'acctsvc';
@@ -118,7 +119,7 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
     } as unknown as IslandDirectory;
     down.down = true;
     const accountingQueue = new JobsRepository(db);
-    service = new AccountingService(new UsageRepository(db, accountingQueue), accountingQueue, islands, config);
+    service = new AccountingService(new UsageRepository(db, accountingQueue), accountingQueue, new NodesRepository(db), islands, config);
   });
   after(async () => {
     await pg?.end();

@@ -13,7 +13,6 @@ import type { BudgetsRepository } from '../../src/features/usage/budgets.reposit
 class InMemoryBudgets {
   budgets = new Map<string, { monthly_limit: string; denom: string }>();
   spent = new Map<string, bigint>();
-  principals = new Set<string>(['alice', 'bob']);
   lookups = 0;
 
   async withSpent(principalId: string) {
@@ -22,10 +21,8 @@ class InMemoryBudgets {
     return budget ? { ...budget, spent: String(this.spent.get(principalId) ?? 0n) } : null;
   }
 
-  async set(principalId: string, monthlyLimit: string, denom: string): Promise<boolean> {
-    if (!this.principals.has(principalId)) return false;
+  async set(principalId: string, monthlyLimit: string, denom: string): Promise<void> {
     this.budgets.set(principalId, { monthly_limit: monthlyLimit, denom });
-    return true;
   }
 }
 
@@ -48,7 +45,8 @@ function setUp() {
   const budgets = new InMemoryBudgets();
   const jobs = new InMemoryBillableJobs();
   const config = { usage: usageSettings({}), islands: [] } as unknown as AppConfig;
-  const service = new BudgetService(budgets as unknown as BudgetsRepository, jobs, config);
+  const principals = { identity: async (id: string) => (['alice', 'bob'].includes(id) ? { name: id, chainAddress: null } : null) };
+  const service = new BudgetService(budgets as unknown as BudgetsRepository, jobs, principals, config);
   return { budgets, jobs, service, price: service.estimate(HOUR_JOB) };
 }
 

@@ -14,6 +14,8 @@ import { NodesRepository } from '../../features/nodes/nodes.repository';
 import { UsageDataModule } from '../../features/usage/usage-data.module';
 import { UsageRepository } from '../../features/usage/usage.repository';
 import { JOB_STATS, NODE_HEARTBEATS, USAGE_OUTBOX_STATS } from '../../core/common/domain-stats';
+import { NODE_FACTS } from '../../core/nodes/node-facts';
+import { JOB_OUTCOMES } from '../../core/jobs/job-outcomes';
 
 /**
  * Binds the ports one feature offers another where the offering module is not global itself: chain
@@ -32,9 +34,11 @@ import { JOB_STATS, NODE_HEARTBEATS, USAGE_OUTBOX_STATS } from '../../core/commo
     { provide: BILLABLE_JOBS, useExisting: JobsRepository },
     { provide: ISLAND_MEMBERSHIP, useExisting: NodesRepository },
     { provide: JOB_STATS, useExisting: JobsRepository },
+    { provide: NODE_FACTS, useExisting: NodesRepository },
+    { provide: JOB_OUTCOMES, useExisting: JobsRepository },
     { provide: NODE_HEARTBEATS, useExisting: NodesRepository },
     { provide: USAGE_OUTBOX_STATS, useExisting: UsageRepository },
   ],
-  exports: [JOB_SUBMISSION, PRINCIPAL_DIRECTORY, ACCOUNTING_QUEUE, BILLABLE_JOBS, ISLAND_MEMBERSHIP, JOB_STATS, NODE_HEARTBEATS, USAGE_OUTBOX_STATS],
+  exports: [JOB_SUBMISSION, PRINCIPAL_DIRECTORY, ACCOUNTING_QUEUE, BILLABLE_JOBS, ISLAND_MEMBERSHIP, JOB_STATS, NODE_HEARTBEATS, USAGE_OUTBOX_STATS, NODE_FACTS, JOB_OUTCOMES],
 })
 export class WiringModule {}

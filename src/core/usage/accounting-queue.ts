@@ -28,6 +28,18 @@ export interface AccountingQueue {
   giveUp(jobId: string, note: string): Promise<void>;
   /** Marks the job accounted in the transaction open on the call path; false when it already was (another writer won). */
   markAccounted(jobId: string): Promise<boolean>;
+  /** Where the owner's job stands for accounting; null when the owner has no such job (another tenant's included). */
+  accountingStatus(ownerId: string, jobId: string): Promise<JobAccountingStatus | null>;
+}
+
+export interface JobAccountingStatus {
+  id: string;
+  island: string | null;
+  slurm_job_id: string | null;
+  ended_at: Date | null;
+  accounted_at: Date | null;
+  accounting_note: string | null;
+  accounting_next_at: Date | null;
 }
 
 export const ACCOUNTING_QUEUE = Symbol('ACCOUNTING_QUEUE');

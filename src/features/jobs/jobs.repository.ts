@@ -15,6 +15,8 @@ import { type BillableJobs } from '../../core/usage/billable-jobs';
 import { type JobSpec } from '../../core/sbatch/job-spec';
 import { type UserConstraints } from '../../core/placement/index';
 import { type JobStats } from '../../core/common/domain-stats';
+import { type JobAccountingStatus } from '../../core/usage/accounting-queue';
+import { type JobOutcomes } from '../../core/jobs/job-outcomes';
 
 export interface JobListFilter {
   ownerId: string;
@@ -112,7 +114,7 @@ export interface Submitted {
  * queue; other features reach it through ports (JOB_SUBMISSION, ACCOUNTING_QUEUE, BILLABLE_JOBS).
  */
 @Injectable()
-export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
+export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, JobOutcomes {
   /** Submissions arriving together are inserted together (one statement and commit per batch). */
   private readonly accepted: GroupCommit<NewJob, JobRow | null>;
 
@@ -615,5 +617,20 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats {
       `SELECT count(*) AS depth, extract(epoch FROM now() - min(submitted_at))::float8 AS oldest_age FROM jobs WHERE state = 'ACCEPTED'`,
     );
     return { depth: Number(row.depth), oldestAgeSeconds: row.oldest_age };
+  }
+
+  async accountingStatus(ownerId: string, jobId: string): Promise<JobAccountingStatus | null> {
+    const [row] = await rows<JobAccountingStatus>(
+      this.db,
+      `SELECT id, island, slurm_job_id, ended_at, accounted_at, accounting_note, accounting_next_at FROM jobs WHERE id = $1 AND owner_id = $2`,
+      [jobId, ownerId],
+    );
+    return row ?? null;
+  }
+
+  // Named query for the chain reporter (core/jobs/job-outcomes.ts).
+  async exitCodes(jobIds: string[]): Promise<Map<string, number | null>> {
+    const found = await rows<{ id: string; exit_code: number | null }>(this.db, 'SELECT id::text AS id, exit_code FROM jobs WHERE id = ANY($1::bigint[])', [jobIds]);
+    return new Map(found.map((r) => [r.id, r.exit_code]));
   }
 }

@@ -5,6 +5,8 @@ import type { UsageRecordInput } from '../../core/usage/usage-record';
 import type { BroadcastJournal, OutboxEntry, ReportOutcome, UsageReporter } from '../../core/usage/usage-reporter.port';
 import type { ChainSender, Resolution, SendItem } from './chain-sender';
 import { chainStateName, chainTerminalState, jobStatusMessages, remainingTransitions } from './job-report';
+import { type JobOutcomes } from '../../core/jobs/job-outcomes';
+import { rows } from '../../adapters/postgres/sql';
 
 interface JobFacts {
   id: string;
@@ -28,6 +30,7 @@ export class ChainUsageReporter implements UsageReporter {
     private readonly chain: Pick<ChainQueries, 'hpcJob'>,
     /** The provider's sender, connected on first use (a chain down at start must not stop the worker). */
     private readonly connect: () => Promise<ChainSender>,
+    private readonly jobs: JobOutcomes,
   ) {}
 
   async report(entries: OutboxEntry[], journal: BroadcastJournal): Promise<Map<string, ReportOutcome>> {
@@ -56,13 +59,14 @@ export class ChainUsageReporter implements UsageReporter {
 
   private async build(sender: ChainSender, entries: OutboxEntry[], outcomes: Map<string, ReportOutcome>): Promise<SendItem[]> {
     if (entries.length === 0) return [];
-    const facts = new Map(
-      (
-        (await this.db.query(
-          `SELECT j.id::text AS id, j.exit_code, l.chain_job_id FROM jobs j LEFT JOIN chain_job_links l ON l.job_id = j.id WHERE j.id = ANY($1::bigint[])`,
-          [entries.map((e) => e.jobId)],
-        )) as JobFacts[]
-      ).map((f) => [f.id, f]),
+    const jobIds = entries.map((e) => e.jobId);
+    const [exitCodes, links] = await Promise.all([
+      this.jobs.exitCodes(jobIds),
+      rows<{ job_id: string; chain_job_id: string }>(this.db, 'SELECT job_id::text, chain_job_id FROM chain_job_links WHERE job_id = ANY($1::bigint[])', [jobIds]),
+    ]);
+    const chainJobOf = new Map(links.map((l) => [l.job_id, l.chain_job_id]));
+    const facts = new Map<string, JobFacts>(
+      [...exitCodes].map(([id, exitCode]) => [id, { id, exit_code: exitCode, chain_job_id: chainJobOf.get(id) ?? null }]),
     );
     const items: Array<SendItem | null> = new Array(entries.length).fill(null);
     let next = 0;

@@ -9,6 +9,7 @@ import { ChainUsageReporter } from './chain-usage-reporter';
 import { CHAIN_CONNECTION } from './ledger-tokens';
 import { ProviderDaemonService } from './provider-daemon.service';
 import { ChainIngressService } from './chain-ingress.service';
+import { JOB_OUTCOMES, type JobOutcomes } from '../../core/jobs/job-outcomes';
 
 /**
  * The worker's chain reporting (usage reports through the usage outbox; islands, offerings and node
@@ -28,9 +29,9 @@ import { ChainIngressService } from './chain-ingress.service';
     },
     {
       provide: USAGE_REPORTER,
-      inject: [CHAIN_CONNECTION, CHAIN_CLIENT, DataSource],
-      useFactory: (connection: ChainConnection | null, client: VirtEngineChainClient | null, db: DataSource) =>
-        connection && client ? new ChainUsageReporter(db, client, () => connection.get()) : null,
+      inject: [CHAIN_CONNECTION, CHAIN_CLIENT, DataSource, JOB_OUTCOMES],
+      useFactory: (connection: ChainConnection | null, client: VirtEngineChainClient | null, db: DataSource, jobs: JobOutcomes) =>
+        connection && client ? new ChainUsageReporter(db, client, () => connection.get(), jobs) : null,
     },
     ProviderDaemonService,
     ChainIngressService,

@@ -6,6 +6,7 @@ import type { NodeState } from '../../core/nodes/node-state';
 import { type IslandMembership } from '../../core/islands/island-membership';
 import { type FormationNode, type FormationSample } from '../../core/islands/formation-node';
 import { type NodeHeartbeats } from '../../core/common/domain-stats';
+import { type NodeFacts, type NodeFactsSource } from '../../core/nodes/node-facts';
 
 export interface NodeRow {
   id: string;
@@ -78,7 +79,7 @@ export interface Transition {
 const UNIQUE_VIOLATION = '23505';
 
 @Injectable()
-export class NodesRepository implements IslandMembership, NodeHeartbeats {
+export class NodesRepository implements IslandMembership, NodeHeartbeats, NodeFactsSource {
   constructor(private readonly db: DataSource) {}
 
   /**
@@ -337,5 +338,13 @@ export class NodesRepository implements IslandMembership, NodeHeartbeats {
            OR EXISTS (SELECT 1 FROM islands WHERE state IN ('LAUNCHING', 'RETIRING')) AS changing`,
     );
     return row.changing === true;
+  }
+
+  // Named query for usage accounting (core/nodes/node-facts.ts).
+  nodeFacts(names: string[]): Promise<NodeFacts[]> {
+    if (names.length === 0) return Promise.resolve([]);
+    return rows<NodeFacts>(this.db, `SELECT name, provider_id, benchmark_score, inventory->'gpus'->0->>'model' AS gpu_model FROM nodes WHERE name = ANY($1)`, [
+      names,
+    ]);
   }
 }

@@ -15,6 +15,7 @@ import { buildUsageRecord, epochOf } from '../../core/usage/usage-record';
 import { UsageRepository } from './usage.repository';
 import { type UnaccountedJob } from '../../core/usage/accounting-queue';
 import { ACCOUNTING_QUEUE, type AccountingQueue } from '../../core/usage/accounting-queue';
+import { NODE_FACTS, type NodeFactsSource } from '../../core/nodes/node-facts';
 
 /** Jobs looked at per tick (and per accounting request: one request per island covers them all). */
 const BATCH = 100;
@@ -46,6 +47,7 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly usage: UsageRepository,
     @Inject(ACCOUNTING_QUEUE) private readonly queue: AccountingQueue,
+    @Inject(NODE_FACTS) private readonly nodes: NodeFactsSource,
     @Inject(ISLAND_DIRECTORY) islands: IslandDirectory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -117,7 +119,7 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
       }
       return false;
     }
-    const facts = new Map((await this.usage.nodeFacts([...new Set(runs.flatMap((r) => r.nodes))])).map((n) => [n.name, n]));
+    const facts = new Map((await this.nodes.nodeFacts([...new Set(runs.flatMap((r) => r.nodes))])).map((n) => [n.name, n]));
     const usage = computeUsage(job.island, runs, { gpuModelOf: (node) => facts.get(node)?.gpu_model ?? undefined });
     const prices = this.config.usage.prices.islands[job.island] ?? this.config.usage.prices.default;
     const billed = costOf(usage.metrics, prices);

@@ -10,6 +10,7 @@ import type { JobSpec } from '../../core/sbatch/job-spec';
 import { DemandError } from '../../core/placement/job-demand';
 import { estimateJobCost, type CostEstimate } from '../../core/usage/cost-estimate';
 import type { OfferingPrices } from '../../core/usage/pricing';
+import { PRINCIPAL_DIRECTORY, type PrincipalDirectory } from '../../core/auth/principal-directory';
 
 const UNBUDGETED_TTL_MS = 2000;
 const UNBUDGETED_CACHE_SIZE = 100_000;
@@ -36,6 +37,7 @@ export class BudgetService {
   constructor(
     private readonly budgets: BudgetsRepository,
     @Inject(BILLABLE_JOBS) private readonly jobs: BillableJobs,
+    @Inject(PRINCIPAL_DIRECTORY) private readonly principals: Pick<PrincipalDirectory, 'identity'>,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.priceLists = [config.usage.prices.default, ...Object.values(config.usage.prices.islands)];
@@ -95,7 +97,8 @@ export class BudgetService {
   }
 
   async setBudget(principalId: string, monthlyLimit: string, denom: string): Promise<BudgetState> {
-    if (!(await this.budgets.set(principalId, monthlyLimit, denom))) throw notFound(`principal ${principalId}`);
+    if (!(await this.principals.identity(principalId))) throw notFound(`principal ${principalId}`);
+    await this.budgets.set(principalId, monthlyLimit, denom);
     this.unbudgetedUntil.delete(principalId);
     return (await this.state(principalId))!;
   }

@@ -20,16 +20,12 @@ export class BudgetsRepository {
     return budget ?? null;
   }
 
-  /** False when there is no such principal. */
-  async set(principalId: string, monthlyLimit: string, denom: string): Promise<boolean> {
-    const set = await rows(
+  async set(principalId: string, monthlyLimit: string, denom: string): Promise<void> {
+    await rows(
       this.db,
-      `INSERT INTO tenant_budgets (principal_id, monthly_limit, denom)
-       SELECT id, $2, $3 FROM principals WHERE id = $1
-       ON CONFLICT (principal_id) DO UPDATE SET monthly_limit = EXCLUDED.monthly_limit, denom = EXCLUDED.denom, updated_at = now()
-       RETURNING principal_id`,
+      `INSERT INTO tenant_budgets (principal_id, monthly_limit, denom) VALUES ($1, $2, $3)
+       ON CONFLICT (principal_id) DO UPDATE SET monthly_limit = EXCLUDED.monthly_limit, denom = EXCLUDED.denom, updated_at = now()`,
       [principalId, monthlyLimit, denom],
     );
-    return set.length > 0;
   }
 }

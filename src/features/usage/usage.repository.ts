@@ -10,11 +10,16 @@ import type { RewardSplit } from '../../core/usage/rewards';
 import type { UsageRecord } from '../../core/usage/usage-record';
 import { type UsageOutboxStats } from '../../core/common/domain-stats';
 
-export interface NodeFacts {
-  name: string;
-  provider_id: string;
-  benchmark_score: number;
-  gpu_model: string | null;
+export interface UsageRecordView {
+  record_id: string;
+  canonical: string;
+  content_hash: string;
+  signature: Buffer;
+  signature_algorithm: string;
+  signer_public_key: string;
+  outbox_status: string | null;
+  tx_hash: string | null;
+  last_error: string | null;
 }
 
 export interface SignedRecord {
@@ -39,13 +44,6 @@ export class UsageRepository implements UsageOutboxStats {
     @Inject(ACCOUNTING_QUEUE) private readonly queue: AccountingQueue,
   ) {
     this.outbox = new Outbox(db, USAGE_OUTBOX, DEFAULT_DRAINER_OPTIONS.maxBackoffSeconds);
-  }
-
-  nodeFacts(names: string[]): Promise<NodeFacts[]> {
-    if (names.length === 0) return Promise.resolve([]);
-    return rows<NodeFacts>(this.db, `SELECT name, provider_id, benchmark_score, inventory->'gpus'->0->>'model' AS gpu_model FROM nodes WHERE name = ANY($1)`, [
-      names,
-    ]);
   }
 
   /**
@@ -100,6 +98,19 @@ export class UsageRepository implements UsageOutboxStats {
       await beforeCommit?.();
       return true;
     });
+  }
+
+  /** The job's usage record and where its report to the chain stands; null before accounting. */
+  async recordOf(jobId: string): Promise<UsageRecordView | null> {
+    const [row] = await rows<UsageRecordView>(
+      this.db,
+      `SELECT r.id AS record_id, r.canonical, r.content_hash, r.signature, r.signature_algorithm, r.signer_public_key,
+              o.status AS outbox_status, o.tx_hash, o.last_error
+         FROM usage_records r LEFT JOIN usage_outbox o ON o.usage_record_id = r.id
+        WHERE r.job_id = $1`,
+      [jobId],
+    );
+    return row ?? null;
   }
 
   // Named query for metrics (core/common/domain-stats.ts).

@@ -6,25 +6,8 @@ import type { Principal } from '../../core/auth/principal';
 import { notFound, Problem } from '../../core/common/problem';
 import { rows } from '../../adapters/postgres/sql';
 import type { RewardsQuery } from './usage.dto';
-
-interface UsageRow {
-  id: string;
-  island: string | null;
-  slurm_job_id: string | null;
-  ended_at: Date | null;
-  accounted_at: Date | null;
-  accounting_note: string | null;
-  accounting_next_at: Date | null;
-  record_id: string | null;
-  canonical: string | null;
-  content_hash: string | null;
-  signature: Buffer | null;
-  signature_algorithm: string | null;
-  signer_public_key: string | null;
-  outbox_status: string | null;
-  tx_hash: string | null;
-  last_error: string | null;
-}
+import { UsageRepository } from './usage.repository';
+import { ACCOUNTING_QUEUE, type AccountingQueue } from '../../core/usage/accounting-queue';
 
 /** Read side of usage: a job's record for its owner, reward totals for providers and admins. */
 @Injectable()
@@ -33,6 +16,8 @@ export class UsageService {
 
   constructor(
     private readonly db: DataSource,
+    private readonly usage: UsageRepository,
+    @Inject(ACCOUNTING_QUEUE) private readonly queue: AccountingQueue,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.accountingIslands = new Set(config.islands.filter((i) => i.accounting).map((i) => i.connection.name));
@@ -41,19 +26,10 @@ export class UsageService {
   async jobUsage(principal: Principal, id: string) {
     if (!/^\d{1,18}$/.test(id)) throw notFound(`job ${id}`);
     // Tenant isolation: another principal's job is "not found", exactly like a job that does not exist.
-    const [row] = await rows<UsageRow>(
-      this.db,
-      `SELECT j.id, j.island, j.slurm_job_id, j.ended_at, j.accounted_at, j.accounting_note, j.accounting_next_at,
-              r.id AS record_id, r.canonical, r.content_hash, r.signature, r.signature_algorithm, r.signer_public_key,
-              o.status AS outbox_status, o.tx_hash, o.last_error
-         FROM jobs j
-         LEFT JOIN usage_records r ON r.job_id = j.id
-         LEFT JOIN usage_outbox o ON o.usage_record_id = r.id
-        WHERE j.id = $1 AND j.owner_id = $2`,
-      [id, principal.id],
-    );
+    const row = await this.queue.accountingStatus(principal.id, id);
     if (!row) throw notFound(`job ${id}`);
-    if (row.record_id === null) {
+    const record = await this.usage.recordOf(row.id);
+    if (!record) {
       if (row.slurm_job_id !== null && !this.accountingIslands.has(row.island ?? '')) {
         return { jobId: row.id, status: 'NOT_ACCOUNTED', note: `island ${row.island} has no SLURM accounting` };
       }
@@ -64,10 +40,10 @@ export class UsageService {
       jobId: row.id,
       status: 'ACCOUNTED',
       accountedAt: row.accounted_at,
-      record: JSON.parse(row.canonical!),
-      contentHash: row.content_hash,
-      signature: { algorithm: row.signature_algorithm, publicKey: row.signer_public_key, value: row.signature!.toString('base64') },
-      report: { status: row.outbox_status, ...(row.tx_hash ? { txHash: row.tx_hash } : {}), ...(row.last_error ? { lastError: row.last_error } : {}) },
+      record: JSON.parse(record.canonical),
+      contentHash: record.content_hash,
+      signature: { algorithm: record.signature_algorithm, publicKey: record.signer_public_key, value: record.signature.toString('base64') },
+      report: { status: record.outbox_status, ...(record.tx_hash ? { txHash: record.tx_hash } : {}), ...(record.last_error ? { lastError: record.last_error } : {}) },
     };
   }
 
