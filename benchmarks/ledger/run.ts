@@ -85,7 +85,11 @@ async function round(db: DataSource, jobs: number, batchSize: number, maxMessage
         maxGasPerTx: 4_000_000,
         memo: 'archipelago',
       }));
-    const drainer = new OutboxDrainer(db, new ChainUsageReporter(db, client, connect, new JobsRepository(db)), { ...DEFAULT_DRAINER_OPTIONS, batchSize, confirmAfterSeconds: 0 });
+    const drainer = new OutboxDrainer(db, new ChainUsageReporter(db, client, connect, new JobsRepository(db)), {
+      ...DEFAULT_DRAINER_OPTIONS,
+      batchSize,
+      confirmAfterSeconds: 0,
+    });
     const t0 = performance.now();
     let passes = 0;
     for (;;) {

@@ -12,6 +12,8 @@ import { DEFAULT_PRICES } from '../../src/adapters/config/usage-settings';
 import { FakeChain } from '../support/fake-chain/fake-chain';
 import { chainClientFor, freshDatabase, OWNER } from '../support/ledger-fixtures';
 import { newWallet, TestWallet } from '../support/wallets';
+import { IslandsRepository } from '../../src/features/islands/islands.repository';
+import { NodesRepository } from '../../src/features/nodes/nodes.repository';
 
 const SETTINGS = { defaultRegion: 'unknown', offeringIdentityThreshold: 50, offeringMaxRuntimeSeconds: 86_400 };
 
@@ -70,7 +72,12 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
 
   function daemonAndSender(wrap: (s: ChainSigner) => ChainSigner = (s) => s) {
     const client = chainClientFor(fake);
-    const daemon = new ProviderDaemon(db, { settings: SETTINGS, pricesFor: () => DEFAULT_PRICES, denom: 'uvirt', maxBackoffSeconds: 0 });
+    const daemon = new ProviderDaemon(
+      db,
+      { settings: SETTINGS, pricesFor: () => DEFAULT_PRICES, denom: 'uvirt', maxBackoffSeconds: 0 },
+      new IslandsRepository(db),
+      new NodesRepository(db),
+    );
     const sender = async () =>
       new ChainSender(wrap(await client.signer(provider.direct)), new TxStore(db), { maxMessagesPerTx: 100, maxGasPerTx: 4_000_000, memo: 'archipelago' });
     return { daemon, sender };

@@ -31,6 +31,8 @@ export interface IslandDirectory {
   workdirRoots(): string[];
   /** Picks up islands launched or retired since the last periodic sync; the names that changed. */
   sync(): Promise<string[]>;
+  /** An island is being launched or retired (its SLURM is not the capacity to come yet). */
+  transitioning(): Promise<boolean>;
 }
 
 export const ISLAND_DIRECTORY = Symbol('ISLAND_DIRECTORY');

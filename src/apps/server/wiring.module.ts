@@ -39,6 +39,17 @@ import { JOB_OUTCOMES } from '../../core/jobs/job-outcomes';
     { provide: NODE_HEARTBEATS, useExisting: NodesRepository },
     { provide: USAGE_OUTBOX_STATS, useExisting: UsageRepository },
   ],
-  exports: [JOB_SUBMISSION, PRINCIPAL_DIRECTORY, ACCOUNTING_QUEUE, BILLABLE_JOBS, ISLAND_MEMBERSHIP, JOB_STATS, NODE_HEARTBEATS, USAGE_OUTBOX_STATS, NODE_FACTS, JOB_OUTCOMES],
+  exports: [
+    JOB_SUBMISSION,
+    PRINCIPAL_DIRECTORY,
+    ACCOUNTING_QUEUE,
+    BILLABLE_JOBS,
+    ISLAND_MEMBERSHIP,
+    JOB_STATS,
+    NODE_HEARTBEATS,
+    USAGE_OUTBOX_STATS,
+    NODE_FACTS,
+    JOB_OUTCOMES,
+  ],
 })
 export class WiringModule {}

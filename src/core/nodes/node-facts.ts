@@ -1,4 +1,3 @@
-
 export interface NodeFacts {
   name: string;
   provider_id: string;

@@ -8,6 +8,7 @@ import { IslandRow, IslandsRepository } from './islands.repository';
 import { IslandsRegistry } from './islands.registry';
 import { Island } from '../../adapters/slurm/island-directory';
 import { CAPACITY_SOURCE, type CapacitySource, type CapacityView } from '../../core/placement/capacity-source';
+import { ISLAND_MEMBERSHIP, type IslandMembership } from '../../core/islands/island-membership';
 
 /**
  * The islands and their live capacity (from SLURM's node records, at most a few seconds old); islands
@@ -22,12 +23,13 @@ export class IslandsController {
     private readonly islands: IslandsRegistry,
     private readonly formed: IslandsRepository,
     @Inject(CAPACITY_SOURCE) private readonly capacity: CapacitySource,
+    @Inject(ISLAND_MEMBERSHIP) private readonly membership: IslandMembership,
   ) {}
 
   @Get()
   @ApiOperation({ summary: 'Every island: partitions, reachability, capacity totals, queue depth and, if formed from latency, tier and diameter' })
   async list() {
-    const [view, rows, members] = await Promise.all([this.capacity.view(), this.formed.live(), this.formed.members()]);
+    const [view, rows, members] = await Promise.all([this.capacity.view(), this.formed.live(), this.membership.membersByIsland()]);
     const byName = new Map(rows.map((row) => [row.name, row]));
     const running = this.islands.all().map((island) => this.describe(island, view, byName.get(island.settings.connection.name), members, false));
     const launching = rows
@@ -42,7 +44,7 @@ export class IslandsController {
     if (!ISLAND_NAME.test(name)) throw notFound(`island ${name}`);
     const island = this.islands.get(name);
     const row = await this.formed.find(name);
-    const members = await this.formed.members();
+    const members = await this.membership.membersByIsland();
     if (!island) {
       if (!row || row.state === 'RETIRED') throw notFound(`island ${name}`);
       return { name, origin: 'topology', reachable: false, formation: formationView(row, members.get(name) ?? []) };

@@ -13,17 +13,18 @@ import { WorkLimiter } from '../../core/common/work-limiter';
 import { InstrumentedSlurmClient } from '../../adapters/metrics/instrumented-slurm-client';
 import { Metrics } from '../../adapters/metrics/metrics';
 import type { IslandProfile } from '../../core/placement/capacity';
-import { ActiveIslandRow, IslandRow, IslandsRepository } from './islands.repository';
+import { IslandRow, IslandsRepository } from './islands.repository';
+import { ISLAND_MEMBERSHIP, type IslandMembership, type MemberProfile } from '../../core/islands/island-membership';
 import { islandJwtContext, SECRET_BOX } from './secrets';
 
 /** An island is as fast as its slowest member for tightly coupled work. */
-function profileOf(row: ActiveIslandRow): IslandProfile {
+function profileOf(row: IslandRow, members: MemberProfile | undefined): IslandProfile {
   return {
     tier: row.tier,
     boundMs: row.bound_ms,
-    regions: row.regions,
-    providers: row.providers,
-    performanceClass: row.all_high ? 'high' : 'low',
+    regions: members?.regions ?? [],
+    providers: members?.providers ?? [],
+    performanceClass: members?.allHigh ? 'high' : 'low',
   };
 }
 
@@ -53,6 +54,7 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
     private readonly metrics: Metrics,
     @Optional() private readonly repository?: IslandsRepository,
     @Optional() @Inject(SECRET_BOX) private readonly secrets?: SecretBox | null,
+    @Optional() @Inject(ISLAND_MEMBERSHIP) private readonly membership?: IslandMembership,
   ) {
     const reads = config.jobs.outputReads;
     this.localReads = { limiter: new WorkLimiter({ total: reads.concurrency, perKey: reads.perUser }), timeoutMs: reads.timeoutMs };
@@ -92,23 +94,27 @@ export class IslandsRegistry implements OnApplicationBootstrap, OnApplicationShu
     return this.all()[0]?.settings.workdirRoots ?? ['/home/{user}'];
   }
 
+  async transitioning(): Promise<boolean> {
+    return (await this.repository?.anyInTransition()) ?? false;
+  }
+
   /** Adds launched islands and drops retired ones; returns the names that changed. */
   async sync(): Promise<string[]> {
     if (!this.repository) return [];
-    const active = await this.repository.active();
+    const [active, members] = await Promise.all([this.repository.active(), this.membership?.memberProfiles() ?? new Map<string, MemberProfile>()]);
     const changed: string[] = [];
     const wanted = new Set(active.map((row) => row.name));
     for (const row of active) {
       const existing = this.islands.get(row.name);
       if (existing?.origin === 'file') continue;
       if (existing && existing.settings.connection.rest?.url === row.rest_url) {
-        existing.profile = profileOf(row);
+        existing.profile = profileOf(row, members.get(row.name));
         continue;
       }
       const settings = this.settingsOf(row);
       if (!settings) continue;
       if (existing) await existing.slurm.close();
-      this.add(settings, 'topology', profileOf(row));
+      this.add(settings, 'topology', profileOf(row, members.get(row.name)));
       changed.push(row.name);
     }
     for (const island of this.all()) {

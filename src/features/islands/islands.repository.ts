@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { rows } from '../../adapters/postgres/sql';
 import type { Island as TopologyIsland } from '../../core/topology';
+import { type FormedIslands } from '../../core/islands/formed-islands';
 
 export type IslandState = 'LAUNCHING' | 'ACTIVE' | 'RETIRING' | 'RETIRED';
 
@@ -29,8 +30,6 @@ export interface IslandRow {
 }
 
 /** An active island with what its members say about it (for placement). */
-export type ActiveIslandRow = IslandRow & { regions: string[]; providers: string[]; all_high: boolean | null };
-
 /** What the grouping says of an island (its topology id is the grouping's own name for it). */
 export type IslandShape = Omit<TopologyIsland, 'id' | 'members' | 'kept'> & { topologyId: string };
 
@@ -39,25 +38,24 @@ export const RELEASED = '~';
 
 /** Islands formed by the topology loop (the islands file's are not stored). */
 @Injectable()
-export class IslandsRepository {
+export class IslandsRepository implements FormedIslands {
   constructor(private readonly db: DataSource) {}
 
   live(): Promise<IslandRow[]> {
     return rows<IslandRow>(this.db, `SELECT * FROM islands WHERE state <> 'RETIRED' ORDER BY name`);
   }
 
-  active(): Promise<ActiveIslandRow[]> {
-    return rows<ActiveIslandRow>(
-      this.db,
-      `SELECT i.*,
-              coalesce(array_agg(DISTINCT n.tags->>'region') FILTER (WHERE n.tags->>'region' IS NOT NULL), '{}') AS regions,
-              coalesce(array_agg(DISTINCT n.tags->>'providerGroup') FILTER (WHERE n.tags->>'providerGroup' IS NOT NULL), '{}') AS providers,
-              bool_and(n.inventory->>'performance' = 'high') AS all_high
-         FROM islands i LEFT JOIN nodes n ON n.island = i.name
-        WHERE i.state = 'ACTIVE'
-        GROUP BY i.name
-        ORDER BY i.name`,
-    );
+  active(): Promise<IslandRow[]> {
+    return rows<IslandRow>(this.db, `SELECT * FROM islands WHERE state = 'ACTIVE' ORDER BY name`);
+  }
+
+  async activeIslands(): Promise<Array<{ name: string; partitions: string[] }>> {
+    return (await this.active()).map((row) => ({ name: row.name, partitions: row.partitions }));
+  }
+
+  async anyInTransition(): Promise<boolean> {
+    const [row] = await rows<{ busy: boolean }>(this.db, `SELECT EXISTS (SELECT 1 FROM islands WHERE state IN ('LAUNCHING', 'RETIRING')) AS busy`);
+    return row.busy === true;
   }
 
   async find(name: string): Promise<IslandRow | null> {
@@ -108,15 +106,6 @@ export class IslandsRepository {
         shape.boundMs,
       ],
     );
-  }
-
-  /** Member node names per island, as the grouping wants them. */
-  async members(): Promise<Map<string, string[]>> {
-    const found = await rows<{ island: string; names: string[] }>(
-      this.db,
-      'SELECT island, array_agg(name ORDER BY name) AS names FROM nodes WHERE island IS NOT NULL GROUP BY island',
-    );
-    return new Map(found.map((row) => [row.island, row.names]));
   }
 
   /** The grouping no longer has this island: its topology id is free for a new one. */

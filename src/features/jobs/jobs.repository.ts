@@ -630,7 +630,9 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
 
   // Named query for the chain reporter (core/jobs/job-outcomes.ts).
   async exitCodes(jobIds: string[]): Promise<Map<string, number | null>> {
-    const found = await rows<{ id: string; exit_code: number | null }>(this.db, 'SELECT id::text AS id, exit_code FROM jobs WHERE id = ANY($1::bigint[])', [jobIds]);
+    const found = await rows<{ id: string; exit_code: number | null }>(this.db, 'SELECT id::text AS id, exit_code FROM jobs WHERE id = ANY($1::bigint[])', [
+      jobIds,
+    ]);
     return new Map(found.map((r) => [r.id, r.exit_code]));
   }
 }

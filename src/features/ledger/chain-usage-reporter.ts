@@ -62,7 +62,9 @@ export class ChainUsageReporter implements UsageReporter {
     const jobIds = entries.map((e) => e.jobId);
     const [exitCodes, links] = await Promise.all([
       this.jobs.exitCodes(jobIds),
-      rows<{ job_id: string; chain_job_id: string }>(this.db, 'SELECT job_id::text, chain_job_id FROM chain_job_links WHERE job_id = ANY($1::bigint[])', [jobIds]),
+      rows<{ job_id: string; chain_job_id: string }>(this.db, 'SELECT job_id::text, chain_job_id FROM chain_job_links WHERE job_id = ANY($1::bigint[])', [
+        jobIds,
+      ]),
     ]);
     const chainJobOf = new Map(links.map((l) => [l.job_id, l.chain_job_id]));
     const facts = new Map<string, JobFacts>(

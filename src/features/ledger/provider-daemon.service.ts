@@ -6,6 +6,8 @@ import { APP_CONFIG } from '../../adapters/config/config.module';
 import type { ChainConnection } from './chain-connection';
 import { CHAIN_CONNECTION } from './ledger-tokens';
 import { ProviderDaemon } from './provider-daemon';
+import { FORMED_ISLANDS, type FormedIslands } from '../../core/islands/formed-islands';
+import { ISLAND_MEMBERSHIP, type IslandMembership } from '../../core/islands/island-membership';
 
 /**
  * Runs a provider-daemon round (islands, offerings, node liveness) every CHAIN_LIVENESS_INTERVAL_MS
@@ -21,17 +23,24 @@ export class ProviderDaemonService implements OnApplicationBootstrap, OnApplicat
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CHAIN_CONNECTION) private readonly connection: ChainConnection | null,
+    @Inject(FORMED_ISLANDS) private readonly formed: FormedIslands,
+    @Inject(ISLAND_MEMBERSHIP) private readonly membership: IslandMembership,
   ) {}
 
   onApplicationBootstrap(): void {
     const connection = this.connection;
     if (!connection) return;
     const { usage, chain, ledger } = this.config;
-    const daemon = new ProviderDaemon(this.db, {
-      settings: ledger,
-      pricesFor: (island) => usage.prices.islands[island] ?? usage.prices.default,
-      denom: chain.denom,
-    });
+    const daemon = new ProviderDaemon(
+      this.db,
+      {
+        settings: ledger,
+        pricesFor: (island) => usage.prices.islands[island] ?? usage.prices.default,
+        denom: chain.denom,
+      },
+      this.formed,
+      this.membership,
+    );
     this.stop = repeatEvery(
       ledger.livenessIntervalMs,
       async () => daemon.round(await connection.get()),

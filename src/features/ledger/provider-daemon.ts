@@ -2,12 +2,13 @@ import type { EncodeObject, GeneratedType } from '@cosmjs/proto-signing';
 import type { DataSource } from 'typeorm';
 import { chainRegistry } from '../../adapters/chain/chain-registry';
 import { MsgRegisterClusterResponse } from '../../adapters/chain/generated/virtengine';
-import { rows } from '../../adapters/postgres/sql';
 import type { OfferingPrices } from '../../core/usage/pricing';
 import type { ChainSender, MsgResponse, Resolution, SendOutcome } from './chain-sender';
 import { CHAIN_OUTBOX_MAX_BACKOFF_SECONDS, type ChainOutboxKind, type ChainOutboxRow, ChainOutboxRepository } from './chain-outbox.repository';
 import type { LedgerSettings } from '../../adapters/config/ledger-settings';
-import { activateCluster, createOffering, IslandFacts, NodeFacts, nodeLiveness, registerCluster } from './provider-messages';
+import { activateCluster, createOffering, IslandFacts, nodeLiveness, registerCluster } from './provider-messages';
+import { type FormedIslands } from '../../core/islands/formed-islands';
+import { type IslandMembership } from '../../core/islands/island-membership';
 
 export interface ProviderDaemonOptions {
   settings: Pick<LedgerSettings, 'defaultRegion' | 'offeringIdentityThreshold' | 'offeringMaxRuntimeSeconds'>;
@@ -38,8 +39,10 @@ export class ProviderDaemon {
   private readonly outbox: ChainOutboxRepository;
 
   constructor(
-    private readonly db: DataSource,
+    db: DataSource,
     private readonly options: ProviderDaemonOptions,
+    private readonly formed: FormedIslands,
+    private readonly membership: Pick<IslandMembership, 'activeMembers'>,
   ) {
     this.batchSize = options.batchSize ?? 500;
     this.outbox = new ChainOutboxRepository(db, options.maxBackoffSeconds ?? CHAIN_OUTBOX_MAX_BACKOFF_SECONDS);
@@ -172,29 +175,14 @@ export class ProviderDaemon {
 
   /** ACTIVE islands with their ACTIVE nodes (an island needs at least one) and measured RTTs between members. */
   private async islands(): Promise<IslandFacts[]> {
-    const nodes = await rows<{ island: string; partitions: string[]; id: string; name: string; inventory: NodeFacts['inventory']; tags: NodeFacts['tags'] }>(
-      this.db,
-      `SELECT i.name AS island, i.partitions, n.id::text, n.name, n.inventory, n.tags
-         FROM islands i JOIN nodes n ON n.island = i.name AND n.state = 'ACTIVE'
-        WHERE i.state = 'ACTIVE' ORDER BY i.name, n.name`,
-    );
-    const samples = await rows<{ from_node: string; to_name: string; rtt_ms: number; measured_at: Date }>(
-      this.db,
-      `SELECT s.from_node::text, t.name AS to_name, s.rtt_ms, s.measured_at
-         FROM latency_samples s JOIN nodes f ON f.id = s.from_node JOIN nodes t ON t.id = s.to_node
-        WHERE f.island IS NOT NULL AND f.island = t.island AND s.rtt_ms IS NOT NULL ORDER BY t.name`,
-    );
-    const latencies = new Map<string, NodeFacts['latencies']>();
-    for (const s of samples) {
-      const list = latencies.get(s.from_node) ?? [];
-      list.push({ to: s.to_name, rttMs: s.rtt_ms, measuredAt: s.measured_at });
-      latencies.set(s.from_node, list);
-    }
+    const [formed, members] = await Promise.all([this.formed.activeIslands(), this.membership.activeMembers()]);
+    const partitions = new Map(formed.map((island) => [island.name, island.partitions]));
     const islands = new Map<string, IslandFacts>();
-    for (const n of nodes) {
-      const island = islands.get(n.island) ?? { name: n.island, partitions: n.partitions, nodes: [] };
-      island.nodes.push({ id: n.id, name: n.name, inventory: n.inventory, tags: n.tags, latencies: latencies.get(n.id) ?? [] });
-      islands.set(n.island, island);
+    for (const { island: name, ...node } of members) {
+      const island = islands.get(name) ?? { name, partitions: partitions.get(name) ?? [], nodes: [] };
+      if (!partitions.has(name)) continue;
+      island.nodes.push(node);
+      islands.set(name, island);
     }
     return [...islands.values()];
   }

@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { rows } from '../../adapters/postgres/sql';
 import type { LatencySample, LocalityTags, NodeInventory } from '../../core/nodes/agent-protocol';
 import type { NodeState } from '../../core/nodes/node-state';
-import { type IslandMembership } from '../../core/islands/island-membership';
+import { type ActiveMember, type IslandMembership, type MemberProfile } from '../../core/islands/island-membership';
 import { type FormationNode, type FormationSample } from '../../core/islands/formation-node';
 import { type NodeHeartbeats } from '../../core/common/domain-stats';
 import { type NodeFacts, type NodeFactsSource } from '../../core/nodes/node-facts';
@@ -333,10 +333,7 @@ export class NodesRepository implements IslandMembership, NodeHeartbeats, NodeFa
   }
 
   async changing(): Promise<boolean> {
-    const [row] = await this.db.query(
-      `SELECT EXISTS (SELECT 1 FROM nodes WHERE state <> 'DEREGISTERED' AND island IS DISTINCT FROM slurm_island)
-           OR EXISTS (SELECT 1 FROM islands WHERE state IN ('LAUNCHING', 'RETIRING')) AS changing`,
-    );
+    const [row] = await this.db.query(`SELECT EXISTS (SELECT 1 FROM nodes WHERE state <> 'DEREGISTERED' AND island IS DISTINCT FROM slurm_island) AS changing`);
     return row.changing === true;
   }
 
@@ -346,5 +343,43 @@ export class NodesRepository implements IslandMembership, NodeHeartbeats, NodeFa
     return rows<NodeFacts>(this.db, `SELECT name, provider_id, benchmark_score, inventory->'gpus'->0->>'model' AS gpu_model FROM nodes WHERE name = ANY($1)`, [
       names,
     ]);
+  }
+
+  async membersByIsland(): Promise<Map<string, string[]>> {
+    const found = await rows<{ island: string; names: string[] }>(
+      this.db,
+      'SELECT island, array_agg(name ORDER BY name) AS names FROM nodes WHERE island IS NOT NULL GROUP BY island',
+    );
+    return new Map(found.map((row) => [row.island, row.names]));
+  }
+
+  async memberProfiles(): Promise<Map<string, MemberProfile>> {
+    const found = await rows<{ island: string; regions: string[]; providers: string[]; all_high: boolean | null }>(
+      this.db,
+      `SELECT island,
+              coalesce(array_agg(DISTINCT tags->>'region') FILTER (WHERE tags->>'region' IS NOT NULL), '{}') AS regions,
+              coalesce(array_agg(DISTINCT tags->>'providerGroup') FILTER (WHERE tags->>'providerGroup' IS NOT NULL), '{}') AS providers,
+              bool_and(inventory->>'performance' = 'high') AS all_high
+         FROM nodes WHERE island IS NOT NULL GROUP BY island`,
+    );
+    return new Map(found.map((r) => [r.island, { regions: r.regions, providers: r.providers, allHigh: r.all_high }]));
+  }
+
+  async activeMembers(): Promise<ActiveMember[]> {
+    const [members, samples] = await Promise.all([
+      rows<Omit<ActiveMember, 'latencies'>>(
+        this.db,
+        `SELECT island, id::text, name, inventory, tags FROM nodes WHERE island IS NOT NULL AND state = 'ACTIVE' ORDER BY island, name`,
+      ),
+      rows<{ from_node: string; to_name: string; rtt_ms: number; measured_at: Date }>(
+        this.db,
+        `SELECT s.from_node::text, t.name AS to_name, s.rtt_ms, s.measured_at
+           FROM latency_samples s JOIN nodes f ON f.id = s.from_node JOIN nodes t ON t.id = s.to_node
+          WHERE f.island IS NOT NULL AND f.island = t.island AND s.rtt_ms IS NOT NULL ORDER BY t.name`,
+      ),
+    ]);
+    const latencies = new Map<string, ActiveMember['latencies']>();
+    for (const s of samples) latencies.set(s.from_node, [...(latencies.get(s.from_node) ?? []), { to: s.to_name, rttMs: s.rtt_ms, measuredAt: s.measured_at }]);
+    return members.map((m) => ({ ...m, latencies: latencies.get(m.id) ?? [] }));
   }
 }

@@ -43,7 +43,11 @@ export class UsageService {
       record: JSON.parse(record.canonical),
       contentHash: record.content_hash,
       signature: { algorithm: record.signature_algorithm, publicKey: record.signer_public_key, value: record.signature.toString('base64') },
-      report: { status: record.outbox_status, ...(record.tx_hash ? { txHash: record.tx_hash } : {}), ...(record.last_error ? { lastError: record.last_error } : {}) },
+      report: {
+        status: record.outbox_status,
+        ...(record.tx_hash ? { txHash: record.tx_hash } : {}),
+        ...(record.last_error ? { lastError: record.last_error } : {}),
+      },
     };
   }
 

@@ -198,7 +198,7 @@ export class DispatchService {
         continue;
       }
       if (placement.kind === 'rejected') {
-        changing ??= await this.membership.changing();
+        changing ??= (await this.membership.changing()) || (await this.islands.transitioning());
         if (waitsForMembership(changing, row.submitted_at, new Date(), this.config.dispatch.membershipWaitSeconds)) {
           const reason = membershipWaitReason(placement.reason);
           settling.set(reason, [...(settling.get(reason) ?? []), row.id]);
