@@ -169,5 +169,6 @@ export function showJob(container: Element, id: string): void {
     output,
   );
   void refresh();
-  repeat(refresh, 2000);
+  // An ended job changes no more: the page stops asking once it has read the last output.
+  repeat(() => (ended ? undefined : refresh()), 2000);
 }
