@@ -226,6 +226,13 @@ describe('web view (/ui/) in headless Chromium', { timeout: 180_000 }, () => {
     await page.click('#nav a[href="#usage"]');
     await page.locator('#usage').waitFor();
     assert.match(await text(page, '#usage'), /web-alice.*researcher.*alice/s);
+
+    // A provider admin's key reads no jobs: the page opens on its own nodes (a new tab: its own sessionStorage).
+    const providerPage = await ctx.newPage();
+    await signIn(providerPage, provider.key);
+    assert.deepEqual(await providerPage.locator('#nav a').allTextContents(), ['Nodes', 'Usage']);
+    await providerPage.locator('#nodes').waitFor();
+    assert.match(await text(providerPage, '#nodes'), /web-prov-1.*web-prov-4/s);
     await ctx.close();
   });
 });

@@ -16,15 +16,18 @@ const nav = document.getElementById('nav')!;
 const who = document.getElementById('who')!;
 let me: Me | null = null;
 
+/** The views this credential's scopes can use (a provider admin's `provider` key reads no jobs). */
 function tabs(current: Me): Array<[string, string]> {
-  return [
-    ['jobs', 'Jobs'],
-    ...(current.scopes.includes('submit') ? [['submit', 'Submit'] as [string, string]] : []),
-    ['islands', 'Islands'],
-    ...(seesNodes(current) ? [['nodes', 'Nodes'] as [string, string]] : []),
-    ['queues', 'Queues'],
-    ['usage', 'Usage'],
+  const has = (scope: string) => current.scopes.includes(scope);
+  const all: Array<[string, string, boolean]> = [
+    ['jobs', 'Jobs', has('read')],
+    ['submit', 'Submit', has('submit')],
+    ['islands', 'Islands', has('read')],
+    ['nodes', 'Nodes', seesNodes(current)],
+    ['queues', 'Queues', has('read')],
+    ['usage', 'Usage', true],
   ];
+  return all.filter(([, , allowed]) => allowed).map(([tab, label]) => [tab, label]);
 }
 
 function signOut(): void {
@@ -57,16 +60,17 @@ async function route(): Promise<void> {
     return void route();
   }
   const [name, id] = location.hash.replace(/^#/, '').split('/');
-  const current = tabs(me).some(([tab]) => tab === name) ? name : 'jobs';
-  show(nav, ...tabs(me).map(([tab, label]) => el('a', { href: `#${tab}`, class: tab === current ? 'current' : '' }, label)));
+  const allowed = tabs(me);
+  const current = allowed.some(([tab]) => tab === name) ? name : allowed[0][0];
+  show(nav, ...allowed.map(([tab, label]) => el('a', { href: `#${tab}`, class: tab === current ? 'current' : '' }, label)));
   nav.hidden = false;
   show(who, `${me.name} (${me.kind})`, ' ', el('button', { type: 'button', id: 'sign-out', onclick: signOut }, 'Sign out'));
-  if (current === 'jobs' && id) return showJob(view, decodeURIComponent(id));
   if (current === 'submit') return showSubmit(view);
   if (current === 'islands') return showIslands(view, me);
   if (current === 'nodes') return showNodes(view);
   if (current === 'queues') return showQueues(view);
   if (current === 'usage') return showUsage(view, me);
+  if (id) return showJob(view, decodeURIComponent(id));
   return showJobs(view);
 }
 
