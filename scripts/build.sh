@@ -10,3 +10,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 npx tsc -p tsconfig.json
+npx tsc -p src/apps/web/tsconfig.json  # the web view the API serves at /ui/ (browser modules)

@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 stack="$repo/.stack"
 mkdir -p "$stack"
 t0=$(date +%s%N)
-ACCOUNTING=1 MODERN_SLURM=1 bash "$repo/slurm/local/install.sh"
+ACCOUNTING=1 MODERN_SLURM=1 BROWSER=1 bash "$repo/slurm/local/install.sh"
 bash "$repo/slurm/local/users.sh" >/dev/null
 PG_FAST=${PG_FAST:-1} bash "$repo/scripts/stack/pg-up.sh"
 bash "$repo/scripts/stack/redis-up.sh"

@@ -5,6 +5,7 @@
 #   env:   APT_LISTS_MAX_AGE_MIN  skip `apt-get update` if lists are younger than this (default 1440)
 #          APT_LOCK_TIMEOUT       seconds to wait for the dpkg lock (default 300)
 #          ACCOUNTING=1           also slurmdbd + MariaDB (slurm/local/dbd-up.sh; islands with ACCOUNTING=1)
+#          BROWSER=1              also headless Chromium and a font for the web view test
 #          MODERN_SLURM=1         also what a SLURM 24.11 island needs: nothing more on Debian 13 (its own
 #                                 SLURM is 24.11), debootstrap on Debian 12 (slurm/local/root-build.sh
 #                                 then makes a Debian 13 root; island-up.sh ISLAND_ROOT=trixie runs it)
@@ -34,6 +35,8 @@ PKGS=(slurmctld slurmd slurm-client slurmrestd munge slurm-wlm-jwt-plugin
 # accounting (sacct, /slurmdb/...): slurmdbd stores into MariaDB through the mysql plugin
 [ "${ACCOUNTING:-0}" = 1 ] && PKGS+=(slurmdbd slurm-wlm-mysql-plugin mariadb-server mariadb-client)
 [ "${MODERN_SLURM:-0}" = 1 ] && [ "$DEBIAN" = 12 ] && PKGS+=(debootstrap)
+# the web view's browser test (test/integration/web-ui.test.ts) drives Debian's headless Chromium (one fixed font: its screenshot check)
+[ "${BROWSER:-0}" = 1 ] && PKGS+=(chromium fonts-dejavu-core)
 t0=$(now_ms)
 
 missing=()

@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
-import { HeartbeatMessage, JoinMessage, publicKeyToText, signMessage } from '../../src/core/nodes/agent-protocol';
+import { HeartbeatMessage, JoinMessage, LatencyReport, LatencySample, publicKeyToText, signMessage } from '../../src/core/nodes/agent-protocol';
 import type { ControlPlane } from './control-plane';
 
 /**
@@ -46,5 +46,11 @@ export class ManualNode {
       slurmdState: 'idle',
     };
     return this.cp.request('POST', '/v1/agent/heartbeat', null, { message, signature: signMessage(message, this.key) });
+  }
+
+  /** A correctly signed RTT report (the next seq) with these samples, as an agent's probes would send it. */
+  reportLatency(samples: LatencySample[]) {
+    const message: LatencyReport = { purpose: 'latency', nodeId: this.id, seq: ++this.seq, sentAt: Date.now(), samples };
+    return this.cp.request('POST', '/v1/agent/latency', null, { message, signature: signMessage(message, this.key) });
   }
 }

@@ -11,6 +11,7 @@ import { installHttpLogging } from '../../adapters/logging/http-logging';
 import { installHttpMetrics } from '../../adapters/metrics/http-metrics';
 import { Metrics } from '../../adapters/metrics/metrics';
 import { buildOpenApiDocument } from './openapi';
+import { installWebUi } from './web-ui';
 
 /** Everything the HTTP API needs besides its modules: problem+json everywhere, validation, docs. */
 export function configureHttp(app: INestApplication): void {
@@ -35,4 +36,5 @@ export function configureHttp(app: INestApplication): void {
   app.useGlobalPipes(createValidationPipe());
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
+  installWebUi(fastify);
 }
