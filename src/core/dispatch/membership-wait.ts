@@ -9,5 +9,8 @@ export function waitsForMembership(changing: boolean, submittedAt: Date, now: Da
   return changing && now.getTime() - submittedAt.getTime() < maxWaitSeconds * 1000;
 }
 
+export const tierWaitReason = (rejection: string) =>
+  `waiting: no island is in the latency tier it needs now; islands re-form as latency changes, placement is decided again (now: ${rejection})`;
+
 export const membershipWaitReason = (rejection: string) =>
   `waiting: island membership is changing, placement is decided again once it settles (now: ${rejection})`;

@@ -17,7 +17,9 @@ import { JobTagger } from '../../../core/dispatch/job-tag';
 import { partSpec } from '../../../core/jobs/split-array';
 import { archipelagoOutputPattern, pinArrayJobId } from '../../../core/jobs/output-path';
 import { decidePlacement, type PlacementRecord } from '../../../core/dispatch/placement-decision';
-import { membershipWaitReason, waitsForMembership } from '../../../core/dispatch/membership-wait';
+import { membershipWaitReason, tierWaitReason, waitsForMembership } from '../../../core/dispatch/membership-wait';
+import { SubmitAdmission } from '../../../core/dispatch/submit-admission';
+import type { CapacityView } from '../../../core/placement/capacity-source';
 import { ISLAND_MEMBERSHIP, type IslandMembership } from '../../../core/islands/island-membership';
 import { ISLAND_DIRECTORY, type IslandDirectory } from '../../../adapters/slurm/island-directory';
 
@@ -144,11 +146,19 @@ export class DispatchService {
     this.metrics.dispatchOutcomes.inc({ outcome: 'retry' }, unavailable);
   }
 
+  /** Multi-node jobs need the tightest configured tier (MPI); loose islands take the rest. */
+  private tightBoundMs(): number {
+    return Math.min(...this.config.topology.tiers.map((t) => t.boundMs));
+  }
+
   /** Cancellations, dependencies and placement: which claimed jobs go to SLURM now, and where. */
   private async prepare(claimed: ClaimedJob[], outcome: DispatchOutcome): Promise<ReadyJob[]> {
     const targetIds = [...new Set(claimed.flatMap((row) => row.depends_on.map(String)))];
     const targets = new Map((await this.jobs.findMany(targetIds)).map((t) => [t.id, t]));
     let placer: Placer | null = null;
+    let view: CapacityView | null = null;
+    /** Whether a rejected job could run once islands re-form (built on the first rejection of the batch). */
+    let reformable: SubmitAdmission | null = null;
     let unknownIslands: string[] = [];
     let noIslands = false;
     const ready: ReadyJob[] = [];
@@ -179,9 +189,8 @@ export class DispatchService {
       }
       if (!placer) {
         // One capacity view per batch; the placer reserves what each job takes for the next.
-        const view = await this.capacity.view();
-        // Multi-node jobs need the tightest configured tier (MPI); loose islands take the rest.
-        placer = new Placer(view.snapshot, { tightBoundMs: Math.min(...this.config.topology.tiers.map((t) => t.boundMs)) });
+        view = await this.capacity.view();
+        placer = new Placer(view.snapshot, { tightBoundMs: this.tightBoundMs() });
         unknownIslands = view.unknown;
         noIslands = view.snapshot.islands.length === 0;
       }
@@ -199,8 +208,18 @@ export class DispatchService {
       }
       if (placement.kind === 'rejected') {
         changing ??= (await this.membership.changing()) || (await this.islands.transitioning());
-        if (waitsForMembership(changing, row.submitted_at, new Date(), this.config.dispatch.membershipWaitSeconds)) {
-          const reason = membershipWaitReason(placement.reason);
+        // With a launcher, islands re-form as latency changes: a job refused only by today's tiers
+        // waits like one refused while membership changes (the submit check judges it the same way).
+        const tiersMayChange =
+          !changing &&
+          this.config.topology.launcher !== 'none' &&
+          !(reformable ??= new SubmitAdmission(view!.snapshot, view!.unknown, { tightBoundMs: this.tightBoundMs(), formable: true })).neverRunnable(
+            row.spec,
+            row.constraints,
+            new Date(),
+          );
+        if (waitsForMembership(changing || tiersMayChange, row.submitted_at, new Date(), this.config.dispatch.membershipWaitSeconds)) {
+          const reason = changing ? membershipWaitReason(placement.reason) : tierWaitReason(placement.reason);
           settling.set(reason, [...(settling.get(reason) ?? []), row.id]);
           continue;
         }
