@@ -47,15 +47,19 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     assert.equal(pending.score?.tier, IdentityTier.IDENTITY_TIER_UNVERIFIED);
   });
 
-  it('serves MFA sessions, requirements and their validity', async () => {
+  it('serves MFA sessions as x/mfa does (found / is_valid never filled, a missing one is an error) and requirements', async () => {
     const client = new VirtEngineChainClient(target.settings);
     chain.setMfaSession({ sessionId: 'sess-1', accountAddress: provider, transactionType: 17, verifiedFactors: [1], isSingleUse: true });
-    chain.setMfaSession({ sessionId: 'sess-old', accountAddress: provider, transactionType: 17, expiresAt: 1n });
     const session = await client.mfaSession('sess-1');
-    assert.equal(session.found, true);
-    assert.equal(session.isValid, true);
+    assert.deepEqual([session.found, session.isValid], [false, false], 'GetAuthorizationSession sets only `session`');
     assert.deepEqual(session.session?.verifiedFactors, [1]);
-    assert.equal((await client.mfaSession('sess-old')).isValid, false);
+    await assert.rejects(client.mfaSession('sess-missing'), (error: unknown) => {
+      assert.ok(error instanceof ChainQueryError, String(error));
+      assert.equal(error.code, 6);
+      assert.match(error.message, /session sess-missing not found: authorization session not found/);
+      return true;
+    });
+    await assert.rejects(client.trustedDevice(provider, 'fp-missing'), /device fp-missing not found: trusted device not found/);
     const required = await client.mfaRequired(provider, SensitiveTransactionType.SENSITIVE_TX_API_KEY_GENERATION);
     assert.equal(required.required, true);
     assert.deepEqual(
@@ -75,12 +79,27 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     // PENDING -> RUNNING must go through QUEUED; simulation runs the message, as the SDK's does.
     await assert.rejects(signer.signAndBroadcast([report(JobState.JOB_STATE_RUNNING)]), (error: unknown) => {
       assert.ok(error instanceof ChainQueryError, String(error));
-      assert.equal(error.code, 18);
+      assert.equal(error.code, 2107);
       assert.match(error.message, /message index: 0: invalid job state transition/);
       return true;
     });
-    assert.equal((await signer.signAndBroadcast([report(JobState.JOB_STATE_QUEUED)])).code, 0);
-    assert.equal((await client.hpcJob('JOB-1'))?.job?.state, JobState.JOB_STATE_QUEUED);
+    const queued = { ...report(JobState.JOB_STATE_QUEUED) };
+    queued.value = { ...queued.value, slurmJobId: '4242' };
+    assert.equal((await signer.signAndBroadcast([queued])).code, 0);
+    const stored = (await client.hpcJob('JOB-1'))?.job;
+    assert.equal(stored?.state, JobState.JOB_STATE_QUEUED);
+    assert.equal(stored?.slurmJobId, '', 'keeper.UpdateJobStatus does not store slurm_job_id');
+    const refusedWith = (code: number, text: RegExp) => (error: unknown) => {
+      assert.ok(error instanceof ChainQueryError, String(error));
+      assert.equal(error.code, code);
+      assert.match(error.message, text);
+      return true;
+    };
+    const missing = { ...report(JobState.JOB_STATE_RUNNING), value: { ...report(JobState.JOB_STATE_RUNNING).value, jobId: 'JOB-404' } };
+    await assert.rejects(signer.signAndBroadcast([missing]), refusedWith(2106, /job JOB-404 not found: HPC job not found/));
+    chain.addJob({ jobId: 'JOB-THEIRS', providerAddress: 've1someoneelse', state: JobState.JOB_STATE_PENDING });
+    const theirs = { ...report(JobState.JOB_STATE_QUEUED), value: { ...report(JobState.JOB_STATE_QUEUED).value, jobId: 'JOB-THEIRS' } };
+    await assert.rejects(signer.signAndBroadcast([theirs]), refusedWith(2118, /not the job provider: unauthorized/));
   });
 
   it('refuses a message whose signer is not the key that signed (pubkey does not match)', async () => {

@@ -47,9 +47,9 @@ export function chainContract(target: () => ChainTarget, skip: string | false = 
     assert.ok(Array.isArray(answer.factorCombinations));
   });
 
-  it('an unknown MFA session is not found', async () => {
-    const answer = await client().mfaSession(`no-such-session-${randomBytes(6).toString('hex')}`);
-    assert.equal(answer.found, false);
+  it('an unknown MFA session is a refusal naming x/mfa\'s "authorization session not found" (never found=false)', async () => {
+    const missing = client().mfaSession(`no-such-session-${randomBytes(6).toString('hex')}`);
+    await assert.rejects(missing, (error: unknown) => error instanceof ChainQueryError && /authorization session not found/.test(error.message));
   });
 
   it('an unknown HPC job is null (gRPC NotFound)', async () => {

@@ -55,10 +55,7 @@ export class FakeChain {
 
   constructor(options: FakeChainOptions = {}) {
     this.ledger = new Ledger(options.chainId ?? 'virtengine-test-1', options.prefix ?? 've', options.feeDenom ?? 'uve', options.minGasPrice ?? 0.025);
-    this.modules = new Modules(
-      () => Date.now(),
-      () => this.ledger.blockTime,
-    );
+    this.modules = new Modules(() => this.ledger.blockTime);
     this.ledger.snapshot = () => this.modules.snapshot();
     this.queries = this.modules.queryHandlers();
     for (const [typeUrl, handler] of this.modules.msgHandlers()) this.ledger.handlers.set(typeUrl, handler);

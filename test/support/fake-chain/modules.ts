@@ -34,6 +34,15 @@ export type QueryHandler = (request: Uint8Array) => Uint8Array;
 
 const notFound = (what: string) => new Refusal(CODE.KEY_NOT_FOUND, `rpc error: code = NotFound desc = ${what} not found: key not found`);
 
+/**
+ * How baseapp answers a query whose handler returned a module's registered error (not a gRPC
+ * status with a code): gRPCErrorToSDKError maps it to ErrUnknownRequest, keeping the text.
+ */
+const moduleError = (text: string) => new Refusal(CODE.UNKNOWN_REQUEST, `${text}: unknown request`);
+
+/** x/hpc's registered errors (types/errors.go) that MsgReportJobStatus can fail with. */
+export const HPC_REPORT_CODE = { JOB_NOT_FOUND: 2106, INVALID_JOB_STATE: 2107, UNAUTHORIZED: 2118 } as const;
+
 function query<Req, Res>(request: MessageCodec<Req>, response: MessageCodec<Res>, answer: (req: Req) => DeepPartial<Res>): QueryHandler {
   return (bytes) => response.encode(response.fromPartial(answer(request.decode(bytes)))).finish();
 }
@@ -84,10 +93,7 @@ export class Modules {
   readonly nodes = new Map<string, FakeNode>();
   readonly counters = { cluster: 0, offering: 0, job: 0 };
 
-  constructor(
-    private readonly now: () => number,
-    private readonly blockTime: () => Date = () => new Date(now()),
-  ) {}
+  constructor(private readonly blockTime: () => Date) {}
 
   /** A copy of everything messages change, so a failed transaction leaves no trace (the SDK's cache store). */
   snapshot(): () => void {
@@ -134,11 +140,10 @@ export class Modules {
       [
         '/virtengine.mfa.v1.Query/AuthorizationSession',
         query(QueryAuthorizationSessionRequest, QueryAuthorizationSessionResponse, ({ sessionId }) => {
+          // GetAuthorizationSession fills only `session`: found / is_valid stay false on the wire.
           const session = this.sessions.get(sessionId);
-          if (!session) return { found: false };
-          const nowSeconds = Math.floor(this.now() / 1000);
-          const isValid = Number(session.expiresAt) > nowSeconds && !(session.isSingleUse && session.usedAt > 0n);
-          return { session, found: true, isValid };
+          if (!session) throw moduleError(`session ${sessionId} not found: authorization session not found`);
+          return { session };
         }),
       ],
       [
@@ -153,8 +158,10 @@ export class Modules {
       [
         '/virtengine.mfa.v1.Query/TrustedDevice',
         query(QueryTrustedDeviceRequest, QueryTrustedDeviceResponse, ({ address, deviceFingerprint }) => {
+          // GetTrustedDevice fills only `device`; a missing device is an error, never found: false.
           const device = this.devices.get(`${address}/${deviceFingerprint}`);
-          return device ? { device, found: true } : { found: false };
+          if (!device) throw moduleError(`device ${deviceFingerprint} not found: trusted device not found`);
+          return { device };
         }),
       ],
       [
@@ -176,22 +183,18 @@ export class Modules {
       check: (raw) => {
         const msg = raw as MsgReportJobStatus;
         const job = this.jobs.get(msg.jobId);
-        if (!job) throw notFound(`job ${msg.jobId}`);
-        if (job.providerAddress !== msg.providerAddress) throw new Refusal(CODE.UNAUTHORIZED, `only the job's provider may report its status: unauthorized`);
+        if (!job) throw new Refusal(HPC_REPORT_CODE.JOB_NOT_FOUND, `job ${msg.jobId} not found: HPC job not found`);
+        if (job.providerAddress !== msg.providerAddress) throw new Refusal(HPC_REPORT_CODE.UNAUTHORIZED, 'not the job provider: unauthorized');
         if (!(LEGAL_JOB_TRANSITIONS[job.state] ?? []).includes(msg.state)) {
-          throw new Refusal(CODE.INVALID_REQUEST, `invalid job state transition from ${job.state} to ${msg.state}: invalid request`);
+          throw new Refusal(HPC_REPORT_CODE.INVALID_JOB_STATE, 'invalid job state transition');
         }
       },
       apply: (raw) => {
         const msg = raw as MsgReportJobStatus;
         const job = this.jobs.get(msg.jobId)!;
-        this.jobs.set(msg.jobId, {
-          ...job,
-          state: msg.state,
-          statusMessage: msg.statusMessage,
-          exitCode: msg.exitCode,
-          slurmJobId: msg.slurmJobId || job.slurmJobId,
-        });
+        // keeper.UpdateJobStatus takes state, message and exit code only: slurm_job_id, the usage
+        // metrics and the signature in the message are never stored.
+        this.jobs.set(msg.jobId, { ...job, state: msg.state, statusMessage: msg.statusMessage, exitCode: msg.exitCode });
         return Any.fromPartial({ typeUrl: MsgReportJobStatusResponse.typeUrl, value: MsgReportJobStatusResponse.encode({}).finish() });
       },
     };
