@@ -83,6 +83,14 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
       assert.match(error.message, /message index: 0: invalid job state transition/);
       return true;
     });
+    const height = chain.ledger.height;
+    await assert.rejects(signer.signAndBroadcast([report(JobState.JOB_STATE_UNSPECIFIED)]), (error: unknown) => {
+      assert.ok(error instanceof ChainQueryError, String(error));
+      assert.equal(error.code, 7, 'ValidateBasic ErrInvalidStatus (codespace hpc)');
+      assert.match(error.message, /state cannot be unspecified: invalid status/);
+      return true;
+    });
+    assert.equal(chain.ledger.height, height, 'ValidateBasic refuses in CheckTx: no block');
     const queued = { ...report(JobState.JOB_STATE_QUEUED) };
     queued.value = { ...queued.value, slurmJobId: '4242' };
     assert.equal((await signer.signAndBroadcast([queued])).code, 0);

@@ -259,7 +259,15 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     await assert.rejects(attempt({ maxRuntimeSeconds: 7200n }), /exceeds the offering/);
     await assert.rejects(attempt({ maxRuntimeSeconds: 30n }), /at least 60/);
     await assert.rejects(attempt({ workloadSpec: { command: 'true' } }), /container_image is required/);
-    await assert.rejects(attempt({ resources: { nodes: 0 } }), /nodes must be at least 1/);
+    // ValidateBasic runs in CheckTx: the node refuses the transaction and no block holds it.
+    const height = fake.ledger.height;
+    await assert.rejects(attempt({ resources: { nodes: 0 } }), (error: unknown) => {
+      assert.ok(error instanceof ChainQueryError, String(error));
+      assert.equal(error.code, 4, 'sdk/go/node/hpc/v1 ErrInvalidJob');
+      assert.match(error.message, /resources.nodes must be greater than zero: invalid job/);
+      return true;
+    });
+    assert.equal(fake.ledger.height, height, 'refused before any block');
     await assert.rejects(attempt({ offeringId: 'OFF-404' }), /offering not found/);
     const cluster = fake.modules.clusters.get(CLUSTER)!;
     fake.modules.clusters.set(CLUSTER, { ...cluster, state: ClusterState.CLUSTER_STATE_PENDING });

@@ -223,7 +223,7 @@ export class FakeChain {
       return { ...base, code: 0, log: '', value: toBase64(this.answer(path, data)) };
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
-      return { ...base, code: error.code, codespace: 'sdk', log: error.log, value: null };
+      return { ...base, code: error.code, codespace: error.codespace, log: error.log, value: null };
     }
   }
 
@@ -261,7 +261,7 @@ export class FakeChain {
       return { code: 0, data: '', log: '[]', codespace: '', hash: included.hash };
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
-      return { code: error.code, data: '', log: error.log, codespace: 'sdk', hash: toHex(sha256(tx)).toUpperCase() };
+      return { code: error.code, data: '', log: error.log, codespace: error.codespace, hash: toHex(sha256(tx)).toUpperCase() };
     }
   }
 
@@ -285,7 +285,7 @@ export class FakeChain {
         gas_wanted: String(t.gasWanted),
         gas_used: String(t.gasUsed),
         events: [],
-        codespace: t.code ? 'sdk' : '',
+        codespace: t.codespace,
       },
       tx: toBase64(t.tx),
     };

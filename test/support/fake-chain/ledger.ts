@@ -7,13 +7,21 @@ import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { AuthInfo, Tx, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { Any } from 'cosmjs-types/google/protobuf/any';
 
-/** An ABCI refusal: the code and log a real node would answer with (sdk root codespace). */
+/** An ABCI refusal: the code, log and codespace a real node would answer with. */
 export class Refusal extends Error {
   constructor(
     readonly code: number,
     readonly log: string,
+    readonly codespace = 'sdk',
   ) {
     super(log);
+  }
+}
+
+/** A refusal with one of x/hpc's registered errors (codespace "hpc"). */
+export class HpcRefusal extends Refusal {
+  constructor(code: number, log: string) {
+    super(code, log, 'hpc');
   }
 }
 
@@ -46,6 +54,11 @@ export interface Account {
 export interface MsgHandler {
   decode(value: Uint8Array): unknown;
   signer(msg: unknown): string;
+  /**
+   * The message's ValidateBasic: stateless field checks baseapp runs in CheckTx, so a message
+   * failing them is refused by broadcast_tx_sync and never reaches a block.
+   */
+  validateBasic?(msg: unknown): void;
   /** Throws a Refusal when the message would fail; must not change state. */
   check(msg: unknown, signer: string): void;
   /** Applies a checked message; returns the Msg response (type URL + bytes). */
@@ -59,6 +72,7 @@ export interface IncludedTx {
   tx: Uint8Array;
   code: number;
   log: string;
+  codespace: string;
   data: Uint8Array;
   gasWanted: number;
   gasUsed: number;
@@ -135,7 +149,7 @@ export class Ledger {
         return handler.apply(msg);
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
-        throw new Refusal(error.code, `failed to execute message; message index: ${index}: ${error.log}`);
+        throw new Refusal(error.code, `failed to execute message; message index: ${index}: ${error.log}`, error.codespace);
       }
     });
   }
@@ -198,6 +212,7 @@ export class Ledger {
       tx: txBytes,
       code: 0,
       log: '',
+      codespace: '',
       data: new Uint8Array(),
       gasWanted: gasLimit,
       gasUsed: this.gasFor(body.messages.length, txBytes.length),
@@ -214,6 +229,7 @@ export class Ledger {
       restore();
       included.code = error.code;
       included.log = error.log;
+      included.codespace = error.codespace;
     }
     this.txs.push(included);
     return included;
@@ -236,6 +252,7 @@ export class Ledger {
       } catch (error) {
         throw new Refusal(CODE.TX_DECODE, `${any.typeUrl}: ${(error as Error).message}: tx parse error`);
       }
+      handler.validateBasic?.(msg);
       signers.add(handler.signer(msg));
     }
     if (signers.size !== 1) throw new Refusal(CODE.UNAUTHORIZED, `messages name ${signers.size} different signers; this chain double takes one: unauthorized`);

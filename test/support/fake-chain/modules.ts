@@ -26,7 +26,8 @@ import {
   AccountStatus,
   IdentityTier,
 } from '../../../src/adapters/chain/generated/virtengine';
-import { CODE, MsgHandler, Refusal } from './ledger';
+import { CODE, HpcRefusal, MsgHandler, Refusal } from './ledger';
+import { validateBasic } from './validate-basic';
 import { FakeCluster, FakeNode, FakeOffering, hpcProviderHandlers } from './hpc-provider';
 import { hpcCustomerHandlers, queryJobs } from './hpc-customer';
 
@@ -179,14 +180,15 @@ export class Modules {
   msgHandlers(): Map<string, MsgHandler> {
     const reportJobStatus: MsgHandler = {
       decode: (value) => MsgReportJobStatus.decode(value),
+      validateBasic: (msg) => validateBasic.reportJobStatus(msg as MsgReportJobStatus),
       signer: (msg) => (msg as MsgReportJobStatus).providerAddress,
       check: (raw) => {
         const msg = raw as MsgReportJobStatus;
         const job = this.jobs.get(msg.jobId);
-        if (!job) throw new Refusal(HPC_REPORT_CODE.JOB_NOT_FOUND, `job ${msg.jobId} not found: HPC job not found`);
-        if (job.providerAddress !== msg.providerAddress) throw new Refusal(HPC_REPORT_CODE.UNAUTHORIZED, 'not the job provider: unauthorized');
+        if (!job) throw new HpcRefusal(HPC_REPORT_CODE.JOB_NOT_FOUND, `job ${msg.jobId} not found: HPC job not found`);
+        if (job.providerAddress !== msg.providerAddress) throw new HpcRefusal(HPC_REPORT_CODE.UNAUTHORIZED, 'not the job provider: unauthorized');
         if (!(LEGAL_JOB_TRANSITIONS[job.state] ?? []).includes(msg.state)) {
-          throw new Refusal(HPC_REPORT_CODE.INVALID_JOB_STATE, 'invalid job state transition');
+          throw new HpcRefusal(HPC_REPORT_CODE.INVALID_JOB_STATE, 'invalid job state transition');
         }
       },
       apply: (raw) => {
