@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { toBech32 } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { ChainSettings } from '../../src/adapters/chain/chain-settings';
 import { ChainQueryError, ChainUnavailableError, TxUnconfirmedError, VirtEngineChainClient } from '../../src/adapters/chain/chain-client';
-import { AccountStatus, IdentityTier, JobState, MsgReportJobStatus, SensitiveTransactionType } from '../../src/adapters/chain/generated/virtengine';
+import { AccountStatus, JobState, MsgReportJobStatus, SensitiveTransactionType } from '../../src/adapters/chain/generated/virtengine';
 import { ChainTarget, chainContract } from '../support/chain-contract';
 import { FakeChain } from '../support/fake-chain/fake-chain';
+
+const someAddress = () => toBech32('ve', randomBytes(20));
 
 const settingsFor = (rpcUrl: string, chainId: string): ChainSettings & { rpcUrl: string } => ({
   rpcUrl,
@@ -35,16 +39,20 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
 
   describe('contract', () => chainContract(() => target));
 
-  it("serves VEID scores with the chain's tier rule (only VERIFIED counts)", async () => {
+  it("reads VEID scores from x/veid's store (scoreStore JSON under 0x08 + address), status as the keeper writes it", async () => {
     const client = new VirtEngineChainClient(target.settings);
-    chain.setScore('ve1verified', 72);
-    chain.setScore('ve1pending', 95, AccountStatus.ACCOUNT_STATUS_PENDING);
-    const verified = await client.identityScore('ve1verified');
-    assert.equal(verified.found, true);
-    assert.equal(verified.score?.score, 72);
-    assert.equal(verified.score?.tier, IdentityTier.IDENTITY_TIER_STANDARD);
-    const pending = await client.identityScore('ve1pending');
-    assert.equal(pending.score?.tier, IdentityTier.IDENTITY_TIER_UNVERIFIED);
+    const [verified, pending] = [someAddress(), someAddress()];
+    const asked = chain.count('/virtengine.veid.v1.Query/IdentityScore');
+    chain.setScore(verified, 72);
+    chain.setScore(pending, 95, AccountStatus.ACCOUNT_STATUS_PENDING);
+    assert.deepEqual(
+      [await client.identityScore(verified), await client.identityScore(pending)].map((s) => [s?.accountAddress, s?.score, s?.status]),
+      [
+        [verified, 72, 'verified'],
+        [pending, 95, 'pending'],
+      ],
+    );
+    assert.equal(chain.count('/virtengine.veid.v1.Query/IdentityScore'), asked, 'the unimplemented query is not asked');
   });
 
   it('serves MFA sessions as x/mfa does (found / is_valid never filled, a missing one is an error) and requirements', async () => {
@@ -142,14 +150,15 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
 
   it('a chain that is down is ChainUnavailableError, and the client recovers when it is back', async () => {
     const client = new VirtEngineChainClient(target.settings);
-    chain.setScore('ve1back', 60);
+    const back = someAddress();
+    chain.setScore(back, 60);
     await chain.down();
     try {
-      await assert.rejects(client.identityScore('ve1back'), ChainUnavailableError);
+      await assert.rejects(client.identityScore(back), ChainUnavailableError);
     } finally {
       await chain.up();
     }
-    assert.equal((await client.identityScore('ve1back')).score?.score, 60);
+    assert.equal((await client.identityScore(back))?.score, 60);
   });
 });
 

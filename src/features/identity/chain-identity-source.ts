@@ -18,9 +18,10 @@ export class ChainIdentitySource implements IdentitySource {
   constructor(private readonly chain: ChainQueries) {}
 
   async score(address: string) {
-    const answer = await this.ask(() => this.chain.identityScore(address));
-    if (!answer.found || !answer.score) return null;
-    return { score: answer.score.score, status: (ACCOUNT_STATUSES[answer.score.status] ?? 'UNKNOWN') as AccountStatusName };
+    const stored = await this.ask(() => this.chain.identityScore(address));
+    if (!stored) return null;
+    const status = stored.status.toUpperCase() as AccountStatusName;
+    return { score: stored.score, status: ACCOUNT_STATUSES.includes(status) ? status : 'UNKNOWN' };
   }
 
   async mfaRequired(address: string, transactionType: number): Promise<Requirement> {

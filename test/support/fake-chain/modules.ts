@@ -1,4 +1,6 @@
+import { fromBech32 } from '@cosmjs/encoding';
 import { MsgSend, MsgSendResponse } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
+import { ACCOUNT_STATUSES } from '../../../src/core/identity/tiers';
 import { Any } from 'cosmjs-types/google/protobuf/any';
 import type { DeepPartial, MessageCodec } from '../../../src/adapters/chain/proto-codec';
 import {
@@ -11,10 +13,6 @@ import {
   MsgReportJobStatusResponse,
   QueryAuthorizationSessionRequest,
   QueryAuthorizationSessionResponse,
-  QueryIdentityScoreRequest,
-  QueryIdentityScoreResponse,
-  QueryIdentityStatusRequest,
-  QueryIdentityStatusResponse,
   QueryJobRequest,
   QueryJobResponse,
   QueryMFARequiredRequest,
@@ -24,7 +22,6 @@ import {
   SensitiveTransactionType,
   TrustedDevice,
   AccountStatus,
-  IdentityTier,
 } from '../../../src/adapters/chain/generated/virtengine';
 import { CODE, HpcRefusal, MsgHandler, Refusal } from './ledger';
 import { validateBasic } from './validate-basic';
@@ -34,6 +31,20 @@ import { hpcCustomerHandlers, queryJobs } from './hpc-customer';
 export type QueryHandler = (request: Uint8Array) => Uint8Array;
 
 const notFound = (what: string) => new Refusal(CODE.KEY_NOT_FOUND, `rpc error: code = NotFound desc = ${what} not found: key not found`);
+
+/**
+ * A method of a registered query service that the keeper does not implement: its
+ * Unimplemented*Server stub answers gRPC Unimplemented, which baseapp turns into ErrUnknownRequest.
+ */
+const unimplemented =
+  (method: string): QueryHandler =>
+  () => {
+    throw new Refusal(CODE.UNKNOWN_REQUEST, `rpc error: code = Unimplemented desc = method ${method} not implemented: unknown request`);
+  };
+
+const VEID_STORE = '/store/veid/key';
+/** x/veid/types/keys.go PrefixScore. */
+const PREFIX_SCORE = 0x08;
 
 /**
  * How baseapp answers a query whose handler returned a module's registered error (not a gRPC
@@ -46,15 +57,6 @@ export const HPC_REPORT_CODE = { JOB_NOT_FOUND: 2106, INVALID_JOB_STATE: 2107, U
 
 function query<Req, Res>(request: MessageCodec<Req>, response: MessageCodec<Res>, answer: (req: Req) => DeepPartial<Res>): QueryHandler {
   return (bytes) => response.encode(response.fromPartial(answer(request.decode(bytes)))).finish();
-}
-
-/** x/veid's rule (`ComputeTierFromScoreValue`): no tier unless VERIFIED; 50 / 70 / 85. */
-export function tierFor(score: number, status: AccountStatus): IdentityTier {
-  if (status !== AccountStatus.ACCOUNT_STATUS_VERIFIED) return IdentityTier.IDENTITY_TIER_UNVERIFIED;
-  if (score >= 85) return IdentityTier.IDENTITY_TIER_PREMIUM;
-  if (score >= 70) return IdentityTier.IDENTITY_TIER_STANDARD;
-  if (score >= 50) return IdentityTier.IDENTITY_TIER_BASIC;
-  return IdentityTier.IDENTITY_TIER_UNVERIFIED;
 }
 
 const { FACTOR_TYPE_VEID: VEID, FACTOR_TYPE_FIDO2: FIDO2, FACTOR_TYPE_TOTP: TOTP } = FactorType;
@@ -112,32 +114,9 @@ export class Modules {
 
   queryHandlers(): Map<string, QueryHandler> {
     return new Map<string, QueryHandler>([
-      [
-        '/virtengine.veid.v1.Query/IdentityScore',
-        query(QueryIdentityScoreRequest, QueryIdentityScoreResponse, ({ accountAddress }) => {
-          const found = this.scores.get(accountAddress);
-          if (!found) return { found: false };
-          return {
-            found: true,
-            score: {
-              accountAddress,
-              score: found.score,
-              status: found.status,
-              tier: tierFor(found.score, found.status),
-              modelVersion: found.modelVersion,
-              lastUpdatedAt: BigInt(found.lastUpdatedAt),
-            },
-          };
-        }),
-      ],
-      [
-        '/virtengine.veid.v1.Query/IdentityStatus',
-        query(QueryIdentityStatusRequest, QueryIdentityStatusResponse, ({ accountAddress }) => {
-          const found = this.scores.get(accountAddress);
-          if (!found) throw notFound(`identity record for ${accountAddress}`);
-          return { accountAddress, status: found.status, tier: tierFor(found.score, found.status), score: found.score, modelVersion: found.modelVersion };
-        }),
-      ],
+      ['/virtengine.veid.v1.Query/IdentityScore', unimplemented('IdentityScore')],
+      ['/virtengine.veid.v1.Query/IdentityStatus', unimplemented('IdentityStatus')],
+      [VEID_STORE, (key) => this.veidStoreGet(key)],
       [
         '/virtengine.mfa.v1.Query/AuthorizationSession',
         query(QueryAuthorizationSessionRequest, QueryAuthorizationSessionResponse, ({ sessionId }) => {
@@ -175,6 +154,28 @@ export class Modules {
       ],
       ['/virtengine.hpc.v1.Query/Jobs', queryJobs(this.jobs)],
     ]);
+  }
+
+  /**
+   * The veid KV store as an ABCI store query reads it: ScoreKey = 0x08 + address bytes
+   * (x/veid/types/keys.go) holds the keeper's scoreStore JSON (x/veid/keeper/score.go); a key
+   * with nothing stored answers an empty value, not an error.
+   */
+  private veidStoreGet(key: Uint8Array): Uint8Array {
+    for (const [address, stored] of this.scores) {
+      if (Buffer.from([PREFIX_SCORE, ...fromBech32(address, 90).data]).equals(Buffer.from(key))) {
+        const json = {
+          account_address: address,
+          score: stored.score,
+          status: ACCOUNT_STATUSES[stored.status].toLowerCase(),
+          model_version: stored.modelVersion,
+          computed_at: stored.lastUpdatedAt,
+          block_height: 1,
+        };
+        return new TextEncoder().encode(JSON.stringify(json));
+      }
+    }
+    return new Uint8Array();
   }
 
   msgHandlers(): Map<string, MsgHandler> {
