@@ -118,6 +118,26 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     await assert.rejects(signer.signAndBroadcast([theirs]), refusedWith(2118, /not the job provider: unauthorized/));
   });
 
+  it('times out a RUNNING job past its max_runtime_seconds at the end of a block (x/hpc EndBlock), and then refuses reports', async () => {
+    chain.addJob({ jobId: 'JOB-SLOW', providerAddress: provider, state: JobState.JOB_STATE_PENDING, maxRuntimeSeconds: 60n });
+    const client = new VirtEngineChainClient(target.settings);
+    const signer = await client.signer(target.wallet);
+    const report = (state: JobState) => ({
+      typeUrl: MsgReportJobStatus.typeUrl,
+      value: MsgReportJobStatus.fromPartial({ providerAddress: provider, jobId: 'JOB-SLOW', state }),
+    });
+    assert.equal((await signer.signAndBroadcast([report(JobState.JOB_STATE_QUEUED)])).code, 0);
+    chain.advance(600);
+    assert.equal((await client.hpcJob('JOB-SLOW'))?.job?.state, JobState.JOB_STATE_QUEUED, 'only a started job times out');
+    assert.equal((await signer.signAndBroadcast([report(JobState.JOB_STATE_RUNNING)])).code, 0);
+    chain.advance(59);
+    assert.equal((await client.hpcJob('JOB-SLOW'))?.job?.state, JobState.JOB_STATE_RUNNING);
+    chain.advance(2);
+    const job = (await client.hpcJob('JOB-SLOW'))?.job;
+    assert.deepEqual([job?.state, job?.statusMessage], [JobState.JOB_STATE_TIMEOUT, 'Job exceeded maximum runtime']);
+    await assert.rejects(signer.signAndBroadcast([report(JobState.JOB_STATE_COMPLETED)]), /invalid job state transition/);
+  });
+
   it('refuses a message whose signer is not the key that signed (pubkey does not match)', async () => {
     const other = await DirectSecp256k1HdWallet.generate(12, { prefix: 've' });
     const otherAddress = (await other.getAccounts())[0].address;

@@ -57,6 +57,7 @@ export class FakeChain {
     this.ledger = new Ledger(options.chainId ?? 'virtengine-test-1', options.prefix ?? 've', options.feeDenom ?? 'uve', options.minGasPrice ?? 0.025);
     this.modules = new Modules(() => this.ledger.blockTime);
     this.ledger.snapshot = () => this.modules.snapshot();
+    this.ledger.endBlock = () => this.modules.endBlock();
     this.queries = this.modules.queryHandlers();
     for (const [typeUrl, handler] of this.modules.msgHandlers()) this.ledger.handlers.set(typeUrl, handler);
   }
@@ -136,7 +137,13 @@ export class FakeChain {
   }
 
   addJob(job: DeepPartial<HPCJob> & { jobId: string; providerAddress: string }): void {
-    this.modules.jobs.set(job.jobId, HPCJob.fromPartial({ state: 1, ...job }));
+    // A real job always has max_runtime_seconds ≥ 60 (SubmitJob refuses less).
+    this.modules.jobs.set(job.jobId, HPCJob.fromPartial({ state: 1, maxRuntimeSeconds: 3600n, ...job }));
+  }
+
+  /** An empty block `seconds` after the last one: EndBlockers (job timeouts) see the new time. */
+  advance(seconds: number): void {
+    this.ledger.emptyBlock(new Date(this.ledger.blockTime.getTime() + seconds * 1000));
   }
 
   count(method: string): number {

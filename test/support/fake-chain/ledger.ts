@@ -96,6 +96,8 @@ export class Ledger {
   readonly handlers = new Map<string, MsgHandler>();
   /** Takes a copy of module state and returns its restore: messages run one after another and a failure undoes them all. */
   snapshot: () => () => void = () => () => undefined;
+  /** Module EndBlockers, run after each block's transactions. */
+  endBlock: () => void = () => undefined;
   /** Consensus block max_gas (-1: unlimited): a transaction asking for more is refused in CheckTx. */
   maxBlockGas = -1;
   height = 1;
@@ -232,7 +234,16 @@ export class Ledger {
       included.codespace = error.codespace;
     }
     this.txs.push(included);
+    this.endBlock();
     return included;
+  }
+
+  /** A block with no transactions at `time` (later than the last block): the chain's clock moves on. */
+  emptyBlock(time: Date): void {
+    if (time.getTime() <= this.blockTime.getTime()) throw new Error(`block time ${time.toISOString()} is not after ${this.blockTime.toISOString()}`);
+    this.height += 1;
+    this.blockTime = time;
+    this.endBlock();
   }
 
   findTx(hashHex: string): IncludedTx | undefined {

@@ -70,6 +70,10 @@ const DEFAULT_REQUIREMENTS: Partial<Record<SensitiveTransactionType, { factorCom
   [SensitiveTransactionType.SENSITIVE_TX_API_KEY_GENERATION]: { factorCombinations: combos([FIDO2], [TOTP]), minVeidScore: 50 },
 };
 
+const TERMINAL: JobState[] = [JobState.JOB_STATE_COMPLETED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_TIMEOUT];
+/** x/hpc DefaultParams max_job_duration_seconds. */
+const MAX_JOB_DURATION_SECONDS = 604_800;
+
 const LEGAL_JOB_TRANSITIONS: Record<number, JobState[]> = {
   [JobState.JOB_STATE_PENDING]: [JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED],
   [JobState.JOB_STATE_QUEUED]: [JobState.JOB_STATE_RUNNING, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_TIMEOUT],
@@ -88,6 +92,8 @@ export class Modules {
   readonly requirements = new Map<string, { required: boolean; factorCombinations: FactorCombination[]; minVeidScore: number }>();
   readonly devices = new Map<string, TrustedDevice>();
   readonly jobs = new Map<string, HPCJob>();
+  /** Block time each job became RUNNING (the keeper's started_at; not in our HPCJob subset). */
+  readonly startedAt = new Map<string, Date>();
   /** x/bank balances in the fee denom, so contract tests can send a harmless MsgSend. */
   readonly balances = new Map<string, bigint>();
   /** x/hpc provider state: clusters (HPC-n), offerings (OFF-n), node metadata. */
@@ -100,7 +106,7 @@ export class Modules {
 
   /** A copy of everything messages change, so a failed transaction leaves no trace (the SDK's cache store). */
   snapshot(): () => void {
-    const maps = [this.jobs, this.balances, this.clusters, this.offerings, this.nodes] as Array<Map<string, unknown>>;
+    const maps = [this.jobs, this.startedAt, this.balances, this.clusters, this.offerings, this.nodes] as Array<Map<string, unknown>>;
     const copies = maps.map((m) => new Map(m));
     const counters = { ...this.counters };
     return () => {
@@ -178,6 +184,23 @@ export class Modules {
     return new Uint8Array();
   }
 
+  /**
+   * x/hpc's EndBlock (x/hpc/module.go → keeper.ProcessExpiredJobs): a started, non-terminal job
+   * whose runtime exceeds its max_runtime_seconds (or params max_job_duration_seconds, 604800)
+   * becomes TIMEOUT with "Job exceeded maximum runtime".
+   */
+  endBlock(): void {
+    const now = this.blockTime().getTime();
+    for (const [jobId, started] of this.startedAt) {
+      const job = this.jobs.get(jobId);
+      if (!job || TERMINAL.includes(job.state)) continue;
+      const runtimeMs = now - started.getTime();
+      if (runtimeMs > MAX_JOB_DURATION_SECONDS * 1000 || runtimeMs > Number(job.maxRuntimeSeconds) * 1000) {
+        this.jobs.set(jobId, { ...job, state: JobState.JOB_STATE_TIMEOUT, statusMessage: 'Job exceeded maximum runtime' });
+      }
+    }
+  }
+
   msgHandlers(): Map<string, MsgHandler> {
     const reportJobStatus: MsgHandler = {
       decode: (value) => MsgReportJobStatus.decode(value),
@@ -198,6 +221,7 @@ export class Modules {
         // keeper.UpdateJobStatus takes state, message and exit code only: slurm_job_id, the usage
         // metrics and the signature in the message are never stored.
         this.jobs.set(msg.jobId, { ...job, state: msg.state, statusMessage: msg.statusMessage, exitCode: msg.exitCode });
+        if (msg.state === JobState.JOB_STATE_RUNNING) this.startedAt.set(msg.jobId, this.blockTime());
         return Any.fromPartial({ typeUrl: MsgReportJobStatusResponse.typeUrl, value: MsgReportJobStatusResponse.encode({}).finish() });
       },
     };
