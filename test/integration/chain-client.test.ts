@@ -5,7 +5,15 @@ import { toBech32 } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { ChainSettings } from '../../src/adapters/chain/chain-settings';
 import { ChainQueryError, ChainUnavailableError, TxUnconfirmedError, VirtEngineChainClient } from '../../src/adapters/chain/chain-client';
-import { AccountStatus, JobState, MsgReportJobStatus, SensitiveTransactionType } from '../../src/adapters/chain/generated/virtengine';
+import {
+  AccountStatus,
+  ClusterState,
+  JobState,
+  MsgReportJobStatus,
+  MsgUpdateNodeMetadata,
+  NodeState,
+  SensitiveTransactionType,
+} from '../../src/adapters/chain/generated/virtengine';
 import { ChainTarget, chainContract } from '../support/chain-contract';
 import { FakeChain } from '../support/fake-chain/fake-chain';
 
@@ -136,6 +144,37 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     const job = (await client.hpcJob('JOB-SLOW'))?.job;
     assert.deepEqual([job?.state, job?.statusMessage], [JobState.JOB_STATE_TIMEOUT, 'Job exceeded maximum runtime']);
     await assert.rejects(signer.signAndBroadcast([report(JobState.JOB_STATE_COMPLETED)]), /invalid job state transition/);
+  });
+
+  it('a silent node goes STALE after 120 s, OFFLINE after 300 s, DEREGISTERED after an hour, and that id can never report again', async () => {
+    chain.modules.clusters.set('HPC-LIVE', {
+      clusterId: 'HPC-LIVE',
+      providerAddress: provider,
+      name: 'live',
+      region: 'eu',
+      state: ClusterState.CLUSTER_STATE_ACTIVE,
+      totalNodes: 1,
+      partitions: ['debug'],
+    });
+    const signer = await new VirtEngineChainClient(target.settings).signer(target.wallet);
+    const heartbeat = {
+      typeUrl: MsgUpdateNodeMetadata.typeUrl,
+      value: MsgUpdateNodeMetadata.fromPartial({ providerAddress: provider, clusterId: 'HPC-LIVE', nodeId: 'node-silent', region: 'eu', active: true }),
+    };
+    assert.equal((await signer.signAndBroadcast([heartbeat])).code, 0);
+    const state = () => chain.modules.nodes.get('node-silent')?.state;
+    assert.equal(state(), NodeState.NODE_STATE_ACTIVE);
+    chain.advance(119);
+    assert.equal(state(), NodeState.NODE_STATE_ACTIVE);
+    chain.advance(2);
+    assert.equal(state(), NodeState.NODE_STATE_STALE);
+    chain.advance(180);
+    assert.equal(state(), NodeState.NODE_STATE_OFFLINE);
+    chain.advance(3298);
+    assert.equal(state(), NodeState.NODE_STATE_OFFLINE, 'an hour since the last heartbeat is not yet reached');
+    chain.advance(2);
+    assert.equal(state(), NodeState.NODE_STATE_DEREGISTERED);
+    await assert.rejects(signer.signAndBroadcast([heartbeat]), /invalid state transition from 8 to 3/);
   });
 
   it('refuses a message whose signer is not the key that signed (pubkey does not match)', async () => {

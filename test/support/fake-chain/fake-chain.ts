@@ -57,6 +57,7 @@ export class FakeChain {
     this.ledger = new Ledger(options.chainId ?? 'virtengine-test-1', options.prefix ?? 've', options.feeDenom ?? 'uve', options.minGasPrice ?? 0.025);
     this.modules = new Modules(() => this.ledger.blockTime);
     this.ledger.snapshot = () => this.modules.snapshot();
+    this.ledger.beginBlock = () => this.modules.beginBlock();
     this.ledger.endBlock = () => this.modules.endBlock();
     this.queries = this.modules.queryHandlers();
     for (const [typeUrl, handler] of this.modules.msgHandlers()) this.ledger.handlers.set(typeUrl, handler);
@@ -141,7 +142,7 @@ export class FakeChain {
     this.modules.jobs.set(job.jobId, HPCJob.fromPartial({ state: 1, maxRuntimeSeconds: 3600n, ...job }));
   }
 
-  /** An empty block `seconds` after the last one: EndBlockers (job timeouts) see the new time. */
+  /** An empty block `seconds` after the last one: Begin/EndBlockers (node liveness, job timeouts) see the new time. */
   advance(seconds: number): void {
     this.ledger.emptyBlock(new Date(this.ledger.blockTime.getTime() + seconds * 1000));
   }

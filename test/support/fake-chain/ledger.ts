@@ -96,6 +96,8 @@ export class Ledger {
   readonly handlers = new Map<string, MsgHandler>();
   /** Takes a copy of module state and returns its restore: messages run one after another and a failure undoes them all. */
   snapshot: () => () => void = () => () => undefined;
+  /** Module BeginBlockers, run at each new block's time before its transactions. */
+  beginBlock: () => void = () => undefined;
   /** Module EndBlockers, run after each block's transactions. */
   endBlock: () => void = () => undefined;
   /** Consensus block max_gas (-1: unlimited): a transaction asking for more is refused in CheckTx. */
@@ -207,6 +209,7 @@ export class Ledger {
     account.pubkey = pubkey;
     this.height += 1;
     this.blockTime = new Date(Math.max(Date.now(), this.blockTime.getTime() + 1));
+    this.beginBlock();
     const included: IncludedTx = {
       hash: toHex(sha256(txBytes)).toUpperCase(),
       height: this.height,
@@ -243,6 +246,7 @@ export class Ledger {
     if (time.getTime() <= this.blockTime.getTime()) throw new Error(`block time ${time.toISOString()} is not after ${this.blockTime.toISOString()}`);
     this.height += 1;
     this.blockTime = time;
+    this.beginBlock();
     this.endBlock();
   }
 

@@ -9,6 +9,7 @@ import {
   FactorType,
   HPCJob,
   JobState,
+  NodeState,
   MsgReportJobStatus,
   MsgReportJobStatusResponse,
   QueryAuthorizationSessionRequest,
@@ -71,6 +72,10 @@ const DEFAULT_REQUIREMENTS: Partial<Record<SensitiveTransactionType, { factorCom
 };
 
 const TERMINAL: JobState[] = [JobState.JOB_STATE_COMPLETED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_TIMEOUT];
+/** x/hpc params node_heartbeat_timeout; types/node_agent.go DefaultOfflineThreshold, DefaultDeregistrationDelay. */
+const NODE_HEARTBEAT_TIMEOUT_SECONDS = 120;
+const NODE_OFFLINE_SECONDS = 300;
+const NODE_DEREGISTRATION_SECONDS = 3600;
 /** x/hpc DefaultParams max_job_duration_seconds. */
 const MAX_JOB_DURATION_SECONDS = 604_800;
 
@@ -182,6 +187,24 @@ export class Modules {
       }
     }
     return new Uint8Array();
+  }
+
+  /**
+   * x/hpc's BeginBlock (x/hpc/module.go → keeper/node_health.go CheckStaleNodes), by time since
+   * the node's last heartbeat: OFFLINE for over an hour → DEREGISTERED (for good: no state leaves
+   * it); over 300 s and not OFFLINE → OFFLINE; ACTIVE over node_heartbeat_timeout (120 s) → STALE.
+   */
+  beginBlock(): void {
+    const now = this.blockTime().getTime();
+    for (const [nodeId, node] of this.nodes) {
+      if (node.state === NodeState.NODE_STATE_DEREGISTERED) continue;
+      const silentMs = now - node.lastHeartbeat.getTime();
+      let next: NodeState = node.state;
+      if (silentMs > NODE_DEREGISTRATION_SECONDS * 1000 && node.state === NodeState.NODE_STATE_OFFLINE) next = NodeState.NODE_STATE_DEREGISTERED;
+      else if (silentMs > NODE_OFFLINE_SECONDS * 1000 && node.state !== NodeState.NODE_STATE_OFFLINE) next = NodeState.NODE_STATE_OFFLINE;
+      else if (silentMs > NODE_HEARTBEAT_TIMEOUT_SECONDS * 1000 && node.state === NodeState.NODE_STATE_ACTIVE) next = NodeState.NODE_STATE_STALE;
+      if (next !== node.state) this.nodes.set(nodeId, { ...node, state: next });
+    }
   }
 
   /**
