@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { toBech32 } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { ChainSettings } from '../../src/adapters/chain/chain-settings';
 import { ChainQueryError, ChainUnavailableError, TxUnconfirmedError, VirtEngineChainClient } from '../../src/adapters/chain/chain-client';
-import { AccountStatus, IdentityTier, JobState, MsgReportJobStatus, SensitiveTransactionType } from '../../src/adapters/chain/generated/virtengine';
+import {
+  AccountStatus,
+  ClusterState,
+  JobState,
+  MsgReportJobStatus,
+  MsgUpdateNodeMetadata,
+  NodeState,
+  SensitiveTransactionType,
+} from '../../src/adapters/chain/generated/virtengine';
 import { ChainTarget, chainContract } from '../support/chain-contract';
 import { FakeChain } from '../support/fake-chain/fake-chain';
+
+const someAddress = () => toBech32('ve', randomBytes(20));
 
 const settingsFor = (rpcUrl: string, chainId: string): ChainSettings & { rpcUrl: string } => ({
   rpcUrl,
@@ -35,27 +47,35 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
 
   describe('contract', () => chainContract(() => target));
 
-  it("serves VEID scores with the chain's tier rule (only VERIFIED counts)", async () => {
+  it("reads VEID scores from x/veid's store (scoreStore JSON under 0x08 + address), status as the keeper writes it", async () => {
     const client = new VirtEngineChainClient(target.settings);
-    chain.setScore('ve1verified', 72);
-    chain.setScore('ve1pending', 95, AccountStatus.ACCOUNT_STATUS_PENDING);
-    const verified = await client.identityScore('ve1verified');
-    assert.equal(verified.found, true);
-    assert.equal(verified.score?.score, 72);
-    assert.equal(verified.score?.tier, IdentityTier.IDENTITY_TIER_STANDARD);
-    const pending = await client.identityScore('ve1pending');
-    assert.equal(pending.score?.tier, IdentityTier.IDENTITY_TIER_UNVERIFIED);
+    const [verified, pending] = [someAddress(), someAddress()];
+    const asked = chain.count('/virtengine.veid.v1.Query/IdentityScore');
+    chain.setScore(verified, 72);
+    chain.setScore(pending, 95, AccountStatus.ACCOUNT_STATUS_PENDING);
+    assert.deepEqual(
+      [await client.identityScore(verified), await client.identityScore(pending)].map((s) => [s?.accountAddress, s?.score, s?.status]),
+      [
+        [verified, 72, 'verified'],
+        [pending, 95, 'pending'],
+      ],
+    );
+    assert.equal(chain.count('/virtengine.veid.v1.Query/IdentityScore'), asked, 'the unimplemented query is not asked');
   });
 
-  it('serves MFA sessions, requirements and their validity', async () => {
+  it('serves MFA sessions as x/mfa does (found / is_valid never filled, a missing one is an error) and requirements', async () => {
     const client = new VirtEngineChainClient(target.settings);
     chain.setMfaSession({ sessionId: 'sess-1', accountAddress: provider, transactionType: 17, verifiedFactors: [1], isSingleUse: true });
-    chain.setMfaSession({ sessionId: 'sess-old', accountAddress: provider, transactionType: 17, expiresAt: 1n });
     const session = await client.mfaSession('sess-1');
-    assert.equal(session.found, true);
-    assert.equal(session.isValid, true);
+    assert.deepEqual([session.found, session.isValid], [false, false], 'GetAuthorizationSession sets only `session`');
     assert.deepEqual(session.session?.verifiedFactors, [1]);
-    assert.equal((await client.mfaSession('sess-old')).isValid, false);
+    await assert.rejects(client.mfaSession('sess-missing'), (error: unknown) => {
+      assert.ok(error instanceof ChainQueryError, String(error));
+      assert.equal(error.code, 6);
+      assert.match(error.message, /session sess-missing not found: authorization session not found/);
+      return true;
+    });
+    await assert.rejects(client.trustedDevice(provider, 'fp-missing'), /device fp-missing not found: trusted device not found/);
     const required = await client.mfaRequired(provider, SensitiveTransactionType.SENSITIVE_TX_API_KEY_GENERATION);
     assert.equal(required.required, true);
     assert.deepEqual(
@@ -75,12 +95,86 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     // PENDING -> RUNNING must go through QUEUED; simulation runs the message, as the SDK's does.
     await assert.rejects(signer.signAndBroadcast([report(JobState.JOB_STATE_RUNNING)]), (error: unknown) => {
       assert.ok(error instanceof ChainQueryError, String(error));
-      assert.equal(error.code, 18);
+      assert.equal(error.code, 2107);
       assert.match(error.message, /message index: 0: invalid job state transition/);
       return true;
     });
+    const height = chain.ledger.height;
+    await assert.rejects(signer.signAndBroadcast([report(JobState.JOB_STATE_UNSPECIFIED)]), (error: unknown) => {
+      assert.ok(error instanceof ChainQueryError, String(error));
+      assert.equal(error.code, 7, 'ValidateBasic ErrInvalidStatus (codespace hpc)');
+      assert.match(error.message, /state cannot be unspecified: invalid status/);
+      return true;
+    });
+    assert.equal(chain.ledger.height, height, 'ValidateBasic refuses in CheckTx: no block');
+    const queued = { ...report(JobState.JOB_STATE_QUEUED) };
+    queued.value = { ...queued.value, slurmJobId: '4242' };
+    assert.equal((await signer.signAndBroadcast([queued])).code, 0);
+    const stored = (await client.hpcJob('JOB-1'))?.job;
+    assert.equal(stored?.state, JobState.JOB_STATE_QUEUED);
+    assert.equal(stored?.slurmJobId, '', 'keeper.UpdateJobStatus does not store slurm_job_id');
+    const refusedWith = (code: number, text: RegExp) => (error: unknown) => {
+      assert.ok(error instanceof ChainQueryError, String(error));
+      assert.equal(error.code, code);
+      assert.match(error.message, text);
+      return true;
+    };
+    const missing = { ...report(JobState.JOB_STATE_RUNNING), value: { ...report(JobState.JOB_STATE_RUNNING).value, jobId: 'JOB-404' } };
+    await assert.rejects(signer.signAndBroadcast([missing]), refusedWith(2106, /job JOB-404 not found: HPC job not found/));
+    chain.addJob({ jobId: 'JOB-THEIRS', providerAddress: 've1someoneelse', state: JobState.JOB_STATE_PENDING });
+    const theirs = { ...report(JobState.JOB_STATE_QUEUED), value: { ...report(JobState.JOB_STATE_QUEUED).value, jobId: 'JOB-THEIRS' } };
+    await assert.rejects(signer.signAndBroadcast([theirs]), refusedWith(2118, /not the job provider: unauthorized/));
+  });
+
+  it('times out a RUNNING job past its max_runtime_seconds at the end of a block (x/hpc EndBlock), and then refuses reports', async () => {
+    chain.addJob({ jobId: 'JOB-SLOW', providerAddress: provider, state: JobState.JOB_STATE_PENDING, maxRuntimeSeconds: 60n });
+    const client = new VirtEngineChainClient(target.settings);
+    const signer = await client.signer(target.wallet);
+    const report = (state: JobState) => ({
+      typeUrl: MsgReportJobStatus.typeUrl,
+      value: MsgReportJobStatus.fromPartial({ providerAddress: provider, jobId: 'JOB-SLOW', state }),
+    });
     assert.equal((await signer.signAndBroadcast([report(JobState.JOB_STATE_QUEUED)])).code, 0);
-    assert.equal((await client.hpcJob('JOB-1'))?.job?.state, JobState.JOB_STATE_QUEUED);
+    chain.advance(600);
+    assert.equal((await client.hpcJob('JOB-SLOW'))?.job?.state, JobState.JOB_STATE_QUEUED, 'only a started job times out');
+    assert.equal((await signer.signAndBroadcast([report(JobState.JOB_STATE_RUNNING)])).code, 0);
+    chain.advance(59);
+    assert.equal((await client.hpcJob('JOB-SLOW'))?.job?.state, JobState.JOB_STATE_RUNNING);
+    chain.advance(2);
+    const job = (await client.hpcJob('JOB-SLOW'))?.job;
+    assert.deepEqual([job?.state, job?.statusMessage], [JobState.JOB_STATE_TIMEOUT, 'Job exceeded maximum runtime']);
+    await assert.rejects(signer.signAndBroadcast([report(JobState.JOB_STATE_COMPLETED)]), /invalid job state transition/);
+  });
+
+  it('a silent node goes STALE after 120 s, OFFLINE after 300 s, DEREGISTERED after an hour, and that id can never report again', async () => {
+    chain.modules.clusters.set('HPC-LIVE', {
+      clusterId: 'HPC-LIVE',
+      providerAddress: provider,
+      name: 'live',
+      region: 'eu',
+      state: ClusterState.CLUSTER_STATE_ACTIVE,
+      totalNodes: 1,
+      partitions: ['debug'],
+    });
+    const signer = await new VirtEngineChainClient(target.settings).signer(target.wallet);
+    const heartbeat = {
+      typeUrl: MsgUpdateNodeMetadata.typeUrl,
+      value: MsgUpdateNodeMetadata.fromPartial({ providerAddress: provider, clusterId: 'HPC-LIVE', nodeId: 'node-silent', region: 'eu', active: true }),
+    };
+    assert.equal((await signer.signAndBroadcast([heartbeat])).code, 0);
+    const state = () => chain.modules.nodes.get('node-silent')?.state;
+    assert.equal(state(), NodeState.NODE_STATE_ACTIVE);
+    chain.advance(119);
+    assert.equal(state(), NodeState.NODE_STATE_ACTIVE);
+    chain.advance(2);
+    assert.equal(state(), NodeState.NODE_STATE_STALE);
+    chain.advance(180);
+    assert.equal(state(), NodeState.NODE_STATE_OFFLINE);
+    chain.advance(3298);
+    assert.equal(state(), NodeState.NODE_STATE_OFFLINE, 'an hour since the last heartbeat is not yet reached');
+    chain.advance(2);
+    assert.equal(state(), NodeState.NODE_STATE_DEREGISTERED);
+    await assert.rejects(signer.signAndBroadcast([heartbeat]), /invalid state transition from 8 to 3/);
   });
 
   it('refuses a message whose signer is not the key that signed (pubkey does not match)', async () => {
@@ -115,14 +209,15 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
 
   it('a chain that is down is ChainUnavailableError, and the client recovers when it is back', async () => {
     const client = new VirtEngineChainClient(target.settings);
-    chain.setScore('ve1back', 60);
+    const back = someAddress();
+    chain.setScore(back, 60);
     await chain.down();
     try {
-      await assert.rejects(client.identityScore('ve1back'), ChainUnavailableError);
+      await assert.rejects(client.identityScore(back), ChainUnavailableError);
     } finally {
       await chain.up();
     }
-    assert.equal((await client.identityScore('ve1back')).score?.score, 60);
+    assert.equal((await client.identityScore(back))?.score, 60);
   });
 });
 

@@ -17,6 +17,7 @@ import {
 import { ensureAccountingIsland } from '../support/accounting-island';
 import { ControlPlane } from '../support/control-plane';
 import { FakeChain } from '../support/fake-chain/fake-chain';
+import { ChainQueryError } from '../../src/adapters/chain/chain-client';
 import { chainClientFor, duplicateReports, reportsOnChain } from '../support/ledger-fixtures';
 import { newWallet, TestWallet } from '../support/wallets';
 
@@ -236,7 +237,7 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     );
   });
 
-  it('the fake refuses submissions the keeper refuses (queue, runtime, image, nodes, inactive cluster)', async () => {
+  it('the fake refuses submissions the keeper refuses (runtime, image, nodes, inactive cluster) and takes any queue name', async () => {
     const signer = await chainClientFor(fake).signer(verified.direct);
     const attempt = (over: Record<string, unknown>) =>
       signer.signAndBroadcast([
@@ -255,20 +256,36 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
       ]);
     const before = fake.modules.jobs.size;
     await assert.rejects(attempt({ queueName: '' }), /queue_name cannot be empty/);
-    await assert.rejects(attempt({ queueName: 'gpu' }), /queue gpu is not offered/);
     await assert.rejects(attempt({ maxRuntimeSeconds: 7200n }), /exceeds the offering/);
     await assert.rejects(attempt({ maxRuntimeSeconds: 30n }), /at least 60/);
     await assert.rejects(attempt({ workloadSpec: { command: 'true' } }), /container_image is required/);
-    await assert.rejects(attempt({ resources: { nodes: 0 } }), /nodes must be at least 1/);
+    // ValidateBasic runs in CheckTx: the node refuses the transaction and no block holds it.
+    const height = fake.ledger.height;
+    await assert.rejects(attempt({ resources: { nodes: 0 } }), (error: unknown) => {
+      assert.ok(error instanceof ChainQueryError, String(error));
+      assert.equal(error.code, 4, 'sdk/go/node/hpc/v1 ErrInvalidJob');
+      assert.match(error.message, /resources.nodes must be greater than zero: invalid job/);
+      return true;
+    });
+    assert.equal(fake.ledger.height, height, 'refused before any block');
     await assert.rejects(attempt({ offeringId: 'OFF-404' }), /offering not found/);
     const cluster = fake.modules.clusters.get(CLUSTER)!;
     fake.modules.clusters.set(CLUSTER, { ...cluster, state: ClusterState.CLUSTER_STATE_PENDING });
     try {
-      await assert.rejects(attempt({}), /HPC-1 is not active: invalid cluster/);
+      await assert.rejects(attempt({}), (error: unknown) => {
+        assert.ok(error instanceof ChainQueryError, String(error));
+        assert.equal(error.code, 2101, 'keeper.SubmitJob wraps an inactive cluster in ErrClusterNotFound');
+        assert.match(error.message, /cluster is not active: cluster not found/);
+        return true;
+      });
     } finally {
       fake.modules.clusters.set(CLUSTER, cluster);
     }
     assert.equal(fake.modules.jobs.size, before);
+    // keeper.SubmitJob never compares queue_name with the offering's queue options.
+    assert.equal((await attempt({ queueName: 'gpu' })).code, 0);
+    assert.equal(fake.modules.jobs.size, before + 1);
+    fake.modules.jobs.delete([...fake.modules.jobs.keys()].pop()!); // later tests count the jobs they make
   });
 
   it('REST submissions still go through the same insert (no chain link; Idempotency-Key replays)', async () => {

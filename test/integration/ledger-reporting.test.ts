@@ -221,7 +221,7 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
     await drainer.drainOnce();
     const status = await outbox();
     assert.equal(status.get(jobs[1].recordId)!.status, 'REJECTED');
-    assert.match(status.get(jobs[1].recordId)!.last_error!, /message index: \d+: invalid job state transition from 6 to 2/);
+    assert.match(status.get(jobs[1].recordId)!.last_error!, /message index: \d+: invalid job state transition$/);
     assert.equal(status.get(jobs[0].recordId)!.status, 'COMMITTED');
     assert.equal(status.get(jobs[2].recordId)!.status, 'COMMITTED');
     const sends = fake.count('broadcast_tx_sync');

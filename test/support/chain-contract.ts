@@ -7,7 +7,7 @@ import { calculateFee, GasPrice, SigningStargateClient } from '@cosmjs/stargate'
 import { ChainSettings } from '../../src/adapters/chain/chain-settings';
 import { ChainQueryError, VirtEngineChainClient, WrongChainError } from '../../src/adapters/chain/chain-client';
 import { chainRegistry } from '../../src/adapters/chain/chain-registry';
-import { SensitiveTransactionType } from '../../src/adapters/chain/generated/virtengine';
+import { QueryIdentityScoreRequest, QueryIdentityScoreResponse, SensitiveTransactionType } from '../../src/adapters/chain/generated/virtengine';
 import { defineMessage } from '../../src/adapters/chain/proto-codec';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 
@@ -36,9 +36,20 @@ export function chainContract(target: () => ChainTarget, skip: string | false = 
     assert.equal(await client().chainId(), target().settings.chainId);
   });
 
-  it('an address with no identity has no score (found=false), with real protobuf decoding', async () => {
-    const answer = await client().identityScore(stranger());
-    assert.equal(answer.found, false);
+  it("x/veid's store holds no score for an address with no identity", async () => {
+    assert.equal(await client().identityScore(stranger()), null);
+  });
+
+  it('Query/IdentityScore and Query/IdentityStatus are not implemented (gRPC Unimplemented as unknown request)', async () => {
+    for (const method of ['IdentityScore', 'IdentityStatus']) {
+      const answer = client().query(
+        `/virtengine.veid.v1.Query/${method}`,
+        QueryIdentityScoreRequest,
+        { accountAddress: stranger() },
+        QueryIdentityScoreResponse,
+      );
+      await assert.rejects(answer, (error: unknown) => error instanceof ChainQueryError && new RegExp(`method ${method} not implemented`).test(error.message));
+    }
   });
 
   it('MFARequired decodes for an unknown address', async () => {
@@ -47,9 +58,9 @@ export function chainContract(target: () => ChainTarget, skip: string | false = 
     assert.ok(Array.isArray(answer.factorCombinations));
   });
 
-  it('an unknown MFA session is not found', async () => {
-    const answer = await client().mfaSession(`no-such-session-${randomBytes(6).toString('hex')}`);
-    assert.equal(answer.found, false);
+  it('an unknown MFA session is a refusal naming x/mfa\'s "authorization session not found" (never found=false)', async () => {
+    const missing = client().mfaSession(`no-such-session-${randomBytes(6).toString('hex')}`);
+    await assert.rejects(missing, (error: unknown) => error instanceof ChainQueryError && /authorization session not found/.test(error.message));
   });
 
   it('an unknown HPC job is null (gRPC NotFound)', async () => {

@@ -7,11 +7,10 @@ import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { chainRegistry } from './chain-registry';
 import type { ChainSettings } from './chain-settings';
 import type { MessageCodec } from './proto-codec';
+import { decodeStoredScore, StoredIdentityScore, VEID_STORE_PATH, veidScoreKey } from './veid-score-store';
 import {
   QueryAuthorizationSessionRequest,
   QueryAuthorizationSessionResponse,
-  QueryIdentityScoreRequest,
-  QueryIdentityScoreResponse,
   QueryJobRequest,
   QueryJobResponse,
   QueryJobsRequest,
@@ -71,7 +70,8 @@ export class WrongChainError extends Error {
 
 /** What every chain feature reads. One implementation talks to CometBFT RPC; tests point it at the fake. */
 export interface ChainQueries {
-  identityScore(address: string): Promise<QueryIdentityScoreResponse>;
+  /** The score x/veid keeps for `address` (read from its store), or null when it keeps none. */
+  identityScore(address: string): Promise<StoredIdentityScore | null>;
   mfaSession(sessionId: string): Promise<QueryAuthorizationSessionResponse>;
   mfaRequired(address: string, transactionType: SensitiveTransactionType): Promise<QueryMFARequiredResponse>;
   trustedDevice(address: string, deviceFingerprint: string): Promise<QueryTrustedDeviceResponse>;
@@ -133,8 +133,15 @@ export class VirtEngineChainClient implements ChainQueries {
     this.queries = new QueryClient(this.comet);
   }
 
-  identityScore(address: string) {
-    return this.query('/virtengine.veid.v1.Query/IdentityScore', QueryIdentityScoreRequest, { accountAddress: address }, QueryIdentityScoreResponse);
+  async identityScore(address: string): Promise<StoredIdentityScore | null> {
+    const key = veidScoreKey(address);
+    let answer;
+    try {
+      answer = await this.queries.queryAbci(VEID_STORE_PATH, key);
+    } catch (error) {
+      throw classify(error, VEID_STORE_PATH);
+    }
+    return decodeStoredScore(answer.value, Math.floor(Date.now() / 1000));
   }
 
   mfaSession(sessionId: string) {

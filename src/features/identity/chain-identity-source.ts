@@ -1,8 +1,15 @@
 import bcrypt from 'bcryptjs';
-import { ChainQueries, ChainUnavailableError } from '../../adapters/chain/chain-client';
+import { ChainQueries, ChainQueryError, ChainUnavailableError } from '../../adapters/chain/chain-client';
 import { IdentitySource, IdentityUnavailableError } from '../../core/identity/identity-source';
 import type { Requirement, SessionFacts } from '../../core/identity/mfa-rules';
 import { ACCOUNT_STATUSES, AccountStatusName } from '../../core/identity/tiers';
+
+/**
+ * x/mfa's query server (GetAuthorizationSession, GetTrustedDevice) answers a missing entry with its
+ * registered error, never with found: false; the text survives baseapp's re-wrapping.
+ */
+const SESSION_MISSING = /authorization session not found/;
+const DEVICE_MISSING = /trusted device not found/;
 
 /** Identity facts from x/veid and x/mfa over the shared chain client. */
 export class ChainIdentitySource implements IdentitySource {
@@ -11,9 +18,10 @@ export class ChainIdentitySource implements IdentitySource {
   constructor(private readonly chain: ChainQueries) {}
 
   async score(address: string) {
-    const answer = await this.ask(() => this.chain.identityScore(address));
-    if (!answer.found || !answer.score) return null;
-    return { score: answer.score.score, status: (ACCOUNT_STATUSES[answer.score.status] ?? 'UNKNOWN') as AccountStatusName };
+    const stored = await this.ask(() => this.chain.identityScore(address));
+    if (!stored) return null;
+    const status = stored.status.toUpperCase() as AccountStatusName;
+    return { score: stored.score, status: ACCOUNT_STATUSES.includes(status) ? status : 'UNKNOWN' };
   }
 
   async mfaRequired(address: string, transactionType: number): Promise<Requirement> {
@@ -21,17 +29,23 @@ export class ChainIdentitySource implements IdentitySource {
     return { required: answer.required, factorCombinations: answer.factorCombinations.map((c) => c.factors), minVeidScore: answer.minVeidScore };
   }
 
+  /**
+   * The chain never fills `found` or `is_valid`: a session is found when the answer carries one,
+   * and valid as x/mfa's AuthorizationSession.IsValid decides (not expired; a single-use session not used).
+   */
   async mfaSession(sessionId: string): Promise<SessionFacts> {
-    const answer = await this.ask(() => this.chain.mfaSession(sessionId));
-    const s = answer.session;
+    const answer = await this.ask(() => this.chain.mfaSession(sessionId), SESSION_MISSING);
+    const s = answer?.session;
+    const expiresAt = Number(s?.expiresAt ?? 0n);
+    const usedAt = Number(s?.usedAt ?? 0n);
     return {
-      found: answer.found && s !== undefined,
-      isValid: answer.isValid,
+      found: s !== undefined,
+      isValid: s !== undefined && expiresAt > Date.now() / 1000 && !(s.isSingleUse && usedAt > 0),
       accountAddress: s?.accountAddress ?? '',
       transactionType: s?.transactionType ?? 0,
       verifiedFactors: s?.verifiedFactors ?? [],
-      expiresAt: Number(s?.expiresAt ?? 0n),
-      usedAt: Number(s?.usedAt ?? 0n),
+      expiresAt,
+      usedAt,
       isSingleUse: s?.isSingleUse ?? false,
       deviceFingerprint: s?.deviceFingerprint ?? '',
     };
@@ -39,9 +53,9 @@ export class ChainIdentitySource implements IdentitySource {
 
   /** x/mfa's ValidateTrustToken: a known device, trust not expired, token matching the stored bcrypt hash. */
   async trustedDevice(address: string, fingerprint: string, trustToken: string): Promise<boolean> {
-    const answer = await this.ask(() => this.chain.trustedDevice(address, fingerprint));
-    const info = answer.device?.deviceInfo;
-    if (!answer.found || !info || info.trustTokenHash === '') return false;
+    const answer = await this.ask(() => this.chain.trustedDevice(address, fingerprint), DEVICE_MISSING);
+    const info = answer?.device?.deviceInfo;
+    if (!info || info.trustTokenHash === '') return false;
     const expiresAt = Number(info.trustExpiresAt);
     if (expiresAt > 0 && Date.now() / 1000 > expiresAt) return false;
     return bcrypt.compare(trustToken, info.trustTokenHash);
@@ -51,11 +65,15 @@ export class ChainIdentitySource implements IdentitySource {
     return null;
   }
 
-  private async ask<T>(call: () => Promise<T>): Promise<T> {
+  /** The answer; null when the chain refuses with `missing` (its way of saying there is no such entry). */
+  private async ask<T>(call: () => Promise<T>): Promise<T>;
+  private async ask<T>(call: () => Promise<T>, missing: RegExp): Promise<T | null>;
+  private async ask<T>(call: () => Promise<T>, missing?: RegExp): Promise<T | null> {
     try {
       return await call();
     } catch (error) {
       if (error instanceof ChainUnavailableError) throw new IdentityUnavailableError(`the VirtEngine chain cannot be reached (${error.message})`);
+      if (missing && error instanceof ChainQueryError && missing.test(error.message)) return null;
       throw error;
     }
   }

@@ -55,11 +55,10 @@ export class FakeChain {
 
   constructor(options: FakeChainOptions = {}) {
     this.ledger = new Ledger(options.chainId ?? 'virtengine-test-1', options.prefix ?? 've', options.feeDenom ?? 'uve', options.minGasPrice ?? 0.025);
-    this.modules = new Modules(
-      () => Date.now(),
-      () => this.ledger.blockTime,
-    );
+    this.modules = new Modules(() => this.ledger.blockTime);
     this.ledger.snapshot = () => this.modules.snapshot();
+    this.ledger.beginBlock = () => this.modules.beginBlock();
+    this.ledger.endBlock = () => this.modules.endBlock();
     this.queries = this.modules.queryHandlers();
     for (const [typeUrl, handler] of this.modules.msgHandlers()) this.ledger.handlers.set(typeUrl, handler);
   }
@@ -139,7 +138,13 @@ export class FakeChain {
   }
 
   addJob(job: DeepPartial<HPCJob> & { jobId: string; providerAddress: string }): void {
-    this.modules.jobs.set(job.jobId, HPCJob.fromPartial({ state: 1, ...job }));
+    // A real job always has max_runtime_seconds ≥ 60 (SubmitJob refuses less).
+    this.modules.jobs.set(job.jobId, HPCJob.fromPartial({ state: 1, maxRuntimeSeconds: 3600n, ...job }));
+  }
+
+  /** An empty block `seconds` after the last one: Begin/EndBlockers (node liveness, job timeouts) see the new time. */
+  advance(seconds: number): void {
+    this.ledger.emptyBlock(new Date(this.ledger.blockTime.getTime() + seconds * 1000));
   }
 
   count(method: string): number {
@@ -226,7 +231,7 @@ export class FakeChain {
       return { ...base, code: 0, log: '', value: toBase64(this.answer(path, data)) };
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
-      return { ...base, code: error.code, codespace: 'sdk', log: error.log, value: null };
+      return { ...base, code: error.code, codespace: error.codespace, log: error.log, value: null };
     }
   }
 
@@ -264,7 +269,7 @@ export class FakeChain {
       return { code: 0, data: '', log: '[]', codespace: '', hash: included.hash };
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
-      return { code: error.code, data: '', log: error.log, codespace: 'sdk', hash: toHex(sha256(tx)).toUpperCase() };
+      return { code: error.code, data: '', log: error.log, codespace: error.codespace, hash: toHex(sha256(tx)).toUpperCase() };
     }
   }
 
@@ -288,7 +293,7 @@ export class FakeChain {
         gas_wanted: String(t.gasWanted),
         gas_used: String(t.gasUsed),
         events: [],
-        codespace: t.code ? 'sdk' : '',
+        codespace: t.codespace,
       },
       tx: toBase64(t.tx),
     };

@@ -9,40 +9,46 @@ import {
   QueryJobsResponse,
 } from '../../../src/adapters/chain/generated/virtengine';
 import type { HpcProviderState } from './hpc-provider';
-import { CODE, MsgHandler, Refusal } from './ledger';
+import { CODE, HpcRefusal, MsgHandler, Refusal } from './ledger';
+import { validateBasic } from './validate-basic';
 
 /** x/hpc error codes for customer submissions (types/errors.go, in the numbering of HPC_CODE). */
-export const HPC_JOB_CODE = { INVALID_CLUSTER: 2100, INVALID_OFFERING: 2103, OFFERING_NOT_FOUND: 2104, INVALID_JOB: 2105, MAX_RUNTIME_EXCEEDED: 2119 } as const;
+export const HPC_JOB_CODE = {
+  CLUSTER_NOT_FOUND: 2101,
+  INVALID_OFFERING: 2103,
+  OFFERING_NOT_FOUND: 2104,
+  INVALID_JOB: 2105,
+  MAX_RUNTIME_EXCEEDED: 2119,
+} as const;
 
 /** cosmos-sdk query.DefaultLimit: a PageRequest with limit 0 gets this many. */
 const DEFAULT_LIMIT = 100;
 
 /**
  * A customer's MsgSubmitJob as msg_server.SubmitJob + keeper.SubmitJob behave: the offering must
- * exist and be active, its cluster ACTIVE; queue_name is required (and must be one of the offering's
- * queues), max_runtime_seconds in [60, offering max], resources.nodes ≥ 1, a container image
+ * exist and be active, its cluster ACTIVE (else 2101 "cluster not found", as keeper.SubmitJob wraps
+ * it); queue_name is required but never compared with the offering's queues; max_runtime_seconds in [60, offering max], a container image
  * unless the workload is preconfigured. The job is stored PENDING as JOB-<seq> with the offering's
  * cluster and provider, max_price as agreed_price, and an empty escrow id.
  */
 export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string, HPCJob> }, blockTime: () => Date): Array<[string, MsgHandler]> {
-  const invalid = (why: string) => new Refusal(HPC_JOB_CODE.INVALID_JOB, `${why}: invalid HPC job`);
+  const invalid = (why: string) => new HpcRefusal(HPC_JOB_CODE.INVALID_JOB, `${why}: invalid HPC job`);
   const submit: MsgHandler = {
     decode: (value) => MsgSubmitJob.decode(value),
+    validateBasic: (msg) => validateBasic.submitJob(msg as MsgSubmitJob),
     signer: (msg) => (msg as MsgSubmitJob).customerAddress,
     check: (raw) => {
       const msg = raw as MsgSubmitJob;
       if (!msg.queueName) throw invalid('queue_name cannot be empty');
-      if (!msg.resources || msg.resources.nodes < 1) throw invalid('resources.nodes must be at least 1');
       if (msg.maxRuntimeSeconds < 60n) throw invalid('max_runtime_seconds must be at least 60');
       if (!msg.workloadSpec?.isPreconfigured && !msg.workloadSpec?.containerImage)
         throw invalid('workload_spec.container_image is required for custom workloads');
       const offering = state.offerings.get(msg.offeringId);
-      if (!offering) throw new Refusal(HPC_JOB_CODE.OFFERING_NOT_FOUND, `offering ${msg.offeringId}: HPC offering not found`);
-      if (!offering.active) throw new Refusal(HPC_JOB_CODE.INVALID_OFFERING, `offering ${msg.offeringId} is not active: invalid HPC offering`);
+      if (!offering) throw new HpcRefusal(HPC_JOB_CODE.OFFERING_NOT_FOUND, `offering ${msg.offeringId}: HPC offering not found`);
+      if (!offering.active) throw new HpcRefusal(HPC_JOB_CODE.INVALID_OFFERING, `offering ${msg.offeringId} is not active: invalid HPC offering`);
       if (state.clusters.get(offering.clusterId)?.state !== ClusterState.CLUSTER_STATE_ACTIVE) {
-        throw new Refusal(HPC_JOB_CODE.INVALID_CLUSTER, `cluster ${offering.clusterId} is not active: invalid cluster`);
+        throw new HpcRefusal(HPC_JOB_CODE.CLUSTER_NOT_FOUND, 'cluster is not active: cluster not found');
       }
-      if (!offering.queues.includes(msg.queueName)) throw invalid(`queue ${msg.queueName} is not offered by ${msg.offeringId}`);
       if (msg.maxRuntimeSeconds > offering.maxRuntimeSeconds) {
         throw new Refusal(
           HPC_JOB_CODE.MAX_RUNTIME_EXCEEDED,

@@ -12,11 +12,11 @@ import {
   NodeState,
 } from '../../../src/adapters/chain/generated/virtengine';
 import type { MessageCodec } from '../../../src/adapters/chain/proto-codec';
-import { MsgHandler, Refusal } from './ledger';
+import { HpcRefusal, MsgHandler } from './ledger';
+import { validateBasic } from './validate-basic';
 
 /** x/hpc error codes (types/errors.go) the provider messages can fail with. */
 export const HPC_CODE = {
-  INVALID_CLUSTER: 2100,
   CLUSTER_NOT_FOUND: 2101,
   INVALID_OFFERING: 2103,
   INVALID_NODE_METADATA: 2109,
@@ -85,22 +85,30 @@ const response = <T>(codec: MessageCodec<T>, value: Partial<T>) =>
 export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Date): Array<[string, MsgHandler]> {
   const owned = (clusterId: string, provider: string) => {
     const cluster = state.clusters.get(clusterId);
-    if (!cluster) throw new Refusal(HPC_CODE.CLUSTER_NOT_FOUND, `cluster ${clusterId} not found: cluster not found`);
-    if (cluster.providerAddress !== provider) throw new Refusal(HPC_CODE.UNAUTHORIZED, 'not the cluster owner: unauthorized');
+    if (!cluster) throw new HpcRefusal(HPC_CODE.CLUSTER_NOT_FOUND, `cluster ${clusterId} not found: cluster not found`);
+    if (cluster.providerAddress !== provider) throw new HpcRefusal(HPC_CODE.UNAUTHORIZED, 'not the cluster owner: unauthorized');
     return cluster;
   };
-  const handler = <T extends { providerAddress: string }>(codec: MessageCodec<T>, check: (msg: T) => void, apply: (msg: T) => Any): [string, MsgHandler] => [
+  const handler = <T extends { providerAddress: string }>(
+    codec: MessageCodec<T>,
+    basic: ((msg: T) => void) | undefined,
+    check: (msg: T) => void,
+    apply: (msg: T) => Any,
+  ): [string, MsgHandler] => [
     codec.typeUrl,
-    { decode: (value) => codec.decode(value), signer: (msg) => (msg as T).providerAddress, check: (msg) => check(msg as T), apply: (msg) => apply(msg as T) },
+    {
+      decode: (value) => codec.decode(value),
+      validateBasic: basic && ((msg) => basic(msg as T)),
+      signer: (msg) => (msg as T).providerAddress,
+      check: (msg) => check(msg as T),
+      apply: (msg) => apply(msg as T),
+    },
   ];
   return [
     handler(
       MsgRegisterCluster,
-      (msg) => {
-        if (!msg.name) throw new Refusal(HPC_CODE.INVALID_CLUSTER, 'name cannot be empty: invalid cluster');
-        if (msg.totalNodes < 1) throw new Refusal(HPC_CODE.INVALID_CLUSTER, 'total_nodes must be at least 1: invalid cluster');
-        if (!msg.region) throw new Refusal(HPC_CODE.INVALID_CLUSTER, 'region cannot be empty: invalid cluster');
-      },
+      validateBasic.registerCluster,
+      () => undefined,
       (msg) => {
         const clusterId = `HPC-${++state.counters.cluster}`;
         state.clusters.set(clusterId, {
@@ -117,6 +125,7 @@ export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Da
     ),
     handler(
       MsgUpdateCluster,
+      undefined,
       (msg) => void owned(msg.clusterId, msg.providerAddress),
       (msg) => {
         const cluster = state.clusters.get(msg.clusterId)!;
@@ -131,12 +140,13 @@ export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Da
     ),
     handler(
       MsgCreateOffering,
+      validateBasic.createOffering,
       (msg) => {
         owned(msg.clusterId, msg.providerAddress);
-        if (msg.queueOptions.length === 0) throw new Refusal(HPC_CODE.INVALID_OFFERING, 'at least one queue option is required: invalid HPC offering');
+        if (msg.queueOptions.length === 0) throw new HpcRefusal(HPC_CODE.INVALID_OFFERING, 'at least one queue option is required: invalid HPC offering');
         if (msg.requiredIdentityThreshold < 0 || msg.requiredIdentityThreshold > 100)
-          throw new Refusal(HPC_CODE.INVALID_OFFERING, 'required_identity_threshold must be 0-100: invalid HPC offering');
-        if (msg.maxRuntimeSeconds < 60n) throw new Refusal(HPC_CODE.INVALID_OFFERING, 'max_runtime_seconds must be at least 60: invalid HPC offering');
+          throw new HpcRefusal(HPC_CODE.INVALID_OFFERING, 'required_identity_threshold must be 0-100: invalid HPC offering');
+        if (msg.maxRuntimeSeconds < 60n) throw new HpcRefusal(HPC_CODE.INVALID_OFFERING, 'max_runtime_seconds must be at least 60: invalid HPC offering');
       },
       (msg) => {
         const offeringId = `OFF-${++state.counters.offering}`;
@@ -153,17 +163,17 @@ export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Da
     ),
     handler(
       MsgUpdateNodeMetadata,
+      validateBasic.updateNodeMetadata,
       (msg) => {
         owned(msg.clusterId, msg.providerAddress);
-        if (!msg.nodeId) throw new Refusal(HPC_CODE.INVALID_NODE_METADATA, 'node_id cannot be empty: invalid node metadata');
-        if (!msg.region) throw new Refusal(HPC_CODE.INVALID_NODE_METADATA, 'region cannot be empty: invalid node metadata');
+        if (!msg.region) throw new HpcRefusal(HPC_CODE.INVALID_NODE_METADATA, 'region cannot be empty: invalid node metadata');
         const existing = state.nodes.get(msg.nodeId);
         const next = msg.state || (msg.active ? NodeState.NODE_STATE_ACTIVE : NodeState.NODE_STATE_PENDING);
         if (existing && existing.state !== next && !(NODE_TRANSITIONS[existing.state] ?? []).includes(next)) {
-          throw new Refusal(HPC_CODE.INVALID_NODE_METADATA, `invalid state transition from ${existing.state} to ${next}: invalid node metadata`);
+          throw new HpcRefusal(HPC_CODE.INVALID_NODE_METADATA, `invalid state transition from ${existing.state} to ${next}: invalid node metadata`);
         }
         if (existing && msg.lastSequenceNumber > 0n && msg.lastSequenceNumber <= existing.lastSequenceNumber) {
-          throw new Refusal(
+          throw new HpcRefusal(
             HPC_CODE.STALE_HEARTBEAT,
             `sequence ${msg.lastSequenceNumber} not greater than ${existing.lastSequenceNumber}: stale heartbeat sequence`,
           );

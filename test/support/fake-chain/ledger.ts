@@ -7,13 +7,21 @@ import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { AuthInfo, Tx, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { Any } from 'cosmjs-types/google/protobuf/any';
 
-/** An ABCI refusal: the code and log a real node would answer with (sdk root codespace). */
+/** An ABCI refusal: the code, log and codespace a real node would answer with. */
 export class Refusal extends Error {
   constructor(
     readonly code: number,
     readonly log: string,
+    readonly codespace = 'sdk',
   ) {
     super(log);
+  }
+}
+
+/** A refusal with one of x/hpc's registered errors (codespace "hpc"). */
+export class HpcRefusal extends Refusal {
+  constructor(code: number, log: string) {
+    super(code, log, 'hpc');
   }
 }
 
@@ -46,6 +54,11 @@ export interface Account {
 export interface MsgHandler {
   decode(value: Uint8Array): unknown;
   signer(msg: unknown): string;
+  /**
+   * The message's ValidateBasic: stateless field checks baseapp runs in CheckTx, so a message
+   * failing them is refused by broadcast_tx_sync and never reaches a block.
+   */
+  validateBasic?(msg: unknown): void;
   /** Throws a Refusal when the message would fail; must not change state. */
   check(msg: unknown, signer: string): void;
   /** Applies a checked message; returns the Msg response (type URL + bytes). */
@@ -59,6 +72,7 @@ export interface IncludedTx {
   tx: Uint8Array;
   code: number;
   log: string;
+  codespace: string;
   data: Uint8Array;
   gasWanted: number;
   gasUsed: number;
@@ -82,6 +96,10 @@ export class Ledger {
   readonly handlers = new Map<string, MsgHandler>();
   /** Takes a copy of module state and returns its restore: messages run one after another and a failure undoes them all. */
   snapshot: () => () => void = () => () => undefined;
+  /** Module BeginBlockers, run at each new block's time before its transactions. */
+  beginBlock: () => void = () => undefined;
+  /** Module EndBlockers, run after each block's transactions. */
+  endBlock: () => void = () => undefined;
   /** Consensus block max_gas (-1: unlimited): a transaction asking for more is refused in CheckTx. */
   maxBlockGas = -1;
   height = 1;
@@ -135,7 +153,7 @@ export class Ledger {
         return handler.apply(msg);
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
-        throw new Refusal(error.code, `failed to execute message; message index: ${index}: ${error.log}`);
+        throw new Refusal(error.code, `failed to execute message; message index: ${index}: ${error.log}`, error.codespace);
       }
     });
   }
@@ -191,6 +209,7 @@ export class Ledger {
     account.pubkey = pubkey;
     this.height += 1;
     this.blockTime = new Date(Math.max(Date.now(), this.blockTime.getTime() + 1));
+    this.beginBlock();
     const included: IncludedTx = {
       hash: toHex(sha256(txBytes)).toUpperCase(),
       height: this.height,
@@ -198,6 +217,7 @@ export class Ledger {
       tx: txBytes,
       code: 0,
       log: '',
+      codespace: '',
       data: new Uint8Array(),
       gasWanted: gasLimit,
       gasUsed: this.gasFor(body.messages.length, txBytes.length),
@@ -214,9 +234,20 @@ export class Ledger {
       restore();
       included.code = error.code;
       included.log = error.log;
+      included.codespace = error.codespace;
     }
     this.txs.push(included);
+    this.endBlock();
     return included;
+  }
+
+  /** A block with no transactions at `time` (later than the last block): the chain's clock moves on. */
+  emptyBlock(time: Date): void {
+    if (time.getTime() <= this.blockTime.getTime()) throw new Error(`block time ${time.toISOString()} is not after ${this.blockTime.toISOString()}`);
+    this.height += 1;
+    this.blockTime = time;
+    this.beginBlock();
+    this.endBlock();
   }
 
   findTx(hashHex: string): IncludedTx | undefined {
@@ -236,6 +267,7 @@ export class Ledger {
       } catch (error) {
         throw new Refusal(CODE.TX_DECODE, `${any.typeUrl}: ${(error as Error).message}: tx parse error`);
       }
+      handler.validateBasic?.(msg);
       signers.add(handler.signer(msg));
     }
     if (signers.size !== 1) throw new Refusal(CODE.UNAUTHORIZED, `messages name ${signers.size} different signers; this chain double takes one: unauthorized`);

@@ -1,4 +1,6 @@
+import { fromBech32 } from '@cosmjs/encoding';
 import { MsgSend, MsgSendResponse } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
+import { ACCOUNT_STATUSES } from '../../../src/core/identity/tiers';
 import { Any } from 'cosmjs-types/google/protobuf/any';
 import type { DeepPartial, MessageCodec } from '../../../src/adapters/chain/proto-codec';
 import {
@@ -7,14 +9,11 @@ import {
   FactorType,
   HPCJob,
   JobState,
+  NodeState,
   MsgReportJobStatus,
   MsgReportJobStatusResponse,
   QueryAuthorizationSessionRequest,
   QueryAuthorizationSessionResponse,
-  QueryIdentityScoreRequest,
-  QueryIdentityScoreResponse,
-  QueryIdentityStatusRequest,
-  QueryIdentityStatusResponse,
   QueryJobRequest,
   QueryJobResponse,
   QueryMFARequiredRequest,
@@ -24,9 +23,9 @@ import {
   SensitiveTransactionType,
   TrustedDevice,
   AccountStatus,
-  IdentityTier,
 } from '../../../src/adapters/chain/generated/virtengine';
-import { CODE, MsgHandler, Refusal } from './ledger';
+import { CODE, HpcRefusal, MsgHandler, Refusal } from './ledger';
+import { validateBasic } from './validate-basic';
 import { FakeCluster, FakeNode, FakeOffering, hpcProviderHandlers } from './hpc-provider';
 import { hpcCustomerHandlers, queryJobs } from './hpc-customer';
 
@@ -34,17 +33,31 @@ export type QueryHandler = (request: Uint8Array) => Uint8Array;
 
 const notFound = (what: string) => new Refusal(CODE.KEY_NOT_FOUND, `rpc error: code = NotFound desc = ${what} not found: key not found`);
 
+/**
+ * A method of a registered query service that the keeper does not implement: its
+ * Unimplemented*Server stub answers gRPC Unimplemented, which baseapp turns into ErrUnknownRequest.
+ */
+const unimplemented =
+  (method: string): QueryHandler =>
+  () => {
+    throw new Refusal(CODE.UNKNOWN_REQUEST, `rpc error: code = Unimplemented desc = method ${method} not implemented: unknown request`);
+  };
+
+const VEID_STORE = '/store/veid/key';
+/** x/veid/types/keys.go PrefixScore. */
+const PREFIX_SCORE = 0x08;
+
+/**
+ * How baseapp answers a query whose handler returned a module's registered error (not a gRPC
+ * status with a code): gRPCErrorToSDKError maps it to ErrUnknownRequest, keeping the text.
+ */
+const moduleError = (text: string) => new Refusal(CODE.UNKNOWN_REQUEST, `${text}: unknown request`);
+
+/** x/hpc's registered errors (types/errors.go) that MsgReportJobStatus can fail with. */
+export const HPC_REPORT_CODE = { JOB_NOT_FOUND: 2106, INVALID_JOB_STATE: 2107, UNAUTHORIZED: 2118 } as const;
+
 function query<Req, Res>(request: MessageCodec<Req>, response: MessageCodec<Res>, answer: (req: Req) => DeepPartial<Res>): QueryHandler {
   return (bytes) => response.encode(response.fromPartial(answer(request.decode(bytes)))).finish();
-}
-
-/** x/veid's rule (`ComputeTierFromScoreValue`): no tier unless VERIFIED; 50 / 70 / 85. */
-export function tierFor(score: number, status: AccountStatus): IdentityTier {
-  if (status !== AccountStatus.ACCOUNT_STATUS_VERIFIED) return IdentityTier.IDENTITY_TIER_UNVERIFIED;
-  if (score >= 85) return IdentityTier.IDENTITY_TIER_PREMIUM;
-  if (score >= 70) return IdentityTier.IDENTITY_TIER_STANDARD;
-  if (score >= 50) return IdentityTier.IDENTITY_TIER_BASIC;
-  return IdentityTier.IDENTITY_TIER_UNVERIFIED;
 }
 
 const { FACTOR_TYPE_VEID: VEID, FACTOR_TYPE_FIDO2: FIDO2, FACTOR_TYPE_TOTP: TOTP } = FactorType;
@@ -57,6 +70,14 @@ const DEFAULT_REQUIREMENTS: Partial<Record<SensitiveTransactionType, { factorCom
   [SensitiveTransactionType.SENSITIVE_TX_ROLE_ASSIGNMENT]: { factorCombinations: combos([VEID, FIDO2]), minVeidScore: 85 },
   [SensitiveTransactionType.SENSITIVE_TX_API_KEY_GENERATION]: { factorCombinations: combos([FIDO2], [TOTP]), minVeidScore: 50 },
 };
+
+const TERMINAL: JobState[] = [JobState.JOB_STATE_COMPLETED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_TIMEOUT];
+/** x/hpc params node_heartbeat_timeout; types/node_agent.go DefaultOfflineThreshold, DefaultDeregistrationDelay. */
+const NODE_HEARTBEAT_TIMEOUT_SECONDS = 120;
+const NODE_OFFLINE_SECONDS = 300;
+const NODE_DEREGISTRATION_SECONDS = 3600;
+/** x/hpc DefaultParams max_job_duration_seconds. */
+const MAX_JOB_DURATION_SECONDS = 604_800;
 
 const LEGAL_JOB_TRANSITIONS: Record<number, JobState[]> = {
   [JobState.JOB_STATE_PENDING]: [JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED],
@@ -76,6 +97,8 @@ export class Modules {
   readonly requirements = new Map<string, { required: boolean; factorCombinations: FactorCombination[]; minVeidScore: number }>();
   readonly devices = new Map<string, TrustedDevice>();
   readonly jobs = new Map<string, HPCJob>();
+  /** Block time each job became RUNNING (the keeper's started_at; not in our HPCJob subset). */
+  readonly startedAt = new Map<string, Date>();
   /** x/bank balances in the fee denom, so contract tests can send a harmless MsgSend. */
   readonly balances = new Map<string, bigint>();
   /** x/hpc provider state: clusters (HPC-n), offerings (OFF-n), node metadata. */
@@ -84,14 +107,11 @@ export class Modules {
   readonly nodes = new Map<string, FakeNode>();
   readonly counters = { cluster: 0, offering: 0, job: 0 };
 
-  constructor(
-    private readonly now: () => number,
-    private readonly blockTime: () => Date = () => new Date(now()),
-  ) {}
+  constructor(private readonly blockTime: () => Date) {}
 
   /** A copy of everything messages change, so a failed transaction leaves no trace (the SDK's cache store). */
   snapshot(): () => void {
-    const maps = [this.jobs, this.balances, this.clusters, this.offerings, this.nodes] as Array<Map<string, unknown>>;
+    const maps = [this.jobs, this.startedAt, this.balances, this.clusters, this.offerings, this.nodes] as Array<Map<string, unknown>>;
     const copies = maps.map((m) => new Map(m));
     const counters = { ...this.counters };
     return () => {
@@ -105,40 +125,16 @@ export class Modules {
 
   queryHandlers(): Map<string, QueryHandler> {
     return new Map<string, QueryHandler>([
-      [
-        '/virtengine.veid.v1.Query/IdentityScore',
-        query(QueryIdentityScoreRequest, QueryIdentityScoreResponse, ({ accountAddress }) => {
-          const found = this.scores.get(accountAddress);
-          if (!found) return { found: false };
-          return {
-            found: true,
-            score: {
-              accountAddress,
-              score: found.score,
-              status: found.status,
-              tier: tierFor(found.score, found.status),
-              modelVersion: found.modelVersion,
-              lastUpdatedAt: BigInt(found.lastUpdatedAt),
-            },
-          };
-        }),
-      ],
-      [
-        '/virtengine.veid.v1.Query/IdentityStatus',
-        query(QueryIdentityStatusRequest, QueryIdentityStatusResponse, ({ accountAddress }) => {
-          const found = this.scores.get(accountAddress);
-          if (!found) throw notFound(`identity record for ${accountAddress}`);
-          return { accountAddress, status: found.status, tier: tierFor(found.score, found.status), score: found.score, modelVersion: found.modelVersion };
-        }),
-      ],
+      ['/virtengine.veid.v1.Query/IdentityScore', unimplemented('IdentityScore')],
+      ['/virtengine.veid.v1.Query/IdentityStatus', unimplemented('IdentityStatus')],
+      [VEID_STORE, (key) => this.veidStoreGet(key)],
       [
         '/virtengine.mfa.v1.Query/AuthorizationSession',
         query(QueryAuthorizationSessionRequest, QueryAuthorizationSessionResponse, ({ sessionId }) => {
+          // GetAuthorizationSession fills only `session`: found / is_valid stay false on the wire.
           const session = this.sessions.get(sessionId);
-          if (!session) return { found: false };
-          const nowSeconds = Math.floor(this.now() / 1000);
-          const isValid = Number(session.expiresAt) > nowSeconds && !(session.isSingleUse && session.usedAt > 0n);
-          return { session, found: true, isValid };
+          if (!session) throw moduleError(`session ${sessionId} not found: authorization session not found`);
+          return { session };
         }),
       ],
       [
@@ -153,8 +149,10 @@ export class Modules {
       [
         '/virtengine.mfa.v1.Query/TrustedDevice',
         query(QueryTrustedDeviceRequest, QueryTrustedDeviceResponse, ({ address, deviceFingerprint }) => {
+          // GetTrustedDevice fills only `device`; a missing device is an error, never found: false.
           const device = this.devices.get(`${address}/${deviceFingerprint}`);
-          return device ? { device, found: true } : { found: false };
+          if (!device) throw moduleError(`device ${deviceFingerprint} not found: trusted device not found`);
+          return { device };
         }),
       ],
       [
@@ -169,29 +167,84 @@ export class Modules {
     ]);
   }
 
+  /**
+   * The veid KV store as an ABCI store query reads it: ScoreKey = 0x08 + address bytes
+   * (x/veid/types/keys.go) holds the keeper's scoreStore JSON (x/veid/keeper/score.go); a key
+   * with nothing stored answers an empty value, not an error.
+   */
+  private veidStoreGet(key: Uint8Array): Uint8Array {
+    for (const [address, stored] of this.scores) {
+      if (Buffer.from([PREFIX_SCORE, ...fromBech32(address, 90).data]).equals(Buffer.from(key))) {
+        const json = {
+          account_address: address,
+          score: stored.score,
+          status: ACCOUNT_STATUSES[stored.status].toLowerCase(),
+          model_version: stored.modelVersion,
+          computed_at: stored.lastUpdatedAt,
+          block_height: 1,
+        };
+        return new TextEncoder().encode(JSON.stringify(json));
+      }
+    }
+    return new Uint8Array();
+  }
+
+  /**
+   * x/hpc's BeginBlock (x/hpc/module.go → keeper/node_health.go CheckStaleNodes), by time since
+   * the node's last heartbeat: OFFLINE for over an hour → DEREGISTERED (for good: no state leaves
+   * it); over 300 s and not OFFLINE → OFFLINE; ACTIVE over node_heartbeat_timeout (120 s) → STALE.
+   */
+  beginBlock(): void {
+    const now = this.blockTime().getTime();
+    for (const [nodeId, node] of this.nodes) {
+      if (node.state === NodeState.NODE_STATE_DEREGISTERED) continue;
+      const silentMs = now - node.lastHeartbeat.getTime();
+      let next: NodeState = node.state;
+      if (silentMs > NODE_DEREGISTRATION_SECONDS * 1000 && node.state === NodeState.NODE_STATE_OFFLINE) next = NodeState.NODE_STATE_DEREGISTERED;
+      else if (silentMs > NODE_OFFLINE_SECONDS * 1000 && node.state !== NodeState.NODE_STATE_OFFLINE) next = NodeState.NODE_STATE_OFFLINE;
+      else if (silentMs > NODE_HEARTBEAT_TIMEOUT_SECONDS * 1000 && node.state === NodeState.NODE_STATE_ACTIVE) next = NodeState.NODE_STATE_STALE;
+      if (next !== node.state) this.nodes.set(nodeId, { ...node, state: next });
+    }
+  }
+
+  /**
+   * x/hpc's EndBlock (x/hpc/module.go → keeper.ProcessExpiredJobs): a started, non-terminal job
+   * whose runtime exceeds its max_runtime_seconds (or params max_job_duration_seconds, 604800)
+   * becomes TIMEOUT with "Job exceeded maximum runtime".
+   */
+  endBlock(): void {
+    const now = this.blockTime().getTime();
+    for (const [jobId, started] of this.startedAt) {
+      const job = this.jobs.get(jobId);
+      if (!job || TERMINAL.includes(job.state)) continue;
+      const runtimeMs = now - started.getTime();
+      if (runtimeMs > MAX_JOB_DURATION_SECONDS * 1000 || runtimeMs > Number(job.maxRuntimeSeconds) * 1000) {
+        this.jobs.set(jobId, { ...job, state: JobState.JOB_STATE_TIMEOUT, statusMessage: 'Job exceeded maximum runtime' });
+      }
+    }
+  }
+
   msgHandlers(): Map<string, MsgHandler> {
     const reportJobStatus: MsgHandler = {
       decode: (value) => MsgReportJobStatus.decode(value),
+      validateBasic: (msg) => validateBasic.reportJobStatus(msg as MsgReportJobStatus),
       signer: (msg) => (msg as MsgReportJobStatus).providerAddress,
       check: (raw) => {
         const msg = raw as MsgReportJobStatus;
         const job = this.jobs.get(msg.jobId);
-        if (!job) throw notFound(`job ${msg.jobId}`);
-        if (job.providerAddress !== msg.providerAddress) throw new Refusal(CODE.UNAUTHORIZED, `only the job's provider may report its status: unauthorized`);
+        if (!job) throw new HpcRefusal(HPC_REPORT_CODE.JOB_NOT_FOUND, `job ${msg.jobId} not found: HPC job not found`);
+        if (job.providerAddress !== msg.providerAddress) throw new HpcRefusal(HPC_REPORT_CODE.UNAUTHORIZED, 'not the job provider: unauthorized');
         if (!(LEGAL_JOB_TRANSITIONS[job.state] ?? []).includes(msg.state)) {
-          throw new Refusal(CODE.INVALID_REQUEST, `invalid job state transition from ${job.state} to ${msg.state}: invalid request`);
+          throw new HpcRefusal(HPC_REPORT_CODE.INVALID_JOB_STATE, 'invalid job state transition');
         }
       },
       apply: (raw) => {
         const msg = raw as MsgReportJobStatus;
         const job = this.jobs.get(msg.jobId)!;
-        this.jobs.set(msg.jobId, {
-          ...job,
-          state: msg.state,
-          statusMessage: msg.statusMessage,
-          exitCode: msg.exitCode,
-          slurmJobId: msg.slurmJobId || job.slurmJobId,
-        });
+        // keeper.UpdateJobStatus takes state, message and exit code only: slurm_job_id, the usage
+        // metrics and the signature in the message are never stored.
+        this.jobs.set(msg.jobId, { ...job, state: msg.state, statusMessage: msg.statusMessage, exitCode: msg.exitCode });
+        if (msg.state === JobState.JOB_STATE_RUNNING) this.startedAt.set(msg.jobId, this.blockTime());
         return Any.fromPartial({ typeUrl: MsgReportJobStatusResponse.typeUrl, value: MsgReportJobStatusResponse.encode({}).finish() });
       },
     };
