@@ -86,3 +86,8 @@ export function resolveOptions(options: PlacementOptions): ResolvedOptions {
     startNowBonus: options.preferStartNow === false ? 0 : 1,
   };
 }
+
+/** The bound multi-node jobs need (MPI): the tightest configured latency tier. */
+export function tightestBoundMs(tiers: ReadonlyArray<{ boundMs: number }>): number {
+  return Math.min(...tiers.map((t) => t.boundMs));
+}

@@ -29,11 +29,6 @@ export interface ActingRow {
 export class DelegationsRepository {
   constructor(private readonly db: DataSource) {}
 
-  async enabledKindOf(principalId: string): Promise<PrincipalKind | null> {
-    const [row] = await rows<{ kind: PrincipalKind }>(this.db, 'SELECT kind FROM principals WHERE id = $1 AND disabled_at IS NULL', [principalId]);
-    return row?.kind ?? null;
-  }
-
   async insert(researcherId: string, delegateId: string, scopes: Scope[], seconds: number): Promise<DelegationRow> {
     const [row] = await rows<DelegationRow>(
       this.db,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { invalid, notFound, Problem } from '../../core/common/problem';
 import { DelegationRow, DelegationsRepository } from './delegations.repository';
+import { PrincipalsRepository } from './principals.repository';
 import type { Principal, Scope } from '../../core/auth/principal';
 
 /** A delegation lasts at most 30 days (the chain's market delegation limit). */
@@ -31,7 +32,10 @@ export const actsThroughDelegation = (principal: Principal): boolean => principa
  */
 @Injectable()
 export class DelegationsService {
-  constructor(private readonly delegations: DelegationsRepository) {}
+  constructor(
+    private readonly delegations: DelegationsRepository,
+    private readonly principals: PrincipalsRepository,
+  ) {}
 
   async grant(researcher: Principal, input: { delegateId: string; scopes: Scope[]; expiresInSeconds?: number }) {
     if (researcher.kind !== 'researcher' || actsThroughDelegation(researcher)) {
@@ -39,7 +43,7 @@ export class DelegationsService {
     }
     const beyond = input.scopes.filter((s) => !researcher.scopes.has(s) || !DELEGABLE_SCOPES.includes(s));
     if (beyond.length > 0) throw invalid('scopes', `cannot delegate ${beyond.join(', ')} (only scopes you hold, among ${DELEGABLE_SCOPES.join(', ')})`);
-    if ((await this.delegations.enabledKindOf(input.delegateId)) !== 'marketplace') throw invalid('delegateId', 'is not a marketplace account');
+    if ((await this.principals.enabledKindOf(input.delegateId)) !== 'marketplace') throw invalid('delegateId', 'is not a marketplace account');
     return view(await this.delegations.insert(researcher.id, input.delegateId, input.scopes, input.expiresInSeconds ?? MAX_DELEGATION_SECONDS));
   }
 

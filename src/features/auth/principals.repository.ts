@@ -108,6 +108,11 @@ export class PrincipalsRepository implements PrincipalDirectory {
     return rows<PrincipalRow>(this.db, 'SELECT id, name, kind, slurm_user, created_at FROM principals ORDER BY created_at, id');
   }
 
+  async enabledKindOf(principalId: string): Promise<PrincipalKind | null> {
+    const [row] = await rows<{ kind: PrincipalKind }>(this.db, 'SELECT kind FROM principals WHERE id = $1 AND disabled_at IS NULL', [principalId]);
+    return row?.kind ?? null;
+  }
+
   async kindOf(principalId: string): Promise<PrincipalKind | null> {
     const [row] = await rows<{ kind: PrincipalKind }>(this.db, 'SELECT kind FROM principals WHERE id = $1', [principalId]);
     return row?.kind ?? null;

@@ -30,6 +30,7 @@ import { IDENTITY_TIER_GATE, type IdentityTierGate } from '../../core/identity/g
 import { JOB_BUDGET, type JobBudget } from '../../core/usage/job-budget';
 import { SubmitAdmission } from '../../core/dispatch/submit-admission';
 import { CAPACITY_SOURCE, type CapacitySource, type CapacityView } from '../../core/placement/capacity-source';
+import { tightestBoundMs } from '../../core/placement/placement-options';
 
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
@@ -147,7 +148,7 @@ export class JobsService {
 
   private neverRunnableOn(view: CapacityView, job: NormalizedJob) {
     if (this.admission?.view !== view) {
-      const tightBoundMs = Math.min(...this.config.topology.tiers.map((t) => t.boundMs));
+      const tightBoundMs = tightestBoundMs(this.config.topology.tiers);
       const formable = this.config.topology.launcher !== 'none';
       this.admission = { view, admission: new SubmitAdmission(view.snapshot, view.unknown, { tightBoundMs, formable }) };
     }

@@ -179,8 +179,8 @@ export class ProviderDaemon {
     const partitions = new Map(formed.map((island) => [island.name, island.partitions]));
     const islands = new Map<string, IslandFacts>();
     for (const { island: name, ...node } of members) {
-      const island = islands.get(name) ?? { name, partitions: partitions.get(name) ?? [], nodes: [] };
       if (!partitions.has(name)) continue;
+      const island = islands.get(name) ?? { name, partitions: partitions.get(name)!, nodes: [] };
       island.nodes.push(node);
       islands.set(name, island);
     }

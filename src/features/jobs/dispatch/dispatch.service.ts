@@ -22,6 +22,7 @@ import { SubmitAdmission } from '../../../core/dispatch/submit-admission';
 import type { CapacityView } from '../../../core/placement/capacity-source';
 import { ISLAND_MEMBERSHIP, type IslandMembership } from '../../../core/islands/island-membership';
 import { ISLAND_DIRECTORY, type IslandDirectory } from '../../../adapters/slurm/island-directory';
+import { tightestBoundMs } from '../../../core/placement/placement-options';
 
 /** What a batch left to do later: jobs to retry after a delay. */
 export interface DispatchOutcome {
@@ -146,11 +147,6 @@ export class DispatchService {
     this.metrics.dispatchOutcomes.inc({ outcome: 'retry' }, unavailable);
   }
 
-  /** Multi-node jobs need the tightest configured tier (MPI); loose islands take the rest. */
-  private tightBoundMs(): number {
-    return Math.min(...this.config.topology.tiers.map((t) => t.boundMs));
-  }
-
   /** Cancellations, dependencies and placement: which claimed jobs go to SLURM now, and where. */
   private async prepare(claimed: ClaimedJob[], outcome: DispatchOutcome): Promise<ReadyJob[]> {
     const targetIds = [...new Set(claimed.flatMap((row) => row.depends_on.map(String)))];
@@ -190,7 +186,7 @@ export class DispatchService {
       if (!placer) {
         // One capacity view per batch; the placer reserves what each job takes for the next.
         view = await this.capacity.view();
-        placer = new Placer(view.snapshot, { tightBoundMs: this.tightBoundMs() });
+        placer = new Placer(view.snapshot, { tightBoundMs: tightestBoundMs(this.config.topology.tiers) });
         unknownIslands = view.unknown;
         noIslands = view.snapshot.islands.length === 0;
       }
@@ -213,11 +209,10 @@ export class DispatchService {
         const tiersMayChange =
           !changing &&
           this.config.topology.launcher !== 'none' &&
-          !(reformable ??= new SubmitAdmission(view!.snapshot, view!.unknown, { tightBoundMs: this.tightBoundMs(), formable: true })).neverRunnable(
-            row.spec,
-            row.constraints,
-            new Date(),
-          );
+          !(reformable ??= new SubmitAdmission(view!.snapshot, view!.unknown, {
+            tightBoundMs: tightestBoundMs(this.config.topology.tiers),
+            formable: true,
+          })).neverRunnable(row.spec, row.constraints, new Date());
         if (waitsForMembership(changing || tiersMayChange, row.submitted_at, new Date(), this.config.dispatch.membershipWaitSeconds)) {
           const reason = changing ? membershipWaitReason(placement.reason) : tierWaitReason(placement.reason);
           settling.set(reason, [...(settling.get(reason) ?? []), row.id]);
