@@ -1,10 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
 
 import { JsonLogger } from '../../src/adapters/logging/json-logger';
 import { withLogContext } from '../../src/adapters/logging/log-context';
 import { redact, REDACTED, redactText } from '../../src/adapters/logging/redact';
+import { StdoutLines } from '../../src/adapters/logging/stdout-lines';
 
 const MNEMONIC = 'abandon ability able about above absent absorb abstract absurd abuse access accident';
 const API_KEY = 'ak_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo';
@@ -104,5 +107,39 @@ describe('JSON logger', () => {
       entries().map((e) => e.level),
       ['error'],
     );
+  });
+});
+
+describe('standard output lines', () => {
+  it('writes the lines of one turn in one write, in order, and holds nothing past the turn', async () => {
+    const writes: string[] = [];
+    const out = { write: (text: string) => writes.push(text) } as unknown as NodeJS.WritableStream;
+    const lines = new StdoutLines(out);
+    lines.write('a\n');
+    lines.write('b\n');
+    assert.deepEqual(writes, []);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(writes, ['a\nb\n']);
+    lines.write('c\n');
+    lines.flush();
+    assert.deepEqual(writes, ['a\nb\n', 'c\n']);
+  });
+
+  it('writes at once when a burst outgrows the buffer', () => {
+    const writes: string[] = [];
+    const lines = new StdoutLines({ write: (text: string) => writes.push(text) } as unknown as NodeJS.WritableStream);
+    const big = 'x'.repeat(40 * 1024) + '\n';
+    lines.write(big);
+    lines.write(big);
+    assert.equal(writes.length, 1);
+    assert.equal(writes[0], big + big);
+  });
+
+  it('writes what is held when the process exits', () => {
+    const module = join(__dirname, '../../src/adapters/logging/stdout-lines.js');
+    const script = `const { StdoutLines } = require(${JSON.stringify(module)}); new StdoutLines().write('last words\\n'); process.exit(3);`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.equal(child.status, 3);
+    assert.equal(child.stdout, 'last words\n');
   });
 });

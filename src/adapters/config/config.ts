@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { ConfigError } from './config-error';
 import { EnvelopeKeyError, envelopeKeys } from '../secrets/envelope-keys';
 import { IslandSettings, parseIslandsFile } from './islands-file';
@@ -15,7 +16,15 @@ import { parseRateLimits, RateLimits } from '../../core/ratelimit/rate-limit-pol
 export interface AppConfig {
   role: 'api' | 'worker' | 'all';
   /** bodyLimitBytes: bodies that carry a batch script; smallBodyLimitBytes: every other JSON body. */
-  http: { host: string; port: number; bodyLimitBytes: number; smallBodyLimitBytes: number; trustProxy: boolean };
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    smallBodyLimitBytes: number;
+    trustProxy: boolean;
+    /** API processes sharing the port (role `api` only): one per CPU core serves the most. */
+    processes: number;
+  };
   databaseUrl: string;
   redisUrl: string;
   bootstrapAdminKey: string | null;
@@ -165,6 +174,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bodyLimitBytes: integer(env, 'ARCHIPELAGO_BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
       smallBodyLimitBytes: integer(env, 'ARCHIPELAGO_SMALL_BODY_LIMIT_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024),
       trustProxy: env.ARCHIPELAGO_TRUST_PROXY === 'true',
+      processes: env.ARCHIPELAGO_API_PROCESSES === 'auto' ? availableParallelism() : integer(env, 'ARCHIPELAGO_API_PROCESSES', 1, 1, 64),
     },
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:55432/archipelago', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:56379', ['redis:', 'rediss:']),

@@ -1,6 +1,7 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { currentLogContext } from './log-context';
 import { redact, redactText } from './redact';
+import { StdoutLines } from './stdout-lines';
 
 /** Nest's levels, most severe first; `log` is written as "info". */
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -19,7 +20,7 @@ export class JsonLogger implements LoggerService {
 
   constructor(
     minimum: LogLevel = 'log',
-    private readonly write: (line: string) => void = (line) => process.stdout.write(line),
+    private readonly write: (line: string) => void = stdoutLines().write,
     private readonly clock: () => Date = () => new Date(),
   ) {
     this.enabled = new Set(LEVELS.slice(0, LEVELS.indexOf(minimum) + 1));
@@ -81,4 +82,11 @@ function serialize(entry: unknown): string {
   } catch (error) {
     return JSON.stringify({ level: 'error', msg: redactText(`unserializable log entry: ${(error as Error).message}`) });
   }
+}
+
+let shared: StdoutLines | undefined;
+/** One buffer for every logger of the process, so their lines keep their order. */
+function stdoutLines(): StdoutLines {
+  shared ??= new StdoutLines();
+  return shared;
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { clusterMetrics, inApiCluster, shareWithSupervisor } from './cluster-metrics';
 
 /**
  * This process's Prometheus registry and the metrics every role records into. One registry per
@@ -57,9 +58,12 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    if (inApiCluster()) shareWithSupervisor(this.registry);
   }
 
+  /** This process's metrics; in an API cluster, those of all its processes. */
   async render(): Promise<{ contentType: string; body: string }> {
+    if (inApiCluster()) return clusterMetrics();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

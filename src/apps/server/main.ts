@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { Logger, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -8,13 +9,14 @@ import { controlPlaneIdentity, createDataSource, runMigrations } from '../../ada
 import { configureHttp } from './http';
 import { clientErrorAsProblem, frameworkErrorAsProblem } from '../../adapters/http/framework-errors';
 import { JsonLogger } from '../../adapters/logging/json-logger';
+import { superviseApiProcesses } from './api-cluster';
 
-/** Brings the schema up to date and returns this control plane's instance id and tag key. */
-async function migrate(databaseUrl: string): Promise<Awaited<ReturnType<typeof controlPlaneIdentity>>> {
+/** Brings the schema up to date (unless told not to) and returns this control plane's instance id and tag key. */
+async function migrate(databaseUrl: string, apply: boolean): Promise<Awaited<ReturnType<typeof controlPlaneIdentity>>> {
   const dataSource = createDataSource(databaseUrl, 3);
   await dataSource.initialize();
   try {
-    const applied = await runMigrations(dataSource);
+    const applied = apply ? await runMigrations(dataSource) : [];
     if (applied.length) new Logger('migrations').log(`applied ${applied.join(', ')}`);
     return await controlPlaneIdentity(dataSource);
   } finally {
@@ -32,7 +34,14 @@ async function main(): Promise<void> {
   }
   const role = (process.argv[2] as typeof loaded.role | undefined) ?? loaded.role;
   if (!['api', 'worker', 'all'].includes(role)) throw new Error(`unknown role ${role}: api, worker or all`);
-  const config = { ...loaded, ...(await migrate(loaded.databaseUrl)) };
+  if (role !== 'api' && loaded.http.processes > 1) throw new Error(`ARCHIPELAGO_API_PROCESSES applies to the api role only, not ${role}`);
+  const clustered = role === 'api' && loaded.http.processes > 1;
+  // The supervisor brings the schema up to date once; its API processes only read the identity.
+  const config = { ...loaded, ...(await migrate(loaded.databaseUrl, !cluster.isWorker)) };
+  if (clustered && cluster.isPrimary) {
+    superviseApiProcesses(loaded.http.processes);
+    return;
+  }
   const logger = new Logger('archipelago');
   if (role === 'worker') {
     const worker = await NestFactory.createApplicationContext(AppModule.forRole('worker', config), { bufferLogs: false, logger: appLogger });

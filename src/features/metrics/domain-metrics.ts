@@ -38,6 +38,8 @@ export class DomainMetrics {
     metrics: Metrics,
   ) {
     const registers = [metrics.registry];
+    // Every API process reads the same database: a cluster's scrape reports one process's reading, not their sum.
+    const aggregator = 'first' as const;
     // prom-client calls collect() with the gauge as `this`; the queries are this service's.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
@@ -46,6 +48,7 @@ export class DomainMetrics {
       help: 'Jobs by state and island (island "" before placement)',
       labelNames: ['state', 'island'] as const,
       registers,
+      aggregator,
       async collect() {
         const s = await self.snapshot();
         this.reset();
@@ -57,6 +60,7 @@ export class DomainMetrics {
       help: 'Jobs waiting in a queue; queue "dispatch": accepted, not yet handed to SLURM',
       labelNames: ['queue'] as const,
       registers,
+      aggregator,
       async collect() {
         const s = await self.snapshot();
         if (s) this.set({ queue: 'dispatch' }, s.backlog.depth);
@@ -67,6 +71,7 @@ export class DomainMetrics {
       help: 'Usage records in the chain outbox by status (PENDING and BROADCAST are the backlog not yet on chain)',
       labelNames: ['status'] as const,
       registers,
+      aggregator,
       async collect() {
         const s = await self.snapshot();
         this.reset();
@@ -77,6 +82,7 @@ export class DomainMetrics {
       name: 'archipelago_usage_outbox_oldest_age_seconds',
       help: 'Age of the oldest usage record still waiting for the chain (0 when none)',
       registers,
+      aggregator,
       async collect() {
         const s = await self.snapshot();
         if (!s) return;
@@ -89,6 +95,7 @@ export class DomainMetrics {
       help: 'Age of the oldest job waiting in a queue (0 when empty)',
       labelNames: ['queue'] as const,
       registers,
+      aggregator,
       async collect() {
         const s = await self.snapshot();
         if (s) this.set({ queue: 'dispatch' }, s.backlog.oldestAgeSeconds ?? 0);
@@ -99,6 +106,7 @@ export class DomainMetrics {
       help: 'Seconds since each registered provider node last sent a heartbeat (since it joined, if never)',
       labelNames: ['node', 'island', 'state'] as const,
       registers,
+      aggregator,
       async collect() {
         const s = await self.snapshot();
         this.reset();
@@ -112,6 +120,7 @@ export class DomainMetrics {
       help: 'Island capacity from SLURM node records: nodes, usable_nodes, cpus, cpus_free, memory_mb, memory_free_mb, gpus, gpus_free, pending_jobs',
       labelNames: ['island', 'resource'] as const,
       registers,
+      aggregator,
       async collect() {
         const s = await self.snapshot();
         this.reset();
@@ -125,6 +134,7 @@ export class DomainMetrics {
       help: '1 when the island answered its last capacity read, else 0',
       labelNames: ['island'] as const,
       registers,
+      aggregator,
       async collect() {
         const s = await self.snapshot();
         this.reset();
