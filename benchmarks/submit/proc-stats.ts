@@ -54,10 +54,11 @@ const DAEMONS: Record<string, string> = {
   sshd: 'sshd',
 };
 
-export function cpuSnapshot(named: Record<string, number | undefined>): CpuSnapshot {
+/** A group may be several processes (an API cluster: its supervisor and the processes it runs). */
+export function cpuSnapshot(named: Record<string, number | number[] | undefined>): CpuSnapshot {
   const groups = new Map<string, number>();
   const byPid = new Map<number, string>();
-  for (const [name, pid] of Object.entries(named)) if (pid) byPid.set(pid, name);
+  for (const [name, pids] of Object.entries(named)) for (const pid of [pids ?? []].flat()) byPid.set(pid, name);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;

@@ -26,6 +26,7 @@ import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
 import type { SlurmClient } from '../../src/core/slurm/slurm-client.port';
 import { normalizeSubmission } from '../../src/core/jobs/job-request';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from './proc-stats';
+import { latencySummary, round, type LatencySummary } from '../support/latency';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -128,35 +129,10 @@ const STACK_ISLANDS = join(process.env.ARCH_STACK_DIR ?? join(REPO, '.stack'), '
 // Small helpers
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 let deadline = Number.POSITIVE_INFINITY;
 function checkDeadline(what: string): void {
   if (Date.now() > deadline) throw new Error(`time cap reached during ${what}`);
-}
-
-interface LatencySummary {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
-function latencySummary(samples: number[]): LatencySummary {
-  if (samples.length === 0) return { count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
-  const sorted = Float64Array.from(samples).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
-  return {
-    count: samples.length,
-    p50: round(at(0.5), 2),
-    p90: round(at(0.9), 2),
-    p99: round(at(0.99), 2),
-    max: round(sorted[sorted.length - 1], 2),
-    mean: round(mean, 2),
-  };
 }
 
 /** Runs `task(i)` for i in [0, total) with at most `concurrency` in flight. */

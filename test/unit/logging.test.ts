@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { JsonLogger } from '../../src/adapters/logging/json-logger';
 import { withLogContext } from '../../src/adapters/logging/log-context';
-import { redact, REDACTED, redactText } from '../../src/adapters/logging/redact';
+import { mayHoldSecret, redact, REDACTED, redactText, TEXT_PATTERNS } from '../../src/adapters/logging/redact';
 import { StdoutLines } from '../../src/adapters/logging/stdout-lines';
 
 const MNEMONIC = 'abandon ability able about above absent absorb abstract absurd abuse access accident';
@@ -48,6 +48,45 @@ describe('redaction', () => {
     assert.equal(redactText(`wallet mnemonic: ${MNEMONIC}`), `wallet mnemonic: ${REDACTED}`);
     assert.equal(redactText(`loaded ${PEM}from disk`), `loaded ${REDACTED}\nfrom disk`);
     assert.equal(redactText('job 42: PENDING (Resources) on local-a'), 'job 42: PENDING (Resources) on local-a');
+  });
+
+  it('skips the patterns only for text none of them could match', () => {
+    const fragments = [
+      'POST /v1/jobs 202',
+      'job 42: ACCEPTED -> QUEUED',
+      'Bearer abc.def',
+      'BASIC Zm9v',
+      'ak_' + 'x'.repeat(20),
+      'adm_' + 'y'.repeat(16),
+      'jt_' + 'z'.repeat(30),
+      MNEMONIC,
+      'api-key=1',
+      'APIKEY: 2',
+      '"token":"t"',
+      'Secret=s',
+      'password=p',
+      'PASSWD:x',
+      'passphrase=q',
+      'mnemonic=m',
+      'private_key=k',
+      'Private-Key: k',
+      'jwt=j',
+      PEM.slice(0, 60),
+      'x',
+      ' ',
+      '=',
+      ':',
+      '_',
+      'the quick brown fox',
+    ];
+    let state = 7;
+    const pick = () => fragments[(state = (state * 1103515245 + 12345) % 2 ** 31) % fragments.length];
+    for (let i = 0; i < 5000; i++) {
+      const text = Array.from({ length: 1 + (i % 5) }, pick).join(i % 2 ? ' ' : '');
+      const matched = TEXT_PATTERNS.some(([pattern]) => new RegExp(pattern.source, pattern.flags).test(text));
+      if (matched) assert.ok(mayHoldSecret(text), `a pattern matches but the text was skipped: ${text}`);
+    }
+    assert.equal(mayHoldSecret('POST /v1/jobs 202'), false);
   });
 
   it('survives cycles, errors and buffers', () => {

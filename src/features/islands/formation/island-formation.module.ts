@@ -2,16 +2,17 @@ import { Module } from '@nestjs/common';
 import type { AppConfig } from '../../../adapters/config/config';
 import { APP_CONFIG } from '../../../adapters/config/config.module';
 import { ISLAND_LAUNCHER, IslandLauncher } from '../../../core/islands/island-launcher.port';
-import { KubeConfig } from '@kubernetes/client-node';
-import { createKubernetesIslandLauncher } from '../../../adapters/kube/kubernetes-island-launcher';
 import { LocalIslandLauncher } from '../../../adapters/local-islands/local-island-launcher';
 import { IslandFormationService } from './island-formation.service';
 
-function launcherFor(config: AppConfig): IslandLauncher {
+async function launcherFor(config: AppConfig): Promise<IslandLauncher> {
   switch (config.topology.launcher) {
     case 'local':
       return new LocalIslandLauncher(config.topology.localSlots);
     case 'kubernetes': {
+      // Loaded only here: the Kubernetes client alone took about a second of every process's start.
+      const { KubeConfig } = await import('@kubernetes/client-node');
+      const { createKubernetesIslandLauncher } = await import('../../../adapters/kube/kubernetes-island-launcher');
       // KUBECONFIG when set, else the pod's service account (in-cluster).
       const kc = new KubeConfig();
       kc.loadFromDefault();
