@@ -23,6 +23,7 @@ declare -A quick=(
   [placement]="--islands 100 --jobs 2000 --runs 1"
   [memory]="--jobs 100000 --idle-seconds 10 --serve-seconds 10"
   [arrays]="--seconds 15"
+  [accept]="--processes 1,2 --jobs 5000 --warmup 1000"
   [submit]="--jobs 500 --warmup 50 --ssh-jobs 300"
   [identity]="--jobs 300 --logins 50"
   [usage]="--jobs 50"
@@ -32,7 +33,7 @@ declare -A quick=(
 declare -A full=(
   [memory]="--idle-seconds 30 --serve-seconds 30"
 )
-order=(topology stability placement memory arrays submit identity usage operators ledger)
+order=(topology stability placement memory arrays accept submit identity usage operators ledger)
 
 npx tsc -p tsconfig.json || exit 1
 

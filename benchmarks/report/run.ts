@@ -10,12 +10,12 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { headlines, panels, type Headline } from './headlines';
+import { describeTarget, headlines, panels, verdict, type Headline } from './headlines';
 import { formatValue, renderChart } from './svg-chart';
 
 const OUTPUTS = new Set(['summary.json']);
 /** Report order; any other benchmark follows in name order. */
-const ORDER = ['submit', 'memory', 'ledger', 'placement', 'topology', 'stability', 'usage', 'identity', 'operators'];
+const ORDER = ['accept', 'submit', 'memory', 'ledger', 'placement', 'topology', 'stability', 'usage', 'identity', 'operators'];
 
 export interface Newest {
   name: string;
@@ -49,6 +49,15 @@ export function newestResults(dir: string): Newest[] {
   return [...newest.values()].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
+/** The load a results file recorded, if any: 1-minute averages at start → end. */
+export function loadOf(result: unknown): string {
+  const machine = (result as { machine?: Record<string, unknown> } | null)?.machine ?? {};
+  const first = (value: unknown) => (Array.isArray(value) && typeof value[0] === 'number' ? value[0].toFixed(2) : null);
+  const start = first(machine.loadavgAtStart);
+  const end = first(machine.loadavgAtEnd ?? machine.loadavg);
+  return [start, end].filter((v) => v !== null).join(' → ') || '—';
+}
+
 function markdown(found: Newest[], rows: Headline[], generatedAt: string): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
   const lines = [
@@ -63,17 +72,23 @@ function markdown(found: Newest[], rows: Headline[], generatedAt: string): strin
     '',
     '![headline ratios, throughputs and memory](chart.svg)',
     '',
-    '| benchmark | metric | value | unit | against |',
-    '|---|---|---:|---|---|',
+    `Targets: ${rows.filter((h) => verdict(h) === 'PASS').length} PASS, ${rows.filter((h) => verdict(h) === 'FAIL').length} FAIL.`,
+    '',
+    '| benchmark | metric | value | unit | against | verdict |',
+    '|---|---|---:|---|---|---|',
     ...rows.map(
-      (h) => `| ${h.benchmark} | ${cell(h.metric)} | ${h.value === null ? '—' : formatValue(h.value)} | ${cell(h.unit)} | ${cell(h.against ?? '')} |`,
+      (h) =>
+        `| ${h.benchmark} | ${cell(h.metric)} | ${h.value === null ? '—' : formatValue(h.value)} | ${cell(h.unit)} | ` +
+        `${cell(h.target ? describeTarget(h.target) : (h.against ?? ''))} | ${verdict(h)} |`,
     ),
     '',
     '## Files',
     '',
-    '| benchmark | measured at | results file |',
-    '|---|---|---|',
-    ...found.map((f) => `| ${f.name} | ${f.at} | [${f.file}](${f.file}) |`),
+    "Load is the machine's 1-minute load average as the benchmark recorded it (at its start and end when it did); on 2 CPUs anything above 2 means it shared the cores.",
+    '',
+    '| benchmark | measured at | load | results file |',
+    '|---|---|---|---|',
+    ...found.map((f) => `| ${f.name} | ${f.at} | ${loadOf(f.result)} | [${f.file}](${f.file}) |`),
     '',
   ];
   return lines.join('\n');

@@ -3,7 +3,7 @@ import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { mapLimit } from '../../src/core/common/map-limit';
-import { ControlPlane } from '../support/control-plane';
+import { ControlPlane, freePort } from '../support/control-plane';
 import { FaultIsland, OwnPostgres, OwnRedis } from '../support/fault-infra';
 
 /**
@@ -194,6 +194,51 @@ describe('faults with real processes (exactly-once outcomes)', { timeout: 400_00
     await assertRanExactlyOnce(cp, island, names, 150_000);
     const [retried] = await sql(cp.databaseUrl, 'SELECT count(*) FILTER (WHERE dispatch_attempts > 1) AS n FROM jobs WHERE name LIKE $1', [`${RUN}-kill-%`]);
     t.diagnostic(`worker killed with ${killedAt}/500 dispatched; ${retried.n} job(s) needed more than one dispatch attempt`);
+  });
+
+  it('three workers share the dispatch of 300 jobs: each dispatches some, every job runs exactly once', async (t) => {
+    const ports = await Promise.all([freePort(), freePort(), freePort()]);
+    cp.killWorker();
+    const workers = ports.map((port) => cp.spawnRole('worker', { METRICS_PORT: String(port) }));
+    /** What a worker's own metrics say it submitted (null until it listens). */
+    const submittedBy = async (port: number) => {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`)
+        .then((r) => r.text())
+        .catch(() => null);
+      if (text === null) return null;
+      const line = text.split('\n').find((l) => l.startsWith('archipelago_dispatch_outcomes_total{outcome="submitted"}'));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+    try {
+      // All three compete from the first job on.
+      for (let i = 0; i < 300 && (await Promise.all(ports.map(submittedBy))).some((n) => n === null); i++) await sleep(100);
+      const names = Array.from({ length: 300 }, (_, i) => `${RUN}-share-${i}`);
+      await mapLimit(names, 16, (name) => submitUntilAccepted(cp, alice.key, name));
+      await assertRanExactlyOnce(cp, island, names, 150_000);
+      const submitted = (await Promise.all(ports.map(submittedBy))) as number[];
+      t.diagnostic(`jobs submitted per worker: ${submitted.join(', ')}`);
+      assert.equal(
+        submitted.reduce((a, b) => a + b, 0),
+        300,
+        'the workers together submitted each job once',
+      );
+      assert.ok(
+        submitted.every((n) => n > 0),
+        `every worker dispatched some: ${submitted.join(', ')}`,
+      );
+    } finally {
+      await Promise.all(
+        workers.map(
+          (worker) =>
+            new Promise<void>((done) => {
+              if (worker.exitCode !== null || worker.signalCode !== null) return done();
+              worker.once('exit', () => done());
+              worker.kill('SIGTERM');
+            }),
+        ),
+      );
+      cp.startWorker();
+    }
   });
 
   it('API restarts under load (kill -9, then SIGTERM): clients retrying with an Idempotency-Key lose no job and duplicate none', async (t) => {

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { benchmarkName, newestResults } from '../../benchmarks/report/run';
-import { headlines, panels } from '../../benchmarks/report/headlines';
+import { benchmarkName, loadOf, newestResults } from '../../benchmarks/report/run';
+import { describeTarget, headlines, panels, verdict } from '../../benchmarks/report/headlines';
 import { formatValue, renderChart } from '../../benchmarks/report/svg-chart';
 
 describe('benchmark report', () => {
@@ -71,7 +71,7 @@ describe('benchmark report', () => {
   it('reports both submit baselines as ratios, and a skipped SSH baseline as missing, not zero', () => {
     const round = {
       apiAccept: { perSecond: 1400, latencyMs: { p99: 45 } },
-      dispatch: { perSecondSteady: 1000, perSecondFromStart: 800 },
+      dispatch: { perSecondSteady: 1000, perSecondFromStart: 800, workers: 1 },
       raw: { perSecond: 1250 },
       ratioSteady: 0.8,
       ratioFromStart: 0.64,
@@ -79,15 +79,48 @@ describe('benchmark report', () => {
       ratioSshSteady: null,
       ratioSshFromStart: null,
     };
-    const rows = headlines('submit', { targets: { acceptPerSecond: 1000, acceptP99Ms: 50, dispatchRatio: 0.8 }, rounds: [round] });
-    const value = (metric: string) => rows.find((h) => h.metric === metric)?.value;
-    assert.equal(value('dispatch / raw slurmrestd (steady)'), 0.8);
-    assert.equal(value('dispatch / SSH + sbatch (steady)'), null);
+    const rows = headlines('submit', {
+      settings: { island: 'local-a' },
+      targets: { dispatchRatioSteady: 0.95, dispatchRatioFromStart: 0.9 },
+      rounds: [round, { ...round, dispatch: { ...round.dispatch, workers: 3 }, ratioSteady: 0.97 }],
+    });
+    const row = (metric: string) => rows.find((h) => h.metric === metric);
+    assert.equal(row('dispatch / raw slurmrestd (steady), local-a')?.value, 0.8);
+    assert.equal(verdict(row('dispatch / raw slurmrestd (steady), local-a')!), 'FAIL');
+    assert.equal(verdict(row('dispatch / raw slurmrestd (steady), local-a, 3 workers')!), 'PASS');
+    assert.equal(row('dispatch / SSH + sbatch (steady), local-a'), undefined, 'no SSH row when the baseline was skipped');
     const ratioBars = panels(rows).find((p) => p.title.startsWith('Ratios'))!.bars;
     assert.deepEqual(
       ratioBars.map((b) => b.value),
-      [0.8, 0.64],
+      [0.8, 0.64, 0.97, 0.64],
     );
+  });
+
+  it('reads the accept benchmark per API process count, with PASS or FAIL against the absolute targets', () => {
+    const rows = headlines('accept', {
+      targets: { perSecond: 2500, p99Ms: 20 },
+      rounds: [
+        { apiProcesses: 1, perSecond: 1400, latencyMs: { p99: 30 }, scalingEfficiency: 1 },
+        { apiProcesses: 2, perSecond: 2600, latencyMs: { p99: 19.9 }, scalingEfficiency: 0.929 },
+      ],
+    });
+    assert.deepEqual(
+      rows.map((h) => [h.metric, h.value, h.target ? describeTarget(h.target) : h.against, verdict(h)]),
+      [
+        ['API accept, 1 API process', 1400, 'target ≥ 2500', 'FAIL'],
+        ['API accept p99, 1 API process', 30, 'target < 20', 'FAIL'],
+        ['API accept, 2 API processes', 2600, 'target ≥ 2500', 'PASS'],
+        ['API accept p99, 2 API processes', 19.9, 'target < 20', 'PASS'],
+        ['scaling efficiency, 2 API processes', 0.929, 'one process × count', ''],
+      ],
+    );
+    assert.equal(verdict({ benchmark: 'x', metric: 'y', value: null, unit: '', target: { atMost: 1 } }), 'FAIL', 'a missing number fails its target');
+  });
+
+  it('states the load each benchmark recorded', () => {
+    assert.equal(loadOf({ machine: { loadavgAtStart: [0.31, 1, 1], loadavgAtEnd: [1.52, 1, 1] } }), '0.31 → 1.52');
+    assert.equal(loadOf({ machine: { loadavgAtEnd: [2, 1, 1] } }), '2.00');
+    assert.equal(loadOf({}), '—');
   });
 
   it('reads the ledger benchmark: batched rate, its one-job-per-transaction baseline and the speedup', () => {
@@ -154,7 +187,7 @@ describe('benchmark report', () => {
       ],
     });
     assert.deepEqual(
-      rows.map((r) => [r.metric, r.value, r.against]),
+      rows.map((r) => [r.metric, r.value, r.target ? describeTarget(r.target) : r.against]),
       [
         ['state of 1000 ids, 100000 finished jobs', 0.0082, 'target ≤ 0.05'],
         ['state of 10 ids, 100000 finished jobs', 0.0026, 'target ≤ 0.05'],
