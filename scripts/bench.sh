@@ -83,7 +83,7 @@ for name in "${order[@]}"; do
   fi
 done
 
-node dist/benchmarks/report/run.js >/dev/null && echo "report: benchmarks/results/REPORT.md, summary.json, chart.svg"
+node dist/benchmarks/report/run.js --prune >/dev/null && echo "report: benchmarks/results/REPORT.md, summary.json, chart.svg (superseded results files pruned)"
 if (( ${#failed[@]} > 0 )); then
   echo "failed: ${failed[*]}" >&2
   exit 1

@@ -2,12 +2,15 @@
  * Collects the newest results file of every benchmark in benchmarks/results/ into summary.json,
  * and writes REPORT.md (a table of headline numbers and their baselines) with chart.svg.
  *
- *   npx tsc -p tsconfig.json && node dist/benchmarks/report/run.js [--results DIR]
+ *   npx tsc -p tsconfig.json && node dist/benchmarks/report/run.js [--results DIR] [--prune]
+ *
+ * --prune deletes superseded results files: every one that is neither the newest of its benchmark
+ * nor named in README.md, docs/ or benchmarks/README.md (numbers quoted there keep their evidence).
  *
  * A benchmark is named by its file's prefix (`submit-<timestamp>.json`, `operators.json`), so one
  * added later (e.g. ledger) is picked up without a change here; headlines.ts knows the known ones.
  */
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeTarget, headlines, panels, verdict, type Headline } from './headlines';
@@ -58,6 +61,23 @@ export function loadOf(result: unknown): string {
   return [start, end].filter((v) => v !== null).join(' → ') || '—';
 }
 
+/** Results files of `dir` that neither are the newest of their benchmark nor are quoted. */
+export function supersededResults(dir: string, newest: Newest[], quoted: ReadonlySet<string>): string[] {
+  const kept = new Set(newest.map((n) => n.file));
+  return readdirSync(dir).filter((file) => benchmarkName(file) !== null && !kept.has(file) && !quoted.has(file));
+}
+
+/** Every results file name the documentation mentions. */
+export function quotedResults(repo: string): Set<string> {
+  const texts: string[] = [];
+  const read = (path: string) => existsSync(path) && texts.push(readFileSync(path, 'utf8'));
+  read(join(repo, 'README.md'));
+  read(join(repo, 'benchmarks', 'README.md'));
+  const docs = join(repo, 'docs');
+  if (existsSync(docs)) for (const file of readdirSync(docs)) if (file.endsWith('.md')) read(join(docs, file));
+  return new Set(texts.join('\n').match(/[a-z][a-z0-9_]*-\d{4}-\d{2}-\d{2}T[\d-]+Z\.json/g) ?? []);
+}
+
 function markdown(found: Newest[], rows: Headline[], generatedAt: string): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
   const lines = [
@@ -98,7 +118,13 @@ function main(): void {
   const args = process.argv.slice(2);
   const at = args.indexOf('--results');
   const dir = at >= 0 && args[at + 1] ? resolve(args[at + 1]) : resolve(__dirname, '../../../benchmarks/results');
-  const found = newestResults(dir);
+  let found = newestResults(dir);
+  if (args.includes('--prune')) {
+    const gone = supersededResults(dir, found, quotedResults(resolve(__dirname, '../../..')));
+    for (const file of gone) unlinkSync(join(dir, file));
+    if (gone.length > 0) console.error(`pruned ${gone.length} superseded results file(s)`);
+    found = newestResults(dir);
+  }
   const rows = found.flatMap((f) => headlines(f.name, f.result));
   const generatedAt = new Date().toISOString();
   const summary = {

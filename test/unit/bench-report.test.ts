@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { benchmarkName, loadOf, newestResults } from '../../benchmarks/report/run';
+import { benchmarkName, loadOf, newestResults, supersededResults } from '../../benchmarks/report/run';
 import { describeTarget, headlines, panels, verdict } from '../../benchmarks/report/headlines';
 import { formatValue, renderChart } from '../../benchmarks/report/svg-chart';
 
@@ -48,6 +48,9 @@ describe('benchmark report', () => {
           ['nested.ratio', 1.5, 'ratio'],
         ],
       );
+      // Pruning keeps the newest per benchmark, quoted files, and anything not a results file.
+      writeFileSync(join(dir, 'submit-c.json'), JSON.stringify({ startedAt: '2026-11-25T09:00:00.000Z', rounds: [] }));
+      assert.deepEqual(supersededResults(dir, found, new Set(['submit-c.json'])).sort(), ['broken-1.json', 'submit-b.json']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
