@@ -13,7 +13,7 @@ const HOUR = 3600;
 const YEAR = 365 * 24 * HOUR;
 
 /** AuthService on in-memory principals and keys: the key-lineage rules of issue #13 without PostgreSQL. */
-function setUp(options: { auditFails?: boolean } = {}) {
+function setUp(options: { auditFails?: boolean; bootstrapAdminKey?: string } = {}) {
   const db = new FakeDatabase();
   const principals = new InMemoryPrincipals(db);
   const audit: AuditRecord[] = [];
@@ -23,7 +23,7 @@ function setUp(options: { auditFails?: boolean } = {}) {
       audit.push(entry);
     },
   };
-  const config = { bootstrapAdminKey: null, apiKeyCacheMs: 0 } as unknown as AppConfig;
+  const config = { bootstrapAdminKey: options.bootstrapAdminKey ?? null, apiKeyCacheMs: 0 } as unknown as AppConfig;
   const mapping = { check: async () => [] } as unknown as SlurmUserMapping;
   const service = new AuthService(db.asDataSource(), principals.asRepository(), config, trail, mapping);
   return { db, principals, audit, service };
@@ -56,6 +56,16 @@ async function researcherWithKey(ctx: ReturnType<typeof setUp>, scopes: Scope[],
 const refusedField = (field: string) => (error: unknown) => error instanceof Problem && error.status === 400 && error.extras.field === field;
 
 describe('AuthService (in-memory principals)', () => {
+  it('the bootstrap key authenticates as the bootstrap admin, and nothing but that exact key does', async () => {
+    const key = `adm_${'k'.repeat(40)}`;
+    const ctx = setUp({ bootstrapAdminKey: key });
+    await ctx.service.onModuleInit();
+    const found = await ctx.service.authenticate(key);
+    assert.equal(found?.credentialId, 'bootstrap');
+    assert.ok(found?.scopes.has('admin'));
+    for (const near of [`${key}x`, key.slice(0, -1), `${key.slice(0, -1)}K`, '']) assert.equal(await ctx.service.authenticate(near), null, near);
+  });
+
   it('a 1-hour key cannot mint a 1-year key; without a lifetime the new key ends with its parent', async () => {
     const ctx = setUp();
     const { issued, as } = await researcherWithKey(ctx, ['submit', 'read'], HOUR);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * API keys are 32 random bytes, shown once. Only their SHA-256 is stored: with 256 bits of entropy
@@ -26,12 +26,6 @@ export function hashApiKey(key: string): Buffer {
 
 export function looksLikeApiKey(value: string): boolean {
   return value.length <= 200 && /^[A-Za-z0-9_\-.]+$/.test(value);
-}
-
-export function sameSecret(a: string, b: string): boolean {
-  const left = createHash('sha256').update(a).digest();
-  const right = createHash('sha256').update(b).digest();
-  return timingSafeEqual(left, right);
 }
 
 /**

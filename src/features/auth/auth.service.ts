@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../adapters/config/config.module';
@@ -5,7 +6,7 @@ import type { AppConfig } from '../../adapters/config/config';
 import { Problem, conflict, invalid, notFound } from '../../core/common/problem';
 import { principalActor } from '../../core/audit/audit-trail';
 import { SlurmUserMapping, type IslandAccountReport } from '../../adapters/slurm/slurm-user-mapping';
-import { generateApiKey, hashApiKey, sameSecret } from '../../core/auth/api-key';
+import { generateApiKey, hashApiKey } from '../../core/auth/api-key';
 import { hashSecret, isSessionToken, sessionScopes } from '../../core/auth/session-token';
 import { keyExpiry, KeyLifetime, MintingCredential, mintingCredential } from '../../core/auth/key-lineage';
 import { Principal, PrincipalKind, Scope } from '../../core/auth/principal';
@@ -47,6 +48,7 @@ const BOOTSTRAP_NAME = 'bootstrap-admin';
 @Injectable()
 export class AuthService implements OnModuleInit {
   private bootstrapPrincipal: Principal | null = null;
+  private readonly bootstrapKeyHash: Buffer | null;
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
 
   constructor(
@@ -55,7 +57,9 @@ export class AuthService implements OnModuleInit {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(AUDIT_TRAIL) private readonly audit: AuditTrail,
     private readonly mapping: SlurmUserMapping,
-  ) {}
+  ) {
+    this.bootstrapKeyHash = config.bootstrapAdminKey ? hashApiKey(config.bootstrapAdminKey) : null;
+  }
 
   async onModuleInit(): Promise<void> {
     if (!this.config.bootstrapAdminKey) return;
@@ -70,10 +74,11 @@ export class AuthService implements OnModuleInit {
   /** Resolves a presented API key or login session token; null when it is unknown, revoked or expired. */
   async authenticate(presented: string): Promise<Principal | null> {
     if (isSessionToken(presented)) return this.authenticateSession(presented);
-    if (this.bootstrapPrincipal && sameSecret(presented, this.config.bootstrapAdminKey!)) {
+    // One hash serves both the bootstrap comparison (constant time) and the key lookup.
+    const hash = hashApiKey(presented);
+    if (this.bootstrapPrincipal && this.bootstrapKeyHash && timingSafeEqual(hash, this.bootstrapKeyHash)) {
       return this.bootstrapPrincipal;
     }
-    const hash = hashApiKey(presented);
     const cacheKey = hash.toString('base64');
     const cached = this.cache.get(cacheKey);
     const now = Date.now();
