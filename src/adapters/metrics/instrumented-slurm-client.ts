@@ -3,6 +3,7 @@ import type { Metrics } from './metrics';
 import {
   SlurmClient,
   SlurmJobRecord,
+  SlurmJobState,
   SlurmJobSnapshot,
   SlurmNodeRecord,
   SlurmPing,
@@ -52,6 +53,10 @@ export class InstrumentedSlurmClient implements SlurmClient {
   getJob(jobId: number): Promise<SlurmJobRecord[]> {
     return this.timed('get_job', () => this.inner.getJob(jobId));
   }
+  jobStates(jobIds: readonly number[]): Promise<SlurmJobState[] | null> {
+    return this.timed('job_states', () => this.inner.jobStates(jobIds));
+  }
+
 
   cancel(user: string, jobId: number): Promise<void> {
     return this.timed('cancel', () => this.inner.cancel(user, jobId));
