@@ -27,11 +27,15 @@
  *   jobs-v0.0.40         GET /slurm/v0.0.40/jobs/                       (the same, older parser; idem)
  *   update-unchanged     GET /slurm/v0.0.42/jobs/?update_time=now       (nothing changed: empty)
  *   update-changed       GET /slurm/v0.0.42/jobs/?update_time=now-3600  (= the full list; idem)
- *   state-all            GET /slurm/v0.0.42/jobs/state/
+ *   state-all            GET /slurm/v0.0.42/jobs/state/                 (only up to --full-max jobs)
  *   state-<k>            GET /slurm/v0.0.42/jobs/state/?job_id=..       (k ids, the parameter repeated)
  *   job                  GET /slurm/v0.0.42/job/<id>
  *   adapter-list         RestSlurmClient.listJobs(): what the follower pays for a full listing (only up to --full-max)
  *   adapter-unchanged    RestSlurmClient.listJobs(since) with nothing changed: what a quiet tick costs (status 304: null)
+ *   follower-quiet-<n>   the by-id follower's tick (jobStates of n held jobs + the records StateWatch picks:
+ *                        here its refresh round of pending jobs), as follow.service.ts does on 24.11
+ *   follower-changes-<n> the same while 5 of the n end before each tick (cancelled: their records are read)
+ *   cancels-only-<n>     those 5 cancels alone, to subtract from the row above
  * With --slurm 22.05 the v0.0.38 requests are jobs, update-unchanged (HTTP 304), job and the two adapter
  * ones (v0.0.38 has no jobs/state). For the adapter rows `parseMs` is this process's CPU time per call
  * (JSON parse and record mapping included).
@@ -45,6 +49,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { REPO } from '../../test/support/control-plane';
 import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
+import { StateWatch, statesFingerprint } from '../../src/core/dispatch/state-watch';
+import type { SlurmJobState } from '../../src/core/slurm/slurm-client.port';
 import { eachFlag } from '../flags';
 
 const ISLAND = 'follow-c';
@@ -57,6 +63,8 @@ const TICKS_PER_SECOND = 100;
 const STATE_DIR = `/dev/shm/archipelago/islands/${ISLAND}/ctld`;
 const SUBMIT_CONCURRENCY = 8;
 const RAN_TASKS = 200;
+/** Jobs ending per tick in the `follower-changes` rows. */
+const CHANGES_PER_TICK = 5;
 
 interface Settings {
   slurm: '24.11' | '22.05';
@@ -64,11 +72,13 @@ interface Settings {
   rounds: number;
   fullMax: number;
   follow: number[];
+  /** Held jobs the by-id follower follows (the `follower-*` rows), 24.11 only. */
+  followed: number[];
   keep: boolean;
 }
 
 function parseArgs(argv: string[]): Settings {
-  const s: Settings = { slurm: '24.11', sizes: [2000, 5000, 100000], rounds: 5, fullMax: 5000, follow: [10, 100, 1000], keep: false };
+  const s: Settings = { slurm: '24.11', sizes: [2000, 5000, 100000], rounds: 5, fullMax: 5000, follow: [10, 100, 1000], followed: [100, 1000], keep: false };
   const list = (value: string | undefined, flag: string) => {
     const values = (value ?? '').split(',').map(Number);
     if (values.some((v) => !Number.isInteger(v) || v < 1 || v > 1_000_000)) throw new Error(`${flag}: comma-separated counts`);
@@ -78,6 +88,7 @@ function parseArgs(argv: string[]): Settings {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--sizes') s.sizes = list(argv[++i], '--sizes').sort((a, b) => a - b);
     else if (argv[i] === '--follow') s.follow = list(argv[++i], '--follow');
+    else if (argv[i] === '--followed') s.followed = list(argv[++i], '--followed');
     else if (argv[i] === '--keep') s.keep = true;
     else if (argv[i] === '--slurm') {
       const v = argv[++i];
@@ -88,7 +99,7 @@ function parseArgs(argv: string[]): Settings {
   eachFlag(rest, { integers: true }, (flag, num) => {
     if (flag === '--rounds') s.rounds = num(1, 100);
     else if (flag === '--full-max') s.fullMax = num(0, 1_000_000);
-    else throw new Error(`unknown flag ${flag} (--sizes a,b --rounds R --full-max N --follow a,b --keep)`);
+    else throw new Error(`unknown flag ${flag} (--sizes a,b --rounds R --full-max N --follow a,b --followed a,b --keep)`);
   });
   return s;
 }
@@ -208,6 +219,14 @@ async function main(): Promise<void> {
     throw new Error('the island did not become quiet within 60 s');
   }
 
+  /** One request's outcome; `recordsRead`: full job records a follower tick fetched. */
+  interface Sample {
+    status: number;
+    jobs: number;
+    bytes: number;
+    parseMs: number;
+    recordsRead?: number;
+  }
   interface Measured {
     request: string;
     rounds: number;
@@ -219,9 +238,11 @@ async function main(): Promise<void> {
     restdCpuMs: number;
     parseMs: number;
     coresAt1Hz: number;
+    /** Follower rows: full records read per tick, on average. */
+    recordsReadPerTick?: number;
   }
   /** One request over HTTP as the read user, parsed: status, jobs, bytes, and the parse time. */
-  async function raw(path: string): Promise<{ status: number; jobs: number; bytes: number; parseMs: number }> {
+  async function raw(path: string): Promise<Sample> {
     const res = await fetch(`${island.url}${path}`, { headers: reader, signal: AbortSignal.timeout(600_000) });
     const text = await res.text();
     const p0 = performance.now();
@@ -230,34 +251,65 @@ async function main(): Promise<void> {
   }
 
   /** One adapter call; `parseMs` is this process's CPU time for it (parse and mapping included). */
-  async function adapter(since?: number): Promise<{ status: number; jobs: number; bytes: number; parseMs: number }> {
+  async function adapter(since?: number): Promise<Sample> {
     const cpu0 = process.cpuUsage();
     const snapshot = await client.listJobs(since);
     const cpu = process.cpuUsage(cpu0);
     return { status: snapshot ? 200 : 304, jobs: snapshot?.jobs.length ?? 0, bytes: 0, parseMs: (cpu.user + cpu.system) / 1000 };
   }
 
-  async function measure(request: string, once: () => Promise<{ status: number; jobs: number; bytes: number; parseMs: number }>): Promise<Measured> {
+  /**
+   * One tick of the by-id follower (features/jobs/dispatch/follow.service.ts) on the SLURM side: the
+   * states of the followed jobs, then the full records StateWatch picks (changed states, and the
+   * refresh round of pending jobs). The jobs start as the follower's database would have them (held
+   * = PENDING), so steady state includes that refresh round. `parseMs` is this process's CPU.
+   */
+  function followerTick(watch: StateWatch, ids: number[]): () => Promise<Sample> {
+    return async () => {
+      const cpu0 = process.cpuUsage();
+      const states = (await client.jobStates(ids)) ?? [];
+      const byId = new Map<number, SlurmJobState[]>();
+      for (const state of states) byId.set(state.jobId, [...(byId.get(state.jobId) ?? []), state]);
+      const now = Date.now();
+      const probes = ids.map((id) => {
+        const entries = byId.get(id) ?? [];
+        const fingerprint = entries.length ? statesFingerprint(entries) : null;
+        return { key: String(id), fingerprint, pending: entries.some((e) => e.state === 'PENDING'), matchesStored: true };
+      });
+      const plan = watch.plan(probes, now);
+      for (const key of plan.fetch) {
+        await client.getJob(Number(key));
+        watch.recorded(key, probes.find((p) => p.key === key)!.fingerprint!, now);
+      }
+      const cpu = process.cpuUsage(cpu0);
+      return { status: 200, jobs: states.length, bytes: 0, parseMs: (cpu.user + cpu.system) / 1000, recordsRead: plan.fetch.length };
+    };
+  }
+
+  /** `maxRounds` bounds rounds that use something up (jobs to cancel). */
+  async function measure(request: string, once: () => Promise<Sample>, maxRounds = 1000): Promise<Measured> {
     const walls: number[] = [];
-    let last = { status: 0, jobs: 0, bytes: 0, parseMs: 0 };
+    let last: Sample = { status: 0, jobs: 0, bytes: 0, parseMs: 0 };
     let parse = 0;
+    let recordsRead = 0;
     await once();
     const ctld0 = cpuTicks(ctld);
     const restd0 = cpuTicks(restd);
     const start = performance.now();
     let rounds = 0;
-    for (; rounds < 1000 && (rounds < settings.rounds || performance.now() - start < 2000); rounds++) {
+    for (; rounds < maxRounds && (rounds < settings.rounds || performance.now() - start < 2000); rounds++) {
       const t0 = performance.now();
       last = await once();
       walls.push(performance.now() - t0);
       parse += last.parseMs;
+      recordsRead += last.recordsRead ?? 0;
     }
     const perRequest = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND / rounds;
     const ctldCpuMs = perRequest(cpuTicks(ctld) - ctld0);
     const restdCpuMs = perRequest(cpuTicks(restd) - restd0);
     const parseMs = parse / rounds;
     walls.sort((a, b) => a - b);
-    const m = {
+    const m: Measured = {
       request,
       rounds,
       status: last.status,
@@ -269,6 +321,7 @@ async function main(): Promise<void> {
       parseMs: round(parseMs, 2),
       coresAt1Hz: round((ctldCpuMs + restdCpuMs + parseMs) / 1000, 4),
     };
+    if (last.recordsRead !== undefined) m.recordsReadPerTick = round(recordsRead / rounds, 2);
     log(
       `${request.padEnd(18)} ×${String(rounds).padStart(4)} HTTP ${m.status} ${String(m.jobs).padStart(6)} jobs ${String(m.bytes).padStart(10)} B  wall ${m.wallMsP50} ms  ctld ${m.ctldCpuMs} ms  restd ${m.restdCpuMs} ms  parse ${m.parseMs} ms  → ${m.coresAt1Hz} cores at 1/s`,
     );
@@ -308,7 +361,8 @@ async function main(): Promise<void> {
     requests.push(await measure('update-unchanged', () => raw(`${v}/jobs/?update_time=${modern ? 'now' : Math.floor(Date.now() / 1000)}`)));
     requests.push(await measure('adapter-unchanged', () => adapter(since)));
     if (modern) {
-      requests.push(await measure('state-all', () => raw(`${v}/jobs/state/`)));
+      // every job's state: superlinear (66 s a request at 100,000 jobs), so only up to --full-max
+      if (size <= settings.fullMax) requests.push(await measure('state-all', () => raw(`${v}/jobs/state/`)));
       for (const k of settings.follow) {
         requests.push(
           await measure(`state-${k}`, () =>
@@ -323,6 +377,48 @@ async function main(): Promise<void> {
       }
     }
     requests.push(await measure('job', () => raw(`${v}/job/${ids[0]}`)));
+    if (modern) {
+      // Held jobs to follow, submitted now (they are cancelled with the next size's fill and count in it).
+      for (const count of settings.followed) {
+        const first = submitted.length;
+        await submitHeld(count);
+        const followed = submitted.slice(first);
+        const watch = new StateWatch();
+        requests.push(await measure(`follower-quiet-${count}`, followerTick(watch, followed)));
+        // CHANGES_PER_TICK of them end before each tick (cancelled as their owner): the tick reads their records.
+        let next = 0;
+        const cancelSome = async () => {
+          for (let i = 0; i < CHANGES_PER_TICK && next < followed.length; i++) await client.cancel(OWNER, followed[next++]);
+        };
+        const tick = followerTick(watch, followed);
+        // half the jobs for this row, half for the next (each with its warm-up round)
+        const changeRounds = Math.max(1, Math.floor(count / 2 / CHANGES_PER_TICK) - 1);
+        requests.push(
+          await measure(
+            `follower-changes-${count}`,
+            async () => {
+              await cancelSome();
+              return tick();
+            },
+            changeRounds,
+          ),
+        );
+        // what the cancels alone cost slurmctld/slurmrestd, to subtract from the row above
+        requests.push(
+          await measure(
+            `cancels-only-${count}`,
+            async () => {
+              const cpu0 = process.cpuUsage();
+              await cancelSome();
+              const cpu = process.cpuUsage(cpu0);
+              return { status: 200, jobs: 0, bytes: 0, parseMs: (cpu.user + cpu.system) / 1000 };
+            },
+            changeRounds,
+          ),
+        );
+      }
+      cancelPending();
+    }
     const memory = { ctldRssMiB: memoryMiB(ctld, 'VmRSS'), restdRssMiB: memoryMiB(restd, 'VmRSS'), restdPeakMiB: memoryMiB(restd, 'VmHWM') };
     log(`memory: slurmctld ${memory.ctldRssMiB} MiB, slurmrestd ${memory.restdRssMiB} MiB (peak ${memory.restdPeakMiB})`);
     results.push({ finishedJobs: size, fillSeconds, ...memory, requests });

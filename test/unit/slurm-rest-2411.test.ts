@@ -124,7 +124,10 @@ for (const version of ['v0.0.40', 'v0.0.41', 'v0.0.42'] as const) {
         { jobId: IDS.held, state: 'PENDING' },
       );
       assert.ok(states.filter((s) => s.arrayTaskId !== undefined).length >= 3, JSON.stringify(states));
-      assert.ok(states.every((s) => s.jobId !== 999999 && /^[A-Z_]+$/.test(s.state)), JSON.stringify(states));
+      assert.ok(
+        states.every((s) => s.jobId !== 999999 && /^[A-Z_]+$/.test(s.state)),
+        JSON.stringify(states),
+      );
     });
 
     test('submit: environment as a list, wrapped numbers; rejections carry SLURM codes', async () => {

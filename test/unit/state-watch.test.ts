@@ -60,7 +60,13 @@ describe('StateWatch: which full records a by-id follower fetches', () => {
       { jobId: 7, arrayTaskId: 1, state: 'PENDING' },
     ]);
     assert.equal(a, b);
-    assert.notEqual(a, statesFingerprint([{ jobId: 7, arrayTaskId: 1, state: 'PENDING' }, { jobId: 8, arrayTaskId: 2, state: 'COMPLETED' }]));
+    assert.notEqual(
+      a,
+      statesFingerprint([
+        { jobId: 7, arrayTaskId: 1, state: 'PENDING' },
+        { jobId: 8, arrayTaskId: 2, state: 'COMPLETED' },
+      ]),
+    );
   });
 
   test('forget and retain drop jobs no longer followed', () => {

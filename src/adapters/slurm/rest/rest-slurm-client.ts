@@ -207,9 +207,15 @@ export class RestSlurmClient implements SlurmAdapter {
         .slice(i, i + STATE_IDS_PER_REQUEST)
         .map((id) => `job_id=${id}`)
         .join('&');
-      const res = await this.call<{ jobs?: Array<{ job_id?: unknown; state?: unknown }> }>('GET', this.slurm(version, `/jobs/state/?${query}`), this.readUser, undefined, {
-        absentIs404: true,
-      });
+      const res = await this.call<{ jobs?: Array<{ job_id?: unknown; state?: unknown }> }>(
+        'GET',
+        this.slurm(version, `/jobs/state/?${query}`),
+        this.readUser,
+        undefined,
+        {
+          absentIs404: true,
+        },
+      );
       if (res.status === 404) {
         this.statesServed = false;
         return null;
