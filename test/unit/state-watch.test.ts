@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Probe, StateWatch, statesFingerprint } from '../../src/core/dispatch/state-watch';
+import { type Probe, StateWatch, statesFingerprint, WatchLane } from '../../src/core/dispatch/state-watch';
 
 const limits = { changedPerTick: 2, refreshesPerTick: 1, pendingRefreshMs: 30_000 };
 const probe = (key: string, state: string | null, extra: Partial<Probe> = {}): Probe => ({
@@ -75,5 +75,18 @@ describe('StateWatch: which full records a by-id follower fetches', () => {
     watch.forget(['1']);
     watch.retain(new Set(['2']));
     assert.equal(watch.size, 1);
+  });
+});
+
+describe("WatchLane: an island's jobs read a page a tick", () => {
+  test('full pages move the cursor; a short page ends the pass, which forgets jobs it did not see', () => {
+    const lane = new WatchLane(2, limits);
+    for (const key of ['1', '2', '3', '9']) lane.watch.recorded(key, 'x', 0);
+    assert.equal(lane.advance(['1', '2']), null);
+    assert.equal(lane.cursor, '2');
+    assert.deepEqual([...lane.advance(['3'])!], ['1', '2', '3']);
+    assert.equal(lane.cursor, '0');
+    assert.equal(lane.watch.size, 3, 'job 9 was not seen in the pass');
+    assert.deepEqual([...lane.advance([])!], [], 'the next pass starts empty');
   });
 });

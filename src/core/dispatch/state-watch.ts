@@ -101,3 +101,38 @@ export class StateWatch {
     return this.seen.size;
   }
 }
+
+/**
+ * A StateWatch over an island's unfinished jobs read in pages (by id): where the next page starts,
+ * and which jobs one whole pass saw, so the watch forgets jobs that ended elsewhere or moved.
+ */
+export class WatchLane {
+  readonly watch: StateWatch;
+  /** The id after which the next page starts ('0': the first page). */
+  cursor = '0';
+  private pass = new Set<string>();
+
+  constructor(
+    readonly pageSize: number,
+    limits: WatchLimits = DEFAULT_WATCH_LIMITS,
+  ) {
+    this.watch = new StateWatch(limits);
+  }
+
+  /**
+   * A page (ids in ascending order) was followed. A page shorter than `pageSize` ends the pass: the
+   * watch keeps only the jobs this pass saw, which are returned; otherwise null.
+   */
+  advance(keys: readonly string[]): ReadonlySet<string> | null {
+    for (const key of keys) this.pass.add(key);
+    if (keys.length >= this.pageSize) {
+      this.cursor = keys[keys.length - 1];
+      return null;
+    }
+    const seen = this.pass;
+    this.watch.retain(seen);
+    this.pass = new Set();
+    this.cursor = '0';
+    return seen;
+  }
+}

@@ -9,7 +9,7 @@ import { JobsRepository } from '../jobs.repository';
 import { StateChange } from '../../../core/jobs/job-rows';
 import { type JobState, parseSlurmState } from '../../../core/jobs/lifecycle';
 import type { SlurmJobRecord, SlurmJobState } from '../../../core/slurm/slurm-client.port';
-import { type Probe, StateWatch, statesFingerprint } from '../../../core/dispatch/state-watch';
+import { type Probe, statesFingerprint, WatchLane } from '../../../core/dispatch/state-watch';
 import { DispatchActivity } from './dispatch-activity';
 import { JobTagger, TaggedJob } from '../../../core/dispatch/job-tag';
 import { ArrayTasks, observeJob, TrackedJob } from '../../../core/dispatch/observation';
@@ -45,17 +45,19 @@ interface IslandFollower {
   listedAt: number;
   /** Per array job: the task rows this follower wrote last (only it writes them while it holds the lock). */
   written: Map<string, WrittenTasks>;
-  /** Following by id (adapters whose `jobStates` answers): what each followed job's states were. */
-  watch: StateWatch;
+  /**
+   * Following by id (adapters whose `jobStates` answers): single jobs are asked for together, a page
+   * a tick; each array alone (its split-off tasks carry their own ids), a few a tick.
+   */
+  lanes: { singles: WatchLane; arrays: WatchLane };
   /** False once the adapter said it cannot ask by id: list instead. */
   byId: boolean;
-  /** The last job id of the previous page, and the jobs seen in this pass over the island's jobs. */
-  cursor: string;
-  pass: Set<string>;
 }
 
-/** Jobs asked for per tick when following by id: an island with 100,000 held jobs is read in pages. */
-const IDS_PER_TICK = 2000;
+/** Single jobs asked for per tick when following by id: an island with 100,000 held jobs is read in pages. */
+const SINGLES_PER_TICK = 2000;
+/** Arrays asked for per tick (one request each). */
+const ARRAYS_PER_TICK = 5;
 
 /** A listing may use at most this share of the follower's time. */
 const LISTING_DUTY_CYCLE = 0.25;
@@ -133,10 +135,8 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
           notBefore: 0,
           listedAt: Date.now(),
           written: new Map(),
-          watch: new StateWatch(),
+          lanes: { singles: new WatchLane(SINGLES_PER_TICK), arrays: new WatchLane(ARRAYS_PER_TICK) },
           byId: true,
-          cursor: '0',
-          pass: new Set(),
         });
       }
     }
@@ -206,36 +206,56 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * One tick by id: the states of a page of the island's unfinished jobs (single jobs in one call,
-   * each array alone: its split-off tasks carry their own ids), then full records only for the few
-   * `StateWatch` picks. Its cost grows with the jobs followed and changed, never with the finished
-   * jobs slurmctld holds. False when the adapter cannot ask by id.
+   * One tick by id: the states of a page of the island's unfinished single jobs (one call) and of a
+   * few arrays (one call each), then full records only for the few each lane's StateWatch picks. Its
+   * cost grows with the jobs followed and changed, never with the finished jobs slurmctld holds.
+   * False when the adapter cannot ask by id.
    */
   private async followById(follower: IslandFollower, name: string): Promise<boolean> {
+    const { singles: singleLane, arrays: arrayLane } = follower.lanes;
     const slurm = follower.island.slurm;
-    const page = await this.unfinishedPage(name, follower.cursor, IDS_PER_TICK);
-    const singles = page.filter((row) => row.array_size === null);
+    const singles = await this.unfinishedPage(name, singleLane.cursor, singleLane.pageSize, false);
     const singleStates = await slurm.jobStates(singles.map((row) => Number(row.slurm_job_id)));
     if (singleStates === null) {
       follower.byId = false;
       return false;
     }
+    const arrays = await this.unfinishedPage(name, arrayLane.cursor, arrayLane.pageSize, true);
     const entries = new Map<string, SlurmJobState[]>();
     const bySlurmId = new Map<number, SlurmJobState[]>();
     for (const state of singleStates) bySlurmId.set(state.jobId, [...(bySlurmId.get(state.jobId) ?? []), state]);
     for (const row of singles) entries.set(row.id, bySlurmId.get(Number(row.slurm_job_id)) ?? []);
-    for (const row of page) if (row.array_size !== null) entries.set(row.id, (await slurm.jobStates([Number(row.slurm_job_id)])) ?? []);
+    for (const row of arrays) entries.set(row.id, (await slurm.jobStates([Number(row.slurm_job_id)])) ?? []);
+    const changes = [...(await this.followLane(follower, singleLane, singles, entries)), ...(await this.followLane(follower, arrayLane, arrays, entries))];
+    await this.apply([...singles, ...arrays], changes);
+    const ended = changes.filter((c) => c.change.endedAt).map((c) => c.id);
+    for (const lane of [singleLane, arrayLane]) lane.watch.forget(ended);
+    for (const id of ended) follower.written.delete(id);
+    singleLane.advance(singles.map((row) => row.id));
+    // task rows are written for arrays only: forget those of arrays a whole pass did not see
+    const arraysSeen = arrayLane.advance(arrays.map((row) => row.id));
+    if (arraysSeen) for (const id of follower.written.keys()) if (!arraysSeen.has(id)) follower.written.delete(id);
+    return true;
+  }
+
+  /** The changes a page calls for: full records read for what the lane's watch picks, missing jobs looked up. */
+  private async followLane(
+    follower: IslandFollower,
+    lane: WatchLane,
+    page: FollowedJob[],
+    entries: Map<string, SlurmJobState[]>,
+  ): Promise<Array<{ id: string; from: JobState; change: StateChange }>> {
     const now = Date.now();
-    const probes: Probe[] = page.map((row) => probeOf(row, entries.get(row.id)!));
-    const plan = follower.watch.plan(probes, now);
+    const probes = page.map((row) => probeOf(row, entries.get(row.id)!));
+    const plan = lane.watch.plan(probes, now);
     const byKey = new Map(page.map((row) => [row.id, row]));
-    const changes: Array<{ id: string; from: JobState; change: StateChange }> = [];
     const fingerprints = new Map(probes.map((p) => [p.key, p.fingerprint]));
+    const changes: Array<{ id: string; from: JobState; change: StateChange }> = [];
     for (const key of plan.fetch) {
       const row = byKey.get(key)!;
-      const records = (await slurm.getJob(Number(row.slurm_job_id))).filter((record) => this.isRecordOf(row, record));
+      const records = (await follower.island.slurm.getJob(Number(row.slurm_job_id))).filter((record) => this.isRecordOf(row, record));
       const change = records.length ? await this.observe(follower, row, records) : await this.checkMissing(follower, row);
-      if (records.length) follower.watch.recorded(key, fingerprints.get(key)!, now);
+      if (records.length) lane.watch.recorded(key, fingerprints.get(key)!, now);
       if (change) changes.push({ id: row.id, from: row.state, change });
     }
     for (const key of plan.missing) {
@@ -243,19 +263,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
       const change = await this.checkMissing(follower, row);
       if (change) changes.push({ id: row.id, from: row.state, change });
     }
-    await this.apply(page, changes);
-    const ended = changes.filter((c) => c.change.endedAt).map((c) => c.id);
-    follower.watch.forget(ended);
-    for (const id of ended) follower.written.delete(id);
-    for (const row of page) follower.pass.add(row.id);
-    if (page.length < IDS_PER_TICK) {
-      // A whole pass over the island's jobs: forget those no longer followed (ended elsewhere, moved).
-      follower.watch.retain(follower.pass);
-      for (const id of follower.written.keys()) if (!follower.pass.has(id)) follower.written.delete(id);
-      follower.pass = new Set();
-      follower.cursor = '0';
-    } else follower.cursor = page[page.length - 1].id;
-    return true;
+    return changes;
   }
 
   /**
@@ -274,13 +282,15 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     return probe;
   }
 
-  /** Unfinished jobs after `cursor` (by id), at most `limit`. */
-  private unfinishedPage(island: string, cursor: string, limit: number): Promise<FollowedJob[]> {
+  /** Unfinished single jobs (or arrays) after `cursor` (by id), at most `limit`. */
+  private unfinishedPage(island: string, cursor: string, limit: number, arrays: boolean): Promise<FollowedJob[]> {
     return rows<FollowedJob>(
       this.db,
       `SELECT id, parent_id, slurm_user, state, state_reason, slurm_job_id, array_size, dispatched_at, updated_at
-         FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL AND id > $2 ORDER BY id LIMIT $3`,
-      [island, cursor, limit],
+         FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL AND id > $2
+                     AND (array_size IS NOT NULL) = $4
+        ORDER BY id LIMIT $3`,
+      [island, cursor, limit, arrays],
     );
   }
 
