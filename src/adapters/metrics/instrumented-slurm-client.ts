@@ -57,7 +57,6 @@ export class InstrumentedSlurmClient implements SlurmClient {
     return this.timed('job_states', () => this.inner.jobStates(jobIds));
   }
 
-
   cancel(user: string, jobId: number): Promise<void> {
     return this.timed('cancel', () => this.inner.cancel(user, jobId));
   }

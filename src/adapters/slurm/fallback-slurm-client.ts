@@ -78,7 +78,6 @@ export class FallbackSlurmClient implements SlurmAdapter {
     return this.route((client) => client.jobStates(jobIds));
   }
 
-
   cancel(user: string, jobId: number): Promise<void> {
     return this.route((client) => client.cancel(user, jobId));
   }

@@ -87,7 +87,6 @@ export class TenantCheckedSlurmClient implements SlurmClient {
     return this.inner.jobStates(jobIds);
   }
 
-
   cancel(user: string, jobId: number): Promise<void> {
     return this.inner.cancel(user, jobId);
   }
