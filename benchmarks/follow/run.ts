@@ -48,6 +48,7 @@ import { cpus, hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { REPO } from '../../test/support/control-plane';
+import { rootFor2411 } from '../../test/support/slurm-releases';
 import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
 import { StateWatch, statesFingerprint } from '../../src/core/dispatch/state-watch';
 import type { SlurmJobState } from '../../src/core/slurm/slurm-client.port';
@@ -139,7 +140,7 @@ function startIsland(settings: Settings): { url: string; slurm: string; api: str
     throw new Error(`--slurm 22.05 needs a host with SLURM 22.05, not ${hostSlurm.trim()}`);
   const env = {
     ...process.env,
-    ISLAND_ROOT: hostSlurm.includes(` ${settings.slurm}.`) ? '' : 'trixie',
+    ISLAND_ROOT: settings.slurm === '24.11' ? rootFor2411() : '',
     NODES: '3',
     NODE_CPUS: '16',
     ACCOUNTING: '0',
