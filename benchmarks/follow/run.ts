@@ -5,14 +5,15 @@
  * SLURM) speaks v0.0.38, for the comparison with 22.05's full listings.
  *
  *   npx tsc -p tsconfig.json && node dist/benchmarks/follow/run.js [--slurm 24.11|22.05] [--sizes 2000,5000,100000]
- *        [--rounds 5] [--full-max 5000] [--follow 10,100,1000] [--keep]
+ *        [--rounds 5] [--full-max 5000] [--follow 10,100,1000] [--followed 100,1000] [--keep] [--reuse]
  *
  * Mind --full-max: a full listing of 20,000 jobs grew slurmrestd past 10 GiB (the run was stopped).
  *
  * The benchmark starts its own island `follow-c` (index 9: slurmctld 7727, slurmrestd 7730; SLURM 24.11
  * from the Debian 13 root on a Debian 12 host, the host's own on Debian 13, or with --slurm 22.05 the
  * Debian 12 host's own; no accounting; MinJobAge one
- * day so nothing is purged; state on tmpfs) and stops it at the end unless --keep. It fills slurmctld
+ * day so nothing is purged; state on tmpfs) and stops it at the end unless --keep (--reuse measures an
+ * island a --keep run left up, filling only what a size still lacks: filling 100,000 takes ~10 min). It fills slurmctld
  * with finished jobs cheaply: held jobs submitted over REST, then cancelled in bulk (a cancelled pending
  * job is a finished job record like any other, without running), plus one 200-task array that really ran.
  *
@@ -31,7 +32,7 @@
  *   state-<k>            GET /slurm/v0.0.42/jobs/state/?job_id=..       (k ids, the parameter repeated)
  *   job                  GET /slurm/v0.0.42/job/<id>
  *   adapter-list         RestSlurmClient.listJobs(): what the follower pays for a full listing (only up to --full-max)
- *   adapter-unchanged    RestSlurmClient.listJobs(since) with nothing changed: what a quiet tick costs (status 304: null)
+ *   adapter-unchanged    RestSlurmClient.listJobs(since) with nothing changed: what a quiet tick costs (status 304: null; only up to --full-max)
  *   follower-quiet-<n>   the by-id follower's tick (jobStates of n held jobs + the records StateWatch picks:
  *                        here its refresh round of pending jobs), as follow.service.ts does on 24.11
  *   follower-changes-<n> the same while 5 of the n end before each tick (cancelled: their records are read)
@@ -76,10 +77,20 @@ interface Settings {
   /** Held jobs the by-id follower follows (the `follower-*` rows), 24.11 only. */
   followed: number[];
   keep: boolean;
+  reuse: boolean;
 }
 
 function parseArgs(argv: string[]): Settings {
-  const s: Settings = { slurm: '24.11', sizes: [2000, 5000, 100000], rounds: 5, fullMax: 5000, follow: [10, 100, 1000], followed: [100, 1000], keep: false };
+  const s: Settings = {
+    slurm: '24.11',
+    sizes: [2000, 5000, 100000],
+    rounds: 5,
+    fullMax: 5000,
+    follow: [10, 100, 1000],
+    followed: [100, 1000],
+    keep: false,
+    reuse: false,
+  };
   const list = (value: string | undefined, flag: string) => {
     const values = (value ?? '').split(',').map(Number);
     if (values.some((v) => !Number.isInteger(v) || v < 1 || v > 1_000_000)) throw new Error(`${flag}: comma-separated counts`);
@@ -91,6 +102,7 @@ function parseArgs(argv: string[]): Settings {
     else if (argv[i] === '--follow') s.follow = list(argv[++i], '--follow');
     else if (argv[i] === '--followed') s.followed = list(argv[++i], '--followed');
     else if (argv[i] === '--keep') s.keep = true;
+    else if (argv[i] === '--reuse') s.reuse = true;
     else if (argv[i] === '--slurm') {
       const v = argv[++i];
       if (v !== '24.11' && v !== '22.05') throw new Error('--slurm: 24.11 or 22.05');
@@ -100,7 +112,7 @@ function parseArgs(argv: string[]): Settings {
   eachFlag(rest, { integers: true }, (flag, num) => {
     if (flag === '--rounds') s.rounds = num(1, 100);
     else if (flag === '--full-max') s.fullMax = num(0, 1_000_000);
-    else throw new Error(`unknown flag ${flag} (--sizes a,b --rounds R --full-max N --follow a,b --followed a,b --keep)`);
+    else throw new Error(`unknown flag ${flag} (--sizes a,b --rounds R --full-max N --follow a,b --followed a,b --keep --reuse)`);
   });
   return s;
 }
@@ -148,7 +160,8 @@ function startIsland(settings: Settings): { url: string; slurm: string; api: str
     MAX_JOB_COUNT: String(settings.sizes[settings.sizes.length - 1] + RAN_TASKS + 20000),
     STATE_DIR,
   };
-  execFileSync('bash', [join(REPO, 'slurm/local/island-up.sh'), ISLAND, String(ISLAND_INDEX)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!settings.reuse)
+    execFileSync('bash', [join(REPO, 'slurm/local/island-up.sh'), ISLAND, String(ISLAND_INDEX)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const islandEnv = readFileSync(join(ETC, 'env'), 'utf8');
   const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(islandEnv)![1];
   return { url: field('SLURM_REST_URL'), slurm: field('SLURM_VERSION'), api: field('SLURM_REST_API') };
@@ -160,7 +173,7 @@ function token(user: string): string {
 
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
-  log(`starting island ${ISLAND} (index ${ISLAND_INDEX})`);
+  log(`${settings.reuse ? 'reusing' : 'starting'} island ${ISLAND} (index ${ISLAND_INDEX})`);
   const island = startIsland(settings);
   const headers = (user: string, jwt: string) => ({ 'X-SLURM-USER-NAME': user, 'X-SLURM-USER-TOKEN': jwt });
   const owner = headers(OWNER, token(OWNER));
@@ -182,7 +195,16 @@ async function main(): Promise<void> {
     },
   });
 
-  const submitted: number[] = [];
+  /** Jobs slurmctld holds (every state; a finished array task counts as one). */
+  const jobsInController = () =>
+    inIsland(['squeue', '-h', '--states=all', '-o', '%i'])
+      .split('\n')
+      .filter((l) => l.trim() !== '').length;
+  // Job ids to ask for by id: the owner's single jobs (a reused island's too).
+  const submitted: number[] = inIsland(['squeue', '-h', '-u', OWNER, '--states=all', '-o', '%i'])
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l.trim()))
+    .map(Number);
   async function submitHeld(count: number): Promise<void> {
     const script = '#!/bin/bash\ntrue\n';
     const job = { hold: true, partition: 'debug', current_working_directory: `/home/${OWNER}`, standard_output: '/dev/null' };
@@ -210,12 +232,26 @@ async function main(): Promise<void> {
   function cancelPending(): void {
     inIsland(['scancel', '-u', OWNER, '-t', 'PENDING']);
   }
-  /** Nothing changed in the last second: the "unchanged" requests below really are unchanged. Returns a time to follow from. */
+  /**
+   * Nothing changed in the last second (slurmctld's job counters in `diag` stood still): the
+   * "unchanged" requests below really are unchanged. Returns a time to follow from. Not asked with
+   * `update_time`, which after any change answers with every job (at 100,000 that took slurmrestd
+   * past 8 GiB).
+   */
   async function quiet(): Promise<number> {
+    const counters = async () => {
+      const res = await fetch(`${island.url}/slurm/${api}/diag/`, { headers: reader });
+      const stats = ((await res.json()) as { statistics?: Record<string, unknown> }).statistics ?? {};
+      return JSON.stringify(
+        ['jobs_submitted', 'jobs_started', 'jobs_completed', 'jobs_canceled', 'jobs_failed', 'jobs_pending', 'jobs_running'].map((k) => stats[k]),
+      );
+    };
+    let last = await counters();
     for (let i = 0; i < 60; i++) {
       await sleep(1000);
-      const since = Math.floor(Date.now() / 1000) - 1;
-      if ((await client.listJobs(since)) === null) return since;
+      const now = await counters();
+      if (now === last) return Math.floor(Date.now() / 1000) - 1;
+      last = now;
     }
     throw new Error('the island did not become quiet within 60 s');
   }
@@ -330,8 +366,10 @@ async function main(): Promise<void> {
   }
 
   // one real array first: records of jobs that ran (resources, exit codes), not only cancelled ones
-  inIsland(['sbatch', '--parsable', `--array=1-${RAN_TASKS}`, '--output=/dev/null', '--wrap', 'true'], OWNER);
-  for (let i = 0; i < 300 && inIsland(['squeue', '-h', '-u', OWNER, '-t', 'PD,R,CG']).trim() !== ''; i++) await sleep(1000);
+  if (jobsInController() < RAN_TASKS) {
+    inIsland(['sbatch', '--parsable', `--array=1-${RAN_TASKS}`, '--output=/dev/null', '--wrap', 'true'], OWNER);
+    for (let i = 0; i < 300 && inIsland(['squeue', '-h', '-u', OWNER, '-t', 'PD,R,CG']).trim() !== ''; i++) await sleep(1000);
+  }
 
   const results: Array<{
     finishedJobs: number;
@@ -343,7 +381,7 @@ async function main(): Promise<void> {
   }> = [];
   for (const size of settings.sizes) {
     const t0 = performance.now();
-    await submitHeld(size - RAN_TASKS - submitted.length);
+    await submitHeld(Math.max(0, size - jobsInController()));
     cancelPending();
     const fillSeconds = round((performance.now() - t0) / 1000);
     log(`${size} finished jobs in slurmctld (filled in ${fillSeconds} s)`);
@@ -360,7 +398,8 @@ async function main(): Promise<void> {
       requests.push(await measure('adapter-list', () => adapter()));
     }
     requests.push(await measure('update-unchanged', () => raw(`${v}/jobs/?update_time=${modern ? 'now' : Math.floor(Date.now() / 1000)}`)));
-    requests.push(await measure('adapter-unchanged', () => adapter(since)));
+    // only up to --full-max: should anything change meanwhile, the adapter's answer is a full listing
+    if (size <= settings.fullMax) requests.push(await measure('adapter-unchanged', () => adapter(since)));
     if (modern) {
       // every job's state: superlinear (66 s a request at 100,000 jobs), so only up to --full-max
       if (size <= settings.fullMax) requests.push(await measure('state-all', () => raw(`${v}/jobs/state/`)));

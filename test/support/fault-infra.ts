@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -201,9 +201,17 @@ export class OwnRedis {
   }
 }
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The host's PostgreSQL binaries: 15 on Debian 12, 17 on Debian 13 (as scripts/stack/pg-up.sh finds them). */
+const PG_BIN = existsSync('/usr/lib/postgresql/15/bin/pg_ctl')
+  ? '/usr/lib/postgresql/15/bin'
+  : (readdirSync('/usr/lib/postgresql', { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(`/usr/lib/postgresql/${d.name}/bin/pg_ctl`))
+      .map((d) => d.name)
+      .sort((a, b) => Number(a) - Number(b))
+      .map((v) => `/usr/lib/postgresql/${v}/bin`)
+      .pop() ?? '/usr/lib/postgresql/15/bin');
 
-/** A PostgreSQL 15 cluster of its own (initdb into a temp dir, run as postgres, trust on loopback). */
+/** A PostgreSQL cluster of its own (initdb into a temp dir, run as postgres, trust on loopback). */
 export class OwnPostgres {
   port = 0;
   private dir = '';
