@@ -5,14 +5,15 @@
  * SLURM) speaks v0.0.38, for the comparison with 22.05's full listings.
  *
  *   npx tsc -p tsconfig.json && node dist/benchmarks/follow/run.js [--slurm 24.11|22.05] [--sizes 2000,5000,100000]
- *        [--rounds 5] [--full-max 5000] [--follow 10,100,1000] [--keep]
+ *        [--rounds 5] [--full-max 5000] [--follow 10,100,1000] [--followed 100,1000] [--keep] [--reuse]
  *
  * Mind --full-max: a full listing of 20,000 jobs grew slurmrestd past 10 GiB (the run was stopped).
  *
  * The benchmark starts its own island `follow-c` (index 9: slurmctld 7727, slurmrestd 7730; SLURM 24.11
  * from the Debian 13 root on a Debian 12 host, the host's own on Debian 13, or with --slurm 22.05 the
  * Debian 12 host's own; no accounting; MinJobAge one
- * day so nothing is purged; state on tmpfs) and stops it at the end unless --keep. It fills slurmctld
+ * day so nothing is purged; state on tmpfs) and stops it at the end unless --keep (--reuse measures an
+ * island a --keep run left up, filling only what a size still lacks: filling 100,000 takes ~10 min). It fills slurmctld
  * with finished jobs cheaply: held jobs submitted over REST, then cancelled in bulk (a cancelled pending
  * job is a finished job record like any other, without running), plus one 200-task array that really ran.
  *
@@ -27,11 +28,15 @@
  *   jobs-v0.0.40         GET /slurm/v0.0.40/jobs/                       (the same, older parser; idem)
  *   update-unchanged     GET /slurm/v0.0.42/jobs/?update_time=now       (nothing changed: empty)
  *   update-changed       GET /slurm/v0.0.42/jobs/?update_time=now-3600  (= the full list; idem)
- *   state-all            GET /slurm/v0.0.42/jobs/state/
+ *   state-all            GET /slurm/v0.0.42/jobs/state/                 (only up to --full-max jobs)
  *   state-<k>            GET /slurm/v0.0.42/jobs/state/?job_id=..       (k ids, the parameter repeated)
  *   job                  GET /slurm/v0.0.42/job/<id>
  *   adapter-list         RestSlurmClient.listJobs(): what the follower pays for a full listing (only up to --full-max)
- *   adapter-unchanged    RestSlurmClient.listJobs(since) with nothing changed: what a quiet tick costs (status 304: null)
+ *   adapter-unchanged    RestSlurmClient.listJobs(since) with nothing changed: what a quiet tick costs (status 304: null; only up to --full-max)
+ *   follower-quiet-<n>   the by-id follower's tick (jobStates of n held jobs + the records StateWatch picks:
+ *                        here its refresh round of pending jobs), as follow.service.ts does on 24.11
+ *   follower-changes-<n> the same while 5 of the n end before each tick (cancelled: their records are read)
+ *   cancels-only-<n>     those 5 cancels alone, to subtract from the row above
  * With --slurm 22.05 the v0.0.38 requests are jobs, update-unchanged (HTTP 304), job and the two adapter
  * ones (v0.0.38 has no jobs/state). For the adapter rows `parseMs` is this process's CPU time per call
  * (JSON parse and record mapping included).
@@ -44,7 +49,10 @@ import { cpus, hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { REPO } from '../../test/support/control-plane';
+import { rootFor2411 } from '../../test/support/slurm-releases';
 import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
+import { StateWatch, statesFingerprint } from '../../src/core/dispatch/state-watch';
+import type { SlurmJobState } from '../../src/core/slurm/slurm-client.port';
 import { eachFlag } from '../flags';
 
 const ISLAND = 'follow-c';
@@ -57,6 +65,8 @@ const TICKS_PER_SECOND = 100;
 const STATE_DIR = `/dev/shm/archipelago/islands/${ISLAND}/ctld`;
 const SUBMIT_CONCURRENCY = 8;
 const RAN_TASKS = 200;
+/** Jobs ending per tick in the `follower-changes` rows. */
+const CHANGES_PER_TICK = 5;
 
 interface Settings {
   slurm: '24.11' | '22.05';
@@ -64,11 +74,23 @@ interface Settings {
   rounds: number;
   fullMax: number;
   follow: number[];
+  /** Held jobs the by-id follower follows (the `follower-*` rows), 24.11 only. */
+  followed: number[];
   keep: boolean;
+  reuse: boolean;
 }
 
 function parseArgs(argv: string[]): Settings {
-  const s: Settings = { slurm: '24.11', sizes: [2000, 5000, 100000], rounds: 5, fullMax: 5000, follow: [10, 100, 1000], keep: false };
+  const s: Settings = {
+    slurm: '24.11',
+    sizes: [2000, 5000, 100000],
+    rounds: 5,
+    fullMax: 5000,
+    follow: [10, 100, 1000],
+    followed: [100, 1000],
+    keep: false,
+    reuse: false,
+  };
   const list = (value: string | undefined, flag: string) => {
     const values = (value ?? '').split(',').map(Number);
     if (values.some((v) => !Number.isInteger(v) || v < 1 || v > 1_000_000)) throw new Error(`${flag}: comma-separated counts`);
@@ -78,7 +100,9 @@ function parseArgs(argv: string[]): Settings {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--sizes') s.sizes = list(argv[++i], '--sizes').sort((a, b) => a - b);
     else if (argv[i] === '--follow') s.follow = list(argv[++i], '--follow');
+    else if (argv[i] === '--followed') s.followed = list(argv[++i], '--followed');
     else if (argv[i] === '--keep') s.keep = true;
+    else if (argv[i] === '--reuse') s.reuse = true;
     else if (argv[i] === '--slurm') {
       const v = argv[++i];
       if (v !== '24.11' && v !== '22.05') throw new Error('--slurm: 24.11 or 22.05');
@@ -88,7 +112,7 @@ function parseArgs(argv: string[]): Settings {
   eachFlag(rest, { integers: true }, (flag, num) => {
     if (flag === '--rounds') s.rounds = num(1, 100);
     else if (flag === '--full-max') s.fullMax = num(0, 1_000_000);
-    else throw new Error(`unknown flag ${flag} (--sizes a,b --rounds R --full-max N --follow a,b --keep)`);
+    else throw new Error(`unknown flag ${flag} (--sizes a,b --rounds R --full-max N --follow a,b --followed a,b --keep --reuse)`);
   });
   return s;
 }
@@ -128,7 +152,7 @@ function startIsland(settings: Settings): { url: string; slurm: string; api: str
     throw new Error(`--slurm 22.05 needs a host with SLURM 22.05, not ${hostSlurm.trim()}`);
   const env = {
     ...process.env,
-    ISLAND_ROOT: hostSlurm.includes(` ${settings.slurm}.`) ? '' : 'trixie',
+    ISLAND_ROOT: settings.slurm === '24.11' ? rootFor2411() : '',
     NODES: '3',
     NODE_CPUS: '16',
     ACCOUNTING: '0',
@@ -136,7 +160,8 @@ function startIsland(settings: Settings): { url: string; slurm: string; api: str
     MAX_JOB_COUNT: String(settings.sizes[settings.sizes.length - 1] + RAN_TASKS + 20000),
     STATE_DIR,
   };
-  execFileSync('bash', [join(REPO, 'slurm/local/island-up.sh'), ISLAND, String(ISLAND_INDEX)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!settings.reuse)
+    execFileSync('bash', [join(REPO, 'slurm/local/island-up.sh'), ISLAND, String(ISLAND_INDEX)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const islandEnv = readFileSync(join(ETC, 'env'), 'utf8');
   const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(islandEnv)![1];
   return { url: field('SLURM_REST_URL'), slurm: field('SLURM_VERSION'), api: field('SLURM_REST_API') };
@@ -148,7 +173,7 @@ function token(user: string): string {
 
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
-  log(`starting island ${ISLAND} (index ${ISLAND_INDEX})`);
+  log(`${settings.reuse ? 'reusing' : 'starting'} island ${ISLAND} (index ${ISLAND_INDEX})`);
   const island = startIsland(settings);
   const headers = (user: string, jwt: string) => ({ 'X-SLURM-USER-NAME': user, 'X-SLURM-USER-TOKEN': jwt });
   const owner = headers(OWNER, token(OWNER));
@@ -170,7 +195,16 @@ async function main(): Promise<void> {
     },
   });
 
-  const submitted: number[] = [];
+  /** Jobs slurmctld holds (every state; a finished array task counts as one). */
+  const jobsInController = () =>
+    inIsland(['squeue', '-h', '--states=all', '-o', '%i'])
+      .split('\n')
+      .filter((l) => l.trim() !== '').length;
+  // Job ids to ask for by id: the owner's single jobs (a reused island's too).
+  const submitted: number[] = inIsland(['squeue', '-h', '-u', OWNER, '--states=all', '-o', '%i'])
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l.trim()))
+    .map(Number);
   async function submitHeld(count: number): Promise<void> {
     const script = '#!/bin/bash\ntrue\n';
     const job = { hold: true, partition: 'debug', current_working_directory: `/home/${OWNER}`, standard_output: '/dev/null' };
@@ -198,16 +232,38 @@ async function main(): Promise<void> {
   function cancelPending(): void {
     inIsland(['scancel', '-u', OWNER, '-t', 'PENDING']);
   }
-  /** Nothing changed in the last second: the "unchanged" requests below really are unchanged. Returns a time to follow from. */
+  /**
+   * Nothing changed in the last second (slurmctld's job counters in `diag` stood still): the
+   * "unchanged" requests below really are unchanged. Returns a time to follow from. Not asked with
+   * `update_time`, which after any change answers with every job (at 100,000 that took slurmrestd
+   * past 8 GiB).
+   */
   async function quiet(): Promise<number> {
+    const counters = async () => {
+      const res = await fetch(`${island.url}/slurm/${api}/diag/`, { headers: reader });
+      const stats = ((await res.json()) as { statistics?: Record<string, unknown> }).statistics ?? {};
+      return JSON.stringify(
+        ['jobs_submitted', 'jobs_started', 'jobs_completed', 'jobs_canceled', 'jobs_failed', 'jobs_pending', 'jobs_running'].map((k) => stats[k]),
+      );
+    };
+    let last = await counters();
     for (let i = 0; i < 60; i++) {
       await sleep(1000);
-      const since = Math.floor(Date.now() / 1000) - 1;
-      if ((await client.listJobs(since)) === null) return since;
+      const now = await counters();
+      if (now === last) return Math.floor(Date.now() / 1000) - 1;
+      last = now;
     }
     throw new Error('the island did not become quiet within 60 s');
   }
 
+  /** One request's outcome; `recordsRead`: full job records a follower tick fetched. */
+  interface Sample {
+    status: number;
+    jobs: number;
+    bytes: number;
+    parseMs: number;
+    recordsRead?: number;
+  }
   interface Measured {
     request: string;
     rounds: number;
@@ -219,9 +275,11 @@ async function main(): Promise<void> {
     restdCpuMs: number;
     parseMs: number;
     coresAt1Hz: number;
+    /** Follower rows: full records read per tick, on average. */
+    recordsReadPerTick?: number;
   }
   /** One request over HTTP as the read user, parsed: status, jobs, bytes, and the parse time. */
-  async function raw(path: string): Promise<{ status: number; jobs: number; bytes: number; parseMs: number }> {
+  async function raw(path: string): Promise<Sample> {
     const res = await fetch(`${island.url}${path}`, { headers: reader, signal: AbortSignal.timeout(600_000) });
     const text = await res.text();
     const p0 = performance.now();
@@ -230,34 +288,65 @@ async function main(): Promise<void> {
   }
 
   /** One adapter call; `parseMs` is this process's CPU time for it (parse and mapping included). */
-  async function adapter(since?: number): Promise<{ status: number; jobs: number; bytes: number; parseMs: number }> {
+  async function adapter(since?: number): Promise<Sample> {
     const cpu0 = process.cpuUsage();
     const snapshot = await client.listJobs(since);
     const cpu = process.cpuUsage(cpu0);
     return { status: snapshot ? 200 : 304, jobs: snapshot?.jobs.length ?? 0, bytes: 0, parseMs: (cpu.user + cpu.system) / 1000 };
   }
 
-  async function measure(request: string, once: () => Promise<{ status: number; jobs: number; bytes: number; parseMs: number }>): Promise<Measured> {
+  /**
+   * One tick of the by-id follower (features/jobs/dispatch/follow.service.ts) on the SLURM side: the
+   * states of the followed jobs, then the full records StateWatch picks (changed states, and the
+   * refresh round of pending jobs). The jobs start as the follower's database would have them (held
+   * = PENDING), so steady state includes that refresh round. `parseMs` is this process's CPU.
+   */
+  function followerTick(watch: StateWatch, ids: number[]): () => Promise<Sample> {
+    return async () => {
+      const cpu0 = process.cpuUsage();
+      const states = (await client.jobStates(ids)) ?? [];
+      const byId = new Map<number, SlurmJobState[]>();
+      for (const state of states) byId.set(state.jobId, [...(byId.get(state.jobId) ?? []), state]);
+      const now = Date.now();
+      const probes = ids.map((id) => {
+        const entries = byId.get(id) ?? [];
+        const fingerprint = entries.length ? statesFingerprint(entries) : null;
+        return { key: String(id), fingerprint, pending: entries.some((e) => e.state === 'PENDING'), matchesStored: true };
+      });
+      const plan = watch.plan(probes, now);
+      for (const key of plan.fetch) {
+        await client.getJob(Number(key));
+        watch.recorded(key, probes.find((p) => p.key === key)!.fingerprint!, now);
+      }
+      const cpu = process.cpuUsage(cpu0);
+      return { status: 200, jobs: states.length, bytes: 0, parseMs: (cpu.user + cpu.system) / 1000, recordsRead: plan.fetch.length };
+    };
+  }
+
+  /** `maxRounds` bounds rounds that use something up (jobs to cancel). */
+  async function measure(request: string, once: () => Promise<Sample>, maxRounds = 1000): Promise<Measured> {
     const walls: number[] = [];
-    let last = { status: 0, jobs: 0, bytes: 0, parseMs: 0 };
+    let last: Sample = { status: 0, jobs: 0, bytes: 0, parseMs: 0 };
     let parse = 0;
+    let recordsRead = 0;
     await once();
     const ctld0 = cpuTicks(ctld);
     const restd0 = cpuTicks(restd);
     const start = performance.now();
     let rounds = 0;
-    for (; rounds < 1000 && (rounds < settings.rounds || performance.now() - start < 2000); rounds++) {
+    for (; rounds < maxRounds && (rounds < settings.rounds || performance.now() - start < 2000); rounds++) {
       const t0 = performance.now();
       last = await once();
       walls.push(performance.now() - t0);
       parse += last.parseMs;
+      recordsRead += last.recordsRead ?? 0;
     }
     const perRequest = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND / rounds;
     const ctldCpuMs = perRequest(cpuTicks(ctld) - ctld0);
     const restdCpuMs = perRequest(cpuTicks(restd) - restd0);
     const parseMs = parse / rounds;
     walls.sort((a, b) => a - b);
-    const m = {
+    const m: Measured = {
       request,
       rounds,
       status: last.status,
@@ -269,6 +358,7 @@ async function main(): Promise<void> {
       parseMs: round(parseMs, 2),
       coresAt1Hz: round((ctldCpuMs + restdCpuMs + parseMs) / 1000, 4),
     };
+    if (last.recordsRead !== undefined) m.recordsReadPerTick = round(recordsRead / rounds, 2);
     log(
       `${request.padEnd(18)} ×${String(rounds).padStart(4)} HTTP ${m.status} ${String(m.jobs).padStart(6)} jobs ${String(m.bytes).padStart(10)} B  wall ${m.wallMsP50} ms  ctld ${m.ctldCpuMs} ms  restd ${m.restdCpuMs} ms  parse ${m.parseMs} ms  → ${m.coresAt1Hz} cores at 1/s`,
     );
@@ -276,8 +366,10 @@ async function main(): Promise<void> {
   }
 
   // one real array first: records of jobs that ran (resources, exit codes), not only cancelled ones
-  inIsland(['sbatch', '--parsable', `--array=1-${RAN_TASKS}`, '--output=/dev/null', '--wrap', 'true'], OWNER);
-  for (let i = 0; i < 300 && inIsland(['squeue', '-h', '-u', OWNER, '-t', 'PD,R,CG']).trim() !== ''; i++) await sleep(1000);
+  if (jobsInController() < RAN_TASKS) {
+    inIsland(['sbatch', '--parsable', `--array=1-${RAN_TASKS}`, '--output=/dev/null', '--wrap', 'true'], OWNER);
+    for (let i = 0; i < 300 && inIsland(['squeue', '-h', '-u', OWNER, '-t', 'PD,R,CG']).trim() !== ''; i++) await sleep(1000);
+  }
 
   const results: Array<{
     finishedJobs: number;
@@ -289,7 +381,7 @@ async function main(): Promise<void> {
   }> = [];
   for (const size of settings.sizes) {
     const t0 = performance.now();
-    await submitHeld(size - RAN_TASKS - submitted.length);
+    await submitHeld(Math.max(0, size - jobsInController()));
     cancelPending();
     const fillSeconds = round((performance.now() - t0) / 1000);
     log(`${size} finished jobs in slurmctld (filled in ${fillSeconds} s)`);
@@ -306,9 +398,11 @@ async function main(): Promise<void> {
       requests.push(await measure('adapter-list', () => adapter()));
     }
     requests.push(await measure('update-unchanged', () => raw(`${v}/jobs/?update_time=${modern ? 'now' : Math.floor(Date.now() / 1000)}`)));
-    requests.push(await measure('adapter-unchanged', () => adapter(since)));
+    // only up to --full-max: should anything change meanwhile, the adapter's answer is a full listing
+    if (size <= settings.fullMax) requests.push(await measure('adapter-unchanged', () => adapter(since)));
     if (modern) {
-      requests.push(await measure('state-all', () => raw(`${v}/jobs/state/`)));
+      // every job's state: superlinear (66 s a request at 100,000 jobs), so only up to --full-max
+      if (size <= settings.fullMax) requests.push(await measure('state-all', () => raw(`${v}/jobs/state/`)));
       for (const k of settings.follow) {
         requests.push(
           await measure(`state-${k}`, () =>
@@ -323,6 +417,48 @@ async function main(): Promise<void> {
       }
     }
     requests.push(await measure('job', () => raw(`${v}/job/${ids[0]}`)));
+    if (modern) {
+      // Held jobs to follow, submitted now (they are cancelled with the next size's fill and count in it).
+      for (const count of settings.followed) {
+        const first = submitted.length;
+        await submitHeld(count);
+        const followed = submitted.slice(first);
+        const watch = new StateWatch();
+        requests.push(await measure(`follower-quiet-${count}`, followerTick(watch, followed)));
+        // CHANGES_PER_TICK of them end before each tick (cancelled as their owner): the tick reads their records.
+        let next = 0;
+        const cancelSome = async () => {
+          for (let i = 0; i < CHANGES_PER_TICK && next < followed.length; i++) await client.cancel(OWNER, followed[next++]);
+        };
+        const tick = followerTick(watch, followed);
+        // half the jobs for this row, half for the next (each with its warm-up round)
+        const changeRounds = Math.max(1, Math.floor(count / 2 / CHANGES_PER_TICK) - 1);
+        requests.push(
+          await measure(
+            `follower-changes-${count}`,
+            async () => {
+              await cancelSome();
+              return tick();
+            },
+            changeRounds,
+          ),
+        );
+        // what the cancels alone cost slurmctld/slurmrestd, to subtract from the row above
+        requests.push(
+          await measure(
+            `cancels-only-${count}`,
+            async () => {
+              const cpu0 = process.cpuUsage();
+              await cancelSome();
+              const cpu = process.cpuUsage(cpu0);
+              return { status: 200, jobs: 0, bytes: 0, parseMs: (cpu.user + cpu.system) / 1000 };
+            },
+            changeRounds,
+          ),
+        );
+      }
+      cancelPending();
+    }
     const memory = { ctldRssMiB: memoryMiB(ctld, 'VmRSS'), restdRssMiB: memoryMiB(restd, 'VmRSS'), restdPeakMiB: memoryMiB(restd, 'VmHWM') };
     log(`memory: slurmctld ${memory.ctldRssMiB} MiB, slurmrestd ${memory.restdRssMiB} MiB (peak ${memory.restdPeakMiB})`);
     results.push({ finishedJobs: size, fillSeconds, ...memory, requests });

@@ -7,14 +7,16 @@
  * Phases, each sampled every 250 ms inside both processes (memory-hook.ts: RSS and V8 heap):
  *   1. empty: the control plane idle with no jobs (the baseline);
  *   2. tracked: N jobs inserted straight into PostgreSQL in a busy system's states (dispatched,
- *      mostly PENDING, some RUNNING, a share of them arrays with their tasks) on islands local-a
- *      (REST) and local-b (SSH), then idle: the worker's follower loads every unfinished job of each
- *      island on every tick (production interval, 1 s) and compares it with SLURM's listing;
+ *      mostly PENDING, some RUNNING, a share of them arrays with their tasks) on the islands of
+ *      --islands (default local-a=0.7,local-b=0.3: 22.05 over REST and over SSH; local-c is 24.11),
+ *      then idle: the worker's follower asks each island on every tick (production interval, 1 s):
+ *      a listing when anything changed (22.05, SSH), the states of a page of jobs by id (24.11);
  *   3. serving: C clients read through the API (GET /v1/jobs pages followed by cursor, GET /v1/jobs/:id);
  *   4. after: idle again (does memory come back down?).
  * The SLURM ids are fictitious and the jobs are dispatched long ago with ARCHIPELAGO_LOST_AFTER_SECONDS
  * at a day, so nothing is submitted to SLURM and no per-job lookups flood the islands: the follower
- * makes one listing call per island per tick, as it would for real jobs that did not change.
+ * makes its usual calls per island per tick, as it would for real jobs that did not change. CPU is
+ * reported per process group, each island's slurmctld and slurmrestd on their own (<island>/slurmctld).
  *
  * Prints JSON (also written to benchmarks/results/memory-<timestamp>.json) and a summary on stderr.
  * Database `bench_memory` (dropped at the end), Redis DB ARCH_BENCH_REDIS_DB (7) of ARCH_TEST_REDIS_URL.
@@ -31,6 +33,8 @@ import { cpuBetween, cpuSnapshot, type CpuUsage } from '../submit/proc-stats';
 import { eachFlag } from '../flags';
 
 interface Settings {
+  /** Islands and the share of the jobs on each (shares in tenths). */
+  islands: Array<{ name: string; share: number }>;
   jobs: number;
   idleSeconds: number;
   serveSeconds: number;
@@ -39,7 +43,9 @@ interface Settings {
 }
 
 function parseArgs(argv: string[]): Settings {
-  const s: Settings = { jobs: 100000, idleSeconds: 15, serveSeconds: 20, concurrency: 16, arrayShare: 0.05 };
+  const islandsAt = argv.indexOf('--islands');
+  const islands = islandsAt >= 0 ? parseIslands(argv.splice(islandsAt, 2)[1] ?? '') : DEFAULT_ISLANDS;
+  const s: Settings = { islands, jobs: 100000, idleSeconds: 15, serveSeconds: 20, concurrency: 16, arrayShare: 0.05 };
   eachFlag(argv, { integers: false }, (flag, num) => {
     switch (flag) {
       case '--jobs':
@@ -59,7 +65,9 @@ function parseArgs(argv: string[]): Settings {
         break;
       case '--help':
       case '-h':
-        console.log('usage: node dist/benchmarks/memory/run.js [--jobs N] [--idle-seconds S] [--serve-seconds S] [--concurrency C] [--array-share F]');
+        console.log(
+          'usage: node dist/benchmarks/memory/run.js [--islands local-a=0.7,local-b=0.3] [--jobs N] [--idle-seconds S] [--serve-seconds S] [--concurrency C] [--array-share F]',
+        );
         process.exit(0);
       // no fall through: process.exit does not return
       default:
@@ -74,10 +82,43 @@ const REDIS_DB = Number(process.env.ARCH_BENCH_REDIS_DB ?? 7);
 const ARRAY_TASKS = 8;
 /** Far above any real SLURM id on the local islands, so a fictitious id never matches a real job. */
 const SLURM_ID_BASE = 50_000_000;
-const ISLANDS = [
+const DEFAULT_ISLANDS = [
   { name: 'local-a', share: 0.7 },
   { name: 'local-b', share: 0.3 },
 ];
+
+/** `local-a=0.7,local-b=0.3` (tenths, summing to 1), or names only for equal shares. */
+function parseIslands(value: string): Settings['islands'] {
+  const islands = value.split(',').map((part) => {
+    const [name, share] = part.split('=');
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new Error(`--islands: ${JSON.stringify(name)} is not an island name`);
+    return { name, share: share === undefined ? NaN : Number(share) };
+  });
+  if (islands.every((i) => Number.isNaN(i.share))) for (const i of islands) i.share = 1 / islands.length;
+  const tenths = islands.map((i) => Math.round(i.share * 10));
+  if (tenths.some((t) => t < 1) || tenths.reduce((a, b) => a + b, 0) !== 10) throw new Error('--islands: shares are tenths summing to 1');
+  return islands;
+}
+
+/** Ten island names by share: a job's island is the (g mod 10)-th. */
+function islandByTenth(islands: Settings['islands']): string[] {
+  return islands.flatMap((i) => Array.from({ length: Math.round(i.share * 10) }, () => i.name));
+}
+
+/** Each island's slurmctld and slurmrestd by the pid files island-up.sh writes (none for an SSH-only view of a shared island). */
+function islandDaemons(islands: Settings['islands']): Record<string, number> {
+  const pids: Record<string, number> = {};
+  for (const { name } of islands) {
+    for (const daemon of ['slurmctld', 'slurmrestd']) {
+      try {
+        pids[`${name}/${daemon}`] = Number(readFileSync(`/run/archipelago/islands/${name}/${daemon}.pid`, 'utf8').trim());
+      } catch {
+        // not running here: its CPU lands in the daemon's group
+      }
+    }
+  }
+  return pids;
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -161,7 +202,7 @@ async function insertTrackedJobs(pg: Client, settings: Settings, owners: string[
     INSERT INTO jobs (owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, island, partition,
                       state, state_reason, slurm_job_id, array_size, nodes, batch_host, submitted_at, dispatched_at, started_at, updated_at)
     SELECT ($1::uuid[])[1 + g % cardinality($1::uuid[])], 'alice', sha256(g::text::bytea), $2, $3, $4::jsonb, $5::jsonb, '/home/alice',
-           CASE WHEN g % 10 < $6 THEN 'local-a' ELSE 'local-b' END, 'debug',
+           ($6::text[])[1 + g % 10], 'debug',
            -- About 2 in 3 waiting, 1 in 3 running: a queue deeper than the machines.
            CASE WHEN g % 3 = 0 THEN 'RUNNING' ELSE 'PENDING' END,
            CASE WHEN g % 3 = 0 THEN NULL ELSE 'Resources' END,
@@ -169,7 +210,7 @@ async function insertTrackedJobs(pg: Client, settings: Settings, owners: string[
            CASE WHEN g % 3 = 0 THEN 'n' || (g % 64) END, CASE WHEN g % 3 = 0 THEN 'n' || (g % 64) END,
            now() - interval '2 hours', now() - interval '1 hour', CASE WHEN g % 3 = 0 THEN now() - interval '30 minutes' END, now() - interval '30 minutes'
       FROM generate_series($9::int, $10::int) AS g`;
-  const split = Math.round(ISLANDS[0].share * 10);
+  const split = islandByTenth(settings.islands);
   await pg.query(insert, [owners, single.name, single.script, single.spec, single.environment, split, SLURM_ID_BASE, null, 1, settings.jobs - arrays]);
   if (arrays > 0) {
     await pg.query(insert, [
@@ -282,7 +323,7 @@ async function main(): Promise<void> {
   const sampleDir = mkdtempSync(join(tmpdir(), 'bench-memory-'));
   const cp = new ControlPlane('memory_bench', {
     databaseName: DATABASE,
-    islands: ISLANDS.map(({ name }) => ({ name })),
+    islands: settings.islands.map(({ name }) => ({ name })),
     redisDb: REDIS_DB,
     env: {
       NODE_OPTIONS: `--require ${join(__dirname, 'memory-hook.js')}`,
@@ -311,13 +352,14 @@ async function main(): Promise<void> {
     await cp.start();
     const api = cp.pid('api');
     const worker = cp.pid('worker');
+    const daemons = islandDaemons(settings.islands);
     const readers = await Promise.all(['alice', 'bob'].map((user) => cp.researcher(`bench-memory-${user}`, 'alice')));
     pg = new Client({ connectionString: cp.databaseUrl });
     await pg.connect();
     const db = pg;
 
     const phase = async (name: string, work: () => Promise<void>) => {
-      const before = cpuSnapshot({ api, worker });
+      const before = cpuSnapshot({ api, worker, ...daemons });
       const t0 = Date.now();
       await work();
       // A full GC in both processes, so that the phase also reports what is retained.
@@ -329,7 +371,7 @@ async function main(): Promise<void> {
         seconds: round((t1 - t0) / 1000, 1),
         api: stats(inWindow('api', api)),
         worker: stats(inWindow('worker', worker)),
-        cpu: cpuBetween(before, cpuSnapshot({ api, worker })),
+        cpu: cpuBetween(before, cpuSnapshot({ api, worker, ...daemons })),
       };
       log(`${name}: api RSS ${phases[name].api?.rssMiB.max} MiB, worker RSS ${phases[name].worker?.rssMiB.max} MiB (max)`);
     };

@@ -51,9 +51,9 @@ function submit(r: Json): Headline[] {
     ...extra,
   });
   const target = (value: unknown): Target | undefined => (typeof value === 'number' ? { atLeast: value } : undefined);
-  const island = r.settings?.island ?? '';
   const rows: Headline[] = [];
   for (const round of rounds) {
+    const island = `${round.island ?? r.settings?.island ?? ''}${round.slurm ? ` (SLURM ${round.slurm})` : ''}`;
     const d = round.dispatch ?? {};
     const where = `${island}${d.workers && d.workers > 1 ? `, ${d.workers} workers` : ''}`;
     rows.push(

@@ -13,7 +13,7 @@
  */
 import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -39,7 +39,8 @@ interface Settings {
   /** Worker processes sharing the dispatch, one round per count. */
   workers: number[];
   followIntervalMs: number;
-  island: string;
+  /** Islands measured one after the other (e.g. local-a on SLURM 22.05 and local-c on 24.11). */
+  islands: string[];
   breakdown: boolean;
   timeoutSeconds: number;
   /** When set, the API and worker are CPU-profiled (see cpu-profile-hook.ts): API during the accept phase, worker from spawn to the last dispatch. */
@@ -56,7 +57,7 @@ function parseArgs(argv: string[]): Settings {
     dispatchConcurrency: [8],
     workers: [1],
     followIntervalMs: 1000,
-    island: 'local-a',
+    islands: ['local-a'],
     breakdown: false,
     timeoutSeconds: 300,
     cpuProfDir: null,
@@ -90,7 +91,8 @@ function parseArgs(argv: string[]): Settings {
         settings.followIntervalMs = int(flag, next(), 50, 600000);
         break;
       case '--island':
-        settings.island = next() ?? '';
+      case '--islands':
+        settings.islands = (next() ?? '').split(',');
         break;
       case '--breakdown':
         settings.breakdown = true;
@@ -108,7 +110,7 @@ function parseArgs(argv: string[]): Settings {
       case '-h':
         console.log(
           'usage: node dist/benchmarks/submit/run.js [--jobs N] [--concurrency C] [--warmup W] ' +
-            '[--dispatch-concurrency 4,8,16] [--workers 1,2,3] [--follow-interval-ms MS] [--island NAME] [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR] [--ssh-jobs M]',
+            '[--dispatch-concurrency 4,8,16] [--workers 1,2,3] [--follow-interval-ms MS] [--islands local-a,local-c] [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR] [--ssh-jobs M]',
         );
         process.exit(0);
       // no fall through: process.exit does not return
@@ -116,7 +118,7 @@ function parseArgs(argv: string[]): Settings {
         throw new Error(`unknown argument ${flag} (try --help)`);
     }
   }
-  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(settings.island)) throw new Error('--island must be an island name');
+  if (!settings.islands.every((name) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(name))) throw new Error('--islands must be island names');
   return settings;
 }
 
@@ -201,6 +203,13 @@ function databaseUrl(name: string): string {
   return url.toString();
 }
 
+/** The island's SLURM release and newest REST API, from the facts island-up.sh wrote. */
+function islandSlurm(name: string): { slurm: string; restApi: string } {
+  const env = readFileSync(`/etc/archipelago/islands/${name}/env`, 'utf8');
+  const field = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(env)?.[1] ?? '';
+  return { slurm: field('SLURM_VERSION'), restApi: field('SLURM_REST_API') };
+}
+
 // ---------------------------------------------------------------------------------------------
 // SLURM side: cancellation of everything we submitted, queue size
 
@@ -208,7 +217,12 @@ class SlurmCleanup {
   private readonly pending = new Set<number>();
   readonly cancelled = { requested: 0, batches: 0, errors: [] as string[] };
 
-  constructor(private readonly slurmConf: string) {}
+  constructor(private readonly island: string) {}
+
+  /** A SLURM command where the island's SLURM lives (the host's, or a Debian root's for a 24.11 island on Debian 12). */
+  private slurm(args: string[], timeoutMs?: number): Promise<string> {
+    return run(join(REPO, 'slurm/local/island-exec.sh'), [this.island, ...args], {}, timeoutMs);
+  }
 
   add(ids: Iterable<number>): void {
     for (const id of ids) if (Number.isSafeInteger(id) && id > 0) this.pending.add(id);
@@ -221,7 +235,7 @@ class SlurmCleanup {
     for (let i = 0; i < ids.length; i += 500) {
       const batch = ids.slice(i, i + 500);
       try {
-        await run('scancel', batch.map(String), { SLURM_CONF: this.slurmConf }, 120000);
+        await this.slurm(['scancel', ...batch.map(String)], 120000);
         this.cancelled.requested += batch.length;
         this.cancelled.batches++;
       } catch (error) {
@@ -233,7 +247,7 @@ class SlurmCleanup {
   /** Our pending jobs that escaped the id lists (e.g. submitted by a worker killed at the time cap), found by comment. */
   async sweep(commentPrefixes: string[]): Promise<number> {
     if (commentPrefixes.length === 0) return 0;
-    const out = await run('squeue', ['-h', '-u', SLURM_USER, '-t', 'PENDING', '-o', '%i|%k'], { SLURM_CONF: this.slurmConf });
+    const out = await this.slurm(['squeue', '-h', '-u', SLURM_USER, '-t', 'PENDING', '-o', '%i|%k']);
     const ids: number[] = [];
     for (const line of out.split('\n')) {
       const [id, comment] = line.split('|', 2);
@@ -247,7 +261,7 @@ class SlurmCleanup {
   /** Jobs slurmctld holds in memory (all states: cancelled ones stay for MinJobAge), which is what a full GET /jobs/ lists. */
   async queueSize(): Promise<number | null> {
     try {
-      const out = await run('squeue', ['-h', '--states=all', '-o', '%i'], { SLURM_CONF: this.slurmConf });
+      const out = await this.slurm(['squeue', '-h', '--states=all', '-o', '%i']);
       return out.split('\n').filter((l) => l.trim() !== '').length;
     } catch {
       return null;
@@ -570,6 +584,10 @@ async function withBaselineClient<T>(state: RunState, client: SlurmClient, use: 
 // One round: fresh database, API accept, dispatch at one concurrency, raw baseline at the same
 
 interface RoundResult {
+  island: string;
+  /** The island's SLURM release and the slurmrestd API the control plane spoke to it. */
+  slurm: string;
+  restApi: string;
   dispatchConcurrency: number;
   /** Jobs slurmctld knew (all states) before the dispatch phase; the follower's listings grow with it. */
   slurmQueueBefore: number | null;
@@ -606,7 +624,7 @@ async function round1(
   await adminQuery(`CREATE DATABASE ${BENCH_DB}`);
   const cp = new ControlPlane('bench', {
     databaseName: BENCH_DB,
-    islands: [{ name: settings.island }],
+    islands: [{ name: island.connection.name }],
     redisDb: REDIS_DB,
     env: {
       DATABASE_URL: dbUrl,
@@ -751,6 +769,10 @@ async function round1(
     const ratio = (base: BaselineResult | null, rate: number) => (base && base.perSecond > 0 ? round(rate / base.perSecond, 3) : null);
 
     return {
+      island: island.connection.name,
+      slurm: islandSlurm(island.connection.name).slurm,
+      // pinned in the islands file, or the newest the island serves (what the adapter negotiates)
+      restApi: island.connection.rest!.apiVersion ?? islandSlurm(island.connection.name).restApi,
       dispatchConcurrency,
       slurmQueueBefore: queueBefore,
       apiAccept: acceptResult as RoundResult['apiAccept'],
@@ -783,16 +805,16 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
   const islands = parseIslandsFile(STACK_ISLANDS);
-  const island = islands.find((i) => i.connection.name === settings.island);
-  if (!island?.connection.rest) throw new Error(`island ${settings.island} has no REST connection in ${STACK_ISLANDS}`);
-  if (settings.sshJobs !== 0 && !island.connection.ssh)
-    throw new Error(`island ${settings.island} has no SSH connection in ${STACK_ISLANDS} (or pass --ssh-jobs 0)`);
-  for (const url of [island.connection.rest.url, ...(island.connection.ssh ? [`ssh://${island.connection.ssh.host}`] : []), PG_ADMIN_URL, REDIS_BASE]) {
-    const host = new URL(url).hostname;
-    if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') throw new Error(`${url} is not a loopback address`);
-  }
-  const slurmConf = `/etc/archipelago/islands/${settings.island}/slurm.conf`;
-  const cleanup = new SlurmCleanup(slurmConf);
+  const chosen = settings.islands.map((name) => {
+    const island = islands.find((i) => i.connection.name === name);
+    if (!island?.connection.rest) throw new Error(`island ${name} has no REST connection in ${STACK_ISLANDS}`);
+    if (settings.sshJobs !== 0 && !island.connection.ssh) throw new Error(`island ${name} has no SSH connection in ${STACK_ISLANDS} (or pass --ssh-jobs 0)`);
+    for (const url of [island.connection.rest.url, ...(island.connection.ssh ? [`ssh://${island.connection.ssh.host}`] : []), PG_ADMIN_URL, REDIS_BASE]) {
+      const host = new URL(url).hostname;
+      if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') throw new Error(`${url} is not a loopback address`);
+    }
+    return { island, cleanup: new SlurmCleanup(name) };
+  });
   const state: RunState = { cp: null, instanceIds: [], baselineClient: null };
 
   let cleanedUp = false;
@@ -801,9 +823,11 @@ async function main(): Promise<void> {
     cleanedUp = true;
     if (state.cp) await stopControlPlane(state.cp).catch(() => undefined);
     await state.baselineClient?.close().catch(() => undefined);
-    await cleanup.flush();
-    const swept = await cleanup.sweep([...state.instanceIds.map((id) => `archipelago:${id}:`), RAW_TAG, SSH_TAG]).catch(() => 0);
-    if (swept > 0) log(`swept ${swept} leftover pending job(s) by comment`);
+    for (const { island, cleanup } of chosen) {
+      await cleanup.flush();
+      const swept = await cleanup.sweep([...state.instanceIds.map((id) => `archipelago:${id}:`), RAW_TAG, SSH_TAG]).catch(() => 0);
+      if (swept > 0) log(`swept ${swept} leftover pending job(s) of ${island.connection.name} by comment`);
+    }
   };
   // Hard stop: even if something hangs, clean up and leave.
   const watchdog = setTimeout(
@@ -826,8 +850,10 @@ async function main(): Promise<void> {
   const rounds: RoundResult[] = [];
   let failure: string | null = null;
   try {
-    for (const c of settings.dispatchConcurrency) {
-      for (const w of settings.workers) rounds.push(await round1(settings, c, w, cleanup, state, island, log));
+    for (const { island, cleanup } of chosen) {
+      for (const c of settings.dispatchConcurrency) {
+        for (const w of settings.workers) rounds.push(await round1(settings, c, w, cleanup, state, island, log));
+      }
     }
   } catch (error) {
     failure = (error as Error).message;
@@ -864,7 +890,7 @@ async function main(): Promise<void> {
       dispatchRatioSteadyPass: rounds.length > 0 && rounds.every((r) => r.dispatch.dispatched > 0 && r.ratioSteady >= TARGETS.dispatchRatioSteady),
       dispatchRatioFromStartPass: rounds.length > 0 && rounds.every((r) => r.dispatch.dispatched > 0 && r.ratioFromStart >= TARGETS.dispatchRatioFromStart),
     },
-    cleanup: cleanup.cancelled,
+    cleanup: Object.fromEntries(chosen.map(({ island, cleanup }) => [island.connection.name, cleanup.cancelled])),
     failure,
   };
   const dir = join(REPO, 'benchmarks', 'results');
@@ -890,6 +916,7 @@ function summary(result: any, file: string): string {
       for (const [name, b] of Object.entries(r.breakdown))
         lines.push(`  ${name.padEnd(16)} ${b.perSecond} ops/s  p50 ${b.latencyMs.p50} p99 ${b.latencyMs.p99} ms`);
     }
+    lines.push(`  island ${r.island}: SLURM ${r.slurm}, slurmrestd ${r.restApi}`);
     const d = r.dispatch;
     lines.push(
       `  dispatch c=${d.dispatchConcurrency} w=${d.workers}  ${d.perSecondFromStart} jobs/s from worker spawn (${d.secondsFromStart} s, boot ${d.workerBootSeconds} s), ` +
@@ -911,9 +938,9 @@ function summary(result: any, file: string): string {
       `dispatch/raw steady ≥ ${TARGETS.dispatchRatioSteady} ${pass(v.dispatchRatioSteadyPass)}, from spawn ≥ ${TARGETS.dispatchRatioFromStart} ${pass(v.dispatchRatioFromStartPass)}`,
   );
   if (result.failure) lines.push(`  FAILED: ${result.failure}`);
-  lines.push(
-    `  cancelled ${result.cleanup.requested} SLURM job(s) in ${result.cleanup.batches} scancel call(s)${result.cleanup.errors.length ? `, errors: ${result.cleanup.errors.join('; ')}` : ''}`,
-  );
+  for (const [name, c] of Object.entries(result.cleanup as Record<string, SlurmCleanup['cancelled']>)) {
+    lines.push(`  ${name}: cancelled ${c.requested} SLURM job(s) in ${c.batches} scancel call(s)${c.errors.length ? `, errors: ${c.errors.join('; ')}` : ''}`);
+  }
   lines.push(`  written to ${file}`);
   return lines.join('\n');
 }

@@ -7,6 +7,7 @@
 # Writes .stack/islands.json, the islands file the control plane and the tests pick islands from.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+. "$repo/scripts/stack/lib.sh"
 stack="$repo/.stack"
 mkdir -p "$stack"
 t0=$(date +%s%N)
@@ -17,11 +18,7 @@ bash "$repo/scripts/stack/redis-up.sh"
 bash "$repo/slurm/local/island-up.sh" local-a 0 | tail -1
 bash "$repo/slurm/local/island-up.sh" local-b 1 | tail -1
 bash "$repo/slurm/local/sshd-up.sh" | tail -1
-case $(slurmctld -V) in
-  *" 24.11."*) c_root="" ;;
-  *) c_root=trixie ;;
-esac
-ISLAND_ROOT=$c_root ACCOUNTING=1 bash "$repo/slurm/local/island-up.sh" local-c 8 | tail -1
+ISLAND_ROOT=$(root_for_2411) ACCOUNTING=1 bash "$repo/slurm/local/island-up.sh" local-c 8 | tail -1
 
 # local-a: REST adapter, files read locally; local-b: SSH adapter, files over SFTP as the owner;
 # local-c: REST, files read locally (its jobs write to the host's /home), its own sshd for the ssh path.

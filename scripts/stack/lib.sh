@@ -21,6 +21,18 @@ log()  { printf '%s [%s] %s\n' "$(_ts)" "${LOG_TAG:-stack}" "$*" >&2; }
 warn() { printf '%s [%s] WARNING: %s\n' "$(_ts)" "${LOG_TAG:-stack}" "$*" >&2; }
 die()  { printf '%s [%s] ERROR: %s\n' "$(_ts)" "${LOG_TAG:-stack}" "$*" >&2; exit 1; }
 
+# debian_release [os-release file]: the host's Debian release ("12", "13"; VERSION_ID), '' if unknown.
+debian_release() { ( . "${1:-/etc/os-release}" 2>/dev/null && echo "${VERSION_ID:-}" ) || true; }
+# root_for_2411 [`slurmctld -V` output]: island-up.sh's ISLAND_ROOT for a SLURM 24.11 island here: ''
+# where the host's own SLURM is 24.11 (apt's on Debian 13), else trixie (Debian 13's packages in a
+# root, slurm/local/root-build.sh; how Debian 12 hosts and this project's tests run 24.11).
+root_for_2411() {
+  case ${1-$(slurmctld -V 2>/dev/null || true)} in
+    *" 24.11."*) echo "" ;;
+    *) echo trixie ;;
+  esac
+}
+
 require_root() { [ "$(id -u)" -eq 0 ] || die "must run as root"; }
 
 # now_ms: wall clock in milliseconds; since_ms <t0>: "1.234" seconds elapsed since t0

@@ -23,7 +23,7 @@ set -euo pipefail
 LOG_TAG=install
 require_root
 
-DEBIAN=$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}")
+DEBIAN=$(debian_release)
 case $DEBIAN in
   12) PG=15 ;;
   13) PG=17 ;;

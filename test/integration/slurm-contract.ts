@@ -182,6 +182,26 @@ export function slurmContractSuite(load: () => ContractIsland): void {
         }
       });
 
+      test('jobStates: the states of the jobs asked (unknown ids left out), or null where the adapter cannot ask by id', async () => {
+        const held = await client.submit(env.jobUser, request('#!/bin/bash\ntrue\n', { hold: true, output: '/dev/null' }));
+        submitted.push(held.jobId);
+        const done = submitted.find((id) => id !== held.jobId)!;
+        const states = await client.jobStates([held.jobId, done, 2_000_000_000]);
+        const byId = kind === 'rest' && env.label === '24.11';
+        if (!byId) return assert.equal(states, null, 'only slurmrestd 24.11+ answers by id');
+        assert.ok(states);
+        assert.deepEqual(
+          states.filter((s) => s.jobId === held.jobId),
+          [{ jobId: held.jobId, state: 'PENDING' }],
+        );
+        const [record] = await client.getJob(done);
+        assert.deepEqual(
+          states.filter((s) => s.jobId === done).map((s) => s.state),
+          [record.state],
+        );
+        assert.ok(!states.some((s) => s.jobId === 2_000_000_000));
+      });
+
       test('listJobs: snapshot, then null when nothing changed since', async () => {
         const first = await client.listJobs();
         assert.ok(first);

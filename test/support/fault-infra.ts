@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -11,6 +11,8 @@ import { freePort, REPO } from './control-plane';
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Runs a command where an island's SLURM lives: the host's, or its Debian root's (ISLAND_ROOT). */
+const ISLAND_EXEC = join(REPO, 'slurm/local/island-exec.sh');
 
 async function until(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -90,19 +92,41 @@ export class FaultIsland {
   /** Starts slurmctld again (unless running) from its saved state (jobs and ids survive), as island-up.sh starts it. */
   async startSlurmctld(): Promise<void> {
     if (this.pid('slurmctld') !== null) return;
-    execFileSync('slurmctld', ['-f', this.conf], { stdio: 'ignore', timeout: 30_000 });
+    execFileSync(ISLAND_EXEC, [this.name, 'slurmctld', '-f', this.conf], { stdio: 'ignore', timeout: 30_000 });
     await until(`slurmctld of ${this.name} answering`, 30_000, () =>
-      /UP/.test(execFileSync('scontrol', ['ping'], { env: { ...process.env, SLURM_CONF: this.conf }, timeout: 5000 }).toString()),
+      /UP/.test(execFileSync(ISLAND_EXEC, [this.name, 'scontrol', 'ping'], { timeout: 5000 }).toString()),
     );
   }
 
-  /** Starts slurmrestd again (unless running) with island-up.sh's command line, detached, and waits for its port. */
+  /**
+   * Starts slurmrestd again (unless running) with island-up.sh's command line (and plugins), detached,
+   * and waits for its port. Through island-exec.sh, which execs its way to slurmrestd in the island's
+   * root when it has one: the child's pid is slurmrestd's.
+   */
   async startSlurmrestd(port: number, threads = 8): Promise<void> {
     if (this.pid('slurmrestd') !== null) return;
+    const plugins = this.fact('SLURMRESTD_PLUGINS');
     const child = spawn(
-      'slurmrestd',
-      ['-f', this.conf, '-u', 'slurmrest', '-g', 'slurmrest', '-a', 'rest_auth/jwt', '-s', 'openapi/v0.0.38', '-t', String(threads), `127.0.0.1:${port}`],
-      { env: { ...process.env, SLURM_JWT: 'daemon' }, detached: true, stdio: 'ignore' },
+      ISLAND_EXEC,
+      [
+        this.name,
+        'SLURM_JWT=daemon',
+        'slurmrestd',
+        '-f',
+        this.conf,
+        '-u',
+        'slurmrest',
+        '-g',
+        'slurmrest',
+        '-a',
+        'rest_auth/jwt',
+        '-s',
+        plugins,
+        '-t',
+        String(threads),
+        `127.0.0.1:${port}`,
+      ],
+      { detached: true, stdio: 'ignore' },
     );
     child.unref();
     // island-down.sh finds it by this pid file.
@@ -111,6 +135,17 @@ export class FaultIsland {
       const probe = await fetch(`http://127.0.0.1:${port}/`).catch((error) => error as Error);
       return !(probe instanceof Error);
     });
+  }
+
+  restPort(): number {
+    return Number(new URL(this.fact('SLURM_REST_URL')).port);
+  }
+
+  /** A fact island-up.sh wrote into the island's env file (SLURM_VERSION, SLURMRESTD_PLUGINS...). */
+  fact(key: string): string {
+    const value = new RegExp(`^${key}=(.*)$`, 'm').exec(readFileSync(`/etc/archipelago/islands/${this.name}/env`, 'utf8'))?.[1];
+    if (value === undefined) throw new Error(`${key} is not in the env file of island ${this.name}: start it with this checkout's island-up.sh`);
+    return value;
   }
 
   /** SLURM job ids per name from the job completion log (one line per finished SLURM job). */
@@ -166,9 +201,17 @@ export class OwnRedis {
   }
 }
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The host's PostgreSQL binaries: 15 on Debian 12, 17 on Debian 13 (as scripts/stack/pg-up.sh finds them). */
+const PG_BIN = existsSync('/usr/lib/postgresql/15/bin/pg_ctl')
+  ? '/usr/lib/postgresql/15/bin'
+  : (readdirSync('/usr/lib/postgresql', { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(`/usr/lib/postgresql/${d.name}/bin/pg_ctl`))
+      .map((d) => d.name)
+      .sort((a, b) => Number(a) - Number(b))
+      .map((v) => `/usr/lib/postgresql/${v}/bin`)
+      .pop() ?? '/usr/lib/postgresql/15/bin');
 
-/** A PostgreSQL 15 cluster of its own (initdb into a temp dir, run as postgres, trust on loopback). */
+/** A PostgreSQL cluster of its own (initdb into a temp dir, run as postgres, trust on loopback). */
 export class OwnPostgres {
   port = 0;
   private dir = '';

@@ -38,6 +38,7 @@ function recorder(): SlurmAdapter & { calls: string[] } {
     submit: async (user) => (calls.push(`submit ${user}`), { jobId: 42, warnings: [] }),
     listJobs: async () => (calls.push('listJobs'), { asOf: 1, jobs: [] }),
     getJob: async () => (calls.push('getJob'), []),
+    jobStates: async () => (calls.push('jobStates'), null),
     cancel: async (user) => void calls.push(`cancel ${user}`),
     setHold: async (user) => void calls.push(`setHold ${user}`),
     listNodes: async () => (calls.push('listNodes'), []),

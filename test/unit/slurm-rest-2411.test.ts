@@ -114,6 +114,22 @@ for (const version of ['v0.0.40', 'v0.0.41', 'v0.0.42'] as const) {
       assert.ok(((await client.listJobs(NOW - 30))?.jobs.length ?? 0) >= 5);
     });
 
+    test('follow by id: jobStates repeats job_id, maps "<id>_<task>" entries, leaves unknown ids out', async () => {
+      answer = () => capture(version, 'jobs-state-some');
+      const states = await client.jobStates([IDS.array, IDS.multi, 999999, IDS.held]);
+      assert.equal(seen.at(-1)!.url, `/slurm/${version}/jobs/state/?job_id=${IDS.array}&job_id=${IDS.multi}&job_id=999999&job_id=${IDS.held}`);
+      assert.ok(states);
+      assert.deepEqual(
+        states.find((s) => s.jobId === IDS.held),
+        { jobId: IDS.held, state: 'PENDING' },
+      );
+      assert.ok(states.filter((s) => s.arrayTaskId !== undefined).length >= 3, JSON.stringify(states));
+      assert.ok(
+        states.every((s) => s.jobId !== 999999 && /^[A-Z_]+$/.test(s.state)),
+        JSON.stringify(states),
+      );
+    });
+
     test('submit: environment as a list, wrapped numbers; rejections carry SLURM codes', async () => {
       answer = () => capture(version, 'submit');
       const accepted = await client.submit('alice', request);
@@ -202,6 +218,27 @@ describe('RestSlurmClient version choice', () => {
     );
     assert.deepEqual(seen, ['/slurm/v0.0.42/ping/', '/slurm/v0.0.41/ping/', '/slurm/v0.0.40/ping/', '/slurm/v0.0.38/ping/']);
     await Promise.all([configured.close(), auto.close()]);
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  test('jobStates is null where slurmrestd cannot answer by id: v0.0.38 (nothing sent), a jobs/state it does not serve (asked once)', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.writeHead(404).end('Not Found');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const rest = (apiVersion: RestApiVersion) =>
+      new RestSlurmClient({ readUser: 'archipelago', rest: { url, apiVersion, jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 1, timeoutMs: 2000 } });
+    const old = rest('v0.0.38');
+    assert.equal(await old.jobStates([1, 2]), null);
+    assert.deepEqual(seen, []);
+    const slurm2311 = rest('v0.0.40');
+    assert.equal(await slurm2311.jobStates([1, 2]), null);
+    assert.equal(await slurm2311.jobStates([3]), null);
+    assert.deepEqual(seen, ['/slurm/v0.0.40/jobs/state/?job_id=1&job_id=2']);
+    await Promise.all([old.close(), slurm2311.close()]);
     await new Promise<void>((r) => server.close(() => r()));
   });
 

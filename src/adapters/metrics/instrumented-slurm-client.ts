@@ -3,6 +3,7 @@ import type { Metrics } from './metrics';
 import {
   SlurmClient,
   SlurmJobRecord,
+  SlurmJobState,
   SlurmJobSnapshot,
   SlurmNodeRecord,
   SlurmPing,
@@ -51,6 +52,9 @@ export class InstrumentedSlurmClient implements SlurmClient {
 
   getJob(jobId: number): Promise<SlurmJobRecord[]> {
     return this.timed('get_job', () => this.inner.getJob(jobId));
+  }
+  jobStates(jobIds: readonly number[]): Promise<SlurmJobState[] | null> {
+    return this.timed('job_states', () => this.inner.jobStates(jobIds));
   }
 
   cancel(user: string, jobId: number): Promise<void> {

@@ -3,6 +3,7 @@ import {
   SlurmClient,
   SlurmInexpressibleError,
   SlurmJobRecord,
+  SlurmJobState,
   SlurmJobSnapshot,
   SlurmNodeRecord,
   SlurmPing,
@@ -72,6 +73,9 @@ export class FallbackSlurmClient implements SlurmAdapter {
 
   getJob(jobId: number): Promise<SlurmJobRecord[]> {
     return this.route((client) => client.getJob(jobId));
+  }
+  jobStates(jobIds: readonly number[]): Promise<SlurmJobState[] | null> {
+    return this.route((client) => client.jobStates(jobIds));
   }
 
   cancel(user: string, jobId: number): Promise<void> {

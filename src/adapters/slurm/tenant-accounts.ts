@@ -5,6 +5,7 @@ import {
   SubmissionImpossibleError,
   type SlurmClient,
   type SlurmJobRecord,
+  type SlurmJobState,
   type SlurmJobSnapshot,
   type SlurmNodeRecord,
   type SlurmPing,
@@ -81,6 +82,9 @@ export class TenantCheckedSlurmClient implements SlurmClient {
 
   getJob(jobId: number): Promise<SlurmJobRecord[]> {
     return this.inner.getJob(jobId);
+  }
+  jobStates(jobIds: readonly number[]): Promise<SlurmJobState[] | null> {
+    return this.inner.jobStates(jobIds);
   }
 
   cancel(user: string, jobId: number): Promise<void> {

@@ -21,6 +21,15 @@ export interface SlurmClient extends AccountingSource {
   /** One job (all its array tasks). Returns `[]` when SLURM no longer knows the id. */
   getJob(jobId: number): Promise<SlurmJobRecord[]>;
 
+  /**
+   * Only the states of these jobs (array tasks one by one), in one light call whose cost grows with
+   * the ids asked, not with the jobs SLURM holds; ids SLURM no longer knows are absent. `null` when
+   * the adapter cannot ask by id (slurmrestd before 24.11's v0.0.40+ `jobs/state`, SSH): follow
+   * with `listJobs` then. A task split off its array is named by its own job id, so ask for an
+   * array alone when its tasks must be told from other jobs'.
+   */
+  jobStates(jobIds: readonly number[]): Promise<SlurmJobState[] | null>;
+
   /** Cancels as `user` (the owner). Cancelling a finished or unknown job is not an error. */
   cancel(user: string, jobId: number): Promise<void>;
 
@@ -99,6 +108,14 @@ export interface SlurmJobRecord {
   standardOutput: string;
   standardError: string;
   workingDirectory: string;
+}
+
+/** One entry of `jobStates`: a job, or one array task (then `jobId` is the task's own id or its array's). */
+export interface SlurmJobState {
+  jobId: number;
+  arrayTaskId?: number;
+  /** As in SlurmJobRecord.state. */
+  state: string;
 }
 
 /** A node as SLURM reports it, reduced to what placement uses. Memory in MiB. */

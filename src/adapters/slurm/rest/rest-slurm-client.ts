@@ -5,6 +5,7 @@ import {
   SlurmUnavailableError,
   type SlurmJobRecord,
   type SlurmJobSnapshot,
+  type SlurmJobState,
   type SlurmNodeRecord,
   type SlurmPing,
   type SlurmSubmitRequest,
@@ -22,7 +23,7 @@ import { toSlurmNodeRecord, type V0038NodeRecord, type V0042NodeRecord } from '.
 import { toAccountingRun, type SlurmDbJob } from '../slurmdb-job-record';
 import type { AccountingRun } from '../../../core/usage/accounting';
 import type { LoginNode, SlurmAdapter } from '../slurm-adapter';
-import { setNumber } from '../slurm-values';
+import { jobStateName, setNumber } from '../slurm-values';
 
 /** After a submission token's expiry: clock skew between us and slurmctld, and an RPC verified just in time. */
 const SUBMIT_SETTLE_MARGIN_MS = 2000;
@@ -31,6 +32,9 @@ const SUBMIT_SETTLE_MARGIN_MS = 2000;
 function submitTokenSeconds(rest: RestConnection): number {
   return Math.max(2, Math.ceil(rest.timeoutMs / 1000));
 }
+
+/** Ids per `jobs/state` request: keeps the URL short (slurmrestd's request line) whatever is followed. */
+const STATE_IDS_PER_REQUEST = 500;
 
 /** The fields of slurmrestd's answers read here; they have these names in every version spoken. */
 interface SubmitBody {
@@ -83,6 +87,8 @@ export class RestSlurmClient implements SlurmAdapter {
   private readonly clock: () => number;
   private readonly clockSlack: number;
   private closed = false;
+  /** Whether this slurmrestd serves `jobs/state` (24.11+; 23.11's v0.0.40 does not): learnt at the first ask. */
+  private statesServed: boolean | undefined;
   /** The controller's host name, learnt from the first ping: where jobs count as submitted from. */
   private controllerHost: string | undefined;
 
@@ -183,6 +189,43 @@ export class RestSlurmClient implements SlurmAdapter {
     if (res.errors.some((e) => e.code === SLURM_ERR.INVALID_JOB_ID)) return [];
     if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, `get job ${jobId}`);
     return (res.body?.jobs ?? []).map(toSlurmJobRecord);
+  }
+
+  /**
+   * `GET /jobs/state/?job_id=a&job_id=b…` (the parameter repeated; slurmrestd refuses `%2C`): each
+   * job's state only, array tasks one by one as `<id>_<task>`. Measured (benchmarks/follow, 100,000
+   * finished jobs in slurmctld) at 3-8 ms of slurmctld + slurmrestd CPU for 10-1,000 ids, where one
+   * full listing costs seconds.
+   */
+  async jobStates(jobIds: readonly number[]): Promise<SlurmJobState[] | null> {
+    jobIds.forEach(checkJobId);
+    const version = await this.apiVersion();
+    if (!isModern(version) || this.statesServed === false) return null;
+    const states: SlurmJobState[] = [];
+    for (let i = 0; i < jobIds.length; i += STATE_IDS_PER_REQUEST) {
+      const query = jobIds
+        .slice(i, i + STATE_IDS_PER_REQUEST)
+        .map((id) => `job_id=${id}`)
+        .join('&');
+      const res = await this.call<{ jobs?: Array<{ job_id?: unknown; state?: unknown }> }>(
+        'GET',
+        this.slurm(version, `/jobs/state/?${query}`),
+        this.readUser,
+        undefined,
+        {
+          absentIs404: true,
+        },
+      );
+      if (res.status === 404) {
+        this.statesServed = false;
+        return null;
+      }
+      this.statesServed = true;
+      if (res.errors.some((e) => e.code === SLURM_ERR.INVALID_JOB_ID)) continue; // none of them known any more
+      if (res.status !== 200 || res.errors.length > 0) throw this.failure(res, 'job states');
+      for (const entry of res.body?.jobs ?? []) states.push(toSlurmJobState(entry));
+    }
+    return states;
   }
 
   /**
@@ -369,6 +412,15 @@ export class RestSlurmClient implements SlurmAdapter {
     }
     return errorFromItems(res.errors, res.status, context);
   }
+}
+
+/** `{"job_id": "12" | "12_3", "state": ["PENDING"]}` → the port's entry. */
+function toSlurmJobState(entry: { job_id?: unknown; state?: unknown }): SlurmJobState {
+  const match = typeof entry.job_id === 'string' ? /^(\d+)(?:_(\d+))?$/.exec(entry.job_id) : null;
+  if (!match) throw new SlurmUnavailableError(`job states: unexpected job id ${JSON.stringify(entry.job_id)}`);
+  const state: SlurmJobState = { jobId: Number(match[1]), state: jobStateName(entry.state) };
+  if (match[2] !== undefined) state.arrayTaskId = Number(match[2]);
+  return state;
 }
 
 function checkJobId(jobId: number): void {

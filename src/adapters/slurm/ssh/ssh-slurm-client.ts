@@ -5,6 +5,7 @@ import {
   SlurmUnavailableError,
   SubmissionImpossibleError,
   type SlurmJobRecord,
+  type SlurmJobState,
   type SlurmJobSnapshot,
   type SlurmNodeRecord,
   type SlurmPing,
@@ -106,6 +107,11 @@ export class SshSlurmClient implements SlurmAdapter, PosixAccounts {
     // squeue 22.05 ignores --jobs (and every other filter) with --json: filter here.
     const jobs = await this.squeue([]);
     return jobs.filter((j) => j.jobId === jobId || j.arrayJobId === jobId);
+  }
+
+  /** Not by id over SSH: each tick costs an squeue process whatever it prints, so listJobs (fingerprinted) follows. */
+  async jobStates(): Promise<SlurmJobState[] | null> {
+    return null;
   }
 
   async cancel(user: string, jobId: number): Promise<void> {

@@ -7,8 +7,9 @@ import { type HeldLock, tryLock } from '../../../adapters/postgres/advisory-lock
 import { rows } from '../../../adapters/postgres/sql';
 import { JobsRepository } from '../jobs.repository';
 import { StateChange } from '../../../core/jobs/job-rows';
-import type { JobState } from '../../../core/jobs/lifecycle';
-import type { SlurmJobRecord } from '../../../core/slurm/slurm-client.port';
+import { type JobState, parseSlurmState } from '../../../core/jobs/lifecycle';
+import type { SlurmJobRecord, SlurmJobState } from '../../../core/slurm/slurm-client.port';
+import { type Probe, statesFingerprint, WatchLane } from '../../../core/dispatch/state-watch';
 import { DispatchActivity } from './dispatch-activity';
 import { JobTagger, TaggedJob } from '../../../core/dispatch/job-tag';
 import { ArrayTasks, observeJob, TrackedJob } from '../../../core/dispatch/observation';
@@ -44,7 +45,19 @@ interface IslandFollower {
   listedAt: number;
   /** Per array job: the task rows this follower wrote last (only it writes them while it holds the lock). */
   written: Map<string, WrittenTasks>;
+  /**
+   * Following by id (adapters whose `jobStates` answers): single jobs are asked for together, a page
+   * a tick; each array alone (its split-off tasks carry their own ids), a few a tick.
+   */
+  lanes: { singles: WatchLane; arrays: WatchLane };
+  /** False once the adapter said it cannot ask by id: list instead. */
+  byId: boolean;
 }
+
+/** Single jobs asked for per tick when following by id: an island with 100,000 held jobs is read in pages. */
+const SINGLES_PER_TICK = 2000;
+/** Arrays asked for per tick (one request each). */
+const ARRAYS_PER_TICK = 5;
 
 /** A listing may use at most this share of the follower's time. */
 const LISTING_DUTY_CYCLE = 0.25;
@@ -114,7 +127,18 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     }
     for (const island of islands) {
       const name = island.settings.connection.name;
-      if (!this.followers.has(name)) this.followers.set(name, { island, lock: null, running: false, notBefore: 0, listedAt: Date.now(), written: new Map() });
+      if (!this.followers.has(name)) {
+        this.followers.set(name, {
+          island,
+          lock: null,
+          running: false,
+          notBefore: 0,
+          listedAt: Date.now(),
+          written: new Map(),
+          lanes: { singles: new WatchLane(SINGLES_PER_TICK), arrays: new WatchLane(ARRAYS_PER_TICK) },
+          byId: true,
+        });
+      }
     }
     return [...this.followers.values()];
   }
@@ -135,6 +159,10 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
       const probe = await this.probeUnfinished(name, previous);
       follower.loadedAt = probe.loaded_at;
       if (!probe.unfinished) return;
+      if (follower.byId && (await this.followById(follower, name))) {
+        follower.notBefore = started + (Date.now() - started) / LISTING_DUTY_CYCLE;
+        return;
+      }
       const fresh = !previous || probe.fresh;
       const snapshot = await follower.island.slurm.listJobs(fresh ? undefined : follower.since);
       follower.notBefore = started + (Date.now() - started) / LISTING_DUTY_CYCLE;
@@ -158,10 +186,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
       const following = new Set(unfinished.map((row) => row.id));
       for (const id of follower.written.keys()) if (!following.has(id)) follower.written.delete(id);
       // One statement for the whole tick: a busy island changes thousands of jobs at once.
-      await this.jobs.transitionMany(changes);
-      const changed = new Set(changes.map((c) => c.id));
-      const parents = unfinished.filter((row) => row.parent_id !== null && changed.has(row.id)).map((row) => row.parent_id!);
-      await this.jobs.refreshSplitParents(parents);
+      await this.apply(unfinished, changes);
       follower.since = snapshot.asOf;
     } catch (error) {
       // A failed (e.g. timed-out) listing must not be retried at once: SLURM may still be building it.
@@ -172,7 +197,75 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  /** Jobs placed on the island that have not ended, including those SLURM just finished. */
+  /** Writes a tick's changes in one statement (a busy island changes thousands of jobs at once), then split arrays' parents. */
+  private async apply(rows: FollowedJob[], changes: Array<{ id: string; from: JobState; change: StateChange }>): Promise<void> {
+    await this.jobs.transitionMany(changes);
+    const changed = new Set(changes.map((c) => c.id));
+    const parents = rows.filter((row) => row.parent_id !== null && changed.has(row.id)).map((row) => row.parent_id!);
+    await this.jobs.refreshSplitParents(parents);
+  }
+
+  /**
+   * One tick by id: the states of a page of the island's unfinished single jobs (one call) and of a
+   * few arrays (one call each), then full records only for the few each lane's StateWatch picks. Its
+   * cost grows with the jobs followed and changed, never with the finished jobs slurmctld holds.
+   * False when the adapter cannot ask by id.
+   */
+  private async followById(follower: IslandFollower, name: string): Promise<boolean> {
+    const { singles: singleLane, arrays: arrayLane } = follower.lanes;
+    const slurm = follower.island.slurm;
+    const singles = await this.unfinishedPage(name, singleLane.cursor, singleLane.pageSize, false);
+    const singleStates = await slurm.jobStates(singles.map((row) => Number(row.slurm_job_id)));
+    if (singleStates === null) {
+      follower.byId = false;
+      return false;
+    }
+    const arrays = await this.unfinishedPage(name, arrayLane.cursor, arrayLane.pageSize, true);
+    const entries = new Map<string, SlurmJobState[]>();
+    const bySlurmId = new Map<number, SlurmJobState[]>();
+    for (const state of singleStates) bySlurmId.set(state.jobId, [...(bySlurmId.get(state.jobId) ?? []), state]);
+    for (const row of singles) entries.set(row.id, bySlurmId.get(Number(row.slurm_job_id)) ?? []);
+    for (const row of arrays) entries.set(row.id, (await slurm.jobStates([Number(row.slurm_job_id)])) ?? []);
+    const changes = [...(await this.followLane(follower, singleLane, singles, entries)), ...(await this.followLane(follower, arrayLane, arrays, entries))];
+    await this.apply([...singles, ...arrays], changes);
+    const ended = changes.filter((c) => c.change.endedAt).map((c) => c.id);
+    for (const lane of [singleLane, arrayLane]) lane.watch.forget(ended);
+    for (const id of ended) follower.written.delete(id);
+    singleLane.advance(singles.map((row) => row.id));
+    // task rows are written for arrays only: forget those of arrays a whole pass did not see
+    const arraysSeen = arrayLane.advance(arrays.map((row) => row.id));
+    if (arraysSeen) for (const id of follower.written.keys()) if (!arraysSeen.has(id)) follower.written.delete(id);
+    return true;
+  }
+
+  /** The changes a page calls for: full records read for what the lane's watch picks, missing jobs looked up. */
+  private async followLane(
+    follower: IslandFollower,
+    lane: WatchLane,
+    page: FollowedJob[],
+    entries: Map<string, SlurmJobState[]>,
+  ): Promise<Array<{ id: string; from: JobState; change: StateChange }>> {
+    const now = Date.now();
+    const probes = page.map((row) => probeOf(row, entries.get(row.id)!));
+    const plan = lane.watch.plan(probes, now);
+    const byKey = new Map(page.map((row) => [row.id, row]));
+    const fingerprints = new Map(probes.map((p) => [p.key, p.fingerprint]));
+    const changes: Array<{ id: string; from: JobState; change: StateChange }> = [];
+    for (const key of plan.fetch) {
+      const row = byKey.get(key)!;
+      const records = (await follower.island.slurm.getJob(Number(row.slurm_job_id))).filter((record) => this.isRecordOf(row, record));
+      const change = records.length ? await this.observe(follower, row, records) : await this.checkMissing(follower, row);
+      if (records.length) lane.watch.recorded(key, fingerprints.get(key)!, now);
+      if (change) changes.push({ id: row.id, from: row.state, change });
+    }
+    for (const key of plan.missing) {
+      const row = byKey.get(key)!;
+      const change = await this.checkMissing(follower, row);
+      if (change) changes.push({ id: row.id, from: row.state, change });
+    }
+    return changes;
+  }
+
   /**
    * Whether the island has jobs to follow, and whether any was dispatched since the previous tick's
    * probe (those need a full listing: SLURM may have nothing newer to say about them).
@@ -189,6 +282,19 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     return probe;
   }
 
+  /** Unfinished single jobs (or arrays) after `cursor` (by id), at most `limit`. */
+  private unfinishedPage(island: string, cursor: string, limit: number, arrays: boolean): Promise<FollowedJob[]> {
+    return rows<FollowedJob>(
+      this.db,
+      `SELECT id, parent_id, slurm_user, state, state_reason, slurm_job_id, array_size, dispatched_at, updated_at
+         FROM jobs WHERE island = $1 AND ended_at IS NULL AND slurm_job_id IS NOT NULL AND id > $2
+                     AND (array_size IS NOT NULL) = $4
+        ORDER BY id LIMIT $3`,
+      [island, cursor, limit, arrays],
+    );
+  }
+
+  /** Jobs placed on the island that have not ended, including those SLURM just finished. */
   private unfinishedOn(island: string): Promise<FollowedJob[]> {
     return rows<FollowedJob>(
       this.db,
@@ -254,5 +360,25 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   private async holdLock(follower: IslandFollower): Promise<boolean> {
     follower.lock ??= await tryLock(this.db, lockKey(follower.island.settings.connection.name));
     return follower.lock !== null;
+  }
+}
+
+/** What a tick's `jobStates` answer says of one followed job, for StateWatch. */
+function probeOf(row: FollowedJob, entries: SlurmJobState[]): Probe {
+  if (entries.length === 0) return { key: row.id, fingerprint: null, pending: false, matchesStored: false };
+  return {
+    key: row.id,
+    fingerprint: statesFingerprint(entries),
+    pending: entries.some((e) => e.state === 'PENDING'),
+    // An array's task rows are written from full records only, so an array is always read once.
+    matchesStored: row.array_size === null && entries.length === 1 && sameState(entries[0].state, row.state),
+  };
+}
+
+function sameState(slurmState: string, stored: JobState): boolean {
+  try {
+    return parseSlurmState(slurmState) === stored;
+  } catch {
+    return false;
   }
 }
