@@ -35,7 +35,8 @@ for role in api worker; do
   if [ -s "$pidfile" ] && alive "$(cat "$pidfile")"; then stop_pidfile "$pidfile"; fi
   # The worker has no HTTP API: Prometheus scrapes it on a listener of its own (docs/operations.md).
   metrics_port=""; [ "$role" = worker ] && metrics_port=${WORKER_METRICS_PORT:-9464}
-  METRICS_PORT=$metrics_port nohup node "$repo/dist/src/apps/server/main.js" "$role" >>"$stack/$role.log" 2>&1 &
+  # --max-semi-space-size: see docs/operations.md, Processes.
+  METRICS_PORT=$metrics_port nohup node --max-semi-space-size=32 "$repo/dist/src/apps/server/main.js" "$role" >>"$stack/$role.log" 2>&1 &
   echo $! > "$pidfile"
 done
 ready() { curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null; }

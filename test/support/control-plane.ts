@@ -158,7 +158,8 @@ export class ControlPlane {
   }
 
   spawnRole(role: 'api' | 'worker', env: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, [join(REPO, 'dist/src/apps/server/main.js'), role], {
+    // As deployed (docs/operations.md, Processes): a larger young generation.
+    const child = spawn(process.execPath, ['--max-semi-space-size=32', join(REPO, 'dist/src/apps/server/main.js'), role], {
       env: { ...this.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
