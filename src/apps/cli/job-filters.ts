@@ -28,11 +28,15 @@ export interface JobView {
   array?: { size: number } | null;
 }
 
-/** One task of an array, as `GET /v1/jobs/{id}/tasks` lists it. */
-export interface TaskView {
-  taskId: number;
+/** One task of an array as a line of its own, as `GET /v1/jobs?array=<id>` lists it (`<id>_<task>`). */
+export interface TaskLineView {
+  id: string;
+  arrayTaskId: number;
   state: string;
   stateReason: string | null;
+  island: string | null;
+  partition: string | null;
+  slurmJobId: number | null;
   exitCode: number | null;
   exitSignal: number | null;
   batchHost: string | null;

@@ -1,7 +1,7 @@
 /** The human tables for jobs: squeue's default columns and sacct's. Pure. */
 
 import { Column, compactState, elapsedSeconds, formatDuration, formatExitCode, formatTimestamp, isTerminalState, table } from './format';
-import type { JobView, TaskView } from './job-filters';
+import type { JobView, TaskLineView } from './job-filters';
 import { requestedCpus as requestedCpusOfSpec } from '../../core/sbatch/sbatch-derivations';
 
 /** States in which a job holds nodes, so NODELIST names them instead of a reason. */
@@ -37,16 +37,20 @@ export function requestedCpus(job: JobView): number {
 
 /**
  * An array as sacct prints it: one line per task, `<id>_<task>`, with the task's own state, exit
- * code and times (so Elapsed and CPUTime are the task's), each asking for the array's per-task CPUs.
- * An array none of whose tasks SLURM has reported yet stays one line.
+ * code, times and island (a split array's tasks run on several), so Elapsed and CPUTime are the
+ * task's, each asking for the array's per-task CPUs. An array none of whose tasks SLURM has
+ * reported yet stays one line.
  */
-export function arrayTaskLines(job: JobView, tasks: readonly TaskView[]): JobView[] {
+export function arrayTaskLines(job: JobView, tasks: readonly TaskLineView[]): JobView[] {
   if (tasks.length === 0) return [job];
   return tasks.map((t) => ({
     ...job,
-    id: `${job.id}_${t.taskId}`,
+    id: t.id,
     state: t.state,
     stateReason: t.stateReason,
+    island: t.island,
+    partition: t.partition,
+    slurmJobId: t.slurmJobId,
     exitCode: t.exitCode,
     exitSignal: t.exitSignal,
     batchHost: t.batchHost,

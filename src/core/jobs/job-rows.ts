@@ -60,6 +60,12 @@ export interface TaskRow {
   ended_at: Date | null;
 }
 
+/** A task with the island and partition of the job or split-array part that runs it. */
+export interface TaskLineRow extends TaskRow {
+  island: string | null;
+  partition: string | null;
+}
+
 /** A state change the follower or the API decided on; written with its event in one statement. */
 export interface StateChange {
   state: JobState;

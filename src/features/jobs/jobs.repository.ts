@@ -1,6 +1,6 @@
 import { logStateChanges, StateChangeRecord } from './job-state-log';
 import { splitJobState } from '../../core/jobs/split-array';
-import type { JobRow, TaskRow, StateChange, PendingTaskFields } from '../../core/jobs/job-rows';
+import type { JobRow, TaskRow, TaskLineRow, StateChange, PendingTaskFields } from '../../core/jobs/job-rows';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { preparedRows, rows } from '../../adapters/postgres/sql';
@@ -208,6 +208,18 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
       afterTaskId,
       limit,
     ]);
+  }
+
+  /** An array's tasks as lines of their own: each with the island and partition of the job (or part) that runs it. */
+  async taskLines(jobId: string, filter: { afterTaskId: number; states?: string[]; island?: string; limit: number }): Promise<TaskLineRow[]> {
+    return rows<TaskLineRow>(
+      this.db,
+      `SELECT t.*, j.island, j.partition FROM job_tasks t JOIN jobs j ON j.id = t.job_id
+        WHERE t.job_id IN (${JOB_AND_PARTS}) AND t.task_id > $2
+          AND ($3::text[] IS NULL OR t.state = ANY($3::text[])) AND ($4::text IS NULL OR j.island = $4)
+        ORDER BY t.task_id LIMIT $5`,
+      [jobId, filter.afterTaskId, filter.states?.length ? filter.states : null, filter.island ?? null, filter.limit],
+    );
   }
 
   async task(jobId: string, taskId: number): Promise<TaskRow | null> {
