@@ -12,6 +12,7 @@ import {
   SlurmTimestamp,
   SlurmUnavailableError,
 } from '../../core/slurm/slurm-client.port';
+import type { SubmitFeature } from '../../core/sbatch/submit-features';
 
 function errorKind(error: unknown): 'rejected' | 'unavailable' | 'error' {
   if (error instanceof SlurmRejectedError) return 'rejected';
@@ -71,6 +72,10 @@ export class InstrumentedSlurmClient implements SlurmClient {
 
   runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
     return this.timed('accounting', () => this.inner.runsOf(slurmJobIds));
+  }
+
+  unsendable(): Promise<readonly SubmitFeature[]> {
+    return this.inner.unsendable();
   }
 
   submitSettleMs(): number {
