@@ -24,6 +24,8 @@ export interface JobView {
   submittedAt: string;
   startedAt: string | null;
   endedAt: string | null;
+  /** CPU time from the island's accounting (TotalCPU); null until it has it. */
+  cpuSeconds?: number | null;
   /** Set for a job array: its size. */
   array?: { size: number } | null;
 }
@@ -42,6 +44,7 @@ export interface TaskLineView {
   batchHost: string | null;
   startedAt: string | null;
   endedAt: string | null;
+  cpuSeconds: number | null;
 }
 
 export interface JobFilter {

@@ -56,10 +56,11 @@ export function arrayTaskLines(job: JobView, tasks: readonly TaskLineView[]): Jo
     batchHost: t.batchHost,
     startedAt: t.startedAt,
     endedAt: t.endedAt,
+    cpuSeconds: t.cpuSeconds,
   }));
 }
 
-/** sacct's default columns (JobID JobName Partition State ExitCode) with the island, times and usage (ReqCPUS, Elapsed, CPUTime). */
+/** sacct's default columns (JobID JobName Partition State ExitCode) with the island, times and usage (ReqCPUS, Elapsed, CPUTime = Elapsed × ReqCPUS, TotalCPU). */
 export function sacctTable(jobs: readonly JobView[], now: Date, header = true): string {
   const columns: Column<JobView>[] = [
     { header: 'JobID', value: (j) => j.id },
@@ -74,6 +75,8 @@ export function sacctTable(jobs: readonly JobView[], now: Date, header = true): 
     { header: 'Submit', value: (j) => formatTimestamp(j.submittedAt) },
     { header: 'Start', value: (j) => formatTimestamp(j.startedAt) },
     { header: 'End', value: (j) => formatTimestamp(j.endedAt) },
+    // CPU time the processes really used, from the island's accounting: blank until it has it.
+    { header: 'TotalCPU', value: (j) => (j.cpuSeconds == null ? '' : formatDuration(Math.round(j.cpuSeconds))), align: 'right' },
   ];
   const text = table(jobs, columns);
   return header ? text : text.split('\n').slice(1).join('\n');

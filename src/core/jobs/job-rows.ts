@@ -39,6 +39,8 @@ export interface JobRow {
   default_output: string | null;
   /** Why the job went where it went (or was rejected): see PlacementRecord in scheduling/capacity.service. */
   placement: unknown | null;
+  /** CPU time accounting measured (TotalCPU), where the query asked for it; null before accounting. */
+  cpu_seconds?: number | null;
   submitted_at: Date;
   dispatched_at: Date | null;
   started_at: Date | null;
@@ -64,6 +66,8 @@ export interface TaskRow {
 export interface TaskLineRow extends TaskRow {
   island: string | null;
   partition: string | null;
+  /** The task's CPU time from accounting (TotalCPU, all its runs); null before accounting. */
+  cpu_seconds: number | null;
 }
 
 /** A state change the follower or the API decided on; written with its event in one statement. */

@@ -28,6 +28,8 @@ export function jobView(row: JobRow, taskCounts?: Record<string, number>, parts?
     slurmJobId: row.slurm_job_id === null ? null : Number(row.slurm_job_id),
     exitCode: row.exit_code,
     exitSignal: row.exit_signal,
+    /** CPU time the job used (sacct's TotalCPU, every task), once the island's accounting has it. */
+    cpuSeconds: row.cpu_seconds ?? null,
     hold: row.hold,
     cancelRequested: row.cancel_requested,
     workingDirectory: row.working_directory,
@@ -95,6 +97,8 @@ export function arrayTaskLine(array: JobRow, task: TaskLineRow) {
     exitSignal: task.exit_signal,
     batchHost: task.batch_host,
     nodes: task.nodes,
+    /** sacct's TotalCPU for this task, once the island's accounting has it. */
+    cpuSeconds: task.cpu_seconds,
     /** sacct's ReqCPUS: every task asks for the array's per-task CPUs. */
     requestedCpus: requestedCpus(array.spec),
     submittedAt: iso(array.submitted_at),
