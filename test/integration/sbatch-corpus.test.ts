@@ -93,7 +93,13 @@ describe('sbatch corpus: Archipelago vs native sbatch --hold on the same island,
     try {
       job = normalizeSubmission(
         { script, scriptName: file },
-        { slurmUser: env.jobUser, workdirRoots: ['/home/{user}'], defaultEnvironment: { PATH: '/usr/bin:/bin' }, maxScriptBytes: 1 << 20, partitions: new Set() },
+        {
+          slurmUser: env.jobUser,
+          workdirRoots: ['/home/{user}'],
+          defaultEnvironment: { PATH: '/usr/bin:/bin' },
+          maxScriptBytes: 1 << 20,
+          partitions: new Set(),
+        },
       );
     } catch (error) {
       return { accepted: false, reason: `refused by Archipelago: ${(error as Error).message}` };

@@ -131,11 +131,12 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     const lines = (await cp.request('GET', `/v1/jobs?array=${id}`, alice.key)).json.items;
     assert.deepEqual(
       lines.map((l: any) => [l.arrayTaskId, l.cpuSeconds]),
-      truth
-        .map((t: any) => [t.array.task_id, totalCpu(t)])
-        .sort((a: number[], b: number[]) => a[0] - b[0]),
+      truth.map((t: any) => [t.array.task_id, totalCpu(t)]).sort((a: number[], b: number[]) => a[0] - b[0]),
     );
-    assert.ok(lines.every((l: any) => l.cpuSeconds > 0), 'the busy loop shows as CPU time (as SLURM samples it)');
+    assert.ok(
+      lines.every((l: any) => l.cpuSeconds > 0),
+      'the busy loop shows as CPU time (as SLURM samples it)',
+    );
     const whole = (await cp.request('GET', `/v1/jobs/${id}`, alice.key)).json;
     assert.ok(Math.abs(whole.cpuSeconds - truth.reduce((acc: number, t: any) => acc + totalCpu(t), 0)) < 1e-6);
   });

@@ -25,7 +25,14 @@ export interface OutputQueryRange {
  */
 export function requestedOutput(header: string | undefined, query: OutputQueryRange): OutputSelection {
   if (query.tailLines !== undefined) {
-    const other = header !== undefined ? 'a Range header' : query.tail !== undefined ? 'tail' : query.offset !== undefined || query.length !== undefined ? 'offset/length' : null;
+    const other =
+      header !== undefined
+        ? 'a Range header'
+        : query.tail !== undefined
+          ? 'tail'
+          : query.offset !== undefined || query.length !== undefined
+            ? 'offset/length'
+            : null;
     if (other) throw invalid('tailLines', `cannot be combined with ${other}`);
     return { tailLines: query.tailLines };
   }

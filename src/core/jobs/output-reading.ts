@@ -29,7 +29,7 @@ export async function readOutput(read: ReadSlice, selection: OutputSelection): P
 
 async function* chunks(read: ReadSlice, first: Buffer, from: number, end: number): AsyncIterable<Buffer> {
   yield first;
-  for (let offset = from; offset < end; ) {
+  for (let offset = from; offset < end;) {
     const slice = await read({ offset, length: Math.min(OUTPUT_CHUNK_BYTES, end - offset) });
     // The file went away or shrank under us: what was there has been sent.
     if (!slice || slice.data.length === 0) return;

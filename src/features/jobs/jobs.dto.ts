@@ -139,7 +139,8 @@ export class ListJobsQuery {
   name?: string;
 
   @ApiPropertyOptional({
-    description: "An array job's id: list its tasks, one line each (`<id>_<task>` with the task's state, island, times, exit code), filtered by state and island",
+    description:
+      "An array job's id: list its tasks, one line each (`<id>_<task>` with the task's state, island, times, exit code), filtered by state and island",
     example: '41',
   })
   @IsOptional()

@@ -191,7 +191,10 @@ async function allTasks(client: ApiClient, id: string): Promise<TaskLineView[]> 
   let cursor: string | null = null;
   for (;;) {
     const query: URLSearchParams = new URLSearchParams({ array: id, limit: '500', ...(cursor ? { cursor } : {}) });
-    const page: { items: TaskLineView[]; nextCursor: string | null } = await client.json<{ items: TaskLineView[]; nextCursor: string | null }>('GET', `/v1/jobs?${query}`);
+    const page: { items: TaskLineView[]; nextCursor: string | null } = await client.json<{ items: TaskLineView[]; nextCursor: string | null }>(
+      'GET',
+      `/v1/jobs?${query}`,
+    );
     out.push(...page.items);
     if (page.nextCursor === null) return out;
     cursor = page.nextCursor;
