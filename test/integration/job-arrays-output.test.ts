@@ -89,6 +89,13 @@ describe('arrays as lines and whole outputs (island local-a)', { timeout: 240_00
     }
   });
 
+  it('the OpenAPI document generated from the code names the new query parameters', async () => {
+    const spec = (await cp.request('GET', '/openapi.json', null)).json;
+    const names = (path: string) => (spec.paths[path].get.parameters as Array<{ name: string; in: string }>).filter((p) => p.in === 'query').map((p) => p.name);
+    assert.ok(names('/v1/jobs').includes('array'), JSON.stringify(names('/v1/jobs')));
+    assert.ok(names('/v1/jobs/{id}/output').includes('tailLines'), JSON.stringify(names('/v1/jobs/{id}/output')));
+  });
+
   it('output: the whole file by default (streamed past one read), the rest of it from a Range, the last lines with tailLines', async () => {
     const res = await submit({ script: `#!/bin/bash\n#SBATCH -t 2\n#SBATCH -o ${TOKEN}-big-%j.out\nseq 1 400000\n` });
     assert.equal(res.status, 202, res.text);
