@@ -139,11 +139,22 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
     }
     const json = JSON.parse((await cli(['sacct', '-j', id, '--json'])).stdout);
     assert.deepEqual(
-      json.jobs[0].tasks.map((t: any) => [t.taskId, t.state]),
+      json.jobs[0].tasks.map((t: any) => [t.arrayTaskId, t.state, t.island]),
       [
-        [0, 'COMPLETED'],
-        [1, 'COMPLETED'],
+        [0, 'COMPLETED', 'local-a'],
+        [1, 'COMPLETED', 'local-a'],
       ],
+    );
+    // squeue -r lists the tasks of an array one per line; an ended array is not in the queue.
+    const queue = await cli(['squeue', '-r', '-t', 'all', '-h']);
+    assert.deepEqual(
+      queue.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/)[0])
+        .filter((word) => word.startsWith(`${id}_`)),
+      [`${id}_0`, `${id}_1`],
+      queue.stdout,
     );
   });
 
@@ -184,6 +195,8 @@ describe('archipelago CLI end to end (island local-a)', { timeout: 300_000 }, ()
 
     const once = await cli(['output', id]);
     assert.equal(once.stdout, followed.stdout);
+    const lastLine = await cli(['output', id, '-n', '1']);
+    assert.equal(lastLine.stdout, followed.stdout, 'the last line of a one-line file is the file');
 
     const history = await cli(['sacct', '-j', id, '--json']);
     assert.equal(history.code, 0, history.stderr);

@@ -292,6 +292,17 @@ describe('islands: latency groups become SLURM clusters', { timeout: 300_000 }, 
       // One %A for the whole array, both parts: Archipelago's array id, as with one sbatch.
       assert.ok(existsSync(`/home/alice/sweep-${id}_${task}.out`), `sweep-${id}_${task}.out`);
     }
+    // As sacct lists it: one line per task under the array's one id, each naming the island its part ran on.
+    const lines = (await cp.request('GET', `/v1/jobs?array=${id}&limit=500`, alice.key)).json.items as any[];
+    assert.deepEqual(
+      lines.map((l) => [l.id, l.arrayJobId, l.state]),
+      Array.from({ length: tasks }, (_, i) => [`${id}_${i}`, id, 'COMPLETED']),
+    );
+    for (const part of parts) {
+      const [, from, to] = /^(\d+)(?:-(\d+))?/.exec(part.tasks)!;
+      const mine = lines.filter((l) => l.arrayTaskId >= Number(from) && l.arrayTaskId <= Number(to ?? from));
+      assert.ok(mine.length > 0 && mine.every((l) => l.island === part.island), JSON.stringify({ part, mine }));
+    }
     const placement = await cp.request('GET', `/v1/jobs/${id}/placement`, alice.key);
     assert.equal(placement.json.parts.length, 2);
   });

@@ -45,6 +45,7 @@ const run = (slurmJobId: number, comment: string, over: Partial<AccountingRun> =
   startTime: 1_795_000_010,
   endTime: 1_795_000_110,
   elapsedSeconds: 100,
+  cpuSeconds: 150.5,
   nodes: ['prov-n1', 'isl-n2'],
   allocated: { cpu: 4, memMb: 2048, nodes: 2, gpus: 0, gpusByModel: {} },
   steps: [{ id: 'batch', nodes: ['prov-n1'], elapsedSeconds: 100, allocated: { cpu: 2, memMb: 1024, nodes: 1, gpus: 0, gpusByModel: {} } }],
@@ -78,11 +79,11 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
        VALUES ($1, 'prov-n1', 'pk1', '{"gpus":[{"model":"nvidia-a100","count":1}]}', '10.0.0.1', 2000)`,
       [PROVIDER],
     );
-    const insertJob = async (name: string, island: string, slurmJobId: number, endedSecondsAgo: number) => {
+    const insertJob = async (name: string, island: string, slurmJobId: number, endedSecondsAgo: number, arraySize: number | null = null) => {
       const { rows } = await pg.query(
-        `INSERT INTO jobs (owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, island, state, slurm_job_id, ended_at)
-         VALUES ($1, 'alice', '\\x00', $2, '#!/bin/sh', '{}', '{}', '/tmp', $3, 'COMPLETED', $4, now() - make_interval(secs => $5)) RETURNING id::text`,
-        [OWNER, name, island, slurmJobId, endedSecondsAgo],
+        `INSERT INTO jobs (owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, island, state, slurm_job_id, ended_at, array_size)
+         VALUES ($1, 'alice', '\\x00', $2, '#!/bin/sh', '{}', '{}', '/tmp', $3, 'COMPLETED', $4, now() - make_interval(secs => $5), $6) RETURNING id::text`,
+        [OWNER, name, island, slurmJobId, endedSecondsAgo, arraySize],
       );
       jobIds[name] = rows[0].id;
     };
@@ -93,6 +94,7 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
     await insertJob('stolen', 'isl', 14, 5);
     await insertJob('unnamed', 'isl', 15, 5);
     await insertJob('unnamedOk', 'isl', 16, 5);
+    await insertJob('array', 'isl', 17, 5, 2);
     good.runs = [
       run(10, tag.tag(jobIds.complete, 1, 'alice')),
       // same SLURM id, another control plane's tag: not ours
@@ -103,6 +105,10 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
       // a tag made for another user: not alice's either, even where accounting names no user
       run(15, tag.tag(jobIds.unnamed, 1, 'mallory'), { user: null }),
       run(16, tag.tag(jobIds.unnamedOk, 1, 'alice'), { user: null }),
+      // an array of two tasks; task 1 was requeued once, so it has two runs
+      run(18, tag.tag(jobIds.array, 1, 'alice'), { arrayJobId: 17, arrayTaskId: 0, cpuSeconds: 10 }),
+      run(19, tag.tag(jobIds.array, 1, 'alice'), { arrayJobId: 17, arrayTaskId: 1, cpuSeconds: 20.25, state: 'REQUEUED', submitTime: 1_794_999_000 }),
+      run(19, tag.tag(jobIds.array, 1, 'alice'), { arrayJobId: 17, arrayTaskId: 1, cpuSeconds: 0.5 }),
     ];
     const keyFile = join(mkdtempSync(join(tmpdir(), 'usage-acct-')), 'k.pem');
     writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
@@ -129,8 +135,8 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
   const job = async (name: string) => (await pg.query('SELECT * FROM jobs WHERE id = $1', [jobIds[name]])).rows[0];
 
   it('one pass: accounts what is complete and ours, notes why the others wait, gives up on the hopeless', async () => {
-    assert.equal(await service.accountDue(), 2);
-    assert.deepEqual(good.asked, [[10, 11, 12, 14, 15, 16]], 'one accounting request for the whole island');
+    assert.equal(await service.accountDue(), 3);
+    assert.deepEqual(good.asked, [[10, 11, 12, 14, 15, 16, 17]], 'one accounting request for the whole island');
     assert.notEqual((await job('complete')).accounted_at, null);
     const foreign = await job('foreign');
     assert.equal(foreign.accounted_at, null);
@@ -147,6 +153,20 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
     const slurmdbdDown = await job('down');
     assert.match(slurmdbdDown.accounting_note, /accounting read failed: .*HTTP 503/);
     assert.ok(slurmdbdDown.accounting_next_at > new Date(), 'retried later, not at once');
+  });
+
+  it("keeps each job's and each task's CPU time (TotalCPU) with the record, summed over a task's runs", async () => {
+    const cpu = async (name: string) =>
+      (await pg.query('SELECT task_id, cpu_seconds FROM job_cpu_times WHERE job_id = $1 ORDER BY task_id', [jobIds[name]])).rows.map((r) => [
+        r.task_id,
+        r.cpu_seconds,
+      ]);
+    assert.deepEqual(await cpu('complete'), [[-1, 150.5]]);
+    assert.deepEqual(await cpu('array'), [
+      [0, 10],
+      [1, 20.75],
+    ]);
+    assert.deepEqual(await cpu('foreign'), [], 'nothing for a job not accounted');
   });
 
   it('rewards follow the registered node: its provider, weighted by its benchmark score', async () => {
@@ -196,6 +216,7 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
       billed: 1n,
       epoch: 1,
       rewards: { formula: 'x', shares: { platformPpm: 0, providerPpm: 0, nodesPpm: 0 }, billed: '1', platform: '1', providers: [], nodes: [] },
+      cpuTimes: [{ taskId: -1, cpuSeconds: 1 }],
     });
     assert.equal(written, false);
     assert.equal((await pg.query('SELECT count(*)::int AS n FROM usage_records WHERE job_id = $1', [jobIds.complete])).rows[0].n, 1);

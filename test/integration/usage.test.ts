@@ -109,8 +109,10 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     assert.equal(parts, BigInt(r.billed));
   });
 
-  it('an array: every task counted under the master id', async () => {
-    const id = await submit({ script: script('sleep 1', ['--array=1-3', '--cpus-per-task=2', '--time=2']) });
+  it("an array: every task counted under the master id; each task's CPU time is sacct's TotalCPU", async () => {
+    // A second of busy shell: CPU time SLURM's accounting measures, unlike a sleep.
+    const busy = 'end=$((SECONDS + 1)); while [ $SECONDS -lt $end ]; do :; done';
+    const id = await submit({ script: script(busy, ['--array=1-3', '--cpus-per-task=2', '--time=2']) });
     const job = await cp.waitForJob(alice.key, id, ended);
     assert.equal(job.state, 'COMPLETED');
     const { record } = await accounted(id);
@@ -124,6 +126,19 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
     const expectedCpuSeconds = truth.reduce((acc: number, t: any) => acc + tres(t, 'cpu') * t.time.elapsed, 0);
     assert.equal(record.usage.metrics.cpuCoreSeconds, expectedCpuSeconds);
     assert.ok(expectedCpuSeconds >= 3 * 2 * 1);
+    // sacct's TotalCPU on a job's line: its steps' user + system time.
+    const totalCpu = (t: any) => t.steps.reduce((sum: number, step: any) => sum + step.time.total.seconds + step.time.total.microseconds / 1e6, 0);
+    const lines = (await cp.request('GET', `/v1/jobs?array=${id}`, alice.key)).json.items;
+    assert.deepEqual(
+      lines.map((l: any) => [l.arrayTaskId, l.cpuSeconds]),
+      truth.map((t: any) => [t.array.task_id, totalCpu(t)]).sort((a: number[], b: number[]) => a[0] - b[0]),
+    );
+    assert.ok(
+      lines.every((l: any) => l.cpuSeconds > 0),
+      'the busy loop shows as CPU time (as SLURM samples it)',
+    );
+    const whole = (await cp.request('GET', `/v1/jobs/${id}`, alice.key)).json;
+    assert.ok(Math.abs(whole.cpuSeconds - truth.reduce((acc: number, t: any) => acc + totalCpu(t), 0)) < 1e-6);
   });
 
   it('a requeued job: every run is paid for, keyed by its first submission', async () => {

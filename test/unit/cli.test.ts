@@ -179,7 +179,7 @@ describe('formatting', () => {
   it('prints sacct history with usage: requested CPUs, elapsed and CPU time', () => {
     const done = job({ state: 'COMPLETED', exitCode: 0, exitSignal: 0, endedAt: '2026-01-01T10:02:05.000Z', options: { ntasks: 2, cpusPerTask: 3 } });
     const [header, row] = sacctTable([done], new Date('2026-01-02T00:00:00Z')).split('\n');
-    assert.match(header, /^JobID\s+JobName\s+Partition\s+Island\s+State\s+ExitCode\s+ReqCPUS\s+Elapsed\s+CPUTime\s+Submit\s+Start\s+End$/);
+    assert.match(header, /^JobID\s+JobName\s+Partition\s+Island\s+State\s+ExitCode\s+ReqCPUS\s+Elapsed\s+CPUTime\s+Submit\s+Start\s+End\s+TotalCPU$/);
     assert.match(row, /^42\s+train\s+debug\s+local-a\s+COMPLETED\s+0:0\s+6\s+2:00\s+12:00\s+2026-01-01T10:00:00\s+2026-01-01T10:00:05\s+2026-01-01T10:02:05$/);
     // Multi-node jobs without -n count as SLURM counts them (native -N2 --ntasks-per-node=2 -c2: NumCPUs=8).
     const multi = job({
@@ -192,10 +192,15 @@ describe('formatting', () => {
     assert.match(sacctTable([multi], new Date('2026-01-02T00:00:00Z'), false), /COMPLETED\s+0:0\s+8\s+2:00\s+16:00\s/);
   });
 
-  it('lists an array task by task, as sacct does, each with its own times and the per-task CPUs', () => {
+  it('lists an array task by task, as sacct does, each with its own times, island and the per-task CPUs', () => {
     const array = job({ state: 'COMPLETED', exitCode: 0, exitSignal: 0, endedAt: '2026-01-01T10:05:00.000Z', options: { cpusPerTask: 2 }, array: { size: 2 } });
     const task = (taskId: number, seconds: number) => ({
-      taskId,
+      id: `42_${taskId}`,
+      arrayTaskId: taskId,
+      island: taskId === 0 ? 'local-a' : 'east-1',
+      partition: 'debug',
+      slurmJobId: 100 + taskId,
+      cpuSeconds: taskId === 0 ? 59.6 : null,
       state: 'COMPLETED',
       stateReason: null,
       exitCode: 0,
@@ -208,6 +213,12 @@ describe('formatting', () => {
     assert.equal(lines.length, 2);
     assert.match(lines[0], /^42_0\s+train\s.*COMPLETED\s+0:0\s+2\s+1:00\s+2:00\s/);
     assert.match(lines[1], /^42_1\s+train\s.*COMPLETED\s+0:0\s+2\s+1:30\s+3:00\s/);
+    // TotalCPU is what accounting measured for the task, blank until it has.
+    assert.match(lines[0], /2026-01-01T10:01:00\s+1:00$/);
+    assert.match(lines[1], /2026-01-01T10:01:30$/);
+    // A split array's tasks name the island each ran on.
+    assert.match(lines[0], /^42_0\s+train\s+debug\s+local-a\s/);
+    assert.match(lines[1], /^42_1\s+train\s+debug\s+east-1\s/);
     assert.deepEqual(arrayTaskLines(array, []), [array], 'no task reported yet: the array itself');
   });
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -246,7 +247,7 @@ describe('loadConfig', () => {
       { ...config, islands: config.islands.map((i) => i.connection.name) },
       {
         role: 'all',
-        http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 2 * 1024 * 1024, smallBodyLimitBytes: 64 * 1024, trustProxy: false },
+        http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 2 * 1024 * 1024, smallBodyLimitBytes: 64 * 1024, trustProxy: false, processes: 1 },
         databaseUrl: 'postgres://postgres@127.0.0.1:55432/archipelago',
         redisUrl: 'redis://127.0.0.1:56379',
         bootstrapAdminKey: null,
@@ -376,6 +377,7 @@ describe('loadConfig', () => {
         ARCHIPELAGO_BODY_LIMIT_BYTES: '4096',
         ARCHIPELAGO_SMALL_BODY_LIMIT_BYTES: '2048',
         ARCHIPELAGO_TRUST_PROXY: 'true',
+        ARCHIPELAGO_API_PROCESSES: '3',
         DATABASE_URL: 'postgresql://u:p@db:5432/x',
         REDIS_URL: 'rediss://cache:6380',
         ARCHIPELAGO_MAX_SCRIPT_BYTES: '64',
@@ -396,7 +398,7 @@ describe('loadConfig', () => {
       }),
     );
     assert.equal(config.role, 'worker');
-    assert.deepEqual(config.http, { host: '0.0.0.0', port: 9000, bodyLimitBytes: 4096, smallBodyLimitBytes: 2048, trustProxy: true });
+    assert.deepEqual(config.http, { host: '0.0.0.0', port: 9000, bodyLimitBytes: 4096, smallBodyLimitBytes: 2048, trustProxy: true, processes: 3 });
     assert.equal(config.databaseUrl, 'postgresql://u:p@db:5432/x');
     assert.equal(config.redisUrl, 'rediss://cache:6380');
     assert.deepEqual(config.jobs, {
@@ -467,6 +469,11 @@ describe('loadConfig', () => {
     const explicit = loadConfig(env({ ARCHIPELAGO_RATE_LIMITS: 'marketplace.budget=5/1s', ARCHIPELAGO_MARKETPLACE_REQUESTS_PER_MINUTE: '30' }));
     assert.deepEqual(explicit.rateLimits?.budgets, { marketplace: { requests: 5, windowMs: 1000 } });
     assert.equal(loadConfig(env({ ARCHIPELAGO_RATE_LIMITS: 'off' })).rateLimits, null);
+  });
+  it('runs one API process per core for ARCHIPELAGO_API_PROCESSES=auto, and refuses what is not a count', () => {
+    assert.equal(loadConfig(env({ ARCHIPELAGO_API_PROCESSES: 'auto' })).http.processes, availableParallelism());
+    configError({ ARCHIPELAGO_API_PROCESSES: '0' }, 'ARCHIPELAGO_API_PROCESSES', /between 1 and 64/);
+    configError({ ARCHIPELAGO_API_PROCESSES: 'many' }, 'ARCHIPELAGO_API_PROCESSES', /integer/);
   });
   it('trusts a proxy only for exactly "true"', () => {
     for (const value of ['1', 'TRUE', 'yes', 'false']) assert.equal(loadConfig(env({ ARCHIPELAGO_TRUST_PROXY: value })).http.trustProxy, false);

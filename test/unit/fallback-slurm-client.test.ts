@@ -45,6 +45,7 @@ function recorder(): SlurmAdapter & { calls: string[] } {
     ping: async () => (calls.push('ping'), { up: true, hostname: 'ssh', version: '22.05' }),
     runsOf: async () => (calls.push('runsOf'), []),
     submitSettleMs: () => 0,
+    unsendable: async () => [],
     loginNode: () => null,
     close: async () => void calls.push('close'),
   };

@@ -61,12 +61,45 @@ describe('placeJob: hard filters reject with a readable reason', () => {
       {},
       /no node has features matching "ib&avx512" \(features here: ib\)/,
     ],
+    [
+      'a signal for the batch shell where slurmrestd 22.05 submits',
+      { signal: 'B:USR1@60' },
+      island('a', nodes('a', 2), { unsendable: ['batch-signal', 'mem-per-gpu'] }),
+      {},
+      /reached through slurmrestd without an SSH fallback, which cannot send --signal=B:; islands reached over SSH \(or with an ssh fallback\) can/,
+    ],
+    [
+      '--mem-per-gpu where slurmrestd 22.05 submits',
+      { memPerGpuMb: 1000, gpusPerNode: '1' },
+      island('a', nodes('a', 2, { gpus: [{ model: 'a100', total: 4, free: 4 }] }), { unsendable: ['batch-signal', 'mem-per-gpu'] }),
+      {},
+      /cannot send --mem-per-gpu;/,
+    ],
+    [
+      'signal flags where slurmrestd 23.11+ submits',
+      { signal: 'R:USR2@30' },
+      island('a', nodes('a', 2), { unsendable: ['signal-flags', 'begin-clock-time'] }),
+      {},
+      /cannot send --signal with B: or R:;/,
+    ],
     ['CPUs', { ntasks: 1, cpusPerTask: 32 }, base, {}, /no node has 32 CPUs \(largest: 16\)/],
     ['memory', { memPerNodeMb: 100000 }, base, {}, /no node has 100000 MB of memory \(largest: 64000 MB\)/],
   ];
   for (const [name, spec, isl, c, reason] of cases) {
     it(name, () => assert.match(rejection(spec, isl, c), reason));
   }
+
+  it('a job slurmrestd cannot send goes to an island that can, whatever else is free; other jobs go anywhere', () => {
+    const rest2205 = island('rest', nodes('rest', 4), { unsendable: ['batch-signal', 'mem-per-gpu'], pricePerCoreHour: 0.01 });
+    const rest2411 = island('modern', nodes('modern', 4), { unsendable: ['signal-flags', 'begin-clock-time'], pricePerCoreHour: 0.01 });
+    const ssh = island('ssh', nodes('ssh', 1, { cpusFree: 1 }), { pricePerCoreHour: 0.5 });
+    const all = snap(rest2205, rest2411, ssh);
+    assert.equal(place({ signal: 'B:USR1@60' }, all).island, 'ssh');
+    assert.equal(place({ memPerGpuMb: 100 }, all).island === 'rest', false);
+    assert.equal(place({ begin: '2030-01-01T10:00' }, snap(rest2411, ssh)).island, 'ssh');
+    assert.equal(place({ begin: 'now+1hour' }, snap(rest2411, ssh)).island, 'modern');
+    assert.equal(place({ signal: 'USR1@60' }, snap(rest2205, ssh)).island, 'rest', 'a signal to the steps is sent everywhere');
+  });
 
   it('CPUs and memory must be on the same node', () => {
     const isl = island('a', [node('big-cpu', { cpus: 64, memoryMb: 8000 }), node('big-mem', { cpus: 4, memoryMb: 512000 })]);

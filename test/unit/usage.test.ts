@@ -2,6 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { toAccountingRun, type SlurmDbJob } from '../../src/adapters/slurm/slurmdb-job-record';
 import { expandHostlist } from '../../src/core/usage/hostlist';
@@ -216,6 +218,24 @@ describe('slurmdb records → accounting runs', () => {
     });
     assert.equal(run.allocated.gpus, 3);
     assert.deepEqual(run.allocated.gpusByModel, { a100: 2 });
+  });
+
+  it("reads TotalCPU (user + system) as sacct prints it on the job's line: the sum over its steps", () => {
+    // 24.11 records the same figure on the job and on its steps.
+    const captured = JSON.parse(readFileSync(join(__dirname, '../../../test/fixtures/slurm-24.11/cli/sacct.json'), 'utf8')).stdout.jobs as SlurmDbJob[];
+    for (const job of captured) {
+      const total = job.time?.total as { seconds: number; microseconds: number };
+      assert.equal(toAccountingRun(job).cpuSeconds, total.seconds + total.microseconds / 1e6, `job ${job.job_id}`);
+    }
+    assert.ok(captured.some((job) => toAccountingRun(job).cpuSeconds > 0));
+    // 22.05 (slurmdbd v0.0.38, as captured on acct-a) leaves the job's own total at 0.
+    const steps = [
+      { ...MULTI_NODE.steps![0], time: { elapsed: 2, total: { seconds: 1, microseconds: 185_794 } } },
+      { ...MULTI_NODE.steps![1], time: { elapsed: 0, total: { seconds: 0, microseconds: 500_000 } } },
+    ];
+    assert.equal(toAccountingRun({ ...MULTI_NODE, time: { ...MULTI_NODE.time, total: { seconds: 0, microseconds: 0 } }, steps }).cpuSeconds, 1.685794);
+    assert.equal(toAccountingRun({ ...MULTI_NODE, time: { ...MULTI_NODE.time, total: { seconds: 3, microseconds: 250_000 } }, steps: [] }).cpuSeconds, 3.25);
+    assert.equal(toAccountingRun(MULTI_NODE).cpuSeconds, 0, 'steps without a total');
   });
 
   it('a job cancelled while pending has no nodes (its start time equals its end time, not 0)', () => {

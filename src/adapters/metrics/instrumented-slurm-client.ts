@@ -13,6 +13,7 @@ import {
   SlurmTimestamp,
   SlurmUnavailableError,
 } from '../../core/slurm/slurm-client.port';
+import type { SubmitFeature } from '../../core/sbatch/submit-features';
 
 function errorKind(error: unknown): 'rejected' | 'unavailable' | 'error' {
   if (error instanceof SlurmRejectedError) return 'rejected';
@@ -75,6 +76,10 @@ export class InstrumentedSlurmClient implements SlurmClient {
 
   runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
     return this.timed('accounting', () => this.inner.runsOf(slurmJobIds));
+  }
+
+  unsendable(): Promise<readonly SubmitFeature[]> {
+    return this.inner.unsendable();
   }
 
   submitSettleMs(): number {

@@ -17,6 +17,7 @@ import { ProviderGroups1765030000000 } from './migrations/1765030000000-provider
 import { JobTagKey1765100000000 } from './migrations/1765100000000-job-tag-key';
 import { JobDefaultOutput1765100000001 } from './migrations/1765100000001-job-default-output';
 import { ApiKeyLineage1765130000000 } from './migrations/1765130000000-api-key-lineage';
+import { JobCpuTimes1765200000000 } from './migrations/1765200000000-job-cpu-times';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
 export const MIGRATIONS = [
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
   JobTagKey1765100000000,
   JobDefaultOutput1765100000001,
   ApiKeyLineage1765130000000,
+  JobCpuTimes1765200000000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

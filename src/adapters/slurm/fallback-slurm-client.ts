@@ -14,6 +14,7 @@ import {
 import { neverReached } from './slurm-errors';
 import type { LoginNode, SlurmAdapter } from './slurm-adapter';
 import type { AccountingRun } from '../../core/usage/accounting';
+import type { SubmitFeature } from '../../core/sbatch/submit-features';
 
 /** After the primary was found unreachable, calls go straight to the fallback this long before the primary is tried again. */
 export const PRIMARY_RETRY_AFTER_MS = 5000;
@@ -95,6 +96,11 @@ export class FallbackSlurmClient implements SlurmAdapter {
   }
 
   /** A submission may have gone either way: the longer of the two. */
+  /** Nothing: what slurmrestd cannot send goes to sbatch over SSH (submit). */
+  async unsendable(): Promise<readonly SubmitFeature[]> {
+    return [];
+  }
+
   submitSettleMs(): number {
     return Math.max(this.primary.submitSettleMs(), this.fallback.submitSettleMs());
   }

@@ -14,15 +14,38 @@ export interface SlurmDbJob {
   comment?: { job?: string | null } | null;
   user?: string | null;
   state?: { current?: string | string[] | null };
-  time?: { submission?: number | null; start?: number | null; end?: number | null; elapsed?: number | null };
+  time?: {
+    submission?: number | null;
+    start?: number | null;
+    end?: number | null;
+    elapsed?: number | null;
+    /** User + system CPU time: 22.05 leaves it 0 on the job and counts it on the steps. */
+    total?: CpuTime | null;
+  };
   nodes?: string | null;
   tres?: { allocated?: V0038Tres[] | null };
   steps?: Array<{
     step?: { id?: string | number | null };
     nodes?: { list?: string[] | null; range?: string | null };
-    time?: { elapsed?: number | null };
+    time?: { elapsed?: number | null; total?: CpuTime | null };
     tres?: { allocated?: V0038Tres[] | null };
   }> | null;
+}
+
+interface CpuTime {
+  seconds?: number | null;
+  microseconds?: number | null;
+}
+
+const cpuSecondsOf = (time: CpuTime | null | undefined) => Math.max(0, (time?.seconds ?? 0) + (time?.microseconds ?? 0) / 1e6);
+
+/**
+ * sacct's TotalCPU of a job: the sum over its steps (what sacct prints on the job's line; slurmdbd
+ * 22.05 records 0 on the job itself), or the job's own figure when no step is recorded.
+ */
+function totalCpuSeconds(raw: SlurmDbJob): number {
+  const steps = raw.steps ?? [];
+  return steps.length > 0 ? steps.reduce((sum, step) => sum + cpuSecondsOf(step.time?.total), 0) : cpuSecondsOf(raw.time?.total);
 }
 
 interface V0038Tres {
@@ -80,6 +103,7 @@ export function toAccountingRun(raw: SlurmDbJob): AccountingRun {
     startTime: start,
     endTime: seconds(raw.time?.end),
     elapsedSeconds: start === null ? 0 : Math.max(0, raw.time?.elapsed ?? 0),
+    cpuSeconds: totalCpuSeconds(raw),
     nodes: start === null ? [] : withStepNodes(expandHostlist(raw.nodes), steps),
     allocated: toTres(raw.tres?.allocated),
     steps,

@@ -13,6 +13,7 @@ import {
   type SlurmSubmitResult,
   type SlurmTimestamp,
 } from '../../core/slurm/slurm-client.port';
+import type { SubmitFeature } from '../../core/sbatch/submit-features';
 
 /** How long an account found fit for tenants is trusted before the island is asked again. */
 const VERIFIED_FOR_MS = 60_000;
@@ -101,6 +102,10 @@ export class TenantCheckedSlurmClient implements SlurmClient {
 
   runsOf(slurmJobIds: readonly number[]): Promise<AccountingRun[]> {
     return this.inner.runsOf(slurmJobIds);
+  }
+
+  unsendable(): Promise<readonly SubmitFeature[]> {
+    return this.inner.unsendable();
   }
 
   submitSettleMs(): number {

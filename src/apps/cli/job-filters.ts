@@ -24,20 +24,27 @@ export interface JobView {
   submittedAt: string;
   startedAt: string | null;
   endedAt: string | null;
+  /** CPU time from the island's accounting (TotalCPU); null until it has it. */
+  cpuSeconds?: number | null;
   /** Set for a job array: its size. */
   array?: { size: number } | null;
 }
 
-/** One task of an array, as `GET /v1/jobs/{id}/tasks` lists it. */
-export interface TaskView {
-  taskId: number;
+/** One task of an array as a line of its own, as `GET /v1/jobs?array=<id>` lists it (`<id>_<task>`). */
+export interface TaskLineView {
+  id: string;
+  arrayTaskId: number;
   state: string;
   stateReason: string | null;
+  island: string | null;
+  partition: string | null;
+  slurmJobId: number | null;
   exitCode: number | null;
   exitSignal: number | null;
   batchHost: string | null;
   startedAt: string | null;
   endedAt: string | null;
+  cpuSeconds: number | null;
 }
 
 export interface JobFilter {

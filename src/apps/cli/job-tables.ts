@@ -1,7 +1,7 @@
 /** The human tables for jobs: squeue's default columns and sacct's. Pure. */
 
 import { Column, compactState, elapsedSeconds, formatDuration, formatExitCode, formatTimestamp, isTerminalState, table } from './format';
-import type { JobView, TaskView } from './job-filters';
+import type { JobView, TaskLineView } from './job-filters';
 import { requestedCpus as requestedCpusOfSpec } from '../../core/sbatch/sbatch-derivations';
 
 /** States in which a job holds nodes, so NODELIST names them instead of a reason. */
@@ -37,25 +37,30 @@ export function requestedCpus(job: JobView): number {
 
 /**
  * An array as sacct prints it: one line per task, `<id>_<task>`, with the task's own state, exit
- * code and times (so Elapsed and CPUTime are the task's), each asking for the array's per-task CPUs.
- * An array none of whose tasks SLURM has reported yet stays one line.
+ * code, times and island (a split array's tasks run on several), so Elapsed and CPUTime are the
+ * task's, each asking for the array's per-task CPUs. An array none of whose tasks SLURM has
+ * reported yet stays one line.
  */
-export function arrayTaskLines(job: JobView, tasks: readonly TaskView[]): JobView[] {
+export function arrayTaskLines(job: JobView, tasks: readonly TaskLineView[]): JobView[] {
   if (tasks.length === 0) return [job];
   return tasks.map((t) => ({
     ...job,
-    id: `${job.id}_${t.taskId}`,
+    id: t.id,
     state: t.state,
     stateReason: t.stateReason,
+    island: t.island,
+    partition: t.partition,
+    slurmJobId: t.slurmJobId,
     exitCode: t.exitCode,
     exitSignal: t.exitSignal,
     batchHost: t.batchHost,
     startedAt: t.startedAt,
     endedAt: t.endedAt,
+    cpuSeconds: t.cpuSeconds,
   }));
 }
 
-/** sacct's default columns (JobID JobName Partition State ExitCode) with the island, times and usage (ReqCPUS, Elapsed, CPUTime). */
+/** sacct's default columns (JobID JobName Partition State ExitCode) with the island, times and usage (ReqCPUS, Elapsed, CPUTime = Elapsed × ReqCPUS, TotalCPU). */
 export function sacctTable(jobs: readonly JobView[], now: Date, header = true): string {
   const columns: Column<JobView>[] = [
     { header: 'JobID', value: (j) => j.id },
@@ -70,6 +75,8 @@ export function sacctTable(jobs: readonly JobView[], now: Date, header = true): 
     { header: 'Submit', value: (j) => formatTimestamp(j.submittedAt) },
     { header: 'Start', value: (j) => formatTimestamp(j.startedAt) },
     { header: 'End', value: (j) => formatTimestamp(j.endedAt) },
+    // CPU time the processes really used, from the island's accounting: blank until it has it.
+    { header: 'TotalCPU', value: (j) => (j.cpuSeconds == null ? '' : formatDuration(Math.round(j.cpuSeconds))), align: 'right' },
   ];
   const text = table(jobs, columns);
   return header ? text : text.split('\n').slice(1).join('\n');

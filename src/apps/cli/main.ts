@@ -46,8 +46,14 @@ const NODE_ADMIN: Command = {
 
 const COMMANDS: Record<string, Command> = {
   squeue: {
-    usage: 'squeue [-u USER] [--me] [-t STATES|all] [-n NAME] [-j IDS] [-p PARTITION] [--island I] [-h] [--json]',
-    options: { ...SELECT, states: { type: 'string', short: 't' }, jobs: { type: 'string', short: 'j' }, noheader: { type: 'boolean', short: 'h' } },
+    usage: 'squeue [-u USER] [--me] [-t STATES|all] [-n NAME] [-j IDS] [-p PARTITION] [--island I] [-r] [-h] [--json]',
+    options: {
+      ...SELECT,
+      states: { type: 'string', short: 't' },
+      jobs: { type: 'string', short: 'j' },
+      array: { type: 'boolean', short: 'r' },
+      noheader: { type: 'boolean', short: 'h' },
+    },
     run: (context, values) => squeue(context, values),
   },
   scancel: {
@@ -70,8 +76,8 @@ const COMMANDS: Record<string, Command> = {
     run: (context, values) => sacct(context, values),
   },
   output: {
-    usage: 'output JOBID [--follow|-f] [--stderr] [--task N]',
-    options: { follow: { type: 'boolean', short: 'f' }, stderr: { type: 'boolean' }, task: { type: 'string' } },
+    usage: 'output JOBID [--follow|-f] [--stderr] [--task N] [--lines|-n N]',
+    options: { follow: { type: 'boolean', short: 'f' }, stderr: { type: 'boolean' }, task: { type: 'string' }, lines: { type: 'string', short: 'n' } },
     run: (context, values, positionals) => output(context, values, positionals, (data) => process.stdout.write(data)),
   },
   hold: {

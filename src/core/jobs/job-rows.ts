@@ -39,6 +39,8 @@ export interface JobRow {
   default_output: string | null;
   /** Why the job went where it went (or was rejected): see PlacementRecord in scheduling/capacity.service. */
   placement: unknown | null;
+  /** CPU time accounting measured (TotalCPU), where the query asked for it; null before accounting. */
+  cpu_seconds?: number | null;
   submitted_at: Date;
   dispatched_at: Date | null;
   started_at: Date | null;
@@ -58,6 +60,14 @@ export interface TaskRow {
   exit_signal: number | null;
   started_at: Date | null;
   ended_at: Date | null;
+}
+
+/** A task with the island and partition of the job or split-array part that runs it. */
+export interface TaskLineRow extends TaskRow {
+  island: string | null;
+  partition: string | null;
+  /** The task's CPU time from accounting (TotalCPU, all its runs); null before accounting. */
+  cpu_seconds: number | null;
 }
 
 /** A state change the follower or the API decided on; written with its event in one statement. */

@@ -1,4 +1,5 @@
-import type { JobRow, TaskRow } from './job-rows';
+import type { JobRow, TaskLineRow, TaskRow } from './job-rows';
+import { requestedCpus } from '../sbatch/sbatch-derivations';
 
 const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
 
@@ -27,6 +28,8 @@ export function jobView(row: JobRow, taskCounts?: Record<string, number>, parts?
     slurmJobId: row.slurm_job_id === null ? null : Number(row.slurm_job_id),
     exitCode: row.exit_code,
     exitSignal: row.exit_signal,
+    /** CPU time the job used (sacct's TotalCPU, every task), once the island's accounting has it. */
+    cpuSeconds: row.cpu_seconds ?? null,
     hold: row.hold,
     cancelRequested: row.cancel_requested,
     workingDirectory: row.working_directory,
@@ -70,5 +73,37 @@ export function taskView(row: TaskRow) {
     exitSignal: row.exit_signal,
     startedAt: iso(row.started_at),
     endedAt: iso(row.ended_at),
+  };
+}
+
+/**
+ * One task of an array as a line of its own, the way sacct and squeue print `<id>_<task>`: the
+ * array's name, owner and request with the task's own state, times, exit and island (a split
+ * array's tasks run on the islands of their parts, all under the array's one id).
+ */
+export function arrayTaskLine(array: JobRow, task: TaskLineRow) {
+  return {
+    id: `${array.id}_${task.task_id}`,
+    arrayJobId: array.id,
+    arrayTaskId: task.task_id,
+    name: array.name,
+    user: array.slurm_user,
+    state: task.state,
+    stateReason: task.state_reason,
+    island: task.island,
+    partition: task.partition,
+    slurmJobId: task.slurm_job_id === null ? null : Number(task.slurm_job_id),
+    exitCode: task.exit_code,
+    exitSignal: task.exit_signal,
+    batchHost: task.batch_host,
+    nodes: task.nodes,
+    /** sacct's TotalCPU for this task, once the island's accounting has it. */
+    cpuSeconds: task.cpu_seconds,
+    /** sacct's ReqCPUS: every task asks for the array's per-task CPUs. */
+    requestedCpus: requestedCpus(array.spec),
+    submittedAt: iso(array.submitted_at),
+    startedAt: iso(task.started_at),
+    endedAt: iso(task.ended_at),
+    links: { job: `/v1/jobs/${array.id}`, output: `/v1/jobs/${array.id}/output?task=${task.task_id}` },
   };
 }

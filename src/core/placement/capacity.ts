@@ -4,6 +4,8 @@
  * depth). Pure data; `capacity-refresh.ts` builds and refreshes it from SLURM incrementally.
  */
 
+import type { SubmitFeature } from '../sbatch/submit-features';
+
 export type NodeState = 'idle' | 'mixed' | 'allocated' | 'drain' | 'down';
 
 /** GPUs of one model on one node. */
@@ -70,6 +72,8 @@ export interface IslandCapacity {
   partitions: PartitionLimits[];
   nodes: NodeCapacity[];
   queue: QueueDepth;
+  /** What the island's way of submitting cannot send (slurmrestd without an SSH fallback); absent: everything. */
+  unsendable?: readonly SubmitFeature[];
 }
 
 export interface CapacitySnapshot {

@@ -12,6 +12,7 @@ import { firstFittingPartition, whyNoPartitionFits } from './partition-choice';
 import type { UserConstraints } from './placement-options';
 import type { IslandState } from './placement-index';
 import { listOrNone } from './reason-text';
+import { SUBMIT_FEATURE_OPTION, type SubmitFeature } from '../sbatch/submit-features';
 
 /** The user constraints and the demand's tier need, prepared once per shape for the island tests. */
 export interface HardFilters {
@@ -84,6 +85,14 @@ const HARD_FILTERS: readonly HardFilter[] = [
     reason: (island, filters) => `price ${island.capacity.pricePerCoreHour}/core-hour is above the job's limit of ${filters.maxPricePerCoreHour}`,
   },
   {
+    // What the island's way of submitting cannot send would be refused there (or run differently).
+    rejects: (island, _filters, demand) => unsendableOn(island, demand).length > 0,
+    reason: (island, _filters, demand) =>
+      `its SLURM is reached through slurmrestd without an SSH fallback, which cannot send ${unsendableOn(island, demand)
+        .map((feature) => SUBMIT_FEATURE_OPTION[feature])
+        .join(', ')}; islands reached over SSH (or with an ssh fallback) can`,
+  },
+  {
     rejects: (island, filters) => island.capacity.boundMs > filters.maxLatencyBoundMs,
     reason: ({ capacity }, filters, demand) =>
       filters.latencyBoundSource === 'multi-node'
@@ -154,6 +163,11 @@ export function rejectionReason(island: IslandState, filters: HardFilters, deman
   const matching =
     constraint && constraint.alternatives.length > 1 ? ` with the same one of ${renderExpr(findMatchGroup(constraint.expr) ?? constraint.expr)}` : '';
   return nodesEver === 0 ? `no single node has ${what} together` : `only ${nodesEver} node(s) can hold ${what}${matching}; the job needs ${demand.nodes}`;
+}
+
+function unsendableOn(island: IslandState, demand: JobDemand): SubmitFeature[] {
+  const unsendable = island.capacity.unsendable;
+  return unsendable?.length ? demand.submitFeatures.filter((feature) => unsendable.includes(feature)) : [];
 }
 
 function sharesAny(have: ReadonlySet<string>, wanted: ReadonlySet<string>): boolean {

@@ -3,6 +3,7 @@
  * one of `nodes` DIFFERENT nodes must hold it), the node count, the tier need, the time.
  */
 import type { JobSpec } from '../sbatch/job-spec';
+import { submitFeaturesOf, type SubmitFeature } from '../sbatch/submit-features';
 import { ConstraintError, parseConstraint, type FeatureConstraint } from './feature-constraint';
 
 export interface JobDemand {
@@ -30,6 +31,8 @@ export interface JobDemand {
   requiresTightTier: boolean;
   /** Array tasks (each task is a job of this per-task demand), null for a plain job. */
   array: { taskIds: number[]; maxRunning: number | null } | null;
+  /** What the job asks for that some islands' way of submitting cannot send (SubmitFeature). */
+  submitFeatures: SubmitFeature[];
   /** Things placement saw but does not filter on (other GRES, `-N` max...). */
   notes: string[];
   /** Canonical key of everything placement filters and scores on (arrays and the runtime estimate excluded): equal keys, equal treatment. */
@@ -172,6 +175,7 @@ export function deriveDemand(spec: JobSpec, options: DemandOptions = {}): JobDem
     // --switches=2 or more: the job accepts nodes behind several switches, which is what a loose island is.
     requiresTightTier: nodes > 1 && (spec.switches === undefined || spec.switches.count < 2),
     array: spec.array ? { taskIds: spec.array.taskIds, maxRunning: spec.array.maxRunning ?? null } : null,
+    submitFeatures: submitFeaturesOf(spec),
     notes,
     key: '',
   };
@@ -192,5 +196,6 @@ export function demandKey(d: Omit<JobDemand, 'key'>): string {
     d.partition ?? '',
     d.timeGiven ? (d.timeLimitMinutes ?? 'inf') : '',
     d.requiresTightTier ? 't' : '',
+    d.submitFeatures.join(','),
   ].join('|');
 }

@@ -1,3 +1,4 @@
+import type { SubmitFeature } from '../sbatch/submit-features';
 import type { JobSpec } from '../sbatch/job-spec';
 import type { AccountingSource } from '../usage/accounting';
 
@@ -48,6 +49,12 @@ export interface SlurmClient extends AccountingSource {
    * at least this long, so a late submission is never followed by a second one.
    */
   submitSettleMs(): number;
+
+  /**
+   * What this way of submitting cannot send (see SubmitFeature): none over SSH. Placement keeps
+   * jobs that need one of them off the island.
+   */
+  unsendable(): Promise<readonly SubmitFeature[]>;
 
   /** Releases pooled connections. */
   close(): Promise<void>;

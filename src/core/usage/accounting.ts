@@ -24,6 +24,8 @@ export interface AccountingRun {
   startTime: number | null;
   endTime: number | null;
   elapsedSeconds: number;
+  /** CPU time its processes used, user and system (sacct's TotalCPU), in seconds. */
+  cpuSeconds: number;
   /** The nodes allocated to the run (expanded). */
   nodes: string[];
   /** What the run was allocated (job level). */
@@ -65,4 +67,20 @@ export interface AccountingSource {
 /** Whose runs these are: the array master id for array tasks, else the job's own id. */
 export function masterIdOf(run: AccountingRun): number {
   return run.arrayJobId ?? run.slurmJobId;
+}
+
+/** The task a job's CPU time is recorded under when the job is not an array. */
+export const WHOLE_JOB = -1;
+
+/**
+ * CPU time per array task (or for the job itself, WHOLE_JOB), summed over its runs: a requeued
+ * task used CPU in each of them.
+ */
+export function cpuTimesOf(runs: readonly AccountingRun[]): Array<{ taskId: number; cpuSeconds: number }> {
+  const byTask = new Map<number, number>();
+  for (const run of runs) {
+    const taskId = run.arrayTaskId ?? WHOLE_JOB;
+    byTask.set(taskId, (byTask.get(taskId) ?? 0) + run.cpuSeconds);
+  }
+  return [...byTask].sort(([a], [b]) => a - b).map(([taskId, cpuSeconds]) => ({ taskId, cpuSeconds }));
 }

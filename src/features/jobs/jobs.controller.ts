@@ -1,10 +1,11 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
 import { RequireScopes, CurrentPrincipal } from '../../adapters/http/access';
 import type { Principal } from '../../core/auth/principal';
 import { invalid } from '../../core/common/problem';
-import { requestedRange } from '../../core/jobs/byte-range';
+import { requestedOutput } from '../../core/jobs/byte-range';
 import { CancelJobsDto, ListJobsQuery, ListTasksQuery, OutputQuery, SubmitJobDto } from './jobs.dto';
 import { JobsService } from './jobs.service';
 import { MfaHeaders, PresentedMfa } from '../../adapters/http/mfa-headers';
@@ -64,12 +65,15 @@ export class JobsController {
 
   @Get()
   @RequireScopes('read')
-  @ApiOperation({ summary: 'Your jobs, newest first, with cursor pagination' })
+  @ApiOperation({
+    summary: 'Your jobs, newest first, with cursor pagination; with `array`, the tasks of that array as lines of their own (`<id>_<task>`, sacct style)',
+  })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListJobsQuery) {
     return this.jobs.list(principal, {
       states: query.state?.split(','),
       island: query.island,
       name: query.name,
+      array: query.array,
       cursor: query.cursor,
       limit: query.limit ?? 50,
     });
@@ -130,8 +134,11 @@ export class JobsController {
   @Get(':id/output')
   @RequireScopes('read')
   @ApiProduces('text/plain')
-  @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end, bytes=start- or bytes=-suffix' })
-  @ApiOperation({ summary: "The job's stdout or stderr (patterns expanded as SLURM does), with byte ranges and tail" })
+  @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end, bytes=start- (to the end) or bytes=-suffix' })
+  @ApiOperation({
+    summary:
+      "The job's stdout or stderr (patterns expanded as SLURM does): the whole file by default (streamed), or a byte range, the last bytes (tail) or the last lines (tailLines)",
+  })
   async output(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -139,20 +146,22 @@ export class JobsController {
     @Headers('range') range: string | undefined,
     @Res() reply: FastifyReply,
   ) {
-    const slice = await this.jobs.output(principal, id, {
+    const output = await this.jobs.output(principal, id, {
       stream: query.stream ?? 'stdout',
       taskId: query.task,
-      ...requestedRange(range, query),
+      selection: requestedOutput(range, query),
     });
-    const partial = slice.start > 0 || slice.start + slice.data.length < slice.size;
-    const last = slice.start + slice.data.length - 1;
+    const partial = output.start > 0 || output.start + output.length < output.size;
     reply
       .status(partial ? 206 : 200)
       .header('Content-Type', 'text/plain; charset=utf-8')
       .header('Accept-Ranges', 'bytes')
-      .header('X-Output-Path', encodeURI(slice.path))
-      .header('X-Output-Size', String(slice.size));
-    if (partial) reply.header('Content-Range', `bytes ${slice.data.length ? `${slice.start}-${last}` : '*'}/${slice.size}`);
-    reply.send(slice.data);
+      .header('X-Output-Path', encodeURI(output.path))
+      .header('X-Output-Size', String(output.size));
+    if (partial) {
+      reply.header('Content-Range', `bytes ${output.length ? `${output.start}-${output.start + output.length - 1}` : '*'}/${output.size}`);
+    }
+    // A long span goes out chunk by chunk as it is read (chunked transfer), never whole in memory.
+    reply.send(Buffer.isBuffer(output.body) ? output.body : Readable.from(output.body));
   }
 }

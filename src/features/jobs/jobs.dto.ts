@@ -138,6 +138,15 @@ export class ListJobsQuery {
   @Matches(NO_NUL, { message: 'name may not contain NUL' })
   name?: string;
 
+  @ApiPropertyOptional({
+    description:
+      "An array job's id: list its tasks, one line each (`<id>_<task>` with the task's state, island, times, exit code), filtered by state and island",
+    example: '41',
+  })
+  @IsOptional()
+  @Matches(/^\d{1,18}$/, { message: 'array must be the id of one of your array jobs' })
+  array?: string;
+
   @ApiPropertyOptional({ description: 'nextCursor from the previous page' })
   @IsOptional()
   @IsString()
@@ -188,7 +197,15 @@ export class OutputQuery {
   @Max(16 * 1024 * 1024)
   tail?: number;
 
-  @ApiPropertyOptional({ description: 'At most this many bytes', default: 1048576 })
+  @ApiPropertyOptional({ description: 'Return only the last N lines (tail -n N), looking back at most 16 MiB; not with tail, offset, length or Range' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  tailLines?: number;
+
+  @ApiPropertyOptional({ description: 'At most this many bytes (default: to the end of the file)' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

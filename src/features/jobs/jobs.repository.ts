@@ -1,6 +1,6 @@
 import { logStateChanges, StateChangeRecord } from './job-state-log';
 import { splitJobState } from '../../core/jobs/split-array';
-import type { JobRow, TaskRow, StateChange, PendingTaskFields } from '../../core/jobs/job-rows';
+import type { JobRow, TaskRow, TaskLineRow, StateChange, PendingTaskFields } from '../../core/jobs/job-rows';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { preparedRows, rows } from '../../adapters/postgres/sql';
@@ -36,6 +36,9 @@ const TASK_UPSERT = `ON CONFLICT (job_id, task_id) DO UPDATE SET
 
 /** A job's own id and its parts' ids (tasks of a split array live on its parts). */
 const JOB_AND_PARTS = 'SELECT id FROM jobs WHERE id = $1 OR parent_id = $1';
+/** A job's row with the CPU time accounting measured for it (all tasks, all parts of a split array); NULL before accounting. */
+const JOB_WITH_CPU = `jobs.*, (SELECT sum(c.cpu_seconds) FROM job_cpu_times c JOIN jobs p ON p.id = c.job_id
+                                WHERE p.id = jobs.id OR p.parent_id = jobs.id) AS cpu_seconds`;
 
 /** A submission to insert as a new ACCEPTED job. */
 interface NewJob {
@@ -167,7 +170,7 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
   }
 
   async findOwned(ownerId: string, id: string): Promise<JobRow | null> {
-    const [row] = await rows<JobRow>(this.db, 'SELECT * FROM jobs WHERE id = $1 AND owner_id = $2', [id, ownerId]);
+    const [row] = await rows<JobRow>(this.db, `SELECT ${JOB_WITH_CPU} FROM jobs WHERE id = $1 AND owner_id = $2`, [id, ownerId]);
     return row ?? null;
   }
 
@@ -199,7 +202,7 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
     if (filter.name) add('name = ?', filter.name);
     if (filter.beforeId) add('id < ?::bigint', filter.beforeId);
     params.push(filter.limit);
-    return rows<JobRow>(this.db, `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`, params);
+    return rows<JobRow>(this.db, `SELECT ${JOB_WITH_CPU} FROM jobs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`, params);
   }
 
   async tasks(jobId: string, afterTaskId: number, limit: number): Promise<TaskRow[]> {
@@ -208,6 +211,19 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
       afterTaskId,
       limit,
     ]);
+  }
+
+  /** An array's tasks as lines of their own: each with the island and partition of the job (or part) that runs it. */
+  async taskLines(jobId: string, filter: { afterTaskId: number; states?: string[]; island?: string; limit: number }): Promise<TaskLineRow[]> {
+    return rows<TaskLineRow>(
+      this.db,
+      `SELECT t.*, j.island, j.partition, c.cpu_seconds FROM job_tasks t JOIN jobs j ON j.id = t.job_id
+          LEFT JOIN job_cpu_times c ON c.job_id = t.job_id AND c.task_id = t.task_id
+        WHERE t.job_id IN (${JOB_AND_PARTS}) AND t.task_id > $2
+          AND ($3::text[] IS NULL OR t.state = ANY($3::text[])) AND ($4::text IS NULL OR j.island = $4)
+        ORDER BY t.task_id LIMIT $5`,
+      [jobId, filter.afterTaskId, filter.states?.length ? filter.states : null, filter.island ?? null, filter.limit],
+    );
   }
 
   async task(jobId: string, taskId: number): Promise<TaskRow | null> {

@@ -10,14 +10,16 @@ import { unmappedWalletRemedy } from '../../core/identity/remedies';
 import { logStateChanges } from './job-state-log';
 import { DispatchQueue } from './dispatch/dispatch.queue';
 import { SlurmRejectedError, SlurmUnavailableError } from '../../core/slurm/slurm-client.port';
-import { JobFileAccessError, type JobFiles, JobFileUnavailableError } from '../../core/slurm/job-files.port';
+import { type ByteRange, JobFileAccessError, type JobFiles, JobFileUnavailableError } from '../../core/slurm/job-files.port';
+import type { OutputSelection } from '../../core/jobs/byte-range';
+import { readOutput } from '../../core/jobs/output-reading';
 import { serviceAccountRefusal } from '../../core/slurm/posix-user';
 import type { PlacementRecord } from '../../core/dispatch/placement-decision';
 import { normalizeSubmission, type NormalizedJob, SubmitInput } from '../../core/jobs/job-request';
 import type { MfaProof } from '../../core/identity/mfa-proof';
 import { jobGateFacts } from '../../core/identity/job-gate-facts';
 import { submissionActions } from '../../core/identity/veid-policy';
-import { jobView, taskView } from '../../core/jobs/job-view';
+import { arrayTaskLine, jobView, taskView } from '../../core/jobs/job-view';
 import { JobsRepository } from './jobs.repository';
 import { JobRow } from '../../core/jobs/job-rows';
 import { isTerminal, JobState } from '../../core/jobs/lifecycle';
@@ -35,8 +37,7 @@ import { tightestBoundMs } from '../../core/placement/placement-options';
 export interface OutputRequest {
   stream: 'stdout' | 'stderr';
   taskId?: number;
-  offset: number;
-  length: number;
+  selection: OutputSelection;
 }
 
 const NOT_YET_IN_SLURM: JobState[] = ['ACCEPTED', 'DISPATCHING'];
@@ -166,12 +167,28 @@ export class JobsService {
     return jobView(row, counts, parts);
   }
 
-  async list(principal: Principal, filter: { states?: string[]; island?: string; name?: string; cursor?: string; limit: number }) {
+  async list(principal: Principal, filter: JobListRequest) {
+    if (filter.array !== undefined) return this.arrayTaskLines(principal, filter.array, filter);
     const beforeId = filter.cursor ? this.decodeCursor(filter.cursor) : undefined;
     const found = await this.jobs.list({ ownerId: principal.id, ...filter, beforeId, limit: filter.limit + 1 });
     const page = found.slice(0, filter.limit);
     const next = found.length > filter.limit ? Buffer.from(page[page.length - 1].id).toString('base64url') : null;
     return { items: page.map((row) => jobView(row)), nextCursor: next };
+  }
+
+  /**
+   * `GET /v1/jobs?array=<id>`: the array's tasks as lines of their own (sacct's `<id>_<task>`),
+   * filtered and paged like the job list. Another tenant's array is as unknown as a missing one.
+   */
+  private async arrayTaskLines(principal: Principal, arrayId: string, filter: JobListRequest) {
+    const array = await this.owned(principal, arrayId);
+    if (array.array_size === null) throw invalid('array', `job ${arrayId} is not an array`);
+    if (filter.name !== undefined && filter.name !== array.name) return { items: [], nextCursor: null };
+    const after = filter.cursor ? decodeTaskCursor(filter.cursor) : -1;
+    const found = await this.jobs.taskLines(array.id, { afterTaskId: after, states: filter.states, island: filter.island, limit: filter.limit + 1 });
+    const page = found.slice(0, filter.limit);
+    const next = found.length > filter.limit ? Buffer.from(`task:${page[page.length - 1].task_id}`).toString('base64url') : null;
+    return { items: page.map((task) => arrayTaskLine(array, task)), nextCursor: next };
   }
 
   async tasks(principal: Principal, id: string, after: number, limit: number) {
@@ -292,29 +309,29 @@ export class JobsService {
     }
     const island = this.islands.get(row.island);
     if (!island) throw unavailable(`island ${row.island} is not configured here`);
-    const slice = await this.readJobFile(island.files, row, path, request);
-    if (!slice) throw notFound(`the ${request.stream} file ${path} (the job may not have started)`);
-    return { path, ...slice };
+    const output = await readOutput((range) => this.readJobFile(island.files, row, path, request.stream, range), request.selection);
+    if (!output) throw notFound(`the ${request.stream} file ${path} (the job may not have started)`);
+    return { path, ...output };
   }
 
   /**
    * Every refusal answers the same: what was wrong (a symlink, a FIFO, a target outside the roots,
    * missing or not) is logged, never told, so the answer reveals nothing that exists outside them.
    */
-  private async readJobFile(files: JobFiles, row: JobRow, path: string, request: OutputRequest) {
+  private async readJobFile(files: JobFiles, row: JobRow, path: string, stream: OutputRequest['stream'], range: ByteRange) {
     try {
-      return await files.read(row.slurm_user, path, { offset: request.offset, length: request.length });
+      return await files.read(row.slurm_user, path, range);
     } catch (error) {
       if (error instanceof JobFileAccessError) {
         this.logger.warn(`job ${row.id}: output read refused: ${error.message}`);
-        throw new Problem(403, 'Forbidden', `the ${request.stream} file is not a regular file of ${row.slurm_user} inside its directories`, {
+        throw new Problem(403, 'Forbidden', `the ${stream} file is not a regular file of ${row.slurm_user} inside its directories`, {
           field: 'stream',
         });
       }
       if (error instanceof JobFileUnavailableError) {
         this.logger.warn(`job ${row.id}: output read unavailable: ${error.message}`);
         if (error.reason === 'busy') throw unavailable('too many output reads are waiting on the file system; retry shortly');
-        throw new Problem(504, 'Gateway timeout', `the file system did not answer in time reading the ${request.stream} file`);
+        throw new Problem(504, 'Gateway timeout', `the file system did not answer in time reading the ${stream} file`);
       }
       if (error instanceof SlurmUnavailableError) throw unavailable(`island ${row.island} is unreachable: ${error.message}`);
       throw error;
@@ -406,4 +423,21 @@ export class JobsService {
       throw error;
     }
   }
+}
+
+export interface JobListRequest {
+  states?: string[];
+  island?: string;
+  name?: string;
+  /** An array's id: list its tasks instead of jobs. */
+  array?: string;
+  cursor?: string;
+  limit: number;
+}
+
+/** A task-list cursor (`task:<id>` in base64url), never to be confused with a job-list one. */
+function decodeTaskCursor(cursor: string): number {
+  const m = /^task:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw invalid('cursor', 'is not a cursor this API returned for this array');
+  return Number(m[1]);
 }

@@ -5,7 +5,7 @@ import { repeatEvery } from '../../core/common/repeat';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { JobTagger } from '../../core/dispatch/job-tag';
-import { masterIdOf, type AccountingRun, type AccountingSource } from '../../core/usage/accounting';
+import { cpuTimesOf, masterIdOf, type AccountingRun, type AccountingSource } from '../../core/usage/accounting';
 import { accountingIncomplete } from '../../core/usage/accounting-readiness';
 import { costOf, PRICING_VERSION } from '../../core/usage/pricing';
 import { REFERENCE_BENCHMARK_SCORE, splitRewards } from '../../core/usage/rewards';
@@ -156,6 +156,7 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
         billed,
         epoch,
         rewards,
+        cpuTimes: cpuTimesOf(runs),
       },
       this.config.usage.commitDelayMs > 0 ? () => new Promise((r) => setTimeout(r, this.config.usage.commitDelayMs)) : undefined,
     );

@@ -32,6 +32,8 @@ export interface SignedRecord {
   billed: bigint;
   epoch: number;
   rewards: RewardSplit;
+  /** CPU time per task (WHOLE_JOB for a plain job), from the same accounting records. */
+  cpuTimes: Array<{ taskId: number; cpuSeconds: number }>;
 }
 
 @Injectable()
@@ -94,6 +96,11 @@ export class UsageRepository implements UsageOutboxStats {
           lines.map((l) => l.weight),
           lines.map((l) => l.amount),
         ],
+      );
+      await tx.query(
+        `INSERT INTO job_cpu_times (job_id, task_id, cpu_seconds)
+         SELECT $1, t.task_id, t.cpu_seconds FROM unnest($2::int[], $3::float8[]) AS t(task_id, cpu_seconds)`,
+        [signed.job.id, signed.cpuTimes.map((c) => c.taskId), signed.cpuTimes.map((c) => c.cpuSeconds)],
       );
       await beforeCommit?.();
       return true;

@@ -1,4 +1,5 @@
 import type { components } from './generated/slurm-v0.0.42';
+import { RELATIVE_BEGIN } from '../../../core/sbatch/submit-features';
 import { SlurmInexpressibleError, type SlurmSubmitRequest } from '../../../core/slurm/slurm-client.port';
 import type { JobSpec } from '../../../core/sbatch/job-spec';
 import { renderDependency } from '../../../core/sbatch/render-dependency';
@@ -37,7 +38,7 @@ const BEGIN_UNIT_SECONDS: Record<string, number> = { second: 1, minute: 60, hour
  * knowing the cluster's time zone; other forms are refused (the SSH adapter passes them to sbatch).
  */
 function beginTime(begin: string, nowSeconds: number): number {
-  const m = /^now(?:\+(\d{1,9})(second|minute|hour|day|week)?s?)?$/i.exec(begin);
+  const m = RELATIVE_BEGIN.exec(begin);
   if (!m)
     throw new SlurmInexpressibleError(
       `begin: slurmrestd v0.0.40+ takes "now+<count><unit>" only, not ${JSON.stringify(begin)}; an island reached over SSH takes it`,

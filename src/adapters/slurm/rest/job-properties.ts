@@ -1,4 +1,5 @@
 import type { components } from './generated/slurm-v0.0.38';
+import { submitFeaturesOf } from '../../../core/sbatch/submit-features';
 import type { SlurmSubmitRequest } from '../../../core/slurm/slurm-client.port';
 import type { JobSpec } from '../../../core/sbatch/job-spec';
 import { SlurmInexpressibleError, SlurmRejectedError } from '../../../core/slurm/slurm-client.port';
@@ -128,10 +129,11 @@ export function toJobProperties(request: SlurmSubmitRequest, submitHost: string)
  */
 function notExpressibleInV0038(spec: JobSpec): string | null {
   const where = 'islands whose SLURM is reached over SSH, or SLURM 23.11 and later, accept it';
-  if (spec.signal !== undefined && /^(?:B|BR|RB):/i.test(spec.signal)) {
+  const features = submitFeaturesOf(spec);
+  if (features.includes('batch-signal')) {
     return `--signal=${spec.signal}: slurmrestd 22.05 cannot send the B: flag (signal the batch shell only); ${where}. Without B:, the signal goes to the job's steps`;
   }
-  if (spec.memPerGpuMb !== undefined) {
+  if (features.includes('mem-per-gpu')) {
     return `--mem-per-gpu: slurmrestd 22.05 cannot parse it; ${where}. --mem or --mem-per-cpu work here`;
   }
   return null;

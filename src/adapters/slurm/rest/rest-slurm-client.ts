@@ -15,6 +15,7 @@ import {
 import { toJobSubmission } from './job-properties';
 import { toJobDescriptionSubmission } from './job-description';
 import { isModern, REST_API_VERSIONS, updateTimeQuery, type RestApiVersion } from './rest-api-version';
+import type { SubmitFeature } from '../../../core/sbatch/submit-features';
 import { mintSlurmJwt, SlurmTokenCache } from './jwt';
 import { assertActingUser } from '../../../core/slurm/posix-user';
 import { describeItems, errorFromItems, neverReached, normalizeErrors, primaryCode, SLURM_ERR, type SlurmErrorItem } from '../slurm-errors';
@@ -309,6 +310,11 @@ export class RestSlurmClient implements SlurmAdapter {
     this.closed = true;
     this.tokens.clear();
     await this.pool.close();
+  }
+
+  /** slurmrestd 22.05 cannot parse `B:` signals or --mem-per-gpu; 23.11+ has no field for signal flags and takes --begin only as now+N. */
+  async unsendable(): Promise<readonly SubmitFeature[]> {
+    return isModern(await this.apiVersion()) ? ['signal-flags', 'begin-clock-time'] : ['batch-signal', 'mem-per-gpu'];
   }
 
   /** The API this client speaks to the island: configured, or found by `negotiate` once. */

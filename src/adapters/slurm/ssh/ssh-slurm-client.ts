@@ -25,6 +25,7 @@ import { SshPool, type ExecResult } from './ssh-pool';
 import { toAccountingRun, type SlurmDbJob } from '../slurmdb-job-record';
 import type { AccountingRun } from '../../../core/usage/accounting';
 import type { SlurmAdapter } from '../slurm-adapter';
+import type { SubmitFeature } from '../../../core/sbatch/submit-features';
 
 export interface SshSlurmClientOptions {
   /** Close a user's connection after this long without commands. Default 30 s. */
@@ -194,6 +195,11 @@ export class SshSlurmClient implements SlurmAdapter, PosixAccounts {
    * 0: sbatch runs as a child of the SSH session, and a session that ends without an answer
    * leaves no bound on whether it got to slurmctld; the job is looked for by its tag instead.
    */
+  /** Nothing: sbatch takes every option as a researcher's script gives it. */
+  async unsendable(): Promise<readonly SubmitFeature[]> {
+    return [];
+  }
+
   submitSettleMs(): number {
     return 0;
   }

@@ -16,7 +16,7 @@ import {
   parseSlurmTime,
   SQUEUE_DEFAULT_STATES,
   startOfDay,
-  type TaskView,
+  type TaskLineView,
 } from '../job-filters';
 import { arrayTaskLines, progressLine, sacctTable, squeueTable, waitExitCode } from '../job-tables';
 import { perJob } from './per-job';
@@ -142,7 +142,18 @@ async function findJobs(client: ApiClient, filter: JobFilter, stopBefore?: Date)
 
 export async function squeue(context: Context, values: Record<string, any>): Promise<number> {
   const filter = filterFromFlags(values, SQUEUE_DEFAULT_STATES);
-  const jobs = await findJobs(clientFor(context), filter);
+  const client = clientFor(context);
+  let jobs = await findJobs(client, filter);
+  if (values.array) {
+    // squeue -r: one array task per line, each selected by the same state and island filters.
+    const lineFilter = { ...filter, ids: undefined };
+    const expanded: JobView[] = [];
+    for (const job of jobs) {
+      if (!job.array) expanded.push(job);
+      else expanded.push(...arrayTaskLines(job, await allTasks(client, job.id)).filter((line) => line.id === job.id || matches(line, lineFilter)));
+    }
+    jobs = expanded;
+  }
   if (context.json) printJson(context, { jobs });
   else context.out(squeueTable(jobs, context.now(), !values.noheader));
   return ExitCode.OK;
@@ -160,7 +171,7 @@ export async function sacct(context: Context, values: Record<string, any>): Prom
   const jobs = await findJobs(client, filter, filter.submittedFrom);
   jobs.reverse(); // sacct lists oldest first
   // Arrays are listed task by task, as sacct lists them.
-  const tasks = new Map<string, TaskView[]>();
+  const tasks = new Map<string, TaskLineView[]>();
   for (const job of jobs) if (job.array) tasks.set(job.id, await allTasks(client, job.id));
   if (context.json) printJson(context, { jobs: jobs.map((job) => (tasks.has(job.id) ? { ...job, tasks: tasks.get(job.id) } : job)) });
   else
@@ -174,15 +185,19 @@ export async function sacct(context: Context, values: Record<string, any>): Prom
   return ExitCode.OK;
 }
 
-/** Every task of an array, a page at a time. */
-async function allTasks(client: ApiClient, id: string): Promise<TaskView[]> {
-  const out: TaskView[] = [];
-  let after = -1;
+/** Every task of an array as its own line (`GET /v1/jobs?array=`), a page at a time. */
+async function allTasks(client: ApiClient, id: string): Promise<TaskLineView[]> {
+  const out: TaskLineView[] = [];
+  let cursor: string | null = null;
   for (;;) {
-    const page = await client.json<{ items: TaskView[]; nextAfter: number | null }>('GET', `/v1/jobs/${id}/tasks?limit=1000&after=${after}`);
+    const query: URLSearchParams = new URLSearchParams({ array: id, limit: '500', ...(cursor ? { cursor } : {}) });
+    const page: { items: TaskLineView[]; nextCursor: string | null } = await client.json<{ items: TaskLineView[]; nextCursor: string | null }>(
+      'GET',
+      `/v1/jobs?${query}`,
+    );
     out.push(...page.items);
-    if (page.nextAfter === null) return out;
-    after = page.nextAfter;
+    if (page.nextCursor === null) return out;
+    cursor = page.nextCursor;
   }
 }
 
@@ -201,12 +216,14 @@ export async function scancel(context: Context, values: Record<string, any>, pos
 }
 
 /** One chunk of a job's output file from `offset`; null while the file does not exist yet. */
-async function outputChunk(client: ApiClient, id: string, stream: string, task: string | undefined, offset: number) {
-  const query = new URLSearchParams({ stream, offset: String(offset) });
+/** One read of the job's output: from `offset` to the end, or its last `lines` lines. */
+async function outputChunk(client: ApiClient, id: string, stream: string, task: string | undefined, from: { offset: number } | { lines: number }) {
+  const query = new URLSearchParams({ stream, ...('lines' in from ? { tailLines: String(from.lines) } : { offset: String(from.offset) }) });
   if (task !== undefined) query.set('task', task);
   try {
     const answer = await client.bytes(`/v1/jobs/${id}/output?${query}`);
-    return { data: answer.body, size: Number(answer.headers.get('x-output-size') ?? answer.body.length) };
+    const start = Number(/^bytes (\d+)-/.exec(answer.headers.get('content-range') ?? '')?.[1] ?? ('lines' in from ? 0 : from.offset));
+    return { data: answer.body, start, size: Number(answer.headers.get('x-output-size') ?? answer.body.length) };
   } catch (error) {
     // 409: not in SLURM yet; 404: SLURM has not created the file yet. Both pass with time.
     if (error instanceof ApiError && (error.status === 409 || (error.status === 404 && /file/.test(error.problem.detail ?? '')))) return null;
@@ -220,15 +237,22 @@ export async function output(context: Context, values: Record<string, any>, posi
   const stream = values.stderr ? 'stderr' : 'stdout';
   const task: string | undefined = values.task;
   if (task !== undefined && !/^\d+$/.test(task)) throw usage('--task must be an array task id');
+  if (values.lines !== undefined && !/^[1-9]\d{0,5}$/.test(values.lines)) throw usage('--lines must be a number of lines (1-999999)');
   const client = clientFor(context);
+  // tail -n: the last lines first, then (with --follow) on from where they ended.
+  let lines: number | null = values.lines === undefined ? null : Number(values.lines);
   let offset = 0;
   let delay = 250;
   for (;;) {
     // Read the job's state first: output seen after it is terminal is complete.
     const job = values.follow ? await client.json<JobView>('GET', `/v1/jobs/${id}`) : null;
-    const chunk = await outputChunk(client, id, stream, task, offset);
+    const chunk = await outputChunk(client, id, stream, task, lines === null ? { offset } : { lines });
     if (chunk === null && !values.follow) {
       throw new CliError(`job ${id} has no ${stream} yet (it has not started)`, ExitCode.NOT_FOUND);
+    }
+    if (chunk) {
+      lines = null;
+      offset = chunk.start;
     }
     if (chunk && chunk.data.length) {
       write(chunk.data);

@@ -6,6 +6,7 @@ import type { SlurmNodeRecord } from '../../../core/slurm/slurm-client.port';
 import type { CapacitySnapshot, IslandCapacity, IslandProfile, QueueDepth } from '../../../core/placement/capacity';
 import { nodeFromSlurm } from '../../../core/placement/capacity-refresh';
 import { ISLAND_DIRECTORY, type IslandDirectory } from '../../../adapters/slurm/island-directory';
+import type { SubmitFeature } from '../../../core/sbatch/submit-features';
 
 /** How old a snapshot may be before placement refreshes it. */
 export const CAPACITY_MAX_AGE_MS = 2000;
@@ -19,7 +20,13 @@ const DEFAULT_RUNTIME_MINUTES = 60;
  * limits are left to SLURM (unknown here). A configured island is one site (tight tier, bound 0); an island
  * formed from latency brings its tier, bound, regions, providers and performance class (`profile`).
  */
-export function islandCapacity(settings: IslandSettings, nodes: SlurmNodeRecord[], queue: QueueDepth, profile?: IslandProfile): IslandCapacity {
+export function islandCapacity(
+  settings: IslandSettings,
+  nodes: SlurmNodeRecord[],
+  queue: QueueDepth,
+  profile?: IslandProfile,
+  unsendable?: readonly SubmitFeature[],
+): IslandCapacity {
   const partitions = new Set(settings.partitions);
   return {
     name: settings.connection.name,
@@ -51,6 +58,7 @@ export function islandCapacity(settings: IslandSettings, nodes: SlurmNodeRecord[
       )
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     queue,
+    ...(unsendable?.length ? { unsendable } : {}),
   };
 }
 
@@ -66,6 +74,8 @@ export class CapacityService {
   private current: { at: number; view: CapacityView } | null = null;
   private refreshing: Promise<CapacityView> | null = null;
   private readonly lastNodes = new Map<string, SlurmNodeRecord[]>();
+  /** What each island's way of submitting cannot send, as its client last said (the REST API version is found at the first call). */
+  private readonly unsendable = new Map<string, readonly SubmitFeature[]>();
 
   constructor(
     @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
@@ -110,6 +120,7 @@ export class CapacityService {
           try {
             const records = await slurm.listNodes();
             this.lastNodes.set(name, records);
+            this.unsendable.set(name, await slurm.unsendable());
             return records;
           } catch (error) {
             this.logger.warn(`island ${name}: cannot list nodes: ${(error as Error).message}`);
@@ -123,7 +134,13 @@ export class CapacityService {
     const snapshot: CapacitySnapshot = {
       takenAtMs: at,
       islands: islands.map(({ settings, profile }, i) =>
-        islandCapacity(settings, nodes[i] ?? [], queues.get(settings.connection.name) ?? { pendingJobs: 0, pendingCpuSeconds: 0 }, profile),
+        islandCapacity(
+          settings,
+          nodes[i] ?? [],
+          queues.get(settings.connection.name) ?? { pendingJobs: 0, pendingCpuSeconds: 0 },
+          profile,
+          this.unsendable.get(settings.connection.name),
+        ),
       ),
     };
     const view = { snapshot, unknown };
