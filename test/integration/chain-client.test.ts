@@ -28,6 +28,7 @@ const settingsFor = (rpcUrl: string, chainId: string): ChainSettings & { rpcUrl:
   gasMultiplier: 1.3,
   requestTimeoutMs: 2000,
   broadcastPollMs: 50,
+  jobRecordsUnreadable: 'not-ready',
 });
 
 /** The chain client against the in-process chain double: the shared contract, then the double's knobs. */

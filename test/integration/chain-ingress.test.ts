@@ -10,9 +10,6 @@ import {
   JobState,
   MsgSubmitJob,
   MsgSubmitJobResponse,
-  PageRequest,
-  QueryJobsRequest,
-  QueryJobsResponse,
 } from '../../src/adapters/chain/generated/virtengine';
 import { ensureAccountingIsland } from '../support/accounting-island';
 import { ControlPlane } from '../support/control-plane';
@@ -201,40 +198,29 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     assert.match(fake.modules.jobs.get(refusedJob)!.statusMessage, /^refused by Archipelago: Identity tier too low/);
 
     // Later passes (the chain job list is polled again) import nothing more.
-    const queries = fake.count('/virtengine.hpc.v1.Query/Jobs');
-    await eventually('two more ingress passes', () => fake.count('/virtengine.hpc.v1.Query/Jobs') >= queries + 2, 10_000);
+    const queries = fake.count('/store/hpc/subspace');
+    await eventually('two more ingress passes', () => fake.count('/store/hpc/subspace') >= queries + 2, 10_000);
+    assert.equal(fake.count('/virtengine.hpc.v1.Query/Jobs'), 0, 'Query/Jobs is not implemented on chain: never asked');
     assert.equal((await db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n, 3);
     assert.equal((await db.query('SELECT count(*)::int AS n FROM chain_ingress')).rows[0].n, 4);
     assert.deepEqual(duplicateReports(fake), []);
   });
 
-  it('Query/Jobs pages in store-key order, by state and cluster, following next_key to an empty one', async () => {
+  it("reads x/hpc's stored jobs in key order, each with the keeper's fields and transition times", async () => {
     const client = chainClientFor(fake);
-    const all = [...fake.modules.jobs.values()].filter((j) => j.clusterId === CLUSTER && j.state === COMPLETED).map((j) => j.jobId);
-    const expected = [...all].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    const seen: string[] = [];
-    let key: Uint8Array = new Uint8Array();
-    let pages = 0;
-    do {
-      const page = await client.hpcJobs({ state: COMPLETED, clusterId: CLUSTER }, key, 1);
-      assert.ok(page.jobs.length <= 1);
-      seen.push(...page.jobs.map((j) => j.jobId));
-      key = page.pagination?.nextKey ?? new Uint8Array();
-      pages++;
-    } while (key.length > 0);
-    assert.ok(expected.length >= 3, `the first test's jobs are COMPLETED on chain (${expected.length})`);
-    assert.equal(pages, expected.length);
-    assert.deepEqual(seen, expected);
-    assert.deepEqual((await client.hpcJobs({ state: FAILED, clusterId: 'HPC-404' }, new Uint8Array(), 10)).jobs, []);
-    await assert.rejects(
-      client.query(
-        '/virtengine.hpc.v1.Query/Jobs',
-        QueryJobsRequest,
-        { pagination: PageRequest.fromPartial({ key: new Uint8Array([1]), offset: 1n }) },
-        QueryJobsResponse,
-      ),
-      /either offset or key/,
-    );
+    const stored = await client.hpcJobs();
+    const ids = stored.map((s) => s.job.jobId);
+    assert.deepEqual(ids, [...fake.modules.jobs.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    const completed = stored.filter((s) => s.job.clusterId === CLUSTER && s.job.state === COMPLETED);
+    assert.ok(completed.length >= 3, `the first test's jobs are COMPLETED on chain (${completed.length})`);
+    for (const { job, queuedAt, startedAt, completedAt } of completed) {
+      assert.equal(job.customerAddress, verified.address);
+      assert.equal(job.providerAddress, provider.address);
+      assert.ok(job.workloadSpec?.containerImage, 'the workload spec survives the JSON record');
+      assert.ok(queuedAt && startedAt && completedAt && queuedAt <= startedAt && startedAt <= completedAt, `${job.jobId}: ${queuedAt} ${startedAt} ${completedAt}`);
+      assert.deepEqual((await client.hpcJob(job.jobId))?.job, job, 'the same record under its own key');
+    }
+    await assert.rejects(client.query('/virtengine.hpc.v1.Query/Job', MsgSubmitJobResponse, {}, MsgSubmitJobResponse), /method Job not implemented/);
   });
 
   it('the fake refuses submissions the keeper refuses (runtime, image, nodes, inactive cluster) and takes any queue name', async () => {

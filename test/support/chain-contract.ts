@@ -7,7 +7,15 @@ import { calculateFee, GasPrice, SigningStargateClient } from '@cosmjs/stargate'
 import { ChainSettings } from '../../src/adapters/chain/chain-settings';
 import { ChainQueryError, VirtEngineChainClient, WrongChainError } from '../../src/adapters/chain/chain-client';
 import { chainRegistry } from '../../src/adapters/chain/chain-registry';
-import { QueryIdentityScoreRequest, QueryIdentityScoreResponse, SensitiveTransactionType } from '../../src/adapters/chain/generated/virtengine';
+import {
+  QueryIdentityScoreRequest,
+  QueryIdentityScoreResponse,
+  QueryJobRequest,
+  QueryJobResponse,
+  QueryJobsRequest,
+  QueryJobsResponse,
+  SensitiveTransactionType,
+} from '../../src/adapters/chain/generated/virtengine';
 import { defineMessage } from '../../src/adapters/chain/proto-codec';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 
@@ -63,8 +71,27 @@ export function chainContract(target: () => ChainTarget, skip: string | false = 
     await assert.rejects(missing, (error: unknown) => error instanceof ChainQueryError && /authorization session not found/.test(error.message));
   });
 
-  it('an unknown HPC job is null (gRPC NotFound)', async () => {
-    assert.equal(await client().hpcJob(`JOB-${randomBytes(6).toString('hex')}`), null);
+  it('Query/Job and Query/Jobs are not implemented (gRPC Unimplemented as unknown request)', async () => {
+    const answers = [
+      client().query('/virtengine.hpc.v1.Query/Job', QueryJobRequest, { jobId: 'hpc-job-1' }, QueryJobResponse),
+      client().query('/virtengine.hpc.v1.Query/Jobs', QueryJobsRequest, {}, QueryJobsResponse),
+    ];
+    for (const [i, answer] of answers.entries()) {
+      const method = i === 0 ? 'Job' : 'Jobs';
+      await assert.rejects(answer, (error: unknown) => error instanceof ChainQueryError && new RegExp(`method ${method} not implemented`).test(error.message));
+    }
+  });
+
+  it("x/hpc's store holds no job under an unknown id (empty value, not an error)", async () => {
+    assert.equal(await client().hpcJob(`hpc-job-none-${randomBytes(6).toString('hex')}`), null);
+  });
+
+  it("every job x/hpc's store lists decodes, and each reads back alone under its own key", async () => {
+    const jobs = await client().hpcJobs();
+    for (const stored of jobs) {
+      assert.ok(stored.job.jobId && stored.job.state > 0, JSON.stringify(stored.job));
+    }
+    if (jobs.length > 0) assert.deepEqual((await client().hpcJob(jobs[0].job.jobId))?.job, jobs[0].job);
   });
 
   it('signs and broadcasts a transaction that lands in a block, and the sequence advances', async () => {

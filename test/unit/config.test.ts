@@ -304,6 +304,7 @@ describe('loadConfig', () => {
           gasMultiplier: 1.3,
           requestTimeoutMs: 5000,
           broadcastPollMs: 1000,
+          jobRecordsUnreadable: 'not-ready',
         },
         ledger: {
           providerKey: null,
@@ -541,7 +542,9 @@ describe('chain settings', () => {
       CHAIN_BECH32_PREFIX: 'virtengine',
       CHAIN_DENOM: 'uvirt',
       CHAIN_GAS_MULTIPLIER: '1.5',
+      CHAIN_JOB_RECORDS_UNREADABLE: 'degraded',
     });
+    assert.equal(chain.jobRecordsUnreadable, 'degraded');
     assert.equal(chain.rpcUrl, 'http://127.0.0.1:26657');
     assert.equal(chain.chainId, 'virtengine-dev-1');
     assert.equal(chain.bech32Prefix, 'virtengine');
@@ -554,6 +557,7 @@ describe('chain settings', () => {
     ['CHAIN_GAS_MULTIPLIER', '0.5'],
     ['CHAIN_GAS_PRICE', 'cheap'],
     ['CHAIN_ID', 'a b'],
+    ['CHAIN_JOB_RECORDS_UNREADABLE', 'ignore'],
   ]) {
     it(`refuses ${variable}=${value}`, () => {
       assert.throws(

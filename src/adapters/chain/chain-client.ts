@@ -8,15 +8,10 @@ import { chainRegistry } from './chain-registry';
 import type { ChainSettings } from './chain-settings';
 import type { MessageCodec } from './proto-codec';
 import { decodeStoredScore, StoredIdentityScore, VEID_STORE_PATH, veidScoreKey } from './veid-score-store';
+import { decodeStoredJob, decodeStoredJobs, HPC_JOB_PREFIX, HPC_STORE_KEY_PATH, HPC_STORE_SUBSPACE_PATH, hpcJobKey, StoredHpcJob } from './hpc-job-store';
 import {
   QueryAuthorizationSessionRequest,
   QueryAuthorizationSessionResponse,
-  QueryJobRequest,
-  QueryJobResponse,
-  QueryJobsRequest,
-  QueryJobsResponse,
-  JobState,
-  PageRequest,
   QueryMFARequiredRequest,
   QueryMFARequiredResponse,
   QueryTrustedDeviceRequest,
@@ -75,9 +70,16 @@ export interface ChainQueries {
   mfaSession(sessionId: string): Promise<QueryAuthorizationSessionResponse>;
   mfaRequired(address: string, transactionType: SensitiveTransactionType): Promise<QueryMFARequiredResponse>;
   trustedDevice(address: string, deviceFingerprint: string): Promise<QueryTrustedDeviceResponse>;
-  hpcJob(jobId: string): Promise<QueryJobResponse | null>;
-  /** One page of Query/Jobs filtered by state and cluster; `pageKey` is the previous page's next_key. */
-  hpcJobs(filter: { state: JobState; clusterId: string }, pageKey: Uint8Array, limit: number): Promise<QueryJobsResponse>;
+  /** The job x/hpc stores under `jobId` (read from its store: Query/Job is not implemented), or null. */
+  hpcJob(jobId: string): Promise<StoredHpcJob | null>;
+  /** Every job x/hpc stores (one `/subspace` read of its job prefix: Query/Jobs is not implemented). */
+  hpcJobs(): Promise<StoredHpcJob[]>;
+}
+
+/** Whether x/hpc's job records could be read the last time they were asked for (null: not asked yet). */
+export interface JobRecordsHealth {
+  readable: boolean | null;
+  detail: string;
 }
 
 /**
@@ -116,8 +118,6 @@ export interface PreparedTx {
 /** The Nest injection token for the shared client (null when no chain is configured). */
 export const CHAIN_CLIENT = Symbol('CHAIN_CLIENT');
 
-const NOT_FOUND = /rpc error: code = NotFound/i;
-
 /**
  * The one cosmjs-based VirtEngine client: ABCI queries with our protobuf types, and signers built
  * on `SigningStargateClient` with our message registry. It connects lazily (no RPC call at
@@ -127,6 +127,10 @@ const NOT_FOUND = /rpc error: code = NotFound/i;
 export class VirtEngineChainClient implements ChainQueries {
   private readonly comet: Comet38Client;
   private readonly queries: QueryClient;
+  /** The last outcome of reading x/hpc's job records. */
+  jobRecords: JobRecordsHealth = { readable: null, detail: 'not read yet' };
+  /** Told of every job-record read's outcome (the metrics gauge). */
+  onJobRecords: ((health: JobRecordsHealth) => void) | null = null;
 
   constructor(readonly settings: ChainSettings & { rpcUrl: string }) {
     this.comet = Comet38Client.create(new HttpClient(settings.rpcUrl, settings.requestTimeoutMs));
@@ -156,23 +160,35 @@ export class VirtEngineChainClient implements ChainQueries {
     return this.query('/virtengine.mfa.v1.Query/TrustedDevice', QueryTrustedDeviceRequest, { address, deviceFingerprint }, QueryTrustedDeviceResponse);
   }
 
-  /** null when the chain has no such job (gRPC NotFound). */
-  async hpcJob(jobId: string): Promise<QueryJobResponse | null> {
+  async hpcJob(jobId: string): Promise<StoredHpcJob | null> {
+    return decodeStoredJob(await this.readJobRecords(HPC_STORE_KEY_PATH, hpcJobKey(jobId)));
+  }
+
+  async hpcJobs(): Promise<StoredHpcJob[]> {
+    return decodeStoredJobs(await this.readJobRecords(HPC_STORE_SUBSPACE_PATH, Uint8Array.of(HPC_JOB_PREFIX)));
+  }
+
+  /**
+   * A store read of x/hpc's job records, remembered in `jobRecords` (readiness and the
+   * archipelago_chain_job_records_readable gauge show it): a node that refuses store queries
+   * leaves ingress and job reports waiting, visibly, instead of failing quietly.
+   */
+  private async readJobRecords(path: string, key: Uint8Array): Promise<Uint8Array> {
     try {
-      return await this.query('/virtengine.hpc.v1.Query/Job', QueryJobRequest, { jobId }, QueryJobResponse);
+      const { value } = await this.queries.queryAbci(path, key);
+      this.noteJobRecords({ readable: true, detail: '' });
+      return value;
     } catch (error) {
-      if (error instanceof ChainQueryError && NOT_FOUND.test(error.message)) return null;
-      throw error;
+      const classified = classify(error, path);
+      // Unreachable is the `chain` check's business; a refusal means this node will not serve the records.
+      if (classified instanceof ChainQueryError) this.noteJobRecords({ readable: false, detail: classified.message });
+      throw classified;
     }
   }
 
-  hpcJobs(filter: { state: JobState; clusterId: string }, pageKey: Uint8Array, limit: number) {
-    return this.query(
-      '/virtengine.hpc.v1.Query/Jobs',
-      QueryJobsRequest,
-      { ...filter, pagination: PageRequest.fromPartial({ key: pageKey, limit: BigInt(limit) }) },
-      QueryJobsResponse,
-    );
+  private noteJobRecords(health: JobRecordsHealth): void {
+    this.jobRecords = health;
+    this.onJobRecords?.(health);
   }
 
   /** Any ABCI gRPC query: `path` is `/<service>/<Method>`. */

@@ -15,6 +15,13 @@ export interface ChainSettings {
   requestTimeoutMs: number;
   /** How often a broadcast looks for its transaction in a block. */
   broadcastPollMs: number;
+  /**
+   * What a node that refuses to serve x/hpc's job records (store queries under `/store/hpc/`)
+   * means for this process. Either way chain ingress and job reports wait and retry, and the
+   * archipelago_chain_job_records_readable gauge shows 0; `not-ready` also fails readiness,
+   * `degraded` only reports it in the readiness answer.
+   */
+  jobRecordsUnreadable: 'not-ready' | 'degraded';
 }
 
 type Env = Record<string, string | undefined>;
@@ -35,6 +42,10 @@ export function chainSettings(env: Env): ChainSettings {
   if (!/^\d+(\.\d+)?$/.test(multiplierText) || gasMultiplier < 1 || gasMultiplier > 10) {
     throw new ConfigError('CHAIN_GAS_MULTIPLIER', 'must be a number between 1 and 10');
   }
+  const jobRecordsUnreadable = env.CHAIN_JOB_RECORDS_UNREADABLE || 'not-ready';
+  if (jobRecordsUnreadable !== 'not-ready' && jobRecordsUnreadable !== 'degraded') {
+    throw new ConfigError('CHAIN_JOB_RECORDS_UNREADABLE', 'must be not-ready or degraded');
+  }
   return {
     rpcUrl,
     chainId,
@@ -44,6 +55,7 @@ export function chainSettings(env: Env): ChainSettings {
     gasMultiplier,
     requestTimeoutMs: positive(env, 'CHAIN_REQUEST_TIMEOUT_MS', 5000),
     broadcastPollMs: positive(env, 'CHAIN_BROADCAST_POLL_MS', 1000),
+    jobRecordsUnreadable,
   };
 }
 

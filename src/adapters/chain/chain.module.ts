@@ -1,5 +1,6 @@
 import { Global, Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ReadinessRegistry } from '../readiness/readiness-registry';
+import { Metrics } from '../metrics/metrics';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CHAIN_CLIENT, VirtEngineChainClient } from './chain-client';
@@ -24,6 +25,7 @@ export class ChainModule implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(CHAIN_CLIENT) private readonly chain: VirtEngineChainClient | null,
     private readonly readiness: ReadinessRegistry,
+    private readonly metrics: Metrics,
   ) {}
 
   /** With a chain configured, readiness includes it: the node must answer and be on our chain id. */
@@ -36,6 +38,13 @@ export class ChainModule implements OnModuleInit, OnApplicationShutdown {
         const id = await chain.chainId();
         if (id !== chain.settings.chainId) throw new Error(`the node is on chain ${id}, not ${chain.settings.chainId}`);
       },
+    });
+    chain.onJobRecords = ({ readable }) => this.metrics.chainJobRecordsReadable.set(readable ? 1 : 0);
+    this.readiness.register({
+      name: 'chain-job-records',
+      advisory: chain.settings.jobRecordsUnreadable === 'degraded',
+      // A read of one (absent) job: any answer, empty included, shows the node serves x/hpc's store.
+      probe: async () => void (await chain.hpcJob('')),
     });
   }
 

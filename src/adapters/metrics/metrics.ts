@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * This process's Prometheus registry and the metrics every role records into. One registry per
@@ -52,6 +52,12 @@ export class Metrics {
     name: 'archipelago_dispatch_outcomes_total',
     help: 'What dispatch did with a claimed job: submitted, recovered (found in SLURM from an earlier attempt), rejected, cancelled, deferred (dependencies), retry (island unreachable)',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly chainJobRecordsReadable = new Gauge({
+    name: 'archipelago_chain_job_records_readable',
+    help: "1 when the chain node served x/hpc's job records (store query) at the last read, 0 when it refused (chain ingress and job reports wait)",
     registers: [this.registry],
   });
 

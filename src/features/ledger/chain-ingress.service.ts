@@ -36,8 +36,9 @@ export interface IngressReport {
 class AlreadyDecided extends Error {}
 
 /**
- * Chain ingress: for every island registered on chain (chain_clusters), pages through its PENDING
- * chain jobs (Query/Jobs, as the reference provider daemon polls) and turns each one not decided
+ * Chain ingress: reads x/hpc's stored jobs (an ABCI store query: the chain does not implement
+ * Query/Jobs), keeps the PENDING ones of ours on an island registered on chain (chain_clusters),
+ * and turns each one not decided
  * yet into an Archipelago job owned by the customer's wallet principal (created if absent), through
  * the same normalization, VEID/MFA gates and budget as `POST /v1/jobs`, pinned to that island.
  * The job row, its chain_job_links row and the chain_ingress row commit together, and the chain
@@ -94,19 +95,19 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
     const provider = (await this.connection.get()).address;
     const report: IngressReport = { imported: [], refused: [], deferred: [] };
     const clusters = await this.records.clusters();
-    for (const { island, cluster_id: clusterId } of clusters) {
-      let key: Uint8Array = new Uint8Array();
-      do {
-        const page = await this.chain.hpcJobs({ state: JobState.JOB_STATE_PENDING, clusterId }, key, this.config.ledger.ingress.pageLimit);
-        const decided = await this.records.decided(page.jobs.map((j) => j.jobId));
-        for (const job of page.jobs) {
-          if (decided.has(job.jobId)) continue;
-          // The query filters by cluster; a job of another provider on our cluster id is not ours to run.
-          if (job.clusterId !== clusterId || job.providerAddress !== provider) continue;
-          await this.ingestOne(job, island, provider, report);
-        }
-        key = page.pagination?.nextKey ?? new Uint8Array();
-      } while (key.length > 0);
+    if (clusters.length === 0) return report;
+    const islandOf = new Map(clusters.map((c) => [c.cluster_id, c.island]));
+    // Query/Jobs is not implemented on chain: every stored job is read at once (x/hpc's store).
+    const pending = (await this.chain.hpcJobs())
+      .map((stored) => stored.job)
+      // A job of another provider on our cluster id is not ours to run.
+      .filter((job) => job.state === JobState.JOB_STATE_PENDING && islandOf.has(job.clusterId) && job.providerAddress === provider);
+    for (let i = 0; i < pending.length; i += this.config.ledger.ingress.pageLimit) {
+      const batch = pending.slice(i, i + this.config.ledger.ingress.pageLimit);
+      const decided = await this.records.decided(batch.map((j) => j.jobId));
+      for (const job of batch) {
+        if (!decided.has(job.jobId)) await this.ingestOne(job, islandOf.get(job.clusterId)!, provider, report);
+      }
     }
     return report;
   }

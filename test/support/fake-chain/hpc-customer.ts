@@ -5,11 +5,10 @@ import {
   JobState,
   MsgSubmitJob,
   MsgSubmitJobResponse,
-  QueryJobsRequest,
-  QueryJobsResponse,
 } from '../../../src/adapters/chain/generated/virtengine';
 import type { HpcProviderState } from './hpc-provider';
-import { CODE, HpcRefusal, MsgHandler, Refusal } from './ledger';
+import type { JobTimes } from './hpc-store';
+import { HpcRefusal, MsgHandler, Refusal } from './ledger';
 import { validateBasic } from './validate-basic';
 
 /** x/hpc error codes for customer submissions (types/errors.go, in the numbering of HPC_CODE). */
@@ -21,9 +20,6 @@ export const HPC_JOB_CODE = {
   MAX_RUNTIME_EXCEEDED: 2119,
 } as const;
 
-/** cosmos-sdk query.DefaultLimit: a PageRequest with limit 0 gets this many. */
-const DEFAULT_LIMIT = 100;
-
 /**
  * A customer's MsgSubmitJob as msg_server.SubmitJob + keeper.SubmitJob behave: the offering must
  * exist and be active, its cluster ACTIVE (else 2101 "cluster not found", as keeper.SubmitJob wraps
@@ -31,7 +27,10 @@ const DEFAULT_LIMIT = 100;
  * unless the workload is preconfigured. The job is stored PENDING as JOB-<seq> with the offering's
  * cluster and provider, max_price as agreed_price, and an empty escrow id.
  */
-export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string, HPCJob> }, blockTime: () => Date): Array<[string, MsgHandler]> {
+export function hpcCustomerHandlers(
+  state: HpcProviderState & { jobs: Map<string, HPCJob>; stampJob(jobId: string, times: JobTimes): void },
+  blockTime: () => Date,
+): Array<[string, MsgHandler]> {
   const invalid = (why: string) => new HpcRefusal(HPC_JOB_CODE.INVALID_JOB, `${why}: invalid HPC job`);
   const submit: MsgHandler = {
     decode: (value) => MsgSubmitJob.decode(value),
@@ -77,6 +76,7 @@ export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string
           blockHeight: BigInt(Math.floor(blockTime().getTime() / 1000)),
         }),
       );
+      state.stampJob(jobId, { createdAt: blockTime() });
       return Any.fromPartial({
         typeUrl: MsgSubmitJobResponse.typeUrl,
         value: MsgSubmitJobResponse.encode(MsgSubmitJobResponse.fromPartial({ jobId, escrowId: '' })).finish(),
@@ -86,35 +86,3 @@ export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string
   return [[MsgSubmitJob.typeUrl, submit]];
 }
 
-/**
- * Query/Jobs as grpc_query.go serves it with query.FilteredPaginate over the job store: jobs in
- * store-key order (the id's bytes, so JOB-10 sorts before JOB-2), optionally filtered by state
- * and cluster; a page starts at `key` (or skips `offset`, never both), holds at most `limit`
- * (100 when 0) matching jobs, and `next_key` is the store key of the next match (empty on the last page).
- */
-export function queryJobs(jobs: Map<string, HPCJob>): (request: Uint8Array) => Uint8Array {
-  return (bytes) => {
-    const { state, clusterId, pagination } = QueryJobsRequest.decode(bytes);
-    const key = pagination?.key ?? new Uint8Array();
-    const offset = Number(pagination?.offset ?? 0n);
-    if (key.length > 0 && offset > 0) throw new Refusal(CODE.INVALID_REQUEST, 'invalid request, either offset or key is expected, got both: invalid request');
-    const limit = Number(pagination?.limit ?? 0n) || DEFAULT_LIMIT;
-    const start = new TextDecoder().decode(key);
-    const matching = [...jobs.values()]
-      .filter((j) => (state === 0 || j.state === state) && (!clusterId || j.clusterId === clusterId))
-      .sort((a, b) => Buffer.compare(Buffer.from(a.jobId), Buffer.from(b.jobId)))
-      .filter((j) => Buffer.compare(Buffer.from(j.jobId), Buffer.from(start)) >= 0)
-      .slice(offset);
-    const page = matching.slice(0, limit);
-    const next = matching[limit];
-    return QueryJobsResponse.encode(
-      QueryJobsResponse.fromPartial({
-        jobs: page,
-        pagination: {
-          nextKey: next ? new TextEncoder().encode(next.jobId) : new Uint8Array(),
-          total: pagination?.countTotal ? BigInt(matching.length + offset) : 0n,
-        },
-      }),
-    ).finish();
-  };
-}
