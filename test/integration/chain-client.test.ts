@@ -147,6 +147,26 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     await assert.rejects(signer.signAndBroadcast([report(JobState.JOB_STATE_COMPLETED)]), /invalid job state transition/);
   });
 
+  it("tracks whether the node serves x/hpc's job records: a refusal is a ChainQueryError and `jobRecords` (readiness, gauge) says so", async () => {
+    chain.addJob({ jobId: 'JOB-REC', providerAddress: provider, state: JobState.JOB_STATE_PENDING });
+    const client = new VirtEngineChainClient(target.settings);
+    const seen: Array<boolean | null> = [];
+    client.onJobRecords = ({ readable }) => seen.push(readable);
+    assert.equal(client.jobRecords.readable, null);
+    assert.equal((await client.hpcJob('JOB-REC'))?.job.state, JobState.JOB_STATE_PENDING);
+    assert.equal(client.jobRecords.readable, true);
+    chain.refuseQueries('/store/', 'store queries are disabled on this gateway');
+    try {
+      await assert.rejects(client.hpcJobs(), (error: unknown) => error instanceof ChainQueryError && /disabled on this gateway/.test(error.message));
+      assert.equal(client.jobRecords.readable, false);
+      assert.match(client.jobRecords.detail, /\(1\): store queries are disabled on this gateway/);
+    } finally {
+      chain.refuseQueries('/store/', null);
+    }
+    assert.ok((await client.hpcJobs()).some((s) => s.job.jobId === 'JOB-REC'));
+    assert.deepEqual(seen, [true, false, true]);
+  });
+
   it('a silent node goes STALE after 120 s, OFFLINE after 300 s, DEREGISTERED after an hour, and that id can never report again', async () => {
     chain.modules.clusters.set('HPC-LIVE', {
       clusterId: 'HPC-LIVE',

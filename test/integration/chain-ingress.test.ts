@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import {
   ClusterState,
   JobState,
+  MsgCancelJob,
   MsgSubmitJob,
   MsgSubmitJobResponse,
 } from '../../src/adapters/chain/generated/virtengine';
@@ -23,6 +24,7 @@ const ISLAND = 'acct-a';
 const CLUSTER = 'HPC-1';
 const OFFERING = 'OFF-1';
 const { JOB_STATE_QUEUED: QUEUED, JOB_STATE_RUNNING: RUNNING, JOB_STATE_COMPLETED: COMPLETED, JOB_STATE_FAILED: FAILED, JOB_STATE_PENDING: PENDING } = JobState;
+const { JOB_STATE_CANCELLED: CANCELLED, JOB_STATE_TIMEOUT: TIMEOUT } = JobState;
 
 async function eventually<T>(what: string, check: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -322,5 +324,44 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     );
     assert.equal((await db.query(`SELECT count(*)::int AS n FROM chain_ingress WHERE chain_job_id = $1`, [foreign])).rows[0].n, 0);
     assert.equal(fake.modules.jobs.get(foreign)!.state, PENDING);
+  });
+
+  it("reports QUEUED and RUNNING while the job runs; the customer's MsgCancelJob and x/hpc's timeout cancel ours in SLURM", async () => {
+    const ourJob = async (chainJobId: string) =>
+      (await db.query(`SELECT j.id::text, j.state, j.slurm_job_id FROM chain_job_links l JOIN jobs j ON j.id = l.job_id WHERE l.chain_job_id = $1`, [chainJobId]))
+        .rows[0] as { id: string; state: string; slurm_job_id: string | null } | undefined;
+    const [cancelled, timedOut] = [await submitOnChain(verified, 'sleep 300'), await submitOnChain(verified, 'sleep 300')];
+    for (const chainJobId of [cancelled, timedOut]) {
+      await eventually(`${chainJobId} RUNNING on chain while it runs`, () => fake.modules.jobs.get(chainJobId)?.state === RUNNING, 120_000);
+      assert.equal((await ourJob(chainJobId))?.state, 'RUNNING');
+      assert.deepEqual(statesReported(chainJobId), [QUEUED, RUNNING]);
+    }
+
+    const signer = await chainClientFor(fake).signer(verified.direct);
+    const cancel = (jobId: string, requester = verified.address) =>
+      signer.signAndBroadcast([{ typeUrl: MsgCancelJob.typeUrl, value: MsgCancelJob.fromPartial({ requesterAddress: requester, jobId, reason: 'changed my mind' }) }]);
+    assert.equal((await cancel(cancelled)).code, 0);
+    assert.deepEqual([fake.modules.jobs.get(cancelled)?.state, fake.modules.jobs.get(cancelled)?.statusMessage], [CANCELLED, 'Cancelled by user']);
+    await assert.rejects(cancel(cancelled), (error: unknown) => error instanceof ChainQueryError && error.code === 2107 && /already in terminal state/.test(error.message));
+    await eventually(`job of ${cancelled} CANCELLED here`, async () => (await ourJob(cancelled))?.state === 'CANCELLED', 60_000);
+
+    // x/hpc's EndBlock times the other out once its runtime passes max_runtime_seconds (120 s).
+    fake.advance(121);
+    assert.equal(fake.modules.jobs.get(timedOut)?.state, TIMEOUT);
+    await eventually(`job of ${timedOut} CANCELLED here`, async () => (await ourJob(timedOut))?.state === 'CANCELLED', 60_000);
+
+    // Both ended on chain before ours did: the reporter sends them nothing more.
+    await eventually('both usage records settled', async () => {
+      const { rows } = await db.query(
+        `SELECT o.status FROM chain_job_links l JOIN usage_records r ON r.job_id = l.job_id JOIN usage_outbox o ON o.usage_record_id = r.id
+          WHERE l.chain_job_id = ANY($1)`,
+        [[cancelled, timedOut]],
+      );
+      return rows.length === 2 && rows.every((r) => r.status !== 'PENDING' && r.status !== 'BROADCAST');
+    });
+    assert.deepEqual(statesReported(cancelled), [QUEUED, RUNNING]);
+    assert.deepEqual(statesReported(timedOut), [QUEUED, RUNNING]);
+    assert.deepEqual([fake.modules.jobs.get(cancelled)?.state, fake.modules.jobs.get(timedOut)?.state], [CANCELLED, TIMEOUT]);
+    assert.deepEqual(duplicateReports(fake), []);
   });
 });

@@ -17,6 +17,7 @@ import { ProviderGroups1765030000000 } from './migrations/1765030000000-provider
 import { JobTagKey1765100000000 } from './migrations/1765100000000-job-tag-key';
 import { JobDefaultOutput1765100000001 } from './migrations/1765100000001-job-default-output';
 import { ApiKeyLineage1765130000000 } from './migrations/1765130000000-api-key-lineage';
+import { ChainJobProgress1765170000000 } from './migrations/1765170000000-chain-job-progress';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
 export const MIGRATIONS = [
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
   JobTagKey1765100000000,
   JobDefaultOutput1765100000001,
   ApiKeyLineage1765130000000,
+  ChainJobProgress1765170000000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

@@ -14,6 +14,8 @@ import type { MfaProof } from '../../core/identity/mfa-proof';
 import type { Principal } from '../../core/auth/principal';
 import type { ChainConnection } from './chain-connection';
 import { chainJobSubmission } from './chain-job-request';
+import { ChainJobFollower } from './chain-job-follow';
+import { JOB_OUTCOMES, type JobOutcomes } from '../../core/jobs/job-outcomes';
 import { CHAIN_CONNECTION } from './ledger-tokens';
 import { JOB_SUBMISSION, type JobSubmission } from '../../core/jobs/job-submission';
 import { PRINCIPAL_DIRECTORY, type PrincipalDirectory } from '../../core/auth/principal-directory';
@@ -27,6 +29,10 @@ const MAX_STATUS_MESSAGE = 512;
 
 export interface IngressReport {
   imported: string[];
+  /** Imported jobs the chain ended (customer cancel, chain timeout), cancelled here. */
+  cancelled: string[];
+  /** Imported jobs whose QUEUED / RUNNING report was queued. */
+  progressed: string[];
   refused: Array<{ chainJobId: string; reason: string }>;
   /** Jobs left for a later pass (a dependency was unavailable: chain, SLURM, database). */
   deferred: string[];
@@ -45,7 +51,8 @@ class AlreadyDecided extends Error {}
  * job id is chain_ingress's primary key: a crash or a second worker never imports a job twice.
  * A job the gates refuse (4xx) is recorded REFUSED with the reason and reported to the chain as
  * FAILED (PENDING → FAILED is legal) through the provider daemon's outbox. Once imported, the job
- * is reported like any other: the usage reporter follows chain_job_links.
+ * is reported like any other: the usage reporter follows chain_job_links; while it runs,
+ * ChainJobFollower reports QUEUED / RUNNING as they happen and cancels it when the chain ends it.
  */
 @Injectable()
 export class ChainIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -53,6 +60,7 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
   private stop: (() => void) | null = null;
 
   private readonly records: ChainIngressRepository;
+  private readonly follower: ChainJobFollower;
 
   constructor(
     private readonly db: DataSource,
@@ -62,8 +70,10 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
     @Inject(IDENTITY_SOURCE) private readonly identity: IdentitySource,
     @Inject(PRINCIPAL_DIRECTORY) private readonly wallets: PrincipalDirectory,
     @Inject(JOB_SUBMISSION) private readonly jobs: JobSubmission,
+    @Inject(JOB_OUTCOMES) outcomes: JobOutcomes,
   ) {
     this.records = new ChainIngressRepository(db, new ChainOutboxRepository(db, CHAIN_OUTBOX_MAX_BACKOFF_SECONDS));
+    this.follower = new ChainJobFollower(this.records, outcomes, jobs, (address) => this.customer(address));
   }
 
   onApplicationBootstrap(): void {
@@ -73,8 +83,9 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
       intervalMs,
       async () => {
         const report = await this.pass();
-        if (report && (report.imported.length || report.refused.length || report.deferred.length)) {
-          this.logger.log(`chain ingress: ${report.imported.length} imported, ${report.refused.length} refused, ${report.deferred.length} deferred`);
+        if (report && Object.values(report).some((ids) => ids.length > 0)) {
+          const counts = Object.entries(report).map(([what, ids]) => `${ids.length} ${what}`);
+          this.logger.log(`chain ingress: ${counts.join(', ')}`);
         }
       },
       (error) => this.logger.warn(`chain ingress pass failed: ${error.message}`),
@@ -93,15 +104,17 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
   private async ingest(): Promise<IngressReport> {
     if (!this.connection || !this.chain) throw new Error('chain ingress needs CHAIN_RPC_URL and CHAIN_PROVIDER_KEY_FILE');
     const provider = (await this.connection.get()).address;
-    const report: IngressReport = { imported: [], refused: [], deferred: [] };
+    const report: IngressReport = { imported: [], cancelled: [], progressed: [], refused: [], deferred: [] };
     const clusters = await this.records.clusters();
     if (clusters.length === 0) return report;
     const islandOf = new Map(clusters.map((c) => [c.cluster_id, c.island]));
     // Query/Jobs is not implemented on chain: every stored job is read at once (x/hpc's store).
-    const pending = (await this.chain.hpcJobs())
-      .map((stored) => stored.job)
-      // A job of another provider on our cluster id is not ours to run.
-      .filter((job) => job.state === JobState.JOB_STATE_PENDING && islandOf.has(job.clusterId) && job.providerAddress === provider);
+    // A job of another provider on our cluster id is not ours to run.
+    const ours = (await this.chain.hpcJobs()).map((stored) => stored.job).filter((job) => islandOf.has(job.clusterId) && job.providerAddress === provider);
+    const followed = await this.follower.follow(ours, provider);
+    report.cancelled.push(...followed.cancelled);
+    report.progressed.push(...followed.progressed);
+    const pending = ours.filter((job) => job.state === JobState.JOB_STATE_PENDING);
     for (let i = 0; i < pending.length; i += this.config.ledger.ingress.pageLimit) {
       const batch = pending.slice(i, i + this.config.ledger.ingress.pageLimit);
       const decided = await this.records.decided(batch.map((j) => j.jobId));

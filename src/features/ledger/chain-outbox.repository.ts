@@ -6,8 +6,11 @@ import { rows } from '../../adapters/postgres/sql';
 import { transaction } from '../../adapters/postgres/transactions';
 import type { OutboxOutcome } from '../../core/common/outbox-state';
 
-/** 'refuse-job' rows come from chain ingress (a refused chain job reported FAILED); the provider daemon drains them with the rest. */
-export type ChainOutboxKind = 'register-cluster' | 'activate-cluster' | 'create-offering' | 'node-liveness' | 'refuse-job';
+/**
+ * 'refuse-job' and 'job-progress' rows come from chain ingress (a refused chain job reported
+ * FAILED; an imported one reported QUEUED / RUNNING as it happens); the provider daemon drains them with the rest.
+ */
+export type ChainOutboxKind = 'register-cluster' | 'activate-cluster' | 'create-offering' | 'node-liveness' | 'refuse-job' | 'job-progress';
 
 export interface ChainOutboxRow {
   id: string;

@@ -48,6 +48,8 @@ export class FakeChain {
   /** RPC calls by method, and ABCI queries by path. */
   readonly calls = new Map<string, number>();
   private readonly queries: Map<string, QueryHandler>;
+  /** Query paths (by prefix) this node refuses, as a node or gateway that serves no store queries would. */
+  private readonly refusedPaths = new Map<string, string>();
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private port = 0;
@@ -147,6 +149,12 @@ export class FakeChain {
     this.ledger.emptyBlock(new Date(this.ledger.blockTime.getTime() + seconds * 1000));
   }
 
+  /** From now on, ABCI queries whose path starts with `prefix` are refused with `log` (code 1); null lifts it. */
+  refuseQueries(prefix: string, log: string | null): void {
+    if (log === null) this.refusedPaths.delete(prefix);
+    else this.refusedPaths.set(prefix, log);
+  }
+
   count(method: string): number {
     return this.calls.get(method) ?? 0;
   }
@@ -236,6 +244,7 @@ export class FakeChain {
   }
 
   private answer(path: string, data: Uint8Array): Uint8Array {
+    for (const [prefix, log] of this.refusedPaths) if (path.startsWith(prefix)) throw new Refusal(1, log, 'undefined');
     if (path === '/cosmos.auth.v1beta1.Query/Account') {
       const { address } = QueryAccountRequest.decode(data);
       const account = this.ledger.accounts.get(address);

@@ -3,6 +3,8 @@ import {
   ClusterState,
   HPCJob,
   JobState,
+  MsgCancelJob,
+  MsgCancelJobResponse,
   MsgSubmitJob,
   MsgSubmitJobResponse,
 } from '../../../src/adapters/chain/generated/virtengine';
@@ -17,8 +19,13 @@ export const HPC_JOB_CODE = {
   INVALID_OFFERING: 2103,
   OFFERING_NOT_FOUND: 2104,
   INVALID_JOB: 2105,
+  JOB_NOT_FOUND: 2106,
+  INVALID_JOB_STATE: 2107,
+  UNAUTHORIZED: 2118,
   MAX_RUNTIME_EXCEEDED: 2119,
 } as const;
+
+const TERMINAL: JobState[] = [JobState.JOB_STATE_COMPLETED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_TIMEOUT];
 
 /**
  * A customer's MsgSubmitJob as msg_server.SubmitJob + keeper.SubmitJob behave: the offering must
@@ -26,6 +33,9 @@ export const HPC_JOB_CODE = {
  * it); queue_name is required but never compared with the offering's queues; max_runtime_seconds in [60, offering max], a container image
  * unless the workload is preconfigured. The job is stored PENDING as JOB-<seq> with the offering's
  * cluster and provider, max_price as agreed_price, and an empty escrow id.
+ * MsgCancelJob as keeper.CancelJob: the job's customer or provider may cancel any non-terminal
+ * job (2106 unknown job, 2118 anyone else, 2107 a terminal job); it becomes CANCELLED with
+ * "Cancelled by user" whatever reason the message gives.
  */
 export function hpcCustomerHandlers(
   state: HpcProviderState & { jobs: Map<string, HPCJob>; stampJob(jobId: string, times: JobTimes): void },
@@ -83,6 +93,30 @@ export function hpcCustomerHandlers(
       });
     },
   };
-  return [[MsgSubmitJob.typeUrl, submit]];
+  const cancel: MsgHandler = {
+    decode: (value) => MsgCancelJob.decode(value),
+    validateBasic: (msg) => validateBasic.cancelJob(msg as MsgCancelJob),
+    signer: (msg) => (msg as MsgCancelJob).requesterAddress,
+    check: (raw) => {
+      const msg = raw as MsgCancelJob;
+      const job = state.jobs.get(msg.jobId);
+      if (!job) throw new HpcRefusal(HPC_JOB_CODE.JOB_NOT_FOUND, 'HPC job not found');
+      if (job.customerAddress !== msg.requesterAddress && job.providerAddress !== msg.requesterAddress) {
+        throw new HpcRefusal(HPC_JOB_CODE.UNAUTHORIZED, 'unauthorized');
+      }
+      if (TERMINAL.includes(job.state)) throw new HpcRefusal(HPC_JOB_CODE.INVALID_JOB_STATE, 'job is already in terminal state: invalid job state transition');
+    },
+    apply: (raw) => {
+      const msg = raw as MsgCancelJob;
+      // keeper.CancelJob: the message's reason is not stored; the status message is fixed.
+      state.jobs.set(msg.jobId, { ...state.jobs.get(msg.jobId)!, state: JobState.JOB_STATE_CANCELLED, statusMessage: 'Cancelled by user' });
+      state.stampJob(msg.jobId, { completedAt: blockTime() });
+      return Any.fromPartial({ typeUrl: MsgCancelJobResponse.typeUrl, value: MsgCancelJobResponse.encode({}).finish() });
+    },
+  };
+  return [
+    [MsgSubmitJob.typeUrl, submit],
+    [MsgCancelJob.typeUrl, cancel],
+  ];
 }
 
