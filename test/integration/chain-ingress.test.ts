@@ -5,13 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import {
-  ClusterState,
-  JobState,
-  MsgCancelJob,
-  MsgSubmitJob,
-  MsgSubmitJobResponse,
-} from '../../src/adapters/chain/generated/virtengine';
+import { ClusterState, JobState, MsgCancelJob, MsgSubmitJob, MsgSubmitJobResponse } from '../../src/adapters/chain/generated/virtengine';
 import { ensureAccountingIsland } from '../support/accounting-island';
 import { ControlPlane } from '../support/control-plane';
 import { FakeChain } from '../support/fake-chain/fake-chain';
@@ -212,14 +206,20 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     const client = chainClientFor(fake);
     const stored = await client.hpcJobs();
     const ids = stored.map((s) => s.job.jobId);
-    assert.deepEqual(ids, [...fake.modules.jobs.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    assert.deepEqual(
+      ids,
+      [...fake.modules.jobs.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+    );
     const completed = stored.filter((s) => s.job.clusterId === CLUSTER && s.job.state === COMPLETED);
     assert.ok(completed.length >= 3, `the first test's jobs are COMPLETED on chain (${completed.length})`);
     for (const { job, queuedAt, startedAt, completedAt } of completed) {
       assert.equal(job.customerAddress, verified.address);
       assert.equal(job.providerAddress, provider.address);
       assert.ok(job.workloadSpec?.containerImage, 'the workload spec survives the JSON record');
-      assert.ok(queuedAt && startedAt && completedAt && queuedAt <= startedAt && startedAt <= completedAt, `${job.jobId}: ${queuedAt} ${startedAt} ${completedAt}`);
+      assert.ok(
+        queuedAt && startedAt && completedAt && queuedAt <= startedAt && startedAt <= completedAt,
+        `${job.jobId}: ${queuedAt} ${startedAt} ${completedAt}`,
+      );
       assert.deepEqual((await client.hpcJob(job.jobId))?.job, job, 'the same record under its own key');
     }
     await assert.rejects(client.query('/virtengine.hpc.v1.Query/Job', MsgSubmitJobResponse, {}, MsgSubmitJobResponse), /method Job not implemented/);
@@ -328,8 +328,11 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
 
   it("reports QUEUED and RUNNING while the job runs; the customer's MsgCancelJob and x/hpc's timeout cancel ours in SLURM", async () => {
     const ourJob = async (chainJobId: string) =>
-      (await db.query(`SELECT j.id::text, j.state, j.slurm_job_id FROM chain_job_links l JOIN jobs j ON j.id = l.job_id WHERE l.chain_job_id = $1`, [chainJobId]))
-        .rows[0] as { id: string; state: string; slurm_job_id: string | null } | undefined;
+      (
+        await db.query(`SELECT j.id::text, j.state, j.slurm_job_id FROM chain_job_links l JOIN jobs j ON j.id = l.job_id WHERE l.chain_job_id = $1`, [
+          chainJobId,
+        ])
+      ).rows[0] as { id: string; state: string; slurm_job_id: string | null } | undefined;
     const [cancelled, timedOut] = [await submitOnChain(verified, 'sleep 300'), await submitOnChain(verified, 'sleep 300')];
     for (const chainJobId of [cancelled, timedOut]) {
       await eventually(`${chainJobId} RUNNING on chain while it runs`, () => fake.modules.jobs.get(chainJobId)?.state === RUNNING, 120_000);
@@ -339,10 +342,15 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
 
     const signer = await chainClientFor(fake).signer(verified.direct);
     const cancel = (jobId: string, requester = verified.address) =>
-      signer.signAndBroadcast([{ typeUrl: MsgCancelJob.typeUrl, value: MsgCancelJob.fromPartial({ requesterAddress: requester, jobId, reason: 'changed my mind' }) }]);
+      signer.signAndBroadcast([
+        { typeUrl: MsgCancelJob.typeUrl, value: MsgCancelJob.fromPartial({ requesterAddress: requester, jobId, reason: 'changed my mind' }) },
+      ]);
     assert.equal((await cancel(cancelled)).code, 0);
     assert.deepEqual([fake.modules.jobs.get(cancelled)?.state, fake.modules.jobs.get(cancelled)?.statusMessage], [CANCELLED, 'Cancelled by user']);
-    await assert.rejects(cancel(cancelled), (error: unknown) => error instanceof ChainQueryError && error.code === 2107 && /already in terminal state/.test(error.message));
+    await assert.rejects(
+      cancel(cancelled),
+      (error: unknown) => error instanceof ChainQueryError && error.code === 2107 && /already in terminal state/.test(error.message),
+    );
     await eventually(`job of ${cancelled} CANCELLED here`, async () => (await ourJob(cancelled))?.state === 'CANCELLED', 60_000);
 
     // x/hpc's EndBlock times the other out once its runtime passes max_runtime_seconds (120 s).

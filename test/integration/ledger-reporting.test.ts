@@ -215,7 +215,9 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
     const cancelled = jobs[1].chainJobId!;
     const client = chainClientFor(fake);
     const pendingView = { ...fake.modules.jobs.get(cancelled)! };
-    const staleView = { hpcJob: async (id: string) => (id === cancelled ? { job: pendingView, queuedAt: null, startedAt: null, completedAt: null } : client.hpcJob(id)) };
+    const staleView = {
+      hpcJob: async (id: string) => (id === cancelled ? { job: pendingView, queuedAt: null, startedAt: null, completedAt: null } : client.hpcJob(id)),
+    };
     fake.modules.jobs.set(cancelled, { ...fake.modules.jobs.get(cancelled)!, state: CANCELLED });
     const drainer = await worker(undefined, staleView);
     await drainer.drainOnce();

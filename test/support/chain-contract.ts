@@ -134,6 +134,17 @@ export function chainContract(target: () => ChainTarget, skip: string | false = 
     });
   });
 
+  it("a fee below the chain's current minimum gas price is refused in CheckTx, and our client signs at or above it", async () => {
+    const { settings, wallet } = target();
+    const stargate = await SigningStargateClient.connectWithSigner(settings.rpcUrl, wallet, { registry: chainRegistry() });
+    const { accountNumber, sequence } = await stargate.getSequence(await address());
+    const cheap = calculateFee(200_000, GasPrice.fromString(`0.000000000000000001${settings.denom}`));
+    const signed = await stargate.sign(await address(), [await selfSend()], cheap, '', { accountNumber, sequence, chainId: settings.chainId });
+    await assert.rejects(stargate.broadcastTxSync(encodeTx(signed)), /insufficient fee/);
+    const price = await client().gasPrice();
+    assert.ok(price.amount.toFloatApproximation() > 0);
+  });
+
   it('our client will not sign for a node that serves another chain', async () => {
     const { settings, wallet } = target();
     const misconfigured = new VirtEngineChainClient({ ...settings, chainId: `${settings.chainId}-expected` });

@@ -301,6 +301,7 @@ describe('loadConfig', () => {
           bech32Prefix: 've',
           denom: 'uve',
           gasPrice: '0.025uve',
+          gasPriceMax: '0.25uve',
           gasMultiplier: 1.3,
           requestTimeoutMs: 5000,
           broadcastPollMs: 1000,
@@ -549,6 +550,7 @@ describe('chain settings', () => {
     assert.equal(chain.chainId, 'virtengine-dev-1');
     assert.equal(chain.bech32Prefix, 'virtengine');
     assert.equal(chain.gasPrice, '0.025uvirt');
+    assert.equal(chain.gasPriceMax, '0.25uvirt', 'ten times the configured price unless set');
     assert.equal(chain.gasMultiplier, 1.5);
   });
   for (const [variable, value] of [
@@ -558,6 +560,7 @@ describe('chain settings', () => {
     ['CHAIN_GAS_PRICE', 'cheap'],
     ['CHAIN_ID', 'a b'],
     ['CHAIN_JOB_RECORDS_UNREADABLE', 'ignore'],
+    ['CHAIN_GAS_PRICE_MAX', '1uatom'],
   ]) {
     it(`refuses ${variable}=${value}`, () => {
       assert.throws(

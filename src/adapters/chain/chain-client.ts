@@ -8,6 +8,7 @@ import { chainRegistry } from './chain-registry';
 import type { ChainSettings } from './chain-settings';
 import type { MessageCodec } from './proto-codec';
 import { decodeStoredScore, StoredIdentityScore, VEID_STORE_PATH, veidScoreKey } from './veid-score-store';
+import { currentMinGasPrice, decideGasPrice, GAS_PRICING_STATE_KEY, GAS_PRICING_STORE_PATH, GasPriceDecision, priceAmount } from './gas-price-store';
 import { decodeStoredJob, decodeStoredJobs, HPC_JOB_PREFIX, HPC_STORE_KEY_PATH, HPC_STORE_SUBSPACE_PATH, hpcJobKey, StoredHpcJob } from './hpc-job-store';
 import {
   QueryAuthorizationSessionRequest,
@@ -49,6 +50,17 @@ export class TxUnconfirmedError extends ChainUnavailableError {
   ) {
     super(message);
     this.name = 'TxUnconfirmedError';
+  }
+}
+
+/** The chain's minimum gas price is above our ceiling (CHAIN_GAS_PRICE_MAX): nothing is signed until it falls. */
+export class GasPriceAboveCeilingError extends ChainUnavailableError {
+  constructor(
+    readonly chainMinimum: string,
+    readonly ceiling: string,
+  ) {
+    super(`the chain's minimum gas price ${chainMinimum} is above CHAIN_GAS_PRICE_MAX ${ceiling}: transactions wait until it falls`);
+    this.name = 'GasPriceAboveCeilingError';
   }
 }
 
@@ -131,6 +143,8 @@ export class VirtEngineChainClient implements ChainQueries {
   jobRecords: JobRecordsHealth = { readable: null, detail: 'not read yet' };
   /** Told of every job-record read's outcome (the metrics gauge). */
   onJobRecords: ((health: JobRecordsHealth) => void) | null = null;
+  /** Told of every gas price decision before signing (metrics, the held-transactions log). */
+  onGasPrice: ((decision: GasPriceDecision) => void) | null = null;
 
   constructor(readonly settings: ChainSettings & { rpcUrl: string }) {
     this.comet = Comet38Client.create(new HttpClient(settings.rpcUrl, settings.requestTimeoutMs));
@@ -191,6 +205,28 @@ export class VirtEngineChainClient implements ChainQueries {
     this.onJobRecords?.(health);
   }
 
+  /**
+   * The price to sign at now: the chain's current adaptive minimum (its `gaspricing` store) with
+   * next-block headroom, the configured CHAIN_GAS_PRICE when the chain states none or will not
+   * say; GasPriceAboveCeilingError when the minimum is above CHAIN_GAS_PRICE_MAX.
+   */
+  async gasPrice(): Promise<GasPrice> {
+    const { gasPrice, gasPriceMax, denom } = this.settings;
+    const feeDenom = gasPrice.replace(/^\d+(\.\d+)?/, '');
+    let minimum: string | null = null;
+    try {
+      minimum = currentMinGasPrice((await this.queries.queryAbci(GAS_PRICING_STORE_PATH, GAS_PRICING_STATE_KEY)).value, feeDenom || denom);
+    } catch (error) {
+      const classified = classify(error, GAS_PRICING_STORE_PATH);
+      if (!(classified instanceof ChainQueryError)) throw classified;
+      // A node that will not serve the store: the configured price, which the node may refuse (then visible as refusals).
+    }
+    const decision = decideGasPrice(minimum, priceAmount(gasPrice), priceAmount(gasPriceMax));
+    this.onGasPrice?.(decision);
+    if (decision.kind === 'hold') throw new GasPriceAboveCeilingError(`${decision.chainMinimum}${feeDenom}`, gasPriceMax);
+    return GasPrice.fromString(`${decision.price}${feeDenom}`);
+  }
+
   /** Any ABCI gRPC query: `path` is `/<service>/<Method>`. */
   async query<Req, Res>(path: string, request: MessageCodec<Req>, value: Partial<Req>, response: MessageCodec<Res>): Promise<Res> {
     const data = request.encode(request.fromPartial(value as never)).finish();
@@ -217,7 +253,8 @@ export class VirtEngineChainClient implements ChainQueries {
     const actual = await this.chainId();
     if (actual !== this.settings.chainId) throw new WrongChainError(this.settings.chainId, actual);
     const client = SigningStargateClient.createWithSigner(this.comet, wallet, { registry: chainRegistry() });
-    const { gasMultiplier, gasPrice, broadcastPollMs } = this.settings;
+    const { gasMultiplier, broadcastPollMs } = this.settings;
+    const price = () => this.gasPrice();
     const defaultTimeoutMs = Math.max(60_000, broadcastPollMs * 10);
     const chainId = this.settings.chainId;
     let accountNumber: bigint | null = null;
@@ -227,7 +264,7 @@ export class VirtEngineChainClient implements ChainQueries {
         try {
           const gas = await client.simulate(account.address, messages, memo);
           const gasLimit = Math.ceil(gas * gasMultiplier);
-          const fee = calculateFee(gasLimit, GasPrice.fromString(gasPrice));
+          const fee = calculateFee(gasLimit, await price());
           if (accountNumber === null || sequence === undefined) {
             const current = await client.getSequence(account.address);
             accountNumber = current.accountNumber;

@@ -1,6 +1,14 @@
 import { GeneratedType, Registry } from '@cosmjs/proto-signing';
 import { defaultRegistryTypes } from '@cosmjs/stargate';
-import { MsgCancelJob, MsgCreateOffering, MsgRegisterCluster, MsgReportJobStatus, MsgSubmitJob, MsgUpdateCluster, MsgUpdateNodeMetadata } from './generated/virtengine';
+import {
+  MsgCancelJob,
+  MsgCreateOffering,
+  MsgRegisterCluster,
+  MsgReportJobStatus,
+  MsgSubmitJob,
+  MsgUpdateCluster,
+  MsgUpdateNodeMetadata,
+} from './generated/virtengine';
 
 /** The VirtEngine messages we sign (and the customer's MsgSubmitJob / MsgCancelJob), by type URL (`/` + full protobuf name). */
 export const VIRTENGINE_MESSAGE_TYPES: ReadonlyArray<[string, GeneratedType]> = [

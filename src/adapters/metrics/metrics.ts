@@ -61,6 +61,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly chainGasPrice = new Gauge({
+    name: 'archipelago_chain_gas_price',
+    help: 'Gas price (per unit, fee denom) of the last decision: kind="chain_minimum" the chain asked, kind="paid" what we signed at',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly chainGasPriceHeld = new Counter({
+    name: 'archipelago_chain_gas_price_held_total',
+    help: "Transactions not signed because the chain's minimum gas price was above CHAIN_GAS_PRICE_MAX (they wait and retry)",
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

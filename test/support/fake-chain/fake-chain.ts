@@ -18,7 +18,7 @@ import {
   TrustedDevice,
 } from '../../../src/adapters/chain/generated/virtengine';
 import type { DeepPartial } from '../../../src/adapters/chain/proto-codec';
-import { CODE, IncludedTx, Ledger, Refusal } from './ledger';
+import { CODE, IncludedTx, Ledger, legacyDec, Refusal } from './ledger';
 import { Modules, QueryHandler } from './modules';
 
 export interface FakeChainOptions {
@@ -149,6 +149,11 @@ export class FakeChain {
     this.ledger.emptyBlock(new Date(this.ledger.blockTime.getTime() + seconds * 1000));
   }
 
+  /** The adaptive minimum gas price moves (as congestion would move it). */
+  setMinGasPrice(price: number): void {
+    this.ledger.minGasPrice = price;
+  }
+
   /** From now on, ABCI queries whose path starts with `prefix` are refused with `log` (code 1); null lifts it. */
   refuseQueries(prefix: string, log: string | null): void {
     if (log === null) this.refusedPaths.delete(prefix);
@@ -267,9 +272,25 @@ export class FakeChain {
         }),
       ).finish();
     }
+    if (path === '/store/gaspricing/key') return this.gasPricingStore(data);
     const handler = this.queries.get(path);
     if (!handler) throw new Refusal(CODE.UNKNOWN_REQUEST, `unknown query path: ${path}: unknown request`);
     return handler(data);
+  }
+
+  /**
+   * app/gaspricing's store: key 0x02 holds the keeper's State JSON, `current_min_gas_prices` as
+   * sdk.DecCoins (18-decimal amounts); written after every block, so present once there is one.
+   */
+  private gasPricingStore(key: Uint8Array): Uint8Array {
+    if (key.length !== 1 || key[0] !== 0x02) return new Uint8Array();
+    const state = {
+      current_min_gas_prices: [{ denom: this.ledger.feeDenom, amount: legacyDec(this.ledger.minGasPrice) }],
+      smoothed_utilization_bps: 6500,
+      last_block_height: this.ledger.height,
+      last_computed_utilization_bps: 6500,
+    };
+    return new TextEncoder().encode(JSON.stringify(state));
   }
 
   private async broadcastSync(tx: Uint8Array) {

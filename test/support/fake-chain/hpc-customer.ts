@@ -119,4 +119,3 @@ export function hpcCustomerHandlers(
     [MsgCancelJob.typeUrl, cancel],
   ];
 }
-

@@ -33,7 +33,6 @@ export const CODE = {
   INVALID_PUBKEY: 8,
   UNKNOWN_ADDRESS: 9,
   MEMO_TOO_LARGE: 12,
-  INSUFFICIENT_FEE: 13,
   OUT_OF_GAS: 11,
   INVALID_REQUEST: 18,
   KEY_NOT_FOUND: 22,
@@ -78,6 +77,9 @@ export interface IncludedTx {
   gasUsed: number;
 }
 
+/** sdk.LegacyDec text (18 decimals) of a test's price; 12 significant decimals keep float noise out. */
+export const legacyDec = (n: number) => `${n.toFixed(12)}000000`;
+
 const GAS_PER_TX = 60_000;
 const GAS_PER_MSG = 25_000;
 /** auth params tx_size_cost_per_byte. */
@@ -110,8 +112,8 @@ export class Ledger {
     readonly chainId: string,
     readonly prefix: string,
     readonly feeDenom: string,
-    /** Minimum fee per gas unit, as a validator's min-gas-prices. */
-    readonly minGasPrice: number,
+    /** The adaptive minimum fee per gas unit (app/gaspricing State.current_min_gas_prices); tests raise it. */
+    public minGasPrice: number,
   ) {}
 
   /** An account exists once it has received funds; tests "fund" the ones that will sign. */
@@ -292,12 +294,18 @@ export class Ledger {
     return pubkey;
   }
 
+  /**
+   * VirtEngine's AdaptiveGasPriceDecorator (app/ante_gaspricing.go), before the SDK's fee
+   * deduction: the fee per gas unit must reach the current adaptive minimum. Its error is a plain
+   * Go error, so ABCI code 1 in codespace "undefined" (cosmossdk.io/errors for unregistered errors).
+   */
   private checkFee(fee: { amount: Array<{ denom: string; amount: string }>; gasLimit: bigint } | undefined): void {
     const gas = Number(fee?.gasLimit ?? 0n);
+    if (gas === 0) throw new Refusal(1, 'gas limit must be positive', 'undefined');
     const paid = (fee?.amount ?? []).filter((c) => c.denom === this.feeDenom).reduce((sum, c) => sum + Number(c.amount), 0);
-    const required = Math.ceil(gas * this.minGasPrice);
-    if (gas === 0 || paid < required) {
-      throw new Refusal(CODE.INSUFFICIENT_FEE, `insufficient fees; got: ${paid}${this.feeDenom} required: ${required}${this.feeDenom}: insufficient fee`);
+    if (paid / gas < this.minGasPrice) {
+      const dec = (n: number) => `${legacyDec(n)}${this.feeDenom}`;
+      throw new Refusal(1, `insufficient fee: min gas prices ${dec(this.minGasPrice)}, got ${dec(paid / gas)}`, 'undefined');
     }
   }
 
