@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { Tx } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import type { ChainSigner } from '../../src/adapters/chain/chain-client';
-import { ClusterState, MsgRegisterCluster, MsgUpdateNodeMetadata, NodeState } from '../../src/adapters/chain/generated/virtengine';
+import { ClusterState, MsgRegisterCluster, MsgUpdateCluster, MsgUpdateNodeMetadata, NodeState } from '../../src/adapters/chain/generated/virtengine';
 import { ChainSender } from '../../src/features/ledger/chain-sender';
 import { ProviderDaemon } from '../../src/features/ledger/provider-daemon';
 import { TxStore } from '../../src/features/ledger/chain-txs.repository';
@@ -130,6 +130,11 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
     }
     assert.equal(fake.ledger.txs.length, 3, 'a liveness round is one transaction for all nodes');
     for (const t of fake.ledger.txs) assert.equal(t.code, 0, t.log);
+    // Every block x/hpc rewrites the cluster's capacity from its ACTIVE nodes' heartbeats: ours carry
+    // each node's resources, so the sum is right, and we never fight it with MsgUpdateCluster.
+    fake.advance(1);
+    assert.deepEqual(fake.modules.clusters.get(cluster.clusterId)!.capacity, { availableNodes: 3, cpuCores: 48, memoryGb: 192, gpus: 2, storageGb: 0 });
+    assert.equal(messagesOfType(MsgUpdateCluster.typeUrl).length, 1, 'sent once, to activate');
   });
 
   it('500 nodes are refreshed in a handful of transactions within gas', async () => {

@@ -24,7 +24,7 @@ import {
 } from '../../../src/adapters/chain/generated/virtengine';
 import { CODE, HpcRefusal, MsgHandler, Refusal } from './ledger';
 import { validateBasic } from './validate-basic';
-import { FakeCluster, FakeNode, FakeOffering, hpcProviderHandlers } from './hpc-provider';
+import { FakeCluster, FakeNode, FakeOffering, hpcProviderHandlers, updateClusterCapacity } from './hpc-provider';
 import { hpcCustomerHandlers } from './hpc-customer';
 import { hpcStoreQueries, JobTimes } from './hpc-store';
 
@@ -192,7 +192,8 @@ export class Modules {
   }
 
   /**
-   * x/hpc's BeginBlock (x/hpc/module.go → keeper/node_health.go CheckStaleNodes), by time since
+   * x/hpc's BeginBlock (x/hpc/module.go → CheckClusterHealth, CheckStaleNodes): cluster capacity
+   * rewritten from the ACTIVE nodes (updateClusterCapacity), and node liveness by time since
    * the node's last heartbeat: OFFLINE for over an hour → DEREGISTERED (for good: no state leaves
    * it); over 300 s and not OFFLINE → OFFLINE; ACTIVE over node_heartbeat_timeout (120 s) → STALE.
    */
@@ -207,6 +208,7 @@ export class Modules {
       else if (silentMs > NODE_HEARTBEAT_TIMEOUT_SECONDS * 1000 && node.state === NodeState.NODE_STATE_ACTIVE) next = NodeState.NODE_STATE_STALE;
       if (next !== node.state) this.nodes.set(nodeId, { ...node, state: next });
     }
+    updateClusterCapacity(this);
   }
 
   /**
