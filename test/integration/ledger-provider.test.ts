@@ -137,6 +137,55 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
     assert.equal(messagesOfType(MsgUpdateCluster.typeUrl).length, 1, 'sent once, to activate');
   });
 
+  it('spreads our transactions so the account never has more than 10 in a block (the chain refuses the 11th)', async () => {
+    // Blocks slower than we sign: without spreading, more than 10 would land in one.
+    fake.produceBlocksEvery(2000);
+    const client = chainClientFor(fake);
+    const selfSend = (i: number) => ({
+      key: `send-${i}`,
+      messages: [
+        {
+          typeUrl: '/cosmos.bank.v1beta1.MsgSend',
+          value: { fromAddress: provider.address, toAddress: provider.address, amount: [{ denom: 'uve', amount: '1' }] },
+        },
+      ],
+    });
+    const sendAll = async (count: number, maxTxsPerBlock?: number) => {
+      const sender = new ChainSender(await client.signer(provider.direct), new TxStore(db), {
+        maxMessagesPerTx: 1,
+        maxGasPerTx: 4_000_000,
+        memo: 'archipelago',
+        blockPollMs: 50,
+        ...(maxTxsPerBlock ? { maxTxsPerBlock } : {}),
+      });
+      const before = fake.count('broadcast_tx_sync');
+      const outcomes = await sender.send(
+        Array.from({ length: count }, (_, i) => selfSend(i)),
+        async () => undefined,
+      );
+      assert.ok(
+        [...outcomes.values()].every((o) => o.kind === 'committed' || o.kind === 'broadcast'),
+        JSON.stringify([...outcomes.values()]),
+      );
+      return fake.count('broadcast_tx_sync') - before;
+    };
+    const perBlock = () => {
+      const counts = new Map<number, number>();
+      for (const t of fake.ledger.txs) if (t.code === 0) counts.set(t.height, (counts.get(t.height) ?? 0) + 1);
+      return [...counts.values()];
+    };
+    try {
+      // Our limit (10, the chain's default): never refused, just spread over blocks.
+      assert.equal(await sendAll(25), 25, 'no broadcast was refused');
+      // A limit above the chain's: its 11th in a block is refused (ratelimit), sent again after the next block.
+      assert.ok((await sendAll(15, 1000)) > 15, 'the fake refused an 11th transaction in a block');
+      assert.equal(fake.ledger.txs.filter((t) => t.code === 0).length, 40, 'every transaction landed once');
+      assert.ok(Math.max(...perBlock()) <= 10, `per block: ${perBlock()}`);
+    } finally {
+      fake.produceBlocksEvery(0);
+    }
+  });
+
   it('500 nodes are refreshed in a handful of transactions within gas', async () => {
     // Unmeasured (250k pairs would be slow to seed): liveness without measurements is still liveness.
     await island(

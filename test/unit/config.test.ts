@@ -311,6 +311,7 @@ describe('loadConfig', () => {
           providerKey: null,
           maxMessagesPerTx: 100,
           maxGasPerTx: 4_000_000,
+          maxTxsPerBlock: 10,
           livenessIntervalMs: 30_000,
           defaultRegion: 'unknown',
           offeringIdentityThreshold: 50,

@@ -110,6 +110,8 @@ export interface ChainSigner {
   submit(txBytes: Uint8Array): Promise<string>;
   /** The account's next sequence as committed on chain. */
   committedSequence(): Promise<number>;
+  /** The height of the latest committed block. */
+  latestHeight(): Promise<number>;
   /** A transaction by hash (tx search), or null when no block holds it. */
   findTx(hash: string): Promise<DeliverTxResponse | null>;
   /** Simulates, signs and hands the transaction to the node; its hash once the node accepted it. */
@@ -290,6 +292,13 @@ export class VirtEngineChainClient implements ChainQueries {
           return (await client.getSequence(account.address)).sequence;
         } catch (error) {
           throw classify(error, 'sequence');
+        }
+      },
+      async latestHeight() {
+        try {
+          return await client.getHeight();
+        } catch (error) {
+          throw classify(error, 'status');
         }
       },
       async findTx(hash: string) {

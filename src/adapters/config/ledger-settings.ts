@@ -9,6 +9,8 @@ export interface LedgerSettings {
   /** Messages per transaction at most, and the gas limit (simulated × multiplier) a transaction may ask for. */
   maxMessagesPerTx: number;
   maxGasPerTx: number;
+  /** Our account's transactions per block at most (the chain's ante handler refuses the 11th by default). */
+  maxTxsPerBlock: number;
   /** How often islands, offerings and node liveness are brought up to date (node heartbeat timeout on chain: 120 s). */
   livenessIntervalMs: number;
   /** The region sent for an island or node whose nodes carry no region tag (the chain requires one). */
@@ -53,6 +55,7 @@ export function ledgerSettings(env: Env): LedgerSettings {
     providerKey,
     maxMessagesPerTx: integer(env, 'CHAIN_MAX_MSGS_PER_TX', 100, 1, 1000),
     maxGasPerTx: integer(env, 'CHAIN_MAX_TX_GAS', 4_000_000, 100_000, 100_000_000),
+    maxTxsPerBlock: integer(env, 'CHAIN_MAX_TXS_PER_BLOCK', 10, 1, 1000),
     livenessIntervalMs: integer(env, 'CHAIN_LIVENESS_INTERVAL_MS', 30_000, 100, 90_000),
     defaultRegion: region,
     offeringIdentityThreshold: integer(env, 'CHAIN_OFFERING_IDENTITY_THRESHOLD', 50, 0, 100),

@@ -54,6 +54,7 @@ export class FakeChain {
   private readonly sockets = new Set<Socket>();
   private port = 0;
   private readonly nodeId = toHex(randomBytes(20));
+  private blockTimer: NodeJS.Timeout | null = null;
 
   constructor(options: FakeChainOptions = {}) {
     this.ledger = new Ledger(options.chainId ?? 'virtengine-test-1', options.prefix ?? 've', options.feeDenom ?? 'uve', options.minGasPrice ?? 0.025);
@@ -103,6 +104,7 @@ export class FakeChain {
   }
 
   stop(): Promise<void> {
+    this.produceBlocksEvery(0);
     return this.down();
   }
 
@@ -147,6 +149,18 @@ export class FakeChain {
   /** An empty block `seconds` after the last one: Begin/EndBlockers (node liveness, job timeouts) see the new time. */
   advance(seconds: number): void {
     this.ledger.emptyBlock(new Date(this.ledger.blockTime.getTime() + seconds * 1000));
+  }
+
+  /**
+   * Blocks every `ms` collect the transactions broadcast meanwhile (instead of one block per
+   * transaction), so per-block rules such as the 10 transactions per account apply; 0 goes back.
+   */
+  produceBlocksEvery(ms: number): void {
+    if (this.blockTimer) clearInterval(this.blockTimer);
+    this.blockTimer = null;
+    this.ledger.closeBlock();
+    this.ledger.batching = ms > 0;
+    if (ms > 0) this.blockTimer = setInterval(() => this.ledger.closeBlock(), ms);
   }
 
   /** The adaptive minimum gas price moves (as congestion would move it). */

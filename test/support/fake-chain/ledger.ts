@@ -104,6 +104,15 @@ export class Ledger {
   endBlock: () => void = () => undefined;
   /** Consensus block max_gas (-1: unlimited): a transaction asking for more is refused in CheckTx. */
   maxBlockGas = -1;
+  /** app/types/rate_limit.go DefaultMaxTxPerBlockPerAccount (RateLimitDecorator). */
+  maxTxPerBlockPerAccount = 10;
+  /**
+   * false: every transaction makes its own block (the default, fast). true: transactions join the
+   * open block until `closeBlock()` (FakeChain.produceBlocksEvery), as a real chain's blocks collect them.
+   */
+  batching = false;
+  /** Transactions per signer in the open block (null: no block open). */
+  private openBlock: Map<string, number> | null = null;
   height = 1;
   blockTime = new Date();
   private nextAccountNumber = 7;
@@ -177,6 +186,7 @@ export class Ledger {
       throw new Refusal(CODE.TX_TIMEOUT_HEIGHT, `block height: ${this.height + 1}, timeout height: ${body.timeoutHeight}: tx timeout height`);
     }
     const signer = this.checkMessages(body.messages);
+    this.rateLimit(signer);
     if (authInfo.signerInfos.length !== 1 || signatures.length !== 1) {
       throw new Refusal(
         CODE.UNAUTHORIZED,
@@ -209,13 +219,10 @@ export class Ledger {
     // Ante succeeded: the sequence is spent even if a message fails in DeliverTx.
     account.sequence += 1;
     account.pubkey = pubkey;
-    this.height += 1;
-    this.blockTime = new Date(Math.max(Date.now(), this.blockTime.getTime() + 1));
-    this.beginBlock();
     const included: IncludedTx = {
       hash: toHex(sha256(txBytes)).toUpperCase(),
-      height: this.height,
-      index: 0,
+      height: this.height + 1,
+      index: this.txs.filter((t) => t.height === this.height + 1).length,
       tx: txBytes,
       code: 0,
       log: '',
@@ -239,12 +246,48 @@ export class Ledger {
       included.codespace = error.codespace;
     }
     this.txs.push(included);
-    this.endBlock();
+    if (!this.batching) this.closeBlock();
     return included;
+  }
+
+  /** The block being filled (its BeginBlock runs when it opens at a new block time); returns its per-signer counts. */
+  private open(): Map<string, number> {
+    if (!this.openBlock) {
+      this.blockTime = new Date(Math.max(Date.now(), this.blockTime.getTime() + 1));
+      this.openBlock = new Map();
+      this.beginBlock();
+    }
+    return this.openBlock;
+  }
+
+  /** Commits the open block (EndBlock), if any: its transactions' height becomes the latest. */
+  closeBlock(): void {
+    if (!this.openBlock) return;
+    this.openBlock = null;
+    this.height += 1;
+    this.endBlock();
+  }
+
+  /**
+   * VirtEngine's RateLimitDecorator (app/ante_ratelimit.go), counted per signer per block and
+   * incremented once it passes (later ante failures still count); not run by simulation.
+   */
+  private rateLimit(signer: string): void {
+    const counts = this.open();
+    const current = counts.get(signer) ?? 0;
+    if (current >= this.maxTxPerBlockPerAccount) {
+      throw new Refusal(
+        1,
+        `account ${signer} has ${current} transactions in this block, limit is ${this.maxTxPerBlockPerAccount}: account rate limited: too many transactions in this block`,
+        'ratelimit',
+      );
+    }
+    counts.set(signer, current + 1);
   }
 
   /** A block with no transactions at `time` (later than the last block): the chain's clock moves on. */
   emptyBlock(time: Date): void {
+    this.closeBlock();
     if (time.getTime() <= this.blockTime.getTime()) throw new Error(`block time ${time.toISOString()} is not after ${this.blockTime.toISOString()}`);
     this.height += 1;
     this.blockTime = time;
