@@ -240,7 +240,7 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     assert.equal(state(), NodeState.NODE_STATE_OFFLINE, 'an hour since the last heartbeat is not yet reached');
     chain.advance(2);
     assert.equal(state(), NodeState.NODE_STATE_DEREGISTERED);
-    await assert.rejects(signer.signAndBroadcast([heartbeat]), /invalid state transition from 8 to 3/);
+    await assert.rejects(signer.signAndBroadcast([heartbeat]), /invalid state transition from deregistered to active: invalid node metadata/);
   });
 
   it('refuses a message whose signer is not the key that signed (pubkey does not match)', async () => {

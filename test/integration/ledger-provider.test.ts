@@ -40,7 +40,7 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
     await fake.start();
     provider = await newWallet();
     fake.fund(provider.address);
-    await db.query('TRUNCATE chain_txs, chain_outbox, chain_clusters, latency_samples, nodes, islands CASCADE');
+    await db.query('TRUNCATE chain_txs, chain_outbox, chain_clusters, chain_node_generations, latency_samples, nodes, islands CASCADE');
   });
 
   async function island(
@@ -138,8 +138,8 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
   });
 
   it('spreads our transactions so the account never has more than 10 in a block (the chain refuses the 11th)', async () => {
-    // Blocks slower than we sign: without spreading, more than 10 would land in one.
-    fake.produceBlocksEvery(2000);
+    // Blocks far slower than we sign (~5 tx/s here): without spreading, more than 10 would land in one.
+    const freshBlocks = () => fake.produceBlocksEvery(5000);
     const client = chainClientFor(fake);
     const selfSend = (i: number) => ({
       key: `send-${i}`,
@@ -176,14 +176,50 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
     };
     try {
       // Our limit (10, the chain's default): never refused, just spread over blocks.
+      freshBlocks();
       assert.equal(await sendAll(25), 25, 'no broadcast was refused');
       // A limit above the chain's: its 11th in a block is refused (ratelimit), sent again after the next block.
+      freshBlocks();
       assert.ok((await sendAll(15, 1000)) > 15, 'the fake refused an 11th transaction in a block');
       assert.equal(fake.ledger.txs.filter((t) => t.code === 0).length, 40, 'every transaction landed once');
       assert.ok(Math.max(...perBlock()) <= 10, `per block: ${perBlock()}`);
     } finally {
       fake.produceBlocksEvery(0);
     }
+  });
+
+  it('a node the chain deregistered (silent over an hour) re-registers under a new id, its peers measured against that id', async () => {
+    await island('isl-d', ['batch'], [{ name: 'n-d1' }, { name: 'n-d2' }]);
+    const { daemon, sender } = daemonAndSender();
+    const s = await sender();
+    await daemon.round(s, 1_000);
+    // Archipelago away for over an hour: x/hpc marks the nodes OFFLINE, then DEREGISTERED.
+    fake.advance(301);
+    fake.advance(3601);
+    assert.deepEqual(
+      [...fake.modules.nodes.values()].map((n) => n.state),
+      [NodeState.NODE_STATE_DEREGISTERED, NodeState.NODE_STATE_DEREGISTERED],
+    );
+    await daemon.round(s, 5_000_000);
+    assert.deepEqual(
+      (await db.query(`SELECT retired_chain_node_id, generation FROM chain_node_generations ORDER BY retired_chain_node_id`)).map(
+        (r: { retired_chain_node_id: string; generation: number }) => [r.retired_chain_node_id, r.generation],
+      ),
+      [
+        ['n-d1', 2],
+        ['n-d2', 2],
+      ],
+    );
+    await daemon.round(s, 5_030_000);
+    const renewed = fake.modules.nodes.get('n-d1-r2');
+    assert.equal(renewed?.state, NodeState.NODE_STATE_ACTIVE);
+    assert.equal(fake.modules.nodes.get('n-d2-r2')?.state, NodeState.NODE_STATE_ACTIVE);
+    assert.equal(fake.modules.nodes.get('n-d1')?.state, NodeState.NODE_STATE_DEREGISTERED, 'the old id stays retired');
+    const lastLiveness = MsgUpdateNodeMetadata.decode(messagesOfType(MsgUpdateNodeMetadata.typeUrl).at(-1)!.value);
+    assert.deepEqual(
+      lastLiveness.latencyMeasurements.map((m) => m.targetNodeId),
+      [lastLiveness.nodeId === 'n-d1-r2' ? 'n-d2-r2' : 'n-d1-r2'],
+    );
   });
 
   it('500 nodes are refreshed in a handful of transactions within gas', async () => {

@@ -18,6 +18,7 @@ import { JobTagKey1765100000000 } from './migrations/1765100000000-job-tag-key';
 import { JobDefaultOutput1765100000001 } from './migrations/1765100000001-job-default-output';
 import { ApiKeyLineage1765130000000 } from './migrations/1765130000000-api-key-lineage';
 import { ChainJobProgress1765170000000 } from './migrations/1765170000000-chain-job-progress';
+import { ChainNodeGenerations1765170000001 } from './migrations/1765170000001-chain-node-generations';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
 export const MIGRATIONS = [
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   JobDefaultOutput1765100000001,
   ApiKeyLineage1765130000000,
   ChainJobProgress1765170000000,
+  ChainNodeGenerations1765170000001,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

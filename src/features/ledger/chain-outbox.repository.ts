@@ -97,6 +97,24 @@ export class ChainOutboxRepository {
     return newer.length > 0;
   }
 
+  /** Nodes the chain deregistered, with the generation they report under now. */
+  async nodeGenerations(): Promise<Map<string, number>> {
+    const found = await rows<{ node_id: string; generation: number }>(this.db, 'SELECT node_id::text AS node_id, generation FROM chain_node_generations');
+    return new Map(found.map((r) => [r.node_id, r.generation]));
+  }
+
+  /** The chain retired `retiredChainNodeId`: the node's next generation (2 the first time). */
+  async nextNodeGeneration(nodeId: string, retiredChainNodeId: string): Promise<number> {
+    const [row] = await rows<{ generation: number }>(
+      this.db,
+      `INSERT INTO chain_node_generations (node_id, generation, retired_chain_node_id) VALUES ($1, 2, $2)
+       ON CONFLICT (node_id) DO UPDATE SET generation = chain_node_generations.generation + 1, retired_chain_node_id = $2, updated_at = now()
+       RETURNING generation`,
+      [nodeId, retiredChainNodeId],
+    );
+    return row.generation;
+  }
+
   async clusters(): Promise<Map<string, string>> {
     const found = await rows<{ island: string; cluster_id: string }>(this.db, 'SELECT island, cluster_id FROM chain_clusters');
     return new Map(found.map((r) => [r.island, r.cluster_id]));

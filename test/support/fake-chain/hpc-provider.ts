@@ -75,6 +75,17 @@ export interface HpcProviderState {
   counters: { cluster: number; offering: number; job: number };
 }
 
+/** x/hpc/types/node_agent.go NodeState strings, as keeper.UpdateNodeMetadata's refusal prints them. */
+const NODE_STATE_NAMES: Record<number, string> = {
+  [NodeState.NODE_STATE_PENDING]: 'pending',
+  [NodeState.NODE_STATE_ACTIVE]: 'active',
+  [NodeState.NODE_STATE_STALE]: 'stale',
+  [NodeState.NODE_STATE_DRAINING]: 'draining',
+  [NodeState.NODE_STATE_DRAINED]: 'drained',
+  [NodeState.NODE_STATE_OFFLINE]: 'offline',
+  [NodeState.NODE_STATE_DEREGISTERED]: 'deregistered',
+};
+
 /** x/hpc ValidNodeStateTransitions (types/node_agent.go), for a node that changes state. */
 const NODE_TRANSITIONS: Record<number, NodeState[]> = {
   [NodeState.NODE_STATE_PENDING]: [NodeState.NODE_STATE_ACTIVE, NodeState.NODE_STATE_OFFLINE, NodeState.NODE_STATE_DEREGISTERED],
@@ -205,7 +216,10 @@ export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Da
         const existing = state.nodes.get(msg.nodeId);
         const next = msg.state || (msg.active ? NodeState.NODE_STATE_ACTIVE : NodeState.NODE_STATE_PENDING);
         if (existing && existing.state !== next && !(NODE_TRANSITIONS[existing.state] ?? []).includes(next)) {
-          throw new HpcRefusal(HPC_CODE.INVALID_NODE_METADATA, `invalid state transition from ${existing.state} to ${next}: invalid node metadata`);
+          throw new HpcRefusal(
+            HPC_CODE.INVALID_NODE_METADATA,
+            `invalid state transition from ${NODE_STATE_NAMES[existing.state]} to ${NODE_STATE_NAMES[next]}: invalid node metadata`,
+          );
         }
         if (existing && msg.lastSequenceNumber > 0n && msg.lastSequenceNumber <= existing.lastSequenceNumber) {
           throw new HpcRefusal(
