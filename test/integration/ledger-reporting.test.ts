@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { toBech32 } from '@cosmjs/encoding';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import type { ChainSigner } from '../../src/adapters/chain/chain-client';
@@ -209,27 +211,35 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
     assert.deepEqual(duplicateReports(fake), []);
   });
 
-  it('a message the chain refuses is recorded with its reason, never retried, and does not hold back the others', async () => {
-    const jobs = await seedReportedJobs(db, fake, provider.address, [{}, {}, {}]);
-    // The customer cancelled job 2 on chain after we last looked: our view says PENDING.
-    const cancelled = jobs[1].chainJobId!;
+  it('a message the chain refuses is recorded with its reason and never retried; one refused because the job moved is rebuilt from the chain first', async () => {
+    const jobs = await seedReportedJobs(db, fake, provider.address, [{}, {}, {}, {}]);
+    // After we last looked, the customer cancelled job 2 on chain, and job 3 went to another provider.
+    const [cancelled, taken] = [jobs[1].chainJobId!, jobs[2].chainJobId!];
     const client = chainClientFor(fake);
-    const pendingView = { ...fake.modules.jobs.get(cancelled)! };
-    const staleView = {
-      hpcJob: async (id: string) => (id === cancelled ? { job: pendingView, queuedAt: null, startedAt: null, completedAt: null } : client.hpcJob(id)),
-    };
+    const ourView = new Map(
+      [cancelled, taken].map((id) => [id, { job: { ...fake.modules.jobs.get(id)! }, queuedAt: null, startedAt: null, completedAt: null }]),
+    );
+    const staleView = { hpcJob: async (id: string) => ourView.get(id) ?? client.hpcJob(id) };
     fake.modules.jobs.set(cancelled, { ...fake.modules.jobs.get(cancelled)!, state: CANCELLED });
-    const drainer = await worker(undefined, staleView);
-    await drainer.drainOnce();
-    const status = await outbox();
-    assert.equal(status.get(jobs[1].recordId)!.status, 'REJECTED');
-    assert.match(status.get(jobs[1].recordId)!.last_error!, /message index: \d+: invalid job state transition$/);
+    fake.modules.jobs.set(taken, { ...fake.modules.jobs.get(taken)!, providerAddress: toBech32('ve', randomBytes(20)) });
+    await (await worker(undefined, staleView)).drainOnce();
+    let status = await outbox();
+    assert.equal(status.get(jobs[2].recordId)!.status, 'REJECTED');
+    assert.match(status.get(jobs[2].recordId)!.last_error!, /message index: \d+: not the job provider: unauthorized$/);
+    assert.equal(status.get(jobs[1].recordId)!.status, 'PENDING', 'the job moved under us (2107): built again, not rejected');
+    assert.match(status.get(jobs[1].recordId)!.last_error!, /^the chain's job moved meanwhile: .*message index: \d+: invalid job state transition$/);
     assert.equal(status.get(jobs[0].recordId)!.status, 'COMMITTED');
-    assert.equal(status.get(jobs[2].recordId)!.status, 'COMMITTED');
+    assert.equal(status.get(jobs[3].recordId)!.status, 'COMMITTED');
+
     const sends = fake.count('broadcast_tx_sync');
-    assert.equal(await drainer.drainOnce(), 0, 'a rejected entry is final');
-    assert.equal(fake.count('broadcast_tx_sync'), sends);
-    assert.equal(reportsOnChain(fake).filter((r) => r.jobId === cancelled).length, 0, 'the refusal came from simulation: nothing was broadcast for it');
+    const fresh = await worker();
+    await fresh.drainOnce();
+    status = await outbox();
+    assert.equal(status.get(jobs[1].recordId)!.status, 'REJECTED');
+    assert.match(status.get(jobs[1].recordId)!.last_error!, /already has this job CANCELLED; it ended COMPLETED here/);
+    assert.equal(await fresh.drainOnce(), 0, 'rejected entries are final');
+    assert.equal(fake.count('broadcast_tx_sync'), sends, 'nothing more was sent');
+    for (const id of [cancelled, taken]) assert.equal(reportsOnChain(fake).filter((r) => r.jobId === id).length, 0, 'refused in simulation: never broadcast');
   });
 
   it('a chain job already ended another way is refused here, without sending', async () => {
