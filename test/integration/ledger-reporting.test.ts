@@ -13,6 +13,9 @@ import { FakeChain } from '../support/fake-chain/fake-chain';
 import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../support/ledger-fixtures';
 import { newWallet, TestWallet } from '../support/wallets';
 import { JobsRepository } from '../../src/features/jobs/jobs.repository';
+import { UsageRepository } from '../../src/features/usage/usage.repository';
+import { ChainReconciler } from '../../src/features/ledger/chain-reconciliation';
+import { ChainReconciliationRepository } from '../../src/features/ledger/chain-reconciliation.repository';
 
 const {
   JOB_STATE_QUEUED: QUEUED,
@@ -45,7 +48,7 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
     await fake.start();
     provider = await newWallet();
     fake.fund(provider.address);
-    await db.query('TRUNCATE chain_txs, chain_job_links, usage_rewards, usage_outbox, usage_records, jobs CASCADE');
+    await db.query('TRUNCATE chain_txs, chain_job_links, chain_reconciliation, usage_rewards, usage_outbox, usage_records, jobs CASCADE');
   });
   after(() => fake?.stop());
 
@@ -250,5 +253,47 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
     assert.equal(s.status, 'REJECTED');
     assert.match(s.last_error!, /already has this job CANCELLED; it ended COMPLETED here/);
     assert.equal(fake.count('broadcast_tx_sync'), 0);
+  });
+
+  it("reconciles what we reported with what the chain holds: the job's state and record hash, and its reward records", async () => {
+    const jobs = await seedReportedJobs(
+      db,
+      fake,
+      provider.address,
+      Array.from({ length: 6 }, () => ({})),
+    );
+    await (await worker()).drainOnce();
+    const ids = jobs.map((j) => j.chainJobId!);
+    const [noReward, matched, otherReward, otherState, gone, otherRecord] = ids;
+    fake.modules.rewards.set('RWD-1', { reward_id: 'RWD-1', job_id: matched, total_reward: [] });
+    fake.modules.rewards.set('RWD-2', { reward_id: 'RWD-2', job_id: otherReward, total_reward: [{ denom: 'uvirt', amount: '5' }] });
+    fake.modules.jobs.set(otherState, { ...fake.modules.jobs.get(otherState)!, state: JobState.JOB_STATE_FAILED });
+    fake.modules.jobs.delete(gone);
+    fake.modules.jobs.set(otherRecord, { ...fake.modules.jobs.get(otherRecord)!, statusMessage: 'COMPLETED; usage record sha256:' + '0'.repeat(64) });
+    const reconciler = new ChainReconciler(db, new ChainReconciliationRepository(db), chainClientFor(fake), new UsageRepository(db, new JobsRepository(db)));
+    assert.deepEqual(await reconciler.pass(), {
+      matched: 1,
+      missing_on_chain: 1,
+      state_differs: 1,
+      record_differs: 1,
+      no_reward_on_chain: 1,
+      reward_differs: 1,
+    });
+    const found = new Map<string, { outcome: string; detail: string }>(
+      (await db.query('SELECT chain_job_id, outcome, detail FROM chain_reconciliation')).map((r: { chain_job_id: string; outcome: string; detail: string }) => [
+        r.chain_job_id,
+        { outcome: r.outcome, detail: r.detail },
+      ]),
+    );
+    assert.equal(found.get(noReward)?.outcome, 'no_reward_on_chain');
+    assert.equal(found.get(matched)?.outcome, 'matched');
+    assert.deepEqual(found.get(otherReward), { outcome: 'reward_differs', detail: "the chain's rewards total 5uvirt, our record billed 0uvirt" });
+    assert.deepEqual(found.get(otherState), { outcome: 'state_differs', detail: 'the chain holds FAILED, we reported COMPLETED' });
+    assert.equal(found.get(gone)?.outcome, 'missing_on_chain');
+    assert.equal(found.get(otherRecord)?.outcome, 'record_differs');
+    // The next pass updates the findings in place.
+    fake.modules.rewards.set('RWD-3', { reward_id: 'RWD-3', job_id: noReward, total_reward: [] });
+    assert.equal((await reconciler.pass()).matched, 2);
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM chain_reconciliation'))[0].n, 6, 'one finding per record');
   });
 });

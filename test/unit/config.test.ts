@@ -317,6 +317,7 @@ describe('loadConfig', () => {
           offeringIdentityThreshold: 50,
           offeringMaxRuntimeSeconds: 604_800,
           ingress: { intervalMs: 10_000, pageLimit: 200, defaultSlurmUser: null, containerRuntime: 'apptainer' },
+          reconcileIntervalMs: 600_000,
         },
         identity: {
           loginDomain: 'archipelago.local',

@@ -9,7 +9,18 @@ import type { ChainSettings } from './chain-settings';
 import type { MessageCodec } from './proto-codec';
 import { decodeStoredScore, StoredIdentityScore, VEID_STORE_PATH, veidScoreKey } from './veid-score-store';
 import { currentMinGasPrice, decideGasPrice, GAS_PRICING_STATE_KEY, GAS_PRICING_STORE_PATH, GasPriceDecision, priceAmount } from './gas-price-store';
-import { decodeStoredJob, decodeStoredJobs, HPC_JOB_PREFIX, HPC_STORE_KEY_PATH, HPC_STORE_SUBSPACE_PATH, hpcJobKey, StoredHpcJob } from './hpc-job-store';
+import {
+  decodeStoredJob,
+  decodeStoredJobs,
+  decodeStoredRewards,
+  HPC_JOB_PREFIX,
+  HPC_REWARD_PREFIX,
+  HPC_STORE_KEY_PATH,
+  HPC_STORE_SUBSPACE_PATH,
+  hpcJobKey,
+  StoredHpcJob,
+  StoredHpcReward,
+} from './hpc-job-store';
 import {
   QueryAuthorizationSessionRequest,
   QueryAuthorizationSessionResponse,
@@ -86,6 +97,8 @@ export interface ChainQueries {
   hpcJob(jobId: string): Promise<StoredHpcJob | null>;
   /** Every job x/hpc stores (one `/subspace` read of its job prefix: Query/Jobs is not implemented). */
   hpcJobs(): Promise<StoredHpcJob[]>;
+  /** Every reward record x/hpc stores (one `/subspace` read of its reward prefix; there is no query for them). */
+  hpcRewards(): Promise<StoredHpcReward[]>;
 }
 
 /** Whether x/hpc's job records could be read the last time they were asked for (null: not asked yet). */
@@ -182,6 +195,10 @@ export class VirtEngineChainClient implements ChainQueries {
 
   async hpcJobs(): Promise<StoredHpcJob[]> {
     return decodeStoredJobs(await this.readJobRecords(HPC_STORE_SUBSPACE_PATH, Uint8Array.of(HPC_JOB_PREFIX)));
+  }
+
+  async hpcRewards(): Promise<StoredHpcReward[]> {
+    return decodeStoredRewards(await this.readJobRecords(HPC_STORE_SUBSPACE_PATH, Uint8Array.of(HPC_REWARD_PREFIX)));
   }
 
   /**

@@ -103,3 +103,34 @@ export function decodeStoredJobs(value: Uint8Array): StoredHpcJob[] {
   }
   return jobs;
 }
+
+/** x/hpc/types/keys.go HPCRewardPrefix: reward records (keeper/rewards.go SetHPCReward, JSON like jobs). */
+export const HPC_REWARD_PREFIX = 0x08;
+
+/** A reward record as the keeper stores it: the fields reconciliation compares. */
+export interface StoredHpcReward {
+  rewardId: string;
+  jobId: string;
+  totalReward: Array<{ denom: string; amount: string }>;
+}
+
+/** Every reward record in a `/subspace` answer for 0x08 (kv.Pairs); undecodable ones skipped, as WithHPCRewards does. */
+export function decodeStoredRewards(value: Uint8Array): StoredHpcReward[] {
+  const rewards: StoredHpcReward[] = [];
+  for (const pair of Pairs.decode(value).pairs) {
+    if (pair.key[0] !== HPC_REWARD_PREFIX) continue;
+    try {
+      const raw = JSON.parse(new TextDecoder().decode(pair.value)) as Json;
+      if (!text(raw.job_id)) continue;
+      const total = Array.isArray(raw.total_reward) ? (raw.total_reward as Json[]) : [];
+      rewards.push({
+        rewardId: text(raw.reward_id),
+        jobId: text(raw.job_id),
+        totalReward: total.map((c) => ({ denom: text(c.denom), amount: text(c.amount) })),
+      });
+    } catch {
+      // keeper.WithHPCRewards skips a record it cannot unmarshal.
+    }
+  }
+  return rewards;
+}

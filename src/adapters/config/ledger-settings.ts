@@ -20,12 +20,14 @@ export interface LedgerSettings {
   offeringMaxRuntimeSeconds: number;
   /** Chain ingress: jobs customers submit on chain for our islands, imported as Archipelago jobs. */
   ingress: IngressSettings;
+  /** How often what we reported is compared with what the chain holds (0: never). */
+  reconcileIntervalMs: number;
 }
 
 export interface IngressSettings {
   /** How often PENDING chain jobs are looked for (the reference daemon polls every 10 s); 0: ingress off. */
   intervalMs: number;
-  /** Query/Jobs page size (the reference daemon asks for 200). */
+  /** How many PENDING chain jobs are decided at a time (one chain_ingress look-up each batch). */
   pageLimit: number;
   /** The POSIX account of a chain customer with no admin mapping (wallet_accounts); null: such jobs are refused. */
   defaultSlurmUser: string | null;
@@ -61,6 +63,7 @@ export function ledgerSettings(env: Env): LedgerSettings {
     offeringIdentityThreshold: integer(env, 'CHAIN_OFFERING_IDENTITY_THRESHOLD', 50, 0, 100),
     offeringMaxRuntimeSeconds: integer(env, 'CHAIN_OFFERING_MAX_RUNTIME_SECONDS', 604_800, 60, 604_800),
     ingress: ingressSettings(env),
+    reconcileIntervalMs: integer(env, 'CHAIN_RECONCILE_INTERVAL_MS', 600_000, 0, 86_400_000),
   };
 }
 

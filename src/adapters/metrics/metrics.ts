@@ -74,6 +74,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly chainReconciliation = new Gauge({
+    name: 'archipelago_chain_reconciliation',
+    help: 'Usage records the chain took, by what the chain holds at the last reconciliation (matched, missing_on_chain, state_differs, record_differs, no_reward_on_chain, reward_differs)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -19,6 +19,7 @@ import { JobDefaultOutput1765100000001 } from './migrations/1765100000001-job-de
 import { ApiKeyLineage1765130000000 } from './migrations/1765130000000-api-key-lineage';
 import { ChainJobProgress1765170000000 } from './migrations/1765170000000-chain-job-progress';
 import { ChainNodeGenerations1765170000001 } from './migrations/1765170000001-chain-node-generations';
+import { ChainReconciliation1765170000002 } from './migrations/1765170000002-chain-reconciliation';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
 export const MIGRATIONS = [
@@ -42,6 +43,7 @@ export const MIGRATIONS = [
   ApiKeyLineage1765130000000,
   ChainJobProgress1765170000000,
   ChainNodeGenerations1765170000001,
+  ChainReconciliation1765170000002,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

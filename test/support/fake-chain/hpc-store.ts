@@ -3,6 +3,8 @@ import { HPCJob, JobState } from '../../../src/adapters/chain/generated/virtengi
 
 /** x/hpc/types/keys.go JobPrefix: a job's key is 0x03 + the job id's bytes. */
 const JOB_PREFIX = 0x03;
+/** HPCRewardPrefix: a reward record's key is 0x08 + the reward id's bytes. */
+const REWARD_PREFIX = 0x08;
 
 /** x/hpc/types/job.go JobState values, as json.Marshal writes them. */
 const STATE_NAMES: Record<number, string> = {
@@ -78,13 +80,21 @@ export function storedJobJson(job: HPCJob, times: JobTimes): Uint8Array {
 /**
  * x/hpc's KV store as ABCI store queries read it (cosmos-sdk `store/iavl` Query): `/key` answers
  * the value under the key (empty when none), `/subspace` every pair whose key starts with the
- * data, in key order, as kv.Pairs. Only the job records are kept here.
+ * data, in key order, as kv.Pairs. Only job records and reward records (HPCRewardRecord JSON as a
+ * test writes it: the keeper creates none at 4954b9cc, see README) are kept here.
  */
-export function hpcStoreQueries(jobs: Map<string, HPCJob>, times: Map<string, JobTimes>) {
+export function hpcStoreQueries(jobs: Map<string, HPCJob>, times: Map<string, JobTimes>, rewards: Map<string, Record<string, unknown>>) {
   const entries = () =>
-    [...jobs.values()]
-      .map((job) => ({ key: Uint8Array.from([JOB_PREFIX, ...Buffer.from(job.jobId)]), value: storedJobJson(job, times.get(job.jobId) ?? {}) }))
-      .sort((a, b) => Buffer.compare(a.key, b.key));
+    [
+      ...[...jobs.values()].map((job) => ({
+        key: Uint8Array.from([JOB_PREFIX, ...Buffer.from(job.jobId)]),
+        value: storedJobJson(job, times.get(job.jobId) ?? {}),
+      })),
+      ...[...rewards].map(([id, record]) => ({
+        key: Uint8Array.from([REWARD_PREFIX, ...Buffer.from(id)]),
+        value: new TextEncoder().encode(JSON.stringify(record)),
+      })),
+    ].sort((a, b) => Buffer.compare(a.key, b.key));
   return {
     key: (key: Uint8Array): Uint8Array => entries().find((e) => Buffer.from(e.key).equals(key))?.value ?? new Uint8Array(),
     subspace: (prefix: Uint8Array): Uint8Array => {

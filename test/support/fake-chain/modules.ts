@@ -106,7 +106,13 @@ export class Modules {
   readonly nodes = new Map<string, FakeNode>();
   readonly counters = { cluster: 0, offering: 0, job: 0 };
 
-  private readonly hpcStore = hpcStoreQueries(this.jobs, this.jobTimes);
+  /**
+   * x/hpc reward records by id, as keeper.SetHPCReward stores them (JSON). The keeper writes one
+   * when a job's terminal report lands only if the job has an accounting record, which nothing
+   * creates at 4954b9cc: so none appear by themselves; tests add them.
+   */
+  readonly rewards = new Map<string, Record<string, unknown>>();
+  private readonly hpcStore = hpcStoreQueries(this.jobs, this.jobTimes, this.rewards);
 
   constructor(private readonly blockTime: () => Date) {}
 
