@@ -8,6 +8,7 @@ import { ChainSettings } from '../../src/adapters/chain/chain-settings';
 import { ChainQueryError, VirtEngineChainClient, WrongChainError } from '../../src/adapters/chain/chain-client';
 import { chainRegistry } from '../../src/adapters/chain/chain-registry';
 import {
+  MsgCancelJob,
   QueryIdentityScoreRequest,
   QueryIdentityScoreResponse,
   QueryJobRequest,
@@ -143,6 +144,19 @@ export function chainContract(target: () => ChainTarget, skip: string | false = 
     await assert.rejects(stargate.broadcastTxSync(encodeTx(signed)), /insufficient fee/);
     const price = await client().gasPrice();
     assert.ok(price.amount.toFloatApproximation() > 0);
+  });
+
+  it("x/hpc's reward records decode (store prefix 0x08)", async () => {
+    for (const reward of await client().hpcRewards()) assert.ok(reward.jobId, JSON.stringify(reward));
+  });
+
+  it('MsgCancelJob of a job x/hpc does not hold is refused with 2106 (simulation: nothing is sent)', async () => {
+    const signer = await client().signer(target().wallet);
+    const cancel = {
+      typeUrl: MsgCancelJob.typeUrl,
+      value: MsgCancelJob.fromPartial({ requesterAddress: await address(), jobId: `JOB-none-${randomBytes(6).toString('hex')}` }),
+    };
+    await assert.rejects(signer.prepare([cancel]), (error: unknown) => error instanceof ChainQueryError && /HPC job not found/.test(error.message));
   });
 
   it('our client will not sign for a node that serves another chain', async () => {
