@@ -4,7 +4,15 @@ import { after, before, describe, it } from 'node:test';
 import { toBech32 } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { ChainSettings } from '../../src/adapters/chain/chain-settings';
-import { ChainQueryError, ChainUnavailableError, TxUnconfirmedError, VirtEngineChainClient } from '../../src/adapters/chain/chain-client';
+import {
+  ChainQueryError,
+  ChainUnavailableError,
+  GasPriceAboveCeilingError,
+  TxUnconfirmedError,
+  VirtEngineChainClient,
+} from '../../src/adapters/chain/chain-client';
+import type { GasPriceDecision } from '../../src/adapters/chain/gas-price-store';
+import { AuthInfo, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import {
   AccountStatus,
   ClusterState,
@@ -25,9 +33,11 @@ const settingsFor = (rpcUrl: string, chainId: string): ChainSettings & { rpcUrl:
   bech32Prefix: 've',
   denom: 'uve',
   gasPrice: '0.025uve',
+  gasPriceMax: '0.25uve',
   gasMultiplier: 1.3,
   requestTimeoutMs: 2000,
   broadcastPollMs: 50,
+  jobRecordsUnreadable: 'not-ready',
 });
 
 /** The chain client against the in-process chain double: the shared contract, then the double's knobs. */
@@ -146,6 +156,62 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     await assert.rejects(signer.signAndBroadcast([report(JobState.JOB_STATE_COMPLETED)]), /invalid job state transition/);
   });
 
+  it("tracks whether the node serves x/hpc's job records: a refusal is a ChainQueryError and `jobRecords` (readiness, gauge) says so", async () => {
+    chain.addJob({ jobId: 'JOB-REC', providerAddress: provider, state: JobState.JOB_STATE_PENDING });
+    const client = new VirtEngineChainClient(target.settings);
+    const seen: Array<boolean | null> = [];
+    client.onJobRecords = ({ readable }) => seen.push(readable);
+    assert.equal(client.jobRecords.readable, null);
+    assert.equal((await client.hpcJob('JOB-REC'))?.job.state, JobState.JOB_STATE_PENDING);
+    assert.equal(client.jobRecords.readable, true);
+    chain.refuseQueries('/store/', 'store queries are disabled on this gateway');
+    try {
+      await assert.rejects(client.hpcJobs(), (error: unknown) => error instanceof ChainQueryError && /disabled on this gateway/.test(error.message));
+      assert.equal(client.jobRecords.readable, false);
+      assert.match(client.jobRecords.detail, /\(1\): store queries are disabled on this gateway/);
+    } finally {
+      chain.refuseQueries('/store/', null);
+    }
+    assert.ok((await client.hpcJobs()).some((s) => s.job.jobId === 'JOB-REC'));
+    assert.deepEqual(seen, [true, false, true]);
+  });
+
+  it("pays the chain's current adaptive minimum gas price with next-block headroom, and holds above CHAIN_GAS_PRICE_MAX", async () => {
+    const client = new VirtEngineChainClient(target.settings);
+    const decisions: GasPriceDecision[] = [];
+    client.onGasPrice = (d) => decisions.push(d);
+    const signer = await client.signer(target.wallet);
+    const send = () =>
+      signer.signAndBroadcast([
+        { typeUrl: '/cosmos.bank.v1beta1.MsgSend', value: { fromAddress: provider, toAddress: provider, amount: [{ denom: 'uve', amount: '1' }] } },
+      ]);
+    const paidPerGas = (hash: string) => {
+      const fee = AuthInfo.decode(TxRaw.decode(chain.ledger.findTx(hash)!.tx).authInfoBytes).fee!;
+      return Number(fee.amount[0].amount) / Number(fee.gasLimit);
+    };
+    try {
+      chain.setMinGasPrice(0.1);
+      const sent = await send();
+      assert.equal(sent.code, 0, sent.rawLog);
+      assert.ok(paidPerGas(sent.transactionHash) >= 0.138 - 1e-6, `paid ${paidPerGas(sent.transactionHash)} per gas`);
+      assert.deepEqual(decisions.at(-1), { kind: 'pay', price: '0.138', source: 'chain' });
+      // Near the ceiling the headroom is cut to it (0.25), still above the minimum.
+      chain.setMinGasPrice(0.2);
+      assert.equal((await send()).code, 0);
+      assert.deepEqual(decisions.at(-1), { kind: 'pay', price: '0.25', source: 'chain' });
+      chain.setMinGasPrice(0.3);
+      const height = chain.ledger.height;
+      await assert.rejects(
+        send(),
+        (error: unknown) => error instanceof GasPriceAboveCeilingError && error instanceof ChainUnavailableError && /0\.3uve/.test(error.message),
+      );
+      assert.deepEqual(decisions.at(-1), { kind: 'hold', chainMinimum: '0.3' });
+      assert.equal(chain.ledger.height, height, 'nothing was signed or sent');
+    } finally {
+      chain.setMinGasPrice(0.025);
+    }
+  });
+
   it('a silent node goes STALE after 120 s, OFFLINE after 300 s, DEREGISTERED after an hour, and that id can never report again', async () => {
     chain.modules.clusters.set('HPC-LIVE', {
       clusterId: 'HPC-LIVE',
@@ -174,7 +240,7 @@ describe('chain client against the chain double', { timeout: 60_000 }, () => {
     assert.equal(state(), NodeState.NODE_STATE_OFFLINE, 'an hour since the last heartbeat is not yet reached');
     chain.advance(2);
     assert.equal(state(), NodeState.NODE_STATE_DEREGISTERED);
-    await assert.rejects(signer.signAndBroadcast([heartbeat]), /invalid state transition from 8 to 3/);
+    await assert.rejects(signer.signAndBroadcast([heartbeat]), /invalid state transition from deregistered to active: invalid node metadata/);
   });
 
   it('refuses a message whose signer is not the key that signed (pubkey does not match)', async () => {
@@ -240,6 +306,7 @@ describe('chain client against a real chain', { timeout: 300_000 }, () => {
         bech32Prefix: prefix,
         denom,
         gasPrice: process.env.CHAIN_GAS_PRICE || `0.025${denom}`,
+        gasPriceMax: process.env.CHAIN_GAS_PRICE_MAX || `1${denom}`,
         broadcastPollMs: 1000,
         requestTimeoutMs: 10_000,
       },

@@ -5,15 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import {
-  ClusterState,
-  JobState,
-  MsgSubmitJob,
-  MsgSubmitJobResponse,
-  PageRequest,
-  QueryJobsRequest,
-  QueryJobsResponse,
-} from '../../src/adapters/chain/generated/virtengine';
+import { ClusterState, JobState, MsgCancelJob, MsgSubmitJob, MsgSubmitJobResponse } from '../../src/adapters/chain/generated/virtengine';
 import { ensureAccountingIsland } from '../support/accounting-island';
 import { ControlPlane } from '../support/control-plane';
 import { FakeChain } from '../support/fake-chain/fake-chain';
@@ -26,6 +18,7 @@ const ISLAND = 'acct-a';
 const CLUSTER = 'HPC-1';
 const OFFERING = 'OFF-1';
 const { JOB_STATE_QUEUED: QUEUED, JOB_STATE_RUNNING: RUNNING, JOB_STATE_COMPLETED: COMPLETED, JOB_STATE_FAILED: FAILED, JOB_STATE_PENDING: PENDING } = JobState;
+const { JOB_STATE_CANCELLED: CANCELLED, JOB_STATE_TIMEOUT: TIMEOUT } = JobState;
 
 async function eventually<T>(what: string, check: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -201,40 +194,35 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     assert.match(fake.modules.jobs.get(refusedJob)!.statusMessage, /^refused by Archipelago: Identity tier too low/);
 
     // Later passes (the chain job list is polled again) import nothing more.
-    const queries = fake.count('/virtengine.hpc.v1.Query/Jobs');
-    await eventually('two more ingress passes', () => fake.count('/virtengine.hpc.v1.Query/Jobs') >= queries + 2, 10_000);
+    const queries = fake.count('/store/hpc/subspace');
+    await eventually('two more ingress passes', () => fake.count('/store/hpc/subspace') >= queries + 2, 10_000);
+    assert.equal(fake.count('/virtengine.hpc.v1.Query/Jobs'), 0, 'Query/Jobs is not implemented on chain: never asked');
     assert.equal((await db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n, 3);
     assert.equal((await db.query('SELECT count(*)::int AS n FROM chain_ingress')).rows[0].n, 4);
     assert.deepEqual(duplicateReports(fake), []);
   });
 
-  it('Query/Jobs pages in store-key order, by state and cluster, following next_key to an empty one', async () => {
+  it("reads x/hpc's stored jobs in key order, each with the keeper's fields and transition times", async () => {
     const client = chainClientFor(fake);
-    const all = [...fake.modules.jobs.values()].filter((j) => j.clusterId === CLUSTER && j.state === COMPLETED).map((j) => j.jobId);
-    const expected = [...all].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    const seen: string[] = [];
-    let key: Uint8Array = new Uint8Array();
-    let pages = 0;
-    do {
-      const page = await client.hpcJobs({ state: COMPLETED, clusterId: CLUSTER }, key, 1);
-      assert.ok(page.jobs.length <= 1);
-      seen.push(...page.jobs.map((j) => j.jobId));
-      key = page.pagination?.nextKey ?? new Uint8Array();
-      pages++;
-    } while (key.length > 0);
-    assert.ok(expected.length >= 3, `the first test's jobs are COMPLETED on chain (${expected.length})`);
-    assert.equal(pages, expected.length);
-    assert.deepEqual(seen, expected);
-    assert.deepEqual((await client.hpcJobs({ state: FAILED, clusterId: 'HPC-404' }, new Uint8Array(), 10)).jobs, []);
-    await assert.rejects(
-      client.query(
-        '/virtengine.hpc.v1.Query/Jobs',
-        QueryJobsRequest,
-        { pagination: PageRequest.fromPartial({ key: new Uint8Array([1]), offset: 1n }) },
-        QueryJobsResponse,
-      ),
-      /either offset or key/,
+    const stored = await client.hpcJobs();
+    const ids = stored.map((s) => s.job.jobId);
+    assert.deepEqual(
+      ids,
+      [...fake.modules.jobs.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
     );
+    const completed = stored.filter((s) => s.job.clusterId === CLUSTER && s.job.state === COMPLETED);
+    assert.ok(completed.length >= 3, `the first test's jobs are COMPLETED on chain (${completed.length})`);
+    for (const { job, queuedAt, startedAt, completedAt } of completed) {
+      assert.equal(job.customerAddress, verified.address);
+      assert.equal(job.providerAddress, provider.address);
+      assert.ok(job.workloadSpec?.containerImage, 'the workload spec survives the JSON record');
+      assert.ok(
+        queuedAt && startedAt && completedAt && queuedAt <= startedAt && startedAt <= completedAt,
+        `${job.jobId}: ${queuedAt} ${startedAt} ${completedAt}`,
+      );
+      assert.deepEqual((await client.hpcJob(job.jobId))?.job, job, 'the same record under its own key');
+    }
+    await assert.rejects(client.query('/virtengine.hpc.v1.Query/Job', MsgSubmitJobResponse, {}, MsgSubmitJobResponse), /method Job not implemented/);
   });
 
   it('the fake refuses submissions the keeper refuses (runtime, image, nodes, inactive cluster) and takes any queue name', async () => {
@@ -336,5 +324,52 @@ describe('chain ingress (real api + worker, fake chain, island acct-a)', { timeo
     );
     assert.equal((await db.query(`SELECT count(*)::int AS n FROM chain_ingress WHERE chain_job_id = $1`, [foreign])).rows[0].n, 0);
     assert.equal(fake.modules.jobs.get(foreign)!.state, PENDING);
+  });
+
+  it("reports QUEUED and RUNNING while the job runs; the customer's MsgCancelJob and x/hpc's timeout cancel ours in SLURM", async () => {
+    const ourJob = async (chainJobId: string) =>
+      (
+        await db.query(`SELECT j.id::text, j.state, j.slurm_job_id FROM chain_job_links l JOIN jobs j ON j.id = l.job_id WHERE l.chain_job_id = $1`, [
+          chainJobId,
+        ])
+      ).rows[0] as { id: string; state: string; slurm_job_id: string | null } | undefined;
+    const [cancelled, timedOut] = [await submitOnChain(verified, 'sleep 300'), await submitOnChain(verified, 'sleep 300')];
+    for (const chainJobId of [cancelled, timedOut]) {
+      await eventually(`${chainJobId} RUNNING on chain while it runs`, () => fake.modules.jobs.get(chainJobId)?.state === RUNNING, 120_000);
+      assert.equal((await ourJob(chainJobId))?.state, 'RUNNING');
+      assert.deepEqual(statesReported(chainJobId), [QUEUED, RUNNING]);
+    }
+
+    const signer = await chainClientFor(fake).signer(verified.direct);
+    const cancel = (jobId: string, requester = verified.address) =>
+      signer.signAndBroadcast([
+        { typeUrl: MsgCancelJob.typeUrl, value: MsgCancelJob.fromPartial({ requesterAddress: requester, jobId, reason: 'changed my mind' }) },
+      ]);
+    assert.equal((await cancel(cancelled)).code, 0);
+    assert.deepEqual([fake.modules.jobs.get(cancelled)?.state, fake.modules.jobs.get(cancelled)?.statusMessage], [CANCELLED, 'Cancelled by user']);
+    await assert.rejects(
+      cancel(cancelled),
+      (error: unknown) => error instanceof ChainQueryError && error.code === 2107 && /already in terminal state/.test(error.message),
+    );
+    await eventually(`job of ${cancelled} CANCELLED here`, async () => (await ourJob(cancelled))?.state === 'CANCELLED', 60_000);
+
+    // x/hpc's EndBlock times the other out once its runtime passes max_runtime_seconds (120 s).
+    fake.advance(121);
+    assert.equal(fake.modules.jobs.get(timedOut)?.state, TIMEOUT);
+    await eventually(`job of ${timedOut} CANCELLED here`, async () => (await ourJob(timedOut))?.state === 'CANCELLED', 60_000);
+
+    // Both ended on chain before ours did: the reporter sends them nothing more.
+    await eventually('both usage records settled', async () => {
+      const { rows } = await db.query(
+        `SELECT o.status FROM chain_job_links l JOIN usage_records r ON r.job_id = l.job_id JOIN usage_outbox o ON o.usage_record_id = r.id
+          WHERE l.chain_job_id = ANY($1)`,
+        [[cancelled, timedOut]],
+      );
+      return rows.length === 2 && rows.every((r) => r.status !== 'PENDING' && r.status !== 'BROADCAST');
+    });
+    assert.deepEqual(statesReported(cancelled), [QUEUED, RUNNING]);
+    assert.deepEqual(statesReported(timedOut), [QUEUED, RUNNING]);
+    assert.deepEqual([fake.modules.jobs.get(cancelled)?.state, fake.modules.jobs.get(timedOut)?.state], [CANCELLED, TIMEOUT]);
+    assert.deepEqual(duplicateReports(fake), []);
   });
 });

@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { Tx } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import type { ChainSigner } from '../../src/adapters/chain/chain-client';
-import { ClusterState, MsgRegisterCluster, MsgUpdateNodeMetadata, NodeState } from '../../src/adapters/chain/generated/virtengine';
+import { ClusterState, MsgRegisterCluster, MsgUpdateCluster, MsgUpdateNodeMetadata, NodeState } from '../../src/adapters/chain/generated/virtengine';
 import { ChainSender } from '../../src/features/ledger/chain-sender';
 import { ProviderDaemon } from '../../src/features/ledger/provider-daemon';
 import { TxStore } from '../../src/features/ledger/chain-txs.repository';
@@ -40,7 +40,7 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
     await fake.start();
     provider = await newWallet();
     fake.fund(provider.address);
-    await db.query('TRUNCATE chain_txs, chain_outbox, chain_clusters, latency_samples, nodes, islands CASCADE');
+    await db.query('TRUNCATE chain_txs, chain_outbox, chain_clusters, chain_node_generations, latency_samples, nodes, islands CASCADE');
   });
 
   async function island(
@@ -130,6 +130,96 @@ describe('provider daemon on chain (fake chain, PostgreSQL outbox)', () => {
     }
     assert.equal(fake.ledger.txs.length, 3, 'a liveness round is one transaction for all nodes');
     for (const t of fake.ledger.txs) assert.equal(t.code, 0, t.log);
+    // Every block x/hpc rewrites the cluster's capacity from its ACTIVE nodes' heartbeats: ours carry
+    // each node's resources, so the sum is right, and we never fight it with MsgUpdateCluster.
+    fake.advance(1);
+    assert.deepEqual(fake.modules.clusters.get(cluster.clusterId)!.capacity, { availableNodes: 3, cpuCores: 48, memoryGb: 192, gpus: 2, storageGb: 0 });
+    assert.equal(messagesOfType(MsgUpdateCluster.typeUrl).length, 1, 'sent once, to activate');
+  });
+
+  it('spreads our transactions so the account never has more than 10 in a block (the chain refuses the 11th)', async () => {
+    // Blocks far slower than we sign (~5 tx/s here): without spreading, more than 10 would land in one.
+    const freshBlocks = () => fake.produceBlocksEvery(5000);
+    const client = chainClientFor(fake);
+    const selfSend = (i: number) => ({
+      key: `send-${i}`,
+      messages: [
+        {
+          typeUrl: '/cosmos.bank.v1beta1.MsgSend',
+          value: { fromAddress: provider.address, toAddress: provider.address, amount: [{ denom: 'uve', amount: '1' }] },
+        },
+      ],
+    });
+    const sendAll = async (count: number, maxTxsPerBlock?: number) => {
+      const sender = new ChainSender(await client.signer(provider.direct), new TxStore(db), {
+        maxMessagesPerTx: 1,
+        maxGasPerTx: 4_000_000,
+        memo: 'archipelago',
+        blockPollMs: 50,
+        ...(maxTxsPerBlock ? { maxTxsPerBlock } : {}),
+      });
+      const before = fake.count('broadcast_tx_sync');
+      const outcomes = await sender.send(
+        Array.from({ length: count }, (_, i) => selfSend(i)),
+        async () => undefined,
+      );
+      assert.ok(
+        [...outcomes.values()].every((o) => o.kind === 'committed' || o.kind === 'broadcast'),
+        JSON.stringify([...outcomes.values()]),
+      );
+      return fake.count('broadcast_tx_sync') - before;
+    };
+    const perBlock = () => {
+      const counts = new Map<number, number>();
+      for (const t of fake.ledger.txs) if (t.code === 0) counts.set(t.height, (counts.get(t.height) ?? 0) + 1);
+      return [...counts.values()];
+    };
+    try {
+      // Our limit (10, the chain's default): never refused, just spread over blocks.
+      freshBlocks();
+      assert.equal(await sendAll(25), 25, 'no broadcast was refused');
+      // A limit above the chain's: its 11th in a block is refused (ratelimit), sent again after the next block.
+      freshBlocks();
+      assert.ok((await sendAll(15, 1000)) > 15, 'the fake refused an 11th transaction in a block');
+      assert.equal(fake.ledger.txs.filter((t) => t.code === 0).length, 40, 'every transaction landed once');
+      assert.ok(Math.max(...perBlock()) <= 10, `per block: ${perBlock()}`);
+    } finally {
+      fake.produceBlocksEvery(0);
+    }
+  });
+
+  it('a node the chain deregistered (silent over an hour) re-registers under a new id, its peers measured against that id', async () => {
+    await island('isl-d', ['batch'], [{ name: 'n-d1' }, { name: 'n-d2' }]);
+    const { daemon, sender } = daemonAndSender();
+    const s = await sender();
+    await daemon.round(s, 1_000);
+    // Archipelago away for over an hour: x/hpc marks the nodes OFFLINE, then DEREGISTERED.
+    fake.advance(301);
+    fake.advance(3601);
+    assert.deepEqual(
+      [...fake.modules.nodes.values()].map((n) => n.state),
+      [NodeState.NODE_STATE_DEREGISTERED, NodeState.NODE_STATE_DEREGISTERED],
+    );
+    await daemon.round(s, 5_000_000);
+    assert.deepEqual(
+      (await db.query(`SELECT retired_chain_node_id, generation FROM chain_node_generations ORDER BY retired_chain_node_id`)).map(
+        (r: { retired_chain_node_id: string; generation: number }) => [r.retired_chain_node_id, r.generation],
+      ),
+      [
+        ['n-d1', 2],
+        ['n-d2', 2],
+      ],
+    );
+    await daemon.round(s, 5_030_000);
+    const renewed = fake.modules.nodes.get('n-d1-r2');
+    assert.equal(renewed?.state, NodeState.NODE_STATE_ACTIVE);
+    assert.equal(fake.modules.nodes.get('n-d2-r2')?.state, NodeState.NODE_STATE_ACTIVE);
+    assert.equal(fake.modules.nodes.get('n-d1')?.state, NodeState.NODE_STATE_DEREGISTERED, 'the old id stays retired');
+    const lastLiveness = MsgUpdateNodeMetadata.decode(messagesOfType(MsgUpdateNodeMetadata.typeUrl).at(-1)!.value);
+    assert.deepEqual(
+      lastLiveness.latencyMeasurements.map((m) => m.targetNodeId),
+      [lastLiveness.nodeId === 'n-d1-r2' ? 'n-d2-r2' : 'n-d1-r2'],
+    );
   });
 
   it('500 nodes are refreshed in a handful of transactions within gas', async () => {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { toBech32 } from '@cosmjs/encoding';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import type { ChainSigner } from '../../src/adapters/chain/chain-client';
@@ -11,6 +13,9 @@ import { FakeChain } from '../support/fake-chain/fake-chain';
 import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../support/ledger-fixtures';
 import { newWallet, TestWallet } from '../support/wallets';
 import { JobsRepository } from '../../src/features/jobs/jobs.repository';
+import { UsageRepository } from '../../src/features/usage/usage.repository';
+import { ChainReconciler } from '../../src/features/ledger/chain-reconciliation';
+import { ChainReconciliationRepository } from '../../src/features/ledger/chain-reconciliation.repository';
 
 const {
   JOB_STATE_QUEUED: QUEUED,
@@ -43,7 +48,7 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
     await fake.start();
     provider = await newWallet();
     fake.fund(provider.address);
-    await db.query('TRUNCATE chain_txs, chain_job_links, usage_rewards, usage_outbox, usage_records, jobs CASCADE');
+    await db.query('TRUNCATE chain_txs, chain_job_links, chain_reconciliation, usage_rewards, usage_outbox, usage_records, jobs CASCADE');
   });
   after(() => fake?.stop());
 
@@ -209,25 +214,35 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
     assert.deepEqual(duplicateReports(fake), []);
   });
 
-  it('a message the chain refuses is recorded with its reason, never retried, and does not hold back the others', async () => {
-    const jobs = await seedReportedJobs(db, fake, provider.address, [{}, {}, {}]);
-    // The customer cancelled job 2 on chain after we last looked: our view says PENDING.
-    const cancelled = jobs[1].chainJobId!;
+  it('a message the chain refuses is recorded with its reason and never retried; one refused because the job moved is rebuilt from the chain first', async () => {
+    const jobs = await seedReportedJobs(db, fake, provider.address, [{}, {}, {}, {}]);
+    // After we last looked, the customer cancelled job 2 on chain, and job 3 went to another provider.
+    const [cancelled, taken] = [jobs[1].chainJobId!, jobs[2].chainJobId!];
     const client = chainClientFor(fake);
-    const pendingView = { ...fake.modules.jobs.get(cancelled)! };
-    const staleView = { hpcJob: async (id: string) => (id === cancelled ? { job: pendingView } : client.hpcJob(id)) };
+    const ourView = new Map(
+      [cancelled, taken].map((id) => [id, { job: { ...fake.modules.jobs.get(id)! }, queuedAt: null, startedAt: null, completedAt: null }]),
+    );
+    const staleView = { hpcJob: async (id: string) => ourView.get(id) ?? client.hpcJob(id) };
     fake.modules.jobs.set(cancelled, { ...fake.modules.jobs.get(cancelled)!, state: CANCELLED });
-    const drainer = await worker(undefined, staleView);
-    await drainer.drainOnce();
-    const status = await outbox();
-    assert.equal(status.get(jobs[1].recordId)!.status, 'REJECTED');
-    assert.match(status.get(jobs[1].recordId)!.last_error!, /message index: \d+: invalid job state transition$/);
+    fake.modules.jobs.set(taken, { ...fake.modules.jobs.get(taken)!, providerAddress: toBech32('ve', randomBytes(20)) });
+    await (await worker(undefined, staleView)).drainOnce();
+    let status = await outbox();
+    assert.equal(status.get(jobs[2].recordId)!.status, 'REJECTED');
+    assert.match(status.get(jobs[2].recordId)!.last_error!, /message index: \d+: not the job provider: unauthorized$/);
+    assert.equal(status.get(jobs[1].recordId)!.status, 'PENDING', 'the job moved under us (2107): built again, not rejected');
+    assert.match(status.get(jobs[1].recordId)!.last_error!, /^the chain's job moved meanwhile: .*message index: \d+: invalid job state transition$/);
     assert.equal(status.get(jobs[0].recordId)!.status, 'COMMITTED');
-    assert.equal(status.get(jobs[2].recordId)!.status, 'COMMITTED');
+    assert.equal(status.get(jobs[3].recordId)!.status, 'COMMITTED');
+
     const sends = fake.count('broadcast_tx_sync');
-    assert.equal(await drainer.drainOnce(), 0, 'a rejected entry is final');
-    assert.equal(fake.count('broadcast_tx_sync'), sends);
-    assert.equal(reportsOnChain(fake).filter((r) => r.jobId === cancelled).length, 0, 'the refusal came from simulation: nothing was broadcast for it');
+    const fresh = await worker();
+    await fresh.drainOnce();
+    status = await outbox();
+    assert.equal(status.get(jobs[1].recordId)!.status, 'REJECTED');
+    assert.match(status.get(jobs[1].recordId)!.last_error!, /already has this job CANCELLED; it ended COMPLETED here/);
+    assert.equal(await fresh.drainOnce(), 0, 'rejected entries are final');
+    assert.equal(fake.count('broadcast_tx_sync'), sends, 'nothing more was sent');
+    for (const id of [cancelled, taken]) assert.equal(reportsOnChain(fake).filter((r) => r.jobId === id).length, 0, 'refused in simulation: never broadcast');
   });
 
   it('a chain job already ended another way is refused here, without sending', async () => {
@@ -238,5 +253,47 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
     assert.equal(s.status, 'REJECTED');
     assert.match(s.last_error!, /already has this job CANCELLED; it ended COMPLETED here/);
     assert.equal(fake.count('broadcast_tx_sync'), 0);
+  });
+
+  it("reconciles what we reported with what the chain holds: the job's state and record hash, and its reward records", async () => {
+    const jobs = await seedReportedJobs(
+      db,
+      fake,
+      provider.address,
+      Array.from({ length: 6 }, () => ({})),
+    );
+    await (await worker()).drainOnce();
+    const ids = jobs.map((j) => j.chainJobId!);
+    const [noReward, matched, otherReward, otherState, gone, otherRecord] = ids;
+    fake.modules.rewards.set('RWD-1', { reward_id: 'RWD-1', job_id: matched, total_reward: [] });
+    fake.modules.rewards.set('RWD-2', { reward_id: 'RWD-2', job_id: otherReward, total_reward: [{ denom: 'uvirt', amount: '5' }] });
+    fake.modules.jobs.set(otherState, { ...fake.modules.jobs.get(otherState)!, state: JobState.JOB_STATE_FAILED });
+    fake.modules.jobs.delete(gone);
+    fake.modules.jobs.set(otherRecord, { ...fake.modules.jobs.get(otherRecord)!, statusMessage: 'COMPLETED; usage record sha256:' + '0'.repeat(64) });
+    const reconciler = new ChainReconciler(db, new ChainReconciliationRepository(db), chainClientFor(fake), new UsageRepository(db, new JobsRepository(db)));
+    assert.deepEqual(await reconciler.pass(), {
+      matched: 1,
+      missing_on_chain: 1,
+      state_differs: 1,
+      record_differs: 1,
+      no_reward_on_chain: 1,
+      reward_differs: 1,
+    });
+    const found = new Map<string, { outcome: string; detail: string }>(
+      (await db.query('SELECT chain_job_id, outcome, detail FROM chain_reconciliation')).map((r: { chain_job_id: string; outcome: string; detail: string }) => [
+        r.chain_job_id,
+        { outcome: r.outcome, detail: r.detail },
+      ]),
+    );
+    assert.equal(found.get(noReward)?.outcome, 'no_reward_on_chain');
+    assert.equal(found.get(matched)?.outcome, 'matched');
+    assert.deepEqual(found.get(otherReward), { outcome: 'reward_differs', detail: "the chain's rewards total 5uvirt, our record billed 0uvirt" });
+    assert.deepEqual(found.get(otherState), { outcome: 'state_differs', detail: 'the chain holds FAILED, we reported COMPLETED' });
+    assert.equal(found.get(gone)?.outcome, 'missing_on_chain');
+    assert.equal(found.get(otherRecord)?.outcome, 'record_differs');
+    // The next pass updates the findings in place.
+    fake.modules.rewards.set('RWD-3', { reward_id: 'RWD-3', job_id: noReward, total_reward: [] });
+    assert.equal((await reconciler.pass()).matched, 2);
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM chain_reconciliation'))[0].n, 6, 'one finding per record');
   });
 });

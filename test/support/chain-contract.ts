@@ -7,7 +7,16 @@ import { calculateFee, GasPrice, SigningStargateClient } from '@cosmjs/stargate'
 import { ChainSettings } from '../../src/adapters/chain/chain-settings';
 import { ChainQueryError, VirtEngineChainClient, WrongChainError } from '../../src/adapters/chain/chain-client';
 import { chainRegistry } from '../../src/adapters/chain/chain-registry';
-import { QueryIdentityScoreRequest, QueryIdentityScoreResponse, SensitiveTransactionType } from '../../src/adapters/chain/generated/virtengine';
+import {
+  MsgCancelJob,
+  QueryIdentityScoreRequest,
+  QueryIdentityScoreResponse,
+  QueryJobRequest,
+  QueryJobResponse,
+  QueryJobsRequest,
+  QueryJobsResponse,
+  SensitiveTransactionType,
+} from '../../src/adapters/chain/generated/virtengine';
 import { defineMessage } from '../../src/adapters/chain/proto-codec';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 
@@ -63,8 +72,27 @@ export function chainContract(target: () => ChainTarget, skip: string | false = 
     await assert.rejects(missing, (error: unknown) => error instanceof ChainQueryError && /authorization session not found/.test(error.message));
   });
 
-  it('an unknown HPC job is null (gRPC NotFound)', async () => {
-    assert.equal(await client().hpcJob(`JOB-${randomBytes(6).toString('hex')}`), null);
+  it('Query/Job and Query/Jobs are not implemented (gRPC Unimplemented as unknown request)', async () => {
+    const answers = [
+      client().query('/virtengine.hpc.v1.Query/Job', QueryJobRequest, { jobId: 'hpc-job-1' }, QueryJobResponse),
+      client().query('/virtengine.hpc.v1.Query/Jobs', QueryJobsRequest, {}, QueryJobsResponse),
+    ];
+    for (const [i, answer] of answers.entries()) {
+      const method = i === 0 ? 'Job' : 'Jobs';
+      await assert.rejects(answer, (error: unknown) => error instanceof ChainQueryError && new RegExp(`method ${method} not implemented`).test(error.message));
+    }
+  });
+
+  it("x/hpc's store holds no job under an unknown id (empty value, not an error)", async () => {
+    assert.equal(await client().hpcJob(`hpc-job-none-${randomBytes(6).toString('hex')}`), null);
+  });
+
+  it("every job x/hpc's store lists decodes, and each reads back alone under its own key", async () => {
+    const jobs = await client().hpcJobs();
+    for (const stored of jobs) {
+      assert.ok(stored.job.jobId && stored.job.state > 0, JSON.stringify(stored.job));
+    }
+    if (jobs.length > 0) assert.deepEqual((await client().hpcJob(jobs[0].job.jobId))?.job, jobs[0].job);
   });
 
   it('signs and broadcasts a transaction that lands in a block, and the sequence advances', async () => {
@@ -105,6 +133,30 @@ export function chainContract(target: () => ChainTarget, skip: string | false = 
       assert.match(error.message, /account sequence mismatch/);
       return true;
     });
+  });
+
+  it("a fee below the chain's current minimum gas price is refused in CheckTx, and our client signs at or above it", async () => {
+    const { settings, wallet } = target();
+    const stargate = await SigningStargateClient.connectWithSigner(settings.rpcUrl, wallet, { registry: chainRegistry() });
+    const { accountNumber, sequence } = await stargate.getSequence(await address());
+    const cheap = calculateFee(200_000, GasPrice.fromString(`0.000000000000000001${settings.denom}`));
+    const signed = await stargate.sign(await address(), [await selfSend()], cheap, '', { accountNumber, sequence, chainId: settings.chainId });
+    await assert.rejects(stargate.broadcastTxSync(encodeTx(signed)), /insufficient fee/);
+    const price = await client().gasPrice();
+    assert.ok(price.amount.toFloatApproximation() > 0);
+  });
+
+  it("x/hpc's reward records decode (store prefix 0x08)", async () => {
+    for (const reward of await client().hpcRewards()) assert.ok(reward.jobId, JSON.stringify(reward));
+  });
+
+  it('MsgCancelJob of a job x/hpc does not hold is refused with 2106 (simulation: nothing is sent)', async () => {
+    const signer = await client().signer(target().wallet);
+    const cancel = {
+      typeUrl: MsgCancelJob.typeUrl,
+      value: MsgCancelJob.fromPartial({ requesterAddress: await address(), jobId: `JOB-none-${randomBytes(6).toString('hex')}` }),
+    };
+    await assert.rejects(signer.prepare([cancel]), (error: unknown) => error instanceof ChainQueryError && /HPC job not found/.test(error.message));
   });
 
   it('our client will not sign for a node that serves another chain', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromHex, toHex } from '@cosmjs/encoding';
 import { chainRegistry } from '../../src/adapters/chain/chain-registry';
-import { JobState, MsgSubmitJob, MsgSubmitJobResponse, QueryJobsRequest, QueryJobsResponse } from '../../src/adapters/chain/generated/virtengine';
+import { JobState, MsgCancelJob, MsgSubmitJob, MsgSubmitJobResponse, QueryJobsRequest, QueryJobsResponse } from '../../src/adapters/chain/generated/virtengine';
 
 const ascii = (text: string) => toHex(new TextEncoder().encode(text));
 
@@ -39,6 +39,13 @@ describe('VirtEngine chain-ingress messages: golden vectors', () => {
     assert.equal(j.resources?.cpuCoresPerNode, 2);
     assert.equal(new TextDecoder().decode(decoded.pagination!.nextKey), 'JOB-2');
     assert.equal(toHex(QueryJobsResponse.encode(decoded).finish()), golden);
+  });
+
+  it('MsgCancelJob (tx.proto): requester (1), job id (2), reason (3)', () => {
+    const golden = '0a04' + ascii('ve1c') + '1205' + ascii('JOB-7') + '1a04' + ascii('oops');
+    const message = MsgCancelJob.fromPartial({ requesterAddress: 've1c', jobId: 'JOB-7', reason: 'oops' });
+    assert.equal(toHex(MsgCancelJob.encode(message).finish()), golden);
+    assert.equal(MsgCancelJob.typeUrl, '/virtengine.hpc.v1.MsgCancelJob');
   });
 
   it('MsgSubmitJob: workload (4), resources (5), max runtime (9), max price coins (10)', () => {

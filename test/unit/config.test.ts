@@ -302,19 +302,23 @@ describe('loadConfig', () => {
           bech32Prefix: 've',
           denom: 'uve',
           gasPrice: '0.025uve',
+          gasPriceMax: '0.25uve',
           gasMultiplier: 1.3,
           requestTimeoutMs: 5000,
           broadcastPollMs: 1000,
+          jobRecordsUnreadable: 'not-ready',
         },
         ledger: {
           providerKey: null,
           maxMessagesPerTx: 100,
           maxGasPerTx: 4_000_000,
+          maxTxsPerBlock: 10,
           livenessIntervalMs: 30_000,
           defaultRegion: 'unknown',
           offeringIdentityThreshold: 50,
           offeringMaxRuntimeSeconds: 604_800,
           ingress: { intervalMs: 10_000, pageLimit: 200, defaultSlurmUser: null, containerRuntime: 'apptainer' },
+          reconcileIntervalMs: 600_000,
         },
         identity: {
           loginDomain: 'archipelago.local',
@@ -548,11 +552,14 @@ describe('chain settings', () => {
       CHAIN_BECH32_PREFIX: 'virtengine',
       CHAIN_DENOM: 'uvirt',
       CHAIN_GAS_MULTIPLIER: '1.5',
+      CHAIN_JOB_RECORDS_UNREADABLE: 'degraded',
     });
+    assert.equal(chain.jobRecordsUnreadable, 'degraded');
     assert.equal(chain.rpcUrl, 'http://127.0.0.1:26657');
     assert.equal(chain.chainId, 'virtengine-dev-1');
     assert.equal(chain.bech32Prefix, 'virtengine');
     assert.equal(chain.gasPrice, '0.025uvirt');
+    assert.equal(chain.gasPriceMax, '0.25uvirt', 'ten times the configured price unless set');
     assert.equal(chain.gasMultiplier, 1.5);
   });
   for (const [variable, value] of [
@@ -561,6 +568,8 @@ describe('chain settings', () => {
     ['CHAIN_GAS_MULTIPLIER', '0.5'],
     ['CHAIN_GAS_PRICE', 'cheap'],
     ['CHAIN_ID', 'a b'],
+    ['CHAIN_JOB_RECORDS_UNREADABLE', 'ignore'],
+    ['CHAIN_GAS_PRICE_MAX', '1uatom'],
   ]) {
     it(`refuses ${variable}=${value}`, () => {
       assert.throws(

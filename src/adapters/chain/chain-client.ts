@@ -8,15 +8,22 @@ import { chainRegistry } from './chain-registry';
 import type { ChainSettings } from './chain-settings';
 import type { MessageCodec } from './proto-codec';
 import { decodeStoredScore, StoredIdentityScore, VEID_STORE_PATH, veidScoreKey } from './veid-score-store';
+import { currentMinGasPrice, decideGasPrice, GAS_PRICING_STATE_KEY, GAS_PRICING_STORE_PATH, GasPriceDecision, priceAmount } from './gas-price-store';
+import {
+  decodeStoredJob,
+  decodeStoredJobs,
+  decodeStoredRewards,
+  HPC_JOB_PREFIX,
+  HPC_REWARD_PREFIX,
+  HPC_STORE_KEY_PATH,
+  HPC_STORE_SUBSPACE_PATH,
+  hpcJobKey,
+  StoredHpcJob,
+  StoredHpcReward,
+} from './hpc-job-store';
 import {
   QueryAuthorizationSessionRequest,
   QueryAuthorizationSessionResponse,
-  QueryJobRequest,
-  QueryJobResponse,
-  QueryJobsRequest,
-  QueryJobsResponse,
-  JobState,
-  PageRequest,
   QueryMFARequiredRequest,
   QueryMFARequiredResponse,
   QueryTrustedDeviceRequest,
@@ -57,6 +64,17 @@ export class TxUnconfirmedError extends ChainUnavailableError {
   }
 }
 
+/** The chain's minimum gas price is above our ceiling (CHAIN_GAS_PRICE_MAX): nothing is signed until it falls. */
+export class GasPriceAboveCeilingError extends ChainUnavailableError {
+  constructor(
+    readonly chainMinimum: string,
+    readonly ceiling: string,
+  ) {
+    super(`the chain's minimum gas price ${chainMinimum} is above CHAIN_GAS_PRICE_MAX ${ceiling}: transactions wait until it falls`);
+    this.name = 'GasPriceAboveCeilingError';
+  }
+}
+
 /** The node we reached is not on the chain we are configured for; nothing is signed for it. */
 export class WrongChainError extends Error {
   constructor(
@@ -75,9 +93,18 @@ export interface ChainQueries {
   mfaSession(sessionId: string): Promise<QueryAuthorizationSessionResponse>;
   mfaRequired(address: string, transactionType: SensitiveTransactionType): Promise<QueryMFARequiredResponse>;
   trustedDevice(address: string, deviceFingerprint: string): Promise<QueryTrustedDeviceResponse>;
-  hpcJob(jobId: string): Promise<QueryJobResponse | null>;
-  /** One page of Query/Jobs filtered by state and cluster; `pageKey` is the previous page's next_key. */
-  hpcJobs(filter: { state: JobState; clusterId: string }, pageKey: Uint8Array, limit: number): Promise<QueryJobsResponse>;
+  /** The job x/hpc stores under `jobId` (read from its store: Query/Job is not implemented), or null. */
+  hpcJob(jobId: string): Promise<StoredHpcJob | null>;
+  /** Every job x/hpc stores (one `/subspace` read of its job prefix: Query/Jobs is not implemented). */
+  hpcJobs(): Promise<StoredHpcJob[]>;
+  /** Every reward record x/hpc stores (one `/subspace` read of its reward prefix; there is no query for them). */
+  hpcRewards(): Promise<StoredHpcReward[]>;
+}
+
+/** Whether x/hpc's job records could be read the last time they were asked for (null: not asked yet). */
+export interface JobRecordsHealth {
+  readable: boolean | null;
+  detail: string;
 }
 
 /**
@@ -96,6 +123,8 @@ export interface ChainSigner {
   submit(txBytes: Uint8Array): Promise<string>;
   /** The account's next sequence as committed on chain. */
   committedSequence(): Promise<number>;
+  /** The height of the latest committed block. */
+  latestHeight(): Promise<number>;
   /** A transaction by hash (tx search), or null when no block holds it. */
   findTx(hash: string): Promise<DeliverTxResponse | null>;
   /** Simulates, signs and hands the transaction to the node; its hash once the node accepted it. */
@@ -116,8 +145,6 @@ export interface PreparedTx {
 /** The Nest injection token for the shared client (null when no chain is configured). */
 export const CHAIN_CLIENT = Symbol('CHAIN_CLIENT');
 
-const NOT_FOUND = /rpc error: code = NotFound/i;
-
 /**
  * The one cosmjs-based VirtEngine client: ABCI queries with our protobuf types, and signers built
  * on `SigningStargateClient` with our message registry. It connects lazily (no RPC call at
@@ -127,6 +154,12 @@ const NOT_FOUND = /rpc error: code = NotFound/i;
 export class VirtEngineChainClient implements ChainQueries {
   private readonly comet: Comet38Client;
   private readonly queries: QueryClient;
+  /** The last outcome of reading x/hpc's job records. */
+  jobRecords: JobRecordsHealth = { readable: null, detail: 'not read yet' };
+  /** Told of every job-record read's outcome (the metrics gauge). */
+  onJobRecords: ((health: JobRecordsHealth) => void) | null = null;
+  /** Told of every gas price decision before signing (metrics, the held-transactions log). */
+  onGasPrice: ((decision: GasPriceDecision) => void) | null = null;
 
   constructor(readonly settings: ChainSettings & { rpcUrl: string }) {
     this.comet = Comet38Client.create(new HttpClient(settings.rpcUrl, settings.requestTimeoutMs));
@@ -156,23 +189,61 @@ export class VirtEngineChainClient implements ChainQueries {
     return this.query('/virtengine.mfa.v1.Query/TrustedDevice', QueryTrustedDeviceRequest, { address, deviceFingerprint }, QueryTrustedDeviceResponse);
   }
 
-  /** null when the chain has no such job (gRPC NotFound). */
-  async hpcJob(jobId: string): Promise<QueryJobResponse | null> {
+  async hpcJob(jobId: string): Promise<StoredHpcJob | null> {
+    return decodeStoredJob(await this.readJobRecords(HPC_STORE_KEY_PATH, hpcJobKey(jobId)));
+  }
+
+  async hpcJobs(): Promise<StoredHpcJob[]> {
+    return decodeStoredJobs(await this.readJobRecords(HPC_STORE_SUBSPACE_PATH, Uint8Array.of(HPC_JOB_PREFIX)));
+  }
+
+  async hpcRewards(): Promise<StoredHpcReward[]> {
+    return decodeStoredRewards(await this.readJobRecords(HPC_STORE_SUBSPACE_PATH, Uint8Array.of(HPC_REWARD_PREFIX)));
+  }
+
+  /**
+   * A store read of x/hpc's job records, remembered in `jobRecords` (readiness and the
+   * archipelago_chain_job_records_readable gauge show it): a node that refuses store queries
+   * leaves ingress and job reports waiting, visibly, instead of failing quietly.
+   */
+  private async readJobRecords(path: string, key: Uint8Array): Promise<Uint8Array> {
     try {
-      return await this.query('/virtengine.hpc.v1.Query/Job', QueryJobRequest, { jobId }, QueryJobResponse);
+      const { value } = await this.queries.queryAbci(path, key);
+      this.noteJobRecords({ readable: true, detail: '' });
+      return value;
     } catch (error) {
-      if (error instanceof ChainQueryError && NOT_FOUND.test(error.message)) return null;
-      throw error;
+      const classified = classify(error, path);
+      // Unreachable is the `chain` check's business; a refusal means this node will not serve the records.
+      if (classified instanceof ChainQueryError) this.noteJobRecords({ readable: false, detail: classified.message });
+      throw classified;
     }
   }
 
-  hpcJobs(filter: { state: JobState; clusterId: string }, pageKey: Uint8Array, limit: number) {
-    return this.query(
-      '/virtengine.hpc.v1.Query/Jobs',
-      QueryJobsRequest,
-      { ...filter, pagination: PageRequest.fromPartial({ key: pageKey, limit: BigInt(limit) }) },
-      QueryJobsResponse,
-    );
+  private noteJobRecords(health: JobRecordsHealth): void {
+    this.jobRecords = health;
+    this.onJobRecords?.(health);
+  }
+
+  /**
+   * The price to sign at now: the chain's current adaptive minimum (its `gaspricing` store) with
+   * next-block headroom, the configured CHAIN_GAS_PRICE when the chain states none or will not
+   * say; GasPriceAboveCeilingError when the minimum is above CHAIN_GAS_PRICE_MAX.
+   */
+  async gasPrice(): Promise<GasPrice> {
+    const { gasPrice, gasPriceMax, denom } = this.settings;
+    const feeDenom = gasPrice.replace(/^\d+(\.\d+)?/, '');
+    let minimum: string | null = null;
+    try {
+      minimum = currentMinGasPrice((await this.queries.queryAbci(GAS_PRICING_STORE_PATH, GAS_PRICING_STATE_KEY)).value, feeDenom || denom);
+    } catch (error) {
+      const classified = classify(error, GAS_PRICING_STORE_PATH);
+      if (!(classified instanceof ChainQueryError)) throw classified;
+      // A node that will not serve the store: the configured price, which the node may refuse (then visible as refusals).
+    }
+    const decision = decideGasPrice(minimum, priceAmount(gasPrice), priceAmount(gasPriceMax));
+    this.onGasPrice?.(decision);
+    if (decision.kind === 'hold') throw new GasPriceAboveCeilingError(`${decision.chainMinimum}${feeDenom}`, gasPriceMax);
+    return GasPrice.fromString(`${decision.price}${feeDenom}`);
   }
 
   /** Any ABCI gRPC query: `path` is `/<service>/<Method>`. */
@@ -201,7 +272,8 @@ export class VirtEngineChainClient implements ChainQueries {
     const actual = await this.chainId();
     if (actual !== this.settings.chainId) throw new WrongChainError(this.settings.chainId, actual);
     const client = SigningStargateClient.createWithSigner(this.comet, wallet, { registry: chainRegistry() });
-    const { gasMultiplier, gasPrice, broadcastPollMs } = this.settings;
+    const { gasMultiplier, broadcastPollMs } = this.settings;
+    const price = () => this.gasPrice();
     const defaultTimeoutMs = Math.max(60_000, broadcastPollMs * 10);
     const chainId = this.settings.chainId;
     let accountNumber: bigint | null = null;
@@ -211,7 +283,7 @@ export class VirtEngineChainClient implements ChainQueries {
         try {
           const gas = await client.simulate(account.address, messages, memo);
           const gasLimit = Math.ceil(gas * gasMultiplier);
-          const fee = calculateFee(gasLimit, GasPrice.fromString(gasPrice));
+          const fee = calculateFee(gasLimit, await price());
           if (accountNumber === null || sequence === undefined) {
             const current = await client.getSequence(account.address);
             accountNumber = current.accountNumber;
@@ -237,6 +309,13 @@ export class VirtEngineChainClient implements ChainQueries {
           return (await client.getSequence(account.address)).sequence;
         } catch (error) {
           throw classify(error, 'sequence');
+        }
+      },
+      async latestHeight() {
+        try {
+          return await client.getHeight();
+        } catch (error) {
+          throw classify(error, 'status');
         }
       },
       async findTx(hash: string) {

@@ -1,16 +1,25 @@
 import { GeneratedType, Registry } from '@cosmjs/proto-signing';
 import { defaultRegistryTypes } from '@cosmjs/stargate';
-import { MsgCreateOffering, MsgRegisterCluster, MsgReportJobStatus, MsgSubmitJob, MsgUpdateCluster, MsgUpdateNodeMetadata } from './generated/virtengine';
+import {
+  MsgCancelJob,
+  MsgCreateOffering,
+  MsgRegisterCluster,
+  MsgReportJobStatus,
+  MsgSubmitJob,
+  MsgUpdateCluster,
+  MsgUpdateNodeMetadata,
+} from './generated/virtengine';
 
-/** The VirtEngine messages we sign (and MsgSubmitJob), by type URL (`/` + full protobuf name). */
+/** The VirtEngine messages we sign (and the customer's MsgSubmitJob / MsgCancelJob), by type URL (`/` + full protobuf name). */
 export const VIRTENGINE_MESSAGE_TYPES: ReadonlyArray<[string, GeneratedType]> = [
   MsgReportJobStatus,
   MsgRegisterCluster,
   MsgUpdateCluster,
   MsgCreateOffering,
   MsgUpdateNodeMetadata,
-  // Signed by customers, not by us; registered so tools and tests can submit jobs on chain.
+  // Signed by customers, not by us; registered so tools and tests can submit and cancel jobs on chain.
   MsgSubmitJob,
+  MsgCancelJob,
 ].map((type) => [type.typeUrl, type] as [string, GeneratedType]);
 
 /** The cosmjs registry: the SDK's own messages plus ours. */

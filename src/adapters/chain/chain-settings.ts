@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/config-error';
+import { priceAmount, scalePrice } from './gas-price-store';
 
 /** How to reach the VirtEngine chain. `rpcUrl` null: no chain (the development identity file stands in). */
 export interface ChainSettings {
@@ -8,13 +9,25 @@ export interface ChainSettings {
   bech32Prefix: string;
   /** The billing denom (x/hpc prices in `uvirt`, escrows use `uve`). */
   denom: string;
-  /** Fee price per gas unit, e.g. `0.025uve`. */
+  /**
+   * Fee price per gas unit, e.g. `0.025uve`, used when the chain states no current minimum (see
+   * gas-price-store.ts); otherwise the chain's minimum (with next-block headroom) is paid.
+   */
   gasPrice: string;
+  /** The most we pay per gas unit (same denom): above it nothing is signed, transactions wait. */
+  gasPriceMax: string;
   /** Simulated gas times this is the gas limit. */
   gasMultiplier: number;
   requestTimeoutMs: number;
   /** How often a broadcast looks for its transaction in a block. */
   broadcastPollMs: number;
+  /**
+   * What a node that refuses to serve x/hpc's job records (store queries under `/store/hpc/`)
+   * means for this process. Either way chain ingress and job reports wait and retry, and the
+   * archipelago_chain_job_records_readable gauge shows 0; `not-ready` also fails readiness,
+   * `degraded` only reports it in the readiness answer.
+   */
+  jobRecordsUnreadable: 'not-ready' | 'degraded';
 }
 
 type Env = Record<string, string | undefined>;
@@ -30,10 +43,19 @@ export function chainSettings(env: Env): ChainSettings {
   if (!/^[a-zA-Z][a-zA-Z0-9/:._-]{2,127}$/.test(denom)) throw new ConfigError('CHAIN_DENOM', 'is not a Cosmos denom');
   const gasPrice = env.CHAIN_GAS_PRICE || `0.025${denom}`;
   if (!/^\d+(\.\d+)?[a-zA-Z][a-zA-Z0-9/:._-]{2,127}$/.test(gasPrice)) throw new ConfigError('CHAIN_GAS_PRICE', 'must look like 0.025uve');
+  const gasDenom = gasPrice.replace(/^\d+(\.\d+)?/, '');
+  const gasPriceMax = env.CHAIN_GAS_PRICE_MAX || `${scalePrice(priceAmount(gasPrice), 10)}${gasDenom}`;
+  if (!/^\d+(\.\d+)?[a-zA-Z]/.test(gasPriceMax) || gasPriceMax.replace(/^\d+(\.\d+)?/, '') !== gasDenom) {
+    throw new ConfigError('CHAIN_GAS_PRICE_MAX', `must look like 0.25${gasDenom} (the denom of CHAIN_GAS_PRICE)`);
+  }
   const multiplierText = env.CHAIN_GAS_MULTIPLIER || '1.3';
   const gasMultiplier = Number(multiplierText);
   if (!/^\d+(\.\d+)?$/.test(multiplierText) || gasMultiplier < 1 || gasMultiplier > 10) {
     throw new ConfigError('CHAIN_GAS_MULTIPLIER', 'must be a number between 1 and 10');
+  }
+  const jobRecordsUnreadable = env.CHAIN_JOB_RECORDS_UNREADABLE || 'not-ready';
+  if (jobRecordsUnreadable !== 'not-ready' && jobRecordsUnreadable !== 'degraded') {
+    throw new ConfigError('CHAIN_JOB_RECORDS_UNREADABLE', 'must be not-ready or degraded');
   }
   return {
     rpcUrl,
@@ -41,9 +63,11 @@ export function chainSettings(env: Env): ChainSettings {
     bech32Prefix: prefix,
     denom,
     gasPrice,
+    gasPriceMax,
     gasMultiplier,
     requestTimeoutMs: positive(env, 'CHAIN_REQUEST_TIMEOUT_MS', 5000),
     broadcastPollMs: positive(env, 'CHAIN_BROADCAST_POLL_MS', 1000),
+    jobRecordsUnreadable,
   };
 }
 

@@ -1,5 +1,6 @@
-import { Global, Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Global, Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ReadinessRegistry } from '../readiness/readiness-registry';
+import { Metrics } from '../metrics/metrics';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CHAIN_CLIENT, VirtEngineChainClient } from './chain-client';
@@ -21,9 +22,13 @@ import { CHAIN_CLIENT, VirtEngineChainClient } from './chain-client';
   exports: [CHAIN_CLIENT],
 })
 export class ChainModule implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ChainModule.name);
+  private holding = false;
+
   constructor(
     @Inject(CHAIN_CLIENT) private readonly chain: VirtEngineChainClient | null,
     private readonly readiness: ReadinessRegistry,
+    private readonly metrics: Metrics,
   ) {}
 
   /** With a chain configured, readiness includes it: the node must answer and be on our chain id. */
@@ -36,6 +41,28 @@ export class ChainModule implements OnModuleInit, OnApplicationShutdown {
         const id = await chain.chainId();
         if (id !== chain.settings.chainId) throw new Error(`the node is on chain ${id}, not ${chain.settings.chainId}`);
       },
+    });
+    chain.onJobRecords = ({ readable }) => this.metrics.chainJobRecordsReadable.set(readable ? 1 : 0);
+    chain.onGasPrice = (decision) => {
+      if (decision.kind === 'hold') {
+        this.metrics.chainGasPrice.set({ kind: 'chain_minimum' }, Number(decision.chainMinimum));
+        this.metrics.chainGasPriceHeld.inc();
+        if (!this.holding) {
+          this.logger.warn(
+            `the chain's minimum gas price ${decision.chainMinimum} is above CHAIN_GAS_PRICE_MAX ${chain.settings.gasPriceMax}: holding transactions`,
+          );
+        }
+      } else {
+        this.metrics.chainGasPrice.set({ kind: 'paid' }, Number(decision.price));
+        if (this.holding) this.logger.log(`gas price back under CHAIN_GAS_PRICE_MAX: signing again at ${decision.price}`);
+      }
+      this.holding = decision.kind === 'hold';
+    };
+    this.readiness.register({
+      name: 'chain-job-records',
+      advisory: chain.settings.jobRecordsUnreadable === 'degraded',
+      // A read of one (absent) job: any answer, empty included, shows the node serves x/hpc's store.
+      probe: async () => void (await chain.hpcJob('')),
     });
   }
 

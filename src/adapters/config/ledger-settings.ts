@@ -9,6 +9,8 @@ export interface LedgerSettings {
   /** Messages per transaction at most, and the gas limit (simulated × multiplier) a transaction may ask for. */
   maxMessagesPerTx: number;
   maxGasPerTx: number;
+  /** Our account's transactions per block at most (the chain's ante handler refuses the 11th by default). */
+  maxTxsPerBlock: number;
   /** How often islands, offerings and node liveness are brought up to date (node heartbeat timeout on chain: 120 s). */
   livenessIntervalMs: number;
   /** The region sent for an island or node whose nodes carry no region tag (the chain requires one). */
@@ -18,12 +20,14 @@ export interface LedgerSettings {
   offeringMaxRuntimeSeconds: number;
   /** Chain ingress: jobs customers submit on chain for our islands, imported as Archipelago jobs. */
   ingress: IngressSettings;
+  /** How often what we reported is compared with what the chain holds (0: never). */
+  reconcileIntervalMs: number;
 }
 
 export interface IngressSettings {
   /** How often PENDING chain jobs are looked for (the reference daemon polls every 10 s); 0: ingress off. */
   intervalMs: number;
-  /** Query/Jobs page size (the reference daemon asks for 200). */
+  /** How many PENDING chain jobs are decided at a time (one chain_ingress look-up each batch). */
   pageLimit: number;
   /** The POSIX account of a chain customer with no admin mapping (wallet_accounts); null: such jobs are refused. */
   defaultSlurmUser: string | null;
@@ -53,11 +57,13 @@ export function ledgerSettings(env: Env): LedgerSettings {
     providerKey,
     maxMessagesPerTx: integer(env, 'CHAIN_MAX_MSGS_PER_TX', 100, 1, 1000),
     maxGasPerTx: integer(env, 'CHAIN_MAX_TX_GAS', 4_000_000, 100_000, 100_000_000),
+    maxTxsPerBlock: integer(env, 'CHAIN_MAX_TXS_PER_BLOCK', 10, 1, 1000),
     livenessIntervalMs: integer(env, 'CHAIN_LIVENESS_INTERVAL_MS', 30_000, 100, 90_000),
     defaultRegion: region,
     offeringIdentityThreshold: integer(env, 'CHAIN_OFFERING_IDENTITY_THRESHOLD', 50, 0, 100),
     offeringMaxRuntimeSeconds: integer(env, 'CHAIN_OFFERING_MAX_RUNTIME_SECONDS', 604_800, 60, 604_800),
     ingress: ingressSettings(env),
+    reconcileIntervalMs: integer(env, 'CHAIN_RECONCILE_INTERVAL_MS', 600_000, 0, 86_400_000),
   };
 }
 

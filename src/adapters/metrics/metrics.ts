@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { clusterMetrics, inApiCluster, shareWithSupervisor } from './cluster-metrics';
+
+/**
+ * Gauges one process sets (the worker that follows the chain): an API cluster's scrape reports the
+ * value, not a sum of it with the zeros of processes that never set it.
+ */
+const ONE_WRITER = 'max' as const;
 
 /**
  * This process's Prometheus registry and the metrics every role records into. One registry per
@@ -54,6 +60,35 @@ export class Metrics {
     help: 'What dispatch did with a claimed job: submitted, recovered (found in SLURM from an earlier attempt), rejected, cancelled, deferred (dependencies), retry (island unreachable)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
+  });
+
+  readonly chainJobRecordsReadable = new Gauge({
+    name: 'archipelago_chain_job_records_readable',
+    help: "1 when the chain node served x/hpc's job records (store query) at the last read, 0 when it refused (chain ingress and job reports wait)",
+    registers: [this.registry],
+    aggregator: ONE_WRITER,
+  });
+
+  readonly chainGasPrice = new Gauge({
+    name: 'archipelago_chain_gas_price',
+    help: 'Gas price (per unit, fee denom) of the last decision: kind="chain_minimum" the chain asked, kind="paid" what we signed at',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+    aggregator: ONE_WRITER,
+  });
+
+  readonly chainGasPriceHeld = new Counter({
+    name: 'archipelago_chain_gas_price_held_total',
+    help: "Transactions not signed because the chain's minimum gas price was above CHAIN_GAS_PRICE_MAX (they wait and retry)",
+    registers: [this.registry],
+  });
+
+  readonly chainReconciliation = new Gauge({
+    name: 'archipelago_chain_reconciliation',
+    help: 'Usage records the chain took, by what the chain holds at the last reconciliation (matched, missing_on_chain, state_differs, record_differs, no_reward_on_chain, reward_differs)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+    aggregator: ONE_WRITER,
   });
 
   constructor() {

@@ -17,6 +17,9 @@ import { ProviderGroups1765030000000 } from './migrations/1765030000000-provider
 import { JobTagKey1765100000000 } from './migrations/1765100000000-job-tag-key';
 import { JobDefaultOutput1765100000001 } from './migrations/1765100000001-job-default-output';
 import { ApiKeyLineage1765130000000 } from './migrations/1765130000000-api-key-lineage';
+import { ChainJobProgress1765170000000 } from './migrations/1765170000000-chain-job-progress';
+import { ChainNodeGenerations1765170000001 } from './migrations/1765170000001-chain-node-generations';
+import { ChainReconciliation1765170000002 } from './migrations/1765170000002-chain-reconciliation';
 import { JobCpuTimes1765200000000 } from './migrations/1765200000000-job-cpu-times';
 
 /** Every schema change, in order. Applied by `runMigrations`; never `synchronize`. */
@@ -39,6 +42,9 @@ export const MIGRATIONS = [
   JobTagKey1765100000000,
   JobDefaultOutput1765100000001,
   ApiKeyLineage1765130000000,
+  ChainJobProgress1765170000000,
+  ChainNodeGenerations1765170000001,
+  ChainReconciliation1765170000002,
   JobCpuTimes1765200000000,
 ];
 

@@ -5,6 +5,8 @@ export interface ReadinessCheck {
   /** The key in the readiness report, e.g. `chain`. */
   name: string;
   probe(): Promise<void>;
+  /** Reported in the readiness answer but not deciding it (a degradation the operator chose to accept). */
+  advisory?: boolean;
 }
 
 /**

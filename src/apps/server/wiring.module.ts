@@ -16,6 +16,7 @@ import { UsageRepository } from '../../features/usage/usage.repository';
 import { JOB_STATS, NODE_HEARTBEATS, USAGE_OUTBOX_STATS } from '../../core/common/domain-stats';
 import { NODE_FACTS } from '../../core/nodes/node-facts';
 import { JOB_OUTCOMES } from '../../core/jobs/job-outcomes';
+import { REPORTED_USAGE } from '../../core/usage/reported-usage';
 
 /**
  * Binds the ports one feature offers another where the offering module is not global itself: chain
@@ -38,6 +39,7 @@ import { JOB_OUTCOMES } from '../../core/jobs/job-outcomes';
     { provide: JOB_OUTCOMES, useExisting: JobsRepository },
     { provide: NODE_HEARTBEATS, useExisting: NodesRepository },
     { provide: USAGE_OUTBOX_STATS, useExisting: UsageRepository },
+    { provide: REPORTED_USAGE, useExisting: UsageRepository },
   ],
   exports: [
     JOB_SUBMISSION,
@@ -48,6 +50,7 @@ import { JOB_OUTCOMES } from '../../core/jobs/job-outcomes';
     JOB_STATS,
     NODE_HEARTBEATS,
     USAGE_OUTBOX_STATS,
+    REPORTED_USAGE,
     NODE_FACTS,
     JOB_OUTCOMES,
   ],

@@ -50,8 +50,9 @@ export class HealthService {
     const islandChecks = Object.fromEntries(
       islands.map((island, i) => [island.settings.connection.name, { adapter: island.settings.connection.adapter, ...islandResults[i] }]),
     );
-    const extraChecks = Object.fromEntries(extra.map((c, i) => [c.name, extraResults[i]]));
-    const ready = [postgres, ...islandResults, ...extraResults].every((c) => c.ok);
+    const extraChecks = Object.fromEntries(extra.map((c, i) => [c.name, c.advisory ? { ...extraResults[i], advisory: true } : extraResults[i]]));
+    const deciding = extraResults.filter((_, i) => !extra[i].advisory);
+    const ready = [postgres, ...islandResults, ...deciding].every((c) => c.ok);
     return { ready, checks: { postgres, islands: islandChecks, ...extraChecks } };
   }
 }

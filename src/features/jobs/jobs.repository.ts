@@ -16,7 +16,7 @@ import { type JobSpec } from '../../core/sbatch/job-spec';
 import { type UserConstraints } from '../../core/placement/index';
 import { type JobStats } from '../../core/common/domain-stats';
 import { type JobAccountingStatus } from '../../core/usage/accounting-queue';
-import { type JobOutcomes } from '../../core/jobs/job-outcomes';
+import { type JobOutcomes, type JobProgress } from '../../core/jobs/job-outcomes';
 
 export interface JobListFilter {
   ownerId: string;
@@ -650,5 +650,14 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
       jobIds,
     ]);
     return new Map(found.map((r) => [r.id, r.exit_code]));
+  }
+
+  async progress(jobIds: string[]): Promise<Map<string, JobProgress>> {
+    const found = await rows<{ id: string; state: JobState; slurm_job_id: string | null; started_at: Date | null }>(
+      this.db,
+      'SELECT id::text AS id, state, slurm_job_id, started_at FROM jobs WHERE id = ANY($1::bigint[])',
+      [jobIds],
+    );
+    return new Map(found.map((r) => [r.id, { state: r.state, slurmJobId: r.slurm_job_id, startedAt: r.started_at }]));
   }
 }

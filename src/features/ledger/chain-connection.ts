@@ -28,9 +28,15 @@ export class ChainConnection {
   }
 
   private async open(): Promise<ChainSender> {
-    const { providerKey, maxMessagesPerTx, maxGasPerTx } = this.config.ledger;
+    const { providerKey, maxMessagesPerTx, maxGasPerTx, maxTxsPerBlock } = this.config.ledger;
     if (!providerKey) throw new Error('CHAIN_PROVIDER_KEY_FILE is not set');
     const signer = await this.client.signer(await directWallet(providerKey, this.config.chain.bech32Prefix));
-    return new ChainSender(signer, new TxStore(this.db), { maxMessagesPerTx, maxGasPerTx, memo: 'archipelago' });
+    return new ChainSender(signer, new TxStore(this.db), {
+      maxMessagesPerTx,
+      maxGasPerTx,
+      maxTxsPerBlock,
+      memo: 'archipelago',
+      blockPollMs: this.config.chain.broadcastPollMs,
+    });
   }
 }

@@ -29,6 +29,21 @@ export class ChainIngressRepository {
     return new Set(found.map((r) => r.chain_job_id));
   }
 
+  /** Our job id for each of these chain jobs that was imported. */
+  async imported(chainJobIds: string[]): Promise<Map<string, string>> {
+    const found = await rows<{ chain_job_id: string; job_id: string }>(
+      this.db,
+      `SELECT chain_job_id, job_id::text AS job_id FROM chain_ingress WHERE outcome = 'IMPORTED' AND chain_job_id = ANY($1::text[])`,
+      [chainJobIds],
+    );
+    return new Map(found.map((r) => [r.chain_job_id, r.job_id]));
+  }
+
+  /** Queues a QUEUED / RUNNING report under `key` (once); whether it was new. */
+  queueProgress(key: string, chainJobId: string, report: EncodeObject): Promise<boolean> {
+    return this.outbox.enqueue(key, 'job-progress', chainJobId, report);
+  }
+
   /**
    * Inside the transaction that creates our job: claims the chain job as imported and links the
    * two; false when another worker decided about it first (the caller rolls its job back).

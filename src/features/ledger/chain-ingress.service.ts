@@ -14,6 +14,8 @@ import type { MfaProof } from '../../core/identity/mfa-proof';
 import type { Principal } from '../../core/auth/principal';
 import type { ChainConnection } from './chain-connection';
 import { chainJobSubmission } from './chain-job-request';
+import { ChainJobFollower } from './chain-job-follow';
+import { JOB_OUTCOMES, type JobOutcomes } from '../../core/jobs/job-outcomes';
 import { CHAIN_CONNECTION } from './ledger-tokens';
 import { JOB_SUBMISSION, type JobSubmission } from '../../core/jobs/job-submission';
 import { PRINCIPAL_DIRECTORY, type PrincipalDirectory } from '../../core/auth/principal-directory';
@@ -27,6 +29,10 @@ const MAX_STATUS_MESSAGE = 512;
 
 export interface IngressReport {
   imported: string[];
+  /** Imported jobs the chain ended (customer cancel, chain timeout), cancelled here. */
+  cancelled: string[];
+  /** Imported jobs whose QUEUED / RUNNING report was queued. */
+  progressed: string[];
   refused: Array<{ chainJobId: string; reason: string }>;
   /** Jobs left for a later pass (a dependency was unavailable: chain, SLURM, database). */
   deferred: string[];
@@ -36,15 +42,17 @@ export interface IngressReport {
 class AlreadyDecided extends Error {}
 
 /**
- * Chain ingress: for every island registered on chain (chain_clusters), pages through its PENDING
- * chain jobs (Query/Jobs, as the reference provider daemon polls) and turns each one not decided
+ * Chain ingress: reads x/hpc's stored jobs (an ABCI store query: the chain does not implement
+ * Query/Jobs), keeps the PENDING ones of ours on an island registered on chain (chain_clusters),
+ * and turns each one not decided
  * yet into an Archipelago job owned by the customer's wallet principal (created if absent), through
  * the same normalization, VEID/MFA gates and budget as `POST /v1/jobs`, pinned to that island.
  * The job row, its chain_job_links row and the chain_ingress row commit together, and the chain
  * job id is chain_ingress's primary key: a crash or a second worker never imports a job twice.
  * A job the gates refuse (4xx) is recorded REFUSED with the reason and reported to the chain as
  * FAILED (PENDING → FAILED is legal) through the provider daemon's outbox. Once imported, the job
- * is reported like any other: the usage reporter follows chain_job_links.
+ * is reported like any other: the usage reporter follows chain_job_links; while it runs,
+ * ChainJobFollower reports QUEUED / RUNNING as they happen and cancels it when the chain ends it.
  */
 @Injectable()
 export class ChainIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -52,6 +60,7 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
   private stop: (() => void) | null = null;
 
   private readonly records: ChainIngressRepository;
+  private readonly follower: ChainJobFollower;
 
   constructor(
     private readonly db: DataSource,
@@ -61,8 +70,10 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
     @Inject(IDENTITY_SOURCE) private readonly identity: IdentitySource,
     @Inject(PRINCIPAL_DIRECTORY) private readonly wallets: PrincipalDirectory,
     @Inject(JOB_SUBMISSION) private readonly jobs: JobSubmission,
+    @Inject(JOB_OUTCOMES) outcomes: JobOutcomes,
   ) {
     this.records = new ChainIngressRepository(db, new ChainOutboxRepository(db, CHAIN_OUTBOX_MAX_BACKOFF_SECONDS));
+    this.follower = new ChainJobFollower(this.records, outcomes, jobs, (address) => this.customer(address));
   }
 
   onApplicationBootstrap(): void {
@@ -72,8 +83,9 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
       intervalMs,
       async () => {
         const report = await this.pass();
-        if (report && (report.imported.length || report.refused.length || report.deferred.length)) {
-          this.logger.log(`chain ingress: ${report.imported.length} imported, ${report.refused.length} refused, ${report.deferred.length} deferred`);
+        if (report && Object.values(report).some((ids) => ids.length > 0)) {
+          const counts = Object.entries(report).map(([what, ids]) => `${ids.length} ${what}`);
+          this.logger.log(`chain ingress: ${counts.join(', ')}`);
         }
       },
       (error) => this.logger.warn(`chain ingress pass failed: ${error.message}`),
@@ -92,21 +104,23 @@ export class ChainIngressService implements OnApplicationBootstrap, OnApplicatio
   private async ingest(): Promise<IngressReport> {
     if (!this.connection || !this.chain) throw new Error('chain ingress needs CHAIN_RPC_URL and CHAIN_PROVIDER_KEY_FILE');
     const provider = (await this.connection.get()).address;
-    const report: IngressReport = { imported: [], refused: [], deferred: [] };
+    const report: IngressReport = { imported: [], cancelled: [], progressed: [], refused: [], deferred: [] };
     const clusters = await this.records.clusters();
-    for (const { island, cluster_id: clusterId } of clusters) {
-      let key: Uint8Array = new Uint8Array();
-      do {
-        const page = await this.chain.hpcJobs({ state: JobState.JOB_STATE_PENDING, clusterId }, key, this.config.ledger.ingress.pageLimit);
-        const decided = await this.records.decided(page.jobs.map((j) => j.jobId));
-        for (const job of page.jobs) {
-          if (decided.has(job.jobId)) continue;
-          // The query filters by cluster; a job of another provider on our cluster id is not ours to run.
-          if (job.clusterId !== clusterId || job.providerAddress !== provider) continue;
-          await this.ingestOne(job, island, provider, report);
-        }
-        key = page.pagination?.nextKey ?? new Uint8Array();
-      } while (key.length > 0);
+    if (clusters.length === 0) return report;
+    const islandOf = new Map(clusters.map((c) => [c.cluster_id, c.island]));
+    // Query/Jobs is not implemented on chain: every stored job is read at once (x/hpc's store).
+    // A job of another provider on our cluster id is not ours to run.
+    const ours = (await this.chain.hpcJobs()).map((stored) => stored.job).filter((job) => islandOf.has(job.clusterId) && job.providerAddress === provider);
+    const followed = await this.follower.follow(ours, provider);
+    report.cancelled.push(...followed.cancelled);
+    report.progressed.push(...followed.progressed);
+    const pending = ours.filter((job) => job.state === JobState.JOB_STATE_PENDING);
+    for (let i = 0; i < pending.length; i += this.config.ledger.ingress.pageLimit) {
+      const batch = pending.slice(i, i + this.config.ledger.ingress.pageLimit);
+      const decided = await this.records.decided(batch.map((j) => j.jobId));
+      for (const job of batch) {
+        if (!decided.has(job.jobId)) await this.ingestOne(job, islandOf.get(job.clusterId)!, provider, report);
+      }
     }
     return report;
   }

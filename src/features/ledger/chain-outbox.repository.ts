@@ -6,8 +6,11 @@ import { rows } from '../../adapters/postgres/sql';
 import { transaction } from '../../adapters/postgres/transactions';
 import type { OutboxOutcome } from '../../core/common/outbox-state';
 
-/** 'refuse-job' rows come from chain ingress (a refused chain job reported FAILED); the provider daemon drains them with the rest. */
-export type ChainOutboxKind = 'register-cluster' | 'activate-cluster' | 'create-offering' | 'node-liveness' | 'refuse-job';
+/**
+ * 'refuse-job' and 'job-progress' rows come from chain ingress (a refused chain job reported
+ * FAILED; an imported one reported QUEUED / RUNNING as it happens); the provider daemon drains them with the rest.
+ */
+export type ChainOutboxKind = 'register-cluster' | 'activate-cluster' | 'create-offering' | 'node-liveness' | 'refuse-job' | 'job-progress';
 
 export interface ChainOutboxRow {
   id: string;
@@ -92,6 +95,24 @@ export class ChainOutboxRepository {
   async hasNewerLiveness(row: ChainOutboxRow): Promise<boolean> {
     const newer = await rows(this.db, `SELECT 1 FROM chain_outbox WHERE kind = 'node-liveness' AND subject = $1 AND id > $2 LIMIT 1`, [row.subject, row.id]);
     return newer.length > 0;
+  }
+
+  /** Nodes the chain deregistered, with the generation they report under now. */
+  async nodeGenerations(): Promise<Map<string, number>> {
+    const found = await rows<{ node_id: string; generation: number }>(this.db, 'SELECT node_id::text AS node_id, generation FROM chain_node_generations');
+    return new Map(found.map((r) => [r.node_id, r.generation]));
+  }
+
+  /** The chain retired `retiredChainNodeId`: the node's next generation (2 the first time). */
+  async nextNodeGeneration(nodeId: string, retiredChainNodeId: string): Promise<number> {
+    const [row] = await rows<{ generation: number }>(
+      this.db,
+      `INSERT INTO chain_node_generations (node_id, generation, retired_chain_node_id) VALUES ($1, 2, $2)
+       ON CONFLICT (node_id) DO UPDATE SET generation = chain_node_generations.generation + 1, retired_chain_node_id = $2, updated_at = now()
+       RETURNING generation`,
+      [nodeId, retiredChainNodeId],
+    );
+    return row.generation;
   }
 
   async clusters(): Promise<Map<string, string>> {

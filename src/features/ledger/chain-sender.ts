@@ -39,7 +39,18 @@ export interface SenderOptions {
   maxMessagesPerTx: number;
   maxGasPerTx: number;
   memo: string;
+  /** Transactions of our account per block at most (VirtEngine's ante RateLimitDecorator allows 10). */
+  maxTxsPerBlock?: number;
+  /** How often the latest block height is asked for while waiting for the next block. */
+  blockPollMs?: number;
 }
+
+/** app/types/rate_limit.go DefaultMaxTxPerBlockPerAccount. */
+export const CHAIN_MAX_TXS_PER_BLOCK = 10;
+/** A block that does not come within this long: the items wait for the next send (journaled ones are resolved by hash). */
+const NEXT_BLOCK_WAIT_MS = 30_000;
+/** The RateLimitDecorator's ErrAccountRateLimited (codespace ratelimit): refused in CheckTx, so in no mempool. */
+const ACCOUNT_RATE_LIMITED = /account rate limited/;
 
 /** The SDK's "failed to execute message; message index: N" (simulation and DeliverTx). */
 export function failedMessageIndex(log: string): number | null {
@@ -66,6 +77,8 @@ const MAX_SEQUENCE_RETRIES = 3;
  */
 export class ChainSender {
   private nextSequence: number | null = null;
+  /** Our transactions handed to the node since the block at `height` (they go into the next). */
+  private sentSince = { height: -1, count: 0 };
   /** The usage reporter and the provider daemon share one sender (one account, one sequence): one send at a time. */
   private turn: Promise<unknown> = Promise.resolve();
 
@@ -121,6 +134,13 @@ export class ChainSender {
       for (const item of [...batch, ...queue.splice(0)]) outcomes.set(item.key, { kind: 'retry', reason });
     };
     while (queue.length > 0) {
+      try {
+        await this.blockRoom();
+      } catch (error) {
+        if (!(error instanceof ChainUnavailableError)) throw error;
+        giveUp([], error.message);
+        break;
+      }
       const batch = this.takeBatch(queue, itemLimit);
       let tx: PreparedTx;
       try {
@@ -160,7 +180,7 @@ export class ChainSender {
         tx,
       );
       try {
-        await this.signer.submit(tx.txBytes);
+        await this.submitWithinRate(tx.txBytes);
       } catch (error) {
         const message = (error as Error).message;
         if (!(error instanceof ChainQueryError || error instanceof ChainUnavailableError)) throw error;
@@ -181,10 +201,48 @@ export class ChainSender {
         break;
       }
       this.nextSequence = tx.sequence + 1;
+      this.sentSince.count += 1;
       sent.push({ tx, batch });
     }
     await Promise.all(sent.map(({ tx, batch }) => this.lookOnce(tx.hash, batch, outcomes)));
     return outcomes;
+  }
+
+  /**
+   * Waits, when we already handed the node `maxTxsPerBlock` transactions since the latest block,
+   * for the next block: the chain refuses an account's 11th transaction in a block
+   * (RateLimitDecorator), so reporting is spread over blocks instead.
+   */
+  private async blockRoom(): Promise<void> {
+    const limit = this.options.maxTxsPerBlock ?? CHAIN_MAX_TXS_PER_BLOCK;
+    const height = await this.signer.latestHeight();
+    if (height !== this.sentSince.height) this.sentSince = { height, count: 0 };
+    if (this.sentSince.count >= limit) await this.nextBlock(height);
+  }
+
+  /** Resolves once a block after `height` is committed; ChainUnavailableError after NEXT_BLOCK_WAIT_MS. */
+  private async nextBlock(height: number): Promise<void> {
+    const deadline = Date.now() + NEXT_BLOCK_WAIT_MS;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, this.options.blockPollMs ?? 500));
+      const now = await this.signer.latestHeight();
+      if (now > height) {
+        this.sentSince = { height: now, count: 0 };
+        return;
+      }
+      if (Date.now() > deadline) throw new ChainUnavailableError(`no block after ${height} within ${NEXT_BLOCK_WAIT_MS} ms`);
+    }
+  }
+
+  /** Hands the bytes over; refused for the per-block rate (someone else used our account's room), once more after the next block. */
+  private async submitWithinRate(txBytes: Uint8Array): Promise<void> {
+    try {
+      await this.signer.submit(txBytes);
+    } catch (error) {
+      if (!(error instanceof ChainQueryError) || !ACCOUNT_RATE_LIMITED.test(error.message)) throw error;
+      await this.nextBlock(await this.signer.latestHeight());
+      await this.signer.submit(txBytes);
+    }
   }
 
   /** One look for a sent transaction; not there yet is "broadcast" (the outbox asks again). */

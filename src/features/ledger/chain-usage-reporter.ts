@@ -14,6 +14,9 @@ interface JobFacts {
   chain_job_id: string | null;
 }
 
+/** x/hpc ErrInvalidJobState (2107): the transition we built no longer starts from the chain's state. */
+const MOVED_MEANWHILE = /invalid job state transition/;
+
 /** Chain job lookups run this many at a time. */
 const LOOKUP_CONCURRENCY = 16;
 
@@ -52,7 +55,12 @@ export class ChainUsageReporter implements UsageReporter {
     const items = await this.build(sender, toBuild, outcomes);
     const sent = await sender.send(items, (keys, tx) => journal.markBroadcast(keys, tx.hash));
     for (const [key, outcome] of sent) {
-      outcomes.set(key, outcome.kind === 'committed' ? { kind: 'committed', txHash: outcome.txHash } : outcome);
+      if (outcome.kind === 'committed') outcomes.set(key, { kind: 'committed', txHash: outcome.txHash });
+      else if (outcome.kind === 'rejected' && MOVED_MEANWHILE.test(outcome.reason)) {
+        // Chain ingress reported QUEUED / RUNNING (or the chain ended the job) between our read and
+        // our send: built again from the chain's new state next time, so nothing is sent twice.
+        outcomes.set(key, { kind: 'retry', reason: `the chain's job moved meanwhile: ${outcome.reason}` });
+      } else outcomes.set(key, outcome);
     }
     return outcomes;
   }

@@ -9,6 +9,7 @@ import { ChainUsageReporter } from './chain-usage-reporter';
 import { CHAIN_CONNECTION } from './ledger-tokens';
 import { ProviderDaemonService } from './provider-daemon.service';
 import { ChainIngressService } from './chain-ingress.service';
+import { ChainReconciliationService } from './chain-reconciliation.service';
 import { JOB_OUTCOMES, type JobOutcomes } from '../../core/jobs/job-outcomes';
 
 /**
@@ -35,6 +36,7 @@ import { JOB_OUTCOMES, type JobOutcomes } from '../../core/jobs/job-outcomes';
     },
     ProviderDaemonService,
     ChainIngressService,
+    ChainReconciliationService,
   ],
   exports: [USAGE_REPORTER, CHAIN_CONNECTION],
 })

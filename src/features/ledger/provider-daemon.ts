@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { EncodeObject, GeneratedType } from '@cosmjs/proto-signing';
 import type { DataSource } from 'typeorm';
 import { chainRegistry } from '../../adapters/chain/chain-registry';
@@ -6,7 +7,8 @@ import type { OfferingPrices } from '../../core/usage/pricing';
 import type { ChainSender, MsgResponse, Resolution, SendOutcome } from './chain-sender';
 import { CHAIN_OUTBOX_MAX_BACKOFF_SECONDS, type ChainOutboxKind, type ChainOutboxRow, ChainOutboxRepository } from './chain-outbox.repository';
 import type { LedgerSettings } from '../../adapters/config/ledger-settings';
-import { activateCluster, createOffering, IslandFacts, nodeLiveness, registerCluster } from './provider-messages';
+import { activateCluster, chainNodeId, createOffering, IslandFacts, nodeLiveness, registerCluster } from './provider-messages';
+import { MsgUpdateNodeMetadata } from '../../adapters/chain/generated/virtengine';
 import { type FormedIslands } from '../../core/islands/formed-islands';
 import { type IslandMembership } from '../../core/islands/island-membership';
 
@@ -20,6 +22,9 @@ export interface ProviderDaemonOptions {
 }
 
 const registry = chainRegistry();
+
+/** x/hpc's refusal for a node it deregistered (keeper.UpdateNodeMetadata: no transition leaves DEREGISTERED). */
+const DEREGISTERED = /invalid state transition from deregistered/;
 
 /** A broadcast row is asked about again after this long. */
 const CONFIRM_AFTER_SECONDS = 5;
@@ -35,6 +40,7 @@ const CONFIRM_AFTER_SECONDS = 5;
  * the next (its sequence would be stale anyway).
  */
 export class ProviderDaemon {
+  private readonly logger = new Logger(ProviderDaemon.name);
   private readonly batchSize: number;
   private readonly outbox: ChainOutboxRepository;
 
@@ -95,17 +101,20 @@ export class ProviderDaemon {
 
   private async planLiveness(provider: string, islands: IslandFacts[], clusters: Map<string, string>, now: number): Promise<number> {
     let added = 0;
+    const generations = await this.outbox.nodeGenerations();
     for (const island of islands) {
       const clusterId = clusters.get(island.name);
       if (!clusterId) continue;
+      const onChain = new Map(island.nodes.map((n) => [n.name, chainNodeId(n.name, generations.get(n.id))]));
       for (const node of island.nodes) {
         // The previous round's message, if it never went out, is stale now: this one replaces it.
         await this.outbox.supersedeLiveness(node.id);
+        const asOnChain = { ...node, name: onChain.get(node.name)!, latencies: node.latencies.map((l) => ({ ...l, to: onChain.get(l.to) ?? l.to })) };
         added += await this.enqueue(
           `liveness:${node.id}:${now}`,
           'node-liveness',
           node.id,
-          nodeLiveness(provider, clusterId, node, BigInt(now), this.options.settings.defaultRegion),
+          nodeLiveness(provider, clusterId, asOnChain, BigInt(now), this.options.settings.defaultRegion),
         );
       }
     }
@@ -159,6 +168,7 @@ export class ProviderDaemon {
   }
 
   private async finish(row: ChainOutboxRow, outcome: SendOutcome): Promise<void> {
+    if (row.kind === 'node-liveness' && outcome.kind === 'rejected' && DEREGISTERED.test(outcome.reason)) await this.reregister(row);
     if (outcome.kind !== 'committed') {
       await this.outbox.settle(row, outcome.kind === 'broadcast' ? { ...outcome, recheckSeconds: CONFIRM_AFTER_SECONDS } : outcome);
       return;
@@ -171,6 +181,19 @@ export class ProviderDaemon {
     if (!response) throw new Error(`registration of ${row.subject} committed in ${outcome.txHash} without a response`);
     const { clusterId } = MsgRegisterClusterResponse.decode(response.value);
     await this.outbox.settleRegistration(row, outcome.txHash, response.value, clusterId);
+  }
+
+  /**
+   * The chain deregistered this node (no heartbeat for over an hour, e.g. while Archipelago was
+   * down) and will never take that id again: from the next round it reports under a new one.
+   */
+  private async reregister(row: ChainOutboxRow): Promise<void> {
+    const retired = MsgUpdateNodeMetadata.decode(row.value).nodeId;
+    const generation = await this.outbox.nextNodeGeneration(row.subject, retired);
+    const name = retired.replace(/-r\d+$/, '');
+    this.logger.warn(
+      `node ${row.subject}: the chain deregistered its id ${retired} (silent for over an hour) and refuses it for good; it re-registers as ${chainNodeId(name, generation)}`,
+    );
   }
 
   /** ACTIVE islands with their ACTIVE nodes (an island needs at least one) and measured RTTs between members. */

@@ -29,6 +29,16 @@ export interface IslandFacts {
 
 const MIB_PER_GB = 1024;
 
+/**
+ * The id a node reports under: its name, or `<name>-r<generation>` once the chain deregistered
+ * the earlier id (x/hpc node ids are 4-64 characters; a long name is cut to fit the suffix).
+ */
+export function chainNodeId(name: string, generation: number | undefined): string {
+  if (!generation || generation < 2) return name;
+  const suffix = `-r${generation}`;
+  return `${name.slice(0, 64 - suffix.length)}${suffix}`;
+}
+
 const gpuCount = (node: NodeFacts) => node.inventory.gpus.reduce((n, g) => n + g.count, 0);
 
 /** The region most of an island's nodes name (ties: alphabetical); the chain requires one. */

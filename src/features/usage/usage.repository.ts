@@ -9,6 +9,7 @@ import { DEFAULT_DRAINER_OPTIONS, USAGE_OUTBOX } from './outbox-drainer';
 import type { RewardSplit } from '../../core/usage/rewards';
 import type { UsageRecord } from '../../core/usage/usage-record';
 import { type UsageOutboxStats } from '../../core/common/domain-stats';
+import type { ReportedUsage, ReportedUsageSource } from '../../core/usage/reported-usage';
 
 export interface UsageRecordView {
   record_id: string;
@@ -37,7 +38,7 @@ export interface SignedRecord {
 }
 
 @Injectable()
-export class UsageRepository implements UsageOutboxStats {
+export class UsageRepository implements UsageOutboxStats, ReportedUsageSource {
   /** Entries are only added here (with their record); the drainer settles them. */
   private readonly outbox: Outbox;
 
@@ -127,6 +128,24 @@ export class UsageRepository implements UsageOutboxStats {
       `SELECT status, count(*) AS count, extract(epoch FROM now() - min(updated_at))::float8 AS oldest_age FROM usage_outbox GROUP BY status`,
     );
     return found.map((r) => ({ status: r.status, count: Number(r.count), oldestAgeSeconds: r.oldest_age }));
+  }
+
+  async committedOnChain(afterRecordId: string, limit: number): Promise<ReportedUsage[]> {
+    const found = await rows<{ id: string; job_id: string; canonical: string; content_hash: string; billed: string; denom: string }>(
+      this.db,
+      `SELECT r.id::text, r.job_id::text, r.canonical, r.content_hash, r.billed::text, r.denom
+         FROM usage_records r JOIN usage_outbox o ON o.usage_record_id = r.id
+        WHERE o.status = 'COMMITTED' AND r.id > $1::bigint ORDER BY r.id LIMIT $2`,
+      [afterRecordId, limit],
+    );
+    return found.map((r) => ({
+      recordId: r.id,
+      jobId: r.job_id,
+      state: (JSON.parse(r.canonical) as { state: string }).state,
+      contentHash: r.content_hash,
+      billed: r.billed,
+      denom: r.denom,
+    }));
   }
 }
 

@@ -18,7 +18,7 @@ import {
   TrustedDevice,
 } from '../../../src/adapters/chain/generated/virtengine';
 import type { DeepPartial } from '../../../src/adapters/chain/proto-codec';
-import { CODE, IncludedTx, Ledger, Refusal } from './ledger';
+import { CODE, IncludedTx, Ledger, legacyDec, Refusal } from './ledger';
 import { Modules, QueryHandler } from './modules';
 
 export interface FakeChainOptions {
@@ -48,10 +48,13 @@ export class FakeChain {
   /** RPC calls by method, and ABCI queries by path. */
   readonly calls = new Map<string, number>();
   private readonly queries: Map<string, QueryHandler>;
+  /** Query paths (by prefix) this node refuses, as a node or gateway that serves no store queries would. */
+  private readonly refusedPaths = new Map<string, string>();
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private port = 0;
   private readonly nodeId = toHex(randomBytes(20));
+  private blockTimer: NodeJS.Timeout | null = null;
 
   constructor(options: FakeChainOptions = {}) {
     this.ledger = new Ledger(options.chainId ?? 'virtengine-test-1', options.prefix ?? 've', options.feeDenom ?? 'uve', options.minGasPrice ?? 0.025);
@@ -101,6 +104,7 @@ export class FakeChain {
   }
 
   stop(): Promise<void> {
+    this.produceBlocksEvery(0);
     return this.down();
   }
 
@@ -145,6 +149,29 @@ export class FakeChain {
   /** An empty block `seconds` after the last one: Begin/EndBlockers (node liveness, job timeouts) see the new time. */
   advance(seconds: number): void {
     this.ledger.emptyBlock(new Date(this.ledger.blockTime.getTime() + seconds * 1000));
+  }
+
+  /**
+   * Blocks every `ms` collect the transactions broadcast meanwhile (instead of one block per
+   * transaction), so per-block rules such as the 10 transactions per account apply; 0 goes back.
+   */
+  produceBlocksEvery(ms: number): void {
+    if (this.blockTimer) clearInterval(this.blockTimer);
+    this.blockTimer = null;
+    this.ledger.closeBlock();
+    this.ledger.batching = ms > 0;
+    if (ms > 0) this.blockTimer = setInterval(() => this.ledger.closeBlock(), ms);
+  }
+
+  /** The adaptive minimum gas price moves (as congestion would move it). */
+  setMinGasPrice(price: number): void {
+    this.ledger.minGasPrice = price;
+  }
+
+  /** From now on, ABCI queries whose path starts with `prefix` are refused with `log` (code 1); null lifts it. */
+  refuseQueries(prefix: string, log: string | null): void {
+    if (log === null) this.refusedPaths.delete(prefix);
+    else this.refusedPaths.set(prefix, log);
   }
 
   count(method: string): number {
@@ -236,6 +263,7 @@ export class FakeChain {
   }
 
   private answer(path: string, data: Uint8Array): Uint8Array {
+    for (const [prefix, log] of this.refusedPaths) if (path.startsWith(prefix)) throw new Refusal(1, log, 'undefined');
     if (path === '/cosmos.auth.v1beta1.Query/Account') {
       const { address } = QueryAccountRequest.decode(data);
       const account = this.ledger.accounts.get(address);
@@ -258,9 +286,25 @@ export class FakeChain {
         }),
       ).finish();
     }
+    if (path === '/store/gaspricing/key') return this.gasPricingStore(data);
     const handler = this.queries.get(path);
     if (!handler) throw new Refusal(CODE.UNKNOWN_REQUEST, `unknown query path: ${path}: unknown request`);
     return handler(data);
+  }
+
+  /**
+   * app/gaspricing's store: key 0x02 holds the keeper's State JSON, `current_min_gas_prices` as
+   * sdk.DecCoins (18-decimal amounts); written after every block, so present once there is one.
+   */
+  private gasPricingStore(key: Uint8Array): Uint8Array {
+    if (key.length !== 1 || key[0] !== 0x02) return new Uint8Array();
+    const state = {
+      current_min_gas_prices: [{ denom: this.ledger.feeDenom, amount: legacyDec(this.ledger.minGasPrice) }],
+      smoothed_utilization_bps: 6500,
+      last_block_height: this.ledger.height,
+      last_computed_utilization_bps: 6500,
+    };
+    return new TextEncoder().encode(JSON.stringify(state));
   }
 
   private async broadcastSync(tx: Uint8Array) {

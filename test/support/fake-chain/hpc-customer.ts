@@ -3,13 +3,14 @@ import {
   ClusterState,
   HPCJob,
   JobState,
+  MsgCancelJob,
+  MsgCancelJobResponse,
   MsgSubmitJob,
   MsgSubmitJobResponse,
-  QueryJobsRequest,
-  QueryJobsResponse,
 } from '../../../src/adapters/chain/generated/virtengine';
 import type { HpcProviderState } from './hpc-provider';
-import { CODE, HpcRefusal, MsgHandler, Refusal } from './ledger';
+import type { JobTimes } from './hpc-store';
+import { HpcRefusal, MsgHandler, Refusal } from './ledger';
 import { validateBasic } from './validate-basic';
 
 /** x/hpc error codes for customer submissions (types/errors.go, in the numbering of HPC_CODE). */
@@ -18,11 +19,13 @@ export const HPC_JOB_CODE = {
   INVALID_OFFERING: 2103,
   OFFERING_NOT_FOUND: 2104,
   INVALID_JOB: 2105,
+  JOB_NOT_FOUND: 2106,
+  INVALID_JOB_STATE: 2107,
+  UNAUTHORIZED: 2118,
   MAX_RUNTIME_EXCEEDED: 2119,
 } as const;
 
-/** cosmos-sdk query.DefaultLimit: a PageRequest with limit 0 gets this many. */
-const DEFAULT_LIMIT = 100;
+const TERMINAL: JobState[] = [JobState.JOB_STATE_COMPLETED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_TIMEOUT];
 
 /**
  * A customer's MsgSubmitJob as msg_server.SubmitJob + keeper.SubmitJob behave: the offering must
@@ -30,8 +33,14 @@ const DEFAULT_LIMIT = 100;
  * it); queue_name is required but never compared with the offering's queues; max_runtime_seconds in [60, offering max], a container image
  * unless the workload is preconfigured. The job is stored PENDING as JOB-<seq> with the offering's
  * cluster and provider, max_price as agreed_price, and an empty escrow id.
+ * MsgCancelJob as keeper.CancelJob: the job's customer or provider may cancel any non-terminal
+ * job (2106 unknown job, 2118 anyone else, 2107 a terminal job); it becomes CANCELLED with
+ * "Cancelled by user" whatever reason the message gives.
  */
-export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string, HPCJob> }, blockTime: () => Date): Array<[string, MsgHandler]> {
+export function hpcCustomerHandlers(
+  state: HpcProviderState & { jobs: Map<string, HPCJob>; stampJob(jobId: string, times: JobTimes): void },
+  blockTime: () => Date,
+): Array<[string, MsgHandler]> {
   const invalid = (why: string) => new HpcRefusal(HPC_JOB_CODE.INVALID_JOB, `${why}: invalid HPC job`);
   const submit: MsgHandler = {
     decode: (value) => MsgSubmitJob.decode(value),
@@ -77,44 +86,36 @@ export function hpcCustomerHandlers(state: HpcProviderState & { jobs: Map<string
           blockHeight: BigInt(Math.floor(blockTime().getTime() / 1000)),
         }),
       );
+      state.stampJob(jobId, { createdAt: blockTime() });
       return Any.fromPartial({
         typeUrl: MsgSubmitJobResponse.typeUrl,
         value: MsgSubmitJobResponse.encode(MsgSubmitJobResponse.fromPartial({ jobId, escrowId: '' })).finish(),
       });
     },
   };
-  return [[MsgSubmitJob.typeUrl, submit]];
-}
-
-/**
- * Query/Jobs as grpc_query.go serves it with query.FilteredPaginate over the job store: jobs in
- * store-key order (the id's bytes, so JOB-10 sorts before JOB-2), optionally filtered by state
- * and cluster; a page starts at `key` (or skips `offset`, never both), holds at most `limit`
- * (100 when 0) matching jobs, and `next_key` is the store key of the next match (empty on the last page).
- */
-export function queryJobs(jobs: Map<string, HPCJob>): (request: Uint8Array) => Uint8Array {
-  return (bytes) => {
-    const { state, clusterId, pagination } = QueryJobsRequest.decode(bytes);
-    const key = pagination?.key ?? new Uint8Array();
-    const offset = Number(pagination?.offset ?? 0n);
-    if (key.length > 0 && offset > 0) throw new Refusal(CODE.INVALID_REQUEST, 'invalid request, either offset or key is expected, got both: invalid request');
-    const limit = Number(pagination?.limit ?? 0n) || DEFAULT_LIMIT;
-    const start = new TextDecoder().decode(key);
-    const matching = [...jobs.values()]
-      .filter((j) => (state === 0 || j.state === state) && (!clusterId || j.clusterId === clusterId))
-      .sort((a, b) => Buffer.compare(Buffer.from(a.jobId), Buffer.from(b.jobId)))
-      .filter((j) => Buffer.compare(Buffer.from(j.jobId), Buffer.from(start)) >= 0)
-      .slice(offset);
-    const page = matching.slice(0, limit);
-    const next = matching[limit];
-    return QueryJobsResponse.encode(
-      QueryJobsResponse.fromPartial({
-        jobs: page,
-        pagination: {
-          nextKey: next ? new TextEncoder().encode(next.jobId) : new Uint8Array(),
-          total: pagination?.countTotal ? BigInt(matching.length + offset) : 0n,
-        },
-      }),
-    ).finish();
+  const cancel: MsgHandler = {
+    decode: (value) => MsgCancelJob.decode(value),
+    validateBasic: (msg) => validateBasic.cancelJob(msg as MsgCancelJob),
+    signer: (msg) => (msg as MsgCancelJob).requesterAddress,
+    check: (raw) => {
+      const msg = raw as MsgCancelJob;
+      const job = state.jobs.get(msg.jobId);
+      if (!job) throw new HpcRefusal(HPC_JOB_CODE.JOB_NOT_FOUND, 'HPC job not found');
+      if (job.customerAddress !== msg.requesterAddress && job.providerAddress !== msg.requesterAddress) {
+        throw new HpcRefusal(HPC_JOB_CODE.UNAUTHORIZED, 'unauthorized');
+      }
+      if (TERMINAL.includes(job.state)) throw new HpcRefusal(HPC_JOB_CODE.INVALID_JOB_STATE, 'job is already in terminal state: invalid job state transition');
+    },
+    apply: (raw) => {
+      const msg = raw as MsgCancelJob;
+      // keeper.CancelJob: the message's reason is not stored; the status message is fixed.
+      state.jobs.set(msg.jobId, { ...state.jobs.get(msg.jobId)!, state: JobState.JOB_STATE_CANCELLED, statusMessage: 'Cancelled by user' });
+      state.stampJob(msg.jobId, { completedAt: blockTime() });
+      return Any.fromPartial({ typeUrl: MsgCancelJobResponse.typeUrl, value: MsgCancelJobResponse.encode({}).finish() });
+    },
   };
+  return [
+    [MsgSubmitJob.typeUrl, submit],
+    [MsgCancelJob.typeUrl, cancel],
+  ];
 }

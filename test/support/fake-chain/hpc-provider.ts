@@ -9,6 +9,7 @@ import {
   MsgUpdateClusterResponse,
   MsgUpdateNodeMetadata,
   MsgUpdateNodeMetadataResponse,
+  NodeResources,
   NodeState,
 } from '../../../src/adapters/chain/generated/virtengine';
 import type { MessageCodec } from '../../../src/adapters/chain/proto-codec';
@@ -32,6 +33,16 @@ export interface FakeCluster {
   state: ClusterState;
   totalNodes: number;
   partitions: string[];
+  /** What x/hpc's BeginBlock (UpdateClusterCapacity) last wrote from the ACTIVE nodes; absent until a block saw the cluster. */
+  capacity?: ClusterCapacity;
+}
+
+export interface ClusterCapacity {
+  availableNodes: number;
+  cpuCores: number;
+  memoryGb: number;
+  gpus: number;
+  storageGb: number;
 }
 
 export interface FakeOffering {
@@ -53,6 +64,8 @@ export interface FakeNode {
   lastHeartbeat: Date;
   updates: number;
   latencyMs: bigint[];
+  /** The resources of its last MsgUpdateNodeMetadata (what cluster capacity is summed from). */
+  resources?: NodeResources;
 }
 
 export interface HpcProviderState {
@@ -61,6 +74,17 @@ export interface HpcProviderState {
   nodes: Map<string, FakeNode>;
   counters: { cluster: number; offering: number; job: number };
 }
+
+/** x/hpc/types/node_agent.go NodeState strings, as keeper.UpdateNodeMetadata's refusal prints them. */
+const NODE_STATE_NAMES: Record<number, string> = {
+  [NodeState.NODE_STATE_PENDING]: 'pending',
+  [NodeState.NODE_STATE_ACTIVE]: 'active',
+  [NodeState.NODE_STATE_STALE]: 'stale',
+  [NodeState.NODE_STATE_DRAINING]: 'draining',
+  [NodeState.NODE_STATE_DRAINED]: 'drained',
+  [NodeState.NODE_STATE_OFFLINE]: 'offline',
+  [NodeState.NODE_STATE_DEREGISTERED]: 'deregistered',
+};
 
 /** x/hpc ValidNodeStateTransitions (types/node_agent.go), for a node that changes state. */
 const NODE_TRANSITIONS: Record<number, NodeState[]> = {
@@ -71,6 +95,28 @@ const NODE_TRANSITIONS: Record<number, NodeState[]> = {
   [NodeState.NODE_STATE_DRAINED]: [NodeState.NODE_STATE_ACTIVE, NodeState.NODE_STATE_OFFLINE, NodeState.NODE_STATE_DEREGISTERED],
   [NodeState.NODE_STATE_OFFLINE]: [NodeState.NODE_STATE_ACTIVE, NodeState.NODE_STATE_PENDING, NodeState.NODE_STATE_DEREGISTERED],
 };
+
+/**
+ * keeper.UpdateClusterCapacity, which CheckClusterHealth runs for every cluster not DEREGISTERED at
+ * the start of every block (x/hpc/keeper/node_health.go, keeper.go): available nodes and the
+ * cluster's totals become the count and sums of its ACTIVE nodes' resources, whatever
+ * MsgRegisterCluster / MsgUpdateCluster said.
+ */
+export function updateClusterCapacity(state: HpcProviderState): void {
+  for (const cluster of state.clusters.values()) {
+    if (cluster.state === ClusterState.CLUSTER_STATE_DEREGISTERED) continue;
+    const capacity: ClusterCapacity = { availableNodes: 0, cpuCores: 0, memoryGb: 0, gpus: 0, storageGb: 0 };
+    for (const node of state.nodes.values()) {
+      if (node.clusterId !== cluster.clusterId || node.state !== NodeState.NODE_STATE_ACTIVE) continue;
+      capacity.availableNodes += 1;
+      capacity.cpuCores += Math.max(0, node.resources?.cpuCores ?? 0);
+      capacity.memoryGb += Math.max(0, node.resources?.memoryGb ?? 0);
+      capacity.gpus += Math.max(0, node.resources?.gpus ?? 0);
+      capacity.storageGb += Math.max(0, node.resources?.storageGb ?? 0);
+    }
+    state.clusters.set(cluster.clusterId, { ...cluster, capacity });
+  }
+}
 
 const response = <T>(codec: MessageCodec<T>, value: Partial<T>) =>
   Any.fromPartial({ typeUrl: codec.typeUrl, value: codec.encode(codec.fromPartial(value as never)).finish() });
@@ -170,7 +216,10 @@ export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Da
         const existing = state.nodes.get(msg.nodeId);
         const next = msg.state || (msg.active ? NodeState.NODE_STATE_ACTIVE : NodeState.NODE_STATE_PENDING);
         if (existing && existing.state !== next && !(NODE_TRANSITIONS[existing.state] ?? []).includes(next)) {
-          throw new HpcRefusal(HPC_CODE.INVALID_NODE_METADATA, `invalid state transition from ${existing.state} to ${next}: invalid node metadata`);
+          throw new HpcRefusal(
+            HPC_CODE.INVALID_NODE_METADATA,
+            `invalid state transition from ${NODE_STATE_NAMES[existing.state]} to ${NODE_STATE_NAMES[next]}: invalid node metadata`,
+          );
         }
         if (existing && msg.lastSequenceNumber > 0n && msg.lastSequenceNumber <= existing.lastSequenceNumber) {
           throw new HpcRefusal(
@@ -190,6 +239,7 @@ export function hpcProviderHandlers(state: HpcProviderState, blockTime: () => Da
           lastHeartbeat: blockTime(),
           updates: (existing?.updates ?? 0) + 1,
           latencyMs: msg.latencyMeasurements.map((m) => m.latencyMs),
+          resources: msg.resources,
         });
         return response(MsgUpdateNodeMetadataResponse, {});
       },

@@ -33,7 +33,6 @@ export const CODE = {
   INVALID_PUBKEY: 8,
   UNKNOWN_ADDRESS: 9,
   MEMO_TOO_LARGE: 12,
-  INSUFFICIENT_FEE: 13,
   OUT_OF_GAS: 11,
   INVALID_REQUEST: 18,
   KEY_NOT_FOUND: 22,
@@ -78,6 +77,9 @@ export interface IncludedTx {
   gasUsed: number;
 }
 
+/** sdk.LegacyDec text (18 decimals) of a test's price; 12 significant decimals keep float noise out. */
+export const legacyDec = (n: number) => `${n.toFixed(12)}000000`;
+
 const GAS_PER_TX = 60_000;
 const GAS_PER_MSG = 25_000;
 /** auth params tx_size_cost_per_byte. */
@@ -102,6 +104,15 @@ export class Ledger {
   endBlock: () => void = () => undefined;
   /** Consensus block max_gas (-1: unlimited): a transaction asking for more is refused in CheckTx. */
   maxBlockGas = -1;
+  /** app/types/rate_limit.go DefaultMaxTxPerBlockPerAccount (RateLimitDecorator). */
+  maxTxPerBlockPerAccount = 10;
+  /**
+   * false: every transaction makes its own block (the default, fast). true: transactions join the
+   * open block until `closeBlock()` (FakeChain.produceBlocksEvery), as a real chain's blocks collect them.
+   */
+  batching = false;
+  /** Transactions per signer in the open block (null: no block open). */
+  private openBlock: Map<string, number> | null = null;
   height = 1;
   blockTime = new Date();
   private nextAccountNumber = 7;
@@ -110,8 +121,8 @@ export class Ledger {
     readonly chainId: string,
     readonly prefix: string,
     readonly feeDenom: string,
-    /** Minimum fee per gas unit, as a validator's min-gas-prices. */
-    readonly minGasPrice: number,
+    /** The adaptive minimum fee per gas unit (app/gaspricing State.current_min_gas_prices); tests raise it. */
+    public minGasPrice: number,
   ) {}
 
   /** An account exists once it has received funds; tests "fund" the ones that will sign. */
@@ -175,6 +186,7 @@ export class Ledger {
       throw new Refusal(CODE.TX_TIMEOUT_HEIGHT, `block height: ${this.height + 1}, timeout height: ${body.timeoutHeight}: tx timeout height`);
     }
     const signer = this.checkMessages(body.messages);
+    this.rateLimit(signer);
     if (authInfo.signerInfos.length !== 1 || signatures.length !== 1) {
       throw new Refusal(
         CODE.UNAUTHORIZED,
@@ -207,13 +219,10 @@ export class Ledger {
     // Ante succeeded: the sequence is spent even if a message fails in DeliverTx.
     account.sequence += 1;
     account.pubkey = pubkey;
-    this.height += 1;
-    this.blockTime = new Date(Math.max(Date.now(), this.blockTime.getTime() + 1));
-    this.beginBlock();
     const included: IncludedTx = {
       hash: toHex(sha256(txBytes)).toUpperCase(),
-      height: this.height,
-      index: 0,
+      height: this.height + 1,
+      index: this.txs.filter((t) => t.height === this.height + 1).length,
       tx: txBytes,
       code: 0,
       log: '',
@@ -237,12 +246,48 @@ export class Ledger {
       included.codespace = error.codespace;
     }
     this.txs.push(included);
-    this.endBlock();
+    if (!this.batching) this.closeBlock();
     return included;
+  }
+
+  /** The block being filled (its BeginBlock runs when it opens at a new block time); returns its per-signer counts. */
+  private open(): Map<string, number> {
+    if (!this.openBlock) {
+      this.blockTime = new Date(Math.max(Date.now(), this.blockTime.getTime() + 1));
+      this.openBlock = new Map();
+      this.beginBlock();
+    }
+    return this.openBlock;
+  }
+
+  /** Commits the open block (EndBlock), if any: its transactions' height becomes the latest. */
+  closeBlock(): void {
+    if (!this.openBlock) return;
+    this.openBlock = null;
+    this.height += 1;
+    this.endBlock();
+  }
+
+  /**
+   * VirtEngine's RateLimitDecorator (app/ante_ratelimit.go), counted per signer per block and
+   * incremented once it passes (later ante failures still count); not run by simulation.
+   */
+  private rateLimit(signer: string): void {
+    const counts = this.open();
+    const current = counts.get(signer) ?? 0;
+    if (current >= this.maxTxPerBlockPerAccount) {
+      throw new Refusal(
+        1,
+        `account ${signer} has ${current} transactions in this block, limit is ${this.maxTxPerBlockPerAccount}: account rate limited: too many transactions in this block`,
+        'ratelimit',
+      );
+    }
+    counts.set(signer, current + 1);
   }
 
   /** A block with no transactions at `time` (later than the last block): the chain's clock moves on. */
   emptyBlock(time: Date): void {
+    this.closeBlock();
     if (time.getTime() <= this.blockTime.getTime()) throw new Error(`block time ${time.toISOString()} is not after ${this.blockTime.toISOString()}`);
     this.height += 1;
     this.blockTime = time;
@@ -292,12 +337,18 @@ export class Ledger {
     return pubkey;
   }
 
+  /**
+   * VirtEngine's AdaptiveGasPriceDecorator (app/ante_gaspricing.go), before the SDK's fee
+   * deduction: the fee per gas unit must reach the current adaptive minimum. Its error is a plain
+   * Go error, so ABCI code 1 in codespace "undefined" (cosmossdk.io/errors for unregistered errors).
+   */
   private checkFee(fee: { amount: Array<{ denom: string; amount: string }>; gasLimit: bigint } | undefined): void {
     const gas = Number(fee?.gasLimit ?? 0n);
+    if (gas === 0) throw new Refusal(1, 'gas limit must be positive', 'undefined');
     const paid = (fee?.amount ?? []).filter((c) => c.denom === this.feeDenom).reduce((sum, c) => sum + Number(c.amount), 0);
-    const required = Math.ceil(gas * this.minGasPrice);
-    if (gas === 0 || paid < required) {
-      throw new Refusal(CODE.INSUFFICIENT_FEE, `insufficient fees; got: ${paid}${this.feeDenom} required: ${required}${this.feeDenom}: insufficient fee`);
+    if (paid / gas < this.minGasPrice) {
+      const dec = (n: number) => `${legacyDec(n)}${this.feeDenom}`;
+      throw new Refusal(1, `insufficient fee: min gas prices ${dec(this.minGasPrice)}, got ${dec(paid / gas)}`, 'undefined');
     }
   }
 

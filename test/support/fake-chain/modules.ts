@@ -14,8 +14,6 @@ import {
   MsgReportJobStatusResponse,
   QueryAuthorizationSessionRequest,
   QueryAuthorizationSessionResponse,
-  QueryJobRequest,
-  QueryJobResponse,
   QueryMFARequiredRequest,
   QueryMFARequiredResponse,
   QueryTrustedDeviceRequest,
@@ -26,12 +24,11 @@ import {
 } from '../../../src/adapters/chain/generated/virtengine';
 import { CODE, HpcRefusal, MsgHandler, Refusal } from './ledger';
 import { validateBasic } from './validate-basic';
-import { FakeCluster, FakeNode, FakeOffering, hpcProviderHandlers } from './hpc-provider';
-import { hpcCustomerHandlers, queryJobs } from './hpc-customer';
+import { FakeCluster, FakeNode, FakeOffering, hpcProviderHandlers, updateClusterCapacity } from './hpc-provider';
+import { hpcCustomerHandlers } from './hpc-customer';
+import { hpcStoreQueries, JobTimes } from './hpc-store';
 
 export type QueryHandler = (request: Uint8Array) => Uint8Array;
-
-const notFound = (what: string) => new Refusal(CODE.KEY_NOT_FOUND, `rpc error: code = NotFound desc = ${what} not found: key not found`);
 
 /**
  * A method of a registered query service that the keeper does not implement: its
@@ -44,6 +41,8 @@ const unimplemented =
   };
 
 const VEID_STORE = '/store/veid/key';
+const HPC_STORE_KEY = '/store/hpc/key';
+const HPC_STORE_SUBSPACE = '/store/hpc/subspace';
 /** x/veid/types/keys.go PrefixScore. */
 const PREFIX_SCORE = 0x08;
 
@@ -97,8 +96,8 @@ export class Modules {
   readonly requirements = new Map<string, { required: boolean; factorCombinations: FactorCombination[]; minVeidScore: number }>();
   readonly devices = new Map<string, TrustedDevice>();
   readonly jobs = new Map<string, HPCJob>();
-  /** Block time each job became RUNNING (the keeper's started_at; not in our HPCJob subset). */
-  readonly startedAt = new Map<string, Date>();
+  /** The keeper's created_at / queued_at / started_at / completed_at of each job (not in our HPCJob subset). */
+  readonly jobTimes = new Map<string, JobTimes>();
   /** x/bank balances in the fee denom, so contract tests can send a harmless MsgSend. */
   readonly balances = new Map<string, bigint>();
   /** x/hpc provider state: clusters (HPC-n), offerings (OFF-n), node metadata. */
@@ -107,11 +106,24 @@ export class Modules {
   readonly nodes = new Map<string, FakeNode>();
   readonly counters = { cluster: 0, offering: 0, job: 0 };
 
+  /**
+   * x/hpc reward records by id, as keeper.SetHPCReward stores them (JSON). The keeper writes one
+   * when a job's terminal report lands only if the job has an accounting record, which nothing
+   * creates at 4954b9cc: so none appear by themselves; tests add them.
+   */
+  readonly rewards = new Map<string, Record<string, unknown>>();
+  private readonly hpcStore = hpcStoreQueries(this.jobs, this.jobTimes, this.rewards);
+
   constructor(private readonly blockTime: () => Date) {}
+
+  /** Stamps a keeper transition time on a job (UpdateJobStatus, CancelJob, ProcessExpiredJobs, SubmitJob). */
+  stampJob(jobId: string, times: JobTimes): void {
+    this.jobTimes.set(jobId, { ...this.jobTimes.get(jobId), ...times });
+  }
 
   /** A copy of everything messages change, so a failed transaction leaves no trace (the SDK's cache store). */
   snapshot(): () => void {
-    const maps = [this.jobs, this.startedAt, this.balances, this.clusters, this.offerings, this.nodes] as Array<Map<string, unknown>>;
+    const maps = [this.jobs, this.jobTimes, this.balances, this.clusters, this.offerings, this.nodes] as Array<Map<string, unknown>>;
     const copies = maps.map((m) => new Map(m));
     const counters = { ...this.counters };
     return () => {
@@ -155,15 +167,11 @@ export class Modules {
           return { device };
         }),
       ],
-      [
-        '/virtengine.hpc.v1.Query/Job',
-        query(QueryJobRequest, QueryJobResponse, ({ jobId }) => {
-          const job = this.jobs.get(jobId);
-          if (!job) throw notFound(`job ${jobId}`);
-          return { job };
-        }),
-      ],
-      ['/virtengine.hpc.v1.Query/Jobs', queryJobs(this.jobs)],
+      // x/hpc/keeper/grpc_query.go has no Job / Jobs method; the records are read from the store.
+      ['/virtengine.hpc.v1.Query/Job', unimplemented('Job')],
+      ['/virtengine.hpc.v1.Query/Jobs', unimplemented('Jobs')],
+      [HPC_STORE_KEY, (key) => this.hpcStore.key(key)],
+      [HPC_STORE_SUBSPACE, (prefix) => this.hpcStore.subspace(prefix)],
     ]);
   }
 
@@ -190,7 +198,8 @@ export class Modules {
   }
 
   /**
-   * x/hpc's BeginBlock (x/hpc/module.go → keeper/node_health.go CheckStaleNodes), by time since
+   * x/hpc's BeginBlock (x/hpc/module.go → CheckClusterHealth, CheckStaleNodes): cluster capacity
+   * rewritten from the ACTIVE nodes (updateClusterCapacity), and node liveness by time since
    * the node's last heartbeat: OFFLINE for over an hour → DEREGISTERED (for good: no state leaves
    * it); over 300 s and not OFFLINE → OFFLINE; ACTIVE over node_heartbeat_timeout (120 s) → STALE.
    */
@@ -205,6 +214,7 @@ export class Modules {
       else if (silentMs > NODE_HEARTBEAT_TIMEOUT_SECONDS * 1000 && node.state === NodeState.NODE_STATE_ACTIVE) next = NodeState.NODE_STATE_STALE;
       if (next !== node.state) this.nodes.set(nodeId, { ...node, state: next });
     }
+    updateClusterCapacity(this);
   }
 
   /**
@@ -214,12 +224,13 @@ export class Modules {
    */
   endBlock(): void {
     const now = this.blockTime().getTime();
-    for (const [jobId, started] of this.startedAt) {
+    for (const [jobId, { startedAt: started }] of this.jobTimes) {
       const job = this.jobs.get(jobId);
-      if (!job || TERMINAL.includes(job.state)) continue;
+      if (!started || !job || TERMINAL.includes(job.state)) continue;
       const runtimeMs = now - started.getTime();
       if (runtimeMs > MAX_JOB_DURATION_SECONDS * 1000 || runtimeMs > Number(job.maxRuntimeSeconds) * 1000) {
         this.jobs.set(jobId, { ...job, state: JobState.JOB_STATE_TIMEOUT, statusMessage: 'Job exceeded maximum runtime' });
+        this.stampJob(jobId, { completedAt: this.blockTime() });
       }
     }
   }
@@ -244,7 +255,10 @@ export class Modules {
         // keeper.UpdateJobStatus takes state, message and exit code only: slurm_job_id, the usage
         // metrics and the signature in the message are never stored.
         this.jobs.set(msg.jobId, { ...job, state: msg.state, statusMessage: msg.statusMessage, exitCode: msg.exitCode });
-        if (msg.state === JobState.JOB_STATE_RUNNING) this.startedAt.set(msg.jobId, this.blockTime());
+        const now = this.blockTime();
+        if (msg.state === JobState.JOB_STATE_QUEUED) this.stampJob(msg.jobId, { queuedAt: now });
+        else if (msg.state === JobState.JOB_STATE_RUNNING) this.stampJob(msg.jobId, { startedAt: now });
+        else if (TERMINAL.includes(msg.state)) this.stampJob(msg.jobId, { completedAt: now });
         return Any.fromPartial({ typeUrl: MsgReportJobStatusResponse.typeUrl, value: MsgReportJobStatusResponse.encode({}).finish() });
       },
     };

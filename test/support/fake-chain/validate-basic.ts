@@ -1,6 +1,7 @@
 import { fromBech32 } from '@cosmjs/encoding';
 import {
   JobState,
+  MsgCancelJob,
   MsgCreateOffering,
   MsgRegisterCluster,
   MsgReportJobStatus,
@@ -55,6 +56,10 @@ export const validateBasic = {
     address(msg.customerAddress, 'customer');
     if (!msg.offeringId) throw refuse(HPC_BASIC_CODE.INVALID_JOB, 'offering_id cannot be empty');
     if (!msg.resources || msg.resources.nodes === 0) throw refuse(HPC_BASIC_CODE.INVALID_JOB, 'resources.nodes must be greater than zero');
+  },
+  cancelJob(msg: MsgCancelJob): void {
+    address(msg.requesterAddress, 'requester');
+    if (!msg.jobId) throw refuse(HPC_BASIC_CODE.INVALID_JOB, 'job_id cannot be empty');
   },
   reportJobStatus(msg: MsgReportJobStatus): void {
     address(msg.providerAddress, 'provider');

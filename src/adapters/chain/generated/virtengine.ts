@@ -213,6 +213,22 @@ export const MsgSubmitJobResponse = defineMessage<MsgSubmitJobResponse>('virteng
   { no: 2, name: 'escrowId', kind: 'string' },
 ]);
 
+export interface MsgCancelJob {
+  requesterAddress: string;
+  jobId: string;
+  reason: string;
+}
+export const MsgCancelJob = defineMessage<MsgCancelJob>('virtengine.hpc.v1.MsgCancelJob', [
+  { no: 1, name: 'requesterAddress', kind: 'string' },
+  { no: 2, name: 'jobId', kind: 'string' },
+  { no: 3, name: 'reason', kind: 'string' },
+]);
+
+export interface MsgCancelJobResponse {
+}
+export const MsgCancelJobResponse = defineMessage<MsgCancelJobResponse>('virtengine.hpc.v1.MsgCancelJobResponse', [
+]);
+
 export interface QueryJobsRequest {
   state: JobState;
   clusterId: string;
