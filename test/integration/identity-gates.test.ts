@@ -154,6 +154,16 @@ describe('identity gates: VEID tiers and step-up MFA', { timeout: 180_000 }, () 
       const ready = await cp.request('GET', '/health/ready', null);
       assert.equal(ready.status, 200, ready.text);
       assert.match(ready.text, /"chain"/);
+      // A node that will not serve x/hpc's job records (CHAIN_JOB_RECORDS_UNREADABLE=not-ready, the default).
+      chain.refuseQueries('/store/hpc/', 'store queries are disabled here');
+      try {
+        const refused = await cp.request('GET', '/health/ready', null);
+        assert.equal(refused.status, 503, refused.text);
+        assert.match(refused.text, /"chain-job-records":\{"ok":false,"detail":"Query failed with \(1\): store queries are disabled here"/);
+      } finally {
+        chain.refuseQueries('/store/hpc/', null);
+      }
+      assert.equal((await cp.request('GET', '/health/ready', null)).status, 200);
     });
 
     it('a provider whose identity is below standard cannot join nodes; at standard the node joins', async () => {
