@@ -166,7 +166,8 @@ describe('REST job description (v0.0.40-v0.0.42)', () => {
     );
     assert.deepEqual(job.time_limit, { set: true, infinite: true, number: 0 });
     assert.deepEqual(job.shared, ['user']);
-    assert.deepEqual(job.mail_type, ['BEGIN', 'END', 'FAIL', 'REQUEUE', 'STAGE_OUT', 'TIME=80%', 'INVALID_DEPENDENCY']);
+    // ALL as 24.11's sbatch expands it (INVALID_DEPEND included), each flag once.
+    assert.deepEqual(job.mail_type, ['INVALID_DEPENDENCY', 'BEGIN', 'END', 'FAIL', 'REQUEUE', 'STAGE_OUT', 'TIME=80%']);
     assert.equal(job.memory_per_tres, 'gres/gpu:2048');
     assert.deepEqual(job.begin_time, set(NOW));
     assert.throws(

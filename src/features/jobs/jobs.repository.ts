@@ -37,8 +37,8 @@ const TASK_UPSERT = `ON CONFLICT (job_id, task_id) DO UPDATE SET
 /** A job's own id and its parts' ids (tasks of a split array live on its parts). */
 const JOB_AND_PARTS = 'SELECT id FROM jobs WHERE id = $1 OR parent_id = $1';
 /** A job's row with the CPU time accounting measured for it (all tasks, all parts of a split array); NULL before accounting. */
-const JOB_WITH_CPU = `jobs.*, (SELECT sum(c.cpu_seconds) FROM job_cpu_times c JOIN jobs p ON p.id = c.job_id
-                                WHERE p.id = jobs.id OR p.parent_id = jobs.id) AS cpu_seconds`;
+const JOB_WITH_CPU = `jobs.*, (SELECT sum(c.cpu_seconds) FROM job_cpu_times c
+                                WHERE c.job_id IN (SELECT jobs.id UNION ALL SELECT p.id FROM jobs p WHERE p.parent_id = jobs.id)) AS cpu_seconds`;
 
 /** A submission to insert as a new ACCEPTED job. */
 interface NewJob {

@@ -20,9 +20,9 @@ export interface JobDescriptionSubmission {
 const setTo = (number: number) => ({ set: true, infinite: false, number });
 const UNLIMITED = { set: true, infinite: true, number: 0 };
 
-/** sbatch's mail words → the API's (`ALL` is what sbatch expands it to). */
+/** sbatch's mail words → the API's (`ALL` is what 24.11's sbatch expands it to: `scontrol show job` of a native job says INVALID_DEPEND,BEGIN,END,FAIL,REQUEUE,STAGE_OUT). */
 const MAIL_FLAGS: Record<string, string[]> = {
-  ALL: ['BEGIN', 'END', 'FAIL', 'REQUEUE', 'STAGE_OUT'],
+  ALL: ['INVALID_DEPENDENCY', 'BEGIN', 'END', 'FAIL', 'REQUEUE', 'STAGE_OUT'],
   TIME_LIMIT: ['TIME=100%'],
   TIME_LIMIT_90: ['TIME=90%'],
   TIME_LIMIT_80: ['TIME=80%'],
@@ -108,7 +108,7 @@ export function toJobDescriptionSubmission(request: SlurmSubmitRequest, nowSecon
   set('nice', spec.nice);
   set('requeue', spec.requeue);
   if (spec.signal) Object.assign(job, warningSignal(spec.signal));
-  if (spec.mailType?.length) job.mail_type = spec.mailType.flatMap((w) => MAIL_FLAGS[w] ?? [w]) as JobDescription['mail_type'];
+  if (spec.mailType?.length) job.mail_type = [...new Set(spec.mailType.flatMap((w) => MAIL_FLAGS[w] ?? [w]))] as JobDescription['mail_type'];
   set('mail_user', spec.mailUser);
 
   set('standard_output', spec.output);

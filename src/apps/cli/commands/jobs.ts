@@ -216,9 +216,15 @@ export async function scancel(context: Context, values: Record<string, any>, pos
 }
 
 /** One chunk of a job's output file from `offset`; null while the file does not exist yet. */
-/** One read of the job's output: from `offset` to the end, or its last `lines` lines. */
+const CHUNK_BYTES = 16 * 1024 * 1024;
+
+/** One read of the job's output: from `offset` on, or its last `lines` lines. */
 async function outputChunk(client: ApiClient, id: string, stream: string, task: string | undefined, from: { offset: number } | { lines: number }) {
-  const query = new URLSearchParams({ stream, ...('lines' in from ? { tailLines: String(from.lines) } : { offset: String(from.offset) }) });
+  // At most 16 MiB a request: each request is bounded by the client's timeout, the loop reads on.
+  const query = new URLSearchParams({
+    stream,
+    ...('lines' in from ? { tailLines: String(from.lines) } : { offset: String(from.offset), length: String(CHUNK_BYTES) }),
+  });
   if (task !== undefined) query.set('task', task);
   try {
     const answer = await client.bytes(`/v1/jobs/${id}/output?${query}`);
