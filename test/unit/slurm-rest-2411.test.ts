@@ -128,6 +128,10 @@ for (const version of ['v0.0.40', 'v0.0.41', 'v0.0.42'] as const) {
         states.every((s) => s.jobId !== 999999 && /^[A-Z_]+$/.test(s.state)),
         JSON.stringify(states),
       );
+      // no ids: nothing is asked (jobs/state/ without ids would list every job's state)
+      const asked = seen.length;
+      assert.deepEqual(await client.jobStates([]), []);
+      assert.equal(seen.length, asked);
     });
 
     test('submit: environment as a list, wrapped numbers; rejections carry SLURM codes', async () => {

@@ -25,7 +25,7 @@ export interface SlurmClient extends AccountingSource {
   /**
    * Only the states of these jobs (array tasks one by one), in one light call whose cost grows with
    * the ids asked, not with the jobs SLURM holds; ids SLURM no longer knows are absent. `null` when
-   * the adapter cannot ask by id (slurmrestd before 24.11's v0.0.40+ `jobs/state`, SSH): follow
+   * the adapter cannot ask by id (slurmrestd v0.0.38, or one that does not serve `jobs/state`; SSH): follow
    * with `listJobs` then. A task split off its array is named by its own job id, so ask for an
    * array alone when its tasks must be told from other jobs'.
    */

@@ -88,7 +88,7 @@ export class RestSlurmClient implements SlurmAdapter {
   private readonly clock: () => number;
   private readonly clockSlack: number;
   private closed = false;
-  /** Whether this slurmrestd serves `jobs/state` (24.11+; 23.11's v0.0.40 does not): learnt at the first ask. */
+  /** Whether this slurmrestd serves `jobs/state` (24.11's does at v0.0.40-42; one that answers 404 is not asked again). */
   private statesServed: boolean | undefined;
   /** The controller's host name, learnt from the first ping: where jobs count as submitted from. */
   private controllerHost: string | undefined;

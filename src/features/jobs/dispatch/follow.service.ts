@@ -225,7 +225,15 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     const bySlurmId = new Map<number, SlurmJobState[]>();
     for (const state of singleStates) bySlurmId.set(state.jobId, [...(bySlurmId.get(state.jobId) ?? []), state]);
     for (const row of singles) entries.set(row.id, bySlurmId.get(Number(row.slurm_job_id)) ?? []);
-    for (const row of arrays) entries.set(row.id, (await slurm.jobStates([Number(row.slurm_job_id)])) ?? []);
+    for (const row of arrays) {
+      // With no single job to ask for, an adapter that cannot ask by id first says so here.
+      const states = await slurm.jobStates([Number(row.slurm_job_id)]);
+      if (states === null) {
+        follower.byId = false;
+        return false;
+      }
+      entries.set(row.id, states);
+    }
     const changes = [...(await this.followLane(follower, singleLane, singles, entries)), ...(await this.followLane(follower, arrayLane, arrays, entries))];
     await this.apply([...singles, ...arrays], changes);
     const ended = changes.filter((c) => c.change.endedAt).map((c) => c.id);
