@@ -1,15 +1,20 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 
+/** An API process asks the supervisor for the cluster's metrics. */
 export const METRICS_REQUEST = 'archipelago:metrics-request';
 export const METRICS_RESPONSE = 'archipelago:metrics-response';
+/** The supervisor asks each API process for its own metrics. */
+export const METRICS_COLLECT = 'archipelago:metrics-collect';
+export const METRICS_COLLECTED = 'archipelago:metrics-collected';
 const TIMEOUT_MS = 6_000;
+
+type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
 interface MetricsResponse {
   type: typeof METRICS_RESPONSE;
   id: number;
   body?: string;
-  contentType?: string;
   error?: string;
 }
 
@@ -18,14 +23,23 @@ export function inApiCluster(): boolean {
   return cluster.isWorker;
 }
 
-/**
- * Lets the supervisor read this process's registry. prom-client answers the supervisor's
- * requests only once an AggregatorRegistry exists in the process, hence the unused one.
- */
+/** Answers the supervisor's collection requests with this process's registry. */
 export function shareWithSupervisor(registry: Registry): void {
-  AggregatorRegistry.setRegistries([registry]);
-  new AggregatorRegistry();
+  process.on('message', (message: { type?: string; id?: number }) => {
+    if (message?.type !== METRICS_COLLECT) return;
+    registry.getMetricsAsJSON().then(
+      (metrics) => process.send?.({ type: METRICS_COLLECTED, id: message.id, metrics }),
+      (error: Error) => process.send?.({ type: METRICS_COLLECTED, id: message.id, error: error.message }),
+    );
+  });
 }
+
+/** Sums the registries of the API processes (counters and histograms added, gauges by their aggregator). */
+export function aggregateMetrics(parts: MetricsJson[]): Promise<string> {
+  return AggregatorRegistry.aggregate(parts).metrics();
+}
+
+export const CLUSTER_CONTENT_TYPE = AggregatorRegistry.PROMETHEUS_CONTENT_TYPE;
 
 let nextId = 0;
 
@@ -37,7 +51,7 @@ export function clusterMetrics(): Promise<{ contentType: string; body: string }>
       if (message?.type !== METRICS_RESPONSE || message.id !== id) return;
       done();
       if (message.error !== undefined || message.body === undefined) reject(new Error(`cluster metrics: ${message.error ?? 'no body'}`));
-      else resolve({ contentType: message.contentType ?? 'text/plain; version=0.0.4; charset=utf-8', body: message.body });
+      else resolve({ contentType: CLUSTER_CONTENT_TYPE, body: message.body });
     };
     const timer = setTimeout(() => {
       done();

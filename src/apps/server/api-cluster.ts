@@ -1,13 +1,63 @@
 import cluster, { type Worker } from 'node:cluster';
 import { Logger } from '@nestjs/common';
-import { AggregatorRegistry } from 'prom-client';
-import { METRICS_REQUEST, METRICS_RESPONSE } from '../../adapters/metrics/cluster-metrics';
+import { aggregateMetrics, METRICS_COLLECT, METRICS_COLLECTED, METRICS_REQUEST, METRICS_RESPONSE } from '../../adapters/metrics/cluster-metrics';
 
 /** A process that dies sooner than this after its start counts as a crash at start. */
 const HEALTHY_AFTER_MS = 10_000;
 /** This many crashes at start in a row mean the configuration is broken: the supervisor gives up. */
 const MAX_CRASHES_AT_START = 5;
 const GRACE_MS = 15_000;
+/** A listening API process that does not hand over its metrics within this fails the scrape. */
+const COLLECT_TIMEOUT_MS = 3_000;
+
+type Collected = { type?: string; id?: number; metrics?: unknown[]; error?: string };
+
+/**
+ * The supervisor's side of a scrape: every listening API process hands over its registry and the
+ * sum is the answer. A process still starting has served nothing and is left out; one that dies
+ * meanwhile is left out too (its counts went with it); one that is alive but silent fails the scrape.
+ */
+class ClusterMetricsCollector {
+  private readonly listening = new Set<number>();
+  private readonly pending = new Map<number, { waiting: Set<number>; parts: unknown[]; finish: (error: Error | null) => void }>();
+  private nextId = 0;
+
+  listens(worker: Worker): void {
+    this.listening.add(worker.id);
+  }
+
+  exited(worker: Worker): void {
+    this.listening.delete(worker.id);
+    for (const entry of this.pending.values()) if (entry.waiting.delete(worker.id) && entry.waiting.size === 0) entry.finish(null);
+  }
+
+  received(worker: Worker, message: Collected): void {
+    const entry = this.pending.get(message.id ?? -1);
+    if (!entry || !entry.waiting.delete(worker.id)) return;
+    if (message.error !== undefined) return entry.finish(new Error(`API process ${worker.process.pid}: ${message.error}`));
+    entry.parts.push(message.metrics);
+    if (entry.waiting.size === 0) entry.finish(null);
+  }
+
+  collect(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && this.listening.has(w.id));
+      const timer = setTimeout(() => finish(new Error(`an API process did not hand over its metrics within ${COLLECT_TIMEOUT_MS} ms`)), COLLECT_TIMEOUT_MS);
+      const finish = (error: Error | null) => {
+        const entry = this.pending.get(id);
+        if (!entry) return;
+        this.pending.delete(id);
+        clearTimeout(timer);
+        if (error) reject(error);
+        else aggregateMetrics(entry.parts as Parameters<typeof aggregateMetrics>[0]).then(resolve, reject);
+      };
+      this.pending.set(id, { waiting: new Set(workers.map((w) => w.id)), parts: [], finish });
+      if (workers.length === 0) return finish(null);
+      for (const worker of workers) worker.send({ type: METRICS_COLLECT, id });
+    });
+  }
+}
 
 /**
  * Supervises `count` API processes sharing one listening port (Node's cluster module; the primary
@@ -18,8 +68,8 @@ const GRACE_MS = 15_000;
  */
 export function superviseApiProcesses(count: number): void {
   const logger = new Logger('api-cluster');
-  const aggregator = new AggregatorRegistry();
   const startedAt = new Map<number, number>();
+  const metrics = new ClusterMetricsCollector();
   let crashesAtStart = 0;
   let stopping = false;
 
@@ -28,9 +78,12 @@ export function superviseApiProcesses(count: number): void {
     startedAt.set(worker.id, Date.now());
   };
 
+  cluster.on('listening', (worker: Worker) => metrics.listens(worker));
+
   cluster.on('exit', (worker: Worker, code, signal) => {
     const lived = Date.now() - (startedAt.get(worker.id) ?? 0);
     startedAt.delete(worker.id);
+    metrics.exited(worker);
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
       return;
@@ -44,10 +97,11 @@ export function superviseApiProcesses(count: number): void {
     fork();
   });
 
-  cluster.on('message', (worker: Worker, message: { type?: string; id?: number }) => {
+  cluster.on('message', (worker: Worker, message: Collected) => {
+    if (message?.type === METRICS_COLLECTED) return metrics.received(worker, message);
     if (message?.type !== METRICS_REQUEST) return;
-    aggregator.clusterMetrics().then(
-      (body) => worker.send({ type: METRICS_RESPONSE, id: message.id, body, contentType: aggregator.contentType }),
+    metrics.collect().then(
+      (body) => worker.send({ type: METRICS_RESPONSE, id: message.id, body }),
       (error: Error) => worker.send({ type: METRICS_RESPONSE, id: message.id, error: error.message }),
     );
   });
