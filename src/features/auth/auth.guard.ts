@@ -8,6 +8,7 @@ import { DelegationsService } from './delegations';
 import { Principal, Scope } from '../../core/auth/principal';
 import { AuthenticatedRequest, PUBLIC_KEY, SCOPES_KEY } from '../../adapters/http/access';
 import { RateLimits } from '../../adapters/http/ratelimit/rate-limits';
+import { RequestRateLimit } from '../../adapters/http/ratelimit/request-rate-limit';
 
 function presentedKey(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
@@ -28,11 +29,15 @@ export class AuthGuard implements CanActivate {
     private readonly delegations: DelegationsService,
     /** API role only (the worker serves no authenticated routes). */
     @Optional() private readonly limits?: RateLimits,
+    @Optional() private readonly requestLimits?: RequestRateLimit,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) {
+      await this.requestLimits?.admit(context);
+      return true;
+    }
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = presentedKey(request);
     if (!key) throw new Problem(401, 'Unauthorized', 'send an API key or login session token as "Authorization: Bearer <token>"', { field: 'Authorization' });
@@ -49,6 +54,8 @@ export class AuthGuard implements CanActivate {
       throw new Problem(403, 'Forbidden', `this key lacks the scope(s): ${missing.join(', ')}`, { requiredScopes: required });
     }
     request.principal = principal;
+    // Last: who is calling decides which allowance the request spends.
+    await this.requestLimits?.admit(context);
     return true;
   }
 

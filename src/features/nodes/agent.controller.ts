@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../../adapters/http/access';
-import { RateLimitPerAddress } from '../../adapters/http/ratelimit/rate-limit.interceptor';
+import { RateLimitPerAddress } from '../../adapters/http/ratelimit/request-rate-limit';
 import { AgentService } from './agent.service';
 import { HeartbeatDto, JoinChallengeDto, JoinDto, LatencyReportDto } from './nodes.dto';
 
