@@ -95,8 +95,18 @@ export function hpcStoreQueries(jobs: Map<string, HPCJob>, times: Map<string, Jo
         value: new TextEncoder().encode(JSON.stringify(record)),
       })),
     ].sort((a, b) => Buffer.compare(a.key, b.key));
+  /** One record by its key, without serializing the rest (a store with thousands of jobs is read per job). */
+  const valueAt = (key: Uint8Array): Uint8Array | undefined => {
+    const id = Buffer.from(key.subarray(1)).toString();
+    if (key[0] === JOB_PREFIX) {
+      const job = jobs.get(id);
+      return job && Buffer.from(key).equals(Uint8Array.from([JOB_PREFIX, ...Buffer.from(job.jobId)])) ? storedJobJson(job, times.get(id) ?? {}) : undefined;
+    }
+    const record = key[0] === REWARD_PREFIX ? rewards.get(id) : undefined;
+    return record ? new TextEncoder().encode(JSON.stringify(record)) : undefined;
+  };
   return {
-    key: (key: Uint8Array): Uint8Array => entries().find((e) => Buffer.from(e.key).equals(key))?.value ?? new Uint8Array(),
+    key: (key: Uint8Array): Uint8Array => valueAt(key) ?? new Uint8Array(),
     subspace: (prefix: Uint8Array): Uint8Array => {
       const pairs = entries().filter((e) => Buffer.from(e.key.subarray(0, prefix.length)).equals(prefix));
       return Pairs.encode({ pairs }).finish();
