@@ -78,6 +78,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/island-lib.sh"
 LOG_TAG="island-up ${1:-?}"
 require_root
+# The daemons inherit this directory: one a caller later removes (a test's temporary directory, a
+# git worktree) makes slurmrestd fail getcwd on its next request and die.
+cd /
 
 usage() { sed -n '3,5p' "$0" >&2; exit 2; }
 [ $# -eq 2 ] || usage
