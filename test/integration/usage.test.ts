@@ -245,7 +245,8 @@ describe('usage accounting (island acct-a with slurmdbd)', { timeout: 400_000 },
       (
         await db.query(
           `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%' AND query ILIKE '%usage_rewards%'`,
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'
+            AND (query ILIKE '%INSERT INTO usage_rewards%' OR query ILIKE '%INSERT INTO job_cpu_times%')`,
         )
       ).rows[0].n;
     const records = async () => (await db.query('SELECT count(*)::int AS n FROM usage_records WHERE job_id = ANY($1)', [ids])).rows[0].n;
