@@ -20,6 +20,7 @@ import { Client } from 'pg';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
 import { closedLoopLoad, requestBytes } from '../submit/http-load';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from '../submit/proc-stats';
+import { eachFlag } from '../flags';
 import { latencySummary, round, type LatencySummary } from '../support/latency';
 
 interface Settings {
@@ -38,19 +39,13 @@ const RESEARCHERS = 8;
 
 function parseArgs(argv: string[]): Settings {
   const settings: Settings = { processes: [1, 2, 4], jobs: 20000, concurrency: 32, warmup: 2000 };
-  const int = (flag: string, raw: string | undefined, min: number, max: number) => {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${flag} must be an integer in ${min}..${max}`);
-    return value;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--processes') settings.processes = (argv[++i] ?? '').split(',').map((v) => int(flag, v, 1, 64));
-    else if (flag === '--jobs') settings.jobs = int(flag, argv[++i], 1, 1_000_000);
-    else if (flag === '--concurrency') settings.concurrency = int(flag, argv[++i], 1, 1024);
-    else if (flag === '--warmup') settings.warmup = int(flag, argv[++i], 0, 100_000);
+  eachFlag(argv, { integers: true }, (flag, num, values) => {
+    if (flag === '--processes') settings.processes = values.list(1, 64);
+    else if (flag === '--jobs') settings.jobs = num(1, 1_000_000);
+    else if (flag === '--concurrency') settings.concurrency = num(1, 1024);
+    else if (flag === '--warmup') settings.warmup = num(0, 100_000);
     else throw new Error(`unknown argument ${flag}`);
-  }
+  });
   return settings;
 }
 

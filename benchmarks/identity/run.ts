@@ -21,6 +21,7 @@ import { walletLogin } from '../../src/apps/cli/wallet-login-client';
 import { ControlPlane } from '../../test/support/control-plane';
 import { FakeChain } from '../../test/support/fake-chain/fake-chain';
 import { newWallet } from '../../test/support/wallets';
+import { eachFlag } from '../flags';
 
 interface Settings {
   jobs: number;
@@ -31,19 +32,13 @@ interface Settings {
 
 function parseArgs(argv: string[]): Settings {
   const s: Settings = { jobs: 1000, logins: 200, concurrency: 16, write: true };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1 || v > 100000) throw new Error(`${flag} must be an integer in 1..100000`);
-      return v;
-    };
-    if (flag === '--jobs') s.jobs = num();
-    else if (flag === '--logins') s.logins = num();
-    else if (flag === '--concurrency') s.concurrency = num();
+  eachFlag(argv, { integers: true }, (flag, num) => {
+    if (flag === '--jobs') s.jobs = num(1, 100000);
+    else if (flag === '--logins') s.logins = num(1, 100000);
+    else if (flag === '--concurrency') s.concurrency = num(1, 100000);
     else if (flag === '--no-write') s.write = false;
     else throw new Error(`unknown argument ${flag}`);
-  }
+  });
   return s;
 }
 

@@ -26,6 +26,7 @@ import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
 import type { SlurmClient } from '../../src/core/slurm/slurm-client.port';
 import { normalizeSubmission } from '../../src/core/jobs/job-request';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from './proc-stats';
+import { eachFlag } from '../flags';
 import { latencySummary, round, type LatencySummary } from '../support/latency';
 
 // ---------------------------------------------------------------------------------------------
@@ -63,48 +64,41 @@ function parseArgs(argv: string[]): Settings {
     cpuProfDir: null,
     sshJobs: null,
   };
-  const int = (flag: string, raw: string | undefined, min: number, max: number) => {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${flag} must be an integer in ${min}..${max}`);
-    return value;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const next = () => argv[++i];
+  eachFlag(argv, { integers: true }, (flag, num, values) => {
     switch (flag) {
       case '--jobs':
-        settings.jobs = int(flag, next(), 1, 20000);
+        settings.jobs = num(1, 20000);
         break;
       case '--concurrency':
-        settings.concurrency = int(flag, next(), 1, 512);
+        settings.concurrency = num(1, 512);
         break;
       case '--warmup':
-        settings.warmup = int(flag, next(), 0, 5000);
+        settings.warmup = num(0, 5000);
         break;
       case '--dispatch-concurrency':
-        settings.dispatchConcurrency = (next() ?? '').split(',').map((v) => int(flag, v, 1, 256));
+        settings.dispatchConcurrency = values.list(1, 256);
         break;
       case '--workers':
-        settings.workers = (next() ?? '').split(',').map((v) => int(flag, v, 1, 16));
+        settings.workers = values.list(1, 16);
         break;
       case '--follow-interval-ms':
-        settings.followIntervalMs = int(flag, next(), 50, 600000);
+        settings.followIntervalMs = num(50, 600000);
         break;
       case '--island':
       case '--islands':
-        settings.islands = (next() ?? '').split(',');
+        settings.islands = (values.text() ?? '').split(',');
         break;
       case '--breakdown':
         settings.breakdown = true;
         break;
       case '--timeout-seconds':
-        settings.timeoutSeconds = int(flag, next(), 10, 1800);
+        settings.timeoutSeconds = num(10, 1800);
         break;
       case '--cpu-prof-dir':
-        settings.cpuProfDir = resolve(next() ?? '.');
+        settings.cpuProfDir = resolve(values.text() ?? '.');
         break;
       case '--ssh-jobs':
-        settings.sshJobs = int(flag, next(), 0, 20000);
+        settings.sshJobs = num(0, 20000);
         break;
       case '--help':
       case '-h':
@@ -117,7 +111,7 @@ function parseArgs(argv: string[]): Settings {
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }
-  }
+  });
   if (!settings.islands.every((name) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(name))) throw new Error('--islands must be island names');
   return settings;
 }

@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { computeIslands, type RttSample, type Tier, type TopologyResult } from '../../src/core/topology';
 import { DEFAULT_GEO, makeGeography, Rng, type Geography } from './geography';
+import { eachFlag } from '../flags';
 
 interface Settings {
   nodes: number;
@@ -48,44 +49,37 @@ function parseArgs(argv: string[]): Settings {
     tightMin: 16,
     write: true,
   };
-  const num = (flag: string, raw: string | undefined, min: number, max: number) => {
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${flag} must be a number in ${min}..${max}`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const next = () => argv[++i];
+  eachFlag(argv, { integers: false }, (flag, num) => {
     switch (flag) {
       case '--nodes':
-        s.nodes = Math.round(num(flag, next(), 10, 200000));
+        s.nodes = Math.round(num(10, 200000));
         break;
       case '--seed':
-        s.seed = Math.round(num(flag, next(), 0, 2 ** 31));
+        s.seed = Math.round(num(0, 2 ** 31));
         break;
       case '--runs':
-        s.runs = Math.round(num(flag, next(), 1, 20));
+        s.runs = Math.round(num(1, 20));
         break;
       case '--local-peers':
-        s.localPeers = Math.round(num(flag, next(), 0, 1000));
+        s.localPeers = Math.round(num(0, 1000));
         break;
       case '--region-peers':
-        s.regionPeers = Math.round(num(flag, next(), 0, 1000));
+        s.regionPeers = Math.round(num(0, 1000));
         break;
       case '--far-peers':
-        s.farPeers = Math.round(num(flag, next(), 0, 1000));
+        s.farPeers = Math.round(num(0, 1000));
         break;
       case '--noise':
-        s.noise = num(flag, next(), 0, 0.5);
+        s.noise = num(0, 0.5);
         break;
       case '--tiv':
-        s.tiv = num(flag, next(), 0, 1);
+        s.tiv = num(0, 1);
         break;
       case '--safety':
-        s.safety = num(flag, next(), 1, 10);
+        s.safety = num(1, 10);
         break;
       case '--tight-min':
-        s.tightMin = Math.round(num(flag, next(), 1, 100000));
+        s.tightMin = Math.round(num(1, 100000));
         break;
       case '--no-write':
         s.write = false;
@@ -101,7 +95,7 @@ function parseArgs(argv: string[]): Settings {
       default:
         throw new Error(`unknown argument ${flag} (try --help)`);
     }
-  }
+  });
   return s;
 }
 
