@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, Pool as PgPool } from 'pg';
 import { Pool } from 'undici';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
+import { freshDatabase, PG_ADMIN_URL } from '../../test/support/postgres';
 import { parseIslandsFile } from '../../src/adapters/config/islands-file';
 import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client';
 import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
@@ -116,7 +117,6 @@ function parseArgs(argv: string[]): Settings {
   return settings;
 }
 
-const PG_ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
 // Database names start with `bench` so they never collide with test suites' `archipelago_test_*`.
 const BENCH_DB = 'bench_submit';
 const REDIS_DB = Number(process.env.ARCH_BENCH_REDIS_DB ?? 7);
@@ -179,22 +179,6 @@ async function stopControlPlane(cp: ControlPlane): Promise<Record<string, string
   }
   exits.stopSeconds = round((performance.now() - t0) / 1000, 2).toString();
   return exits;
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseUrl(name: string): string {
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 /** The island's SLURM release and newest REST API, from the facts island-up.sh wrote. */
@@ -613,9 +597,7 @@ async function round1(
   island: ReturnType<typeof parseIslandsFile>[number],
   log: (line: string) => void,
 ): Promise<RoundResult> {
-  const dbUrl = databaseUrl(BENCH_DB);
-  await adminQuery(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
-  await adminQuery(`CREATE DATABASE ${BENCH_DB}`);
+  const dbUrl = await freshDatabase(BENCH_DB);
   const cp = new ControlPlane('bench', {
     databaseName: BENCH_DB,
     islands: [{ name: island.connection.name }],

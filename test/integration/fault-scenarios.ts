@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
 import { mapLimit } from '../../src/core/common/map-limit';
 import { ControlPlane, freePort } from '../support/control-plane';
 import { FaultIsland, OwnPostgres, OwnRedis } from '../support/fault-infra';
+import { pgStatement as sql } from '../support/postgres';
 
 /**
  * Faults with real processes: the worker, the API, slurmctld, slurmrestd, Redis and PostgreSQL
@@ -43,16 +43,6 @@ function jobBody(name: string, seconds = 0) {
       '',
     ].join('\n'),
   };
-}
-
-async function sql<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
 }
 
 interface JobRowView {

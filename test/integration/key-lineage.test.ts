@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { createDataSource, MIGRATIONS, runMigrations } from '../../src/adapters/postgres/data-source';
 import { walletLogin } from '../../src/apps/cli/wallet-login-client';
 import { ControlPlane } from '../support/control-plane';
-import { ADMIN_URL } from '../support/migrated-database';
+import { freshDatabase } from '../support/postgres';
 import { newWallet } from '../support/wallets';
 
 /** Where the key-lineage migration sits: the database is brought up to just before it. */
@@ -189,14 +188,7 @@ describe('migration: the lineage of keys issued before it', { timeout: 60_000 },
   let db: DataSource;
 
   before(async () => {
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query('DROP DATABASE IF EXISTS key_lineage_migration WITH (FORCE)');
-    await admin.query('CREATE DATABASE key_lineage_migration');
-    await admin.end();
-    const target = new URL(ADMIN_URL);
-    target.pathname = '/key_lineage_migration';
-    url = target.toString();
+    url = await freshDatabase('key_lineage_migration');
     db = new DataSource({ type: 'postgres', url, migrations: MIGRATIONS.slice(0, LINEAGE_AT), migrationsTableName: 'schema_migrations' });
     await db.initialize();
     await db.runMigrations({ transaction: 'each' });

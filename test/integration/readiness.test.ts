@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
 import { ControlPlane, freePort } from '../support/control-plane';
+import { adminStatement } from '../support/postgres';
 
-const PG_ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
 const DATABASE = 'archipelago_test_obsready';
 const SCRAPE_TOKEN = 'obs-scrape-token-0123456789';
 
@@ -36,16 +35,6 @@ describe('readiness with real dependencies going down', { timeout: 180_000 }, ()
       redis.kill('SIGKILL');
     });
 
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: PG_ADMIN_URL });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-
   /** Polls readiness until its status is `status`; returns that answer's body. */
   const readinessBecomes = async (status: number) => {
     const deadline = Date.now() + 20_000;
@@ -70,7 +59,7 @@ describe('readiness with real dependencies going down', { timeout: 180_000 }, ()
     await cp.start();
   });
   after(async () => {
-    await admin(`ALTER DATABASE ${DATABASE} ALLOW_CONNECTIONS true`).catch(() => undefined);
+    await adminStatement(`ALTER DATABASE ${DATABASE} ALLOW_CONNECTIONS true`).catch(() => undefined);
     await cp?.stop();
     await stopRedis();
   });
@@ -97,13 +86,13 @@ describe('readiness with real dependencies going down', { timeout: 180_000 }, ()
   });
 
   it('fails when PostgreSQL refuses the control plane, and recovers', async () => {
-    await admin(`ALTER DATABASE ${DATABASE} ALLOW_CONNECTIONS false`);
-    await admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${DATABASE}'`);
+    await adminStatement(`ALTER DATABASE ${DATABASE} ALLOW_CONNECTIONS false`);
+    await adminStatement(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${DATABASE}'`);
     const down = await readinessBecomes(503);
     assert.equal(down.checks.postgres.ok, false);
     assert.ok(down.checks.postgres.detail);
     assert.equal(down.checks.redis.ok, true, 'only PostgreSQL is blamed');
-    await admin(`ALTER DATABASE ${DATABASE} ALLOW_CONNECTIONS true`);
+    await adminStatement(`ALTER DATABASE ${DATABASE} ALLOW_CONNECTIONS true`);
     const up = await readinessBecomes(200);
     assert.equal(up.checks.postgres.ok, true);
   });

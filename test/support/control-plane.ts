@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Client } from 'pg';
+import { freshDatabase, pgStatement } from './postgres';
 
 /**
  * Runs the real control plane (API and worker as separate processes, like production) against the
@@ -15,7 +15,6 @@ export const REPO = resolve(__dirname, '../../..');
 /** Log lines kept per role for logLines(). */
 const MAX_LINES = 20_000;
 const STACK = process.env.ARCH_STACK_DIR ?? join(REPO, '.stack');
-const PG_ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
 const REDIS_BASE = process.env.ARCH_TEST_REDIS_URL ?? 'redis://127.0.0.1:56379';
 
 export interface ControlPlaneOptions {
@@ -46,20 +45,6 @@ export function freePort(): Promise<number> {
     });
     server.on('error', reject);
   });
-}
-
-async function freshDatabase(name: string, adminUrl = PG_ADMIN_URL): Promise<string> {
-  const client = new Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 function islandsFile(
@@ -198,24 +183,12 @@ export class ControlPlane {
 
   /** The id this control plane's database puts in the tags of its SLURM jobs. */
   async instanceId(): Promise<string> {
-    const client = new Client({ connectionString: this.env.DATABASE_URL });
-    await client.connect();
-    try {
-      return (await client.query('SELECT instance_id FROM control_plane')).rows[0].instance_id;
-    } finally {
-      await client.end();
-    }
+    return (await this.sql('SELECT instance_id FROM control_plane'))[0].instance_id;
   }
 
   /** A statement on this control plane's own database (tests that must age or inspect rows). */
   async sql(statement: string, params: unknown[] = []): Promise<any[]> {
-    const client = new Client({ connectionString: this.env.DATABASE_URL });
-    await client.connect();
-    try {
-      return (await client.query(statement, params)).rows;
-    } finally {
-      await client.end();
-    }
+    return pgStatement(this.env.DATABASE_URL, statement, params);
   }
 
   /** The role's stdout, whole lines only, in order (the last MAX_LINES; every restart of the role appends). */
