@@ -13,11 +13,13 @@
  * Targets (issue #19): ≥ 2,500 jobs/s with p99 < 20 ms on 2 CPUs; the baseline of the scaling
  * curve is one process. Prints JSON (also benchmarks/results/accept-<timestamp>.json).
  */
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
+import { adminStatement } from '../../test/support/postgres';
+import { childrenOf } from '../../test/support/processes';
 import { closedLoopLoad, requestBytes } from '../submit/http-load';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from '../submit/proc-stats';
 import { eachFlag } from '../flags';
@@ -31,7 +33,6 @@ interface Settings {
 }
 
 const TARGETS = { perSecond: 2500, p99Ms: 20 };
-const PG_ADMIN_URL = process.env.ARCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
 const BENCH_DB = 'bench_accept';
 const BODY = Buffer.from(JSON.stringify({ script: '#!/bin/bash\ntrue\n', options: { hold: true } }));
 /** Submitters taking turns: one researcher alone would meet its own submit limit (2,000/s) before the API's. */
@@ -65,21 +66,6 @@ interface Round {
   scalingEfficiency?: number;
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function childrenOf(pid: number): number[] {
-  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-  return text === '' ? [] : text.split(/\s+/).map(Number);
-}
-
 async function apiPids(cp: ControlPlane, processes: number): Promise<number[]> {
   const supervisor = cp.pid('api');
   if (processes === 1) return [supervisor];
@@ -88,7 +74,7 @@ async function apiPids(cp: ControlPlane, processes: number): Promise<number[]> {
 }
 
 async function measure(settings: Settings, processes: number, log: (line: string) => void): Promise<Round> {
-  await admin(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+  await adminStatement(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
   const cp = new ControlPlane('bench-accept', {
     databaseName: BENCH_DB,
     islands: [{ name: 'local-a' }],
@@ -132,7 +118,7 @@ async function measure(settings: Settings, processes: number, log: (line: string
     };
   } finally {
     await cp.stop();
-    await admin(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+    await adminStatement(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
   }
 }
 

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane } from '../support/control-plane';
-
-/** The API processes the supervisor runs now (its children, from the kernel's view). */
-function childrenOf(pid: number): number[] {
-  const tasks = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-  return tasks === '' ? [] : tasks.split(/\s+/).map(Number);
-}
+import { childrenOf } from '../support/processes';
 
 const alive = (pid: number) => {
   try {
