@@ -3,10 +3,12 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { clusterMetrics, inApiCluster, shareWithSupervisor } from './cluster-metrics';
 
 /**
- * Gauges one process sets (the worker that follows the chain): an API cluster's scrape reports the
- * value, not a sum of it with the zeros of processes that never set it.
+ * A gauge one process sets (the worker that follows the chain): an API cluster's scrape reports the
+ * value (aggregator `max`), not a sum of it with the zeros of processes that never set it.
  */
-const ONE_WRITER = 'max' as const;
+function oneWriterGauge<L extends string = string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+  return new Gauge({ name, help, labelNames, registers: [registry], aggregator: 'max' });
+}
 
 /**
  * This process's Prometheus registry and the metrics every role records into. One registry per
@@ -62,20 +64,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly chainJobRecordsReadable = new Gauge({
-    name: 'archipelago_chain_job_records_readable',
-    help: "1 when the chain node served x/hpc's job records (store query) at the last read, 0 when it refused (chain ingress and job reports wait)",
-    registers: [this.registry],
-    aggregator: ONE_WRITER,
-  });
+  readonly chainJobRecordsReadable = oneWriterGauge(
+    this.registry,
+    'archipelago_chain_job_records_readable',
+    "1 when the chain node served x/hpc's job records (store query) at the last read, 0 when it refused (chain ingress and job reports wait)",
+  );
 
-  readonly chainGasPrice = new Gauge({
-    name: 'archipelago_chain_gas_price',
-    help: 'Gas price (per unit, fee denom) of the last decision: kind="chain_minimum" the chain asked, kind="paid" what we signed at',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-    aggregator: ONE_WRITER,
-  });
+  readonly chainGasPrice = oneWriterGauge(
+    this.registry,
+    'archipelago_chain_gas_price',
+    'Gas price (per unit, fee denom) of the last decision: kind="chain_minimum" the chain asked, kind="paid" what we signed at',
+    ['kind'] as const,
+  );
 
   readonly chainGasPriceHeld = new Counter({
     name: 'archipelago_chain_gas_price_held_total',
@@ -83,13 +83,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly chainReconciliation = new Gauge({
-    name: 'archipelago_chain_reconciliation',
-    help: 'Usage records the chain took, by what the chain holds at the last reconciliation (matched, missing_on_chain, state_differs, record_differs, no_reward_on_chain, reward_differs)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-    aggregator: ONE_WRITER,
-  });
+  readonly chainReconciliation = oneWriterGauge(
+    this.registry,
+    'archipelago_chain_reconciliation',
+    'Usage records the chain took, by what the chain holds at the last reconciliation (matched, missing_on_chain, state_differs, record_differs, no_reward_on_chain, reward_differs)',
+    ['outcome'] as const,
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
