@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { TERMINAL_STATES } from '../../src/core/jobs/lifecycle';
 import { freshDatabase, pgStatement } from './postgres';
 
 /**
@@ -315,17 +316,5 @@ async function requestAt(base: string, method: string, path: string, key: string
   return { status: response.status, headers: response.headers, text, json };
 }
 
-export const TERMINAL = new Set([
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED',
-  'TIMEOUT',
-  'NODE_FAIL',
-  'OUT_OF_MEMORY',
-  'BOOT_FAIL',
-  'DEADLINE',
-  'REJECTED',
-  'LOST',
-  'PREEMPTED',
-  'REVOKED',
-]);
+/** The core's final states, for tests that wait on the strings the API returns. */
+export const TERMINAL: ReadonlySet<string> = TERMINAL_STATES;

@@ -3,6 +3,8 @@
  * SLURM's compact state codes and durations. Pure functions; `--json` bypasses all of this.
  */
 
+import { TERMINAL_STATES } from '../../core/jobs/lifecycle';
+
 export interface Column<T> {
   header: string;
   value: (row: T) => string;
@@ -84,26 +86,13 @@ export const ACTIVE_STATES = [
   'SIGNALING',
 ] as const;
 
-export const TERMINAL_STATES = [
-  'COMPLETED',
-  'CANCELLED',
-  'FAILED',
-  'TIMEOUT',
-  'NODE_FAIL',
-  'PREEMPTED',
-  'BOOT_FAIL',
-  'DEADLINE',
-  'OUT_OF_MEMORY',
-  'REVOKED',
-  'REJECTED',
-  'LOST',
-] as const;
-
+/** The core's final states, read as the strings the API returns. */
+const ENDED: ReadonlySet<string> = TERMINAL_STATES;
 const ALL_STATES: readonly string[] = [...ACTIVE_STATES, ...TERMINAL_STATES];
 const BY_CODE = new Map(Object.entries(COMPACT).map(([state, code]) => [code, state]));
 
 export function isTerminalState(state: string): boolean {
-  return (TERMINAL_STATES as readonly string[]).includes(state);
+  return ENDED.has(state);
 }
 
 /**

@@ -42,7 +42,8 @@ export {
   parseSlurmState,
 } from './job-state';
 
-const TERMINAL: ReadonlySet<JobState> = new Set<JobState>([
+/** The states a job never leaves (barring the documented requeue edges): what `isTerminal` tests. */
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set<JobState>([
   JobState.REJECTED,
   JobState.LOST,
   JobState.COMPLETED,
@@ -107,7 +108,7 @@ const RANK: Readonly<Record<JobState, Rank>> = {
 
 /** The job will not change any more (barring the documented requeue edges). */
 export function isTerminal(state: JobState): boolean {
-  return TERMINAL.has(state);
+  return TERMINAL_STATES.has(state);
 }
 
 /**
