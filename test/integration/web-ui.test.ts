@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { TERMINAL_STATES } from '../../src/core/jobs/lifecycle';
 import { ControlPlane, REPO } from '../support/control-plane';
 import { ManualNode } from '../support/manual-node';
 import { differingBlocks } from '../support/screenshots';
@@ -59,6 +60,10 @@ describe('web view (/ui/) in headless Chromium', { timeout: 180_000 }, () => {
     const script = await fetch(`${cp.url}/ui/main.js`);
     assert.equal(script.status, 200);
     assert.match(script.headers.get('content-type') ?? '', /javascript/);
+    const states = await fetch(`${cp.url}/ui/job-states.js`);
+    assert.match(states.headers.get('content-type') ?? '', /javascript/);
+    assert.match(states.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.equal(await states.text(), `export const TERMINAL_STATES = ${JSON.stringify([...TERMINAL_STATES])};\n`);
     assert.equal((await fetch(`${cp.url}/ui`, { redirect: 'manual' })).headers.get('location'), '/ui/');
     for (const outside of ['/ui/tsconfig.json', '/ui/main.ts', '/ui/%2e%2e/%2e%2e/package.json'])
       assert.notEqual((await fetch(`${cp.url}${outside}`)).status, 200, outside);

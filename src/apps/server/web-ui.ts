@@ -1,6 +1,7 @@
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { resolve } from 'node:path';
+import { TERMINAL_STATES } from '../../core/jobs/lifecycle';
 
 /** Where the browser opens the web view (README, docs/operations.md). */
 export const WEB_UI_PREFIX = '/ui/';
@@ -10,6 +11,11 @@ const COMPILED = resolve(__dirname, '../web');
 /** HTML and CSS are served as written: nothing to build, nothing fetched at run time. */
 const ASSETS = resolve(__dirname, '../../../../src/apps/web/static');
 const SERVED = /^\/[a-z0-9-]+\.(html|css|js)$|^\/$/;
+/**
+ * What the page shares with src/core, written out as a module at start: the page's browser modules
+ * cannot import the core's CommonJS (declared for the page's compiler in web/job-states.d.ts).
+ */
+const JOB_STATES_MODULE = `export const TERMINAL_STATES = ${JSON.stringify([...TERMINAL_STATES])};\n`;
 
 /**
  * Only this origin's own files run: no inline script or style, no framing (the page holds a bearer
@@ -31,12 +37,19 @@ export function installWebUi(fastify: FastifyInstance): void {
     decorateReply: false,
     allowedPath: (pathName) => SERVED.test(pathName),
     cacheControl: false,
-    setHeaders: (reply) => {
-      reply.header('content-security-policy', CSP);
-      reply.header('x-content-type-options', 'nosniff');
-      reply.header('referrer-policy', 'no-referrer');
-      reply.header('cache-control', 'no-cache');
-    },
+    setHeaders: protect,
+  });
+  fastify.get(`${WEB_UI_PREFIX}job-states.js`, (_request, reply) => {
+    protect(reply);
+    return reply.type('text/javascript; charset=utf-8').send(JOB_STATES_MODULE);
   });
   fastify.get('/ui', (_request, reply) => reply.redirect(WEB_UI_PREFIX));
+}
+
+/** The headers every file of the page is served with. */
+function protect(reply: FastifyReply): void {
+  reply.header('content-security-policy', CSP);
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('cache-control', 'no-cache');
 }

@@ -1,21 +1,8 @@
 import { api, ApiError, request, problemOf } from './api.js';
 import { badge, el, errorText, facts, show, table, when } from './dom.js';
+import { TERMINAL_STATES } from './job-states.js';
 import { repeat } from './view.js';
 
-const TERMINAL = new Set([
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED',
-  'TIMEOUT',
-  'NODE_FAIL',
-  'OUT_OF_MEMORY',
-  'BOOT_FAIL',
-  'DEADLINE',
-  'REJECTED',
-  'LOST',
-  'PREEMPTED',
-  'REVOKED',
-]);
 /** The last 64 KiB of a stream: enough to follow a job without reading a large file again and again. */
 const OUTPUT_TAIL = 'bytes=-65536';
 
@@ -128,7 +115,7 @@ export function showJob(container: Element, id: string): void {
         ]),
       );
       const pending = ['ACCEPTED', 'PENDING'].includes(job.state);
-      const terminal = TERMINAL.has(job.state);
+      const terminal = TERMINAL_STATES.includes(job.state);
       show(
         actions,
         !terminal && act('Cancel', 'DELETE', ''),
