@@ -98,6 +98,19 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuUsage {
   };
 }
 
+/**
+ * CPU per unit of work (a job): milliseconds per group, and of the whole machine (every core's busy
+ * time, whoever used it). On a CPU-bound machine, two ways of doing the same work compare as the
+ * inverse of their machine milliseconds per unit.
+ */
+export function cpuMsPer(usage: CpuUsage, units: number, cores: number): { machine: number; byGroup: Record<string, number> } {
+  const per = (coresUsed: number) => (units > 0 ? round((coresUsed * usage.wallSeconds * 1000) / units, 3) : 0);
+  return {
+    machine: per(usage.machineBusy * cores),
+    byGroup: Object.fromEntries(Object.entries(usage.coresByGroup).map(([group, used]) => [group, per(used)])),
+  };
+}
+
 function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;

@@ -26,7 +26,7 @@ import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client
 import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
 import type { SlurmClient } from '../../src/core/slurm/slurm-client.port';
 import { normalizeSubmission } from '../../src/core/jobs/job-request';
-import { cpuBetween, cpuSnapshot, type CpuUsage } from './proc-stats';
+import { cpuBetween, cpuMsPer, cpuSnapshot, type CpuSnapshot, type CpuUsage } from './proc-stats';
 import { eachFlag } from '../flags';
 import { latencySummary, round, type LatencySummary } from '../support/latency';
 
@@ -461,6 +461,8 @@ interface DispatchResult {
   perSecondSteady: number;
   finalStates: Record<string, number>;
   cpu: CpuUsage;
+  /** From the worker's "started" line to the last dispatch: the dispatch's own CPU, boot excluded (null if the line was not seen). */
+  cpuAfterBoot: CpuUsage | null;
   /** How the API and worker ended on SIGTERM (ControlPlane.stop sends SIGKILL after 5 s). */
   exits: Record<string, string>;
 }
@@ -576,6 +578,11 @@ interface RoundResult {
   raw: BaselineResult;
   ratioFromStart: number;
   ratioSteady: number;
+  /**
+   * Machine CPU (all cores, every process) per job: dispatching after boot, and the raw submit. The
+   * ratio raw/dispatch is the most dispatch/raw can reach where both are CPU-bound, as on 2 vCPUs.
+   */
+  cpuMsPerJob: { dispatch: ReturnType<typeof cpuMsPer> | null; raw: ReturnType<typeof cpuMsPer>; cpuBoundCeiling: number | null };
   /** Null when the SSH baseline was skipped (--ssh-jobs 0) or submitted nothing. */
   sshSbatch: BaselineResult | null;
   ratioSshFromStart: number | null;
@@ -680,16 +687,30 @@ async function round1(
     const workerPids = [pidOf(cp, 'worker'), ...extraWorkers.map((w) => w.pid)].filter((pid): pid is number => pid !== undefined);
     const workerPid = workerPids[0];
     let bootSeconds: number | null = null;
+    // From the worker's own stdout as it arrives: the shared log window may have scrolled past the line by the next poll.
+    let seen = '';
+    let atBoot: CpuSnapshot | null = null;
+    const onWorkerOutput = (chunk: Buffer) => {
+      seen = (seen + chunk.toString()).slice(-200);
+      if (!seen.includes('worker started')) return;
+      bootSeconds = (performance.now() - t0) / 1000;
+      atBoot = cpuSnapshot({ api: apiPid, worker: workerPids, client: process.pid });
+      workerProcess?.stdout?.off('data', onWorkerOutput);
+    };
+    const workerProcess = (cp as unknown as Record<string, ChildProcess | null>).worker;
+    workerProcess?.stdout?.on('data', onWorkerOutput);
     let dispatched = 0;
     for (;;) {
-      if (bootSeconds === null && cp.recentLogs().includes('worker started')) bootSeconds = (performance.now() - t0) / 1000;
       dispatched = Number((await pg.query('SELECT count(*) AS n FROM jobs WHERE slurm_job_id IS NOT NULL')).rows[0].n);
       if (dispatched >= waiting) break;
       if (Date.now() > deadline) break;
       await sleep(100);
     }
     const secondsFromStart = (performance.now() - t0) / 1000;
-    const cpuDispatch = cpuBetween(cpuBefore, cpuSnapshot({ api: apiPid, worker: workerPids, client: process.pid }));
+    const atEnd = cpuSnapshot({ api: apiPid, worker: workerPids, client: process.pid });
+    const cpuDispatch = cpuBetween(cpuBefore, atEnd);
+    // Jobs wait in PostgreSQL until the worker has booted, so every dispatch happens after this snapshot.
+    const cpuAfterBoot = atBoot ? cpuBetween(atBoot, atEnd) : null;
     if (bootSeconds !== null) profileMark(workerPid); // part 0: worker boot and the whole dispatch (the hook is loaded once it booted)
     if (settings.cpuProfDir) await sleep(1500); // let the profiles be written
     const [span] = (
@@ -720,6 +741,7 @@ async function round1(
       perSecondSteady: steady > 0 ? round((dispatched - 1) / steady) : 0,
       finalStates: states,
       cpu: cpuDispatch,
+      cpuAfterBoot,
       exits,
     };
     if (!dispatch.completedWithinCap) throw Object.assign(new Error('dispatch did not finish within the time cap'), { partial: dispatch });
@@ -758,6 +780,7 @@ async function round1(
       raw,
       ratioFromStart: raw.perSecond > 0 ? round(dispatch.perSecondFromStart / raw.perSecond, 3) : 0,
       ratioSteady: raw.perSecond > 0 ? round(dispatch.perSecondSteady / raw.perSecond, 3) : 0,
+      cpuMsPerJob: cpuPerJob(dispatch, raw),
       sshSbatch,
       ratioSshFromStart: ratio(sshSbatch, dispatch.perSecondFromStart),
       ratioSshSteady: ratio(sshSbatch, dispatch.perSecondSteady),
@@ -766,6 +789,13 @@ async function round1(
     await api.close().catch(() => undefined);
     await pg.end().catch(() => undefined);
   }
+}
+
+function cpuPerJob(dispatch: DispatchResult, raw: BaselineResult): RoundResult['cpuMsPerJob'] {
+  const cores = cpus().length;
+  const dispatchMs = dispatch.cpuAfterBoot ? cpuMsPer(dispatch.cpuAfterBoot, dispatch.dispatched, cores) : null;
+  const rawMs = cpuMsPer(raw.cpu, raw.submitted, cores);
+  return { dispatch: dispatchMs, raw: rawMs, cpuBoundCeiling: dispatchMs && dispatchMs.machine > 0 ? round(rawMs.machine / dispatchMs.machine, 3) : null };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -902,6 +932,12 @@ function summary(result: any, file: string): string {
       `  raw slurmrestd  ${r.raw.perSecond} jobs/s at c=${r.raw.concurrency}  p50 ${r.raw.latencyMs.p50} p99 ${r.raw.latencyMs.p99} ms  errors ${r.raw.errors}`,
     );
     lines.push(`  ratio dispatch/raw ${r.ratioFromStart} (from spawn), ${r.ratioSteady} (steady)`);
+    const perJob = r.cpuMsPerJob;
+    if (perJob.dispatch) {
+      lines.push(
+        `  machine CPU per job: dispatch ${perJob.dispatch.machine} ms ${JSON.stringify(perJob.dispatch.byGroup)}, raw ${perJob.raw.machine} ms ${JSON.stringify(perJob.raw.byGroup)}; CPU-bound ceiling of dispatch/raw ${perJob.cpuBoundCeiling}`,
+      );
+    }
     if (r.sshSbatch) {
       const s = r.sshSbatch;
       lines.push(`  SSH + sbatch    ${s.perSecond} jobs/s at c=${s.concurrency}  p50 ${s.latencyMs.p50} p99 ${s.latencyMs.p99} ms  errors ${s.errors}`);

@@ -95,7 +95,27 @@ async function insertJobs(m: DataSource | EntityManager, batch: NewJob[]): Promi
 }
 
 /** A claimed job, with the number of submit attempts made before this claim. */
-export type ClaimedJob = JobRow & { previous_attempts: number };
+/** What dispatching a job reads of it: no accounting, timing or placement columns it would only parse and drop. */
+const CLAIMED_COLUMNS = [
+  'id',
+  'parent_id',
+  'slurm_user',
+  'state',
+  'state_reason',
+  'script',
+  'spec',
+  'environment',
+  'working_directory',
+  'array_size',
+  'depends_on',
+  'hold',
+  'cancel_requested',
+  'constraints',
+  'dispatch_attempts',
+  'dispatch_lease_until',
+  'submitted_at',
+] as const;
+export type ClaimedJob = Pick<JobRow, (typeof CLAIMED_COLUMNS)[number]> & { previous_attempts: number };
 
 /** What is needed after recording: requests (cancel, hold) that arrived during the submit. */
 export type RecordedJob = Pick<JobRow, 'id' | 'island' | 'slurm_job_id' | 'slurm_user' | 'cancel_requested' | 'hold'>;
@@ -439,7 +459,7 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
               dispatch_attempts = dispatch_attempts + 1, updated_at = now()
         WHERE id = ANY($1::bigint[]) AND state IN ('ACCEPTED', 'DISPATCHING') AND slurm_job_id IS NULL
           AND (dispatch_lease_until IS NULL OR dispatch_lease_until < now())
-        RETURNING *, dispatch_attempts - 1 AS previous_attempts`,
+        RETURNING ${CLAIMED_COLUMNS.join(', ')}, dispatch_attempts - 1 AS previous_attempts`,
       [jobIds, leaseSeconds],
     );
     // A job is ACCEPTED exactly while it has no attempt counted (release puts it back at zero);

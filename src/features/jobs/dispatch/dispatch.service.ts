@@ -401,7 +401,12 @@ export class DispatchService {
     return ids;
   }
 
-  private async end(row: JobRow, state: 'CANCELLED' | 'REJECTED' | 'FAILED', reason: string, placement?: PlacementRecord): Promise<void> {
+  private async end(
+    row: Pick<JobRow, 'id' | 'parent_id'>,
+    state: 'CANCELLED' | 'REJECTED' | 'FAILED',
+    reason: string,
+    placement?: PlacementRecord,
+  ): Promise<void> {
     await this.jobs.transition(row.id, 'DISPATCHING', { state, reason, endedAt: new Date(), placement });
     if (row.parent_id !== null) await this.jobs.refreshSplitParents([row.parent_id]);
     this.metrics.dispatchOutcomes.inc({ outcome: state.toLowerCase() });
