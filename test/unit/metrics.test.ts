@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { DomainMetrics } from '../../src/features/metrics/domain-metrics';
 import { Metrics } from '../../src/adapters/metrics/metrics';
-import { bearerMatches } from '../../src/features/metrics/metrics.controller';
+import { bearerMatches } from '../../src/features/metrics/scrape-token';
 
 const REPO = join(__dirname, '../../..');
 

@@ -2,14 +2,10 @@ import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { Logger, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { loadConfig } from '../../adapters/config/config';
 import { controlPlaneIdentity, createDataSource, runMigrations } from '../../adapters/postgres/data-source';
-import { configureHttp } from './http';
-import { clientErrorAsProblem, frameworkErrorAsProblem } from '../../adapters/http/framework-errors';
 import { JsonLogger } from '../../adapters/logging/json-logger';
-import { superviseApiProcesses } from './api-cluster';
 
 /** Brings the schema up to date (unless told not to) and returns this control plane's instance id and tag key. */
 async function migrate(databaseUrl: string, apply: boolean): Promise<Awaited<ReturnType<typeof controlPlaneIdentity>>> {
@@ -39,31 +35,19 @@ async function main(): Promise<void> {
   // The supervisor brings the schema up to date once; its API processes only read the identity.
   const config = { ...loaded, ...(await migrate(loaded.databaseUrl, !cluster.isWorker)) };
   if (clustered && cluster.isPrimary) {
-    superviseApiProcesses(loaded.http.processes);
+    (await import('./api-cluster')).superviseApiProcesses(loaded.http.processes);
     return;
   }
   const logger = new Logger('archipelago');
   if (role === 'worker') {
-    const worker = await NestFactory.createApplicationContext(AppModule.forRole('worker', config), { bufferLogs: false, logger: appLogger });
+    const worker = await NestFactory.createApplicationContext(await AppModule.forRole('worker', config), { bufferLogs: false, logger: appLogger });
     worker.enableShutdownHooks();
     logger.log(`worker started; islands: ${config.islands.map((i) => i.connection.name).join(', ') || 'none'}`);
     return;
   }
-  const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRole(role, config),
-    new FastifyAdapter({
-      bodyLimit: config.http.bodyLimitBytes,
-      trustProxy: config.http.trustProxy,
-      frameworkErrors: frameworkErrorAsProblem,
-      clientErrorHandler: clientErrorAsProblem,
-    }),
-    // Bodies are read by our own JSON parser (configureHttp): per-route limits, bounded depth.
-    { logger: appLogger, bodyParser: false },
-  );
-  configureHttp(app);
-  app.enableShutdownHooks();
-  await app.listen(config.http.port, config.http.host);
-  logger.log(`${role} listening on http://${config.http.host}:${config.http.port} (docs at /docs)`);
+  // The HTTP stack (Fastify, controllers, validation, OpenAPI) is loaded by the processes that serve it only.
+  const url = await (await import('./api-server')).startApiServer(role, config, appLogger);
+  logger.log(`${role} listening on ${url} (docs at /docs)`);
 }
 
 /**

@@ -1,9 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { ReadinessRegistry } from '../../adapters/readiness/readiness-registry';
 
-/** Global so any module can register a readiness check (ReadinessRegistry). */
+/** Global so any module can register a readiness check (ReadinessRegistry); served over HTTP by HealthApiModule. */
 @Global()
-@Module({ controllers: [HealthController], providers: [HealthService, ReadinessRegistry], exports: [ReadinessRegistry] })
+@Module({ providers: [HealthService, ReadinessRegistry], exports: [HealthService, ReadinessRegistry] })
 export class HealthModule {}

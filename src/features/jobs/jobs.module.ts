@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
 import { DispatchQueueModule } from './dispatch/dispatch-queue.module';
-import { JobsController } from './jobs.controller';
 import { JobsRepository } from './jobs.repository';
 import { JobsService } from './jobs.service';
 
+/** The jobs feature's logic and table, for its API (JobsApiModule), the dispatcher and the wiring of other features. */
 @Module({
   imports: [DispatchQueueModule],
-  controllers: [JobsController],
   providers: [JobsService, JobsRepository],
   exports: [JobsRepository, JobsService],
 })

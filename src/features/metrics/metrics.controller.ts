@@ -1,19 +1,12 @@
 import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
 import { Public } from '../../adapters/http/access';
 import { Problem } from '../../core/common/problem';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { Metrics } from '../../adapters/metrics/metrics';
-
-/** True when `header` is exactly `Bearer <token>`, compared in constant time. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header ?? '');
-  const wanted = Buffer.from(`Bearer ${token}`);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
-}
+import { bearerMatches } from './scrape-token';
 
 /**
  * Prometheus scrape endpoint. Open by default (it carries counts, never job contents or

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { createServer, Server } from 'node:http';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
-import { bearerMatches } from './metrics.controller';
+import { bearerMatches } from './scrape-token';
 import { Metrics } from '../../adapters/metrics/metrics';
 
 /**
