@@ -473,10 +473,15 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
   /** Records SLURM ids; returns the rows as they are now (a cancel or hold may have arrived meanwhile). */
   async recordSubmitted(submitted: Submitted[]): Promise<RecordedJob[]> {
     if (submitted.length === 0) return [];
-    const { lost, recorded } = await this.db.transaction(async (m) => {
-      const lost = await this.releaseReusedIds(m, submitted);
-      return { lost, recorded: await this.record(m, submitted) };
-    });
+    // One statement in the usual case; an id SLURM gave out before (its island was reset) first
+    // releases the older job holding it, in a transaction with the recording.
+    const first = await this.record(this.db, submitted, 'unless-reused');
+    const { lost, recorded } = first.reused
+      ? await this.db.transaction(async (m) => {
+          const lost = await this.releaseReusedIds(m, submitted);
+          return { lost, recorded: (await this.record(m, submitted, 'always')).recorded };
+        })
+      : { lost: [], recorded: first.recorded };
     // Logged once committed: a rolled-back change never shows in the logs.
     logStateChanges([
       ...lost,
@@ -519,24 +524,41 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
     );
   }
 
-  private record(m: EntityManager, submitted: Submitted[]): Promise<RecordedJob[]> {
-    return rows<RecordedJob>(
+  /**
+   * Records the SLURM ids. 'unless-reused' records nothing, and says so, when an unfinished job
+   * still holds one of the (island, SLURM id) pairs: it must be released first (the pair is unique).
+   */
+  private async record(
+    m: EntityManager | DataSource,
+    submitted: Submitted[],
+    when: 'always' | 'unless-reused',
+  ): Promise<{ recorded: RecordedJob[]; reused: boolean }> {
+    const guarded = when === 'unless-reused';
+    const found = await rows<RecordedJob & { reused: boolean }>(
       m,
       `WITH input AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[])
                     AS t(id, island, partition, slurm_job_id, placement, default_output)),
+       ${
+         guarded
+           ? `reused AS (
+         SELECT 1 FROM jobs j JOIN input t ON j.island = t.island AND j.slurm_job_id = t.slurm_job_id AND j.id <> t.id
+          WHERE j.ended_at IS NULL LIMIT 1),`
+           : ''
+       }
        updated AS (
          UPDATE jobs j SET slurm_job_id = i.slurm_job_id, island = i.island, partition = i.partition, state = 'PENDING',
                 default_output = i.default_output,
                 state_reason = NULL, dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now(),
                 placement = COALESCE(i.placement::jsonb, j.placement)
            FROM input i
-          WHERE j.id = i.id AND j.slurm_job_id IS NULL AND j.state = 'DISPATCHING'
+          WHERE j.id = i.id AND j.slurm_job_id IS NULL AND j.state = 'DISPATCHING' ${guarded ? 'AND NOT EXISTS (SELECT 1 FROM reused)' : ''}
           RETURNING j.id, j.island, j.slurm_job_id, j.slurm_user, j.cancel_requested, j.hold),
        event AS (
          INSERT INTO job_events (job_id, from_state, to_state, reason)
          SELECT id, 'DISPATCHING', 'PENDING', 'submitted to ' || island || ' as ' || slurm_job_id FROM updated)
-       SELECT * FROM updated`,
+       SELECT *, false AS reused FROM updated
+       ${guarded ? 'UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, true FROM reused' : ''}`,
       [
         submitted.map((s) => s.jobId),
         submitted.map((s) => s.island),
@@ -546,6 +568,18 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
         submitted.map((s) => s.defaultOutput),
       ],
     );
+    if (found.some((row) => row.reused)) return { recorded: [], reused: true };
+    return {
+      recorded: found.map((row) => ({
+        id: row.id,
+        island: row.island,
+        slurm_job_id: row.slurm_job_id,
+        slurm_user: row.slurm_user,
+        cancel_requested: row.cancel_requested,
+        hold: row.hold,
+      })),
+      reused: false,
+    };
   }
 
   /**
