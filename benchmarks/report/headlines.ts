@@ -63,6 +63,14 @@ function submit(r: Json): Headline[] {
       h(`dispatch / raw slurmrestd (steady), ${where}`, round.ratioSteady, '×', { target: target(t.dispatchRatioSteady), chart: 'ratio', highlight: true }),
       h(`dispatch / raw slurmrestd (from spawn), ${where}`, round.ratioFromStart, '×', { target: target(t.dispatchRatioFromStart), chart: 'ratio' }),
     );
+    const perJob = round.cpuMsPerJob;
+    if (perJob?.dispatch) {
+      rows.push(
+        h(`machine CPU per job: dispatch (after boot), ${where}`, perJob.dispatch.machine, 'ms', { against: 'all processes' }),
+        h(`machine CPU per job: raw slurmrestd submit, ${island}`, perJob.raw?.machine, 'ms', { against: 'all processes' }),
+        h(`CPU-bound ceiling of dispatch / raw, ${where}`, perJob.cpuBoundCeiling, '×', { against: 'raw ÷ dispatch CPU per job' }),
+      );
+    }
     if (round.sshSbatch) {
       rows.push(
         h(`SSH + sbatch submit, ${island}`, round.sshSbatch.perSecond, 'jobs/s', { against: 'baseline', chart: 'throughput' }),

@@ -99,6 +99,32 @@ describe('benchmark report', () => {
     );
   });
 
+  it('shows the machine CPU each job cost dispatched and submitted raw, and the ceiling that puts on dispatch/raw', () => {
+    const round = {
+      island: 'local-c',
+      slurm: '24.11.5',
+      dispatch: { perSecondSteady: 500, perSecondFromStart: 400, workers: 1 },
+      raw: { perSecond: 600 },
+      ratioSteady: 0.83,
+      ratioFromStart: 0.67,
+      cpuMsPerJob: { dispatch: { machine: 3.2, byGroup: {} }, raw: { machine: 2.6, byGroup: {} }, cpuBoundCeiling: 0.81 },
+    };
+    const rows = headlines('submit', {
+      targets: {},
+      rounds: [round, { ...round, cpuMsPerJob: { ...round.cpuMsPerJob, dispatch: null, cpuBoundCeiling: null } }],
+    });
+    const where = 'local-c (SLURM 24.11.5)';
+    assert.deepEqual(
+      rows.filter((h) => h.metric.includes('CPU')).map((h) => [h.metric, h.value, h.unit]),
+      [
+        [`machine CPU per job: dispatch (after boot), ${where}`, 3.2, 'ms'],
+        [`machine CPU per job: raw slurmrestd submit, ${where}`, 2.6, 'ms'],
+        [`CPU-bound ceiling of dispatch / raw, ${where}`, 0.81, '×'],
+      ],
+      'once, for the round whose worker boot was seen',
+    );
+  });
+
   it('reads the accept benchmark per API process count, with PASS or FAIL against the absolute targets', () => {
     const rows = headlines('accept', {
       targets: { perSecond: 2500, p99Ms: 20 },
