@@ -121,6 +121,23 @@ describe('JSON logger', () => {
     assert.match(all, /\[REDACTED\]/);
   });
 
+  it('writes bigint fields as their digits, and masks a secret-named field every time it comes back', () => {
+    const { logger, entries } = capture();
+    logger.log({ msg: 'sizes', bytes: 12345678901234567890n, nested: { id: 7n } });
+    for (let i = 0; i < 3; i++) logger.log({ msg: 'again', Token: `t-${i}`, note: 'plain' });
+    assert.deepEqual(entries()[0], { level: 'info', time: '2026-01-02T03:04:05.000Z', msg: 'sizes', bytes: '12345678901234567890', nested: { id: '7' } });
+    assert.deepEqual(
+      entries()
+        .slice(1)
+        .map((e) => [e.Token, e.note]),
+      [
+        ['[REDACTED]', 'plain'],
+        ['[REDACTED]', 'plain'],
+        ['[REDACTED]', 'plain'],
+      ],
+    );
+  });
+
   it('carries the request id and job id of the context, and the job of "job N" messages', () => {
     const { logger, entries } = capture();
     withLogContext({ requestId: 'req-1' }, () => {

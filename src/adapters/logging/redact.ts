@@ -48,8 +48,18 @@ export function redactText(text: string): string {
   return out;
 }
 
+/** Verdicts per key name: log entries reuse a few dozen keys, so each is judged once. */
+const keyVerdicts = new Map<string, boolean>();
+const KEY_VERDICTS_MAX = 10_000;
+
 function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key.toLowerCase().replace(/[-_]/g, ''));
+  let secret = keyVerdicts.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key.toLowerCase().replace(/[-_]/g, ''));
+    if (keyVerdicts.size >= KEY_VERDICTS_MAX) keyVerdicts.clear();
+    keyVerdicts.set(key, secret);
+  }
+  return secret;
 }
 
 /** A copy of `value` with every secret masked; cycles and depth are bounded. */
