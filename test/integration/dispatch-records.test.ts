@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { migratedDatabase } from '../support/migrated-database';
-import { DispatchRepository } from '../../src/features/jobs/dispatch/dispatch.repository';
+import { JobsRepository } from '../../src/features/jobs/jobs.repository';
 
 /**
  * Recording the SLURM ids a dispatch batch got, against PostgreSQL: one statement in the usual
@@ -10,12 +10,12 @@ import { DispatchRepository } from '../../src/features/jobs/dispatch/dispatch.re
  */
 describe('dispatch records SLURM ids (PostgreSQL)', () => {
   let db: DataSource;
-  let dispatches: DispatchRepository;
+  let jobs: JobsRepository;
   let owner: string;
 
   before(async () => {
     ({ db } = await migratedDatabase('archipelago_test_dispatch_records', 4));
-    dispatches = new DispatchRepository(db);
+    jobs = new JobsRepository(db);
     [{ id: owner }] = await db.query(`INSERT INTO principals (name, kind, slurm_user) VALUES ('records-alice', 'researcher', 'alice') RETURNING id`);
   });
   after(async () => {
@@ -50,7 +50,7 @@ describe('dispatch records SLURM ids (PostgreSQL)', () => {
     const first = await job('DISPATCHING');
     const second = await job('DISPATCHING');
     const cancelled = await job('CANCELLED');
-    const recorded = await dispatches.recordSubmitted([submitted(first, 101), submitted(second, 102), submitted(cancelled, 103)]);
+    const recorded = await jobs.recordSubmitted([submitted(first, 101), submitted(second, 102), submitted(cancelled, 103)]);
     assert.deepEqual(recorded.map((row) => row.id).sort(), [first, second].sort());
     assert.deepEqual(await stateOf(first), { state: 'PENDING', slurm_job_id: '101', island: 'records-a', state_reason: null });
     assert.equal((await stateOf(cancelled)).state, 'CANCELLED');
@@ -67,7 +67,7 @@ describe('dispatch records SLURM ids (PostgreSQL)', () => {
     const older = await job('RUNNING', 'records-a', 201);
     const unrelated = await job('PENDING', 'records-a', 202);
     const fresh = await job('DISPATCHING');
-    const recorded = await dispatches.recordSubmitted([submitted(fresh, 201)]);
+    const recorded = await jobs.recordSubmitted([submitted(fresh, 201)]);
     assert.deepEqual(
       recorded.map((row) => [row.id, String(row.slurm_job_id)]),
       [[fresh, '201']],
