@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable, Optional } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Problem } from '../../core/common/problem';
@@ -27,15 +27,14 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
     private readonly delegations: DelegationsService,
-    /** API role only (the worker serves no authenticated routes). */
-    @Optional() private readonly limits?: RateLimits,
-    @Optional() private readonly requestLimits?: RequestRateLimit,
+    private readonly limits: RateLimits,
+    private readonly requestLimits: RequestRateLimit,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) {
-      await this.requestLimits?.admit(context);
+      await this.requestLimits.admit(context);
       return true;
     }
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -46,7 +45,7 @@ export class AuthGuard implements CanActivate {
       if (!found) throw new Problem(401, 'Unauthorized', 'the API key or session token is unknown, revoked or expired', { field: 'Authorization' });
       return found;
     };
-    const caller = this.limits ? await this.limits.authenticating(request.ip, credentialFamily(key), attempt) : await attempt();
+    const caller = await this.limits.authenticating(request.ip, credentialFamily(key), attempt);
     const principal = await this.onBehalfOf(request, caller);
     const required = this.reflector.getAllAndOverride<Scope[]>(SCOPES_KEY, targets) ?? [];
     const missing = required.filter((scope) => !principal.scopes.has(scope));
@@ -55,7 +54,7 @@ export class AuthGuard implements CanActivate {
     }
     request.principal = principal;
     // Last: who is calling decides which allowance the request spends.
-    await this.requestLimits?.admit(context);
+    await this.requestLimits.admit(context);
     return true;
   }
 
