@@ -94,8 +94,7 @@ async function insertJobs(m: DataSource | EntityManager, batch: NewJob[]): Promi
   return matchInserted(batch, inserted);
 }
 
-/** A claimed job, with the number of submit attempts made before this claim. */
-/** What dispatching a job reads of it: no accounting, timing or placement columns it would only parse and drop. */
+/** What dispatching a job reads of it (no accounting, timing or placement columns it would only parse and drop). */
 const CLAIMED_COLUMNS = [
   'id',
   'parent_id',
@@ -115,6 +114,7 @@ const CLAIMED_COLUMNS = [
   'dispatch_lease_until',
   'submitted_at',
 ] as const;
+/** A claimed job, with the number of submit attempts made before this claim. */
 export type ClaimedJob = Pick<JobRow, (typeof CLAIMED_COLUMNS)[number]> & { previous_attempts: number };
 
 /** What is needed after recording: requests (cancel, hold) that arrived during the submit. */
@@ -475,11 +475,13 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
     if (submitted.length === 0) return [];
     // One statement in the usual case; an id SLURM gave out before (its island was reset) first
     // releases the older job holding it, in a transaction with the recording.
-    const first = await this.record(this.db, submitted, 'unless-reused');
+    const first = await this.record(this.db, submitted);
     const { lost, recorded } = first.reused
       ? await this.db.transaction(async (m) => {
           const lost = await this.releaseReusedIds(m, submitted);
-          return { lost, recorded: (await this.record(m, submitted, 'always')).recorded };
+          const again = await this.record(m, submitted);
+          if (again.reused) throw new Error('a SLURM id just recorded is still held by an unfinished job after releasing it');
+          return { lost, recorded: again.recorded };
         })
       : { lost: [], recorded: first.recorded };
     // Logged once committed: a rolled-back change never shows in the logs.
@@ -525,40 +527,31 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
   }
 
   /**
-   * Records the SLURM ids. 'unless-reused' records nothing, and says so, when an unfinished job
-   * still holds one of the (island, SLURM id) pairs: it must be released first (the pair is unique).
+   * Records the SLURM ids, unless an unfinished job still holds one of the (island, SLURM id) pairs
+   * (the pair is unique): then nothing is recorded and `reused` says the holder must go first.
    */
-  private async record(
-    m: EntityManager | DataSource,
-    submitted: Submitted[],
-    when: 'always' | 'unless-reused',
-  ): Promise<{ recorded: RecordedJob[]; reused: boolean }> {
-    const guarded = when === 'unless-reused';
+  private async record(m: EntityManager | DataSource, submitted: Submitted[]): Promise<{ recorded: RecordedJob[]; reused: boolean }> {
     const found = await rows<RecordedJob & { reused: boolean }>(
       m,
       `WITH input AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[])
                     AS t(id, island, partition, slurm_job_id, placement, default_output)),
-       ${
-         guarded
-           ? `reused AS (
+       reused AS (
          SELECT 1 FROM jobs j JOIN input t ON j.island = t.island AND j.slurm_job_id = t.slurm_job_id AND j.id <> t.id
-          WHERE j.ended_at IS NULL LIMIT 1),`
-           : ''
-       }
+          WHERE j.ended_at IS NULL LIMIT 1),
        updated AS (
          UPDATE jobs j SET slurm_job_id = i.slurm_job_id, island = i.island, partition = i.partition, state = 'PENDING',
                 default_output = i.default_output,
                 state_reason = NULL, dispatched_at = now(), dispatch_lease_until = NULL, updated_at = now(),
                 placement = COALESCE(i.placement::jsonb, j.placement)
            FROM input i
-          WHERE j.id = i.id AND j.slurm_job_id IS NULL AND j.state = 'DISPATCHING' ${guarded ? 'AND NOT EXISTS (SELECT 1 FROM reused)' : ''}
+          WHERE j.id = i.id AND j.slurm_job_id IS NULL AND j.state = 'DISPATCHING' AND NOT EXISTS (SELECT 1 FROM reused)
           RETURNING j.id, j.island, j.slurm_job_id, j.slurm_user, j.cancel_requested, j.hold),
        event AS (
          INSERT INTO job_events (job_id, from_state, to_state, reason)
          SELECT id, 'DISPATCHING', 'PENDING', 'submitted to ' || island || ' as ' || slurm_job_id FROM updated)
        SELECT *, false AS reused FROM updated
-       ${guarded ? 'UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, true FROM reused' : ''}`,
+       UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, true FROM reused`,
       [
         submitted.map((s) => s.jobId),
         submitted.map((s) => s.island),
@@ -569,17 +562,7 @@ export class JobsRepository implements AccountingQueue, BillableJobs, JobStats, 
       ],
     );
     if (found.some((row) => row.reused)) return { recorded: [], reused: true };
-    return {
-      recorded: found.map((row) => ({
-        id: row.id,
-        island: row.island,
-        slurm_job_id: row.slurm_job_id,
-        slurm_user: row.slurm_user,
-        cancel_requested: row.cancel_requested,
-        hold: row.hold,
-      })),
-      reused: false,
-    };
+    return { recorded: found.map(({ reused: _reused, ...row }) => row), reused: false };
   }
 
   /**
