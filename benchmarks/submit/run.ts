@@ -149,9 +149,13 @@ async function closedLoop(total: number, concurrency: number, task: (i: number) 
   await Promise.all(runners);
 }
 
-/** The API and worker pids of a ControlPlane (private fields; read only, for CPU accounting). */
+/** The API or worker process of a ControlPlane (private fields; read only: CPU accounting, exit status, its output). */
+function processOf(cp: ControlPlane, role: 'api' | 'worker'): ChildProcess | null {
+  return (cp as unknown as Record<string, ChildProcess | null>)[role];
+}
+
 function pidOf(cp: ControlPlane, role: 'api' | 'worker'): number | undefined {
-  return (cp as unknown as Record<string, ChildProcess | null>)[role]?.pid;
+  return processOf(cp, role)?.pid;
 }
 
 function run(file: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60000): Promise<string> {
@@ -172,7 +176,7 @@ async function stopControlPlane(cp: ControlPlane): Promise<Record<string, string
   await Promise.race([cp.stop(), sleep(10000)]);
   const exits: Record<string, string> = {};
   for (const role of ['api', 'worker'] as const) {
-    const child = (cp as unknown as Record<string, ChildProcess | null>)[role];
+    const child = processOf(cp, role);
     if (!child) continue;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     exits[role] = `${child.signalCode ?? `exit ${child.exitCode}`}`;
@@ -697,7 +701,7 @@ async function round1(
       atBoot = cpuSnapshot({ api: apiPid, worker: workerPids, client: process.pid });
       workerProcess?.stdout?.off('data', onWorkerOutput);
     };
-    const workerProcess = (cp as unknown as Record<string, ChildProcess | null>).worker;
+    const workerProcess = processOf(cp, 'worker');
     workerProcess?.stdout?.on('data', onWorkerOutput);
     let dispatched = 0;
     for (;;) {
