@@ -53,7 +53,9 @@ function submit(r: Json): Headline[] {
   const target = (value: unknown): Target | undefined => (typeof value === 'number' ? { atLeast: value } : undefined);
   const rows: Headline[] = [];
   for (const round of rounds) {
-    const island = `${round.island ?? r.settings?.island ?? ''}${round.slurm ? ` (SLURM ${round.slurm})` : ''}`;
+    // Rounds with SLURM on cores of its own say so; rounds sharing every core (and files older than layouts) keep the plain name.
+    const layout = round.cpuLayout?.layout === 'split' ? ', SLURM on cores of its own' : '';
+    const island = `${round.island ?? r.settings?.island ?? ''}${round.slurm ? ` (SLURM ${round.slurm})` : ''}${layout}`;
     const d = round.dispatch ?? {};
     const where = `${island}${d.workers && d.workers > 1 ? `, ${d.workers} workers` : ''}`;
     rows.push(

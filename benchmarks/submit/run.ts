@@ -7,6 +7,7 @@
  *   npx tsc -p tsconfig.json && node dist/benchmarks/submit/run.js [--jobs N] [--concurrency C]
  *     [--warmup W] [--dispatch-concurrency 4,8,16] [--follow-interval-ms MS] [--island local-a]
  *     [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR] [--ssh-jobs M]
+ *     [--cpu-layouts shared,split] [--max-queue Q]
  *
  * Prints JSON (also written to benchmarks/results/submit-<timestamp>.json) and a short summary.
  * Every SLURM job it submits is cancelled before it exits. Loopback only. See benchmarks/README.md.
@@ -27,6 +28,7 @@ import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
 import type { SlurmClient } from '../../src/core/slurm/slurm-client.port';
 import { normalizeSubmission } from '../../src/core/jobs/job-request';
 import { cpuBetween, cpuMsPer, cpuSnapshot, type CpuSnapshot, type CpuUsage } from './proc-stats';
+import { applyCpuLayout, CPU_LAYOUTS, type AppliedLayout, type CpuLayout } from './cpu-layout';
 import { eachFlag } from '../flags';
 import { latencySummary, round, type LatencySummary } from '../support/latency';
 
@@ -49,6 +51,10 @@ interface Settings {
   cpuProfDir: string | null;
   /** Jobs for the SSH + sbatch baseline (default: --jobs; 0 skips it). Each one is an sbatch process, so it is much slower than REST. */
   sshJobs: number | null;
+  /** Where processes run (cpu-layout.ts), one round per layout. */
+  cpuLayouts: CpuLayout[];
+  /** Before a round, wait (up to MinJobAge and a bit) until the island's slurmctld holds at most this many jobs; null: do not wait. */
+  maxQueue: number | null;
 }
 
 function parseArgs(argv: string[]): Settings {
@@ -64,6 +70,8 @@ function parseArgs(argv: string[]): Settings {
     timeoutSeconds: 300,
     cpuProfDir: null,
     sshJobs: null,
+    cpuLayouts: ['shared', 'split'],
+    maxQueue: null,
   };
   eachFlag(argv, { integers: true }, (flag, num, values) => {
     switch (flag) {
@@ -101,11 +109,21 @@ function parseArgs(argv: string[]): Settings {
       case '--ssh-jobs':
         settings.sshJobs = num(0, 20000);
         break;
+      case '--cpu-layouts': {
+        const layouts = (values.text() ?? '').split(',');
+        const unknown = layouts.find((l) => !CPU_LAYOUTS.includes(l as CpuLayout));
+        if (unknown !== undefined) throw new Error(`--cpu-layouts: "${unknown}" is not one of ${CPU_LAYOUTS.join(', ')}`);
+        settings.cpuLayouts = layouts as CpuLayout[];
+        break;
+      }
+      case '--max-queue':
+        settings.maxQueue = num(0, 1000000);
+        break;
       case '--help':
       case '-h':
         console.log(
           'usage: node dist/benchmarks/submit/run.js [--jobs N] [--concurrency C] [--warmup W] ' +
-            '[--dispatch-concurrency 4,8,16] [--workers 1,2,3] [--follow-interval-ms MS] [--islands local-a,local-c] [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR] [--ssh-jobs M]',
+            '[--dispatch-concurrency 4,8,16] [--workers 1,2,3] [--follow-interval-ms MS] [--islands local-a,local-c] [--breakdown] [--timeout-seconds S] [--cpu-prof-dir DIR] [--ssh-jobs M] [--cpu-layouts shared,split] [--max-queue Q]',
         );
         process.exit(0);
       // no fall through: process.exit does not return
@@ -199,7 +217,7 @@ class SlurmCleanup {
   private readonly pending = new Set<number>();
   readonly cancelled = { requested: 0, batches: 0, errors: [] as string[] };
 
-  constructor(private readonly island: string) {}
+  constructor(readonly island: string) {}
 
   /** A SLURM command where the island's SLURM lives (the host's, or a Debian root's for a 24.11 island on Debian 12). */
   private slurm(args: string[], timeoutMs?: number): Promise<string> {
@@ -249,6 +267,22 @@ class SlurmCleanup {
       return null;
     }
   }
+}
+
+/** MinJobAge of the local islands (300 s) and a margin: the longest a wait for cancelled jobs to leave slurmctld can take. */
+const QUEUE_WAIT_CAP_MS = 330_000;
+
+/** Waits until slurmctld holds at most `max` jobs (all states), so rounds start from comparable queues. */
+async function waitForQuietIsland(cleanup: SlurmCleanup, max: number | null, log: (line: string) => void): Promise<void> {
+  if (max === null) return;
+  const until = Math.min(Date.now() + QUEUE_WAIT_CAP_MS, deadline);
+  let size = await cleanup.queueSize();
+  if (size !== null && size > max) log(`${cleanup.island}: waiting until slurmctld holds at most ${max} jobs (now ${size})`);
+  while (size !== null && size > max && Date.now() < until) {
+    await sleep(5000);
+    size = await cleanup.queueSize();
+  }
+  if (size !== null && size > max) log(`${cleanup.island}: still ${size} jobs in slurmctld; measuring anyway`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -573,6 +607,8 @@ interface RoundResult {
   slurm: string;
   restApi: string;
   dispatchConcurrency: number;
+  /** Which cores the island's SLURM side and everything else ran on (cpu-layout.ts). */
+  cpuLayout: Omit<AppliedLayout, 'restore'>;
   /** Jobs slurmctld knew (all states) before the dispatch phase; the follower's listings grow with it. */
   slurmQueueBefore: number | null;
   apiAccept: LoadResult & { cpu: CpuUsage; apiCpuMsPerRequest: number | null };
@@ -595,19 +631,47 @@ interface RoundResult {
 
 interface RunState {
   cp: ControlPlane | null;
+  /** The round's CPU layout while it is applied (restored on every way out). */
+  layout: AppliedLayout | null;
   instanceIds: string[];
   baselineClient: SlurmClient | null;
 }
 
+interface RoundShape {
+  layout: CpuLayout;
+  dispatchConcurrency: number;
+  workers: number;
+}
+
 async function round1(
   settings: Settings,
-  dispatchConcurrency: number,
-  workers: number,
+  { layout, dispatchConcurrency, workers }: RoundShape,
   cleanup: SlurmCleanup,
   state: RunState,
   island: ReturnType<typeof parseIslandsFile>[number],
   log: (line: string) => void,
 ): Promise<RoundResult> {
+  // Before the control plane starts, so that it and every PostgreSQL backend inherit their cores.
+  const applied = applyCpuLayout(layout, island.connection.name);
+  state.layout = applied;
+  try {
+    return await measureRound(settings, { layout, dispatchConcurrency, workers }, applied, cleanup, state, island, log);
+  } finally {
+    applied.restore();
+    state.layout = null;
+  }
+}
+
+async function measureRound(
+  settings: Settings,
+  { layout, dispatchConcurrency, workers }: RoundShape,
+  applied: AppliedLayout,
+  cleanup: SlurmCleanup,
+  state: RunState,
+  island: ReturnType<typeof parseIslandsFile>[number],
+  log: (line: string) => void,
+): Promise<RoundResult> {
+  const label = `round ${island.connection.name} ${layout} c=${dispatchConcurrency} w=${workers}`;
   const dbUrl = await freshDatabase(BENCH_DB);
   const cp = new ControlPlane('bench', {
     databaseName: BENCH_DB,
@@ -642,7 +706,7 @@ async function round1(
     const body = Buffer.from(JSON.stringify({ script: SCRIPT, options: { hold: true } }));
 
     // Warm-up (not counted), then its jobs are cancelled through the API so they are never dispatched.
-    log(`round c=${dispatchConcurrency} w=${workers}: warm-up ${settings.warmup}`);
+    log(`${label}: warm-up ${settings.warmup}`);
     const warm = await postJobs(api, researcher.key, settings.warmup, settings.concurrency, body, true);
     if (warm.errors > 0) throw new Error(`warm-up failed: ${warm.errorSamples.join(' | ')}`);
     await closedLoop(warm.ids.length, 8, async (i) => {
@@ -650,7 +714,7 @@ async function round1(
       await res.body.dump();
     });
 
-    log(`round c=${dispatchConcurrency} w=${workers}: accept ${settings.jobs} at concurrency ${settings.concurrency}`);
+    log(`${label}: accept ${settings.jobs} at concurrency ${settings.concurrency}`);
     await sleep(settings.cpuProfDir ? 500 : 0);
     const apiPid = pidOf(cp, 'api');
     profileMark(apiPid); // part 0: boot and warm-up
@@ -668,7 +732,7 @@ async function round1(
     let healthLive: LoadResult | undefined;
     let parts: Record<string, ComponentResult> | undefined;
     if (settings.breakdown) {
-      log(`round c=${dispatchConcurrency} w=${workers}: breakdown`);
+      log(`${label}: breakdown`);
       healthLive = await getLoad(api, '/health/live', 2000, settings.concurrency);
       parts = await breakdown(dbUrl, `${REDIS_BASE}/${REDIS_DB}`, researcher.id, 2000, settings.concurrency);
     }
@@ -678,7 +742,7 @@ async function round1(
 
     // Phase 2: dispatch.
     const queueBefore = await cleanup.queueSize();
-    log(`round c=${dispatchConcurrency} w=${workers}: dispatch ${waiting} jobs (slurmctld knows ${queueBefore} jobs, all states)`);
+    log(`${label}: dispatch ${waiting} jobs (slurmctld knows ${queueBefore} jobs, all states)`);
     if (queueBefore !== null && queueBefore > 5000) {
       log(
         `warning: slurmctld holds ${queueBefore} jobs (cancelled ones stay for MinJobAge); the worker's follower lists them all every tick, so dispatch will be slower than on a quiet island`,
@@ -751,7 +815,7 @@ async function round1(
     if (!dispatch.completedWithinCap) throw Object.assign(new Error('dispatch did not finish within the time cap'), { partial: dispatch });
 
     // Phase 3: raw slurmrestd, same concurrency as the dispatcher, same connection pool size.
-    log(`round c=${dispatchConcurrency} w=${workers}: raw slurmrestd submit ${settings.jobs}`);
+    log(`${label}: raw slurmrestd submit ${settings.jobs}`);
     const raw = await withBaselineClient(state, new RestSlurmClient(island.connection), (client) =>
       baselineSubmit(client, 'rest', island.connection.rest!.connections, settings.jobs, dispatchConcurrency, island.defaultPartition, RAW_TAG, cleanup),
     );
@@ -761,7 +825,7 @@ async function round1(
     const sshJobs = settings.sshJobs ?? settings.jobs;
     let sshSbatch: BaselineResult | null = null;
     if (sshJobs > 0) {
-      log(`round c=${dispatchConcurrency} w=${workers}: SSH + sbatch submit ${sshJobs}`);
+      log(`${label}: SSH + sbatch submit ${sshJobs}`);
       sshSbatch = await withBaselineClient(state, new SshSlurmClient(island.connection), (client) =>
         baselineSubmit(client, 'ssh', island.connection.ssh!.maxConnectionsPerUser, sshJobs, dispatchConcurrency, island.defaultPartition, SSH_TAG, cleanup),
       );
@@ -776,6 +840,7 @@ async function round1(
       // pinned in the islands file, or the newest the island serves (what the adapter negotiates)
       restApi: island.connection.rest!.apiVersion ?? islandSlurm(island.connection.name).restApi,
       dispatchConcurrency,
+      cpuLayout: { layout: applied.layout, slurmCpus: applied.slurmCpus, controlPlaneCpus: applied.controlPlaneCpus, slurmProcesses: applied.slurmProcesses },
       slurmQueueBefore: queueBefore,
       apiAccept: acceptResult as RoundResult['apiAccept'],
       ...(healthLive ? { healthLive } : {}),
@@ -825,13 +890,14 @@ async function main(): Promise<void> {
     }
     return { island, cleanup: new SlurmCleanup(name) };
   });
-  const state: RunState = { cp: null, instanceIds: [], baselineClient: null };
+  const state: RunState = { cp: null, layout: null, instanceIds: [], baselineClient: null };
 
   let cleanedUp = false;
   const cleanUp = async () => {
     if (cleanedUp) return;
     cleanedUp = true;
     if (state.cp) await stopControlPlane(state.cp).catch(() => undefined);
+    state.layout?.restore();
     await state.baselineClient?.close().catch(() => undefined);
     for (const { island, cleanup } of chosen) {
       await cleanup.flush();
@@ -860,9 +926,15 @@ async function main(): Promise<void> {
   const rounds: RoundResult[] = [];
   let failure: string | null = null;
   try {
-    for (const { island, cleanup } of chosen) {
+    // Islands alternate, so each one's cancelled jobs age out of slurmctld while the other is measured.
+    for (const layout of settings.cpuLayouts) {
       for (const c of settings.dispatchConcurrency) {
-        for (const w of settings.workers) rounds.push(await round1(settings, c, w, cleanup, state, island, log));
+        for (const w of settings.workers) {
+          for (const { island, cleanup } of chosen) {
+            await waitForQuietIsland(cleanup, settings.maxQueue, log);
+            rounds.push(await round1(settings, { layout, dispatchConcurrency: c, workers: w }, cleanup, state, island, log));
+          }
+        }
       }
     }
   } catch (error) {
@@ -897,8 +969,9 @@ async function main(): Promise<void> {
       acceptThroughputPass: accepts.length > 0 && accepts.every((a) => a.errors === 0 && a.perSecond >= TARGETS.acceptPerSecond),
       acceptP99Pass: accepts.length > 0 && accepts.every((a) => a.latencyMs.p99 < TARGETS.acceptP99Ms),
       acceptErrors: accepts.reduce((n, a) => n + a.errors, 0),
-      dispatchRatioSteadyPass: rounds.length > 0 && rounds.every((r) => r.dispatch.dispatched > 0 && r.ratioSteady >= TARGETS.dispatchRatioSteady),
-      dispatchRatioFromStartPass: rounds.length > 0 && rounds.every((r) => r.dispatch.dispatched > 0 && r.ratioFromStart >= TARGETS.dispatchRatioFromStart),
+      // Per CPU layout: sharing cores with SLURM and SLURM on cores of its own are different questions (cpu-layout.ts).
+      dispatchRatioSteadyPass: verdictByLayout(rounds, (r) => r.ratioSteady >= TARGETS.dispatchRatioSteady),
+      dispatchRatioFromStartPass: verdictByLayout(rounds, (r) => r.ratioFromStart >= TARGETS.dispatchRatioFromStart),
     },
     cleanup: Object.fromEntries(chosen.map(({ island, cleanup }) => [island.connection.name, cleanup.cancelled])),
     failure,
@@ -910,6 +983,16 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(result));
   console.error(summary(result, file));
   process.exitCode = failure ? 1 : 0;
+}
+
+/** Whether every round of each layout that ran dispatched something and passed. */
+function verdictByLayout(rounds: RoundResult[], passes: (round: RoundResult) => boolean): Partial<Record<CpuLayout, boolean>> {
+  const verdict: Partial<Record<CpuLayout, boolean>> = {};
+  for (const round of rounds) {
+    const layout = round.cpuLayout.layout;
+    verdict[layout] = (verdict[layout] ?? true) && round.dispatch.dispatched > 0 && passes(round);
+  }
+  return verdict;
 }
 
 function summary(result: any, file: string): string {
@@ -926,7 +1009,9 @@ function summary(result: any, file: string): string {
       for (const [name, b] of Object.entries(r.breakdown))
         lines.push(`  ${name.padEnd(16)} ${b.perSecond} ops/s  p50 ${b.latencyMs.p50} p99 ${b.latencyMs.p99} ms`);
     }
-    lines.push(`  island ${r.island}: SLURM ${r.slurm}, slurmrestd ${r.restApi}`);
+    const cores =
+      r.cpuLayout.layout === 'split' ? `SLURM side on cores ${r.cpuLayout.slurmCpus}, the rest on ${r.cpuLayout.controlPlaneCpus}` : 'all on every core';
+    lines.push(`  island ${r.island}: SLURM ${r.slurm}, slurmrestd ${r.restApi}; CPU layout ${r.cpuLayout.layout} (${cores})`);
     const d = r.dispatch;
     lines.push(
       `  dispatch c=${d.dispatchConcurrency} w=${d.workers}  ${d.perSecondFromStart} jobs/s from worker spawn (${d.secondsFromStart} s, boot ${d.workerBootSeconds} s), ` +
@@ -949,9 +1034,13 @@ function summary(result: any, file: string): string {
     }
   }
   const v = result.verdict;
+  const byLayout = (verdicts: Partial<Record<CpuLayout, boolean>>) =>
+    Object.entries(verdicts)
+      .map(([layout, ok]) => `${pass(ok === true)} (${layout})`)
+      .join(', ');
   lines.push(
     `  targets: accept ≥ ${TARGETS.acceptPerSecond}/s ${pass(v.acceptThroughputPass)}, p99 < ${TARGETS.acceptP99Ms} ms ${pass(v.acceptP99Pass)}, ` +
-      `dispatch/raw steady ≥ ${TARGETS.dispatchRatioSteady} ${pass(v.dispatchRatioSteadyPass)}, from spawn ≥ ${TARGETS.dispatchRatioFromStart} ${pass(v.dispatchRatioFromStartPass)}`,
+      `dispatch/raw steady ≥ ${TARGETS.dispatchRatioSteady} ${byLayout(v.dispatchRatioSteadyPass)}, from spawn ≥ ${TARGETS.dispatchRatioFromStart} ${byLayout(v.dispatchRatioFromStartPass)}`,
   );
   if (result.failure) lines.push(`  FAILED: ${result.failure}`);
   for (const [name, c] of Object.entries(result.cleanup as Record<string, SlurmCleanup['cancelled']>)) {

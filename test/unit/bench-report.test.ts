@@ -125,6 +125,27 @@ describe('benchmark report', () => {
     );
   });
 
+  it('names the rounds measured with SLURM on cores of its own, and keeps the plain name for shared cores', () => {
+    const round = (layout?: string) => ({
+      island: 'local-a',
+      slurm: '22.05.8',
+      ...(layout ? { cpuLayout: { layout } } : {}),
+      dispatch: { perSecondSteady: 700, perSecondFromStart: 500, workers: 1 },
+      raw: { perSecond: 720 },
+      ratioSteady: 0.97,
+      ratioFromStart: 0.7,
+    });
+    const rows = headlines('submit', { targets: { dispatchRatioSteady: 0.95 }, rounds: [round(), round('shared'), round('split')] });
+    assert.deepEqual(
+      rows.filter((h) => h.metric.startsWith('dispatch / raw slurmrestd (steady)')).map((h) => h.metric),
+      [
+        'dispatch / raw slurmrestd (steady), local-a (SLURM 22.05.8)',
+        'dispatch / raw slurmrestd (steady), local-a (SLURM 22.05.8)',
+        'dispatch / raw slurmrestd (steady), local-a (SLURM 22.05.8), SLURM on cores of its own',
+      ],
+    );
+  });
+
   it('reads the accept benchmark per API process count, with PASS or FAIL against the absolute targets', () => {
     const rows = headlines('accept', {
       targets: { perSecond: 2500, p99Ms: 20 },
