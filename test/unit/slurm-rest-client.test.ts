@@ -125,6 +125,47 @@ describe('RestSlurmClient wire behaviour (fake slurmrestd)', () => {
     assert.equal(JSON.parse(submitted.body).job.environment.SLURM_SUBMIT_HOST, 'ctl2');
   });
 
+  test('submit: submissions made together share one ping to learn the submit host; a ping naming none is not repeated for 30 s', async () => {
+    let now = 1_800_000_000_000;
+    let hostname: string | undefined;
+    reply = (r) =>
+      r.url.endsWith('/ping/')
+        ? { status: 200, body: { meta, errors: [], pings: [{ ...(hostname ? { hostname } : {}), ping: 'UP', status: 0, mode: 'primary' }] } }
+        : { status: 200, body: { meta, errors: [], job_id: 9, step_id: 'BATCH' } };
+    const fresh = new RestSlurmClient(
+      { readUser: 'archipelago', rest: { url, apiVersion: 'v0.0.38', jwtKey: KEY, tokenLifetimeSeconds: 60, connections: 4, timeoutMs: 1000 } },
+      { clock: () => now },
+    );
+    const pings = () => seen.filter((s) => s.url.endsWith('/ping/')).length;
+    const submitHosts = (from: number) =>
+      seen
+        .slice(from)
+        .filter((s) => s.method === 'POST')
+        .map((s) => JSON.parse(s.body).job.environment.SLURM_SUBMIT_HOST);
+    try {
+      let before = pings();
+      let from = seen.length;
+      await Promise.all(Array.from({ length: 8 }, () => fresh.submit('alice', req)));
+      assert.equal(pings() - before, 1, 'eight submissions, one ping');
+      assert.deepEqual(submitHosts(from), Array(8).fill('127.0.0.1'), 'no controller named: the URL host');
+      now += 29_000;
+      before = pings();
+      await fresh.submit('alice', req);
+      assert.equal(pings(), before, 'within 30 s of a ping that named no controller, none again');
+      now += 2_000;
+      hostname = 'ctl3';
+      from = seen.length;
+      await Promise.all([fresh.submit('alice', req), fresh.submit('alice', req)]);
+      assert.equal(pings() - before, 1, 'after 30 s, asked once more');
+      assert.deepEqual(submitHosts(from), ['ctl3', 'ctl3']);
+      before = pings();
+      await fresh.submit('alice', req);
+      assert.equal(pings(), before, 'once named, never asked again');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test('submit: rejected (500 without job_id, 400 parse) vs unavailable (401, 5005)', async () => {
     reply = () => ({ status: 500, body: { meta, errors: [{ error: 'Invalid partition name specified', error_code: 2000 }] } });
     await assert.rejects(

@@ -29,6 +29,9 @@ import { jobStateName, setNumber } from '../slurm-values';
 /** After a submission token's expiry: clock skew between us and slurmctld, and an RPC verified just in time. */
 const SUBMIT_SETTLE_MARGIN_MS = 2000;
 
+/** How long submissions use the REST URL's host after a ping that named no controller, before asking again. */
+const CONTROLLER_LOOKUP_RETRY_MS = 30_000;
+
 /** A submission's token lives as long as we wait for its answer (at least the 2 s a token may live). */
 function submitTokenSeconds(rest: RestConnection): number {
   return Math.max(2, Math.ceil(rest.timeoutMs / 1000));
@@ -92,6 +95,10 @@ export class RestSlurmClient implements SlurmAdapter {
   private statesServed: boolean | undefined;
   /** The controller's host name, learnt from the first ping: where jobs count as submitted from. */
   private controllerHost: string | undefined;
+  /** The ping that learns it, shared by every submission made meanwhile (a worker starts with a batch in flight). */
+  private controllerLookup: Promise<unknown> | null = null;
+  /** After a ping that named no controller, not asked again before this time (epoch ms). */
+  private controllerLookupAfter = 0;
 
   constructor(island: Pick<IslandConnection, 'rest' | 'readUser'> & { name?: string }, options: RestSlurmClientOptions = {}) {
     if (!island.rest) throw new Error(`island ${island.name ?? ''}: no rest connection configured`);
@@ -301,7 +308,13 @@ export class RestSlurmClient implements SlurmAdapter {
    * host). Until a ping has answered, the host of the REST URL.
    */
   private async submitHost(): Promise<string> {
-    if (this.controllerHost === undefined) await this.ping();
+    if (this.controllerHost === undefined && this.clock() >= this.controllerLookupAfter) {
+      this.controllerLookup ??= this.ping().finally(() => {
+        this.controllerLookup = null;
+        if (this.controllerHost === undefined) this.controllerLookupAfter = this.clock() + CONTROLLER_LOOKUP_RETRY_MS;
+      });
+      await this.controllerLookup;
+    }
     return this.controllerHost ?? new URL(this.rest.url).hostname;
   }
 
