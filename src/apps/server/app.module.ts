@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { AuditModule } from '../../features/audit/audit.module';
 import { AuthModule } from '../../features/auth/auth.module';
 import { ChainModule } from '../../adapters/chain/chain.module';
@@ -8,7 +9,6 @@ import { IdentityModule } from '../../features/identity/identity.module';
 import { ClustersModule } from '../../features/islands/islands.module';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG, ConfigModule } from '../../adapters/config/config.module';
-import { MIGRATIONS } from '../../adapters/postgres/data-source';
 import { HealthModule } from '../../features/health/health.module';
 import { CapacityModule } from '../../features/jobs/scheduling/capacity.module';
 import { MetricsModule } from '../../features/metrics/metrics.module';
@@ -23,7 +23,7 @@ export class AppModule {
    * Each role requires only its own modules' code: a worker never loads the HTTP stack (controllers,
    * validation, OpenAPI), so it boots faster and lighter, and the API never loads the dispatcher.
    */
-  static async forRole(role: AppConfig['role'], config: AppConfig): Promise<DynamicModule> {
+  static async forRole(role: AppConfig['role'], config: AppConfig, dataSource: DataSource): Promise<DynamicModule> {
     const api = role === 'api' || role === 'all';
     const worker = role === 'worker' || role === 'all';
     const roleModules = [
@@ -34,19 +34,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        TypeOrmModule.forRootAsync({
-          inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => ({
-            type: 'postgres',
-            url: config.databaseUrl,
-            migrations: MIGRATIONS,
-            migrationsTableName: 'schema_migrations',
-            synchronize: false,
-            retryAttempts: 3,
-            retryDelay: 1000,
-            extra: { max: 20, connectionTimeoutMillis: 5000, statement_timeout: 30000 },
-          }),
-        }),
+        // The pool main.ts opened to migrate (adapters/postgres/data-source.ts); Nest closes it at shutdown.
+        TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
         BullModule.forRootAsync({
           inject: [APP_CONFIG],
           useFactory: (config: AppConfig) => ({ connection: redisConnection(config.redisUrl) }),

@@ -2,21 +2,30 @@ import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { Logger, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { loadConfig } from '../../adapters/config/config';
 import { controlPlaneIdentity, createDataSource, runMigrations } from '../../adapters/postgres/data-source';
 import { JsonLogger } from '../../adapters/logging/json-logger';
 
-/** Brings the schema up to date (unless told not to) and returns this control plane's instance id and tag key. */
-async function migrate(databaseUrl: string, apply: boolean): Promise<Awaited<ReturnType<typeof controlPlaneIdentity>>> {
-  const dataSource = createDataSource(databaseUrl, 3);
+/**
+ * Opens the database, brings the schema up to date (unless told not to) and reads this control
+ * plane's instance id and tag key. The connection pool is the one the application then runs on:
+ * one pool set up at boot, not one for the migrations and another for Nest.
+ */
+async function openDatabase(
+  databaseUrl: string,
+  apply: boolean,
+): Promise<{ dataSource: DataSource; identity: Awaited<ReturnType<typeof controlPlaneIdentity>> }> {
+  const dataSource = createDataSource(databaseUrl);
   await dataSource.initialize();
   try {
     const applied = apply ? await runMigrations(dataSource) : [];
     if (applied.length) new Logger('migrations').log(`applied ${applied.join(', ')}`);
-    return await controlPlaneIdentity(dataSource);
-  } finally {
+    return { dataSource, identity: await controlPlaneIdentity(dataSource) };
+  } catch (error) {
     await dataSource.destroy();
+    throw error;
   }
 }
 
@@ -33,20 +42,22 @@ async function main(): Promise<void> {
   if (role !== 'api' && loaded.http.processes > 1) throw new Error(`ARCHIPELAGO_API_PROCESSES applies to the api role only, not ${role}`);
   const clustered = role === 'api' && loaded.http.processes > 1;
   // The supervisor brings the schema up to date once; its API processes only read the identity.
-  const config = { ...loaded, ...(await migrate(loaded.databaseUrl, !cluster.isWorker)) };
+  const { dataSource, identity } = await openDatabase(loaded.databaseUrl, !cluster.isWorker);
+  const config = { ...loaded, ...identity };
   if (clustered && cluster.isPrimary) {
+    await dataSource.destroy();
     (await import('./api-cluster')).superviseApiProcesses(loaded.http.processes);
     return;
   }
   const logger = new Logger('archipelago');
   if (role === 'worker') {
-    const worker = await NestFactory.createApplicationContext(await AppModule.forRole('worker', config), { bufferLogs: false, logger: appLogger });
+    const worker = await NestFactory.createApplicationContext(await AppModule.forRole('worker', config, dataSource), { bufferLogs: false, logger: appLogger });
     worker.enableShutdownHooks();
     logger.log(`worker started; islands: ${config.islands.map((i) => i.connection.name).join(', ') || 'none'}`);
     return;
   }
   // The HTTP stack (Fastify, controllers, validation, OpenAPI) is loaded by the processes that serve it only.
-  const url = await (await import('./api-server')).startApiServer(role, config, appLogger);
+  const url = await (await import('./api-server')).startApiServer(role, config, dataSource, appLogger);
   logger.log(`${role} listening on ${url} (docs at /docs)`);
 }
 
