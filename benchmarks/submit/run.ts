@@ -27,6 +27,7 @@ import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client
 import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
 import type { SlurmClient } from '../../src/core/slurm/slurm-client.port';
 import { normalizeSubmission } from '../../src/core/jobs/job-request';
+import { archipelagoOutputPattern } from '../../src/core/jobs/output-path';
 import { cpuBetween, cpuMsPer, cpuSnapshot, type CpuSnapshot, type CpuUsage } from './proc-stats';
 import { applyCpuLayout, CPU_LAYOUTS, type AppliedLayout, type CpuLayout } from './cpu-layout';
 import { eachFlag } from '../flags';
@@ -557,7 +558,8 @@ async function baselineSubmit(
     try {
       const result = await client.submit(SLURM_USER, {
         script: job.script,
-        spec: { ...job.spec, partition, hold: true },
+        // The output file the dispatcher names when the submitter names none (src/core/jobs/output-path.ts).
+        spec: { ...job.spec, partition, hold: true, output: archipelagoOutputPattern(String(i + 1), false) },
         workingDirectory: job.workingDirectory,
         environment: job.environment,
         comment: `${tag}:${i}`,
