@@ -102,7 +102,7 @@ function parseArgs(argv: string[]): Settings {
         settings.breakdown = true;
         break;
       case '--timeout-seconds':
-        settings.timeoutSeconds = num(10, 1800);
+        settings.timeoutSeconds = num(10, 7200);
         break;
       case '--cpu-prof-dir':
         settings.cpuProfDir = resolve(values.text() ?? '.');
