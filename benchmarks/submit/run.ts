@@ -686,6 +686,9 @@ async function measureRound(
       ARCHIPELAGO_FOLLOW_INTERVAL_MS: String(settings.followIntervalMs),
       ARCHIPELAGO_RECONCILE_INTERVAL_MS: '15000',
       ARCHIPELAGO_DISPATCH_LEASE_SECONDS: '30',
+      // One researcher submits everything: its own submit limit (2,000/s) would cut the accept phase short
+      // on a fast spell of the machine. The limiter still runs (and costs what it costs), at a higher bound.
+      ARCHIPELAGO_RATE_LIMITS: 'submit=100000/1s',
       ...(settings.cpuProfDir ? { NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-hook.js')}`, ARCH_BENCH_CPU_PROF_DIR: settings.cpuProfDir } : {}),
     },
   });
