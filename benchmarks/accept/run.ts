@@ -3,7 +3,7 @@
  * with API processes sharing one port (ARCHIPELAGO_API_PROCESSES).
  *
  *   npx tsc -p tsconfig.json && node dist/benchmarks/accept/run.js [--processes 1,2,4] [--jobs N]
- *     [--concurrency C] [--warmup W]
+ *     [--concurrency C] [--warmup W] [--cpu-prof-dir DIR]
  *
  * For each process count: a fresh database `bench_accept`, the real API (its worker killed at
  * once: held jobs, nothing reaches SLURM), W warm-up requests, then N requests of a held one-line
@@ -12,10 +12,12 @@
  * committed to PostgreSQL: the run checks the table holds exactly that many afterwards.
  * Targets (issue #19): ≥ 2,500 jobs/s with p99 < 20 ms on 2 CPUs; the baseline of the scaling
  * curve is one process. Prints JSON (also benchmarks/results/accept-<timestamp>.json).
+ * With --cpu-prof-dir every API process is CPU-profiled (benchmarks/submit/cpu-profile-hook.ts):
+ * `api-<pid>-0` is boot and warm-up, `api-<pid>-1` the measured requests.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
 import { adminStatement } from '../../test/support/postgres';
@@ -30,6 +32,7 @@ interface Settings {
   jobs: number;
   concurrency: number;
   warmup: number;
+  cpuProfDir: string | null;
 }
 
 const TARGETS = { perSecond: 2500, p99Ms: 20 };
@@ -39,12 +42,13 @@ const BODY = Buffer.from(JSON.stringify({ script: '#!/bin/bash\ntrue\n', options
 const RESEARCHERS = 8;
 
 function parseArgs(argv: string[]): Settings {
-  const settings: Settings = { processes: [1, 2, 4], jobs: 20000, concurrency: 32, warmup: 2000 };
+  const settings: Settings = { processes: [1, 2, 4], jobs: 20000, concurrency: 32, warmup: 2000, cpuProfDir: null };
   eachFlag(argv, { integers: true }, (flag, num, values) => {
     if (flag === '--processes') settings.processes = values.list(1, 64);
     else if (flag === '--jobs') settings.jobs = num(1, 1_000_000);
     else if (flag === '--concurrency') settings.concurrency = num(1, 1024);
     else if (flag === '--warmup') settings.warmup = num(0, 100_000);
+    else if (flag === '--cpu-prof-dir') settings.cpuProfDir = resolve(values.text() ?? '.');
     else throw new Error(`unknown argument ${flag}`);
   });
   return settings;
@@ -79,8 +83,18 @@ async function measure(settings: Settings, processes: number, log: (line: string
     databaseName: BENCH_DB,
     islands: [{ name: 'local-a' }],
     redisDb: Number(process.env.ARCH_BENCH_REDIS_DB ?? 7),
-    env: { ARCHIPELAGO_API_PROCESSES: String(processes) },
+    env: {
+      ARCHIPELAGO_API_PROCESSES: String(processes),
+      ...(settings.cpuProfDir
+        ? { NODE_OPTIONS: `--require ${join(__dirname, '..', 'submit', 'cpu-profile-hook.js')}`, ARCH_BENCH_CPU_PROF_DIR: settings.cpuProfDir }
+        : {}),
+    },
   });
+  if (settings.cpuProfDir) mkdirSync(settings.cpuProfDir, { recursive: true });
+  // Each SIGWINCH writes every API process's profile so far (cpu-profile-hook.ts).
+  const profileMark = (pids: number[]) => {
+    if (settings.cpuProfDir) for (const pid of pids) process.kill(pid, 'SIGWINCH');
+  };
   await cp.start();
   cp.killWorker();
   try {
@@ -94,9 +108,11 @@ async function measure(settings: Settings, processes: number, log: (line: string
     log(`${processes} process(es): warm-up ${settings.warmup}`);
     await closedLoopLoad(cp.url, settings.warmup, settings.concurrency, request, 202);
     log(`${processes} process(es): ${settings.jobs} requests at concurrency ${settings.concurrency}`);
+    profileMark(pids); // part 0: boot and warm-up
     const before = cpuSnapshot({ api: pids, client: process.pid });
     const load = await closedLoopLoad(cp.url, settings.jobs, settings.concurrency, request, 202);
     const after = cpuSnapshot({ api: pids, client: process.pid });
+    profileMark(pids); // part 1: the measured requests
     const db = new Client({ connectionString: cp.databaseUrl });
     await db.connect();
     const committed = Number((await db.query('SELECT count(*) AS n FROM jobs')).rows[0].n) - settings.warmup;

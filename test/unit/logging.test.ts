@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { JsonLogger } from '../../src/adapters/logging/json-logger';
 import { withLogContext } from '../../src/adapters/logging/log-context';
-import { mayHoldSecret, redact, REDACTED, redactText, TEXT_PATTERNS } from '../../src/adapters/logging/redact';
+import { mayHoldSecret, redact, redactRecord, REDACTED, redactText, TEXT_PATTERNS } from '../../src/adapters/logging/redact';
 import { StdoutLines } from '../../src/adapters/logging/stdout-lines';
 
 const MNEMONIC = 'abandon ability able about above absent absorb abstract absurd abuse access accident';
@@ -89,6 +89,23 @@ describe('redaction', () => {
     assert.equal(mayHoldSecret('POST /v1/jobs 202'), false);
   });
 
+  it('masks a log entry exactly as redact does, and hands back a clean flat entry uncopied', () => {
+    const values = [null, undefined, '', 'plain', 42, true, `Bearer ${API_KEY}`, MNEMONIC, { password: 'p' }, [API_KEY], new Error(API_KEY)];
+    const keys = ['msg', 'token', 'Api-Key', 'note', 'status', 'password', 'requestId'];
+    let state = 11;
+    const pick = <T>(list: readonly T[]) => list[(state = (state * 1103515245 + 12345) % 2 ** 31) % list.length];
+    for (let i = 0; i < 2000; i++) {
+      const entry: Record<string, unknown> = {};
+      for (let k = 0; k < 1 + (i % 5); k++) entry[pick(keys)] = pick(values);
+      assert.deepEqual(redactRecord(entry), redact(entry), JSON.stringify(Object.keys(entry)));
+    }
+    const clean = { level: 'info', msg: 'POST /v1/jobs 202', status: 202, token: null, secret: '' };
+    assert.equal(redactRecord(clean), clean);
+    const dirty = { msg: 'x', token: 't' };
+    assert.deepEqual(redactRecord(dirty), { msg: 'x', token: REDACTED });
+    assert.equal(dirty.token, 't', "the caller's object is not changed");
+  });
+
   it('survives cycles, errors and buffers', () => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
@@ -152,6 +169,17 @@ describe('JSON logger', () => {
     assert.deepEqual([deeper.requestId, deeper.jobId], ['req-1', '7']);
     assert.equal(fromText.jobId, '42');
     assert.equal(explicit.jobId, '9');
+  });
+
+  it('takes the last string parameter as the context and, for errors, a stack before it', () => {
+    const { logger, entries } = capture();
+    logger.error('failed', 'Error: x\n    at f (file.js:1:1)', 'http');
+    logger.error('failed again', 'DispatchService');
+    logger.log({ msg: 'fields', message: 'ignored', a: 1 }, 'ctx');
+    const [withStack, withoutStack, fields] = entries();
+    assert.deepEqual([withStack.context, withStack.stack], ['http', 'Error: x\n    at f (file.js:1:1)']);
+    assert.deepEqual([withoutStack.context, withoutStack.stack], ['DispatchService', undefined]);
+    assert.deepEqual(fields, { level: 'info', time: '2026-01-02T03:04:05.000Z', context: 'ctx', msg: 'fields', a: 1 });
   });
 
   it('honours the minimum level', () => {

@@ -79,3 +79,19 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
   }
   return out;
 }
+
+/**
+ * `redact` for a log entry: the entry itself when it holds only plain values (strings, numbers,
+ * booleans: most lines) and none needs masking, so a clean line is not copied; anything nested goes
+ * through `redact`. Masks exactly what `redact` masks.
+ */
+export function redactRecord(entry: Record<string, unknown>): Record<string, unknown> {
+  let masked: Record<string, unknown> | null = null;
+  for (const key of Object.keys(entry)) {
+    const item = entry[key];
+    if (item !== null && typeof item === 'object') return redact(entry) as Record<string, unknown>;
+    const safe = isSecretKey(key) && item !== null && item !== undefined && item !== '' ? REDACTED : typeof item === 'string' ? redactText(item) : item;
+    if (safe !== item) (masked ??= { ...entry })[key] = safe;
+  }
+  return masked ?? entry;
+}
