@@ -25,7 +25,7 @@ import { FakeChain } from '../../test/support/fake-chain/fake-chain';
 import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../../test/support/ledger-fixtures';
 import { newWallet } from '../../test/support/wallets';
 import { eachFlag } from '../flags';
-import { JobFactsRepository } from '../../src/features/jobs/job-facts.repository';
+import { JobsRepository } from '../../src/features/jobs/jobs.repository';
 
 interface Settings {
   jobs: number;
@@ -85,7 +85,7 @@ async function round(db: DataSource, jobs: number, batchSize: number, maxMessage
         maxGasPerTx: 4_000_000,
         memo: 'archipelago',
       }));
-    const drainer = new OutboxDrainer(db, new ChainUsageReporter(db, client, connect, new JobFactsRepository(db)), {
+    const drainer = new OutboxDrainer(db, new ChainUsageReporter(db, client, connect, new JobsRepository(db)), {
       ...DEFAULT_DRAINER_OPTIONS,
       batchSize,
       confirmAfterSeconds: 0,

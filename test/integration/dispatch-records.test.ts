@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { migratedDatabase } from '../support/migrated-database';
-import { DispatchRepository } from '../../src/features/jobs/dispatch/dispatch.repository';
+import { JobsRepository } from '../../src/features/jobs/jobs.repository';
 
 /**
  * Recording the SLURM ids a dispatch batch got, against PostgreSQL: one statement in the usual
@@ -10,12 +10,12 @@ import { DispatchRepository } from '../../src/features/jobs/dispatch/dispatch.re
  */
 describe('dispatch records SLURM ids (PostgreSQL)', () => {
   let db: DataSource;
-  let jobs: DispatchRepository;
+  let jobs: JobsRepository;
   let owner: string;
 
   before(async () => {
     ({ db } = await migratedDatabase('archipelago_test_dispatch_records', 4));
-    jobs = new DispatchRepository(db);
+    jobs = new JobsRepository(db);
     [{ id: owner }] = await db.query(`INSERT INTO principals (name, kind, slurm_user) VALUES ('records-alice', 'researcher', 'alice') RETURNING id`);
   });
   after(async () => {

@@ -12,8 +12,7 @@ import { DEFAULT_DRAINER_OPTIONS, OutboxDrainer } from '../../src/features/usage
 import { FakeChain } from '../support/fake-chain/fake-chain';
 import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedReportedJobs } from '../support/ledger-fixtures';
 import { newWallet, TestWallet } from '../support/wallets';
-import { JobAccountingRepository } from '../../src/features/jobs/job-accounting.repository';
-import { JobFactsRepository } from '../../src/features/jobs/job-facts.repository';
+import { JobsRepository } from '../../src/features/jobs/jobs.repository';
 import { UsageRepository } from '../../src/features/usage/usage.repository';
 import { ChainReconciler } from '../../src/features/ledger/chain-reconciliation';
 import { ChainReconciliationRepository } from '../../src/features/ledger/chain-reconciliation.repository';
@@ -63,7 +62,7 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
         maxGasPerTx: 4_000_000,
         memo: 'archipelago',
       }));
-    return new OutboxDrainer(db, new ChainUsageReporter(db, chain ?? client, connect, new JobFactsRepository(db)), QUICK);
+    return new OutboxDrainer(db, new ChainUsageReporter(db, chain ?? client, connect, new JobsRepository(db)), QUICK);
   }
 
   const outbox = async () =>
@@ -271,12 +270,7 @@ describe('usage reported on chain (fake chain, PostgreSQL outbox)', () => {
     fake.modules.jobs.set(otherState, { ...fake.modules.jobs.get(otherState)!, state: JobState.JOB_STATE_FAILED });
     fake.modules.jobs.delete(gone);
     fake.modules.jobs.set(otherRecord, { ...fake.modules.jobs.get(otherRecord)!, statusMessage: 'COMPLETED; usage record sha256:' + '0'.repeat(64) });
-    const reconciler = new ChainReconciler(
-      db,
-      new ChainReconciliationRepository(db),
-      chainClientFor(fake),
-      new UsageRepository(db, new JobAccountingRepository(db)),
-    );
+    const reconciler = new ChainReconciler(db, new ChainReconciliationRepository(db), chainClientFor(fake), new UsageRepository(db, new JobsRepository(db)));
     assert.deepEqual(await reconciler.pass(), {
       matched: 1,
       missing_on_chain: 1,

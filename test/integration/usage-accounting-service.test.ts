@@ -14,7 +14,7 @@ import type { AccountingRun } from '../../src/core/usage/accounting';
 import { AccountingService } from '../../src/features/usage/accounting.service';
 import { usageSettings } from '../../src/adapters/config/usage-settings';
 import { UsageRepository } from '../../src/features/usage/usage.repository';
-import { JobAccountingRepository } from '../../src/features/jobs/job-accounting.repository';
+import { JobsRepository } from '../../src/features/jobs/jobs.repository';
 import { NodesRepository } from '../../src/features/nodes/nodes.repository';
 
 const DB_NAME = 'usage_accounting';
@@ -124,7 +124,7 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
       ],
     } as unknown as IslandDirectory;
     down.down = true;
-    const accountingQueue = new JobAccountingRepository(db);
+    const accountingQueue = new JobsRepository(db);
     service = new AccountingService(new UsageRepository(db, accountingQueue), accountingQueue, new NodesRepository(db), islands, config);
   });
   after(async () => {
@@ -200,7 +200,7 @@ describe('accounting worker (PostgreSQL, accounting source at the port)', () => 
       good.asked.every((ids) => !ids.includes(10)),
       'the accounted job is not read again',
     );
-    const repo = new UsageRepository(db, new JobAccountingRepository(db));
+    const repo = new UsageRepository(db, new JobsRepository(db));
     const [again] = (
       await pg.query('SELECT id::text, owner_id, island, slurm_job_id::text, array_size, state, ended_at, accounting_attempts FROM jobs WHERE id = $1', [
         jobIds.complete,

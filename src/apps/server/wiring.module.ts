@@ -5,8 +5,7 @@ import { AuthModule } from '../../features/auth/auth.module';
 import { PrincipalsRepository } from '../../features/auth/principals.repository';
 import { JobsModule } from '../../features/jobs/jobs.module';
 import { JobsService } from '../../features/jobs/jobs.service';
-import { JobAccountingRepository } from '../../features/jobs/job-accounting.repository';
-import { JobFactsRepository } from '../../features/jobs/job-facts.repository';
+import { JobsRepository } from '../../features/jobs/jobs.repository';
 import { ACCOUNTING_QUEUE } from '../../core/usage/accounting-queue';
 import { BILLABLE_JOBS } from '../../core/usage/billable-jobs';
 import { ISLAND_MEMBERSHIP } from '../../core/islands/island-membership';
@@ -32,12 +31,12 @@ import { REPORTED_USAGE } from '../../core/usage/reported-usage';
   providers: [
     { provide: JOB_SUBMISSION, useExisting: JobsService },
     { provide: PRINCIPAL_DIRECTORY, useExisting: PrincipalsRepository },
-    { provide: ACCOUNTING_QUEUE, useExisting: JobAccountingRepository },
-    { provide: BILLABLE_JOBS, useExisting: JobAccountingRepository },
+    { provide: ACCOUNTING_QUEUE, useExisting: JobsRepository },
+    { provide: BILLABLE_JOBS, useExisting: JobsRepository },
     { provide: ISLAND_MEMBERSHIP, useExisting: NodesRepository },
-    { provide: JOB_STATS, useExisting: JobFactsRepository },
+    { provide: JOB_STATS, useExisting: JobsRepository },
     { provide: NODE_FACTS, useExisting: NodesRepository },
-    { provide: JOB_OUTCOMES, useExisting: JobFactsRepository },
+    { provide: JOB_OUTCOMES, useExisting: JobsRepository },
     { provide: NODE_HEARTBEATS, useExisting: NodesRepository },
     { provide: USAGE_OUTBOX_STATS, useExisting: UsageRepository },
     { provide: REPORTED_USAGE, useExisting: UsageRepository },

@@ -3,7 +3,6 @@ import { JobsModule } from '../jobs.module';
 import { DispatchActivity } from './dispatch-activity';
 import { DispatchQueueModule } from './dispatch-queue.module';
 import { DispatchProcessor } from './dispatch.processor';
-import { DispatchRepository } from './dispatch.repository';
 import { DispatchService } from './dispatch.service';
 import { FollowService } from './follow.service';
 import { ReconcilerService } from './reconciler.service';
@@ -12,6 +11,6 @@ import { CapacityModule } from '../scheduling/capacity.module';
 /** The worker role: dispatch processors, island followers and the reconciler. */
 @Module({
   imports: [DispatchQueueModule, JobsModule, CapacityModule],
-  providers: [DispatchActivity, DispatchProcessor, DispatchRepository, DispatchService, FollowService, ReconcilerService],
+  providers: [DispatchActivity, DispatchProcessor, DispatchService, FollowService, ReconcilerService],
 })
 export class DispatchWorkerModule {}

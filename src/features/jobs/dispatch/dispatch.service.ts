@@ -12,8 +12,7 @@ import { DependencySpec, type JobSpec } from '../../../core/sbatch/job-spec';
 import { resolveDependencies } from '../../../core/dispatch/dependency-resolution';
 import { DispatchActivity } from './dispatch-activity';
 import { submitAll } from '../../../core/dispatch/submit-all';
-import { JobsRepository } from '../jobs.repository';
-import { ClaimedJob, DispatchRepository, RecordedJob, Submitted } from './dispatch.repository';
+import { ClaimedJob, JobsRepository, RecordedJob, Submitted } from '../jobs.repository';
 import { JobTagger } from '../../../core/dispatch/job-tag';
 import { partSpec } from '../../../core/jobs/split-array';
 import { archipelagoOutputPattern, pinArrayJobId } from '../../../core/jobs/output-path';
@@ -91,7 +90,6 @@ export class DispatchService {
 
   constructor(
     private readonly jobs: JobsRepository,
-    private readonly batches: DispatchRepository,
     @Inject(ISLAND_DIRECTORY) private readonly islands: IslandDirectory,
     private readonly activity: DispatchActivity,
     private readonly capacity: CapacityService,
@@ -103,7 +101,7 @@ export class DispatchService {
   }
 
   async dispatchBatch(jobIds: string[]): Promise<DispatchOutcome> {
-    const claimed = await this.batches.claim(jobIds, this.leaseSeconds());
+    const claimed = await this.jobs.claim(jobIds, this.leaseSeconds());
     const outcome: DispatchOutcome = { retry: [] };
     if (claimed.length === 0) return outcome;
     const recovered = await this.recoverEarlierAttempts(claimed.filter((row) => row.previous_attempts > 0));
@@ -121,17 +119,17 @@ export class DispatchService {
     const submitted = [...recovered.values(), ...results.flatMap((r) => (r.kind === 'submitted' ? [r.submitted] : []))];
     const unsubmitted = results.flatMap((r) => (r.kind === 'no-time-left' ? [r.jobId] : []));
     if (unsubmitted.length > 0) {
-      await this.batches.release(unsubmitted, null, false);
+      await this.jobs.release(unsubmitted, null, false);
       outcome.retry.push({ jobIds: unsubmitted, afterMs: 0 });
     }
     const skipped = results.flatMap((r) => (r.kind === 'skipped' ? [r.jobId] : []));
     if (skipped.length > 0) {
-      await this.batches.release(skipped, 'an island was unreachable; will retry', false);
+      await this.jobs.release(skipped, 'an island was unreachable; will retry', false);
       outcome.retry.push({ jobIds: skipped, afterMs: UNAVAILABLE_RETRY_MS });
     }
     const unavailable = results.flatMap((r) => (r.kind === 'unavailable' ? [r] : []));
     await this.releaseForRetry(unavailable, outcome);
-    const recorded = await this.batches.recordSubmitted(submitted);
+    const recorded = await this.jobs.recordSubmitted(submitted);
     this.observe(claimed, recorded, recovered.size, unavailable.length + skipped.length);
     await this.applyLateRequests(recorded, claimed);
     return outcome;
@@ -239,16 +237,16 @@ export class DispatchService {
     this.metrics.dispatchOutcomes.inc({ outcome: 'deferred' }, waiting.length);
     this.metrics.dispatchOutcomes.inc({ outcome: 'retry' }, unreachable.length);
     if (waiting.length > 0) {
-      await this.batches.release(waiting, 'waiting for the jobs it depends on to reach SLURM', false);
+      await this.jobs.release(waiting, 'waiting for the jobs it depends on to reach SLURM', false);
       outcome.retry.push({ jobIds: waiting, afterMs: DEPENDENCY_POLL_MS });
     }
     if (unreachable.length > 0) {
-      await this.batches.release(unreachable, 'an island was unreachable; will retry', false);
+      await this.jobs.release(unreachable, 'an island was unreachable; will retry', false);
       outcome.retry.push({ jobIds: unreachable, afterMs: UNAVAILABLE_RETRY_MS });
     }
     for (const [reason, jobIds] of settling) {
       this.metrics.dispatchOutcomes.inc({ outcome: 'deferred' }, jobIds.length);
-      await this.batches.release(jobIds, reason, false);
+      await this.jobs.release(jobIds, reason, false);
       outcome.retry.push({ jobIds, afterMs: MEMBERSHIP_RETRY_MS });
     }
     return ready;
@@ -325,7 +323,7 @@ export class DispatchService {
       groups.set(key, group);
     }
     for (const { jobIds, reason, untilMs } of groups.values()) {
-      await this.batches.release(jobIds, reason, true, new Date(untilMs));
+      await this.jobs.release(jobIds, reason, true, new Date(untilMs));
       // A little after the lease ends, so the claim finds it over.
       outcome.retry.push({ jobIds, afterMs: untilMs - now + RETRY_AFTER_LEASE_MS });
     }
@@ -397,7 +395,7 @@ export class DispatchService {
       constraints: { ...row.constraints, islands: [part.island] },
     }));
     const where = parts.map((p) => `${p.island} (tasks ${p.expression})`).join(', ');
-    const ids = await this.batches.split(row.id, plan, `split into ${parts.length} parts: ${where}`, placement);
+    const ids = await this.jobs.split(row.id, plan, `split into ${parts.length} parts: ${where}`, placement);
     this.logger.log(`job ${row.id}: array split across ${where}`);
     this.metrics.dispatchOutcomes.inc({ outcome: 'split' });
     return ids;

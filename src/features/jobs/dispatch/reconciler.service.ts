@@ -3,7 +3,7 @@ import { repeatEvery } from '../../../core/common/repeat';
 import type { AppConfig } from '../../../adapters/config/config';
 import { APP_CONFIG } from '../../../adapters/config/config.module';
 import { BATCH_SIZE, DispatchQueue } from './dispatch.queue';
-import { DispatchRepository } from './dispatch.repository';
+import { JobsRepository } from '../jobs.repository';
 
 /** While the queue has a backlog, accepted jobs are probably in it: wait this many intervals before doubting. */
 const BUSY_PATIENCE = 5;
@@ -19,7 +19,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   private stop: (() => void) | null = null;
 
   constructor(
-    private readonly batches: DispatchRepository,
+    private readonly jobs: JobsRepository,
     private readonly queue: DispatchQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -43,7 +43,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     let total = 0;
     let after = '0';
     for (;;) {
-      const ids = await this.batches.waiting(acceptedAge, after, BATCH_SIZE * 5);
+      const ids = await this.jobs.waiting(acceptedAge, after, BATCH_SIZE * 5);
       if (ids.length === 0) break;
       if (!(await this.queue.enqueue(ids))) break;
       total += ids.length;
