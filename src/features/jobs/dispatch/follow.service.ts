@@ -11,6 +11,7 @@ import { type JobState, parseSlurmState } from '../../../core/jobs/lifecycle';
 import type { SlurmJobRecord, SlurmJobState } from '../../../core/slurm/slurm-client.port';
 import { type Probe, statesFingerprint, WatchLane } from '../../../core/dispatch/state-watch';
 import { DispatchActivity } from './dispatch-activity';
+import { afterRead, BURST_QUIET_MS, type ListingPace, mayReadNow } from '../../../core/dispatch/listing-pace';
 import { JobTagger, TaggedJob } from '../../../core/dispatch/job-tag';
 import { ArrayTasks, observeJob, TrackedJob } from '../../../core/dispatch/observation';
 import { taskWrites, WrittenTasks } from '../../../core/dispatch/task-writes';
@@ -31,18 +32,14 @@ interface FollowedJob extends TrackedJob, TaggedJob {
  */
 const FRESH_MARGIN_MS = 5000;
 
-interface IslandFollower {
+interface IslandFollower extends ListingPace {
   island: Island;
   since?: number;
   /** Held while this process follows the island (one follower per island across every worker). */
   lock: HeldLock | null;
   running: boolean;
-  /** Not before this time: a listing that took long (a big queue) spaces out the next one. */
-  notBefore: number;
   /** When the previous tick read the island's unfinished jobs (database clock). */
   loadedAt?: Date;
-  /** When the last listing started (this process's clock). */
-  listedAt: number;
   /** Per array job: the task rows this follower wrote last (only it writes them while it holds the lock). */
   written: Map<string, WrittenTasks>;
   /**
@@ -59,15 +56,7 @@ const SINGLES_PER_TICK = 2000;
 /** Arrays asked for per tick (one request each). */
 const ARRAYS_PER_TICK = 5;
 
-/** A listing may use at most this share of the follower's time. */
-const LISTING_DUTY_CYCLE = 0.25;
-
 const NEVER_SATISFIED = 'DependencyNeverSatisfied';
-
-/** A listing waits while this process submitted to the island this recently... */
-const BURST_QUIET_MS = 300;
-/** ...but never leaves the island unlisted longer than this. */
-const MAX_BURST_DEFER_MS = 5000;
 
 /** A per-island advisory lock key: one follower per island across all worker processes. */
 function lockKey(name: string): number {
@@ -134,6 +123,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
           running: false,
           notBefore: 0,
           listedAt: Date.now(),
+          lastReadMs: 0,
           written: new Map(),
           lanes: { singles: new WatchLane(SINGLES_PER_TICK), arrays: new WatchLane(ARRAYS_PER_TICK) },
           byId: true,
@@ -144,10 +134,9 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async followIsland(follower: IslandFollower): Promise<void> {
-    if (follower.running || Date.now() < follower.notBefore) return;
+    if (follower.running) return;
     const name = follower.island.settings.connection.name;
-    const listedRecently = Date.now() - follower.listedAt < MAX_BURST_DEFER_MS;
-    if (listedRecently && this.activity.submittingWithin(name, BURST_QUIET_MS)) return;
+    if (!mayReadNow(follower, Date.now(), this.activity.submittingWithin(name, BURST_QUIET_MS))) return;
     follower.running = true;
     const started = Date.now();
     follower.listedAt = started;
@@ -160,12 +149,12 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
       follower.loadedAt = probe.loaded_at;
       if (!probe.unfinished) return;
       if (follower.byId && (await this.followById(follower, name))) {
-        follower.notBefore = started + (Date.now() - started) / LISTING_DUTY_CYCLE;
+        Object.assign(follower, afterRead(started, Date.now()));
         return;
       }
       const fresh = !previous || probe.fresh;
       const snapshot = await follower.island.slurm.listJobs(fresh ? undefined : follower.since);
-      follower.notBefore = started + (Date.now() - started) / LISTING_DUTY_CYCLE;
+      Object.assign(follower, afterRead(started, Date.now()));
       if (snapshot === null) return;
       const unfinished = await this.unfinishedOn(name);
       // By the SLURM id recorded at submit (an array's tasks under their array's id), never by a
@@ -190,7 +179,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
       follower.since = snapshot.asOf;
     } catch (error) {
       // A failed (e.g. timed-out) listing must not be retried at once: SLURM may still be building it.
-      follower.notBefore = started + (Date.now() - started) / LISTING_DUTY_CYCLE;
+      Object.assign(follower, afterRead(started, Date.now()));
       this.logger.warn(`following ${name} failed: ${(error as Error).message}`);
     } finally {
       follower.running = false;
