@@ -62,6 +62,11 @@ function isSecretKey(key: string): boolean {
   return secret;
 }
 
+/** A field replaced whole: a secret-named key holding anything but nothing (null, undefined, ''). */
+function isMaskedField(key: string, item: unknown): boolean {
+  return isSecretKey(key) && item !== null && item !== undefined && item !== '';
+}
+
 /** A copy of `value` with every secret masked; cycles and depth are bounded. */
 export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
   if (typeof value === 'string') return redactText(value);
@@ -75,7 +80,7 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, seen));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = isSecretKey(key) && item !== null && item !== undefined && item !== '' ? REDACTED : redact(item, depth + 1, seen);
+    out[key] = isMaskedField(key, item) ? REDACTED : redact(item, depth + 1, seen);
   }
   return out;
 }
@@ -90,7 +95,7 @@ export function redactRecord(entry: Record<string, unknown>): Record<string, unk
   for (const key of Object.keys(entry)) {
     const item = entry[key];
     if (item !== null && typeof item === 'object') return redact(entry) as Record<string, unknown>;
-    const safe = isSecretKey(key) && item !== null && item !== undefined && item !== '' ? REDACTED : typeof item === 'string' ? redactText(item) : item;
+    const safe = isMaskedField(key, item) ? REDACTED : typeof item === 'string' ? redactText(item) : item;
     if (safe !== item) (masked ??= { ...entry })[key] = safe;
   }
   return masked ?? entry;
