@@ -18,7 +18,7 @@ export const MAX_BURST_DEFER_MS = 5000;
 export interface ListingPace {
   /** No read before this time (duty cycle of the last read). */
   notBefore: number;
-  /** When the last read started. */
+  /** When the last tick that could read started (a tick that found nothing to follow counts too). */
   listedAt: number;
   /** How long the last read took (0 before the first). */
   lastReadMs: number;
