@@ -24,6 +24,7 @@ import { adminStatement } from '../../test/support/postgres';
 import { childrenOf } from '../../test/support/processes';
 import { closedLoopLoad, requestBytes } from '../submit/http-load';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from '../submit/proc-stats';
+import { CpuProfiles } from '../submit/cpu-profiles';
 import { eachFlag } from '../flags';
 import { latencySummary, round, type LatencySummary } from '../support/latency';
 
@@ -79,22 +80,16 @@ async function apiPids(cp: ControlPlane, processes: number): Promise<number[]> {
 
 async function measure(settings: Settings, processes: number, log: (line: string) => void): Promise<Round> {
   await adminStatement(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+  const profiles = new CpuProfiles(settings.cpuProfDir);
   const cp = new ControlPlane('bench-accept', {
     databaseName: BENCH_DB,
     islands: [{ name: 'local-a' }],
     redisDb: Number(process.env.ARCH_BENCH_REDIS_DB ?? 7),
     env: {
       ARCHIPELAGO_API_PROCESSES: String(processes),
-      ...(settings.cpuProfDir
-        ? { NODE_OPTIONS: `--require ${join(__dirname, '..', 'submit', 'cpu-profile-hook.js')}`, ARCH_BENCH_CPU_PROF_DIR: settings.cpuProfDir }
-        : {}),
+      ...profiles.env(),
     },
   });
-  if (settings.cpuProfDir) mkdirSync(settings.cpuProfDir, { recursive: true });
-  // Each SIGWINCH writes every API process's profile so far (cpu-profile-hook.ts).
-  const profileMark = (pids: number[]) => {
-    if (settings.cpuProfDir) for (const pid of pids) process.kill(pid, 'SIGWINCH');
-  };
   await cp.start();
   cp.killWorker();
   try {
@@ -108,11 +103,12 @@ async function measure(settings: Settings, processes: number, log: (line: string
     log(`${processes} process(es): warm-up ${settings.warmup}`);
     await closedLoopLoad(cp.url, settings.warmup, settings.concurrency, request, 202);
     log(`${processes} process(es): ${settings.jobs} requests at concurrency ${settings.concurrency}`);
-    profileMark(pids); // part 0: boot and warm-up
+    profiles.mark(...pids); // part 0: boot and warm-up
     const before = cpuSnapshot({ api: pids, client: process.pid });
     const load = await closedLoopLoad(cp.url, settings.jobs, settings.concurrency, request, 202);
     const after = cpuSnapshot({ api: pids, client: process.pid });
-    profileMark(pids); // part 1: the measured requests
+    profiles.mark(...pids); // part 1: the measured requests
+    await profiles.written();
     const db = new Client({ connectionString: cp.databaseUrl });
     await db.connect();
     const committed = Number((await db.query('SELECT count(*) AS n FROM jobs')).rows[0].n) - settings.warmup;

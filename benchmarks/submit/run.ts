@@ -12,6 +12,7 @@
  * Prints JSON (also written to benchmarks/results/submit-<timestamp>.json) and a short summary.
  * Every SLURM job it submits is cancelled before it exits. Loopback only. See benchmarks/README.md.
  */
+import { CpuProfiles } from './cpu-profiles';
 import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -675,6 +676,7 @@ async function measureRound(
 ): Promise<RoundResult> {
   const label = `round ${island.connection.name} ${layout} c=${dispatchConcurrency} w=${workers}`;
   const dbUrl = await freshDatabase(BENCH_DB);
+  const profiles = new CpuProfiles(settings.cpuProfDir);
   const cp = new ControlPlane('bench', {
     databaseName: BENCH_DB,
     islands: [{ name: island.connection.name }],
@@ -689,13 +691,9 @@ async function measureRound(
       // One researcher submits everything: its own submit limit (2,000/s) would cut the accept phase short
       // on a fast spell of the machine. The limiter still runs (and costs what it costs), at a higher bound.
       ARCHIPELAGO_RATE_LIMITS: 'submit=100000/1s',
-      ...(settings.cpuProfDir ? { NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-hook.js')}`, ARCH_BENCH_CPU_PROF_DIR: settings.cpuProfDir } : {}),
+      ...profiles.env(),
     },
   });
-  if (settings.cpuProfDir) mkdirSync(settings.cpuProfDir, { recursive: true });
-  const profileMark = (pid: number | undefined) => {
-    if (settings.cpuProfDir && pid) process.kill(pid, 'SIGWINCH');
-  };
   state.cp = cp;
   await cp.start();
   // ControlPlane.start() always spawns the worker too; kill it at once (it has not even loaded yet)
@@ -722,11 +720,11 @@ async function measureRound(
     log(`${label}: accept ${settings.jobs} at concurrency ${settings.concurrency}`);
     await sleep(settings.cpuProfDir ? 500 : 0);
     const apiPid = pidOf(cp, 'api');
-    profileMark(apiPid); // part 0: boot and warm-up
+    profiles.mark(apiPid); // part 0: boot and warm-up
     const before = cpuSnapshot({ api: apiPid, client: process.pid });
     const accept = await postJobs(api, researcher.key, settings.jobs, settings.concurrency, body, false);
     const after = cpuSnapshot({ api: apiPid, client: process.pid });
-    profileMark(apiPid); // part 1: the accept phase
+    profiles.mark(apiPid); // part 1: the accept phase
     const cpu = cpuBetween(before, after);
     const apiCpu = (after.groups.get('api') ?? 0) - (before.groups.get('api') ?? 0);
     if (accept.errors > 0) log(`accept errors: ${accept.errors}, e.g. ${accept.errorSamples.join(' | ')}`);
@@ -784,8 +782,8 @@ async function measureRound(
     const cpuDispatch = cpuBetween(cpuBefore, atEnd);
     // Jobs wait in PostgreSQL until the worker has booted, so every dispatch happens after this snapshot.
     const cpuAfterBoot = atBoot ? cpuBetween(atBoot, atEnd) : null;
-    if (bootSeconds !== null) profileMark(workerPid); // part 0: worker boot and the whole dispatch (the hook is loaded once it booted)
-    if (settings.cpuProfDir) await sleep(1500); // let the profiles be written
+    if (bootSeconds !== null) profiles.mark(workerPid); // part 0: worker boot and the whole dispatch (the hook is loaded once it booted)
+    await profiles.written();
     const [span] = (
       await pg.query(`SELECT extract(epoch FROM max(dispatched_at) - min(dispatched_at))::float8 AS seconds FROM jobs WHERE slurm_job_id IS NOT NULL`)
     ).rows;
