@@ -138,8 +138,7 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
     const name = follower.island.settings.connection.name;
     if (!mayReadNow(follower, Date.now(), this.activity.submittingWithin(name, BURST_QUIET_MS))) return;
     follower.running = true;
-    const started = Date.now();
-    follower.listedAt = started;
+    follower.listedAt = Date.now();
     try {
       if (!(await this.holdLock(follower))) return;
       // Two EXISTS first, the rows only when SLURM has news: an island with 100,000 quiet jobs costs
@@ -148,13 +147,9 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
       const probe = await this.probeUnfinished(name, previous);
       follower.loadedAt = probe.loaded_at;
       if (!probe.unfinished) return;
-      if (follower.byId && (await this.followById(follower, name))) {
-        Object.assign(follower, afterRead(started, Date.now()));
-        return;
-      }
+      if (follower.byId && (await this.paced(follower, () => this.followById(follower, name)))) return;
       const fresh = !previous || probe.fresh;
-      const snapshot = await follower.island.slurm.listJobs(fresh ? undefined : follower.since);
-      Object.assign(follower, afterRead(started, Date.now()));
+      const snapshot = await this.paced(follower, () => follower.island.slurm.listJobs(fresh ? undefined : follower.since));
       if (snapshot === null) return;
       const unfinished = await this.unfinishedOn(name);
       // By the SLURM id recorded at submit (an array's tasks under their array's id), never by a
@@ -178,11 +173,24 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
       await this.apply(unfinished, changes);
       follower.since = snapshot.asOf;
     } catch (error) {
-      // A failed (e.g. timed-out) listing must not be retried at once: SLURM may still be building it.
-      Object.assign(follower, afterRead(started, Date.now()));
       this.logger.warn(`following ${name} failed: ${(error as Error).message}`);
     } finally {
       follower.running = false;
+    }
+  }
+
+  /**
+   * Runs a read of the island and paces the next one by it, answered or failed: a failed (e.g.
+   * timed-out) listing must not be retried at once, as SLURM may still be building it. Only reads
+   * pace: a failure before one (the lock, the probe) or after it (writing the changes) says nothing
+   * about what reading the island costs.
+   */
+  private async paced<T>(follower: IslandFollower, read: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    try {
+      return await read();
+    } finally {
+      Object.assign(follower, afterRead(started, Date.now()));
     }
   }
 

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import type { DataSource } from 'typeorm';
+import type { AppConfig } from '../../src/adapters/config/config';
+import type { IslandDirectory, Island } from '../../src/adapters/slurm/island-directory';
+import { LISTING_DUTY_CYCLE, type ListingPace } from '../../src/core/dispatch/listing-pace';
+import type { SlurmJobSnapshot } from '../../src/core/slurm/slurm-client.port';
+import { DispatchActivity } from '../../src/features/jobs/dispatch/dispatch-activity';
+import { FollowService } from '../../src/features/jobs/dispatch/follow.service';
+import type { JobsRepository } from '../../src/features/jobs/jobs.repository';
+import { migratedDatabase } from '../support/migrated-database';
+
+const ISLAND = 'pace-a';
+
+/** An island that cannot be asked by id (as 22.05's slurmrestd), with a listing that takes `listMs` and then answers or fails. */
+function listingIsland(behaviour: { listMs: number; fails: boolean }) {
+  const calls = { listings: 0 };
+  const slurm = {
+    jobStates: async () => null,
+    listJobs: async (): Promise<SlurmJobSnapshot> => {
+      calls.listings++;
+      await sleep(behaviour.listMs);
+      if (behaviour.fails) throw new Error('listing timed out');
+      return { asOf: { seconds: Math.floor(Date.now() / 1000) }, jobs: [] } as unknown as SlurmJobSnapshot;
+    },
+  };
+  const island = { settings: { connection: { name: ISLAND } }, slurm } as unknown as Island;
+  const directory = { all: () => [island], get: (name: string) => (name === ISLAND ? island : undefined) } as unknown as IslandDirectory;
+  return { directory, calls };
+}
+
+/** Writing a tick's changes takes `writeMs` and then fails. */
+function failingWrites(writeMs: number): JobsRepository {
+  return {
+    transitionMany: async () => {
+      await sleep(writeMs);
+      throw new Error('connection lost while writing');
+    },
+    refreshSplitParents: async () => undefined,
+  } as unknown as JobsRepository;
+}
+
+const config = {
+  instanceId: 'pace',
+  tagKey: { key: Buffer.alloc(32, 1), createdAt: new Date(0) },
+  follow: { intervalMs: 1000, lostAfterSeconds: 3600 },
+} as unknown as AppConfig;
+
+/** The service's one island follower and one tick of it (the timer is not started). */
+async function tick(service: FollowService): Promise<ListingPace> {
+  const internals = service as unknown as { currentFollowers(): ListingPace[]; followIsland(f: ListingPace): Promise<void> };
+  const [follower] = internals.currentFollowers();
+  await internals.followIsland(follower);
+  return follower;
+}
+
+/**
+ * The follower paces its reads of an island by what reading costs (listing-pace.ts): only the
+ * read's own length counts, answered or failed, and a failure outside it leaves the pace alone.
+ */
+describe('follower pace when a tick fails (PostgreSQL)', () => {
+  let db: DataSource;
+
+  before(async () => {
+    ({ db } = await migratedDatabase('archipelago_test_follow_pace', 4));
+    const [{ id: owner }] = await db.query(`INSERT INTO principals (name, kind, slurm_user) VALUES ('pace-alice', 'researcher', 'alice') RETURNING id`);
+    await db.query(
+      `INSERT INTO jobs (owner_id, slurm_user, request_hash, name, script, spec, environment, working_directory, state, island, slurm_job_id, dispatched_at)
+       VALUES ($1, 'alice', '\\x00', 'j', '#!/bin/bash\ntrue\n', '{}', '{}', '/home/alice', 'PENDING', $2, 101, now())`,
+      [owner, ISLAND],
+    );
+  });
+  after(async () => {
+    await db?.destroy();
+  });
+
+  it('a listing that fails paces the next read by its length: a timed-out listing is not asked for again at once', async () => {
+    const { directory, calls } = listingIsland({ listMs: 150, fails: true });
+    const service = new FollowService(db, failingWrites(0), new DispatchActivity(), directory, config);
+    try {
+      const before = Date.now();
+      const pace = await tick(service);
+      assert.equal(calls.listings, 1);
+      assert.ok(pace.lastReadMs >= 150 && pace.lastReadMs < 1000, `lastReadMs ${pace.lastReadMs}`);
+      assert.ok(pace.notBefore >= before + 150 / LISTING_DUTY_CYCLE, `next read ${pace.notBefore - before} ms after the tick began`);
+    } finally {
+      await service.onApplicationShutdown();
+    }
+  });
+
+  it('a failure after the listing (writing the changes) paces by the listing alone', async () => {
+    const { directory, calls } = listingIsland({ listMs: 0, fails: false });
+    const service = new FollowService(db, failingWrites(400), new DispatchActivity(), directory, config);
+    try {
+      const before = Date.now();
+      const pace = await tick(service);
+      assert.equal(calls.listings, 1);
+      // The 400 ms write is not a read: counted as one, it would hold reads back for 1.6 s and through bursts.
+      assert.ok(pace.lastReadMs < 200, `lastReadMs ${pace.lastReadMs}`);
+      assert.ok(pace.notBefore < before + 800, `next read ${pace.notBefore - before} ms after the tick began`);
+    } finally {
+      await service.onApplicationShutdown();
+    }
+  });
+
+  it('a failure before reading (PostgreSQL gone) leaves the pace as it was', async () => {
+    const { db: closed } = await migratedDatabase('archipelago_test_follow_pace_closed', 2);
+    await closed.destroy();
+    const { directory, calls } = listingIsland({ listMs: 0, fails: false });
+    const service = new FollowService(closed, failingWrites(0), new DispatchActivity(), directory, config);
+    const pace = await tick(service);
+    assert.equal(calls.listings, 0);
+    assert.deepEqual({ notBefore: pace.notBefore, lastReadMs: pace.lastReadMs }, { notBefore: 0, lastReadMs: 0 });
+    await service.onApplicationShutdown();
+  });
+});
