@@ -13,11 +13,18 @@ import { migratedDatabase } from '../support/migrated-database';
 
 const ISLAND = 'pace-a';
 
-/** An island that cannot be asked by id (as 22.05's slurmrestd), with a listing that takes `listMs` and then answers or fails. */
-function listingIsland(behaviour: { listMs: number; fails: boolean }) {
-  const calls = { listings: 0 };
+/**
+ * An island that cannot be asked by id (as 22.05's slurmrestd), with a listing that takes `listMs` and
+ * then answers or fails; or, `byId`, one that answers states by id (knowing none of the ids).
+ */
+function listingIsland(behaviour: { listMs: number; fails: boolean; byId?: boolean }) {
+  const calls = { listings: 0, statesAsked: 0 };
   const slurm = {
-    jobStates: async () => null,
+    jobStates: async (ids: number[]) => {
+      if (!behaviour.byId) return null;
+      calls.statesAsked += ids.length;
+      return [];
+    },
     listJobs: async (): Promise<SlurmJobSnapshot> => {
       calls.listings++;
       await sleep(behaviour.listMs);
@@ -47,19 +54,21 @@ const config = {
   follow: { intervalMs: 1000, lostAfterSeconds: 3600 },
 } as unknown as AppConfig;
 
-/** The service's one island follower and one tick of it (the timer is not started). */
-async function tick(service: FollowService): Promise<ListingPace> {
+/** The service's one island follower and one tick of it (the timer is not started), `setUp` applied to the pace first. */
+async function tick(service: FollowService, setUp: (pace: ListingPace) => void = () => undefined): Promise<ListingPace> {
   const internals = service as unknown as { currentFollowers(): ListingPace[]; followIsland(f: ListingPace): Promise<void> };
   const [follower] = internals.currentFollowers();
+  setUp(follower);
   await internals.followIsland(follower);
   return follower;
 }
 
 /**
  * The follower paces its reads of an island by what reading costs (listing-pace.ts): only the
- * read's own length counts, answered or failed, and a failure outside it leaves the pace alone.
+ * read's own length counts, answered or failed, and a failure outside it leaves the pace alone; an
+ * island that can only be listed whole waits longer during a dispatch burst.
  */
-describe('follower pace when a tick fails (PostgreSQL)', () => {
+describe('follower pace (PostgreSQL)', () => {
   let db: DataSource;
 
   before(async () => {
@@ -101,6 +110,26 @@ describe('follower pace when a tick fails (PostgreSQL)', () => {
       assert.ok(pace.notBefore < before + 800, `next read ${pace.notBefore - before} ms after the tick began`);
     } finally {
       await service.onApplicationShutdown();
+    }
+  });
+
+  it('an island listed whole is not listed during a dispatch burst, even before its first read showed it cannot be asked by id', async () => {
+    const cases = [
+      { byId: false, expect: { listings: 0, statesAsked: 0 } },
+      { byId: true, expect: { listings: 0, statesAsked: 1 } },
+    ];
+    for (const { byId, expect } of cases) {
+      const { directory, calls } = listingIsland({ listMs: 0, fails: false, byId });
+      const activity = new DispatchActivity();
+      const service = new FollowService(db, failingWrites(0), activity, directory, config);
+      try {
+        activity.submitted(ISLAND);
+        // 6 s into a burst: past the wait for reads by id, within the wait for listings
+        await tick(service, (pace) => (pace.listedAt = Date.now() - 6000));
+        assert.deepEqual(calls, expect, byId ? 'states by id are read' : 'no listing');
+      } finally {
+        await service.onApplicationShutdown();
+      }
     }
   });
 

@@ -8,12 +8,20 @@
  *   than MAX_BURST_DEFER_MS or, when reads are expensive, than it takes for them to use no more than
  *   BURST_LISTING_DUTY_CYCLE of the burst: a 2 s listing of a big 22.05 queue comes every 40 s of a
  *   sustained burst instead of every 8 s, and job states catch up once the burst ends.
+ * - A listing of the whole queue (where states cannot be asked by id: slurmrestd v0.0.38 answers all
+ *   jobs or none, SSH lists with squeue) grows with every job the burst submits, so even one that was
+ *   cheap before the burst waits for it to pass, up to MAX_LISTING_BURST_DEFER_MS: on such islands
+ *   job states lag by up to that much during a sustained burst.
  */
 export const LISTING_DUTY_CYCLE = 0.25;
 export const BURST_LISTING_DUTY_CYCLE = 0.05;
 /** Submissions this recent make a burst. */
 export const BURST_QUIET_MS = 300;
 export const MAX_BURST_DEFER_MS = 5000;
+export const MAX_LISTING_BURST_DEFER_MS = 30_000;
+
+/** How a follower reads an island: the states of the jobs it follows, or a listing of every job. */
+export type ReadKind = 'states' | 'listing';
 
 export interface ListingPace {
   /** No read before this time (duty cycle of the last read). */
@@ -24,10 +32,11 @@ export interface ListingPace {
   lastReadMs: number;
 }
 
-export function mayReadNow(pace: ListingPace, now: number, submittingRecently: boolean): boolean {
+export function mayReadNow(pace: ListingPace, now: number, submittingRecently: boolean, kind: ReadKind): boolean {
   if (now < pace.notBefore) return false;
   if (!submittingRecently) return true;
-  return now - pace.listedAt >= Math.max(MAX_BURST_DEFER_MS, pace.lastReadMs / BURST_LISTING_DUTY_CYCLE);
+  const burstDefer = kind === 'listing' ? MAX_LISTING_BURST_DEFER_MS : MAX_BURST_DEFER_MS;
+  return now - pace.listedAt >= Math.max(burstDefer, pace.lastReadMs / BURST_LISTING_DUTY_CYCLE);
 }
 
 /** The pace after a read that ran from `started` to `finished`. */

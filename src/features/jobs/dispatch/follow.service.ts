@@ -47,8 +47,8 @@ interface IslandFollower extends ListingPace {
    * a tick; each array alone (its split-off tasks carry their own ids), a few a tick.
    */
   lanes: { singles: WatchLane; arrays: WatchLane };
-  /** False once the adapter said it cannot ask by id: list instead. */
-  byId: boolean;
+  /** Whether the island answers states by id (else it is listed whole); unknown until first asked. */
+  byId?: boolean;
 }
 
 /** Single jobs asked for per tick when following by id: an island with 100,000 held jobs is read in pages. */
@@ -126,7 +126,6 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
           lastReadMs: 0,
           written: new Map(),
           lanes: { singles: new WatchLane(SINGLES_PER_TICK), arrays: new WatchLane(ARRAYS_PER_TICK) },
-          byId: true,
         });
       }
     }
@@ -136,10 +135,12 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   private async followIsland(follower: IslandFollower): Promise<void> {
     if (follower.running) return;
     const name = follower.island.settings.connection.name;
-    if (!mayReadNow(follower, Date.now(), this.activity.submittingWithin(name, BURST_QUIET_MS))) return;
     follower.running = true;
-    follower.listedAt = Date.now();
     try {
+      // How the island can be read decides how reads are paced; asking for no ids sends no request.
+      follower.byId ??= (await follower.island.slurm.jobStates([])) !== null;
+      if (!mayReadNow(follower, Date.now(), this.activity.submittingWithin(name, BURST_QUIET_MS), follower.byId ? 'states' : 'listing')) return;
+      follower.listedAt = Date.now();
       if (!(await this.holdLock(follower))) return;
       // Two EXISTS first, the rows only when SLURM has news: an island with 100,000 quiet jobs costs
       // an index probe per tick, not 100,000 rows.
