@@ -98,6 +98,29 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuUsage {
   };
 }
 
+/** Phases' usage as one: their wall time summed, busy shares and cores weighted by each phase's length. */
+export function combinedCpu(phases: CpuUsage[]): CpuUsage {
+  const wall = phases.reduce((sum, phase) => sum + phase.wallSeconds, 0);
+  const weighted = (share: (phase: CpuUsage) => number) => (wall > 0 ? phases.reduce((sum, phase) => sum + share(phase) * phase.wallSeconds, 0) / wall : 0);
+  const groups = [...new Set(phases.flatMap((phase) => Object.keys(phase.coresByGroup)))];
+  const cores = groups.map((group): [string, number] => [
+    group,
+    round(
+      weighted((phase) => phase.coresByGroup[group] ?? 0),
+      2,
+    ),
+  ]);
+  cores.sort((a, b) => b[1] - a[1]);
+  return {
+    wallSeconds: round(wall, 3),
+    machineBusy: round(
+      weighted((phase) => phase.machineBusy),
+      3,
+    ),
+    coresByGroup: Object.fromEntries(cores),
+  };
+}
+
 /**
  * CPU per unit of work (a job): milliseconds per group, and of the whole machine (every core's busy
  * time, whoever used it). On a CPU-bound machine, two ways of doing the same work compare as the

@@ -29,7 +29,7 @@ import { SshSlurmClient } from '../../src/adapters/slurm/ssh/ssh-slurm-client';
 import type { SlurmClient } from '../../src/core/slurm/slurm-client.port';
 import { normalizeSubmission } from '../../src/core/jobs/job-request';
 import { archipelagoOutputPattern } from '../../src/core/jobs/output-path';
-import { cpuBetween, cpuMsPer, cpuSnapshot, type CpuSnapshot, type CpuUsage } from './proc-stats';
+import { combinedCpu, cpuBetween, cpuMsPer, cpuSnapshot, type CpuSnapshot, type CpuUsage } from './proc-stats';
 import { applyCpuLayout, CPU_LAYOUTS, type AppliedLayout, type CpuLayout } from './cpu-layout';
 import { eachFlag } from '../flags';
 import { latencySummary, round, type LatencySummary } from '../support/latency';
@@ -524,20 +524,23 @@ interface BaselineResult {
   perSecond: number;
   latencyMs: LatencySummary;
   cpu: CpuUsage;
+  /** The closed-loop passes the totals add up (raw: one before the dispatch phase, one after). */
+  passes: Array<{ submitted: number; seconds: number; perSecond: number }>;
 }
 
-async function baselineSubmit(
-  client: SlurmClient,
-  kind: BaselineResult['client'],
-  connections: number,
-  count: number,
-  concurrency: number,
-  partition: string,
-  tag: string,
-  cleanup: SlurmCleanup,
-): Promise<BaselineResult> {
-  // The dispatcher's request for this job: the same normalization, spec, environment and cwd.
-  const job = normalizeSubmission(
+/** One closed-loop pass of submissions, numbered from `first`. */
+interface BaselinePass {
+  ids: number[];
+  latencies: number[];
+  errors: number;
+  errorSamples: string[];
+  seconds: number;
+  cpu: CpuUsage;
+}
+
+/** The dispatcher's request for this job: the same normalization, spec, environment and cwd. */
+function baselineJob(partition: string) {
+  return normalizeSubmission(
     { script: SCRIPT, options: { hold: true } },
     {
       slurmUser: SLURM_USER,
@@ -547,23 +550,36 @@ async function baselineSubmit(
       partitions: new Set([partition]),
     },
   );
+}
+
+async function baselinePass(
+  client: SlurmClient,
+  kind: BaselineResult['client'],
+  { first, count }: { first: number; count: number },
+  concurrency: number,
+  partition: string,
+  tag: string,
+  cleanup: SlurmCleanup,
+): Promise<BaselinePass> {
+  const job = baselineJob(partition);
+  const ids: number[] = [];
   const latencies: number[] = [];
   const errorSamples: string[] = [];
-  const ids: number[] = [];
   let errors = 0;
   const before = cpuSnapshot({ client: process.pid });
   const started = performance.now();
   await closedLoop(count, concurrency, async (i) => {
     checkDeadline(`${kind} baseline submit`);
+    const n = first + i;
     const t0 = performance.now();
     try {
       const result = await client.submit(SLURM_USER, {
         script: job.script,
         // The output file the dispatcher names when the submitter names none (src/core/jobs/output-path.ts).
-        spec: { ...job.spec, partition, hold: true, output: archipelagoOutputPattern(String(i + 1), false) },
+        spec: { ...job.spec, partition, hold: true, output: archipelagoOutputPattern(String(n + 1), false) },
         workingDirectory: job.workingDirectory,
         environment: job.environment,
-        comment: `${tag}:${i}`,
+        comment: `${tag}:${n}`,
       });
       ids.push(result.jobId);
     } catch (error) {
@@ -575,18 +591,30 @@ async function baselineSubmit(
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuBetween(before, cpuSnapshot({ client: process.pid }));
   cleanup.add(ids);
+  return { ids, latencies, errors, errorSamples, seconds, cpu };
+}
+
+/** The passes of one baseline as one result: rates over their summed time, CPU weighted by each pass's length. */
+function baselineResult(kind: BaselineResult['client'], connections: number, concurrency: number, jobs: number, passes: BaselinePass[]): BaselineResult {
+  const submitted = passes.reduce((sum, pass) => sum + pass.ids.length, 0);
+  const seconds = passes.reduce((sum, pass) => sum + pass.seconds, 0);
   return {
     client: kind,
     concurrency,
     connections,
-    jobs: count,
-    submitted: ids.length,
-    errors,
-    errorSamples,
+    jobs,
+    submitted,
+    errors: passes.reduce((sum, pass) => sum + pass.errors, 0),
+    errorSamples: passes.flatMap((pass) => pass.errorSamples).slice(0, 5),
     seconds: round(seconds, 3),
-    perSecond: round(ids.length / seconds),
-    latencyMs: latencySummary(latencies),
-    cpu,
+    perSecond: seconds > 0 ? round(submitted / seconds) : 0,
+    latencyMs: latencySummary(passes.flatMap((pass) => pass.latencies)),
+    cpu: combinedCpu(passes.map((pass) => pass.cpu)),
+    passes: passes.map((pass) => ({
+      submitted: pass.ids.length,
+      seconds: round(pass.seconds, 3),
+      perSecond: pass.seconds > 0 ? round(pass.ids.length / pass.seconds) : 0,
+    })),
   };
 }
 
@@ -743,6 +771,19 @@ async function measureRound(
     const waiting = Number((await pg.query(`SELECT count(*) AS n FROM jobs WHERE state = 'ACCEPTED'`)).rows[0].n);
     if (waiting !== accept.accepted) log(`note: ${waiting} jobs ACCEPTED in the database, ${accept.accepted} accepted over HTTP`);
 
+    // Phase 3, first half: raw slurmrestd before dispatching, the second half after it (below), so
+    // that the machine's drift within a round and the order of phases weigh on both sides alike.
+    const rawHalves = [Math.ceil(settings.jobs / 2), Math.floor(settings.jobs / 2)];
+    const rawPass = async (first: number, count: number) => {
+      log(`${label}: raw slurmrestd submit ${count}`);
+      const pass = await withBaselineClient(state, new RestSlurmClient(island.connection), (client) =>
+        baselinePass(client, 'rest', { first, count }, dispatchConcurrency, island.defaultPartition, RAW_TAG, cleanup),
+      );
+      await cleanup.flush();
+      return pass;
+    };
+    const rawBefore = await rawPass(0, rawHalves[0]);
+
     // Phase 2: dispatch.
     const queueBefore = await cleanup.queueSize();
     log(`${label}: dispatch ${waiting} jobs (slurmctld knows ${queueBefore} jobs, all states)`);
@@ -817,21 +858,19 @@ async function measureRound(
     };
     if (!dispatch.completedWithinCap) throw Object.assign(new Error('dispatch did not finish within the time cap'), { partial: dispatch });
 
-    // Phase 3: raw slurmrestd, same concurrency as the dispatcher, same connection pool size.
-    log(`${label}: raw slurmrestd submit ${settings.jobs}`);
-    const raw = await withBaselineClient(state, new RestSlurmClient(island.connection), (client) =>
-      baselineSubmit(client, 'rest', island.connection.rest!.connections, settings.jobs, dispatchConcurrency, island.defaultPartition, RAW_TAG, cleanup),
-    );
-    await cleanup.flush();
+    // Phase 3, second half: raw slurmrestd, same concurrency as the dispatcher, same connection pool size.
+    const rawAfter = await rawPass(rawHalves[0], rawHalves[1]);
+    const raw = baselineResult('rest', island.connection.rest!.connections, dispatchConcurrency, settings.jobs, [rawBefore, rawAfter]);
 
     // Phase 4: SSH + sbatch on the same island, same concurrency.
     const sshJobs = settings.sshJobs ?? settings.jobs;
     let sshSbatch: BaselineResult | null = null;
     if (sshJobs > 0) {
       log(`${label}: SSH + sbatch submit ${sshJobs}`);
-      sshSbatch = await withBaselineClient(state, new SshSlurmClient(island.connection), (client) =>
-        baselineSubmit(client, 'ssh', island.connection.ssh!.maxConnectionsPerUser, sshJobs, dispatchConcurrency, island.defaultPartition, SSH_TAG, cleanup),
+      const pass = await withBaselineClient(state, new SshSlurmClient(island.connection), (client) =>
+        baselinePass(client, 'ssh', { first: 0, count: sshJobs }, dispatchConcurrency, island.defaultPartition, SSH_TAG, cleanup),
       );
+      sshSbatch = baselineResult('ssh', island.connection.ssh!.maxConnectionsPerUser, dispatchConcurrency, sshJobs, [pass]);
       await cleanup.flush();
       if (sshSbatch.errors > 0) log(`SSH + sbatch errors: ${sshSbatch.errors}, e.g. ${sshSbatch.errorSamples.join(' | ')}`);
     }
@@ -1022,7 +1061,7 @@ function summary(result: any, file: string): string {
         `${d.perSecondSteady} jobs/s steady  (cores ${JSON.stringify(d.cpu.coresByGroup)})`,
     );
     lines.push(
-      `  raw slurmrestd  ${r.raw.perSecond} jobs/s at c=${r.raw.concurrency}  p50 ${r.raw.latencyMs.p50} p99 ${r.raw.latencyMs.p99} ms  errors ${r.raw.errors}`,
+      `  raw slurmrestd  ${r.raw.perSecond} jobs/s at c=${r.raw.concurrency} (${r.raw.passes.map((p) => p.perSecond).join(' before, ')} after dispatch)  p50 ${r.raw.latencyMs.p50} p99 ${r.raw.latencyMs.p99} ms  errors ${r.raw.errors}`,
     );
     lines.push(`  ratio dispatch/raw ${r.ratioFromStart} (from spawn), ${r.ratioSteady} (steady)`);
     const perJob = r.cpuMsPerJob;
