@@ -183,8 +183,9 @@ export class FollowService implements OnApplicationBootstrap, OnApplicationShutd
   /**
    * Runs a read of the island and paces the next one by it, answered or failed: a failed (e.g.
    * timed-out) listing must not be retried at once, as SLURM may still be building it. Only reads
-   * pace: a failure before one (the lock, the probe) or after it (writing the changes) says nothing
-   * about what reading the island costs.
+   * pace: a failure before one (the lock, the probe) or after a listing (writing its changes) says
+   * nothing about what reading the island costs. Following by id reads and writes in turns, so
+   * there the whole tick counts.
    */
   private async paced<T>(follower: IslandFollower, read: () => Promise<T>): Promise<T> {
     const started = Date.now();
