@@ -4,13 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { toBech32 } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { ChainSettings } from '../../src/adapters/chain/chain-settings';
-import {
-  ChainQueryError,
-  ChainUnavailableError,
-  GasPriceAboveCeilingError,
-  TxUnconfirmedError,
-  VirtEngineChainClient,
-} from '../../src/adapters/chain/chain-client';
+import { VirtEngineChainClient } from '../../src/adapters/chain/chain-client';
+import { ChainQueryError, ChainUnavailableError, GasPriceAboveCeilingError, TxUnconfirmedError } from '../../src/adapters/chain/chain-port';
 import type { GasPriceDecision } from '../../src/adapters/chain/gas-price-store';
 import { AuthInfo, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import {

@@ -9,7 +9,7 @@ import { ClusterState, JobState, MsgCancelJob, MsgSubmitJob, MsgSubmitJobRespons
 import { ensureAccountingIsland } from '../support/accounting-island';
 import { ControlPlane } from '../support/control-plane';
 import { FakeChain } from '../support/fake-chain/fake-chain';
-import { ChainQueryError } from '../../src/adapters/chain/chain-client';
+import { ChainQueryError } from '../../src/adapters/chain/chain-port';
 import { chainClientFor, duplicateReports, reportsOnChain } from '../support/ledger-fixtures';
 import { newWallet, TestWallet } from '../support/wallets';
 

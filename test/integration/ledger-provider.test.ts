@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { Tx } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
-import type { ChainSigner } from '../../src/adapters/chain/chain-client';
+import type { ChainSigner } from '../../src/adapters/chain/chain-port';
 import { ClusterState, MsgRegisterCluster, MsgUpdateCluster, MsgUpdateNodeMetadata, NodeState } from '../../src/adapters/chain/generated/virtengine';
 import { ChainSender } from '../../src/features/ledger/chain-sender';
 import { ProviderDaemon } from '../../src/features/ledger/provider-daemon';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { toBech32 } from '@cosmjs/encoding';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
-import type { ChainSigner } from '../../src/adapters/chain/chain-client';
+import type { ChainSigner } from '../../src/adapters/chain/chain-port';
 import { JobState } from '../../src/adapters/chain/generated/virtengine';
 import { ChainSender } from '../../src/features/ledger/chain-sender';
 import { ChainUsageReporter } from '../../src/features/ledger/chain-usage-reporter';

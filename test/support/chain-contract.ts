@@ -5,7 +5,8 @@ import { toBech32 } from '@cosmjs/encoding';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import { calculateFee, GasPrice, SigningStargateClient } from '@cosmjs/stargate';
 import { ChainSettings } from '../../src/adapters/chain/chain-settings';
-import { ChainQueryError, VirtEngineChainClient, WrongChainError } from '../../src/adapters/chain/chain-client';
+import { VirtEngineChainClient } from '../../src/adapters/chain/chain-client';
+import { ChainQueryError, WrongChainError } from '../../src/adapters/chain/chain-port';
 import { chainRegistry } from '../../src/adapters/chain/chain-registry';
 import {
   MsgCancelJob,

@@ -1,6 +1,6 @@
 import { readSecretFile } from '../secrets/sealed-file';
 import { fromHex } from '@cosmjs/encoding';
-import { DirectSecp256k1HdWallet, DirectSecp256k1Wallet, OfflineDirectSigner } from '@cosmjs/proto-signing';
+import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 
 /** What a key file holds: a BIP-39 mnemonic (12-24 words) or a 32-byte secp256k1 private key in hex. */
 export type KeySecret = { privateKey: Uint8Array } | { mnemonic: string };
@@ -20,7 +20,11 @@ export function readKeyFile(path: string): KeySecret {
   }
 }
 
-/** The signer for our own chain transactions (SIGN_MODE_DIRECT). The secret is never logged. */
-export function directWallet(secret: KeySecret, prefix: string): Promise<OfflineDirectSigner> {
+/**
+ * The signer for our own chain transactions (SIGN_MODE_DIRECT). The secret is never logged. cosmjs's
+ * signing code is loaded on first use: configuration reads key files in every process, most never sign.
+ */
+export async function directWallet(secret: KeySecret, prefix: string): Promise<OfflineDirectSigner> {
+  const { DirectSecp256k1HdWallet, DirectSecp256k1Wallet } = await import('@cosmjs/proto-signing');
   return 'privateKey' in secret ? DirectSecp256k1Wallet.fromKey(secret.privateKey, prefix) : DirectSecp256k1HdWallet.fromMnemonic(secret.mnemonic, { prefix });
 }

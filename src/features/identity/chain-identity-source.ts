@@ -1,5 +1,5 @@
 import bcrypt from 'bcryptjs';
-import { ChainQueries, ChainQueryError, ChainUnavailableError } from '../../adapters/chain/chain-client';
+import { ChainQueries, ChainQueryError, ChainUnavailableError } from '../../adapters/chain/chain-port';
 import { IdentitySource, IdentityUnavailableError } from '../../core/identity/identity-source';
 import type { Requirement, SessionFacts } from '../../core/identity/mfa-rules';
 import { ACCOUNT_STATUSES, AccountStatusName } from '../../core/identity/tiers';

@@ -1,7 +1,7 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
-import { CHAIN_CLIENT, ChainQueries } from '../../adapters/chain/chain-client';
+import { CHAIN_CLIENT, ChainQueries } from '../../adapters/chain/chain-port';
 import { ChainIdentitySource } from './chain-identity-source';
 import { DevIdentitySource } from './dev-identity-source';
 import { IDENTITY_SOURCE } from '../../core/identity/identity-source';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { CHAIN_CLIENT, type ChainQueries } from '../../adapters/chain/chain-client';
+import { CHAIN_CLIENT, type ChainQueries } from '../../adapters/chain/chain-port';
 import { HPCJob, JobState, MsgReportJobStatus } from '../../adapters/chain/generated/virtengine';
 import { Problem } from '../../core/common/problem';
 import { repeatEvery } from '../../core/common/repeat';

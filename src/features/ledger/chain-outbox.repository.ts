@@ -1,6 +1,6 @@
-import type { EncodeObject, GeneratedType } from '@cosmjs/proto-signing';
+import type { EncodeObject } from '@cosmjs/proto-signing';
 import type { DataSource } from 'typeorm';
-import { chainRegistry } from '../../adapters/chain/chain-registry';
+import { virtEngineMessageType } from '../../adapters/chain/virtengine-messages';
 import { Outbox, type OutboxTable } from '../../adapters/postgres/outbox';
 import { rows } from '../../adapters/postgres/sql';
 import { transaction } from '../../adapters/postgres/transactions';
@@ -32,8 +32,6 @@ export const CHAIN_OUTBOX_MAX_BACKOFF_SECONDS = 300;
 /** A leased row is not offered to another drainer for this long. */
 const LEASE_SECONDS = 60;
 
-const registry = chainRegistry();
-
 /**
  * `chain_outbox` (messages for the chain under a unique key, through the generic outbox) and
  * `chain_clusters` (the cluster id a committed registration returned, stored with that commit).
@@ -50,7 +48,7 @@ export class ChainOutboxRepository {
 
   /** Queues `message` under `key` (once: a key already queued adds nothing); whether it was added. */
   enqueue(key: string, kind: ChainOutboxKind, subject: string, message: EncodeObject): Promise<boolean> {
-    const type = registry.lookupType(message.typeUrl) as GeneratedType & { encode(m: unknown): { finish(): Uint8Array } };
+    const type = virtEngineMessageType(message.typeUrl);
     return this.outbox.add(
       { dedupe_key: key, kind, subject, type_url: message.typeUrl, value: Buffer.from(type.encode(message.value).finish()) },
       'dedupe_key',

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { CHAIN_CLIENT, type ChainQueries } from '../../adapters/chain/chain-client';
+import { CHAIN_CLIENT, type ChainQueries } from '../../adapters/chain/chain-port';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { Metrics } from '../../adapters/metrics/metrics';

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { ChainQueries } from '../../adapters/chain/chain-client';
+import type { ChainQueries } from '../../adapters/chain/chain-port';
 import type { HPCJob } from '../../adapters/chain/generated/virtengine';
 import type { StoredHpcReward } from '../../adapters/chain/hpc-job-store';
 import { rows } from '../../adapters/postgres/sql';

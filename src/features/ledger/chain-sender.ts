@@ -1,6 +1,6 @@
 import type { EncodeObject } from '@cosmjs/proto-signing';
 import type { DeliverTxResponse } from '@cosmjs/stargate';
-import { ChainQueryError, ChainUnavailableError, type ChainSigner, type PreparedTx } from '../../adapters/chain/chain-client';
+import { ChainQueryError, ChainUnavailableError, type ChainSigner, type PreparedTx } from '../../adapters/chain/chain-port';
 import type { TxStore } from './chain-txs.repository';
 
 /** One outbox entry's messages: they travel in the same transaction, in order. */

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { PreparedTx } from '../../adapters/chain/chain-client';
+import type { PreparedTx } from '../../adapters/chain/chain-port';
 
 export interface JournaledTx {
   sequence: number;

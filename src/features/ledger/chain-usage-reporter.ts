@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { ChainQueries } from '../../adapters/chain/chain-client';
+import type { ChainQueries } from '../../adapters/chain/chain-port';
 import { toChainUsageMetrics } from '../../core/usage/chain-usage-metrics';
 import type { UsageRecordInput } from '../../core/usage/usage-record';
 import type { BroadcastJournal, OutboxEntry, ReportOutcome, UsageReporter } from '../../core/usage/usage-reporter.port';

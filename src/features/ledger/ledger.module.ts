@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { CHAIN_CLIENT, type VirtEngineChainClient } from '../../adapters/chain/chain-client';
+import type { VirtEngineChainClient } from '../../adapters/chain/chain-client';
+import { CHAIN_CLIENT } from '../../adapters/chain/chain-port';
 import type { AppConfig } from '../../adapters/config/config';
 import { APP_CONFIG } from '../../adapters/config/config.module';
 import { USAGE_REPORTER } from '../../core/usage/usage-reporter.port';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { EncodeObject, GeneratedType } from '@cosmjs/proto-signing';
+import type { EncodeObject } from '@cosmjs/proto-signing';
 import type { DataSource } from 'typeorm';
-import { chainRegistry } from '../../adapters/chain/chain-registry';
+import { virtEngineMessageType } from '../../adapters/chain/virtengine-messages';
 import { MsgRegisterClusterResponse } from '../../adapters/chain/generated/virtengine';
 import type { OfferingPrices } from '../../core/usage/pricing';
 import type { ChainSender, MsgResponse, Resolution, SendOutcome } from './chain-sender';
@@ -20,8 +20,6 @@ export interface ProviderDaemonOptions {
   batchSize?: number;
   maxBackoffSeconds?: number;
 }
-
-const registry = chainRegistry();
 
 /** x/hpc's refusal for a node it deregistered (keeper.UpdateNodeMetadata: no transition leaves DEREGISTERED). */
 const DEREGISTERED = /invalid state transition from deregistered/;
@@ -157,7 +155,7 @@ export class ProviderDaemon {
     const byId = new Map(toSend.map((row) => [row.id, row]));
     const items = toSend.map((row) => ({
       key: row.id,
-      messages: [{ typeUrl: row.type_url, value: (registry.lookupType(row.type_url) as GeneratedType & { decode(b: Uint8Array): unknown }).decode(row.value) }],
+      messages: [{ typeUrl: row.type_url, value: virtEngineMessageType(row.type_url).decode(row.value) }],
     }));
     const outcomes = await sender.send(items, (keys, tx) => this.outbox.markBroadcast(keys, tx.hash));
     for (const [id, outcome] of outcomes) {
