@@ -54,13 +54,26 @@ const config = {
   follow: { intervalMs: 1000, lostAfterSeconds: 3600 },
 } as unknown as AppConfig;
 
-/** The service's one island follower and one tick of it (the timer is not started), `setUp` applied to the pace first. */
-async function tick(service: FollowService, setUp: (pace: ListingPace) => void = () => undefined): Promise<ListingPace> {
+/**
+ * One tick of a FollowService over `directory` (its timer is not started), `setUp` applied to the
+ * follower's pace first, `activity` telling it of submissions; the pace after the tick.
+ */
+async function followOnce(
+  db: DataSource,
+  directory: IslandDirectory,
+  writes: JobsRepository,
+  { activity = new DispatchActivity(), setUp = () => undefined }: { activity?: DispatchActivity; setUp?: (pace: ListingPace) => void } = {},
+): Promise<ListingPace> {
+  const service = new FollowService(db, writes, activity, directory, config);
   const internals = service as unknown as { currentFollowers(): ListingPace[]; followIsland(f: ListingPace): Promise<void> };
-  const [follower] = internals.currentFollowers();
-  setUp(follower);
-  await internals.followIsland(follower);
-  return follower;
+  try {
+    const [follower] = internals.currentFollowers();
+    setUp(follower);
+    await internals.followIsland(follower);
+    return follower;
+  } finally {
+    await service.onApplicationShutdown();
+  }
 }
 
 /**
@@ -86,31 +99,21 @@ describe('follower pace (PostgreSQL)', () => {
 
   it('a listing that fails paces the next read by its length: a timed-out listing is not asked for again at once', async () => {
     const { directory, calls } = listingIsland({ listMs: 150, fails: true });
-    const service = new FollowService(db, failingWrites(0), new DispatchActivity(), directory, config);
-    try {
-      const before = Date.now();
-      const pace = await tick(service);
-      assert.equal(calls.listings, 1);
-      assert.ok(pace.lastReadMs >= 150 && pace.lastReadMs < 1000, `lastReadMs ${pace.lastReadMs}`);
-      assert.ok(pace.notBefore >= before + 150 / LISTING_DUTY_CYCLE, `next read ${pace.notBefore - before} ms after the tick began`);
-    } finally {
-      await service.onApplicationShutdown();
-    }
+    const before = Date.now();
+    const pace = await followOnce(db, directory, failingWrites(0));
+    assert.equal(calls.listings, 1);
+    assert.ok(pace.lastReadMs >= 150 && pace.lastReadMs < 1000, `lastReadMs ${pace.lastReadMs}`);
+    assert.ok(pace.notBefore >= before + 150 / LISTING_DUTY_CYCLE, `next read ${pace.notBefore - before} ms after the tick began`);
   });
 
   it('a failure after the listing (writing the changes) paces by the listing alone', async () => {
     const { directory, calls } = listingIsland({ listMs: 0, fails: false });
-    const service = new FollowService(db, failingWrites(400), new DispatchActivity(), directory, config);
-    try {
-      const before = Date.now();
-      const pace = await tick(service);
-      assert.equal(calls.listings, 1);
-      // The 400 ms write is not a read: counted as one, it would hold reads back for 1.6 s and through bursts.
-      assert.ok(pace.lastReadMs < 200, `lastReadMs ${pace.lastReadMs}`);
-      assert.ok(pace.notBefore < before + 800, `next read ${pace.notBefore - before} ms after the tick began`);
-    } finally {
-      await service.onApplicationShutdown();
-    }
+    const before = Date.now();
+    const pace = await followOnce(db, directory, failingWrites(400));
+    assert.equal(calls.listings, 1);
+    // The 400 ms write is not a read: counted as one, it would hold reads back for 1.6 s and through bursts.
+    assert.ok(pace.lastReadMs < 200, `lastReadMs ${pace.lastReadMs}`);
+    assert.ok(pace.notBefore < before + 800, `next read ${pace.notBefore - before} ms after the tick began`);
   });
 
   it('an island listed whole is not listed during a dispatch burst, even before its first read showed it cannot be asked by id', async () => {
@@ -121,15 +124,10 @@ describe('follower pace (PostgreSQL)', () => {
     for (const { byId, expect } of cases) {
       const { directory, calls } = listingIsland({ listMs: 0, fails: false, byId });
       const activity = new DispatchActivity();
-      const service = new FollowService(db, failingWrites(0), activity, directory, config);
-      try {
-        activity.submitted(ISLAND);
-        // 6 s into a burst: past the wait for reads by id, within the wait for listings
-        await tick(service, (pace) => (pace.listedAt = Date.now() - 6000));
-        assert.deepEqual(calls, expect, byId ? 'states by id are read' : 'no listing');
-      } finally {
-        await service.onApplicationShutdown();
-      }
+      activity.submitted(ISLAND);
+      // 6 s into a burst: past the wait for reads by id, within the wait for listings
+      await followOnce(db, directory, failingWrites(0), { activity, setUp: (pace) => (pace.listedAt = Date.now() - 6000) });
+      assert.deepEqual(calls, expect, byId ? 'states by id are read' : 'no listing');
     }
   });
 
@@ -137,10 +135,8 @@ describe('follower pace (PostgreSQL)', () => {
     const { db: closed } = await migratedDatabase('archipelago_test_follow_pace_closed', 2);
     await closed.destroy();
     const { directory, calls } = listingIsland({ listMs: 0, fails: false });
-    const service = new FollowService(closed, failingWrites(0), new DispatchActivity(), directory, config);
-    const pace = await tick(service);
+    const pace = await followOnce(closed, directory, failingWrites(0));
     assert.equal(calls.listings, 0);
     assert.deepEqual({ notBefore: pace.notBefore, lastReadMs: pace.lastReadMs }, { notBefore: 0, lastReadMs: 0 });
-    await service.onApplicationShutdown();
   });
 });
