@@ -16,7 +16,6 @@
  * `api-<pid>-0` is boot and warm-up, `api-<pid>-1` the measured requests.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { ControlPlane, REPO } from '../../test/support/control-plane';
@@ -27,6 +26,7 @@ import { cpuBetween, cpuSnapshot, type CpuUsage } from '../submit/proc-stats';
 import { CpuProfiles } from '../submit/cpu-profiles';
 import { eachFlag } from '../flags';
 import { latencySummary, round, type LatencySummary } from '../support/latency';
+import { machineAtEnd, machineAtStart } from '../support/machine';
 
 interface Settings {
   processes: number[];
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
   const log = (line: string) => process.stderr.write(`[accept ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   const startedAt = new Date();
-  const loadAtStart = loadavg().map((v) => round(v, 2));
+  const machine = machineAtStart();
   const rounds: Round[] = [];
   for (const processes of settings.processes) rounds.push(await measure(settings, processes, log));
   const single = rounds.find((r) => r.apiProcesses === 1);
@@ -149,13 +149,7 @@ async function main(): Promise<void> {
     benchmark: 'accept',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? '',
-      node: process.version,
-      loadavgAtStart: loadAtStart,
-      loadavgAtEnd: loadavg().map((v) => round(v, 2)),
-    },
+    machine: machineAtEnd(machine),
     settings,
     targets: TARGETS,
     baseline: 'one API process (scaling); the targets are absolute',

@@ -23,12 +23,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { ControlPlane, freePort } from '../../test/support/control-plane';
 import { processCpuSeconds } from '../submit/proc-stats';
 import { eachFlag } from '../flags';
+import { machineAtEnd, machineAtStart } from '../support/machine';
 
 interface Settings {
   tasks: number;
@@ -175,6 +175,7 @@ function busyIsland(island: string): { stop: () => void } {
 
 async function main(): Promise<void> {
   const s = parseArgs(process.argv.slice(2));
+  const machine = machineAtStart();
   const metricsPort = await freePort();
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const cp = new ControlPlane('arrays-bench', {
@@ -215,8 +216,8 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'arrays',
       at: new Date().toISOString(),
+      machine: machineAtEnd(machine),
       settings: { ...s, followIntervalMs: FOLLOW_INTERVAL_MS },
-      loadavg: loadavg(),
       phases: { quiet: quietPhase, heldArray: heldPhase },
       added: {
         workerCores: round(heldPhase.workerCores - quietPhase.workerCores),

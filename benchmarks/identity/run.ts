@@ -14,7 +14,6 @@
  * percentiles and chain queries per round; the baseline is round 2.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { walletLogin } from '../../src/apps/cli/wallet-login-client';
@@ -22,6 +21,7 @@ import { ControlPlane } from '../../test/support/control-plane';
 import { FakeChain } from '../../test/support/fake-chain/fake-chain';
 import { newWallet } from '../../test/support/wallets';
 import { eachFlag } from '../flags';
+import { machineAtEnd, machineAtStart } from '../support/machine';
 
 interface Settings {
   jobs: number;
@@ -98,6 +98,7 @@ async function withControlPlane<T>(chain: FakeChain, veidCacheMs: string, body: 
 
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
+  const machine = machineAtStart();
   const chain = new FakeChain({ chainId: 'virtengine-bench-1' });
   await chain.start();
   const wallet = await newWallet();
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'identity',
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, loadavg: loadavg() },
+    machine: machineAtEnd(machine),
     settings,
     baseline: rounds.find((r) => r.name.includes('baseline'))?.name,
     rounds,

@@ -14,7 +14,6 @@
  *     daemon does: a transaction per status report would be 3× worse still), on K jobs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { ChainSender } from '../../src/features/ledger/chain-sender';
@@ -26,6 +25,7 @@ import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedRe
 import { newWallet } from '../../test/support/wallets';
 import { eachFlag } from '../flags';
 import { JobsRepository } from '../../src/features/jobs/jobs.repository';
+import { machineAtEnd, machineAtStart } from '../support/machine';
 
 interface Settings {
   jobs: number;
@@ -135,6 +135,7 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
+  const machine = machineAtStart();
   const db = await freshDatabase('ledger_bench', 8);
   try {
     const batched = await round(db, settings.jobs, settings.batchSize, settings.maxMessages);
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'ledger',
       at: new Date().toISOString(),
-      machine: { loadavg: loadavg().map(round3), node: process.version },
+      machine: machineAtEnd(machine),
       batched,
       baseline: baseline && { name: 'oneJobPerTx', ...baseline },
       speedupVsBaseline: baseline ? round3(batched.jobsPerSecond / baseline.jobsPerSecond) : null,

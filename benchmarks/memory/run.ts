@@ -22,7 +22,7 @@
  * Database `bench_memory` (dropped at the end), Redis DB ARCH_BENCH_REDIS_DB (7) of ARCH_TEST_REDIS_URL.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
@@ -31,6 +31,7 @@ import { ControlPlane, REPO } from '../../test/support/control-plane';
 import { normalizeSubmission } from '../../src/core/jobs/job-request';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from '../submit/proc-stats';
 import { eachFlag } from '../flags';
+import { machineAtEnd, machineAtStart } from '../support/machine';
 
 interface Settings {
   /** Islands and the share of the jobs on each (shares in tenths). */
@@ -320,6 +321,7 @@ async function serve(url: string, readers: Array<{ key: string; ids: string[] }>
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
+  const machine = machineAtStart();
   const sampleDir = mkdtempSync(join(tmpdir(), 'bench-memory-'));
   const cp = new ControlPlane('memory_bench', {
     databaseName: DATABASE,
@@ -432,13 +434,7 @@ async function main(): Promise<void> {
     benchmark: 'memory',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: {
-      hostname: hostname(),
-      cpus: cpus().length,
-      memoryGb: round(totalmem() / 2 ** 30, 1),
-      node: process.version,
-      loadavgAtEnd: loadavg().map((v) => round(v, 2)),
-    },
+    machine: machineAtEnd(machine),
     settings,
     baseline: 'the same processes idle with no jobs (phase "empty")',
     inserted,

@@ -16,7 +16,6 @@
  * never over-committed; no multi-node job spans islands or sits on a tier looser than it needs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
@@ -27,6 +26,7 @@ import { satisfies } from '../../src/core/placement/feature-constraint';
 import { deriveDemand, type JobDemand } from '../../src/core/placement/job-demand';
 import { placeMany, type BatchJob, type BatchResult, type UserConstraints } from '../../src/core/placement';
 import { eachFlag } from '../flags';
+import { machineAtEnd, machineAtStart } from '../support/machine';
 
 interface Settings {
   islands: number;
@@ -337,7 +337,7 @@ const ms = (x: number) => Math.round(x * 10) / 10;
 async function main(): Promise<void> {
   const s = parseArgs(process.argv.slice(2));
   const rng = new Rng(s.seed);
-  const loadBefore = loadavg();
+  const machine = machineAtStart();
   const snapshot = makeSnapshot(s, rng);
   const generated = makeJobs(s, rng);
 
@@ -402,14 +402,7 @@ async function main(): Promise<void> {
   const report = {
     benchmark: 'placement',
     at: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      totalMemGb: Math.round(totalmem() / 1e8) / 10,
-      node: process.version,
-      loadAverageBefore: loadBefore.map((x) => Math.round(x * 100) / 100),
-      loadAverageAfter: loadavg().map((x) => Math.round(x * 100) / 100),
-    },
+    machine: machineAtEnd(machine),
     settings: { ...s, nodes: s.islands * s.nodesPerIsland },
     timing: {
       placeManyMedianMs: ms(median(times)),

@@ -52,13 +52,17 @@ export function newestResults(dir: string): Newest[] {
   return [...newest.values()].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
-/** The load a results file recorded, if any: 1-minute averages at start → end. */
+/**
+ * The load a results file recorded, if any: 1-minute averages at start → end. A load taken only at
+ * the end says "at end": it counts the benchmark's own processes and is no sign of other work.
+ */
 export function loadOf(result: unknown): string {
   const machine = (result as { machine?: Record<string, unknown> } | null)?.machine ?? {};
   const first = (value: unknown) => (Array.isArray(value) && typeof value[0] === 'number' ? value[0].toFixed(2) : null);
   const start = first(machine.loadavgAtStart);
   const end = first(machine.loadavgAtEnd ?? machine.loadavg);
-  return [start, end].filter((v) => v !== null).join(' → ') || '—';
+  if (start === null) return end === null ? '—' : `at end ${end}`;
+  return end === null ? start : `${start} → ${end}`;
 }
 
 /** Results files of `dir` that neither are the newest of their benchmark nor are quoted. */
@@ -86,7 +90,9 @@ function markdown(found: Newest[], rows: Headline[], generatedAt: string): strin
     `Generated ${generatedAt} on ${hostname()} (${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, ` +
       `load ${loadavg()
         .map((v) => v.toFixed(1))
-        .join(' ')}) by \`npm run bench\` from the newest results file of each benchmark. ` +
+        .join(
+          ' ',
+        )}) by \`benchmarks/report/run.ts\` (the last step of \`npm run bench\`) from the newest results file of each benchmark, measured when the Files table says. ` +
       'The machine is shared: compare ratios measured in the same run, not absolute numbers across runs. ' +
       'What each number means and how it is measured: [benchmarks/README.md](../README.md).',
     '',
@@ -104,7 +110,7 @@ function markdown(found: Newest[], rows: Headline[], generatedAt: string): strin
     '',
     '## Files',
     '',
-    "Load is the machine's 1-minute load average as the benchmark recorded it (at its start and end when it did); on 2 CPUs anything above 2 means it shared the cores.",
+    "Load is the machine's 1-minute load average as the benchmark recorded it, at its start and at its end. The start says whether other work shared the cores (on 2 CPUs, anything above 2); the end also counts the benchmark's own processes (SLURM, PostgreSQL, the control plane it runs).",
     '',
     '| benchmark | measured at | load | results file |',
     '|---|---|---|---|',

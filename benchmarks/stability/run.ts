@@ -14,7 +14,6 @@
  * flapped. Target: 0 tier changes within the band. JSON on stdout and in benchmarks/results/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -29,6 +28,7 @@ import {
   type TopologyResult,
 } from '../../src/core/topology';
 import { makeGeography, Rng, type Geography } from '../topology/geography';
+import { machineAtEnd, machineAtStart } from '../support/machine';
 
 const TIERS: Tier[] = [
   { name: 'tight', boundMs: 2, minIslandSize: 16 },
@@ -160,6 +160,7 @@ function simulate(geo: Geography, settings: Settings, jitter: number, damped: bo
 
 function main(): void {
   const settings = parseArgs(process.argv.slice(2));
+  const machine = machineAtStart();
   const geo = makeGeography({ nodes: settings.nodes, seed: settings.seed, siteDiameterMaxMs: settings.siteDiameterMaxMs });
   const runs = settings.jitters.map((jitter) => {
     const baseline = simulate(geo, settings, jitter, false);
@@ -170,7 +171,7 @@ function main(): void {
   const report = {
     benchmark: 'stability',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length },
+    machine: machineAtEnd(machine),
     settings: { ...settings, tiers: TIERS, hysteresisMargin: MARGIN, withinBandJitter: WITHIN_BAND, confirmRounds: 3, maxChurnPerHour: 60 },
     baselineName: 'latency hysteresis only (computeIslands every pass)',
     units: { tierChanges: 'per hour', moves: 'per hour' },

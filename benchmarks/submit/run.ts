@@ -16,7 +16,7 @@ import { CpuProfiles } from './cpu-profiles';
 import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, loadavg, totalmem } from 'node:os';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Pool as PgPool } from 'pg';
@@ -33,6 +33,7 @@ import { combinedCpu, cpuBetween, cpuMsPer, cpuSnapshot, type CpuSnapshot, type 
 import { applyCpuLayout, CPU_LAYOUTS, type AppliedLayout, type CpuLayout } from './cpu-layout';
 import { eachFlag } from '../flags';
 import { latencySummary, round, type LatencySummary } from '../support/latency';
+import { machineAtEnd, machineAtStart } from '../support/machine';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -918,6 +919,7 @@ const TARGETS = { acceptPerSecond: 2500, acceptP99Ms: 20, dispatchRatioSteady: 0
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
+  const machine = machineAtStart();
   deadline = Date.now() + settings.timeoutSeconds * 1000;
   const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
@@ -992,14 +994,7 @@ async function main(): Promise<void> {
     benchmark: 'submit',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: {
-      hostname: hostname(),
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? '',
-      memoryGb: round(totalmem() / 2 ** 30, 1),
-      node: process.version,
-      loadavgAtEnd: loadavg().map((v) => round(v, 2)),
-    },
+    machine: machineAtEnd(machine),
     git: await run('git', ['-C', REPO, 'describe', '--always', '--dirty'])
       .then((s) => s.trim())
       .catch(() => null),

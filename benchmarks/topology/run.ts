@@ -14,12 +14,12 @@
  *   - stability: a second run with the previous assignment and every sample perturbed by up to 1 %.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { computeIslands, type RttSample, type Tier, type TopologyResult } from '../../src/core/topology';
 import { DEFAULT_GEO, makeGeography, Rng, type Geography } from './geography';
 import { eachFlag } from '../flags';
+import { machineAtEnd, machineAtStart } from '../support/machine';
 
 interface Settings {
   nodes: number;
@@ -214,6 +214,7 @@ function timed<T>(fn: () => T): { value: T; ms: number; heapDeltaMb: number } {
 
 function main(): void {
   const s = parseArgs(process.argv.slice(2));
+  const machine = machineAtStart();
   // A tight (MPI) island smaller than tightMin is not worth a SLURM cluster: its nodes go loose.
   const TIERS: Tier[] = [
     { name: 'tight', boundMs: 2, minIslandSize: s.tightMin },
@@ -281,7 +282,7 @@ function main(): void {
   const report = {
     benchmark: 'topology',
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', totalMemGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+    machine: machineAtEnd(machine),
     settings: { ...s, sites: geo.siteCount, regions: geo.options.regions.length, tiers: TIERS },
     input: {
       nodes: geo.nodes.length,

@@ -15,7 +15,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { parseIslandsFile } from '../../src/adapters/config/islands-file';
@@ -23,6 +23,7 @@ import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client
 import { ensureAccountingIsland } from '../../test/support/accounting-island';
 import { ControlPlane } from '../../test/support/control-plane';
 import { eachFlag } from '../flags';
+import { machineAtEnd, machineAtStart } from '../support/machine';
 
 interface Settings {
   jobs: number;
@@ -60,6 +61,7 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T 
 
 async function main(): Promise<void> {
   const s = parseArgs(process.argv.slice(2));
+  const machine = machineAtStart();
   const { islandsFile } = ensureAccountingIsland('acct-a', 5);
   const keyFile = join(mkdtempSync(join(tmpdir(), 'usage-bench-')), 'provider.pem');
   writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
@@ -103,8 +105,8 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'usage',
       at: new Date().toISOString(),
+      machine: machineAtEnd(machine),
       settings: s,
-      loadavg: loadavg(),
       endToRecordSeconds: { p50: round(stats.lag[0]), p95: round(stats.lag[1]), max: round(stats.lag[2]) },
       accountedAfterLastEndMs: Math.round(stats.after_last_end_ms),
       recordsPerSecond: round(Number(stats.per_second)),

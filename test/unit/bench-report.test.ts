@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { benchmarkName, loadOf, newestResults, supersededResults } from '../../benchmarks/report/run';
 import { describeTarget, headlines, panels, verdict } from '../../benchmarks/report/headlines';
 import { formatValue, renderChart } from '../../benchmarks/report/svg-chart';
+import { machineAtEnd, machineAtStart } from '../../benchmarks/support/machine';
 
 describe('benchmark report', () => {
   it('names a benchmark by its file prefix and never reads its own outputs', () => {
@@ -169,8 +170,20 @@ describe('benchmark report', () => {
 
   it('states the load each benchmark recorded', () => {
     assert.equal(loadOf({ machine: { loadavgAtStart: [0.31, 1, 1], loadavgAtEnd: [1.52, 1, 1] } }), '0.31 → 1.52');
-    assert.equal(loadOf({ machine: { loadavgAtEnd: [2, 1, 1] } }), '2.00');
+    assert.equal(loadOf({ machine: { loadavgAtEnd: [2, 1, 1] } }), 'at end 2.00');
+    assert.equal(loadOf({ machine: { loadavgAtStart: [0.5, 1, 1] } }), '0.50');
     assert.equal(loadOf({}), '—');
+  });
+
+  it('records the load before a benchmark apart from the load as it writes its results', () => {
+    const start = machineAtStart();
+    assert.equal(start.loadavgAtStart.length, 3);
+    assert.equal(start.loadavgAtEnd, undefined);
+    assert.ok(start.cpus >= 1);
+    const end = machineAtEnd(start);
+    assert.deepEqual(end.loadavgAtStart, start.loadavgAtStart);
+    assert.equal(end.loadavgAtEnd?.length, 3);
+    assert.equal(loadOf({ machine: end }), `${start.loadavgAtStart[0].toFixed(2)} → ${end.loadavgAtEnd![0].toFixed(2)}`);
   });
 
   it('reads the ledger benchmark: batched rate, its one-job-per-transaction baseline and the speedup', () => {
