@@ -26,7 +26,7 @@ import { cpuBetween, cpuSnapshot, type CpuUsage } from '../submit/proc-stats';
 import { CpuProfiles } from '../submit/cpu-profiles';
 import { eachFlag } from '../flags';
 import { latencySummary, round, type LatencySummary } from '../support/latency';
-import { machineAtEnd, machineAtStart } from '../support/machine';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 interface Settings {
   processes: number[];

@@ -28,7 +28,7 @@ import { Client } from 'pg';
 import { ControlPlane, freePort } from '../../test/support/control-plane';
 import { processCpuSeconds } from '../submit/proc-stats';
 import { eachFlag } from '../flags';
-import { machineAtEnd, machineAtStart } from '../support/machine';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 interface Settings {
   tasks: number;

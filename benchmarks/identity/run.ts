@@ -21,7 +21,7 @@ import { ControlPlane } from '../../test/support/control-plane';
 import { FakeChain } from '../../test/support/fake-chain/fake-chain';
 import { newWallet } from '../../test/support/wallets';
 import { eachFlag } from '../flags';
-import { machineAtEnd, machineAtStart } from '../support/machine';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 interface Settings {
   jobs: number;

@@ -25,7 +25,7 @@ import { chainClientFor, duplicateReports, freshDatabase, reportsOnChain, seedRe
 import { newWallet } from '../../test/support/wallets';
 import { eachFlag } from '../flags';
 import { JobsRepository } from '../../src/features/jobs/jobs.repository';
-import { machineAtEnd, machineAtStart } from '../support/machine';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 interface Settings {
   jobs: number;

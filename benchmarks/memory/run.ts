@@ -31,7 +31,7 @@ import { ControlPlane, REPO } from '../../test/support/control-plane';
 import { normalizeSubmission } from '../../src/core/jobs/job-request';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from '../submit/proc-stats';
 import { eachFlag } from '../flags';
-import { machineAtEnd, machineAtStart } from '../support/machine';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 interface Settings {
   /** Islands and the share of the jobs on each (shares in tenths). */

@@ -12,7 +12,6 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import * as k8s from '@kubernetes/client-node';
@@ -22,9 +21,9 @@ import { FakeKubeApiServer } from '../../test/support/fake-kube-apiserver/index.
 import { operatorMetrics } from '../../operators/src/runtime/metrics.js';
 import { Operator } from '../../operators/src/runtime/operator.js';
 import { crdText } from '../../operators/test/helpers.js';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 const NS = 'bench';
-const loadNow = () => loadavg().map((v) => Math.round(v * 100) / 100);
 const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
 function arg(name: string, fallback: number): number {
@@ -88,15 +87,7 @@ async function parent(): Promise<void> {
   const islands = arg('islands', 1000);
   const nodeSets = arg('nodesets', 10_000);
   const workers = arg('workers', 8);
-  // benchmarks/support/machine.ts's record (that file builds as CommonJS, this one as ESM).
-  const machine = {
-    hostname: hostname(),
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? '',
-    memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    loadavgAtStart: loadNow(),
-  };
+  const machine = machineAtStart();
   const proc: ChildProcess = fork(fileURLToPath(import.meta.url), ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve) => proc.once('message', (m: any) => resolve(m.url)));
   const childStats = () => new Promise<Record<string, number>>((resolve) => {
@@ -161,7 +152,7 @@ async function parent(): Promise<void> {
   const result = {
     benchmark: 'operators',
     at: new Date().toISOString(),
-    machine: { ...machine, loadavgAtEnd: loadNow() },
+    machine: machineAtEnd(machine),
     workload: { islands, nodeSets, slurmdPerNodeSet: 1, operatorWorkers: workers },
     createMs: Math.round(createdMs),
     convergenceMs: Math.round(convergedMs),

@@ -26,7 +26,7 @@ import { satisfies } from '../../src/core/placement/feature-constraint';
 import { deriveDemand, type JobDemand } from '../../src/core/placement/job-demand';
 import { placeMany, type BatchJob, type BatchResult, type UserConstraints } from '../../src/core/placement';
 import { eachFlag } from '../flags';
-import { machineAtEnd, machineAtStart } from '../support/machine';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 interface Settings {
   islands: number;

@@ -28,7 +28,7 @@ import {
   type TopologyResult,
 } from '../../src/core/topology';
 import { makeGeography, Rng, type Geography } from '../topology/geography';
-import { machineAtEnd, machineAtStart } from '../support/machine';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 const TIERS: Tier[] = [
   { name: 'tight', boundMs: 2, minIslandSize: 16 },

@@ -33,7 +33,7 @@ import { combinedCpu, cpuBetween, cpuMsPer, cpuSnapshot, type CpuSnapshot, type 
 import { applyCpuLayout, CPU_LAYOUTS, type AppliedLayout, type CpuLayout } from './cpu-layout';
 import { eachFlag } from '../flags';
 import { latencySummary, round, type LatencySummary } from '../support/latency';
-import { machineAtEnd, machineAtStart } from '../support/machine';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 // ---------------------------------------------------------------------------------------------
 // Settings

@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { computeIslands, type RttSample, type Tier, type TopologyResult } from '../../src/core/topology';
 import { DEFAULT_GEO, makeGeography, Rng, type Geography } from './geography';
 import { eachFlag } from '../flags';
-import { machineAtEnd, machineAtStart } from '../support/machine';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 interface Settings {
   nodes: number;

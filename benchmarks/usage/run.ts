@@ -23,7 +23,7 @@ import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client
 import { ensureAccountingIsland } from '../../test/support/accounting-island';
 import { ControlPlane } from '../../test/support/control-plane';
 import { eachFlag } from '../flags';
-import { machineAtEnd, machineAtStart } from '../support/machine';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 interface Settings {
   jobs: number;

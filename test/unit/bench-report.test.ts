@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { benchmarkName, loadOf, newestResults, supersededResults } from '../../benchmarks/report/run';
 import { describeTarget, headlines, panels, verdict } from '../../benchmarks/report/headlines';
 import { formatValue, renderChart } from '../../benchmarks/report/svg-chart';
-import { machineAtEnd, machineAtStart } from '../../benchmarks/support/machine';
+import { machineAtEnd, machineAtStart } from '../../benchmarks/support/machine.cjs';
 
 describe('benchmark report', () => {
   it('names a benchmark by its file prefix and never reads its own outputs', () => {

@@ -1,3 +1,4 @@
+// .cts: CommonJS wherever it is compiled, so the ESM operators benchmark imports the same record.
 import { cpus, hostname, loadavg, totalmem } from 'node:os';
 
 /**
