@@ -10,12 +10,12 @@
  * Prints JSON (also written to benchmarks/results/admission-<timestamp>.json) and a summary on stderr.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CapacitySnapshot, IslandCapacity, NodeCapacity } from '../../src/core/placement';
 import type { JobSpec } from '../../src/core/sbatch/job-spec';
 import { SubmitAdmission } from '../../src/core/dispatch/submit-admission';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 const SIZES: Array<[islands: number, nodesPerIsland: number]> = [
   [3, 3],
@@ -62,6 +62,7 @@ function snapshot(islandCount: number, nodesPerIsland: number): CapacitySnapshot
 }
 
 function main(): void {
+  const machine = machineAtStart();
   const callsArg = process.argv.indexOf('--calls');
   const calls = callsArg > 0 ? Number(process.argv[callsArg + 1]) : 2000;
   const now = new Date(1_764_000_000_000);
@@ -104,7 +105,7 @@ function main(): void {
   const result = {
     benchmark: 'admission',
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, node: process.version },
+    machine: machineAtEnd(machine),
     baseline: 'the same call on the 3 × 3 snapshot of the local stack',
     rows,
   };

@@ -45,7 +45,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { REPO } from '../../test/support/control-plane';
@@ -54,6 +53,7 @@ import { RestSlurmClient } from '../../src/adapters/slurm/rest/rest-slurm-client
 import { StateWatch, statesFingerprint } from '../../src/core/dispatch/state-watch';
 import type { SlurmJobState } from '../../src/core/slurm/slurm-client.port';
 import { eachFlag } from '../flags';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 const ISLAND = 'follow-c';
 const ISLAND_INDEX = 9;
@@ -173,6 +173,7 @@ function token(user: string): string {
 
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
+  const machine = machineAtStart();
   log(`${settings.reuse ? 'reusing' : 'starting'} island ${ISLAND} (index ${ISLAND_INDEX})`);
   const island = startIsland(settings);
   const headers = (user: string, jwt: string) => ({ 'X-SLURM-USER-NAME': user, 'X-SLURM-USER-TOKEN': jwt });
@@ -472,7 +473,7 @@ async function main(): Promise<void> {
   const report = {
     benchmark: 'follow',
     at: new Date().toISOString(),
-    machine: { host: hostname(), cpus: cpus().length, loadavg: loadavg().map((l) => round(l, 2)) },
+    machine: machineAtEnd(machine),
     island: { name: ISLAND, slurm: island.slurm, api, rounds: settings.rounds },
     results,
   };

@@ -84,15 +84,14 @@ export function quotedResults(repo: string): Set<string> {
 
 function markdown(found: Newest[], rows: Headline[], generatedAt: string): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const load = loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ');
   const lines = [
     '# Benchmark report',
     '',
-    `Generated ${generatedAt} on ${hostname()} (${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, ` +
-      `load ${loadavg()
-        .map((v) => v.toFixed(1))
-        .join(
-          ' ',
-        )}) by \`benchmarks/report/run.ts\` (the last step of \`npm run bench\`) from the newest results file of each benchmark, measured when the Files table says. ` +
+    `Generated ${generatedAt} on ${hostname()} (${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, load ${load}) ` +
+      'by `benchmarks/report/run.ts` (the last step of `npm run bench`) from the newest results file of each benchmark, measured when the Files table says. ' +
       'The machine is shared: compare ratios measured in the same run, not absolute numbers across runs. ' +
       'What each number means and how it is measured: [benchmarks/README.md](../README.md).',
     '',

@@ -18,13 +18,13 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Pool } from 'undici';
 import { ControlPlane, freePort, REPO } from '../../test/support/control-plane';
 import { eachFlag } from '../flags';
+import { machineAtEnd, machineAtStart } from '../support/machine.cjs';
 
 const ISLAND = 'soak-a';
 const ISLAND_INDEX = 6;
@@ -99,6 +99,7 @@ interface Window {
 
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
+  const machine = machineAtStart();
   const log = (line: string) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   log(`island ${ISLAND} (index ${ISLAND_INDEX}), ${settings.rate}/s for ${settings.seconds} s`);
   execFileSync('bash', [join(REPO, 'slurm/local/island-up.sh'), ISLAND, String(ISLAND_INDEX)], {
@@ -238,13 +239,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'soak',
       startedAt: new Date(Date.now() - elapsed * 1000).toISOString(),
-      machine: {
-        host: hostname(),
-        cpus: cpus().length,
-        memoryGiB: round(totalmem() / 2 ** 30),
-        load: loadavg().map((l) => round(l, 2)),
-        node: process.version,
-      },
+      machine: machineAtEnd(machine),
       settings,
       baseline: { targetRatePerSecond: settings.rate, targetSeconds: settings.seconds },
       submitted: total,
