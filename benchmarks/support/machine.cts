@@ -22,10 +22,11 @@ const loadNow = (): number[] => loadavg().map((v) => Math.round(v * 100) / 100);
 
 /** Called first thing in a benchmark, before it starts anything of its own. */
 export function machineAtStart(): MachineRecord {
+  const cores = cpus();
   return {
     hostname: hostname(),
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? '',
+    cpus: cores.length,
+    cpuModel: cores[0]?.model ?? '',
     memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     loadavgAtStart: loadNow(),
